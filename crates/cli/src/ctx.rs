@@ -1,0 +1,93 @@
+//! What every command needs: the home folder, the plan's path, the time, and how to print.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use time::{OffsetDateTime, UtcOffset};
+
+/// Options every command takes.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// The home folder holding the store, the plan and the logs [default: ~/.mhd].
+    #[arg(long, global = true, env = "MHD_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// The plan file to use instead of the home's `migration.toml`.
+    #[arg(long, global = true, env = "MHD_PLAN", value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+}
+
+/// Bad usage or bad input: the command exits with status 2 and changed nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Returns a [`UsageError`] as an `anyhow` error.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}
+
+/// The command's surroundings.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The home folder.
+    pub home: PathBuf,
+    /// `--plan`, when given.
+    pub plan_override: Option<PathBuf>,
+    /// The time the command started: every "now" of the command is this one.
+    pub now: OffsetDateTime,
+    /// The local UTC offset, for showing times and reading naive times.
+    pub local_offset: UtcOffset,
+    /// Whether standard output is a terminal.
+    pub stdout_tty: bool,
+    /// Whether to colour standard output.
+    pub color: bool,
+}
+
+impl Ctx {
+    /// Resolves the home and the output settings.
+    pub fn new(args: GlobalArgs, local_offset: UtcOffset) -> anyhow::Result<Ctx> {
+        let home = match args.home {
+            Some(h) => h,
+            None => {
+                let base = std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .context("HOME is not set: give --home DIR or set MHD_HOME")?;
+                base.join(".mhd")
+            }
+        };
+        let stdout_tty = std::io::stdout().is_terminal();
+        let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Ok(Ctx {
+            home,
+            plan_override: args.plan,
+            now: OffsetDateTime::now_utc(),
+            local_offset,
+            stdout_tty,
+            color,
+        })
+    }
+
+    /// The store file.
+    pub fn store_path(&self) -> PathBuf {
+        self.home.join("mhd.db")
+    }
+
+    /// The plan every command uses: `--plan`, else the home's `migration.toml`.
+    pub fn plan_path(&self) -> PathBuf {
+        self.plan_override
+            .clone()
+            .unwrap_or_else(|| self.home.join("migration.toml"))
+    }
+
+    /// The folder of the program's own log files.
+    pub fn log_dir(&self) -> PathBuf {
+        self.home.join("logs")
+    }
+
+    /// Creates the home folder if it does not exist.
+    pub fn ensure_home(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.home)
+            .with_context(|| format!("cannot create the home folder {}", self.home.display()))
+    }
+}

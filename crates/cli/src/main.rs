@@ -1,0 +1,105 @@
+//! `mhd`, the Migration Health Dashboard: argument parsing and wiring, nothing else.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod ctx;
+mod out;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::ctx::{Ctx, GlobalArgs, UsageError};
+
+/// Watches a long migration and tells whether it is healthy, how far along, when it ends,
+/// what is broken, and whether the new system beats the old.
+#[derive(Debug, Parser)]
+#[command(name = "mhd", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Record one operation.
+    Record(cmd::record::RecordArgs),
+    /// Bulk-load operations, test reports or benchmarks.
+    #[command(subcommand)]
+    Ingest(IngestCommand),
+    /// Bring data from another tool.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Single-user statistics: recent operations, summary, datasets, logs, cleanup, dashboard.
+    #[command(subcommand)]
+    Stats(StatsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum IngestCommand {
+    /// Operations as NDJSON or a JSON array, from a file or `-` for standard input.
+    Operations(cmd::ingest::IngestOperationsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {}
+
+#[derive(Debug, Subcommand)]
+enum StatsCommand {
+    /// Recent operations, newest first.
+    Show(cmd::stats::ShowArgs),
+    /// Totals, success rate, durations by type, dataset counts and recent errors.
+    Summary(cmd::stats::SummaryArgs),
+    /// Operations on one dataset, by type.
+    Dataset(cmd::stats::DatasetArgs),
+    /// Delete operations older than a number of days.
+    Cleanup(cmd::stats::CleanupArgs),
+}
+
+fn main() -> ExitCode {
+    // Read the local UTC offset before any thread starts: it is only reliable then.
+    let local_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    let cli = Cli::parse();
+    let ctx = match Ctx::new(cli.global, local_offset) {
+        Ok(ctx) => ctx,
+        Err(e) => return report(&e),
+    };
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(cli.command, &ctx)));
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Record(args) => cmd::record::run(args, ctx).await,
+        Command::Ingest(IngestCommand::Operations(args)) => {
+            cmd::ingest::operations(args, ctx).await
+        }
+        Command::Import(c) => match c {},
+        Command::Stats(s) => match s {
+            StatsCommand::Show(args) => cmd::stats::show(args, ctx).await,
+            StatsCommand::Summary(args) => cmd::stats::summary(args, ctx).await,
+            StatsCommand::Dataset(args) => cmd::stats::dataset(args, ctx).await,
+            StatsCommand::Cleanup(args) => cmd::stats::cleanup(args, ctx).await,
+        },
+    }
+}
+
+/// Prints an error the way users read it and picks the exit status: 2 for bad usage or input,
+/// 1 for a failure while running.
+fn report(e: &anyhow::Error) -> ExitCode {
+    eprintln!("mhd: error: {e:#}");
+    if e.downcast_ref::<UsageError>().is_some() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}

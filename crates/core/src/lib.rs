@@ -1,0 +1,13 @@
+//! Domain types and every figure of the migration health dashboard.
+//!
+//! Everything here is pure: no I/O, no async, and the current time is always a parameter,
+//! so tests control time and every figure can be explained from its inputs.
+#![forbid(unsafe_code)]
+
+pub mod dashboard;
+pub mod format;
+pub mod operation;
+pub mod stats;
+pub mod time_parse;
+
+pub use operation::{NewOperation, Operation, OperationError, System};

@@ -1,0 +1,285 @@
+//! Operations: one recorded operation, the row of the single-user store (DESIGN §2).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Which side of the migration an operation ran on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum System {
+    /// The system being migrated away from.
+    Old,
+    /// The system being migrated to.
+    New,
+}
+
+impl System {
+    /// The name used in storage, JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            System::Old => "old",
+            System::New => "new",
+        }
+    }
+}
+
+impl std::str::FromStr for System {
+    type Err = OperationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "old" => Ok(System::Old),
+            "new" => Ok(System::New),
+            other => Err(OperationError::field(
+                "system",
+                format!("must be \"old\" or \"new\", not {other:?}"),
+            )),
+        }
+    }
+}
+
+/// Metric types that carry the migration's state (DESIGN §2); every other type is shown as is.
+pub mod kind {
+    /// A dataset's migration has started.
+    pub const MIGRATION_START: &str = "migration_start";
+    /// An attempt to migrate a dataset.
+    pub const MIGRATION: &str = "migration";
+    /// A migrated dataset was rolled back.
+    pub const ROLLBACK: &str = "rollback";
+    /// A data-integrity check of a dataset.
+    pub const VERIFICATION: &str = "verification";
+    /// MDM's registration of a dataset.
+    pub const DATASET_REGISTER: &str = "dataset_register";
+}
+
+/// Longest accepted text field, in bytes; longer input is refused rather than truncated.
+pub const MAX_TEXT_LEN: usize = 64 * 1024;
+
+/// An operation to be stored: what `mhd record`, `mhd ingest operations`, the API and imports
+/// produce. The store adds the id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOperation {
+    /// When the operation happened (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub timestamp: OffsetDateTime,
+    /// What kind of operation: `migration`, `rollback`, `dataset_register`, ….
+    pub metric_type: String,
+    /// The operation's name.
+    pub operation: String,
+    /// The dataset it concerns, if any.
+    #[serde(default)]
+    pub dataset_name: Option<String>,
+    /// The component it concerns, if any.
+    #[serde(default)]
+    pub component: Option<String>,
+    /// Old or new system, if known.
+    #[serde(default)]
+    pub system: Option<System>,
+    /// How long it took, in milliseconds.
+    #[serde(default)]
+    pub duration_ms: Option<f64>,
+    /// Whether it succeeded (default true).
+    #[serde(default = "yes")]
+    pub success: bool,
+    /// Rows it processed.
+    #[serde(default)]
+    pub row_count: Option<i64>,
+    /// Why it failed.
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// Free-form details: a JSON object, or a string kept as it came when it was not JSON.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+    /// Identity of an imported row, so importing the same source twice adds nothing.
+    #[serde(skip)]
+    pub import_key: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A stored operation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Operation {
+    /// The store's id.
+    pub id: i64,
+    /// Everything else, as recorded.
+    #[serde(flatten)]
+    pub op: NewOperation,
+}
+
+/// A field of an operation that is not acceptable, with the field's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field `{field}`: {message}")]
+pub struct OperationError {
+    /// The offending field.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl OperationError {
+    /// An error about one field.
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        OperationError {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl NewOperation {
+    /// A successful operation of the given type and name at the given time, with nothing else set.
+    pub fn new(timestamp: OffsetDateTime, metric_type: &str, operation: &str) -> Self {
+        NewOperation {
+            timestamp,
+            metric_type: metric_type.to_owned(),
+            operation: operation.to_owned(),
+            dataset_name: None,
+            component: None,
+            system: None,
+            duration_ms: None,
+            success: true,
+            row_count: None,
+            error_message: None,
+            metadata: None,
+            import_key: None,
+        }
+    }
+
+    /// Checks the rules every stored operation obeys, naming the first field that breaks one.
+    ///
+    /// Rules: `metric_type` and `operation` are non-empty; text fields are at most
+    /// [`MAX_TEXT_LEN`] bytes and hold no NUL; `duration_ms` is finite and not negative;
+    /// `row_count` is not negative; `metadata` is an object (or, for imports, a string);
+    /// the timestamp lies between years 1970 and 9999.
+    pub fn validate(&self) -> Result<(), OperationError> {
+        fn text(field: &'static str, v: &str, required: bool) -> Result<(), OperationError> {
+            if required && v.trim().is_empty() {
+                return Err(OperationError::field(field, "must not be empty"));
+            }
+            if v.len() > MAX_TEXT_LEN {
+                return Err(OperationError::field(
+                    field,
+                    format!("is {} bytes long; the limit is {MAX_TEXT_LEN}", v.len()),
+                ));
+            }
+            if v.contains('\0') {
+                return Err(OperationError::field(
+                    field,
+                    "must not contain a NUL character",
+                ));
+            }
+            Ok(())
+        }
+        text("metric_type", &self.metric_type, true)?;
+        text("operation", &self.operation, true)?;
+        for (field, v) in [
+            ("dataset_name", &self.dataset_name),
+            ("component", &self.component),
+            ("error_message", &self.error_message),
+        ] {
+            if let Some(v) = v {
+                text(field, v, field != "error_message")?;
+            }
+        }
+        if let Some(d) = self.duration_ms
+            && (!d.is_finite() || d < 0.0)
+        {
+            return Err(OperationError::field(
+                "duration_ms",
+                format!("must be a finite number of milliseconds ≥ 0, not {d}"),
+            ));
+        }
+        if let Some(r) = self.row_count
+            && r < 0
+        {
+            return Err(OperationError::field(
+                "row_count",
+                format!("must be ≥ 0, not {r}"),
+            ));
+        }
+        match &self.metadata {
+            None | Some(serde_json::Value::Object(_)) => {}
+            Some(serde_json::Value::String(s)) if self.import_key.is_some() => {
+                text("metadata", s, false)?
+            }
+            Some(_) => return Err(OperationError::field("metadata", "must be a JSON object")),
+        }
+        let year = self.timestamp.year();
+        if !(1970..=9999).contains(&year) {
+            return Err(OperationError::field(
+                "timestamp",
+                format!("year {year} is outside 1970–9999"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn op() -> NewOperation {
+        NewOperation::new(datetime!(2025-01-06 10:00 UTC), "migration", "migrate")
+    }
+
+    #[test]
+    fn a_plain_operation_is_valid() {
+        assert_eq!(op().validate(), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut NewOperation)>)> = vec![
+            ("metric_type", Box::new(|o| o.metric_type = " ".into())),
+            ("operation", Box::new(|o| o.operation = String::new())),
+            (
+                "dataset_name",
+                Box::new(|o| o.dataset_name = Some("a\0b".into())),
+            ),
+            (
+                "component",
+                Box::new(|o| o.component = Some("x".repeat(MAX_TEXT_LEN + 1))),
+            ),
+            ("duration_ms", Box::new(|o| o.duration_ms = Some(-1.0))),
+            ("duration_ms", Box::new(|o| o.duration_ms = Some(f64::NAN))),
+            ("row_count", Box::new(|o| o.row_count = Some(-5))),
+            (
+                "metadata",
+                Box::new(|o| o.metadata = Some(serde_json::json!([1, 2]))),
+            ),
+            (
+                "metadata",
+                Box::new(|o| o.metadata = Some(serde_json::json!("text"))),
+            ),
+            (
+                "timestamp",
+                Box::new(|o| o.timestamp = datetime!(1969-12-31 0:00 UTC)),
+            ),
+        ];
+        for (field, break_it) in cases {
+            let mut o = op();
+            break_it(&mut o);
+            assert_eq!(o.validate().unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn imported_metadata_may_be_a_string() {
+        let mut o = op();
+        o.import_key = Some("mdm:1".into());
+        o.metadata = Some(serde_json::json!("{'a': datetime(2025)}"));
+        assert_eq!(o.validate(), Ok(()));
+    }
+
+    #[test]
+    fn system_parses_only_old_and_new() {
+        assert_eq!("old".parse::<System>().unwrap(), System::Old);
+        assert_eq!("new".parse::<System>().unwrap(), System::New);
+        assert!("NEW".parse::<System>().is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! Reading times and durations that people type: RFC 3339, dates, and "15m" / "7d" spans.
+
+use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+/// A timestamp: RFC 3339 (`2025-01-06T10:00:00Z`), or a date (`2025-01-06`, midnight UTC).
+pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime, String> {
+    let s = s.trim();
+    if let Ok(t) = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
+        return Ok(t.to_offset(UtcOffset::UTC));
+    }
+    if let Ok(d) = parse_date(s) {
+        return Ok(PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc());
+    }
+    Err(format!(
+        "{s:?} is not a time: use RFC 3339 such as 2025-01-06T10:00:00Z, or a date such as 2025-01-06"
+    ))
+}
+
+/// A calendar date `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Result<Date, String> {
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s.trim(), &f).map_err(|_| format!("{s:?} is not a date of the form YYYY-MM-DD"))
+}
+
+/// A span such as `500ms`, `15s`, `5m`, `2h`, `7d`, `1w`, or a sum such as `1h30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!(
+            "{s:?} is not a duration: use a number and a unit (ms, s, m, h, d, w), such as 15s, 5m or 1h30m"
+        )
+    };
+    let text = s.trim();
+    if text.is_empty() {
+        return Err(bad());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(bad());
+        }
+        let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::milliseconds(n),
+            "s" => Duration::seconds(n),
+            "m" => Duration::minutes(n),
+            "h" => Duration::hours(n),
+            "d" => Duration::days(n),
+            "w" => Duration::weeks(n),
+            _ => return Err(bad()),
+        };
+        total = total.checked_add(part).ok_or_else(bad)?;
+    }
+    Ok(total)
+}
+
+/// `--since`: a span back from `now` (`30m`, `7d`) or a point in time (RFC 3339 or a date).
+pub fn parse_since(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, String> {
+    if let Ok(d) = parse_duration(s) {
+        return now
+            .checked_sub(d)
+            .ok_or_else(|| format!("{s:?} reaches too far back"));
+    }
+    parse_timestamp(s).map_err(|_| {
+        format!("{s:?} is neither a span (30m, 2h, 7d) nor a time (2025-01-06 or RFC 3339)")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::{date, datetime};
+
+    #[test]
+    fn timestamps_and_dates() {
+        assert_eq!(
+            parse_timestamp("2025-01-06T12:00:00+02:00").unwrap(),
+            datetime!(2025-01-06 10:00 UTC)
+        );
+        assert_eq!(
+            parse_timestamp("2025-01-06").unwrap(),
+            datetime!(2025-01-06 0:00 UTC)
+        );
+        assert!(
+            parse_timestamp("yesterday")
+                .unwrap_err()
+                .contains("yesterday")
+        );
+        assert_eq!(parse_date("2025-02-28").unwrap(), date!(2025 - 02 - 28));
+        assert!(parse_date("2025-02-30").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15s").unwrap(), Duration::seconds(15));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::minutes(90));
+        assert_eq!(
+            parse_duration("250ms").unwrap(),
+            Duration::milliseconds(250)
+        );
+        assert_eq!(parse_duration("2w").unwrap(), Duration::days(14));
+        for bad in ["", "5", "m", "5x", "-5m", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn since_takes_spans_and_points() {
+        let now = datetime!(2025-01-10 12:00 UTC);
+        assert_eq!(
+            parse_since("2h", now).unwrap(),
+            datetime!(2025-01-10 10:00 UTC)
+        );
+        assert_eq!(
+            parse_since("2025-01-01", now).unwrap(),
+            datetime!(2025-01-01 0:00 UTC)
+        );
+        assert!(parse_since("soon", now).is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! Parsers from bytes to domain types: NDJSON operations, MDM's metadata and timestamps, log
+//! lines. Pure and fuzzable: no I/O beyond the readers they are given.
+#![forbid(unsafe_code)]
+
+pub mod operations;

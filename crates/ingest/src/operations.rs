@@ -1,0 +1,239 @@
+//! Operations as NDJSON (one JSON object per line) or as one JSON array, the format of
+//! `mhd ingest operations` and `POST /api/v1/operations`.
+//!
+//! Every rejected record is reported with its line (and, in an array, its element index) and
+//! the reason, naming the field when one field is at fault.
+
+use mhd_core::{NewOperation, System};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+/// One operation as written in the input: like [`NewOperation`], with the time optional
+/// (it defaults to the moment of ingestion).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationInput {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    timestamp: Option<OffsetDateTime>,
+    metric_type: String,
+    operation: String,
+    #[serde(default)]
+    dataset_name: Option<String>,
+    #[serde(default)]
+    component: Option<String>,
+    #[serde(default)]
+    system: Option<System>,
+    #[serde(default)]
+    duration_ms: Option<f64>,
+    #[serde(default = "yes")]
+    success: bool,
+    #[serde(default)]
+    row_count: Option<i64>,
+    #[serde(default)]
+    error_message: Option<String>,
+    #[serde(default)]
+    metadata: Option<serde_json::Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A record that was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// 1-based line of the input where the record starts.
+    pub line: usize,
+    /// For a JSON array, the 0-based index of the element.
+    pub index: Option<usize>,
+    /// Why.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "line {} (element {i}): {}", self.line, self.reason),
+            None => write!(f, "line {}: {}", self.line, self.reason),
+        }
+    }
+}
+
+/// Parses one JSON object into an operation, checking every rule; `now` fills a missing time.
+pub fn parse_operation(json: &str, now: OffsetDateTime) -> Result<NewOperation, String> {
+    let input: OperationInput = serde_json::from_str(json).map_err(|e| describe(&e))?;
+    let op = NewOperation {
+        timestamp: input.timestamp.unwrap_or(now),
+        metric_type: input.metric_type,
+        operation: input.operation,
+        dataset_name: input.dataset_name,
+        component: input.component,
+        system: input.system,
+        duration_ms: input.duration_ms,
+        success: input.success,
+        row_count: input.row_count,
+        error_message: input.error_message,
+        metadata: input.metadata,
+        import_key: None,
+    };
+    op.validate().map_err(|e| e.to_string())?;
+    Ok(op)
+}
+
+/// serde_json's message without its trailing "at line 1 column N" on one-line records, which
+/// would contradict the line number of the file.
+fn describe(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match msg.rfind(" at line ") {
+        Some(i) => format!("{} (column {})", &msg[..i], e.column()),
+        None => msg,
+    }
+}
+
+/// Whether the input is a JSON array (its first non-blank byte is `[`) rather than NDJSON.
+pub fn looks_like_array(start: &[u8]) -> bool {
+    start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+/// Parses one NDJSON line (1-based `line`). Blank lines give `None`.
+pub fn parse_ndjson_line(
+    text: &str,
+    line: usize,
+    now: OffsetDateTime,
+) -> Option<Result<NewOperation, Rejected>> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    Some(parse_operation(trimmed, now).map_err(|reason| Rejected {
+        line,
+        index: None,
+        reason,
+    }))
+}
+
+/// Parses a whole JSON array of operations, each element checked on its own.
+///
+/// Returns `Err` when the text is not a JSON array at all (with the line of the problem).
+pub fn parse_array(
+    text: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Result<NewOperation, Rejected>>, Rejected> {
+    let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| Rejected {
+        line: e.line(),
+        index: None,
+        reason: format!("not a JSON array of operations: {}", describe(&e)),
+    })?;
+    let base = text.as_ptr() as usize;
+    Ok(elements
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let offset = raw.get().as_ptr() as usize - base;
+            let line = 1 + text.as_bytes()[..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            parse_operation(raw.get(), now).map_err(|reason| Rejected {
+                line,
+                index: Some(index),
+                reason,
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
+
+    #[test]
+    fn a_full_record_parses() {
+        let op = parse_operation(
+            r#"{"timestamp":"2025-01-06T10:00:00+01:00","metric_type":"migration","operation":"migrate",
+                "dataset_name":"sales","component":"storage","system":"new","duration_ms":12.5,
+                "success":false,"row_count":10,"error_message":"disk full","metadata":{"k":1}}"#,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(op.timestamp, datetime!(2025-01-06 09:00 UTC));
+        assert_eq!(op.system, Some(System::New));
+        assert!(!op.success);
+        assert_eq!(op.metadata, Some(serde_json::json!({"k": 1})));
+    }
+
+    #[test]
+    fn defaults_fill_time_and_success() {
+        let op = parse_operation(r#"{"metric_type":"x","operation":"y"}"#, NOW).unwrap();
+        assert_eq!(op.timestamp, NOW);
+        assert!(op.success);
+    }
+
+    #[test]
+    fn rejections_name_the_field_or_place() {
+        let cases = [
+            (
+                r#"{"metric_type":"x","operation":"y","colour":1}"#,
+                "unknown field `colour`",
+            ),
+            (r#"{"operation":"y"}"#, "missing field `metric_type`"),
+            (
+                r#"{"metric_type":"x","operation":"y","system":"mid"}"#,
+                "unknown variant `mid`",
+            ),
+            (
+                r#"{"metric_type":"x","operation":"y","duration_ms":-3}"#,
+                "duration_ms",
+            ),
+            (
+                r#"{"metric_type":"x","operation":"y","timestamp":"yesterday"}"#,
+                "column",
+            ),
+            (
+                r#"{"metric_type":"x","operation":"y","metadata":[1]}"#,
+                "metadata",
+            ),
+            (r#"{"metric_type":"","operation":"y"}"#, "metric_type"),
+            (r#"{"metric_type":"x","operation":"y""#, "EOF"),
+        ];
+        for (json, want) in cases {
+            let err = parse_operation(json, NOW).unwrap_err();
+            assert!(
+                err.contains(want),
+                "{json}: {err:?} should mention {want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ndjson_lines_keep_their_numbers_and_skip_blanks() {
+        assert!(parse_ndjson_line("   ", 3, NOW).is_none());
+        let r = parse_ndjson_line("{nope}", 7, NOW).unwrap().unwrap_err();
+        assert_eq!(r.line, 7);
+        assert!(r.to_string().starts_with("line 7: "));
+    }
+
+    #[test]
+    fn array_elements_are_checked_one_by_one_with_their_lines() {
+        let text = "[\n  {\"metric_type\":\"a\",\"operation\":\"b\"},\n  {\"metric_type\":\"a\"},\n  {\"metric_type\":\"c\",\"operation\":\"d\"}\n]";
+        let out = parse_array(text, NOW).unwrap();
+        assert_eq!(out.len(), 3);
+        assert!(out[0].is_ok() && out[2].is_ok());
+        let bad = out[1].as_ref().unwrap_err();
+        assert_eq!((bad.line, bad.index), (3, Some(1)));
+        assert!(bad.reason.contains("operation"));
+    }
+
+    #[test]
+    fn a_broken_array_is_rejected_whole() {
+        let err =
+            parse_array("[\n{\"metric_type\":\"a\",\"operation\":\"b\"},\n", NOW).unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(looks_like_array(b"  \n [ "));
+        assert!(!looks_like_array(b"{\"a\":1}"));
+    }
+}

@@ -1,0 +1,559 @@
+//! The SQLite backend: one file under the home folder, WAL, a busy timeout so that several
+//! processes can write at once, and rollups kept in step with every write.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use mhd_core::dashboard::Bucket;
+use mhd_core::operation::kind;
+use mhd_core::stats::{
+    self, DatasetCounts, DatasetTypeStats, RecentError, StatsSummary, TypeTotals,
+};
+use mhd_core::{NewOperation, Operation, System};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
+use time::OffsetDateTime;
+
+use crate::{ImportOutcome, MigrationCounts, OperationFilter, Result, Store, StoreError};
+
+/// Rows per multi-row INSERT: 256 rows × 12 columns stays far below SQLite's variable limit.
+const INSERT_CHUNK: usize = 256;
+const COLUMNS: &str = "timestamp_us, metric_type, operation, dataset_name, component, system, \
+                       duration_ms, success, row_count, error_message, metadata, import_key";
+const HOUR_US: i64 = 3_600_000_000;
+
+/// The embedded store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+/// Microseconds since the epoch, UTC.
+pub(crate) fn to_us(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1000) as i64
+}
+
+pub(crate) fn from_us(us: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store file and brings its schema up to date.
+    ///
+    /// `max_connections` is 1 for a command, more for the server.
+    pub async fn open(path: &Path, max_connections: u32) -> Result<SqliteStore> {
+        let shown = path.display().to_string();
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL keeps every committed transaction through a crash of the
+            // process; only a power loss may take the last ones.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .min_connections(0)
+            .connect_with(options)
+            .await
+            .map_err(|e| classify_open_error(e, &shown))?;
+        let mut conn = pool.acquire().await?;
+        crate::migrate::run(&mut conn, &shown).await?;
+        drop(conn);
+        Ok(SqliteStore { pool })
+    }
+
+    /// A writer that stores operations in one transaction until [`OperationWriter::commit`]:
+    /// bulk loads write in batches and become visible all at once, or not at all.
+    pub async fn writer(&self) -> Result<OperationWriter> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(OperationWriter {
+            tx,
+            rollups: HashMap::new(),
+            datasets: HashMap::new(),
+            written: 0,
+        })
+    }
+
+    /// The connection pool, for the backend's own tests and tools.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn classify_open_error(e: sqlx::Error, path: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.message().contains("not a database") => StoreError::Foreign {
+            path: path.to_owned(),
+            reason: "not an SQLite database".into(),
+        },
+        _ => StoreError::Db(e),
+    }
+}
+
+/// Stores operations inside one open transaction; see [`SqliteStore::writer`].
+pub struct OperationWriter {
+    tx: Transaction<'static, Sqlite>,
+    rollups: HashMap<(i64, String), TypeTotals>,
+    datasets: HashMap<String, DatasetDelta>,
+    written: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct DatasetDelta {
+    first: i64,
+    last: i64,
+    registered: bool,
+}
+
+impl OperationWriter {
+    /// Validates and writes a batch; a batch with an invalid operation writes nothing.
+    pub async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
+        for (index, op) in ops.iter().enumerate() {
+            op.validate()
+                .map_err(|source| StoreError::Invalid { index, source })?;
+        }
+        for chunk in ops.chunks(INSERT_CHUNK) {
+            insert_chunk(&mut self.tx, chunk).await?;
+        }
+        for op in ops {
+            self.count(op);
+        }
+        self.written += ops.len() as u64;
+        Ok(())
+    }
+
+    fn count(&mut self, op: &NewOperation) {
+        let us = to_us(op.timestamp);
+        let hour = us.div_euclid(HOUR_US);
+        match self.rollups.get_mut(&(hour, op.metric_type.clone())) {
+            Some(t) => t.add(op.success, op.duration_ms),
+            None => {
+                let mut t = TypeTotals::default();
+                t.add(op.success, op.duration_ms);
+                self.rollups.insert((hour, op.metric_type.clone()), t);
+            }
+        }
+        if let Some(name) = &op.dataset_name {
+            let registered = op.metric_type == kind::DATASET_REGISTER;
+            self.datasets
+                .entry(name.clone())
+                .and_modify(|d| {
+                    d.first = d.first.min(us);
+                    d.last = d.last.max(us);
+                    d.registered |= registered;
+                })
+                .or_insert(DatasetDelta {
+                    first: us,
+                    last: us,
+                    registered,
+                });
+        }
+    }
+
+    /// Operations written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Makes everything written durable and visible, with the rollups brought in step.
+    pub async fn commit(mut self) -> Result<u64> {
+        for ((hour, metric_type), t) in &self.rollups {
+            sqlx::query(
+                "INSERT INTO operation_rollup (hour, metric_type, count, success_count, \
+                 success_duration_sum, success_duration_count) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (hour, metric_type) DO UPDATE SET \
+                 count = count + excluded.count, \
+                 success_count = success_count + excluded.success_count, \
+                 success_duration_sum = success_duration_sum + excluded.success_duration_sum, \
+                 success_duration_count = success_duration_count + excluded.success_duration_count",
+            )
+            .bind(hour)
+            .bind(metric_type)
+            .bind(t.count as i64)
+            .bind(t.success_count as i64)
+            .bind(t.success_duration_sum)
+            .bind(t.success_duration_count as i64)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        for (name, d) in &self.datasets {
+            sqlx::query(
+                "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET \
+                 first_seen_us = min(first_seen_us, excluded.first_seen_us), \
+                 last_seen_us = max(last_seen_us, excluded.last_seen_us), \
+                 registered = max(registered, excluded.registered)",
+            )
+            .bind(name)
+            .bind(d.first)
+            .bind(d.last)
+            .bind(d.registered)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        self.tx.commit().await?;
+        Ok(self.written)
+    }
+
+    /// Drops everything written: nothing of it is stored.
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+}
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO operations ({COLUMNS}) VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
+    }
+    sql
+}
+
+async fn insert_chunk(tx: &mut Transaction<'static, Sqlite>, chunk: &[NewOperation]) -> Result<()> {
+    static FULL: OnceLock<String> = OnceLock::new();
+    let sql = if chunk.len() == INSERT_CHUNK {
+        FULL.get_or_init(|| insert_sql(INSERT_CHUNK)).clone()
+    } else {
+        insert_sql(chunk.len())
+    };
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for op in chunk {
+        q = q
+            .bind(to_us(op.timestamp))
+            .bind(op.metric_type.clone())
+            .bind(op.operation.clone())
+            .bind(op.dataset_name.clone())
+            .bind(op.component.clone())
+            .bind(op.system.map(System::as_str))
+            .bind(op.duration_ms)
+            .bind(op.success)
+            .bind(op.row_count)
+            .bind(op.error_message.clone())
+            .bind(op.metadata.as_ref().map(|m| m.to_string()))
+            .bind(op.import_key.clone());
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+const SELECT_OPERATION: &str = "SELECT id, timestamp_us, metric_type, operation, dataset_name, \
+    component, system, duration_ms, success, row_count, error_message, metadata, import_key \
+    FROM operations";
+
+fn operation_from_row(row: &SqliteRow) -> Result<Operation> {
+    let system: Option<String> = row.try_get("system")?;
+    let metadata: Option<String> = row.try_get("metadata")?;
+    Ok(Operation {
+        id: row.try_get("id")?,
+        op: NewOperation {
+            timestamp: from_us(row.try_get("timestamp_us")?),
+            metric_type: row.try_get("metric_type")?,
+            operation: row.try_get("operation")?,
+            dataset_name: row.try_get("dataset_name")?,
+            component: row.try_get("component")?,
+            system: system.as_deref().and_then(|s| System::from_str(s).ok()),
+            duration_ms: row.try_get("duration_ms")?,
+            success: row.try_get("success")?,
+            row_count: row.try_get("row_count")?,
+            error_message: row.try_get("error_message")?,
+            metadata: metadata
+                .map(|m| serde_json::from_str(&m).unwrap_or(serde_json::Value::String(m))),
+            import_key: row.try_get("import_key")?,
+        },
+    })
+}
+
+impl Store for SqliteStore {
+    async fn insert_operations(&self, ops: &[NewOperation]) -> Result<u64> {
+        let mut w = self.writer().await?;
+        w.write(ops).await?;
+        w.commit().await
+    }
+
+    async fn import_operations(&self, ops: &[NewOperation]) -> Result<ImportOutcome> {
+        let mut w = self.writer().await?;
+        // Keys stored by an earlier import, then keys repeated within this one.
+        let mut present: HashSet<String> = HashSet::new();
+        for chunk in ops.chunks(500) {
+            let keys: Vec<String> = chunk.iter().filter_map(|o| o.import_key.clone()).collect();
+            if keys.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "SELECT import_key FROM operations WHERE import_key IN ({})",
+                vec!["?"; keys.len()].join(",")
+            );
+            let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+            for k in keys {
+                q = q.bind(k);
+            }
+            present.extend(q.fetch_all(&mut *w.tx).await?);
+        }
+        let mut fresh = Vec::with_capacity(ops.len());
+        for op in ops {
+            match &op.import_key {
+                Some(k) if !present.insert(k.clone()) => {}
+                _ => fresh.push(op.clone()),
+            }
+        }
+        let skipped = (ops.len() - fresh.len()) as u64;
+        w.write(&fresh).await?;
+        let inserted = w.commit().await?;
+        Ok(ImportOutcome { inserted, skipped })
+    }
+
+    async fn recent_operations(&self, f: &OperationFilter) -> Result<Vec<Operation>> {
+        let mut sql = format!("{SELECT_OPERATION} WHERE 1 = 1");
+        if f.dataset.is_some() {
+            sql.push_str(" AND dataset_name = ?");
+        }
+        if f.metric_type.is_some() {
+            sql.push_str(" AND metric_type = ?");
+        }
+        if f.since.is_some() {
+            sql.push_str(" AND timestamp_us >= ?");
+        }
+        if f.failed_only {
+            sql.push_str(" AND success = 0");
+        }
+        sql.push_str(" ORDER BY timestamp_us DESC, id DESC LIMIT ?");
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(d) = &f.dataset {
+            q = q.bind(d.clone());
+        }
+        if let Some(t) = &f.metric_type {
+            q = q.bind(t.clone());
+        }
+        if let Some(s) = f.since {
+            q = q.bind(to_us(s));
+        }
+        q = q.bind(i64::from(f.limit));
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(operation_from_row).collect()
+    }
+
+    async fn stats_summary(&self) -> Result<StatsSummary> {
+        let mut conn = self.pool.acquire().await?;
+        let totals = sqlx::query(
+            "SELECT metric_type, SUM(count) AS count, SUM(success_count) AS ok, \
+             SUM(success_duration_sum) AS dsum, SUM(success_duration_count) AS dn \
+             FROM operation_rollup GROUP BY metric_type",
+        )
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| -> Result<(String, TypeTotals)> {
+            Ok((
+                r.try_get("metric_type")?,
+                TypeTotals {
+                    count: r.try_get::<i64, _>("count")? as u64,
+                    success_count: r.try_get::<i64, _>("ok")? as u64,
+                    success_duration_sum: r.try_get("dsum")?,
+                    success_duration_count: r.try_get::<i64, _>("dn")? as u64,
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(timestamp_us) FROM operations")
+            .fetch_one(&mut *conn)
+            .await?;
+        let (total_datasets, registered): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), SUM(registered) FROM datasets")
+                .fetch_one(&mut *conn)
+                .await?;
+        let errors = sqlx::query(
+            "SELECT timestamp_us, metric_type, operation, dataset_name, error_message \
+             FROM operations WHERE success = 0 ORDER BY timestamp_us DESC, id DESC LIMIT ?",
+        )
+        .bind(stats::RECENT_ERRORS as i64)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| -> Result<RecentError> {
+            Ok(RecentError {
+                timestamp: from_us(r.try_get("timestamp_us")?),
+                metric_type: r.try_get("metric_type")?,
+                operation: r.try_get("operation")?,
+                dataset_name: r.try_get("dataset_name")?,
+                error_message: r.try_get("error_message")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        Ok(stats::summarize(
+            totals,
+            last.map(from_us),
+            DatasetCounts {
+                total_datasets: total_datasets as u64,
+                datasets_registered: registered.unwrap_or(0) as u64,
+            },
+            errors,
+        ))
+    }
+
+    async fn dataset_stats(&self, dataset: &str) -> Result<Vec<DatasetTypeStats>> {
+        let rows = sqlx::query(
+            "SELECT metric_type, COUNT(*) AS count, AVG(duration_ms) AS avg_ms, \
+             SUM(row_count) AS rows_total, SUM(1 - success) AS errors, MAX(timestamp_us) AS last \
+             FROM operations WHERE dataset_name = ? GROUP BY metric_type ORDER BY metric_type",
+        )
+        .bind(dataset.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DatasetTypeStats {
+                    metric_type: r.try_get("metric_type")?,
+                    count: r.try_get::<i64, _>("count")? as u64,
+                    avg_duration_ms: r.try_get("avg_ms")?,
+                    total_rows_processed: r.try_get("rows_total")?,
+                    error_count: r.try_get::<i64, _>("errors")? as u64,
+                    last_operation: from_us(r.try_get("last")?),
+                })
+            })
+            .collect()
+    }
+
+    async fn count_before(&self, cutoff: OffsetDateTime) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operations WHERE timestamp_us < ?")
+            .bind(to_us(cutoff))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn delete_before(&self, cutoff: OffsetDateTime) -> Result<u64> {
+        let cut = to_us(cutoff);
+        let cut_hour = cut.div_euclid(HOUR_US);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let deleted = sqlx::query("DELETE FROM operations WHERE timestamp_us < ?")
+            .bind(cut)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        // Hours wholly before the cutoff are gone; the cutoff's own hour is counted again.
+        sqlx::query("DELETE FROM operation_rollup WHERE hour <= ?")
+            .bind(cut_hour)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO operation_rollup (hour, metric_type, count, success_count, \
+             success_duration_sum, success_duration_count) \
+             SELECT ?, metric_type, COUNT(*), SUM(success), \
+             TOTAL(CASE WHEN success = 1 THEN duration_ms END), \
+             COUNT(CASE WHEN success = 1 THEN duration_ms END) \
+             FROM operations WHERE timestamp_us >= ? AND timestamp_us < ? GROUP BY metric_type",
+        )
+        .bind(cut_hour)
+        .bind(cut_hour * HOUR_US)
+        .bind((cut_hour + 1) * HOUR_US)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM datasets")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered) \
+             SELECT dataset_name, MIN(timestamp_us), MAX(timestamp_us), \
+             MAX(metric_type = 'dataset_register') \
+             FROM operations WHERE dataset_name IS NOT NULL GROUP BY dataset_name",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn operations_over_time(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        bucket_seconds: i64,
+    ) -> Result<Vec<Bucket>> {
+        let bucket_us = bucket_seconds.max(3600) * 1_000_000;
+        let first = to_us(since).div_euclid(bucket_us);
+        let last = to_us(until).div_euclid(bucket_us);
+        if last < first {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT hour, SUM(count), SUM(count - success_count) FROM operation_rollup \
+             WHERE hour >= ? AND hour < ? GROUP BY hour",
+        )
+        .bind(first * bucket_us / HOUR_US)
+        .bind((last + 1) * bucket_us / HOUR_US)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut buckets: Vec<Bucket> = (first..=last)
+            .map(|b| Bucket {
+                start: from_us(b * bucket_us),
+                count: 0,
+                errors: 0,
+            })
+            .collect();
+        for (hour, count, errors) in rows {
+            let i = (hour * HOUR_US).div_euclid(bucket_us) - first;
+            if let Some(b) = buckets.get_mut(i as usize) {
+                b.count += count as u64;
+                b.errors += errors as u64;
+            }
+        }
+        Ok(buckets)
+    }
+
+    async fn first_operation_at(&self) -> Result<Option<OffsetDateTime>> {
+        let first: Option<i64> = sqlx::query_scalar("SELECT MIN(timestamp_us) FROM operations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(first.map(from_us))
+    }
+
+    async fn migration_counts(&self) -> Result<MigrationCounts> {
+        let mut conn = self.pool.acquire().await?;
+        let (attempts, successes): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT SUM(count), SUM(success_count) FROM operation_rollup WHERE metric_type = ?",
+        )
+        .bind(kind::MIGRATION)
+        .fetch_one(&mut *conn)
+        .await?;
+        let rollbacks: Option<i64> =
+            sqlx::query_scalar("SELECT SUM(count) FROM operation_rollup WHERE metric_type = ?")
+                .bind(kind::ROLLBACK)
+                .fetch_one(&mut *conn)
+                .await?;
+        // A dataset is migrated when its latest successful migration or rollback is a migration.
+        let migrated: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ( \
+               SELECT metric_type, ROW_NUMBER() OVER ( \
+                 PARTITION BY dataset_name ORDER BY timestamp_us DESC, id DESC) AS rn \
+               FROM operations \
+               WHERE dataset_name IS NOT NULL \
+                 AND ((metric_type = 'migration' AND success = 1) OR metric_type = 'rollback') \
+             ) WHERE rn = 1 AND metric_type = 'migration'",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(MigrationCounts {
+            datasets_migrated: migrated as u64,
+            attempts: attempts.unwrap_or(0) as u64,
+            successes: successes.unwrap_or(0) as u64,
+            rollbacks: rollbacks.unwrap_or(0) as u64,
+        })
+    }
+}
