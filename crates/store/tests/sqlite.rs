@@ -1,0 +1,383 @@
+//! The SQLite backend against real files: schema, atomic writes, rollups that agree with the
+//! operations they summarise, imports, cleanup, and concurrent writers.
+
+use mhd_core::NewOperation;
+use mhd_core::stats::summarize_operations;
+use mhd_store::{OperationFilter, SqliteStore, Store, StoreError};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2025-01-06 9:00 UTC);
+
+fn op(minutes: i64, ty: &str, ok: bool, dataset: Option<&str>) -> NewOperation {
+    let mut o = NewOperation::new(T0 + Duration::minutes(minutes), ty, "op");
+    o.success = ok;
+    o.dataset_name = dataset.map(str::to_owned);
+    o.duration_ms = Some(10.0 + minutes as f64);
+    if !ok {
+        o.error_message = Some(format!("failure {minutes}"));
+    }
+    o
+}
+
+async fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(&dir.path().join("mhd.db"), 2)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn rollup_summary_matches_the_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let types = [
+        "migration",
+        "rollback",
+        "dataset_register",
+        "dataset_read",
+        "error",
+    ];
+    let ops: Vec<_> = (0..500)
+        .map(|i| {
+            op(
+                i * 7,
+                types[i as usize % 5],
+                i % 11 != 0,
+                Some(["a", "b", "c"][i as usize % 3]),
+            )
+        })
+        .collect();
+    // Written in several transactions, as separate commands would.
+    for chunk in ops.chunks(123) {
+        store.insert_operations(chunk).await.unwrap();
+    }
+    let got = store.stats_summary().await.unwrap();
+    let want = summarize_operations(&ops);
+    assert_eq!(got.overall.total_operations, 500);
+    assert_eq!(
+        got.overall.successful_operations,
+        want.overall.successful_operations
+    );
+    assert_eq!(got.overall.last_operation, want.overall.last_operation);
+    assert_eq!(got.by_type.len(), want.by_type.len());
+    for (g, w) in got.by_type.iter().zip(&want.by_type) {
+        assert_eq!(
+            (&g.metric_type, g.count, g.error_count),
+            (&w.metric_type, w.count, w.error_count)
+        );
+        let (a, b) = (g.avg_duration_ms.unwrap(), w.avg_duration_ms.unwrap());
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    }
+    assert_eq!(got.dataset_stats, want.dataset_stats);
+    assert_eq!(got.recent_errors, want.recent_errors);
+}
+
+#[tokio::test]
+async fn a_batch_with_one_bad_operation_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut bad = op(1, "migration", true, None);
+    bad.duration_ms = Some(-1.0);
+    let err = store
+        .insert_operations(&[op(0, "migration", true, None), bad])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { index: 1, .. }), "{err}");
+    assert_eq!(
+        store
+            .stats_summary()
+            .await
+            .unwrap()
+            .overall
+            .total_operations,
+        0
+    );
+}
+
+#[tokio::test]
+async fn recent_operations_filter_and_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut ops = vec![
+        op(0, "migration", true, Some("sales")),
+        op(5, "migration", false, Some("hr")),
+        op(10, "rollback", true, Some("sales")),
+        op(15, "dataset_read", true, None),
+    ];
+    ops[3].metadata = Some(serde_json::json!({"rows": 3, "nested": {"k": "v"}}));
+    store.insert_operations(&ops).await.unwrap();
+    let all = store
+        .recent_operations(&OperationFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|o| o.op.timestamp).collect::<Vec<_>>(),
+        ops.iter().rev().map(|o| o.timestamp).collect::<Vec<_>>()
+    );
+    assert_eq!(all[0].op, ops[3], "every field survives the round trip");
+    let sales = store
+        .recent_operations(&OperationFilter {
+            limit: 10,
+            dataset: Some("sales".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(sales.len(), 2);
+    let failed = store
+        .recent_operations(&OperationFilter {
+            limit: 10,
+            failed_only: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(failed[0].op.dataset_name.as_deref(), Some("hr"));
+    let since = store
+        .recent_operations(&OperationFilter {
+            limit: 10,
+            since: Some(T0 + Duration::minutes(10)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(since.len(), 2);
+    let typed = store
+        .recent_operations(&OperationFilter {
+            limit: 1,
+            metric_type: Some("migration".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(typed[0].op.dataset_name.as_deref(), Some("hr"));
+    // A filter value is data, never SQL.
+    let injected = store
+        .recent_operations(&OperationFilter {
+            limit: 10,
+            dataset: Some("x' OR '1'='1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(injected.is_empty());
+}
+
+#[tokio::test]
+async fn imports_skip_rows_already_imported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let rows: Vec<_> = (0..10)
+        .map(|i| {
+            let mut o = op(i, "dataset_read", true, Some("d"));
+            o.import_key = Some(format!("mdm:{i}"));
+            o
+        })
+        .collect();
+    let first = store.import_operations(&rows[..6]).await.unwrap();
+    assert_eq!((first.inserted, first.skipped), (6, 0));
+    let second = store.import_operations(&rows).await.unwrap();
+    assert_eq!((second.inserted, second.skipped), (4, 6));
+    let third = store.import_operations(&rows).await.unwrap();
+    assert_eq!((third.inserted, third.skipped), (0, 10));
+    assert_eq!(
+        store
+            .stats_summary()
+            .await
+            .unwrap()
+            .overall
+            .total_operations,
+        10
+    );
+}
+
+#[tokio::test]
+async fn cleanup_deletes_old_operations_and_keeps_figures_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    // One every 20 minutes over two days, datasets spread so some vanish entirely.
+    let ops: Vec<_> = (0..144)
+        .map(|i| {
+            op(
+                i * 20,
+                if i % 4 == 0 {
+                    "dataset_register"
+                } else {
+                    "migration"
+                },
+                i % 9 != 0,
+                Some(&format!("d{}", i / 10)),
+            )
+        })
+        .collect();
+    store.insert_operations(&ops).await.unwrap();
+    let cutoff = T0 + Duration::minutes(20 * 50 + 7); // inside an hour, not on its edge
+    let expected_old = ops.iter().filter(|o| o.timestamp < cutoff).count() as u64;
+    assert_eq!(store.count_before(cutoff).await.unwrap(), expected_old);
+    assert_eq!(store.delete_before(cutoff).await.unwrap(), expected_old);
+    let kept: Vec<_> = ops.into_iter().filter(|o| o.timestamp >= cutoff).collect();
+    let got = store.stats_summary().await.unwrap();
+    let want = summarize_operations(&kept);
+    assert_eq!(got.overall.total_operations, want.overall.total_operations);
+    assert_eq!(
+        got.overall.successful_operations,
+        want.overall.successful_operations
+    );
+    assert_eq!(got.dataset_stats, want.dataset_stats);
+    let buckets = store
+        .operations_over_time(T0, T0 + Duration::days(2), 3600)
+        .await
+        .unwrap();
+    assert_eq!(
+        buckets.iter().map(|b| b.count).sum::<u64>(),
+        want.overall.total_operations
+    );
+}
+
+#[tokio::test]
+async fn buckets_cover_the_span_with_empty_ones_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store
+        .insert_operations(&[
+            op(0, "a", true, None),
+            op(30, "a", false, None),
+            op(60 * 26, "a", true, None),
+        ])
+        .await
+        .unwrap();
+    let hours = store
+        .operations_over_time(T0, T0 + Duration::hours(26), 3600)
+        .await
+        .unwrap();
+    assert_eq!(hours.len(), 27);
+    assert_eq!((hours[0].count, hours[0].errors), (2, 1));
+    assert_eq!(hours[26].count, 1);
+    assert!(hours[1..26].iter().all(|b| b.count == 0));
+    let days = store
+        .operations_over_time(T0, T0 + Duration::hours(26), 86_400)
+        .await
+        .unwrap();
+    assert_eq!(days.iter().map(|b| b.count).collect::<Vec<_>>(), vec![2, 1]);
+}
+
+#[tokio::test]
+async fn migration_counts_follow_rollbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store
+        .insert_operations(&[
+            op(0, "migration", true, Some("a")),
+            op(1, "migration", false, Some("b")),
+            op(2, "migration", true, Some("b")),
+            op(3, "migration", true, Some("c")),
+            op(4, "rollback", true, Some("c")),
+            op(5, "migration", false, Some("a")), // a failed re-run leaves `a` migrated
+        ])
+        .await
+        .unwrap();
+    let c = store.migration_counts().await.unwrap();
+    assert_eq!(
+        (c.datasets_migrated, c.attempts, c.successes, c.rollbacks),
+        (2, 5, 3, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_store_from_a_newer_version_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mhd.db");
+    let store = SqliteStore::open(&path, 1).await.unwrap();
+    store
+        .insert_operations(&[op(0, "a", true, None)])
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA user_version = 99")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    let before = std::fs::read(&path).unwrap();
+    let err = SqliteStore::open(&path, 1).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[tokio::test]
+async fn foreign_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.db");
+    std::fs::write(
+        &text,
+        "this is not a database, just some text that is long enough",
+    )
+    .unwrap();
+    let err = SqliteStore::open(&text, 1).await.unwrap_err();
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+
+    let other = dir.path().join("other.db");
+    let s = SqliteStore::open(&dir.path().join("scratch.db"), 1)
+        .await
+        .unwrap();
+    sqlx::query("VACUUM INTO ?")
+        .bind(other.display().to_string())
+        .execute(s.pool())
+        .await
+        .unwrap();
+    s.close().await;
+    // Turn the copy into someone else's database: tables, schema version 0.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", other.display()))
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA user_version = 0")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE metrics (id INTEGER)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let err = SqliteStore::open(&other, 1).await.unwrap_err();
+    assert!(err.to_string().contains("import mdm"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_from_separate_connections_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mhd.db");
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let path = path.clone();
+        tasks.push(tokio::spawn(async move {
+            let store = SqliteStore::open(&path, 1).await.unwrap();
+            for i in 0..25 {
+                store
+                    .insert_operations(&[op(w * 100 + i, "migration", true, None)])
+                    .await
+                    .unwrap();
+            }
+            store.close().await;
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let store = SqliteStore::open(&path, 1).await.unwrap();
+    assert_eq!(
+        store
+            .stats_summary()
+            .await
+            .unwrap()
+            .overall
+            .total_operations,
+        100
+    );
+}
