@@ -3,6 +3,7 @@
 
 mod cmd;
 mod ctx;
+mod logging;
 mod out;
 
 use std::process::ExitCode;
@@ -56,6 +57,8 @@ enum StatsCommand {
     Dataset(cmd::stats::DatasetArgs),
     /// Delete operations older than a number of days.
     Cleanup(cmd::stats::CleanupArgs),
+    /// The last entries of mhd's own log, or of another log file such as MDM's.
+    Logs(cmd::logs::LogsArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Ok(ctx) => ctx,
         Err(e) => return report(&e),
     };
+    logging::init(&ctx, command_name(&cli.command));
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -89,13 +93,25 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             StatsCommand::Summary(args) => cmd::stats::summary(args, ctx).await,
             StatsCommand::Dataset(args) => cmd::stats::dataset(args, ctx).await,
             StatsCommand::Cleanup(args) => cmd::stats::cleanup(args, ctx).await,
+            StatsCommand::Logs(args) => cmd::logs::logs(args, ctx),
         },
+    }
+}
+
+/// The command's name, as the log file records it.
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Record(_) => "record",
+        Command::Ingest(_) => "ingest",
+        Command::Import(_) => "import",
+        Command::Stats(_) => "stats",
     }
 }
 
 /// Prints an error the way users read it and picks the exit status: 2 for bad usage or input,
 /// 1 for a failure while running.
 fn report(e: &anyhow::Error) -> ExitCode {
+    tracing::error!("{e:#}");
     eprintln!("mhd: error: {e:#}");
     if e.downcast_ref::<UsageError>().is_some() {
         ExitCode::from(2)

@@ -2,4 +2,5 @@
 //! lines. Pure and fuzzable: no I/O beyond the readers they are given.
 #![forbid(unsafe_code)]
 
+pub mod logline;
 pub mod operations;
