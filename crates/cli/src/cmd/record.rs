@@ -27,10 +27,10 @@ pub struct RecordArgs {
     #[arg(long, value_parser = ["old", "new"])]
     pub system: Option<String>,
     /// How long it took, in milliseconds.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true)]
     pub duration_ms: Option<f64>,
     /// Rows it processed.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub rows: Option<i64>,
     /// It failed.
     #[arg(long)]

@@ -1,0 +1,462 @@
+//! The `mhd` binary end to end on temporary homes: recording, bulk ingest, the stats commands,
+//! and what bad input gets.
+
+use std::path::Path;
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn mhd(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("mhd").unwrap();
+    c.arg("--home")
+        .arg(home)
+        .env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .env("NO_COLOR", "1");
+    c
+}
+
+fn json(out: Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_recorded_operation_comes_back_with_every_field() {
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path())
+        .args([
+            "record",
+            "--type",
+            "migration",
+            "--operation",
+            "migrate",
+            "--dataset",
+            "sales",
+        ])
+        .args([
+            "--component",
+            "storage",
+            "--system",
+            "new",
+            "--duration-ms",
+            "840.5",
+            "--rows",
+            "1200",
+        ])
+        .args([
+            "--metadata",
+            r#"{"batch": 3}"#,
+            "--timestamp",
+            "2025-01-06T10:00:00+01:00",
+        ])
+        .assert()
+        .success();
+    mhd(home.path())
+        .args([
+            "record",
+            "-t",
+            "migration",
+            "-o",
+            "migrate",
+            "-d",
+            "hr",
+            "--error",
+            "disk full",
+        ])
+        .assert()
+        .success();
+    let ops = json(
+        mhd(home.path())
+            .args(["stats", "show", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let ops = ops.as_array().unwrap();
+    assert_eq!(ops.len(), 2);
+    let sales = ops.iter().find(|o| o["dataset_name"] == "sales").unwrap();
+    assert_eq!(sales["timestamp"], "2025-01-06T09:00:00Z");
+    assert_eq!(sales["component"], "storage");
+    assert_eq!(sales["system"], "new");
+    assert_eq!(sales["duration_ms"], 840.5);
+    assert_eq!(sales["row_count"], 1200);
+    assert_eq!(sales["success"], true);
+    assert_eq!(sales["metadata"]["batch"], 3);
+    let hr = ops.iter().find(|o| o["dataset_name"] == "hr").unwrap();
+    assert_eq!(hr["success"], false, "--error implies a failure");
+    assert_eq!(hr["error_message"], "disk full");
+}
+
+#[test]
+fn bad_flags_are_refused_with_status_2_and_store_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--metadata", "[1,2]"], "--metadata"),
+        (&["--metadata", "{nope"], "--metadata"),
+        (&["--timestamp", "tomorrow"], "--timestamp"),
+        (&["--duration-ms", "-4"], "--duration-ms"),
+        (&["--rows", "-1"], "--rows"),
+        (&["--system", "sideways"], "--system"),
+        (&["--dataset", ""], "--dataset"),
+    ];
+    for (extra, flag) in cases {
+        let out = mhd(home.path())
+            .args(["record", "-t", "migration", "-o", "migrate"])
+            .args(*extra)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(stderr(&out).contains(flag), "{extra:?}: {}", stderr(&out));
+    }
+    let ops = json(
+        mhd(home.path())
+            .args(["stats", "show", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(ops, serde_json::json!([]));
+}
+
+#[test]
+fn two_dozen_concurrent_record_processes_all_succeed() {
+    let home = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("mhd");
+    let children: Vec<_> = (0..24)
+        .map(|i| {
+            std::process::Command::new(&bin)
+                .arg("--home")
+                .arg(home.path())
+                .args([
+                    "record",
+                    "-t",
+                    "migration",
+                    "-o",
+                    "migrate",
+                    "-d",
+                    &format!("ds{i}"),
+                ])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let s = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(s["overall"]["total_operations"], 24);
+    assert_eq!(s["dataset_stats"]["total_datasets"], 24);
+}
+
+const NDJSON: &str = r#"{"timestamp":"2025-01-06T10:00:00Z","metric_type":"migration","operation":"migrate","dataset_name":"a","duration_ms":10}
+{"timestamp":"2025-01-06T10:01:00Z","metric_type":"migration","operation":"migrate","dataset_name":"b","colour":"red"}
+
+{"timestamp":"2025-01-06T10:02:00Z","metric_type":"rollback","operation":"undo","dataset_name":"a"}
+not json at all
+{"timestamp":"2025-01-06T10:03:00Z","metric_type":"dataset_register","operation":"register","dataset_name":"c","success":false,"error_message":"exists"}
+"#;
+
+#[test]
+fn ingest_stores_valid_lines_and_reports_each_bad_one_by_line() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("ops.ndjson");
+    std::fs::write(&file, NDJSON).unwrap();
+    let out = mhd(home.path())
+        .args(["ingest", "operations"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("ops.ndjson:2: unknown field `colour`"),
+        "{err}"
+    );
+    assert!(err.contains("ops.ndjson:5: "), "{err}");
+    assert!(err.contains("Stored 3 operations"), "{err}");
+    let s = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(s["overall"]["total_operations"], 3);
+}
+
+#[test]
+fn strict_ingest_stores_nothing_when_a_line_is_bad() {
+    let home = tempfile::tempdir().unwrap();
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "-", "--strict", "--json"])
+        .write_stdin(NDJSON)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["stored"], 0);
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 2);
+    assert_eq!(v["rejected"][0]["line"], 2);
+    let s = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(s["overall"]["total_operations"], 0);
+    // The same input without the bad lines goes in whole.
+    let good: String = NDJSON
+        .lines()
+        .filter(|l| !l.contains("colour") && !l.starts_with("not"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    mhd(home.path())
+        .args(["ingest", "operations", "-", "--strict"])
+        .write_stdin(good)
+        .assert()
+        .success();
+    let s = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(s["overall"]["total_operations"], 3);
+}
+
+#[test]
+fn a_json_array_is_read_element_by_element_and_a_broken_one_is_refused_whole() {
+    let home = tempfile::tempdir().unwrap();
+    let array = r#"[
+  {"metric_type": "migration", "operation": "migrate", "dataset_name": "x"},
+  {"metric_type": "migration"}
+]"#;
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .write_stdin(array)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("<stdin>:3: element 1: missing field `operation`"),
+        "{}",
+        stderr(&out)
+    );
+    let broken = "[\n{\"metric_type\": \"a\", \"operation\": \"b\"},\n";
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .write_stdin(broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("<stdin>:3: not a JSON array"),
+        "{}",
+        stderr(&out)
+    );
+    let s = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        s["overall"]["total_operations"], 1,
+        "only the valid element of the first input"
+    );
+}
+
+#[test]
+fn a_missing_input_file_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "/no/such/file.ndjson"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/no/such/file.ndjson"));
+}
+
+fn seeded_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let lines = [
+        r#"{"timestamp":"2025-01-06T10:00:00Z","metric_type":"dataset_register","operation":"register","dataset_name":"sales","duration_ms":100,"row_count":10}"#,
+        r#"{"timestamp":"2025-01-06T10:05:00Z","metric_type":"dataset_read","operation":"read","dataset_name":"sales","duration_ms":300,"row_count":20}"#,
+        r#"{"timestamp":"2025-01-06T10:10:00Z","metric_type":"dataset_read","operation":"read","dataset_name":"hr","success":false,"error_message":"permission denied","duration_ms":5}"#,
+        r#"{"timestamp":"2025-01-06T10:15:00Z","metric_type":"migration","operation":"migrate","dataset_name":"\u001b[2Jevil","duration_ms":50}"#,
+    ];
+    mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .write_stdin(lines.join("\n"))
+        .assert()
+        .success();
+    home
+}
+
+#[test]
+fn summary_json_keeps_mdm_field_names_and_figures() {
+    let home = seeded_home();
+    let s = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(s["overall"]["total_operations"], 4);
+    assert_eq!(s["overall"]["successful_operations"], 3);
+    assert_eq!(
+        s["overall"]["avg_duration_ms"], 150.0,
+        "mean of successful durations"
+    );
+    assert_eq!(s["overall"]["last_operation"], "2025-01-06T10:15:00Z");
+    let read = s["by_type"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["metric_type"] == "dataset_read")
+        .unwrap();
+    assert_eq!(
+        (read["count"].as_u64(), read["error_count"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(s["dataset_stats"]["total_datasets"], 3);
+    assert_eq!(s["dataset_stats"]["datasets_registered"], 1);
+    assert_eq!(s["recent_errors"][0]["operation"], "read");
+    assert_eq!(s["recent_errors"][0]["error_message"], "permission denied");
+}
+
+#[test]
+fn show_filters_and_prints_errors_under_failed_rows() {
+    let home = seeded_home();
+    let n = |args: &[&str]| -> usize {
+        json(
+            mhd(home.path())
+                .args(["stats", "show", "--json"])
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+        .as_array()
+        .unwrap()
+        .len()
+    };
+    assert_eq!(n(&[]), 4);
+    assert_eq!(n(&["-n", "2"]), 2);
+    assert_eq!(n(&["-d", "sales"]), 2);
+    assert_eq!(n(&["-t", "dataset_read"]), 2);
+    assert_eq!(n(&["--since", "2025-01-06T10:06:00Z"]), 2);
+    assert_eq!(n(&["--failed"]), 1);
+    assert_eq!(n(&["-d", "sales' OR 1=1 --"]), 0);
+    let out = mhd(home.path()).args(["stats", "show"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Recent Operations"));
+    assert!(
+        text.contains("✗ failed") && text.contains("→ permission denied"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "an escape sequence in a dataset name must not reach the terminal"
+    );
+    assert!(text.contains("\\u{1b}[2Jevil"));
+    let out = mhd(home.path())
+        .args(["stats", "show", "--since", "whenever"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--since"));
+}
+
+#[test]
+fn dataset_lists_its_operations_by_type() {
+    let home = seeded_home();
+    let v = json(
+        mhd(home.path())
+            .args(["stats", "dataset", "sales", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let rows = v["by_type"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1]["metric_type"], "dataset_register");
+    assert_eq!(rows[1]["total_rows_processed"], 10);
+    let out = mhd(home.path())
+        .args(["stats", "dataset", "nothing-here"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("No operations found for dataset 'nothing-here'")
+    );
+}
+
+#[test]
+fn cleanup_deletes_only_with_consent() {
+    let home = seeded_home();
+    // Not on a terminal and no --yes: nothing is deleted.
+    let out = mhd(home.path())
+        .args(["stats", "cleanup", "--days", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--yes"));
+    let s = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(s["overall"]["total_operations"], 4);
+    let v = json(
+        mhd(home.path())
+            .args(["stats", "cleanup", "--days", "30", "--yes", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["deleted"], 4);
+    let s = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(s["overall"]["total_operations"], 0);
+    assert_eq!(s["dataset_stats"]["total_datasets"], 0);
+}
+
+#[test]
+fn a_store_from_a_newer_version_is_refused_with_status_2() {
+    let home = seeded_home();
+    let db = home.path().join("mhd.db");
+    let status = std::process::Command::new("sqlite3")
+        .arg(&db)
+        .arg("PRAGMA user_version = 42")
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("sqlite3 not found: skipping");
+        return;
+    }
+    let out = mhd(home.path())
+        .args(["stats", "summary"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("schema version 42"),
+        "{}",
+        stderr(&out)
+    );
+}
