@@ -25,6 +25,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write the specification's migration as a starting plan.
+    Init(cmd::plan::InitArgs),
+    /// Validate a plan, pointing at the line and column of every mistake.
+    Check(cmd::plan::CheckArgs),
     /// Record one operation.
     Record(cmd::record::RecordArgs),
     /// Bulk-load operations, test reports or benchmarks.
@@ -45,7 +49,10 @@ enum IngestCommand {
 }
 
 #[derive(Debug, Subcommand)]
-enum ImportCommand {}
+enum ImportCommand {
+    /// MDM's monitoring database (~/.mdm/metrics.db); importing it twice adds nothing.
+    Mdm(cmd::import::MdmArgs),
+}
 
 #[derive(Debug, Subcommand)]
 enum StatsCommand {
@@ -57,6 +64,8 @@ enum StatsCommand {
     Dataset(cmd::stats::DatasetArgs),
     /// Delete operations older than a number of days.
     Cleanup(cmd::stats::CleanupArgs),
+    /// Write the self-contained HTML dashboard file.
+    Dashboard(cmd::dashboard::DashboardArgs),
     /// The last entries of mhd's own log, or of another log file such as MDM's.
     Logs(cmd::logs::LogsArgs),
 }
@@ -87,12 +96,15 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Ingest(IngestCommand::Operations(args)) => {
             cmd::ingest::operations(args, ctx).await
         }
-        Command::Import(c) => match c {},
+        Command::Init(args) => cmd::plan::init(args, ctx).await,
+        Command::Check(args) => cmd::plan::check(args, ctx).await,
+        Command::Import(ImportCommand::Mdm(args)) => cmd::import::mdm(args, ctx).await,
         Command::Stats(s) => match s {
             StatsCommand::Show(args) => cmd::stats::show(args, ctx).await,
             StatsCommand::Summary(args) => cmd::stats::summary(args, ctx).await,
             StatsCommand::Dataset(args) => cmd::stats::dataset(args, ctx).await,
             StatsCommand::Cleanup(args) => cmd::stats::cleanup(args, ctx).await,
+            StatsCommand::Dashboard(args) => cmd::dashboard::run(args, ctx).await,
             StatsCommand::Logs(args) => cmd::logs::logs(args, ctx),
         },
     }
@@ -101,6 +113,8 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 /// The command's name, as the log file records it.
 fn command_name(c: &Command) -> &'static str {
     match c {
+        Command::Init(_) => "init",
+        Command::Check(_) => "check",
         Command::Record(_) => "record",
         Command::Ingest(_) => "ingest",
         Command::Import(_) => "import",

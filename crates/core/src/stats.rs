@@ -180,8 +180,9 @@ pub fn summarize_operations(ops: &[NewOperation]) -> StatsSummary {
             *datasets.entry(d).or_default() |= op.metric_type == kind::DATASET_REGISTER;
         }
     }
-    let mut failed: Vec<&NewOperation> = ops.iter().filter(|o| !o.success).collect();
-    failed.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+    // Newest first; among equal times the later-recorded first, as the store orders them.
+    let mut failed: Vec<&NewOperation> = ops.iter().rev().filter(|o| !o.success).collect();
+    failed.sort_by_key(|o| std::cmp::Reverse(o.timestamp));
     let recent_errors = failed
         .into_iter()
         .take(RECENT_ERRORS)

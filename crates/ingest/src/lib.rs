@@ -3,4 +3,5 @@
 #![forbid(unsafe_code)]
 
 pub mod logline;
+pub mod mdm;
 pub mod operations;

@@ -2,7 +2,9 @@
 //! and its SQLite backend (the embedded default).
 #![forbid(unsafe_code)]
 
+pub mod gather;
 mod migrate;
+pub mod mdm;
 pub mod sqlite;
 
 use mhd_core::dashboard::Bucket;

@@ -1,6 +1,9 @@
 //! One module per command.
 
+pub mod dashboard;
+pub mod import;
 pub mod ingest;
 pub mod logs;
+pub mod plan;
 pub mod record;
 pub mod stats;

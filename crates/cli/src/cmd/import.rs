@@ -1,0 +1,396 @@
+//! `mhd import mdm PATH`: bring an MDM user's monitoring database (`~/.mdm/metrics.db`) into
+//! the store.
+//!
+//! - The source is checked (an SQLite file with MDM's `metrics` table) before the store is
+//!   created or opened, so a wrong file changes nothing (exit status 2).
+//! - Each row becomes an operation whose `import_key` is its identity in MDM's file, so
+//!   importing the same file again adds only the rows that are new.
+//! - A row that cannot be converted (no type or name, a time that is not one, a negative
+//!   duration, …) is reported as `PATH: row id N: reason` and skipped; the good rows are
+//!   imported and the command exits with status 2. With `--strict` every row is checked first
+//!   and nothing is imported unless all convert.
+//! - Rows are read and written in pages of [`PAGE`] rows, each page its own transaction:
+//!   memory stays flat, and an import that fails part-way keeps what it wrote — running it
+//!   again finishes it, since imported rows are skipped.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use mhd_core::NewOperation;
+use mhd_core::format::terminal_safe;
+use mhd_ingest::mdm::{import_key, metadata_to_json, parse_mdm_timestamp};
+use mhd_store::mdm::{MdmError, MdmReader, MdmRow, PAGE};
+use mhd_store::{ImportOutcome, Store};
+use serde::Serialize;
+use time::UtcOffset;
+
+use crate::cmd::record::open_store;
+use crate::ctx::{Ctx, usage};
+
+/// Rejections printed one by one before the rest are only counted.
+const SHOWN_REJECTIONS: usize = 50;
+
+/// Import MDM's monitoring database.
+#[derive(Debug, clap::Args)]
+pub struct MdmArgs {
+    /// MDM's database file; MDM keeps it at ~/.mdm/metrics.db.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// The UTC offset of MDM's naive local times, such as +02:00 or -05:00; one offset for
+    /// every row, daylight saving time included [default: this machine's current offset].
+    #[arg(long, value_name = "±HH:MM", value_parser = parse_utc_offset, allow_hyphen_values = true)]
+    pub utc_offset: Option<UtcOffset>,
+    /// Import nothing unless every row converts.
+    #[arg(long)]
+    pub strict: bool,
+    /// Print the outcome as JSON: {"inserted", "skipped", "rejected"}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Outcome {
+    inserted: u64,
+    skipped: u64,
+    rejected: u64,
+}
+
+/// Reads `--utc-offset`: `Z`, `UTC`, or a sign and hours with optional minutes (`+02:00`,
+/// `-0530`, `+2`).
+fn parse_utc_offset(s: &str) -> Result<UtcOffset, String> {
+    let bad = || format!("{s:?} is not a UTC offset: use +HH:MM or -HH:MM, such as +02:00");
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("z") || t.eq_ignore_ascii_case("utc") {
+        return Ok(UtcOffset::UTC);
+    }
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let digits = |p: &str| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit());
+    if !digits(h) || !digits(m) {
+        return Err(bad());
+    }
+    let (h, m): (i8, i8) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    UtcOffset::from_hms(sign * h, sign * m, 0).map_err(|_| bad())
+}
+
+/// Turns one MDM row into an operation, or says why it cannot be one.
+///
+/// `success` NULL counts as a success (the column's default is 1), any other non-zero value too
+/// (SQLite's and Python's truth); a blank `dataset_name` means none; `metadata` becomes a JSON
+/// object when it converts and is kept as a string otherwise.
+fn convert(row: &MdmRow, offset: UtcOffset) -> Result<NewOperation, String> {
+    let raw_time = row.timestamp.as_deref().ok_or("no timestamp (NULL)")?;
+    let timestamp = parse_mdm_timestamp(raw_time, offset)?;
+    let metric_type = row.metric_type.clone().ok_or("no metric_type (NULL)")?;
+    let operation = row.operation.clone().ok_or("no operation (NULL)")?;
+    let op = NewOperation {
+        timestamp,
+        metric_type,
+        operation,
+        dataset_name: row.dataset_name.clone().filter(|d| !d.trim().is_empty()),
+        component: None,
+        system: None,
+        duration_ms: row.duration_ms,
+        success: row.success.is_none_or(|s| s != 0),
+        row_count: row.row_count,
+        error_message: row.error_message.clone(),
+        metadata: metadata_to_json(row.metadata.as_deref()),
+        import_key: Some(import_key(row.id, raw_time)),
+    };
+    op.validate().map_err(|e| e.to_string())?;
+    Ok(op)
+}
+
+/// A problem with the source file: bad input (status 2) unless reading failed while running.
+fn source_error(e: MdmError) -> anyhow::Error {
+    if e.is_bad_input() {
+        usage(terminal_safe(&e.to_string()).into_owned())
+    } else {
+        anyhow::Error::new(e)
+    }
+}
+
+/// Reports rejected rows on standard error, the first [`SHOWN_REJECTIONS`] one by one.
+struct Rejections<'a> {
+    name: &'a str,
+    bar: &'a ProgressBar,
+    count: u64,
+}
+
+impl Rejections<'_> {
+    fn add(&mut self, id: i64, reason: &str) {
+        self.count += 1;
+        if self.count <= SHOWN_REJECTIONS as u64 {
+            let line = format!("{}: row id {id}: {}", self.name, terminal_safe(reason));
+            self.bar.suspend(|| eprintln!("{line}"));
+        }
+    }
+
+    fn finish(&self) {
+        if self.count > SHOWN_REJECTIONS as u64 {
+            eprintln!(
+                "{}: … and {} more rejected rows",
+                self.name,
+                self.count - SHOWN_REJECTIONS as u64
+            );
+        }
+    }
+}
+
+/// A progress bar on standard error when it is a terminal; hidden otherwise.
+fn progress(total: u64) -> ProgressBar {
+    if total == 0 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg:9} [{bar:40}] {human_pos}/{human_len} rows ({eta} left)")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Runs `mhd import mdm`.
+pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let offset = args.utc_offset.unwrap_or(ctx.local_offset);
+    // The source first: a wrong file must not create or touch the store.
+    let mut reader = MdmReader::open(&args.path).await.map_err(source_error)?;
+    let name = terminal_safe(reader.path()).into_owned();
+    let total = reader.count().await.map_err(source_error)?;
+    let bar = progress(total);
+    let mut rejections = Rejections {
+        name: &name,
+        bar: &bar,
+        count: 0,
+    };
+
+    if args.strict {
+        bar.set_message("checking");
+        loop {
+            let page = reader.next_page(PAGE).await.map_err(source_error)?;
+            if page.is_empty() {
+                break;
+            }
+            bar.inc(page.len() as u64);
+            for row in page {
+                if let Err((id, reason)) = row
+                    .map_err(|b| (b.id, b.reason))
+                    .and_then(|r| convert(&r, offset).map(drop).map_err(|e| (r.id, e)))
+                {
+                    rejections.add(id, &reason);
+                }
+            }
+        }
+        if rejections.count > 0 {
+            bar.finish_and_clear();
+            reader.close().await;
+            rejections.finish();
+            eprintln!(
+                "{name}: {} row(s) cannot be converted; imported nothing (--strict)",
+                rejections.count
+            );
+            if args.json {
+                crate::out::print_json(&Outcome {
+                    inserted: 0,
+                    skipped: 0,
+                    rejected: rejections.count,
+                })?;
+            }
+            return Ok(ExitCode::from(2));
+        }
+        reader.rewind();
+        bar.set_position(0);
+    }
+
+    let store = open_store(ctx).await?;
+    bar.set_message("importing");
+    let mut outcome = ImportOutcome::default();
+    let mut batch: Vec<NewOperation> = Vec::with_capacity(PAGE as usize);
+    loop {
+        let page = reader.next_page(PAGE).await.map_err(source_error)?;
+        if page.is_empty() {
+            break;
+        }
+        let rows = page.len() as u64;
+        batch.clear();
+        for row in page {
+            match row {
+                Ok(r) => match convert(&r, offset) {
+                    Ok(op) => batch.push(op),
+                    Err(reason) => rejections.add(r.id, &reason),
+                },
+                Err(bad) => rejections.add(bad.id, &bad.reason),
+            }
+        }
+        let done = store.import_operations(&batch).await.with_context(|| {
+            format!(
+                "cannot write to the store {} ({} operations imported so far are kept: run the \
+                 import again to finish it)",
+                ctx.store_path().display(),
+                outcome.inserted
+            )
+        })?;
+        outcome.inserted += done.inserted;
+        outcome.skipped += done.skipped;
+        bar.inc(rows);
+    }
+    bar.finish_and_clear();
+    reader.close().await;
+    store.close().await;
+    rejections.finish();
+
+    if args.json {
+        crate::out::print_json(&Outcome {
+            inserted: outcome.inserted,
+            skipped: outcome.skipped,
+            rejected: rejections.count,
+        })?;
+    } else {
+        println!(
+            "Imported {} operations from {name} ({} already imported, {} rejected)",
+            outcome.inserted, outcome.skipped, rejections.count
+        );
+    }
+    Ok(if rejections.count == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::{datetime, offset};
+
+    fn row() -> MdmRow {
+        MdmRow {
+            id: 7,
+            timestamp: Some("2025-01-06 14:03:12.5".into()),
+            metric_type: Some("dataset_read".into()),
+            operation: Some("read_csv".into()),
+            duration_ms: Some(12.5),
+            success: Some(1),
+            dataset_name: Some("sales".into()),
+            row_count: Some(10),
+            error_message: None,
+            metadata: Some("{'path': '/tmp/x', 'cols': ('a', 'b')}".into()),
+        }
+    }
+
+    #[test]
+    fn a_full_row_converts_with_its_key() {
+        let op = convert(&row(), offset!(+2)).unwrap();
+        assert_eq!(op.timestamp, datetime!(2025-01-06 12:03:12.5 UTC));
+        assert_eq!(op.metric_type, "dataset_read");
+        assert_eq!(op.operation, "read_csv");
+        assert_eq!(op.dataset_name.as_deref(), Some("sales"));
+        assert_eq!(
+            (op.duration_ms, op.row_count, op.success),
+            (Some(12.5), Some(10), true)
+        );
+        assert_eq!(
+            op.metadata,
+            Some(json!({"path": "/tmp/x", "cols": ["a", "b"]}))
+        );
+        assert_eq!(
+            op.import_key.as_deref(),
+            Some("mdm:7:2025-01-06 14:03:12.5")
+        );
+    }
+
+    #[test]
+    fn success_and_blank_fields_follow_mdm() {
+        let cases: &[(Option<i64>, bool)] = &[
+            (None, true),
+            (Some(1), true),
+            (Some(0), false),
+            (Some(2), true),
+        ];
+        for (raw, want) in cases {
+            let mut r = row();
+            r.success = *raw;
+            assert_eq!(
+                convert(&r, UtcOffset::UTC).unwrap().success,
+                *want,
+                "{raw:?}"
+            );
+        }
+        let mut r = row();
+        r.dataset_name = Some(" ".into());
+        r.metadata = Some("{'when': datetime.datetime(2025, 1, 6, 0, 0)}".into());
+        let op = convert(&r, UtcOffset::UTC).unwrap();
+        assert_eq!(op.dataset_name, None);
+        assert_eq!(
+            op.metadata,
+            Some(json!("{'when': datetime.datetime(2025, 1, 6, 0, 0)}"))
+        );
+    }
+
+    #[test]
+    fn rows_that_cannot_be_operations_say_why() {
+        type Break = fn(&mut MdmRow);
+        let cases: &[(Break, &str)] = &[
+            (|r| r.timestamp = None, "no timestamp"),
+            (
+                |r| r.timestamp = Some("soon".into()),
+                "\"soon\" is not a date and time",
+            ),
+            (
+                |r| r.timestamp = Some("1960-01-01 00:00:00".into()),
+                "field `timestamp`",
+            ),
+            (|r| r.metric_type = None, "no metric_type"),
+            (|r| r.operation = None, "no operation"),
+            (
+                |r| r.operation = Some(String::new()),
+                "field `operation`: must not be empty",
+            ),
+            (|r| r.duration_ms = Some(-1.0), "field `duration_ms`"),
+            (|r| r.row_count = Some(-1), "field `row_count`"),
+        ];
+        for (break_it, want) in cases {
+            let mut r = row();
+            break_it(&mut r);
+            let err = convert(&r, UtcOffset::UTC).unwrap_err();
+            assert!(err.contains(want), "{err:?} should mention {want:?}");
+        }
+    }
+
+    #[test]
+    fn utc_offsets_parse_in_the_usual_spellings() {
+        let ok: &[(&str, UtcOffset)] = &[
+            ("+02:00", offset!(+2)),
+            ("-05:30", offset!(-5:30)),
+            ("+0530", offset!(+5:30)),
+            ("+2", offset!(+2)),
+            ("Z", UtcOffset::UTC),
+            ("utc", UtcOffset::UTC),
+            ("-00:00", UtcOffset::UTC),
+        ];
+        for (text, want) in ok {
+            assert_eq!(parse_utc_offset(text), Ok(*want), "{text}");
+        }
+        for bad in [
+            "02:00", "+24:00", "+02:60", "+2:3:4", "", "+", "+abc", "EST",
+        ] {
+            assert!(parse_utc_offset(bad).is_err(), "{bad:?}");
+        }
+    }
+}

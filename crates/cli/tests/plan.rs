@@ -1,0 +1,268 @@
+//! `mhd init` and `mhd check`, run as the real binary on a temporary home.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn mhd(home: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("mhd").expect("the mhd binary");
+    cmd.arg("--home")
+        .arg(home)
+        .env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn init_then_check_passes() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let home = home.path().join("new-home");
+    mhd(&home)
+        .args(["init", "--start", "2025-01-06"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Wrote the plan \"MDM refactoring\" (8 phases, 21 weeks, 2025-01-06 → 2025-06-02)",
+        ));
+    let plan = home.join("migration.toml");
+    assert!(plan.is_file(), "init writes the home's migration.toml");
+    mhd(&home)
+        .arg("check")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "{}: ok — \"MDM refactoring\", 8 phases, 412 datasets, 2025-01-06 → 2025-06-02",
+            plan.display()
+        )));
+}
+
+#[test]
+fn init_start_gives_the_dates_in_the_file() {
+    let home = tempfile::tempdir().expect("temp dir");
+    mhd(home.path())
+        .args(["init", "--start", "2025-01-06"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(home.path().join("migration.toml")).expect("plan");
+    assert!(text.contains("start = \"2025-01-06\""), "{text}");
+    assert!(text.contains("weeks = 21"), "{text}");
+    assert!(text.contains("total = 412"), "{text}");
+    // Tests, weeks 1-3; Cleanup, weeks 19-21, ending with the migration.
+    assert!(
+        text.contains(
+            "id = \"tests\"\nname = \"Tests\"\nstart = \"2025-01-06\"\nend = \"2025-01-27\""
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "id = \"cleanup\"\nname = \"Cleanup\"\nstart = \"2025-05-12\"\nend = \"2025-06-02\""
+        ),
+        "{text}"
+    );
+    assert_eq!(text.matches("[[phases]]").count(), 8);
+}
+
+#[test]
+fn init_without_start_begins_on_a_monday() {
+    let home = tempfile::tempdir().expect("temp dir");
+    mhd(home.path()).arg("init").assert().success();
+    let text = std::fs::read_to_string(home.path().join("migration.toml")).expect("plan");
+    let start = text
+        .lines()
+        .find_map(|l| l.strip_prefix("start = \""))
+        .and_then(|rest| rest.get(..10))
+        .expect("a start line");
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    let start = time::Date::parse(start, &f).expect("a date");
+    assert_eq!(start.weekday(), time::Weekday::Monday);
+    let today = time::OffsetDateTime::now_utc().date();
+    assert!(
+        start <= today && today - start < time::Duration::days(7),
+        "{start} vs {today}"
+    );
+}
+
+#[test]
+fn init_twice_refuses_without_force() {
+    let home = tempfile::tempdir().expect("temp dir");
+    mhd(home.path())
+        .args(["init", "--start", "2025-01-06"])
+        .assert()
+        .success();
+    let plan = home.path().join("migration.toml");
+    std::fs::write(&plan, "# my own plan\n").expect("write");
+    mhd(home.path())
+        .args(["init", "--start", "2025-02-03"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(plan.display().to_string()))
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(&plan).expect("plan"),
+        "# my own plan\n",
+        "left alone"
+    );
+    mhd(home.path())
+        .args(["init", "--start", "2025-02-03", "--force"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    assert!(text.contains("start = \"2025-02-03\""), "{text}");
+}
+
+#[test]
+fn init_with_a_bad_start_names_the_flag() {
+    let home = tempfile::tempdir().expect("temp dir");
+    mhd(home.path())
+        .args(["init", "--start", "next monday"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--start"));
+    assert!(!home.path().join("migration.toml").exists());
+}
+
+#[test]
+fn init_writes_where_plan_points() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let elsewhere = home.path().join("plans").join("q3.toml");
+    mhd(home.path())
+        .arg("--plan")
+        .arg(&elsewhere)
+        .args(["init", "--start", "2025-07-07"])
+        .assert()
+        .success();
+    assert!(elsewhere.is_file());
+    mhd(home.path())
+        .arg("check")
+        .arg(&elsewhere)
+        .assert()
+        .success();
+}
+
+#[test]
+fn check_reports_every_mistake_with_its_place() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let plan = home.path().join("broken.toml");
+    std::fs::write(
+        &plan,
+        r#"[migration]
+name = "M"
+start = "2025-02-30"
+weeks = 0
+
+[datasets]
+total = 10
+
+[[phases]]
+id = "tests"
+name = "Tests"
+start = "2025-01-06"
+end = "2025-01-20"
+dependson = ["config"]
+risk = "severe"
+"#,
+    )
+    .expect("write");
+    let shown = plan.display().to_string();
+    let assert = mhd(home.path()).arg("check").arg(&plan).assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let expected = [
+        format!("{shown}:3:9: `start` in [migration]: \"2025-02-30\" is not a date"),
+        format!("{shown}:4:9: `weeks` in [migration] must be at least 1, found 0"),
+        format!("{shown}:14:1: unknown key `dependson` in [[phases]] (did you mean `depends_on`?)"),
+        format!("{shown}:15:8: `risk` in [[phases]] must be `low`, `medium` or `high`"),
+        format!("4 mistakes in {shown}"),
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{stderr}");
+    for (line, want) in lines.iter().zip(&expected) {
+        assert!(
+            line.starts_with(want.as_str()),
+            "{line:?} should start with {want:?}"
+        );
+    }
+}
+
+#[test]
+fn check_json_gives_the_plan_or_the_mistakes() {
+    let home = tempfile::tempdir().expect("temp dir");
+    mhd(home.path())
+        .args(["init", "--start", "2025-01-06"])
+        .assert()
+        .success();
+    let out = mhd(home.path())
+        .args(["check", "--json"])
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("JSON");
+    assert_eq!(json["ok"], true);
+    assert_eq!(json["plan"]["migration"]["start"], "2025-01-06");
+    assert_eq!(json["plan"]["phases"].as_array().map(Vec::len), Some(8));
+
+    std::fs::write(
+        home.path().join("migration.toml"),
+        "[migration]\nname = 3\n",
+    )
+    .expect("write");
+    let out = mhd(home.path()).args(["check", "--json"]).assert().code(2);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("JSON");
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["errors"][0]["line"], 1);
+    assert!(
+        json["errors"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["line"] == 2 && e["column"] == 8))
+    );
+}
+
+#[test]
+fn check_of_a_missing_file_names_it() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let missing = home.path().join("nowhere.toml");
+    mhd(home.path())
+        .arg("check")
+        .arg(&missing)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(missing.display().to_string()))
+        .stderr(predicate::str::contains("mhd init"));
+    mhd(home.path())
+        .arg("check")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            home.path().join("migration.toml").display().to_string(),
+        ));
+}
+
+#[test]
+fn check_escapes_control_characters_from_the_file() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let plan = home.path().join("migration.toml");
+    std::fs::write(&plan, "[migration]\n\"evil\\u001b[2J\" = 1\n").expect("write");
+    let out = mhd(home.path()).arg("check").assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(stderr.contains("evil\\u{1b}[2J"), "{stderr}");
+}
+
+#[test]
+fn mhd_home_from_the_environment() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::cargo_bin("mhd").expect("the mhd binary");
+    cmd.env("MHD_HOME", home.path())
+        .env_remove("MHD_PLAN")
+        .args(["init", "--start", "2025-01-06"]);
+    cmd.assert().success();
+    assert!(home.path().join("migration.toml").is_file());
+    let mut cmd = Command::cargo_bin("mhd").expect("the mhd binary");
+    cmd.env("MHD_HOME", home.path())
+        .env_remove("MHD_PLAN")
+        .arg("check");
+    cmd.assert()
+        .success()
+        .stdout(predicate::str::contains("ok"));
+}

@@ -1,0 +1,227 @@
+//! The plan: the migration's definition, read from `migration.toml` (DESIGN §4 "The plan file").
+//!
+//! [`parse`] reads a plan and reports every mistake at once, each with its line and column;
+//! [`default_plan_toml`] writes the specification's 21-week migration as a starting plan.
+//! Both are pure: reading and writing the file is the caller's business.
+
+mod parse;
+mod template;
+
+use serde::Serialize;
+use time::{Date, Duration};
+
+pub use parse::parse;
+pub use template::default_plan_toml;
+
+time::serde::format_description!(ymd, Date, "[year]-[month]-[day]");
+
+/// A migration's definition: what moves, in which phases, and when it is healthy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Plan {
+    /// Name, start and length.
+    pub migration: MigrationInfo,
+    /// The datasets to migrate: a count, or a list.
+    pub datasets: Datasets,
+    /// The components the datasets and phases belong to (may be empty).
+    pub components: Vec<Component>,
+    /// The phases, in the file's order.
+    pub phases: Vec<Phase>,
+    /// The levels that turn figures into warnings and critical states.
+    pub thresholds: Thresholds,
+    /// `[[collectors.*]]`, kept as written until collectors read it.
+    #[serde(skip)]
+    pub collectors: Option<toml::Value>,
+    /// `[alerts]` and `[[alerts.rules]]`, kept as written until the alert engine reads it.
+    #[serde(skip)]
+    pub alerts: Option<toml::Value>,
+    /// `[[notify]]`, kept as written until the notifiers read it.
+    #[serde(skip)]
+    pub notify: Option<toml::Value>,
+}
+
+/// `[migration]`: what the migration is called and when it is planned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MigrationInfo {
+    /// The migration's name, shown in every view's title.
+    pub name: String,
+    /// The first day of the migration.
+    #[serde(with = "ymd")]
+    pub start: Date,
+    /// The planned length in weeks (at least 1).
+    pub weeks: u32,
+}
+
+/// `[datasets]`: how many datasets the migration moves, or which ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Datasets {
+    /// Only a count (`total = 412`).
+    Total(u32),
+    /// Every dataset by name (`[[datasets.list]]`).
+    List(Vec<DatasetSpec>),
+}
+
+/// One dataset of `[[datasets.list]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DatasetSpec {
+    /// The dataset's name, as operations carry it in `dataset_name`.
+    pub name: String,
+    /// The id of the component it belongs to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+}
+
+/// One `[[components]]`: a part of the system that is migrated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Component {
+    /// The id operations, tests and benchmarks name in `component`.
+    pub id: String,
+    /// The name shown to people.
+    pub name: String,
+}
+
+/// One `[[phases]]`: a stretch of work with its dates, dependencies and milestones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Phase {
+    /// The id other phases name in `depends_on`.
+    pub id: String,
+    /// The name shown to people.
+    pub name: String,
+    /// The planned first day.
+    #[serde(with = "ymd")]
+    pub start: Date,
+    /// The planned last day (not before `start`).
+    #[serde(with = "ymd")]
+    pub end: Date,
+    /// Ids of the phases that must finish before this one can go on.
+    pub depends_on: Vec<String>,
+    /// Ids of the components this phase works on.
+    pub components: Vec<String>,
+    /// The risk the plan declares for this phase.
+    pub risk: Risk,
+    /// The phase's milestones, each dated within the phase.
+    pub milestones: Vec<Milestone>,
+}
+
+/// The declared risk of a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    /// Little can go wrong (the default).
+    #[default]
+    Low,
+    /// Something may go wrong.
+    Medium,
+    /// Much may go wrong.
+    High,
+}
+
+impl Risk {
+    /// The name used in the plan file and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+        }
+    }
+
+    /// Reads `low`, `medium` or `high`.
+    pub fn from_name(s: &str) -> Option<Risk> {
+        match s {
+            "low" => Some(Risk::Low),
+            "medium" => Some(Risk::Medium),
+            "high" => Some(Risk::High),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A dated checkpoint of a phase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Milestone {
+    /// What is reached.
+    pub name: String,
+    /// When it is due.
+    #[serde(with = "ymd")]
+    pub date: Date,
+}
+
+/// `[thresholds]`: the levels that turn figures into warnings and critical states.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    /// Migration success rate (0..=1) under which the migration is at risk.
+    pub success_rate_warning: f64,
+    /// Migration success rate (0..=1) under which the migration is critical.
+    pub success_rate_critical: f64,
+    /// Days the P85 forecast may slip past the planned end before the migration is critical.
+    pub slip_days_critical: u32,
+    /// Test pass rate (0..=1) under which a suite is shown as a warning.
+    pub test_pass_warning: f64,
+    /// Test pass rate (0..=1) under which a suite is shown as failing.
+    pub test_pass_critical: f64,
+    /// Percent by which the new system's p50 may be slower before it is a regression.
+    pub regression_percent: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            success_rate_warning: 0.90,
+            success_rate_critical: 0.80,
+            slip_days_critical: 14,
+            test_pass_warning: 0.95,
+            test_pass_critical: 0.85,
+            regression_percent: 10.0,
+        }
+    }
+}
+
+impl Plan {
+    /// The planned end: the start plus the planned weeks (the latest date when that overflows
+    /// the calendar, which a parsed plan never does).
+    pub fn planned_end(&self) -> Date {
+        self.migration
+            .start
+            .checked_add(Duration::weeks(i64::from(self.migration.weeks)))
+            .unwrap_or(Date::MAX)
+    }
+
+    /// How many datasets the migration moves.
+    pub fn datasets_total(&self) -> u32 {
+        match &self.datasets {
+            Datasets::Total(n) => *n,
+            Datasets::List(list) => u32::try_from(list.len()).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// The phase with this id.
+    pub fn phase(&self, id: &str) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.id == id)
+    }
+
+    /// The component with this id.
+    pub fn component(&self, id: &str) -> Option<&Component> {
+        self.components.iter().find(|c| c.id == id)
+    }
+}
+
+/// One mistake in a plan file, at its place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct PlanError {
+    /// The file name given to [`parse`].
+    pub file: String,
+    /// The line, from 1.
+    pub line: usize,
+    /// The column in characters, from 1.
+    pub column: usize,
+    /// What is wrong, and how to fix it when that is known.
+    pub message: String,
+}

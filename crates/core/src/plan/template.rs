@@ -1,0 +1,345 @@
+//! The starting plan `mhd init` writes: the specification's 21-week MDM refactoring.
+
+use std::fmt::Write as _;
+
+use time::{Date, Duration};
+
+/// One phase of the starting plan, in weeks of the migration (week 1 starts on the start day).
+struct PhaseTemplate {
+    id: &'static str,
+    name: &'static str,
+    first_week: i64,
+    last_week: i64,
+    depends_on: &'static [&'static str],
+    components: &'static [&'static str],
+    risk: &'static str,
+    /// Milestones as (name, week, day of that week from 0).
+    milestones: &'static [(&'static str, i64, i64)],
+}
+
+const ALL: &[&str] = &["storage", "config", "features", "registration"];
+
+/// The specification's Gantt chart. A phase depends only on phases that end by the time it
+/// starts, so that following the plan never shows a phase as blocked.
+const PHASES: &[PhaseTemplate] = &[
+    PhaseTemplate {
+        id: "tests",
+        name: "Tests",
+        first_week: 1,
+        last_week: 3,
+        depends_on: &[],
+        components: ALL,
+        risk: "low",
+        milestones: &[
+            ("Characterization suite green", 2, 4),
+            ("Coverage of the old system", 3, 4),
+        ],
+    },
+    PhaseTemplate {
+        id: "config",
+        name: "Configuration",
+        first_week: 2,
+        last_week: 5,
+        depends_on: &[],
+        components: &["config"],
+        risk: "low",
+        milestones: &[("One configuration model", 4, 4)],
+    },
+    PhaseTemplate {
+        id: "abstraction",
+        name: "Abstraction",
+        first_week: 4,
+        last_week: 8,
+        depends_on: &["tests"],
+        components: &["storage"],
+        risk: "medium",
+        milestones: &[
+            ("Storage interface agreed", 5, 4),
+            ("Old storage behind the interface", 8, 4),
+        ],
+    },
+    PhaseTemplate {
+        id: "storage",
+        name: "Storage",
+        first_week: 6,
+        last_week: 11,
+        depends_on: &["config"],
+        components: &["storage"],
+        risk: "high",
+        milestones: &[
+            ("New storage passes the suite", 9, 4),
+            ("First 100 datasets migrated", 11, 4),
+        ],
+    },
+    PhaseTemplate {
+        id: "features",
+        name: "Features",
+        first_week: 9,
+        last_week: 13,
+        depends_on: &["abstraction"],
+        components: &["features"],
+        risk: "medium",
+        milestones: &[("Feature generation on the new storage", 13, 2)],
+    },
+    PhaseTemplate {
+        id: "registration",
+        name: "Registration",
+        first_week: 12,
+        last_week: 16,
+        depends_on: &["storage"],
+        components: &["registration"],
+        risk: "medium",
+        milestones: &[
+            ("Registration on the new storage", 14, 4),
+            ("All datasets migrated", 16, 4),
+        ],
+    },
+    PhaseTemplate {
+        id: "validation",
+        name: "Validation",
+        first_week: 15,
+        last_week: 19,
+        depends_on: &["features"],
+        components: ALL,
+        risk: "high",
+        milestones: &[("Old and new agree on every dataset", 18, 4)],
+    },
+    PhaseTemplate {
+        id: "cleanup",
+        name: "Cleanup",
+        first_week: 19,
+        last_week: 21,
+        depends_on: &["registration"],
+        components: ALL,
+        risk: "low",
+        milestones: &[("Old system switched off", 21, 2)],
+    },
+];
+
+/// The specification's migration as a commented plan file starting on `start`: "MDM
+/// refactoring", 21 weeks, 412 datasets, four components, eight phases and the default
+/// thresholds. [`super::parse`] reads it without errors.
+pub fn default_plan_toml(start: Date) -> String {
+    // Days past the calendar's end cannot come from a real start date; keep the start then.
+    let day = |weeks: i64, days: i64| {
+        start
+            .checked_add(Duration::weeks(weeks) + Duration::days(days))
+            .unwrap_or(start)
+    };
+    let list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        r#"# The migration plan of mhd, the Migration Health Dashboard.
+# `mhd check` validates this file and points at the line and column of every mistake.
+# Dates are YYYY-MM-DD. Written by `mhd init` from the specification's MDM refactoring:
+# edit it to describe your own migration.
+
+[migration]
+name = "MDM refactoring"
+start = "{start}"            # the first day; the planned end is start + weeks ({end})
+weeks = 21
+
+[datasets]
+total = 412                     # or list them, each with its component:
+# [[datasets.list]]
+# name = "sales"
+# component = "storage"
+
+# The parts of the system being migrated. Operations, tests and benchmarks name them by id.
+[[components]]
+id = "storage"
+name = "Storage"
+
+[[components]]
+id = "config"
+name = "Configuration"
+
+[[components]]
+id = "features"
+name = "Features"
+
+[[components]]
+id = "registration"
+name = "Registration"
+
+# The phases of the timeline. A phase is blocked while a phase it depends on is unfinished
+# after it should have started. `risk` is low, medium or high; every milestone falls within
+# its phase.
+"#,
+        end = day(21, 0),
+    ));
+    for p in PHASES {
+        let weeks = if p.first_week == p.last_week {
+            format!("week {}", p.first_week)
+        } else {
+            format!("weeks {}-{}", p.first_week, p.last_week)
+        };
+        let _ = write!(
+            out,
+            "\n[[phases]]                      # {weeks}\n\
+             id = \"{id}\"\n\
+             name = \"{name}\"\n\
+             start = \"{start}\"\n\
+             end = \"{end}\"\n\
+             depends_on = [{deps}]\n\
+             components = [{components}]\n\
+             risk = \"{risk}\"\n\
+             milestones = [\n",
+            id = p.id,
+            name = p.name,
+            start = day(p.first_week - 1, 0),
+            end = day(p.last_week, 0),
+            deps = list(p.depends_on),
+            components = list(p.components),
+            risk = p.risk,
+        );
+        for (name, week, weekday) in p.milestones {
+            let _ = writeln!(
+                out,
+                "  {{ name = \"{name}\", date = \"{}\" }},",
+                day(week - 1, *weekday)
+            );
+        }
+        out.push_str("]\n");
+    }
+    out.push_str(
+        r#"
+# When figures turn into warnings. Every one is optional; these are the defaults.
+[thresholds]
+success_rate_warning = 0.90     # migration success rate under which the migration is at risk
+success_rate_critical = 0.80    # ... and under which it is critical
+slip_days_critical = 14         # days the P85 forecast may slip past the planned end
+test_pass_warning = 0.95        # test pass rate under which a suite is a warning
+test_pass_critical = 0.85       # ... and under which it is failing
+regression_percent = 10         # how much slower the new system may be before it is a regression
+
+# Collectors, alert rules and notification channels come here, for example:
+#
+# [[collectors.prometheus]]
+# name = "prod"
+# url = "http://127.0.0.1:9090"
+# interval = "15s"
+# queries = { operation_rate = "sum(rate(mdm_operations_total[5m]))" }
+#
+# [alerts]
+# interval = "15s"
+#
+# [[alerts.rules]]
+# name = "high_error_rate"
+# kind = "threshold"
+# metric = "error_rate"
+# op = ">"
+# threshold = 0.05
+# for = "1m"
+# severity = "warning"
+#
+# [[notify]]
+# name = "ops"
+# kind = "webhook"
+# url = "http://127.0.0.1:9999/hook"
+# min_severity = "warning"
+"#,
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Datasets, Risk, Thresholds, parse};
+    use time::macros::date;
+
+    #[test]
+    fn default_plan_parses_and_matches_the_specification() {
+        let start = date!(2025 - 01 - 06);
+        let text = default_plan_toml(start);
+        let plan = match parse(&text, "migration.toml") {
+            Ok(plan) => plan,
+            Err(errors) => panic!("the default plan has mistakes: {errors:#?}\n{text}"),
+        };
+        assert_eq!(plan.migration.name, "MDM refactoring");
+        assert_eq!(plan.migration.start, start);
+        assert_eq!(plan.migration.weeks, 21);
+        assert_eq!(plan.planned_end(), date!(2025 - 06 - 02));
+        assert_eq!(plan.datasets, Datasets::Total(412));
+        assert_eq!(plan.datasets_total(), 412);
+        assert_eq!(plan.thresholds, Thresholds::default());
+        let ids: Vec<&str> = plan.components.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["storage", "config", "features", "registration"]);
+        let ids: Vec<&str> = plan.phases.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "tests",
+                "config",
+                "abstraction",
+                "storage",
+                "features",
+                "registration",
+                "validation",
+                "cleanup"
+            ]
+        );
+        let tests = &plan.phases[0];
+        assert_eq!(
+            (tests.start, tests.end),
+            (date!(2025 - 01 - 06), date!(2025 - 01 - 27))
+        );
+        assert_eq!(tests.risk, Risk::Low);
+        let cleanup = &plan.phases[7];
+        assert_eq!(
+            (cleanup.start, cleanup.end),
+            (date!(2025 - 05 - 12), plan.planned_end())
+        );
+        assert_eq!(plan.phase("storage").map(|p| p.risk), Some(Risk::High));
+        for p in &plan.phases {
+            assert!(!p.milestones.is_empty(), "{} has no milestone", p.id);
+            assert!(!p.components.is_empty(), "{} has no component", p.id);
+        }
+    }
+
+    #[test]
+    fn default_plan_dependencies_end_before_their_dependants_start() {
+        let plan = parse(&default_plan_toml(date!(2025 - 01 - 06)), "m.toml").expect("parses");
+        let mut dependencies = 0;
+        for p in &plan.phases {
+            for d in &p.depends_on {
+                let dep = plan.phase(d).expect("known phase");
+                assert!(dep.end <= p.start, "{} starts before {} ends", p.id, dep.id);
+                dependencies += 1;
+            }
+        }
+        assert_eq!(dependencies, 6);
+    }
+
+    #[test]
+    fn default_plan_parses_from_any_start_day() {
+        for start in [
+            date!(2024 - 02 - 29),
+            date!(2025 - 12 - 31),
+            date!(2026 - 03 - 04),
+        ] {
+            let plan = parse(&default_plan_toml(start), "m.toml").expect("parses");
+            assert_eq!(plan.planned_end(), start + Duration::weeks(21));
+            assert_eq!(plan.phases.last().map(|p| p.end), Some(plan.planned_end()));
+        }
+    }
+
+    #[test]
+    fn default_plan_serializes_dates_as_days() {
+        let plan = parse(&default_plan_toml(date!(2025 - 01 - 06)), "m.toml").expect("parses");
+        let json = serde_json::to_value(&plan).expect("serializes");
+        assert_eq!(json["migration"]["start"], "2025-01-06");
+        assert_eq!(json["datasets"]["total"], 412);
+        assert_eq!(json["phases"][0]["end"], "2025-01-27");
+        assert_eq!(json["phases"][0]["risk"], "low");
+        assert_eq!(json["phases"][0]["milestones"][0]["date"], "2025-01-17");
+        assert_eq!(json["thresholds"]["slip_days_critical"], 14);
+    }
+}

@@ -1,0 +1,965 @@
+//! The single-user dashboard: migration progress, summary figures, operations by type and over
+//! time, recent operations and recent errors, as one self-contained HTML document.
+
+use askama::Template;
+use mhd_core::dashboard::{Bucket, DashboardData, MigrationProgress};
+use mhd_core::format;
+use mhd_core::operation::NewOperation;
+use mhd_core::stats::{StatsSummary, TypeStats};
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use super::{ViewError, clip, local, local_with_offset, offset_label, stylesheet, thousands};
+use crate::charts::{self, Bar, BarChartOptions, Column, ColumnChartOptions};
+
+/// Most columns the "over time" chart draws; longer series are summed into wider periods.
+const MAX_COLUMNS: usize = 48;
+/// Longest error message shown; the rest of a longer one is cut, so the page stays small.
+const MAX_MESSAGE_CHARS: usize = 500;
+/// Longest name (dataset, operation, component, type) shown in tables.
+const MAX_NAME_CHARS: usize = 200;
+
+/// Renders the dashboard as one complete HTML document with everything inline: no script, no
+/// resource from anywhere, so it opens offline from a file. Times are shown relative to
+/// `data.generated_at` and as local times in `local_offset`.
+pub fn render_static_dashboard(
+    data: &DashboardData,
+    local_offset: UtcOffset,
+) -> Result<String, ViewError> {
+    Ok(DashboardPage::new(data, local_offset).render()?)
+}
+
+/// The page's template and everything it shows, already formatted.
+#[derive(Template)]
+#[template(path = "dashboard.html", whitespace = "minimize")]
+struct DashboardPage {
+    title: String,
+    css: String,
+    generated: Stamp,
+    week: Option<String>,
+    migration: Option<MigrationView>,
+    empty: bool,
+    cards: Cards,
+    types: Vec<TypeRow>,
+    count_chart: String,
+    duration_chart: String,
+    time_chart: String,
+    time_note: String,
+    zone: String,
+    periods: Vec<PeriodRow>,
+    recent: Vec<RecentRow>,
+    recent_caption: String,
+    errors: Vec<ErrorItem>,
+}
+
+/// A moment shown three ways: relative, local, and RFC 3339 for `<time datetime>`.
+struct Stamp {
+    relative: String,
+    local: String,
+    rfc3339: String,
+}
+
+impl Stamp {
+    fn new(t: OffsetDateTime, now: OffsetDateTime, offset: UtcOffset) -> Self {
+        Stamp {
+            relative: format::relative(now, t),
+            local: local_with_offset(t, offset),
+            rfc3339: format::rfc3339(t),
+        }
+    }
+}
+
+struct MigrationView {
+    percent: String,
+    bar: String,
+    migrated: String,
+    total: String,
+    success_rate: String,
+    attempts: String,
+    rollbacks: String,
+}
+
+struct Cards {
+    total: String,
+    success_rate: String,
+    successful: String,
+    avg_duration: String,
+    last: Option<Stamp>,
+    datasets: String,
+    registered: String,
+}
+
+struct TypeRow {
+    metric_type: String,
+    count: String,
+    errors: String,
+    error_rate: String,
+    avg_duration: String,
+}
+
+struct PeriodRow {
+    period: String,
+    count: String,
+    errors: String,
+}
+
+struct RecentRow {
+    at: Stamp,
+    metric_type: String,
+    operation: String,
+    dataset: String,
+    component: String,
+    system: &'static str,
+    duration: String,
+    ok: bool,
+    error: Option<String>,
+}
+
+struct ErrorItem {
+    at: Stamp,
+    metric_type: String,
+    operation: String,
+    dataset: Option<String>,
+    message: String,
+}
+
+/// Shown for a figure that does not exist (no operations, no duration, no dataset).
+const DASH: &str = "—";
+
+/// A duration, or [`DASH`] when there is none.
+fn duration_or_dash(ms: Option<f64>) -> String {
+    ms.map_or(DASH.to_owned(), |d| format::duration_ms(Some(d)))
+}
+
+/// An error message as shown: cut to [`MAX_MESSAGE_CHARS`], and said to be missing when blank.
+fn message(m: Option<&str>) -> String {
+    m.filter(|m| !m.trim().is_empty())
+        .map_or("no error message recorded".to_owned(), |m| {
+            clip(m, MAX_MESSAGE_CHARS)
+        })
+}
+
+impl DashboardPage {
+    fn new(data: &DashboardData, offset: UtcOffset) -> Self {
+        let now = data.generated_at;
+        let s = &data.summary;
+        let title = match &data.migration {
+            Some(m) => format!("Migration Health — {}", clip(&m.name, MAX_NAME_CHARS)),
+            None => "mhd — operations".to_owned(),
+        };
+        // Both type charts and the table share one order, busiest type first.
+        let mut by_type: Vec<&TypeStats> = s.by_type.iter().collect();
+        by_type.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.metric_type.cmp(&b.metric_type))
+        });
+        let (time_chart, time_note, periods) =
+            over_time(&data.over_time, data.bucket_seconds, offset);
+        DashboardPage {
+            title,
+            css: stylesheet(),
+            generated: Stamp::new(now, now, offset),
+            week: data.migration.as_ref().map(week_text),
+            migration: data.migration.as_ref().map(MigrationView::new),
+            empty: s.overall.total_operations == 0,
+            cards: Cards::new(s, now, offset),
+            types: by_type.iter().map(|t| TypeRow::new(t)).collect(),
+            count_chart: count_chart(&by_type),
+            duration_chart: duration_chart(&by_type),
+            time_chart,
+            time_note,
+            zone: offset_label(offset),
+            periods,
+            recent_caption: match data.recent.len() {
+                1 => "The newest operation".to_owned(),
+                n => format!("The {n} newest operations, newest first"),
+            },
+            recent: data
+                .recent
+                .iter()
+                .map(|o| RecentRow::new(&o.op, now, offset))
+                .collect(),
+            errors: s
+                .recent_errors
+                .iter()
+                .map(|e| ErrorItem {
+                    at: Stamp::new(e.timestamp, now, offset),
+                    metric_type: clip(&e.metric_type, MAX_NAME_CHARS),
+                    operation: clip(&e.operation, MAX_NAME_CHARS),
+                    dataset: e.dataset_name.as_deref().map(|d| clip(d, MAX_NAME_CHARS)),
+                    message: message(e.error_message.as_deref()),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Cards {
+    fn new(s: &StatsSummary, now: OffsetDateTime, offset: UtcOffset) -> Self {
+        let o = &s.overall;
+        Cards {
+            total: thousands(o.total_operations),
+            success_rate: if o.total_operations == 0 {
+                DASH.to_owned()
+            } else {
+                format::percent(o.success_rate)
+            },
+            successful: thousands(o.successful_operations),
+            avg_duration: duration_or_dash(o.avg_duration_ms),
+            last: o.last_operation.map(|t| Stamp::new(t, now, offset)),
+            datasets: thousands(s.dataset_stats.total_datasets),
+            registered: thousands(s.dataset_stats.datasets_registered),
+        }
+    }
+}
+
+impl TypeRow {
+    fn new(t: &TypeStats) -> Self {
+        TypeRow {
+            metric_type: clip(&t.metric_type, MAX_NAME_CHARS),
+            count: thousands(t.count),
+            errors: thousands(t.error_count),
+            error_rate: if t.count == 0 {
+                DASH.to_owned()
+            } else {
+                format::percent(t.error_count as f64 / t.count as f64)
+            },
+            avg_duration: duration_or_dash(t.avg_duration_ms),
+        }
+    }
+}
+
+impl RecentRow {
+    fn new(op: &NewOperation, now: OffsetDateTime, offset: UtcOffset) -> Self {
+        let name = |v: Option<&str>| v.map_or(DASH.to_owned(), |v| clip(v, MAX_NAME_CHARS));
+        RecentRow {
+            at: Stamp::new(op.timestamp, now, offset),
+            metric_type: clip(&op.metric_type, MAX_NAME_CHARS),
+            operation: clip(&op.operation, MAX_NAME_CHARS),
+            dataset: name(op.dataset_name.as_deref()),
+            component: name(op.component.as_deref()),
+            system: op.system.map_or(DASH, |s| s.as_str()),
+            duration: duration_or_dash(op.duration_ms),
+            ok: op.success,
+            error: (!op.success).then(|| message(op.error_message.as_deref())),
+        }
+    }
+}
+
+/// Operations per type, failures hatched at the end of each bar.
+fn count_chart(by_type: &[&TypeStats]) -> String {
+    let bars: Vec<Bar> = by_type
+        .iter()
+        .map(|t| {
+            let mut value_text = thousands(t.count);
+            if t.error_count > 0 {
+                value_text.push_str(&format!(" · {} failed", thousands(t.error_count)));
+            }
+            Bar {
+                label: t.metric_type.clone(),
+                value: t.count as f64,
+                part: t.error_count as f64,
+                title: format!(
+                    "{}: {} operations, {} failed",
+                    clip(&t.metric_type, MAX_NAME_CHARS),
+                    thousands(t.count),
+                    thousands(t.error_count)
+                ),
+                value_text,
+            }
+        })
+        .collect();
+    charts::bar_chart_horizontal(
+        &bars,
+        &BarChartOptions {
+            id: "ct",
+            aria_label: "Operations by type: bar chart; the table below has the figures",
+            legend: Some(("succeeded", "failed")),
+            empty_text: "No operations",
+        },
+    )
+}
+
+/// Mean duration of the successful operations of each type.
+fn duration_chart(by_type: &[&TypeStats]) -> String {
+    let bars: Vec<Bar> = by_type
+        .iter()
+        .map(|t| {
+            let name = clip(&t.metric_type, MAX_NAME_CHARS);
+            Bar {
+                label: t.metric_type.clone(),
+                value: t.avg_duration_ms.unwrap_or(0.0),
+                part: 0.0,
+                value_text: duration_or_dash(t.avg_duration_ms),
+                title: match t.avg_duration_ms {
+                    Some(d) => format!(
+                        "{name}: mean {} over successful operations",
+                        format::duration_ms(Some(d))
+                    ),
+                    None => format!("{name}: no duration recorded"),
+                },
+            }
+        })
+        .collect();
+    charts::bar_chart_horizontal(
+        &bars,
+        &BarChartOptions {
+            id: "dt",
+            aria_label: "Mean duration by type: bar chart; the table below has the figures",
+            legend: None,
+            empty_text: "No durations recorded",
+        },
+    )
+}
+
+/// "Week 8 of 21", or where `generated_at` falls outside the plan's weeks.
+fn week_text(m: &MigrationProgress) -> String {
+    if m.week < 1 {
+        format!("Before week 1 of {}", m.weeks)
+    } else if m.week > i64::from(m.weeks) {
+        format!("Week {} of {} (past the planned end)", m.week, m.weeks)
+    } else {
+        format!("Week {} of {}", m.week, m.weeks)
+    }
+}
+
+impl MigrationView {
+    fn new(m: &MigrationProgress) -> Self {
+        let percent = m.percent();
+        MigrationView {
+            percent: format!("{percent:.1}%"),
+            bar: charts::progress_bar(percent, "Datasets migrated"),
+            migrated: thousands(m.datasets_migrated),
+            total: thousands(m.datasets_total),
+            success_rate: m.success_rate.map_or(DASH.to_owned(), format::percent),
+            attempts: thousands(m.attempts),
+            rollbacks: thousands(m.rollback_count),
+        }
+    }
+}
+
+/// Consecutive buckets summed into one period of the chart.
+#[derive(Debug, Clone, PartialEq)]
+struct Period {
+    /// Start of its first bucket.
+    start: OffsetDateTime,
+    /// End of its last bucket (exclusive).
+    end: OffsetDateTime,
+    count: u64,
+    errors: u64,
+}
+
+/// Period lengths the chart may use, in seconds: whole hours, days and weeks people read easily.
+const NICE_PERIODS: [i64; 11] = [
+    3600, 7200, 10_800, 14_400, 21_600, 43_200, 86_400, 172_800, 604_800, 1_209_600, 2_419_200,
+];
+
+/// Sums consecutive buckets into periods of a round length, so there are at most
+/// [`MAX_COLUMNS`] + 1 of them; returns the periods and their length in seconds.
+///
+/// Periods shorter than a day start on round local hours (00:00, 06:00, … in `offset`); longer
+/// ones on UTC midnights, like the day buckets. The first and last period may be partial; each
+/// keeps the times its buckets actually cover.
+fn group_buckets(buckets: &[Bucket], bucket_seconds: i64, offset: UtcOffset) -> (Vec<Period>, i64) {
+    let bucket_seconds = bucket_seconds.max(1);
+    let needed = buckets.len().div_ceil(MAX_COLUMNS).max(1) as i64;
+    let span = NICE_PERIODS
+        .iter()
+        .copied()
+        .filter(|p| *p % bucket_seconds == 0)
+        .find(|p| p / bucket_seconds >= needed)
+        .unwrap_or(needed * bucket_seconds);
+    let shift = if span % 86_400 == 0 {
+        0
+    } else {
+        i64::from(offset.whole_seconds())
+    };
+    let mut periods: Vec<(i64, Period)> = Vec::new();
+    for b in buckets {
+        let key = (b.start.unix_timestamp() + shift).div_euclid(span);
+        let end = b.start + Duration::seconds(bucket_seconds);
+        match periods.last_mut() {
+            Some((k, p)) if *k == key => {
+                p.end = end;
+                p.count += b.count;
+                p.errors += b.errors;
+            }
+            _ => periods.push((
+                key,
+                Period {
+                    start: b.start,
+                    end,
+                    count: b.count,
+                    errors: b.errors,
+                },
+            )),
+        }
+    }
+    (periods.into_iter().map(|(_, p)| p).collect(), span)
+}
+
+/// A period's length in words: "1 hour", "6 hours", "1 day", "2 weeks".
+fn span_words(seconds: i64) -> String {
+    let (n, unit) = if seconds % 604_800 == 0 {
+        (seconds / 604_800, "week")
+    } else if seconds % 86_400 == 0 {
+        (seconds / 86_400, "day")
+    } else if seconds % 3600 == 0 {
+        (seconds / 3600, "hour")
+    } else {
+        (seconds / 60, "minute")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The "over time" chart, the note under it, and its table rows.
+///
+/// Periods shorter than a day are shown in local time; longer ones are made of UTC days, so they
+/// are labelled by their UTC dates (a local label could name the day before).
+fn over_time(
+    buckets: &[Bucket],
+    bucket_seconds: i64,
+    offset: UtcOffset,
+) -> (String, String, Vec<PeriodRow>) {
+    use time::macros::format_description as fd;
+    let (periods, span) = group_buckets(buckets, bucket_seconds, offset);
+    let daily = span % 86_400 == 0;
+    let zone = if daily { UtcOffset::UTC } else { offset };
+    let fmt = |t: OffsetDateTime, f: &[time::format_description::BorrowedFormatItem<'_>]| {
+        t.to_offset(zone)
+            .format(f)
+            .unwrap_or_else(|_| local(t, zone))
+    };
+    let period_text = |p: &Period| {
+        if daily {
+            let (first, last) = (
+                fmt(p.start, fd!("[year]-[month]-[day]")),
+                fmt(p.end - Duration::SECOND, fd!("[year]-[month]-[day]")),
+            );
+            if first == last {
+                first
+            } else {
+                format!("{first} – {last}")
+            }
+        } else {
+            format!(
+                "{} – {}",
+                fmt(p.start, fd!("[year]-[month]-[day] [hour]:[minute]")),
+                fmt(p.end, fd!("[hour]:[minute]"))
+            )
+        }
+    };
+    let short = if daily {
+        fd!("[day] [month repr:short]")
+    } else {
+        fd!("[day] [month repr:short] [hour]:[minute]")
+    };
+    let columns: Vec<Column> = periods
+        .iter()
+        .map(|p| Column {
+            label: fmt(p.start, short),
+            value: p.count as f64,
+            part: p.errors as f64,
+            title: format!(
+                "{}: {} operations, {} failed",
+                period_text(p),
+                thousands(p.count),
+                thousands(p.errors)
+            ),
+        })
+        .collect();
+    let note = if daily {
+        format!("Each column is {} (UTC days).", span_words(span))
+    } else {
+        format!(
+            "Each column is {}; times in {}.",
+            span_words(span),
+            offset_label(offset)
+        )
+    };
+    let chart = charts::column_chart(
+        &columns,
+        &ColumnChartOptions {
+            id: "ot",
+            aria_label: "Operations over time: column chart, failures hatched on top; \
+                         the table below has the figures",
+            legend: ("succeeded", "failed"),
+            unit: "operations",
+            empty_text: "No operations in this period",
+        },
+    );
+    let rows = periods
+        .iter()
+        .map(|p| PeriodRow {
+            period: period_text(p),
+            count: thousands(p.count),
+            errors: thousands(p.errors),
+        })
+        .collect();
+    (chart, note, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mhd_core::operation::{Operation, System};
+    use mhd_core::stats::{DatasetCounts, Overall, RecentError};
+    use time::macros::{datetime, offset};
+
+    const NOW: OffsetDateTime = datetime!(2025-03-03 12:00 UTC);
+
+    fn empty_data() -> DashboardData {
+        DashboardData {
+            generated_at: NOW,
+            summary: StatsSummary {
+                overall: Overall {
+                    total_operations: 0,
+                    successful_operations: 0,
+                    success_rate: 0.0,
+                    avg_duration_ms: None,
+                    last_operation: None,
+                },
+                by_type: Vec::new(),
+                dataset_stats: DatasetCounts::default(),
+                recent_errors: Vec::new(),
+            },
+            over_time: Vec::new(),
+            bucket_seconds: 3600,
+            recent: Vec::new(),
+            migration: None,
+        }
+    }
+
+    fn operation(
+        id: i64,
+        minutes_ago: i64,
+        ty: &str,
+        name: &str,
+        dataset: &str,
+        ok: bool,
+    ) -> Operation {
+        let mut op = NewOperation::new(NOW - Duration::minutes(minutes_ago), ty, name);
+        op.dataset_name = Some(dataset.to_owned());
+        op.component = Some("storage".to_owned());
+        op.system = Some(if id % 2 == 0 {
+            System::New
+        } else {
+            System::Old
+        });
+        op.duration_ms = Some(12.5 * id as f64);
+        op.success = ok;
+        if !ok {
+            op.error_message = Some(format!("{dataset}: connection reset"));
+        }
+        Operation { id, op }
+    }
+
+    fn type_stats(ty: &str, count: u64, errors: u64, avg: Option<f64>) -> TypeStats {
+        TypeStats {
+            metric_type: ty.to_owned(),
+            count,
+            avg_duration_ms: avg,
+            error_count: errors,
+        }
+    }
+
+    /// A small migration mid-way: 48 hourly buckets, three types, a few recent operations.
+    fn plan_data() -> DashboardData {
+        let recent = vec![
+            operation(6, 2, "migration", "migrate", "sales", true),
+            operation(5, 30, "migration", "migrate", "orders", false),
+            operation(4, 95, "verification", "checksum", "sales", true),
+            operation(3, 200, "dataset_read", "read", "customers", true),
+            operation(2, 1500, "rollback", "rollback", "orders", true),
+        ];
+        let over_time = (0..48)
+            .map(|h| Bucket {
+                start: datetime!(2025-03-01 12:00 UTC) + Duration::hours(h),
+                count: (h as u64 * 7) % 23 + 1,
+                errors: if h % 11 == 0 { 1 } else { 0 },
+            })
+            .collect();
+        DashboardData {
+            generated_at: NOW,
+            summary: StatsSummary {
+                overall: Overall {
+                    total_operations: 1234,
+                    successful_operations: 1190,
+                    success_rate: 1190.0 / 1234.0,
+                    avg_duration_ms: Some(345.6),
+                    last_operation: Some(NOW - Duration::minutes(2)),
+                },
+                by_type: vec![
+                    type_stats("dataset_read", 900, 4, Some(12.3)),
+                    type_stats("migration", 300, 38, Some(4500.0)),
+                    type_stats("rollback", 2, 0, None),
+                    type_stats("verification", 32, 2, Some(80_000.0)),
+                ],
+                dataset_stats: DatasetCounts {
+                    total_datasets: 40,
+                    datasets_registered: 35,
+                },
+                recent_errors: vec![RecentError {
+                    timestamp: NOW - Duration::minutes(30),
+                    metric_type: "migration".to_owned(),
+                    operation: "migrate".to_owned(),
+                    dataset_name: Some("orders".to_owned()),
+                    error_message: Some("orders: connection reset".to_owned()),
+                }],
+            },
+            over_time,
+            bucket_seconds: 3600,
+            recent,
+            migration: Some(MigrationProgress {
+                name: "MDM refactoring".to_owned(),
+                datasets_total: 412,
+                datasets_migrated: 156,
+                attempts: 170,
+                success_rate: Some(156.0 / 170.0),
+                rollback_count: 2,
+                week: 8,
+                weeks: 21,
+            }),
+        }
+    }
+
+    /// Every stored string replaced by markup that would run if it were not escaped.
+    fn hostile_data() -> DashboardData {
+        const SCRIPT: &str = "<script>alert(1)</script>";
+        const IMG: &str = "<img src=x onerror=alert(1)>";
+        const QUOTES: &str = "\"' onmouseover='alert(1)";
+        let mut d = plan_data();
+        d.migration.as_mut().unwrap().name = SCRIPT.to_owned();
+        for t in &mut d.summary.by_type {
+            t.metric_type = format!("{SCRIPT}{QUOTES}");
+        }
+        for e in &mut d.summary.recent_errors {
+            e.metric_type = SCRIPT.to_owned();
+            e.operation = IMG.to_owned();
+            e.dataset_name = Some(SCRIPT.to_owned());
+            e.error_message = Some(IMG.to_owned());
+        }
+        for o in &mut d.recent {
+            o.op.metric_type = SCRIPT.to_owned();
+            o.op.operation = QUOTES.to_owned();
+            o.op.dataset_name = Some(SCRIPT.to_owned());
+            o.op.component = Some(IMG.to_owned());
+            o.op.error_message = Some(SCRIPT.to_owned());
+        }
+        d
+    }
+
+    /// The size target's case: 50 recent operations, 30 types, 720 hourly buckets.
+    fn large_data() -> DashboardData {
+        let mut d = plan_data();
+        d.recent = (0..50)
+            .map(|i| {
+                operation(
+                    i,
+                    i * 7,
+                    &format!("type_{:02}", i % 30),
+                    "migrate",
+                    &format!("dataset_{i:03}"),
+                    i % 9 != 0,
+                )
+            })
+            .collect();
+        d.summary.by_type = (0..30)
+            .map(|i| {
+                type_stats(
+                    &format!("type_{i:02}"),
+                    1000 + i * 37,
+                    i % 4,
+                    Some(10.0 + i as f64 * 13.7),
+                )
+            })
+            .collect();
+        d.over_time = (0..720)
+            .map(|h| Bucket {
+                start: datetime!(2025-02-01 12:00 UTC) + Duration::hours(h),
+                count: (h as u64 * 13) % 97,
+                errors: h as u64 % 3,
+            })
+            .collect();
+        d.summary.recent_errors = (0..5)
+            .map(|i| RecentError {
+                timestamp: NOW - Duration::hours(i),
+                metric_type: "migration".to_owned(),
+                operation: "migrate".to_owned(),
+                dataset_name: Some(format!("dataset_{i:03}")),
+                error_message: Some(
+                    "deadlock detected while copying rows; retried 3 times".to_owned(),
+                ),
+            })
+            .collect();
+        d
+    }
+
+    fn render(d: &DashboardData) -> String {
+        render_static_dashboard(d, offset!(+1)).expect("renders")
+    }
+
+    /// The page with its stylesheet left out, so snapshots show the markup and a change of
+    /// style does not rewrite them.
+    fn markup(html: &str) -> String {
+        let start = html.find("<style>").expect("a stylesheet") + "<style>".len();
+        let end = html.find("</style>").expect("a closed stylesheet");
+        format!(
+            "{}/* {} bytes of CSS */{}",
+            &html[..start],
+            end - start,
+            &html[end..]
+        )
+    }
+
+    #[test]
+    fn snapshot_empty() {
+        insta::assert_snapshot!("dashboard_empty", markup(&render(&empty_data())));
+    }
+
+    #[test]
+    fn snapshot_with_plan() {
+        insta::assert_snapshot!("dashboard_with_plan", markup(&render(&plan_data())));
+    }
+
+    #[test]
+    fn empty_dashboard_explains_how_to_record_and_draws_no_chart() {
+        let html = render(&empty_data());
+        assert!(html.contains("No operations recorded yet"));
+        assert!(html.contains("mhd record --type migration --operation migrate --dataset sales"));
+        assert!(!html.contains("<svg"));
+        assert!(html.contains("<title>mhd — operations</title>"));
+    }
+
+    #[test]
+    fn header_shows_plan_week_and_generation_time() {
+        let html = render(&plan_data());
+        assert!(html.contains("<h1>Migration Health — MDM refactoring</h1>"));
+        assert!(html.contains(
+            r#"<time datetime="2025-03-03T12:00:00Z">2025-03-03 13:00:00 UTC+01:00</time>"#
+        ));
+        assert!(html.contains(r#"<span class="week">Week 8 of 21</span>"#));
+        assert!(
+            html.contains(r#"role="progressbar""#) && html.contains(r#"aria-valuenow="37.86""#)
+        );
+        assert!(html.contains("37.9%") && html.contains("156 / 412") && html.contains("91.8%"));
+    }
+
+    #[test]
+    fn status_is_told_in_words_and_failures_show_their_message() {
+        let html = render(&plan_data());
+        assert_eq!(html.matches("</span> ok</span>").count(), 4);
+        assert_eq!(html.matches("</span> failed</span>").count(), 1);
+        assert!(html.contains(r#"<td colspan="8">Error: orders: connection reset</td>"#));
+        assert!(html.contains(r#"<time datetime="2025-03-03T11:30:00Z" title="2025-03-03 12:30:00 UTC+01:00">30m ago</time>"#));
+    }
+
+    #[test]
+    fn week_outside_the_plan_is_said_plainly() {
+        let mut m = plan_data().migration.unwrap();
+        m.week = 0;
+        assert_eq!(week_text(&m), "Before week 1 of 21");
+        m.week = 23;
+        assert_eq!(week_text(&m), "Week 23 of 21 (past the planned end)");
+    }
+
+    #[test]
+    fn hostile_strings_are_escaped_everywhere() {
+        let html = render(&hostile_data());
+        // Nothing a user stored can open a tag or leave an attribute.
+        assert!(!html.contains("<script>alert(1)</script>"));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("<img"));
+        assert!(!html.contains("' onmouseover='"));
+        // It shows as text instead. Askama writes numeric character references (`&#60;`), the
+        // charts' `escape` named ones (`&lt;`); both read as `<` in the page.
+        let text = "&#60;script&#62;alert(1)&#60;/script&#62;";
+        let svg = "&lt;script&gt;alert(1)&lt;/script&gt;";
+        let cases = [
+            (
+                "page title",
+                format!("<title>Migration Health — {text}</title>"),
+            ),
+            ("heading", format!("<h1>Migration Health — {text}</h1>")),
+            ("recent table", format!("<td>{text}</td>")),
+            (
+                "recent table, quotes",
+                "<td>&#34;&#39; onmouseover=&#39;alert(1)</td>".to_owned(),
+            ),
+            (
+                "recent table, markup",
+                "<td>&#60;img src=x onerror=alert(1)&#62;</td>".to_owned(),
+            ),
+            ("error row", format!("Error: {text}</td>")),
+            (
+                "type table",
+                format!("<th scope=\"row\">{text}&#34;&#39; onmouseover="),
+            ),
+            (
+                "chart label",
+                ">&lt;script&gt;alert(1)&lt;/scr…</text>".to_owned(),
+            ),
+            (
+                "chart tooltip",
+                format!("<title>{svg}&quot;&#39; onmouseover=&#39;alert(1): 900 operations"),
+            ),
+            ("errors list", format!("<strong>{text}</strong>")),
+            ("errors list, dataset", format!(" · dataset {text}</p>")),
+            (
+                "errors list, message",
+                "<p class=\"msg\">&#60;img src=x onerror=alert(1)&#62;</p>".to_owned(),
+            ),
+        ];
+        for (place, want) in cases {
+            assert!(html.contains(&want), "{place}: {want}");
+        }
+    }
+
+    #[test]
+    fn the_page_loads_nothing_from_anywhere() {
+        for html in [
+            render(&empty_data()),
+            render(&plan_data()),
+            render(&large_data()),
+        ] {
+            assert!(!html.contains("http://") && !html.contains("https://"));
+            assert!(!html.contains("<script"), "no script");
+            assert!(!html.contains("url(//") && !html.contains("@import"));
+            for attr in ["src=", "href="] {
+                for (i, _) in html.match_indices(attr) {
+                    let value = &html[i + attr.len()..];
+                    assert!(
+                        value.starts_with("\"#"),
+                        "{attr} must point inside the page: {}",
+                        &value[..value.len().min(40)]
+                    );
+                }
+            }
+            // Chart fills reference in-page patterns only.
+            for (i, _) in html.match_indices("url(") {
+                assert!(html[i + 4..].starts_with('#'), "url( must be in-page");
+            }
+        }
+    }
+
+    #[test]
+    fn structure_is_accessible() {
+        let html = render(&plan_data());
+        for tag in [
+            "<header",
+            "<main id=\"main\">",
+            "<nav aria-label=\"Sections\">",
+            "<html lang=\"en\">",
+        ] {
+            assert!(html.contains(tag), "{tag}");
+        }
+        // Every section is labelled by a heading with that id.
+        for (i, _) in html.match_indices("<section ") {
+            let rest = &html[i..];
+            let id = rest
+                .split("aria-labelledby=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .expect("labelled");
+            assert!(html.contains(&format!("<h2 id=\"{id}\">")), "{id}");
+        }
+        // Headings never skip a level.
+        let mut last = 1;
+        for (i, _) in html
+            .match_indices("<h")
+            .filter(|(i, _)| html[i + 2..].starts_with(|c: char| c.is_ascii_digit()))
+        {
+            let level = html.as_bytes()[i + 2] - b'0';
+            assert!(level <= last + 1, "h{level} after h{last}");
+            last = level;
+        }
+        assert_eq!(
+            html.matches("<th scope=").count(),
+            html.matches("<th ").count() + html.matches("<th>").count()
+        );
+        assert!(html.contains("prefers-color-scheme:dark") && html.contains("@media print"));
+        assert_eq!(html.matches(r#"role="img""#).count(), 3);
+    }
+
+    #[test]
+    fn a_large_dashboard_stays_small() {
+        let html = render(&large_data());
+        assert!(html.len() < 60_000, "{} bytes", html.len());
+        assert!(!html.contains("NaN"));
+        // 720 hourly buckets are summed into days.
+        assert!(html.contains("Each column is 1 day (UTC days)."));
+    }
+
+    #[test]
+    fn buckets_are_grouped_into_round_periods() {
+        let hourly: Vec<Bucket> = (0..720)
+            .map(|h| Bucket {
+                start: datetime!(2025-02-01 0:00 UTC) + Duration::hours(h),
+                count: 1,
+                errors: 0,
+            })
+            .collect();
+        // 720 hours need periods of 15 hours at least: the next round length is a day.
+        let (p, span) = group_buckets(&hourly, 3600, offset!(+1));
+        assert_eq!((p.len(), span), (30, 86_400));
+        assert!(p.iter().all(|p| p.count == 24));
+        assert_eq!(p[1].start, datetime!(2025-02-02 0:00 UTC));
+        // Few enough buckets are kept as they are.
+        let (p, span) = group_buckets(&hourly[..48], 3600, UtcOffset::UTC);
+        assert_eq!((p.len(), span), (48, 3600));
+        // Periods shorter than a day start on round local hours, so the first may be partial.
+        let (p, span) = group_buckets(&hourly[..100], 3600, offset!(+1));
+        assert_eq!(span, 10_800);
+        assert_eq!((p[0].count, p[1].count), (2, 3));
+        assert_eq!(p[1].start, datetime!(2025-02-01 2:00 UTC));
+        assert_eq!(p[0].end, p[1].start);
+        assert_eq!(p.iter().map(|p| p.count).sum::<u64>(), 100);
+        assert!(p.len() <= MAX_COLUMNS + 1);
+        let daily: Vec<Bucket> = (0..90)
+            .map(|d| Bucket {
+                start: datetime!(2025-01-01 0:00 UTC) + Duration::days(d),
+                count: 2,
+                errors: 1,
+            })
+            .collect();
+        let (p, span) = group_buckets(&daily, 86_400, offset!(-5));
+        // Two-day periods start on even days since 1970: 2025-01-01 is an odd one.
+        assert_eq!((p.len(), span), (46, 172_800));
+        assert_eq!((p[0].count, p[1].count, p[45].count), (2, 4, 2));
+        assert_eq!(p.iter().map(|p| p.errors).sum::<u64>(), 90);
+        assert_eq!(group_buckets(&[], 3600, UtcOffset::UTC).0, Vec::new());
+        // A nonsensical bucket length does not divide by zero.
+        assert_eq!(group_buckets(&daily[..2], 0, UtcOffset::UTC).0.len(), 2);
+    }
+
+    #[test]
+    fn day_periods_are_labelled_by_utc_date() {
+        let daily: Vec<Bucket> = (0..3)
+            .map(|d| Bucket {
+                start: datetime!(2025-01-01 0:00 UTC) + Duration::days(d),
+                count: 2,
+                errors: 1,
+            })
+            .collect();
+        let (chart, note, rows) = over_time(&daily, 86_400, offset!(-5));
+        assert_eq!(note, "Each column is 1 day (UTC days).");
+        assert_eq!(rows[0].period, "2025-01-01");
+        assert!(chart.contains("<title>2025-01-01: 2 operations, 1 failed</title>"));
+        assert!(chart.contains(">01 Jan</text>"));
+        let (_, _, rows) = over_time(&daily, 3600 * 24, UtcOffset::UTC);
+        assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn hour_periods_are_labelled_in_local_time() {
+        let hourly = [Bucket {
+            start: datetime!(2025-01-01 23:00 UTC),
+            count: 3,
+            errors: 0,
+        }];
+        let (chart, note, rows) = over_time(&hourly, 3600, offset!(+2));
+        assert_eq!(note, "Each column is 1 hour; times in UTC+02:00.");
+        assert_eq!(rows[0].period, "2025-01-02 01:00 – 02:00");
+        assert!(chart.contains(">02 Jan 01:00</text>"));
+    }
+}

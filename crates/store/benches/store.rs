@@ -1,0 +1,161 @@
+//! Store benchmarks, each figure beside a plain baseline measured in the same run.
+//!
+//! - ingest: 1,000,000 operations through the store's writer (multi-row inserts plus rollups)
+//!   against raw prepared single-row inserts in one transaction into the same schema;
+//! - summary: `stats summary` from rollups against MDM's direct queries over the table.
+//!
+//! Run with `cargo bench -p mhd-store --bench store` (`MHD_BENCH_OPS` changes the size).
+
+use std::time::{Duration, Instant};
+
+use mhd_core::{NewOperation, System};
+use mhd_store::{SqliteStore, Store};
+use time::OffsetDateTime;
+
+const TYPES: [&str; 7] = [
+    "migration",
+    "rollback",
+    "dataset_read",
+    "dataset_register",
+    "verification",
+    "query_execution",
+    "feature_generation",
+];
+
+/// Deterministic operations over 90 days, nearly in time order as real ones arrive.
+fn operations(n: usize) -> Vec<NewOperation> {
+    let start = OffsetDateTime::from_unix_timestamp(1_735_689_600).unwrap();
+    let step_us = 90 * 86_400_000_000i64 / n as i64;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let jitter = (x % 5_000_000) as i64;
+            let mut o = NewOperation::new(
+                start + time::Duration::microseconds(i as i64 * step_us + jitter),
+                TYPES[i % 7],
+                ["migrate", "read", "export", "register"][i % 4],
+            );
+            o.dataset_name = Some(format!("ds{}", x % 412));
+            o.component = Some(["storage", "config", "features", "registration"][i % 4].into());
+            o.system = Some(if i % 2 == 0 { System::Old } else { System::New });
+            o.duration_ms = Some((x % 500_000) as f64 / 1000.0);
+            o.row_count = Some((x % 1000) as i64);
+            o.success = x % 20 != 0;
+            if !o.success {
+                o.error_message = Some(format!("failure {i}"));
+            }
+            o
+        })
+        .collect()
+}
+
+async fn baseline_inserts(path: &std::path::Path, ops: &[NewOperation]) -> Duration {
+    let store = SqliteStore::open(path, 1).await.unwrap();
+    let pool = store.pool().clone();
+    let started = Instant::now();
+    let mut tx = pool.begin().await.unwrap();
+    for o in ops {
+        sqlx::query(
+            "INSERT INTO operations (timestamp_us, metric_type, operation, dataset_name, component, \
+             system, duration_ms, success, row_count, error_message, metadata, import_key) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind((o.timestamp.unix_timestamp_nanos() / 1000) as i64)
+        .bind(o.metric_type.clone())
+        .bind(o.operation.clone())
+        .bind(o.dataset_name.clone())
+        .bind(o.component.clone())
+        .bind(o.system.map(System::as_str))
+        .bind(o.duration_ms)
+        .bind(o.success)
+        .bind(o.row_count)
+        .bind(o.error_message.clone())
+        .bind(None::<String>)
+        .bind(None::<String>)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let took = started.elapsed();
+    store.close().await;
+    took
+}
+
+async fn store_inserts(path: &std::path::Path, ops: &[NewOperation]) -> (Duration, SqliteStore) {
+    let store = SqliteStore::open(path, 1).await.unwrap();
+    let started = Instant::now();
+    let mut w = store.writer().await.unwrap();
+    for batch in ops.chunks(8192) {
+        w.write(batch).await.unwrap();
+    }
+    w.commit().await.unwrap();
+    (started.elapsed(), store)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+async fn mdm_summary_queries(pool: &sqlx::SqlitePool) {
+    sqlx::query(
+        "SELECT COUNT(*), SUM(success), AVG(CASE WHEN success = 1 THEN duration_ms END), \
+         MAX(timestamp_us) FROM operations",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "SELECT metric_type, COUNT(*), AVG(CASE WHEN success = 1 THEN duration_ms END), \
+         SUM(1 - success) FROM operations GROUP BY metric_type",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "SELECT COUNT(DISTINCT dataset_name), SUM(metric_type = 'dataset_register') \
+         FROM operations WHERE dataset_name IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query("SELECT * FROM operations WHERE success = 0 ORDER BY timestamp_us DESC LIMIT 5")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+}
+
+fn main() {
+    let n: usize = std::env::var("MHD_BENCH_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let ops = operations(n);
+
+        let base = baseline_inserts(&dir.path().join("baseline.db"), &ops).await;
+        let (ours, store) = store_inserts(&dir.path().join("mhd.db"), &ops).await;
+        let rate = |d: Duration| n as f64 / d.as_secs_f64();
+        println!("ingest of {n} operations into SQLite (one transaction, durable on commit)");
+        println!("  baseline: raw prepared single-row inserts  {:>9.0} ops/s  ({:.2} s)", rate(base), base.as_secs_f64());
+        println!("  mhd: store writer, with rollups            {:>9.0} ops/s  ({:.2} s)", rate(ours), ours.as_secs_f64());
+
+        let mut ours = Vec::new();
+        let mut base = Vec::new();
+        for _ in 0..11 {
+            let t = Instant::now();
+            std::hint::black_box(store.stats_summary().await.unwrap());
+            ours.push(t.elapsed());
+            let t = Instant::now();
+            mdm_summary_queries(store.pool()).await;
+            base.push(t.elapsed());
+        }
+        println!("stats summary over {n} operations (median of 11)");
+        println!("  baseline: MDM's queries over the table     {:>9.2} ms", median(base).as_secs_f64() * 1e3);
+        println!("  mhd: from rollups                          {:>9.2} ms", median(ours).as_secs_f64() * 1e3);
+        store.close().await;
+    });
+}
