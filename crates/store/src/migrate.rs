@@ -8,7 +8,10 @@ use sqlx::{Connection, SqliteConnection};
 use crate::{Result, StoreError};
 
 /// The migrations, in order; the version of migration `i` is `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_operations.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_operations.sql"),
+    include_str!("../migrations/sqlite/0002_dataset_migration_state.sql"),
+];
 
 /// The newest schema version this program knows.
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -121,6 +121,8 @@ struct DatasetDelta {
     first: i64,
     last: i64,
     registered: bool,
+    last_migrated: Option<i64>,
+    last_rollback: Option<i64>,
 }
 
 impl OperationWriter {
@@ -153,17 +155,23 @@ impl OperationWriter {
         }
         if let Some(name) = &op.dataset_name {
             let registered = op.metric_type == kind::DATASET_REGISTER;
+            let migrated = (op.success && op.metric_type == kind::MIGRATION).then_some(us);
+            let rolled_back = (op.success && op.metric_type == kind::ROLLBACK).then_some(us);
             self.datasets
                 .entry(name.clone())
                 .and_modify(|d| {
                     d.first = d.first.min(us);
                     d.last = d.last.max(us);
                     d.registered |= registered;
+                    d.last_migrated = d.last_migrated.max(migrated);
+                    d.last_rollback = d.last_rollback.max(rolled_back);
                 })
                 .or_insert(DatasetDelta {
                     first: us,
                     last: us,
                     registered,
+                    last_migrated: migrated,
+                    last_rollback: rolled_back,
                 });
         }
     }
@@ -196,16 +204,23 @@ impl OperationWriter {
         }
         for (name, d) in &self.datasets {
             sqlx::query(
-                "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered) \
-                 VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET \
+                "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered, \
+                 last_migrated_us, last_rollback_us) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (name) DO UPDATE SET \
                  first_seen_us = min(first_seen_us, excluded.first_seen_us), \
                  last_seen_us = max(last_seen_us, excluded.last_seen_us), \
-                 registered = max(registered, excluded.registered)",
+                 registered = max(registered, excluded.registered), \
+                 last_migrated_us = max(coalesce(last_migrated_us, excluded.last_migrated_us), \
+                                        coalesce(excluded.last_migrated_us, last_migrated_us)), \
+                 last_rollback_us = max(coalesce(last_rollback_us, excluded.last_rollback_us), \
+                                        coalesce(excluded.last_rollback_us, last_rollback_us))",
             )
             .bind(name)
             .bind(d.first)
             .bind(d.last)
             .bind(d.registered)
+            .bind(d.last_migrated)
+            .bind(d.last_rollback)
             .execute(&mut *self.tx)
             .await?;
         }
@@ -474,9 +489,12 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered) \
+            "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered, \
+             last_migrated_us, last_rollback_us) \
              SELECT dataset_name, MIN(timestamp_us), MAX(timestamp_us), \
-             MAX(metric_type = 'dataset_register') \
+             MAX(metric_type = 'dataset_register'), \
+             MAX(CASE WHEN metric_type = 'migration' AND success = 1 THEN timestamp_us END), \
+             MAX(CASE WHEN metric_type = 'rollback' AND success = 1 THEN timestamp_us END) \
              FROM operations WHERE dataset_name IS NOT NULL GROUP BY dataset_name",
         )
         .execute(&mut *tx)
@@ -542,15 +560,11 @@ impl Store for SqliteStore {
                 .bind(kind::ROLLBACK)
                 .fetch_one(&mut *conn)
                 .await?;
-        // A dataset is migrated when its latest successful migration or rollback is a migration.
+        // A dataset is migrated when its latest successful migration is newer than its latest
+        // successful rollback (a rollback at the same instant wins).
         let migrated: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM ( \
-               SELECT metric_type, ROW_NUMBER() OVER ( \
-                 PARTITION BY dataset_name ORDER BY timestamp_us DESC, id DESC) AS rn \
-               FROM operations \
-               WHERE dataset_name IS NOT NULL \
-                 AND ((metric_type = 'migration' AND success = 1) OR metric_type = 'rollback') \
-             ) WHERE rn = 1 AND metric_type = 'migration'",
+            "SELECT COUNT(*) FROM datasets WHERE last_migrated_us IS NOT NULL \
+             AND (last_rollback_us IS NULL OR last_migrated_us > last_rollback_us)",
         )
         .fetch_one(&mut *conn)
         .await?;

@@ -381,3 +381,50 @@ async fn concurrent_writers_from_separate_connections_all_succeed() {
         100
     );
 }
+
+#[tokio::test]
+async fn a_version_1_store_is_upgraded_and_its_dataset_states_backfilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mhd.db");
+    let store = SqliteStore::open(&path, 1).await.unwrap();
+    store
+        .insert_operations(&[
+            op(0, "migration", true, Some("a")),
+            op(1, "migration", true, Some("b")),
+            op(2, "rollback", true, Some("b")),
+        ])
+        .await
+        .unwrap();
+    // Turn the file back into schema version 1, as an older mhd left it.
+    for sql in [
+        "ALTER TABLE datasets DROP COLUMN last_migrated_us",
+        "ALTER TABLE datasets DROP COLUMN last_rollback_us",
+        "PRAGMA user_version = 1",
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(store.pool()).await.unwrap();
+    }
+    store.close().await;
+    let store = SqliteStore::open(&path, 1).await.unwrap();
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(store.migration_counts().await.unwrap().datasets_migrated, 1);
+}
+
+#[tokio::test]
+async fn migrated_datasets_stay_right_after_cleanup() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    store
+        .insert_operations(&[
+            op(0, "migration", true, Some("a")),
+            op(10, "migration", true, Some("b")),
+            op(200, "rollback", true, Some("a")),
+            op(300, "migration", true, Some("c")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(store.migration_counts().await.unwrap().datasets_migrated, 2);
+    store.delete_before(T0 + Duration::minutes(100)).await.unwrap();
+    // `b`'s migration is gone with the old operations; `a` is still rolled back.
+    assert_eq!(store.migration_counts().await.unwrap().datasets_migrated, 1);
+}
