@@ -234,32 +234,22 @@ mod tests {
 
     #[test]
     fn each_rule_names_its_field() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut NewOperation)>)> = vec![
-            ("metric_type", Box::new(|o| o.metric_type = " ".into())),
-            ("operation", Box::new(|o| o.operation = String::new())),
-            (
-                "dataset_name",
-                Box::new(|o| o.dataset_name = Some("a\0b".into())),
-            ),
-            (
-                "component",
-                Box::new(|o| o.component = Some("x".repeat(MAX_TEXT_LEN + 1))),
-            ),
-            ("duration_ms", Box::new(|o| o.duration_ms = Some(-1.0))),
-            ("duration_ms", Box::new(|o| o.duration_ms = Some(f64::NAN))),
-            ("row_count", Box::new(|o| o.row_count = Some(-5))),
-            (
-                "metadata",
-                Box::new(|o| o.metadata = Some(serde_json::json!([1, 2]))),
-            ),
-            (
-                "metadata",
-                Box::new(|o| o.metadata = Some(serde_json::json!("text"))),
-            ),
-            (
-                "timestamp",
-                Box::new(|o| o.timestamp = datetime!(1969-12-31 0:00 UTC)),
-            ),
+        type Breaker = fn(&mut NewOperation);
+        let cases: Vec<(&str, Breaker)> = vec![
+            ("metric_type", |o| o.metric_type = " ".into()),
+            ("operation", |o| o.operation = String::new()),
+            ("dataset_name", |o| o.dataset_name = Some("a\0b".into())),
+            ("component", |o| {
+                o.component = Some("x".repeat(MAX_TEXT_LEN + 1))
+            }),
+            ("duration_ms", |o| o.duration_ms = Some(-1.0)),
+            ("duration_ms", |o| o.duration_ms = Some(f64::NAN)),
+            ("row_count", |o| o.row_count = Some(-5)),
+            ("metadata", |o| o.metadata = Some(serde_json::json!([1, 2]))),
+            ("metadata", |o| o.metadata = Some(serde_json::json!("text"))),
+            ("timestamp", |o| {
+                o.timestamp = datetime!(1969-12-31 0:00 UTC)
+            }),
         ];
         for (field, break_it) in cases {
             let mut o = op();

@@ -43,7 +43,7 @@ fn operations(n: usize) -> Vec<NewOperation> {
             o.system = Some(if i % 2 == 0 { System::Old } else { System::New });
             o.duration_ms = Some((x % 500_000) as f64 / 1000.0);
             o.row_count = Some((x % 1000) as i64);
-            o.success = x % 20 != 0;
+            o.success = !x.is_multiple_of(20);
             if !o.success {
                 o.error_message = Some(format!("failure {i}"));
             }
@@ -130,8 +130,14 @@ async fn mdm_summary_queries(pool: &sqlx::SqlitePool) {
 }
 
 fn main() {
-    let n: usize = std::env::var("MHD_BENCH_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let n: usize = std::env::var("MHD_BENCH_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let ops = operations(n);
@@ -140,8 +146,16 @@ fn main() {
         let (ours, store) = store_inserts(&dir.path().join("mhd.db"), &ops).await;
         let rate = |d: Duration| n as f64 / d.as_secs_f64();
         println!("ingest of {n} operations into SQLite (one transaction, durable on commit)");
-        println!("  baseline: raw prepared single-row inserts  {:>9.0} ops/s  ({:.2} s)", rate(base), base.as_secs_f64());
-        println!("  mhd: store writer, with rollups            {:>9.0} ops/s  ({:.2} s)", rate(ours), ours.as_secs_f64());
+        println!(
+            "  baseline: raw prepared single-row inserts  {:>9.0} ops/s  ({:.2} s)",
+            rate(base),
+            base.as_secs_f64()
+        );
+        println!(
+            "  mhd: store writer, with rollups            {:>9.0} ops/s  ({:.2} s)",
+            rate(ours),
+            ours.as_secs_f64()
+        );
 
         let mut ours = Vec::new();
         let mut base = Vec::new();
@@ -154,8 +168,14 @@ fn main() {
             base.push(t.elapsed());
         }
         println!("stats summary over {n} operations (median of 11)");
-        println!("  baseline: MDM's queries over the table     {:>9.2} ms", median(base).as_secs_f64() * 1e3);
-        println!("  mhd: from rollups                          {:>9.2} ms", median(ours).as_secs_f64() * 1e3);
+        println!(
+            "  baseline: MDM's queries over the table     {:>9.2} ms",
+            median(base).as_secs_f64() * 1e3
+        );
+        println!(
+            "  mhd: from rollups                          {:>9.2} ms",
+            median(ours).as_secs_f64() * 1e3
+        );
         store.close().await;
     });
 }

@@ -16,21 +16,34 @@ pub const RECENT_ROWS: u32 = 50;
 ///
 /// The chart covers from the first operation (at most [`HISTORY`] back) to `now`, in hours
 /// when that span is at most two days, otherwise in days.
-pub async fn dashboard<S: Store>(store: &S, plan: Option<&Plan>, now: OffsetDateTime) -> Result<DashboardData> {
+pub async fn dashboard<S: Store>(
+    store: &S,
+    plan: Option<&Plan>,
+    now: OffsetDateTime,
+) -> Result<DashboardData> {
     let summary = store.stats_summary().await?;
     let since = match store.first_operation_at().await? {
         Some(first) => first.max(now - HISTORY).min(now),
         None => now,
     };
     let until = summary.overall.last_operation.map_or(now, |l| l.max(now));
-    let bucket_seconds = if until - since <= Duration::days(2) { 3600 } else { 86_400 };
+    let bucket_seconds = if until - since <= Duration::days(2) {
+        3600
+    } else {
+        86_400
+    };
     let over_time = if summary.overall.total_operations == 0 {
         Vec::new()
     } else {
-        store.operations_over_time(since, until, bucket_seconds).await?
+        store
+            .operations_over_time(since, until, bucket_seconds)
+            .await?
     };
     let recent = store
-        .recent_operations(&OperationFilter { limit: RECENT_ROWS, ..Default::default() })
+        .recent_operations(&OperationFilter {
+            limit: RECENT_ROWS,
+            ..Default::default()
+        })
         .await?;
     let migration = match plan {
         Some(plan) => {
@@ -49,5 +62,12 @@ pub async fn dashboard<S: Store>(store: &S, plan: Option<&Plan>, now: OffsetDate
         }
         None => None,
     };
-    Ok(DashboardData { generated_at: now, summary, over_time, bucket_seconds, recent, migration })
+    Ok(DashboardData {
+        generated_at: now,
+        summary,
+        over_time,
+        bucket_seconds,
+        recent,
+        migration,
+    })
 }

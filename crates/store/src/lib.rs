@@ -3,8 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod gather;
-mod migrate;
 pub mod mdm;
+mod migrate;
 pub mod sqlite;
 
 use mhd_core::dashboard::Bucket;

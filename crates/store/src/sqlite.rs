@@ -111,7 +111,8 @@ fn classify_open_error(e: sqlx::Error, path: &str) -> StoreError {
 /// Stores operations inside one open transaction; see [`SqliteStore::writer`].
 pub struct OperationWriter {
     tx: Transaction<'static, Sqlite>,
-    rollups: HashMap<(i64, String), TypeTotals>,
+    /// Per metric type, per hour.
+    rollups: HashMap<String, HashMap<i64, TypeTotals>>,
     datasets: HashMap<String, DatasetDelta>,
     written: u64,
 }
@@ -133,7 +134,7 @@ impl OperationWriter {
                 .map_err(|source| StoreError::Invalid { index, source })?;
         }
         for chunk in ops.chunks(INSERT_CHUNK) {
-            insert_chunk(&mut self.tx, chunk).await?;
+            insert_statement(chunk).execute(&mut *self.tx).await?;
         }
         for op in ops {
             self.count(op);
@@ -145,34 +146,38 @@ impl OperationWriter {
     fn count(&mut self, op: &NewOperation) {
         let us = to_us(op.timestamp);
         let hour = us.div_euclid(HOUR_US);
-        match self.rollups.get_mut(&(hour, op.metric_type.clone())) {
-            Some(t) => t.add(op.success, op.duration_ms),
-            None => {
-                let mut t = TypeTotals::default();
-                t.add(op.success, op.duration_ms);
-                self.rollups.insert((hour, op.metric_type.clone()), t);
-            }
-        }
+        // Look up by &str first: a String is made only for a type or dataset seen the first time.
+        let hours = match self.rollups.get_mut(op.metric_type.as_str()) {
+            Some(h) => h,
+            None => self.rollups.entry(op.metric_type.clone()).or_default(),
+        };
+        hours
+            .entry(hour)
+            .or_default()
+            .add(op.success, op.duration_ms);
         if let Some(name) = &op.dataset_name {
             let registered = op.metric_type == kind::DATASET_REGISTER;
             let migrated = (op.success && op.metric_type == kind::MIGRATION).then_some(us);
             let rolled_back = (op.success && op.metric_type == kind::ROLLBACK).then_some(us);
-            self.datasets
-                .entry(name.clone())
-                .and_modify(|d| {
+            match self.datasets.get_mut(name.as_str()) {
+                Some(d) => {
                     d.first = d.first.min(us);
                     d.last = d.last.max(us);
                     d.registered |= registered;
                     d.last_migrated = d.last_migrated.max(migrated);
                     d.last_rollback = d.last_rollback.max(rolled_back);
-                })
-                .or_insert(DatasetDelta {
-                    first: us,
-                    last: us,
-                    registered,
-                    last_migrated: migrated,
-                    last_rollback: rolled_back,
-                });
+                }
+                None => {
+                    let d = DatasetDelta {
+                        first: us,
+                        last: us,
+                        registered,
+                        last_migrated: migrated,
+                        last_rollback: rolled_back,
+                    };
+                    self.datasets.insert(name.clone(), d);
+                }
+            }
         }
     }
 
@@ -183,7 +188,13 @@ impl OperationWriter {
 
     /// Makes everything written durable and visible, with the rollups brought in step.
     pub async fn commit(mut self) -> Result<u64> {
-        for ((hour, metric_type), t) in &self.rollups {
+        // Collected first: a lazy iterator of closures held across the awaits below would make
+        // this future not `Send`.
+        let mut rollups: Vec<(i64, &str, &TypeTotals)> = Vec::new();
+        for (ty, hours) in &self.rollups {
+            rollups.extend(hours.iter().map(|(h, t)| (*h, ty.as_str(), t)));
+        }
+        for (hour, metric_type, t) in rollups {
             sqlx::query(
                 "INSERT INTO operation_rollup (hour, metric_type, count, success_count, \
                  success_duration_sum, success_duration_count) VALUES (?, ?, ?, ?, ?, ?) \
@@ -236,7 +247,10 @@ impl OperationWriter {
 }
 
 fn insert_sql(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO operations ({COLUMNS}) VALUES ");
+    // OR ROLLBACK: operations are validated before they get here, so a constraint failure
+    // means something is badly wrong and the whole transaction goes; in exchange SQLite keeps
+    // no statement journal for these multi-row statements, which makes bulk loads far faster.
+    let mut sql = format!("INSERT OR ROLLBACK INTO operations ({COLUMNS}) VALUES ");
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
@@ -246,7 +260,10 @@ fn insert_sql(rows: usize) -> String {
     sql
 }
 
-async fn insert_chunk(tx: &mut Transaction<'static, Sqlite>, chunk: &[NewOperation]) -> Result<()> {
+/// The multi-row INSERT of one chunk of operations.
+fn insert_statement(
+    chunk: &[NewOperation],
+) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
     static FULL: OnceLock<String> = OnceLock::new();
     let sql = if chunk.len() == INSERT_CHUNK {
         FULL.get_or_init(|| insert_sql(INSERT_CHUNK)).clone()
@@ -269,8 +286,7 @@ async fn insert_chunk(tx: &mut Transaction<'static, Sqlite>, chunk: &[NewOperati
             .bind(op.metadata.as_ref().map(|m| m.to_string()))
             .bind(op.import_key.clone());
     }
-    q.execute(&mut **tx).await?;
-    Ok(())
+    q
 }
 
 const SELECT_OPERATION: &str = "SELECT id, timestamp_us, metric_type, operation, dataset_name, \

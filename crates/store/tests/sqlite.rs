@@ -401,11 +401,17 @@ async fn a_version_1_store_is_upgraded_and_its_dataset_states_backfilled() {
         "ALTER TABLE datasets DROP COLUMN last_rollback_us",
         "PRAGMA user_version = 1",
     ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(store.pool()).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(store.pool())
+            .await
+            .unwrap();
     }
     store.close().await;
     let store = SqliteStore::open(&path, 1).await.unwrap();
-    let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(store.pool()).await.unwrap();
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
     assert_eq!(version, 2);
     assert_eq!(store.migration_counts().await.unwrap().datasets_migrated, 1);
 }
@@ -424,7 +430,10 @@ async fn migrated_datasets_stay_right_after_cleanup() {
         .await
         .unwrap();
     assert_eq!(store.migration_counts().await.unwrap().datasets_migrated, 2);
-    store.delete_before(T0 + Duration::minutes(100)).await.unwrap();
+    store
+        .delete_before(T0 + Duration::minutes(100))
+        .await
+        .unwrap();
     // `b`'s migration is gone with the old operations; `a` is still rolled back.
     assert_eq!(store.migration_counts().await.unwrap().datasets_migrated, 1);
 }

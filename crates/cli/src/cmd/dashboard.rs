@@ -31,7 +31,9 @@ pub async fn run(args: DashboardArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let data = mhd_store::gather::dashboard(&store, plan.as_ref(), ctx.now).await?;
     store.close().await;
     let html = mhd_server::views::render_static_dashboard(&data, ctx.local_offset)?;
-    let path = args.output.unwrap_or_else(|| ctx.home.join("dashboard.html"));
+    let path = args
+        .output
+        .unwrap_or_else(|| ctx.home.join("dashboard.html"));
     // Write beside the target and rename, so a reader never sees half a page.
     let tmp = path.with_extension("html.tmp");
     std::fs::write(&tmp, html).with_context(|| format!("cannot write {}", tmp.display()))?;
@@ -39,20 +41,47 @@ pub async fn run(args: DashboardArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let open = !args.no_open && (args.open || ctx.stdout_tty);
     if open {
         match open_in_browser(&path) {
-            Ok(()) => println!("{}", paint(ctx.color, Style::Green, &format!("Dashboard written to {} and opened", path.display()))),
+            Ok(()) => println!(
+                "{}",
+                paint(
+                    ctx.color,
+                    Style::Green,
+                    &format!("Dashboard written to {} and opened", path.display())
+                )
+            ),
             Err(e) => {
-                println!("{}", paint(ctx.color, Style::Green, &format!("Dashboard written to {}", path.display())));
+                println!(
+                    "{}",
+                    paint(
+                        ctx.color,
+                        Style::Green,
+                        &format!("Dashboard written to {}", path.display())
+                    )
+                );
                 eprintln!("mhd: could not open a browser ({e}); open the file yourself");
             }
         }
     } else {
-        println!("{}", paint(ctx.color, Style::Green, &format!("Dashboard written to {}", path.display())));
+        println!(
+            "{}",
+            paint(
+                ctx.color,
+                Style::Green,
+                &format!("Dashboard written to {}", path.display())
+            )
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn open_in_browser(path: &std::path::Path) -> std::io::Result<()> {
-    let opener = if cfg!(target_os = "macos") { "open" } else if cfg!(windows) { "explorer" } else { "xdg-open" };
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
     std::process::Command::new(opener)
         .arg(path)
         .stdin(std::process::Stdio::null())

@@ -46,36 +46,34 @@ struct RejectedJson {
     reason: String,
 }
 
-/// Runs `mhd ingest operations`.
-pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let name = if args.file.as_os_str() == "-" {
-        "<stdin>".to_owned()
-    } else {
-        args.file.display().to_string()
-    };
-    let reader: Box<dyn Read> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        Box::new(File::open(&args.file).map_err(|e| usage(format!("{name}: cannot read: {e}")))?)
-    };
-    let mut reader = BufReader::with_capacity(1 << 20, reader);
+/// Reads and parses the whole input, sending valid operations in batches and returning the
+/// rejected records. A JSON array that does not parse at all is an error: nothing is sent.
+fn parse_input(
+    source: Box<dyn Read + Send>,
+    name: &str,
+    now: time::OffsetDateTime,
+    tx: &tokio::sync::mpsc::Sender<Vec<NewOperation>>,
+) -> anyhow::Result<Vec<Rejected>> {
+    let mut reader = BufReader::with_capacity(1 << 20, source);
     let is_array = operations::looks_like_array(
         reader
             .fill_buf()
             .with_context(|| format!("cannot read {name}"))?,
     );
-
-    let store = open_store(ctx).await?;
-    let mut writer = store.writer().await?;
     let mut rejected: Vec<Rejected> = Vec::new();
     let mut batch: Vec<NewOperation> = Vec::with_capacity(BATCH);
-
+    let send = |batch: &mut Vec<NewOperation>| -> anyhow::Result<()> {
+        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+        // The receiver is gone only when the writer failed; its error is the one to report.
+        tx.blocking_send(full)
+            .map_err(|_| anyhow::anyhow!("the store stopped taking operations"))
+    };
     if is_array {
         let mut text = String::new();
         reader
             .read_to_string(&mut text)
             .map_err(|e| usage(format!("{name}: not UTF-8 text: {e}")))?;
-        let parsed = operations::parse_array(&text, ctx.now)
+        let parsed = operations::parse_array(&text, now)
             .map_err(|r| usage(format!("{name}:{}: {}", r.line, r.reason)))?;
         for item in parsed {
             match item {
@@ -83,8 +81,7 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
                 Err(r) => rejected.push(r),
             }
             if batch.len() == BATCH {
-                writer.write(&batch).await?;
-                batch.clear();
+                send(&mut batch)?;
             }
         }
     } else {
@@ -100,7 +97,7 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
             }
             number += 1;
             let parsed = match std::str::from_utf8(&line) {
-                Ok(text) => operations::parse_ndjson_line(text, number, ctx.now),
+                Ok(text) => operations::parse_ndjson_line(text, number, now),
                 Err(e) => Some(Err(Rejected {
                     line: number,
                     index: None,
@@ -113,12 +110,45 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
                 Some(Err(r)) => rejected.push(r),
             }
             if batch.len() == BATCH {
-                writer.write(&batch).await?;
-                batch.clear();
+                send(&mut batch)?;
             }
         }
     }
-    writer.write(&batch).await?;
+    if !batch.is_empty() {
+        send(&mut batch)?;
+    }
+    Ok(rejected)
+}
+
+/// Runs `mhd ingest operations`.
+pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let name = if args.file.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        args.file.display().to_string()
+    };
+    let source: Box<dyn Read + Send> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(File::open(&args.file).map_err(|e| usage(format!("{name}: cannot read: {e}")))?)
+    };
+
+    let store = open_store(ctx).await?;
+    let mut writer = store.writer().await?;
+    // Parsing runs on its own thread while the store writes the previous batch, so the two
+    // overlap; the bounded channel keeps memory flat.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<NewOperation>>(2);
+    let parser = {
+        let name = name.clone();
+        let now = ctx.now;
+        std::thread::spawn(move || parse_input(source, &name, now, &tx))
+    };
+    while let Some(batch) = rx.recv().await {
+        writer.write(&batch).await?;
+    }
+    let rejected = parser
+        .join()
+        .map_err(|_| anyhow::anyhow!("the parser of {name} stopped unexpectedly"))??;
 
     for r in rejected.iter().take(SHOWN_REJECTIONS) {
         match r.index {
