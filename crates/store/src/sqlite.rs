@@ -133,8 +133,14 @@ impl OperationWriter {
             op.validate()
                 .map_err(|source| StoreError::Invalid { index, source })?;
         }
-        for chunk in ops.chunks(INSERT_CHUNK) {
-            insert_statement(chunk).execute(&mut *self.tx).await?;
+        // Build the next statement while the store's thread runs the current one.
+        let mut chunks = ops.chunks(INSERT_CHUNK);
+        let mut next = chunks.next().map(insert_statement);
+        while let Some(statement) = next {
+            let build_next = async { chunks.next().map(insert_statement) };
+            let (done, following) = tokio::join!(statement.execute(&mut *self.tx), build_next);
+            done?;
+            next = following;
         }
         for op in ops {
             self.count(op);
