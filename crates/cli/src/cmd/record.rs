@@ -126,7 +126,7 @@ pub async fn run(args: RecordArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let op = operation(args, ctx)?;
     let store = open_store(ctx).await?;
     store.insert_operations(std::slice::from_ref(&op)).await?;
-    store.close().await;
+    store.leave_open();
     if ctx.stdout_tty {
         let what = match &op.dataset_name {
             Some(d) => format!(" for {}", mhd_core::format::terminal_safe(d)),
