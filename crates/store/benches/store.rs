@@ -142,7 +142,12 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let ops = operations(n);
 
-        let base = baseline_inserts(&dir.path().join("baseline.db"), &ops).await;
+        // MHD_BENCH_NO_BASELINE=1 skips the (slow) baseline while profiling the store alone.
+        let base = if std::env::var_os("MHD_BENCH_NO_BASELINE").is_some() {
+            Duration::ZERO
+        } else {
+            baseline_inserts(&dir.path().join("baseline.db"), &ops).await
+        };
         let (ours, store) = store_inserts(&dir.path().join("mhd.db"), &ops).await;
         let rate = |d: Duration| n as f64 / d.as_secs_f64();
         println!("ingest of {n} operations into SQLite (one transaction, durable on commit)");

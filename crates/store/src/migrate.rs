@@ -11,6 +11,7 @@ use crate::{Result, StoreError};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_operations.sql"),
     include_str!("../migrations/sqlite/0002_dataset_migration_state.sql"),
+    include_str!("../migrations/sqlite/0003_dataset_ids.sql"),
 ];
 
 /// The newest schema version this program knows.

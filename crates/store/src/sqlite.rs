@@ -21,10 +21,11 @@ use time::OffsetDateTime;
 
 use crate::{ImportOutcome, MigrationCounts, OperationFilter, Result, Store, StoreError};
 
-/// Rows per multi-row INSERT: 2048 rows × 12 columns stays below SQLite's limit of 32766 variables.
+/// Rows per multi-row INSERT: 2048 rows × 13 columns stays below SQLite's limit of 32766 variables.
 const INSERT_CHUNK: usize = 2048;
 const COLUMNS: &str = "timestamp_us, metric_type, operation, dataset_name, component, system, \
-                       duration_ms, success, row_count, error_message, metadata, import_key";
+                       duration_ms, success, row_count, error_message, metadata, import_key, \
+                       dataset_id";
 const HOUR_US: i64 = 3_600_000_000;
 
 /// The embedded store.
@@ -82,6 +83,7 @@ impl SqliteStore {
         Ok(OperationWriter {
             tx,
             rollups: HashMap::new(),
+            dataset_ids: HashMap::new(),
             datasets: HashMap::new(),
             written: 0,
         })
@@ -121,6 +123,8 @@ pub struct OperationWriter {
     tx: Transaction<'static, Sqlite>,
     /// Per metric type, per hour.
     rollups: HashMap<String, HashMap<i64, TypeTotals>>,
+    /// Ids of the dataset names this writer has met.
+    dataset_ids: HashMap<String, i64>,
     datasets: HashMap<String, DatasetDelta>,
     written: u64,
 }
@@ -141,12 +145,14 @@ impl OperationWriter {
             op.validate()
                 .map_err(|source| StoreError::Invalid { index, source })?;
         }
+        self.resolve_dataset_ids(ops).await?;
         // Build the next statement while the store's thread runs the current one.
+        let (tx, ids) = (&mut self.tx, &self.dataset_ids);
         let mut chunks = ops.chunks(INSERT_CHUNK);
-        let mut next = chunks.next().map(insert_statement);
+        let mut next = chunks.next().map(|c| insert_statement(c, ids));
         while let Some(statement) = next {
-            let build_next = async { chunks.next().map(insert_statement) };
-            let (done, following) = tokio::join!(statement.execute(&mut *self.tx), build_next);
+            let build_next = async { chunks.next().map(|c| insert_statement(c, ids)) };
+            let (done, following) = tokio::join!(statement.execute(&mut **tx), build_next);
             done?;
             next = following;
         }
@@ -154,6 +160,28 @@ impl OperationWriter {
             self.count(op);
         }
         self.written += ops.len() as u64;
+        Ok(())
+    }
+
+    /// Gives every dataset name of the batch its id, adding names seen for the first time.
+    async fn resolve_dataset_ids(&mut self, ops: &[NewOperation]) -> Result<()> {
+        for op in ops {
+            let Some(name) = &op.dataset_name else {
+                continue;
+            };
+            if self.dataset_ids.contains_key(name.as_str()) {
+                continue;
+            }
+            sqlx::query("INSERT INTO dataset_ids (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
+                .bind(name.clone())
+                .execute(&mut *self.tx)
+                .await?;
+            let id: i64 = sqlx::query_scalar("SELECT id FROM dataset_ids WHERE name = ?")
+                .bind(name.clone())
+                .fetch_one(&mut *self.tx)
+                .await?;
+            self.dataset_ids.insert(name.clone(), id);
+        }
         Ok(())
     }
 
@@ -269,7 +297,7 @@ fn insert_sql(rows: usize) -> String {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?)");
+        sql.push_str("(?,?,?,?,?,?,?,?,?,?,?,?,?)");
     }
     sql
 }
@@ -277,6 +305,7 @@ fn insert_sql(rows: usize) -> String {
 /// The multi-row INSERT of one chunk of operations.
 fn insert_statement(
     chunk: &[NewOperation],
+    dataset_ids: &HashMap<String, i64>,
 ) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
     static FULL: OnceLock<String> = OnceLock::new();
     let sql = if chunk.len() == INSERT_CHUNK {
@@ -298,7 +327,13 @@ fn insert_statement(
             .bind(op.row_count)
             .bind(op.error_message.clone())
             .bind(op.metadata.as_ref().map(|m| m.to_string()))
-            .bind(op.import_key.clone());
+            .bind(op.import_key.clone())
+            .bind(
+                op.dataset_name
+                    .as_ref()
+                    .and_then(|n| dataset_ids.get(n))
+                    .copied(),
+            );
     }
     q
 }
@@ -372,7 +407,7 @@ impl Store for SqliteStore {
     async fn recent_operations(&self, f: &OperationFilter) -> Result<Vec<Operation>> {
         let mut sql = format!("{SELECT_OPERATION} WHERE 1 = 1");
         if f.dataset.is_some() {
-            sql.push_str(" AND dataset_name = ?");
+            sql.push_str(" AND dataset_id = (SELECT id FROM dataset_ids WHERE name = ?)");
         }
         if f.metric_type.is_some() {
             sql.push_str(" AND metric_type = ?");
@@ -461,7 +496,8 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT metric_type, COUNT(*) AS count, AVG(duration_ms) AS avg_ms, \
              SUM(row_count) AS rows_total, SUM(1 - success) AS errors, MAX(timestamp_us) AS last \
-             FROM operations WHERE dataset_name = ? GROUP BY metric_type ORDER BY metric_type",
+             FROM operations WHERE dataset_id = (SELECT id FROM dataset_ids WHERE name = ?) \
+             GROUP BY metric_type ORDER BY metric_type",
         )
         .bind(dataset.to_owned())
         .fetch_all(&self.pool)

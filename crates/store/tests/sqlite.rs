@@ -383,7 +383,7 @@ async fn concurrent_writers_from_separate_connections_all_succeed() {
 }
 
 #[tokio::test]
-async fn a_version_1_store_is_upgraded_and_its_dataset_states_backfilled() {
+async fn a_version_1_store_is_upgraded_with_dataset_states_and_ids_backfilled() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mhd.db");
     let store = SqliteStore::open(&path, 1).await.unwrap();
@@ -397,6 +397,11 @@ async fn a_version_1_store_is_upgraded_and_its_dataset_states_backfilled() {
         .unwrap();
     // Turn the file back into schema version 1, as an older mhd left it.
     for sql in [
+        "DROP INDEX operations_dataset_time",
+        "ALTER TABLE operations DROP COLUMN dataset_id",
+        "DROP TABLE dataset_ids",
+        "CREATE INDEX operations_dataset_time ON operations (dataset_name, timestamp_us) \
+         WHERE dataset_name IS NOT NULL",
         "ALTER TABLE datasets DROP COLUMN last_migrated_us",
         "ALTER TABLE datasets DROP COLUMN last_rollback_us",
         "PRAGMA user_version = 1",
@@ -412,8 +417,21 @@ async fn a_version_1_store_is_upgraded_and_its_dataset_states_backfilled() {
         .fetch_one(store.pool())
         .await
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     assert_eq!(store.migration_counts().await.unwrap().datasets_migrated, 1);
+    // Dataset ids were backfilled: per-dataset questions still find the old operations.
+    assert_eq!(store.dataset_stats("b").await.unwrap().len(), 2);
+    let b = OperationFilter {
+        limit: 10,
+        dataset: Some("b".into()),
+        ..Default::default()
+    };
+    assert_eq!(store.recent_operations(&b).await.unwrap().len(), 2);
+    store
+        .insert_operations(&[op(3, "migration", true, Some("b"))])
+        .await
+        .unwrap();
+    assert_eq!(store.recent_operations(&b).await.unwrap().len(), 3);
 }
 
 #[tokio::test]
