@@ -7,6 +7,7 @@
 pub mod dashboard;
 pub mod format;
 pub mod operation;
+pub mod perf;
 pub mod plan;
 pub mod stats;
 pub mod time_parse;

@@ -2,6 +2,7 @@
 //! lines. Pure and fuzzable: no I/O beyond the readers they are given.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod logline;
 pub mod mdm;
 pub mod operations;
