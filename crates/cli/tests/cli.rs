@@ -460,3 +460,79 @@ fn a_store_from_a_newer_version_is_refused_with_status_2() {
         stderr(&out)
     );
 }
+
+#[test]
+fn the_dashboard_file_is_self_contained_and_shows_hostile_names_as_text() {
+    let home = tempfile::tempdir().unwrap();
+    let line = r#"{"timestamp":"2025-01-06T10:00:00Z","metric_type":"migration","operation":"migrate","dataset_name":"<script>alert(1)</script>","success":false,"error_message":"<img src=x onerror=alert(1)>"}"#;
+    mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .write_stdin(line)
+        .assert()
+        .success();
+    mhd(home.path())
+        .args(["init", "--start", "2025-01-06"])
+        .assert()
+        .success();
+    let out_file = home.path().join("out.html");
+    mhd(home.path())
+        .args(["stats", "dashboard", "--no-open", "-o"])
+        .arg(&out_file)
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&out_file).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..60]);
+    assert!(
+        !html.contains("<script"),
+        "no script at all, and the hostile name is escaped"
+    );
+    assert!(!html.contains("<img src=x"));
+    assert!(
+        html.contains("alert(1)"),
+        "the hostile strings are shown, as text"
+    );
+    assert!(
+        html.contains("MDM refactoring"),
+        "the plan's migration progress is shown"
+    );
+    assert!(
+        html.contains("0 / 412") || html.contains("0/412"),
+        "migrated / total"
+    );
+    for needle in ["http://", "https://", "src=\"//", "href=\"//"] {
+        assert!(
+            !html.contains(needle),
+            "the page loads nothing from elsewhere: found {needle}"
+        );
+    }
+    // Without a plan the page still renders, without the progress section.
+    let bare = tempfile::tempdir().unwrap();
+    mhd(bare.path())
+        .args(["stats", "dashboard", "--no-open"])
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(bare.path().join("dashboard.html")).unwrap();
+    assert!(
+        html.contains("mhd record"),
+        "the empty page says how to start"
+    );
+    assert!(!html.contains("MDM refactoring"));
+}
+
+#[test]
+fn an_invalid_plan_stops_commands_that_use_it_with_every_mistake() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("migration.toml"),
+        "[migration]\nname = \"x\"\nstart = \"2025-01-06\"\nweeks = 0\ncolour = 1\n[datasets]\ntotal = 3\n",
+    )
+    .unwrap();
+    let out = mhd(home.path())
+        .args(["stats", "dashboard", "--no-open"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("migration.toml:4:"), "{err}");
+    assert!(err.contains("migration.toml:5:"), "{err}");
+}

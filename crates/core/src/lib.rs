@@ -10,6 +10,7 @@ pub mod operation;
 pub mod perf;
 pub mod plan;
 pub mod stats;
+pub mod testrun;
 pub mod time_parse;
 
 pub use operation::{NewOperation, Operation, OperationError, System};
