@@ -1,6 +1,7 @@
-//! Parsers from bytes to domain types: NDJSON operations, JUnit XML, benchmark files, MDM's
-//! metadata and timestamps, log
-//! lines. Pure and fuzzable: no I/O beyond the readers they are given.
+//! Parsers from bytes to domain types: NDJSON operations, JUnit XML, benchmark files (hyperfine,
+//! Criterion, CSV), MDM's metadata and timestamps, log lines. Each parser is a pure function of
+//! its input (bytes or a reader) and fuzzable; only `bench::read` opens files, since a Criterion
+//! result is a folder.
 #![forbid(unsafe_code)]
 
 pub mod bench;
