@@ -5,13 +5,17 @@
 pub mod gather;
 pub mod mdm;
 mod migrate;
+mod records;
 pub mod sqlite;
 
 use mhd_core::dashboard::Bucket;
+use mhd_core::perf::BenchmarkSamples;
 use mhd_core::stats::{DatasetTypeStats, StatsSummary};
-use mhd_core::{NewOperation, Operation};
-use time::OffsetDateTime;
+use mhd_core::testrun::TestRun;
+use mhd_core::{NewOperation, Operation, System};
+use time::{Date, OffsetDateTime};
 
+pub use migrate::LATEST as SCHEMA_VERSION;
 pub use sqlite::SqliteStore;
 
 /// What can go wrong in the store.
@@ -91,6 +95,32 @@ pub struct MigrationCounts {
     pub rollbacks: u64,
 }
 
+/// Datasets seen per component, and how many of them are migrated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetProgress {
+    /// The component (None for datasets whose operations named none).
+    pub component: Option<String>,
+    /// Datasets seen in operations.
+    pub seen: u64,
+    /// Of those, migrated (a successful migration newer than any successful rollback).
+    pub migrated: u64,
+}
+
+/// One component's operations on one system over a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentWindow {
+    /// The component.
+    pub component: String,
+    /// The system.
+    pub system: System,
+    /// Operations.
+    pub operations: u64,
+    /// Failed operations.
+    pub failures: u64,
+    /// Durations of the operations that have one, in milliseconds.
+    pub durations_ms: Vec<f64>,
+}
+
 /// The questions the commands and the server ask of stored data.
 #[allow(async_fn_in_trait)]
 pub trait Store {
@@ -119,4 +149,41 @@ pub trait Store {
     async fn first_operation_at(&self) -> Result<Option<OffsetDateTime>>;
     /// Migration attempts, successes, rollbacks and migrated datasets.
     async fn migration_counts(&self) -> Result<MigrationCounts>;
+    /// Stores one test run with its cases, returning its id.
+    async fn insert_test_run(&self, run: &TestRun, source: Option<&str>) -> Result<i64>;
+    /// The last `per_suite` runs of every suite, with their cases, oldest first per suite.
+    async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>>;
+    /// Stores the samples of one benchmark file as one batch, returning how many values.
+    async fn insert_benchmarks(
+        &self,
+        samples: &[BenchmarkSamples],
+        source: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<u64>;
+    /// Each (operation, system, component)'s samples from its latest batch.
+    async fn latest_benchmarks(&self) -> Result<Vec<BenchmarkSamples>>;
+    /// Successful migrations minus successful rollbacks on each UTC day, `days` days from `from`.
+    async fn daily_migration_net(&self, from: Date, days: u32) -> Result<Vec<i64>>;
+    /// Datasets seen and migrated, per component.
+    async fn dataset_progress(&self) -> Result<Vec<DatasetProgress>>;
+    /// The names of the migrated datasets.
+    async fn migrated_datasets(&self) -> Result<Vec<String>>;
+    /// For each operation name of a metric type (`milestone`, `phase_complete`), the time of
+    /// its first success.
+    async fn first_success_by_name(
+        &self,
+        metric_type: &str,
+    ) -> Result<Vec<(String, OffsetDateTime)>>;
+    /// Each component's operations per system in `[since, until)`.
+    async fn component_windows(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<ComponentWindow>>;
+    /// The operations in `[since, until)`, oldest first, without error messages and metadata.
+    async fn operations_between(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<NewOperation>>;
 }

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_operations.sql"),
     include_str!("../migrations/sqlite/0002_dataset_migration_state.sql"),
     include_str!("../migrations/sqlite/0003_dataset_ids.sql"),
+    include_str!("../migrations/sqlite/0004_tests_benchmarks_samples.sql"),
 ];
 
 /// The newest schema version this program knows.

@@ -19,7 +19,14 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
 use time::OffsetDateTime;
 
-use crate::{ImportOutcome, MigrationCounts, OperationFilter, Result, Store, StoreError};
+use mhd_core::perf::BenchmarkSamples;
+use mhd_core::testrun::TestRun;
+use time::Date;
+
+use crate::{
+    ComponentWindow, DatasetProgress, ImportOutcome, MigrationCounts, OperationFilter, Result,
+    Store, StoreError,
+};
 
 /// Rows per multi-row INSERT: 2048 rows × 13 columns stays below SQLite's limit of 32766 variables.
 const INSERT_CHUNK: usize = 2048;
@@ -129,13 +136,15 @@ pub struct OperationWriter {
     written: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct DatasetDelta {
     first: i64,
     last: i64,
     registered: bool,
     last_migrated: Option<i64>,
     last_rollback: Option<i64>,
+    /// The latest component named for the dataset in this writer's operations.
+    component: Option<String>,
 }
 
 impl OperationWriter {
@@ -208,6 +217,9 @@ impl OperationWriter {
                     d.registered |= registered;
                     d.last_migrated = d.last_migrated.max(migrated);
                     d.last_rollback = d.last_rollback.max(rolled_back);
+                    if op.component.is_some() {
+                        d.component.clone_from(&op.component);
+                    }
                 }
                 None => {
                     let d = DatasetDelta {
@@ -216,6 +228,7 @@ impl OperationWriter {
                         registered,
                         last_migrated: migrated,
                         last_rollback: rolled_back,
+                        component: op.component.clone(),
                     };
                     self.datasets.insert(name.clone(), d);
                 }
@@ -258,7 +271,7 @@ impl OperationWriter {
         for (name, d) in &self.datasets {
             sqlx::query(
                 "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered, \
-                 last_migrated_us, last_rollback_us) VALUES (?, ?, ?, ?, ?, ?) \
+                 last_migrated_us, last_rollback_us, component) VALUES (?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (name) DO UPDATE SET \
                  first_seen_us = min(first_seen_us, excluded.first_seen_us), \
                  last_seen_us = max(last_seen_us, excluded.last_seen_us), \
@@ -266,7 +279,8 @@ impl OperationWriter {
                  last_migrated_us = max(coalesce(last_migrated_us, excluded.last_migrated_us), \
                                         coalesce(excluded.last_migrated_us, last_migrated_us)), \
                  last_rollback_us = max(coalesce(last_rollback_us, excluded.last_rollback_us), \
-                                        coalesce(excluded.last_rollback_us, last_rollback_us))",
+                                        coalesce(excluded.last_rollback_us, last_rollback_us)), \
+                 component = coalesce(excluded.component, component)",
             )
             .bind(name)
             .bind(d.first)
@@ -274,6 +288,7 @@ impl OperationWriter {
             .bind(d.registered)
             .bind(d.last_migrated)
             .bind(d.last_rollback)
+            .bind(d.component.clone())
             .execute(&mut *self.tx)
             .await?;
         }
@@ -551,6 +566,10 @@ impl Store for SqliteStore {
         .bind((cut_hour + 1) * HOUR_US)
         .execute(&mut *tx)
         .await?;
+        // Datasets are counted again from what is left; each keeps its component.
+        sqlx::query("CREATE TEMP TABLE kept_components AS SELECT name, component FROM datasets")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM datasets")
             .execute(&mut *tx)
             .await?;
@@ -565,6 +584,15 @@ impl Store for SqliteStore {
         )
         .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "UPDATE datasets SET component = \
+             (SELECT component FROM kept_components k WHERE k.name = datasets.name)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DROP TABLE kept_components")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(deleted)
     }
@@ -640,5 +668,61 @@ impl Store for SqliteStore {
             successes: successes.unwrap_or(0) as u64,
             rollbacks: rollbacks.unwrap_or(0) as u64,
         })
+    }
+
+    async fn insert_test_run(&self, run: &TestRun, source: Option<&str>) -> Result<i64> {
+        crate::records::insert_test_run(&self.pool, run, source).await
+    }
+
+    async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>> {
+        crate::records::recent_test_runs(&self.pool, per_suite).await
+    }
+
+    async fn insert_benchmarks(
+        &self,
+        samples: &[BenchmarkSamples],
+        source: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        crate::records::insert_benchmarks(&self.pool, samples, source, at).await
+    }
+
+    async fn latest_benchmarks(&self) -> Result<Vec<BenchmarkSamples>> {
+        crate::records::latest_benchmarks(&self.pool).await
+    }
+
+    async fn daily_migration_net(&self, from: Date, days: u32) -> Result<Vec<i64>> {
+        crate::records::daily_migration_net(&self.pool, from, days).await
+    }
+
+    async fn dataset_progress(&self) -> Result<Vec<DatasetProgress>> {
+        crate::records::dataset_progress(&self.pool).await
+    }
+
+    async fn migrated_datasets(&self) -> Result<Vec<String>> {
+        crate::records::migrated_datasets(&self.pool).await
+    }
+
+    async fn first_success_by_name(
+        &self,
+        metric_type: &str,
+    ) -> Result<Vec<(String, OffsetDateTime)>> {
+        crate::records::first_success_by_name(&self.pool, metric_type).await
+    }
+
+    async fn component_windows(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<ComponentWindow>> {
+        crate::records::component_windows(&self.pool, since, until).await
+    }
+
+    async fn operations_between(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<NewOperation>> {
+        crate::records::operations_between(&self.pool, since, until).await
     }
 }

@@ -1,0 +1,367 @@
+//! The SQLite queries for test runs, benchmark samples, samples and the analysis inputs read
+//! from operations. `SqliteStore`'s `Store` methods call these.
+
+use std::collections::HashMap;
+
+use mhd_core::perf::BenchmarkSamples;
+use mhd_core::testrun::{TestCase, TestRun, TestStatus};
+use mhd_core::{NewOperation, System};
+use sqlx::{Row, SqlitePool};
+use time::{Date, OffsetDateTime};
+
+use crate::sqlite::{from_us, to_us};
+use crate::{ComponentWindow, DatasetProgress, Result, StoreError};
+
+const HOUR_US: i64 = 3_600_000_000;
+const DAY_US: i64 = 24 * HOUR_US;
+
+fn status_name(s: TestStatus) -> &'static str {
+    match s {
+        TestStatus::Passed => "passed",
+        TestStatus::Failed => "failed",
+        TestStatus::Error => "error",
+        TestStatus::Skipped => "skipped",
+    }
+}
+
+fn status_from(s: &str) -> TestStatus {
+    match s {
+        "passed" => TestStatus::Passed,
+        "failed" => TestStatus::Failed,
+        "error" => TestStatus::Error,
+        _ => TestStatus::Skipped,
+    }
+}
+
+pub(crate) async fn insert_test_run(
+    pool: &SqlitePool,
+    run: &TestRun,
+    source: Option<&str>,
+) -> Result<i64> {
+    let t = run.totals();
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO test_runs (suite, phase, component, run_at_us, duration, total, passed, \
+         failed, errors, skipped, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(run.suite.clone())
+    .bind(run.phase.clone())
+    .bind(run.component.clone())
+    .bind(to_us(run.run_at))
+    .bind(run.duration)
+    .bind(t.total as i64)
+    .bind(t.passed as i64)
+    .bind(t.failed as i64)
+    .bind(t.errors as i64)
+    .bind(t.skipped as i64)
+    .bind(source.map(str::to_owned))
+    .fetch_one(&mut *tx)
+    .await?;
+    for chunk in run.cases.chunks(4096) {
+        let mut sql = String::from(
+            "INSERT INTO test_cases (run_id, name, classname, status, time, message) VALUES ",
+        );
+        sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(","));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for c in chunk {
+            q = q
+                .bind(id)
+                .bind(c.name.clone())
+                .bind(c.classname.clone())
+                .bind(status_name(c.status))
+                .bind(c.time)
+                .bind(c.message.clone());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub(crate) async fn recent_test_runs(pool: &SqlitePool, per_suite: u32) -> Result<Vec<TestRun>> {
+    let runs = sqlx::query(
+        "SELECT id, suite, phase, component, run_at_us, duration FROM ( \
+           SELECT *, ROW_NUMBER() OVER (PARTITION BY suite ORDER BY run_at_us DESC, id DESC) AS rn \
+           FROM test_runs) WHERE rn <= ? ORDER BY suite, run_at_us, id",
+    )
+    .bind(i64::from(per_suite))
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(runs.len());
+    let mut index: HashMap<i64, usize> = HashMap::new();
+    for r in &runs {
+        index.insert(r.try_get("id")?, out.len());
+        out.push(TestRun {
+            suite: r.try_get("suite")?,
+            phase: r.try_get("phase")?,
+            component: r.try_get("component")?,
+            run_at: from_us(r.try_get("run_at_us")?),
+            duration: r.try_get("duration")?,
+            cases: Vec::new(),
+        });
+    }
+    let ids: Vec<i64> = index.keys().copied().collect();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT run_id, name, classname, status, time, message FROM test_cases \
+             WHERE run_id IN ({}) ORDER BY rowid",
+            vec!["?"; chunk.len()].join(",")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(pool).await? {
+            let run_id: i64 = r.try_get("run_id")?;
+            let status: String = r.try_get("status")?;
+            if let Some(i) = index.get(&run_id) {
+                out[*i].cases.push(TestCase {
+                    name: r.try_get("name")?,
+                    classname: r.try_get("classname")?,
+                    status: status_from(&status),
+                    time: r.try_get("time")?,
+                    message: r.try_get("message")?,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn insert_benchmarks(
+    pool: &SqlitePool,
+    samples: &[BenchmarkSamples],
+    source: Option<&str>,
+    at: OffsetDateTime,
+) -> Result<u64> {
+    for (index, s) in samples.iter().enumerate() {
+        if s.operation.trim().is_empty() {
+            return Err(StoreError::Invalid {
+                index,
+                source: mhd_core::OperationError::field("operation", "must not be empty"),
+            });
+        }
+        if let Some(v) = s.values_ms.iter().find(|v| !v.is_finite() || **v < 0.0) {
+            return Err(StoreError::Invalid {
+                index,
+                source: mhd_core::OperationError::field(
+                    "values_ms",
+                    format!("{v} is not a time ≥ 0"),
+                ),
+            });
+        }
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let batch: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(batch), 0) + 1 FROM benchmark_samples")
+            .fetch_one(&mut *tx)
+            .await?;
+    let mut n = 0u64;
+    for s in samples {
+        for chunk in s.values_ms.chunks(2048) {
+            let mut sql = String::from(
+                "INSERT INTO benchmark_samples (batch, recorded_at_us, operation, system, component, \
+                 value_ms, source) VALUES ",
+            );
+            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(","));
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for v in chunk {
+                q = q
+                    .bind(batch)
+                    .bind(to_us(at))
+                    .bind(s.operation.clone())
+                    .bind(s.system.as_str())
+                    .bind(s.component.clone())
+                    .bind(*v)
+                    .bind(source.map(str::to_owned));
+            }
+            q.execute(&mut *tx).await?;
+            n += chunk.len() as u64;
+        }
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+pub(crate) async fn latest_benchmarks(pool: &SqlitePool) -> Result<Vec<BenchmarkSamples>> {
+    let rows = sqlx::query(
+        "SELECT b.operation, b.system, b.component, b.value_ms FROM benchmark_samples b \
+         JOIN (SELECT operation, system, component, MAX(batch) AS batch FROM benchmark_samples \
+               GROUP BY operation, system, component) latest \
+           ON b.operation = latest.operation AND b.system = latest.system \
+          AND b.component IS latest.component AND b.batch = latest.batch \
+         ORDER BY b.operation, b.system, b.component, b.rowid",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out: Vec<BenchmarkSamples> = Vec::new();
+    for r in rows {
+        let operation: String = r.try_get("operation")?;
+        let system: String = r.try_get("system")?;
+        let system = if system == "old" {
+            System::Old
+        } else {
+            System::New
+        };
+        let component: Option<String> = r.try_get("component")?;
+        let v: f64 = r.try_get("value_ms")?;
+        match out.last_mut() {
+            Some(last)
+                if last.operation == operation
+                    && last.system == system
+                    && last.component == component =>
+            {
+                last.values_ms.push(v)
+            }
+            _ => out.push(BenchmarkSamples {
+                operation,
+                system,
+                component,
+                values_ms: vec![v],
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// Successful migrations minus successful rollbacks on each UTC day from `from`, `days` days.
+pub(crate) async fn daily_migration_net(
+    pool: &SqlitePool,
+    from: Date,
+    days: u32,
+) -> Result<Vec<i64>> {
+    let start = to_us(from.midnight().assume_utc());
+    let end = start + i64::from(days) * DAY_US;
+    let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+        "SELECT hour, metric_type, success_count FROM operation_rollup \
+         WHERE metric_type IN ('migration', 'rollback') AND hour >= ? AND hour < ?",
+    )
+    .bind(start / HOUR_US)
+    .bind(end / HOUR_US)
+    .fetch_all(pool)
+    .await?;
+    let mut net = vec![0i64; days as usize];
+    for (hour, ty, ok) in rows {
+        let day = ((hour * HOUR_US - start) / DAY_US) as usize;
+        if let Some(d) = net.get_mut(day) {
+            *d += if ty == "migration" { ok } else { -ok };
+        }
+    }
+    Ok(net)
+}
+
+pub(crate) async fn dataset_progress(pool: &SqlitePool) -> Result<Vec<DatasetProgress>> {
+    let rows = sqlx::query(
+        "SELECT component, COUNT(*) AS seen, \
+         SUM(last_migrated_us IS NOT NULL AND (last_rollback_us IS NULL OR last_migrated_us > last_rollback_us)) AS migrated \
+         FROM datasets GROUP BY component ORDER BY component",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DatasetProgress {
+                component: r.try_get("component")?,
+                seen: r.try_get::<i64, _>("seen")? as u64,
+                migrated: r.try_get::<Option<i64>, _>("migrated")?.unwrap_or(0) as u64,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn migrated_datasets(pool: &SqlitePool) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT name FROM datasets WHERE last_migrated_us IS NOT NULL \
+         AND (last_rollback_us IS NULL OR last_migrated_us > last_rollback_us) ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+pub(crate) async fn first_success_by_name(
+    pool: &SqlitePool,
+    metric_type: &str,
+) -> Result<Vec<(String, OffsetDateTime)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT operation, MIN(timestamp_us) FROM operations \
+         WHERE metric_type = ? AND success = 1 GROUP BY operation ORDER BY operation",
+    )
+    .bind(metric_type.to_owned())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(n, t)| (n, from_us(t))).collect())
+}
+
+pub(crate) async fn component_windows(
+    pool: &SqlitePool,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Vec<ComponentWindow>> {
+    let rows = sqlx::query(
+        "SELECT component, system, success, duration_ms FROM operations \
+         WHERE timestamp_us >= ? AND timestamp_us < ? AND component IS NOT NULL AND system IS NOT NULL",
+    )
+    .bind(to_us(since))
+    .bind(to_us(until))
+    .fetch_all(pool)
+    .await?;
+    let mut map: HashMap<(String, String), ComponentWindow> = HashMap::new();
+    for r in rows {
+        let component: String = r.try_get("component")?;
+        let system: String = r.try_get("system")?;
+        let ok: bool = r.try_get("success")?;
+        let d: Option<f64> = r.try_get("duration_ms")?;
+        let w = map
+            .entry((component.clone(), system.clone()))
+            .or_insert_with(|| ComponentWindow {
+                component,
+                system: if system == "old" {
+                    System::Old
+                } else {
+                    System::New
+                },
+                operations: 0,
+                failures: 0,
+                durations_ms: Vec::new(),
+            });
+        w.operations += 1;
+        w.failures += u64::from(!ok);
+        if let Some(d) = d {
+            w.durations_ms.push(d);
+        }
+    }
+    let mut out: Vec<ComponentWindow> = map.into_values().collect();
+    out.sort_by(|a, b| (&a.component, a.system.as_str()).cmp(&(&b.component, b.system.as_str())));
+    Ok(out)
+}
+
+pub(crate) async fn operations_between(
+    pool: &SqlitePool,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Vec<NewOperation>> {
+    let rows = sqlx::query(
+        "SELECT timestamp_us, metric_type, operation, dataset_name, component, system, duration_ms, \
+         success, row_count FROM operations WHERE timestamp_us >= ? AND timestamp_us < ? \
+         ORDER BY timestamp_us, id",
+    )
+    .bind(to_us(since))
+    .bind(to_us(until))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let system: Option<String> = r.try_get("system")?;
+            let mut op = NewOperation::new(from_us(r.try_get("timestamp_us")?), "", "");
+            op.metric_type = r.try_get("metric_type")?;
+            op.operation = r.try_get("operation")?;
+            op.dataset_name = r.try_get("dataset_name")?;
+            op.component = r.try_get("component")?;
+            op.system = system.and_then(|s| s.parse().ok());
+            op.duration_ms = r.try_get("duration_ms")?;
+            op.success = r.try_get("success")?;
+            op.row_count = r.try_get("row_count")?;
+            Ok(op)
+        })
+        .collect()
+}

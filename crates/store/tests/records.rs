@@ -1,0 +1,264 @@
+//! Test runs, benchmark batches and the analysis inputs, against a real SQLite file.
+
+use mhd_core::perf::BenchmarkSamples;
+use mhd_core::testrun::{TestCase, TestRun, TestStatus};
+use mhd_core::{NewOperation, System};
+use mhd_store::{SqliteStore, Store};
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2025-01-06 9:00 UTC);
+
+async fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(&dir.path().join("mhd.db"), 2)
+        .await
+        .unwrap()
+}
+
+fn case(name: &str, status: TestStatus) -> TestCase {
+    TestCase {
+        name: name.into(),
+        classname: Some("suite.mod".into()),
+        status,
+        time: Some(0.5),
+        message: (status == TestStatus::Failed).then(|| format!("{name} broke")),
+    }
+}
+
+fn run(suite: &str, hours: i64, cases: Vec<TestCase>) -> TestRun {
+    TestRun {
+        suite: suite.into(),
+        phase: Some("tests".into()),
+        component: Some("storage".into()),
+        run_at: T0 + Duration::hours(hours),
+        duration: 12.5,
+        cases,
+    }
+}
+
+#[tokio::test]
+async fn test_runs_come_back_with_their_cases_newest_runs_per_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    for h in 0..12 {
+        let status = if h % 3 == 0 {
+            TestStatus::Failed
+        } else {
+            TestStatus::Passed
+        };
+        let r = run(
+            "unit",
+            h,
+            vec![
+                case("a", TestStatus::Passed),
+                case("b", status),
+                case("c", TestStatus::Skipped),
+            ],
+        );
+        store.insert_test_run(&r, Some("unit.xml")).await.unwrap();
+    }
+    store
+        .insert_test_run(&run("e2e", 1, vec![case("x", TestStatus::Error)]), None)
+        .await
+        .unwrap();
+    store
+        .insert_test_run(&run("empty", 2, vec![]), None)
+        .await
+        .unwrap();
+    let runs = store.recent_test_runs(10).await.unwrap();
+    let suites: Vec<&str> = runs.iter().map(|r| r.suite.as_str()).collect();
+    assert_eq!(
+        suites.iter().filter(|s| **s == "unit").count(),
+        10,
+        "only the last ten"
+    );
+    assert_eq!(suites[0], "e2e");
+    let unit: Vec<&TestRun> = runs.iter().filter(|r| r.suite == "unit").collect();
+    assert_eq!(
+        unit[0].run_at,
+        T0 + Duration::hours(2),
+        "oldest first, the two oldest dropped"
+    );
+    assert_eq!(unit[9].run_at, T0 + Duration::hours(11));
+    assert_eq!(
+        unit[1].cases,
+        vec![
+            case("a", TestStatus::Passed),
+            case("b", TestStatus::Failed),
+            case("c", TestStatus::Skipped)
+        ]
+    );
+    let empty = runs.iter().find(|r| r.suite == "empty").unwrap();
+    assert!(
+        empty.cases.is_empty(),
+        "an empty report is stored as an empty run"
+    );
+}
+
+#[tokio::test]
+async fn the_comparison_reads_each_series_latest_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let s = |op: &str, system, values: &[f64]| BenchmarkSamples {
+        operation: op.into(),
+        system,
+        component: Some("storage".into()),
+        values_ms: values.to_vec(),
+    };
+    store
+        .insert_benchmarks(&[s("read", System::Old, &[1.0, 2.0])], Some("a.json"), T0)
+        .await
+        .unwrap();
+    store
+        .insert_benchmarks(&[s("read", System::New, &[3.0])], None, T0)
+        .await
+        .unwrap();
+    store
+        .insert_benchmarks(&[s("read", System::Old, &[5.0, 6.0, 7.0])], None, T0)
+        .await
+        .unwrap();
+    let latest = store.latest_benchmarks().await.unwrap();
+    assert_eq!(
+        latest,
+        vec![
+            s("read", System::New, &[3.0]),
+            s("read", System::Old, &[5.0, 6.0, 7.0])
+        ]
+    );
+    let bad = store
+        .insert_benchmarks(&[s("read", System::Old, &[1.0, f64::NAN])], None, T0)
+        .await;
+    assert!(bad.is_err());
+    assert_eq!(
+        store.latest_benchmarks().await.unwrap().len(),
+        2,
+        "nothing of a refused batch"
+    );
+}
+
+fn op(at: OffsetDateTime, ty: &str, ds: &str, ok: bool) -> NewOperation {
+    let mut o = NewOperation::new(at, ty, "op");
+    o.dataset_name = Some(ds.into());
+    o.success = ok;
+    o
+}
+
+#[tokio::test]
+async fn daily_net_throughput_counts_successful_migrations_less_rollbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let d = |day: i64, h: i64| {
+        datetime!(2025-01-06 0:00 UTC) + Duration::days(day) + Duration::hours(h)
+    };
+    store
+        .insert_operations(&[
+            op(d(0, 1), "migration", "a", true),
+            op(d(0, 23), "migration", "b", true),
+            op(d(0, 5), "migration", "c", false),
+            op(d(1, 2), "rollback", "a", true),
+            op(d(3, 4), "migration", "a", true),
+            op(d(3, 5), "dataset_read", "a", true),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .daily_migration_net(date!(2025 - 01 - 06), 5)
+            .await
+            .unwrap(),
+        vec![2, -1, 0, 1, 0]
+    );
+    assert_eq!(
+        store
+            .daily_migration_net(date!(2025 - 01 - 07), 2)
+            .await
+            .unwrap(),
+        vec![-1, 0]
+    );
+}
+
+#[tokio::test]
+async fn progress_per_component_and_marks_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut ops = vec![
+        op(T0, "migration", "a", true),
+        op(T0, "migration", "b", false),
+        op(T0, "migration", "c", true),
+        op(T0 + Duration::minutes(1), "rollback", "c", true),
+        op(T0, "dataset_read", "d", true),
+    ];
+    ops[0].component = Some("storage".into());
+    ops[1].component = Some("storage".into());
+    ops[2].component = Some("config".into());
+    let mut m = NewOperation::new(T0 + Duration::hours(2), "milestone", "Suite green");
+    m.success = true;
+    let later = NewOperation::new(T0 + Duration::hours(5), "milestone", "Suite green");
+    ops.push(m);
+    ops.push(later);
+    store.insert_operations(&ops).await.unwrap();
+    let p = store.dataset_progress().await.unwrap();
+    let get = |c: Option<&str>| {
+        p.iter()
+            .find(|x| x.component.as_deref() == c)
+            .map(|x| (x.seen, x.migrated))
+    };
+    assert_eq!(get(Some("storage")), Some((2, 1)));
+    assert_eq!(get(Some("config")), Some((1, 0)));
+    assert_eq!(get(None), Some((1, 0)));
+    assert_eq!(
+        store.migrated_datasets().await.unwrap(),
+        vec!["a".to_string()]
+    );
+    let marks = store.first_success_by_name("milestone").await.unwrap();
+    assert_eq!(
+        marks,
+        vec![("Suite green".to_string(), T0 + Duration::hours(2))]
+    );
+    // The component survives a cleanup that keeps the dataset.
+    store.delete_before(T0 - Duration::days(1)).await.unwrap();
+    assert_eq!(store.dataset_progress().await.unwrap(), p);
+}
+
+#[tokio::test]
+async fn component_windows_split_by_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mk = |m: i64, sys: System, ok: bool, d: f64| {
+        let mut o = NewOperation::new(T0 + Duration::minutes(m), "query_execution", "q");
+        o.component = Some("storage".into());
+        o.system = Some(sys);
+        o.success = ok;
+        o.duration_ms = Some(d);
+        o
+    };
+    store
+        .insert_operations(&[
+            mk(0, System::Old, true, 10.0),
+            mk(1, System::Old, false, 20.0),
+            mk(2, System::New, true, 5.0),
+            mk(90, System::New, true, 7.0),
+        ])
+        .await
+        .unwrap();
+    let w = store
+        .component_windows(T0, T0 + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(w.len(), 2);
+    assert_eq!(
+        (w[0].system, w[0].operations, w[0].failures),
+        (System::New, 1, 0)
+    );
+    assert_eq!(
+        (w[1].system, w[1].operations, w[1].failures),
+        (System::Old, 2, 1)
+    );
+    assert_eq!(w[1].durations_ms, vec![10.0, 20.0]);
+    let ops = store
+        .operations_between(T0, T0 + Duration::hours(2))
+        .await
+        .unwrap();
+    assert_eq!(ops.len(), 4);
+    assert!(ops.windows(2).all(|p| p[0].timestamp <= p[1].timestamp));
+}
