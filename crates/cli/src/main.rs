@@ -37,6 +37,8 @@ enum Command {
     /// Bring data from another tool.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Old against new per operation: percentiles, deltas and regressions.
+    Perf(cmd::views::ViewArgs),
     /// Single-user statistics: recent operations, summary, datasets, logs, cleanup, dashboard.
     #[command(subcommand)]
     Stats(StatsCommand),
@@ -46,6 +48,10 @@ enum Command {
 enum IngestCommand {
     /// Operations as NDJSON or a JSON array, from a file or `-` for standard input.
     Operations(cmd::ingest::IngestOperationsArgs),
+    /// One run of a test suite from JUnit XML reports.
+    Junit(cmd::reports::JunitArgs),
+    /// Benchmark timings: hyperfine JSON, a Criterion folder, or CSV.
+    Bench(cmd::reports::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +102,9 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Ingest(IngestCommand::Operations(args)) => {
             cmd::ingest::operations(args, ctx).await
         }
+        Command::Ingest(IngestCommand::Junit(args)) => cmd::reports::junit(args, ctx).await,
+        Command::Ingest(IngestCommand::Bench(args)) => cmd::reports::bench(args, ctx).await,
+        Command::Perf(args) => cmd::views::perf(args, ctx).await,
         Command::Init(args) => cmd::plan::init(args, ctx).await,
         Command::Check(args) => cmd::plan::check(args, ctx).await,
         Command::Import(ImportCommand::Mdm(args)) => cmd::import::mdm(args, ctx).await,
@@ -119,6 +128,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Ingest(_) => "ingest",
         Command::Import(_) => "import",
         Command::Stats(_) => "stats",
+        Command::Perf(_) => "perf",
     }
 }
 

@@ -5,12 +5,15 @@
 #![forbid(unsafe_code)]
 
 pub mod dashboard;
+pub mod forecast;
 pub mod format;
 pub mod operation;
 pub mod perf;
 pub mod plan;
 pub mod stats;
+pub mod summary;
 pub mod testrun;
 pub mod time_parse;
+pub mod timeline;
 
 pub use operation::{NewOperation, Operation, OperationError, System};

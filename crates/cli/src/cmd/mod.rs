@@ -6,4 +6,6 @@ pub mod ingest;
 pub mod logs;
 pub mod plan;
 pub mod record;
+pub mod reports;
 pub mod stats;
+pub mod views;
