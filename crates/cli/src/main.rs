@@ -37,6 +37,10 @@ enum Command {
     /// Bring data from another tool.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The executive summary: health, progress, forecast, blockers, recommendations.
+    Summary(cmd::views::PlanViewArgs),
+    /// The phases: status, progress, milestones, risk, and a week-by-week Gantt chart.
+    Timeline(cmd::views::PlanViewArgs),
     /// Old against new per operation: percentiles, deltas and regressions.
     Perf(cmd::views::ViewArgs),
     /// Single-user statistics: recent operations, summary, datasets, logs, cleanup, dashboard.
@@ -79,6 +83,7 @@ enum StatsCommand {
 fn main() -> ExitCode {
     // Read the local UTC offset before any thread starts: it is only reliable then.
     let local_offset = time::UtcOffset::current_local_offset().unwrap_or(time::UtcOffset::UTC);
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     let ctx = match Ctx::new(cli.global, local_offset) {
         Ok(ctx) => ctx,
@@ -105,6 +110,8 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Ingest(IngestCommand::Junit(args)) => cmd::reports::junit(args, ctx).await,
         Command::Ingest(IngestCommand::Bench(args)) => cmd::reports::bench(args, ctx).await,
         Command::Perf(args) => cmd::views::perf(args, ctx).await,
+        Command::Summary(args) => cmd::views::summary(args, ctx).await,
+        Command::Timeline(args) => cmd::views::timeline(args, ctx).await,
         Command::Init(args) => cmd::plan::init(args, ctx).await,
         Command::Check(args) => cmd::plan::check(args, ctx).await,
         Command::Import(ImportCommand::Mdm(args)) => cmd::import::mdm(args, ctx).await,
@@ -119,6 +126,24 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `mhd stats show | head` closes the pipe early; that is the reader's choice, not an error:
+/// end quietly instead of the panic `println!` raises.
+fn quiet_on_closed_pipe() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
+}
+
 /// The command's name, as the log file records it.
 fn command_name(c: &Command) -> &'static str {
     match c {
@@ -129,6 +154,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Import(_) => "import",
         Command::Stats(_) => "stats",
         Command::Perf(_) => "perf",
+        Command::Summary(_) => "summary",
+        Command::Timeline(_) => "timeline",
     }
 }
 

@@ -4,15 +4,18 @@
 //! so tests control time and every figure can be explained from its inputs.
 #![forbid(unsafe_code)]
 
+pub mod components;
 pub mod dashboard;
 pub mod forecast;
 pub mod format;
+pub mod live;
 pub mod operation;
 pub mod perf;
 pub mod plan;
 pub mod stats;
 pub mod summary;
 pub mod testrun;
+pub mod testview;
 pub mod time_parse;
 pub mod timeline;
 

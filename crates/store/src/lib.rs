@@ -149,6 +149,8 @@ pub trait Store {
     async fn first_operation_at(&self) -> Result<Option<OffsetDateTime>>;
     /// Migration attempts, successes, rollbacks and migrated datasets.
     async fn migration_counts(&self) -> Result<MigrationCounts>;
+    /// Migration counts from the operations before `until` alone, for "as of" questions.
+    async fn migration_counts_until(&self, until: OffsetDateTime) -> Result<MigrationCounts>;
     /// Stores one test run with its cases, returning its id.
     async fn insert_test_run(&self, run: &TestRun, source: Option<&str>) -> Result<i64>;
     /// The last `per_suite` runs of every suite, with their cases, oldest first per suite.

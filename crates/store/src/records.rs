@@ -365,3 +365,37 @@ pub(crate) async fn operations_between(
         })
         .collect()
 }
+
+/// Migration counts from the operations before `until` alone (for questions "as of" a date;
+/// slower than the kept counts, as it reads the migration and rollback operations).
+pub(crate) async fn migration_counts_until(pool: &SqlitePool, until: OffsetDateTime) -> Result<crate::MigrationCounts> {
+    let until = to_us(until);
+    let (attempts, successes, rollbacks): (i64, Option<i64>, i64) = sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE metric_type = 'migration'), \
+                SUM(success) FILTER (WHERE metric_type = 'migration'), \
+                COUNT(*) FILTER (WHERE metric_type = 'rollback') \
+         FROM operations WHERE metric_type IN ('migration', 'rollback') AND timestamp_us < ?",
+    )
+    .bind(until)
+    .fetch_one(pool)
+    .await?;
+    let migrated: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ( \
+           SELECT dataset_id, MAX(CASE WHEN metric_type = 'migration' THEN timestamp_us END) AS m, \
+                  MAX(CASE WHEN metric_type = 'rollback' THEN timestamp_us END) AS r \
+           FROM operations \
+           WHERE metric_type IN ('migration', 'rollback') AND success = 1 AND timestamp_us < ? \
+             AND dataset_id IS NOT NULL \
+           GROUP BY dataset_id) \
+         WHERE m IS NOT NULL AND (r IS NULL OR m > r)",
+    )
+    .bind(until)
+    .fetch_one(pool)
+    .await?;
+    Ok(crate::MigrationCounts {
+        datasets_migrated: migrated as u64,
+        attempts: attempts as u64,
+        successes: successes.unwrap_or(0) as u64,
+        rollbacks: rollbacks as u64,
+    })
+}

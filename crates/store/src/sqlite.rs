@@ -670,6 +670,10 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn migration_counts_until(&self, until: OffsetDateTime) -> Result<MigrationCounts> {
+        crate::records::migration_counts_until(&self.pool, until).await
+    }
+
     async fn insert_test_run(&self, run: &TestRun, source: Option<&str>) -> Result<i64> {
         crate::records::insert_test_run(&self.pool, run, source).await
     }

@@ -4,12 +4,13 @@
 
 use std::process::ExitCode;
 
+use mhd_core::format::terminal_safe;
 use mhd_core::perf::{self, PerformanceMetric};
 use mhd_store::Store;
 
 use crate::cmd::plan::load_plan;
 use crate::cmd::record::open_store;
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, usage};
 use crate::out::{Align, Cell, Style, Table, paint, print_json};
 
 /// Any view's options.
@@ -18,6 +19,170 @@ pub struct ViewArgs {
     /// Print JSON with the specification's field names.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The options of the plan-driven views.
+#[derive(Debug, clap::Args)]
+pub struct PlanViewArgs {
+    /// Print JSON with the specification's field names.
+    #[arg(long)]
+    pub json: bool,
+    /// Answer as of the end of this day (YYYY-MM-DD), from the operations before it.
+    #[arg(long, value_name = "DATE")]
+    pub at: Option<String>,
+}
+
+/// Loads the plan the plan-driven views need, or says how to get one.
+fn require_plan(ctx: &Ctx) -> anyhow::Result<mhd_core::plan::Plan> {
+    load_plan(&ctx.plan_path())?.ok_or_else(|| {
+        usage(format!(
+            "no plan at {}: write one with `mhd init` (or name one with --plan FILE)",
+            ctx.plan_path().display()
+        ))
+    })
+}
+
+/// `now` for a view: the command's start, or the end of `--at`'s day.
+fn view_time(at: Option<&str>, ctx: &Ctx) -> anyhow::Result<(time::OffsetDateTime, bool)> {
+    match at {
+        None => Ok((ctx.now, false)),
+        Some(d) => {
+            let day = mhd_core::time_parse::parse_date(d).map_err(|e| usage(format!("--at: {e}")))?;
+            let end = day
+                .next_day()
+                .ok_or_else(|| usage("--at: the date is too far in the future"))?
+                .midnight()
+                .assume_utc()
+                - time::Duration::microseconds(1);
+            Ok((end, true))
+        }
+    }
+}
+
+async fn analysis(args: &PlanViewArgs, ctx: &Ctx) -> anyhow::Result<(mhd_core::plan::Plan, mhd_store::gather::Analysis, time::OffsetDateTime)> {
+    let plan = require_plan(ctx)?;
+    let (now, as_of) = view_time(args.at.as_deref(), ctx)?;
+    let store = open_store(ctx).await?;
+    let a = mhd_store::gather::analysis(&store, &plan, now, as_of).await?;
+    store.close().await;
+    Ok((plan, a, now))
+}
+
+/// Runs `mhd summary`: the executive summary.
+pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    use mhd_core::summary::Health;
+    let (plan, a, _) = analysis(&args, ctx).await?;
+    let s = &a.summary;
+    if args.json {
+        print_json(s)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let c = ctx.color;
+    println!(
+        "{}    Week {} of {}",
+        paint(c, Style::Bold, &terminal_safe(&plan.migration.name)),
+        s.week,
+        s.weeks
+    );
+    let (style, word) = match s.overall_health {
+        Health::Healthy => (Style::Green, "● HEALTHY"),
+        Health::AtRisk => (Style::Yellow, "▲ AT RISK"),
+        Health::Critical => (Style::Red, "✗ CRITICAL"),
+    };
+    println!("Overall status: {}", paint(c, style, word));
+    for r in &s.health_reasons {
+        println!("  {}", paint(c, Style::Dim, &terminal_safe(r)));
+    }
+    let filled = (s.migration_progress / 100.0 * 30.0).round().clamp(0.0, 30.0) as usize;
+    println!("Progress: {}{} {:.1}%", "█".repeat(filled), "░".repeat(30 - filled), s.migration_progress);
+    let k = &s.key_metrics;
+    println!(
+        "Migrated: {}/{}    Success rate: {}    Rollbacks: {}    Performance Δ: {}",
+        k.datasets_migrated,
+        k.datasets_total,
+        k.success_rate.map_or_else(|| "—".to_owned(), mhd_core::format::percent),
+        k.rollback_count,
+        signed_percent(k.performance_delta)
+    );
+    match &s.estimated_completion {
+        Some(e) => println!(
+            "Est. completion: {} (P50 {}, P95 {}) — {} the planned {}",
+            e.p85,
+            e.p50,
+            e.p95,
+            match e.slip_days {
+                d if d > 0 => format!("{d} days after"),
+                d if d < 0 => format!("{} days before", -d),
+                _ => "on".to_owned(),
+            },
+            e.planned_end
+        ),
+        None => println!("Est. completion: — (no throughput to forecast from)"),
+    }
+    if !s.blockers.is_empty() {
+        println!("{}", paint(c, Style::Red, &format!("⚠ {} blocker(s):", s.blockers.len())));
+        for b in &s.blockers {
+            println!("  • {}", terminal_safe(&b.title));
+        }
+    }
+    if !s.recommendations.is_empty() {
+        println!("{}", paint(c, Style::Bold, "Recommendations:"));
+        for r in &s.recommendations {
+            println!("  • {}", terminal_safe(r));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `mhd timeline`: the phases and a week-by-week Gantt chart.
+pub async fn timeline(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let (plan, a, now) = analysis(&args, ctx).await?;
+    if args.json {
+        print_json(&a.timeline)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let today = now.to_offset(time::UtcOffset::UTC).date();
+    let width = if plan.migration.weeks <= 26 { 3 } else { 1 };
+    let gantt = mhd_core::timeline::gantt_text(&a.timeline, plan.migration.start, plan.migration.weeks, today, width);
+    for line in gantt.lines() {
+        println!("{}", terminal_safe(line));
+    }
+    println!();
+    let mut t = Table::new(
+        &[
+            ("Phase", Align::Left),
+            ("Status", Align::Left),
+            ("Progress", Align::Right),
+            ("Start", Align::Left),
+            ("End", Align::Left),
+            ("Risk", Align::Left),
+            ("Slip", Align::Right),
+        ],
+        40,
+    );
+    for p in &a.timeline {
+        let status = serde_json::to_value(p.status)?.as_str().unwrap_or_default().replace('_', " ");
+        let style = match status.as_str() {
+            "blocked" => Style::Red,
+            "completed" => Style::Green,
+            "in progress" => Style::Cyan,
+            _ => Style::Plain,
+        };
+        t.row(vec![
+            Cell::new(&p.name, Style::Bold),
+            Cell::new(&status, style),
+            format!("{:.0}%", p.progress).into(),
+            p.start_date.to_string().into(),
+            p.end_date.to_string().into(),
+            p.risk_level.as_str().into(),
+            p.slip_days.map_or_else(|| "—".to_owned(), |d| format!("{d:+}d")).into(),
+        ]);
+        if !p.blocked_by.is_empty() {
+            t.note(Cell::new(format!("blocked by {}", p.blocked_by.join(", ")), Style::Red));
+        }
+    }
+    print!("{}", t.render(ctx.color));
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ms(v: f64) -> String {

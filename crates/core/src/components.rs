@@ -1,0 +1,607 @@
+//! The component health matrix (DESIGN §3.3): per component, the old and the new system side
+//! by side, its datasets' migration, its tests and its benchmarks.
+//!
+//! The rules, so a user can tell why the dashboard says what it says. Each system's figures
+//! come from that system's operations of the component over a window (a [`SystemWindow`]):
+//!
+//! - **`success_rate`** (beside the specification's fields) = (operations − failures) /
+//!   operations, 0..=1; `null` without operations. Failures beyond the operations count as
+//!   the operations.
+//! - **`health`** of a system: `healthy` when its success rate is at least the plan's
+//!   `success_rate_warning` (0.90 by default), `degraded` when at least
+//!   `success_rate_critical` (0.80), `failing` below; `no_data` when it has no operations in
+//!   the window. The specification knows only the first three; a system that did nothing is
+//!   neither healthy nor failing, so it gets its own name rather than a guess.
+//! - **`error_rate`** = failures / operations, 0..=1; `null` without operations.
+//! - **`response_time_p95`**: the 95th percentile of the durations in milliseconds, by nearest
+//!   rank as in [`crate::perf`] (always one of the durations); `null` without durations.
+//! - **`throughput`** = operations / window seconds, in operations per second (0 when there
+//!   were none); `null` when the window is not a positive number of seconds.
+//! - **`migration_status`**: migrated / total datasets of the component × 100 (`percent`, at
+//!   most 100); `null` when the component has no datasets.
+//! - **`test_coverage`**: tests passed / total of the latest runs of the component's suites ×
+//!   100 (named as in the specification; it is a pass rate, not code coverage); `null` when
+//!   the component has no suites or they have no tests. `tests_passed` and `tests_total` are
+//!   the counts beside it.
+//! - **`performance_metrics.delta_percent`**: the performance delta of the component's
+//!   benchmarks, as given (see [`crate::perf`]); negative means the new system is faster.
+//! - **`health`** of the component (beside): the worse of its two systems' health, a system
+//!   without data left out; `no_data` when neither system has data.
+
+use serde::Serialize;
+
+use crate::operation::{NewOperation, System};
+use crate::perf;
+use crate::plan::Thresholds;
+
+/// One system's operations of one component over a window: what the matrix is computed from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SystemWindow {
+    /// Operations in the window.
+    pub operations: u64,
+    /// Of those, the failed ones.
+    pub failures: u64,
+    /// Their durations in milliseconds, for the p95 (the caller may pass a sample).
+    pub durations_ms: Vec<f64>,
+    /// The window's length in seconds, for the throughput.
+    pub window_seconds: f64,
+}
+
+impl SystemWindow {
+    /// The window of the given operations that belong to `component` and ran on `system`
+    /// (operations without a system or of another component are left out).
+    pub fn of<'a>(
+        ops: impl IntoIterator<Item = &'a NewOperation>,
+        component: &str,
+        system: System,
+        window_seconds: f64,
+    ) -> SystemWindow {
+        let mut w = SystemWindow {
+            window_seconds,
+            ..SystemWindow::default()
+        };
+        for op in ops {
+            if op.system != Some(system) || op.component.as_deref() != Some(component) {
+                continue;
+            }
+            w.operations += 1;
+            if !op.success {
+                w.failures += 1;
+            }
+            if let Some(d) = op.duration_ms {
+                w.durations_ms.push(d);
+            }
+        }
+        w
+    }
+}
+
+/// Everything one row of the matrix is computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentInput {
+    /// The component's id.
+    pub id: String,
+    /// The name shown to people.
+    pub name: String,
+    /// The old system's operations of the component.
+    pub old: SystemWindow,
+    /// The new system's operations of the component.
+    pub new: SystemWindow,
+    /// The component's datasets that are migrated (verified included).
+    pub migrated: u64,
+    /// The component's datasets.
+    pub datasets_total: u64,
+    /// (passed, total) tests of the latest runs of the component's suites; `None` without
+    /// suites.
+    pub tests: Option<(u64, u64)>,
+    /// The performance delta of the component's benchmarks in percent, when any compare.
+    pub performance_delta: Option<f64>,
+}
+
+/// The health of one system, or of a component (see the module's rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemHealth {
+    /// The success rate is at least the plan's `success_rate_warning`.
+    Healthy,
+    /// The success rate is under `success_rate_warning` but at least `success_rate_critical`.
+    Degraded,
+    /// The success rate is under `success_rate_critical`.
+    Failing,
+    /// No operations in the window: nothing to judge.
+    NoData,
+}
+
+impl SystemHealth {
+    /// The name used in JSON: `healthy`, `degraded`, `failing`, `no_data`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SystemHealth::Healthy => "healthy",
+            SystemHealth::Degraded => "degraded",
+            SystemHealth::Failing => "failing",
+            SystemHealth::NoData => "no_data",
+        }
+    }
+
+    /// The health of a success rate (0..=1, `None` without operations) under the plan's
+    /// thresholds.
+    pub fn of(success_rate: Option<f64>, thresholds: &Thresholds) -> SystemHealth {
+        match success_rate {
+            None => SystemHealth::NoData,
+            Some(r) if r >= thresholds.success_rate_warning => SystemHealth::Healthy,
+            Some(r) if r >= thresholds.success_rate_critical => SystemHealth::Degraded,
+            Some(_) => SystemHealth::Failing,
+        }
+    }
+
+    /// The worse of two healths, `no_data` counting only when both have none.
+    pub fn worse(self, other: SystemHealth) -> SystemHealth {
+        fn rank(h: SystemHealth) -> u8 {
+            match h {
+                SystemHealth::NoData => 0,
+                SystemHealth::Healthy => 1,
+                SystemHealth::Degraded => 2,
+                SystemHealth::Failing => 3,
+            }
+        }
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+/// One system's figures (the specification's `VersionInfo.metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VersionMetrics {
+    /// Failures / operations, 0..=1; `null` without operations.
+    pub error_rate: Option<f64>,
+    /// 95th percentile of the durations in milliseconds (nearest rank); `null` without
+    /// durations.
+    pub response_time_p95: Option<f64>,
+    /// Operations per second over the window; `null` when the window has no length.
+    pub throughput: Option<f64>,
+}
+
+/// One system of a component (the specification's `VersionInfo`, plus the fields after
+/// `metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct VersionInfo {
+    /// `old` or `new`.
+    pub version: System,
+    /// Healthy, degraded, failing or no data.
+    pub health: SystemHealth,
+    /// Error rate, p95 and throughput.
+    pub metrics: VersionMetrics,
+    /// (Operations − failures) / operations, 0..=1; `null` without operations.
+    pub success_rate: Option<f64>,
+    /// Operations in the window.
+    pub operations: u64,
+    /// Failed operations in the window.
+    pub failures: u64,
+}
+
+/// How far a component's datasets are migrated (the specification's `MigrationStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MigrationStatus {
+    /// Datasets migrated (verified included).
+    pub migrated: u64,
+    /// Datasets of the component.
+    pub total: u64,
+    /// Migrated / total × 100, at most 100; `null` when the component has no datasets.
+    pub percent: Option<f64>,
+}
+
+/// The component's benchmarks (the specification's `PerformanceMetrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PerformanceMetrics {
+    /// The new system's change against the old in percent; negative means faster.
+    pub delta_percent: Option<f64>,
+}
+
+/// One row of the component health matrix (the specification's `ComponentHealth`, plus the
+/// fields after `issues`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentHealth {
+    /// The component's id.
+    pub component: String,
+    /// The old system.
+    pub old_version: VersionInfo,
+    /// The new system.
+    pub new_version: VersionInfo,
+    /// Its datasets' migration.
+    pub migration_status: MigrationStatus,
+    /// Tests passed / total × 100 of its suites' latest runs; `null` without tests.
+    pub test_coverage: Option<f64>,
+    /// Its benchmarks.
+    pub performance_metrics: PerformanceMetrics,
+    /// The alerts concerning it; empty until the alert engine links them.
+    pub issues: Vec<String>,
+    /// The name shown to people.
+    pub name: String,
+    /// The worse of the two systems' health.
+    pub health: SystemHealth,
+    /// Tests passed in its suites' latest runs; `null` without suites.
+    pub tests_passed: Option<u64>,
+    /// Tests in its suites' latest runs; `null` without suites.
+    pub tests_total: Option<u64>,
+}
+
+/// One system's figures from its window (see the module's rules).
+pub fn version_info(system: System, w: &SystemWindow, thresholds: &Thresholds) -> VersionInfo {
+    let failures = w.failures.min(w.operations);
+    let ops = w.operations as f64;
+    let success_rate = (w.operations > 0).then(|| (w.operations - failures) as f64 / ops);
+    let throughput =
+        (w.window_seconds.is_finite() && w.window_seconds > 0.0).then(|| ops / w.window_seconds);
+    VersionInfo {
+        version: system,
+        health: SystemHealth::of(success_rate, thresholds),
+        metrics: VersionMetrics {
+            error_rate: (w.operations > 0).then(|| failures as f64 / ops),
+            response_time_p95: perf::metric(&w.durations_ms).map(|m| m.p95),
+            throughput,
+        },
+        success_rate,
+        operations: w.operations,
+        failures,
+    }
+}
+
+/// One row of the matrix (see the module's rules).
+pub fn component_health(input: &ComponentInput, thresholds: &Thresholds) -> ComponentHealth {
+    let old_version = version_info(System::Old, &input.old, thresholds);
+    let new_version = version_info(System::New, &input.new, thresholds);
+    let percent =
+        |part: u64, whole: u64| (whole > 0).then(|| part.min(whole) as f64 / whole as f64 * 100.0);
+    ComponentHealth {
+        component: input.id.clone(),
+        old_version,
+        new_version,
+        migration_status: MigrationStatus {
+            migrated: input.migrated,
+            total: input.datasets_total,
+            percent: percent(input.migrated, input.datasets_total),
+        },
+        test_coverage: input
+            .tests
+            .and_then(|(passed, total)| percent(passed, total)),
+        performance_metrics: PerformanceMetrics {
+            delta_percent: input.performance_delta,
+        },
+        issues: Vec::new(),
+        name: input.name.clone(),
+        health: old_version.health.worse(new_version.health),
+        tests_passed: input.tests.map(|(passed, _)| passed),
+        tests_total: input.tests.map(|(_, total)| total),
+    }
+}
+
+/// The whole matrix, one row per input in the order given (the plan's order of components).
+pub fn component_matrix(
+    inputs: &[ComponentInput],
+    thresholds: &Thresholds,
+) -> Vec<ComponentHealth> {
+    inputs
+        .iter()
+        .map(|i| component_health(i, thresholds))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn window(operations: u64, failures: u64, durations: &[f64], secs: f64) -> SystemWindow {
+        SystemWindow {
+            operations,
+            failures,
+            durations_ms: durations.to_vec(),
+            window_seconds: secs,
+        }
+    }
+
+    fn input(old: SystemWindow, new: SystemWindow) -> ComponentInput {
+        ComponentInput {
+            id: "storage".into(),
+            name: "Storage".into(),
+            old,
+            new,
+            migrated: 0,
+            datasets_total: 0,
+            tests: None,
+            performance_delta: None,
+        }
+    }
+
+    #[test]
+    fn health_follows_the_success_rate() {
+        struct Case {
+            ops: u64,
+            failures: u64,
+            want: SystemHealth,
+        }
+        let cases = [
+            Case {
+                ops: 100,
+                failures: 0,
+                want: SystemHealth::Healthy,
+            },
+            // 0.90 exactly: at the warning threshold is still healthy.
+            Case {
+                ops: 10,
+                failures: 1,
+                want: SystemHealth::Healthy,
+            },
+            Case {
+                ops: 100,
+                failures: 11,
+                want: SystemHealth::Degraded,
+            },
+            // 0.80 exactly: at the critical threshold is degraded.
+            Case {
+                ops: 10,
+                failures: 2,
+                want: SystemHealth::Degraded,
+            },
+            Case {
+                ops: 100,
+                failures: 21,
+                want: SystemHealth::Failing,
+            },
+            Case {
+                ops: 3,
+                failures: 3,
+                want: SystemHealth::Failing,
+            },
+            // More failures than operations: as if all failed.
+            Case {
+                ops: 3,
+                failures: 7,
+                want: SystemHealth::Failing,
+            },
+            Case {
+                ops: 0,
+                failures: 0,
+                want: SystemHealth::NoData,
+            },
+        ];
+        for c in cases {
+            let v = version_info(
+                System::New,
+                &window(c.ops, c.failures, &[], 60.0),
+                &Thresholds::default(),
+            );
+            assert_eq!(v.health, c.want, "{} ops, {} failures", c.ops, c.failures);
+            assert!(v.failures <= v.operations);
+        }
+        // Thresholds come from the plan.
+        let strict = Thresholds {
+            success_rate_warning: 0.99,
+            success_rate_critical: 0.95,
+            ..Thresholds::default()
+        };
+        assert_eq!(
+            version_info(System::Old, &window(100, 2, &[], 60.0), &strict).health,
+            SystemHealth::Degraded
+        );
+    }
+
+    #[test]
+    fn figures_of_one_system() {
+        struct Case {
+            name: &'static str,
+            w: SystemWindow,
+            error_rate: Option<f64>,
+            p95: Option<f64>,
+            throughput: Option<f64>,
+        }
+        let ten: Vec<f64> = (1..=10).map(f64::from).collect();
+        let cases = [
+            Case {
+                name: "plain",
+                w: window(600, 30, &ten, 300.0),
+                error_rate: Some(0.05),
+                p95: Some(10.0),
+                throughput: Some(2.0),
+            },
+            Case {
+                name: "no operations: throughput 0, no rates",
+                w: window(0, 0, &[], 300.0),
+                error_rate: None,
+                p95: None,
+                throughput: Some(0.0),
+            },
+            Case {
+                name: "zero window: no throughput",
+                w: window(5, 1, &[3.0], 0.0),
+                error_rate: Some(0.2),
+                p95: Some(3.0),
+                throughput: None,
+            },
+            Case {
+                name: "non-finite window: no throughput",
+                w: window(5, 0, &[], f64::NAN),
+                error_rate: Some(0.0),
+                p95: None,
+                throughput: None,
+            },
+            Case {
+                name: "operations without durations: no p95",
+                w: window(4, 0, &[], 2.0),
+                error_rate: Some(0.0),
+                p95: None,
+                throughput: Some(2.0),
+            },
+            Case {
+                name: "p95 by nearest rank of 20 values is the 19th",
+                w: window(
+                    20,
+                    0,
+                    &(1..=20).rev().map(f64::from).collect::<Vec<_>>(),
+                    10.0,
+                ),
+                error_rate: Some(0.0),
+                p95: Some(19.0),
+                throughput: Some(2.0),
+            },
+        ];
+        for c in cases {
+            let v = version_info(System::Old, &c.w, &Thresholds::default());
+            assert_eq!(v.version, System::Old);
+            assert_eq!(
+                (
+                    v.metrics.error_rate,
+                    v.metrics.response_time_p95,
+                    v.metrics.throughput
+                ),
+                (c.error_rate, c.p95, c.throughput),
+                "{}",
+                c.name
+            );
+        }
+    }
+
+    #[test]
+    fn migration_tests_and_performance() {
+        struct Case {
+            migrated: u64,
+            total: u64,
+            tests: Option<(u64, u64)>,
+            percent: Option<f64>,
+            coverage: Option<f64>,
+        }
+        let cases = [
+            Case {
+                migrated: 45,
+                total: 100,
+                tests: Some((156, 200)),
+                percent: Some(45.0),
+                coverage: Some(78.0),
+            },
+            Case {
+                migrated: 0,
+                total: 89,
+                tests: Some((0, 89)),
+                percent: Some(0.0),
+                coverage: Some(0.0),
+            },
+            Case {
+                migrated: 0,
+                total: 0,
+                tests: None,
+                percent: None,
+                coverage: None,
+            },
+            Case {
+                migrated: 3,
+                total: 2,
+                tests: Some((0, 0)),
+                percent: Some(100.0),
+                coverage: None,
+            },
+        ];
+        for c in cases {
+            let mut i = input(SystemWindow::default(), SystemWindow::default());
+            i.migrated = c.migrated;
+            i.datasets_total = c.total;
+            i.tests = c.tests;
+            i.performance_delta = Some(-3.0);
+            let h = component_health(&i, &Thresholds::default());
+            assert_eq!(
+                h.migration_status.percent, c.percent,
+                "{}/{}",
+                c.migrated, c.total
+            );
+            assert_eq!(
+                (h.migration_status.migrated, h.migration_status.total),
+                (c.migrated, c.total)
+            );
+            assert_eq!(h.test_coverage, c.coverage, "{:?}", c.tests);
+            assert_eq!(h.tests_passed, c.tests.map(|t| t.0));
+            assert_eq!(h.tests_total, c.tests.map(|t| t.1));
+            assert_eq!(h.performance_metrics.delta_percent, Some(-3.0));
+            assert!(h.issues.is_empty());
+        }
+    }
+
+    #[test]
+    fn component_health_is_the_worse_side() {
+        use SystemHealth::*;
+        let w = |ops: u64, failures: u64| window(ops, failures, &[], 60.0);
+        let cases = [
+            (w(10, 0), w(10, 0), Healthy),
+            (w(10, 0), w(10, 2), Degraded),
+            (w(10, 5), w(10, 2), Failing),
+            (w(0, 0), w(10, 2), Degraded),
+            (w(10, 0), w(0, 0), Healthy),
+            (w(0, 0), w(0, 0), NoData),
+        ];
+        for (old, new, want) in cases {
+            let h = component_health(&input(old.clone(), new.clone()), &Thresholds::default());
+            assert_eq!(h.health, want, "old {old:?}, new {new:?}");
+        }
+    }
+
+    #[test]
+    fn windows_from_operations() {
+        let t = datetime!(2025-03-03 09:00 UTC);
+        let op =
+            |component: Option<&str>, system: Option<System>, success: bool, d: Option<f64>| {
+                let mut o = NewOperation::new(t, "dataset_read", "read");
+                o.component = component.map(str::to_owned);
+                o.system = system;
+                o.success = success;
+                o.duration_ms = d;
+                o
+            };
+        let ops = [
+            op(Some("storage"), Some(System::New), true, Some(5.0)),
+            op(Some("storage"), Some(System::New), false, None),
+            op(Some("storage"), Some(System::Old), true, Some(9.0)),
+            op(Some("storage"), None, false, Some(1.0)),
+            op(Some("config"), Some(System::New), false, Some(1.0)),
+            op(None, Some(System::New), false, Some(1.0)),
+        ];
+        assert_eq!(
+            SystemWindow::of(&ops, "storage", System::New, 300.0),
+            window(2, 1, &[5.0], 300.0)
+        );
+        assert_eq!(
+            SystemWindow::of(&ops, "storage", System::Old, 300.0),
+            window(1, 0, &[9.0], 300.0)
+        );
+        assert_eq!(
+            SystemWindow::of(&ops, "registration", System::Old, 300.0),
+            window(0, 0, &[], 300.0)
+        );
+    }
+
+    #[test]
+    fn json_snapshot() {
+        let durations: Vec<f64> = (1..=40).map(|i| f64::from(i) * 2.5).collect();
+        let mut storage = input(
+            window(1200, 6, &durations, 300.0),
+            window(800, 120, &durations[10..], 300.0),
+        );
+        storage.migrated = 45;
+        storage.datasets_total = 100;
+        storage.tests = Some((156, 200));
+        storage.performance_delta = Some(12.0);
+        let registration = ComponentInput {
+            id: "registration".into(),
+            name: "Registration".into(),
+            old: window(50, 1, &[4.0, 6.0], 300.0),
+            new: window(0, 0, &[], 300.0),
+            migrated: 0,
+            datasets_total: 89,
+            tests: Some((0, 89)),
+            performance_delta: None,
+        };
+        let matrix = component_matrix(&[storage, registration], &Thresholds::default());
+        assert_eq!(matrix[0].component, "storage", "the order given is kept");
+        insta::assert_json_snapshot!("component_matrix", matrix);
+    }
+}
