@@ -4,8 +4,13 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use crate::components::ComponentHealth;
 use crate::operation::Operation;
+use crate::perf::PerformanceComparison;
 use crate::stats::StatsSummary;
+use crate::summary::ExecutiveSummary;
+use crate::testview::TestsView;
+use crate::timeline::MigrationPhase;
 
 /// Operations counted over one time bucket (an hour, or a day for long spans).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -69,6 +74,23 @@ pub struct DashboardData {
     pub recent: Vec<Operation>,
     /// Migration progress, when a plan is present.
     pub migration: Option<MigrationProgress>,
+    /// The executive summary, the timeline and the component matrix, when a plan is present.
+    pub views: Option<MigrationViews>,
+    /// The test results view, when test runs are stored.
+    pub tests: Option<TestsView>,
+    /// The old-versus-new comparison per operation, when benchmarks are stored.
+    pub performance: Vec<PerformanceComparison>,
+}
+
+/// The plan-driven views (DESIGN §3.1–3.3) of one moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MigrationViews {
+    /// The executive summary.
+    pub summary: ExecutiveSummary,
+    /// The phases, in the plan's order.
+    pub timeline: Vec<MigrationPhase>,
+    /// The component health matrix, in the plan's order.
+    pub components: Vec<ComponentHealth>,
 }
 
 #[cfg(test)]

@@ -993,7 +993,13 @@ mod tests {
                 prop_assert_eq!(m.operations, current.len() as u64);
                 prop_assert_eq!(m.errors as f64, errors);
 
-                for f in [&m.operations_per_second, &m.errors_per_minute, &m.mean_duration_ms, &m.p95_duration_ms] {
+                let figures = [
+                    &m.operations_per_second,
+                    &m.errors_per_minute,
+                    &m.mean_duration_ms,
+                    &m.p95_duration_ms,
+                ];
+                for f in figures {
                     prop_assert_eq!(f.sparkline.len(), SPARKLINE_BUCKETS);
                     match (f.value, f.previous) {
                         (Some(v), Some(p)) if p != 0.0 => {
@@ -1003,14 +1009,19 @@ mod tests {
                         _ => prop_assert_eq!(f.change_percent, None, "{:?}", f),
                     }
                 }
-                let ops_sum: f64 = m.operations_per_second.sparkline.iter().flatten().sum::<f64>() * bucket_seconds;
-                prop_assert!((ops_sum - current.len() as f64).abs() < 1e-6, "{} vs {}", ops_sum, current.len());
-                let err_sum: f64 = m.errors_per_minute.sparkline.iter().flatten().sum::<f64>() * bucket_seconds / 60.0;
+                // Each bucket's rate times its length is its count; the counts add up.
+                let sum = |f: &Figure| f.sparkline.iter().flatten().sum::<f64>();
+                let ops_sum = sum(&m.operations_per_second) * bucket_seconds;
+                let n = current.len() as f64;
+                prop_assert!((ops_sum - n).abs() < 1e-6, "{} vs {}", ops_sum, n);
+                let err_sum = sum(&m.errors_per_minute) * bucket_seconds / 60.0;
                 prop_assert!((err_sum - errors).abs() < 1e-6, "{} vs {}", err_sum, errors);
-                // A bucket has a mean duration exactly when one of its operations has a duration.
+                // The window has a mean duration exactly when one of its operations has a
+                // duration, and then so does one of its buckets.
                 let with_durations = current.iter().any(|o| o.duration_ms.is_some());
                 prop_assert_eq!(m.mean_duration_ms.value.is_some(), with_durations);
-                prop_assert_eq!(m.mean_duration_ms.sparkline.iter().any(Option::is_some), with_durations);
+                let any_bucket = m.mean_duration_ms.sparkline.iter().any(Option::is_some);
+                prop_assert_eq!(any_bucket, with_durations);
             }
         }
     }

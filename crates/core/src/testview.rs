@@ -6,9 +6,9 @@
 //!
 //! - **Runs** are grouped by `suite`. Within a suite they are ordered by `run_at`; runs at the
 //!   same instant keep the order they were given in. The *latest run* is the last one.
-//! - **`results`** are the latest run's cases counted by [`Totals`](crate::testrun::Totals) (`failed` counts failures
-//!   and errors, `errors` the errors alone), never the report's summary attributes;
-//!   `duration` is the run's duration in seconds.
+//! - **`results`** are the latest run's cases counted by [`crate::testrun::Totals`] (`failed`
+//!   counts failures and errors, `errors` the errors alone), never the report's summary
+//!   attributes; `duration` is the run's duration in seconds.
 //! - **`pass_rate`** is the latest run's passed / (total − skipped) × 100; `null` when no case
 //!   ran (no cases, or all skipped).
 //! - **`status`**, from the latest run's pass ratio and the plan's thresholds: `passing` when

@@ -1,7 +1,7 @@
 //! Gathering what a view shows from the store (and the plan), for the static dashboard file
 //! and, later, the live pages.
 
-use mhd_core::dashboard::{DashboardData, MigrationProgress};
+use mhd_core::dashboard::{DashboardData, MigrationProgress, MigrationViews};
 use mhd_core::plan::Plan;
 use time::{Duration, OffsetDateTime};
 
@@ -62,6 +62,19 @@ pub async fn dashboard<S: Store>(
         }
         None => None,
     };
+    let views = match plan {
+        Some(plan) => Some(analysis(store, plan, now, false).await?),
+        None => None,
+    };
+    let thresholds = plan.map(|p| p.thresholds.clone()).unwrap_or_default();
+    let runs = store
+        .recent_test_runs(mhd_core::testview::TREND_RUNS as u32)
+        .await?;
+    let tests = (!runs.is_empty()).then(|| mhd_core::testview::tests_view(&runs, &thresholds));
+    let performance = mhd_core::perf::compare(
+        &store.latest_benchmarks().await?,
+        thresholds.regression_percent,
+    );
     Ok(DashboardData {
         generated_at: now,
         summary,
@@ -69,26 +82,30 @@ pub async fn dashboard<S: Store>(
         bucket_seconds,
         recent,
         migration,
+        views,
+        tests,
+        performance,
     })
 }
 
-/// The plan-driven views of one moment: the timeline and the executive summary.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Analysis {
-    /// The executive summary (DESIGN §3.1).
-    pub summary: mhd_core::summary::ExecutiveSummary,
-    /// The phases (DESIGN §3.2), in the plan's order.
-    pub timeline: Vec<mhd_core::timeline::MigrationPhase>,
-}
+/// The plan-driven views: see [`MigrationViews`].
+pub type Analysis = MigrationViews;
+
+/// How far back the component matrix looks at operations.
+pub const COMPONENT_WINDOW: Duration = Duration::days(7);
 
 /// Per-component dataset progress, from the plan's dataset list (empty when the plan only
 /// gives a total: phase progress then comes from milestones).
-fn component_progress(plan: &Plan, migrated: &[String]) -> Vec<mhd_core::timeline::ComponentProgress> {
+fn component_progress(
+    plan: &Plan,
+    migrated: &[String],
+) -> Vec<mhd_core::timeline::ComponentProgress> {
     let mhd_core::plan::Datasets::List(list) = &plan.datasets else {
         return Vec::new();
     };
     let migrated: std::collections::HashSet<&str> = migrated.iter().map(String::as_str).collect();
-    let mut by_component: std::collections::BTreeMap<&str, (u64, u64)> = std::collections::BTreeMap::new();
+    let mut by_component: std::collections::BTreeMap<&str, (u64, u64)> =
+        std::collections::BTreeMap::new();
     for d in list {
         if let Some(c) = &d.component {
             let e = by_component.entry(c.as_str()).or_default();
@@ -98,11 +115,13 @@ fn component_progress(plan: &Plan, migrated: &[String]) -> Vec<mhd_core::timelin
     }
     by_component
         .into_iter()
-        .map(|(component, (migrated, total))| mhd_core::timeline::ComponentProgress {
-            component: component.to_owned(),
-            migrated,
-            total,
-        })
+        .map(
+            |(component, (migrated, total))| mhd_core::timeline::ComponentProgress {
+                component: component.to_owned(),
+                migrated,
+                total,
+            },
+        )
         .collect()
 }
 
@@ -110,15 +129,27 @@ fn component_progress(plan: &Plan, migrated: &[String]) -> Vec<mhd_core::timelin
 ///
 /// With `as_of`, counts come from the operations before `now` alone (the kept counts include
 /// everything stored); test runs and benchmarks are the latest stored either way.
-pub async fn analysis<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime, as_of: bool) -> Result<Analysis> {
+pub async fn analysis<S: Store>(
+    store: &S,
+    plan: &Plan,
+    now: OffsetDateTime,
+    as_of: bool,
+) -> Result<Analysis> {
     use mhd_core::{forecast, perf, summary, timeline};
     let today = now.to_offset(time::UtcOffset::UTC).date();
-    let c = if as_of { store.migration_counts_until(now).await? } else { store.migration_counts().await? };
+    let c = if as_of {
+        store.migration_counts_until(now).await?
+    } else {
+        store.migration_counts().await?
+    };
     let from = (today - Duration::days(forecast::WINDOW_DAYS)).max(plan.migration.start);
     let days = (today - from).whole_days().max(0) as u32;
     let per_day = store.daily_migration_net(from, days).await?;
     let daily_net = forecast::daily_window(
-        per_day.into_iter().enumerate().map(|(i, n)| (from + Duration::days(i as i64), n)),
+        per_day
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (from + Duration::days(i as i64), n)),
         today,
         plan.migration.start,
     );
@@ -127,18 +158,34 @@ pub async fn analysis<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime, as_
     for (name, at) in store.first_success_by_name(timeline::MILESTONE).await? {
         marks.record(timeline::MILESTONE, &name, true, at.date());
     }
-    for (name, at) in store.first_success_by_name(timeline::PHASE_COMPLETE).await? {
+    for (name, at) in store
+        .first_success_by_name(timeline::PHASE_COMPLETE)
+        .await?
+    {
         marks.record(timeline::PHASE_COMPLETE, &name, true, at.date());
     }
     let migrated = store.migrated_datasets().await?;
-    let phases = timeline::timeline(plan, today, &component_progress(plan, &migrated), &marks, &[]);
-    let suites: Vec<summary::SuitePassRate> = store
-        .recent_test_runs(1)
-        .await?
+    let phases = timeline::timeline(
+        plan,
+        today,
+        &component_progress(plan, &migrated),
+        &marks,
+        &[],
+    );
+    let latest_runs = store.recent_test_runs(1).await?;
+    let suites: Vec<summary::SuitePassRate> = latest_runs
         .iter()
-        .filter_map(|r| r.pass_rate().map(|p| summary::SuitePassRate { suite: r.suite.clone(), pass_rate: p }))
+        .filter_map(|r| {
+            r.pass_rate().map(|p| summary::SuitePassRate {
+                suite: r.suite.clone(),
+                pass_rate: p,
+            })
+        })
         .collect();
-    let comparisons = perf::compare(&store.latest_benchmarks().await?, plan.thresholds.regression_percent);
+    let comparisons = perf::compare(
+        &store.latest_benchmarks().await?,
+        plan.thresholds.regression_percent,
+    );
     let summary = summary::executive_summary(&summary::SummaryInput {
         plan,
         now,
@@ -154,5 +201,86 @@ pub async fn analysis<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime, as_
         performance_delta: perf::performance_delta(&comparisons),
         test_suites: &suites,
     });
-    Ok(Analysis { summary, timeline: phases })
+    let components = components(store, plan, now, &migrated, &latest_runs, &comparisons).await?;
+    Ok(MigrationViews {
+        summary,
+        timeline: phases,
+        components,
+    })
+}
+
+/// The component matrix: each plan component's operations per system over
+/// [`COMPONENT_WINDOW`], its datasets' migration, its suites' latest runs, its benchmarks.
+///
+/// Datasets per component come from the plan's dataset list when it has one, otherwise from
+/// the components that operations named for each dataset.
+async fn components<S: Store>(
+    store: &S,
+    plan: &Plan,
+    now: OffsetDateTime,
+    migrated: &[String],
+    latest_runs: &[mhd_core::testrun::TestRun],
+    comparisons: &[mhd_core::perf::PerformanceComparison],
+) -> Result<Vec<mhd_core::components::ComponentHealth>> {
+    use mhd_core::components::{ComponentInput, SystemWindow, component_matrix};
+    let windows = store.component_windows(now - COMPONENT_WINDOW, now).await?;
+    let listed = component_progress(plan, migrated);
+    let seen = store.dataset_progress().await?;
+    let window_seconds = COMPONENT_WINDOW.as_seconds_f64();
+    let inputs: Vec<ComponentInput> = plan
+        .components
+        .iter()
+        .map(|c| {
+            let side = |system| {
+                windows
+                    .iter()
+                    .find(|w| w.component == c.id && w.system == system)
+                    .map_or_else(
+                        || SystemWindow {
+                            window_seconds,
+                            ..SystemWindow::default()
+                        },
+                        |w| SystemWindow {
+                            operations: w.operations,
+                            failures: w.failures,
+                            durations_ms: w.durations_ms.clone(),
+                            window_seconds,
+                        },
+                    )
+            };
+            let (migrated, total) = match listed.iter().find(|p| p.component == c.id) {
+                Some(p) => (p.migrated, p.total),
+                None => seen
+                    .iter()
+                    .find(|p| p.component.as_deref() == Some(c.id.as_str()))
+                    .map_or((0, 0), |p| (p.migrated, p.seen)),
+            };
+            let runs: Vec<_> = latest_runs
+                .iter()
+                .filter(|r| r.component.as_deref() == Some(c.id.as_str()))
+                .collect();
+            let tests = (!runs.is_empty()).then(|| {
+                runs.iter().fold((0, 0), |(p, t), r| {
+                    let x = r.totals();
+                    (p + x.passed, t + x.total - x.skipped)
+                })
+            });
+            let mine: Vec<_> = comparisons
+                .iter()
+                .filter(|p| p.component.as_deref() == Some(c.id.as_str()))
+                .cloned()
+                .collect();
+            ComponentInput {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                old: side(mhd_core::System::Old),
+                new: side(mhd_core::System::New),
+                migrated,
+                datasets_total: total,
+                tests,
+                performance_delta: mhd_core::perf::performance_delta(&mine),
+            }
+        })
+        .collect();
+    Ok(component_matrix(&inputs, &plan.thresholds))
 }

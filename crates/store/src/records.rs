@@ -368,7 +368,10 @@ pub(crate) async fn operations_between(
 
 /// Migration counts from the operations before `until` alone (for questions "as of" a date;
 /// slower than the kept counts, as it reads the migration and rollback operations).
-pub(crate) async fn migration_counts_until(pool: &SqlitePool, until: OffsetDateTime) -> Result<crate::MigrationCounts> {
+pub(crate) async fn migration_counts_until(
+    pool: &SqlitePool,
+    until: OffsetDateTime,
+) -> Result<crate::MigrationCounts> {
     let until = to_us(until);
     let (attempts, successes, rollbacks): (i64, Option<i64>, i64) = sqlx::query_as(
         "SELECT COUNT(*) FILTER (WHERE metric_type = 'migration'), \

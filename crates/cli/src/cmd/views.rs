@@ -47,7 +47,8 @@ fn view_time(at: Option<&str>, ctx: &Ctx) -> anyhow::Result<(time::OffsetDateTim
     match at {
         None => Ok((ctx.now, false)),
         Some(d) => {
-            let day = mhd_core::time_parse::parse_date(d).map_err(|e| usage(format!("--at: {e}")))?;
+            let day =
+                mhd_core::time_parse::parse_date(d).map_err(|e| usage(format!("--at: {e}")))?;
             let end = day
                 .next_day()
                 .ok_or_else(|| usage("--at: the date is too far in the future"))?
@@ -59,7 +60,14 @@ fn view_time(at: Option<&str>, ctx: &Ctx) -> anyhow::Result<(time::OffsetDateTim
     }
 }
 
-async fn analysis(args: &PlanViewArgs, ctx: &Ctx) -> anyhow::Result<(mhd_core::plan::Plan, mhd_store::gather::Analysis, time::OffsetDateTime)> {
+async fn analysis(
+    args: &PlanViewArgs,
+    ctx: &Ctx,
+) -> anyhow::Result<(
+    mhd_core::plan::Plan,
+    mhd_store::gather::Analysis,
+    time::OffsetDateTime,
+)> {
     let plan = require_plan(ctx)?;
     let (now, as_of) = view_time(args.at.as_deref(), ctx)?;
     let store = open_store(ctx).await?;
@@ -93,14 +101,22 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
     for r in &s.health_reasons {
         println!("  {}", paint(c, Style::Dim, &terminal_safe(r)));
     }
-    let filled = (s.migration_progress / 100.0 * 30.0).round().clamp(0.0, 30.0) as usize;
-    println!("Progress: {}{} {:.1}%", "█".repeat(filled), "░".repeat(30 - filled), s.migration_progress);
+    let filled = (s.migration_progress / 100.0 * 30.0)
+        .round()
+        .clamp(0.0, 30.0) as usize;
+    println!(
+        "Progress: {}{} {:.1}%",
+        "█".repeat(filled),
+        "░".repeat(30 - filled),
+        s.migration_progress
+    );
     let k = &s.key_metrics;
     println!(
         "Migrated: {}/{}    Success rate: {}    Rollbacks: {}    Performance Δ: {}",
         k.datasets_migrated,
         k.datasets_total,
-        k.success_rate.map_or_else(|| "—".to_owned(), mhd_core::format::percent),
+        k.success_rate
+            .map_or_else(|| "—".to_owned(), mhd_core::format::percent),
         k.rollback_count,
         signed_percent(k.performance_delta)
     );
@@ -120,7 +136,14 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
         None => println!("Est. completion: — (no throughput to forecast from)"),
     }
     if !s.blockers.is_empty() {
-        println!("{}", paint(c, Style::Red, &format!("⚠ {} blocker(s):", s.blockers.len())));
+        println!(
+            "{}",
+            paint(
+                c,
+                Style::Red,
+                &format!("⚠ {} blocker(s):", s.blockers.len())
+            )
+        );
         for b in &s.blockers {
             println!("  • {}", terminal_safe(&b.title));
         }
@@ -143,7 +166,13 @@ pub async fn timeline(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode>
     }
     let today = now.to_offset(time::UtcOffset::UTC).date();
     let width = if plan.migration.weeks <= 26 { 3 } else { 1 };
-    let gantt = mhd_core::timeline::gantt_text(&a.timeline, plan.migration.start, plan.migration.weeks, today, width);
+    let gantt = mhd_core::timeline::gantt_text(
+        &a.timeline,
+        plan.migration.start,
+        plan.migration.weeks,
+        today,
+        width,
+    );
     for line in gantt.lines() {
         println!("{}", terminal_safe(line));
     }
@@ -161,7 +190,10 @@ pub async fn timeline(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode>
         40,
     );
     for p in &a.timeline {
-        let status = serde_json::to_value(p.status)?.as_str().unwrap_or_default().replace('_', " ");
+        let status = serde_json::to_value(p.status)?
+            .as_str()
+            .unwrap_or_default()
+            .replace('_', " ");
         let style = match status.as_str() {
             "blocked" => Style::Red,
             "completed" => Style::Green,
@@ -175,10 +207,15 @@ pub async fn timeline(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode>
             p.start_date.to_string().into(),
             p.end_date.to_string().into(),
             p.risk_level.as_str().into(),
-            p.slip_days.map_or_else(|| "—".to_owned(), |d| format!("{d:+}d")).into(),
+            p.slip_days
+                .map_or_else(|| "—".to_owned(), |d| format!("{d:+}d"))
+                .into(),
         ]);
         if !p.blocked_by.is_empty() {
-            t.note(Cell::new(format!("blocked by {}", p.blocked_by.join(", ")), Style::Red));
+            t.note(Cell::new(
+                format!("blocked by {}", p.blocked_by.join(", ")),
+                Style::Red,
+            ));
         }
     }
     print!("{}", t.render(ctx.color));

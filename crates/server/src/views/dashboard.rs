@@ -527,6 +527,9 @@ mod tests {
             bucket_seconds: 3600,
             recent: Vec::new(),
             migration: None,
+            views: None,
+            tests: None,
+            performance: Vec::new(),
         }
     }
 
@@ -620,6 +623,9 @@ mod tests {
                 week: 8,
                 weeks: 21,
             }),
+            views: None,
+            tests: None,
+            performance: Vec::new(),
         }
     }
 
