@@ -41,6 +41,10 @@ enum Command {
     Summary(cmd::views::PlanViewArgs),
     /// The phases: status, progress, milestones, risk, and a week-by-week Gantt chart.
     Timeline(cmd::views::PlanViewArgs),
+    /// The component health matrix: old and new side by side.
+    Components(cmd::views::PlanViewArgs),
+    /// Test results: pass %, trend, status, failing and flaky tests.
+    Tests(cmd::views::ViewArgs),
     /// Old against new per operation: percentiles, deltas and regressions.
     Perf(cmd::views::ViewArgs),
     /// Single-user statistics: recent operations, summary, datasets, logs, cleanup, dashboard.
@@ -111,6 +115,8 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Ingest(IngestCommand::Bench(args)) => cmd::reports::bench(args, ctx).await,
         Command::Perf(args) => cmd::views::perf(args, ctx).await,
         Command::Summary(args) => cmd::views::summary(args, ctx).await,
+        Command::Components(args) => cmd::views::components(args, ctx).await,
+        Command::Tests(args) => cmd::views::tests(args, ctx).await,
         Command::Timeline(args) => cmd::views::timeline(args, ctx).await,
         Command::Init(args) => cmd::plan::init(args, ctx).await,
         Command::Check(args) => cmd::plan::check(args, ctx).await,
@@ -155,6 +161,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Stats(_) => "stats",
         Command::Perf(_) => "perf",
         Command::Summary(_) => "summary",
+        Command::Components(_) => "components",
+        Command::Tests(_) => "tests",
         Command::Timeline(_) => "timeline",
     }
 }

@@ -348,3 +348,212 @@ pub async fn perf(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+fn health_cell(h: mhd_core::components::SystemHealth, rate: Option<f64>) -> Cell {
+    use mhd_core::components::SystemHealth;
+    let rate = rate.map_or_else(String::new, |r| {
+        format!(" {}", mhd_core::format::percent(r))
+    });
+    match h {
+        SystemHealth::Healthy => Cell::new(format!("✓{rate}"), Style::Green),
+        SystemHealth::Degraded => Cell::new(format!("⚠{rate}"), Style::Yellow),
+        SystemHealth::Failing => Cell::new(format!("✗{rate}"), Style::Red),
+        SystemHealth::NoData => Cell::new("— no data", Style::Dim),
+    }
+}
+
+/// Runs `mhd components`: the component health matrix, old and new side by side.
+pub async fn components(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let (_, a, _) = analysis(&args, ctx).await?;
+    if args.json {
+        print_json(&a.components)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.components.is_empty() {
+        println!(
+            "{}",
+            paint(
+                ctx.color,
+                Style::Yellow,
+                "The plan names no components: add [[components]] to it"
+            )
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}",
+        paint(
+            ctx.color,
+            Style::Bold,
+            &format!(
+                "Component Health Matrix (operations of the last {} days)",
+                mhd_store::gather::COMPONENT_WINDOW.whole_days()
+            )
+        )
+    );
+    let mut t = Table::new(
+        &[
+            ("Component", Align::Left),
+            ("Old", Align::Left),
+            ("New", Align::Left),
+            ("Migration", Align::Left),
+            ("Tests", Align::Right),
+            ("Perf Δ", Align::Right),
+        ],
+        40,
+    );
+    for c in &a.components {
+        let m = &c.migration_status;
+        let bar = |p: f64| {
+            let filled = (p / 100.0 * 4.0).round().clamp(0.0, 4.0) as usize;
+            format!("{}{} {:.0}%", "█".repeat(filled), "░".repeat(4 - filled), p)
+        };
+        t.row(vec![
+            Cell::new(&c.name, Style::Bold),
+            health_cell(c.old_version.health, c.old_version.success_rate),
+            health_cell(c.new_version.health, c.new_version.success_rate),
+            m.percent.map_or_else(|| "—".to_owned(), bar).into(),
+            match (c.tests_passed, c.tests_total) {
+                (Some(p), Some(t)) => format!("{p}/{t}"),
+                _ => "—".to_owned(),
+            }
+            .into(),
+            signed_percent(c.performance_metrics.delta_percent).into(),
+        ]);
+    }
+    print!("{}", t.render(ctx.color));
+    println!("✓ healthy  ⚠ degraded  ✗ failing  — no data");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `mhd tests`: per suite pass %, failures, trend and status; failing and flaky tests.
+pub async fn tests(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    use mhd_core::testview::{self, SuiteStatus};
+    let thresholds = load_plan(&ctx.plan_path())?
+        .map(|p| p.thresholds)
+        .unwrap_or_default();
+    let store = open_store(ctx).await?;
+    let runs = store.recent_test_runs(testview::TREND_RUNS as u32).await?;
+    store.close().await;
+    let view = testview::tests_view(&runs, &thresholds);
+    if args.json {
+        print_json(&view)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if view.suites.is_empty() {
+        println!(
+            "{}",
+            paint(
+                ctx.color,
+                Style::Yellow,
+                "No test runs yet: add one with `mhd ingest junit FILE --suite NAME`"
+            )
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}", paint(ctx.color, Style::Bold, "Test Suite Results"));
+    let mut t = Table::new(
+        &[
+            ("Suite", Align::Left),
+            ("Pass %", Align::Right),
+            ("Failed", Align::Right),
+            ("Time", Align::Right),
+            ("Trend", Align::Left),
+            ("Status", Align::Left),
+        ],
+        40,
+    );
+    for s in &view.suites {
+        let status = match s.status {
+            SuiteStatus::Passing => Cell::new("✓ passing", Style::Green),
+            SuiteStatus::Warning => Cell::new("⚠ warning", Style::Yellow),
+            SuiteStatus::Failing => Cell::new("✗ failing", Style::Red),
+            SuiteStatus::NoTests => Cell::new("— no tests", Style::Dim),
+        };
+        t.row(vec![
+            Cell::new(&s.name, Style::Cyan),
+            s.pass_rate
+                .map_or_else(|| "—".to_owned(), |p| format!("{p:.1}%"))
+                .into(),
+            s.results.failed.to_string().into(),
+            mhd_core::format::duration_ms(Some(s.results.duration * 1000.0)).into(),
+            spark(&s.trend).into(),
+            status,
+        ]);
+    }
+    print!("{}", t.render(ctx.color));
+    let failing: Vec<_> = view
+        .suites
+        .iter()
+        .flat_map(|s| s.failing_tests.iter().map(move |f| (s, f)))
+        .collect();
+    if !failing.is_empty() {
+        println!();
+        println!(
+            "{}",
+            paint(
+                ctx.color,
+                Style::Red,
+                &format!("Failing tests ({})", failing.len())
+            )
+        );
+        for (s, f) in failing {
+            println!(
+                "  ✗ {} [{}] failing since {} ({} run{})",
+                terminal_safe(&f.name),
+                terminal_safe(&s.name),
+                mhd_core::format::relative(ctx.now, f.first_failed),
+                f.attempts,
+                if f.attempts == 1 { "" } else { "s" }
+            );
+            if !f.error.is_empty() {
+                println!(
+                    "    {}",
+                    paint(
+                        ctx.color,
+                        Style::Dim,
+                        &terminal_safe(f.error.lines().next().unwrap_or_default())
+                    )
+                );
+            }
+        }
+    }
+    let flaky: Vec<_> = view
+        .suites
+        .iter()
+        .flat_map(|s| s.flaky_tests.iter().map(move |f| (s, f)))
+        .collect();
+    if !flaky.is_empty() {
+        println!();
+        println!(
+            "{}",
+            paint(
+                ctx.color,
+                Style::Yellow,
+                &format!("Flaky tests ({})", flaky.len())
+            )
+        );
+        for (s, f) in flaky {
+            println!(
+                "  ⚠ {} [{}] flipped {} times in the last {} runs",
+                terminal_safe(&f.name),
+                terminal_safe(&s.name),
+                f.flips,
+                testview::TREND_RUNS
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A text sparkline of percentages: one block per value, a space for a run with no tests.
+fn spark(values: &[Option<f64>]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|v| match v {
+            Some(p) => BLOCKS[((p.clamp(0.0, 100.0) / 100.0) * 7.0).round() as usize],
+            None => ' ',
+        })
+        .collect()
+}
