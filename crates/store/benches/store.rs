@@ -172,14 +172,75 @@ fn main() {
             mdm_summary_queries(store.pool()).await;
             base.push(t.elapsed());
         }
+        let base_ms = median(base).as_secs_f64() * 1e3;
         println!("stats summary over {n} operations (median of 11)");
-        println!(
-            "  baseline: MDM's queries over the table     {:>9.2} ms",
-            median(base).as_secs_f64() * 1e3
-        );
+        println!("  baseline: MDM's queries over the table     {base_ms:>9.2} ms");
         println!(
             "  mhd: from rollups                          {:>9.2} ms",
             median(ours).as_secs_f64() * 1e3
+        );
+
+        // 10,000 test runs of 10 suites, 20 cases each, one every 10 minutes.
+        use mhd_core::testrun::{TestCase, TestRun, TestStatus};
+        let start = OffsetDateTime::from_unix_timestamp(1_735_689_600).unwrap();
+        for i in 0..10_000i64 {
+            let run = TestRun {
+                suite: format!("suite-{}", i % 10),
+                phase: None,
+                component: Some(
+                    ["storage", "config", "features", "registration"][(i % 4) as usize].into(),
+                ),
+                run_at: start + time::Duration::minutes(10 * i),
+                duration: 30.0,
+                cases: (0..20)
+                    .map(|c| TestCase {
+                        name: format!("test_{c}"),
+                        classname: Some("bench".into()),
+                        status: if (i + c) % 17 == 0 {
+                            TestStatus::Failed
+                        } else {
+                            TestStatus::Passed
+                        },
+                        time: Some(1.5),
+                        message: None,
+                    })
+                    .collect(),
+            };
+            store.insert_test_run(&run, None).await.unwrap();
+        }
+        let plan = mhd_core::plan::parse(
+            &mhd_core::plan::default_plan_toml(time::macros::date!(2025 - 01 - 06)),
+            "migration.toml",
+        )
+        .unwrap();
+        let now = start + time::Duration::days(91);
+        let mut summary = Vec::new();
+        let mut dashboard = Vec::new();
+        for _ in 0..11 {
+            let t = Instant::now();
+            std::hint::black_box(
+                mhd_store::gather::analysis(&store, &plan, now, false, false)
+                    .await
+                    .unwrap(),
+            );
+            summary.push(t.elapsed());
+            let t = Instant::now();
+            std::hint::black_box(
+                mhd_store::gather::dashboard(&store, Some(&plan), now)
+                    .await
+                    .unwrap(),
+            );
+            dashboard.push(t.elapsed());
+        }
+        println!("with 10,000 test runs stored as well (median of 11)");
+        println!("  baseline: MDM's queries over the table     {base_ms:>9.2} ms");
+        println!(
+            "  mhd summary (executive summary, forecast)  {:>9.2} ms",
+            median(summary).as_secs_f64() * 1e3
+        );
+        println!(
+            "  mhd dashboard data (every view)            {:>9.2} ms",
+            median(dashboard).as_secs_f64() * 1e3
         );
         store.close().await;
     });

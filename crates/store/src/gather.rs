@@ -63,7 +63,7 @@ pub async fn dashboard<S: Store>(
         None => None,
     };
     let views = match plan {
-        Some(plan) => Some(analysis(store, plan, now, false).await?),
+        Some(plan) => Some(analysis(store, plan, now, false, true).await?),
         None => None,
     };
     let thresholds = plan.map(|p| p.thresholds.clone()).unwrap_or_default();
@@ -128,12 +128,15 @@ fn component_progress(
 /// Reads what the timeline and the summary need and computes both, as of `now`.
 ///
 /// With `as_of`, counts come from the operations before `now` alone (the kept counts include
-/// everything stored); test runs and benchmarks are the latest stored either way.
+/// everything stored); test runs and benchmarks are the latest stored either way. The
+/// component matrix, which reads a window of operations, is left empty unless
+/// `with_components`.
 pub async fn analysis<S: Store>(
     store: &S,
     plan: &Plan,
     now: OffsetDateTime,
     as_of: bool,
+    with_components: bool,
 ) -> Result<Analysis> {
     use mhd_core::{forecast, perf, summary, timeline};
     let today = now.to_offset(time::UtcOffset::UTC).date();
@@ -201,7 +204,11 @@ pub async fn analysis<S: Store>(
         performance_delta: perf::performance_delta(&comparisons),
         test_suites: &suites,
     });
-    let components = components(store, plan, now, &migrated, &latest_runs, &comparisons).await?;
+    let components = if with_components {
+        components(store, plan, now, &migrated, &latest_runs, &comparisons).await?
+    } else {
+        Vec::new()
+    };
     Ok(MigrationViews {
         summary,
         timeline: phases,

@@ -63,6 +63,7 @@ fn view_time(at: Option<&str>, ctx: &Ctx) -> anyhow::Result<(time::OffsetDateTim
 async fn analysis(
     args: &PlanViewArgs,
     ctx: &Ctx,
+    components: bool,
 ) -> anyhow::Result<(
     mhd_core::plan::Plan,
     mhd_store::gather::Analysis,
@@ -71,7 +72,7 @@ async fn analysis(
     let plan = require_plan(ctx)?;
     let (now, as_of) = view_time(args.at.as_deref(), ctx)?;
     let store = open_store(ctx).await?;
-    let a = mhd_store::gather::analysis(&store, &plan, now, as_of).await?;
+    let a = mhd_store::gather::analysis(&store, &plan, now, as_of, components).await?;
     store.close().await;
     Ok((plan, a, now))
 }
@@ -79,7 +80,7 @@ async fn analysis(
 /// Runs `mhd summary`: the executive summary.
 pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     use mhd_core::summary::Health;
-    let (plan, a, _) = analysis(&args, ctx).await?;
+    let (plan, a, _) = analysis(&args, ctx, false).await?;
     let s = &a.summary;
     if args.json {
         print_json(s)?;
@@ -159,7 +160,7 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
 
 /// Runs `mhd timeline`: the phases and a week-by-week Gantt chart.
 pub async fn timeline(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let (plan, a, now) = analysis(&args, ctx).await?;
+    let (plan, a, now) = analysis(&args, ctx, false).await?;
     if args.json {
         print_json(&a.timeline)?;
         return Ok(ExitCode::SUCCESS);
@@ -364,7 +365,7 @@ fn health_cell(h: mhd_core::components::SystemHealth, rate: Option<f64>) -> Cell
 
 /// Runs `mhd components`: the component health matrix, old and new side by side.
 pub async fn components(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let (_, a, _) = analysis(&args, ctx).await?;
+    let (_, a, _) = analysis(&args, ctx, true).await?;
     if args.json {
         print_json(&a.components)?;
         return Ok(ExitCode::SUCCESS);
