@@ -47,6 +47,8 @@ enum Command {
     Tests(cmd::views::ViewArgs),
     /// Old against new per operation: percentiles, deltas and regressions.
     Perf(cmd::views::ViewArgs),
+    /// Serve the live dashboard, the REST API and WebSocket updates.
+    Serve(cmd::serve::ServeArgs),
     /// Single-user statistics: recent operations, summary, datasets, logs, cleanup, dashboard.
     #[command(subcommand)]
     Stats(StatsCommand),
@@ -94,7 +96,13 @@ fn main() -> ExitCode {
         Err(e) => return report(&e),
     };
     logging::init(&ctx, command_name(&cli.command));
-    let result = tokio::runtime::Builder::new_current_thread()
+    // The server uses every core; a one-shot command starts faster on one thread.
+    let mut runtime = if matches!(cli.command, Command::Serve(_)) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let result = runtime
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
@@ -114,6 +122,7 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Ingest(IngestCommand::Junit(args)) => cmd::reports::junit(args, ctx).await,
         Command::Ingest(IngestCommand::Bench(args)) => cmd::reports::bench(args, ctx).await,
         Command::Perf(args) => cmd::views::perf(args, ctx).await,
+        Command::Serve(args) => cmd::serve::run(args, ctx).await,
         Command::Summary(args) => cmd::views::summary(args, ctx).await,
         Command::Components(args) => cmd::views::components(args, ctx).await,
         Command::Tests(args) => cmd::views::tests(args, ctx).await,
@@ -160,6 +169,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Import(_) => "import",
         Command::Stats(_) => "stats",
         Command::Perf(_) => "perf",
+        Command::Serve(_) => "serve",
         Command::Summary(_) => "summary",
         Command::Components(_) => "components",
         Command::Tests(_) => "tests",

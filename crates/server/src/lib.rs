@@ -1,9 +1,20 @@
-//! The views of the migration health dashboard — HTML pages and the self-contained dashboard
-//! file of `mhd stats dashboard` — and, later, the live server that serves them.
+//! The live server of the migration health dashboard and the views it shares with the
+//! self-contained dashboard file of `mhd stats dashboard`.
 //!
+//! - [`app`] builds the router (`app(state)`) and serves it with graceful shutdown;
+//! - [`state`] is what handlers share; [`routes`] holds every route string;
+//! - [`error`] is the API's error type; [`metrics`] the program's own Prometheus metrics;
 //! - [`views`] renders pages from the figures of `mhd-core` with askama templates;
 //! - [`charts`] draws the SVG charts those pages embed.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod charts;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod state;
 pub mod views;
+
+pub use app::{app, serve};
+pub use state::AppState;

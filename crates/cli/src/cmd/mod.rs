@@ -7,5 +7,6 @@ pub mod logs;
 pub mod plan;
 pub mod record;
 pub mod reports;
+pub mod serve;
 pub mod stats;
 pub mod views;

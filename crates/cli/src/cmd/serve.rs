@@ -1,0 +1,46 @@
+//! `mhd serve`: the live dashboard, API and WebSocket for a team.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use crate::cmd::plan::load_plan;
+use crate::ctx::{Ctx, usage};
+
+/// Serve the live dashboard.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The address to listen on; loopback unless you say otherwise.
+    #[arg(long, default_value = "127.0.0.1:8000", env = "MHD_BIND")]
+    pub bind: String,
+}
+
+/// Runs `mhd serve` until SIGINT or SIGTERM.
+pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let addr: SocketAddr = args.bind.parse().map_err(|e| {
+        usage(format!(
+            "--bind: {:?} is not an address such as 127.0.0.1:8000 ({e})",
+            args.bind
+        ))
+    })?;
+    let plan = load_plan(&ctx.plan_path())?;
+    ctx.ensure_home()?;
+    let store = mhd_store::SqliteStore::open(&ctx.store_path(), 8)
+        .await
+        .with_context(|| format!("cannot open the store {}", ctx.store_path().display()))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| usage(format!("--bind: cannot listen on {addr}: {e}")))?;
+    let shown = listener.local_addr()?;
+    let state = mhd_server::AppState::new(store.clone(), plan, ctx.local_offset);
+    eprintln!(
+        "mhd: serving http://{shown}/ (home {}); Ctrl-C stops",
+        ctx.home.display()
+    );
+    tracing::info!("serving on {shown}");
+    mhd_server::serve(listener, state, mhd_server::app::shutdown_signal()).await?;
+    store.close().await;
+    eprintln!("mhd: stopped");
+    Ok(ExitCode::SUCCESS)
+}

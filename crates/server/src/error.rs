@@ -1,0 +1,92 @@
+//! The API's one error type: a status, a stable code and a message a user can act on, sent as
+//! `{"error": {"code", "message"}}`. Causes are logged, never sent.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// An error answered to a client.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// A stable machine-readable code, such as `bad_request`.
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400: the request is malformed.
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+        }
+    }
+
+    /// 404: nothing there.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: message.into(),
+        }
+    }
+
+    /// 413: the body is over the limit.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "payload_too_large",
+            message: format!(
+                "the body is over the limit of {limit} bytes; send it in smaller parts"
+            ),
+        }
+    }
+
+    /// 415: a content type the route does not take.
+    pub fn unsupported_media_type(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code: "unsupported_media_type",
+            message: message.into(),
+        }
+    }
+
+    /// 409: the server has no plan for a route that needs one.
+    pub fn no_plan() -> ApiError {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            code: "no_plan",
+            message: "the server runs without a plan: start it with --plan FILE or write one with `mhd init`".into(),
+        }
+    }
+
+    /// 500: the store failed. The cause is logged; the client hears only that it failed.
+    pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!("internal error: {cause}");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: "the server could not complete the request; it is logged".into(),
+        }
+    }
+}
+
+impl From<mhd_store::StoreError> for ApiError {
+    fn from(e: mhd_store::StoreError) -> ApiError {
+        match e {
+            mhd_store::StoreError::Invalid { .. } => ApiError::bad_request(e.to_string()),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}
