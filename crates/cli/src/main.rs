@@ -49,6 +49,8 @@ enum Command {
     Perf(cmd::views::ViewArgs),
     /// Serve the live dashboard, the REST API and WebSocket updates.
     Serve(cmd::serve::ServeArgs),
+    /// The live dashboard on a simulated migration: one command, nothing to set up.
+    Demo(cmd::demo::DemoArgs),
     /// Single-user statistics: recent operations, summary, datasets, logs, cleanup, dashboard.
     #[command(subcommand)]
     Stats(StatsCommand),
@@ -97,7 +99,7 @@ fn main() -> ExitCode {
     };
     logging::init(&ctx, command_name(&cli.command));
     // The server uses every core; a one-shot command starts faster on one thread.
-    let mut runtime = if matches!(cli.command, Command::Serve(_)) {
+    let mut runtime = if matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
         tokio::runtime::Builder::new_multi_thread()
     } else {
         tokio::runtime::Builder::new_current_thread()
@@ -123,6 +125,7 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Ingest(IngestCommand::Bench(args)) => cmd::reports::bench(args, ctx).await,
         Command::Perf(args) => cmd::views::perf(args, ctx).await,
         Command::Serve(args) => cmd::serve::run(args, ctx).await,
+        Command::Demo(args) => cmd::demo::run(args, ctx).await,
         Command::Summary(args) => cmd::views::summary(args, ctx).await,
         Command::Components(args) => cmd::views::components(args, ctx).await,
         Command::Tests(args) => cmd::views::tests(args, ctx).await,
@@ -170,6 +173,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Stats(_) => "stats",
         Command::Perf(_) => "perf",
         Command::Serve(_) => "serve",
+        Command::Demo(_) => "demo",
         Command::Summary(_) => "summary",
         Command::Components(_) => "components",
         Command::Tests(_) => "tests",

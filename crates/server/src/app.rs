@@ -24,6 +24,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Every route of the server.
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .merge(crate::pages::routes())
         .route(routes::HEALTH, get(health))
         .route(routes::READY, get(ready))
         .route(routes::METRICS, get(metrics))

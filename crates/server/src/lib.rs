@@ -10,8 +10,10 @@
 
 pub mod app;
 pub mod charts;
+pub mod demo;
 pub mod error;
 pub mod metrics;
+pub mod pages;
 pub mod routes;
 pub mod state;
 pub mod views;

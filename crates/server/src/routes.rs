@@ -6,3 +6,32 @@ pub const HEALTH: &str = "/health";
 pub const READY: &str = "/ready";
 /// Prometheus metrics.
 pub const METRICS: &str = "/metrics";
+
+/// The REST API's prefix.
+pub const API: &str = "/api/v1";
+/// The executive summary.
+pub const API_SUMMARY: &str = "/api/v1/health/summary";
+/// The migration timeline.
+pub const API_TIMELINE: &str = "/api/v1/migration/timeline";
+/// The component health matrix.
+pub const API_COMPONENTS: &str = "/api/v1/components/health";
+/// Live metrics.
+pub const API_LIVE: &str = "/api/v1/metrics/live";
+/// Alerts.
+pub const API_ALERTS: &str = "/api/v1/alerts";
+/// Test results.
+pub const API_TESTS: &str = "/api/v1/tests";
+/// Performance comparisons.
+pub const API_PERFORMANCE: &str = "/api/v1/performance";
+/// Operations: recent ones (GET), new ones (POST).
+pub const API_OPERATIONS: &str = "/api/v1/operations";
+/// A JUnit XML report.
+pub const API_JUNIT: &str = "/api/v1/tests/junit";
+/// Benchmark results.
+pub const API_BENCHMARKS: &str = "/api/v1/benchmarks";
+/// The OpenAPI document.
+pub const API_OPENAPI: &str = "/api/v1/openapi.json";
+/// The overview page.
+pub const OVERVIEW: &str = "/";
+/// The dashboard's WebSocket of live updates.
+pub const WS_DASHBOARD: &str = "/ws/dashboard";

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod dashboard;
+pub mod demo;
 pub mod import;
 pub mod ingest;
 pub mod logs;

@@ -1,0 +1,341 @@
+//! The simulated migration of `mhd demo`: the specification's 21-week, 412-dataset
+//! refactoring at week 8, with its history, and live traffic arriving while the dashboard is
+//! open — operations every second, migrations, a rollback now and then, test runs that
+//! sometimes fail, and an old-versus-new benchmark with one regression.
+//!
+//! Everything is drawn from a seeded generator, so a given seed tells the same story.
+
+use std::time::Duration as StdDuration;
+
+use mhd_core::perf::BenchmarkSamples;
+use mhd_core::plan::Plan;
+use mhd_core::testrun::{TestCase, TestRun, TestStatus};
+use mhd_core::{NewOperation, System};
+use mhd_store::{Store, StoreError};
+use time::{Duration, OffsetDateTime};
+
+use crate::state::{AppState, Change};
+
+/// The demo's components, as the specification's plan names them.
+pub const COMPONENTS: [&str; 4] = ["storage", "config", "features", "registration"];
+
+/// A small deterministic generator (SplitMix64): the demo needs repeatable stories, not
+/// cryptographic randomness.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x6A09_E667_F3BC_C909)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A whole number in `[0, n)`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+
+    /// A duration around `median` ms with a long right tail (log-normal-ish).
+    pub fn duration_ms(&mut self, median: f64) -> f64 {
+        let z = (self.unit() + self.unit() + self.unit() - 1.5) * 1.4;
+        (median * z.exp()).max(0.1)
+    }
+}
+
+fn op(at: OffsetDateTime, ty: &str, name: &str, component: &str, system: System, ms: f64, ok: bool) -> NewOperation {
+    let mut o = NewOperation::new(at, ty, name);
+    o.component = Some(component.to_owned());
+    o.system = Some(system);
+    o.duration_ms = Some((ms * 10.0).round() / 10.0);
+    o.success = ok;
+    if !ok {
+        o.error_message = Some(
+            match ty {
+                "migration" => "row count mismatch between old and new storage",
+                "query_execution" => "statement timeout after 30000 ms",
+                "feature_generation" => "out of memory in feature worker",
+                _ => "connection reset by peer",
+            }
+            .to_owned(),
+        );
+    }
+    o
+}
+
+/// Everyday traffic of one moment: reads, queries, feature runs on both systems.
+fn traffic(rng: &mut Rng, at: OffsetDateTime) -> NewOperation {
+    let component = COMPONENTS[rng.below(4) as usize];
+    let system = if rng.chance(0.55) { System::New } else { System::Old };
+    let (ty, name, median) = match rng.below(4) {
+        0 => ("dataset_read", "read", 40.0),
+        1 => ("query_execution", "query", 120.0),
+        2 => ("feature_generation", "generate features", 900.0),
+        _ => ("storage_operation", "write batch", 60.0),
+    };
+    // The new feature generation is slower: the regression the benchmarks show too.
+    let median = if system == System::New && ty == "feature_generation" { median * 1.35 } else { median };
+    let fail = match (component, system) {
+        ("features", System::New) => 0.07,
+        (_, System::New) => 0.02,
+        _ => 0.01,
+    };
+    let failed = rng.chance(fail);
+    let mut o = op(at, ty, name, component, system, rng.duration_ms(median), !failed);
+    o.dataset_name = Some(format!("dataset_{:03}", rng.below(412)));
+    o
+}
+
+/// One migration of dataset `n`: its start, then its attempt (which may fail).
+fn migration(rng: &mut Rng, at: OffsetDateTime, n: u64) -> Vec<NewOperation> {
+    let component = COMPONENTS[(n % 4) as usize];
+    let dataset = format!("dataset_{n:03}");
+    let mut start = op(at, "migration_start", "migrate", component, System::New, 0.0, true);
+    start.dataset_name = Some(dataset.clone());
+    start.duration_ms = None;
+    let took = rng.duration_ms(2500.0);
+    let ok = !rng.chance(0.06);
+    let mut done = op(at + Duration::milliseconds(took as i64), "migration", "migrate", component, System::New, took, ok);
+    done.dataset_name = Some(dataset);
+    done.row_count = Some(1000 + rng.below(2_000_000) as i64);
+    vec![start, done]
+}
+
+fn test_run(rng: &mut Rng, suite: &str, component: &str, at: OffsetDateTime, pass: f64, flaky: bool) -> TestRun {
+    let n = match suite {
+        "unit" => 120,
+        "integration" => 60,
+        "e2e" => 40,
+        _ => 25,
+    };
+    // The same tests fail from run to run (the first ones of a fixed shuffle, as many as the
+    // pass rate leaves), so failures have streaks; a flaky suite has one test that flips.
+    let failing = ((1.0 - pass) * f64::from(n)).round() as u32;
+    let cases = (0..n)
+        .map(|i: u32| {
+            let status = if i % 17 == 3 {
+                TestStatus::Skipped
+            } else if flaky && i == 7 {
+                if rng.chance(0.5) { TestStatus::Failed } else { TestStatus::Passed }
+            } else if (i * 37 + 11) % n < failing {
+                TestStatus::Failed
+            } else {
+                TestStatus::Passed
+            };
+            TestCase {
+                name: format!("test_{suite}_{i:03}"),
+                classname: Some(format!("mdm.{component}.{suite}")),
+                status,
+                time: Some((rng.duration_ms(300.0) / 1000.0 * 100.0).round() / 100.0),
+                message: (status == TestStatus::Failed).then(|| format!("AssertionError: {component} result differs from the old system")),
+            }
+        })
+        .collect();
+    let mut run = TestRun { suite: suite.into(), phase: Some("tests".into()), component: Some(component.into()), run_at: at, duration: 0.0, cases };
+    run.duration = run.cases.iter().filter_map(|c| c.time).sum();
+    run
+}
+
+/// The suites of the demo: (name, component, pass rate today, pass rate ten days ago, flaky).
+const SUITES: [(&str, &str, f64, f64, bool); 5] = [
+    ("unit", "storage", 0.985, 0.97, false),
+    ("integration", "config", 0.95, 0.93, true),
+    ("e2e", "features", 0.87, 0.97, false),
+    ("performance", "registration", 1.0, 1.0, false),
+    ("regression", "storage", 0.91, 0.93, true),
+];
+
+/// Stores the migration's history up to `now` for `plan` (which starts seven weeks before).
+pub async fn seed_history<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime, seed: u64) -> Result<u64, StoreError> {
+    let mut rng = Rng::new(seed);
+    let start = plan.migration.start.midnight().assume_utc();
+    let days = (now - start).whole_days().max(1);
+    let mut ops: Vec<NewOperation> = Vec::new();
+    // Registration of every dataset on the old system in the first days.
+    for n in 0..412u64 {
+        let at = start + Duration::minutes((n * 17) as i64);
+        let mut o = op(at, "dataset_register", "register", COMPONENTS[(n % 4) as usize], System::Old, rng.duration_ms(800.0), true);
+        o.dataset_name = Some(format!("dataset_{n:03}"));
+        ops.push(o);
+    }
+    // Migrations: about 3 a day from the second week, with a few rollbacks.
+    let mut next = 0u64;
+    for day in 7..days {
+        let per_day = 3 + rng.below(2);
+        for _ in 0..per_day {
+            if next >= 412 {
+                break;
+            }
+            let at = start + Duration::days(day) + Duration::minutes(480 + rng.below(600) as i64);
+            let attempt = migration(&mut rng, at, next);
+            let failed = !attempt[1].success;
+            ops.extend(attempt);
+            if failed {
+                // Retried an hour later, and it works.
+                let mut retry = migration(&mut rng, at + Duration::hours(1), next);
+                retry[1].success = true;
+                retry[1].error_message = None;
+                ops.extend(retry);
+            }
+            let mut check = op(at + Duration::hours(2), "verification", "verify", COMPONENTS[(next % 4) as usize], System::New, rng.duration_ms(1500.0), !rng.chance(0.02));
+            check.dataset_name = Some(format!("dataset_{next:03}"));
+            ops.push(check);
+            next += 1;
+        }
+        if day % 19 == 11 {
+            let n = rng.below(next.max(1));
+            let at = start + Duration::days(day) + Duration::hours(20);
+            let mut rb = op(at, "rollback", "rollback", COMPONENTS[(n % 4) as usize], System::New, rng.duration_ms(4000.0), true);
+            rb.dataset_name = Some(format!("dataset_{n:03}"));
+            ops.push(rb);
+        }
+        // Everyday traffic, thinner in the past, a few hundred a day.
+        for _ in 0..300 {
+            let at = start + Duration::days(day) + Duration::seconds(rng.below(86_400) as i64);
+            if at < now {
+                ops.push(traffic(&mut rng, at));
+            }
+        }
+    }
+    // The last hour, dense, so the live figures have something to compare against.
+    for s in (0..3600).step_by(2) {
+        ops.push(traffic(&mut rng, now - Duration::seconds(3600 - s)));
+    }
+    // Milestones and finished phases of the first weeks.
+    for (name, week, ty) in [
+        ("Characterization suite green", 2, "milestone"),
+        ("Coverage of the old system", 3, "milestone"),
+        ("tests", 3, "phase_complete"),
+        ("One configuration model", 5, "milestone"),
+        ("config", 5, "phase_complete"),
+        ("Storage interface agreed", 6, "milestone"),
+    ] {
+        ops.push(NewOperation::new(start + Duration::weeks(week) - Duration::days(2), ty, name));
+    }
+    ops.retain(|o| o.timestamp <= now);
+    ops.sort_by_key(|o| o.timestamp);
+    let stored = ops.len() as u64;
+    store.insert_operations(&ops).await?;
+
+    // Ten days of test runs, pass rates drifting from then to now.
+    for d in 0..10i64 {
+        for (suite, component, now_rate, then_rate, flaky) in SUITES {
+            let t = d as f64 / 9.0;
+            let rate = then_rate + (now_rate - then_rate) * t;
+            let at = now - Duration::days(9 - d) - Duration::hours(3);
+            store.insert_test_run(&test_run(&mut rng, suite, component, at, rate, flaky), Some("demo")).await?;
+        }
+    }
+    // Old against new: four operations, feature generation regressed.
+    let mut samples = Vec::new();
+    for (operation, component, old, new) in [
+        ("dataset registration", "registration", 2300.0, 1900.0),
+        ("query by id", "storage", 145.0, 89.0),
+        ("feature generation", "features", 900.0, 1215.0),
+        ("configuration load", "config", 35.0, 33.0),
+    ] {
+        for (system, median) in [(System::Old, old), (System::New, new)] {
+            samples.push(BenchmarkSamples {
+                operation: operation.into(),
+                system,
+                component: Some(component.into()),
+                values_ms: (0..40).map(|_| (rng.duration_ms(median) * 100.0).round() / 100.0).collect(),
+            });
+        }
+    }
+    store.insert_benchmarks(&samples, Some("demo"), now).await?;
+    Ok(stored)
+}
+
+/// How the live traffic runs.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveOptions {
+    /// Time runs this many times faster than real time (1 = a second per second).
+    pub speed: f64,
+    /// The generator's seed.
+    pub seed: u64,
+}
+
+/// Keeps the demo alive: every (1 / speed) seconds a handful of operations, now and then a
+/// migration or a rollback, every half minute a test run; each stored write notifies the live
+/// clients. Runs until the task is dropped.
+pub async fn run_live(state: AppState, options: LiveOptions) {
+    let mut rng = Rng::new(options.seed.wrapping_add(1));
+    let tick = StdDuration::from_secs_f64(1.0 / options.speed.clamp(0.1, 100.0));
+    let migrated = state.store.migration_counts().await.map(|c| c.datasets_migrated).unwrap_or(0);
+    let mut next_dataset = migrated + 5;
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::time::sleep(tick).await;
+        ticks += 1;
+        let now = state.now();
+        let mut ops: Vec<NewOperation> = (0..(2 + rng.below(6))).map(|_| traffic(&mut rng, now)).collect();
+        if ticks % 7 == 0 && next_dataset < 412 {
+            ops.extend(migration(&mut rng, now, next_dataset));
+            next_dataset += 1;
+        }
+        if ticks % 97 == 0 {
+            let n = rng.below(next_dataset.max(1));
+            let mut rb = op(now, "rollback", "rollback", COMPONENTS[(n % 4) as usize], System::New, rng.duration_ms(4000.0), true);
+            rb.dataset_name = Some(format!("dataset_{n:03}"));
+            ops.push(rb);
+        }
+        let mut components: Vec<String> = ops.iter().filter_map(|o| o.component.clone()).collect();
+        components.sort();
+        components.dedup();
+        match state.store.insert_operations(&ops).await {
+            Ok(n) => {
+                state.metrics.ingested_operations.inc_by(n);
+                state.notify(Change::Operations { components });
+            }
+            Err(e) => tracing::warn!("demo: could not store operations: {e}"),
+        }
+        if ticks % 30 == 0 {
+            let (suite, component, rate, _, flaky) = SUITES[rng.below(SUITES.len() as u64) as usize];
+            let run = test_run(&mut rng, suite, component, now, rate, flaky);
+            if state.store.insert_test_run(&run, Some("demo")).await.is_ok() {
+                state.notify(Change::TestRun { component: Some(component.into()) });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_generator_is_repeatable_and_spread() {
+        let a: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..5).map(|_| r.next_u64()).collect()
+        };
+        let b: Vec<u64> = {
+            let mut r = Rng::new(7);
+            (0..5).map(|_| r.next_u64()).collect()
+        };
+        assert_eq!(a, b);
+        let mut r = Rng::new(1);
+        let mean = (0..10_000).map(|_| r.unit()).sum::<f64>() / 10_000.0;
+        assert!((mean - 0.5).abs() < 0.02, "{mean}");
+        assert!((0..1000).all(|_| r.below(10) < 10));
+    }
+}
