@@ -25,6 +25,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(crate::pages::routes())
+        .merge(crate::api::routes())
         .route(routes::HEALTH, get(health))
         .route(routes::READY, get(ready))
         .route(routes::METRICS, get(metrics))

@@ -61,7 +61,15 @@ impl Rng {
     }
 }
 
-fn op(at: OffsetDateTime, ty: &str, name: &str, component: &str, system: System, ms: f64, ok: bool) -> NewOperation {
+fn op(
+    at: OffsetDateTime,
+    ty: &str,
+    name: &str,
+    component: &str,
+    system: System,
+    ms: f64,
+    ok: bool,
+) -> NewOperation {
     let mut o = NewOperation::new(at, ty, name);
     o.component = Some(component.to_owned());
     o.system = Some(system);
@@ -84,7 +92,11 @@ fn op(at: OffsetDateTime, ty: &str, name: &str, component: &str, system: System,
 /// Everyday traffic of one moment: reads, queries, feature runs on both systems.
 fn traffic(rng: &mut Rng, at: OffsetDateTime) -> NewOperation {
     let component = COMPONENTS[rng.below(4) as usize];
-    let system = if rng.chance(0.55) { System::New } else { System::Old };
+    let system = if rng.chance(0.55) {
+        System::New
+    } else {
+        System::Old
+    };
     let (ty, name, median) = match rng.below(4) {
         0 => ("dataset_read", "read", 40.0),
         1 => ("query_execution", "query", 120.0),
@@ -92,14 +104,26 @@ fn traffic(rng: &mut Rng, at: OffsetDateTime) -> NewOperation {
         _ => ("storage_operation", "write batch", 60.0),
     };
     // The new feature generation is slower: the regression the benchmarks show too.
-    let median = if system == System::New && ty == "feature_generation" { median * 1.35 } else { median };
+    let median = if system == System::New && ty == "feature_generation" {
+        median * 1.35
+    } else {
+        median
+    };
     let fail = match (component, system) {
         ("features", System::New) => 0.07,
         (_, System::New) => 0.02,
         _ => 0.01,
     };
     let failed = rng.chance(fail);
-    let mut o = op(at, ty, name, component, system, rng.duration_ms(median), !failed);
+    let mut o = op(
+        at,
+        ty,
+        name,
+        component,
+        system,
+        rng.duration_ms(median),
+        !failed,
+    );
     o.dataset_name = Some(format!("dataset_{:03}", rng.below(412)));
     o
 }
@@ -108,18 +132,41 @@ fn traffic(rng: &mut Rng, at: OffsetDateTime) -> NewOperation {
 fn migration(rng: &mut Rng, at: OffsetDateTime, n: u64) -> Vec<NewOperation> {
     let component = COMPONENTS[(n % 4) as usize];
     let dataset = format!("dataset_{n:03}");
-    let mut start = op(at, "migration_start", "migrate", component, System::New, 0.0, true);
+    let mut start = op(
+        at,
+        "migration_start",
+        "migrate",
+        component,
+        System::New,
+        0.0,
+        true,
+    );
     start.dataset_name = Some(dataset.clone());
     start.duration_ms = None;
     let took = rng.duration_ms(2500.0);
     let ok = !rng.chance(0.06);
-    let mut done = op(at + Duration::milliseconds(took as i64), "migration", "migrate", component, System::New, took, ok);
+    let mut done = op(
+        at + Duration::milliseconds(took as i64),
+        "migration",
+        "migrate",
+        component,
+        System::New,
+        took,
+        ok,
+    );
     done.dataset_name = Some(dataset);
     done.row_count = Some(1000 + rng.below(2_000_000) as i64);
     vec![start, done]
 }
 
-fn test_run(rng: &mut Rng, suite: &str, component: &str, at: OffsetDateTime, pass: f64, flaky: bool) -> TestRun {
+fn test_run(
+    rng: &mut Rng,
+    suite: &str,
+    component: &str,
+    at: OffsetDateTime,
+    pass: f64,
+    flaky: bool,
+) -> TestRun {
     let n = match suite {
         "unit" => 120,
         "integration" => 60,
@@ -134,7 +181,11 @@ fn test_run(rng: &mut Rng, suite: &str, component: &str, at: OffsetDateTime, pas
             let status = if i % 17 == 3 {
                 TestStatus::Skipped
             } else if flaky && i == 7 {
-                if rng.chance(0.5) { TestStatus::Failed } else { TestStatus::Passed }
+                if rng.chance(0.5) {
+                    TestStatus::Failed
+                } else {
+                    TestStatus::Passed
+                }
             } else if (i * 37 + 11) % n < failing {
                 TestStatus::Failed
             } else {
@@ -145,11 +196,20 @@ fn test_run(rng: &mut Rng, suite: &str, component: &str, at: OffsetDateTime, pas
                 classname: Some(format!("mdm.{component}.{suite}")),
                 status,
                 time: Some((rng.duration_ms(300.0) / 1000.0 * 100.0).round() / 100.0),
-                message: (status == TestStatus::Failed).then(|| format!("AssertionError: {component} result differs from the old system")),
+                message: (status == TestStatus::Failed).then(|| {
+                    format!("AssertionError: {component} result differs from the old system")
+                }),
             }
         })
         .collect();
-    let mut run = TestRun { suite: suite.into(), phase: Some("tests".into()), component: Some(component.into()), run_at: at, duration: 0.0, cases };
+    let mut run = TestRun {
+        suite: suite.into(),
+        phase: Some("tests".into()),
+        component: Some(component.into()),
+        run_at: at,
+        duration: 0.0,
+        cases,
+    };
     run.duration = run.cases.iter().filter_map(|c| c.time).sum();
     run
 }
@@ -164,7 +224,12 @@ const SUITES: [(&str, &str, f64, f64, bool); 5] = [
 ];
 
 /// Stores the migration's history up to `now` for `plan` (which starts seven weeks before).
-pub async fn seed_history<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime, seed: u64) -> Result<u64, StoreError> {
+pub async fn seed_history<S: Store>(
+    store: &S,
+    plan: &Plan,
+    now: OffsetDateTime,
+    seed: u64,
+) -> Result<u64, StoreError> {
     let mut rng = Rng::new(seed);
     let start = plan.migration.start.midnight().assume_utc();
     let days = (now - start).whole_days().max(1);
@@ -172,7 +237,15 @@ pub async fn seed_history<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime,
     // Registration of every dataset on the old system in the first days.
     for n in 0..412u64 {
         let at = start + Duration::minutes((n * 17) as i64);
-        let mut o = op(at, "dataset_register", "register", COMPONENTS[(n % 4) as usize], System::Old, rng.duration_ms(800.0), true);
+        let mut o = op(
+            at,
+            "dataset_register",
+            "register",
+            COMPONENTS[(n % 4) as usize],
+            System::Old,
+            rng.duration_ms(800.0),
+            true,
+        );
         o.dataset_name = Some(format!("dataset_{n:03}"));
         ops.push(o);
     }
@@ -195,7 +268,15 @@ pub async fn seed_history<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime,
                 retry[1].error_message = None;
                 ops.extend(retry);
             }
-            let mut check = op(at + Duration::hours(2), "verification", "verify", COMPONENTS[(next % 4) as usize], System::New, rng.duration_ms(1500.0), !rng.chance(0.02));
+            let mut check = op(
+                at + Duration::hours(2),
+                "verification",
+                "verify",
+                COMPONENTS[(next % 4) as usize],
+                System::New,
+                rng.duration_ms(1500.0),
+                !rng.chance(0.02),
+            );
             check.dataset_name = Some(format!("dataset_{next:03}"));
             ops.push(check);
             next += 1;
@@ -203,7 +284,15 @@ pub async fn seed_history<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime,
         if day % 19 == 11 {
             let n = rng.below(next.max(1));
             let at = start + Duration::days(day) + Duration::hours(20);
-            let mut rb = op(at, "rollback", "rollback", COMPONENTS[(n % 4) as usize], System::New, rng.duration_ms(4000.0), true);
+            let mut rb = op(
+                at,
+                "rollback",
+                "rollback",
+                COMPONENTS[(n % 4) as usize],
+                System::New,
+                rng.duration_ms(4000.0),
+                true,
+            );
             rb.dataset_name = Some(format!("dataset_{n:03}"));
             ops.push(rb);
         }
@@ -228,7 +317,11 @@ pub async fn seed_history<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime,
         ("config", 5, "phase_complete"),
         ("Storage interface agreed", 6, "milestone"),
     ] {
-        ops.push(NewOperation::new(start + Duration::weeks(week) - Duration::days(2), ty, name));
+        ops.push(NewOperation::new(
+            start + Duration::weeks(week) - Duration::days(2),
+            ty,
+            name,
+        ));
     }
     ops.retain(|o| o.timestamp <= now);
     ops.sort_by_key(|o| o.timestamp);
@@ -241,7 +334,12 @@ pub async fn seed_history<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime,
             let t = d as f64 / 9.0;
             let rate = then_rate + (now_rate - then_rate) * t;
             let at = now - Duration::days(9 - d) - Duration::hours(3);
-            store.insert_test_run(&test_run(&mut rng, suite, component, at, rate, flaky), Some("demo")).await?;
+            store
+                .insert_test_run(
+                    &test_run(&mut rng, suite, component, at, rate, flaky),
+                    Some("demo"),
+                )
+                .await?;
         }
     }
     // Old against new: four operations, feature generation regressed.
@@ -257,7 +355,9 @@ pub async fn seed_history<S: Store>(store: &S, plan: &Plan, now: OffsetDateTime,
                 operation: operation.into(),
                 system,
                 component: Some(component.into()),
-                values_ms: (0..40).map(|_| (rng.duration_ms(median) * 100.0).round() / 100.0).collect(),
+                values_ms: (0..40)
+                    .map(|_| (rng.duration_ms(median) * 100.0).round() / 100.0)
+                    .collect(),
             });
         }
     }
@@ -280,21 +380,36 @@ pub struct LiveOptions {
 pub async fn run_live(state: AppState, options: LiveOptions) {
     let mut rng = Rng::new(options.seed.wrapping_add(1));
     let tick = StdDuration::from_secs_f64(1.0 / options.speed.clamp(0.1, 100.0));
-    let migrated = state.store.migration_counts().await.map(|c| c.datasets_migrated).unwrap_or(0);
+    let migrated = state
+        .store
+        .migration_counts()
+        .await
+        .map(|c| c.datasets_migrated)
+        .unwrap_or(0);
     let mut next_dataset = migrated + 5;
     let mut ticks: u64 = 0;
     loop {
         tokio::time::sleep(tick).await;
         ticks += 1;
         let now = state.now();
-        let mut ops: Vec<NewOperation> = (0..(2 + rng.below(6))).map(|_| traffic(&mut rng, now)).collect();
-        if ticks % 7 == 0 && next_dataset < 412 {
+        let mut ops: Vec<NewOperation> = (0..(2 + rng.below(6)))
+            .map(|_| traffic(&mut rng, now))
+            .collect();
+        if ticks.is_multiple_of(7) && next_dataset < 412 {
             ops.extend(migration(&mut rng, now, next_dataset));
             next_dataset += 1;
         }
-        if ticks % 97 == 0 {
+        if ticks.is_multiple_of(97) {
             let n = rng.below(next_dataset.max(1));
-            let mut rb = op(now, "rollback", "rollback", COMPONENTS[(n % 4) as usize], System::New, rng.duration_ms(4000.0), true);
+            let mut rb = op(
+                now,
+                "rollback",
+                "rollback",
+                COMPONENTS[(n % 4) as usize],
+                System::New,
+                rng.duration_ms(4000.0),
+                true,
+            );
             rb.dataset_name = Some(format!("dataset_{n:03}"));
             ops.push(rb);
         }
@@ -308,11 +423,19 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
             }
             Err(e) => tracing::warn!("demo: could not store operations: {e}"),
         }
-        if ticks % 30 == 0 {
-            let (suite, component, rate, _, flaky) = SUITES[rng.below(SUITES.len() as u64) as usize];
+        if ticks.is_multiple_of(30) {
+            let (suite, component, rate, _, flaky) =
+                SUITES[rng.below(SUITES.len() as u64) as usize];
             let run = test_run(&mut rng, suite, component, now, rate, flaky);
-            if state.store.insert_test_run(&run, Some("demo")).await.is_ok() {
-                state.notify(Change::TestRun { component: Some(component.into()) });
+            if state
+                .store
+                .insert_test_run(&run, Some("demo"))
+                .await
+                .is_ok()
+            {
+                state.notify(Change::TestRun {
+                    component: Some(component.into()),
+                });
             }
         }
     }

@@ -8,6 +8,7 @@
 //! - [`charts`] draws the SVG charts those pages embed.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod app;
 pub mod charts;
 pub mod demo;

@@ -66,7 +66,7 @@ pub async fn dashboard<S: Store>(
         Some(plan) => Some(analysis(store, plan, now, false, true).await?),
         None => None,
     };
-    let thresholds = plan.map(|p| p.thresholds.clone()).unwrap_or_default();
+    let thresholds = plan.map(|p| p.thresholds).unwrap_or_default();
     let runs = store
         .recent_test_runs(mhd_core::testview::TREND_RUNS as u32)
         .await?;

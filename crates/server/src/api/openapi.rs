@@ -1,0 +1,311 @@
+//! The OpenAPI 3.0 document of the API, written by hand: every entry of
+//! [`super::API_ROUTES`] is described here, and nothing else (a test checks both ways).
+
+use axum::Json;
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use crate::routes;
+
+/// `GET /api/v1/openapi.json`.
+pub async fn serve() -> impl IntoResponse {
+    Json(document())
+}
+
+/// A query parameter.
+fn query(name: &str, description: &str, schema: Value, required: bool) -> Value {
+    json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema })
+}
+
+/// A JSON response described by a schema.
+fn ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+/// An error response.
+fn err(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+/// A GET operation answering 200 with `schema` (and 400 for a bad query).
+fn read(summary: &str, description: &str, schema: Value, params: Value, plan: bool) -> Value {
+    let mut responses = json!({
+        "200": ok(summary, schema),
+        "400": err("A query parameter is unknown or invalid; the message names it."),
+        "500": err("The store failed (the cause is logged)."),
+    });
+    if plan {
+        responses["409"] = err("The server runs without a plan (`no_plan`).");
+    }
+    json!({ "summary": summary, "description": description, "parameters": params, "responses": responses })
+}
+
+/// The responses every write shares.
+fn write_errors(extra: &[(&str, &str)]) -> Value {
+    let mut r = json!({
+        "400": err("The body or a parameter is invalid; nothing was stored. The message says where."),
+        "413": err("The body is over 16 MiB (`payload_too_large`)."),
+        "500": err("The store failed; nothing was stored (the cause is logged)."),
+    });
+    for (code, d) in extra {
+        r[*code] = err(d);
+    }
+    r
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let object = json!({ "type": "object", "additionalProperties": true });
+    let array =
+        json!({ "type": "array", "items": { "type": "object", "additionalProperties": true } });
+    let mut paths = serde_json::Map::new();
+    let mut add = |path: &str, method: &str, op: Value| {
+        let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        entry[method] = op;
+    };
+    add(
+        routes::API_SUMMARY,
+        "get",
+        read(
+            "Executive summary",
+            "Overall health, migration progress, forecast completion, blockers, key metrics and recommendations, as `mhd summary --json`.",
+            json!({ "$ref": "#/components/schemas/ExecutiveSummary" }),
+            json!([]),
+            true,
+        ),
+    );
+    add(
+        routes::API_TIMELINE,
+        "get",
+        read(
+            "Migration timeline",
+            "The plan's phases with status, progress, dates, milestones, risk and slip, as `mhd timeline --json`.",
+            json!({ "type": "array", "items": { "$ref": "#/components/schemas/MigrationPhase" } }),
+            json!([]),
+            true,
+        ),
+    );
+    add(
+        routes::API_COMPONENTS,
+        "get",
+        read(
+            "Component health matrix",
+            "Each plan component's old and new system over the last 7 days, migration, tests and performance, as `mhd components --json`.",
+            json!({ "type": "array", "items": { "$ref": "#/components/schemas/ComponentHealth" } }),
+            json!([]),
+            true,
+        ),
+    );
+    add(
+        routes::API_LIVE,
+        "get",
+        read(
+            "Live metrics",
+            "Operations per second, errors per minute, mean and p95 duration over the last 5 minutes against the 5 before, with sparklines, and the datasets being migrated. Memory, queue depth and workers need collectors' samples and are absent in this version.",
+            json!({ "$ref": "#/components/schemas/LiveMetrics" }),
+            json!([]),
+            false,
+        ),
+    );
+    add(
+        routes::API_ALERTS,
+        "get",
+        read(
+            "Alerts",
+            "Active and resolved alerts. The alert engine that fills them is not part of this version: both lists are empty.",
+            json!({ "type": "object", "required": ["active", "resolved"], "properties": { "active": array, "resolved": array } }),
+            json!([]),
+            false,
+        ),
+    );
+    add(
+        routes::API_TESTS,
+        "get",
+        read(
+            "Test results",
+            "Per suite: latest results, pass rate, trend over the last 10 runs, failing and flaky tests, as `mhd tests --json`.",
+            json!({ "$ref": "#/components/schemas/TestsView" }),
+            json!([]),
+            false,
+        ),
+    );
+    add(
+        routes::API_PERFORMANCE,
+        "get",
+        read(
+            "Performance comparison",
+            "Old against new per operation from the latest benchmarks, as `mhd perf --json`.",
+            json!({ "type": "object", "required": ["comparisons", "regression_percent"], "properties": {
+            "comparisons": { "type": "array", "items": { "$ref": "#/components/schemas/PerformanceComparison" } },
+            "performance_delta": { "type": "number", "nullable": true, "description": "Median change of p50 across operations, percent (negative: the new system is faster)." },
+            "regression_percent": { "type": "number", "description": "The threshold above which a slowdown is a regression." } } }),
+            json!([]),
+            false,
+        ),
+    );
+    add(
+        routes::API_OPERATIONS,
+        "get",
+        read(
+            "Recent operations",
+            "Stored operations, newest first.",
+            json!({ "type": "array", "items": { "$ref": "#/components/schemas/Operation" } }),
+            json!([
+                query(
+                    "limit",
+                    "At most this many (1 to 1000, default 100).",
+                    json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
+                    false
+                ),
+                query(
+                    "dataset",
+                    "Only this dataset (exact match).",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "type",
+                    "Only this metric type (exact match), such as `migration`.",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "since",
+                    "Only at or after: a span back from now (`30m`, `2h`, `7d`) or a time (RFC 3339 or YYYY-MM-DD).",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "failed",
+                    "Only failed operations.",
+                    json!({ "type": "boolean", "default": false }),
+                    false
+                ),
+            ]),
+            false,
+        ),
+    );
+    add(
+        routes::API_OPERATIONS,
+        "post",
+        json!({
+            "summary": "Record operations",
+            "description": "A JSON array of operations, or NDJSON (one operation per line). A body starting with `[` is an array, anything else NDJSON, under either content type. All or nothing: any invalid record (unknown field, missing field, bad value) answers 400 with every rejected record in `errors` and stores nothing. Accepted operations are committed before the 201. A missing `timestamp` is the time of the request.",
+            "requestBody": { "required": true, "content": {
+                "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/NewOperation" } } },
+                "application/x-ndjson": { "schema": { "$ref": "#/components/schemas/NewOperation" } } } },
+            "responses": merge(json!({
+                "201": ok("Stored.", json!({ "type": "object", "required": ["stored"], "properties": { "stored": { "type": "integer", "description": "Operations stored." } } })),
+                "400": { "description": "Invalid records; nothing stored.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RejectedRecords" } } } },
+            }), write_errors(&[("415", "Content-Type is neither application/json nor application/x-ndjson.")])),
+        }),
+    );
+    add(
+        routes::API_JUNIT,
+        "post",
+        json!({
+            "summary": "Record a JUnit XML report",
+            "description": "One JUnit XML report stored as one run of `suite`, as `mhd ingest junit`. Bad XML answers 400 with `body:LINE:COLUMN: message`.",
+            "parameters": [
+                query("suite", "The test suite's name.", json!({ "type": "string" }), true),
+                query("phase", "The plan phase the run belongs to.", json!({ "type": "string" }), false),
+                query("component", "The plan component the run belongs to.", json!({ "type": "string" }), false),
+                query("run_at", "When the run happened (RFC 3339 or YYYY-MM-DD); default the report's timestamp, else now.", json!({ "type": "string" }), false),
+            ],
+            "requestBody": { "required": true, "content": {
+                "application/xml": { "schema": { "type": "string" } }, "text/xml": { "schema": { "type": "string" } } } },
+            "responses": merge(json!({
+                "201": ok("Stored.", json!({ "type": "object", "required": ["suite", "run_at", "results"], "properties": {
+                    "suite": { "type": "string" }, "run_at": { "type": "string", "format": "date-time" },
+                    "results": { "type": "object", "properties": {
+                        "total": { "type": "integer" }, "passed": { "type": "integer" }, "failed": { "type": "integer" },
+                        "errors": { "type": "integer" }, "skipped": { "type": "integer" }, "duration": { "type": "number" } } } } })),
+            }), write_errors(&[("415", "Content-Type is neither application/xml nor text/xml.")])),
+        }),
+    );
+    add(
+        routes::API_BENCHMARKS,
+        "post",
+        json!({
+            "summary": "Record benchmark results",
+            "description": "A hyperfine `--export-json` file or a CSV file of `operation,system,value_ms`, stored as one batch, as `mhd ingest bench`.",
+            "parameters": [
+                query("system", "The system measured; required for hyperfine, refused for CSV (its rows say it).", json!({ "type": "string", "enum": ["old", "new"] }), false),
+                query("operation", "A name for the operation instead of hyperfine's command (one command only); refused for CSV.", json!({ "type": "string" }), false),
+                query("component", "The plan component of every sample.", json!({ "type": "string" }), false),
+                query("format", "The body's format; without it the content tells.", json!({ "type": "string", "enum": ["hyperfine", "csv"] }), false),
+            ],
+            "requestBody": { "required": true, "content": {
+                "application/json": { "schema": object }, "text/csv": { "schema": { "type": "string" } } } },
+            "responses": merge(json!({
+                "201": ok("Stored.", json!({ "type": "object", "required": ["stored", "benchmarks"], "properties": {
+                    "stored": { "type": "integer", "description": "Timings stored." },
+                    "benchmarks": { "type": "array", "items": { "type": "object", "properties": {
+                        "operation": { "type": "string" }, "system": { "type": "string", "enum": ["old", "new"] },
+                        "component": { "type": "string", "nullable": true }, "samples": { "type": "integer" } } } } } })),
+            }), write_errors(&[])),
+        }),
+    );
+    add(
+        routes::API_OPENAPI,
+        "get",
+        json!({
+            "summary": "This document",
+            "responses": { "200": ok("The OpenAPI 3.0 document.", object) },
+        }),
+    );
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Migration Health Dashboard API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The views of `mhd serve` as JSON (the same documents as the CLI's `--json`) and the writes that feed them. Every error is `{\"error\": {\"code\", \"message\"}}`. An accepted write is durable before its 2xx.",
+        },
+        "paths": paths,
+        "components": { "schemas": schemas() },
+    })
+}
+
+/// `a` with the keys of `b` it lacks.
+fn merge(mut a: Value, b: Value) -> Value {
+    if let (Some(a), Value::Object(b)) = (a.as_object_mut(), b) {
+        for (k, v) in b {
+            a.entry(k).or_insert(v);
+        }
+    }
+    a
+}
+
+/// The schemas the paths refer to. The views' schemas name their main fields; each view may
+/// carry more fields beside them (see DESIGN §3).
+fn schemas() -> Value {
+    let open = |description: &str, required: &[&str]| json!({ "type": "object", "description": description, "required": required, "additionalProperties": true });
+    json!({
+        "Error": { "type": "object", "required": ["error"], "properties": { "error": {
+            "type": "object", "required": ["code", "message"], "properties": {
+                "code": { "type": "string", "description": "Stable machine-readable code: bad_request, not_found, no_plan, payload_too_large, unsupported_media_type, internal." },
+                "message": { "type": "string", "description": "What went wrong, for people." } } } } },
+        "RejectedRecords": { "type": "object", "required": ["error", "errors"], "properties": {
+            "error": { "$ref": "#/components/schemas/Error/properties/error" },
+            "errors": { "type": "array", "description": "Each rejected record (the first 1000).", "items": { "type": "object", "properties": {
+                "line": { "type": "integer", "description": "1-based line where the record starts." },
+                "index": { "type": "integer", "nullable": true, "description": "0-based element index in a JSON array." },
+                "reason": { "type": "string" } } } } } },
+        "NewOperation": { "type": "object", "additionalProperties": false, "required": ["metric_type", "operation"], "properties": {
+            "timestamp": { "type": "string", "format": "date-time" },
+            "metric_type": { "type": "string" }, "operation": { "type": "string" },
+            "dataset_name": { "type": "string", "nullable": true }, "component": { "type": "string", "nullable": true },
+            "system": { "type": "string", "enum": ["old", "new"], "nullable": true },
+            "duration_ms": { "type": "number", "nullable": true }, "success": { "type": "boolean", "default": true },
+            "row_count": { "type": "integer", "nullable": true }, "error_message": { "type": "string", "nullable": true },
+            "metadata": { "nullable": true } } },
+        "Operation": { "allOf": [ { "$ref": "#/components/schemas/NewOperation" },
+            { "type": "object", "required": ["id", "timestamp"], "properties": { "id": { "type": "integer" } } } ] },
+        "ExecutiveSummary": open("The executive summary (DESIGN §3.1).", &["overall_health", "migration_progress", "estimated_completion", "blockers", "key_metrics", "recommendations"]),
+        "MigrationPhase": open("One phase of the timeline (DESIGN §3.2).", &["id", "name", "status", "progress", "start_date", "end_date"]),
+        "ComponentHealth": open("One row of the component matrix (DESIGN §3.3).", &["name", "old_version", "new_version", "migration_status"]),
+        "LiveMetrics": open("The live metrics (DESIGN §3.4).", &["generated_at", "window_seconds", "operations_per_second", "errors_per_minute", "mean_duration_ms", "p95_duration_ms", "active_migrations", "metrics"]),
+        "TestsView": open("The test results view (DESIGN §3.5).", &["suites"]),
+        "PerformanceComparison": open("Old against new for one operation (DESIGN §3.6).", &["operation", "old_system", "new_system", "regression"]),
+    })
+}

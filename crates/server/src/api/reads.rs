@@ -1,0 +1,222 @@
+//! The API's reads: each view as the same JSON document as the CLI's `--json` of that view,
+//! computed from the store (and the plan) at the time of the request.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use mhd_core::live::{self, LiveInput, LiveOperation};
+use mhd_core::operation::kind;
+use mhd_core::plan::Plan;
+use mhd_core::{perf, testview};
+use mhd_store::{OperationFilter, Store};
+use serde_json::json;
+use time::Duration;
+
+use super::{Params, param, params};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Rows `GET /api/v1/operations` returns without `limit`.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// The most rows `GET /api/v1/operations` returns.
+pub const MAX_LIMIT: u32 = 1000;
+/// How far back the live view looks for migrations that may still be running.
+pub const ACTIVE_MIGRATIONS_LOOKBACK: Duration = Duration::hours(24);
+
+/// The plan, or 409 `no_plan`.
+fn plan(state: &AppState) -> Result<&Plan, ApiError> {
+    state.plan.as_ref().ok_or_else(ApiError::no_plan)
+}
+
+/// Refuses any query parameter on a route that takes none.
+fn no_params(query: Result<Query<Params>, QueryRejection>) -> Result<(), ApiError> {
+    params(query, &[]).map(drop)
+}
+
+/// The plan-driven views as of now (the component matrix only when asked: it reads a window of
+/// operations).
+async fn analysis(
+    state: &AppState,
+    with_components: bool,
+) -> Result<mhd_store::gather::Analysis, ApiError> {
+    let plan = plan(state)?;
+    Ok(
+        mhd_store::gather::analysis(&state.store, plan, state.now(), false, with_components)
+            .await?,
+    )
+}
+
+/// `GET /api/v1/health/summary`: the executive summary (`mhd summary --json`).
+pub async fn summary(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    no_params(query)?;
+    Ok(Json(analysis(&state, false).await?.summary).into_response())
+}
+
+/// `GET /api/v1/migration/timeline`: the phases (`mhd timeline --json`).
+pub async fn timeline(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    no_params(query)?;
+    Ok(Json(analysis(&state, false).await?.timeline).into_response())
+}
+
+/// `GET /api/v1/components/health`: the component matrix (`mhd components --json`).
+pub async fn components(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    no_params(query)?;
+    Ok(Json(analysis(&state, true).await?.components).into_response())
+}
+
+/// `GET /api/v1/metrics/live`: the live metrics over the last [`live::DEFAULT_WINDOW`] against
+/// the window before it, with the datasets being migrated (from the last
+/// [`ACTIVE_MIGRATIONS_LOOKBACK`] of operations). Memory, queue depth and workers come from
+/// collectors' samples, which the store does not serve yet: they are absent.
+pub async fn live(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    no_params(query)?;
+    let now = state.now();
+    let window = live::DEFAULT_WINDOW;
+    // The store's range is half-open [since, until); the live window includes `now` itself.
+    let until = now + Duration::seconds(1);
+    let lookback = ACTIVE_MIGRATIONS_LOOKBACK.max(window * 2);
+    let ops = state
+        .store
+        .operations_between(now - lookback, until)
+        .await?;
+    let recent: Vec<LiveOperation> = ops
+        .iter()
+        .filter(|o| o.timestamp >= now - window * 2)
+        .map(LiveOperation::from)
+        .collect();
+    let migrations: Vec<LiveOperation> = ops
+        .iter()
+        .filter(|o| o.metric_type == kind::MIGRATION_START || o.metric_type == kind::MIGRATION)
+        .map(LiveOperation::from)
+        .collect();
+    let metrics = live::live_metrics(&LiveInput {
+        now,
+        window,
+        operations: &recent,
+        memory: &[],
+        active_migrations: live::active_migrations(&migrations),
+        queue_depth: None,
+        workers: None,
+        schedule_delay_days: None,
+    });
+    Ok(Json(metrics).into_response())
+}
+
+/// `GET /api/v1/alerts`: active and resolved alerts. The alert engine, which fills both lists,
+/// is not part of this version: they are empty.
+pub async fn alerts(query: Result<Query<Params>, QueryRejection>) -> Result<Response, ApiError> {
+    no_params(query)?;
+    Ok(Json(json!({ "active": [], "resolved": [] })).into_response())
+}
+
+/// `GET /api/v1/tests`: the test results view (`mhd tests --json`), with the plan's thresholds
+/// when there is a plan.
+pub async fn tests(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    no_params(query)?;
+    let thresholds = state
+        .plan
+        .as_ref()
+        .map(|p| p.thresholds)
+        .unwrap_or_default();
+    let runs = state
+        .store
+        .recent_test_runs(testview::TREND_RUNS as u32)
+        .await?;
+    Ok(Json(testview::tests_view(&runs, &thresholds)).into_response())
+}
+
+/// `GET /api/v1/performance`: old against new per operation (`mhd perf --json`).
+pub async fn performance(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    no_params(query)?;
+    let threshold = state
+        .plan
+        .as_ref()
+        .map_or(perf::DEFAULT_REGRESSION_PERCENT, |p| {
+            p.thresholds.regression_percent
+        });
+    let samples = state.store.latest_benchmarks().await?;
+    let comparisons = perf::compare(&samples, threshold);
+    Ok(Json(json!({
+        "comparisons": comparisons,
+        "performance_delta": perf::performance_delta(&comparisons),
+        "regression_percent": threshold,
+    }))
+    .into_response())
+}
+
+/// The parameters of `GET /api/v1/operations`.
+pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "failed"];
+
+/// `GET /api/v1/operations?limit&dataset&type&since&failed`: recent operations, newest first.
+///
+/// `limit` 1..=[`MAX_LIMIT`] (default [`DEFAULT_LIMIT`]); `dataset` and `type` match exactly;
+/// `since` is a span back from now (`30m`, `7d`) or a time (RFC 3339 or a date); `failed` is
+/// `true` or `false`.
+pub async fn operations(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let pairs = params(query, OPERATIONS_PARAMS)?;
+    let limit = match param(&pairs, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "parameter `limit`: {v:?} is not a whole number from 1 to {MAX_LIMIT}"
+                )));
+            }
+        },
+    };
+    let since = param(&pairs, "since")
+        .map(|v| {
+            mhd_core::time_parse::parse_since(v, state.now())
+                .map_err(|e| ApiError::bad_request(format!("parameter `since`: {e}")))
+        })
+        .transpose()?;
+    let failed_only = match param(&pairs, "failed") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "parameter `failed`: {v:?} is neither true nor false"
+            )));
+        }
+    };
+    let text = |name: &str| -> Result<Option<String>, ApiError> {
+        match param(&pairs, name) {
+            Some("") => Err(ApiError::bad_request(format!(
+                "parameter `{name}`: must not be empty"
+            ))),
+            other => Ok(other.map(str::to_owned)),
+        }
+    };
+    let filter = OperationFilter {
+        limit,
+        dataset: text("dataset")?,
+        metric_type: text("type")?,
+        since,
+        failed_only,
+    };
+    let ops = state.store.recent_operations(&filter).await?;
+    Ok(Json(ops).into_response())
+}

@@ -1,0 +1,385 @@
+//! The API's writes. Each is all-or-nothing and durable before its `201`: the request is parsed
+//! and checked whole, then stored in one committed transaction, then answered.
+//!
+//! Operations from concurrent requests are coalesced by the [`Batcher`]: one task takes what is
+//! queued (up to [`BATCH_MAX_OPS`] operations, waiting at most [`BATCH_WAIT`] for more) and
+//! stores it in one transaction, answering each request after the commit. Should that
+//! transaction fail, each request's operations are retried in a transaction of their own, so
+//! one request never fails because of another.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration as StdDuration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mhd_core::{NewOperation, System};
+use mhd_ingest::operations::{self, Rejected};
+use mhd_store::{SqliteStore, Store, StoreError};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Params, body_error, media_type, param, params};
+use crate::error::ApiError;
+use crate::state::{AppState, Change};
+
+/// The most operations one shared transaction takes.
+pub const BATCH_MAX_OPS: usize = 50_000;
+/// How long the batcher waits for more requests after the first one of a batch.
+pub const BATCH_WAIT: StdDuration = StdDuration::from_millis(5);
+/// Requests waiting for the batcher before new ones wait for room.
+const QUEUE: usize = 1024;
+/// Rejected records listed in a 400 answer (the message says how many there were in all).
+const MAX_LISTED: usize = 1000;
+
+/// One request's operations and where to send the outcome.
+struct Job {
+    ops: Vec<NewOperation>,
+    reply: oneshot::Sender<Result<u64, StoreError>>,
+}
+
+/// The queue of the write-batching task, started at the first write (it needs the store, which
+/// the state brings, and a runtime). Cheap to clone; the task ends when the router is dropped.
+#[derive(Clone, Default)]
+pub struct Batcher(Arc<OnceLock<mpsc::Sender<Job>>>);
+
+impl Batcher {
+    /// Stores `ops` in a transaction shared with other queued requests; returns once committed.
+    pub async fn store(
+        &self,
+        store: &SqliteStore,
+        ops: Vec<NewOperation>,
+    ) -> Result<u64, ApiError> {
+        let sender = self.0.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(run(store.clone(), rx));
+            tx
+        });
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(Job { ops, reply })
+            .await
+            .map_err(|_| ApiError::internal(&"the write batcher has stopped"))?;
+        match answer.await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(ApiError::internal(&"the write batcher dropped a request")),
+        }
+    }
+}
+
+/// The batching loop: one transaction per batch of queued jobs.
+async fn run(store: SqliteStore, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut total = first.ops.len();
+        let mut jobs = vec![first];
+        let deadline = tokio::time::Instant::now() + BATCH_WAIT;
+        while total < BATCH_MAX_OPS {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(job)) => {
+                    total += job.ops.len();
+                    jobs.push(job);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        if jobs.len() == 1 {
+            let job = jobs.pop().expect("one job");
+            let result = store.insert_operations(&job.ops).await;
+            let _ = job.reply.send(result);
+            continue;
+        }
+        match write_together(&store, &jobs).await {
+            Ok(()) => {
+                for job in jobs {
+                    let n = job.ops.len() as u64;
+                    let _ = job.reply.send(Ok(n));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "a shared write transaction failed ({e}); retrying each request alone"
+                );
+                for job in jobs {
+                    let result = store.insert_operations(&job.ops).await;
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// Writes every job's operations in one transaction and commits it; on error nothing is kept.
+async fn write_together(store: &SqliteStore, jobs: &[Job]) -> Result<(), StoreError> {
+    let mut writer = store.writer().await?;
+    for job in jobs {
+        if let Err(e) = writer.write(&job.ops).await {
+            let _ = writer.rollback().await;
+            return Err(e);
+        }
+    }
+    writer.commit().await.map(drop)
+}
+
+/// `POST /api/v1/operations`: a JSON array of operations, or NDJSON (one per line).
+///
+/// `Content-Type` must be `application/json` or `application/x-ndjson` (415 otherwise); either
+/// way a body whose first non-blank character is `[` is read as an array, anything else as
+/// NDJSON. Every record is checked first: any invalid one → 400 listing each rejected record
+/// (`errors`: line, index in an array, reason) and nothing is stored. Otherwise all are stored
+/// in one committed transaction and the answer is 201 `{"stored": N}`.
+pub async fn operations(
+    State(state): State<AppState>,
+    axum::Extension(batcher): axum::Extension<Batcher>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    params(query, &[])?;
+    match media_type(&headers).as_deref() {
+        Some("application/json" | "application/x-ndjson") => {}
+        other => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "Content-Type {}: send operations as application/json (an array) or \
+                 application/x-ndjson (one object per line)",
+                other.unwrap_or("(none)")
+            )));
+        }
+    }
+    let body = body.map_err(|e| body_error(&e))?;
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        let line = 1 + body[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        ApiError::bad_request(format!("line {line}: the body is not UTF-8 text"))
+    })?;
+    let now = state.now();
+    let parsed: Vec<Result<NewOperation, Rejected>> = if operations::looks_like_array(&body) {
+        operations::parse_array(text, now).map_err(|e| ApiError::bad_request(e.to_string()))?
+    } else {
+        text.split('\n')
+            .enumerate()
+            .filter_map(|(i, line)| operations::parse_ndjson_line(line, i + 1, now))
+            .collect()
+    };
+    let (mut ops, mut rejected) = (Vec::with_capacity(parsed.len()), Vec::new());
+    for p in parsed {
+        match p {
+            Ok(op) => ops.push(op),
+            Err(r) => rejected.push(r),
+        }
+    }
+    if !rejected.is_empty() {
+        return Ok(rejected_answer(&rejected));
+    }
+    if ops.is_empty() {
+        return Err(ApiError::bad_request(
+            "the body holds no operations: send a JSON array or NDJSON lines of operations",
+        ));
+    }
+    let components: BTreeSet<String> = ops.iter().filter_map(|o| o.component.clone()).collect();
+    let stored = batcher.store(&state.store, ops).await?;
+    state.metrics.ingested_operations.inc_by(stored);
+    state.notify(Change::Operations {
+        components: components.into_iter().collect(),
+    });
+    Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
+}
+
+/// 400 with every rejected record: `{"error": {...}, "errors": [{line, index, reason}]}`.
+fn rejected_answer(rejected: &[Rejected]) -> Response {
+    let n = rejected.len();
+    let mut message = format!(
+        "{n} record{} rejected, nothing stored: {}",
+        if n == 1 { "" } else { "s" },
+        rejected
+            .iter()
+            .take(3)
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    if n > 3 {
+        message.push_str(&format!("; … and {} more (see `errors`)", n - 3));
+    }
+    let errors: Vec<_> = rejected
+        .iter()
+        .take(MAX_LISTED)
+        .map(|r| json!({ "line": r.line, "index": r.index, "reason": r.reason }))
+        .collect();
+    let body = json!({
+        "error": { "code": "bad_request", "message": message },
+        "errors": errors,
+    });
+    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+}
+
+/// The parameters of `POST /api/v1/tests/junit`.
+pub const JUNIT_PARAMS: &[&str] = &["suite", "phase", "component", "run_at"];
+
+/// `POST /api/v1/tests/junit?suite&phase&component&run_at`: one JUnit XML report (as
+/// `application/xml` or `text/xml`) stored as one run of `suite`, like `mhd ingest junit`.
+///
+/// `run_at` (RFC 3339 or a date) defaults to the report's timestamp, else now. A phase or
+/// component the plan does not name is refused. Answers 201 with the run's totals.
+pub async fn junit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let pairs = params(query, JUNIT_PARAMS)?;
+    let suite = match param(&pairs, "suite").map(str::trim) {
+        Some(s) if !s.is_empty() => s.to_owned(),
+        _ => {
+            return Err(ApiError::bad_request(
+                "parameter `suite`: required, the name of the test suite",
+            ));
+        }
+    };
+    let phase = param(&pairs, "phase").map(str::to_owned);
+    let component = param(&pairs, "component").map(str::to_owned);
+    check_names(&state, phase.as_deref(), component.as_deref())?;
+    let run_at = param(&pairs, "run_at")
+        .map(|v| {
+            mhd_core::time_parse::parse_timestamp(v)
+                .map_err(|e| ApiError::bad_request(format!("parameter `run_at`: {e}")))
+        })
+        .transpose()?;
+    match media_type(&headers).as_deref() {
+        Some("application/xml" | "text/xml") => {}
+        other => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "Content-Type {}: send a JUnit report as application/xml or text/xml",
+                other.unwrap_or("(none)")
+            )));
+        }
+    }
+    let body = body.map_err(|e| body_error(&e))?;
+    let report = mhd_ingest::junit::parse(&body[..], "body")
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let at = run_at.or(report.timestamp).unwrap_or_else(|| state.now());
+    let run = report.into_test_run(suite, phase, component, at);
+    state.store.insert_test_run(&run, Some("api")).await?;
+    state.notify(Change::TestRun {
+        component: run.component.clone(),
+    });
+    let t = run.totals();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "suite": run.suite,
+            "run_at": mhd_core::format::rfc3339(run.run_at),
+            "results": {
+                "total": t.total, "passed": t.passed, "failed": t.failed,
+                "errors": t.errors, "skipped": t.skipped, "duration": run.duration,
+            },
+        })),
+    )
+        .into_response())
+}
+
+/// The parameters of `POST /api/v1/benchmarks`.
+pub const BENCHMARK_PARAMS: &[&str] = &["system", "operation", "component", "format"];
+
+/// `POST /api/v1/benchmarks?system&operation&component&format`: a hyperfine `--export-json`
+/// file (`format=hyperfine`, needs `system`) or a CSV file of `operation,system,value_ms`
+/// (`format=csv`, whose rows name operation and system). Without `format` the content tells.
+/// Stored as one batch; answers 201 `{"stored": values, "benchmarks": [...]}`.
+pub async fn benchmarks(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    use mhd_ingest::bench::{self, Kind};
+    let pairs = params(query, BENCHMARK_PARAMS)?;
+    let system = match param(&pairs, "system") {
+        None => None,
+        Some("old") => Some(System::Old),
+        Some("new") => Some(System::New),
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "parameter `system`: {v:?} is neither old nor new"
+            )));
+        }
+    };
+    let component = param(&pairs, "component").map(str::to_owned);
+    check_names(&state, None, component.as_deref())?;
+    let options = bench::Options {
+        system,
+        operation: param(&pairs, "operation").map(str::to_owned),
+        component,
+    };
+    let body = body.map_err(|e| body_error(&e))?;
+    let kind = match param(&pairs, "format") {
+        Some("hyperfine") => Kind::Hyperfine,
+        Some("csv") => Kind::Csv,
+        None => bench::detect_content("body", &body)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+        Some(v) => {
+            return Err(ApiError::bad_request(format!(
+                "parameter `format`: {v:?} is neither hyperfine nor csv"
+            )));
+        }
+    };
+    let samples = match kind {
+        Kind::Hyperfine => bench::parse_hyperfine("body", &body, &options),
+        Kind::Csv => bench::parse_csv("body", &body, &options),
+        Kind::Criterion => {
+            return Err(ApiError::bad_request(
+                "body: a Criterion sample.json needs its folder; send hyperfine JSON or CSV",
+            ));
+        }
+    }
+    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let stored = state
+        .store
+        .insert_benchmarks(&samples, Some("api"), state.now())
+        .await?;
+    state.notify(Change::Benchmarks);
+    let list: Vec<_> = samples
+        .iter()
+        .map(|s| json!({ "operation": s.operation, "system": s.system, "component": s.component, "samples": s.values_ms.len() }))
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "stored": stored, "benchmarks": list })),
+    )
+        .into_response())
+}
+
+/// Refuses a phase or component the plan does not name (any, without a plan or, for
+/// components, when the plan lists none), as `mhd ingest` does.
+fn check_names(
+    state: &AppState,
+    phase: Option<&str>,
+    component: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(plan) = &state.plan else {
+        return Ok(());
+    };
+    if let Some(p) = phase
+        && plan.phase(p).is_none()
+    {
+        let known: Vec<&str> = plan.phases.iter().map(|p| p.id.as_str()).collect();
+        return Err(ApiError::bad_request(format!(
+            "parameter `phase`: the plan has no phase {p:?} (it has {})",
+            known.join(", ")
+        )));
+    }
+    if let Some(c) = component
+        && !plan.components.is_empty()
+        && plan.component(c).is_none()
+    {
+        let known: Vec<&str> = plan.components.iter().map(|c| c.id.as_str()).collect();
+        return Err(ApiError::bad_request(format!(
+            "parameter `component`: the plan has no component {c:?} (it has {})",
+            known.join(", ")
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,641 @@
+//! The REST API `/api/v1` driven without a network: a real SQLite store in a temporary folder,
+//! requests through `tower::ServiceExt::oneshot`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use mhd_core::plan::Plan;
+use mhd_core::{NewOperation, System};
+use mhd_server::AppState;
+use mhd_server::api::{self, API_ROUTES};
+use mhd_store::{SqliteStore, Store};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::{date, datetime};
+use tower::ServiceExt;
+
+const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
+
+fn now() -> OffsetDateTime {
+    NOW
+}
+
+fn plan() -> Plan {
+    mhd_core::plan::parse(
+        &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
+        "migration.toml",
+    )
+    .expect("the default plan parses")
+}
+
+/// A store in a temporary folder and the router over it.
+struct Server {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+    router: Router,
+}
+
+async fn server(with_plan: bool) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .unwrap();
+    let state = AppState::with_clock(store.clone(), with_plan.then(plan), now);
+    let router = Router::new().merge(api::routes()).with_state(state);
+    Server {
+        _dir: dir,
+        store,
+        router,
+    }
+}
+
+fn op(minutes_ago: i64, metric_type: &str, dataset: &str, success: bool) -> NewOperation {
+    NewOperation {
+        timestamp: NOW - time::Duration::minutes(minutes_ago),
+        metric_type: metric_type.into(),
+        operation: "migrate".into(),
+        dataset_name: Some(dataset.into()),
+        component: Some("storage".into()),
+        system: Some(System::New),
+        duration_ms: Some(12.0),
+        success,
+        row_count: None,
+        error_message: (!success).then(|| "disk full".into()),
+        metadata: None,
+        import_key: None,
+    }
+}
+
+async fn seed(store: &SqliteStore) {
+    store
+        .insert_operations(&[
+            op(2, "migration", "sales", true),
+            op(3, "migration", "orders", false),
+            op(1, "migration_start", "stock", true),
+            op(60 * 24 * 3, "migration", "old", true),
+        ])
+        .await
+        .unwrap();
+}
+
+/// Sends a request; returns the status and the body as JSON (`Null` for an empty body).
+async fn send(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(ct) = content_type {
+        req = req.header(header::CONTENT_TYPE, ct);
+    }
+    let response = router
+        .clone()
+        .oneshot(req.body(body.into()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&bytes))
+        })
+    };
+    (status, value)
+}
+
+async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
+    send(router, Method::GET, uri, None, Body::empty()).await
+}
+
+/// The error body's code, asserting the API's error shape.
+fn error_code(body: &Value) -> &str {
+    let e = &body["error"];
+    assert!(
+        e["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    e["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code: {body}"))
+}
+
+#[tokio::test]
+async fn plan_views_answer_with_the_documents_of_the_cli() {
+    let s = server(true).await;
+    seed(&s.store).await;
+    let expected = mhd_store::gather::analysis(&s.store, &plan(), NOW, false, true)
+        .await
+        .unwrap();
+
+    let (status, summary) = get(&s.router, "/api/v1/health/summary").await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary, serde_json::to_value(&expected.summary).unwrap());
+    assert_eq!(summary["key_metrics"]["datasets_migrated"], 2);
+    assert!(summary["overall_health"].is_string());
+
+    let (status, timeline) = get(&s.router, "/api/v1/migration/timeline").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(timeline, serde_json::to_value(&expected.timeline).unwrap());
+    assert!(!timeline.as_array().unwrap().is_empty());
+
+    let (status, components) = get(&s.router, "/api/v1/components/health").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        components,
+        serde_json::to_value(&expected.components).unwrap()
+    );
+    let storage = components
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["component"] == "storage")
+        .expect("the plan's storage component");
+    assert!(storage["new_version"].is_object());
+}
+
+#[tokio::test]
+async fn plan_views_without_a_plan_answer_409_no_plan() {
+    let s = server(false).await;
+    for uri in [
+        "/api/v1/health/summary",
+        "/api/v1/migration/timeline",
+        "/api/v1/components/health",
+    ] {
+        let (status, body) = get(&s.router, uri).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{uri}");
+        assert_eq!(error_code(&body), "no_plan", "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn live_metrics_count_the_last_five_minutes() {
+    let s = server(false).await;
+    seed(&s.store).await;
+    let (status, live) = get(&s.router, "/api/v1/metrics/live").await;
+    assert_eq!(status, StatusCode::OK, "{live}");
+    assert_eq!(live["operations"], 3);
+    assert_eq!(live["errors"], 1);
+    assert_eq!(live["active_migrations"], 1);
+    assert_eq!(live["window_seconds"], 300.0);
+    assert_eq!(live["operations_per_second"]["value"], 3.0 / 300.0);
+    assert_eq!(live["generated_at"], "2025-03-01T12:00:00Z");
+}
+
+#[tokio::test]
+async fn alerts_tests_and_performance_have_their_shapes() {
+    let s = server(false).await;
+    let (status, alerts) = get(&s.router, "/api/v1/alerts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(alerts, json!({ "active": [], "resolved": [] }));
+
+    let (status, tests) = get(&s.router, "/api/v1/tests").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tests["suites"], json!([]));
+
+    let (status, perf) = get(&s.router, "/api/v1/performance").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(perf["comparisons"], json!([]));
+    assert_eq!(perf["performance_delta"], Value::Null);
+    assert_eq!(
+        perf["regression_percent"],
+        mhd_core::perf::DEFAULT_REGRESSION_PERCENT
+    );
+}
+
+#[tokio::test]
+async fn operations_are_listed_newest_first_with_filters() {
+    let s = server(false).await;
+    seed(&s.store).await;
+    let (status, all) = get(&s.router, "/api/v1/operations").await;
+    assert_eq!(status, StatusCode::OK);
+    let all = all.as_array().unwrap().clone();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[0]["dataset_name"], "stock");
+    assert!(all[0]["id"].is_i64());
+
+    let (_, one) = get(&s.router, "/api/v1/operations?limit=1").await;
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    let (_, failed) = get(&s.router, "/api/v1/operations?failed=true").await;
+    assert_eq!(failed.as_array().unwrap().len(), 1);
+    assert_eq!(failed[0]["dataset_name"], "orders");
+    let (_, sales) = get(&s.router, "/api/v1/operations?dataset=sales&type=migration").await;
+    assert_eq!(sales.as_array().unwrap().len(), 1);
+    let (_, recent) = get(&s.router, "/api/v1/operations?since=1h").await;
+    assert_eq!(recent.as_array().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn bad_query_parameters_are_400_naming_the_parameter() {
+    let s = server(false).await;
+    for (uri, name) in [
+        ("/api/v1/operations?limit=abc", "`limit`"),
+        ("/api/v1/operations?limit=0", "`limit`"),
+        ("/api/v1/operations?limit=1001", "`limit`"),
+        ("/api/v1/operations?since=yesterday-ish", "`since`"),
+        ("/api/v1/operations?failed=maybe", "`failed`"),
+        ("/api/v1/operations?limt=5", "`limt`"),
+        ("/api/v1/operations?limit=1&limit=2", "`limit`"),
+        ("/api/v1/tests?x=1", "`x`"),
+    ] {
+        let (status, body) = get(&s.router, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(error_code(&body), "bad_request");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(name), "{uri}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn an_injection_looking_dataset_filter_matches_nothing() {
+    let s = server(false).await;
+    seed(&s.store).await;
+    let (status, body) = get(
+        &s.router,
+        "/api/v1/operations?dataset=x%27%20OR%20%271%27%3D%271%3B%20DROP%20TABLE%20operations%3B--",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, json!([]));
+    let (_, all) = get(&s.router, "/api/v1/operations").await;
+    assert_eq!(all.as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn posted_json_array_and_ndjson_are_stored_and_listed() {
+    let s = server(false).await;
+    let array = r#"[
+        {"timestamp":"2025-03-01T11:00:00Z","metric_type":"migration","operation":"m","dataset_name":"a","component":"storage"},
+        {"metric_type":"verification","operation":"v","dataset_name":"a","success":false,"error_message":"mismatch"}
+    ]"#;
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/operations",
+        Some("application/json"),
+        array,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body, json!({ "stored": 2 }));
+
+    let ndjson = "{\"metric_type\":\"migration\",\"operation\":\"m\",\"dataset_name\":\"b\"}\n\n\
+                  {\"metric_type\":\"migration\",\"operation\":\"m\",\"dataset_name\":\"c\"}\n";
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/operations",
+        Some("application/x-ndjson; charset=utf-8"),
+        ndjson,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body, json!({ "stored": 2 }));
+
+    let (_, listed) = get(&s.router, "/api/v1/operations").await;
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 4);
+    let verification = listed
+        .iter()
+        .find(|o| o["metric_type"] == "verification")
+        .unwrap();
+    assert_eq!(verification["timestamp"], "2025-03-01T12:00:00Z");
+    assert_eq!(verification["success"], false);
+}
+
+#[tokio::test]
+async fn concurrent_posts_are_all_stored() {
+    let s = server(false).await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let router = s.router.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = format!(
+                "[{{\"metric_type\":\"migration\",\"operation\":\"m\",\"dataset_name\":\"d{i}\"}},\
+                  {{\"metric_type\":\"migration\",\"operation\":\"m\",\"dataset_name\":\"e{i}\"}}]"
+            );
+            send(
+                &router,
+                Method::POST,
+                "/api/v1/operations",
+                Some("application/json"),
+                body,
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["stored"], 2);
+    }
+    let (_, listed) = get(&s.router, "/api/v1/operations?limit=1000").await;
+    assert_eq!(listed.as_array().unwrap().len(), 40);
+}
+
+#[tokio::test]
+async fn an_invalid_record_stores_nothing_and_names_every_rejected_one() {
+    let s = server(false).await;
+    let array = r#"[
+        {"metric_type":"migration","operation":"m"},
+        {"metric_type":"migration","operation":"m","colour":"red"},
+        {"metric_type":"migration"}
+    ]"#;
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/operations",
+        Some("application/json"),
+        array,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(error_code(&body), "bad_request");
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{body}");
+    assert_eq!(errors[0]["index"], 1);
+    assert_eq!(errors[0]["line"], 3);
+    assert!(errors[0]["reason"].as_str().unwrap().contains("colour"));
+    assert_eq!(errors[1]["index"], 2);
+    assert!(errors[1]["reason"].as_str().unwrap().contains("operation"));
+    let (_, listed) = get(&s.router, "/api/v1/operations").await;
+    assert_eq!(listed, json!([]));
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let s = server(false).await;
+    for (ct, body) in [
+        ("application/json", "[{\"metric_type\": "),
+        ("application/x-ndjson", "{not json}\n"),
+        ("application/json", ""),
+    ] {
+        let (status, answer) = send(
+            &s.router,
+            Method::POST,
+            "/api/v1/operations",
+            Some(ct),
+            body,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{ct} {body:?}: {answer}");
+        assert_eq!(error_code(&answer), "bad_request");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_is_415() {
+    let s = server(false).await;
+    for ct in [Some("text/plain"), None] {
+        let (status, body) = send(&s.router, Method::POST, "/api/v1/operations", ct, "[]").await;
+        assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct:?}");
+        assert_eq!(error_code(&body), "unsupported_media_type");
+    }
+    let (status, _) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/tests/junit?suite=s",
+        Some("application/json"),
+        "<testsuite/>",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_in_the_error_shape() {
+    let s = server(false).await;
+    let big = vec![b' '; api::BODY_LIMIT + 1];
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/operations",
+        Some("application/json"),
+        big,
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(&body), "payload_too_large");
+}
+
+#[tokio::test]
+async fn junit_reports_are_stored_or_refused_with_their_place() {
+    let s = server(true).await;
+    let xml = r#"<?xml version="1.0"?>
+<testsuite name="unit" tests="3" time="1.5">
+  <testcase classname="a" name="one" time="0.5"/>
+  <testcase classname="a" name="two" time="0.5"><failure message="boom">trace</failure></testcase>
+  <testcase classname="a" name="three" time="0.5"><skipped/></testcase>
+</testsuite>"#;
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/tests/junit?suite=unit&component=storage&run_at=2025-03-01T10:00:00Z",
+        Some("application/xml"),
+        xml,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["suite"], "unit");
+    assert_eq!(body["results"]["total"], 3);
+    assert_eq!(body["results"]["passed"], 1);
+    assert_eq!(body["results"]["failed"], 1);
+    assert_eq!(body["results"]["skipped"], 1);
+
+    let (_, tests) = get(&s.router, "/api/v1/tests").await;
+    assert_eq!(tests["suites"][0]["name"], "unit", "{tests}");
+
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/tests/junit?suite=unit",
+        Some("text/xml"),
+        "<testsuite>\n  <testcase name=\"x\">\n</testsuite>",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("body:3:"), "{message}");
+
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/tests/junit",
+        Some("text/xml"),
+        xml,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`suite`")
+    );
+
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/tests/junit?suite=unit&component=nope",
+        Some("text/xml"),
+        xml,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`component`")
+    );
+}
+
+#[tokio::test]
+async fn benchmarks_are_stored_and_compared() {
+    let s = server(false).await;
+    let hyperfine = |secs: f64| {
+        json!({ "results": [ { "command": "load", "times": [secs, secs, secs, secs, secs, secs] } ] })
+            .to_string()
+    };
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/benchmarks?system=old&format=hyperfine",
+        Some("application/json"),
+        hyperfine(0.2),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["stored"], 6);
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/benchmarks?system=new",
+        Some("application/json"),
+        hyperfine(0.1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let csv = "operation,system,value_ms\nsave,old,10\nsave,new,12\n";
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/benchmarks?format=csv",
+        Some("text/csv"),
+        csv,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["stored"], 2);
+
+    let (_, perf) = get(&s.router, "/api/v1/performance").await;
+    let comparisons = perf["comparisons"].as_array().unwrap();
+    assert_eq!(comparisons.len(), 2, "{perf}");
+    let load = comparisons
+        .iter()
+        .find(|c| c["operation"] == "load")
+        .unwrap();
+    assert_eq!(load["delta_percent"], -50.0);
+
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/benchmarks?format=hyperfine",
+        Some("application/json"),
+        hyperfine(0.1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/benchmarks?system=sideways",
+        Some("application/json"),
+        hyperfine(0.1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`system`")
+    );
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_and_nothing_else() {
+    let s = server(false).await;
+    let (status, doc) = get(&s.router, "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc, api::openapi::document());
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.0"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path) in API_ROUTES {
+        let op = &paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("{path} is not described"))[method.to_lowercase()];
+        assert!(op.is_object(), "{method} {path} is not described");
+        assert!(
+            op["responses"].is_object(),
+            "{method} {path} has no responses"
+        );
+    }
+    let described: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(
+        described,
+        API_ROUTES.len(),
+        "the document describes routes the API lacks"
+    );
+    // Every `$ref` points at a schema that exists.
+    let text = doc.to_string();
+    for part in text.split("\"#/components/schemas/").skip(1) {
+        let name = part.split(['"', '/']).next().unwrap();
+        assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn every_listed_route_is_served() {
+    let s = server(true).await;
+    for (method, path) in API_ROUTES {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let (status, body) = send(&s.router, method.clone(), path, None, Body::empty()).await;
+        assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        if !status.is_success() {
+            error_code(&body);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_views_carry_the_fields_the_document_requires() {
+    let s = server(true).await;
+    seed(&s.store).await;
+    let doc = api::openapi::document();
+    let schemas = &doc["components"]["schemas"];
+    let check = |value: &Value, schema: &str| {
+        for field in schemas[schema]["required"].as_array().unwrap() {
+            assert!(
+                value.get(field.as_str().unwrap()).is_some(),
+                "{schema} lacks {field}: {value}"
+            );
+        }
+    };
+    let (_, summary) = get(&s.router, "/api/v1/health/summary").await;
+    check(&summary, "ExecutiveSummary");
+    let (_, timeline) = get(&s.router, "/api/v1/migration/timeline").await;
+    check(&timeline[0], "MigrationPhase");
+    let (_, components) = get(&s.router, "/api/v1/components/health").await;
+    check(&components[0], "ComponentHealth");
+    let (_, live) = get(&s.router, "/api/v1/metrics/live").await;
+    check(&live, "LiveMetrics");
+    let (_, tests) = get(&s.router, "/api/v1/tests").await;
+    check(&tests, "TestsView");
+}
