@@ -26,6 +26,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(crate::pages::routes())
         .merge(crate::api::routes())
+        .merge(crate::ws::routes())
         .route(routes::HEALTH, get(health))
         .route(routes::READY, get(ready))
         .route(routes::METRICS, get(metrics))

@@ -18,6 +18,7 @@ pub mod pages;
 pub mod routes;
 pub mod state;
 pub mod views;
+pub mod ws;
 
 pub use app::{app, serve};
 pub use state::AppState;
