@@ -1,5 +1,7 @@
-//! The single-user dashboard: migration progress, summary figures, operations by type and over
-//! time, recent operations and recent errors, as one self-contained HTML document.
+//! The single-user dashboard, as one self-contained HTML document: the executive summary (or,
+//! without the plan's views, the migration progress), the timeline, the component matrix, the
+//! test results and the performance comparison when they have data; then the operations'
+//! summary figures, operations by type and over time, recent operations and recent errors.
 
 use askama::Template;
 use mhd_core::dashboard::{Bucket, DashboardData, MigrationProgress};
@@ -8,15 +10,19 @@ use mhd_core::operation::NewOperation;
 use mhd_core::stats::{StatsSummary, TypeStats};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use super::{ViewError, clip, local, local_with_offset, offset_label, stylesheet, thousands};
+use super::components::ComponentsSection;
+use super::perf::PerfSection;
+use super::summary::SummarySection;
+use super::testresults::TestsSection;
+use super::timeline::TimelineSection;
+use super::{
+    DASH, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Stamp, ViewError, clip, local, offset_label,
+    stylesheet, thousands,
+};
 use crate::charts::{self, Bar, BarChartOptions, Column, ColumnChartOptions};
 
 /// Most columns the "over time" chart draws; longer series are summed into wider periods.
 const MAX_COLUMNS: usize = 48;
-/// Longest error message shown; the rest of a longer one is cut, so the page stays small.
-const MAX_MESSAGE_CHARS: usize = 500;
-/// Longest name (dataset, operation, component, type) shown in tables.
-const MAX_NAME_CHARS: usize = 200;
 
 /// Renders the dashboard as one complete HTML document with everything inline: no script, no
 /// resource from anywhere, so it opens offline from a file. Times are shown relative to
@@ -37,6 +43,11 @@ struct DashboardPage {
     generated: Stamp,
     week: Option<String>,
     migration: Option<MigrationView>,
+    exec: Option<SummarySection>,
+    timeline: Option<TimelineSection>,
+    components: Option<ComponentsSection>,
+    tests: Option<TestsSection>,
+    perf: Option<PerfSection>,
     empty: bool,
     cards: Cards,
     types: Vec<TypeRow>,
@@ -49,23 +60,6 @@ struct DashboardPage {
     recent: Vec<RecentRow>,
     recent_caption: String,
     errors: Vec<ErrorItem>,
-}
-
-/// A moment shown three ways: relative, local, and RFC 3339 for `<time datetime>`.
-struct Stamp {
-    relative: String,
-    local: String,
-    rfc3339: String,
-}
-
-impl Stamp {
-    fn new(t: OffsetDateTime, now: OffsetDateTime, offset: UtcOffset) -> Self {
-        Stamp {
-            relative: format::relative(now, t),
-            local: local_with_offset(t, offset),
-            rfc3339: format::rfc3339(t),
-        }
-    }
 }
 
 struct MigrationView {
@@ -122,9 +116,6 @@ struct ErrorItem {
     message: String,
 }
 
-/// Shown for a figure that does not exist (no operations, no duration, no dataset).
-const DASH: &str = "—";
-
 /// A duration, or [`DASH`] when there is none.
 fn duration_or_dash(ms: Option<f64>) -> String {
     ms.map_or(DASH.to_owned(), |d| format::duration_ms(Some(d)))
@@ -155,12 +146,32 @@ impl DashboardPage {
         });
         let (time_chart, time_note, periods) =
             over_time(&data.over_time, data.bucket_seconds, offset);
+        let views = data.views.as_ref();
         DashboardPage {
             title,
             css: stylesheet(),
             generated: Stamp::new(now, now, offset),
             week: data.migration.as_ref().map(week_text),
-            migration: data.migration.as_ref().map(MigrationView::new),
+            // The executive summary shows the same progress, and more.
+            migration: match views {
+                Some(_) => None,
+                None => data.migration.as_ref().map(MigrationView::new),
+            },
+            exec: views
+                .map(|v| SummarySection::new(&v.summary, data.migration.as_ref(), now, offset)),
+            timeline: views.and_then(|v| TimelineSection::new(&v.summary, &v.timeline)),
+            components: views.and_then(|v| ComponentsSection::new(&v.components)),
+            tests: data
+                .tests
+                .as_ref()
+                .and_then(|t| TestsSection::new(t, now, offset)),
+            perf: PerfSection::new(
+                &data.performance,
+                views.map_or_else(
+                    || mhd_core::perf::performance_delta(&data.performance),
+                    |v| v.summary.key_metrics.performance_delta,
+                ),
+            ),
             empty: s.overall.total_operations == 0,
             cards: Cards::new(s, now, offset),
             types: by_type.iter().map(|t| TypeRow::new(t)).collect(),
@@ -314,13 +325,7 @@ fn duration_chart(by_type: &[&TypeStats]) -> String {
 
 /// "Week 8 of 21", or where `generated_at` falls outside the plan's weeks.
 fn week_text(m: &MigrationProgress) -> String {
-    if m.week < 1 {
-        format!("Before week 1 of {}", m.weeks)
-    } else if m.week > i64::from(m.weeks) {
-        format!("Week {} of {} (past the planned end)", m.week, m.weeks)
-    } else {
-        format!("Week {} of {}", m.week, m.weeks)
-    }
+    super::summary::week_words(m.week, m.weeks)
 }
 
 impl MigrationView {
@@ -629,6 +634,230 @@ mod tests {
         }
     }
 
+    /// A migration as the core computes it, on the specification's plan (8 phases, 4
+    /// components) in week 9: `suites` test suites of `cases` cases with 10 runs each, of
+    /// which `failing` fail in the latest run; `ops` benchmarked operations.
+    fn views_data(suites: usize, cases: usize, failing: usize, ops: usize) -> DashboardData {
+        use mhd_core::components::{ComponentInput, SystemWindow, component_matrix};
+        use mhd_core::dashboard::MigrationViews;
+        use mhd_core::perf::{BenchmarkSamples, compare, performance_delta};
+        use mhd_core::plan::{default_plan_toml, parse};
+        use mhd_core::summary::{
+            FiringAlert, MigrationCounts, Severity, SuitePassRate, SummaryInput, executive_summary,
+        };
+        use mhd_core::testrun::{TestCase, TestRun, TestStatus};
+        use mhd_core::testview::tests_view;
+        use mhd_core::timeline::{
+            ComponentProgress, MILESTONE, Marks, PHASE_COMPLETE, PhaseAlert, timeline, week_of,
+        };
+        use time::macros::date;
+
+        let plan = parse(&default_plan_toml(date!(2025 - 01 - 06)), "migration.toml")
+            .expect("the default plan parses");
+        let today = NOW.date();
+        let mut marks = Marks::default();
+        for (name, day) in [
+            ("Characterization suite green", date!(2025 - 01 - 17)),
+            ("Coverage of the old system", date!(2025 - 01 - 24)),
+            ("One configuration model", date!(2025 - 02 - 07)),
+            ("Storage interface agreed", date!(2025 - 02 - 07)),
+        ] {
+            marks.record(MILESTONE, name, true, day);
+        }
+        marks.record(PHASE_COMPLETE, "tests", true, date!(2025 - 01 - 27));
+        marks.record(PHASE_COMPLETE, "config", true, date!(2025 - 02 - 14));
+        let progress: Vec<ComponentProgress> = [("storage", 116, 200), ("config", 40, 40)]
+            .iter()
+            .map(|(c, m, t)| ComponentProgress {
+                component: (*c).into(),
+                migrated: *m,
+                total: *t,
+            })
+            .collect();
+        let phase_alerts = [PhaseAlert {
+            phase: "features".into(),
+            title: "Feature store unreachable".into(),
+        }];
+        let phases = timeline(&plan, today, &progress, &marks, &phase_alerts);
+
+        // Test runs: the first `failing` cases fail in the latest runs (longer streaks for
+        // lower numbers), one case flips between passed and failed.
+        let mut runs = Vec::new();
+        for s in 0..suites {
+            let suite = ["unit", "integration", "e2e", "performance", "regression"][s % 5];
+            for r in 0..10u64 {
+                let mut cases: Vec<TestCase> = (0..cases)
+                    .map(|i| {
+                        let streak = (i % 4) as u64 + 1;
+                        let fails = i < failing && r + streak >= 10;
+                        TestCase {
+                            name: format!("test_{suite}_{i:03}"),
+                            classname: Some(format!("tests.{suite}")),
+                            status: if fails {
+                                if i % 5 == 4 {
+                                    TestStatus::Error
+                                } else {
+                                    TestStatus::Failed
+                                }
+                            } else if i % 17 == 16 {
+                                TestStatus::Skipped
+                            } else {
+                                TestStatus::Passed
+                            },
+                            time: Some(0.25 + i as f64 * 0.01),
+                            message: fails.then(|| {
+                                format!(
+                                    "AssertionError: expected 200 rows in sales_{i:03}, got 199"
+                                )
+                            }),
+                        }
+                    })
+                    .collect();
+                cases.push(TestCase {
+                    name: "test_flaky_lock".into(),
+                    classname: Some(format!("tests.{suite}")),
+                    status: if r % 3 == 1 {
+                        TestStatus::Failed
+                    } else {
+                        TestStatus::Passed
+                    },
+                    time: Some(1.5),
+                    message: None,
+                });
+                runs.push(TestRun {
+                    suite: suite.to_owned(),
+                    phase: Some("tests".into()),
+                    component: Some(
+                        ["storage", "config", "features", "registration"][s % 4].into(),
+                    ),
+                    run_at: NOW - Duration::hours(10 - r as i64) - Duration::minutes(s as i64),
+                    duration: 30.0 * (s as f64 + 1.0) + r as f64,
+                    cases,
+                });
+            }
+        }
+        let tests = tests_view(&runs, &plan.thresholds);
+        let suite_rates: Vec<SuitePassRate> = tests
+            .suites
+            .iter()
+            .filter_map(|s| {
+                s.pass_rate.map(|p| SuitePassRate {
+                    suite: s.name.clone(),
+                    pass_rate: p / 100.0,
+                })
+            })
+            .collect();
+
+        // Benchmarks: each operation's new system at its own factor of the old one.
+        let factors = [0.62, 0.83, 1.0, 1.35, 0.97, 1.12, 0.5, 1.04, 1.6, 0.9];
+        let names = [
+            "dataset_register",
+            "dataset_read",
+            "dataset_export",
+            "feature_generation",
+            "query_execution",
+            "storage_write",
+            "config_load",
+            "registry_lookup",
+            "validation_run",
+            "cleanup_scan",
+        ];
+        let noise = |i: usize, k: usize| ((i * 37 + k * 11) % 17) as f64 / 17.0;
+        let samples: Vec<BenchmarkSamples> = (0..ops)
+            .flat_map(|k| {
+                let base = 40.0 * (k as f64 + 1.0);
+                let side = |system: System, factor: f64| BenchmarkSamples {
+                    operation: names[k % names.len()].to_owned(),
+                    system,
+                    component: Some("storage".into()),
+                    values_ms: (0..20)
+                        .map(|i| base * factor * (0.9 + 0.2 * noise(i, k)))
+                        .collect(),
+                };
+                [
+                    side(System::Old, 1.0),
+                    side(System::New, factors[k % factors.len()]),
+                ]
+            })
+            .collect();
+        let performance = compare(&samples, plan.thresholds.regression_percent);
+
+        let daily: Vec<i64> = (0..28).map(|i| [3, 5, 9, 4, 0, 6, 7][i % 7]).collect();
+        let alerts = [FiringAlert {
+            severity: Severity::Critical,
+            title: "Rollback rate above 5%".into(),
+            component: Some("storage".into()),
+            since: Some(NOW - Duration::hours(3)),
+        }];
+        let counts = MigrationCounts {
+            datasets_migrated: 156,
+            attempts: 170,
+            successes: 160,
+            rollbacks: 4,
+        };
+        let summary = executive_summary(&SummaryInput {
+            plan: &plan,
+            now: NOW,
+            counts,
+            daily_net: &daily,
+            phases: &phases,
+            alerts: &alerts,
+            performance_delta: performance_delta(&performance),
+            test_suites: &suite_rates,
+        });
+        let window = |operations: u64, failures: u64, ms: f64| SystemWindow {
+            operations,
+            failures,
+            durations_ms: (0..operations.min(50))
+                .map(|i| ms * (1.0 + (i % 7) as f64 / 10.0))
+                .collect(),
+            window_seconds: 7.0 * 86_400.0,
+        };
+        let inputs: Vec<ComponentInput> = plan
+            .components
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ComponentInput {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                old: window(1000 + i as u64 * 100, i as u64 * 3, 120.0),
+                new: match i {
+                    3 => window(0, 0, 0.0),
+                    2 => window(400, 60, 95.0),
+                    _ => window(800, i as u64, 90.0),
+                },
+                migrated: [116, 40, 0, 0][i % 4],
+                datasets_total: [200, 40, 150, 0][i % 4],
+                tests: tests
+                    .suites
+                    .iter()
+                    .find(|s| s.component.as_deref() == Some(c.id.as_str()))
+                    .map(|s| (s.results.passed, s.results.total)),
+                performance_delta: (i < 2).then(|| [-12.5, 4.0][i]),
+            })
+            .collect();
+        let components = component_matrix(&inputs, &plan.thresholds);
+
+        let mut d = plan_data();
+        let (week, weeks) = week_of(&plan, today);
+        let m = d.migration.as_mut().expect("a plan");
+        m.week = week;
+        m.weeks = weeks;
+        d.views = Some(MigrationViews {
+            summary,
+            timeline: phases,
+            components,
+        });
+        d.tests = (!tests.suites.is_empty()).then_some(tests);
+        d.performance = performance;
+        d
+    }
+
+    /// The specification's migration mid-way, with every view: the full page's snapshot.
+    fn full_data() -> DashboardData {
+        views_data(3, 12, 3, 4)
+    }
+
     /// Every stored string replaced by markup that would run if it were not escaped.
     fn hostile_data() -> DashboardData {
         const SCRIPT: &str = "<script>alert(1)</script>";
@@ -729,6 +958,11 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_full() {
+        insta::assert_snapshot!("dashboard_full", markup(&render(&full_data())));
+    }
+
+    #[test]
     fn empty_dashboard_explains_how_to_record_and_draws_no_chart() {
         let html = render(&empty_data());
         assert!(html.contains("No operations recorded yet"));
@@ -821,12 +1055,377 @@ mod tests {
         }
     }
 
+    /// The full page with every name and message a user or an input file supplies replaced
+    /// by markup that would run if it were not escaped.
+    fn hostile_views_data() -> DashboardData {
+        const SCRIPT: &str = "<script>alert(1)</script>";
+        const IMG: &str = "<img src=x onerror=alert(1)>";
+        const QUOTES: &str = "\"' onmouseover='alert(1)";
+        let mut d = views_data(2, 6, 2, 4);
+        let v = d.views.as_mut().expect("views");
+        for p in &mut v.timeline {
+            p.name = SCRIPT.to_owned();
+            for m in &mut p.milestones {
+                m.name = IMG.to_owned();
+                m.blocker = Some(SCRIPT.to_owned());
+            }
+            if !p.blocker_alerts.is_empty() {
+                p.blocker_alerts = vec![IMG.to_owned()];
+            }
+        }
+        let s = &mut v.summary;
+        s.recommendations.push(format!("{SCRIPT} `{IMG}`"));
+        s.health_reasons.push(SCRIPT.to_owned());
+        for b in &mut s.blockers {
+            b.title = IMG.to_owned();
+            b.component = Some(SCRIPT.to_owned());
+        }
+        for c in &mut v.components {
+            c.name = format!("{IMG}{QUOTES}");
+            c.component = SCRIPT.to_owned();
+        }
+        let t = d.tests.as_mut().expect("tests");
+        for s in &mut t.suites {
+            s.name = SCRIPT.to_owned();
+            s.component = Some(IMG.to_owned());
+            s.phase = Some(QUOTES.to_owned());
+            for f in &mut s.failing_tests {
+                f.name = IMG.to_owned();
+                f.error = SCRIPT.to_owned();
+            }
+            for f in &mut s.flaky_tests {
+                f.name = SCRIPT.to_owned();
+            }
+        }
+        for c in &mut d.performance {
+            c.operation = format!("{SCRIPT}{QUOTES}");
+            c.component = Some(IMG.to_owned());
+        }
+        d
+    }
+
+    #[test]
+    fn hostile_names_in_the_views_are_escaped_everywhere() {
+        let d = hostile_views_data();
+        let html = render(&d);
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("<img"));
+        assert!(!html.contains("' onmouseover='"));
+        let text = "&#60;script&#62;alert(1)&#60;/script&#62;";
+        let img = "&#60;img src=x onerror=alert(1)&#62;";
+        let quotes = "&#34;&#39; onmouseover=&#39;alert(1)";
+        let svg = "&lt;script&gt;alert(1)&lt;/script&gt;";
+        let svg_img = "&lt;img src=x onerror=alert(1)&gt;";
+        let svg_quotes = "&quot;&#39; onmouseover=&#39;alert(1)";
+        let cases = [
+            // HTML text.
+            ("health reason", format!("<li>{text}</li>")),
+            (
+                "recommendation",
+                format!("<li>{text} <code>{img}</code></li>"),
+            ),
+            ("blocker", format!("<strong>{img}</strong>")),
+            ("blocker component", format!(" · {text} · since")),
+            ("phase table", format!("<th scope=\"row\">{text}</th>")),
+            (
+                "blocked by",
+                format!("<td class=\"wr\">{text}, alert “{img}”</td>"),
+            ),
+            (
+                "milestone",
+                format!("</span> {img} <small class=\"note\">due 2025-"),
+            ),
+            ("milestone blocker", format!(" · blocked by {text}</small>")),
+            (
+                "component",
+                format!("<th scope=\"row\">{img}{quotes}<small class=\"note\">{text}</small>"),
+            ),
+            (
+                "suite",
+                format!(
+                    "<th scope=\"row\">{text}<small class=\"note\">{img} · phase {quotes} · 10 runs"
+                ),
+            ),
+            (
+                "failing test",
+                format!("<strong>{img}</strong> · {text} · "),
+            ),
+            ("failure message", format!("<p class=\"msg\">{text}</p>")),
+            (
+                "flaky test",
+                format!("<li><strong>{text}</strong> · {text} · flipped"),
+            ),
+            (
+                "operation",
+                format!("<h3>{text}{quotes} <small class=\"note\">{img}</small></h3>"),
+            ),
+            // HTML attributes.
+            (
+                "operation table label",
+                format!("aria-label=\"{text}{quotes}: old and new system, table\""),
+            ),
+            // SVG text, tooltips and labels.
+            ("Gantt label", ">&lt;script&gt;alert(1)…</text>".to_owned()),
+            ("Gantt tooltip", format!("<g><title>{svg}: ")),
+            (
+                "Gantt blocker",
+                format!("blocked by {svg}, alert “{svg_img}”"),
+            ),
+            ("milestone tooltip", format!("<title>{svg_img} — 2025-")),
+            (
+                "component bar",
+                format!("aria-label=\"{svg_img}{svg_quotes}: datasets migrated\""),
+            ),
+            (
+                "sparkline",
+                format!("aria-label=\"{svg}: pass rate of the last 10 runs"),
+            ),
+            (
+                "performance bars",
+                format!("aria-label=\"{svg}{svg_quotes}: median (p50)"),
+            ),
+            (
+                "performance bar tooltip",
+                format!("<title>{svg}{svg_quotes}, old system: p50 "),
+            ),
+            ("regression line", format!("; worst: {text}{quotes}, +")),
+        ];
+        for (place, want) in cases {
+            assert!(html.contains(&want), "{place}: {want}");
+        }
+    }
+
+    #[test]
+    fn sections_appear_only_with_their_data() {
+        let html = render(&plan_data());
+        for id in ["health", "timeline", "components", "tests", "performance"] {
+            assert!(!html.contains(&format!("id=\"{id}\"")), "{id}");
+            assert!(!html.contains(&format!("href=\"#{id}\"")), "{id}");
+        }
+        // Without the plan's views, the plain progress block stays.
+        assert!(html.contains(r#"<section id="progress""#));
+
+        let html = render(&full_data());
+        assert!(
+            !html.contains(r#"<section id="progress""#),
+            "merged into the summary"
+        );
+        for id in ["health", "timeline", "components", "tests", "performance"] {
+            assert!(html.contains(&format!("<section id=\"{id}\"")), "{id}");
+            assert!(html.contains(&format!("<li><a href=\"#{id}\">")), "{id}");
+        }
+        // The summary comes first.
+        assert!(html.find(r#"<section id="health""#) < html.find(r#"<section id="timeline""#));
+
+        // Test results and benchmarks without a plan, and a plan without operations.
+        let mut d = empty_data();
+        let full = full_data();
+        d.tests = full.tests.clone();
+        d.performance = full.performance.clone();
+        let html = render(&d);
+        assert!(html.contains(r#"<section id="tests""#));
+        assert!(html.contains(r#"<section id="performance""#));
+        assert!(html.contains("No operations recorded yet"));
+        assert!(!html.contains(r#"<section id="health""#));
+        let mut d = empty_data();
+        d.migration = full.migration.clone();
+        d.views = full.views.clone();
+        let html = render(&d);
+        assert!(html.contains(r#"<section id="health""#));
+        assert!(html.contains(r#"<section id="timeline""#));
+        assert!(html.contains("No operations recorded yet"));
+        assert!(!html.contains("href=\"#recent\""));
+    }
+
+    #[test]
+    fn executive_summary_tells_health_by_shape_and_word() {
+        let d = full_data();
+        let html = render(&d);
+        assert!(html.contains(
+            r#"Overall status: <strong class="hl bad"><span aria-hidden="true">✗</span> Critical</strong> <span class="week">Week 9 of 21</span>"#
+        ));
+        assert!(
+            html.contains("<li>Critical alert &#34;Rollback rate above 5%&#34; is firing.</li>")
+        );
+        let s = &d.views.as_ref().unwrap().summary;
+        let e = s.estimated_completion.expect("a forecast");
+        assert!(html.contains(&format!(
+            "<dd>{}<small>P50 {} – P95 {}</small>",
+            e.p85, e.p50, e.p95
+        )));
+        assert!(e.slip_days < 0);
+        assert!(html.contains(&format!(
+            "</span> {} days before the planned end 2025-06-02</small>",
+            -e.slip_days
+        )));
+        assert!(html.contains("<dd>156 / 412</dd>"));
+        assert!(html.contains("<dd>94.1%<small>of 170 attempts</small></dd>"));
+        assert!(html.contains("<dd>4</dd>"));
+        let delta = s.key_metrics.performance_delta.expect("benchmarks");
+        assert!(html.contains(&format!(
+            "<dd>{delta:+.1}%<small>the new system is faster (median change of p50)</small>"
+        )));
+        assert!(html.contains("2 blockers require attention"));
+        assert!(html.contains("<strong>Rollback rate above 5%</strong> <small class=\"note\">critical alert · storage · since <time"));
+        assert_eq!(html.matches("<ol class=\"recs\">").count(), 1);
+        for r in &s.recommendations {
+            let first = r.split('`').next().unwrap().replace('"', "&#34;");
+            assert!(html.contains(&format!("<li>{first}")), "{r}");
+        }
+        assert!(html.contains("act on it first (<code>mhd alerts</code>).</li>"));
+        // Healthy and at risk have their own shapes.
+        assert_eq!(
+            super::super::summary::health_badge(mhd_core::summary::Health::Healthy).symbol,
+            "●"
+        );
+        assert_eq!(
+            super::super::summary::health_badge(mhd_core::summary::Health::AtRisk).symbol,
+            "▲"
+        );
+    }
+
+    #[test]
+    fn without_a_forecast_the_completion_says_why() {
+        let mut d = full_data();
+        let s = &mut d.views.as_mut().unwrap().summary;
+        s.estimated_completion = None;
+        s.recommendations = vec![
+            "No datasets migrated in the last 28 days: no completion date can be forecast."
+                .to_owned(),
+        ];
+        let html = render(&d);
+        assert!(html.contains(
+            "<dd>—<small>No forecast: No datasets migrated in the last 28 days: no completion \
+             date can be forecast.</small></dd>"
+        ));
+        s_without_datasets(&mut d);
+        assert!(render(&d).contains("No forecast: the plan counts no datasets</small>"));
+    }
+
+    fn s_without_datasets(d: &mut DashboardData) {
+        d.views.as_mut().unwrap().summary.key_metrics.datasets_total = 0;
+    }
+
+    #[test]
+    fn timeline_shows_every_phase_in_the_chart_and_the_table() {
+        let d = full_data();
+        let html = render(&d);
+        let phases = &d.views.as_ref().unwrap().timeline;
+        assert_eq!(phases.len(), 8);
+        assert_eq!(html.matches(r#"<svg class="chart gantt""#).count(), 1);
+        for p in phases {
+            assert!(html.contains(&format!(">{}</text>", p.name)), "{}", p.name);
+            assert!(
+                html.contains(&format!("<th scope=\"row\">{}</th>", p.name)),
+                "{}",
+                p.name
+            );
+        }
+        // Status in words beside each bar, and in the table.
+        assert!(html.contains(">✓ done</text>"));
+        assert!(html.contains(">✗ blocked</text>"));
+        assert!(html.contains(">○ planned</text>"));
+        assert!(html.contains("% in progress"));
+        assert!(
+            html.contains(
+                r#"<span class="st bad"><span aria-hidden="true">✗</span> blocked</span>"#
+            )
+        );
+        assert!(
+            html.contains("<td class=\"wr\">Abstraction, alert “Feature store unreachable”</td>")
+        );
+        // The blocked bar is hatched; today is marked.
+        assert!(html.contains(r#"<rect class="gx" fill="url(#gt-h)""#));
+        assert!(html.contains(">today 2025-03-03</text>"));
+        assert!(html.contains("Week 1 starts 2025-01-06"));
+        // Milestones: a tooltip each, and their status in the table.
+        let milestones: usize = phases.iter().map(|p| p.milestones.len()).sum();
+        assert_eq!(html.matches(" — 2025-").count(), milestones);
+        assert!(html.contains(r#"<span class="st bad"><span aria-hidden="true">✗</span> missed</span> Old storage behind the interface"#));
+        assert!(html.contains("<small class=\"note\">due 2025-01-17 · reached 2025-01-17</small>"));
+    }
+
+    #[test]
+    fn component_matrix_tells_health_in_symbols_and_words() {
+        let d = full_data();
+        let html = render(&d);
+        assert!(html.contains(
+            r#"<span class="st ok"><span aria-hidden="true">✓</span> healthy</span> 100.0%"#
+        ));
+        assert!(html.contains(
+            r#"<span class="st mut"><span aria-hidden="true">—</span> no data</span></td>"#
+        ));
+        assert!(html.contains(
+            r#"<span class="st warn"><span aria-hidden="true">⚠</span> degraded</span>"#
+        ));
+        assert!(html.contains(r#"aria-label="Storage: datasets migrated""#));
+        assert!(html.contains("58%<small class=\"note\">116 / 200</small>"));
+        assert!(html.contains("<td>—<small class=\"note\">no datasets</small></td>"));
+        assert!(html.contains("<td class=\"n\">-12.5%<small class=\"note\">faster</small></td>"));
+        assert!(html.contains("<td class=\"n\">—<small class=\"note\">no suites</small></td>"));
+        assert!(
+            html.contains("title=\"old system: 1,000 operations, 0 failed, error rate 0.0%, p95 ")
+        );
+    }
+
+    #[test]
+    fn test_results_show_trend_status_failures_and_flaky_tests() {
+        let d = full_data();
+        let html = render(&d);
+        let t = d.tests.as_ref().unwrap();
+        assert_eq!(
+            html.matches(r#"<svg class="chart spark""#).count(),
+            t.suites.len()
+        );
+        assert!(
+            html.contains(
+                r#"<span class="st bad"><span aria-hidden="true">✗</span> failing</span>"#
+            )
+        );
+        assert!(html.contains("Failing tests (9)"));
+        assert!(html.contains("<strong>tests.unit::test_unit_002</strong> · unit · <span class=\"bad\">failed</span> · failing since <time datetime=\"2025-03-03T09:00:00Z\""));
+        assert!(html.contains(">3h ago</time>, 3 runs in a row</p>"));
+        assert!(html.contains(
+            "<p class=\"msg\">AssertionError: expected 200 rows in sales_002, got 199</p>"
+        ));
+        assert!(html.contains("Flaky tests (3)"));
+        assert!(
+            html.contains(
+                "<li><strong>tests.unit::test_flaky_lock</strong> · unit · flipped 6 times"
+            )
+        );
+        assert!(html.contains("76.9%<small class=\"note\">10 / 13 passed</small>"));
+    }
+
+    #[test]
+    fn performance_shows_both_systems_their_change_and_a_verdict() {
+        let d = views_data(1, 2, 0, 9);
+        let html = render(&d);
+        assert!(html.contains("<th scope=\"row\">Delta</th>"));
+        for verdict in ["improved", "regression", "no clear change"] {
+            assert!(
+                html.contains(&format!("</span> {verdict}</span></strong>")),
+                "{verdict}"
+            );
+        }
+        let regressions = d.performance.iter().filter(|c| c.regression).count();
+        assert!(regressions > 0);
+        assert!(html.contains(&format!(
+            "</span> {regressions} operations showing a regression: the new system&#39;s p50"
+        )));
+        assert!(html.contains("Mann-Whitney U: p = "));
+        // A pair of bars per operation, the new one with its change.
+        assert_eq!(html.matches(">Old</text>").count(), 9);
+        assert!(html.contains("ms (-38.0%)</text>") || html.contains("ms (-"));
+    }
+
     #[test]
     fn the_page_loads_nothing_from_anywhere() {
         for html in [
             render(&empty_data()),
             render(&plan_data()),
             render(&large_data()),
+            render(&full_data()),
         ] {
             assert!(!html.contains("http://") && !html.contains("https://"));
             assert!(!html.contains("<script"), "no script");
@@ -850,7 +1449,12 @@ mod tests {
 
     #[test]
     fn structure_is_accessible() {
-        let html = render(&plan_data());
+        for (html, charts) in [(render(&plan_data()), 3), (render(&full_data()), 11)] {
+            page_structure_is_accessible(&html, charts);
+        }
+    }
+
+    fn page_structure_is_accessible(html: &str, charts: usize) {
         for tag in [
             "<header",
             "<main id=\"main\">",
@@ -869,6 +1473,18 @@ mod tests {
                 .expect("labelled");
             assert!(html.contains(&format!("<h2 id=\"{id}\">")), "{id}");
         }
+        // Every link of the navigation leads to a section, and every section has a link.
+        let nav = &html[html.find("<nav").expect("nav")..html.find("</nav>").expect("nav")];
+        let links: Vec<&str> = nav
+            .split("href=\"#")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .collect();
+        let sections = html.matches("<section ").count();
+        assert_eq!(links.len(), sections, "{links:?}");
+        for id in links {
+            assert!(html.contains(&format!("<section id=\"{id}\"")), "{id}");
+        }
         // Headings never skip a level.
         let mut last = 1;
         for (i, _) in html
@@ -884,7 +1500,17 @@ mod tests {
             html.matches("<th ").count() + html.matches("<th>").count()
         );
         assert!(html.contains("prefers-color-scheme:dark") && html.contains("@media print"));
-        assert_eq!(html.matches(r#"role="img""#).count(), 3);
+        assert_eq!(html.matches(r#"role="img""#).count(), charts);
+        // Scrollable regions can be reached with the keyboard.
+        assert_eq!(
+            html.matches(r#"<div class="tw""#).count(),
+            html.matches(r#"<div class="tw" role="region" aria-label=""#)
+                .count()
+        );
+        assert_eq!(
+            html.matches(r#"role="region""#).count(),
+            html.matches(r#"role="region" aria-label="#).count()
+        );
     }
 
     #[test]
@@ -894,6 +1520,33 @@ mod tests {
         assert!(!html.contains("NaN"));
         // 720 hourly buckets are summed into days.
         assert!(html.contains("Each column is 1 day (UTC days)."));
+    }
+
+    #[test]
+    fn a_full_dashboard_stays_small() {
+        // 8 phases, 4 components, 5 suites of 10 runs with 20 failing tests each, 10
+        // operations, besides the large operations data.
+        let mut d = views_data(5, 60, 20, 10);
+        let large = large_data();
+        d.summary = large.summary;
+        d.over_time = large.over_time;
+        d.recent = large.recent;
+        let html = render(&d);
+        assert!(html.len() < 150_000, "{} bytes", html.len());
+        assert!(!html.contains("NaN") && !html.contains("inf%"));
+        let v = d.views.as_ref().unwrap();
+        assert_eq!(v.timeline.len(), 8);
+        assert_eq!(v.components.len(), 4);
+        let t = d.tests.as_ref().unwrap();
+        assert_eq!(t.suites.len(), 5);
+        assert!(t.suites.iter().all(|s| s.trend.len() == 10));
+        assert!(t.suites.iter().all(|s| s.failing_tests.len() == 20));
+        assert_eq!(d.performance.len(), 10);
+        // Every suite, phase and operation is shown; failing tests are listed ten a suite.
+        assert_eq!(html.matches(r#"<svg class="chart spark""#).count(), 5);
+        assert_eq!(html.matches("<div class=\"op\">").count(), 10);
+        assert_eq!(html.matches("<p class=\"msg\">AssertionError").count(), 50);
+        assert!(html.contains("50 more failing tests not listed here"));
     }
 
     #[test]

@@ -1,11 +1,20 @@
 //! Server-rendered views: the same code renders the static dashboard file (`mhd stats
 //! dashboard`) and, later, the live pages and reports.
 //!
+//! One module per view (executive summary, timeline, component matrix, test results,
+//! performance comparison), each a section template of its own, so live pages can reuse them.
+//!
 //! Templates live in `crates/server/templates/` and are compiled in by askama; every `{{ }}` is
-//! HTML-escaped. The only unescaped inserts are the stylesheet (a constant of this crate) and SVG
-//! strings made by [`crate::charts`], which escapes every caller-supplied string itself.
+//! HTML-escaped. The only unescaped inserts are the stylesheet (a constant of this crate), SVG
+//! strings made by [`crate::charts`], which escapes every caller-supplied string itself, and the
+//! sections' own rendered templates, escaped by askama in turn.
 
+mod components;
 mod dashboard;
+mod perf;
+mod summary;
+mod testresults;
+mod timeline;
 
 pub use dashboard::render_static_dashboard;
 
@@ -64,6 +73,107 @@ pub(crate) fn clip(s: &str, max: usize) -> String {
     crate::charts::truncate(s, max).into_owned()
 }
 
+/// Shown for a figure that does not exist (no operations, no duration, no dataset).
+pub(crate) const DASH: &str = "—";
+
+/// Longest name (dataset, operation, component, phase, suite, test) shown on a page.
+pub(crate) const MAX_NAME_CHARS: usize = 200;
+/// Longest message (error, reason, recommendation) shown on a page; the rest is cut, so the
+/// page stays small.
+pub(crate) const MAX_MESSAGE_CHARS: usize = 500;
+
+/// A moment shown three ways: relative, local, and RFC 3339 for `<time datetime>`.
+pub(crate) struct Stamp {
+    pub(crate) relative: String,
+    pub(crate) local: String,
+    pub(crate) rfc3339: String,
+}
+
+impl Stamp {
+    pub(crate) fn new(t: OffsetDateTime, now: OffsetDateTime, offset: UtcOffset) -> Self {
+        Stamp {
+            relative: mhd_core::format::relative(now, t),
+            local: local_with_offset(t, offset),
+            rfc3339: mhd_core::format::rfc3339(t),
+        }
+    }
+}
+
+/// A state told by a symbol, a word and a colour together, so colour is never alone. The
+/// symbol is hidden from screen readers, which read the word.
+pub(crate) struct Badge {
+    /// `✓`, `⚠`, `✗`, `●`, …
+    pub(crate) symbol: &'static str,
+    /// What the state is called.
+    pub(crate) word: &'static str,
+    /// The colour's class in the stylesheet: `ok`, `warn`, `bad`, `mut` or empty.
+    pub(crate) class: &'static str,
+}
+
+impl Badge {
+    pub(crate) const fn new(symbol: &'static str, word: &'static str, class: &'static str) -> Self {
+        Badge {
+            symbol,
+            word,
+            class,
+        }
+    }
+}
+
+/// A change in percent with its sign: `+12.0%`, `-3.5%`; [`DASH`] when unknown.
+pub(crate) fn signed_percent(v: Option<f64>) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(v) => format!("{v:+.1}%"),
+        None => DASH.to_owned(),
+    }
+}
+
+/// A percentage (0–100) rounded down to a whole number, so 99.6 % is not shown as done, yet
+/// 116 / 200 (57.999… in floating point) is 58; NaN is 0.
+pub(crate) fn whole_percent(p: f64) -> String {
+    let p = if p.is_finite() {
+        p.clamp(0.0, 100.0)
+    } else {
+        0.0
+    };
+    format!("{:.0}%", (p + 1e-9).floor())
+}
+
+/// A number of days in words: `1 day`, `18 days`.
+pub(crate) fn days_text(n: i64) -> String {
+    format!("{n} day{}", if n.abs() == 1 { "" } else { "s" })
+}
+
+/// Seconds as people read a test run's time: `25.0ms`, `45.2s`, `2m 34s`, `1h 05m`.
+pub(crate) fn seconds_text(s: f64) -> String {
+    let s = if s.is_finite() && s > 0.0 { s } else { 0.0 };
+    if s < 60.0 {
+        mhd_core::format::duration_ms(Some(s * 1000.0))
+    } else if s < 3600.0 {
+        let whole = s.round() as u64;
+        format!("{}m {:02}s", whole / 60, whole % 60)
+    } else {
+        let minutes = (s / 60.0).round() as u64;
+        format!("{}h {:02}m", minutes / 60, minutes % 60)
+    }
+}
+
+/// Text with `code` spans (between backticks, as the recommendations name commands) split
+/// into pieces: `(true, text)` for code, `(false, text)` for prose. An unpaired backtick is
+/// kept as text.
+pub(crate) fn code_spans(s: &str) -> Vec<(bool, String)> {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return vec![(false, s.to_owned())];
+    }
+    parts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(i, p)| (i % 2 == 1, p.to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +191,47 @@ mod tests {
         for (n, want) in cases {
             assert_eq!(thousands(n), want);
         }
+    }
+
+    #[test]
+    fn small_formats() {
+        assert_eq!(signed_percent(Some(12.0)), "+12.0%");
+        assert_eq!(signed_percent(Some(-3.46)), "-3.5%");
+        assert_eq!(signed_percent(Some(f64::NAN)), DASH);
+        assert_eq!(signed_percent(None), DASH);
+        assert_eq!(whole_percent(116.0 / 200.0 * 100.0), "58%");
+        assert_eq!(whole_percent(99.6), "99%");
+        assert_eq!(whole_percent(f64::NAN), "0%");
+        assert_eq!(whole_percent(250.0), "100%");
+        assert_eq!(days_text(1), "1 day");
+        assert_eq!(days_text(-1), "-1 day");
+        assert_eq!(days_text(18), "18 days");
+        for (s, want) in [
+            (0.025, "25.0ms"),
+            (0.42, "420.0ms"),
+            (45.2, "45.2s"),
+            (154.0, "2m 34s"),
+            (908.4, "15m 08s"),
+            (3900.0, "1h 05m"),
+            (f64::NAN, "0.0ms"),
+            (-3.0, "0.0ms"),
+        ] {
+            assert_eq!(seconds_text(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn code_spans_split_on_paired_backticks() {
+        assert_eq!(
+            code_spans("look at them (`mhd alerts`)."),
+            vec![
+                (false, "look at them (".to_owned()),
+                (true, "mhd alerts".to_owned()),
+                (false, ").".to_owned())
+            ]
+        );
+        assert_eq!(code_spans("a ` b"), vec![(false, "a ` b".to_owned())]);
+        assert_eq!(code_spans("plain"), vec![(false, "plain".to_owned())]);
     }
 
     #[test]

@@ -1,0 +1,195 @@
+//! The executive summary (DESIGN §3.1): overall health told by a shape and a word, why, week
+//! N of M, progress, the key figures, the completion forecast against the planned end, the
+//! blockers and the recommendations.
+
+use askama::Template;
+use mhd_core::dashboard::MigrationProgress;
+use mhd_core::forecast::EstimatedCompletion;
+use mhd_core::format;
+use mhd_core::summary::{Blocker, BlockerKind, ExecutiveSummary, Health};
+use time::{OffsetDateTime, UtcOffset};
+
+use super::{
+    Badge, DASH, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Stamp, clip, code_spans, days_text,
+    signed_percent, thousands,
+};
+use crate::charts;
+
+/// The executive summary section of a page.
+#[derive(Template)]
+#[template(path = "summary.html", whitespace = "minimize")]
+pub(crate) struct SummarySection {
+    health: Badge,
+    reasons: Vec<String>,
+    week: String,
+    percent: String,
+    bar: String,
+    migrated: String,
+    total: String,
+    success_rate: String,
+    attempts: Option<String>,
+    completion: Completion,
+    rollbacks: String,
+    perf_delta: String,
+    perf_note: &'static str,
+    blockers: Vec<BlockerItem>,
+    recommendations: Vec<Vec<(bool, String)>>,
+}
+
+/// The forecast card: the P85 date, its range and its slip; or why there is none.
+enum Completion {
+    Date {
+        p85: String,
+        range: String,
+        slip: String,
+        /// `warn` when late, `ok` when early or on time.
+        class: &'static str,
+        symbol: &'static str,
+    },
+    None {
+        reason: String,
+    },
+}
+
+struct BlockerItem {
+    title: String,
+    what: &'static str,
+    component: Option<String>,
+    since: Option<Stamp>,
+}
+
+/// The health as a badge: ● healthy, ▲ at risk, ✗ critical.
+pub(crate) fn health_badge(h: Health) -> Badge {
+    match h {
+        Health::Healthy => Badge::new("●", "Healthy", "ok"),
+        Health::AtRisk => Badge::new("▲", "At risk", "warn"),
+        Health::Critical => Badge::new("✗", "Critical", "bad"),
+    }
+}
+
+/// "Week 8 of 21", or where today falls outside the plan's weeks.
+pub(crate) fn week_words(week: i64, weeks: u32) -> String {
+    if week < 1 {
+        format!("Before week 1 of {weeks}")
+    } else if week > i64::from(weeks) {
+        format!("Week {week} of {weeks} (past the planned end)")
+    } else {
+        format!("Week {week} of {weeks}")
+    }
+}
+
+impl SummarySection {
+    /// The section for `s`; `progress` (the same store's migration counts) adds the number of
+    /// attempts behind the success rate.
+    pub(crate) fn new(
+        s: &ExecutiveSummary,
+        progress: Option<&MigrationProgress>,
+        now: OffsetDateTime,
+        offset: UtcOffset,
+    ) -> Self {
+        let k = &s.key_metrics;
+        let percent = if s.migration_progress.is_finite() {
+            s.migration_progress.clamp(0.0, 100.0)
+        } else {
+            0.0
+        };
+        let (perf_delta, perf_note) = match k.performance_delta.filter(|d| d.is_finite()) {
+            None => (DASH.to_owned(), "no operation benchmarked on both systems"),
+            Some(d) if d < 0.0 => (
+                signed_percent(Some(d)),
+                "the new system is faster (median change of p50)",
+            ),
+            Some(d) if d > 0.0 => (
+                signed_percent(Some(d)),
+                "the new system is slower (median change of p50)",
+            ),
+            Some(d) => (signed_percent(Some(d)), "no change (median change of p50)"),
+        };
+        SummarySection {
+            health: health_badge(s.overall_health),
+            reasons: s
+                .health_reasons
+                .iter()
+                .map(|r| clip(r, MAX_MESSAGE_CHARS))
+                .collect(),
+            week: week_words(s.week, s.weeks),
+            percent: format!("{percent:.1}%"),
+            bar: charts::progress_bar(percent, "Datasets migrated"),
+            migrated: thousands(k.datasets_migrated),
+            total: thousands(k.datasets_total),
+            success_rate: k.success_rate.map_or(DASH.to_owned(), format::percent),
+            attempts: progress.map(|p| thousands(p.attempts)),
+            completion: match &s.estimated_completion {
+                Some(e) => completion(e),
+                None => Completion::None {
+                    reason: no_forecast_reason(s),
+                },
+            },
+            rollbacks: thousands(k.rollback_count),
+            perf_delta,
+            perf_note,
+            blockers: s
+                .blockers
+                .iter()
+                .map(|b| BlockerItem::new(b, now, offset))
+                .collect(),
+            recommendations: s
+                .recommendations
+                .iter()
+                .map(|r| code_spans(&clip(r, MAX_MESSAGE_CHARS)))
+                .collect(),
+        }
+    }
+}
+
+fn completion(e: &EstimatedCompletion) -> Completion {
+    let (slip, class, symbol) = match e.slip_days {
+        d if d > 0 => (
+            format!("{} after the planned end {}", days_text(d), e.planned_end),
+            "warn",
+            "⚠",
+        ),
+        d if d < 0 => (
+            format!("{} before the planned end {}", days_text(-d), e.planned_end),
+            "ok",
+            "✓",
+        ),
+        _ => (format!("on the planned end {}", e.planned_end), "ok", "✓"),
+    };
+    Completion::Date {
+        p85: e.p85.to_string(),
+        range: format!("P50 {} – P95 {}", e.p50, e.p95),
+        slip,
+        class,
+        symbol,
+    }
+}
+
+/// Why there is no forecast: the summary's own sentence about it among the recommendations
+/// when there is one, otherwise a plain reason.
+fn no_forecast_reason(s: &ExecutiveSummary) -> String {
+    if s.key_metrics.datasets_total == 0 {
+        return "the plan counts no datasets".to_owned();
+    }
+    s.recommendations
+        .iter()
+        .find(|r| r.contains("forecast") || r.contains("within five years"))
+        .map(|r| clip(&r.replace('`', ""), MAX_MESSAGE_CHARS))
+        .unwrap_or_else(|| {
+            "not enough net throughput in the recent days to forecast from".to_owned()
+        })
+}
+
+impl BlockerItem {
+    fn new(b: &Blocker, now: OffsetDateTime, offset: UtcOffset) -> Self {
+        BlockerItem {
+            title: clip(&b.title, MAX_MESSAGE_CHARS),
+            what: match b.kind {
+                BlockerKind::Phase => "blocked phase",
+                BlockerKind::Alert => "critical alert",
+            },
+            component: b.component.as_deref().map(|c| clip(c, MAX_NAME_CHARS)),
+            since: b.since.map(|t| Stamp::new(t, now, offset)),
+        }
+    }
+}
