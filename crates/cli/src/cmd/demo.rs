@@ -28,10 +28,12 @@ pub async fn run(args: DemoArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if !(args.speed.is_finite() && (0.1..=100.0).contains(&args.speed)) {
         return Err(usage("--speed: give a number from 0.1 to 100"));
     }
-    let addr: SocketAddr = args
-        .bind
-        .parse()
-        .map_err(|e| usage(format!("--bind: {:?} is not an address such as 127.0.0.1:8000 ({e})", args.bind)))?;
+    let addr: SocketAddr = args.bind.parse().map_err(|e| {
+        usage(format!(
+            "--bind: {:?} is not an address such as 127.0.0.1:8000 ({e})",
+            args.bind
+        ))
+    })?;
     let home = std::env::temp_dir().join(format!("mhd-demo-{}", std::process::id()));
     std::fs::create_dir_all(&home).with_context(|| format!("cannot create {}", home.display()))?;
     let result = serve_demo(&args, addr, &home, ctx).await;
@@ -39,7 +41,12 @@ pub async fn run(args: DemoArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     result
 }
 
-async fn serve_demo(args: &DemoArgs, addr: SocketAddr, home: &std::path::Path, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+async fn serve_demo(
+    args: &DemoArgs,
+    addr: SocketAddr,
+    home: &std::path::Path,
+    ctx: &Ctx,
+) -> anyhow::Result<ExitCode> {
     // The specification's migration at week 8: it started on the Monday seven weeks ago.
     let today = ctx.now.date();
     let monday = today - time::Duration::days(i64::from(today.weekday().number_days_from_monday()));
@@ -49,15 +56,27 @@ async fn serve_demo(args: &DemoArgs, addr: SocketAddr, home: &std::path::Path, c
     let plan = mhd_core::plan::parse(&text, "migration.toml")
         .map_err(|e| anyhow::anyhow!("the demo plan does not parse: {e:?}"))?;
     let store = mhd_store::SqliteStore::open(&home.join("mhd.db"), 8).await?;
-    eprintln!("mhd: simulating \"{}\" at week 8 of 21 …", plan.migration.name);
+    eprintln!(
+        "mhd: simulating \"{}\" at week 8 of 21 …",
+        plan.migration.name
+    );
     let stored = demo::seed_history(&store, &plan, ctx.now, args.seed).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| usage(format!("--bind: cannot listen on {addr}: {e}")))?;
     let shown = listener.local_addr()?;
     let state = mhd_server::AppState::new(store.clone(), Some(plan), ctx.local_offset);
-    let live = tokio::spawn(demo::run_live(state.clone(), LiveOptions { speed: args.speed, seed: args.seed }));
-    eprintln!("mhd: {stored} operations of history; live traffic every {:.1} s", 1.0 / args.speed);
+    let live = tokio::spawn(demo::run_live(
+        state.clone(),
+        LiveOptions {
+            speed: args.speed,
+            seed: args.seed,
+        },
+    ));
+    eprintln!(
+        "mhd: {stored} operations of history; live traffic every {:.1} s",
+        1.0 / args.speed
+    );
     eprintln!("mhd: open http://{shown}/ — Ctrl-C stops (the demo's data is thrown away)");
     let served = mhd_server::serve(listener, state, mhd_server::app::shutdown_signal()).await;
     live.abort();
