@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod app;
+pub mod assets;
 pub mod charts;
 pub mod demo;
 pub mod error;

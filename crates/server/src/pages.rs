@@ -1,25 +1,100 @@
 //! The web pages: rendered on the server from the same view code as the `stats dashboard`
-//! file, so every page works without JavaScript and shows the data as it was when served.
+//! file, so every page works without JavaScript and shows the data as it was when served. On
+//! top, each page loads the embedded script ([`crate::assets`]), which keeps the figures marked
+//! `data-live` up to date from the WebSocket.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use mhd_core::live::{DEFAULT_WINDOW, LiveInput, LiveMetrics, LiveOperation};
+use mhd_core::operation::kind;
+use mhd_store::{OperationFilter, Store};
+use tower_http::compression::CompressionLayer;
 
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
+use crate::views::PageKind;
 
-/// The page routes.
+/// How far back `active_migrations` looks for `migration_start` operations (as the WebSocket).
+const ACTIVE_LOOKBACK: time::Duration = time::Duration::days(7);
+/// Most operations read for `active_migrations`.
+const ACTIVE_ROWS: u32 = 100_000;
+
+/// The page routes, the script and the service worker, compressed when the client accepts it.
 pub fn routes() -> Router<AppState> {
-    Router::new().route(routes::OVERVIEW, get(overview))
+    Router::new()
+        .route(routes::OVERVIEW, get(overview))
+        .route(routes::PAGE_SUMMARY, get(summary))
+        .route(routes::PAGE_TIMELINE, get(timeline))
+        .route(routes::PAGE_COMPONENTS, get(components))
+        .route(routes::PAGE_LIVE, get(live))
+        .route(routes::PAGE_TESTS, get(tests))
+        .route(routes::PAGE_PERFORMANCE, get(performance))
+        .route(routes::ASSETS, get(crate::assets::asset))
+        .route(routes::SERVICE_WORKER, get(crate::assets::service_worker))
+        .layer(CompressionLayer::new())
 }
 
 /// `/`: the overview, every view on one page.
 async fn overview(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let data = mhd_store::gather::dashboard(&state.store, state.plan.as_ref(), state.now()).await?;
-    let html = crate::views::render_static_dashboard(&data, state.local_offset).map_err(|e| ApiError::internal(&e))?;
+    page(&state, PageKind::Overview).await
+}
+
+/// `/summary`: the executive summary.
+async fn summary(State(state): State<AppState>) -> Result<Response, ApiError> {
+    page(&state, PageKind::Summary).await
+}
+
+/// `/timeline`: the phases.
+async fn timeline(State(state): State<AppState>) -> Result<Response, ApiError> {
+    page(&state, PageKind::Timeline).await
+}
+
+/// `/components`: the component health matrix.
+async fn components(State(state): State<AppState>) -> Result<Response, ApiError> {
+    page(&state, PageKind::Components).await
+}
+
+/// `/live`: the live metrics.
+async fn live(State(state): State<AppState>) -> Result<Response, ApiError> {
+    page(&state, PageKind::Live).await
+}
+
+/// `/tests`: the test results.
+async fn tests(State(state): State<AppState>) -> Result<Response, ApiError> {
+    page(&state, PageKind::Tests).await
+}
+
+/// `/performance`: old versus new system.
+async fn performance(State(state): State<AppState>) -> Result<Response, ApiError> {
+    page(&state, PageKind::Performance).await
+}
+
+/// One page, as of now.
+async fn page(state: &AppState, kind: PageKind) -> Result<Response, ApiError> {
+    let now = state.now();
+    let data = mhd_store::gather::dashboard(&state.store, state.plan.as_ref(), now).await?;
+    let live = if kind.needs_live_metrics() {
+        let slip = data
+            .views
+            .as_ref()
+            .and_then(|v| v.summary.estimated_completion.as_ref())
+            .map(|e| e.slip_days as f64);
+        Some(live_metrics(state, now, slip).await?)
+    } else {
+        None
+    };
+    let html = crate::views::render_live_page(
+        kind,
+        &data,
+        live.as_ref(),
+        state.local_offset,
+        crate::assets::live_js_path(),
+    )
+    .map_err(|e| ApiError::internal(&e))?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -28,4 +103,60 @@ async fn overview(State(state): State<AppState>) -> Result<Response, ApiError> {
         html,
     )
         .into_response())
+}
+
+/// The live metrics as of `now`, computed as the WebSocket's `metrics:update` computes them.
+async fn live_metrics(
+    state: &AppState,
+    now: time::OffsetDateTime,
+    schedule_delay_days: Option<f64>,
+) -> mhd_store::Result<LiveMetrics> {
+    // The current window ends at `now` inclusive; the store's range is half-open.
+    let until = now + time::Duration::microseconds(1);
+    let operations: Vec<LiveOperation> = state
+        .store
+        .operations_between(now - DEFAULT_WINDOW * 2, until)
+        .await?
+        .iter()
+        .map(LiveOperation::from)
+        .collect();
+    let active = active_migrations(state, now).await?;
+    Ok(mhd_core::live::live_metrics(&LiveInput {
+        now,
+        window: DEFAULT_WINDOW,
+        operations: &operations,
+        memory: &[],
+        active_migrations: active,
+        queue_depth: None,
+        workers: None,
+        schedule_delay_days,
+    }))
+}
+
+/// Datasets being migrated now, from the starts of the last [`ACTIVE_LOOKBACK`] and the
+/// migrations since the oldest of them.
+async fn active_migrations(state: &AppState, now: time::OffsetDateTime) -> mhd_store::Result<u64> {
+    let filter = |metric_type: &str, since| OperationFilter {
+        limit: ACTIVE_ROWS,
+        metric_type: Some(metric_type.to_owned()),
+        since: Some(since),
+        ..OperationFilter::default()
+    };
+    let starts = state
+        .store
+        .recent_operations(&filter(kind::MIGRATION_START, now - ACTIVE_LOOKBACK))
+        .await?;
+    let Some(oldest) = starts.iter().map(|o| o.op.timestamp).min() else {
+        return Ok(0);
+    };
+    let migrations = state
+        .store
+        .recent_operations(&filter(kind::MIGRATION, oldest))
+        .await?;
+    let ops: Vec<LiveOperation> = starts
+        .iter()
+        .chain(&migrations)
+        .map(|o| LiveOperation::from(&o.op))
+        .collect();
+    Ok(mhd_core::live::active_migrations(&ops))
 }

@@ -35,3 +35,19 @@ pub const API_OPENAPI: &str = "/api/v1/openapi.json";
 pub const OVERVIEW: &str = "/";
 /// The dashboard's WebSocket of live updates.
 pub const WS_DASHBOARD: &str = "/ws/dashboard";
+/// The executive summary page.
+pub const PAGE_SUMMARY: &str = "/summary";
+/// The timeline page.
+pub const PAGE_TIMELINE: &str = "/timeline";
+/// The component matrix page.
+pub const PAGE_COMPONENTS: &str = "/components";
+/// The live metrics page.
+pub const PAGE_LIVE: &str = "/live";
+/// The test results page.
+pub const PAGE_TESTS: &str = "/tests";
+/// The performance comparison page.
+pub const PAGE_PERFORMANCE: &str = "/performance";
+/// Embedded assets, served under content-hashed names (`/assets/live.<hash>.js`).
+pub const ASSETS: &str = "/assets/{file}";
+/// The service worker; served from the root so its scope is the whole site.
+pub const SERVICE_WORKER: &str = "/sw.js";

@@ -11,6 +11,8 @@ use mhd_core::stats::{StatsSummary, TypeStats};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::components::ComponentsSection;
+use super::live::LiveSection;
+use super::page::LiveChrome;
 use super::perf::PerfSection;
 use super::summary::SummarySection;
 use super::testresults::TestsSection;
@@ -37,8 +39,12 @@ pub fn render_static_dashboard(
 /// The page's template and everything it shows, already formatted.
 #[derive(Template)]
 #[template(path = "dashboard.html", whitespace = "minimize")]
-struct DashboardPage {
+pub(crate) struct DashboardPage {
     title: String,
+    /// On the live server: the script and the site navigation; `None` in the static file.
+    pub(crate) live: Option<LiveChrome>,
+    /// On the live server: the live metrics.
+    pub(crate) live_section: Option<LiveSection>,
     css: String,
     generated: Stamp,
     week: Option<String>,
@@ -130,7 +136,7 @@ fn message(m: Option<&str>) -> String {
 }
 
 impl DashboardPage {
-    fn new(data: &DashboardData, offset: UtcOffset) -> Self {
+    pub(crate) fn new(data: &DashboardData, offset: UtcOffset) -> Self {
         let now = data.generated_at;
         let s = &data.summary;
         let title = match &data.migration {
@@ -149,6 +155,8 @@ impl DashboardPage {
         let views = data.views.as_ref();
         DashboardPage {
             title,
+            live: None,
+            live_section: None,
             css: stylesheet(),
             generated: Stamp::new(now, now, offset),
             week: data.migration.as_ref().map(week_text),
@@ -982,7 +990,9 @@ mod tests {
         assert!(
             html.contains(r#"role="progressbar""#) && html.contains(r#"aria-valuenow="37.86""#)
         );
-        assert!(html.contains("37.9%") && html.contains("156 / 412") && html.contains("91.8%"));
+        assert!(html.contains(r#"<span data-live="migration_progress">37.9%</span>"#)
+                && html.contains(r#"<span data-live="datasets_migrated">156</span> / <span data-live="datasets_total">412</span>"#)
+                && html.contains(r#"<span data-live="success_rate">91.8%</span>"#));
     }
 
     #[test]
@@ -991,7 +1001,7 @@ mod tests {
         assert_eq!(html.matches("</span> ok</span>").count(), 4);
         assert_eq!(html.matches("</span> failed</span>").count(), 1);
         assert!(html.contains(r#"<td colspan="8">Error: orders: connection reset</td>"#));
-        assert!(html.contains(r#"<time datetime="2025-03-03T11:30:00Z" title="2025-03-03 12:30:00 UTC+01:00">30m ago</time>"#));
+        assert!(html.contains(r#"<time datetime="2025-03-03T11:30:00Z" data-relative title="2025-03-03 12:30:00 UTC+01:00">30m ago</time>"#));
     }
 
     #[test]
@@ -1242,7 +1252,7 @@ mod tests {
         let d = full_data();
         let html = render(&d);
         assert!(html.contains(
-            r#"Overall status: <strong class="hl bad"><span aria-hidden="true">✗</span> Critical</strong> <span class="week">Week 9 of 21</span>"#
+            r#"Overall status: <strong class="hl bad" data-live="overall_health"><span aria-hidden="true">✗</span> Critical</strong> <span class="week">Week 9 of 21</span>"#
         ));
         assert!(
             html.contains("<li>Critical alert &#34;Rollback rate above 5%&#34; is firing.</li>")
@@ -1250,7 +1260,7 @@ mod tests {
         let s = &d.views.as_ref().unwrap().summary;
         let e = s.estimated_completion.expect("a forecast");
         assert!(html.contains(&format!(
-            "<dd>{}<small>P50 {} – P95 {}</small>",
+            "<dd><span data-live=\"estimated_completion\">{}</span><small data-live=\"completion_range\">P50 {} – P95 {}</small>",
             e.p85, e.p50, e.p95
         )));
         assert!(e.slip_days < 0);
@@ -1258,9 +1268,11 @@ mod tests {
             "</span> {} days before the planned end 2025-06-02</small>",
             -e.slip_days
         )));
-        assert!(html.contains("<dd>156 / 412</dd>"));
-        assert!(html.contains("<dd>94.1%<small>of 170 attempts</small></dd>"));
-        assert!(html.contains("<dd>4</dd>"));
+        assert!(html.contains(r#"<dd><span data-live="datasets_migrated">156</span> / <span data-live="datasets_total">412</span></dd>"#));
+        assert!(html.contains(
+            r#"<dd><span data-live="success_rate">94.1%</span><small>of 170 attempts</small></dd>"#
+        ));
+        assert!(html.contains(r#"<dd><span data-live="rollback_count">4</span></dd>"#));
         let delta = s.key_metrics.performance_delta.expect("benchmarks");
         assert!(html.contains(&format!(
             "<dd>{delta:+.1}%<small>the new system is faster (median change of p50)</small>"
@@ -1295,7 +1307,7 @@ mod tests {
         ];
         let html = render(&d);
         assert!(html.contains(
-            "<dd>—<small>No forecast: No datasets migrated in the last 28 days: no completion \
+            "<dd><span data-live=\"estimated_completion\">—</span><small data-live=\"completion_range\">No forecast: No datasets migrated in the last 28 days: no completion \
              date can be forecast.</small></dd>"
         ));
         s_without_datasets(&mut d);
@@ -1433,8 +1445,9 @@ mod tests {
             for attr in ["src=", "href="] {
                 for (i, _) in html.match_indices(attr) {
                     let value = &html[i + attr.len()..];
+                    // `data:,` is the empty icon that keeps browsers from asking for one.
                     assert!(
-                        value.starts_with("\"#"),
+                        value.starts_with("\"#") || value.starts_with("\"data:,\""),
                         "{attr} must point inside the page: {}",
                         &value[..value.len().min(40)]
                     );

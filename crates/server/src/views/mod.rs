@@ -1,5 +1,6 @@
 //! Server-rendered views: the same code renders the static dashboard file (`mhd stats
-//! dashboard`) and, later, the live pages and reports.
+//! dashboard`) and the live server's pages ([`render_live_page`]), which add only the site
+//! navigation, the live controls and a script that updates the `data-live` figures.
 //!
 //! One module per view (executive summary, timeline, component matrix, test results,
 //! performance comparison), each a section template of its own, so live pages can reuse them.
@@ -11,12 +12,15 @@
 
 mod components;
 mod dashboard;
+mod live;
+mod page;
 mod perf;
 mod summary;
 mod testresults;
 mod timeline;
 
 pub use dashboard::render_static_dashboard;
+pub use page::{PageKind, render_live_page};
 
 use time::{OffsetDateTime, UtcOffset};
 

@@ -1,0 +1,658 @@
+//! The live dashboard end to end in a real headless Chromium: the `mhd serve` binary on a
+//! temporary home, driven over WebDriver (fantoccini + Debian's chromedriver).
+//!
+//! Without `chromium` and `chromedriver` these tests print a notice and pass, except when the
+//! `CI` environment variable is set: CI must not skip them silently, so there they fail.
+//! Each test starts its own server and browser; a lock runs them one at a time (two cores), and
+//! a guard kills every child process when a test ends, also when it panics.
+
+use std::io::{BufRead as _, BufReader};
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// One browser at a time: each test's Chromium gets the machine to itself.
+static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The longest a test may run before it fails (and its guard kills the children).
+const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The Tab key's WebDriver code point.
+const TAB: char = '\u{E004}';
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+
+/// The overview loads completely, with no console error and no failed request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overview_loads_without_console_errors() {
+    with_env(|env| async move {
+        env.open("/").await;
+        let main = env.client.find(Locator::Css("main#main")).await;
+        assert!(main.is_ok(), "the overview has no <main id=main>");
+        // Leave the live script time to open its WebSocket: a refused one logs an error.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let status = env
+            .js("return performance.getEntriesByType('navigation')[0].responseStatus")
+            .await;
+        assert_eq!(status, json!(200), "the overview's own status");
+        env.assert_no_failed_requests().await;
+        env.assert_no_console_errors().await;
+        env
+    })
+    .await;
+}
+
+/// A write through the API shows on the open page without a reload.
+///
+/// Depends on the live script and its `data-live` hooks (issue "Live dashboard").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_write_appears_on_the_open_page_without_reload() {
+    with_env(|env| async move {
+        env.open("/").await;
+        let selector = r#"[data-live="datasets_migrated"]"#;
+        let before = env.live_count(selector).await.unwrap_or_else(|| {
+            panic!("the overview has no {selector} element (the live dashboard's hooks)")
+        });
+        let origin = env.js("return performance.timeOrigin").await;
+        // Leave the live script time to connect before the write.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        env.post_operation(&json!({
+            "metric_type": "migration",
+            "operation": "migrate",
+            "dataset_name": "e2e-new-dataset",
+            "success": true,
+        }))
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let want = Some(before + 1);
+        let mut now = Some(before);
+        while Instant::now() < deadline {
+            now = env.live_count(selector).await;
+            if now == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            now, want,
+            "{selector} did not go from {before} to one more within 5 s"
+        );
+        assert_eq!(
+            env.js("return performance.timeOrigin").await,
+            origin,
+            "the page was reloaded: the update must come over the WebSocket"
+        );
+        env.assert_no_console_errors().await;
+        env
+    })
+    .await;
+}
+
+/// No horizontal scrolling on a desktop, a tablet and a phone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overview_fits_desktop_tablet_and_phone_widths() {
+    with_env(|env| async move {
+        for (width, height) in [(1920, 1080), (768, 1024), (375, 667)] {
+            env.client
+                .set_window_size(width, height)
+                .await
+                .expect("set the window size");
+            env.open("/").await;
+            let m = env
+                .js("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
+                .await;
+            let (scroll, inner) = (m["scroll"].as_u64().unwrap(), m["inner"].as_u64().unwrap());
+            assert!(
+                inner <= u64::from(width),
+                "{width}×{height}: the viewport is {inner} px wide, so this width was not tested"
+            );
+            if scroll > inner {
+                let wide = env
+                    .js("return Array.from(document.querySelectorAll('body *'))\
+                         .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
+                         .slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') \
+                         + (e.className && typeof e.className === 'string' ? '.' + e.className : ''))")
+                    .await;
+                panic!("{width}×{height}: the page is {scroll} px wide in a {inner} px viewport; too wide: {wide}");
+            }
+        }
+        env
+    })
+    .await;
+}
+
+/// Tab alone reaches every section link of the navigation, each with a visible focus ring,
+/// and every link points at a section that exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyboard_reaches_every_view_with_a_visible_focus() {
+    with_env(|env| async move {
+        env.open("/").await;
+        let links = env
+            .js("return Array.from(document.querySelectorAll('nav a')).map(a => a.getAttribute('href'))")
+            .await;
+        let links: Vec<String> = serde_json::from_value(links).unwrap();
+        assert!(!links.is_empty(), "the overview has no navigation links");
+        for href in &links {
+            if let Some(id) = href.strip_prefix('#') {
+                let found = env
+                    .client
+                    .execute("return document.getElementById(arguments[0]) !== null", vec![json!(id)])
+                    .await
+                    .unwrap();
+                assert_eq!(found, json!(true), "the nav link {href} points at no section");
+            }
+        }
+        let mut reached = Vec::new();
+        let budget = links.len() + 20;
+        for _ in 0..budget {
+            env.press(TAB).await;
+            let f = env
+                .js("const e = document.activeElement; if (!e || e === document.body) return null;\
+                     const s = getComputedStyle(e);\
+                     return {tag: e.tagName, href: e.getAttribute('href'), text: (e.textContent || '').trim().slice(0, 40),\
+                       outline: s.outlineStyle, outlineWidth: s.outlineWidth, shadow: s.boxShadow}")
+                .await;
+            if f.is_null() {
+                continue;
+            }
+            let outline = f["outline"] != "none" && f["outlineWidth"] != "0px";
+            let shadow = f["shadow"] != "none";
+            assert!(outline || shadow, "the focused element has no visible focus ring: {f}");
+            if let Some(href) = f["href"].as_str() {
+                reached.push(href.to_owned());
+            }
+            if links.iter().all(|l| reached.contains(l)) {
+                break;
+            }
+        }
+        let missed: Vec<&String> = links.iter().filter(|l| !reached.contains(l)).collect();
+        assert!(
+            missed.is_empty(),
+            "{budget} presses of Tab did not reach {missed:?} (reached {reached:?})"
+        );
+        env
+    })
+    .await;
+}
+
+/// A dataset name that is HTML shows as text, live and after a reload, and never runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_dataset_name_shows_as_text() {
+    const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+    with_env(|env| async move {
+        env.open("/").await;
+        env.post_operation(&json!({
+            "metric_type": "migration",
+            "operation": "migrate",
+            "dataset_name": HOSTILE,
+            "success": false,
+            "error_message": HOSTILE,
+        }))
+        .await;
+        // First on the open page, as the live update (if any) wrote it, then served afresh.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        env.assert_not_markup(HOSTILE, "on the open page").await;
+        env.open("/").await;
+        let shown = env
+            .client
+            .execute(
+                "return document.body.innerText.includes(arguments[0])",
+                vec![json!(HOSTILE)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            shown,
+            json!(true),
+            "the reloaded page does not show {HOSTILE:?} as text"
+        );
+        env.assert_not_markup(HOSTILE, "after a reload").await;
+        env
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The environment: a home, `mhd serve`, chromedriver, a WebDriver session
+
+/// Where the browser and its driver are.
+struct Browsers {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+}
+
+/// Finds `chromium` and `chromedriver` in /usr/bin or on PATH.
+fn find_browsers() -> Option<Browsers> {
+    let find = |names: &[&str]| -> Option<PathBuf> {
+        let mut dirs = vec![PathBuf::from("/usr/bin")];
+        if let Some(path) = std::env::var_os("PATH") {
+            dirs.extend(std::env::split_paths(&path));
+        }
+        dirs.iter()
+            .flat_map(|d| names.iter().map(move |n| d.join(n)))
+            .find(|p| p.is_file())
+    };
+    Some(Browsers {
+        chromium: find(&["chromium", "chromium-browser", "google-chrome"])?,
+        chromedriver: find(&["chromedriver"])?,
+    })
+}
+
+/// Whether we run in CI, where a missing browser is a failure rather than a skip.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Runs one test: takes the browser lock, starts the environment, runs `body` under a time
+/// limit, and ends the WebDriver session. Skips (or fails in CI) without a browser.
+async fn with_env<F, Fut>(body: F)
+where
+    F: FnOnce(Env) -> Fut,
+    Fut: std::future::Future<Output = Env>,
+{
+    let Some(browsers) = find_browsers() else {
+        assert!(
+            !in_ci(),
+            "e2e: chromium/chromedriver not found and CI is set: install Debian's \
+             `chromium` and `chromium-driver` (see .ci/run)"
+        );
+        eprintln!("e2e: chromium/chromedriver not found, skipping");
+        return;
+    };
+    let _lock = BROWSER.lock().await;
+    let run = async {
+        let env = Env::start(&browsers).await;
+        let env = body(env).await;
+        env.finish().await;
+    };
+    tokio::time::timeout(TEST_TIMEOUT, run)
+        .await
+        .unwrap_or_else(|_| panic!("the test took more than {TEST_TIMEOUT:?}"));
+}
+
+/// Child processes, each the leader of its own process group; dropping this kills the groups
+/// (chromedriver's Chromium and its helpers with it) and reaps the leaders.
+#[derive(Default)]
+struct Children(Vec<Child>);
+
+impl Children {
+    fn spawn(&mut self, cmd: &mut Command) -> &mut Child {
+        let child = cmd
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        self.0.push(child);
+        self.0.last_mut().unwrap()
+    }
+}
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let group = format!("-{}", child.id());
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A running server and a browser session looking at it.
+struct Env {
+    client: Client,
+    /// `http://127.0.0.1:PORT` of `mhd serve`.
+    base: String,
+    /// Dropped after the session and before the folders.
+    _children: Children,
+    _home: tempfile::TempDir,
+    _profile: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start(browsers: &Browsers) -> Env {
+        let home = home_with_history();
+        let mut children = Children::default();
+
+        let server = children.spawn(
+            Command::new(assert_cmd::cargo::cargo_bin("mhd"))
+                .arg("--home")
+                .arg(home.path())
+                .args(["serve", "--bind", "127.0.0.1:0"])
+                .env_remove("MHD_HOME")
+                .env_remove("MHD_PLAN")
+                .env_remove("MHD_BIND")
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
+        let addr = served_address(server.stderr.take().unwrap());
+        let base = format!("http://{addr}");
+
+        let port = free_port();
+        children.spawn(
+            Command::new(&browsers.chromedriver)
+                .arg(format!("--port={port}"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        let profile = tempfile::tempdir().unwrap();
+        let client = connect(port, &browsers.chromium, profile.path()).await;
+        client
+            .set_window_size(1280, 900)
+            .await
+            .expect("set the window size");
+        Env {
+            client,
+            base,
+            _children: children,
+            _home: home,
+            _profile: profile,
+        }
+    }
+
+    /// Ends the session so chromedriver closes Chromium; the guard kills whatever is left.
+    async fn finish(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
+    }
+
+    /// Loads `path` of the server and waits until the document is complete.
+    async fn open(&self, path: &str) {
+        let url = format!("{}{path}", self.base);
+        self.client
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot load {url}: {e}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.js("return document.readyState").await != "complete" {
+            assert!(
+                Instant::now() < deadline,
+                "{url} did not finish loading in 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"))
+    }
+
+    /// Presses and releases one key on whatever has the focus.
+    async fn press(&self, key: char) {
+        let keys = KeyActions::new("keyboard".to_owned())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.client
+            .perform_actions(keys)
+            .await
+            .expect("press a key");
+    }
+
+    /// The number shown by the element `selector`, or `None` if there is no such element.
+    async fn live_count(&self, selector: &str) -> Option<u64> {
+        let text = self
+            .client
+            .execute(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null",
+                vec![json!(selector)],
+            )
+            .await
+            .unwrap();
+        let text = text.as_str()?;
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        Some(
+            digits
+                .parse()
+                .unwrap_or_else(|_| panic!("{selector} shows {text:?}, not a count")),
+        )
+    }
+
+    /// POSTs one operation to the API and asserts it was accepted.
+    async fn post_operation(&self, op: &Value) {
+        let (status, body) = http_post(&self.base, "/api/v1/operations", &op.to_string()).await;
+        assert!(
+            (200..300).contains(&status),
+            "POST /api/v1/operations answered {status}: {body}"
+        );
+    }
+
+    /// Asserts that every resource the page loaded was answered below 400.
+    async fn assert_no_failed_requests(&self) {
+        let failed = self
+            .js("return performance.getEntriesByType('resource')\
+                 .filter(e => e.responseStatus >= 400)\
+                 .map(e => e.name + ' ' + e.responseStatus)")
+            .await;
+        assert_eq!(failed, json!([]), "requests that failed");
+    }
+
+    /// Asserts that the browser's console log holds no error (the log is emptied as it is read).
+    async fn assert_no_console_errors(&self) {
+        let log = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("read the browser's console log");
+        let errors: Vec<&Value> = log
+            .as_array()
+            .expect("the browser log is a list")
+            .iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .collect();
+        assert!(errors.is_empty(), "console errors: {errors:#?}");
+    }
+
+    /// Asserts that `text` was not parsed as markup: no `<img src=x>` and no alert.
+    async fn assert_not_markup(&self, text: &str, when: &str) {
+        let imgs = self
+            .js(r#"return document.querySelectorAll('img[src="x"]').length"#)
+            .await;
+        assert_eq!(imgs, json!(0), "{when}: {text:?} became an <img> element");
+        assert!(
+            self.client.get_alert_text().await.is_err(),
+            "{when}: an alert is open: {text:?} ran as script"
+        );
+    }
+}
+
+/// WebDriver's (non-standard, chromedriver-supported) "get log" command for the console.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+/// Opens a WebDriver session on chromedriver at `port`, retrying while the driver starts.
+async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
+    let caps: Capabilities = serde_json::from_value(json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+        "goog:loggingPrefs": { "browser": "ALL" },
+    }))
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return client,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot open a WebDriver session on {url}: {e}"),
+        }
+    }
+}
+
+/// Reads `mhd serve`'s stderr until it names its address, then keeps draining it in the
+/// background so the server never blocks on a full pipe.
+fn served_address(stderr: std::process::ChildStderr) -> String {
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(rest) = line.strip_prefix("mhd: serving http://") {
+                    return rest.split('/').next().unwrap().to_owned();
+                }
+                seen.push(line);
+            }
+            Err(e) => panic!(
+                "mhd serve did not print its address ({e}); it said:\n{}",
+                seen.join("\n")
+            ),
+        }
+    }
+}
+
+/// A loopback port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A home whose migration started on the Monday seven weeks ago (week 8, as in the demo),
+/// with some operations of the last weeks ingested.
+fn home_with_history() -> tempfile::TempDir {
+    let now = time::OffsetDateTime::now_utc();
+    let today = now.date();
+    let monday = today
+        - time::Duration::days(i64::from(today.weekday().number_days_from_monday()))
+        - time::Duration::weeks(7);
+    let home = tempfile::tempdir().unwrap();
+    let status = mhd(home.path())
+        .args(["init", "--start", &monday.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "mhd init failed");
+
+    let mut lines = String::new();
+    for i in 0..40_i64 {
+        let at = now - time::Duration::hours(9 * i + 1);
+        let at = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let ok = i % 13 != 4;
+        lines.push_str(
+            &json!({
+                "timestamp": at,
+                "metric_type": "migration",
+                "operation": "migrate",
+                "dataset_name": format!("ds{i}"),
+                "duration_ms": 800 + 10 * i,
+                "success": ok,
+            })
+            .to_string(),
+        );
+        lines.push('\n');
+    }
+    let mut ingest = mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut ingest.stdin.take().unwrap(), lines.as_bytes()).unwrap();
+    let out = ingest.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "mhd ingest failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    home
+}
+
+fn mhd(home: &Path) -> Command {
+    let mut c = Command::new(assert_cmd::cargo::cargo_bin("mhd"));
+    c.arg("--home")
+        .arg(home)
+        .env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .env("NO_COLOR", "1");
+    c
+}
+
+/// A minimal HTTP/1.1 POST of a JSON body (the tests need no HTTP client crate for one call).
+async fn http_post(base: &str, path: &str, body: &str) -> (u16, String) {
+    let host = base.strip_prefix("http://").unwrap();
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {host}: {e}"));
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}

@@ -1,0 +1,382 @@
+// mhd live pages: keeps the figures marked `data-live` up to date from the WebSocket
+// /ws/dashboard, reconnects with backoff, refreshes relative times, announces changes, and
+// handles the page's preferences (contrast, text size) and notifications.
+//
+// Rules: text is only ever written with textContent or attributes, never as markup; no inline
+// script or handler is needed, so the pages can run under `script-src 'self'`.
+(() => {
+  "use strict";
+
+  const doc = document;
+  const root = doc.documentElement;
+  const PREFS = "mhd.prefs";
+  const DASH = "—";
+
+  // ---- formatting, as the server formats the same figures ----
+
+  const thousands = (n) => Math.round(Number(n) || 0).toLocaleString("en-US");
+  const percentRatio = (r) => (r == null || !isFinite(r) ? DASH : (r * 100).toFixed(1) + "%");
+  const clampPct = (p) => (isFinite(p) ? Math.min(100, Math.max(0, p)) : 0);
+  const num = (v) => String(Math.round(v * 100) / 100);
+  const durationMs = (ms) => {
+    if (ms == null || !isFinite(ms)) return DASH;
+    if (ms < 1000) return ms.toFixed(1) + "ms";
+    if (ms < 60000) return (ms / 1000).toFixed(1) + "s";
+    if (ms < 3600000) return (ms / 60000).toFixed(1) + "m";
+    return (ms / 3600000).toFixed(1) + "h";
+  };
+  const figureText = (key, v) => {
+    if (v == null || !isFinite(v)) return DASH;
+    if (key === "operations_per_second") return v.toFixed(2);
+    if (key === "errors_per_minute") return v.toFixed(1);
+    return durationMs(v);
+  };
+  const changeText = (c) => {
+    if (c == null || !isFinite(c)) return "no previous window to compare";
+    return (c >= 0 ? "+" : "") + c.toFixed(1) + "% vs the previous window";
+  };
+  const relative = (t, now) => {
+    let secs = Math.trunc((now - t) / 1000);
+    const future = secs < 0;
+    if (future) secs = -secs;
+    if (secs < 60) return "just now";
+    const amount =
+      secs < 3600 ? Math.floor(secs / 60) + "m" : secs < 86400 ? Math.floor(secs / 3600) + "h" : Math.floor(secs / 86400) + "d";
+    return future ? "in " + amount : amount + " ago";
+  };
+  const HEALTH = {
+    healthy: { symbol: "●", word: "Healthy", cls: "ok" },
+    at_risk: { symbol: "▲", word: "At risk", cls: "warn" },
+    critical: { symbol: "✗", word: "Critical", cls: "bad" },
+  };
+
+  // ---- writing into the page ----
+
+  const all = (sel) => Array.from(doc.querySelectorAll(sel));
+  const setText = (key, text) => {
+    for (const el of all('[data-live="' + key + '"]')) {
+      if (el.textContent !== text) el.textContent = text;
+    }
+  };
+
+  const announcer = doc.querySelector("[data-live-announce]");
+  const announce = (text) => {
+    if (!announcer) return;
+    // Clear first so the same sentence twice is still read.
+    announcer.textContent = "";
+    setTimeout(() => {
+      announcer.textContent = text;
+    }, 100);
+  };
+
+  let lastHealth = null;
+  const applyHealth = (h) => {
+    const badge = HEALTH[h];
+    if (!badge) return;
+    for (const el of all('[data-live="overall_health"]')) {
+      el.classList.remove("ok", "warn", "bad");
+      el.classList.add(badge.cls);
+      const sym = doc.createElement("span");
+      sym.setAttribute("aria-hidden", "true");
+      sym.textContent = badge.symbol;
+      el.replaceChildren(sym, doc.createTextNode(" " + badge.word));
+    }
+    if (lastHealth !== null && lastHealth !== h) {
+      announce("Overall health changed to " + badge.word + ".");
+      if (h === "critical") notify("Migration health is critical", "The overall health just became critical.");
+    }
+    lastHealth = h;
+  };
+
+  const applyBar = (p) => {
+    for (const holder of all('[data-live="progress_bar"]')) {
+      const bar = holder.querySelector('[role="progressbar"]');
+      if (!bar) continue;
+      bar.setAttribute("aria-valuenow", num(p));
+      bar.setAttribute("aria-valuetext", num(p) + "%");
+      const fill = bar.querySelector(".pf");
+      if (fill) fill.setAttribute("width", num(p));
+    }
+  };
+
+  // `progress:update` and the summary of `initial_data` share these fields.
+  const applyProgress = (d) => {
+    if (!d) return;
+    if (typeof d.migration_progress === "number") {
+      const p = clampPct(d.migration_progress);
+      setText("migration_progress", p.toFixed(1) + "%");
+      applyBar(p);
+    }
+    const k = d.key_metrics;
+    if (k) {
+      setText("datasets_migrated", thousands(k.datasets_migrated));
+      setText("datasets_total", thousands(k.datasets_total));
+      setText("success_rate", percentRatio(k.success_rate));
+      setText("rollback_count", thousands(k.rollback_count));
+    }
+    if ("estimated_completion" in d) {
+      const e = d.estimated_completion;
+      setText("estimated_completion", e ? e.p85 : DASH);
+      if (e) {
+        setText("completion_range", "P50 " + e.p50 + " – P95 " + e.p95);
+        const days = Math.abs(e.slip_days) + (Math.abs(e.slip_days) === 1 ? " day" : " days");
+        const slip =
+          e.slip_days > 0
+            ? days + " after the planned end " + e.planned_end
+            : e.slip_days < 0
+              ? days + " before the planned end " + e.planned_end
+              : "on the planned end " + e.planned_end;
+        for (const el of all('[data-live="completion_slip"]')) {
+          el.classList.remove("ok", "warn");
+          el.classList.add(e.slip_days > 0 ? "warn" : "ok");
+          const sym = doc.createElement("span");
+          sym.setAttribute("aria-hidden", "true");
+          sym.textContent = e.slip_days > 0 ? "⚠" : "✓";
+          el.replaceChildren(sym, doc.createTextNode(" " + slip));
+        }
+      }
+    }
+    if (d.overall_health) applyHealth(d.overall_health);
+  };
+
+  const SVG = "http://www.w3.org/2000/svg";
+  const applySpark = (holder, values) => {
+    const svg = holder.querySelector("svg");
+    if (!svg) return;
+    const vals = values.map((v) => (v == null || !isFinite(v) ? 0 : v));
+    let line = svg.querySelector("polyline");
+    if (vals.length === 0) {
+      if (line) line.remove();
+      return;
+    }
+    const lo = Math.min(...vals);
+    const hi = Math.max(...vals);
+    const y = (v) => (hi > lo ? 19 - ((v - lo) / (hi - lo)) * 18 : 10);
+    const pts =
+      vals.length === 1
+        ? [[0, y(vals[0])], [100, y(vals[0])]]
+        : vals.map((v, i) => [(i * 100) / (vals.length - 1), y(v)]);
+    if (!line) {
+      line = doc.createElementNS(SVG, "polyline");
+      line.setAttribute("class", "ln");
+      svg.appendChild(line);
+    }
+    line.setAttribute("points", pts.map(([a, b]) => num(a) + "," + num(b)).join(" "));
+  };
+
+  const FIGURES = ["operations_per_second", "errors_per_minute", "mean_duration_ms", "p95_duration_ms"];
+  const applyLive = (m) => {
+    if (!m) return;
+    for (const key of FIGURES) {
+      const f = m[key];
+      if (!f) continue;
+      setText(key, figureText(key, f.value));
+      for (const el of all('[data-live-change="' + key + '"]')) el.textContent = changeText(f.change_percent);
+      if (Array.isArray(f.sparkline)) {
+        for (const el of all('[data-live-spark="' + key + '"]')) applySpark(el, f.sparkline);
+      }
+    }
+    if (typeof m.active_migrations === "number") setText("active_migrations", thousands(m.active_migrations));
+    if (typeof m.operations === "number") setText("window_operations", thousands(m.operations));
+    if (typeof m.errors === "number") setText("window_errors", thousands(m.errors));
+    if (m.generated_at) {
+      for (const el of all('[data-live="live_as_of"]')) {
+        el.setAttribute("datetime", m.generated_at);
+        el.textContent = new Date(m.generated_at).toLocaleString();
+      }
+    }
+  };
+
+  let failing = null;
+  const applyTests = (view) => {
+    if (!view || !Array.isArray(view.suites)) return;
+    const now = new Set();
+    for (const s of view.suites) {
+      for (const t of s.failing_tests || []) now.add(s.name + " › " + t.name);
+    }
+    if (failing !== null) {
+      const fresh = Array.from(now).filter((n) => !failing.has(n));
+      if (fresh.length === 1) announce("New failing test: " + fresh[0] + ".");
+      else if (fresh.length > 1) announce(fresh.length + " new failing tests, among them " + fresh[0] + ".");
+    }
+    failing = now;
+    setText("failing_total", thousands(view.failing_total));
+  };
+
+  // ---- relative times ----
+
+  const refreshTimes = () => {
+    const now = Date.now();
+    for (const el of all("time[datetime][data-relative]")) {
+      const t = Date.parse(el.getAttribute("datetime"));
+      if (!isNaN(t)) el.textContent = relative(t, now);
+    }
+  };
+
+  // ---- connection ----
+
+  const tools = doc.querySelector("[data-live-tools]");
+  const status = doc.querySelector("[data-live-status]");
+  const setStatus = (text, on) => {
+    if (!status) return;
+    status.textContent = text;
+    status.classList.toggle("on", on);
+    status.classList.toggle("off", !on);
+  };
+
+  const handle = (msg) => {
+    const d = msg.data;
+    switch (msg.type) {
+      case "initial_data":
+        if (d.summary) applyProgress(d.summary);
+        applyLive(d.live);
+        applyTests(d.tests);
+        break;
+      case "progress:update":
+        applyProgress(d);
+        break;
+      case "metrics:update":
+        applyLive(d);
+        break;
+      case "test:results":
+        applyTests(d);
+        break;
+      default:
+        // resync (a fresh initial_data follows), subscribed, error: nothing to show.
+        break;
+    }
+  };
+
+  let delay = 1000;
+  let socket = null;
+  const connect = () => {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    try {
+      socket = new WebSocket(scheme + "//" + location.host + "/ws/dashboard");
+    } catch (_) {
+      retry();
+      return;
+    }
+    socket.addEventListener("open", () => {
+      delay = 1000;
+      setStatus("Live updates: connected", true);
+    });
+    socket.addEventListener("message", (ev) => {
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch (_) {
+        return;
+      }
+      if (msg && typeof msg.type === "string") handle(msg);
+    });
+    socket.addEventListener("close", () => {
+      socket = null;
+      retry();
+    });
+  };
+  const retry = () => {
+    // Exponential backoff from 1 s to 30 s, with jitter so many pages do not return at once.
+    const wait = Math.min(30000, delay) * (0.5 + Math.random() / 2);
+    delay = Math.min(30000, delay * 2);
+    setStatus("Live updates: offline, retrying in " + Math.ceil(wait / 1000) + " s", false);
+    setTimeout(connect, wait);
+  };
+
+  // ---- preferences ----
+
+  const readPrefs = () => {
+    try {
+      return JSON.parse(localStorage.getItem(PREFS)) || {};
+    } catch (_) {
+      return {};
+    }
+  };
+  const prefs = Object.assign({ contrast: false, font: 0 }, readPrefs());
+  const savePrefs = () => {
+    try {
+      localStorage.setItem(PREFS, JSON.stringify(prefs));
+    } catch (_) {
+      // Private mode: the preference lasts for this page only.
+    }
+  };
+  const FONT_CLASSES = { "-1": "fs-1", 1: "fs1", 2: "fs2", 3: "fs3" };
+  const applyPrefs = () => {
+    root.classList.toggle("hc", !!prefs.contrast);
+    for (const c of Object.values(FONT_CLASSES)) root.classList.remove(c);
+    if (FONT_CLASSES[prefs.font]) root.classList.add(FONT_CLASSES[prefs.font]);
+    const b = doc.querySelector('[data-action="contrast"]');
+    if (b) b.setAttribute("aria-pressed", prefs.contrast ? "true" : "false");
+  };
+
+  // ---- notifications ----
+
+  const canNotify = "Notification" in window;
+  const notify = (title, body) => {
+    if (!canNotify || Notification.permission !== "granted") return;
+    try {
+      new Notification(title, { body, tag: "mhd-health" });
+    } catch (_) {
+      // Some browsers only notify through the service worker.
+      if (navigator.serviceWorker) {
+        navigator.serviceWorker.ready.then((r) => r.showNotification(title, { body, tag: "mhd-health" })).catch(() => {});
+      }
+    }
+  };
+  const notifyButton = doc.querySelector('[data-action="notify"]');
+  const showNotifyState = () => {
+    if (!notifyButton) return;
+    if (!canNotify || Notification.permission === "denied") {
+      notifyButton.hidden = true;
+    } else if (Notification.permission === "granted") {
+      notifyButton.hidden = false;
+      notifyButton.disabled = true;
+      notifyButton.textContent = "Notifications on";
+    } else {
+      notifyButton.hidden = false;
+    }
+  };
+
+  const actions = {
+    notify: () => {
+      if (!canNotify) return;
+      // Asked for only here, in answer to the click.
+      Notification.requestPermission().then(() => {
+        showNotifyState();
+        if (Notification.permission === "granted") announce("You will be notified when the health becomes critical.");
+      });
+    },
+    contrast: () => {
+      prefs.contrast = !prefs.contrast;
+      applyPrefs();
+      savePrefs();
+    },
+    "font-up": () => {
+      prefs.font = Math.min(3, (prefs.font || 0) + 1);
+      applyPrefs();
+      savePrefs();
+    },
+    "font-down": () => {
+      prefs.font = Math.max(-1, (prefs.font || 0) - 1);
+      applyPrefs();
+      savePrefs();
+    },
+  };
+
+  // ---- start ----
+
+  applyPrefs();
+  showNotifyState();
+  doc.addEventListener("click", (ev) => {
+    const b = ev.target instanceof Element ? ev.target.closest("button[data-action]") : null;
+    if (b && actions[b.dataset.action]) actions[b.dataset.action]();
+  });
+  if (tools) tools.hidden = false;
+  refreshTimes();
+  setInterval(refreshTimes, 30000);
+  if ("WebSocket" in window) connect();
+  else setStatus("Live updates: not supported by this browser", false);
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+  }
+})();

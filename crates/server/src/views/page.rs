@@ -1,0 +1,264 @@
+//! The live server's pages: the overview and one page per view, in the same layout as the
+//! static dashboard file plus the site navigation, the live controls and the page's script.
+
+use askama::Template;
+use mhd_core::dashboard::DashboardData;
+use mhd_core::live::LiveMetrics;
+use time::UtcOffset;
+
+use super::components::ComponentsSection;
+use super::dashboard::DashboardPage;
+use super::live::LiveSection;
+use super::perf::PerfSection;
+use super::summary::SummarySection;
+use super::testresults::TestsSection;
+use super::timeline::TimelineSection;
+use super::{MAX_NAME_CHARS, Stamp, ViewError, clip, offset_label, stylesheet};
+use crate::routes;
+
+/// One page of the live server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// `/`: every view on one page.
+    Overview,
+    /// `/summary`: the executive summary.
+    Summary,
+    /// `/timeline`: the phases.
+    Timeline,
+    /// `/components`: the component health matrix.
+    Components,
+    /// `/live`: the live metrics.
+    Live,
+    /// `/tests`: the test results.
+    Tests,
+    /// `/performance`: old versus new system.
+    Performance,
+}
+
+impl PageKind {
+    /// Every page, in the navigation's order.
+    pub const ALL: [PageKind; 7] = [
+        PageKind::Overview,
+        PageKind::Summary,
+        PageKind::Timeline,
+        PageKind::Components,
+        PageKind::Live,
+        PageKind::Tests,
+        PageKind::Performance,
+    ];
+
+    /// The page's path.
+    pub const fn path(self) -> &'static str {
+        match self {
+            PageKind::Overview => routes::OVERVIEW,
+            PageKind::Summary => routes::PAGE_SUMMARY,
+            PageKind::Timeline => routes::PAGE_TIMELINE,
+            PageKind::Components => routes::PAGE_COMPONENTS,
+            PageKind::Live => routes::PAGE_LIVE,
+            PageKind::Tests => routes::PAGE_TESTS,
+            PageKind::Performance => routes::PAGE_PERFORMANCE,
+        }
+    }
+
+    /// The page's name in the navigation and its title.
+    pub const fn label(self) -> &'static str {
+        match self {
+            PageKind::Overview => "Overview",
+            PageKind::Summary => "Executive summary",
+            PageKind::Timeline => "Timeline",
+            PageKind::Components => "Components",
+            PageKind::Live => "Live metrics",
+            PageKind::Tests => "Tests",
+            PageKind::Performance => "Performance",
+        }
+    }
+
+    /// Whether the page shows the live metrics (so the server computes them).
+    pub const fn needs_live_metrics(self) -> bool {
+        matches!(self, PageKind::Overview | PageKind::Live)
+    }
+}
+
+/// What a live page adds to the layout: its script and the site navigation.
+pub(crate) struct LiveChrome {
+    pub(crate) script: String,
+    pub(crate) pages: Vec<NavLink>,
+}
+
+pub(crate) struct NavLink {
+    pub(crate) href: &'static str,
+    pub(crate) label: &'static str,
+    pub(crate) current: bool,
+}
+
+impl LiveChrome {
+    fn new(current: PageKind, script_src: &str) -> Self {
+        LiveChrome {
+            script: script_src.to_owned(),
+            pages: PageKind::ALL
+                .iter()
+                .map(|&p| NavLink {
+                    href: p.path(),
+                    label: p.label(),
+                    current: p == current,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Why a page has nothing to show, and how to fill it.
+struct Empty {
+    heading: &'static str,
+    text: &'static str,
+    commands: &'static str,
+}
+
+/// A page of one view.
+#[derive(Template)]
+#[template(path = "page.html", whitespace = "minimize")]
+struct SectionPage {
+    title: String,
+    heading: String,
+    css: String,
+    generated: Stamp,
+    week: Option<String>,
+    live: Option<LiveChrome>,
+    section: Option<String>,
+    empty: Option<Empty>,
+    zone: String,
+}
+
+const NO_PLAN: Empty = Empty {
+    heading: "No migration plan",
+    text: "This view follows a migration plan. Write one, adjust it, then start the server with it:",
+    commands: "mhd init\nmhd check\nmhd serve",
+};
+
+/// Renders a page of the live server: the same sections as the static dashboard file, with the
+/// site navigation, the live controls and `<script src="{script_src}" defer>`. `live` is needed
+/// by the overview and the live metrics page; without it they omit the live figures.
+pub fn render_live_page(
+    kind: PageKind,
+    data: &DashboardData,
+    live: Option<&LiveMetrics>,
+    offset: UtcOffset,
+    script_src: &str,
+) -> Result<String, ViewError> {
+    let chrome = LiveChrome::new(kind, script_src);
+    if kind == PageKind::Overview {
+        let mut page = DashboardPage::new(data, offset);
+        page.live = Some(chrome);
+        page.live_section = live.map(|m| LiveSection::new(m, offset));
+        return Ok(page.render()?);
+    }
+    let now = data.generated_at;
+    let views = data.views.as_ref();
+    let (section, empty) = match kind {
+        PageKind::Overview => (None, None),
+        PageKind::Summary => match views {
+            Some(v) => (
+                Some(
+                    SummarySection::new(&v.summary, data.migration.as_ref(), now, offset)
+                        .render()?,
+                ),
+                None,
+            ),
+            None => (None, Some(NO_PLAN)),
+        },
+        PageKind::Timeline => match views {
+            Some(v) => match TimelineSection::new(&v.summary, &v.timeline) {
+                Some(s) => (Some(s.render()?), None),
+                None => (
+                    None,
+                    Some(Empty {
+                        heading: "No phases to draw",
+                        text: "The plan has no phase with dates yet. Add phases to the plan and check it:",
+                        commands: "mhd check",
+                    }),
+                ),
+            },
+            None => (None, Some(NO_PLAN)),
+        },
+        PageKind::Components => match views {
+            Some(v) => match ComponentsSection::new(&v.components) {
+                Some(s) => (Some(s.render()?), None),
+                None => (
+                    None,
+                    Some(Empty {
+                        heading: "No components in the plan",
+                        text: "The matrix lists the plan's components. Add them to the plan and check it:",
+                        commands: "mhd check",
+                    }),
+                ),
+            },
+            None => (None, Some(NO_PLAN)),
+        },
+        PageKind::Live => match live {
+            Some(m) => (Some(LiveSection::new(m, offset).render()?), None),
+            None => (
+                None,
+                Some(Empty {
+                    heading: "No live figures",
+                    text: "The live figures come from the operations recorded in the last minutes. Record one:",
+                    commands: "mhd record --type migration --operation migrate --dataset sales",
+                }),
+            ),
+        },
+        PageKind::Tests => match data
+            .tests
+            .as_ref()
+            .and_then(|t| TestsSection::new(t, now, offset))
+        {
+            Some(s) => (Some(s.render()?), None),
+            None => (
+                None,
+                Some(Empty {
+                    heading: "No test runs recorded yet",
+                    text: "Test results appear once a JUnit XML report is loaded:",
+                    commands: "mhd ingest junit report.xml",
+                }),
+            ),
+        },
+        PageKind::Performance => {
+            let median = views.map_or_else(
+                || mhd_core::perf::performance_delta(&data.performance),
+                |v| v.summary.key_metrics.performance_delta,
+            );
+            match PerfSection::new(&data.performance, median) {
+                Some(s) => (Some(s.render()?), None),
+                None => (
+                    None,
+                    Some(Empty {
+                        heading: "No benchmarks recorded yet",
+                        text: "The comparison appears once benchmarks of both systems are loaded:",
+                        commands: "mhd ingest bench results.json",
+                    }),
+                ),
+            }
+        }
+    };
+    let name = data
+        .migration
+        .as_ref()
+        .map(|m| clip(&m.name, MAX_NAME_CHARS));
+    let heading = match &name {
+        Some(n) => format!("Migration Health — {n}"),
+        None => "mhd — operations".to_owned(),
+    };
+    let page = SectionPage {
+        title: format!("{} · {heading}", kind.label()),
+        heading,
+        css: stylesheet(),
+        generated: Stamp::new(now, now, offset),
+        week: data
+            .migration
+            .as_ref()
+            .map(|m| super::summary::week_words(m.week, m.weeks)),
+        live: Some(chrome),
+        section,
+        empty,
+        zone: offset_label(offset),
+    };
+    Ok(page.render()?)
+}

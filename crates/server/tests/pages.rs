@@ -1,0 +1,392 @@
+//! The live server's pages, script and service worker, driven without a network: a real
+//! SQLite store in a temporary folder, requests through `tower::ServiceExt::oneshot` on
+//! `mhd_server::app(state)`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use mhd_core::perf::BenchmarkSamples;
+use mhd_core::plan::Plan;
+use mhd_core::testrun::{TestCase, TestRun, TestStatus};
+use mhd_core::{NewOperation, System};
+use mhd_server::AppState;
+use mhd_store::{SqliteStore, Store};
+use time::OffsetDateTime;
+use time::macros::{date, datetime};
+use tower::ServiceExt;
+
+const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
+
+fn now() -> OffsetDateTime {
+    NOW
+}
+
+fn plan() -> Plan {
+    mhd_core::plan::parse(
+        &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
+        "migration.toml",
+    )
+    .expect("the default plan parses")
+}
+
+/// The pages and the section each one shows.
+const PAGES: [(&str, &str); 7] = [
+    ("/", r#"id="health""#),
+    ("/summary", r#"id="health""#),
+    ("/timeline", r#"id="timeline""#),
+    ("/components", r#"id="components""#),
+    ("/live", r#"id="live""#),
+    ("/tests", r#"id="tests""#),
+    ("/performance", r#"id="performance""#),
+];
+
+/// Every hook of the live contract the overview must carry.
+const HOOKS: [&str; 13] = [
+    "migration_progress",
+    "progress_bar",
+    "datasets_migrated",
+    "datasets_total",
+    "success_rate",
+    "rollback_count",
+    "overall_health",
+    "estimated_completion",
+    "operations_per_second",
+    "errors_per_minute",
+    "mean_duration_ms",
+    "p95_duration_ms",
+    "active_migrations",
+];
+
+struct Server {
+    _dir: tempfile::TempDir,
+    router: Router,
+}
+
+fn op(minutes_ago: i64, metric_type: &str, dataset: &str, success: bool) -> NewOperation {
+    NewOperation {
+        timestamp: NOW - time::Duration::minutes(minutes_ago),
+        metric_type: metric_type.into(),
+        operation: "migrate".into(),
+        dataset_name: Some(dataset.into()),
+        component: Some("storage".into()),
+        system: Some(System::New),
+        duration_ms: Some(12.0),
+        success,
+        row_count: None,
+        error_message: (!success).then(|| "disk full".into()),
+        metadata: None,
+        import_key: None,
+    }
+}
+
+/// A server over a store with operations, a test run and benchmarks (`seeded`), and a plan.
+async fn server(with_plan: bool, seeded: bool) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .unwrap();
+    if seeded {
+        seed(&store).await;
+    }
+    let state = AppState::with_clock(store, with_plan.then(plan), now);
+    Server {
+        _dir: dir,
+        router: mhd_server::app(state),
+    }
+}
+
+async fn seed(store: &SqliteStore) {
+    store
+        .insert_operations(&[
+            op(2, "migration", "sales", true),
+            op(3, "migration", "orders", false),
+            op(1, "migration_start", "stock", true),
+            op(60 * 24 * 3, "migration", "old", true),
+        ])
+        .await
+        .unwrap();
+    let case = |name: &str, status| TestCase {
+        name: name.into(),
+        classname: None,
+        status,
+        time: Some(0.1),
+        message: None,
+    };
+    let run = TestRun {
+        suite: "unit".into(),
+        phase: None,
+        component: Some("storage".into()),
+        run_at: NOW - time::Duration::hours(1),
+        duration: 0.2,
+        cases: vec![case("a", TestStatus::Passed), case("b", TestStatus::Failed)],
+    };
+    store.insert_test_run(&run, None).await.unwrap();
+    let bench = |system, ms: f64| BenchmarkSamples {
+        operation: "load".into(),
+        system,
+        component: Some("storage".into()),
+        values_ms: vec![ms; 6],
+    };
+    store
+        .insert_benchmarks(
+            &[bench(System::Old, 200.0), bench(System::New, 100.0)],
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+}
+
+/// GET `uri`: status, headers and body as text.
+async fn get(router: &Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+    let res = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
+        .await
+        .unwrap();
+    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// The script's path as the page names it.
+fn script_src(html: &str) -> String {
+    let start = html
+        .find(r#"<script src=""#)
+        .expect("the page loads its script")
+        + r#"<script src=""#.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn every_page_is_html_with_the_navigation_and_its_section() {
+    let s = server(true, true).await;
+    for (path, section) in PAGES {
+        let (status, headers, html) = get(&s.router, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "text/html; charset=utf-8",
+            "{path}"
+        );
+        assert!(html.starts_with("<!DOCTYPE html>"), "{path}");
+        assert!(
+            html.contains(r#"<nav class="site" aria-label="Pages">"#),
+            "{path}"
+        );
+        assert!(html.contains(section), "{path}: {section}");
+        // The current page is marked in both forms of the navigation.
+        assert_eq!(
+            html.matches(&format!(r#"href="{path}" aria-current="page""#))
+                .count(),
+            2,
+            "{path}"
+        );
+        // Landmarks, the skip link, one h1 before any h2.
+        assert!(
+            html.contains(r##"<a class="skip" href="#main">"##),
+            "{path}"
+        );
+        assert!(html.contains(r#"<main id="main">"#), "{path}");
+        assert_eq!(html.matches("<h1>").count(), 1, "{path}");
+        assert!(html.find("<h1>") < html.find("<h2"), "{path}");
+        // The collapsible menu of small screens needs no script.
+        assert!(html.contains(r#"<details class="menu"><summary>Menu</summary>"#));
+        assert!(html.contains(r#"aria-live="polite""#), "{path}");
+        assert!(html.contains(r#"role="status""#), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn pages_without_a_plan_say_how_to_get_one() {
+    let s = server(false, false).await;
+    for path in ["/summary", "/timeline", "/components"] {
+        let (status, _, html) = get(&s.router, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains("No migration plan"), "{path}");
+        assert!(html.contains("mhd init"), "{path}");
+    }
+    let (_, _, html) = get(&s.router, "/tests").await;
+    assert!(html.contains("No test runs recorded yet") && html.contains("mhd ingest junit"));
+    let (_, _, html) = get(&s.router, "/performance").await;
+    assert!(html.contains("No benchmarks recorded yet") && html.contains("mhd ingest bench"));
+    let (status, _, html) = get(&s.router, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No operations recorded yet"));
+}
+
+#[tokio::test]
+async fn pages_load_the_hashed_script_which_is_served_immutable() {
+    let s = server(true, true).await;
+    let (_, _, html) = get(&s.router, "/").await;
+    let src = script_src(&html);
+    assert_eq!(src, mhd_server::assets::live_js_path());
+    assert!(html.contains(&format!(r#"<script src="{src}" defer></script>"#)));
+    // One script, no inline code, no inline handlers: `script-src 'self'` holds.
+    assert_eq!(html.matches("<script").count(), 1);
+    for handler in [" onclick=", " onload=", " onerror=", "javascript:"] {
+        assert!(!html.contains(handler), "{handler}");
+    }
+    let (status, headers, js) = get(&s.router, &src).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(js, mhd_server::assets::LIVE_JS);
+    assert!(js.contains("/ws/dashboard"));
+    // Another build's name is not this script.
+    let (status, _, _) = get(&s.router, "/assets/live.0000000000000000.js").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_static_dashboard_file_stays_without_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .unwrap();
+    seed(&store).await;
+    let plan = plan();
+    let data = mhd_store::gather::dashboard(&store, Some(&plan), NOW)
+        .await
+        .unwrap();
+    let html = mhd_server::views::render_static_dashboard(&data, time::UtcOffset::UTC).unwrap();
+    assert!(!html.contains("<script"));
+    assert!(!html.contains("<button"));
+    assert!(!html.contains(r#"class="site""#));
+    // The same view code: the live page carries the same figures.
+    assert!(html.contains(r#"data-live="datasets_migrated""#));
+}
+
+#[tokio::test]
+async fn the_overview_has_every_live_hook() {
+    let s = server(true, true).await;
+    let (_, _, html) = get(&s.router, "/").await;
+    for hook in HOOKS {
+        assert!(
+            html.contains(&format!(r#"data-live="{hook}""#)),
+            "missing data-live=\"{hook}\""
+        );
+    }
+    // The figures the contract is about, with their values as served.
+    assert!(html.contains(r#"<span data-live="datasets_migrated">2</span>"#));
+    assert!(html.contains(r#"<span data-live="active_migrations">1</span>"#));
+    let bar = html.find(r#"data-live="progress_bar""#).unwrap();
+    assert!(html[bar..].contains(r#"role="progressbar""#));
+    for key in HOOKS.iter().skip(8).take(4) {
+        assert!(
+            html.contains(&format!(r#"data-live-spark="{key}""#)),
+            "{key}"
+        );
+    }
+    // Relative times are marked for the script to refresh.
+    assert!(html.contains("data-relative"));
+}
+
+#[tokio::test]
+async fn the_service_worker_is_served_from_the_root() {
+    let s = server(false, false).await;
+    let (status, headers, js) = get(&s.router, "/sw.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(headers["service-worker-allowed"], "/");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+    assert!(js.contains(r#"startsWith("/api/")"#) && js.contains(r#"startsWith("/ws/")"#));
+    assert!(mhd_server::assets::LIVE_JS.contains(r#"register("/sw.js""#));
+}
+
+#[tokio::test]
+async fn pages_are_compressed_when_the_client_accepts_it() {
+    let s = server(true, true).await;
+    let res = s
+        .router
+        .clone()
+        .oneshot(
+            Request::get(mhd_server::assets::live_js_path())
+                .header(header::ACCEPT_ENCODING, "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+}
+
+#[tokio::test]
+async fn hostile_names_are_escaped_on_the_live_pages() {
+    let s = server(true, false).await;
+    // Stored through the API, as a client would.
+    let evil = r#"<script>alert(1)</script>"><img src=x onerror=alert(2)>"#;
+    let body = serde_json::json!({
+        "metric_type": "migration",
+        "operation": evil,
+        "dataset_name": evil,
+        "component": evil,
+        "success": false,
+        "error_message": evil,
+        "duration_ms": 5.0,
+        "timestamp": "2025-03-01T11:59:00Z",
+    });
+    let res = s
+        .router
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/operations")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    for (path, _) in PAGES {
+        let (status, _, html) = get(&s.router, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!html.contains("<script>alert"), "{path}");
+        assert!(!html.contains("<img src=x"), "{path}");
+        assert_eq!(html.matches("<script").count(), 1, "{path}");
+    }
+    let (_, _, html) = get(&s.router, "/").await;
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
+            || html.contains("&lt;script&gt;")
+    );
+}
+
+#[tokio::test]
+async fn no_page_loads_anything_from_another_host() {
+    let s = server(true, true).await;
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    for (path, _) in PAGES {
+        bodies.push((path.to_owned(), get(&s.router, path).await.2));
+    }
+    bodies.push(("live.js".into(), mhd_server::assets::LIVE_JS.to_owned()));
+    bodies.push(("sw.js".into(), mhd_server::assets::SW_JS.to_owned()));
+    for (name, body) in bodies {
+        // SVG's namespace is a name, not a resource.
+        let body = body.replace("http://www.w3.org/2000/svg", "");
+        for needle in [
+            "http://",
+            "https://",
+            "//cdn",
+            "src=\"//",
+            "href=\"//",
+            "@import",
+        ] {
+            assert!(!body.contains(needle), "{name} contains {needle}");
+        }
+    }
+}
