@@ -496,7 +496,8 @@ fn the_dashboard_file_is_self_contained_and_shows_hostile_names_as_text() {
         "the plan's migration progress is shown"
     );
     assert!(
-        html.contains(r#"data-live="datasets_migrated">0</span>"#) && html.contains(r#"data-live="datasets_total">412</span>"#),
+        html.contains(r#"data-live="datasets_migrated">0</span>"#)
+            && html.contains(r#"data-live="datasets_total">412</span>"#),
         "migrated / total"
     );
     for needle in ["http://", "https://", "src=\"//", "href=\"//"] {
