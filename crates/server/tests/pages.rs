@@ -390,3 +390,40 @@ async fn no_page_loads_anything_from_another_host() {
         }
     }
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 2)
+        .await
+        .unwrap();
+    let app = mhd_server::app(mhd_server::AppState::new(store, None, time::UtcOffset::UTC));
+    for path in ["/", "/health", "/api/v1/operations", "/nowhere"] {
+        let response = tower::ServiceExt::oneshot(
+            app.clone(),
+            axum::http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let h = response.headers();
+        let csp = h
+            .get("content-security-policy")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(
+            !csp.contains("'unsafe-eval'") && !csp.contains("script-src 'self' 'unsafe-inline'")
+        );
+        assert_eq!(
+            h.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{path}"
+        );
+        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{path}");
+    }
+}
