@@ -12,6 +12,7 @@ pub mod live;
 pub mod operation;
 pub mod perf;
 pub mod plan;
+pub mod sample;
 pub mod stats;
 pub mod summary;
 pub mod testrun;

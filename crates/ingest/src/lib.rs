@@ -9,3 +9,4 @@ pub mod junit;
 pub mod logline;
 pub mod mdm;
 pub mod operations;
+pub mod samples;

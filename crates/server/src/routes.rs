@@ -29,6 +29,10 @@ pub const API_OPERATIONS: &str = "/api/v1/operations";
 pub const API_JUNIT: &str = "/api/v1/tests/junit";
 /// Benchmark results.
 pub const API_BENCHMARKS: &str = "/api/v1/benchmarks";
+/// Samples (points of time series) pushed by collectors or anyone.
+pub const API_SAMPLES: &str = "/api/v1/samples";
+/// Resource utilization.
+pub const API_RESOURCES: &str = "/api/v1/resources";
 /// The OpenAPI document.
 pub const API_OPENAPI: &str = "/api/v1/openapi.json";
 /// The overview page.

@@ -639,3 +639,167 @@ async fn the_views_carry_the_fields_the_document_requires() {
     let (_, tests) = get(&s.router, "/api/v1/tests").await;
     check(&tests, "TestsView");
 }
+
+/// Asserts every figure of a resources document is null and the consumers are empty.
+fn assert_no_figures(resources: &Value) {
+    for group in ["cpu", "memory", "disk", "network", "database"] {
+        let figures = resources[group].as_object().unwrap();
+        assert!(!figures.is_empty(), "{group}");
+        for (name, v) in figures {
+            assert!(v.is_null(), "{group}.{name} = {v}");
+        }
+    }
+    assert_eq!(resources["top_consumers"], json!([]));
+}
+
+#[tokio::test]
+async fn resources_without_samples_have_every_figure_null() {
+    let s = server(false).await;
+    let (status, body) = get(&s.router, "/api/v1/resources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["timestamp"], "2025-03-01T12:00:00Z");
+    assert_no_figures(&body);
+    let (status, body) = get(&s.router, "/api/v1/resources?window=1h").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&body), "bad_request");
+}
+
+#[tokio::test]
+async fn posted_samples_show_in_resources() {
+    let s = server(false).await;
+    const GB: f64 = 1024.0 * 1024.0 * 1024.0;
+    const MB: f64 = 1024.0 * 1024.0;
+    // An array, with a stale sample of the same series that the newer one replaces.
+    let array = json!([
+        { "timestamp": "2025-03-01T11:50:00Z", "metric": "cpu_percent", "value": 5.0 },
+        { "timestamp": "2025-03-01T11:59:00Z", "metric": "cpu_percent", "value": 78.0, "unit": "%" },
+        { "timestamp": "2025-03-01T11:59:00Z", "metric": "memory_used_bytes", "value": 10.0 * GB },
+        { "timestamp": "2025-03-01T11:59:00Z", "metric": "memory_available_bytes", "value": 6.0 * GB },
+        { "timestamp": "2025-03-01T11:59:00Z", "metric": "disk_read_bytes_per_second", "value": 125.0 * MB },
+        { "timestamp": "2025-03-01T11:59:00Z", "metric": "process_cpu_percent", "value": 85.0,
+          "labels": { "process": "worker-3" } },
+    ]);
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/samples",
+        Some("application/json"),
+        array.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body, json!({ "stored": 6 }));
+    // NDJSON; no timestamp means now.
+    let ndjson = "{\"metric\":\"db_connections_active\",\"value\":45}\n\n\
+                  {\"metric\":\"db_pool_size\",\"value\":200,\"component\":\"database\"}\n";
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/samples",
+        Some("application/x-ndjson"),
+        ndjson,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body, json!({ "stored": 2 }));
+
+    let (status, r) = get(&s.router, "/api/v1/resources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(r["cpu"]["usage_percent"], 78.0);
+    assert!(r["cpu"]["cores_used"].is_null());
+    assert_eq!(r["memory"]["used_gb"], 10.0);
+    assert_eq!(r["memory"]["available_gb"], 6.0);
+    assert_eq!(r["memory"]["percent"], 62.5);
+    assert_eq!(r["disk"]["read_mb_s"], 125.0);
+    assert!(r["disk"]["write_mb_s"].is_null());
+    assert!(r["network"]["in_mb_s"].is_null());
+    assert_eq!(r["database"]["connections_active"], 45.0);
+    assert_eq!(r["database"]["pool_size"], 200.0);
+    assert_eq!(r["database"]["pool_usage"], 0.225);
+    assert_eq!(
+        r["top_consumers"],
+        json!([{ "name": "worker-3", "cpu_percent": 85.0, "memory_mb": null }])
+    );
+    // The document's required fields are there.
+    let doc = api::openapi::document();
+    for field in doc["components"]["schemas"]["ResourceMetrics"]["required"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(r.get(field.as_str().unwrap()).is_some(), "{field}");
+    }
+}
+
+#[tokio::test]
+async fn samples_older_than_five_minutes_are_not_current() {
+    let s = server(false).await;
+    let (status, _) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/samples",
+        Some("application/json"),
+        json!([{ "timestamp": "2025-03-01T11:54:59Z", "metric": "cpu_percent", "value": 50 }])
+            .to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, r) = get(&s.router, "/api/v1/resources").await;
+    assert_no_figures(&r);
+}
+
+#[tokio::test]
+async fn a_bad_sample_is_400_and_stores_nothing() {
+    let s = server(false).await;
+    let body = "{\"metric\":\"cpu_percent\",\"value\":50}\n\
+                {\"metric\":\"cpu percent\",\"value\":1}\n\
+                {\"metric\":\"memory_percent\"}\n";
+    let (status, answer) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/samples",
+        Some("application/x-ndjson"),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&answer), "bad_request");
+    let errors = answer["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(errors[0]["line"], 2);
+    assert!(errors[0]["reason"].as_str().unwrap().contains("`metric`"));
+    assert_eq!(errors[1]["line"], 3);
+    assert!(errors[1]["reason"].as_str().unwrap().contains("`value`"));
+    assert!(
+        s.store
+            .latest_samples(NOW - time::Duration::days(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (_, r) = get(&s.router, "/api/v1/resources").await;
+    assert_no_figures(&r);
+
+    // A wrong content type, a body that is no array, an empty body.
+    let (status, answer) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/samples",
+        Some("text/plain"),
+        "{}",
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    error_code(&answer);
+    for bad in ["[{\"metric\":\"a\",\"value\":1},", ""] {
+        let (status, answer) = send(
+            &s.router,
+            Method::POST,
+            "/api/v1/samples",
+            Some("application/json"),
+            bad,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}");
+        assert_eq!(error_code(&answer), "bad_request");
+    }
+}

@@ -10,6 +10,7 @@ pub mod sqlite;
 
 use mhd_core::dashboard::Bucket;
 use mhd_core::perf::BenchmarkSamples;
+use mhd_core::sample::Sample;
 use mhd_core::stats::{DatasetTypeStats, StatsSummary};
 use mhd_core::testrun::TestRun;
 use mhd_core::{NewOperation, Operation, System};
@@ -188,4 +189,8 @@ pub trait Store {
         since: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Vec<NewOperation>>;
+    /// Stores samples atomically: all of them, or none when one breaks a rule.
+    async fn insert_samples(&self, samples: &[Sample]) -> Result<u64>;
+    /// The newest sample of each series (metric, component, labels) at or after `since`.
+    async fn latest_samples(&self, since: OffsetDateTime) -> Result<Vec<Sample>>;
 }

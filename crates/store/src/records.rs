@@ -1,9 +1,10 @@
 //! The SQLite queries for test runs, benchmark samples, samples and the analysis inputs read
 //! from operations. `SqliteStore`'s `Store` methods call these.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use mhd_core::perf::BenchmarkSamples;
+use mhd_core::sample::Sample;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
 use mhd_core::{NewOperation, System};
 use sqlx::{Row, SqlitePool};
@@ -401,4 +402,86 @@ pub(crate) async fn migration_counts_until(
         successes: successes.unwrap_or(0) as u64,
         rollbacks: rollbacks as u64,
     })
+}
+
+/// Rows per multi-row INSERT of samples: 4096 rows × 6 columns stays below SQLite's limit of
+/// 32766 variables.
+const SAMPLE_CHUNK: usize = 4096;
+
+/// A sample's labels as stored: canonical JSON (keys sorted), NULL when there are none, so that
+/// equal label sets are equal texts.
+fn labels_text(labels: &BTreeMap<String, String>) -> Option<String> {
+    (!labels.is_empty()).then(|| serde_json::to_string(labels).unwrap_or_default())
+}
+
+pub(crate) async fn insert_samples(pool: &SqlitePool, samples: &[Sample]) -> Result<u64> {
+    for (index, s) in samples.iter().enumerate() {
+        s.validate()
+            .map_err(|source| StoreError::Invalid { index, source })?;
+    }
+    if samples.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for chunk in samples.chunks(SAMPLE_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO samples (timestamp_us, metric, value, unit, component, labels) VALUES ",
+        );
+        sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(","));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for s in chunk {
+            q = q
+                .bind(to_us(s.timestamp))
+                .bind(s.metric.clone())
+                .bind(s.value)
+                .bind(s.unit.clone())
+                .bind(s.component.clone())
+                .bind(labels_text(&s.labels));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(samples.len() as u64)
+}
+
+/// The newest sample of each (metric, component, labels) at or after `since`, ordered by
+/// metric, component and labels. The metrics are found by skipping through the index on
+/// (metric, timestamp_us), so that each is read from `since` on only.
+pub(crate) async fn latest_samples(
+    pool: &SqlitePool,
+    since: OffsetDateTime,
+) -> Result<Vec<Sample>> {
+    let rows = sqlx::query(
+        "WITH RECURSIVE metrics(metric) AS ( \
+           SELECT MIN(metric) FROM samples \
+           UNION ALL \
+           SELECT (SELECT MIN(s.metric) FROM samples s WHERE s.metric > metrics.metric) \
+           FROM metrics WHERE metrics.metric IS NOT NULL) \
+         SELECT timestamp_us, metric, value, unit, component, labels FROM ( \
+           SELECT *, ROW_NUMBER() OVER ( \
+               PARTITION BY metric, component, COALESCE(labels, '{}') \
+               ORDER BY timestamp_us DESC, rowid DESC) AS rn \
+           FROM samples \
+           WHERE metric IN (SELECT metric FROM metrics WHERE metric IS NOT NULL) \
+             AND timestamp_us >= ?) \
+         WHERE rn = 1 ORDER BY metric, component, labels",
+    )
+    .bind(to_us(since))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let labels: Option<String> = r.try_get("labels")?;
+            Ok(Sample {
+                timestamp: from_us(r.try_get("timestamp_us")?),
+                metric: r.try_get("metric")?,
+                value: r.try_get("value")?,
+                unit: r.try_get("unit")?,
+                component: r.try_get("component")?,
+                labels: labels
+                    .and_then(|l| serde_json::from_str(&l).ok())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
 }

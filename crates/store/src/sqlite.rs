@@ -20,6 +20,7 @@ use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
 use time::OffsetDateTime;
 
 use mhd_core::perf::BenchmarkSamples;
+use mhd_core::sample::Sample;
 use mhd_core::testrun::TestRun;
 use time::Date;
 
@@ -728,5 +729,13 @@ impl Store for SqliteStore {
         until: OffsetDateTime,
     ) -> Result<Vec<NewOperation>> {
         crate::records::operations_between(&self.pool, since, until).await
+    }
+
+    async fn insert_samples(&self, samples: &[Sample]) -> Result<u64> {
+        crate::records::insert_samples(&self.pool, samples).await
+    }
+
+    async fn latest_samples(&self, since: OffsetDateTime) -> Result<Vec<Sample>> {
+        crate::records::latest_samples(&self.pool, since).await
     }
 }

@@ -262,3 +262,130 @@ async fn component_windows_split_by_system() {
     assert_eq!(ops.len(), 4);
     assert!(ops.windows(2).all(|p| p[0].timestamp <= p[1].timestamp));
 }
+
+fn sample(minutes: i64, metric: &str, value: f64) -> mhd_core::sample::Sample {
+    mhd_core::sample::Sample::new(T0 + Duration::minutes(minutes), metric, value)
+}
+
+#[tokio::test]
+async fn latest_samples_keep_the_newest_of_each_series_since_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut host_b = sample(3, "cpu_percent", 70.0);
+    host_b.labels.insert("host".into(), "b".into());
+    let mut host_b_older = sample(1, "cpu_percent", 10.0);
+    host_b_older.labels.insert("host".into(), "b".into());
+    let mut storage = sample(2, "cpu_percent", 33.0);
+    storage.component = Some("storage".into());
+    storage.unit = Some("%".into());
+    let n = store
+        .insert_samples(&[
+            sample(-10, "cpu_percent", 1.0), // before `since`: left out
+            sample(0, "cpu_percent", 20.0),
+            sample(4, "cpu_percent", 40.0), // the newest unlabelled one
+            host_b_older,
+            host_b.clone(),
+            storage.clone(),
+            sample(-20, "memory_used_bytes", 5.0), // its only sample is too old
+            sample(1, "db_pool_size", 200.0),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(n, 8);
+    let latest = store
+        .latest_samples(T0 - Duration::minutes(5))
+        .await
+        .unwrap();
+    let got: Vec<(&str, Option<&str>, Option<&String>, f64)> = latest
+        .iter()
+        .map(|s| {
+            (
+                s.metric.as_str(),
+                s.component.as_deref(),
+                s.labels.get("host"),
+                s.value,
+            )
+        })
+        .collect();
+    let b = "b".to_owned();
+    assert_eq!(
+        got,
+        vec![
+            ("cpu_percent", None, None, 40.0),
+            ("cpu_percent", None, Some(&b), 70.0),
+            ("cpu_percent", Some("storage"), None, 33.0),
+            ("db_pool_size", None, None, 200.0),
+        ]
+    );
+    // Every field comes back as stored.
+    assert!(latest.contains(&host_b));
+    assert!(latest.contains(&storage));
+    assert!(
+        store
+            .latest_samples(T0 + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_batch_of_samples_with_a_bad_one_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let err = store
+        .insert_samples(&[
+            sample(0, "cpu_percent", 1.0),
+            sample(0, "cpu_percent", f64::NAN),
+        ])
+        .await
+        .unwrap_err();
+    match err {
+        mhd_store::StoreError::Invalid { index, source } => {
+            assert_eq!((index, source.field), (1, "value"));
+        }
+        other => panic!("{other}"),
+    }
+    assert!(
+        store
+            .latest_samples(T0 - Duration::days(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.insert_samples(&[]).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn many_samples_go_in_one_call_across_statement_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let many: Vec<_> = (0..10_000)
+        .map(|i: i32| {
+            let mut s = sample(
+                i64::from(i % 60),
+                "network_in_bytes_per_second",
+                f64::from(i),
+            );
+            s.labels.insert("nic".into(), format!("eth{}", i % 3));
+            s
+        })
+        .collect();
+    assert_eq!(store.insert_samples(&many).await.unwrap(), 10_000);
+    let latest = store.latest_samples(T0).await.unwrap();
+    assert_eq!(latest.len(), 3);
+    // Each NIC's newest: eth0 last sampled at minute 57, eth1 at 58, eth2 at 59; of the samples
+    // at that minute, the last written.
+    let values: Vec<(String, f64)> = latest
+        .iter()
+        .map(|s| (s.labels["nic"].clone(), s.value))
+        .collect();
+    assert_eq!(
+        values,
+        vec![
+            ("eth0".to_owned(), 9957.0),
+            ("eth1".to_owned(), 9958.0),
+            ("eth2".to_owned(), 9959.0)
+        ]
+    );
+}

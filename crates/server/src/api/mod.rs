@@ -7,7 +7,7 @@
 //!
 //! - [`reads`]: the views and the recent operations;
 //! - [`writes`]: operations (batched into shared transactions by [`writes::Batcher`]), JUnit
-//!   reports and benchmarks, each durable before its `201`;
+//!   reports, benchmarks and samples, each durable before its `201`;
 //! - [`openapi`]: the hand-written OpenAPI 3.0 document.
 
 pub mod openapi;
@@ -37,10 +37,12 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("GET", routes::API_ALERTS),
     ("GET", routes::API_TESTS),
     ("GET", routes::API_PERFORMANCE),
+    ("GET", routes::API_RESOURCES),
     ("GET", routes::API_OPERATIONS),
     ("POST", routes::API_OPERATIONS),
     ("POST", routes::API_JUNIT),
     ("POST", routes::API_BENCHMARKS),
+    ("POST", routes::API_SAMPLES),
     ("GET", routes::API_OPENAPI),
 ];
 
@@ -78,10 +80,12 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", routes::API_ALERTS) => get(reads::alerts),
         ("GET", routes::API_TESTS) => get(reads::tests),
         ("GET", routes::API_PERFORMANCE) => get(reads::performance),
+        ("GET", routes::API_RESOURCES) => get(reads::resources),
         ("GET", routes::API_OPERATIONS) => get(reads::operations),
         ("POST", routes::API_OPERATIONS) => post(writes::operations),
         ("POST", routes::API_JUNIT) => post(writes::junit),
         ("POST", routes::API_BENCHMARKS) => post(writes::benchmarks),
+        ("POST", routes::API_SAMPLES) => post(writes::samples),
         ("GET", routes::API_OPENAPI) => get(openapi::serve),
         _ => panic!("API_ROUTES names {method} {path} but no handler serves it"),
     }

@@ -144,6 +144,17 @@ pub fn document() -> Value {
         ),
     );
     add(
+        routes::API_RESOURCES,
+        "get",
+        read(
+            "Resource utilization",
+            "CPU, memory, disk, network and database connections from the newest sample of each series over the last 5 minutes, with the top consumers. Every figure is null when no sample gives it. Metric names read: cpu_percent, cpu_cores_used, memory_used_bytes, memory_available_bytes, memory_percent, disk_read_bytes_per_second, disk_write_bytes_per_second, disk_used_bytes, disk_free_bytes, network_in_bytes_per_second, network_out_bytes_per_second, db_connections_active, db_connections_idle, db_pool_size, db_queries_per_second, and process_cpu_percent / process_memory_bytes with a `process` label. Several series of a metric are added up (percentages averaged); GB is 2^30 bytes, MB 2^20.",
+            json!({ "$ref": "#/components/schemas/ResourceMetrics" }),
+            json!([]),
+            false,
+        ),
+    );
+    add(
         routes::API_OPERATIONS,
         "get",
         read(
@@ -247,6 +258,21 @@ pub fn document() -> Value {
         }),
     );
     add(
+        routes::API_SAMPLES,
+        "post",
+        json!({
+            "summary": "Record samples",
+            "description": "Points of time series, as a JSON array or NDJSON (one sample per line). A body starting with `[` is an array, anything else NDJSON, under either content type. All or nothing: any invalid record answers 400 with every rejected record in `errors` and stores nothing. Accepted samples are committed before the 201. A missing `timestamp` is the time of the request.",
+            "requestBody": { "required": true, "content": {
+                "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Sample" } } },
+                "application/x-ndjson": { "schema": { "$ref": "#/components/schemas/Sample" } } } },
+            "responses": merge(json!({
+                "201": ok("Stored.", json!({ "type": "object", "required": ["stored"], "properties": { "stored": { "type": "integer", "description": "Samples stored." } } })),
+                "400": { "description": "Invalid records; nothing stored.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RejectedRecords" } } } },
+            }), write_errors(&[("415", "Content-Type is neither application/json nor application/x-ndjson.")])),
+        }),
+    );
+    add(
         routes::API_OPENAPI,
         "get",
         json!({
@@ -276,6 +302,20 @@ fn merge(mut a: Value, b: Value) -> Value {
     a
 }
 
+/// An object of nullable numbers, each required (null when unknown).
+fn figures(names: &[&str]) -> Value {
+    let properties: serde_json::Map<String, Value> = names
+        .iter()
+        .map(|n| {
+            (
+                (*n).to_owned(),
+                json!({ "type": "number", "nullable": true }),
+            )
+        })
+        .collect();
+    json!({ "type": "object", "required": names, "properties": properties })
+}
+
 /// The schemas the paths refer to. The views' schemas name their main fields; each view may
 /// carry more fields beside them (see DESIGN §3).
 fn schemas() -> Value {
@@ -301,6 +341,23 @@ fn schemas() -> Value {
             "metadata": { "nullable": true } } },
         "Operation": { "allOf": [ { "$ref": "#/components/schemas/NewOperation" },
             { "type": "object", "required": ["id", "timestamp"], "properties": { "id": { "type": "integer" } } } ] },
+        "Sample": { "type": "object", "additionalProperties": false, "required": ["metric", "value"], "properties": {
+            "timestamp": { "type": "string", "format": "date-time", "description": "Default: the time of the request." },
+            "metric": { "type": "string", "pattern": "^[A-Za-z0-9_.:]{1,200}$" },
+            "value": { "type": "number", "description": "A finite number." },
+            "unit": { "type": "string", "nullable": true }, "component": { "type": "string", "nullable": true },
+            "labels": { "type": "object", "maxProperties": 32, "additionalProperties": { "type": "string", "maxLength": 200 }, "default": {} } } },
+        "ResourceMetrics": { "type": "object", "description": "Resource utilization (DESIGN §3.8); every figure is null without a sample.",
+            "required": ["timestamp", "cpu", "memory", "disk", "network", "database", "top_consumers"], "properties": {
+            "timestamp": { "type": "string", "format": "date-time" },
+            "cpu": figures(&["usage_percent", "cores_used"]),
+            "memory": figures(&["used_gb", "available_gb", "percent"]),
+            "disk": figures(&["read_mb_s", "write_mb_s", "used_gb", "free_gb"]),
+            "network": figures(&["in_mb_s", "out_mb_s"]),
+            "database": figures(&["connections_active", "connections_idle", "queries_per_sec", "pool_size", "pool_usage"]),
+            "top_consumers": { "type": "array", "items": { "type": "object", "required": ["name", "cpu_percent", "memory_mb"], "properties": {
+                "name": { "type": "string" }, "cpu_percent": { "type": "number", "nullable": true },
+                "memory_mb": { "type": "number", "nullable": true } } } } } },
         "ExecutiveSummary": open("The executive summary (DESIGN §3.1).", &["overall_health", "migration_progress", "estimated_completion", "blockers", "key_metrics", "recommendations"]),
         "MigrationPhase": open("One phase of the timeline (DESIGN §3.2).", &["id", "name", "status", "progress", "start_date", "end_date"]),
         "ComponentHealth": open("One row of the component matrix (DESIGN §3.3).", &["name", "old_version", "new_version", "migration_status"]),

@@ -163,6 +163,23 @@ pub async fn performance(
     .into_response())
 }
 
+/// How far back `GET /api/v1/resources` looks for each series' newest sample: a series
+/// without a sample in this window is not current and its figure is absent.
+pub const RESOURCES_LOOKBACK: Duration = Duration::minutes(5);
+
+/// `GET /api/v1/resources`: resource utilization (the specification's `ResourceMetrics`) from
+/// the newest sample of each series over the last [`RESOURCES_LOOKBACK`]; the metric names
+/// and the rules are those of [`mhd_core::sample`].
+pub async fn resources(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    no_params(query)?;
+    let now = state.now();
+    let latest = state.store.latest_samples(now - RESOURCES_LOOKBACK).await?;
+    Ok(Json(mhd_core::sample::resource_metrics(&latest, now)).into_response())
+}
+
 /// The parameters of `GET /api/v1/operations`.
 pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "failed"];
 

@@ -352,6 +352,52 @@ pub async fn benchmarks(
         .into_response())
 }
 
+/// `POST /api/v1/samples`: a JSON array of samples, or NDJSON (one per line).
+///
+/// Read like `POST /api/v1/operations`: `Content-Type` `application/json` or
+/// `application/x-ndjson` (415 otherwise); a body whose first non-blank character is `[` is an
+/// array, anything else NDJSON; any invalid record → 400 listing each rejected one and nothing
+/// is stored; otherwise all are stored in one committed transaction and the answer is 201
+/// `{"stored": N}`. A missing `timestamp` is the time of the request.
+pub async fn samples(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    params(query, &[])?;
+    match media_type(&headers).as_deref() {
+        Some("application/json" | "application/x-ndjson") => {}
+        other => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "Content-Type {}: send samples as application/json (an array) or \
+                 application/x-ndjson (one object per line)",
+                other.unwrap_or("(none)")
+            )));
+        }
+    }
+    let body = body.map_err(|e| body_error(&e))?;
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        let line = 1 + body[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        ApiError::bad_request(format!("line {line}: the body is not UTF-8 text"))
+    })?;
+    let samples = match mhd_ingest::samples::parse(text, state.now()) {
+        Ok(samples) => samples,
+        Err(rejected) => return Ok(rejected_answer(&rejected)),
+    };
+    if samples.is_empty() {
+        return Err(ApiError::bad_request(
+            "the body holds no samples: send a JSON array or NDJSON lines of samples",
+        ));
+    }
+    let stored = state.store.insert_samples(&samples).await?;
+    state.notify(Change::Samples);
+    Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
+}
+
 /// Refuses a phase or component the plan does not name (any, without a plan or, for
 /// components, when the plan lists none), as `mhd ingest` does.
 fn check_names(

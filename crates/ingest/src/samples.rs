@@ -1,0 +1,244 @@
+//! Samples as NDJSON (one JSON object per line) or as one JSON array, the format of
+//! `POST /api/v1/samples`, read like [`crate::operations`].
+//!
+//! Every rejected record is reported with its line (and, in an array, its element index) and
+//! the reason, naming the field when one field is at fault.
+
+use std::collections::BTreeMap;
+
+use mhd_core::sample::Sample;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+pub use crate::operations::{Rejected, looks_like_array};
+
+/// One sample as written in the input: like [`Sample`], with the time optional (it defaults to
+/// the moment of ingestion).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SampleInput {
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    timestamp: Option<OffsetDateTime>,
+    metric: String,
+    value: f64,
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
+    component: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+/// Parses one JSON object into a sample, checking every rule; `now` fills a missing time.
+pub fn parse_sample(json: &str, now: OffsetDateTime) -> Result<Sample, String> {
+    let input: SampleInput = serde_json::from_str(json).map_err(|e| describe(&e))?;
+    let sample = Sample {
+        timestamp: input.timestamp.unwrap_or(now),
+        metric: input.metric,
+        value: input.value,
+        unit: input.unit,
+        component: input.component,
+        labels: input.labels,
+    };
+    sample.validate().map_err(|e| e.to_string())?;
+    Ok(sample)
+}
+
+/// serde_json's message without its trailing "at line 1 column N" on one-line records, which
+/// would contradict the line number of the input.
+fn describe(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    match msg.rfind(" at line ") {
+        Some(i) => format!("{} (column {})", &msg[..i], e.column()),
+        None => msg,
+    }
+}
+
+/// Parses one NDJSON line (1-based `line`). Blank lines give `None`.
+pub fn parse_ndjson_line(
+    text: &str,
+    line: usize,
+    now: OffsetDateTime,
+) -> Option<Result<Sample, Rejected>> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    Some(parse_sample(trimmed, now).map_err(|reason| Rejected {
+        line,
+        index: None,
+        reason,
+    }))
+}
+
+/// Parses a whole JSON array of samples, each element checked on its own.
+///
+/// Returns `Err` when the text is not a JSON array at all (with the line of the problem).
+pub fn parse_array(
+    text: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Result<Sample, Rejected>>, Rejected> {
+    let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| Rejected {
+        line: e.line(),
+        index: None,
+        reason: format!("not a JSON array of samples: {}", describe(&e)),
+    })?;
+    let base = text.as_ptr() as usize;
+    let mut line = 1;
+    let mut counted = 0;
+    Ok(elements
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            // Elements come in order: count newlines from the previous one only.
+            let offset = raw.get().as_ptr() as usize - base;
+            line += text.as_bytes()[counted..offset]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            counted = offset;
+            parse_sample(raw.get(), now).map_err(|reason| Rejected {
+                line,
+                index: Some(index),
+                reason,
+            })
+        })
+        .collect())
+}
+
+/// Parses a body of samples: a JSON array when its first non-blank character is `[`, NDJSON
+/// otherwise. Returns the samples, or every rejected record (a body that is not an array at
+/// all is one rejection).
+pub fn parse(text: &str, now: OffsetDateTime) -> Result<Vec<Sample>, Vec<Rejected>> {
+    let parsed: Vec<Result<Sample, Rejected>> = if looks_like_array(text.as_bytes()) {
+        parse_array(text, now).map_err(|e| vec![e])?
+    } else {
+        text.split('\n')
+            .enumerate()
+            .filter_map(|(i, line)| parse_ndjson_line(line, i + 1, now))
+            .collect()
+    };
+    let (mut samples, mut rejected) = (Vec::with_capacity(parsed.len()), Vec::new());
+    for p in parsed {
+        match p {
+            Ok(s) => samples.push(s),
+            Err(r) => rejected.push(r),
+        }
+    }
+    if rejected.is_empty() {
+        Ok(samples)
+    } else {
+        Err(rejected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
+
+    #[test]
+    fn a_full_record_parses() {
+        let s = parse_sample(
+            r#"{"timestamp":"2025-03-01T13:00:00+01:00","metric":"process_cpu_percent","value":85.5,
+                "unit":"%","component":"storage","labels":{"process":"worker-3","host":"a"}}"#,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(s.timestamp, NOW);
+        assert_eq!(s.metric, "process_cpu_percent");
+        assert_eq!(s.value, 85.5);
+        assert_eq!(s.unit.as_deref(), Some("%"));
+        assert_eq!(s.component.as_deref(), Some("storage"));
+        assert_eq!(s.labels["process"], "worker-3");
+        assert_eq!(s.labels.len(), 2);
+    }
+
+    #[test]
+    fn defaults_fill_time_and_labels() {
+        let s = parse_sample(r#"{"metric":"cpu_percent","value":3}"#, NOW).unwrap();
+        assert_eq!(s, Sample::new(NOW, "cpu_percent", 3.0));
+    }
+
+    #[test]
+    fn rejections_name_the_field_or_place() {
+        let cases = [
+            (
+                r#"{"metric":"x","value":1,"colour":1}"#,
+                "unknown field `colour`",
+            ),
+            (r#"{"value":1}"#, "missing field `metric`"),
+            (r#"{"metric":"x"}"#, "missing field `value`"),
+            (r#"{"metric":"x","value":"high"}"#, "invalid type"),
+            (r#"{"metric":"x","value":null}"#, "invalid type"),
+            (r#"{"metric":"cpu %","value":1}"#, "metric"),
+            (r#"{"metric":"","value":1}"#, "metric"),
+            (
+                r#"{"metric":"x","value":1,"labels":{"a":1}}"#,
+                "invalid type",
+            ),
+            (r#"{"metric":"x","value":1,"labels":{"":"v"}}"#, "labels"),
+            (r#"{"metric":"x","value":1,"timestamp":"now"}"#, "column"),
+            (
+                r#"{"metric":"x","value":1,"timestamp":"1960-01-01T00:00:00Z"}"#,
+                "timestamp",
+            ),
+            (r#"{"metric":"x","value":1"#, "EOF"),
+        ];
+        for (json, want) in cases {
+            let err = parse_sample(json, NOW).unwrap_err();
+            assert!(
+                err.contains(want),
+                "{json}: {err:?} should mention {want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ndjson_lines_keep_their_numbers_and_skip_blanks() {
+        let text = "{\"metric\":\"a\",\"value\":1}\n\n{\"metric\":\"b\"}\r\n{\"metric\":\"c\",\"value\":2}\n";
+        let err = parse(text, NOW).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!((err[0].line, err[0].index), (3, None));
+        assert!(err[0].to_string().starts_with("line 3: "));
+        let ok = parse(
+            "{\"metric\":\"a\",\"value\":1}\n\n{\"metric\":\"b\",\"value\":2}",
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[1].metric, "b");
+    }
+
+    #[test]
+    fn array_elements_are_checked_one_by_one_with_their_lines() {
+        let text = "[\n  {\"metric\":\"a\",\"value\":1},\n  {\"metric\":\"a\"},\n  {\"metric\":\"c\",\"value\":1},\n  {\"metric\":\"d d\",\"value\":1}\n]";
+        let out = parse_array(text, NOW).unwrap();
+        assert_eq!(out.len(), 4);
+        assert!(out[0].is_ok() && out[2].is_ok());
+        let bad = out[1].as_ref().unwrap_err();
+        assert_eq!((bad.line, bad.index), (3, Some(1)));
+        assert!(bad.reason.contains("value"));
+        let bad = out[3].as_ref().unwrap_err();
+        assert_eq!((bad.line, bad.index), (5, Some(3)));
+        let all = parse(text, NOW).unwrap_err();
+        assert_eq!(all.len(), 2);
+    }
+
+    #[test]
+    fn a_broken_array_is_rejected_whole() {
+        let err = parse("[\n{\"metric\":\"a\",\"value\":1},\n", NOW).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].line, 3);
+        assert!(err[0].reason.contains("not a JSON array of samples"));
+    }
+
+    #[test]
+    fn an_empty_body_holds_no_samples() {
+        assert_eq!(parse("", NOW).unwrap(), vec![]);
+        assert_eq!(parse("[]", NOW).unwrap(), vec![]);
+    }
+}
