@@ -11,6 +11,7 @@
 pub mod api;
 pub mod app;
 pub mod assets;
+pub mod cache;
 pub mod charts;
 pub mod demo;
 pub mod error;

@@ -2,6 +2,12 @@
 //! live updates.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::ws::Utf8Bytes;
+use mhd_store::gather::Analysis;
+
+use crate::cache::Cache;
 
 use mhd_core::plan::Plan;
 use mhd_store::SqliteStore;
@@ -44,6 +50,12 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Changes, fanned out to every live client.
     pub changes: broadcast::Sender<Change>,
+    /// Bumped by every announced change: the key of the cached views.
+    pub version: AtomicU64,
+    /// The plan-driven views (summary, timeline, component matrix), computed once per version.
+    pub views: Cache<Analysis>,
+    /// The WebSocket's `initial_data` message, serialized once per version.
+    pub initial_data: Cache<Utf8Bytes>,
 }
 
 impl AppState {
@@ -57,6 +69,9 @@ impl AppState {
             local_offset,
             metrics: Metrics::default(),
             changes,
+            version: AtomicU64::new(0),
+            views: Cache::default(),
+            initial_data: Cache::default(),
         }))
     }
 
@@ -74,6 +89,9 @@ impl AppState {
             local_offset: UtcOffset::UTC,
             metrics: Metrics::default(),
             changes,
+            version: AtomicU64::new(0),
+            views: Cache::default(),
+            initial_data: Cache::default(),
         }))
     }
 
@@ -82,9 +100,32 @@ impl AppState {
         (self.0.clock)()
     }
 
-    /// Tells live clients that something changed (nobody listening is fine).
+    /// Tells live clients that something changed (nobody listening is fine), and makes the
+    /// cached views stale.
     pub fn notify(&self, change: Change) {
+        self.0.version.fetch_add(1, Ordering::SeqCst);
         let _ = self.0.changes.send(change);
+    }
+
+    /// The data version: changes whenever a write is announced.
+    pub fn data_version(&self) -> u64 {
+        self.0.version.load(Ordering::SeqCst)
+    }
+
+    /// The plan-driven views as of now, from the cache when nothing changed (None without a
+    /// plan).
+    pub async fn views(&self) -> mhd_store::Result<Option<Arc<Analysis>>> {
+        let Some(plan) = &self.plan else {
+            return Ok(None);
+        };
+        let version = self.data_version();
+        let views = self
+            .views
+            .get_or_compute(version, || {
+                mhd_store::gather::analysis(&self.store, plan, self.now(), false, true)
+            })
+            .await?;
+        Ok(Some(views))
     }
 }
 

@@ -37,8 +37,8 @@ use mhd_store::{OperationFilter, Store};
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
+use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::routes;
 use crate::state::{AppState, Change};
@@ -154,7 +154,11 @@ fn upgrade_response(
     state: AppState,
     frames: broadcast::Receiver<Frame>,
 ) -> Response {
+    // Client messages are small (4 KB at most, see Limits): small buffers keep a thousand
+    // idle connections cheap.
     upgrade
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket: WebSocket| async move {
@@ -254,6 +258,7 @@ async fn run_hub(
     mut changes: broadcast::Receiver<Change>,
     frames: broadcast::Sender<Frame>,
 ) {
+    let mut last_render = Instant::now() - DEBOUNCE;
     loop {
         let mut batch = match changes.recv().await {
             Ok(change) => {
@@ -264,9 +269,28 @@ async fn run_hub(
             Err(RecvError::Lagged(_)) => Batch::everything(),
             Err(RecvError::Closed) => return,
         };
-        let deadline = sleep(DEBOUNCE);
+        // The first change of a quiet spell renders at once; changes within DEBOUNCE of the
+        // previous render wait for its end and go out together, so a burst costs one render
+        // per DEBOUNCE and a lone write is pushed without delay.
+        let deadline = sleep_until(last_render + DEBOUNCE);
         tokio::pin!(deadline);
         loop {
+            // Whatever already arrived joins this batch.
+            match changes.try_recv() {
+                Ok(change) => {
+                    batch.add(change);
+                    continue;
+                }
+                Err(TryRecvError::Lagged(_)) => {
+                    batch = Batch::everything();
+                    continue;
+                }
+                Err(TryRecvError::Closed) => return,
+                Err(TryRecvError::Empty) => {}
+            }
+            if deadline.is_elapsed() {
+                break;
+            }
             tokio::select! {
                 () = &mut deadline => break,
                 change = changes.recv() => match change {
@@ -276,6 +300,7 @@ async fn run_hub(
                 },
             }
         }
+        last_render = Instant::now();
         if frames.receiver_count() == 0 {
             continue;
         }
@@ -307,14 +332,13 @@ struct Progress<'a> {
 pub async fn render(state: &AppState, batch: &Batch) -> mhd_store::Result<Vec<Frame>> {
     let now = state.now();
     let mut out = Vec::new();
-    let analysis = match &state.plan {
-        Some(plan) if batch.operations || batch.tests || batch.benchmarks || batch.samples => {
-            Some(mhd_store::gather::analysis(&state.store, plan, now, false, false).await?)
-        }
-        _ => None,
+    let analysis = if batch.operations || batch.tests || batch.benchmarks || batch.samples {
+        state.views().await?
+    } else {
+        None
     };
     if batch.operations || batch.samples {
-        let slip = analysis.as_ref().and_then(slip_days);
+        let slip = analysis.as_deref().and_then(slip_days);
         let live = live(state, now, slip).await?;
         out.push(Frame::new(
             "metrics:update",
@@ -322,7 +346,7 @@ pub async fn render(state: &AppState, batch: &Batch) -> mhd_store::Result<Vec<Fr
             batch.metrics_components(),
         ));
     }
-    if let Some(a) = &analysis {
+    if let Some(a) = analysis.as_deref() {
         let s = &a.summary;
         let progress = Progress {
             migration_progress: s.migration_progress,
@@ -422,16 +446,21 @@ async fn tests(state: &AppState) -> mhd_store::Result<Option<mhd_core::testview:
     Ok((!runs.is_empty()).then(|| mhd_core::testview::tests_view(&runs, &thresholds)))
 }
 
-/// The `initial_data` message: everything the dashboard shows now.
+/// The `initial_data` message: everything the dashboard shows now, serialized once per data
+/// version and shared by every client that connects meanwhile.
 pub async fn initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
+    let version = state.data_version();
+    let text = state
+        .initial_data
+        .get_or_compute(version, || compute_initial_data(state))
+        .await?;
+    Ok(Utf8Bytes::clone(&text))
+}
+
+async fn compute_initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
     let now = state.now();
-    let analysis = match &state.plan {
-        Some(plan) => {
-            Some(mhd_store::gather::analysis(&state.store, plan, now, false, true).await?)
-        }
-        None => None,
-    };
-    let live = live(state, now, analysis.as_ref().and_then(slip_days)).await?;
+    let analysis = state.views().await?;
+    let live = live(state, now, analysis.as_deref().and_then(slip_days)).await?;
     let tests = tests(state).await?;
     let regression = state
         .plan
@@ -440,7 +469,7 @@ pub async fn initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
         .unwrap_or_else(|| mhd_core::plan::Thresholds::default().regression_percent);
     let performance = mhd_core::perf::compare(&state.store.latest_benchmarks().await?, regression);
     let mut data = serde_json::Map::new();
-    if let Some(a) = analysis {
+    if let Some(a) = analysis.as_deref() {
         data.insert("summary".into(), to_value(&a.summary));
         data.insert("timeline".into(), to_value(&a.timeline));
         data.insert("components".into(), to_value(&a.components));

@@ -67,9 +67,17 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
-            // A large transaction spills dirty pages once the cache is full; 64 MiB keeps bulk
-            // loads in memory until commit.
-            .pragma("cache_size", "-65536")
+            // A large transaction spills dirty pages once the cache is full: a command (one
+            // connection, perhaps a bulk load) gets 64 MiB; a server's many connections 8 MiB
+            // each, so that its memory stays small.
+            .pragma(
+                "cache_size",
+                if max_connections <= 1 {
+                    "-65536"
+                } else {
+                    "-8192"
+                },
+            )
             // Multi-row inserts keep a statement journal; in memory it costs no writes.
             .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()

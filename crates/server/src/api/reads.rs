@@ -34,17 +34,12 @@ fn no_params(query: Result<Query<Params>, QueryRejection>) -> Result<(), ApiErro
     params(query, &[]).map(drop)
 }
 
-/// The plan-driven views as of now (the component matrix only when asked: it reads a window of
-/// operations).
+/// The plan-driven views as of now, shared through the state's cache (409 without a plan).
 async fn analysis(
     state: &AppState,
-    with_components: bool,
-) -> Result<mhd_store::gather::Analysis, ApiError> {
-    let plan = plan(state)?;
-    Ok(
-        mhd_store::gather::analysis(&state.store, plan, state.now(), false, with_components)
-            .await?,
-    )
+) -> Result<std::sync::Arc<mhd_store::gather::Analysis>, ApiError> {
+    plan(state)?;
+    state.views().await?.ok_or_else(ApiError::no_plan)
 }
 
 /// `GET /api/v1/health/summary`: the executive summary (`mhd summary --json`).
@@ -53,7 +48,7 @@ pub async fn summary(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    Ok(Json(analysis(&state, false).await?.summary).into_response())
+    Ok(Json(&analysis(&state).await?.summary).into_response())
 }
 
 /// `GET /api/v1/migration/timeline`: the phases (`mhd timeline --json`).
@@ -62,7 +57,7 @@ pub async fn timeline(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    Ok(Json(analysis(&state, false).await?.timeline).into_response())
+    Ok(Json(&analysis(&state).await?.timeline).into_response())
 }
 
 /// `GET /api/v1/components/health`: the component matrix (`mhd components --json`).
@@ -71,7 +66,7 @@ pub async fn components(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    Ok(Json(analysis(&state, true).await?.components).into_response())
+    Ok(Json(&analysis(&state).await?.components).into_response())
 }
 
 /// `GET /api/v1/metrics/live`: the live metrics over the last [`live::DEFAULT_WINDOW`] against
