@@ -711,11 +711,16 @@ proptest! {
             ),
             "mutated.xml",
         ));
-        match (&whole, &trickled) {
-            (Err((_, _, a)), Err((_, _, b))) if a.ends_with("(at or after this place)") => {
-                prop_assert_eq!(a, b)
-            }
-            _ => prop_assert_eq!(whole, trickled),
+        // A byte the UTF-16 decoder cannot decode is met at a place that depends on how far
+        // it read ahead, so another problem may be met first in the other reading: both must
+        // still refuse the input.
+        let undecodable = |r: &Result<JunitReport, (u64, u64, String)>| {
+            matches!(r, Err((_, _, m)) if m.ends_with("(at or after this place)"))
+        };
+        if undecodable(&whole) || undecodable(&trickled) {
+            prop_assert!(whole.is_err() && trickled.is_err(), "{:?} / {:?}", whole, trickled);
+        } else {
+            prop_assert_eq!(whole, trickled);
         }
     }
 
