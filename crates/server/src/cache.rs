@@ -25,12 +25,15 @@ struct Entry<T> {
 /// One cached value.
 pub struct Cache<T> {
     slot: Mutex<Option<Entry<T>>>,
+    /// The last value computed, readable without waiting for a computation in flight.
+    last: std::sync::Mutex<Option<Arc<T>>>,
 }
 
 impl<T> Default for Cache<T> {
     fn default() -> Self {
         Cache {
             slot: Mutex::new(None),
+            last: std::sync::Mutex::new(None),
         }
     }
 }
@@ -57,7 +60,16 @@ impl<T> Cache<T> {
             at: Instant::now(),
             value: Arc::clone(&value),
         });
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some(Arc::clone(&value));
+        }
         Ok(value)
+    }
+
+    /// The last value computed, of any version or age (None before the first computation),
+    /// without waiting for a computation in flight.
+    pub fn latest(&self) -> Option<Arc<T>> {
+        self.last.lock().ok().and_then(|l| l.clone())
     }
 }
 

@@ -304,17 +304,13 @@ async fn run_hub(
         if frames.receiver_count() == 0 {
             continue;
         }
-        match render(&state, &batch).await {
-            Ok(rendered) => {
-                for frame in rendered {
-                    // No receiver left is fine: the next connection starts from initial_data.
-                    let _ = frames.send(frame);
-                }
-            }
-            Err(e) => {
-                state.metrics.store_errors.inc();
-                tracing::warn!(error = %e, "cannot render the live update");
-            }
+        // No receiver left is fine: the next connection starts from initial_data.
+        let send = |frame: Frame| {
+            let _ = frames.send(frame);
+        };
+        if let Err(e) = render_into(&state, &batch, send).await {
+            state.metrics.store_errors.inc();
+            tracing::warn!(error = %e, "cannot render the live update");
         }
     }
 }
@@ -330,22 +326,36 @@ struct Progress<'a> {
 
 /// The frames of one batch, each rendered and serialized once.
 pub async fn render(state: &AppState, batch: &Batch) -> mhd_store::Result<Vec<Frame>> {
-    let now = state.now();
     let mut out = Vec::new();
-    let analysis = if batch.operations || batch.tests || batch.benchmarks || batch.samples {
-        state.views().await?
-    } else {
-        None
-    };
+    render_into(state, batch, |f| out.push(f)).await?;
+    Ok(out)
+}
+
+/// Renders a batch's frames, handing each to `send` as soon as it is ready: the live metrics
+/// first (a read of the last minutes), then what needs the plan-driven views (which a write
+/// makes the server compute again).
+async fn render_into(
+    state: &AppState,
+    batch: &Batch,
+    mut send: impl FnMut(Frame),
+) -> mhd_store::Result<()> {
+    let now = state.now();
     if batch.operations || batch.samples {
-        let slip = analysis.as_deref().and_then(slip_days);
+        // The schedule delay comes from the views as last computed: not worth holding the
+        // push for.
+        let slip = state.views.latest().as_deref().and_then(slip_days);
         let live = live(state, now, slip).await?;
-        out.push(Frame::new(
+        send(Frame::new(
             "metrics:update",
             &live,
             batch.metrics_components(),
         ));
     }
+    let analysis = if batch.operations || batch.tests || batch.benchmarks || batch.samples {
+        state.views().await?
+    } else {
+        None
+    };
     if let Some(a) = analysis.as_deref() {
         let s = &a.summary;
         let progress = Progress {
@@ -354,14 +364,14 @@ pub async fn render(state: &AppState, batch: &Batch) -> mhd_store::Result<Vec<Fr
             overall_health: &s.overall_health,
             estimated_completion: &s.estimated_completion,
         };
-        out.push(Frame::new("progress:update", &progress, Vec::new()));
+        send(Frame::new("progress:update", &progress, Vec::new()));
     }
     if batch.tests
         && let Some(view) = tests(state).await?
     {
-        out.push(Frame::new("test:results", &view, batch.test_components()));
+        send(Frame::new("test:results", &view, batch.test_components()));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The forecast's slip in days, for the `schedule_delay_days` metric.
