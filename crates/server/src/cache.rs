@@ -25,8 +25,9 @@ struct Entry<T> {
 /// One cached value.
 pub struct Cache<T> {
     slot: Mutex<Option<Entry<T>>>,
-    /// The last value computed, readable without waiting for a computation in flight.
-    last: std::sync::Mutex<Option<Arc<T>>>,
+    /// The last value computed and its version, readable without waiting for a computation
+    /// in flight.
+    last: std::sync::Mutex<Option<(u64, Arc<T>)>>,
 }
 
 impl<T> Default for Cache<T> {
@@ -46,8 +47,18 @@ impl<T> Cache<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        // Held across the computation: concurrent misses wait here and then hit.
-        let mut slot = self.slot.lock().await;
+        // Held across the computation: concurrent misses wait here and then hit. While a value
+        // of this very version is only being refreshed for its age, it is served meanwhile
+        // (a write since is never hidden: a new version always waits for its own value).
+        let mut slot = match self.slot.try_lock() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if let Some(value) = self.last_of(version) {
+                    return Ok(value);
+                }
+                self.slot.lock().await
+            }
+        };
         if let Some(e) = slot.as_ref()
             && e.version == version
             && e.at.elapsed() < TTL
@@ -61,7 +72,7 @@ impl<T> Cache<T> {
             value: Arc::clone(&value),
         });
         if let Ok(mut last) = self.last.lock() {
-            *last = Some(Arc::clone(&value));
+            *last = Some((version, Arc::clone(&value)));
         }
         Ok(value)
     }
@@ -69,7 +80,18 @@ impl<T> Cache<T> {
     /// The last value computed, of any version or age (None before the first computation),
     /// without waiting for a computation in flight.
     pub fn latest(&self) -> Option<Arc<T>> {
-        self.last.lock().ok().and_then(|l| l.clone())
+        self.last
+            .lock()
+            .ok()
+            .and_then(|l| l.as_ref().map(|(_, v)| Arc::clone(v)))
+    }
+
+    fn last_of(&self, version: u64) -> Option<Arc<T>> {
+        let last = self.last.lock().ok()?;
+        match last.as_ref() {
+            Some((v, value)) if *v == version => Some(Arc::clone(value)),
+            _ => None,
+        }
     }
 }
 
