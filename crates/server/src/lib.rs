@@ -15,6 +15,7 @@ pub mod cache;
 pub mod charts;
 pub mod demo;
 pub mod error;
+pub mod live;
 pub mod metrics;
 pub mod pages;
 pub mod routes;

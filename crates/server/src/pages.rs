@@ -8,20 +8,12 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use mhd_core::live::{DEFAULT_WINDOW, LiveInput, LiveMetrics, LiveOperation};
-use mhd_core::operation::kind;
-use mhd_store::{OperationFilter, Store};
 use tower_http::compression::CompressionLayer;
 
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
 use crate::views::PageKind;
-
-/// How far back `active_migrations` looks for `migration_start` operations (as the WebSocket).
-const ACTIVE_LOOKBACK: time::Duration = time::Duration::days(7);
-/// Most operations read for `active_migrations`.
-const ACTIVE_ROWS: u32 = 100_000;
 
 /// The page routes, the script and the service worker, compressed when the client accepts it.
 pub fn routes() -> Router<AppState> {
@@ -83,7 +75,7 @@ async fn page(state: &AppState, kind: PageKind) -> Result<Response, ApiError> {
             .as_ref()
             .and_then(|v| v.summary.estimated_completion.as_ref())
             .map(|e| e.slip_days as f64);
-        Some(live_metrics(state, now, slip).await?)
+        Some(crate::live::metrics(state, now, slip).await?)
     } else {
         None
     };
@@ -103,60 +95,4 @@ async fn page(state: &AppState, kind: PageKind) -> Result<Response, ApiError> {
         html,
     )
         .into_response())
-}
-
-/// The live metrics as of `now`, computed as the WebSocket's `metrics:update` computes them.
-async fn live_metrics(
-    state: &AppState,
-    now: time::OffsetDateTime,
-    schedule_delay_days: Option<f64>,
-) -> mhd_store::Result<LiveMetrics> {
-    // The current window ends at `now` inclusive; the store's range is half-open.
-    let until = now + time::Duration::microseconds(1);
-    let operations: Vec<LiveOperation> = state
-        .store
-        .operations_between(now - DEFAULT_WINDOW * 2, until)
-        .await?
-        .iter()
-        .map(LiveOperation::from)
-        .collect();
-    let active = active_migrations(state, now).await?;
-    Ok(mhd_core::live::live_metrics(&LiveInput {
-        now,
-        window: DEFAULT_WINDOW,
-        operations: &operations,
-        memory: &[],
-        active_migrations: active,
-        queue_depth: None,
-        workers: None,
-        schedule_delay_days,
-    }))
-}
-
-/// Datasets being migrated now, from the starts of the last [`ACTIVE_LOOKBACK`] and the
-/// migrations since the oldest of them.
-async fn active_migrations(state: &AppState, now: time::OffsetDateTime) -> mhd_store::Result<u64> {
-    let filter = |metric_type: &str, since| OperationFilter {
-        limit: ACTIVE_ROWS,
-        metric_type: Some(metric_type.to_owned()),
-        since: Some(since),
-        ..OperationFilter::default()
-    };
-    let starts = state
-        .store
-        .recent_operations(&filter(kind::MIGRATION_START, now - ACTIVE_LOOKBACK))
-        .await?;
-    let Some(oldest) = starts.iter().map(|o| o.op.timestamp).min() else {
-        return Ok(0);
-    };
-    let migrations = state
-        .store
-        .recent_operations(&filter(kind::MIGRATION, oldest))
-        .await?;
-    let ops: Vec<LiveOperation> = starts
-        .iter()
-        .chain(&migrations)
-        .map(|o| LiveOperation::from(&o.op))
-        .collect();
-    Ok(mhd_core::live::active_migrations(&ops))
 }

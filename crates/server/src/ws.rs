@@ -31,9 +31,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use mhd_core::live::{DEFAULT_WINDOW, LiveInput, LiveMetrics, LiveOperation};
-use mhd_core::operation::kind;
-use mhd_store::{OperationFilter, Store};
+use mhd_store::Store;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -51,10 +49,6 @@ pub const FRAME_BUFFER: usize = 64;
 const MAX_FRAME: usize = 64 * 1024;
 /// Most components one client may subscribe to.
 const MAX_SUBSCRIPTIONS: usize = 64;
-/// How far back `active_migrations` looks for `migration_start` operations.
-const ACTIVE_LOOKBACK: time::Duration = time::Duration::days(7);
-/// Most operations read for `active_migrations`.
-const ACTIVE_ROWS: u32 = 100_000;
 
 /// One rendered push: its JSON text, serialized once and shared by every connection.
 #[derive(Debug, Clone)]
@@ -344,7 +338,7 @@ async fn render_into(
         // The schedule delay comes from the views as last computed: not worth holding the
         // push for.
         let slip = state.views.latest().as_deref().and_then(slip_days);
-        let live = live(state, now, slip).await?;
+        let live = crate::live::metrics(state, now, slip).await?;
         send(Frame::new(
             "metrics:update",
             &live,
@@ -382,66 +376,6 @@ fn slip_days(a: &mhd_store::gather::Analysis) -> Option<f64> {
         .map(|e| e.slip_days as f64)
 }
 
-/// The live metrics as of `now`.
-async fn live(
-    state: &AppState,
-    now: time::OffsetDateTime,
-    schedule_delay_days: Option<f64>,
-) -> mhd_store::Result<LiveMetrics> {
-    // The current window ends at `now` inclusive; the store's range is half-open.
-    let until = now + time::Duration::microseconds(1);
-    let operations: Vec<LiveOperation> = state
-        .store
-        .operations_between(now - DEFAULT_WINDOW * 2, until)
-        .await?
-        .iter()
-        .map(LiveOperation::from)
-        .collect();
-    let active = active_migrations(state, now).await?;
-    Ok(mhd_core::live::live_metrics(&LiveInput {
-        now,
-        window: DEFAULT_WINDOW,
-        operations: &operations,
-        memory: &[],
-        active_migrations: active,
-        queue_depth: None,
-        workers: None,
-        schedule_delay_days,
-    }))
-}
-
-/// Datasets being migrated now, from the starts of the last [`ACTIVE_LOOKBACK`] and the
-/// migrations since the oldest of them.
-async fn active_migrations(state: &AppState, now: time::OffsetDateTime) -> mhd_store::Result<u64> {
-    let starts = state
-        .store
-        .recent_operations(&OperationFilter {
-            limit: ACTIVE_ROWS,
-            metric_type: Some(kind::MIGRATION_START.to_owned()),
-            since: Some(now - ACTIVE_LOOKBACK),
-            ..OperationFilter::default()
-        })
-        .await?;
-    let Some(oldest) = starts.iter().map(|o| o.op.timestamp).min() else {
-        return Ok(0);
-    };
-    let migrations = state
-        .store
-        .recent_operations(&OperationFilter {
-            limit: ACTIVE_ROWS,
-            metric_type: Some(kind::MIGRATION.to_owned()),
-            since: Some(oldest),
-            ..OperationFilter::default()
-        })
-        .await?;
-    let ops: Vec<LiveOperation> = starts
-        .iter()
-        .chain(&migrations)
-        .map(|o| LiveOperation::from(&o.op))
-        .collect();
-    Ok(mhd_core::live::active_migrations(&ops))
-}
-
 /// The tests view, when any test run is stored.
 async fn tests(state: &AppState) -> mhd_store::Result<Option<mhd_core::testview::TestsView>> {
     let runs = state
@@ -470,7 +404,7 @@ pub async fn initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
 async fn compute_initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
     let now = state.now();
     let analysis = state.views().await?;
-    let live = live(state, now, analysis.as_deref().and_then(slip_days)).await?;
+    let live = crate::live::metrics(state, now, analysis.as_deref().and_then(slip_days)).await?;
     let tests = tests(state).await?;
     let regression = state
         .plan

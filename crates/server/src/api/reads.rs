@@ -5,8 +5,6 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use mhd_core::live::{self, LiveInput, LiveOperation};
-use mhd_core::operation::kind;
 use mhd_core::plan::Plan;
 use mhd_core::{perf, testview};
 use mhd_store::{OperationFilter, Store};
@@ -21,8 +19,6 @@ use crate::state::AppState;
 pub const DEFAULT_LIMIT: u32 = 100;
 /// The most rows `GET /api/v1/operations` returns.
 pub const MAX_LIMIT: u32 = 1000;
-/// How far back the live view looks for migrations that may still be running.
-pub const ACTIVE_MIGRATIONS_LOOKBACK: Duration = Duration::hours(24);
 
 /// The plan, or 409 `no_plan`.
 fn plan(state: &AppState) -> Result<&Plan, ApiError> {
@@ -69,44 +65,22 @@ pub async fn components(
     Ok(Json(&analysis(&state).await?.components).into_response())
 }
 
-/// `GET /api/v1/metrics/live`: the live metrics over the last [`live::DEFAULT_WINDOW`] against
-/// the window before it, with the datasets being migrated (from the last
-/// [`ACTIVE_MIGRATIONS_LOOKBACK`] of operations). Memory, queue depth and workers come from
-/// collectors' samples, which the store does not serve yet: they are absent.
+/// `GET /api/v1/metrics/live`: the live metrics over the last
+/// [`mhd_core::live::DEFAULT_WINDOW`] against the window before it, with the datasets being
+/// migrated (see [`crate::live`]), as the WebSocket pushes them. Memory, queue depth and
+/// workers will come from collectors' samples: they are absent for now.
 pub async fn live(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    let now = state.now();
-    let window = live::DEFAULT_WINDOW;
-    // The store's range is half-open [since, until); the live window includes `now` itself.
-    let until = now + Duration::seconds(1);
-    let lookback = ACTIVE_MIGRATIONS_LOOKBACK.max(window * 2);
-    let ops = state
-        .store
-        .operations_between(now - lookback, until)
-        .await?;
-    let recent: Vec<LiveOperation> = ops
-        .iter()
-        .filter(|o| o.timestamp >= now - window * 2)
-        .map(LiveOperation::from)
-        .collect();
-    let migrations: Vec<LiveOperation> = ops
-        .iter()
-        .filter(|o| o.metric_type == kind::MIGRATION_START || o.metric_type == kind::MIGRATION)
-        .map(LiveOperation::from)
-        .collect();
-    let metrics = live::live_metrics(&LiveInput {
-        now,
-        window,
-        operations: &recent,
-        memory: &[],
-        active_migrations: live::active_migrations(&migrations),
-        queue_depth: None,
-        workers: None,
-        schedule_delay_days: None,
+    let slip = state.views.latest().and_then(|v| {
+        v.summary
+            .estimated_completion
+            .as_ref()
+            .map(|e| e.slip_days as f64)
     });
+    let metrics = crate::live::metrics(&state, state.now(), slip).await?;
     Ok(Json(metrics).into_response())
 }
 
