@@ -1,7 +1,7 @@
 //! The live server of the migration health dashboard and the views it shares with the
 //! self-contained dashboard file of `mhd stats dashboard`.
 //!
-//! - [`app`] builds the router (`app(state)`) and serves it with graceful shutdown;
+//! - [`app`](mod@app) builds the router (`app(state)`) and serves it with graceful shutdown;
 //! - [`state`] is what handlers share; [`routes`] holds every route string;
 //! - [`error`] is the API's error type; [`metrics`] the program's own Prometheus metrics;
 //! - [`views`] renders pages from the figures of `mhd-core` with askama templates;
