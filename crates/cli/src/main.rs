@@ -15,7 +15,12 @@ use crate::ctx::{Ctx, GlobalArgs, UsageError};
 /// Watches a long migration and tells whether it is healthy, how far along, when it ends,
 /// what is broken, and whether the new system beats the old.
 #[derive(Debug, Parser)]
-#[command(name = "mhd", version, about, propagate_version = true)]
+#[command(
+    name = "mhd",
+    version,
+    about = "Migration Health Dashboard: is the migration healthy, how far along, when will it end, what is broken, is the new system better",
+    propagate_version = true
+)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
