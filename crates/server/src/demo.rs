@@ -365,6 +365,69 @@ pub async fn seed_history<S: Store>(
     Ok(stored)
 }
 
+/// The host's own CPU and memory use, read from Linux's `/proc` (nothing elsewhere): the demo
+/// shows the machine it runs on in the resource view. `previous` carries the CPU counters of
+/// the last reading, as CPU use is a rate.
+fn host_samples(
+    now: OffsetDateTime,
+    previous: &mut Option<(u64, u64)>,
+) -> Vec<mhd_core::sample::Sample> {
+    let sample = |metric: &str, value: f64, unit: &str| mhd_core::sample::Sample {
+        timestamp: now,
+        metric: metric.to_owned(),
+        value,
+        unit: Some(unit.to_owned()),
+        component: None,
+        labels: Default::default(),
+    };
+    let mut out = Vec::new();
+    if let Ok(meminfo) = std::fs::read_to_string("/proc/meminfo") {
+        let field = |name: &str| {
+            meminfo
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+                .map(|kib| kib * 1024.0)
+        };
+        if let (Some(total), Some(available)) = (field("MemTotal:"), field("MemAvailable:")) {
+            out.push(sample("memory_used_bytes", total - available, "bytes"));
+            out.push(sample("memory_available_bytes", available, "bytes"));
+            out.push(sample(
+                "memory_percent",
+                (total - available) / total * 100.0,
+                "percent",
+            ));
+        }
+    }
+    if let Ok(stat) = std::fs::read_to_string("/proc/stat") {
+        // The first line: cpu user nice system idle iowait irq softirq steal …
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if fields.len() >= 4 {
+            let total: u64 = fields.iter().sum();
+            let idle = fields[3] + fields.get(4).copied().unwrap_or(0);
+            if let Some((prev_total, prev_idle)) = previous.replace((total, idle))
+                && total > prev_total
+            {
+                let busy = (total - prev_total).saturating_sub(idle.saturating_sub(prev_idle));
+                out.push(sample(
+                    "cpu_percent",
+                    busy as f64 / (total - prev_total) as f64 * 100.0,
+                    "percent",
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// How the live traffic runs.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveOptions {
@@ -388,6 +451,7 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
         .unwrap_or(0);
     let mut next_dataset = migrated + 5;
     let mut ticks: u64 = 0;
+    let mut cpu = None;
     loop {
         tokio::time::sleep(tick).await;
         ticks += 1;
@@ -423,6 +487,12 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
             }
             Err(e) => tracing::warn!("demo: could not store operations: {e}"),
         }
+        if ticks.is_multiple_of(5) {
+            let samples = host_samples(now, &mut cpu);
+            if !samples.is_empty() && state.store.insert_samples(&samples).await.is_ok() {
+                state.notify(Change::Samples);
+            }
+        }
         if ticks.is_multiple_of(30) {
             let (suite, component, rate, _, flaky) =
                 SUITES[rng.below(SUITES.len() as u64) as usize];
@@ -444,6 +514,27 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_samples_read_proc_where_there_is_one() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let mut cpu = None;
+        let first = host_samples(now, &mut cpu);
+        if std::path::Path::new("/proc/meminfo").exists() {
+            let memory = first.iter().find(|s| s.metric == "memory_percent").unwrap();
+            assert!((0.0..=100.0).contains(&memory.value));
+            assert!(first.iter().all(|s| s.validate().is_ok()));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            let second = host_samples(now, &mut cpu);
+            let busy = second
+                .iter()
+                .find(|s| s.metric == "cpu_percent")
+                .map(|s| s.value);
+            assert!(busy.is_none_or(|b| (0.0..=100.0).contains(&b)), "{busy:?}");
+        } else {
+            assert!(first.is_empty());
+        }
+    }
 
     #[test]
     fn the_generator_is_repeatable_and_spread() {
