@@ -9,4 +9,5 @@ pub mod junit;
 pub mod logline;
 pub mod mdm;
 pub mod operations;
+pub mod records;
 pub mod samples;

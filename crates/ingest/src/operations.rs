@@ -6,8 +6,9 @@
 
 use mhd_core::{NewOperation, System};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use time::OffsetDateTime;
+
+use crate::records::{self, describe};
 
 /// One operation as written in the input: like [`NewOperation`], with the time optional
 /// (it defaults to the moment of ingestion).
@@ -40,25 +41,7 @@ fn yes() -> bool {
     true
 }
 
-/// A record that was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected {
-    /// 1-based line of the input where the record starts.
-    pub line: usize,
-    /// For a JSON array, the 0-based index of the element.
-    pub index: Option<usize>,
-    /// Why.
-    pub reason: String,
-}
-
-impl std::fmt::Display for Rejected {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.index {
-            Some(i) => write!(f, "line {} (element {i}): {}", self.line, self.reason),
-            None => write!(f, "line {}: {}", self.line, self.reason),
-        }
-    }
-}
+pub use crate::records::{Rejected, looks_like_array};
 
 /// Parses one JSON object into an operation, checking every rule; `now` fills a missing time.
 pub fn parse_operation(json: &str, now: OffsetDateTime) -> Result<NewOperation, String> {
@@ -81,36 +64,13 @@ pub fn parse_operation(json: &str, now: OffsetDateTime) -> Result<NewOperation, 
     Ok(op)
 }
 
-/// serde_json's message without its trailing "at line 1 column N" on one-line records, which
-/// would contradict the line number of the file.
-fn describe(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    match msg.rfind(" at line ") {
-        Some(i) => format!("{} (column {})", &msg[..i], e.column()),
-        None => msg,
-    }
-}
-
-/// Whether the input is a JSON array (its first non-blank byte is `[`) rather than NDJSON.
-pub fn looks_like_array(start: &[u8]) -> bool {
-    start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
-}
-
 /// Parses one NDJSON line (1-based `line`). Blank lines give `None`.
 pub fn parse_ndjson_line(
     text: &str,
     line: usize,
     now: OffsetDateTime,
 ) -> Option<Result<NewOperation, Rejected>> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return None;
-    }
-    Some(parse_operation(trimmed, now).map_err(|reason| Rejected {
-        line,
-        index: None,
-        reason,
-    }))
+    records::ndjson_line(text, line, |json| parse_operation(json, now))
 }
 
 /// Parses a whole JSON array of operations, each element checked on its own.
@@ -120,28 +80,12 @@ pub fn parse_array(
     text: &str,
     now: OffsetDateTime,
 ) -> Result<Vec<Result<NewOperation, Rejected>>, Rejected> {
-    let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| Rejected {
-        line: e.line(),
-        index: None,
-        reason: format!("not a JSON array of operations: {}", describe(&e)),
-    })?;
-    let base = text.as_ptr() as usize;
-    Ok(elements
-        .into_iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            let offset = raw.get().as_ptr() as usize - base;
-            let line = 1 + text.as_bytes()[..offset]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
-            parse_operation(raw.get(), now).map_err(|reason| Rejected {
-                line,
-                index: Some(index),
-                reason,
-            })
-        })
-        .collect())
+    records::array(text, "operations", |json| parse_operation(json, now))
+}
+
+/// Parses a body of operations (array or NDJSON), all or nothing: see [`records::body`].
+pub fn parse(text: &str, now: OffsetDateTime) -> Result<Vec<NewOperation>, Vec<Rejected>> {
+    records::body(text, "operations", |json| parse_operation(json, now))
 }
 
 #[cfg(test)]

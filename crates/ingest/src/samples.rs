@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use mhd_core::sample::Sample;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use time::OffsetDateTime;
 
-pub use crate::operations::{Rejected, looks_like_array};
+use crate::records::{self, describe};
+pub use crate::records::{Rejected, looks_like_array};
 
 /// One sample as written in the input: like [`Sample`], with the time optional (it defaults to
 /// the moment of ingestion).
@@ -45,31 +45,13 @@ pub fn parse_sample(json: &str, now: OffsetDateTime) -> Result<Sample, String> {
     Ok(sample)
 }
 
-/// serde_json's message without its trailing "at line 1 column N" on one-line records, which
-/// would contradict the line number of the input.
-fn describe(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    match msg.rfind(" at line ") {
-        Some(i) => format!("{} (column {})", &msg[..i], e.column()),
-        None => msg,
-    }
-}
-
 /// Parses one NDJSON line (1-based `line`). Blank lines give `None`.
 pub fn parse_ndjson_line(
     text: &str,
     line: usize,
     now: OffsetDateTime,
 ) -> Option<Result<Sample, Rejected>> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return None;
-    }
-    Some(parse_sample(trimmed, now).map_err(|reason| Rejected {
-        line,
-        index: None,
-        reason,
-    }))
+    records::ndjson_line(text, line, |json| parse_sample(json, now))
 }
 
 /// Parses a whole JSON array of samples, each element checked on its own.
@@ -79,58 +61,12 @@ pub fn parse_array(
     text: &str,
     now: OffsetDateTime,
 ) -> Result<Vec<Result<Sample, Rejected>>, Rejected> {
-    let elements: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| Rejected {
-        line: e.line(),
-        index: None,
-        reason: format!("not a JSON array of samples: {}", describe(&e)),
-    })?;
-    let base = text.as_ptr() as usize;
-    let mut line = 1;
-    let mut counted = 0;
-    Ok(elements
-        .into_iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            // Elements come in order: count newlines from the previous one only.
-            let offset = raw.get().as_ptr() as usize - base;
-            line += text.as_bytes()[counted..offset]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
-            counted = offset;
-            parse_sample(raw.get(), now).map_err(|reason| Rejected {
-                line,
-                index: Some(index),
-                reason,
-            })
-        })
-        .collect())
+    records::array(text, "samples", |json| parse_sample(json, now))
 }
 
-/// Parses a body of samples: a JSON array when its first non-blank character is `[`, NDJSON
-/// otherwise. Returns the samples, or every rejected record (a body that is not an array at
-/// all is one rejection).
+/// Parses a body of samples (array or NDJSON), all or nothing: see [`records::body`].
 pub fn parse(text: &str, now: OffsetDateTime) -> Result<Vec<Sample>, Vec<Rejected>> {
-    let parsed: Vec<Result<Sample, Rejected>> = if looks_like_array(text.as_bytes()) {
-        parse_array(text, now).map_err(|e| vec![e])?
-    } else {
-        text.split('\n')
-            .enumerate()
-            .filter_map(|(i, line)| parse_ndjson_line(line, i + 1, now))
-            .collect()
-    };
-    let (mut samples, mut rejected) = (Vec::with_capacity(parsed.len()), Vec::new());
-    for p in parsed {
-        match p {
-            Ok(s) => samples.push(s),
-            Err(r) => rejected.push(r),
-        }
-    }
-    if rejected.is_empty() {
-        Ok(samples)
-    } else {
-        Err(rejected)
-    }
+    records::body(text, "samples", |json| parse_sample(json, now))
 }
 
 #[cfg(test)]

@@ -150,32 +150,11 @@ pub async fn operations(
         }
     }
     let body = body.map_err(|e| body_error(&e))?;
-    let text = std::str::from_utf8(&body).map_err(|e| {
-        let line = 1 + body[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        ApiError::bad_request(format!("line {line}: the body is not UTF-8 text"))
-    })?;
-    let now = state.now();
-    let parsed: Vec<Result<NewOperation, Rejected>> = if operations::looks_like_array(&body) {
-        operations::parse_array(text, now).map_err(|e| ApiError::bad_request(e.to_string()))?
-    } else {
-        text.split('\n')
-            .enumerate()
-            .filter_map(|(i, line)| operations::parse_ndjson_line(line, i + 1, now))
-            .collect()
+    let text = utf8_text(&body)?;
+    let ops = match operations::parse(text, state.now()) {
+        Ok(ops) => ops,
+        Err(rejected) => return Ok(rejected_answer(&rejected)),
     };
-    let (mut ops, mut rejected) = (Vec::with_capacity(parsed.len()), Vec::new());
-    for p in parsed {
-        match p {
-            Ok(op) => ops.push(op),
-            Err(r) => rejected.push(r),
-        }
-    }
-    if !rejected.is_empty() {
-        return Ok(rejected_answer(&rejected));
-    }
     if ops.is_empty() {
         return Err(ApiError::bad_request(
             "the body holds no operations: send a JSON array or NDJSON lines of operations",
@@ -188,6 +167,17 @@ pub async fn operations(
         components: components.into_iter().collect(),
     });
     Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
+}
+
+/// The body as text, or 400 naming the line where it stops being UTF-8.
+fn utf8_text(body: &[u8]) -> Result<&str, ApiError> {
+    std::str::from_utf8(body).map_err(|e| {
+        let line = 1 + body[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        ApiError::bad_request(format!("line {line}: the body is not UTF-8 text"))
+    })
 }
 
 /// 400 with every rejected record: `{"error": {...}, "errors": [{line, index, reason}]}`.
@@ -377,13 +367,7 @@ pub async fn samples(
         }
     }
     let body = body.map_err(|e| body_error(&e))?;
-    let text = std::str::from_utf8(&body).map_err(|e| {
-        let line = 1 + body[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        ApiError::bad_request(format!("line {line}: the body is not UTF-8 text"))
-    })?;
+    let text = utf8_text(&body)?;
     let samples = match mhd_ingest::samples::parse(text, state.now()) {
         Ok(samples) => samples,
         Err(rejected) => return Ok(rejected_answer(&rejected)),
