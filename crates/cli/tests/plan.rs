@@ -266,3 +266,137 @@ fn mhd_home_from_the_environment() {
         .success()
         .stdout(predicate::str::contains("ok"));
 }
+
+#[test]
+fn init_writes_alert_settings_and_commented_examples() {
+    let home = tempfile::tempdir().expect("temp dir");
+    mhd(home.path())
+        .args(["init", "--start", "2025-01-06"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(home.path().join("migration.toml")).expect("plan");
+    assert!(
+        text.contains("\n[alerts]\ninterval = \"15s\"\nwindow = \"5m\"\n"),
+        "{text}"
+    );
+    for example in [
+        "# [[collectors.prometheus]]",
+        "# [[collectors.host]]",
+        "# [[collectors.database]]",
+        "# [[collectors.logs]]",
+        "# [[collectors.git]]",
+        "# [[collectors.git.patterns]]",
+        "# [[collectors.tests]]",
+        "# [[alerts.rules]]",
+        "# kind = \"threshold\"",
+        "# [[notify]]",
+        "# kind = \"webhook\"",
+    ] {
+        assert!(text.contains(example), "{example:?} missing:\n{text}");
+    }
+    insta::assert_snapshot!("init_plan_file", text);
+
+    let out = mhd(home.path())
+        .args(["check", "--json"])
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("JSON");
+    let alerts = &json["plan"]["alerts"];
+    assert_eq!(alerts["interval"], "15s");
+    assert_eq!(alerts["window"], "5m");
+    let rules = alerts["rules"].as_array().expect("the default rules");
+    assert!(
+        rules.iter().any(|r| r["name"] == "high_error_rate"),
+        "{rules:?}"
+    );
+    assert_eq!(json["plan"]["notify"], serde_json::json!([]));
+}
+
+#[test]
+fn check_reports_mistakes_in_collectors_rules_and_channels() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let plan = home.path().join("migration.toml");
+    std::fs::write(
+        &plan,
+        r#"[migration]
+name = "M"
+start = "2025-01-06"
+weeks = 4
+
+[datasets]
+total = 10
+
+[[components]]
+id = "storage"
+name = "Storage"
+
+[[collectors.prometeus]]
+name = "prod"
+
+[[collectors.database]]
+name = "db"
+dsn = "postgres://mhd:hunter2@db/mdm"
+interval = "0s"
+
+[[alerts.rules]]
+name = "errors"
+kind = "threshold"
+metric = "eror_rate"
+op = ">"
+threshold = 0.05
+component = "billing"
+
+[[notify]]
+name = "pager"
+kind = "pagerduty"
+routing_key = "R0UTINGKEY"
+"#,
+    )
+    .expect("write");
+    let shown = plan.display().to_string();
+    let assert = mhd(home.path()).arg("check").assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let expected = [
+        format!("{shown}:13:14: unknown collector kind `prometeus` (did you mean `prometheus`?)"),
+        format!(
+            "{shown}:18:1: `dsn` in [[collectors.database]] is a secret and is never written in \
+             the plan: put it in a file and give `dsn_file`, or in an environment variable and \
+             give `dsn_env`"
+        ),
+        format!("{shown}:19:12: `interval` in [[collectors.database]] must be longer than 0"),
+        format!("{shown}:24:10: unknown metric \"eror_rate\": known are `operations_per_second`"),
+        format!(
+            "{shown}:27:13: `component` of rule `errors` names `billing`, which is not a \
+             component (known: `storage`)"
+        ),
+        format!(
+            "{shown}:32:1: `routing_key` in [[notify]] of kind `pagerduty` is a secret and is \
+             never written in the plan"
+        ),
+        format!("6 mistakes in {shown}"),
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{stderr}");
+    for (line, want) in lines.iter().zip(&expected) {
+        assert!(
+            line.starts_with(want.as_str()),
+            "{line:?} should start with {want:?}"
+        );
+    }
+    assert!(
+        lines[3].ends_with("(did you mean `error_rate`?)"),
+        "{}",
+        lines[3]
+    );
+
+    let out = mhd(home.path()).args(["check", "--json"]).assert().code(2);
+    for output in [&out.get_output().stdout, &out.get_output().stderr] {
+        let text = String::from_utf8_lossy(output);
+        assert!(!text.contains("hunter2"), "the DSN leaks: {text}");
+        assert!(
+            !text.contains("R0UTINGKEY"),
+            "the routing key leaks: {text}"
+        );
+    }
+    assert!(!stderr.contains("hunter2") && !stderr.contains("R0UTINGKEY"));
+}

@@ -5,12 +5,14 @@
 //! Both are pure: reading and writing the file is the caller's business.
 
 mod parse;
+mod settings;
 mod template;
 
 use serde::Serialize;
 use time::{Date, Duration};
 
 pub use parse::parse;
+pub use settings::*;
 pub use template::default_plan_toml;
 
 time::serde::format_description!(ymd, Date, "[year]-[month]-[day]");
@@ -28,15 +30,14 @@ pub struct Plan {
     pub phases: Vec<Phase>,
     /// The levels that turn figures into warnings and critical states.
     pub thresholds: Thresholds,
-    /// `[[collectors.*]]`, kept as written until collectors read it.
-    #[serde(skip)]
-    pub collectors: Option<toml::Value>,
-    /// `[alerts]` and `[[alerts.rules]]`, kept as written until the alert engine reads it.
-    #[serde(skip)]
-    pub alerts: Option<toml::Value>,
-    /// `[[notify]]`, kept as written until the notifiers read it.
-    #[serde(skip)]
-    pub notify: Option<toml::Value>,
+    /// `[[collectors.*]]`: what fills the dashboard by itself.
+    pub collectors: Collectors,
+    /// `[alerts]` and `[[alerts.rules]]`.
+    pub alerts: AlertSettings,
+    /// `[[notify]]`: the notification channels.
+    pub notify: Vec<Channel>,
+    /// `[chat]`: the chat command endpoint.
+    pub chat: ChatSettings,
 }
 
 /// `[migration]`: what the migration is called and when it is planned.

@@ -708,9 +708,10 @@ mod tests {
             components: Vec::new(),
             phases: Vec::new(),
             thresholds: Thresholds::default(),
-            collectors: None,
-            alerts: None,
-            notify: None,
+            collectors: Default::default(),
+            alerts: Default::default(),
+            notify: Vec::new(),
+            chat: Default::default(),
         }
     }
 

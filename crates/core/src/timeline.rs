@@ -630,9 +630,10 @@ mod tests {
             components: Vec::new(),
             phases,
             thresholds: Thresholds::default(),
-            collectors: None,
-            alerts: None,
-            notify: None,
+            collectors: Default::default(),
+            alerts: Default::default(),
+            notify: Vec::new(),
+            chat: Default::default(),
         }
     }
 

@@ -4,6 +4,8 @@
 //! decoded with serde, so that one pass collects every unknown key, wrong type, bad date and
 //! broken reference instead of stopping at the first.
 
+mod settings;
+
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -19,8 +21,7 @@ use crate::time_parse::parse_date;
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-/// The top-level keys. `collectors`, `alerts` and `notify` are kept as written for the parts of
-/// the program that read them.
+/// The top-level keys. `collectors`, `alerts`, `notify` and `chat` are read by [`settings`].
 const ROOT_KEYS: &[&str] = &[
     "migration",
     "datasets",
@@ -30,6 +31,7 @@ const ROOT_KEYS: &[&str] = &[
     "collectors",
     "alerts",
     "notify",
+    "chat",
 ];
 const MIGRATION_KEYS: &[&str] = &["name", "start", "weeks"];
 const DATASETS_KEYS: &[&str] = &["total", "list"];
@@ -83,10 +85,31 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
     if let Some(DatasetsIn::List(list)) = &datasets {
         r.check_datasets(list, component_ids.as_deref());
     }
+    let phase_ids: Vec<String> = phases
+        .iter()
+        .filter_map(|p| p.id.as_ref().map(|id| id.get_ref().clone()))
+        .collect();
+    let settings = r.settings(
+        root,
+        &settings::Declared {
+            components: component_ids.as_deref(),
+            phases: &phase_ids,
+        },
+    );
 
     if !r.errors.is_empty() {
         return Err(r.into_errors());
     }
+    let settings::Settings {
+        collectors: Some(collectors),
+        alerts: Some(alerts),
+        notify: Some(notify),
+        chat: Some(chat),
+    } = settings
+    else {
+        r.error(0..0, "the plan is incomplete");
+        return Err(r.into_errors());
+    };
     let (Some(migration), Some(datasets), Some(thresholds)) = (migration, datasets, thresholds)
     else {
         // Every way to get here records an error first.
@@ -117,27 +140,16 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
         .collect();
     let phases = phases.into_iter().filter_map(PhaseIn::into_phase).collect();
 
-    // The sections read later are kept as plain TOML values; the text parsed above, so this
-    // parses too.
-    let mut raw = match toml::from_str::<toml::Table>(source) {
-        Ok(raw) => raw,
-        Err(e) => {
-            r.error(
-                e.span().unwrap_or(0..0),
-                format!("invalid TOML: {}", e.message()),
-            );
-            return Err(r.into_errors());
-        }
-    };
     Ok(Plan {
         migration,
         datasets,
         components,
         phases,
         thresholds,
-        collectors: raw.remove("collectors"),
-        alerts: raw.remove("alerts"),
-        notify: raw.remove("notify"),
+        collectors,
+        alerts,
+        notify,
+        chat,
     })
 }
 
@@ -1126,7 +1138,11 @@ end = "2025-01-20"
         assert_eq!(plan.phases[0].risk, Risk::Low);
         assert!(plan.phases[0].depends_on.is_empty());
         assert_eq!(plan.thresholds, Thresholds::default());
-        assert_eq!(plan.collectors, None);
+        assert!(plan.collectors.is_empty());
+        assert_eq!(plan.alerts, crate::plan::AlertSettings::default());
+        assert_eq!(plan.alerts.rules, crate::plan::Rule::defaults());
+        assert!(plan.notify.is_empty());
+        assert_eq!(plan.chat.signing_secret, None);
     }
 
     #[test]
@@ -1532,16 +1548,24 @@ date = 2025-06-15
 [[collectors.prometheus]]
 name = "prod"
 url = "http://127.0.0.1:9090"
-whatever = { nested = true }
+queries = { lag = "max(replication_lag_seconds)" }
 
 [alerts]
 interval = "15s"
 [[alerts.rules]]
 name = "r"
+kind = "threshold"
+metric = "lag"
+op = ">="
+threshold = 30
 
 [[notify]]
 name = "ops"
 kind = "webhook"
+url = "http://127.0.0.1:9999/hook"
+
+[chat]
+signing_secret_env = "MHD_CHAT_SECRET"
 "#;
         let plan = parse(source, "m.toml").unwrap_or_else(|e| panic!("{e:#?}"));
         assert_eq!(plan.migration.start, date!(2025 - 01 - 06));
@@ -1553,13 +1577,30 @@ kind = "webhook"
         assert_eq!(list[1].component, None);
         assert_eq!(plan.phases[0].risk, Risk::High);
         assert_eq!(plan.phases[0].milestones[0].date, date!(2025 - 06 - 15));
-        let collectors = plan.collectors.as_ref().expect("collectors kept");
-        assert_eq!(collectors["prometheus"][0]["name"].as_str(), Some("prod"));
+        let prometheus = &plan.collectors.prometheus;
+        assert_eq!(prometheus.len(), 1);
+        assert_eq!(prometheus[0].name, "prod");
+        assert_eq!(prometheus[0].queries[0].name, "lag");
+        assert_eq!(plan.alerts.interval, Duration::seconds(15));
         assert_eq!(
-            plan.alerts.as_ref().and_then(|a| a["interval"].as_str()),
-            Some("15s")
+            plan.alerts.rules.len(),
+            1,
+            "the plan's rules replace the defaults"
         );
-        assert!(plan.notify.as_ref().is_some_and(toml::Value::is_array));
+        assert_eq!(
+            plan.alerts.rules[0].kind,
+            crate::plan::RuleKind::Threshold {
+                metric: "lag".to_owned(),
+                op: crate::plan::Comparison::AtLeast,
+                threshold: 30.0,
+            }
+        );
+        assert_eq!(plan.notify.len(), 1);
+        assert_eq!(plan.notify[0].kind.name(), "webhook");
+        assert_eq!(
+            plan.chat.signing_secret,
+            Some(crate::plan::Secret::Env("MHD_CHAT_SECRET".to_owned()))
+        );
     }
 
     #[test]

@@ -117,8 +117,10 @@ const PHASES: &[PhaseTemplate] = &[
 ];
 
 /// The specification's migration as a commented plan file starting on `start`: "MDM
-/// refactoring", 21 weeks, 412 datasets, four components, eight phases and the default
-/// thresholds. [`super::parse`] reads it without errors.
+/// refactoring", 21 weeks, 412 datasets, four components, eight phases, the default
+/// thresholds and an `[alerts]` section, followed by commented-out examples of every collector
+/// kind, an alert rule and a notification channel. [`super::parse`] reads it without errors,
+/// with the examples commented out or not.
 pub fn default_plan_toml(start: Date) -> String {
     // Days past the calendar's end cannot come from a real start date; keep the start then.
     let day = |weeks: i64, days: i64| {
@@ -219,26 +221,68 @@ test_pass_warning = 0.95        # test pass rate under which a suite is a warnin
 test_pass_critical = 0.85       # ... and under which it is failing
 regression_percent = 10         # how much slower the new system may be before it is a regression
 
-# Collectors, alert rules and notification channels come here, for example:
+# The alert engine: rules are evaluated every `interval`, and the figures computed from
+# operations are taken over the last `window`. Without [[alerts.rules]] the built-in rules
+# apply (error rate, p95 duration, memory, connection pool, success rate, schedule, rollbacks,
+# data integrity, performance regression, test pass rate, collectors down); rules written here
+# replace them, and `defaults = false` turns them off.
+[alerts]
+interval = "15s"
+window = "5m"
+
+# An alert rule. `kind` is threshold, rate_of_change, rollback, integrity, regression,
+# test_pass, collector_down or schedule; `severity` is info, warning, error or critical.
+# [[alerts.rules]]
+# name = "high_error_rate"
+# kind = "threshold"
+# metric = "error_rate"              # a built-in metric, or the name of a Prometheus query
+# op = ">"                           # >, >=, < or <=
+# threshold = 0.05
+# for = "1m"                         # true this long before firing
+# keep_firing_for = "5m"             # clear this long before resolving
+# severity = "warning"
+# component = "storage"
+# runbook = "https://wiki.example.org/runbooks/error-rate"
+
+# Collectors fill the dashboard by themselves. Each has a name of its own and runs every
+# `interval`, each run taking at most `timeout`. Relative paths are read from this file's
+# folder.
 #
 # [[collectors.prometheus]]
 # name = "prod"
 # url = "http://127.0.0.1:9090"
 # interval = "15s"
-# queries = { operation_rate = "sum(rate(mdm_operations_total[5m]))" }
+# timeout = "30s"
+# queries = { operation_rate = "sum(rate(mdm_operations_total[5m]))" }  # leave out for the defaults
 #
-# [alerts]
-# interval = "15s"
+# [[collectors.host]]                # this machine's CPU, memory, disk and network
+# top = 5                            # processes shown by CPU and by memory
 #
-# [[alerts.rules]]
-# name = "high_error_rate"
-# kind = "threshold"
-# metric = "error_rate"
-# op = ">"
-# threshold = 0.05
-# for = "1m"
-# severity = "warning"
+# [[collectors.database]]            # a PostgreSQL server's connections and activity
+# name = "db"
+# dsn_env = "MHD_DATABASE_DSN"       # a secret: `dsn_file` or `dsn_env`, never inline
 #
+# [[collectors.logs]]
+# name = "app"
+# paths = ["logs/mdm.log"]
+# format = "auto"                    # auto, loguru, json or plain
+#
+# [[collectors.git]]                 # the code left to migrate, counted at each commit
+# name = "code"
+# repo = "."
+# rev = "HEAD"
+# [[collectors.git.patterns]]
+# component = "storage"
+# pattern = "legacy_store"
+# paths = ["src/storage"]
+#
+# [[collectors.tests]]               # a folder watched for new JUnit XML reports
+# name = "ci"
+# path = "reports"
+# phase = "tests"
+
+# Notification channels: webhook, slack, pagerduty, email or jira. Their secrets are given as
+# `<key>_file` or `<key>_env` (such as `routing_key_file`), never written here.
 # [[notify]]
 # name = "ops"
 # kind = "webhook"
@@ -252,7 +296,7 @@ regression_percent = 10         # how much slower the new system may be before i
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Datasets, Risk, Thresholds, parse};
+    use crate::plan::{Datasets, Risk, Rule, Secret, Thresholds, parse};
     use time::macros::date;
 
     #[test]
@@ -329,6 +373,64 @@ mod tests {
             assert_eq!(plan.planned_end(), start + Duration::weeks(21));
             assert_eq!(plan.phases.last().map(|p| p.end), Some(plan.planned_end()));
         }
+    }
+
+    #[test]
+    fn default_plan_has_alert_settings_and_the_default_rules() {
+        let plan = parse(&default_plan_toml(date!(2025 - 01 - 06)), "m.toml").expect("parses");
+        assert_eq!(plan.alerts.interval, Duration::seconds(15));
+        assert_eq!(plan.alerts.window, Duration::minutes(5));
+        assert_eq!(plan.alerts.rules, Rule::defaults());
+        assert!(plan.collectors.is_empty());
+        assert!(plan.notify.is_empty());
+        assert_eq!(plan.chat.signing_secret, None);
+    }
+
+    /// The commented-out examples, uncommented: every line after `[alerts]` that is `# [...]`
+    /// or `# key = ...`.
+    fn uncommented_examples(text: &str) -> String {
+        let (head, tail) = text
+            .split_once("\n[alerts]\n")
+            .expect("an [alerts] section");
+        let tail: Vec<&str> = tail
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if rest.starts_with('[') => rest,
+                Some(rest)
+                    if rest.split_once(" = ").is_some_and(|(key, _)| {
+                        !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) =>
+                {
+                    rest
+                }
+                _ => line,
+            })
+            .collect();
+        format!("{head}\n[alerts]\n{}\n", tail.join("\n"))
+    }
+
+    #[test]
+    fn default_plan_examples_parse_once_uncommented() {
+        let text = uncommented_examples(&default_plan_toml(date!(2025 - 01 - 06)));
+        let plan = match parse(&text, "migration.toml") {
+            Ok(plan) => plan,
+            Err(errors) => panic!("the examples have mistakes: {errors:#?}\n{text}"),
+        };
+        let kinds: Vec<&str> = plan.collectors.all().iter().map(|(_, k, _)| *k).collect();
+        assert_eq!(
+            kinds,
+            ["prometheus", "host", "database", "logs", "git", "tests"]
+        );
+        assert_eq!(plan.alerts.rules.len(), 1);
+        assert_eq!(plan.alerts.rules[0].name, "high_error_rate");
+        assert_eq!(plan.alerts.rules[0].kind.name(), "threshold");
+        assert_eq!(plan.notify.len(), 1);
+        assert_eq!(plan.notify[0].kind.name(), "webhook");
+        assert_eq!(
+            plan.collectors.database[0].dsn,
+            Secret::Env("MHD_DATABASE_DSN".to_owned())
+        );
+        assert_eq!(plan.collectors.git[0].patterns[0].component, "storage");
     }
 
     #[test]
