@@ -4,6 +4,7 @@
 //! so tests control time and every figure can be explained from its inputs.
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 pub mod components;
 pub mod dashboard;
 pub mod forecast;
