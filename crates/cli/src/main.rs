@@ -52,6 +52,11 @@ enum Command {
     Tests(cmd::views::ViewArgs),
     /// Old against new per operation: percentiles, deltas and regressions.
     Perf(cmd::views::ViewArgs),
+    /// Write the report of a range of days (HTML or PDF): summary, progress, timeline,
+    /// components, tests, performance and top errors.
+    Report(cmd::report::ReportArgs),
+    /// Alerts: list them, acknowledge one, silence a rule or a component.
+    Alerts(cmd::alerts::AlertsArgs),
     /// Serve the live dashboard, the REST API and WebSocket updates.
     Serve(cmd::serve::ServeArgs),
     /// The live dashboard on a simulated migration: one command, nothing to set up.
@@ -129,6 +134,8 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Ingest(IngestCommand::Junit(args)) => cmd::reports::junit(args, ctx).await,
         Command::Ingest(IngestCommand::Bench(args)) => cmd::reports::bench(args, ctx).await,
         Command::Perf(args) => cmd::views::perf(args, ctx).await,
+        Command::Report(args) => cmd::report::run(args, ctx).await,
+        Command::Alerts(args) => cmd::alerts::run(args, ctx).await,
         Command::Serve(args) => cmd::serve::run(args, ctx).await,
         Command::Demo(args) => cmd::demo::run(args, ctx).await,
         Command::Summary(args) => cmd::views::summary(args, ctx).await,
@@ -177,6 +184,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Import(_) => "import",
         Command::Stats(_) => "stats",
         Command::Perf(_) => "perf",
+        Command::Report(_) => "report",
+        Command::Alerts(_) => "alerts",
         Command::Serve(_) => "serve",
         Command::Demo(_) => "demo",
         Command::Summary(_) => "summary",

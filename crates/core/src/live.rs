@@ -12,15 +12,18 @@
 //! - **`mean_duration_ms`** = mean `duration_ms` of the operations in the window that have one
 //!   (failed ones included: a timeout is slow too); `null` when none has one.
 //!   **`p95_duration_ms`** = their 95th percentile by nearest rank, as in [`crate::perf`].
-//! - **`memory_bytes`**: a gauge, so its value is the latest sample in the window (the latest
-//!   in the previous window for `previous`); the figure is absent when neither window has a
-//!   sample.
+//! - **Memory** — **`memory_percent`** (from `memory_percent` samples) and **`memory_bytes`**
+//!   (from `memory_used_bytes` samples): gauges, so a window's value is each series' latest
+//!   sample in it (the latest in the previous window for `previous`), the series combined as
+//!   the resource view combines them ([`crate::sample`]): percentages averaged, bytes added up.
+//!   A figure is absent (`null`, shown as "no data", never 0) when neither window has a
+//!   sample of it.
 //! - **`change_percent`** = (value − previous) / previous × 100; `null` when either is missing
 //!   or the previous value is 0 (no baseline to compare with).
 //! - **`sparkline`**: the current window cut into [`SPARKLINE_BUCKETS`] equal buckets, oldest
 //!   first, each bucket (start, end] holding the figure's rule applied to its own operations
 //!   (rates per its own length); `null` for a bucket where the figure is undefined (no
-//!   durations, no memory sample). Memory takes the latest sample of each bucket.
+//!   durations, no memory sample). Memory takes each series' latest sample of each bucket.
 //! - **`active_migrations`**: datasets whose latest `migration_start` is not followed by a
 //!   `migration` of the same dataset (see [`active_migrations`]); **`queue_depth`** and
 //!   **`workers`**: the latest samples of those names, as given.
@@ -80,8 +83,10 @@ pub struct LiveInput<'a> {
     pub window: Duration,
     /// Operations of both windows, in any order (others are ignored).
     pub operations: &'a [LiveOperation],
-    /// Memory samples in bytes, (time, value), in any order (outside both windows ignored).
-    pub memory: &'a [(OffsetDateTime, f64)],
+    /// `memory_percent` samples, in any order (outside both windows ignored).
+    pub memory_percent: &'a [GaugeSample],
+    /// `memory_used_bytes` samples, in any order (outside both windows ignored).
+    pub memory_used_bytes: &'a [GaugeSample],
     /// Datasets being migrated now: see [`active_migrations`].
     pub active_migrations: u64,
     /// The latest `queue_depth` sample, if any.
@@ -90,6 +95,50 @@ pub struct LiveInput<'a> {
     pub workers: Option<f64>,
     /// Days the forecast slips past the planned end, when a forecast exists.
     pub schedule_delay_days: Option<f64>,
+}
+
+impl<'a> LiveInput<'a> {
+    /// The input of `operations` over `window` ending at `now`, with no samples, no active
+    /// migration and no forecast: set the other fields by struct update.
+    pub fn new(
+        now: OffsetDateTime,
+        window: Duration,
+        operations: &'a [LiveOperation],
+    ) -> LiveInput<'a> {
+        LiveInput {
+            now,
+            window,
+            operations,
+            memory_percent: &[],
+            memory_used_bytes: &[],
+            active_migrations: 0,
+            queue_depth: None,
+            workers: None,
+            schedule_delay_days: None,
+        }
+    }
+}
+
+/// One sample of a gauge (such as memory) for the live figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GaugeSample {
+    /// When it was measured.
+    pub timestamp: OffsetDateTime,
+    /// Which series it belongs to (one host, one database…): samples of the same series
+    /// replace each other, samples of different series are combined.
+    pub series: String,
+    /// The value.
+    pub value: f64,
+}
+
+impl From<&crate::sample::Sample> for GaugeSample {
+    fn from(s: &crate::sample::Sample) -> Self {
+        GaugeSample {
+            timestamp: s.timestamp,
+            series: crate::sample::series_key(s),
+            value: s.value,
+        }
+    }
 }
 
 /// One live figure with its previous value, change and sparkline.
@@ -123,7 +172,9 @@ pub struct LiveMetrics {
     pub mean_duration_ms: Figure,
     /// 95th percentile of the durations in milliseconds.
     pub p95_duration_ms: Figure,
-    /// Memory in bytes; absent without samples.
+    /// Memory in use, percent (`memory_percent` samples); absent without samples.
+    pub memory_percent: Option<Figure>,
+    /// Memory in use, bytes (`memory_used_bytes` samples); absent without samples.
     pub memory_bytes: Option<Figure>,
     /// Datasets being migrated now.
     pub active_migrations: u64,
@@ -292,35 +343,70 @@ fn figure(
     }
 }
 
-/// The memory figure: latest sample per window and per bucket; `None` without any sample in
-/// either window.
-fn memory_figure(windows: &Windows, samples: &[(OffsetDateTime, f64)]) -> Option<Figure> {
-    // The latest sample of each place; a later one in the input wins a tie.
-    let mut latest_prev: Option<(OffsetDateTime, f64)> = None;
-    let mut latest: [Option<(OffsetDateTime, f64)>; SPARKLINE_BUCKETS] = [None; SPARKLINE_BUCKETS];
-    let keep = |slot: &mut Option<(OffsetDateTime, f64)>, t: OffsetDateTime, v: f64| {
-        if slot.is_none_or(|(old, _)| t >= old) {
-            *slot = Some((t, v));
+/// How the series of a gauge make one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Combine {
+    /// Percentages: the mean of the series.
+    Mean,
+    /// Amounts: the sum of the series.
+    Sum,
+}
+
+/// The latest sample of each series in one place (a window or a bucket).
+type Latest<'a> = BTreeMap<&'a str, (OffsetDateTime, f64)>;
+
+/// The series' latest values combined; `None` without any.
+fn combine(latest: &Latest<'_>, how: Combine) -> Option<f64> {
+    if latest.is_empty() {
+        return None;
+    }
+    let sum: f64 = latest.values().map(|(_, v)| v).sum();
+    Some(match how {
+        Combine::Sum => sum,
+        Combine::Mean => sum / latest.len() as f64,
+    })
+}
+
+/// A gauge's figure: each series' latest sample per window and per bucket, combined; `None`
+/// without any sample in either window. The current window's value combines each series'
+/// latest sample anywhere in the window.
+fn gauge_figure(
+    windows: &Windows,
+    samples: &[GaugeSample],
+    how: Combine,
+    unit: &'static str,
+) -> Option<Figure> {
+    let mut previous = Latest::new();
+    let mut current = Latest::new();
+    let mut buckets = vec![Latest::new(); SPARKLINE_BUCKETS];
+    // A later sample of a series replaces an earlier one; a later one in the input wins a tie.
+    fn keep<'a>(place: &mut Latest<'a>, s: &'a GaugeSample) {
+        let slot = place.get(s.series.as_str());
+        if slot.is_none_or(|(t, _)| s.timestamp >= *t) {
+            place.insert(s.series.as_str(), (s.timestamp, s.value));
         }
-    };
-    for &(t, v) in samples.iter().filter(|(_, v)| v.is_finite()) {
-        match windows.slot(t) {
-            Some(Slot::Current(k)) => keep(&mut latest[k], t, v),
-            Some(Slot::Previous) => keep(&mut latest_prev, t, v),
+    }
+    for s in samples.iter().filter(|s| s.value.is_finite()) {
+        match windows.slot(s.timestamp) {
+            Some(Slot::Current(k)) => {
+                keep(&mut buckets[k], s);
+                keep(&mut current, s);
+            }
+            Some(Slot::Previous) => keep(&mut previous, s),
             None => {}
         }
     }
-    let value = latest.iter().rev().find_map(|s| s.map(|(_, v)| v));
-    let previous = latest_prev.map(|(_, v)| v);
-    if value.is_none() && previous.is_none() {
+    let value = combine(&current, how);
+    let prev = combine(&previous, how);
+    if value.is_none() && prev.is_none() {
         return None;
     }
     Some(Figure {
         value,
-        previous,
-        change_percent: change_percent(value, previous),
-        sparkline: latest.iter().map(|s| s.map(|(_, v)| v)).collect(),
-        unit: "bytes",
+        previous: prev,
+        change_percent: change_percent(value, prev),
+        sparkline: buckets.iter().map(|b| combine(b, how)).collect(),
+        unit,
     })
 }
 
@@ -396,7 +482,8 @@ pub fn live_metrics(input: &LiveInput<'_>) -> LiveMetrics {
         errors_per_minute,
         mean_duration_ms,
         p95_duration_ms,
-        memory_bytes: memory_figure(&windows, input.memory),
+        memory_percent: gauge_figure(&windows, input.memory_percent, Combine::Mean, "%"),
+        memory_bytes: gauge_figure(&windows, input.memory_used_bytes, Combine::Sum, "bytes"),
         active_migrations: input.active_migrations,
         queue_depth: input.queue_depth,
         workers: input.workers,
@@ -476,6 +563,11 @@ pub fn metric_streams(m: &LiveMetrics) -> Vec<MetricStream> {
             figure(&m.p95_duration_ms),
         ),
         (
+            "memory_percent",
+            StreamType::Resource,
+            m.memory_percent.as_ref().and_then(figure),
+        ),
+        (
             "memory_bytes",
             StreamType::Resource,
             m.memory_bytes.as_ref().and_then(figure),
@@ -535,15 +627,14 @@ mod tests {
     }
 
     fn input(ops: &[LiveOperation]) -> LiveInput<'_> {
-        LiveInput {
-            now: NOW,
-            window: DEFAULT_WINDOW,
-            operations: ops,
-            memory: &[],
-            active_migrations: 0,
-            queue_depth: None,
-            workers: None,
-            schedule_delay_days: None,
+        LiveInput::new(NOW, DEFAULT_WINDOW, ops)
+    }
+
+    fn gauge(secs_before_now: i64, series: &str, value: f64) -> GaugeSample {
+        GaugeSample {
+            timestamp: NOW - Duration::seconds(secs_before_now),
+            series: series.to_owned(),
+            value,
         }
     }
 
@@ -722,20 +813,24 @@ mod tests {
 
     #[test]
     fn memory_is_the_latest_sample() {
-        let at = |s: i64| NOW - Duration::seconds(s);
         let samples = [
-            (at(10), 4.0e9),
-            (at(5), 4.2e9),
-            (at(280), 3.0e9),
-            (at(290), 2.0e9),
-            (at(310), 3.5e9),
-            (at(550), 1.0e9),
-            (at(700), 9.9e9),  // outside both windows
-            (at(1), f64::NAN), // not a value
+            gauge(10, "host", 4.0e9),
+            gauge(5, "host", 4.2e9),
+            gauge(280, "host", 3.0e9),
+            gauge(290, "host", 2.0e9),
+            gauge(310, "host", 3.5e9),
+            gauge(550, "host", 1.0e9),
+            gauge(700, "host", 9.9e9),  // outside both windows
+            gauge(1, "host", f64::NAN), // not a value
         ];
         let mut i = input(&[]);
-        i.memory = &samples;
-        let mem = live_metrics(&i).memory_bytes.unwrap();
+        i.memory_used_bytes = &samples;
+        let m = live_metrics(&i);
+        assert_eq!(
+            m.memory_percent, None,
+            "no percent sample: no percent figure"
+        );
+        let mem = m.memory_bytes.unwrap();
         assert_eq!((mem.value, mem.previous), (Some(4.2e9), Some(3.5e9)));
         assert!((mem.change_percent.unwrap() - 20.0).abs() < 1e-9);
         let mut want = vec![None; SPARKLINE_BUCKETS];
@@ -744,19 +839,47 @@ mod tests {
         assert_eq!(mem.sparkline, want);
         assert_eq!(mem.unit, "bytes");
 
-        let only_previous = [(at(400), 1.0)];
-        i.memory = &only_previous;
+        let only_previous = [gauge(400, "host", 1.0)];
+        i.memory_used_bytes = &only_previous;
         let mem = live_metrics(&i).memory_bytes.unwrap();
         assert_eq!(
             (mem.value, mem.previous, mem.change_percent),
             (None, Some(1.0), None)
         );
-        i.memory = &samples[6..7];
+        i.memory_used_bytes = &samples[6..7];
         assert_eq!(
             live_metrics(&i).memory_bytes,
             None,
             "no sample in either window"
         );
+    }
+
+    #[test]
+    fn memory_series_are_averaged_as_percentages_and_added_as_bytes() {
+        let percent = [
+            gauge(20, "a", 40.0),
+            gauge(10, "a", 50.0), // a's latest
+            gauge(15, "b", 70.0),
+            gauge(400, "a", 30.0),
+            gauge(400, "b", 50.0),
+        ];
+        let used = [gauge(20, "a", 1.0e9), gauge(15, "b", 3.0e9)];
+        let i = LiveInput {
+            memory_percent: &percent,
+            memory_used_bytes: &used,
+            ..input(&[])
+        };
+        let m = live_metrics(&i);
+        let p = m.memory_percent.clone().unwrap();
+        assert_eq!((p.value, p.previous), (Some(60.0), Some(40.0)));
+        assert!((p.change_percent.unwrap() - 50.0).abs() < 1e-9);
+        assert_eq!(p.unit, "%");
+        // The last bucket (30 s wide) holds a's 50 and b's 70; earlier buckets nothing.
+        assert_eq!(p.sparkline[9], Some(60.0));
+        assert_eq!(p.sparkline[..9], [None; 9]);
+        assert_eq!(m.memory_bytes.as_ref().and_then(|f| f.value), Some(4.0e9));
+        let names: Vec<_> = metric_streams(&m).iter().map(|s| s.metric).collect();
+        assert!(names.contains(&"memory_percent") && names.contains(&"memory_bytes"));
     }
 
     #[test]
@@ -920,11 +1043,15 @@ mod tests {
                 op(secs, kind, i % 13 != 0, Some(f64::from(i % 7 + 1) * 15.0))
             })
             .collect();
-        let memory: Vec<(OffsetDateTime, f64)> = (0..20)
-            .map(|i| (NOW - Duration::seconds(i * 30), 4.0e9 - i as f64 * 1.0e7))
+        let memory: Vec<GaugeSample> = (0..20)
+            .map(|i| gauge(i * 30, "host", 4.0e9 - i as f64 * 1.0e7))
+            .collect();
+        let percent: Vec<GaugeSample> = (0..20)
+            .map(|i| gauge(i * 30, "host", 60.0 - i as f64 * 0.5))
             .collect();
         let i = LiveInput {
-            memory: &memory,
+            memory_used_bytes: &memory,
+            memory_percent: &percent,
             active_migrations: 3,
             queue_depth: Some(12.0),
             workers: Some(8.0),

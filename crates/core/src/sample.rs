@@ -39,7 +39,13 @@
 //!   with a pool of 0;
 //! - `top_consumers` are the processes named by the `process` label of `process_cpu_percent`
 //!   and `process_memory_bytes` samples (samples without that label are ignored), by CPU then
-//!   memory, highest first, at most [`TOP_CONSUMERS`].
+//!   memory, highest first, at most [`TOP_CONSUMERS`];
+//! - `components` repeats the figures for each component that samples name, from those
+//!   samples alone (the totals above take every series, with or without a component).
+//!
+//! [`history`] draws a metric over time for the charts by the same rules: the span is cut into
+//! equal buckets; each bucket holds each series' latest sample in it, and the series are added
+//! up (percentages averaged); a bucket without a sample is a gap, never zero.
 
 use std::collections::BTreeMap;
 
@@ -257,11 +263,132 @@ pub struct ResourceMetrics {
     pub database: Database,
     /// The processes using the most CPU (then memory), highest first.
     pub top_consumers: Vec<Consumer>,
+    /// The same figures per component, from the samples that name one, by component name.
+    pub components: Vec<ComponentResources>,
+}
+
+/// The resource figures of one component, from the samples that name it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComponentResources {
+    /// The component, as the samples name it.
+    pub component: String,
+    /// CPU.
+    pub cpu: Cpu,
+    /// Memory.
+    pub memory: Memory,
+    /// Disk.
+    pub disk: Disk,
+    /// Network.
+    pub network: Network,
+    /// Database connections and queries.
+    pub database: Database,
+}
+
+/// The key of a sample's series: its metric, component and labels, so samples of one host or
+/// one database replace each other and samples of different ones are combined.
+pub fn series_key(s: &Sample) -> String {
+    let mut key = String::with_capacity(s.metric.len() + 16);
+    key.push_str(&s.metric);
+    key.push('\u{1f}');
+    key.push_str(s.component.as_deref().unwrap_or(""));
+    for (k, v) in &s.labels {
+        key.push('\u{1f}');
+        key.push_str(k);
+        key.push('=');
+        key.push_str(v);
+    }
+    key
+}
+
+/// Whether a metric's series are averaged (a share of something) rather than added up.
+pub fn is_percentage(metric: &str) -> bool {
+    matches!(metric, "cpu_percent" | "memory_percent")
+}
+
+/// `metric` over `(since, until]` in `buckets` equal buckets, oldest first, by the module's
+/// rules: each bucket (start, end] holds each series' latest sample in it, the series added up
+/// (percentages averaged); `None` for a bucket without a sample. Samples of other metrics or
+/// outside the span, and values that are not finite, are ignored. No bucket without a span
+/// that is positive or without buckets.
+pub fn history(
+    samples: &[Sample],
+    metric: &str,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    buckets: usize,
+) -> Vec<Option<f64>> {
+    let span = (until - since).whole_nanoseconds();
+    if span <= 0 || buckets == 0 {
+        return Vec::new();
+    }
+    let n = buckets as i128;
+    let mut latest: Vec<BTreeMap<String, (OffsetDateTime, f64)>> = vec![BTreeMap::new(); buckets];
+    for s in samples {
+        if s.metric != metric || !s.value.is_finite() || s.timestamp <= since || s.timestamp > until
+        {
+            continue;
+        }
+        // Offset from the start in (0, span]; bucket k holds (k·span/n, (k+1)·span/n].
+        let offset = (s.timestamp - since).whole_nanoseconds();
+        let k = ((offset * n + span - 1) / span - 1).clamp(0, n - 1) as usize;
+        let slot = latest[k]
+            .entry(series_key(s))
+            .or_insert((s.timestamp, s.value));
+        if s.timestamp >= slot.0 {
+            *slot = (s.timestamp, s.value);
+        }
+    }
+    let mean = is_percentage(metric);
+    latest
+        .iter()
+        .map(|series| {
+            if series.is_empty() {
+                return None;
+            }
+            let sum: f64 = series.values().map(|(_, v)| v).sum();
+            Some(if mean { sum / series.len() as f64 } else { sum })
+        })
+        .collect()
 }
 
 /// The resource utilization view from the newest sample of each series (see the module's
 /// rules), as of `now`.
 pub fn resource_metrics(latest: &[Sample], now: OffsetDateTime) -> ResourceMetrics {
+    let all: Vec<&Sample> = latest.iter().collect();
+    let (cpu, memory, disk, network, database) = figures(&all);
+    let mut by_component: BTreeMap<&str, Vec<&Sample>> = BTreeMap::new();
+    for s in latest {
+        if let Some(c) = &s.component {
+            by_component.entry(c).or_default().push(s);
+        }
+    }
+    ResourceMetrics {
+        timestamp: now,
+        cpu,
+        memory,
+        disk,
+        network,
+        database,
+        top_consumers: top_consumers(latest),
+        components: by_component
+            .into_iter()
+            .map(|(component, samples)| {
+                let (cpu, memory, disk, network, database) = figures(&samples);
+                ComponentResources {
+                    component: component.to_owned(),
+                    cpu,
+                    memory,
+                    disk,
+                    network,
+                    database,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The figures of one set of samples (see the module's rules).
+fn figures(latest: &[&Sample]) -> (Cpu, Memory, Disk, Network, Database) {
     let sum = |metric: &str| {
         latest
             .iter()
@@ -291,36 +418,34 @@ pub fn resource_metrics(latest: &[Sample], now: OffsetDateTime) -> ResourceMetri
         _ => None,
     };
 
-    ResourceMetrics {
-        timestamp: now,
-        cpu: Cpu {
+    (
+        Cpu {
             usage_percent: mean("cpu_percent"),
             cores_used: sum("cpu_cores_used"),
         },
-        memory: Memory {
+        Memory {
             used_gb: used.map(|v| v / GB),
             available_gb: available.map(|v| v / GB),
             percent,
         },
-        disk: Disk {
+        Disk {
             read_mb_s: scaled("disk_read_bytes_per_second", MB),
             write_mb_s: scaled("disk_write_bytes_per_second", MB),
             used_gb: scaled("disk_used_bytes", GB),
             free_gb: scaled("disk_free_bytes", GB),
         },
-        network: Network {
+        Network {
             in_mb_s: scaled("network_in_bytes_per_second", MB),
             out_mb_s: scaled("network_out_bytes_per_second", MB),
         },
-        database: Database {
+        Database {
             connections_active: active,
             connections_idle: sum("db_connections_idle"),
             queries_per_sec: sum("db_queries_per_second"),
             pool_size,
             pool_usage,
         },
-        top_consumers: top_consumers(latest),
-    }
+    )
 }
 
 /// The processes of `process_cpu_percent` and `process_memory_bytes` samples, by CPU then
@@ -595,5 +720,88 @@ mod tests {
             }
         );
         assert_eq!(r.top_consumers[1].memory_mb, None);
+    }
+
+    #[test]
+    fn components_repeat_the_figures_from_their_own_samples() {
+        let mut a = s("cpu_percent", 20.0);
+        a.component = Some("storage".into());
+        let mut b = s("memory_used_bytes", 2.0 * GB);
+        b.component = Some("storage".into());
+        let mut c = s("cpu_percent", 60.0);
+        c.component = Some("config".into());
+        let r = resource_metrics(&[a, b, c, s("cpu_percent", 100.0)], NOW);
+        assert_eq!(
+            r.cpu.usage_percent,
+            Some(60.0),
+            "the totals take every series"
+        );
+        let names: Vec<&str> = r.components.iter().map(|c| c.component.as_str()).collect();
+        assert_eq!(names, ["config", "storage"]);
+        assert_eq!(r.components[1].cpu.usage_percent, Some(20.0));
+        assert_eq!(r.components[1].memory.used_gb, Some(2.0));
+        assert_eq!(r.components[0].memory.used_gb, None);
+        assert!(
+            resource_metrics(&[s("cpu_percent", 1.0)], NOW)
+                .components
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn series_keys_tell_hosts_and_components_apart() {
+        let a = labelled("cpu_percent", 1.0, "host", "a");
+        let b = labelled("cpu_percent", 1.0, "host", "b");
+        let mut c = s("cpu_percent", 1.0);
+        c.component = Some("host=a".into());
+        let keys = [
+            series_key(&a),
+            series_key(&b),
+            series_key(&c),
+            series_key(&s("cpu_percent", 2.0)),
+        ];
+        for i in 0..keys.len() {
+            for j in i + 1..keys.len() {
+                assert_ne!(keys[i], keys[j], "{i} and {j}");
+            }
+        }
+        assert_eq!(
+            series_key(&a),
+            series_key(&labelled("cpu_percent", 9.0, "host", "a"))
+        );
+    }
+
+    #[test]
+    fn history_buckets_hold_each_series_latest_sample() {
+        let since = NOW - time::Duration::minutes(60);
+        let at = |min: i64, metric: &str, v: f64, host: &str| {
+            let mut x = labelled(metric, v, "host", host);
+            x.timestamp = since + time::Duration::minutes(min);
+            x
+        };
+        let samples = [
+            at(1, "cpu_percent", 10.0, "a"),
+            at(5, "cpu_percent", 20.0, "a"), // a's latest in bucket 0
+            at(3, "cpu_percent", 40.0, "b"),
+            at(6, "cpu_percent", 99.0, "a"), // a bucket's end belongs to it: bucket 0
+            at(59, "cpu_percent", 30.0, "a"),
+            at(60, "cpu_percent", 50.0, "a"), // now: the last bucket
+            at(0, "cpu_percent", 77.0, "a"),  // the span's start is outside it
+            at(61, "cpu_percent", 77.0, "a"), // after the span
+            at(30, "memory_used_bytes", 1.0, "a"),
+            at(31, "memory_used_bytes", 2.0, "b"),
+        ];
+        let h = history(&samples, "cpu_percent", since, NOW, 10);
+        assert_eq!(h.len(), 10);
+        assert_eq!(h[0], Some((99.0 + 40.0) / 2.0), "percentages are averaged");
+        assert_eq!(h[1..9], [None; 8]);
+        assert_eq!(h[9], Some(50.0));
+        let m = history(&samples, "memory_used_bytes", since, NOW, 10);
+        assert_eq!(m[4], Some(1.0));
+        assert_eq!(m[5], Some(2.0));
+        let both = history(&samples, "memory_used_bytes", since, NOW, 1);
+        assert_eq!(both, [Some(3.0)], "amounts are added up");
+        assert!(history(&samples, "cpu_percent", NOW, NOW, 10).is_empty());
+        assert!(history(&samples, "cpu_percent", since, NOW, 0).is_empty());
     }
 }

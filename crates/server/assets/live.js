@@ -31,6 +31,21 @@
     if (key === "errors_per_minute") return v.toFixed(1);
     return durationMs(v);
   };
+  const bytesText = (b) => (b >= 1073741824 ? (b / 1073741824).toFixed(1) + " GB" : (b / 1048576).toFixed(0) + " MB");
+  const memoryText = (p, b) => {
+    const hasP = p != null && isFinite(p);
+    const hasB = b != null && isFinite(b);
+    if (hasP && hasB) return p.toFixed(1) + "% · " + bytesText(b);
+    if (hasP) return p.toFixed(1) + "%";
+    if (hasB) return bytesText(b);
+    return "no data";
+  };
+  // A gauge keeps its value between readings: a bucket without a sample holds the one before.
+  const held = (points) => {
+    const first = points.find((v) => v != null && isFinite(v));
+    let last = first == null ? 0 : first;
+    return points.map((v) => (v != null && isFinite(v) ? (last = v) : last));
+  };
   const changeText = (c) => {
     if (c == null || !isFinite(c)) return "no previous window to compare";
     return (c >= 0 ? "+" : "") + c.toFixed(1) + "% vs the previous window";
@@ -176,6 +191,15 @@
         for (const el of all('[data-live-spark="' + key + '"]')) applySpark(el, f.sparkline);
       }
     }
+    const pct = m.memory_percent || null;
+    const bytes = m.memory_bytes || null;
+    setText("memory", memoryText(pct && pct.value, bytes && bytes.value));
+    const mem = pct || bytes;
+    for (const el of all('[data-live-change="memory"]')) {
+      el.textContent = mem ? changeText(mem.change_percent) : "no memory samples in the last two windows";
+    }
+    const memSpark = mem && Array.isArray(mem.sparkline) ? held(mem.sparkline) : [];
+    for (const el of all('[data-live-spark="memory"]')) applySpark(el, memSpark);
     if (typeof m.active_migrations === "number") setText("active_migrations", thousands(m.active_migrations));
     if (typeof m.operations === "number") setText("window_operations", thousands(m.operations));
     if (typeof m.errors === "number") setText("window_errors", thousands(m.errors));
@@ -202,6 +226,169 @@
     failing = now;
     setText("failing_total", thousands(view.failing_total));
   };
+
+  // ---- sections read again from the server ----
+  // A section marked `data-live-refresh` (the resource page's) shows figures the pushes do not
+  // carry: when a push says the data changed, the page's own HTML is fetched again (at most
+  // every 10 s) and the section is replaced by its fresh copy. The new nodes come from this
+  // server's rendered page, parsed by DOMParser (which runs no script), never from pushed text.
+  // A section holding the keyboard focus is left alone, so reading it is not interrupted.
+  const REFRESH_MS = 10000;
+  let refreshedAt = 0;
+  let refreshTimer = null;
+  const refreshSections = () => {
+    if (refreshTimer || !doc.querySelector("[data-live-refresh][id]")) return;
+    const wait = Math.max(0, refreshedAt + REFRESH_MS - Date.now());
+    refreshTimer = setTimeout(() => {
+      refreshTimer = null;
+      refreshedAt = Date.now();
+      fetch(location.pathname, { headers: { Accept: "text/html" }, cache: "no-store" })
+        .then((r) => (r.ok ? r.text() : Promise.reject(new Error("HTTP " + r.status))))
+        .then((html) => {
+          const fresh = new DOMParser().parseFromString(html, "text/html");
+          for (const el of all("[data-live-refresh][id]")) {
+            const next = fresh.getElementById(el.id);
+            if (!next || !next.hasAttribute("data-live-refresh") || el.contains(doc.activeElement)) continue;
+            el.replaceWith(doc.importNode(next, true));
+          }
+          refreshTimes();
+        })
+        .catch(() => {});
+    }, wait);
+  };
+
+  // ---- alerts ----
+  // `alert:new`, `alert:resolved` and `alert:updated` each carry one alert (or silence). New and
+  // resolved alerts are announced; a critical one raises a browser notification when the user
+  // allowed them. Then the overview's counts of firing alerts are read again from the API, and
+  // the alerts panel (`data-alerts-panel`) is replaced by its fresh copy from this server's page,
+  // parsed by DOMParser as above. A panel holding the keyboard focus waits until it loses it,
+  // so nobody's typing is thrown away.
+  const SEVERITIES = ["critical", "error", "warning", "info"];
+  const applyAlertCounts = (active) => {
+    if (!Array.isArray(active)) return;
+    const n = { critical: 0, error: 0, warning: 0, info: 0 };
+    for (const a of active) {
+      if (a && a.state === "firing" && a.severity in n) n[a.severity] += 1;
+    }
+    for (const s of SEVERITIES) setText("alerts_" + s, String(n[s]));
+  };
+  // The title names the component already ("… on storage").
+  const alertWords = (a) => (a.severity || "") + " alert: " + (a.title || "");
+  let alertsTimer = null;
+  let alertsWaiting = false;
+  const refreshAlerts = () => {
+    if (alertsTimer) return;
+    alertsTimer = setTimeout(() => {
+      alertsTimer = null;
+      if (doc.querySelector('[data-live="alerts_critical"]')) {
+        fetch("/api/v1/alerts?state=firing&limit=1000", { cache: "no-store" })
+          .then((r) => (r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
+          .then((d) => applyAlertCounts(d.active))
+          .catch(() => {});
+      }
+      const panel = doc.querySelector("[data-alerts-panel]");
+      if (!panel) return;
+      if (panel.contains(doc.activeElement)) {
+        alertsWaiting = true;
+        return;
+      }
+      fetch(location.pathname, { headers: { Accept: "text/html" }, cache: "no-store" })
+        .then((r) => (r.ok ? r.text() : Promise.reject(new Error("HTTP " + r.status))))
+        .then((html) => {
+          const fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-alerts-panel]");
+          const now = doc.querySelector("[data-alerts-panel]");
+          if (!fresh || !now) return;
+          if (now.contains(doc.activeElement)) {
+            alertsWaiting = true;
+            return;
+          }
+          now.replaceWith(doc.importNode(fresh, true));
+          refreshTimes();
+        })
+        .catch(() => {});
+    }, 300);
+  };
+  doc.addEventListener("focusout", () => {
+    setTimeout(() => {
+      const panel = doc.querySelector("[data-alerts-panel]");
+      if (alertsWaiting && panel && !panel.contains(doc.activeElement)) {
+        alertsWaiting = false;
+        refreshAlerts();
+      }
+    }, 0);
+  });
+
+  // The panel's forms work without this script (they post and come back); with it they are
+  // sent to the API and the panel is redrawn, keeping the page where it is.
+  const showNotice = (form, text, error) => {
+    const panel = form.closest("[data-alerts-panel]");
+    const p = panel && panel.querySelector("[data-alerts-notice]");
+    if (!p) return;
+    p.hidden = false;
+    p.className = error ? "alert" : "done";
+    p.textContent = text;
+  };
+  const sendAlertForm = (form) => {
+    const data = new FormData(form);
+    const field = (k) => {
+      const v = data.get(k);
+      return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
+    };
+    let url;
+    let method = "POST";
+    let body = null;
+    let done;
+    if (form.hasAttribute("data-alert-ack")) {
+      url = "/api/v1/alerts/acknowledge/" + encodeURIComponent(form.getAttribute("data-alert-ack"));
+      body = { by: field("by"), comment: field("comment") };
+      done = "Alert " + form.getAttribute("data-alert-ack") + " acknowledged.";
+    } else if (form.hasAttribute("data-alert-silence")) {
+      url = "/api/v1/alerts/silences";
+      body = {
+        rule: field("rule"),
+        component: field("component"),
+        duration: field("duration") || "",
+        comment: field("comment"),
+        by: field("by"),
+      };
+      done = "Silence added.";
+    } else if (form.hasAttribute("data-alert-unsilence")) {
+      url = "/api/v1/alerts/silences/" + encodeURIComponent(form.getAttribute("data-alert-unsilence"));
+      method = "DELETE";
+      done = "Silence removed.";
+    } else {
+      return false;
+    }
+    const init = { method, cache: "no-store" };
+    if (body) {
+      init.headers = { "Content-Type": "application/json" };
+      init.body = JSON.stringify(body);
+    }
+    fetch(url, init)
+      .then((r) => r.json().catch(() => ({})).then((j) => ({ ok: r.ok, j })))
+      .then(({ ok, j }) => {
+        const text = ok ? done : (j && j.error && j.error.message) || "The request failed.";
+        announce(text);
+        showNotice(form, text, !ok);
+        if (ok) {
+          if (form.contains(doc.activeElement)) doc.activeElement.blur();
+          refreshAlerts();
+        }
+      })
+      .catch(() => {
+        const text = "The request failed: the server cannot be reached.";
+        announce(text);
+        showNotice(form, text, true);
+      });
+    return true;
+  };
+  doc.addEventListener("submit", (ev) => {
+    const form = ev.target;
+    if (form instanceof HTMLFormElement && form.closest("[data-alerts-panel]") && sendAlertForm(form)) {
+      ev.preventDefault();
+    }
+  });
 
   // ---- relative times ----
 
@@ -231,15 +418,29 @@
         if (d.summary) applyProgress(d.summary);
         applyLive(d.live);
         applyTests(d.tests);
+        applyAlertCounts(d.alerts);
         break;
       case "progress:update":
         applyProgress(d);
         break;
       case "metrics:update":
         applyLive(d);
+        refreshSections();
         break;
       case "test:results":
         applyTests(d);
+        break;
+      case "alert:new":
+        announce("New " + alertWords(d) + ".");
+        if (d.severity === "critical") notify("Critical alert", d.title || "", "mhd-alert-" + d.id);
+        refreshAlerts();
+        break;
+      case "alert:resolved":
+        announce("Resolved " + alertWords(d) + ".");
+        refreshAlerts();
+        break;
+      case "alert:updated":
+        refreshAlerts();
         break;
       default:
         // resync (a fresh initial_data follows), subscribed, error: nothing to show.
@@ -312,14 +513,14 @@
   // ---- notifications ----
 
   const canNotify = "Notification" in window;
-  const notify = (title, body) => {
+  const notify = (title, body, tag = "mhd-health") => {
     if (!canNotify || Notification.permission !== "granted") return;
     try {
-      new Notification(title, { body, tag: "mhd-health" });
+      new Notification(title, { body, tag });
     } catch (_) {
       // Some browsers only notify through the service worker.
       if (navigator.serviceWorker) {
-        navigator.serviceWorker.ready.then((r) => r.showNotification(title, { body, tag: "mhd-health" })).catch(() => {});
+        navigator.serviceWorker.ready.then((r) => r.showNotification(title, { body, tag })).catch(() => {});
       }
     }
   };
@@ -343,7 +544,7 @@
       // Asked for only here, in answer to the click.
       Notification.requestPermission().then(() => {
         showNotifyState();
-        if (Notification.permission === "granted") announce("You will be notified when the health becomes critical.");
+        if (Notification.permission === "granted") announce("You will be notified when the health becomes critical or a critical alert fires.");
       });
     },
     contrast: () => {

@@ -89,8 +89,9 @@ fn op(
     o
 }
 
-/// Everyday traffic of one moment: reads, queries, feature runs on both systems.
-fn traffic(rng: &mut Rng, at: OffsetDateTime) -> NewOperation {
+/// Everyday traffic of one moment: reads, queries, feature runs on both systems. During an
+/// incident, the new system of the component it hits fails half the time.
+fn traffic(rng: &mut Rng, at: OffsetDateTime, incident: Option<&str>) -> NewOperation {
     let component = COMPONENTS[rng.below(4) as usize];
     let system = if rng.chance(0.55) {
         System::New
@@ -110,6 +111,7 @@ fn traffic(rng: &mut Rng, at: OffsetDateTime) -> NewOperation {
         median
     };
     let fail = match (component, system) {
+        (c, System::New) if incident == Some(c) => 0.5,
         ("features", System::New) => 0.07,
         (_, System::New) => 0.02,
         _ => 0.01,
@@ -300,13 +302,13 @@ pub async fn seed_history<S: Store>(
         for _ in 0..300 {
             let at = start + Duration::days(day) + Duration::seconds(rng.below(86_400) as i64);
             if at < now {
-                ops.push(traffic(&mut rng, at));
+                ops.push(traffic(&mut rng, at, None));
             }
         }
     }
     // The last hour, dense, so the live figures have something to compare against.
     for s in (0..3600).step_by(2) {
-        ops.push(traffic(&mut rng, now - Duration::seconds(3600 - s)));
+        ops.push(traffic(&mut rng, now - Duration::seconds(3600 - s), None));
     }
     // Milestones and finished phases of the first weeks.
     for (name, week, ty) in [
@@ -365,67 +367,219 @@ pub async fn seed_history<S: Store>(
     Ok(stored)
 }
 
-/// The host's own CPU and memory use, read from Linux's `/proc` (nothing elsewhere): the demo
-/// shows the machine it runs on in the resource view. `previous` carries the CPU counters of
-/// the last reading, as CPU use is a rate.
-fn host_samples(
-    now: OffsetDateTime,
-    previous: &mut Option<(u64, u64)>,
-) -> Vec<mhd_core::sample::Sample> {
-    let sample = |metric: &str, value: f64, unit: &str| mhd_core::sample::Sample {
-        timestamp: now,
-        metric: metric.to_owned(),
-        value,
-        unit: Some(unit.to_owned()),
-        component: None,
-        labels: Default::default(),
+/// Ticks between the starts of two incidents.
+const INCIDENT_EVERY: u64 = 480;
+/// Ticks an incident lasts.
+const INCIDENT_TICKS: u64 = 90;
+/// The tick of the first incident: soon after the dashboard opens.
+const FIRST_INCIDENT: u64 = 20;
+
+/// The component an incident hits at this tick, if one is under way: the first starts
+/// [`FIRST_INCIDENT`] ticks in, then one every [`INCIDENT_EVERY`] ticks, each on the next
+/// component, for [`INCIDENT_TICKS`] ticks — long enough for the error-rate rules to fire, and
+/// followed by calm long enough for them to resolve.
+pub fn incident_at(tick: u64) -> Option<&'static str> {
+    let since = tick.checked_sub(FIRST_INCIDENT)?;
+    (since % INCIDENT_EVERY < INCIDENT_TICKS)
+        .then(|| COMPONENTS[((since / INCIDENT_EVERY) % COMPONENTS.len() as u64) as usize])
+}
+
+/// Who acknowledges alerts in the demo.
+pub const DEMO_OPERATOR: &str = "demo operator";
+
+/// The demo's operator acknowledges alerts that have been firing for over 40 seconds.
+async fn acknowledge_old_alerts(state: &AppState, now: OffsetDateTime) {
+    use mhd_core::alerts::AlertState;
+    use mhd_store::alerts::AlertStore as _;
+    let Ok(open) = state.store.open_alerts().await else {
+        return;
     };
-    let mut out = Vec::new();
-    if let Ok(meminfo) = std::fs::read_to_string("/proc/meminfo") {
-        let field = |name: &str| {
-            meminfo
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<f64>().ok())
-                .map(|kib| kib * 1024.0)
-        };
-        if let (Some(total), Some(available)) = (field("MemTotal:"), field("MemAvailable:")) {
-            out.push(sample("memory_used_bytes", total - available, "bytes"));
-            out.push(sample("memory_available_bytes", available, "bytes"));
-            out.push(sample(
-                "memory_percent",
-                (total - available) / total * 100.0,
-                "percent",
-            ));
-        }
-    }
-    if let Ok(stat) = std::fs::read_to_string("/proc/stat") {
-        // The first line: cpu user nice system idle iowait irq softirq steal …
-        let fields: Vec<u64> = stat
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|v| v.parse().ok())
-            .collect();
-        if fields.len() >= 4 {
-            let total: u64 = fields.iter().sum();
-            let idle = fields[3] + fields.get(4).copied().unwrap_or(0);
-            if let Some((prev_total, prev_idle)) = previous.replace((total, idle))
-                && total > prev_total
+    for alert in open {
+        let old_enough = alert
+            .fired_at
+            .is_some_and(|at| now - at > Duration::seconds(40));
+        if alert.state == AlertState::Firing && alert.acknowledged.is_none() && old_enough {
+            let comment = "Looking into it; the runbook is being followed.";
+            if state
+                .store
+                .acknowledge(alert.id, DEMO_OPERATOR, Some(comment), now)
+                .await
+                .is_ok()
             {
-                let busy = (total - prev_total).saturating_sub(idle.saturating_sub(prev_idle));
-                out.push(sample(
-                    "cpu_percent",
-                    busy as f64 / (total - prev_total) as f64 * 100.0,
-                    "percent",
-                ));
+                state.notify(Change::Operations {
+                    components: Vec::new(),
+                });
             }
         }
     }
-    out
+}
+
+/// The demo's additions to the plan, as TOML appended to the specification's plan: the host
+/// collector, alert rules tuned to the simulation (so alerts fire during its incidents and
+/// resolve after them), and notification channels that send to the local receiver at
+/// `receiver` ([`receive_notifications`]). `secret_file` holds the stand-in PagerDuty key.
+pub fn demo_plan_additions(
+    receiver: std::net::SocketAddr,
+    secret_file: &std::path::Path,
+) -> String {
+    let hook = format!("http://{receiver}");
+    let key = secret_file
+        .display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    format!(
+        r#"
+# mhd demo: the host's own resource use
+[[collectors.host]]
+name = "host"
+interval = "5s"
+
+# mhd demo: rules tuned to the simulation
+[[alerts.rules]]
+name = "high_error_rate"
+kind = "threshold"
+metric = "error_rate"
+op = ">"
+threshold = 0.05
+for = "30s"
+keep_firing_for = "1m"
+severity = "warning"
+runbook = "https://runbooks.example/mhd/error-rate"
+
+[[alerts.rules]]
+name = "critical_error_rate"
+kind = "threshold"
+metric = "error_rate"
+op = ">"
+threshold = 0.12
+for = "30s"
+keep_firing_for = "1m"
+severity = "critical"
+runbook = "https://runbooks.example/mhd/error-rate"
+
+[[alerts.rules]]
+name = "slow_response"
+kind = "threshold"
+metric = "p95_duration_ms"
+op = ">"
+threshold = 8000
+for = "1m"
+keep_firing_for = "2m"
+severity = "warning"
+
+[[alerts.rules]]
+name = "high_memory"
+kind = "threshold"
+metric = "memory_percent"
+op = ">"
+threshold = 90
+for = "1m"
+severity = "warning"
+
+[[alerts.rules]]
+name = "low_success_rate"
+kind = "threshold"
+metric = "migration_success_rate"
+op = "<"
+threshold = 0.8
+for = "1m"
+keep_firing_for = "1m"
+severity = "warning"
+
+[[alerts.rules]]
+name = "rollbacks"
+kind = "rollback"
+count = 2
+window = "30m"
+severity = "warning"
+keep_firing_for = "1m"
+
+[[alerts.rules]]
+name = "data_integrity"
+kind = "integrity"
+severity = "critical"
+
+[[alerts.rules]]
+name = "performance_regression"
+kind = "regression"
+severity = "warning"
+
+[[alerts.rules]]
+name = "test_pass_rate"
+kind = "test_pass"
+drop = 0.10
+severity = "warning"
+keep_firing_for = "1m"
+
+[[alerts.rules]]
+name = "collector_down"
+kind = "collector_down"
+severity = "warning"
+
+# mhd demo: channels, answered by a local receiver that prints what it gets
+[[notify]]
+name = "ops-webhook"
+kind = "webhook"
+url = "{hook}/webhook"
+min_severity = "warning"
+
+[[notify]]
+name = "ops-slack"
+kind = "slack"
+url = "{hook}/slack"
+min_severity = "warning"
+
+[[notify]]
+name = "pager"
+kind = "pagerduty"
+url = "{hook}/pagerduty"
+routing_key_file = "{key}"
+min_severity = "critical"
+"#
+    )
+}
+
+/// The local receiver standing in for the demo's channels: answers every POST to `/{channel}`
+/// as the real service would (202 for PagerDuty, 200 otherwise) and prints one line per
+/// notification on standard error. Runs until the task is dropped.
+pub async fn receive_notifications(listener: tokio::net::TcpListener) {
+    use axum::extract::Path;
+    use axum::http::StatusCode;
+    async fn receive(Path(channel): Path<String>, body: axum::body::Bytes) -> StatusCode {
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let what = v["alert"]["title"]
+            .as_str()
+            .or(v["text"].as_str())
+            .or(v["payload"]["summary"].as_str())
+            .or(v["event_action"].as_str())
+            .unwrap_or("(a notification)");
+        let line: String = what
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(160)
+            .collect::<String>()
+            // Slack's text arrives escaped for its markup.
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&");
+        eprintln!(
+            "mhd demo: the {} receiver got: {}",
+            mhd_core::format::terminal_safe(&channel),
+            mhd_core::format::terminal_safe(&line)
+        );
+        if channel == "pagerduty" {
+            StatusCode::ACCEPTED
+        } else {
+            StatusCode::OK
+        }
+    }
+    let app = axum::Router::new().route("/{channel}", axum::routing::post(receive));
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::warn!("demo: the notification receiver stopped: {e}");
+    }
 }
 
 /// How the live traffic runs.
@@ -451,13 +605,22 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
         .unwrap_or(0);
     let mut next_dataset = migrated + 5;
     let mut ticks: u64 = 0;
-    let mut cpu = None;
+    // The host's own use, as the host collector reads it, unless the plan runs one already.
+    let mut host = state
+        .plan
+        .as_ref()
+        .is_none_or(|p| p.collectors.host.is_empty())
+        .then(crate::collect::host::HostSampler::new);
     loop {
         tokio::time::sleep(tick).await;
         ticks += 1;
         let now = state.now();
+        let incident = incident_at(ticks);
+        if ticks.is_multiple_of(10) {
+            acknowledge_old_alerts(&state, now).await;
+        }
         let mut ops: Vec<NewOperation> = (0..(2 + rng.below(6)))
-            .map(|_| traffic(&mut rng, now))
+            .map(|_| traffic(&mut rng, now, incident))
             .collect();
         if ticks.is_multiple_of(7) && next_dataset < 412 {
             ops.extend(migration(&mut rng, now, next_dataset));
@@ -487,11 +650,13 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
             }
             Err(e) => tracing::warn!("demo: could not store operations: {e}"),
         }
-        if ticks.is_multiple_of(5) {
-            let samples = host_samples(now, &mut cpu);
-            if !samples.is_empty() && state.store.insert_samples(&samples).await.is_ok() {
-                state.notify(Change::Samples);
-            }
+        if ticks.is_multiple_of(5)
+            && let Some(sampler) = &mut host
+            && let Ok(samples) = sampler.sample(now, 5, None)
+            && !samples.is_empty()
+            && state.store.insert_samples(&samples).await.is_ok()
+        {
+            state.notify(Change::Samples);
         }
         if ticks.is_multiple_of(30) {
             let (suite, component, rate, _, flaky) =
@@ -514,27 +679,6 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn host_samples_read_proc_where_there_is_one() {
-        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
-        let mut cpu = None;
-        let first = host_samples(now, &mut cpu);
-        if std::path::Path::new("/proc/meminfo").exists() {
-            let memory = first.iter().find(|s| s.metric == "memory_percent").unwrap();
-            assert!((0.0..=100.0).contains(&memory.value));
-            assert!(first.iter().all(|s| s.validate().is_ok()));
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            let second = host_samples(now, &mut cpu);
-            let busy = second
-                .iter()
-                .find(|s| s.metric == "cpu_percent")
-                .map(|s| s.value);
-            assert!(busy.is_none_or(|b| (0.0..=100.0).contains(&b)), "{busy:?}");
-        } else {
-            assert!(first.is_empty());
-        }
-    }
 
     #[test]
     fn the_generator_is_repeatable_and_spread() {

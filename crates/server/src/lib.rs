@@ -8,16 +8,22 @@
 //! - [`charts`] draws the SVG charts those pages embed.
 #![forbid(unsafe_code)]
 
+pub mod alerting;
 pub mod api;
 pub mod app;
 pub mod assets;
+pub mod background;
 pub mod cache;
 pub mod charts;
+pub mod collect;
 pub mod demo;
 pub mod error;
+pub mod http;
 pub mod live;
 pub mod metrics;
+pub mod notify;
 pub mod pages;
+pub mod report;
 pub mod routes;
 pub mod state;
 pub mod views;

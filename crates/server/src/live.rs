@@ -1,7 +1,7 @@
 //! The live metrics of the moment (DESIGN §3.4), read from the store the same way for the API,
 //! the WebSocket's pushes and the pages.
 
-use mhd_core::live::{DEFAULT_WINDOW, LiveInput, LiveMetrics, LiveOperation};
+use mhd_core::live::{DEFAULT_WINDOW, GaugeSample, LiveInput, LiveMetrics, LiveOperation};
 use mhd_core::operation::kind;
 use mhd_store::{OperationFilter, Store};
 use time::{Duration, OffsetDateTime};
@@ -13,8 +13,20 @@ pub const ACTIVE_LOOKBACK: Duration = Duration::days(7);
 /// Most operations of each kind read for that count.
 const ACTIVE_ROWS: u32 = 100_000;
 
+/// The sample metrics the live figures read: memory in percent and in bytes, the queue's depth
+/// and the workers.
+pub const SAMPLE_METRICS: [&str; 4] = [
+    "memory_percent",
+    "memory_used_bytes",
+    "queue_depth",
+    "workers",
+];
+
 /// The live metrics as of `now`: the last [`DEFAULT_WINDOW`] against the one before it.
-/// `schedule_delay_days` comes from the forecast, when the caller has one at hand.
+/// `schedule_delay_days` comes from the forecast, when the caller has one at hand. Memory
+/// comes from the `memory_percent` and `memory_used_bytes` samples of both windows; the queue
+/// depth and the workers are the latest samples of those names in them (several series added
+/// up), absent without one.
 pub async fn metrics(
     state: &AppState,
     now: OffsetDateTime,
@@ -30,15 +42,33 @@ pub async fn metrics(
         .map(LiveOperation::from)
         .collect();
     let active = active_migrations(state, now).await?;
+    let samples = state
+        .store
+        .samples_between(&SAMPLE_METRICS, now - DEFAULT_WINDOW * 2, until)
+        .await?;
+    let gauges = |metric: &str| -> Vec<GaugeSample> {
+        samples
+            .iter()
+            .filter(|s| s.metric == metric)
+            .map(GaugeSample::from)
+            .collect()
+    };
+    let (memory_percent, memory_used_bytes) =
+        (gauges("memory_percent"), gauges("memory_used_bytes"));
+    let latest = |metric: &str| {
+        mhd_core::sample::history(&samples, metric, now - DEFAULT_WINDOW * 2, until, 1)
+            .first()
+            .copied()
+            .flatten()
+    };
     Ok(mhd_core::live::live_metrics(&LiveInput {
-        now,
-        window: DEFAULT_WINDOW,
-        operations: &operations,
-        memory: &[],
+        memory_percent: &memory_percent,
+        memory_used_bytes: &memory_used_bytes,
         active_migrations: active,
-        queue_depth: None,
-        workers: None,
+        queue_depth: latest("queue_depth"),
+        workers: latest("workers"),
         schedule_delay_days,
+        ..LiveInput::new(now, DEFAULT_WINDOW, &operations)
     }))
 }
 

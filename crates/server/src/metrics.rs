@@ -26,6 +26,13 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// Labels of an alert gauge: the severity.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SeverityLabels {
+    /// `info`, `warning`, `error` or `critical`.
+    pub severity: String,
+}
+
 /// Every metric the server exposes.
 pub struct Metrics {
     registry: Registry,
@@ -39,6 +46,18 @@ pub struct Metrics {
     pub websocket_clients: Gauge,
     /// `mhd_store_errors_total`.
     pub store_errors: Counter,
+    /// `mhd_collector_*`: each collector's health.
+    pub collectors: CollectorMetrics,
+    /// `mhd_notifications_*`: notification deliveries.
+    pub notify: NotifyMetrics,
+    /// `mhd_alerts_firing`, by severity, as of the last evaluation.
+    pub alerts_firing: Family<SeverityLabels, Gauge>,
+    /// `mhd_alert_evaluations_total`.
+    pub alert_evaluations: Counter,
+    /// `mhd_alert_evaluation_failures_total`.
+    pub alert_evaluation_failures: Counter,
+    /// `mhd_alert_evaluation_duration_seconds`.
+    pub alert_evaluation_duration: Histogram,
 }
 
 impl Default for Metrics {
@@ -72,13 +91,45 @@ impl Default for Metrics {
             "Store operations that failed",
             store_errors.clone(),
         );
+        let collectors = CollectorMetrics::register(&mut registry);
+        let notify = NotifyMetrics::register(&mut registry);
+        let alerts_firing = Family::<SeverityLabels, Gauge>::default();
+        let alert_evaluations = Counter::default();
+        let alert_evaluation_failures = Counter::default();
+        let alert_evaluation_duration = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "alerts_firing",
+            "Alerts firing at the last evaluation, by severity",
+            alerts_firing.clone(),
+        );
+        registry.register(
+            "alert_evaluations",
+            "Evaluations of the alert rules",
+            alert_evaluations.clone(),
+        );
+        registry.register(
+            "alert_evaluation_failures",
+            "Evaluations of the alert rules that failed",
+            alert_evaluation_failures.clone(),
+        );
+        registry.register(
+            "alert_evaluation_duration_seconds",
+            "Time one evaluation of the alert rules took",
+            alert_evaluation_duration.clone(),
+        );
         Metrics {
             registry,
+            collectors,
+            notify,
             requests,
             latency,
             ingested_operations,
             websocket_clients,
             store_errors,
+            alerts_firing,
+            alert_evaluations,
+            alert_evaluation_failures,
+            alert_evaluation_duration,
         }
     }
 }
@@ -90,5 +141,104 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// Labels of a collector's metrics: its name in the plan and its kind.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CollectorLabels {
+    /// The collector's name.
+    pub collector: String,
+    /// Its kind (`prometheus`, `host`, …).
+    pub kind: String,
+}
+
+/// The collectors' metrics.
+pub struct CollectorMetrics {
+    /// `mhd_collector_up`: 1 when the last run succeeded, else 0.
+    pub up: Family<CollectorLabels, Gauge>,
+    /// `mhd_collector_duration_seconds`: how long runs take.
+    pub duration: Family<CollectorLabels, Histogram>,
+    /// `mhd_collector_last_success_timestamp_seconds`: when the last run succeeded (Unix time).
+    pub last_success: Family<CollectorLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// `mhd_collector_failures_total`: failed runs (errors and timeouts).
+    pub failures: Family<CollectorLabels, Counter>,
+}
+
+impl CollectorMetrics {
+    fn register(registry: &mut Registry) -> CollectorMetrics {
+        let metrics = CollectorMetrics {
+            up: Family::default(),
+            duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.001, 4.0, 10))
+            }),
+            last_success: Family::default(),
+            failures: Family::default(),
+        };
+        registry.register(
+            "collector_up",
+            "Whether the collector's last run succeeded",
+            metrics.up.clone(),
+        );
+        registry.register(
+            "collector_duration_seconds",
+            "Time a collector's run took",
+            metrics.duration.clone(),
+        );
+        registry.register(
+            "collector_last_success_timestamp_seconds",
+            "When the collector's last run succeeded",
+            metrics.last_success.clone(),
+        );
+        registry.register(
+            "collector_failures",
+            "Collector runs that failed or timed out",
+            metrics.failures.clone(),
+        );
+        metrics
+    }
+}
+
+/// Labels of a notification attempt: the channel's name and what came of it.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    /// The channel's name in the plan.
+    pub channel: String,
+    /// `sent`, `retry` (failed, tried again later) or `failed` (given up).
+    pub outcome: String,
+}
+
+/// Labels of a notification channel.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ChannelLabels {
+    /// The channel's name in the plan.
+    pub channel: String,
+}
+
+/// The notification channels' metrics.
+pub struct NotifyMetrics {
+    /// `mhd_notifications_total{channel,outcome}`: delivery attempts by outcome.
+    pub attempts: Family<NotificationLabels, Counter>,
+    /// `mhd_notifications_pending{channel}`: deliveries waiting to be sent.
+    pub pending: Family<ChannelLabels, Gauge>,
+}
+
+impl NotifyMetrics {
+    fn register(registry: &mut Registry) -> NotifyMetrics {
+        let metrics = NotifyMetrics {
+            attempts: Family::default(),
+            pending: Family::default(),
+        };
+        registry.register(
+            "notifications",
+            "Notification delivery attempts, by channel and outcome",
+            metrics.attempts.clone(),
+        );
+        registry.register(
+            "notifications_pending",
+            "Notifications waiting to be sent, by channel",
+            metrics.pending.clone(),
+        );
+        metrics
     }
 }

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 
 use crate::error::ApiError;
@@ -25,6 +25,20 @@ pub fn routes() -> Router<AppState> {
         .route(routes::PAGE_LIVE, get(live))
         .route(routes::PAGE_TESTS, get(tests))
         .route(routes::PAGE_PERFORMANCE, get(performance))
+        .route(routes::PAGE_RESOURCES, get(resources))
+        .route(routes::PAGE_ALERTS, get(crate::api::alerts::page_get))
+        .route(
+            routes::PAGE_ALERT_ACK,
+            post(crate::api::alerts::page_acknowledge),
+        )
+        .route(
+            routes::PAGE_ALERT_SILENCES,
+            post(crate::api::alerts::page_silence),
+        )
+        .route(
+            routes::PAGE_ALERT_UNSILENCE,
+            post(crate::api::alerts::page_unsilence),
+        )
         .route(routes::ASSETS, get(crate::assets::asset))
         .route(routes::SERVICE_WORKER, get(crate::assets::service_worker))
         .layer(CompressionLayer::new())
@@ -65,6 +79,31 @@ async fn performance(State(state): State<AppState>) -> Result<Response, ApiError
     page(&state, PageKind::Performance).await
 }
 
+/// `/resources`: resource utilization and the collectors' health.
+async fn resources(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let data = crate::views::ResourcesData::gather(&state).await?;
+    let html = crate::views::render_resources_page(
+        &data,
+        state.plan.as_ref(),
+        state.local_offset,
+        crate::assets::live_js_path(),
+    )
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(html_response(html))
+}
+
+/// A page as served: HTML, never cached (it is the data of the moment).
+fn html_response(html: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
 /// One page, as of now.
 async fn page(state: &AppState, kind: PageKind) -> Result<Response, ApiError> {
     let now = state.now();
@@ -79,13 +118,25 @@ async fn page(state: &AppState, kind: PageKind) -> Result<Response, ApiError> {
     } else {
         None
     };
-    let html = crate::views::render_live_page(
-        kind,
-        &data,
-        live.as_ref(),
-        state.local_offset,
-        crate::assets::live_js_path(),
-    )
+    let html = if kind == PageKind::Overview {
+        use mhd_store::alerts::AlertStore;
+        let firing = crate::views::alerts::FiringCounts::of(&state.store.open_alerts().await?);
+        crate::views::render_overview_page(
+            &data,
+            live.as_ref(),
+            Some(firing),
+            state.local_offset,
+            crate::assets::live_js_path(),
+        )
+    } else {
+        crate::views::render_live_page(
+            kind,
+            &data,
+            live.as_ref(),
+            state.local_offset,
+            crate::assets::live_js_path(),
+        )
+    }
     .map_err(|e| ApiError::internal(&e))?;
     Ok((
         [

@@ -33,6 +33,8 @@ pub const API_BENCHMARKS: &str = "/api/v1/benchmarks";
 pub const API_SAMPLES: &str = "/api/v1/samples";
 /// Resource utilization.
 pub const API_RESOURCES: &str = "/api/v1/resources";
+/// A report of a range of days, as HTML or PDF.
+pub const API_REPORTS: &str = "/api/v1/reports/generate";
 /// The OpenAPI document.
 pub const API_OPENAPI: &str = "/api/v1/openapi.json";
 /// The overview page.
@@ -51,7 +53,31 @@ pub const PAGE_LIVE: &str = "/live";
 pub const PAGE_TESTS: &str = "/tests";
 /// The performance comparison page.
 pub const PAGE_PERFORMANCE: &str = "/performance";
+/// The resource utilization page.
+pub const PAGE_RESOURCES: &str = "/resources";
 /// Embedded assets, served under content-hashed names (`/assets/live.<hash>.js`).
 pub const ASSETS: &str = "/assets/{file}";
 /// The service worker; served from the root so its scope is the whole site.
 pub const SERVICE_WORKER: &str = "/sw.js";
+/// Notification channels and their recent deliveries.
+pub const API_NOTIFICATIONS: &str = "/api/v1/notifications";
+/// Makes the Jira issue of an alert (the dashboard's button).
+pub const API_ALERT_JIRA: &str = "/api/v1/alerts/{alert_id}/jira";
+/// The chat command endpoint: Slack slash commands answering `status` and `alerts`.
+pub const API_CHAT_COMMAND: &str = "/api/v1/chat/command";
+/// One alert with its history.
+pub const API_ALERT: &str = "/api/v1/alerts/{alert_id}";
+/// Acknowledges an alert.
+pub const API_ALERT_ACK: &str = "/api/v1/alerts/acknowledge/{alert_id}";
+/// Silences: a new one (POST).
+pub const API_ALERT_SILENCES: &str = "/api/v1/alerts/silences";
+/// One silence: its removal (DELETE).
+pub const API_ALERT_SILENCE: &str = "/api/v1/alerts/silences/{id}";
+/// The alerts page.
+pub const PAGE_ALERTS: &str = "/alerts";
+/// The alerts page's acknowledge form.
+pub const PAGE_ALERT_ACK: &str = "/alerts/acknowledge/{alert_id}";
+/// The alerts page's form adding a silence.
+pub const PAGE_ALERT_SILENCES: &str = "/alerts/silences";
+/// The alerts page's form removing a silence.
+pub const PAGE_ALERT_UNSILENCE: &str = "/alerts/silences/{id}/remove";

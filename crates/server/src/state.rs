@@ -30,6 +30,40 @@ pub enum Change {
     Benchmarks,
     /// Samples were stored.
     Samples,
+    /// An alert changed, or an acknowledgement or a silence was made: pushed as
+    /// `alert:new`, `alert:resolved` or `alert:updated` with `data`, to the clients of its
+    /// component (everyone when it has none).
+    Alert {
+        /// Which message.
+        push: AlertPush,
+        /// The component the alert concerns, if any.
+        component: Option<String>,
+        /// The message's `data`.
+        data: Arc<serde_json::Value>,
+    },
+}
+
+/// The WebSocket message an alert change is pushed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertPush {
+    /// `alert:new`: an alert started firing; `data` is the alert.
+    New,
+    /// `alert:resolved`: an alert resolved; `data` is the alert.
+    Resolved,
+    /// `alert:updated`: an alert became pending or was dropped, was acknowledged, or silences
+    /// changed; `data` is `{reason, alert?, silence?}`.
+    Updated,
+}
+
+impl AlertPush {
+    /// The message type.
+    pub fn message_type(self) -> &'static str {
+        match self {
+            AlertPush::New => "alert:new",
+            AlertPush::Resolved => "alert:resolved",
+            AlertPush::Updated => "alert:updated",
+        }
+    }
 }
 
 /// The server's shared state; cheap to clone.
@@ -56,6 +90,13 @@ pub struct Inner {
     pub views: Cache<Analysis>,
     /// The WebSocket's `initial_data` message, serialized once per version.
     pub initial_data: Cache<Utf8Bytes>,
+    /// The collectors' health.
+    pub collectors: crate::collect::Registry,
+    /// The notification channels, once `serve` has started them.
+    pub notifier: std::sync::OnceLock<crate::notify::Notifier>,
+    /// The alert engine, made from the store at the first evaluation and kept between them
+    /// (the lock also keeps evaluations one at a time).
+    pub alert_engine: tokio::sync::Mutex<Option<mhd_core::alerts::Engine>>,
 }
 
 impl AppState {
@@ -72,6 +113,9 @@ impl AppState {
             version: AtomicU64::new(0),
             views: Cache::default(),
             initial_data: Cache::default(),
+            collectors: crate::collect::Registry::default(),
+            notifier: std::sync::OnceLock::new(),
+            alert_engine: tokio::sync::Mutex::new(None),
         }))
     }
 
@@ -92,6 +136,9 @@ impl AppState {
             version: AtomicU64::new(0),
             views: Cache::default(),
             initial_data: Cache::default(),
+            collectors: crate::collect::Registry::default(),
+            notifier: std::sync::OnceLock::new(),
+            alert_engine: tokio::sync::Mutex::new(None),
         }))
     }
 

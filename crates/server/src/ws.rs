@@ -5,9 +5,12 @@
 //!   serializes it once and broadcasts the text as a [`Frame`] on a bounded channel that every
 //!   connection reads with its own receiver.
 //! - **Server messages** are `{"type": ..., "data": ...}`: `initial_data` on connect
-//!   (`{summary?, timeline?, components?, live, tests?, performance}`), then `metrics:update`
-//!   (the live metrics), `progress:update` (`{migration_progress, key_metrics, overall_health,
-//!   estimated_completion}`, with a plan) and `test:results` (the tests view). Beside them:
+//!   (`{summary?, timeline?, components?, live, tests?, performance, alerts}`, `alerts` being
+//!   the pending and firing ones), then `metrics:update` (the live metrics), `progress:update`
+//!   (`{migration_progress, key_metrics, overall_health, estimated_completion}`, with a plan),
+//!   `test:results` (the tests view), `alert:new` and `alert:resolved` (the alert that fired
+//!   or resolved) and `alert:updated` (`{reason, alert?, silence?}`: pending, cancelled,
+//!   acknowledged, silenced, unsilenced). Beside them:
 //!   `subscribed` (the client's subscriptions, after each `subscribe` / `unsubscribe`),
 //!   `error` (`{message}`) and `resync` (followed by a fresh `initial_data`).
 //! - **Client messages**: `{"type":"subscribe","component":"storage"}` and `unsubscribe`. A
@@ -32,6 +35,7 @@ use axum::response::Response;
 use axum::routing::get;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use mhd_store::Store;
+use mhd_store::alerts::AlertStore;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -39,7 +43,7 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::routes;
-use crate::state::{AppState, Change};
+use crate::state::{AlertPush, AppState, Change};
 
 /// How long the hub gathers a burst of changes before rendering them once.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
@@ -189,6 +193,19 @@ pub struct Batch {
     pub benchmarks: bool,
     /// Samples were stored.
     pub samples: bool,
+    /// Alert changes, in order, each pushed as its own message.
+    pub alerts: Vec<AlertChange>,
+}
+
+/// One alert change of a burst: its message, the components it concerns and its `data`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertChange {
+    /// The message.
+    pub push: AlertPush,
+    /// The components it concerns (empty: everyone).
+    pub components: Vec<String>,
+    /// The message's `data`.
+    pub data: Arc<serde_json::Value>,
 }
 
 impl Batch {
@@ -211,6 +228,15 @@ impl Batch {
             }
             Change::Benchmarks => self.benchmarks = true,
             Change::Samples => self.samples = true,
+            Change::Alert {
+                push,
+                component,
+                data,
+            } => self.alerts.push(AlertChange {
+                push,
+                components: component.into_iter().collect(),
+                data,
+            }),
         }
     }
 
@@ -334,6 +360,14 @@ async fn render_into(
     mut send: impl FnMut(Frame),
 ) -> mhd_store::Result<()> {
     let now = state.now();
+    // Alerts first: they are what people are waiting to hear.
+    for a in &batch.alerts {
+        send(Frame::new(
+            a.push.message_type(),
+            &*a.data,
+            a.components.clone(),
+        ));
+    }
     if batch.operations || batch.samples {
         // The schedule delay comes from the views as last computed: not worth holding the
         // push for.
@@ -345,11 +379,14 @@ async fn render_into(
             batch.metrics_components(),
         ));
     }
-    let analysis = if batch.operations || batch.tests || batch.benchmarks || batch.samples {
-        state.views().await?
-    } else {
-        None
-    };
+    // Firing alerts change the health, so alert changes refresh the progress too.
+    let alerts_changed = !batch.alerts.is_empty();
+    let analysis =
+        if batch.operations || batch.tests || batch.benchmarks || batch.samples || alerts_changed {
+            state.views().await?
+        } else {
+            None
+        };
     if let Some(a) = analysis.as_deref() {
         let s = &a.summary;
         let progress = Progress {
@@ -423,6 +460,7 @@ async fn compute_initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> 
         data.insert("tests".into(), to_value(&t));
     }
     data.insert("performance".into(), to_value(&performance));
+    data.insert("alerts".into(), to_value(&state.store.open_alerts().await?));
     Ok(message("initial_data", &data))
 }
 

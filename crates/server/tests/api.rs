@@ -192,7 +192,10 @@ async fn alerts_tests_and_performance_have_their_shapes() {
     let s = server(false).await;
     let (status, alerts) = get(&s.router, "/api/v1/alerts").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(alerts, json!({ "active": [], "resolved": [] }));
+    assert_eq!(
+        alerts,
+        json!({ "active": [], "resolved": [], "silences": [] })
+    );
 
     let (status, tests) = get(&s.router, "/api/v1/tests").await;
     assert_eq!(status, StatusCode::OK);

@@ -5,6 +5,7 @@ use mhd_core::dashboard::{DashboardData, MigrationProgress, MigrationViews};
 use mhd_core::plan::Plan;
 use time::{Duration, OffsetDateTime};
 
+use crate::alerts::AlertStore;
 use crate::{OperationFilter, Result, Store};
 
 /// How far back the dashboard's "operations over time" chart reaches.
@@ -16,7 +17,7 @@ pub const RECENT_ROWS: u32 = 50;
 ///
 /// The chart covers from the first operation (at most [`HISTORY`] back) to `now`, in hours
 /// when that span is at most two days, otherwise in days.
-pub async fn dashboard<S: Store>(
+pub async fn dashboard<S: Store + AlertStore>(
     store: &S,
     plan: Option<&Plan>,
     now: OffsetDateTime,
@@ -131,7 +132,7 @@ fn component_progress(
 /// everything stored); test runs and benchmarks are the latest stored either way. The
 /// component matrix, which reads a window of operations, is left empty unless
 /// `with_components`.
-pub async fn analysis<S: Store>(
+pub async fn analysis<S: Store + AlertStore>(
     store: &S,
     plan: &Plan,
     now: OffsetDateTime,
@@ -189,6 +190,26 @@ pub async fn analysis<S: Store>(
         &store.latest_benchmarks().await?,
         plan.thresholds.regression_percent,
     );
+    // The alerts firing now make the health, the blockers and the recommendations (a view
+    // as of an earlier day goes without them: they say nothing of that day).
+    let firing: Vec<summary::FiringAlert> = if as_of {
+        Vec::new()
+    } else {
+        store
+            .alerts(&crate::alerts::AlertFilter {
+                states: vec![mhd_core::alerts::AlertState::Firing],
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .map(|a| summary::FiringAlert {
+                severity: a.severity,
+                title: a.title,
+                component: a.component,
+                since: a.fired_at,
+            })
+            .collect()
+    };
     let summary = summary::executive_summary(&summary::SummaryInput {
         plan,
         now,
@@ -200,7 +221,7 @@ pub async fn analysis<S: Store>(
         },
         daily_net: &daily_net,
         phases: &phases,
-        alerts: &[],
+        alerts: &firing,
         performance_delta: perf::performance_delta(&comparisons),
         test_suites: &suites,
     });

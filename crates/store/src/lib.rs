@@ -2,9 +2,13 @@
 //! and its SQLite backend (the embedded default).
 #![forbid(unsafe_code)]
 
+pub mod alerts;
+pub mod collect;
 pub mod gather;
+pub mod history;
 pub mod mdm;
 mod migrate;
+pub mod outbox;
 mod records;
 pub mod sqlite;
 

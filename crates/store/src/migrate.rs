@@ -13,6 +13,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0002_dataset_migration_state.sql"),
     include_str!("../migrations/sqlite/0003_dataset_ids.sql"),
     include_str!("../migrations/sqlite/0004_tests_benchmarks_samples.sql"),
+    include_str!("../migrations/sqlite/0005_alerts.sql"),
+    include_str!("../migrations/sqlite/0006_notifications.sql"),
+    include_str!("../migrations/sqlite/0007_collectors.sql"),
 ];
 
 /// The newest schema version this program knows.

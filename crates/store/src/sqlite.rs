@@ -35,11 +35,13 @@ const COLUMNS: &str = "timestamp_us, metric_type, operation, dataset_name, compo
                        duration_ms, success, row_count, error_message, metadata, import_key, \
                        dataset_id";
 const HOUR_US: i64 = 3_600_000_000;
+/// How long a write waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The embedded store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 /// Microseconds since the epoch, UTC.
@@ -65,7 +67,7 @@ impl SqliteStore {
             // In WAL mode NORMAL keeps every committed transaction through a crash of the
             // process; only a power loss may take the last ones.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
             // A large transaction spills dirty pages once the cache is full: a command (one
             // connection, perhaps a bulk load) gets 64 MiB; a server's many connections 8 MiB
@@ -80,12 +82,26 @@ impl SqliteStore {
             )
             // Multi-row inserts keep a statement journal; in memory it costs no writes.
             .pragma("temp_store", "memory");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .min_connections(0)
-            .connect_with(options)
-            .await
-            .map_err(|e| classify_open_error(e, &shown))?;
+        // Switching a new file to WAL takes a lock that SQLite does not wait for: when several
+        // processes create the store at once, the losers try again (for as long as a write
+        // would wait for the lock).
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let pool = loop {
+            let connected = SqlitePoolOptions::new()
+                .max_connections(max_connections.max(1))
+                .min_connections(0)
+                .connect_with(options.clone())
+                .await;
+            match connected {
+                Err(sqlx::Error::Database(e))
+                    if e.message().contains("database is locked")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                other => break other.map_err(|e| classify_open_error(e, &shown))?,
+            }
+        };
         let mut conn = pool.acquire().await?;
         crate::migrate::run(&mut conn, &shown).await?;
         drop(conn);

@@ -395,7 +395,22 @@ async fn a_version_1_store_is_upgraded_with_dataset_states_and_ids_backfilled() 
         ])
         .await
         .unwrap();
-    // Turn the file back into schema version 1, as an older mhd left it.
+    // Turn the file back into schema version 1, as an older mhd left it: first drop every
+    // table later versions added beyond those the statements below take apart.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name NOT IN ('operations', 'operation_rollup', 'datasets', 'dataset_ids', \
+         'test_runs', 'test_cases', 'benchmark_samples', 'samples')",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    for table in tables {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE \"{table}\"")))
+            .execute(store.pool())
+            .await
+            .unwrap();
+    }
     for sql in [
         "DROP TABLE test_cases",
         "DROP TABLE test_runs",

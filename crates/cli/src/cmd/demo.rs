@@ -51,7 +51,14 @@ async fn serve_demo(
     let today = ctx.now.date();
     let monday = today - time::Duration::days(i64::from(today.weekday().number_days_from_monday()));
     let start = monday - time::Duration::weeks(7);
-    let text = mhd_core::plan::default_plan_toml(start);
+    // The channels' stand-in: a local receiver that prints what it is sent.
+    let receiver = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+    let receiver_addr = receiver.local_addr()?;
+    let receiving = tokio::spawn(demo::receive_notifications(receiver));
+    let secret = home.join("pagerduty-routing-key");
+    std::fs::write(&secret, "demo-routing-key\n")?;
+    let mut text = mhd_core::plan::default_plan_toml(start);
+    text.push_str(&demo::demo_plan_additions(receiver_addr, &secret));
     std::fs::write(home.join("migration.toml"), &text)?;
     let plan = mhd_core::plan::parse(&text, "migration.toml")
         .map_err(|e| anyhow::anyhow!("the demo plan does not parse: {e:?}"))?;
@@ -66,6 +73,9 @@ async fn serve_demo(
         .map_err(|e| usage(format!("--bind: cannot listen on {addr}: {e}")))?;
     let shown = listener.local_addr()?;
     let state = mhd_server::AppState::new(store.clone(), Some(plan), ctx.local_offset);
+    let background = mhd_server::background::Background::start(&state, home, shown)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
     let live = tokio::spawn(demo::run_live(
         state.clone(),
         LiveOptions {
@@ -80,6 +90,8 @@ async fn serve_demo(
     eprintln!("mhd: open http://{shown}/ — Ctrl-C stops (the demo's data is thrown away)");
     let served = mhd_server::serve(listener, state, mhd_server::app::shutdown_signal()).await;
     live.abort();
+    background.stop();
+    receiving.abort();
     store.close().await;
     served?;
     Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod alerts;
 pub mod dashboard;
 pub mod demo;
 pub mod import;
@@ -7,6 +8,7 @@ pub mod ingest;
 pub mod logs;
 pub mod plan;
 pub mod record;
+pub mod report;
 pub mod reports;
 pub mod serve;
 pub mod stats;

@@ -24,7 +24,15 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             args.bind
         ))
     })?;
-    let plan = load_plan(&ctx.plan_path())?;
+    let plan_path = ctx.plan_path();
+    let plan = load_plan(&plan_path)?;
+    let plan_dir = plan_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        );
     ctx.ensure_home()?;
     let store = mhd_store::SqliteStore::open(&ctx.store_path(), 8)
         .await
@@ -38,8 +46,12 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         "mhd: serving http://{shown}/ (home {}); Ctrl-C stops",
         ctx.home.display()
     );
+    let background = mhd_server::background::Background::start(&state, &plan_dir, shown)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
     tracing::info!("serving on {shown}");
     mhd_server::serve(listener, state, mhd_server::app::shutdown_signal()).await?;
+    background.stop();
     store.close().await;
     eprintln!("mhd: stopped");
     Ok(ExitCode::SUCCESS)

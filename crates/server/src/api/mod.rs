@@ -9,16 +9,21 @@
 //! - [`writes`]: operations (batched into shared transactions by [`writes::Batcher`]), JUnit
 //!   reports, benchmarks and samples, each durable before its `201`;
 //! - [`openapi`]: the hand-written OpenAPI 3.0 document.
+//! - [`alerts`]: alerts, acknowledgements and silences (and the alerts page's forms).
+//! - [`notify`]: notification deliveries, Jira issues on request and the chat command endpoint.
 
+pub mod alerts;
+pub mod notify;
 pub mod openapi;
 pub mod reads;
+pub mod reports;
 pub mod writes;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::http::StatusCode;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 
 use crate::error::ApiError;
 use crate::routes;
@@ -35,6 +40,10 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("GET", routes::API_COMPONENTS),
     ("GET", routes::API_LIVE),
     ("GET", routes::API_ALERTS),
+    ("GET", routes::API_ALERT),
+    ("POST", routes::API_ALERT_ACK),
+    ("POST", routes::API_ALERT_SILENCES),
+    ("DELETE", routes::API_ALERT_SILENCE),
     ("GET", routes::API_TESTS),
     ("GET", routes::API_PERFORMANCE),
     ("GET", routes::API_RESOURCES),
@@ -44,6 +53,10 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("POST", routes::API_BENCHMARKS),
     ("POST", routes::API_SAMPLES),
     ("GET", routes::API_OPENAPI),
+    ("GET", routes::API_NOTIFICATIONS),
+    ("POST", routes::API_ALERT_JIRA),
+    ("POST", routes::API_CHAT_COMMAND),
+    ("GET", routes::API_REPORTS),
 ];
 
 /// The API's routes, to merge into the server's router (`app()`).
@@ -77,7 +90,11 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", routes::API_TIMELINE) => get(reads::timeline),
         ("GET", routes::API_COMPONENTS) => get(reads::components),
         ("GET", routes::API_LIVE) => get(reads::live),
-        ("GET", routes::API_ALERTS) => get(reads::alerts),
+        ("GET", routes::API_ALERTS) => get(alerts::list),
+        ("GET", routes::API_ALERT) => get(alerts::one),
+        ("POST", routes::API_ALERT_ACK) => post(alerts::acknowledge),
+        ("POST", routes::API_ALERT_SILENCES) => post(alerts::silence),
+        ("DELETE", routes::API_ALERT_SILENCE) => delete(alerts::unsilence),
         ("GET", routes::API_TESTS) => get(reads::tests),
         ("GET", routes::API_PERFORMANCE) => get(reads::performance),
         ("GET", routes::API_RESOURCES) => get(reads::resources),
@@ -87,6 +104,10 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("POST", routes::API_BENCHMARKS) => post(writes::benchmarks),
         ("POST", routes::API_SAMPLES) => post(writes::samples),
         ("GET", routes::API_OPENAPI) => get(openapi::serve),
+        ("GET", routes::API_REPORTS) => get(reports::generate),
+        ("GET", routes::API_NOTIFICATIONS) => get(notify::deliveries),
+        ("POST", routes::API_ALERT_JIRA) => post(notify::jira_issue),
+        ("POST", routes::API_CHAT_COMMAND) => post(notify::chat_command),
         _ => panic!("API_ROUTES names {method} {path} but no handler serves it"),
     }
 }

@@ -56,8 +56,6 @@ fn write_errors(extra: &[(&str, &str)]) -> Value {
 /// The whole document.
 pub fn document() -> Value {
     let object = json!({ "type": "object", "additionalProperties": true });
-    let array =
-        json!({ "type": "array", "items": { "type": "object", "additionalProperties": true } });
     let mut paths = serde_json::Map::new();
     let mut add = |path: &str, method: &str, op: Value| {
         let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
@@ -101,7 +99,7 @@ pub fn document() -> Value {
         "get",
         read(
             "Live metrics",
-            "Operations per second, errors per minute, mean and p95 duration over the last 5 minutes against the 5 before, with sparklines, and the datasets being migrated. Memory, queue depth and workers need collectors' samples and are absent in this version.",
+            "Operations per second, errors per minute, mean and p95 duration over the last 5 minutes against the 5 before, with sparklines, and the datasets being migrated. Memory (`memory_percent` and `memory_bytes`, from the `memory_percent` and `memory_used_bytes` samples), queue depth and workers (the `queue_depth` and `workers` samples) are null without samples.",
             json!({ "$ref": "#/components/schemas/LiveMetrics" }),
             json!([]),
             false,
@@ -112,11 +110,102 @@ pub fn document() -> Value {
         "get",
         read(
             "Alerts",
-            "Active and resolved alerts. The alert engine that fills them is not part of this version: both lists are empty.",
-            json!({ "type": "object", "required": ["active", "resolved"], "properties": { "active": array, "resolved": array } }),
-            json!([]),
+            "Pending and firing alerts newest first (`active`), resolved ones by resolution newest first (`resolved`), and the silences in force now or later, as `mhd alerts --json`.",
+            json!({ "type": "object", "required": ["active", "resolved", "silences"], "properties": {
+                "active": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } },
+                "resolved": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } },
+                "silences": { "type": "array", "items": { "$ref": "#/components/schemas/Silence" } } } }),
+            json!([
+                query(
+                    "state",
+                    "Only alerts in this state; `active` is pending and firing. The other list is empty.",
+                    json!({ "type": "string", "enum": ["pending", "firing", "active", "resolved"] }),
+                    false
+                ),
+                query(
+                    "severity",
+                    "Only alerts of this severity.",
+                    json!({ "type": "string", "enum": ["info", "warning", "error", "critical"] }),
+                    false
+                ),
+                query(
+                    "component",
+                    "Only alerts of this component (exact match).",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "limit",
+                    "At most this many of each list (1 to 1000, default 100).",
+                    json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
+                    false
+                ),
+            ]),
             false,
         ),
+    );
+    let alert_id = json!({ "name": "alert_id", "in": "path", "required": true, "description": "The alert's id.", "schema": { "type": "integer", "minimum": 1 } });
+    add(
+        routes::API_ALERT,
+        "get",
+        json!({
+            "summary": "One alert",
+            "description": "The alert with its `history`, oldest first: its transitions (pending, fired, resolved, cancelled) and the acknowledgements made of it.",
+            "parameters": [alert_id.clone()],
+            "responses": {
+                "200": ok("The alert.", json!({ "allOf": [ { "$ref": "#/components/schemas/Alert" }, { "type": "object", "required": ["history"], "properties": { "history": { "type": "array", "items": { "$ref": "#/components/schemas/AlertEvent" } } } } ] })),
+                "400": err("The id is not a number."),
+                "404": err("No alert has this id (`not_found`)."),
+                "500": err("The store failed (the cause is logged)."),
+            },
+        }),
+    );
+    add(
+        routes::API_ALERT_ACK,
+        "post",
+        json!({
+            "summary": "Acknowledge an alert",
+            "description": "Records who acknowledged a pending or firing alert, when, and why. A second acknowledgement replaces the first (both stay in the history). The body may be empty; `by` defaults to `anonymous`. The alert loop sees it at its next evaluation.",
+            "parameters": [alert_id],
+            "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": {
+                "by": { "type": "string", "maxLength": 200 }, "comment": { "type": "string", "maxLength": 2000 } } } } } },
+            "responses": merge(json!({
+                "200": ok("Acknowledged: the alert as it is now.", json!({ "$ref": "#/components/schemas/Alert" })),
+                "404": err("No alert has this id (`not_found`)."),
+                "409": err("The alert is already resolved (`resolved`)."),
+            }), write_errors(&[("415", "Content-Type is not application/json.")])),
+        }),
+    );
+    add(
+        routes::API_ALERT_SILENCES,
+        "post",
+        json!({
+            "summary": "Silence a rule or a component",
+            "description": "From now for `duration` (such as `2h`, at most 90 days), alerts of the rule and/or the component notify nobody; they are still raised and shown. The rule and the component must be the plan's.",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["duration"], "properties": {
+                "rule": { "type": "string" }, "component": { "type": "string" },
+                "duration": { "type": "string", "example": "2h" },
+                "comment": { "type": "string", "maxLength": 2000 }, "by": { "type": "string", "maxLength": 200 } } } } } },
+            "responses": merge(json!({
+                "201": ok("The silence.", json!({ "$ref": "#/components/schemas/Silence" })),
+            }), write_errors(&[("415", "Content-Type is not application/json.")])),
+        }),
+    );
+    add(
+        routes::API_ALERT_SILENCE,
+        "delete",
+        json!({
+            "summary": "Remove a silence",
+            "description": "Ends a silence now; its record is kept.",
+            "parameters": [{ "name": "id", "in": "path", "required": true, "description": "The silence's id.", "schema": { "type": "integer", "minimum": 1 } }],
+            "responses": {
+                "200": ok("The silence removed.", json!({ "$ref": "#/components/schemas/Silence" })),
+                "400": err("The id is not a number."),
+                "404": err("No silence has this id (`not_found`)."),
+                "409": err("The silence was removed already (`removed`)."),
+                "500": err("The store failed (the cause is logged)."),
+            },
+        }),
     );
     add(
         routes::API_TESTS,
@@ -148,7 +237,7 @@ pub fn document() -> Value {
         "get",
         read(
             "Resource utilization",
-            "CPU, memory, disk, network and database connections from the newest sample of each series over the last 5 minutes, with the top consumers. Every figure is null when no sample gives it. Metric names read: cpu_percent, cpu_cores_used, memory_used_bytes, memory_available_bytes, memory_percent, disk_read_bytes_per_second, disk_write_bytes_per_second, disk_used_bytes, disk_free_bytes, network_in_bytes_per_second, network_out_bytes_per_second, db_connections_active, db_connections_idle, db_pool_size, db_queries_per_second, and process_cpu_percent / process_memory_bytes with a `process` label. Several series of a metric are added up (percentages averaged); GB is 2^30 bytes, MB 2^20.",
+            "CPU, memory, disk, network and database connections from the newest sample of each series over the last 5 minutes, with the top consumers and, in `components`, the same figures per component from the samples that name one. Every figure is null when no sample gives it. Metric names read: cpu_percent, cpu_cores_used, memory_used_bytes, memory_available_bytes, memory_percent, disk_read_bytes_per_second, disk_write_bytes_per_second, disk_used_bytes, disk_free_bytes, network_in_bytes_per_second, network_out_bytes_per_second, db_connections_active, db_connections_idle, db_pool_size, db_queries_per_second, and process_cpu_percent / process_memory_bytes with a `process` label. Several series of a metric are added up (percentages averaged); GB is 2^30 bytes, MB 2^20.",
             json!({ "$ref": "#/components/schemas/ResourceMetrics" }),
             json!([]),
             false,
@@ -280,6 +369,121 @@ pub fn document() -> Value {
             "responses": { "200": ok("The OpenAPI 3.0 document.", object) },
         }),
     );
+    add(
+        routes::API_REPORTS,
+        "get",
+        json!({
+            "summary": "Report of a range of days",
+            "description": "One document for the UTC days start_date to end_date (both included, at most 366 days): the executive summary, timeline and component matrix as of the end of the range (or now when the range reaches today), the progress in the range (datasets migrated, migrations, failed attempts, rollbacks, integrity issues, operations per day), the test results up to the end of the range, the performance comparison of the latest benchmarks and the range's most frequent errors. HTML is self-contained (no script, nothing loaded from elsewhere); PDF uses the standard fonts. Sent as an attachment named `mhd-report-<start>-<end>.<ext>`.",
+            "parameters": [
+                query("start_date", "The first day (YYYY-MM-DD, UTC).", json!({ "type": "string", "format": "date" }), true),
+                query("end_date", "The last day (YYYY-MM-DD, UTC), not before start_date.", json!({ "type": "string", "format": "date" }), true),
+                query("format", "The document's format.", json!({ "type": "string", "enum": ["pdf", "html"], "default": "pdf" }), false),
+            ],
+            "responses": {
+                "200": { "description": "The report.", "headers": { "Content-Disposition": { "description": "attachment; filename=\"mhd-report-<start>-<end>.<ext>\"", "schema": { "type": "string" } } },
+                    "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } }, "text/html": { "schema": { "type": "string" } } } },
+                "400": err("A parameter is missing or invalid (a bad date, the start after the end, a range over 366 days, an unknown format); the message names it."),
+                "500": err("The store failed (the cause is logged)."),
+            },
+        }),
+    );
+    add(
+        routes::API_NOTIFICATIONS,
+        "get",
+        read(
+            "Notification deliveries",
+            "The plan's notification channels (name, kind and routing; never addresses or secrets), the pending deliveries per channel, and the recent deliveries newest first: channel, alert, event, state (pending, sent, failed), attempts, when the next attempt is due, the last error. Payloads are never shown.",
+            json!({ "type": "object", "required": ["channels", "pending", "deliveries"], "properties": {
+                "channels": { "type": "array", "items": { "type": "object", "required": ["name", "kind", "min_severity", "components", "send_resolved"], "properties": {
+                    "name": { "type": "string" }, "kind": { "type": "string", "enum": ["webhook", "slack", "pagerduty", "email", "jira"] },
+                    "min_severity": { "type": "string", "enum": ["info", "warning", "error", "critical"] },
+                    "components": { "type": "array", "items": { "type": "string" } }, "send_resolved": { "type": "boolean" } } } },
+                "pending": { "type": "object", "description": "Pending deliveries per channel name.", "additionalProperties": { "type": "integer" } },
+                "deliveries": { "type": "array", "items": { "type": "object", "required": ["id", "channel", "alert_id", "event", "state", "attempts", "created_at"], "properties": {
+                    "id": { "type": "integer" }, "channel": { "type": "string" }, "alert_id": { "type": "integer" },
+                    "title": { "type": "string", "nullable": true }, "severity": { "type": "string", "nullable": true },
+                    "event": { "type": "string", "enum": ["fired", "resolved"] },
+                    "state": { "type": "string", "enum": ["pending", "sent", "failed"] },
+                    "attempts": { "type": "integer" },
+                    "next_attempt_at": { "type": "string", "format": "date-time", "nullable": true },
+                    "last_error": { "type": "string", "nullable": true },
+                    "created_at": { "type": "string", "format": "date-time" },
+                    "sent_at": { "type": "string", "format": "date-time", "nullable": true } } } } } }),
+            json!([
+                query(
+                    "limit",
+                    "At most this many deliveries (1 to 1000, default 100).",
+                    json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
+                    false
+                ),
+                query(
+                    "channel",
+                    "Only this channel.",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "state",
+                    "Only deliveries in this state.",
+                    json!({ "type": "string", "enum": ["pending", "sent", "failed"] }),
+                    false
+                ),
+                query(
+                    "alert_id",
+                    "Only deliveries of this alert.",
+                    json!({ "type": "integer" }),
+                    false
+                ),
+            ]),
+            false,
+        ),
+    );
+    add(
+        routes::API_ALERT_JIRA,
+        "post",
+        json!({
+            "summary": "Make the alert's Jira issue",
+            "description": "Creates a Jira issue from the alert now, through the plan's first Jira channel. An alert has at most one issue: a second request answers 409 (`conflict`) naming it. No body.",
+            "parameters": [ { "name": "alert_id", "in": "path", "required": true, "description": "The alert's id.", "schema": { "type": "integer" } } ],
+            "responses": {
+                "201": ok("The issue was created.", json!({ "type": "object", "required": ["alert_id", "issue_key"], "properties": {
+                    "alert_id": { "type": "integer" }, "issue_key": { "type": "string", "description": "Such as `OPS-7`." },
+                    "issue_id": { "type": "string", "nullable": true }, "url": { "type": "string", "nullable": true, "description": "The issue's page." },
+                    "channel": { "type": "string" } } })),
+                "400": err("`alert_id` is not a number."),
+                "404": err("No alert has this id, or no Jira channel is configured (`not_found`)."),
+                "409": err("The alert has a Jira issue already (`conflict`); the message names it."),
+                "500": err("The store failed (the cause is logged)."),
+                "502": err("Jira refused the issue or could not be reached (`bad_gateway`); the message says why."),
+                "503": err("Notifications are not running on this server (`unavailable`)."),
+            },
+        }),
+    );
+    add(
+        routes::API_CHAT_COMMAND,
+        "post",
+        json!({
+            "summary": "Chat command (Slack slash command)",
+            "description": "A Slack slash-command request, signed with the app's signing secret (`[chat] signing_secret_file` or `signing_secret_env`): `X-Slack-Signature` is `v0=` and the hex HMAC-SHA256 of `v0:{X-Slack-Request-Timestamp}:{body}`, and the timestamp is within 5 minutes of now. `text` `status` answers the executive summary (health, progress, forecast, blockers), `alerts` the firing alerts, anything else the help. Off (404) without a signing secret.",
+            "parameters": [
+                { "name": "X-Slack-Request-Timestamp", "in": "header", "required": true, "description": "Unix seconds when Slack sent the request.", "schema": { "type": "integer" } },
+                { "name": "X-Slack-Signature", "in": "header", "required": true, "description": "`v0=` and the hex HMAC-SHA256 signature.", "schema": { "type": "string" } },
+            ],
+            "requestBody": { "required": true, "content": { "application/x-www-form-urlencoded": { "schema": { "type": "object", "properties": {
+                "command": { "type": "string", "description": "The slash command, such as `/mhd`." },
+                "text": { "type": "string", "description": "`status`, `alerts`, or anything else for the help." } } } } } },
+            "responses": {
+                "200": ok("The answer, shown only to the person who asked.", json!({ "type": "object", "required": ["response_type", "text"], "properties": {
+                    "response_type": { "type": "string", "enum": ["ephemeral"] }, "text": { "type": "string", "description": "Slack mrkdwn." } } })),
+                "400": err("The body is not a form."),
+                "401": err("The timestamp is missing or more than 5 minutes from now, or the signature is missing or does not match (`unauthorized`)."),
+                "404": err("The endpoint is off: the plan's `[chat]` has no signing secret (`not_found`)."),
+                "413": err("The body is over 16 MiB (`payload_too_large`)."),
+                "503": err("Notifications are not running on this server (`unavailable`)."),
+            },
+        }),
+    );
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -323,7 +527,7 @@ fn schemas() -> Value {
     json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": {
             "type": "object", "required": ["code", "message"], "properties": {
-                "code": { "type": "string", "description": "Stable machine-readable code: bad_request, not_found, no_plan, payload_too_large, unsupported_media_type, internal." },
+                "code": { "type": "string", "description": "Stable machine-readable code: bad_request, not_found, no_plan, payload_too_large, unsupported_media_type, resolved (the alert is already resolved), removed (the silence was removed already), internal." },
                 "message": { "type": "string", "description": "What went wrong, for people." } } } } },
         "RejectedRecords": { "type": "object", "required": ["error", "errors"], "properties": {
             "error": { "$ref": "#/components/schemas/Error/properties/error" },
@@ -348,7 +552,7 @@ fn schemas() -> Value {
             "unit": { "type": "string", "nullable": true }, "component": { "type": "string", "nullable": true },
             "labels": { "type": "object", "maxProperties": 32, "additionalProperties": { "type": "string", "maxLength": 200 }, "default": {} } } },
         "ResourceMetrics": { "type": "object", "description": "Resource utilization (DESIGN §3.8); every figure is null without a sample.",
-            "required": ["timestamp", "cpu", "memory", "disk", "network", "database", "top_consumers"], "properties": {
+            "required": ["timestamp", "cpu", "memory", "disk", "network", "database", "top_consumers", "components"], "properties": {
             "timestamp": { "type": "string", "format": "date-time" },
             "cpu": figures(&["usage_percent", "cores_used"]),
             "memory": figures(&["used_gb", "available_gb", "percent"]),
@@ -357,12 +561,22 @@ fn schemas() -> Value {
             "database": figures(&["connections_active", "connections_idle", "queries_per_sec", "pool_size", "pool_usage"]),
             "top_consumers": { "type": "array", "items": { "type": "object", "required": ["name", "cpu_percent", "memory_mb"], "properties": {
                 "name": { "type": "string" }, "cpu_percent": { "type": "number", "nullable": true },
-                "memory_mb": { "type": "number", "nullable": true } } } } } },
+                "memory_mb": { "type": "number", "nullable": true } } } },
+            "components": { "type": "array", "items": { "type": "object", "required": ["component", "cpu", "memory", "disk", "network", "database"], "properties": {
+                "component": { "type": "string" },
+                "cpu": figures(&["usage_percent", "cores_used"]),
+                "memory": figures(&["used_gb", "available_gb", "percent"]),
+                "disk": figures(&["read_mb_s", "write_mb_s", "used_gb", "free_gb"]),
+                "network": figures(&["in_mb_s", "out_mb_s"]),
+                "database": figures(&["connections_active", "connections_idle", "queries_per_sec", "pool_size", "pool_usage"]) } } } } },
         "ExecutiveSummary": open("The executive summary (DESIGN §3.1).", &["overall_health", "migration_progress", "estimated_completion", "blockers", "key_metrics", "recommendations"]),
         "MigrationPhase": open("One phase of the timeline (DESIGN §3.2).", &["id", "name", "status", "progress", "start_date", "end_date"]),
         "ComponentHealth": open("One row of the component matrix (DESIGN §3.3).", &["name", "old_version", "new_version", "migration_status"]),
         "LiveMetrics": open("The live metrics (DESIGN §3.4).", &["generated_at", "window_seconds", "operations_per_second", "errors_per_minute", "mean_duration_ms", "p95_duration_ms", "active_migrations", "metrics"]),
         "TestsView": open("The test results view (DESIGN §3.5).", &["suites"]),
+        "Alert": open("One alert (DESIGN §2): one firing of one rule for one key, with its state (pending, firing, resolved), severity, impact, acknowledgement and resolution.", &["id", "key", "rule", "kind", "severity", "state", "title", "message", "component", "started_at", "impact", "acknowledged", "notified"]),
+        "AlertEvent": open("One entry of an alert's history.", &["id", "alert_id", "at", "event", "state", "severity", "message", "notify"]),
+        "Silence": open("A silence: alerts of a rule and/or a component notify nobody from `starts_at` until `until`.", &["id", "rule", "component", "starts_at", "until", "by", "comment"]),
         "PerformanceComparison": open("Old against new for one operation (DESIGN §3.6).", &["operation", "old_system", "new_system", "regression"]),
     })
 }

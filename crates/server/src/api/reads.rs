@@ -67,8 +67,8 @@ pub async fn components(
 
 /// `GET /api/v1/metrics/live`: the live metrics over the last
 /// [`mhd_core::live::DEFAULT_WINDOW`] against the window before it, with the datasets being
-/// migrated (see [`crate::live`]), as the WebSocket pushes them. Memory, queue depth and
-/// workers will come from collectors' samples: they are absent for now.
+/// migrated, memory, queue depth and workers from the samples (see [`crate::live`]), as the
+/// WebSocket pushes them.
 pub async fn live(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
@@ -82,13 +82,6 @@ pub async fn live(
     });
     let metrics = crate::live::metrics(&state, state.now(), slip).await?;
     Ok(Json(metrics).into_response())
-}
-
-/// `GET /api/v1/alerts`: active and resolved alerts. The alert engine, which fills both lists,
-/// is not part of this version: they are empty.
-pub async fn alerts(query: Result<Query<Params>, QueryRejection>) -> Result<Response, ApiError> {
-    no_params(query)?;
-    Ok(Json(json!({ "active": [], "resolved": [] })).into_response())
 }
 
 /// `GET /api/v1/tests`: the test results view (`mhd tests --json`), with the plan's thresholds

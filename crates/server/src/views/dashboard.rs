@@ -45,6 +45,8 @@ pub(crate) struct DashboardPage {
     pub(crate) live: Option<LiveChrome>,
     /// On the live server: the live metrics.
     pub(crate) live_section: Option<LiveSection>,
+    /// On the live server: the count of firing alerts by severity.
+    pub(crate) alerts: Option<super::alerts::AlertsOverview>,
     css: String,
     generated: Stamp,
     week: Option<String>,
@@ -157,6 +159,7 @@ impl DashboardPage {
             title,
             live: None,
             live_section: None,
+            alerts: None,
             css: stylesheet(),
             generated: Stamp::new(now, now, offset),
             week: data.migration.as_ref().map(week_text),

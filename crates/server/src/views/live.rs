@@ -1,6 +1,6 @@
 //! The live metrics section (DESIGN §3.4): operations per second, errors per minute, mean and
-//! p95 durations over the current window with their change and sparkline, and the datasets
-//! being migrated now. Only the live server has these figures, so only its pages show them.
+//! p95 durations and memory over the current window with their change and sparkline, and the
+//! datasets being migrated now. Only the live server has these figures, so only its pages show them.
 
 use askama::Template;
 use mhd_core::format;
@@ -72,12 +72,85 @@ impl LiveSection {
                 figure("errors_per_minute", "Errors / min", &m.errors_per_minute),
                 figure("mean_duration_ms", "Mean duration", &m.mean_duration_ms),
                 figure("p95_duration_ms", "P95 duration", &m.p95_duration_ms),
+                memory_view(m),
             ],
             active: thousands(m.active_migrations),
             operations: thousands(m.operations),
             errors: thousands(m.errors),
         }
     }
+}
+
+/// Bytes as memory is read: `10.9 GB`, `512 MB` (2^30 and 2^20 bytes, as in the resource
+/// view).
+pub(crate) fn bytes_text(b: f64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    const GB: f64 = MB * 1024.0;
+    if b >= GB {
+        format!("{:.1} GB", b / GB)
+    } else {
+        format!("{:.0} MB", b / MB)
+    }
+}
+
+/// The memory figure as shown: the share in use and the bytes in use, whichever are sampled;
+/// "no data" without samples (never 0). The page's script formats pushed values the same way.
+pub(crate) fn memory_text(percent: Option<f64>, bytes: Option<f64>) -> String {
+    match (
+        percent.filter(|v| v.is_finite()),
+        bytes.filter(|v| v.is_finite()),
+    ) {
+        (Some(p), Some(b)) => format!("{p:.1}% · {}", bytes_text(b)),
+        (Some(p), None) => format!("{p:.1}%"),
+        (None, Some(b)) => bytes_text(b),
+        (None, None) => "no data".to_owned(),
+    }
+}
+
+/// The memory card: its change and sparkline follow the share in use when sampled, else the
+/// bytes in use.
+fn memory_view(m: &LiveMetrics) -> FigureView {
+    let value = memory_text(
+        m.memory_percent.as_ref().and_then(|f| f.value),
+        m.memory_bytes.as_ref().and_then(|f| f.value),
+    );
+    let (change, spark) = match m.memory_percent.as_ref().or(m.memory_bytes.as_ref()) {
+        Some(f) => {
+            let values = held(&f.sparkline);
+            (
+                change_text(f.change_percent),
+                charts::sparkline(&values, "Memory: trend over the window"),
+            )
+        }
+        None => (
+            "no memory samples in the last two windows".to_owned(),
+            charts::sparkline(&[], "Memory: no samples"),
+        ),
+    };
+    FigureView {
+        key: "memory",
+        label: "Memory",
+        value,
+        change,
+        spark,
+    }
+}
+
+/// A gauge's sparkline with its gaps filled: a bucket without a sample holds the value before
+/// it (the first value before the first sample), since a gauge keeps its value between two
+/// readings.
+pub(crate) fn held(points: &[Option<f64>]) -> Vec<f64> {
+    let first = points.iter().flatten().copied().next().unwrap_or(0.0);
+    let mut last = first;
+    points
+        .iter()
+        .map(|p| {
+            if let Some(v) = p.filter(|v| v.is_finite()) {
+                last = v;
+            }
+            last
+        })
+        .collect()
 }
 
 /// "+12.0% vs the previous window", or that there is nothing to compare with.

@@ -10,17 +10,26 @@
 //! strings made by [`crate::charts`], which escapes every caller-supplied string itself, and the
 //! sections' own rendered templates, escaped by askama in turn.
 
+pub mod alerts;
 mod components;
 mod dashboard;
 mod live;
 mod page;
 mod perf;
+mod resources;
 mod summary;
 mod testresults;
 mod timeline;
 
 pub use dashboard::render_static_dashboard;
-pub use page::{PageKind, render_live_page};
+pub use page::{PageKind, render_live_page, render_overview_page};
+pub use resources::{ResourcesData, render_resources_page};
+// The sections, for the reports (crate::report), which render them in their own document.
+pub(crate) use components::ComponentsSection;
+pub(crate) use perf::{PerfSection, verdict_badge};
+pub(crate) use summary::{SummarySection, week_words};
+pub(crate) use testresults::TestsSection;
+pub(crate) use timeline::TimelineSection;
 
 use time::{OffsetDateTime, UtcOffset};
 

@@ -33,11 +33,15 @@ pub enum PageKind {
     Tests,
     /// `/performance`: old versus new system.
     Performance,
+    /// `/resources`: resource utilization and the collectors' health.
+    Resources,
+    /// `/alerts`: issues and alerts.
+    Alerts,
 }
 
 impl PageKind {
     /// Every page, in the navigation's order.
-    pub const ALL: [PageKind; 7] = [
+    pub const ALL: &[PageKind] = &[
         PageKind::Overview,
         PageKind::Summary,
         PageKind::Timeline,
@@ -45,6 +49,8 @@ impl PageKind {
         PageKind::Live,
         PageKind::Tests,
         PageKind::Performance,
+        PageKind::Resources,
+        PageKind::Alerts,
     ];
 
     /// The page's path.
@@ -57,6 +63,8 @@ impl PageKind {
             PageKind::Live => routes::PAGE_LIVE,
             PageKind::Tests => routes::PAGE_TESTS,
             PageKind::Performance => routes::PAGE_PERFORMANCE,
+            PageKind::Resources => routes::PAGE_RESOURCES,
+            PageKind::Alerts => routes::PAGE_ALERTS,
         }
     }
 
@@ -70,6 +78,8 @@ impl PageKind {
             PageKind::Live => "Live metrics",
             PageKind::Tests => "Tests",
             PageKind::Performance => "Performance",
+            PageKind::Resources => "Resources",
+            PageKind::Alerts => "Alerts",
         }
     }
 
@@ -92,7 +102,7 @@ pub(crate) struct NavLink {
 }
 
 impl LiveChrome {
-    fn new(current: PageKind, script_src: &str) -> Self {
+    pub(crate) fn new(current: PageKind, script_src: &str) -> Self {
         LiveChrome {
             script: script_src.to_owned(),
             pages: PageKind::ALL
@@ -108,10 +118,10 @@ impl LiveChrome {
 }
 
 /// Why a page has nothing to show, and how to fill it.
-struct Empty {
-    heading: &'static str,
-    text: &'static str,
-    commands: &'static str,
+pub(crate) struct Empty {
+    pub(crate) heading: &'static str,
+    pub(crate) text: &'static str,
+    pub(crate) commands: &'static str,
 }
 
 /// A page of one view.
@@ -135,6 +145,22 @@ const NO_PLAN: Empty = Empty {
     commands: "mhd init\nmhd check\nmhd serve",
 };
 
+/// Renders the overview: every view on one page, the live figures when `live` is given, and
+/// the count of firing alerts by severity when `alerts` is given.
+pub fn render_overview_page(
+    data: &DashboardData,
+    live: Option<&LiveMetrics>,
+    alerts: Option<super::alerts::FiringCounts>,
+    offset: UtcOffset,
+    script_src: &str,
+) -> Result<String, ViewError> {
+    let mut page = DashboardPage::new(data, offset);
+    page.live = Some(LiveChrome::new(PageKind::Overview, script_src));
+    page.live_section = live.map(|m| LiveSection::new(m, offset));
+    page.alerts = alerts.map(super::alerts::AlertsOverview::new);
+    Ok(page.render()?)
+}
+
 /// Renders a page of the live server: the same sections as the static dashboard file, with the
 /// site navigation, the live controls and `<script src="{script_src}" defer>`. `live` is needed
 /// by the overview and the live metrics page; without it they omit the live figures.
@@ -145,13 +171,10 @@ pub fn render_live_page(
     offset: UtcOffset,
     script_src: &str,
 ) -> Result<String, ViewError> {
-    let chrome = LiveChrome::new(kind, script_src);
     if kind == PageKind::Overview {
-        let mut page = DashboardPage::new(data, offset);
-        page.live = Some(chrome);
-        page.live_section = live.map(|m| LiveSection::new(m, offset));
-        return Ok(page.render()?);
+        return render_overview_page(data, live, None, offset, script_src);
     }
+    let chrome = LiveChrome::new(kind, script_src);
     let now = data.generated_at;
     let views = data.views.as_ref();
     let (section, empty) = match kind {
@@ -237,13 +260,40 @@ pub fn render_live_page(
                 ),
             }
         }
+        // Its figures come from samples, which `data` does not carry: see
+        // `render_resources_page`.
+        PageKind::Resources => (None, Some(super::resources::NO_SAMPLES)),
+        // The alerts come from the alert store, which `data` does not carry: see
+        // `render_alerts_page`.
+        PageKind::Alerts => (None, Some(super::alerts::NO_ALERTS)),
     };
-    let name = data
-        .migration
-        .as_ref()
-        .map(|m| clip(&m.name, MAX_NAME_CHARS));
-    let heading = match &name {
-        Some(n) => format!("Migration Health — {n}"),
+    frame(
+        kind,
+        data.migration
+            .as_ref()
+            .map(|m| (m.name.as_str(), m.week, m.weeks)),
+        now,
+        offset,
+        chrome,
+        section,
+        empty,
+    )
+}
+
+/// A page of one view around its rendered section (or why it is empty): the header with the
+/// migration's name and `(name, week, weeks)` when there is a plan, the site navigation, the
+/// live controls and the footer.
+pub(crate) fn frame(
+    kind: PageKind,
+    migration: Option<(&str, i64, u32)>,
+    now: time::OffsetDateTime,
+    offset: UtcOffset,
+    chrome: LiveChrome,
+    section: Option<String>,
+    empty: Option<Empty>,
+) -> Result<String, ViewError> {
+    let heading = match migration {
+        Some((n, _, _)) => format!("Migration Health — {}", clip(n, MAX_NAME_CHARS)),
         None => "mhd — operations".to_owned(),
     };
     let page = SectionPage {
@@ -251,10 +301,7 @@ pub fn render_live_page(
         heading,
         css: stylesheet(),
         generated: Stamp::new(now, now, offset),
-        week: data
-            .migration
-            .as_ref()
-            .map(|m| super::summary::week_words(m.week, m.weeks)),
+        week: migration.map(|(_, week, weeks)| super::summary::week_words(week, weeks)),
         live: Some(chrome),
         section,
         empty,

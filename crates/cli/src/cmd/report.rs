@@ -1,0 +1,102 @@
+//! `mhd report`: the report of a range of days as a file, HTML or PDF, the same document as
+//! `GET /api/v1/reports/generate`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use mhd_server::report::{self, ReportError, ReportFormat, ReportRange};
+
+use crate::cmd::plan::load_plan;
+use crate::cmd::record::open_store;
+use crate::ctx::{Ctx, usage};
+use crate::out::{Style, paint};
+
+/// Days a report covers when `--from` is not given.
+pub const DEFAULT_DAYS: i64 = 7;
+
+/// Write the report of a range of days.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The first day, YYYY-MM-DD (UTC) [default: six days before --to].
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// The last day, YYYY-MM-DD (UTC) [default: today].
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// html or pdf.
+    #[arg(long, value_name = "FORMAT", default_value = "html")]
+    pub format: String,
+    /// Where to write it, `-` for standard output [default: mhd-report-<from>-<to>.<ext> in
+    /// the current folder].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// A report's bad input as a usage error (exit status 2), anything else as a failure.
+fn report_error(e: ReportError) -> anyhow::Error {
+    match e {
+        ReportError::BadInput(m) => usage(m),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Runs `mhd report`.
+pub async fn run(args: ReportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let format = ReportFormat::parse("--format", &args.format).map_err(report_error)?;
+    let today = ctx.now.to_offset(time::UtcOffset::UTC).date();
+    let end = match &args.to {
+        Some(v) => report::parse_date("--to", v).map_err(report_error)?,
+        None => today,
+    };
+    let range = match &args.from {
+        Some(v) => {
+            let start = report::parse_date("--from", v).map_err(report_error)?;
+            ReportRange::new(start, end, "--from", "--to").map_err(report_error)?
+        }
+        None => ReportRange::last_days(end, DEFAULT_DAYS),
+    };
+    let plan = load_plan(&ctx.plan_path())?;
+    let store = open_store(ctx).await?;
+    let result = report::generate(
+        &store,
+        plan.as_ref(),
+        range,
+        format,
+        ctx.now,
+        ctx.local_offset,
+    )
+    .await;
+    store.close().await;
+    let body = result.map_err(report_error)?;
+    let path = args
+        .output
+        .unwrap_or_else(|| PathBuf::from(range.file_name(format)));
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&body).context("cannot write the report")?;
+        out.flush().context("cannot write the report")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Write beside the target and rename, so a reader never sees half a report.
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, &body).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "{}",
+        paint(
+            ctx.color,
+            Style::Green,
+            &format!(
+                "Report of {} to {} written to {}",
+                range.start,
+                range.end,
+                path.display()
+            )
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}

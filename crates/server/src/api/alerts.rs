@@ -1,0 +1,671 @@
+//! Alerts through the API and the alerts page (DESIGN §3.5, §4): the list with its silences,
+//! one alert with its history, acknowledgements and silences. The page's forms make the same
+//! writes as the API (one function each), then send the browser back to the page; a refused
+//! form shows the page again with the reason.
+//!
+//! Every write is stored before it is answered and announced to the live pages
+//! (`alert:updated`). The alert loop reads acknowledgements and silences from the store at its
+//! next evaluation.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FormRejection, PathRejection, QueryRejection};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use mhd_core::alerts::{Alert, AlertState, Silence};
+use mhd_store::alerts::{
+    AlertFilter, AlertStore, AlertStoreError, NewSilence, parse_severity, parse_state,
+};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+use time::Duration;
+
+use super::{Params, body_error, media_type, param, params};
+use crate::error::ApiError;
+use crate::routes;
+use crate::state::{AlertPush, AppState, Change};
+use crate::views::alerts::{AlertsView, Notice};
+
+/// Alerts of each list `GET /api/v1/alerts` returns without `limit`.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// The most alerts of each list `GET /api/v1/alerts` returns.
+pub const MAX_LIMIT: u32 = 1000;
+/// The longest silence.
+pub const MAX_SILENCE: Duration = Duration::days(90);
+/// Who acknowledged or silenced, until people sign in.
+pub const ANONYMOUS: &str = "anonymous";
+/// Resolved alerts the page lists.
+const PAGE_RESOLVED: u32 = 50;
+
+/// The parameters of `GET /api/v1/alerts`.
+pub const LIST_PARAMS: &[&str] = &["state", "severity", "component", "limit"];
+
+impl From<AlertStoreError> for ApiError {
+    fn from(e: AlertStoreError) -> ApiError {
+        match e {
+            AlertStoreError::NoSuchAlert(_) | AlertStoreError::NoSuchSilence(_) => {
+                ApiError::not_found(e.to_string())
+            }
+            AlertStoreError::Resolved(_) => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "resolved",
+                message: format!("{e}: there is nothing left to acknowledge"),
+            },
+            AlertStoreError::SilenceRemoved(_) => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "removed",
+                message: e.to_string(),
+            },
+            AlertStoreError::Invalid(m) => ApiError::bad_request(m),
+            AlertStoreError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// `GET /api/v1/alerts?state&severity&component&limit`: `{active, resolved, silences}`.
+///
+/// `active` holds the pending and firing alerts newest first, `resolved` the resolved ones by
+/// resolution, newest first, `silences` those in force now or later. `state` is `pending`,
+/// `firing`, `active` (both) or `resolved` and empties the other list; `severity` is `info`,
+/// `warning`, `error` or `critical`; `component` matches exactly; `limit` (1..=1000, default
+/// 100) applies to each list.
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let pairs = params(query, LIST_PARAMS)?;
+    let states = match param(&pairs, "state") {
+        None => None,
+        Some("active") => Some(vec![AlertState::Pending, AlertState::Firing]),
+        Some(v) => Some(vec![parse_state(v).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "parameter `state`: {v:?} is not one of pending, firing, active, resolved"
+            ))
+        })?]),
+    };
+    let severity = param(&pairs, "severity")
+        .map(|v| {
+            parse_severity(v).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "parameter `severity`: {v:?} is not one of info, warning, error, critical"
+                ))
+            })
+        })
+        .transpose()?;
+    let component = match param(&pairs, "component") {
+        Some("") => {
+            return Err(ApiError::bad_request(
+                "parameter `component`: must not be empty",
+            ));
+        }
+        other => other.map(str::to_owned),
+    };
+    let limit = match param(&pairs, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "parameter `limit`: {v:?} is not a whole number from 1 to {MAX_LIMIT}"
+                )));
+            }
+        },
+    };
+    let wanted = |s: AlertState| states.as_ref().is_none_or(|list| list.contains(&s));
+    let open: Vec<AlertState> = [AlertState::Pending, AlertState::Firing]
+        .into_iter()
+        .filter(|s| wanted(*s))
+        .collect();
+    let filter = |states: Vec<AlertState>| AlertFilter {
+        states,
+        severity,
+        component: component.clone(),
+        limit,
+    };
+    let active = if open.is_empty() {
+        Vec::new()
+    } else {
+        state.store.alerts(&filter(open)).await?
+    };
+    let resolved = if wanted(AlertState::Resolved) {
+        state
+            .store
+            .alerts(&filter(vec![AlertState::Resolved]))
+            .await?
+    } else {
+        Vec::new()
+    };
+    let silences = state.store.silences(state.now()).await?;
+    Ok(
+        Json(json!({ "active": active, "resolved": resolved, "silences": silences }))
+            .into_response(),
+    )
+}
+
+/// An alert id from the path, or 400 naming it.
+fn alert_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    let Path(text) = path.map_err(|e| ApiError::bad_request(format!("path: {}", e.body_text())))?;
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::bad_request(format!("path: {text:?} is not an alert id")))
+}
+
+/// A silence id from the path, or 400 naming it.
+fn silence_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    let Path(text) = path.map_err(|e| ApiError::bad_request(format!("path: {}", e.body_text())))?;
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::bad_request(format!("path: {text:?} is not a silence id")))
+}
+
+/// `GET /api/v1/alerts/{alert_id}`: the alert with its `history`, oldest first.
+pub async fn one(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let id = alert_id(path)?;
+    params(query, &[])?;
+    let alert = state
+        .store
+        .alert(id)
+        .await?
+        .ok_or(AlertStoreError::NoSuchAlert(id))?;
+    let history = state.store.alert_events(id).await?;
+    let mut doc = serde_json::to_value(&alert).map_err(|e| ApiError::internal(&e))?;
+    doc["history"] = serde_json::to_value(&history).map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(doc).into_response())
+}
+
+/// The body of an acknowledgement.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {
+    /// Who (default `anonymous` until people sign in).
+    #[serde(default)]
+    pub by: Option<String>,
+    /// Why, or what is being done.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// The body of a new silence.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceRequest {
+    /// Only this rule of the plan.
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Only this component of the plan.
+    #[serde(default)]
+    pub component: Option<String>,
+    /// How long, such as `2h` (at most 90 days).
+    #[serde(default)]
+    pub duration: String,
+    /// Why.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Who (default `anonymous`).
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// A JSON body (an empty one is `T::default()`), or 400/413/415 saying what is wrong.
+fn json_body<T: for<'de> Deserialize<'de> + Default>(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let body = body.map_err(|e| body_error(&e))?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    match media_type(headers).as_deref() {
+        None | Some("application/json") => {}
+        Some(other) => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "Content-Type {other}: send application/json"
+            )));
+        }
+    }
+    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("body: {e}")))
+}
+
+/// A name given in a request, `None` when blank.
+fn given(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Acknowledges an alert and tells the live pages; returns the alert as it is now.
+pub async fn acknowledge_alert(
+    state: &AppState,
+    id: i64,
+    request: &AckRequest,
+) -> Result<Alert, ApiError> {
+    let by = given(request.by.as_deref()).unwrap_or(ANONYMOUS);
+    state
+        .store
+        .acknowledge(id, by, request.comment.as_deref(), state.now())
+        .await?;
+    let alert = state
+        .store
+        .alert(id)
+        .await?
+        .ok_or(AlertStoreError::NoSuchAlert(id))?;
+    state.notify(Change::Alert {
+        push: AlertPush::Updated,
+        component: alert.component.clone(),
+        data: Arc::new(json!({ "reason": "acknowledged", "alert": alert })),
+    });
+    Ok(alert)
+}
+
+/// Adds a silence from now on and tells the live pages. Refuses a rule or a component the plan
+/// does not name, a silence naming neither, and a bad duration.
+pub async fn add_silence(state: &AppState, request: &SilenceRequest) -> Result<Silence, ApiError> {
+    let rule = given(request.rule.as_deref());
+    let component = given(request.component.as_deref());
+    if rule.is_none() && component.is_none() {
+        return Err(ApiError::bad_request(
+            "a silence names a `rule`, a `component` or both",
+        ));
+    }
+    if let Some(plan) = &state.plan {
+        if let Some(r) = rule
+            && !plan.alerts.rules.iter().any(|x| x.name == r)
+        {
+            let known: Vec<&str> = plan.alerts.rules.iter().map(|x| x.name.as_str()).collect();
+            return Err(ApiError::bad_request(format!(
+                "field `rule`: the plan has no rule {r:?} (its rules: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+        if let Some(c) = component
+            && plan.component(c).is_none()
+        {
+            let known: Vec<&str> = plan.components.iter().map(|x| x.id.as_str()).collect();
+            return Err(ApiError::bad_request(format!(
+                "field `component`: the plan has no component {c:?} (its components: {})",
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
+    let duration = parse_silence_duration(&request.duration)
+        .map_err(|e| ApiError::bad_request(format!("field `duration`: {e}")))?;
+    let now = state.now();
+    let silence = state
+        .store
+        .add_silence(&NewSilence {
+            rule: rule.map(str::to_owned),
+            component: component.map(str::to_owned),
+            starts_at: now,
+            until: now + duration,
+            by: given(request.by.as_deref()).unwrap_or(ANONYMOUS).to_owned(),
+            comment: request.comment.clone(),
+        })
+        .await?;
+    state.notify(Change::Alert {
+        push: AlertPush::Updated,
+        component: silence.component.clone(),
+        data: Arc::new(json!({ "reason": "silenced", "silence": silence })),
+    });
+    Ok(silence)
+}
+
+/// A silence's length: a duration such as `2h`, longer than nothing and at most
+/// [`MAX_SILENCE`].
+pub fn parse_silence_duration(text: &str) -> Result<Duration, String> {
+    if text.trim().is_empty() {
+        return Err("required, such as 30m, 2h or 1d".to_owned());
+    }
+    let d = mhd_core::time_parse::parse_duration(text)?;
+    if d <= Duration::ZERO {
+        return Err(format!("{text:?} is no time at all"));
+    }
+    if d > MAX_SILENCE {
+        return Err(format!(
+            "{text:?} is longer than the longest silence, 90 days"
+        ));
+    }
+    Ok(d)
+}
+
+/// Removes a silence and tells the live pages.
+pub async fn remove_silence(state: &AppState, id: i64) -> Result<Silence, ApiError> {
+    let silence = state.store.remove_silence(id, state.now()).await?;
+    state.notify(Change::Alert {
+        push: AlertPush::Updated,
+        component: silence.component.clone(),
+        data: Arc::new(json!({ "reason": "unsilenced", "silence": silence })),
+    });
+    Ok(silence)
+}
+
+/// `POST /api/v1/alerts/acknowledge/{alert_id}` with `{by?, comment?}` (or no body): 200 with
+/// the alert; 404 for an unknown alert, 409 `resolved` for a resolved one.
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = alert_id(path)?;
+    params(query, &[])?;
+    let request: AckRequest = json_body(&headers, body)?;
+    let alert = acknowledge_alert(&state, id, &request).await?;
+    Ok(Json(alert).into_response())
+}
+
+/// `POST /api/v1/alerts/silences` with `{rule?, component?, duration, comment?, by?}`: 201
+/// with the silence.
+pub async fn silence(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    params(query, &[])?;
+    let request: SilenceRequest = json_body(&headers, body)?;
+    let silence = add_silence(&state, &request).await?;
+    Ok((StatusCode::CREATED, Json(silence)).into_response())
+}
+
+/// `DELETE /api/v1/alerts/silences/{id}`: 200 with the silence removed; 404 for an unknown
+/// one, 409 `removed` when it was removed already.
+pub async fn unsilence(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let id = silence_id(path)?;
+    params(query, &[])?;
+    let silence = remove_silence(&state, id).await?;
+    Ok(Json(silence).into_response())
+}
+
+// ---- the alerts page and its forms ----
+
+/// What the alerts page shows now, with the outcome of a form when it answers one.
+pub async fn page_view(state: &AppState, notice: Option<Notice>) -> mhd_store::Result<AlertsView> {
+    let now = state.now();
+    let active = state.store.open_alerts().await?;
+    let resolved = state
+        .store
+        .alerts(&AlertFilter {
+            states: vec![AlertState::Resolved],
+            limit: PAGE_RESOLVED,
+            ..AlertFilter::default()
+        })
+        .await?;
+    let silences = state.store.silences(now).await?;
+    let (rules, components) = match &state.plan {
+        Some(p) => (
+            p.alerts.rules.iter().map(|r| r.name.clone()).collect(),
+            p.components
+                .iter()
+                .map(|c| (c.id.clone(), c.name.clone()))
+                .collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    Ok(AlertsView {
+        now,
+        active,
+        resolved,
+        silences,
+        rules,
+        components,
+        notice,
+    })
+}
+
+/// The alerts page as a response with `status`.
+pub async fn page(
+    state: &AppState,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let view = page_view(state, notice).await?;
+    let migration = state.plan.as_ref().map(|p| {
+        let days = (view.now.date() - p.migration.start).whole_days();
+        (
+            p.migration.name.as_str(),
+            if days < 0 { 0 } else { days / 7 + 1 },
+            p.migration.weeks,
+        )
+    });
+    let html = crate::views::alerts::render_alerts_page(
+        &view,
+        migration,
+        state.local_offset,
+        crate::assets::live_js_path(),
+    )
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok((
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response())
+}
+
+/// Whether a form was sent from this site's own page: browsers say so in `Sec-Fetch-Site`
+/// and `Origin`; a request from another site is refused, so no other page can acknowledge or
+/// silence on a visitor's behalf.
+fn same_site(headers: &HeaderMap) -> bool {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(site, Some(s) if s != "same-origin" && s != "none") {
+        return false;
+    }
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+/// The page again with a form's error, or a redirect back to it.
+async fn form_outcome(
+    state: &AppState,
+    outcome: Result<String, ApiError>,
+) -> Result<Response, ApiError> {
+    match outcome {
+        Ok(anchor) => Ok(Redirect::to(&format!("{}{anchor}", routes::PAGE_ALERTS)).into_response()),
+        Err(e) if e.status.is_server_error() => Err(e),
+        Err(e) => {
+            let notice = Notice {
+                error: true,
+                text: e.message,
+            };
+            page(state, Some(notice), e.status).await
+        }
+    }
+}
+
+/// Refuses a form from another site (403).
+fn forbid_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
+    if same_site(headers) {
+        Ok(())
+    } else {
+        Err(ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: "this form may only be sent from the dashboard's own pages".into(),
+        })
+    }
+}
+
+/// A form that could not be read: 400 naming what is wrong.
+fn form_error(e: &FormRejection) -> ApiError {
+    ApiError::bad_request(format!("the form could not be read: {}", e.body_text()))
+}
+
+/// The acknowledge form's fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct AckForm {
+    /// Who.
+    #[serde(default)]
+    pub by: Option<String>,
+    /// Why.
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// The silence form's fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct SilenceForm {
+    /// Only this rule (empty: every rule).
+    #[serde(default)]
+    pub rule: Option<String>,
+    /// Only this component (empty: every component).
+    #[serde(default)]
+    pub component: Option<String>,
+    /// How long.
+    #[serde(default)]
+    pub duration: String,
+    /// Why.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// Who.
+    #[serde(default)]
+    pub by: Option<String>,
+}
+
+/// `GET /alerts`: the alerts page.
+pub async fn page_get(State(state): State<AppState>) -> Result<Response, ApiError> {
+    page(&state, None, StatusCode::OK).await
+}
+
+/// `POST /alerts/acknowledge/{alert_id}` (form): acknowledges, then back to the page.
+pub async fn page_acknowledge(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    form: Result<Form<AckForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    forbid_cross_site(&headers)?;
+    let outcome = async {
+        let id = alert_id(path)?;
+        let Form(f) = form.map_err(|e| form_error(&e))?;
+        let request = AckRequest {
+            by: f.by,
+            comment: f.comment,
+        };
+        acknowledge_alert(&state, id, &request).await?;
+        Ok(format!("#alert-{id}"))
+    }
+    .await;
+    form_outcome(&state, outcome).await
+}
+
+/// `POST /alerts/silences` (form): adds a silence, then back to the page.
+pub async fn page_silence(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<SilenceForm>, FormRejection>,
+) -> Result<Response, ApiError> {
+    forbid_cross_site(&headers)?;
+    let outcome = async {
+        let Form(f) = form.map_err(|e| form_error(&e))?;
+        let request = SilenceRequest {
+            rule: f.rule,
+            component: f.component,
+            duration: f.duration,
+            comment: f.comment,
+            by: f.by,
+        };
+        add_silence(&state, &request).await?;
+        Ok(String::new())
+    }
+    .await;
+    form_outcome(&state, outcome).await
+}
+
+/// `POST /alerts/silences/{id}/remove` (form): removes a silence, then back to the page.
+pub async fn page_unsilence(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    forbid_cross_site(&headers)?;
+    let outcome = async {
+        let id = silence_id(path)?;
+        remove_silence(&state, id).await?;
+        Ok(String::new())
+    }
+    .await;
+    form_outcome(&state, outcome).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn silence_durations_are_checked() {
+        assert_eq!(parse_silence_duration("2h"), Ok(Duration::hours(2)));
+        assert_eq!(parse_silence_duration("1h30m"), Ok(Duration::minutes(90)));
+        assert!(parse_silence_duration("").unwrap_err().contains("required"));
+        assert!(
+            parse_silence_duration("0s")
+                .unwrap_err()
+                .contains("no time")
+        );
+        assert!(
+            parse_silence_duration("91d")
+                .unwrap_err()
+                .contains("90 days")
+        );
+        assert!(
+            parse_silence_duration("soon")
+                .unwrap_err()
+                .contains("not a duration")
+        );
+    }
+
+    #[test]
+    fn forms_from_other_sites_are_told_apart() {
+        let mut h = HeaderMap::new();
+        assert!(
+            same_site(&h),
+            "no header: a browser without them, or a script"
+        );
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8000"),
+        );
+        assert!(same_site(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_site(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_site(&h));
+        h.remove("sec-fetch-site");
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!same_site(&h));
+    }
+}

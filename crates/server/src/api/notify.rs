@@ -1,0 +1,141 @@
+//! The notification routes: the channels and their recent deliveries, a Jira issue made from an
+//! alert on request, and the chat command endpoint.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mhd_store::alerts::AlertStore;
+use mhd_store::outbox::{DeliveryFilter, DeliveryState, Outbox};
+use serde_json::json;
+
+use super::{Params, body_error, param, params};
+use crate::error::ApiError;
+use crate::notify::JiraError;
+use crate::state::AppState;
+
+/// Deliveries `GET /api/v1/notifications` lists without `limit`.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// The most deliveries it lists.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// `GET /api/v1/notifications`: the channels (their routing, never their addresses or secrets),
+/// the pending deliveries per channel, and the recent deliveries newest first with their state,
+/// attempts and last error (never their payload).
+pub async fn deliveries(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let pairs = params(query, &["limit", "channel", "state", "alert_id"])?;
+    let limit = match param(&pairs, "limit") {
+        None => DEFAULT_LIMIT,
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "parameter `limit`: {v:?} is not a number from 1 to {MAX_LIMIT}"
+                ))
+            })?,
+    };
+    let delivery_state = param(&pairs, "state")
+        .map(|v| {
+            DeliveryState::parse(v).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "parameter `state`: {v:?} is not pending, sent or failed"
+                ))
+            })
+        })
+        .transpose()?;
+    let alert_id = param(&pairs, "alert_id")
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                ApiError::bad_request(format!("parameter `alert_id`: {v:?} is not a number"))
+            })
+        })
+        .transpose()?;
+    let filter = DeliveryFilter {
+        limit,
+        channel: param(&pairs, "channel").map(str::to_owned),
+        state: delivery_state,
+        alert_id,
+    };
+    let deliveries = state.store.recent_deliveries(&filter).await?;
+    let pending: serde_json::Map<String, serde_json::Value> = state
+        .store
+        .pending_deliveries()
+        .await?
+        .into_iter()
+        .map(|(channel, n)| (channel, json!(n)))
+        .collect();
+    let channels = state
+        .notifier
+        .get()
+        .map(crate::notify::Notifier::channels)
+        .unwrap_or_default();
+    Ok(Json(json!({
+        "channels": channels,
+        "pending": pending,
+        "deliveries": deliveries,
+    }))
+    .into_response())
+}
+
+/// `POST /api/v1/alerts/{alert_id}/jira`: makes the alert's Jira issue now, through the first
+/// Jira channel; 201 with its key, 409 when the alert has one, 404 for an unknown alert or
+/// without a Jira channel, 502 when Jira refuses or cannot be reached, 503 while notifications
+/// are not running.
+pub async fn jira_issue(
+    State(state): State<AppState>,
+    Path(alert_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: i64 = alert_id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("alert_id {alert_id:?}: not a number")))?;
+    let Some(notifier) = state.notifier.get() else {
+        return Err(crate::notify::chat::not_running());
+    };
+    let Some(alert) = state.store.alert(id).await? else {
+        return Err(ApiError::not_found(format!("no alert has id {id}")));
+    };
+    let alert = serde_json::to_value(&alert).map_err(|e| ApiError::internal(&e))?;
+    match notifier.create_jira_issue(&alert).await {
+        Ok(issue) => Ok((
+            StatusCode::CREATED,
+            Json(json!({
+                "alert_id": issue.alert_id,
+                "issue_key": issue.issue_key,
+                "issue_id": issue.issue_id,
+                "url": issue.issue_url,
+                "channel": issue.channel,
+            })),
+        )
+            .into_response()),
+        Err(e @ JiraError::NoChannel) => Err(ApiError::not_found(e.to_string())),
+        Err(e @ JiraError::Exists(_)) => Err(ApiError {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            message: e.to_string(),
+        }),
+        Err(e @ JiraError::Failed(_)) => Err(ApiError {
+            status: StatusCode::BAD_GATEWAY,
+            code: "bad_gateway",
+            message: e.to_string(),
+        }),
+        Err(JiraError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /api/v1/chat/command`: a Slack slash command (see [`crate::notify::chat`]).
+pub async fn chat_command(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| body_error(&e))?;
+    let answer = crate::notify::chat::command(&state, &headers, &body).await?;
+    Ok(Json(answer).into_response())
+}

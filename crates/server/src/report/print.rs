@@ -1,0 +1,555 @@
+//! The report as PDF, drawn with [`super::pdf`]: the same sections and figures as the HTML
+//! report, as text, tables and bars. States are told in words (the fonts have no symbols), so
+//! nothing depends on colour.
+
+use mhd_core::components::{ComponentHealth, SystemHealth, VersionInfo};
+use mhd_core::summary::{BlockerKind, ExecutiveSummary, Health};
+use mhd_core::timeline::{MigrationPhase, MilestoneStatus, PhaseStatus};
+use time::{OffsetDateTime, UtcOffset};
+
+use super::pdf::{Align, Bar, Column, Font, PdfWriter};
+use super::{ReportData, title};
+use crate::views::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clip, local_with_offset, thousands};
+
+/// Shown for a figure that does not exist (the fonts have the em dash).
+const DASH: &str = "—";
+/// Failing tests listed per report.
+const MAX_FAILING: usize = 20;
+
+/// A ratio 0–1 as a percentage, or [`DASH`].
+fn ratio(v: Option<f64>) -> String {
+    v.filter(|v| v.is_finite())
+        .map_or(DASH.to_owned(), mhd_core::format::percent)
+}
+
+/// A signed percentage, or [`DASH`].
+fn signed(v: Option<f64>) -> String {
+    v.filter(|v| v.is_finite())
+        .map_or(DASH.to_owned(), |v| format!("{v:+.1}%"))
+}
+
+/// Milliseconds as read, or [`DASH`].
+fn ms(v: Option<f64>) -> String {
+    v.filter(|v| v.is_finite())
+        .map_or(DASH.to_owned(), |v| mhd_core::format::duration_ms(Some(v)))
+}
+
+/// A stored name as shown.
+fn name(s: &str) -> String {
+    clip(s, MAX_NAME_CHARS)
+}
+
+/// Renders the report as PDF.
+pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Vec<u8> {
+    let mut w = PdfWriter::new(&title(data), data.generated_at);
+    w.heading(&title(data), 17.0);
+    w.paragraph(
+        &format!(
+            "{} to {} ({} day{}, UTC days)",
+            data.range.start,
+            data.range.end,
+            data.range.days(),
+            if data.range.days() == 1 { "" } else { "s" }
+        ),
+        Font::Bold,
+        11.0,
+    );
+    w.note(&format!(
+        "Generated {}. The summary, the timeline and the components are as of {}.",
+        local_with_offset(data.generated_at, offset),
+        local_with_offset(data.as_of, offset)
+    ));
+
+    match &data.views {
+        Some(v) => summary(&mut w, &v.summary, data.as_of),
+        None => {
+            w.heading("Executive summary", 14.0);
+            w.note("No migration plan: the executive summary, the timeline and the component matrix follow a plan (mhd init, then mhd check).");
+        }
+    }
+    progress(&mut w, data);
+    if let Some(v) = &data.views {
+        if !v.timeline.is_empty() {
+            timeline(&mut w, &v.timeline);
+        }
+        if !v.components.is_empty() {
+            components(&mut w, &v.components);
+        }
+    }
+    tests(&mut w, data, offset);
+    performance(&mut w, data);
+    errors(&mut w, data, offset);
+    w.finish()
+}
+
+fn summary(w: &mut PdfWriter, s: &ExecutiveSummary, now: OffsetDateTime) {
+    w.heading("Executive summary", 14.0);
+    let health = match s.overall_health {
+        Health::Healthy => "Healthy",
+        Health::AtRisk => "At risk",
+        Health::Critical => "Critical",
+    };
+    w.paragraph(
+        &format!(
+            "Overall status: {health} · {}",
+            crate::views::week_words(s.week, s.weeks)
+        ),
+        Font::Bold,
+        11.0,
+    );
+    for r in &s.health_reasons {
+        w.bullet(&clip(r, MAX_MESSAGE_CHARS), 9.5);
+    }
+    w.space(6.0);
+    w.progress("Datasets migrated", s.migration_progress);
+    let k = &s.key_metrics;
+    let completion = s
+        .estimated_completion
+        .as_ref()
+        .map_or(DASH.to_owned(), |e| e.p85.to_string());
+    w.figures(&[
+        (
+            "Migrated",
+            format!(
+                "{} / {}",
+                thousands(k.datasets_migrated),
+                thousands(k.datasets_total)
+            ),
+        ),
+        ("Success rate", ratio(k.success_rate)),
+        ("Est. completion (P85)", completion),
+        ("Rollbacks", thousands(k.rollback_count)),
+        ("Performance delta (p50)", signed(k.performance_delta)),
+    ]);
+    if let Some(e) = &s.estimated_completion {
+        let slip = match e.slip_days {
+            d if d > 0 => format!("{d} days after"),
+            d if d < 0 => format!("{} days before", -d),
+            _ => "on".to_owned(),
+        };
+        w.note(&format!(
+            "Forecast: P50 {}, P85 {}, P95 {}: P85 is {slip} the planned end {}.",
+            e.p50, e.p85, e.p95, e.planned_end
+        ));
+    }
+    if !s.blockers.is_empty() {
+        w.paragraph(
+            &format!(
+                "{} blocker{} require{} attention",
+                s.blockers.len(),
+                if s.blockers.len() == 1 { "" } else { "s" },
+                if s.blockers.len() == 1 { "s" } else { "" }
+            ),
+            Font::Bold,
+            10.0,
+        );
+        for b in &s.blockers {
+            let what = match b.kind {
+                BlockerKind::Phase => "blocked phase",
+                BlockerKind::Alert => "critical alert",
+            };
+            let mut line = format!("{} ({what}", clip(&b.title, MAX_MESSAGE_CHARS));
+            if let Some(c) = &b.component {
+                line.push_str(&format!(", {}", name(c)));
+            }
+            if let Some(t) = b.since {
+                line.push_str(&format!(", since {}", mhd_core::format::relative(now, t)));
+            }
+            line.push(')');
+            w.bullet(&line, 9.5);
+        }
+    }
+    if !s.recommendations.is_empty() {
+        w.paragraph("Recommendations", Font::Bold, 10.0);
+        for r in &s.recommendations {
+            w.bullet(&clip(&r.replace('`', ""), MAX_MESSAGE_CHARS), 9.5);
+        }
+    }
+}
+
+fn progress(w: &mut PdfWriter, data: &ReportData) {
+    let p = &data.progress;
+    w.heading("Progress in the range", 14.0);
+    w.figures(&[
+        ("Datasets migrated", format!("{:+}", p.migrated_change())),
+        ("Migrated at the end", thousands(p.migrated_after)),
+        ("Successful migrations", thousands(p.migrations)),
+        ("Failed attempts", thousands(p.failed_migrations)),
+        ("Rollbacks", thousands(p.rollbacks)),
+        ("Integrity issues", thousands(p.failed_verifications)),
+        ("Operations", thousands(p.operations)),
+        ("Failed operations", thousands(p.failed_operations)),
+    ]);
+    w.note("Datasets migrated is the change of the migrated count over the range: rollbacks count against it.");
+    w.paragraph("Operations per day", Font::Bold, 10.0);
+    if p.operations == 0 {
+        w.note("No operations in the range.");
+    } else {
+        let cols: Vec<Bar> = data
+            .days
+            .iter()
+            .map(|d| Bar {
+                label: d.date.to_string(),
+                value: d.operations as f64,
+                part: d.failed as f64,
+                text: String::new(),
+            })
+            .collect();
+        w.columns(&cols, ("operations", "failed"), 110.0);
+    }
+    let rows: Vec<Vec<String>> = data
+        .days
+        .iter()
+        .map(|d| {
+            vec![
+                d.date.to_string(),
+                thousands(d.operations),
+                thousands(d.failed),
+                thousands(d.activity.migrations),
+                thousands(d.activity.failed_migrations),
+                thousands(d.activity.rollbacks),
+                thousands(d.activity.failed_verifications),
+            ]
+        })
+        .collect();
+    let col = |header, share, align| Column {
+        header,
+        share,
+        align,
+    };
+    w.table(
+        &[
+            col("Day (UTC)", 0.19, Align::Left),
+            col("Operations", 0.14, Align::Right),
+            col("Failed", 0.11, Align::Right),
+            col("Migrations", 0.14, Align::Right),
+            col("Failed attempts", 0.14, Align::Right),
+            col("Rollbacks", 0.13, Align::Right),
+            col("Integrity issues", 0.15, Align::Right),
+        ],
+        &rows,
+    );
+}
+
+fn phase_status(s: PhaseStatus) -> &'static str {
+    match s {
+        PhaseStatus::NotStarted => "not started",
+        PhaseStatus::InProgress => "in progress",
+        PhaseStatus::Completed => "completed",
+        PhaseStatus::Blocked => "BLOCKED",
+    }
+}
+
+fn timeline(w: &mut PdfWriter, phases: &[MigrationPhase]) {
+    w.heading("Timeline", 14.0);
+    w.bars(
+        &phases
+            .iter()
+            .map(|p| Bar {
+                label: name(&p.name),
+                value: p.progress.clamp(0.0, 100.0),
+                part: 0.0,
+                text: format!("{:.0}% · {}", p.progress, phase_status(p.status)),
+            })
+            .collect::<Vec<_>>(),
+        Some(100.0),
+    );
+    let rows: Vec<Vec<String>> = phases
+        .iter()
+        .map(|p| {
+            let milestones: Vec<String> = p
+                .milestones
+                .iter()
+                .map(|m| {
+                    let status = match m.status {
+                        MilestoneStatus::Pending => "pending",
+                        MilestoneStatus::Completed => "done",
+                        MilestoneStatus::Missed => "MISSED",
+                    };
+                    format!("{} ({}, {status})", name(&m.name), m.date)
+                })
+                .collect();
+            vec![
+                name(&p.name),
+                phase_status(p.status).to_owned(),
+                format!("{:.0}%", p.progress),
+                p.start_date.to_string(),
+                p.end_date.to_string(),
+                p.risk_level.as_str().to_owned(),
+                p.slip_days.map_or(DASH.to_owned(), |d| format!("{d:+} d")),
+                if p.blocked_by.is_empty() {
+                    DASH.to_owned()
+                } else {
+                    p.blocked_by
+                        .iter()
+                        .map(|b| name(b))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                if milestones.is_empty() {
+                    DASH.to_owned()
+                } else {
+                    milestones.join("; ")
+                },
+            ]
+        })
+        .collect();
+    let col = |header, share, align| Column {
+        header,
+        share,
+        align,
+    };
+    w.table(
+        &[
+            col("Phase", 0.14, Align::Left),
+            col("Status", 0.11, Align::Left),
+            col("Progress", 0.09, Align::Right),
+            col("Start", 0.11, Align::Left),
+            col("End", 0.11, Align::Left),
+            col("Risk", 0.08, Align::Left),
+            col("Slip", 0.06, Align::Right),
+            col("Blocked by", 0.10, Align::Left),
+            col("Milestones", 0.20, Align::Left),
+        ],
+        &rows,
+    );
+}
+
+fn health_word(h: SystemHealth) -> &'static str {
+    match h {
+        SystemHealth::Healthy => "healthy",
+        SystemHealth::Degraded => "DEGRADED",
+        SystemHealth::Failing => "FAILING",
+        SystemHealth::NoData => "no data",
+    }
+}
+
+fn side(v: &VersionInfo) -> String {
+    match v.success_rate {
+        Some(r) => format!("{} {}", health_word(v.health), ratio(Some(r))),
+        None => health_word(v.health).to_owned(),
+    }
+}
+
+fn components(w: &mut PdfWriter, rows: &[ComponentHealth]) {
+    w.heading("Component health matrix", 14.0);
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|c| {
+            vec![
+                name(&c.name),
+                side(&c.old_version),
+                side(&c.new_version),
+                match c.migration_status.percent {
+                    Some(p) => format!(
+                        "{p:.0}% ({} / {})",
+                        thousands(c.migration_status.migrated),
+                        thousands(c.migration_status.total)
+                    ),
+                    None => DASH.to_owned(),
+                },
+                match (c.tests_passed, c.tests_total) {
+                    (Some(p), Some(t)) => format!("{} / {}", thousands(p), thousands(t)),
+                    _ => DASH.to_owned(),
+                },
+                signed(c.performance_metrics.delta_percent),
+            ]
+        })
+        .collect();
+    let col = |header, share, align| Column {
+        header,
+        share,
+        align,
+    };
+    w.table(
+        &[
+            col("Component", 0.2, Align::Left),
+            col("Old system", 0.18, Align::Left),
+            col("New system", 0.18, Align::Left),
+            col("Migration", 0.18, Align::Left),
+            col("Tests", 0.13, Align::Right),
+            col("Perf delta", 0.13, Align::Right),
+        ],
+        &rows,
+    );
+    w.note("Health is the success rate of that system's operations over the 7 days before the report's moment; perf delta is the new system's change of p50 (negative is faster).");
+}
+
+fn tests(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
+    w.heading("Test results", 14.0);
+    let Some(view) = data.tests.as_ref().filter(|t| !t.suites.is_empty()) else {
+        w.note("No test run up to the end of the range.");
+        return;
+    };
+    let rows: Vec<Vec<String>> = view
+        .suites
+        .iter()
+        .map(|s| {
+            vec![
+                name(&s.name),
+                s.pass_rate
+                    .filter(|p| p.is_finite())
+                    .map_or(DASH.to_owned(), |p| format!("{p:.1}%")),
+                format!(
+                    "{} / {}",
+                    thousands(s.results.passed),
+                    thousands(s.results.total - s.results.skipped.min(s.results.total))
+                ),
+                thousands(s.results.failed),
+                thousands(s.results.skipped),
+                crate::views::seconds_text(s.results.duration),
+                s.status.as_str().replace('_', " "),
+                local_with_offset(s.last_run, offset),
+            ]
+        })
+        .collect();
+    let col = |header, share, align| Column {
+        header,
+        share,
+        align,
+    };
+    w.table(
+        &[
+            col("Suite", 0.18, Align::Left),
+            col("Pass %", 0.09, Align::Right),
+            col("Passed", 0.11, Align::Right),
+            col("Failed", 0.08, Align::Right),
+            col("Skipped", 0.09, Align::Right),
+            col("Time", 0.1, Align::Right),
+            col("Status", 0.1, Align::Left),
+            col("Last run", 0.25, Align::Left),
+        ],
+        &rows,
+    );
+    w.note(&format!(
+        "Pass % is passed / (total - skipped) of each suite's latest run up to {}.",
+        local_with_offset(data.as_of, offset)
+    ));
+    let failing: Vec<String> = view
+        .suites
+        .iter()
+        .flat_map(|s| {
+            s.failing_tests.iter().map(move |f| {
+                format!(
+                    "{} · {} · {} since {} ({} runs): {}",
+                    name(&f.name),
+                    name(&s.name),
+                    f.status,
+                    local_with_offset(f.first_failed, offset),
+                    f.attempts,
+                    clip(&f.error, MAX_MESSAGE_CHARS)
+                )
+            })
+        })
+        .collect();
+    if !failing.is_empty() {
+        w.paragraph(
+            &format!("Failing tests ({})", thousands(view.failing_total)),
+            Font::Bold,
+            10.0,
+        );
+        for f in failing.iter().take(MAX_FAILING) {
+            w.bullet(f, 9.0);
+        }
+        if failing.len() > MAX_FAILING {
+            w.note(&format!(
+                "{} more not listed here: mhd tests shows them all.",
+                failing.len() - MAX_FAILING
+            ));
+        }
+    }
+}
+
+fn performance(w: &mut PdfWriter, data: &ReportData) {
+    w.heading("Performance comparison: old vs new system", 14.0);
+    if data.performance.is_empty() {
+        w.note("No benchmarks recorded.");
+        return;
+    }
+    let regressions = data.performance.iter().filter(|c| c.regression).count();
+    if regressions > 0 {
+        w.paragraph(
+            &format!(
+                "{regressions} operation{} slower than the old system beyond the threshold (regression).",
+                if regressions == 1 { " is" } else { "s are" }
+            ),
+            Font::Bold,
+            10.0,
+        );
+    }
+    let rows: Vec<Vec<String>> = data
+        .performance
+        .iter()
+        .map(|c| {
+            let (o, n) = (c.old_system.as_ref(), c.new_system.as_ref());
+            vec![
+                name(&c.operation),
+                ms(o.map(|m| m.p50)),
+                ms(n.map(|m| m.p50)),
+                ms(o.map(|m| m.p95)),
+                ms(n.map(|m| m.p95)),
+                signed(c.delta_percent),
+                crate::views::verdict_badge(c).word.to_owned(),
+                thousands(c.sample_size as u64),
+            ]
+        })
+        .collect();
+    let col = |header, share, align| Column {
+        header,
+        share,
+        align,
+    };
+    w.table(
+        &[
+            col("Operation", 0.22, Align::Left),
+            col("Old p50", 0.1, Align::Right),
+            col("New p50", 0.1, Align::Right),
+            col("Old p95", 0.1, Align::Right),
+            col("New p95", 0.1, Align::Right),
+            col("Delta p50", 0.1, Align::Right),
+            col("Verdict", 0.16, Align::Left),
+            col("Samples", 0.12, Align::Right),
+        ],
+        &rows,
+    );
+    if let Some(d) = data.performance_delta.filter(|d| d.is_finite()) {
+        w.note(&format!(
+            "Median change of p50 across operations: {d:+.1}% (negative: the new system is faster)."
+        ));
+    }
+}
+
+fn errors(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
+    w.heading("Top errors of the range", 14.0);
+    if data.errors.is_empty() {
+        w.note("No failed operations in the range.");
+        return;
+    }
+    for e in &data.errors {
+        let mut head = format!(
+            "{} × {} · {} dataset{}",
+            thousands(e.count),
+            name(&e.metric_type),
+            thousands(e.datasets),
+            if e.datasets == 1 { "" } else { "s" }
+        );
+        if let Some(d) = &e.example_dataset {
+            head.push_str(&format!(" (such as {})", name(d)));
+        }
+        head.push_str(&format!(
+            " · first {}, last {}",
+            local_with_offset(e.first, offset),
+            local_with_offset(e.last, offset)
+        ));
+        w.need(40.0);
+        w.paragraph(&head, Font::Bold, 9.5);
+        let message = e
+            .error_message
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map_or("no error message recorded".to_owned(), |m| {
+                clip(m, MAX_MESSAGE_CHARS)
+            });
+        w.paragraph(&message, Font::Mono, 8.5);
+    }
+}

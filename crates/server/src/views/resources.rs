@@ -1,0 +1,738 @@
+//! The resource utilization page (DESIGN §3.8): CPU, memory, disk and network with their
+//! latest values and a chart of the last hour, database connections, the top consumers, the
+//! same figures per component, and the collectors' health.
+//!
+//! Rules, so a user can tell why the page says what it says:
+//! - the latest figures are those of `GET /api/v1/resources`: each series' newest sample of
+//!   the last [`LATEST_LOOKBACK`], combined by the rules of [`mhd_core::sample`]; a figure
+//!   without such a sample shows "—", never 0;
+//! - the charts cover the last [`CHART_SPAN`] in [`CHART_BUCKETS`] buckets drawn by
+//!   [`mhd_core::sample::history`]; a bucket without a sample is skipped, the line joining its
+//!   neighbours, and a gap of more than [`MAX_JOINED_GAP`] buckets breaks the line;
+//! - a collector is up when its last run succeeded, down when it failed, and "not run yet"
+//!   before its first run ends.
+
+use std::fmt::Write as _;
+
+use askama::Template;
+use mhd_core::alerts::CollectorHealth;
+use mhd_core::plan::Plan;
+use mhd_core::sample::{self, ResourceMetrics, Sample};
+use mhd_store::Store;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use super::page::{Empty, LiveChrome, PageKind, frame};
+use super::{Badge, DASH, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Stamp, ViewError, clip, thousands};
+use crate::charts::{self, escape, num};
+use crate::state::AppState;
+
+/// How far back a series' newest sample still counts as current (as `GET /api/v1/resources`).
+pub const LATEST_LOOKBACK: Duration = crate::api::reads::RESOURCES_LOOKBACK;
+/// The span the charts cover.
+pub const CHART_SPAN: Duration = Duration::hours(1);
+/// Points of each chart: one a minute.
+pub const CHART_BUCKETS: usize = 60;
+/// The longest run of empty buckets a chart's line is drawn across.
+pub const MAX_JOINED_GAP: usize = 5;
+
+/// The metrics the charts draw.
+pub const CHART_METRICS: [&str; 9] = [
+    "cpu_percent",
+    "memory_percent",
+    "memory_used_bytes",
+    "disk_read_bytes_per_second",
+    "disk_write_bytes_per_second",
+    "network_in_bytes_per_second",
+    "network_out_bytes_per_second",
+    "db_connections_active",
+    "db_queries_per_second",
+];
+
+/// Bytes in an MB as shown (2^20).
+const MB: f64 = 1024.0 * 1024.0;
+
+/// Everything the resource page shows, read at one moment.
+#[derive(Debug, Clone)]
+pub struct ResourcesData {
+    /// When it was read.
+    pub now: OffsetDateTime,
+    /// The latest figures.
+    pub metrics: ResourceMetrics,
+    /// The charted metrics' samples of the last [`CHART_SPAN`].
+    pub history: Vec<Sample>,
+    /// The collectors' health, in the plan's order.
+    pub collectors: Vec<CollectorHealth>,
+}
+
+impl ResourcesData {
+    /// Reads the page's data from the server's store and collectors, as of now.
+    pub async fn gather(state: &AppState) -> mhd_store::Result<ResourcesData> {
+        let now = state.now();
+        let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
+        let history = state
+            .store
+            .samples_between(
+                &CHART_METRICS,
+                now - CHART_SPAN,
+                now + Duration::microseconds(1),
+            )
+            .await?;
+        Ok(ResourcesData {
+            now,
+            metrics: sample::resource_metrics(&latest, now),
+            history,
+            collectors: state.collectors.statuses(),
+        })
+    }
+
+    /// Whether any sample is current or charted.
+    fn has_samples(&self) -> bool {
+        let m = &self.metrics;
+        let figures = [
+            m.cpu.usage_percent,
+            m.cpu.cores_used,
+            m.memory.used_gb,
+            m.memory.available_gb,
+            m.memory.percent,
+            m.disk.read_mb_s,
+            m.disk.write_mb_s,
+            m.disk.used_gb,
+            m.disk.free_gb,
+            m.network.in_mb_s,
+            m.network.out_mb_s,
+            m.database.connections_active,
+            m.database.connections_idle,
+            m.database.queries_per_sec,
+            m.database.pool_size,
+        ];
+        !self.history.is_empty()
+            || figures.iter().any(Option::is_some)
+            || !m.top_consumers.is_empty()
+    }
+}
+
+/// The resource page's empty state where no samples were given.
+pub(crate) const NO_SAMPLES: Empty = Empty {
+    heading: "No samples yet",
+    text: "Resource figures come from samples. Start a host collector in the plan, or push samples to the API:",
+    commands: "[[collectors.host]]\ninterval = \"15s\"\n\ncurl -X POST localhost:8000/api/v1/samples \\\n  -H 'Content-Type: application/json' \\\n  -d '[{\"metric\": \"cpu_percent\", \"value\": 42}]'",
+};
+
+/// One headline figure with its chart.
+struct Panel {
+    id: &'static str,
+    title: &'static str,
+    value: String,
+    note: String,
+    bar: Option<String>,
+    chart: String,
+}
+
+struct ConsumerRow {
+    rank: usize,
+    name: String,
+    cpu: String,
+    memory: String,
+}
+
+struct ComponentRow {
+    name: String,
+    cpu: String,
+    memory: String,
+    memory_used: String,
+    disk: String,
+    network: String,
+    connections: String,
+}
+
+struct CollectorRow {
+    name: String,
+    kind: String,
+    status: Badge,
+    last_success: Option<Stamp>,
+    duration: String,
+    error: Option<String>,
+}
+
+/// The resource section of a page.
+#[derive(Template)]
+#[template(path = "resources.html", whitespace = "minimize")]
+pub(crate) struct ResourcesSection {
+    as_of: Stamp,
+    has_samples: bool,
+    empty: Empty,
+    panels: Vec<Panel>,
+    db_active: String,
+    db_idle: String,
+    db_pool: String,
+    db_usage: String,
+    db_usage_bar: Option<String>,
+    db_queries: String,
+    db_chart: String,
+    queries_chart: String,
+    consumers: Vec<ConsumerRow>,
+    components: Vec<ComponentRow>,
+    collectors: Vec<CollectorRow>,
+}
+
+/// A figure with `decimals` decimals and its unit, or [`DASH`].
+fn fig(v: Option<f64>, decimals: usize, unit: &str) -> String {
+    match v.filter(|v| v.is_finite()) {
+        Some(v) => format!("{v:.decimals$}{unit}"),
+        None => DASH.to_owned(),
+    }
+}
+
+/// A count with thousands separators, or [`DASH`].
+fn count(v: Option<f64>) -> String {
+    v.filter(|v| v.is_finite())
+        .map_or(DASH.to_owned(), |v| thousands(v.round().max(0.0) as u64))
+}
+
+/// Megabytes as memory is read: `2.0 GB`, `512 MB`.
+fn megabytes(mb: Option<f64>) -> String {
+    match mb.filter(|v| v.is_finite()) {
+        Some(mb) if mb >= 1024.0 => format!("{:.1} GB", mb / 1024.0),
+        Some(mb) => format!("{mb:.0} MB"),
+        None => DASH.to_owned(),
+    }
+}
+
+/// One line of a chart.
+struct Series<'a> {
+    label: &'a str,
+    points: Vec<Option<f64>>,
+    /// Drawn as a filled area (the first series) or a dashed line (the second).
+    area: bool,
+}
+
+/// How a chart's values are read.
+struct Scale<'a> {
+    /// The unit after the axis' numbers: `%`, ` MB/s`, ``.
+    unit: &'a str,
+    /// A fixed top (100 for percentages), else a round number above the largest value.
+    max: Option<f64>,
+}
+
+/// Splits a series into the runs of points drawn as one line: consecutive known points,
+/// joined across at most [`MAX_JOINED_GAP`] empty buckets.
+fn runs(points: &[Option<f64>]) -> Vec<Vec<(usize, f64)>> {
+    let mut out: Vec<Vec<(usize, f64)>> = Vec::new();
+    let mut last: Option<usize> = None;
+    for (i, p) in points.iter().enumerate() {
+        let Some(v) = p.filter(|v| v.is_finite()) else {
+            continue;
+        };
+        match (last, out.last_mut()) {
+            (Some(l), Some(run)) if i - l - 1 <= MAX_JOINED_GAP => run.push((i, v)),
+            _ => out.push(vec![(i, v)]),
+        }
+        last = Some(i);
+    }
+    out
+}
+
+/// A line chart of the last hour: the first series as a filled area, the second as a dashed
+/// line, a y axis from 0 to a round top, the span's start, middle and end on the x axis, and a
+/// legend naming each series. Every string is escaped; nothing needs a script.
+fn line_chart(title: &str, series: &[Series<'_>], scale: &Scale<'_>) -> String {
+    const W: f64 = 320.0;
+    const H: f64 = 130.0;
+    const LEFT: f64 = 40.0;
+    const RIGHT: f64 = 8.0;
+    const TOP: f64 = 22.0;
+    const BOTTOM: f64 = 18.0;
+    let known: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().flatten().copied())
+        .filter(|v| v.is_finite())
+        .collect();
+    if known.is_empty() {
+        return format!(
+            r#"<p class="note">{}: no samples in the last hour.</p>"#,
+            escape(title)
+        );
+    }
+    let largest = known.iter().copied().fold(0.0_f64, f64::max);
+    let top = scale
+        .max
+        .unwrap_or_else(|| charts::nice_ceiling(largest))
+        .max(f64::MIN_POSITIVE);
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - TOP - BOTTOM;
+    let n = series.first().map_or(1, |s| s.points.len()).max(1) as f64;
+    let x = |i: usize| LEFT + (i as f64 + 1.0) / n * plot_w;
+    let y = |v: f64| TOP + plot_h - (v.clamp(0.0, top) / top) * plot_h;
+
+    let summary: Vec<String> = series
+        .iter()
+        .map(|s| {
+            let vals: Vec<f64> = s.points.iter().flatten().copied().collect();
+            match (
+                vals.last(),
+                vals.iter().copied().reduce(f64::min),
+                vals.iter().copied().reduce(f64::max),
+            ) {
+                (Some(l), Some(lo), Some(hi)) => format!(
+                    "{}: latest {}{u}, lowest {}{u}, highest {}{u}",
+                    s.label,
+                    num(*l),
+                    num(lo),
+                    num(hi),
+                    u = scale.unit
+                ),
+                _ => format!("{}: no samples", s.label),
+            }
+        })
+        .collect();
+    let label = format!("{title}, the last hour. {}", summary.join("; "));
+    let mut out = String::with_capacity(2048);
+    let _ = write!(
+        out,
+        r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        escape(&label)
+    );
+    // Gridlines and the y axis' numbers: 0, half, top; a percentage carries its sign, other
+    // units are named once, at the legend's right.
+    let tick_unit = if scale.unit == "%" { "%" } else { "" };
+    if tick_unit.is_empty() && !scale.unit.trim().is_empty() {
+        let _ = write!(
+            out,
+            r#"<text class="m e" x="{}" y="14">{}</text>"#,
+            num(W - RIGHT),
+            escape(scale.unit.trim())
+        );
+    }
+    for frac in [0.0, 0.5, 1.0] {
+        let v = top * frac;
+        let yy = y(v);
+        let class = if frac == 0.0 { "ax" } else { "gr" };
+        let _ = write!(
+            out,
+            r#"<line class="{class}" x1="{}" y1="{}" x2="{}" y2="{}"/><text class="m e" x="{}" y="{}">{}{}</text>"#,
+            num(LEFT),
+            num(yy),
+            num(W - RIGHT),
+            num(yy),
+            num(LEFT - 4.0),
+            num(yy + 4.0),
+            num(v),
+            tick_unit
+        );
+    }
+    for (anchor, xx, text) in [
+        ("", LEFT, "60 min ago"),
+        ("c", LEFT + plot_w / 2.0, "30 min ago"),
+        ("e", W - RIGHT, "now"),
+    ] {
+        let _ = write!(
+            out,
+            r#"<text class="m {anchor}" x="{}" y="{}">{text}</text>"#,
+            num(xx),
+            num(H - 4.0)
+        );
+    }
+    // The legend: a swatch and the series' name each.
+    let mut lx = LEFT;
+    for s in series {
+        let swatch = if s.area {
+            format!(
+                r#"<rect class="b" x="{}" y="6" width="14" height="8" fill-opacity=".35"/>"#,
+                num(lx)
+            )
+        } else {
+            format!(
+                r#"<line class="p" x1="{}" y1="10" x2="{}" y2="10" stroke-dasharray="4 3"/>"#,
+                num(lx),
+                num(lx + 14.0)
+            )
+        };
+        out.push_str(&swatch);
+        let _ = write!(
+            out,
+            r#"<text x="{}" y="14">{}</text>"#,
+            num(lx + 18.0),
+            escape(s.label)
+        );
+        lx += 18.0 + s.label.chars().count() as f64 * 7.0 + 14.0;
+    }
+    for s in series {
+        for run in runs(&s.points) {
+            let pts: Vec<String> = if run.len() == 1 {
+                // One point: a short flat stroke so it shows.
+                let (i, v) = run[0];
+                vec![
+                    format!("{},{}", num(x(i) - 3.0), num(y(v))),
+                    format!("{},{}", num(x(i)), num(y(v))),
+                ]
+            } else {
+                run.iter()
+                    .map(|&(i, v)| format!("{},{}", num(x(i)), num(y(v))))
+                    .collect()
+            };
+            let line = pts.join(" ");
+            if s.area {
+                let (first, last) = (run[0].0, run[run.len() - 1].0);
+                let x0 = if run.len() == 1 {
+                    x(first) - 3.0
+                } else {
+                    x(first)
+                };
+                let _ = write!(
+                    out,
+                    r#"<polygon class="b" fill-opacity=".18" points="{},{} {line} {},{}"/><polyline class="ln" points="{line}"><title>{}</title></polyline>"#,
+                    num(x0),
+                    num(y(0.0)),
+                    num(x(last)),
+                    num(y(0.0)),
+                    escape(s.label)
+                );
+            } else {
+                let _ = write!(
+                    out,
+                    r#"<polyline class="p" fill="none" stroke-dasharray="4 3" points="{line}"><title>{}</title></polyline>"#,
+                    escape(s.label)
+                );
+            }
+        }
+    }
+    out.push_str("</svg>");
+    out
+}
+
+impl ResourcesSection {
+    pub(crate) fn new(d: &ResourcesData, offset: UtcOffset) -> Self {
+        let m = &d.metrics;
+        let since = d.now - CHART_SPAN;
+        let until = d.now + Duration::microseconds(1);
+        let hist = |metric: &str, divide: f64| -> Vec<Option<f64>> {
+            sample::history(&d.history, metric, since, until, CHART_BUCKETS)
+                .into_iter()
+                .map(|v| v.map(|v| v / divide))
+                .collect()
+        };
+        let percent = Scale {
+            unit: "%",
+            max: Some(100.0),
+        };
+        let rate = Scale {
+            unit: " MB/s",
+            max: None,
+        };
+        let area = |label, points| Series {
+            label,
+            points,
+            area: true,
+        };
+        let dashed = |label, points| Series {
+            label,
+            points,
+            area: false,
+        };
+
+        let cpu_bar = m
+            .cpu
+            .usage_percent
+            .filter(|v| v.is_finite())
+            .map(|p| charts::progress_bar(p, "CPU in use"));
+        let mem_bar = m
+            .memory
+            .percent
+            .filter(|v| v.is_finite())
+            .map(|p| charts::progress_bar(p, "Memory in use"));
+        // Memory's chart: the share in use when sampled, else the bytes in use.
+        let mem_percent = hist("memory_percent", 1.0);
+        let mem_chart = if mem_percent.iter().any(Option::is_some) {
+            line_chart("Memory in use", &[area("in use", mem_percent)], &percent)
+        } else {
+            line_chart(
+                "Memory in use",
+                &[area("used", hist("memory_used_bytes", MB * 1024.0))],
+                &Scale {
+                    unit: " GB",
+                    max: None,
+                },
+            )
+        };
+        let total = match (m.memory.used_gb, m.memory.available_gb) {
+            (Some(u), Some(a)) => format!("{u:.1} GB used of {:.1} GB", u + a),
+            (Some(u), None) => format!("{u:.1} GB used"),
+            (None, Some(a)) => format!("{a:.1} GB available"),
+            (None, None) => "no memory sample in the last 5 minutes".to_owned(),
+        };
+        let net_total = match (m.network.in_mb_s, m.network.out_mb_s) {
+            (Some(i), Some(o)) => format!("total {:.1} MB/s", i + o),
+            _ => "received and sent per second".to_owned(),
+        };
+        let disk_space = match (m.disk.used_gb, m.disk.free_gb) {
+            (Some(u), Some(f)) => format!("{u:.1} GB used, {f:.1} GB free"),
+            (Some(u), None) => format!("{u:.1} GB used"),
+            (None, Some(f)) => format!("{f:.1} GB free"),
+            (None, None) => "read and written per second".to_owned(),
+        };
+        let panels = vec![
+            Panel {
+                id: "cpu",
+                title: "CPU",
+                value: fig(m.cpu.usage_percent, 1, "%"),
+                note: match m.cpu.cores_used {
+                    Some(c) if c.is_finite() => format!("{c:.1} cores busy"),
+                    _ => "busy share of all cores".to_owned(),
+                },
+                bar: cpu_bar,
+                chart: line_chart(
+                    "CPU in use",
+                    &[area("CPU", hist("cpu_percent", 1.0))],
+                    &percent,
+                ),
+            },
+            Panel {
+                id: "memory",
+                title: "Memory",
+                value: fig(m.memory.percent, 1, "%"),
+                note: total,
+                bar: mem_bar,
+                chart: mem_chart,
+            },
+            Panel {
+                id: "disk",
+                title: "Disk I/O",
+                value: format!(
+                    "R {} · W {}",
+                    fig(m.disk.read_mb_s, 1, ""),
+                    fig(m.disk.write_mb_s, 1, " MB/s")
+                ),
+                note: disk_space,
+                bar: None,
+                chart: line_chart(
+                    "Disk I/O",
+                    &[
+                        area("read", hist("disk_read_bytes_per_second", MB)),
+                        dashed("write", hist("disk_write_bytes_per_second", MB)),
+                    ],
+                    &rate,
+                ),
+            },
+            Panel {
+                id: "network",
+                title: "Network",
+                value: format!(
+                    "In {} · Out {}",
+                    fig(m.network.in_mb_s, 1, ""),
+                    fig(m.network.out_mb_s, 1, " MB/s")
+                ),
+                note: net_total,
+                bar: None,
+                chart: line_chart(
+                    "Network",
+                    &[
+                        area("in", hist("network_in_bytes_per_second", MB)),
+                        dashed("out", hist("network_out_bytes_per_second", MB)),
+                    ],
+                    &rate,
+                ),
+            },
+        ];
+        let db = &m.database;
+        let components = m
+            .components
+            .iter()
+            .map(|c| ComponentRow {
+                name: clip(&c.component, MAX_NAME_CHARS),
+                cpu: fig(c.cpu.usage_percent, 1, "%"),
+                memory: fig(c.memory.percent, 1, "%"),
+                memory_used: fig(c.memory.used_gb, 1, " GB"),
+                disk: match (c.disk.read_mb_s, c.disk.write_mb_s) {
+                    (None, None) => DASH.to_owned(),
+                    (r, w) => format!("{} / {}", fig(r, 1, ""), fig(w, 1, " MB/s")),
+                },
+                network: match (c.network.in_mb_s, c.network.out_mb_s) {
+                    (None, None) => DASH.to_owned(),
+                    (i, o) => format!("{} / {}", fig(i, 1, ""), fig(o, 1, " MB/s")),
+                },
+                connections: count(c.database.connections_active),
+            })
+            .collect();
+        ResourcesSection {
+            as_of: Stamp::new(d.now, d.now, offset),
+            has_samples: d.has_samples(),
+            empty: NO_SAMPLES,
+            panels,
+            db_active: match (db.connections_active, db.pool_size) {
+                (Some(_), Some(p)) if p.is_finite() => {
+                    format!("{} / {}", count(db.connections_active), count(Some(p)))
+                }
+                _ => count(db.connections_active),
+            },
+            db_idle: count(db.connections_idle),
+            db_pool: count(db.pool_size),
+            db_usage: fig(db.pool_usage.map(|u| u * 100.0), 1, "%"),
+            db_usage_bar: db
+                .pool_usage
+                .filter(|u| u.is_finite())
+                .map(|u| charts::progress_bar(u * 100.0, "Connection pool in use")),
+            db_queries: match db.queries_per_sec.filter(|v| v.is_finite()) {
+                Some(q) if q < 100.0 => format!("{q:.1}"),
+                q => count(q),
+            },
+            db_chart: line_chart(
+                "Active connections",
+                &[area("active", hist("db_connections_active", 1.0))],
+                &Scale {
+                    unit: "",
+                    max: None,
+                },
+            ),
+            queries_chart: line_chart(
+                "Queries per second",
+                &[area("queries/s", hist("db_queries_per_second", 1.0))],
+                &Scale {
+                    unit: "",
+                    max: None,
+                },
+            ),
+            consumers: m
+                .top_consumers
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ConsumerRow {
+                    rank: i + 1,
+                    name: clip(&c.name, MAX_NAME_CHARS),
+                    cpu: fig(c.cpu_percent, 1, "%"),
+                    memory: megabytes(c.memory_mb),
+                })
+                .collect(),
+            components,
+            collectors: d
+                .collectors
+                .iter()
+                .map(|c| CollectorRow::new(c, d.now, offset))
+                .collect(),
+        }
+    }
+}
+
+impl CollectorRow {
+    fn new(c: &CollectorHealth, now: OffsetDateTime, offset: UtcOffset) -> Self {
+        let status = if c.up {
+            Badge::new("●", "up", "ok")
+        } else if c.last_run.is_some() {
+            Badge::new("✗", "down", "bad")
+        } else {
+            Badge::new("○", "not run yet", "mut")
+        };
+        CollectorRow {
+            name: clip(&c.name, MAX_NAME_CHARS),
+            kind: clip(&c.kind, MAX_NAME_CHARS),
+            status,
+            last_success: c.last_success.map(|t| Stamp::new(t, now, offset)),
+            duration: c
+                .last_duration_ms
+                .map_or(DASH.to_owned(), |d| mhd_core::format::duration_ms(Some(d))),
+            error: c
+                .last_error
+                .as_deref()
+                .filter(|e| !e.trim().is_empty())
+                .map(|e| clip(e, MAX_MESSAGE_CHARS)),
+        }
+    }
+}
+
+/// The week of the plan `now` falls in, as the dashboard counts it (0 before the start).
+fn plan_week(plan: &Plan, now: OffsetDateTime) -> i64 {
+    let days = (now.date() - plan.migration.start).whole_days();
+    if days < 0 { 0 } else { days / 7 + 1 }
+}
+
+/// Renders the resource page of the live server: its section in the site's layout, with the
+/// plan's name and week in the header when there is a plan.
+pub fn render_resources_page(
+    data: &ResourcesData,
+    plan: Option<&Plan>,
+    offset: UtcOffset,
+    script_src: &str,
+) -> Result<String, ViewError> {
+    let section = ResourcesSection::new(data, offset).render()?;
+    frame(
+        PageKind::Resources,
+        plan.map(|p| {
+            (
+                p.migration.name.as_str(),
+                plan_week(p, data.now),
+                p.migration.weeks,
+            )
+        }),
+        data.now,
+        offset,
+        LiveChrome::new(PageKind::Resources, script_src),
+        Some(section),
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_join_short_gaps_and_break_long_ones() {
+        let mut pts = vec![None; 20];
+        pts[0] = Some(1.0);
+        pts[3] = Some(2.0); // 2 empty buckets: joined
+        pts[10] = Some(3.0); // 6 empty buckets: a new run
+        pts[11] = Some(f64::NAN); // not a value: skipped
+        pts[12] = Some(4.0);
+        let r = runs(&pts);
+        assert_eq!(
+            r,
+            vec![vec![(0, 1.0), (3, 2.0)], vec![(10, 3.0), (12, 4.0)]]
+        );
+        assert!(runs(&[None, None]).is_empty());
+    }
+
+    #[test]
+    fn charts_escape_their_labels_and_say_when_empty() {
+        let svg = line_chart(
+            "Disk <b>",
+            &[Series {
+                label: "read <i>",
+                points: vec![Some(1.0), None, Some(3.0)],
+                area: true,
+            }],
+            &Scale {
+                unit: " MB/s",
+                max: None,
+            },
+        );
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(!svg.contains("<b>") && !svg.contains("<i>"), "{svg}");
+        assert!(svg.contains("read &lt;i&gt;: latest 3 MB/s, lowest 1 MB/s, highest 3 MB/s"));
+        assert!(svg.contains("<polygon"), "the first series is an area");
+        let none = line_chart(
+            "CPU",
+            &[Series {
+                label: "CPU",
+                points: vec![None; 4],
+                area: true,
+            }],
+            &Scale {
+                unit: "%",
+                max: Some(100.0),
+            },
+        );
+        assert_eq!(
+            none,
+            r#"<p class="note">CPU: no samples in the last hour.</p>"#
+        );
+    }
+
+    #[test]
+    fn figures_are_dashes_without_samples() {
+        assert_eq!(fig(None, 1, "%"), DASH);
+        assert_eq!(fig(Some(12.345), 1, "%"), "12.3%");
+        assert_eq!(count(Some(1234.4)), "1,234");
+        assert_eq!(megabytes(Some(2048.0)), "2.0 GB");
+        assert_eq!(megabytes(Some(512.0)), "512 MB");
+        assert_eq!(megabytes(None), DASH);
+    }
+}

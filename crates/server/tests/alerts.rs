@@ -1,0 +1,551 @@
+//! Alerts end to end on a real server at 127.0.0.1:0 with a real SQLite store: failing
+//! operations written through the API fire a threshold rule at the next evaluation; the alert
+//! is listed by the API and the page and pushed to WebSocket clients; operators acknowledge and
+//! silence it (and bad requests are refused, changing nothing); successes resolve it.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use mhd_core::alerts::{AlertEvent, AlertState};
+use mhd_server::AppState;
+use mhd_server::alerting::evaluate_once;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use time::OffsetDateTime;
+use time::macros::datetime;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const WAIT: Duration = Duration::from_secs(10);
+const FORM: &str = "application/x-www-form-urlencoded";
+const HOSTILE_COMPONENT: &str = "<img src=x onerror=alert(1)>";
+const HOSTILE_DATASET: &str = "<script>alert('ds')</script>";
+
+fn now() -> OffsetDateTime {
+    datetime!(2025-03-05 12:00 UTC)
+}
+
+const PLAN: &str = r#"
+[migration]
+name = "Alerting <b>test</b>"
+start = "2025-01-06"
+weeks = 21
+
+[datasets]
+total = 10
+
+[[components]]
+id = "storage"
+name = "Storage"
+
+[[components]]
+id = "config"
+name = "Config"
+
+[alerts]
+interval = "1s"
+
+[[alerts.rules]]
+name = "high_error_rate"
+kind = "threshold"
+metric = "error_rate"
+op = ">"
+threshold = 0.05
+for = "0s"
+keep_firing_for = "0s"
+severity = "critical"
+runbook = "https://wiki.example/runbooks/error-rate"
+"#;
+
+struct Server {
+    _dir: TempDir,
+    state: AppState,
+    base: String,
+    http: Client,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .expect("store opens");
+    let plan = mhd_core::plan::parse(PLAN, "migration.toml").expect("the plan parses");
+    let state = AppState::with_clock(store, Some(plan), now);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let app = mhd_server::app(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Server {
+        _dir: dir,
+        state,
+        base: format!("http://{addr}"),
+        http: mhd_server::http::client(WAIT).expect("client"),
+    }
+}
+
+impl Server {
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn page(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        (r.status(), r.text().await.expect("body"))
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// Stores `n` operations of `component` through the API, failed or not.
+    async fn operations(&self, n: usize, component: &str, ok: bool) {
+        let ops: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({
+                    "metric_type": "dataset_read",
+                    "operation": "read",
+                    "dataset_name": if i % 2 == 0 { HOSTILE_DATASET.to_owned() } else { format!("ds{i}") },
+                    "component": component,
+                    "duration_ms": 12.0,
+                    "success": ok,
+                    "error_message": if ok { Value::Null } else { json!("disk full") },
+                })
+            })
+            .collect();
+        let (status, body) = self.post("/api/v1/operations", Value::Array(ops)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    async fn ws(&self) -> Ws {
+        let url = format!("{}/ws/dashboard", self.base.replace("http://", "ws://"));
+        let mut ws = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("the WebSocket connects")
+            .0;
+        let first = next(&mut ws).await;
+        assert_eq!(first["type"], "initial_data");
+        ws
+    }
+}
+
+/// The next text message as JSON (pings skipped).
+async fn next(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a message in time")
+            .expect("the connection is open")
+            .expect("a valid frame");
+        match msg {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("JSON"),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// The `data` of the next `n` messages of type `kind`, skipping the other pushes.
+async fn pushes(ws: &mut Ws, kind: &str, n: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let msg = next(ws).await;
+        if msg["type"] == kind {
+            out.push(msg["data"].clone());
+        }
+    }
+    out
+}
+
+/// Whether a `kind` message arrives within a short wait.
+async fn arrives(ws: &mut Ws, kind: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(500);
+    loop {
+        let Ok(msg) = tokio::time::timeout_at(deadline, next(ws)).await else {
+            return false;
+        };
+        if msg["type"] == kind {
+            return true;
+        }
+    }
+}
+
+fn components(alerts: &[Value]) -> Vec<Option<String>> {
+    let mut c: Vec<Option<String>> = alerts
+        .iter()
+        .map(|a| a["component"].as_str().map(str::to_owned))
+        .collect();
+    c.sort();
+    c
+}
+
+fn error_code(body: &Value) -> &str {
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body["error"]["code"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn failing_operations_fire_an_alert_that_is_acknowledged_silenced_and_resolved() {
+    let s = server().await;
+    let mut everyone = s.ws().await;
+    let mut storage_only = s.ws().await;
+    storage_only
+        .send(Message::text(
+            r#"{"type":"subscribe","component":"storage"}"#,
+        ))
+        .await
+        .expect("subscribe");
+    assert_eq!(next(&mut storage_only).await["type"], "subscribed");
+
+    // Nothing wrong yet: nothing fires.
+    s.operations(20, "storage", true).await;
+    assert!(evaluate_once(&s.state).await.expect("evaluates").is_empty());
+
+    // Half of the operations of two components fail.
+    s.operations(20, "storage", false).await;
+    s.operations(10, HOSTILE_COMPONENT, false).await;
+    let fired = evaluate_once(&s.state).await.expect("evaluates");
+    assert_eq!(fired.len(), 3, "{fired:#?}");
+    assert!(
+        fired.iter().all(|t| t.event == AlertEvent::Fired
+            && t.notify
+            && t.alert.state == AlertState::Firing)
+    );
+
+    // The API lists them, firing and critical, with the runbook.
+    let (status, list) = s.get("/api/v1/alerts").await;
+    assert_eq!(status, StatusCode::OK);
+    let active = list["active"].as_array().expect("active").clone();
+    assert_eq!(
+        components(&active),
+        vec![
+            None,
+            Some(HOSTILE_COMPONENT.to_owned()),
+            Some("storage".to_owned())
+        ]
+    );
+    for a in &active {
+        assert_eq!(a["state"], "firing");
+        assert_eq!(a["severity"], "critical");
+        assert_eq!(a["runbook"], "https://wiki.example/runbooks/error-rate");
+    }
+    assert_eq!(list["resolved"], json!([]));
+    assert_eq!(list["silences"], json!([]));
+    let storage = active
+        .iter()
+        .find(|a| a["component"] == "storage")
+        .expect("the storage alert");
+    let id = storage["id"].as_i64().expect("id");
+    let whole_id = active
+        .iter()
+        .find(|a| a["component"].is_null())
+        .and_then(|a| a["id"].as_i64())
+        .expect("the whole migration's alert");
+
+    // Every client hears the three; the storage subscriber only those of storage and of the
+    // whole migration.
+    let pushed = pushes(&mut everyone, "alert:new", 3).await;
+    assert_eq!(components(&pushed), components(&active));
+    let scoped = pushes(&mut storage_only, "alert:new", 2).await;
+    assert_eq!(components(&scoped), vec![None, Some("storage".to_owned())]);
+
+    // The summary counts them: a critical alert makes the migration critical.
+    let (_, summary) = s.get("/api/v1/health/summary").await;
+    assert_eq!(summary["overall_health"], "critical", "{summary}");
+
+    // The page shows them, escaped, each with its acknowledge form; the overview counts them.
+    let (status, html) = s.page("/alerts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("href=\"https://wiki.example/runbooks/error-rate\""));
+    assert!(
+        html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "{html}"
+    );
+    assert!(!html.contains(HOSTILE_COMPONENT));
+    assert!(!html.contains("<script>alert"));
+    assert!(!html.contains("<b>test</b>"));
+    assert!(html.contains(&format!("action=\"/alerts/acknowledge/{id}\"")));
+    assert!(html.contains("aria-current=\"page\">Alerts<"));
+    let (_, overview) = s.page("/").await;
+    assert!(
+        overview.contains("data-live=\"alerts_critical\">3<"),
+        "the overview counts the firing alerts"
+    );
+
+    // A server started again on the same store takes the alerts back: nothing fires twice.
+    let again = AppState::with_clock(s.state.store.clone(), s.state.plan.clone(), now);
+    assert!(evaluate_once(&again).await.expect("evaluates").is_empty());
+
+    // Acknowledging: refused for unknown ids and bad input, then accepted.
+    let (status, body) = s.post("/api/v1/alerts/acknowledge/999999", json!({})).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let (status, body) = s.post("/api/v1/alerts/acknowledge/abc", json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        error_code(&body) == "bad_request"
+            && body["error"]["message"].as_str().unwrap().contains("abc")
+    );
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/alerts/acknowledge/{id}"),
+            json!({ "who": "ana" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("who"),
+        "{body}"
+    );
+    let (status, acked) = s
+        .post(
+            &format!("/api/v1/alerts/acknowledge/{id}"),
+            json!({ "by": "ana", "comment": "looking <now>" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{acked}");
+    assert_eq!(acked["acknowledged"]["by"], "ana");
+    assert_eq!(acked["acknowledged"]["comment"], "looking <now>");
+    let updated = pushes(&mut everyone, "alert:updated", 1).await;
+    assert_eq!(updated[0]["reason"], "acknowledged");
+    let (status, one) = s.get(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let events: Vec<&str> = one["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .collect();
+    assert_eq!(events, ["fired", "acknowledged"]);
+    let (_, html) = s.page("/alerts").await;
+    assert!(html.contains("Acknowledged by ana"));
+    assert!(!html.contains(&format!("action=\"/alerts/acknowledge/{id}\"")));
+    let (status, _) = s.get("/api/v1/alerts/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The page's form, without JavaScript: a redirect back; from another site: refused.
+    let form = s
+        .http
+        .post(format!("{}/alerts/acknowledge/{whole_id}", s.base))
+        .header("content-type", FORM)
+        .body("comment=from+the+page&by=")
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(form.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        form.headers()["location"],
+        format!("/alerts#alert-{whole_id}").as_str()
+    );
+    let (_, whole) = s.get(&format!("/api/v1/alerts/{whole_id}")).await;
+    assert_eq!(whole["acknowledged"]["by"], "anonymous");
+    let cross = s
+        .http
+        .post(format!("{}/alerts/silences", s.base))
+        .header("origin", "https://evil.example")
+        .header("content-type", FORM)
+        .body("rule=high_error_rate&duration=2h")
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    let bad_form = s
+        .http
+        .post(format!("{}/alerts/silences", s.base))
+        .header("content-type", FORM)
+        .body("rule=nope&duration=2h")
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(bad_form.status(), StatusCode::BAD_REQUEST);
+    let text = bad_form.text().await.expect("body");
+    assert!(text.contains("the plan has no rule"), "the page says why");
+
+    // Silences: bad ones refused, nothing stored; a good one listed, then removed.
+    for (body, field) in [
+        (json!({ "rule": "nope", "duration": "2h" }), "rule"),
+        (
+            json!({ "component": "nope", "duration": "2h" }),
+            "component",
+        ),
+        (
+            json!({ "rule": "high_error_rate", "duration": "soon" }),
+            "duration",
+        ),
+        (json!({ "rule": "high_error_rate" }), "duration"),
+        (json!({ "duration": "2h" }), "rule"),
+    ] {
+        let (status, err) = s.post("/api/v1/alerts/silences", body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains(field),
+            "{body}: {err}"
+        );
+    }
+    let (_, list) = s.get("/api/v1/alerts").await;
+    assert_eq!(
+        list["silences"],
+        json!([]),
+        "a refused silence stores nothing"
+    );
+    let (status, silence) = s
+        .post(
+            "/api/v1/alerts/silences",
+            json!({ "rule": "high_error_rate", "component": "storage", "duration": "2h", "comment": "deploy", "by": "bob" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{silence}");
+    assert_eq!(silence["until"], "2025-03-05T14:00:00Z");
+    let sid = silence["id"].as_i64().expect("silence id");
+    let (_, list) = s.get("/api/v1/alerts").await;
+    assert_eq!(list["silences"].as_array().map(Vec::len), Some(1));
+    let (_, html) = s.page("/alerts").await;
+    assert!(html.contains("rule high_error_rate on component storage"));
+    let path = format!("/api/v1/alerts/silences/{sid}");
+    let (status, _) = s.send(reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = s.send(reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "removed")
+    );
+    let (status, _) = s
+        .send(
+            reqwest::Method::DELETE,
+            "/api/v1/alerts/silences/424242",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Successes bring every error rate under 5 %: the alerts resolve and everyone hears it.
+    s.operations(1000, "storage", true).await;
+    s.operations(400, HOSTILE_COMPONENT, true).await;
+    let resolved = evaluate_once(&s.state).await.expect("evaluates");
+    assert_eq!(resolved.len(), 3, "{resolved:#?}");
+    assert!(
+        resolved
+            .iter()
+            .all(|t| t.event == AlertEvent::Resolved && t.notify)
+    );
+    let pushed = pushes(&mut everyone, "alert:resolved", 3).await;
+    assert!(pushed.iter().all(|a| a["state"] == "resolved"));
+    let (_, list) = s.get("/api/v1/alerts").await;
+    assert_eq!(list["active"], json!([]));
+    assert_eq!(list["resolved"].as_array().map(Vec::len), Some(3));
+    let (status, body) = s
+        .post(&format!("/api/v1/alerts/acknowledge/{id}"), json!({}))
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "resolved")
+    );
+    let (_, summary) = s.get("/api/v1/health/summary").await;
+    assert_ne!(summary["overall_health"], "critical");
+
+    // Filters.
+    let (_, firing) = s.get("/api/v1/alerts?state=firing").await;
+    assert_eq!(
+        (firing["active"].clone(), firing["resolved"].clone()),
+        (json!([]), json!([]))
+    );
+    let (_, storage_resolved) = s
+        .get("/api/v1/alerts?state=resolved&component=storage")
+        .await;
+    assert_eq!(
+        storage_resolved["resolved"].as_array().map(Vec::len),
+        Some(1)
+    );
+    for (query, name) in [
+        ("state=bogus", "state"),
+        ("severity=loud", "severity"),
+        ("limit=0", "limit"),
+        ("component=", "component"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, body) = s.get(&format!("/api/v1/alerts?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("`{name}`")),
+            "{query}: {body}"
+        );
+    }
+
+    // Prometheus sees the evaluations and no alert firing.
+    let metrics = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("mhd_alert_evaluations_total 3"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("mhd_alerts_firing{severity=\"critical\"} 0"));
+    assert!(!arrives(&mut storage_only, "alert:new").await);
+}
+
+#[tokio::test]
+async fn without_a_plan_there_is_nothing_to_evaluate_and_the_lists_are_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 2)
+        .await
+        .expect("store opens");
+    let state = AppState::with_clock(store, None, now);
+    assert!(matches!(
+        evaluate_once(&state).await,
+        Err(mhd_server::alerting::AlertingError::NoPlan)
+    ));
+    assert!(
+        mhd_server::alerting::start(&state)
+            .expect("starts")
+            .is_empty(),
+        "no loop without a plan"
+    );
+}

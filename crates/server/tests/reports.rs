@@ -1,0 +1,396 @@
+//! Reports (`GET /api/v1/reports/generate`) over a real SQLite store in a temporary folder,
+//! through the whole router. The PDF is checked with real tools: poppler's `pdftotext` reads
+//! its text back and `qpdf --check` its structure (each skipped with a notice where it is not
+//! installed, except under CI, where that fails).
+
+use std::process::Command;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use mhd_core::perf::BenchmarkSamples;
+use mhd_core::testrun::{TestCase, TestRun, TestStatus};
+use mhd_core::{NewOperation, System};
+use mhd_server::AppState;
+use mhd_store::{SqliteStore, Store};
+use serde_json::Value;
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+use tower::ServiceExt;
+
+const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
+const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+
+fn now() -> OffsetDateTime {
+    NOW
+}
+
+struct Server {
+    _dir: tempfile::TempDir,
+    router: Router,
+}
+
+fn op(at: OffsetDateTime, metric_type: &str, dataset: &str, success: bool) -> NewOperation {
+    let mut o = NewOperation::new(at, metric_type, "migrate");
+    o.dataset_name = Some(dataset.into());
+    o.component = Some("storage".into());
+    o.system = Some(System::New);
+    o.duration_ms = Some(20.0);
+    o.success = success;
+    if !success {
+        o.error_message = Some("row count mismatch".into());
+    }
+    o
+}
+
+/// A store with a week of activity before `NOW` (and some before the week), a test run and
+/// benchmarks, under the specification's plan.
+async fn server(with_plan: bool) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .unwrap();
+    let day = |d: i64| NOW - Duration::days(d);
+    let mut ops = vec![
+        // Before the range: two datasets migrated.
+        op(day(20), "migration", "early-1", true),
+        op(day(20), "migration", "early-2", true),
+        // In the range (2025-02-23 to 2025-03-01).
+        op(day(5), "migration", "sales", true),
+        op(day(4), "migration", "orders", false),
+        op(day(4) + Duration::hours(1), "migration", "orders", true),
+        op(day(3), "migration", "stock", true),
+        op(day(2), "rollback", "early-1", true),
+        op(day(1), "verification", "sales", false),
+        op(day(1), "migration", HOSTILE, false),
+    ];
+    let mut hostile = op(
+        day(1) + Duration::minutes(5),
+        "dataset_read",
+        HOSTILE,
+        false,
+    );
+    hostile.error_message = Some(HOSTILE.into());
+    ops.push(hostile);
+    for i in 0..30 {
+        ops.push(op(
+            day(i % 7) - Duration::minutes(i),
+            "dataset_read",
+            "sales",
+            i % 10 != 0,
+        ));
+    }
+    store.insert_operations(&ops).await.unwrap();
+    let case = |name: &str, status| TestCase {
+        name: name.into(),
+        classname: None,
+        status,
+        time: Some(0.1),
+        message: (status == TestStatus::Failed).then(|| "assertion failed".into()),
+    };
+    let run = TestRun {
+        suite: "unit".into(),
+        phase: None,
+        component: Some("storage".into()),
+        run_at: NOW - Duration::hours(30),
+        duration: 0.2,
+        cases: vec![case("a", TestStatus::Passed), case("b", TestStatus::Failed)],
+    };
+    store.insert_test_run(&run, None).await.unwrap();
+    let bench = |system, ms: f64| BenchmarkSamples {
+        operation: "load".into(),
+        system,
+        component: Some("storage".into()),
+        values_ms: vec![ms; 6],
+    };
+    store
+        .insert_benchmarks(
+            &[bench(System::Old, 200.0), bench(System::New, 100.0)],
+            None,
+            NOW,
+        )
+        .await
+        .unwrap();
+    let plan = with_plan.then(|| {
+        mhd_core::plan::parse(
+            &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
+            "migration.toml",
+        )
+        .unwrap()
+    });
+    let state = AppState::with_clock(store, plan, now);
+    Server {
+        _dir: dir,
+        router: mhd_server::app(state),
+    }
+}
+
+async fn get(router: &Router, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let res = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), 64 << 20)
+        .await
+        .unwrap();
+    (status, headers, bytes.to_vec())
+}
+
+const WEEK: &str = "/api/v1/reports/generate?start_date=2025-02-23&end_date=2025-03-01";
+
+/// The hostile name as HTML shows it, whichever entities the escaping chose.
+fn shows_escaped(html: &str) -> bool {
+    [
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "&#60;img src=x onerror=alert(1)&#62;",
+    ]
+    .iter()
+    .any(|e| html.contains(e))
+}
+
+/// Whether CI runs these tests, where a missing tool is a failure rather than a skip.
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Whether `tool` can be run; a notice (or a failure in CI) when not.
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool).arg("-v").output().is_ok();
+    if !ok {
+        assert!(
+            !in_ci(),
+            "{tool} is not installed and CI is set: install Debian's poppler-utils and qpdf"
+        );
+        eprintln!("reports: {tool} not found, skipping its check");
+    }
+    ok
+}
+
+#[tokio::test]
+async fn the_html_report_is_one_self_contained_document() {
+    let s = server(true).await;
+    let (status, headers, body) = get(&s.router, &format!("{WEEK}&format=html")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        r#"attachment; filename="mhd-report-2025-02-23-2025-03-01.html""#
+    );
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // Self-contained: no script, nothing loaded from anywhere.
+    let bare = html.replace("http://www.w3.org/2000/svg", "");
+    for needle in [
+        "<script", "http://", "https://", "src=\"", "<img", "<link", "@import", "url(http",
+        "url(//",
+    ] {
+        assert!(!bare.contains(needle), "the report contains {needle}");
+    }
+    assert!(html.contains("<style>"));
+    // Every part, in order.
+    let mut at = 0;
+    for part in [
+        "Migration report — MDM refactoring, 2025-02-23 to 2025-03-01",
+        "2025-02-23 to 2025-03-01 (7 days, UTC)",
+        r#"<section id="health""#,
+        r#"<section id="progress""#,
+        "Operations per day",
+        r#"<section id="timeline""#,
+        r#"<section id="components""#,
+        r#"<section id="tests""#,
+        r#"<section id="performance""#,
+        r#"<section id="top-errors""#,
+    ] {
+        let i = html[at..]
+            .find(part)
+            .unwrap_or_else(|| panic!("{part} missing or out of order"));
+        at += i;
+    }
+    // The figures of the range: three migrated, one rolled back (net +2); one failed attempt
+    // besides the hostile one; one integrity issue.
+    let progress = &html[html.find(r#"<section id="progress""#).unwrap()..];
+    let card = |label: &str| {
+        let i = progress.find(&format!("<dt>{label}</dt><dd>")).unwrap() + label.len() + 13;
+        progress[i..].split('<').next().unwrap().to_owned()
+    };
+    assert_eq!(card("Datasets migrated"), "+2");
+    assert_eq!(card("Migrated at the end"), "4");
+    assert_eq!(card("Successful migrations"), "3");
+    assert_eq!(card("Failed attempts"), "2");
+    assert_eq!(card("Rollbacks"), "1");
+    assert_eq!(card("Integrity issues"), "1");
+    // One row a day in the table, each day of the range.
+    for d in 23..=28 {
+        assert!(progress.contains(&format!(r#"<th scope="row">2025-02-{d}</th>"#)));
+    }
+    assert!(progress.contains(r#"<th scope="row">2025-03-01</th>"#));
+    assert!(!progress.contains("2025-02-22"));
+    // The top errors: grouped by type and message, the hostile one as text.
+    let errors = &html[html.find(r#"<section id="top-errors""#).unwrap()..];
+    assert!(errors.contains("row count mismatch"));
+    assert!(shows_escaped(errors));
+    assert!(!html.contains(HOSTILE), "a stored string became markup");
+    assert!(html.contains("assertion failed"), "the failing test");
+}
+
+#[tokio::test]
+async fn the_pdf_report_reads_back_with_pdftotext() {
+    let s = server(true).await;
+    let (status, headers, body) = get(&s.router, WEEK).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "application/pdf",
+        "PDF by default"
+    );
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        r#"attachment; filename="mhd-report-2025-02-23-2025-03-01.pdf""#
+    );
+    assert!(body.starts_with(b"%PDF-1.4\n"));
+    assert!(body.ends_with(b"%%EOF\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, &body).unwrap();
+    if have("qpdf") {
+        let out = Command::new("qpdf")
+            .arg("--check")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "qpdf --check: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    if !have("pdftotext") {
+        return;
+    }
+    let out = Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw = String::from_utf8(out.stdout).unwrap();
+    // Lines joined: a wrapped line breaks at a space.
+    let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    for want in [
+        "Migration report — MDM refactoring, 2025-02-23 to 2025-03-01",
+        "Executive summary",
+        "Overall status:",
+        "Progress in the range",
+        "Successful migrations",
+        "Operations per day",
+        "Timeline",
+        "Component health matrix",
+        "Test results",
+        "Performance comparison: old vs new system",
+        "Top errors of the range",
+        "row count mismatch",
+        "Page 1 of",
+    ] {
+        assert!(
+            text.contains(want),
+            "{want:?} is not in the PDF's text:\n{raw}"
+        );
+    }
+    // The hostile string is shown literally, as text.
+    assert!(text.contains(HOSTILE), "the hostile name as text:\n{raw}");
+    let pages = raw.matches('\u{c}').count();
+    assert!(
+        text.contains(&format!("Page {pages} of {pages}")),
+        "{pages} pages numbered"
+    );
+}
+
+#[tokio::test]
+async fn a_report_without_a_plan_says_what_needs_one() {
+    let s = server(false).await;
+    let (status, _, body) = get(&s.router, &format!("{WEEK}&format=html")).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("Migration report, 2025-02-23 to 2025-03-01"));
+    assert!(html.contains("No migration plan"));
+    assert!(html.contains(r#"<section id="progress""#));
+    let (status, _, pdf) = get(&s.router, WEEK).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(pdf.starts_with(b"%PDF-1.4"));
+}
+
+#[tokio::test]
+async fn an_earlier_range_is_told_as_of_its_end() {
+    let s = server(true).await;
+    let (status, _, body) = get(
+        &s.router,
+        "/api/v1/reports/generate?start_date=2025-02-01&end_date=2025-02-24&format=html",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("as of 2025-02-24 23:59:59 UTC"));
+    // By the end of the 24th: the two early datasets and "sales".
+    assert!(html.contains(r#"<span data-live="datasets_migrated">3</span>"#));
+    // The test run of the 28th came after the range.
+    assert!(html.contains("No test run up to the end of the range."));
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_naming_the_parameter() {
+    let s = server(true).await;
+    let cases = [
+        ("?end_date=2025-03-01", "start_date"),
+        ("?start_date=2025-03-01", "end_date"),
+        ("?start_date=2025-13-01&end_date=2025-03-01", "start_date"),
+        ("?start_date=2025-02-01&end_date=yesterday", "end_date"),
+        ("?start_date=2025-03-02&end_date=2025-03-01", "start_date"),
+        ("?start_date=2024-01-01&end_date=2025-03-01", "end_date"),
+        (
+            "?start_date=2025-02-01&end_date=2025-03-01&format=docx",
+            "format",
+        ),
+        ("?start_date=2025-02-01&end_date=2025-03-01&fmt=pdf", "fmt"),
+        (
+            "?start_date=2025-02-01&start_date=2025-02-02&end_date=2025-03-01",
+            "start_date",
+        ),
+    ];
+    for (query, param) in cases {
+        let uri = format!("/api/v1/reports/generate{query}");
+        let (status, headers, body) = get(&s.router, &uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json")
+        );
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "bad_request", "{uri}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("`{param}`")),
+            "{uri}: {message:?} does not name {param}"
+        );
+    }
+    // 366 days is the longest range.
+    let (status, _, _) = get(
+        &s.router,
+        "/api/v1/reports/generate?start_date=2024-03-01&end_date=2025-03-01&format=html",
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "2024-03-01 to 2025-03-01 is 366 days"
+    );
+}

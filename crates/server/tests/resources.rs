@@ -1,0 +1,306 @@
+//! The resource utilization page (`/resources`) and the live memory figure, over a real SQLite
+//! store in a temporary folder, driven through the whole router without a network.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use mhd_core::alerts::CollectorHealth;
+use mhd_core::sample::Sample;
+use mhd_server::AppState;
+use mhd_store::{SqliteStore, Store};
+use serde_json::{Value, json};
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+use tower::ServiceExt;
+
+const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
+const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+const GB: f64 = 1024.0 * 1024.0 * 1024.0;
+const MB: f64 = 1024.0 * 1024.0;
+
+fn now() -> OffsetDateTime {
+    NOW
+}
+
+struct Server {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+    state: AppState,
+    router: Router,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .unwrap();
+    let plan = mhd_core::plan::parse(
+        &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
+        "migration.toml",
+    )
+    .unwrap();
+    let state = AppState::with_clock(store.clone(), Some(plan), now);
+    Server {
+        _dir: dir,
+        store,
+        router: mhd_server::app(state.clone()),
+        state,
+    }
+}
+
+fn sample(minutes_ago: i64, metric: &str, value: f64) -> Sample {
+    Sample::new(NOW - Duration::minutes(minutes_ago), metric, value)
+}
+
+fn labelled(minutes_ago: i64, metric: &str, value: f64, key: &str, label: &str) -> Sample {
+    let mut s = sample(minutes_ago, metric, value);
+    s.labels.insert(key.into(), label.into());
+    s
+}
+
+/// An hour of host samples every minute, the latest at `NOW - 1 min`, and the database and
+/// process figures of the last minute.
+async fn seed(store: &SqliteStore) {
+    let mut samples = Vec::new();
+    for m in 1..=60 {
+        let t = m as f64;
+        samples.push(sample(m, "cpu_percent", 78.0 - (t - 1.0) * 0.5));
+        samples.push(sample(m, "memory_percent", 68.0));
+        samples.push(sample(m, "memory_used_bytes", 10.0 * GB));
+        samples.push(sample(m, "memory_available_bytes", 6.0 * GB));
+        samples.push(sample(m, "disk_read_bytes_per_second", 125.0 * MB));
+        samples.push(sample(m, "disk_write_bytes_per_second", 45.0 * MB));
+        samples.push(sample(m, "network_in_bytes_per_second", 12.0 * MB));
+        samples.push(sample(m, "network_out_bytes_per_second", 8.5 * MB));
+        samples.push(sample(m, "db_connections_active", 45.0));
+        samples.push(sample(m, "db_queries_per_second", 1200.0));
+    }
+    samples.extend([
+        sample(1, "cpu_cores_used", 12.5),
+        sample(1, "db_connections_idle", 23.0),
+        sample(1, "db_pool_size", 200.0),
+        labelled(1, "process_cpu_percent", 85.0, "process", "worker-3"),
+        labelled(
+            1,
+            "process_memory_bytes",
+            2048.0 * MB,
+            "process",
+            "worker-3",
+        ),
+        labelled(1, "process_cpu_percent", 12.0, "process", HOSTILE),
+    ]);
+    let mut storage = sample(1, "cpu_percent", 30.0);
+    storage.component = Some("storage".into());
+    samples.push(storage);
+    store.insert_samples(&samples).await.unwrap();
+}
+
+/// The hostile name as HTML shows it, whichever entities the escaping chose.
+const ESCAPED: [&str; 2] = [
+    "&lt;img src=x onerror=alert(1)&gt;",
+    "&#60;img src=x onerror=alert(1)&#62;",
+];
+
+fn shows_escaped(html: &str) -> bool {
+    ESCAPED.iter().any(|e| html.contains(e))
+}
+
+async fn get(router: &Router, uri: &str) -> (StatusCode, String) {
+    let res = router
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+async fn get_json(router: &Router, uri: &str) -> Value {
+    let (status, body) = get(router, uri).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn post_samples(router: &Router, body: &Value) {
+    let res = router
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/samples")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_page_shows_the_latest_figures_and_an_hour_of_charts() {
+    let s = server().await;
+    seed(&s.store).await;
+    let (status, html) = get(&s.router, "/resources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // In the navigation of every page, marked current here.
+    assert_eq!(
+        html.matches(r#"href="/resources" aria-current="page""#)
+            .count(),
+        2
+    );
+    assert!(get(&s.router, "/").await.1.contains(r#"href="/resources""#));
+    assert!(html.contains(r#"<section id="resources""#));
+    assert!(
+        html.contains("data-live-refresh"),
+        "the script refreshes it"
+    );
+    // The newest samples: CPU (averaged with the storage component's 30 %), memory, disk,
+    // network, the database.
+    assert!(html.contains("54.0%"), "CPU (78 and 30 averaged)");
+    assert!(html.contains("12.5 cores busy"));
+    assert!(html.contains("68.0%"));
+    assert!(html.contains("10.0 GB used of 16.0 GB"));
+    assert!(html.contains("R 125.0 · W 45.0 MB/s"));
+    assert!(html.contains("In 12.0 · Out 8.5 MB/s"));
+    assert!(html.contains("total 20.5 MB/s"));
+    assert!(html.contains("45 / 200"), "active of the pool");
+    assert!(html.contains("22.5%"), "pool usage");
+    assert!(html.contains("1,200"), "queries per second");
+    // An hour of samples drawn: CPU, memory, disk, network and database charts, with their
+    // latest values told to screen readers.
+    assert!(html.matches(r#"<svg class="chart""#).count() >= 5);
+    // The last minute averages the host's 78 % with the storage component's 30 %.
+    assert!(html.contains("CPU in use, the last hour. CPU: latest 54%, lowest 49%, highest 77.5%"));
+    // Top consumers by CPU, the hostile name as text.
+    let worker = html.find("worker-3").expect("the top consumer");
+    let hostile = ESCAPED
+        .iter()
+        .find_map(|e| html.find(e))
+        .expect("the hostile process name, escaped");
+    assert!(worker < hostile, "ordered by CPU");
+    assert!(html.contains("2.0 GB"));
+    assert!(!html.contains(HOSTILE), "the process name became markup");
+    // Per component.
+    assert!(html.contains("By component"));
+    assert!(html.contains(r#"<th scope="row">storage</th><td class="n">30.0%</td>"#));
+    // Nothing from another host.
+    let body = html.replace("http://www.w3.org/2000/svg", "");
+    assert!(!body.contains("http://") && !body.contains("https://"));
+}
+
+#[tokio::test]
+async fn without_samples_the_page_says_how_to_get_them() {
+    let s = server().await;
+    let (status, html) = get(&s.router, "/resources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("No samples yet"));
+    assert!(html.contains("[[collectors.host]]"));
+    assert!(html.contains("/api/v1/samples"));
+    assert!(!html.contains(r#"<svg class="chart""#), "no empty charts");
+    assert!(html.contains("No collector runs"));
+    assert!(!html.contains("0.0%"), "no made-up zeros");
+}
+
+#[tokio::test]
+async fn samples_older_than_the_hour_are_not_drawn_nor_current() {
+    let s = server().await;
+    s.store
+        .insert_samples(&[sample(90, "cpu_percent", 99.0)])
+        .await
+        .unwrap();
+    let html = get(&s.router, "/resources").await.1;
+    assert!(
+        html.contains("No samples yet"),
+        "a 90-minute-old sample is not current"
+    );
+    assert!(!html.contains("99.0%"));
+}
+
+#[tokio::test]
+async fn the_collectors_table_shows_each_ones_health() {
+    let s = server().await;
+    let health = |name: &str, up: bool, ran: bool, error: Option<&str>| CollectorHealth {
+        name: name.into(),
+        kind: "host".into(),
+        up,
+        last_success: up.then_some(NOW - Duration::seconds(30)),
+        last_error: error.map(str::to_owned),
+        last_run: ran.then_some(NOW - Duration::seconds(30)),
+        last_duration_ms: ran.then_some(12.5),
+        runs: u64::from(ran),
+        failures: u64::from(ran && !up),
+        components: Vec::new(),
+        metrics: vec!["cpu_percent".into()],
+    };
+    s.state
+        .collectors
+        .update(health("this host", true, true, None));
+    s.state
+        .collectors
+        .update(health("prod db", false, true, Some(HOSTILE)));
+    s.state
+        .collectors
+        .update(health("late", false, false, None));
+    let html = get(&s.router, "/resources").await.1;
+    let table = &html[html
+        .find(r#"aria-label="Collectors, table""#)
+        .expect("the table")..];
+    assert!(table.contains("this host"));
+    assert!(table.contains(r#"<span aria-hidden="true">●</span> up"#));
+    assert!(table.contains("just now"), "last success, relative");
+    assert!(table.contains("12.5ms"));
+    assert!(table.contains(r#"<span aria-hidden="true">✗</span> down"#));
+    assert!(shows_escaped(table));
+    assert!(!html.contains(HOSTILE));
+    assert!(table.contains("not run yet"));
+    assert!(table.contains("never"));
+}
+
+#[tokio::test]
+async fn the_live_metrics_carry_memory_from_samples() {
+    let s = server().await;
+    // Without samples: absent, and "no data" on the page, never 0.
+    let live = get_json(&s.router, "/api/v1/metrics/live").await;
+    assert_eq!(live["memory_percent"], Value::Null);
+    assert_eq!(live["memory_bytes"], Value::Null);
+    let page = get(&s.router, "/live").await.1;
+    assert!(
+        page.contains(r#"<span data-live="memory">no data</span>"#),
+        "{page}"
+    );
+
+    let ts = |minutes: i64| {
+        (NOW - Duration::minutes(minutes))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    post_samples(
+        &s.router,
+        &json!([
+            {"timestamp": ts(7), "metric": "memory_percent", "value": 50.0, "labels": {"host": "a"}},
+            {"timestamp": ts(1), "metric": "memory_percent", "value": 60.0, "labels": {"host": "a"}},
+            {"timestamp": ts(2), "metric": "memory_percent", "value": 70.0, "labels": {"host": "b"}},
+            {"timestamp": ts(1), "metric": "memory_used_bytes", "value": 4.0 * GB},
+            {"timestamp": ts(1), "metric": "queue_depth", "value": 12},
+        ]),
+    )
+    .await;
+    let live = get_json(&s.router, "/api/v1/metrics/live").await;
+    let mem = &live["memory_percent"];
+    assert_eq!(mem["value"], json!(65.0), "two hosts averaged: {live}");
+    assert_eq!(mem["previous"], json!(50.0));
+    assert_eq!(mem["change_percent"], json!(30.0));
+    assert_eq!(mem["unit"], "%");
+    assert_eq!(mem["sparkline"].as_array().unwrap().len(), 10);
+    assert_eq!(live["memory_bytes"]["value"], json!(4.0 * GB));
+    assert_eq!(live["queue_depth"], json!(12.0));
+    let page = get(&s.router, "/live").await.1;
+    assert!(
+        page.contains(r#"<span data-live="memory">65.0% · 4.0 GB</span>"#),
+        "the memory card"
+    );
+    assert!(page.contains("+30.0% vs the previous window"));
+}

@@ -1,0 +1,391 @@
+//! What the collectors remember between runs and across restarts: the recent errors the logs
+//! collectors read, the commits and pattern counts of the git collectors, the report files the
+//! test reports collectors have read, and small per-collector values.
+//!
+//! Every row belongs to one collector, named as in the plan.
+
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use crate::Result;
+use crate::sqlite::{SqliteStore, from_us, to_us};
+
+/// How many recent log errors are kept per collector; older ones are deleted as new ones come.
+pub const LOG_ERRORS_KEPT: i64 = 1000;
+
+/// One error entry read from a log file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogErrorRecord {
+    /// The logs collector that read it.
+    pub collector: String,
+    /// When it was written (the entry's own time, or when it was read when it has none).
+    pub time: OffsetDateTime,
+    /// Its level as written in logs: `ERROR` or `CRITICAL`.
+    pub level: String,
+    /// Its message.
+    pub message: String,
+    /// The file it was read from.
+    pub file: String,
+}
+
+/// One commit a git collector walked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitCommitRecord {
+    /// The full commit id.
+    pub commit: String,
+    /// Its commit time.
+    pub committed_at: OffsetDateTime,
+    /// The components whose paths it touched.
+    pub components: Vec<String>,
+}
+
+/// The matches of one pattern at one commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitCountRecord {
+    /// The full commit id.
+    pub commit: String,
+    /// What identifies the pattern (its component, kind, text and paths).
+    pub pattern_key: String,
+    /// The pattern's component.
+    pub component: String,
+    /// Lines that match.
+    pub matches: i64,
+}
+
+/// A file a test reports collector has read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenFileRecord {
+    /// The file's name in the watched folder.
+    pub name: String,
+    /// Its size in bytes when it was read.
+    pub size: i64,
+    /// Its modification time when it was read.
+    pub modified: OffsetDateTime,
+    /// Why it was refused, when it was.
+    pub error: Option<String>,
+}
+
+impl SqliteStore {
+    /// Stores error entries a logs collector read, then deletes all but its newest
+    /// [`LOG_ERRORS_KEPT`], in one transaction. Returns how many were stored.
+    pub async fn insert_log_errors(&self, errors: &[LogErrorRecord]) -> Result<u64> {
+        if errors.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut collectors: Vec<&str> = Vec::new();
+        for e in errors {
+            sqlx::query(
+                "INSERT INTO collector_log_errors (collector, time_us, level, message, file) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(e.collector.as_str())
+            .bind(to_us(e.time))
+            .bind(e.level.as_str())
+            .bind(e.message.as_str())
+            .bind(e.file.as_str())
+            .execute(&mut *tx)
+            .await?;
+            if !collectors.contains(&e.collector.as_str()) {
+                collectors.push(&e.collector);
+            }
+        }
+        for collector in collectors {
+            sqlx::query(
+                "DELETE FROM collector_log_errors WHERE collector = ? AND id <= ( \
+                   SELECT id FROM collector_log_errors WHERE collector = ? \
+                   ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            )
+            .bind(collector)
+            .bind(collector)
+            .bind(LOG_ERRORS_KEPT)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(errors.len() as u64)
+    }
+
+    /// The newest `limit` error entries read by `collector` (by every logs collector when
+    /// `None`), newest first.
+    pub async fn recent_log_errors(
+        &self,
+        collector: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<LogErrorRecord>> {
+        let rows = sqlx::query(
+            "SELECT collector, time_us, level, message, file FROM collector_log_errors \
+             WHERE ? IS NULL OR collector = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(collector)
+        .bind(collector)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LogErrorRecord {
+                    collector: r.try_get("collector")?,
+                    time: from_us(r.try_get("time_us")?),
+                    level: r.try_get("level")?,
+                    message: r.try_get("message")?,
+                    file: r.try_get("file")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores one walked commit of a git collector and the counts of its patterns there, in
+    /// one transaction (counts of a pattern already stored for that commit are replaced).
+    pub async fn insert_git_commit(
+        &self,
+        collector: &str,
+        commit: &GitCommitRecord,
+        counts: &[GitCountRecord],
+    ) -> Result<()> {
+        let components = serde_json::to_string(&commit.components).unwrap_or_else(|_| "[]".into());
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO collector_git_commits (collector, commit_sha, committed_at_us, components) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (collector, commit_sha) DO UPDATE SET \
+             committed_at_us = excluded.committed_at_us, components = excluded.components",
+        )
+        .bind(collector)
+        .bind(commit.commit.as_str())
+        .bind(to_us(commit.committed_at))
+        .bind(components)
+        .execute(&mut *tx)
+        .await?;
+        for c in counts {
+            sqlx::query(
+                "INSERT INTO collector_git_counts \
+                 (collector, commit_sha, pattern_key, component, matches) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (collector, commit_sha, pattern_key) DO UPDATE SET \
+                 component = excluded.component, matches = excluded.matches",
+            )
+            .bind(collector)
+            .bind(c.commit.as_str())
+            .bind(c.pattern_key.as_str())
+            .bind(c.component.as_str())
+            .bind(c.matches)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The commits a git collector has walked, oldest first.
+    pub async fn git_commits(&self, collector: &str) -> Result<Vec<GitCommitRecord>> {
+        let rows = sqlx::query(
+            "SELECT commit_sha, committed_at_us, components FROM collector_git_commits \
+             WHERE collector = ? ORDER BY committed_at_us, rowid",
+        )
+        .bind(collector)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let components: String = r.try_get("components")?;
+                Ok(GitCommitRecord {
+                    commit: r.try_get("commit_sha")?,
+                    committed_at: from_us(r.try_get("committed_at_us")?),
+                    components: serde_json::from_str(&components).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Every pattern count a git collector has stored.
+    pub async fn git_counts(&self, collector: &str) -> Result<Vec<GitCountRecord>> {
+        let rows = sqlx::query(
+            "SELECT commit_sha, pattern_key, component, matches FROM collector_git_counts \
+             WHERE collector = ?",
+        )
+        .bind(collector)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(GitCountRecord {
+                    commit: r.try_get("commit_sha")?,
+                    pattern_key: r.try_get("pattern_key")?,
+                    component: r.try_get("component")?,
+                    matches: r.try_get("matches")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The files a test reports collector has read.
+    pub async fn seen_files(&self, collector: &str) -> Result<Vec<SeenFileRecord>> {
+        let rows = sqlx::query(
+            "SELECT name, size, modified_us, error FROM collector_files WHERE collector = ? \
+             ORDER BY name",
+        )
+        .bind(collector)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SeenFileRecord {
+                    name: r.try_get("name")?,
+                    size: r.try_get("size")?,
+                    modified: from_us(r.try_get("modified_us")?),
+                    error: r.try_get("error")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records that a test reports collector has read a file (replacing what it knew of a file
+    /// of that name).
+    pub async fn record_seen_file(
+        &self,
+        collector: &str,
+        file: &SeenFileRecord,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO collector_files (collector, name, size, modified_us, error, recorded_at_us) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (collector, name) DO UPDATE SET \
+             size = excluded.size, modified_us = excluded.modified_us, error = excluded.error, \
+             recorded_at_us = excluded.recorded_at_us",
+        )
+        .bind(collector)
+        .bind(file.name.as_str())
+        .bind(file.size)
+        .bind(to_us(file.modified))
+        .bind(file.error.as_deref())
+        .bind(to_us(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A value a collector kept under `key`.
+    pub async fn collector_value(&self, collector: &str, key: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM collector_state WHERE collector = ? AND key = ?")
+                .bind(collector)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Keeps `value` under `key` for a collector, replacing the previous one.
+    pub async fn set_collector_value(&self, collector: &str, key: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO collector_state (collector, key, value) VALUES (?, ?, ?) \
+             ON CONFLICT (collector, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(collector)
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("mhd.db"), 2)
+            .await
+            .expect("store opens");
+        (dir, store)
+    }
+
+    fn error(collector: &str, n: i64) -> LogErrorRecord {
+        LogErrorRecord {
+            collector: collector.into(),
+            time: OffsetDateTime::UNIX_EPOCH + Duration::seconds(n),
+            level: "ERROR".into(),
+            message: format!("failure {n}"),
+            file: "/var/log/app.log".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn log_errors_keep_the_newest_thousand_per_collector() {
+        let (_dir, store) = store().await;
+        let many: Vec<LogErrorRecord> = (0..1100).map(|n| error("app", n)).collect();
+        store.insert_log_errors(&many).await.expect("stored");
+        store
+            .insert_log_errors(&[error("other", 1)])
+            .await
+            .expect("stored");
+        let app = store
+            .recent_log_errors(Some("app"), 5000)
+            .await
+            .expect("read");
+        assert_eq!(app.len(), 1000);
+        assert_eq!(app[0].message, "failure 1099");
+        assert_eq!(app[999].message, "failure 100");
+        let all = store.recent_log_errors(None, 2).await.expect("read");
+        assert_eq!(all[0].collector, "other");
+        assert_eq!(all.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn git_commits_and_counts_survive_reopening() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("mhd.db");
+        {
+            let store = SqliteStore::open(&path, 1).await.expect("opens");
+            let commit = GitCommitRecord {
+                commit: "abc".into(),
+                committed_at: OffsetDateTime::UNIX_EPOCH + Duration::days(1),
+                components: vec!["storage".into()],
+            };
+            let count = GitCountRecord {
+                commit: "abc".into(),
+                pattern_key: "k".into(),
+                component: "storage".into(),
+                matches: 3,
+            };
+            store
+                .insert_git_commit("repo", &commit, &[count])
+                .await
+                .expect("stored");
+            store.close().await;
+        }
+        let store = SqliteStore::open(&path, 1).await.expect("opens again");
+        let commits = store.git_commits("repo").await.expect("read");
+        assert_eq!(commits.len(), 1);
+        assert_eq!(commits[0].components, vec!["storage".to_owned()]);
+        let counts = store.git_counts("repo").await.expect("read");
+        assert_eq!(counts[0].matches, 3);
+        assert!(store.git_counts("else").await.expect("read").is_empty());
+    }
+
+    #[tokio::test]
+    async fn seen_files_and_values_are_replaced_by_name() {
+        let (_dir, store) = store().await;
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let mut file = SeenFileRecord {
+            name: "a.xml".into(),
+            size: 10,
+            modified: at,
+            error: Some("a.xml:1:1: not XML".into()),
+        };
+        store.record_seen_file("t", &file, at).await.expect("ok");
+        file.size = 12;
+        file.error = None;
+        store.record_seen_file("t", &file, at).await.expect("ok");
+        assert_eq!(store.seen_files("t").await.expect("read"), vec![file]);
+        assert_eq!(store.collector_value("t", "k").await.expect("read"), None);
+        store.set_collector_value("t", "k", "1").await.expect("ok");
+        store.set_collector_value("t", "k", "2").await.expect("ok");
+        assert_eq!(
+            store.collector_value("t", "k").await.expect("read"),
+            Some("2".into())
+        );
+    }
+}
