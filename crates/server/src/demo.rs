@@ -90,7 +90,7 @@ fn op(
 }
 
 /// Everyday traffic of one moment: reads, queries, feature runs on both systems. During an
-/// incident, the new system of the component it hits fails half the time.
+/// incident, the new system of the component it hits fails four times in five.
 fn traffic(rng: &mut Rng, at: OffsetDateTime, incident: Option<&str>) -> NewOperation {
     let component = COMPONENTS[rng.below(4) as usize];
     let system = if rng.chance(0.55) {
@@ -111,7 +111,7 @@ fn traffic(rng: &mut Rng, at: OffsetDateTime, incident: Option<&str>) -> NewOper
         median
     };
     let fail = match (component, system) {
-        (c, System::New) if incident == Some(c) => 0.5,
+        (c, System::New) if incident == Some(c) => 0.8,
         ("features", System::New) => 0.07,
         (_, System::New) => 0.02,
         _ => 0.01,
@@ -452,7 +452,7 @@ name = "critical_error_rate"
 kind = "threshold"
 metric = "error_rate"
 op = ">"
-threshold = 0.12
+threshold = 0.10
 for = "30s"
 keep_firing_for = "1m"
 severity = "critical"
@@ -491,7 +491,7 @@ severity = "warning"
 name = "rollbacks"
 kind = "rollback"
 count = 2
-window = "30m"
+window = "10m"
 severity = "warning"
 keep_firing_for = "1m"
 
@@ -679,6 +679,45 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_plan_parses_with_its_collector_rules_and_channels() {
+        let start = time::macros::date!(2026 - 10 - 05);
+        let receiver: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let mut text = mhd_core::plan::default_plan_toml(start);
+        text.push_str(&demo_plan_additions(
+            receiver,
+            std::path::Path::new("/tmp/a \"quoted\" key"),
+        ));
+        let plan = mhd_core::plan::parse(&text, "migration.toml").expect("the demo plan parses");
+        assert_eq!(plan.collectors.host.len(), 1);
+        assert_eq!(plan.alerts.rules.len(), 10);
+        let names: Vec<&str> = plan.notify.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["ops-webhook", "ops-slack", "pager"]);
+        assert!(matches!(
+            &plan.notify[2].kind,
+            mhd_core::plan::ChannelKind::Pagerduty { url, .. } if url == "http://127.0.0.1:9/pagerduty"
+        ));
+    }
+
+    #[test]
+    fn incidents_come_one_component_after_another_with_calm_between() {
+        assert_eq!(incident_at(0), None);
+        assert_eq!(incident_at(FIRST_INCIDENT), Some(COMPONENTS[0]));
+        assert_eq!(
+            incident_at(FIRST_INCIDENT + INCIDENT_TICKS - 1),
+            Some(COMPONENTS[0])
+        );
+        assert_eq!(incident_at(FIRST_INCIDENT + INCIDENT_TICKS), None);
+        assert_eq!(
+            incident_at(FIRST_INCIDENT + INCIDENT_EVERY),
+            Some(COMPONENTS[1])
+        );
+        let calm = (0..INCIDENT_EVERY * 4)
+            .filter(|&t| incident_at(t + FIRST_INCIDENT).is_none())
+            .count() as u64;
+        assert_eq!(calm, (INCIDENT_EVERY - INCIDENT_TICKS) * 4);
+    }
 
     #[test]
     fn the_generator_is_repeatable_and_spread() {

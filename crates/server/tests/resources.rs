@@ -304,3 +304,56 @@ async fn the_live_metrics_carry_memory_from_samples() {
     );
     assert!(page.contains("+30.0% vs the previous window"));
 }
+
+#[tokio::test]
+async fn log_errors_and_the_code_burndown_are_shown_for_their_collectors() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .unwrap();
+    let mut text = mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06));
+    text.push_str(
+        r#"
+[[collectors.logs]]
+name = "app"
+paths = ["app.log"]
+
+[[collectors.git]]
+name = "code"
+repo = "."
+[[collectors.git.patterns]]
+component = "storage"
+pattern = "old_storage_api("
+"#,
+    );
+    let plan = mhd_core::plan::parse(&text, "migration.toml").unwrap();
+    let state = AppState::with_clock(store.clone(), Some(plan), now);
+    let router = mhd_server::app(state);
+
+    // Before any error: the section says so.
+    let (status, page) = get(&router, "/resources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Recent log errors"), "{page}");
+    assert!(page.contains("No error in the followed log files"));
+    assert!(page.contains("Code migration burndown: code"));
+
+    store
+        .insert_log_errors(&[mhd_store::collect::LogErrorRecord {
+            collector: "app".into(),
+            time: NOW - Duration::minutes(3),
+            level: "ERROR".into(),
+            message: format!("worker crashed: {HOSTILE}"),
+            file: "app.log".into(),
+        }])
+        .await
+        .unwrap();
+    let router = mhd_server::app(AppState::with_clock(
+        store.clone(),
+        Some(mhd_core::plan::parse(&text, "migration.toml").unwrap()),
+        now,
+    ));
+    let (_, page) = get(&router, "/resources").await;
+    assert!(page.contains("worker crashed: &#60;img src=x onerror=alert(1)&#62;"));
+    assert!(!page.contains(HOSTILE), "a stored string is shown as text");
+    assert!(page.contains(">3m ago<"), "the error's age is shown");
+}

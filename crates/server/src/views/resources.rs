@@ -62,7 +62,15 @@ pub struct ResourcesData {
     pub history: Vec<Sample>,
     /// The collectors' health, in the plan's order.
     pub collectors: Vec<CollectorHealth>,
+    /// Each git collector's burndown chart (its name, the SVG), in the plan's order.
+    pub burndowns: Vec<(String, String)>,
+    /// The newest errors the log collectors read, newest first (None without a logs
+    /// collector).
+    pub log_errors: Option<Vec<mhd_store::collect::LogErrorRecord>>,
 }
+
+/// Recent log errors the page lists.
+pub const LOG_ERRORS_SHOWN: u32 = 20;
 
 impl ResourcesData {
     /// Reads the page's data from the server's store and collectors, as of now.
@@ -77,11 +85,32 @@ impl ResourcesData {
                 now + Duration::microseconds(1),
             )
             .await?;
+        let (mut burndowns, mut log_errors) = (Vec::new(), None);
+        if let Some(plan) = &state.plan {
+            for git in &plan.collectors.git {
+                let series = crate::collect::git::burndown(state, &git.name).await?;
+                let label = format!("Code left to migrate, by component ({})", git.name);
+                burndowns.push((
+                    git.name.clone(),
+                    crate::collect::git::burndown_chart(&series, &label),
+                ));
+            }
+            if !plan.collectors.logs.is_empty() {
+                log_errors = Some(
+                    state
+                        .store
+                        .recent_log_errors(None, LOG_ERRORS_SHOWN)
+                        .await?,
+                );
+            }
+        }
         Ok(ResourcesData {
             now,
             metrics: sample::resource_metrics(&latest, now),
             history,
             collectors: state.collectors.statuses(),
+            burndowns,
+            log_errors,
         })
     }
 
@@ -145,6 +174,14 @@ struct ComponentRow {
     connections: String,
 }
 
+/// One error a log collector read.
+struct LogErrorRow {
+    at: Stamp,
+    level: String,
+    message: String,
+    file: String,
+}
+
 struct CollectorRow {
     name: String,
     kind: String,
@@ -173,6 +210,8 @@ pub(crate) struct ResourcesSection {
     consumers: Vec<ConsumerRow>,
     components: Vec<ComponentRow>,
     collectors: Vec<CollectorRow>,
+    burndowns: Vec<(String, String)>,
+    log_errors: Option<Vec<LogErrorRow>>,
 }
 
 /// A figure with `decimals` decimals and its unit, or [`DASH`].
@@ -608,6 +647,22 @@ impl ResourcesSection {
                 .iter()
                 .map(|c| CollectorRow::new(c, d.now, offset))
                 .collect(),
+            burndowns: d
+                .burndowns
+                .iter()
+                .map(|(name, svg)| (clip(name, MAX_NAME_CHARS), svg.clone()))
+                .collect(),
+            log_errors: d.log_errors.as_ref().map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| LogErrorRow {
+                        at: Stamp::new(e.time, d.now, offset),
+                        level: clip(&e.level, MAX_NAME_CHARS),
+                        message: clip(&e.message, MAX_MESSAGE_CHARS),
+                        file: clip(&e.file, MAX_MESSAGE_CHARS),
+                    })
+                    .collect()
+            }),
         }
     }
 }
