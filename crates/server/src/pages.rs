@@ -32,6 +32,10 @@ pub fn routes() -> Router<AppState> {
             post(crate::api::alerts::page_acknowledge),
         )
         .route(
+            routes::PAGE_ALERT_JIRA,
+            post(crate::api::alerts::page_jira),
+        )
+        .route(
             routes::PAGE_ALERT_SILENCES,
             post(crate::api::alerts::page_silence),
         )

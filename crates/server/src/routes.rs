@@ -77,6 +77,8 @@ pub const API_ALERT_SILENCE: &str = "/api/v1/alerts/silences/{id}";
 pub const PAGE_ALERTS: &str = "/alerts";
 /// The alerts page's acknowledge form.
 pub const PAGE_ALERT_ACK: &str = "/alerts/acknowledge/{alert_id}";
+/// The alerts page's "create a Jira issue" form.
+pub const PAGE_ALERT_JIRA: &str = "/alerts/{alert_id}/jira";
 /// The alerts page's form adding a silence.
 pub const PAGE_ALERT_SILENCES: &str = "/alerts/silences";
 /// The alerts page's form removing a silence.

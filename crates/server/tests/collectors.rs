@@ -44,6 +44,17 @@ fn plan(collectors: Collectors) -> Plan {
     plan
 }
 
+/// A logs collector of one file in the auto-detected format, for no component.
+fn logs_collector(name: &str, path: &str, schedule: Schedule) -> LogsCollector {
+    LogsCollector {
+        name: name.into(),
+        paths: vec![path.into()],
+        format: "auto".into(),
+        schedule,
+        component: None,
+    }
+}
+
 fn schedule(interval_ms: i64, timeout_ms: i64) -> Schedule {
     Schedule {
         interval: Duration::milliseconds(interval_ms),
@@ -616,11 +627,8 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
     .expect("write");
     let collectors = Collectors {
         logs: vec![LogsCollector {
-            name: "app".into(),
-            paths: vec!["app.log".into()],
-            format: "auto".into(),
-            schedule: schedule(1000, 5000),
             component: Some("storage".into()),
+            ..logs_collector("app", "app.log", schedule(1000, 5000))
         }],
         ..Collectors::default()
     };
@@ -715,13 +723,11 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
 
     // A path that never existed fails the run, naming it.
     let collectors = Collectors {
-        logs: vec![LogsCollector {
-            name: "missing".into(),
-            paths: vec!["nowhere.log".into()],
-            format: "auto".into(),
-            schedule: schedule(1000, 5000),
-            component: None,
-        }],
+        logs: vec![logs_collector(
+            "missing",
+            "nowhere.log",
+            schedule(1000, 5000),
+        )],
         ..Collectors::default()
     };
     let state = state_in(&sub(dir.path(), "missing"), collectors).await;
@@ -840,13 +846,7 @@ async fn a_hanging_collector_times_out_while_another_keeps_its_schedule() {
             queries: vec![instant("q", "up")],
             component: None,
         }],
-        logs: vec![LogsCollector {
-            name: "steady".into(),
-            paths: vec!["app.log".into()],
-            format: "auto".into(),
-            schedule: schedule(200, 1000),
-            component: None,
-        }],
+        logs: vec![logs_collector("steady", "app.log", schedule(200, 1000))],
         ..Collectors::default()
     };
     let state = state_in(dir.path(), collectors).await;
@@ -900,13 +900,7 @@ async fn a_hanging_collector_times_out_while_another_keeps_its_schedule() {
 async fn a_schedule_of_zero_is_refused_naming_the_collector() {
     let dir = tempfile::tempdir().expect("dir");
     let collectors = Collectors {
-        logs: vec![LogsCollector {
-            name: "zero".into(),
-            paths: vec!["a.log".into()],
-            format: "auto".into(),
-            schedule: schedule(0, 1000),
-            component: None,
-        }],
+        logs: vec![logs_collector("zero", "a.log", schedule(0, 1000))],
         ..Collectors::default()
     };
     let state = state_in(dir.path(), collectors).await;

@@ -106,6 +106,11 @@ impl Drop for Receiver {
 }
 
 impl Receiver {
+    /// A receiver that answers every request 200.
+    async fn accepting() -> Receiver {
+        Receiver::start(vec![], Reply::status(200)).await
+    }
+
     /// Answers `script` in order, then `otherwise` to every further request.
     async fn start(script: Vec<Reply>, otherwise: Reply) -> Receiver {
         let state = Arc::new(ReceiverState {
@@ -400,7 +405,7 @@ fn secret_file(dir: &tempfile::TempDir, name: &str, value: &str) -> Secret {
 #[tokio::test]
 async fn the_webhook_gets_the_alert_as_json_with_its_bearer_token() {
     let dir = tempfile::tempdir().unwrap();
-    let rx = Receiver::start(vec![], Reply::status(200)).await;
+    let rx = Receiver::accepting().await;
     let token = secret_file(&dir, "token", "hook-token-1234");
     let ch = channel(
         "ops",
@@ -686,6 +691,48 @@ async fn jira_makes_one_issue_per_alert_automatically_or_on_the_button() {
     let (status, _) = click("abc").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(rx.received().len(), 2, "Jira was asked twice in all");
+
+    // The alerts page links each issue and offers the button where there is none.
+    run.state
+        .store
+        .save_transitions(
+            &[fired(alert(7, Severity::Warning, None))],
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
+    let page = |request: Request<Body>| {
+        let router = run.router();
+        async move {
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+                .await
+                .unwrap();
+            (status, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    };
+    let (status, html) = page(Request::get("/alerts").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!("href=\"{}/browse/OPS-1\"", rx.url(""))),
+        "{html}"
+    );
+    assert!(html.contains("Create a Jira issue for #7"), "{html}");
+    assert!(
+        !html.contains("Create a Jira issue for #5"),
+        "one issue per alert"
+    );
+    // The button without JavaScript: Jira now answers 500, and the page says so.
+    let (status, html) = page(
+        Request::post("/alerts/7/jira")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{html}");
+    assert!(html.contains("Jira did not create the issue"), "{html}");
     run.stop();
 }
 
@@ -898,8 +945,8 @@ async fn a_pending_delivery_survives_a_restart_and_is_delivered_once() {
 #[tokio::test]
 async fn channels_are_chosen_by_severity_and_component() {
     let dir = tempfile::tempdir().unwrap();
-    let everyone = Receiver::start(vec![], Reply::status(200)).await;
-    let storage = Receiver::start(vec![], Reply::status(200)).await;
+    let everyone = Receiver::accepting().await;
+    let storage = Receiver::accepting().await;
     let mut storage_critical = webhook("storage-critical", storage.url("/hook"));
     storage_critical.min_severity = Severity::Critical;
     storage_critical.components = vec!["storage".into()];
@@ -958,8 +1005,8 @@ async fn channels_are_chosen_by_severity_and_component() {
 #[tokio::test]
 async fn resolutions_go_only_to_channels_that_want_them_and_heard_the_firing() {
     let dir = tempfile::tempdir().unwrap();
-    let both = Receiver::start(vec![], Reply::status(200)).await;
-    let firing_only = Receiver::start(vec![], Reply::status(200)).await;
+    let both = Receiver::accepting().await;
+    let firing_only = Receiver::accepting().await;
     let mut quiet = webhook("firing-only", firing_only.url("/hook"));
     quiet.send_resolved = false;
     let run = run(&dir, vec![webhook("both", both.url("/hook")), quiet]).await;

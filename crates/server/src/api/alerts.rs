@@ -144,22 +144,23 @@ pub async fn list(
     )
 }
 
-/// An alert id from the path, or 400 naming it.
-fn alert_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+/// The id of `what` (an alert or a silence) from the path, or 400 naming it.
+fn path_id(path: Result<Path<String>, PathRejection>, what: &str) -> Result<i64, ApiError> {
     let Path(text) = path.map_err(|e| ApiError::bad_request(format!("path: {}", e.body_text())))?;
     text.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::bad_request(format!("path: {text:?} is not an alert id")))
+        .ok_or_else(|| ApiError::bad_request(format!("path: {text:?} is not {what} id")))
+}
+
+/// An alert id from the path, or 400 naming it.
+fn alert_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    path_id(path, "an alert")
 }
 
 /// A silence id from the path, or 400 naming it.
 fn silence_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
-    let Path(text) = path.map_err(|e| ApiError::bad_request(format!("path: {}", e.body_text())))?;
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::bad_request(format!("path: {text:?} is not a silence id")))
+    path_id(path, "a silence")
 }
 
 /// `GET /api/v1/alerts/{alert_id}`: the alert with its `history`, oldest first.
@@ -234,6 +235,28 @@ fn json_body<T: for<'de> Deserialize<'de> + Default>(
     serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("body: {e}")))
 }
 
+/// Tells the live pages that an alert or a silence of `component` changed.
+fn announce(state: &AppState, component: Option<String>, data: serde_json::Value) {
+    state.notify(Change::Alert {
+        push: AlertPush::Updated,
+        component,
+        data: Arc::new(data),
+    });
+}
+
+/// A request's field `what` names a rule or a component the plan does not have: 400 listing
+/// those it has.
+fn not_in_plan(what: &str, given: &str, known: &[&str]) -> ApiError {
+    ApiError::bad_request(format!(
+        "field `{what}`: the plan has no {what} {given:?} (its {what}s: {})",
+        if known.is_empty() {
+            "none".to_owned()
+        } else {
+            known.join(", ")
+        }
+    ))
+}
+
 /// A name given in a request, `None` when blank.
 fn given(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|v| !v.is_empty())
@@ -255,11 +278,11 @@ pub async fn acknowledge_alert(
         .alert(id)
         .await?
         .ok_or(AlertStoreError::NoSuchAlert(id))?;
-    state.notify(Change::Alert {
-        push: AlertPush::Updated,
-        component: alert.component.clone(),
-        data: Arc::new(json!({ "reason": "acknowledged", "alert": alert })),
-    });
+    announce(
+        state,
+        alert.component.clone(),
+        json!({ "reason": "acknowledged", "alert": alert }),
+    );
     Ok(alert)
 }
 
@@ -278,27 +301,13 @@ pub async fn add_silence(state: &AppState, request: &SilenceRequest) -> Result<S
             && !plan.alerts.rules.iter().any(|x| x.name == r)
         {
             let known: Vec<&str> = plan.alerts.rules.iter().map(|x| x.name.as_str()).collect();
-            return Err(ApiError::bad_request(format!(
-                "field `rule`: the plan has no rule {r:?} (its rules: {})",
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            )));
+            return Err(not_in_plan("rule", r, &known));
         }
         if let Some(c) = component
             && plan.component(c).is_none()
         {
             let known: Vec<&str> = plan.components.iter().map(|x| x.id.as_str()).collect();
-            return Err(ApiError::bad_request(format!(
-                "field `component`: the plan has no component {c:?} (its components: {})",
-                if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                }
-            )));
+            return Err(not_in_plan("component", c, &known));
         }
     }
     let duration = parse_silence_duration(&request.duration)
@@ -315,11 +324,11 @@ pub async fn add_silence(state: &AppState, request: &SilenceRequest) -> Result<S
             comment: request.comment.clone(),
         })
         .await?;
-    state.notify(Change::Alert {
-        push: AlertPush::Updated,
-        component: silence.component.clone(),
-        data: Arc::new(json!({ "reason": "silenced", "silence": silence })),
-    });
+    announce(
+        state,
+        silence.component.clone(),
+        json!({ "reason": "silenced", "silence": silence }),
+    );
     Ok(silence)
 }
 
@@ -344,11 +353,11 @@ pub fn parse_silence_duration(text: &str) -> Result<Duration, String> {
 /// Removes a silence and tells the live pages.
 pub async fn remove_silence(state: &AppState, id: i64) -> Result<Silence, ApiError> {
     let silence = state.store.remove_silence(id, state.now()).await?;
-    state.notify(Change::Alert {
-        push: AlertPush::Updated,
-        component: silence.component.clone(),
-        data: Arc::new(json!({ "reason": "unsilenced", "silence": silence })),
-    });
+    announce(
+        state,
+        silence.component.clone(),
+        json!({ "reason": "unsilenced", "silence": silence }),
+    );
     Ok(silence)
 }
 
@@ -420,6 +429,20 @@ pub async fn page_view(state: &AppState, notice: Option<Notice>) -> mhd_store::R
         ),
         None => (Vec::new(), Vec::new()),
     };
+    let jira_channel = state
+        .plan
+        .iter()
+        .flat_map(|p| &p.notify)
+        .any(|c| matches!(c.kind, mhd_core::plan::ChannelKind::Jira { .. }));
+    let mut jira_issues = Vec::new();
+    if jira_channel {
+        use mhd_store::outbox::Outbox as _;
+        for a in &active {
+            if let Some(issue) = state.store.jira_issue(a.id).await? {
+                jira_issues.push((a.id, issue.issue_key, issue.issue_url));
+            }
+        }
+    }
     Ok(AlertsView {
         now,
         active,
@@ -428,6 +451,8 @@ pub async fn page_view(state: &AppState, notice: Option<Notice>) -> mhd_store::R
         rules,
         components,
         notice,
+        jira: jira_channel && state.notifier.get().is_some(),
+        jira_issues,
     })
 }
 
@@ -520,35 +545,31 @@ fn form_error(e: &FormRejection) -> ApiError {
     ApiError::bad_request(format!("the form could not be read: {}", e.body_text()))
 }
 
-/// The acknowledge form's fields.
+/// A page form's fields: those of the API's request `T`, other fields ignored (where the
+/// API's JSON body refuses them).
 #[derive(Debug, Default, Deserialize)]
-pub struct AckForm {
-    /// Who.
-    #[serde(default)]
-    pub by: Option<String>,
-    /// Why.
-    #[serde(default)]
-    pub comment: Option<String>,
+pub struct PageForm<T> {
+    /// The fields the request knows.
+    #[serde(flatten)]
+    pub fields: T,
 }
 
-/// The silence form's fields.
-#[derive(Debug, Default, Deserialize)]
-pub struct SilenceForm {
-    /// Only this rule (empty: every rule).
-    #[serde(default)]
-    pub rule: Option<String>,
-    /// Only this component (empty: every component).
-    #[serde(default)]
-    pub component: Option<String>,
-    /// How long.
-    #[serde(default)]
-    pub duration: String,
-    /// Why.
-    #[serde(default)]
-    pub comment: Option<String>,
-    /// Who.
-    #[serde(default)]
-    pub by: Option<String>,
+/// The acknowledge form's fields.
+pub type AckForm = PageForm<AckRequest>;
+
+/// The silence form's fields (an empty rule or component: every one).
+pub type SilenceForm = PageForm<SilenceRequest>;
+
+/// A form's write, unless the form came from another site (403); then back to the page, or
+/// the page again with the write's error.
+async fn page_write(
+    state: &AppState,
+    headers: &HeaderMap,
+    write: impl Future<Output = Result<String, ApiError>>,
+) -> Result<Response, ApiError> {
+    forbid_cross_site(headers)?;
+    let outcome = write.await;
+    form_outcome(state, outcome).await
 }
 
 /// `GET /alerts`: the alerts page.
@@ -563,19 +584,27 @@ pub async fn page_acknowledge(
     path: Result<Path<String>, PathRejection>,
     form: Result<Form<AckForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    forbid_cross_site(&headers)?;
-    let outcome = async {
+    page_write(&state, &headers, async {
         let id = alert_id(path)?;
         let Form(f) = form.map_err(|e| form_error(&e))?;
-        let request = AckRequest {
-            by: f.by,
-            comment: f.comment,
-        };
-        acknowledge_alert(&state, id, &request).await?;
+        acknowledge_alert(&state, id, &f.fields).await?;
         Ok(format!("#alert-{id}"))
-    }
-    .await;
-    form_outcome(&state, outcome).await
+    })
+    .await
+}
+
+/// `POST /alerts/{alert_id}/jira` (form): makes the alert's Jira issue, then back to the page.
+pub async fn page_jira(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    page_write(&state, &headers, async {
+        let id = alert_id(path)?;
+        crate::api::notify::create_jira_issue(&state, id).await?;
+        Ok(format!("#alert-{id}"))
+    })
+    .await
 }
 
 /// `POST /alerts/silences` (form): adds a silence, then back to the page.
@@ -584,21 +613,12 @@ pub async fn page_silence(
     headers: HeaderMap,
     form: Result<Form<SilenceForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    forbid_cross_site(&headers)?;
-    let outcome = async {
+    page_write(&state, &headers, async {
         let Form(f) = form.map_err(|e| form_error(&e))?;
-        let request = SilenceRequest {
-            rule: f.rule,
-            component: f.component,
-            duration: f.duration,
-            comment: f.comment,
-            by: f.by,
-        };
-        add_silence(&state, &request).await?;
+        add_silence(&state, &f.fields).await?;
         Ok(String::new())
-    }
-    .await;
-    form_outcome(&state, outcome).await
+    })
+    .await
 }
 
 /// `POST /alerts/silences/{id}/remove` (form): removes a silence, then back to the page.
@@ -607,14 +627,12 @@ pub async fn page_unsilence(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    forbid_cross_site(&headers)?;
-    let outcome = async {
+    page_write(&state, &headers, async {
         let id = silence_id(path)?;
         remove_silence(&state, id).await?;
         Ok(String::new())
-    }
-    .await;
-    form_outcome(&state, outcome).await
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -641,6 +659,35 @@ mod tests {
             parse_silence_duration("soon")
                 .unwrap_err()
                 .contains("not a duration")
+        );
+    }
+
+    #[test]
+    fn page_forms_read_the_request_fields_and_ignore_others() {
+        let f: SilenceForm = serde_urlencoded::from_str(
+            "rule=&component=db&duration=2h&comment=moving&by=&submit=Silence",
+        )
+        .unwrap();
+        assert_eq!(f.fields.rule.as_deref(), Some(""));
+        assert_eq!(f.fields.component.as_deref(), Some("db"));
+        assert_eq!(f.fields.duration, "2h");
+        assert_eq!(f.fields.comment.as_deref(), Some("moving"));
+        assert_eq!(f.fields.by.as_deref(), Some(""));
+        let f: SilenceForm = serde_urlencoded::from_str("component=db").unwrap();
+        assert_eq!(
+            f.fields.duration, "",
+            "a missing duration is left to the check"
+        );
+        assert_eq!(f.fields.rule, None);
+        let f: AckForm = serde_urlencoded::from_str("comment=on+it&extra=1").unwrap();
+        assert_eq!(f.fields.comment.as_deref(), Some("on it"));
+        assert_eq!(f.fields.by, None);
+        let json: Result<SilenceRequest, _> =
+            serde_json::from_str(r#"{"component":"db","duration":"2h","submit":"x"}"#);
+        assert!(
+            json.unwrap_err()
+                .to_string()
+                .contains("unknown field `submit`")
         );
     }
 

@@ -95,6 +95,27 @@ pub async fn jira_issue(
     let id: i64 = alert_id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("alert_id {alert_id:?}: not a number")))?;
+    let issue = create_jira_issue(&state, id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "alert_id": issue.alert_id,
+            "issue_key": issue.issue_key,
+            "issue_id": issue.issue_id,
+            "url": issue.issue_url,
+            "channel": issue.channel,
+        })),
+    )
+        .into_response())
+}
+
+/// Makes alert `id`'s Jira issue through the first Jira channel (the API's and the page's
+/// button): 409 when it has one, 404 for an unknown alert or without a Jira channel, 502 when
+/// Jira refuses or cannot be reached, 503 while notifications are not running.
+pub async fn create_jira_issue(
+    state: &AppState,
+    id: i64,
+) -> Result<mhd_store::outbox::JiraIssue, ApiError> {
     let Some(notifier) = state.notifier.get() else {
         return Err(crate::notify::chat::not_running());
     };
@@ -103,17 +124,7 @@ pub async fn jira_issue(
     };
     let alert = serde_json::to_value(&alert).map_err(|e| ApiError::internal(&e))?;
     match notifier.create_jira_issue(&alert).await {
-        Ok(issue) => Ok((
-            StatusCode::CREATED,
-            Json(json!({
-                "alert_id": issue.alert_id,
-                "issue_key": issue.issue_key,
-                "issue_id": issue.issue_id,
-                "url": issue.issue_url,
-                "channel": issue.channel,
-            })),
-        )
-            .into_response()),
+        Ok(issue) => Ok(issue),
         Err(e @ JiraError::NoChannel) => Err(ApiError::not_found(e.to_string())),
         Err(e @ JiraError::Exists(_)) => Err(ApiError {
             status: StatusCode::CONFLICT,

@@ -527,7 +527,7 @@ fn schemas() -> Value {
     json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": {
             "type": "object", "required": ["code", "message"], "properties": {
-                "code": { "type": "string", "description": "Stable machine-readable code: bad_request, not_found, no_plan, payload_too_large, unsupported_media_type, resolved (the alert is already resolved), removed (the silence was removed already), internal." },
+                "code": { "type": "string", "description": "Stable machine-readable code: bad_request, unauthorized (a chat command without a valid signature), forbidden (a page form posted from another site), not_found, conflict (the alert has its Jira issue already), no_plan, payload_too_large, unsupported_media_type, resolved (the alert is already resolved), removed (the silence was removed already), bad_gateway (Jira refused), unavailable (notifications are not running), internal." },
                 "message": { "type": "string", "description": "What went wrong, for people." } } } } },
         "RejectedRecords": { "type": "object", "required": ["error", "errors"], "properties": {
             "error": { "$ref": "#/components/schemas/Error/properties/error" },

@@ -6,12 +6,11 @@
 use askama::Template;
 use time::UtcOffset;
 
-use super::{ReportData, title};
+use super::{ReportData, error_message, title};
 use crate::charts::{self, Column, ColumnChartOptions};
 use crate::views::{
-    ComponentsSection, DASH, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, PerfSection, Stamp, SummarySection,
-    TestsSection, TimelineSection, ViewError, clip, local_with_offset, offset_label, stylesheet,
-    thousands,
+    ComponentsSection, DASH, MAX_NAME_CHARS, PerfSection, Stamp, SummarySection, TestsSection,
+    TimelineSection, ViewError, clip, local_with_offset, offset_label, stylesheet, thousands,
 };
 
 /// Extra rules of the report: a printable page.
@@ -187,13 +186,7 @@ pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Result<String, Vie
             .iter()
             .map(|e| ErrorView {
                 metric_type: clip(&e.metric_type, MAX_NAME_CHARS),
-                message: e
-                    .error_message
-                    .as_deref()
-                    .filter(|m| !m.trim().is_empty())
-                    .map_or("no error message recorded".to_owned(), |m| {
-                        clip(m, MAX_MESSAGE_CHARS)
-                    }),
+                message: error_message(e),
                 count: thousands(e.count),
                 datasets: match e.datasets {
                     0 => DASH.to_owned(),

@@ -351,6 +351,16 @@ pub fn render_pdf(data: &ReportData, offset: UtcOffset) -> Vec<u8> {
     print::render(data, offset)
 }
 
+/// An error group's message as shown, clipped; a blank one says none was recorded.
+fn error_message(e: &ErrorGroup) -> String {
+    e.error_message
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+        .map_or("no error message recorded".to_owned(), |m| {
+            crate::views::clip(m, crate::views::MAX_MESSAGE_CHARS)
+        })
+}
+
 /// The report's title: "Migration report — NAME, START to END".
 fn title(data: &ReportData) -> String {
     let name = data

@@ -8,7 +8,7 @@ use mhd_core::timeline::{MigrationPhase, MilestoneStatus, PhaseStatus};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::pdf::{Align, Bar, Column, Font, PdfWriter};
-use super::{ReportData, title};
+use super::{ReportData, error_message, title};
 use crate::views::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clip, local_with_offset, thousands};
 
 /// Shown for a figure that does not exist (the fonts have the em dash).
@@ -16,22 +16,53 @@ const DASH: &str = "—";
 /// Failing tests listed per report.
 const MAX_FAILING: usize = 20;
 
+/// A finite figure told by `text`, or [`DASH`].
+fn finite(v: Option<f64>, text: impl FnOnce(f64) -> String) -> String {
+    v.filter(|v| v.is_finite()).map_or(DASH.to_owned(), text)
+}
+
 /// A ratio 0–1 as a percentage, or [`DASH`].
 fn ratio(v: Option<f64>) -> String {
-    v.filter(|v| v.is_finite())
-        .map_or(DASH.to_owned(), mhd_core::format::percent)
+    finite(v, mhd_core::format::percent)
 }
 
 /// A signed percentage, or [`DASH`].
 fn signed(v: Option<f64>) -> String {
-    v.filter(|v| v.is_finite())
-        .map_or(DASH.to_owned(), |v| format!("{v:+.1}%"))
+    finite(v, |v| format!("{v:+.1}%"))
 }
 
 /// Milliseconds as read, or [`DASH`].
 fn ms(v: Option<f64>) -> String {
-    v.filter(|v| v.is_finite())
-        .map_or(DASH.to_owned(), |v| mhd_core::format::duration_ms(Some(v)))
+    finite(v, |v| mhd_core::format::duration_ms(Some(v)))
+}
+
+/// A section's heading.
+fn section(w: &mut PdfWriter, heading: &str) {
+    w.heading(heading, 14.0);
+}
+
+/// A bold line heading part of a section.
+fn subheading(w: &mut PdfWriter, text: &str) {
+    w.paragraph(text, Font::Bold, 10.0);
+}
+
+/// A table of one row per item, under columns given as (header, share of the width, alignment).
+fn table<T>(
+    w: &mut PdfWriter,
+    columns: &[(&str, f64, Align)],
+    items: &[T],
+    row: impl Fn(&T) -> Vec<String>,
+) {
+    let columns: Vec<Column<'_>> = columns
+        .iter()
+        .map(|&(header, share, align)| Column {
+            header,
+            share,
+            align,
+        })
+        .collect();
+    let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+    w.table(&columns, &rows);
 }
 
 /// A stored name as shown.
@@ -63,7 +94,7 @@ pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Vec<u8> {
     match &data.views {
         Some(v) => summary(&mut w, &v.summary, data.as_of),
         None => {
-            w.heading("Executive summary", 14.0);
+            section(&mut w, "Executive summary");
             w.note("No migration plan: the executive summary, the timeline and the component matrix follow a plan (mhd init, then mhd check).");
         }
     }
@@ -83,7 +114,7 @@ pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Vec<u8> {
 }
 
 fn summary(w: &mut PdfWriter, s: &ExecutiveSummary, now: OffsetDateTime) {
-    w.heading("Executive summary", 14.0);
+    section(w, "Executive summary");
     let health = match s.overall_health {
         Health::Healthy => "Healthy",
         Health::AtRisk => "At risk",
@@ -133,15 +164,14 @@ fn summary(w: &mut PdfWriter, s: &ExecutiveSummary, now: OffsetDateTime) {
         ));
     }
     if !s.blockers.is_empty() {
-        w.paragraph(
+        subheading(
+            w,
             &format!(
                 "{} blocker{} require{} attention",
                 s.blockers.len(),
                 if s.blockers.len() == 1 { "" } else { "s" },
                 if s.blockers.len() == 1 { "s" } else { "" }
             ),
-            Font::Bold,
-            10.0,
         );
         for b in &s.blockers {
             let what = match b.kind {
@@ -160,7 +190,7 @@ fn summary(w: &mut PdfWriter, s: &ExecutiveSummary, now: OffsetDateTime) {
         }
     }
     if !s.recommendations.is_empty() {
-        w.paragraph("Recommendations", Font::Bold, 10.0);
+        subheading(w, "Recommendations");
         for r in &s.recommendations {
             w.bullet(&clip(&r.replace('`', ""), MAX_MESSAGE_CHARS), 9.5);
         }
@@ -169,7 +199,7 @@ fn summary(w: &mut PdfWriter, s: &ExecutiveSummary, now: OffsetDateTime) {
 
 fn progress(w: &mut PdfWriter, data: &ReportData) {
     let p = &data.progress;
-    w.heading("Progress in the range", 14.0);
+    section(w, "Progress in the range");
     w.figures(&[
         ("Datasets migrated", format!("{:+}", p.migrated_change())),
         ("Migrated at the end", thousands(p.migrated_after)),
@@ -181,7 +211,7 @@ fn progress(w: &mut PdfWriter, data: &ReportData) {
         ("Failed operations", thousands(p.failed_operations)),
     ]);
     w.note("Datasets migrated is the change of the migrated count over the range: rollbacks count against it.");
-    w.paragraph("Operations per day", Font::Bold, 10.0);
+    subheading(w, "Operations per day");
     if p.operations == 0 {
         w.note("No operations in the range.");
     } else {
@@ -197,10 +227,19 @@ fn progress(w: &mut PdfWriter, data: &ReportData) {
             .collect();
         w.columns(&cols, ("operations", "failed"), 110.0);
     }
-    let rows: Vec<Vec<String>> = data
-        .days
-        .iter()
-        .map(|d| {
+    table(
+        w,
+        &[
+            ("Day (UTC)", 0.19, Align::Left),
+            ("Operations", 0.14, Align::Right),
+            ("Failed", 0.11, Align::Right),
+            ("Migrations", 0.14, Align::Right),
+            ("Failed attempts", 0.14, Align::Right),
+            ("Rollbacks", 0.13, Align::Right),
+            ("Integrity issues", 0.15, Align::Right),
+        ],
+        &data.days,
+        |d| {
             vec![
                 d.date.to_string(),
                 thousands(d.operations),
@@ -210,24 +249,7 @@ fn progress(w: &mut PdfWriter, data: &ReportData) {
                 thousands(d.activity.rollbacks),
                 thousands(d.activity.failed_verifications),
             ]
-        })
-        .collect();
-    let col = |header, share, align| Column {
-        header,
-        share,
-        align,
-    };
-    w.table(
-        &[
-            col("Day (UTC)", 0.19, Align::Left),
-            col("Operations", 0.14, Align::Right),
-            col("Failed", 0.11, Align::Right),
-            col("Migrations", 0.14, Align::Right),
-            col("Failed attempts", 0.14, Align::Right),
-            col("Rollbacks", 0.13, Align::Right),
-            col("Integrity issues", 0.15, Align::Right),
-        ],
-        &rows,
+        },
     );
 }
 
@@ -241,7 +263,7 @@ fn phase_status(s: PhaseStatus) -> &'static str {
 }
 
 fn timeline(w: &mut PdfWriter, phases: &[MigrationPhase]) {
-    w.heading("Timeline", 14.0);
+    section(w, "Timeline");
     w.bars(
         &phases
             .iter()
@@ -254,9 +276,21 @@ fn timeline(w: &mut PdfWriter, phases: &[MigrationPhase]) {
             .collect::<Vec<_>>(),
         Some(100.0),
     );
-    let rows: Vec<Vec<String>> = phases
-        .iter()
-        .map(|p| {
+    table(
+        w,
+        &[
+            ("Phase", 0.14, Align::Left),
+            ("Status", 0.11, Align::Left),
+            ("Progress", 0.09, Align::Right),
+            ("Start", 0.11, Align::Left),
+            ("End", 0.11, Align::Left),
+            ("Risk", 0.08, Align::Left),
+            ("Slip", 0.06, Align::Right),
+            ("Blocked by", 0.10, Align::Left),
+            ("Milestones", 0.20, Align::Left),
+        ],
+        phases,
+        |p| {
             let milestones: Vec<String> = p
                 .milestones
                 .iter()
@@ -292,26 +326,7 @@ fn timeline(w: &mut PdfWriter, phases: &[MigrationPhase]) {
                     milestones.join("; ")
                 },
             ]
-        })
-        .collect();
-    let col = |header, share, align| Column {
-        header,
-        share,
-        align,
-    };
-    w.table(
-        &[
-            col("Phase", 0.14, Align::Left),
-            col("Status", 0.11, Align::Left),
-            col("Progress", 0.09, Align::Right),
-            col("Start", 0.11, Align::Left),
-            col("End", 0.11, Align::Left),
-            col("Risk", 0.08, Align::Left),
-            col("Slip", 0.06, Align::Right),
-            col("Blocked by", 0.10, Align::Left),
-            col("Milestones", 0.20, Align::Left),
-        ],
-        &rows,
+        },
     );
 }
 
@@ -332,10 +347,19 @@ fn side(v: &VersionInfo) -> String {
 }
 
 fn components(w: &mut PdfWriter, rows: &[ComponentHealth]) {
-    w.heading("Component health matrix", 14.0);
-    let rows: Vec<Vec<String>> = rows
-        .iter()
-        .map(|c| {
+    section(w, "Component health matrix");
+    table(
+        w,
+        &[
+            ("Component", 0.2, Align::Left),
+            ("Old system", 0.18, Align::Left),
+            ("New system", 0.18, Align::Left),
+            ("Migration", 0.18, Align::Left),
+            ("Tests", 0.13, Align::Right),
+            ("Perf delta", 0.13, Align::Right),
+        ],
+        rows,
+        |c| {
             vec![
                 name(&c.name),
                 side(&c.old_version),
@@ -354,42 +378,34 @@ fn components(w: &mut PdfWriter, rows: &[ComponentHealth]) {
                 },
                 signed(c.performance_metrics.delta_percent),
             ]
-        })
-        .collect();
-    let col = |header, share, align| Column {
-        header,
-        share,
-        align,
-    };
-    w.table(
-        &[
-            col("Component", 0.2, Align::Left),
-            col("Old system", 0.18, Align::Left),
-            col("New system", 0.18, Align::Left),
-            col("Migration", 0.18, Align::Left),
-            col("Tests", 0.13, Align::Right),
-            col("Perf delta", 0.13, Align::Right),
-        ],
-        &rows,
+        },
     );
     w.note("Health is the success rate of that system's operations over the 7 days before the report's moment; perf delta is the new system's change of p50 (negative is faster).");
 }
 
 fn tests(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
-    w.heading("Test results", 14.0);
+    section(w, "Test results");
     let Some(view) = data.tests.as_ref().filter(|t| !t.suites.is_empty()) else {
         w.note("No test run up to the end of the range.");
         return;
     };
-    let rows: Vec<Vec<String>> = view
-        .suites
-        .iter()
-        .map(|s| {
+    table(
+        w,
+        &[
+            ("Suite", 0.18, Align::Left),
+            ("Pass %", 0.09, Align::Right),
+            ("Passed", 0.11, Align::Right),
+            ("Failed", 0.08, Align::Right),
+            ("Skipped", 0.09, Align::Right),
+            ("Time", 0.1, Align::Right),
+            ("Status", 0.1, Align::Left),
+            ("Last run", 0.25, Align::Left),
+        ],
+        &view.suites,
+        |s| {
             vec![
                 name(&s.name),
-                s.pass_rate
-                    .filter(|p| p.is_finite())
-                    .map_or(DASH.to_owned(), |p| format!("{p:.1}%")),
+                finite(s.pass_rate, |p| format!("{p:.1}%")),
                 format!(
                     "{} / {}",
                     thousands(s.results.passed),
@@ -401,25 +417,7 @@ fn tests(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
                 s.status.as_str().replace('_', " "),
                 local_with_offset(s.last_run, offset),
             ]
-        })
-        .collect();
-    let col = |header, share, align| Column {
-        header,
-        share,
-        align,
-    };
-    w.table(
-        &[
-            col("Suite", 0.18, Align::Left),
-            col("Pass %", 0.09, Align::Right),
-            col("Passed", 0.11, Align::Right),
-            col("Failed", 0.08, Align::Right),
-            col("Skipped", 0.09, Align::Right),
-            col("Time", 0.1, Align::Right),
-            col("Status", 0.1, Align::Left),
-            col("Last run", 0.25, Align::Left),
-        ],
-        &rows,
+        },
     );
     w.note(&format!(
         "Pass % is passed / (total - skipped) of each suite's latest run up to {}.",
@@ -443,10 +441,9 @@ fn tests(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
         })
         .collect();
     if !failing.is_empty() {
-        w.paragraph(
+        subheading(
+            w,
             &format!("Failing tests ({})", thousands(view.failing_total)),
-            Font::Bold,
-            10.0,
         );
         for f in failing.iter().take(MAX_FAILING) {
             w.bullet(f, 9.0);
@@ -461,26 +458,35 @@ fn tests(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
 }
 
 fn performance(w: &mut PdfWriter, data: &ReportData) {
-    w.heading("Performance comparison: old vs new system", 14.0);
+    section(w, "Performance comparison: old vs new system");
     if data.performance.is_empty() {
         w.note("No benchmarks recorded.");
         return;
     }
     let regressions = data.performance.iter().filter(|c| c.regression).count();
     if regressions > 0 {
-        w.paragraph(
+        subheading(
+            w,
             &format!(
                 "{regressions} operation{} slower than the old system beyond the threshold (regression).",
                 if regressions == 1 { " is" } else { "s are" }
             ),
-            Font::Bold,
-            10.0,
         );
     }
-    let rows: Vec<Vec<String>> = data
-        .performance
-        .iter()
-        .map(|c| {
+    table(
+        w,
+        &[
+            ("Operation", 0.22, Align::Left),
+            ("Old p50", 0.1, Align::Right),
+            ("New p50", 0.1, Align::Right),
+            ("Old p95", 0.1, Align::Right),
+            ("New p95", 0.1, Align::Right),
+            ("Delta p50", 0.1, Align::Right),
+            ("Verdict", 0.16, Align::Left),
+            ("Samples", 0.12, Align::Right),
+        ],
+        &data.performance,
+        |c| {
             let (o, n) = (c.old_system.as_ref(), c.new_system.as_ref());
             vec![
                 name(&c.operation),
@@ -492,25 +498,7 @@ fn performance(w: &mut PdfWriter, data: &ReportData) {
                 crate::views::verdict_badge(c).word.to_owned(),
                 thousands(c.sample_size as u64),
             ]
-        })
-        .collect();
-    let col = |header, share, align| Column {
-        header,
-        share,
-        align,
-    };
-    w.table(
-        &[
-            col("Operation", 0.22, Align::Left),
-            col("Old p50", 0.1, Align::Right),
-            col("New p50", 0.1, Align::Right),
-            col("Old p95", 0.1, Align::Right),
-            col("New p95", 0.1, Align::Right),
-            col("Delta p50", 0.1, Align::Right),
-            col("Verdict", 0.16, Align::Left),
-            col("Samples", 0.12, Align::Right),
-        ],
-        &rows,
+        },
     );
     if let Some(d) = data.performance_delta.filter(|d| d.is_finite()) {
         w.note(&format!(
@@ -520,7 +508,7 @@ fn performance(w: &mut PdfWriter, data: &ReportData) {
 }
 
 fn errors(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
-    w.heading("Top errors of the range", 14.0);
+    section(w, "Top errors of the range");
     if data.errors.is_empty() {
         w.note("No failed operations in the range.");
         return;
@@ -543,13 +531,6 @@ fn errors(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
         ));
         w.need(40.0);
         w.paragraph(&head, Font::Bold, 9.5);
-        let message = e
-            .error_message
-            .as_deref()
-            .filter(|m| !m.trim().is_empty())
-            .map_or("no error message recorded".to_owned(), |m| {
-                clip(m, MAX_MESSAGE_CHARS)
-            });
-        w.paragraph(&message, Font::Mono, 8.5);
+        w.paragraph(&error_message(e), Font::Mono, 8.5);
     }
 }

@@ -42,6 +42,11 @@ pub struct AlertsView {
     pub components: Vec<(String, String)>,
     /// The outcome of the form just sent, when the page answers one.
     pub notice: Option<Notice>,
+    /// Whether the plan has a Jira channel and notifications run, so an issue can be made
+    /// from an alert on a click.
+    pub jira: bool,
+    /// The Jira issues made from the active alerts: (alert id, issue key, link to the issue).
+    pub jira_issues: Vec<(i64, String, Option<String>)>,
 }
 
 /// The outcome of a form, shown at the top of the panel.
@@ -85,6 +90,10 @@ struct AlertRow {
     ack: Option<AckView>,
     quiet: Option<String>,
     ack_action: String,
+    /// The alert's Jira issue: its key and a link to it.
+    jira_issue: Option<(String, Option<String>)>,
+    /// Where the "create a Jira issue" form posts, when one can be made.
+    jira_action: Option<String>,
 }
 
 struct AckView {
@@ -201,6 +210,17 @@ impl AlertRow {
             }),
             quiet,
             ack_action: routes::PAGE_ALERT_ACK.replace("{alert_id}", &a.id.to_string()),
+            jira_issue: view.jira_issues.iter().find(|(id, _, _)| *id == a.id).map(
+                |(_, key, link)| {
+                    (
+                        clip(key, MAX_NAME_CHARS),
+                        link.as_deref().and_then(safe_link).map(str::to_owned),
+                    )
+                },
+            ),
+            jira_action: view
+                .jira
+                .then(|| routes::PAGE_ALERT_JIRA.replace("{alert_id}", &a.id.to_string())),
         }
     }
 }
@@ -443,7 +463,20 @@ mod tests {
             rules: vec!["high_error_rate".into(), "slow_response".into()],
             components: vec![("storage".into(), "Storage".into())],
             notice: None,
+            jira: true,
+            jira_issues: vec![(2, "OPS-<7>".into(), Some("javascript:alert(1)".into()))],
         }
+    }
+
+    #[test]
+    fn jira_issues_are_shown_by_key_and_the_button_only_where_there_is_none() {
+        let html = AlertsSection::new(&view(), UtcOffset::UTC)
+            .render()
+            .unwrap();
+        assert!(html.contains("Create a Jira issue for #1"), "{html}");
+        assert!(!html.contains("Create a Jira issue for #2"), "{html}");
+        assert!(html.contains("Jira issue OPS-&#60;7&#62;"), "{html}");
+        assert!(!html.contains(r#"href="javascript:"#), "only http(s) links: {html}");
     }
 
     #[test]
