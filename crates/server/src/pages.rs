@@ -31,10 +31,7 @@ pub fn routes() -> Router<AppState> {
             routes::PAGE_ALERT_ACK,
             post(crate::api::alerts::page_acknowledge),
         )
-        .route(
-            routes::PAGE_ALERT_JIRA,
-            post(crate::api::alerts::page_jira),
-        )
+        .route(routes::PAGE_ALERT_JIRA, post(crate::api::alerts::page_jira))
         .route(
             routes::PAGE_ALERT_SILENCES,
             post(crate::api::alerts::page_silence),
@@ -85,7 +82,7 @@ async fn performance(State(state): State<AppState>) -> Result<Response, ApiError
 
 /// `/resources`: resource utilization and the collectors' health.
 async fn resources(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let data = crate::views::ResourcesData::gather(&state).await?;
+    let data = state.resources().await?;
     let html = crate::views::render_resources_page(
         &data,
         state.plan.as_ref(),
@@ -108,27 +105,25 @@ fn html_response(html: String) -> Response {
         .into_response()
 }
 
-/// One page, as of now.
+/// One page, as of now: its data from the caches of the state (gathered again only after a
+/// write, or when older than [`crate::cache::TTL`]), so a page costs its rendering.
 async fn page(state: &AppState, kind: PageKind) -> Result<Response, ApiError> {
-    let now = state.now();
-    let data = mhd_store::gather::dashboard(&state.store, state.plan.as_ref(), now).await?;
+    let data = state.dashboard().await?;
     let live = if kind.needs_live_metrics() {
         let slip = data
             .views
             .as_ref()
             .and_then(|v| v.summary.estimated_completion.as_ref())
             .map(|e| e.slip_days as f64);
-        Some(crate::live::metrics(state, now, slip).await?)
+        Some(state.page_live(slip).await?)
     } else {
         None
     };
     let html = if kind == PageKind::Overview {
-        use mhd_store::alerts::AlertStore;
-        let firing = crate::views::alerts::FiringCounts::of(&state.store.open_alerts().await?);
         crate::views::render_overview_page(
             &data,
-            live.as_ref(),
-            Some(firing),
+            live.as_deref(),
+            Some(state.firing_counts().await?),
             state.local_offset,
             crate::assets::live_js_path(),
         )
@@ -136,18 +131,11 @@ async fn page(state: &AppState, kind: PageKind) -> Result<Response, ApiError> {
         crate::views::render_live_page(
             kind,
             &data,
-            live.as_ref(),
+            live.as_deref(),
             state.local_offset,
             crate::assets::live_js_path(),
         )
     }
     .map_err(|e| ApiError::internal(&e))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        html,
-    )
-        .into_response())
+    Ok(html_response(html))
 }

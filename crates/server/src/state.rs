@@ -3,11 +3,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
 use mhd_store::gather::Analysis;
 
 use crate::cache::Cache;
+use crate::views::ResourcesData;
+use crate::views::alerts::FiringCounts;
+use mhd_core::dashboard::DashboardData;
+use mhd_core::live::LiveMetrics;
 
 use mhd_core::plan::Plan;
 use mhd_store::SqliteStore;
@@ -84,10 +89,23 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Changes, fanned out to every live client.
     pub changes: broadcast::Sender<Change>,
-    /// Bumped by every announced change: the key of the cached views.
+    /// Bumped by every announced change: the key of what reads samples (the live metrics,
+    /// `initial_data`, the resource page).
     pub version: AtomicU64,
+    /// Bumped by every announced change but samples, which neither the plan-driven views nor
+    /// the dashboard read: the key of those.
+    pub views_version: AtomicU64,
     /// The plan-driven views (summary, timeline, component matrix), computed once per version.
     pub views: Cache<Analysis>,
+    /// What the dashboard pages show but the live figures, gathered once per version.
+    pub dashboard: Cache<DashboardData>,
+    /// The live figures of the overview and the live metrics page, once per version.
+    pub page_live: Cache<LiveMetrics>,
+    /// The firing alerts by severity, for the overview, once per version.
+    pub page_alerts: Cache<FiringCounts>,
+    /// The resource page's samples, read once per version (the collectors' health is read
+    /// at each request).
+    pub resources: Cache<ResourcesData>,
     /// The WebSocket's `initial_data` message, serialized once per version.
     pub initial_data: Cache<Utf8Bytes>,
     /// The collectors' health.
@@ -102,21 +120,7 @@ pub struct Inner {
 impl AppState {
     /// State over a store and an optional plan, with the real clock.
     pub fn new(store: SqliteStore, plan: Option<Plan>, local_offset: UtcOffset) -> AppState {
-        let (changes, _) = broadcast::channel(UPDATE_BUFFER);
-        AppState(Arc::new(Inner {
-            store,
-            plan,
-            clock: OffsetDateTime::now_utc,
-            local_offset,
-            metrics: Metrics::default(),
-            changes,
-            version: AtomicU64::new(0),
-            views: Cache::default(),
-            initial_data: Cache::default(),
-            collectors: crate::collect::Registry::default(),
-            notifier: std::sync::OnceLock::new(),
-            alert_engine: tokio::sync::Mutex::new(None),
-        }))
+        AppState::build(store, plan, OffsetDateTime::now_utc, local_offset)
     }
 
     /// The same state with another clock (for tests).
@@ -125,16 +129,30 @@ impl AppState {
         plan: Option<Plan>,
         clock: fn() -> OffsetDateTime,
     ) -> AppState {
+        AppState::build(store, plan, clock, UtcOffset::UTC)
+    }
+
+    fn build(
+        store: SqliteStore,
+        plan: Option<Plan>,
+        clock: fn() -> OffsetDateTime,
+        local_offset: UtcOffset,
+    ) -> AppState {
         let (changes, _) = broadcast::channel(UPDATE_BUFFER);
         AppState(Arc::new(Inner {
             store,
             plan,
             clock,
-            local_offset: UtcOffset::UTC,
+            local_offset,
             metrics: Metrics::default(),
             changes,
             version: AtomicU64::new(0),
+            views_version: AtomicU64::new(0),
             views: Cache::default(),
+            dashboard: Cache::default(),
+            page_live: Cache::default(),
+            page_alerts: Cache::default(),
+            resources: Cache::default(),
             initial_data: Cache::default(),
             collectors: crate::collect::Registry::default(),
             notifier: std::sync::OnceLock::new(),
@@ -150,6 +168,9 @@ impl AppState {
     /// Tells live clients that something changed (nobody listening is fine), and makes the
     /// cached views stale.
     pub fn notify(&self, change: Change) {
+        if change != Change::Samples {
+            self.0.views_version.fetch_add(1, Ordering::SeqCst);
+        }
         self.0.version.fetch_add(1, Ordering::SeqCst);
         let _ = self.0.changes.send(change);
     }
@@ -159,20 +180,97 @@ impl AppState {
         self.0.version.load(Ordering::SeqCst)
     }
 
+    /// The version of what the plan-driven views and the dashboard read: changes whenever a
+    /// write other than samples is announced.
+    pub fn views_version(&self) -> u64 {
+        self.0.views_version.load(Ordering::SeqCst)
+    }
+
     /// The plan-driven views as of now, from the cache when nothing changed (None without a
     /// plan).
     pub async fn views(&self) -> mhd_store::Result<Option<Arc<Analysis>>> {
         let Some(plan) = &self.plan else {
             return Ok(None);
         };
-        let version = self.data_version();
+        let version = self.views_version();
         let views = self
             .views
-            .get_or_compute(version, || {
-                mhd_store::gather::analysis(&self.store, plan, self.now(), false, true)
+            .get_or_compute(version, || async {
+                let started = Instant::now();
+                let views =
+                    mhd_store::gather::analysis(&self.store, plan, self.now(), false, true).await;
+                tracing::debug!(
+                    version,
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "plan-driven views computed"
+                );
+                views
             })
             .await?;
         Ok(Some(views))
+    }
+
+    /// What the dashboard pages show but the live figures, as of now: from the cache when
+    /// nothing but samples changed, else gathered around the cached plan-driven views.
+    pub async fn dashboard(&self) -> mhd_store::Result<Arc<DashboardData>> {
+        let version = self.views_version();
+        self.dashboard
+            .get_or_compute(version, || async {
+                let started = Instant::now();
+                let views = self.views().await?.map(|v| Analysis::clone(&v));
+                let data = mhd_store::gather::dashboard_with_views(
+                    &self.store,
+                    self.plan.as_ref(),
+                    self.now(),
+                    views,
+                )
+                .await;
+                tracing::debug!(
+                    version,
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "dashboard gathered"
+                );
+                data
+            })
+            .await
+    }
+
+    /// The live figures of the pages as of now, from the cache when nothing changed;
+    /// `schedule_delay_days` is the forecast's slip.
+    pub async fn page_live(
+        &self,
+        schedule_delay_days: Option<f64>,
+    ) -> mhd_store::Result<Arc<LiveMetrics>> {
+        self.page_live
+            .get_or_compute(self.data_version(), || {
+                crate::live::metrics(self, self.now(), schedule_delay_days)
+            })
+            .await
+    }
+
+    /// The firing alerts by severity as of now, from the cache when nothing changed.
+    pub async fn firing_counts(&self) -> mhd_store::Result<FiringCounts> {
+        use mhd_store::alerts::AlertStore;
+        let counts = self
+            .page_alerts
+            .get_or_compute(self.views_version(), || async {
+                Ok::<_, mhd_store::StoreError>(FiringCounts::of(&self.store.open_alerts().await?))
+            })
+            .await?;
+        Ok(*counts)
+    }
+
+    /// The resource page's data as of now: the samples from the cache when nothing changed,
+    /// the collectors' health as it is.
+    pub async fn resources(&self) -> mhd_store::Result<ResourcesData> {
+        let cached = self
+            .resources
+            .get_or_compute(self.data_version(), || ResourcesData::gather(self))
+            .await?;
+        Ok(ResourcesData {
+            collectors: self.collectors.statuses(),
+            ..ResourcesData::clone(&cached)
+        })
     }
 }
 
@@ -180,5 +278,61 @@ impl std::ops::Deref for AppState {
     type Target = Inner;
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mhd_core::{NewOperation, System};
+    use mhd_store::Store;
+    use time::macros::datetime;
+
+    fn now() -> OffsetDateTime {
+        datetime!(2025-03-10 12:00 UTC)
+    }
+
+    fn op(dataset: &str) -> NewOperation {
+        NewOperation {
+            timestamp: now() - time::Duration::minutes(5),
+            metric_type: "migration".into(),
+            operation: "migrate".into(),
+            dataset_name: Some(dataset.into()),
+            component: Some("storage".into()),
+            system: Some(System::New),
+            duration_ms: Some(12.0),
+            success: true,
+            row_count: None,
+            error_message: None,
+            metadata: None,
+            import_key: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_read_their_own_writes_and_samples_keep_the_dashboard() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("mhd.db"), 2)
+            .await
+            .unwrap();
+        let state = AppState::with_clock(store, None, now);
+        let first = state.dashboard().await.unwrap();
+        assert_eq!(first.summary.overall.total_operations, 0);
+
+        // Unannounced, a write is not seen until the time to live runs out...
+        state.store.insert_operations(&[op("sales")]).await.unwrap();
+        let cached = state.dashboard().await.unwrap();
+        assert!(Arc::ptr_eq(&first, &cached), "no write announced: cached");
+        // ...announced, the next page shows it.
+        state.notify(Change::Operations {
+            components: vec!["storage".into()],
+        });
+        let after = state.dashboard().await.unwrap();
+        assert_eq!(after.summary.overall.total_operations, 1);
+
+        // Samples change neither the dashboard nor the views, so they keep them.
+        state.notify(Change::Samples);
+        assert!(Arc::ptr_eq(&after, &state.dashboard().await.unwrap()));
+        assert_ne!(state.data_version(), state.views_version());
     }
 }

@@ -22,6 +22,22 @@ pub async fn dashboard<S: Store + AlertStore>(
     plan: Option<&Plan>,
     now: OffsetDateTime,
 ) -> Result<DashboardData> {
+    let views = match plan {
+        Some(plan) => Some(analysis(store, plan, now, false, true).await?),
+        None => None,
+    };
+    dashboard_with_views(store, plan, now, views).await
+}
+
+/// The same as [`dashboard`], with the plan-driven views already at hand (as [`analysis`]
+/// makes them with `as_of` false and the component matrix; `None` without a plan), so a
+/// caller that keeps them does not compute them again.
+pub async fn dashboard_with_views<S: Store>(
+    store: &S,
+    plan: Option<&Plan>,
+    now: OffsetDateTime,
+    views: Option<Analysis>,
+) -> Result<DashboardData> {
     let summary = store.stats_summary().await?;
     let since = match store.first_operation_at().await? {
         Some(first) => first.max(now - HISTORY).min(now),
@@ -61,10 +77,6 @@ pub async fn dashboard<S: Store + AlertStore>(
                 weeks: plan.migration.weeks,
             })
         }
-        None => None,
-    };
-    let views = match plan {
-        Some(plan) => Some(analysis(store, plan, now, false, true).await?),
         None => None,
     };
     let thresholds = plan.map(|p| p.thresholds).unwrap_or_default();
