@@ -64,6 +64,12 @@ enum Command {
     /// Single-user statistics: recent operations, summary, datasets, logs, cleanup, dashboard.
     #[command(subcommand)]
     Stats(StatsCommand),
+    /// Users who sign in: add, list, set-role, remove, passwd.
+    #[command(subcommand)]
+    User(cmd::user::UserCommand),
+    /// API tokens for scripts and CI: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(cmd::token::TokenCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +151,8 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Init(args) => cmd::plan::init(args, ctx).await,
         Command::Check(args) => cmd::plan::check(args, ctx).await,
         Command::Import(ImportCommand::Mdm(args)) => cmd::import::mdm(args, ctx).await,
+        Command::User(c) => cmd::user::run(c, ctx).await,
+        Command::Token(c) => cmd::token::run(c, ctx).await,
         Command::Stats(s) => match s {
             StatsCommand::Show(args) => cmd::stats::show(args, ctx).await,
             StatsCommand::Summary(args) => cmd::stats::summary(args, ctx).await,
@@ -192,6 +200,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Components(_) => "components",
         Command::Tests(_) => "tests",
         Command::Timeline(_) => "timeline",
+        Command::User(_) => "user",
+        Command::Token(_) => "token",
     }
 }
 

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alerts;
+pub mod auth;
 pub mod components;
 pub mod dashboard;
 pub mod forecast;

@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod alerts;
+pub mod auth;
 pub mod collect;
 pub mod gather;
 pub mod history;

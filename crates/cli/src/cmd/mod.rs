@@ -12,4 +12,6 @@ pub mod report;
 pub mod reports;
 pub mod serve;
 pub mod stats;
+pub mod token;
+pub mod user;
 pub mod views;

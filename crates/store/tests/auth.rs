@@ -1,0 +1,310 @@
+//! Users and API tokens in a real SQLite file: unique names in any case, the last-admin guard,
+//! passwords kept only as Argon2id hashes, and tokens kept only as hashes that stop working
+//! when revoked or expired.
+
+use mhd_core::auth::Role;
+use mhd_store::SqliteStore;
+use mhd_store::auth::{AuthError, PasswordHash, token_hash};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+const T0: OffsetDateTime = datetime!(2025-03-03 9:00 UTC);
+
+async fn open(dir: &tempfile::TempDir) -> SqliteStore {
+    SqliteStore::open(&dir.path().join("mhd.db"), 2)
+        .await
+        .unwrap()
+}
+
+/// Every text cell of a table, to look for what must not be there.
+async fn cells(store: &SqliteStore, table: &str) -> Vec<String> {
+    let cols: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT name FROM pragma_table_info('{table}')"
+    )))
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for c in cols {
+        let vals: Vec<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST({c} AS TEXT) FROM {table}"
+        )))
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+        out.extend(vals.into_iter().flatten());
+    }
+    out
+}
+
+#[tokio::test]
+async fn user_names_are_unique_in_any_case_and_passwords_stored_hashed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let password = "correct horse battery";
+    let hash = PasswordHash::new(password).unwrap();
+    assert!(hash.as_phc().starts_with("$argon2id$"), "{}", hash.as_phc());
+    assert!(
+        !format!("{hash:?}").contains("argon2"),
+        "Debug hides the hash"
+    );
+
+    let alice = store
+        .add_user("Alice", Role::Admin, &hash, T0)
+        .await
+        .unwrap();
+    assert_eq!(alice.role, Role::Admin);
+    assert_eq!(alice.created_at, T0);
+    assert!(!alice.disabled);
+    let again = store.add_user("alice", Role::Viewer, &hash, T0).await;
+    assert!(
+        matches!(&again, Err(AuthError::UserExists(n)) if n == "alice"),
+        "{again:?}"
+    );
+    assert_eq!(store.users().await.unwrap().len(), 1);
+
+    // Found in any case; the password verifies and a wrong one does not.
+    let (found, stored) = store.user_by_name("ALICE").await.unwrap().unwrap();
+    assert_eq!(found.name, "Alice");
+    assert!(stored.verify(password));
+    assert!(!stored.verify("correct horse battery "));
+    assert!(store.user_by_name("bob").await.unwrap().is_none());
+
+    // The password is nowhere in the table.
+    let table = cells(&store, "users").await;
+    assert!(
+        table.iter().any(|c| c.starts_with("$argon2id$")),
+        "{table:?}"
+    );
+    assert!(!table.iter().any(|c| c.contains(password)), "{table:?}");
+
+    // A new password replaces the old one.
+    let new = PasswordHash::new("another long passphrase").unwrap();
+    store.set_password_hash("alice", &new).await.unwrap();
+    let (_, stored) = store.user_by_name("alice").await.unwrap().unwrap();
+    assert!(stored.verify("another long passphrase"));
+    assert!(!stored.verify(password));
+    let missing = store.set_password_hash("nobody", &new).await;
+    assert!(matches!(missing, Err(AuthError::NoUser(_))), "{missing:?}");
+}
+
+#[tokio::test]
+async fn bad_names_roles_and_passwords_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let short = PasswordHash::new("Xq7#pw!zz");
+    let e = short.unwrap_err().to_string();
+    assert!(e.contains("at least 12"), "{e}");
+    assert!(
+        !e.contains("Xq7#pw!zz"),
+        "the password is never in an error: {e}"
+    );
+
+    let hash = PasswordHash::new("a good long password").unwrap();
+    for bad in ["", "bob smith", "x'); DROP TABLE users; --", "<b>"] {
+        let r = store.add_user(bad, Role::Viewer, &hash, T0).await;
+        assert!(matches!(r, Err(AuthError::Input(_))), "{bad:?}: {r:?}");
+    }
+    let r = store.add_user("ci", Role::Ingest, &hash, T0).await;
+    assert!(matches!(r, Err(AuthError::Input(_))), "{r:?}");
+    assert!(store.users().await.unwrap().is_empty());
+    let r = store.create_token("a b", Role::Viewer, None, T0).await;
+    assert!(matches!(r, Err(AuthError::Input(_))), "{r:?}");
+    assert!(store.tokens().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_last_admin_can_be_neither_removed_nor_demoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let hash = PasswordHash::new("a good long password").unwrap();
+    store
+        .add_user("root", Role::Admin, &hash, T0)
+        .await
+        .unwrap();
+    store
+        .add_user("vera", Role::Viewer, &hash, T0)
+        .await
+        .unwrap();
+
+    let r = store.remove_user("root").await;
+    let msg = r
+        .as_ref()
+        .map(|_| String::new())
+        .unwrap_or_else(|e| e.to_string());
+    assert!(matches!(r, Err(AuthError::LastAdmin(_))), "{r:?}");
+    assert!(msg.contains("last admin"), "{msg}");
+    let r = store.set_role("ROOT", Role::Operator).await;
+    assert!(matches!(r, Err(AuthError::LastAdmin(_))), "{r:?}");
+    let (root, _) = store.user_by_name("root").await.unwrap().unwrap();
+    assert_eq!(root.role, Role::Admin, "nothing changed");
+
+    // With a second admin, the first may go.
+    let vera = store.set_role("vera", Role::Admin).await.unwrap();
+    assert_eq!(vera.role, Role::Admin);
+    let op = store.set_role("root", Role::Operator).await.unwrap();
+    assert_eq!(op.role, Role::Operator);
+    let removed = store.remove_user("root").await.unwrap();
+    assert_eq!(removed.name, "root");
+    let names: Vec<_> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(names, ["vera"]);
+    assert!(matches!(
+        store.remove_user("vera").await,
+        Err(AuthError::LastAdmin(_))
+    ));
+    assert!(matches!(
+        store.remove_user("ghost").await,
+        Err(AuthError::NoUser(_))
+    ));
+    // Removing the last viewer is fine; demoting anyone to ingest is not.
+    assert!(matches!(
+        store.set_role("vera", Role::Ingest).await,
+        Err(AuthError::Input(_))
+    ));
+}
+
+#[tokio::test]
+async fn only_the_hash_of_a_token_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let made = store
+        .create_token("ci", Role::Ingest, None, T0)
+        .await
+        .unwrap();
+    let secret = made.secret.expose().to_owned();
+    assert!(secret.starts_with("mhd_"), "{secret}");
+    assert_eq!(secret.len(), 4 + 43, "32 bytes in unpadded base64url");
+    assert!(!format!("{made:?}").contains(&secret), "Debug hides it");
+    assert_eq!(made.record.role, Role::Ingest);
+
+    let table = cells(&store, "api_tokens").await;
+    let body = &secret[4..];
+    assert!(!table.iter().any(|c| c.contains(body)), "{table:?}");
+    assert!(table.contains(&token_hash(&secret)), "{table:?}");
+    assert!(token_hash(&secret).len() == 64);
+
+    // Two tokens never share a secret.
+    let other = store
+        .create_token("ci2", Role::Viewer, None, T0)
+        .await
+        .unwrap();
+    assert_ne!(other.secret.expose(), secret);
+
+    // The secret authenticates; anything else does not.
+    let found = store
+        .authenticate_token(&secret, T0 + Duration::hours(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, made.record.id);
+    assert_eq!(found.last_used_at, Some(T0 + Duration::hours(1)));
+    let listed = store.tokens().await.unwrap();
+    assert_eq!(listed[0].last_used_at, Some(T0 + Duration::hours(1)));
+    let forged = format!("{}A", &secret[..secret.len() - 1]);
+    let forged = if forged == secret {
+        format!("{}B", &secret[..secret.len() - 1])
+    } else {
+        forged
+    };
+    for bad in [forged.as_str(), "", "mhd_", "' OR 1=1 --"] {
+        assert!(
+            store.authenticate_token(bad, T0).await.unwrap().is_none(),
+            "{bad:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tokens_stop_at_expiry_and_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let expires = T0 + Duration::days(30);
+    let t = store
+        .create_token("deploy", Role::Admin, Some(expires), T0)
+        .await
+        .unwrap();
+    let hash = t.secret.hash();
+    let before = expires - Duration::seconds(1);
+    assert!(store.token_by_hash(&hash, before).await.unwrap().is_some());
+    assert!(store.token_by_hash(&hash, expires).await.unwrap().is_none());
+    let listed = store.tokens().await.unwrap();
+    assert_eq!(listed[0].state(before), "active");
+    assert_eq!(listed[0].state(expires), "expired");
+
+    // Live names are unique; revoking by name frees it.
+    let dup = store.create_token("DEPLOY", Role::Viewer, None, T0).await;
+    assert!(matches!(dup, Err(AuthError::TokenExists(_))), "{dup:?}");
+    let revoked = store.revoke_token("deploy", T0).await.unwrap();
+    assert_eq!(revoked.id, t.record.id);
+    assert_eq!(revoked.revoked_at, Some(T0));
+    assert!(store.token_by_hash(&hash, T0).await.unwrap().is_none());
+    assert!(
+        store
+            .authenticate_token(t.secret.expose(), T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let again = store.revoke_token(&t.record.id.to_string(), T0).await;
+    assert!(
+        matches!(again, Err(AuthError::AlreadyRevoked(_))),
+        "{again:?}"
+    );
+
+    let second = store
+        .create_token("deploy", Role::Viewer, None, T0)
+        .await
+        .unwrap();
+    let by_id = store
+        .revoke_token(&second.record.id.to_string(), T0)
+        .await
+        .unwrap();
+    assert_eq!(by_id.name, "deploy");
+    assert!(matches!(
+        store.revoke_token("nope", T0).await,
+        Err(AuthError::NoToken(_))
+    ));
+    let states: Vec<_> = store
+        .tokens()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.state(T0))
+        .collect();
+    assert_eq!(states, ["revoked", "revoked"]);
+}
+
+#[tokio::test]
+async fn users_and_tokens_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = {
+        let store = open(&dir).await;
+        let hash = PasswordHash::new("a good long password").unwrap();
+        store
+            .add_user("ann", Role::Operator, &hash, T0)
+            .await
+            .unwrap();
+        let t = store
+            .create_token("ci", Role::Ingest, None, T0)
+            .await
+            .unwrap();
+        store.close().await;
+        t.secret.expose().to_owned()
+    };
+    let store = open(&dir).await;
+    let (ann, hash) = store.user_by_name("ann").await.unwrap().unwrap();
+    assert_eq!(ann.role, Role::Operator);
+    assert!(hash.verify("a good long password"));
+    let t = store
+        .authenticate_token(&secret, T0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((t.name.as_str(), t.role), ("ci", Role::Ingest));
+}
