@@ -537,3 +537,26 @@ fn an_invalid_plan_stops_commands_that_use_it_with_every_mistake() {
     assert!(err.contains("migration.toml:4:"), "{err}");
     assert!(err.contains("migration.toml:5:"), "{err}");
 }
+
+#[test]
+fn serve_and_demo_refuse_a_reachable_address_without_sign_in_unless_told() {
+    let home = tempfile::tempdir().unwrap();
+    for command in ["serve", "demo"] {
+        let out = mhd(home.path())
+            .args([command, "--bind", "0.0.0.0:0"])
+            .env_remove("MHD_BIND")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("--bind: 0.0.0.0:0 can be reached from other machines")
+                && err.contains("--insecure-no-auth"),
+            "{command}: {err}"
+        );
+    }
+    assert!(
+        !home.path().join("mhd.db").exists(),
+        "nothing is created when the address is refused"
+    );
+}

@@ -21,6 +21,9 @@ pub struct DemoArgs {
     /// The seed of the simulation: the same seed tells the same story.
     #[arg(long, default_value_t = 8)]
     pub seed: u64,
+    /// Listen on a non-loopback address although nobody has to sign in.
+    #[arg(long)]
+    pub insecure_no_auth: bool,
 }
 
 /// Runs `mhd demo` until SIGINT or SIGTERM; the temporary home is removed on the way out.
@@ -34,6 +37,7 @@ pub async fn run(args: DemoArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             args.bind
         ))
     })?;
+    crate::cmd::serve::check_exposure(addr, args.insecure_no_auth)?;
     let home = std::env::temp_dir().join(format!("mhd-demo-{}", std::process::id()));
     std::fs::create_dir_all(&home).with_context(|| format!("cannot create {}", home.display()))?;
     let result = serve_demo(&args, addr, &home, ctx).await;

@@ -14,6 +14,24 @@ pub struct ServeArgs {
     /// The address to listen on; loopback unless you say otherwise.
     #[arg(long, default_value = "127.0.0.1:8000", env = "MHD_BIND")]
     pub bind: String,
+    /// Listen on a non-loopback address although nobody has to sign in: everyone who can reach
+    /// the address can read and write everything.
+    #[arg(long)]
+    pub insecure_no_auth: bool,
+}
+
+/// Refuses an address other machines can reach while sign-in is not required, unless the user
+/// said `--insecure-no-auth`: a dashboard on a shared network must not be open by accident.
+pub fn check_exposure(addr: SocketAddr, insecure_no_auth: bool) -> Result<(), anyhow::Error> {
+    if addr.ip().is_loopback() || insecure_no_auth {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "--bind: {addr} can be reached from other machines, and this server does not ask \
+         anyone to sign in; bind a loopback address such as 127.0.0.1:{port}, or pass \
+         --insecure-no-auth to serve everyone who can reach it",
+        port = addr.port()
+    )))
 }
 
 /// Runs `mhd serve` until SIGINT or SIGTERM.
@@ -24,6 +42,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             args.bind
         ))
     })?;
+    check_exposure(addr, args.insecure_no_auth)?;
     let plan_path = ctx.plan_path();
     let plan = load_plan(&plan_path)?;
     let plan_dir = plan_path
