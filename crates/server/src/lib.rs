@@ -12,6 +12,7 @@ pub mod alerting;
 pub mod api;
 pub mod app;
 pub mod assets;
+pub mod audit;
 pub mod background;
 pub mod cache;
 pub mod charts;

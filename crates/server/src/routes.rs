@@ -83,3 +83,5 @@ pub const PAGE_ALERT_JIRA: &str = "/alerts/{alert_id}/jira";
 pub const PAGE_ALERT_SILENCES: &str = "/alerts/silences";
 /// The alerts page's form removing a silence.
 pub const PAGE_ALERT_UNSILENCE: &str = "/alerts/silences/{id}/remove";
+/// The audit log: who changed what, from where, done or refused.
+pub const API_AUDIT: &str = "/api/v1/audit";

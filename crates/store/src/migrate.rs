@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0006_notifications.sql"),
     include_str!("../migrations/sqlite/0007_collectors.sql"),
     include_str!("../migrations/sqlite/0008_users_tokens.sql"),
+    include_str!("../migrations/sqlite/0009_audit.sql"),
 ];
 
 /// The newest schema version this program knows.

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use time::Duration;
 
 use super::{Params, body_error, media_type, param, params};
+use crate::audit::{self, Client};
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::{AlertPush, AppState, Change};
@@ -365,6 +366,7 @@ pub async fn remove_silence(state: &AppState, id: i64) -> Result<Silence, ApiErr
 /// the alert; 404 for an unknown alert, 409 `resolved` for a resolved one.
 pub async fn acknowledge(
     State(state): State<AppState>,
+    client: Client,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<Params>, QueryRejection>,
     headers: HeaderMap,
@@ -373,7 +375,7 @@ pub async fn acknowledge(
     let id = alert_id(path)?;
     params(query, &[])?;
     let request: AckRequest = json_body(&headers, body)?;
-    let alert = acknowledge_alert(&state, id, &request).await?;
+    let alert = audited_acknowledge(&state, client, id, &request).await?;
     Ok(Json(alert).into_response())
 }
 
@@ -381,13 +383,14 @@ pub async fn acknowledge(
 /// with the silence.
 pub async fn silence(
     State(state): State<AppState>,
+    client: Client,
     query: Result<Query<Params>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     params(query, &[])?;
     let request: SilenceRequest = json_body(&headers, body)?;
-    let silence = add_silence(&state, &request).await?;
+    let silence = audited_silence(&state, client, &request).await?;
     Ok((StatusCode::CREATED, Json(silence)).into_response())
 }
 
@@ -395,13 +398,74 @@ pub async fn silence(
 /// one, 409 `removed` when it was removed already.
 pub async fn unsilence(
     State(state): State<AppState>,
+    client: Client,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = silence_id(path)?;
     params(query, &[])?;
-    let silence = remove_silence(&state, id).await?;
+    let silence = audited_unsilence(&state, client, id).await?;
     Ok(Json(silence).into_response())
+}
+
+/// Acknowledges alert `id` and records it in the audit log, done or refused.
+async fn audited_acknowledge(
+    state: &AppState,
+    client: Client,
+    id: i64,
+    request: &AckRequest,
+) -> Result<Alert, ApiError> {
+    let answer = acknowledge_alert(state, id, request).await;
+    let details = json!({ "by": request.by, "comment": request.comment });
+    let resource = format!("alert {id}");
+    audit::record_result(
+        state,
+        "alert.acknowledge",
+        &resource,
+        details,
+        client.0,
+        &answer,
+    )
+    .await;
+    answer
+}
+
+/// Adds a silence and records it in the audit log, done or refused.
+async fn audited_silence(
+    state: &AppState,
+    client: Client,
+    request: &SilenceRequest,
+) -> Result<Silence, ApiError> {
+    let answer = add_silence(state, request).await;
+    let details = json!({
+        "rule": request.rule,
+        "component": request.component,
+        "duration": request.duration,
+        "by": request.by,
+        "comment": request.comment,
+    });
+    let resource = match &answer {
+        Ok(s) => format!("silence {}", s.id),
+        Err(_) => "silence".to_owned(),
+    };
+    audit::record_result(state, "silence.add", &resource, details, client.0, &answer).await;
+    answer
+}
+
+/// Removes silence `id` and records it in the audit log, done or refused.
+async fn audited_unsilence(state: &AppState, client: Client, id: i64) -> Result<Silence, ApiError> {
+    let answer = remove_silence(state, id).await;
+    let resource = format!("silence {id}");
+    audit::record_result(
+        state,
+        "silence.remove",
+        &resource,
+        json!({}),
+        client.0,
+        &answer,
+    )
+    .await;
+    answer
 }
 
 // ---- the alerts page and its forms ----
@@ -580,6 +644,7 @@ pub async fn page_get(State(state): State<AppState>) -> Result<Response, ApiErro
 /// `POST /alerts/acknowledge/{alert_id}` (form): acknowledges, then back to the page.
 pub async fn page_acknowledge(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     form: Result<Form<AckForm>, FormRejection>,
@@ -587,7 +652,7 @@ pub async fn page_acknowledge(
     page_write(&state, &headers, async {
         let id = alert_id(path)?;
         let Form(f) = form.map_err(|e| form_error(&e))?;
-        acknowledge_alert(&state, id, &f.fields).await?;
+        audited_acknowledge(&state, client, id, &f.fields).await?;
         Ok(format!("#alert-{id}"))
     })
     .await
@@ -596,12 +661,13 @@ pub async fn page_acknowledge(
 /// `POST /alerts/{alert_id}/jira` (form): makes the alert's Jira issue, then back to the page.
 pub async fn page_jira(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     page_write(&state, &headers, async {
         let id = alert_id(path)?;
-        crate::api::notify::create_jira_issue(&state, id).await?;
+        crate::api::notify::audited_jira_issue(&state, client, id).await?;
         Ok(format!("#alert-{id}"))
     })
     .await
@@ -610,12 +676,13 @@ pub async fn page_jira(
 /// `POST /alerts/silences` (form): adds a silence, then back to the page.
 pub async fn page_silence(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     form: Result<Form<SilenceForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
     page_write(&state, &headers, async {
         let Form(f) = form.map_err(|e| form_error(&e))?;
-        add_silence(&state, &f.fields).await?;
+        audited_silence(&state, client, &f.fields).await?;
         Ok(String::new())
     })
     .await
@@ -624,12 +691,13 @@ pub async fn page_silence(
 /// `POST /alerts/silences/{id}/remove` (form): removes a silence, then back to the page.
 pub async fn page_unsilence(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     page_write(&state, &headers, async {
         let id = silence_id(path)?;
-        remove_silence(&state, id).await?;
+        audited_unsilence(&state, client, id).await?;
         Ok(String::new())
     })
     .await

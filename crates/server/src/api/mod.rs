@@ -13,6 +13,7 @@
 //! - [`notify`]: notification deliveries, Jira issues on request and the chat command endpoint.
 
 pub mod alerts;
+pub mod audit;
 pub mod notify;
 pub mod openapi;
 pub mod reads;
@@ -57,6 +58,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("POST", routes::API_ALERT_JIRA),
     ("POST", routes::API_CHAT_COMMAND),
     ("GET", routes::API_REPORTS),
+    ("GET", routes::API_AUDIT),
 ];
 
 /// The API's routes, to merge into the server's router (`app()`).
@@ -108,6 +110,7 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("GET", routes::API_NOTIFICATIONS) => get(notify::deliveries),
         ("POST", routes::API_ALERT_JIRA) => post(notify::jira_issue),
         ("POST", routes::API_CHAT_COMMAND) => post(notify::chat_command),
+        ("GET", routes::API_AUDIT) => get(audit::entries),
         _ => panic!("API_ROUTES names {method} {path} but no handler serves it"),
     }
 }

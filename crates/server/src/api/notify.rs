@@ -90,12 +90,13 @@ pub async fn deliveries(
 /// are not running.
 pub async fn jira_issue(
     State(state): State<AppState>,
+    client: crate::audit::Client,
     Path(alert_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id: i64 = alert_id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("alert_id {alert_id:?}: not a number")))?;
-    let issue = create_jira_issue(&state, id).await?;
+    let issue = audited_jira_issue(&state, client, id).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -107,6 +108,22 @@ pub async fn jira_issue(
         })),
     )
         .into_response())
+}
+
+/// [`create_jira_issue`], recorded in the audit log, done or refused.
+pub async fn audited_jira_issue(
+    state: &AppState,
+    client: crate::audit::Client,
+    id: i64,
+) -> Result<mhd_store::outbox::JiraIssue, ApiError> {
+    let answer = create_jira_issue(state, id).await;
+    let details = match &answer {
+        Ok(issue) => json!({ "issue_key": issue.issue_key, "channel": issue.channel }),
+        Err(_) => json!({}),
+    };
+    let resource = format!("alert {id}");
+    crate::audit::record_result(state, "alert.jira", &resource, details, client.0, &answer).await;
+    answer
 }
 
 /// Makes alert `id`'s Jira issue through the first Jira channel (the API's and the page's

@@ -484,6 +484,27 @@ pub fn document() -> Value {
             },
         }),
     );
+    add(
+        routes::API_AUDIT,
+        "get",
+        read(
+            "Audit log",
+            "Who changed what, from where, newest first: writes of operations, samples, test results and benchmarks, acknowledgements, silences, Jira issues, users and tokens. The log is append-only. Until sign-in exists the actor is `local` unless a user or token name is known.",
+            json!({ "type": "object", "required": ["entries"], "properties": {
+                "entries": { "type": "array", "items": { "type": "object", "required": ["id", "at", "actor", "action", "resource", "details", "outcome"], "properties": {
+                    "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" },
+                    "actor": { "type": "string" }, "action": { "type": "string" }, "resource": { "type": "string" },
+                    "details": { "type": "object", "additionalProperties": true },
+                    "client": { "type": "string", "nullable": true, "description": "The client's address, `cli`, or null when unknown." },
+                    "outcome": { "type": "string", "enum": ["ok", "refused"] } } } } } }),
+            json!([
+                query("since", "Only entries at or after this time (RFC 3339 or a date, UTC midnight).", json!({ "type": "string" }), false),
+                query("action", "Only this action, such as `operations.write` or `silence.add`.", json!({ "type": "string" }), false),
+                query("limit", "At most this many entries (1 to 10000, default 100).", json!({ "type": "integer", "minimum": 1, "maximum": 10000, "default": 100 }), false),
+            ]),
+            false,
+        ),
+    );
     json!({
         "openapi": "3.0.3",
         "info": {

@@ -24,6 +24,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Params, body_error, media_type, param, params};
+use crate::audit::{self, Client};
 use crate::error::ApiError;
 use crate::state::{AppState, Change};
 
@@ -134,9 +135,26 @@ async fn write_together(store: &SqliteStore, jobs: &[Job]) -> Result<(), StoreEr
 pub async fn operations(
     State(state): State<AppState>,
     axum::Extension(batcher): axum::Extension<Batcher>,
+    client: Client,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let mut details = json!({});
+    let answer = store_operations(&state, &batcher, headers, query, body, &mut details).await;
+    let action = "operations.write";
+    audit::record_response(&state, action, "operations", details, client.0, &answer).await;
+    answer
+}
+
+/// [`operations`] without its audit entry; sets `details` to the counts stored.
+async fn store_operations(
+    state: &AppState,
+    batcher: &Batcher,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+    details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
     params(query, &[])?;
     match media_type(&headers).as_deref() {
@@ -162,6 +180,7 @@ pub async fn operations(
     }
     let components: BTreeSet<String> = ops.iter().filter_map(|o| o.component.clone()).collect();
     let stored = batcher.store(&state.store, ops).await?;
+    *details = json!({ "stored": stored, "components": components.len() });
     state.metrics.ingested_operations.inc_by(stored);
     state.notify(Change::Operations {
         components: components.into_iter().collect(),
@@ -218,9 +237,24 @@ pub const JUNIT_PARAMS: &[&str] = &["suite", "phase", "component", "run_at"];
 /// component the plan does not name is refused. Answers 201 with the run's totals.
 pub async fn junit(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let mut details = json!({});
+    let answer = store_junit(&state, headers, query, body, &mut details).await;
+    audit::record_response(&state, "tests.write", "tests", details, client.0, &answer).await;
+    answer
+}
+
+/// [`junit`] without its audit entry; sets `details` to the run's suite and counts.
+async fn store_junit(
+    state: &AppState,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+    details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
     let pairs = params(query, JUNIT_PARAMS)?;
     let suite = match param(&pairs, "suite").map(str::trim) {
@@ -233,7 +267,7 @@ pub async fn junit(
     };
     let phase = param(&pairs, "phase").map(str::to_owned);
     let component = param(&pairs, "component").map(str::to_owned);
-    check_names(&state, phase.as_deref(), component.as_deref())?;
+    check_names(state, phase.as_deref(), component.as_deref())?;
     let run_at = param(&pairs, "run_at")
         .map(|v| {
             mhd_core::time_parse::parse_timestamp(v)
@@ -259,6 +293,7 @@ pub async fn junit(
         component: run.component.clone(),
     });
     let t = run.totals();
+    *details = json!({ "suite": run.suite, "cases": t.total, "failed": t.failed });
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -282,8 +317,23 @@ pub const BENCHMARK_PARAMS: &[&str] = &["system", "operation", "component", "for
 /// Stored as one batch; answers 201 `{"stored": values, "benchmarks": [...]}`.
 pub async fn benchmarks(
     State(state): State<AppState>,
+    client: Client,
     query: Result<Query<Params>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let mut details = json!({});
+    let answer = store_benchmarks(&state, query, body, &mut details).await;
+    let action = "benchmarks.write";
+    audit::record_response(&state, action, "benchmarks", details, client.0, &answer).await;
+    answer
+}
+
+/// [`benchmarks`] without its audit entry; sets `details` to the counts stored.
+async fn store_benchmarks(
+    state: &AppState,
+    query: Result<Query<Params>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+    details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
     use mhd_ingest::bench::{self, Kind};
     let pairs = params(query, BENCHMARK_PARAMS)?;
@@ -298,7 +348,7 @@ pub async fn benchmarks(
         }
     };
     let component = param(&pairs, "component").map(str::to_owned);
-    check_names(&state, None, component.as_deref())?;
+    check_names(state, None, component.as_deref())?;
     let options = bench::Options {
         system,
         operation: param(&pairs, "operation").map(str::to_owned),
@@ -331,6 +381,7 @@ pub async fn benchmarks(
         .insert_benchmarks(&samples, Some("api"), state.now())
         .await?;
     state.notify(Change::Benchmarks);
+    *details = json!({ "stored": stored, "benchmarks": samples.len() });
     let list: Vec<_> = samples
         .iter()
         .map(|s| json!({ "operation": s.operation, "system": s.system, "component": s.component, "samples": s.values_ms.len() }))
@@ -351,9 +402,32 @@ pub async fn benchmarks(
 /// `{"stored": N}`. A missing `timestamp` is the time of the request.
 pub async fn samples(
     State(state): State<AppState>,
+    client: Client,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let mut details = json!({});
+    let answer = store_samples(&state, headers, query, body, &mut details).await;
+    audit::record_response(
+        &state,
+        "samples.write",
+        "samples",
+        details,
+        client.0,
+        &answer,
+    )
+    .await;
+    answer
+}
+
+/// [`samples`] without its audit entry; sets `details` to the count stored.
+async fn store_samples(
+    state: &AppState,
+    headers: HeaderMap,
+    query: Result<Query<Params>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+    details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
     params(query, &[])?;
     match media_type(&headers).as_deref() {
@@ -378,6 +452,7 @@ pub async fn samples(
         ));
     }
     let stored = state.store.insert_samples(&samples).await?;
+    *details = json!({ "stored": stored });
     state.notify(Change::Samples);
     Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
 }

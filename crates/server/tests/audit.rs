@@ -1,0 +1,175 @@
+//! The audit log over a real server on 127.0.0.1: writes, acknowledgements and silences are
+//! recorded with actor, action, resource, client address and outcome, and read back through
+//! `GET /api/v1/audit`.
+
+use std::time::Duration;
+
+use mhd_server::AppState;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const WAIT: Duration = Duration::from_secs(10);
+const HOSTILE: &str = "</script><script>alert(\"x\")</script>";
+
+fn now() -> OffsetDateTime {
+    datetime!(2025-03-05 12:00 UTC)
+}
+
+const PLAN: &str = r#"
+[migration]
+name = "Audit"
+start = "2025-01-06"
+weeks = 21
+
+[datasets]
+total = 10
+
+[[components]]
+id = "storage"
+name = "Storage"
+"#;
+
+struct Server {
+    _dir: TempDir,
+    base: String,
+    http: Client,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .expect("store opens");
+    let plan = mhd_core::plan::parse(PLAN, "migration.toml").expect("the plan parses");
+    let state = AppState::with_clock(store, Some(plan), now);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(mhd_server::serve(listener, state, std::future::pending()));
+    Server {
+        _dir: dir,
+        base: format!("http://{addr}"),
+        http: mhd_server::http::client(WAIT).expect("client"),
+    }
+}
+
+impl Server {
+    async fn post(&self, path: &str, body: Value) -> StatusCode {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+            .status()
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        (r.status(), r.text().await.expect("body"))
+    }
+}
+
+#[tokio::test]
+async fn changes_are_recorded_and_listed_newest_first() {
+    let s = server().await;
+    let ops = json!([
+        {"metric_type":"migration","operation":"m","dataset_name":"a","component":"storage"},
+        {"metric_type":"migration","operation":"m","dataset_name":"b","component":"storage"}
+    ]);
+    assert_eq!(s.post("/api/v1/operations", ops).await, StatusCode::CREATED);
+    assert_eq!(
+        s.post(
+            "/api/v1/alerts/acknowledge/9999",
+            json!({"comment": "looking"})
+        )
+        .await,
+        StatusCode::NOT_FOUND
+    );
+    let silence = json!({"component": "storage", "duration": "2h", "comment": HOSTILE});
+    assert_eq!(
+        s.post("/api/v1/alerts/silences", silence).await,
+        StatusCode::CREATED
+    );
+
+    let (status, text) = s.get("/api/v1/audit").await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    // The hostile comment's quotes are escaped in the JSON text, so it cannot end the string.
+    assert!(text.contains(r#"alert(\"x\")"#), "{text}");
+    let doc: Value = serde_json::from_str(&text).expect("JSON");
+    let entries = doc["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 3, "{doc:#}");
+    let summary: Vec<(&str, &str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap_or_default(),
+                e["action"].as_str().unwrap_or_default(),
+                e["resource"].as_str().unwrap_or_default(),
+                e["outcome"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("local", "silence.add", "silence 1", "ok"),
+            ("local", "alert.acknowledge", "alert 9999", "refused"),
+            ("local", "operations.write", "operations", "ok"),
+        ]
+    );
+    // Stored as given, returned unchanged once the JSON is decoded.
+    assert_eq!(entries[0]["details"]["comment"], HOSTILE);
+    assert_eq!(entries[1]["details"]["status"], 404);
+    assert_eq!(entries[2]["details"]["stored"], 2);
+    for e in entries {
+        let client = e["client"].as_str().expect("client address");
+        assert!(client.starts_with("127.0.0.1:"), "{client}");
+    }
+
+    let (status, text) = s.get("/api/v1/audit?action=alert.acknowledge").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(doc["entries"].as_array().map(Vec::len), Some(1));
+    let (_, text) = s.get("/api/v1/audit?limit=1").await;
+    let doc: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(doc["entries"][0]["action"], "silence.add");
+    let (_, text) = s.get("/api/v1/audit?since=2025-03-06").await;
+    let doc: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(doc["entries"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn refused_writes_are_recorded_and_bad_parameters_named() {
+    let s = server().await;
+    let bad = json!([{"metric_type":"migration"}]);
+    assert_eq!(
+        s.post("/api/v1/operations", bad).await,
+        StatusCode::BAD_REQUEST
+    );
+    let (_, text) = s.get("/api/v1/audit?action=operations.write").await;
+    let doc: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(doc["entries"][0]["outcome"], "refused", "{doc:#}");
+    assert_eq!(doc["entries"][0]["details"]["status"], 400);
+
+    for (query, name) in [
+        ("since=yesterday-ish", "since"),
+        ("limit=0", "limit"),
+        ("limit=many", "limit"),
+        ("action=", "action"),
+        ("actor=me", "actor"),
+    ] {
+        let (status, text) = s.get(&format!("/api/v1/audit?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {text}");
+        assert!(text.contains(&format!("`{name}`")), "{query}: {text}");
+    }
+}

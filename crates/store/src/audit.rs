@@ -1,0 +1,147 @@
+//! The audit log: one entry per change someone asked for — who, what, on which resource, from
+//! where, and whether it was done or refused. The table is append-only: triggers refuse every
+//! `UPDATE` and `DELETE`, so an entry cannot be changed or removed through the store.
+
+use serde::Serialize;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+use crate::Result;
+use crate::sqlite::{SqliteStore, from_us, to_us};
+
+/// Whether the change was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Done.
+    Ok,
+    /// Refused (bad input, unknown resource, …).
+    Refused,
+}
+
+impl Outcome {
+    /// `ok` or `refused`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Refused => "refused",
+        }
+    }
+
+    fn parse(s: &str) -> Outcome {
+        if s == "ok" {
+            Outcome::Ok
+        } else {
+            Outcome::Refused
+        }
+    }
+}
+
+/// An entry to record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEntry {
+    /// When.
+    pub at: OffsetDateTime,
+    /// Who: a user or token name, or `local` while nobody signs in.
+    pub actor: String,
+    /// What, as a dotted name (`operations.write`, `alert.acknowledge`, `token.create`, …).
+    pub action: String,
+    /// On what (`operations`, `alert 12`, `token ci`, …).
+    pub resource: String,
+    /// Anything more, as a JSON value (counts, a comment, the refusal's status).
+    pub details: serde_json::Value,
+    /// Where from: an address `ip:port`, `cli`, or unknown.
+    pub client: Option<String>,
+    /// Done or refused.
+    pub outcome: Outcome,
+}
+
+/// A recorded entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    /// Its id, increasing.
+    pub id: i64,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// On what.
+    pub resource: String,
+    /// Anything more.
+    pub details: serde_json::Value,
+    /// Where from.
+    pub client: Option<String>,
+    /// Done or refused.
+    pub outcome: Outcome,
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only at or after this time.
+    pub since: Option<OffsetDateTime>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// At most this many, newest first (0: no limit).
+    pub limit: u32,
+}
+
+impl SqliteStore {
+    /// Appends one entry to the audit log, returning its id.
+    pub async fn record_audit(&self, entry: &NewEntry) -> Result<i64> {
+        let id = sqlx::query(
+            "INSERT INTO audit (at_us, actor, action, resource, details, client, outcome) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(to_us(entry.at))
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.resource)
+        .bind(entry.details.to_string())
+        .bind(entry.client.as_deref())
+        .bind(entry.outcome.as_str())
+        .fetch_one(&self.pool)
+        .await?
+        .try_get::<i64, _>(0)?;
+        Ok(id)
+    }
+
+    /// Entries matching `filter`, newest first.
+    pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<Entry>> {
+        let limit = if filter.limit == 0 {
+            -1
+        } else {
+            i64::from(filter.limit)
+        };
+        let rows = sqlx::query(
+            "SELECT id, at_us, actor, action, resource, details, client, outcome FROM audit \
+             WHERE (?1 IS NULL OR at_us >= ?1) AND (?2 IS NULL OR action = ?2) \
+             ORDER BY id DESC LIMIT ?3",
+        )
+        .bind(filter.since.map(to_us))
+        .bind(filter.action.as_deref())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let details: String = row.try_get("details")?;
+                let outcome: String = row.try_get("outcome")?;
+                Ok(Entry {
+                    id: row.try_get("id")?,
+                    at: from_us(row.try_get("at_us")?),
+                    actor: row.try_get("actor")?,
+                    action: row.try_get("action")?,
+                    resource: row.try_get("resource")?,
+                    details: serde_json::from_str(&details)
+                        .unwrap_or(serde_json::Value::String(details)),
+                    client: row.try_get("client")?,
+                    outcome: Outcome::parse(&outcome),
+                })
+            })
+            .collect()
+    }
+}
