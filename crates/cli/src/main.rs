@@ -70,6 +70,8 @@ enum Command {
     /// API tokens for scripts and CI: create (shown once), list, revoke.
     #[command(subcommand)]
     Token(cmd::token::TokenCommand),
+    /// The audit log: who did what, when and from where (--jsonl for a SIEM).
+    Audit(cmd::audit::AuditArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +155,7 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Import(ImportCommand::Mdm(args)) => cmd::import::mdm(args, ctx).await,
         Command::User(c) => cmd::user::run(c, ctx).await,
         Command::Token(c) => cmd::token::run(c, ctx).await,
+        Command::Audit(args) => cmd::audit::run(args, ctx).await,
         Command::Stats(s) => match s {
             StatsCommand::Show(args) => cmd::stats::show(args, ctx).await,
             StatsCommand::Summary(args) => cmd::stats::summary(args, ctx).await,
@@ -202,6 +205,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Timeline(_) => "timeline",
         Command::User(_) => "user",
         Command::Token(_) => "token",
+        Command::Audit(_) => "audit",
     }
 }
 

@@ -353,3 +353,56 @@ fn bad_tokens_exit_2_and_change_nothing() {
     let (json, _) = ok(mhd(h).args(["token", "list", "--json"]).output().unwrap());
     assert_eq!(json.trim(), "[]");
 }
+
+#[test]
+fn user_and_token_changes_are_in_the_audit_log_and_its_json_lines() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    ok(add_user(h, "ana", "admin", "correct horse battery"));
+    let (secret, _) = ok(mhd(h)
+        .args(["token", "create", "--name", "ci", "--role", "ingest"])
+        .output()
+        .unwrap());
+    ok(mhd(h).args(["token", "revoke", "ci"]).output().unwrap());
+
+    let (lines, _) = ok(mhd(h)
+        .args(["audit", "--jsonl"])
+        .env("USER", "ops-bot")
+        .output()
+        .unwrap());
+    let entries: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["user.add", "token.create", "token.revoke"],
+        "oldest first"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["client"] == "cli" && e["outcome"] == "ok")
+    );
+    assert_eq!(entries[1]["resource"], "token ci");
+    assert_eq!(entries[1]["details"]["role"], "ingest");
+    assert!(
+        !lines.contains(secret.trim()) && !lines.contains("correct horse"),
+        "no secret in the audit log"
+    );
+
+    let (table, _) = ok(mhd(h)
+        .args(["audit", "--action", "token.revoke"])
+        .output()
+        .unwrap());
+    assert!(
+        table.contains("token.revoke") && !table.contains("user.add"),
+        "{table}"
+    );
+    let bad = refused(mhd(h).args(["audit", "--since", "yesterday-ish"]));
+    assert!(bad.contains("--since"), "{bad}");
+}

@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod alerts;
+pub mod audit;
 pub mod dashboard;
 pub mod demo;
 pub mod import;

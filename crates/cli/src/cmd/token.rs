@@ -78,8 +78,16 @@ async fn create(args: CreateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .create_token(&args.name, role, expires_at, ctx.now)
         .await
         .map_err(refusal)?;
-    store.leave_open();
     let t = &made.record;
+    crate::cmd::audit::record(
+        &store,
+        ctx,
+        "token.create",
+        &format!("token {}", t.name),
+        serde_json::json!({ "id": t.id, "role": t.role.as_str(), "expires_at": t.expires_at.map(mhd_core::format::rfc3339) }),
+    )
+    .await;
+    store.leave_open();
     let until = t.expires_at.map_or_else(
         || "until revoked".to_owned(),
         |e| format!("until {}", datetime(e)),
@@ -161,6 +169,14 @@ async fn revoke(args: RevokeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .revoke_token(&args.token, ctx.now)
         .await
         .map_err(refusal)?;
+    crate::cmd::audit::record(
+        &store,
+        ctx,
+        "token.revoke",
+        &format!("token {}", t.name),
+        serde_json::json!({ "id": t.id }),
+    )
+    .await;
     store.leave_open();
     println!("Revoked token {} {:?} ({}).", t.id, t.name, t.role);
     Ok(ExitCode::SUCCESS)

@@ -13,6 +13,8 @@
 use std::io::{BufRead as _, IsTerminal as _};
 use std::process::ExitCode;
 
+use serde_json::json;
+
 use mhd_core::auth::{Role, validate_name};
 use mhd_core::format::{relative, terminal_safe};
 use mhd_store::SqliteStore;
@@ -102,9 +104,28 @@ async fn add(args: AddArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .add_user(&args.name, role, &hash, ctx.now)
         .await
         .map_err(refusal)?;
+    audit(
+        &store,
+        ctx,
+        "user.add",
+        &user.name,
+        json!({ "role": user.role.as_str() }),
+    )
+    .await;
     store.leave_open();
     println!("Added user {} ({}).", user.name, user.role);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records a change to user `name` in the audit log.
+async fn audit(
+    store: &SqliteStore,
+    ctx: &Ctx,
+    action: &str,
+    name: &str,
+    details: serde_json::Value,
+) {
+    crate::cmd::audit::record(store, ctx, action, &format!("user {name}"), details).await;
 }
 
 async fn require_absent(store: &SqliteStore, name: &str) -> anyhow::Result<()> {
@@ -158,6 +179,14 @@ async fn set_role(args: SetRoleArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let role = Role::parse_user_role(&args.role).map_err(|e| usage(format!("ROLE: {e}")))?;
     let store = open_store(ctx).await?;
     let user = store.set_role(&args.name, role).await.map_err(refusal)?;
+    audit(
+        &store,
+        ctx,
+        "user.set_role",
+        &user.name,
+        json!({ "role": user.role.as_str() }),
+    )
+    .await;
     store.leave_open();
     println!("User {} is now {}.", user.name, user.role);
     Ok(ExitCode::SUCCESS)
@@ -166,6 +195,14 @@ async fn set_role(args: SetRoleArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 async fn remove(args: NameArg, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let store = open_store(ctx).await?;
     let user = store.remove_user(&args.name).await.map_err(refusal)?;
+    audit(
+        &store,
+        ctx,
+        "user.remove",
+        &user.name,
+        json!({ "role": user.role.as_str() }),
+    )
+    .await;
     store.leave_open();
     println!("Removed user {} ({}).", user.name, user.role);
     Ok(ExitCode::SUCCESS)
@@ -181,6 +218,7 @@ async fn passwd(args: NameArg, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .set_password_hash(&user.name, &hash)
         .await
         .map_err(refusal)?;
+    audit(&store, ctx, "user.passwd", &user.name, json!({})).await;
     store.leave_open();
     println!("Changed the password of {}.", user.name);
     Ok(ExitCode::SUCCESS)

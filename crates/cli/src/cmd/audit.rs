@@ -1,0 +1,142 @@
+//! `mhd audit`: the audit log — who did what, when and from where — newest first, on the
+//! terminal, as JSON, or as JSON lines for a SIEM.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use mhd_core::format::relative;
+use mhd_core::time_parse::parse_since;
+use mhd_store::audit::{AuditFilter, NewEntry, Outcome};
+
+use crate::cmd::record::open_store;
+use crate::ctx::{Ctx, usage};
+use crate::out::{Align, Cell, Style, Table, print_json};
+
+/// The entries `mhd audit` shows without `-n`.
+const DEFAULT_LIMIT: u32 = 50;
+
+/// List the audit log, newest first.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// Only entries since this time: a date, an RFC 3339 time, or a span such as 2h or 7d.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only this action, such as `operations.write` or `alert.acknowledge`.
+    #[arg(long)]
+    pub action: Option<String>,
+    /// At most this many entries (0: all).
+    #[arg(short = 'n', long, default_value_t = DEFAULT_LIMIT)]
+    pub limit: u32,
+    /// Print a JSON array of entries.
+    #[arg(long, conflicts_with = "jsonl")]
+    pub json: bool,
+    /// Print one JSON object per line, oldest first, for a SIEM.
+    #[arg(long)]
+    pub jsonl: bool,
+}
+
+/// Runs `mhd audit`.
+pub async fn run(args: AuditArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let since = match &args.since {
+        Some(s) => Some(parse_since(s, ctx.now).map_err(|e| usage(format!("--since: {e}")))?),
+        None => None,
+    };
+    if let Some(a) = &args.action
+        && (a.is_empty() || a.len() > 64 || a.chars().any(char::is_control))
+    {
+        return Err(usage(format!("--action: {a:?} is not an action name")));
+    }
+    let store = open_store(ctx).await?;
+    let entries = store
+        .audit_entries(&AuditFilter {
+            since,
+            action: args.action.clone(),
+            limit: args.limit,
+        })
+        .await?;
+    store.leave_open();
+    if args.jsonl {
+        let mut out = std::io::stdout().lock();
+        for e in entries.iter().rev() {
+            serde_json::to_writer(&mut out, e)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.json {
+        print_json(&entries)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if entries.is_empty() {
+        println!(
+            "No audit entries{}.",
+            if since.is_some() || args.action.is_some() {
+                " match"
+            } else {
+                " yet"
+            }
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = Table::new(
+        &[
+            ("ID", Align::Right),
+            ("WHEN", Align::Left),
+            ("WHO", Align::Left),
+            ("ACTION", Align::Left),
+            ("RESOURCE", Align::Left),
+            ("OUTCOME", Align::Left),
+            ("FROM", Align::Left),
+        ],
+        64,
+    );
+    for e in &entries {
+        let style = match e.outcome {
+            Outcome::Ok => Style::Plain,
+            Outcome::Refused => Style::Red,
+        };
+        t.row(vec![
+            Cell::from(e.id.to_string()),
+            Cell::from(relative(ctx.now, e.at)),
+            Cell::from(&e.actor),
+            Cell::from(&e.action),
+            Cell::from(&e.resource),
+            Cell::new(e.outcome.as_str(), style),
+            Cell::from(e.client.as_deref().unwrap_or("-")),
+        ]);
+    }
+    println!("{}", t.render(ctx.color));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Who runs this command, as the audit log names them: `$USER`, else `local`.
+pub fn actor() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty() && u.len() <= 64 && !u.chars().any(char::is_control))
+        .unwrap_or_else(|| "local".to_owned())
+}
+
+/// Records a change made on the command line (client `cli`). An entry the store refuses is a
+/// warning, never a failure of the change itself, which is already made.
+pub async fn record(
+    store: &mhd_store::SqliteStore,
+    ctx: &Ctx,
+    action: &str,
+    resource: &str,
+    details: serde_json::Value,
+) {
+    let entry = NewEntry {
+        at: ctx.now,
+        actor: actor(),
+        action: action.to_owned(),
+        resource: resource.to_owned(),
+        details,
+        client: Some("cli".to_owned()),
+        outcome: Outcome::Ok,
+    };
+    if let Err(e) = store.record_audit(&entry).await {
+        tracing::warn!("cannot record {action} in the audit log: {e}");
+    }
+}
