@@ -498,9 +498,24 @@ pub fn document() -> Value {
                     "client": { "type": "string", "nullable": true, "description": "The client's address, `cli`, or null when unknown." },
                     "outcome": { "type": "string", "enum": ["ok", "refused"] } } } } } }),
             json!([
-                query("since", "Only entries at or after this time (RFC 3339 or a date, UTC midnight).", json!({ "type": "string" }), false),
-                query("action", "Only this action, such as `operations.write` or `silence.add`.", json!({ "type": "string" }), false),
-                query("limit", "At most this many entries (1 to 10000, default 100).", json!({ "type": "integer", "minimum": 1, "maximum": 10000, "default": 100 }), false),
+                query(
+                    "since",
+                    "Only entries at or after this time (RFC 3339 or a date, UTC midnight).",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "action",
+                    "Only this action, such as `operations.write` or `silence.add`.",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "limit",
+                    "At most this many entries (1 to 10000, default 100).",
+                    json!({ "type": "integer", "minimum": 1, "maximum": 10000, "default": 100 }),
+                    false
+                ),
             ]),
             false,
         ),

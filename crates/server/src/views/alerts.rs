@@ -476,7 +476,10 @@ mod tests {
         assert!(html.contains("Create a Jira issue for #1"), "{html}");
         assert!(!html.contains("Create a Jira issue for #2"), "{html}");
         assert!(html.contains("Jira issue OPS-&#60;7&#62;"), "{html}");
-        assert!(!html.contains(r#"href="javascript:"#), "only http(s) links: {html}");
+        assert!(
+            !html.contains(r#"href="javascript:"#),
+            "only http(s) links: {html}"
+        );
     }
 
     #[test]
