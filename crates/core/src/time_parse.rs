@@ -6,7 +6,10 @@ use time::{Date, Duration, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime, String> {
     let s = s.trim();
     if let Ok(t) = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339) {
-        return Ok(t.to_offset(UtcOffset::UTC));
+        // A time near the end of year 9999 with a negative offset is past what UTC can hold.
+        return t.checked_to_offset(UtcOffset::UTC).ok_or_else(|| {
+            format!("{s:?} is out of range once converted to UTC (after the year 9999)")
+        });
     }
     if let Ok(d) = parse_date(s) {
         return Ok(PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc());
@@ -97,6 +100,12 @@ mod tests {
         );
         assert_eq!(parse_date("2025-02-28").unwrap(), date!(2025 - 02 - 28));
         assert!(parse_date("2025-02-30").is_err());
+    }
+
+    #[test]
+    fn a_time_past_what_utc_can_hold_is_refused_not_a_panic() {
+        let e = parse_timestamp("9999-12-31T23:59:59-23:59").unwrap_err();
+        assert!(e.contains("out of range"), "{e}");
     }
 
     #[test]

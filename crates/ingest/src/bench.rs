@@ -232,7 +232,7 @@ fn json_syntax(file: &str, e: &serde_json::Error) -> BenchError {
         file,
         Some(Place::Line {
             line: e.line(),
-            column: Some(e.column()),
+            column: Some(e.column().max(1)),
         }),
         format!("not valid JSON: {message}"),
     )
@@ -889,6 +889,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn empty_json_is_refused_at_line_1_column_1() {
+        let options = Options {
+            system: Some(System::Old),
+            ..Options::default()
+        };
+        let e = parse_hyperfine("h.json", b"", &options).unwrap_err();
+        assert_eq!(
+            e.place,
+            Some(Place::Line {
+                line: 1,
+                column: Some(1)
+            }),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn csv_fields_split_with_quotes() {
         assert_eq!(split_csv_line("a,b,c").unwrap(), ["a", "b", "c"]);
         assert_eq!(
@@ -950,7 +967,7 @@ mod tests {
             e.place,
             Some(Place::Line {
                 line: 3,
-                column: Some(0)
+                column: Some(1)
             })
         );
     }

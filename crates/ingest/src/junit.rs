@@ -935,10 +935,10 @@ fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
     use time::format_description::well_known::{Iso8601, Rfc3339};
     let s = s.trim();
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Some(t.to_offset(time::UtcOffset::UTC));
+        return t.checked_to_offset(time::UtcOffset::UTC);
     }
     if let Ok(t) = OffsetDateTime::parse(s, &Iso8601::DEFAULT) {
-        return Some(t.to_offset(time::UtcOffset::UTC));
+        return t.checked_to_offset(time::UtcOffset::UTC);
     }
     time::PrimitiveDateTime::parse(s, &Iso8601::DEFAULT)
         .ok()
@@ -955,6 +955,16 @@ mod tests {
 
     fn err(s: &str) -> JunitError {
         parse_str(s).expect_err("should be refused")
+    }
+
+    #[test]
+    fn a_timestamp_beyond_the_years_utc_can_hold_is_ignored() {
+        let r = parse_str(
+            r#"<testsuites timestamp="9999-12-31T23:59:59-23:59"><testsuite name="a"><testcase name="x"/></testsuite></testsuites>"#,
+        )
+        .unwrap();
+        assert_eq!(r.timestamp, None);
+        assert_eq!(r.cases.len(), 1);
     }
 
     #[test]

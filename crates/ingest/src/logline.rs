@@ -269,11 +269,15 @@ impl ReverseGrouper {
             }
             return Some(parsed);
         }
-        self.pending.push_back(strip_cr(line).to_owned());
+        // Kept as read: `push_continuation` strips the line ending once, like the forward reader.
+        self.pending.push_back(line.to_owned());
         if self.pending.len() > self.max_continuation {
             // The newest pending line has more plain lines before it than may continue one
             // entry, so it stands alone whatever comes before.
-            return self.pending.pop_front().map(|l| LogLine::plain(&l));
+            return self
+                .pending
+                .pop_front()
+                .map(|l| LogLine::plain(strip_cr(&l)));
         }
         None
     }
@@ -282,7 +286,7 @@ impl ReverseGrouper {
     pub fn finish(self) -> Vec<LogLine> {
         self.pending
             .into_iter()
-            .map(|l| LogLine::plain(&l))
+            .map(|l| LogLine::plain(strip_cr(&l)))
             .collect()
     }
 }
@@ -509,11 +513,9 @@ fn parse_time(s: &str, naive_offset: UtcOffset) -> Option<OffsetDateTime> {
         nanos,
     )
     .ok()?;
-    Some(
-        PrimitiveDateTime::new(date, time)
-            .assume_offset(offset)
-            .to_offset(UtcOffset::UTC),
-    )
+    PrimitiveDateTime::new(date, time)
+        .assume_offset(offset)
+        .checked_to_offset(UtcOffset::UTC)
 }
 
 #[cfg(test)]
@@ -553,6 +555,14 @@ mod tests {
         assert_eq!(l.level, Some(Level::Warning));
         assert_eq!(l.source, "mhd::x:1");
         assert_eq!(l.message, "done | 100% – ünïcödé ✓");
+        assert_eq!(l.raw, line);
+    }
+
+    #[test]
+    fn a_time_beyond_the_years_utc_can_hold_makes_a_plain_line() {
+        let line = "9999-12-31 23:59:59 | INFO | x - m";
+        let l = parse_line(line, offset!(-12));
+        assert_eq!(l.format, LineFormat::Plain);
         assert_eq!(l.raw, line);
     }
 
@@ -749,6 +759,21 @@ OSError: [Errno 28] No space left on device
         backwards.extend(rev.finish());
         backwards.reverse();
         assert_eq!(backwards, entries);
+    }
+
+    #[test]
+    fn a_continuation_ending_in_carriage_returns_reads_the_same_backwards() {
+        let lines: Vec<String> = "A2025-03-01T08:08:07 | WARNIN1 | x\n:[\r\r"
+            .split('\n')
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(group_backward(&lines, 3), group_forward(&lines, 3));
+        let lines = vec![
+            "2025-01-06 14:03:12 | INFO | a:b:1 - head".to_owned(),
+            "cont\r\r".to_owned(),
+        ];
+        assert_eq!(group_backward(&lines, 3), group_forward(&lines, 3));
+        assert_eq!(group_forward(&lines, 3)[0].message, "head\ncont\r");
     }
 
     #[test]

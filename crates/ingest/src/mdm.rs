@@ -164,7 +164,8 @@ pub fn parse_mdm_timestamp(s: &str, local_offset: UtcOffset) -> Result<OffsetDat
         MdmTime::Naive(n) => n.assume_offset(local_offset),
         MdmTime::Aware(t) => t,
     };
-    Ok(t.to_offset(UtcOffset::UTC))
+    t.checked_to_offset(UtcOffset::UTC)
+        .ok_or_else(|| format!("timestamp {s:?} is out of range in UTC"))
 }
 
 /// The identity of an MDM row in the store, so that importing the same file twice adds nothing:
@@ -721,6 +722,7 @@ mod tests {
             ("2025/01/06 10:00:00", "is not a date and time"),
             ("2025-01-06 10", "is not a date and time"),
             ("2025-01-06x10:00", "is not a date and time"),
+            ("9999-12-31 23:59:59.999999999-23:59", "out of range"),
         ];
         for (text, want) in cases {
             let err = parse_mdm_timestamp(text, UtcOffset::UTC).unwrap_err();
@@ -733,6 +735,8 @@ mod tests {
                 "{err:?} should quote the input"
             );
         }
+        let err = parse_mdm_timestamp("9999-12-31 23:00", offset!(-2)).unwrap_err();
+        assert!(err.contains("out of range"), "{err:?}");
     }
 
     #[test]
