@@ -368,11 +368,11 @@ pub async fn seed_history<S: Store>(
 }
 
 /// Ticks between the starts of two incidents.
-const INCIDENT_EVERY: u64 = 480;
+pub const INCIDENT_EVERY: u64 = 480;
 /// Ticks an incident lasts.
-const INCIDENT_TICKS: u64 = 90;
+pub const INCIDENT_TICKS: u64 = 90;
 /// The tick of the first incident: soon after the dashboard opens.
-const FIRST_INCIDENT: u64 = 20;
+pub const FIRST_INCIDENT: u64 = 20;
 
 /// The component an incident hits at this tick, if one is under way: the first starts
 /// [`FIRST_INCIDENT`] ticks in, then one every [`INCIDENT_EVERY`] ticks, each on the next

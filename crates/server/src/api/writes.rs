@@ -147,6 +147,26 @@ pub async fn operations(
     answer
 }
 
+/// The body of a write of records (`what`: operations or samples), which must be JSON (an
+/// array) or NDJSON (one object per line).
+fn records_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    what: &str,
+) -> Result<Bytes, ApiError> {
+    match media_type(headers).as_deref() {
+        Some("application/json" | "application/x-ndjson") => {}
+        other => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "Content-Type {}: send {what} as application/json (an array) or \
+                 application/x-ndjson (one object per line)",
+                other.unwrap_or("(none)")
+            )));
+        }
+    }
+    body.map_err(|e| body_error(&e))
+}
+
 /// [`operations`] without its audit entry; sets `details` to the counts stored.
 async fn store_operations(
     state: &AppState,
@@ -157,17 +177,7 @@ async fn store_operations(
     details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
     params(query, &[])?;
-    match media_type(&headers).as_deref() {
-        Some("application/json" | "application/x-ndjson") => {}
-        other => {
-            return Err(ApiError::unsupported_media_type(format!(
-                "Content-Type {}: send operations as application/json (an array) or \
-                 application/x-ndjson (one object per line)",
-                other.unwrap_or("(none)")
-            )));
-        }
-    }
-    let body = body.map_err(|e| body_error(&e))?;
+    let body = records_body(&headers, body, "operations")?;
     let text = utf8_text(&body)?;
     let ops = match operations::parse(text, state.now()) {
         Ok(ops) => ops,
@@ -430,17 +440,7 @@ async fn store_samples(
     details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
     params(query, &[])?;
-    match media_type(&headers).as_deref() {
-        Some("application/json" | "application/x-ndjson") => {}
-        other => {
-            return Err(ApiError::unsupported_media_type(format!(
-                "Content-Type {}: send samples as application/json (an array) or \
-                 application/x-ndjson (one object per line)",
-                other.unwrap_or("(none)")
-            )));
-        }
-    }
-    let body = body.map_err(|e| body_error(&e))?;
+    let body = records_body(&headers, body, "samples")?;
     let text = utf8_text(&body)?;
     let samples = match mhd_ingest::samples::parse(text, state.now()) {
         Ok(samples) => samples,

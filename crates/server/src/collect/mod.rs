@@ -1,6 +1,6 @@
 //! Collectors: each runs on its own interval with its own timeout and reports its health here.
 //!
-//! [`start`] spawns one task per collector of the plan (`[[collectors.*]]`). Each task runs its
+//! [`start_in`] spawns one task per collector of the plan (`[[collectors.*]]`). Each task runs its
 //! collector every `interval`; a run that takes longer than `timeout` is abandoned and counts
 //! as failed. Ticks missed while a run was going on are skipped, never made up in a burst, and
 //! one collector failing or hanging never delays another (they are separate tasks).
@@ -382,13 +382,6 @@ async fn store_samples(
 /// A plan duration as a standard one (negative ones are zero).
 pub(crate) fn std_duration(d: time::Duration) -> std::time::Duration {
     std::time::Duration::try_from(d).unwrap_or_default()
-}
-
-/// Starts every collector of the plan, each on its own task, with relative paths taken from the
-/// current folder. See [`start_in`].
-pub fn start(state: &AppState) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
-    let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-    start_in(state, &base)
 }
 
 /// Starts every collector of the plan, each on its own task, with relative paths (log files,

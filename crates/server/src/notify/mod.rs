@@ -738,12 +738,6 @@ impl Notifier {
     }
 }
 
-/// Starts delivery for the plan's channels with the default options (links to
-/// `MHD_PUBLIC_URL`, else [`DEFAULT_PUBLIC_URL`]) and sets `state.notifier`.
-pub async fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
-    start_with(state, NotifierOptions::default()).await
-}
-
 /// Starts delivery for the plan's channels: reads every secret now (an unreadable one is an
 /// error naming the channel, the key and the file or variable), sets `state.notifier`, spawns
 /// one worker per channel, which resume the deliveries a previous run left pending.
