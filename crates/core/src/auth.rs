@@ -120,6 +120,67 @@ impl FromStr for Role {
     }
 }
 
+/// What a request needs: the table of what each role may do (the server maps each route and
+/// method to one of these in one place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Access {
+    /// Anyone, signed in or not: liveness, the sign-in page, static assets, the API document.
+    Public,
+    /// Reading the views: viewer, operator and admin.
+    Read,
+    /// Acting on alerts (acknowledge, silence, open an issue): operator and admin.
+    Operate,
+    /// Writing data (operations, samples, test reports, benchmarks): ingest and admin.
+    Write,
+    /// Everything else: rollback, the audit log, users, tokens and the plan: admin only.
+    Admin,
+}
+
+impl Access {
+    /// Every level, from the least to the most guarded.
+    pub const ALL: [Access; 5] = [
+        Access::Public,
+        Access::Read,
+        Access::Operate,
+        Access::Write,
+        Access::Admin,
+    ];
+
+    /// Whether `role` may do what this level guards.
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Access::Public => true,
+            Access::Read => role.includes(Role::Viewer),
+            Access::Operate => role.includes(Role::Operator),
+            Access::Write => role.includes(Role::Ingest),
+            Access::Admin => role == Role::Admin,
+        }
+    }
+
+    /// Its name, as in JSON and error messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Public => "public",
+            Access::Read => "read",
+            Access::Operate => "operate",
+            Access::Write => "write",
+            Access::Admin => "admin",
+        }
+    }
+
+    /// The roles that may do it, in words, for an error message.
+    pub fn roles(self) -> &'static str {
+        match self {
+            Access::Public => "anyone",
+            Access::Read => "viewer, operator or admin",
+            Access::Operate => "operator or admin",
+            Access::Write => "ingest or admin",
+            Access::Admin => "admin",
+        }
+    }
+}
+
 /// Input about users and tokens that breaks a rule. The messages name the input, never a
 /// password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -240,6 +301,25 @@ mod tests {
         assert!(Role::Admin.includes(Role::Ingest));
         assert!(!Role::Ingest.includes(Role::Admin));
         assert!(Role::Ingest.includes(Role::Ingest));
+    }
+
+    #[test]
+    fn the_table_of_what_each_role_may_do() {
+        use Access::*;
+        let table = [
+            (Role::Viewer, [true, true, false, false, false]),
+            (Role::Operator, [true, true, true, false, false]),
+            (Role::Admin, [true, true, true, true, true]),
+            (Role::Ingest, [true, false, false, true, false]),
+        ];
+        for (role, allowed) in table {
+            for (access, want) in [Public, Read, Operate, Write, Admin]
+                .into_iter()
+                .zip(allowed)
+            {
+                assert_eq!(access.allows(role), want, "{role} {}", access.as_str());
+            }
+        }
     }
 
     #[test]

@@ -79,6 +79,69 @@ pub struct Component {
     pub id: String,
     /// The name shown to people.
     pub name: String,
+    /// What rolling this component back does (`rollback`), if the plan says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackAction>,
+}
+
+/// A component's `rollback`: what an admin's rollback request runs, and how long it may take.
+///
+/// Written `rollback = { command = ["/usr/local/bin/rollback", "storage"], timeout = "5m" }` or
+/// `rollback = { webhook = "https://…", timeout = "30s", token_file = "…" }`. Nothing from the
+/// request is put into the command line or the address; the request's details reach a command
+/// through its environment and a webhook through the JSON body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RollbackAction {
+    /// A program or a webhook.
+    #[serde(flatten)]
+    pub via: RollbackVia,
+    /// Longest time the rollback may take (`timeout`): default 5 minutes for a command,
+    /// 30 seconds for a webhook, at most 1 hour.
+    #[serde(serialize_with = "serialize_duration_text")]
+    pub timeout: Duration,
+}
+
+/// How a rollback is carried out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackVia {
+    /// `command = [program, args…]`: the program run with exactly these arguments, never
+    /// through a shell.
+    Command {
+        /// An absolute path, or a bare name looked up in `PATH`.
+        program: String,
+        /// The arguments, as written.
+        args: Vec<String>,
+    },
+    /// `webhook = "https://…"`: a JSON POST to this address.
+    Webhook {
+        /// The `http://` or `https://` address.
+        url: String,
+        /// Where the bearer token comes from (`token_file` / `token_env`), if any; only its
+        /// source is kept, never its value.
+        token: Option<Secret>,
+    },
+}
+
+impl RollbackVia {
+    /// `command` or `webhook`, as the plan writes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RollbackVia::Command { .. } => "command",
+            RollbackVia::Webhook { .. } => "webhook",
+        }
+    }
+}
+
+/// Longest `timeout` a rollback may have.
+pub const ROLLBACK_MAX_TIMEOUT: Duration = Duration::hours(1);
+/// A command's `timeout` when the plan gives none.
+pub const ROLLBACK_COMMAND_TIMEOUT: Duration = Duration::minutes(5);
+/// A webhook's `timeout` when the plan gives none.
+pub const ROLLBACK_WEBHOOK_TIMEOUT: Duration = Duration::seconds(30);
+
+fn serialize_duration_text<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&duration_text(*d))
 }
 
 /// One `[[phases]]`: a stretch of work with its dates, dependencies and milestones.

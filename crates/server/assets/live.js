@@ -360,9 +360,11 @@
     } else {
       return false;
     }
-    const init = { method, cache: "no-store" };
+    const init = { method, cache: "no-store", headers: {} };
+    const csrf = doc.querySelector('meta[name="csrf-token"]');
+    if (csrf) init.headers["X-CSRF-Token"] = csrf.getAttribute("content");
     if (body) {
-      init.headers = { "Content-Type": "application/json" };
+      init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
     fetch(url, init)

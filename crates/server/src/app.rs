@@ -35,9 +35,15 @@ pub fn app(state: AppState) -> Router {
         .merge(crate::pages::routes())
         .merge(crate::api::routes())
         .merge(crate::ws::routes())
+        .merge(crate::signin::routes())
         .route(routes::HEALTH, get(health))
         .route(routes::READY, get(ready))
         .route(routes::METRICS, get(metrics))
+        // Who may do what, for every route above (and the unmatched ones).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::access::authorize,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), track))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

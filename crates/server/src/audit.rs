@@ -1,39 +1,19 @@
-//! Recording changes in the audit log (`mhd_store::audit`). Nobody signs in yet, so every
-//! request is made by the one local user: the actor is [`LOCAL`] unless a name is known. A
-//! failure to record is logged and never fails the request it describes.
+//! Recording changes in the audit log (`mhd_store::audit`): who (the caller [`crate::access`]
+//! found, [`LOCAL`] when nobody signs in), what, and from where. A failure to record is logged
+//! and never fails the request it describes.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::response::Response;
 use mhd_store::audit::{NewEntry, Outcome};
 use serde_json::Value;
 
+use crate::access::Who;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The actor of a request while nobody signs in.
+/// The actor of a request when nobody signs in.
 pub const LOCAL: &str = "local";
-
-/// The address a request came from, when the server was started with connection info (tests
-/// that drive the router directly have none).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Client(pub Option<SocketAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Client {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Client(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| *addr),
-        ))
-    }
-}
 
 /// Appends one entry to the audit log; when the store refuses, logs a warning and carries on.
 pub async fn record(
@@ -66,7 +46,7 @@ pub async fn record_result<T>(
     action: &str,
     resource: &str,
     details: Value,
-    client: Option<SocketAddr>,
+    client: &Who,
     answer: &Result<T, ApiError>,
 ) {
     let refusal = answer
@@ -85,7 +65,7 @@ pub fn record_response<'a>(
     action: &'a str,
     resource: &'a str,
     details: Value,
-    client: Option<SocketAddr>,
+    client: &'a Who,
     answer: &Result<Response, ApiError>,
 ) -> impl Future<Output = ()> + Send + 'a {
     let refusal = match answer {
@@ -98,13 +78,13 @@ pub fn record_response<'a>(
     record_refusal(state, action, resource, details, client, refusal)
 }
 
-/// Records as [`LOCAL`]: refused with `(status, message)` when given, else done.
+/// Records as the caller: refused with `(status, message)` when given, else done.
 async fn record_refusal(
     state: &AppState,
     action: &str,
     resource: &str,
     details: Value,
-    client: Option<SocketAddr>,
+    client: &Who,
     refusal: Option<(u16, Option<String>)>,
 ) {
     let mut details = match details {
@@ -128,11 +108,11 @@ async fn record_refusal(
     };
     record(
         state,
-        LOCAL,
+        &client.caller.actor(),
         action,
         resource,
         Value::Object(details),
-        client,
+        client.addr,
         outcome,
     )
     .await;

@@ -8,6 +8,7 @@
 //! - [`charts`] draws the SVG charts those pages embed.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod alerting;
 pub mod api;
 pub mod app;
@@ -16,6 +17,7 @@ pub mod audit;
 pub mod background;
 pub mod cache;
 pub mod charts;
+pub mod chrome;
 pub mod collect;
 pub mod demo;
 pub mod error;
@@ -25,8 +27,11 @@ pub mod metrics;
 pub mod notify;
 pub mod pages;
 pub mod report;
+pub mod rollback;
 pub mod routes;
+pub mod signin;
 pub mod state;
+pub mod tls;
 pub mod views;
 pub mod ws;
 

@@ -40,8 +40,13 @@ pub fn routes() -> Router<AppState> {
             routes::PAGE_ALERT_UNSILENCE,
             post(crate::api::alerts::page_unsilence),
         )
+        .route(
+            routes::PAGE_ROLLBACK,
+            get(crate::api::rollback::page_get).post(crate::api::rollback::page_post),
+        )
         .route(routes::ASSETS, get(crate::assets::asset))
         .route(routes::SERVICE_WORKER, get(crate::assets::service_worker))
+        .layer(axum::middleware::from_fn(crate::chrome::personalize))
         .layer(CompressionLayer::new())
 }
 
@@ -60,9 +65,40 @@ async fn timeline(State(state): State<AppState>) -> Result<Response, ApiError> {
     page(&state, PageKind::Timeline).await
 }
 
-/// `/components`: the component health matrix.
+/// `/components`: the component health matrix, and for admins the components' rollbacks.
 async fn components(State(state): State<AppState>) -> Result<Response, ApiError> {
-    page(&state, PageKind::Components).await
+    let response = page(&state, PageKind::Components).await?;
+    let rollbacks: Vec<String> = state
+        .plan
+        .iter()
+        .flat_map(|p| p.components.iter())
+        .filter(|c| c.rollback.is_some())
+        .map(|c| {
+            format!(
+                "<li><a href=\"/components/{}/rollback\">Roll back {}…</a></li>",
+                crate::charts::escape(&c.id),
+                crate::charts::escape(&c.name)
+            )
+        })
+        .collect();
+    if rollbacks.is_empty() {
+        return Ok(response);
+    }
+    // Shown to admins only (crate::chrome), each link to a page that asks to confirm.
+    let section = format!(
+        "<!--mhd:need admin--><section id=\"rollback\" aria-labelledby=\"rollback-h\">\
+         <h2 id=\"rollback-h\">Rollback</h2><p class=\"note\">Runs what the plan configures \
+         for the component, after you confirm.</p><ul>{}</ul></section><!--mhd:end-->",
+        rollbacks.concat()
+    );
+    let (parts, body) = response.into_parts();
+    let html = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let html = String::from_utf8_lossy(&html).replacen("</main>", &format!("{section}</main>"), 1);
+    let mut response = Response::from_parts(parts, axum::body::Body::from(html));
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    Ok(response)
 }
 
 /// `/live`: the live metrics.

@@ -85,3 +85,13 @@ pub const PAGE_ALERT_SILENCES: &str = "/alerts/silences";
 pub const PAGE_ALERT_UNSILENCE: &str = "/alerts/silences/{id}/remove";
 /// The audit log: who changed what, from where, done or refused.
 pub const API_AUDIT: &str = "/api/v1/audit";
+/// The sign-in page (GET) and form (POST).
+pub const SIGN_IN: &str = "/signin";
+/// Signing out (POST).
+pub const SIGN_OUT: &str = "/signout";
+/// Who the server takes the caller for.
+pub const API_WHOAMI: &str = "/api/v1/auth/whoami";
+/// Runs the rollback the plan configures for a component (admin).
+pub const API_ROLLBACK: &str = "/api/v1/secure/rollback";
+/// The page confirming a component's rollback (GET) and running it (POST).
+pub const PAGE_ROLLBACK: &str = "/components/{component}/rollback";

@@ -115,6 +115,12 @@ pub struct Inner {
     /// The alert engine, made from the store at the first evaluation and kept between them
     /// (the lock also keeps evaluations one at a time).
     pub alert_engine: tokio::sync::Mutex<Option<mhd_core::alerts::Engine>>,
+    /// Sign-in, cookies and the limits on failed sign-ins.
+    pub security: crate::access::Security,
+    /// The plan's folder: where rollback programs run (the working directory when unset).
+    pub plan_dir: std::sync::OnceLock<std::path::PathBuf>,
+    /// The components whose rollback is running now (one at a time per component).
+    pub rollbacks: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl AppState {
@@ -157,6 +163,9 @@ impl AppState {
             collectors: crate::collect::Registry::default(),
             notifier: std::sync::OnceLock::new(),
             alert_engine: tokio::sync::Mutex::new(None),
+            security: crate::access::Security::default(),
+            plan_dir: std::sync::OnceLock::new(),
+            rollbacks: std::sync::Mutex::default(),
         }))
     }
 

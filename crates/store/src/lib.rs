@@ -12,6 +12,7 @@ pub mod mdm;
 mod migrate;
 pub mod outbox;
 mod records;
+pub mod sessions;
 pub mod sqlite;
 
 use mhd_core::dashboard::Bucket;

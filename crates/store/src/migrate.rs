@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0007_collectors.sql"),
     include_str!("../migrations/sqlite/0008_users_tokens.sql"),
     include_str!("../migrations/sqlite/0009_audit.sql"),
+    include_str!("../migrations/sqlite/0010_sessions.sql"),
 ];
 
 /// The newest schema version this program knows.

@@ -37,7 +37,7 @@ pub async fn run(args: DemoArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             args.bind
         ))
     })?;
-    crate::cmd::serve::check_exposure(addr, args.insecure_no_auth)?;
+    crate::cmd::serve::check_exposure(addr, args.insecure_no_auth, false)?;
     let home = std::env::temp_dir().join(format!("mhd-demo-{}", std::process::id()));
     std::fs::create_dir_all(&home).with_context(|| format!("cannot create {}", home.display()))?;
     let result = serve_demo(&args, addr, &home, ctx).await;

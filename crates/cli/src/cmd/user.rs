@@ -218,7 +218,19 @@ async fn passwd(args: NameArg, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .set_password_hash(&user.name, &hash)
         .await
         .map_err(refusal)?;
-    audit(&store, ctx, "user.passwd", &user.name, json!({})).await;
+    // Whoever knew the old password is signed out everywhere.
+    let ended = store
+        .end_sessions_of(&user.name, time::OffsetDateTime::now_utc())
+        .await
+        .map_err(refusal)?;
+    audit(
+        &store,
+        ctx,
+        "user.passwd",
+        &user.name,
+        json!({ "sessions_ended": ended }),
+    )
+    .await;
     store.leave_open();
     println!("Changed the password of {}.", user.name);
     Ok(ExitCode::SUCCESS)

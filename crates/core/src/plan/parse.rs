@@ -14,8 +14,9 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::{
-    Component, DatasetSpec, Datasets, MigrationInfo, Milestone, Phase, Plan, PlanError, Risk,
-    Thresholds,
+    Component, DatasetSpec, Datasets, MigrationInfo, Milestone, Phase, Plan, PlanError,
+    ROLLBACK_COMMAND_TIMEOUT, ROLLBACK_MAX_TIMEOUT, ROLLBACK_WEBHOOK_TIMEOUT, Risk, RollbackAction,
+    RollbackVia, Thresholds, duration_text,
 };
 use crate::time_parse::parse_date;
 
@@ -36,7 +37,17 @@ const ROOT_KEYS: &[&str] = &[
 const MIGRATION_KEYS: &[&str] = &["name", "start", "weeks"];
 const DATASETS_KEYS: &[&str] = &["total", "list"];
 const DATASET_KEYS: &[&str] = &["name", "component"];
-const COMPONENT_KEYS: &[&str] = &["id", "name"];
+const COMPONENT_KEYS: &[&str] = &["id", "name", "rollback"];
+const ROLLBACK_KEYS: &[&str] = &[
+    "command",
+    "webhook",
+    "timeout",
+    "token",
+    "token_file",
+    "token_env",
+];
+/// The keys of a webhook's bearer token, which a command does not take.
+const ROLLBACK_TOKEN_KEYS: &[&str] = &["token", "token_file", "token_env"];
 const PHASE_KEYS: &[&str] = &[
     "id",
     "name",
@@ -135,6 +146,7 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
             Some(Component {
                 id: c.id?.into_inner(),
                 name: c.name?,
+                rollback: c.rollback,
             })
         })
         .collect();
@@ -167,6 +179,8 @@ struct DatasetIn {
 struct ComponentIn {
     id: Option<Spanned<String>>,
     name: Option<String>,
+    /// `None` when absent or holding a mistake (reported).
+    rollback: Option<RollbackAction>,
 }
 
 struct PhaseIn {
@@ -642,16 +656,157 @@ impl<'s> Reader<'s> {
             .into_iter()
             .map(|(t, span)| {
                 self.check_keys(t, place, COMPONENT_KEYS);
-                ComponentIn {
-                    id: self
-                        .required(t, span.clone(), place, "id")
-                        .and_then(|v| self.id(v, "`id` in [[components]]")),
-                    name: self
-                        .required(t, span, place, "name")
-                        .and_then(|v| self.text(v, "`name` in [[components]]")),
-                }
+                let id = self
+                    .required(t, span.clone(), place, "id")
+                    .and_then(|v| self.id(v, "`id` in [[components]]"));
+                let name = self
+                    .required(t, span, place, "name")
+                    .and_then(|v| self.text(v, "`name` in [[components]]"));
+                let rollback = t
+                    .get("rollback")
+                    .and_then(|v| self.rollback(v, id.as_ref().map(|id| id.get_ref().as_str())));
+                ComponentIn { id, name, rollback }
             })
             .collect()
+    }
+
+    /// A component's `rollback`: exactly one of `command` and `webhook`, an optional
+    /// `timeout` (at most [`ROLLBACK_MAX_TIMEOUT`]) and, for a webhook, an optional bearer
+    /// token from `token_file` / `token_env`.
+    fn rollback(&mut self, value: &Value<'_>, component: Option<&str>) -> Option<RollbackAction> {
+        let place = match component {
+            Some(id) => format!("in `rollback` of component `{id}`"),
+            None => "in `rollback` of [[components]]".to_owned(),
+        };
+        let table = self.table(
+            value,
+            "`rollback` in [[components]]",
+            "a table ({ command = [\"/path/to/program\", \"arg\"] } or { webhook = \"https://…\" })",
+        )?;
+        self.check_keys(table, &place, ROLLBACK_KEYS);
+        let span = value.span();
+        let via = match (
+            table.get_key_value("command"),
+            table.get_key_value("webhook"),
+        ) {
+            (Some(_), Some((key, _))) => {
+                self.error(
+                    key.span(),
+                    format!("give either `command` or `webhook` {place}, not both"),
+                );
+                None
+            }
+            (None, None) => {
+                self.error(
+                    span.clone(),
+                    format!("missing key `command` or `webhook` {place}"),
+                );
+                None
+            }
+            (Some((_, command)), None) => {
+                for key in ROLLBACK_TOKEN_KEYS {
+                    if let Some((k, _)) = table.get_key_value(*key) {
+                        self.error(
+                            k.span(),
+                            format!("`{key}` {place} goes with `webhook` only: a command is given no token"),
+                        );
+                    }
+                }
+                self.rollback_command(command, &place)
+            }
+            (None, Some((_, webhook))) => {
+                let url = self.http_url(webhook, &format!("`webhook` {place}"));
+                let token = self.secret(table, span, &place, "token", false);
+                Some(RollbackVia::Webhook {
+                    url: url?,
+                    token: token?,
+                })
+            }
+        };
+        let default = match &via {
+            Some(RollbackVia::Webhook { .. }) => ROLLBACK_WEBHOOK_TIMEOUT,
+            _ => ROLLBACK_COMMAND_TIMEOUT,
+        };
+        let timeout = match table.get("timeout") {
+            None => Some(default),
+            Some(v) => {
+                let what = format!("`timeout` {place}");
+                self.positive_duration(v, &what).and_then(|d| {
+                    if d > ROLLBACK_MAX_TIMEOUT {
+                        self.error(
+                            v.span(),
+                            format!(
+                                "{what} must be at most {}, found {}",
+                                duration_text(ROLLBACK_MAX_TIMEOUT),
+                                duration_text(d)
+                            ),
+                        );
+                        return None;
+                    }
+                    Some(d)
+                })
+            }
+        };
+        Some(RollbackAction {
+            via: via?,
+            timeout: timeout?,
+        })
+    }
+
+    /// `command = [program, args…]`: strings only, the program an absolute path or a bare
+    /// name, and no placeholder that someone could expect to be filled in.
+    fn rollback_command(&mut self, value: &Value<'_>, place: &str) -> Option<RollbackVia> {
+        let what = format!("`command` {place}");
+        let items = self.array(value, &what)?;
+        if items.is_empty() {
+            self.error(
+                value.span(),
+                format!("{what} must name a program: [\"/path/to/program\", \"arg\", …]"),
+            );
+            return None;
+        }
+        let before = self.errors.len();
+        let mut words = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let DeValue::String(word) = item.get_ref() else {
+                let found = kind(item.get_ref());
+                self.error(
+                    item.span(),
+                    format!("{what} must list strings, found {found}"),
+                );
+                continue;
+            };
+            if word.contains('\0') {
+                self.error(item.span(), format!("{what} must not hold a NUL character"));
+            } else if let Some(p) = placeholder(word) {
+                self.error(
+                    item.span(),
+                    format!(
+                        "{what} is run exactly as written and `{p}` would not be filled in: \
+                         the program reads MHD_ROLLBACK_COMPONENT, MHD_ROLLBACK_REQUESTED_BY and \
+                         MHD_ROLLBACK_REASON from its environment instead"
+                    ),
+                );
+            } else if i == 0 && !is_program(word) {
+                self.error(
+                    item.span(),
+                    format!(
+                        "the program of {what} must be an absolute path (such as \
+                         /usr/local/bin/rollback) or a bare name found in PATH, found {word:?}"
+                    ),
+                );
+            }
+            words.push(word.to_string());
+        }
+        if self.errors.len() != before {
+            return None;
+        }
+        let mut words = words.into_iter();
+        let program = words.next()?;
+        Some(RollbackVia::Command {
+            program,
+            args: words.collect(),
+        })
     }
 
     fn phases(&mut self, root: &DeTable<'_>) -> Vec<PhaseIn> {
@@ -1029,6 +1184,30 @@ impl<'s> Reader<'s> {
             }
         }
     }
+}
+
+/// Whether a command's program is an absolute path or a bare name (looked up in `PATH`): a
+/// relative path would depend on the folder the server runs in.
+fn is_program(word: &str) -> bool {
+    !word.trim().is_empty()
+        && word.trim() == word
+        && (std::path::Path::new(word).is_absolute() || !word.contains('/'))
+}
+
+/// The first `{…}` placeholder in a command word (`{}`, `{reason}`, `${USER}`), if any.
+fn placeholder(word: &str) -> Option<&str> {
+    let mut rest = word;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let name_len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if after[name_len..].starts_with('}') {
+            return Some(&rest[open..open + name_len + 2]);
+        }
+        rest = after;
+    }
+    None
 }
 
 /// What kind of TOML value this is, for "found …" in messages.
@@ -1657,5 +1836,211 @@ signing_secret_env = "MHD_CHAT_SECRET"
         assert_eq!(closest("deadline", PHASE_KEYS.iter().copied()), None);
         assert_eq!(edit_distance("abc", "acb"), 1);
         assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    /// The base plan with `line` added to the `storage` component, as its line 12.
+    fn with_rollback(line: &str) -> String {
+        edited(
+            "name = \"Storage\"\n",
+            &format!("name = \"Storage\"\n{line}\n"),
+        )
+    }
+
+    #[test]
+    fn rollback_commands_and_webhooks_are_read_with_their_defaults() {
+        use crate::plan::{RollbackAction, RollbackVia, Secret};
+        let source = with_rollback(
+            "rollback = { command = [\"/usr/local/bin/rollback\", \"storage\", \"--now\", \"\"] }\n\
+             \n[[components]]\nid = \"config\"\nname = \"Config\"\n\
+             rollback = { webhook = \"https://deploy.example/hooks/rollback\", token_file = \"/run/secrets/deploy\" }\n\
+             \n[[components]]\nid = \"features\"\nname = \"Features\"\n\
+             [components.rollback]\ncommand = [\"rollback-features\"]\ntimeout = \"1h\"\n\
+             \n[[components]]\nid = \"plain\"\nname = \"No rollback\"",
+        );
+        let plan = parse(&source, "m.toml").unwrap_or_else(|e| panic!("{e:#?}\n{source}"));
+        assert_eq!(
+            plan.component("storage").and_then(|c| c.rollback.clone()),
+            Some(RollbackAction {
+                via: RollbackVia::Command {
+                    program: "/usr/local/bin/rollback".to_owned(),
+                    args: vec!["storage".to_owned(), "--now".to_owned(), String::new()],
+                },
+                timeout: Duration::minutes(5),
+            })
+        );
+        assert_eq!(
+            plan.component("config").and_then(|c| c.rollback.clone()),
+            Some(RollbackAction {
+                via: RollbackVia::Webhook {
+                    url: "https://deploy.example/hooks/rollback".to_owned(),
+                    token: Some(Secret::File("/run/secrets/deploy".to_owned())),
+                },
+                timeout: Duration::seconds(30),
+            })
+        );
+        let features = plan.component("features").and_then(|c| c.rollback.clone());
+        assert_eq!(
+            features.as_ref().map(|r| r.timeout),
+            Some(Duration::hours(1))
+        );
+        assert_eq!(features.map(|r| r.via.name()), Some("command"));
+        assert_eq!(
+            plan.component("plain").map(|c| c.rollback.is_none()),
+            Some(true)
+        );
+
+        let json = serde_json::to_value(&plan.components).expect("serializes");
+        assert_eq!(
+            json[0]["rollback"],
+            serde_json::json!({
+                "command": {
+                    "program": "/usr/local/bin/rollback",
+                    "args": ["storage", "--now", ""]
+                },
+                "timeout": "5m"
+            })
+        );
+        assert_eq!(
+            json[1]["rollback"]["webhook"]["token"],
+            serde_json::json!({ "file": "/run/secrets/deploy" })
+        );
+        assert_eq!(json[1]["rollback"]["timeout"], "30s");
+        assert!(json[3].get("rollback").is_none(), "{json}");
+    }
+
+    #[test]
+    fn rollback_mistakes_are_reported_at_their_place() {
+        let place = "in `rollback` of component `storage`";
+        // (the rollback line, the text its error points at, part of the message)
+        let cases: Vec<(&str, &str, String)> = vec![
+            (
+                "rollback = { timeout = \"5m\" }",
+                "{",
+                format!("missing key `command` or `webhook` {place}"),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\"], webhook = \"https://h/x\" }",
+                "webhook",
+                format!("give either `command` or `webhook` {place}, not both"),
+            ),
+            (
+                "rollback = { command = [] }",
+                "[",
+                format!("`command` {place} must name a program"),
+            ),
+            (
+                "rollback = { command = \"/bin/rb storage\" }",
+                "\"/bin",
+                format!("`command` {place} must be an array, found a string"),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\", 3] }",
+                "3",
+                format!("`command` {place} must list strings, found an integer"),
+            ),
+            (
+                "rollback = { command = [\"./rollback.sh\"] }",
+                "\"./",
+                format!(
+                    "the program of `command` {place} must be an absolute path (such as \
+                     /usr/local/bin/rollback) or a bare name found in PATH, found \"./rollback.sh\""
+                ),
+            ),
+            (
+                "rollback = { command = [\"bin/rollback\"] }",
+                "\"bin",
+                "must be an absolute path".to_owned(),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\", \"--reason={reason}\"] }",
+                "\"--",
+                format!(
+                    "`command` {place} is run exactly as written and `{{reason}}` would not be \
+                     filled in: the program reads MHD_ROLLBACK_COMPONENT"
+                ),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\", \"{}\"] }",
+                "\"{}",
+                "`{}` would not be filled in".to_owned(),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\", \"${USER}\"] }",
+                "\"$",
+                "`{USER}` would not be filled in".to_owned(),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\"], timout = \"1m\" }",
+                "timout",
+                format!("unknown key `timout` {place} (did you mean `timeout`?)"),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\"], timeout = \"2h\" }",
+                "\"2h",
+                format!("`timeout` {place} must be at most 1h, found 2h"),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\"], timeout = \"0s\" }",
+                "\"0s",
+                format!("`timeout` {place} must be longer than 0"),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\"], timeout = 30 }",
+                "30",
+                format!("`timeout` {place} must be a duration such as \"15s\" or \"5m\""),
+            ),
+            (
+                "rollback = { command = [\"/bin/rb\"], token_file = \"/run/t\" }",
+                "token_file",
+                format!("`token_file` {place} goes with `webhook` only"),
+            ),
+            (
+                "rollback = { webhook = \"ftp://h/x\" }",
+                "\"ftp",
+                format!("`webhook` {place} must be an http:// or https:// address"),
+            ),
+            (
+                "rollback = { webhook = \"https://h/x\", token_file = \"/a\", token_env = \"B\" }",
+                "token_env",
+                format!("give either `token_file` or `token_env` {place}, not both"),
+            ),
+            (
+                "rollback = \"/bin/rb\"",
+                "\"/bin",
+                "`rollback` in [[components]] must be a table".to_owned(),
+            ),
+        ];
+        for (line, at, message) in cases {
+            let source = with_rollback(line);
+            let found = errors(&source);
+            let Some(hit) = found.iter().find(|e| e.message.contains(&message)) else {
+                panic!("{line}: no error containing {message:?}; got {found:#?}");
+            };
+            let column = line.find(at).expect("the place is in the line") + 1;
+            assert_eq!(
+                (hit.line, hit.column),
+                (12, column),
+                "{line}: {}",
+                hit.message
+            );
+        }
+    }
+
+    #[test]
+    fn a_rollback_token_written_inline_is_refused_without_repeating_it() {
+        let source =
+            with_rollback("rollback = { webhook = \"https://h/x\", token = \"s3cr3t-value\" }");
+        let found = errors(&source);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!((found[0].line, found[0].column), (12, 39));
+        assert!(
+            found[0].message.starts_with(
+                "`token` in `rollback` of component `storage` is a secret and is never written \
+                 in the plan"
+            ),
+            "{}",
+            found[0].message
+        );
+        assert!(!found[0].to_string().contains("s3cr3t"));
     }
 }

@@ -154,9 +154,15 @@ total = 412                     # or list them, each with its component:
 # component = "storage"
 
 # The parts of the system being migrated. Operations, tests and benchmarks name them by id.
+# `rollback` says what an admin's rollback of the component runs: a program with exactly
+# these arguments (no shell; it runs in this file's folder and reads MHD_ROLLBACK_COMPONENT,
+# MHD_ROLLBACK_REQUESTED_BY and MHD_ROLLBACK_REASON from its environment), or a webhook
+# POSTed as JSON: {{ webhook = "https://deploy.example/hooks/rollback", token_file = "..." }}.
+# `timeout` defaults to 5m for a command and 30s for a webhook, and is at most 1h.
 [[components]]
 id = "storage"
 name = "Storage"
+# rollback = {{ command = ["/usr/local/bin/rollback", "storage"], timeout = "5m" }}
 
 [[components]]
 id = "config"
@@ -296,7 +302,7 @@ window = "5m"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{Datasets, Risk, Rule, Secret, Thresholds, parse};
+    use crate::plan::{Datasets, Risk, RollbackVia, Rule, Secret, Thresholds, parse};
     use time::macros::date;
 
     #[test]
@@ -431,6 +437,29 @@ mod tests {
             Secret::Env("MHD_DATABASE_DSN".to_owned())
         );
         assert_eq!(plan.collectors.git[0].patterns[0].component, "storage");
+    }
+
+    #[test]
+    fn default_plan_rollback_example_parses_once_uncommented() {
+        let text = default_plan_toml(date!(2025 - 01 - 06));
+        let example = "# rollback = ";
+        assert_eq!(text.matches(example).count(), 1);
+        let plan = parse(&text.replacen(example, "rollback = ", 1), "migration.toml")
+            .unwrap_or_else(|e| panic!("the rollback example has mistakes: {e:#?}"));
+        let rollback = plan
+            .component("storage")
+            .and_then(|c| c.rollback.clone())
+            .expect("a rollback for storage");
+        assert_eq!(
+            rollback.via,
+            RollbackVia::Command {
+                program: "/usr/local/bin/rollback".to_owned(),
+                args: vec!["storage".to_owned()],
+            }
+        );
+        assert_eq!(rollback.timeout, Duration::minutes(5));
+        let commented = parse(&text, "m.toml").expect("parses");
+        assert!(commented.components.iter().all(|c| c.rollback.is_none()));
     }
 
     #[test]

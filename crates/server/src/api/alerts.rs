@@ -23,7 +23,8 @@ use std::sync::Arc;
 use time::Duration;
 
 use super::{Params, body_error, media_type, param, params};
-use crate::audit::{self, Client};
+use crate::access::Who;
+use crate::audit;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::{AlertPush, AppState, Change};
@@ -196,7 +197,7 @@ pub struct AckRequest {
 }
 
 /// The body of a new silence.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SilenceRequest {
     /// Only this rule of the plan.
@@ -217,7 +218,7 @@ pub struct SilenceRequest {
 }
 
 /// A JSON body (an empty one is `T::default()`), or 400/413/415 saying what is wrong.
-fn json_body<T: for<'de> Deserialize<'de> + Default>(
+pub(crate) fn json_body<T: for<'de> Deserialize<'de> + Default>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, ApiError> {
@@ -366,7 +367,7 @@ pub async fn remove_silence(state: &AppState, id: i64) -> Result<Silence, ApiErr
 /// the alert; 404 for an unknown alert, 409 `resolved` for a resolved one.
 pub async fn acknowledge(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<Params>, QueryRejection>,
     headers: HeaderMap,
@@ -383,7 +384,7 @@ pub async fn acknowledge(
 /// with the silence.
 pub async fn silence(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     query: Result<Query<Params>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -398,7 +399,7 @@ pub async fn silence(
 /// one, 409 `removed` when it was removed already.
 pub async fn unsilence(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -411,10 +412,22 @@ pub async fn unsilence(
 /// Acknowledges alert `id` and records it in the audit log, done or refused.
 async fn audited_acknowledge(
     state: &AppState,
-    client: Client,
+    client: Who,
     id: i64,
     request: &AckRequest,
 ) -> Result<Alert, ApiError> {
+    // A signed-in user or a token acknowledges under its own name, whatever the form says.
+    let signed;
+    let request = match client.caller.signed_name() {
+        Some(name) => {
+            signed = AckRequest {
+                by: Some(name),
+                comment: request.comment.clone(),
+            };
+            &signed
+        }
+        None => request,
+    };
     let answer = acknowledge_alert(state, id, request).await;
     let details = json!({ "by": request.by, "comment": request.comment });
     let resource = format!("alert {id}");
@@ -423,7 +436,7 @@ async fn audited_acknowledge(
         "alert.acknowledge",
         &resource,
         details,
-        client.0,
+        &client,
         &answer,
     )
     .await;
@@ -433,9 +446,20 @@ async fn audited_acknowledge(
 /// Adds a silence and records it in the audit log, done or refused.
 async fn audited_silence(
     state: &AppState,
-    client: Client,
+    client: Who,
     request: &SilenceRequest,
 ) -> Result<Silence, ApiError> {
+    let signed;
+    let request = match client.caller.signed_name() {
+        Some(name) => {
+            signed = SilenceRequest {
+                by: Some(name),
+                ..request.clone()
+            };
+            &signed
+        }
+        None => request,
+    };
     let answer = add_silence(state, request).await;
     let details = json!({
         "rule": request.rule,
@@ -448,12 +472,12 @@ async fn audited_silence(
         Ok(s) => format!("silence {}", s.id),
         Err(_) => "silence".to_owned(),
     };
-    audit::record_result(state, "silence.add", &resource, details, client.0, &answer).await;
+    audit::record_result(state, "silence.add", &resource, details, &client, &answer).await;
     answer
 }
 
 /// Removes silence `id` and records it in the audit log, done or refused.
-async fn audited_unsilence(state: &AppState, client: Client, id: i64) -> Result<Silence, ApiError> {
+async fn audited_unsilence(state: &AppState, client: Who, id: i64) -> Result<Silence, ApiError> {
     let answer = remove_silence(state, id).await;
     let resource = format!("silence {id}");
     audit::record_result(
@@ -461,7 +485,7 @@ async fn audited_unsilence(state: &AppState, client: Client, id: i64) -> Result<
         "silence.remove",
         &resource,
         json!({}),
-        client.0,
+        &client,
         &answer,
     )
     .await;
@@ -553,26 +577,6 @@ pub async fn page(
         .into_response())
 }
 
-/// Whether a form was sent from this site's own page: browsers say so in `Sec-Fetch-Site`
-/// and `Origin`; a request from another site is refused, so no other page can acknowledge or
-/// silence on a visitor's behalf.
-fn same_site(headers: &HeaderMap) -> bool {
-    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if matches!(site, Some(s) if s != "same-origin" && s != "none") {
-        return false;
-    }
-    match (
-        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
-    ) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
-        (Some(_), None) => false,
-        (None, _) => true,
-    }
-}
-
 /// The page again with a form's error, or a redirect back to it.
 async fn form_outcome(
     state: &AppState,
@@ -593,7 +597,7 @@ async fn form_outcome(
 
 /// Refuses a form from another site (403).
 fn forbid_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
-    if same_site(headers) {
+    if crate::access::same_site(headers) {
         Ok(())
     } else {
         Err(ApiError {
@@ -644,7 +648,7 @@ pub async fn page_get(State(state): State<AppState>) -> Result<Response, ApiErro
 /// `POST /alerts/acknowledge/{alert_id}` (form): acknowledges, then back to the page.
 pub async fn page_acknowledge(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     form: Result<Form<AckForm>, FormRejection>,
@@ -661,7 +665,7 @@ pub async fn page_acknowledge(
 /// `POST /alerts/{alert_id}/jira` (form): makes the alert's Jira issue, then back to the page.
 pub async fn page_jira(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
@@ -676,7 +680,7 @@ pub async fn page_jira(
 /// `POST /alerts/silences` (form): adds a silence, then back to the page.
 pub async fn page_silence(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     headers: HeaderMap,
     form: Result<Form<SilenceForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
@@ -691,7 +695,7 @@ pub async fn page_silence(
 /// `POST /alerts/silences/{id}/remove` (form): removes a silence, then back to the page.
 pub async fn page_unsilence(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
@@ -706,7 +710,6 @@ pub async fn page_unsilence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn silence_durations_are_checked() {
@@ -757,30 +760,5 @@ mod tests {
                 .to_string()
                 .contains("unknown field `submit`")
         );
-    }
-
-    #[test]
-    fn forms_from_other_sites_are_told_apart() {
-        let mut h = HeaderMap::new();
-        assert!(
-            same_site(&h),
-            "no header: a browser without them, or a script"
-        );
-        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:8000"),
-        );
-        assert!(same_site(&h));
-        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-        assert!(same_site(&h));
-        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(!same_site(&h));
-        h.remove("sec-fetch-site");
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
-        assert!(!same_site(&h));
     }
 }

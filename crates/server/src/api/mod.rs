@@ -18,6 +18,7 @@ pub mod notify;
 pub mod openapi;
 pub mod reads;
 pub mod reports;
+pub mod rollback;
 pub mod writes;
 
 use axum::Router;
@@ -59,6 +60,8 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("POST", routes::API_CHAT_COMMAND),
     ("GET", routes::API_REPORTS),
     ("GET", routes::API_AUDIT),
+    ("GET", routes::API_WHOAMI),
+    ("POST", routes::API_ROLLBACK),
 ];
 
 /// The API's routes, to merge into the server's router (`app()`).
@@ -111,6 +114,8 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("POST", routes::API_ALERT_JIRA) => post(notify::jira_issue),
         ("POST", routes::API_CHAT_COMMAND) => post(notify::chat_command),
         ("GET", routes::API_AUDIT) => get(audit::entries),
+        ("GET", routes::API_WHOAMI) => get(crate::signin::whoami),
+        ("POST", routes::API_ROLLBACK) => post(rollback::rollback),
         _ => panic!("API_ROUTES names {method} {path} but no handler serves it"),
     }
 }

@@ -90,7 +90,7 @@ pub async fn deliveries(
 /// are not running.
 pub async fn jira_issue(
     State(state): State<AppState>,
-    client: crate::audit::Client,
+    client: crate::access::Who,
     Path(alert_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id: i64 = alert_id
@@ -113,7 +113,7 @@ pub async fn jira_issue(
 /// [`create_jira_issue`], recorded in the audit log, done or refused.
 pub async fn audited_jira_issue(
     state: &AppState,
-    client: crate::audit::Client,
+    client: crate::access::Who,
     id: i64,
 ) -> Result<mhd_store::outbox::JiraIssue, ApiError> {
     let answer = create_jira_issue(state, id).await;
@@ -122,7 +122,7 @@ pub async fn audited_jira_issue(
         Err(_) => json!({}),
     };
     let resource = format!("alert {id}");
-    crate::audit::record_result(state, "alert.jira", &resource, details, client.0, &answer).await;
+    crate::audit::record_result(state, "alert.jira", &resource, details, &client, &answer).await;
     answer
 }
 

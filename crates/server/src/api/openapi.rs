@@ -489,7 +489,7 @@ pub fn document() -> Value {
         "get",
         read(
             "Audit log",
-            "Who changed what, from where, newest first: writes of operations, samples, test results and benchmarks, acknowledgements, silences, Jira issues, users and tokens. The log is append-only. Until sign-in exists the actor is `local` unless a user or token name is known.",
+            "Who changed what, from where, newest first: writes of operations, samples, test results and benchmarks, acknowledgements, silences, Jira issues, users and tokens. The log is append-only. The actor is the signed-in user, `token:NAME`, `anonymous`, or `local` when nobody signs in; sign-ins, sign-outs and refused requests are recorded too.",
             json!({ "type": "object", "required": ["entries"], "properties": {
                 "entries": { "type": "array", "items": { "type": "object", "required": ["id", "at", "actor", "action", "resource", "details", "outcome"], "properties": {
                     "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" },
@@ -520,6 +520,74 @@ pub fn document() -> Value {
             false,
         ),
     );
+    add(
+        routes::API_WHOAMI,
+        "get",
+        json!({
+            "summary": "Who am I",
+            "description": "Who the server takes the caller for: the local user when nobody signs in, a signed-in user, a token, or nobody.",
+            "responses": {
+                "200": ok("The caller.", json!({ "type": "object", "required": ["kind", "name", "role", "sign_in_required"], "properties": {
+                    "kind": { "type": "string", "enum": ["local", "user", "token", "anonymous"] },
+                    "name": { "type": "string" },
+                    "role": { "type": "string", "nullable": true, "enum": ["viewer", "operator", "admin", "ingest", null] },
+                    "sign_in_required": { "type": "boolean", "description": "Whether a user exists, so that everyone must sign in or send a token." } } })),
+            },
+        }),
+    );
+    add(
+        routes::API_ROLLBACK,
+        "post",
+        json!({
+            "summary": "Roll back a component",
+            "description": "Runs the rollback the plan configures for the component (`rollback` in its `[[components]]` entry): a program with fixed arguments, never a shell, stopped at its timeout, or a webhook. One at a time per component. Recorded as a `rollback` operation of the component and in the audit log.",
+            "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                "type": "object", "required": ["component", "reason"], "additionalProperties": false, "properties": {
+                    "component": { "type": "string", "description": "The plan component's id." },
+                    "reason": { "type": "string", "minLength": 1, "maxLength": 1000, "description": "Why; given to the program as MHD_ROLLBACK_REASON." } } } } } },
+            "responses": {
+                "200": ok("The rollback succeeded.", json!({ "type": "object", "required": ["component", "outcome"], "properties": { "component": { "type": "string" }, "outcome": { "$ref": "#/components/schemas/RollbackOutcome" } } })),
+                "400": err("No such component, no reason, or a malformed body (`bad_request`)."),
+                "409": err("The server has no plan (`no_plan`), the plan configures no rollback for the component (`no_rollback`), or one is running (`in_progress`)."),
+                "413": err("The body is over the limit (`payload_too_large`)."),
+                "415": err("A body that is not JSON (`unsupported_media_type`)."),
+                "502": { "description": "The rollback ran and failed (`rollback_failed`); the outcome says how.", "content": { "application/json": { "schema": { "type": "object", "required": ["error", "outcome"], "properties": { "error": { "$ref": "#/components/schemas/Error/properties/error" }, "component": { "type": "string" }, "outcome": { "$ref": "#/components/schemas/RollbackOutcome" } } } } } },
+            },
+        }),
+    );
+    // Who may call what (crate::access): every guarded operation says so and may answer 401
+    // (no or a bad credential) and 403 (a role that may not, or a change from another site).
+    for (path, item) in &mut paths {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in item.iter_mut() {
+            let m = axum::http::Method::from_bytes(method.to_uppercase().as_bytes())
+                .unwrap_or(axum::http::Method::GET);
+            let needed = crate::access::need(&m, Some(path));
+            if needed == mhd_core::auth::Access::Public {
+                op["security"] = json!([]);
+                continue;
+            }
+            op["x-mhd-access"] = json!(needed.as_str());
+            let roles = needed.roles();
+            op["description"] = json!(format!(
+                "{} Needs: {roles}.",
+                op["description"].as_str().unwrap_or_default()
+            ));
+            let responses = &mut op["responses"];
+            if responses.get("401").is_none() {
+                responses["401"] = err(
+                    "No credential was sent while sign-in is required, or the token is unknown, expired or revoked (`unauthorized`).",
+                );
+            }
+            if responses.get("403").is_none() {
+                responses["403"] = err(
+                    "The caller's role may not do this, or a change came from another site or without its CSRF token (`forbidden`).",
+                );
+            }
+        }
+    }
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -528,7 +596,14 @@ pub fn document() -> Value {
             "description": "The views of `mhd serve` as JSON (the same documents as the CLI's `--json`) and the writes that feed them. Every error is `{\"error\": {\"code\", \"message\"}}`. An accepted write is durable before its 2xx.",
         },
         "paths": paths,
-        "components": { "schemas": schemas() },
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "token": { "type": "http", "scheme": "bearer", "description": "An API token made by `mhd token create` (`mhd_…`)." },
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::access::SESSION_COOKIE, "description": "The cookie of a signed-in browser; changes also need the session's CSRF token in `X-CSRF-Token`." },
+            },
+        },
+        "security": [ { "token": [] }, { "session": [] }, {} ],
     })
 }
 
@@ -563,8 +638,22 @@ fn schemas() -> Value {
     json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": {
             "type": "object", "required": ["code", "message"], "properties": {
-                "code": { "type": "string", "description": "Stable machine-readable code: bad_request, unauthorized (a chat command without a valid signature), forbidden (a page form posted from another site), not_found, conflict (the alert has its Jira issue already), no_plan, payload_too_large, unsupported_media_type, resolved (the alert is already resolved), removed (the silence was removed already), bad_gateway (Jira refused), unavailable (notifications are not running), internal." },
+                "code": { "type": "string", "description": "Stable machine-readable code: bad_request, unauthorized (no or a bad credential, or a chat command without a valid signature), forbidden (a role that may not, a change from another site or without its CSRF token), not_found, no_rollback, in_progress, rollback_failed, conflict (the alert has its Jira issue already), no_plan, payload_too_large, unsupported_media_type, resolved (the alert is already resolved), removed (the silence was removed already), bad_gateway (Jira refused), unavailable (notifications are not running), internal." },
                 "message": { "type": "string", "description": "What went wrong, for people." } } } } },
+        "RollbackOutcome": { "type": "object", "required": ["ok", "via", "timed_out", "duration_ms"], "properties": {
+            "ok": { "type": "boolean" },
+            "via": { "type": "string", "enum": ["command", "webhook"] },
+            "exit_code": { "type": "integer", "nullable": true },
+            "status": { "type": "integer", "nullable": true, "description": "The webhook's HTTP status." },
+            "stdout": { "type": "string", "nullable": true, "description": "At most 64 KiB of the program's output." },
+            "stdout_truncated": { "type": "boolean" },
+            "stderr": { "type": "string", "nullable": true },
+            "stderr_truncated": { "type": "boolean" },
+            "body": { "type": "string", "nullable": true, "description": "At most 4 KiB of the webhook's answer." },
+            "body_truncated": { "type": "boolean" },
+            "timed_out": { "type": "boolean" },
+            "duration_ms": { "type": "integer" },
+            "error": { "type": "string", "nullable": true } } },
         "RejectedRecords": { "type": "object", "required": ["error", "errors"], "properties": {
             "error": { "$ref": "#/components/schemas/Error/properties/error" },
             "errors": { "type": "array", "description": "Each rejected record (the first 1000).", "items": { "type": "object", "properties": {

@@ -24,7 +24,8 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Params, body_error, media_type, param, params};
-use crate::audit::{self, Client};
+use crate::access::Who;
+use crate::audit;
 use crate::error::ApiError;
 use crate::state::{AppState, Change};
 
@@ -135,7 +136,7 @@ async fn write_together(store: &SqliteStore, jobs: &[Job]) -> Result<(), StoreEr
 pub async fn operations(
     State(state): State<AppState>,
     axum::Extension(batcher): axum::Extension<Batcher>,
-    client: Client,
+    client: Who,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
@@ -143,7 +144,7 @@ pub async fn operations(
     let mut details = json!({});
     let answer = store_operations(&state, &batcher, headers, query, body, &mut details).await;
     let action = "operations.write";
-    audit::record_response(&state, action, "operations", details, client.0, &answer).await;
+    audit::record_response(&state, action, "operations", details, &client, &answer).await;
     answer
 }
 
@@ -247,14 +248,14 @@ pub const JUNIT_PARAMS: &[&str] = &["suite", "phase", "component", "run_at"];
 /// component the plan does not name is refused. Answers 201 with the run's totals.
 pub async fn junit(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let mut details = json!({});
     let answer = store_junit(&state, headers, query, body, &mut details).await;
-    audit::record_response(&state, "tests.write", "tests", details, client.0, &answer).await;
+    audit::record_response(&state, "tests.write", "tests", details, &client, &answer).await;
     answer
 }
 
@@ -327,14 +328,14 @@ pub const BENCHMARK_PARAMS: &[&str] = &["system", "operation", "component", "for
 /// Stored as one batch; answers 201 `{"stored": values, "benchmarks": [...]}`.
 pub async fn benchmarks(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     query: Result<Query<Params>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let mut details = json!({});
     let answer = store_benchmarks(&state, query, body, &mut details).await;
     let action = "benchmarks.write";
-    audit::record_response(&state, action, "benchmarks", details, client.0, &answer).await;
+    audit::record_response(&state, action, "benchmarks", details, &client, &answer).await;
     answer
 }
 
@@ -412,7 +413,7 @@ async fn store_benchmarks(
 /// `{"stored": N}`. A missing `timestamp` is the time of the request.
 pub async fn samples(
     State(state): State<AppState>,
-    client: Client,
+    client: Who,
     headers: HeaderMap,
     query: Result<Query<Params>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
@@ -424,7 +425,7 @@ pub async fn samples(
         "samples.write",
         "samples",
         details,
-        client.0,
+        &client,
         &answer,
     )
     .await;

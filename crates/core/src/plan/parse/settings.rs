@@ -257,7 +257,7 @@ impl Reader<'_> {
     }
 
     /// A span longer than zero.
-    fn positive_duration(&mut self, value: &Value<'_>, what: &str) -> Option<Duration> {
+    pub(super) fn positive_duration(&mut self, value: &Value<'_>, what: &str) -> Option<Duration> {
         let d = self.duration(value, what)?;
         if d <= Duration::ZERO {
             self.error(value.span(), format!("{what} must be longer than 0"));
@@ -294,7 +294,7 @@ impl Reader<'_> {
 
     /// An `http://` or `https://` address. The text is not repeated in the message: addresses
     /// such as Slack's carry a token.
-    fn http_url(&mut self, value: &Value<'_>, what: &str) -> Option<String> {
+    pub(super) fn http_url(&mut self, value: &Value<'_>, what: &str) -> Option<String> {
         let s = self.string(value, what)?;
         if is_http_url(&s) {
             return Some(s);
@@ -434,7 +434,7 @@ impl Reader<'_> {
 
     /// A secret that may only come from `<key>_file` / `<key>_env`; `required` makes one of
     /// them mandatory.
-    fn secret(
+    pub(super) fn secret(
         &mut self,
         table: &DeTable<'_>,
         span: Range<usize>,

@@ -1,0 +1,701 @@
+//! Who may do what, enforced in one place: [`authorize`] runs before every route, finds the
+//! caller (an API token, a session cookie, or nobody), looks up what the route needs in
+//! [`need`] — the one table of the server's routes — and lets the request through, or answers
+//! 401/403 (a page sends an anonymous browser to the sign-in page) and records the refusal in
+//! the audit log. State-changing requests made with a session cookie must carry the session's
+//! CSRF token; no state-changing request may come from another site.
+//!
+//! With no user in the store, nobody signs in: every request is made by the one local user,
+//! who may do everything (the server refuses to listen beyond loopback like that unless told
+//! `--insecure-no-auth`). A presented token is still checked.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use mhd_core::auth::{Access, Role};
+use mhd_store::audit::Outcome;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+use crate::routes;
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "mhd_session";
+/// The header scripts send the CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The form field pages send the CSRF token in.
+pub const CSRF_FIELD: &str = "csrf_token";
+/// How long the answer to "is there any user?" is reused before the store is asked again.
+const USERS_CHECK_MS: i64 = 1000;
+/// The largest form body read to find its CSRF token.
+const FORM_LIMIT: usize = 64 * 1024;
+/// The most bytes of all request headers together; more is answered 431.
+pub const HEADER_LIMIT: usize = 32 * 1024;
+
+/// What `route` (a route pattern of [`routes`], or `None` when nothing matched) needs for
+/// `method`: the table of the whole server. A route missing here needs an admin, so a route
+/// added without a thought is closed, not open.
+pub fn need(method: &Method, route: Option<&str>) -> Access {
+    let Some(route) = route else {
+        // Nothing matched: the answer is 404 whoever asks.
+        return Access::Public;
+    };
+    let read = *method == Method::GET || *method == Method::HEAD;
+    match route {
+        routes::HEALTH
+        | routes::READY
+        | routes::ASSETS
+        | routes::SERVICE_WORKER
+        | routes::API_OPENAPI
+        | routes::SIGN_IN
+        | routes::SIGN_OUT
+        | routes::API_WHOAMI
+        // Proven by the chat platform's signature, checked by its handler.
+        | routes::API_CHAT_COMMAND => Access::Public,
+        routes::API_AUDIT | routes::API_ROLLBACK | routes::PAGE_ROLLBACK => Access::Admin,
+        routes::API_OPERATIONS if !read => Access::Write,
+        routes::API_JUNIT | routes::API_BENCHMARKS | routes::API_SAMPLES => Access::Write,
+        routes::API_ALERT_ACK
+        | routes::API_ALERT_SILENCES
+        | routes::API_ALERT_SILENCE
+        | routes::API_ALERT_JIRA
+        | routes::PAGE_ALERT_ACK
+        | routes::PAGE_ALERT_JIRA
+        | routes::PAGE_ALERT_SILENCES
+        | routes::PAGE_ALERT_UNSILENCE => Access::Operate,
+        routes::METRICS
+        | routes::WS_DASHBOARD
+        | routes::OVERVIEW
+        | routes::PAGE_SUMMARY
+        | routes::PAGE_TIMELINE
+        | routes::PAGE_COMPONENTS
+        | routes::PAGE_LIVE
+        | routes::PAGE_TESTS
+        | routes::PAGE_PERFORMANCE
+        | routes::PAGE_RESOURCES
+        | routes::PAGE_ALERTS
+        | routes::API_SUMMARY
+        | routes::API_TIMELINE
+        | routes::API_COMPONENTS
+        | routes::API_LIVE
+        | routes::API_ALERTS
+        | routes::API_ALERT
+        | routes::API_TESTS
+        | routes::API_PERFORMANCE
+        | routes::API_RESOURCES
+        | routes::API_OPERATIONS
+        | routes::API_NOTIFICATIONS
+        | routes::API_REPORTS
+            if read =>
+        {
+            Access::Read
+        }
+        _ => Access::Admin,
+    }
+}
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// Nobody signs in (no user exists): the one local user, who may do everything.
+    Local,
+    /// A signed-in user.
+    User {
+        /// The user's name.
+        name: String,
+        /// The user's current role.
+        role: Role,
+        /// The session's id (for sign-out).
+        session: i64,
+        /// The session's CSRF token, for the page's forms.
+        csrf: String,
+    },
+    /// An API token.
+    Token {
+        /// The token's name.
+        name: String,
+        /// Its role.
+        role: Role,
+    },
+    /// Nobody: sign-in is required and no credential came.
+    Anonymous,
+}
+
+impl Caller {
+    /// The role the caller acts with; `None` for nobody.
+    pub fn role(&self) -> Option<Role> {
+        match self {
+            Caller::Local => Some(Role::Admin),
+            Caller::User { role, .. } | Caller::Token { role, .. } => Some(*role),
+            Caller::Anonymous => None,
+        }
+    }
+
+    /// The name the audit log records: `local`, the user's name, `token:NAME` or `anonymous`.
+    pub fn actor(&self) -> String {
+        match self {
+            Caller::Local => crate::audit::LOCAL.to_owned(),
+            Caller::User { name, .. } => name.clone(),
+            Caller::Token { name, .. } => format!("token:{name}"),
+            Caller::Anonymous => "anonymous".to_owned(),
+        }
+    }
+
+    /// The name that acknowledges an alert or adds a silence: a user's or a token's own (never
+    /// what a form says), `None` for the local user, who may give one.
+    pub fn signed_name(&self) -> Option<String> {
+        match self {
+            Caller::User { .. } | Caller::Token { .. } => Some(self.actor()),
+            Caller::Local | Caller::Anonymous => None,
+        }
+    }
+
+    /// Whether the caller may do what `access` guards.
+    pub fn may(&self, access: Access) -> bool {
+        access == Access::Public || self.role().is_some_and(|r| access.allows(r))
+    }
+}
+
+/// The server's security settings and what they keep between requests.
+#[derive(Debug, Default)]
+pub struct Security {
+    /// Served over TLS: cookies are `Secure`.
+    https: AtomicBool,
+    /// Behind a reverse proxy whose `X-Forwarded-Proto` and `X-Forwarded-For` are believed.
+    trust_proxy: AtomicBool,
+    /// Whether a user existed at the last check.
+    users: AtomicBool,
+    /// When that was checked (monotonic ms; 0: never).
+    users_checked_ms: AtomicI64,
+    /// Failed sign-ins, per user and per address.
+    pub sign_in_limits: crate::signin::Limiter,
+}
+
+impl Security {
+    /// Says that the server is served over TLS.
+    pub fn set_https(&self, on: bool) {
+        self.https.store(on, Ordering::Relaxed);
+    }
+
+    /// Says that the server runs behind a proxy whose forwarding headers are true.
+    pub fn set_trust_proxy(&self, on: bool) {
+        self.trust_proxy.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether the proxy's headers are believed.
+    pub fn trusts_proxy(&self) -> bool {
+        self.trust_proxy.load(Ordering::Relaxed)
+    }
+
+    /// Whether cookies must be `Secure`: over TLS, or behind a trusted proxy that says the
+    /// request came over HTTPS.
+    pub fn secure_cookies(&self, headers: &HeaderMap) -> bool {
+        self.https.load(Ordering::Relaxed)
+            || (self.trusts_proxy()
+                && headers
+                    .get("x-forwarded-proto")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+    }
+
+    /// Forgets the last answer to "is there any user?" (after a change made by this process).
+    pub fn forget_users(&self) {
+        self.users_checked_ms.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Whether users must sign in: a user exists. Asked of the store at most once a second, so a
+/// user added by `mhd user add` while the server runs closes it within a second.
+pub async fn sign_in_required(state: &AppState) -> Result<bool, ApiError> {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let security = &state.security;
+    // Monotonic milliseconds since the first check, plus one (0 means "never checked").
+    let now_ms = i64::try_from(
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_millis(),
+    )
+    .unwrap_or(i64::MAX - 1)
+        + 1;
+    let checked = security.users_checked_ms.load(Ordering::Relaxed);
+    if checked != 0 && (now_ms - checked).abs() < USERS_CHECK_MS {
+        return Ok(security.users.load(Ordering::Relaxed));
+    }
+    let any = state
+        .store
+        .any_user()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    security.users.store(any, Ordering::Relaxed);
+    security.users_checked_ms.store(now_ms, Ordering::Relaxed);
+    Ok(any)
+}
+
+/// The address a request came from: the peer, or with a trusted proxy the address the proxy
+/// puts last in `X-Forwarded-For`.
+pub fn client_address(
+    state: &AppState,
+    parts_headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Option<SocketAddr> {
+    if state.security.trusts_proxy()
+        && let Some(ip) = parts_headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+            .next_back()
+    {
+        return Some(SocketAddr::new(ip, 0));
+    }
+    peer
+}
+
+/// The caller and address of a request, as [`authorize`] found them; tests that drive the
+/// router without the middleware get the local user.
+#[derive(Debug, Clone)]
+pub struct Who {
+    /// Who.
+    pub caller: Arc<Caller>,
+    /// From where.
+    pub addr: Option<SocketAddr>,
+}
+
+impl Default for Who {
+    fn default() -> Who {
+        Who {
+            caller: Arc::new(Caller::Local),
+            addr: None,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Who {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(who) = parts.extensions.get::<Who>() {
+            return Ok(who.clone());
+        }
+        Ok(Who {
+            caller: Arc::new(Caller::Local),
+            addr: parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(a)| *a),
+        })
+    }
+}
+
+/// Why a credential was not accepted.
+enum Refusal {
+    /// The `Authorization` header is not `Bearer TOKEN`.
+    BadScheme,
+    /// The token is unknown, expired or revoked.
+    BadToken,
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// Finds the caller from the request's credentials. A session cookie that proves nothing is
+/// ignored (the browser is sent to sign in); a bad token is refused.
+async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    required: bool,
+    now: OffsetDateTime,
+) -> Result<Result<Caller, Refusal>, ApiError> {
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let Some(secret) = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+        else {
+            return Ok(Err(Refusal::BadScheme));
+        };
+        let token = state
+            .store
+            .authenticate_token(secret, now)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        return Ok(match token {
+            Some(t) => Ok(Caller::Token {
+                name: t.name,
+                role: t.role,
+            }),
+            None => Err(Refusal::BadToken),
+        });
+    }
+    if !required {
+        return Ok(Ok(Caller::Local));
+    }
+    if let Some(secret) =
+        cookie(headers, SESSION_COOKIE).filter(|s| !s.is_empty() && s.len() <= 256)
+        && let Some(session) = state
+            .store
+            .session(secret, now)
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+    {
+        return Ok(Ok(Caller::User {
+            name: session.user.name,
+            role: session.user.role,
+            session: session.id,
+            csrf: session.csrf_token,
+        }));
+    }
+    Ok(Ok(Caller::Anonymous))
+}
+
+/// Whether `method` may change something.
+fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether a request comes from this site's own pages, or from no browser at all: a browser
+/// says where a request comes from in `Sec-Fetch-Site` and `Origin`; scripts send neither.
+pub fn same_site(headers: &HeaderMap) -> bool {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(site, Some(s) if s != "same-origin" && s != "none") {
+        return false;
+    }
+    match (
+        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
+/// Whether the path is one of the machine-facing routes (API, WebSocket, metrics), answered in
+/// JSON; the others are pages, answered in HTML.
+fn machine_facing(path: &str) -> bool {
+    path.starts_with("/api/") || path.starts_with("/ws/") || path == routes::METRICS
+}
+
+/// The middleware that enforces [`need`] on every request. See the module's documentation.
+pub async fn authorize(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match authorize_inner(&state, request, next).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn authorize_inner(
+    state: &AppState,
+    request: Request,
+    next: Next,
+) -> Result<Response, Response> {
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if header_bytes > HEADER_LIMIT {
+        return Err(ApiError {
+            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            code: "headers_too_large",
+            message: format!(
+                "the request's headers are {header_bytes} bytes, over the limit of {HEADER_LIMIT}"
+            ),
+        }
+        .into_response());
+    }
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let needed = need(&method, route.as_deref());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| *a);
+    let addr = client_address(state, request.headers(), peer);
+    let now = state.now();
+    let required = sign_in_required(state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let caller = match identify(state, request.headers(), required, now)
+        .await
+        .map_err(IntoResponse::into_response)?
+    {
+        Ok(c) => c,
+        Err(refusal) => {
+            let (reason, message) = match refusal {
+                Refusal::BadScheme => (
+                    "bad_scheme",
+                    "send an API token as `Authorization: Bearer mhd_…`",
+                ),
+                Refusal::BadToken => ("bad_token", "the token is unknown, expired or revoked"),
+            };
+            let details =
+                json!({ "method": method.as_str(), "path": shorten(&path), "reason": reason });
+            crate::audit::record(
+                state,
+                "anonymous",
+                "request.refused",
+                route.as_deref().unwrap_or("unmatched"),
+                details,
+                addr,
+                Outcome::Refused,
+            )
+            .await;
+            return Err(unauthorized(message));
+        }
+    };
+    let who = Who {
+        caller: Arc::new(caller),
+        addr,
+    };
+    let refuse = |reason: &'static str| {
+        let who = who.clone();
+        let route = route.clone();
+        let details = json!({
+            "method": method.as_str(),
+            "path": shorten(&path),
+            "needs": needed.as_str(),
+            "role": who.caller.role().map(Role::as_str),
+            "reason": reason,
+        });
+        async move {
+            crate::audit::record(
+                state,
+                &who.caller.actor(),
+                "request.refused",
+                route.as_deref().unwrap_or("unmatched"),
+                details,
+                who.addr,
+                Outcome::Refused,
+            )
+            .await;
+        }
+    };
+    let mut request = request;
+    if changes_state(&method) && route.as_deref() != Some(routes::API_CHAT_COMMAND) {
+        if !same_site(request.headers()) {
+            refuse("cross_site").await;
+            return Err(forbidden(
+                &path,
+                "a change may only be sent from the dashboard's own pages or by a script",
+            ));
+        }
+        if let Caller::User { csrf, .. } = &*who.caller {
+            let (checked, ok) = csrf_matches(request, csrf).await;
+            request = checked;
+            if !ok {
+                refuse("csrf").await;
+                return Err(forbidden(
+                    &path,
+                    "the form is out of date or did not come from this dashboard (its CSRF token \
+                     is missing or wrong): reload the page and try again",
+                ));
+            }
+        }
+    }
+    if !who.caller.may(needed) {
+        if *who.caller == Caller::Anonymous {
+            refuse("not_signed_in").await;
+            if machine_facing(&path) {
+                return Err(unauthorized(
+                    "sign in, or send an API token as `Authorization: Bearer mhd_…`",
+                ));
+            }
+            let next_path = if method == Method::GET {
+                request
+                    .uri()
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_owned()
+            } else {
+                "/".to_owned()
+            };
+            let to = format!(
+                "{}?next={}",
+                routes::SIGN_IN,
+                crate::signin::encode_component(&next_path)
+            );
+            return Err(Redirect::to(&to).into_response());
+        }
+        refuse("role").await;
+        let role = who.caller.role().map_or("no role", Role::as_str);
+        return Err(forbidden(
+            &path,
+            &format!(
+                "your role ({role}) may not do this: it needs {}",
+                needed.roles()
+            ),
+        ));
+    }
+    request.extensions_mut().insert(who);
+    Ok(next.run(request).await)
+}
+
+/// The path as recorded: at most 512 characters.
+fn shorten(path: &str) -> String {
+    path.chars().take(512).collect()
+}
+
+/// 401 for the API, with the scheme to use.
+fn unauthorized(message: &str) -> Response {
+    let mut r = ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        code: "unauthorized",
+        message: message.to_owned(),
+    }
+    .into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"mhd\""),
+    );
+    r
+}
+
+/// 403: JSON for the API, a short page for a browser.
+fn forbidden(path: &str, message: &str) -> Response {
+    if machine_facing(path) {
+        return ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            message: message.to_owned(),
+        }
+        .into_response();
+    }
+    (
+        StatusCode::FORBIDDEN,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        crate::signin::message_page("Not allowed", message),
+    )
+        .into_response()
+}
+
+/// Whether the request carries the session's CSRF token, in the `X-CSRF-Token` header or in the
+/// `csrf_token` field of a form (the form's body is read and put back). Compared in constant
+/// time.
+async fn csrf_matches(request: Request, expected: &str) -> (Request, bool) {
+    let eq = |given: &str| bool::from(given.as_bytes().ct_eq(expected.as_bytes()));
+    if let Some(v) = request.headers().get(CSRF_HEADER) {
+        let ok = v.to_str().is_ok_and(eq);
+        return (request, ok);
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
+    if !is_form {
+        return (request, false);
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
+        return (Request::from_parts(parts, Body::empty()), false);
+    };
+    let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|fields| fields.into_iter().find(|(k, _)| k == CSRF_FIELD))
+        .is_some_and(|(_, v)| eq(&v));
+    (Request::from_parts(parts, Body::from(bytes)), ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_from_other_sites_are_told_apart() {
+        let mut h = HeaderMap::new();
+        assert!(
+            same_site(&h),
+            "no header: a browser without them, or a script"
+        );
+        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8000"),
+        );
+        assert!(same_site(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_site(&h));
+        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
+        assert!(!same_site(&h));
+        h.remove("sec-fetch-site");
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!same_site(&h));
+    }
+
+    #[test]
+    fn every_route_of_the_api_is_in_the_table_and_unknown_ones_need_an_admin() {
+        for (method, path) in crate::api::API_ROUTES {
+            let m = Method::from_bytes(method.as_bytes()).unwrap();
+            let n = need(&m, Some(path));
+            assert!(
+                n != Access::Admin || path.contains("audit") || path.contains("rollback"),
+                "{method} {path} fell to admin: missing from the table?"
+            );
+        }
+        assert_eq!(need(&Method::GET, Some("/some/new/route")), Access::Admin);
+        assert_eq!(
+            need(&Method::POST, Some(routes::PAGE_ALERTS)),
+            Access::Admin
+        );
+        assert_eq!(
+            need(&Method::POST, Some(routes::API_OPERATIONS)),
+            Access::Write
+        );
+        assert_eq!(
+            need(&Method::GET, Some(routes::API_OPERATIONS)),
+            Access::Read
+        );
+    }
+
+    #[test]
+    fn cookies_are_read_by_name() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; mhd_session=xyz; b=2"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("xyz"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+}

@@ -1,0 +1,332 @@
+//! `POST /api/v1/secure/rollback` and the components page's confirmed rollback: runs what the
+//! plan configures for the component (`crate::rollback`), one at a time per component, records
+//! it in the component's history (a `rollback` operation) and in the audit log.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FormRejection, PathRejection};
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::access::Who;
+use crate::error::ApiError;
+use crate::rollback::{RollbackOutcome, RollbackRequest};
+use crate::state::{AppState, Change};
+
+/// The longest reason, in characters.
+pub const REASON_MAX: usize = 1000;
+
+/// The body of a rollback request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    /// The plan component's id.
+    #[serde(default)]
+    pub component: String,
+    /// Why (required; recorded in the history and the audit log, and given to the program in
+    /// `MHD_ROLLBACK_REASON`).
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /api/v1/secure/rollback` with `{component, reason}`: 200 with the outcome when the
+/// rollback succeeded, 502 `rollback_failed` with the outcome when it ran and failed.
+pub async fn rollback(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: RollbackBody = match super::alerts::json_body(&headers, body) {
+        Ok(r) => r,
+        Err(e) => {
+            let answer: Result<(), ApiError> = Err(e);
+            crate::audit::record_result(&state, "rollback", "rollback", json!({}), &who, &answer)
+                .await;
+            return Err(answer
+                .err()
+                .unwrap_or_else(|| ApiError::bad_request("body")));
+        }
+    };
+    let outcome = audited_rollback(&state, &who, &request.component, &request.reason).await?;
+    Ok(outcome_response(&request.component, outcome))
+}
+
+fn outcome_response(component: &str, outcome: RollbackOutcome) -> Response {
+    if outcome.ok {
+        Json(json!({ "component": component, "outcome": outcome })).into_response()
+    } else {
+        let message = format!(
+            "the rollback of {component} failed: {}",
+            outcome.error.as_deref().unwrap_or("see the outcome")
+        );
+        (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({
+                "error": { "code": "rollback_failed", "message": message },
+                "component": component,
+                "outcome": outcome,
+            })),
+        )
+            .into_response()
+    }
+}
+
+/// Checks, runs and records a rollback of `component`; the audit entry says what happened
+/// (refused when it could not start or failed).
+pub async fn audited_rollback(
+    state: &AppState,
+    who: &Who,
+    component: &str,
+    reason: &str,
+) -> Result<RollbackOutcome, ApiError> {
+    let answer = run_rollback(state, who, component, reason).await;
+    let resource = format!(
+        "component {}",
+        component.chars().take(100).collect::<String>()
+    );
+    let details = match &answer {
+        Ok(o) => json!({
+            "reason": reason, "via": o.via.as_str(), "ok": o.ok, "exit_code": o.exit_code,
+            "status": o.status, "timed_out": o.timed_out, "duration_ms": o.duration_ms,
+            "error": o.error,
+        }),
+        Err(_) => json!({ "reason": reason.chars().take(REASON_MAX).collect::<String>() }),
+    };
+    let recorded: Result<(), ApiError> = match &answer {
+        Ok(o) if o.ok => Ok(()),
+        Ok(o) => Err(ApiError {
+            status: StatusCode::BAD_GATEWAY,
+            code: "rollback_failed",
+            message: o.error.clone().unwrap_or_default(),
+        }),
+        Err(e) => Err(ApiError {
+            status: e.status,
+            code: e.code,
+            message: e.message.clone(),
+        }),
+    };
+    crate::audit::record_result(state, "rollback", &resource, details, who, &recorded).await;
+    answer
+}
+
+async fn run_rollback(
+    state: &AppState,
+    who: &Who,
+    component: &str,
+    reason: &str,
+) -> Result<RollbackOutcome, ApiError> {
+    let plan = state.plan.as_ref().ok_or_else(ApiError::no_plan)?;
+    let Some(c) = plan.components.iter().find(|c| c.id == component) else {
+        let known: Vec<&str> = plan.components.iter().map(|c| c.id.as_str()).collect();
+        return Err(ApiError::bad_request(format!(
+            "component: {component:?} is not a component of the plan ({})",
+            if known.is_empty() {
+                "it has none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        )));
+    };
+    let Some(action) = &c.rollback else {
+        return Err(ApiError {
+            status: StatusCode::CONFLICT,
+            code: "no_rollback",
+            message: format!(
+                "the plan says nothing about rolling back {component}: give its [[components]] \
+                 entry a `rollback` (a command or a webhook)"
+            ),
+        });
+    };
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(ApiError::bad_request(
+            "reason: required: say why, for the history and the audit log",
+        ));
+    }
+    if reason.chars().count() > REASON_MAX {
+        return Err(ApiError::bad_request(format!(
+            "reason: longer than {REASON_MAX} characters"
+        )));
+    }
+    if reason
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(ApiError::bad_request(
+            "reason: control characters are not allowed",
+        ));
+    }
+    let _running = Running::start(state, component)?;
+    let actor = who.caller.actor();
+    let dir = state
+        .plan_dir
+        .get()
+        .cloned()
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    let request = RollbackRequest {
+        component,
+        requested_by: &actor,
+        reason,
+        requested_at: state.now(),
+        plan_dir: &dir,
+    };
+    let outcome = crate::rollback::run(action, &request).await;
+    let op = crate::rollback::history_operation(&request, &outcome);
+    mhd_store::Store::insert_operations(&state.store, &[op]).await?;
+    state.notify(Change::Operations {
+        components: vec![component.to_owned()],
+    });
+    Ok(outcome)
+}
+
+/// Marks a component's rollback as running until dropped; refuses a second one meanwhile.
+struct Running<'a> {
+    state: &'a AppState,
+    component: String,
+}
+
+impl<'a> Running<'a> {
+    fn start(state: &'a AppState, component: &str) -> Result<Running<'a>, ApiError> {
+        let mut running = state
+            .rollbacks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !running.insert(component.to_owned()) {
+            return Err(ApiError {
+                status: StatusCode::CONFLICT,
+                code: "in_progress",
+                message: format!("a rollback of {component} is running already"),
+            });
+        }
+        Ok(Running {
+            state,
+            component: component.to_owned(),
+        })
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.state
+            .rollbacks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.component);
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "rollback.html", whitespace = "minimize")]
+struct RollbackPage {
+    css: String,
+    component: String,
+    name: String,
+    what: String,
+    timeout: String,
+    error: Option<String>,
+    outcome: Option<RollbackOutcome>,
+}
+
+fn page_response(page: &RollbackPage, status: StatusCode) -> Response {
+    match askama::Template::render(page) {
+        Ok(html) => (
+            status,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}
+
+/// The page of component `id`'s rollback, or 404 when it has none.
+fn rollback_page(state: &AppState, id: &str) -> Result<RollbackPage, ApiError> {
+    let c = state
+        .plan
+        .as_ref()
+        .and_then(|p| p.components.iter().find(|c| c.id == id))
+        .ok_or_else(|| ApiError::not_found(format!("no component {id:?} in the plan")))?;
+    let action = c
+        .rollback
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found(format!("the plan configures no rollback for {id}")))?;
+    let what = match &action.via {
+        mhd_core::plan::RollbackVia::Command { program, args } => {
+            let mut words = vec![program.clone()];
+            words.extend(args.iter().cloned());
+            format!("runs {}", words.join(" "))
+        }
+        mhd_core::plan::RollbackVia::Webhook { url, .. } => format!("calls the webhook {url}"),
+    };
+    Ok(RollbackPage {
+        css: crate::views::stylesheet(),
+        component: c.id.clone(),
+        name: c.name.clone(),
+        what,
+        timeout: mhd_core::plan::duration_text(action.timeout),
+        error: None,
+        outcome: None,
+    })
+}
+
+/// `GET /components/{component}/rollback`: what the rollback does, and the form confirming it.
+pub async fn page_get(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(id)) = path else {
+        return ApiError::bad_request("component: not a component id").into_response();
+    };
+    match rollback_page(&state, &id) {
+        Ok(page) => page_response(&page, StatusCode::OK),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The confirmation form.
+#[derive(Debug, Deserialize)]
+pub struct RollbackForm {
+    /// Why.
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /components/{component}/rollback` (the confirmed form): runs it, shows what happened.
+pub async fn page_post(
+    State(state): State<AppState>,
+    who: Who,
+    path: Result<Path<String>, PathRejection>,
+    form: Result<Form<RollbackForm>, FormRejection>,
+) -> Response {
+    let Ok(Path(id)) = path else {
+        return ApiError::bad_request("component: not a component id").into_response();
+    };
+    let mut page = match rollback_page(&state, &id) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let reason = form.map(|Form(f)| f.reason).unwrap_or_default();
+    match audited_rollback(&state, &who, &id, &reason).await {
+        Ok(outcome) => {
+            let status = if outcome.ok {
+                StatusCode::OK
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            page.outcome = Some(outcome);
+            page_response(&page, status)
+        }
+        Err(e) => {
+            let status = e.status;
+            page.error = Some(e.message);
+            page_response(&page, status)
+        }
+    }
+}

@@ -1,0 +1,930 @@
+//! Who may do what, over a real server on 127.0.0.1 with real users, sessions and tokens in a
+//! real store: every route of the API and every page answered for every role and for nobody
+//! against the table below; signing in and out; CSRF; forged, expired and revoked tokens; a
+//! replayed cookie; brute force; injection and traversal attempts; the single-user mode.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use mhd_core::auth::Role;
+use mhd_server::AppState;
+use mhd_store::auth::PasswordHash;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const WAIT: Duration = Duration::from_secs(20);
+const PASSWORD: &str = "correct horse battery staple";
+
+fn now() -> OffsetDateTime {
+    datetime!(2025-03-05 12:00 UTC)
+}
+
+const PLAN: &str = r#"
+[migration]
+name = "Security"
+start = "2025-01-06"
+weeks = 21
+
+[datasets]
+total = 10
+
+[[components]]
+id = "storage"
+name = "Storage"
+"#;
+
+/// What each route needs, written out by hand: the table the server must follow.
+/// `public` anyone; `read` viewer, operator, admin; `operate` operator, admin; `write` ingest,
+/// admin; `admin` admin.
+const TABLE: &[(&str, &str, &str)] = &[
+    ("GET", "/health", "public"),
+    ("GET", "/ready", "public"),
+    ("GET", "/metrics", "read"),
+    ("GET", "/api/v1/openapi.json", "public"),
+    ("GET", "/api/v1/auth/whoami", "public"),
+    ("GET", "/api/v1/health/summary", "read"),
+    ("GET", "/api/v1/migration/timeline", "read"),
+    ("GET", "/api/v1/components/health", "read"),
+    ("GET", "/api/v1/metrics/live", "read"),
+    ("GET", "/api/v1/alerts", "read"),
+    ("GET", "/api/v1/alerts/{alert_id}", "read"),
+    ("POST", "/api/v1/alerts/acknowledge/{alert_id}", "operate"),
+    ("POST", "/api/v1/alerts/silences", "operate"),
+    ("DELETE", "/api/v1/alerts/silences/{id}", "operate"),
+    ("GET", "/api/v1/tests", "read"),
+    ("GET", "/api/v1/performance", "read"),
+    ("GET", "/api/v1/resources", "read"),
+    ("GET", "/api/v1/operations", "read"),
+    ("POST", "/api/v1/operations", "write"),
+    ("POST", "/api/v1/tests/junit", "write"),
+    ("POST", "/api/v1/benchmarks", "write"),
+    ("POST", "/api/v1/samples", "write"),
+    ("GET", "/api/v1/notifications", "read"),
+    ("POST", "/api/v1/alerts/{alert_id}/jira", "operate"),
+    ("POST", "/api/v1/chat/command", "public"),
+    ("GET", "/api/v1/reports/generate", "read"),
+    ("GET", "/api/v1/audit", "admin"),
+    ("POST", "/api/v1/secure/rollback", "admin"),
+    ("GET", "/", "read"),
+    ("GET", "/summary", "read"),
+    ("GET", "/timeline", "read"),
+    ("GET", "/components", "read"),
+    ("GET", "/live", "read"),
+    ("GET", "/tests", "read"),
+    ("GET", "/performance", "read"),
+    ("GET", "/resources", "read"),
+    ("GET", "/alerts", "read"),
+    ("POST", "/alerts/acknowledge/{alert_id}", "operate"),
+    ("POST", "/alerts/{alert_id}/jira", "operate"),
+    ("POST", "/alerts/silences", "operate"),
+    ("POST", "/alerts/silences/{id}/remove", "operate"),
+    ("GET", "/components/{component}/rollback", "admin"),
+    ("POST", "/components/{component}/rollback", "admin"),
+    ("GET", "/ws/dashboard", "read"),
+    ("GET", "/signin", "public"),
+    ("GET", "/sw.js", "public"),
+    // Last: it ends the sessions the loop uses.
+    ("POST", "/signout", "public"),
+];
+
+fn allowed(level: &str, role: Option<Role>) -> bool {
+    match (level, role) {
+        ("public", _) => true,
+        (_, None) => false,
+        ("read", Some(r)) => matches!(r, Role::Viewer | Role::Operator | Role::Admin),
+        ("operate", Some(r)) => matches!(r, Role::Operator | Role::Admin),
+        ("write", Some(r)) => matches!(r, Role::Ingest | Role::Admin),
+        ("admin", Some(r)) => r == Role::Admin,
+        (other, _) => panic!("unknown level {other}"),
+    }
+}
+
+struct Server {
+    _dir: TempDir,
+    base: String,
+    http: Client,
+    store: mhd_store::SqliteStore,
+    tokens: HashMap<Role, String>,
+}
+
+/// A server whose store has users `viewer`, `operator` and `admin` (with [`PASSWORD`]) and a
+/// live token per role, unless `with_users` is false.
+async fn server(with_users: bool) -> Server {
+    server_with(PLAN, with_users).await
+}
+
+async fn server_with(plan: &str, with_users: bool) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .expect("store opens");
+    let mut tokens = HashMap::new();
+    if with_users {
+        let hash = PasswordHash::new(PASSWORD).expect("hash");
+        for role in Role::USER_ROLES {
+            store
+                .add_user(role.as_str(), role, &hash, now())
+                .await
+                .expect("user");
+        }
+        for role in Role::TOKEN_ROLES {
+            let t = store
+                .create_token(&format!("t-{role}"), role, None, now())
+                .await
+                .expect("token");
+            tokens.insert(role, t.secret.expose().to_owned());
+        }
+    }
+    let plan = mhd_core::plan::parse(plan, "migration.toml").expect("the plan parses");
+    let state = AppState::with_clock(store.clone(), Some(plan), now);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(mhd_server::serve(listener, state, std::future::pending()));
+    Server {
+        _dir: dir,
+        base: format!("http://{addr}"),
+        http: mhd_server::http::client(WAIT).expect("client"),
+        store,
+        tokens,
+    }
+}
+
+/// A signed-in browser: its cookie and its CSRF token.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+impl Server {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn sign_in(&self, name: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/signin"))
+            .form(&[("name", name), ("password", password), ("next", "/alerts")])
+            .send()
+            .await
+            .expect("sign-in request")
+    }
+
+    async fn session(&self, name: &str) -> Session {
+        let r = self.sign_in(name, PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{name} signs in");
+        let set = r
+            .headers()
+            .get("set-cookie")
+            .expect("a cookie")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let page = self
+            .http
+            .get(self.url("/"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = page
+            .split("<meta name=\"csrf-token\" content=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("the page carries the session's CSRF token")
+            .to_owned();
+        Session { cookie, csrf }
+    }
+
+    async fn audit(&self, action: &str) -> Vec<mhd_store::audit::Entry> {
+        self.store
+            .audit_entries(&mhd_store::audit::AuditFilter {
+                since: None,
+                action: Some(action.to_owned()),
+                limit: 0,
+            })
+            .await
+            .expect("audit")
+    }
+}
+
+/// A request for `path` (with its parameters filled) that gets past input checks where it can.
+fn request(s: &Server, method: &str, path: &str) -> reqwest::RequestBuilder {
+    let path = path
+        .replace("{alert_id}", "1")
+        .replace("{id}", "1")
+        .replace("{component}", "storage");
+    let m = Method::from_bytes(method.as_bytes()).unwrap();
+    let r = s.http.request(m, s.url(&path));
+    match (method, path.as_str()) {
+        ("GET", "/ws/dashboard") => r
+            .header("connection", "upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("GET", "/api/v1/reports/generate") => {
+            r.query(&[("start_date", "2025-03-01"), ("end_date", "2025-03-05")])
+        }
+        ("POST", "/api/v1/operations") => r.json(&json!([{
+            "timestamp": "2025-03-05T11:00:00Z", "metric_type": "migration",
+            "operation": "copy", "dataset_name": "a", "success": true }])),
+        ("POST", "/api/v1/samples") => r.json(&json!([{
+            "timestamp": "2025-03-05T11:00:00Z", "metric": "cpu_percent", "value": 1.0 }])),
+        ("POST", "/api/v1/alerts/silences") => {
+            r.json(&json!({ "component": "storage", "duration": "1h" }))
+        }
+        ("POST", "/api/v1/secure/rollback") => {
+            r.json(&json!({ "component": "storage", "reason": "test" }))
+        }
+        ("POST", "/alerts/silences") => r.form(&[("component", "storage"), ("duration", "1h")]),
+        ("POST", p) if p.starts_with("/api/") => r.json(&json!({})),
+        ("POST", _) => r.form(&[("x", "1")]),
+        _ => r,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_and_page_answers_every_role_as_the_table_says() {
+    let s = server(true).await;
+    // The table covers every route of the API.
+    for (method, path) in mhd_server::api::API_ROUTES {
+        assert!(
+            TABLE.iter().any(|(m, p, _)| m == method && p == path),
+            "{method} {path} is missing from the table of this test"
+        );
+    }
+    let sessions = [
+        (Role::Viewer, s.session("viewer").await),
+        (Role::Operator, s.session("operator").await),
+        (Role::Admin, s.session("admin").await),
+    ];
+    for &(method, path, level) in TABLE {
+        let api = path.starts_with("/api/") || path.starts_with("/ws/") || path == "/metrics";
+        // Nobody.
+        let r = request(&s, method, path).send().await.unwrap();
+        let status = r.status();
+        if allowed(level, None) {
+            assert!(
+                status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN,
+                "{method} {path} without credentials: {status}"
+            );
+        } else if api {
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} without credentials"
+            );
+            assert!(r.headers().contains_key("www-authenticate"));
+        } else {
+            assert_eq!(
+                status,
+                StatusCode::SEE_OTHER,
+                "{method} {path} without credentials"
+            );
+            let to = r.headers()["location"].to_str().unwrap();
+            assert!(to.starts_with("/signin?next="), "{to}");
+        }
+        // Each token.
+        for role in Role::TOKEN_ROLES {
+            let r = request(&s, method, path)
+                .bearer_auth(&s.tokens[&role])
+                .send()
+                .await
+                .unwrap();
+            check(method, path, level, role, "token", r).await;
+        }
+        // Each signed-in user (changes carry the CSRF token, as the pages' forms do).
+        for (role, session) in &sessions {
+            let r = request(&s, method, path)
+                .header("cookie", &session.cookie)
+                .header("x-csrf-token", &session.csrf)
+                .send()
+                .await
+                .unwrap();
+            check(method, path, level, *role, "session", r).await;
+        }
+    }
+    // The refusals are in the audit log, with who and from where.
+    let refused = s.audit("request.refused").await;
+    assert!(refused.iter().any(|e| e.actor == "viewer"));
+    assert!(refused.iter().any(|e| e.actor == "token:t-ingest"));
+    assert!(refused.iter().any(|e| e.actor == "anonymous"));
+    assert!(refused.iter().all(|e| {
+        e.client
+            .as_deref()
+            .is_some_and(|c| c.starts_with("127.0.0.1:"))
+    }));
+}
+
+async fn check(method: &str, path: &str, level: &str, role: Role, how: &str, r: reqwest::Response) {
+    let status = r.status();
+    let body = r.text().await.unwrap_or_default();
+    if allowed(level, Some(role)) {
+        assert!(
+            status != StatusCode::UNAUTHORIZED
+                && !(status == StatusCode::FORBIDDEN && body.contains("your role")),
+            "{method} {path} as {role} ({how}) is allowed, got {status}: {body}"
+        );
+        // (503: a route whose service, such as notifications, this test server does not run.)
+        assert!(
+            status != StatusCode::INTERNAL_SERVER_ERROR,
+            "{method} {path} as {role} ({how}): {status}: {body}"
+        );
+    } else {
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{method} {path} as {role} ({how}): {body}"
+        );
+        assert!(body.contains("your role"), "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_and_out_and_a_replayed_cookie() {
+    let s = server(true).await;
+    // Not signed in: a page sends the browser to sign in, and back afterwards.
+    let r = s.http.get(s.url("/alerts?x=1")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/signin?next=/alerts%3Fx%3D1");
+    let page = s
+        .http
+        .get(s.url("/signin?next=/alerts"))
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("name=\"password\"") && html.contains("value=\"/alerts\""));
+
+    // A wrong password, and an unknown name, say the same.
+    for (name, pw) in [("operator", "wrong password!!"), ("nobody", PASSWORD)] {
+        let r = s.sign_in(name, pw).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.headers().get("set-cookie").is_none());
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("the name or the password is wrong")
+        );
+    }
+    // The right one: a strict, HttpOnly cookie (not Secure over plain HTTP), then `next`.
+    let r = s.sign_in("operator", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/alerts");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for part in ["mhd_session=", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(part), "{set}");
+    }
+    assert!(!set.contains("Secure"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let page = s
+        .http
+        .get(s.url("/alerts"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Signed in as <strong>operator</strong> (operator)"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"csrf_token\""));
+    let me: Value = s
+        .http
+        .get(s.url("/api/v1/auth/whoami"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me,
+        json!({"kind": "user", "name": "operator", "role": "operator", "sign_in_required": true})
+    );
+    let csrf = html
+        .split("<meta name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+
+    // Sign-out needs the CSRF token too.
+    let r = s
+        .http
+        .post(s.url("/signout"))
+        .header("cookie", &cookie)
+        .form(&[("x", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = s
+        .http
+        .post(s.url("/signout"))
+        .header("cookie", &cookie)
+        .form(&[("csrf_token", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    // The old cookie, replayed, proves nothing.
+    let r = s
+        .http
+        .get(s.url("/alerts"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = s
+        .http
+        .get(s.url("/api/v1/alerts"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // `next` never leaves the site.
+    let r = s
+        .http
+        .post(s.url("/signin"))
+        .form(&[
+            ("name", "viewer"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/");
+
+    let signins = s.audit("signin").await;
+    assert!(
+        signins
+            .iter()
+            .any(|e| e.actor == "operator" && e.outcome == mhd_store::audit::Outcome::Ok)
+    );
+    assert!(
+        signins
+            .iter()
+            .any(|e| e.actor == "nobody" && e.outcome == mhd_store::audit::Outcome::Refused)
+    );
+    assert_eq!(s.audit("signout").await.len(), 1);
+    // No password in the log.
+    for e in &signins {
+        assert!(!e.details.to_string().contains(PASSWORD));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_need_the_csrf_token_and_this_site() {
+    let s = server(true).await;
+    let op = s.session("operator").await;
+    let form = |extra: Option<&str>| {
+        let mut f = vec![
+            ("component", "storage".to_owned()),
+            ("duration", "1h".to_owned()),
+        ];
+        if let Some(t) = extra {
+            f.push(("csrf_token", t.to_owned()));
+        }
+        s.http
+            .post(s.url("/alerts/silences"))
+            .header("cookie", &op.cookie)
+            .form(&f)
+    };
+    // A form without the token, or with another one: refused, nothing changes.
+    for r in [form(None), form(Some("forged"))] {
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.text().await.unwrap().contains("CSRF token"));
+    }
+    let listed: Value = s
+        .http
+        .get(s.url("/api/v1/alerts"))
+        .bearer_auth(&s.tokens[&Role::Viewer])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["silences"], json!([]));
+    // The page's own form, posted cross-site with the right token: refused all the same.
+    let r = form(Some(&op.csrf))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // From the page, with the token: done.
+    let r = form(Some(&op.csrf)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // The script's JSON change with the cookie needs the header.
+    let api = |csrf: Option<&str>| {
+        let mut r = s
+            .http
+            .post(s.url("/api/v1/alerts/silences"))
+            .header("cookie", &op.cookie)
+            .json(&json!({ "component": "storage", "duration": "2h" }));
+        if let Some(t) = csrf {
+            r = r.header("x-csrf-token", t);
+        }
+        r
+    };
+    assert_eq!(
+        api(None).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = api(Some(&op.csrf)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let silence: Value = r.json().await.unwrap();
+    assert_eq!(
+        silence["by"], "operator",
+        "the signed-in name, not the form's"
+    );
+    // A token needs no CSRF token: no browser sends it by itself.
+    let r = s
+        .http
+        .post(s.url("/api/v1/alerts/silences"))
+        .bearer_auth(&s.tokens[&Role::Operator])
+        .json(&json!({ "component": "storage", "duration": "2h", "by": "someone else" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.json::<Value>().await.unwrap()["by"], "token:t-operator");
+    let refused = s.audit("request.refused").await;
+    assert!(refused.iter().any(|e| e.details["reason"] == "csrf"));
+    assert!(refused.iter().any(|e| e.details["reason"] == "cross_site"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_expired_and_revoked_tokens_are_refused() {
+    let s = server(true).await;
+    let expired = s
+        .store
+        .create_token(
+            "old",
+            Role::Admin,
+            Some(now() - time::Duration::hours(1)),
+            now() - time::Duration::days(2),
+        )
+        .await
+        .unwrap();
+    let revoked = s
+        .store
+        .create_token("gone", Role::Admin, None, now())
+        .await
+        .unwrap();
+    let ok = s
+        .http
+        .get(s.url("/api/v1/audit"))
+        .bearer_auth(revoked.secret.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ok.status(),
+        StatusCode::OK,
+        "the token works before it is revoked"
+    );
+    s.store.revoke_token("gone", now()).await.unwrap();
+    let admin = s.tokens[&Role::Admin].clone();
+    let mut forged = admin.clone();
+    forged.pop();
+    forged.push(if admin.ends_with('A') { 'B' } else { 'A' });
+    for (what, header) in [
+        ("forged", format!("Bearer {forged}")),
+        ("expired", format!("Bearer {}", expired.secret.expose())),
+        ("revoked", format!("Bearer {}", revoked.secret.expose())),
+        ("not a token", "Bearer ".to_owned() + &"x".repeat(300)),
+        ("basic", "Basic YWRtaW46cGFzc3dvcmQ=".to_owned()),
+    ] {
+        let r = s
+            .http
+            .get(s.url("/api/v1/health/summary"))
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{what}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthorized", "{what}");
+    }
+    let refused = s.audit("request.refused").await;
+    assert!(
+        refused
+            .iter()
+            .filter(|e| e.details["reason"] == "bad_token")
+            .count()
+            >= 3
+    );
+    for e in &refused {
+        let text = e.details.to_string();
+        assert!(!text.contains(&forged) && !text.contains(expired.secret.expose()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn brute_force_sign_in_is_held_back() {
+    let s = server(true).await;
+    for i in 0..mhd_server::signin::USER_FAILURES {
+        let r = s.sign_in("admin", &format!("guess number {i}")).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    // Locked: even the right password is refused until the window has passed.
+    let r = s.sign_in("admin", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0 && wait <= 900, "{wait}");
+    assert!(r.headers().get("set-cookie").is_none());
+    // Another user is not locked by it (the address has not used its own allowance yet).
+    assert_eq!(
+        s.sign_in("viewer", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    // Many names from one address: the address is locked out.
+    for i in 0..mhd_server::signin::ADDRESS_FAILURES {
+        let r = s.sign_in(&format!("name{i}"), "wrong password!").await;
+        assert!(matches!(
+            r.status(),
+            StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+        ));
+    }
+    assert_eq!(
+        s.sign_in("operator", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let limited = s
+        .audit("signin")
+        .await
+        .into_iter()
+        .filter(|e| e.details["reason"] == "rate_limited")
+        .count();
+    assert!(limited >= 2, "{limited}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_user_nobody_signs_in_and_the_page_says_so() {
+    let s = server(false).await;
+    let page = s.http.get(s.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Single-user mode: nobody needs to sign in"),
+        "{html}"
+    );
+    assert!(!html.contains("csrf-token"));
+    let me: Value = s
+        .http
+        .get(s.url("/api/v1/auth/whoami"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me,
+        json!({"kind": "local", "name": "local", "role": "admin", "sign_in_required": false})
+    );
+    let r = s.http.get(s.url("/signin")).send().await.unwrap();
+    assert!(r.text().await.unwrap().contains("Nobody needs to sign in"));
+    // A token is still checked when one is sent.
+    let r = s
+        .http
+        .get(s.url("/api/v1/health/summary"))
+        .bearer_auth("mhd_forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // A change from another site is refused here too.
+    let r = s
+        .http
+        .post(s.url("/alerts/silences"))
+        .header("origin", "https://evil.example")
+        .form(&[("component", "storage"), ("duration", "1h")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The first user closes it within a second.
+    let hash = PasswordHash::new(PASSWORD).unwrap();
+    s.store
+        .add_user("first", Role::Admin, &hash, now())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let r = s
+        .http
+        .get(s.url("/api/v1/health/summary"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injection_traversal_and_oversized_headers() {
+    let s = server(true).await;
+    let admin = s.tokens[&Role::Admin].clone();
+    let sql = "' OR '1'='1'; DROP TABLE users; --";
+    for path in [
+        "/api/v1/alerts",
+        "/api/v1/operations",
+        "/api/v1/audit",
+        "/api/v1/notifications",
+    ] {
+        for param in [
+            "component",
+            "dataset",
+            "action",
+            "state",
+            "type",
+            "since",
+            "limit",
+            "channel",
+        ] {
+            let r = s
+                .http
+                .get(s.url(path))
+                .query(&[(param, sql)])
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                r.status() == StatusCode::OK || r.status() == StatusCode::BAD_REQUEST,
+                "{path}?{param}=…: {}",
+                r.status()
+            );
+        }
+    }
+    // A name made to break a query signs nobody in, and the users are all still there.
+    assert_eq!(s.sign_in(sql, sql).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(s.store.users().await.unwrap().len(), 3);
+    // Path traversal in the one file-name parameter of the server, the assets.
+    for path in [
+        "/assets/..%2f..%2fCargo.toml",
+        "/assets/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/assets/....//Cargo.toml",
+        "/assets/live.js%00.css",
+    ] {
+        let r = s.http.get(s.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    // Headers over the limit: 431, whoever asks.
+    let r = s
+        .http
+        .get(s.url("/health"))
+        .header("x-padding", "p".repeat(40 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    // A hostile user name is shown as text on the page.
+    let hash = PasswordHash::new(PASSWORD).unwrap();
+    assert!(
+        s.store
+            .add_user("<b>x</b>", Role::Viewer, &hash, now())
+            .await
+            .is_err(),
+        "names are restricted"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_rolls_back_a_component_after_confirming() {
+    let plan = PLAN.replace(
+        "name = \"Storage\"\n",
+        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
+    );
+    let s = server_with(&plan, true).await;
+    let call = |token: &str, body: Value| {
+        s.http
+            .post(s.url("/api/v1/secure/rollback"))
+            .bearer_auth(token)
+            .json(&body)
+    };
+    let admin = s.tokens[&Role::Admin].clone();
+    // An operator may not; nor may bad input pass.
+    let r = call(
+        &s.tokens[&Role::Operator],
+        json!({"component": "storage", "reason": "x"}),
+    );
+    assert_eq!(r.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let r = call(&admin, json!({"component": "nope", "reason": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("\\\"nope\\\" is not a component")
+    );
+    let r = call(&admin, json!({"component": "storage"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // The admin's: the program ran with its fixed arguments, and the history has it.
+    let r = call(
+        &admin,
+        json!({"component": "storage", "reason": "bad data; $(rm -rf /)"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["outcome"]["ok"], true);
+    assert_eq!(body["outcome"]["stdout"], "rolled back\n");
+    let ops: Value = s
+        .http
+        .get(s.url("/api/v1/operations?type=rollback"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = &ops
+        .as_array()
+        .or_else(|| ops["operations"].as_array())
+        .unwrap()[0];
+    assert_eq!(op["component"], "storage");
+    assert_eq!(op["metadata"]["requested_by"], "token:t-admin");
+    let audit = s.audit("rollback").await;
+    assert_eq!(audit.len(), 3, "the refused ones too: {audit:?}");
+    assert_eq!(audit[0].outcome, mhd_store::audit::Outcome::Ok);
+    // On the page: admins see the link and confirm; a viewer sees neither.
+    let admin_s = s.session("admin").await;
+    let viewer_s = s.session("viewer").await;
+    let page = |c: &str| s.http.get(s.url("/components")).header("cookie", c).send();
+    let html = page(&admin_s.cookie).await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("href=\"/components/storage/rollback\""),
+        "{html}"
+    );
+    let html = page(&viewer_s.cookie).await.unwrap().text().await.unwrap();
+    assert!(!html.contains("/rollback"));
+    let confirm = s
+        .http
+        .get(s.url("/components/storage/rollback"))
+        .header("cookie", &admin_s.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        confirm.contains("runs /bin/echo rolled back") && confirm.contains("Roll back Storage now")
+    );
+    assert!(confirm.contains(&format!("name=\"csrf_token\" value=\"{}\"", admin_s.csrf)));
+    let done = s
+        .http
+        .post(s.url("/components/storage/rollback"))
+        .header("cookie", &admin_s.cookie)
+        .form(&[
+            ("reason", "from the page"),
+            ("csrf_token", admin_s.csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.unwrap().contains("succeeded"));
+    let audit = s.audit("rollback").await;
+    assert_eq!(audit[0].actor, "admin");
+}
