@@ -560,3 +560,56 @@ fn serve_and_demo_refuse_a_reachable_address_without_sign_in_unless_told() {
         "nothing is created when the address is refused"
     );
 }
+
+#[test]
+fn serve_listens_beyond_loopback_once_users_sign_in_and_checks_its_tls_files() {
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path())
+        .args(["user", "add", "alice", "--role", "admin"])
+        .write_stdin("a long enough password\n")
+        .assert()
+        .success();
+    // Bad TLS files: exit 2 naming the file, before anything listens.
+    let out = mhd(home.path())
+        .args(["serve", "--bind", "127.0.0.1:0", "--tls-cert"])
+        .arg(home.path().join("missing-cert.pem"))
+        .arg("--tls-key")
+        .arg(home.path().join("missing-key.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("missing-cert.pem"),
+        "{}",
+        stderr(&out)
+    );
+    let out = mhd(home.path())
+        .args(["serve", "--tls-cert", "c.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "--tls-cert needs --tls-key");
+    // With a user, a reachable address is served (with a warning about plain HTTP).
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mhd"))
+        .arg("--home")
+        .arg(home.path())
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .env_remove("MHD_BIND")
+        .env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("serving") {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut err, &mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(seen.contains("cross the network unencrypted"), "{seen}");
+    assert!(seen.contains("sign-in required"), "{seen}");
+}

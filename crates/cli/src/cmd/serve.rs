@@ -74,6 +74,10 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             || std::path::PathBuf::from("."),
             std::path::Path::to_path_buf,
         );
+    if !ctx.store_path().exists() {
+        // No store, so no user: refuse before creating anything.
+        check_exposure(addr, args.insecure_no_auth, false)?;
+    }
     ctx.ensure_home()?;
     let store = mhd_store::SqliteStore::open(&ctx.store_path(), 8)
         .await
