@@ -117,6 +117,10 @@ async fn server(with_users: bool) -> Server {
 }
 
 async fn server_with(plan: &str, with_users: bool) -> Server {
+    server_set(plan, with_users, |_| {}).await
+}
+
+async fn server_set(plan: &str, with_users: bool, set: fn(&AppState)) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 4)
         .await
@@ -140,6 +144,7 @@ async fn server_with(plan: &str, with_users: bool) -> Server {
     }
     let plan = mhd_core::plan::parse(plan, "migration.toml").expect("the plan parses");
     let state = AppState::with_clock(store.clone(), Some(plan), now);
+    set(&state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -927,4 +932,32 @@ async fn an_admin_rolls_back_a_component_after_confirming() {
     assert!(done.text().await.unwrap().contains("succeeded"));
     let audit = s.audit("rollback").await;
     assert_eq!(audit[0].actor, "admin");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_its_headers_count_and_otherwise_they_do_not() {
+    for trusted in [false, true] {
+        let s = if trusted {
+            server_set(PLAN, true, |st| st.security.set_trust_proxy(true)).await
+        } else {
+            server(true).await
+        };
+        let r = s
+            .http
+            .post(s.url("/signin"))
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-for", "203.0.113.9, 198.51.100.7")
+            .form(&[("name", "viewer"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert_eq!(cookie.contains("; Secure"), trusted, "{cookie}");
+        let entry = &s.audit("signin").await[0];
+        let client = entry.client.clone().unwrap();
+        // The proxy appends the address it saw last; only that one is believed.
+        assert_eq!(client.starts_with("198.51.100.7:"), trusted, "{client}");
+        assert_eq!(client.starts_with("127.0.0.1:"), !trusted, "{client}");
+    }
 }

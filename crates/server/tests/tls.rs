@@ -441,3 +441,43 @@ fn a_combined_file_with_key_and_chain_loads() {
     let config = tls::load_config(&both, &both).expect("loads");
     assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
 }
+
+#[tokio::test]
+async fn a_session_over_https_gets_a_secure_cookie() {
+    let pki = Pki::new();
+    let store_dir = tempfile::tempdir().expect("tempdir");
+    let store = mhd_store::SqliteStore::open(&store_dir.path().join("mhd.db"), 4)
+        .await
+        .expect("store opens");
+    let password = "correct horse battery staple";
+    let hash = mhd_store::auth::PasswordHash::new(password).expect("hash");
+    store
+        .add_user("alice", mhd_core::auth::Role::Viewer, &hash, now())
+        .await
+        .expect("user");
+    let state = AppState::with_clock(store, None, now);
+    state.security.set_https(true);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(tls::serve_tls(
+        listener,
+        pki.config(),
+        state,
+        std::future::pending(),
+    ));
+    let client = pki.client_with(|b| b.redirect(reqwest::redirect::Policy::none()));
+    let response = client
+        .post(format!("https://localhost:{}/signin", addr.port()))
+        .form(&[("name", "alice"), ("password", password)])
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let cookie = response.headers()["set-cookie"].to_str().expect("cookie");
+    assert!(
+        cookie.contains("; Secure")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+}
