@@ -18,6 +18,8 @@
 //!
 //! With `MHD_BENCH_ADDR=127.0.0.1:PORT` and `MHD_BENCH_PID=PID` it runs (b) and (c) against an
 //! already running `mhd serve` instead (`bench/serve.sh` does so) and reads that process's memory.
+//! `MHD_BENCH_HOLD=SECONDS` keeps the clients connected that long after (c), so the server can
+//! be inspected (`/proc/PID/smaps`, `heaptrack -p PID`) while it holds them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -118,6 +120,7 @@ fn main() {
             rss_seeded as f64 / 1024.0,
             rss_clients as f64 / 1024.0
         );
+        hold().await;
         drop(ws);
     });
     client_rt.shutdown_timeout(Duration::from_secs(1));
@@ -199,9 +202,19 @@ fn external(addr: SocketAddr, status: &str, clients: usize) {
             proc_kib(status, "VmRSS:") as f64 / 1024.0,
             proc_kib(status, "VmHWM:") as f64 / 1024.0
         );
+        hold().await;
         drop(ws);
     });
     rt.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// Waits `MHD_BENCH_HOLD` seconds (none by default) with the clients still connected.
+async fn hold() {
+    let seconds = env_or("MHD_BENCH_HOLD", 0);
+    if seconds > 0 {
+        println!("holding the clients for {seconds} s");
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+    }
 }
 
 /// The resident set of this process, in KiB.
