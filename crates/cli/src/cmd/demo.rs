@@ -61,7 +61,12 @@ async fn serve_demo(
     let receiving = tokio::spawn(demo::receive_notifications(receiver));
     let secret = home.join("pagerduty-routing-key");
     std::fs::write(&secret, "demo-routing-key\n")?;
-    let mut text = mhd_core::plan::default_plan_toml(start);
+    // The storage component's rollback only says it ran, so an admin can try the page.
+    let mut text = mhd_core::plan::default_plan_toml(start).replacen(
+        "# rollback = { command = [\"/usr/local/bin/rollback\", \"storage\"], timeout = \"5m\" }",
+        "rollback = { command = [\"/bin/echo\", \"demo: storage rolled back\"], timeout = \"30s\" }",
+        1,
+    );
     text.push_str(&demo::demo_plan_additions(receiver_addr, &secret));
     std::fs::write(home.join("migration.toml"), &text)?;
     let plan = mhd_core::plan::parse(&text, "migration.toml")
@@ -77,6 +82,7 @@ async fn serve_demo(
         .map_err(|e| usage(format!("--bind: cannot listen on {addr}: {e}")))?;
     let shown = listener.local_addr()?;
     let state = mhd_server::AppState::new(store.clone(), Some(plan), ctx.local_offset);
+    let _ = state.plan_dir.set(home.to_path_buf());
     let background = mhd_server::background::Background::start(&state, home, shown)
         .await
         .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
