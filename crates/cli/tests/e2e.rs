@@ -28,6 +28,9 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The Tab key's WebDriver code point.
 const TAB: char = '\u{E004}';
 
+/// The password of the test's user.
+const PASSWORD: &str = "an e2e password, long enough";
+
 // ---------------------------------------------------------------------------------------------
 // The tests
 
@@ -92,6 +95,81 @@ async fn api_write_appears_on_the_open_page_without_reload() {
             "the page was reloaded: the update must come over the WebSocket"
         );
         env.assert_no_console_errors().await;
+        env
+    })
+    .await;
+}
+
+/// With a user, the browser signs in on the sign-in page, the page stays live over the
+/// WebSocket with the session's cookie, and signing out goes back to the sign-in page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_in_user_sees_live_updates_and_signs_out() {
+    with_env_of(true, |env| async move {
+        env.open("/").await;
+        assert_eq!(
+            env.js("return location.pathname").await,
+            "/signin",
+            "not signed in: the sign-in page"
+        );
+        env.js(&format!(
+            "document.getElementById('si-name').value = 'alice';\
+             document.getElementById('si-pw').value = '{PASSWORD}';\
+             document.querySelector('form.signf').submit(); return true"
+        ))
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while env
+            .js("return location.pathname + ' ' + document.readyState")
+            .await
+            != "/ complete"
+        {
+            if Instant::now() >= deadline {
+                let page = env
+                    .js("return location.href + ' ' + document.body.innerText")
+                    .await;
+                panic!("signing in did not lead to the overview: {page}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let who = env
+            .js("return document.querySelector('.who').textContent")
+            .await;
+        assert!(
+            who.as_str()
+                .is_some_and(|t| t.contains("Signed in as alice (operator)")),
+            "{who}"
+        );
+        let selector = r#"[data-live="datasets_migrated"]"#;
+        let before = env.live_count(selector).await.expect("the live count");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        env.post_operation(&json!({
+            "metric_type": "migration",
+            "operation": "migrate",
+            "dataset_name": "e2e-signed-in",
+            "success": true,
+        }))
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while env.live_count(selector).await != Some(before + 1) {
+            assert!(
+                Instant::now() < deadline,
+                "the signed-in page did not update over the WebSocket"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        env.assert_no_console_errors().await;
+        env.js("document.querySelector('.who form button').click(); return true")
+            .await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while env.js("return location.pathname").await != "/signin" {
+            assert!(
+                Instant::now() < deadline,
+                "signing out did not lead to the sign-in page"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        env.open("/").await;
+        assert_eq!(env.js("return location.pathname").await, "/signin");
         env
     })
     .await;
@@ -259,6 +337,16 @@ where
     F: FnOnce(Env) -> Fut,
     Fut: std::future::Future<Output = Env>,
 {
+    with_env_of(false, body).await;
+}
+
+/// [`with_env`], with user `alice` (operator, password [`PASSWORD`]) and an ingest token for
+/// the test's own writes when `users` is true: everyone signs in.
+async fn with_env_of<F, Fut>(users: bool, body: F)
+where
+    F: FnOnce(Env) -> Fut,
+    Fut: std::future::Future<Output = Env>,
+{
     let Some(browsers) = find_browsers() else {
         assert!(
             !in_ci(),
@@ -270,7 +358,7 @@ where
     };
     let _lock = BROWSER.lock().await;
     let run = async {
-        let env = Env::start(&browsers).await;
+        let env = Env::start(&browsers, users).await;
         let env = body(env).await;
         env.finish().await;
     };
@@ -314,6 +402,8 @@ struct Env {
     client: Client,
     /// `http://127.0.0.1:PORT` of `mhd serve`.
     base: String,
+    /// The ingest token the test writes with, when everyone signs in.
+    token: Option<String>,
     /// Dropped after the session and before the folders.
     _children: Children,
     _home: tempfile::TempDir,
@@ -321,8 +411,28 @@ struct Env {
 }
 
 impl Env {
-    async fn start(browsers: &Browsers) -> Env {
+    async fn start(browsers: &Browsers, users: bool) -> Env {
         let home = home_with_history();
+        let token = users.then(|| {
+            let mut add = mhd(home.path())
+                .args(["user", "add", "alice", "--role", "operator"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(
+                &mut add.stdin.take().unwrap(),
+                format!("{PASSWORD}\n").as_bytes(),
+            )
+            .unwrap();
+            assert!(add.wait().unwrap().success(), "mhd user add failed");
+            let out = mhd(home.path())
+                .args(["token", "create", "--name", "e2e", "--role", "ingest"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "mhd token create failed");
+            String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        });
         let mut children = Children::default();
 
         let server = children.spawn(
@@ -358,6 +468,7 @@ impl Env {
         Env {
             client,
             base,
+            token,
             _children: children,
             _home: home,
             _profile: profile,
@@ -425,7 +536,13 @@ impl Env {
 
     /// POSTs one operation to the API and asserts it was accepted.
     async fn post_operation(&self, op: &Value) {
-        let (status, body) = http_post(&self.base, "/api/v1/operations", &op.to_string()).await;
+        let (status, body) = http_post(
+            &self.base,
+            "/api/v1/operations",
+            &op.to_string(),
+            self.token.as_deref(),
+        )
+        .await;
         assert!(
             (200..300).contains(&status),
             "POST /api/v1/operations answered {status}: {body}"
@@ -631,15 +748,16 @@ fn mhd(home: &Path) -> Command {
 }
 
 /// A minimal HTTP/1.1 POST of a JSON body (the tests need no HTTP client crate for one call).
-async fn http_post(base: &str, path: &str, body: &str) -> (u16, String) {
+async fn http_post(base: &str, path: &str, body: &str, token: Option<&str>) -> (u16, String) {
     let host = base.strip_prefix("http://").unwrap();
     let mut stream = tokio::net::TcpStream::connect(host)
         .await
         .unwrap_or_else(|e| panic!("cannot connect to {host}: {e}"));
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+         Content-Length: {}\r\nConnection: close\r\n{}\r\n{body}",
+        body.len(),
+        token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"))
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();

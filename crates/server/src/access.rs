@@ -388,6 +388,9 @@ pub fn same_site(headers: &HeaderMap) -> bool {
         headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
         headers.get(header::HOST).and_then(|v| v.to_str().ok()),
     ) {
+        // A browser that hides the origin (privacy settings, a `no-referrer` page): its
+        // `Sec-Fetch-Site` must then say the request is from this site.
+        (Some("null"), _) => matches!(site, Some("same-origin")),
         (Some(origin), Some(host)) => origin
             .split_once("://")
             .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
@@ -661,6 +664,10 @@ mod tests {
             HeaderValue::from_static("https://evil.example"),
         );
         assert!(!same_site(&h));
+        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_site(&h), "a hidden origin without Sec-Fetch-Site");
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(same_site(&h), "a hidden origin from this site");
     }
 
     #[test]

@@ -55,7 +55,9 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            // Never to another site; to this one, so that browsers still send `Origin` with
+            // the pages' own form posts (under `no-referrer` they send `Origin: null`).
+            HeaderValue::from_static("same-origin"),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -424,6 +424,6 @@ async fn every_answer_carries_the_security_headers() {
             "nosniff",
             "{path}"
         );
-        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{path}");
+        assert_eq!(h.get("referrer-policy").unwrap(), "same-origin", "{path}");
     }
 }
