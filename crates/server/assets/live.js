@@ -479,6 +479,19 @@
     });
   };
   const retry = () => {
+    // Signed out (the session ended, or another tab signed out): back to the sign-in page.
+    fetch("/api/v1/auth/whoami", { cache: "no-store" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((me) => {
+        if (me && me.sign_in_required && me.kind === "anonymous") {
+          location.assign("/signin?next=" + encodeURIComponent(location.pathname + location.search));
+        } else {
+          backoff();
+        }
+      })
+      .catch(backoff);
+  };
+  const backoff = () => {
     // Exponential backoff from 1 s to 30 s, with jitter so many pages do not return at once.
     const wait = Math.min(30000, delay) * (0.5 + Math.random() / 2);
     delay = Math.min(30000, delay * 2);
