@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
@@ -131,7 +131,13 @@ async fn resources(State(state): State<AppState>) -> Result<Response, ApiError> 
 
 /// A page as served: HTML, never cached (it is the data of the moment).
 fn html_response(html: String) -> Response {
+    html_page(StatusCode::OK, html)
+}
+
+/// A page with `status`, never cached.
+pub(crate) fn html_page(status: StatusCode, html: String) -> Response {
     (
+        status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
@@ -139,6 +145,14 @@ fn html_response(html: String) -> Response {
         html,
     )
         .into_response()
+}
+
+/// A rendered template as a page with `status`, or 500 when it could not be rendered.
+pub(crate) fn template_page(status: StatusCode, page: &impl askama::Template) -> Response {
+    match page.render() {
+        Ok(html) => html_page(status, html),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
 }
 
 /// One page, as of now: its data from the caches of the state (gathered again only after a

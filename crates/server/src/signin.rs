@@ -127,18 +127,7 @@ impl SignInPage {
     }
 
     fn respond(&self, status: StatusCode) -> Response {
-        match self.render() {
-            Ok(html) => (
-                status,
-                [
-                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                    (header::CACHE_CONTROL, "no-store"),
-                ],
-                html,
-            )
-                .into_response(),
-            Err(e) => ApiError::internal(&e).into_response(),
-        }
+        crate::pages::template_page(status, self)
     }
 }
 
@@ -352,21 +341,31 @@ async fn sign_in(
         Outcome::Ok,
     )
     .await;
-    let secure = if state.security.secure_cookies(&headers) {
+    let mut r = Redirect::to(&page.next).into_response();
+    set_cookie(
+        &mut r,
+        &state,
+        &headers,
+        &session.secret,
+        mhd_store::sessions::LIFETIME.whole_seconds(),
+    );
+    r
+}
+
+/// Sets the session cookie to `value` for `max_age` seconds (0: removes it), `Secure` when the
+/// request came over HTTPS.
+fn set_cookie(r: &mut Response, state: &AppState, headers: &HeaderMap, value: &str, max_age: i64) {
+    let secure = if state.security.secure_cookies(headers) {
         "; Secure"
     } else {
         ""
     };
     let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        session.secret,
-        mhd_store::sessions::LIFETIME.whole_seconds()
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     );
-    let mut r = Redirect::to(&page.next).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
-    r
 }
 
 /// `POST /signout`: ends the session (its cookie proves nothing afterwards) and clears it.
@@ -387,17 +386,8 @@ async fn sign_out(State(state): State<AppState>, who: Who, headers: HeaderMap) -
         )
         .await;
     }
-    let secure = if state.security.secure_cookies(&headers) {
-        "; Secure"
-    } else {
-        ""
-    };
     let mut r = Redirect::to(routes::SIGN_IN).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"
-    )) {
-        r.headers_mut().insert(header::SET_COOKIE, v);
-    }
+    set_cookie(&mut r, &state, &headers, "", 0);
     r
 }
 

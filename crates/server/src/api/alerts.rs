@@ -15,7 +15,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use mhd_core::alerts::{Alert, AlertState, Silence};
 use mhd_store::alerts::{
-    AlertFilter, AlertStore, AlertStoreError, NewSilence, parse_severity, parse_state,
+    AlertFilter, AlertStore, AlertStoreError, MAX_NAME_CHARS, NewSilence, parse_severity,
+    parse_state,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -217,7 +218,7 @@ pub struct SilenceRequest {
     pub by: Option<String>,
 }
 
-/// A JSON body (an empty one is `T::default()`), or 400/413/415 saying what is wrong.
+/// A JSON object body (an empty one is `T::default()`), or 400/413/415 saying what is wrong.
 pub(crate) fn json_body<T: for<'de> Deserialize<'de> + Default>(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -233,6 +234,11 @@ pub(crate) fn json_body<T: for<'de> Deserialize<'de> + Default>(
                 "Content-Type {other}: send application/json"
             )));
         }
+    }
+    // serde reads a struct from a JSON array of its fields too (`[null, null]`); the API
+    // takes objects only, as its document says.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request("body: not a JSON object"));
     }
     serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("body: {e}")))
 }
@@ -409,6 +415,25 @@ pub async fn unsilence(
     Ok(Json(silence).into_response())
 }
 
+/// Refuses a `by` the store would refuse even when a signed-in caller's name replaces it, so a
+/// request is valid or not whoever sends it.
+fn check_by(by: Option<&str>) -> Result<(), ApiError> {
+    let Some(by) = given(by) else {
+        return Ok(());
+    };
+    if by.chars().count() > MAX_NAME_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "field `by`: longer than {MAX_NAME_CHARS} characters"
+        )));
+    }
+    if by.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "field `by`: must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Acknowledges alert `id` and records it in the audit log, done or refused.
 async fn audited_acknowledge(
     state: &AppState,
@@ -416,6 +441,7 @@ async fn audited_acknowledge(
     id: i64,
     request: &AckRequest,
 ) -> Result<Alert, ApiError> {
+    let checked = check_by(request.by.as_deref());
     // A signed-in user or a token acknowledges under its own name, whatever the form says.
     let signed;
     let request = match client.caller.signed_name() {
@@ -428,7 +454,10 @@ async fn audited_acknowledge(
         }
         None => request,
     };
-    let answer = acknowledge_alert(state, id, request).await;
+    let answer = match checked {
+        Ok(()) => acknowledge_alert(state, id, request).await,
+        Err(e) => Err(e),
+    };
     let details = json!({ "by": request.by, "comment": request.comment });
     let resource = format!("alert {id}");
     audit::record_result(
@@ -449,6 +478,7 @@ async fn audited_silence(
     client: Who,
     request: &SilenceRequest,
 ) -> Result<Silence, ApiError> {
+    let checked = check_by(request.by.as_deref());
     let signed;
     let request = match client.caller.signed_name() {
         Some(name) => {
@@ -460,7 +490,10 @@ async fn audited_silence(
         }
         None => request,
     };
-    let answer = add_silence(state, request).await;
+    let answer = match checked {
+        Ok(()) => add_silence(state, request).await,
+        Err(e) => Err(e),
+    };
     let details = json!({
         "rule": request.rule,
         "component": request.component,
@@ -731,6 +764,44 @@ mod tests {
                 .unwrap_err()
                 .contains("not a duration")
         );
+    }
+
+    #[test]
+    fn a_given_by_is_checked_whoever_sends_it() {
+        assert!(check_by(None).is_ok());
+        assert!(check_by(Some("  ")).is_ok(), "blank is the default");
+        assert!(check_by(Some(&"a".repeat(MAX_NAME_CHARS))).is_ok());
+        let e = check_by(Some(&"a".repeat(MAX_NAME_CHARS + 1))).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(
+            e.message.contains("field `by`: longer than 200"),
+            "{}",
+            e.message
+        );
+        let e = check_by(Some("ana\u{7}")).unwrap_err();
+        assert!(e.message.contains("control characters"), "{}", e.message);
+    }
+
+    #[test]
+    fn json_bodies_must_be_objects() {
+        let headers = HeaderMap::new();
+        let read = |text: &'static str| json_body::<AckRequest>(&headers, Ok(Bytes::from(text)));
+        let ack = read(r#" {"by":"ana"}"#).unwrap();
+        assert_eq!(ack.by.as_deref(), Some("ana"));
+        assert_eq!(
+            read("  \n").unwrap().by,
+            None,
+            "an empty body is the default"
+        );
+        for text in ["[null, null]", "[\"ana\"]", "null", "\"ana\""] {
+            let e = read(text).unwrap_err();
+            assert_eq!(e.status, StatusCode::BAD_REQUEST, "{text}");
+            assert!(
+                e.message.contains("not a JSON object"),
+                "{text}: {}",
+                e.message
+            );
+        }
     }
 
     #[test]

@@ -93,9 +93,11 @@ pub async fn jira_issue(
     client: crate::access::Who,
     Path(alert_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id: i64 = alert_id
-        .parse()
-        .map_err(|_| ApiError::bad_request(format!("alert_id {alert_id:?}: not a number")))?;
+    let id = alert_id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::bad_request(format!("alert_id {alert_id:?}: not an alert id")))?;
     let issue = audited_jira_issue(&state, client, id).await?;
     Ok((
         StatusCode::CREATED,

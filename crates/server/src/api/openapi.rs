@@ -131,7 +131,7 @@ pub fn document() -> Value {
                 query(
                     "component",
                     "Only alerts of this component (exact match).",
-                    json!({ "type": "string" }),
+                    json!({ "type": "string", "minLength": 1 }),
                     false
                 ),
                 query(
@@ -144,7 +144,7 @@ pub fn document() -> Value {
             false,
         ),
     );
-    let alert_id = json!({ "name": "alert_id", "in": "path", "required": true, "description": "The alert's id.", "schema": { "type": "integer", "minimum": 1 } });
+    let alert_id = json!({ "name": "alert_id", "in": "path", "required": true, "description": "The alert's id.", "schema": id_schema() });
     add(
         routes::API_ALERT,
         "get",
@@ -154,7 +154,7 @@ pub fn document() -> Value {
             "parameters": [alert_id.clone()],
             "responses": {
                 "200": ok("The alert.", json!({ "allOf": [ { "$ref": "#/components/schemas/Alert" }, { "type": "object", "required": ["history"], "properties": { "history": { "type": "array", "items": { "$ref": "#/components/schemas/AlertEvent" } } } } ] })),
-                "400": err("The id is not a number."),
+                "400": err("The id is not a positive whole number."),
                 "404": err("No alert has this id (`not_found`)."),
                 "500": err("The store failed (the cause is logged)."),
             },
@@ -165,10 +165,10 @@ pub fn document() -> Value {
         "post",
         json!({
             "summary": "Acknowledge an alert",
-            "description": "Records who acknowledged a pending or firing alert, when, and why. A second acknowledgement replaces the first (both stay in the history). The body may be empty; `by` defaults to `anonymous`. The alert loop sees it at its next evaluation.",
+            "description": "Records who acknowledged a pending or firing alert, when, and why. A second acknowledgement replaces the first (both stay in the history). The body may be empty; `by` (absent, null or blank) defaults to `anonymous`. The alert loop sees it at its next evaluation.",
             "parameters": [alert_id],
             "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": {
-                "by": { "type": "string", "maxLength": 200 }, "comment": { "type": "string", "maxLength": 2000 } } } } } },
+                "by": { "type": "string", "maxLength": 200, "nullable": true }, "comment": { "type": "string", "maxLength": 2000, "nullable": true } } } } } },
             "responses": merge(json!({
                 "200": ok("Acknowledged: the alert as it is now.", json!({ "$ref": "#/components/schemas/Alert" })),
                 "404": err("No alert has this id (`not_found`)."),
@@ -183,9 +183,9 @@ pub fn document() -> Value {
             "summary": "Silence a rule or a component",
             "description": "From now for `duration` (such as `2h`, at most 90 days), alerts of the rule and/or the component notify nobody; they are still raised and shown. The rule and the component must be the plan's.",
             "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "required": ["duration"], "properties": {
-                "rule": { "type": "string" }, "component": { "type": "string" },
+                "rule": { "type": "string", "nullable": true }, "component": { "type": "string", "nullable": true },
                 "duration": { "type": "string", "example": "2h" },
-                "comment": { "type": "string", "maxLength": 2000 }, "by": { "type": "string", "maxLength": 200 } } } } } },
+                "comment": { "type": "string", "maxLength": 2000, "nullable": true }, "by": { "type": "string", "maxLength": 200, "nullable": true } } } } } },
             "responses": merge(json!({
                 "201": ok("The silence.", json!({ "$ref": "#/components/schemas/Silence" })),
             }), write_errors(&[("415", "Content-Type is not application/json.")])),
@@ -197,10 +197,10 @@ pub fn document() -> Value {
         json!({
             "summary": "Remove a silence",
             "description": "Ends a silence now; its record is kept.",
-            "parameters": [{ "name": "id", "in": "path", "required": true, "description": "The silence's id.", "schema": { "type": "integer", "minimum": 1 } }],
+            "parameters": [{ "name": "id", "in": "path", "required": true, "description": "The silence's id.", "schema": id_schema() }],
             "responses": {
                 "200": ok("The silence removed.", json!({ "$ref": "#/components/schemas/Silence" })),
-                "400": err("The id is not a number."),
+                "400": err("The id is not a positive whole number."),
                 "404": err("No silence has this id (`not_found`)."),
                 "409": err("The silence was removed already (`removed`)."),
                 "500": err("The store failed (the cause is logged)."),
@@ -260,19 +260,19 @@ pub fn document() -> Value {
                 query(
                     "dataset",
                     "Only this dataset (exact match).",
-                    json!({ "type": "string" }),
+                    json!({ "type": "string", "minLength": 1 }),
                     false
                 ),
                 query(
                     "type",
                     "Only this metric type (exact match), such as `migration`.",
-                    json!({ "type": "string" }),
+                    json!({ "type": "string", "minLength": 1 }),
                     false
                 ),
                 query(
                     "since",
                     "Only at or after: a span back from now (`30m`, `2h`, `7d`) or a time (RFC 3339 or YYYY-MM-DD).",
-                    json!({ "type": "string" }),
+                    json!({ "type": "string", "minLength": 1 }),
                     false
                 ),
                 query(
@@ -292,7 +292,7 @@ pub fn document() -> Value {
             "summary": "Record operations",
             "description": "A JSON array of operations, or NDJSON (one operation per line). A body starting with `[` is an array, anything else NDJSON, under either content type. All or nothing: any invalid record (unknown field, missing field, bad value) answers 400 with every rejected record in `errors` and stores nothing. Accepted operations are committed before the 201. A missing `timestamp` is the time of the request.",
             "requestBody": { "required": true, "content": {
-                "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/NewOperation" } } },
+                "application/json": { "schema": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/NewOperation" } } },
                 "application/x-ndjson": { "schema": { "$ref": "#/components/schemas/NewOperation" } } } },
             "responses": merge(json!({
                 "201": ok("Stored.", json!({ "type": "object", "required": ["stored"], "properties": { "stored": { "type": "integer", "description": "Operations stored." } } })),
@@ -307,10 +307,10 @@ pub fn document() -> Value {
             "summary": "Record a JUnit XML report",
             "description": "One JUnit XML report stored as one run of `suite`, as `mhd ingest junit`. Bad XML answers 400 with `body:LINE:COLUMN: message`.",
             "parameters": [
-                query("suite", "The test suite's name.", json!({ "type": "string" }), true),
-                query("phase", "The plan phase the run belongs to.", json!({ "type": "string" }), false),
-                query("component", "The plan component the run belongs to.", json!({ "type": "string" }), false),
-                query("run_at", "When the run happened (RFC 3339 or YYYY-MM-DD); default the report's timestamp, else now.", json!({ "type": "string" }), false),
+                query("suite", "The test suite's name.", json!({ "type": "string", "minLength": 1 }), true),
+                query("phase", "The plan phase the run belongs to.", json!({ "type": "string", "minLength": 1 }), false),
+                query("component", "The plan component the run belongs to.", json!({ "type": "string", "minLength": 1 }), false),
+                query("run_at", "When the run happened (RFC 3339 or YYYY-MM-DD); default the report's timestamp, else now.", json!({ "type": "string", "minLength": 1 }), false),
             ],
             "requestBody": { "required": true, "content": {
                 "application/xml": { "schema": { "type": "string" } }, "text/xml": { "schema": { "type": "string" } } } },
@@ -331,8 +331,8 @@ pub fn document() -> Value {
             "description": "A hyperfine `--export-json` file or a CSV file of `operation,system,value_ms`, stored as one batch, as `mhd ingest bench`.",
             "parameters": [
                 query("system", "The system measured; required for hyperfine, refused for CSV (its rows say it).", json!({ "type": "string", "enum": ["old", "new"] }), false),
-                query("operation", "A name for the operation instead of hyperfine's command (one command only); refused for CSV.", json!({ "type": "string" }), false),
-                query("component", "The plan component of every sample.", json!({ "type": "string" }), false),
+                query("operation", "A name for the operation instead of hyperfine's command (one command only); refused for CSV.", json!({ "type": "string", "minLength": 1 }), false),
+                query("component", "The plan component of every sample.", json!({ "type": "string", "minLength": 1 }), false),
                 query("format", "The body's format; without it the content tells.", json!({ "type": "string", "enum": ["hyperfine", "csv"] }), false),
             ],
             "requestBody": { "required": true, "content": {
@@ -353,7 +353,7 @@ pub fn document() -> Value {
             "summary": "Record samples",
             "description": "Points of time series, as a JSON array or NDJSON (one sample per line). A body starting with `[` is an array, anything else NDJSON, under either content type. All or nothing: any invalid record answers 400 with every rejected record in `errors` and stores nothing. Accepted samples are committed before the 201. A missing `timestamp` is the time of the request.",
             "requestBody": { "required": true, "content": {
-                "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Sample" } } },
+                "application/json": { "schema": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/Sample" } } },
                 "application/x-ndjson": { "schema": { "$ref": "#/components/schemas/Sample" } } } },
             "responses": merge(json!({
                 "201": ok("Stored.", json!({ "type": "object", "required": ["stored"], "properties": { "stored": { "type": "integer", "description": "Samples stored." } } })),
@@ -445,13 +445,13 @@ pub fn document() -> Value {
         json!({
             "summary": "Make the alert's Jira issue",
             "description": "Creates a Jira issue from the alert now, through the plan's first Jira channel. An alert has at most one issue: a second request answers 409 (`conflict`) naming it. No body.",
-            "parameters": [ { "name": "alert_id", "in": "path", "required": true, "description": "The alert's id.", "schema": { "type": "integer" } } ],
+            "parameters": [ { "name": "alert_id", "in": "path", "required": true, "description": "The alert's id.", "schema": id_schema() } ],
             "responses": {
                 "201": ok("The issue was created.", json!({ "type": "object", "required": ["alert_id", "issue_key"], "properties": {
                     "alert_id": { "type": "integer" }, "issue_key": { "type": "string", "description": "Such as `OPS-7`." },
                     "issue_id": { "type": "string", "nullable": true }, "url": { "type": "string", "nullable": true, "description": "The issue's page." },
                     "channel": { "type": "string" } } })),
-                "400": err("`alert_id` is not a number."),
+                "400": err("`alert_id` is not a positive whole number."),
                 "404": err("No alert has this id, or no Jira channel is configured (`not_found`)."),
                 "409": err("The alert has a Jira issue already (`conflict`); the message names it."),
                 "500": err("The store failed (the cause is logged)."),
@@ -501,13 +501,13 @@ pub fn document() -> Value {
                 query(
                     "since",
                     "Only entries at or after this time (RFC 3339 or a date, UTC midnight).",
-                    json!({ "type": "string" }),
+                    json!({ "type": "string", "minLength": 1 }),
                     false
                 ),
                 query(
                     "action",
                     "Only this action, such as `operations.write` or `silence.add`.",
-                    json!({ "type": "string" }),
+                    json!({ "type": "string", "minLength": 1 }),
                     false
                 ),
                 query(
@@ -543,7 +543,7 @@ pub fn document() -> Value {
             "description": "Runs the rollback the plan configures for the component (`rollback` in its `[[components]]` entry): a program with fixed arguments, never a shell, stopped at its timeout, or a webhook. One at a time per component. Recorded as a `rollback` operation of the component and in the audit log.",
             "requestBody": { "required": true, "content": { "application/json": { "schema": {
                 "type": "object", "required": ["component", "reason"], "additionalProperties": false, "properties": {
-                    "component": { "type": "string", "description": "The plan component's id." },
+                    "component": { "type": "string", "minLength": 1, "description": "The plan component's id." },
                     "reason": { "type": "string", "minLength": 1, "maxLength": 1000, "description": "Why; given to the program as MHD_ROLLBACK_REASON." } } } } } },
             "responses": {
                 "200": ok("The rollback succeeded.", json!({ "type": "object", "required": ["component", "outcome"], "properties": { "component": { "type": "string" }, "outcome": { "$ref": "#/components/schemas/RollbackOutcome" } } })),
@@ -617,6 +617,31 @@ fn merge(mut a: Value, b: Value) -> Value {
     a
 }
 
+/// The schema of a path's id: a positive 64-bit integer (anything else is 400).
+fn id_schema() -> Value {
+    json!({ "type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX })
+}
+
+/// The properties of an operation: as sent (`stored` false) or as stored, with its `id`, a
+/// time always set, and `metadata` that an imported operation may hold as text.
+fn operation_fields(stored: bool) -> Value {
+    let mut fields = json!({
+        "timestamp": { "type": "string", "format": "date-time", "nullable": true, "description": "Default (absent or null): the time of the request." },
+        "metric_type": { "type": "string", "minLength": 1 }, "operation": { "type": "string", "minLength": 1 },
+        "dataset_name": { "type": "string", "minLength": 1, "nullable": true }, "component": { "type": "string", "minLength": 1, "nullable": true },
+        "system": { "type": "string", "enum": ["old", "new", null], "nullable": true },
+        "duration_ms": { "type": "number", "minimum": 0, "nullable": true }, "success": { "type": "boolean", "default": true },
+        "row_count": { "type": "integer", "minimum": 0, "nullable": true }, "error_message": { "type": "string", "nullable": true },
+        "metadata": { "type": "object", "additionalProperties": true, "nullable": true },
+    });
+    if stored {
+        fields["id"] = json!({ "type": "integer" });
+        fields["timestamp"] = json!({ "type": "string", "format": "date-time" });
+        fields["metadata"] = json!({ "nullable": true, "description": "An object, or text for an imported operation." });
+    }
+    fields
+}
+
 /// An object of nullable numbers, each required (null when unknown).
 fn figures(names: &[&str]) -> Value {
     let properties: serde_json::Map<String, Value> = names
@@ -654,27 +679,21 @@ fn schemas() -> Value {
             "timed_out": { "type": "boolean" },
             "duration_ms": { "type": "integer" },
             "error": { "type": "string", "nullable": true } } },
-        "RejectedRecords": { "type": "object", "required": ["error", "errors"], "properties": {
+        "RejectedRecords": { "type": "object", "required": ["error"], "properties": {
             "error": { "$ref": "#/components/schemas/Error/properties/error" },
-            "errors": { "type": "array", "description": "Each rejected record (the first 1000).", "items": { "type": "object", "properties": {
+            "errors": { "type": "array", "description": "Each rejected record (the first 1000); absent when the body as a whole is refused (not UTF-8, or holding no record).", "items": { "type": "object", "properties": {
                 "line": { "type": "integer", "description": "1-based line where the record starts." },
                 "index": { "type": "integer", "nullable": true, "description": "0-based element index in a JSON array." },
                 "reason": { "type": "string" } } } } } },
-        "NewOperation": { "type": "object", "additionalProperties": false, "required": ["metric_type", "operation"], "properties": {
-            "timestamp": { "type": "string", "format": "date-time" },
-            "metric_type": { "type": "string" }, "operation": { "type": "string" },
-            "dataset_name": { "type": "string", "nullable": true }, "component": { "type": "string", "nullable": true },
-            "system": { "type": "string", "enum": ["old", "new"], "nullable": true },
-            "duration_ms": { "type": "number", "nullable": true }, "success": { "type": "boolean", "default": true },
-            "row_count": { "type": "integer", "nullable": true }, "error_message": { "type": "string", "nullable": true },
-            "metadata": { "nullable": true } } },
-        "Operation": { "allOf": [ { "$ref": "#/components/schemas/NewOperation" },
-            { "type": "object", "required": ["id", "timestamp"], "properties": { "id": { "type": "integer" } } } ] },
+        "NewOperation": { "type": "object", "additionalProperties": false, "required": ["metric_type", "operation"], "properties": operation_fields(false) },
+        "Operation": { "type": "object", "description": "A stored operation: the fields of NewOperation with its id and time.",
+            "required": ["id", "timestamp", "metric_type", "operation", "success"], "properties": operation_fields(true) },
         "Sample": { "type": "object", "additionalProperties": false, "required": ["metric", "value"], "properties": {
-            "timestamp": { "type": "string", "format": "date-time", "description": "Default: the time of the request." },
+            "timestamp": { "type": "string", "format": "date-time", "nullable": true, "description": "Default (absent or null): the time of the request." },
             "metric": { "type": "string", "pattern": "^[A-Za-z0-9_.:]{1,200}$" },
             "value": { "type": "number", "description": "A finite number." },
-            "unit": { "type": "string", "nullable": true }, "component": { "type": "string", "nullable": true },
+            "unit": { "type": "string", "minLength": 1, "maxLength": 200, "nullable": true },
+            "component": { "type": "string", "minLength": 1, "maxLength": 200, "nullable": true },
             "labels": { "type": "object", "maxProperties": 32, "additionalProperties": { "type": "string", "maxLength": 200 }, "default": {} } } },
         "ResourceMetrics": { "type": "object", "description": "Resource utilization (DESIGN §3.8); every figure is null without a sample.",
             "required": ["timestamp", "cpu", "memory", "disk", "network", "database", "top_consumers", "components"], "properties": {

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FormRejection, PathRejection};
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -232,18 +232,7 @@ struct RollbackPage {
 }
 
 fn page_response(page: &RollbackPage, status: StatusCode) -> Response {
-    match askama::Template::render(page) {
-        Ok(html) => (
-            status,
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            html,
-        )
-            .into_response(),
-        Err(e) => ApiError::internal(&e).into_response(),
-    }
+    crate::pages::template_page(status, page)
 }
 
 /// The page of component `id`'s rollback, or 404 when it has none.
