@@ -961,3 +961,46 @@ async fn behind_a_trusted_proxy_its_headers_count_and_otherwise_they_do_not() {
         assert_eq!(client.starts_with("127.0.0.1:"), !trusted, "{client}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_sees_only_the_actions_it_may_take() {
+    let s = server(true).await;
+    let page = |cookie: String| {
+        let s = &s;
+        async move {
+            s.http
+                .get(s.url("/alerts"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let viewer = page(s.session("viewer").await.cookie).await;
+    assert!(viewer.contains("Signed in as <strong>viewer</strong> (viewer)"));
+    assert!(
+        !viewer.contains("Add a silence"),
+        "a viewer may not silence"
+    );
+    assert!(!viewer.contains("<!--mhd:"), "every marker is filled in");
+    let operator = page(s.session("operator").await.cookie).await;
+    assert!(operator.contains("Add a silence"));
+    assert!(
+        !operator.contains("name=\"by\""),
+        "a signed-in user acts under their own name"
+    );
+    let token = s
+        .http
+        .get(s.url("/alerts"))
+        .bearer_auth(&s.tokens[&Role::Operator])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(token.contains("Token <strong>t-operator</strong> (operator)"));
+}
