@@ -122,6 +122,8 @@ pub enum Caller {
     },
     /// An API token.
     Token {
+        /// The token's id.
+        id: i64,
         /// The token's name.
         name: String,
         /// Its role.
@@ -282,6 +284,25 @@ impl Default for Who {
     }
 }
 
+impl Who {
+    /// Whether the credential the request came with still holds: its session not ended, idle
+    /// or expired, its token not revoked or expired (the local user's always does). For
+    /// connections that outlive their request, such as the WebSocket's. A store that cannot
+    /// answer keeps the connection (and the failure is logged).
+    pub async fn still_valid(&self, state: &AppState) -> bool {
+        let now = state.now();
+        let live = match &*self.caller {
+            Caller::User { session, .. } => state.store.session_live(*session, now).await,
+            Caller::Token { id, .. } => state.store.token_live(*id, now).await,
+            Caller::Local | Caller::Anonymous => Ok(true),
+        };
+        live.unwrap_or_else(|e| {
+            tracing::warn!("cannot check whether a connection's credential still holds: {e}");
+            true
+        })
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Who {
     type Rejection = std::convert::Infallible;
 
@@ -345,6 +366,7 @@ async fn identify(
             .map_err(|e| ApiError::internal(&e))?;
         return Ok(match token {
             Some(t) => Ok(Caller::Token {
+                id: t.id,
                 name: t.name,
                 role: t.role,
             }),

@@ -147,7 +147,7 @@ fn session_box(caller: &Caller) -> String {
             crate::access::CSRF_FIELD,
             escape(csrf)
         ),
-        Caller::Token { name, role } => format!(
+        Caller::Token { name, role, .. } => format!(
             "<div class=\"who\"><span>Token <strong>{}</strong> ({})</span></div>",
             escape(name),
             role.as_str()

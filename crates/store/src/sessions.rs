@@ -166,6 +166,35 @@ impl SqliteStore {
         }))
     }
 
+    /// Whether session `id` is still live at `now` (not ended, idle or expired, its user not
+    /// disabled or removed): what a long-lived connection opened with it checks now and then.
+    pub async fn session_live(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
+        let live: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = ? AND s.ended_at_us IS NULL AND u.disabled = 0 \
+               AND s.expires_at_us > ? AND s.last_seen_at_us > ?)",
+        )
+        .bind(id)
+        .bind(to_us(now))
+        .bind(to_us(now - IDLE))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(live != 0)
+    }
+
+    /// Whether token `id` is still live at `now` (neither revoked nor expired).
+    pub async fn token_live(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
+        let live: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE id = ? AND revoked_at_us IS NULL \
+               AND (expires_at_us IS NULL OR expires_at_us > ?))",
+        )
+        .bind(id)
+        .bind(to_us(now))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(live != 0)
+    }
+
     /// Ends session `id` (sign-out): its cookie proves nothing afterwards. `false` when it had
     /// ended already.
     pub async fn end_session(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
@@ -278,7 +307,9 @@ mod tests {
         );
         // Ended: the cookie proves nothing any more.
         let s3 = store.start_session(bob.id, None, t0()).await.unwrap();
+        assert!(store.session_live(s3.id, t0()).await.unwrap());
         assert!(store.end_session(s3.id, t0()).await.unwrap());
+        assert!(!store.session_live(s3.id, t0()).await.unwrap());
         assert!(!store.end_session(s3.id, t0()).await.unwrap());
         assert!(store.session(&s3.secret, t0()).await.unwrap().is_none());
         // A new password ends every session of the user; removal too.
@@ -289,5 +320,20 @@ mod tests {
         let s5 = store.start_session(alice.id, None, t0()).await.unwrap();
         store.remove_user("alice").await.unwrap();
         assert!(store.session(&s5.secret, t0()).await.unwrap().is_none());
+        assert!(!store.session_live(s5.id, t0()).await.unwrap());
+        // Tokens: live until revoked or expired.
+        let t = store
+            .create_token("ci", Role::Ingest, Some(t0() + Duration::days(1)), t0())
+            .await
+            .unwrap();
+        assert!(store.token_live(t.record.id, t0()).await.unwrap());
+        assert!(
+            !store
+                .token_live(t.record.id, t0() + Duration::days(2))
+                .await
+                .unwrap()
+        );
+        store.revoke_token("ci", t0()).await.unwrap();
+        assert!(!store.token_live(t.record.id, t0()).await.unwrap());
     }
 }
