@@ -16,7 +16,7 @@ for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is needed (Debian: apt-get install $tool)" >&2; exit 2; }
 done
 cargo build --release -q -p mhd-cli
-MHD=$PWD/target/release/mhd
+MHD=${CARGO_TARGET_DIR:-$PWD/target}/release/mhd
 work=$(mktemp -d)
 server=
 cleanup() {

@@ -112,7 +112,7 @@ fn main() {
             println!("{path:<26} {run}");
         }
         println!("== (b) {clients} WebSocket clients, {POSTS} POSTs");
-        let ws = live_updates(addr, clients).await;
+        let ws = live_updates(addr, clients, rss_kib).await;
         let rss_clients = rss_kib();
         println!("== (c) resident memory of this process (server, store and clients)");
         println!(
@@ -193,7 +193,7 @@ fn external(addr: SocketAddr, status: &str, clients: usize) {
     rt.block_on(async {
         let before = proc_kib(status, "VmRSS:");
         println!("== (b) {clients} WebSocket clients, {POSTS} POSTs, server at {addr}");
-        let ws = live_updates(addr, clients).await;
+        let ws = live_updates(addr, clients, || proc_kib(status, "VmRSS:")).await;
         println!("== (c) resident memory of the server process");
         println!(
             "before the clients: {:.1} MB; with {clients} WebSocket clients after (b): {:.1} MB \
@@ -400,8 +400,14 @@ fn is_type(text: &str, kind: &str) -> bool {
 }
 
 /// (b): connects `clients` WebSocket clients, then times 20 POSTs' updates; returns the
-/// clients' tasks so they stay connected for (c).
-async fn live_updates(addr: SocketAddr, clients: usize) -> Vec<tokio::task::JoinHandle<()>> {
+/// clients' tasks so they stay connected for (c). `rss` reads the resident memory (KiB) that
+/// (c) reports, shown once the clients are connected and before the POSTs make the server
+/// render updates: the clients' own cost apart from the rendering's.
+async fn live_updates(
+    addr: SocketAddr,
+    clients: usize,
+    rss: impl Fn() -> u64,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let (tx, mut updates) = mpsc::unbounded_channel::<Instant>();
     let url = format!("ws://{addr}/ws/dashboard");
     let started = Instant::now();
@@ -440,6 +446,12 @@ async fn live_updates(addr: SocketAddr, clients: usize) -> Vec<tokio::task::Join
          {CONNECTING} at a time",
         size as f64 / 1024.0,
         started.elapsed().as_secs_f64()
+    );
+    // Let the last connections settle before reading the memory.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    println!(
+        "resident memory with the clients connected, before the POSTs: {:.1} MB",
+        rss() as f64 / 1024.0
     );
 
     let mut conn = Http::connect(addr).await;

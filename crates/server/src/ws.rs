@@ -42,6 +42,7 @@ use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::{Instant, sleep_until, timeout};
 
+use crate::access::{Caller, Who};
 use crate::routes;
 use crate::state::{AlertPush, AppState, Change};
 
@@ -53,6 +54,12 @@ pub const FRAME_BUFFER: usize = 64;
 const MAX_FRAME: usize = 64 * 1024;
 /// Most components one client may subscribe to.
 const MAX_SUBSCRIPTIONS: usize = 64;
+/// The read buffer each connection keeps: client messages are a few dozen bytes (at most
+/// [`Limits::max_message`]), and the buffer grows for the rare larger frame.
+const READ_BUFFER: usize = 1024;
+/// How much the protocol layer gathers before writing to the socket. Not an allocation: the
+/// write buffer grows to the largest message sent (`initial_data`) whatever this is.
+const WRITE_BUFFER: usize = 8 * 1024;
 
 /// One rendered push: its JSON text, serialized once and shared by every connection.
 #[derive(Debug, Clone)]
@@ -138,31 +145,60 @@ pub fn routes() -> Router<AppState> {
     Router::new().route(
         routes::WS_DASHBOARD,
         get(
-            move |upgrade: WebSocketUpgrade, State(state): State<AppState>| async move {
+            move |upgrade: WebSocketUpgrade, State(state): State<AppState>, who: Who| async move {
                 let frames = hub.get_or_init(|| spawn_hub(&state)).subscribe();
-                upgrade_response(upgrade, state, frames)
+                upgrade_response(upgrade, state, frames, who)
             },
         ),
     )
 }
 
-/// Accepts the upgrade and runs the connection with the server's limits.
+/// Accepts the upgrade and runs the connection with the server's limits. A connection opened
+/// with a session or a token ends when that credential stops holding (sign-out, a new
+/// password, revocation, expiry), checked every [`CREDENTIAL_CHECK`]; the page's script then
+/// finds itself signed out and goes to the sign-in page.
 fn upgrade_response(
     upgrade: WebSocketUpgrade,
     state: AppState,
     frames: broadcast::Receiver<Frame>,
+    who: Who,
 ) -> Response {
-    // Client messages are small (4 KB at most, see Limits): small buffers keep a thousand
-    // idle connections cheap.
+    // Every connection holds its buffers for its whole life: small ones keep a thousand idle
+    // connections cheap.
     upgrade
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(8 * 1024)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .on_upgrade(move |socket: WebSocket| async move {
             let (sink, stream) = socket.split();
-            run_connection(state, frames, sink, stream, Limits::default()).await;
+            if *who.caller == Caller::Local {
+                run_connection(state, frames, sink, stream, Limits::default()).await;
+            } else {
+                let watched = state.clone();
+                tokio::select! {
+                    () = run_connection(state, frames, sink, stream, Limits::default()) => {}
+                    () = credential_ends(&who, &watched) => {
+                        tracing::debug!(actor = who.caller.actor(), "a WebSocket's credential ended");
+                    }
+                }
+            }
         })
+}
+
+/// How often a connection checks that its session or token still holds.
+pub const CREDENTIAL_CHECK: Duration = Duration::from_secs(10);
+
+/// Completes once `who`'s credential no longer holds.
+async fn credential_ends(who: &Who, state: &AppState) {
+    let mut every = tokio::time::interval_at(Instant::now() + CREDENTIAL_CHECK, CREDENTIAL_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if !who.still_valid(state).await {
+            return;
+        }
+    }
 }
 
 /// Starts the hub that turns changes into frames; returns the channel connections subscribe
@@ -431,9 +467,11 @@ async fn tests(state: &AppState) -> mhd_store::Result<Option<mhd_core::testview:
 /// version and shared by every client that connects meanwhile.
 pub async fn initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
     let version = state.data_version();
+    // Boxed: the computation's future is large and only needed on a miss; inline, its space
+    // would stay in every connection's task for the life of the connection.
     let text = state
         .initial_data
-        .get_or_compute(version, || compute_initial_data(state))
+        .get_or_compute(version, || Box::pin(compute_initial_data(state)))
         .await?;
     Ok(Utf8Bytes::clone(&text))
 }
@@ -702,6 +740,7 @@ fn apply(state: &AppState, subscriptions: &mut BTreeSet<String>, msg: ClientMess
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio_tungstenite::tungstenite as ts;
 
     fn set(items: &[&str]) -> BTreeSet<String> {
         items.iter().map(|s| (*s).to_owned()).collect()
@@ -771,6 +810,85 @@ mod tests {
         b.add(Change::TestRun { component: None });
         assert!(b.test_components().is_empty());
         assert!(Batch::everything().metrics_components().is_empty());
+    }
+
+    /// The size of the future `f` returns, without calling it.
+    fn future_size<F, A, B, C, D, L, Fut>(_: F) -> usize
+    where
+        F: FnOnce(A, B, C, D, L) -> Fut,
+    {
+        std::mem::size_of::<Fut>()
+    }
+
+    #[test]
+    fn a_connection_task_stays_small() {
+        // Each client keeps one for the life of its connection; computing initial_data inline
+        // made it 3.4 KB.
+        type S = futures_util::stream::SplitSink<WebSocket, Message>;
+        type R = futures_util::stream::SplitStream<WebSocket>;
+        let size = future_size(run_connection::<S, R, axum::Error>);
+        assert!(size <= 2048, "the connection's future takes {size} bytes");
+    }
+
+    /// The next text message of a test client, pings skipped.
+    async fn next_text<S>(ws: &mut S) -> String
+    where
+        S: Stream<Item = Result<ts::Message, ts::Error>> + Unpin,
+    {
+        loop {
+            match timeout(Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(ts::Message::Text(t)))) => return t.as_str().to_owned(),
+                Ok(Some(Ok(ts::Message::Ping(_) | ts::Message::Pong(_)))) => {}
+                other => panic!("expected a text message, got {other:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_message_larger_than_the_read_buffer_is_read_whole() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 2)
+            .await
+            .expect("the store opens");
+        let state = AppState::with_clock(store, None, time::OffsetDateTime::now_utc);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port on 127.0.0.1");
+        let addr = listener.local_addr().expect("the bound address");
+        let app = routes().with_state(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = format!("ws://{addr}{}", routes::WS_DASHBOARD);
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("the WebSocket opens");
+        assert!(
+            next_text(&mut ws)
+                .await
+                .contains(r#""type":"initial_data""#)
+        );
+
+        // Valid JSON three times the read buffer's size, then a message over the 4 KB limit.
+        let padding = " ".repeat(3 * READ_BUFFER);
+        let big = format!(r#"{{"type":"subscribe",{padding}"component":"storage"}}"#);
+        let too_big = format!(r#"{{"type":"subscribe",{padding}{padding}"component":"x"}}"#);
+        assert!(big.len() < Limits::default().max_message);
+        assert!(too_big.len() > Limits::default().max_message);
+        ws.send(big.into()).await.expect("sent");
+        assert_eq!(
+            next_text(&mut ws).await,
+            r#"{"data":{"components":["storage"]},"type":"subscribed"}"#
+        );
+        ws.send(too_big.into()).await.expect("sent");
+        let reply = next_text(&mut ws).await;
+        assert!(reply.contains("message too large"), "{reply}");
+        // The connection is still served.
+        ws.send(r#"{"type":"unsubscribe","component":"storage"}"#.into())
+            .await
+            .expect("sent");
+        assert_eq!(
+            next_text(&mut ws).await,
+            r#"{"data":{"components":[]},"type":"subscribed"}"#
+        );
     }
 
     #[test]

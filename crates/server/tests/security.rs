@@ -1004,3 +1004,93 @@ async fn each_role_sees_only_the_actions_it_may_take() {
         .unwrap();
     assert!(token.contains("Token <strong>t-operator</strong> (operator)"));
 }
+
+/// Opens the dashboard's WebSocket with `header: value` and reads its first message.
+async fn open_ws(
+    s: &Server,
+    header: &'static str,
+    value: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = format!("{}/ws/dashboard", s.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(header, value.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("the WebSocket opens");
+    let first = ws.next().await.expect("a message").expect("not an error");
+    assert!(first.to_text().unwrap().contains("initial_data"));
+    ws
+}
+
+/// Reads until the server ends the connection; how long that took.
+async fn until_closed(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> Duration {
+    use futures_util::StreamExt as _;
+    let started = std::time::Instant::now();
+    let wait = mhd_server::ws::CREDENTIAL_CHECK + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout(wait, ws.next()).await {
+            Err(_) => panic!("the WebSocket was still open after {wait:?}"),
+            Ok(None | Some(Err(_))) => return started.elapsed(),
+            Ok(Some(Ok(m))) if m.is_close() => return started.elapsed(),
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_ends_with_its_session_or_token() {
+    let s = server(true).await;
+    let viewer = s.session("viewer").await;
+    let mut by_cookie = open_ws(&s, "cookie", &viewer.cookie).await;
+    let revoked = s
+        .store
+        .create_token("soon-revoked", Role::Viewer, None, now())
+        .await
+        .unwrap();
+    let mut by_token = open_ws(
+        &s,
+        "authorization",
+        &format!("Bearer {}", revoked.secret.expose()),
+    )
+    .await;
+    let mut kept = open_ws(
+        &s,
+        "authorization",
+        &format!("Bearer {}", s.tokens[&Role::Viewer]),
+    )
+    .await;
+    // Signing out and revoking end their connections within the check's period.
+    let r = s
+        .http
+        .post(s.url("/signout"))
+        .header("cookie", &viewer.cookie)
+        .header("x-csrf-token", &viewer.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    s.store.revoke_token("soon-revoked", now()).await.unwrap();
+    let (a, b) = tokio::join!(until_closed(&mut by_cookie), until_closed(&mut by_token));
+    assert!(
+        a <= mhd_server::ws::CREDENTIAL_CHECK + Duration::from_secs(2),
+        "{a:?}"
+    );
+    assert!(
+        b <= mhd_server::ws::CREDENTIAL_CHECK + Duration::from_secs(2),
+        "{b:?}"
+    );
+    // The connection whose token still holds stays open.
+    use futures_util::SinkExt as _;
+    kept.send(tokio_tungstenite::tungstenite::Message::Text(
+        r#"{"type":"subscribe","component":"storage"}"#.into(),
+    ))
+    .await
+    .expect("still open");
+}
