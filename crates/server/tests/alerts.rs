@@ -12,8 +12,6 @@ use mhd_server::alerting::evaluate_once;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use time::OffsetDateTime;
-use time::macros::datetime;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -25,9 +23,8 @@ const FORM: &str = "application/x-www-form-urlencoded";
 const HOSTILE_COMPONENT: &str = "<img src=x onerror=alert(1)>";
 const HOSTILE_DATASET: &str = "<script>alert('ds')</script>";
 
-fn now() -> OffsetDateTime {
-    datetime!(2025-03-05 12:00 UTC)
-}
+mod common;
+use common::now;
 
 const PLAN: &str = r#"
 [migration]
@@ -69,22 +66,13 @@ struct Server {
 }
 
 async fn server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 4)
-        .await
-        .expect("store opens");
-    let plan = mhd_core::plan::parse(PLAN, "migration.toml").expect("the plan parses");
-    let state = AppState::with_clock(store, Some(plan), now);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let app = mhd_server::app(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (dir, store) = common::store().await;
+    let state = common::state(store, PLAN);
+    let base = common::serve(state.clone()).await;
     Server {
         _dir: dir,
         state,
-        base: format!("http://{addr}"),
+        base,
         http: mhd_server::http::client(WAIT).expect("client"),
     }
 }

@@ -4,19 +4,14 @@
 
 use std::time::Duration;
 
-use mhd_server::AppState;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use time::OffsetDateTime;
-use time::macros::datetime;
 
 const WAIT: Duration = Duration::from_secs(10);
 const HOSTILE: &str = "</script><script>alert(\"x\")</script>";
 
-fn now() -> OffsetDateTime {
-    datetime!(2025-03-05 12:00 UTC)
-}
+mod common;
 
 const PLAN: &str = r#"
 [migration]
@@ -39,20 +34,11 @@ struct Server {
 }
 
 async fn server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 4)
-        .await
-        .expect("store opens");
-    let plan = mhd_core::plan::parse(PLAN, "migration.toml").expect("the plan parses");
-    let state = AppState::with_clock(store, Some(plan), now);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(mhd_server::serve(listener, state, std::future::pending()));
+    let (dir, store) = common::store().await;
+    let base = common::serve(common::state(store, PLAN)).await;
     Server {
         _dir: dir,
-        base: format!("http://{addr}"),
+        base,
         http: mhd_server::http::client(WAIT).expect("client"),
     }
 }

@@ -12,15 +12,12 @@ use mhd_store::auth::PasswordHash;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use time::OffsetDateTime;
-use time::macros::datetime;
 
 const WAIT: Duration = Duration::from_secs(20);
 const PASSWORD: &str = "correct horse battery staple";
 
-fn now() -> OffsetDateTime {
-    datetime!(2025-03-05 12:00 UTC)
-}
+mod common;
+use common::now;
 
 const PLAN: &str = r#"
 [migration]
@@ -121,10 +118,7 @@ async fn server_with(plan: &str, with_users: bool) -> Server {
 }
 
 async fn server_set(plan: &str, with_users: bool, set: fn(&AppState)) -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 4)
-        .await
-        .expect("store opens");
+    let (dir, store) = common::store().await;
     let mut tokens = HashMap::new();
     if with_users {
         let hash = PasswordHash::new(PASSWORD).expect("hash");
@@ -142,17 +136,12 @@ async fn server_set(plan: &str, with_users: bool, set: fn(&AppState)) -> Server 
             tokens.insert(role, t.secret.expose().to_owned());
         }
     }
-    let plan = mhd_core::plan::parse(plan, "migration.toml").expect("the plan parses");
-    let state = AppState::with_clock(store.clone(), Some(plan), now);
+    let state = common::state(store.clone(), plan);
     set(&state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(mhd_server::serve(listener, state, std::future::pending()));
+    let base = common::serve(state).await;
     Server {
         _dir: dir,
-        base: format!("http://{addr}"),
+        base,
         http: mhd_server::http::client(WAIT).expect("client"),
         store,
         tokens,
