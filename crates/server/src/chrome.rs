@@ -18,6 +18,9 @@ use mhd_core::auth::Access;
 use crate::access::{Caller, Who};
 use crate::charts::escape;
 
+/// What every marker starts with.
+const MARK: &str = "<!--mhd:";
+
 /// The largest page personalized (larger bodies are not pages).
 const PAGE_LIMIT: usize = 32 * 1024 * 1024;
 
@@ -41,8 +44,10 @@ pub async fn personalize(request: Request, next: Next) -> Response {
     let Ok(bytes) = to_bytes(body, PAGE_LIMIT).await else {
         return Response::from_parts(parts, Body::empty());
     };
-    let Ok(html) = std::str::from_utf8(&bytes) else {
-        return Response::from_parts(parts, Body::from(bytes));
+    let html = match std::str::from_utf8(&bytes) {
+        Ok(html) if html.contains(MARK) => html,
+        // Nothing to fill in: the body as it came.
+        _ => return Response::from_parts(parts, Body::from(bytes)),
     };
     let out = fill(html, &who.caller);
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -51,23 +56,20 @@ pub async fn personalize(request: Request, next: Next) -> Response {
 
 /// `html` with the visitor's parts filled in for `caller`.
 pub fn fill(html: &str, caller: &Caller) -> String {
-    if !html.contains("<!--mhd:") {
-        return html.to_owned();
-    }
     let csrf = match caller {
         Caller::User { csrf, .. } => Some(csrf.as_str()),
         _ => None,
     };
     let mut out = String::with_capacity(html.len() + 512);
     let mut rest = html;
-    while let Some(at) = rest.find("<!--mhd:") {
+    while let Some(at) = rest.find(MARK) {
         out.push_str(&rest[..at]);
         let tail = &rest[at..];
         let Some(close) = tail.find("-->") else {
             out.push_str(tail);
             return out;
         };
-        let marker = &tail["<!--mhd:".len()..close];
+        let marker = &tail[MARK.len()..close];
         let after = &tail[close + 3..];
         rest = after;
         match marker {
@@ -111,12 +113,12 @@ pub fn fill(html: &str, caller: &Caller) -> String {
 fn skip_block(inside: &str) -> &str {
     let mut depth = 1usize;
     let mut rest = inside;
-    while let Some(at) = rest.find("<!--mhd:") {
+    while let Some(at) = rest.find(MARK) {
         let tail = &rest[at..];
         let Some(close) = tail.find("-->") else {
             return "";
         };
-        let marker = &tail["<!--mhd:".len()..close];
+        let marker = &tail[MARK.len()..close];
         rest = &tail[close + 3..];
         match marker {
             "end" => {

@@ -179,16 +179,7 @@ impl Server {
             .unwrap()
             .to_owned();
         let cookie = set.split(';').next().unwrap().to_owned();
-        let page = self
-            .http
-            .get(self.url("/"))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = self.get_cookie("/", &cookie).await.text().await.unwrap();
         let csrf = page
             .split("<meta name=\"csrf-token\" content=\"")
             .nth(1)
@@ -196,6 +187,24 @@ impl Server {
             .expect("the page carries the session's CSRF token")
             .to_owned();
         Session { cookie, csrf }
+    }
+
+    async fn get_cookie(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    async fn get_bearer(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
     }
 
     async fn audit(&self, action: &str) -> Vec<mhd_store::audit::Entry> {
@@ -380,13 +389,7 @@ async fn signing_in_and_out_and_a_replayed_cookie() {
     }
     assert!(!set.contains("Secure"), "{set}");
     let cookie = set.split(';').next().unwrap().to_owned();
-    let page = s
-        .http
-        .get(s.url("/alerts"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let page = s.get_cookie("/alerts", &cookie).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(
@@ -395,12 +398,8 @@ async fn signing_in_and_out_and_a_replayed_cookie() {
     );
     assert!(html.contains("name=\"csrf_token\""));
     let me: Value = s
-        .http
-        .get(s.url("/api/v1/auth/whoami"))
-        .header("cookie", &cookie)
-        .send()
+        .get_cookie("/api/v1/auth/whoami", &cookie)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -441,21 +440,9 @@ async fn signing_in_and_out_and_a_replayed_cookie() {
             .contains("Max-Age=0")
     );
     // The old cookie, replayed, proves nothing.
-    let r = s
-        .http
-        .get(s.url("/alerts"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = s.get_cookie("/alerts", &cookie).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let r = s
-        .http
-        .get(s.url("/api/v1/alerts"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = s.get_cookie("/api/v1/alerts", &cookie).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 
     // `next` never leaves the site.
@@ -514,12 +501,8 @@ async fn changes_need_the_csrf_token_and_this_site() {
         assert!(r.text().await.unwrap().contains("CSRF token"));
     }
     let listed: Value = s
-        .http
-        .get(s.url("/api/v1/alerts"))
-        .bearer_auth(&s.tokens[&Role::Viewer])
-        .send()
+        .get_bearer("/api/v1/alerts", &s.tokens[&Role::Viewer])
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -711,13 +694,7 @@ async fn with_no_user_nobody_signs_in_and_the_page_says_so() {
     let r = s.http.get(s.url("/signin")).send().await.unwrap();
     assert!(r.text().await.unwrap().contains("Nobody needs to sign in"));
     // A token is still checked when one is sent.
-    let r = s
-        .http
-        .get(s.url("/api/v1/health/summary"))
-        .bearer_auth("mhd_forged")
-        .send()
-        .await
-        .unwrap();
+    let r = s.get_bearer("/api/v1/health/summary", "mhd_forged").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // A change from another site is refused here too.
     let r = s
@@ -863,12 +840,8 @@ async fn an_admin_rolls_back_a_component_after_confirming() {
     assert_eq!(body["outcome"]["ok"], true);
     assert_eq!(body["outcome"]["stdout"], "rolled back\n");
     let ops: Value = s
-        .http
-        .get(s.url("/api/v1/operations?type=rollback"))
-        .bearer_auth(&admin)
-        .send()
+        .get_bearer("/api/v1/operations?type=rollback", &admin)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -893,12 +866,8 @@ async fn an_admin_rolls_back_a_component_after_confirming() {
     let html = page(&viewer_s.cookie).await.unwrap().text().await.unwrap();
     assert!(!html.contains("/rollback"));
     let confirm = s
-        .http
-        .get(s.url("/components/storage/rollback"))
-        .header("cookie", &admin_s.cookie)
-        .send()
+        .get_cookie("/components/storage/rollback", &admin_s.cookie)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -956,17 +925,7 @@ async fn each_role_sees_only_the_actions_it_may_take() {
     let s = server(true).await;
     let page = |cookie: String| {
         let s = &s;
-        async move {
-            s.http
-                .get(s.url("/alerts"))
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
+        async move { s.get_cookie("/alerts", &cookie).await.text().await.unwrap() }
     };
     let viewer = page(s.session("viewer").await.cookie).await;
     assert!(viewer.contains("Signed in as <strong>viewer</strong> (viewer)"));
@@ -982,12 +941,8 @@ async fn each_role_sees_only_the_actions_it_may_take() {
         "a signed-in user acts under their own name"
     );
     let token = s
-        .http
-        .get(s.url("/alerts"))
-        .bearer_auth(&s.tokens[&Role::Operator])
-        .send()
+        .get_bearer("/alerts", &s.tokens[&Role::Operator])
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();

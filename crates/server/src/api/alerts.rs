@@ -628,19 +628,6 @@ async fn form_outcome(
     }
 }
 
-/// Refuses a form from another site (403).
-fn forbid_cross_site(headers: &HeaderMap) -> Result<(), ApiError> {
-    if crate::access::same_site(headers) {
-        Ok(())
-    } else {
-        Err(ApiError {
-            status: StatusCode::FORBIDDEN,
-            code: "forbidden",
-            message: "this form may only be sent from the dashboard's own pages".into(),
-        })
-    }
-}
-
 /// A form that could not be read: 400 naming what is wrong.
 fn form_error(e: &FormRejection) -> ApiError {
     ApiError::bad_request(format!("the form could not be read: {}", e.body_text()))
@@ -661,14 +648,12 @@ pub type AckForm = PageForm<AckRequest>;
 /// The silence form's fields (an empty rule or component: every one).
 pub type SilenceForm = PageForm<SilenceRequest>;
 
-/// A form's write, unless the form came from another site (403); then back to the page, or
-/// the page again with the write's error.
+/// A form's write, then back to the page, or the page again with the write's error. (A form
+/// from another site never gets here: `crate::access` refuses it.)
 async fn page_write(
     state: &AppState,
-    headers: &HeaderMap,
     write: impl Future<Output = Result<String, ApiError>>,
 ) -> Result<Response, ApiError> {
-    forbid_cross_site(headers)?;
     let outcome = write.await;
     form_outcome(state, outcome).await
 }
@@ -682,11 +667,10 @@ pub async fn page_get(State(state): State<AppState>) -> Result<Response, ApiErro
 pub async fn page_acknowledge(
     State(state): State<AppState>,
     client: Who,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
     form: Result<Form<AckForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    page_write(&state, &headers, async {
+    page_write(&state, async {
         let id = alert_id(path)?;
         let Form(f) = form.map_err(|e| form_error(&e))?;
         audited_acknowledge(&state, client, id, &f.fields).await?;
@@ -699,10 +683,9 @@ pub async fn page_acknowledge(
 pub async fn page_jira(
     State(state): State<AppState>,
     client: Who,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    page_write(&state, &headers, async {
+    page_write(&state, async {
         let id = alert_id(path)?;
         crate::api::notify::audited_jira_issue(&state, client, id).await?;
         Ok(format!("#alert-{id}"))
@@ -714,10 +697,9 @@ pub async fn page_jira(
 pub async fn page_silence(
     State(state): State<AppState>,
     client: Who,
-    headers: HeaderMap,
     form: Result<Form<SilenceForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    page_write(&state, &headers, async {
+    page_write(&state, async {
         let Form(f) = form.map_err(|e| form_error(&e))?;
         audited_silence(&state, client, &f.fields).await?;
         Ok(String::new())
@@ -729,10 +711,9 @@ pub async fn page_silence(
 pub async fn page_unsilence(
     State(state): State<AppState>,
     client: Who,
-    headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    page_write(&state, &headers, async {
+    page_write(&state, async {
         let id = silence_id(path)?;
         audited_unsilence(&state, client, id).await?;
         Ok(String::new())

@@ -40,17 +40,12 @@ pub async fn rollback(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let request: RollbackBody = match super::alerts::json_body(&headers, body) {
-        Ok(r) => r,
-        Err(e) => {
-            let answer: Result<(), ApiError> = Err(e);
-            crate::audit::record_result(&state, "rollback", "rollback", json!({}), &who, &answer)
-                .await;
-            return Err(answer
-                .err()
-                .unwrap_or_else(|| ApiError::bad_request("body")));
-        }
-    };
+    let request: Result<RollbackBody, ApiError> = super::alerts::json_body(&headers, body);
+    if request.is_err() {
+        crate::audit::record_result(&state, "rollback", "rollback", json!({}), &who, &request)
+            .await;
+    }
+    let request = request?;
     let outcome = audited_rollback(&state, &who, &request.component, &request.reason).await?;
     Ok(outcome_response(&request.component, outcome))
 }
