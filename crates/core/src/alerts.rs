@@ -298,3 +298,85 @@ pub struct Facts<'a> {
     /// Silences (the engine applies those in force at `now`).
     pub silences: &'a [Silence],
 }
+
+/// An alert as the specification's `Issue` (DESIGN §3.3, §3.5): what the component matrix lists
+/// and the alert documents offer beside their own fields.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Issue {
+    /// The alert's id.
+    pub id: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// The component it concerns (empty when the whole migration).
+    pub component: String,
+    /// Its title.
+    pub title: String,
+    /// What was seen, in words.
+    pub description: String,
+    /// When the condition was first seen.
+    #[serde(with = "time::serde::rfc3339")]
+    pub detected_at: OffsetDateTime,
+    /// Whether it resolved by itself (its condition cleared).
+    pub auto_resolved: bool,
+    /// How it ended, once resolved.
+    pub resolution: Option<IssueResolution>,
+    /// What it affects.
+    pub impact: IssueImpact,
+    /// Pending, firing or resolved (beside the specification's fields).
+    pub state: AlertState,
+}
+
+/// How an issue ended (the specification's `Issue.resolution`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IssueResolution {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub resolved_at: OffsetDateTime,
+    /// Who: the acknowledging operator for a manual resolution, else `mhd`.
+    pub resolved_by: String,
+    /// Manual, automatic or rollback.
+    pub resolution_type: Resolution,
+}
+
+/// What an issue affects (the specification's `Issue.impact`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssueImpact {
+    /// The datasets behind it.
+    pub affected_datasets: Vec<String>,
+    /// People affected: `mhd` does not know, so 0.
+    pub affected_users: u64,
+    /// Estimated minutes of downtime so far, 0 where the rule cannot tell.
+    pub estimated_downtime: f64,
+}
+
+impl Issue {
+    /// The issue of an alert.
+    pub fn of(a: &Alert) -> Issue {
+        Issue {
+            id: a.id.to_string(),
+            severity: a.severity,
+            component: a.component.clone().unwrap_or_default(),
+            title: a.title.clone(),
+            description: a.message.clone(),
+            detected_at: a.started_at,
+            auto_resolved: a.resolution == Some(Resolution::Automatic),
+            resolution: match (a.resolved_at, a.resolution) {
+                (Some(at), Some(r)) => Some(IssueResolution {
+                    resolved_at: at,
+                    resolved_by: match (r, &a.acknowledged) {
+                        (Resolution::Manual, Some(ack)) => ack.by.clone(),
+                        _ => "mhd".to_owned(),
+                    },
+                    resolution_type: r,
+                }),
+                _ => None,
+            },
+            impact: IssueImpact {
+                affected_datasets: a.impact.affected_datasets.clone(),
+                affected_users: 0,
+                estimated_downtime: a.impact.estimated_downtime_minutes.unwrap_or(0.0),
+            },
+            state: a.state,
+        }
+    }
+}

@@ -18,7 +18,9 @@
 //! - **`throughput`** = operations / window seconds, in operations per second (0 when there
 //!   were none); `null` when the window is not a positive number of seconds.
 //! - **`migration_status`**: migrated / total datasets of the component × 100 (`percent`, at
-//!   most 100); `null` when the component has no datasets.
+//!   most 100), counted by the rules of [`crate::datasets`]: the total is the plan's (the
+//!   component's listed datasets, or its `datasets = N`) and `null` when the plan does not
+//!   say, and then so is the percent.
 //! - **`test_coverage`**: tests passed / total of the latest runs of the component's suites ×
 //!   100 (named as in the specification; it is a pass rate, not code coverage); `null` when
 //!   the component has no suites or they have no tests. `tests_passed` and `tests_total` are
@@ -26,10 +28,18 @@
 //! - **`performance_metrics.delta_percent`**: the performance delta of the component's
 //!   benchmarks, as given (see [`crate::perf`]); negative means the new system is faster.
 //! - **`health`** of the component (beside): the worse of its two systems' health, a system
-//!   without data left out; `no_data` when neither system has data.
+//!   without data left out; `no_data` when neither system has data. An alert firing on the
+//!   component makes it worse: a critical one `failing`, any other of warning severity or above
+//!   at least `degraded` — it is never `healthy` while such an alert fires.
+//! - **`issues`**: the component's open alerts (pending and firing), as the specification's
+//!   `Issue`.
+//! - **Order**: worst first — `failing`, `degraded`, `no_data`, then `healthy`; among equals,
+//!   more firing alerts, then a higher error rate, then a regression, then less migrated, then
+//!   the plan's order. `rank` is the place (1 = worst) and `why` says what put it there.
 
 use serde::Serialize;
 
+use crate::alerts::{AlertState, Issue, Severity};
 use crate::operation::{NewOperation, System};
 use crate::perf;
 use crate::plan::Thresholds;
@@ -89,13 +99,19 @@ pub struct ComponentInput {
     pub new: SystemWindow,
     /// The component's datasets that are migrated (verified included).
     pub migrated: u64,
-    /// The component's datasets.
-    pub datasets_total: u64,
+    /// The component's datasets, as the plan counts them; `None` when it does not say.
+    pub datasets_total: Option<u64>,
     /// (passed, total) tests of the latest runs of the component's suites; `None` without
     /// suites.
     pub tests: Option<(u64, u64)>,
     /// The performance delta of the component's benchmarks in percent, when any compare.
     pub performance_delta: Option<f64>,
+    /// The component's benchmarks that regressed, with their p50 change in percent.
+    pub regressions: Vec<(String, f64)>,
+    /// The component's open alerts.
+    pub issues: Vec<Issue>,
+    /// The window's length in words ("7 days"), for `why`.
+    pub window: String,
 }
 
 /// The health of one system, or of a component (see the module's rules).
@@ -187,9 +203,9 @@ pub struct VersionInfo {
 pub struct MigrationStatus {
     /// Datasets migrated (verified included).
     pub migrated: u64,
-    /// Datasets of the component.
-    pub total: u64,
-    /// Migrated / total × 100, at most 100; `null` when the component has no datasets.
+    /// Datasets of the component, as the plan counts them; `null` when it does not say.
+    pub total: Option<u64>,
+    /// Migrated / total × 100, at most 100; `null` without a known, non-zero total.
     pub percent: Option<f64>,
 }
 
@@ -216,12 +232,18 @@ pub struct ComponentHealth {
     pub test_coverage: Option<f64>,
     /// Its benchmarks.
     pub performance_metrics: PerformanceMetrics,
-    /// The alerts concerning it; empty until the alert engine links them.
-    pub issues: Vec<String>,
+    /// Its open alerts (pending and firing).
+    pub issues: Vec<Issue>,
     /// The name shown to people.
     pub name: String,
-    /// The worse of the two systems' health.
+    /// The worse of the two systems' health, made worse by firing alerts.
     pub health: SystemHealth,
+    /// Its place in the matrix, worst first, from 1.
+    pub rank: usize,
+    /// What put it there, most serious first.
+    pub why: Vec<String>,
+    /// How the row was made, and the datasets behind it ([`crate::model`] fills it).
+    pub explain: crate::model::Explained,
     /// Tests passed in its suites' latest runs; `null` without suites.
     pub tests_passed: Option<u64>,
     /// Tests in its suites' latest runs; `null` without suites.
@@ -249,20 +271,39 @@ pub fn version_info(system: System, w: &SystemWindow, thresholds: &Thresholds) -
     }
 }
 
-/// One row of the matrix (see the module's rules).
+/// One row of the matrix (see the module's rules), before it is ranked.
 pub fn component_health(input: &ComponentInput, thresholds: &Thresholds) -> ComponentHealth {
     let old_version = version_info(System::Old, &input.old, thresholds);
     let new_version = version_info(System::New, &input.new, thresholds);
     let percent =
         |part: u64, whole: u64| (whole > 0).then(|| part.min(whole) as f64 / whole as f64 * 100.0);
-    ComponentHealth {
+    let firing: Vec<&Issue> = input
+        .issues
+        .iter()
+        .filter(|i| i.state == AlertState::Firing)
+        .collect();
+    let mut health = old_version.health.worse(new_version.health);
+    if firing.iter().any(|i| i.severity == Severity::Critical) {
+        health = SystemHealth::Failing;
+    } else if firing.iter().any(|i| i.severity >= Severity::Warning)
+        && matches!(health, SystemHealth::Healthy | SystemHealth::NoData)
+    {
+        health = SystemHealth::Degraded;
+    }
+    let mut issues = input.issues.clone();
+    issues.sort_by(|a, b| {
+        (b.state == AlertState::Firing, b.severity)
+            .cmp(&(a.state == AlertState::Firing, a.severity))
+            .then(a.detected_at.cmp(&b.detected_at))
+    });
+    let mut row = ComponentHealth {
         component: input.id.clone(),
         old_version,
         new_version,
         migration_status: MigrationStatus {
             migrated: input.migrated,
             total: input.datasets_total,
-            percent: percent(input.migrated, input.datasets_total),
+            percent: input.datasets_total.and_then(|t| percent(input.migrated, t)),
         },
         test_coverage: input
             .tests
@@ -270,22 +311,126 @@ pub fn component_health(input: &ComponentInput, thresholds: &Thresholds) -> Comp
         performance_metrics: PerformanceMetrics {
             delta_percent: input.performance_delta,
         },
-        issues: Vec::new(),
+        issues,
         name: input.name.clone(),
-        health: old_version.health.worse(new_version.health),
+        health,
+        rank: 0,
+        why: Vec::new(),
+        explain: crate::model::Explained {
+            explain: String::new(),
+            link: None,
+        },
         tests_passed: input.tests.map(|(passed, _)| passed),
         tests_total: input.tests.map(|(_, total)| total),
+    };
+    row.why = why(&row, input, thresholds);
+    row
+}
+
+/// What makes a row what it is, most serious first.
+fn why(row: &ComponentHealth, input: &ComponentInput, t: &Thresholds) -> Vec<String> {
+    let mut out = Vec::new();
+    for i in row.issues.iter().filter(|i| i.state == AlertState::Firing) {
+        out.push(format!("{} alert firing: {}", i.severity.as_str(), i.title));
+    }
+    for v in [&row.new_version, &row.old_version] {
+        let (level, limit) = match v.health {
+            SystemHealth::Failing => ("critical", t.success_rate_critical),
+            SystemHealth::Degraded => ("warning", t.success_rate_warning),
+            _ => continue,
+        };
+        out.push(format!(
+            "{} system: {} of {} operations succeeded over the last {}, under the {} {level} \
+             threshold",
+            v.version.as_str(),
+            crate::format::percent(v.success_rate.unwrap_or(0.0)),
+            v.operations,
+            input.window,
+            crate::format::percent(limit)
+        ));
+    }
+    for (op, d) in &input.regressions {
+        out.push(format!("new system slower on {op} ({d:+.1} %)"));
+    }
+    if let Some((passed, total)) = input.tests.filter(|(_, t)| *t > 0) {
+        let rate = passed as f64 / total as f64;
+        if rate < t.test_pass_warning {
+            out.push(format!(
+                "tests: {passed} of {total} pass ({})",
+                crate::format::percent(rate)
+            ));
+        }
+    }
+    if row.old_version.health == SystemHealth::NoData
+        && row.new_version.health == SystemHealth::NoData
+    {
+        out.push(format!("no operations in the last {}", input.window));
+    }
+    for i in row.issues.iter().filter(|i| i.state == AlertState::Pending) {
+        out.push(format!("{} alert pending: {}", i.severity.as_str(), i.title));
+    }
+    if out.is_empty() {
+        out.push(format!(
+            "every figure within its thresholds over the last {}",
+            input.window
+        ));
+    }
+    out
+}
+
+/// How bad a health is, for the order: failing, degraded, no data, healthy.
+fn badness(h: SystemHealth) -> u8 {
+    match h {
+        SystemHealth::Failing => 3,
+        SystemHealth::Degraded => 2,
+        SystemHealth::NoData => 1,
+        SystemHealth::Healthy => 0,
     }
 }
 
-/// The whole matrix, one row per input in the order given (the plan's order of components).
+/// The whole matrix, worst first (see the module's rules), each row with its rank.
 pub fn component_matrix(
     inputs: &[ComponentInput],
     thresholds: &Thresholds,
 ) -> Vec<ComponentHealth> {
-    inputs
+    let mut rows: Vec<(usize, ComponentHealth, usize)> = inputs
         .iter()
-        .map(|i| component_health(i, thresholds))
+        .enumerate()
+        .map(|(i, input)| (i, component_health(input, thresholds), input.regressions.len()))
+        .collect();
+    let error_rate = |r: &ComponentHealth| {
+        r.old_version
+            .metrics
+            .error_rate
+            .unwrap_or(0.0)
+            .max(r.new_version.metrics.error_rate.unwrap_or(0.0))
+    };
+    let firing = |r: &ComponentHealth| {
+        r.issues
+            .iter()
+            .filter(|i| i.state == AlertState::Firing)
+            .count()
+    };
+    rows.sort_by(|(ia, a, ra), (ib, b, rb)| {
+        badness(b.health)
+            .cmp(&badness(a.health))
+            .then(firing(b).cmp(&firing(a)))
+            .then(error_rate(b).total_cmp(&error_rate(a)))
+            .then(rb.cmp(ra))
+            .then(
+                a.migration_status
+                    .percent
+                    .unwrap_or(100.0)
+                    .total_cmp(&b.migration_status.percent.unwrap_or(100.0)),
+            )
+            .then(ia.cmp(ib))
+    });
+    rows.into_iter()
+        .enumerate()
+        .map(|(place, (_, mut row, _))| {
+            row.rank = place + 1;
+            row
+        })
         .collect()
 }
 
@@ -310,9 +455,12 @@ mod tests {
             old,
             new,
             migrated: 0,
-            datasets_total: 0,
+            datasets_total: None,
             tests: None,
             performance_delta: None,
+            regressions: Vec::new(),
+            issues: Vec::new(),
+            window: "7 days".into(),
         }
     }
 
@@ -506,7 +654,7 @@ mod tests {
         for c in cases {
             let mut i = input(SystemWindow::default(), SystemWindow::default());
             i.migrated = c.migrated;
-            i.datasets_total = c.total;
+            i.datasets_total = Some(c.total);
             i.tests = c.tests;
             i.performance_delta = Some(-3.0);
             let h = component_health(&i, &Thresholds::default());
@@ -517,7 +665,7 @@ mod tests {
             );
             assert_eq!(
                 (h.migration_status.migrated, h.migration_status.total),
-                (c.migrated, c.total)
+                (c.migrated, Some(c.total))
             );
             assert_eq!(h.test_coverage, c.coverage, "{:?}", c.tests);
             assert_eq!(h.tests_passed, c.tests.map(|t| t.0));
@@ -579,6 +727,71 @@ mod tests {
         );
     }
 
+    fn issue(severity: Severity, state: AlertState, title: &str) -> Issue {
+        Issue {
+            id: "1".into(),
+            severity,
+            component: "storage".into(),
+            title: title.into(),
+            description: String::new(),
+            detected_at: datetime!(2025-03-01 10:00 UTC),
+            auto_resolved: false,
+            resolution: None,
+            impact: crate::alerts::IssueImpact {
+                affected_datasets: Vec::new(),
+                affected_users: 0,
+                estimated_downtime: 0.0,
+            },
+            state,
+        }
+    }
+
+    #[test]
+    fn a_firing_alert_never_leaves_a_component_healthy() {
+        let healthy = || input(window(100, 2, &[], 60.0), window(100, 3, &[], 60.0));
+        let t = Thresholds::default();
+        assert_eq!(component_health(&healthy(), &t).health, SystemHealth::Healthy);
+        let cases = [
+            (Severity::Info, AlertState::Firing, SystemHealth::Healthy),
+            (Severity::Warning, AlertState::Firing, SystemHealth::Degraded),
+            (Severity::Error, AlertState::Firing, SystemHealth::Degraded),
+            (Severity::Critical, AlertState::Firing, SystemHealth::Failing),
+            (Severity::Critical, AlertState::Pending, SystemHealth::Healthy),
+        ];
+        for (severity, state, want) in cases {
+            let mut i = healthy();
+            i.issues = vec![issue(severity, state, "Storage: 6.9 % of operations failing")];
+            let h = component_health(&i, &t);
+            assert_eq!(h.health, want, "{severity:?} {state:?}");
+            assert_eq!(h.issues.len(), 1, "its open alerts are its issues");
+            if state == AlertState::Firing && severity >= Severity::Warning {
+                assert!(h.why[0].contains("6.9 %"), "{:?}", h.why);
+            }
+        }
+    }
+
+    #[test]
+    fn the_matrix_is_worst_first_and_says_why() {
+        let t = Thresholds::default();
+        let mut a = input(window(100, 0, &[], 60.0), window(100, 1, &[], 60.0));
+        a.id = "a".into();
+        let mut b = a.clone();
+        b.id = "b".into();
+        b.new = window(100, 15, &[], 60.0); // degraded
+        let mut c = a.clone();
+        c.id = "c".into();
+        c.issues = vec![issue(Severity::Critical, AlertState::Firing, "C failing")];
+        let mut d = a.clone();
+        d.id = "d".into();
+        d.regressions = vec![("feature generation".into(), 99.2)];
+        let m = component_matrix(&[a, b, c, d], &t);
+        let order: Vec<&str> = m.iter().map(|r| r.component.as_str()).collect();
+        assert_eq!(order, ["c", "b", "d", "a"]);
+        assert!(m[1].why[0].starts_with("new system: 85.0% of 100 operations"), "{:?}", m[1].why);
+        assert!(m[2].why[0].contains("feature generation (+99.2 %)"), "{:?}", m[2].why);
+        assert!(m[3].why[0].starts_with("every figure within"), "{:?}", m[3].why);
+    }
+
     #[test]
     fn json_snapshot() {
         let durations: Vec<f64> = (1..=40).map(|i| f64::from(i) * 2.5).collect();
@@ -587,7 +800,7 @@ mod tests {
             window(800, 120, &durations[10..], 300.0),
         );
         storage.migrated = 45;
-        storage.datasets_total = 100;
+        storage.datasets_total = Some(100);
         storage.tests = Some((156, 200));
         storage.performance_delta = Some(12.0);
         let registration = ComponentInput {
@@ -596,12 +809,16 @@ mod tests {
             old: window(50, 1, &[4.0, 6.0], 300.0),
             new: window(0, 0, &[], 300.0),
             migrated: 0,
-            datasets_total: 89,
+            datasets_total: Some(89),
             tests: Some((0, 89)),
             performance_delta: None,
+            regressions: Vec::new(),
+            issues: Vec::new(),
+            window: "5 minutes".into(),
         };
-        let matrix = component_matrix(&[storage, registration], &Thresholds::default());
-        assert_eq!(matrix[0].component, "storage", "the order given is kept");
+        let matrix = component_matrix(&[registration, storage], &Thresholds::default());
+        assert_eq!(matrix[0].component, "storage", "the worst comes first");
+        assert_eq!((matrix[0].rank, matrix[1].rank), (1, 2));
         insta::assert_json_snapshot!("component_matrix", matrix);
     }
 }

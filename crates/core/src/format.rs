@@ -38,6 +38,17 @@ pub fn duration_ms(ms: Option<f64>) -> String {
     }
 }
 
+/// A number as people write it: whole numbers without decimals ("100"), others with at most
+/// two ("12.5", "0.33").
+pub fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
 /// A ratio in 0..=1 as a percentage with one decimal: "94.2%".
 pub fn percent(ratio: f64) -> String {
     format!("{:.1}%", ratio * 100.0)

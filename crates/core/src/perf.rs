@@ -265,6 +265,102 @@ fn compare_one(
     }
 }
 
+/// The performance headline (DESIGN §3.1): what regressed, what improved and what shows no
+/// clear change, so a median never hides a regression.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceVerdict {
+    /// The operations whose new system is slower (`regression`), worst first, with their
+    /// p50 change in percent.
+    pub slower: Vec<(String, f64)>,
+    /// The operations whose new system is faster (`improved`), best first.
+    pub faster: Vec<(String, f64)>,
+    /// Operations compared with no clear change (or one side missing).
+    pub unclear: usize,
+    /// The headline in words: "1 operation slower (feature generation +35.0 %), 2 faster,
+    /// 1 no clear change"; "no benchmarks" when there are none.
+    pub headline: String,
+    /// The rule, with its inputs.
+    pub explain: String,
+}
+
+/// The name of a comparison as people read it: "feature generation" or "query (storage)".
+fn comparison_name(c: &PerformanceComparison, all: &[PerformanceComparison]) -> String {
+    let same_name = all.iter().filter(|o| o.operation == c.operation).count() > 1;
+    match (&c.component, same_name) {
+        (Some(comp), true) => format!("{} ({comp})", c.operation),
+        _ => c.operation.clone(),
+    }
+}
+
+/// The headline over the comparisons (see [`PerformanceVerdict`]).
+pub fn verdict(comparisons: &[PerformanceComparison], regression_percent: f64) -> PerformanceVerdict {
+    let mut slower: Vec<(String, f64)> = comparisons
+        .iter()
+        .filter(|c| c.regression)
+        .map(|c| (comparison_name(c, comparisons), c.delta_percent.unwrap_or(0.0)))
+        .collect();
+    slower.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut faster: Vec<(String, f64)> = comparisons
+        .iter()
+        .filter(|c| c.improved)
+        .map(|c| (comparison_name(c, comparisons), c.delta_percent.unwrap_or(0.0)))
+        .collect();
+    faster.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    let unclear = comparisons.len() - slower.len() - faster.len();
+    let ops = |n: usize| if n == 1 { "operation" } else { "operations" };
+    let headline = if comparisons.is_empty() {
+        "no benchmarks".to_owned()
+    } else {
+        let mut parts = Vec::new();
+        if !slower.is_empty() {
+            let worst: Vec<String> = slower
+                .iter()
+                .take(2)
+                .map(|(n, d)| format!("{n} {d:+.1} %"))
+                .collect();
+            let more = if slower.len() > 2 { ", …" } else { "" };
+            parts.push(format!(
+                "{} {} slower ({}{more})",
+                slower.len(),
+                ops(slower.len()),
+                worst.join(", ")
+            ));
+        }
+        if !faster.is_empty() {
+            let n = faster.len();
+            parts.push(if parts.is_empty() {
+                format!("{n} {} faster", ops(n))
+            } else {
+                format!("{n} faster")
+            });
+        }
+        if unclear > 0 {
+            parts.push(if parts.is_empty() {
+                format!("{unclear} {} with no clear change", ops(unclear))
+            } else {
+                format!("{unclear} no clear change")
+            });
+        }
+        parts.join(", ")
+    };
+    let explain = format!(
+        "Each of the {} operation{} benchmarked on both systems is slower when the new p50 is \
+         more than {} % above the old one and, with at least {MIN_SAMPLES_FOR_TEST} samples a \
+         side, a Mann-Whitney U test gives p < {SIGNIFICANCE}; faster the same way below; \
+         otherwise no clear change.",
+        comparisons.len(),
+        if comparisons.len() == 1 { "" } else { "s" },
+        crate::format::number(regression_percent),
+    );
+    PerformanceVerdict {
+        slower,
+        faster,
+        unclear,
+        headline,
+        explain,
+    }
+}
+
 /// The executive summary's `performance_delta`: the median, over the comparisons that have both
 /// sides and a defined `delta_percent`, of that delta (the mean of the middle two for an even
 /// count). Negative means the new system is faster; `None` when nothing can be compared.

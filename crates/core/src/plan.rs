@@ -82,6 +82,10 @@ pub struct Component {
     /// What rolling this component back does (`rollback`), if the plan says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback: Option<RollbackAction>,
+    /// How many of the plan's datasets belong to it (`datasets = N`), when the plan gives a
+    /// total rather than a list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datasets: Option<u32>,
 }
 
 /// A component's `rollback`: what an admin's rollback request runs, and how long it may take.
@@ -145,7 +149,7 @@ fn serialize_duration_text<S: serde::Serializer>(d: &Duration, s: S) -> Result<S
 }
 
 /// One `[[phases]]`: a stretch of work with its dates, dependencies and milestones.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Phase {
     /// The id other phases name in `depends_on`.
     pub id: String,
@@ -208,13 +212,214 @@ impl std::fmt::Display for Risk {
 }
 
 /// A dated checkpoint of a phase.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Milestone {
     /// What is reached.
     pub name: String,
     /// When it is due.
     #[serde(with = "ymd")]
     pub date: Date,
+    /// `when`: a condition on the data that reaches the milestone by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<MilestoneCondition>,
+}
+
+/// A milestone's `when = "migrated >= 100"`: `[component.]figure op number`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MilestoneCondition {
+    /// The component whose datasets it counts (`storage.migrated`); the whole migration when
+    /// absent.
+    pub component: Option<String>,
+    /// What is counted.
+    pub figure: ConditionFigure,
+    /// How it is compared.
+    pub op: ConditionOp,
+    /// With what.
+    pub value: f64,
+}
+
+/// What a milestone condition counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionFigure {
+    /// Migrated datasets (verified included).
+    Migrated,
+    /// Migrated datasets as a percent of the total.
+    MigratedPercent,
+    /// Verified datasets.
+    Verified,
+    /// Verified datasets as a percent of the total.
+    VerifiedPercent,
+}
+
+impl ConditionFigure {
+    /// Every figure, as written in a condition.
+    pub const NAMES: [(&'static str, ConditionFigure); 4] = [
+        ("migrated", ConditionFigure::Migrated),
+        ("migrated_percent", ConditionFigure::MigratedPercent),
+        ("verified", ConditionFigure::Verified),
+        ("verified_percent", ConditionFigure::VerifiedPercent),
+    ];
+
+    /// The name as written in a condition.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("migrated", |(n, _)| n)
+    }
+}
+
+/// A comparison of a milestone condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ConditionOp {
+    /// `>=`
+    #[serde(rename = ">=")]
+    AtLeast,
+    /// `>`
+    #[serde(rename = ">")]
+    Above,
+    /// `<=`
+    #[serde(rename = "<=")]
+    AtMost,
+    /// `<`
+    #[serde(rename = "<")]
+    Below,
+    /// `==`
+    #[serde(rename = "==")]
+    Equal,
+}
+
+impl ConditionOp {
+    /// As written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConditionOp::AtLeast => ">=",
+            ConditionOp::Above => ">",
+            ConditionOp::AtMost => "<=",
+            ConditionOp::Below => "<",
+            ConditionOp::Equal => "==",
+        }
+    }
+
+    /// Whether `a op b` holds.
+    pub fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            ConditionOp::AtLeast => a >= b,
+            ConditionOp::Above => a > b,
+            ConditionOp::AtMost => a <= b,
+            ConditionOp::Below => a < b,
+            ConditionOp::Equal => (a - b).abs() < 1e-9,
+        }
+    }
+}
+
+impl std::fmt::Display for MilestoneCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(c) = &self.component {
+            write!(f, "{c}.")?;
+        }
+        write!(
+            f,
+            "{} {} {}",
+            self.figure.as_str(),
+            self.op.as_str(),
+            crate::format::number(self.value)
+        )
+    }
+}
+
+impl MilestoneCondition {
+    /// Reads `[component.]figure op number`; on a mistake, the byte offset in `text` where it
+    /// is and what is wrong. The component is not checked against a plan here.
+    pub fn parse(text: &str) -> Result<MilestoneCondition, (usize, String)> {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        let skip = |i: &mut usize| {
+            while *i < bytes.len() && bytes[*i].is_ascii_whitespace() {
+                *i += 1;
+            }
+        };
+        skip(&mut i);
+        let start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || b"_-.".contains(&bytes[i])) {
+            i += 1;
+        }
+        let name = &text[start..i];
+        if name.is_empty() {
+            return Err((start, format!(
+                "expected a figure ({}), optionally after a component (`storage.migrated`)",
+                figure_list()
+            )));
+        }
+        let (component, figure_name, figure_at) = match name.rsplit_once('.') {
+            Some((c, f)) => (Some(c.to_owned()), f, start + c.len() + 1),
+            None => (None, name, start),
+        };
+        if component.as_deref() == Some("") {
+            return Err((start, "a component id before `.` must not be empty".to_owned()));
+        }
+        let Some(figure) = ConditionFigure::NAMES
+            .iter()
+            .find(|(n, _)| *n == figure_name)
+            .map(|(_, f)| *f)
+        else {
+            return Err((figure_at, format!(
+                "unknown figure `{figure_name}`: a condition counts {}",
+                figure_list()
+            )));
+        };
+        skip(&mut i);
+        let op_at = i;
+        let rest = &text[i..];
+        let (op, len) = [
+            (">=", ConditionOp::AtLeast),
+            ("<=", ConditionOp::AtMost),
+            ("==", ConditionOp::Equal),
+            (">", ConditionOp::Above),
+            ("<", ConditionOp::Below),
+            ("=", ConditionOp::Equal),
+        ]
+        .into_iter()
+        .find(|(s, _)| rest.starts_with(s))
+        .map(|(s, op)| (op, s.len()))
+        .ok_or_else(|| (op_at, "expected a comparison: >=, >, <=, < or ==".to_owned()))?;
+        i += len;
+        skip(&mut i);
+        let value_at = i;
+        let value_text = text[i..].trim_end();
+        let value: f64 = value_text
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| {
+                (value_at, format!(
+                    "expected a number of zero or more after `{}`, found {value_text:?}",
+                    op.as_str()
+                ))
+            })?;
+        if matches!(
+            figure,
+            ConditionFigure::MigratedPercent | ConditionFigure::VerifiedPercent
+        ) && value > 100.0
+        {
+            return Err((value_at, format!("a percent is at most 100, found {value_text}")));
+        }
+        Ok(MilestoneCondition {
+            component,
+            figure,
+            op,
+            value,
+        })
+    }
+}
+
+fn figure_list() -> String {
+    ConditionFigure::NAMES
+        .iter()
+        .map(|(n, _)| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `[thresholds]`: the levels that turn figures into warnings and critical states.
@@ -273,6 +478,21 @@ impl Plan {
     /// The component with this id.
     pub fn component(&self, id: &str) -> Option<&Component> {
         self.components.iter().find(|c| c.id == id)
+    }
+
+    /// How many of the plan's datasets belong to a component: its listed datasets when the
+    /// plan lists them, else its `datasets = N`; `None` when the plan does not say.
+    pub fn component_datasets(&self, id: &str) -> Option<u32> {
+        match &self.datasets {
+            Datasets::List(list) => Some(
+                list.iter()
+                    .filter(|d| d.component.as_deref() == Some(id))
+                    .count()
+                    .try_into()
+                    .unwrap_or(u32::MAX),
+            ),
+            Datasets::Total(_) => self.component(id).and_then(|c| c.datasets),
+        }
     }
 }
 

@@ -147,6 +147,12 @@ pub struct MigrationPhase {
     /// The day it was completed, when known.
     #[serde(with = "ymd::option")]
     pub completed_on: Option<Date>,
+    /// Its end over the simulated futures of the forecast ([`crate::outlook`]), when one is
+    /// made: `projected_end` is its P85.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<crate::outlook::Spread>,
+    /// How its progress and status were made, in words with their inputs.
+    pub explain: String,
 }
 
 /// Dataset progress of one component, as the store counts it.
@@ -222,6 +228,7 @@ struct Own {
     completed: bool,
     completed_on: Option<Date>,
     milestone_marks: Vec<Option<Date>>,
+    explain: String,
 }
 
 fn own_state(phase: &Phase, today: Date, components: &[ComponentProgress], marks: &Marks) -> Own {
@@ -239,24 +246,54 @@ fn own_state(phase: &Phase, today: Date, components: &[ComponentProgress], marks
             (m.saturating_add(c.migrated), t.saturating_add(c.total))
         });
     let done_milestones = milestone_marks.iter().flatten().count();
-    let (progress, data_complete, data_completed_on) = if phase_mark.is_some() {
-        (100.0, true, None)
+    let (progress, data_complete, data_completed_on, explain) = if let Some(day) = phase_mark {
+        (
+            100.0,
+            true,
+            None,
+            format!("Completed: marked complete on {day} (a `phase_complete` operation)."),
+        )
     } else if total > 0 {
         let share = (migrated as f64 * 100.0 / total as f64).min(100.0);
-        (share, migrated >= total, None)
+        (
+            share,
+            migrated >= total,
+            None,
+            format!(
+                "Progress from its components' datasets: {migrated} of {total} migrated ({}).",
+                phase.components.join(", ")
+            ),
+        )
     } else if !phase.milestones.is_empty() {
         let all = done_milestones == phase.milestones.len();
         let share = done_milestones as f64 * 100.0 / phase.milestones.len() as f64;
         let last = milestone_marks.iter().flatten().max().copied();
-        (share, all, if all { last } else { None })
+        (
+            share,
+            all,
+            if all { last } else { None },
+            format!(
+                "Progress from its milestones: {done_milestones} of {} reached (its components \
+                 have no datasets the plan counts).",
+                phase.milestones.len()
+            ),
+        )
     } else {
-        (0.0, false, None)
+        (
+            0.0,
+            false,
+            None,
+            "No datasets and no milestones: 0 % until it is marked complete \
+             (`mhd record -t phase_complete -o <phase id>`)."
+                .to_owned(),
+        )
     };
     Own {
         progress,
         completed: data_complete,
         completed_on: phase_mark.or(data_completed_on),
         milestone_marks,
+        explain,
     }
 }
 
@@ -375,9 +412,47 @@ pub fn timeline(
                 blocked_by,
                 blocker_alerts,
                 completed_on: own.completed_on,
+                forecast: None,
+                explain: own.explain,
             }
         })
         .collect()
+}
+
+/// Puts the forecast's ends into the timeline: an unfinished phase with a forecast gets it,
+/// its `projected_end` becomes its P85 and its slip and risk follow from that (the module's
+/// rules, with the forecast's date in place of the pace's).
+pub fn apply_outlook(
+    phases: &mut [MigrationPhase],
+    spreads: &[Option<crate::outlook::Spread>],
+    plan: &Plan,
+    today: Date,
+) {
+    for (p, spread) in phases.iter_mut().zip(spreads) {
+        let Some(s) = spread else { continue };
+        if p.status == PhaseStatus::Completed {
+            continue;
+        }
+        p.forecast = Some(*s);
+        p.projected_end = Some(s.p85);
+        p.slip_days = Some((s.p85 - p.end_date).whole_days());
+        let missed = p
+            .milestones
+            .iter()
+            .any(|m| m.status == MilestoneStatus::Missed);
+        let declared = plan.phase(&p.id).map_or(Risk::Low, |ph| ph.risk);
+        let started = today >= p.start_date;
+        // A phase that cannot end on time is at risk before it starts, too.
+        p.risk_level = if !started && p.slip_days.is_some_and(|d| d > 0) && p.status != PhaseStatus::Blocked {
+            declared.max(if p.slip_days.is_some_and(|d| d > HIGH_SLIP_DAYS) {
+                Risk::High
+            } else {
+                Risk::Medium
+            })
+        } else {
+            risk_level(p.status, started, p.slip_days, missed, declared)
+        };
+    }
 }
 
 /// Projected end and slip of a phase (see the module's rules).
@@ -759,8 +834,7 @@ mod tests {
         let mut p = chain();
         p.phases[2].milestones = vec![PlanMilestone {
             name: "C1".into(),
-            date: date!(2025 - 02 - 10),
-        }];
+            date: date!(2025 - 02 - 10), when: None }];
         let alerts = [PhaseAlert {
             phase: "c".into(),
             title: "Schema drift".into(),
@@ -783,8 +857,7 @@ mod tests {
             .iter()
             .map(|n| PlanMilestone {
                 name: (*n).into(),
-                date: date!(2025 - 01 - 27),
-            })
+                date: date!(2025 - 01 - 27), when: None })
             .collect();
         p.phases[3].components = vec!["unknown".into()];
         let today = date!(2025 - 01 - 15);
@@ -825,12 +898,10 @@ mod tests {
         p.phases[1].milestones = vec![
             PlanMilestone {
                 name: "B1".into(),
-                date: date!(2025 - 01 - 27),
-            },
+                date: date!(2025 - 01 - 27), when: None },
             PlanMilestone {
                 name: "B2".into(),
-                date: date!(2025 - 02 - 01),
-            },
+                date: date!(2025 - 02 - 01), when: None },
         ];
         let m = marks(
             &[("B2", date!(2025 - 02 - 05)), ("B1", date!(2025 - 01 - 29))],
@@ -861,8 +932,7 @@ mod tests {
                 .iter()
                 .map(|(n, d)| PlanMilestone {
                     name: (*n).into(),
-                    date: *d,
-                })
+                    date: *d, when: None })
                 .collect::<Vec<_>>()
         };
         p.phases[0].milestones = ms(&[
@@ -1058,8 +1128,7 @@ mod tests {
         let mut p = chain();
         p.phases[2].milestones = vec![PlanMilestone {
             name: "C1".into(),
-            date: date!(2025 - 02 - 10),
-        }];
+            date: date!(2025 - 02 - 10), when: None }];
         let t = timeline(&p, date!(2025 - 02 - 04), &[], &Marks::default(), &[]);
         insta::assert_json_snapshot!("timeline_blocked_chain", get(&t, "c"));
     }

@@ -117,6 +117,7 @@ impl SqliteStore {
             rollups: HashMap::new(),
             dataset_ids: HashMap::new(),
             datasets: HashMap::new(),
+            migration_days: HashMap::new(),
             written: 0,
         })
     }
@@ -158,6 +159,8 @@ pub struct OperationWriter {
     /// Ids of the dataset names this writer has met.
     dataset_ids: HashMap<String, i64>,
     datasets: HashMap<String, DatasetDelta>,
+    /// Successful migrations and rollbacks per (UTC day, component or "").
+    migration_days: HashMap<(i64, String), (i64, i64)>,
     written: u64,
 }
 
@@ -168,9 +171,28 @@ struct DatasetDelta {
     registered: bool,
     last_migrated: Option<i64>,
     last_rollback: Option<i64>,
+    last_started: Option<i64>,
+    /// The latest attempt and whether it succeeded (a success wins a tie).
+    last_attempt: Option<(i64, bool)>,
+    /// The latest verification and whether it passed (a pass wins a tie).
+    last_verified: Option<(i64, bool)>,
+    /// The type of the operation at `last`.
+    last_type: String,
     /// The latest component named for the dataset in this writer's operations.
     component: Option<String>,
 }
+
+/// The later of two (time, success) marks; at the same instant a success wins.
+fn later(a: Option<(i64, bool)>, b: Option<(i64, bool)>) -> Option<(i64, bool)> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Microseconds per day.
+pub(crate) const DAY_US: i64 = 86_400_000_000;
 
 impl OperationWriter {
     /// Validates and writes a batch; a batch with an invalid operation writes nothing.
@@ -231,17 +253,37 @@ impl OperationWriter {
             .entry(hour)
             .or_default()
             .add(op.success, op.duration_ms);
+        let ty = op.metric_type.as_str();
+        if op.success && (ty == kind::MIGRATION || ty == kind::ROLLBACK) {
+            let day = us.div_euclid(DAY_US);
+            let component = op.component.clone().unwrap_or_default();
+            let e = self.migration_days.entry((day, component)).or_default();
+            if ty == kind::MIGRATION {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
         if let Some(name) = &op.dataset_name {
-            let registered = op.metric_type == kind::DATASET_REGISTER;
-            let migrated = (op.success && op.metric_type == kind::MIGRATION).then_some(us);
-            let rolled_back = (op.success && op.metric_type == kind::ROLLBACK).then_some(us);
+            let registered = ty == kind::DATASET_REGISTER;
+            let migrated = (op.success && ty == kind::MIGRATION).then_some(us);
+            let rolled_back = (op.success && ty == kind::ROLLBACK).then_some(us);
+            let started = (ty == kind::MIGRATION_START).then_some(us);
+            let attempt = (ty == kind::MIGRATION).then_some((us, op.success));
+            let verified = (ty == kind::VERIFICATION).then_some((us, op.success));
             match self.datasets.get_mut(name.as_str()) {
                 Some(d) => {
                     d.first = d.first.min(us);
-                    d.last = d.last.max(us);
+                    if us >= d.last {
+                        d.last = us;
+                        ty.clone_into(&mut d.last_type);
+                    }
                     d.registered |= registered;
                     d.last_migrated = d.last_migrated.max(migrated);
                     d.last_rollback = d.last_rollback.max(rolled_back);
+                    d.last_started = d.last_started.max(started);
+                    d.last_attempt = later(d.last_attempt, attempt);
+                    d.last_verified = later(d.last_verified, verified);
                     if op.component.is_some() {
                         d.component.clone_from(&op.component);
                     }
@@ -253,6 +295,10 @@ impl OperationWriter {
                         registered,
                         last_migrated: migrated,
                         last_rollback: rolled_back,
+                        last_started: started,
+                        last_attempt: attempt,
+                        last_verified: verified,
+                        last_type: ty.to_owned(),
                         component: op.component.clone(),
                     };
                     self.datasets.insert(name.clone(), d);
@@ -293,18 +339,52 @@ impl OperationWriter {
             .execute(&mut *self.tx)
             .await?;
         }
+        for ((day, component), (migrations, rollbacks)) in &self.migration_days {
+            sqlx::query(
+                "INSERT INTO migration_days (day, component, migrations, rollbacks) \
+                 VALUES (?, ?, ?, ?) ON CONFLICT (day, component) DO UPDATE SET \
+                 migrations = migrations + excluded.migrations, \
+                 rollbacks = rollbacks + excluded.rollbacks",
+            )
+            .bind(day)
+            .bind(component)
+            .bind(migrations)
+            .bind(rollbacks)
+            .execute(&mut *self.tx)
+            .await?;
+        }
         for (name, d) in &self.datasets {
+            // A (time, flag) mark replaces the stored one when it is later, or as late and a
+            // success; `last_type` follows `last_seen_us` the same way.
             sqlx::query(
                 "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered, \
-                 last_migrated_us, last_rollback_us, component) VALUES (?, ?, ?, ?, ?, ?, ?) \
+                 last_migrated_us, last_rollback_us, component, last_started_us, \
+                 last_attempt_us, last_attempt_ok, last_verified_us, last_verified_ok, last_type) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (name) DO UPDATE SET \
                  first_seen_us = min(first_seen_us, excluded.first_seen_us), \
+                 last_type = CASE WHEN excluded.last_seen_us >= last_seen_us \
+                                  THEN excluded.last_type ELSE last_type END, \
                  last_seen_us = max(last_seen_us, excluded.last_seen_us), \
                  registered = max(registered, excluded.registered), \
                  last_migrated_us = max(coalesce(last_migrated_us, excluded.last_migrated_us), \
                                         coalesce(excluded.last_migrated_us, last_migrated_us)), \
                  last_rollback_us = max(coalesce(last_rollback_us, excluded.last_rollback_us), \
                                         coalesce(excluded.last_rollback_us, last_rollback_us)), \
+                 last_started_us = max(coalesce(last_started_us, excluded.last_started_us), \
+                                       coalesce(excluded.last_started_us, last_started_us)), \
+                 last_attempt_ok = CASE WHEN excluded.last_attempt_us IS NOT NULL AND \
+                     (last_attempt_us IS NULL OR excluded.last_attempt_us > last_attempt_us OR \
+                      (excluded.last_attempt_us = last_attempt_us AND excluded.last_attempt_ok > last_attempt_ok)) \
+                     THEN excluded.last_attempt_ok ELSE last_attempt_ok END, \
+                 last_attempt_us = max(coalesce(last_attempt_us, excluded.last_attempt_us), \
+                                       coalesce(excluded.last_attempt_us, last_attempt_us)), \
+                 last_verified_ok = CASE WHEN excluded.last_verified_us IS NOT NULL AND \
+                     (last_verified_us IS NULL OR excluded.last_verified_us > last_verified_us OR \
+                      (excluded.last_verified_us = last_verified_us AND excluded.last_verified_ok > last_verified_ok)) \
+                     THEN excluded.last_verified_ok ELSE last_verified_ok END, \
+                 last_verified_us = max(coalesce(last_verified_us, excluded.last_verified_us), \
+                                        coalesce(excluded.last_verified_us, last_verified_us)), \
                  component = coalesce(excluded.component, component)",
             )
             .bind(name)
@@ -314,6 +394,12 @@ impl OperationWriter {
             .bind(d.last_migrated)
             .bind(d.last_rollback)
             .bind(d.component.clone())
+            .bind(d.last_started)
+            .bind(d.last_attempt.map(|a| a.0))
+            .bind(d.last_attempt.map(|a| a.1))
+            .bind(d.last_verified.map(|v| v.0))
+            .bind(d.last_verified.map(|v| v.1))
+            .bind(d.last_type.clone())
             .execute(&mut *self.tx)
             .await?;
         }
@@ -591,33 +677,8 @@ impl Store for SqliteStore {
         .bind((cut_hour + 1) * HOUR_US)
         .execute(&mut *tx)
         .await?;
-        // Datasets are counted again from what is left; each keeps its component.
-        sqlx::query("CREATE TEMP TABLE kept_components AS SELECT name, component FROM datasets")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM datasets")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered, \
-             last_migrated_us, last_rollback_us) \
-             SELECT dataset_name, MIN(timestamp_us), MAX(timestamp_us), \
-             MAX(metric_type = 'dataset_register'), \
-             MAX(CASE WHEN metric_type = 'migration' AND success = 1 THEN timestamp_us END), \
-             MAX(CASE WHEN metric_type = 'rollback' AND success = 1 THEN timestamp_us END) \
-             FROM operations WHERE dataset_name IS NOT NULL GROUP BY dataset_name",
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE datasets SET component = \
-             (SELECT component FROM kept_components k WHERE k.name = datasets.name)",
-        )
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DROP TABLE kept_components")
-            .execute(&mut *tx)
-            .await?;
+        // Datasets keep their states and `migration_days` its history: what the migration has
+        // done does not shrink with the operations that recorded it.
         tx.commit().await?;
         Ok(deleted)
     }

@@ -14,7 +14,8 @@ use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 use super::{
-    Component, DatasetSpec, Datasets, MigrationInfo, Milestone, Phase, Plan, PlanError,
+    Component, DatasetSpec, Datasets, MigrationInfo, Milestone, MilestoneCondition, Phase, Plan,
+    PlanError,
     ROLLBACK_COMMAND_TIMEOUT, ROLLBACK_MAX_TIMEOUT, ROLLBACK_WEBHOOK_TIMEOUT, Risk, RollbackAction,
     RollbackVia, Thresholds, duration_text,
 };
@@ -37,7 +38,7 @@ const ROOT_KEYS: &[&str] = &[
 const MIGRATION_KEYS: &[&str] = &["name", "start", "weeks"];
 const DATASETS_KEYS: &[&str] = &["total", "list"];
 const DATASET_KEYS: &[&str] = &["name", "component"];
-const COMPONENT_KEYS: &[&str] = &["id", "name", "rollback"];
+const COMPONENT_KEYS: &[&str] = &["id", "name", "rollback", "datasets"];
 const ROLLBACK_KEYS: &[&str] = &[
     "command",
     "webhook",
@@ -58,7 +59,7 @@ const PHASE_KEYS: &[&str] = &[
     "risk",
     "milestones",
 ];
-const MILESTONE_KEYS: &[&str] = &["name", "date"];
+const MILESTONE_KEYS: &[&str] = &["name", "date", "when"];
 const THRESHOLD_KEYS: &[&str] = &[
     "success_rate_warning",
     "success_rate_critical",
@@ -92,6 +93,7 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
     let thresholds = r.thresholds(root);
 
     let component_ids = r.check_components(&components);
+    r.check_component_datasets(&components, datasets.as_ref());
     r.check_phases(&phases, component_ids.as_deref());
     if let Some(DatasetsIn::List(list)) = &datasets {
         r.check_datasets(list, component_ids.as_deref());
@@ -147,6 +149,7 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
                 id: c.id?.into_inner(),
                 name: c.name?,
                 rollback: c.rollback,
+                datasets: c.datasets.map(Spanned::into_inner),
             })
         })
         .collect();
@@ -181,6 +184,8 @@ struct ComponentIn {
     name: Option<String>,
     /// `None` when absent or holding a mistake (reported).
     rollback: Option<RollbackAction>,
+    /// `datasets = N`, where it is.
+    datasets: Option<Spanned<u32>>,
 }
 
 struct PhaseIn {
@@ -199,6 +204,8 @@ struct PhaseIn {
 struct MilestoneIn {
     name: Option<String>,
     date: Option<Spanned<Date>>,
+    /// `when`, read; its component is checked against the plan's.
+    when: Option<Spanned<MilestoneCondition>>,
 }
 
 impl PhaseIn {
@@ -213,6 +220,7 @@ impl PhaseIn {
                 Some(Milestone {
                     name: m.name?,
                     date: m.date?.into_inner(),
+                    when: m.when.map(Spanned::into_inner),
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -411,6 +419,21 @@ impl<'s> Reader<'s> {
             return None;
         }
         Some(s)
+    }
+
+    /// A milestone's `when`: a condition of [`MilestoneCondition::parse`], a mistake pointed at
+    /// inside the string.
+    fn condition(&mut self, value: &Value<'_>) -> Option<Spanned<MilestoneCondition>> {
+        let text = self.text(value, "`when` in a milestone")?;
+        match MilestoneCondition::parse(&text) {
+            Ok(c) => Some(Spanned::new(value.span(), c)),
+            Err((offset, message)) => {
+                // Inside the quotes; exact for strings without escapes.
+                let at = (value.span().start + 1 + offset).min(value.span().end.saturating_sub(1));
+                self.error(at..at + 1, format!("`when` in a milestone: {message}"));
+                None
+            }
+        }
     }
 
     /// An id: letters, digits, `_`, `-` and `.`, so it fits in URLs and command lines.
@@ -665,7 +688,16 @@ impl<'s> Reader<'s> {
                 let rollback = t
                     .get("rollback")
                     .and_then(|v| self.rollback(v, id.as_ref().map(|id| id.get_ref().as_str())));
-                ComponentIn { id, name, rollback }
+                let datasets = t.get("datasets").and_then(|v| {
+                    self.count(v, "`datasets` in [[components]]", 0)
+                        .map(|n| Spanned::new(v.span(), n))
+                });
+                ComponentIn {
+                    id,
+                    name,
+                    rollback,
+                    datasets,
+                }
             })
             .collect()
     }
@@ -874,6 +906,7 @@ impl<'s> Reader<'s> {
                         self.date(v, "`date` in a milestone")
                             .map(|d| Spanned::new(v.span(), d))
                     }),
+                    when: m.get("when").and_then(|v| self.condition(v)),
                 });
             }
             milestones_ok = self.errors.len() == errors_before;
@@ -985,6 +1018,38 @@ impl<'s> Reader<'s> {
 
     /// Reports duplicate component ids; returns the declared ids, or `None` when the plan
     /// declares no components (then phases and datasets may name any component).
+    /// `datasets = N` of components goes with `[datasets] total`, and adds up to at most it.
+    fn check_component_datasets(&mut self, components: &[ComponentIn], datasets: Option<&DatasetsIn>) {
+        let counted: Vec<&Spanned<u32>> =
+            components.iter().filter_map(|c| c.datasets.as_ref()).collect();
+        match datasets {
+            Some(DatasetsIn::List(_)) => {
+                for n in counted {
+                    self.error(
+                        n.span(),
+                        "`datasets` in [[components]] goes with `[datasets] total`: with a list, \
+                         each [[datasets.list]] entry names its `component`",
+                    );
+                }
+            }
+            Some(DatasetsIn::Total(total)) => {
+                let sum: u64 = counted.iter().map(|n| u64::from(*n.get_ref())).sum();
+                if let Some(last) = counted.last()
+                    && sum > u64::from(*total)
+                {
+                    self.error(
+                        last.span(),
+                        format!(
+                            "the components' `datasets` add up to {sum}, more than the {total} \
+                             of `[datasets] total`"
+                        ),
+                    );
+                }
+            }
+            None => {}
+        }
+    }
+
     fn check_components(&mut self, components: &[ComponentIn]) -> Option<Vec<String>> {
         let ids: Vec<&Spanned<String>> = components.iter().filter_map(|c| c.id.as_ref()).collect();
         self.check_unique(&ids, "component id");
@@ -1081,6 +1146,28 @@ impl<'s> Reader<'s> {
                             }
                         }
                     }
+                }
+            }
+            for m in &p.milestones {
+                let Some(when) = &m.when else { continue };
+                if let (Some(c), Some(known)) = (&when.get_ref().component, component_ids)
+                    && !known.contains(c)
+                {
+                    self.error(
+                        when.span(),
+                        format!(
+                            "`when` in a milestone of {label} names component `{c}`, which is \
+                             not a component of the plan"
+                        ),
+                    );
+                } else if when.get_ref().component.is_some() && component_ids.is_none() {
+                    self.error(
+                        when.span(),
+                        format!(
+                            "`when` in a milestone of {label} names a component, but the plan \
+                             has no [[components]]"
+                        ),
+                    );
                 }
             }
             self.check_refs(
