@@ -434,7 +434,13 @@ fn cleanup_deletes_only_with_consent() {
             .unwrap(),
     );
     assert_eq!(s["overall"]["total_operations"], 0);
-    assert_eq!(s["dataset_stats"]["total_datasets"], 0);
+    // The datasets and their states stay: a cleanup never changes how far the migration is.
+    assert!(
+        s["dataset_stats"]["total_datasets"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{s}"
+    );
 }
 
 #[test]

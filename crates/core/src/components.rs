@@ -303,7 +303,9 @@ pub fn component_health(input: &ComponentInput, thresholds: &Thresholds) -> Comp
         migration_status: MigrationStatus {
             migrated: input.migrated,
             total: input.datasets_total,
-            percent: input.datasets_total.and_then(|t| percent(input.migrated, t)),
+            percent: input
+                .datasets_total
+                .and_then(|t| percent(input.migrated, t)),
         },
         test_coverage: input
             .tests
@@ -367,7 +369,11 @@ fn why(row: &ComponentHealth, input: &ComponentInput, t: &Thresholds) -> Vec<Str
         out.push(format!("no operations in the last {}", input.window));
     }
     for i in row.issues.iter().filter(|i| i.state == AlertState::Pending) {
-        out.push(format!("{} alert pending: {}", i.severity.as_str(), i.title));
+        out.push(format!(
+            "{} alert pending: {}",
+            i.severity.as_str(),
+            i.title
+        ));
     }
     if out.is_empty() {
         out.push(format!(
@@ -396,7 +402,13 @@ pub fn component_matrix(
     let mut rows: Vec<(usize, ComponentHealth, usize)> = inputs
         .iter()
         .enumerate()
-        .map(|(i, input)| (i, component_health(input, thresholds), input.regressions.len()))
+        .map(|(i, input)| {
+            (
+                i,
+                component_health(input, thresholds),
+                input.regressions.len(),
+            )
+        })
         .collect();
     let error_rate = |r: &ComponentHealth| {
         r.old_version
@@ -750,17 +762,36 @@ mod tests {
     fn a_firing_alert_never_leaves_a_component_healthy() {
         let healthy = || input(window(100, 2, &[], 60.0), window(100, 3, &[], 60.0));
         let t = Thresholds::default();
-        assert_eq!(component_health(&healthy(), &t).health, SystemHealth::Healthy);
+        assert_eq!(
+            component_health(&healthy(), &t).health,
+            SystemHealth::Healthy
+        );
         let cases = [
             (Severity::Info, AlertState::Firing, SystemHealth::Healthy),
-            (Severity::Warning, AlertState::Firing, SystemHealth::Degraded),
+            (
+                Severity::Warning,
+                AlertState::Firing,
+                SystemHealth::Degraded,
+            ),
             (Severity::Error, AlertState::Firing, SystemHealth::Degraded),
-            (Severity::Critical, AlertState::Firing, SystemHealth::Failing),
-            (Severity::Critical, AlertState::Pending, SystemHealth::Healthy),
+            (
+                Severity::Critical,
+                AlertState::Firing,
+                SystemHealth::Failing,
+            ),
+            (
+                Severity::Critical,
+                AlertState::Pending,
+                SystemHealth::Healthy,
+            ),
         ];
         for (severity, state, want) in cases {
             let mut i = healthy();
-            i.issues = vec![issue(severity, state, "Storage: 6.9 % of operations failing")];
+            i.issues = vec![issue(
+                severity,
+                state,
+                "Storage: 6.9 % of operations failing",
+            )];
             let h = component_health(&i, &t);
             assert_eq!(h.health, want, "{severity:?} {state:?}");
             assert_eq!(h.issues.len(), 1, "its open alerts are its issues");
@@ -787,9 +818,21 @@ mod tests {
         let m = component_matrix(&[a, b, c, d], &t);
         let order: Vec<&str> = m.iter().map(|r| r.component.as_str()).collect();
         assert_eq!(order, ["c", "b", "d", "a"]);
-        assert!(m[1].why[0].starts_with("new system: 85.0% of 100 operations"), "{:?}", m[1].why);
-        assert!(m[2].why[0].contains("feature generation (+99.2 %)"), "{:?}", m[2].why);
-        assert!(m[3].why[0].starts_with("every figure within"), "{:?}", m[3].why);
+        assert!(
+            m[1].why[0].starts_with("new system: 85.0% of 100 operations"),
+            "{:?}",
+            m[1].why
+        );
+        assert!(
+            m[2].why[0].contains("feature generation (+99.2 %)"),
+            "{:?}",
+            m[2].why
+        );
+        assert!(
+            m[3].why[0].starts_with("every figure within"),
+            "{:?}",
+            m[3].why
+        );
     }
 
     #[test]

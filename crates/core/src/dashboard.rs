@@ -82,15 +82,29 @@ pub struct DashboardData {
     pub performance: Vec<PerformanceComparison>,
 }
 
-/// The plan-driven views (DESIGN §3.1–3.3) of one moment.
+/// The plan-driven views (DESIGN §3.1–3.3) of one moment, as the view model made them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MigrationViews {
     /// The executive summary.
     pub summary: ExecutiveSummary,
     /// The phases, in the plan's order.
     pub timeline: Vec<MigrationPhase>,
-    /// The component health matrix, in the plan's order.
+    /// The component health matrix, worst first.
     pub components: Vec<ComponentHealth>,
+    /// Migrated datasets over time against the plan.
+    pub progress: Option<crate::model::Progress>,
+}
+
+impl MigrationViews {
+    /// The plan-driven views of a view model (`None` without a plan).
+    pub fn of(model: &crate::model::ViewModel) -> Option<MigrationViews> {
+        Some(MigrationViews {
+            summary: model.summary.clone()?,
+            timeline: model.timeline.clone(),
+            components: model.components.clone(),
+            progress: model.progress.clone(),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -128,7 +128,13 @@ impl DatasetMarks {
         .into_iter()
         .filter_map(|(at, s)| at.map(|at| (at, s)))
         // At one instant a rollback outranks a failure, which outranks a start.
-        .max_by_key(|(at, s)| (*at, *s == DatasetState::RolledBack, *s == DatasetState::Failed));
+        .max_by_key(|(at, s)| {
+            (
+                *at,
+                *s == DatasetState::RolledBack,
+                *s == DatasetState::Failed,
+            )
+        });
         latest.map_or(DatasetState::Pending, |(_, s)| s)
     }
 
@@ -390,7 +396,9 @@ pub fn book(plan: Option<&Plan>, stored: &[StoredDataset]) -> DatasetBook {
     let mut components = Vec::new();
     if let Some(plan) = plan {
         for c in &plan.components {
-            let mut counts = by_component.remove(&Some(c.id.as_str())).unwrap_or_default();
+            let mut counts = by_component
+                .remove(&Some(c.id.as_str()))
+                .unwrap_or_default();
             let total = plan.component_datasets(&c.id).map(u64::from);
             if let Some(t) = total {
                 counts.pending += t.saturating_sub(counts.total());
@@ -469,8 +477,18 @@ mod tests {
         let cases = [
             ("nothing", marks(None, None, None, None), Pending, false),
             ("started", marks(Some(0), None, None, None), Migrating, true),
-            ("failed", marks(Some(0), Some((1, false)), None, None), Failed, false),
-            ("migrated", marks(Some(0), Some((1, true)), None, None), Migrated, false),
+            (
+                "failed",
+                marks(Some(0), Some((1, false)), None, None),
+                Failed,
+                false,
+            ),
+            (
+                "migrated",
+                marks(Some(0), Some((1, true)), None, None),
+                Migrated,
+                false,
+            ),
             (
                 "verified after",
                 marks(Some(0), Some((1, true)), None, Some((2, true))),

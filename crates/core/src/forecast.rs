@@ -352,7 +352,11 @@ mod tests {
             (e.p95 - e.p50).whole_days()
         };
         assert!(band(&steady) <= 3, "steady band {}", band(&steady));
-        assert!(band(&bursty) >= 4 * band(&steady).max(1), "bursty band {}", band(&bursty));
+        assert!(
+            band(&bursty) >= 4 * band(&steady).max(1),
+            "bursty band {}",
+            band(&bursty)
+        );
     }
 
     #[test]

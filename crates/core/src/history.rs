@@ -130,11 +130,7 @@ impl History {
             return now_count;
         };
         let from = self.index(day).unwrap_or(0) + 1;
-        let later: i64 = series
-            .iter()
-            .skip(from.max(0) as usize)
-            .copied()
-            .sum();
+        let later: i64 = series.iter().skip(from.max(0) as usize).copied().sum();
         (now_count as i64 - later).max(0) as u64
     }
 

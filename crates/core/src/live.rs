@@ -24,8 +24,8 @@
 //!   first, each bucket (start, end] holding the figure's rule applied to its own operations
 //!   (rates per its own length); `null` for a bucket where the figure is undefined (no
 //!   durations, no memory sample). Memory takes each series' latest sample of each bucket.
-//! - **`active_migrations`**: datasets whose latest `migration_start` is not followed by a
-//!   `migration` of the same dataset (see [`active_migrations`]); **`queue_depth`** and
+//! - **`active_migrations`**: the datasets in flight by the one rule of [`crate::datasets`]
+//!   (a `migration_start` newer than every attempt), as given; **`queue_depth`** and
 //!   **`workers`**: the latest samples of those names, as given.
 //! - **`metrics`**, for the alert engine, from the current window: `operations_per_second`;
 //!   `error_rate` = failed / all operations (0..=1); `mean_duration_ms`; `p95_duration_ms`;
@@ -195,32 +195,6 @@ pub struct LiveMetrics {
 pub fn change_percent(value: Option<f64>, previous: Option<f64>) -> Option<f64> {
     let (v, p) = (value?, previous?);
     (v.is_finite() && p.is_finite() && p != 0.0).then(|| (v - p) / p.abs() * 100.0)
-}
-
-/// Datasets being migrated now: those with a `migration_start` not followed by a `migration`
-/// of the same dataset. Operations may come in any order; they are taken by time, operations at
-/// the same instant in the order given. A start counts whether it succeeded or not (DESIGN §2
-/// gives no exception); several starts count once; operations without a dataset are ignored.
-/// Give every `migration_start` and `migration` since the oldest migration that may still run.
-pub fn active_migrations<'a>(ops: impl IntoIterator<Item = &'a LiveOperation>) -> u64 {
-    let mut ops: Vec<&LiveOperation> = ops.into_iter().collect();
-    ops.sort_by_key(|o| o.timestamp);
-    let mut running: BTreeMap<&str, bool> = BTreeMap::new();
-    for op in ops {
-        let Some(dataset) = op.dataset_name.as_deref() else {
-            continue;
-        };
-        match op.metric_type.as_str() {
-            kind::MIGRATION_START => {
-                running.insert(dataset, true);
-            }
-            kind::MIGRATION => {
-                running.insert(dataset, false);
-            }
-            _ => {}
-        }
-    }
-    running.values().filter(|r| **r).count() as u64
 }
 
 /// Which window an instant falls in.
@@ -880,100 +854,6 @@ mod tests {
         assert_eq!(m.memory_bytes.as_ref().and_then(|f| f.value), Some(4.0e9));
         let names: Vec<_> = metric_streams(&m).iter().map(|s| s.metric).collect();
         assert!(names.contains(&"memory_percent") && names.contains(&"memory_bytes"));
-    }
-
-    #[test]
-    fn active_migrations_rule() {
-        let mk = |secs: i64, metric_type: &str, dataset: Option<&str>| LiveOperation {
-            timestamp: NOW + Duration::seconds(secs),
-            metric_type: metric_type.to_owned(),
-            success: true,
-            duration_ms: None,
-            dataset_name: dataset.map(str::to_owned),
-        };
-        struct Case {
-            name: &'static str,
-            ops: Vec<LiveOperation>,
-            want: u64,
-        }
-        let cases = [
-            Case {
-                name: "nothing",
-                ops: vec![],
-                want: 0,
-            },
-            Case {
-                name: "started, not finished",
-                ops: vec![
-                    mk(0, "migration_start", Some("a")),
-                    mk(1, "migration_start", Some("b")),
-                ],
-                want: 2,
-            },
-            Case {
-                name: "started and migrated",
-                ops: vec![
-                    mk(0, "migration_start", Some("a")),
-                    mk(5, "migration", Some("a")),
-                ],
-                want: 0,
-            },
-            Case {
-                name: "a failed migration ends it too",
-                ops: vec![mk(0, "migration_start", Some("a")), {
-                    let mut o = mk(5, "migration", Some("a"));
-                    o.success = false;
-                    o
-                }],
-                want: 0,
-            },
-            Case {
-                name: "restarted after its migration",
-                ops: vec![
-                    mk(0, "migration_start", Some("a")),
-                    mk(5, "migration", Some("a")),
-                    mk(9, "migration_start", Some("a")),
-                ],
-                want: 1,
-            },
-            Case {
-                name: "taken by time, not by the order given",
-                ops: vec![
-                    mk(5, "migration", Some("a")),
-                    mk(0, "migration_start", Some("a")),
-                ],
-                want: 0,
-            },
-            Case {
-                name: "the same instant keeps the order given",
-                ops: vec![
-                    mk(0, "migration", Some("a")),
-                    mk(0, "migration_start", Some("a")),
-                ],
-                want: 1,
-            },
-            Case {
-                name: "started twice counts once",
-                ops: vec![
-                    mk(0, "migration_start", Some("a")),
-                    mk(1, "migration_start", Some("a")),
-                ],
-                want: 1,
-            },
-            Case {
-                name: "another dataset's migration does not end it; no dataset is ignored",
-                ops: vec![
-                    mk(0, "migration_start", Some("a")),
-                    mk(1, "migration", Some("b")),
-                    mk(2, "migration_start", None),
-                    mk(3, "rollback", Some("a")),
-                ],
-                want: 1,
-            },
-        ];
-        for c in cases {
-            assert_eq!(active_migrations(&c.ops), c.want, "{}", c.name);
-        }
     }
 
     #[test]

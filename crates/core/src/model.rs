@@ -393,7 +393,14 @@ pub fn build(
             .map(Issue::of)
             .collect()
     };
-    let components = components(plan, snap, &datasets, tests.as_ref(), &performance, issues_of);
+    let components = components(
+        plan,
+        snap,
+        &datasets,
+        tests.as_ref(),
+        &performance,
+        issues_of,
+    );
 
     let firing: Vec<FiringAlert> = alerts
         .iter()
@@ -475,12 +482,18 @@ pub fn build(
 /// Firing before pending, then the most severe, then the newest.
 pub fn sort_alerts(alerts: &mut [Alert]) {
     alerts.sort_by(|a, b| {
-        (b.state == AlertState::Firing, b.severity, b.started_at, b.id).cmp(&(
-            a.state == AlertState::Firing,
-            a.severity,
-            a.started_at,
-            a.id,
-        ))
+        (
+            b.state == AlertState::Firing,
+            b.severity,
+            b.started_at,
+            b.id,
+        )
+            .cmp(&(
+                a.state == AlertState::Firing,
+                a.severity,
+                a.started_at,
+                a.id,
+            ))
     });
 }
 
@@ -576,7 +589,10 @@ fn components(
                 .collect();
             let tests = (!suites.is_empty()).then(|| {
                 suites.iter().fold((0, 0), |(p, t), s| {
-                    (p + s.results.passed, t + s.results.total - s.results.skipped)
+                    (
+                        p + s.results.passed,
+                        t + s.results.total - s.results.skipped,
+                    )
                 })
             });
             let mine: Vec<PerformanceComparison> = performance
@@ -648,7 +664,10 @@ fn summary_explain(
                  successful migration newer than any rollback.",
                 datasets.states.verified
             ),
-            Some(format!("/datasets?state={}", DatasetState::Migrated.as_str())),
+            Some(format!(
+                "/datasets?state={}",
+                DatasetState::Migrated.as_str()
+            )),
         ),
     );
     e.insert(
@@ -677,7 +696,12 @@ fn summary_explain(
             let path = if c.critical_path.is_empty() {
                 "the last datasets set the date".to_owned()
             } else {
-                format!("the phases {} set the date", c.critical_path.join(" → "))
+                let names: Vec<&str> = c
+                    .critical_path
+                    .iter()
+                    .map(|id| plan.phase(id).map_or(id.as_str(), |p| p.name.as_str()))
+                    .collect();
+                format!("the phases {} set the date", names.join(" → "))
             };
             format!(
                 "P85 {} ({} days {} the planned end {}), P50 {}, P95 {}: {} datasets to go at \
@@ -728,15 +752,15 @@ fn summary_explain(
     e.insert(
         "performance_delta".to_owned(),
         explained(
-            format!(
-                "{} {}",
-                if performance.comparisons.is_empty() {
-                    "No benchmarks compare the systems yet.".to_owned()
-                } else {
-                    format!("{}.", capitalise(&performance.verdict.headline))
-                },
-                performance.verdict.explain
-            ),
+            if performance.comparisons.is_empty() {
+                performance.verdict.explain.clone()
+            } else {
+                format!(
+                    "{}. {}",
+                    capitalise(&performance.verdict.headline),
+                    performance.verdict.explain
+                )
+            },
             Some("/performance".to_owned()),
         ),
     );

@@ -187,12 +187,7 @@ fn order(work: &[PhaseWork]) -> Vec<usize> {
 
 /// One future's days (from today) at which each dataset target is reached: `[overall,
 /// components…]`, [`NEVER`] past the horizon.
-fn datasets_done(
-    series: &[Vec<i64>],
-    targets: &[u64],
-    borrow: &[bool],
-    run: &mut Run,
-) -> Vec<i64> {
+fn datasets_done(series: &[Vec<i64>], targets: &[u64], borrow: &[bool], run: &mut Run) -> Vec<i64> {
     let mut done: Vec<i64> = targets
         .iter()
         .map(|&t| if t == 0 { 0 } else { NEVER })

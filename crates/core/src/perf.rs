@@ -269,11 +269,10 @@ fn compare_one(
 /// clear change, so a median never hides a regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PerformanceVerdict {
-    /// The operations whose new system is slower (`regression`), worst first, with their
-    /// p50 change in percent.
-    pub slower: Vec<(String, f64)>,
+    /// The operations whose new system is slower (`regression`), worst first.
+    pub slower: Vec<VerdictItem>,
     /// The operations whose new system is faster (`improved`), best first.
-    pub faster: Vec<(String, f64)>,
+    pub faster: Vec<VerdictItem>,
     /// Operations compared with no clear change (or one side missing).
     pub unclear: usize,
     /// The headline in words: "1 operation slower (feature generation +35.0 %), 2 faster,
@@ -281,6 +280,15 @@ pub struct PerformanceVerdict {
     pub headline: String,
     /// The rule, with its inputs.
     pub explain: String,
+}
+
+/// One operation of a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerdictItem {
+    /// The operation, with its component when another operation has the same name.
+    pub operation: String,
+    /// The change of its p50 in percent.
+    pub delta_percent: f64,
 }
 
 /// The name of a comparison as people read it: "feature generation" or "query (storage)".
@@ -293,19 +301,34 @@ fn comparison_name(c: &PerformanceComparison, all: &[PerformanceComparison]) -> 
 }
 
 /// The headline over the comparisons (see [`PerformanceVerdict`]).
-pub fn verdict(comparisons: &[PerformanceComparison], regression_percent: f64) -> PerformanceVerdict {
-    let mut slower: Vec<(String, f64)> = comparisons
+pub fn verdict(
+    comparisons: &[PerformanceComparison],
+    regression_percent: f64,
+) -> PerformanceVerdict {
+    let item = |c: &PerformanceComparison| VerdictItem {
+        operation: comparison_name(c, comparisons),
+        delta_percent: c.delta_percent.unwrap_or(0.0),
+    };
+    let mut slower: Vec<VerdictItem> = comparisons
         .iter()
         .filter(|c| c.regression)
-        .map(|c| (comparison_name(c, comparisons), c.delta_percent.unwrap_or(0.0)))
+        .map(item)
         .collect();
-    slower.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut faster: Vec<(String, f64)> = comparisons
+    slower.sort_by(|a, b| {
+        b.delta_percent
+            .total_cmp(&a.delta_percent)
+            .then(a.operation.cmp(&b.operation))
+    });
+    let mut faster: Vec<VerdictItem> = comparisons
         .iter()
         .filter(|c| c.improved)
-        .map(|c| (comparison_name(c, comparisons), c.delta_percent.unwrap_or(0.0)))
+        .map(item)
         .collect();
-    faster.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    faster.sort_by(|a, b| {
+        a.delta_percent
+            .total_cmp(&b.delta_percent)
+            .then(a.operation.cmp(&b.operation))
+    });
     let unclear = comparisons.len() - slower.len() - faster.len();
     let ops = |n: usize| if n == 1 { "operation" } else { "operations" };
     let headline = if comparisons.is_empty() {
@@ -316,7 +339,7 @@ pub fn verdict(comparisons: &[PerformanceComparison], regression_percent: f64) -
             let worst: Vec<String> = slower
                 .iter()
                 .take(2)
-                .map(|(n, d)| format!("{n} {d:+.1} %"))
+                .map(|v| format!("{} {:+.1} %", v.operation, v.delta_percent))
                 .collect();
             let more = if slower.len() > 2 { ", …" } else { "" };
             parts.push(format!(
@@ -343,15 +366,20 @@ pub fn verdict(comparisons: &[PerformanceComparison], regression_percent: f64) -
         }
         parts.join(", ")
     };
-    let explain = format!(
-        "Each of the {} operation{} benchmarked on both systems is slower when the new p50 is \
+    let explain = if comparisons.is_empty() {
+        "No operation is benchmarked on both systems yet (`mhd ingest bench FILE --system old|new`)."
+            .to_owned()
+    } else {
+        format!(
+            "Each of the {} operation{} benchmarked on both systems is slower when the new p50 is \
          more than {} % above the old one and, with at least {MIN_SAMPLES_FOR_TEST} samples a \
          side, a Mann-Whitney U test gives p < {SIGNIFICANCE}; faster the same way below; \
          otherwise no clear change.",
-        comparisons.len(),
-        if comparisons.len() == 1 { "" } else { "s" },
-        crate::format::number(regression_percent),
-    );
+            comparisons.len(),
+            if comparisons.len() == 1 { "" } else { "s" },
+            crate::format::number(regression_percent),
+        )
+    };
     PerformanceVerdict {
         slower,
         faster,

@@ -347,27 +347,36 @@ impl MilestoneCondition {
         }
         let name = &text[start..i];
         if name.is_empty() {
-            return Err((start, format!(
-                "expected a figure ({}), optionally after a component (`storage.migrated`)",
-                figure_list()
-            )));
+            return Err((
+                start,
+                format!(
+                    "expected a figure ({}), optionally after a component (`storage.migrated`)",
+                    figure_list()
+                ),
+            ));
         }
         let (component, figure_name, figure_at) = match name.rsplit_once('.') {
             Some((c, f)) => (Some(c.to_owned()), f, start + c.len() + 1),
             None => (None, name, start),
         };
         if component.as_deref() == Some("") {
-            return Err((start, "a component id before `.` must not be empty".to_owned()));
+            return Err((
+                start,
+                "a component id before `.` must not be empty".to_owned(),
+            ));
         }
         let Some(figure) = ConditionFigure::NAMES
             .iter()
             .find(|(n, _)| *n == figure_name)
             .map(|(_, f)| *f)
         else {
-            return Err((figure_at, format!(
-                "unknown figure `{figure_name}`: a condition counts {}",
-                figure_list()
-            )));
+            return Err((
+                figure_at,
+                format!(
+                    "unknown figure `{figure_name}`: a condition counts {}",
+                    figure_list()
+                ),
+            ));
         };
         skip(&mut i);
         let op_at = i;
@@ -383,7 +392,12 @@ impl MilestoneCondition {
         .into_iter()
         .find(|(s, _)| rest.starts_with(s))
         .map(|(s, op)| (op, s.len()))
-        .ok_or_else(|| (op_at, "expected a comparison: >=, >, <=, < or ==".to_owned()))?;
+        .ok_or_else(|| {
+            (
+                op_at,
+                "expected a comparison: >=, >, <=, < or ==".to_owned(),
+            )
+        })?;
         i += len;
         skip(&mut i);
         let value_at = i;
@@ -393,17 +407,23 @@ impl MilestoneCondition {
             .ok()
             .filter(|v: &f64| v.is_finite() && *v >= 0.0)
             .ok_or_else(|| {
-                (value_at, format!(
-                    "expected a number of zero or more after `{}`, found {value_text:?}",
-                    op.as_str()
-                ))
+                (
+                    value_at,
+                    format!(
+                        "expected a number of zero or more after `{}`, found {value_text:?}",
+                        op.as_str()
+                    ),
+                )
             })?;
         if matches!(
             figure,
             ConditionFigure::MigratedPercent | ConditionFigure::VerifiedPercent
         ) && value > 100.0
         {
-            return Err((value_at, format!("a percent is at most 100, found {value_text}")));
+            return Err((
+                value_at,
+                format!("a percent is at most 100, found {value_text}"),
+            ));
         }
         Ok(MilestoneCondition {
             component,

@@ -174,6 +174,8 @@ pub struct KeyMetrics {
     pub success_rate: Option<f64>,
     /// Rollbacks recorded.
     pub rollback_count: u64,
+    /// Migration attempts recorded (the success rate's denominator).
+    pub migration_attempts: u64,
     /// Median over operations of the new p50's change against the old one, in percent
     /// (negative: the new system is faster).
     pub performance_delta: Option<f64>,
@@ -238,7 +240,7 @@ pub fn executive_summary(input: &SummaryInput<'_>) -> ExecutiveSummary {
     recommendations.extend(critical_alert_advice(input.alerts));
     recommendations.extend(blocked_phase_advice(input.phases));
     recommendations.extend(success_rate_advice(rate, t));
-    recommendations.extend(forecast_advice(&outlook, input.daily_net));
+    recommendations.extend(forecast_advice(&outlook, input.daily_net, input.phases));
     recommendations.extend(missed_milestone_advice(input.phases));
     recommendations.extend(test_advice(input.test_suites, t));
     recommendations.extend(performance_advice(
@@ -260,6 +262,7 @@ pub fn executive_summary(input: &SummaryInput<'_>) -> ExecutiveSummary {
             datasets_total: total,
             success_rate: rate,
             rollback_count: input.counts.rollbacks,
+            migration_attempts: input.counts.attempts,
             performance_delta: input.performance_delta,
             performance_headline: input.performance.map(|v| v.headline.clone()),
         },
@@ -531,7 +534,11 @@ fn success_rate_advice(rate: Option<f64>, t: &Thresholds) -> Option<String> {
     ))
 }
 
-fn forecast_advice(outlook: &Outlook, daily_net: &[i64]) -> Option<String> {
+fn forecast_advice(
+    outlook: &Outlook,
+    daily_net: &[i64],
+    phases: &[MigrationPhase],
+) -> Option<String> {
     let window = match daily_net.len() {
         1 => "in the last day".to_owned(),
         n => format!("in the last {n} days"),
@@ -543,7 +550,11 @@ fn forecast_advice(outlook: &Outlook, daily_net: &[i64]) -> Option<String> {
             e.p85,
             days(e.slip_days),
             e.planned_end,
-            e.critical_path.join(" → ")
+            e.critical_path
+                .iter()
+                .map(|id| phase_name(id, phases))
+                .collect::<Vec<_>>()
+                .join(" → ")
         )),
         Ok(e) if e.slip_days > 0 => Some(format!(
             "At the current pace the migration ends {} (P85), {} after the planned {}: raise \
@@ -634,7 +645,11 @@ fn performance_advice(
     t: &Thresholds,
 ) -> Option<String> {
     if let Some(v) = verdict.filter(|v| !v.slower.is_empty()) {
-        let names: Vec<String> = v.slower.iter().map(|(n, d)| format!("{n} ({d:+.1} %)")).collect();
+        let names: Vec<String> = v
+            .slower
+            .iter()
+            .map(|i| format!("{} ({:+.1} %)", i.operation, i.delta_percent))
+            .collect();
         return Some(format!(
             "The new system is slower than the old on {}, beyond the {}% regression threshold: \
              look at the regressions (`mhd perf`).",
@@ -1007,7 +1022,7 @@ mod tests {
         ];
         for (i, (outlook, daily, want)) in cases.iter().enumerate() {
             assert_eq!(
-                forecast_advice(outlook, daily).as_deref(),
+                forecast_advice(outlook, daily, &[]).as_deref(),
                 *want,
                 "case {i}"
             );
@@ -1126,7 +1141,11 @@ mod tests {
             (Some(10.5), true),
         ];
         for (delta, want) in cases {
-            assert_eq!(performance_advice(delta, None, &t).is_some(), want, "{delta:?}");
+            assert_eq!(
+                performance_advice(delta, None, &t).is_some(),
+                want,
+                "{delta:?}"
+            );
         }
         assert_eq!(
             performance_advice(Some(12.34), None, &t).as_deref(),

@@ -443,15 +443,16 @@ pub fn apply_outlook(
         let declared = plan.phase(&p.id).map_or(Risk::Low, |ph| ph.risk);
         let started = today >= p.start_date;
         // A phase that cannot end on time is at risk before it starts, too.
-        p.risk_level = if !started && p.slip_days.is_some_and(|d| d > 0) && p.status != PhaseStatus::Blocked {
-            declared.max(if p.slip_days.is_some_and(|d| d > HIGH_SLIP_DAYS) {
-                Risk::High
+        p.risk_level =
+            if !started && p.slip_days.is_some_and(|d| d > 0) && p.status != PhaseStatus::Blocked {
+                declared.max(if p.slip_days.is_some_and(|d| d > HIGH_SLIP_DAYS) {
+                    Risk::High
+                } else {
+                    Risk::Medium
+                })
             } else {
-                Risk::Medium
-            })
-        } else {
-            risk_level(p.status, started, p.slip_days, missed, declared)
-        };
+                risk_level(p.status, started, p.slip_days, missed, declared)
+            };
     }
 }
 
@@ -834,7 +835,9 @@ mod tests {
         let mut p = chain();
         p.phases[2].milestones = vec![PlanMilestone {
             name: "C1".into(),
-            date: date!(2025 - 02 - 10), when: None }];
+            date: date!(2025 - 02 - 10),
+            when: None,
+        }];
         let alerts = [PhaseAlert {
             phase: "c".into(),
             title: "Schema drift".into(),
@@ -857,7 +860,9 @@ mod tests {
             .iter()
             .map(|n| PlanMilestone {
                 name: (*n).into(),
-                date: date!(2025 - 01 - 27), when: None })
+                date: date!(2025 - 01 - 27),
+                when: None,
+            })
             .collect();
         p.phases[3].components = vec!["unknown".into()];
         let today = date!(2025 - 01 - 15);
@@ -898,10 +903,14 @@ mod tests {
         p.phases[1].milestones = vec![
             PlanMilestone {
                 name: "B1".into(),
-                date: date!(2025 - 01 - 27), when: None },
+                date: date!(2025 - 01 - 27),
+                when: None,
+            },
             PlanMilestone {
                 name: "B2".into(),
-                date: date!(2025 - 02 - 01), when: None },
+                date: date!(2025 - 02 - 01),
+                when: None,
+            },
         ];
         let m = marks(
             &[("B2", date!(2025 - 02 - 05)), ("B1", date!(2025 - 01 - 29))],
@@ -932,7 +941,9 @@ mod tests {
                 .iter()
                 .map(|(n, d)| PlanMilestone {
                     name: (*n).into(),
-                    date: *d, when: None })
+                    date: *d,
+                    when: None,
+                })
                 .collect::<Vec<_>>()
         };
         p.phases[0].milestones = ms(&[
@@ -1128,7 +1139,9 @@ mod tests {
         let mut p = chain();
         p.phases[2].milestones = vec![PlanMilestone {
             name: "C1".into(),
-            date: date!(2025 - 02 - 10), when: None }];
+            date: date!(2025 - 02 - 10),
+            when: None,
+        }];
         let t = timeline(&p, date!(2025 - 02 - 04), &[], &Marks::default(), &[]);
         insta::assert_json_snapshot!("timeline_blocked_chain", get(&t, "c"));
     }

@@ -60,7 +60,6 @@ pub const OPERATION_METRICS: &[&str] = &[
 ];
 
 /// How far back the datasets being migrated are looked for (as the live metrics do).
-const MIGRATING_LOOKBACK: Duration = crate::live::ACTIVE_LOOKBACK;
 /// Most rollbacks read for one evaluation.
 const MAX_ROLLBACKS: u32 = 10_000;
 
@@ -304,23 +303,9 @@ pub async fn gather(
     let has = |f: fn(&RuleKind) -> bool| rules.iter().any(|r| f(&r.kind));
     let mut g = Gathered::default();
 
-    let views = state.views().await?;
-    if let Some(v) = views.as_deref() {
-        g.schedule_delay_days = v
-            .summary
-            .estimated_completion
-            .as_ref()
-            .map(|e| e.slip_days as f64);
-        let mut blocked: Vec<String> = v
-            .timeline
-            .iter()
-            .filter(|p| p.status == mhd_core::timeline::PhaseStatus::Blocked)
-            .flat_map(|p| p.components.iter().cloned())
-            .collect();
-        blocked.sort();
-        blocked.dedup();
-        g.blocked_components = blocked;
-    }
+    let model = state.model().await?;
+    g.schedule_delay_days = model.slip_days();
+    g.blocked_components = model.blocked_components();
 
     // Metrics from operations, then from samples.
     let ops = store
@@ -409,18 +394,16 @@ pub async fn gather(
     if has(|k| matches!(k, RuleKind::Integrity)) {
         g.integrity = store.integrity_failures().await?;
     }
-    g.migrating = migrating(state, now).await?;
+    g.migrating = migrating(&model);
     if has(|k| matches!(k, RuleKind::Regression)) {
-        let comparisons = mhd_core::perf::compare(
-            &store.latest_benchmarks().await?,
-            plan.thresholds.regression_percent,
-        );
-        g.regressions = comparisons
-            .into_iter()
+        g.regressions = model
+            .performance
+            .comparisons
+            .iter()
             .filter(|c| c.regression)
             .map(|c| RegressionFact {
-                operation: c.operation,
-                component: c.component,
+                operation: c.operation.clone(),
+                component: c.component.clone(),
                 delta_percent: c.delta_percent.unwrap_or(0.0),
             })
             .collect();
@@ -587,53 +570,21 @@ fn add_missing(metrics: &mut Vec<MetricValue>, more: Vec<MetricValue>) {
     }
 }
 
-/// Datasets being migrated now: the latest `migration_start` of the last
-/// [`MIGRATING_LOOKBACK`] not followed by a `migration` of the same dataset.
-async fn migrating(state: &AppState, now: OffsetDateTime) -> mhd_store::Result<Vec<DatasetEvent>> {
-    let filter = |metric_type: &str, since| OperationFilter {
-        limit: 100_000,
-        metric_type: Some(metric_type.to_owned()),
-        since: Some(since),
-        ..OperationFilter::default()
-    };
-    let starts = state
-        .store
-        .recent_operations(&filter(kind::MIGRATION_START, now - MIGRATING_LOOKBACK))
-        .await?;
-    let Some(oldest) = starts.iter().map(|o| o.op.timestamp).min() else {
-        return Ok(Vec::new());
-    };
-    let migrations = state
-        .store
-        .recent_operations(&filter(kind::MIGRATION, oldest))
-        .await?;
-    let mut ops: Vec<&NewOperation> = starts
+/// Datasets being migrated now: those in flight by the one rule of [`mhd_core::datasets`]
+/// (a `migration_start` newer than every attempt), as the view model counts them.
+fn migrating(model: &mhd_core::model::ViewModel) -> Vec<DatasetEvent> {
+    model
+        .datasets
+        .rows
         .iter()
-        .chain(&migrations)
-        .map(|o| &o.op)
-        .filter(|o| o.timestamp <= now)
-        .collect();
-    // Oldest first; a start and its migration at the same instant: the migration ends it.
-    ops.sort_by_key(|o| (o.timestamp, o.metric_type == kind::MIGRATION));
-    let mut running: BTreeMap<&str, Option<&NewOperation>> = BTreeMap::new();
-    for op in ops {
-        let Some(dataset) = op.dataset_name.as_deref() else {
-            continue;
-        };
-        let started = (op.metric_type == kind::MIGRATION_START).then_some(op);
-        running.insert(dataset, started);
-    }
-    Ok(running
-        .into_iter()
-        .filter_map(|(dataset, start)| {
-            start.map(|o| DatasetEvent {
-                at: o.timestamp,
-                dataset: dataset.to_owned(),
-                component: o.component.clone(),
-                detail: None,
-            })
+        .filter(|r| r.planned && r.in_flight)
+        .map(|r| DatasetEvent {
+            at: r.last_seen.unwrap_or(model.generated_at),
+            dataset: r.name.clone(),
+            component: r.component.clone(),
+            detail: None,
         })
-        .collect())
+        .collect()
 }
 
 /// Each suite's latest pass rate and the one before, from runs oldest first per suite.

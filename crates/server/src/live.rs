@@ -2,16 +2,10 @@
 //! the WebSocket's pushes and the pages.
 
 use mhd_core::live::{DEFAULT_WINDOW, GaugeSample, LiveInput, LiveMetrics, LiveOperation};
-use mhd_core::operation::kind;
-use mhd_store::{OperationFilter, Store};
+use mhd_store::Store;
 use time::{Duration, OffsetDateTime};
 
 use crate::state::AppState;
-
-/// How far back the count of datasets being migrated looks for `migration_start` operations.
-pub const ACTIVE_LOOKBACK: Duration = Duration::days(7);
-/// Most operations of each kind read for that count.
-const ACTIVE_ROWS: u32 = 100_000;
 
 /// The sample metrics the live figures read: memory in percent and in bytes, the queue's depth
 /// and the workers.
@@ -72,30 +66,10 @@ pub async fn metrics(
     }))
 }
 
-/// Datasets being migrated now, from the starts of the last [`ACTIVE_LOOKBACK`] and the
-/// migrations since the oldest of them (read by type: two index range scans).
-pub async fn active_migrations(state: &AppState, now: OffsetDateTime) -> mhd_store::Result<u64> {
-    let filter = |metric_type: &str, since| OperationFilter {
-        limit: ACTIVE_ROWS,
-        metric_type: Some(metric_type.to_owned()),
-        since: Some(since),
-        ..OperationFilter::default()
-    };
-    let starts = state
-        .store
-        .recent_operations(&filter(kind::MIGRATION_START, now - ACTIVE_LOOKBACK))
-        .await?;
-    let Some(oldest) = starts.iter().map(|o| o.op.timestamp).min() else {
-        return Ok(0);
-    };
-    let migrations = state
-        .store
-        .recent_operations(&filter(kind::MIGRATION, oldest))
-        .await?;
-    let ops: Vec<LiveOperation> = starts
-        .iter()
-        .chain(&migrations)
-        .map(|o| LiveOperation::from(&o.op))
-        .collect();
-    Ok(mhd_core::live::active_migrations(&ops))
+/// Datasets being migrated now: those in flight by the one rule of [`mhd_core::datasets`],
+/// the same the view model and the alerts count (with a plan that lists its datasets, only
+/// listed ones count).
+pub async fn active_migrations(state: &AppState, _now: OffsetDateTime) -> mhd_store::Result<u64> {
+    let stored = state.store.datasets(None).await?;
+    Ok(mhd_core::datasets::book(state.plan.as_ref(), &stored).in_flight())
 }

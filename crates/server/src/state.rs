@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
-use mhd_store::gather::Analysis;
+use mhd_core::model::ViewModel;
 
 use crate::cache::Cache;
 use crate::views::ResourcesData;
@@ -95,8 +95,8 @@ pub struct Inner {
     /// Bumped by every announced change but samples, which neither the plan-driven views nor
     /// the dashboard read: the key of those.
     pub views_version: AtomicU64,
-    /// The plan-driven views (summary, timeline, component matrix), computed once per version.
-    pub views: Cache<Analysis>,
+    /// The view model (every figure of every view), computed once per version.
+    pub views: Cache<ViewModel>,
     /// What the dashboard pages show but the live figures, gathered once per version.
     pub dashboard: Cache<DashboardData>,
     /// The live figures of the overview and the live metrics page, once per version.
@@ -195,43 +195,43 @@ impl AppState {
         self.0.views_version.load(Ordering::SeqCst)
     }
 
-    /// The plan-driven views as of now, from the cache when nothing changed (None without a
-    /// plan).
-    pub async fn views(&self) -> mhd_store::Result<Option<Arc<Analysis>>> {
-        let Some(plan) = &self.plan else {
-            return Ok(None);
-        };
+    /// The view model as of now, from the cache when nothing changed.
+    pub async fn model(&self) -> mhd_store::Result<Arc<ViewModel>> {
         let version = self.views_version();
-        let views = self
-            .views
+        self.views
             .get_or_compute(version, || async {
                 let started = Instant::now();
-                let views =
-                    mhd_store::gather::analysis(&self.store, plan, self.now(), false, true).await;
+                let model = mhd_store::gather::view_model(
+                    &self.store,
+                    self.plan.as_ref(),
+                    self.now(),
+                    false,
+                    mhd_core::model::Options::default(),
+                )
+                .await;
                 tracing::debug!(
                     version,
                     ms = started.elapsed().as_secs_f64() * 1e3,
-                    "plan-driven views computed"
+                    "view model computed"
                 );
-                views
+                model
             })
-            .await?;
-        Ok(Some(views))
+            .await
     }
 
     /// What the dashboard pages show but the live figures, as of now: from the cache when
-    /// nothing but samples changed, else gathered around the cached plan-driven views.
+    /// nothing but samples changed, else gathered around the cached view model.
     pub async fn dashboard(&self) -> mhd_store::Result<Arc<DashboardData>> {
         let version = self.views_version();
         self.dashboard
             .get_or_compute(version, || async {
                 let started = Instant::now();
-                let views = self.views().await?.map(|v| Analysis::clone(&v));
-                let data = mhd_store::gather::dashboard_with_views(
+                let model = self.model().await?;
+                let data = mhd_store::gather::dashboard_with_model(
                     &self.store,
                     self.plan.as_ref(),
                     self.now(),
-                    views,
+                    &model,
                 )
                 .await;
                 tracing::debug!(

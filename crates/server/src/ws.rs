@@ -34,8 +34,6 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use mhd_store::Store;
-use mhd_store::alerts::AlertStore;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -407,7 +405,7 @@ async fn render_into(
     if batch.operations || batch.samples {
         // The schedule delay comes from the views as last computed: not worth holding the
         // push for.
-        let slip = state.views.latest().as_deref().and_then(slip_days);
+        let slip = state.views.latest().and_then(|m| m.slip_days());
         let live = crate::live::metrics(state, now, slip).await?;
         send(Frame::new(
             "metrics:update",
@@ -417,14 +415,13 @@ async fn render_into(
     }
     // Firing alerts change the health, so alert changes refresh the progress too.
     let alerts_changed = !batch.alerts.is_empty();
-    let analysis =
+    let model =
         if batch.operations || batch.tests || batch.benchmarks || batch.samples || alerts_changed {
-            state.views().await?
+            Some(state.model().await?)
         } else {
             None
         };
-    if let Some(a) = analysis.as_deref() {
-        let s = &a.summary;
+    if let Some(s) = model.as_deref().and_then(|m| m.summary.as_ref()) {
         let progress = Progress {
             migration_progress: s.migration_progress,
             key_metrics: &s.key_metrics,
@@ -434,33 +431,11 @@ async fn render_into(
         send(Frame::new("progress:update", &progress, Vec::new()));
     }
     if batch.tests
-        && let Some(view) = tests(state).await?
+        && let Some(view) = model.as_deref().and_then(|m| m.tests.as_ref())
     {
-        send(Frame::new("test:results", &view, batch.test_components()));
+        send(Frame::new("test:results", view, batch.test_components()));
     }
     Ok(())
-}
-
-/// The forecast's slip in days, for the `schedule_delay_days` metric.
-fn slip_days(a: &mhd_store::gather::Analysis) -> Option<f64> {
-    a.summary
-        .estimated_completion
-        .as_ref()
-        .map(|e| e.slip_days as f64)
-}
-
-/// The tests view, when any test run is stored.
-async fn tests(state: &AppState) -> mhd_store::Result<Option<mhd_core::testview::TestsView>> {
-    let runs = state
-        .store
-        .recent_test_runs(mhd_core::testview::TREND_RUNS as u32)
-        .await?;
-    let thresholds = state
-        .plan
-        .as_ref()
-        .map(|p| p.thresholds)
-        .unwrap_or_default();
-    Ok((!runs.is_empty()).then(|| mhd_core::testview::tests_view(&runs, &thresholds)))
 }
 
 /// The `initial_data` message: everything the dashboard shows now, serialized once per data
@@ -478,27 +453,20 @@ pub async fn initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
 
 async fn compute_initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
     let now = state.now();
-    let analysis = state.views().await?;
-    let live = crate::live::metrics(state, now, analysis.as_deref().and_then(slip_days)).await?;
-    let tests = tests(state).await?;
-    let regression = state
-        .plan
-        .as_ref()
-        .map(|p| p.thresholds.regression_percent)
-        .unwrap_or_else(|| mhd_core::plan::Thresholds::default().regression_percent);
-    let performance = mhd_core::perf::compare(&state.store.latest_benchmarks().await?, regression);
+    let m = state.model().await?;
+    let live = crate::live::metrics(state, now, m.slip_days()).await?;
     let mut data = serde_json::Map::new();
-    if let Some(a) = analysis.as_deref() {
-        data.insert("summary".into(), to_value(&a.summary));
-        data.insert("timeline".into(), to_value(&a.timeline));
-        data.insert("components".into(), to_value(&a.components));
+    if let Some(s) = &m.summary {
+        data.insert("summary".into(), to_value(s));
+        data.insert("timeline".into(), to_value(&m.timeline));
+        data.insert("components".into(), to_value(&m.components));
     }
     data.insert("live".into(), to_value(&live));
-    if let Some(t) = tests {
-        data.insert("tests".into(), to_value(&t));
+    if let Some(t) = &m.tests {
+        data.insert("tests".into(), to_value(t));
     }
-    data.insert("performance".into(), to_value(&performance));
-    data.insert("alerts".into(), to_value(&state.store.open_alerts().await?));
+    data.insert("performance".into(), to_value(&m.performance.comparisons));
+    data.insert("alerts".into(), to_value(&m.alerts));
     Ok(message("initial_data", &data))
 }
 

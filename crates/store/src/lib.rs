@@ -200,4 +200,16 @@ pub trait Store {
     async fn insert_samples(&self, samples: &[Sample]) -> Result<u64>;
     /// The newest sample of each series (metric, component, labels) at or after `since`.
     async fn latest_samples(&self, since: OffsetDateTime) -> Result<Vec<Sample>>;
+    /// Every dataset with what its state is read from: as kept now (`until` = `None`), or as
+    /// the operations before `until` alone tell it.
+    async fn datasets(
+        &self,
+        until: Option<OffsetDateTime>,
+    ) -> Result<Vec<mhd_core::datasets::StoredDataset>>;
+    /// Migration attempts and rollbacks per day and component up to the day of `until` (every
+    /// day without it), and their sums (`datasets_migrated` left 0).
+    async fn migration_days(
+        &self,
+        until: Option<OffsetDateTime>,
+    ) -> Result<(Vec<mhd_core::history::MigrationDay>, MigrationCounts)>;
 }

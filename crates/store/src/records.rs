@@ -485,3 +485,110 @@ pub(crate) async fn latest_samples(
         })
         .collect()
 }
+
+/// Every dataset with what its state is read from: as kept (`until` = None), or as the
+/// operations before `until` alone tell it.
+pub(crate) async fn datasets(
+    pool: &SqlitePool,
+    until: Option<OffsetDateTime>,
+) -> Result<Vec<mhd_core::datasets::StoredDataset>> {
+    let rows = match until {
+        None => {
+            sqlx::query(
+                "SELECT name, component, first_seen_us, last_seen_us, last_type, last_started_us, \
+                 last_attempt_us, last_attempt_ok, last_migrated_us, last_rollback_us, \
+                 last_verified_us, last_verified_ok FROM datasets ORDER BY name",
+            )
+            .fetch_all(pool)
+            .await?
+        }
+        Some(until) => {
+            // The same marks, from the operations before `until` (ties count as a success).
+            sqlx::query(
+                "WITH o AS (SELECT * FROM operations WHERE dataset_name IS NOT NULL AND timestamp_us < ?1), \
+                 d AS (SELECT dataset_name AS name, MIN(timestamp_us) AS first_seen_us, \
+                   MAX(timestamp_us) AS last_seen_us, \
+                   MAX(CASE WHEN metric_type = 'migration_start' THEN timestamp_us END) AS last_started_us, \
+                   MAX(CASE WHEN metric_type = 'migration' THEN timestamp_us END) AS last_attempt_us, \
+                   MAX(CASE WHEN metric_type = 'migration' AND success = 1 THEN timestamp_us END) AS last_migrated_us, \
+                   MAX(CASE WHEN metric_type = 'rollback' AND success = 1 THEN timestamp_us END) AS last_rollback_us, \
+                   MAX(CASE WHEN metric_type = 'verification' THEN timestamp_us END) AS last_verified_us \
+                   FROM o GROUP BY dataset_name) \
+                 SELECT d.*, \
+                   (SELECT component FROM o WHERE o.dataset_name = d.name AND component IS NOT NULL \
+                    ORDER BY timestamp_us DESC, id DESC LIMIT 1) AS component, \
+                   (SELECT metric_type FROM o WHERE o.dataset_name = d.name AND timestamp_us = d.last_seen_us \
+                    ORDER BY id DESC LIMIT 1) AS last_type, \
+                   (SELECT MAX(success) FROM o WHERE o.dataset_name = d.name AND metric_type = 'migration' \
+                    AND timestamp_us = d.last_attempt_us) AS last_attempt_ok, \
+                   (SELECT MAX(success) FROM o WHERE o.dataset_name = d.name AND metric_type = 'verification' \
+                    AND timestamp_us = d.last_verified_us) AS last_verified_ok \
+                 FROM d ORDER BY name",
+            )
+            .bind(to_us(until))
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    let mark = |r: &sqlx::sqlite::SqliteRow, col: &str| -> Result<Option<OffsetDateTime>> {
+        Ok(r.try_get::<Option<i64>, _>(col)?.map(from_us))
+    };
+    rows.iter()
+        .map(|r| {
+            let flag =
+                |t: Option<OffsetDateTime>, col: &str| -> Result<Option<(OffsetDateTime, bool)>> {
+                    let ok: Option<bool> = r.try_get(col)?;
+                    Ok(t.map(|t| (t, ok.unwrap_or(false))))
+                };
+            Ok(mhd_core::datasets::StoredDataset {
+                name: r.try_get("name")?,
+                component: r.try_get("component")?,
+                first_seen: from_us(r.try_get("first_seen_us")?),
+                last_seen: from_us(r.try_get("last_seen_us")?),
+                last_type: r.try_get("last_type")?,
+                marks: mhd_core::datasets::DatasetMarks {
+                    last_started: mark(r, "last_started_us")?,
+                    last_attempt: flag(mark(r, "last_attempt_us")?, "last_attempt_ok")?,
+                    last_migrated: mark(r, "last_migrated_us")?,
+                    last_rollback: mark(r, "last_rollback_us")?,
+                    last_verified: flag(mark(r, "last_verified_us")?, "last_verified_ok")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// Every day's migration counts per component, up to (and including) the day of `until`.
+pub(crate) async fn migration_days(
+    pool: &SqlitePool,
+    until: Option<OffsetDateTime>,
+) -> Result<(Vec<mhd_core::history::MigrationDay>, crate::MigrationCounts)> {
+    let last_day = until.map_or(i64::MAX, |u| to_us(u).div_euclid(crate::sqlite::DAY_US));
+    let rows: Vec<(i64, String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT day, component, attempts, migrations, rollback_ops, rollbacks \
+         FROM migration_days WHERE day <= ? ORDER BY day, component",
+    )
+    .bind(last_day)
+    .fetch_all(pool)
+    .await?;
+    let mut counts = crate::MigrationCounts::default();
+    let days = rows
+        .into_iter()
+        .filter_map(
+            |(day, component, attempts, migrations, rollback_ops, rollbacks)| {
+                counts.attempts += attempts as u64;
+                counts.successes += migrations as u64;
+                counts.rollbacks += rollback_ops as u64;
+                // Day 0 is 1970-01-01, Julian day 2,440,588.
+                let date = Date::from_julian_day(i32::try_from(day + 2_440_588).ok()?).ok()?;
+                Some(mhd_core::history::MigrationDay {
+                    day: date,
+                    component: (!component.is_empty()).then_some(component),
+                    migrations: migrations as u64,
+                    rollbacks: rollbacks as u64,
+                })
+            },
+        )
+        .collect();
+    Ok((days, counts))
+}

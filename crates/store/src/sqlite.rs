@@ -159,8 +159,8 @@ pub struct OperationWriter {
     /// Ids of the dataset names this writer has met.
     dataset_ids: HashMap<String, i64>,
     datasets: HashMap<String, DatasetDelta>,
-    /// Successful migrations and rollbacks per (UTC day, component or "").
-    migration_days: HashMap<(i64, String), (i64, i64)>,
+    /// Migration attempts and rollbacks per (UTC day, component or ""), all and successful.
+    migration_days: HashMap<(i64, String), DayCounts>,
     written: u64,
 }
 
@@ -193,6 +193,15 @@ fn later(a: Option<(i64, bool)>, b: Option<(i64, bool)>) -> Option<(i64, bool)> 
 
 /// Microseconds per day.
 pub(crate) const DAY_US: i64 = 86_400_000_000;
+
+/// One day's migration attempts and rollbacks of one component.
+#[derive(Debug, Clone, Copy, Default)]
+struct DayCounts {
+    attempts: i64,
+    migrations: i64,
+    rollback_ops: i64,
+    rollbacks: i64,
+}
 
 impl OperationWriter {
     /// Validates and writes a batch; a batch with an invalid operation writes nothing.
@@ -254,14 +263,17 @@ impl OperationWriter {
             .or_default()
             .add(op.success, op.duration_ms);
         let ty = op.metric_type.as_str();
-        if op.success && (ty == kind::MIGRATION || ty == kind::ROLLBACK) {
+        if ty == kind::MIGRATION || ty == kind::ROLLBACK {
             let day = us.div_euclid(DAY_US);
             let component = op.component.clone().unwrap_or_default();
             let e = self.migration_days.entry((day, component)).or_default();
+            let ok = i64::from(op.success);
             if ty == kind::MIGRATION {
-                e.0 += 1;
+                e.attempts += 1;
+                e.migrations += ok;
             } else {
-                e.1 += 1;
+                e.rollback_ops += 1;
+                e.rollbacks += ok;
             }
         }
         if let Some(name) = &op.dataset_name {
@@ -339,17 +351,21 @@ impl OperationWriter {
             .execute(&mut *self.tx)
             .await?;
         }
-        for ((day, component), (migrations, rollbacks)) in &self.migration_days {
+        for ((day, component), c) in &self.migration_days {
             sqlx::query(
-                "INSERT INTO migration_days (day, component, migrations, rollbacks) \
-                 VALUES (?, ?, ?, ?) ON CONFLICT (day, component) DO UPDATE SET \
+                "INSERT INTO migration_days (day, component, attempts, migrations, rollback_ops, \
+                 rollbacks) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day, component) DO UPDATE SET \
+                 attempts = attempts + excluded.attempts, \
                  migrations = migrations + excluded.migrations, \
+                 rollback_ops = rollback_ops + excluded.rollback_ops, \
                  rollbacks = rollbacks + excluded.rollbacks",
             )
             .bind(day)
             .bind(component)
-            .bind(migrations)
-            .bind(rollbacks)
+            .bind(c.attempts)
+            .bind(c.migrations)
+            .bind(c.rollback_ops)
+            .bind(c.rollbacks)
             .execute(&mut *self.tx)
             .await?;
         }
@@ -729,17 +745,13 @@ impl Store for SqliteStore {
 
     async fn migration_counts(&self) -> Result<MigrationCounts> {
         let mut conn = self.pool.acquire().await?;
-        let (attempts, successes): (Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT SUM(count), SUM(success_count) FROM operation_rollup WHERE metric_type = ?",
-        )
-        .bind(kind::MIGRATION)
-        .fetch_one(&mut *conn)
-        .await?;
-        let rollbacks: Option<i64> =
-            sqlx::query_scalar("SELECT SUM(count) FROM operation_rollup WHERE metric_type = ?")
-                .bind(kind::ROLLBACK)
-                .fetch_one(&mut *conn)
-                .await?;
+        // From the kept per-day counts, which no cleanup prunes.
+        let (attempts, successes, rollbacks): (Option<i64>, Option<i64>, Option<i64>) =
+            sqlx::query_as(
+                "SELECT SUM(attempts), SUM(migrations), SUM(rollback_ops) FROM migration_days",
+            )
+            .fetch_one(&mut *conn)
+            .await?;
         // A dataset is migrated when its latest successful migration is newer than its latest
         // successful rollback (a rollback at the same instant wins).
         let migrated: i64 = sqlx::query_scalar(
@@ -822,5 +834,19 @@ impl Store for SqliteStore {
 
     async fn latest_samples(&self, since: OffsetDateTime) -> Result<Vec<Sample>> {
         crate::records::latest_samples(&self.pool, since).await
+    }
+
+    async fn datasets(
+        &self,
+        until: Option<OffsetDateTime>,
+    ) -> Result<Vec<mhd_core::datasets::StoredDataset>> {
+        crate::records::datasets(&self.pool, until).await
+    }
+
+    async fn migration_days(
+        &self,
+        until: Option<OffsetDateTime>,
+    ) -> Result<(Vec<mhd_core::history::MigrationDay>, MigrationCounts)> {
+        crate::records::migration_days(&self.pool, until).await
     }
 }

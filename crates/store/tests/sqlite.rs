@@ -414,6 +414,12 @@ async fn a_version_1_store_is_upgraded_with_dataset_states_and_ids_backfilled() 
             .unwrap();
     }
     for sql in [
+        "ALTER TABLE datasets DROP COLUMN last_started_us",
+        "ALTER TABLE datasets DROP COLUMN last_attempt_us",
+        "ALTER TABLE datasets DROP COLUMN last_attempt_ok",
+        "ALTER TABLE datasets DROP COLUMN last_verified_us",
+        "ALTER TABLE datasets DROP COLUMN last_verified_ok",
+        "ALTER TABLE datasets DROP COLUMN last_type",
         "DROP TABLE test_cases",
         "DROP TABLE test_runs",
         "DROP TABLE benchmark_samples",
@@ -441,6 +447,26 @@ async fn a_version_1_store_is_upgraded_with_dataset_states_and_ids_backfilled() 
         .unwrap();
     assert_eq!(version, mhd_store::SCHEMA_VERSION);
     assert_eq!(store.migration_counts().await.unwrap().datasets_migrated, 1);
+    // Dataset states and the per-day counts were backfilled from the operations.
+    let counts = store.migration_counts().await.unwrap();
+    assert_eq!(
+        (counts.attempts, counts.successes, counts.rollbacks),
+        (2, 2, 1)
+    );
+    let states: Vec<_> = store
+        .datasets(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.name, d.marks.state()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("a".to_owned(), mhd_core::datasets::DatasetState::Migrated),
+            ("b".to_owned(), mhd_core::datasets::DatasetState::RolledBack)
+        ]
+    );
     // Dataset ids were backfilled: per-dataset questions still find the old operations.
     assert_eq!(store.dataset_stats("b").await.unwrap().len(), 2);
     let b = OperationFilter {

@@ -5,8 +5,7 @@
 use std::process::ExitCode;
 
 use mhd_core::format::terminal_safe;
-use mhd_core::perf::{self, PerformanceMetric};
-use mhd_store::Store;
+use mhd_core::perf::PerformanceMetric;
 
 use crate::cmd::plan::load_plan;
 use crate::cmd::record::open_store;
@@ -60,27 +59,50 @@ fn view_time(at: Option<&str>, ctx: &Ctx) -> anyhow::Result<(time::OffsetDateTim
     }
 }
 
+/// The plan and the view model at the time `--at` asks for (now without it).
 async fn analysis(
     args: &PlanViewArgs,
     ctx: &Ctx,
-    components: bool,
-) -> anyhow::Result<(
-    mhd_core::plan::Plan,
-    mhd_store::gather::Analysis,
-    time::OffsetDateTime,
-)> {
+) -> anyhow::Result<(mhd_core::plan::Plan, PlanViews, time::OffsetDateTime)> {
     let plan = require_plan(ctx)?;
     let (now, as_of) = view_time(args.at.as_deref(), ctx)?;
     let store = open_store(ctx).await?;
-    let a = mhd_store::gather::analysis(&store, &plan, now, as_of, components).await?;
+    let model = mhd_store::gather::view_model(
+        &store,
+        Some(&plan),
+        now,
+        as_of,
+        mhd_core::model::Options::default(),
+    )
+    .await?;
     store.close().await;
-    Ok((plan, a, now))
+    let views = mhd_core::dashboard::MigrationViews::of(&model)
+        .ok_or_else(|| anyhow::anyhow!("the plan gave no summary"))?;
+    Ok((plan, views, now))
+}
+
+type PlanViews = mhd_core::dashboard::MigrationViews;
+
+/// The view model as of now, with the plan when there is one.
+async fn model_now(ctx: &Ctx) -> anyhow::Result<mhd_core::model::ViewModel> {
+    let plan = load_plan(&ctx.plan_path())?;
+    let store = open_store(ctx).await?;
+    let model = mhd_store::gather::view_model(
+        &store,
+        plan.as_ref(),
+        ctx.now,
+        false,
+        mhd_core::model::Options::default(),
+    )
+    .await?;
+    store.close().await;
+    Ok(model)
 }
 
 /// Runs `mhd summary`: the executive summary.
 pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     use mhd_core::summary::Health;
-    let (plan, a, _) = analysis(&args, ctx, false).await?;
+    let (plan, a, _) = analysis(&args, ctx).await?;
     let s = &a.summary;
     if args.json {
         print_json(s)?;
@@ -113,14 +135,20 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
     );
     let k = &s.key_metrics;
     println!(
-        "Migrated: {}/{}    Success rate: {}    Rollbacks: {}    Performance Δ: {}",
+        "Migrated: {}/{}    Success rate: {}    Rollbacks: {}",
         k.datasets_migrated,
         k.datasets_total,
         k.success_rate
             .map_or_else(|| "—".to_owned(), mhd_core::format::percent),
         k.rollback_count,
-        signed_percent(k.performance_delta)
     );
+    if let Some(h) = &k.performance_headline {
+        println!(
+            "Performance: {} (median Δ {})",
+            terminal_safe(h),
+            signed_percent(k.performance_delta)
+        );
+    }
     match &s.estimated_completion {
         Some(e) => println!(
             "Est. completion: {} (P50 {}, P95 {}) — {} the planned {}",
@@ -160,7 +188,7 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
 
 /// Runs `mhd timeline`: the phases and a week-by-week Gantt chart.
 pub async fn timeline(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let (plan, a, now) = analysis(&args, ctx, false).await?;
+    let (plan, a, now) = analysis(&args, ctx).await?;
     if args.json {
         print_json(&a.timeline)?;
         return Ok(ExitCode::SUCCESS);
@@ -233,18 +261,16 @@ fn signed_percent(v: Option<f64>) -> String {
 
 /// Runs `mhd perf`: old against new per operation.
 pub async fn perf(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let threshold = load_plan(&ctx.plan_path())?.map_or(perf::DEFAULT_REGRESSION_PERCENT, |p| {
-        p.thresholds.regression_percent
-    });
-    let store = open_store(ctx).await?;
-    let samples = store.latest_benchmarks().await?;
-    store.close().await;
-    let comparisons = perf::compare(&samples, threshold);
+    let model = model_now(ctx).await?;
+    let p = &model.performance;
+    let comparisons = &p.comparisons;
+    let threshold = p.regression_percent;
     if args.json {
         print_json(&serde_json::json!({
             "comparisons": comparisons,
-            "performance_delta": perf::performance_delta(&comparisons),
+            "performance_delta": p.performance_delta,
             "regression_percent": threshold,
+            "verdict": p.verdict,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -293,7 +319,7 @@ pub async fn perf(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             None => vec!["—".into(), "—".into(), "—".into(), "—".into(), "—".into()],
         }
     };
-    for c in &comparisons {
+    for c in comparisons {
         let name = match &c.component {
             Some(comp) => format!("{} ({comp})", c.operation),
             None => c.operation.clone(),
@@ -342,7 +368,7 @@ pub async fn perf(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             )
         );
     }
-    if let Some(d) = perf::performance_delta(&comparisons) {
+    if let Some(d) = p.performance_delta {
         println!(
             "Median change of p50 across operations: {d:+.1}% (negative: the new system is faster)"
         );
@@ -365,7 +391,7 @@ fn health_cell(h: mhd_core::components::SystemHealth, rate: Option<f64>) -> Cell
 
 /// Runs `mhd components`: the component health matrix, old and new side by side.
 pub async fn components(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let (_, a, _) = analysis(&args, ctx, true).await?;
+    let (_, a, _) = analysis(&args, ctx).await?;
     if args.json {
         print_json(&a.components)?;
         return Ok(ExitCode::SUCCESS);
@@ -430,13 +456,11 @@ pub async fn components(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCod
 /// Runs `mhd tests`: per suite pass %, failures, trend and status; failing and flaky tests.
 pub async fn tests(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     use mhd_core::testview::{self, SuiteStatus};
-    let thresholds = load_plan(&ctx.plan_path())?
-        .map(|p| p.thresholds)
-        .unwrap_or_default();
-    let store = open_store(ctx).await?;
-    let runs = store.recent_test_runs(testview::TREND_RUNS as u32).await?;
-    store.close().await;
-    let view = testview::tests_view(&runs, &thresholds);
+    let model = model_now(ctx).await?;
+    let view = model
+        .tests
+        .clone()
+        .unwrap_or_else(|| testview::tests_view(&[], &Default::default()));
     if args.json {
         print_json(&view)?;
         return Ok(ExitCode::SUCCESS);

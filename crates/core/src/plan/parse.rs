@@ -15,9 +15,8 @@ use toml::de::{DeArray, DeTable, DeValue};
 
 use super::{
     Component, DatasetSpec, Datasets, MigrationInfo, Milestone, MilestoneCondition, Phase, Plan,
-    PlanError,
-    ROLLBACK_COMMAND_TIMEOUT, ROLLBACK_MAX_TIMEOUT, ROLLBACK_WEBHOOK_TIMEOUT, Risk, RollbackAction,
-    RollbackVia, Thresholds, duration_text,
+    PlanError, ROLLBACK_COMMAND_TIMEOUT, ROLLBACK_MAX_TIMEOUT, ROLLBACK_WEBHOOK_TIMEOUT, Risk,
+    RollbackAction, RollbackVia, Thresholds, duration_text,
 };
 use crate::time_parse::parse_date;
 
@@ -1019,9 +1018,15 @@ impl<'s> Reader<'s> {
     /// Reports duplicate component ids; returns the declared ids, or `None` when the plan
     /// declares no components (then phases and datasets may name any component).
     /// `datasets = N` of components goes with `[datasets] total`, and adds up to at most it.
-    fn check_component_datasets(&mut self, components: &[ComponentIn], datasets: Option<&DatasetsIn>) {
-        let counted: Vec<&Spanned<u32>> =
-            components.iter().filter_map(|c| c.datasets.as_ref()).collect();
+    fn check_component_datasets(
+        &mut self,
+        components: &[ComponentIn],
+        datasets: Option<&DatasetsIn>,
+    ) {
+        let counted: Vec<&Spanned<u32>> = components
+            .iter()
+            .filter_map(|c| c.datasets.as_ref())
+            .collect();
         match datasets {
             Some(DatasetsIn::List(_)) => {
                 for n in counted {

@@ -13,8 +13,8 @@ struct PhaseTemplate {
     depends_on: &'static [&'static str],
     components: &'static [&'static str],
     risk: &'static str,
-    /// Milestones as (name, week, day of that week from 0).
-    milestones: &'static [(&'static str, i64, i64)],
+    /// Milestones as (name, week, day of that week from 0, `when` condition or "").
+    milestones: &'static [(&'static str, i64, i64, &'static str)],
 }
 
 const ALL: &[&str] = &["storage", "config", "features", "registration"];
@@ -31,8 +31,8 @@ const PHASES: &[PhaseTemplate] = &[
         components: ALL,
         risk: "low",
         milestones: &[
-            ("Characterization suite green", 2, 4),
-            ("Coverage of the old system", 3, 4),
+            ("Characterization suite green", 2, 4, ""),
+            ("Coverage of the old system", 3, 4, ""),
         ],
     },
     PhaseTemplate {
@@ -43,7 +43,7 @@ const PHASES: &[PhaseTemplate] = &[
         depends_on: &[],
         components: &["config"],
         risk: "low",
-        milestones: &[("One configuration model", 4, 4)],
+        milestones: &[("One configuration model", 4, 4, "")],
     },
     PhaseTemplate {
         id: "abstraction",
@@ -54,8 +54,8 @@ const PHASES: &[PhaseTemplate] = &[
         components: &["storage"],
         risk: "medium",
         milestones: &[
-            ("Storage interface agreed", 5, 4),
-            ("Old storage behind the interface", 8, 4),
+            ("Storage interface agreed", 5, 4, ""),
+            ("Old storage behind the interface", 8, 4, ""),
         ],
     },
     PhaseTemplate {
@@ -67,8 +67,8 @@ const PHASES: &[PhaseTemplate] = &[
         components: &["storage"],
         risk: "high",
         milestones: &[
-            ("New storage passes the suite", 9, 4),
-            ("First 100 datasets migrated", 11, 4),
+            ("New storage passes the suite", 9, 4, ""),
+            ("First 100 datasets migrated", 11, 4, "migrated >= 100"),
         ],
     },
     PhaseTemplate {
@@ -79,7 +79,7 @@ const PHASES: &[PhaseTemplate] = &[
         depends_on: &["abstraction"],
         components: &["features"],
         risk: "medium",
-        milestones: &[("Feature generation on the new storage", 13, 2)],
+        milestones: &[("Feature generation on the new storage", 13, 2, "")],
     },
     PhaseTemplate {
         id: "registration",
@@ -90,8 +90,8 @@ const PHASES: &[PhaseTemplate] = &[
         components: &["registration"],
         risk: "medium",
         milestones: &[
-            ("Registration on the new storage", 14, 4),
-            ("All datasets migrated", 16, 4),
+            ("Registration on the new storage", 14, 4, ""),
+            ("All datasets migrated", 16, 4, "migrated_percent >= 100"),
         ],
     },
     PhaseTemplate {
@@ -102,7 +102,7 @@ const PHASES: &[PhaseTemplate] = &[
         depends_on: &["features"],
         components: ALL,
         risk: "high",
-        milestones: &[("Old and new agree on every dataset", 18, 4)],
+        milestones: &[("Old and new agree on every dataset", 18, 4, "")],
     },
     PhaseTemplate {
         id: "cleanup",
@@ -112,7 +112,7 @@ const PHASES: &[PhaseTemplate] = &[
         depends_on: &["registration"],
         components: ALL,
         risk: "low",
-        milestones: &[("Old system switched off", 21, 2)],
+        milestones: &[("Old system switched off", 21, 2, "")],
     },
 ];
 
@@ -154,6 +154,9 @@ total = 412                     # or list them, each with its component:
 # component = "storage"
 
 # The parts of the system being migrated. Operations, tests and benchmarks name them by id.
+# `datasets` says how many of the datasets belong to the component, so its progress is
+# counted against the plan rather than the datasets seen so far (with a list above, each
+# dataset names its component instead).
 # `rollback` says what an admin's rollback of the component runs: a program with exactly
 # these arguments (no shell; it runs in this file's folder and reads MHD_ROLLBACK_COMPONENT,
 # MHD_ROLLBACK_REQUESTED_BY and MHD_ROLLBACK_REASON from its environment), or a webhook
@@ -162,23 +165,29 @@ total = 412                     # or list them, each with its component:
 [[components]]
 id = "storage"
 name = "Storage"
+datasets = 103
 # rollback = {{ command = ["/usr/local/bin/rollback", "storage"], timeout = "5m" }}
 
 [[components]]
 id = "config"
 name = "Configuration"
+datasets = 103
 
 [[components]]
 id = "features"
 name = "Features"
+datasets = 103
 
 [[components]]
 id = "registration"
 name = "Registration"
+datasets = 103
 
 # The phases of the timeline. A phase is blocked while a phase it depends on is unfinished
 # after it should have started. `risk` is low, medium or high; every milestone falls within
-# its phase.
+# its phase. A milestone is reached when recorded (`mhd record -t milestone -o NAME`), or by
+# itself when its `when` holds: `[component.]figure op number` with the figures migrated,
+# migrated_percent, verified and verified_percent.
 "#,
         end = day(21, 0),
     ));
@@ -207,10 +216,15 @@ name = "Registration"
             components = list(p.components),
             risk = p.risk,
         );
-        for (name, week, weekday) in p.milestones {
+        for (name, week, weekday, when) in p.milestones {
+            let when = if when.is_empty() {
+                String::new()
+            } else {
+                format!(", when = \"{when}\"")
+            };
             let _ = writeln!(
                 out,
-                "  {{ name = \"{name}\", date = \"{}\" }},",
+                "  {{ name = \"{name}\", date = \"{}\"{when} }},",
                 day(week - 1, *weekday)
             );
         }

@@ -6,7 +6,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use mhd_core::plan::Plan;
-use mhd_core::{perf, testview};
 use mhd_store::{OperationFilter, Store};
 use serde_json::json;
 use time::Duration;
@@ -30,12 +29,16 @@ fn no_params(query: Result<Query<Params>, QueryRejection>) -> Result<(), ApiErro
     params(query, &[]).map(drop)
 }
 
-/// The plan-driven views as of now, shared through the state's cache (409 without a plan).
-async fn analysis(
+/// The view model as of now, shared through the state's cache; with `needs_plan`, 409
+/// without a plan.
+async fn model(
     state: &AppState,
-) -> Result<std::sync::Arc<mhd_store::gather::Analysis>, ApiError> {
-    plan(state)?;
-    state.views().await?.ok_or_else(ApiError::no_plan)
+    needs_plan: bool,
+) -> Result<std::sync::Arc<mhd_core::model::ViewModel>, ApiError> {
+    if needs_plan {
+        plan(state)?;
+    }
+    Ok(state.model().await?)
 }
 
 /// `GET /api/v1/health/summary`: the executive summary (`mhd summary --json`).
@@ -44,7 +47,7 @@ pub async fn summary(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    Ok(Json(&analysis(&state).await?.summary).into_response())
+    Ok(Json(&model(&state, true).await?.summary).into_response())
 }
 
 /// `GET /api/v1/migration/timeline`: the phases (`mhd timeline --json`).
@@ -53,7 +56,7 @@ pub async fn timeline(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    Ok(Json(&analysis(&state).await?.timeline).into_response())
+    Ok(Json(&model(&state, true).await?.timeline).into_response())
 }
 
 /// `GET /api/v1/components/health`: the component matrix (`mhd components --json`).
@@ -62,7 +65,7 @@ pub async fn components(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    Ok(Json(&analysis(&state).await?.components).into_response())
+    Ok(Json(&model(&state, true).await?.components).into_response())
 }
 
 /// `GET /api/v1/metrics/live`: the live metrics over the last
@@ -74,12 +77,7 @@ pub async fn live(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    let slip = state.views.latest().and_then(|v| {
-        v.summary
-            .estimated_completion
-            .as_ref()
-            .map(|e| e.slip_days as f64)
-    });
+    let slip = state.views.latest().and_then(|v| v.slip_days());
     let metrics = crate::live::metrics(&state, state.now(), slip).await?;
     Ok(Json(metrics).into_response())
 }
@@ -91,16 +89,11 @@ pub async fn tests(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    let thresholds = state
-        .plan
-        .as_ref()
-        .map(|p| p.thresholds)
-        .unwrap_or_default();
-    let runs = state
-        .store
-        .recent_test_runs(testview::TREND_RUNS as u32)
-        .await?;
-    Ok(Json(testview::tests_view(&runs, &thresholds)).into_response())
+    let m = model(&state, false).await?;
+    Ok(match &m.tests {
+        Some(t) => Json(t).into_response(),
+        None => Json(mhd_core::testview::tests_view(&[], &Default::default())).into_response(),
+    })
 }
 
 /// `GET /api/v1/performance`: old against new per operation (`mhd perf --json`).
@@ -109,18 +102,13 @@ pub async fn performance(
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     no_params(query)?;
-    let threshold = state
-        .plan
-        .as_ref()
-        .map_or(perf::DEFAULT_REGRESSION_PERCENT, |p| {
-            p.thresholds.regression_percent
-        });
-    let samples = state.store.latest_benchmarks().await?;
-    let comparisons = perf::compare(&samples, threshold);
+    let m = model(&state, false).await?;
+    let p = &m.performance;
     Ok(Json(json!({
-        "comparisons": comparisons,
-        "performance_delta": perf::performance_delta(&comparisons),
-        "regression_percent": threshold,
+        "comparisons": p.comparisons,
+        "performance_delta": p.performance_delta,
+        "regression_percent": p.regression_percent,
+        "verdict": p.verdict,
     }))
     .into_response())
 }

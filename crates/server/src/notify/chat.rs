@@ -164,15 +164,16 @@ async fn status(state: &AppState, public_url: &str) -> String {
     let Some(plan) = &state.plan else {
         return "The dashboard runs without a plan, so it has no summary.".to_owned();
     };
-    let views = match state.views().await {
-        Ok(Some(v)) => v,
-        Ok(None) => return "The dashboard runs without a plan, so it has no summary.".to_owned(),
+    let model = match state.model().await {
+        Ok(m) => m,
         Err(e) => {
             tracing::error!("chat status: {e}");
             return "The summary could not be computed just now (the cause is logged).".to_owned();
         }
     };
-    let s = &views.summary;
+    let Some(s) = &model.summary else {
+        return "The dashboard runs without a plan, so it has no summary.".to_owned();
+    };
     let (dot, health) = match s.overall_health {
         Health::Healthy => (":large_green_circle:", "healthy"),
         Health::AtRisk => (":large_yellow_circle:", "at risk"),

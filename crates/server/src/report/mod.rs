@@ -248,10 +248,15 @@ pub async fn gather(
     } else {
         until - Duration::microseconds(1)
     };
-    let views = match plan {
-        Some(p) => Some(mhd_store::gather::analysis(store, p, as_of, !current, true).await?),
-        None => None,
-    };
+    let model = mhd_store::gather::view_model(
+        store,
+        plan,
+        as_of,
+        !current,
+        mhd_core::model::Options::default(),
+    )
+    .await?;
+    let views = MigrationViews::of(&model);
     let before = store.migration_counts_until(since).await?;
     let after = store
         .migration_counts_until(as_of + Duration::microseconds(1))
@@ -293,22 +298,9 @@ pub async fn gather(
         progress.operations += d.operations;
         progress.failed_operations += d.failed;
     }
-    let thresholds = plan.map(|p| p.thresholds).unwrap_or_default();
-    let runs: Vec<_> = store
-        .recent_test_runs(mhd_core::testview::TREND_RUNS as u32)
-        .await?
-        .into_iter()
-        .filter(|r| r.run_at <= as_of)
-        .collect();
-    let tests = (!runs.is_empty()).then(|| mhd_core::testview::tests_view(&runs, &thresholds));
-    let performance = mhd_core::perf::compare(
-        &store.latest_benchmarks().await?,
-        thresholds.regression_percent,
-    );
-    let performance_delta = views.as_ref().map_or_else(
-        || mhd_core::perf::performance_delta(&performance),
-        |v| v.summary.key_metrics.performance_delta,
-    );
+    let tests = model.tests.clone();
+    let performance = model.performance.comparisons.clone();
+    let performance_delta = model.performance.performance_delta;
     let errors = store.errors_between(since, until, TOP_ERRORS).await?;
     Ok(ReportData {
         range,

@@ -364,13 +364,14 @@ fn components(w: &mut PdfWriter, rows: &[ComponentHealth]) {
                 name(&c.name),
                 side(&c.old_version),
                 side(&c.new_version),
-                match c.migration_status.percent {
-                    Some(p) => format!(
+                match (c.migration_status.percent, c.migration_status.total) {
+                    (Some(p), Some(t)) => format!(
                         "{p:.0}% ({} / {})",
                         thousands(c.migration_status.migrated),
-                        thousands(c.migration_status.total)
+                        thousands(t)
                     ),
-                    None => DASH.to_owned(),
+                    (_, None) => format!("{} / ?", thousands(c.migration_status.migrated)),
+                    _ => DASH.to_owned(),
                 },
                 match (c.tests_passed, c.tests_total) {
                     (Some(p), Some(t)) => format!("{} / {}", thousands(p), thousands(t)),

@@ -111,16 +111,21 @@ fn throughput(t: f64) -> String {
 impl ComponentRow {
     fn new(c: &ComponentHealth) -> Self {
         let s = &c.migration_status;
-        let migration = match s.percent.filter(|p| p.is_finite()) {
-            Some(p) => MigrationCell {
+        let migration = match (s.percent.filter(|p| p.is_finite()), s.total) {
+            (Some(p), Some(total)) => MigrationCell {
                 bar: Some(charts::progress_bar(
                     p,
                     &format!("{}: datasets migrated", clip(&c.name, MAX_NAME_CHARS)),
                 )),
                 percent: whole_percent(p),
-                counts: format!("{} / {}", thousands(s.migrated), thousands(s.total)),
+                counts: format!("{} / {}", thousands(s.migrated), thousands(total)),
             },
-            None => MigrationCell {
+            (_, None) => MigrationCell {
+                bar: None,
+                percent: DASH.to_owned(),
+                counts: format!("{} migrated; total not in the plan", thousands(s.migrated)),
+            },
+            (None, Some(_)) => MigrationCell {
                 bar: None,
                 percent: DASH.to_owned(),
                 counts: "no datasets".to_owned(),

@@ -814,6 +814,8 @@ mod tests {
             phases: &phases,
             alerts: &alerts,
             performance_delta: performance_delta(&performance),
+            performance: None,
+            forecast: None,
             test_suites: &suite_rates,
         });
         let window = |operations: u64, failures: u64, ms: f64| SystemWindow {
@@ -838,13 +840,16 @@ mod tests {
                     _ => window(800, i as u64, 90.0),
                 },
                 migrated: [116, 40, 0, 0][i % 4],
-                datasets_total: [200, 40, 150, 0][i % 4],
+                datasets_total: Some([200, 40, 150, 0][i % 4]),
                 tests: tests
                     .suites
                     .iter()
                     .find(|s| s.component.as_deref() == Some(c.id.as_str()))
                     .map(|s| (s.results.passed, s.results.total)),
                 performance_delta: (i < 2).then(|| [-12.5, 4.0][i]),
+                regressions: Vec::new(),
+                issues: Vec::new(),
+                window: "7 days".to_owned(),
             })
             .collect();
         let components = component_matrix(&inputs, &plan.thresholds);
@@ -858,6 +863,7 @@ mod tests {
             summary,
             timeline: phases,
             components,
+            progress: None,
         });
         d.tests = (!tests.suites.is_empty()).then_some(tests);
         d.performance = performance;
@@ -1261,7 +1267,7 @@ mod tests {
             html.contains("<li>Critical alert &#34;Rollback rate above 5%&#34; is firing.</li>")
         );
         let s = &d.views.as_ref().unwrap().summary;
-        let e = s.estimated_completion.expect("a forecast");
+        let e = s.estimated_completion.clone().expect("a forecast");
         assert!(html.contains(&format!(
             "<dd><span data-live=\"estimated_completion\">{}</span><small data-live=\"completion_range\">P50 {} – P95 {}</small>",
             e.p85, e.p50, e.p95

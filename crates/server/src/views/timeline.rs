@@ -341,6 +341,8 @@ mod tests {
             phases: &phases,
             alerts: &[],
             performance_delta: None,
+            performance: None,
+            forecast: None,
             test_suites: &[],
         });
         (s, phases)

@@ -28,21 +28,24 @@ UPDATE datasets SET
                  WHERE o.dataset_name = datasets.name AND o.timestamp_us = datasets.last_seen_us
                  ORDER BY o.id DESC LIMIT 1);
 
--- Successful migrations and rollbacks per UTC day (days since 1970-01-01) and component (''
--- for none): what progress over time, the forecast and its back-test read. Kept in step with
--- every write and never pruned, so the migration's history does not shrink with its
--- operations.
+-- Migration attempts and rollbacks per UTC day (days since 1970-01-01) and component (''
+-- for none), all and successful: what the success rate, progress over time, the forecast and
+-- its back-test read. Kept in step with every write and never pruned, so the migration's
+-- history does not shrink with its operations.
 CREATE TABLE migration_days (
-    day        INTEGER NOT NULL,
-    component  TEXT    NOT NULL,
-    migrations INTEGER NOT NULL,
-    rollbacks  INTEGER NOT NULL,
+    day          INTEGER NOT NULL,
+    component    TEXT    NOT NULL,
+    attempts     INTEGER NOT NULL,
+    migrations   INTEGER NOT NULL,
+    rollback_ops INTEGER NOT NULL,
+    rollbacks    INTEGER NOT NULL,
     PRIMARY KEY (day, component)
 ) WITHOUT ROWID;
-INSERT INTO migration_days (day, component, migrations, rollbacks)
+INSERT INTO migration_days (day, component, attempts, migrations, rollback_ops, rollbacks)
     SELECT timestamp_us / 86400000000 - (timestamp_us % 86400000000 < 0),
            coalesce(component, ''),
-           SUM(metric_type = 'migration'), SUM(metric_type = 'rollback')
+           SUM(metric_type = 'migration'), SUM(metric_type = 'migration' AND success = 1),
+           SUM(metric_type = 'rollback'), SUM(metric_type = 'rollback' AND success = 1)
     FROM operations
-    WHERE metric_type IN ('migration', 'rollback') AND success = 1
+    WHERE metric_type IN ('migration', 'rollback')
     GROUP BY 1, 2;
