@@ -103,7 +103,12 @@ pub struct Silence {
 }
 
 /// One alert: one firing of one rule for one key.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// In JSON it also carries the specification's `Issue` fields beside its own:
+/// `description` (its message), `detected_at` (its start), `auto_resolved`, `resolution` as
+/// `{resolved_at, resolved_by, resolution_type}` once resolved, and `impact` with
+/// `affected_users` and `estimated_downtime` (minutes) beside its own fields.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     /// Unique, increasing; given by the engine.
     pub id: i64,
@@ -127,19 +132,14 @@ pub struct Alert {
     /// The metric's value at the last evaluation where the condition held.
     pub value: Option<f64>,
     /// When the condition was first seen.
-    #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
     /// When it started firing.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub fired_at: Option<OffsetDateTime>,
     /// When the condition was last seen.
-    #[serde(with = "time::serde::rfc3339")]
     pub last_seen: OffsetDateTime,
     /// Since when the condition has been clear (while firing), for `keep_firing_for`.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub clear_since: Option<OffsetDateTime>,
     /// When it resolved.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub resolved_at: Option<OffsetDateTime>,
     /// How it resolved.
     pub resolution: Option<Resolution>,
@@ -378,5 +378,85 @@ impl Issue {
             },
             state: a.state,
         }
+    }
+}
+
+impl Serialize for Alert {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct ImpactJson<'a> {
+            affected_datasets: &'a [String],
+            components: &'a [String],
+            estimated_downtime_minutes: Option<f64>,
+            affected_users: u64,
+            estimated_downtime: f64,
+        }
+        #[derive(Serialize)]
+        struct AlertJson<'a> {
+            id: i64,
+            key: &'a str,
+            rule: &'a str,
+            kind: &'a str,
+            severity: Severity,
+            state: AlertState,
+            title: &'a str,
+            message: &'a str,
+            component: &'a Option<String>,
+            value: Option<f64>,
+            #[serde(with = "time::serde::rfc3339")]
+            started_at: OffsetDateTime,
+            #[serde(with = "time::serde::rfc3339::option")]
+            fired_at: Option<OffsetDateTime>,
+            #[serde(with = "time::serde::rfc3339")]
+            last_seen: OffsetDateTime,
+            #[serde(with = "time::serde::rfc3339::option")]
+            clear_since: Option<OffsetDateTime>,
+            #[serde(with = "time::serde::rfc3339::option")]
+            resolved_at: Option<OffsetDateTime>,
+            resolution: Option<IssueResolution>,
+            acknowledged: &'a Option<Acknowledgement>,
+            impact: ImpactJson<'a>,
+            runbook: &'a Option<String>,
+            suppressed_by: &'a Option<String>,
+            notified: bool,
+            description: &'a str,
+            #[serde(with = "time::serde::rfc3339")]
+            detected_at: OffsetDateTime,
+            auto_resolved: bool,
+        }
+        let issue = Issue::of(self);
+        AlertJson {
+            id: self.id,
+            key: &self.key,
+            rule: &self.rule,
+            kind: &self.kind,
+            severity: self.severity,
+            state: self.state,
+            title: &self.title,
+            message: &self.message,
+            component: &self.component,
+            value: self.value,
+            started_at: self.started_at,
+            fired_at: self.fired_at,
+            last_seen: self.last_seen,
+            clear_since: self.clear_since,
+            resolved_at: self.resolved_at,
+            resolution: issue.resolution,
+            acknowledged: &self.acknowledged,
+            impact: ImpactJson {
+                affected_datasets: &self.impact.affected_datasets,
+                components: &self.impact.components,
+                estimated_downtime_minutes: self.impact.estimated_downtime_minutes,
+                affected_users: 0,
+                estimated_downtime: issue.impact.estimated_downtime,
+            },
+            runbook: &self.runbook,
+            suppressed_by: &self.suppressed_by,
+            notified: self.notified,
+            description: &self.message,
+            detected_at: self.started_at,
+            auto_resolved: issue.auto_resolved,
+        }
+        .serialize(s)
     }
 }

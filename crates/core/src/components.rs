@@ -214,6 +214,8 @@ pub struct MigrationStatus {
 pub struct PerformanceMetrics {
     /// The new system's change against the old in percent; negative means faster.
     pub delta_percent: Option<f64>,
+    /// How many of its benchmarked operations regressed ([`crate::perf`]).
+    pub regressions: usize,
 }
 
 /// One row of the component health matrix (the specification's `ComponentHealth`, plus the
@@ -312,6 +314,7 @@ pub fn component_health(input: &ComponentInput, thresholds: &Thresholds) -> Comp
             .and_then(|(passed, total)| percent(passed, total)),
         performance_metrics: PerformanceMetrics {
             delta_percent: input.performance_delta,
+            regressions: input.regressions.len(),
         },
         issues,
         name: input.name.clone(),

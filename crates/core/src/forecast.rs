@@ -7,12 +7,12 @@
 //!   day minus the successful rollbacks that day (a day with nothing is 0). Today itself is
 //!   left out because it is not over yet; days before the plan's start are left out because the
 //!   migration was not running. [`daily_window`] builds this list.
-//! - **Simulation.** Each of [`DEFAULT_RUNS`] runs first draws its own history: as many days as
-//!   the history has, drawn from it at random with replacement — so a run may see a busier or a
+//! - **Simulation.** Each of [`DEFAULT_RUNS`] runs first gives every recorded day a random
+//!   weight (a Bayesian bootstrap: flat Dirichlet weights), so a run may see a busier or a
 //!   quieter month than the one recorded, as the next month may be; the more the pace varied,
 //!   the more the runs differ, and the wider the band. It then replays the future one day at a
-//!   time from tomorrow: every simulated day draws one day of its own history and adds its net
-//!   to a running total. The run finishes on the first day the total reaches the datasets still
+//!   time from tomorrow: every simulated day draws one recorded day by those weights and adds
+//!   its net to a running total. The run finishes on the first day the total reaches the datasets still
 //!   to migrate; a run that finishes on its *d*-th day gives the date `today + d`. A run that has
 //!   not finished after [`HORIZON_DAYS`] days (five years) never finishes.
 //! - **Answer.** P50, P85 and P95 are the completion dates of the runs by nearest rank (the
@@ -229,26 +229,41 @@ fn first_passage(daily_net: &[i64], target: i128, seed: u64) -> Option<i64> {
     None
 }
 
-/// One simulated future: its own history (days drawn from the recorded one with
-/// replacement), then a stream of days drawn from that. Which recorded day each simulated day
-/// replays depends only on the seed and the history's length.
+/// One simulated future: its own history (the recorded days, each given a random weight, as a
+/// Bayesian bootstrap does), then a stream of days drawn from it by those weights. Which
+/// recorded day each simulated day replays depends only on the seed and the history's length.
 pub(crate) struct Run {
     rng: SplitMix64,
-    own: Vec<usize>,
+    /// The cumulative weights, the last one 1.
+    cumulative: Vec<f64>,
 }
 
 impl Run {
     /// A run over a history of `len` days (at least 1).
     pub(crate) fn new(len: usize, seed: u64) -> Run {
         let mut rng = SplitMix64(seed);
-        let n = len.max(1) as u64;
-        let own = (0..n).map(|_| rng.below(n) as usize).collect();
-        Run { rng, own }
+        let n = len.max(1);
+        // Exponential draws, normalised: the weights of a flat Dirichlet distribution.
+        let mut total = 0.0;
+        let mut cumulative: Vec<f64> = (0..n)
+            .map(|_| {
+                let u = ((rng.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+                total += -u.ln();
+                total
+            })
+            .collect();
+        for c in &mut cumulative {
+            *c /= total;
+        }
+        Run { rng, cumulative }
     }
 
     /// The recorded day the next simulated day replays.
     pub(crate) fn next_day(&mut self) -> usize {
-        self.own[self.rng.below(self.own.len() as u64) as usize]
+        let u = (self.rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+        self.cumulative
+            .partition_point(|c| *c <= u)
+            .min(self.cumulative.len() - 1)
     }
 }
 
@@ -266,6 +281,7 @@ impl SplitMix64 {
         mix(self.0)
     }
 
+    #[cfg(test)]
     /// A value in `0..n` (`n` > 0), by multiplying instead of dividing (Lemire's method without
     /// the rejection step: the bias is below n / 2⁶⁴).
     fn below(&mut self, n: u64) -> u64 {

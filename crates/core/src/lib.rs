@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod datasets;
 pub mod forecast;
 pub mod format;
+pub mod health;
 pub mod history;
 pub mod live;
 pub mod model;

@@ -68,6 +68,8 @@ pub struct Snapshot {
     pub benchmarks: Vec<BenchmarkSamples>,
     /// The alerts not resolved (pending and firing).
     pub alerts: Vec<Alert>,
+    /// The overall status kept over time by the server that evaluates alerts.
+    pub health: Option<crate::health::HealthState>,
 }
 
 /// A figure's explanation: its rule in words with its inputs, and where to see what is behind
@@ -441,6 +443,7 @@ pub fn build(
         test_suites: &suites,
         forecast: Some(&out.completion),
     });
+    hold_health(&mut summary, snap.health, plan, now);
     summary.explain = summary_explain(plan, &summary, &datasets, &out, &performance, snap);
 
     let progress = Progress {
@@ -477,6 +480,55 @@ pub fn build(
         alerts,
         progress: Some(progress),
     }
+}
+
+/// Shows the status kept over time when it is current ([`crate::health`]), saying why it
+/// differs from the computed one and when that one will be shown.
+fn hold_health(
+    summary: &mut ExecutiveSummary,
+    state: Option<crate::health::HealthState>,
+    plan: &Plan,
+    now: OffsetDateTime,
+) {
+    let Some(state) = state.and_then(|s| s.current(now)) else {
+        return;
+    };
+    let figures = summary.figures_health;
+    summary.health_since = Some(state.since);
+    summary.overall_health = summary.alerts_health.max(state.shown);
+    if state.shown == figures || summary.overall_health != state.shown {
+        // Nothing waits, or the alerts decide what is shown anyway.
+        summary.overall_health = summary.alerts_health.max(figures);
+        return;
+    }
+    let wait = if figures > state.shown {
+        plan.alerts.health_for
+    } else {
+        plan.alerts.health_keep
+    };
+    let since = state
+        .pending
+        .filter(|(h, _)| *h == figures)
+        .map_or(now, |(_, since)| since);
+    let shown_at = since + wait;
+    summary.health_pending = Some(crate::summary::PendingHealth {
+        health: summary.alerts_health.max(figures),
+        since,
+        shown_at,
+    });
+    summary.health_reasons.insert(
+        0,
+        format!(
+            "Shown as {} since {}: the figures say {} since {}, which is shown once it has held \
+             for {} (at {}).",
+            state.shown.words(),
+            crate::format::datetime(state.since),
+            figures.words(),
+            crate::format::datetime(since),
+            crate::plan::duration_text(wait),
+            crate::format::datetime(shown_at),
+        ),
+    );
 }
 
 /// Firing before pending, then the most severe, then the newest.
@@ -772,4 +824,167 @@ fn capitalise(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datasets::DatasetMarks;
+    use crate::health::HealthState;
+    use crate::summary::Health;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2025-03-20 12:00 UTC);
+
+    fn plan() -> Plan {
+        crate::plan::parse(
+            "[migration]\nname = \"m\"\nstart = \"2025-02-01\"\nweeks = 8\n\n[datasets]\ntotal = 10\n\n\
+             [[components]]\nid = \"storage\"\nname = \"Storage\"\ndatasets = 6\n\n\
+             [[components]]\nid = \"config\"\nname = \"Config\"\n\n\
+             [[phases]]\nid = \"move\"\nname = \"Move\"\nstart = \"2025-02-01\"\nend = \"2025-03-29\"\n\
+             components = [\"storage\"]\n",
+            "m.toml",
+        )
+        .expect("plan")
+    }
+
+    fn migrated(name: &str, component: &str, days_ago: i64) -> StoredDataset {
+        let at = NOW - Duration::days(days_ago);
+        StoredDataset {
+            name: name.to_owned(),
+            component: Some(component.to_owned()),
+            first_seen: at,
+            last_seen: at,
+            last_type: Some("migration".into()),
+            marks: DatasetMarks {
+                last_attempt: Some((at, true)),
+                last_migrated: Some(at),
+                ..DatasetMarks::default()
+            },
+        }
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            datasets: vec![
+                migrated("a", "storage", 3),
+                migrated("b", "storage", 2),
+                migrated("c", "config", 1),
+            ],
+            migration_days: (1..=3)
+                .map(|d| MigrationDay {
+                    day: NOW.date() - Duration::days(d),
+                    component: Some(if d == 1 { "config" } else { "storage" }.to_owned()),
+                    migrations: 1,
+                    rollbacks: 0,
+                })
+                .collect(),
+            attempts: 4,
+            successes: 3,
+            rollbacks: 0,
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn every_figure_explains_itself_with_its_inputs() {
+        let m = build(Some(&plan()), &snapshot(), NOW, Options { runs: 500 });
+        let s = m.summary.expect("summary");
+        let e = |k: &str| s.explain.get(k).expect(k).clone();
+        assert_eq!(
+            e("migration_progress").explain,
+            "3 of the plan's 10 datasets are migrated (0 verified): a successful migration \
+             newer than any rollback."
+        );
+        assert_eq!(
+            e("migration_progress").link.as_deref(),
+            Some("/datasets?state=migrated")
+        );
+        assert_eq!(
+            e("success_rate").explain,
+            "3 of 4 migration attempts succeeded."
+        );
+        let forecast = e("estimated_completion").explain;
+        assert!(forecast.starts_with("P85 "), "{forecast}");
+        assert!(
+            forecast.contains("7 datasets to go") && forecast.contains("over the last"),
+            "{forecast}"
+        );
+        assert!(e("overall_health").explain.len() > 10);
+        assert!(
+            e("performance_delta")
+                .explain
+                .contains("No operation is benchmarked")
+        );
+        // The matrix: a counted component and one whose total the plan does not give.
+        let storage = m
+            .components
+            .iter()
+            .find(|c| c.component == "storage")
+            .unwrap();
+        assert!(storage.explain.explain.contains("Datasets: 2 of 6."));
+        assert_eq!(
+            storage.explain.link.as_deref(),
+            Some("/datasets?component=storage")
+        );
+        let config = m
+            .components
+            .iter()
+            .find(|c| c.component == "config")
+            .unwrap();
+        assert_eq!(config.migration_status.total, None);
+        assert!(
+            config
+                .explain
+                .explain
+                .contains("the plan gives no total for it"),
+            "{}",
+            config.explain.explain
+        );
+        // The phase says where its progress comes from.
+        assert_eq!(
+            m.timeline[0].explain,
+            "Progress from its components' datasets: 2 of 6 migrated (storage)."
+        );
+        let p = m.progress.expect("progress");
+        assert!(
+            p.explain
+                .starts_with("Migrated datasets at the end of each day")
+        );
+        // Every rule has its text for the page.
+        assert!(RULES.iter().all(|r| r.text.len() > 40 && !r.id.is_empty()));
+    }
+
+    #[test]
+    fn the_status_waits_before_it_changes_but_alerts_do_not() {
+        let plan = plan();
+        let mut snap = snapshot();
+        // The figures say at risk (a success rate of 75 % is under 90 %), but a healthy
+        // status was shown ten seconds ago: it waits its minute.
+        snap.health = Some(HealthState {
+            shown: Health::Healthy,
+            since: NOW - Duration::hours(1),
+            pending: Some((Health::Critical, NOW - Duration::seconds(10))),
+            updated_at: NOW - Duration::seconds(10),
+        });
+        let s = build(Some(&plan), &snap, NOW, Options { runs: 200 })
+            .summary
+            .expect("summary");
+        assert_eq!(s.computed_health, Health::Critical);
+        assert_eq!(s.overall_health, Health::Healthy);
+        let pending = s.health_pending.expect("pending");
+        assert_eq!(pending.health, Health::Critical);
+        assert_eq!(
+            pending.shown_at,
+            NOW - Duration::seconds(10) + Duration::minutes(1)
+        );
+        assert!(s.health_reasons[0].starts_with("Shown as healthy since"));
+        // A stale state (no server evaluating): the computed status is shown.
+        snap.health.as_mut().unwrap().updated_at = NOW - Duration::hours(1);
+        let s = build(Some(&plan), &snap, NOW, Options { runs: 200 })
+            .summary
+            .expect("summary");
+        assert_eq!(s.overall_health, Health::Critical);
+        assert!(s.health_pending.is_none());
+    }
 }

@@ -62,6 +62,33 @@ pub enum Severity {
     Critical,
 }
 
+impl Health {
+    /// The name used in JSON and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::AtRisk => "at_risk",
+            Health::Critical => "critical",
+        }
+    }
+
+    /// Reads a name of [`Health::as_str`].
+    pub fn from_name(s: &str) -> Option<Health> {
+        [Health::Healthy, Health::AtRisk, Health::Critical]
+            .into_iter()
+            .find(|h| h.as_str() == s)
+    }
+
+    /// As people read it: "healthy", "at risk", "critical".
+    pub fn words(self) -> &'static str {
+        match self {
+            Health::Healthy => "healthy",
+            Health::AtRisk => "at risk",
+            Health::Critical => "critical",
+        }
+    }
+}
+
 impl Severity {
     /// The name used in JSON and in sentences.
     pub fn as_str(self) -> &'static str {
@@ -163,6 +190,19 @@ pub struct Blocker {
     pub since: Option<OffsetDateTime>,
 }
 
+/// A computed status waiting to be shown ([`crate::health`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PendingHealth {
+    /// The status.
+    pub health: Health,
+    /// Since when the figures give it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+    /// When it will be shown if it holds until then.
+    #[serde(with = "time::serde::rfc3339")]
+    pub shown_at: OffsetDateTime,
+}
+
 /// The summary's key figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyMetrics {
@@ -209,6 +249,20 @@ pub struct ExecutiveSummary {
     /// When the summary was computed.
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
+    /// The status the rules give now, without waiting ([`crate::health`]).
+    pub computed_health: Health,
+    /// The part of it that firing alerts give (they wait out their own `for` already).
+    #[serde(skip)]
+    pub alerts_health: Health,
+    /// The part of it that the other rules give: what waits before it is shown.
+    #[serde(skip)]
+    pub figures_health: Health,
+    /// Since when `overall_health` is shown, when the server keeps the status over time.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub health_since: Option<OffsetDateTime>,
+    /// A different computed status waiting to be shown: the status and when it will be, if it
+    /// holds.
+    pub health_pending: Option<PendingHealth>,
     /// How each figure was made, by the figure's field name ([`crate::model`] fills it).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub explain: std::collections::BTreeMap<String, crate::model::Explained>,
@@ -230,10 +284,22 @@ pub fn executive_summary(input: &SummaryInput<'_>) -> ExecutiveSummary {
     let estimated = outlook.as_ref().ok().cloned();
 
     let mut findings = Vec::new();
-    findings.extend(alert_findings(input.alerts));
+    let from_alerts = alert_findings(input.alerts);
+    let alerts_health = from_alerts
+        .iter()
+        .map(|f| f.0)
+        .max()
+        .unwrap_or(Health::Healthy);
+    findings.extend(from_alerts);
+    let figures_start = findings.len();
     findings.extend(success_rate_finding(rate, t));
     findings.extend(schedule_finding(&outlook, today, plan.planned_end(), t));
     findings.extend(blocked_phase_findings(input.phases));
+    let figures_health = findings[figures_start..]
+        .iter()
+        .map(|f| f.0)
+        .max()
+        .unwrap_or(Health::Healthy);
     findings.sort_by_key(|f| std::cmp::Reverse(f.0));
 
     let mut recommendations = Vec::new();
@@ -252,8 +318,14 @@ pub fn executive_summary(input: &SummaryInput<'_>) -> ExecutiveSummary {
     recommendations.extend(plan_advice(total));
 
     let (week, weeks) = week_of(plan, today);
+    let computed = findings.first().map_or(Health::Healthy, |f| f.0);
     ExecutiveSummary {
-        overall_health: findings.first().map_or(Health::Healthy, |f| f.0),
+        overall_health: computed,
+        computed_health: computed,
+        alerts_health,
+        figures_health,
+        health_since: None,
+        health_pending: None,
         migration_progress: progress_percent(migrated, total),
         estimated_completion: estimated,
         blockers: blockers(input.phases, input.alerts),

@@ -84,6 +84,9 @@ pub fn need(method: &Method, route: Option<&str>) -> Access {
         | routes::PAGE_PERFORMANCE
         | routes::PAGE_RESOURCES
         | routes::PAGE_ALERTS
+        | routes::PAGE_DATASETS
+        | routes::PAGE_HOW
+        | routes::API_DATASETS
         | routes::API_SUMMARY
         | routes::API_TIMELINE
         | routes::API_COMPONENTS

@@ -135,6 +135,11 @@ async fn evaluate(
             let mut engine = Engine::new(
                 plan.alerts.rules.clone(),
                 state.store.max_alert_id().await? + 1,
+            )
+            .with_component_names(
+                plan.components
+                    .iter()
+                    .map(|c| (c.id.clone(), c.name.clone())),
             );
             engine.restore(state.store.open_alerts().await?);
             slot.insert(engine)
@@ -182,7 +187,37 @@ async fn evaluate(
     for t in &transitions {
         announce(state, t);
     }
+    keep_health(state, plan, now).await?;
     Ok(transitions)
+}
+
+/// Keeps the overall status over time (`mhd_core::health`): the status the figures give now,
+/// stepped from the one kept; a change of what is shown is announced.
+async fn keep_health(
+    state: &AppState,
+    plan: &Plan,
+    now: OffsetDateTime,
+) -> Result<(), AlertingError> {
+    let model = state.model().await?;
+    let Some(summary) = &model.summary else {
+        return Ok(());
+    };
+    let previous = state.store.health_state().await?;
+    let next = mhd_core::health::HealthState::step(
+        previous.as_ref(),
+        summary.figures_health,
+        now,
+        mhd_core::health::Hold {
+            worse: plan.alerts.health_for,
+            better: plan.alerts.health_keep,
+        },
+    );
+    state.store.save_health_state(&next).await?;
+    let was = previous.and_then(|p| p.current(now));
+    if was.map(|p| (p.shown, p.pending)) != Some((next.shown, next.pending)) {
+        state.notify(Change::Health);
+    }
+    Ok(())
 }
 
 /// Tells the live pages about a transition.

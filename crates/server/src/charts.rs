@@ -44,6 +44,11 @@ svg.gantt .mm,svg.gantt .mx{stroke:var(--err,#b42318)}\
 svg.gantt .mx{stroke-width:1.5}\
 svg.gantt .pj{stroke:var(--err,#b42318);stroke-width:2;stroke-dasharray:2 3}\
 svg.spark{width:6rem;height:1.25rem;display:inline-block;vertical-align:middle}\
+svg.burn .pl{fill:none;stroke:var(--muted,#50575f);stroke-width:1.5;stroke-dasharray:6 4}\
+svg.burn .fan{fill:var(--bar,#1d5fd1);fill-opacity:.15}\
+svg.burn .f85{fill:none;stroke:var(--bar,#1d5fd1);stroke-width:1.5;stroke-dasharray:3 3}\
+svg.burn .dot{fill:var(--bar,#1d5fd1)}\
+svg.burn .td{stroke:var(--fg,#1b1f24);stroke-width:1.5}\
 svg.pb .pt{fill:var(--grid,#d0d5db)}\
 svg.pb .pf{fill:var(--bar,#1d5fd1)}\
 @media (max-width:40em){svg.chart{font-size:14px}svg.cols{font-size:20px}svg.cols .xo{display:none}}\
@@ -432,6 +437,165 @@ fn x_label_indices(n: usize) -> Vec<usize> {
     }
     let step = n.div_ceil(MAX_X_LABELS).max(1);
     (0..n).step_by(step).collect()
+}
+
+/// What the burn-up chart draws ([`burnup_chart`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Burnup<'a> {
+    /// Migrated at the end of each day, oldest first.
+    pub points: &'a [(time::Date, u64)],
+    /// The plan's datasets.
+    pub total: u64,
+    /// The plan's start and end: its line runs from 0 to `total` between them.
+    pub plan: (time::Date, time::Date),
+    /// Today.
+    pub today: time::Date,
+    /// When every dataset is migrated: P50, P85, P95 (the fan from today).
+    pub fan: Option<(time::Date, time::Date, time::Date)>,
+}
+
+const BURN_W: f64 = 480.0;
+const BURN_H: f64 = 220.0;
+const BURN_LEFT: f64 = 44.0;
+const BURN_TOP: f64 = 24.0;
+const BURN_BOTTOM: f64 = 196.0;
+
+/// Migrated datasets over time against the plan's line, with the forecast's fan from today to
+/// the P50 and P95 dates (P85 dashed), a "today" marker, a y axis in datasets with gridlines at
+/// each quarter, dated x labels, and a read-out of every week's point on hover or focus.
+pub fn burnup_chart(b: &Burnup<'_>) -> String {
+    let first = b.points.first().map_or(b.plan.0, |p| p.0).min(b.plan.0);
+    let last = [Some(b.plan.1), Some(b.today), b.fan.map(|f| f.2)]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(b.plan.1);
+    let span = (last - first).whole_days().max(1) as f64;
+    let x = |d: time::Date| {
+        BURN_LEFT + (d - first).whole_days() as f64 / span * (BURN_W - BURN_LEFT - 8.0)
+    };
+    let top = b
+        .total
+        .max(b.points.iter().map(|p| p.1).max().unwrap_or(0))
+        .max(1) as f64;
+    let y = |v: f64| BURN_BOTTOM - v / top * (BURN_BOTTOM - BURN_TOP);
+    let mut out = String::with_capacity(2000 + b.points.len() * 40);
+    open_svg(
+        &mut out,
+        "chart burn",
+        &format!(
+            "Datasets migrated over time: {} of {} by {}, against the plan's line",
+            b.points.last().map_or(0, |p| p.1),
+            b.total,
+            b.today
+        ),
+        BURN_W,
+        BURN_H,
+    );
+    for q in 0..=4 {
+        let v = top * f64::from(q) / 4.0;
+        let _ = write!(
+            out,
+            r#"<path class="{}" d="M{} {}H{}"/><text class="m e" x="{}" y="{}">{}</text>"#,
+            if q == 0 { "ax" } else { "gr" },
+            num(BURN_LEFT),
+            num(y(v)),
+            num(BURN_W),
+            num(BURN_LEFT - 4.0),
+            num(y(v) + 4.0),
+            num(v.round())
+        );
+    }
+    // The plan's line.
+    let _ = write!(
+        out,
+        r#"<path class="pl" d="M{} {}L{} {}"><title>Plan: 0 on {} to {} on {}</title></path>"#,
+        num(x(b.plan.0)),
+        num(y(0.0)),
+        num(x(b.plan.1)),
+        num(y(b.total as f64)),
+        b.plan.0,
+        b.total,
+        b.plan.1
+    );
+    // The fan: from today's count to the total between the P50 and P95 dates.
+    let now = b.points.last().map_or(0.0, |p| p.1 as f64);
+    if let Some((p50, p85, p95)) = b.fan {
+        let _ = write!(
+            out,
+            r#"<path class="fan" d="M{} {}L{} {}L{} {}Z"><title>Forecast: every dataset migrated between {p50} (P50) and {p95} (P95)</title></path><path class="f85" d="M{} {}L{} {}"><title>P85: {p85}</title></path>"#,
+            num(x(b.today)),
+            num(y(now)),
+            num(x(p50)),
+            num(y(b.total as f64)),
+            num(x(p95)),
+            num(y(b.total as f64)),
+            num(x(b.today)),
+            num(y(now)),
+            num(x(p85)),
+            num(y(b.total as f64)),
+        );
+    }
+    // What happened.
+    if !b.points.is_empty() {
+        out.push_str(r#"<path class="ln" d=""#);
+        for (i, (d, v)) in b.points.iter().enumerate() {
+            let _ = write!(
+                out,
+                "{}{} {}",
+                if i == 0 { "M" } else { "L" },
+                num(x(*d)),
+                num(y(*v as f64))
+            );
+        }
+        out.push_str(r#""/>"#);
+        // A read-out of every seventh day and the last one.
+        let n = b.points.len();
+        for (i, (d, v)) in b.points.iter().enumerate() {
+            if !(n - 1 - i).is_multiple_of(7) {
+                continue;
+            }
+            let _ = write!(
+                out,
+                r#"<circle class="dot" tabindex="0" cx="{}" cy="{}" r="3"><title>{d}: {v} of {} migrated</title></circle>"#,
+                num(x(*d)),
+                num(y(*v as f64)),
+                b.total
+            );
+        }
+    }
+    let _ = write!(
+        out,
+        r#"<path class="td" d="M{} {}V{}"/>"#,
+        num(x(b.today)),
+        num(BURN_TOP),
+        num(BURN_BOTTOM)
+    );
+    // Dated labels: the start, today and the plan's end, when they do not overlap.
+    let mut placed: Vec<f64> = Vec::new();
+    for (d, label) in [
+        (first, first.to_string()),
+        (b.today, format!("today {}", b.today)),
+        (b.plan.1, format!("end {}", b.plan.1)),
+    ] {
+        let at = x(d).min(BURN_W - text_width(&label) * 0.6).max(0.0);
+        if placed
+            .iter()
+            .any(|p| (p - at).abs() < text_width(&label) * 0.6)
+        {
+            continue;
+        }
+        placed.push(at);
+        let _ = write!(
+            out,
+            r#"<text class="m" x="{}" y="{}">{}</text>"#,
+            num(at),
+            num(BURN_H - 6.0),
+            escape(&label)
+        );
+    }
+    out.push_str("</svg>");
+    out
 }
 
 /// A progress bar for `percent` (clamped to 0–100, NaN as 0), with `role="progressbar"` and its

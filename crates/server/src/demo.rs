@@ -445,7 +445,7 @@ threshold = 0.05
 for = "30s"
 keep_firing_for = "1m"
 severity = "warning"
-runbook = "https://runbooks.example/mhd/error-rate"
+runbook = "Look at the failing operations (`mhd stats show --failed --since 1h`) and the component matrix (`mhd components`); the rollback page rolls a component back."
 
 [[alerts.rules]]
 name = "critical_error_rate"
@@ -456,7 +456,7 @@ threshold = 0.10
 for = "30s"
 keep_firing_for = "1m"
 severity = "critical"
-runbook = "https://runbooks.example/mhd/error-rate"
+runbook = "Look at the failing operations (`mhd stats show --failed --since 1h`) and the component matrix (`mhd components`); the rollback page rolls a component back."
 
 [[alerts.rules]]
 name = "slow_response"

@@ -26,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route(routes::PAGE_TESTS, get(tests))
         .route(routes::PAGE_PERFORMANCE, get(performance))
         .route(routes::PAGE_RESOURCES, get(resources))
+        .route(routes::PAGE_DATASETS, get(datasets))
+        .route(routes::PAGE_HOW, get(how))
         .route(routes::PAGE_ALERTS, get(crate::api::alerts::page_get))
         .route(
             routes::PAGE_ALERT_ACK,
@@ -122,6 +124,83 @@ async fn resources(State(state): State<AppState>) -> Result<Response, ApiError> 
     let html = crate::views::render_resources_page(
         &data,
         state.plan.as_ref(),
+        state.local_offset,
+        crate::assets::live_js_path(),
+    )
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(html_response(html))
+}
+
+/// `/datasets?state&component&name`: every dataset with its state, and one dataset's history.
+async fn datasets(
+    State(state): State<AppState>,
+    query: Result<
+        axum::extract::Query<crate::api::Params>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, ApiError> {
+    let pairs = crate::api::params(query, &["state", "component", "name"])?;
+    let (wanted, component) = crate::api::reads::dataset_filter(&pairs, true)?;
+    let name = crate::api::param(&pairs, "name")
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
+    let model = state.model().await?;
+    let history = match &name {
+        Some(n) => Some(
+            mhd_store::Store::recent_operations(
+                &state.store,
+                &mhd_store::OperationFilter {
+                    limit: crate::views::DATASET_HISTORY_ROWS,
+                    dataset: Some(n.clone()),
+                    ..mhd_store::OperationFilter::default()
+                },
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let components: Vec<(String, String)> = state
+        .plan
+        .iter()
+        .flat_map(|p| &p.components)
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let week = model.summary.as_ref().map(|s| (s.week, s.weeks));
+    let migration = state
+        .plan
+        .as_ref()
+        .zip(week)
+        .map(|(p, (w, ws))| (p.migration.name.as_str(), w, ws));
+    let html = crate::views::render_datasets_page(
+        &model.datasets,
+        &components,
+        &crate::views::DatasetsQuery {
+            state: wanted,
+            component,
+            name,
+        },
+        history.as_deref(),
+        migration,
+        state.now(),
+        state.local_offset,
+        crate::assets::live_js_path(),
+    )
+    .map_err(|e| ApiError::internal(&e))?;
+    Ok(html_response(html))
+}
+
+/// `/how`: how every figure is made.
+async fn how(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let model = state.model().await?;
+    let week = model.summary.as_ref().map(|s| (s.week, s.weeks));
+    let migration = state
+        .plan
+        .as_ref()
+        .zip(week)
+        .map(|(p, (w, ws))| (p.migration.name.as_str(), w, ws));
+    let html = crate::views::render_how_page(
+        migration,
+        state.now(),
         state.local_offset,
         crate::assets::live_js_path(),
     )

@@ -53,6 +53,12 @@ pub const PAGE_LIVE: &str = "/live";
 pub const PAGE_TESTS: &str = "/tests";
 /// The performance comparison page.
 pub const PAGE_PERFORMANCE: &str = "/performance";
+/// The datasets page: every dataset with its state, filterable.
+pub const PAGE_DATASETS: &str = "/datasets";
+/// The page "How these numbers are made".
+pub const PAGE_HOW: &str = "/how";
+/// Every dataset with its state (`?state=&component=`).
+pub const API_DATASETS: &str = "/api/v1/datasets";
 /// The resource utilization page.
 pub const PAGE_RESOURCES: &str = "/resources";
 /// Embedded assets, served under content-hashed names (`/assets/live.<hash>.js`).

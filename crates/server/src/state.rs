@@ -35,6 +35,8 @@ pub enum Change {
     Benchmarks,
     /// Samples were stored.
     Samples,
+    /// The overall status shown changed (it is kept over time by the alert loop).
+    Health,
     /// An alert changed, or an acknowledgement or a silence was made: pushed as
     /// `alert:new`, `alert:resolved` or `alert:updated` with `data`, to the clients of its
     /// component (everyone when it has none).

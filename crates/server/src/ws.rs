@@ -227,6 +227,8 @@ pub struct Batch {
     pub benchmarks: bool,
     /// Samples were stored.
     pub samples: bool,
+    /// The overall status shown changed.
+    pub health: bool,
     /// Alert changes, in order, each pushed as its own message.
     pub alerts: Vec<AlertChange>,
 }
@@ -262,6 +264,7 @@ impl Batch {
             }
             Change::Benchmarks => self.benchmarks = true,
             Change::Samples => self.samples = true,
+            Change::Health => self.health = true,
             Change::Alert {
                 push,
                 component,
@@ -283,6 +286,7 @@ impl Batch {
             tests_everyone: true,
             benchmarks: true,
             samples: true,
+            health: true,
             ..Batch::default()
         }
     }
@@ -415,12 +419,17 @@ async fn render_into(
     }
     // Firing alerts change the health, so alert changes refresh the progress too.
     let alerts_changed = !batch.alerts.is_empty();
-    let model =
-        if batch.operations || batch.tests || batch.benchmarks || batch.samples || alerts_changed {
-            Some(state.model().await?)
-        } else {
-            None
-        };
+    let model = if batch.operations
+        || batch.tests
+        || batch.benchmarks
+        || batch.samples
+        || batch.health
+        || alerts_changed
+    {
+        Some(state.model().await?)
+    } else {
+        None
+    };
     if let Some(s) = model.as_deref().and_then(|m| m.summary.as_ref()) {
         let progress = Progress {
             migration_progress: s.migration_progress,

@@ -30,7 +30,7 @@ fn plan() -> Plan {
 }
 
 /// The pages and the section each one shows.
-const PAGES: [(&str, &str); 7] = [
+const PAGES: [(&str, &str); 9] = [
     ("/", r#"id="health""#),
     ("/summary", r#"id="health""#),
     ("/timeline", r#"id="timeline""#),
@@ -38,6 +38,8 @@ const PAGES: [(&str, &str); 7] = [
     ("/live", r#"id="live""#),
     ("/tests", r#"id="tests""#),
     ("/performance", r#"id="performance""#),
+    ("/datasets", r#"id="datasets""#),
+    ("/how", r#"id="how""#),
 ];
 
 /// Every hook of the live contract the overview must carry.
@@ -425,5 +427,36 @@ async fn every_answer_carries_the_security_headers() {
             "{path}"
         );
         assert_eq!(h.get("referrer-policy").unwrap(), "same-origin", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_datasets_page_lists_filters_and_shows_a_history() {
+    let s = server(true, true).await;
+    let (status, _, html) = get(&s.router, "/datasets?state=migrated&component=storage").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("2 of the 103 datasets the plan counts for component Storage"),
+        "{html}"
+    );
+    assert!(html.contains(">sales</a>") && html.contains(">old</a>"));
+    assert!(
+        !html.contains(">orders</a>"),
+        "a failed dataset is not migrated"
+    );
+    assert!(html.contains(r#"href="/api/v1/datasets?state=migrated&amp;component=storage""#));
+    // One dataset's history: its operations, failed ones with their error.
+    let (status, _, html) = get(&s.router, "/datasets?name=orders").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("History of orders"));
+    assert!(html.contains("disk full"));
+    // A bad filter is refused, naming it.
+    let (status, _, body) = get(&s.router, "/datasets?state=done").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("`state`"), "{body}");
+    // The rules' page has every rule the explanations link to.
+    let (_, _, how) = get(&s.router, "/how").await;
+    for r in mhd_core::model::RULES {
+        assert!(how.contains(&format!(r#"id="{}""#, r.id)), "{}", r.id);
     }
 }

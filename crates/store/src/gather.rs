@@ -128,10 +128,10 @@ pub async fn snapshot<S: Store + AlertStore>(
         .await?;
     test_runs.retain(|r| r.run_at <= now);
     let benchmarks = store.latest_benchmarks().await?;
-    let alerts = if as_of {
-        Vec::new()
+    let (alerts, health) = if as_of {
+        (Vec::new(), None)
     } else {
-        store.open_alerts().await?
+        (store.open_alerts().await?, store.health_state().await?)
     };
     Ok(Snapshot {
         datasets,
@@ -144,6 +144,7 @@ pub async fn snapshot<S: Store + AlertStore>(
         test_runs,
         benchmarks,
         alerts,
+        health,
     })
 }
 

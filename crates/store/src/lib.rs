@@ -212,4 +212,8 @@ pub trait Store {
         &self,
         until: Option<OffsetDateTime>,
     ) -> Result<(Vec<mhd_core::history::MigrationDay>, MigrationCounts)>;
+    /// The overall status kept over time, if any.
+    async fn health_state(&self) -> Result<Option<mhd_core::health::HealthState>>;
+    /// Keeps the overall status.
+    async fn save_health_state(&self, state: &mhd_core::health::HealthState) -> Result<()>;
 }

@@ -592,3 +592,57 @@ pub(crate) async fn migration_days(
         .collect();
     Ok((days, counts))
 }
+
+/// The overall status kept over time, if any.
+pub(crate) async fn health_state(
+    pool: &SqlitePool,
+) -> Result<Option<mhd_core::health::HealthState>> {
+    use mhd_core::summary::Health;
+    /// shown, since, pending, pending since, updated.
+    type Row = (String, i64, Option<String>, Option<i64>, i64);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT shown, since_us, pending, pending_since_us, updated_us FROM health_state \
+         WHERE id = 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some((shown, since, pending, pending_since, updated)) = row else {
+        return Ok(None);
+    };
+    let health = |s: &str| {
+        Health::from_name(s).ok_or_else(|| StoreError::Foreign {
+            path: "health_state".to_owned(),
+            reason: format!("unknown status {s:?}"),
+        })
+    };
+    Ok(Some(mhd_core::health::HealthState {
+        shown: health(&shown)?,
+        since: from_us(since),
+        pending: match (pending, pending_since) {
+            (Some(p), Some(at)) => Some((health(&p)?, from_us(at))),
+            _ => None,
+        },
+        updated_at: from_us(updated),
+    }))
+}
+
+/// Keeps the overall status.
+pub(crate) async fn save_health_state(
+    pool: &SqlitePool,
+    s: &mhd_core::health::HealthState,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO health_state (id, shown, since_us, pending, pending_since_us, updated_us) \
+         VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET shown = excluded.shown, \
+         since_us = excluded.since_us, pending = excluded.pending, \
+         pending_since_us = excluded.pending_since_us, updated_us = excluded.updated_us",
+    )
+    .bind(s.shown.as_str())
+    .bind(to_us(s.since))
+    .bind(s.pending.map(|p| p.0.as_str()))
+    .bind(s.pending.map(|p| to_us(p.1)))
+    .bind(to_us(s.updated_at))
+    .execute(pool)
+    .await?;
+    Ok(())
+}

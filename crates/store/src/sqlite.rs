@@ -849,4 +849,12 @@ impl Store for SqliteStore {
     ) -> Result<(Vec<mhd_core::history::MigrationDay>, MigrationCounts)> {
         crate::records::migration_days(&self.pool, until).await
     }
+
+    async fn health_state(&self) -> Result<Option<mhd_core::health::HealthState>> {
+        crate::records::health_state(&self.pool).await
+    }
+
+    async fn save_health_state(&self, state: &mhd_core::health::HealthState) -> Result<()> {
+        crate::records::save_health_state(&self.pool, state).await
+    }
 }

@@ -149,7 +149,7 @@ async fn list(json: bool, state: Option<&str>, all: bool, ctx: &Ctx) -> anyhow::
         .into_iter()
         .filter(|s| wanted(*s))
         .collect();
-    let active = if open.is_empty() {
+    let mut active = if open.is_empty() {
         Vec::new()
     } else {
         store
@@ -159,6 +159,8 @@ async fn list(json: bool, state: Option<&str>, all: bool, ctx: &Ctx) -> anyhow::
             })
             .await?
     };
+    // Firing before pending, the most severe first, then the newest.
+    mhd_core::model::sort_alerts(&mut active);
     // The history comes with --all, or when it is what --state asks for.
     let with_history = all || state == Some("resolved");
     let resolved = if with_history && wanted(AlertState::Resolved) {

@@ -839,3 +839,65 @@ fn signed_percent(v: f64) -> String {
         format!("{v:.1} %")
     }
 }
+
+/// A threshold condition in plain words, with its value: "6.9 % of operations failing,
+/// limit 5 %". `None` for a metric without words of its own.
+pub(super) fn plain_threshold(
+    metric: &str,
+    op: crate::plan::Comparison,
+    threshold: f64,
+    value: f64,
+) -> Option<String> {
+    let pct = |v: f64| format!("{} %", number((v * 1000.0).round() / 10.0));
+    let limit = match op {
+        crate::plan::Comparison::Above | crate::plan::Comparison::AtLeast => "limit",
+        crate::plan::Comparison::Below | crate::plan::Comparison::AtMost => "expected at least",
+    };
+    let one = |v: f64| number((v * 10.0).round() / 10.0);
+    Some(match metric {
+        "error_rate" => format!(
+            "{} of operations failing, {limit} {}",
+            pct(value),
+            pct(threshold)
+        ),
+        "migration_success_rate" => format!(
+            "{} of migrations succeeding, {limit} {}",
+            pct(value),
+            pct(threshold)
+        ),
+        "connection_pool_usage" => format!(
+            "connection pool {} used, {limit} {}",
+            pct(value),
+            pct(threshold)
+        ),
+        "p95_duration_ms" => format!(
+            "p95 duration {} ms, {limit} {} ms",
+            one(value),
+            one(threshold)
+        ),
+        "mean_duration_ms" => format!(
+            "mean duration {} ms, {limit} {} ms",
+            one(value),
+            one(threshold)
+        ),
+        "memory_percent" => format!("memory {} % used, {limit} {} %", one(value), one(threshold)),
+        "cpu_percent" => format!("CPU {} % busy, {limit} {} %", one(value), one(threshold)),
+        "operations_per_second" => format!(
+            "{} operations a second, {limit} {}",
+            one(value),
+            one(threshold)
+        ),
+        "schedule_delay_days" => format!(
+            "forecast {} days behind the plan, {limit} {}",
+            one(value),
+            one(threshold)
+        ),
+        "rollbacks" => format!("{} rollbacks, {limit} {}", one(value), one(threshold)),
+        "log_errors_per_minute" => format!(
+            "{} logged errors a minute, {limit} {}",
+            one(value),
+            one(threshold)
+        ),
+        _ => return None,
+    })
+}

@@ -19,10 +19,17 @@
 //!
 //! Who is told ([`Transition::notify`]):
 //!
-//! - `Fired` is sent unless the alert is silenced ([`silenced`]) or suppressed (its cause is
-//!   announced upstream: a metric rule's alert on a component of a blocked phase, or on a metric
-//!   written by a collector that is down; `collector_down` alerts are never suppressed). A sent
-//!   `Fired` marks the alert `notified`.
+//! - `Fired` is sent unless the alert is silenced ([`silenced`]) or suppressed: its cause is
+//!   announced upstream (a metric rule's alert on a component of a blocked phase, or on a metric
+//!   written by a collector that is down; `collector_down` alerts are never suppressed), or it
+//!   is part of an incident already told — **inhibited** by a firing alert on the same metric
+//!   and component of a higher severity (the critical error rate silences its warning
+//!   sibling), or **grouped** (a whole-migration alert while an alert on the same metric, at
+//!   least as severe, fires on a component). Every suppressed alert stays open and visible with
+//!   its `suppressed_by`. A sent `Fired` marks the alert `notified`.
+//! - **Titles** say what is wrong in words: a threshold rule without `summary` on a known
+//!   metric reads "Storage: 6.9 % of operations failing, limit 5 %" (its value kept up to date
+//!   with its message); others use the rule's `summary` or a sentence made from the rule.
 //! - A firing alert that was not sent because it was silenced or suppressed is sent (a `Fired`
 //!   transition with `notify`) at the first evaluation where it is neither, if it still fires:
 //!   people hear about what is still wrong once the reason to keep quiet is gone.
@@ -85,6 +92,8 @@ pub struct Engine {
     /// changes whenever it does: alerts recompute their suppression only then.
     upstream: Announced,
     upstream_version: u64,
+    /// Components' names by id, for titles ("Storage: …").
+    names: HashMap<String, String>,
 }
 
 /// What announced causes upstream at an evaluation: the components of blocked phases, and
@@ -137,6 +146,8 @@ impl Announced {
 #[derive(Debug, Clone)]
 struct Open {
     alert: Alert,
+    /// Why nobody is told because of what is announced upstream (see [`Upstream`]).
+    upstream: Option<String>,
     /// The fingerprint of the condition its value and message were made from (0: none).
     fingerprint: u64,
     /// The version of the datasets being migrated its impact was made from (0: none).
@@ -183,7 +194,17 @@ impl Engine {
             migrating_version: 1,
             upstream: Announced::default(),
             upstream_version: 1,
+            names: HashMap::new(),
         }
+    }
+
+    /// Names components in titles ("Storage: …") by the plan's names instead of their ids.
+    pub fn with_component_names(
+        mut self,
+        names: impl IntoIterator<Item = (String, String)>,
+    ) -> Engine {
+        self.names = names.into_iter().collect();
+        self
     }
 
     /// Takes back the alerts that were pending or firing when the server stopped.
@@ -219,14 +240,13 @@ impl Engine {
             alert.runbook = rule.runbook.clone();
             let base = self.bases.get(place).map_or("", String::as_str);
             let component = alert.component.as_deref();
-            if !is_title(&alert.title, base, &rule.kind, component, &subject) {
-                alert.title = title(base, &rule.kind, component, &subject);
-            }
+            alert.title = title(rule, base, component, &subject, alert.value, &self.names);
             match alerts.get(&subject) {
                 Some(existing) if existing.alert.id > alert.id => self.stale.push(alert),
                 _ => {
                     let open = Open {
                         alert,
+                        upstream: None,
                         fingerprint: 0,
                         migrating_version: 0,
                         upstream_version: 0,
@@ -265,6 +285,9 @@ impl Engine {
         }
         let acks = latest_acknowledgements(facts.acknowledgements);
         let mut out: Vec<(usize, Transition)> = Vec::new();
+        // First every rule's conditions and states, then who is told: an alert's siblings of
+        // other rules decide whether it is inhibited.
+        let mut fresh: Vec<Vec<(i64, AlertEvent)>> = vec![Vec::new(); self.rules.len()];
         for ((order, rule), alerts) in self.rules.iter().enumerate().zip(&mut self.open) {
             if !self.first[order] {
                 continue;
@@ -281,10 +304,27 @@ impl Engine {
                 index: &index,
                 acks: &acks,
                 migrating_version: self.migrating_version,
-                upstream_version: self.upstream_version,
+                names: &self.names,
                 out: &mut out,
             };
-            step.run(&conds, alerts, &mut self.next_id);
+            fresh[order] = step.run(&conds, alerts, &mut self.next_id);
+        }
+        let inhibitors = Inhibitors::of(&self.rules, &self.open);
+        for ((order, rule), alerts) in self.rules.iter().enumerate().zip(&mut self.open) {
+            if !self.first[order] || alerts.is_empty() {
+                continue;
+            }
+            tell(
+                rule,
+                order,
+                alerts,
+                &fresh[order],
+                &inhibitors,
+                facts,
+                &acks,
+                self.upstream_version,
+                &mut out,
+            );
         }
 
         // Restored alerts of rules no longer in the plan, and restored duplicates: closed.
@@ -356,17 +396,19 @@ struct Step<'e, 'f> {
     index: &'e Index<'f>,
     acks: &'e HashMap<i64, &'f Acknowledgement>,
     migrating_version: u64,
-    upstream_version: u64,
+    names: &'e HashMap<String, String>,
     out: &'e mut Vec<(usize, Transition)>,
 }
 
 impl Step<'_, '_> {
+    /// Brings the rule's alerts up to date with its conditions; returns the alerts that became
+    /// pending or fired now, by id.
     fn run(
         &mut self,
         conds: &[Condition<'_>],
         alerts: &mut BTreeMap<String, Open>,
         next_id: &mut i64,
-    ) {
+    ) -> Vec<(i64, AlertEvent)> {
         let now = self.facts.now;
         let rule = self.rule;
         // Alerts that became pending or fired in this evaluation, by id.
@@ -383,7 +425,9 @@ impl Step<'_, '_> {
             }
             if let Some(c) = pending.next_if(|c| c.subject.as_ref() == subject.as_str()) {
                 // The condition holds again or still.
-                refresh(open, c, self.index, self.migrating_version);
+                refresh(open, c, self.index, self.migrating_version, |value| {
+                    title(rule, self.base, c.component, &c.subject, value, self.names)
+                });
                 let alert = &mut open.alert;
                 alert.last_seen = now;
                 alert.clear_since = None;
@@ -418,7 +462,7 @@ impl Step<'_, '_> {
             }
         }
         for c in new {
-            let mut alert = new_alert(rule, self.base, c, *next_id, self.index, now);
+            let mut alert = new_alert(rule, self.base, c, *next_id, self.index, now, self.names);
             *next_id += 1;
             if rule.for_ <= Duration::ZERO {
                 alert.state = AlertState::Firing;
@@ -429,6 +473,7 @@ impl Step<'_, '_> {
             }
             let open = Open {
                 alert,
+                upstream: None,
                 fingerprint: c.fingerprint(),
                 migrating_version: self.migrating_version,
                 upstream_version: 0,
@@ -436,52 +481,149 @@ impl Step<'_, '_> {
             alerts.insert(c.subject.clone().into_owned(), open);
         }
         fresh.sort_unstable_by_key(|(id, _)| *id);
+        fresh
+    }
+}
 
-        // Every alert still open: acknowledgement, suppression, downtime, and who is told.
-        let upstream = Upstream::of(rule, self.facts);
-        for open in alerts.values_mut() {
-            if open.upstream_version != self.upstream_version {
-                upstream.apply(&mut open.alert);
-                open.upstream_version = self.upstream_version;
+/// The firing alerts that may inhibit others: each metric rule's, with its metric.
+struct Inhibitors {
+    firing: Vec<Inhibitor>,
+}
+
+/// A firing alert of a metric rule, as inhibition needs it.
+struct Inhibitor {
+    metric: String,
+    id: i64,
+    key: String,
+    severity: Severity,
+    component: Option<String>,
+}
+
+impl Inhibitors {
+    fn of(rules: &[Rule], open: &[BTreeMap<String, Open>]) -> Inhibitors {
+        let mut firing = Vec::new();
+        for (rule, alerts) in rules.iter().zip(open) {
+            let Some(metric) = rule_metric(rule) else {
+                continue;
+            };
+            for o in alerts.values() {
+                let a = &o.alert;
+                if a.state == AlertState::Firing {
+                    firing.push(Inhibitor {
+                        metric: metric.to_owned(),
+                        id: a.id,
+                        key: a.key.clone(),
+                        severity: a.severity,
+                        component: a.component.clone(),
+                    });
+                }
             }
-            let alert = &mut open.alert;
-            apply_acknowledgement(alert, self.acks);
-            alert.impact.estimated_downtime_minutes = downtime(alert, now);
-            let event = fresh
-                .binary_search_by_key(&alert.id, |(id, _)| *id)
-                .ok()
-                .and_then(|i| fresh.get(i))
-                .map(|(_, event)| *event);
-            match (alert.state, event) {
-                (AlertState::Pending, Some(AlertEvent::Pending)) => {
-                    self.out.push((
-                        self.order,
+        }
+        // The most severe first, then by key: the reason named is stable.
+        firing.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.key.cmp(&b.key)));
+        Inhibitors { firing }
+    }
+
+    /// Why the alert is not told on its own, if it is not: a firing alert on the same metric
+    /// and component of a higher severity inhibits it; a whole-migration alert is grouped with
+    /// a firing alert on the same metric on a component, at least as severe.
+    fn reason(&self, metric: &str, alert: &Alert) -> Option<String> {
+        self.firing.iter().find_map(|other| {
+            if other.metric != metric || other.id == alert.id {
+                return None;
+            }
+            match (&alert.component, &other.component) {
+                (a, b) if a == b && other.severity > alert.severity => Some(format!(
+                    "inhibited by {} ({})",
+                    other.key,
+                    other.severity.as_str()
+                )),
+                (None, Some(_)) if other.severity >= alert.severity => {
+                    Some(format!("grouped with {}", other.key))
+                }
+                _ => None,
+            }
+        })
+    }
+}
+
+/// The metric a rule watches, for threshold and rate-of-change rules.
+fn rule_metric(rule: &Rule) -> Option<&str> {
+    match &rule.kind {
+        RuleKind::Threshold { metric, .. } | RuleKind::RateOfChange { metric, .. } => {
+            Some(metric.as_str())
+        }
+        _ => None,
+    }
+}
+
+/// Every open alert of one rule: acknowledgement, suppression (upstream, then inhibition),
+/// downtime, and who is told.
+#[allow(clippy::too_many_arguments)]
+fn tell(
+    rule: &Rule,
+    order: usize,
+    alerts: &mut BTreeMap<String, Open>,
+    fresh: &[(i64, AlertEvent)],
+    inhibitors: &Inhibitors,
+    facts: &Facts<'_>,
+    acks: &HashMap<i64, &Acknowledgement>,
+    upstream_version: u64,
+    out: &mut Vec<(usize, Transition)>,
+) {
+    let now = facts.now;
+    let upstream = Upstream::of(rule, facts);
+    let metric = rule_metric(rule);
+    // Reasons first: the inhibitors borrow every rule's alerts.
+    let reasons: Vec<Option<String>> = alerts
+        .values()
+        .map(|o| metric.and_then(|m| inhibitors.reason(m, &o.alert)))
+        .collect();
+    for (open, inhibited) in alerts.values_mut().zip(reasons) {
+        if open.upstream_version != upstream_version {
+            open.upstream = upstream.reason(&open.alert).map(Cow::into_owned);
+            open.upstream_version = upstream_version;
+        }
+        let reason = open.upstream.clone().or(inhibited);
+        let alert = &mut open.alert;
+        if alert.suppressed_by != reason {
+            alert.suppressed_by = reason;
+        }
+        apply_acknowledgement(alert, acks);
+        alert.impact.estimated_downtime_minutes = downtime(alert, now);
+        let event = fresh
+            .binary_search_by_key(&alert.id, |(id, _)| *id)
+            .ok()
+            .and_then(|i| fresh.get(i))
+            .map(|(_, event)| *event);
+        match (alert.state, event) {
+            (AlertState::Pending, Some(AlertEvent::Pending)) => {
+                out.push((
+                    order,
+                    Transition {
+                        alert: alert.clone(),
+                        event: AlertEvent::Pending,
+                        notify: false,
+                    },
+                ));
+            }
+            (AlertState::Firing, event) if !alert.notified => {
+                let send = alert.suppressed_by.is_none() && !silenced(alert, facts.silences, now);
+                if send {
+                    alert.notified = true;
+                }
+                if send || event == Some(AlertEvent::Fired) {
+                    out.push((
+                        order,
                         Transition {
                             alert: alert.clone(),
-                            event: AlertEvent::Pending,
-                            notify: false,
+                            event: AlertEvent::Fired,
+                            notify: send,
                         },
                     ));
                 }
-                (AlertState::Firing, event) if !alert.notified => {
-                    let send =
-                        alert.suppressed_by.is_none() && !silenced(alert, self.facts.silences, now);
-                    if send {
-                        alert.notified = true;
-                    }
-                    if send || event == Some(AlertEvent::Fired) {
-                        self.out.push((
-                            self.order,
-                            Transition {
-                                alert: alert.clone(),
-                                event: AlertEvent::Fired,
-                                notify: send,
-                            },
-                        ));
-                    }
-                }
-                _ => {}
             }
+            _ => {}
         }
     }
 }
@@ -494,6 +636,7 @@ fn new_alert(
     id: i64,
     index: &Index<'_>,
     now: OffsetDateTime,
+    names: &HashMap<String, String>,
 ) -> Alert {
     Alert {
         id,
@@ -502,7 +645,7 @@ fn new_alert(
         kind: rule.kind.name().to_owned(),
         severity: rule.severity,
         state: AlertState::Pending,
-        title: title(base, &rule.kind, c.component, &c.subject),
+        title: title(rule, base, c.component, &c.subject, c.value, names),
         message: c.message(),
         component: c.component.map(str::to_owned),
         value: c.value,
@@ -528,13 +671,20 @@ fn new_alert(
 /// and message are made again only when its condition's fingerprint changed; a metric alert's
 /// impact only when the datasets being migrated changed (`migrating_version`), another kind's
 /// with its message. A steady state costs no new text.
-fn refresh(open: &mut Open, c: &Condition<'_>, index: &Index<'_>, migrating_version: u64) {
+fn refresh(
+    open: &mut Open,
+    c: &Condition<'_>,
+    index: &Index<'_>,
+    migrating_version: u64,
+    title: impl Fn(Option<f64>) -> String,
+) {
     let fingerprint = c.fingerprint();
     let changed = fingerprint != open.fingerprint;
     let alert = &mut open.alert;
     if changed {
         alert.value = c.value;
         alert.message = c.message();
+        alert.title = title(c.value);
         open.fingerprint = fingerprint;
     }
     let stale = if c.is_metric() {
@@ -578,25 +728,45 @@ fn title_tail<'s>(
     }
 }
 
-/// The alert's title: the rule's `summary`, or a sentence made from the rule, then " on
-/// {component}" (or ": {collector}" for `collector_down`).
-fn title(base: &str, kind: &RuleKind, component: Option<&str>, subject: &str) -> String {
-    let (sep, what) = title_tail(kind, component, subject);
+/// The alert's title: for a threshold rule without `summary` on a metric with words of its
+/// own, "Storage: 6.9 % of operations failing, limit 5 %" ("Whole migration: …" without a
+/// component); otherwise the rule's `summary`, or a sentence made from the rule, then " on
+/// {component}" (or ": {collector}" for `collector_down`). Components are named by the plan's
+/// names where the engine knows them.
+fn title(
+    rule: &Rule,
+    base: &str,
+    component: Option<&str>,
+    subject: &str,
+    value: Option<f64>,
+    names: &HashMap<String, String>,
+) -> String {
+    if let (
+        None,
+        RuleKind::Threshold {
+            metric,
+            op,
+            threshold,
+        },
+        Some(v),
+    ) = (&rule.summary, &rule.kind, value)
+        && let Some(words) = super::conditions::plain_threshold(metric, *op, *threshold, v)
+    {
+        let who = match component {
+            Some(c) => names.get(c).cloned().unwrap_or_else(|| capitalised(c)),
+            None => "Whole migration".to_owned(),
+        };
+        return format!("{who}: {words}");
+    }
+    let (sep, what) = title_tail(&rule.kind, component, subject);
     format!("{base}{sep}{what}")
 }
 
-/// Whether `text` is already that title (so a restored alert's is kept without new text).
-fn is_title(
-    text: &str,
-    base: &str,
-    kind: &RuleKind,
-    component: Option<&str>,
-    subject: &str,
-) -> bool {
-    let (sep, what) = title_tail(kind, component, subject);
-    text.strip_prefix(base)
-        .and_then(|rest| rest.strip_prefix(sep))
-        .is_some_and(|rest| rest == what)
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// A sentence made from a rule with no `summary`: "error_rate > 0.05".
@@ -697,18 +867,6 @@ impl<'f> Upstream<'f> {
                     || component.is_none_or(|c| col.components.iter().any(|x| x == c))
             })
             .map(|col| Cow::Owned(format!("collector {} is down", col.name)))
-    }
-
-    /// Sets the alert's `suppressed_by`.
-    fn apply(&self, alert: &mut Alert) {
-        if !self.metric_rule || (self.down.is_empty() && self.blocked.is_empty()) {
-            alert.suppressed_by = None;
-            return;
-        }
-        let reason = self.reason(alert);
-        if reason.as_deref() != alert.suppressed_by.as_deref() {
-            alert.suppressed_by = reason.map(Cow::into_owned);
-        }
     }
 }
 

@@ -307,11 +307,34 @@ fn each_component_and_the_whole_migration_have_their_own_key() {
         ]
     );
     assert_eq!(ts[0].alert.component, None);
-    assert_eq!(ts[0].alert.title, "error_rate > 0.05");
+    assert_eq!(
+        ts[0].alert.title,
+        "Whole migration: 7 % of operations failing, limit 5 %"
+    );
     assert_eq!(ts[2].alert.component.as_deref(), Some("storage"));
-    assert_eq!(ts[2].alert.title, "error_rate > 0.05 on storage");
+    assert_eq!(
+        ts[2].alert.title,
+        "Storage: 20 % of operations failing, limit 5 %"
+    );
     let ids: Vec<_> = ts.iter().map(|t| t.alert.id).collect();
     assert_eq!(ids, [1, 2, 3]);
+    // One incident notifies once: the whole migration's alert is grouped with the
+    // components' alerts of the same metric, which are told.
+    assert_eq!(
+        ts[0].alert.suppressed_by.as_deref(),
+        Some("grouped with high_error_rate/api")
+    );
+    assert!(!ts[0].notify);
+    assert!(ts[1].notify && ts[2].notify);
+
+    // With the plan's names, components are named as people know them.
+    let mut named = Engine::new(vec![errors("high_error_rate")], 1)
+        .with_component_names([("storage".to_owned(), "Storage layer".to_owned())]);
+    let ts = named.evaluate(&w.facts(t(0)));
+    assert_eq!(
+        ts[2].alert.title,
+        "Storage layer: 20 % of operations failing, limit 5 %"
+    );
 
     // A rule for one component sees that component alone.
     let mut only = errors("storage_errors");
@@ -1336,4 +1359,76 @@ proptest! {
         }
         prop_assert_eq!(&results[0], &results[1]);
     }
+}
+
+#[test]
+fn one_incident_notifies_once_critical_inhibits_its_warning_sibling() {
+    let warning = errors("high_error_rate");
+    let mut critical = rule("critical_error_rate", above("error_rate", 0.10));
+    critical.severity = Severity::Critical;
+    let mut engine = Engine::new(vec![warning, critical], 1);
+    let mut w = World::default();
+    // The storage incident: 20 % failing on storage, 7 % over the whole migration.
+    w.error_rate(Some("storage"), 0.2, t(0));
+    w.error_rate(None, 0.07, t(0));
+    let ts = engine.evaluate(&w.facts(t(0)));
+    assert_eq!(
+        events(&ts),
+        [
+            ("high_error_rate/*".to_owned(), AlertEvent::Fired, false),
+            (
+                "high_error_rate/storage".to_owned(),
+                AlertEvent::Fired,
+                false
+            ),
+            (
+                "critical_error_rate/storage".to_owned(),
+                AlertEvent::Fired,
+                true
+            ),
+        ]
+    );
+    // Both stay visible, each saying why it was not told.
+    let open = engine.open();
+    assert_eq!(open.len(), 3);
+    let reason = |key: &str| {
+        open.iter()
+            .find(|a| a.key == key)
+            .and_then(|a| a.suppressed_by.clone())
+    };
+    assert_eq!(
+        reason("high_error_rate/storage").as_deref(),
+        Some("inhibited by critical_error_rate/storage (critical)")
+    );
+    assert_eq!(
+        reason("high_error_rate/*").as_deref(),
+        Some("grouped with critical_error_rate/storage")
+    );
+    assert_eq!(reason("critical_error_rate/storage"), None);
+
+    // The error rate drops under the critical level: the critical alert resolves, and the
+    // warning that still holds is told now, once; the whole migration's, never told, resolves
+    // without a word.
+    w.metrics.clear();
+    w.error_rate(Some("storage"), 0.07, t(60));
+    let ts = engine.evaluate(&w.facts(t(60)));
+    assert_eq!(
+        events(&ts),
+        [
+            ("high_error_rate/*".to_owned(), AlertEvent::Resolved, false),
+            (
+                "high_error_rate/storage".to_owned(),
+                AlertEvent::Fired,
+                true
+            ),
+            (
+                "critical_error_rate/storage".to_owned(),
+                AlertEvent::Resolved,
+                true
+            ),
+        ]
+    );
+    // A later evaluation tells nobody again.
+    let ts = engine.evaluate(&w.facts(t(75)));
+    assert!(ts.iter().all(|t| !t.notify), "{ts:#?}");
 }

@@ -291,6 +291,14 @@ pub struct AlertSettings {
     /// The rules; when the plan has no `[[alerts.rules]]`, the specification's defaults
     /// ([`Rule::defaults`]) unless `defaults = false`. Rules in the plan replace the defaults.
     pub rules: Vec<Rule>,
+    /// How long a worse overall status must hold before it is shown (`health_for`, default
+    /// 1 m): the status's `for`.
+    #[serde(with = "duration_text")]
+    pub health_for: Duration,
+    /// How long a better overall status must hold before it is shown (`health_keep`, default
+    /// 5 m): the status's `keep_firing_for`.
+    #[serde(with = "duration_text")]
+    pub health_keep: Duration,
 }
 
 impl Default for AlertSettings {
@@ -299,6 +307,8 @@ impl Default for AlertSettings {
             interval: Duration::seconds(15),
             window: Duration::minutes(5),
             rules: Rule::defaults(),
+            health_for: Duration::minutes(1),
+            health_keep: Duration::minutes(5),
         }
     }
 }
@@ -501,7 +511,7 @@ impl Rule {
                 keep_firing_for: Duration::minutes(5),
                 severity,
                 component: None,
-                runbook: None,
+                runbook: default_runbook(name).map(str::to_owned),
                 summary: Some(summary.to_owned()),
             }
         }
@@ -601,6 +611,60 @@ impl Rule {
             ),
         ]
     }
+}
+
+/// What to look at first for an alert of a default rule, and which `mhd` command shows it:
+/// the default rules' runbook text.
+pub fn default_runbook(rule: &str) -> Option<&'static str> {
+    Some(match rule {
+        "high_error_rate" | "critical_error_rate" => {
+            "Look at the component's failing operations and their errors (`mhd stats show \
+             --failed --since 1h`) and its row in the component matrix (`mhd components`). If the \
+             new system causes them, roll the component back from the dashboard's rollback page."
+        }
+        "slow_response" => {
+            "See which operation types got slow (`mhd stats summary`: durations by type) and \
+             whether the host is loaded (the resources page); compare old and new with `mhd perf`."
+        }
+        "high_memory" | "critical_memory" => {
+            "See the top processes on the resources page (host collector) and whether a worker or \
+             an import keeps growing; restart or scale it before it runs out."
+        }
+        "pool_exhaustion" => {
+            "See the database's connections on the resources page; look for long transactions or \
+             leaked connections, and raise the pool size only once they are ruled out."
+        }
+        "low_success_rate" => {
+            "Look at the failed migrations and their errors (`mhd stats show --failed -t \
+             migration`, or the datasets page filtered to failed) and retry them once the cause \
+             is fixed."
+        }
+        "behind_schedule" => {
+            "See which phases hold the forecast up (`mhd timeline`, and the critical path in \
+             `mhd summary`); raise their throughput, or move the planned end in the plan."
+        }
+        "rollbacks" => {
+            "See which datasets were rolled back and why (`mhd stats show -t rollback`, or the \
+             datasets page filtered to rolled back) before migrating them again."
+        }
+        "data_integrity" => {
+            "Compare the dataset on both systems (`mhd stats dataset NAME`) and stop migrating \
+             the component until its verification passes again."
+        }
+        "performance_regression" => {
+            "See the operations that got slower and by how much (`mhd perf`); profile the new \
+             system on them before more traffic moves to it."
+        }
+        "test_pass_rate" => {
+            "See the failing and flaky tests of the suite (`mhd tests`) and fix them before the \
+             phase that relies on the suite goes on."
+        }
+        "collector_down" => {
+            "See the collector's last error on the resources page and in the log (`mhd stats \
+             logs --level error`); check its address, credentials and timeout in the plan."
+        }
+        _ => return None,
+    })
 }
 
 /// `[[notify]]`: one notification channel. `name` and `kind` are required; each kind takes

@@ -69,7 +69,8 @@ impl From<AlertStoreError> for ApiError {
 
 /// `GET /api/v1/alerts?state&severity&component&limit`: `{active, resolved, silences}`.
 ///
-/// `active` holds the pending and firing alerts newest first, `resolved` the resolved ones by
+/// `active` holds the pending and firing alerts, firing first, the most severe first, then the
+/// newest; `resolved` the resolved ones by
 /// resolution, newest first, `silences` those in force now or later. `state` is `pending`,
 /// `firing`, `active` (both) or `resolved` and empties the other list; `severity` is `info`,
 /// `warning`, `error` or `critical`; `component` matches exactly; `limit` (1..=1000, default
@@ -127,11 +128,13 @@ pub async fn list(
         component: component.clone(),
         limit,
     };
-    let active = if open.is_empty() {
+    let mut active = if open.is_empty() {
         Vec::new()
     } else {
         state.store.alerts(&filter(open)).await?
     };
+    // Firing before pending, the most severe first, then the newest.
+    mhd_core::model::sort_alerts(&mut active);
     let resolved = if wanted(AlertState::Resolved) {
         state
             .store
@@ -530,7 +533,8 @@ async fn audited_unsilence(state: &AppState, client: Who, id: i64) -> Result<Sil
 /// What the alerts page shows now, with the outcome of a form when it answers one.
 pub async fn page_view(state: &AppState, notice: Option<Notice>) -> mhd_store::Result<AlertsView> {
     let now = state.now();
-    let active = state.store.open_alerts().await?;
+    let mut active = state.store.open_alerts().await?;
+    mhd_core::model::sort_alerts(&mut active);
     let resolved = state
         .store
         .alerts(&AlertFilter {

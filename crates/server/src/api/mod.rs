@@ -47,6 +47,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("POST", routes::API_ALERT_SILENCES),
     ("DELETE", routes::API_ALERT_SILENCE),
     ("GET", routes::API_TESTS),
+    ("GET", routes::API_DATASETS),
     ("GET", routes::API_PERFORMANCE),
     ("GET", routes::API_RESOURCES),
     ("GET", routes::API_OPERATIONS),
@@ -101,6 +102,7 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
         ("POST", routes::API_ALERT_SILENCES) => post(alerts::silence),
         ("DELETE", routes::API_ALERT_SILENCE) => delete(alerts::unsilence),
         ("GET", routes::API_TESTS) => get(reads::tests),
+        ("GET", routes::API_DATASETS) => get(reads::datasets),
         ("GET", routes::API_PERFORMANCE) => get(reads::performance),
         ("GET", routes::API_RESOURCES) => get(reads::resources),
         ("GET", routes::API_OPERATIONS) => get(reads::operations),
@@ -122,10 +124,10 @@ fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
 
 /// Query parameters as (name, value) pairs, refusing names outside `known` so that a typo is
 /// an error rather than a silently ignored filter.
-type Params = Vec<(String, String)>;
+pub(crate) type Params = Vec<(String, String)>;
 
 /// Reads the query string's parameters, or answers 400 naming what is wrong.
-fn params(
+pub(crate) fn params(
     query: Result<axum::extract::Query<Params>, QueryRejection>,
     known: &[&str],
 ) -> Result<Params, ApiError> {
@@ -155,7 +157,7 @@ fn params(
 }
 
 /// The value of parameter `name`, if given.
-fn param<'a>(pairs: &'a Params, name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(pairs: &'a Params, name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(n, _)| n == name)

@@ -219,6 +219,30 @@ pub fn document() -> Value {
         ),
     );
     add(
+        routes::API_DATASETS,
+        "get",
+        read(
+            "Datasets",
+            "Every dataset by name with its state (pending, migrating, failed, migrated, verified, rolled_back), component, whether a migration of it is under way, its last operation and marks; `counts` per state of the datasets that count (the plan's datasets not seen yet are pending), `total` the plan's (null when the plan does not give one for the component). `state=migrated` includes verified datasets, as every migrated figure does.",
+            json!({ "type": "object", "required": ["counts", "datasets", "migrated"], "properties": {
+                "total": { "type": "integer", "nullable": true },
+                "counts": { "type": "object", "additionalProperties": { "type": "integer" } },
+                "migrated": { "type": "integer" },
+                "unplanned": { "type": "integer" },
+                "datasets": { "type": "array", "items": { "type": "object", "required": ["name", "state", "planned", "in_flight"], "additionalProperties": true, "properties": {
+                    "name": { "type": "string" },
+                    "component": { "type": "string", "nullable": true },
+                    "state": { "type": "string", "enum": ["pending", "migrating", "failed", "migrated", "verified", "rolled_back"] },
+                    "in_flight": { "type": "boolean" },
+                    "planned": { "type": "boolean" } } } } } }),
+            json!([
+                { "name": "state", "in": "query", "required": false, "description": "Only datasets in this state.", "schema": { "type": "string", "enum": ["pending", "migrating", "failed", "migrated", "verified", "rolled_back"] } },
+                { "name": "component", "in": "query", "required": false, "description": "Only datasets of this component.", "schema": { "type": "string" } }
+            ]),
+            false,
+        ),
+    );
+    add(
         routes::API_PERFORMANCE,
         "get",
         read(
@@ -227,7 +251,8 @@ pub fn document() -> Value {
             json!({ "type": "object", "required": ["comparisons", "regression_percent"], "properties": {
             "comparisons": { "type": "array", "items": { "$ref": "#/components/schemas/PerformanceComparison" } },
             "performance_delta": { "type": "number", "nullable": true, "description": "Median change of p50 across operations, percent (negative: the new system is faster)." },
-            "regression_percent": { "type": "number", "description": "The threshold above which a slowdown is a regression." } } }),
+            "regression_percent": { "type": "number", "description": "The threshold above which a slowdown is a regression." },
+            "verdict": { "type": "object", "additionalProperties": true, "description": "What regressed, what improved and what shows no clear change: `slower` and `faster` ({operation, delta_percent}), `unclear`, the `headline` in words and the rule in `explain`." } } }),
             json!([]),
             false,
         ),
@@ -718,7 +743,7 @@ fn schemas() -> Value {
         "ComponentHealth": open("One row of the component matrix (DESIGN §3.3).", &["name", "old_version", "new_version", "migration_status"]),
         "LiveMetrics": open("The live metrics (DESIGN §3.4).", &["generated_at", "window_seconds", "operations_per_second", "errors_per_minute", "mean_duration_ms", "p95_duration_ms", "active_migrations", "metrics"]),
         "TestsView": open("The test results view (DESIGN §3.5).", &["suites"]),
-        "Alert": open("One alert (DESIGN §2): one firing of one rule for one key, with its state (pending, firing, resolved), severity, impact, acknowledgement and resolution.", &["id", "key", "rule", "kind", "severity", "state", "title", "message", "component", "started_at", "impact", "acknowledged", "notified"]),
+        "Alert": open("One alert (DESIGN §2): one firing of one rule for one key, with its state (pending, firing, resolved), severity, impact, acknowledgement and resolution; beside them the specification's Issue fields (description, detected_at, auto_resolved, resolution {resolved_at, resolved_by, resolution_type}, impact {affected_datasets, affected_users, estimated_downtime}).", &["id", "key", "rule", "kind", "severity", "state", "title", "message", "component", "started_at", "impact", "acknowledged", "notified", "description", "detected_at", "auto_resolved"]),
         "AlertEvent": open("One entry of an alert's history.", &["id", "alert_id", "at", "event", "state", "severity", "message", "notify"]),
         "Silence": open("A silence: alerts of a rule and/or a component notify nobody from `starts_at` until `until`.", &["id", "rule", "component", "starts_at", "until", "by", "comment"]),
         "PerformanceComparison": open("Old against new for one operation (DESIGN §3.6).", &["operation", "old_system", "new_system", "regression"]),

@@ -113,6 +113,72 @@ pub async fn performance(
     .into_response())
 }
 
+/// The parameters of `GET /api/v1/datasets`.
+pub const DATASETS_PARAMS: &[&str] = &["state", "component"];
+
+/// A dataset filter's `state` and `component` from the query, or 400 naming what is wrong.
+/// An empty value means "any" where `empty_is_any` (a page's form sends one), else it is
+/// refused.
+pub(crate) fn dataset_filter(
+    pairs: &super::Params,
+    empty_is_any: bool,
+) -> Result<(Option<mhd_core::datasets::DatasetState>, Option<String>), ApiError> {
+    use mhd_core::datasets::DatasetState;
+    if !empty_is_any {
+        for name in ["state", "component"] {
+            if param(pairs, name) == Some("") {
+                return Err(ApiError::bad_request(format!(
+                    "parameter `{name}`: must not be empty"
+                )));
+            }
+        }
+    }
+    let state = match param(pairs, "state") {
+        None | Some("") => None,
+        Some(v) => Some(DatasetState::from_name(v).ok_or_else(|| {
+            let names: Vec<&str> = DatasetState::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::bad_request(format!(
+                "parameter `state`: {v:?} is not one of {}",
+                names.join(", ")
+            ))
+        })?),
+    };
+    let component = param(pairs, "component")
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    Ok((state, component))
+}
+
+/// `GET /api/v1/datasets?state&component`: every dataset with its state, component, last
+/// operation and marks, by name; `counts` per state of the datasets that count (the plan's
+/// datasets not seen yet are pending), `total` the plan's. `state=migrated` includes verified
+/// datasets, as every "migrated" figure does.
+pub async fn datasets(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let pairs = params(query, DATASETS_PARAMS)?;
+    let (wanted, component) = dataset_filter(&pairs, false)?;
+    let m = model(&state, false).await?;
+    let book = &m.datasets;
+    let (counts, total) = match component.as_deref() {
+        Some(c) => match book.component(c) {
+            Some(cd) => (cd.states, cd.total),
+            None => (Default::default(), None),
+        },
+        None => (book.states, book.total),
+    };
+    let rows: Vec<_> = book.filter(wanted, component.as_deref()).collect();
+    Ok(Json(json!({
+        "total": total,
+        "counts": counts,
+        "migrated": counts.migrated_total(),
+        "unplanned": book.unplanned,
+        "datasets": rows,
+    }))
+    .into_response())
+}
+
 /// How far back `GET /api/v1/resources` looks for each series' newest sample: a series
 /// without a sample in this window is not current and its figure is absent.
 pub const RESOURCES_LOOKBACK: Duration = Duration::minutes(5);

@@ -106,7 +106,11 @@ pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Result<String, Vie
         week: views.map(|v| crate::views::week_words(v.summary.week, v.summary.weeks)),
         zone: offset_label(offset),
         exec: views
-            .map(|v| SummarySection::new(&v.summary, None, now, offset).render())
+            .map(|v| {
+                SummarySection::new(&v.summary, None, now, offset)
+                    .with_views(&v.summary, v.progress.as_ref(), false)
+                    .render()
+            })
             .transpose()?,
         figures: vec![
             (
@@ -165,7 +169,7 @@ pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Result<String, Vie
             .map(|s| s.render())
             .transpose()?,
         components: views
-            .and_then(|v| ComponentsSection::new(&v.components))
+            .and_then(|v| ComponentsSection::new(&v.components, false))
             .map(|s| s.render())
             .transpose()?,
         tests: data

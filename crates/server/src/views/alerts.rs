@@ -1,4 +1,5 @@
-//! Issues and alerts (DESIGN §3.5): the active alerts newest first with their severity (a word
+//! Issues and alerts (DESIGN §3.5): the active alerts, firing first, worst first, then newest,
+//! with their severity (a word
 //! and a shape beside the colour), component, age, impact, runbook link and acknowledgement, a
 //! form to acknowledge each one that is not yet, the silences with forms to add and remove
 //! them, and the resolved history. Also the overview's count of firing alerts by severity.
@@ -30,7 +31,7 @@ const MAX_DATASETS_SHOWN: usize = 10;
 pub struct AlertsView {
     /// The time of the page.
     pub now: OffsetDateTime,
-    /// Pending and firing alerts, newest first.
+    /// Pending and firing alerts, firing first, worst first, then newest.
     pub active: Vec<Alert>,
     /// Resolved alerts, newest first.
     pub resolved: Vec<Alert>,

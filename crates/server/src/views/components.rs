@@ -5,7 +5,9 @@ use askama::Template;
 use mhd_core::components::{ComponentHealth, SystemHealth, VersionInfo};
 use mhd_core::format;
 
-use super::{Badge, DASH, MAX_NAME_CHARS, clip, signed_percent, thousands, whole_percent};
+use super::{
+    Badge, DASH, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clip, signed_percent, thousands, whole_percent,
+};
 use crate::charts;
 
 /// The component matrix section of a page.
@@ -26,6 +28,13 @@ struct ComponentRow {
     tests_note: String,
     perf: String,
     perf_note: &'static str,
+    perf_class: &'static str,
+    /// Its place, worst first.
+    rank: usize,
+    /// What put it there.
+    why: Vec<String>,
+    /// Its datasets, on the live site.
+    link: Option<String>,
 }
 
 /// One system's health: symbol, word and success rate, with its error rate and p95 under
@@ -54,10 +63,20 @@ pub(crate) fn system_badge(h: SystemHealth) -> Badge {
 }
 
 impl ComponentsSection {
-    /// The section for these rows, or `None` when there are none.
-    pub(crate) fn new(components: &[ComponentHealth]) -> Option<Self> {
+    /// The section for these rows, or `None` when there are none; `site` when served by the
+    /// live server, whose datasets page the rows link to.
+    pub(crate) fn new(components: &[ComponentHealth], site: bool) -> Option<Self> {
         (!components.is_empty()).then(|| ComponentsSection {
-            rows: components.iter().map(ComponentRow::new).collect(),
+            rows: components
+                .iter()
+                .map(|c| {
+                    let mut row = ComponentRow::new(c);
+                    if !site {
+                        row.link = None;
+                    }
+                    row
+                })
+                .collect(),
         })
     }
 }
@@ -154,12 +173,22 @@ impl ComponentRow {
             tests,
             tests_note,
             perf: signed_percent(delta),
-            perf_note: match delta {
-                None => "no benchmarks",
-                Some(d) if d < 0.0 => "faster",
-                Some(d) if d > 0.0 => "slower",
-                Some(_) => "same",
+            perf_note: match (c.performance_metrics.regressions, delta) {
+                (0, None) => "no benchmarks",
+                (1, _) => "regression",
+                (_, _) if c.performance_metrics.regressions > 1 => "regressions",
+                (_, Some(d)) if d < 0.0 => "faster",
+                (_, Some(d)) if d > 0.0 => "no clear change",
+                _ => "same",
             },
+            perf_class: if c.performance_metrics.regressions > 0 {
+                "bad"
+            } else {
+                ""
+            },
+            rank: c.rank,
+            why: c.why.iter().map(|w| clip(w, MAX_MESSAGE_CHARS)).collect(),
+            link: c.explain.link.clone(),
         }
     }
 }

@@ -33,7 +33,7 @@ pub fn render_static_dashboard(
     data: &DashboardData,
     local_offset: UtcOffset,
 ) -> Result<String, ViewError> {
-    Ok(DashboardPage::new(data, local_offset).render()?)
+    Ok(DashboardPage::new(data, local_offset, false).render()?)
 }
 
 /// The page's template and everything it shows, already formatted.
@@ -138,7 +138,9 @@ fn message(m: Option<&str>) -> String {
 }
 
 impl DashboardPage {
-    pub(crate) fn new(data: &DashboardData, offset: UtcOffset) -> Self {
+    /// The page of `data`; `site` when served by the live server, whose pages the figures'
+    /// explanations may link to.
+    pub(crate) fn new(data: &DashboardData, offset: UtcOffset, site: bool) -> Self {
         let now = data.generated_at;
         let s = &data.summary;
         let title = match &data.migration {
@@ -168,10 +170,15 @@ impl DashboardPage {
                 Some(_) => None,
                 None => data.migration.as_ref().map(MigrationView::new),
             },
-            exec: views
-                .map(|v| SummarySection::new(&v.summary, data.migration.as_ref(), now, offset)),
+            exec: views.map(|v| {
+                SummarySection::new(&v.summary, data.migration.as_ref(), now, offset).with_views(
+                    &v.summary,
+                    v.progress.as_ref(),
+                    site,
+                )
+            }),
             timeline: views.and_then(|v| TimelineSection::new(&v.summary, &v.timeline)),
-            components: views.and_then(|v| ComponentsSection::new(&v.components)),
+            components: views.and_then(|v| ComponentsSection::new(&v.components, site)),
             tests: data
                 .tests
                 .as_ref()
@@ -1284,7 +1291,7 @@ mod tests {
         assert!(html.contains(r#"<dd><span data-live="rollback_count">4</span></dd>"#));
         let delta = s.key_metrics.performance_delta.expect("benchmarks");
         assert!(html.contains(&format!(
-            "<dd>{delta:+.1}%<small>the new system is faster (median change of p50)</small>"
+            "<dd><span>{delta:+.1}%</span><small>median change of p50 (negative: the new system is faster)</small>"
         )));
         assert!(html.contains("2 blockers require attention"));
         assert!(html.contains("<strong>Rollback rate above 5%</strong> <small class=\"note\">critical alert · storage · since <time"));
@@ -1538,7 +1545,7 @@ mod tests {
     #[test]
     fn a_large_dashboard_stays_small() {
         let html = render(&large_data());
-        assert!(html.len() < 60_000, "{} bytes", html.len());
+        assert!(html.len() < 64_000, "{} bytes", html.len());
         assert!(!html.contains("NaN"));
         // 720 hourly buckets are summed into days.
         assert!(html.contains("Each column is 1 day (UTC days)."));

@@ -13,6 +13,7 @@
 pub mod alerts;
 mod components;
 mod dashboard;
+mod datasets;
 mod live;
 mod page;
 mod perf;
@@ -22,6 +23,9 @@ mod testresults;
 mod timeline;
 
 pub use dashboard::render_static_dashboard;
+pub use datasets::{
+    DatasetsQuery, HISTORY_ROWS as DATASET_HISTORY_ROWS, render_datasets_page, render_how_page,
+};
 pub use page::{PageKind, render_live_page, render_overview_page};
 pub use resources::{ResourcesData, render_resources_page};
 // The sections, for the reports (crate::report), which render them in their own document.

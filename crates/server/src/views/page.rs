@@ -37,6 +37,10 @@ pub enum PageKind {
     Resources,
     /// `/alerts`: issues and alerts.
     Alerts,
+    /// `/datasets`: every dataset with its state.
+    Datasets,
+    /// `/how`: how every figure is made.
+    How,
 }
 
 impl PageKind {
@@ -51,6 +55,8 @@ impl PageKind {
         PageKind::Performance,
         PageKind::Resources,
         PageKind::Alerts,
+        PageKind::Datasets,
+        PageKind::How,
     ];
 
     /// The page's path.
@@ -65,6 +71,8 @@ impl PageKind {
             PageKind::Performance => routes::PAGE_PERFORMANCE,
             PageKind::Resources => routes::PAGE_RESOURCES,
             PageKind::Alerts => routes::PAGE_ALERTS,
+            PageKind::Datasets => routes::PAGE_DATASETS,
+            PageKind::How => routes::PAGE_HOW,
         }
     }
 
@@ -80,6 +88,8 @@ impl PageKind {
             PageKind::Performance => "Performance",
             PageKind::Resources => "Resources",
             PageKind::Alerts => "Alerts",
+            PageKind::Datasets => "Datasets",
+            PageKind::How => "How figures are made",
         }
     }
 
@@ -154,7 +164,7 @@ pub fn render_overview_page(
     offset: UtcOffset,
     script_src: &str,
 ) -> Result<String, ViewError> {
-    let mut page = DashboardPage::new(data, offset);
+    let mut page = DashboardPage::new(data, offset, true);
     page.live = Some(LiveChrome::new(PageKind::Overview, script_src));
     page.live_section = live.map(|m| LiveSection::new(m, offset));
     page.alerts = alerts.map(super::alerts::AlertsOverview::new);
@@ -183,6 +193,7 @@ pub fn render_live_page(
             Some(v) => (
                 Some(
                     SummarySection::new(&v.summary, data.migration.as_ref(), now, offset)
+                        .with_views(&v.summary, v.progress.as_ref(), true)
                         .render()?,
                 ),
                 None,
@@ -204,7 +215,7 @@ pub fn render_live_page(
             None => (None, Some(NO_PLAN)),
         },
         PageKind::Components => match views {
-            Some(v) => match ComponentsSection::new(&v.components) {
+            Some(v) => match ComponentsSection::new(&v.components, true) {
                 Some(s) => (Some(s.render()?), None),
                 None => (
                     None,
@@ -266,6 +277,8 @@ pub fn render_live_page(
         // The alerts come from the alert store, which `data` does not carry: see
         // `render_alerts_page`.
         PageKind::Alerts => (None, Some(super::alerts::NO_ALERTS)),
+        // Rendered by their own functions: see `render_datasets_page`, `render_how_page`.
+        PageKind::Datasets | PageKind::How => (None, None),
     };
     frame(
         kind,

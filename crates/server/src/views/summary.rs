@@ -31,9 +31,34 @@ pub(crate) struct SummarySection {
     completion: Completion,
     rollbacks: String,
     perf_delta: String,
-    perf_note: &'static str,
+    perf_note: String,
+    perf_class: &'static str,
     blockers: Vec<BlockerItem>,
     recommendations: Vec<Vec<(bool, String)>>,
+    /// Each card's explanation, by the summary field it explains.
+    why: std::collections::BTreeMap<&'static str, Why>,
+    /// The burn-up chart, when the views carry the progress over time.
+    burnup: Option<String>,
+    /// What the fan and the chart mean, in words.
+    burnup_note: Option<String>,
+}
+
+/// A figure's explanation, shown on demand: its rule with its inputs, a link to what is behind
+/// it (on the live site) and the rule's place on the page "How these numbers are made".
+pub(crate) struct Why {
+    text: String,
+    link: Option<String>,
+    rule: &'static str,
+}
+
+impl Why {
+    pub(crate) fn new(e: &mhd_core::model::Explained, rule: &'static str, site: bool) -> Why {
+        Why {
+            text: clip(&e.explain, 2 * MAX_MESSAGE_CHARS),
+            link: e.link.clone().filter(|_| site),
+            rule: if site { rule } else { "" },
+        }
+    }
 }
 
 /// The forecast card: the P85 date, its range and its slip; or why there is none.
@@ -93,17 +118,29 @@ impl SummarySection {
         } else {
             0.0
         };
-        let (perf_delta, perf_note) = match k.performance_delta.filter(|d| d.is_finite()) {
-            None => (DASH.to_owned(), "no operation benchmarked on both systems"),
-            Some(d) if d < 0.0 => (
-                signed_percent(Some(d)),
-                "the new system is faster (median change of p50)",
+        // The headline names what regressed: never "faster" beside a regression.
+        let (perf_delta, perf_note, perf_class) = match (
+            k.performance_headline.as_deref(),
+            k.performance_delta.filter(|d| d.is_finite()),
+        ) {
+            (Some(h), delta) => (
+                clip(h, MAX_MESSAGE_CHARS),
+                match delta {
+                    Some(d) => format!("median change of p50 {}", signed_percent(Some(d))),
+                    None => String::new(),
+                },
+                if h.contains("slower") { "bad" } else { "" },
             ),
-            Some(d) if d > 0.0 => (
-                signed_percent(Some(d)),
-                "the new system is slower (median change of p50)",
+            (None, None) => (
+                DASH.to_owned(),
+                "no operation benchmarked on both systems".to_owned(),
+                "",
             ),
-            Some(d) => (signed_percent(Some(d)), "no change (median change of p50)"),
+            (None, Some(d)) => (
+                signed_percent(Some(d)),
+                "median change of p50 (negative: the new system is faster)".to_owned(),
+                "",
+            ),
         };
         SummarySection {
             health: health_badge(s.overall_health),
@@ -128,6 +165,10 @@ impl SummarySection {
             rollbacks: thousands(k.rollback_count),
             perf_delta,
             perf_note,
+            perf_class,
+            why: std::collections::BTreeMap::new(),
+            burnup: None,
+            burnup_note: None,
             blockers: s
                 .blockers
                 .iter()
@@ -139,6 +180,44 @@ impl SummarySection {
                 .map(|r| code_spans(&clip(r, MAX_MESSAGE_CHARS)))
                 .collect(),
         }
+    }
+}
+
+impl SummarySection {
+    /// Adds each figure's explanation (with links to what is behind it when `site`: the live
+    /// server's pages) and the burn-up chart of `progress`.
+    pub(crate) fn with_views(
+        mut self,
+        s: &ExecutiveSummary,
+        progress: Option<&mhd_core::model::Progress>,
+        site: bool,
+    ) -> Self {
+        for (field, rule) in [
+            ("overall_health", "overall-health"),
+            ("migration_progress", "migration-progress"),
+            ("success_rate", "success-rate"),
+            ("estimated_completion", "forecast"),
+            ("rollback_count", "dataset-state"),
+            ("performance_delta", "performance"),
+        ] {
+            if let Some(e) = s.explain.get(field) {
+                self.why.insert(field, Why::new(e, rule, site));
+            }
+        }
+        if let Some(p) = progress {
+            let points: Vec<(time::Date, u64)> =
+                p.points.iter().map(|b| (b.day, b.migrated)).collect();
+            let today = s.generated_at.to_offset(time::UtcOffset::UTC).date();
+            self.burnup = Some(charts::burnup_chart(&charts::Burnup {
+                points: &points,
+                total: p.total,
+                plan: (p.plan_start, p.planned_end),
+                today,
+                fan: p.datasets.map(|f| (f.p50, f.p85, f.p95)),
+            }));
+            self.burnup_note = Some(clip(&p.explain, 2 * MAX_MESSAGE_CHARS));
+        }
+        self
     }
 }
 

@@ -49,3 +49,14 @@ INSERT INTO migration_days (day, component, attempts, migrations, rollback_ops, 
     FROM operations
     WHERE metric_type IN ('migration', 'rollback')
     GROUP BY 1, 2;
+
+-- The overall status shown and the one waiting to be (mhd_core::health), kept by the server
+-- that evaluates alerts so every process shows the same.
+CREATE TABLE health_state (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    shown            TEXT    NOT NULL CHECK (shown IN ('healthy', 'at_risk', 'critical')),
+    since_us         INTEGER NOT NULL,
+    pending          TEXT    CHECK (pending IN ('healthy', 'at_risk', 'critical')),
+    pending_since_us INTEGER,
+    updated_us       INTEGER NOT NULL
+);

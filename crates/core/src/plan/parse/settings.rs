@@ -55,7 +55,14 @@ const TESTS_KEYS: &[&str] = &[
     "timeout",
 ];
 
-const ALERTS_KEYS: &[&str] = &["interval", "window", "defaults", "rules"];
+const ALERTS_KEYS: &[&str] = &[
+    "interval",
+    "window",
+    "defaults",
+    "rules",
+    "health_for",
+    "health_keep",
+];
 /// Keys every rule takes, whatever its kind.
 const RULE_KEYS: &[&str] = &[
     "name",
@@ -906,6 +913,12 @@ impl Reader<'_> {
         let use_defaults = self.or_default(table, "defaults", true, |r, v| {
             r.boolean(v, &what("defaults", place))
         });
+        let health_for = self.or_default(table, "health_for", defaults.health_for, |r, v| {
+            r.duration(v, &what("health_for", place))
+        });
+        let health_keep = self.or_default(table, "health_keep", defaults.health_keep, |r, v| {
+            r.duration(v, &what("health_keep", place))
+        });
         let mut rules = Vec::new();
         if let Some(v) = table.get("rules") {
             let metrics: Vec<&str> = KNOWN_METRICS
@@ -943,6 +956,7 @@ impl Reader<'_> {
             self.check_unique(&names.iter().collect::<Vec<_>>(), "rule name");
         }
         let (interval, window, use_defaults) = (interval?, window?, use_defaults?);
+        let (health_for, health_keep) = (health_for?, health_keep?);
         if self.errors.len() != before {
             return None;
         }
@@ -954,6 +968,8 @@ impl Reader<'_> {
             interval,
             window,
             rules,
+            health_for,
+            health_keep,
         })
     }
 
@@ -1003,7 +1019,15 @@ impl Reader<'_> {
             r.severity(v, &what("severity", place))
         });
         let component = self.component_ref(t, place, &label, known.declared);
-        let runbook = self.optional(t, "runbook", |r, v| r.http_url(v, &what("runbook", place)));
+        // A web address, or the steps themselves in words.
+        let runbook = self.optional(t, "runbook", |r, v| {
+            let text = r.text(v, &what("runbook", place))?;
+            if text.starts_with("http:") || text.starts_with("https:") {
+                r.http_url(v, &what("runbook", place))
+            } else {
+                Some(text)
+            }
+        });
         let summary = self.optional(t, "summary", |r, v| r.text(v, &what("summary", place)));
         let rule_kind = match kind.as_deref() {
             Some(kind) => self.rule_kind(kind, t, span, &label, known),

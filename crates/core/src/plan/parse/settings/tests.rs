@@ -382,14 +382,21 @@ fn collector_down_must_name_a_collector() {
 }
 
 #[test]
-fn runbook_must_be_an_http_address() {
+fn runbook_is_an_http_address_or_the_steps_in_words() {
     let found = mistake(
-        &rule("kind = \"integrity\"\nrunbook = \"wiki/runbooks/integrity\"\n"),
+        &rule("kind = \"integrity\"\nrunbook = \"https:wiki runbooks\"\n"),
         22,
         11,
         "`runbook` in [[alerts.rules]] must be an http:// or https:// address",
     );
-    never_shown(&found, "wiki/runbooks");
+    never_shown(&found, "wiki runbooks");
+    let p = plan(&rule(
+        "kind = \"integrity\"\nrunbook = \"Compare the dataset on both systems (`mhd stats dataset NAME`).\"\n",
+    ));
+    assert_eq!(
+        p.alerts.rules[0].runbook.as_deref(),
+        Some("Compare the dataset on both systems (`mhd stats dataset NAME`).")
+    );
     let p = plan(&rule(
         "kind = \"integrity\"\nrunbook = \"https://wiki.example/runbooks/integrity\"\n",
     ));
