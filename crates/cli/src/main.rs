@@ -53,6 +53,9 @@ enum Command {
     Tests(cmd::views::ViewArgs),
     /// Old against new per operation: percentiles, deltas and regressions.
     Perf(cmd::views::ViewArgs),
+    /// The completion forecast: `backtest` measures how far it can be trusted.
+    #[command(subcommand)]
+    Forecast(cmd::forecast::ForecastCommand),
     /// Write the report of a range of days (HTML or PDF): summary, progress, timeline,
     /// components, tests, performance and top errors.
     Report(cmd::report::ReportArgs),
@@ -168,6 +171,7 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Ingest(IngestCommand::Bench(args)) => cmd::reports::bench(args, ctx).await,
         Command::Perf(args) => cmd::views::perf(args, ctx).await,
         Command::Report(args) => cmd::report::run(args, ctx).await,
+        Command::Forecast(c) => cmd::forecast::run(c, ctx).await,
         Command::Alerts(args) => cmd::alerts::run(args, ctx).await,
         Command::Serve(args) => cmd::serve::run(args, ctx).await,
         Command::Demo(args) => cmd::demo::run(args, ctx).await,
@@ -221,6 +225,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Stats(_) => "stats",
         Command::Perf(_) => "perf",
         Command::Report(_) => "report",
+        Command::Forecast(_) => "forecast",
         Command::Alerts(_) => "alerts",
         Command::Serve(_) => "serve",
         Command::Demo(_) => "demo",

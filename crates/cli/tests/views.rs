@@ -277,3 +277,40 @@ fn benchmarks_make_the_performance_comparison() {
     );
     assert_eq!(storage["new_version"]["version"], "new");
 }
+
+#[test]
+fn the_forecast_backtest_replays_the_stores_history_and_the_corpus() {
+    // Nothing stored: nothing to test on this store, and it says so; the corpus still runs.
+    let empty = tempfile::tempdir().unwrap();
+    let out = mhd(empty.path())
+        .args(["forecast", "backtest", "--runs", "50", "--days", "40"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("This store: nothing to test yet"), "{text}");
+    assert!(text.contains("Simulated migrations whose pace changes"));
+
+    // Eight weeks of about three a day: every replayed day forecasts, and the shares are
+    // shares.
+    let home = week_eight_home();
+    let v = json(mhd(home.path()).args([
+        "forecast", "backtest", "--json", "--runs", "200", "--days", "40",
+    ]));
+    let store = &v["store"];
+    assert_eq!(store["target"], 118, "the migrated datasets of today");
+    assert!(store["forecasts"].as_u64().unwrap() > 20, "{store}");
+    for q in ["p50", "p85", "p95"] {
+        let c = store["coverage"][q].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c), "{q}: {c}");
+    }
+    assert!(store["coverage"]["p95"].as_f64() >= store["coverage"]["p50"].as_f64());
+    assert!(v["corpus"]["forecasts"].as_u64().unwrap() > 100);
+    // Bad input names the option and changes nothing.
+    let out = mhd(home.path())
+        .args(["forecast", "backtest", "--runs", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--runs"));
+}

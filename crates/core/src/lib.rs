@@ -6,6 +6,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod backtest;
 pub mod components;
 pub mod dashboard;
 pub mod datasets;

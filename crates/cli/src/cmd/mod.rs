@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod audit;
 pub mod dashboard;
 pub mod demo;
+pub mod forecast;
 pub mod import;
 pub mod ingest;
 pub mod logs;
