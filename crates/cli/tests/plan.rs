@@ -187,6 +187,63 @@ risk = "severe"
 }
 
 #[test]
+fn check_points_inside_a_milestone_condition() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let plan = home.path().join("migration.toml");
+    std::fs::write(
+        &plan,
+        r#"[migration]
+name = "M"
+start = "2025-01-06"
+weeks = 4
+
+[datasets]
+total = 10
+
+[[phases]]
+id = "move"
+name = "Move"
+start = "2025-01-06"
+end = "2025-02-03"
+milestones = [{ name = "Half", date = "2025-01-20", when = "migrated_pct >= 50" }]
+"#,
+    )
+    .expect("write");
+    let shown = plan.display().to_string();
+    let assert = mhd(home.path()).arg("check").arg(&plan).assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.starts_with(&format!(
+            "{shown}:14:61: `when` in a milestone: unknown figure `migrated_pct`"
+        )),
+        "{stderr}"
+    );
+    // Written right, the plan is good and the condition reads back.
+    std::fs::write(
+        &plan,
+        std::fs::read_to_string(&plan)
+            .unwrap()
+            .replace("migrated_pct", "migrated_percent"),
+    )
+    .unwrap();
+    let out = mhd(home.path())
+        .args(["check", "--json"])
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let when = &v["plan"]["phases"][0]["milestones"][0]["when"];
+    assert_eq!(when["figure"], "migrated_percent", "{v}");
+    assert_eq!(when["op"], ">=");
+    assert_eq!(when["value"], 50.0);
+}
+
+#[test]
 fn check_json_gives_the_plan_or_the_mistakes() {
     let home = tempfile::tempdir().expect("temp dir");
     mhd(home.path())

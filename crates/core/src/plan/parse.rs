@@ -1580,6 +1580,63 @@ end = "2025-01-20"
                 "missing key `date` in a milestone",
             ),
             (
+                "milestone condition with an unknown figure",
+                appended(
+                    "milestones = [{ name = \"M\", date = \"2025-01-10\", when = \"done >= 3\" }]\n",
+                ),
+                18,
+                58,
+                "`when` in a milestone: unknown figure `done`: a condition counts `migrated`, `migrated_percent`, `verified`, `verified_percent`",
+            ),
+            (
+                "milestone condition without a comparison",
+                appended(
+                    "milestones = [{ name = \"M\", date = \"2025-01-10\", when = \"migrated ~ 3\" }]\n",
+                ),
+                18,
+                67,
+                "`when` in a milestone: expected a comparison: >=, >, <=, < or ==",
+            ),
+            (
+                "milestone condition on a percent over 100",
+                appended(
+                    "milestones = [{ name = \"M\", date = \"2025-01-10\", when = \"migrated_percent >= 120\" }]\n",
+                ),
+                18,
+                78,
+                "`when` in a milestone: a percent is at most 100, found 120",
+            ),
+            (
+                "milestone condition on an unknown component",
+                appended(
+                    "milestones = [{ name = \"M\", date = \"2025-01-10\", when = \"billing.migrated >= 3\" }]\n",
+                ),
+                18,
+                57,
+                "`when` in a milestone of phase `tests` names component `billing`, which is not a component of the plan",
+            ),
+            (
+                "components' datasets over the total",
+                edited(
+                    "name = \"Storage\"\n",
+                    "name = \"Storage\"\ndatasets = 11\n",
+                ),
+                12,
+                12,
+                "the components' `datasets` add up to 11, more than the 10 of `[datasets] total`",
+            ),
+            (
+                "component datasets beside a list",
+                edited(
+                    "total = 10\n",
+                    "list = [{ name = \"a\", component = \"storage\" }]\n",
+                )
+                .replace("name = \"Storage\"\n", "name = \"Storage\"\ndatasets = 1\n"),
+                12,
+                12,
+                "`datasets` in [[components]] goes with `[datasets] total`: with a list, each [[datasets.list]] entry names its `component`",
+            ),
+            (
                 "phase names an unknown component",
                 appended("components = [\"storag\"]\n"),
                 18,
