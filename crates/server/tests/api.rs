@@ -871,3 +871,172 @@ async fn every_migrated_figure_leads_to_the_datasets_behind_it() {
     let (status, _) = get(&s.router, "/api/v1/datasets?colour=red").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// The demo's clock: a fixed moment, moved forward by the test.
+static DEMO_SECONDS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+fn demo_now() -> OffsetDateTime {
+    datetime!(2026-12-02 15:00 UTC)
+        + time::Duration::seconds(DEMO_SECONDS.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+/// Every view of the demo's migration, read through the API, agrees with every other: the
+/// story a user of `mhd demo` reads across the summary, the timeline, the matrix, the
+/// performance comparison, the datasets and the alerts is one story.
+#[tokio::test]
+async fn the_demos_views_agree_with_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        .await
+        .unwrap();
+    let now = demo_now();
+    let monday =
+        now.date() - time::Duration::days(i64::from(now.weekday().number_days_from_monday()));
+    let start = monday - time::Duration::weeks(7);
+    let receiver: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let secret = dir.path().join("key");
+    std::fs::write(&secret, "k\n").unwrap();
+    let mut text = mhd_core::plan::default_plan_toml(start);
+    text.push_str(&mhd_server::demo::demo_plan_additions(receiver, &secret));
+    let plan = mhd_core::plan::parse(&text, "migration.toml").expect("the demo plan");
+    mhd_server::demo::seed_history(&store, &plan, now, 8)
+        .await
+        .unwrap();
+    // An incident on storage: the new system failing four times in five.
+    let incident: Vec<NewOperation> = (0..200)
+        .map(|i| {
+            let mut o = op(
+                0,
+                "storage_operation",
+                &format!("dataset_{:03}", i % 50),
+                i % 5 == 0,
+            );
+            o.timestamp = now - time::Duration::seconds(200 - i);
+            o.metric_type = "storage_operation".into();
+            o
+        })
+        .collect();
+    store.insert_operations(&incident).await.unwrap();
+    let state = AppState::with_clock(store.clone(), Some(plan.clone()), demo_now);
+    // The demo's rules hold for 30 s before firing: three evaluations a little apart.
+    for step in 0..3 {
+        DEMO_SECONDS.store(step * 31, std::sync::atomic::Ordering::SeqCst);
+        mhd_server::alerting::evaluate_once(&state)
+            .await
+            .expect("evaluates");
+    }
+    let router = Router::new().merge(api::routes()).with_state(state);
+    let (_, summary) = get(&router, "/api/v1/health/summary").await;
+    let (_, timeline) = get(&router, "/api/v1/migration/timeline").await;
+    let (_, components) = get(&router, "/api/v1/components/health").await;
+    let (_, performance) = get(&router, "/api/v1/performance").await;
+    let (_, alerts) = get(&router, "/api/v1/alerts").await;
+    let (_, datasets) = get(&router, "/api/v1/datasets").await;
+
+    // Progress: one count everywhere, against the plan's totals.
+    let migrated = summary["key_metrics"]["datasets_migrated"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(datasets["migrated"], migrated);
+    let by_component: u64 = components
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["migration_status"]["migrated"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_component, migrated);
+    for c in components.as_array().unwrap() {
+        assert_eq!(c["migration_status"]["total"], 103, "{}", c["component"]);
+    }
+    // The forecast is not earlier than any unfinished phase, and says which phases hold it.
+    let e = &summary["estimated_completion"];
+    let p85 = e["p85"].as_str().expect("a forecast");
+    for p in timeline.as_array().unwrap() {
+        if p["status"] != "completed" {
+            let end = p["projected_end"].as_str().expect("a projected end");
+            assert!(end <= p85, "{} ends {end}, after P85 {p85}", p["id"]);
+        }
+    }
+    if e["slip_days"].as_i64().unwrap() > 0 {
+        assert!(summary["overall_health"] != "healthy");
+    }
+    // The matrix and the alerts: a component with a firing warning or worse is not healthy,
+    // its issues are its open alerts, and the matrix is worst first.
+    let active = alerts["active"].as_array().unwrap();
+    assert!(
+        active
+            .iter()
+            .any(|a| a["component"] == "storage" && a["state"] == "firing"),
+        "the incident fires: {alerts}"
+    );
+    let rank = |h: &str| match h {
+        "failing" => 3,
+        "degraded" => 2,
+        "no_data" => 1,
+        _ => 0,
+    };
+    let mut last = 4;
+    for c in components.as_array().unwrap() {
+        let id = c["component"].as_str().unwrap();
+        let open: Vec<&Value> = active.iter().filter(|a| a["component"] == id).collect();
+        assert_eq!(c["issues"].as_array().unwrap().len(), open.len(), "{id}");
+        if open
+            .iter()
+            .any(|a| a["state"] == "firing" && a["severity"] != "info")
+        {
+            assert_ne!(c["health"], "healthy", "{id}");
+        }
+        let r = rank(c["health"].as_str().unwrap());
+        assert!(r <= last, "worst first");
+        last = r;
+    }
+    // Alerts: firing before pending, worst first; titles in words.
+    let key = |a: &Value| {
+        let sev = ["info", "warning", "error", "critical"]
+            .iter()
+            .position(|s| a["severity"] == *s)
+            .unwrap();
+        (a["state"] == "firing", sev)
+    };
+    for w in active.windows(2) {
+        assert!(key(&w[0]) >= key(&w[1]), "{alerts}");
+    }
+    assert!(
+        active
+            .iter()
+            .all(|a| !a["title"].as_str().unwrap().contains("error_rate >")),
+        "{alerts}"
+    );
+    // Performance: the regression is named, and the summary never calls the new system faster.
+    let verdict = &performance["verdict"];
+    assert!(
+        !verdict["slower"].as_array().unwrap().is_empty(),
+        "{performance}"
+    );
+    let headline = summary["key_metrics"]["performance_headline"]
+        .as_str()
+        .unwrap();
+    assert_eq!(headline, verdict["headline"]);
+    assert!(
+        headline.starts_with("1 operation slower (feature generation"),
+        "{headline}"
+    );
+    // Milestones reached by their conditions: "First 100 datasets migrated" when 100 are.
+    let storage = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "storage")
+        .unwrap();
+    let first_100 = storage["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "First 100 datasets migrated")
+        .unwrap();
+    assert_eq!(
+        first_100["status"] == "completed",
+        migrated >= 100,
+        "{first_100}"
+    );
+}
