@@ -387,6 +387,9 @@ pub fn build(
         runs: options.runs,
     });
     crate::timeline::apply_outlook(&mut timeline, &out.phases, plan, today);
+    let change = forecast_change(
+        plan, &history, &marks, &known, migrated, &timeline, &out, today, options,
+    );
 
     let issues_of = |component: &str| -> Vec<Issue> {
         alerts
@@ -443,6 +446,7 @@ pub fn build(
         test_suites: &suites,
         forecast: Some(&out.completion),
     });
+    summary.forecast_change = change;
     hold_health(&mut summary, snap.health, plan, now);
     summary.explain = summary_explain(plan, &summary, &datasets, &out, &performance, snap);
 
@@ -529,6 +533,114 @@ fn hold_health(
             crate::format::datetime(shown_at),
         ),
     );
+}
+
+/// How the forecast moved since the end of yesterday: the same outlook computed from what was
+/// known then (the history up to it, the datasets migrated by then, the milestones recorded by
+/// then), and what differs.
+#[allow(clippy::too_many_arguments)]
+fn forecast_change(
+    plan: &Plan,
+    history: &History,
+    marks: &Marks,
+    known: &[ComponentProgress],
+    migrated: u64,
+    timeline: &[MigrationPhase],
+    now: &Outlook,
+    today: Date,
+    options: Options,
+) -> Option<crate::summary::ForecastChange> {
+    let yesterday = today.previous_day()?;
+    if yesterday < plan.migration.start {
+        return None;
+    }
+    let migrated_then = history.migrated_at(None, yesterday, migrated);
+    let known_then: Vec<ComponentProgress> = known
+        .iter()
+        .map(|c| ComponentProgress {
+            migrated: history.migrated_at(Some(&c.component), yesterday, c.migrated),
+            ..c.clone()
+        })
+        .collect();
+    let mut phases_then = crate::timeline::timeline(plan, yesterday, &known_then, marks, &[]);
+    let then = outlook(&OutlookInput {
+        today: yesterday,
+        plan_start: plan.migration.start,
+        planned_end: plan.planned_end(),
+        history,
+        remaining: u64::from(plan.datasets_total()).saturating_sub(migrated_then),
+        components: &known_then,
+        phases: &phases_then,
+        runs: options.runs,
+    });
+    crate::timeline::apply_outlook(&mut phases_then, &then.phases, plan, yesterday);
+    let before = then.completion.as_ref().ok().map(|e| e.p85);
+    let after = now.completion.as_ref().ok().map(|e| e.p85);
+    let moved = before.zip(after).map(|(b, a)| (a - b).whole_days());
+    let mut reasons = Vec::new();
+    let done = migrated as i64 - migrated_then as i64;
+    reasons.push(match done {
+        0 => "no dataset migrated since".to_owned(),
+        d if d > 0 => format!("{d} more migrated since (net)"),
+        d => format!("{} fewer migrated since (rollbacks)", -d),
+    });
+    if (now.pace.mean - then.pace.mean).abs() >= 0.05 {
+        reasons.push(format!(
+            "the pace over the last four weeks went from {:.1} to {:.1} a day",
+            then.pace.mean, now.pace.mean
+        ));
+    }
+    let path = |o: &Outlook| {
+        o.completion
+            .as_ref()
+            .ok()
+            .map(|e| e.critical_path.clone())
+            .unwrap_or_default()
+    };
+    let (path_then, path_now) = (path(&then), path(now));
+    if path_then != path_now && !path_now.is_empty() {
+        let names: Vec<&str> = path_now
+            .iter()
+            .map(|id| plan.phase(id).map_or(id.as_str(), |p| p.name.as_str()))
+            .collect();
+        reasons.push(format!("now held up by {}", names.join(" → ")));
+    }
+    for (p, q) in timeline.iter().zip(&phases_then) {
+        if let (Some(a), Some(b)) = (p.projected_end, q.projected_end) {
+            let d = (a - b).whole_days();
+            if d.abs() >= 3 {
+                reasons.push(format!(
+                    "{} is projected to end {} days {}",
+                    p.name,
+                    d.abs(),
+                    if d > 0 { "later" } else { "earlier" }
+                ));
+            }
+        }
+        if p.status != q.status {
+            reasons.push(format!(
+                "{} went from {} to {}",
+                p.name,
+                status_words(q.status),
+                status_words(p.status)
+            ));
+        }
+    }
+    Some(crate::summary::ForecastChange {
+        previous_p85: before,
+        days_moved: moved,
+        reasons,
+    })
+}
+
+fn status_words(s: crate::timeline::PhaseStatus) -> &'static str {
+    use crate::timeline::PhaseStatus;
+    match s {
+        PhaseStatus::NotStarted => "not started",
+        PhaseStatus::InProgress => "in progress",
+        PhaseStatus::Completed => "completed",
+        PhaseStatus::Blocked => "blocked",
+    }
 }
 
 /// Firing before pending, then the most severe, then the newest.

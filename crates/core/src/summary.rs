@@ -190,6 +190,19 @@ pub struct Blocker {
     pub since: Option<OffsetDateTime>,
 }
 
+/// How the forecast moved since yesterday: the P85 it gave at the end of yesterday, and what
+/// changed in its inputs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForecastChange {
+    /// The P85 date as of the end of yesterday (`None` when it gave none).
+    #[serde(with = "crate::forecast::ymd::option")]
+    pub previous_p85: Option<Date>,
+    /// Days the P85 date moved (positive: later).
+    pub days_moved: Option<i64>,
+    /// What changed, in words, the weightiest first.
+    pub reasons: Vec<String>,
+}
+
 /// A computed status waiting to be shown ([`crate::health`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PendingHealth {
@@ -263,6 +276,8 @@ pub struct ExecutiveSummary {
     /// A different computed status waiting to be shown: the status and when it will be, if it
     /// holds.
     pub health_pending: Option<PendingHealth>,
+    /// How the forecast moved since yesterday and why ([`crate::model`] fills it).
+    pub forecast_change: Option<ForecastChange>,
     /// How each figure was made, by the figure's field name ([`crate::model`] fills it).
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub explain: std::collections::BTreeMap<String, crate::model::Explained>,
@@ -343,6 +358,7 @@ pub fn executive_summary(input: &SummaryInput<'_>) -> ExecutiveSummary {
         week,
         weeks,
         generated_at: input.now,
+        forecast_change: None,
         explain: std::collections::BTreeMap::new(),
     }
 }

@@ -164,6 +164,35 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
         ),
         None => println!("Est. completion: — (no throughput to forecast from)"),
     }
+    if let Some(e) = &s.estimated_completion
+        && !e.critical_path.is_empty()
+    {
+        let names: Vec<String> = e
+            .critical_path
+            .iter()
+            .map(|id| {
+                plan.phase(id)
+                    .map_or_else(|| id.clone(), |p| p.name.clone())
+            })
+            .collect();
+        println!("  held up by: {}", terminal_safe(&names.join(" → ")));
+    }
+    if let Some(c) = &s.forecast_change {
+        let head = match (c.days_moved, c.previous_p85) {
+            (Some(0), _) => "unchanged".to_owned(),
+            (Some(d), Some(p)) => format!(
+                "{} day{} {} (from {p})",
+                d.abs(),
+                if d.abs() == 1 { "" } else { "s" },
+                if d > 0 { "later" } else { "earlier" }
+            ),
+            _ => "no forecast yesterday".to_owned(),
+        };
+        println!(
+            "  since yesterday: {head}: {}",
+            terminal_safe(&c.reasons.join("; "))
+        );
+    }
     if !s.blockers.is_empty() {
         println!(
             "{}",

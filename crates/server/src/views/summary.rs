@@ -37,6 +37,8 @@ pub(crate) struct SummarySection {
     recommendations: Vec<Vec<(bool, String)>>,
     /// Each card's explanation, by the summary field it explains.
     why: std::collections::BTreeMap<&'static str, Why>,
+    /// How the forecast moved since yesterday, in words.
+    moved: Option<String>,
     /// The burn-up chart, when the views carry the progress over time.
     burnup: Option<String>,
     /// What the fan and the chart mean, in words.
@@ -167,6 +169,7 @@ impl SummarySection {
             perf_note,
             perf_class,
             why: std::collections::BTreeMap::new(),
+            moved: s.forecast_change.as_ref().map(moved_words),
             burnup: None,
             burnup_note: None,
             blockers: s
@@ -219,6 +222,24 @@ impl SummarySection {
         }
         self
     }
+}
+
+/// "Since yesterday: 3 days later (from 2027-04-18): 2 more migrated since; …".
+pub(crate) fn moved_words(c: &mhd_core::summary::ForecastChange) -> String {
+    let head = match (c.days_moved, c.previous_p85) {
+        (Some(0), _) => "Since yesterday: unchanged".to_owned(),
+        (Some(d), Some(p)) => format!(
+            "Since yesterday: {} {} (from {p})",
+            days_text(d.abs()),
+            if d > 0 { "later" } else { "earlier" }
+        ),
+        (_, None) => "Since yesterday: there was no forecast yesterday".to_owned(),
+        (None, Some(p)) => format!("Since yesterday: was {p}"),
+    };
+    clip(
+        &format!("{head}: {}.", c.reasons.join("; ")),
+        MAX_MESSAGE_CHARS,
+    )
 }
 
 fn completion(e: &EstimatedCompletion) -> Completion {
