@@ -25,6 +25,7 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod notify;
+pub mod origin;
 pub mod pages;
 pub mod report;
 pub mod rollback;

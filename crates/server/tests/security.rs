@@ -1038,3 +1038,248 @@ async fn a_websocket_ends_with_its_session_or_token() {
     .await
     .expect("still open");
 }
+
+/// A request to the server at 127.0.0.1 that names `host` (and `origin`), as a page on a name
+/// the attacker points at 127.0.0.1 sends it.
+fn rebound(
+    s: &Server,
+    method: Method,
+    path: &str,
+    host: &str,
+    origin: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let port = s.base.rsplit(':').next().unwrap();
+    let mut r = s
+        .http
+        .request(method, s.url(path))
+        .header("host", host.replace("PORT", port));
+    if let Some(o) = origin {
+        r = r.header("origin", o.replace("PORT", port));
+    }
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_pointed_at_loopback_is_refused_in_single_user_mode() {
+    let plan = PLAN.replace(
+        "name = \"Storage\"\n",
+        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
+    );
+    let s = server_with(&plan, false).await;
+    let attacker = (
+        "attacker.example:PORT",
+        Some("http://attacker.example:PORT"),
+    );
+    // The rollback, a write and the audit log, from a page on attacker.example: 421, nothing run.
+    let r = rebound(
+        &s,
+        Method::POST,
+        "/api/v1/secure/rollback",
+        attacker.0,
+        attacker.1,
+    )
+    .json(&json!({"component": "storage", "reason": "x"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "misdirected_request", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"attacker.example:"),
+        "{body}"
+    );
+    let r = rebound(
+        &s,
+        Method::POST,
+        "/api/v1/operations",
+        attacker.0,
+        attacker.1,
+    )
+    .json(
+        &json!([{ "timestamp": "2025-03-05T11:00:00Z", "metric_type": "migration",
+            "operation": "copy", "dataset_name": "a", "success": true }]),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    for path in ["/api/v1/audit", "/", "/ready", "/ws/dashboard"] {
+        let r = rebound(&s, Method::GET, path, attacker.0, None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST, "{path}");
+    }
+    let ops: Value = s
+        .http
+        .get(s.url("/api/v1/operations"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ops = ops
+        .as_array()
+        .or_else(|| ops["operations"].as_array())
+        .unwrap();
+    assert!(ops.is_empty(), "nothing ran, nothing was written: {ops:?}");
+    assert!(s.audit("rollback").await.is_empty());
+    let refused = s.audit("request.refused").await;
+    assert!(
+        refused.iter().any(|e| e.details["reason"] == "host"),
+        "{refused:?}"
+    );
+    // A probe may name any host for /health.
+    let r = rebound(&s, Method::GET, "/health", "10.0.0.7:8000", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = rebound(&s, Method::GET, "/health", attacker.0, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Loopback names and addresses, with or without the port, and any address.
+    for host in [
+        "localhost",
+        "localhost:PORT",
+        "127.0.0.1",
+        "127.0.0.1:PORT",
+        "[::1]:PORT",
+        "[::1]",
+        "10.0.0.7:8000",
+    ] {
+        let r = rebound(&s, Method::GET, "/api/v1/auth/whoami", host, None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{host}");
+    }
+    // The dashboard's own page under its own name: the change is taken.
+    let r = rebound(
+        &s,
+        Method::POST,
+        "/api/v1/operations",
+        "localhost:PORT",
+        Some("http://localhost:PORT"),
+    )
+    .json(
+        &json!([{ "timestamp": "2025-03-05T11:00:00Z", "metric_type": "migration",
+            "operation": "copy", "dataset_name": "a", "success": true }]),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The origin's scheme counts: https://127.0.0.1:PORT is another site than this http one.
+    let r = rebound(
+        &s,
+        Method::POST,
+        "/alerts/silences",
+        "127.0.0.1:PORT",
+        Some("https://127.0.0.1:PORT"),
+    )
+    .form(&[("component", "storage"), ("duration", "1h")])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_names_and_a_trusted_proxys_host_are_answered() {
+    let s = server_set(PLAN, false, |st| {
+        let mut hosts = mhd_server::origin::AllowedHosts::default();
+        hosts.add("https://dash.example.com/").unwrap();
+        st.security.set_allowed_hosts(hosts);
+    })
+    .await;
+    let write = |host: &str, origin: &str| {
+        rebound(&s, Method::POST, "/api/v1/samples", host, Some(origin))
+            .json(&json!([{ "timestamp": "2025-03-05T11:00:00Z", "metric": "cpu_percent", "value": 1.0 }]))
+    };
+    let r = write("dash.example.com:PORT", "http://dash.example.com:PORT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = write("other.example.com:PORT", "http://other.example.com:PORT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    // Without --trust-proxy, X-Forwarded-Host is not believed either way.
+    let r = write("127.0.0.1:PORT", "http://127.0.0.1:PORT")
+        .header("x-forwarded-host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    let s = server_set(PLAN, false, |st| {
+        let mut hosts = mhd_server::origin::AllowedHosts::default();
+        hosts.add("dash.example.com").unwrap();
+        st.security.set_allowed_hosts(hosts);
+        st.security.set_trust_proxy(true);
+    })
+    .await;
+    let proxied = |forwarded_host: &str, origin: &str| {
+        rebound(&s, Method::POST, "/api/v1/samples", "127.0.0.1:PORT", Some(origin))
+            .header("x-forwarded-host", forwarded_host)
+            .header("x-forwarded-proto", "https")
+            .json(&json!([{ "timestamp": "2025-03-05T11:00:00Z", "metric": "cpu_percent", "value": 1.0 }]))
+    };
+    let r = proxied("dash.example.com", "https://dash.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = proxied("dash.example.com", "http://dash.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the proxy said https");
+    let r = proxied("attacker.example", "https://attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_from_another_site_is_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let s = server(false).await;
+    let port = s.base.rsplit(':').next().unwrap().to_owned();
+    let mut request = format!("{}/ws/dashboard", s.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        }
+        Err(e) => panic!("refused otherwise: {e}"),
+        Ok(_) => panic!("a WebSocket from another site was opened"),
+    }
+    // The dashboard's own page, and a script that sends no origin, open it.
+    let mut ws = open_ws(&s, "origin", &format!("http://127.0.0.1:{port}")).await;
+    ws.close(None).await.unwrap();
+    let mut ws = open_ws(&s, "user-agent", "a script").await;
+    ws.close(None).await.unwrap();
+    let refused = s.audit("request.refused").await;
+    assert!(
+        refused
+            .iter()
+            .any(|e| e.details["reason"] == "cross_site" && e.resource == "/ws/dashboard"),
+        "{refused:?}"
+    );
+}
