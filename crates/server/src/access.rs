@@ -184,8 +184,10 @@ pub struct Security {
     users_checked_ms: AtomicI64,
     /// The host names answered besides `localhost` and IP addresses.
     allowed_hosts: RwLock<AllowedHosts>,
-    /// Failed sign-ins, per user and per address.
+    /// Sign-in attempts, per user and per address.
     pub sign_in_limits: crate::signin::Limiter,
+    /// The password checks of sign-ins, a few at once.
+    pub password_checks: crate::signin::PasswordChecks,
 }
 
 impl Security {

@@ -1283,3 +1283,107 @@ async fn a_websocket_from_another_site_is_refused() {
         "{refused:?}"
     );
 }
+
+/// Sends every sign-in of `attempts` (client, name, password) at once; their statuses.
+async fn sign_in_at_once(s: &Server, attempts: Vec<(Client, String, String)>) -> Vec<StatusCode> {
+    let url = s.url("/signin");
+    let tasks: Vec<_> = attempts
+        .into_iter()
+        .map(|(client, name, password)| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .form(&[("name", name), ("password", password)])
+                    .send()
+                    .await
+                    .expect("sign-in request")
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
+}
+
+/// A client whose connections come from `ip` (any 127.0.0.0/8 address is this machine's).
+fn client_from(ip: [u8; 4]) -> Client {
+    Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(WAIT)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_sign_ins_cannot_slip_past_the_limit() {
+    let s = server(true).await;
+    // 80 at once for one name from one address: only the allowance is checked.
+    let one = client_from([127, 0, 0, 1]);
+    let attempts = (0..80)
+        .map(|i| (one.clone(), "admin".to_owned(), format!("guess number {i}")))
+        .collect();
+    let statuses = sign_in_at_once(&s, attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|&&c| c == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|&&c| c == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        (checked, limited),
+        (
+            mhd_server::signin::USER_FAILURES as usize,
+            80 - mhd_server::signin::USER_FAILURES as usize
+        ),
+        "{statuses:?}"
+    );
+    let failures = |entries: Vec<mhd_store::audit::Entry>| {
+        entries
+            .iter()
+            .filter(|e| e.details["reason"] == "bad_credentials")
+            .count()
+    };
+    assert_eq!(failures(s.audit("signin").await), checked);
+
+    // 39 wrong passwords and the right one at once, each from its own address: still only
+    // the name's allowance is checked.
+    let s = server(true).await;
+    let attempts = (0..40u8)
+        .map(|i| {
+            let password = if i == 39 {
+                PASSWORD.to_owned()
+            } else {
+                format!("guess number {i}")
+            };
+            (
+                client_from([127, 0, 1, i + 1]),
+                "operator".to_owned(),
+                password,
+            )
+        })
+        .collect();
+    let statuses = sign_in_at_once(&s, attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|&&c| c == StatusCode::UNAUTHORIZED || c == StatusCode::SEE_OTHER)
+        .count();
+    assert!(
+        checked <= mhd_server::signin::USER_FAILURES as usize,
+        "{checked} passwords checked: {statuses:?}"
+    );
+    assert!(failures(s.audit("signin").await) <= mhd_server::signin::USER_FAILURES as usize);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|&&c| c == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        40 - checked
+    );
+}
