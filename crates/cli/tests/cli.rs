@@ -622,7 +622,21 @@ struct Served {
 
 impl Served {
     fn start(home: &Path, extra: &[&str]) -> Served {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mhd"))
+        Served::start_with_files(home, extra, None)
+    }
+
+    /// With at most `files` open files (`ulimit -n`) when given.
+    fn start_with_files(home: &Path, extra: &[&str], files: Option<u32>) -> Served {
+        let mut command = match files {
+            Some(n) => {
+                let mut c = std::process::Command::new("sh");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
+                    .arg(env!("CARGO_BIN_EXE_mhd"));
+                c
+            }
+            None => std::process::Command::new(env!("CARGO_BIN_EXE_mhd")),
+        };
+        let mut child = command
             .arg("--home")
             .arg(home)
             .args(["serve", "--bind", "127.0.0.1:0"])
@@ -778,4 +792,31 @@ async fn a_burst_of_sign_ins_keeps_the_servers_memory_bounded() {
         after < before + 32 * 1024,
         "after {after} KiB, before {before} KiB"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sockets_past_the_open_file_limit_leave_health_answerable() {
+    let home = tempfile::tempdir().unwrap();
+    // 400 files: the server keeps its connections to 144, the rest for itself.
+    let served = Served::start_with_files(home.path(), &[], Some(400));
+    let addr = served.addr;
+    let mut idle = Vec::new();
+    for _ in 0..600 {
+        // (A server that stopped accepting leaves connections waiting in its backlog, then
+        // unanswered: give up on them early.)
+        let connect = tokio::net::TcpStream::connect(addr);
+        match tokio::time::timeout(std::time::Duration::from_secs(2), connect).await {
+            Ok(socket) => idle.push(socket.unwrap()),
+            Err(_) => break,
+        }
+    }
+    let health = format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        raw_request([127, 0, 0, 1].into(), addr, &health),
+    )
+    .await
+    .expect("/health answers with 600 idle sockets open");
+    assert_eq!(answer.0, 200, "{answer:?}");
+    drop(idle);
 }

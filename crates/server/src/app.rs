@@ -1,6 +1,6 @@
 //! The router and the server loop: `app(state)` builds every route so tests can drive it
 //! without a network; `serve` runs it on a given listener until shutdown, letting in-flight
-//! requests finish.
+//! requests finish, its connections held by [`crate::connections`].
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use mhd_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::connections::ConnectionLimits;
 use crate::metrics::{RequestLabels, RouteLabels};
 use crate::routes;
 use crate::state::AppState;
@@ -67,17 +68,23 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes; requests in flight finish.
+/// Connections follow [`ConnectionLimits::default`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve_with(listener, state, ConnectionLimits::default(), shutdown).await
+}
+
+/// [`serve`] with its connections held to `limits`.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::connections::serve(listener, app(state), limits, shutdown).await
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -19,6 +19,7 @@ pub mod cache;
 pub mod charts;
 pub mod chrome;
 pub mod collect;
+pub mod connections;
 pub mod demo;
 pub mod error;
 pub mod http;

@@ -1387,3 +1387,119 @@ async fn simultaneous_sign_ins_cannot_slip_past_the_limit() {
         40 - checked
     );
 }
+
+/// Whether the server has closed `socket`: a read sees its end (or a reset) within `within`.
+async fn closed_within(socket: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_time_out_and_the_cap_sheds_the_idlest() {
+    use tokio::io::AsyncWriteExt as _;
+    use tokio::net::TcpStream;
+    let (_dir, store) = common::store().await;
+    let state = common::state(store, PLAN);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = mhd_server::connections::ConnectionLimits {
+        idle_timeout: Duration::from_secs(1),
+        max_connections: 100,
+    };
+    tokio::spawn(mhd_server::app::serve_with(
+        listener,
+        state,
+        limits,
+        std::future::pending(),
+    ));
+    let base = format!("http://{addr}");
+    let s = Server {
+        _dir: tempfile::tempdir().unwrap(),
+        base: base.clone(),
+        http: mhd_server::http::client(WAIT).unwrap(),
+        store: common::store().await.1,
+        tokens: HashMap::new(),
+    };
+
+    // 300 sockets that never speak, three times the cap: /health still answers at once, and
+    // the oldest were closed to make room (the cap holds).
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        idle.push(TcpStream::connect(addr).await.unwrap());
+    }
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(
+        Duration::from_millis(900),
+        s.http.get(s.url("/health")).send(),
+    )
+    .await
+    .expect("/health answers before the idle sockets time out")
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_millis(900));
+    let mut shed = 0;
+    for socket in idle.iter_mut().take(200) {
+        if closed_within(socket, Duration::from_millis(1)).await {
+            shed += 1;
+        }
+    }
+    assert!(
+        shed >= 190,
+        "only {shed} of the 200 oldest idle sockets were closed"
+    );
+    drop(idle);
+
+    // A socket that never speaks, one that speaks too slowly, and one kept alive after its
+    // answer are each closed after the idle timeout.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    let mut kept = TcpStream::connect(addr).await.unwrap();
+    kept.write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let dribble = tokio::spawn(async move {
+        for b in b"GET /health HTTP/1.1\r\nHost: x\r\n" {
+            if slow.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        closed_within(&mut slow, Duration::from_secs(3)).await
+    });
+    assert!(closed_within(&mut silent, Duration::from_secs(3)).await);
+    assert!(closed_within(&mut kept, Duration::from_secs(3)).await);
+    assert!(dribble.await.unwrap(), "the slow head was cut off");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+
+    // A WebSocket outlives the idle timeout: it has its own pings.
+    use futures_util::{SinkExt as _, StreamExt as _};
+    let mut ws = open_ws(&s, "user-agent", "a script").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        r#"{"type":"subscribe","component":"storage"}"#.into(),
+    ))
+    .await
+    .expect("still open");
+    let answer = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("an answer")
+        .expect("a message")
+        .expect("not an error");
+    assert!(
+        answer.to_text().unwrap().contains("subscribed"),
+        "{answer:?}"
+    );
+}

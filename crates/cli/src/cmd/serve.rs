@@ -38,6 +38,11 @@ pub struct ServeArgs {
     /// host is answered, and notifications link to it.
     #[arg(long, value_name = "URL", env = "MHD_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The most connections open at once (WebSockets included); at the cap, the connection idle
+    /// the longest is closed for a new one. Default 10,000, or fewer when the process may open
+    /// fewer files.
+    #[arg(long, value_name = "N", env = "MHD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key", env = "MHD_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,
@@ -93,6 +98,16 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         ))
     })?;
     let allowed_hosts = allowed_hosts(&args)?;
+    let mut limits = mhd_server::connections::ConnectionLimits::default();
+    match args.max_connections {
+        Some(0) => {
+            return Err(usage(
+                "--max-connections: 0 would serve nobody: give 1 or more",
+            ));
+        }
+        Some(n) => limits.max_connections = n,
+        None => {}
+    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(
             mhd_server::tls::load_config(cert, key)
@@ -159,10 +174,24 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     tracing::info!("serving on {shown}");
     match tls {
         Some(config) => {
-            mhd_server::tls::serve_tls(listener, config, state, mhd_server::app::shutdown_signal())
-                .await?;
+            mhd_server::tls::serve_tls_with(
+                listener,
+                config,
+                state,
+                limits,
+                mhd_server::app::shutdown_signal(),
+            )
+            .await?;
         }
-        None => mhd_server::serve(listener, state, mhd_server::app::shutdown_signal()).await?,
+        None => {
+            mhd_server::app::serve_with(
+                listener,
+                state,
+                limits,
+                mhd_server::app::shutdown_signal(),
+            )
+            .await?;
+        }
     }
     background.stop();
     store.close().await;
