@@ -820,3 +820,96 @@ async fn idle_sockets_past_the_open_file_limit_leave_health_answerable() {
     assert_eq!(answer.0, 200, "{answer:?}");
     drop(idle);
 }
+
+/// An audit entry recorded `days` ago.
+fn audit_entry(days: i64) -> mhd_store::audit::NewEntry {
+    mhd_store::audit::NewEntry {
+        at: time::OffsetDateTime::now_utc() - time::Duration::days(days),
+        actor: "someone".into(),
+        action: "signin".into(),
+        resource: format!("{days} days ago"),
+        details: serde_json::json!({}),
+        client: Some("192.0.2.1:1234".into()),
+        outcome: mhd_store::audit::Outcome::Refused,
+    }
+}
+
+/// The resources of the audit entries, newest first.
+async fn audit_resources(home: &Path) -> Vec<String> {
+    let store = mhd_store::SqliteStore::open(&home.join("mhd.db"), 1)
+        .await
+        .unwrap();
+    let entries = store
+        .audit_entries(&mhd_store::audit::AuditFilter::default())
+        .await
+        .unwrap();
+    store.close().await;
+    entries.into_iter().map(|e| e.resource).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_is_pruned_past_its_retention_by_hand_and_by_the_server() {
+    let home = tempfile::tempdir().unwrap();
+    let store = mhd_store::SqliteStore::open(&home.path().join("mhd.db"), 1)
+        .await
+        .unwrap();
+    for days in [800, 120, 31, 1] {
+        store.record_audit(&audit_entry(days)).await.unwrap();
+    }
+    store.close().await;
+    // Bad retentions: exit 2, naming the flag, nothing deleted.
+    for (args, flag) in [
+        (vec!["audit", "prune", "--older-than", "7d"], "--older-than"),
+        (
+            vec!["audit", "prune", "--older-than", "soon"],
+            "--older-than",
+        ),
+        (
+            vec!["serve", "--bind", "127.0.0.1:0", "--audit-retention", "1d"],
+            "--audit-retention",
+        ),
+    ] {
+        let out = mhd(home.path()).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+    }
+    assert_eq!(audit_resources(home.path()).await.len(), 4);
+    // By hand: past 400 days by default, then past 100 days.
+    let out = mhd(home.path()).args(["audit", "prune"]).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("Deleted 1 audit entry older than 400 days"),
+        "{said}"
+    );
+    let out = mhd(home.path())
+        .args(["audit", "prune", "--older-than", "100d"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Deleted 1 audit entry older than 100 days")
+    );
+    let left = audit_resources(home.path()).await;
+    assert!(left.iter().any(|r| r == "31 days ago") && left.iter().any(|r| r == "1 days ago"));
+    assert!(
+        !left
+            .iter()
+            .any(|r| r == "800 days ago" || r == "120 days ago"),
+        "{left:?}"
+    );
+    // The prunes themselves are in the log.
+    assert_eq!(left.iter().filter(|r| *r == "audit").count(), 2, "{left:?}");
+    // The server prunes when it starts.
+    let served = Served::start(home.path(), &["--audit-retention", "30d"]);
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        left = audit_resources(home.path()).await;
+        if !left.iter().any(|r| r == "31 days ago") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(served);
+    assert!(!left.iter().any(|r| r == "31 days ago"), "{left:?}");
+    assert!(left.iter().any(|r| r == "1 days ago"), "{left:?}");
+}

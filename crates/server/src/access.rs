@@ -22,7 +22,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use mhd_core::auth::{Access, Role};
-use mhd_store::audit::Outcome;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -186,6 +185,8 @@ pub struct Security {
     allowed_hosts: RwLock<AllowedHosts>,
     /// Sign-in attempts, per user and per address.
     pub sign_in_limits: crate::signin::Limiter,
+    /// Refused requests, gathered for the audit log and counted per address.
+    pub refusals: crate::audit::Refusals,
     /// The password checks of sign-ins, a few at once.
     pub password_checks: crate::signin::PasswordChecks,
 }
@@ -491,17 +492,16 @@ async fn authorize_inner(
     {
         let details = json!({ "method": method.as_str(), "path": shorten(&path),
             "host": h, "reason": "host" });
-        crate::audit::record(
+        let refusal = crate::audit::refused(
             state,
             "anonymous",
             "request.refused",
             route.as_deref().unwrap_or("unmatched"),
             details,
             addr,
-            Outcome::Refused,
         )
         .await;
-        return Err(misdirected(h));
+        return Err(answer(refusal, misdirected(h)));
     }
     let now = state.now();
     let required = sign_in_required(state)
@@ -522,17 +522,16 @@ async fn authorize_inner(
             };
             let details =
                 json!({ "method": method.as_str(), "path": shorten(&path), "reason": reason });
-            crate::audit::record(
+            let refusal = crate::audit::refused(
                 state,
                 "anonymous",
                 "request.refused",
                 route.as_deref().unwrap_or("unmatched"),
                 details,
                 addr,
-                Outcome::Refused,
             )
             .await;
-            return Err(unauthorized(message));
+            return Err(answer(refusal, unauthorized(message)));
         }
     };
     let who = Who {
@@ -550,54 +549,63 @@ async fn authorize_inner(
             "reason": reason,
         });
         async move {
-            crate::audit::record(
+            crate::audit::refused(
                 state,
                 &who.caller.actor(),
                 "request.refused",
                 route.as_deref().unwrap_or("unmatched"),
                 details,
                 who.addr,
-                Outcome::Refused,
             )
-            .await;
+            .await
         }
     };
     let mut request = request;
     let scheme = origin::request_scheme(request.headers(), state.security.https(), trust_proxy);
     if is_websocket(&request) && !origin::same_site(request.headers(), scheme, host.as_deref()) {
-        refuse("cross_site").await;
-        return Err(forbidden(
-            &path,
-            "the WebSocket may only be opened from the dashboard's own pages or by a script",
+        let refusal = refuse("cross_site").await;
+        return Err(answer(
+            refusal,
+            forbidden(
+                &path,
+                "the WebSocket may only be opened from the dashboard's own pages or by a script",
+            ),
         ));
     }
     if changes_state(&method) && route.as_deref() != Some(routes::API_CHAT_COMMAND) {
         if !origin::same_site(request.headers(), scheme, host.as_deref()) {
-            refuse("cross_site").await;
-            return Err(forbidden(
-                &path,
-                "a change may only be sent from the dashboard's own pages or by a script",
+            let refusal = refuse("cross_site").await;
+            return Err(answer(
+                refusal,
+                forbidden(
+                    &path,
+                    "a change may only be sent from the dashboard's own pages or by a script",
+                ),
             ));
         }
         if let Caller::User { csrf, .. } = &*who.caller {
             let (checked, ok) = csrf_matches(request, csrf).await;
             request = checked;
             if !ok {
-                refuse("csrf").await;
-                return Err(forbidden(
-                    &path,
-                    "the form is out of date or did not come from this dashboard (its CSRF token \
-                     is missing or wrong): reload the page and try again",
+                let refusal = refuse("csrf").await;
+                return Err(answer(
+                    refusal,
+                    forbidden(
+                        &path,
+                        "the form is out of date or did not come from this dashboard (its CSRF \
+                         token is missing or wrong): reload the page and try again",
+                    ),
                 ));
             }
         }
     }
     if !who.caller.may(needed) {
         if *who.caller == Caller::Anonymous {
-            refuse("not_signed_in").await;
+            let refusal = refuse("not_signed_in").await;
             if machine_facing(&path) {
-                return Err(unauthorized(
-                    "sign in, or send an API token as `Authorization: Bearer mhd_…`",
+                return Err(answer(
+                    refusal,
+                    unauthorized("sign in, or send an API token as `Authorization: Bearer mhd_…`"),
                 ));
             }
             let next_path = if method == Method::GET {
@@ -614,15 +622,18 @@ async fn authorize_inner(
                 routes::SIGN_IN,
                 crate::signin::encode_component(&next_path)
             );
-            return Err(Redirect::to(&to).into_response());
+            return Err(answer(refusal, Redirect::to(&to).into_response()));
         }
-        refuse("role").await;
+        let refusal = refuse("role").await;
         let role = who.caller.role().map_or("no role", Role::as_str);
-        return Err(forbidden(
-            &path,
-            &format!(
-                "your role ({role}) may not do this: it needs {}",
-                needed.roles()
+        return Err(answer(
+            refusal,
+            forbidden(
+                &path,
+                &format!(
+                    "your role ({role}) may not do this: it needs {}",
+                    needed.roles()
+                ),
             ),
         ));
     }
@@ -633,6 +644,24 @@ async fn authorize_inner(
 /// The path as recorded: at most 512 characters.
 fn shorten(path: &str) -> String {
     path.chars().take(512).collect()
+}
+
+/// The refusal's own answer, or 429 when its address has been refused too often.
+fn answer(refusal: crate::audit::Refusal, otherwise: Response) -> Response {
+    let crate::audit::Refusal::TooMany(retry_after) = refusal else {
+        return otherwise;
+    };
+    let mut r = ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "too_many_refusals",
+        message: format!(
+            "too many refused requests from this address: try again in {retry_after} s"
+        ),
+    }
+    .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    r
 }
 
 /// 421 for a request naming a host this server does not answer for.

@@ -372,14 +372,14 @@ async fn sign_in(
         &[(&user_key, USER_FAILURES), (&addr_key, ADDRESS_FAILURES)],
         secs,
     ) {
-        crate::audit::record(
+        // Gathered: a locked name can be tried endlessly.
+        crate::audit::refused(
             &state,
             &name,
             "signin",
             &format!("user {name}"),
             json!({ "reason": "rate_limited", "retry_after_s": wait }),
             who.addr,
-            Outcome::Refused,
         )
         .await;
         page.error = Some(format!(

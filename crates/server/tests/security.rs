@@ -101,6 +101,7 @@ fn allowed(level: &str, role: Option<Role>) -> bool {
 
 struct Server {
     _dir: TempDir,
+    state: AppState,
     base: String,
     http: Client,
     store: mhd_store::SqliteStore,
@@ -138,9 +139,10 @@ async fn server_set(plan: &str, with_users: bool, set: fn(&AppState)) -> Server 
     }
     let state = common::state(store.clone(), plan);
     set(&state);
-    let base = common::serve(state).await;
+    let base = common::serve(state.clone()).await;
     Server {
         _dir: dir,
+        state,
         base,
         http: mhd_server::http::client(WAIT).expect("client"),
         store,
@@ -207,7 +209,10 @@ impl Server {
             .expect("request")
     }
 
+    /// The audit log's entries of `action`, newest first, once the refusals gathered so far
+    /// are written.
     async fn audit(&self, action: &str) -> Vec<mhd_store::audit::Entry> {
+        self.state.security.refusals.flush(&self.state).await;
         self.store
             .audit_entries(&mhd_store::audit::AuditFilter {
                 since: None,
@@ -217,6 +222,16 @@ impl Server {
             .await
             .expect("audit")
     }
+}
+
+/// How many refusals for `reason` the entries record: one each, or their `count` when they
+/// gather the repeats of one.
+fn refusals(entries: &[mhd_store::audit::Entry], reason: &str) -> u64 {
+    entries
+        .iter()
+        .filter(|e| e.details["reason"] == reason)
+        .map(|e| e.details["count"].as_u64().unwrap_or(1))
+        .sum()
 }
 
 /// A request for `path` (with its parameters filled) that gets past input checks where it can.
@@ -321,9 +336,10 @@ async fn every_route_and_page_answers_every_role_as_the_table_says() {
     assert!(refused.iter().any(|e| e.actor == "token:t-ingest"));
     assert!(refused.iter().any(|e| e.actor == "anonymous"));
     assert!(refused.iter().all(|e| {
+        // (Refusals gathered into one entry name the address alone.)
         e.client
             .as_deref()
-            .is_some_and(|c| c.starts_with("127.0.0.1:"))
+            .is_some_and(|c| c == "127.0.0.1" || c.starts_with("127.0.0.1:"))
     }));
 }
 
@@ -611,13 +627,7 @@ async fn forged_expired_and_revoked_tokens_are_refused() {
         assert_eq!(body["error"]["code"], "unauthorized", "{what}");
     }
     let refused = s.audit("request.refused").await;
-    assert!(
-        refused
-            .iter()
-            .filter(|e| e.details["reason"] == "bad_token")
-            .count()
-            >= 3
-    );
+    assert_eq!(refusals(&refused, "bad_token"), 3, "{refused:?}");
     for e in &refused {
         let text = e.details.to_string();
         assert!(!text.contains(&forged) && !text.contains(expired.secret.expose()));
@@ -1406,8 +1416,8 @@ async fn closed_within(socket: &mut tokio::net::TcpStream, within: Duration) -> 
 async fn idle_connections_time_out_and_the_cap_sheds_the_idlest() {
     use tokio::io::AsyncWriteExt as _;
     use tokio::net::TcpStream;
-    let (_dir, store) = common::store().await;
-    let state = common::state(store, PLAN);
+    let (dir, store) = common::store().await;
+    let state = common::state(store.clone(), PLAN);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let limits = mhd_server::connections::ConnectionLimits {
@@ -1416,16 +1426,16 @@ async fn idle_connections_time_out_and_the_cap_sheds_the_idlest() {
     };
     tokio::spawn(mhd_server::app::serve_with(
         listener,
-        state,
+        state.clone(),
         limits,
         std::future::pending(),
     ));
-    let base = format!("http://{addr}");
     let s = Server {
-        _dir: tempfile::tempdir().unwrap(),
-        base: base.clone(),
+        _dir: dir,
+        state,
+        base: format!("http://{addr}"),
         http: mhd_server::http::client(WAIT).unwrap(),
-        store: common::store().await.1,
+        store,
         tokens: HashMap::new(),
     };
 
@@ -1502,4 +1512,88 @@ async fn idle_connections_time_out_and_the_cap_sheds_the_idlest() {
         answer.to_text().unwrap().contains("subscribed"),
         "{answer:?}"
     );
+}
+
+/// The bytes of the store's files (the database and its write-ahead log).
+fn store_bytes(s: &Server) -> u64 {
+    ["mhd.db", "mhd.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(s._dir.path().join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_are_gathered_and_held_back() {
+    let s = server_set(PLAN, true, |st| {
+        st.security.refusals.set_window(Duration::from_millis(1500));
+    })
+    .await;
+    let before = store_bytes(&s);
+    // 2,000 requests with a token nobody has, eight at a time.
+    let statuses = futures_util::future::join_all((0..8).map(|_| {
+        let (http, url) = (s.http.clone(), s.url("/api/v1/health/summary"));
+        async move {
+            let mut statuses = Vec::new();
+            for _ in 0..250 {
+                let r = http
+                    .get(&url)
+                    .bearer_auth("mhd_guessed")
+                    .send()
+                    .await
+                    .unwrap();
+                let retry = r.headers().get("retry-after").cloned();
+                statuses.push((r.status(), retry));
+            }
+            statuses
+        }
+    }))
+    .await
+    .concat();
+    let unauthorized = statuses
+        .iter()
+        .filter(|(c, _)| *c == StatusCode::UNAUTHORIZED)
+        .count();
+    let held_back: Vec<_> = statuses
+        .iter()
+        .filter(|(c, _)| *c == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert_eq!(
+        unauthorized,
+        mhd_server::audit::REFUSALS_PER_WINDOW as usize
+    );
+    assert_eq!(unauthorized + held_back.len(), 2000);
+    assert!(held_back.iter().all(|(_, retry)| retry.is_some()));
+    let r = s
+        .get_bearer("/api/v1/health/summary", &s.tokens[&Role::Viewer])
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a good token is never held back"
+    );
+    // Written when the window ends, without being asked: the first refusal, and one entry with
+    // the count of the others.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let entries = s
+        .store
+        .audit_entries(&mhd_store::audit::AuditFilter {
+            action: Some("request.refused".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(entries.len() <= 3, "{} entries: {entries:?}", entries.len());
+    assert_eq!(refusals(&entries, "bad_token"), 2000, "{entries:?}");
+    let gathered = entries
+        .iter()
+        .find(|e| e.details["count"].is_u64())
+        .unwrap();
+    assert_eq!(gathered.client.as_deref(), Some("127.0.0.1"));
+    assert_eq!(gathered.details["answered_429"], held_back.len() as u64);
+    let grown = store_bytes(&s).saturating_sub(before);
+    assert!(grown < 256 * 1024, "the store grew by {grown} bytes");
+    // Once the window has passed, the address is answered as before.
+    let r = s.get_bearer("/api/v1/health/summary", "mhd_guessed").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }

@@ -43,6 +43,15 @@ pub struct ServeArgs {
     /// fewer files.
     #[arg(long, value_name = "N", env = "MHD_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// How long audit entries are kept, such as 400d or 52w (at least 30d): older ones are
+    /// deleted at start and every 6 hours (`mhd audit prune` does it by hand).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "MHD_AUDIT_RETENTION",
+        default_value = "400d"
+    )]
+    pub audit_retention: String,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key", env = "MHD_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,
@@ -98,6 +107,8 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         ))
     })?;
     let allowed_hosts = allowed_hosts(&args)?;
+    let audit_retention =
+        crate::cmd::audit::parse_retention("--audit-retention", &args.audit_retention)?;
     let mut limits = mhd_server::connections::ConnectionLimits::default();
     match args.max_connections {
         Some(0) => {
@@ -171,13 +182,14 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     )
     .await
     .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
+    let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
     tracing::info!("serving on {shown}");
     match tls {
         Some(config) => {
             mhd_server::tls::serve_tls_with(
                 listener,
                 config,
-                state,
+                state.clone(),
                 limits,
                 mhd_server::app::shutdown_signal(),
             )
@@ -186,7 +198,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         None => {
             mhd_server::app::serve_with(
                 listener,
-                state,
+                state.clone(),
                 limits,
                 mhd_server::app::shutdown_signal(),
             )
@@ -194,6 +206,9 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     }
     background.stop();
+    pruning.abort();
+    // Refusals gathered and not yet written.
+    state.security.refusals.flush(&state).await;
     store.close().await;
     eprintln!("mhd: stopped");
     Ok(ExitCode::SUCCESS)
