@@ -441,6 +441,8 @@ pub async fn serve_tls_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let listener = TlsListener::new(listener, config, HandshakeLimits::default())?;
+    // Cookies are `Secure` and answers carry `Strict-Transport-Security`.
+    state.security.set_https(true);
     crate::connections::serve(listener, crate::app::app(state), limits, shutdown).await
 }
 

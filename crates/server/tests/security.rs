@@ -1597,3 +1597,46 @@ async fn refused_requests_are_gathered_and_held_back() {
     let r = s.get_bearer("/api/v1/health/summary", "mhd_guessed").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_answers_are_not_cached_and_plain_http_sets_no_hsts() {
+    let s = server(true).await;
+    for (path, token) in [
+        ("/api/v1/health/summary", Some(Role::Viewer)),
+        ("/api/v1/alerts", Some(Role::Viewer)),
+        ("/api/v1/openapi.json", None),
+        ("/api/v1/health/summary", None),
+        ("/health", None),
+    ] {
+        let mut r = s.http.get(s.url(path));
+        if let Some(role) = token {
+            r = r.bearer_auth(&s.tokens[&role]);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(
+            r.headers()["cache-control"],
+            "no-store",
+            "{path}: {}",
+            r.status()
+        );
+        assert!(
+            r.headers().get("strict-transport-security").is_none(),
+            "{path}"
+        );
+    }
+    // The assets keep their own caching.
+    let page = s
+        .get_bearer("/", &s.tokens[&Role::Viewer])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let script = page
+        .split("src=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the page's script");
+    let r = s.http.get(s.url(script)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_ne!(r.headers()["cache-control"], "no-store", "{script}");
+}
