@@ -913,3 +913,45 @@ async fn the_audit_log_is_pruned_past_its_retention_by_hand_and_by_the_server() 
     assert!(!left.iter().any(|r| r == "31 days ago"), "{left:?}");
     assert!(left.iter().any(|r| r == "1 days ago"), "{left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_only_the_hosts_it_is_given() {
+    let home = tempfile::tempdir().unwrap();
+    for (args, flag) in [
+        (vec!["--allowed-host", "not a host"], "--allowed-host"),
+        (vec!["--public-url", "dash.example.test"], "--public-url"),
+        (vec!["--max-connections", "0"], "--max-connections"),
+    ] {
+        let out = mhd(home.path())
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(flag), "{}", stderr(&out));
+    }
+    let served = Served::start(
+        home.path(),
+        &[
+            "--allowed-host",
+            "dash.example.test",
+            "--public-url",
+            "https://other.example.test/",
+        ],
+    );
+    let addr = served.addr;
+    let port = addr.port();
+    for (host, status) in [
+        (format!("dash.example.test:{port}"), 200),
+        (format!("other.example.test:{port}"), 200),
+        (format!("localhost:{port}"), 200),
+        (addr.to_string(), 200),
+        (format!("attacker.example:{port}"), 421),
+    ] {
+        let request = format!(
+            "GET /api/v1/auth/whoami HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        );
+        let (got, head) = raw_request([127, 0, 0, 1].into(), addr, &request).await;
+        assert_eq!(got, status, "{host}: {head}");
+    }
+}

@@ -155,6 +155,13 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
              proxy (--trust-proxy)"
         );
     }
+    if !addr.ip().is_loopback() && allowed_hosts.names().is_empty() {
+        eprintln!(
+            "mhd: note: only requests naming localhost or an IP address are answered (others \
+             get 421); give the names users reach {addr} by with --allowed-host NAME or \
+             --public-url URL"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| usage(format!("--bind: cannot listen on {addr}: {e}")))?;
