@@ -1144,6 +1144,22 @@ async fn a_name_pointed_at_loopback_is_refused_in_single_user_mode() {
         refused.iter().any(|e| e.details["reason"] == "host"),
         "{refused:?}"
     );
+    // The API's document says so.
+    let doc: Value = s
+        .http
+        .get(s.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for code in ["421", "429"] {
+        assert!(
+            doc["paths"]["/api/v1/secure/rollback"]["post"]["responses"][code].is_object(),
+            "{code}"
+        );
+    }
     // A probe may name any host for /health.
     let r = rebound(&s, Method::GET, "/health", "10.0.0.7:8000", None)
         .send()
