@@ -202,12 +202,14 @@ impl Refusals {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Writes every gathered count, whether its window has ended or not (when `all`), or only
-    /// those whose window has; whether some remain gathered.
-    pub async fn flush(&self, state: &AppState) -> bool {
-        self.flush_ended(state, true).await
+    /// Writes every gathered count now, whether its window has ended or not (as `mhd serve`
+    /// does when it stops); the next refusal of each kind is then recorded at once again.
+    pub async fn flush(&self, state: &AppState) {
+        self.flush_ended(state, true).await;
     }
 
+    /// Writes the gathered counts whose window has ended (all of them when `all`); whether some
+    /// remain gathered.
     async fn flush_ended(&self, state: &AppState, all: bool) -> bool {
         let (ended, left) = {
             let mut inner = self.lock();

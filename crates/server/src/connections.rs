@@ -114,13 +114,18 @@ struct Slot {
     idle_since: AtomicU64,
     /// Handed over as a WebSocket: never idle.
     upgraded: AtomicBool,
-    /// Asked to close.
+    /// Asked to close, and on its way out.
+    leaving: AtomicBool,
+    /// Asks it to close.
     shed: Notify,
 }
 
 impl Slot {
+    /// Whether it may be shed: no request in progress, not a WebSocket, not leaving already.
     fn idle(&self) -> bool {
-        self.busy.load(Ordering::Acquire) == 0 && !self.upgraded.load(Ordering::Acquire)
+        self.busy.load(Ordering::Acquire) == 0
+            && !self.upgraded.load(Ordering::Acquire)
+            && !self.leaving.load(Ordering::Acquire)
     }
 }
 
@@ -152,7 +157,6 @@ impl Registry {
         if open.1.len() < max {
             return true;
         }
-        // Connections already asked to close count as leaving.
         let oldest_idle = open
             .1
             .values()
@@ -160,8 +164,7 @@ impl Registry {
             .min_by_key(|s| s.idle_since.load(Ordering::Relaxed));
         match oldest_idle {
             Some(slot) => {
-                // Not idle for the next choice: it is on its way out.
-                slot.upgraded.store(true, Ordering::Release);
+                slot.leaving.store(true, Ordering::Release);
                 slot.shed.notify_one();
                 true
             }
@@ -175,6 +178,7 @@ impl Registry {
             busy: AtomicUsize::new(0),
             idle_since: AtomicU64::new(millis_since(self.started)),
             upgraded: AtomicBool::new(false),
+            leaving: AtomicBool::new(false),
             shed: Notify::new(),
         });
         let mut open = self.lock();
@@ -470,10 +474,10 @@ mod tests {
         assert!(registry.make_room(3), "room left");
         assert!(registry.make_room(2));
         assert!(
-            b.upgraded.load(Ordering::Relaxed),
+            b.leaving.load(Ordering::Relaxed),
             "b, idle the longest, is shed"
         );
-        assert!(!a.upgraded.load(Ordering::Relaxed));
+        assert!(!a.leaving.load(Ordering::Relaxed));
         a.busy.store(1, Ordering::Relaxed);
         assert!(
             !registry.make_room(2),

@@ -1541,11 +1541,13 @@ fn store_bytes(s: &Server) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_requests_are_gathered_and_held_back() {
+    // Windows of 3 s instead of a minute.
     let s = server_set(PLAN, true, |st| {
-        st.security.refusals.set_window(Duration::from_millis(1500));
+        st.security.refusals.set_window(Duration::from_secs(3));
     })
     .await;
     let before = store_bytes(&s);
+    let started = std::time::Instant::now();
     // 2,000 requests with a token nobody has, eight at a time.
     let statuses = futures_util::future::join_all((0..8).map(|_| {
         let (http, url) = (s.http.clone(), s.url("/api/v1/health/summary"));
@@ -1566,6 +1568,9 @@ async fn refused_requests_are_gathered_and_held_back() {
     }))
     .await
     .concat();
+    // (A machine too busy to send them all within one window lets the next one's allowance
+    // through too.)
+    let windows = 1 + usize::try_from(started.elapsed().as_millis() / 3000).unwrap();
     let unauthorized = statuses
         .iter()
         .filter(|(c, _)| *c == StatusCode::UNAUTHORIZED)
@@ -1574,9 +1579,10 @@ async fn refused_requests_are_gathered_and_held_back() {
         .iter()
         .filter(|(c, _)| *c == StatusCode::TOO_MANY_REQUESTS)
         .collect();
-    assert_eq!(
-        unauthorized,
-        mhd_server::audit::REFUSALS_PER_WINDOW as usize
+    let allowance = mhd_server::audit::REFUSALS_PER_WINDOW as usize;
+    assert!(
+        (allowance..=allowance * windows).contains(&unauthorized),
+        "{unauthorized} answered 401 in {windows} window(s)"
     );
     assert_eq!(unauthorized + held_back.len(), 2000);
     assert!(held_back.iter().all(|(_, retry)| retry.is_some()));
@@ -1590,7 +1596,7 @@ async fn refused_requests_are_gathered_and_held_back() {
     );
     // Written when the window ends, without being asked: the first refusal, and one entry with
     // the count of the others.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
     let entries = s
         .store
         .audit_entries(&mhd_store::audit::AuditFilter {
@@ -1599,14 +1605,27 @@ async fn refused_requests_are_gathered_and_held_back() {
         })
         .await
         .unwrap();
-    assert!(entries.len() <= 3, "{} entries: {entries:?}", entries.len());
+    assert!(
+        entries.len() <= 2 * windows,
+        "{} entries: {entries:?}",
+        entries.len()
+    );
     assert_eq!(refusals(&entries, "bad_token"), 2000, "{entries:?}");
-    let gathered = entries
+    let gathered: Vec<_> = entries
         .iter()
-        .find(|e| e.details["count"].is_u64())
-        .unwrap();
-    assert_eq!(gathered.client.as_deref(), Some("127.0.0.1"));
-    assert_eq!(gathered.details["answered_429"], held_back.len() as u64);
+        .filter(|e| e.details["count"].is_u64())
+        .collect();
+    assert!(!gathered.is_empty());
+    assert!(
+        gathered
+            .iter()
+            .all(|e| e.client.as_deref() == Some("127.0.0.1"))
+    );
+    let answered_429: u64 = gathered
+        .iter()
+        .map(|e| e.details["answered_429"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(answered_429, held_back.len() as u64);
     let grown = store_bytes(&s).saturating_sub(before);
     assert!(grown < 256 * 1024, "the store grew by {grown} bytes");
     // Once the window has passed, the address is answered as before.
