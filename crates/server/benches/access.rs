@@ -7,7 +7,16 @@
 //! - `GET /api/v1/auth/whoami` the same way, then with users in the store: with no credential
 //!   (anonymous), with an API token (a hash and an indexed lookup), with a session cookie (a
 //!   lookup joined with the user);
-//! - `POST` a JSON body with a session cookie and its CSRF token (the token compared).
+//! - `POST` a JSON body with a session cookie and its CSRF token (the token compared);
+//! - with users in the store, a request naming a host of `--allowed-host` (the list looked
+//!   up), one naming a host that is not (421), and one with an unknown token (401; its refusal
+//!   gathered for the audit log rather than written each time).
+//!
+//! Every request names `Host: 127.0.0.1:8000`, as a browser's would, unless it says otherwise.
+//!
+//! Then over a socket of 127.0.0.1, one kept-alive connection, 20,000 `GET /health` one after
+//! another: served by `axum::serve` (the baseline) and by `mhd_server::serve`, whose connection
+//! loop adds the idle timeout and the connection cap.
 //!
 //! Run with `cargo bench -p mhd-server --bench access`.
 
@@ -52,7 +61,56 @@ fn get(path: &str, header: Option<(&str, String)>) -> Request<Body> {
     if let Some((k, v)) = header {
         b = b.header(k, v);
     }
-    b.body(Body::empty()).expect("request")
+    let mut r = b.body(Body::empty()).expect("request");
+    r.headers_mut()
+        .entry(header::HOST)
+        .or_insert(header::HeaderValue::from_static("127.0.0.1:8000"));
+    r
+}
+
+/// Median and p99 of `GET /health` sent one after another on one kept-alive connection to
+/// `addr`.
+async fn over_a_socket(addr: std::net::SocketAddr) -> (f64, f64) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    socket.set_nodelay(true).expect("nodelay");
+    let request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n";
+    let mut buf = vec![0u8; 4096];
+    let mut one = async || {
+        socket.write_all(request).await.expect("write");
+        let mut got = 0;
+        loop {
+            let n = socket.read(&mut buf[got..]).await.expect("read");
+            assert!(n > 0, "the server closed the connection");
+            got += n;
+            let text = &buf[..got];
+            if let Some(end) = text.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&text[..end]).expect("head");
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().expect("length"))
+                    })
+                    .expect("content-length");
+                if got >= end + 4 + length {
+                    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+                    return;
+                }
+            }
+        }
+    };
+    for _ in 0..500 {
+        one().await;
+    }
+    let mut took = Vec::with_capacity(N);
+    for _ in 0..N {
+        let started = Instant::now();
+        one().await;
+        took.push(started.elapsed());
+    }
+    stats(took)
 }
 
 fn main() {
@@ -66,7 +124,9 @@ fn main() {
         let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 8)
             .await
             .expect("store");
-        let app = mhd_server::app(AppState::new(store.clone(), None, time::UtcOffset::UTC));
+        let app_state = AppState::new(store.clone(), None, time::UtcOffset::UTC);
+        let app_state_2 = app_state.clone();
+        let app = mhd_server::app(app_state.clone());
         println!("{N} requests each, in process; median / p99 in microseconds");
         let row = |name: &str, (m, p): (f64, f64)| println!("{name:<58} {m:>8.1} {p:>9.1}");
         row(
@@ -144,5 +204,78 @@ fn main() {
             "POST /api/v1/alerts/silences, cookie + CSRF token (400)",
             time(&app, &post, 400).await,
         );
+        row(
+            "GET /api/v1/auth/whoami, unknown token (401)",
+            time(
+                &app,
+                &|| {
+                    get(
+                        "/api/v1/auth/whoami",
+                        Some(("authorization", "Bearer mhd_guessed".to_owned())),
+                    )
+                },
+                401,
+            )
+            .await,
+        );
+        allowed_hosts(&app_state);
+        row(
+            "GET /api/v1/auth/whoami, Host of --allowed-host",
+            time(
+                &app,
+                &|| {
+                    get(
+                        "/api/v1/auth/whoami",
+                        Some(("host", "c.example.com".to_owned())),
+                    )
+                },
+                200,
+            )
+            .await,
+        );
+        row(
+            "GET /api/v1/auth/whoami, Host not allowed (421)",
+            time(
+                &app,
+                &|| {
+                    get(
+                        "/api/v1/auth/whoami",
+                        Some(("host", "attacker.example".to_owned())),
+                    )
+                },
+                421,
+            )
+            .await,
+        );
+
+        println!("over a socket: one kept-alive connection, GET /health one after another");
+        let baseline = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let baseline_addr = baseline.local_addr().expect("address");
+        tokio::spawn(async move {
+            axum::serve(
+                baseline,
+                mhd_server::app(app_state.clone())
+                    .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+        let ours = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let ours_addr = ours.local_addr().expect("address");
+        tokio::spawn(mhd_server::serve(ours, app_state_2, std::future::pending()));
+        row("baseline: axum::serve", over_a_socket(baseline_addr).await);
+        row("mhd_server::serve", over_a_socket(ours_addr).await);
     });
+}
+
+/// Three names besides the loopback ones, as `--allowed-host` gives them.
+fn allowed_hosts(state: &AppState) {
+    let mut hosts = mhd_server::origin::AllowedHosts::default();
+    for h in ["a.example.com", "b.example.com:8443", "c.example.com"] {
+        hosts.add(h).expect("a host");
+    }
+    state.security.set_allowed_hosts(hosts);
 }

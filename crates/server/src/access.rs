@@ -2,16 +2,18 @@
 //! caller (an API token, a session cookie, or nobody), looks up what the route needs in
 //! [`need`] — the one table of the server's routes — and lets the request through, or answers
 //! 401/403 (a page sends an anonymous browser to the sign-in page) and records the refusal in
-//! the audit log. State-changing requests made with a session cookie must carry the session's
-//! CSRF token; no state-changing request may come from another site.
+//! the audit log. A request must name a host the server answers for (see [`crate::origin`]),
+//! else it is answered 421. State-changing requests made with a session cookie must carry the
+//! session's CSRF token; no state-changing request, and no WebSocket handshake, may come from
+//! another site.
 //!
 //! With no user in the store, nobody signs in: every request is made by the one local user,
 //! who may do everything (the server refuses to listen beyond loopback like that unless told
 //! `--insecure-no-auth`). A presented token is still checked.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
@@ -20,12 +22,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use mhd_core::auth::{Access, Role};
-use mhd_store::audit::Outcome;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
+use crate::origin::{self, AllowedHosts, HostPort};
 use crate::routes;
 use crate::state::AppState;
 
@@ -182,8 +184,14 @@ pub struct Security {
     users: AtomicBool,
     /// When that was checked (monotonic ms; 0: never).
     users_checked_ms: AtomicI64,
-    /// Failed sign-ins, per user and per address.
+    /// The host names answered besides `localhost` and IP addresses.
+    allowed_hosts: RwLock<AllowedHosts>,
+    /// Sign-in attempts, per user and per address.
     pub sign_in_limits: crate::signin::Limiter,
+    /// Refused requests, gathered for the audit log and counted per address.
+    pub refusals: crate::audit::Refusals,
+    /// The password checks of sign-ins, a few at once.
+    pub password_checks: crate::signin::PasswordChecks,
 }
 
 impl Security {
@@ -202,15 +210,31 @@ impl Security {
         self.trust_proxy.load(Ordering::Relaxed)
     }
 
+    /// Whether the server is served over TLS.
+    pub fn https(&self) -> bool {
+        self.https.load(Ordering::Relaxed)
+    }
+
+    /// Sets the host names answered besides `localhost` and IP addresses.
+    pub fn set_allowed_hosts(&self, hosts: AllowedHosts) {
+        *self
+            .allowed_hosts
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = hosts;
+    }
+
+    /// Whether a request naming `host` is answered.
+    pub fn allows_host(&self, host: &HostPort) -> bool {
+        self.allowed_hosts
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .allows(host)
+    }
+
     /// Whether cookies must be `Secure`: over TLS, or behind a trusted proxy that says the
     /// request came over HTTPS.
     pub fn secure_cookies(&self, headers: &HeaderMap) -> bool {
-        self.https.load(Ordering::Relaxed)
-            || (self.trusts_proxy()
-                && headers
-                    .get("x-forwarded-proto")
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|p| p.trim().eq_ignore_ascii_case("https")))
+        origin::request_scheme(headers, self.https(), self.trusts_proxy()) == "https"
     }
 
     /// Forgets the last answer to "is there any user?" (after a change made by this process).
@@ -402,26 +426,17 @@ fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Whether a request comes from this site's own pages, or from no browser at all: a browser
-/// says where a request comes from in `Sec-Fetch-Site` and `Origin`; scripts send neither.
-pub fn same_site(headers: &HeaderMap) -> bool {
-    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if matches!(site, Some(s) if s != "same-origin" && s != "none") {
-        return false;
-    }
-    match (
-        headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
-        headers.get(header::HOST).and_then(|v| v.to_str().ok()),
-    ) {
-        // A browser that hides the origin (privacy settings, a `no-referrer` page): its
-        // `Sec-Fetch-Site` must then say the request is from this site.
-        (Some("null"), _) => matches!(site, Some("same-origin")),
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host)),
-        (Some(_), None) => false,
-        (None, _) => true,
-    }
+/// Whether the request asks to open a WebSocket.
+fn is_websocket(request: &Request) -> bool {
+    request
+        .headers()
+        .get_all(header::UPGRADE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| {
+            v.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("websocket"))
+        })
 }
 
 /// Whether the path is one of the machine-facing routes (API, WebSocket, metrics), answered in
@@ -469,6 +484,28 @@ async fn authorize_inner(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| *a);
     let addr = client_address(state, request.headers(), peer);
+    let trust_proxy = state.security.trusts_proxy();
+    let host = origin::request_host(request.headers(), request.uri(), trust_proxy)
+        .map(|h| h.chars().take(256).collect::<String>());
+    // `/health` answers whatever host a probe names: it says nothing but "ok". A request that
+    // names no host at all comes from no browser.
+    if route.as_deref() != Some(routes::HEALTH)
+        && let Some(h) = &host
+        && !HostPort::parse(h).is_some_and(|h| state.security.allows_host(&h))
+    {
+        let details = json!({ "method": method.as_str(), "path": shorten(&path),
+            "host": h, "reason": "host" });
+        let refusal = crate::audit::refused(
+            state,
+            "anonymous",
+            "request.refused",
+            route.as_deref().unwrap_or("unmatched"),
+            details,
+            addr,
+        )
+        .await;
+        return Err(answer(refusal, misdirected(h)));
+    }
     let now = state.now();
     let required = sign_in_required(state)
         .await
@@ -488,17 +525,16 @@ async fn authorize_inner(
             };
             let details =
                 json!({ "method": method.as_str(), "path": shorten(&path), "reason": reason });
-            crate::audit::record(
+            let refusal = crate::audit::refused(
                 state,
                 "anonymous",
                 "request.refused",
                 route.as_deref().unwrap_or("unmatched"),
                 details,
                 addr,
-                Outcome::Refused,
             )
             .await;
-            return Err(unauthorized(message));
+            return Err(answer(refusal, unauthorized(message)));
         }
     };
     let who = Who {
@@ -516,46 +552,63 @@ async fn authorize_inner(
             "reason": reason,
         });
         async move {
-            crate::audit::record(
+            crate::audit::refused(
                 state,
                 &who.caller.actor(),
                 "request.refused",
                 route.as_deref().unwrap_or("unmatched"),
                 details,
                 who.addr,
-                Outcome::Refused,
             )
-            .await;
+            .await
         }
     };
     let mut request = request;
-    if changes_state(&method) && route.as_deref() != Some(routes::API_CHAT_COMMAND) {
-        if !same_site(request.headers()) {
-            refuse("cross_site").await;
-            return Err(forbidden(
+    let scheme = origin::request_scheme(request.headers(), state.security.https(), trust_proxy);
+    if is_websocket(&request) && !origin::same_site(request.headers(), scheme, host.as_deref()) {
+        let refusal = refuse("cross_site").await;
+        return Err(answer(
+            refusal,
+            forbidden(
                 &path,
-                "a change may only be sent from the dashboard's own pages or by a script",
+                "the WebSocket may only be opened from the dashboard's own pages or by a script",
+            ),
+        ));
+    }
+    if changes_state(&method) && route.as_deref() != Some(routes::API_CHAT_COMMAND) {
+        if !origin::same_site(request.headers(), scheme, host.as_deref()) {
+            let refusal = refuse("cross_site").await;
+            return Err(answer(
+                refusal,
+                forbidden(
+                    &path,
+                    "a change may only be sent from the dashboard's own pages or by a script",
+                ),
             ));
         }
         if let Caller::User { csrf, .. } = &*who.caller {
             let (checked, ok) = csrf_matches(request, csrf).await;
             request = checked;
             if !ok {
-                refuse("csrf").await;
-                return Err(forbidden(
-                    &path,
-                    "the form is out of date or did not come from this dashboard (its CSRF token \
-                     is missing or wrong): reload the page and try again",
+                let refusal = refuse("csrf").await;
+                return Err(answer(
+                    refusal,
+                    forbidden(
+                        &path,
+                        "the form is out of date or did not come from this dashboard (its CSRF \
+                         token is missing or wrong): reload the page and try again",
+                    ),
                 ));
             }
         }
     }
     if !who.caller.may(needed) {
         if *who.caller == Caller::Anonymous {
-            refuse("not_signed_in").await;
+            let refusal = refuse("not_signed_in").await;
             if machine_facing(&path) {
-                return Err(unauthorized(
-                    "sign in, or send an API token as `Authorization: Bearer mhd_…`",
+                return Err(answer(
+                    refusal,
+                    unauthorized("sign in, or send an API token as `Authorization: Bearer mhd_…`"),
                 ));
             }
             let next_path = if method == Method::GET {
@@ -572,15 +625,18 @@ async fn authorize_inner(
                 routes::SIGN_IN,
                 crate::signin::encode_component(&next_path)
             );
-            return Err(Redirect::to(&to).into_response());
+            return Err(answer(refusal, Redirect::to(&to).into_response()));
         }
-        refuse("role").await;
+        let refusal = refuse("role").await;
         let role = who.caller.role().map_or("no role", Role::as_str);
-        return Err(forbidden(
-            &path,
-            &format!(
-                "your role ({role}) may not do this: it needs {}",
-                needed.roles()
+        return Err(answer(
+            refusal,
+            forbidden(
+                &path,
+                &format!(
+                    "your role ({role}) may not do this: it needs {}",
+                    needed.roles()
+                ),
             ),
         ));
     }
@@ -591,6 +647,37 @@ async fn authorize_inner(
 /// The path as recorded: at most 512 characters.
 fn shorten(path: &str) -> String {
     path.chars().take(512).collect()
+}
+
+/// The refusal's own answer, or 429 when its address has been refused too often.
+fn answer(refusal: crate::audit::Refusal, otherwise: Response) -> Response {
+    let crate::audit::Refusal::TooMany(retry_after) = refusal else {
+        return otherwise;
+    };
+    let mut r = ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "too_many_refusals",
+        message: format!(
+            "too many refused requests from this address: try again in {retry_after} s"
+        ),
+    }
+    .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    r
+}
+
+/// 421 for a request naming a host this server does not answer for.
+fn misdirected(host: &str) -> Response {
+    ApiError {
+        status: StatusCode::MISDIRECTED_REQUEST,
+        code: "misdirected_request",
+        message: format!(
+            "this server does not answer for the host {host:?}: it answers for localhost, IP \
+             addresses and the names given to `mhd serve` with --allowed-host or --public-url"
+        ),
+    }
+    .into_response()
 }
 
 /// 401 for the API, with the scheme to use.
@@ -665,35 +752,6 @@ async fn csrf_matches(request: Request, expected: &str) -> (Request, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn forms_from_other_sites_are_told_apart() {
-        let mut h = HeaderMap::new();
-        assert!(
-            same_site(&h),
-            "no header: a browser without them, or a script"
-        );
-        h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("http://127.0.0.1:8000"),
-        );
-        assert!(same_site(&h));
-        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-        assert!(same_site(&h));
-        h.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert!(!same_site(&h));
-        h.remove("sec-fetch-site");
-        h.insert(
-            header::ORIGIN,
-            HeaderValue::from_static("https://evil.example"),
-        );
-        assert!(!same_site(&h));
-        h.insert(header::ORIGIN, HeaderValue::from_static("null"));
-        assert!(!same_site(&h), "a hidden origin without Sec-Fetch-Site");
-        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-        assert!(same_site(&h), "a hidden origin from this site");
-    }
 
     #[test]
     fn every_route_of_the_api_is_in_the_table_and_unknown_ones_need_an_admin() {

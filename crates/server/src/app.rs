@@ -1,6 +1,6 @@
 //! The router and the server loop: `app(state)` builds every route so tests can drive it
 //! without a network; `serve` runs it on a given listener until shutdown, letting in-flight
-//! requests finish.
+//! requests finish, its connections held by [`crate::connections`].
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -16,6 +16,7 @@ use mhd_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::connections::ConnectionLimits;
 use crate::metrics::{RequestLabels, RouteLabels};
 use crate::routes;
 use crate::state::AppState;
@@ -45,6 +46,10 @@ pub fn app(state: AppState) -> Router {
             crate::access::authorize,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            transport_headers,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -67,17 +72,23 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` completes; requests in flight finish.
+/// Connections follow [`ConnectionLimits::default`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    serve_with(listener, state, ConnectionLimits::default(), shutdown).await
+}
+
+/// [`serve`] with its connections held to `limits`.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::connections::serve(listener, app(state), limits, shutdown).await
 }
 
 /// Completes on SIGINT or SIGTERM.
@@ -128,6 +139,46 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
             status: response.status().as_u16(),
         })
         .inc();
+    response
+}
+
+/// How long a browser that has seen the dashboard over HTTPS keeps to HTTPS for its name.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
+
+/// Headers that depend on the request: over HTTPS (TLS, or a trusted proxy that says so),
+/// `Strict-Transport-Security` — except for `localhost` and addresses, where browsers would
+/// otherwise refuse every other local server's plain HTTP, or ignore it; and `Cache-Control:
+/// no-store` on the API's answers and every JSON answer that sets none, so that no cache
+/// keeps what a caller was allowed to read.
+async fn transport_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let hsts = state.security.secure_cookies(request.headers())
+        && crate::origin::request_host(
+            request.headers(),
+            request.uri(),
+            state.security.trusts_proxy(),
+        )
+        .and_then(crate::origin::HostPort::parse)
+        .is_some_and(|h| !h.is_loopback() && !h.is_address());
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if (api || json) && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(STRICT_TRANSPORT_SECURITY),
+        );
+    }
     response
 }
 

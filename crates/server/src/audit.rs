@@ -1,12 +1,26 @@
 //! Recording changes in the audit log (`mhd_store::audit`): who (the caller [`crate::access`]
 //! found, [`LOCAL`] when nobody signs in), what, and from where. A failure to record is logged
 //! and never fails the request it describes.
+//!
+//! Refused requests are many when someone tries hard, and each entry costs ~1.3 KB of store:
+//! [`refused`] records the first refusal of a source (address), actor, action and reason at
+//! once, and gathers the ones that follow within [`REFUSAL_WINDOW`] into one entry with their
+//! `count`, written when the window ends ([`Refusals::flush`] writes them all, as `mhd serve`
+//! does when it stops). An address refused more than [`REFUSALS_PER_WINDOW`] times in a window
+//! is answered 429 instead, with `Retry-After`, until the window ends.
+//!
+//! [`start_pruning`] deletes the entries older than the retention the user chose, at start and
+//! every [`PRUNE_EVERY`].
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::response::Response;
 use mhd_store::audit::{NewEntry, Outcome};
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::access::Who;
 use crate::error::ApiError;
@@ -116,4 +130,283 @@ async fn record_refusal(
         outcome,
     )
     .await;
+}
+
+/// How long repeated refusals are gathered into one entry, and the window of the per-address
+/// limit.
+pub const REFUSAL_WINDOW: Duration = Duration::from_secs(60);
+/// Refusals of one address in a window before its further refusals are answered 429.
+pub const REFUSALS_PER_WINDOW: u32 = 300;
+/// The most sources and addresses followed at once; past it, everything gathered is written.
+const MAX_FOLLOWED: usize = 10_000;
+/// How often the audit log is pruned.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
+
+/// What one kind of refusal is gathered by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct RefusalKey {
+    action: String,
+    source: Option<IpAddr>,
+    actor: String,
+    reason: String,
+}
+
+/// Refusals gathered since the first one of a window (which was recorded at once).
+#[derive(Debug)]
+struct Gathered {
+    window_started: Instant,
+    /// Refusals after the first.
+    count: u64,
+    /// How many of them were answered 429.
+    limited: u64,
+    first_at: Option<OffsetDateTime>,
+    last_at: OffsetDateTime,
+    resource: String,
+    details: Value,
+}
+
+/// Refusals gathered per source, actor, action and reason, and counted per address.
+#[derive(Debug, Default)]
+pub struct Refusals {
+    inner: Mutex<RefusalState>,
+}
+
+#[derive(Debug, Default)]
+struct RefusalState {
+    gathered: HashMap<RefusalKey, Gathered>,
+    per_address: HashMap<IpAddr, (Instant, u32)>,
+    /// Whether a task writes the windows that end.
+    flushing: bool,
+    /// The window, when not [`REFUSAL_WINDOW`] (tests).
+    window: Option<Duration>,
+}
+
+/// What [`refused`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Answer as the refusal says.
+    Answer,
+    /// The address has been refused too often: answer 429 with `Retry-After` in seconds.
+    TooMany(u64),
+}
+
+impl Refusals {
+    /// Sets the window (default [`REFUSAL_WINDOW`]).
+    pub fn set_window(&self, window: Duration) {
+        self.lock().window = Some(window);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RefusalState> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes every gathered count now, whether its window has ended or not (as `mhd serve`
+    /// does when it stops); the next refusal of each kind is then recorded at once again.
+    pub async fn flush(&self, state: &AppState) {
+        self.flush_ended(state, true).await;
+    }
+
+    /// Writes the gathered counts whose window has ended (all of them when `all`); whether some
+    /// remain gathered.
+    async fn flush_ended(&self, state: &AppState, all: bool) -> bool {
+        let (ended, left) = {
+            let mut inner = self.lock();
+            let window = inner.window.unwrap_or(REFUSAL_WINDOW);
+            let keys: Vec<RefusalKey> = inner
+                .gathered
+                .iter()
+                .filter(|(_, g)| all || g.window_started.elapsed() >= window)
+                .map(|(k, _)| k.clone())
+                .collect();
+            let ended: Vec<(RefusalKey, Gathered)> = keys
+                .into_iter()
+                .filter_map(|k| inner.gathered.remove(&k).map(|g| (k, g)))
+                .collect();
+            inner
+                .per_address
+                .retain(|_, (started, _)| started.elapsed() < window);
+            (ended, !inner.gathered.is_empty())
+        };
+        for (key, gathered) in ended {
+            write_gathered(state, key, gathered).await;
+        }
+        left
+    }
+}
+
+/// Writes the entry of refusals gathered after the first of their window, if any.
+async fn write_gathered(state: &AppState, key: RefusalKey, g: Gathered) {
+    if g.count == 0 {
+        return;
+    }
+    let mut details = match g.details {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    details.insert("count".to_owned(), g.count.into());
+    if g.limited > 0 {
+        details.insert("answered_429".to_owned(), g.limited.into());
+    }
+    if let Some(first) = g.first_at.and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    }) {
+        details.insert("first_at".to_owned(), first.into());
+    }
+    let entry = NewEntry {
+        at: g.last_at,
+        actor: key.actor,
+        action: key.action.clone(),
+        resource: g.resource,
+        details: Value::Object(details),
+        client: key.source.map(|ip| ip.to_string()),
+        outcome: Outcome::Refused,
+    };
+    if let Err(e) = state.store.record_audit(&entry).await {
+        tracing::warn!(action = key.action, "the audit log refused an entry: {e}");
+    }
+}
+
+/// Records a refused request (or sign-in): the first of its kind in a window at once, the
+/// following ones gathered into one entry with their count. `details` must hold its `reason`.
+/// Says whether the address has been refused too often, so that the answer is 429.
+pub async fn refused(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    resource: &str,
+    details: Value,
+    client: Option<SocketAddr>,
+) -> Refusal {
+    let refusals = &state.security.refusals;
+    let now = state.now();
+    let key = RefusalKey {
+        action: action.to_owned(),
+        source: client.map(|a| a.ip()),
+        actor: actor.to_owned(),
+        reason: details["reason"].as_str().unwrap_or("").to_owned(),
+    };
+    let (answer, record_now, overflow, start_flusher) = {
+        let mut inner = refusals.lock();
+        let window = inner.window.unwrap_or(REFUSAL_WINDOW);
+        let mut overflow = Vec::new();
+        if inner.gathered.len() >= MAX_FOLLOWED || inner.per_address.len() >= MAX_FOLLOWED {
+            inner
+                .per_address
+                .retain(|_, (started, _)| started.elapsed() < window);
+            if inner.gathered.len() >= MAX_FOLLOWED {
+                overflow = inner.gathered.drain().collect();
+            }
+            if inner.per_address.len() >= MAX_FOLLOWED {
+                inner.per_address.clear();
+            }
+        }
+        let answer = match key.source {
+            Some(ip) => {
+                let (started, count) = inner.per_address.entry(ip).or_insert((Instant::now(), 0));
+                if started.elapsed() >= window {
+                    *started = Instant::now();
+                    *count = 0;
+                }
+                *count = count.saturating_add(1);
+                if *count > REFUSALS_PER_WINDOW {
+                    let left = window.saturating_sub(started.elapsed());
+                    Refusal::TooMany(left.as_secs().max(1))
+                } else {
+                    Refusal::Answer
+                }
+            }
+            None => Refusal::Answer,
+        };
+        let mut ended = None;
+        let record_now = match inner.gathered.get_mut(&key) {
+            Some(g) if g.window_started.elapsed() < window => {
+                g.count += 1;
+                if answer != Refusal::Answer {
+                    g.limited += 1;
+                }
+                g.first_at.get_or_insert(now);
+                g.last_at = now;
+                g.resource = resource.to_owned();
+                g.details = details.clone();
+                false
+            }
+            _ => {
+                ended = inner.gathered.remove(&key);
+                inner.gathered.insert(
+                    key.clone(),
+                    Gathered {
+                        window_started: Instant::now(),
+                        count: 0,
+                        limited: 0,
+                        first_at: None,
+                        last_at: now,
+                        resource: resource.to_owned(),
+                        details: Value::Null,
+                    },
+                );
+                true
+            }
+        };
+        overflow.extend(ended.map(|g| (key.clone(), g)));
+        let start_flusher = !inner.flushing && !record_now;
+        if start_flusher {
+            inner.flushing = true;
+        }
+        (answer, record_now, overflow, start_flusher)
+    };
+    for (k, g) in overflow {
+        write_gathered(state, k, g).await;
+    }
+    if record_now {
+        record(
+            state,
+            actor,
+            action,
+            resource,
+            details,
+            client,
+            Outcome::Refused,
+        )
+        .await;
+    }
+    if start_flusher {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let refusals = &state.security.refusals;
+            loop {
+                let window = refusals.lock().window.unwrap_or(REFUSAL_WINDOW);
+                tokio::time::sleep(window / 4).await;
+                if !refusals.flush_ended(&state, false).await {
+                    let mut inner = refusals.lock();
+                    if inner.gathered.is_empty() {
+                        inner.flushing = false;
+                        break;
+                    }
+                }
+            }
+        });
+    }
+    answer
+}
+
+/// Deletes the audit entries older than `retention` now, then every [`PRUNE_EVERY`], until the
+/// returned task is aborted.
+pub fn start_pruning(state: &AppState, retention: time::Duration) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let before = state.now() - retention;
+            match state.store.prune_audit(before).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(deleted = n, %before, "audit entries past their retention deleted")
+                }
+                Err(e) => tracing::warn!("cannot prune the audit log: {e}"),
+            }
+            tokio::time::sleep(PRUNE_EVERY).await;
+        }
+    })
 }

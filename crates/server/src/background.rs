@@ -16,13 +16,18 @@ impl Background {
     /// collector of the plan, then the alert loop. An error names what could not start, such as
     /// a channel whose secret file cannot be read. Relative paths of the plan (log files,
     /// repositories, report folders) are taken from `base`, the plan file's folder; links in
-    /// notifications point at `MHD_PUBLIC_URL`, else at `http://{bind}`.
+    /// notifications point at `public_url` when given, else `MHD_PUBLIC_URL`, else
+    /// `http://{bind}`.
     pub async fn start(
         state: &AppState,
         base: &std::path::Path,
         bind: std::net::SocketAddr,
+        public_url: Option<&str>,
     ) -> Result<Background, String> {
-        let options = crate::notify::NotifierOptions::for_bind(bind);
+        let mut options = crate::notify::NotifierOptions::for_bind(bind);
+        if let Some(url) = public_url.filter(|u| !u.trim().is_empty()) {
+            url.clone_into(&mut options.public_url);
+        }
         let mut tasks = crate::notify::start_with(state, options).await?;
         tasks.extend(crate::collect::start_in(state, base)?);
         tasks.extend(crate::alerting::start(state)?);

@@ -3,12 +3,21 @@
 //!
 //! A session cookie is `HttpOnly` (no script reads it), `SameSite=Strict` (no other site's
 //! page sends it), `Path=/`, and `Secure` over TLS or behind a trusted proxy that says the
-//! request came over HTTPS. Failed sign-ins are counted per user name and per address: after
-//! [`USER_FAILURES`] for one name or [`ADDRESS_FAILURES`] from one address within [`WINDOW`],
-//! sign-in is refused (429) until the window has passed, whether the password is right or not.
+//! request came over HTTPS. Sign-ins are counted per user name and per address before the
+//! password is checked, in one step, so simultaneous attempts cannot slip past the count: after
+//! [`USER_FAILURES`] for one name or [`ADDRESS_FAILURES`] from one address within [`WINDOW`]
+//! (a right password gives its attempt back), sign-in is refused (429) until the window has
+//! passed, whether the password is right or not.
+//!
+//! A password check (Argon2id) works in ~19 MiB, given back when it ends: at most
+//! [`PASSWORD_CHECKS`] run at once, [`PASSWORD_QUEUE`] more wait up to [`PASSWORD_WAIT`], and
+//! beyond that a sign-in is answered 503 with `Retry-After`. An unknown name is checked against a decoy hash in the same
+//! queue, so it costs and takes what a wrong password does.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
@@ -21,6 +30,7 @@ use mhd_store::audit::Outcome;
 use mhd_store::auth::PasswordHash;
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 use crate::access::{Caller, SESSION_COOKIE, Who, sign_in_required};
 use crate::error::ApiError;
@@ -35,58 +45,148 @@ pub const ADDRESS_FAILURES: u32 = 20;
 pub const WINDOW: time::Duration = time::Duration::minutes(15);
 /// The most keys the limiter keeps; past it, expired ones are dropped first.
 const LIMITER_KEYS: usize = 10_000;
+/// Password checks that run at once, at most.
+pub const PASSWORD_CHECKS: usize = 2;
+/// Sign-ins that wait for a password check, at most; more are answered 503.
+pub const PASSWORD_QUEUE: usize = 16;
+/// How long a sign-in waits for a password check before it is answered 503.
+pub const PASSWORD_WAIT: Duration = Duration::from_secs(5);
 
-/// Counts failed sign-ins per key (`user:NAME`, `addr:IP`) in fixed windows.
+/// Counts sign-in attempts per key (`user:NAME`, `addr:IP`) in fixed windows.
 #[derive(Debug, Default)]
 pub struct Limiter {
-    failures: Mutex<HashMap<String, (u32, i64)>>,
+    attempts: Mutex<HashMap<String, (u32, i64)>>,
 }
 
 impl Limiter {
-    /// Seconds until `key` may try again when it has used `max` failures in its window; `None`
-    /// when it may try now.
-    pub fn locked(&self, key: &str, max: u32, now: i64) -> Option<i64> {
-        let map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let &(count, start) = map.get(key)?;
-        let end = start + WINDOW.whole_seconds();
-        (count >= max && now < end).then_some(end - now)
-    }
-
-    /// Counts a failure of `key` at `now` (unix seconds).
-    pub fn fail(&self, key: &str, now: i64) {
+    /// Counts an attempt against every key of `keys` (each with its allowance) at `now` (unix
+    /// seconds), in one step, before the password is checked; or, when any key has used its
+    /// allowance in its window, counts nothing and gives the seconds until it may try again.
+    pub fn begin(&self, keys: &[(&str, u32)], now: i64) -> Result<(), i64> {
+        let window = WINDOW.whole_seconds();
         let mut map = self
-            .failures
+            .attempts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= LIMITER_KEYS {
-            map.retain(|_, &mut (_, start)| now < start + WINDOW.whole_seconds());
+        let wait = keys
+            .iter()
+            .filter_map(|(key, max)| {
+                let &(count, start) = map.get(*key)?;
+                (count >= *max && now < start + window).then_some(start + window - now)
+            })
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
         }
-        if map.len() >= LIMITER_KEYS && !map.contains_key(key) {
-            // Full of live keys: an attacker with that many addresses is still held back by
-            // the per-user count, which is kept first.
-            if !key.starts_with("user:") {
-                return;
-            }
-            if let Some(k) = map.keys().find(|k| k.starts_with("addr:")).cloned() {
-                map.remove(&k);
-            }
+        for (key, _) in keys {
+            count(&mut map, key, now);
         }
-        let entry = map.entry(key.to_owned()).or_insert((0, now));
-        if now >= entry.1 + WINDOW.whole_seconds() {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
+        Ok(())
     }
 
-    /// Forgets the failures of `key` (after a successful sign-in).
+    /// Gives back an attempt of `key` that was not a failure (a right password, or a password
+    /// that was never checked).
+    pub fn give_back(&self, key: &str) {
+        let mut map = self
+            .attempts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(entry) = map.get_mut(key) {
+            entry.0 = entry.0.saturating_sub(1);
+        }
+    }
+
+    /// Forgets the attempts of `key` (after a successful sign-in).
     pub fn clear(&self, key: &str) {
-        self.failures
+        self.attempts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(key);
+    }
+}
+
+/// Counts one attempt of `key` at `now` in `map`, starting a new window when the last one is
+/// over.
+fn count(map: &mut HashMap<String, (u32, i64)>, key: &str, now: i64) {
+    let window = WINDOW.whole_seconds();
+    if map.len() >= LIMITER_KEYS {
+        map.retain(|_, &mut (_, start)| now < start + window);
+    }
+    if map.len() >= LIMITER_KEYS && !map.contains_key(key) {
+        // Full of live keys: an attacker with that many addresses is still held back by the
+        // per-user count, which is kept first.
+        if !key.starts_with("user:") {
+            return;
+        }
+        if let Some(k) = map.keys().find(|k| k.starts_with("addr:")).cloned() {
+            map.remove(&k);
+        }
+    }
+    let entry = map.entry(key.to_owned()).or_insert((0, now));
+    if now >= entry.1 + window {
+        *entry = (0, now);
+    }
+    entry.0 += 1;
+}
+
+/// The password checks of sign-ins: at most a few at once, a bounded queue with a deadline.
+#[derive(Debug)]
+pub struct PasswordChecks {
+    running: Arc<Semaphore>,
+    waiting: AtomicUsize,
+    queue: usize,
+    wait: Duration,
+}
+
+impl Default for PasswordChecks {
+    fn default() -> PasswordChecks {
+        PasswordChecks::new(PASSWORD_CHECKS, PASSWORD_QUEUE, PASSWORD_WAIT)
+    }
+}
+
+/// The password checks are all busy and the queue is full, or the wait ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+impl PasswordChecks {
+    /// At most `at_once` checks at once (at least one), `queue` more waiting up to `wait`.
+    pub fn new(at_once: usize, queue: usize, wait: Duration) -> PasswordChecks {
+        PasswordChecks {
+            running: Arc::new(Semaphore::new(at_once.max(1))),
+            waiting: AtomicUsize::new(0),
+            queue,
+            wait,
+        }
+    }
+
+    /// Whether `password` is the one of `hash`, checked on a blocking thread once a place is
+    /// free; [`Busy`] when none frees in time or too many wait already.
+    pub async fn verify(&self, hash: PasswordHash, password: String) -> Result<bool, Busy> {
+        let permit = match Arc::clone(&self.running).try_acquire_owned() {
+            Ok(p) => p,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    return Err(Busy);
+                }
+                let acquired =
+                    tokio::time::timeout(self.wait, Arc::clone(&self.running).acquire_owned())
+                        .await;
+                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                match acquired {
+                    Ok(Ok(p)) => p,
+                    _ => return Err(Busy),
+                }
+            }
+        };
+        // The place is held until the check ends, even if the sign-in is abandoned meanwhile.
+        tokio::task::spawn_blocking(move || {
+            let ok = hash.verify(&password);
+            drop(permit);
+            ok
+        })
+        .await
+        .map_err(|_| Busy)
     }
 }
 
@@ -268,18 +368,18 @@ async fn sign_in(
             .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
     );
     let limits = &state.security.sign_in_limits;
-    let locked = limits
-        .locked(&user_key, USER_FAILURES, secs)
-        .max(limits.locked(&addr_key, ADDRESS_FAILURES, secs));
-    if let Some(wait) = locked {
-        crate::audit::record(
+    if let Err(wait) = limits.begin(
+        &[(&user_key, USER_FAILURES), (&addr_key, ADDRESS_FAILURES)],
+        secs,
+    ) {
+        // Gathered: a locked name can be tried endlessly.
+        crate::audit::refused(
             &state,
             &name,
             "signin",
             &format!("user {name}"),
             json!({ "reason": "rate_limited", "retry_after_s": wait }),
             who.addr,
-            Outcome::Refused,
         )
         .await;
         page.error = Some(format!(
@@ -287,27 +387,39 @@ async fn sign_in(
              minute(s)",
             (wait + 59) / 60
         ));
-        let mut r = page.respond(StatusCode::TOO_MANY_REQUESTS);
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
+        return retry_after(page.respond(StatusCode::TOO_MANY_REQUESTS), wait);
     }
     let found = match state.store.user_by_name(&name).await {
         Ok(f) => f,
-        Err(e) => return ApiError::internal(&e).into_response(),
+        Err(e) => {
+            limits.give_back(&user_key);
+            limits.give_back(&addr_key);
+            return ApiError::internal(&e).into_response();
+        }
     };
-    let password = form.password;
     let (user, hash) = match found {
         Some((u, h)) if !u.disabled => (Some(u), h),
         _ => (None, decoy_hash().clone()),
     };
-    let verified = tokio::task::spawn_blocking(move || hash.verify(&password))
+    let verified = match state
+        .security
+        .password_checks
+        .verify(hash, form.password)
         .await
-        .unwrap_or(false);
+    {
+        Ok(v) => v,
+        Err(Busy) => {
+            // Not checked: the attempt does not count.
+            limits.give_back(&user_key);
+            limits.give_back(&addr_key);
+            page.error = Some(
+                "the server is checking too many sign-ins at once: try again in a few seconds"
+                    .to_owned(),
+            );
+            return retry_after(page.respond(StatusCode::SERVICE_UNAVAILABLE), 2);
+        }
+    };
     let Some(user) = user.filter(|_| verified) else {
-        limits.fail(&user_key, secs);
-        limits.fail(&addr_key, secs);
         crate::audit::record(
             &state,
             &name,
@@ -321,6 +433,7 @@ async fn sign_in(
         page.error = Some("the name or the password is wrong".to_owned());
         return page.respond(StatusCode::UNAUTHORIZED);
     };
+    limits.give_back(&addr_key);
     limits.clear(&user_key);
     let client = who.addr.map(|a| a.to_string());
     let session = match state
@@ -349,6 +462,14 @@ async fn sign_in(
         &session.secret,
         mhd_store::sessions::LIFETIME.whole_seconds(),
     );
+    r
+}
+
+/// `r` with `Retry-After: seconds`.
+fn retry_after(mut r: Response, seconds: i64) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     r
 }
 
@@ -432,20 +553,57 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_locks_after_the_failures_and_forgets_after_the_window() {
+    fn the_limiter_counts_before_the_check_and_forgets_after_the_window() {
         let l = Limiter::default();
+        let keys = [("user:a", USER_FAILURES), ("addr:1", ADDRESS_FAILURES)];
         for i in 0..USER_FAILURES {
-            assert_eq!(l.locked("user:a", USER_FAILURES, 100), None, "{i}");
-            l.fail("user:a", 100 + i64::from(i));
+            assert_eq!(l.begin(&keys, 100 + i64::from(i)), Ok(()), "{i}");
         }
-        let wait = l.locked("user:a", USER_FAILURES, 110).unwrap();
+        let wait = l.begin(&keys, 110).unwrap_err();
         assert_eq!(wait, WINDOW.whole_seconds() - 10);
-        assert_eq!(l.locked("user:b", USER_FAILURES, 110), None);
-        assert_eq!(
-            l.locked("user:a", USER_FAILURES, 100 + WINDOW.whole_seconds()),
-            None
-        );
+        assert_eq!(l.begin(&[("user:b", USER_FAILURES)], 110), Ok(()));
+        assert_eq!(l.begin(&keys, 100 + WINDOW.whole_seconds()), Ok(()));
         l.clear("user:a");
-        assert_eq!(l.locked("user:a", USER_FAILURES, 110), None);
+        assert_eq!(l.begin(&keys, 110), Ok(()));
+        // A refused attempt counts nothing; a given-back one makes room for another.
+        let l = Limiter::default();
+        for _ in 0..USER_FAILURES {
+            l.begin(&[("user:c", USER_FAILURES)], 100).unwrap();
+        }
+        assert!(
+            l.begin(&[("user:c", USER_FAILURES), ("addr:2", 1)], 100)
+                .is_err()
+        );
+        assert_eq!(
+            l.begin(&[("addr:2", 1)], 100),
+            Ok(()),
+            "addr:2 was not counted"
+        );
+        l.give_back("user:c");
+        assert_eq!(l.begin(&[("user:c", USER_FAILURES)], 100), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn password_checks_run_a_few_at_once_and_refuse_beyond_the_queue() {
+        let hash = PasswordHash::new("a long enough password").unwrap();
+        let checks = Arc::new(PasswordChecks::new(1, 2, Duration::from_secs(30)));
+        let mut tasks = Vec::new();
+        for _ in 0..6 {
+            let (checks, hash) = (Arc::clone(&checks), hash.clone());
+            tasks.push(tokio::spawn(async move {
+                checks.verify(hash, "a long enough password".into()).await
+            }));
+        }
+        let mut results = Vec::new();
+        for t in tasks {
+            results.push(t.await.unwrap());
+        }
+        let done = results.iter().filter(|r| **r == Ok(true)).count();
+        let busy = results.iter().filter(|r| **r == Err(Busy)).count();
+        assert_eq!(
+            (done, busy),
+            (3, 3),
+            "one running and two waiting: {results:?}"
+        );
     }
 }

@@ -6,21 +6,16 @@
 //! and never speaks, or speaks plain HTTP, costs one bounded task and is dropped after
 //! [`HANDSHAKE_TIMEOUT`]; other clients are served meanwhile.
 
-use std::convert::Infallible;
 use std::fmt;
-use std::future::{Future, Ready, ready};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::ConnectInfo;
-use axum::middleware::AddExtension;
-use axum::serve::{IncomingStream, Listener};
+use axum::serve::Listener;
 use rustls::ServerConfig;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -29,8 +24,8 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
-use tower::{Layer, Service};
 
+use crate::connections::ConnectionLimits;
 use crate::state::AppState;
 
 /// How long a client has to complete its TLS handshake before the connection is dropped.
@@ -410,38 +405,45 @@ async fn handshake(
     }
 }
 
-/// Makes each connection's service: the router, with the peer address as
-/// `ConnectInfo<SocketAddr>` in every request's extensions (where the audit log reads it).
-#[derive(Clone)]
-struct WithPeer(Router);
+impl crate::connections::Accept for TlsListener {
+    type Io = TlsStream<TcpStream>;
 
-impl Service<IncomingStream<'_, TlsListener>> for WithPeer {
-    type Response = AddExtension<Router, ConnectInfo<SocketAddr>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, incoming: IncomingStream<'_, TlsListener>) -> Self::Future {
-        let peer = ConnectInfo(*incoming.remote_addr());
-        ready(Ok(axum::Extension(peer).layer(self.0.clone())))
+    async fn accept(&mut self) -> io::Result<(Self::Io, SocketAddr)> {
+        Ok(Listener::accept(self).await)
     }
 }
 
 /// Serves `app(state)` over HTTPS on `listener` with `config` until `shutdown` completes;
-/// requests in flight finish. Handshakes follow [`HandshakeLimits::default`].
+/// requests in flight finish. Handshakes follow [`HandshakeLimits::default`], connections
+/// [`ConnectionLimits::default`].
 pub async fn serve_tls(
     listener: TcpListener,
     config: Arc<ServerConfig>,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_tls_with(
+        listener,
+        config,
+        state,
+        ConnectionLimits::default(),
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve_tls`] with its connections held to `limits`.
+pub async fn serve_tls_with(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    state: AppState,
+    limits: ConnectionLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let listener = TlsListener::new(listener, config, HandshakeLimits::default())?;
-    axum::serve(listener, WithPeer(crate::app::app(state)))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // Cookies are `Secure` and answers carry `Strict-Transport-Security`.
+    state.security.set_https(true);
+    crate::connections::serve(listener, crate::app::app(state), limits, shutdown).await
 }
 
 #[cfg(test)]

@@ -444,7 +444,10 @@ async fn the_datasets_page_lists_filters_and_shows_a_history() {
         !html.contains(">orders</a>"),
         "a failed dataset is not migrated"
     );
-    assert!(html.contains(r#"href="/api/v1/datasets?state=migrated&amp;component=storage""#));
+    assert!(
+        html.contains(r#"href="/api/v1/datasets?state=migrated&#38;component=storage""#),
+        "{html}"
+    );
     // One dataset's history: its operations, failed ones with their error.
     let (status, _, html) = get(&s.router, "/datasets?name=orders").await;
     assert_eq!(status, StatusCode::OK);

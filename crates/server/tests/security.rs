@@ -104,6 +104,7 @@ fn allowed(level: &str, role: Option<Role>) -> bool {
 
 struct Server {
     _dir: TempDir,
+    state: AppState,
     base: String,
     http: Client,
     store: mhd_store::SqliteStore,
@@ -141,9 +142,10 @@ async fn server_set(plan: &str, with_users: bool, set: fn(&AppState)) -> Server 
     }
     let state = common::state(store.clone(), plan);
     set(&state);
-    let base = common::serve(state).await;
+    let base = common::serve(state.clone()).await;
     Server {
         _dir: dir,
+        state,
         base,
         http: mhd_server::http::client(WAIT).expect("client"),
         store,
@@ -210,7 +212,10 @@ impl Server {
             .expect("request")
     }
 
+    /// The audit log's entries of `action`, newest first, once the refusals gathered so far
+    /// are written.
     async fn audit(&self, action: &str) -> Vec<mhd_store::audit::Entry> {
+        self.state.security.refusals.flush(&self.state).await;
         self.store
             .audit_entries(&mhd_store::audit::AuditFilter {
                 since: None,
@@ -220,6 +225,16 @@ impl Server {
             .await
             .expect("audit")
     }
+}
+
+/// How many refusals for `reason` the entries record: one each, or their `count` when they
+/// gather the repeats of one.
+fn refusals(entries: &[mhd_store::audit::Entry], reason: &str) -> u64 {
+    entries
+        .iter()
+        .filter(|e| e.details["reason"] == reason)
+        .map(|e| e.details["count"].as_u64().unwrap_or(1))
+        .sum()
 }
 
 /// A request for `path` (with its parameters filled) that gets past input checks where it can.
@@ -324,9 +339,10 @@ async fn every_route_and_page_answers_every_role_as_the_table_says() {
     assert!(refused.iter().any(|e| e.actor == "token:t-ingest"));
     assert!(refused.iter().any(|e| e.actor == "anonymous"));
     assert!(refused.iter().all(|e| {
+        // (Refusals gathered into one entry name the address alone.)
         e.client
             .as_deref()
-            .is_some_and(|c| c.starts_with("127.0.0.1:"))
+            .is_some_and(|c| c == "127.0.0.1" || c.starts_with("127.0.0.1:"))
     }));
 }
 
@@ -614,13 +630,7 @@ async fn forged_expired_and_revoked_tokens_are_refused() {
         assert_eq!(body["error"]["code"], "unauthorized", "{what}");
     }
     let refused = s.audit("request.refused").await;
-    assert!(
-        refused
-            .iter()
-            .filter(|e| e.details["reason"] == "bad_token")
-            .count()
-            >= 3
-    );
+    assert_eq!(refusals(&refused, "bad_token"), 3, "{refused:?}");
     for e in &refused {
         let text = e.details.to_string();
         assert!(!text.contains(&forged) && !text.contains(expired.secret.expose()));
@@ -1040,4 +1050,631 @@ async fn a_websocket_ends_with_its_session_or_token() {
     ))
     .await
     .expect("still open");
+}
+
+/// A request to the server at 127.0.0.1 that names `host` (and `origin`), as a page on a name
+/// the attacker points at 127.0.0.1 sends it.
+fn rebound(
+    s: &Server,
+    method: Method,
+    path: &str,
+    host: &str,
+    origin: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let port = s.base.rsplit(':').next().unwrap();
+    let mut r = s
+        .http
+        .request(method, s.url(path))
+        .header("host", host.replace("PORT", port));
+    if let Some(o) = origin {
+        r = r.header("origin", o.replace("PORT", port));
+    }
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_pointed_at_loopback_is_refused_in_single_user_mode() {
+    let plan = PLAN.replace(
+        "name = \"Storage\"\n",
+        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
+    );
+    let s = server_with(&plan, false).await;
+    let attacker = (
+        "attacker.example:PORT",
+        Some("http://attacker.example:PORT"),
+    );
+    // The rollback, a write and the audit log, from a page on attacker.example: 421, nothing run.
+    let r = rebound(
+        &s,
+        Method::POST,
+        "/api/v1/secure/rollback",
+        attacker.0,
+        attacker.1,
+    )
+    .json(&json!({"component": "storage", "reason": "x"}))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "misdirected_request", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"attacker.example:"),
+        "{body}"
+    );
+    let r = rebound(
+        &s,
+        Method::POST,
+        "/api/v1/operations",
+        attacker.0,
+        attacker.1,
+    )
+    .json(
+        &json!([{ "timestamp": "2025-03-05T11:00:00Z", "metric_type": "migration",
+            "operation": "copy", "dataset_name": "a", "success": true }]),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    for path in ["/api/v1/audit", "/", "/ready", "/ws/dashboard"] {
+        let r = rebound(&s, Method::GET, path, attacker.0, None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST, "{path}");
+    }
+    let ops: Value = s
+        .http
+        .get(s.url("/api/v1/operations"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ops = ops
+        .as_array()
+        .or_else(|| ops["operations"].as_array())
+        .unwrap();
+    assert!(ops.is_empty(), "nothing ran, nothing was written: {ops:?}");
+    assert!(s.audit("rollback").await.is_empty());
+    let refused = s.audit("request.refused").await;
+    assert!(
+        refused.iter().any(|e| e.details["reason"] == "host"),
+        "{refused:?}"
+    );
+    // The API's document says so.
+    let doc: Value = s
+        .http
+        .get(s.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for code in ["421", "429"] {
+        assert!(
+            doc["paths"]["/api/v1/secure/rollback"]["post"]["responses"][code].is_object(),
+            "{code}"
+        );
+    }
+    // A probe may name any host for /health.
+    let r = rebound(&s, Method::GET, "/health", "10.0.0.7:8000", None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = rebound(&s, Method::GET, "/health", attacker.0, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // Loopback names and addresses, with or without the port, and any address.
+    for host in [
+        "localhost",
+        "localhost:PORT",
+        "127.0.0.1",
+        "127.0.0.1:PORT",
+        "[::1]:PORT",
+        "[::1]",
+        "10.0.0.7:8000",
+    ] {
+        let r = rebound(&s, Method::GET, "/api/v1/auth/whoami", host, None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{host}");
+    }
+    // The dashboard's own page under its own name: the change is taken.
+    let r = rebound(
+        &s,
+        Method::POST,
+        "/api/v1/operations",
+        "localhost:PORT",
+        Some("http://localhost:PORT"),
+    )
+    .json(
+        &json!([{ "timestamp": "2025-03-05T11:00:00Z", "metric_type": "migration",
+            "operation": "copy", "dataset_name": "a", "success": true }]),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // The origin's scheme counts: https://127.0.0.1:PORT is another site than this http one.
+    let r = rebound(
+        &s,
+        Method::POST,
+        "/alerts/silences",
+        "127.0.0.1:PORT",
+        Some("https://127.0.0.1:PORT"),
+    )
+    .form(&[("component", "storage"), ("duration", "1h")])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_names_and_a_trusted_proxys_host_are_answered() {
+    let s = server_set(PLAN, false, |st| {
+        let mut hosts = mhd_server::origin::AllowedHosts::default();
+        hosts.add("https://dash.example.com/").unwrap();
+        st.security.set_allowed_hosts(hosts);
+    })
+    .await;
+    let write = |host: &str, origin: &str| {
+        rebound(&s, Method::POST, "/api/v1/samples", host, Some(origin))
+            .json(&json!([{ "timestamp": "2025-03-05T11:00:00Z", "metric": "cpu_percent", "value": 1.0 }]))
+    };
+    let r = write("dash.example.com:PORT", "http://dash.example.com:PORT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = write("other.example.com:PORT", "http://other.example.com:PORT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    // Without --trust-proxy, X-Forwarded-Host is not believed either way.
+    let r = write("127.0.0.1:PORT", "http://127.0.0.1:PORT")
+        .header("x-forwarded-host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    let s = server_set(PLAN, false, |st| {
+        let mut hosts = mhd_server::origin::AllowedHosts::default();
+        hosts.add("dash.example.com").unwrap();
+        st.security.set_allowed_hosts(hosts);
+        st.security.set_trust_proxy(true);
+    })
+    .await;
+    let proxied = |forwarded_host: &str, origin: &str| {
+        rebound(&s, Method::POST, "/api/v1/samples", "127.0.0.1:PORT", Some(origin))
+            .header("x-forwarded-host", forwarded_host)
+            .header("x-forwarded-proto", "https")
+            .json(&json!([{ "timestamp": "2025-03-05T11:00:00Z", "metric": "cpu_percent", "value": 1.0 }]))
+    };
+    let r = proxied("dash.example.com", "https://dash.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = proxied("dash.example.com", "http://dash.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the proxy said https");
+    let r = proxied("attacker.example", "https://attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_from_another_site_is_refused() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let s = server(false).await;
+    let port = s.base.rsplit(':').next().unwrap().to_owned();
+    let mut request = format!("{}/ws/dashboard", s.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(request).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => {
+            assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        }
+        Err(e) => panic!("refused otherwise: {e}"),
+        Ok(_) => panic!("a WebSocket from another site was opened"),
+    }
+    // The dashboard's own page, and a script that sends no origin, open it.
+    let mut ws = open_ws(&s, "origin", &format!("http://127.0.0.1:{port}")).await;
+    ws.close(None).await.unwrap();
+    let mut ws = open_ws(&s, "user-agent", "a script").await;
+    ws.close(None).await.unwrap();
+    let refused = s.audit("request.refused").await;
+    assert!(
+        refused
+            .iter()
+            .any(|e| e.details["reason"] == "cross_site" && e.resource == "/ws/dashboard"),
+        "{refused:?}"
+    );
+}
+
+/// Sends every sign-in of `attempts` (client, name, password) at once; their statuses.
+async fn sign_in_at_once(s: &Server, attempts: Vec<(Client, String, String)>) -> Vec<StatusCode> {
+    let url = s.url("/signin");
+    let tasks: Vec<_> = attempts
+        .into_iter()
+        .map(|(client, name, password)| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .form(&[("name", name), ("password", password)])
+                    .send()
+                    .await
+                    .expect("sign-in request")
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
+}
+
+/// A client whose connections come from `ip` (any 127.0.0.0/8 address is this machine's).
+fn client_from(ip: [u8; 4]) -> Client {
+    Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(WAIT)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simultaneous_sign_ins_cannot_slip_past_the_limit() {
+    let s = server(true).await;
+    // 80 at once for one name from one address: only the allowance is checked.
+    let one = client_from([127, 0, 0, 1]);
+    let attempts = (0..80)
+        .map(|i| (one.clone(), "admin".to_owned(), format!("guess number {i}")))
+        .collect();
+    let statuses = sign_in_at_once(&s, attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|&&c| c == StatusCode::UNAUTHORIZED)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|&&c| c == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        (checked, limited),
+        (
+            mhd_server::signin::USER_FAILURES as usize,
+            80 - mhd_server::signin::USER_FAILURES as usize
+        ),
+        "{statuses:?}"
+    );
+    let failures = |entries: Vec<mhd_store::audit::Entry>| {
+        entries
+            .iter()
+            .filter(|e| e.details["reason"] == "bad_credentials")
+            .count()
+    };
+    assert_eq!(failures(s.audit("signin").await), checked);
+
+    // 39 wrong passwords and the right one at once, each from its own address: still only
+    // the name's allowance is checked.
+    let s = server(true).await;
+    let attempts = (0..40u8)
+        .map(|i| {
+            let password = if i == 39 {
+                PASSWORD.to_owned()
+            } else {
+                format!("guess number {i}")
+            };
+            (
+                client_from([127, 0, 1, i + 1]),
+                "operator".to_owned(),
+                password,
+            )
+        })
+        .collect();
+    let statuses = sign_in_at_once(&s, attempts).await;
+    let checked = statuses
+        .iter()
+        .filter(|&&c| c == StatusCode::UNAUTHORIZED || c == StatusCode::SEE_OTHER)
+        .count();
+    assert!(
+        checked <= mhd_server::signin::USER_FAILURES as usize,
+        "{checked} passwords checked: {statuses:?}"
+    );
+    assert!(failures(s.audit("signin").await) <= mhd_server::signin::USER_FAILURES as usize);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|&&c| c == StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        40 - checked
+    );
+}
+
+/// Whether the server has closed `socket`: a read sees its end (or a reset) within `within`.
+async fn closed_within(socket: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_time_out_and_the_cap_sheds_the_idlest() {
+    use tokio::io::AsyncWriteExt as _;
+    use tokio::net::TcpStream;
+    let (dir, store) = common::store().await;
+    let state = common::state(store.clone(), PLAN);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = mhd_server::connections::ConnectionLimits {
+        idle_timeout: Duration::from_secs(1),
+        max_connections: 100,
+    };
+    tokio::spawn(mhd_server::app::serve_with(
+        listener,
+        state.clone(),
+        limits,
+        std::future::pending(),
+    ));
+    let s = Server {
+        _dir: dir,
+        state,
+        base: format!("http://{addr}"),
+        http: mhd_server::http::client(WAIT).unwrap(),
+        store,
+        tokens: HashMap::new(),
+    };
+
+    // 300 sockets that never speak, three times the cap: /health still answers at once, and
+    // the oldest were closed to make room (the cap holds).
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        idle.push(TcpStream::connect(addr).await.unwrap());
+    }
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(
+        Duration::from_millis(900),
+        s.http.get(s.url("/health")).send(),
+    )
+    .await
+    .expect("/health answers before the idle sockets time out")
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(started.elapsed() < Duration::from_millis(900));
+    let mut shed = 0;
+    for socket in idle.iter_mut().take(200) {
+        if closed_within(socket, Duration::from_millis(1)).await {
+            shed += 1;
+        }
+    }
+    assert!(
+        shed >= 190,
+        "only {shed} of the 200 oldest idle sockets were closed"
+    );
+    drop(idle);
+
+    // A socket that never speaks, one that speaks too slowly, and one kept alive after its
+    // answer are each closed after the idle timeout.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    let mut kept = TcpStream::connect(addr).await.unwrap();
+    kept.write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let dribble = tokio::spawn(async move {
+        for b in b"GET /health HTTP/1.1\r\nHost: x\r\n" {
+            if slow.write_all(&[*b]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        closed_within(&mut slow, Duration::from_secs(3)).await
+    });
+    assert!(closed_within(&mut silent, Duration::from_secs(3)).await);
+    assert!(closed_within(&mut kept, Duration::from_secs(3)).await);
+    assert!(dribble.await.unwrap(), "the slow head was cut off");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+
+    // A WebSocket outlives the idle timeout: it has its own pings.
+    use futures_util::{SinkExt as _, StreamExt as _};
+    let mut ws = open_ws(&s, "user-agent", "a script").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        r#"{"type":"subscribe","component":"storage"}"#.into(),
+    ))
+    .await
+    .expect("still open");
+    let answer = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("an answer")
+        .expect("a message")
+        .expect("not an error");
+    assert!(
+        answer.to_text().unwrap().contains("subscribed"),
+        "{answer:?}"
+    );
+}
+
+/// The bytes of the store's files (the database and its write-ahead log).
+fn store_bytes(s: &Server) -> u64 {
+    ["mhd.db", "mhd.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(s._dir.path().join(f)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_requests_are_gathered_and_held_back() {
+    // Windows of 3 s instead of a minute.
+    let s = server_set(PLAN, true, |st| {
+        st.security.refusals.set_window(Duration::from_secs(3));
+    })
+    .await;
+    let before = store_bytes(&s);
+    let started = std::time::Instant::now();
+    // 2,000 requests with a token nobody has, eight at a time.
+    let statuses = futures_util::future::join_all((0..8).map(|_| {
+        let (http, url) = (s.http.clone(), s.url("/api/v1/health/summary"));
+        async move {
+            let mut statuses = Vec::new();
+            for _ in 0..250 {
+                let r = http
+                    .get(&url)
+                    .bearer_auth("mhd_guessed")
+                    .send()
+                    .await
+                    .unwrap();
+                let retry = r.headers().get("retry-after").cloned();
+                statuses.push((r.status(), retry));
+            }
+            statuses
+        }
+    }))
+    .await
+    .concat();
+    // (A machine too busy to send them all within one window lets the next one's allowance
+    // through too.)
+    let windows = 1 + usize::try_from(started.elapsed().as_millis() / 3000).unwrap();
+    let unauthorized = statuses
+        .iter()
+        .filter(|(c, _)| *c == StatusCode::UNAUTHORIZED)
+        .count();
+    let held_back: Vec<_> = statuses
+        .iter()
+        .filter(|(c, _)| *c == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    let allowance = mhd_server::audit::REFUSALS_PER_WINDOW as usize;
+    assert!(
+        (allowance..=allowance * windows).contains(&unauthorized),
+        "{unauthorized} answered 401 in {windows} window(s)"
+    );
+    assert_eq!(unauthorized + held_back.len(), 2000);
+    assert!(held_back.iter().all(|(_, retry)| retry.is_some()));
+    let r = s
+        .get_bearer("/api/v1/health/summary", &s.tokens[&Role::Viewer])
+        .await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "a good token is never held back"
+    );
+    // Written when the window ends, without being asked: the first refusal, and one entry with
+    // the count of the others.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let entries = s
+        .store
+        .audit_entries(&mhd_store::audit::AuditFilter {
+            action: Some("request.refused".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        entries.len() <= 2 * windows,
+        "{} entries: {entries:?}",
+        entries.len()
+    );
+    assert_eq!(refusals(&entries, "bad_token"), 2000, "{entries:?}");
+    let gathered: Vec<_> = entries
+        .iter()
+        .filter(|e| e.details["count"].is_u64())
+        .collect();
+    assert!(!gathered.is_empty());
+    assert!(
+        gathered
+            .iter()
+            .all(|e| e.client.as_deref() == Some("127.0.0.1"))
+    );
+    let answered_429: u64 = gathered
+        .iter()
+        .map(|e| e.details["answered_429"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(answered_429, held_back.len() as u64);
+    let grown = store_bytes(&s).saturating_sub(before);
+    assert!(grown < 256 * 1024, "the store grew by {grown} bytes");
+    // Once the window has passed, the address is answered as before.
+    let r = s.get_bearer("/api/v1/health/summary", "mhd_guessed").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_answers_are_not_cached_and_plain_http_sets_no_hsts() {
+    let s = server(true).await;
+    for (path, token) in [
+        ("/api/v1/health/summary", Some(Role::Viewer)),
+        ("/api/v1/alerts", Some(Role::Viewer)),
+        ("/api/v1/openapi.json", None),
+        ("/api/v1/health/summary", None),
+        ("/health", None),
+    ] {
+        let mut r = s.http.get(s.url(path));
+        if let Some(role) = token {
+            r = r.bearer_auth(&s.tokens[&role]);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(
+            r.headers()["cache-control"],
+            "no-store",
+            "{path}: {}",
+            r.status()
+        );
+        assert!(
+            r.headers().get("strict-transport-security").is_none(),
+            "{path}"
+        );
+    }
+    // The assets keep their own caching.
+    let page = s
+        .get_bearer("/", &s.tokens[&Role::Viewer])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let script = page
+        .split("src=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("the page's script");
+    let r = s.http.get(s.url(script)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_ne!(r.headers()["cache-control"], "no-store", "{script}");
 }

@@ -42,8 +42,8 @@ fn now() -> OffsetDateTime {
     datetime!(2025-03-05 12:00 UTC)
 }
 
-/// A test CA and a server certificate it signed for `localhost` and 127.0.0.1, written as PEM
-/// files.
+/// A test CA and a server certificate it signed for `localhost`, 127.0.0.1 and
+/// `dash.example.test`, written as PEM files.
 struct Pki {
     dir: TempDir,
     ca_pem: String,
@@ -65,9 +65,12 @@ impl Pki {
         let issuer = Issuer::new(ca_params, ca_key);
 
         let server_key = KeyPair::generate().expect("server key");
-        let server_params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("server params");
+        let server_params = CertificateParams::new(vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "dash.example.test".to_owned(),
+        ])
+        .expect("server params");
         let server_cert = server_params
             .signed_by(&server_key, &issuer)
             .expect("server certificate");
@@ -480,4 +483,59 @@ async fn a_session_over_https_gets_a_secure_cookie() {
             && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+}
+
+#[tokio::test]
+async fn https_answers_keep_browsers_to_https_and_api_answers_are_not_cached() {
+    let pki = Pki::new();
+    let (_dir, store) = {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 4)
+            .await
+            .expect("store opens");
+        (dir, store)
+    };
+    let state = AppState::with_clock(store, None, now);
+    let mut hosts = mhd_server::origin::AllowedHosts::default();
+    hosts.add("https://dash.example.test/").expect("a host");
+    state.security.set_allowed_hosts(hosts);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(tls::serve_tls(
+        listener,
+        pki.config(),
+        state,
+        std::future::pending(),
+    ));
+    let client = pki.client_with(|b| b.resolve("dash.example.test", addr));
+    let get = |url: String| {
+        let client = client.clone();
+        async move { client.get(url).send().await.expect("HTTPS request") }
+    };
+    let named = |path: &str| format!("https://dash.example.test:{}{path}", addr.port());
+    for path in ["/api/v1/auth/whoami", "/", "/health"] {
+        let r = get(named(path)).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            r.headers()["strict-transport-security"],
+            mhd_server::app::STRICT_TRANSPORT_SECURITY,
+            "{path}"
+        );
+    }
+    let r = get(named("/api/v1/auth/whoami")).await;
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    // Not for localhost or an address: a browser would then refuse every other local server's
+    // plain HTTP on that name for a year.
+    for url in [
+        format!("https://localhost:{}/api/v1/auth/whoami", addr.port()),
+        format!("https://127.0.0.1:{}/api/v1/auth/whoami", addr.port()),
+    ] {
+        let r = get(url.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+        assert!(
+            r.headers().get("strict-transport-security").is_none(),
+            "{url}"
+        );
+        assert_eq!(r.headers()["cache-control"], "no-store", "{url}");
+    }
 }

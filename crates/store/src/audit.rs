@@ -1,6 +1,8 @@
 //! The audit log: one entry per change someone asked for — who, what, on which resource, from
 //! where, and whether it was done or refused. The table is append-only: triggers refuse every
-//! `UPDATE` and `DELETE`, so an entry cannot be changed or removed through the store.
+//! `UPDATE`, and every `DELETE` of an entry younger than [`MIN_RETENTION`], so an entry cannot
+//! be changed through the store, and only [`prune_audit`](SqliteStore::prune_audit) removes
+//! old ones, once they are past the retention the user chose.
 
 use serde::Serialize;
 use sqlx::Row;
@@ -8,6 +10,13 @@ use time::OffsetDateTime;
 
 use crate::Result;
 use crate::sqlite::{SqliteStore, from_us, to_us};
+
+/// How long every audit entry is kept at least, whatever the retention: the store refuses to
+/// delete younger entries (by SQLite's own clock).
+pub const MIN_RETENTION: time::Duration = time::Duration::days(30);
+
+/// How long audit entries are kept by default.
+pub const DEFAULT_RETENTION: time::Duration = time::Duration::days(400);
 
 /// Whether the change was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -107,6 +116,17 @@ impl SqliteStore {
         .await?
         .try_get::<i64, _>(0)?;
         Ok(id)
+    }
+
+    /// Deletes the entries recorded before `before`, returning how many. Entries younger than
+    /// [`MIN_RETENTION`] are never deleted: the store refuses, and nothing is.
+    pub async fn prune_audit(&self, before: OffsetDateTime) -> Result<u64> {
+        let deleted = sqlx::query("DELETE FROM audit WHERE at_us < ?")
+            .bind(to_us(before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(deleted)
     }
 
     /// Entries matching `filter`, newest first.

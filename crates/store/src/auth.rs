@@ -9,8 +9,8 @@
 use std::fmt;
 
 use argon2::Argon2;
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash as Phc;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine as _;
 use mhd_core::auth::{AuthInputError, Role, validate_name, validate_password};
 use sha2::{Digest, Sha256};
@@ -98,16 +98,59 @@ impl PasswordHash {
         &self.0
     }
 
-    /// Whether `password` is the one hashed. Argon2's verifier compares the hashes in
-    /// constant time; a malformed stored hash matches nothing.
+    /// Whether `password` is the one hashed, compared in constant time; a malformed stored
+    /// hash matches nothing. The hash's own algorithm, version and parameters are used.
     pub fn verify(&self, password: &str) -> bool {
-        match Phc::new(&self.0) {
-            Ok(parsed) => Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
-            Err(_) => false,
+        let Ok(parsed) = Phc::new(&self.0) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return false;
+        };
+        let Ok(algorithm) = argon2::Algorithm::new(parsed.algorithm.as_str()) else {
+            return false;
+        };
+        let version = match parsed.version.map(argon2::Version::try_from) {
+            None => argon2::Version::default(),
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return false,
+        };
+        let Ok(params) = argon2::Params::try_from(&parsed) else {
+            return false;
+        };
+        let blocks = params.block_count();
+        if blocks > MAX_CHECK_BLOCKS {
+            return false;
         }
+        let mut memory = working_memory(blocks);
+        let mut out = vec![0u8; expected.len()];
+        let hashed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            password.as_bytes(),
+            salt.as_ref(),
+            &mut out,
+            &mut memory,
+        );
+        hashed.is_ok() && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
     }
+}
+
+/// The most Argon2 memory blocks (1 KiB each) a stored hash may ask for: 1 GiB.
+const MAX_CHECK_BLOCKS: usize = 1 << 20;
+
+/// Blocks reserved for a check at least: 33 MiB, over the 32 MiB above which glibc always maps
+/// an allocation apart from its heap.
+const MAPPED_BLOCKS: usize = 33 * 1024;
+
+/// Argon2's working memory for one check: `blocks` blocks, reserved at [`MAPPED_BLOCKS`] or
+/// more so that the C allocator maps it apart and gives it back to the system as soon as the
+/// check ends. (Argon2's own allocation, ~19 MiB with the default parameters, is mapped apart
+/// only until the first one is freed: glibc then raises its threshold and serves the next ones
+/// from its heap, which checks one after another fragment and grow by several MiB each. Only
+/// the blocks the check uses are ever touched, so the rest costs no memory.)
+fn working_memory(blocks: usize) -> Vec<argon2::Block> {
+    let mut memory = Vec::with_capacity(blocks.max(MAPPED_BLOCKS));
+    memory.resize(blocks, argon2::Block::new());
+    memory
 }
 
 impl fmt::Debug for PasswordHash {

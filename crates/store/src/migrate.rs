@@ -19,7 +19,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0008_users_tokens.sql"),
     include_str!("../migrations/sqlite/0009_audit.sql"),
     include_str!("../migrations/sqlite/0010_sessions.sql"),
-    include_str!("../migrations/sqlite/0011_dataset_states.sql"),
+    include_str!("../migrations/sqlite/0011_audit_retention.sql"),
+    include_str!("../migrations/sqlite/0012_dataset_states.sql"),
 ];
 
 /// The newest schema version this program knows.

@@ -1,5 +1,5 @@
 //! The audit log in a real SQLite file: entries come back as recorded, filtered by time and
-//! action, and can be neither changed nor deleted.
+//! action, can never be changed, and are deleted only when pruned past their retention.
 
 use mhd_store::SqliteStore;
 use mhd_store::audit::{AuditFilter, NewEntry, Outcome};
@@ -27,14 +27,26 @@ fn entry(minutes: i64, action: &str, outcome: Outcome) -> NewEntry {
     }
 }
 
+/// An entry recorded `days` ago by the real clock (the one the store's guard reads).
+fn days_ago(days: i64) -> NewEntry {
+    NewEntry {
+        at: OffsetDateTime::now_utc() - Duration::days(days),
+        ..entry(0, "signin", Outcome::Refused)
+    }
+}
+
 #[tokio::test]
-async fn entries_cannot_be_changed_or_deleted() {
+async fn entries_cannot_be_changed_or_deleted_while_young() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     let id = store
-        .record_audit(&entry(0, "alert.acknowledge", Outcome::Ok))
+        .record_audit(&NewEntry {
+            at: T0,
+            ..days_ago(0)
+        })
         .await
         .unwrap();
+    let young = store.record_audit(&days_ago(29)).await.unwrap();
 
     let update = sqlx::query("UPDATE audit SET actor = 'someone else' WHERE id = ?")
         .bind(id)
@@ -43,7 +55,7 @@ async fn entries_cannot_be_changed_or_deleted() {
         .unwrap_err();
     assert!(update.to_string().contains("append-only"), "{update}");
     let delete = sqlx::query("DELETE FROM audit WHERE id = ?")
-        .bind(id)
+        .bind(young)
         .execute(store.pool())
         .await
         .unwrap_err();
@@ -53,14 +65,50 @@ async fn entries_cannot_be_changed_or_deleted() {
         .await
         .unwrap_err();
     assert!(delete_all.to_string().contains("append-only"));
+    // Pruning past young entries deletes none of them either.
+    let refused = store
+        .prune_audit(OffsetDateTime::now_utc())
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("30 days"), "{refused}");
 
     let all = store.audit_entries(&AuditFilter::default()).await.unwrap();
-    assert_eq!(all.len(), 1);
-    assert_eq!(all[0].actor, "local");
-    assert_eq!(all[0].at, T0);
-    assert_eq!(all[0].details, json!({ "n": 0 }));
-    assert_eq!(all[0].client.as_deref(), Some("127.0.0.1:4000"));
-    assert_eq!(all[0].outcome, Outcome::Ok);
+    assert_eq!(all.len(), 2);
+    let old = all.iter().find(|e| e.id == id).unwrap();
+    assert_eq!(old.actor, "local");
+    assert_eq!(old.at, T0);
+    assert_eq!(old.details, json!({ "n": 0 }));
+    assert_eq!(old.client.as_deref(), Some("127.0.0.1:4000"));
+}
+
+#[tokio::test]
+async fn pruning_deletes_only_what_is_past_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    for days in [500, 401, 399, 31, 1] {
+        store.record_audit(&days_ago(days)).await.unwrap();
+    }
+    let cutoff = OffsetDateTime::now_utc() - mhd_store::audit::DEFAULT_RETENTION;
+    assert_eq!(store.prune_audit(cutoff).await.unwrap(), 2);
+    assert_eq!(
+        store.prune_audit(cutoff).await.unwrap(),
+        0,
+        "twice deletes nothing more"
+    );
+    let left = store.audit_entries(&AuditFilter::default()).await.unwrap();
+    assert_eq!(left.len(), 3);
+    assert!(left.iter().all(|e| e.at > cutoff));
+    // The shortest retention the store allows.
+    let shortest = OffsetDateTime::now_utc() - mhd_store::audit::MIN_RETENTION;
+    assert_eq!(store.prune_audit(shortest).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .audit_entries(&AuditFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]

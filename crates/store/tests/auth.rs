@@ -308,3 +308,43 @@ async fn users_and_tokens_survive_reopening() {
         .unwrap();
     assert_eq!((t.name.as_str(), t.role), ("ci", Role::Ingest));
 }
+
+#[test]
+fn passwords_are_checked_with_each_hashs_own_parameters() {
+    use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+    let default = PasswordHash::new("a good long password").unwrap();
+    // Older or other parameters, which a stored hash carries with it.
+    let small = argon2::Argon2::new(
+        argon2::Algorithm::Argon2i,
+        argon2::Version::V0x10,
+        argon2::Params::new(64, 3, 1, Some(20)).unwrap(),
+    )
+    .hash_password_with_salt(b"a good long password", b"sixteen byte salt")
+    .unwrap();
+    let small = PasswordHash::from_phc(small.to_string());
+    for hash in [&default, &small] {
+        let phc = argon2::password_hash::phc::PasswordHash::new(hash.as_phc()).unwrap();
+        for (password, right) in [
+            ("a good long password", true),
+            ("a good long passwore", false),
+        ] {
+            // As Argon2's own verifier says.
+            let reference = argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &phc)
+                .is_ok();
+            assert_eq!(reference, right);
+            assert_eq!(hash.verify(password), right, "{}", hash.as_phc());
+        }
+    }
+    for broken in [
+        "",
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA",
+        "$md5$xyz",
+        "$argon2id$v=19$m=99999999,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
+    ] {
+        assert!(
+            !PasswordHash::from_phc(broken.to_owned()).verify("a good long password"),
+            "{broken}"
+        );
+    }
+}

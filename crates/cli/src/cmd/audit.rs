@@ -1,12 +1,13 @@
 //! `mhd audit`: the audit log — who did what, when and from where — newest first, on the
-//! terminal, as JSON, or as JSON lines for a SIEM.
+//! terminal, as JSON, or as JSON lines for a SIEM; `mhd audit prune` deletes the entries past
+//! their retention (as `mhd serve` does by itself).
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
 use mhd_core::format::relative;
 use mhd_core::time_parse::parse_since;
-use mhd_store::audit::{AuditFilter, NewEntry, Outcome};
+use mhd_store::audit::{AuditFilter, MIN_RETENTION, NewEntry, Outcome};
 
 use crate::cmd::record::open_store;
 use crate::ctx::{Ctx, usage};
@@ -17,7 +18,11 @@ const DEFAULT_LIMIT: u32 = 50;
 
 /// List the audit log, newest first.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
+    /// What to do; without one, list the entries.
+    #[command(subcommand)]
+    pub action_command: Option<AuditCommand>,
     /// Only entries since this time: a date, an RFC 3339 time, or a span such as 2h or 7d.
     #[arg(long)]
     pub since: Option<String>,
@@ -35,8 +40,70 @@ pub struct AuditArgs {
     pub jsonl: bool,
 }
 
+/// `mhd audit`'s subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Delete the entries older than the retention (entries younger than 30 days are always
+    /// kept).
+    Prune(PruneArgs),
+}
+
+/// `mhd audit prune`.
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// Keep the entries of this long, such as 400d or 52w (at least 30d): as `mhd serve
+    /// --audit-retention`, whose variable it reads too.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "MHD_AUDIT_RETENTION",
+        default_value = "400d"
+    )]
+    pub older_than: String,
+}
+
+/// Reads a retention such as `400d`: at least [`MIN_RETENTION`]; `flag` names it in the error.
+pub fn parse_retention(flag: &str, value: &str) -> anyhow::Result<time::Duration> {
+    let retention =
+        mhd_core::time_parse::parse_duration(value).map_err(|e| usage(format!("{flag}: {e}")))?;
+    if retention < MIN_RETENTION {
+        return Err(usage(format!(
+            "{flag}: {value:?} is shorter than the {} days every audit entry is kept at least",
+            MIN_RETENTION.whole_days()
+        )));
+    }
+    Ok(retention)
+}
+
+/// Runs `mhd audit prune`: deletes what is past the retention, and says how much.
+async fn prune(args: PruneArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let retention = parse_retention("--older-than", &args.older_than)?;
+    let before = ctx.now - retention;
+    let store = open_store(ctx).await?;
+    let deleted = store.prune_audit(before).await?;
+    record(
+        &store,
+        ctx,
+        "audit.prune",
+        "audit",
+        serde_json::json!({ "before": before.format(&time::format_description::well_known::Rfc3339)?, "deleted": deleted }),
+    )
+    .await;
+    store.leave_open();
+    println!(
+        "Deleted {deleted} audit entr{} older than {} days (recorded before {}).",
+        if deleted == 1 { "y" } else { "ies" },
+        retention.whole_days(),
+        before.date()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `mhd audit`.
 pub async fn run(args: AuditArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    if let Some(AuditCommand::Prune(p)) = args.action_command {
+        return prune(p, ctx).await;
+    }
     let since = match &args.since {
         Some(s) => Some(parse_since(s, ctx.now).map_err(|e| usage(format!("--since: {e}")))?),
         None => None,

@@ -83,7 +83,7 @@ async fn serve_demo(
     let shown = listener.local_addr()?;
     let state = mhd_server::AppState::new(store.clone(), Some(plan), ctx.local_offset);
     let _ = state.plan_dir.set(home.to_path_buf());
-    let background = mhd_server::background::Background::start(&state, home, shown)
+    let background = mhd_server::background::Background::start(&state, home, shown, None)
         .await
         .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
     let live = tokio::spawn(demo::run_live(

@@ -23,6 +23,35 @@ pub struct ServeArgs {
     /// the sign-in limits). Only when every request comes through that proxy.
     #[arg(long)]
     pub trust_proxy: bool,
+    /// Also answer requests that name this host (`name` or `name:port`; repeatable, or
+    /// comma-separated in MHD_ALLOWED_HOSTS). `localhost` and IP addresses are always answered;
+    /// other names are refused (421), so that a page on a name pointed at this machine cannot
+    /// use the dashboard.
+    #[arg(
+        long = "allowed-host",
+        value_name = "HOST",
+        env = "MHD_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// The dashboard's address as its users reach it, such as https://dash.example.com/: its
+    /// host is answered, and notifications link to it.
+    #[arg(long, value_name = "URL", env = "MHD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The most connections open at once (WebSockets included); at the cap, the connection idle
+    /// the longest is closed for a new one. Default 10,000, or fewer when the process may open
+    /// fewer files.
+    #[arg(long, value_name = "N", env = "MHD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// How long audit entries are kept, such as 400d or 52w (at least 30d): older ones are
+    /// deleted at start and every 6 hours (`mhd audit prune` does it by hand).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "MHD_AUDIT_RETENTION",
+        default_value = "400d"
+    )]
+    pub audit_retention: String,
     /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
     #[arg(long, value_name = "FILE", requires = "tls_key", env = "MHD_TLS_CERT")]
     pub tls_cert: Option<std::path::PathBuf>,
@@ -50,6 +79,25 @@ pub fn check_exposure(
     )))
 }
 
+/// The host names of `--allowed-host` and `--public-url`, each checked.
+fn allowed_hosts(args: &ServeArgs) -> anyhow::Result<mhd_server::origin::AllowedHosts> {
+    let mut hosts = mhd_server::origin::AllowedHosts::default();
+    for h in args.allowed_hosts.iter().filter(|h| !h.trim().is_empty()) {
+        hosts
+            .add(h)
+            .map_err(|e| usage(format!("--allowed-host: {e}")))?;
+    }
+    if let Some(url) = args.public_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+        if !scheme_ok || hosts.add(url).is_err() {
+            return Err(usage(format!(
+                "--public-url: {url:?} is not an address such as https://dash.example.com/"
+            )));
+        }
+    }
+    Ok(hosts)
+}
+
 /// Runs `mhd serve` until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let addr: SocketAddr = args.bind.parse().map_err(|e| {
@@ -58,6 +106,19 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             args.bind
         ))
     })?;
+    let allowed_hosts = allowed_hosts(&args)?;
+    let audit_retention =
+        crate::cmd::audit::parse_retention("--audit-retention", &args.audit_retention)?;
+    let mut limits = mhd_server::connections::ConnectionLimits::default();
+    match args.max_connections {
+        Some(0) => {
+            return Err(usage(
+                "--max-connections: 0 would serve nobody: give 1 or more",
+            ));
+        }
+        Some(n) => limits.max_connections = n,
+        None => {}
+    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(
             mhd_server::tls::load_config(cert, key)
@@ -94,6 +155,13 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
              proxy (--trust-proxy)"
         );
     }
+    if !addr.ip().is_loopback() && allowed_hosts.names().is_empty() {
+        eprintln!(
+            "mhd: note: only requests naming localhost or an IP address are answered (others \
+             get 421); give the names users reach {addr} by with --allowed-host NAME or \
+             --public-url URL"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| usage(format!("--bind: cannot listen on {addr}: {e}")))?;
@@ -101,6 +169,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let state = mhd_server::AppState::new(store.clone(), plan, ctx.local_offset);
     state.security.set_trust_proxy(args.trust_proxy);
     state.security.set_https(tls.is_some());
+    state.security.set_allowed_hosts(allowed_hosts);
     let _ = state.plan_dir.set(plan_dir.clone());
     eprintln!(
         "mhd: serving {}://{shown}/ (home {}; {}); Ctrl-C stops",
@@ -112,18 +181,41 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             "no user: nobody signs in"
         }
     );
-    let background = mhd_server::background::Background::start(&state, &plan_dir, shown)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
+    let background = mhd_server::background::Background::start(
+        &state,
+        &plan_dir,
+        shown,
+        args.public_url.as_deref(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
+    let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
     tracing::info!("serving on {shown}");
     match tls {
         Some(config) => {
-            mhd_server::tls::serve_tls(listener, config, state, mhd_server::app::shutdown_signal())
-                .await?;
+            mhd_server::tls::serve_tls_with(
+                listener,
+                config,
+                state.clone(),
+                limits,
+                mhd_server::app::shutdown_signal(),
+            )
+            .await?;
         }
-        None => mhd_server::serve(listener, state, mhd_server::app::shutdown_signal()).await?,
+        None => {
+            mhd_server::app::serve_with(
+                listener,
+                state.clone(),
+                limits,
+                mhd_server::app::shutdown_signal(),
+            )
+            .await?;
+        }
     }
     background.stop();
+    pruning.abort();
+    // Refusals gathered and not yet written.
+    state.security.refusals.flush(&state).await;
     store.close().await;
     eprintln!("mhd: stopped");
     Ok(ExitCode::SUCCESS)

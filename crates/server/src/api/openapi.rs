@@ -590,6 +590,13 @@ pub fn document() -> Value {
             let m = axum::http::Method::from_bytes(method.to_uppercase().as_bytes())
                 .unwrap_or(axum::http::Method::GET);
             let needed = crate::access::need(&m, Some(path));
+            let responses = &mut op["responses"];
+            responses["421"] = err(
+                "The request names a host this server does not answer for: localhost, IP addresses and the names given with `--allowed-host` or `--public-url` are (`misdirected_request`).",
+            );
+            responses["429"] = err(
+                "This address has had too many requests refused in the last minute: try again after `Retry-After` seconds (`too_many_refusals`).",
+            );
             if needed == mhd_core::auth::Access::Public {
                 op["security"] = json!([]);
                 continue;
