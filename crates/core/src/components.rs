@@ -14,7 +14,8 @@
 //!   neither healthy nor failing, so it gets its own name rather than a guess.
 //! - **`error_rate`** = failures / operations, 0..=1; `null` without operations.
 //! - **`response_time_p95`**: the 95th percentile of the durations in milliseconds, by nearest
-//!   rank as in [`crate::perf`] (always one of the durations); `null` without durations.
+//!   rank as in [`crate::perf`]; over the stored week it is read from the store's duration
+//!   histograms ([`crate::sketch`]: within 10 % of the exact value); `null` without durations.
 //! - **`throughput`** = operations / window seconds, in operations per second (0 when there
 //!   were none); `null` when the window is not a positive number of seconds.
 //! - **`migration_status`**: migrated / total datasets of the component × 100 (`percent`, at
@@ -53,6 +54,9 @@ pub struct SystemWindow {
     pub failures: u64,
     /// Their durations in milliseconds, for the p95 (the caller may pass a sample).
     pub durations_ms: Vec<f64>,
+    /// The p95 when the caller has it already (from a histogram, [`crate::sketch`]); used
+    /// instead of `durations_ms`.
+    pub p95_ms: Option<f64>,
     /// The window's length in seconds, for the throughput.
     pub window_seconds: f64,
 }
@@ -264,7 +268,9 @@ pub fn version_info(system: System, w: &SystemWindow, thresholds: &Thresholds) -
         health: SystemHealth::of(success_rate, thresholds),
         metrics: VersionMetrics {
             error_rate: (w.operations > 0).then(|| failures as f64 / ops),
-            response_time_p95: perf::metric(&w.durations_ms).map(|m| m.p95),
+            response_time_p95: w
+                .p95_ms
+                .or_else(|| perf::metric(&w.durations_ms).map(|m| m.p95)),
             throughput,
         },
         success_rate,
@@ -459,6 +465,7 @@ mod tests {
             operations,
             failures,
             durations_ms: durations.to_vec(),
+            p95_ms: None,
             window_seconds: secs,
         }
     }

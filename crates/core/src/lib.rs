@@ -21,6 +21,7 @@ pub mod outlook;
 pub mod perf;
 pub mod plan;
 pub mod sample;
+pub mod sketch;
 pub mod stats;
 pub mod summary;
 pub mod testrun;

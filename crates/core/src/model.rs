@@ -41,8 +41,8 @@ pub struct WindowOf {
     pub operations: u64,
     /// Failed operations.
     pub failures: u64,
-    /// Durations of the operations that have one, in milliseconds.
-    pub durations_ms: Vec<f64>,
+    /// Durations of the operations that have one ([`crate::sketch`]).
+    pub durations: crate::sketch::Histogram,
 }
 
 /// Everything the views are computed from, read from the store at one moment.
@@ -740,7 +740,8 @@ fn components(
                         |w| SystemWindow {
                             operations: w.operations,
                             failures: w.failures,
-                            durations_ms: w.durations_ms.clone(),
+                            durations_ms: Vec::new(),
+                            p95_ms: w.durations.percentile(95.0),
                             window_seconds,
                         },
                     )

@@ -185,19 +185,25 @@ fn order(work: &[PhaseWork]) -> Vec<usize> {
     out
 }
 
-/// One future's days (from today) at which each dataset target is reached: `[overall,
-/// components…]`, [`NEVER`] past the horizon.
-fn datasets_done(series: &[Vec<i64>], targets: &[u64], borrow: &[bool], run: &mut Run) -> Vec<i64> {
-    let mut done: Vec<i64> = targets
-        .iter()
-        .map(|&t| if t == 0 { 0 } else { NEVER })
-        .collect();
+/// One future's days (from today) at which each dataset target is reached, into `done`:
+/// `[overall, components…]`, [`NEVER`] past the horizon. `totals` is scratch space.
+fn datasets_done(
+    series: &[Vec<i64>],
+    targets: &[u64],
+    borrow: &[bool],
+    run: &mut Run,
+    done: &mut Vec<i64>,
+    totals: &mut Vec<i128>,
+) {
+    done.clear();
+    done.extend(targets.iter().map(|&t| if t == 0 { 0 } else { NEVER }));
     let mut left = done
         .iter()
         .zip(borrow)
         .filter(|(d, b)| **d == NEVER && !**b)
         .count();
-    let mut totals = vec![0i128; targets.len()];
+    totals.clear();
+    totals.resize(targets.len(), 0);
     let mut day = 0;
     while left > 0 && day < HORIZON_DAYS {
         day += 1;
@@ -218,12 +224,13 @@ fn datasets_done(series: &[Vec<i64>], targets: &[u64], borrow: &[bool], run: &mu
             done[k] = done[0];
         }
     }
-    done
 }
 
-/// Each phase's end (days from today) in one future, given when the datasets are done.
-fn phase_ends(work: &[PhaseWork], order: &[usize], datasets: &[i64]) -> Vec<i64> {
-    let mut end = vec![0i64; work.len()];
+/// Each phase's end (days from today) in one future, given when the datasets are done, into
+/// `end`.
+fn phase_ends(work: &[PhaseWork], order: &[usize], datasets: &[i64], end: &mut Vec<i64>) {
+    end.clear();
+    end.resize(work.len(), 0);
     for &i in order {
         let w = &work[i];
         if w.done {
@@ -245,7 +252,6 @@ fn phase_ends(work: &[PhaseWork], order: &[usize], datasets: &[i64]) -> Vec<i64>
             None => own,
         };
     }
-    end
 }
 
 /// The outlook (see the module's rules).
@@ -304,16 +310,28 @@ pub fn outlook(input: &OutlookInput<'_>) -> Outlook {
     let mut overall: Vec<i64> = Vec::with_capacity(runs as usize);
     let mut all_datasets: Vec<i64> = Vec::with_capacity(runs as usize);
     let mut per_phase: Vec<Vec<i64>> = vec![Vec::with_capacity(runs as usize); work.len()];
+    // Futures that never end cost the whole horizon each: once too many of them make the
+    // answer "too slow" anyway, stop.
+    let never_allowed = runs * (100 - MIN_FINISHED_PERCENT) / 100;
+    let mut never = 0u64;
+    let (mut run, mut done, mut totals, mut ends) =
+        (Run::default(), Vec::new(), Vec::new(), Vec::new());
     for r in 0..runs {
-        let mut run = Run::new(window.len(), run_seed(seed, r));
-        let done = datasets_done(&series, &targets, &borrow, &mut run);
-        let ends = phase_ends(&work, &order, &done);
+        run.reset(window.len(), run_seed(seed, r));
+        datasets_done(&series, &targets, &borrow, &mut run, &mut done, &mut totals);
+        phase_ends(&work, &order, &done, &mut ends);
         let datasets = done.iter().copied().max().unwrap_or(0);
         let end = ends.iter().copied().max().unwrap_or(0).max(datasets);
+        if end == NEVER {
+            never += 1;
+            if never > never_allowed {
+                return fail(NoForecast::TooSlow);
+            }
+        }
         overall.push(end);
         all_datasets.push(datasets);
-        for (p, e) in per_phase.iter_mut().zip(ends) {
-            p.push(e);
+        for (p, e) in per_phase.iter_mut().zip(&ends) {
+            p.push(*e);
         }
     }
     let spread = |mut days: Vec<i64>| -> Option<Spread> {
@@ -335,9 +353,9 @@ pub fn outlook(input: &OutlookInput<'_>) -> Outlook {
     let mut ranked: Vec<(i64, u64)> = overall.iter().copied().zip(0..).collect();
     ranked.sort_unstable();
     let p85_run = ranked[(rank(85, runs) - 1) as usize].1;
-    let mut run = Run::new(window.len(), run_seed(seed, p85_run));
-    let done = datasets_done(&series, &targets, &borrow, &mut run);
-    let ends = phase_ends(&work, &order, &done);
+    run.reset(window.len(), run_seed(seed, p85_run));
+    datasets_done(&series, &targets, &borrow, &mut run, &mut done, &mut totals);
+    phase_ends(&work, &order, &done, &mut ends);
     let critical_path = critical_path(input.phases, &work, &ends, done[0]);
 
     let phases: Vec<Option<Spread>> = per_phase

@@ -282,7 +282,12 @@ fn migration() -> impl Strategy<Value = Migration> {
                                 system,
                                 operations: 100,
                                 failures: (c as u64 * 7) % 30,
-                                durations_ms: vec![10.0, 20.0],
+                                durations: {
+                                    let mut h = mhd_core::sketch::Histogram::default();
+                                    h.add(10.0);
+                                    h.add(20.0);
+                                    h
+                                },
                             })
                         })
                         .collect();

@@ -120,7 +120,7 @@ pub async fn snapshot<S: Store + AlertStore>(
             system: w.system,
             operations: w.operations,
             failures: w.failures,
-            durations_ms: w.durations_ms,
+            durations: w.durations,
         })
         .collect();
     let mut test_runs = store

@@ -125,8 +125,8 @@ pub struct ComponentWindow {
     pub operations: u64,
     /// Failed operations.
     pub failures: u64,
-    /// Durations of the operations that have one, in milliseconds.
-    pub durations_ms: Vec<f64>,
+    /// Durations of the operations that have one ([`mhd_core::sketch`]).
+    pub durations: mhd_core::sketch::Histogram,
 }
 
 /// The questions the commands and the server ask of stored data.

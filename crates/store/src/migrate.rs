@@ -58,6 +58,9 @@ pub async fn run(conn: &mut SqliteConnection, path: &str) -> Result<()> {
         sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
             .execute(&mut *tx)
             .await?;
+        if i + 1 == COMPONENT_ROLLUP_VERSION {
+            backfill_component_rollup(&mut tx).await?;
+        }
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "PRAGMA user_version = {}",
             i + 1
@@ -66,6 +69,60 @@ pub async fn run(conn: &mut SqliteConnection, path: &str) -> Result<()> {
         .await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// The version that creates `component_rollup`, whose duration histograms SQL cannot build.
+const COMPONENT_ROLLUP_VERSION: usize = 12;
+
+/// Fills `component_rollup` from the operations already stored, in the same transaction as the
+/// migration that creates it.
+async fn backfill_component_rollup(conn: &mut SqliteConnection) -> Result<()> {
+    use std::collections::HashMap;
+
+    use mhd_core::sketch::Histogram;
+    /// Operations read at a time, so a large store does not sit in memory whole.
+    const CHUNK: i64 = 100_000;
+    let mut rollup: HashMap<(i64, String, String), (i64, i64, Histogram)> = HashMap::new();
+    let mut after = i64::MIN;
+    loop {
+        let rows = sqlx::query_as::<_, (i64, i64, String, String, bool, Option<f64>)>(
+            "SELECT id, timestamp_us, component, system, success, duration_ms FROM operations \
+             WHERE id > ? AND component IS NOT NULL AND system IS NOT NULL ORDER BY id LIMIT ?",
+        )
+        .bind(after)
+        .bind(CHUNK)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.0;
+        for (_, us, component, system, ok, ms) in rows {
+            let e = rollup
+                .entry((us.div_euclid(crate::sqlite::HOUR_US), component, system))
+                .or_default();
+            e.0 += 1;
+            e.1 += i64::from(!ok);
+            if let Some(ms) = ms {
+                e.2.add(ms);
+            }
+        }
+    }
+    for ((hour, component, system), (count, failures, durations)) in rollup {
+        sqlx::query(
+            "INSERT INTO component_rollup (hour, component, system, count, failures, durations) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(hour)
+        .bind(component)
+        .bind(system)
+        .bind(count)
+        .bind(failures)
+        .bind(durations.encode())
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 

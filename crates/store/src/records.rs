@@ -80,14 +80,25 @@ pub(crate) async fn insert_test_run(
 }
 
 pub(crate) async fn recent_test_runs(pool: &SqlitePool, per_suite: u32) -> Result<Vec<TestRun>> {
-    let runs = sqlx::query(
-        "SELECT id, suite, phase, component, run_at_us, duration FROM ( \
-           SELECT *, ROW_NUMBER() OVER (PARTITION BY suite ORDER BY run_at_us DESC, id DESC) AS rn \
-           FROM test_runs) WHERE rn <= ? ORDER BY suite, run_at_us, id",
-    )
-    .bind(i64::from(per_suite))
-    .fetch_all(pool)
-    .await?;
+    // Each suite's newest runs by the (suite, run_at_us) index: a few rows per suite read,
+    // however many runs are stored.
+    let suites: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT suite FROM test_runs ORDER BY suite")
+            .fetch_all(pool)
+            .await?;
+    let mut runs = Vec::new();
+    for suite in &suites {
+        let mut newest = sqlx::query(
+            "SELECT id, suite, phase, component, run_at_us, duration FROM test_runs \
+             WHERE suite = ? ORDER BY run_at_us DESC, id DESC LIMIT ?",
+        )
+        .bind(suite)
+        .bind(i64::from(per_suite))
+        .fetch_all(pool)
+        .await?;
+        newest.reverse();
+        runs.extend(newest);
+    }
     let mut out = Vec::with_capacity(runs.len());
     let mut index: HashMap<i64, usize> = HashMap::new();
     for r in &runs {
@@ -293,25 +304,26 @@ pub(crate) async fn first_success_by_name(
     Ok(rows.into_iter().map(|(n, t)| (n, from_us(t))).collect())
 }
 
+/// Each component's operations per system over the hours from `since`'s to `until`'s, from
+/// the hourly rollup kept with every write (a window of days reads a few thousand rows).
 pub(crate) async fn component_windows(
     pool: &SqlitePool,
     since: OffsetDateTime,
     until: OffsetDateTime,
 ) -> Result<Vec<ComponentWindow>> {
-    let rows = sqlx::query(
-        "SELECT component, system, success, duration_ms FROM operations \
-         WHERE timestamp_us >= ? AND timestamp_us < ? AND component IS NOT NULL AND system IS NOT NULL",
+    let hour = |t: OffsetDateTime| to_us(t).div_euclid(crate::sqlite::HOUR_US);
+    /// component, system, count, failures, durations.
+    type Row = (String, String, i64, i64, Option<Vec<u8>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT component, system, count, failures, durations FROM component_rollup \
+         WHERE hour >= ? AND hour <= ?",
     )
-    .bind(to_us(since))
-    .bind(to_us(until))
+    .bind(hour(since))
+    .bind(hour(until - time::Duration::microseconds(1)))
     .fetch_all(pool)
     .await?;
     let mut map: HashMap<(String, String), ComponentWindow> = HashMap::new();
-    for r in rows {
-        let component: String = r.try_get("component")?;
-        let system: String = r.try_get("system")?;
-        let ok: bool = r.try_get("success")?;
-        let d: Option<f64> = r.try_get("duration_ms")?;
+    for (component, system, count, failures, durations) in rows {
         let w = map
             .entry((component.clone(), system.clone()))
             .or_insert_with(|| ComponentWindow {
@@ -323,12 +335,15 @@ pub(crate) async fn component_windows(
                 },
                 operations: 0,
                 failures: 0,
-                durations_ms: Vec::new(),
+                durations: mhd_core::sketch::Histogram::default(),
             });
-        w.operations += 1;
-        w.failures += u64::from(!ok);
-        if let Some(d) = d {
-            w.durations_ms.push(d);
+        w.operations += count as u64;
+        w.failures += failures as u64;
+        if let Some(h) = durations
+            .as_deref()
+            .and_then(mhd_core::sketch::Histogram::decode)
+        {
+            w.durations.merge(&h);
         }
     }
     let mut out: Vec<ComponentWindow> = map.into_values().collect();

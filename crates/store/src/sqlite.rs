@@ -34,7 +34,7 @@ const INSERT_CHUNK: usize = 2048;
 const COLUMNS: &str = "timestamp_us, metric_type, operation, dataset_name, component, system, \
                        duration_ms, success, row_count, error_message, metadata, import_key, \
                        dataset_id";
-const HOUR_US: i64 = 3_600_000_000;
+pub(crate) const HOUR_US: i64 = 3_600_000_000;
 /// How long a write waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -118,6 +118,7 @@ impl SqliteStore {
             dataset_ids: HashMap::new(),
             datasets: HashMap::new(),
             migration_days: HashMap::new(),
+            components: HashMap::new(),
             written: 0,
         })
     }
@@ -161,6 +162,8 @@ pub struct OperationWriter {
     datasets: HashMap<String, DatasetDelta>,
     /// Migration attempts and rollbacks per (UTC day, component or ""), all and successful.
     migration_days: HashMap<(i64, String), DayCounts>,
+    /// Operations per (hour, component, system): count, failures, durations.
+    components: HashMap<(i64, String, System), HourCounts>,
     written: u64,
 }
 
@@ -193,6 +196,14 @@ fn later(a: Option<(i64, bool)>, b: Option<(i64, bool)>) -> Option<(i64, bool)> 
 
 /// Microseconds per day.
 pub(crate) const DAY_US: i64 = 86_400_000_000;
+
+/// One hour's operations of one component on one system.
+#[derive(Debug, Clone, Default)]
+struct HourCounts {
+    count: i64,
+    failures: i64,
+    durations: mhd_core::sketch::Histogram,
+}
 
 /// One day's migration attempts and rollbacks of one component.
 #[derive(Debug, Clone, Copy, Default)]
@@ -262,6 +273,15 @@ impl OperationWriter {
             .entry(hour)
             .or_default()
             .add(op.success, op.duration_ms);
+        if let (Some(component), Some(system)) = (&op.component, op.system) {
+            let key = (hour, component.clone(), system);
+            let e = self.components.entry(key).or_default();
+            e.count += 1;
+            e.failures += i64::from(!op.success);
+            if let Some(ms) = op.duration_ms {
+                e.durations.add(ms);
+            }
+        }
         let ty = op.metric_type.as_str();
         if ty == kind::MIGRATION || ty == kind::ROLLBACK {
             let day = us.div_euclid(DAY_US);
@@ -348,6 +368,38 @@ impl OperationWriter {
             .bind(t.success_count as i64)
             .bind(t.success_duration_sum)
             .bind(t.success_duration_count as i64)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        for ((hour, component, system), c) in &self.components {
+            let stored: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+                "SELECT durations FROM component_rollup WHERE hour = ? AND component = ? AND system = ?",
+            )
+            .bind(hour)
+            .bind(component)
+            .bind(system.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+            let mut durations = c.durations.clone();
+            if let Some(h) = stored
+                .flatten()
+                .as_deref()
+                .and_then(mhd_core::sketch::Histogram::decode)
+            {
+                durations.merge(&h);
+            }
+            sqlx::query(
+                "INSERT INTO component_rollup (hour, component, system, count, failures, durations) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (hour, component, system) DO UPDATE SET \
+                 count = count + excluded.count, failures = failures + excluded.failures, \
+                 durations = excluded.durations",
+            )
+            .bind(hour)
+            .bind(component)
+            .bind(system.as_str())
+            .bind(c.count)
+            .bind(c.failures)
+            .bind(durations.encode())
             .execute(&mut *self.tx)
             .await?;
         }
@@ -693,6 +745,11 @@ impl Store for SqliteStore {
         .bind((cut_hour + 1) * HOUR_US)
         .execute(&mut *tx)
         .await?;
+        // The component windows go with their hours (the cutoff's own hour is kept).
+        sqlx::query("DELETE FROM component_rollup WHERE hour < ?")
+            .bind(cut_hour)
+            .execute(&mut *tx)
+            .await?;
         // Datasets keep their states and `migration_days` its history: what the migration has
         // done does not shrink with the operations that recorded it.
         tx.commit().await?;

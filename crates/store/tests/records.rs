@@ -254,12 +254,25 @@ async fn component_windows_split_by_system() {
         (w[1].system, w[1].operations, w[1].failures),
         (System::Old, 2, 1)
     );
-    assert_eq!(w[1].durations_ms, vec![10.0, 20.0]);
+    // The durations' histogram: both counted, the p95 within 10 % of the slower one.
+    assert_eq!(w[1].durations.total(), 2);
+    let p95 = w[1].durations.percentile(95.0).unwrap();
+    assert!((p95 / 20.0 - 1.0).abs() < 0.1, "{p95}");
+    // Written in two batches, the hour's histogram is merged, not replaced.
+    store
+        .insert_operations(&[mk(3, System::Old, true, 30.0)])
+        .await
+        .unwrap();
+    let w = store
+        .component_windows(T0, T0 + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!((w[1].operations, w[1].durations.total()), (3, 3));
     let ops = store
         .operations_between(T0, T0 + Duration::hours(2))
         .await
         .unwrap();
-    assert_eq!(ops.len(), 4);
+    assert_eq!(ops.len(), 5);
     assert!(ops.windows(2).all(|p| p[0].timestamp <= p[1].timestamp));
 }
 

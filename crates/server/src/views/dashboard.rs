@@ -831,6 +831,7 @@ mod tests {
             durations_ms: (0..operations.min(50))
                 .map(|i| ms * (1.0 + (i % 7) as f64 / 10.0))
                 .collect(),
+            p95_ms: None,
             window_seconds: 7.0 * 86_400.0,
         };
         let inputs: Vec<ComponentInput> = plan

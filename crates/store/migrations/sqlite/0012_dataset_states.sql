@@ -60,3 +60,17 @@ CREATE TABLE health_state (
     pending_since_us INTEGER,
     updated_us       INTEGER NOT NULL
 );
+
+-- Each component's operations per UTC hour and system: their count, failures and a histogram of
+-- their durations (mhd_core::sketch, merged on every write), so the component matrix over a
+-- week reads a few thousand rows. Filled from the operations stored before by the program when
+-- this version is first opened.
+CREATE TABLE component_rollup (
+    hour      INTEGER NOT NULL,
+    component TEXT    NOT NULL,
+    system    TEXT    NOT NULL CHECK (system IN ('old', 'new')),
+    count     INTEGER NOT NULL,
+    failures  INTEGER NOT NULL,
+    durations BLOB,
+    PRIMARY KEY (hour, component, system)
+) WITHOUT ROWID;
