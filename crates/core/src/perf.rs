@@ -882,6 +882,45 @@ mod tests {
     }
 
     #[test]
+    fn the_verdict_names_regressions_and_never_says_faster_beside_one() {
+        let ten = |base: f64| -> Vec<f64> { (0..10).map(|i| base + f64::from(i)).collect() };
+        let all = [
+            samples("load", System::Old, &ten(100.0)),
+            samples("load", System::New, &ten(200.0)),
+            samples("query", System::Old, &ten(100.0)),
+            samples("query", System::New, &ten(50.0)),
+            samples("scan", System::Old, &ten(100.0)),
+            samples("scan", System::New, &ten(101.0)),
+        ];
+        let c = compare(&all, DEFAULT_REGRESSION_PERCENT);
+        let v = verdict(&c, DEFAULT_REGRESSION_PERCENT);
+        assert_eq!(v.slower.len(), 1);
+        assert_eq!(v.slower[0].operation, "load");
+        assert_eq!(v.faster.len(), 1);
+        assert_eq!(v.unclear, 1);
+        assert!(
+            v.headline.starts_with("1 operation slower (load +9"),
+            "{}",
+            v.headline
+        );
+        assert!(
+            v.headline.ends_with("1 faster, 1 no clear change"),
+            "{}",
+            v.headline
+        );
+        // The median alone would call the new system faster: the headline does not.
+        assert!(performance_delta(&c).is_some_and(|d| d < 1.0));
+        assert!(
+            v.explain.starts_with("Each of the 3 operations"),
+            "{}",
+            v.explain
+        );
+        let none = verdict(&[], DEFAULT_REGRESSION_PERCENT);
+        assert_eq!(none.headline, "no benchmarks");
+        assert!(none.explain.contains("mhd ingest bench"));
+    }
+
+    #[test]
     fn samples_are_pooled_per_operation_component_and_system() {
         let mut a = samples("read", System::Old, &[1.0, 2.0]);
         a.component = Some("storage".into());

@@ -162,6 +162,8 @@ pub struct TestSuite {
     pub component: Option<String>,
     /// How many runs of the suite were given.
     pub runs: u64,
+    /// How the pass rate and the status were made, with their inputs.
+    pub explain: String,
 }
 
 /// The whole test results view.
@@ -256,6 +258,25 @@ fn suite(name: &str, runs: &[&TestRun], thresholds: &Thresholds) -> Option<TestS
     let recent_from = runs.len().saturating_sub(TREND_RUNS);
 
     let pass_ratio = totals.pass_rate();
+    let status = SuiteStatus::of(pass_ratio, thresholds);
+    let explain = match pass_ratio {
+        Some(p) => format!(
+            "{} of the {} cases that ran passed ({}) in the run of {}, {} skipped; a suite \
+             passing at least {} is passing, at least {} a warning, less failing.",
+            totals.passed,
+            totals.total - totals.skipped,
+            crate::format::percent(p),
+            crate::format::datetime(latest.run_at),
+            totals.skipped,
+            crate::format::percent(thresholds.test_pass_warning),
+            crate::format::percent(thresholds.test_pass_critical),
+        ),
+        None => format!(
+            "No case ran in the run of {} ({} skipped): no pass rate.",
+            crate::format::datetime(latest.run_at),
+            totals.skipped
+        ),
+    };
     Some(TestSuite {
         name: name.to_owned(),
         phase: runs.iter().rev().find_map(|r| r.phase.clone()),
@@ -273,11 +294,12 @@ fn suite(name: &str, runs: &[&TestRun], thresholds: &Thresholds) -> Option<TestS
             .iter()
             .map(|r| r.pass_rate().map(|p| p * 100.0))
             .collect(),
-        status: SuiteStatus::of(pass_ratio, thresholds),
+        status,
         pass_rate: pass_ratio.map(|p| p * 100.0),
         flaky_tests: flaky_tests(&outcomes[recent_from..]),
         component: runs.iter().rev().find_map(|r| r.component.clone()),
         runs: runs.len() as u64,
+        explain,
     })
 }
 
