@@ -10,7 +10,7 @@ use mhd_core::{NewOperation, System};
 use sqlx::{Row, SqlitePool};
 use time::{Date, OffsetDateTime};
 
-use crate::sqlite::{from_us, to_us};
+use crate::sqlite::{WriteTx, from_us, to_us};
 use crate::{ComponentWindow, DatasetProgress, Result, StoreError};
 
 const HOUR_US: i64 = 3_600_000_000;
@@ -40,7 +40,7 @@ pub(crate) async fn insert_test_run(
     source: Option<&str>,
 ) -> Result<i64> {
     let t = run.totals();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = WriteTx::begin(pool).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO test_runs (suite, phase, component, run_at_us, duration, total, passed, \
          failed, errors, skipped, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -152,7 +152,7 @@ pub(crate) async fn insert_benchmarks(
             });
         }
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = WriteTx::begin(pool).await?;
     let batch: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(batch), 0) + 1 FROM benchmark_samples")
             .fetch_one(&mut *tx)
@@ -422,7 +422,7 @@ pub(crate) async fn insert_samples(pool: &SqlitePool, samples: &[Sample]) -> Res
     if samples.is_empty() {
         return Ok(0);
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = WriteTx::begin(pool).await?;
     for chunk in samples.chunks(SAMPLE_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO samples (timestamp_us, metric, value, unit, component, labels) VALUES ",

@@ -1,10 +1,18 @@
-//! The SQLite backend: one file under the home folder, WAL, a busy timeout so that several
-//! processes can write at once, and rollups kept in step with every write.
+//! The SQLite backend: one file under the home folder, WAL, writers that wait their turn so
+//! that several processes can write at once, and rollups kept in step with every write.
+//!
+//! Every write transaction is a [`WriteTx`]: it waits for the write lock by trying again every
+//! millisecond or so (SQLite's own busy handler backs off to 100 ms between tries and so
+//! misses the short gaps between another writer's transactions: a one-row `mhd record` could
+//! wait out its whole timeout beside a busy server), and a connection whose transaction
+//! failed is closed rather than handed to the next caller still inside it.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use mhd_core::dashboard::Bucket;
@@ -13,10 +21,12 @@ use mhd_core::stats::{
     self, DatasetCounts, DatasetTypeStats, RecentError, StatsSummary, TypeTotals,
 };
 use mhd_core::{NewOperation, Operation, System};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 
 use mhd_core::perf::BenchmarkSamples;
@@ -35,13 +45,157 @@ const COLUMNS: &str = "timestamp_us, metric_type, operation, dataset_name, compo
                        duration_ms, success, row_count, error_message, metadata, import_key, \
                        dataset_id";
 const HOUR_US: i64 = 3_600_000_000;
-/// How long a write waits for another process's write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write waits for another writer unless `MHD_BUSY_TIMEOUT` says otherwise (see
+/// [`crate::busy_timeout`]).
+pub(crate) const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Between two tries of a waiting writer: short, so that it takes the lock in the gap between
+/// another writer's transactions.
+const WRITE_RETRY: Duration = Duration::from_millis(1);
+
+/// SQLite's primary result codes this backend tells apart.
+pub(crate) const SQLITE_BUSY: i64 = 5;
+pub(crate) const SQLITE_LOCKED: i64 = 6;
+const SQLITE_READONLY: i64 = 8;
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_CORRUPT: i64 = 11;
+pub(crate) const SQLITE_FULL: i64 = 13;
+const SQLITE_CANTOPEN: i64 = 14;
+
+/// SQLite's primary result code of a database error (the extended code's low byte).
+pub(crate) fn primary_code(e: &sqlx::Error) -> Option<i64> {
+    match e {
+        sqlx::Error::Database(d) => d.code()?.parse::<i64>().ok().map(|c| c & 0xff),
+        _ => None,
+    }
+}
+
+/// An error of the database in one line: SQLite's message and code, without sqlx's wrapping.
+pub(crate) fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => match d.code() {
+            Some(code) => format!("{} (SQLite code {code})", d.message()),
+            None => d.message().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}
 
 /// The embedded store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// Set when a write failed because of the disk (full, read-only, failing), cleared by the
+    /// next write that commits: `/ready` reports the store unhealthy meanwhile.
+    writes_failing: Arc<AtomicBool>,
+}
+
+impl StoreError {
+    /// Whether the error comes from the disk under the store rather than from the request: a
+    /// full disk, or one that cannot be written.
+    pub fn is_storage_fault(&self) -> bool {
+        match self {
+            StoreError::Full => true,
+            StoreError::Db(e) => matches!(
+                primary_code(e),
+                Some(SQLITE_READONLY | SQLITE_IOERR | SQLITE_CORRUPT | SQLITE_CANTOPEN)
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// One write transaction on a connection of the pool: `BEGIN IMMEDIATE` once the write lock
+/// is free, then `COMMIT` or `ROLLBACK`. Dereferences to the connection, to run statements in
+/// it. Dropped without [`WriteTx::commit`] or [`WriteTx::rollback`], or after either failed,
+/// it closes its connection, which rolls back whatever SQLite still holds of the transaction;
+/// the pool opens a new connection in its place.
+pub struct WriteTx {
+    conn: PoolConnection<Sqlite>,
+    open: bool,
+}
+
+impl WriteTx {
+    /// Begins a write transaction, waiting up to [`crate::busy_timeout`] for other writers.
+    pub async fn begin(pool: &SqlitePool) -> Result<WriteTx> {
+        let timeout = crate::busy_timeout();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut conn = pool.acquire().await?;
+        // No waiting inside SQLite while trying: the loop below tries again every millisecond.
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut *conn)
+            .await?;
+        let mut tx = WriteTx { conn, open: false };
+        loop {
+            match sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx.conn).await {
+                Ok(_) => {
+                    tx.open = true;
+                    break;
+                }
+                Err(e)
+                    if matches!(primary_code(&e), Some(SQLITE_BUSY | SQLITE_LOCKED))
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(WRITE_RETRY).await;
+                }
+                Err(e) => {
+                    // The connection goes back to the pool as it came.
+                    restore_busy_timeout(&mut tx.conn).await?;
+                    return Err(e.into());
+                }
+            }
+        }
+        // Inside the transaction (and for whoever uses the connection next) SQLite waits as
+        // usual: for a checkpoint or a recovery, which are short.
+        restore_busy_timeout(&mut tx.conn).await?;
+        Ok(tx)
+    }
+
+    /// Makes the transaction's writes durable and visible.
+    pub async fn commit(mut self) -> Result<()> {
+        sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// Drops the transaction's writes.
+    pub async fn rollback(mut self) -> Result<()> {
+        sqlx::query("ROLLBACK").execute(&mut *self.conn).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+async fn restore_busy_timeout(conn: &mut SqliteConnection) -> Result<()> {
+    let sql = format!(
+        "PRAGMA busy_timeout = {}",
+        crate::busy_timeout().as_millis()
+    );
+    sqlx::query(AssertSqlSafe(sql)).execute(conn).await?;
+    Ok(())
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if self.open {
+            // SQLite may have rolled the transaction back itself (a full disk, a failed
+            // `INSERT OR ROLLBACK`) or may still hold it: either way the connection is not
+            // handed on, and closing it ends what is left.
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
 }
 
 /// Microseconds since the epoch, UTC.
@@ -67,7 +221,7 @@ impl SqliteStore {
             // In WAL mode NORMAL keeps every committed transaction through a crash of the
             // process; only a power loss may take the last ones.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
+            .busy_timeout(crate::busy_timeout())
             .foreign_keys(true)
             // A large transaction spills dirty pages once the cache is full: a command (one
             // connection, perhaps a bulk load) gets 64 MiB; a server's many connections 8 MiB
@@ -85,11 +239,15 @@ impl SqliteStore {
         // Switching a new file to WAL takes a lock that SQLite does not wait for: when several
         // processes create the store at once, the losers try again (for as long as a write
         // would wait for the lock).
-        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let deadline = std::time::Instant::now() + crate::busy_timeout();
         let pool = loop {
             let connected = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .min_connections(0)
+                // A connection still inside a transaction (one whose `ROLLBACK` failed because
+                // SQLite had already ended it, say after a full disk) is closed, not reused:
+                // every later `BEGIN` on it would fail.
+                .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect_with(options.clone())
                 .await;
             match connected {
@@ -105,15 +263,60 @@ impl SqliteStore {
         let mut conn = pool.acquire().await?;
         crate::migrate::run(&mut conn, &shown).await?;
         drop(conn);
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            writes_failing: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Begins a write transaction (see [`WriteTx`]).
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let tx = WriteTx::begin(&self.pool).await;
+        self.noted(tx)
+    }
+
+    /// Passes a write's outcome on, noting whether the disk failed it (see
+    /// [`SqliteStore::writes_failing`]).
+    pub(crate) fn noted<T>(&self, outcome: Result<T>) -> Result<T> {
+        note(&self.writes_failing, &outcome);
+        outcome
+    }
+
+    /// Whether the last write failed because of the disk (full, read-only, failing) and no
+    /// write has committed since.
+    pub fn writes_failing(&self) -> bool {
+        self.writes_failing.load(Ordering::Relaxed)
+    }
+
+    /// Whether the store takes writes: when the last write failed because of the disk, one
+    /// small write is tried (and kept: the time of the check, in `collector_state`), so that a
+    /// store whose disk has room again is found healthy without waiting for a user's write.
+    pub async fn check_writable(&self, now: OffsetDateTime) -> Result<()> {
+        if !self.writes_failing() {
+            return Ok(());
+        }
+        let outcome = async {
+            let mut tx = WriteTx::begin(&self.pool).await?;
+            sqlx::query(
+                "INSERT INTO collector_state (collector, key, value) VALUES ('mhd', 'write_check', ?) \
+                 ON CONFLICT (collector, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(mhd_core::format::rfc3339(now))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        self.noted(outcome)
     }
 
     /// A writer that stores operations in one transaction until [`OperationWriter::commit`]:
     /// bulk loads write in batches and become visible all at once, or not at all.
     pub async fn writer(&self) -> Result<OperationWriter> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self.begin_write().await?;
         Ok(OperationWriter {
             tx,
+            writes_failing: self.writes_failing.clone(),
             rollups: HashMap::new(),
             dataset_ids: HashMap::new(),
             datasets: HashMap::new(),
@@ -150,9 +353,20 @@ fn classify_open_error(e: sqlx::Error, path: &str) -> StoreError {
     }
 }
 
+/// Sets or clears the "writes failing" flag from a write's outcome: a disk fault sets it, a
+/// success clears it, anything else (a busy store, an invalid record) says nothing of the disk.
+fn note<T>(flag: &AtomicBool, outcome: &Result<T>) {
+    match outcome {
+        Ok(_) => flag.store(false, Ordering::Relaxed),
+        Err(e) if e.is_storage_fault() => flag.store(true, Ordering::Relaxed),
+        Err(_) => {}
+    }
+}
+
 /// Stores operations inside one open transaction; see [`SqliteStore::writer`].
 pub struct OperationWriter {
-    tx: Transaction<'static, Sqlite>,
+    tx: WriteTx,
+    writes_failing: Arc<AtomicBool>,
     /// Per metric type, per hour.
     rollups: HashMap<String, HashMap<i64, TypeTotals>>,
     /// Ids of the dataset names this writer has met.
@@ -175,6 +389,16 @@ struct DatasetDelta {
 impl OperationWriter {
     /// Validates and writes a batch; a batch with an invalid operation writes nothing.
     pub async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
+        let outcome = self.write_batch(ops).await;
+        if let Err(e) = &outcome
+            && e.is_storage_fault()
+        {
+            self.writes_failing.store(true, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    async fn write_batch(&mut self, ops: &[NewOperation]) -> Result<()> {
         for (index, op) in ops.iter().enumerate() {
             op.validate()
                 .map_err(|source| StoreError::Invalid { index, source })?;
@@ -267,7 +491,14 @@ impl OperationWriter {
     }
 
     /// Makes everything written durable and visible, with the rollups brought in step.
-    pub async fn commit(mut self) -> Result<u64> {
+    pub async fn commit(self) -> Result<u64> {
+        let flag = self.writes_failing.clone();
+        let outcome = self.finish().await;
+        note(&flag, &outcome);
+        outcome
+    }
+
+    async fn finish(mut self) -> Result<u64> {
         // Collected first: a lazy iterator of closures held across the awaits below would make
         // this future not `Send`.
         let mut rollups: Vec<(i64, &str, &TypeTotals)> = Vec::new();
@@ -567,7 +798,7 @@ impl Store for SqliteStore {
     async fn delete_before(&self, cutoff: OffsetDateTime) -> Result<u64> {
         let cut = to_us(cutoff);
         let cut_hour = cut.div_euclid(HOUR_US);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM operations WHERE timestamp_us < ?")
             .bind(cut)
             .execute(&mut *tx)
@@ -700,7 +931,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_test_run(&self, run: &TestRun, source: Option<&str>) -> Result<i64> {
-        crate::records::insert_test_run(&self.pool, run, source).await
+        self.noted(crate::records::insert_test_run(&self.pool, run, source).await)
     }
 
     async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>> {
@@ -713,7 +944,7 @@ impl Store for SqliteStore {
         source: Option<&str>,
         at: OffsetDateTime,
     ) -> Result<u64> {
-        crate::records::insert_benchmarks(&self.pool, samples, source, at).await
+        self.noted(crate::records::insert_benchmarks(&self.pool, samples, source, at).await)
     }
 
     async fn latest_benchmarks(&self) -> Result<Vec<BenchmarkSamples>> {
@@ -756,7 +987,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_samples(&self, samples: &[Sample]) -> Result<u64> {
-        crate::records::insert_samples(&self.pool, samples).await
+        self.noted(crate::records::insert_samples(&self.pool, samples).await)
     }
 
     async fn latest_samples(&self, since: OffsetDateTime) -> Result<Vec<Sample>> {

@@ -101,6 +101,17 @@ async fn run(store: SqliteStore, mut rx: mpsc::Receiver<Job>) {
                     let _ = job.reply.send(Ok(n));
                 }
             }
+            // A full disk or a busy store fails every request alike: each hears it now rather
+            // than after one more wait of its own.
+            Err(e @ (StoreError::Full | StoreError::Busy(_))) => {
+                for job in jobs {
+                    let again = match &e {
+                        StoreError::Busy(d) => StoreError::Busy(*d),
+                        _ => StoreError::Full,
+                    };
+                    let _ = job.reply.send(Err(again));
+                }
+            }
             Err(e) => {
                 tracing::warn!(
                     "a shared write transaction failed ({e}); retrying each request alone"
