@@ -10,6 +10,7 @@ pub mod components;
 pub mod dashboard;
 pub mod forecast;
 pub mod format;
+pub mod limits;
 pub mod live;
 pub mod operation;
 pub mod perf;
