@@ -318,7 +318,7 @@ async fn posted_json_array_and_ndjson_are_stored_and_listed() {
 async fn concurrent_posts_are_all_stored() {
     let s = server(false).await;
     let mut tasks = Vec::new();
-    for i in 0..3 {
+    for i in 0..20 {
         let router = s.router.clone();
         tasks.push(tokio::spawn(async move {
             let body = format!(

@@ -24,7 +24,7 @@ use mhd_core::{NewOperation, Operation, System};
 use time::{Date, OffsetDateTime};
 
 pub use migrate::LATEST as SCHEMA_VERSION;
-pub use sqlite::SqliteStore;
+pub use sqlite::{Chunk, DatasetIds, SqliteStore, Staging, WriteTx};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +50,9 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
-    /// An operation broke a rule; nothing of its batch was stored.
-    #[error("operation {index}: {source}")]
+    /// A record (an operation, a sample, a benchmark, a test case) broke a rule; nothing of
+    /// its batch was stored.
+    #[error("record {index} (from 0): {source}")]
     Invalid {
         /// Its position in the batch (0-based).
         index: usize,
@@ -71,6 +72,13 @@ pub enum StoreError {
         .0.as_secs()
     )]
     Busy(std::time::Duration),
+    /// Another process stored part of the same input meanwhile; nothing of this write was
+    /// stored.
+    #[error(
+        "another ingest stored part of this input meanwhile: nothing of this one was stored; \
+         run it again to store what is left"
+    )]
+    Concurrent,
     /// The database failed. Shown once, with SQLite's message and code: the cause is part of
     /// this message rather than a source, so an error chain does not repeat it.
     #[error("store error: {}", sqlite::describe(.0))]

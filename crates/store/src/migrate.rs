@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0008_users_tokens.sql"),
     include_str!("../migrations/sqlite/0009_audit.sql"),
     include_str!("../migrations/sqlite/0010_sessions.sql"),
+    include_str!("../migrations/sqlite/0011_ingested.sql"),
 ];
 
 /// The newest schema version this program knows.

@@ -110,23 +110,31 @@ impl StoreError {
 /// it closes its connection, which rolls back whatever SQLite still holds of the transaction;
 /// the pool opens a new connection in its place.
 pub struct WriteTx {
-    conn: PoolConnection<Sqlite>,
+    /// Always there but after [`WriteTx::commit_keeping`], which takes it out.
+    conn: Option<PoolConnection<Sqlite>>,
     open: bool,
 }
 
 impl WriteTx {
     /// Begins a write transaction, waiting up to [`crate::busy_timeout`] for other writers.
     pub async fn begin(pool: &SqlitePool) -> Result<WriteTx> {
-        let timeout = crate::busy_timeout();
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut conn = pool.acquire().await?;
+        let conn = pool.acquire().await?;
+        WriteTx::begin_on(conn).await
+    }
+
+    /// [`WriteTx::begin`] on a connection the caller holds already.
+    pub(crate) async fn begin_on(mut conn: PoolConnection<Sqlite>) -> Result<WriteTx> {
+        let deadline = tokio::time::Instant::now() + crate::busy_timeout();
         // No waiting inside SQLite while trying: the loop below tries again every millisecond.
         sqlx::query("PRAGMA busy_timeout = 0")
             .execute(&mut *conn)
             .await?;
-        let mut tx = WriteTx { conn, open: false };
+        let mut tx = WriteTx {
+            conn: Some(conn),
+            open: false,
+        };
         loop {
-            match sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx.conn).await {
+            match sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await {
                 Ok(_) => {
                     tx.open = true;
                     break;
@@ -139,27 +147,36 @@ impl WriteTx {
                 }
                 Err(e) => {
                     // The connection goes back to the pool as it came.
-                    restore_busy_timeout(&mut tx.conn).await?;
+                    restore_busy_timeout(&mut tx).await?;
                     return Err(e.into());
                 }
             }
         }
         // Inside the transaction (and for whoever uses the connection next) SQLite waits as
         // usual: for a checkpoint or a recovery, which are short.
-        restore_busy_timeout(&mut tx.conn).await?;
+        restore_busy_timeout(&mut tx).await?;
         Ok(tx)
     }
 
     /// Makes the transaction's writes durable and visible.
     pub async fn commit(mut self) -> Result<()> {
-        sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+        sqlx::query("COMMIT").execute(&mut *self).await?;
         self.open = false;
         Ok(())
     }
 
+    /// [`WriteTx::commit`], handing the connection back to the caller.
+    pub(crate) async fn commit_keeping(mut self) -> Result<PoolConnection<Sqlite>> {
+        sqlx::query("COMMIT").execute(&mut *self).await?;
+        self.open = false;
+        self.conn
+            .take()
+            .ok_or(StoreError::Db(sqlx::Error::PoolClosed))
+    }
+
     /// Drops the transaction's writes.
     pub async fn rollback(mut self) -> Result<()> {
-        sqlx::query("ROLLBACK").execute(&mut *self.conn).await?;
+        sqlx::query("ROLLBACK").execute(&mut *self).await?;
         self.open = false;
         Ok(())
     }
@@ -176,11 +193,13 @@ async fn restore_busy_timeout(conn: &mut SqliteConnection) -> Result<()> {
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        if self.open {
+        if self.open
+            && let Some(conn) = self.conn.as_mut()
+        {
             // SQLite may have rolled the transaction back itself (a full disk, a failed
             // `INSERT OR ROLLBACK`) or may still hold it: either way the connection is not
             // handed on, and closing it ends what is left.
-            self.conn.close_on_drop();
+            conn.close_on_drop();
         }
     }
 }
@@ -188,13 +207,17 @@ impl Drop for WriteTx {
 impl Deref for WriteTx {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        &self.conn
+        self.conn
+            .as_ref()
+            .expect("a transaction holds its connection until it ends")
     }
 }
 
 impl DerefMut for WriteTx {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.conn
+        self.conn
+            .as_mut()
+            .expect("a transaction holds its connection until it ends")
     }
 }
 
@@ -317,9 +340,8 @@ impl SqliteStore {
         Ok(OperationWriter {
             tx,
             writes_failing: self.writes_failing.clone(),
-            rollups: HashMap::new(),
+            deltas: Deltas::default(),
             dataset_ids: HashMap::new(),
-            datasets: HashMap::new(),
             written: 0,
         })
     }
@@ -363,16 +385,13 @@ fn note<T>(flag: &AtomicBool, outcome: &Result<T>) {
     }
 }
 
-/// Stores operations inside one open transaction; see [`SqliteStore::writer`].
-pub struct OperationWriter {
-    tx: WriteTx,
-    writes_failing: Arc<AtomicBool>,
+/// What stored operations add to the per-hour rollups and to the dataset table, counted as
+/// they are written and applied in the same transaction.
+#[derive(Debug, Default)]
+struct Deltas {
     /// Per metric type, per hour.
     rollups: HashMap<String, HashMap<i64, TypeTotals>>,
-    /// Ids of the dataset names this writer has met.
-    dataset_ids: HashMap<String, i64>,
     datasets: HashMap<String, DatasetDelta>,
-    written: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -382,67 +401,11 @@ struct DatasetDelta {
     registered: bool,
     last_migrated: Option<i64>,
     last_rollback: Option<i64>,
-    /// The latest component named for the dataset in this writer's operations.
+    /// The latest component named for the dataset in these operations.
     component: Option<String>,
 }
 
-impl OperationWriter {
-    /// Validates and writes a batch; a batch with an invalid operation writes nothing.
-    pub async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
-        let outcome = self.write_batch(ops).await;
-        if let Err(e) = &outcome
-            && e.is_storage_fault()
-        {
-            self.writes_failing.store(true, Ordering::Relaxed);
-        }
-        outcome
-    }
-
-    async fn write_batch(&mut self, ops: &[NewOperation]) -> Result<()> {
-        for (index, op) in ops.iter().enumerate() {
-            op.validate()
-                .map_err(|source| StoreError::Invalid { index, source })?;
-        }
-        self.resolve_dataset_ids(ops).await?;
-        // Build the next statement while the store's thread runs the current one.
-        let (tx, ids) = (&mut self.tx, &self.dataset_ids);
-        let mut chunks = ops.chunks(INSERT_CHUNK);
-        let mut next = chunks.next().map(|c| insert_statement(c, ids));
-        while let Some(statement) = next {
-            let build_next = async { chunks.next().map(|c| insert_statement(c, ids)) };
-            let (done, following) = tokio::join!(statement.execute(&mut **tx), build_next);
-            done?;
-            next = following;
-        }
-        for op in ops {
-            self.count(op);
-        }
-        self.written += ops.len() as u64;
-        Ok(())
-    }
-
-    /// Gives every dataset name of the batch its id, adding names seen for the first time.
-    async fn resolve_dataset_ids(&mut self, ops: &[NewOperation]) -> Result<()> {
-        for op in ops {
-            let Some(name) = &op.dataset_name else {
-                continue;
-            };
-            if self.dataset_ids.contains_key(name.as_str()) {
-                continue;
-            }
-            sqlx::query("INSERT INTO dataset_ids (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
-                .bind(name.clone())
-                .execute(&mut *self.tx)
-                .await?;
-            let id: i64 = sqlx::query_scalar("SELECT id FROM dataset_ids WHERE name = ?")
-                .bind(name.clone())
-                .fetch_one(&mut *self.tx)
-                .await?;
-            self.dataset_ids.insert(name.clone(), id);
-        }
-        Ok(())
-    }
-
+impl Deltas {
     fn count(&mut self, op: &NewOperation) {
         let us = to_us(op.timestamp);
         let hour = us.div_euclid(HOUR_US);
@@ -485,20 +448,8 @@ impl OperationWriter {
         }
     }
 
-    /// Operations written so far.
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
-    /// Makes everything written durable and visible, with the rollups brought in step.
-    pub async fn commit(self) -> Result<u64> {
-        let flag = self.writes_failing.clone();
-        let outcome = self.finish().await;
-        note(&flag, &outcome);
-        outcome
-    }
-
-    async fn finish(mut self) -> Result<u64> {
+    /// Brings the rollups and the dataset table in step, inside the caller's transaction.
+    async fn apply(&self, conn: &mut SqliteConnection) -> Result<()> {
         // Collected first: a lazy iterator of closures held across the awaits below would make
         // this future not `Send`.
         let mut rollups: Vec<(i64, &str, &TypeTotals)> = Vec::new();
@@ -521,7 +472,7 @@ impl OperationWriter {
             .bind(t.success_count as i64)
             .bind(t.success_duration_sum)
             .bind(t.success_duration_count as i64)
-            .execute(&mut *self.tx)
+            .execute(&mut *conn)
             .await?;
         }
         for (name, d) in &self.datasets {
@@ -545,11 +496,100 @@ impl OperationWriter {
             .bind(d.last_migrated)
             .bind(d.last_rollback)
             .bind(d.component.clone())
-            .execute(&mut *self.tx)
+            .execute(&mut *conn)
             .await?;
         }
+        Ok(())
+    }
+}
+
+/// Dataset names and their ids, as committed: kept by a caller that stores many transactions
+/// (an ingest's chunks) so that each looks up only the names it meets the first time.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetIds(HashMap<String, i64>);
+
+/// Stores operations inside one open transaction; see [`SqliteStore::writer`].
+pub struct OperationWriter {
+    tx: WriteTx,
+    writes_failing: Arc<AtomicBool>,
+    deltas: Deltas,
+    /// Ids of the dataset names this writer has met.
+    dataset_ids: HashMap<String, i64>,
+    written: u64,
+}
+
+impl OperationWriter {
+    /// Validates and writes a batch; a batch with an invalid operation writes nothing.
+    pub async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
+        let outcome = self.write_batch(ops).await;
+        if let Err(e) = &outcome
+            && e.is_storage_fault()
+        {
+            self.writes_failing.store(true, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    async fn write_batch(&mut self, ops: &[NewOperation]) -> Result<()> {
+        validate_all(ops)?;
+        self.resolve_dataset_ids(ops).await?;
+        // Build the next statement while the store's thread runs the current one.
+        let (tx, ids) = (&mut self.tx, &self.dataset_ids);
+        let mut chunks = ops.chunks(INSERT_CHUNK);
+        let mut next = chunks.next().map(|c| insert_statement(c, ids));
+        while let Some(statement) = next {
+            let build_next = async { chunks.next().map(|c| insert_statement(c, ids)) };
+            let (done, following) = tokio::join!(statement.execute(&mut **tx), build_next);
+            done?;
+            next = following;
+        }
+        for op in ops {
+            self.deltas.count(op);
+        }
+        self.written += ops.len() as u64;
+        Ok(())
+    }
+
+    /// Gives every dataset name of the batch its id, adding names seen for the first time.
+    async fn resolve_dataset_ids(&mut self, ops: &[NewOperation]) -> Result<()> {
+        for op in ops {
+            let Some(name) = &op.dataset_name else {
+                continue;
+            };
+            if self.dataset_ids.contains_key(name.as_str()) {
+                continue;
+            }
+            sqlx::query("INSERT INTO dataset_ids (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
+                .bind(name.clone())
+                .execute(&mut *self.tx)
+                .await?;
+            let id: i64 = sqlx::query_scalar("SELECT id FROM dataset_ids WHERE name = ?")
+                .bind(name.clone())
+                .fetch_one(&mut *self.tx)
+                .await?;
+            self.dataset_ids.insert(name.clone(), id);
+        }
+        Ok(())
+    }
+
+    /// Operations written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Makes everything written durable and visible, with the rollups brought in step.
+    pub async fn commit(self) -> Result<u64> {
+        let flag = self.writes_failing.clone();
+        let outcome = self.finish().await.map(|(n, _)| n);
+        note(&flag, &outcome);
+        outcome
+    }
+
+    /// Commits, returning the count written and the dataset ids met (now committed).
+    async fn finish(mut self) -> Result<(u64, HashMap<String, i64>)> {
+        self.deltas.apply(&mut self.tx).await?;
         self.tx.commit().await?;
-        Ok(self.written)
+        Ok((self.written, self.dataset_ids))
     }
 
     /// Drops everything written: nothing of it is stored.
@@ -557,6 +597,246 @@ impl OperationWriter {
         self.tx.rollback().await?;
         Ok(())
     }
+}
+
+/// Checks every operation of a batch, naming the first invalid one by its index.
+fn validate_all(ops: &[NewOperation]) -> Result<()> {
+    for (index, op) in ops.iter().enumerate() {
+        op.validate()
+            .map_err(|source| StoreError::Invalid { index, source })?;
+    }
+    Ok(())
+}
+
+/// One chunk of an input given to `mhd ingest operations`: `records` records (lines, or
+/// elements of an array) whose bytes, chained after the chunk `prev` (empty for an input's
+/// first), hash to `key`. See the `ingested_chunks` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// SHA-256 of `prev` and the chunk's bytes, in hex.
+    pub key: String,
+    /// The key of the chunk before it; empty for the first.
+    pub prev: String,
+    /// Records of the input it covers, valid or not.
+    pub records: u64,
+}
+
+/// Remembers a chunk in the caller's transaction; false when it was remembered already.
+async fn remember_chunk(
+    conn: &mut SqliteConnection,
+    chunk: &Chunk,
+    stored: u64,
+    source: &str,
+    at: OffsetDateTime,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO ingested_chunks (key, prev, records, stored, source, at_us) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(chunk.key.clone())
+    .bind(chunk.prev.clone())
+    .bind(chunk.records as i64)
+    .bind(stored as i64)
+    .bind(source.to_owned())
+    .bind(to_us(at))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl SqliteStore {
+    /// Every remembered chunk as `(records, key)`, listed under the key of the chunk before it.
+    pub async fn ingested_chunks(&self) -> Result<HashMap<String, Vec<(u64, String)>>> {
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT prev, records, key FROM ingested_chunks ORDER BY prev, records")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut out: HashMap<String, Vec<(u64, String)>> = HashMap::new();
+        for (prev, records, key) in rows {
+            out.entry(prev).or_default().push((records as u64, key));
+        }
+        Ok(out)
+    }
+
+    /// Stores one chunk's valid operations and remembers the chunk, in one transaction of its
+    /// own. Returns `None`, storing nothing, when the chunk is remembered already (another
+    /// ingest of the same input stored it meanwhile) unless `again` says to store it anyway.
+    /// `ids` carries the dataset ids committed by earlier chunks and gains this one's.
+    pub async fn insert_chunk(
+        &self,
+        chunk: &Chunk,
+        ops: &[NewOperation],
+        source: &str,
+        at: OffsetDateTime,
+        again: bool,
+        ids: &mut DatasetIds,
+    ) -> Result<Option<u64>> {
+        validate_all(ops)?;
+        let mut w = self.writer().await?;
+        w.dataset_ids.clone_from(&ids.0);
+        let fresh = match remember_chunk(&mut w.tx, chunk, ops.len() as u64, source, at).await {
+            Ok(fresh) => fresh,
+            Err(e) => return self.noted(Err(e)),
+        };
+        if !fresh && !again {
+            w.rollback().await?;
+            return Ok(None);
+        }
+        w.write(ops).await?;
+        let flag = w.writes_failing.clone();
+        let outcome = w.finish().await;
+        note(&flag, &outcome);
+        let (n, met) = outcome?;
+        ids.0 = met;
+        Ok(Some(n))
+    }
+
+    /// Starts staging operations for an all-or-nothing ingest (see [`Staging`]).
+    pub async fn stage(&self) -> Result<Staging> {
+        let mut conn = self.pool.acquire().await?;
+        // The staged rows may be many: in a temporary file (deleted by the system when the
+        // process ends, however it ends), not in memory.
+        sqlx::query("PRAGMA temp_store = FILE")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "CREATE TEMP TABLE staged_operations (timestamp_us INTEGER, metric_type TEXT, \
+             operation TEXT, dataset_name TEXT, component TEXT, system TEXT, duration_ms REAL, \
+             success INTEGER, row_count INTEGER, error_message TEXT, metadata TEXT, \
+             import_key TEXT)",
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("BEGIN").execute(&mut *conn).await?;
+        Ok(Staging {
+            conn: Some(conn),
+            deltas: Deltas::default(),
+            chunks: Vec::new(),
+            staged: 0,
+            writes_failing: self.writes_failing.clone(),
+        })
+    }
+}
+
+/// Operations set aside until all of an input has been read, then stored at once by
+/// [`Staging::publish`] — or not at all: dropped or discarded, or when the process dies
+/// before publishing, nothing of them is stored. Staging takes no lock on the store, so
+/// others write meanwhile; only the publishing transaction holds it, while it copies.
+pub struct Staging {
+    /// The connection holding the temporary table; `None` once published.
+    conn: Option<PoolConnection<Sqlite>>,
+    deltas: Deltas,
+    chunks: Vec<(Chunk, u64)>,
+    staged: u64,
+    writes_failing: Arc<AtomicBool>,
+}
+
+impl Staging {
+    /// Sets aside one chunk's valid operations; a batch with an invalid operation sets aside
+    /// nothing.
+    pub async fn add(&mut self, chunk: &Chunk, ops: &[NewOperation]) -> Result<()> {
+        validate_all(ops)?;
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        for part in ops.chunks(STAGE_CHUNK) {
+            stage_statement(part).execute(&mut **conn).await?;
+        }
+        for op in ops {
+            self.deltas.count(op);
+        }
+        self.staged += ops.len() as u64;
+        self.chunks.push((chunk.clone(), ops.len() as u64));
+        Ok(())
+    }
+
+    /// Operations set aside so far.
+    pub fn staged(&self) -> u64 {
+        self.staged
+    }
+
+    /// Stores everything set aside in one transaction, with the chunks remembered. Fails,
+    /// storing nothing, when another ingest stored one of the chunks meanwhile.
+    pub async fn publish(mut self, source: &str, at: OffsetDateTime) -> Result<u64> {
+        let outcome = self.publish_all(source, at).await;
+        note(&self.writes_failing, &outcome);
+        outcome
+    }
+
+    async fn publish_all(&mut self, source: &str, at: OffsetDateTime) -> Result<u64> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(0);
+        };
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        let mut tx = WriteTx::begin_on(conn).await?;
+        sqlx::query(
+            "INSERT INTO dataset_ids (name) SELECT DISTINCT dataset_name \
+             FROM temp.staged_operations WHERE dataset_name IS NOT NULL \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT OR ROLLBACK INTO operations ({COLUMNS}) \
+             SELECT s.timestamp_us, s.metric_type, s.operation, s.dataset_name, s.component, \
+             s.system, s.duration_ms, s.success, s.row_count, s.error_message, s.metadata, \
+             s.import_key, d.id FROM temp.staged_operations s \
+             LEFT JOIN dataset_ids d ON d.name = s.dataset_name ORDER BY s.rowid"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        self.deltas.apply(&mut tx).await?;
+        for (chunk, stored) in &self.chunks {
+            if !remember_chunk(&mut tx, chunk, *stored, source, at).await? {
+                return Err(StoreError::Concurrent);
+            }
+        }
+        sqlx::query("DROP TABLE temp.staged_operations")
+            .execute(&mut *tx)
+            .await?;
+        let mut conn = tx.commit_keeping().await?;
+        sqlx::query("PRAGMA temp_store = MEMORY")
+            .execute(&mut *conn)
+            .await?;
+        Ok(self.staged)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // Not published: closing the connection drops the temporary table and its file.
+        if let Some(conn) = self.conn.as_mut() {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// Rows per multi-row INSERT into the staging table: 2048 rows × 12 columns stays below
+/// SQLite's limit of 32766 variables.
+const STAGE_CHUNK: usize = 2048;
+
+fn stage_statement(
+    part: &[NewOperation],
+) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
+    let mut sql = String::from("INSERT INTO temp.staged_operations VALUES ");
+    sql.push_str(&vec!["(?,?,?,?,?,?,?,?,?,?,?,?)"; part.len()].join(","));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for op in part {
+        q = q
+            .bind(to_us(op.timestamp))
+            .bind(op.metric_type.clone())
+            .bind(op.operation.clone())
+            .bind(op.dataset_name.clone())
+            .bind(op.component.clone())
+            .bind(op.system.map(System::as_str))
+            .bind(op.duration_ms)
+            .bind(op.success)
+            .bind(op.row_count)
+            .bind(op.error_message.clone())
+            .bind(op.metadata.as_ref().map(|m| m.to_string()))
+            .bind(op.import_key.clone());
+    }
+    q
 }
 
 fn insert_sql(rows: usize) -> String {
