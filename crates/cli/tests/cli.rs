@@ -763,7 +763,7 @@ fn a_killed_ingest_resumes_without_duplicates_and_a_killed_strict_one_stores_not
     kill_once_storing(home.path(), &mut plain, true);
     let partial = total_operations(home.path());
     assert!(
-        partial > 0 && partial % 32_768 == 0,
+        partial > 0 && partial.is_multiple_of(32_768),
         "whole chunks only: {partial}"
     );
     let out = mhd(home.path())

@@ -977,3 +977,89 @@ async fn a_full_disk_answers_507_and_writes_succeed_again_once_space_is_freed() 
     let summary = store.stats_summary().await.unwrap();
     assert_eq!(summary.overall.total_operations, acknowledged);
 }
+
+#[tokio::test]
+async fn writes_refuse_times_too_far_ahead_and_names_over_the_limit_naming_the_place() {
+    let s = server(true).await;
+    // Now is 2025-03-01 12:00; a day ahead is accepted, more is refused, with its line.
+    let body = "{\"timestamp\":\"2025-03-02T12:00:00Z\",\"metric_type\":\"m\",\"operation\":\"ok\"}\n\
+                {\"timestamp\":\"9999-12-31T23:59:59Z\",\"metric_type\":\"m\",\"operation\":\"late\"}\n\
+                {\"timestamp\":\"10000-01-01T00:00:00Z\",\"metric_type\":\"m\",\"operation\":\"y\"}\n";
+    let (status, v) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/operations",
+        Some("application/x-ndjson"),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["line"], 2);
+    let reason = v["errors"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("field `timestamp`: 9999-12-31T23:59:59Z is more than 1d in the future"),
+        "{reason}"
+    );
+    assert_eq!(v["errors"][1]["line"], 3);
+    assert!(
+        v["errors"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the year must have 4 digits"),
+        "{v}"
+    );
+    let (status, v) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/samples",
+        Some("application/x-ndjson"),
+        "{\"timestamp\":\"2026-01-01T00:00:00Z\",\"metric\":\"cpu_percent\",\"value\":1}\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("field `timestamp`")
+    );
+    let (status, v) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/tests/junit?suite=unit&run_at=2030-01-01",
+        Some("application/xml"),
+        "<testsuite><testcase name=\"a\"/></testsuite>",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("parameter `run_at`: 2030-01-01T00:00:00Z is more than 1d"),
+        "{v}"
+    );
+    // A benchmark operation of 15 MB (inside the body limit) is refused, naming the field.
+    let csv = format!(
+        "operation,system,value_ms\n{},old,1\n",
+        "x".repeat(15 << 20)
+    );
+    let (status, v) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/benchmarks?format=csv",
+        Some("text/csv"),
+        csv,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("field `operation`: is 15728640 bytes long; the limit is 4096"),
+        "{v}"
+    );
+    let (_, listed) = get(&s.router, "/api/v1/operations").await;
+    assert_eq!(listed.as_array().unwrap().len(), 0, "nothing was stored");
+}
