@@ -763,7 +763,7 @@ fn a_killed_ingest_resumes_without_duplicates_and_a_killed_strict_one_stores_not
     kill_once_storing(home.path(), &mut plain, true);
     let partial = total_operations(home.path());
     assert!(
-        partial > 0 && partial.is_multiple_of(32_768),
+        partial > 0 && partial.is_multiple_of(65_536),
         "whole chunks only: {partial}"
     );
     let out = mhd(home.path())
@@ -1064,14 +1064,14 @@ fn post_operations(addr: &str, body: &str) -> (u16, bool, String) {
 
 #[test]
 fn a_long_ingest_beside_a_busy_server_lets_every_record_and_http_write_through() {
-    // Writers give up after 3 s here (10 s by default), so that holding the store for longer
+    // Writers give up after 5 s here (10 s by default), so that holding the store for longer
     // shows within the test: a single transaction for the whole ingest did, and every
     // `mhd record` and HTTP write meanwhile failed ("database is locked", 500).
-    let timeout = "3s";
+    let timeout = "5s";
     let home = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("mhd");
     let file = home.path().join("ops.ndjson");
-    let n = 200_000;
+    let n = 300_000;
     std::fs::write(&file, operation_lines(n, 0)).unwrap();
     let command = |args: &[&str]| {
         let mut c = std::process::Command::new(&bin);
@@ -1129,6 +1129,34 @@ fn a_long_ingest_beside_a_busy_server_lets_every_record_and_http_write_through()
             })
         })
         .collect();
+    // What the store holds, seen from outside while the ingest runs: (the ingest's rows, the
+    // others' rows).
+    let seen = {
+        let (ingesting, home) = (ingesting.clone(), home.path().to_owned());
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while ingesting.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = mhd(&home)
+                    .args(["stats", "summary", "--json"])
+                    .output()
+                    .unwrap();
+                if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
+                    let count = |ty: &str| {
+                        v["by_type"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter(|t| t["metric_type"] == ty)
+                            .map(|t| t["count"].as_u64().unwrap())
+                            .sum::<u64>()
+                    };
+                    seen.push((count("migration"), count("http") + count("cli")));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            seen
+        })
+    };
     // `mhd record` calls, a few at a time, while the ingest runs.
     let mut recorded = 0;
     let mut ingest = ingest;
@@ -1180,6 +1208,17 @@ fn a_long_ingest_beside_a_busy_server_lets_every_record_and_http_write_through()
     assert!(
         recorded >= 3 && answers >= 10,
         "{recorded} records, {answers} HTTP writes"
+    );
+    // Other writes were stored while the ingest was half-way: between two looks at the store
+    // that each found part of the ingest's rows stored, more of the others' were.
+    let seen = seen.join().unwrap();
+    let midway: Vec<_> = seen
+        .iter()
+        .filter(|(ingested, _)| *ingested > 0 && *ingested < n as u64)
+        .collect();
+    assert!(
+        midway.windows(2).any(|w| w[1].1 > w[0].1),
+        "no write got in between the ingest's chunks: {seen:?}"
     );
     assert_eq!(
         total_operations(home.path()),

@@ -32,13 +32,25 @@ pub fn check_name(value: &str, required: bool) -> Result<(), String> {
             value.len()
         ));
     }
-    if let Some(c) = value.chars().find(|c| c.is_control()) {
+    if has_control(value) {
+        let c = value.chars().find(|c| c.is_control()).unwrap_or('\0');
         return Err(format!(
             "must not contain control characters (found {})",
             c.escape_unicode()
         ));
     }
     Ok(())
+}
+
+/// Whether `value` holds a control character (Unicode's `Cc`: U+0000–U+001F, U+007F–U+009F),
+/// looking at bytes: names are checked by the million in a bulk load.
+fn has_control(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b < 0x20
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)))
+    })
 }
 
 /// Checks a free text: at most [`MAX_TEXT_BYTES`] and no NUL. Other control characters
@@ -134,6 +146,17 @@ mod tests {
         assert!(check_duration(0.0, "seconds").is_ok());
         for bad in [-1.0, f64::NAN, f64::INFINITY] {
             assert!(check_duration(bad, "seconds").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_found_by_their_bytes_as_by_their_category() {
+        for c in (0..=0x10ffff)
+            .filter_map(char::from_u32)
+            .filter(|c| (*c as u32) < 0x3000)
+        {
+            let s = format!("a{c}b");
+            assert_eq!(has_control(&s), c.is_control(), "{:?}", c.escape_unicode());
         }
     }
 

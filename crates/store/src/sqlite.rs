@@ -448,7 +448,8 @@ impl Deltas {
         }
     }
 
-    /// Brings the rollups and the dataset table in step, inside the caller's transaction.
+    /// Brings the rollups and the dataset table in step, inside the caller's transaction:
+    /// many rows per statement, since a bulk load's every chunk touches hundreds of each.
     async fn apply(&self, conn: &mut SqliteConnection) -> Result<()> {
         // Collected first: a lazy iterator of closures held across the awaits below would make
         // this future not `Send`.
@@ -456,30 +457,40 @@ impl Deltas {
         for (ty, hours) in &self.rollups {
             rollups.extend(hours.iter().map(|(h, t)| (*h, ty.as_str(), t)));
         }
-        for (hour, metric_type, t) in rollups {
-            sqlx::query(
+        for part in rollups.chunks(UPSERT_CHUNK) {
+            let mut sql = String::from(
                 "INSERT INTO operation_rollup (hour, metric_type, count, success_count, \
-                 success_duration_sum, success_duration_count) VALUES (?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (hour, metric_type) DO UPDATE SET \
+                 success_duration_sum, success_duration_count) VALUES ",
+            );
+            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; part.len()].join(","));
+            sql.push_str(
+                " ON CONFLICT (hour, metric_type) DO UPDATE SET \
                  count = count + excluded.count, \
                  success_count = success_count + excluded.success_count, \
                  success_duration_sum = success_duration_sum + excluded.success_duration_sum, \
                  success_duration_count = success_duration_count + excluded.success_duration_count",
-            )
-            .bind(hour)
-            .bind(metric_type)
-            .bind(t.count as i64)
-            .bind(t.success_count as i64)
-            .bind(t.success_duration_sum)
-            .bind(t.success_duration_count as i64)
-            .execute(&mut *conn)
-            .await?;
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (hour, metric_type, t) in part {
+                q = q
+                    .bind(*hour)
+                    .bind(metric_type.to_string())
+                    .bind(t.count as i64)
+                    .bind(t.success_count as i64)
+                    .bind(t.success_duration_sum)
+                    .bind(t.success_duration_count as i64);
+            }
+            q.execute(&mut *conn).await?;
         }
-        for (name, d) in &self.datasets {
-            sqlx::query(
+        let datasets: Vec<(&String, &DatasetDelta)> = self.datasets.iter().collect();
+        for part in datasets.chunks(UPSERT_CHUNK) {
+            let mut sql = String::from(
                 "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered, \
-                 last_migrated_us, last_rollback_us, component) VALUES (?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (name) DO UPDATE SET \
+                 last_migrated_us, last_rollback_us, component) VALUES ",
+            );
+            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?)"; part.len()].join(","));
+            sql.push_str(
+                " ON CONFLICT (name) DO UPDATE SET \
                  first_seen_us = min(first_seen_us, excluded.first_seen_us), \
                  last_seen_us = max(last_seen_us, excluded.last_seen_us), \
                  registered = max(registered, excluded.registered), \
@@ -488,20 +499,27 @@ impl Deltas {
                  last_rollback_us = max(coalesce(last_rollback_us, excluded.last_rollback_us), \
                                         coalesce(excluded.last_rollback_us, last_rollback_us)), \
                  component = coalesce(excluded.component, component)",
-            )
-            .bind(name)
-            .bind(d.first)
-            .bind(d.last)
-            .bind(d.registered)
-            .bind(d.last_migrated)
-            .bind(d.last_rollback)
-            .bind(d.component.clone())
-            .execute(&mut *conn)
-            .await?;
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (name, d) in part {
+                q = q
+                    .bind(name.to_string())
+                    .bind(d.first)
+                    .bind(d.last)
+                    .bind(d.registered)
+                    .bind(d.last_migrated)
+                    .bind(d.last_rollback)
+                    .bind(d.component.clone());
+            }
+            q.execute(&mut *conn).await?;
         }
         Ok(())
     }
 }
+
+/// Rows per multi-row upsert of rollups or datasets: 1,000 rows × 7 columns stays below
+/// SQLite's limit of 32766 variables.
+const UPSERT_CHUNK: usize = 1000;
 
 /// Dataset names and their ids, as committed: kept by a caller that stores many transactions
 /// (an ingest's chunks) so that each looks up only the names it meets the first time.
@@ -671,8 +689,12 @@ impl SqliteStore {
         again: bool,
         ids: &mut DatasetIds,
     ) -> Result<Option<u64>> {
-        validate_all(ops)?;
         let mut w = self.writer().await?;
+        // A bulk load checkpoints the write-ahead log every 40 MB rather than every 4 MB (each
+        // chunk would otherwise copy its pages into the store, and sync it, on commit).
+        sqlx::query("PRAGMA wal_autocheckpoint = 10000")
+            .execute(&mut *w.tx)
+            .await?;
         w.dataset_ids.clone_from(&ids.0);
         let fresh = match remember_chunk(&mut w.tx, chunk, ops.len() as u64, source, at).await {
             Ok(fresh) => fresh,
