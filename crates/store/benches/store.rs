@@ -174,8 +174,8 @@ fn main() {
         } else {
             baseline_inserts(&dir.path().join("baseline.db"), &ops).await
         };
-        let chunked = chunked_inserts(&dir.path().join("chunked.db"), &ops).await;
         let (ours, store) = store_inserts(&dir.path().join("mhd.db"), &ops).await;
+        let chunked = chunked_inserts(&dir.path().join("chunked.db"), &ops).await;
         let rate = |d: Duration| n as f64 / d.as_secs_f64();
         println!("ingest of {n} operations into SQLite (one transaction, durable on commit)");
         println!(
