@@ -842,6 +842,17 @@ fn endless_and_oversized_inputs_are_refused_with_their_place_in_bounded_memory()
         "{}",
         stderr(&out)
     );
+    // Bad records are counted, and only the first thousand kept to be listed.
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "-", "--json"])
+        .write_stdin("not json\n".repeat(1500))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 1000);
+    assert_eq!(v["rejected_count"], 1500);
+    assert!(stderr(&out).contains("… and 1450 more rejected records"));
     // A folder is not a file of operations: bad usage, status 2.
     let out = mhd(home.path())
         .args(["ingest", "operations"])

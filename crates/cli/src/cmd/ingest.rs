@@ -80,7 +80,10 @@ struct ToStore {
 /// What the reader found besides the chunks it handed on.
 #[derive(Default)]
 struct Found {
+    /// The first [`LISTED_REJECTIONS`] rejected records (memory stays flat however many).
     rejected: Vec<Rejected>,
+    /// How many records were rejected in all.
+    rejected_count: usize,
     skipped: u64,
     stopped: Option<InputError>,
 }
@@ -131,10 +134,12 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
                 true
             }
             Piece::Chunk { id, ops, rejected } => {
-                found.rejected.extend(rejected);
+                found.rejected_count += rejected.len();
+                let room = LISTED_REJECTIONS.saturating_sub(found.rejected.len());
+                found.rejected.extend(rejected.into_iter().take(room));
                 // Under --strict one rejection means nothing is stored: read on only to
                 // report every rejected record.
-                if strict && !found.rejected.is_empty() {
+                if strict && found.rejected_count > 0 {
                     return true;
                 }
                 // The receiver is gone only when storing failed; its error is the one to report.
@@ -188,7 +193,7 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
         };
         return Err(anyhow::Error::new(e).context(format!("{shown}: cannot store ({kept})")));
     }
-    print_rejections(&shown, &found.rejected);
+    print_rejections(&shown, &found);
     if let Some(e) = &found.stopped {
         print_stop(&shown, e);
     }
@@ -203,8 +208,8 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
                 found.skipped
             ));
         }
-        if !found.rejected.is_empty() {
-            line.push_str(&format!("; rejected {}", found.rejected.len()));
+        if found.rejected_count > 0 {
+            line.push_str(&format!("; rejected {}", found.rejected_count));
         }
         eprintln!("{line}");
     }
@@ -219,7 +224,7 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
         }
         return Ok(ExitCode::from(1));
     }
-    let incomplete = !found.rejected.is_empty() || found.stopped.is_some();
+    let incomplete = found.rejected_count > 0 || found.stopped.is_some();
     Ok(match (incomplete, stored) {
         (false, _) => ExitCode::SUCCESS,
         // Nothing stored: the input is refused as a whole, nothing changed.
@@ -251,17 +256,17 @@ async fn strict_ingest(
     }
     drop(rx);
     let found = join(reader, shown)?;
-    print_rejections(shown, &found.rejected);
+    print_rejections(shown, &found);
     if let Some(e) = &found.stopped {
         print_stop(shown, e);
     }
-    let refused = !found.rejected.is_empty() || found.stopped.is_some();
+    let refused = found.rejected_count > 0 || found.stopped.is_some();
     let stored = if refused {
         drop(staging);
-        if !found.rejected.is_empty() {
+        if found.rejected_count > 0 {
             eprintln!(
                 "{shown}: {} record(s) rejected; stored nothing (--strict)",
-                found.rejected.len()
+                found.rejected_count
             );
         } else {
             eprintln!("{shown}: stored nothing (--strict)");
@@ -313,7 +318,7 @@ fn outcome(stored: u64, found: &Found) -> Outcome {
                 reason: r.reason.clone(),
             })
             .collect(),
-        rejected_count: found.rejected.len(),
+        rejected_count: found.rejected_count,
     }
 }
 
@@ -326,18 +331,18 @@ fn print_stop(shown: &str, e: &InputError) {
     }
 }
 
-fn print_rejections(shown: &str, rejected: &[Rejected]) {
-    for r in rejected.iter().take(SHOWN_REJECTIONS) {
+fn print_rejections(shown: &str, found: &Found) {
+    for r in found.rejected.iter().take(SHOWN_REJECTIONS) {
         let reason = terminal_safe(&r.reason);
         match r.index {
             Some(i) => eprintln!("{shown}:{}: element {i}: {reason}", r.line),
             None => eprintln!("{shown}:{}: {reason}", r.line),
         }
     }
-    if rejected.len() > SHOWN_REJECTIONS {
+    if found.rejected_count > SHOWN_REJECTIONS {
         eprintln!(
             "{shown}: … and {} more rejected records",
-            rejected.len() - SHOWN_REJECTIONS
+            found.rejected_count - SHOWN_REJECTIONS
         );
     }
 }
