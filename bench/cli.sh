@@ -17,15 +17,28 @@ trap 'rm -rf "$work"' EXIT
 python3 bench/make_operations.py "$OPS" > "$work/ops.ndjson"
 echo "input: $OPS operations, $(du -h "$work/ops.ndjson" | cut -f1) of NDJSON"
 
+# BEFORE=path/to/an/earlier/mhd adds that binary's ingest to the same run, for comparison.
+before=()
+if [ -n "${BEFORE:-}" ]; then
+  before=(-n "before: $BEFORE" "$BEFORE --home $work/ingest ingest operations $work/ops.ndjson"
+          -n "before: --strict" "$BEFORE --home $work/ingest ingest operations --strict $work/ops.ndjson")
+fi
 echo "== ingest (baseline: reading the file)"
 hyperfine --style basic --runs 3 \
   --prepare "rm -rf $work/ingest" \
   -n "baseline: cat file > /dev/null" "cat $work/ops.ndjson > /dev/null" \
-  -n "mhd ingest operations" "$MHD --home $work/ingest ingest operations $work/ops.ndjson"
+  "${before[@]}" \
+  -n "mhd ingest operations" "$MHD --home $work/ingest ingest operations $work/ops.ndjson" \
+  -n "mhd ingest operations --strict" "$MHD --home $work/ingest ingest operations --strict $work/ops.ndjson"
 
 # A store with the operations and the specification's plan, for the read commands.
 $MHD --home "$work/home" ingest operations "$work/ops.ndjson" 2>/dev/null
 $MHD --home "$work/home" init --start 2025-01-06 >/dev/null
+
+echo "== the same input again: every chunk is known, nothing is stored (baseline: reading the file)"
+hyperfine --style basic --runs 3 \
+  -n "baseline: cat file > /dev/null" "cat $work/ops.ndjson > /dev/null" \
+  -n "mhd ingest operations, again" "$MHD --home $work/home ingest operations $work/ops.ndjson"
 
 echo "== read commands over $OPS operations (baseline: mhd --version, the process alone)"
 hyperfine -N --style basic --warmup 3 --runs 30 \

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let now = datetime!(2025-06-02 12:00 UTC);
     let lines = text.split('\n').count();
     let array = operations::looks_like_array(text.as_bytes());
-    match operations::parse(text, now) {
+    match operations::parse(text, mhd_core::limits::TimeLimits::at(now)) {
         Ok(ops) => {
             for op in &ops {
                 op.validate()

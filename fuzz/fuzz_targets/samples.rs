@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let now = datetime!(2025-06-02 12:00 UTC);
     let lines = text.split('\n').count();
-    match samples::parse(text, now) {
+    match samples::parse(text, mhd_core::limits::TimeLimits::at(now)) {
         Ok(list) => {
             for s in &list {
                 s.validate().expect("an accepted sample does not validate");

@@ -4,7 +4,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use time::{OffsetDateTime, UtcOffset};
+use mhd_core::limits::TimeLimits;
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 /// Options every command takes.
 #[derive(Debug, clap::Args)]
@@ -15,6 +16,20 @@ pub struct GlobalArgs {
     /// The plan file to use instead of the home's `migration.toml`.
     #[arg(long, global = true, env = "MHD_PLAN", value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// How far ahead of now a recorded time may be, such as 1d or 12h; later times are refused
+    /// [default: the plan's `max_future`, else 1d].
+    #[arg(
+        long,
+        global = true,
+        env = "MHD_MAX_FUTURE",
+        value_name = "SPAN",
+        value_parser = parse_span
+    )]
+    pub max_future: Option<Duration>,
+}
+
+fn parse_span(s: &str) -> Result<Duration, String> {
+    mhd_core::time_parse::parse_duration(s)
 }
 
 /// Bad usage or bad input: the command exits with status 2 and changed nothing.
@@ -34,6 +49,8 @@ pub struct Ctx {
     pub home: PathBuf,
     /// `--plan`, when given.
     pub plan_override: Option<PathBuf>,
+    /// `--max-future` (or `MHD_MAX_FUTURE`), when given.
+    pub max_future: Option<Duration>,
     /// The time the command started: every "now" of the command is this one.
     pub now: OffsetDateTime,
     /// The local UTC offset, for showing times and reading naive times.
@@ -61,6 +78,7 @@ impl Ctx {
         Ok(Ctx {
             home,
             plan_override: args.plan,
+            max_future: args.max_future,
             now: OffsetDateTime::now_utc(),
             local_offset,
             stdout_tty,
@@ -78,6 +96,28 @@ impl Ctx {
         self.plan_override
             .clone()
             .unwrap_or_else(|| self.home.join("migration.toml"))
+    }
+
+    /// When the command started and how far past then a time in its input may lie:
+    /// `--max-future` (or `MHD_MAX_FUTURE`), else `plan`'s `max_future`, else a day.
+    pub fn time_limits(&self, plan: Option<&mhd_core::plan::Plan>) -> TimeLimits {
+        TimeLimits {
+            now: self.now,
+            max_future: self
+                .max_future
+                .or(plan.map(|p| p.thresholds.max_future))
+                .unwrap_or(mhd_core::limits::DEFAULT_MAX_FUTURE),
+        }
+    }
+
+    /// [`Ctx::time_limits`] with the plan read only when no flag or variable says it: a plan
+    /// that does not parse is an error then.
+    pub fn time_limits_from_plan(&self) -> anyhow::Result<TimeLimits> {
+        if self.max_future.is_some() {
+            return Ok(self.time_limits(None));
+        }
+        let plan = crate::cmd::plan::load_plan(&self.plan_path())?;
+        Ok(self.time_limits(plan.as_ref()))
     }
 
     /// The folder of the program's own log files.

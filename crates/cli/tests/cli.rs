@@ -179,8 +179,9 @@ fn ingest_stores_valid_lines_and_reports_each_bad_one_by_line() {
         .arg(&file)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3), "partly stored");
     let err = stderr(&out);
+    assert!(err.contains("partly stored (exit status 3)"), "{err}");
     assert!(
         err.contains("ops.ndjson:2: unknown field `colour`"),
         "{err}"
@@ -248,7 +249,7 @@ fn a_json_array_is_read_element_by_element_and_a_broken_one_is_refused_whole() {
         .write_stdin(array)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3), "partly stored");
     assert!(
         stderr(&out).contains("<stdin>:3: element 1: missing field `operation`"),
         "{}",
@@ -294,8 +295,8 @@ fn seeded_home() -> tempfile::TempDir {
     let lines = [
         r#"{"timestamp":"2025-01-06T10:00:00Z","metric_type":"dataset_register","operation":"register","dataset_name":"sales","duration_ms":100,"row_count":10}"#,
         r#"{"timestamp":"2025-01-06T10:05:00Z","metric_type":"dataset_read","operation":"read","dataset_name":"sales","duration_ms":300,"row_count":20}"#,
-        r#"{"timestamp":"2025-01-06T10:10:00Z","metric_type":"dataset_read","operation":"read","dataset_name":"hr","success":false,"error_message":"permission denied","duration_ms":5}"#,
-        r#"{"timestamp":"2025-01-06T10:15:00Z","metric_type":"migration","operation":"migrate","dataset_name":"\u001b[2Jevil","duration_ms":50}"#,
+        r#"{"timestamp":"2025-01-06T10:10:00Z","metric_type":"dataset_read","operation":"read","dataset_name":"hr","success":false,"error_message":"permission denied\u001b[2Jevil","duration_ms":5}"#,
+        r#"{"timestamp":"2025-01-06T10:15:00Z","metric_type":"migration","operation":"migrate","dataset_name":"evil","duration_ms":50}"#,
     ];
     mhd(home.path())
         .args(["ingest", "operations", "-"])
@@ -334,7 +335,10 @@ fn summary_json_keeps_mdm_field_names_and_figures() {
     assert_eq!(s["dataset_stats"]["total_datasets"], 3);
     assert_eq!(s["dataset_stats"]["datasets_registered"], 1);
     assert_eq!(s["recent_errors"][0]["operation"], "read");
-    assert_eq!(s["recent_errors"][0]["error_message"], "permission denied");
+    assert_eq!(
+        s["recent_errors"][0]["error_message"],
+        "permission denied\u{1b}[2Jevil"
+    );
 }
 
 #[test]
@@ -368,7 +372,7 @@ fn show_filters_and_prints_errors_under_failed_rows() {
     );
     assert!(
         !text.contains('\u{1b}'),
-        "an escape sequence in a dataset name must not reach the terminal"
+        "an escape sequence in an error message must not reach the terminal"
     );
     assert!(text.contains("\\u{1b}[2Jevil"));
     let out = mhd(home.path())
@@ -960,4 +964,624 @@ async fn serve_answers_only_the_hosts_it_is_given() {
         let (got, head) = raw_request([127, 0, 0, 1].into(), addr, &request).await;
         assert_eq!(got, status, "{host}: {head}");
     }
+}
+
+/// `n` operations as NDJSON lines, from `from` on, an hour apart from 2025-01-06.
+fn operation_lines(n: usize, from: usize) -> String {
+    let start = 1_736_121_600; // 2025-01-06T00:00:00Z
+    (from..from + n)
+        .map(|i| {
+            let t = time::OffsetDateTime::from_unix_timestamp(start + (i as i64 % 2000) * 60)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            format!(
+                "{{\"timestamp\":\"{t}\",\"metric_type\":\"migration\",\"operation\":\"migrate\",\
+                 \"dataset_name\":\"ds{}\",\"duration_ms\":{}}}\n",
+                i % 400,
+                i % 97
+            )
+        })
+        .collect()
+}
+
+fn total_operations(home: &Path) -> u64 {
+    json(
+        mhd(home)
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    )["overall"]["total_operations"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_rerun_adds_nothing_a_grown_input_adds_only_its_new_records_and_again_adds_all() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("ops.ndjson");
+    std::fs::write(&file, operation_lines(40_000, 0)).unwrap();
+    let ingest = |extra: &[&str]| {
+        let out = mhd(home.path())
+            .args(["ingest", "operations", "--json"])
+            .args(extra)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let first = ingest(&[]);
+    assert_eq!(
+        (first["stored"].as_u64(), first["skipped"].as_u64()),
+        (Some(40_000), Some(0))
+    );
+    // The same file again: nothing is added.
+    let again = ingest(&[]);
+    assert_eq!(
+        (again["stored"].as_u64(), again["skipped"].as_u64()),
+        (Some(0), Some(40_000))
+    );
+    assert_eq!(total_operations(home.path()), 40_000);
+    // The file grows: only the new lines are stored.
+    let mut grown = std::fs::read_to_string(&file).unwrap();
+    grown.push_str(&operation_lines(25, 40_000));
+    std::fs::write(&file, grown).unwrap();
+    let more = ingest(&[]);
+    assert_eq!(
+        (more["stored"].as_u64(), more["skipped"].as_u64()),
+        (Some(25), Some(40_000))
+    );
+    assert_eq!(total_operations(home.path()), 40_025);
+    // --again stores it all once more; standard input is recognised the same way.
+    let forced = ingest(&["--again"]);
+    assert_eq!(forced["stored"], 40_025);
+    assert_eq!(total_operations(home.path()), 80_050);
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .write_stdin(std::fs::read(&file).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Stored 0 operations"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(total_operations(home.path()), 80_050);
+}
+
+/// Waits until `home`'s store holds at least one operation (or `child` ends), then kills the
+/// child with SIGKILL.
+fn kill_once_storing(home: &Path, child: &mut std::process::Child, wait_for_rows: bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the ingest never got going"
+        );
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if !wait_for_rows || total_operations(home) > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn a_killed_ingest_resumes_without_duplicates_and_a_killed_strict_one_stores_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path())
+        .args(["stats", "summary"])
+        .assert()
+        .success();
+    let file = home.path().join("ops.ndjson");
+    let n = 120_000;
+    std::fs::write(&file, operation_lines(n, 0)).unwrap();
+    let spawn = |strict: bool| {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("mhd"));
+        c.arg("--home")
+            .arg(home.path())
+            .args(["ingest", "operations"]);
+        if strict {
+            c.arg("--strict");
+        }
+        c.arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // --strict, killed while it reads and stages: nothing is stored.
+    let mut strict = spawn(true);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    kill_once_storing(home.path(), &mut strict, false);
+    assert_eq!(
+        total_operations(home.path()),
+        0,
+        "a killed --strict ingest stores nothing"
+    );
+    // Without --strict, killed once chunks are being committed: what was committed stays,
+    // and the same command again stores exactly the rest.
+    let mut plain = spawn(false);
+    kill_once_storing(home.path(), &mut plain, true);
+    let partial = total_operations(home.path());
+    assert!(
+        partial > 0 && partial.is_multiple_of(65_536),
+        "whole chunks only: {partial}"
+    );
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["skipped"], partial);
+    assert_eq!(total_operations(home.path()), n as u64);
+    // --strict to its end stores all, once.
+    let home2 = tempfile::tempdir().unwrap();
+    mhd(home2.path())
+        .args(["ingest", "operations", "--strict"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(total_operations(home2.path()), n as u64);
+    mhd(home2.path())
+        .args(["ingest", "operations", "--strict"])
+        .arg(&file)
+        .assert()
+        .success();
+    assert_eq!(total_operations(home2.path()), n as u64);
+}
+
+#[test]
+fn endless_and_oversized_inputs_are_refused_with_their_place_in_bounded_memory() {
+    let home = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("mhd");
+    // One endless line: refused at line 1 once it passes 16 MiB, within 512 MiB of memory
+    // (the whole line was read into memory before, until the system killed the process).
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 524288 && exec \"$0\" --home \"$1\" ingest operations /dev/zero")
+        .arg(&bin)
+        .arg(home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/dev/zero:1: a line longer than 16 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    // A JSON array is read whole: at most 16 MiB of it.
+    let big = home.path().join("big.json");
+    std::fs::write(&big, format!("[\"{}\"]", "x".repeat(17 << 20))).unwrap();
+    let out = mhd(home.path())
+        .args(["ingest", "operations"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("a JSON array larger than 16 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    // So is a benchmark file.
+    let csv = home.path().join("bench.csv");
+    let mut text = String::from("operation,system,value_ms\n");
+    while text.len() <= 17 << 20 {
+        text.push_str("load,old,12.5\n");
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = mhd(home.path())
+        .args(["ingest", "bench"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("larger than 16 MiB"),
+        "{}",
+        stderr(&out)
+    );
+    // Bad records are counted, and only the first thousand kept to be listed.
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "-", "--json"])
+        .write_stdin("not json\n".repeat(1500))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["rejected"].as_array().unwrap().len(), 1000);
+    assert_eq!(v["rejected_count"], 1500);
+    assert!(stderr(&out).contains("… and 1450 more rejected records"));
+    // A folder is not a file of operations: bad usage, status 2.
+    let out = mhd(home.path())
+        .args(["ingest", "operations"])
+        .arg(home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is a folder"), "{}", stderr(&out));
+    assert_eq!(total_operations(home.path()), 0);
+}
+
+#[test]
+fn names_over_the_limit_or_with_control_characters_are_refused_on_every_path() {
+    let home = tempfile::tempdir().unwrap();
+    let long = "x".repeat(4097);
+    let record = |args: &[&str]| {
+        mhd(home.path())
+            .args(["record", "-t", "migration"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = record(&["-o", &long]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--operation: is 4097 bytes long; the limit is 4096"));
+    let out = record(&["-o", "m", "-d", "a\tb"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--dataset: must not contain control characters"));
+    // The same rules in a benchmark file (its operation names), a JUnit report and ingest.
+    let csv = home.path().join("bench.csv");
+    std::fs::write(&csv, format!("operation,system,value_ms\n{long},old,1\n")).unwrap();
+    let out = mhd(home.path())
+        .args(["ingest", "bench"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("field `operation`: is 4097 bytes long"),
+        "{}",
+        stderr(&out)
+    );
+    let xml = home.path().join("report.xml");
+    std::fs::write(
+        &xml,
+        "<testsuite><testcase name=\"a\" time=\"NaN\"/></testsuite>",
+    )
+    .unwrap();
+    let out = mhd(home.path())
+        .args(["ingest", "junit", "--suite", "unit"])
+        .arg(&xml)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("report.xml:1:12: <testcase> time=\"NaN\": not a number of seconds"),
+        "{}",
+        stderr(&out)
+    );
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .write_stdin(format!(
+            "{{\"metric_type\":\"m\",\"operation\":\"{long}\"}}\n{{\"metric_type\":\"m\",\"operation\":\"a\\u0000b\"}}\n"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "nothing stored: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("<stdin>:1: field `operation`: is 4097 bytes long"));
+    assert!(stderr(&out).contains("<stdin>:2: field `operation`: must not contain control"));
+    assert_eq!(total_operations(home.path()), 0);
+}
+
+#[test]
+fn times_past_the_allowed_future_are_refused_naming_the_place_unless_allowed() {
+    let home = tempfile::tempdir().unwrap();
+    let far = "9999-12-31T23:59:59Z";
+    let out = mhd(home.path())
+        .args(["record", "-t", "migration", "-o", "m", "--timestamp", far])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("--timestamp: 9999-12-31T23:59:59Z is more than 1d in the future"),
+        "{err}"
+    );
+    let out = mhd(home.path())
+        .args([
+            "record",
+            "-t",
+            "migration",
+            "-o",
+            "m",
+            "--timestamp",
+            "10000-01-01T00:00:00Z",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("the year must have 4 digits (times from 1970 to 9999"),
+        "{}",
+        stderr(&out)
+    );
+    let out = mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .write_stdin(format!(
+            "{{\"metric_type\":\"m\",\"operation\":\"ok\"}}\n{{\"timestamp\":\"{far}\",\"metric_type\":\"m\",\"operation\":\"late\"}}\n"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "partly stored");
+    assert!(
+        stderr(&out).contains("<stdin>:2: field `timestamp`: 9999-12-31T23:59:59Z is more than 1d"),
+        "{}",
+        stderr(&out)
+    );
+    // Allowed by the flag, the variable or the plan: stored, and every view renders it.
+    mhd(home.path())
+        .args([
+            "--max-future",
+            "3000000d",
+            "record",
+            "-t",
+            "migration",
+            "-o",
+            "m",
+            "--timestamp",
+            far,
+        ])
+        .assert()
+        .success();
+    mhd(home.path())
+        .env("MHD_MAX_FUTURE", "3000000d")
+        .args(["record", "-t", "migration", "-o", "m2", "--timestamp", far])
+        .assert()
+        .success();
+    mhd(home.path()).args(["init"]).assert().success();
+    let plan = home.path().join("migration.toml");
+    let text = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("max_future = \"1d\"", "max_future = \"3000000d\"");
+    std::fs::write(&plan, text).unwrap();
+    mhd(home.path())
+        .args(["record", "-t", "migration", "-o", "m3", "--timestamp", far])
+        .assert()
+        .success();
+    assert_eq!(total_operations(home.path()), 4);
+    let file = home.path().join("dashboard.html");
+    mhd(home.path())
+        .args(["stats", "dashboard", "--no-open", "-o"])
+        .arg(&file)
+        .assert()
+        .success();
+    for view in ["summary", "timeline", "components"] {
+        mhd(home.path()).arg(view).assert().success();
+    }
+}
+
+#[test]
+fn a_store_error_says_its_cause_once() {
+    let home = tempfile::tempdir().unwrap();
+    // A folder where the store should be: SQLite cannot open it.
+    std::fs::create_dir_all(home.path().join("mhd.db")).unwrap();
+    let out = mhd(home.path())
+        .args(["record", "-t", "migration", "-o", "m"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("unable to open database file").count(),
+        1,
+        "{err}"
+    );
+}
+
+/// A child process killed when dropped, so that a failing test leaves none behind.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One `POST /api/v1/operations` of `body` (NDJSON) over a new connection: the status, whether
+/// `Retry-After` came with it, and the body.
+fn post_operations(addr: &str, body: &str) -> (u16, bool, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        s,
+        "POST /api/v1/operations HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-ndjson\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let retry_after = answer.to_ascii_lowercase().contains("\r\nretry-after: ");
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or(String::new(), |(_, b)| b.to_owned());
+    (status, retry_after, body)
+}
+
+#[test]
+fn a_long_ingest_beside_a_busy_server_lets_every_record_and_http_write_through() {
+    // Writers give up after 5 s here (10 s by default), so that holding the store for longer
+    // shows within the test: a single transaction for the whole ingest did, and every
+    // `mhd record` and HTTP write meanwhile failed ("database is locked", 500).
+    let timeout = "5s";
+    let home = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("mhd");
+    let file = home.path().join("ops.ndjson");
+    let n = 300_000;
+    std::fs::write(&file, operation_lines(n, 0)).unwrap();
+    let command = |args: &[&str]| {
+        let mut c = std::process::Command::new(&bin);
+        c.arg("--home")
+            .arg(home.path())
+            .args(args)
+            .env("MHD_BUSY_TIMEOUT", timeout)
+            .env_remove("MHD_BIND")
+            .env_remove("MHD_PLAN");
+        c
+    };
+    let mut serve = Killed(
+        command(&["serve", "--bind", "127.0.0.1:0"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut err = std::io::BufReader::new(serve.0.stderr.take().unwrap());
+    let addr = loop {
+        let mut line = String::new();
+        assert!(
+            std::io::BufRead::read_line(&mut err, &mut line).unwrap() > 0,
+            "the server ended before serving"
+        );
+        if let Some(rest) = line.strip_prefix("mhd: serving http://") {
+            break rest.split('/').next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+
+    let ingest = Killed(
+        command(&["ingest", "operations"])
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let ingesting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    // HTTP writers: small batches, one after another, while the ingest runs.
+    let http: Vec<_> = (0..2)
+        .map(|w| {
+            let (addr, ingesting) = (addr.clone(), ingesting.clone());
+            std::thread::spawn(move || {
+                let mut answers = Vec::new();
+                let mut i = 0;
+                while ingesting.load(std::sync::atomic::Ordering::Relaxed) {
+                    let body = format!(
+                        "{{\"metric_type\":\"http\",\"operation\":\"post\",\"dataset_name\":\"h{w}-{i}\"}}\n"
+                    );
+                    answers.push(post_operations(&addr, &body));
+                    i += 1;
+                }
+                answers
+            })
+        })
+        .collect();
+    // What the store holds, seen from outside while the ingest runs: (the ingest's rows, the
+    // others' rows).
+    let seen = {
+        let (ingesting, home) = (ingesting.clone(), home.path().to_owned());
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while ingesting.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = mhd(&home)
+                    .args(["stats", "summary", "--json"])
+                    .output()
+                    .unwrap();
+                if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
+                    let count = |ty: &str| {
+                        v["by_type"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .filter(|t| t["metric_type"] == ty)
+                            .map(|t| t["count"].as_u64().unwrap())
+                            .sum::<u64>()
+                    };
+                    seen.push((count("migration"), count("http") + count("cli")));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            seen
+        })
+    };
+    // `mhd record` calls, a few at a time, while the ingest runs.
+    let mut recorded = 0;
+    let mut ingest = ingest;
+    while ingest.0.try_wait().unwrap().is_none() {
+        let children: Vec<_> = (0..3)
+            .map(|i| {
+                command(&[
+                    "record",
+                    "-t",
+                    "cli",
+                    "-o",
+                    "record",
+                    "-d",
+                    &format!("r{recorded}-{i}"),
+                ])
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "mhd record beside the ingest: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            recorded += 1;
+        }
+    }
+    ingesting.store(false, std::sync::atomic::Ordering::Relaxed);
+    let status = ingest.0.wait().unwrap();
+    let mut ingest_err = String::new();
+    std::io::Read::read_to_string(ingest.0.stderr.as_mut().unwrap(), &mut ingest_err).unwrap();
+    assert!(status.success(), "{ingest_err}");
+    let mut posted = 0;
+    let mut answers = 0;
+    for h in http {
+        for (status, retry_after, body) in h.join().unwrap() {
+            answers += 1;
+            match status {
+                201 => posted += 1,
+                // A store busy for longer than a write waits: 503 with Retry-After, never 500.
+                503 => assert!(retry_after && body.contains("\"busy\""), "{body}"),
+                other => panic!("HTTP write beside the ingest: {other} {body}"),
+            }
+        }
+    }
+    assert!(
+        recorded >= 3 && answers >= 10,
+        "{recorded} records, {answers} HTTP writes"
+    );
+    // Other writes were stored while the ingest was half-way: between two looks at the store
+    // that each found part of the ingest's rows stored, more of the others' were.
+    let seen = seen.join().unwrap();
+    let midway: Vec<_> = seen
+        .iter()
+        .filter(|(ingested, _)| *ingested > 0 && *ingested < n as u64)
+        .collect();
+    assert!(
+        midway.windows(2).any(|w| w[1].1 > w[0].1),
+        "no write got in between the ingest's chunks: {seen:?}"
+    );
+    assert_eq!(
+        total_operations(home.path()),
+        n as u64 + recorded + posted,
+        "every acknowledged write is stored, and the ingest's every line"
+    );
 }

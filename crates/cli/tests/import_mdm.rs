@@ -341,17 +341,30 @@ fn rows_that_cannot_convert_are_reported_and_strict_imports_nothing() {
         "--strict must not create the store"
     );
 
+    // Without --strict the good rows are imported: partly stored, status 3.
     let out = mhd(&home)
         .args(["import", "mdm", "--utc-offset", "+02:00"])
         .arg(&db)
         .assert()
-        .code(2);
+        .code(3);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert_eq!(
         stdout,
         format!("Imported 20 operations from {shown} (0 already imported, 2 rejected)\n")
     );
-    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("row id 22"));
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(err.contains("row id 22"), "{err}");
+    assert!(err.contains("partly imported (exit status 3)"), "{err}");
+    // Again: nothing is added, the same rows are rejected, nothing changed: status 2.
+    let out = mhd(&home)
+        .args(["import", "mdm", "--utc-offset", "+02:00"])
+        .arg(&db)
+        .assert()
+        .code(2);
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout),
+        format!("Imported 0 operations from {shown} (20 already imported, 2 rejected)\n")
+    );
     let out = mhd(&home)
         .args(["stats", "summary", "--json"])
         .assert()

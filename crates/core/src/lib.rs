@@ -14,6 +14,7 @@ pub mod forecast;
 pub mod format;
 pub mod health;
 pub mod history;
+pub mod limits;
 pub mod live;
 pub mod model;
 pub mod operation;

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::limits;
+
 /// Which side of the migration an operation ran on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -50,9 +52,6 @@ pub mod kind {
     /// MDM's registration of a dataset.
     pub const DATASET_REGISTER: &str = "dataset_register";
 }
-
-/// Longest accepted text field, in bytes; longer input is refused rather than truncated.
-pub const MAX_TEXT_LEN: usize = 64 * 1024;
 
 /// An operation to be stored: what `mhd record`, `mhd ingest operations`, the API and imports
 /// produce. The store adds the id.
@@ -150,39 +149,31 @@ impl NewOperation {
 
     /// Checks the rules every stored operation obeys, naming the first field that breaks one.
     ///
-    /// Rules: `metric_type` and `operation` are non-empty; text fields are at most
-    /// [`MAX_TEXT_LEN`] bytes and hold no NUL; `duration_ms` is finite and not negative;
-    /// `row_count` is not negative; `metadata` is an object (or, for imports, a string);
-    /// the timestamp lies between years 1970 and 9999.
+    /// Rules (the input limits of [`crate::limits`]): `metric_type` and `operation` are
+    /// non-empty names; `dataset_name` and `component` are names too; names are at most
+    /// [`MAX_NAME_BYTES`](crate::limits::MAX_NAME_BYTES) without control characters;
+    /// `error_message` (and metadata kept as text) at most
+    /// [`MAX_TEXT_BYTES`](crate::limits::MAX_TEXT_BYTES) without NUL; `duration_ms` is finite
+    /// and not negative; `row_count` is not negative; `metadata` is an object (or, for imports,
+    /// a string); the timestamp lies between years 1970 and 9999. How far in the future the
+    /// timestamp may be depends on when it is received: [`crate::limits::TimeLimits`].
     pub fn validate(&self) -> Result<(), OperationError> {
-        fn text(field: &'static str, v: &str, required: bool) -> Result<(), OperationError> {
-            if required && v.trim().is_empty() {
-                return Err(OperationError::field(field, "must not be empty"));
-            }
-            if v.len() > MAX_TEXT_LEN {
-                return Err(OperationError::field(
-                    field,
-                    format!("is {} bytes long; the limit is {MAX_TEXT_LEN}", v.len()),
-                ));
-            }
-            if v.contains('\0') {
-                return Err(OperationError::field(
-                    field,
-                    "must not contain a NUL character",
-                ));
-            }
-            Ok(())
+        let name = |field: &'static str, v: &str| {
+            limits::check_name(v, true).map_err(|m| OperationError::field(field, m))
+        };
+        let text = |field: &'static str, v: &str| {
+            limits::check_text(v).map_err(|m| OperationError::field(field, m))
+        };
+        name("metric_type", &self.metric_type)?;
+        name("operation", &self.operation)?;
+        if let Some(v) = &self.dataset_name {
+            name("dataset_name", v)?;
         }
-        text("metric_type", &self.metric_type, true)?;
-        text("operation", &self.operation, true)?;
-        for (field, v) in [
-            ("dataset_name", &self.dataset_name),
-            ("component", &self.component),
-            ("error_message", &self.error_message),
-        ] {
-            if let Some(v) = v {
-                text(field, v, field != "error_message")?;
-            }
+        if let Some(v) = &self.component {
+            name("component", v)?;
+        }
+        if let Some(v) = &self.error_message {
+            text("error_message", v)?;
         }
         if let Some(d) = self.duration_ms
             && (!d.is_finite() || d < 0.0)
@@ -202,9 +193,7 @@ impl NewOperation {
         }
         match &self.metadata {
             None | Some(serde_json::Value::Object(_)) => {}
-            Some(serde_json::Value::String(s)) if self.import_key.is_some() => {
-                text("metadata", s, false)?
-            }
+            Some(serde_json::Value::String(s)) if self.import_key.is_some() => text("metadata", s)?,
             Some(_) => return Err(OperationError::field("metadata", "must be a JSON object")),
         }
         let year = self.timestamp.year();
@@ -240,8 +229,10 @@ mod tests {
             ("operation", |o| o.operation = String::new()),
             ("dataset_name", |o| o.dataset_name = Some("a\0b".into())),
             ("component", |o| {
-                o.component = Some("x".repeat(MAX_TEXT_LEN + 1))
+                o.component = Some("x".repeat(limits::MAX_NAME_BYTES + 1))
             }),
+            ("dataset_name", |o| o.dataset_name = Some("a\tb".into())),
+            ("error_message", |o| o.error_message = Some("a\0b".into())),
             ("duration_ms", |o| o.duration_ms = Some(-1.0)),
             ("duration_ms", |o| o.duration_ms = Some(f64::NAN)),
             ("row_count", |o| o.row_count = Some(-5)),

@@ -457,6 +457,10 @@ pub struct Thresholds {
     pub test_pass_critical: f64,
     /// Percent by which the new system's p50 may be slower before it is a regression.
     pub regression_percent: f64,
+    /// How far ahead of now a recorded time may be (`max_future`, such as `"1d"`); a later
+    /// time is refused wherever it comes in.
+    #[serde(serialize_with = "serialize_duration_text")]
+    pub max_future: Duration,
 }
 
 impl Default for Thresholds {
@@ -468,6 +472,7 @@ impl Default for Thresholds {
             test_pass_warning: 0.95,
             test_pass_critical: 0.85,
             regression_percent: 10.0,
+            max_future: crate::limits::DEFAULT_MAX_FUTURE,
         }
     }
 }

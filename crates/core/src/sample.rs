@@ -54,10 +54,10 @@ use time::OffsetDateTime;
 
 use crate::OperationError;
 
-/// Longest metric name, label key or value, unit or component, in characters.
-pub const MAX_NAME_LEN: usize = 200;
 /// Most labels one sample may carry.
 pub const MAX_LABELS: usize = 32;
+/// Longest metric, unit, component, label key or value of a sample, in characters.
+pub const MAX_NAME_LEN: usize = 200;
 /// Processes listed in [`ResourceMetrics::top_consumers`].
 pub const TOP_CONSUMERS: usize = 10;
 
@@ -103,27 +103,20 @@ impl Sample {
 
     /// Checks the rules every stored sample obeys, naming the first field that breaks one.
     ///
-    /// Rules: `metric` is 1 to [`MAX_NAME_LEN`] characters among ASCII letters, digits, `_`,
-    /// `.` and `:`; `value` is finite; `unit` and `component`, when given, are 1 to
-    /// [`MAX_NAME_LEN`] characters without control characters; at most [`MAX_LABELS`] labels,
-    /// each key 1 to [`MAX_NAME_LEN`] characters and each value at most [`MAX_NAME_LEN`],
-    /// without control characters; the timestamp lies between years 1970 and 9999.
+    /// Rules: `metric` is a name (see [`crate::limits::check_name`]) of ASCII letters, digits,
+    /// `_`, `.` and `:`; `value` is finite; `unit` and `component`, when given, are non-empty
+    /// names; at most [`MAX_LABELS`] labels, each key a non-empty name and each value a name;
+    /// every one of these at most [`MAX_NAME_LEN`] characters (a sample is one point of many:
+    /// its names are short, and the API's document says so); the timestamp lies between years
+    /// 1970 and 9999.
     pub fn validate(&self) -> Result<(), OperationError> {
         fn text(field: &'static str, v: &str, required: bool) -> Result<(), OperationError> {
-            if required && v.trim().is_empty() {
-                return Err(OperationError::field(field, "must not be empty"));
-            }
+            crate::limits::check_name(v, required).map_err(|m| OperationError::field(field, m))?;
             let n = v.chars().count();
             if n > MAX_NAME_LEN {
                 return Err(OperationError::field(
                     field,
                     format!("is {n} characters long; the limit is {MAX_NAME_LEN}"),
-                ));
-            }
-            if v.chars().any(char::is_control) {
-                return Err(OperationError::field(
-                    field,
-                    "must not contain control characters",
                 ));
             }
             Ok(())
@@ -488,6 +481,7 @@ fn top_consumers(latest: &[Sample]) -> Vec<Consumer> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MAX_NAME_BYTES;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
@@ -516,7 +510,7 @@ mod tests {
             ("metric", |x| x.metric = "cpu percent".into()),
             ("metric", |x| x.metric = "cpu-percent".into()),
             ("metric", |x| x.metric = "é".into()),
-            ("metric", |x| x.metric = "m".repeat(MAX_NAME_LEN + 1)),
+            ("metric", |x| x.metric = "m".repeat(MAX_NAME_BYTES + 1)),
             ("value", |x| x.value = f64::NAN),
             ("value", |x| x.value = f64::INFINITY),
             ("unit", |x| x.unit = Some(String::new())),
@@ -530,10 +524,10 @@ mod tests {
                 x.labels.insert(String::new(), "v".into());
             }),
             ("labels", |x| {
-                x.labels.insert("k".into(), "v".repeat(MAX_NAME_LEN + 1));
+                x.labels.insert("k".into(), "v".repeat(MAX_NAME_BYTES + 1));
             }),
             ("labels", |x| {
-                x.labels.insert("k".repeat(MAX_NAME_LEN + 1), "v".into());
+                x.labels.insert("k".repeat(MAX_NAME_BYTES + 1), "v".into());
             }),
             ("timestamp", |x| {
                 x.timestamp = datetime!(1969-12-31 23:59 UTC)
@@ -550,7 +544,12 @@ mod tests {
     fn the_longest_names_and_most_labels_are_accepted() {
         let mut x = s(&"m".repeat(MAX_NAME_LEN), 1.0);
         x.labels = (0..MAX_LABELS)
-            .map(|i| (format!("{i}{}", "k".repeat(150)), "ü".repeat(MAX_NAME_LEN)))
+            .map(|i| {
+                (
+                    format!("{i:03}{}", "k".repeat(MAX_NAME_LEN - 3)),
+                    "ü".repeat(MAX_NAME_LEN),
+                )
+            })
             .collect();
         assert_eq!(x.validate(), Ok(()));
     }

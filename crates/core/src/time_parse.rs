@@ -14,6 +14,15 @@ pub fn parse_timestamp(s: &str) -> Result<OffsetDateTime, String> {
     if let Ok(d) = parse_date(s) {
         return Ok(PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc());
     }
+    // A year of more or fewer than four digits, or with a sign, is what the formats cannot
+    // hold: say so rather than where the text stopped matching.
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let signed = s.starts_with(['+', '-']) && s[1..].starts_with(|c: char| c.is_ascii_digit());
+    if signed || (digits != 4 && digits > 0 && s.as_bytes().get(digits) == Some(&b'-')) {
+        return Err(format!(
+            "{s:?}: the year must have 4 digits (times from 1970 to 9999 are accepted)"
+        ));
+    }
     Err(format!(
         "{s:?} is not a time: use RFC 3339 such as 2025-01-06T10:00:00Z, or a date such as 2025-01-06"
     ))
@@ -100,6 +109,19 @@ mod tests {
         );
         assert_eq!(parse_date("2025-02-28").unwrap(), date!(2025 - 02 - 28));
         assert!(parse_date("2025-02-30").is_err());
+    }
+
+    #[test]
+    fn a_year_without_four_digits_is_named_as_the_problem() {
+        for bad in [
+            "10000-01-01T00:00:00Z",
+            "+10000-01-01T00:00:00Z",
+            "999-01-01",
+        ] {
+            let e = parse_timestamp(bad).unwrap_err();
+            assert!(e.contains("the year must have 4 digits"), "{bad}: {e}");
+            assert!(e.contains("1970 to 9999"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use mhd_core::System;
+use mhd_core::limits::MAX_WHOLE_INPUT_BYTES;
 use mhd_core::perf::BenchmarkSamples;
 use serde_json::{Map, Value};
 
@@ -212,9 +213,30 @@ pub fn read(path: &Path, options: &Options) -> Result<Vec<BenchmarkSamples>, Ben
     }
 }
 
+/// Reads a whole file of at most [`MAX_WHOLE_INPUT_BYTES`] (the API's body limit): a benchmark
+/// file is read whole, so a larger one is refused rather than held in memory.
 fn read_file(path: &Path) -> Result<Vec<u8>, BenchError> {
-    std::fs::read(path)
-        .map_err(|e| BenchError::new(&path.display().to_string(), None, e.to_string()))
+    use std::io::Read;
+    let file = path.display().to_string();
+    let err = |e: std::io::Error| BenchError::new(&file, None, e.to_string());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(err)?
+        .take(MAX_WHOLE_INPUT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    if bytes.len() > MAX_WHOLE_INPUT_BYTES {
+        return Err(BenchError::new(
+            &file,
+            None,
+            format!(
+                "larger than {} MiB: a benchmark file is read whole, and at most {} MiB of it",
+                MAX_WHOLE_INPUT_BYTES >> 20,
+                MAX_WHOLE_INPUT_BYTES >> 20
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 fn strip_bom(bytes: &[u8]) -> &[u8] {

@@ -17,8 +17,9 @@
 //! Refused with a [`JunitError`] naming the file, line and column: input that is not XML,
 //! that ends before its elements are closed, whose root is not `<testsuites>` or
 //! `<testsuite>`, that has a `<!DOCTYPE>` (a DTD can declare entities that expand without
-//! bound, and JUnit reports never have one), and test names or class names longer than
-//! [`MAX_NAME_BYTES`].
+//! bound, and JUnit reports never have one), test names or class names longer than
+//! [`MAX_NAME_BYTES`] or holding control characters, a message holding a NUL, and a `time`
+//! that is not a number of seconds ≥ 0 (negative, `NaN`, text).
 //!
 //! Statuses are read from each case's children: `<error>` makes it `error`, else `<failure>`
 //! `failed`, else `<skipped>` `skipped`, else it `passed`. The report's summary attributes
@@ -32,8 +33,9 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 use time::OffsetDateTime;
 
-/// The longest test name or class name accepted, in bytes; a longer one is refused.
-pub const MAX_NAME_BYTES: usize = 64 * 1024;
+/// The longest test name or class name accepted, in bytes (the names' limit of every input);
+/// a longer one is refused.
+pub const MAX_NAME_BYTES: usize = mhd_core::limits::MAX_NAME_BYTES;
 /// The most of a failure, error or skip message that is kept, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
 /// The longest single tag (`<testcase name=… >`, `<!DOCTYPE …>`) accepted, in bytes.
@@ -457,12 +459,12 @@ impl<'s, R: Read, F: FnMut(TestCase)> Parser<'s, R, F> {
                 Event::Empty(e) => {
                     self.seen_anything = true;
                     let (kind, _) = self.open(&e, start)?;
-                    self.close(kind);
+                    self.close(kind, start)?;
                 }
                 Event::End(_) => {
                     // The reader checks that end tags match their start tags.
                     if let Some(open) = self.stack.pop() {
-                        self.close(open.kind);
+                        self.close(open.kind, start)?;
                     }
                 }
                 Event::DocType(_) => {
@@ -670,7 +672,7 @@ impl<'s, R: Read, F: FnMut(TestCase)> Parser<'s, R, F> {
             "testsuite" => {
                 if parent == Kind::Root && self.stack.len() == 1 {
                     let attrs = self.attributes(e, start, &["time", "timestamp"])?;
-                    if let Some(t) = attrs[0].as_deref().and_then(parse_seconds) {
+                    if let Some(t) = self.seconds(attrs[0].as_deref(), start, "<testsuite>")? {
                         *self.child_suite_time.get_or_insert(0.0) += t;
                     }
                     if self.report.timestamp.is_none() {
@@ -743,7 +745,7 @@ impl<'s, R: Read, F: FnMut(TestCase)> Parser<'s, R, F> {
         self.root_seen = true;
         let [n, t, ts] = self.attributes(e, start, &["name", "time", "timestamp"])?;
         self.report.name = n.map(|n| truncate(&n).to_owned());
-        self.report.time = t.as_deref().and_then(parse_seconds);
+        self.report.time = self.seconds(t.as_deref(), start, &format!("<{name}>"))?;
         self.report.timestamp = ts.as_deref().and_then(parse_timestamp);
         Ok((Kind::Root, name))
     }
@@ -755,26 +757,36 @@ impl<'s, R: Read, F: FnMut(TestCase)> Parser<'s, R, F> {
         };
         for (what, value) in [("name", Some(&name)), ("classname", classname.as_ref())] {
             if let Some(v) = value
-                && v.len() > MAX_NAME_BYTES
+                && let Err(reason) = mhd_core::limits::check_name(v, false)
             {
-                return Err(self.error_at(
-                    start,
-                    format!(
-                        "a <testcase> whose {what} is {} bytes long (the limit is {MAX_NAME_BYTES})",
-                        v.len()
-                    ),
-                ));
+                return Err(self.error_at(start, format!("a <testcase> whose {what} {reason}")));
             }
         }
+        let time = self.seconds(time.as_deref(), start, "<testcase>")?;
         self.case = Some(CaseBuilder {
             name,
             classname,
-            time: time.as_deref().and_then(parse_seconds),
+            time,
             status: TestStatus::Passed,
             message: None,
             capture: None,
         });
         Ok(())
+    }
+
+    /// A `time` attribute of the element at `start` (`what`, for the message): none when it is
+    /// missing or blank, an error at the element when it is not a number of seconds ≥ 0.
+    fn seconds(&self, value: Option<&str>, start: u64, what: &str) -> PResult<Option<f64>> {
+        let Some(v) = value.filter(|v| !v.trim().is_empty()) else {
+            return Ok(None);
+        };
+        match parse_seconds(v) {
+            Some(t) => Ok(Some(t)),
+            None => Err(self.error_at(
+                start,
+                format!("{what} time={v:?}: not a number of seconds ≥ 0"),
+            )),
+        }
     }
 
     /// The unescaped values of the attributes named in `wanted`, in that order.
@@ -805,12 +817,20 @@ impl<'s, R: Read, F: FnMut(TestCase)> Parser<'s, R, F> {
         Ok(values)
     }
 
-    /// Handles the end of an element of the given kind.
-    fn close(&mut self, kind: Kind) {
+    /// Handles the end of an element of the given kind (whose end tag is at `at`).
+    fn close(&mut self, kind: Kind, at: u64) -> PResult<()> {
         match kind {
             Kind::Root => self.root_closed = true,
             Kind::Case => {
                 if let Some(c) = self.case.take() {
+                    if let Some(m) = &c.message
+                        && let Err(reason) = mhd_core::limits::check_text(m)
+                    {
+                        return Err(self.error_at(
+                            at,
+                            format!("the message of <testcase> {:?} {reason}", c.name),
+                        ));
+                    }
                     (self.on_case)(TestCase {
                         name: c.name,
                         classname: c.classname,
@@ -829,6 +849,7 @@ impl<'s, R: Read, F: FnMut(TestCase)> Parser<'s, R, F> {
             }
             Kind::Suite | Kind::Other => {}
         }
+        Ok(())
     }
 }
 
@@ -917,7 +938,7 @@ fn truncate(s: &str) -> &str {
 }
 
 /// A `time` attribute: seconds, such as `0.123`; Surefire's `1,234.5` is read as 1234.5.
-/// Negative, non-finite and unreadable times are taken as missing.
+/// `None` for a negative, non-finite or unreadable time.
 fn parse_seconds(s: &str) -> Option<f64> {
     let s = s.trim();
     let t = s.parse::<f64>().ok().or_else(|| {

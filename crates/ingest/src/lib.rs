@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod chunks;
 pub mod junit;
 pub mod logline;
 pub mod mdm;

@@ -4,9 +4,9 @@
 //! Every rejected record is reported with its line (and, in an array, its element index) and
 //! the reason, naming the field when one field is at fault.
 
+use mhd_core::limits::TimeLimits;
 use mhd_core::{NewOperation, System};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::records::{self, describe};
 
@@ -15,8 +15,9 @@ use crate::records::{self, describe};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OperationInput {
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    timestamp: Option<OffsetDateTime>,
+    /// RFC 3339, read by [`mhd_core::time_parse::parse_timestamp`] for its messages.
+    #[serde(default)]
+    timestamp: Option<String>,
     metric_type: String,
     operation: String,
     #[serde(default)]
@@ -43,11 +44,13 @@ fn yes() -> bool {
 
 pub use crate::records::{Rejected, looks_like_array};
 
-/// Parses one JSON object into an operation, checking every rule; `now` fills a missing time.
-pub fn parse_operation(json: &str, now: OffsetDateTime) -> Result<NewOperation, String> {
+/// Parses one JSON object into an operation, checking every rule; `limits.now` fills a
+/// missing time, and a time past `limits.latest()` is refused.
+pub fn parse_operation(json: &str, limits: TimeLimits) -> Result<NewOperation, String> {
     let input: OperationInput = serde_json::from_str(json).map_err(|e| describe(&e))?;
+    let timestamp = records::timestamp(input.timestamp.as_deref(), limits)?;
     let op = NewOperation {
-        timestamp: input.timestamp.unwrap_or(now),
+        timestamp,
         metric_type: input.metric_type,
         operation: input.operation,
         dataset_name: input.dataset_name,
@@ -68,9 +71,9 @@ pub fn parse_operation(json: &str, now: OffsetDateTime) -> Result<NewOperation, 
 pub fn parse_ndjson_line(
     text: &str,
     line: usize,
-    now: OffsetDateTime,
+    limits: TimeLimits,
 ) -> Option<Result<NewOperation, Rejected>> {
-    records::ndjson_line(text, line, |json| parse_operation(json, now))
+    records::ndjson_line(text, line, |json| parse_operation(json, limits))
 }
 
 /// Parses a whole JSON array of operations, each element checked on its own.
@@ -78,22 +81,27 @@ pub fn parse_ndjson_line(
 /// Returns `Err` when the text is not a JSON array at all (with the line of the problem).
 pub fn parse_array(
     text: &str,
-    now: OffsetDateTime,
+    limits: TimeLimits,
 ) -> Result<Vec<Result<NewOperation, Rejected>>, Rejected> {
-    records::array(text, "operations", |json| parse_operation(json, now))
+    records::array(text, "operations", |json| parse_operation(json, limits))
 }
 
 /// Parses a body of operations (array or NDJSON), all or nothing: see [`records::body`].
-pub fn parse(text: &str, now: OffsetDateTime) -> Result<Vec<NewOperation>, Vec<Rejected>> {
-    records::body(text, "operations", |json| parse_operation(json, now))
+pub fn parse(text: &str, limits: TimeLimits) -> Result<Vec<NewOperation>, Vec<Rejected>> {
+    records::body(text, "operations", |json| parse_operation(json, limits))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::OffsetDateTime;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
+    const AT: TimeLimits = TimeLimits {
+        now: NOW,
+        max_future: mhd_core::limits::DEFAULT_MAX_FUTURE,
+    };
 
     #[test]
     fn a_full_record_parses() {
@@ -101,7 +109,7 @@ mod tests {
             r#"{"timestamp":"2025-01-06T10:00:00+01:00","metric_type":"migration","operation":"migrate",
                 "dataset_name":"sales","component":"storage","system":"new","duration_ms":12.5,
                 "success":false,"row_count":10,"error_message":"disk full","metadata":{"k":1}}"#,
-            NOW,
+            AT,
         )
         .unwrap();
         assert_eq!(op.timestamp, datetime!(2025-01-06 09:00 UTC));
@@ -112,7 +120,7 @@ mod tests {
 
     #[test]
     fn defaults_fill_time_and_success() {
-        let op = parse_operation(r#"{"metric_type":"x","operation":"y"}"#, NOW).unwrap();
+        let op = parse_operation(r#"{"metric_type":"x","operation":"y"}"#, AT).unwrap();
         assert_eq!(op.timestamp, NOW);
         assert!(op.success);
     }
@@ -135,7 +143,15 @@ mod tests {
             ),
             (
                 r#"{"metric_type":"x","operation":"y","timestamp":"yesterday"}"#,
-                "column",
+                "field `timestamp`: \"yesterday\" is not a time",
+            ),
+            (
+                r#"{"metric_type":"x","operation":"y","timestamp":"10000-01-01T00:00:00Z"}"#,
+                "field `timestamp`: \"10000-01-01T00:00:00Z\": the year must have 4 digits",
+            ),
+            (
+                r#"{"metric_type":"x","operation":"y","timestamp":"2025-03-03T00:00:00Z"}"#,
+                "field `timestamp`: 2025-03-03T00:00:00Z is more than 1d in the future",
             ),
             (
                 r#"{"metric_type":"x","operation":"y","metadata":[1]}"#,
@@ -145,7 +161,7 @@ mod tests {
             (r#"{"metric_type":"x","operation":"y""#, "EOF"),
         ];
         for (json, want) in cases {
-            let err = parse_operation(json, NOW).unwrap_err();
+            let err = parse_operation(json, AT).unwrap_err();
             assert!(
                 err.contains(want),
                 "{json}: {err:?} should mention {want:?}"
@@ -155,8 +171,8 @@ mod tests {
 
     #[test]
     fn ndjson_lines_keep_their_numbers_and_skip_blanks() {
-        assert!(parse_ndjson_line("   ", 3, NOW).is_none());
-        let r = parse_ndjson_line("{nope}", 7, NOW).unwrap().unwrap_err();
+        assert!(parse_ndjson_line("   ", 3, AT).is_none());
+        let r = parse_ndjson_line("{nope}", 7, AT).unwrap().unwrap_err();
         assert_eq!(r.line, 7);
         assert!(r.to_string().starts_with("line 7: "));
     }
@@ -164,7 +180,7 @@ mod tests {
     #[test]
     fn array_elements_are_checked_one_by_one_with_their_lines() {
         let text = "[\n  {\"metric_type\":\"a\",\"operation\":\"b\"},\n  {\"metric_type\":\"a\"},\n  {\"metric_type\":\"c\",\"operation\":\"d\"}\n]";
-        let out = parse_array(text, NOW).unwrap();
+        let out = parse_array(text, AT).unwrap();
         assert_eq!(out.len(), 3);
         assert!(out[0].is_ok() && out[2].is_ok());
         let bad = out[1].as_ref().unwrap_err();
@@ -174,8 +190,7 @@ mod tests {
 
     #[test]
     fn a_broken_array_is_rejected_whole() {
-        let err =
-            parse_array("[\n{\"metric_type\":\"a\",\"operation\":\"b\"},\n", NOW).unwrap_err();
+        let err = parse_array("[\n{\"metric_type\":\"a\",\"operation\":\"b\"},\n", AT).unwrap_err();
         assert_eq!(err.line, 3);
         assert!(looks_like_array(b"  \n [ "));
         assert!(!looks_like_array(b"{\"a\":1}"));

@@ -39,6 +39,23 @@ pub(crate) fn describe(e: &serde_json::Error) -> String {
     }
 }
 
+/// A record's `timestamp` field: RFC 3339 (or a date), not past `limits.latest()`; `None`
+/// is the time of receipt, `limits.now`.
+pub fn timestamp(
+    text: Option<&str>,
+    limits: mhd_core::limits::TimeLimits,
+) -> Result<time::OffsetDateTime, String> {
+    let Some(text) = text else {
+        return Ok(limits.now);
+    };
+    let t = mhd_core::time_parse::parse_timestamp(text)
+        .map_err(|e| format!("field `timestamp`: {e}"))?;
+    limits
+        .check(t)
+        .map_err(|e| format!("field `timestamp`: {e}"))?;
+    Ok(t)
+}
+
 /// One NDJSON line (1-based `line`) through `parse`. Blank lines give `None`.
 pub fn ndjson_line<T>(
     text: &str,

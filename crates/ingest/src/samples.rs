@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
+use mhd_core::limits::TimeLimits;
 use mhd_core::sample::Sample;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use crate::records::{self, describe};
 pub use crate::records::{Rejected, looks_like_array};
@@ -18,8 +18,9 @@ pub use crate::records::{Rejected, looks_like_array};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SampleInput {
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    timestamp: Option<OffsetDateTime>,
+    /// RFC 3339, read by [`mhd_core::time_parse::parse_timestamp`] for its messages.
+    #[serde(default)]
+    timestamp: Option<String>,
     metric: String,
     value: f64,
     #[serde(default)]
@@ -30,11 +31,12 @@ struct SampleInput {
     labels: BTreeMap<String, String>,
 }
 
-/// Parses one JSON object into a sample, checking every rule; `now` fills a missing time.
-pub fn parse_sample(json: &str, now: OffsetDateTime) -> Result<Sample, String> {
+/// Parses one JSON object into a sample, checking every rule; `limits.now` fills a missing
+/// time, and a time past `limits.latest()` is refused.
+pub fn parse_sample(json: &str, limits: TimeLimits) -> Result<Sample, String> {
     let input: SampleInput = serde_json::from_str(json).map_err(|e| describe(&e))?;
     let sample = Sample {
-        timestamp: input.timestamp.unwrap_or(now),
+        timestamp: records::timestamp(input.timestamp.as_deref(), limits)?,
         metric: input.metric,
         value: input.value,
         unit: input.unit,
@@ -49,9 +51,9 @@ pub fn parse_sample(json: &str, now: OffsetDateTime) -> Result<Sample, String> {
 pub fn parse_ndjson_line(
     text: &str,
     line: usize,
-    now: OffsetDateTime,
+    limits: TimeLimits,
 ) -> Option<Result<Sample, Rejected>> {
-    records::ndjson_line(text, line, |json| parse_sample(json, now))
+    records::ndjson_line(text, line, |json| parse_sample(json, limits))
 }
 
 /// Parses a whole JSON array of samples, each element checked on its own.
@@ -59,29 +61,34 @@ pub fn parse_ndjson_line(
 /// Returns `Err` when the text is not a JSON array at all (with the line of the problem).
 pub fn parse_array(
     text: &str,
-    now: OffsetDateTime,
+    limits: TimeLimits,
 ) -> Result<Vec<Result<Sample, Rejected>>, Rejected> {
-    records::array(text, "samples", |json| parse_sample(json, now))
+    records::array(text, "samples", |json| parse_sample(json, limits))
 }
 
 /// Parses a body of samples (array or NDJSON), all or nothing: see [`records::body`].
-pub fn parse(text: &str, now: OffsetDateTime) -> Result<Vec<Sample>, Vec<Rejected>> {
-    records::body(text, "samples", |json| parse_sample(json, now))
+pub fn parse(text: &str, limits: TimeLimits) -> Result<Vec<Sample>, Vec<Rejected>> {
+    records::body(text, "samples", |json| parse_sample(json, limits))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::OffsetDateTime;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
+    const AT: TimeLimits = TimeLimits {
+        now: NOW,
+        max_future: mhd_core::limits::DEFAULT_MAX_FUTURE,
+    };
 
     #[test]
     fn a_full_record_parses() {
         let s = parse_sample(
             r#"{"timestamp":"2025-03-01T13:00:00+01:00","metric":"process_cpu_percent","value":85.5,
                 "unit":"%","component":"storage","labels":{"process":"worker-3","host":"a"}}"#,
-            NOW,
+            AT,
         )
         .unwrap();
         assert_eq!(s.timestamp, NOW);
@@ -95,7 +102,7 @@ mod tests {
 
     #[test]
     fn defaults_fill_time_and_labels() {
-        let s = parse_sample(r#"{"metric":"cpu_percent","value":3}"#, NOW).unwrap();
+        let s = parse_sample(r#"{"metric":"cpu_percent","value":3}"#, AT).unwrap();
         assert_eq!(s, Sample::new(NOW, "cpu_percent", 3.0));
     }
 
@@ -117,7 +124,10 @@ mod tests {
                 "invalid type",
             ),
             (r#"{"metric":"x","value":1,"labels":{"":"v"}}"#, "labels"),
-            (r#"{"metric":"x","value":1,"timestamp":"now"}"#, "column"),
+            (
+                r#"{"metric":"x","value":1,"timestamp":"now"}"#,
+                "field `timestamp`: \"now\" is not a time",
+            ),
             (
                 r#"{"metric":"x","value":1,"timestamp":"1960-01-01T00:00:00Z"}"#,
                 "timestamp",
@@ -125,7 +135,7 @@ mod tests {
             (r#"{"metric":"x","value":1"#, "EOF"),
         ];
         for (json, want) in cases {
-            let err = parse_sample(json, NOW).unwrap_err();
+            let err = parse_sample(json, AT).unwrap_err();
             assert!(
                 err.contains(want),
                 "{json}: {err:?} should mention {want:?}"
@@ -136,13 +146,13 @@ mod tests {
     #[test]
     fn ndjson_lines_keep_their_numbers_and_skip_blanks() {
         let text = "{\"metric\":\"a\",\"value\":1}\n\n{\"metric\":\"b\"}\r\n{\"metric\":\"c\",\"value\":2}\n";
-        let err = parse(text, NOW).unwrap_err();
+        let err = parse(text, AT).unwrap_err();
         assert_eq!(err.len(), 1);
         assert_eq!((err[0].line, err[0].index), (3, None));
         assert!(err[0].to_string().starts_with("line 3: "));
         let ok = parse(
             "{\"metric\":\"a\",\"value\":1}\n\n{\"metric\":\"b\",\"value\":2}",
-            NOW,
+            AT,
         )
         .unwrap();
         assert_eq!(ok.len(), 2);
@@ -152,7 +162,7 @@ mod tests {
     #[test]
     fn array_elements_are_checked_one_by_one_with_their_lines() {
         let text = "[\n  {\"metric\":\"a\",\"value\":1},\n  {\"metric\":\"a\"},\n  {\"metric\":\"c\",\"value\":1},\n  {\"metric\":\"d d\",\"value\":1}\n]";
-        let out = parse_array(text, NOW).unwrap();
+        let out = parse_array(text, AT).unwrap();
         assert_eq!(out.len(), 4);
         assert!(out[0].is_ok() && out[2].is_ok());
         let bad = out[1].as_ref().unwrap_err();
@@ -160,13 +170,13 @@ mod tests {
         assert!(bad.reason.contains("value"));
         let bad = out[3].as_ref().unwrap_err();
         assert_eq!((bad.line, bad.index), (5, Some(3)));
-        let all = parse(text, NOW).unwrap_err();
+        let all = parse(text, AT).unwrap_err();
         assert_eq!(all.len(), 2);
     }
 
     #[test]
     fn a_broken_array_is_rejected_whole() {
-        let err = parse("[\n{\"metric\":\"a\",\"value\":1},\n", NOW).unwrap_err();
+        let err = parse("[\n{\"metric\":\"a\",\"value\":1},\n", AT).unwrap_err();
         assert_eq!(err.len(), 1);
         assert_eq!(err[0].line, 3);
         assert!(err[0].reason.contains("not a JSON array of samples"));
@@ -174,7 +184,7 @@ mod tests {
 
     #[test]
     fn an_empty_body_holds_no_samples() {
-        assert_eq!(parse("", NOW).unwrap(), vec![]);
-        assert_eq!(parse("[]", NOW).unwrap(), vec![]);
+        assert_eq!(parse("", AT).unwrap(), vec![]);
+        assert_eq!(parse("[]", AT).unwrap(), vec![]);
     }
 }

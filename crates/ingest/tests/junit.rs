@@ -405,7 +405,7 @@ fn a_100_kb_test_name_is_refused() {
         (
             1,
             219,
-            "a <testcase> whose name is 100011 bytes long (the limit is 65536)".into()
+            "a <testcase> whose name is 100011 bytes long; the limit is 4096".into()
         )
     );
 }
@@ -738,4 +738,68 @@ proptest! {
         ));
         prop_assert_eq!(whole, trickled);
     }
+}
+
+#[test]
+fn bad_times_names_with_control_characters_and_nul_messages_are_refused_at_their_place() {
+    let cases = [
+        (
+            "<testsuite><testcase name=\"a\" time=\"-1\"/></testsuite>",
+            (1, 12),
+            "<testcase> time=\"-1\": not a number of seconds ≥ 0",
+        ),
+        (
+            "<testsuite>\n<testcase name=\"a\" time=\"NaN\"/></testsuite>",
+            (2, 1),
+            "<testcase> time=\"NaN\": not a number of seconds ≥ 0",
+        ),
+        (
+            "<testsuite time=\"inf\"><testcase name=\"a\"/></testsuite>",
+            (1, 1),
+            "<testsuite> time=\"inf\": not a number of seconds ≥ 0",
+        ),
+        (
+            "<testsuites><testsuite time=\"-0.5\"><testcase name=\"a\"/></testsuite></testsuites>",
+            (1, 13),
+            "<testsuite> time=\"-0.5\": not a number of seconds ≥ 0",
+        ),
+        (
+            "<testsuite><testcase name=\"a\u{0}b\"/></testsuite>",
+            (1, 12),
+            "a <testcase> whose name must not contain control characters (found \\u{0})",
+        ),
+        (
+            "<testsuite><testcase name=\"a\" classname=\"x&#9;y\"/></testsuite>",
+            (1, 12),
+            "a <testcase> whose classname must not contain control characters (found \\u{9})",
+        ),
+        (
+            "<testsuite><testcase name=\"a\"><failure message=\"bad\u{0}\"/></testcase></testsuite>",
+            (1, 56),
+            "the message of <testcase> \"a\" must not contain a NUL character",
+        ),
+        (
+            "<testsuite><testcase name=\"a\"><failure>bad\u{0} thing</failure></testcase></testsuite>",
+            (1, 60),
+            "the message of <testcase> \"a\" must not contain a NUL character",
+        ),
+    ];
+    for (xml, (line, column), want) in cases {
+        let e = parse_str(xml).unwrap_err();
+        assert_eq!(
+            (e.line, e.column, e.message.as_str()),
+            (line, column, want),
+            "{xml}"
+        );
+    }
+    // A blank time is a missing one; a failure's text may hold newlines, tabs and escapes.
+    let ok = parse_str(
+        "<testsuite><testcase name=\"a\" time=\" \"><failure>\tred \u{1b}[31mx\u{1b}[0m\nmore</failure></testcase></testsuite>",
+    )
+    .unwrap();
+    assert_eq!(ok.cases[0].time, None);
+    assert_eq!(
+        ok.cases[0].message.as_deref(),
+        Some("red \u{1b}[31mx\u{1b}[0m")
+    );
 }

@@ -187,10 +187,17 @@ async fn health() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `/ready`: the store answers and the plan is loaded (when one was given).
+/// `/ready`: the store answers and takes writes, and the plan is loaded (when one was given).
+///
+/// After a write failed because of the disk (full, say), each call tries one small write, so
+/// the store is reported unhealthy while writes fail and healthy again once they succeed.
 async fn ready(State(state): State<AppState>) -> Response {
-    let store = match state.store.first_operation_at().await {
-        Ok(_) => Ok(()),
+    let checked = match state.store.first_operation_at().await {
+        Ok(_) => state.store.check_writable(state.now()).await,
+        Err(e) => Err(e),
+    };
+    let store = match checked {
+        Ok(()) => Ok(()),
         Err(e) => {
             state.metrics.store_errors.inc();
             Err(e.to_string())

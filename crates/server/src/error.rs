@@ -64,6 +64,32 @@ impl ApiError {
         }
     }
 
+    /// 507: the disk holding the store is full, so nothing of the request was stored.
+    pub fn storage_full() -> ApiError {
+        tracing::error!("a write failed: the disk holding the store is full");
+        ApiError {
+            status: StatusCode::INSUFFICIENT_STORAGE,
+            code: "storage_full",
+            message: "the disk holding the server's store is full: nothing of this request was \
+                      stored; send it again once space has been freed (GET /ready says when)"
+                .into(),
+        }
+    }
+
+    /// 503: another writer held the store for longer than a write waits; nothing was stored.
+    /// Answered with `Retry-After`.
+    pub fn busy(e: &mhd_store::StoreError) -> ApiError {
+        tracing::warn!("a write gave up waiting: {e}");
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "busy",
+            message: format!(
+                "the store is busy with another writer: nothing of this request was stored; \
+                 send it again in {BUSY_RETRY_AFTER} s"
+            ),
+        }
+    }
+
     /// 500: the store failed. The cause is logged; the client hears only that it failed.
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {cause}");
@@ -79,14 +105,26 @@ impl From<mhd_store::StoreError> for ApiError {
     fn from(e: mhd_store::StoreError) -> ApiError {
         match e {
             mhd_store::StoreError::Invalid { .. } => ApiError::bad_request(e.to_string()),
+            mhd_store::StoreError::Full => ApiError::storage_full(),
+            mhd_store::StoreError::Busy(_) => ApiError::busy(&e),
             other => ApiError::internal(&other),
         }
     }
 }
 
+/// The seconds a client is told to wait (`Retry-After`) when the store was busy.
+pub const BUSY_RETRY_AFTER: u64 = 2;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.code == "busy" {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(BUSY_RETRY_AFTER),
+            );
+        }
+        response
     }
 }

@@ -16,7 +16,8 @@ use std::task::Poll;
 use std::time::{Duration as StdDuration, Instant};
 
 use mhd_core::NewOperation;
-use mhd_core::operation::{MAX_TEXT_LEN, kind};
+use mhd_core::limits::MAX_TEXT_BYTES;
+use mhd_core::operation::kind;
 use mhd_core::plan::{RollbackAction, RollbackVia, Secret};
 use serde::Serialize;
 use serde_json::json;
@@ -178,12 +179,12 @@ pub fn history_operation(request: &RollbackRequest<'_>, outcome: &RollbackOutcom
     op.success = outcome.ok;
     if !outcome.ok {
         let error = outcome.error.as_deref().unwrap_or("the rollback failed");
-        op.error_message = Some(cut(error, MAX_TEXT_LEN).to_owned());
+        op.error_message = Some(cut(error, MAX_TEXT_BYTES).to_owned());
     }
     let mut metadata = json!({
         "action": "rollback",
         "requested_by": request.requested_by,
-        "reason": cut(request.reason, MAX_TEXT_LEN),
+        "reason": cut(request.reason, MAX_TEXT_BYTES),
         "via": outcome.via.as_str(),
     });
     match outcome.via {

@@ -123,6 +123,8 @@ pub struct Inner {
     pub plan_dir: std::sync::OnceLock<std::path::PathBuf>,
     /// The components whose rollback is running now (one at a time per component).
     pub rollbacks: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// `--max-future`: how far ahead of now a written time may be, over the plan's setting.
+    pub max_future: std::sync::OnceLock<time::Duration>,
 }
 
 impl AppState {
@@ -168,6 +170,7 @@ impl AppState {
             security: crate::access::Security::default(),
             plan_dir: std::sync::OnceLock::new(),
             rollbacks: std::sync::Mutex::default(),
+            max_future: std::sync::OnceLock::new(),
         }))
     }
 

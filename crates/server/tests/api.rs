@@ -1,5 +1,6 @@
 //! The REST API `/api/v1` driven without a network: a real SQLite store in a temporary folder,
-//! requests through `tower::ServiceExt::oneshot`.
+//! requests through `tower::ServiceExt::oneshot`; and the whole server on a socket where the
+//! disk under the store matters (a small tmpfs filled and freed).
 
 use axum::Router;
 use axum::body::Body;
@@ -13,6 +14,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
 use tower::ServiceExt;
+
+mod common;
 
 const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
 
@@ -1039,4 +1042,258 @@ async fn the_demos_views_agree_with_each_other() {
         migrated >= 100,
         "{first_100}"
     );
+}
+
+/// A tmpfs of a given size mounted on a temporary folder, unmounted when dropped. Mounting
+/// needs root: without it the test that needs one is skipped with the reason, or fails under
+/// `CI`, where it must run.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        let why = match out {
+            Ok(o) if o.status.success() => return Some(SmallDisk { dir }),
+            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_owned(),
+            Err(e) => format!("cannot run mount: {e}"),
+        };
+        let message = format!(
+            "a {size} tmpfs could not be mounted ({why}): the full-disk test needs root \
+             (`mount -t tmpfs`)"
+        );
+        if std::env::var_os("CI").is_some() {
+            panic!("{message}");
+        }
+        eprintln!("skipped: {message}");
+        None
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazily: the server's connections may still hold the store's files open; the kernel
+        // lets go of the tmpfs once they close.
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Writes `path` until the disk is full.
+fn fill(path: &std::path::Path) {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let block = vec![7u8; 64 * 1024];
+    while f.write_all(&block).is_ok() {}
+    // What is left after the last whole block, byte by byte in pages.
+    while f.write_all(&block[..4096]).is_ok() {}
+    while f.write_all(&block[..1]).is_ok() {}
+    let _ = f.sync_all();
+}
+
+/// 200 operations as NDJSON, named after `batch`.
+fn batch_of_operations(batch: usize) -> String {
+    (0..200)
+        .map(|i| {
+            format!(
+                "{{\"timestamp\":\"2025-03-01T11:00:00Z\",\"metric_type\":\"migration\",\
+                 \"operation\":\"migrate\",\"dataset_name\":\"dataset-{batch}-{i}\",\
+                 \"error_message\":\"{}\"}}\n",
+                "x".repeat(100)
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_answers_507_and_writes_succeed_again_once_space_is_freed() {
+    let Some(disk) = SmallDisk::mount("2m") else {
+        return;
+    };
+    let store = SqliteStore::open(&disk.path().join("mhd.db"), 4)
+        .await
+        .unwrap();
+    let base = common::serve(AppState::with_clock(store.clone(), None, now)).await;
+    let client = mhd_server::http::client(std::time::Duration::from_secs(30)).unwrap();
+    let post = |batch: usize| {
+        client
+            .post(format!("{base}/api/v1/operations"))
+            .header("content-type", "application/x-ndjson")
+            .body(batch_of_operations(batch))
+            .send()
+    };
+    let ready = || client.get(format!("{base}/ready")).send();
+    let mut acknowledged = 0u64;
+    let mut batch = 0;
+    let r = post(batch).await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    acknowledged += 200;
+    assert_eq!(ready().await.unwrap().status(), reqwest::StatusCode::OK);
+
+    // The disk fills up: writes go on until the store's files cannot grow, then each is
+    // refused as 507 `storage_full`, and nothing of it is stored.
+    fill(&disk.path().join("filler"));
+    let refused = loop {
+        batch += 1;
+        assert!(batch < 500, "the writes never failed on a full disk");
+        let r = post(batch).await.unwrap();
+        match r.status() {
+            reqwest::StatusCode::CREATED => acknowledged += 200,
+            status => break (status, r.json::<Value>().await.unwrap()),
+        }
+    };
+    assert_eq!(
+        refused.0,
+        reqwest::StatusCode::INSUFFICIENT_STORAGE,
+        "{}",
+        refused.1
+    );
+    assert_eq!(error_code(&refused.1), "storage_full");
+    assert!(
+        refused.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("disk holding the server's store is full"),
+        "{}",
+        refused.1
+    );
+    for _ in 0..3 {
+        batch += 1;
+        let r = post(batch).await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::INSUFFICIENT_STORAGE);
+    }
+    let r = ready().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "not_ready");
+    assert!(body["store"].as_str().unwrap().contains("full"), "{body}");
+
+    // Space is freed: writes succeed again at once (every connection of the pool that saw
+    // the failure was closed, not left inside its transaction) and /ready says so.
+    std::fs::remove_file(disk.path().join("filler")).unwrap();
+    let r = ready().await.unwrap();
+    assert_eq!(
+        r.status(),
+        reqwest::StatusCode::OK,
+        "{}",
+        r.text().await.unwrap()
+    );
+    for i in 0..3 {
+        batch += 1;
+        let r = post(batch).await.unwrap();
+        let status = r.status();
+        assert_eq!(
+            status,
+            reqwest::StatusCode::CREATED,
+            "write {i} after freeing: {}",
+            r.text().await.unwrap()
+        );
+        acknowledged += 200;
+    }
+
+    // Every acknowledged operation is there, and nothing of the refused ones.
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operations")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows as u64, acknowledged);
+    let summary = store.stats_summary().await.unwrap();
+    assert_eq!(summary.overall.total_operations, acknowledged);
+}
+
+#[tokio::test]
+async fn writes_refuse_times_too_far_ahead_and_names_over_the_limit_naming_the_place() {
+    let s = server(true).await;
+    // Now is 2025-03-01 12:00; a day ahead is accepted, more is refused, with its line.
+    let body = "{\"timestamp\":\"2025-03-02T12:00:00Z\",\"metric_type\":\"m\",\"operation\":\"ok\"}\n\
+                {\"timestamp\":\"9999-12-31T23:59:59Z\",\"metric_type\":\"m\",\"operation\":\"late\"}\n\
+                {\"timestamp\":\"10000-01-01T00:00:00Z\",\"metric_type\":\"m\",\"operation\":\"y\"}\n";
+    let (status, v) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/operations",
+        Some("application/x-ndjson"),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["errors"][0]["line"], 2);
+    let reason = v["errors"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("field `timestamp`: 9999-12-31T23:59:59Z is more than 1d in the future"),
+        "{reason}"
+    );
+    assert_eq!(v["errors"][1]["line"], 3);
+    assert!(
+        v["errors"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the year must have 4 digits"),
+        "{v}"
+    );
+    let (status, v) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/samples",
+        Some("application/x-ndjson"),
+        "{\"timestamp\":\"2026-01-01T00:00:00Z\",\"metric\":\"cpu_percent\",\"value\":1}\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["errors"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("field `timestamp`")
+    );
+    let (status, v) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/tests/junit?suite=unit&run_at=2030-01-01",
+        Some("application/xml"),
+        "<testsuite><testcase name=\"a\"/></testsuite>",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("parameter `run_at`: 2030-01-01T00:00:00Z is more than 1d"),
+        "{v}"
+    );
+    // A benchmark operation of 15 MB (inside the body limit) is refused, naming the field.
+    let csv = format!(
+        "operation,system,value_ms\n{},old,1\n",
+        "x".repeat(15 << 20)
+    );
+    let (status, v) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/benchmarks?format=csv",
+        Some("text/csv"),
+        csv,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("field `operation`: is 15728640 bytes long; the limit is 4096"),
+        "{v}"
+    );
+    let (_, listed) = get(&s.router, "/api/v1/operations").await;
+    assert_eq!(listed.as_array().unwrap().len(), 0, "nothing was stored");
 }

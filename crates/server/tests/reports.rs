@@ -394,3 +394,150 @@ async fn bad_parameters_are_400_naming_the_parameter() {
         "2024-03-01 to 2025-03-01 is 366 days"
     );
 }
+
+/// The earliest and latest times a store holds: 1970 to the end of 9999.
+const FIRST_US: i64 = 0;
+const LAST_US: i64 = 253_402_300_799_999_999;
+
+/// A store holding operations at `at` (a migration, a failed one, a rollback of the same
+/// dataset), a test run and benchmarks then; renders everything that reads stored times: the
+/// dashboard's data and its static file in two far-apart time zones, the overview page, the
+/// plan's views through the API, and reports of the week up to `at` and of the week up to now.
+async fn renders_with_an_operation_at(at: OffsetDateTime, with_plan: bool) {
+    use mhd_server::views::render_static_dashboard;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("mhd.db"), 2)
+        .await
+        .unwrap();
+    store
+        .insert_operations(&[
+            op(at, "migration", "sales", true),
+            op(at, "migration", "orders", false),
+            op(at, "rollback", "sales", true),
+            op(NOW, "migration", "stock", true),
+        ])
+        .await
+        .unwrap();
+    let run = TestRun {
+        suite: "unit".into(),
+        phase: None,
+        component: Some("storage".into()),
+        run_at: at,
+        duration: 0.1,
+        cases: vec![TestCase {
+            name: "a".into(),
+            classname: None,
+            status: TestStatus::Failed,
+            time: Some(0.1),
+            message: None,
+        }],
+    };
+    store.insert_test_run(&run, None).await.unwrap();
+    store
+        .insert_benchmarks(
+            &[BenchmarkSamples {
+                operation: "load".into(),
+                system: System::New,
+                component: None,
+                values_ms: vec![1.0, 2.0],
+            }],
+            None,
+            at,
+        )
+        .await
+        .unwrap();
+    let plan = with_plan.then(|| {
+        mhd_core::plan::parse(
+            &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
+            "migration.toml",
+        )
+        .unwrap()
+    });
+    let data = mhd_store::gather::dashboard(&store, plan.as_ref(), NOW)
+        .await
+        .unwrap();
+    assert_eq!(data.summary.overall.total_operations, 4);
+    for offset in [time::macros::offset!(+14), time::macros::offset!(-12)] {
+        let html = render_static_dashboard(&data, offset).unwrap();
+        assert!(html.contains("</html>"), "{at}: the file is whole");
+    }
+    let router = mhd_server::app(AppState::with_clock(store, plan, now));
+    let mut uris = vec![
+        "/".to_owned(),
+        "/api/v1/health/summary".to_owned(),
+        "/api/v1/migration/timeline".to_owned(),
+        "/api/v1/components/health".to_owned(),
+        "/api/v1/metrics/live".to_owned(),
+        "/api/v1/operations".to_owned(),
+        "/api/v1/tests".to_owned(),
+        "/api/v1/reports/generate?start_date=2025-02-23&end_date=2025-03-01&format=html".to_owned(),
+    ];
+    let end = at.date();
+    let start = end
+        .checked_sub(Duration::days(6))
+        .unwrap_or(date!(1970 - 01 - 01))
+        .max(date!(1970 - 01 - 01));
+    for format in ["html", "pdf"] {
+        uris.push(format!(
+            "/api/v1/reports/generate?start_date={start}&end_date={end}&format={format}"
+        ));
+    }
+    for uri in uris {
+        let (status, _, body) = get(&router, &uri).await;
+        let plan_view =
+            uri.contains("summary") || uri.contains("timeline") || uri.contains("components");
+        let want = if plan_view && router_has_no_plan(&body) {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(
+            status,
+            want,
+            "{at}: {uri}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        );
+        assert!(!body.is_empty(), "{at}: {uri} answered nothing");
+    }
+}
+
+fn router_has_no_plan(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|v| v["error"]["code"] == "no_plan")
+}
+
+/// The edges of the stored range, and times around now, each with and without a plan.
+#[tokio::test]
+async fn the_views_and_reports_render_operations_at_the_edges_of_time() {
+    let edges = [
+        datetime!(1970-01-01 0:00 UTC),
+        datetime!(1970-01-01 0:00:00.000_001 UTC),
+        NOW - Duration::microseconds(1),
+        NOW + Duration::days(1),
+        datetime!(9999-12-30 23:59:59 UTC),
+        datetime!(9999-12-31 23:59:59 UTC),
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(LAST_US) * 1000).unwrap(),
+    ];
+    for at in edges {
+        for with_plan in [false, true] {
+            renders_with_an_operation_at(at, with_plan).await;
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, ..Default::default() })]
+
+    /// Any time a store may hold, from 1970 to the end of 9999.
+    #[test]
+    fn the_views_and_reports_render_an_operation_at_any_stored_time(
+        us in FIRST_US..=LAST_US,
+        with_plan in proptest::bool::ANY,
+    ) {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000).unwrap();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(renders_with_an_operation_at(at, with_plan));
+    }
+}

@@ -1,7 +1,9 @@
 //! Store benchmarks, each figure beside a plain baseline measured in the same run.
 //!
 //! - ingest: 1,000,000 operations through the store's writer (multi-row inserts plus rollups)
-//!   against raw prepared single-row inserts in one transaction into the same schema;
+//!   in one transaction, and in chunks of 65,536 each committed on its own and remembered (as
+//!   `mhd ingest operations` stores them), against raw prepared single-row inserts in one
+//!   transaction into the same schema;
 //! - summary: `stats summary` from rollups against MDM's direct queries over the table.
 //!
 //! Run with `cargo bench -p mhd-store --bench store` (`MHD_BENCH_OPS` changes the size).
@@ -135,6 +137,30 @@ async fn store_inserts(path: &std::path::Path, ops: &[NewOperation]) -> (Duratio
     (started.elapsed(), store)
 }
 
+/// The same through `insert_chunk`: a transaction per chunk of 65,536, each remembered.
+async fn chunked_inserts(path: &std::path::Path, ops: &[NewOperation]) -> Duration {
+    let store = SqliteStore::open(path, 1).await.unwrap();
+    let started = Instant::now();
+    let mut ids = mhd_store::DatasetIds::default();
+    let mut prev = String::new();
+    let now = OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap();
+    for (i, chunk) in ops.chunks(65_536).enumerate() {
+        let c = mhd_store::Chunk {
+            key: format!("{i:064x}"),
+            prev: prev.clone(),
+            records: chunk.len() as u64,
+        };
+        store
+            .insert_chunk(&c, chunk, "bench", now, false, &mut ids)
+            .await
+            .unwrap();
+        prev = c.key;
+    }
+    let took = started.elapsed();
+    store.close().await;
+    took
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -188,6 +214,7 @@ fn main() {
             baseline_inserts(&dir.path().join("baseline.db"), &ops).await
         };
         let (ours, store) = store_inserts(&dir.path().join("mhd.db"), &ops).await;
+        let chunked = chunked_inserts(&dir.path().join("chunked.db"), &ops).await;
         let rate = |d: Duration| n as f64 / d.as_secs_f64();
         println!("ingest of {n} operations into SQLite (one transaction, durable on commit)");
         println!(
@@ -199,6 +226,11 @@ fn main() {
             "  mhd: store writer, with rollups            {:>9.0} ops/s  ({:.2} s)",
             rate(ours),
             ours.as_secs_f64()
+        );
+        println!(
+            "  mhd: chunks of 65,536, each committed      {:>9.0} ops/s  ({:.2} s)",
+            rate(chunked),
+            chunked.as_secs_f64()
         );
 
         let mut ours = Vec::new();

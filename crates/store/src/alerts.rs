@@ -60,7 +60,7 @@ pub enum AlertStoreError {
 
 impl From<sqlx::Error> for AlertStoreError {
     fn from(e: sqlx::Error) -> Self {
-        AlertStoreError::Store(StoreError::Db(e))
+        AlertStoreError::Store(StoreError::from(e))
     }
 }
 
@@ -293,7 +293,7 @@ const SELECT_SILENCE: &str =
     "SELECT id, rule, component, starts_at_us, until_us, by, comment FROM alert_silences";
 
 /// Writes an alert by its id: inserted, or brought to what it is now.
-async fn upsert(tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>, a: &Alert) -> Result<()> {
+async fn upsert(tx: &mut crate::sqlite::WriteTx, a: &Alert) -> Result<()> {
     let json = |v: &Vec<String>| serde_json::to_string(v).unwrap_or_default();
     sqlx::query(
         "INSERT INTO alerts (id, key, rule, kind, severity, state, title, message, \
@@ -407,7 +407,7 @@ impl AlertStore for SqliteStore {
         if transitions.is_empty() && open.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         for t in transitions {
             let a = &t.alert;
             if t.event == AlertEvent::Cancelled {
@@ -521,7 +521,7 @@ impl AlertStore for SqliteStore {
         check_name("by", by)?;
         let by = by.trim().to_owned();
         let comment = clean_comment(comment)?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let row: Option<(String, String, String, Option<f64>)> =
             sqlx::query_as("SELECT state, severity, title, value FROM alerts WHERE id = ?")
                 .bind(id)
@@ -643,7 +643,7 @@ impl AlertStore for SqliteStore {
         id: i64,
         at: OffsetDateTime,
     ) -> Result<Silence, AlertStoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let row = sqlx::query(
             "SELECT id, rule, component, starts_at_us, until_us, by, comment, removed_at_us \
              FROM alert_silences WHERE id = ?",

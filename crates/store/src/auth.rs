@@ -66,7 +66,7 @@ pub enum AuthError {
 
 impl From<sqlx::Error> for AuthError {
     fn from(e: sqlx::Error) -> Self {
-        AuthError::Store(StoreError::Db(e))
+        AuthError::Store(StoreError::from(e))
     }
 }
 
@@ -383,7 +383,7 @@ impl SqliteStore {
     /// in.
     pub async fn set_role(&self, name: &str, role: Role) -> AuthResult<UserRecord> {
         user_role(role)?;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let user = user_in(&mut tx, name).await?;
         if user.role == Role::Admin && role != Role::Admin && !user.disabled {
             refuse_last_admin(&mut tx, &user).await?;
@@ -399,7 +399,7 @@ impl SqliteStore {
 
     /// Removes a user; refuses to remove the last admin who may sign in.
     pub async fn remove_user(&self, name: &str) -> AuthResult<UserRecord> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let user = user_in(&mut tx, name).await?;
         if user.role == Role::Admin && !user.disabled {
             refuse_last_admin(&mut tx, &user).await?;
@@ -477,7 +477,7 @@ impl SqliteStore {
         id_or_name: &str,
         now: OffsetDateTime,
     ) -> AuthResult<TokenRecord> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let by_id = match id_or_name.trim().parse::<i64>() {
             Ok(id) => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -576,10 +576,7 @@ impl SqliteStore {
     }
 }
 
-async fn user_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    name: &str,
-) -> AuthResult<UserRecord> {
+async fn user_in(tx: &mut crate::sqlite::WriteTx, name: &str) -> AuthResult<UserRecord> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {USER_COLUMNS} FROM users WHERE name = ?"
     )))
@@ -591,10 +588,7 @@ async fn user_in(
 }
 
 /// Refuses when `user` is the only admin who may sign in.
-async fn refuse_last_admin(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    user: &UserRecord,
-) -> AuthResult<()> {
+async fn refuse_last_admin(tx: &mut crate::sqlite::WriteTx, user: &UserRecord) -> AuthResult<()> {
     let others: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id <> ?",
     )

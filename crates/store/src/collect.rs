@@ -72,7 +72,7 @@ impl SqliteStore {
         if errors.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let mut collectors: Vec<&str> = Vec::new();
         for e in errors {
             sqlx::query(
@@ -144,7 +144,7 @@ impl SqliteStore {
         counts: &[GitCountRecord],
     ) -> Result<()> {
         let components = serde_json::to_string(&commit.components).unwrap_or_else(|_| "[]".into());
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         sqlx::query(
             "INSERT INTO collector_git_commits (collector, commit_sha, committed_at_us, components) \
              VALUES (?, ?, ?, ?) ON CONFLICT (collector, commit_sha) DO UPDATE SET \

@@ -43,7 +43,11 @@ pub async fn dashboard_with_model<S: Store>(
         Some(first) => first.max(now - HISTORY).min(now),
         None => now,
     };
-    let until = summary.overall.last_operation.map_or(now, |l| l.max(now));
+    // Operations stamped in the future stretch the chart, by at most [`HISTORY`] past now.
+    let until = summary
+        .overall
+        .last_operation
+        .map_or(now, |l| l.max(now).min(now.saturating_add(HISTORY)));
     let bucket_seconds = if until - since <= Duration::days(2) {
         3600
     } else {

@@ -24,7 +24,7 @@ use mhd_core::{NewOperation, Operation, System};
 use time::{Date, OffsetDateTime};
 
 pub use migrate::LATEST as SCHEMA_VERSION;
-pub use sqlite::SqliteStore;
+pub use sqlite::{Chunk, DatasetIds, SqliteStore, Staging, WriteTx};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -50,17 +50,64 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
-    /// An operation broke a rule; nothing of its batch was stored.
-    #[error("operation {index}: {source}")]
+    /// A record (an operation, a sample, a benchmark, a test case) broke a rule; nothing of
+    /// its batch was stored.
+    #[error("record {index} (from 0): {source}")]
     Invalid {
         /// Its position in the batch (0-based).
         index: usize,
         /// The rule.
         source: mhd_core::OperationError,
     },
-    /// The database failed.
-    #[error("store error: {0}")]
-    Db(#[from] sqlx::Error),
+    /// The disk holding the store is full: the write was not stored.
+    #[error(
+        "the disk holding the store is full: nothing of this write was stored; free some space \
+         and try again"
+    )]
+    Full,
+    /// Another writer held the store for longer than a write waits ([`busy_timeout`]).
+    #[error(
+        "the store is busy: another writer held it for more than {} s; nothing of this write \
+         was stored, try again",
+        .0.as_secs()
+    )]
+    Busy(std::time::Duration),
+    /// Another process stored part of the same input meanwhile; nothing of this write was
+    /// stored.
+    #[error(
+        "another ingest stored part of this input meanwhile: nothing of this one was stored; \
+         run it again to store what is left"
+    )]
+    Concurrent,
+    /// The database failed. Shown once, with SQLite's message and code: the cause is part of
+    /// this message rather than a source, so an error chain does not repeat it.
+    #[error("store error: {}", sqlite::describe(.0))]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Tells a full disk and a busy store from other failures, by SQLite's result code.
+    fn from(e: sqlx::Error) -> StoreError {
+        match sqlite::primary_code(&e) {
+            Some(sqlite::SQLITE_FULL) => StoreError::Full,
+            Some(sqlite::SQLITE_BUSY | sqlite::SQLITE_LOCKED) => StoreError::Busy(busy_timeout()),
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+/// How long a write waits for another writer (another process, or another connection of the
+/// server) to finish: 10 s, or `MHD_BUSY_TIMEOUT` (a span such as `30s` or `500ms`).
+pub fn busy_timeout() -> std::time::Duration {
+    static TIMEOUT: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *TIMEOUT.get_or_init(|| {
+        std::env::var("MHD_BUSY_TIMEOUT")
+            .ok()
+            .and_then(|v| mhd_core::time_parse::parse_duration(&v).ok())
+            .and_then(|d| std::time::Duration::try_from(d).ok())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(sqlite::DEFAULT_BUSY_TIMEOUT)
+    })
 }
 
 /// Result of the store.

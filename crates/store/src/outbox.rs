@@ -258,7 +258,7 @@ impl Outbox for SqliteStore {
         at: OffsetDateTime,
     ) -> Result<Vec<String>> {
         let at_us = to_us(at);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let mut queued = Vec::new();
         for channel in n.channels {
             let inserted = match n.event {

@@ -10,7 +10,7 @@ use mhd_core::{NewOperation, System};
 use sqlx::{Row, SqlitePool};
 use time::{Date, OffsetDateTime};
 
-use crate::sqlite::{from_us, to_us};
+use crate::sqlite::{WriteTx, from_us, to_us};
 use crate::{ComponentWindow, DatasetProgress, Result, StoreError};
 
 const HOUR_US: i64 = 3_600_000_000;
@@ -39,8 +39,9 @@ pub(crate) async fn insert_test_run(
     run: &TestRun,
     source: Option<&str>,
 ) -> Result<i64> {
+    check_test_run(run)?;
     let t = run.totals();
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = WriteTx::begin(pool).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO test_runs (suite, phase, component, run_at_us, duration, total, passed, \
          failed, errors, skipped, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -77,6 +78,35 @@ pub(crate) async fn insert_test_run(
     }
     tx.commit().await?;
     Ok(id)
+}
+
+/// The input limits of a test run: its suite, phase and component are names; each case's
+/// name and class name are names, its message a text, its time seconds ≥ 0.
+fn check_test_run(run: &TestRun) -> Result<()> {
+    use mhd_core::limits::{check_duration, check_name, check_text};
+    let invalid = |index, field, message| StoreError::Invalid {
+        index,
+        source: mhd_core::OperationError::field(field, message),
+    };
+    check_name(&run.suite, true).map_err(|m| invalid(0, "suite", m))?;
+    for (field, v) in [("phase", &run.phase), ("component", &run.component)] {
+        if let Some(v) = v {
+            check_name(v, true).map_err(|m| invalid(0, field, m))?;
+        }
+    }
+    for (i, c) in run.cases.iter().enumerate() {
+        check_name(&c.name, false).map_err(|m| invalid(i, "name", m))?;
+        if let Some(v) = &c.classname {
+            check_name(v, false).map_err(|m| invalid(i, "classname", m))?;
+        }
+        if let Some(v) = &c.message {
+            check_text(v).map_err(|m| invalid(i, "message", m))?;
+        }
+        if let Some(t) = c.time {
+            check_duration(t, "seconds").map_err(|m| invalid(i, "time", m))?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn recent_test_runs(pool: &SqlitePool, per_suite: u32) -> Result<Vec<TestRun>> {
@@ -147,11 +177,13 @@ pub(crate) async fn insert_benchmarks(
     at: OffsetDateTime,
 ) -> Result<u64> {
     for (index, s) in samples.iter().enumerate() {
-        if s.operation.trim().is_empty() {
-            return Err(StoreError::Invalid {
-                index,
-                source: mhd_core::OperationError::field("operation", "must not be empty"),
-            });
+        let invalid = |field, message| StoreError::Invalid {
+            index,
+            source: mhd_core::OperationError::field(field, message),
+        };
+        mhd_core::limits::check_name(&s.operation, true).map_err(|m| invalid("operation", m))?;
+        if let Some(c) = &s.component {
+            mhd_core::limits::check_name(c, true).map_err(|m| invalid("component", m))?;
         }
         if let Some(v) = s.values_ms.iter().find(|v| !v.is_finite() || **v < 0.0) {
             return Err(StoreError::Invalid {
@@ -163,7 +195,7 @@ pub(crate) async fn insert_benchmarks(
             });
         }
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = WriteTx::begin(pool).await?;
     let batch: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(batch), 0) + 1 FROM benchmark_samples")
             .fetch_one(&mut *tx)
@@ -437,7 +469,7 @@ pub(crate) async fn insert_samples(pool: &SqlitePool, samples: &[Sample]) -> Res
     if samples.is_empty() {
         return Ok(0);
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = WriteTx::begin(pool).await?;
     for chunk in samples.chunks(SAMPLE_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO samples (timestamp_us, metric, value, unit, component, labels) VALUES ",

@@ -1,10 +1,18 @@
-//! The SQLite backend: one file under the home folder, WAL, a busy timeout so that several
-//! processes can write at once, and rollups kept in step with every write.
+//! The SQLite backend: one file under the home folder, WAL, writers that wait their turn so
+//! that several processes can write at once, and rollups kept in step with every write.
+//!
+//! Every write transaction is a [`WriteTx`]: it waits for the write lock by trying again every
+//! millisecond or so (SQLite's own busy handler backs off to 100 ms between tries and so
+//! misses the short gaps between another writer's transactions: a one-row `mhd record` could
+//! wait out its whole timeout beside a busy server), and a connection whose transaction
+//! failed is closed rather than handed to the next caller still inside it.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use mhd_core::dashboard::Bucket;
@@ -13,10 +21,12 @@ use mhd_core::stats::{
     self, DatasetCounts, DatasetTypeStats, RecentError, StatsSummary, TypeTotals,
 };
 use mhd_core::{NewOperation, Operation, System};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
-use sqlx::{AssertSqlSafe, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, SqlitePool};
 use time::OffsetDateTime;
 
 use mhd_core::perf::BenchmarkSamples;
@@ -35,13 +45,180 @@ const COLUMNS: &str = "timestamp_us, metric_type, operation, dataset_name, compo
                        duration_ms, success, row_count, error_message, metadata, import_key, \
                        dataset_id";
 pub(crate) const HOUR_US: i64 = 3_600_000_000;
-/// How long a write waits for another process's write lock.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a write waits for another writer unless `MHD_BUSY_TIMEOUT` says otherwise (see
+/// [`crate::busy_timeout`]).
+pub(crate) const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Between two tries of a waiting writer: short, so that it takes the lock in the gap between
+/// another writer's transactions.
+const WRITE_RETRY: Duration = Duration::from_millis(1);
+
+/// SQLite's primary result codes this backend tells apart.
+pub(crate) const SQLITE_BUSY: i64 = 5;
+pub(crate) const SQLITE_LOCKED: i64 = 6;
+const SQLITE_READONLY: i64 = 8;
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_CORRUPT: i64 = 11;
+pub(crate) const SQLITE_FULL: i64 = 13;
+const SQLITE_CANTOPEN: i64 = 14;
+
+/// SQLite's primary result code of a database error (the extended code's low byte).
+pub(crate) fn primary_code(e: &sqlx::Error) -> Option<i64> {
+    match e {
+        sqlx::Error::Database(d) => d.code()?.parse::<i64>().ok().map(|c| c & 0xff),
+        _ => None,
+    }
+}
+
+/// An error of the database in one line: SQLite's message and code, without sqlx's wrapping.
+pub(crate) fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => match d.code() {
+            Some(code) => format!("{} (SQLite code {code})", d.message()),
+            None => d.message().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}
 
 /// The embedded store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// Set when a write failed because of the disk (full, read-only, failing), cleared by the
+    /// next write that commits: `/ready` reports the store unhealthy meanwhile.
+    writes_failing: Arc<AtomicBool>,
+}
+
+impl StoreError {
+    /// Whether the error comes from the disk under the store rather than from the request: a
+    /// full disk, or one that cannot be written.
+    pub fn is_storage_fault(&self) -> bool {
+        match self {
+            StoreError::Full => true,
+            StoreError::Db(e) => matches!(
+                primary_code(e),
+                Some(SQLITE_READONLY | SQLITE_IOERR | SQLITE_CORRUPT | SQLITE_CANTOPEN)
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// One write transaction on a connection of the pool: `BEGIN IMMEDIATE` once the write lock
+/// is free, then `COMMIT` or `ROLLBACK`. Dereferences to the connection, to run statements in
+/// it. Dropped without [`WriteTx::commit`] or [`WriteTx::rollback`], or after either failed,
+/// it closes its connection, which rolls back whatever SQLite still holds of the transaction;
+/// the pool opens a new connection in its place.
+pub struct WriteTx {
+    /// Always there but after [`WriteTx::commit_keeping`], which takes it out.
+    conn: Option<PoolConnection<Sqlite>>,
+    open: bool,
+}
+
+impl WriteTx {
+    /// Begins a write transaction, waiting up to [`crate::busy_timeout`] for other writers.
+    pub async fn begin(pool: &SqlitePool) -> Result<WriteTx> {
+        let conn = pool.acquire().await?;
+        WriteTx::begin_on(conn).await
+    }
+
+    /// [`WriteTx::begin`] on a connection the caller holds already.
+    pub(crate) async fn begin_on(mut conn: PoolConnection<Sqlite>) -> Result<WriteTx> {
+        let deadline = tokio::time::Instant::now() + crate::busy_timeout();
+        // No waiting inside SQLite while trying: the loop below tries again every millisecond.
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut *conn)
+            .await?;
+        let mut tx = WriteTx {
+            conn: Some(conn),
+            open: false,
+        };
+        loop {
+            match sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await {
+                Ok(_) => {
+                    tx.open = true;
+                    break;
+                }
+                Err(e)
+                    if matches!(primary_code(&e), Some(SQLITE_BUSY | SQLITE_LOCKED))
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(WRITE_RETRY).await;
+                }
+                Err(e) => {
+                    // The connection goes back to the pool as it came.
+                    restore_busy_timeout(&mut tx).await?;
+                    return Err(e.into());
+                }
+            }
+        }
+        // Inside the transaction (and for whoever uses the connection next) SQLite waits as
+        // usual: for a checkpoint or a recovery, which are short.
+        restore_busy_timeout(&mut tx).await?;
+        Ok(tx)
+    }
+
+    /// Makes the transaction's writes durable and visible.
+    pub async fn commit(mut self) -> Result<()> {
+        sqlx::query("COMMIT").execute(&mut *self).await?;
+        self.open = false;
+        Ok(())
+    }
+
+    /// [`WriteTx::commit`], handing the connection back to the caller.
+    pub(crate) async fn commit_keeping(mut self) -> Result<PoolConnection<Sqlite>> {
+        sqlx::query("COMMIT").execute(&mut *self).await?;
+        self.open = false;
+        self.conn
+            .take()
+            .ok_or(StoreError::Db(sqlx::Error::PoolClosed))
+    }
+
+    /// Drops the transaction's writes.
+    pub async fn rollback(mut self) -> Result<()> {
+        sqlx::query("ROLLBACK").execute(&mut *self).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+async fn restore_busy_timeout(conn: &mut SqliteConnection) -> Result<()> {
+    let sql = format!(
+        "PRAGMA busy_timeout = {}",
+        crate::busy_timeout().as_millis()
+    );
+    sqlx::query(AssertSqlSafe(sql)).execute(conn).await?;
+    Ok(())
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if self.open
+            && let Some(conn) = self.conn.as_mut()
+        {
+            // SQLite may have rolled the transaction back itself (a full disk, a failed
+            // `INSERT OR ROLLBACK`) or may still hold it: either way the connection is not
+            // handed on, and closing it ends what is left.
+            conn.close_on_drop();
+        }
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.conn
+            .as_ref()
+            .expect("a transaction holds its connection until it ends")
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.conn
+            .as_mut()
+            .expect("a transaction holds its connection until it ends")
+    }
 }
 
 /// Microseconds since the epoch, UTC.
@@ -67,7 +244,7 @@ impl SqliteStore {
             // In WAL mode NORMAL keeps every committed transaction through a crash of the
             // process; only a power loss may take the last ones.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(BUSY_TIMEOUT)
+            .busy_timeout(crate::busy_timeout())
             .foreign_keys(true)
             // A large transaction spills dirty pages once the cache is full: a command (one
             // connection, perhaps a bulk load) gets 64 MiB; a server's many connections 8 MiB
@@ -85,11 +262,15 @@ impl SqliteStore {
         // Switching a new file to WAL takes a lock that SQLite does not wait for: when several
         // processes create the store at once, the losers try again (for as long as a write
         // would wait for the lock).
-        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let deadline = std::time::Instant::now() + crate::busy_timeout();
         let pool = loop {
             let connected = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .min_connections(0)
+                // A connection still inside a transaction (one whose `ROLLBACK` failed because
+                // SQLite had already ended it, say after a full disk) is closed, not reused:
+                // every later `BEGIN` on it would fail.
+                .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect_with(options.clone())
                 .await;
             match connected {
@@ -105,20 +286,62 @@ impl SqliteStore {
         let mut conn = pool.acquire().await?;
         crate::migrate::run(&mut conn, &shown).await?;
         drop(conn);
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            writes_failing: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Begins a write transaction (see [`WriteTx`]).
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let tx = WriteTx::begin(&self.pool).await;
+        self.noted(tx)
+    }
+
+    /// Passes a write's outcome on, noting whether the disk failed it (see
+    /// [`SqliteStore::writes_failing`]).
+    pub(crate) fn noted<T>(&self, outcome: Result<T>) -> Result<T> {
+        note(&self.writes_failing, &outcome);
+        outcome
+    }
+
+    /// Whether the last write failed because of the disk (full, read-only, failing) and no
+    /// write has committed since.
+    pub fn writes_failing(&self) -> bool {
+        self.writes_failing.load(Ordering::Relaxed)
+    }
+
+    /// Whether the store takes writes: when the last write failed because of the disk, one
+    /// small write is tried (and kept: the time of the check, in `collector_state`), so that a
+    /// store whose disk has room again is found healthy without waiting for a user's write.
+    pub async fn check_writable(&self, now: OffsetDateTime) -> Result<()> {
+        if !self.writes_failing() {
+            return Ok(());
+        }
+        let outcome = async {
+            let mut tx = WriteTx::begin(&self.pool).await?;
+            sqlx::query(
+                "INSERT INTO collector_state (collector, key, value) VALUES ('mhd', 'write_check', ?) \
+                 ON CONFLICT (collector, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(mhd_core::format::rfc3339(now))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        self.noted(outcome)
     }
 
     /// A writer that stores operations in one transaction until [`OperationWriter::commit`]:
     /// bulk loads write in batches and become visible all at once, or not at all.
     pub async fn writer(&self) -> Result<OperationWriter> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self.begin_write().await?;
         Ok(OperationWriter {
             tx,
-            rollups: HashMap::new(),
+            writes_failing: self.writes_failing.clone(),
+            deltas: Deltas::default(),
             dataset_ids: HashMap::new(),
-            datasets: HashMap::new(),
-            migration_days: HashMap::new(),
-            components: HashMap::new(),
             written: 0,
         })
     }
@@ -152,19 +375,27 @@ fn classify_open_error(e: sqlx::Error, path: &str) -> StoreError {
     }
 }
 
-/// Stores operations inside one open transaction; see [`SqliteStore::writer`].
-pub struct OperationWriter {
-    tx: Transaction<'static, Sqlite>,
+/// Sets or clears the "writes failing" flag from a write's outcome: a disk fault sets it, a
+/// success clears it, anything else (a busy store, an invalid record) says nothing of the disk.
+fn note<T>(flag: &AtomicBool, outcome: &Result<T>) {
+    match outcome {
+        Ok(_) => flag.store(false, Ordering::Relaxed),
+        Err(e) if e.is_storage_fault() => flag.store(true, Ordering::Relaxed),
+        Err(_) => {}
+    }
+}
+
+/// What stored operations add to the per-hour rollups and to the dataset table, counted as
+/// they are written and applied in the same transaction.
+#[derive(Debug, Default)]
+struct Deltas {
     /// Per metric type, per hour.
     rollups: HashMap<String, HashMap<i64, TypeTotals>>,
-    /// Ids of the dataset names this writer has met.
-    dataset_ids: HashMap<String, i64>,
     datasets: HashMap<String, DatasetDelta>,
     /// Migration attempts and rollbacks per (UTC day, component or ""), all and successful.
     migration_days: HashMap<(i64, String), DayCounts>,
     /// Operations per (hour, component, system): count, failures, durations.
     components: HashMap<(i64, String, System), HourCounts>,
-    written: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -214,53 +445,7 @@ struct DayCounts {
     rollbacks: i64,
 }
 
-impl OperationWriter {
-    /// Validates and writes a batch; a batch with an invalid operation writes nothing.
-    pub async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
-        for (index, op) in ops.iter().enumerate() {
-            op.validate()
-                .map_err(|source| StoreError::Invalid { index, source })?;
-        }
-        self.resolve_dataset_ids(ops).await?;
-        // Build the next statement while the store's thread runs the current one.
-        let (tx, ids) = (&mut self.tx, &self.dataset_ids);
-        let mut chunks = ops.chunks(INSERT_CHUNK);
-        let mut next = chunks.next().map(|c| insert_statement(c, ids));
-        while let Some(statement) = next {
-            let build_next = async { chunks.next().map(|c| insert_statement(c, ids)) };
-            let (done, following) = tokio::join!(statement.execute(&mut **tx), build_next);
-            done?;
-            next = following;
-        }
-        for op in ops {
-            self.count(op);
-        }
-        self.written += ops.len() as u64;
-        Ok(())
-    }
-
-    /// Gives every dataset name of the batch its id, adding names seen for the first time.
-    async fn resolve_dataset_ids(&mut self, ops: &[NewOperation]) -> Result<()> {
-        for op in ops {
-            let Some(name) = &op.dataset_name else {
-                continue;
-            };
-            if self.dataset_ids.contains_key(name.as_str()) {
-                continue;
-            }
-            sqlx::query("INSERT INTO dataset_ids (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
-                .bind(name.clone())
-                .execute(&mut *self.tx)
-                .await?;
-            let id: i64 = sqlx::query_scalar("SELECT id FROM dataset_ids WHERE name = ?")
-                .bind(name.clone())
-                .fetch_one(&mut *self.tx)
-                .await?;
-            self.dataset_ids.insert(name.clone(), id);
-        }
-        Ok(())
-    }
-
+impl Deltas {
     fn count(&mut self, op: &NewOperation) {
         let us = to_us(op.timestamp);
         let hour = us.div_euclid(HOUR_US);
@@ -339,37 +524,39 @@ impl OperationWriter {
         }
     }
 
-    /// Operations written so far.
-    pub fn written(&self) -> u64 {
-        self.written
-    }
-
-    /// Makes everything written durable and visible, with the rollups brought in step.
-    pub async fn commit(mut self) -> Result<u64> {
+    /// Brings the rollups and the dataset table in step, inside the caller's transaction:
+    /// many rows per statement, since a bulk load's every chunk touches hundreds of each.
+    async fn apply(&self, conn: &mut SqliteConnection) -> Result<()> {
         // Collected first: a lazy iterator of closures held across the awaits below would make
         // this future not `Send`.
         let mut rollups: Vec<(i64, &str, &TypeTotals)> = Vec::new();
         for (ty, hours) in &self.rollups {
             rollups.extend(hours.iter().map(|(h, t)| (*h, ty.as_str(), t)));
         }
-        for (hour, metric_type, t) in rollups {
-            sqlx::query(
+        for part in rollups.chunks(UPSERT_CHUNK) {
+            let mut sql = String::from(
                 "INSERT INTO operation_rollup (hour, metric_type, count, success_count, \
-                 success_duration_sum, success_duration_count) VALUES (?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (hour, metric_type) DO UPDATE SET \
+                 success_duration_sum, success_duration_count) VALUES ",
+            );
+            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; part.len()].join(","));
+            sql.push_str(
+                " ON CONFLICT (hour, metric_type) DO UPDATE SET \
                  count = count + excluded.count, \
                  success_count = success_count + excluded.success_count, \
                  success_duration_sum = success_duration_sum + excluded.success_duration_sum, \
                  success_duration_count = success_duration_count + excluded.success_duration_count",
-            )
-            .bind(hour)
-            .bind(metric_type)
-            .bind(t.count as i64)
-            .bind(t.success_count as i64)
-            .bind(t.success_duration_sum)
-            .bind(t.success_duration_count as i64)
-            .execute(&mut *self.tx)
-            .await?;
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (hour, metric_type, t) in part {
+                q = q
+                    .bind(*hour)
+                    .bind(metric_type.to_string())
+                    .bind(t.count as i64)
+                    .bind(t.success_count as i64)
+                    .bind(t.success_duration_sum)
+                    .bind(t.success_duration_count as i64);
+            }
+            q.execute(&mut *conn).await?;
         }
         for ((hour, component, system), c) in &self.components {
             let stored: Option<Option<Vec<u8>>> = sqlx::query_scalar(
@@ -378,7 +565,7 @@ impl OperationWriter {
             .bind(hour)
             .bind(component)
             .bind(system.as_str())
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut *conn)
             .await?;
             let mut durations = c.durations.clone();
             if let Some(h) = stored
@@ -400,7 +587,7 @@ impl OperationWriter {
             .bind(c.count)
             .bind(c.failures)
             .bind(durations.encode())
-            .execute(&mut *self.tx)
+            .execute(&mut *conn)
             .await?;
         }
         for ((day, component), c) in &self.migration_days {
@@ -418,18 +605,22 @@ impl OperationWriter {
             .bind(c.migrations)
             .bind(c.rollback_ops)
             .bind(c.rollbacks)
-            .execute(&mut *self.tx)
+            .execute(&mut *conn)
             .await?;
         }
-        for (name, d) in &self.datasets {
+        let datasets: Vec<(&String, &DatasetDelta)> = self.datasets.iter().collect();
+        for part in datasets.chunks(UPSERT_CHUNK) {
             // A (time, flag) mark replaces the stored one when it is later, or as late and a
             // success; `last_type` follows `last_seen_us` the same way.
-            sqlx::query(
+            let mut sql = String::from(
                 "INSERT INTO datasets (name, first_seen_us, last_seen_us, registered, \
                  last_migrated_us, last_rollback_us, component, last_started_us, \
                  last_attempt_us, last_attempt_ok, last_verified_us, last_verified_ok, last_type) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (name) DO UPDATE SET \
+                 VALUES ",
+            );
+            sql.push_str(&vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; part.len()].join(","));
+            sql.push_str(
+                " ON CONFLICT (name) DO UPDATE SET \
                  first_seen_us = min(first_seen_us, excluded.first_seen_us), \
                  last_type = CASE WHEN excluded.last_seen_us >= last_seen_us \
                                   THEN excluded.last_type ELSE last_type END, \
@@ -454,25 +645,121 @@ impl OperationWriter {
                  last_verified_us = max(coalesce(last_verified_us, excluded.last_verified_us), \
                                         coalesce(excluded.last_verified_us, last_verified_us)), \
                  component = coalesce(excluded.component, component)",
-            )
-            .bind(name)
-            .bind(d.first)
-            .bind(d.last)
-            .bind(d.registered)
-            .bind(d.last_migrated)
-            .bind(d.last_rollback)
-            .bind(d.component.clone())
-            .bind(d.last_started)
-            .bind(d.last_attempt.map(|a| a.0))
-            .bind(d.last_attempt.map(|a| a.1))
-            .bind(d.last_verified.map(|v| v.0))
-            .bind(d.last_verified.map(|v| v.1))
-            .bind(d.last_type.clone())
-            .execute(&mut *self.tx)
-            .await?;
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (name, d) in part {
+                q = q
+                    .bind(name.to_string())
+                    .bind(d.first)
+                    .bind(d.last)
+                    .bind(d.registered)
+                    .bind(d.last_migrated)
+                    .bind(d.last_rollback)
+                    .bind(d.component.clone())
+                    .bind(d.last_started)
+                    .bind(d.last_attempt.map(|a| a.0))
+                    .bind(d.last_attempt.map(|a| a.1))
+                    .bind(d.last_verified.map(|v| v.0))
+                    .bind(d.last_verified.map(|v| v.1))
+                    .bind(d.last_type.clone());
+            }
+            q.execute(&mut *conn).await?;
         }
+        Ok(())
+    }
+}
+
+/// Rows per multi-row upsert of rollups or datasets: 1,000 rows × 13 columns stays below
+/// SQLite's limit of 32766 variables.
+const UPSERT_CHUNK: usize = 1000;
+
+/// Dataset names and their ids, as committed: kept by a caller that stores many transactions
+/// (an ingest's chunks) so that each looks up only the names it meets the first time.
+#[derive(Debug, Clone, Default)]
+pub struct DatasetIds(HashMap<String, i64>);
+
+/// Stores operations inside one open transaction; see [`SqliteStore::writer`].
+pub struct OperationWriter {
+    tx: WriteTx,
+    writes_failing: Arc<AtomicBool>,
+    deltas: Deltas,
+    /// Ids of the dataset names this writer has met.
+    dataset_ids: HashMap<String, i64>,
+    written: u64,
+}
+
+impl OperationWriter {
+    /// Validates and writes a batch; a batch with an invalid operation writes nothing.
+    pub async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
+        let outcome = self.write_batch(ops).await;
+        if let Err(e) = &outcome
+            && e.is_storage_fault()
+        {
+            self.writes_failing.store(true, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    async fn write_batch(&mut self, ops: &[NewOperation]) -> Result<()> {
+        validate_all(ops)?;
+        self.resolve_dataset_ids(ops).await?;
+        // Build the next statement while the store's thread runs the current one.
+        let (tx, ids) = (&mut self.tx, &self.dataset_ids);
+        let mut chunks = ops.chunks(INSERT_CHUNK);
+        let mut next = chunks.next().map(|c| insert_statement(c, ids));
+        while let Some(statement) = next {
+            let build_next = async { chunks.next().map(|c| insert_statement(c, ids)) };
+            let (done, following) = tokio::join!(statement.execute(&mut **tx), build_next);
+            done?;
+            next = following;
+        }
+        for op in ops {
+            self.deltas.count(op);
+        }
+        self.written += ops.len() as u64;
+        Ok(())
+    }
+
+    /// Gives every dataset name of the batch its id, adding names seen for the first time.
+    async fn resolve_dataset_ids(&mut self, ops: &[NewOperation]) -> Result<()> {
+        for op in ops {
+            let Some(name) = &op.dataset_name else {
+                continue;
+            };
+            if self.dataset_ids.contains_key(name.as_str()) {
+                continue;
+            }
+            sqlx::query("INSERT INTO dataset_ids (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
+                .bind(name.clone())
+                .execute(&mut *self.tx)
+                .await?;
+            let id: i64 = sqlx::query_scalar("SELECT id FROM dataset_ids WHERE name = ?")
+                .bind(name.clone())
+                .fetch_one(&mut *self.tx)
+                .await?;
+            self.dataset_ids.insert(name.clone(), id);
+        }
+        Ok(())
+    }
+
+    /// Operations written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Makes everything written durable and visible, with the rollups brought in step.
+    pub async fn commit(self) -> Result<u64> {
+        let flag = self.writes_failing.clone();
+        let outcome = self.finish().await.map(|(n, _)| n);
+        note(&flag, &outcome);
+        outcome
+    }
+
+    /// Commits, returning the count written and the dataset ids met (now committed).
+    async fn finish(mut self) -> Result<(u64, HashMap<String, i64>)> {
+        self.deltas.apply(&mut self.tx).await?;
         self.tx.commit().await?;
-        Ok(self.written)
+        Ok((self.written, self.dataset_ids))
     }
 
     /// Drops everything written: nothing of it is stored.
@@ -480,6 +767,250 @@ impl OperationWriter {
         self.tx.rollback().await?;
         Ok(())
     }
+}
+
+/// Checks every operation of a batch, naming the first invalid one by its index.
+fn validate_all(ops: &[NewOperation]) -> Result<()> {
+    for (index, op) in ops.iter().enumerate() {
+        op.validate()
+            .map_err(|source| StoreError::Invalid { index, source })?;
+    }
+    Ok(())
+}
+
+/// One chunk of an input given to `mhd ingest operations`: `records` records (lines, or
+/// elements of an array) whose bytes, chained after the chunk `prev` (empty for an input's
+/// first), hash to `key`. See the `ingested_chunks` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// SHA-256 of `prev` and the chunk's bytes, in hex.
+    pub key: String,
+    /// The key of the chunk before it; empty for the first.
+    pub prev: String,
+    /// Records of the input it covers, valid or not.
+    pub records: u64,
+}
+
+/// Remembers a chunk in the caller's transaction; false when it was remembered already.
+async fn remember_chunk(
+    conn: &mut SqliteConnection,
+    chunk: &Chunk,
+    stored: u64,
+    source: &str,
+    at: OffsetDateTime,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO ingested_chunks (key, prev, records, stored, source, at_us) \
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(chunk.key.clone())
+    .bind(chunk.prev.clone())
+    .bind(chunk.records as i64)
+    .bind(stored as i64)
+    .bind(source.to_owned())
+    .bind(to_us(at))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl SqliteStore {
+    /// Every remembered chunk as `(records, key)`, listed under the key of the chunk before it.
+    pub async fn ingested_chunks(&self) -> Result<HashMap<String, Vec<(u64, String)>>> {
+        let rows: Vec<(String, i64, String)> =
+            sqlx::query_as("SELECT prev, records, key FROM ingested_chunks ORDER BY prev, records")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut out: HashMap<String, Vec<(u64, String)>> = HashMap::new();
+        for (prev, records, key) in rows {
+            out.entry(prev).or_default().push((records as u64, key));
+        }
+        Ok(out)
+    }
+
+    /// Stores one chunk's valid operations and remembers the chunk, in one transaction of its
+    /// own. Returns `None`, storing nothing, when the chunk is remembered already (another
+    /// ingest of the same input stored it meanwhile) unless `again` says to store it anyway.
+    /// `ids` carries the dataset ids committed by earlier chunks and gains this one's.
+    pub async fn insert_chunk(
+        &self,
+        chunk: &Chunk,
+        ops: &[NewOperation],
+        source: &str,
+        at: OffsetDateTime,
+        again: bool,
+        ids: &mut DatasetIds,
+    ) -> Result<Option<u64>> {
+        let mut w = self.writer().await?;
+        // A bulk load checkpoints the write-ahead log every 40 MB rather than every 4 MB (each
+        // chunk would otherwise copy its pages into the store, and sync it, on commit).
+        sqlx::query("PRAGMA wal_autocheckpoint = 10000")
+            .execute(&mut *w.tx)
+            .await?;
+        w.dataset_ids.clone_from(&ids.0);
+        let fresh = match remember_chunk(&mut w.tx, chunk, ops.len() as u64, source, at).await {
+            Ok(fresh) => fresh,
+            Err(e) => return self.noted(Err(e)),
+        };
+        if !fresh && !again {
+            w.rollback().await?;
+            return Ok(None);
+        }
+        w.write(ops).await?;
+        let flag = w.writes_failing.clone();
+        let outcome = w.finish().await;
+        note(&flag, &outcome);
+        let (n, met) = outcome?;
+        ids.0 = met;
+        Ok(Some(n))
+    }
+
+    /// Starts staging operations for an all-or-nothing ingest (see [`Staging`]).
+    pub async fn stage(&self) -> Result<Staging> {
+        let mut conn = self.pool.acquire().await?;
+        // The staged rows may be many: in a temporary file (deleted by the system when the
+        // process ends, however it ends), not in memory.
+        sqlx::query("PRAGMA temp_store = FILE")
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(
+            "CREATE TEMP TABLE staged_operations (timestamp_us INTEGER, metric_type TEXT, \
+             operation TEXT, dataset_name TEXT, component TEXT, system TEXT, duration_ms REAL, \
+             success INTEGER, row_count INTEGER, error_message TEXT, metadata TEXT, \
+             import_key TEXT)",
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("BEGIN").execute(&mut *conn).await?;
+        Ok(Staging {
+            conn: Some(conn),
+            deltas: Deltas::default(),
+            chunks: Vec::new(),
+            staged: 0,
+            writes_failing: self.writes_failing.clone(),
+        })
+    }
+}
+
+/// Operations set aside until all of an input has been read, then stored at once by
+/// [`Staging::publish`] — or not at all: dropped or discarded, or when the process dies
+/// before publishing, nothing of them is stored. Staging takes no lock on the store, so
+/// others write meanwhile; only the publishing transaction holds it, while it copies.
+pub struct Staging {
+    /// The connection holding the temporary table; `None` once published.
+    conn: Option<PoolConnection<Sqlite>>,
+    deltas: Deltas,
+    chunks: Vec<(Chunk, u64)>,
+    staged: u64,
+    writes_failing: Arc<AtomicBool>,
+}
+
+impl Staging {
+    /// Sets aside one chunk's valid operations; a batch with an invalid operation sets aside
+    /// nothing.
+    pub async fn add(&mut self, chunk: &Chunk, ops: &[NewOperation]) -> Result<()> {
+        validate_all(ops)?;
+        let Some(conn) = self.conn.as_mut() else {
+            return Ok(());
+        };
+        for part in ops.chunks(STAGE_CHUNK) {
+            stage_statement(part).execute(&mut **conn).await?;
+        }
+        for op in ops {
+            self.deltas.count(op);
+        }
+        self.staged += ops.len() as u64;
+        self.chunks.push((chunk.clone(), ops.len() as u64));
+        Ok(())
+    }
+
+    /// Operations set aside so far.
+    pub fn staged(&self) -> u64 {
+        self.staged
+    }
+
+    /// Stores everything set aside in one transaction, with the chunks remembered. Fails,
+    /// storing nothing, when another ingest stored one of the chunks meanwhile.
+    pub async fn publish(mut self, source: &str, at: OffsetDateTime) -> Result<u64> {
+        let outcome = self.publish_all(source, at).await;
+        note(&self.writes_failing, &outcome);
+        outcome
+    }
+
+    async fn publish_all(&mut self, source: &str, at: OffsetDateTime) -> Result<u64> {
+        let Some(mut conn) = self.conn.take() else {
+            return Ok(0);
+        };
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        let mut tx = WriteTx::begin_on(conn).await?;
+        sqlx::query(
+            "INSERT INTO dataset_ids (name) SELECT DISTINCT dataset_name \
+             FROM temp.staged_operations WHERE dataset_name IS NOT NULL \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT OR ROLLBACK INTO operations ({COLUMNS}) \
+             SELECT s.timestamp_us, s.metric_type, s.operation, s.dataset_name, s.component, \
+             s.system, s.duration_ms, s.success, s.row_count, s.error_message, s.metadata, \
+             s.import_key, d.id FROM temp.staged_operations s \
+             LEFT JOIN dataset_ids d ON d.name = s.dataset_name ORDER BY s.rowid"
+        )))
+        .execute(&mut *tx)
+        .await?;
+        self.deltas.apply(&mut tx).await?;
+        for (chunk, stored) in &self.chunks {
+            if !remember_chunk(&mut tx, chunk, *stored, source, at).await? {
+                return Err(StoreError::Concurrent);
+            }
+        }
+        sqlx::query("DROP TABLE temp.staged_operations")
+            .execute(&mut *tx)
+            .await?;
+        let mut conn = tx.commit_keeping().await?;
+        sqlx::query("PRAGMA temp_store = MEMORY")
+            .execute(&mut *conn)
+            .await?;
+        Ok(self.staged)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // Not published: closing the connection drops the temporary table and its file.
+        if let Some(conn) = self.conn.as_mut() {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// Rows per multi-row INSERT into the staging table: 2048 rows × 12 columns stays below
+/// SQLite's limit of 32766 variables.
+const STAGE_CHUNK: usize = 2048;
+
+fn stage_statement(
+    part: &[NewOperation],
+) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
+    let mut sql = String::from("INSERT INTO temp.staged_operations VALUES ");
+    sql.push_str(&vec!["(?,?,?,?,?,?,?,?,?,?,?,?)"; part.len()].join(","));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for op in part {
+        q = q
+            .bind(to_us(op.timestamp))
+            .bind(op.metric_type.clone())
+            .bind(op.operation.clone())
+            .bind(op.dataset_name.clone())
+            .bind(op.component.clone())
+            .bind(op.system.map(System::as_str))
+            .bind(op.duration_ms)
+            .bind(op.success)
+            .bind(op.row_count)
+            .bind(op.error_message.clone())
+            .bind(op.metadata.as_ref().map(|m| m.to_string()))
+            .bind(op.import_key.clone());
+    }
+    q
 }
 
 fn insert_sql(rows: usize) -> String {
@@ -721,7 +1252,7 @@ impl Store for SqliteStore {
     async fn delete_before(&self, cutoff: OffsetDateTime) -> Result<u64> {
         let cut = to_us(cutoff);
         let cut_hour = cut.div_euclid(HOUR_US);
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM operations WHERE timestamp_us < ?")
             .bind(cut)
             .execute(&mut *tx)
@@ -830,7 +1361,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_test_run(&self, run: &TestRun, source: Option<&str>) -> Result<i64> {
-        crate::records::insert_test_run(&self.pool, run, source).await
+        self.noted(crate::records::insert_test_run(&self.pool, run, source).await)
     }
 
     async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>> {
@@ -843,7 +1374,7 @@ impl Store for SqliteStore {
         source: Option<&str>,
         at: OffsetDateTime,
     ) -> Result<u64> {
-        crate::records::insert_benchmarks(&self.pool, samples, source, at).await
+        self.noted(crate::records::insert_benchmarks(&self.pool, samples, source, at).await)
     }
 
     async fn latest_benchmarks(&self) -> Result<Vec<BenchmarkSamples>> {
@@ -886,7 +1417,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_samples(&self, samples: &[Sample]) -> Result<u64> {
-        crate::records::insert_samples(&self.pool, samples).await
+        self.noted(crate::records::insert_samples(&self.pool, samples).await)
     }
 
     async fn latest_samples(&self, since: OffsetDateTime) -> Result<Vec<Sample>> {

@@ -504,3 +504,67 @@ async fn cleanup_never_changes_how_far_the_migration_is() {
     // `a` is still rolled back: a cleanup never changes how far the migration is.
     assert_eq!(store.migration_counts().await.unwrap().datasets_migrated, 2);
 }
+
+/// Another writer commits transaction after transaction with a pause of 2 ms between two (as
+/// an ingest's chunks do): a single write waiting for the store takes its turn in one of the
+/// first pauses. (SQLite's own wait backs off to one try per 100 ms, and so missed most short
+/// pauses: a `mhd record` beside a busy writer could wait out its whole timeout.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_writer_takes_its_turn_in_the_short_pauses_of_a_busy_one() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let busy = open(&dir).await;
+    let waiting = open(&dir).await;
+    let cycles = Arc::new(AtomicU32::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let holder = {
+        let (cycles, stop) = (cycles.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) && cycles.load(Ordering::Relaxed) < 200 {
+                let mut tx = busy.begin_write().await.unwrap();
+                sqlx::query("INSERT INTO dataset_ids (name) VALUES (?)")
+                    .bind(format!("busy-{}", cycles.load(Ordering::Relaxed)))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+                tx.commit().await.unwrap();
+                cycles.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        })
+    };
+    // Wait for the holder to be inside its first transaction.
+    {
+        let mut conn = waiting.pool().acquire().await.unwrap();
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        while sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *conn)
+            .await
+            .is_ok()
+        {
+            sqlx::query("ROLLBACK").execute(&mut *conn).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        conn.close().await.unwrap();
+    }
+    let mut waited = Vec::new();
+    for i in 0..5 {
+        let before = cycles.load(Ordering::Relaxed);
+        waiting
+            .insert_operations(&[op(i, "migration", true, Some("waiting"))])
+            .await
+            .unwrap();
+        waited.push(cycles.load(Ordering::Relaxed) - before);
+    }
+    stop.store(true, Ordering::Relaxed);
+    holder.await.unwrap();
+    assert!(
+        waited.iter().all(|&c| c <= 3),
+        "each write waited at most 3 of the busy writer's transactions: {waited:?}"
+    );
+}

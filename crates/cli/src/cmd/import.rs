@@ -5,9 +5,10 @@
 //!   created or opened, so a wrong file changes nothing (exit status 2).
 //! - Each row becomes an operation whose `import_key` is its identity in MDM's file, so
 //!   importing the same file again adds only the rows that are new.
-//! - A row that cannot be converted (no type or name, a time that is not one, a negative
-//!   duration, …) is reported as `PATH: row id N: reason` and skipped; the good rows are
-//!   imported and the command exits with status 2. With `--strict` every row is checked first
+//! - A row that cannot be converted (no type or name, a time that is not one or lies more
+//!   than `--max-future` ahead, a negative duration, …) is reported as `PATH: row id N:
+//!   reason` and skipped; the good rows are imported and the command exits with status 3
+//!   (partly stored; 2 when no row was imported). With `--strict` every row is checked first
 //!   and nothing is imported unless all convert.
 //! - Rows are read and written in pages of [`PAGE`] rows, each page its own transaction:
 //!   memory stays flat, and an import that fails part-way keeps what it wrote — running it
@@ -21,6 +22,7 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use mhd_core::NewOperation;
 use mhd_core::format::terminal_safe;
+use mhd_core::limits::TimeLimits;
 use mhd_ingest::mdm::{import_key, metadata_to_json, parse_mdm_timestamp};
 use mhd_store::mdm::{MdmError, MdmReader, MdmRow, PAGE};
 use mhd_store::{ImportOutcome, Store};
@@ -92,9 +94,12 @@ fn parse_utc_offset(s: &str) -> Result<UtcOffset, String> {
 /// `success` NULL counts as a success (the column's default is 1), any other non-zero value too
 /// (SQLite's and Python's truth); a blank `dataset_name` means none; `metadata` becomes a JSON
 /// object when it converts and is kept as a string otherwise.
-fn convert(row: &MdmRow, offset: UtcOffset) -> Result<NewOperation, String> {
+fn convert(row: &MdmRow, offset: UtcOffset, limits: TimeLimits) -> Result<NewOperation, String> {
     let raw_time = row.timestamp.as_deref().ok_or("no timestamp (NULL)")?;
     let timestamp = parse_mdm_timestamp(raw_time, offset)?;
+    limits
+        .check(timestamp)
+        .map_err(|e| format!("field `timestamp`: {e}"))?;
     let metric_type = row.metric_type.clone().ok_or("no metric_type (NULL)")?;
     let operation = row.operation.clone().ok_or("no operation (NULL)")?;
     let op = NewOperation {
@@ -168,6 +173,7 @@ fn progress(total: u64) -> ProgressBar {
 /// Runs `mhd import mdm`.
 pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let offset = args.utc_offset.unwrap_or(ctx.local_offset);
+    let limits = ctx.time_limits_from_plan()?;
     // The source first: a wrong file must not create or touch the store.
     let mut reader = MdmReader::open(&args.path).await.map_err(source_error)?;
     let name = terminal_safe(reader.path()).into_owned();
@@ -190,7 +196,7 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             for row in page {
                 if let Err((id, reason)) = row
                     .map_err(|b| (b.id, b.reason))
-                    .and_then(|r| convert(&r, offset).map(drop).map_err(|e| (r.id, e)))
+                    .and_then(|r| convert(&r, offset, limits).map(drop).map_err(|e| (r.id, e)))
                 {
                     rejections.add(id, &reason);
                 }
@@ -230,7 +236,7 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         batch.clear();
         for row in page {
             match row {
-                Ok(r) => match convert(&r, offset) {
+                Ok(r) => match convert(&r, offset, limits) {
                     Ok(op) => batch.push(op),
                     Err(reason) => rejections.add(r.id, &reason),
                 },
@@ -268,8 +274,16 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     Ok(if rejections.count == 0 {
         ExitCode::SUCCESS
-    } else {
+    } else if outcome.inserted == 0 {
         ExitCode::from(2)
+    } else {
+        eprintln!(
+            "{name}: partly imported (exit status {}): {} rows rejected; fix them and import \
+             again to add only what is missing",
+            crate::cmd::ingest::PARTLY_STORED,
+            rejections.count
+        );
+        ExitCode::from(crate::cmd::ingest::PARTLY_STORED)
     })
 }
 
@@ -278,6 +292,11 @@ mod tests {
     use super::*;
     use serde_json::json;
     use time::macros::{datetime, offset};
+
+    const AT: TimeLimits = TimeLimits {
+        now: datetime!(2025-03-01 12:00 UTC),
+        max_future: mhd_core::limits::DEFAULT_MAX_FUTURE,
+    };
 
     fn row() -> MdmRow {
         MdmRow {
@@ -296,7 +315,7 @@ mod tests {
 
     #[test]
     fn a_full_row_converts_with_its_key() {
-        let op = convert(&row(), offset!(+2)).unwrap();
+        let op = convert(&row(), offset!(+2), AT).unwrap();
         assert_eq!(op.timestamp, datetime!(2025-01-06 12:03:12.5 UTC));
         assert_eq!(op.metric_type, "dataset_read");
         assert_eq!(op.operation, "read_csv");
@@ -327,7 +346,7 @@ mod tests {
             let mut r = row();
             r.success = *raw;
             assert_eq!(
-                convert(&r, UtcOffset::UTC).unwrap().success,
+                convert(&r, UtcOffset::UTC, AT).unwrap().success,
                 *want,
                 "{raw:?}"
             );
@@ -335,7 +354,7 @@ mod tests {
         let mut r = row();
         r.dataset_name = Some(" ".into());
         r.metadata = Some("{'when': datetime.datetime(2025, 1, 6, 0, 0)}".into());
-        let op = convert(&r, UtcOffset::UTC).unwrap();
+        let op = convert(&r, UtcOffset::UTC, AT).unwrap();
         assert_eq!(op.dataset_name, None);
         assert_eq!(
             op.metadata,
@@ -364,11 +383,15 @@ mod tests {
             ),
             (|r| r.duration_ms = Some(-1.0), "field `duration_ms`"),
             (|r| r.row_count = Some(-1), "field `row_count`"),
+            (
+                |r| r.timestamp = Some("2025-03-03 00:00:00".into()),
+                "field `timestamp`: 2025-03-03T00:00:00Z is more than 1d in the future",
+            ),
         ];
         for (break_it, want) in cases {
             let mut r = row();
             break_it(&mut r);
-            let err = convert(&r, UtcOffset::UTC).unwrap_err();
+            let err = convert(&r, UtcOffset::UTC, AT).unwrap_err();
             assert!(err.contains(want), "{err:?} should mention {want:?}");
         }
     }

@@ -1,23 +1,39 @@
 //! `mhd ingest operations`: bulk-load operations from NDJSON or a JSON array.
+//!
+//! The input is read in chunks ([`mhd_ingest::chunks`]); each chunk's valid operations are
+//! stored in a transaction of their own, so other writers (`mhd serve`, `mhd record`) get
+//! their turn between two, and the store remembers each chunk by its content: the same input
+//! again adds nothing (`--again` stores it anyway), and an ingest that was interrupted, or an
+//! input that grew, has only what is not stored yet stored.
+//!
+//! With `--strict` the chunks are staged aside first and stored together at the end, only if
+//! every record is valid: all or nothing, also when the process is killed.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use mhd_core::NewOperation;
-use mhd_ingest::operations::{self, Rejected};
+use mhd_core::format::terminal_safe;
+use mhd_ingest::chunks::{self, ChunkId, InputError, Piece};
+use mhd_ingest::operations::Rejected;
+use mhd_store::{Chunk, DatasetIds, SqliteStore};
 use serde::Serialize;
 
 use crate::cmd::record::open_store;
 use crate::ctx::{Ctx, usage};
 
-/// Operations per write: large enough to amortise each statement, small enough to keep memory
-/// flat however long the input is.
-const BATCH: usize = 8192;
 /// Rejections printed one by one before the rest are only counted.
 const SHOWN_REJECTIONS: usize = 50;
+/// Rejections listed in `--json` (the count says how many there were in all).
+const LISTED_REJECTIONS: usize = 1000;
+/// Exit status when some records were stored and others were not (rejected, or after an input
+/// that could not be read on): running the same command again after fixing the input stores
+/// only what is missing.
+pub const PARTLY_STORED: u8 = 3;
+/// A pause after each chunk's commit, so that a writer waiting for the store takes its turn.
+const LET_OTHERS_IN: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Bulk-load operations.
 #[derive(Debug, clap::Args)]
@@ -28,6 +44,10 @@ pub struct IngestOperationsArgs {
     /// Store nothing unless every record is valid.
     #[arg(long)]
     pub strict: bool,
+    /// Store the input even where it was ingested before (by default what the store holds
+    /// from an earlier ingest of the same input is skipped).
+    #[arg(long)]
+    pub again: bool,
     /// Print the outcome as JSON.
     #[arg(long)]
     pub json: bool,
@@ -36,7 +56,12 @@ pub struct IngestOperationsArgs {
 #[derive(Debug, Serialize)]
 struct Outcome {
     stored: u64,
+    /// Records skipped: stored by an earlier ingest of the same input.
+    skipped: u64,
+    /// Rejected records: at most [`LISTED_REJECTIONS`] of them.
     rejected: Vec<RejectedJson>,
+    /// How many records were rejected in all.
+    rejected_count: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,78 +71,38 @@ struct RejectedJson {
     reason: String,
 }
 
-/// Reads and parses the whole input, sending valid operations in batches and returning the
-/// rejected records. A JSON array that does not parse at all is an error: nothing is sent.
-fn parse_input(
-    source: Box<dyn Read + Send>,
-    name: &str,
-    now: time::OffsetDateTime,
-    tx: &tokio::sync::mpsc::Sender<Vec<NewOperation>>,
-) -> anyhow::Result<Vec<Rejected>> {
-    let mut reader = BufReader::with_capacity(1 << 20, source);
-    let is_array = operations::looks_like_array(
-        reader
-            .fill_buf()
-            .with_context(|| format!("cannot read {name}"))?,
-    );
-    let mut rejected: Vec<Rejected> = Vec::new();
-    let mut batch: Vec<NewOperation> = Vec::with_capacity(BATCH);
-    let send = |batch: &mut Vec<NewOperation>| -> anyhow::Result<()> {
-        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
-        // The receiver is gone only when the writer failed; its error is the one to report.
-        tx.blocking_send(full)
-            .map_err(|_| anyhow::anyhow!("the store stopped taking operations"))
-    };
-    if is_array {
-        let mut text = String::new();
-        reader
-            .read_to_string(&mut text)
-            .map_err(|e| usage(format!("{name}: not UTF-8 text: {e}")))?;
-        let parsed = operations::parse_array(&text, now)
-            .map_err(|r| usage(format!("{name}:{}: {}", r.line, r.reason)))?;
-        for item in parsed {
-            match item {
-                Ok(op) => batch.push(op),
-                Err(r) => rejected.push(r),
-            }
-            if batch.len() == BATCH {
-                send(&mut batch)?;
-            }
-        }
-    } else {
-        let mut line = Vec::with_capacity(512);
-        let mut number = 0usize;
-        loop {
-            line.clear();
-            let n = reader
-                .read_until(b'\n', &mut line)
-                .with_context(|| format!("cannot read {name}"))?;
-            if n == 0 {
-                break;
-            }
-            number += 1;
-            let parsed = match std::str::from_utf8(&line) {
-                Ok(text) => operations::parse_ndjson_line(text, number, now),
-                Err(e) => Some(Err(Rejected {
-                    line: number,
-                    index: None,
-                    reason: format!("not UTF-8 text: {e}"),
-                })),
-            };
-            match parsed {
-                None => {}
-                Some(Ok(op)) => batch.push(op),
-                Some(Err(r)) => rejected.push(r),
-            }
-            if batch.len() == BATCH {
-                send(&mut batch)?;
-            }
-        }
+/// One chunk on its way from the reader to the store.
+struct ToStore {
+    id: ChunkId,
+    ops: Vec<NewOperation>,
+}
+
+/// What the reader found besides the chunks it handed on.
+#[derive(Default)]
+struct Found {
+    /// The first [`LISTED_REJECTIONS`] rejected records (memory stays flat however many).
+    rejected: Vec<Rejected>,
+    /// How many records were rejected in all.
+    rejected_count: usize,
+    skipped: u64,
+    stopped: Option<InputError>,
+}
+
+/// Opens the input: a file (not a folder) or standard input.
+fn open_input(args: &IngestOperationsArgs, name: &str) -> anyhow::Result<Box<dyn Read + Send>> {
+    if args.file.as_os_str() == "-" {
+        return Ok(Box::new(std::io::stdin()));
     }
-    if !batch.is_empty() {
-        send(&mut batch)?;
+    let meta =
+        std::fs::metadata(&args.file).map_err(|e| usage(format!("{name}: cannot read: {e}")))?;
+    if meta.is_dir() {
+        return Err(usage(format!(
+            "{name}: is a folder; give a file of operations (NDJSON or a JSON array), or - for \
+             standard input"
+        )));
     }
-    Ok(rejected)
+    let file = File::open(&args.file).map_err(|e| usage(format!("{name}: cannot read: {e}")))?;
+    Ok(Box::new(file))
 }
 
 /// Runs `mhd ingest operations`.
@@ -127,76 +112,245 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
     } else {
         args.file.display().to_string()
     };
-    let source: Box<dyn Read + Send> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(File::open(&args.file).map_err(|e| usage(format!("{name}: cannot read: {e}")))?)
-    };
+    let shown = terminal_safe(&name).into_owned();
+    let source = open_input(&args, &shown)?;
+    let limits = ctx.time_limits_from_plan()?;
 
     let store = open_store(ctx).await?;
-    let mut writer = store.writer().await?;
-    // Parsing runs on its own thread while the store writes the previous batch, so the two
-    // overlap; the bounded channel keeps memory flat.
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<NewOperation>>(2);
-    let parser = {
-        let name = name.clone();
-        let now = ctx.now;
-        std::thread::spawn(move || parse_input(source, &name, now, &tx))
+    let known = if args.again {
+        chunks::Known::new()
+    } else {
+        store.ingested_chunks().await?
     };
-    while let Some(batch) = rx.recv().await {
-        writer.write(&batch).await?;
-    }
-    let rejected = parser
-        .join()
-        .map_err(|_| anyhow::anyhow!("the parser of {name} stopped unexpectedly"))??;
-
-    for r in rejected.iter().take(SHOWN_REJECTIONS) {
-        match r.index {
-            Some(i) => eprintln!("{name}:{}: element {i}: {}", r.line, r.reason),
-            None => eprintln!("{name}:{}: {}", r.line, r.reason),
+    // Reading and parsing run on their own thread while the store writes the chunk before,
+    // so the two overlap; the bounded channel keeps memory to a few chunks.
+    let (tx, rx) = tokio::sync::mpsc::channel::<ToStore>(2);
+    let strict = args.strict;
+    let reader = std::thread::spawn(move || {
+        let mut found = Found::default();
+        let outcome = chunks::read(source, &known, limits, |piece| match piece {
+            Piece::Skipped { records } => {
+                found.skipped += records;
+                true
+            }
+            Piece::Chunk { id, ops, rejected } => {
+                found.rejected_count += rejected.len();
+                let room = LISTED_REJECTIONS.saturating_sub(found.rejected.len());
+                found.rejected.extend(rejected.into_iter().take(room));
+                // Under --strict one rejection means nothing is stored: read on only to
+                // report every rejected record.
+                if strict && found.rejected_count > 0 {
+                    return true;
+                }
+                // The receiver is gone only when storing failed; its error is the one to report.
+                tx.blocking_send(ToStore { id, ops }).is_ok()
+            }
+        });
+        if let Err(e) = outcome {
+            found.stopped = Some(e);
         }
+        found
+    });
+    if strict {
+        return strict_ingest(&args, ctx, &store, &shown, rx, reader).await;
     }
-    if rejected.len() > SHOWN_REJECTIONS {
-        eprintln!(
-            "{name}: … and {} more rejected records",
-            rejected.len() - SHOWN_REJECTIONS
-        );
+    let mut ids = DatasetIds::default();
+    let mut stored = 0;
+    let mut failed = None;
+    let mut rx = rx;
+    while let Some(c) = rx.recv().await {
+        match store
+            .insert_chunk(
+                &store_chunk(&c.id),
+                &c.ops,
+                &name,
+                ctx.now,
+                args.again,
+                &mut ids,
+            )
+            .await
+        {
+            Ok(n) => stored += n.unwrap_or(0),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+        tokio::time::sleep(LET_OTHERS_IN).await;
     }
-    let stored = if args.strict && !rejected.is_empty() {
-        writer.rollback().await?;
-        eprintln!(
-            "{name}: {} record(s) rejected; stored nothing (--strict)",
-            rejected.len()
-        );
+    // Dropping the receiver stops the reader if storing failed.
+    drop(rx);
+    let found = join(reader, &shown)?;
+    store.close().await;
+    if let Some(e) = failed {
+        let kept = if stored == 0 {
+            "nothing was stored".to_owned()
+        } else {
+            format!(
+                "the {stored} operations stored before are kept: run the same command again to \
+                 store the rest"
+            )
+        };
+        return Err(anyhow::Error::new(e).context(format!("{shown}: cannot store ({kept})")));
+    }
+    print_rejections(&shown, &found);
+    if let Some(e) = &found.stopped {
+        print_stop(&shown, e);
+    }
+    let outcome = outcome(stored, &found);
+    if args.json {
+        crate::out::print_json(&outcome)?;
+    } else if stored > 0 || found.stopped.is_none() {
+        let mut line = format!("Stored {stored} operations from {shown}");
+        if found.skipped > 0 {
+            line.push_str(&format!(
+                "; {} records ingested before were skipped (--again stores them again)",
+                found.skipped
+            ));
+        }
+        if found.rejected_count > 0 {
+            line.push_str(&format!("; rejected {}", found.rejected_count));
+        }
+        eprintln!("{line}");
+    }
+    if let Some(e) = &found.stopped
+        && !e.bad_input
+    {
+        if stored > 0 {
+            eprintln!(
+                "{shown}: the {stored} operations stored before are kept: run the same command \
+                 again to store the rest"
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let incomplete = found.rejected_count > 0 || found.stopped.is_some();
+    Ok(match (incomplete, stored) {
+        (false, _) => ExitCode::SUCCESS,
+        // Nothing stored: the input is refused as a whole, nothing changed.
+        (true, 0) => ExitCode::from(2),
+        (true, _) => {
+            eprintln!(
+                "{shown}: partly stored (exit status {PARTLY_STORED}): {stored} operations \
+                 stored, the rest not; fix the input and run the same command again to store \
+                 only what is missing"
+            );
+            ExitCode::from(PARTLY_STORED)
+        }
+    })
+}
+
+/// `--strict`: every chunk is staged, then all are stored in one transaction if, and only if,
+/// the reader found no rejected record and read the input to its end.
+async fn strict_ingest(
+    args: &IngestOperationsArgs,
+    ctx: &Ctx,
+    store: &SqliteStore,
+    shown: &str,
+    mut rx: tokio::sync::mpsc::Receiver<ToStore>,
+    reader: std::thread::JoinHandle<Found>,
+) -> anyhow::Result<ExitCode> {
+    let mut staging = store.stage().await?;
+    while let Some(c) = rx.recv().await {
+        staging.add(&store_chunk(&c.id), &c.ops).await?;
+    }
+    drop(rx);
+    let found = join(reader, shown)?;
+    print_rejections(shown, &found);
+    if let Some(e) = &found.stopped {
+        print_stop(shown, e);
+    }
+    let refused = found.rejected_count > 0 || found.stopped.is_some();
+    let stored = if refused {
+        drop(staging);
+        if found.rejected_count > 0 {
+            eprintln!(
+                "{shown}: {} record(s) rejected; stored nothing (--strict)",
+                found.rejected_count
+            );
+        } else {
+            eprintln!("{shown}: stored nothing (--strict)");
+        }
+        0
+    } else if staging.staged() == 0 && found.skipped > 0 {
+        drop(staging);
         0
     } else {
-        writer.commit().await?
+        staging.publish(shown, ctx.now).await?
     };
     store.close().await;
-
     if args.json {
-        crate::out::print_json(&Outcome {
-            stored,
-            rejected: rejected
-                .iter()
-                .map(|r| RejectedJson {
-                    line: r.line,
-                    index: r.index,
-                    reason: r.reason.clone(),
-                })
-                .collect(),
-        })?;
-    } else if !args.strict || rejected.is_empty() {
-        let also = if rejected.is_empty() {
-            String::new()
-        } else {
-            format!("; rejected {}", rejected.len())
-        };
-        eprintln!("Stored {stored} operations from {name}{also}");
+        crate::out::print_json(&outcome(stored, &found))?;
+    } else if !refused {
+        let mut line = format!("Stored {stored} operations from {shown}");
+        if found.skipped > 0 {
+            line.push_str(&format!(
+                "; {} records ingested before were skipped (--again stores them again)",
+                found.skipped
+            ));
+        }
+        eprintln!("{line}");
     }
-    Ok(if rejected.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
+    Ok(match &found.stopped {
+        None if !refused => ExitCode::SUCCESS,
+        Some(e) if !e.bad_input => ExitCode::from(1),
+        _ => ExitCode::from(2),
     })
+}
+
+fn join(reader: std::thread::JoinHandle<Found>, shown: &str) -> anyhow::Result<Found> {
+    reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader of {shown} stopped unexpectedly"))
+}
+
+fn outcome(stored: u64, found: &Found) -> Outcome {
+    Outcome {
+        stored,
+        skipped: found.skipped,
+        rejected: found
+            .rejected
+            .iter()
+            .take(LISTED_REJECTIONS)
+            .map(|r| RejectedJson {
+                line: r.line,
+                index: r.index,
+                reason: r.reason.clone(),
+            })
+            .collect(),
+        rejected_count: found.rejected_count,
+    }
+}
+
+/// Where and why the input could not be read on.
+fn print_stop(shown: &str, e: &InputError) {
+    let message = terminal_safe(&e.message);
+    match e.line {
+        Some(line) => eprintln!("{shown}:{line}: {message}"),
+        None => eprintln!("{shown}: {message}"),
+    }
+}
+
+fn print_rejections(shown: &str, found: &Found) {
+    for r in found.rejected.iter().take(SHOWN_REJECTIONS) {
+        let reason = terminal_safe(&r.reason);
+        match r.index {
+            Some(i) => eprintln!("{shown}:{}: element {i}: {reason}", r.line),
+            None => eprintln!("{shown}:{}: {reason}", r.line),
+        }
+    }
+    if found.rejected_count > SHOWN_REJECTIONS {
+        eprintln!(
+            "{shown}: … and {} more rejected records",
+            found.rejected_count - SHOWN_REJECTIONS
+        );
+    }
+}
+
+fn store_chunk(id: &ChunkId) -> Chunk {
+    Chunk {
+        key: id.key.clone(),
+        prev: id.prev.clone(),
+        records: id.records,
+    }
 }

@@ -49,8 +49,14 @@ pub struct RecordArgs {
 /// Builds the operation from the flags, naming the flag at fault.
 fn operation(args: RecordArgs, ctx: &Ctx) -> anyhow::Result<NewOperation> {
     let timestamp = match &args.timestamp {
-        Some(t) => mhd_core::time_parse::parse_timestamp(t)
-            .map_err(|e| usage(format!("--timestamp: {e}")))?,
+        Some(t) => {
+            let t = mhd_core::time_parse::parse_timestamp(t)
+                .map_err(|e| usage(format!("--timestamp: {e}")))?;
+            ctx.time_limits_from_plan()?
+                .check(t)
+                .map_err(|e| usage(format!("--timestamp: {e}")))?;
+            t
+        }
         None => ctx.now,
     };
     let metadata = match &args.metadata {

@@ -10,7 +10,7 @@ use mhd_core::System;
 use mhd_core::format::terminal_safe;
 use mhd_core::testrun::TestCase;
 use mhd_core::time_parse::parse_timestamp;
-use mhd_store::Store;
+use mhd_store::{Store, StoreError};
 
 use crate::cmd::plan::load_plan;
 use crate::cmd::record::open_store;
@@ -91,16 +91,28 @@ fn check_names(ctx: &Ctx, phase: Option<&str>, component: Option<&str>) -> anyho
     Ok(())
 }
 
+/// A record the store refused is bad input (status 2), named with its source; any other
+/// failure is one while running.
+fn invalid_input(e: StoreError, source: &str) -> anyhow::Error {
+    match e {
+        StoreError::Invalid { .. } => usage(format!("{}: {e}", terminal_safe(source))),
+        other => anyhow::Error::new(other),
+    }
+}
+
 /// Runs `mhd ingest junit`.
 pub async fn junit(args: JunitArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    if args.suite.trim().is_empty() {
-        return Err(usage("--suite: must not be empty"));
-    }
+    mhd_core::limits::check_name(&args.suite, true).map_err(|e| usage(format!("--suite: {e}")))?;
     check_names(ctx, args.phase.as_deref(), args.component.as_deref())?;
+    let limits = ctx.time_limits_from_plan()?;
     let run_at = args
         .run_at
         .as_deref()
-        .map(|t| parse_timestamp(t).map_err(|e| usage(format!("--run-at: {e}"))))
+        .map(|t| {
+            parse_timestamp(t)
+                .and_then(|t| limits.check(t).map(|()| t))
+                .map_err(|e| usage(format!("--run-at: {e}")))
+        })
         .transpose()?;
     // Every file is read before anything is stored: one bad report stores nothing.
     let mut cases: Vec<TestCase> = Vec::new();
@@ -112,6 +124,16 @@ pub async fn junit(args: JunitArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         let report = mhd_ingest::junit::parse(BufReader::new(file), &name)
             .map_err(|e| usage(e.to_string()))?;
         time += report.time.unwrap_or(0.0);
+        if run_at.is_none()
+            && let Some(t) = report.timestamp
+        {
+            limits.check(t).map_err(|e| {
+                usage(format!(
+                    "{}: the report's timestamp: {e} (or give --run-at)",
+                    terminal_safe(&name)
+                ))
+            })?;
+        }
         reported_at = reported_at.or(report.timestamp);
         cases.extend(report.cases);
     }
@@ -131,7 +153,8 @@ pub async fn junit(args: JunitArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
     store
         .insert_test_run(&run, Some(&sources.join(", ")))
-        .await?;
+        .await
+        .map_err(|e| invalid_input(e, &sources.join(", ")))?;
     store.close().await;
     let t = run.totals();
     if args.json {
@@ -169,9 +192,11 @@ pub async fn bench(args: BenchArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let samples =
         mhd_ingest::bench::read(&args.path, &options).map_err(|e| usage(e.to_string()))?;
     let store = open_store(ctx).await?;
+    let shown = args.path.display().to_string();
     let n = store
-        .insert_benchmarks(&samples, Some(&args.path.display().to_string()), ctx.now)
-        .await?;
+        .insert_benchmarks(&samples, Some(&shown), ctx.now)
+        .await
+        .map_err(|e| invalid_input(e, &shown))?;
     store.close().await;
     if args.json {
         let stored: Vec<_> = samples

@@ -171,6 +171,9 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     state.security.set_https(tls.is_some());
     state.security.set_allowed_hosts(allowed_hosts);
     let _ = state.plan_dir.set(plan_dir.clone());
+    if let Some(d) = ctx.max_future {
+        let _ = state.max_future.set(d);
+    }
     eprintln!(
         "mhd: serving {}://{shown}/ (home {}; {}); Ctrl-C stops",
         if tls.is_some() { "https" } else { "http" },

@@ -66,6 +66,7 @@ const THRESHOLD_KEYS: &[&str] = &[
     "test_pass_warning",
     "test_pass_critical",
     "regression_percent",
+    "max_future",
 ];
 
 /// Reads a plan from the text of `file_name`.
@@ -968,6 +969,11 @@ impl<'s> Reader<'s> {
             } else {
                 th.regression_percent = n;
             }
+        }
+        if let Some(v) = table.get("max_future")
+            && let Some(d) = self.positive_duration(v, "`max_future` in [thresholds]")
+        {
+            th.max_future = d;
         }
         let pairs = [
             (
@@ -1934,7 +1940,7 @@ signing_secret_env = "MHD_CHAT_SECRET"
     #[test]
     fn thresholds_are_read_and_default_when_absent() {
         let plan = parse(
-            &appended("\n[thresholds]\nsuccess_rate_warning = 1\nslip_days_critical = 0\nregression_percent = 2.5\n"),
+            &appended("\n[thresholds]\nsuccess_rate_warning = 1\nslip_days_critical = 0\nregression_percent = 2.5\nmax_future = \"36h\"\n"),
             "m.toml",
         )
         .unwrap_or_else(|e| panic!("{e:#?}"));
@@ -1942,9 +1948,28 @@ signing_secret_env = "MHD_CHAT_SECRET"
             success_rate_warning: 1.0,
             slip_days_critical: 0,
             regression_percent: 2.5,
+            max_future: Duration::hours(36),
             ..Thresholds::default()
         };
         assert_eq!(plan.thresholds, expected);
+        assert_eq!(
+            parse(&appended(""), "m.toml")
+                .unwrap()
+                .thresholds
+                .max_future,
+            Duration::days(1)
+        );
+        for bad in ["\"0s\"", "\"soon\"", "3"] {
+            let errors = parse(
+                &appended(&format!("\n[thresholds]\nmax_future = {bad}\n")),
+                "m.toml",
+            )
+            .unwrap_err();
+            assert!(
+                errors[0].message.contains("`max_future` in [thresholds]"),
+                "{bad}: {errors:?}"
+            );
+        }
     }
 
     #[test]

@@ -240,6 +240,7 @@ slip_days_critical = 14         # days the P85 forecast may slip past the planne
 test_pass_warning = 0.95        # test pass rate under which a suite is a warning
 test_pass_critical = 0.85       # ... and under which it is failing
 regression_percent = 10         # how much slower the new system may be before it is a regression
+max_future = "1d"               # how far ahead of now a recorded time may be (later ones are refused)
 
 # The alert engine: rules are evaluated every `interval`, and the figures computed from
 # operations are taken over the last `window`. Without [[alerts.rules]] the built-in rules

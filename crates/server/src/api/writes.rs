@@ -101,6 +101,17 @@ async fn run(store: SqliteStore, mut rx: mpsc::Receiver<Job>) {
                     let _ = job.reply.send(Ok(n));
                 }
             }
+            // A full disk or a busy store fails every request alike: each hears it now rather
+            // than after one more wait of its own.
+            Err(e @ (StoreError::Full | StoreError::Busy(_))) => {
+                for job in jobs {
+                    let again = match &e {
+                        StoreError::Busy(d) => StoreError::Busy(*d),
+                        _ => StoreError::Full,
+                    };
+                    let _ = job.reply.send(Err(again));
+                }
+            }
             Err(e) => {
                 tracing::warn!(
                     "a shared write transaction failed ({e}); retrying each request alone"
@@ -180,7 +191,7 @@ async fn store_operations(
     params(query, &[])?;
     let body = records_body(&headers, body, "operations")?;
     let text = utf8_text(&body)?;
-    let ops = match operations::parse(text, state.now()) {
+    let ops = match operations::parse(text, time_limits(state)) {
         Ok(ops) => ops,
         Err(rejected) => return Ok(rejected_answer(&rejected)),
     };
@@ -279,9 +290,11 @@ async fn store_junit(
     let phase = param(&pairs, "phase").map(str::to_owned);
     let component = param(&pairs, "component").map(str::to_owned);
     check_names(state, phase.as_deref(), component.as_deref())?;
+    let limits = time_limits(state);
     let run_at = param(&pairs, "run_at")
         .map(|v| {
             mhd_core::time_parse::parse_timestamp(v)
+                .and_then(|t| limits.check(t).map(|()| t))
                 .map_err(|e| ApiError::bad_request(format!("parameter `run_at`: {e}")))
         })
         .transpose()?;
@@ -297,6 +310,15 @@ async fn store_junit(
     let body = body.map_err(|e| body_error(&e))?;
     let report = mhd_ingest::junit::parse(&body[..], "body")
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if run_at.is_none()
+        && let Some(t) = report.timestamp
+    {
+        limits.check(t).map_err(|e| {
+            ApiError::bad_request(format!(
+                "body: the report's timestamp: {e} (or give `run_at`)"
+            ))
+        })?;
+    }
     let at = run_at.or(report.timestamp).unwrap_or_else(|| state.now());
     let run = report.into_test_run(suite, phase, component, at);
     state.store.insert_test_run(&run, Some("api")).await?;
@@ -443,7 +465,7 @@ async fn store_samples(
     params(query, &[])?;
     let body = records_body(&headers, body, "samples")?;
     let text = utf8_text(&body)?;
-    let samples = match mhd_ingest::samples::parse(text, state.now()) {
+    let samples = match mhd_ingest::samples::parse(text, time_limits(state)) {
         Ok(samples) => samples,
         Err(rejected) => return Ok(rejected_answer(&rejected)),
     };
@@ -456,6 +478,22 @@ async fn store_samples(
     *details = json!({ "stored": stored });
     state.notify(Change::Samples);
     Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
+}
+
+/// When the request is received, and how far past then a time in it may lie: `--max-future`,
+/// else the plan's `max_future`, else a day.
+pub(crate) fn time_limits(state: &AppState) -> mhd_core::limits::TimeLimits {
+    mhd_core::limits::TimeLimits {
+        now: state.now(),
+        max_future: state.max_future.get().copied().unwrap_or_else(|| {
+            state
+                .plan
+                .as_ref()
+                .map_or(mhd_core::limits::DEFAULT_MAX_FUTURE, |p| {
+                    p.thresholds.max_future
+                })
+        }),
+    }
 }
 
 /// Refuses a phase or component the plan does not name (any, without a plan or, for

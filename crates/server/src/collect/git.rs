@@ -26,8 +26,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use mhd_core::limits::MAX_NAME_BYTES;
 use mhd_core::plan::{GitCollector, GitPattern};
-use mhd_core::sample::{MAX_NAME_LEN, Sample};
+use mhd_core::sample::Sample;
 use mhd_store::Store;
 use mhd_store::collect::{GitCommitRecord, GitCountRecord};
 use time::{Date, OffsetDateTime};
@@ -401,7 +402,8 @@ fn label_value(s: &str) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    truncate(&clean, MAX_NAME_LEN).into_owned()
+    // At most four bytes a character: within the name limit.
+    truncate(&clean, MAX_NAME_BYTES / 4).into_owned()
 }
 
 /// The components whose pattern paths hold one of `changed` (every component with a pattern

@@ -148,9 +148,11 @@ impl ReportRange {
         self.start.midnight().assume_utc()
     }
 
-    /// The instant after it: the midnight after the end, UTC.
+    /// The instant after it: the midnight after the end, UTC (the last instant there is, for a
+    /// range ending on 9999-12-31).
     pub fn until(&self) -> OffsetDateTime {
-        self.since() + Duration::days(i64::from(self.days()))
+        self.since()
+            .saturating_add(Duration::days(i64::from(self.days())))
     }
 
     /// The report's file name: `mhd-report-<start>-<end>.<ext>` (only digits, letters and `-`).

@@ -400,7 +400,7 @@ fn group_buckets(buckets: &[Bucket], bucket_seconds: i64, offset: UtcOffset) -> 
     let mut periods: Vec<(i64, Period)> = Vec::new();
     for b in buckets {
         let key = (b.start.unix_timestamp() + shift).div_euclid(span);
-        let end = b.start + Duration::seconds(bucket_seconds);
+        let end = b.start.saturating_add(Duration::seconds(bucket_seconds));
         match periods.last_mut() {
             Some((k, p)) if *k == key => {
                 p.end = end;
@@ -449,7 +449,8 @@ fn over_time(
     let daily = span % 86_400 == 0;
     let zone = if daily { UtcOffset::UTC } else { offset };
     let fmt = |t: OffsetDateTime, f: &[time::format_description::BorrowedFormatItem<'_>]| {
-        t.to_offset(zone)
+        t.checked_to_offset(zone)
+            .unwrap_or(t)
             .format(f)
             .unwrap_or_else(|_| local(t, zone))
     };

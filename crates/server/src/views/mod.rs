@@ -75,14 +75,18 @@ pub(crate) fn offset_label(offset: UtcOffset) -> String {
     format!("UTC{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
 }
 
-/// A time in the viewer's offset: `2025-01-06 14:03:12`.
+/// A time in the viewer's offset: `2025-01-06 14:03:12` (in UTC when the offset would take it
+/// past the year 9999).
 pub(crate) fn local(t: OffsetDateTime, offset: UtcOffset) -> String {
-    mhd_core::format::datetime(t.to_offset(offset))
+    mhd_core::format::datetime(t.checked_to_offset(offset).unwrap_or(t))
 }
 
 /// A time in the viewer's offset with the offset named: `2025-01-06 14:03:12 UTC+01:00`.
 pub(crate) fn local_with_offset(t: OffsetDateTime, offset: UtcOffset) -> String {
-    format!("{} {}", local(t, offset), offset_label(offset))
+    match t.checked_to_offset(offset) {
+        Some(_) => format!("{} {}", local(t, offset), offset_label(offset)),
+        None => format!("{} UTC", local(t, UtcOffset::UTC)),
+    }
 }
 
 /// At most `max` characters of a stored string, so one huge value cannot swell the page.
