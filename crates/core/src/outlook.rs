@@ -254,6 +254,23 @@ fn phase_ends(work: &[PhaseWork], order: &[usize], datasets: &[i64], end: &mut V
     }
 }
 
+/// Each simulated future's ends, in days from today.
+struct Futures {
+    overall: Vec<i64>,
+    datasets: Vec<i64>,
+    phases: Vec<Vec<i64>>,
+}
+
+impl Futures {
+    fn with_capacity(runs: usize, phases: usize) -> Futures {
+        Futures {
+            overall: Vec::with_capacity(runs),
+            datasets: Vec::with_capacity(runs),
+            phases: vec![Vec::with_capacity(runs); phases],
+        }
+    }
+}
+
 /// The outlook (see the module's rules).
 pub fn outlook(input: &OutlookInput<'_>) -> Outlook {
     let today = input.today;
@@ -307,33 +324,73 @@ pub fn outlook(input: &OutlookInput<'_>) -> Outlook {
     for t in &targets[1..] {
         seed = seed.rotate_left(7) ^ t.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
-    let mut overall: Vec<i64> = Vec::with_capacity(runs as usize);
-    let mut all_datasets: Vec<i64> = Vec::with_capacity(runs as usize);
-    let mut per_phase: Vec<Vec<i64>> = vec![Vec::with_capacity(runs as usize); work.len()];
     // Futures that never end cost the whole horizon each: once too many of them make the
-    // answer "too slow" anyway, stop.
+    // answer "too slow" anyway, stop. The futures are independent (each its own seed), so
+    // they are shared among the machine's cores and put back in order: the answer is the
+    // same however many cores there are.
     let never_allowed = runs * (100 - MIN_FINISHED_PERCENT) / 100;
-    let mut never = 0u64;
-    let (mut run, mut done, mut totals, mut ends) =
-        (Run::default(), Vec::new(), Vec::new(), Vec::new());
-    for r in 0..runs {
-        run.reset(window.len(), run_seed(seed, r));
-        datasets_done(&series, &targets, &borrow, &mut run, &mut done, &mut totals);
-        phase_ends(&work, &order, &done, &mut ends);
-        let datasets = done.iter().copied().max().unwrap_or(0);
-        let end = ends.iter().copied().max().unwrap_or(0).max(datasets);
-        if end == NEVER {
-            never += 1;
-            if never > never_allowed {
-                return fail(NoForecast::TooSlow);
+    let never = std::sync::atomic::AtomicU64::new(0);
+    let simulate = |from: u64, to: u64| -> Option<Futures> {
+        let mut f = Futures::with_capacity((to - from) as usize, work.len());
+        let (mut run, mut done, mut totals, mut ends) =
+            (Run::default(), Vec::new(), Vec::new(), Vec::new());
+        for r in from..to {
+            run.reset(window.len(), run_seed(seed, r));
+            datasets_done(&series, &targets, &borrow, &mut run, &mut done, &mut totals);
+            phase_ends(&work, &order, &done, &mut ends);
+            let datasets = done.iter().copied().max().unwrap_or(0);
+            let end = ends.iter().copied().max().unwrap_or(0).max(datasets);
+            if end == NEVER
+                && never.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 > never_allowed
+            {
+                return None;
+            }
+            f.overall.push(end);
+            f.datasets.push(datasets);
+            for (p, e) in f.phases.iter_mut().zip(&ends) {
+                p.push(*e);
             }
         }
-        overall.push(end);
-        all_datasets.push(datasets);
-        for (p, e) in per_phase.iter_mut().zip(&ends) {
-            p.push(*e);
+        Some(f)
+    };
+    let parts = if runs >= 2_000 {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) as u64
+    } else {
+        1
+    };
+    let bounds: Vec<(u64, u64)> = (0..parts)
+        .map(|i| (runs * i / parts, runs * (i + 1) / parts))
+        .collect();
+    let results: Vec<Option<Futures>> = if parts == 1 {
+        vec![simulate(0, runs)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .iter()
+                .map(|&(a, b)| scope.spawn(move || simulate(a, b)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(None))
+                .collect()
+        })
+    };
+    let mut all = Futures::with_capacity(runs as usize, work.len());
+    for part in results {
+        let Some(part) = part else {
+            return fail(NoForecast::TooSlow);
+        };
+        all.overall.extend(part.overall);
+        all.datasets.extend(part.datasets);
+        for (a, p) in all.phases.iter_mut().zip(part.phases) {
+            a.extend(p);
         }
     }
+    let Futures {
+        overall,
+        datasets: all_datasets,
+        phases: per_phase,
+    } = all;
     let spread = |mut days: Vec<i64>| -> Option<Spread> {
         days.sort_unstable();
         let n = days.len() as u64;
@@ -353,6 +410,8 @@ pub fn outlook(input: &OutlookInput<'_>) -> Outlook {
     let mut ranked: Vec<(i64, u64)> = overall.iter().copied().zip(0..).collect();
     ranked.sort_unstable();
     let p85_run = ranked[(rank(85, runs) - 1) as usize].1;
+    let (mut run, mut done, mut totals, mut ends) =
+        (Run::default(), Vec::new(), Vec::new(), Vec::new());
     run.reset(window.len(), run_seed(seed, p85_run));
     datasets_done(&series, &targets, &borrow, &mut run, &mut done, &mut totals);
     phase_ends(&work, &order, &done, &mut ends);

@@ -265,7 +265,7 @@ pub async fn sign_in_required(state: &AppState) -> Result<bool, ApiError> {
         .store
         .any_user()
         .await
-        .map_err(|e| ApiError::internal(&e))?;
+        .map_err(|e| ApiError::from_auth(&e))?;
     security.users.store(any, Ordering::Relaxed);
     security.users_checked_ms.store(now_ms, Ordering::Relaxed);
     Ok(any)
@@ -390,7 +390,7 @@ async fn identify(
             .store
             .authenticate_token(secret, now)
             .await
-            .map_err(|e| ApiError::internal(&e))?;
+            .map_err(|e| ApiError::from_auth(&e))?;
         return Ok(match token {
             Some(t) => Ok(Caller::Token {
                 id: t.id,
@@ -409,7 +409,7 @@ async fn identify(
             .store
             .session(secret, now)
             .await
-            .map_err(|e| ApiError::internal(&e))?
+            .map_err(|e| ApiError::from_auth(&e))?
     {
         return Ok(Ok(Caller::User {
             name: session.user.name,

@@ -112,6 +112,22 @@ impl From<mhd_store::StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The answer to a store failure met while deciding who asks or signing in: 503 `busy`
+    /// with `Retry-After` when the store is busy, 507 when its disk is full, else 500.
+    pub fn from_auth(e: &mhd_store::auth::AuthError) -> ApiError {
+        match e {
+            mhd_store::auth::AuthError::Store(mhd_store::StoreError::Full) => {
+                ApiError::storage_full()
+            }
+            mhd_store::auth::AuthError::Store(s @ mhd_store::StoreError::Busy(_)) => {
+                ApiError::busy(s)
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
 /// The seconds a client is told to wait (`Retry-After`) when the store was busy.
 pub const BUSY_RETRY_AFTER: u64 = 2;
 

@@ -394,7 +394,7 @@ async fn sign_in(
         Err(e) => {
             limits.give_back(&user_key);
             limits.give_back(&addr_key);
-            return ApiError::internal(&e).into_response();
+            return ApiError::from_auth(&e).into_response();
         }
     };
     let (user, hash) = match found {
@@ -442,7 +442,7 @@ async fn sign_in(
         .await
     {
         Ok(s) => s,
-        Err(e) => return ApiError::internal(&e).into_response(),
+        Err(e) => return ApiError::from_auth(&e).into_response(),
     };
     crate::audit::record(
         &state,
@@ -494,7 +494,7 @@ async fn sign_out(State(state): State<AppState>, who: Who, headers: HeaderMap) -
     if let Caller::User { name, session, .. } = &*who.caller {
         let ended = state.store.end_session(*session, state.now()).await;
         if let Err(e) = ended {
-            return ApiError::internal(&e).into_response();
+            return ApiError::from_auth(&e).into_response();
         }
         crate::audit::record(
             &state,
