@@ -79,11 +79,13 @@ pub fn backtest(history: &History, start: Date, migrated_now: u64, runs: u32) ->
     let target = migrated_now;
     let reached = history.first_day_where(None, migrated_now, today, |m| m >= target)?;
     let begin = first.max(start) + Duration::days(MIN_HISTORY_DAYS - 1);
-    let mut days = Vec::new();
-    let mut day = begin;
-    while day < reached {
+    let as_of: Vec<Date> = std::iter::successors(Some(begin), |d| d.next_day())
+        .take_while(|d| *d < reached)
+        .collect();
+    // Each day is forecast on its own: shared among the cores, kept in order.
+    let replay = |day: Date| -> Replayed {
         // As of the end of `day`: the four weeks up to it, and what was migrated by then.
-        let window = history.window(None, day.next_day()?, start);
+        let window = history.window(None, day.next_day().unwrap_or(day), start);
         let had = history.migrated_at(None, day, migrated_now);
         let remaining = target.saturating_sub(had);
         let seed = forecast::seed_for(day, &window, remaining);
@@ -91,13 +93,24 @@ pub fn backtest(history: &History, start: Date, migrated_now: u64, runs: u32) ->
             Ok(e) => Some((e.p50, e.p85, e.p95)),
             Err(NoForecast::NoHistory | NoForecast::NoThroughput | NoForecast::TooSlow) => None,
         };
-        days.push(Replayed {
+        Replayed {
             as_of: day,
             remaining,
             forecast: f,
-        });
-        day = day.next_day()?;
-    }
+        }
+    };
+    let parts = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let chunk = as_of.len().div_ceil(parts).max(1);
+    let days: Vec<Replayed> = std::thread::scope(|scope| {
+        let handles: Vec<_> = as_of
+            .chunks(chunk)
+            .map(|days| scope.spawn(move || days.iter().map(|d| replay(*d)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
     Some(score(target, Some(reached), days))
 }
 

@@ -371,7 +371,7 @@ pub fn outlook(input: &OutlookInput<'_>) -> Outlook {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or(None))
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect()
         })
     };

@@ -309,12 +309,23 @@ impl Condition<'_> {
                 metric,
                 op,
                 threshold,
-            } => format!(
-                "{metric} {} {} {}{on}",
-                number(self.value.unwrap_or(f64::NAN)),
-                op.symbol(),
-                number(*threshold)
-            ),
+            } => {
+                let rule = format!(
+                    "{metric} {} {} {}",
+                    number(self.value.unwrap_or(f64::NAN)),
+                    op.symbol(),
+                    number(*threshold)
+                );
+                match (
+                    self.value
+                        .and_then(|v| plain_threshold(metric, *op, *threshold, v)),
+                    self.component,
+                ) {
+                    (Some(words), Some(c)) => format!("{c}: {words} ({rule})"),
+                    (Some(words), None) => format!("{} ({rule})", capitalised(&words)),
+                    (None, _) => format!("{rule}{on}"),
+                }
+            }
             Detail::Change {
                 metric,
                 op,
@@ -900,4 +911,11 @@ pub(super) fn plain_threshold(
         ),
         _ => return None,
     })
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

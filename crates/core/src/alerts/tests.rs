@@ -272,7 +272,10 @@ fn same_condition_seen_again_updates_the_alert_without_a_new_one_or_a_notificati
     w.error_rate(Some("storage"), 0.12, t(0));
     let first = engine.evaluate(&w.facts(t(0)));
     assert_eq!(first.iter().filter(|t| t.notify).count(), 1);
-    assert_eq!(first[0].alert.message, "error_rate 0.12 > 0.05 on storage");
+    assert_eq!(
+        first[0].alert.message,
+        "storage: 12 % of operations failing, limit 5 % (error_rate 0.12 > 0.05)"
+    );
 
     assert!(engine.evaluate(&w.facts(t(15))).is_empty());
     w.error_rate(Some("storage"), 0.3, t(30));
@@ -283,7 +286,10 @@ fn same_condition_seen_again_updates_the_alert_without_a_new_one_or_a_notificati
     let a = open[0];
     assert_eq!(a.id, 1);
     assert_eq!(a.value, Some(0.3));
-    assert_eq!(a.message, "error_rate 0.3 > 0.05 on storage");
+    assert_eq!(
+        a.message,
+        "storage: 30 % of operations failing, limit 5 % (error_rate 0.3 > 0.05)"
+    );
     assert_eq!(a.last_seen, t(30));
     assert_eq!(a.started_at, t(0));
 }
@@ -1190,7 +1196,10 @@ fn default_rules_fire_on_the_specification_levels() {
     );
     assert_eq!(ts[1].alert.title, "Error rate above 10 %");
     assert_eq!(ts[1].alert.severity, Severity::Critical);
-    assert_eq!(ts[1].alert.message, "error_rate 0.12 > 0.1");
+    assert_eq!(
+        ts[1].alert.message,
+        "12 % of operations failing, limit 10 % (error_rate 0.12 > 0.1)"
+    );
 }
 
 #[test]

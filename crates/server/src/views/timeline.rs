@@ -31,6 +31,8 @@ struct PhaseRow {
     slip_title: String,
     blocked_by: Vec<String>,
     milestones: Vec<MilestoneItem>,
+    /// How its progress, status and projected end were made.
+    explain: String,
 }
 
 struct MilestoneItem {
@@ -302,6 +304,17 @@ impl PhaseRow {
                     },
                 })
                 .collect(),
+            explain: {
+                let mut text = p.explain.clone();
+                if let Some(f) = &p.forecast {
+                    text.push_str(&format!(
+                        " Projected to end by {} (P85 of the simulated futures; P50 {}, P95 {}), \
+                         never before the unfinished phases it depends on.",
+                        f.p85, f.p50, f.p95
+                    ));
+                }
+                clip(&text, 2 * MAX_MESSAGE_CHARS)
+            },
         }
     }
 }
