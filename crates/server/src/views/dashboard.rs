@@ -1154,7 +1154,7 @@ mod tests {
             ),
             ("blocker", format!("<strong>{img}</strong>")),
             ("blocker component", format!(" · {text} · since")),
-            ("phase table", format!("<th scope=\"row\">{text}</th>")),
+            ("phase table", format!("<th scope=\"row\">{text}<details")),
             (
                 "blocked by",
                 format!("<td class=\"wr\">{text}, alert “{img}”</td>"),
@@ -1346,7 +1346,10 @@ mod tests {
         for p in phases {
             assert!(html.contains(&format!(">{}</text>", p.name)), "{}", p.name);
             assert!(
-                html.contains(&format!("<th scope=\"row\">{}</th>", p.name)),
+                html.contains(&format!(
+                    "<th scope=\"row\">{}<details class=\"why\">",
+                    p.name
+                )),
                 "{}",
                 p.name
             );
