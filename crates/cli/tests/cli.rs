@@ -1585,3 +1585,56 @@ fn a_long_ingest_beside_a_busy_server_lets_every_record_and_http_write_through()
         "every acknowledged write is stored, and the ingest's every line"
     );
 }
+
+/// The body of a GET to a served `mhd` (the local user: no user in the store).
+fn served_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+}
+
+#[test]
+fn a_write_by_another_process_shows_on_the_running_server_within_a_second() {
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path()).arg("init").assert().success();
+    let served = Served::start(home.path(), &[]);
+    let migrated = || {
+        served_json(served.addr, "/api/v1/health/summary")["key_metrics"]["datasets_migrated"]
+            .as_u64()
+            .unwrap()
+    };
+    // The server computes and keeps its views (once its first alert evaluation, which
+    // announces the first overall status, is behind it: the next is 15 s away).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(migrated(), 0);
+    mhd(home.path())
+        .args([
+            "record",
+            "-t",
+            "migration",
+            "-o",
+            "migrate",
+            "--dataset",
+            "sales",
+        ])
+        .assert()
+        .success();
+    // Another process wrote: the server notices without waiting out its caches.
+    let started = std::time::Instant::now();
+    while migrated() == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "the server did not see the other process's write"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(migrated(), 1);
+}

@@ -5,6 +5,35 @@ use tokio::task::JoinHandle;
 
 use crate::AppState;
 
+/// How often the server looks for writes made to the store by other processes.
+pub const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Looks every [`WATCH_INTERVAL`] for commits made to the store through other connections —
+/// `mhd record` or `mhd ingest` beside the server — and announces them, so the live pages show
+/// and push them within a second instead of when the caches' time to live runs out. (The
+/// server's own writes are seen too and announced a second time: at most twice a second, a
+/// view computed again for nothing.)
+pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
+    let mut watcher = state
+        .store
+        .change_watcher()
+        .await
+        .map_err(|e| format!("cannot watch the store for other writers: {e}"))?;
+    let state = state.clone();
+    Ok(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(WATCH_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match watcher.changed().await {
+                Ok(true) => state.notify(crate::state::Change::External),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot watch the store for other writers"),
+            }
+        }
+    }))
+}
+
 /// The running background tasks.
 #[derive(Debug, Default)]
 pub struct Background {
@@ -31,6 +60,7 @@ impl Background {
         let mut tasks = crate::notify::start_with(state, options).await?;
         tasks.extend(crate::collect::start_in(state, base)?);
         tasks.extend(crate::alerting::start(state)?);
+        tasks.push(watch_store(state).await?);
         Ok(Background { tasks })
     }
 

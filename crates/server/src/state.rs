@@ -37,6 +37,9 @@ pub enum Change {
     Samples,
     /// The overall status shown changed (it is kept over time by the alert loop).
     Health,
+    /// Something was written to the store by another process (or another handle): nothing is
+    /// known of what, so every view is computed again and pushed.
+    External,
     /// An alert changed, or an acknowledgement or a silence was made: pushed as
     /// `alert:new`, `alert:resolved` or `alert:updated` with `data`, to the clients of its
     /// component (everyone when it has none).

@@ -265,6 +265,11 @@ impl Batch {
             Change::Benchmarks => self.benchmarks = true,
             Change::Samples => self.samples = true,
             Change::Health => self.health = true,
+            Change::External => {
+                let alerts = std::mem::take(&mut self.alerts);
+                *self = Batch::everything();
+                self.alerts = alerts;
+            }
             Change::Alert {
                 push,
                 component,

@@ -87,6 +87,29 @@ pub struct SqliteStore {
     /// Set when a write failed because of the disk (full, read-only, failing), cleared by the
     /// next write that commits: `/ready` reports the store unhealthy meanwhile.
     writes_failing: Arc<AtomicBool>,
+    /// How the pool's connections are opened, for a watcher's connection of its own.
+    options: SqliteConnectOptions,
+}
+
+/// Notices commits to the store made through other connections — other processes, such as
+/// `mhd record` beside a running server, or this process's other handles — by SQLite's
+/// `PRAGMA data_version` on a connection of its own.
+pub struct ChangeWatcher {
+    conn: SqliteConnection,
+    last: i64,
+}
+
+impl ChangeWatcher {
+    /// Whether anything was committed through another connection since the last call (or
+    /// since the watcher was made).
+    pub async fn changed(&mut self) -> Result<bool> {
+        let v: i64 = sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(&mut self.conn)
+            .await?;
+        let changed = v != self.last;
+        self.last = v;
+        Ok(changed)
+    }
 }
 
 impl StoreError {
@@ -289,7 +312,18 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             writes_failing: Arc::new(AtomicBool::new(false)),
+            options,
         })
+    }
+
+    /// A watcher of commits made through other connections ([`ChangeWatcher`]).
+    pub async fn change_watcher(&self) -> Result<ChangeWatcher> {
+        use sqlx::ConnectOptions as _;
+        let mut conn = self.options.connect().await?;
+        let last: i64 = sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(ChangeWatcher { conn, last })
     }
 
     /// Begins a write transaction (see [`WriteTx`]).
