@@ -33,7 +33,7 @@ use mhd_core::sample::Sample;
 use mhd_core::{NewOperation, System};
 use mhd_server::AppState;
 use mhd_server::demo::{COMPONENTS, Rng, seed_history};
-use mhd_store::{SqliteStore, Store};
+use mhd_store::{Database, Store};
 use serde_json::{Value, json};
 use time::{OffsetDateTime, UtcOffset};
 
@@ -246,30 +246,31 @@ async fn seed(
     path: &Path,
     now: OffsetDateTime,
     bulk: usize,
-) -> (SqliteStore, mhd_core::plan::Plan, u64) {
+) -> (Database, mhd_core::plan::Plan, u64) {
     let today = now.date();
     let monday = today - time::Duration::days(i64::from(today.weekday().number_days_from_monday()));
     let start = monday - time::Duration::weeks(13);
     let text = mhd_core::plan::default_plan_toml(start);
     let plan = mhd_core::plan::parse(&text, "migration.toml").expect("the plan parses");
-    let store = SqliteStore::open(path, 8).await.expect("the store opens");
+    let store = Database::open_file(path, 8).await.expect("the store opens");
     let mut stored = seed_history(&store, &plan, now, 8)
         .await
         .expect("the history is stored");
     let mut rng = Rng::new(90);
     let first = now - time::Duration::days(90);
     let step_us = 90 * 86_400_000_000i64 / bulk.max(1) as i64;
-    let mut writer = store.writer().await.expect("a writer");
     let mut chunk = Vec::with_capacity(8192);
     for i in 0..bulk {
         let at = first + time::Duration::microseconds(i as i64 * step_us);
         chunk.push(traffic(&mut rng, at));
         if chunk.len() == 8192 || i + 1 == bulk {
-            writer.write(&chunk).await.expect("the traffic is stored");
+            stored += store
+                .insert_operations(&chunk)
+                .await
+                .expect("the traffic is stored");
             chunk.clear();
         }
     }
-    stored += writer.commit().await.expect("the traffic is committed");
     store
         .insert_samples(&host_samples(&mut rng, now))
         .await

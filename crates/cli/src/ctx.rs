@@ -26,6 +26,10 @@ pub struct GlobalArgs {
         value_parser = parse_span
     )]
     pub max_future: Option<Duration>,
+    /// Where the store is: a file path, `sqlite:PATH`, or `sqlite:///abs/path`
+    /// [default: the home's mhd.db].
+    #[arg(long, global = true, env = "MHD_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
 }
 
 fn parse_span(s: &str) -> Result<Duration, String> {
@@ -51,6 +55,10 @@ pub struct Ctx {
     pub plan_override: Option<PathBuf>,
     /// `--max-future` (or `MHD_MAX_FUTURE`), when given.
     pub max_future: Option<Duration>,
+    /// The store: `--database-url` (or `MHD_DATABASE_URL`), else the home's `mhd.db`.
+    pub database: mhd_store::Location,
+    /// Whether the store is the home's own (so the home is made before it is opened).
+    pub database_in_home: bool,
     /// The time the command started: every "now" of the command is this one.
     pub now: OffsetDateTime,
     /// The local UTC offset, for showing times and reading naive times.
@@ -73,12 +81,22 @@ impl Ctx {
                 base.join(".mhd")
             }
         };
+        let (database, database_in_home) = match &args.database_url {
+            Some(url) => (
+                mhd_store::Location::parse(url)
+                    .map_err(|e| usage(format!("--database-url: {e}")))?,
+                false,
+            ),
+            None => (mhd_store::Location::Sqlite(home.join("mhd.db")), true),
+        };
         let stdout_tty = std::io::stdout().is_terminal();
         let color = stdout_tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Ok(Ctx {
             home,
             plan_override: args.plan,
             max_future: args.max_future,
+            database,
+            database_in_home,
             now: OffsetDateTime::now_utc(),
             local_offset,
             stdout_tty,
@@ -86,9 +104,17 @@ impl Ctx {
         })
     }
 
-    /// The store file.
-    pub fn store_path(&self) -> PathBuf {
-        self.home.join("mhd.db")
+    /// The store as it is shown in messages (never with a password).
+    pub fn store_shown(&self) -> String {
+        self.database.shown()
+    }
+
+    /// Whether the store exists already (a command that only reads may then refuse to make
+    /// one).
+    pub fn store_exists(&self) -> bool {
+        match &self.database {
+            mhd_store::Location::Sqlite(path) => path.exists(),
+        }
     }
 
     /// The plan every command uses: `--plan`, else the home's `migration.toml`.

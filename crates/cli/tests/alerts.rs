@@ -76,7 +76,7 @@ async fn home() -> tempfile::TempDir {
         .args(["init", "--start", "2025-01-06"])
         .assert()
         .success();
-    let store = mhd_store::SqliteStore::open(&home.path().join("mhd.db"), 1)
+    let store = mhd_store::Database::open_file(&home.path().join("mhd.db"), 1)
         .await
         .expect("store");
     let now = OffsetDateTime::now_utc();

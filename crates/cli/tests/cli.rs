@@ -1,6 +1,7 @@
 //! The `mhd` binary end to end on temporary homes: recording, bulk ingest, the stats commands,
 //! and what bad input gets.
 
+use mhd_store::prelude::*;
 use std::path::Path;
 use std::process::Output;
 
@@ -13,6 +14,7 @@ fn mhd(home: &Path) -> Command {
         .arg(home)
         .env_remove("MHD_HOME")
         .env_remove("MHD_PLAN")
+        .env_remove("MHD_DATABASE_URL")
         .env("NO_COLOR", "1");
     c
 }
@@ -846,7 +848,7 @@ fn audit_entry(days: i64) -> mhd_store::audit::NewEntry {
 
 /// The resources of the audit entries, newest first.
 async fn audit_resources(home: &Path) -> Vec<String> {
-    let store = mhd_store::SqliteStore::open(&home.join("mhd.db"), 1)
+    let store = mhd_store::Database::open_file(&home.join("mhd.db"), 1)
         .await
         .unwrap();
     let entries = store
@@ -860,7 +862,7 @@ async fn audit_resources(home: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_log_is_pruned_past_its_retention_by_hand_and_by_the_server() {
     let home = tempfile::tempdir().unwrap();
-    let store = mhd_store::SqliteStore::open(&home.path().join("mhd.db"), 1)
+    let store = mhd_store::Database::open_file(&home.path().join("mhd.db"), 1)
         .await
         .unwrap();
     for days in [800, 120, 31, 1] {
@@ -1637,4 +1639,65 @@ fn a_write_by_another_process_shows_on_the_running_server_within_a_second() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_eq!(migrated(), 1);
+}
+
+#[test]
+fn the_store_can_be_named_by_a_database_url() {
+    let home = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let file = elsewhere.path().join("team.db");
+    let url = format!("sqlite:{}", file.display());
+    mhd(home.path())
+        .args([
+            "--database-url",
+            &url,
+            "record",
+            "-t",
+            "migration",
+            "-o",
+            "migrate",
+        ])
+        .args(["--dataset", "sales"])
+        .assert()
+        .success();
+    assert!(file.exists(), "the store is made where the URL says");
+    assert!(!home.path().join("mhd.db").exists(), "and not in the home");
+    // The variable says the same as the flag.
+    let summary = json(
+        mhd(home.path())
+            .env("MHD_DATABASE_URL", &url)
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(summary["overall"]["total_operations"], 1);
+}
+
+#[test]
+fn a_database_url_that_cannot_be_used_is_refused_naming_it_and_changes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    for (url, says) in [
+        ("mysql://db.example/mhd", "mysql://"),
+        ("postgres://mhd:hunter2@db.example/mhd", "PostgreSQL"),
+        ("sqlite:", "file path"),
+    ] {
+        let out = mhd(home.path())
+            .args(["--database-url", url, "stats", "summary"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--database-url") && err.contains(says),
+            "{url}: {err}"
+        );
+        assert!(
+            !err.contains("hunter2"),
+            "the password is never shown: {err}"
+        );
+    }
+    assert!(
+        std::fs::read_dir(home.path()).unwrap().next().is_none(),
+        "nothing was made"
+    );
 }

@@ -20,6 +20,7 @@
 //!
 //! Run with `cargo bench -p mhd-server --bench access`.
 
+use mhd_store::prelude::*;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -121,7 +122,7 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 8)
+        let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 8)
             .await
             .expect("store");
         let app_state = AppState::new(store.clone(), None, time::UtcOffset::UTC);

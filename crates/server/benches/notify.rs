@@ -20,7 +20,7 @@ use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Severity, Transiti
 use mhd_core::plan::{Channel, ChannelKind};
 use mhd_server::AppState;
 use mhd_server::notify::{self, NotifierOptions};
-use mhd_store::SqliteStore;
+use mhd_store::Database;
 use mhd_store::outbox::{DeliveryFilter, DeliveryState, Outbox};
 use time::{OffsetDateTime, UtcOffset};
 
@@ -127,7 +127,7 @@ async fn run(burst: i64, seconds: u64) {
         components: Vec::new(),
         send_resolved: true,
     }];
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 8)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 8)
         .await
         .expect("the store opens");
     let state = AppState::new(store.clone(), Some(plan), UtcOffset::UTC);
@@ -153,9 +153,22 @@ async fn run(burst: i64, seconds: u64) {
         .collect();
     // Baseline, measured first so that its store's memory is in every reading of (c): the same
     // rows, plain one-row INSERTs (each its own transaction), into another store file.
-    let plain = SqliteStore::open(&dir.path().join("plain.db"), 1)
+    // The schema is made by opening the file as a store; the inserts go through a plain SQLite
+    // connection of their own.
+    let plain_path = dir.path().join("plain.db");
+    Database::open_file(&plain_path, 1)
         .await
-        .expect("the baseline store opens");
+        .expect("the baseline store opens")
+        .close()
+        .await;
+    let plain = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&plain_path)
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal),
+    )
+    .await
+    .expect("the baseline store opens");
     let started = Instant::now();
     for (i, payload) in rows.iter().enumerate() {
         sqlx::query(
@@ -167,7 +180,7 @@ async fn run(burst: i64, seconds: u64) {
         .bind(payload.as_str())
         .bind(0_i64)
         .bind(0_i64)
-        .execute(plain.pool())
+        .execute(&plain)
         .await
         .expect("a plain insert");
     }

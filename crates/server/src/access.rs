@@ -11,6 +11,7 @@
 //! who may do everything (the server refuses to listen beyond loopback like that unless told
 //! `--insecure-no-auth`). A presented token is still checked.
 
+use mhd_store::prelude::*;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};

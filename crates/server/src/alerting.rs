@@ -18,6 +18,7 @@
 //! A failed evaluation is logged and counted; the loop goes on with the next one and never
 //! panics (an evaluation runs on a task of its own, so even a bug in it ends only that one).
 
+use mhd_store::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;

@@ -12,6 +12,7 @@
 //! [`start_pruning`] deletes the entries older than the retention the user chose, at start and
 //! every [`PRUNE_EVERY`].
 
+use mhd_store::prelude::*;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;

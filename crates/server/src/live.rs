@@ -3,6 +3,7 @@
 
 use mhd_core::live::{DEFAULT_WINDOW, GaugeSample, LiveInput, LiveMetrics, LiveOperation};
 use mhd_store::Store;
+use mhd_store::prelude::*;
 use time::{Duration, OffsetDateTime};
 
 use crate::state::AppState;

@@ -14,6 +14,7 @@
 //! beyond that a sign-in is answered 503 with `Retry-After`. An unknown name is checked against a decoy hash in the same
 //! queue, so it costs and takes what a wrong password does.
 
+use mhd_store::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};

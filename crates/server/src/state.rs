@@ -15,7 +15,7 @@ use mhd_core::dashboard::DashboardData;
 use mhd_core::live::LiveMetrics;
 
 use mhd_core::plan::Plan;
-use mhd_store::SqliteStore;
+use mhd_store::Database;
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::broadcast;
 
@@ -83,7 +83,7 @@ pub struct AppState(Arc<Inner>);
 /// The parts of [`AppState`].
 pub struct Inner {
     /// The store.
-    pub store: SqliteStore,
+    pub store: Database,
     /// The plan, when there is one.
     pub plan: Option<Plan>,
     /// The clock: the one place the server reads the time, so tests can set it.
@@ -132,13 +132,13 @@ pub struct Inner {
 
 impl AppState {
     /// State over a store and an optional plan, with the real clock.
-    pub fn new(store: SqliteStore, plan: Option<Plan>, local_offset: UtcOffset) -> AppState {
+    pub fn new(store: Database, plan: Option<Plan>, local_offset: UtcOffset) -> AppState {
         AppState::build(store, plan, OffsetDateTime::now_utc, local_offset)
     }
 
     /// The same state with another clock (for tests).
     pub fn with_clock(
-        store: SqliteStore,
+        store: Database,
         plan: Option<Plan>,
         clock: fn() -> OffsetDateTime,
     ) -> AppState {
@@ -146,7 +146,7 @@ impl AppState {
     }
 
     fn build(
-        store: SqliteStore,
+        store: Database,
         plan: Option<Plan>,
         clock: fn() -> OffsetDateTime,
         local_offset: UtcOffset,
@@ -329,7 +329,7 @@ mod tests {
     #[tokio::test]
     async fn pages_read_their_own_writes_and_samples_keep_the_dashboard() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("mhd.db"), 2)
+        let store = Database::open_file(&dir.path().join("mhd.db"), 2)
             .await
             .unwrap();
         let state = AppState::with_clock(store, None, now);

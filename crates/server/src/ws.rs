@@ -829,7 +829,7 @@ mod tests {
     #[tokio::test]
     async fn a_client_message_larger_than_the_read_buffer_is_read_whole() {
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 2)
+        let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 2)
             .await
             .expect("the store opens");
         let state = AppState::with_clock(store, None, time::OffsetDateTime::now_utc);

@@ -540,7 +540,7 @@ async fn failing_operations_fire_an_alert_that_is_acknowledged_silenced_and_reso
 #[tokio::test]
 async fn without_a_plan_there_is_nothing_to_evaluate_and_the_lists_are_empty() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 2)
+    let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 2)
         .await
         .expect("store opens");
     let state = AppState::with_clock(store, None, now);

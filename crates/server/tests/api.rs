@@ -9,7 +9,7 @@ use mhd_core::plan::Plan;
 use mhd_core::{NewOperation, System};
 use mhd_server::AppState;
 use mhd_server::api::{self, API_ROUTES};
-use mhd_store::{SqliteStore, Store};
+use mhd_store::{Database, Store};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
@@ -34,13 +34,13 @@ fn plan() -> Plan {
 /// A store in a temporary folder and the router over it.
 struct Server {
     _dir: tempfile::TempDir,
-    store: SqliteStore,
+    store: Database,
     router: Router,
 }
 
 async fn server(with_plan: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .unwrap();
     let state = AppState::with_clock(store.clone(), with_plan.then(plan), now);
@@ -69,7 +69,7 @@ fn op(minutes_ago: i64, metric_type: &str, dataset: &str, success: bool) -> NewO
     }
 }
 
-async fn seed(store: &SqliteStore) {
+async fn seed(store: &Database) {
     store
         .insert_operations(&[
             op(2, "migration", "sales", true),
@@ -889,7 +889,7 @@ fn demo_now() -> OffsetDateTime {
 #[tokio::test]
 async fn the_demos_views_agree_with_each_other() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .unwrap();
     let now = demo_now();
@@ -1121,7 +1121,7 @@ async fn a_full_disk_answers_507_and_writes_succeed_again_once_space_is_freed() 
     let Some(disk) = SmallDisk::mount("2m") else {
         return;
     };
-    let store = SqliteStore::open(&disk.path().join("mhd.db"), 4)
+    let store = Database::open_file(&disk.path().join("mhd.db"), 4)
         .await
         .unwrap();
     let base = common::serve(AppState::with_clock(store.clone(), None, now)).await;
@@ -1203,8 +1203,8 @@ async fn a_full_disk_answers_507_and_writes_succeed_again_once_space_is_freed() 
     }
 
     // Every acknowledged operation is there, and nothing of the refused ones.
-    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM operations")
-        .fetch_one(store.pool())
+    let rows = store
+        .count_before(OffsetDateTime::now_utc() + time::Duration::days(3650))
         .await
         .unwrap();
     assert_eq!(rows as u64, acknowledged);

@@ -6,6 +6,7 @@
 //! Without the `prometheus` binary or a reachable PostgreSQL the tests that need them print a
 //! notice and pass, except when the `CI` environment variable is set: there they fail.
 
+use mhd_store::prelude::*;
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,7 +19,7 @@ use mhd_core::plan::{
 use mhd_core::sample::Sample;
 use mhd_server::AppState;
 use mhd_server::collect::{self, Collector, Runner};
-use mhd_store::{SqliteStore, Store};
+use mhd_store::{Database, Store};
 use time::macros::date;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
@@ -64,7 +65,7 @@ fn schedule(interval_ms: i64, timeout_ms: i64) -> Schedule {
 
 /// A store in `dir` and a state over it with `collectors` in its plan (real clock).
 async fn state_in(dir: &Path, collectors: Collectors) -> AppState {
-    let store = SqliteStore::open(&dir.join("mhd.db"), 4)
+    let store = Database::open_file(&dir.join("mhd.db"), 4)
         .await
         .expect("store opens");
     AppState::new(store, Some(plan(collectors)), UtcOffset::UTC)
@@ -91,12 +92,21 @@ async fn samples_of(state: &AppState, metric: &str) -> Vec<Sample> {
     out
 }
 
-async fn count_samples(state: &AppState, metric: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM samples WHERE metric = ?")
-        .bind(metric)
-        .fetch_one(state.store.pool())
+/// Every stored sample of `metric`.
+async fn all_samples(state: &AppState, metric: &str) -> Vec<mhd_core::sample::Sample> {
+    state
+        .store
+        .samples_between(
+            &[metric],
+            OffsetDateTime::UNIX_EPOCH,
+            OffsetDateTime::now_utc() + time::Duration::days(3650),
+        )
         .await
-        .expect("count")
+        .expect("samples")
+}
+
+async fn count_samples(state: &AppState, metric: &str) -> i64 {
+    all_samples(state, metric).await.len() as i64
 }
 
 /// A new folder `name` under `dir`.
@@ -159,7 +169,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     };
     let dir = tempfile::tempdir().expect("dir");
     // The mhd server Prometheus scrapes.
-    let served = SqliteStore::open(&dir.path().join("served.db"), 2)
+    let served = Database::open_file(&dir.path().join("served.db"), 2)
         .await
         .expect("store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -248,12 +258,12 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     let stored_before = count_samples(&state, "mhd_up").await;
     tokio::time::sleep(StdDuration::from_millis(1100)).await;
     prod.run_once(&state).await;
-    let distinct: i64 = sqlx::query_scalar(
-        "SELECT count(DISTINCT timestamp_us) FROM samples WHERE metric = 'mhd_up'",
-    )
-    .fetch_one(state.store.pool())
-    .await
-    .expect("count");
+    let distinct = all_samples(&state, "mhd_up")
+        .await
+        .iter()
+        .map(|s| s.timestamp)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len() as i64;
     let stored_after = count_samples(&state, "mhd_up").await;
     assert_eq!(distinct, stored_after, "no point of a range stored twice");
     assert!(stored_after > stored_before, "new points come in");
@@ -564,12 +574,11 @@ async fn git_collector_counts_a_pattern_disappearing_over_commits() {
     let svg = collect::git::burndown_chart(&burndown, "Code left to migrate");
     assert!(svg.contains("storage 0"), "{svg}");
     // Commit activity: one commit a day for each component, days that are over.
-    let commits: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM samples WHERE metric = 'commits' AND component = 'storage' AND value = 1",
-    )
-    .fetch_one(state.store.pool())
-    .await
-    .expect("count");
+    let commits = all_samples(&state, "commits")
+        .await
+        .iter()
+        .filter(|s| s.component.as_deref() == Some("storage") && s.value == 1.0)
+        .count();
     assert_eq!(commits, 4);
 
     // A restart counts nothing again; a new commit is counted alone.

@@ -17,7 +17,7 @@ use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Severity, Transiti
 use mhd_core::plan::{Channel, ChannelKind, ChatSettings, Plan, Secret, SecretOrText};
 use mhd_server::AppState;
 use mhd_server::notify::{self, NotifierOptions};
-use mhd_store::SqliteStore;
+use mhd_store::Database;
 use mhd_store::alerts::AlertStore;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -318,14 +318,14 @@ impl Running {
     }
 }
 
-async fn open_store(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(&dir.path().join("mhd.db"), 4)
+async fn open_store(dir: &tempfile::TempDir) -> Database {
+    Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .unwrap()
 }
 
 async fn run_with(
-    store: SqliteStore,
+    store: Database,
     plan: Plan,
     options: NotifierOptions,
 ) -> Result<Running, String> {

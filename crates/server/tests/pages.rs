@@ -10,7 +10,7 @@ use mhd_core::plan::Plan;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
 use mhd_core::{NewOperation, System};
 use mhd_server::AppState;
-use mhd_store::{SqliteStore, Store};
+use mhd_store::{Database, Store};
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
 use tower::ServiceExt;
@@ -84,7 +84,7 @@ fn op(minutes_ago: i64, metric_type: &str, dataset: &str, success: bool) -> NewO
 /// A server over a store with operations, a test run and benchmarks (`seeded`), and a plan.
 async fn server(with_plan: bool, seeded: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .unwrap();
     if seeded {
@@ -97,7 +97,7 @@ async fn server(with_plan: bool, seeded: bool) -> Server {
     }
 }
 
-async fn seed(store: &SqliteStore) {
+async fn seed(store: &Database) {
     store
         .insert_operations(&[
             op(2, "migration", "sales", true),
@@ -253,7 +253,7 @@ async fn pages_load_the_hashed_script_which_is_served_immutable() {
 #[tokio::test]
 async fn the_static_dashboard_file_stays_without_script() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .unwrap();
     seed(&store).await;
@@ -396,7 +396,7 @@ async fn no_page_loads_anything_from_another_host() {
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
     let dir = tempfile::tempdir().unwrap();
-    let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 2)
+    let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 2)
         .await
         .unwrap();
     let app = mhd_server::app(mhd_server::AppState::new(store, None, time::UtcOffset::UTC));

@@ -12,7 +12,7 @@ use mhd_core::perf::BenchmarkSamples;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
 use mhd_core::{NewOperation, System};
 use mhd_server::AppState;
-use mhd_store::{SqliteStore, Store};
+use mhd_store::{Database, Store};
 use serde_json::Value;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -47,7 +47,7 @@ fn op(at: OffsetDateTime, metric_type: &str, dataset: &str, success: bool) -> Ne
 /// benchmarks, under the specification's plan.
 async fn server(with_plan: bool) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .unwrap();
     let day = |d: i64| NOW - Duration::days(d);
@@ -406,7 +406,7 @@ const LAST_US: i64 = 253_402_300_799_999_999;
 async fn renders_with_an_operation_at(at: OffsetDateTime, with_plan: bool) {
     use mhd_server::views::render_static_dashboard;
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 2)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 2)
         .await
         .unwrap();
     store

@@ -7,7 +7,8 @@ use axum::http::{Request, StatusCode, header};
 use mhd_core::alerts::CollectorHealth;
 use mhd_core::sample::Sample;
 use mhd_server::AppState;
-use mhd_store::{SqliteStore, Store};
+use mhd_store::prelude::*;
+use mhd_store::{Database, Store};
 use serde_json::{Value, json};
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -24,14 +25,14 @@ fn now() -> OffsetDateTime {
 
 struct Server {
     _dir: tempfile::TempDir,
-    store: SqliteStore,
+    store: Database,
     state: AppState,
     router: Router,
 }
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .unwrap();
     let plan = mhd_core::plan::parse(
@@ -60,7 +61,7 @@ fn labelled(minutes_ago: i64, metric: &str, value: f64, key: &str, label: &str) 
 
 /// An hour of host samples every minute, the latest at `NOW - 1 min`, and the database and
 /// process figures of the last minute.
-async fn seed(store: &SqliteStore) {
+async fn seed(store: &Database) {
     let mut samples = Vec::new();
     for m in 1..=60 {
         let t = m as f64;
@@ -308,7 +309,7 @@ async fn the_live_metrics_carry_memory_from_samples() {
 #[tokio::test]
 async fn log_errors_and_the_code_burndown_are_shown_for_their_collectors() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .unwrap();
     let mut text = mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06));

@@ -12,7 +12,7 @@ use mhd_core::plan::{RollbackAction, RollbackVia, Secret};
 use mhd_server::rollback::{
     MAX_BODY, MAX_OUTPUT, RollbackOutcome, RollbackRequest, Via, history_operation, run,
 };
-use mhd_store::{OperationFilter, SqliteStore, Store};
+use mhd_store::{Database, OperationFilter, Store};
 use serde_json::{Value, json};
 use time::Duration;
 use time::macros::datetime;
@@ -500,7 +500,7 @@ async fn a_rollback_is_recorded_in_the_component_history() {
         Some(json!("webhook"))
     );
 
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 2)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 2)
         .await
         .expect("store");
     assert_eq!(store.insert_operations(&[op, ok]).await.expect("stored"), 2);

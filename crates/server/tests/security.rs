@@ -3,6 +3,7 @@
 //! against the table below; signing in and out; CSRF; forged, expired and revoked tokens; a
 //! replayed cookie; brute force; injection and traversal attempts; the single-user mode.
 
+use mhd_store::prelude::*;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -107,7 +108,7 @@ struct Server {
     state: AppState,
     base: String,
     http: Client,
-    store: mhd_store::SqliteStore,
+    store: mhd_store::Database,
     tokens: HashMap<Role, String>,
 }
 

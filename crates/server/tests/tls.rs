@@ -2,6 +2,7 @@
 //! served, clients that never finish a handshake cannot hold others up, bad certificate and key
 //! files are named, and handlers still see the peer address.
 
+use mhd_store::prelude::*;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -127,7 +128,7 @@ struct Server {
 impl Server {
     async fn start(pki: &Pki) -> Server {
         let store_dir = tempfile::tempdir().expect("tempdir");
-        let store = mhd_store::SqliteStore::open(&store_dir.path().join("mhd.db"), 4)
+        let store = mhd_store::Database::open_file(&store_dir.path().join("mhd.db"), 4)
             .await
             .expect("store opens");
         let plan = mhd_core::plan::parse(PLAN, "migration.toml").expect("the plan parses");
@@ -449,7 +450,7 @@ fn a_combined_file_with_key_and_chain_loads() {
 async fn a_session_over_https_gets_a_secure_cookie() {
     let pki = Pki::new();
     let store_dir = tempfile::tempdir().expect("tempdir");
-    let store = mhd_store::SqliteStore::open(&store_dir.path().join("mhd.db"), 4)
+    let store = mhd_store::Database::open_file(&store_dir.path().join("mhd.db"), 4)
         .await
         .expect("store opens");
     let password = "correct horse battery staple";
@@ -490,7 +491,7 @@ async fn https_answers_keep_browsers_to_https_and_api_answers_are_not_cached() {
     let pki = Pki::new();
     let (_dir, store) = {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = mhd_store::SqliteStore::open(&dir.path().join("mhd.db"), 4)
+        let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 4)
             .await
             .expect("store opens");
         (dir, store)

@@ -12,7 +12,7 @@ use mhd_core::plan::{default_plan_toml, parse};
 use mhd_server::AppState;
 use mhd_server::state::Change;
 use mhd_server::ws::{self, Frame, Limits};
-use mhd_store::{SqliteStore, Store};
+use mhd_store::{Database, Store};
 use serde_json::Value;
 use tempfile::TempDir;
 use time::OffsetDateTime;
@@ -31,7 +31,7 @@ fn now() -> OffsetDateTime {
 
 async fn state() -> (TempDir, AppState) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .expect("store opens");
     let plan = parse(&default_plan_toml(date!(2025 - 01 - 06)), "migration.toml")

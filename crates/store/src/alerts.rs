@@ -348,53 +348,65 @@ async fn upsert(tx: &mut crate::sqlite::WriteTx, a: &Alert) -> Result<()> {
 }
 
 /// The questions about alerts, acknowledgements and silences, and their writes.
-#[allow(async_fn_in_trait)]
-pub trait AlertStore {
+pub trait AlertStore: Sync {
     /// Saves what an evaluation at `at` changed, in one transaction (see the module's rules).
-    async fn save_transitions(&self, transitions: &[Transition], at: OffsetDateTime) -> Result<()> {
-        self.save_evaluation(transitions, &[], at).await
+    fn save_transitions(
+        &self,
+        transitions: &[Transition],
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send {
+        self.save_evaluation(transitions, &[], at)
     }
     /// Saves an evaluation in one transaction: its transitions (with their history), then the
     /// alerts still open as they are now (their value, message, last time seen, clear time,
     /// impact and suppression change without a transition; no history is written for that).
-    async fn save_evaluation(
+    fn save_evaluation(
         &self,
         transitions: &[Transition],
         open: &[&Alert],
         at: OffsetDateTime,
-    ) -> Result<()>;
+    ) -> impl Future<Output = Result<()>> + Send;
     /// The alerts that are pending or firing, newest first, with their acknowledgements.
-    async fn open_alerts(&self) -> Result<Vec<Alert>>;
+    fn open_alerts(&self) -> impl Future<Output = Result<Vec<Alert>>> + Send;
     /// Alerts matching a filter: the open ones newest first (by when they were first seen),
     /// then the resolved ones by resolution, newest first.
-    async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>>;
+    fn alerts(&self, filter: &AlertFilter) -> impl Future<Output = Result<Vec<Alert>>> + Send;
     /// One alert.
-    async fn alert(&self, id: i64) -> Result<Option<Alert>>;
+    fn alert(&self, id: i64) -> impl Future<Output = Result<Option<Alert>>> + Send;
     /// The largest alert id ever given (0 when none), so the engine never gives one twice.
-    async fn max_alert_id(&self) -> Result<i64>;
+    fn max_alert_id(&self) -> impl Future<Output = Result<i64>> + Send;
     /// Acknowledges a pending or firing alert (see the module's rules).
-    async fn acknowledge(
+    fn acknowledge(
         &self,
         id: i64,
         by: &str,
         comment: Option<&str>,
         at: OffsetDateTime,
-    ) -> Result<Acknowledgement, AlertStoreError>;
+    ) -> impl Future<Output = Result<Acknowledgement, AlertStoreError>> + Send;
     /// The acknowledgements of the alerts that are pending or firing.
-    async fn acknowledgements(&self) -> Result<Vec<Acknowledgement>>;
+    fn acknowledgements(&self) -> impl Future<Output = Result<Vec<Acknowledgement>>> + Send;
     /// Adds a silence, returning it with its id.
-    async fn add_silence(&self, silence: &NewSilence) -> Result<Silence, AlertStoreError>;
+    fn add_silence(
+        &self,
+        silence: &NewSilence,
+    ) -> impl Future<Output = Result<Silence, AlertStoreError>> + Send;
     /// The silences not removed and not over at `active_at` (in force then, or later), the
     /// soonest to end first.
-    async fn silences(&self, active_at: OffsetDateTime) -> Result<Vec<Silence>>;
+    fn silences(
+        &self,
+        active_at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<Silence>>> + Send;
     /// Removes a silence as of `at`; it mutes nothing from then on.
-    async fn remove_silence(&self, id: i64, at: OffsetDateTime)
-    -> Result<Silence, AlertStoreError>;
+    fn remove_silence(
+        &self,
+        id: i64,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Silence, AlertStoreError>> + Send;
     /// An alert's history, oldest first.
-    async fn alert_events(&self, id: i64) -> Result<Vec<AlertEventRecord>>;
+    fn alert_events(&self, id: i64) -> impl Future<Output = Result<Vec<AlertEventRecord>>> + Send;
     /// Data integrity problems still standing: datasets whose latest `verification` failed,
     /// or whose latest verifications of the old and the new system give different row counts.
-    async fn integrity_failures(&self) -> Result<Vec<DatasetEvent>>;
+    fn integrity_failures(&self) -> impl Future<Output = Result<Vec<DatasetEvent>>> + Send;
 }
 
 impl AlertStore for SqliteStore {

@@ -98,9 +98,23 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
-impl SqliteStore {
+/// The audit log: what was done, by whom, from where, and its pruning.
+pub trait AuditStore: Sync {
     /// Appends one entry to the audit log, returning its id.
-    pub async fn record_audit(&self, entry: &NewEntry) -> Result<i64> {
+    fn record_audit(&self, entry: &NewEntry) -> impl Future<Output = Result<i64>> + Send;
+    /// Deletes the entries recorded before `before`, returning how many. Entries younger than
+    /// [`MIN_RETENTION`] are never deleted: the store refuses, and nothing is.
+    fn prune_audit(&self, before: OffsetDateTime) -> impl Future<Output = Result<u64>> + Send;
+    /// Entries matching `filter`, newest first.
+    fn audit_entries(
+        &self,
+        filter: &AuditFilter,
+    ) -> impl Future<Output = Result<Vec<Entry>>> + Send;
+}
+
+impl AuditStore for SqliteStore {
+    /// Appends one entry to the audit log, returning its id.
+    async fn record_audit(&self, entry: &NewEntry) -> Result<i64> {
         let id = sqlx::query(
             "INSERT INTO audit (at_us, actor, action, resource, details, client, outcome) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -120,7 +134,7 @@ impl SqliteStore {
 
     /// Deletes the entries recorded before `before`, returning how many. Entries younger than
     /// [`MIN_RETENTION`] are never deleted: the store refuses, and nothing is.
-    pub async fn prune_audit(&self, before: OffsetDateTime) -> Result<u64> {
+    async fn prune_audit(&self, before: OffsetDateTime) -> Result<u64> {
         let deleted = sqlx::query("DELETE FROM audit WHERE at_us < ?")
             .bind(to_us(before))
             .execute(&self.pool)
@@ -130,7 +144,7 @@ impl SqliteStore {
     }
 
     /// Entries matching `filter`, newest first.
-    pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<Entry>> {
+    async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<Entry>> {
         let limit = if filter.limit == 0 {
             -1
         } else {

@@ -320,10 +320,77 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-impl SqliteStore {
+/// Users and API tokens.
+pub trait AuthStore: Sync {
     /// Adds a user with a password already hashed; refuses a bad name, the `ingest` role and a
     /// name taken in any case.
-    pub async fn add_user(
+    fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        password: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<UserRecord>> + Send;
+    /// Every user, by name.
+    fn users(&self) -> impl Future<Output = AuthResult<Vec<UserRecord>>> + Send;
+    /// The user of that name (in any case), with the password hash.
+    fn user_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = AuthResult<Option<(UserRecord, PasswordHash)>>> + Send;
+    /// Changes a user's role; refuses to take the admin role from the last admin who may sign
+    /// in.
+    fn set_role(
+        &self,
+        name: &str,
+        role: Role,
+    ) -> impl Future<Output = AuthResult<UserRecord>> + Send;
+    /// Removes a user; refuses to remove the last admin who may sign in.
+    fn remove_user(&self, name: &str) -> impl Future<Output = AuthResult<UserRecord>> + Send;
+    /// Replaces a user's password hash.
+    fn set_password_hash(
+        &self,
+        name: &str,
+        password: &PasswordHash,
+    ) -> impl Future<Output = AuthResult<()>> + Send;
+    /// Makes a token with a fresh secret; stores only the secret's hash. `expires_at` `None`
+    /// means it never expires.
+    fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<NewToken>> + Send;
+    /// Every token, revoked and expired ones too, by id.
+    fn tokens(&self) -> impl Future<Output = AuthResult<Vec<TokenRecord>>> + Send;
+    /// Revokes a token named by its id (digits) or, when no token has that id, by its name
+    /// among those not revoked.
+    fn revoke_token(
+        &self,
+        id_or_name: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<TokenRecord>> + Send;
+    /// The token whose secret hashes to `hash` (see [`token_hash`]), when it is neither revoked
+    /// nor expired at `now`.
+    fn token_by_hash(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<Option<TokenRecord>>> + Send;
+    /// The token a presented secret proves, when it is live at `now`; records the use (at most
+    /// once a minute).
+    fn authenticate_token(
+        &self,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<Option<TokenRecord>>> + Send;
+}
+
+impl AuthStore for SqliteStore {
+    /// Adds a user with a password already hashed; refuses a bad name, the `ingest` role and a
+    /// name taken in any case.
+    async fn add_user(
         &self,
         name: &str,
         role: Role,
@@ -353,7 +420,7 @@ impl SqliteStore {
     }
 
     /// Every user, by name.
-    pub async fn users(&self) -> AuthResult<Vec<UserRecord>> {
+    async fn users(&self) -> AuthResult<Vec<UserRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users ORDER BY name, id"
         )))
@@ -363,7 +430,7 @@ impl SqliteStore {
     }
 
     /// The user of that name (in any case), with the password hash.
-    pub async fn user_by_name(&self, name: &str) -> AuthResult<Option<(UserRecord, PasswordHash)>> {
+    async fn user_by_name(&self, name: &str) -> AuthResult<Option<(UserRecord, PasswordHash)>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE name = ?"
         )))
@@ -381,7 +448,7 @@ impl SqliteStore {
 
     /// Changes a user's role; refuses to take the admin role from the last admin who may sign
     /// in.
-    pub async fn set_role(&self, name: &str, role: Role) -> AuthResult<UserRecord> {
+    async fn set_role(&self, name: &str, role: Role) -> AuthResult<UserRecord> {
         user_role(role)?;
         let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let user = user_in(&mut tx, name).await?;
@@ -398,7 +465,7 @@ impl SqliteStore {
     }
 
     /// Removes a user; refuses to remove the last admin who may sign in.
-    pub async fn remove_user(&self, name: &str) -> AuthResult<UserRecord> {
+    async fn remove_user(&self, name: &str) -> AuthResult<UserRecord> {
         let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let user = user_in(&mut tx, name).await?;
         if user.role == Role::Admin && !user.disabled {
@@ -413,7 +480,7 @@ impl SqliteStore {
     }
 
     /// Replaces a user's password hash.
-    pub async fn set_password_hash(&self, name: &str, password: &PasswordHash) -> AuthResult<()> {
+    async fn set_password_hash(&self, name: &str, password: &PasswordHash) -> AuthResult<()> {
         let done = sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
             .bind(password.as_phc())
             .bind(name)
@@ -427,7 +494,7 @@ impl SqliteStore {
 
     /// Makes a token with a fresh secret; stores only the secret's hash. `expires_at` `None`
     /// means it never expires.
-    pub async fn create_token(
+    async fn create_token(
         &self,
         name: &str,
         role: Role,
@@ -461,7 +528,7 @@ impl SqliteStore {
     }
 
     /// Every token, revoked and expired ones too, by id.
-    pub async fn tokens(&self) -> AuthResult<Vec<TokenRecord>> {
+    async fn tokens(&self) -> AuthResult<Vec<TokenRecord>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id"
         )))
@@ -472,11 +539,7 @@ impl SqliteStore {
 
     /// Revokes a token named by its id (digits) or, when no token has that id, by its name
     /// among those not revoked.
-    pub async fn revoke_token(
-        &self,
-        id_or_name: &str,
-        now: OffsetDateTime,
-    ) -> AuthResult<TokenRecord> {
+    async fn revoke_token(&self, id_or_name: &str, now: OffsetDateTime) -> AuthResult<TokenRecord> {
         let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
         let by_id = match id_or_name.trim().parse::<i64>() {
             Ok(id) => {
@@ -518,7 +581,7 @@ impl SqliteStore {
 
     /// The token whose secret hashes to `hash` (see [`token_hash`]), when it is neither revoked
     /// nor expired at `now`.
-    pub async fn token_by_hash(
+    async fn token_by_hash(
         &self,
         hash: &str,
         now: OffsetDateTime,
@@ -548,7 +611,7 @@ impl SqliteStore {
 
     /// The token a presented secret proves, when it is live at `now`; records the use (at most
     /// once a minute).
-    pub async fn authenticate_token(
+    async fn authenticate_token(
         &self,
         secret: &str,
         now: OffsetDateTime,

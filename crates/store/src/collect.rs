@@ -65,10 +65,71 @@ pub struct SeenFileRecord {
     pub error: Option<String>,
 }
 
-impl SqliteStore {
+/// What the collectors keep between runs: log errors, git history, seen files and values.
+pub trait CollectorStore: Sync {
     /// Stores error entries a logs collector read, then deletes all but its newest
     /// [`LOG_ERRORS_KEPT`], in one transaction. Returns how many were stored.
-    pub async fn insert_log_errors(&self, errors: &[LogErrorRecord]) -> Result<u64> {
+    fn insert_log_errors(
+        &self,
+        errors: &[LogErrorRecord],
+    ) -> impl Future<Output = Result<u64>> + Send;
+    /// The newest `limit` error entries read by `collector` (by every logs collector when
+    /// `None`), newest first.
+    fn recent_log_errors(
+        &self,
+        collector: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LogErrorRecord>>> + Send;
+    /// Stores one walked commit of a git collector and the counts of its patterns there, in
+    /// one transaction (counts of a pattern already stored for that commit are replaced).
+    fn insert_git_commit(
+        &self,
+        collector: &str,
+        commit: &GitCommitRecord,
+        counts: &[GitCountRecord],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The commits a git collector has walked, oldest first.
+    fn git_commits(
+        &self,
+        collector: &str,
+    ) -> impl Future<Output = Result<Vec<GitCommitRecord>>> + Send;
+    /// Every pattern count a git collector has stored.
+    fn git_counts(
+        &self,
+        collector: &str,
+    ) -> impl Future<Output = Result<Vec<GitCountRecord>>> + Send;
+    /// The files a test reports collector has read.
+    fn seen_files(
+        &self,
+        collector: &str,
+    ) -> impl Future<Output = Result<Vec<SeenFileRecord>>> + Send;
+    /// Records that a test reports collector has read a file (replacing what it knew of a file
+    /// of that name).
+    fn record_seen_file(
+        &self,
+        collector: &str,
+        file: &SeenFileRecord,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A value a collector kept under `key`.
+    fn collector_value(
+        &self,
+        collector: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
+    /// Keeps `value` under `key` for a collector, replacing the previous one.
+    fn set_collector_value(
+        &self,
+        collector: &str,
+        key: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+impl CollectorStore for SqliteStore {
+    /// Stores error entries a logs collector read, then deletes all but its newest
+    /// [`LOG_ERRORS_KEPT`], in one transaction. Returns how many were stored.
+    async fn insert_log_errors(&self, errors: &[LogErrorRecord]) -> Result<u64> {
         if errors.is_empty() {
             return Ok(0);
         }
@@ -108,7 +169,7 @@ impl SqliteStore {
 
     /// The newest `limit` error entries read by `collector` (by every logs collector when
     /// `None`), newest first.
-    pub async fn recent_log_errors(
+    async fn recent_log_errors(
         &self,
         collector: Option<&str>,
         limit: u32,
@@ -137,7 +198,7 @@ impl SqliteStore {
 
     /// Stores one walked commit of a git collector and the counts of its patterns there, in
     /// one transaction (counts of a pattern already stored for that commit are replaced).
-    pub async fn insert_git_commit(
+    async fn insert_git_commit(
         &self,
         collector: &str,
         commit: &GitCommitRecord,
@@ -176,7 +237,7 @@ impl SqliteStore {
     }
 
     /// The commits a git collector has walked, oldest first.
-    pub async fn git_commits(&self, collector: &str) -> Result<Vec<GitCommitRecord>> {
+    async fn git_commits(&self, collector: &str) -> Result<Vec<GitCommitRecord>> {
         let rows = sqlx::query(
             "SELECT commit_sha, committed_at_us, components FROM collector_git_commits \
              WHERE collector = ? ORDER BY committed_at_us, rowid",
@@ -197,7 +258,7 @@ impl SqliteStore {
     }
 
     /// Every pattern count a git collector has stored.
-    pub async fn git_counts(&self, collector: &str) -> Result<Vec<GitCountRecord>> {
+    async fn git_counts(&self, collector: &str) -> Result<Vec<GitCountRecord>> {
         let rows = sqlx::query(
             "SELECT commit_sha, pattern_key, component, matches FROM collector_git_counts \
              WHERE collector = ?",
@@ -218,7 +279,7 @@ impl SqliteStore {
     }
 
     /// The files a test reports collector has read.
-    pub async fn seen_files(&self, collector: &str) -> Result<Vec<SeenFileRecord>> {
+    async fn seen_files(&self, collector: &str) -> Result<Vec<SeenFileRecord>> {
         let rows = sqlx::query(
             "SELECT name, size, modified_us, error FROM collector_files WHERE collector = ? \
              ORDER BY name",
@@ -240,7 +301,7 @@ impl SqliteStore {
 
     /// Records that a test reports collector has read a file (replacing what it knew of a file
     /// of that name).
-    pub async fn record_seen_file(
+    async fn record_seen_file(
         &self,
         collector: &str,
         file: &SeenFileRecord,
@@ -264,7 +325,7 @@ impl SqliteStore {
     }
 
     /// A value a collector kept under `key`.
-    pub async fn collector_value(&self, collector: &str, key: &str) -> Result<Option<String>> {
+    async fn collector_value(&self, collector: &str, key: &str) -> Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM collector_state WHERE collector = ? AND key = ?")
                 .bind(collector)
@@ -275,7 +336,7 @@ impl SqliteStore {
     }
 
     /// Keeps `value` under `key` for a collector, replacing the previous one.
-    pub async fn set_collector_value(&self, collector: &str, key: &str, value: &str) -> Result<()> {
+    async fn set_collector_value(&self, collector: &str, key: &str, value: &str) -> Result<()> {
         sqlx::query(
             "INSERT INTO collector_state (collector, key, value) VALUES (?, ?, ?) \
              ON CONFLICT (collector, key) DO UPDATE SET value = excluded.value",

@@ -48,9 +48,35 @@ pub struct DayActivity {
 /// Microseconds in a day.
 const DAY_US: i64 = 86_400_000_000;
 
-impl SqliteStore {
+/// History over a range of days: activity per day, samples and errors between two times.
+pub trait HistoryStore: Sync {
     /// Migration activity on each of `days` UTC days from `from` (midnight UTC), in order.
-    pub async fn daily_activity(&self, from: time::Date, days: u32) -> Result<Vec<DayActivity>> {
+    fn daily_activity(
+        &self,
+        from: time::Date,
+        days: u32,
+    ) -> impl Future<Output = Result<Vec<DayActivity>>> + Send;
+    /// The samples of `metrics` in `[since, until)`, oldest first (at most [`MAX_SAMPLES`],
+    /// the newest kept), read through the index on (metric, time).
+    fn samples_between(
+        &self,
+        metrics: &[&str],
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<Sample>>> + Send;
+    /// The failed operations of `[since, until)` grouped by type and error message, the most
+    /// frequent first (ties: the latest first), at most `limit` groups.
+    fn errors_between(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ErrorGroup>>> + Send;
+}
+
+impl HistoryStore for SqliteStore {
+    /// Migration activity on each of `days` UTC days from `from` (midnight UTC), in order.
+    async fn daily_activity(&self, from: time::Date, days: u32) -> Result<Vec<DayActivity>> {
         let mut out = vec![DayActivity::default(); days as usize];
         if days == 0 {
             return Ok(out);
@@ -86,7 +112,7 @@ impl SqliteStore {
 
     /// The samples of `metrics` in `[since, until)`, oldest first (at most [`MAX_SAMPLES`],
     /// the newest kept), read through the index on (metric, time).
-    pub async fn samples_between(
+    async fn samples_between(
         &self,
         metrics: &[&str],
         since: OffsetDateTime,
@@ -132,7 +158,7 @@ impl SqliteStore {
 
     /// The failed operations of `[since, until)` grouped by type and error message, the most
     /// frequent first (ties: the latest first), at most `limit` groups.
-    pub async fn errors_between(
+    async fn errors_between(
         &self,
         since: OffsetDateTime,
         until: OffsetDateTime,

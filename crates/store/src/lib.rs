@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod collect;
+pub mod database;
 pub mod gather;
 pub mod history;
 pub mod mdm;
@@ -23,8 +24,18 @@ use mhd_core::testrun::TestRun;
 use mhd_core::{NewOperation, Operation, System};
 use time::{Date, OffsetDateTime};
 
+pub use alerts::AlertStore;
+pub use audit::AuditStore;
+pub use auth::AuthStore;
+pub use collect::CollectorStore;
+pub use database::{Database, Location};
+pub use history::HistoryStore;
 pub use migrate::LATEST as SCHEMA_VERSION;
-pub use sqlite::{Chunk, DatasetIds, SqliteStore, Staging, WriteTx};
+pub use outbox::Outbox;
+pub use sessions::SessionStore;
+pub use sqlite::{
+    ChangeWatcher, Chunk, DatasetIds, OperationWriter, SqliteStore, Staging, WriteTx,
+};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +90,14 @@ pub enum StoreError {
          run it again to store what is left"
     )]
     Concurrent,
+    /// A database URL that names no store this program can open.
+    #[error("the database URL {url} cannot be used: {reason}")]
+    Url {
+        /// The URL, its password hidden.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The database failed. Shown once, with SQLite's message and code: the cause is part of
     /// this message rather than a source, so an error chain does not repeat it.
     #[error("store error: {}", sqlite::describe(.0))]
@@ -177,90 +196,126 @@ pub struct ComponentWindow {
 }
 
 /// The questions the commands and the server ask of stored data.
-#[allow(async_fn_in_trait)]
-pub trait Store {
+pub trait Store: Sync {
     /// Stores operations atomically: all of them, or none when one breaks a rule.
-    async fn insert_operations(&self, ops: &[NewOperation]) -> Result<u64>;
+    fn insert_operations(&self, ops: &[NewOperation]) -> impl Future<Output = Result<u64>> + Send;
     /// Stores imported operations (each with an `import_key`), skipping keys already stored.
-    async fn import_operations(&self, ops: &[NewOperation]) -> Result<ImportOutcome>;
+    fn import_operations(
+        &self,
+        ops: &[NewOperation],
+    ) -> impl Future<Output = Result<ImportOutcome>> + Send;
     /// Operations matching a filter, newest first.
-    async fn recent_operations(&self, filter: &OperationFilter) -> Result<Vec<Operation>>;
+    fn recent_operations(
+        &self,
+        filter: &OperationFilter,
+    ) -> impl Future<Output = Result<Vec<Operation>>> + Send;
     /// The `stats summary` document.
-    async fn stats_summary(&self) -> Result<StatsSummary>;
+    fn stats_summary(&self) -> impl Future<Output = Result<StatsSummary>> + Send;
     /// Per-type figures of one dataset (empty when it has no operations).
-    async fn dataset_stats(&self, dataset: &str) -> Result<Vec<DatasetTypeStats>>;
+    fn dataset_stats(
+        &self,
+        dataset: &str,
+    ) -> impl Future<Output = Result<Vec<DatasetTypeStats>>> + Send;
     /// Operations older than `cutoff`.
-    async fn count_before(&self, cutoff: OffsetDateTime) -> Result<u64>;
+    fn count_before(&self, cutoff: OffsetDateTime) -> impl Future<Output = Result<u64>> + Send;
     /// Deletes operations older than `cutoff`, returning how many.
-    async fn delete_before(&self, cutoff: OffsetDateTime) -> Result<u64>;
+    fn delete_before(&self, cutoff: OffsetDateTime) -> impl Future<Output = Result<u64>> + Send;
     /// Operations per bucket of `bucket_seconds` from `since` to `until`, empty buckets included.
-    async fn operations_over_time(
+    fn operations_over_time(
         &self,
         since: OffsetDateTime,
         until: OffsetDateTime,
         bucket_seconds: i64,
-    ) -> Result<Vec<Bucket>>;
+    ) -> impl Future<Output = Result<Vec<Bucket>>> + Send;
     /// The oldest stored operation's time.
-    async fn first_operation_at(&self) -> Result<Option<OffsetDateTime>>;
+    fn first_operation_at(&self) -> impl Future<Output = Result<Option<OffsetDateTime>>> + Send;
     /// Migration attempts, successes, rollbacks and migrated datasets.
-    async fn migration_counts(&self) -> Result<MigrationCounts>;
+    fn migration_counts(&self) -> impl Future<Output = Result<MigrationCounts>> + Send;
     /// Migration counts from the operations before `until` alone, for "as of" questions.
-    async fn migration_counts_until(&self, until: OffsetDateTime) -> Result<MigrationCounts>;
+    fn migration_counts_until(
+        &self,
+        until: OffsetDateTime,
+    ) -> impl Future<Output = Result<MigrationCounts>> + Send;
     /// Stores one test run with its cases, returning its id.
-    async fn insert_test_run(&self, run: &TestRun, source: Option<&str>) -> Result<i64>;
+    fn insert_test_run(
+        &self,
+        run: &TestRun,
+        source: Option<&str>,
+    ) -> impl Future<Output = Result<i64>> + Send;
     /// The last `per_suite` runs of every suite, with their cases, oldest first per suite.
-    async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>>;
+    fn recent_test_runs(&self, per_suite: u32)
+    -> impl Future<Output = Result<Vec<TestRun>>> + Send;
     /// Stores the samples of one benchmark file as one batch, returning how many values.
-    async fn insert_benchmarks(
+    fn insert_benchmarks(
         &self,
         samples: &[BenchmarkSamples],
         source: Option<&str>,
         at: OffsetDateTime,
-    ) -> Result<u64>;
+    ) -> impl Future<Output = Result<u64>> + Send;
     /// Each (operation, system, component)'s samples from its latest batch.
-    async fn latest_benchmarks(&self) -> Result<Vec<BenchmarkSamples>>;
+    fn latest_benchmarks(&self) -> impl Future<Output = Result<Vec<BenchmarkSamples>>> + Send;
     /// Successful migrations minus successful rollbacks on each UTC day, `days` days from `from`.
-    async fn daily_migration_net(&self, from: Date, days: u32) -> Result<Vec<i64>>;
+    fn daily_migration_net(
+        &self,
+        from: Date,
+        days: u32,
+    ) -> impl Future<Output = Result<Vec<i64>>> + Send;
     /// Datasets seen and migrated, per component.
-    async fn dataset_progress(&self) -> Result<Vec<DatasetProgress>>;
+    fn dataset_progress(&self) -> impl Future<Output = Result<Vec<DatasetProgress>>> + Send;
     /// The names of the migrated datasets.
-    async fn migrated_datasets(&self) -> Result<Vec<String>>;
+    fn migrated_datasets(&self) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// For each operation name of a metric type (`milestone`, `phase_complete`), the time of
     /// its first success.
-    async fn first_success_by_name(
+    fn first_success_by_name(
         &self,
         metric_type: &str,
-    ) -> Result<Vec<(String, OffsetDateTime)>>;
+    ) -> impl Future<Output = Result<Vec<(String, OffsetDateTime)>>> + Send;
     /// Each component's operations per system in `[since, until)`.
-    async fn component_windows(
+    fn component_windows(
         &self,
         since: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<ComponentWindow>>;
+    ) -> impl Future<Output = Result<Vec<ComponentWindow>>> + Send;
     /// The operations in `[since, until)`, oldest first, without error messages and metadata.
-    async fn operations_between(
+    fn operations_between(
         &self,
         since: OffsetDateTime,
         until: OffsetDateTime,
-    ) -> Result<Vec<NewOperation>>;
+    ) -> impl Future<Output = Result<Vec<NewOperation>>> + Send;
     /// Stores samples atomically: all of them, or none when one breaks a rule.
-    async fn insert_samples(&self, samples: &[Sample]) -> Result<u64>;
+    fn insert_samples(&self, samples: &[Sample]) -> impl Future<Output = Result<u64>> + Send;
     /// The newest sample of each series (metric, component, labels) at or after `since`.
-    async fn latest_samples(&self, since: OffsetDateTime) -> Result<Vec<Sample>>;
+    fn latest_samples(
+        &self,
+        since: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<Sample>>> + Send;
     /// Every dataset with what its state is read from: as kept now (`until` = `None`), or as
     /// the operations before `until` alone tell it.
-    async fn datasets(
+    fn datasets(
         &self,
         until: Option<OffsetDateTime>,
-    ) -> Result<Vec<mhd_core::datasets::StoredDataset>>;
+    ) -> impl Future<Output = Result<Vec<mhd_core::datasets::StoredDataset>>> + Send;
     /// Migration attempts and rollbacks per day and component up to the day of `until` (every
     /// day without it), and their sums (`datasets_migrated` left 0).
-    async fn migration_days(
+    fn migration_days(
         &self,
         until: Option<OffsetDateTime>,
-    ) -> Result<(Vec<mhd_core::history::MigrationDay>, MigrationCounts)>;
+    ) -> impl Future<Output = Result<(Vec<mhd_core::history::MigrationDay>, MigrationCounts)>> + Send;
     /// The overall status kept over time, if any.
-    async fn health_state(&self) -> Result<Option<mhd_core::health::HealthState>>;
+    fn health_state(
+        &self,
+    ) -> impl Future<Output = Result<Option<mhd_core::health::HealthState>>> + Send;
     /// Keeps the overall status.
-    async fn save_health_state(&self, state: &mhd_core::health::HealthState) -> Result<()>;
+    fn save_health_state(
+        &self,
+        state: &mhd_core::health::HealthState,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The storage traits, for their methods: `use mhd_store::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        AlertStore as _, AuditStore as _, AuthStore as _, CollectorStore as _, HistoryStore as _,
+        Outbox as _, SessionStore as _, Store as _,
+    };
 }

@@ -195,35 +195,53 @@ pub struct JiraIssue {
 }
 
 /// The questions the notifier asks of the store.
-#[allow(async_fn_in_trait)]
-pub trait Outbox {
+pub trait Outbox: Sync {
     /// Queues a notification for its channels in one transaction; returns the channels that got
     /// a new row (an event already queued for a channel is not queued twice).
-    async fn enqueue_notification(
+    fn enqueue_notification(
         &self,
         notification: &Notification<'_>,
         at: OffsetDateTime,
-    ) -> Result<Vec<String>>;
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// The channel's oldest pending delivery due at `now` whose alert has no older pending
     /// delivery on that channel (so an alert's "resolved" never overtakes its "fired").
-    async fn due_delivery(&self, channel: &str, now: OffsetDateTime) -> Result<Option<Delivery>>;
+    fn due_delivery(
+        &self,
+        channel: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Delivery>>> + Send;
     /// When the channel's next delivery is due (of those [`Outbox::due_delivery`] may return:
     /// not waiting behind an older one of the same alert), if it has any pending.
-    async fn next_due_at(&self, channel: &str) -> Result<Option<OffsetDateTime>>;
+    fn next_due_at(
+        &self,
+        channel: &str,
+    ) -> impl Future<Output = Result<Option<OffsetDateTime>>> + Send;
     /// Records an attempt at a delivery (`attempts` is the count including this one).
-    async fn record_attempt(&self, id: i64, attempts: u32, outcome: &Attempt) -> Result<()>;
+    fn record_attempt(
+        &self,
+        id: i64,
+        attempts: u32,
+        outcome: &Attempt,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Marks failed, with `error`, the pending deliveries of every channel not in `channels`
     /// (channels removed from the plan); returns how many.
-    async fn abandon_deliveries(&self, channels: &[&str], error: &str) -> Result<u64>;
+    fn abandon_deliveries(
+        &self,
+        channels: &[&str],
+        error: &str,
+    ) -> impl Future<Output = Result<u64>> + Send;
     /// Pending deliveries per channel (channels with none are left out).
-    async fn pending_deliveries(&self) -> Result<Vec<(String, u64)>>;
+    fn pending_deliveries(&self) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
     /// Deliveries matching a filter, newest first.
-    async fn recent_deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryStatus>>;
+    fn recent_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+    ) -> impl Future<Output = Result<Vec<DeliveryStatus>>> + Send;
     /// The Jira issue made for an alert, if any.
-    async fn jira_issue(&self, alert_id: i64) -> Result<Option<JiraIssue>>;
+    fn jira_issue(&self, alert_id: i64) -> impl Future<Output = Result<Option<JiraIssue>>> + Send;
     /// Records the Jira issue made for an alert; `false` (and nothing changed) when the alert
     /// has one already.
-    async fn record_jira_issue(&self, issue: &JiraIssue) -> Result<bool>;
+    fn record_jira_issue(&self, issue: &JiraIssue) -> impl Future<Output = Result<bool>> + Send;
 }
 
 const DELIVERY_COLUMNS: &str = "id, channel, alert_id, event, payload, attempts, created_at_us";

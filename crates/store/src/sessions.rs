@@ -76,9 +76,57 @@ fn random_text() -> AuthResult<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
-impl SqliteStore {
+/// Sessions of signed-in browsers.
+pub trait SessionStore: Sync {
     /// Starts a session for user `user_id` (from `client`, an address, for the record).
-    pub async fn start_session(
+    fn start_session(
+        &self,
+        user_id: i64,
+        client: Option<&str>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<NewSession>> + Send;
+    /// The live session a cookie's value proves at `now`, with its user's current role; `None`
+    /// for an unknown, ended, idle, expired or disabled one. Records the use (at most once a
+    /// minute).
+    fn session(
+        &self,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<Option<SessionRecord>>> + Send;
+    /// Whether session `id` is still live at `now` (not ended, idle or expired, its user not
+    /// disabled or removed): what a long-lived connection opened with it checks now and then.
+    fn session_live(
+        &self,
+        id: i64,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<bool>> + Send;
+    /// Whether token `id` is still live at `now` (neither revoked nor expired).
+    fn token_live(
+        &self,
+        id: i64,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<bool>> + Send;
+    /// Ends session `id` (sign-out): its cookie proves nothing afterwards. `false` when it had
+    /// ended already.
+    fn end_session(
+        &self,
+        id: i64,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<bool>> + Send;
+    /// Ends every session of the user named `name` (a new password, a changed role); how many.
+    fn end_sessions_of(
+        &self,
+        name: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = AuthResult<u64>> + Send;
+    /// Whether anyone may sign in: a user who is not disabled exists. Without one, the server
+    /// serves a single local user who needs no sign-in.
+    fn any_user(&self) -> impl Future<Output = AuthResult<bool>> + Send;
+}
+
+impl SessionStore for SqliteStore {
+    /// Starts a session for user `user_id` (from `client`, an address, for the record).
+    async fn start_session(
         &self,
         user_id: i64,
         client: Option<&str>,
@@ -111,7 +159,7 @@ impl SqliteStore {
     /// The live session a cookie's value proves at `now`, with its user's current role; `None`
     /// for an unknown, ended, idle, expired or disabled one. Records the use (at most once a
     /// minute).
-    pub async fn session(
+    async fn session(
         &self,
         secret: &str,
         now: OffsetDateTime,
@@ -168,7 +216,7 @@ impl SqliteStore {
 
     /// Whether session `id` is still live at `now` (not ended, idle or expired, its user not
     /// disabled or removed): what a long-lived connection opened with it checks now and then.
-    pub async fn session_live(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
+    async fn session_live(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
         let live: i64 = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = ? AND s.ended_at_us IS NULL AND u.disabled = 0 \
@@ -183,7 +231,7 @@ impl SqliteStore {
     }
 
     /// Whether token `id` is still live at `now` (neither revoked nor expired).
-    pub async fn token_live(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
+    async fn token_live(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
         let live: i64 = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM api_tokens WHERE id = ? AND revoked_at_us IS NULL \
                AND (expires_at_us IS NULL OR expires_at_us > ?))",
@@ -197,7 +245,7 @@ impl SqliteStore {
 
     /// Ends session `id` (sign-out): its cookie proves nothing afterwards. `false` when it had
     /// ended already.
-    pub async fn end_session(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
+    async fn end_session(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
         let done =
             sqlx::query("UPDATE sessions SET ended_at_us = ? WHERE id = ? AND ended_at_us IS NULL")
                 .bind(to_us(now))
@@ -208,7 +256,7 @@ impl SqliteStore {
     }
 
     /// Ends every session of the user named `name` (a new password, a changed role); how many.
-    pub async fn end_sessions_of(&self, name: &str, now: OffsetDateTime) -> AuthResult<u64> {
+    async fn end_sessions_of(&self, name: &str, now: OffsetDateTime) -> AuthResult<u64> {
         let done = sqlx::query(
             "UPDATE sessions SET ended_at_us = ? WHERE ended_at_us IS NULL \
              AND user_id IN (SELECT id FROM users WHERE name = ?)",
@@ -222,7 +270,7 @@ impl SqliteStore {
 
     /// Whether anyone may sign in: a user who is not disabled exists. Without one, the server
     /// serves a single local user who needs no sign-in.
-    pub async fn any_user(&self) -> AuthResult<bool> {
+    async fn any_user(&self) -> AuthResult<bool> {
         let any: i64 = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE disabled = 0)")
             .fetch_one(&self.pool)
             .await?;
@@ -234,6 +282,7 @@ impl SqliteStore {
 mod tests {
     use super::*;
     use crate::auth::PasswordHash;
+    use crate::prelude::*;
 
     async fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().unwrap();

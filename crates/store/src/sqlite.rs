@@ -380,7 +380,9 @@ impl SqliteStore {
         })
     }
 
-    /// The connection pool, for the backend's own tests and tools.
+    /// The pool, for the store package's own tests and benchmarks (which check the SQL
+    /// behind the traits); nothing outside the package uses it.
+    #[doc(hidden)]
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }

@@ -3,6 +3,7 @@
 
 use mhd_store::SqliteStore;
 use mhd_store::audit::{AuditFilter, NewEntry, Outcome};
+use mhd_store::prelude::*;
 use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};

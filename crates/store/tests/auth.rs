@@ -5,6 +5,7 @@
 use mhd_core::auth::Role;
 use mhd_store::SqliteStore;
 use mhd_store::auth::{AuthError, PasswordHash, token_hash};
+use mhd_store::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 

@@ -175,7 +175,7 @@ async fn list(json: bool, state: Option<&str>, all: bool, ctx: &Ctx) -> anyhow::
         Vec::new()
     };
     let silences = store.silences(ctx.now).await?;
-    store.leave_open();
+    store.release();
     if json {
         print_json(&json!({ "active": active, "resolved": resolved, "silences": silences }))?;
         return Ok(ExitCode::SUCCESS);
@@ -295,7 +295,7 @@ async fn ack(args: AckArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .acknowledge(args.id, &by, args.comment.as_deref(), ctx.now)
         .await
         .map_err(refusal)?;
-    store.leave_open();
+    store.release();
     println!(
         "Acknowledged alert {} as {}.",
         ack.alert_id,
@@ -357,7 +357,7 @@ async fn silence(args: SilenceArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         })
         .await
         .map_err(refusal)?;
-    store.leave_open();
+    store.release();
     println!("Added silence {}", silence_line(&s, ctx));
     Ok(ExitCode::SUCCESS)
 }
@@ -368,7 +368,7 @@ async fn unsilence(args: UnsilenceArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .remove_silence(args.id, ctx.now)
         .await
         .map_err(refusal)?;
-    store.leave_open();
+    store.release();
     println!("Removed silence {}", silence_line(&s, ctx));
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! terminal, as JSON, or as JSON lines for a SIEM; `mhd audit prune` deletes the entries past
 //! their retention (as `mhd serve` does by itself).
 
+use mhd_store::prelude::*;
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -89,7 +90,7 @@ async fn prune(args: PruneArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         serde_json::json!({ "before": before.format(&time::format_description::well_known::Rfc3339)?, "deleted": deleted }),
     )
     .await;
-    store.leave_open();
+    store.release();
     println!(
         "Deleted {deleted} audit entr{} older than {} days (recorded before {}).",
         if deleted == 1 { "y" } else { "ies" },
@@ -121,7 +122,7 @@ pub async fn run(args: AuditArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             limit: args.limit,
         })
         .await?;
-    store.leave_open();
+    store.release();
     if args.jsonl {
         let mut out = std::io::stdout().lock();
         for e in entries.iter().rev() {
@@ -188,7 +189,7 @@ pub fn actor() -> String {
 /// Records a change made on the command line (client `cli`). An entry the store refuses is a
 /// warning, never a failure of the change itself, which is already made.
 pub async fn record(
-    store: &mhd_store::SqliteStore,
+    store: &mhd_store::Database,
     ctx: &Ctx,
     action: &str,
     resource: &str,

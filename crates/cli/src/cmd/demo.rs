@@ -71,7 +71,7 @@ async fn serve_demo(
     std::fs::write(home.join("migration.toml"), &text)?;
     let plan = mhd_core::plan::parse(&text, "migration.toml")
         .map_err(|e| anyhow::anyhow!("the demo plan does not parse: {e:?}"))?;
-    let store = mhd_store::SqliteStore::open(&home.join("mhd.db"), 8).await?;
+    let store = mhd_store::Database::open_file(&home.join("mhd.db"), 8).await?;
     eprintln!(
         "mhd: simulating \"{}\" at week 8 of 21 …",
         plan.migration.name

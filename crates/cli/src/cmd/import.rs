@@ -247,7 +247,7 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             format!(
                 "cannot write to the store {} ({} operations imported so far are kept: run the \
                  import again to finish it)",
-                ctx.store_path().display(),
+                ctx.store_shown(),
                 outcome.inserted
             )
         })?;

@@ -18,7 +18,7 @@ use mhd_core::NewOperation;
 use mhd_core::format::terminal_safe;
 use mhd_ingest::chunks::{self, ChunkId, InputError, Piece};
 use mhd_ingest::operations::Rejected;
-use mhd_store::{Chunk, DatasetIds, SqliteStore};
+use mhd_store::{Chunk, Database, DatasetIds};
 use serde::Serialize;
 
 use crate::cmd::record::open_store;
@@ -245,7 +245,7 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
 async fn strict_ingest(
     args: &IngestOperationsArgs,
     ctx: &Ctx,
-    store: &SqliteStore,
+    store: &Database,
     shown: &str,
     mut rx: tokio::sync::mpsc::Receiver<ToStore>,
     reader: std::thread::JoinHandle<Found>,

@@ -1,10 +1,9 @@
 //! `mhd record`: store one operation, fast enough to call from every step of a script.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use mhd_core::{NewOperation, System};
-use mhd_store::{SqliteStore, Store, StoreError};
+use mhd_store::{Database, Store, StoreError};
 
 use crate::ctx::{Ctx, usage};
 
@@ -108,21 +107,27 @@ fn operation(args: RecordArgs, ctx: &Ctx) -> anyhow::Result<NewOperation> {
     Ok(op)
 }
 
-/// Opens the home's store, creating the home and the store on first use.
-pub async fn open_store(ctx: &Ctx) -> anyhow::Result<SqliteStore> {
-    ctx.ensure_home()?;
-    open_store_at(&ctx.store_path()).await
+/// Opens the store (`--database-url`, else the home's), creating the home and the store on
+/// first use; a foreign or newer store, or a bad URL, is a usage error (exit status 2).
+pub async fn open_store(ctx: &Ctx) -> anyhow::Result<Database> {
+    if ctx.database_in_home {
+        ctx.ensure_home()?;
+    }
+    open_store_with(ctx, 1).await
 }
 
-/// Opens a store file, turning a foreign or newer file into a usage error (exit status 2).
-pub async fn open_store_at(path: &Path) -> anyhow::Result<SqliteStore> {
-    match SqliteStore::open(path, 1).await {
+/// Opens the store with at most `connections` connections (see [`open_store`]).
+pub async fn open_store_with(ctx: &Ctx, connections: u32) -> anyhow::Result<Database> {
+    match Database::open_at(&ctx.database, connections).await {
         Ok(s) => Ok(s),
-        Err(e @ (StoreError::NewerSchema { .. } | StoreError::Foreign { .. })) => {
-            Err(usage(e.to_string()))
-        }
+        Err(
+            e @ (StoreError::NewerSchema { .. }
+            | StoreError::Foreign { .. }
+            | StoreError::Url { .. }),
+        ) => Err(usage(e.to_string())),
         Err(e) => {
-            Err(anyhow::Error::new(e).context(format!("cannot open the store {}", path.display())))
+            Err(anyhow::Error::new(e)
+                .context(format!("cannot open the store {}", ctx.store_shown())))
         }
     }
 }
@@ -132,7 +137,7 @@ pub async fn run(args: RecordArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let op = operation(args, ctx)?;
     let store = open_store(ctx).await?;
     store.insert_operations(std::slice::from_ref(&op)).await?;
-    store.leave_open();
+    store.release();
     if ctx.stdout_tty {
         let what = match &op.dataset_name {
             Some(d) => format!(" for {}", mhd_core::format::terminal_safe(d)),

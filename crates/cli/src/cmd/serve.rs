@@ -1,9 +1,8 @@
 //! `mhd serve`: the live dashboard, API and WebSocket for a team.
 
+use mhd_store::prelude::*;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-
-use anyhow::Context as _;
 
 use crate::cmd::plan::load_plan;
 use crate::ctx::{Ctx, usage};
@@ -135,14 +134,12 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             || std::path::PathBuf::from("."),
             std::path::Path::to_path_buf,
         );
-    if !ctx.store_path().exists() {
+    if !ctx.store_exists() {
         // No store, so no user: refuse before creating anything.
         check_exposure(addr, args.insecure_no_auth, false)?;
     }
     ctx.ensure_home()?;
-    let store = mhd_store::SqliteStore::open(&ctx.store_path(), 8)
-        .await
-        .with_context(|| format!("cannot open the store {}", ctx.store_path().display()))?;
+    let store = crate::cmd::record::open_store_with(ctx, 8).await?;
     let sign_in = store
         .any_user()
         .await

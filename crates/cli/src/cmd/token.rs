@@ -5,6 +5,7 @@
 //! - `mhd token list [--json]` shows every token, never its secret or the secret's hash;
 //! - `mhd token revoke ID|NAME` stops one (an id first, else the name of a token not revoked).
 
+use mhd_store::prelude::*;
 use std::process::ExitCode;
 
 use mhd_core::auth::{Role, parse_expiry, validate_name};
@@ -87,7 +88,7 @@ async fn create(args: CreateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         serde_json::json!({ "id": t.id, "role": t.role.as_str(), "expires_at": t.expires_at.map(mhd_core::format::rfc3339) }),
     )
     .await;
-    store.leave_open();
+    store.release();
     let until = t.expires_at.map_or_else(
         || "until revoked".to_owned(),
         |e| format!("until {}", datetime(e)),
@@ -103,7 +104,7 @@ async fn create(args: CreateArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 async fn list(args: ListArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let store = open_store(ctx).await?;
     let tokens = store.tokens().await.map_err(refusal)?;
-    store.leave_open();
+    store.release();
     if args.json {
         let rows: Vec<_> = tokens
             .iter()
@@ -177,7 +178,7 @@ async fn revoke(args: RevokeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         serde_json::json!({ "id": t.id }),
     )
     .await;
-    store.leave_open();
+    store.release();
     println!("Revoked token {} {:?} ({}).", t.id, t.name, t.role);
     Ok(ExitCode::SUCCESS)
 }

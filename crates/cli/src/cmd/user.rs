@@ -10,6 +10,7 @@
 //! otherwise it is the first line of standard input (for scripts). It is never an argument,
 //! which other users of the machine could read in the process list.
 
+use mhd_store::prelude::*;
 use std::io::{BufRead as _, IsTerminal as _};
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ use serde_json::json;
 
 use mhd_core::auth::{Role, validate_name};
 use mhd_core::format::{relative, terminal_safe};
-use mhd_store::SqliteStore;
+use mhd_store::Database;
 use mhd_store::auth::{AuthError, PasswordHash};
 
 use crate::cmd::record::open_store;
@@ -112,23 +113,17 @@ async fn add(args: AddArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         json!({ "role": user.role.as_str() }),
     )
     .await;
-    store.leave_open();
+    store.release();
     println!("Added user {} ({}).", user.name, user.role);
     Ok(ExitCode::SUCCESS)
 }
 
 /// Records a change to user `name` in the audit log.
-async fn audit(
-    store: &SqliteStore,
-    ctx: &Ctx,
-    action: &str,
-    name: &str,
-    details: serde_json::Value,
-) {
+async fn audit(store: &Database, ctx: &Ctx, action: &str, name: &str, details: serde_json::Value) {
     crate::cmd::audit::record(store, ctx, action, &format!("user {name}"), details).await;
 }
 
-async fn require_absent(store: &SqliteStore, name: &str) -> anyhow::Result<()> {
+async fn require_absent(store: &Database, name: &str) -> anyhow::Result<()> {
     if store.user_by_name(name).await.map_err(refusal)?.is_some() {
         return Err(refusal(AuthError::UserExists(name.to_owned())));
     }
@@ -138,7 +133,7 @@ async fn require_absent(store: &SqliteStore, name: &str) -> anyhow::Result<()> {
 async fn list(args: ListArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let store = open_store(ctx).await?;
     let users = store.users().await.map_err(refusal)?;
-    store.leave_open();
+    store.release();
     if args.json {
         print_json(&users)?;
         return Ok(ExitCode::SUCCESS);
@@ -187,7 +182,7 @@ async fn set_role(args: SetRoleArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         json!({ "role": user.role.as_str() }),
     )
     .await;
-    store.leave_open();
+    store.release();
     println!("User {} is now {}.", user.name, user.role);
     Ok(ExitCode::SUCCESS)
 }
@@ -203,7 +198,7 @@ async fn remove(args: NameArg, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         json!({ "role": user.role.as_str() }),
     )
     .await;
-    store.leave_open();
+    store.release();
     println!("Removed user {} ({}).", user.name, user.role);
     Ok(ExitCode::SUCCESS)
 }
@@ -231,7 +226,7 @@ async fn passwd(args: NameArg, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         json!({ "sessions_ended": ended }),
     )
     .await;
-    store.leave_open();
+    store.release();
     println!("Changed the password of {}.", user.name);
     Ok(ExitCode::SUCCESS)
 }

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use mhd_store::audit::AuditFilter;
+use mhd_store::prelude::*;
 use serde_json::json;
 
 use super::{Params, param, params};

@@ -19,7 +19,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mhd_core::{NewOperation, System};
 use mhd_ingest::operations::{self, Rejected};
-use mhd_store::{SqliteStore, Store, StoreError};
+use mhd_store::{Database, Store, StoreError};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
@@ -51,11 +51,7 @@ pub struct Batcher(Arc<OnceLock<mpsc::Sender<Job>>>);
 
 impl Batcher {
     /// Stores `ops` in a transaction shared with other queued requests; returns once committed.
-    pub async fn store(
-        &self,
-        store: &SqliteStore,
-        ops: Vec<NewOperation>,
-    ) -> Result<u64, ApiError> {
+    pub async fn store(&self, store: &Database, ops: Vec<NewOperation>) -> Result<u64, ApiError> {
         let sender = self.0.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(run(store.clone(), rx));
@@ -74,7 +70,7 @@ impl Batcher {
 }
 
 /// The batching loop: one transaction per batch of queued jobs.
-async fn run(store: SqliteStore, mut rx: mpsc::Receiver<Job>) {
+async fn run(store: Database, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
         let mut total = first.ops.len();
         let mut jobs = vec![first];
@@ -126,15 +122,9 @@ async fn run(store: SqliteStore, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Writes every job's operations in one transaction and commits it; on error nothing is kept.
-async fn write_together(store: &SqliteStore, jobs: &[Job]) -> Result<(), StoreError> {
-    let mut writer = store.writer().await?;
-    for job in jobs {
-        if let Err(e) = writer.write(&job.ops).await {
-            let _ = writer.rollback().await;
-            return Err(e);
-        }
-    }
-    writer.commit().await.map(drop)
+async fn write_together(store: &Database, jobs: &[Job]) -> Result<(), StoreError> {
+    let groups: Vec<&[NewOperation]> = jobs.iter().map(|j| j.ops.as_slice()).collect();
+    store.insert_operation_groups(&groups).await.map(drop)
 }
 
 /// `POST /api/v1/operations`: a JSON array of operations, or NDJSON (one per line).

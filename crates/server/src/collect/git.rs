@@ -21,6 +21,7 @@
 //! after `--end-of-options` and paths after `--`, so nothing from the plan is read as an
 //! option. A run that times out kills the `git` it started.
 
+use mhd_store::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -27,6 +27,7 @@
 //! writes one sample, `log_errors_per_minute`: the errors read during the last 60 seconds,
 //! with the collector's `component` and the label `collector`.
 
+use mhd_store::prelude::*;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

@@ -15,6 +15,7 @@
 //!   the file (so it shows on the dashboard until someone fixes or removes it), and the other
 //!   files are read all the same.
 
+use mhd_store::prelude::*;
 use std::collections::HashMap;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};

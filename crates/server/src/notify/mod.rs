@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use mhd_core::alerts::{AlertEvent, Severity, Transition};
 use mhd_core::plan::{Channel, ChannelKind, Secret, SecretOrText};
-use mhd_store::SqliteStore;
+use mhd_store::Database;
 use mhd_store::outbox::{Attempt, Delivery, DeliveryEvent, JiraIssue, Notification, Outbox};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -474,7 +474,7 @@ pub struct SendContext<'a> {
     /// The options.
     pub options: &'a NotifierOptions,
     /// The store (Jira records its issues there).
-    pub store: &'a SqliteStore,
+    pub store: &'a Database,
     /// The current time.
     pub now: OffsetDateTime,
     /// The channel's name.
@@ -534,7 +534,7 @@ impl ChannelRuntime {
 
 /// What the notifier and its workers share.
 struct Shared {
-    store: SqliteStore,
+    store: Database,
     channels: Vec<ChannelRuntime>,
     options: NotifierOptions,
     http: reqwest::Client,

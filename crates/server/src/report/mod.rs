@@ -26,7 +26,8 @@ use mhd_core::perf::PerformanceComparison;
 use mhd_core::plan::Plan;
 use mhd_core::testview::TestsView;
 use mhd_store::history::{DayActivity, ErrorGroup};
-use mhd_store::{SqliteStore, Store};
+use mhd_store::prelude::*;
+use mhd_store::{Database, Store};
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 use crate::views::ViewError;
@@ -236,7 +237,7 @@ pub struct ReportData {
 
 /// Reads what the report of `range` shows from the store (and the plan), as of `now`.
 pub async fn gather(
-    store: &SqliteStore,
+    store: &Database,
     plan: Option<&Plan>,
     range: ReportRange,
     now: OffsetDateTime,
@@ -321,7 +322,7 @@ pub async fn gather(
 
 /// The report of `range` in `format`, as bytes to send or write.
 pub async fn generate(
-    store: &SqliteStore,
+    store: &Database,
     plan: Option<&Plan>,
     range: ReportRange,
     format: ReportFormat,

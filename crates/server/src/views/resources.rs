@@ -12,6 +12,7 @@
 //! - a collector is up when its last run succeeded, down when it failed, and "not run yet"
 //!   before its first run ends.
 
+use mhd_store::prelude::*;
 use std::fmt::Write as _;
 
 use askama::Template;

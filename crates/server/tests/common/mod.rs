@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use mhd_server::AppState;
-use mhd_store::SqliteStore;
+use mhd_store::Database;
 use tempfile::TempDir;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -14,16 +14,16 @@ pub fn now() -> OffsetDateTime {
 }
 
 /// A store in a new temporary folder (kept as long as the folder is).
-pub async fn store() -> (TempDir, SqliteStore) {
+pub async fn store() -> (TempDir, Database) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("mhd.db"), 4)
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
         .expect("store opens");
     (dir, store)
 }
 
 /// A test state over `store` with the plan `plan` (TOML), at [`now`].
-pub fn state(store: SqliteStore, plan: &str) -> AppState {
+pub fn state(store: Database, plan: &str) -> AppState {
     let plan = mhd_core::plan::parse(plan, "migration.toml").expect("the plan parses");
     AppState::with_clock(store, Some(plan), now)
 }

@@ -1,0 +1,619 @@
+//! The store a command or the server opens: one backend, chosen by the scheme of its URL and
+//! dispatched statically. Everything outside this crate asks [`Database`] through the storage
+//! traits ([`Store`], [`AlertStore`], [`Outbox`], [`AuthStore`], [`SessionStore`],
+//! [`AuditStore`], [`CollectorStore`], [`HistoryStore`]) and never names a backend, a pool or
+//! SQL.
+//!
+//! A URL is `sqlite:PATH`, `sqlite://PATH` (`sqlite:///abs/path` for an absolute path), or a
+//! plain path, which is a SQLite file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use mhd_core::NewOperation;
+use mhd_core::alerts::{Acknowledgement, Alert, DatasetEvent, Silence, Transition};
+use mhd_core::auth::Role;
+use time::OffsetDateTime;
+
+#[allow(clippy::wildcard_imports)]
+use crate::alerts::*;
+#[allow(clippy::wildcard_imports)]
+use crate::audit::*;
+#[allow(clippy::wildcard_imports)]
+use crate::auth::*;
+#[allow(clippy::wildcard_imports)]
+use crate::collect::*;
+#[allow(clippy::wildcard_imports)]
+use crate::history::*;
+#[allow(clippy::wildcard_imports)]
+use crate::outbox::*;
+#[allow(clippy::wildcard_imports)]
+use crate::sessions::*;
+use crate::sqlite::{ChangeWatcher, Chunk, DatasetIds, OperationWriter, SqliteStore, Staging};
+#[allow(clippy::wildcard_imports)]
+use crate::*;
+
+/// Where a store is: what a database URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+}
+
+impl Location {
+    /// Reads a database URL (see the module's documentation); the error says what is wrong
+    /// with it, naming it.
+    pub fn parse(url: &str) -> std::result::Result<Location, StoreError> {
+        let bad = |reason: &str| StoreError::Url {
+            url: redact(url),
+            reason: reason.to_string(),
+        };
+        let url_trimmed = url.trim();
+        if url_trimmed.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if let Some(rest) = url_trimmed.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() {
+                return Err(bad(
+                    "a sqlite: URL needs a file path, as in sqlite:/data/mhd.db",
+                ));
+            }
+            return Ok(Location::Sqlite(PathBuf::from(path)));
+        }
+        if let Some((scheme, _)) = url_trimmed.split_once("://") {
+            let scheme = scheme.to_ascii_lowercase();
+            return Err(match scheme.as_str() {
+                "postgres" | "postgresql" => bad(
+                    "PostgreSQL stores are not supported by this version of mhd; use a SQLite \
+                     file (a path or sqlite:PATH)",
+                ),
+                _ => bad(&format!(
+                    "the scheme {scheme}:// is not one mhd stores data in; use a path or \
+                     sqlite:PATH"
+                )),
+            });
+        }
+        Ok(Location::Sqlite(PathBuf::from(url_trimmed)))
+    }
+
+    /// How the location is shown in messages (never with a password).
+    pub fn shown(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// A URL as it may be shown: the password of `scheme://user:password@host` replaced by `***`.
+pub fn redact(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.split_once('@')
+        && let Some((user, _)) = creds.split_once(':')
+    {
+        return format!("{scheme}://{user}:***@{host}");
+    }
+    url.to_string()
+}
+
+/// An open store: one of the backends.
+#[derive(Clone)]
+pub enum Database {
+    /// A SQLite file (the embedded default).
+    Sqlite(SqliteStore),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite(_) => f.write_str("Database::Sqlite"),
+        }
+    }
+}
+
+macro_rules! each {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Database::Sqlite($s) => $e,
+        }
+    };
+}
+
+impl Database {
+    /// Opens (creating when missing, and upgrading in place) the store at a database URL, with
+    /// at most `max_connections` connections.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Database> {
+        Database::open_at(&Location::parse(url)?, max_connections).await
+    }
+
+    /// Opens the store at a location (see [`Database::open`]).
+    pub async fn open_at(location: &Location, max_connections: u32) -> Result<Database> {
+        match location {
+            Location::Sqlite(path) => Database::open_file(path, max_connections).await,
+        }
+    }
+
+    /// Opens a SQLite store file (see [`Database::open`]).
+    pub async fn open_file(path: &Path, max_connections: u32) -> Result<Database> {
+        Ok(Database::Sqlite(
+            SqliteStore::open(path, max_connections).await?,
+        ))
+    }
+
+    /// Whether the last write failed because of the disk and none has committed since.
+    pub fn writes_failing(&self) -> bool {
+        each!(self, s => s.writes_failing())
+    }
+
+    /// Whether the store takes writes (a small write is tried when the last one failed).
+    pub async fn check_writable(&self, now: OffsetDateTime) -> Result<()> {
+        each!(self, s => s.check_writable(now).await)
+    }
+
+    /// A watcher of commits made through other connections or processes.
+    pub async fn change_watcher(&self) -> Result<ChangeWatcher> {
+        each!(self, s => s.change_watcher().await)
+    }
+
+    /// Stores the operations of several requests in one transaction: all of them, or none when
+    /// one breaks a rule. Returns how many were stored.
+    pub async fn insert_operation_groups(&self, groups: &[&[NewOperation]]) -> Result<u64> {
+        let mut writer = self.writer().await?;
+        for ops in groups {
+            if let Err(e) = writer.write(ops).await {
+                let _ = writer.rollback().await;
+                return Err(e);
+            }
+        }
+        writer.commit().await
+    }
+
+    /// A writer of many operations in one transaction (a bulk load).
+    pub(crate) async fn writer(&self) -> Result<OperationWriter> {
+        each!(self, s => s.writer().await)
+    }
+
+    /// The chunks of inputs already ingested, by the key of the chunk before each.
+    pub async fn ingested_chunks(&self) -> Result<HashMap<String, Vec<(u64, String)>>> {
+        each!(self, s => s.ingested_chunks().await)
+    }
+
+    /// Stores one chunk of an input and remembers it, in one transaction (`None` when it was
+    /// stored already and `again` is not set); `ids` carries the dataset ids of earlier chunks.
+    pub async fn insert_chunk(
+        &self,
+        chunk: &Chunk,
+        ops: &[NewOperation],
+        source: &str,
+        at: OffsetDateTime,
+        again: bool,
+        ids: &mut DatasetIds,
+    ) -> Result<Option<u64>> {
+        each!(self, s => s.insert_chunk(chunk, ops, source, at, again, ids).await)
+    }
+
+    /// A staging area for a whole input published at once (`ingest --strict`).
+    pub async fn stage(&self) -> Result<Staging> {
+        each!(self, s => s.stage().await)
+    }
+
+    /// Ends a short-lived process's use of the store without the work of closing it (see the
+    /// backend's documentation).
+    pub fn release(self) {
+        each!(self, s => s.leave_open())
+    }
+
+    /// Closes the store, waiting for its connections to finish.
+    pub async fn close(&self) {
+        each!(self, s => s.close().await)
+    }
+}
+
+impl Store for Database {
+    async fn insert_operations(&self, ops: &[NewOperation]) -> Result<u64> {
+        each!(self, s => s.insert_operations(ops).await)
+    }
+    async fn import_operations(&self, ops: &[NewOperation]) -> Result<ImportOutcome> {
+        each!(self, s => s.import_operations(ops).await)
+    }
+    async fn recent_operations(&self, filter: &OperationFilter) -> Result<Vec<Operation>> {
+        each!(self, s => s.recent_operations(filter).await)
+    }
+    async fn stats_summary(&self) -> Result<StatsSummary> {
+        each!(self, s => s.stats_summary().await)
+    }
+    async fn dataset_stats(&self, dataset: &str) -> Result<Vec<DatasetTypeStats>> {
+        each!(self, s => s.dataset_stats(dataset).await)
+    }
+    async fn count_before(&self, cutoff: OffsetDateTime) -> Result<u64> {
+        each!(self, s => s.count_before(cutoff).await)
+    }
+    async fn delete_before(&self, cutoff: OffsetDateTime) -> Result<u64> {
+        each!(self, s => s.delete_before(cutoff).await)
+    }
+    async fn operations_over_time(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        bucket_seconds: i64,
+    ) -> Result<Vec<Bucket>> {
+        each!(self, s => s.operations_over_time(since, until, bucket_seconds).await)
+    }
+    async fn first_operation_at(&self) -> Result<Option<OffsetDateTime>> {
+        each!(self, s => s.first_operation_at().await)
+    }
+    async fn migration_counts(&self) -> Result<MigrationCounts> {
+        each!(self, s => s.migration_counts().await)
+    }
+    async fn migration_counts_until(&self, until: OffsetDateTime) -> Result<MigrationCounts> {
+        each!(self, s => s.migration_counts_until(until).await)
+    }
+    async fn insert_test_run(&self, run: &TestRun, source: Option<&str>) -> Result<i64> {
+        each!(self, s => s.insert_test_run(run, source).await)
+    }
+    async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>> {
+        each!(self, s => s.recent_test_runs(per_suite).await)
+    }
+    async fn insert_benchmarks(
+        &self,
+        samples: &[BenchmarkSamples],
+        source: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        each!(self, s => s.insert_benchmarks(samples, source, at).await)
+    }
+    async fn latest_benchmarks(&self) -> Result<Vec<BenchmarkSamples>> {
+        each!(self, s => s.latest_benchmarks().await)
+    }
+    async fn daily_migration_net(&self, from: Date, days: u32) -> Result<Vec<i64>> {
+        each!(self, s => s.daily_migration_net(from, days).await)
+    }
+    async fn dataset_progress(&self) -> Result<Vec<DatasetProgress>> {
+        each!(self, s => s.dataset_progress().await)
+    }
+    async fn migrated_datasets(&self) -> Result<Vec<String>> {
+        each!(self, s => s.migrated_datasets().await)
+    }
+    async fn first_success_by_name(
+        &self,
+        metric_type: &str,
+    ) -> Result<Vec<(String, OffsetDateTime)>> {
+        each!(self, s => s.first_success_by_name(metric_type).await)
+    }
+    async fn component_windows(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<ComponentWindow>> {
+        each!(self, s => s.component_windows(since, until).await)
+    }
+    async fn operations_between(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<NewOperation>> {
+        each!(self, s => s.operations_between(since, until).await)
+    }
+    async fn insert_samples(&self, samples: &[Sample]) -> Result<u64> {
+        each!(self, s => s.insert_samples(samples).await)
+    }
+    async fn latest_samples(&self, since: OffsetDateTime) -> Result<Vec<Sample>> {
+        each!(self, s => s.latest_samples(since).await)
+    }
+    async fn datasets(
+        &self,
+        until: Option<OffsetDateTime>,
+    ) -> Result<Vec<mhd_core::datasets::StoredDataset>> {
+        each!(self, s => s.datasets(until).await)
+    }
+    async fn migration_days(
+        &self,
+        until: Option<OffsetDateTime>,
+    ) -> Result<(Vec<mhd_core::history::MigrationDay>, MigrationCounts)> {
+        each!(self, s => s.migration_days(until).await)
+    }
+    async fn health_state(&self) -> Result<Option<mhd_core::health::HealthState>> {
+        each!(self, s => s.health_state().await)
+    }
+    async fn save_health_state(&self, state: &mhd_core::health::HealthState) -> Result<()> {
+        each!(self, s => s.save_health_state(state).await)
+    }
+}
+
+impl Outbox for Database {
+    async fn enqueue_notification(
+        &self,
+        notification: &Notification<'_>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<String>> {
+        each!(self, s => s.enqueue_notification(notification, at).await)
+    }
+    async fn due_delivery(&self, channel: &str, now: OffsetDateTime) -> Result<Option<Delivery>> {
+        each!(self, s => s.due_delivery(channel, now).await)
+    }
+    async fn next_due_at(&self, channel: &str) -> Result<Option<OffsetDateTime>> {
+        each!(self, s => s.next_due_at(channel).await)
+    }
+    async fn record_attempt(&self, id: i64, attempts: u32, outcome: &Attempt) -> Result<()> {
+        each!(self, s => s.record_attempt(id, attempts, outcome).await)
+    }
+    async fn abandon_deliveries(&self, channels: &[&str], error: &str) -> Result<u64> {
+        each!(self, s => s.abandon_deliveries(channels, error).await)
+    }
+    async fn pending_deliveries(&self) -> Result<Vec<(String, u64)>> {
+        each!(self, s => s.pending_deliveries().await)
+    }
+    async fn recent_deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryStatus>> {
+        each!(self, s => s.recent_deliveries(filter).await)
+    }
+    async fn jira_issue(&self, alert_id: i64) -> Result<Option<JiraIssue>> {
+        each!(self, s => s.jira_issue(alert_id).await)
+    }
+    async fn record_jira_issue(&self, issue: &JiraIssue) -> Result<bool> {
+        each!(self, s => s.record_jira_issue(issue).await)
+    }
+}
+
+impl AuditStore for Database {
+    async fn record_audit(&self, entry: &NewEntry) -> Result<i64> {
+        each!(self, s => s.record_audit(entry).await)
+    }
+    async fn prune_audit(&self, before: OffsetDateTime) -> Result<u64> {
+        each!(self, s => s.prune_audit(before).await)
+    }
+    async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<Entry>> {
+        each!(self, s => s.audit_entries(filter).await)
+    }
+}
+
+impl AuthStore for Database {
+    async fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        password: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> AuthResult<UserRecord> {
+        each!(self, s => s.add_user(name, role, password, now).await)
+    }
+    async fn users(&self) -> AuthResult<Vec<UserRecord>> {
+        each!(self, s => s.users().await)
+    }
+    async fn user_by_name(&self, name: &str) -> AuthResult<Option<(UserRecord, PasswordHash)>> {
+        each!(self, s => s.user_by_name(name).await)
+    }
+    async fn set_role(&self, name: &str, role: Role) -> AuthResult<UserRecord> {
+        each!(self, s => s.set_role(name, role).await)
+    }
+    async fn remove_user(&self, name: &str) -> AuthResult<UserRecord> {
+        each!(self, s => s.remove_user(name).await)
+    }
+    async fn set_password_hash(&self, name: &str, password: &PasswordHash) -> AuthResult<()> {
+        each!(self, s => s.set_password_hash(name, password).await)
+    }
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> AuthResult<NewToken> {
+        each!(self, s => s.create_token(name, role, expires_at, now).await)
+    }
+    async fn tokens(&self) -> AuthResult<Vec<TokenRecord>> {
+        each!(self, s => s.tokens().await)
+    }
+    async fn revoke_token(&self, id_or_name: &str, now: OffsetDateTime) -> AuthResult<TokenRecord> {
+        each!(self, s => s.revoke_token(id_or_name, now).await)
+    }
+    async fn token_by_hash(
+        &self,
+        hash: &str,
+        now: OffsetDateTime,
+    ) -> AuthResult<Option<TokenRecord>> {
+        each!(self, s => s.token_by_hash(hash, now).await)
+    }
+    async fn authenticate_token(
+        &self,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> AuthResult<Option<TokenRecord>> {
+        each!(self, s => s.authenticate_token(secret, now).await)
+    }
+}
+
+impl CollectorStore for Database {
+    async fn insert_log_errors(&self, errors: &[LogErrorRecord]) -> Result<u64> {
+        each!(self, s => s.insert_log_errors(errors).await)
+    }
+    async fn recent_log_errors(
+        &self,
+        collector: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<LogErrorRecord>> {
+        each!(self, s => s.recent_log_errors(collector, limit).await)
+    }
+    async fn insert_git_commit(
+        &self,
+        collector: &str,
+        commit: &GitCommitRecord,
+        counts: &[GitCountRecord],
+    ) -> Result<()> {
+        each!(self, s => s.insert_git_commit(collector, commit, counts).await)
+    }
+    async fn git_commits(&self, collector: &str) -> Result<Vec<GitCommitRecord>> {
+        each!(self, s => s.git_commits(collector).await)
+    }
+    async fn git_counts(&self, collector: &str) -> Result<Vec<GitCountRecord>> {
+        each!(self, s => s.git_counts(collector).await)
+    }
+    async fn seen_files(&self, collector: &str) -> Result<Vec<SeenFileRecord>> {
+        each!(self, s => s.seen_files(collector).await)
+    }
+    async fn record_seen_file(
+        &self,
+        collector: &str,
+        file: &SeenFileRecord,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        each!(self, s => s.record_seen_file(collector, file, at).await)
+    }
+    async fn collector_value(&self, collector: &str, key: &str) -> Result<Option<String>> {
+        each!(self, s => s.collector_value(collector, key).await)
+    }
+    async fn set_collector_value(&self, collector: &str, key: &str, value: &str) -> Result<()> {
+        each!(self, s => s.set_collector_value(collector, key, value).await)
+    }
+}
+
+impl HistoryStore for Database {
+    async fn daily_activity(&self, from: time::Date, days: u32) -> Result<Vec<DayActivity>> {
+        each!(self, s => s.daily_activity(from, days).await)
+    }
+    async fn samples_between(
+        &self,
+        metrics: &[&str],
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<Sample>> {
+        each!(self, s => s.samples_between(metrics, since, until).await)
+    }
+    async fn errors_between(
+        &self,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<ErrorGroup>> {
+        each!(self, s => s.errors_between(since, until, limit).await)
+    }
+}
+
+impl SessionStore for Database {
+    async fn start_session(
+        &self,
+        user_id: i64,
+        client: Option<&str>,
+        now: OffsetDateTime,
+    ) -> AuthResult<NewSession> {
+        each!(self, s => s.start_session(user_id, client, now).await)
+    }
+    async fn session(
+        &self,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> AuthResult<Option<SessionRecord>> {
+        each!(self, s => s.session(secret, now).await)
+    }
+    async fn session_live(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
+        each!(self, s => s.session_live(id, now).await)
+    }
+    async fn token_live(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
+        each!(self, s => s.token_live(id, now).await)
+    }
+    async fn end_session(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
+        each!(self, s => s.end_session(id, now).await)
+    }
+    async fn end_sessions_of(&self, name: &str, now: OffsetDateTime) -> AuthResult<u64> {
+        each!(self, s => s.end_sessions_of(name, now).await)
+    }
+    async fn any_user(&self) -> AuthResult<bool> {
+        each!(self, s => s.any_user().await)
+    }
+}
+
+impl AlertStore for Database {
+    async fn save_evaluation(
+        &self,
+        transitions: &[Transition],
+        open: &[&Alert],
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        each!(self, s => s.save_evaluation(transitions, open, at).await)
+    }
+    async fn open_alerts(&self) -> Result<Vec<Alert>> {
+        each!(self, s => s.open_alerts().await)
+    }
+    async fn alerts(&self, filter: &AlertFilter) -> Result<Vec<Alert>> {
+        each!(self, s => s.alerts(filter).await)
+    }
+    async fn alert(&self, id: i64) -> Result<Option<Alert>> {
+        each!(self, s => s.alert(id).await)
+    }
+    async fn max_alert_id(&self) -> Result<i64> {
+        each!(self, s => s.max_alert_id().await)
+    }
+    async fn acknowledge(
+        &self,
+        id: i64,
+        by: &str,
+        comment: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<Acknowledgement, AlertStoreError> {
+        each!(self, s => s.acknowledge(id, by, comment, at).await)
+    }
+    async fn acknowledgements(&self) -> Result<Vec<Acknowledgement>> {
+        each!(self, s => s.acknowledgements().await)
+    }
+    async fn add_silence(&self, silence: &NewSilence) -> Result<Silence, AlertStoreError> {
+        each!(self, s => s.add_silence(silence).await)
+    }
+    async fn silences(&self, active_at: OffsetDateTime) -> Result<Vec<Silence>> {
+        each!(self, s => s.silences(active_at).await)
+    }
+    async fn remove_silence(
+        &self,
+        id: i64,
+        at: OffsetDateTime,
+    ) -> Result<Silence, AlertStoreError> {
+        each!(self, s => s.remove_silence(id, at).await)
+    }
+    async fn alert_events(&self, id: i64) -> Result<Vec<AlertEventRecord>> {
+        each!(self, s => s.alert_events(id).await)
+    }
+    async fn integrity_failures(&self) -> Result<Vec<DatasetEvent>> {
+        each!(self, s => s.integrity_failures().await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_sqlite_files() {
+        let file = |p: &str| Ok(Location::Sqlite(PathBuf::from(p)));
+        assert_eq!(
+            Location::parse("/data/mhd.db").map_err(drop),
+            file("/data/mhd.db")
+        );
+        assert_eq!(Location::parse("mhd.db").map_err(drop), file("mhd.db"));
+        assert_eq!(
+            Location::parse("sqlite:/data/mhd.db").map_err(drop),
+            file("/data/mhd.db")
+        );
+        assert_eq!(
+            Location::parse("sqlite:///data/mhd.db").map_err(drop),
+            file("/data/mhd.db")
+        );
+        assert_eq!(
+            Location::parse("sqlite://mhd.db").map_err(drop),
+            file("mhd.db")
+        );
+    }
+
+    #[test]
+    fn urls_that_cannot_be_used_say_why_without_their_password() {
+        for (url, says) in [
+            ("", "empty"),
+            ("sqlite:", "file path"),
+            ("ftp://host/x", "ftp://"),
+            ("postgres://u:secret@h/db", "PostgreSQL"),
+        ] {
+            let e = Location::parse(url).unwrap_err().to_string();
+            assert!(e.contains(says), "{url}: {e}");
+            assert!(!e.contains("secret"), "{e}");
+        }
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+    }
+}
