@@ -12,6 +12,7 @@ pub mod history;
 pub mod mdm;
 mod migrate;
 pub mod outbox;
+pub mod postgres;
 mod records;
 pub mod sessions;
 pub mod sqlite;
@@ -98,15 +99,42 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
-    /// The database failed. Shown once, with SQLite's message and code: the cause is part of
-    /// this message rather than a source, so an error chain does not repeat it.
-    #[error("store error: {}", sqlite::describe(.0))]
+    /// The database server could not be reached (or refused the connection).
+    #[error("cannot reach the database {url}: {reason}")]
+    Unreachable {
+        /// The URL, its password hidden.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The database failed. Shown once, with the database's message and code: the cause is
+    /// part of this message rather than a source, so an error chain does not repeat it.
+    #[error("store error: {}", describe(.0))]
     Db(sqlx::Error),
 }
 
+/// A database error in one line, in the words of the database that made it.
+fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d)
+            if d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some() =>
+        {
+            postgres::describe(e)
+        }
+        _ => sqlite::describe(e),
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
-    /// Tells a full disk and a busy store from other failures, by SQLite's result code.
+    /// Tells a full disk and a busy store from other failures, by the database's code.
     fn from(e: sqlx::Error) -> StoreError {
+        if let sqlx::Error::Database(d) = &e
+            && d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+        {
+            return postgres::classify(e);
+        }
         match sqlite::primary_code(&e) {
             Some(sqlite::SQLITE_FULL) => StoreError::Full,
             Some(sqlite::SQLITE_BUSY | sqlite::SQLITE_LOCKED) => StoreError::Busy(busy_timeout()),

@@ -64,7 +64,9 @@ const SQLITE_CANTOPEN: i64 = 14;
 /// SQLite's primary result code of a database error (the extended code's low byte).
 pub(crate) fn primary_code(e: &sqlx::Error) -> Option<i64> {
     match e {
-        sqlx::Error::Database(d) => d.code()?.parse::<i64>().ok().map(|c| c & 0xff),
+        sqlx::Error::Database(d) if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() => {
+            d.code()?.parse::<i64>().ok().map(|c| c & 0xff)
+        }
         _ => None,
     }
 }

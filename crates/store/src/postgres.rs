@@ -1,0 +1,173 @@
+//! The PostgreSQL backend: a store shared by several `mhd serve` replicas.
+//!
+//! Its schema is the SQLite store's, table for table (times in microseconds since the Unix
+//! epoch, flags as 0/1), so that both backends answer every question alike; its version is
+//! kept in `mhd_schema`, and a version is the same number on both backends. Opening migrates
+//! under an advisory lock, so replicas starting together migrate once; a database of a newer
+//! version, or one holding other tables, is refused and left untouched.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection as _, PgConnection};
+
+use crate::{Result, StoreError};
+
+/// The migrations, each with the version it brings the schema to. A new database starts at
+/// version 13 in one step (what the SQLite store reaches through its first thirteen).
+const MIGRATIONS: &[(i64, &str)] = &[(13, include_str!("../migrations/postgres/0013_schema.sql"))];
+
+/// The advisory lock held while migrating (an arbitrary constant: "mhd" and a 1).
+const MIGRATION_LOCK: i64 = 0x6d68_6401;
+
+/// How long opening waits for the server to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+/// The SQLSTATE class of an error from PostgreSQL, if it is one.
+fn sqlstate(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+/// Tells a full disk, a conflict worth retrying and an unreachable server from other failures.
+pub(crate) fn classify(e: sqlx::Error) -> StoreError {
+    match sqlstate(&e).as_deref() {
+        // disk_full, out_of_memory, insufficient_resources
+        Some("53100" | "53200" | "53000") => StoreError::Full,
+        // serialization_failure, deadlock_detected, lock_not_available
+        Some("40001" | "40P01" | "55P03") => StoreError::Busy(crate::busy_timeout()),
+        _ => StoreError::Db(e),
+    }
+}
+
+/// An error of the database in one line: PostgreSQL's message and SQLSTATE.
+pub(crate) fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => match d.code() {
+            Some(code) => format!("{} (PostgreSQL SQLSTATE {code})", d.message()),
+            None => d.message().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (a `postgres://` URL), with at most `max_connections`
+    /// connections, and brings its schema up to date. `shown` is the URL without its password,
+    /// for messages.
+    pub async fn open(url: &str, shown: &str, max_connections: u32) -> Result<PgStore> {
+        let options: PgConnectOptions = url.parse().map_err(|e| StoreError::Url {
+            url: shown.to_string(),
+            reason: format!("it is not a PostgreSQL URL: {e}"),
+        })?;
+        let unreachable = |e: sqlx::Error| StoreError::Unreachable {
+            url: shown.to_string(),
+            reason: describe(&e),
+        };
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| StoreError::Unreachable {
+                url: shown.to_string(),
+                reason: format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+            })?
+            .map_err(unreachable)?;
+        migrate(&mut conn, shown).await?;
+        conn.close().await.ok();
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(crate::busy_timeout())
+            .connect_with(options)
+            .await
+            .map_err(unreachable)?;
+        Ok(PgStore { pool })
+    }
+
+    /// The schema version of the database.
+    pub async fn schema_version(&self) -> Result<i64> {
+        let v: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM mhd_schema")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Brings the database's schema to the newest version, or refuses it (see the module).
+async fn migrate(conn: &mut PgConnection, shown: &str) -> Result<()> {
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    let mut tx = conn.begin().await.map_err(classify)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+    let has_schema: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_name = 'mhd_schema')",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(classify)?;
+    let version = if has_schema {
+        let v: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM mhd_schema")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?;
+        v.unwrap_or(0)
+    } else {
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() ORDER BY table_name",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?;
+        if !tables.is_empty() {
+            return Err(StoreError::Foreign {
+                path: shown.to_string(),
+                reason: format!("its schema holds other tables ({})", tables.join(", ")),
+            });
+        }
+        sqlx::query(
+            "CREATE TABLE mhd_schema (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL \
+             DEFAULT now())",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        0
+    };
+    if version > latest {
+        return Err(StoreError::NewerSchema {
+            path: shown.to_string(),
+            found: version,
+            supported: latest,
+        });
+    }
+    for (to, sql) in MIGRATIONS.iter().filter(|m| m.0 > version) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        sqlx::query("INSERT INTO mhd_schema (version) VALUES ($1)")
+            .bind(to)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+    }
+    tx.commit().await.map_err(classify)?;
+    Ok(())
+}

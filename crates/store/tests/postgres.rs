@@ -1,0 +1,197 @@
+//! The PostgreSQL backend against the real server on 127.0.0.1:5432 (`MHD_TEST_POSTGRES` to
+//! use another): each test in a database of its own, dropped at its end. Without a server the
+//! tests say so and pass, unless `CI` is set, where they fail.
+
+use mhd_store::StoreError;
+use mhd_store::postgres::PgStore;
+use sqlx::Connection as _;
+
+/// The server's administrative URL.
+fn admin_url() -> String {
+    std::env::var("MHD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A database of the test's own, dropped by [`Scratch::drop_now`].
+struct Scratch {
+    name: String,
+    url: String,
+}
+
+impl Scratch {
+    /// A new empty database, or `None` (outside CI) when no server answers.
+    async fn new(tag: &str) -> Option<Scratch> {
+        let admin = admin_url();
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(c) => c,
+            Err(e) if std::env::var_os("CI").is_none() => {
+                eprintln!("no PostgreSQL at {admin} ({e}): skipped");
+                return None;
+            }
+            Err(e) => panic!("the PostgreSQL tests need a server at {admin}: {e}"),
+        };
+        let name = format!("mhd_t_{tag}_{}", std::process::id());
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("an old scratch database is dropped");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("a scratch database is made");
+        let base = admin.rsplit_once('/').expect("a URL with a database").0;
+        Some(Scratch {
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+
+    async fn drop_now(self) {
+        let mut conn = sqlx::PgConnection::connect(&admin_url())
+            .await
+            .expect("admin");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("the scratch database is dropped");
+    }
+}
+
+#[tokio::test]
+async fn a_new_database_gets_the_newest_schema_once() {
+    let Some(db) = Scratch::new("fresh").await else {
+        return;
+    };
+    let store = PgStore::open(&db.url, &db.url, 2).await.expect("opens");
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        mhd_store::SCHEMA_VERSION
+    );
+    store.close().await;
+    // Opened again, nothing is applied twice.
+    let store = PgStore::open(&db.url, &db.url, 2)
+        .await
+        .expect("opens again");
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        mhd_store::SCHEMA_VERSION
+    );
+    store.close().await;
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn replicas_starting_together_migrate_once() {
+    let Some(db) = Scratch::new("together").await else {
+        return;
+    };
+    let opens = (0..3).map(|_| {
+        let url = db.url.clone();
+        async move { PgStore::open(&url, &url, 1).await }
+    });
+    for store in futures_join(opens).await {
+        store.expect("every replica opens").close().await;
+    }
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM mhd_schema")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "one migration recorded");
+    conn.close().await.unwrap();
+    db.drop_now().await;
+}
+
+/// Runs futures at once and returns their outputs in order.
+async fn futures_join<F: std::future::Future + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("the task ends"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_and_left_untouched() {
+    let Some(db) = Scratch::new("newer").await else {
+        return;
+    };
+    PgStore::open(&db.url, &db.url, 1)
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("INSERT INTO mhd_schema (version) VALUES (999)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let e = PgStore::open(&db.url, "postgres://shown/db", 1)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(e, StoreError::NewerSchema { found: 999, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("postgres://shown/db"), "{e}");
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM mhd_schema ORDER BY 1")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![mhd_store::SCHEMA_VERSION, 999]);
+    conn.close().await.unwrap();
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn a_database_of_another_program_is_refused() {
+    let Some(db) = Scratch::new("foreign").await else {
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::query("CREATE TABLE invoices (id int)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let e = PgStore::open(&db.url, &db.url, 1)
+        .await
+        .expect_err("refused");
+    assert!(e.to_string().contains("invoices"), "{e}");
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(tables, 1, "nothing was made");
+    conn.close().await.unwrap();
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_named_without_its_password() {
+    let e = PgStore::open(
+        "postgres://mhd:hunter2@127.0.0.1:1/mhd",
+        "postgres://mhd:***@127.0.0.1:1/mhd",
+        1,
+    )
+    .await
+    .expect_err("nothing listens on port 1");
+    let text = e.to_string();
+    assert!(matches!(e, StoreError::Unreachable { .. }), "{text}");
+    assert!(
+        text.contains("127.0.0.1:1") && !text.contains("hunter2"),
+        "{text}"
+    );
+}
