@@ -13,9 +13,14 @@ use sqlx::{Connection as _, PgConnection};
 
 use crate::{Result, StoreError};
 
+mod alerts;
+
 /// The migrations, each with the version it brings the schema to. A new database starts at
 /// version 13 in one step (what the SQLite store reaches through its first thirteen).
-const MIGRATIONS: &[(i64, &str)] = &[(13, include_str!("../../migrations/postgres/0013_schema.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(
+    13,
+    include_str!("../../migrations/postgres/0013_schema.sql"),
+)];
 
 /// The advisory lock held while migrating (an arbitrary constant: "mhd" and a 1).
 const MIGRATION_LOCK: i64 = 0x6d68_6401;
