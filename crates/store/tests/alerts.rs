@@ -1,85 +1,29 @@
 //! Alerts in a real SQLite file and a real PostgreSQL database (the same tests on both):
-//! transitions saved and read back after the store is closed and opened again, acknowledgements refused for unknown and resolved alerts, silences in force
-//! only within their window, and the integrity facts read from operations.
+//! transitions saved and read back after the store is closed and opened again,
+//! acknowledgements refused for unknown and resolved alerts, silences in force only within
+//! their window, and the integrity facts read from operations.
 
 use mhd_core::alerts::{
     Alert, AlertEvent, AlertState, Impact, Resolution, Severity, Silence, Transition,
 };
 use mhd_core::{NewOperation, System};
+use mhd_store::Store;
 use mhd_store::alerts::{AlertFilter, AlertStore, AlertStoreError, NewSilence};
-use mhd_store::postgres::PgStore;
-use mhd_store::{SqliteStore, Store};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const T0: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
 
-#[path = "postgres/scratch.rs"]
-mod scratch;
-
-/// Where a test's store lives: opened (and opened again) by the test.
-trait Backend {
-    type S: AlertStore;
-    async fn open(&self) -> Self::S;
-    async fn close(&self, store: Self::S);
-}
-
-struct Sqlite(tempfile::TempDir);
-
-impl Backend for Sqlite {
-    type S = SqliteStore;
-    async fn open(&self) -> SqliteStore {
-        SqliteStore::open(&self.0.path().join("mhd.db"), 2)
-            .await
-            .expect("the store opens")
-    }
-    async fn close(&self, store: SqliteStore) {
-        store.close().await;
-    }
-}
-
-struct Postgres(scratch::Scratch);
-
-impl Backend for Postgres {
-    type S = PgStore;
-    async fn open(&self) -> PgStore {
-        PgStore::open(&self.0.url, &self.0.url, 2)
-            .await
-            .expect("the store opens")
-    }
-    async fn close(&self, store: PgStore) {
-        store.close().await;
-    }
-}
-
-/// Runs a test body on a SQLite file and on a PostgreSQL database (see `scratch`).
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(&Sqlite(tempfile::tempdir().unwrap())).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let Some(db) = scratch::Scratch::new(concat!("alerts_", stringify!($name))).await
-                else {
-                    return;
-                };
-                let backend = Postgres(db);
-                super::$name(&backend).await;
-                backend.0.drop_now().await;
-            }
-        }
-    )*};
-}
+mod backends;
+use backends::Backend;
 
 on_both!(
+    "al";
     transitions_are_kept_across_a_reopen_with_their_history,
     a_cancelled_pending_alert_is_dropped_but_its_id_is_never_given_again,
     acknowledging_refuses_unknown_and_resolved_alerts_and_changes_nothing,
     silences_are_in_force_within_their_window_until_removed,
+    integrity_failures_are_the_standing_ones,
 );
 
 fn alert(id: i64, rule: &str, component: Option<&str>, severity: Severity) -> Alert {
@@ -461,10 +405,8 @@ fn verification(
     o
 }
 
-#[tokio::test]
-async fn integrity_failures_are_the_standing_ones() {
-    let backend = Sqlite(tempfile::tempdir().unwrap());
-    let store = backend.open().await;
+async fn integrity_failures_are_the_standing_ones<B: Backend>(b: &B) {
+    let store = b.open().await;
     store
         .insert_operations(&[
             // Failed, then passed: nothing stands.

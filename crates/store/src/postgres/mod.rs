@@ -6,6 +6,8 @@
 //! under an advisory lock, so replicas starting together migrate once; a database of a newer
 //! version, or one holding other tables, is refused and left untouched.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -14,6 +16,9 @@ use sqlx::{Connection as _, PgConnection};
 use crate::{Result, StoreError};
 
 mod alerts;
+mod records;
+
+pub use records::PgStaging;
 
 /// The migrations, each with the version it brings the schema to. A new database starts at
 /// version 13 in one step (what the SQLite store reaches through its first thirteen).
@@ -32,6 +37,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    /// Set when a write failed because the database's disk is full, cleared by the next write
+    /// that commits: `/ready` reports the store unhealthy meanwhile.
+    writes_failing: Arc<AtomicBool>,
 }
 
 /// The SQLSTATE class of an error from PostgreSQL, if it is one.
@@ -92,7 +100,10 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(unreachable)?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            writes_failing: Arc::new(AtomicBool::new(false)),
+        })
     }
 
     /// The schema version of the database.
@@ -102,6 +113,18 @@ impl PgStore {
             .await
             .map_err(classify)?;
         Ok(v.unwrap_or(0))
+    }
+
+    /// A write's outcome, noting whether the disk refused it (see [`PgStore::writes_failing`]).
+    pub(crate) fn noted<T>(&self, outcome: Result<T>) -> Result<T> {
+        crate::sqlite::note(&self.writes_failing, &outcome);
+        outcome
+    }
+
+    /// Whether the last write failed because the database's disk is full and no write has
+    /// committed since.
+    pub fn writes_failing(&self) -> bool {
+        self.writes_failing.load(Ordering::Relaxed)
     }
 
     /// Closes the pool, waiting for connections to finish.
