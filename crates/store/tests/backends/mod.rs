@@ -2,6 +2,9 @@
 //! PostgreSQL database of the test's own (see `scratch`; without a server the PostgreSQL half
 //! says so and passes, unless `CI` is set).
 
+// Each test file uses a part of these helpers.
+#![allow(dead_code)]
+
 #[path = "../postgres/scratch.rs"]
 pub mod scratch;
 
