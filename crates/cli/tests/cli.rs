@@ -1589,7 +1589,7 @@ fn a_long_ingest_beside_a_busy_server_lets_every_record_and_http_write_through()
 }
 
 /// The body of a GET to a served `mhd` (the local user: no user in the store).
-fn served_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+fn served_text(addr: std::net::SocketAddr, path: &str) -> String {
     use std::io::{Read as _, Write as _};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     write!(
@@ -1599,8 +1599,25 @@ fn served_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
     .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{path}: {e}: {text}"))
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
+}
+
+/// [`served_text`] read as JSON.
+fn served_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+    let body = served_text(addr, path);
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"))
+}
+
+/// Whether a served `mhd` says it leads its store (`mhd_leader` in `/metrics`).
+fn leads(addr: std::net::SocketAddr) -> bool {
+    let metrics = served_text(addr, "/metrics");
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("mhd_leader "))
+        .unwrap_or_else(|| panic!("no mhd_leader in /metrics: {metrics}"));
+    line.ends_with(" 1")
 }
 
 #[test]
@@ -1700,4 +1717,54 @@ fn a_database_url_that_cannot_be_used_is_refused_naming_it_and_changes_nothing()
         std::fs::read_dir(home.path()).unwrap().next().is_none(),
         "nothing was made"
     );
+}
+
+#[test]
+fn two_servers_on_one_store_share_its_writes_and_one_leads_until_it_stops() {
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path()).arg("init").assert().success();
+    let first = Served::start(home.path(), &[]);
+    let second = Served::start(home.path(), &[]);
+    assert!(leads(first.addr), "the first server leads");
+    assert!(!leads(second.addr), "the second waits for its turn");
+    // A write through the second shows on the first.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let migrated = |addr| {
+        served_json(addr, "/api/v1/health/summary")["key_metrics"]["datasets_migrated"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(migrated(first.addr), 0);
+    let mut post = std::net::TcpStream::connect(second.addr).unwrap();
+    let body = r#"{"metric_type":"migration","operation":"migrate","dataset_name":"sales","success":true}"#;
+    std::io::Write::write_all(
+        &mut post,
+        format!(
+            "POST /api/v1/operations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut post, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let started = std::time::Instant::now();
+    while migrated(first.addr) == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "the first server did not see the second's write"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The leader stops: the other takes over within seconds.
+    drop(first);
+    let started = std::time::Instant::now();
+    while !leads(second.addr) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the second server did not take the lead"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

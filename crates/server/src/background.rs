@@ -1,18 +1,17 @@
 //! The background work of a running server: notification delivery, the collectors and the
-//! alert loop, started together by `mhd serve` and `mhd demo` and stopped together.
+//! alert loop, started together by `mhd serve` and `mhd demo` and stopped together. When
+//! several servers share a store, only the one holding its lead ([`mhd_store::Lease`]) runs
+//! them; every server hears of the others' writes ([`watch_store`]).
 
 use tokio::task::JoinHandle;
 
 use crate::AppState;
 
-/// How often the server looks for writes made to the store by other processes.
-pub const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Looks every [`WATCH_INTERVAL`] for commits made to the store through other connections —
-/// `mhd record` or `mhd ingest` beside the server — and announces them, so the live pages show
-/// and push them within a second instead of when the caches' time to live runs out. (The
-/// server's own writes are seen too and announced a second time: at most twice a second, a
-/// view computed again for nothing.)
+/// Hears of every commit made to the store by other connections — `mhd record` or `mhd
+/// ingest` beside the server, or another replica on the same PostgreSQL database — and
+/// announces it, so the live pages show and push it within a second instead of when the
+/// caches' time to live runs out. (On SQLite the server's own writes are seen too and
+/// announced a second time: a view computed again for nothing, at most four times a second.)
 pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
     let mut watcher = state
         .store
@@ -21,17 +20,95 @@ pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
         .map_err(|e| format!("cannot watch the store for other writers: {e}"))?;
     let state = state.clone();
     Ok(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(WATCH_INTERVAL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
-            match watcher.changed().await {
-                Ok(true) => state.notify(crate::state::Change::External),
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot watch the store for other writers"),
+            match watcher.next_change().await {
+                Ok(changed) if changed.samples_only() => {
+                    state.notify(crate::state::Change::Samples);
+                }
+                Ok(_) => state.notify(crate::state::Change::External),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot watch the store for other writers");
+                    tokio::time::sleep(LEAD_CHECK).await;
+                }
             }
         }
     }))
+}
+
+/// How often a server that leads checks that it still does, and one that does not tries to.
+pub const LEAD_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Starts what only the leading server runs: notification delivery (resuming deliveries left
+/// pending), every collector of the plan, and the alert loop.
+async fn start_leading(
+    state: &AppState,
+    base: &std::path::Path,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    let mut tasks = crate::notify::run_workers(state).await?;
+    let started = crate::collect::start_in(state, base).and_then(|mut collectors| {
+        collectors.extend(crate::alerting::start(state)?);
+        Ok(collectors)
+    });
+    match started {
+        Ok(more) => {
+            tasks.extend(more);
+            Ok(tasks)
+        }
+        Err(e) => {
+            for t in tasks {
+                t.abort();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The leader's tasks, stopped when dropped (as when the lead is lost, or the server stops).
+struct Leading(Vec<JoinHandle<()>>);
+
+impl Drop for Leading {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// Keeps the lead while it is held (stopping the leader's work when it is lost) and takes it
+/// whenever it is free, so that exactly one server runs the background work of a store and
+/// another takes over within seconds when it stops.
+async fn lead(
+    state: AppState,
+    base: std::path::PathBuf,
+    mut held: Option<(mhd_store::Lease, Leading)>,
+) {
+    loop {
+        tokio::time::sleep(LEAD_CHECK).await;
+        match held.as_mut() {
+            Some((lease, _)) => {
+                if !lease.held().await {
+                    tracing::warn!("this server lost the lead: another one takes over");
+                    // Dropping the leader's tasks stops them.
+                    held = None;
+                    state.metrics.leader.set(0);
+                }
+            }
+            None => match state.store.try_lead().await {
+                Ok(Some(lease)) => match start_leading(&state, &base).await {
+                    Ok(tasks) => {
+                        tracing::info!(
+                            "this server leads: it runs the alerts, the collectors and the notifications"
+                        );
+                        state.metrics.leader.set(1);
+                        held = Some((lease, Leading(tasks)));
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot start the leader's work"),
+                },
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot try to lead"),
+            },
+        }
+    }
 }
 
 /// The running background tasks.
@@ -57,10 +134,30 @@ impl Background {
         if let Some(url) = public_url.filter(|u| !u.trim().is_empty()) {
             url.clone_into(&mut options.public_url);
         }
-        let mut tasks = crate::notify::start_with(state, options).await?;
-        tasks.extend(crate::collect::start_in(state, base)?);
-        tasks.extend(crate::alerting::start(state)?);
-        tasks.push(watch_store(state).await?);
+        crate::notify::prepare(state, options)?;
+        let mut tasks = vec![watch_store(state).await?];
+        // Led at once when nobody else leads, so that a bad setting of a collector or a rule
+        // stops the start; a server that does not lead now waits for its turn.
+        let held = match state
+            .store
+            .try_lead()
+            .await
+            .map_err(|e| format!("cannot decide which server leads: {e}"))?
+        {
+            Some(lease) => {
+                let leading = start_leading(state, base).await?;
+                state.metrics.leader.set(1);
+                Some((lease, Leading(leading)))
+            }
+            None => {
+                tracing::info!(
+                    "another server leads this store: this one serves pages and the API, and takes over if it stops"
+                );
+                state.metrics.leader.set(0);
+                None
+            }
+        };
+        tasks.push(tokio::spawn(lead(state.clone(), base.to_path_buf(), held)));
         Ok(Background { tasks })
     }
 

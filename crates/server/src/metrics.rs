@@ -58,6 +58,9 @@ pub struct Metrics {
     pub alert_evaluation_failures: Counter,
     /// `mhd_alert_evaluation_duration_seconds`.
     pub alert_evaluation_duration: Histogram,
+    /// `mhd_leader`: 1 while this server runs the background work (alerts, collectors,
+    /// notifications) for its store, 0 while another one does.
+    pub leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -117,7 +120,14 @@ impl Default for Metrics {
             "Time one evaluation of the alert rules took",
             alert_evaluation_duration.clone(),
         );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this server runs the alert loop, the collectors and the notifications of its store; 0 while another server does",
+            leader.clone(),
+        );
         Metrics {
+            leader,
             registry,
             collectors,
             notify,

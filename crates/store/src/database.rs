@@ -29,7 +29,8 @@ use crate::history::*;
 use crate::outbox::*;
 #[allow(clippy::wildcard_imports)]
 use crate::sessions::*;
-use crate::sqlite::{ChangeWatcher, Chunk, DatasetIds, OperationWriter, SqliteStore, Staging};
+use crate::sqlite::{Chunk, DatasetIds, OperationWriter, SqliteStore, Staging};
+use crate::watch::{ChangeWatcher, Lease};
 #[allow(clippy::wildcard_imports)]
 use crate::*;
 
@@ -152,7 +153,17 @@ impl Database {
 
     /// A watcher of commits made through other connections or processes.
     pub async fn change_watcher(&self) -> Result<ChangeWatcher> {
-        each!(self, s => s.change_watcher().await)
+        match self {
+            Database::Sqlite(s) => Ok(ChangeWatcher::Sqlite(s.change_watcher().await?)),
+        }
+    }
+
+    /// Tries to become the one process that runs the background work on this store (see
+    /// [`Lease`]): `None` while another holds it.
+    pub async fn try_lead(&self) -> Result<Option<Lease>> {
+        match self {
+            Database::Sqlite(s) => Ok(s.try_lead()?.map(Lease::Sqlite)),
+        }
     }
 
     /// Stores the operations of several requests in one transaction: all of them, or none when

@@ -16,6 +16,7 @@ pub mod postgres;
 mod records;
 pub mod sessions;
 pub mod sqlite;
+mod watch;
 
 use mhd_core::dashboard::Bucket;
 use mhd_core::perf::BenchmarkSamples;
@@ -34,9 +35,8 @@ pub use history::HistoryStore;
 pub use migrate::LATEST as SCHEMA_VERSION;
 pub use outbox::Outbox;
 pub use sessions::SessionStore;
-pub use sqlite::{
-    ChangeWatcher, Chunk, DatasetIds, OperationWriter, SqliteStore, Staging, WriteTx,
-};
+pub use sqlite::{Chunk, DatasetIds, OperationWriter, SqliteStore, Staging, WriteTx};
+pub use watch::{ChangeWatcher, Changed, Lease};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +99,9 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// Deciding which process leads (runs the background work) failed.
+    #[error("cannot decide which server leads: {0}")]
+    Lead(String),
     /// The database server could not be reached (or refused the connection).
     #[error("cannot reach the database {url}: {reason}")]
     Unreachable {

@@ -96,12 +96,12 @@ pub struct SqliteStore {
 /// Notices commits to the store made through other connections — other processes, such as
 /// `mhd record` beside a running server, or this process's other handles — by SQLite's
 /// `PRAGMA data_version` on a connection of its own.
-pub struct ChangeWatcher {
+pub struct DataVersion {
     conn: SqliteConnection,
     last: i64,
 }
 
-impl ChangeWatcher {
+impl DataVersion {
     /// Whether anything was committed through another connection since the last call (or
     /// since the watcher was made).
     pub async fn changed(&mut self) -> Result<bool> {
@@ -318,14 +318,39 @@ impl SqliteStore {
         })
     }
 
-    /// A watcher of commits made through other connections ([`ChangeWatcher`]).
-    pub async fn change_watcher(&self) -> Result<ChangeWatcher> {
+    /// A watcher of commits made through other connections ([`DataVersion`]).
+    pub async fn change_watcher(&self) -> Result<DataVersion> {
         use sqlx::ConnectOptions as _;
         let mut conn = self.options.connect().await?;
         let last: i64 = sqlx::query_scalar("PRAGMA data_version")
             .fetch_one(&mut conn)
             .await?;
-        Ok(ChangeWatcher { conn, last })
+        Ok(DataVersion { conn, last })
+    }
+
+    /// Tries to become the one process that runs the background work on this store (alerts,
+    /// collectors, notifications): an exclusive lock on the file `PATH.lead` beside the store,
+    /// held while the returned file stays open and released by the system however the process
+    /// ends. `None` when another process holds it.
+    pub fn try_lead(&self) -> Result<Option<std::fs::File>> {
+        let mut path = self.options.get_filename().as_os_str().to_owned();
+        path.push(".lead");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| {
+                StoreError::Lead(format!("{}: {e}", std::path::Path::new(&path).display()))
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Lead(format!(
+                "{}: {e}",
+                std::path::Path::new(&path).display()
+            ))),
+        }
     }
 
     /// Begins a write transaction (see [`WriteTx`]).

@@ -568,3 +568,14 @@ async fn a_waiting_writer_takes_its_turn_in_the_short_pauses_of_a_busy_one() {
         "each write waited at most 3 of the busy writer's transactions: {waited:?}"
     );
 }
+
+#[tokio::test]
+async fn one_process_leads_a_store_file_until_it_lets_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir).await;
+    let b = open(&dir).await;
+    let lease = a.try_lead().unwrap().expect("the first one leads");
+    assert!(b.try_lead().unwrap().is_none(), "one leader at a time");
+    drop(lease);
+    assert!(b.try_lead().unwrap().is_some(), "the next one takes over");
+}

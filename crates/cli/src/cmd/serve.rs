@@ -171,6 +171,14 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     if let Some(d) = ctx.max_future {
         let _ = state.max_future.set(d);
     }
+    let background = mhd_server::background::Background::start(
+        &state,
+        &plan_dir,
+        shown,
+        args.public_url.as_deref(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
     eprintln!(
         "mhd: serving {}://{shown}/ (home {}; {}); Ctrl-C stops",
         if tls.is_some() { "https" } else { "http" },
@@ -181,14 +189,6 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             "no user: nobody signs in"
         }
     );
-    let background = mhd_server::background::Background::start(
-        &state,
-        &plan_dir,
-        shown,
-        args.public_url.as_deref(),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
     let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
     tracing::info!("serving on {shown}");
     match tls {

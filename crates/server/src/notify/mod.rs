@@ -745,6 +745,16 @@ pub async fn start_with(
     state: &AppState,
     options: NotifierOptions,
 ) -> Result<Vec<JoinHandle<()>>, String> {
+    prepare(state, options)?;
+    run_workers(state).await
+}
+
+/// Makes the plan's channels ready on this server — every secret read now (an unreadable one
+/// is an error naming the channel, the key and the file or variable) — and sets
+/// `state.notifier`, without delivering anything: every replica does this, so that each can
+/// answer what needs a channel (a Jira issue on request); only the leading one delivers
+/// ([`run_workers`]).
+pub fn prepare(state: &AppState, options: NotifierOptions) -> Result<(), String> {
     let (configs, chat) = match &state.plan {
         Some(plan) => (plan.notify.clone(), plan.chat.signing_secret.clone()),
         None => (Vec::new(), None),
@@ -759,7 +769,35 @@ pub async fn start_with(
         .transpose()?;
     let http = crate::http::client(options.timeout)
         .map_err(|e| format!("notifications: cannot build the HTTP client: {e}"))?;
-    let names: Vec<&str> = channels.iter().map(|c| c.config.name.as_str()).collect();
+    let shared = Arc::new(Shared {
+        store: state.store.clone(),
+        channels,
+        options,
+        http,
+        clock: state.clock,
+        chat_secret,
+        sent: state.metrics.notify.attempts.clone(),
+        pending: state.metrics.notify.pending.clone(),
+    });
+    state
+        .notifier
+        .set(Notifier { shared })
+        .map_err(|_| "notifications: already started".to_owned())
+}
+
+/// Delivers: marks failed the deliveries of channels no longer in the plan, then spawns one
+/// worker per channel, which resume the deliveries a previous run (or a previous leader) left
+/// pending. Needs [`prepare`] first.
+pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
+    let Some(notifier) = state.notifier.get() else {
+        return Err("notifications: not prepared".to_owned());
+    };
+    let shared = notifier.shared.clone();
+    let names: Vec<&str> = shared
+        .channels
+        .iter()
+        .map(|c| c.config.name.as_str())
+        .collect();
     let abandoned = state
         .store
         .abandon_deliveries(&names, "the channel is no longer in the plan")
@@ -776,16 +814,6 @@ pub async fn start_with(
         .pending_deliveries()
         .await
         .map_err(|e| format!("notifications: {e}"))?;
-    let shared = Arc::new(Shared {
-        store: state.store.clone(),
-        channels,
-        options,
-        http,
-        clock: state.clock,
-        chat_secret,
-        sent: state.metrics.notify.attempts.clone(),
-        pending: state.metrics.notify.pending.clone(),
-    });
     for c in &shared.channels {
         let n = pending
             .iter()
@@ -805,12 +833,6 @@ pub async fn start_with(
             );
         }
     }
-    state
-        .notifier
-        .set(Notifier {
-            shared: shared.clone(),
-        })
-        .map_err(|_| "notifications: already started".to_owned())?;
     Ok((0..shared.channels.len())
         .map(|i| tokio::spawn(worker(shared.clone(), i)))
         .collect())

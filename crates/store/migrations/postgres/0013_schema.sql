@@ -342,3 +342,29 @@ CREATE TABLE ingested_chunks (
     at_us   BIGINT NOT NULL
 );
 CREATE INDEX ingested_chunks_prev ON ingested_chunks (prev);
+
+-- Every write notifies the channel mhd_changes with its table's name (once per statement;
+-- PostgreSQL delivers a transaction's notifications at its commit, one per distinct payload),
+-- so that every replica hears of every other one's writes.
+CREATE FUNCTION mhd_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('mhd_changes', TG_TABLE_NAME);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER operations_changed AFTER INSERT OR UPDATE OR DELETE ON operations
+    FOR EACH STATEMENT EXECUTE FUNCTION mhd_notify_change();
+CREATE TRIGGER samples_changed AFTER INSERT OR UPDATE OR DELETE ON samples
+    FOR EACH STATEMENT EXECUTE FUNCTION mhd_notify_change();
+CREATE TRIGGER test_runs_changed AFTER INSERT OR UPDATE OR DELETE ON test_runs
+    FOR EACH STATEMENT EXECUTE FUNCTION mhd_notify_change();
+CREATE TRIGGER benchmark_samples_changed AFTER INSERT OR UPDATE OR DELETE ON benchmark_samples
+    FOR EACH STATEMENT EXECUTE FUNCTION mhd_notify_change();
+CREATE TRIGGER alerts_changed AFTER INSERT OR UPDATE OR DELETE ON alerts
+    FOR EACH STATEMENT EXECUTE FUNCTION mhd_notify_change();
+CREATE TRIGGER alert_acks_changed AFTER INSERT OR UPDATE OR DELETE ON alert_acks
+    FOR EACH STATEMENT EXECUTE FUNCTION mhd_notify_change();
+CREATE TRIGGER alert_silences_changed AFTER INSERT OR UPDATE OR DELETE ON alert_silences
+    FOR EACH STATEMENT EXECUTE FUNCTION mhd_notify_change();
+CREATE TRIGGER health_state_changed AFTER INSERT OR UPDATE OR DELETE ON health_state
+    FOR EACH STATEMENT EXECUTE FUNCTION mhd_notify_change();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection};
 
 use crate::{Result, StoreError};
@@ -30,6 +30,9 @@ const MIGRATIONS: &[(i64, &str)] = &[(
 /// The advisory lock held while migrating (an arbitrary constant: "mhd" and a 1).
 const MIGRATION_LOCK: i64 = 0x6d68_6401;
 
+/// The advisory lock the leading replica holds.
+const LEADER_LOCK: i64 = 0x6d68_6402;
+
 /// How long opening waits for the server to answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -37,6 +40,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    /// How connections are made, for the leader's connection of its own.
+    options: PgConnectOptions,
     /// Set when a write failed because the database's disk is full, cleared by the next write
     /// that commits: `/ready` reports the store unhealthy meanwhile.
     writes_failing: Arc<AtomicBool>,
@@ -97,11 +102,12 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(crate::busy_timeout())
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(unreachable)?;
         Ok(PgStore {
             pool,
+            options,
             writes_failing: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -125,6 +131,33 @@ impl PgStore {
     /// committed since.
     pub fn writes_failing(&self) -> bool {
         self.writes_failing.load(Ordering::Relaxed)
+    }
+
+    /// A listener of the writes of every connection to the database (see [`crate::watch`]).
+    pub async fn change_watcher(&self) -> Result<crate::ChangeWatcher> {
+        // A pool of its own, so that closing the store's pool never waits for the listener.
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(self.options.clone());
+        let mut listener = PgListener::connect_with(&own).await?;
+        listener.listen(crate::watch::CHANNEL).await?;
+        Ok(crate::ChangeWatcher::Postgres(Box::new(listener)))
+    }
+
+    /// Tries to become the one replica that runs the background work: `None` when another
+    /// holds the lead (see [`crate::watch`]).
+    pub async fn try_lead(&self) -> Result<Option<crate::Lease>> {
+        let mut conn = PgConnection::connect_with(&self.options).await?;
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(LEADER_LOCK)
+            .fetch_one(&mut conn)
+            .await?;
+        if got {
+            Ok(Some(crate::Lease::Postgres(Box::new(conn))))
+        } else {
+            conn.close().await.ok();
+            Ok(None)
+        }
     }
 
     /// Closes the pool, waiting for connections to finish.

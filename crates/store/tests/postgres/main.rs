@@ -200,3 +200,64 @@ async fn replicas_writing_at_once_lose_no_count() {
     store.close().await;
     db.drop_now().await;
 }
+
+#[tokio::test]
+async fn one_replica_hears_what_another_wrote() {
+    use mhd_core::NewOperation;
+    use mhd_store::Store;
+    let Some(db) = Scratch::new("listen").await else {
+        return;
+    };
+    let a = PgStore::open(&db.url, &db.url, 2).await.unwrap();
+    let b = PgStore::open(&db.url, &db.url, 2).await.unwrap();
+    let mut watcher = b.change_watcher().await.unwrap();
+    let t0 = time::macros::datetime!(2025-01-06 9:00 UTC);
+    a.insert_operations(&[NewOperation::new(t0, "migration", "migrate")])
+        .await
+        .unwrap();
+    let changed = tokio::time::timeout(std::time::Duration::from_secs(5), watcher.next_change())
+        .await
+        .expect("heard within seconds")
+        .unwrap();
+    assert!(
+        changed.tables.contains(&"operations".to_string()),
+        "{changed:?}"
+    );
+    assert!(!changed.samples_only());
+    a.close().await;
+    b.close().await;
+    drop(watcher);
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn one_replica_leads_and_another_takes_over_when_it_is_gone() {
+    let Some(db) = Scratch::new("lead").await else {
+        return;
+    };
+    let a = PgStore::open(&db.url, &db.url, 1).await.unwrap();
+    let b = PgStore::open(&db.url, &db.url, 1).await.unwrap();
+    let mut lease = a.try_lead().await.unwrap().expect("the first one leads");
+    assert!(lease.held().await);
+    assert!(
+        b.try_lead().await.unwrap().is_none(),
+        "one leader at a time"
+    );
+    // The leader goes (its connection closes, as when its process dies).
+    drop(lease);
+    let started = std::time::Instant::now();
+    let taken = loop {
+        if let Some(l) = b.try_lead().await.unwrap() {
+            break l;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "taken over"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    drop(taken);
+    a.close().await;
+    b.close().await;
+    db.drop_now().await;
+}
