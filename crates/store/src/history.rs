@@ -46,7 +46,7 @@ pub struct DayActivity {
 }
 
 /// Microseconds in a day.
-const DAY_US: i64 = 86_400_000_000;
+pub(crate) const DAY_US: i64 = 86_400_000_000;
 
 /// History over a range of days: activity per day, samples and errors between two times.
 pub trait HistoryStore: Sync {

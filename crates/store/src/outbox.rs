@@ -34,7 +34,7 @@ impl DeliveryEvent {
         }
     }
 
-    fn parse(s: &str) -> DeliveryEvent {
+    pub(crate) fn parse(s: &str) -> DeliveryEvent {
         if s == "resolved" {
             DeliveryEvent::Resolved
         } else {
@@ -244,7 +244,8 @@ pub trait Outbox: Sync {
     fn record_jira_issue(&self, issue: &JiraIssue) -> impl Future<Output = Result<bool>> + Send;
 }
 
-const DELIVERY_COLUMNS: &str = "id, channel, alert_id, event, payload, attempts, created_at_us";
+pub(crate) const DELIVERY_COLUMNS: &str =
+    "id, channel, alert_id, event, payload, attempts, created_at_us";
 
 fn delivery(row: &SqliteRow) -> Result<Delivery> {
     Ok(Delivery {

@@ -20,7 +20,7 @@ pub const IDLE: Duration = Duration::hours(12);
 /// How long a session lasts at most, used or not.
 pub const LIFETIME: Duration = Duration::days(7);
 /// How often the last use of a session is written (not at every request).
-const TOUCH_EVERY: Duration = Duration::minutes(1);
+pub(crate) const TOUCH_EVERY: Duration = Duration::minutes(1);
 
 /// A session just started: the cookie's value and the CSRF token to hand out.
 pub struct NewSession {
@@ -70,7 +70,7 @@ impl std::fmt::Debug for SessionRecord {
 }
 
 /// 32 random bytes from the operating system, in unpadded base64url.
-fn random_text() -> AuthResult<String> {
+pub(crate) fn random_text() -> AuthResult<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AuthError::Random(e.to_string()))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))

@@ -6,6 +6,13 @@
 //! under an advisory lock, so replicas starting together migrate once; a database of a newer
 //! version, or one holding other tables, is refused and left untouched.
 
+mod audit;
+mod auth;
+mod collect;
+mod history;
+mod outbox;
+mod sessions;
+
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -15,7 +22,10 @@ use crate::{Result, StoreError};
 
 /// The migrations, each with the version it brings the schema to. A new database starts at
 /// version 13 in one step (what the SQLite store reaches through its first thirteen).
-const MIGRATIONS: &[(i64, &str)] = &[(13, include_str!("../../migrations/postgres/0013_schema.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[(
+    13,
+    include_str!("../../migrations/postgres/0013_schema.sql"),
+)];
 
 /// The advisory lock held while migrating (an arbitrary constant: "mhd" and a 1).
 const MIGRATION_LOCK: i64 = 0x6d68_6401;
