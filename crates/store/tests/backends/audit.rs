@@ -1,20 +1,20 @@
-//! The audit log in a real SQLite file: entries come back as recorded, filtered by time and
-//! action, can never be changed, and are deleted only when pruned past their retention.
+//! The audit log: entries come back as recorded, filtered by time and action, can never be
+//! changed, and are deleted only when pruned past their retention (by the database's clock).
 
-use mhd_store::SqliteStore;
 use mhd_store::audit::{AuditFilter, NewEntry, Outcome};
-use mhd_store::prelude::*;
 use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use crate::common::{Backend, Db, on_both_backends};
+
 const T0: OffsetDateTime = datetime!(2025-03-03 9:00 UTC);
 
-async fn open(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(&dir.path().join("mhd.db"), 2)
-        .await
-        .unwrap()
-}
+on_both_backends!(
+    entries_cannot_be_changed_or_deleted_while_young,
+    pruning_deletes_only_what_is_past_the_retention,
+    since_action_and_limit_filter_newest_first,
+);
 
 fn entry(minutes: i64, action: &str, outcome: Outcome) -> NewEntry {
     NewEntry {
@@ -36,10 +36,8 @@ fn days_ago(days: i64) -> NewEntry {
     }
 }
 
-#[tokio::test]
-async fn entries_cannot_be_changed_or_deleted_while_young() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn entries_cannot_be_changed_or_deleted_while_young<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
     let id = store
         .record_audit(&NewEntry {
             at: T0,
@@ -49,23 +47,22 @@ async fn entries_cannot_be_changed_or_deleted_while_young() {
         .unwrap();
     let young = store.record_audit(&days_ago(29)).await.unwrap();
 
-    let update = sqlx::query("UPDATE audit SET actor = 'someone else' WHERE id = ?")
-        .bind(id)
-        .execute(store.pool())
+    let raw = db.raw().await;
+    let update = raw
+        .execute(&format!(
+            "UPDATE audit SET actor = 'someone else' WHERE id = {id}"
+        ))
         .await
         .unwrap_err();
-    assert!(update.to_string().contains("append-only"), "{update}");
-    let delete = sqlx::query("DELETE FROM audit WHERE id = ?")
-        .bind(young)
-        .execute(store.pool())
+    assert!(update.contains("append-only"), "{update}");
+    let delete = raw
+        .execute(&format!("DELETE FROM audit WHERE id = {young}"))
         .await
         .unwrap_err();
-    assert!(delete.to_string().contains("append-only"), "{delete}");
-    let delete_all = sqlx::query("DELETE FROM audit")
-        .execute(store.pool())
-        .await
-        .unwrap_err();
-    assert!(delete_all.to_string().contains("append-only"));
+    assert!(delete.contains("append-only"), "{delete}");
+    let delete_all = raw.execute("DELETE FROM audit").await.unwrap_err();
+    assert!(delete_all.contains("append-only"), "{delete_all}");
+    raw.close().await;
     // Pruning past young entries deletes none of them either.
     let refused = store
         .prune_audit(OffsetDateTime::now_utc())
@@ -82,10 +79,8 @@ async fn entries_cannot_be_changed_or_deleted_while_young() {
     assert_eq!(old.client.as_deref(), Some("127.0.0.1:4000"));
 }
 
-#[tokio::test]
-async fn pruning_deletes_only_what_is_past_the_retention() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn pruning_deletes_only_what_is_past_the_retention<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
     for days in [500, 401, 399, 31, 1] {
         store.record_audit(&days_ago(days)).await.unwrap();
     }
@@ -112,10 +107,8 @@ async fn pruning_deletes_only_what_is_past_the_retention() {
     );
 }
 
-#[tokio::test]
-async fn since_action_and_limit_filter_newest_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn since_action_and_limit_filter_newest_first<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
     for (m, action, outcome) in [
         (0, "operations.write", Outcome::Ok),
         (10, "alert.acknowledge", Outcome::Refused),

@@ -1,0 +1,161 @@
+//! What the collectors remember: log errors (the newest thousand per collector), git commits
+//! and counts across a restart, seen files and values replaced by name.
+
+use mhd_store::collect::{GitCommitRecord, GitCountRecord, LogErrorRecord, SeenFileRecord};
+use time::{Duration, OffsetDateTime};
+
+use crate::common::{Backend, Db, on_both_backends};
+
+on_both_backends!(
+    log_errors_keep_the_newest_thousand_per_collector,
+    git_commits_and_counts_survive_reopening,
+    seen_files_and_values_are_replaced_by_name,
+    commits_of_one_time_come_in_the_order_they_were_stored,
+    log_errors_written_at_once_keep_the_newest_thousand,
+);
+
+fn error(collector: &str, n: i64) -> LogErrorRecord {
+    LogErrorRecord {
+        collector: collector.into(),
+        time: OffsetDateTime::UNIX_EPOCH + Duration::seconds(n),
+        level: "ERROR".into(),
+        message: format!("failure {n}"),
+        file: "/var/log/app.log".into(),
+    }
+}
+
+async fn log_errors_keep_the_newest_thousand_per_collector<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
+    let many: Vec<LogErrorRecord> = (0..1100).map(|n| error("app", n)).collect();
+    store.insert_log_errors(&many).await.expect("stored");
+    store
+        .insert_log_errors(&[error("other", 1)])
+        .await
+        .expect("stored");
+    let app = store
+        .recent_log_errors(Some("app"), 5000)
+        .await
+        .expect("read");
+    assert_eq!(app.len(), 1000);
+    assert_eq!(app[0].message, "failure 1099");
+    assert_eq!(app[999].message, "failure 100");
+    let all = store.recent_log_errors(None, 2).await.expect("read");
+    assert_eq!(all[0].collector, "other");
+    assert_eq!(all.len(), 2);
+}
+
+async fn git_commits_and_counts_survive_reopening<S: Backend>(db: &mut Db<S>) {
+    {
+        let store = &db.store;
+        let commit = GitCommitRecord {
+            commit: "abc".into(),
+            committed_at: OffsetDateTime::UNIX_EPOCH + Duration::days(1),
+            components: vec!["storage".into()],
+        };
+        let count = GitCountRecord {
+            commit: "abc".into(),
+            pattern_key: "k".into(),
+            component: "storage".into(),
+            matches: 3,
+        };
+        store
+            .insert_git_commit("repo", &commit, &[count])
+            .await
+            .expect("stored");
+    }
+    db.reopen().await;
+    let store = &db.store;
+    let commits = store.git_commits("repo").await.expect("read");
+    assert_eq!(commits.len(), 1);
+    assert_eq!(commits[0].components, vec!["storage".to_owned()]);
+    let counts = store.git_counts("repo").await.expect("read");
+    assert_eq!(counts[0].matches, 3);
+    assert!(store.git_counts("else").await.expect("read").is_empty());
+}
+
+async fn commits_of_one_time_come_in_the_order_they_were_stored<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
+    let at = OffsetDateTime::UNIX_EPOCH + Duration::days(1);
+    for sha in ["f00", "a11", "c22"] {
+        let commit = GitCommitRecord {
+            commit: sha.into(),
+            committed_at: at,
+            components: Vec::new(),
+        };
+        store.insert_git_commit("repo", &commit, &[]).await.unwrap();
+    }
+    let earlier = GitCommitRecord {
+        commit: "e33".into(),
+        committed_at: at - Duration::hours(1),
+        components: vec!["api".into()],
+    };
+    store
+        .insert_git_commit("repo", &earlier, &[])
+        .await
+        .unwrap();
+    // Walked again: it keeps its place.
+    let again = GitCommitRecord {
+        commit: "f00".into(),
+        committed_at: at,
+        components: vec!["storage".into()],
+    };
+    store.insert_git_commit("repo", &again, &[]).await.unwrap();
+    let order: Vec<String> = store
+        .git_commits("repo")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.commit)
+        .collect();
+    assert_eq!(order, ["e33", "f00", "a11", "c22"]);
+}
+
+async fn log_errors_written_at_once_keep_the_newest_thousand<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
+    let first: Vec<LogErrorRecord> = (0..900).map(|n| error("app", n)).collect();
+    let second: Vec<LogErrorRecord> = (900..1800).map(|n| error("app", n)).collect();
+    let (a, b) = tokio::join!(
+        store.insert_log_errors(&first),
+        store.insert_log_errors(&second)
+    );
+    assert_eq!((a.unwrap(), b.unwrap()), (900, 900));
+    let kept = store
+        .recent_log_errors(Some("app"), 5000)
+        .await
+        .expect("read");
+    assert_eq!(kept.len(), 1000);
+    // Newest first, by the order the batches were stored in: one batch whole, then the newest
+    // hundred of the other.
+    let n = |e: &LogErrorRecord| -> i64 { e.message["failure ".len()..].parse().unwrap() };
+    let numbers: Vec<i64> = kept.iter().map(n).collect();
+    let (top, rest) = numbers.split_at(900);
+    assert!(top[899] == 0 || top[899] == 900, "{top:?}");
+    assert_eq!(top[0], top[899] + 899, "one batch whole, newest first");
+    assert!(top.windows(2).all(|w| w[0] == w[1] + 1), "{top:?}");
+    let other_end = if top[899] == 0 { 1800 } else { 900 };
+    assert!(rest.windows(2).all(|w| w[0] == w[1] + 1), "{rest:?}");
+    assert_eq!((rest[0], rest[99]), (other_end - 1, other_end - 100));
+}
+
+async fn seen_files_and_values_are_replaced_by_name<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
+    let at = OffsetDateTime::UNIX_EPOCH;
+    let mut file = SeenFileRecord {
+        name: "a.xml".into(),
+        size: 10,
+        modified: at,
+        error: Some("a.xml:1:1: not XML".into()),
+    };
+    store.record_seen_file("t", &file, at).await.expect("ok");
+    file.size = 12;
+    file.error = None;
+    store.record_seen_file("t", &file, at).await.expect("ok");
+    assert_eq!(store.seen_files("t").await.expect("read"), vec![file]);
+    assert_eq!(store.collector_value("t", "k").await.expect("read"), None);
+    store.set_collector_value("t", "k", "1").await.expect("ok");
+    store.set_collector_value("t", "k", "2").await.expect("ok");
+    assert_eq!(
+        store.collector_value("t", "k").await.expect("read"),
+        Some("2".into())
+    );
+}
