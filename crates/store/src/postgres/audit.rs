@@ -4,7 +4,7 @@
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use super::PgStore;
+use super::{PgStore, text, text_opt};
 use crate::Result;
 use crate::audit::{AuditFilter, AuditStore, Entry, NewEntry, Outcome};
 use crate::sqlite::{from_us, to_us};
@@ -17,11 +17,11 @@ impl AuditStore for PgStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(to_us(entry.at))
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(&entry.resource)
-        .bind(entry.details.to_string())
-        .bind(entry.client.as_deref())
+        .bind(text(&entry.actor))
+        .bind(text(&entry.action))
+        .bind(text(&entry.resource))
+        .bind(text(&entry.details.to_string()).into_owned())
+        .bind(text_opt(entry.client.as_deref()))
         .bind(entry.outcome.as_str())
         .fetch_one(&self.pool)
         .await?;
@@ -50,7 +50,7 @@ impl AuditStore for PgStore {
              ORDER BY id DESC LIMIT $3",
         )
         .bind(filter.since.map(to_us))
-        .bind(filter.action.as_deref())
+        .bind(text_opt(filter.action.as_deref()))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

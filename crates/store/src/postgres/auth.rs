@@ -11,7 +11,7 @@ use sqlx::postgres::{PgRow, Postgres};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use super::PgStore;
+use super::{PgStore, text};
 use crate::auth::{
     AuthError, AuthResult, AuthStore, NewToken, PasswordHash, TOKEN_COLUMNS, TokenRecord,
     TokenSecret, USER_COLUMNS, UserRecord, is_unique_violation, stored_role, token_hash, user_role,
@@ -24,9 +24,9 @@ use crate::sqlite::{from_us, to_us};
 const ADMIN_GUARD_LOCK: i64 = 0x6d68_6402;
 
 /// A name as the `lower(name)` indexes hold it: ASCII letters folded, others kept, as SQLite's
-/// `NOCASE` compares.
+/// `NOCASE` compares (and a NUL as [`text`] keeps it).
 pub(crate) fn folded(name: &str) -> String {
-    name.to_ascii_lowercase()
+    text(&name.to_ascii_lowercase()).into_owned()
 }
 
 fn user_row(row: &PgRow) -> AuthResult<UserRecord> {
@@ -262,7 +262,7 @@ impl AuthStore for PgStore {
              WHERE secret_sha256 = $1 AND revoked_at_us IS NULL \
                AND (expires_at_us IS NULL OR expires_at_us > $2)"
         )))
-        .bind(hash)
+        .bind(text(hash))
         .bind(to_us(now))
         .fetch_optional(&self.pool)
         .await?;

@@ -3,7 +3,7 @@
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use super::PgStore;
+use super::{PgStore, text, text_opt};
 use crate::Result;
 use crate::collect::{
     CollectorStore, GitCommitRecord, GitCountRecord, LOG_ERRORS_KEPT, LogErrorRecord,
@@ -34,7 +34,7 @@ impl CollectorStore for PgStore {
         for collector in &collectors {
             sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
                 .bind(LOG_ERRORS_LOCK)
-                .bind(*collector)
+                .bind(text(collector))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -43,11 +43,11 @@ impl CollectorStore for PgStore {
                 "INSERT INTO collector_log_errors (collector, time_us, level, message, file) \
                  VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind(e.collector.as_str())
+            .bind(text(&e.collector))
             .bind(to_us(e.time))
-            .bind(e.level.as_str())
-            .bind(e.message.as_str())
-            .bind(e.file.as_str())
+            .bind(text(&e.level))
+            .bind(text(&e.message))
+            .bind(text(&e.file))
             .execute(&mut *tx)
             .await?;
         }
@@ -57,7 +57,7 @@ impl CollectorStore for PgStore {
                    SELECT id FROM collector_log_errors WHERE collector = $1 \
                    ORDER BY id DESC LIMIT 1 OFFSET $2)",
             )
-            .bind(collector)
+            .bind(text(collector))
             .bind(LOG_ERRORS_KEPT)
             .execute(&mut *tx)
             .await?;
@@ -77,7 +77,7 @@ impl CollectorStore for PgStore {
             "SELECT collector, time_us, level, message, file FROM collector_log_errors \
              WHERE $1::TEXT IS NULL OR collector = $1 ORDER BY id DESC LIMIT $2",
         )
-        .bind(collector)
+        .bind(text_opt(collector))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
@@ -110,10 +110,10 @@ impl CollectorStore for PgStore {
              VALUES ($1, $2, $3, $4) ON CONFLICT (collector, commit_sha) DO UPDATE SET \
              committed_at_us = excluded.committed_at_us, components = excluded.components",
         )
-        .bind(collector)
-        .bind(commit.commit.as_str())
+        .bind(text(collector))
+        .bind(text(&commit.commit))
         .bind(to_us(commit.committed_at))
-        .bind(components)
+        .bind(text(&components).into_owned())
         .execute(&mut *tx)
         .await?;
         for c in counts {
@@ -124,10 +124,10 @@ impl CollectorStore for PgStore {
                  ON CONFLICT (collector, commit_sha, pattern_key) DO UPDATE SET \
                  component = excluded.component, matches = excluded.matches",
             )
-            .bind(collector)
-            .bind(c.commit.as_str())
-            .bind(c.pattern_key.as_str())
-            .bind(c.component.as_str())
+            .bind(text(collector))
+            .bind(text(&c.commit))
+            .bind(text(&c.pattern_key))
+            .bind(text(&c.component))
             .bind(c.matches)
             .execute(&mut *tx)
             .await?;
@@ -143,7 +143,7 @@ impl CollectorStore for PgStore {
             "SELECT commit_sha, committed_at_us, components FROM collector_git_commits \
              WHERE collector = $1 ORDER BY committed_at_us, id",
         )
-        .bind(collector)
+        .bind(text(collector))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -165,7 +165,7 @@ impl CollectorStore for PgStore {
             "SELECT commit_sha, pattern_key, component, matches FROM collector_git_counts \
              WHERE collector = $1 ORDER BY commit_sha COLLATE \"C\", pattern_key COLLATE \"C\"",
         )
-        .bind(collector)
+        .bind(text(collector))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -186,7 +186,7 @@ impl CollectorStore for PgStore {
             "SELECT name, size, modified_us, error FROM collector_files WHERE collector = $1 \
              ORDER BY name COLLATE \"C\"",
         )
-        .bind(collector)
+        .bind(text(collector))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -215,11 +215,11 @@ impl CollectorStore for PgStore {
              size = excluded.size, modified_us = excluded.modified_us, error = excluded.error, \
              recorded_at_us = excluded.recorded_at_us",
         )
-        .bind(collector)
-        .bind(file.name.as_str())
+        .bind(text(collector))
+        .bind(text(&file.name))
         .bind(file.size)
         .bind(to_us(file.modified))
-        .bind(file.error.as_deref())
+        .bind(text_opt(file.error.as_deref()))
         .bind(to_us(at))
         .execute(&self.pool)
         .await?;
@@ -231,8 +231,8 @@ impl CollectorStore for PgStore {
         Ok(sqlx::query_scalar(
             "SELECT value FROM collector_state WHERE collector = $1 AND key = $2",
         )
-        .bind(collector)
-        .bind(key)
+        .bind(text(collector))
+        .bind(text(key))
         .fetch_optional(&self.pool)
         .await?)
     }
@@ -243,9 +243,9 @@ impl CollectorStore for PgStore {
             "INSERT INTO collector_state (collector, key, value) VALUES ($1, $2, $3) \
              ON CONFLICT (collector, key) DO UPDATE SET value = excluded.value",
         )
-        .bind(collector)
-        .bind(key)
-        .bind(value)
+        .bind(text(collector))
+        .bind(text(key))
+        .bind(text(value))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -4,7 +4,7 @@ use mhd_core::sample::Sample;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use super::PgStore;
+use super::{PgStore, text};
 use crate::Result;
 use crate::history::{DAY_US, DayActivity, ErrorGroup, HistoryStore, MAX_SAMPLES};
 use crate::sqlite::{from_us, to_us};
@@ -61,7 +61,7 @@ impl HistoryStore for PgStore {
         if metrics.is_empty() || since >= until {
             return Ok(Vec::new());
         }
-        let metrics: Vec<&str> = metrics.to_vec();
+        let metrics: Vec<_> = metrics.iter().map(|m| text(m)).collect();
         let rows = sqlx::query(
             "SELECT timestamp_us, metric, value, unit, component, labels FROM ( \
                SELECT id, timestamp_us, metric, value, unit, component, labels FROM samples \

@@ -13,6 +13,7 @@ mod history;
 mod outbox;
 mod sessions;
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -67,6 +68,22 @@ pub(crate) fn describe(e: &sqlx::Error) -> String {
         },
         other => other.to_string(),
     }
+}
+
+/// Text as PostgreSQL can keep it. Its text columns refuse the NUL character, which SQLite
+/// keeps; so that a log line, an error or a name read from outside with one in it is stored
+/// rather than failing its whole write, a NUL becomes U+FFFD (the replacement character) here.
+pub(crate) fn text(s: &str) -> Cow<'_, str> {
+    if s.contains('\0') {
+        Cow::Owned(s.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// [`text`] of an optional text.
+pub(crate) fn text_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(text)
 }
 
 impl PgStore {

@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 
-use super::PgStore;
+use super::{PgStore, text, text_opt};
 use crate::Result;
 use crate::outbox::{
     Attempt, DELIVERY_COLUMNS, Delivery, DeliveryEvent, DeliveryFilter, DeliveryState,
@@ -37,8 +37,8 @@ fn jira_issue(row: &PgRow) -> Result<JiraIssue> {
 
 /// The text at `key` of a delivery's payload when it is a JSON string, as SQLite's
 /// `json_extract` read into a text gives (anything else: none).
-const PAYLOAD_TEXT: &str = "CASE WHEN jsonb_typeof(payload::jsonb -> $KEY) = 'string' \
-                            THEN payload::jsonb ->> $KEY END";
+const PAYLOAD_TEXT: &str = "CASE WHEN json_typeof(payload::json -> $KEY) = 'string' \
+                            THEN payload::json ->> $KEY END";
 
 impl Outbox for PgStore {
     async fn enqueue_notification(
@@ -60,9 +60,9 @@ impl Outbox for PgStore {
                          next_attempt_at_us, created_at_us) VALUES ($1, $2, 'fired', $3, $4, $4) \
                          ON CONFLICT (channel, alert_id, event) DO NOTHING",
                     )
-                    .bind(*channel)
+                    .bind(text(channel))
                     .bind(n.alert_id)
-                    .bind(n.alert)
+                    .bind(text(n.alert))
                     .bind(at_us)
                     .execute(&mut *tx)
                     .await?
@@ -75,9 +75,9 @@ impl Outbox for PgStore {
                          deliveries WHERE channel = $1 AND alert_id = $2 AND event = 'fired') \
                          ON CONFLICT (channel, alert_id, event) DO NOTHING",
                     )
-                    .bind(*channel)
+                    .bind(text(channel))
                     .bind(n.alert_id)
-                    .bind(n.alert)
+                    .bind(text(n.alert))
                     .bind(at_us)
                     .execute(&mut *tx)
                     .await?
@@ -100,7 +100,7 @@ impl Outbox for PgStore {
              ORDER BY d.id LIMIT 1"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(channel)
+            .bind(text(channel))
             .bind(to_us(now))
             .fetch_optional(&self.pool)
             .await?;
@@ -114,7 +114,7 @@ impl Outbox for PgStore {
              AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
                  AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id)",
         )
-        .bind(channel)
+        .bind(text(channel))
         .fetch_one(&self.pool)
         .await?;
         Ok(at.map(from_us))
@@ -135,14 +135,14 @@ impl Outbox for PgStore {
             )
             .bind(i64::from(attempts))
             .bind(to_us(*next_at))
-            .bind(error.as_str())
+            .bind(text(error))
             .bind(id),
             Attempt::Failed { error } => sqlx::query(
                 "UPDATE deliveries SET state = 'failed', attempts = $1, last_error = $2 \
                  WHERE id = $3",
             )
             .bind(i64::from(attempts))
-            .bind(error.as_str())
+            .bind(text(error))
             .bind(id),
         };
         query.execute(&self.pool).await?;
@@ -150,12 +150,12 @@ impl Outbox for PgStore {
     }
 
     async fn abandon_deliveries(&self, channels: &[&str], error: &str) -> Result<u64> {
-        let kept: Vec<&str> = channels.to_vec();
+        let kept: Vec<_> = channels.iter().map(|c| text(c)).collect();
         let done = sqlx::query(
             "UPDATE deliveries SET state = 'failed', last_error = $1 WHERE state = 'pending' \
              AND NOT (channel = ANY($2))",
         )
-        .bind(error)
+        .bind(text(error))
         .bind(kept)
         .execute(&self.pool)
         .await?;
@@ -190,7 +190,7 @@ impl Outbox for PgStore {
              AND ($3::BIGINT IS NULL OR alert_id = $3) ORDER BY id DESC LIMIT $4"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(filter.channel.as_deref())
+            .bind(text_opt(filter.channel.as_deref()))
             .bind(filter.state.map(DeliveryState::as_str))
             .bind(filter.alert_id)
             .bind(i64::from(filter.limit))
@@ -239,10 +239,10 @@ impl Outbox for PgStore {
              created_at_us) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (alert_id) DO NOTHING",
         )
         .bind(issue.alert_id)
-        .bind(issue.channel.as_str())
-        .bind(issue.issue_key.as_str())
-        .bind(issue.issue_id.as_deref())
-        .bind(issue.issue_url.as_deref())
+        .bind(text(&issue.channel))
+        .bind(text(&issue.issue_key))
+        .bind(text_opt(issue.issue_id.as_deref()))
+        .bind(text_opt(issue.issue_url.as_deref()))
         .bind(to_us(issue.created_at))
         .execute(&self.pool)
         .await?;

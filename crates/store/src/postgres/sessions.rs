@@ -5,8 +5,8 @@ use sqlx::Row;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-use super::PgStore;
 use super::auth::folded;
+use super::{PgStore, text_opt};
 use crate::auth::{AuthError, AuthResult, UserRecord, token_hash};
 use crate::sessions::random_text;
 use crate::sessions::{IDLE, LIFETIME, NewSession, SessionRecord, SessionStore, TOUCH_EVERY};
@@ -34,7 +34,7 @@ impl SessionStore for PgStore {
         .bind(to_us(now))
         .bind(to_us(now))
         .bind(to_us(end))
-        .bind(client)
+        .bind(text_opt(client))
         .fetch_one(&self.pool)
         .await?;
         Ok(NewSession {

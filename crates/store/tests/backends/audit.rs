@@ -6,7 +6,7 @@ use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Backend, Db, on_both_backends};
+use crate::common::{Backend, Db, as_stored, on_both_backends};
 
 const T0: OffsetDateTime = datetime!(2025-03-03 9:00 UTC);
 
@@ -14,6 +14,7 @@ on_both_backends!(
     entries_cannot_be_changed_or_deleted_while_young,
     pruning_deletes_only_what_is_past_the_retention,
     since_action_and_limit_filter_newest_first,
+    an_entry_with_a_nul_is_recorded,
 );
 
 fn entry(minutes: i64, action: &str, outcome: Outcome) -> NewEntry {
@@ -161,4 +162,21 @@ async fn since_action_and_limit_filter_newest_first<S: Backend>(db: &mut Db<S>) 
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// A refused request's input may hold a NUL; its entry is recorded all the same, the details
+/// exactly (JSON escapes it).
+async fn an_entry_with_a_nul_is_recorded<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
+    let entry = NewEntry {
+        resource: "token a\0b".into(),
+        details: json!({ "name": "a\0b" }),
+        ..entry(0, "token.create", Outcome::Refused)
+    };
+    let id = store.record_audit(&entry).await.expect("recorded");
+    let all = store.audit_entries(&AuditFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].id, id);
+    assert_eq!(all[0].resource, as_stored::<S>("token a\0b"));
+    assert_eq!(all[0].details, json!({ "name": "a\0b" }));
 }

@@ -19,6 +19,7 @@ on_both_backends!(
     users_and_tokens_survive_reopening,
     two_admins_demoted_at_once_leave_one,
     a_token_revoked_twice_at_once_is_revoked_once,
+    names_with_a_nul_find_nothing,
 );
 
 /// Every text cell of a table, to look for what must not be there.
@@ -347,6 +348,29 @@ async fn a_token_revoked_twice_at_once_is_revoked_once<S: Backend>(db: &mut Db<S
         let err = by_name.err().or(by_id.err()).unwrap();
         assert!(matches!(err, AuthError::AlreadyRevoked(_)), "{err:?}");
     }
+}
+
+/// A name with a NUL in it (which no stored name has) finds nothing, and is not an error.
+async fn names_with_a_nul_find_nothing<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
+    let hash = PasswordHash::new("a good long password").unwrap();
+    store
+        .add_user("alice", Role::Admin, &hash, T0)
+        .await
+        .unwrap();
+    store
+        .create_token("ci", Role::Ingest, None, T0)
+        .await
+        .unwrap();
+    assert!(store.user_by_name("alice\0").await.unwrap().is_none());
+    let r = store.set_password_hash("alice\0", &hash).await;
+    assert!(matches!(r, Err(AuthError::NoUser(_))), "{r:?}");
+    let r = store.revoke_token("ci\0", T0).await;
+    assert!(matches!(r, Err(AuthError::NoToken(_))), "{r:?}");
+    assert!(store.token_by_hash("\0", T0).await.unwrap().is_none());
+    assert_eq!(store.end_sessions_of("alice\0", T0).await.unwrap(), 0);
+    let r = store.add_user("bob\0", Role::Viewer, &hash, T0).await;
+    assert!(matches!(r, Err(AuthError::Input(_))), "{r:?}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use mhd_store::collect::{GitCommitRecord, GitCountRecord, LogErrorRecord, SeenFileRecord};
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Backend, Db, on_both_backends};
+use crate::common::{Backend, Db, as_stored, on_both_backends};
 
 on_both_backends!(
     log_errors_keep_the_newest_thousand_per_collector,
@@ -12,6 +12,7 @@ on_both_backends!(
     seen_files_and_values_are_replaced_by_name,
     commits_of_one_time_come_in_the_order_they_were_stored,
     log_errors_written_at_once_keep_the_newest_thousand,
+    a_log_error_with_a_nul_byte_is_kept,
 );
 
 fn error(collector: &str, n: i64) -> LogErrorRecord {
@@ -158,4 +159,15 @@ async fn seen_files_and_values_are_replaced_by_name<S: Backend>(db: &mut Db<S>) 
         store.collector_value("t", "k").await.expect("read"),
         Some("2".into())
     );
+}
+
+/// A log line with a NUL in it is stored, not refused with its whole batch.
+async fn a_log_error_with_a_nul_byte_is_kept<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
+    let mut e = error("app", 1);
+    e.message = "bad\0byte".into();
+    store.insert_log_errors(&[e]).await.expect("stored");
+    let got = store.recent_log_errors(Some("app"), 1).await.unwrap();
+    assert_eq!(got[0].message, as_stored::<S>("bad\0byte"));
+    assert_eq!(got.len(), 1);
 }

@@ -100,6 +100,8 @@ pub enum Place {
 pub trait Backend:
     AuthStore + SessionStore + AuditStore + CollectorStore + HistoryStore + Outbox + Sized
 {
+    /// Whether text keeps a NUL character as given (SQLite); PostgreSQL keeps U+FFFD instead.
+    const KEEPS_NUL: bool;
     /// Opens the store at `place` with a few connections.
     fn open_at(place: &Place) -> impl Future<Output = Self>;
     /// Closes the store.
@@ -111,6 +113,8 @@ pub trait Backend:
 }
 
 impl Backend for SqliteStore {
+    const KEEPS_NUL: bool = true;
+
     async fn open_at(place: &Place) -> Self {
         let Place::Sqlite(dir) = place else {
             panic!("a SQLite store in a folder")
@@ -136,6 +140,8 @@ impl Backend for SqliteStore {
 }
 
 impl Backend for PgStore {
+    const KEEPS_NUL: bool = false;
+
     async fn open_at(place: &Place) -> Self {
         let Place::Postgres(db) = place else {
             panic!("a PostgreSQL store in a scratch database")
@@ -197,6 +203,15 @@ impl Backend for PgStore {
             .expect("sample stored");
         }
         raw.close().await;
+    }
+}
+
+/// `with_nul` as a store of kind `S` gives it back.
+pub fn as_stored<S: Backend>(with_nul: &str) -> String {
+    if S::KEEPS_NUL {
+        with_nul.to_owned()
+    } else {
+        with_nul.replace('\0', "\u{FFFD}")
     }
 }
 
