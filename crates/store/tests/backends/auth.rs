@@ -20,6 +20,7 @@ on_both_backends!(
     two_admins_demoted_at_once_leave_one,
     a_token_revoked_twice_at_once_is_revoked_once,
     names_with_a_nul_find_nothing,
+    users_come_by_name_in_any_case,
 );
 
 /// Every text cell of a table, to look for what must not be there.
@@ -371,6 +372,26 @@ async fn names_with_a_nul_find_nothing<S: Backend>(db: &mut Db<S>) {
     assert_eq!(store.end_sessions_of("alice\0", T0).await.unwrap(), 0);
     let r = store.add_user("bob\0", Role::Viewer, &hash, T0).await;
     assert!(matches!(r, Err(AuthError::Input(_))), "{r:?}");
+}
+
+/// Users are listed by name whatever its case, in byte order otherwise (`_` before letters).
+async fn users_come_by_name_in_any_case<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
+    let hash = PasswordHash::new("a good long password").unwrap();
+    for name in ["bob", "Alice", "carol", "_ops", "Zed", "alice.b", "0day"] {
+        store.add_user(name, Role::Viewer, &hash, T0).await.unwrap();
+    }
+    let names: Vec<String> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["0day", "_ops", "Alice", "alice.b", "bob", "carol", "Zed"]
+    );
 }
 
 #[test]

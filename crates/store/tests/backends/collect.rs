@@ -13,6 +13,7 @@ on_both_backends!(
     commits_of_one_time_come_in_the_order_they_were_stored,
     log_errors_written_at_once_keep_the_newest_thousand,
     a_log_error_with_a_nul_byte_is_kept,
+    seen_files_come_in_byte_order,
 );
 
 fn error(collector: &str, n: i64) -> LogErrorRecord {
@@ -170,4 +171,27 @@ async fn a_log_error_with_a_nul_byte_is_kept<S: Backend>(db: &mut Db<S>) {
     let got = store.recent_log_errors(Some("app"), 1).await.unwrap();
     assert_eq!(got[0].message, as_stored::<S>("bad\0byte"));
     assert_eq!(got.len(), 1);
+}
+
+/// Seen files are listed by name in byte order: capitals first.
+async fn seen_files_come_in_byte_order<S: Backend>(db: &mut Db<S>) {
+    let store = &db.store;
+    let at = OffsetDateTime::UNIX_EPOCH;
+    for name in ["b.xml", "a.xml", "B.xml", "a-1.xml", "a_1.xml"] {
+        let file = SeenFileRecord {
+            name: name.into(),
+            size: 1,
+            modified: at,
+            error: None,
+        };
+        store.record_seen_file("t", &file, at).await.unwrap();
+    }
+    let names: Vec<String> = store
+        .seen_files("t")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(names, ["B.xml", "a-1.xml", "a.xml", "a_1.xml", "b.xml"]);
 }
