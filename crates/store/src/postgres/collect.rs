@@ -38,19 +38,24 @@ impl CollectorStore for PgStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        for e in errors {
-            sqlx::query(
-                "INSERT INTO collector_log_errors (collector, time_us, level, message, file) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(text(&e.collector))
-            .bind(to_us(e.time))
-            .bind(text(&e.level))
-            .bind(text(&e.message))
-            .bind(text(&e.file))
-            .execute(&mut *tx)
-            .await?;
-        }
+        // One statement for the whole batch, its rows taken in the batch's order so that the
+        // ids (the order "newest" is read by) follow it.
+        let column = |f: fn(&LogErrorRecord) -> &str| -> Vec<_> {
+            errors.iter().map(|e| text(f(e))).collect()
+        };
+        let times: Vec<i64> = errors.iter().map(|e| to_us(e.time)).collect();
+        sqlx::query(
+            "INSERT INTO collector_log_errors (collector, time_us, level, message, file) \
+             SELECT c, t, l, m, f FROM UNNEST($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], \
+               $5::TEXT[]) WITH ORDINALITY AS batch (c, t, l, m, f, n) ORDER BY n",
+        )
+        .bind(column(|e| &e.collector))
+        .bind(times)
+        .bind(column(|e| &e.level))
+        .bind(column(|e| &e.message))
+        .bind(column(|e| &e.file))
+        .execute(&mut *tx)
+        .await?;
         for collector in collectors {
             sqlx::query(
                 "DELETE FROM collector_log_errors WHERE collector = $1 AND id <= ( \
