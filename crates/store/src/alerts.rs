@@ -143,7 +143,7 @@ pub fn parse_state(s: &str) -> Option<AlertState> {
     }
 }
 
-fn resolution_name(r: Resolution) -> &'static str {
+pub(crate) fn resolution_name(r: Resolution) -> &'static str {
     match r {
         Resolution::Manual => "manual",
         Resolution::Automatic => "automatic",
@@ -151,7 +151,7 @@ fn resolution_name(r: Resolution) -> &'static str {
     }
 }
 
-fn parse_resolution(s: &str) -> Option<Resolution> {
+pub(crate) fn parse_resolution(s: &str) -> Option<Resolution> {
     match s {
         "manual" => Some(Resolution::Manual),
         "automatic" => Some(Resolution::Automatic),
@@ -160,7 +160,7 @@ fn parse_resolution(s: &str) -> Option<Resolution> {
     }
 }
 
-fn event_name(e: AlertEvent) -> &'static str {
+pub(crate) fn event_name(e: AlertEvent) -> &'static str {
     match e {
         AlertEvent::Pending => "pending",
         AlertEvent::Fired => "fired",
@@ -170,14 +170,14 @@ fn event_name(e: AlertEvent) -> &'static str {
 }
 
 /// A stored value this program cannot read: the file was changed by hand.
-fn corrupt(what: &str, value: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Db(sqlx::Error::Decode(
         format!("alerts: unknown {what} {value:?}").into(),
     ))
 }
 
 /// Checks a name: 1 to [`MAX_NAME_CHARS`] characters, no control characters.
-fn check_name(field: &str, v: &str) -> Result<(), AlertStoreError> {
+pub(crate) fn check_name(field: &str, v: &str) -> Result<(), AlertStoreError> {
     if v.trim().is_empty() {
         return Err(AlertStoreError::Invalid(format!(
             "{field}: must not be empty"
@@ -198,7 +198,7 @@ fn check_name(field: &str, v: &str) -> Result<(), AlertStoreError> {
 
 /// Checks a comment: at most [`MAX_COMMENT_CHARS`] characters, no control characters but line
 /// breaks and tabs. A blank comment is no comment.
-fn clean_comment(v: Option<&str>) -> Result<Option<String>, AlertStoreError> {
+pub(crate) fn clean_comment(v: Option<&str>) -> Result<Option<String>, AlertStoreError> {
     let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -215,14 +215,14 @@ fn clean_comment(v: Option<&str>) -> Result<Option<String>, AlertStoreError> {
     Ok(Some(v.to_owned()))
 }
 
-const SELECT_ALERT: &str = "SELECT a.id, a.key, a.rule, a.kind, a.severity, a.state, a.title, \
+pub(crate) const SELECT_ALERT: &str = "SELECT a.id, a.key, a.rule, a.kind, a.severity, a.state, a.title, \
     a.message, a.component, a.value, a.started_at_us, a.fired_at_us, a.last_seen_us, \
     a.clear_since_us, a.resolved_at_us, a.resolution, a.impact_datasets, a.impact_components, \
     a.impact_downtime_minutes, a.runbook, a.suppressed_by, a.notified, \
     k.by AS ack_by, k.at_us AS ack_at_us, k.comment AS ack_comment \
     FROM alerts a LEFT JOIN alert_acks k ON k.alert_id = a.id";
 
-fn names(text: &str) -> Vec<String> {
+pub(crate) fn names(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
@@ -289,7 +289,7 @@ fn silence_from_row(r: &SqliteRow) -> Result<Silence> {
     })
 }
 
-const SELECT_SILENCE: &str =
+pub(crate) const SELECT_SILENCE: &str =
     "SELECT id, rule, component, starts_at_us, until_us, by, comment FROM alert_silences";
 
 /// Writes an alert by its id: inserted, or brought to what it is now.

@@ -82,7 +82,7 @@ pub(crate) async fn insert_test_run(
 
 /// The input limits of a test run: its suite, phase and component are names; each case's
 /// name and class name are names, its message a text, its time seconds ≥ 0.
-fn check_test_run(run: &TestRun) -> Result<()> {
+pub(crate) fn check_test_run(run: &TestRun) -> Result<()> {
     use mhd_core::limits::{check_duration, check_name, check_text};
     let invalid = |index, field, message| StoreError::Invalid {
         index,
@@ -176,25 +176,7 @@ pub(crate) async fn insert_benchmarks(
     source: Option<&str>,
     at: OffsetDateTime,
 ) -> Result<u64> {
-    for (index, s) in samples.iter().enumerate() {
-        let invalid = |field, message| StoreError::Invalid {
-            index,
-            source: mhd_core::OperationError::field(field, message),
-        };
-        mhd_core::limits::check_name(&s.operation, true).map_err(|m| invalid("operation", m))?;
-        if let Some(c) = &s.component {
-            mhd_core::limits::check_name(c, true).map_err(|m| invalid("component", m))?;
-        }
-        if let Some(v) = s.values_ms.iter().find(|v| !v.is_finite() || **v < 0.0) {
-            return Err(StoreError::Invalid {
-                index,
-                source: mhd_core::OperationError::field(
-                    "values_ms",
-                    format!("{v} is not a time ≥ 0"),
-                ),
-            });
-        }
-    }
+    check_benchmarks(samples)?;
     let mut tx = WriteTx::begin(pool).await?;
     let batch: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(batch), 0) + 1 FROM benchmark_samples")
@@ -225,6 +207,30 @@ pub(crate) async fn insert_benchmarks(
     }
     tx.commit().await?;
     Ok(n)
+}
+
+/// Checks every series of a benchmark batch, naming the first bad one by its index.
+pub(crate) fn check_benchmarks(samples: &[BenchmarkSamples]) -> Result<()> {
+    for (index, s) in samples.iter().enumerate() {
+        let invalid = |field, message| StoreError::Invalid {
+            index,
+            source: mhd_core::OperationError::field(field, message),
+        };
+        mhd_core::limits::check_name(&s.operation, true).map_err(|m| invalid("operation", m))?;
+        if let Some(c) = &s.component {
+            mhd_core::limits::check_name(c, true).map_err(|m| invalid("component", m))?;
+        }
+        if let Some(v) = s.values_ms.iter().find(|v| !v.is_finite() || **v < 0.0) {
+            return Err(StoreError::Invalid {
+                index,
+                source: mhd_core::OperationError::field(
+                    "values_ms",
+                    format!("{v} is not a time ≥ 0"),
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn latest_benchmarks(pool: &SqlitePool) -> Result<Vec<BenchmarkSamples>> {
@@ -457,7 +463,7 @@ const SAMPLE_CHUNK: usize = 4096;
 
 /// A sample's labels as stored: canonical JSON (keys sorted), NULL when there are none, so that
 /// equal label sets are equal texts.
-fn labels_text(labels: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn labels_text(labels: &BTreeMap<String, String>) -> Option<String> {
     (!labels.is_empty()).then(|| serde_json::to_string(labels).unwrap_or_default())
 }
 
@@ -618,6 +624,14 @@ pub(crate) async fn migration_days(
     .bind(last_day)
     .fetch_all(pool)
     .await?;
+    Ok(days_and_counts(rows))
+}
+
+/// The overall status kept over time, if any.
+/// The days of `migration_days` rows, with the counts they add up to.
+pub(crate) fn days_and_counts(
+    rows: Vec<(i64, String, i64, i64, i64, i64)>,
+) -> (Vec<mhd_core::history::MigrationDay>, crate::MigrationCounts) {
     let mut counts = crate::MigrationCounts::default();
     let days = rows
         .into_iter()
@@ -637,14 +651,12 @@ pub(crate) async fn migration_days(
             },
         )
         .collect();
-    Ok((days, counts))
+    (days, counts)
 }
 
-/// The overall status kept over time, if any.
 pub(crate) async fn health_state(
     pool: &SqlitePool,
 ) -> Result<Option<mhd_core::health::HealthState>> {
-    use mhd_core::summary::Health;
     /// shown, since, pending, pending since, updated.
     type Row = (String, i64, Option<String>, Option<i64>, i64);
     let row: Option<Row> = sqlx::query_as(
@@ -653,16 +665,28 @@ pub(crate) async fn health_state(
     )
     .fetch_optional(pool)
     .await?;
-    let Some((shown, since, pending, pending_since, updated)) = row else {
-        return Ok(None);
-    };
+    row.map(health_from_row).transpose()
+}
+
+/// Keeps the overall status.
+/// The overall status kept, from its row.
+pub(crate) fn health_from_row(
+    (shown, since, pending, pending_since, updated): (
+        String,
+        i64,
+        Option<String>,
+        Option<i64>,
+        i64,
+    ),
+) -> Result<mhd_core::health::HealthState> {
+    use mhd_core::summary::Health;
     let health = |s: &str| {
         Health::from_name(s).ok_or_else(|| StoreError::Foreign {
             path: "health_state".to_owned(),
             reason: format!("unknown status {s:?}"),
         })
     };
-    Ok(Some(mhd_core::health::HealthState {
+    Ok(mhd_core::health::HealthState {
         shown: health(&shown)?,
         since: from_us(since),
         pending: match (pending, pending_since) {
@@ -670,10 +694,9 @@ pub(crate) async fn health_state(
             _ => None,
         },
         updated_at: from_us(updated),
-    }))
+    })
 }
 
-/// Keeps the overall status.
 pub(crate) async fn save_health_state(
     pool: &SqlitePool,
     s: &mhd_core::health::HealthState,

@@ -41,7 +41,7 @@ use crate::{
 
 /// Rows per multi-row INSERT: 2048 rows × 13 columns stays below SQLite's limit of 32766 variables.
 const INSERT_CHUNK: usize = 2048;
-const COLUMNS: &str = "timestamp_us, metric_type, operation, dataset_name, component, system, \
+pub(crate) const COLUMNS: &str = "timestamp_us, metric_type, operation, dataset_name, component, system, \
                        duration_ms, success, row_count, error_message, metadata, import_key, \
                        dataset_id";
 pub(crate) const HOUR_US: i64 = 3_600_000_000;
@@ -415,7 +415,7 @@ fn classify_open_error(e: sqlx::Error, path: &str) -> StoreError {
 
 /// Sets or clears the "writes failing" flag from a write's outcome: a disk fault sets it, a
 /// success clears it, anything else (a busy store, an invalid record) says nothing of the disk.
-fn note<T>(flag: &AtomicBool, outcome: &Result<T>) {
+pub(crate) fn note<T>(flag: &AtomicBool, outcome: &Result<T>) {
     match outcome {
         Ok(_) => flag.store(false, Ordering::Relaxed),
         Err(e) if e.is_storage_fault() => flag.store(true, Ordering::Relaxed),
@@ -426,32 +426,32 @@ fn note<T>(flag: &AtomicBool, outcome: &Result<T>) {
 /// What stored operations add to the per-hour rollups and to the dataset table, counted as
 /// they are written and applied in the same transaction.
 #[derive(Debug, Default)]
-struct Deltas {
+pub(crate) struct Deltas {
     /// Per metric type, per hour.
-    rollups: HashMap<String, HashMap<i64, TypeTotals>>,
-    datasets: HashMap<String, DatasetDelta>,
+    pub(crate) rollups: HashMap<String, HashMap<i64, TypeTotals>>,
+    pub(crate) datasets: HashMap<String, DatasetDelta>,
     /// Migration attempts and rollbacks per (UTC day, component or ""), all and successful.
-    migration_days: HashMap<(i64, String), DayCounts>,
+    pub(crate) migration_days: HashMap<(i64, String), DayCounts>,
     /// Operations per (hour, component, system): count, failures, durations.
-    components: HashMap<(i64, String, System), HourCounts>,
+    pub(crate) components: HashMap<(i64, String, System), HourCounts>,
 }
 
 #[derive(Debug, Clone)]
-struct DatasetDelta {
-    first: i64,
-    last: i64,
-    registered: bool,
-    last_migrated: Option<i64>,
-    last_rollback: Option<i64>,
-    last_started: Option<i64>,
+pub(crate) struct DatasetDelta {
+    pub(crate) first: i64,
+    pub(crate) last: i64,
+    pub(crate) registered: bool,
+    pub(crate) last_migrated: Option<i64>,
+    pub(crate) last_rollback: Option<i64>,
+    pub(crate) last_started: Option<i64>,
     /// The latest attempt and whether it succeeded (a success wins a tie).
-    last_attempt: Option<(i64, bool)>,
+    pub(crate) last_attempt: Option<(i64, bool)>,
     /// The latest verification and whether it passed (a pass wins a tie).
-    last_verified: Option<(i64, bool)>,
+    pub(crate) last_verified: Option<(i64, bool)>,
     /// The type of the operation at `last`.
-    last_type: String,
+    pub(crate) last_type: String,
     /// The latest component named for the dataset in this writer's operations.
-    component: Option<String>,
+    pub(crate) component: Option<String>,
 }
 
 /// The later of two (time, success) marks; at the same instant a success wins.
@@ -468,23 +468,23 @@ pub(crate) const DAY_US: i64 = 86_400_000_000;
 
 /// One hour's operations of one component on one system.
 #[derive(Debug, Clone, Default)]
-struct HourCounts {
-    count: i64,
-    failures: i64,
-    durations: mhd_core::sketch::Histogram,
+pub(crate) struct HourCounts {
+    pub(crate) count: i64,
+    pub(crate) failures: i64,
+    pub(crate) durations: mhd_core::sketch::Histogram,
 }
 
 /// One day's migration attempts and rollbacks of one component.
 #[derive(Debug, Clone, Copy, Default)]
-struct DayCounts {
-    attempts: i64,
-    migrations: i64,
-    rollback_ops: i64,
-    rollbacks: i64,
+pub(crate) struct DayCounts {
+    pub(crate) attempts: i64,
+    pub(crate) migrations: i64,
+    pub(crate) rollback_ops: i64,
+    pub(crate) rollbacks: i64,
 }
 
 impl Deltas {
-    fn count(&mut self, op: &NewOperation) {
+    pub(crate) fn count(&mut self, op: &NewOperation) {
         let us = to_us(op.timestamp);
         let hour = us.div_euclid(HOUR_US);
         // Look up by &str first: a String is made only for a type or dataset seen the first time.
@@ -714,7 +714,7 @@ const UPSERT_CHUNK: usize = 1000;
 /// Dataset names and their ids, as committed: kept by a caller that stores many transactions
 /// (an ingest's chunks) so that each looks up only the names it meets the first time.
 #[derive(Debug, Clone, Default)]
-pub struct DatasetIds(HashMap<String, i64>);
+pub struct DatasetIds(pub(crate) HashMap<String, i64>);
 
 /// Stores operations inside one open transaction; see [`SqliteStore::writer`].
 pub struct OperationWriter {
@@ -808,7 +808,7 @@ impl OperationWriter {
 }
 
 /// Checks every operation of a batch, naming the first invalid one by its index.
-fn validate_all(ops: &[NewOperation]) -> Result<()> {
+pub(crate) fn validate_all(ops: &[NewOperation]) -> Result<()> {
     for (index, op) in ops.iter().enumerate() {
         op.validate()
             .map_err(|source| StoreError::Invalid { index, source })?;

@@ -1,23 +1,30 @@
-//! Alerts in a real SQLite file: transitions saved and read back after the store is closed and
-//! opened again, acknowledgements refused for unknown and resolved alerts, silences in force
-//! only within their window, and the integrity facts read from operations.
+//! Alerts in a real SQLite file and a real PostgreSQL database (the same tests on both):
+//! transitions saved and read back after the store is closed and opened again,
+//! acknowledgements refused for unknown and resolved alerts, silences in force only within
+//! their window, and the integrity facts read from operations.
 
 use mhd_core::alerts::{
     Alert, AlertEvent, AlertState, Impact, Resolution, Severity, Silence, Transition,
 };
 use mhd_core::{NewOperation, System};
+use mhd_store::Store;
 use mhd_store::alerts::{AlertFilter, AlertStore, AlertStoreError, NewSilence};
-use mhd_store::{SqliteStore, Store};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 const T0: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
 
-async fn open(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(&dir.path().join("mhd.db"), 2)
-        .await
-        .expect("the store opens")
-}
+mod backends;
+use backends::Backend;
+
+on_both!(
+    "al";
+    transitions_are_kept_across_a_reopen_with_their_history,
+    a_cancelled_pending_alert_is_dropped_but_its_id_is_never_given_again,
+    acknowledging_refuses_unknown_and_resolved_alerts_and_changes_nothing,
+    silences_are_in_force_within_their_window_until_removed,
+    integrity_failures_are_the_standing_ones,
+);
 
 fn alert(id: i64, rule: &str, component: Option<&str>, severity: Severity) -> Alert {
     Alert {
@@ -72,14 +79,12 @@ fn t(alert: &Alert, event: AlertEvent, notify: bool) -> Transition {
     }
 }
 
-#[tokio::test]
-async fn transitions_are_kept_across_a_reopen_with_their_history() {
-    let dir = tempfile::tempdir().unwrap();
+async fn transitions_are_kept_across_a_reopen_with_their_history<B: Backend>(b: &B) {
     let pending = alert(7, "high_error_rate", Some("storage"), Severity::Warning);
     let firing = fired(pending.clone(), T0 + Duration::minutes(1));
     let other = alert(8, "rollbacks", None, Severity::Critical);
     {
-        let store = open(&dir).await;
+        let store = b.open().await;
         assert_eq!(store.max_alert_id().await.unwrap(), 0);
         store
             .save_transitions(&[t(&pending, AlertEvent::Pending, false)], T0)
@@ -95,9 +100,9 @@ async fn transitions_are_kept_across_a_reopen_with_their_history() {
             )
             .await
             .unwrap();
-        store.close().await;
+        b.close(store).await;
     }
-    let store = open(&dir).await;
+    let store = b.open().await;
     let open_alerts = store.open_alerts().await.unwrap();
     assert_eq!(open_alerts.len(), 2);
     // Newest first by when they were first seen, then by id.
@@ -185,10 +190,8 @@ async fn transitions_are_kept_across_a_reopen_with_their_history() {
     );
 }
 
-#[tokio::test]
-async fn a_cancelled_pending_alert_is_dropped_but_its_id_is_never_given_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn a_cancelled_pending_alert_is_dropped_but_its_id_is_never_given_again<B: Backend>(b: &B) {
+    let store = b.open().await;
     let a = alert(41, "slow_response", Some("config"), Severity::Warning);
     store
         .save_transitions(&[t(&a, AlertEvent::Pending, false)], T0)
@@ -219,10 +222,8 @@ async fn a_cancelled_pending_alert_is_dropped_but_its_id_is_never_given_again() 
     assert_eq!(events, ["pending", "acknowledged", "cancelled"]);
 }
 
-#[tokio::test]
-async fn acknowledging_refuses_unknown_and_resolved_alerts_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn acknowledging_refuses_unknown_and_resolved_alerts_and_changes_nothing<B: Backend>(b: &B) {
+    let store = b.open().await;
     let live = fired(
         alert(1, "high_error_rate", Some("storage"), Severity::Warning),
         T0,
@@ -299,10 +300,8 @@ async fn acknowledging_refuses_unknown_and_resolved_alerts_and_changes_nothing()
     );
 }
 
-#[tokio::test]
-async fn silences_are_in_force_within_their_window_until_removed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn silences_are_in_force_within_their_window_until_removed<B: Backend>(b: &B) {
+    let store = b.open().await;
     let s = store
         .add_silence(&NewSilence {
             rule: Some("high_error_rate".into()),
@@ -406,10 +405,8 @@ fn verification(
     o
 }
 
-#[tokio::test]
-async fn integrity_failures_are_the_standing_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn integrity_failures_are_the_standing_ones<B: Backend>(b: &B) {
+    let store = b.open().await;
     store
         .insert_operations(&[
             // Failed, then passed: nothing stands.

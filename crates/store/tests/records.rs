@@ -1,19 +1,29 @@
-//! Test runs, benchmark batches and the analysis inputs, against a real SQLite file.
+//! Test runs, benchmark batches and the analysis inputs, on a real SQLite file and a real
+//! PostgreSQL database (the same tests on both).
 
 use mhd_core::perf::BenchmarkSamples;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
 use mhd_core::{NewOperation, System};
-use mhd_store::{SqliteStore, Store};
+use mhd_store::Store;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
 
 const T0: OffsetDateTime = datetime!(2025-01-06 9:00 UTC);
 
-async fn open(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(&dir.path().join("mhd.db"), 2)
-        .await
-        .unwrap()
-}
+mod backends;
+use backends::Backend;
+
+on_both!(
+    "rec";
+    test_runs_come_back_with_their_cases_newest_runs_per_suite,
+    the_comparison_reads_each_series_latest_batch,
+    daily_net_throughput_counts_successful_migrations_less_rollbacks,
+    progress_per_component_and_marks_by_name,
+    component_windows_split_by_system,
+    latest_samples_keep_the_newest_of_each_series_since_a_time,
+    a_batch_of_samples_with_a_bad_one_stores_nothing,
+    many_samples_go_in_one_call_across_statement_chunks,
+);
 
 fn case(name: &str, status: TestStatus) -> TestCase {
     TestCase {
@@ -36,10 +46,8 @@ fn run(suite: &str, hours: i64, cases: Vec<TestCase>) -> TestRun {
     }
 }
 
-#[tokio::test]
-async fn test_runs_come_back_with_their_cases_newest_runs_per_suite() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn test_runs_come_back_with_their_cases_newest_runs_per_suite<B: Backend>(b: &B) {
+    let store = b.open().await;
     for h in 0..12 {
         let status = if h % 3 == 0 {
             TestStatus::Failed
@@ -95,10 +103,8 @@ async fn test_runs_come_back_with_their_cases_newest_runs_per_suite() {
     );
 }
 
-#[tokio::test]
-async fn the_comparison_reads_each_series_latest_batch() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn the_comparison_reads_each_series_latest_batch<B: Backend>(b: &B) {
+    let store = b.open().await;
     let s = |op: &str, system, values: &[f64]| BenchmarkSamples {
         operation: op.into(),
         system,
@@ -143,10 +149,8 @@ fn op(at: OffsetDateTime, ty: &str, ds: &str, ok: bool) -> NewOperation {
     o
 }
 
-#[tokio::test]
-async fn daily_net_throughput_counts_successful_migrations_less_rollbacks() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn daily_net_throughput_counts_successful_migrations_less_rollbacks<B: Backend>(b: &B) {
+    let store = b.open().await;
     let d = |day: i64, h: i64| {
         datetime!(2025-01-06 0:00 UTC) + Duration::days(day) + Duration::hours(h)
     };
@@ -177,10 +181,8 @@ async fn daily_net_throughput_counts_successful_migrations_less_rollbacks() {
     );
 }
 
-#[tokio::test]
-async fn progress_per_component_and_marks_by_name() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn progress_per_component_and_marks_by_name<B: Backend>(b: &B) {
+    let store = b.open().await;
     let mut ops = vec![
         op(T0, "migration", "a", true),
         op(T0, "migration", "b", false),
@@ -220,10 +222,8 @@ async fn progress_per_component_and_marks_by_name() {
     assert_eq!(store.dataset_progress().await.unwrap(), p);
 }
 
-#[tokio::test]
-async fn component_windows_split_by_system() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn component_windows_split_by_system<B: Backend>(b: &B) {
+    let store = b.open().await;
     let mk = |m: i64, sys: System, ok: bool, d: f64| {
         let mut o = NewOperation::new(T0 + Duration::minutes(m), "query_execution", "q");
         o.component = Some("storage".into());
@@ -280,10 +280,8 @@ fn sample(minutes: i64, metric: &str, value: f64) -> mhd_core::sample::Sample {
     mhd_core::sample::Sample::new(T0 + Duration::minutes(minutes), metric, value)
 }
 
-#[tokio::test]
-async fn latest_samples_keep_the_newest_of_each_series_since_a_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn latest_samples_keep_the_newest_of_each_series_since_a_time<B: Backend>(b: &B) {
+    let store = b.open().await;
     let mut host_b = sample(3, "cpu_percent", 70.0);
     host_b.labels.insert("host".into(), "b".into());
     let mut host_b_older = sample(1, "cpu_percent", 10.0);
@@ -342,10 +340,8 @@ async fn latest_samples_keep_the_newest_of_each_series_since_a_time() {
     );
 }
 
-#[tokio::test]
-async fn a_batch_of_samples_with_a_bad_one_stores_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn a_batch_of_samples_with_a_bad_one_stores_nothing<B: Backend>(b: &B) {
+    let store = b.open().await;
     let err = store
         .insert_samples(&[
             sample(0, "cpu_percent", 1.0),
@@ -369,10 +365,8 @@ async fn a_batch_of_samples_with_a_bad_one_stores_nothing() {
     assert_eq!(store.insert_samples(&[]).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn many_samples_go_in_one_call_across_statement_chunks() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn many_samples_go_in_one_call_across_statement_chunks<B: Backend>(b: &B) {
+    let store = b.open().await;
     let many: Vec<_> = (0..10_000)
         .map(|i: i32| {
             let mut s = sample(

@@ -1,5 +1,6 @@
-//! The SQLite backend against real files: schema, atomic writes, rollups that agree with the
-//! operations they summarise, imports, cleanup, and concurrent writers.
+//! Operations in the store: atomic writes, rollups that agree with the operations they
+//! summarise, imports and cleanup on both backends (a SQLite file and a PostgreSQL database);
+//! the SQLite file's schema, upgrades and concurrent writers on SQLite alone.
 
 use mhd_core::NewOperation;
 use mhd_core::stats::summarize_operations;
@@ -20,16 +21,29 @@ fn op(minutes: i64, ty: &str, ok: bool, dataset: Option<&str>) -> NewOperation {
     o
 }
 
+mod backends;
+use backends::Backend;
+
+on_both!(
+    "sq";
+    rollup_summary_matches_the_operations,
+    a_batch_with_one_bad_operation_stores_nothing,
+    recent_operations_filter_and_order,
+    imports_skip_rows_already_imported,
+    cleanup_deletes_old_operations_and_keeps_figures_right,
+    buckets_cover_the_span_with_empty_ones_included,
+    migration_counts_follow_rollbacks,
+    cleanup_never_changes_how_far_the_migration_is,
+);
+
 async fn open(dir: &tempfile::TempDir) -> SqliteStore {
     SqliteStore::open(&dir.path().join("mhd.db"), 2)
         .await
         .unwrap()
 }
 
-#[tokio::test]
-async fn rollup_summary_matches_the_operations() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn rollup_summary_matches_the_operations<B: Backend>(b: &B) {
+    let store = b.open().await;
     let types = [
         "migration",
         "rollback",
@@ -72,10 +86,8 @@ async fn rollup_summary_matches_the_operations() {
     assert_eq!(got.recent_errors, want.recent_errors);
 }
 
-#[tokio::test]
-async fn a_batch_with_one_bad_operation_stores_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn a_batch_with_one_bad_operation_stores_nothing<B: Backend>(b: &B) {
+    let store = b.open().await;
     let mut bad = op(1, "migration", true, None);
     bad.duration_ms = Some(-1.0);
     let err = store
@@ -94,10 +106,8 @@ async fn a_batch_with_one_bad_operation_stores_nothing() {
     );
 }
 
-#[tokio::test]
-async fn recent_operations_filter_and_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn recent_operations_filter_and_order<B: Backend>(b: &B) {
+    let store = b.open().await;
     let mut ops = vec![
         op(0, "migration", true, Some("sales")),
         op(5, "migration", false, Some("hr")),
@@ -166,10 +176,8 @@ async fn recent_operations_filter_and_order() {
     assert!(injected.is_empty());
 }
 
-#[tokio::test]
-async fn imports_skip_rows_already_imported() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn imports_skip_rows_already_imported<B: Backend>(b: &B) {
+    let store = b.open().await;
     let rows: Vec<_> = (0..10)
         .map(|i| {
             let mut o = op(i, "dataset_read", true, Some("d"));
@@ -194,10 +202,8 @@ async fn imports_skip_rows_already_imported() {
     );
 }
 
-#[tokio::test]
-async fn cleanup_deletes_old_operations_and_keeps_figures_right() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn cleanup_deletes_old_operations_and_keeps_figures_right<B: Backend>(b: &B) {
+    let store = b.open().await;
     // One every 20 minutes over two days, datasets spread so some vanish entirely.
     let ops: Vec<_> = (0..144)
         .map(|i| {
@@ -239,10 +245,8 @@ async fn cleanup_deletes_old_operations_and_keeps_figures_right() {
     );
 }
 
-#[tokio::test]
-async fn buckets_cover_the_span_with_empty_ones_included() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn buckets_cover_the_span_with_empty_ones_included<B: Backend>(b: &B) {
+    let store = b.open().await;
     store
         .insert_operations(&[
             op(0, "a", true, None),
@@ -266,10 +270,8 @@ async fn buckets_cover_the_span_with_empty_ones_included() {
     assert_eq!(days.iter().map(|b| b.count).collect::<Vec<_>>(), vec![2, 1]);
 }
 
-#[tokio::test]
-async fn migration_counts_follow_rollbacks() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn migration_counts_follow_rollbacks<B: Backend>(b: &B) {
+    let store = b.open().await;
     store
         .insert_operations(&[
             op(0, "migration", true, Some("a")),
@@ -482,10 +484,8 @@ async fn a_version_1_store_is_upgraded_with_dataset_states_and_ids_backfilled() 
     assert_eq!(store.recent_operations(&b).await.unwrap().len(), 3);
 }
 
-#[tokio::test]
-async fn cleanup_never_changes_how_far_the_migration_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn cleanup_never_changes_how_far_the_migration_is<B: Backend>(b: &B) {
+    let store = b.open().await;
     store
         .insert_operations(&[
             op(0, "migration", true, Some("a")),

@@ -6,20 +6,26 @@
 //! under an advisory lock, so replicas starting together migrate once; a database of a newer
 //! version, or one holding other tables, is refused and left untouched.
 
-mod audit;
-mod auth;
-mod collect;
-mod history;
-mod outbox;
-mod sessions;
-
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection as _, PgConnection};
 
 use crate::{Result, StoreError};
+
+mod alerts;
+mod audit;
+mod auth;
+mod collect;
+mod history;
+mod outbox;
+mod records;
+mod sessions;
+
+pub use records::PgStaging;
 
 /// The migrations, each with the version it brings the schema to. A new database starts at
 /// version 13 in one step (what the SQLite store reaches through its first thirteen).
@@ -38,6 +44,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pub(crate) pool: PgPool,
+    /// Set when a write failed because the database's disk is full, cleared by the next write
+    /// that commits: `/ready` reports the store unhealthy meanwhile.
+    writes_failing: Arc<AtomicBool>,
 }
 
 /// The SQLSTATE class of an error from PostgreSQL, if it is one.
@@ -114,7 +123,10 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(unreachable)?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            writes_failing: Arc::new(AtomicBool::new(false)),
+        })
     }
 
     /// The schema version of the database.
@@ -124,6 +136,18 @@ impl PgStore {
             .await
             .map_err(classify)?;
         Ok(v.unwrap_or(0))
+    }
+
+    /// A write's outcome, noting whether the disk refused it (see [`PgStore::writes_failing`]).
+    pub(crate) fn noted<T>(&self, outcome: Result<T>) -> Result<T> {
+        crate::sqlite::note(&self.writes_failing, &outcome);
+        outcome
+    }
+
+    /// Whether the last write failed because the database's disk is full and no write has
+    /// committed since.
+    pub fn writes_failing(&self) -> bool {
+        self.writes_failing.load(Ordering::Relaxed)
     }
 
     /// Closes the pool, waiting for connections to finish.

@@ -1,15 +1,13 @@
-//! The PostgreSQL backend's own questions (opening and migrating) against the real server on
-//! 127.0.0.1:5432 (`MHD_TEST_POSTGRES` to use another): each test in a database of its own,
-//! dropped at its end (see `common`). Without a server the tests say so and pass, unless `CI`
-//! is set, where they fail. What both backends answer alike is tested in `tests/backends`.
+//! The PostgreSQL backend against the real server on 127.0.0.1:5432 (`MHD_TEST_POSTGRES` to
+//! use another): each test in a database of its own, dropped at its end. Without a server the
+//! tests say so and pass, unless `CI` is set, where they fail.
 
-#[path = "../common/mod.rs"]
-mod common;
-
-use common::Scratch;
 use mhd_store::StoreError;
 use mhd_store::postgres::PgStore;
 use sqlx::Connection as _;
+
+mod scratch;
+use scratch::Scratch;
 
 #[tokio::test]
 async fn a_new_database_gets_the_newest_schema_once() {
@@ -143,4 +141,62 @@ async fn an_unreachable_server_is_named_without_its_password() {
         text.contains("127.0.0.1:1") && !text.contains("hunter2"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn replicas_writing_at_once_lose_no_count() {
+    use mhd_core::NewOperation;
+    use mhd_store::Store;
+    let Some(db) = Scratch::new("writers").await else {
+        return;
+    };
+    let t0 = time::macros::datetime!(2025-01-06 9:00 UTC);
+    // Four writers (as four replicas would), each storing 50 batches touching the same hours,
+    // datasets and components in different orders.
+    let writers = (0..4).map(|w| {
+        let url = db.url.clone();
+        async move {
+            let store = PgStore::open(&url, &url, 2).await.unwrap();
+            for b in 0..50 {
+                let ops: Vec<NewOperation> = (0..20)
+                    .map(|i| {
+                        let n = (i * 7 + w * 3 + b) % 20;
+                        let mut op = NewOperation::new(
+                            t0 + time::Duration::minutes(n),
+                            "migration",
+                            "migrate",
+                        );
+                        op.dataset_name = Some(format!("ds{}", n % 5));
+                        op.component = Some(format!("c{}", n % 3));
+                        op.system = Some(mhd_core::System::New);
+                        op.duration_ms = Some(10.0 + n as f64);
+                        op.success = n % 4 != 0;
+                        op
+                    })
+                    .collect();
+                store.insert_operations(&ops).await.unwrap();
+            }
+            store.close().await;
+        }
+    });
+    for w in writers.map(tokio::spawn).collect::<Vec<_>>() {
+        w.await.unwrap();
+    }
+    let store = PgStore::open(&db.url, &db.url, 2).await.unwrap();
+    let summary = store.stats_summary().await.unwrap();
+    assert_eq!(summary.overall.total_operations, 4 * 50 * 20);
+    let windows = store
+        .component_windows(t0, t0 + time::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(windows.iter().map(|w| w.operations).sum::<u64>(), 4000);
+    assert_eq!(
+        windows.iter().map(|w| w.durations.total()).sum::<u64>(),
+        4000,
+        "no histogram lost an update"
+    );
+    let (_, counts) = store.migration_days(None).await.unwrap();
+    assert_eq!(counts.attempts, 4000);
+    store.close().await;
+    db.drop_now().await;
 }

@@ -6,11 +6,14 @@ use mhd_store::auth::{AuthError, PasswordHash, token_hash};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Backend, Db, on_both_backends};
+use crate::backends;
+use crate::both::Both;
+use mhd_store::prelude::*;
 
 const T0: OffsetDateTime = datetime!(2025-03-03 9:00 UTC);
 
-on_both_backends!(
+crate::on_both!(
+    "au";
     user_names_are_unique_in_any_case_and_passwords_stored_hashed,
     bad_names_roles_and_passwords_change_nothing,
     the_last_admin_can_be_neither_removed_nor_demoted,
@@ -24,15 +27,15 @@ on_both_backends!(
 );
 
 /// Every text cell of a table, to look for what must not be there.
-async fn cells<S: Backend>(db: &Db<S>, table: &str) -> Vec<String> {
-    let raw = db.raw().await;
+async fn cells<B: Both>(b: &B, table: &str) -> Vec<String> {
+    let raw = b.raw().await;
     let out = raw.cells(table).await;
     raw.close().await;
     out
 }
 
-async fn user_names_are_unique_in_any_case_and_passwords_stored_hashed<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn user_names_are_unique_in_any_case_and_passwords_stored_hashed<B: Both>(b: &B) {
+    let store = b.open().await;
     let password = "correct horse battery";
     let hash = PasswordHash::new(password).unwrap();
     assert!(hash.as_phc().starts_with("$argon2id$"), "{}", hash.as_phc());
@@ -63,7 +66,7 @@ async fn user_names_are_unique_in_any_case_and_passwords_stored_hashed<S: Backen
     assert!(store.user_by_name("bob").await.unwrap().is_none());
 
     // The password is nowhere in the table.
-    let table = cells(db, "users").await;
+    let table = cells(b, "users").await;
     assert!(
         table.iter().any(|c| c.starts_with("$argon2id$")),
         "{table:?}"
@@ -80,8 +83,8 @@ async fn user_names_are_unique_in_any_case_and_passwords_stored_hashed<S: Backen
     assert!(matches!(missing, Err(AuthError::NoUser(_))), "{missing:?}");
 }
 
-async fn bad_names_roles_and_passwords_change_nothing<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn bad_names_roles_and_passwords_change_nothing<B: Both>(b: &B) {
+    let store = b.open().await;
     let short = PasswordHash::new("Xq7#pw!zz");
     let e = short.unwrap_err().to_string();
     assert!(e.contains("at least 12"), "{e}");
@@ -103,8 +106,8 @@ async fn bad_names_roles_and_passwords_change_nothing<S: Backend>(db: &mut Db<S>
     assert!(store.tokens().await.unwrap().is_empty());
 }
 
-async fn the_last_admin_can_be_neither_removed_nor_demoted<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn the_last_admin_can_be_neither_removed_nor_demoted<B: Both>(b: &B) {
+    let store = b.open().await;
     let hash = PasswordHash::new("a good long password").unwrap();
     store
         .add_user("root", Role::Admin, &hash, T0)
@@ -157,8 +160,8 @@ async fn the_last_admin_can_be_neither_removed_nor_demoted<S: Backend>(db: &mut 
     ));
 }
 
-async fn only_the_hash_of_a_token_is_stored<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn only_the_hash_of_a_token_is_stored<B: Both>(b: &B) {
+    let store = b.open().await;
     let made = store
         .create_token("ci", Role::Ingest, None, T0)
         .await
@@ -169,7 +172,7 @@ async fn only_the_hash_of_a_token_is_stored<S: Backend>(db: &mut Db<S>) {
     assert!(!format!("{made:?}").contains(&secret), "Debug hides it");
     assert_eq!(made.record.role, Role::Ingest);
 
-    let table = cells(db, "api_tokens").await;
+    let table = cells(b, "api_tokens").await;
     let body = &secret[4..];
     assert!(!table.iter().any(|c| c.contains(body)), "{table:?}");
     assert!(table.contains(&token_hash(&secret)), "{table:?}");
@@ -206,8 +209,8 @@ async fn only_the_hash_of_a_token_is_stored<S: Backend>(db: &mut Db<S>) {
     }
 }
 
-async fn tokens_stop_at_expiry_and_revocation<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn tokens_stop_at_expiry_and_revocation<B: Both>(b: &B) {
+    let store = b.open().await;
     let expires = T0 + Duration::days(30);
     let t = store
         .create_token("deploy", Role::Admin, Some(expires), T0)
@@ -264,9 +267,9 @@ async fn tokens_stop_at_expiry_and_revocation<S: Backend>(db: &mut Db<S>) {
     assert_eq!(states, ["revoked", "revoked"]);
 }
 
-async fn users_and_tokens_survive_reopening<S: Backend>(db: &mut Db<S>) {
+async fn users_and_tokens_survive_reopening<B: Both>(b: &B) {
     let secret = {
-        let store = &db.store;
+        let store = b.open().await;
         let hash = PasswordHash::new("a good long password").unwrap();
         store
             .add_user("ann", Role::Operator, &hash, T0)
@@ -276,10 +279,10 @@ async fn users_and_tokens_survive_reopening<S: Backend>(db: &mut Db<S>) {
             .create_token("ci", Role::Ingest, None, T0)
             .await
             .unwrap();
+        b.close(store).await;
         t.secret.expose().to_owned()
     };
-    db.reopen().await;
-    let store = &db.store;
+    let store = b.open().await;
     let (ann, hash) = store.user_by_name("ann").await.unwrap().unwrap();
     assert_eq!(ann.role, Role::Operator);
     assert!(hash.verify("a good long password"));
@@ -291,8 +294,8 @@ async fn users_and_tokens_survive_reopening<S: Backend>(db: &mut Db<S>) {
     assert_eq!((t.name.as_str(), t.role), ("ci", Role::Ingest));
 }
 
-async fn two_admins_demoted_at_once_leave_one<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn two_admins_demoted_at_once_leave_one<B: Both>(b: &B) {
+    let store = b.open().await;
     let hash = PasswordHash::new("a good long password").unwrap();
     let mut left: Option<String> = None;
     for round in 0..5 {
@@ -325,8 +328,8 @@ async fn two_admins_demoted_at_once_leave_one<S: Backend>(db: &mut Db<S>) {
     }
 }
 
-async fn a_token_revoked_twice_at_once_is_revoked_once<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn a_token_revoked_twice_at_once_is_revoked_once<B: Both>(b: &B) {
+    let store = b.open().await;
     // Several rounds, so that the later ones race on connections already open.
     for round in 0..5 {
         let name = format!("deploy{round}");
@@ -352,8 +355,8 @@ async fn a_token_revoked_twice_at_once_is_revoked_once<S: Backend>(db: &mut Db<S
 }
 
 /// A name with a NUL in it (which no stored name has) finds nothing, and is not an error.
-async fn names_with_a_nul_find_nothing<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn names_with_a_nul_find_nothing<B: Both>(b: &B) {
+    let store = b.open().await;
     let hash = PasswordHash::new("a good long password").unwrap();
     store
         .add_user("alice", Role::Admin, &hash, T0)
@@ -375,8 +378,8 @@ async fn names_with_a_nul_find_nothing<S: Backend>(db: &mut Db<S>) {
 }
 
 /// Users are listed by name whatever its case, in byte order otherwise (`_` before letters).
-async fn users_come_by_name_in_any_case<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn users_come_by_name_in_any_case<B: Both>(b: &B) {
+    let store = b.open().await;
     let hash = PasswordHash::new("a good long password").unwrap();
     for name in ["bob", "Alice", "carol", "_ops", "Zed", "alice.b", "0day"] {
         store.add_user(name, Role::Viewer, &hash, T0).await.unwrap();

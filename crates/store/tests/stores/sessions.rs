@@ -6,16 +6,18 @@ use mhd_store::auth::PasswordHash;
 use mhd_store::sessions::LIFETIME;
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Backend, Db, on_both_backends};
+use crate::backends;
+use crate::both::Both;
+use mhd_store::prelude::*;
 
-on_both_backends!(a_session_lasts_until_ended_idle_or_expired,);
+crate::on_both!("se"; a_session_lasts_until_ended_idle_or_expired);
 
 fn t0() -> OffsetDateTime {
     time::macros::datetime!(2026-03-02 09:00 UTC)
 }
 
-async fn a_session_lasts_until_ended_idle_or_expired<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn a_session_lasts_until_ended_idle_or_expired<B: Both>(b: &B) {
+    let store = b.open().await;
     assert!(!store.any_user().await.unwrap());
     let hash = PasswordHash::new("correct horse battery").unwrap();
     let alice = store

@@ -8,9 +8,12 @@ use mhd_store::outbox::{
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Backend, Db, on_both_backends};
+use crate::backends;
+use crate::both::Both;
+use mhd_store::prelude::*;
 
-on_both_backends!(
+crate::on_both!(
+    "ob";
     an_event_is_queued_once_per_channel,
     a_resolution_goes_only_where_the_firing_went,
     a_resolution_waits_for_its_firing_and_rows_come_oldest_first,
@@ -29,8 +32,8 @@ fn fired<'a>(alert_id: i64, channels: &'a [&'a str]) -> Notification<'a> {
     }
 }
 
-async fn an_event_is_queued_once_per_channel<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn an_event_is_queued_once_per_channel<B: Both>(b: &B) {
+    let store = b.open().await;
     let queued = store
         .enqueue_notification(&fired(1, &["ops", "pager"]), T0)
         .await
@@ -47,8 +50,8 @@ async fn an_event_is_queued_once_per_channel<S: Backend>(db: &mut Db<S>) {
     );
 }
 
-async fn a_resolution_goes_only_where_the_firing_went<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn a_resolution_goes_only_where_the_firing_went<B: Both>(b: &B) {
+    let store = b.open().await;
     store
         .enqueue_notification(&fired(7, &["ops"]), T0)
         .await
@@ -61,8 +64,8 @@ async fn a_resolution_goes_only_where_the_firing_went<S: Backend>(db: &mut Db<S>
     assert_eq!(queued, ["ops"]);
 }
 
-async fn a_resolution_waits_for_its_firing_and_rows_come_oldest_first<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn a_resolution_waits_for_its_firing_and_rows_come_oldest_first<B: Both>(b: &B) {
+    let store = b.open().await;
     store
         .enqueue_notification(&fired(1, &["ops"]), T0)
         .await
@@ -130,8 +133,8 @@ async fn a_resolution_waits_for_its_firing_and_rows_come_oldest_first<S: Backend
     assert_eq!(listed[0].next_attempt_at, None);
 }
 
-async fn deliveries_of_removed_channels_are_marked_failed<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn deliveries_of_removed_channels_are_marked_failed<B: Both>(b: &B) {
+    let store = b.open().await;
     store
         .enqueue_notification(&fired(1, &["ops", "old"]), T0)
         .await
@@ -156,8 +159,8 @@ async fn deliveries_of_removed_channels_are_marked_failed<S: Backend>(db: &mut D
     assert_eq!(failed[0].state, DeliveryState::Failed);
 }
 
-async fn an_alert_has_at_most_one_jira_issue<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn an_alert_has_at_most_one_jira_issue<B: Both>(b: &B) {
+    let store = b.open().await;
     let issue = JiraIssue {
         alert_id: 3,
         channel: "jira".into(),

@@ -6,11 +6,14 @@ use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Backend, Db, as_stored, on_both_backends};
+use crate::backends;
+use crate::both::{Both, as_stored};
+use mhd_store::prelude::*;
 
 const T0: OffsetDateTime = datetime!(2025-03-03 9:00 UTC);
 
-on_both_backends!(
+crate::on_both!(
+    "ad";
     entries_cannot_be_changed_or_deleted_while_young,
     pruning_deletes_only_what_is_past_the_retention,
     since_action_and_limit_filter_newest_first,
@@ -37,8 +40,8 @@ fn days_ago(days: i64) -> NewEntry {
     }
 }
 
-async fn entries_cannot_be_changed_or_deleted_while_young<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn entries_cannot_be_changed_or_deleted_while_young<B: Both>(b: &B) {
+    let store = b.open().await;
     let id = store
         .record_audit(&NewEntry {
             at: T0,
@@ -48,7 +51,7 @@ async fn entries_cannot_be_changed_or_deleted_while_young<S: Backend>(db: &mut D
         .unwrap();
     let young = store.record_audit(&days_ago(29)).await.unwrap();
 
-    let raw = db.raw().await;
+    let raw = b.raw().await;
     let update = raw
         .execute(&format!(
             "UPDATE audit SET actor = 'someone else' WHERE id = {id}"
@@ -80,8 +83,8 @@ async fn entries_cannot_be_changed_or_deleted_while_young<S: Backend>(db: &mut D
     assert_eq!(old.client.as_deref(), Some("127.0.0.1:4000"));
 }
 
-async fn pruning_deletes_only_what_is_past_the_retention<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn pruning_deletes_only_what_is_past_the_retention<B: Both>(b: &B) {
+    let store = b.open().await;
     for days in [500, 401, 399, 31, 1] {
         store.record_audit(&days_ago(days)).await.unwrap();
     }
@@ -108,8 +111,8 @@ async fn pruning_deletes_only_what_is_past_the_retention<S: Backend>(db: &mut Db
     );
 }
 
-async fn since_action_and_limit_filter_newest_first<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn since_action_and_limit_filter_newest_first<B: Both>(b: &B) {
+    let store = b.open().await;
     for (m, action, outcome) in [
         (0, "operations.write", Outcome::Ok),
         (10, "alert.acknowledge", Outcome::Refused),
@@ -166,8 +169,8 @@ async fn since_action_and_limit_filter_newest_first<S: Backend>(db: &mut Db<S>) 
 
 /// A refused request's input may hold a NUL; its entry is recorded all the same, the details
 /// exactly (JSON escapes it).
-async fn an_entry_with_a_nul_is_recorded<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn an_entry_with_a_nul_is_recorded<B: Both>(b: &B) {
+    let store = b.open().await;
     let entry = NewEntry {
         resource: "token a\0b".into(),
         details: json!({ "name": "a\0b" }),
@@ -177,6 +180,6 @@ async fn an_entry_with_a_nul_is_recorded<S: Backend>(db: &mut Db<S>) {
     let all = store.audit_entries(&AuditFilter::default()).await.unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].id, id);
-    assert_eq!(all[0].resource, as_stored::<S>("token a\0b"));
+    assert_eq!(all[0].resource, as_stored::<B>("token a\0b"));
     assert_eq!(all[0].details, json!({ "name": "a\0b" }));
 }

@@ -3,12 +3,16 @@
 
 use mhd_core::NewOperation;
 use mhd_core::sample::Sample;
+use mhd_store::Store;
 use time::OffsetDateTime;
 use time::macros::{date, datetime};
 
-use crate::common::{Backend, Db, on_both_backends};
+use crate::backends;
+use crate::both::Both;
+use mhd_store::prelude::*;
 
-on_both_backends!(
+crate::on_both!(
+    "hi";
     samples_between_is_half_open_and_by_metric,
     errors_group_by_type_and_message_most_frequent_first,
     daily_activity_counts_each_utc_day,
@@ -24,22 +28,20 @@ fn op(at: OffsetDateTime, ty: &str, dataset: Option<&str>, error: Option<&str>) 
     o
 }
 
-async fn samples_between_is_half_open_and_by_metric<S: Backend>(db: &mut Db<S>) {
-    let s = &db.store;
+async fn samples_between_is_half_open_and_by_metric<B: Both>(b: &B) {
+    let s = b.open().await;
     let at = |m: i64| T0 + time::Duration::minutes(m);
     let mut labelled = Sample::new(at(5), "cpu_percent", 3.0);
     labelled.labels.insert("host".into(), "a".into());
-    s.seed_samples(
-        &db.place,
-        &[
-            Sample::new(at(0), "cpu_percent", 1.0),
-            Sample::new(at(10), "cpu_percent", 2.0),
-            labelled.clone(),
-            Sample::new(at(5), "memory_percent", 50.0),
-            Sample::new(at(5), "other", 9.0),
-        ],
-    )
-    .await;
+    s.insert_samples(&[
+        Sample::new(at(0), "cpu_percent", 1.0),
+        Sample::new(at(10), "cpu_percent", 2.0),
+        labelled.clone(),
+        Sample::new(at(5), "memory_percent", 50.0),
+        Sample::new(at(5), "other", 9.0),
+    ])
+    .await
+    .unwrap();
     let got = s
         .samples_between(&["cpu_percent", "memory_percent"], at(0), at(10))
         .await
@@ -61,21 +63,19 @@ async fn samples_between_is_half_open_and_by_metric<S: Backend>(db: &mut Db<S>) 
     );
 }
 
-async fn errors_group_by_type_and_message_most_frequent_first<S: Backend>(db: &mut Db<S>) {
-    let s = &db.store;
+async fn errors_group_by_type_and_message_most_frequent_first<B: Both>(b: &B) {
+    let s = b.open().await;
     let at = |h: i64| T0 + time::Duration::hours(h);
-    s.seed_operations(
-        &db.place,
-        &[
-            op(at(1), "migration", Some("a"), Some("disk full")),
-            op(at(2), "migration", Some("b"), Some("disk full")),
-            op(at(3), "migration", Some("b"), Some("disk full")),
-            op(at(4), "dataset_read", None, Some("timeout")),
-            op(at(5), "migration", Some("c"), None),
-            op(at(30), "migration", Some("d"), Some("disk full")), // after the span
-        ],
-    )
-    .await;
+    s.insert_operations(&[
+        op(at(1), "migration", Some("a"), Some("disk full")),
+        op(at(2), "migration", Some("b"), Some("disk full")),
+        op(at(3), "migration", Some("b"), Some("disk full")),
+        op(at(4), "dataset_read", None, Some("timeout")),
+        op(at(5), "migration", Some("c"), None),
+        op(at(30), "migration", Some("d"), Some("disk full")), // after the span
+    ])
+    .await
+    .unwrap();
     let g = s.errors_between(T0, at(24), 10).await.unwrap();
     assert_eq!(g.len(), 2);
     assert_eq!(
@@ -100,23 +100,21 @@ async fn errors_group_by_type_and_message_most_frequent_first<S: Backend>(db: &m
     assert_eq!(s.errors_between(T0, at(24), 1).await.unwrap().len(), 1);
 }
 
-async fn daily_activity_counts_each_utc_day<S: Backend>(db: &mut Db<S>) {
-    let s = &db.store;
+async fn daily_activity_counts_each_utc_day<B: Both>(b: &B) {
+    let s = b.open().await;
     let at = |d: i64, h: i64| T0 + time::Duration::days(d) + time::Duration::hours(h);
-    s.seed_operations(
-        &db.place,
-        &[
-            op(at(-1, 23), "migration", Some("before"), None),
-            op(at(0, 0), "migration", Some("a"), None),
-            op(at(0, 5), "migration", Some("b"), Some("x")),
-            op(at(1, 12), "rollback", Some("a"), None),
-            op(at(1, 13), "verification", Some("a"), Some("mismatch")),
-            op(at(1, 14), "verification", Some("b"), None),
-            op(at(2, 23), "migration", Some("c"), None),
-            op(at(3, 0), "migration", Some("after"), None),
-        ],
-    )
-    .await;
+    s.insert_operations(&[
+        op(at(-1, 23), "migration", Some("before"), None),
+        op(at(0, 0), "migration", Some("a"), None),
+        op(at(0, 5), "migration", Some("b"), Some("x")),
+        op(at(1, 12), "rollback", Some("a"), None),
+        op(at(1, 13), "verification", Some("a"), Some("mismatch")),
+        op(at(1, 14), "verification", Some("b"), None),
+        op(at(2, 23), "migration", Some("c"), None),
+        op(at(3, 0), "migration", Some("after"), None),
+    ])
+    .await
+    .unwrap();
     let days = s.daily_activity(date!(2025 - 03 - 01), 3).await.unwrap();
     assert_eq!(days.len(), 3);
     assert_eq!((days[0].migrations, days[0].failed_migrations), (1, 1));

@@ -4,9 +4,12 @@
 use mhd_store::collect::{GitCommitRecord, GitCountRecord, LogErrorRecord, SeenFileRecord};
 use time::{Duration, OffsetDateTime};
 
-use crate::common::{Backend, Db, as_stored, on_both_backends};
+use crate::backends;
+use crate::both::{Both, as_stored};
+use mhd_store::prelude::*;
 
-on_both_backends!(
+crate::on_both!(
+    "co";
     log_errors_keep_the_newest_thousand_per_collector,
     git_commits_and_counts_survive_reopening,
     seen_files_and_values_are_replaced_by_name,
@@ -26,8 +29,8 @@ fn error(collector: &str, n: i64) -> LogErrorRecord {
     }
 }
 
-async fn log_errors_keep_the_newest_thousand_per_collector<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn log_errors_keep_the_newest_thousand_per_collector<B: Both>(b: &B) {
+    let store = b.open().await;
     let many: Vec<LogErrorRecord> = (0..1100).map(|n| error("app", n)).collect();
     store.insert_log_errors(&many).await.expect("stored");
     store
@@ -46,9 +49,9 @@ async fn log_errors_keep_the_newest_thousand_per_collector<S: Backend>(db: &mut 
     assert_eq!(all.len(), 2);
 }
 
-async fn git_commits_and_counts_survive_reopening<S: Backend>(db: &mut Db<S>) {
+async fn git_commits_and_counts_survive_reopening<B: Both>(b: &B) {
     {
-        let store = &db.store;
+        let store = b.open().await;
         let commit = GitCommitRecord {
             commit: "abc".into(),
             committed_at: OffsetDateTime::UNIX_EPOCH + Duration::days(1),
@@ -64,9 +67,9 @@ async fn git_commits_and_counts_survive_reopening<S: Backend>(db: &mut Db<S>) {
             .insert_git_commit("repo", &commit, &[count])
             .await
             .expect("stored");
+        b.close(store).await;
     }
-    db.reopen().await;
-    let store = &db.store;
+    let store = b.open().await;
     let commits = store.git_commits("repo").await.expect("read");
     assert_eq!(commits.len(), 1);
     assert_eq!(commits[0].components, vec!["storage".to_owned()]);
@@ -75,8 +78,8 @@ async fn git_commits_and_counts_survive_reopening<S: Backend>(db: &mut Db<S>) {
     assert!(store.git_counts("else").await.expect("read").is_empty());
 }
 
-async fn commits_of_one_time_come_in_the_order_they_were_stored<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn commits_of_one_time_come_in_the_order_they_were_stored<B: Both>(b: &B) {
+    let store = b.open().await;
     let at = OffsetDateTime::UNIX_EPOCH + Duration::days(1);
     for sha in ["f00", "a11", "c22"] {
         let commit = GitCommitRecord {
@@ -112,8 +115,8 @@ async fn commits_of_one_time_come_in_the_order_they_were_stored<S: Backend>(db: 
     assert_eq!(order, ["e33", "f00", "a11", "c22"]);
 }
 
-async fn log_errors_written_at_once_keep_the_newest_thousand<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn log_errors_written_at_once_keep_the_newest_thousand<B: Both>(b: &B) {
+    let store = b.open().await;
     let first: Vec<LogErrorRecord> = (0..900).map(|n| error("app", n)).collect();
     let second: Vec<LogErrorRecord> = (900..1800).map(|n| error("app", n)).collect();
     let (a, b) = tokio::join!(
@@ -139,8 +142,8 @@ async fn log_errors_written_at_once_keep_the_newest_thousand<S: Backend>(db: &mu
     assert_eq!((rest[0], rest[99]), (other_end - 1, other_end - 100));
 }
 
-async fn seen_files_and_values_are_replaced_by_name<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn seen_files_and_values_are_replaced_by_name<B: Both>(b: &B) {
+    let store = b.open().await;
     let at = OffsetDateTime::UNIX_EPOCH;
     let mut file = SeenFileRecord {
         name: "a.xml".into(),
@@ -163,19 +166,19 @@ async fn seen_files_and_values_are_replaced_by_name<S: Backend>(db: &mut Db<S>) 
 }
 
 /// A log line with a NUL in it is stored, not refused with its whole batch.
-async fn a_log_error_with_a_nul_byte_is_kept<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn a_log_error_with_a_nul_byte_is_kept<B: Both>(b: &B) {
+    let store = b.open().await;
     let mut e = error("app", 1);
     e.message = "bad\0byte".into();
     store.insert_log_errors(&[e]).await.expect("stored");
     let got = store.recent_log_errors(Some("app"), 1).await.unwrap();
-    assert_eq!(got[0].message, as_stored::<S>("bad\0byte"));
+    assert_eq!(got[0].message, as_stored::<B>("bad\0byte"));
     assert_eq!(got.len(), 1);
 }
 
 /// Seen files are listed by name in byte order: capitals first.
-async fn seen_files_come_in_byte_order<S: Backend>(db: &mut Db<S>) {
-    let store = &db.store;
+async fn seen_files_come_in_byte_order<B: Both>(b: &B) {
+    let store = b.open().await;
     let at = OffsetDateTime::UNIX_EPOCH;
     for name in ["b.xml", "a.xml", "B.xml", "a-1.xml", "a_1.xml"] {
         let file = SeenFileRecord {
