@@ -8,8 +8,9 @@ use time::OffsetDateTime;
 use super::auth::folded;
 use super::{PgStore, text_opt};
 use crate::auth::{AuthError, AuthResult, UserRecord, token_hash};
-use crate::sessions::random_text;
-use crate::sessions::{IDLE, LIFETIME, NewSession, SessionRecord, SessionStore, TOUCH_EVERY};
+use crate::sessions::{
+    IDLE, LIFETIME, NewSession, SessionRecord, SessionStore, TOUCH_EVERY, random_text,
+};
 use crate::sqlite::{from_us, to_us};
 
 impl SessionStore for PgStore {
