@@ -37,7 +37,7 @@ impl Outcome {
         }
     }
 
-    fn parse(s: &str) -> Outcome {
+    pub(crate) fn parse(s: &str) -> Outcome {
         if s == "ok" {
             Outcome::Ok
         } else {

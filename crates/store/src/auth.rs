@@ -269,11 +269,11 @@ pub struct NewToken {
     pub secret: TokenSecret,
 }
 
-const USER_COLUMNS: &str = "id, name, role, created_at_us, disabled";
-const TOKEN_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str = "id, name, role, created_at_us, disabled";
+pub(crate) const TOKEN_COLUMNS: &str =
     "id, name, role, created_at_us, expires_at_us, revoked_at_us, last_used_at_us";
 
-fn stored_role(s: &str) -> AuthResult<Role> {
+pub(crate) fn stored_role(s: &str) -> AuthResult<Role> {
     Role::parse(s).map_err(|_| {
         AuthError::Store(StoreError::Db(sqlx::Error::Decode(
             format!("unknown role {s:?} in the store").into(),
@@ -305,7 +305,7 @@ fn token_row(row: &SqliteRow) -> AuthResult<TokenRecord> {
     })
 }
 
-fn user_role(role: Role) -> AuthResult<Role> {
+pub(crate) fn user_role(role: Role) -> AuthResult<Role> {
     if role == Role::Ingest {
         return Err(AuthInputError::BadRole {
             input: role.as_str().to_owned(),
@@ -316,7 +316,9 @@ fn user_role(role: Role) -> AuthResult<Role> {
     Ok(role)
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+/// Whether a write broke a unique index: SQLite's constraint code or PostgreSQL's SQLSTATE
+/// 23505, both of which sqlx reports as a unique violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 

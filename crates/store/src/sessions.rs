@@ -20,7 +20,7 @@ pub const IDLE: Duration = Duration::hours(12);
 /// How long a session lasts at most, used or not.
 pub const LIFETIME: Duration = Duration::days(7);
 /// How often the last use of a session is written (not at every request).
-const TOUCH_EVERY: Duration = Duration::minutes(1);
+pub(crate) const TOUCH_EVERY: Duration = Duration::minutes(1);
 
 /// A session just started: the cookie's value and the CSRF token to hand out.
 pub struct NewSession {
@@ -70,7 +70,7 @@ impl std::fmt::Debug for SessionRecord {
 }
 
 /// 32 random bytes from the operating system, in unpadded base64url.
-fn random_text() -> AuthResult<String> {
+pub(crate) fn random_text() -> AuthResult<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AuthError::Random(e.to_string()))?;
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
@@ -275,114 +275,5 @@ impl SessionStore for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(any != 0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::auth::PasswordHash;
-    use crate::prelude::*;
-
-    async fn store() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("s.db"), 2)
-            .await
-            .unwrap();
-        (dir, store)
-    }
-
-    fn t0() -> OffsetDateTime {
-        time::macros::datetime!(2026-03-02 09:00 UTC)
-    }
-
-    #[tokio::test]
-    async fn a_session_lasts_until_ended_idle_or_expired() {
-        let (_d, store) = store().await;
-        assert!(!store.any_user().await.unwrap());
-        let hash = PasswordHash::new("correct horse battery").unwrap();
-        let alice = store
-            .add_user("alice", Role::Viewer, &hash, t0())
-            .await
-            .unwrap();
-        assert!(store.any_user().await.unwrap());
-        let s = store
-            .start_session(alice.id, Some("127.0.0.1:5"), t0())
-            .await
-            .unwrap();
-        assert!(!format!("{s:?}").contains(&s.secret));
-        let found = store
-            .session(&s.secret, t0() + Duration::hours(1))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(found.user.name, "alice");
-        assert_eq!(found.csrf_token, s.csrf_token);
-        assert!(store.session("forged", t0()).await.unwrap().is_none());
-        // The role is the user's current one.
-        let bob = store
-            .add_user("bob", Role::Admin, &hash, t0())
-            .await
-            .unwrap();
-        store.set_role("alice", Role::Operator).await.unwrap();
-        let found = store
-            .session(&s.secret, t0() + Duration::hours(2))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(found.user.role, Role::Operator);
-        // Idle for longer than IDLE: gone.
-        assert!(
-            store
-                .session(&s.secret, t0() + Duration::hours(15))
-                .await
-                .unwrap()
-                .is_none()
-        );
-        // Used often, it still ends at LIFETIME.
-        let s2 = store.start_session(bob.id, None, t0()).await.unwrap();
-        let mut at = t0();
-        while at < t0() + LIFETIME - Duration::hours(1) {
-            at += Duration::hours(6);
-            let live = store.session(&s2.secret, at).await.unwrap();
-            assert_eq!(live.is_some(), at < t0() + LIFETIME, "{at}");
-        }
-        assert!(
-            store
-                .session(&s2.secret, t0() + LIFETIME)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        // Ended: the cookie proves nothing any more.
-        let s3 = store.start_session(bob.id, None, t0()).await.unwrap();
-        assert!(store.session_live(s3.id, t0()).await.unwrap());
-        assert!(store.end_session(s3.id, t0()).await.unwrap());
-        assert!(!store.session_live(s3.id, t0()).await.unwrap());
-        assert!(!store.end_session(s3.id, t0()).await.unwrap());
-        assert!(store.session(&s3.secret, t0()).await.unwrap().is_none());
-        // A new password ends every session of the user; removal too.
-        let s4 = store.start_session(alice.id, None, t0()).await.unwrap();
-        // (Her first session, idle but never ended, is ended too.)
-        assert_eq!(store.end_sessions_of("alice", t0()).await.unwrap(), 2);
-        assert!(store.session(&s4.secret, t0()).await.unwrap().is_none());
-        let s5 = store.start_session(alice.id, None, t0()).await.unwrap();
-        store.remove_user("alice").await.unwrap();
-        assert!(store.session(&s5.secret, t0()).await.unwrap().is_none());
-        assert!(!store.session_live(s5.id, t0()).await.unwrap());
-        // Tokens: live until revoked or expired.
-        let t = store
-            .create_token("ci", Role::Ingest, Some(t0() + Duration::days(1)), t0())
-            .await
-            .unwrap();
-        assert!(store.token_live(t.record.id, t0()).await.unwrap());
-        assert!(
-            !store
-                .token_live(t.record.id, t0() + Duration::days(2))
-                .await
-                .unwrap()
-        );
-        store.revoke_token("ci", t0()).await.unwrap();
-        assert!(!store.token_live(t.record.id, t0()).await.unwrap());
     }
 }

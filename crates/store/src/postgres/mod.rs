@@ -6,6 +6,7 @@
 //! under an advisory lock, so replicas starting together migrate once; a database of a newer
 //! version, or one holding other tables, is refused and left untouched.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -16,7 +17,13 @@ use sqlx::{Connection as _, PgConnection};
 use crate::{Result, StoreError};
 
 mod alerts;
+mod audit;
+mod auth;
+mod collect;
+mod history;
+mod outbox;
 mod records;
+mod sessions;
 
 pub use records::PgStaging;
 
@@ -75,6 +82,22 @@ pub(crate) fn describe(e: &sqlx::Error) -> String {
         },
         other => other.to_string(),
     }
+}
+
+/// Text as PostgreSQL can keep it. Its text columns refuse the NUL character, which SQLite
+/// keeps; so that a log line, an error or a name read from outside with one in it is stored
+/// rather than failing its whole write, a NUL becomes U+FFFD (the replacement character) here.
+pub(crate) fn text(s: &str) -> Cow<'_, str> {
+    if s.contains('\0') {
+        Cow::Owned(s.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// [`text`] of an optional text.
+pub(crate) fn text_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(text)
 }
 
 impl PgStore {

@@ -1,47 +1,41 @@
-//! Users and API tokens in a real SQLite file: unique names in any case, the last-admin guard,
-//! passwords kept only as Argon2id hashes, and tokens kept only as hashes that stop working
-//! when revoked or expired.
+//! Users and API tokens: unique names in any case, the last-admin guard, passwords kept only as
+//! Argon2id hashes, and tokens kept only as hashes that stop working when revoked or expired.
 
 use mhd_core::auth::Role;
-use mhd_store::SqliteStore;
 use mhd_store::auth::{AuthError, PasswordHash, token_hash};
-use mhd_store::prelude::*;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use crate::backends;
+use crate::both::Both;
+use mhd_store::prelude::*;
+
 const T0: OffsetDateTime = datetime!(2025-03-03 9:00 UTC);
 
-async fn open(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(&dir.path().join("mhd.db"), 2)
-        .await
-        .unwrap()
-}
+crate::on_both!(
+    "au";
+    user_names_are_unique_in_any_case_and_passwords_stored_hashed,
+    bad_names_roles_and_passwords_change_nothing,
+    the_last_admin_can_be_neither_removed_nor_demoted,
+    only_the_hash_of_a_token_is_stored,
+    tokens_stop_at_expiry_and_revocation,
+    users_and_tokens_survive_reopening,
+    two_admins_demoted_at_once_leave_one,
+    a_token_revoked_twice_at_once_is_revoked_once,
+    names_with_a_nul_find_nothing,
+    users_come_by_name_in_any_case,
+);
 
 /// Every text cell of a table, to look for what must not be there.
-async fn cells(store: &SqliteStore, table: &str) -> Vec<String> {
-    let cols: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT name FROM pragma_table_info('{table}')"
-    )))
-    .fetch_all(store.pool())
-    .await
-    .unwrap();
-    let mut out = Vec::new();
-    for c in cols {
-        let vals: Vec<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT CAST({c} AS TEXT) FROM {table}"
-        )))
-        .fetch_all(store.pool())
-        .await
-        .unwrap();
-        out.extend(vals.into_iter().flatten());
-    }
+async fn cells<B: Both>(b: &B, table: &str) -> Vec<String> {
+    let raw = b.raw().await;
+    let out = raw.cells(table).await;
+    raw.close().await;
     out
 }
 
-#[tokio::test]
-async fn user_names_are_unique_in_any_case_and_passwords_stored_hashed() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn user_names_are_unique_in_any_case_and_passwords_stored_hashed<B: Both>(b: &B) {
+    let store = b.open().await;
     let password = "correct horse battery";
     let hash = PasswordHash::new(password).unwrap();
     assert!(hash.as_phc().starts_with("$argon2id$"), "{}", hash.as_phc());
@@ -72,7 +66,7 @@ async fn user_names_are_unique_in_any_case_and_passwords_stored_hashed() {
     assert!(store.user_by_name("bob").await.unwrap().is_none());
 
     // The password is nowhere in the table.
-    let table = cells(&store, "users").await;
+    let table = cells(b, "users").await;
     assert!(
         table.iter().any(|c| c.starts_with("$argon2id$")),
         "{table:?}"
@@ -89,10 +83,8 @@ async fn user_names_are_unique_in_any_case_and_passwords_stored_hashed() {
     assert!(matches!(missing, Err(AuthError::NoUser(_))), "{missing:?}");
 }
 
-#[tokio::test]
-async fn bad_names_roles_and_passwords_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn bad_names_roles_and_passwords_change_nothing<B: Both>(b: &B) {
+    let store = b.open().await;
     let short = PasswordHash::new("Xq7#pw!zz");
     let e = short.unwrap_err().to_string();
     assert!(e.contains("at least 12"), "{e}");
@@ -114,10 +106,8 @@ async fn bad_names_roles_and_passwords_change_nothing() {
     assert!(store.tokens().await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn the_last_admin_can_be_neither_removed_nor_demoted() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn the_last_admin_can_be_neither_removed_nor_demoted<B: Both>(b: &B) {
+    let store = b.open().await;
     let hash = PasswordHash::new("a good long password").unwrap();
     store
         .add_user("root", Role::Admin, &hash, T0)
@@ -170,10 +160,8 @@ async fn the_last_admin_can_be_neither_removed_nor_demoted() {
     ));
 }
 
-#[tokio::test]
-async fn only_the_hash_of_a_token_is_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn only_the_hash_of_a_token_is_stored<B: Both>(b: &B) {
+    let store = b.open().await;
     let made = store
         .create_token("ci", Role::Ingest, None, T0)
         .await
@@ -184,7 +172,7 @@ async fn only_the_hash_of_a_token_is_stored() {
     assert!(!format!("{made:?}").contains(&secret), "Debug hides it");
     assert_eq!(made.record.role, Role::Ingest);
 
-    let table = cells(&store, "api_tokens").await;
+    let table = cells(b, "api_tokens").await;
     let body = &secret[4..];
     assert!(!table.iter().any(|c| c.contains(body)), "{table:?}");
     assert!(table.contains(&token_hash(&secret)), "{table:?}");
@@ -221,10 +209,8 @@ async fn only_the_hash_of_a_token_is_stored() {
     }
 }
 
-#[tokio::test]
-async fn tokens_stop_at_expiry_and_revocation() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn tokens_stop_at_expiry_and_revocation<B: Both>(b: &B) {
+    let store = b.open().await;
     let expires = T0 + Duration::days(30);
     let t = store
         .create_token("deploy", Role::Admin, Some(expires), T0)
@@ -281,11 +267,9 @@ async fn tokens_stop_at_expiry_and_revocation() {
     assert_eq!(states, ["revoked", "revoked"]);
 }
 
-#[tokio::test]
-async fn users_and_tokens_survive_reopening() {
-    let dir = tempfile::tempdir().unwrap();
+async fn users_and_tokens_survive_reopening<B: Both>(b: &B) {
     let secret = {
-        let store = open(&dir).await;
+        let store = b.open().await;
         let hash = PasswordHash::new("a good long password").unwrap();
         store
             .add_user("ann", Role::Operator, &hash, T0)
@@ -295,10 +279,10 @@ async fn users_and_tokens_survive_reopening() {
             .create_token("ci", Role::Ingest, None, T0)
             .await
             .unwrap();
-        store.close().await;
+        b.close(store).await;
         t.secret.expose().to_owned()
     };
-    let store = open(&dir).await;
+    let store = b.open().await;
     let (ann, hash) = store.user_by_name("ann").await.unwrap().unwrap();
     assert_eq!(ann.role, Role::Operator);
     assert!(hash.verify("a good long password"));
@@ -308,6 +292,109 @@ async fn users_and_tokens_survive_reopening() {
         .unwrap()
         .unwrap();
     assert_eq!((t.name.as_str(), t.role), ("ci", Role::Ingest));
+}
+
+async fn two_admins_demoted_at_once_leave_one<B: Both>(b: &B) {
+    let store = b.open().await;
+    let hash = PasswordHash::new("a good long password").unwrap();
+    let mut left: Option<String> = None;
+    for round in 0..5 {
+        let (a, b) = (format!("a{round}"), format!("b{round}"));
+        store.add_user(&a, Role::Admin, &hash, T0).await.unwrap();
+        store.add_user(&b, Role::Admin, &hash, T0).await.unwrap();
+        if let Some(x) = left.take() {
+            store.remove_user(&x).await.unwrap();
+        }
+        // The last two admins, one demoted and one removed at the same moment.
+        let (ra, rb) = tokio::join!(store.set_role(&a, Role::Viewer), store.remove_user(&b));
+        let refused = [ra.is_err(), rb.is_err()];
+        assert_eq!(
+            refused.iter().filter(|r| **r).count(),
+            1,
+            "round {round}: exactly one is refused: {ra:?} {rb:?}"
+        );
+        let err = ra.err().or(rb.err()).unwrap();
+        assert!(matches!(err, AuthError::LastAdmin(_)), "{err:?}");
+        let admins: Vec<String> = store
+            .users()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.role == Role::Admin)
+            .map(|u| u.name)
+            .collect();
+        assert_eq!(admins.len(), 1, "round {round}: {admins:?}");
+        left = admins.into_iter().next();
+    }
+}
+
+async fn a_token_revoked_twice_at_once_is_revoked_once<B: Both>(b: &B) {
+    let store = b.open().await;
+    // Several rounds, so that the later ones race on connections already open.
+    for round in 0..5 {
+        let name = format!("deploy{round}");
+        let t = store
+            .create_token(&name, Role::Admin, None, T0)
+            .await
+            .unwrap();
+        let id = t.record.id.to_string();
+        let upper = name.to_uppercase();
+        let (by_name, by_id) = tokio::join!(
+            store.revoke_token(&upper, T0),
+            store.revoke_token(&id, T0 + Duration::seconds(1))
+        );
+        let done = [by_name.is_ok(), by_id.is_ok()];
+        assert_eq!(
+            done.iter().filter(|d| **d).count(),
+            1,
+            "round {round}: {by_name:?} {by_id:?}"
+        );
+        let err = by_name.err().or(by_id.err()).unwrap();
+        assert!(matches!(err, AuthError::AlreadyRevoked(_)), "{err:?}");
+    }
+}
+
+/// A name with a NUL in it (which no stored name has) finds nothing, and is not an error.
+async fn names_with_a_nul_find_nothing<B: Both>(b: &B) {
+    let store = b.open().await;
+    let hash = PasswordHash::new("a good long password").unwrap();
+    store
+        .add_user("alice", Role::Admin, &hash, T0)
+        .await
+        .unwrap();
+    store
+        .create_token("ci", Role::Ingest, None, T0)
+        .await
+        .unwrap();
+    assert!(store.user_by_name("alice\0").await.unwrap().is_none());
+    let r = store.set_password_hash("alice\0", &hash).await;
+    assert!(matches!(r, Err(AuthError::NoUser(_))), "{r:?}");
+    let r = store.revoke_token("ci\0", T0).await;
+    assert!(matches!(r, Err(AuthError::NoToken(_))), "{r:?}");
+    assert!(store.token_by_hash("\0", T0).await.unwrap().is_none());
+    assert_eq!(store.end_sessions_of("alice\0", T0).await.unwrap(), 0);
+    let r = store.add_user("bob\0", Role::Viewer, &hash, T0).await;
+    assert!(matches!(r, Err(AuthError::Input(_))), "{r:?}");
+}
+
+/// Users are listed by name whatever its case, in byte order otherwise (`_` before letters).
+async fn users_come_by_name_in_any_case<B: Both>(b: &B) {
+    let store = b.open().await;
+    let hash = PasswordHash::new("a good long password").unwrap();
+    for name in ["bob", "Alice", "carol", "_ops", "Zed", "alice.b", "0day"] {
+        store.add_user(name, Role::Viewer, &hash, T0).await.unwrap();
+    }
+    let names: Vec<String> = store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["0day", "_ops", "Alice", "alice.b", "bob", "carol", "Zed"]
+    );
 }
 
 #[test]

@@ -1,20 +1,24 @@
-//! The audit log in a real SQLite file: entries come back as recorded, filtered by time and
-//! action, can never be changed, and are deleted only when pruned past their retention.
+//! The audit log: entries come back as recorded, filtered by time and action, can never be
+//! changed, and are deleted only when pruned past their retention (by the database's clock).
 
-use mhd_store::SqliteStore;
 use mhd_store::audit::{AuditFilter, NewEntry, Outcome};
-use mhd_store::prelude::*;
 use serde_json::json;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
+use crate::backends;
+use crate::both::{Both, as_stored};
+use mhd_store::prelude::*;
+
 const T0: OffsetDateTime = datetime!(2025-03-03 9:00 UTC);
 
-async fn open(dir: &tempfile::TempDir) -> SqliteStore {
-    SqliteStore::open(&dir.path().join("mhd.db"), 2)
-        .await
-        .unwrap()
-}
+crate::on_both!(
+    "ad";
+    entries_cannot_be_changed_or_deleted_while_young,
+    pruning_deletes_only_what_is_past_the_retention,
+    since_action_and_limit_filter_newest_first,
+    an_entry_with_a_nul_is_recorded,
+);
 
 fn entry(minutes: i64, action: &str, outcome: Outcome) -> NewEntry {
     NewEntry {
@@ -36,10 +40,8 @@ fn days_ago(days: i64) -> NewEntry {
     }
 }
 
-#[tokio::test]
-async fn entries_cannot_be_changed_or_deleted_while_young() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn entries_cannot_be_changed_or_deleted_while_young<B: Both>(b: &B) {
+    let store = b.open().await;
     let id = store
         .record_audit(&NewEntry {
             at: T0,
@@ -49,23 +51,22 @@ async fn entries_cannot_be_changed_or_deleted_while_young() {
         .unwrap();
     let young = store.record_audit(&days_ago(29)).await.unwrap();
 
-    let update = sqlx::query("UPDATE audit SET actor = 'someone else' WHERE id = ?")
-        .bind(id)
-        .execute(store.pool())
+    let raw = b.raw().await;
+    let update = raw
+        .execute(&format!(
+            "UPDATE audit SET actor = 'someone else' WHERE id = {id}"
+        ))
         .await
         .unwrap_err();
-    assert!(update.to_string().contains("append-only"), "{update}");
-    let delete = sqlx::query("DELETE FROM audit WHERE id = ?")
-        .bind(young)
-        .execute(store.pool())
+    assert!(update.contains("append-only"), "{update}");
+    let delete = raw
+        .execute(&format!("DELETE FROM audit WHERE id = {young}"))
         .await
         .unwrap_err();
-    assert!(delete.to_string().contains("append-only"), "{delete}");
-    let delete_all = sqlx::query("DELETE FROM audit")
-        .execute(store.pool())
-        .await
-        .unwrap_err();
-    assert!(delete_all.to_string().contains("append-only"));
+    assert!(delete.contains("append-only"), "{delete}");
+    let delete_all = raw.execute("DELETE FROM audit").await.unwrap_err();
+    assert!(delete_all.contains("append-only"), "{delete_all}");
+    raw.close().await;
     // Pruning past young entries deletes none of them either.
     let refused = store
         .prune_audit(OffsetDateTime::now_utc())
@@ -82,10 +83,8 @@ async fn entries_cannot_be_changed_or_deleted_while_young() {
     assert_eq!(old.client.as_deref(), Some("127.0.0.1:4000"));
 }
 
-#[tokio::test]
-async fn pruning_deletes_only_what_is_past_the_retention() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn pruning_deletes_only_what_is_past_the_retention<B: Both>(b: &B) {
+    let store = b.open().await;
     for days in [500, 401, 399, 31, 1] {
         store.record_audit(&days_ago(days)).await.unwrap();
     }
@@ -112,10 +111,8 @@ async fn pruning_deletes_only_what_is_past_the_retention() {
     );
 }
 
-#[tokio::test]
-async fn since_action_and_limit_filter_newest_first() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir).await;
+async fn since_action_and_limit_filter_newest_first<B: Both>(b: &B) {
+    let store = b.open().await;
     for (m, action, outcome) in [
         (0, "operations.write", Outcome::Ok),
         (10, "alert.acknowledge", Outcome::Refused),
@@ -168,4 +165,21 @@ async fn since_action_and_limit_filter_newest_first() {
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// A refused request's input may hold a NUL; its entry is recorded all the same, the details
+/// exactly (JSON escapes it).
+async fn an_entry_with_a_nul_is_recorded<B: Both>(b: &B) {
+    let store = b.open().await;
+    let entry = NewEntry {
+        resource: "token a\0b".into(),
+        details: json!({ "name": "a\0b" }),
+        ..entry(0, "token.create", Outcome::Refused)
+    };
+    let id = store.record_audit(&entry).await.expect("recorded");
+    let all = store.audit_entries(&AuditFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].id, id);
+    assert_eq!(all[0].resource, as_stored::<B>("token a\0b"));
+    assert_eq!(all[0].details, json!({ "name": "a\0b" }));
 }
