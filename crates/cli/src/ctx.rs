@@ -114,6 +114,8 @@ impl Ctx {
     pub fn store_exists(&self) -> bool {
         match &self.database {
             mhd_store::Location::Sqlite(path) => path.exists(),
+            // Known once connected: the checks that need it are made after opening.
+            mhd_store::Location::Postgres(_) => true,
         }
     }
 

@@ -1695,7 +1695,14 @@ fn a_database_url_that_cannot_be_used_is_refused_naming_it_and_changes_nothing()
     let home = tempfile::tempdir().unwrap();
     for (url, says) in [
         ("mysql://db.example/mhd", "mysql://"),
-        ("postgres://mhd:hunter2@db.example/mhd", "PostgreSQL"),
+        (
+            "postgres://mhd:hunter2@127.0.0.1:1/mhd",
+            "cannot reach the database",
+        ),
+        (
+            "postgres://mhd:hunter2@127.0.0.1:notaport/mhd",
+            "PostgreSQL URL",
+        ),
         ("sqlite:", "file path"),
     ] {
         let out = mhd(home.path())
@@ -1713,10 +1720,7 @@ fn a_database_url_that_cannot_be_used_is_refused_naming_it_and_changes_nothing()
             "the password is never shown: {err}"
         );
     }
-    assert!(
-        std::fs::read_dir(home.path()).unwrap().next().is_none(),
-        "nothing was made"
-    );
+    assert!(!home.path().join("mhd.db").exists(), "no store was made");
 }
 
 #[test]
@@ -1767,4 +1771,137 @@ fn two_servers_on_one_store_share_its_writes_and_one_leads_until_it_stops() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// A PostgreSQL database of the test's own on the server at 127.0.0.1:5432 (made and dropped
+/// with `psql`); `None` outside CI when there is none.
+struct PgScratch {
+    name: String,
+    url: String,
+}
+
+impl PgScratch {
+    fn new(tag: &str) -> Option<PgScratch> {
+        let name = format!("mhd_cli_{tag}_{}", std::process::id());
+        let psql = |sql: &str| {
+            std::process::Command::new("psql")
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "test",
+                    "-qc",
+                    sql,
+                ])
+                .output()
+        };
+        match psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")) {
+            Ok(o) if o.status.success() => {}
+            other if std::env::var_os("CI").is_none() => {
+                eprintln!("no PostgreSQL at 127.0.0.1:5432 ({other:?}): skipped");
+                return None;
+            }
+            other => panic!("the PostgreSQL tests need a server at 127.0.0.1:5432: {other:?}"),
+        }
+        let made = psql(&format!("CREATE DATABASE {name}")).unwrap();
+        assert!(made.status.success(), "{made:?}");
+        Some(PgScratch {
+            url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
+            name,
+        })
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc"])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .output();
+    }
+}
+
+/// POSTs one successful migration of `dataset` to a served `mhd`.
+fn post_migration(addr: std::net::SocketAddr, dataset: &str) {
+    use std::io::{Read as _, Write as _};
+    let body = format!(
+        r#"{{"metric_type":"migration","operation":"migrate","dataset_name":"{dataset}","success":true}}"#
+    );
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /api/v1/operations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+}
+
+#[test]
+fn three_servers_on_one_postgresql_database_share_writes_and_hand_over_the_lead() {
+    let Some(db) = PgScratch::new("replicas") else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path()).arg("init").assert().success();
+    // The command line reads and writes the same database.
+    mhd(home.path())
+        .args([
+            "--database-url",
+            &db.url,
+            "record",
+            "-t",
+            "migration",
+            "-o",
+            "migrate",
+        ])
+        .args(["--dataset", "first"])
+        .assert()
+        .success();
+    let url = ["--database-url", db.url.as_str()];
+    let a = Served::start(home.path(), &url);
+    let b = Served::start(home.path(), &url);
+    let c = Served::start(home.path(), &url);
+    assert!(leads(a.addr), "the first server leads");
+    assert!(!leads(b.addr) && !leads(c.addr), "one leader at a time");
+    let migrated = |addr| {
+        served_json(addr, "/api/v1/health/summary")["key_metrics"]["datasets_migrated"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(migrated(c.addr), 1, "what the command line stored");
+    // A write on A is on C's pages within a second.
+    post_migration(a.addr, "second");
+    let started = std::time::Instant::now();
+    while migrated(c.addr) < 2 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "C did not see A's write"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The leader stops: another takes the lead within seconds, and only one.
+    drop(a);
+    let started = std::time::Instant::now();
+    loop {
+        let (lb, lc) = (leads(b.addr), leads(c.addr));
+        assert!(!(lb && lc), "two leaders");
+        if lb || lc {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "nobody took the lead"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop((b, c));
+    drop(db);
 }

@@ -27,9 +27,10 @@ use crate::collect::*;
 use crate::history::*;
 #[allow(clippy::wildcard_imports)]
 use crate::outbox::*;
+use crate::postgres::{PgStaging, PgStore};
 #[allow(clippy::wildcard_imports)]
 use crate::sessions::*;
-use crate::sqlite::{Chunk, DatasetIds, OperationWriter, SqliteStore, Staging};
+use crate::sqlite::{Chunk, DatasetIds, OperationWriter, SqliteStore};
 use crate::watch::{ChangeWatcher, Lease};
 #[allow(clippy::wildcard_imports)]
 use crate::*;
@@ -39,6 +40,8 @@ use crate::*;
 pub enum Location {
     /// A SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL database: its URL.
+    Postgres(String),
 }
 
 impl Location {
@@ -64,16 +67,18 @@ impl Location {
         }
         if let Some((scheme, _)) = url_trimmed.split_once("://") {
             let scheme = scheme.to_ascii_lowercase();
-            return Err(match scheme.as_str() {
-                "postgres" | "postgresql" => bad(
-                    "PostgreSQL stores are not supported by this version of mhd; use a SQLite \
-                     file (a path or sqlite:PATH)",
-                ),
-                _ => bad(&format!(
-                    "the scheme {scheme}:// is not one mhd stores data in; use a path or \
-                     sqlite:PATH"
-                )),
-            });
+            return match scheme.as_str() {
+                "postgres" | "postgresql" => {
+                    let _: sqlx::postgres::PgConnectOptions = url_trimmed
+                        .parse()
+                        .map_err(|e| bad(&format!("it is not a PostgreSQL URL: {e}")))?;
+                    Ok(Location::Postgres(url_trimmed.to_owned()))
+                }
+                _ => Err(bad(&format!(
+                    "the scheme {scheme}:// is not one mhd stores data in; use a path, \
+                     sqlite:PATH or postgres://…"
+                ))),
+            };
         }
         Ok(Location::Sqlite(PathBuf::from(url_trimmed)))
     }
@@ -82,6 +87,7 @@ impl Location {
     pub fn shown(&self) -> String {
         match self {
             Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(url) => redact(url),
         }
     }
 }
@@ -97,17 +103,57 @@ pub fn redact(url: &str) -> String {
     url.to_string()
 }
 
+/// Operations set aside until all of an input has been read, then stored at once by
+/// [`Staging::publish`] — or not at all (see each backend's).
+pub enum Staging {
+    /// In a SQLite store's temporary table.
+    Sqlite(crate::sqlite::Staging),
+    /// In a PostgreSQL transaction.
+    Postgres(PgStaging),
+}
+
+impl Staging {
+    /// Sets aside one chunk's valid operations; a batch with an invalid operation sets aside
+    /// nothing.
+    pub async fn add(&mut self, chunk: &Chunk, ops: &[NewOperation]) -> Result<()> {
+        match self {
+            Staging::Sqlite(s) => s.add(chunk, ops).await,
+            Staging::Postgres(s) => s.add(chunk, ops).await,
+        }
+    }
+
+    /// Operations set aside so far.
+    pub fn staged(&self) -> u64 {
+        match self {
+            Staging::Sqlite(s) => s.staged(),
+            Staging::Postgres(s) => s.staged(),
+        }
+    }
+
+    /// Stores everything set aside in one transaction, with the chunks remembered; fails,
+    /// storing nothing, when another ingest stored one of the chunks meanwhile.
+    pub async fn publish(self, source: &str, at: OffsetDateTime) -> Result<u64> {
+        match self {
+            Staging::Sqlite(s) => s.publish(source, at).await,
+            Staging::Postgres(s) => s.publish(source, at).await,
+        }
+    }
+}
+
 /// An open store: one of the backends.
 #[derive(Clone)]
 pub enum Database {
     /// A SQLite file (the embedded default).
     Sqlite(SqliteStore),
+    /// A PostgreSQL database.
+    Postgres(PgStore),
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Database::Sqlite(_) => f.write_str("Database::Sqlite"),
+            Database::Postgres(_) => f.write_str("Database::Postgres"),
         }
     }
 }
@@ -116,6 +162,7 @@ macro_rules! each {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
             Database::Sqlite($s) => $e,
+            Database::Postgres($s) => $e,
         }
     };
 }
@@ -131,6 +178,9 @@ impl Database {
     pub async fn open_at(location: &Location, max_connections: u32) -> Result<Database> {
         match location {
             Location::Sqlite(path) => Database::open_file(path, max_connections).await,
+            Location::Postgres(url) => Ok(Database::Postgres(
+                PgStore::open(url, &redact(url), max_connections).await?,
+            )),
         }
     }
 
@@ -155,6 +205,7 @@ impl Database {
     pub async fn change_watcher(&self) -> Result<ChangeWatcher> {
         match self {
             Database::Sqlite(s) => Ok(ChangeWatcher::Sqlite(s.change_watcher().await?)),
+            Database::Postgres(s) => s.change_watcher().await,
         }
     }
 
@@ -163,13 +214,18 @@ impl Database {
     pub async fn try_lead(&self) -> Result<Option<Lease>> {
         match self {
             Database::Sqlite(s) => Ok(s.try_lead()?.map(Lease::Sqlite)),
+            Database::Postgres(s) => s.try_lead().await,
         }
     }
 
     /// Stores the operations of several requests in one transaction: all of them, or none when
     /// one breaks a rule. Returns how many were stored.
     pub async fn insert_operation_groups(&self, groups: &[&[NewOperation]]) -> Result<u64> {
-        let mut writer = self.writer().await?;
+        let s = match self {
+            Database::Sqlite(s) => s,
+            Database::Postgres(p) => return p.insert_operation_groups(groups).await,
+        };
+        let mut writer: OperationWriter = s.writer().await?;
         for ops in groups {
             if let Err(e) = writer.write(ops).await {
                 let _ = writer.rollback().await;
@@ -177,11 +233,6 @@ impl Database {
             }
         }
         writer.commit().await
-    }
-
-    /// A writer of many operations in one transaction (a bulk load).
-    pub(crate) async fn writer(&self) -> Result<OperationWriter> {
-        each!(self, s => s.writer().await)
     }
 
     /// The chunks of inputs already ingested, by the key of the chunk before each.
@@ -205,13 +256,20 @@ impl Database {
 
     /// A staging area for a whole input published at once (`ingest --strict`).
     pub async fn stage(&self) -> Result<Staging> {
-        each!(self, s => s.stage().await)
+        Ok(match self {
+            Database::Sqlite(s) => Staging::Sqlite(s.stage().await?),
+            Database::Postgres(s) => Staging::Postgres(s.stage().await?),
+        })
     }
 
     /// Ends a short-lived process's use of the store without the work of closing it (see the
     /// backend's documentation).
     pub fn release(self) {
-        each!(self, s => s.leave_open())
+        match self {
+            Database::Sqlite(s) => s.leave_open(),
+            // Nothing to spare: the connection ends with the process.
+            Database::Postgres(_) => {}
+        }
     }
 
     /// Closes the store, waiting for its connections to finish.
@@ -618,13 +676,19 @@ mod tests {
             ("", "empty"),
             ("sqlite:", "file path"),
             ("ftp://host/x", "ftp://"),
-            ("postgres://u:secret@h/db", "PostgreSQL"),
+            ("postgres://u:secret@h:notaport/db", "PostgreSQL URL"),
         ] {
             let e = Location::parse(url).unwrap_err().to_string();
             assert!(e.contains(says), "{url}: {e}");
             assert!(!e.contains("secret"), "{e}");
         }
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        let pg = Location::parse("postgresql://u:secret@h:5432/db").unwrap();
+        assert_eq!(
+            pg,
+            Location::Postgres("postgresql://u:secret@h:5432/db".into())
+        );
+        assert_eq!(pg.shown(), "postgresql://u:***@h:5432/db");
         assert_eq!(redact("postgres://h/db"), "postgres://h/db");
     }
 }

@@ -30,12 +30,12 @@ pub use alerts::AlertStore;
 pub use audit::AuditStore;
 pub use auth::AuthStore;
 pub use collect::CollectorStore;
-pub use database::{Database, Location};
+pub use database::{Database, Location, Staging};
 pub use history::HistoryStore;
 pub use migrate::LATEST as SCHEMA_VERSION;
 pub use outbox::Outbox;
 pub use sessions::SessionStore;
-pub use sqlite::{Chunk, DatasetIds, OperationWriter, SqliteStore, Staging, WriteTx};
+pub use sqlite::{Chunk, DatasetIds, OperationWriter, SqliteStore, WriteTx};
 pub use watch::{ChangeWatcher, Changed, Lease};
 
 /// What can go wrong in the store.

@@ -123,8 +123,15 @@ pub async fn open_store_with(ctx: &Ctx, connections: u32) -> anyhow::Result<Data
         Err(
             e @ (StoreError::NewerSchema { .. }
             | StoreError::Foreign { .. }
-            | StoreError::Url { .. }),
-        ) => Err(usage(e.to_string())),
+            | StoreError::Url { .. }
+            | StoreError::Unreachable { .. }),
+        ) if ctx.database_in_home => Err(usage(e.to_string())),
+        Err(
+            e @ (StoreError::NewerSchema { .. }
+            | StoreError::Foreign { .. }
+            | StoreError::Url { .. }
+            | StoreError::Unreachable { .. }),
+        ) => Err(usage(format!("--database-url: {e}"))),
         Err(e) => {
             Err(anyhow::Error::new(e)
                 .context(format!("cannot open the store {}", ctx.store_shown())))

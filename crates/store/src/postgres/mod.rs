@@ -183,6 +183,24 @@ impl PgStore {
         }
     }
 
+    /// Whether the database takes writes: when the last write failed because its disk was
+    /// full, one small write is tried (and kept: the time of the check, in `collector_state`).
+    pub async fn check_writable(&self, now: time::OffsetDateTime) -> Result<()> {
+        if !self.writes_failing() {
+            return Ok(());
+        }
+        let outcome = sqlx::query(
+            "INSERT INTO collector_state (collector, key, value) VALUES ('mhd', 'write_check', $1) \
+             ON CONFLICT (collector, key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(mhd_core::format::rfc3339(now))
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(StoreError::from);
+        self.noted(outcome)
+    }
+
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
