@@ -34,6 +34,7 @@ on_both!(
     buckets_cover_the_span_with_empty_ones_included,
     migration_counts_follow_rollbacks,
     cleanup_never_changes_how_far_the_migration_is,
+    text_with_tabs_lines_and_backslashes_comes_back_as_stored,
 );
 
 async fn open(dir: &tempfile::TempDir) -> SqliteStore {
@@ -578,4 +579,25 @@ async fn one_process_leads_a_store_file_until_it_lets_go() {
     assert!(b.try_lead().unwrap().is_none(), "one leader at a time");
     drop(lease);
     assert!(b.try_lead().unwrap().is_some(), "the next one takes over");
+}
+
+async fn text_with_tabs_lines_and_backslashes_comes_back_as_stored<B: Backend>(b: &B) {
+    let store = b.open().await;
+    let mut o = op(1, "migration", false, Some("sales\\2025 q1"));
+    o.error_message = Some("line 1\nline 2\r\n\ttabbed \\N not null \\ end".into());
+    o.metadata = Some(serde_json::json!({"quote": "\"", "path": "C:\\x"}));
+    o.import_key = Some("k\t1".into());
+    store
+        .insert_operations(std::slice::from_ref(&o))
+        .await
+        .unwrap();
+    let back = store
+        .recent_operations(&OperationFilter {
+            limit: 10,
+            ..OperationFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(back[0].op, o, "every field as stored");
 }

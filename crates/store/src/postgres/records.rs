@@ -31,9 +31,71 @@ use crate::{
     Store, StoreError,
 };
 
-/// Rows per multi-row INSERT of operations: 4,096 rows × 13 columns stays below PostgreSQL's
-/// limit of 65,535 parameters.
-const INSERT_CHUNK: usize = 4096;
+/// Operations per COPY statement.
+const COPY_CHUNK: usize = 16_384;
+
+/// One field of a COPY row in text format: `\N` for nothing, else the text with backslash,
+/// tab, line feed and carriage return escaped (and NUL, which PostgreSQL's text refuses,
+/// replaced as everywhere else).
+fn copy_field(out: &mut Vec<u8>, v: Option<&str>) {
+    let Some(v) = v else {
+        out.extend_from_slice(b"\\N");
+        return;
+    };
+    for b in super::text(v).bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// One operation as a COPY row in the order of [`COLUMNS`].
+fn copy_row(out: &mut Vec<u8>, op: &NewOperation, dataset_ids: &HashMap<String, i64>) {
+    use std::io::Write as _;
+    let _ = write!(out, "{}\t", to_us(op.timestamp));
+    copy_field(out, Some(&op.metric_type));
+    out.push(b'\t');
+    copy_field(out, Some(&op.operation));
+    out.push(b'\t');
+    copy_field(out, op.dataset_name.as_deref());
+    out.push(b'\t');
+    copy_field(out, op.component.as_deref());
+    out.push(b'\t');
+    copy_field(out, op.system.map(System::as_str));
+    out.push(b'\t');
+    match op.duration_ms {
+        Some(d) => {
+            let _ = write!(out, "{d}");
+        }
+        None => out.extend_from_slice(b"\\N"),
+    }
+    let _ = write!(out, "\t{}\t", i64::from(op.success));
+    match op.row_count {
+        Some(r) => {
+            let _ = write!(out, "{r}");
+        }
+        None => out.extend_from_slice(b"\\N"),
+    }
+    out.push(b'\t');
+    copy_field(out, op.error_message.as_deref());
+    out.push(b'\t');
+    let metadata = op.metadata.as_ref().map(|m| m.to_string());
+    copy_field(out, metadata.as_deref());
+    out.push(b'\t');
+    copy_field(out, op.import_key.as_deref());
+    out.push(b'\t');
+    match op.dataset_name.as_ref().and_then(|n| dataset_ids.get(n)) {
+        Some(id) => {
+            let _ = write!(out, "{id}");
+        }
+        None => out.extend_from_slice(b"\\N"),
+    }
+    out.push(b'\n');
+}
 /// Rows per multi-row upsert of rollups or datasets (13 columns at most).
 const UPSERT_CHUNK: usize = 2000;
 
@@ -70,34 +132,19 @@ impl PgWriter {
     pub(crate) async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
         validate_all(ops)?;
         self.resolve_dataset_ids(ops).await?;
-        for chunk in ops.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "INSERT INTO operations ({COLUMNS}) VALUES {}",
-                placeholders(chunk.len(), 13)
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+        // COPY in PostgreSQL's text format: the fastest way in, in the same transaction.
+        let mut buf = Vec::with_capacity(ops.len().min(COPY_CHUNK) * 200);
+        for chunk in ops.chunks(COPY_CHUNK) {
+            buf.clear();
             for op in chunk {
-                q = q
-                    .bind(to_us(op.timestamp))
-                    .bind(op.metric_type.clone())
-                    .bind(op.operation.clone())
-                    .bind(op.dataset_name.clone())
-                    .bind(op.component.clone())
-                    .bind(op.system.map(System::as_str))
-                    .bind(op.duration_ms)
-                    .bind(i64::from(op.success))
-                    .bind(op.row_count)
-                    .bind(op.error_message.clone())
-                    .bind(op.metadata.as_ref().map(|m| m.to_string()))
-                    .bind(op.import_key.clone())
-                    .bind(
-                        op.dataset_name
-                            .as_ref()
-                            .and_then(|n| self.dataset_ids.get(n))
-                            .copied(),
-                    );
+                copy_row(&mut buf, op, &self.dataset_ids);
             }
-            q.execute(&mut *self.tx).await?;
+            let mut copy = self
+                .tx
+                .copy_in_raw(&format!("COPY operations ({COLUMNS}) FROM STDIN"))
+                .await?;
+            copy.send(buf.as_slice()).await?;
+            copy.finish().await?;
         }
         for op in ops {
             self.deltas.count(op);
@@ -1327,6 +1374,18 @@ impl PgStaging {
 #[cfg(test)]
 mod tests {
     use super::placeholders;
+
+    #[test]
+    fn copy_fields_escape_what_the_text_format_reads_specially() {
+        let mut out = Vec::new();
+        super::copy_field(&mut out, Some("a\tb\\c\nd\re\0f"));
+        out.push(b'|');
+        super::copy_field(&mut out, None);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a\\tb\\\\c\\nd\\re\u{fffd}f|\\N"
+        );
+    }
 
     #[test]
     fn placeholders_number_rows_and_columns() {
