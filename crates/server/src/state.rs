@@ -113,6 +113,8 @@ pub struct Inner {
     pub resources: Cache<ResourcesData>,
     /// The WebSocket's `initial_data` message, serialized once per version.
     pub initial_data: Cache<Utf8Bytes>,
+    /// The pages shared by every visitor, rendered and compressed once per version.
+    pub pages: crate::pagecache::Pages,
     /// The collectors' health.
     pub collectors: crate::collect::Registry,
     /// The notification channels, once `serve` has started them.
@@ -167,6 +169,7 @@ impl AppState {
             page_alerts: Cache::default(),
             resources: Cache::default(),
             initial_data: Cache::default(),
+            pages: crate::pagecache::Pages::default(),
             collectors: crate::collect::Registry::default(),
             notifier: std::sync::OnceLock::new(),
             alert_engine: tokio::sync::Mutex::new(None),
