@@ -14,6 +14,7 @@ pub mod outbox;
 mod records;
 pub mod sessions;
 pub mod sqlite;
+pub mod testruns;
 
 use mhd_core::dashboard::Bucket;
 use mhd_core::perf::BenchmarkSamples;
