@@ -8,6 +8,7 @@ pub mod auth;
 pub mod collect;
 pub mod gather;
 pub mod history;
+pub mod import;
 pub mod mdm;
 mod migrate;
 pub mod outbox;

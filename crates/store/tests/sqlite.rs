@@ -195,6 +195,53 @@ async fn imports_skip_rows_already_imported() {
 }
 
 #[tokio::test]
+async fn imports_keep_a_narrow_key_and_still_skip_rows_imported_by_earlier_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let rows: Vec<_> = (0..10)
+        .map(|i| {
+            let mut o = op(i, "dataset_read", true, Some("d"));
+            o.import_key = Some(format!("mdm:{i}:2025-01-06 10:00:0{i}"));
+            o
+        })
+        .collect();
+    // Rows 0 to 3 as an earlier version stored them: the whole identity as the key.
+    store.insert_operations(&rows[..4]).await.unwrap();
+    let outcome = store.import_operations(&rows).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.skipped), (6, 4));
+    let again = store.import_operations(&rows).await.unwrap();
+    assert_eq!((again.inserted, again.skipped), (0, 10));
+    let stored = store
+        .recent_operations(&mhd_store::OperationFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = stored
+        .iter()
+        .filter_map(|o| o.op.import_key.clone())
+        .collect();
+    keys.sort();
+    let mut expected: Vec<String> = rows[..4]
+        .iter()
+        .filter_map(|o| o.import_key.clone())
+        .chain(
+            rows[4..]
+                .iter()
+                .map(|o| mhd_store::import::narrow_key(o.import_key.as_deref().unwrap())),
+        )
+        .collect();
+    expected.sort();
+    assert_eq!(keys, expected);
+    assert!(
+        keys.iter()
+            .filter(|k| !k.starts_with("mdm:"))
+            .all(|k| k.len() == 19)
+    );
+}
+
+#[tokio::test]
 async fn cleanup_deletes_old_operations_and_keeps_figures_right() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;

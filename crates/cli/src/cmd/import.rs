@@ -10,9 +10,9 @@
 //!   reason` and skipped; the good rows are imported and the command exits with status 3
 //!   (partly stored; 2 when no row was imported). With `--strict` every row is checked first
 //!   and nothing is imported unless all convert.
-//! - Rows are read and written in pages of [`PAGE`] rows, each page its own transaction:
-//!   memory stays flat, and an import that fails part-way keeps what it wrote — running it
-//!   again finishes it, since imported rows are skipped.
+//! - Rows are read in pages of [`PAGE`] rows and written [`IMPORT_BATCH`] at a time, each
+//!   batch its own transaction: memory stays bounded, and an import that fails part-way keeps
+//!   what it wrote — running it again finishes it, since imported rows are skipped.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -34,6 +34,10 @@ use crate::ctx::{Ctx, usage};
 
 /// Rejections printed one by one before the rest are only counted.
 const SHOWN_REJECTIONS: usize = 50;
+/// Operations stored per transaction: as many as `mhd ingest operations` stores per chunk, so
+/// that an import costs what an ingest of the same rows does (each commit writes again the
+/// index pages its rows touched; smaller transactions made an import several times slower).
+const IMPORT_BATCH: usize = 65_536;
 
 /// Import MDM's monitoring database.
 #[derive(Debug, clap::Args)]
@@ -225,36 +229,64 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 
     let store = open_store(ctx).await?;
     bar.set_message("importing");
-    let mut outcome = ImportOutcome::default();
-    let mut batch: Vec<NewOperation> = Vec::with_capacity(PAGE as usize);
-    loop {
-        let page = reader.next_page(PAGE).await.map_err(source_error)?;
-        if page.is_empty() {
-            break;
-        }
-        let rows = page.len() as u64;
-        batch.clear();
-        for row in page {
-            match row {
-                Ok(r) => match convert(&r, offset, limits) {
-                    Ok(op) => batch.push(op),
-                    Err(reason) => rejections.add(r.id, &reason),
-                },
-                Err(bad) => rejections.add(bad.id, &bad.reason),
+    // Reading and converting the next batch overlap with storing the one before (the two
+    // run on their own SQLite threads); the channel holds two batches at most.
+    let (tx, rx) = tokio::sync::mpsc::channel::<(Vec<NewOperation>, u64)>(2);
+    let read = async {
+        let mut batch: Vec<NewOperation> = Vec::with_capacity(IMPORT_BATCH);
+        let mut rows = 0;
+        loop {
+            let page = reader.next_page(PAGE).await.map_err(source_error)?;
+            let last = page.is_empty();
+            rows += page.len() as u64;
+            for row in page {
+                match row {
+                    Ok(r) => match convert(&r, offset, limits) {
+                        Ok(op) => batch.push(op),
+                        Err(reason) => rejections.add(r.id, &reason),
+                    },
+                    Err(bad) => rejections.add(bad.id, &bad.reason),
+                }
+            }
+            if batch.len() >= IMPORT_BATCH || (last && !batch.is_empty()) {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                // The receiver is gone only when storing failed: its error is the one to report.
+                if tx.send((full, rows)).await.is_err() {
+                    break;
+                }
+                rows = 0;
+            }
+            if last {
+                break;
             }
         }
-        let done = store.import_operations(&batch).await.with_context(|| {
-            format!(
-                "cannot write to the store {} ({} operations imported so far are kept: run the \
-                 import again to finish it)",
-                ctx.store_path().display(),
-                outcome.inserted
-            )
-        })?;
-        outcome.inserted += done.inserted;
-        outcome.skipped += done.skipped;
-        bar.inc(rows);
-    }
+        drop(tx);
+        Ok::<_, anyhow::Error>(())
+    };
+    let (store_ref, bar_ref) = (&store, &bar);
+    let write = async move {
+        let mut rx = rx;
+        let mut outcome = ImportOutcome::default();
+        while let Some((batch, rows)) = rx.recv().await {
+            let done = store_ref
+                .import_operations(&batch)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot write to the store {} ({} operations imported so far are kept:                          run the import again to finish it)",
+                        ctx.store_path().display(),
+                        outcome.inserted
+                    )
+                })?;
+            outcome.inserted += done.inserted;
+            outcome.skipped += done.skipped;
+            bar_ref.inc(rows);
+        }
+        Ok::<_, anyhow::Error>(outcome)
+    };
+    let (read, written) = tokio::join!(read, write);
+    let outcome = written?;
+    read?;
     bar.finish_and_clear();
     reader.close().await;
     store.close().await;
