@@ -24,8 +24,8 @@ use mhd_core::NewOperation;
 use mhd_core::format::terminal_safe;
 use mhd_core::limits::TimeLimits;
 use mhd_ingest::mdm::{import_key, metadata_to_json, parse_mdm_timestamp};
+use mhd_store::ImportOutcome;
 use mhd_store::mdm::{MdmError, MdmReader, MdmRow, PAGE};
-use mhd_store::{ImportOutcome, Store};
 use serde::Serialize;
 use time::UtcOffset;
 
@@ -98,27 +98,26 @@ fn parse_utc_offset(s: &str) -> Result<UtcOffset, String> {
 /// `success` NULL counts as a success (the column's default is 1), any other non-zero value too
 /// (SQLite's and Python's truth); a blank `dataset_name` means none; `metadata` becomes a JSON
 /// object when it converts and is kept as a string otherwise.
-fn convert(row: &MdmRow, offset: UtcOffset, limits: TimeLimits) -> Result<NewOperation, String> {
+fn convert(row: MdmRow, offset: UtcOffset, limits: TimeLimits) -> Result<NewOperation, String> {
     let raw_time = row.timestamp.as_deref().ok_or("no timestamp (NULL)")?;
     let timestamp = parse_mdm_timestamp(raw_time, offset)?;
     limits
         .check(timestamp)
         .map_err(|e| format!("field `timestamp`: {e}"))?;
-    let metric_type = row.metric_type.clone().ok_or("no metric_type (NULL)")?;
-    let operation = row.operation.clone().ok_or("no operation (NULL)")?;
+    let import_key = import_key(row.id, raw_time);
     let op = NewOperation {
         timestamp,
-        metric_type,
-        operation,
-        dataset_name: row.dataset_name.clone().filter(|d| !d.trim().is_empty()),
+        metric_type: row.metric_type.ok_or("no metric_type (NULL)")?,
+        operation: row.operation.ok_or("no operation (NULL)")?,
+        dataset_name: row.dataset_name.filter(|d| !d.trim().is_empty()),
         component: None,
         system: None,
         duration_ms: row.duration_ms,
         success: row.success.is_none_or(|s| s != 0),
         row_count: row.row_count,
-        error_message: row.error_message.clone(),
+        error_message: row.error_message,
         metadata: metadata_to_json(row.metadata.as_deref()),
-        import_key: Some(import_key(row.id, raw_time)),
+        import_key: Some(import_key),
     };
     op.validate().map_err(|e| e.to_string())?;
     Ok(op)
@@ -198,10 +197,10 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
             bar.inc(page.len() as u64);
             for row in page {
-                if let Err((id, reason)) = row
-                    .map_err(|b| (b.id, b.reason))
-                    .and_then(|r| convert(&r, offset, limits).map(drop).map_err(|e| (r.id, e)))
-                {
+                if let Err((id, reason)) = row.map_err(|b| (b.id, b.reason)).and_then(|r| {
+                    let id = r.id;
+                    convert(r, offset, limits).map(drop).map_err(|e| (id, e))
+                }) {
                     rejections.add(id, &reason);
                 }
             }
@@ -241,10 +240,13 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             rows += page.len() as u64;
             for row in page {
                 match row {
-                    Ok(r) => match convert(&r, offset, limits) {
-                        Ok(op) => batch.push(op),
-                        Err(reason) => rejections.add(r.id, &reason),
-                    },
+                    Ok(r) => {
+                        let id = r.id;
+                        match convert(r, offset, limits) {
+                            Ok(op) => batch.push(op),
+                            Err(reason) => rejections.add(id, &reason),
+                        }
+                    }
                     Err(bad) => rejections.add(bad.id, &bad.reason),
                 }
             }
@@ -269,7 +271,7 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         let mut outcome = ImportOutcome::default();
         while let Some((batch, rows)) = rx.recv().await {
             let done = store_ref
-                .import_operations(&batch)
+                .import_owned(batch)
                 .await
                 .with_context(|| {
                     format!(
@@ -347,7 +349,7 @@ mod tests {
 
     #[test]
     fn a_full_row_converts_with_its_key() {
-        let op = convert(&row(), offset!(+2), AT).unwrap();
+        let op = convert(row(), offset!(+2), AT).unwrap();
         assert_eq!(op.timestamp, datetime!(2025-01-06 12:03:12.5 UTC));
         assert_eq!(op.metric_type, "dataset_read");
         assert_eq!(op.operation, "read_csv");
@@ -378,7 +380,7 @@ mod tests {
             let mut r = row();
             r.success = *raw;
             assert_eq!(
-                convert(&r, UtcOffset::UTC, AT).unwrap().success,
+                convert(r.clone(), UtcOffset::UTC, AT).unwrap().success,
                 *want,
                 "{raw:?}"
             );
@@ -386,7 +388,7 @@ mod tests {
         let mut r = row();
         r.dataset_name = Some(" ".into());
         r.metadata = Some("{'when': datetime.datetime(2025, 1, 6, 0, 0)}".into());
-        let op = convert(&r, UtcOffset::UTC, AT).unwrap();
+        let op = convert(r.clone(), UtcOffset::UTC, AT).unwrap();
         assert_eq!(op.dataset_name, None);
         assert_eq!(
             op.metadata,
@@ -423,7 +425,7 @@ mod tests {
         for (break_it, want) in cases {
             let mut r = row();
             break_it(&mut r);
-            let err = convert(&r, UtcOffset::UTC, AT).unwrap_err();
+            let err = convert(r.clone(), UtcOffset::UTC, AT).unwrap_err();
             assert!(err.contains(want), "{err:?} should mention {want:?}");
         }
     }
