@@ -432,6 +432,30 @@ async fn a_write_and_the_summary_read_right_after_it_see_each_other() {
     }
 }
 
+/// After start, `/ready` answers "warming" until the views the first requests read are
+/// computed, and ready once they are: the first page then finds them in the caches.
+#[tokio::test]
+async fn ready_waits_until_the_views_are_computed() {
+    let s = server(true).await;
+    seed(&s.store).await;
+    let state = AppState::with_clock(s.store.clone(), Some(plan()), now);
+    let app = mhd_server::app(state.clone());
+    // Whether anyone must sign in is asked of the store once, and then remembered: the
+    // request to /ready below reaches its handler without waiting on the store.
+    let (status, _) = get(&app, "/health").await;
+    assert_eq!(status, StatusCode::OK);
+    let warming = state.warm_up();
+    let (status, body) = get(&app, "/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["status"], "warming");
+    warming.await.unwrap();
+    assert!(state.views.latest().is_some() && state.dashboard.latest().is_some());
+    assert!(state.initial_data.latest().is_some());
+    let (status, body) = get(&app, "/ready").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ready");
+}
+
 #[tokio::test]
 async fn an_invalid_record_stores_nothing_and_names_every_rejected_one() {
     let s = server(false).await;

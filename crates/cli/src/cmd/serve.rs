@@ -193,6 +193,8 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     .await
     .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
     let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
+    // The first requests find the views computed: `/ready` says ready once they are.
+    let _warming = state.warm_up();
     tracing::info!("serving on {shown}");
     match tls {
         Some(config) => {
