@@ -45,7 +45,7 @@ for mb in 10 100; do python3 bench/make_junit.py "$mb" > "$work/junit$mb.xml"; d
 peak() { /usr/bin/time -f "%M" "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.1f MB", $1 / 1024}'; }
 echo "baseline: mhd --version: $(peak "$MHD" --version)"
 for mb in 10 100; do
-  for run in 1 2 3; do
+  for run in 1 2 3 4 5; do
     rm -rf "$work/junit"
     echo "mhd ingest junit, $(du -h "$work/junit$mb.xml" | cut -f1) report, run $run: $(peak "$MHD" --home "$work/junit" ingest junit "$work/junit$mb.xml" --suite bench)"
     if [[ -n ${BEFORE:-} ]]; then
