@@ -314,3 +314,101 @@ fn the_forecast_backtest_replays_the_stores_history_and_the_corpus() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--runs"));
 }
+
+/// A JUnit report of `n` cases in suites of 1,000, one in 50 failed, one in 100 errored, one in
+/// 40 skipped (unless failed or errored), written to `path`; `broken_after` cuts it off there.
+fn large_report(path: &Path, n: usize, broken_after: Option<usize>) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    writeln!(
+        f,
+        "<?xml version=\"1.0\"?>\n<testsuites time=\"12.5\" timestamp=\"2025-02-26T10:00:00\">"
+    )
+    .unwrap();
+    for i in 0..n {
+        if i % 1000 == 0 {
+            if i > 0 {
+                writeln!(f, "</testsuite>").unwrap();
+            }
+            writeln!(f, "<testsuite name=\"s{}\">", i / 1000).unwrap();
+        }
+        if broken_after == Some(i) {
+            writeln!(f, "<testcase name=\"broken\"").unwrap();
+            return;
+        }
+        let body = if i % 50 == 3 {
+            "<failure message=\"expected 1\">trace</failure>"
+        } else if i % 100 == 7 {
+            "<error message=\"boom\"/>"
+        } else if i % 40 == 11 {
+            "<skipped/>"
+        } else {
+            ""
+        };
+        writeln!(
+            f,
+            "<testcase classname=\"c{}\" name=\"test_{i}\" time=\"0.001\">{body}</testcase>",
+            i % 7
+        )
+        .unwrap();
+    }
+    writeln!(f, "</testsuite>\n</testsuites>").unwrap();
+}
+
+#[test]
+fn a_large_junit_report_is_stored_whole_and_a_broken_one_not_at_all() {
+    let home = week_eight_home();
+    let n = 20_000;
+    let (failed, errors) = (
+        (0..n).filter(|i| i % 50 == 3).count(),
+        (0..n).filter(|i| i % 100 == 7).count(),
+    );
+    let skipped = (0..n)
+        .filter(|i| i % 50 != 3 && i % 100 != 7 && i % 40 == 11)
+        .count();
+    let report = home.path().join("large.xml");
+    large_report(&report, n, None);
+    let stored = json(
+        mhd(home.path())
+            .args(["ingest", "junit", "--suite", "large", "--json"])
+            .arg(&report),
+    );
+    let results = &stored["results"];
+    assert_eq!(results["total"], n);
+    assert_eq!(results["failed"], failed + errors);
+    assert_eq!(results["errors"], errors);
+    assert_eq!(results["skipped"], skipped);
+    assert_eq!(results["passed"], n - failed - errors - skipped);
+    assert_eq!(stored["run_at"], "2025-02-26T10:00:00Z");
+    assert!((results["duration"].as_f64().unwrap() - 20.0).abs() < 1e-6);
+
+    let v = json(mhd(home.path()).args(["tests", "--json"]));
+    let suite = v["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "large")
+        .unwrap();
+    assert_eq!(suite["results"], *results);
+    assert_eq!(
+        suite["failing_tests"].as_array().unwrap().len(),
+        failed + errors,
+        "every failed and errored case is listed"
+    );
+
+    // Cut off after more cases than one batch holds: nothing of it is stored.
+    let broken = home.path().join("broken.xml");
+    large_report(&broken, n, Some(15_000));
+    let out = mhd(home.path())
+        .args(["ingest", "junit", "--suite", "broken"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken.xml:"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(mhd(home.path()).args(["tests", "--json"])), v);
+}

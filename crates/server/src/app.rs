@@ -187,11 +187,20 @@ async fn health() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `/ready`: the store answers and takes writes, and the plan is loaded (when one was given).
+/// `/ready`: the store answers and takes writes, and the plan is loaded (when one was given);
+/// after `mhd serve` starts, 503 "warming" until the views the first requests read are computed.
 ///
 /// After a write failed because of the disk (full, say), each call tries one small write, so
 /// the store is reported unhealthy while writes fail and healthy again once they succeed.
 async fn ready(State(state): State<AppState>) -> Response {
+    if state.is_warming() {
+        let body = serde_json::json!({
+            "status": "warming",
+            "store": "computing the views before the first request",
+            "plan": state.plan.as_ref().map(|p| p.migration.name.clone()),
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let checked = match state.store.first_operation_at().await {
         Ok(_) => state.store.check_writable(state.now()).await,
         Err(e) => Err(e),

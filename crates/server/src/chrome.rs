@@ -37,7 +37,9 @@ pub async fn personalize(request: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if !is_html {
+    // An encoded page was filled in before it was compressed (crate::pagecache).
+    let encoded = response.headers().contains_key(header::CONTENT_ENCODING);
+    if !is_html || encoded {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -27,6 +27,7 @@ pub mod live;
 pub mod metrics;
 pub mod notify;
 pub mod origin;
+pub mod pagecache;
 pub mod pages;
 pub mod report;
 pub mod rollback;

@@ -5,11 +5,12 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
 
+use crate::access::Who;
 use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
@@ -53,23 +54,44 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `/`: the overview, every view on one page.
-async fn overview(State(state): State<AppState>) -> Result<Response, ApiError> {
-    page(&state, PageKind::Overview).await
+async fn overview(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    page(&state, PageKind::Overview, &who, &headers).await
 }
 
 /// `/summary`: the executive summary.
-async fn summary(State(state): State<AppState>) -> Result<Response, ApiError> {
-    page(&state, PageKind::Summary).await
+async fn summary(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    page(&state, PageKind::Summary, &who, &headers).await
 }
 
 /// `/timeline`: the phases.
-async fn timeline(State(state): State<AppState>) -> Result<Response, ApiError> {
-    page(&state, PageKind::Timeline).await
+async fn timeline(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    page(&state, PageKind::Timeline, &who, &headers).await
 }
 
 /// `/components`: the component health matrix, and for admins the components' rollbacks.
-async fn components(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let response = page(&state, PageKind::Components).await?;
+async fn components(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    page(&state, PageKind::Components, &who, &headers).await
+}
+
+/// The components' rollback links, shown to admins only ([`crate::chrome`]), each to a page
+/// that asks to confirm; empty when no component has a rollback.
+fn rollback_section(state: &AppState) -> String {
     let rollbacks: Vec<String> = state
         .plan
         .iter()
@@ -84,38 +106,41 @@ async fn components(State(state): State<AppState>) -> Result<Response, ApiError>
         })
         .collect();
     if rollbacks.is_empty() {
-        return Ok(response);
+        return String::new();
     }
-    // Shown to admins only (crate::chrome), each link to a page that asks to confirm.
-    let section = format!(
+    format!(
         "<!--mhd:need admin--><section id=\"rollback\" aria-labelledby=\"rollback-h\">\
          <h2 id=\"rollback-h\">Rollback</h2><p class=\"note\">Runs what the plan configures \
          for the component, after you confirm.</p><ul>{}</ul></section><!--mhd:end-->",
         rollbacks.concat()
-    );
-    let (parts, body) = response.into_parts();
-    let html = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let html = String::from_utf8_lossy(&html).replacen("</main>", &format!("{section}</main>"), 1);
-    let mut response = Response::from_parts(parts, axum::body::Body::from(html));
-    response.headers_mut().remove(header::CONTENT_LENGTH);
-    Ok(response)
+    )
 }
 
 /// `/live`: the live metrics.
-async fn live(State(state): State<AppState>) -> Result<Response, ApiError> {
-    page(&state, PageKind::Live).await
+async fn live(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    page(&state, PageKind::Live, &who, &headers).await
 }
 
 /// `/tests`: the test results.
-async fn tests(State(state): State<AppState>) -> Result<Response, ApiError> {
-    page(&state, PageKind::Tests).await
+async fn tests(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    page(&state, PageKind::Tests, &who, &headers).await
 }
 
 /// `/performance`: old versus new system.
-async fn performance(State(state): State<AppState>) -> Result<Response, ApiError> {
-    page(&state, PageKind::Performance).await
+async fn performance(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    page(&state, PageKind::Performance, &who, &headers).await
 }
 
 /// `/resources`: resource utilization and the collectors' health.
@@ -235,8 +260,34 @@ pub(crate) fn template_page(status: StatusCode, page: &impl askama::Template) ->
 }
 
 /// One page, as of now: its data from the caches of the state (gathered again only after a
-/// write, or when older than [`crate::cache::TTL`]), so a page costs its rendering.
-async fn page(state: &AppState, kind: PageKind) -> Result<Response, ApiError> {
+/// write, or when older than [`crate::cache::TTL`]), so a page costs its rendering. A page the
+/// same for every visitor like `who` is rendered and compressed once per data version and
+/// served from memory ([`crate::pagecache`]).
+async fn page(
+    state: &AppState,
+    kind: PageKind,
+    who: &Who,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    // The live figures follow every write, samples included; the other pages only the rest.
+    let version = if kind.needs_live_metrics() {
+        state.data_version()
+    } else {
+        state.views_version()
+    };
+    let render = || render_page(state, kind);
+    match state
+        .pages
+        .get(kind, &who.caller, headers, version, render)
+        .await
+    {
+        Some(answer) => answer,
+        None => Ok(html_response(render_page(state, kind).await?)),
+    }
+}
+
+/// The HTML of one page, as of now, with the visitor's parts still marked.
+async fn render_page(state: &AppState, kind: PageKind) -> Result<String, ApiError> {
     let data = state.dashboard().await?;
     let live = if kind.needs_live_metrics() {
         let slip = data
@@ -266,5 +317,11 @@ async fn page(state: &AppState, kind: PageKind) -> Result<Response, ApiError> {
         )
     }
     .map_err(|e| ApiError::internal(&e))?;
-    Ok(html_response(html))
+    if kind == PageKind::Components {
+        let section = rollback_section(state);
+        if !section.is_empty() {
+            return Ok(html.replacen("</main>", &format!("{section}</main>"), 1));
+        }
+    }
+    Ok(html)
 }

@@ -113,6 +113,10 @@ pub struct Inner {
     pub resources: Cache<ResourcesData>,
     /// The WebSocket's `initial_data` message, serialized once per version.
     pub initial_data: Cache<Utf8Bytes>,
+    /// The pages shared by every visitor, rendered and compressed once per version.
+    pub pages: crate::pagecache::Pages,
+    /// Set while [`AppState::warm_up`] fills the caches: `/ready` waits for it.
+    pub warming: std::sync::atomic::AtomicBool,
     /// The collectors' health.
     pub collectors: crate::collect::Registry,
     /// The notification channels, once `serve` has started them.
@@ -167,6 +171,8 @@ impl AppState {
             page_alerts: Cache::default(),
             resources: Cache::default(),
             initial_data: Cache::default(),
+            pages: crate::pagecache::Pages::default(),
+            warming: std::sync::atomic::AtomicBool::new(false),
             collectors: crate::collect::Registry::default(),
             notifier: std::sync::OnceLock::new(),
             alert_engine: tokio::sync::Mutex::new(None),
@@ -275,6 +281,44 @@ impl AppState {
             })
             .await?;
         Ok(*counts)
+    }
+
+    /// Fills the caches the first requests read — the view model, the dashboard, the
+    /// overview's live figures and alert counts, the WebSocket's `initial_data` — in the
+    /// background, so that they find them ready; `/ready` answers "warming" (503) meanwhile.
+    /// A failure is logged and ends the warming: requests then compute as they would have.
+    pub fn warm_up(&self) -> tokio::task::JoinHandle<()> {
+        self.0.warming.store(true, Ordering::SeqCst);
+        let state = self.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let warmed = async {
+                let data = state.dashboard().await?;
+                let slip = data
+                    .views
+                    .as_ref()
+                    .and_then(|v| v.summary.estimated_completion.as_ref())
+                    .map(|e| e.slip_days as f64);
+                state.page_live(slip).await?;
+                state.firing_counts().await?;
+                crate::ws::initial_data(&state).await?;
+                Ok::<_, mhd_store::StoreError>(())
+            }
+            .await;
+            match warmed {
+                Ok(()) => tracing::info!(
+                    ms = started.elapsed().as_secs_f64() * 1e3,
+                    "views computed before the first request"
+                ),
+                Err(e) => tracing::warn!("computing the views before the first request: {e}"),
+            }
+            state.0.warming.store(false, Ordering::SeqCst);
+        })
+    }
+
+    /// Whether [`AppState::warm_up`] is still running.
+    pub fn is_warming(&self) -> bool {
+        self.0.warming.load(Ordering::SeqCst)
     }
 
     /// The resource page's data as of now: the samples from the cache when nothing changed,

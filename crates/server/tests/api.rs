@@ -352,6 +352,110 @@ async fn concurrent_posts_are_all_stored() {
     assert_eq!(listed.as_array().unwrap().len(), 40);
 }
 
+/// Writers over real connections, many at once: every write is acknowledged, each writer reads
+/// its own operation right after its `201`, and everything written is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_over_http_are_all_acknowledged_and_read_their_own_writes() {
+    let (_dir, store) = common::store().await;
+    let base = common::serve(AppState::with_clock(store.clone(), None, now)).await;
+    let client = mhd_server::http::client(std::time::Duration::from_secs(30)).unwrap();
+    let mut tasks = Vec::new();
+    for writer in 0..32 {
+        let (client, base) = (client.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            for round in 0..5 {
+                let name = format!("w{writer}-r{round}");
+                let r = client
+                    .post(format!("{base}/api/v1/operations"))
+                    .header("content-type", "application/json")
+                    .body(format!(
+                        "[{{\"timestamp\":\"2025-03-01T11:00:00Z\",\"metric_type\":\"dataset_read\",\
+                         \"operation\":\"read\",\"dataset_name\":\"{name}\"}}]"
+                    ))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201, "{name}: {}", r.text().await.unwrap());
+                let listed: Value = client
+                    .get(format!("{base}/api/v1/operations?limit=1000"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                assert!(
+                    listed
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|o| o["dataset_name"] == name.as_str()),
+                    "{name} was acknowledged but not read back right after"
+                );
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let all = store
+        .recent_operations(&mhd_store::OperationFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 32 * 5);
+}
+
+/// A write is seen by the read that follows it, through the cached views too: each migration
+/// posted moves the summary's count of migrated datasets at once.
+#[tokio::test]
+async fn a_write_and_the_summary_read_right_after_it_see_each_other() {
+    let s = server(true).await;
+    for i in 1..=5 {
+        let body = format!(
+            "{{\"timestamp\":\"2025-03-01T11:5{i}:00Z\",\"metric_type\":\"migration\",\
+             \"operation\":\"migrate\",\"dataset_name\":\"d{i}\",\"success\":true}}\n"
+        );
+        let (status, answer) = send(
+            &s.router,
+            Method::POST,
+            "/api/v1/operations",
+            Some("application/x-ndjson"),
+            body,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        let (_, summary) = get(&s.router, "/api/v1/health/summary").await;
+        assert_eq!(summary["key_metrics"]["datasets_migrated"], i, "{summary}");
+    }
+}
+
+/// After start, `/ready` answers "warming" until the views the first requests read are
+/// computed, and ready once they are: the first page then finds them in the caches.
+#[tokio::test]
+async fn ready_waits_until_the_views_are_computed() {
+    let s = server(true).await;
+    seed(&s.store).await;
+    let state = AppState::with_clock(s.store.clone(), Some(plan()), now);
+    let app = mhd_server::app(state.clone());
+    // Whether anyone must sign in is asked of the store once, and then remembered: the
+    // request to /ready below reaches its handler without waiting on the store.
+    let (status, _) = get(&app, "/health").await;
+    assert_eq!(status, StatusCode::OK);
+    let warming = state.warm_up();
+    let (status, body) = get(&app, "/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["status"], "warming");
+    warming.await.unwrap();
+    assert!(state.views.latest().is_some() && state.dashboard.latest().is_some());
+    assert!(state.initial_data.latest().is_some());
+    let (status, body) = get(&app, "/ready").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ready");
+}
+
 #[tokio::test]
 async fn an_invalid_record_stores_nothing_and_names_every_rejected_one() {
     let s = server(false).await;

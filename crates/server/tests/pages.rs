@@ -327,6 +327,89 @@ async fn pages_are_compressed_when_the_client_accepts_it() {
     assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
 }
 
+/// GET `uri` accepting `encoding`: the `Content-Encoding` answered and the body decoded.
+async fn get_encoded(router: &Router, uri: &str, encoding: &str) -> (Option<String>, String) {
+    let res = router
+        .clone()
+        .oneshot(
+            Request::get(uri)
+                .header(header::ACCEPT_ENCODING, encoding)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "{uri}");
+    let answered = res
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
+        .await
+        .unwrap();
+    let mut text = String::new();
+    match answered.as_deref() {
+        Some("gzip") => {
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+                .unwrap();
+        }
+        Some("br") => {
+            std::io::Read::read_to_string(
+                &mut brotli_decompressor::Decompressor::new(&bytes[..], 4096),
+                &mut text,
+            )
+            .unwrap();
+        }
+        None => text = String::from_utf8(bytes.to_vec()).unwrap(),
+        Some(other) => panic!("{uri}: unexpected Content-Encoding {other}"),
+    }
+    (answered, text)
+}
+
+#[tokio::test]
+async fn a_compressed_page_decodes_to_the_plain_page_and_follows_writes() {
+    let s = server(true, true).await;
+    for uri in ["/", "/summary", "/components", "/live"] {
+        let (_, _, plain) = get(&s.router, uri).await;
+        for (accept, expected) in [("gzip", "gzip"), ("gzip, deflate, br", "br")] {
+            for round in 0..2 {
+                let (answered, decoded) = get_encoded(&s.router, uri, accept).await;
+                assert_eq!(answered.as_deref(), Some(expected), "{uri} {accept}");
+                assert!(
+                    decoded == plain,
+                    "{uri}, {accept}, request {round}: the decoded page is not the plain page"
+                );
+            }
+        }
+    }
+    let (_, _, before) = get(&s.router, "/").await;
+    let (_, before_br) = get_encoded(&s.router, "/", "br").await;
+    let res = s
+        .router
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/operations")
+                .header(header::CONTENT_TYPE, "application/x-ndjson")
+                .body(Body::from(
+                    "{\"timestamp\":\"2025-03-01T11:59:00Z\",\"metric_type\":\"migration\",\
+                     \"operation\":\"migrate\",\"dataset_name\":\"fresh\",\"success\":true}\n",
+                ))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, _, after) = get(&s.router, "/").await;
+    let (_, after_br) = get_encoded(&s.router, "/", "br").await;
+    let (_, after_gzip) = get_encoded(&s.router, "/", "gzip").await;
+    assert_ne!(before, after, "the page did not change after a write");
+    assert_ne!(
+        before_br, after_br,
+        "the compressed page did not change after a write"
+    );
+    assert!(after_br == after && after_gzip == after);
+}
+
 #[tokio::test]
 async fn hostile_names_are_escaped_on_the_live_pages() {
     let s = server(true, false).await;

@@ -24,13 +24,22 @@ const TYPES: [&str; 5] = [
 ];
 const COMPONENTS: [&str; 4] = ["storage", "config", "features", "registration"];
 
-/// Deterministic operations over 90 days, nearly in time order as real ones arrive: a
+/// The moment the benchmark's data ends: now, so that the views looking at recent time (the
+/// last 7 and 28 days, the live window) are measured on data, never empty.
+fn data_end() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}
+
+/// Deterministic operations over the 90 days up to `end`, nearly in time order as real ones
+/// arrive: a
 /// migration of 412 datasets about three a day (a start, an attempt that fails one time in
 /// twenty and is retried, a verification; a rollback every few weeks), two thirds done at the
 /// end, amid everyday traffic on both systems.
-fn operations(n: usize) -> Vec<NewOperation> {
-    let start = OffsetDateTime::from_unix_timestamp(1_735_689_600).unwrap();
+fn operations(n: usize, end: OffsetDateTime) -> Vec<NewOperation> {
     let span_us = 90 * 86_400_000_000i64;
+    // The last operation (with its jitter of up to 5 s) lands a few seconds before `end`.
+    let start = end - time::Duration::microseconds(span_us + 10_000_000);
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move || {
         x ^= x << 13;
@@ -77,7 +86,12 @@ fn operations(n: usize) -> Vec<NewOperation> {
             );
             o.dataset_name = Some(format!("ds{}", x % 412));
             o.component = Some(COMPONENTS[i % 4].into());
-            o.system = Some(if i % 2 == 0 { System::Old } else { System::New });
+            // Every component on both systems (i % 4 picks the component).
+            o.system = Some(if (i / 4) % 2 == 0 {
+                System::Old
+            } else {
+                System::New
+            });
             o.duration_ms = Some((x % 500_000) as f64 / 1000.0);
             o.row_count = Some((x % 1000) as i64);
             o.success = !x.is_multiple_of(20);
@@ -91,6 +105,40 @@ fn operations(n: usize) -> Vec<NewOperation> {
     ops.sort_by_key(|o| o.timestamp);
     ops.truncate(n);
     ops
+}
+
+/// Stops the benchmark when a view it times would be empty: the component matrix (its last 7
+/// days) must have operations of both systems for every component, the summary a forecast
+/// from its last 28 days, and the test view runs.
+async fn check_not_empty(store: &SqliteStore, plan: &mhd_core::plan::Plan, now: OffsetDateTime) {
+    let model = mhd_store::gather::view_model(
+        store,
+        Some(plan),
+        now,
+        false,
+        mhd_core::model::Options::default(),
+    )
+    .await
+    .unwrap();
+    for c in &model.components {
+        assert!(
+            c.old_version.operations > 0 && c.new_version.operations > 0,
+            "component {}: no operations in the last 7 days: the benchmark would time empty views",
+            c.component
+        );
+    }
+    assert!(!model.components.is_empty(), "no component in the matrix");
+    let summary = model.summary.as_ref().expect("a summary with the plan");
+    assert!(
+        summary.estimated_completion.is_some(),
+        "no forecast: the last 28 days hold no migration"
+    );
+    assert!(model.tests.is_some(), "no test runs");
+    println!(
+        "views checked not empty: {} components with operations in the last 7 days, a forecast \
+         from the last 28 days",
+        model.components.len()
+    );
 }
 
 async fn baseline_inserts(path: &std::path::Path, ops: &[NewOperation]) -> Duration {
@@ -205,7 +253,8 @@ fn main() {
         .unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let ops = operations(n);
+        let end = data_end();
+        let ops = operations(n, end);
 
         // MHD_BENCH_NO_BASELINE=1 skips the (slow) baseline while profiling the store alone.
         let base = if std::env::var_os("MHD_BENCH_NO_BASELINE").is_some() {
@@ -251,9 +300,9 @@ fn main() {
             median(ours).as_secs_f64() * 1e3
         );
 
-        // 10,000 test runs of 10 suites, 20 cases each, one every 10 minutes.
+        // 10,000 test runs of 10 suites, 20 cases each, one every 10 minutes up to the end.
         use mhd_core::testrun::{TestCase, TestRun, TestStatus};
-        let start = OffsetDateTime::from_unix_timestamp(1_735_689_600).unwrap();
+        let start = end - time::Duration::minutes(10 * 10_000);
         for i in 0..10_000i64 {
             let run = TestRun {
                 suite: format!("suite-{}", i % 10),
@@ -279,12 +328,16 @@ fn main() {
             };
             store.insert_test_run(&run, None).await.unwrap();
         }
-        let plan = mhd_core::plan::parse(
-            &mhd_core::plan::default_plan_toml(time::macros::date!(2025 - 01 - 06)),
-            "migration.toml",
-        )
-        .unwrap();
-        let now = start + time::Duration::days(91);
+        // The specification's plan, started on the Monday 13 weeks before this week's.
+        let today = end.date();
+        let monday = today
+            - time::Duration::days(i64::from(today.weekday().number_days_from_monday()))
+            - time::Duration::weeks(13);
+        let plan =
+            mhd_core::plan::parse(&mhd_core::plan::default_plan_toml(monday), "migration.toml")
+                .unwrap();
+        let now = end;
+        check_not_empty(&store, &plan, now).await;
         // MHD_BENCH_PROFILE_BUILD=N computes the figures N times over one snapshot and stops:
         // for a profiler.
         if let Some(n) = std::env::var("MHD_BENCH_PROFILE_BUILD")

@@ -140,6 +140,39 @@ impl Staging {
     }
 }
 
+/// A test run stored while its reports are read: nothing of it is visible before
+/// [`TestRunWriter::finish`], and dropped without it, nothing of it is kept.
+pub enum TestRunWriter {
+    /// On SQLite.
+    Sqlite(crate::testruns::TestRunWriter),
+    /// On PostgreSQL.
+    Postgres(crate::postgres::PgTestRunWriter),
+}
+
+impl TestRunWriter {
+    /// Writes the next cases of the run; a case out of the store's limits is refused with its
+    /// index in the whole run (the run is then to be dropped).
+    pub async fn add(&mut self, cases: &[mhd_core::testrun::TestCase]) -> Result<()> {
+        match self {
+            TestRunWriter::Sqlite(w) => w.add(cases).await,
+            TestRunWriter::Postgres(w) => w.add(cases).await,
+        }
+    }
+
+    /// Sets the run's time and totals and commits it; `report_time` is the reports' own
+    /// duration.
+    pub async fn finish(
+        self,
+        run_at: OffsetDateTime,
+        report_time: Option<f64>,
+    ) -> Result<crate::testruns::StoredRun> {
+        match self {
+            TestRunWriter::Sqlite(w) => w.finish(run_at, report_time).await,
+            TestRunWriter::Postgres(w) => w.finish(run_at, report_time).await,
+        }
+    }
+}
+
 /// An open store: one of the backends.
 #[derive(Clone)]
 pub enum Database {
@@ -259,6 +292,33 @@ impl Database {
         Ok(match self {
             Database::Sqlite(s) => Staging::Sqlite(s.stage().await?),
             Database::Postgres(s) => Staging::Postgres(s.stage().await?),
+        })
+    }
+
+    /// [`Store::import_operations`] taking the operations, so that none is copied on its way
+    /// in (an import hands over a million of them).
+    pub async fn import_owned(&self, ops: Vec<NewOperation>) -> Result<ImportOutcome> {
+        match self {
+            Database::Sqlite(s) => s.import_owned(ops).await,
+            Database::Postgres(s) => s.import_owned(ops).await,
+        }
+    }
+
+    /// Starts writing a test run whose cases come in batches (see [`TestRunWriter`]).
+    pub async fn test_run_writer(
+        &self,
+        suite: &str,
+        phase: Option<&str>,
+        component: Option<&str>,
+        source: Option<&str>,
+    ) -> Result<TestRunWriter> {
+        Ok(match self {
+            Database::Sqlite(s) => {
+                TestRunWriter::Sqlite(s.test_run_writer(suite, phase, component, source).await?)
+            }
+            Database::Postgres(s) => {
+                TestRunWriter::Postgres(s.test_run_writer(suite, phase, component, source).await?)
+            }
         })
     }
 

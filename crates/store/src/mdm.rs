@@ -250,7 +250,7 @@ impl MdmReader {
             .map_err(|e| self.db(e))?;
         let mut page = Vec::with_capacity(rows.len());
         for row in &rows {
-            let id: i64 = row.try_get("id").map_err(|e| self.db(e))?;
+            let id: i64 = row.try_get(0).map_err(|e| self.db(e))?;
             self.after = id;
             page.push(read_row(row, id).map_err(|reason| BadRow { id, reason }));
         }
@@ -292,23 +292,25 @@ enum Cell {
     Blob(Vec<u8>),
 }
 
-fn cell(row: &SqliteRow, column: &str) -> Result<Cell, String> {
-    let raw = row.try_get_raw(column).map_err(|e| e.to_string())?;
+/// The value at `index` of the row (the column `column`, named in messages), by its storage
+/// class. Read by position: a name would be looked up again for every value of every row.
+fn cell(row: &SqliteRow, index: usize, column: &str) -> Result<Cell, String> {
+    let raw = row.try_get_raw(index).map_err(|e| e.to_string())?;
     if raw.is_null() {
         return Ok(Cell::Null);
     }
-    let class = raw.type_info().name().to_owned();
     let err = |e: sqlx::Error| format!("column `{column}`: {e}");
-    Ok(match class.as_str() {
-        "INTEGER" => Cell::Int(row.try_get_unchecked(column).map_err(err)?),
-        "REAL" => Cell::Real(row.try_get_unchecked(column).map_err(err)?),
-        "BLOB" => Cell::Blob(row.try_get_unchecked(column).map_err(err)?),
-        _ => Cell::Text(row.try_get_unchecked(column).map_err(err)?),
+    let class = raw.type_info();
+    Ok(match class.name() {
+        "INTEGER" => Cell::Int(row.try_get_unchecked(index).map_err(err)?),
+        "REAL" => Cell::Real(row.try_get_unchecked(index).map_err(err)?),
+        "BLOB" => Cell::Blob(row.try_get_unchecked(index).map_err(err)?),
+        _ => Cell::Text(row.try_get_unchecked(index).map_err(err)?),
     })
 }
 
-fn text(row: &SqliteRow, column: &str) -> Result<Option<String>, String> {
-    Ok(match cell(row, column)? {
+fn text(row: &SqliteRow, index: usize, column: &str) -> Result<Option<String>, String> {
+    Ok(match cell(row, index, column)? {
         Cell::Null => None,
         Cell::Int(n) => Some(n.to_string()),
         Cell::Real(f) => Some(f.to_string()),
@@ -320,8 +322,8 @@ fn text(row: &SqliteRow, column: &str) -> Result<Option<String>, String> {
     })
 }
 
-fn real(row: &SqliteRow, column: &str) -> Result<Option<f64>, String> {
-    match cell(row, column)? {
+fn real(row: &SqliteRow, index: usize, column: &str) -> Result<Option<f64>, String> {
+    match cell(row, index, column)? {
         Cell::Null => Ok(None),
         Cell::Int(n) => Ok(Some(n as f64)),
         Cell::Real(f) => Ok(Some(f)),
@@ -334,8 +336,8 @@ fn real(row: &SqliteRow, column: &str) -> Result<Option<f64>, String> {
     }
 }
 
-fn integer(row: &SqliteRow, column: &str) -> Result<Option<i64>, String> {
-    match cell(row, column)? {
+fn integer(row: &SqliteRow, index: usize, column: &str) -> Result<Option<i64>, String> {
+    match cell(row, index, column)? {
         Cell::Null => Ok(None),
         Cell::Int(n) => Ok(Some(n)),
         Cell::Real(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Ok(Some(f as i64)),
@@ -350,17 +352,18 @@ fn integer(row: &SqliteRow, column: &str) -> Result<Option<i64>, String> {
 }
 
 fn read_row(row: &SqliteRow, id: i64) -> Result<MdmRow, String> {
+    // The positions of the columns in the reader's SELECT: REQUIRED, then OPTIONAL.
     Ok(MdmRow {
         id,
-        timestamp: text(row, "timestamp")?,
-        metric_type: text(row, "metric_type")?,
-        operation: text(row, "operation")?,
-        duration_ms: real(row, "duration_ms")?,
-        success: integer(row, "success")?,
-        dataset_name: text(row, "dataset_name")?,
-        row_count: integer(row, "row_count")?,
-        error_message: text(row, "error_message")?,
-        metadata: text(row, "metadata")?,
+        timestamp: text(row, 1, "timestamp")?,
+        metric_type: text(row, 2, "metric_type")?,
+        operation: text(row, 3, "operation")?,
+        duration_ms: real(row, 4, "duration_ms")?,
+        success: integer(row, 5, "success")?,
+        dataset_name: text(row, 6, "dataset_name")?,
+        row_count: integer(row, 7, "row_count")?,
+        error_message: text(row, 8, "error_message")?,
+        metadata: text(row, 9, "metadata")?,
     })
 }
 

@@ -59,52 +59,86 @@ pub(crate) async fn insert_test_run(
     .bind(source.map(str::to_owned))
     .fetch_one(&mut *tx)
     .await?;
-    for chunk in run.cases.chunks(4096) {
-        let mut sql = String::from(
-            "INSERT INTO test_cases (run_id, name, classname, status, time, message) VALUES ",
-        );
-        sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; chunk.len()].join(","));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for c in chunk {
-            q = q
-                .bind(id)
-                .bind(c.name.clone())
-                .bind(c.classname.clone())
-                .bind(status_name(c.status))
-                .bind(c.time)
-                .bind(c.message.clone());
-        }
-        q.execute(&mut *tx).await?;
+    for chunk in run.cases.chunks(CASES_PER_STATEMENT) {
+        insert_cases(&mut tx, id, chunk).await?;
     }
     tx.commit().await?;
     Ok(id)
 }
 
+/// Test cases written by one statement.
+pub(crate) const CASES_PER_STATEMENT: usize = 4096;
+
+/// Writes `cases` (at most [`CASES_PER_STATEMENT`]) as cases of the run `id`.
+pub(crate) async fn insert_cases(
+    conn: &mut sqlx::SqliteConnection,
+    id: i64,
+    cases: &[TestCase],
+) -> Result<()> {
+    let mut sql = String::from(
+        "INSERT INTO test_cases (run_id, name, classname, status, time, message) VALUES ",
+    );
+    sql.push_str(&vec!["(?, ?, ?, ?, ?, ?)"; cases.len()].join(","));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for c in cases {
+        q = q
+            .bind(id)
+            .bind(c.name.clone())
+            .bind(c.classname.clone())
+            .bind(status_name(c.status))
+            .bind(c.time)
+            .bind(c.message.clone());
+    }
+    q.execute(conn).await?;
+    Ok(())
+}
+
 /// The input limits of a test run: its suite, phase and component are names; each case's
 /// name and class name are names, its message a text, its time seconds ≥ 0.
 pub(crate) fn check_test_run(run: &TestRun) -> Result<()> {
-    use mhd_core::limits::{check_duration, check_name, check_text};
-    let invalid = |index, field, message| StoreError::Invalid {
+    check_run_names(&run.suite, run.phase.as_deref(), run.component.as_deref())?;
+    for (i, c) in run.cases.iter().enumerate() {
+        check_case(i, c)?;
+    }
+    Ok(())
+}
+
+fn invalid(index: usize, field: &'static str, message: String) -> StoreError {
+    StoreError::Invalid {
         index,
         source: mhd_core::OperationError::field(field, message),
-    };
-    check_name(&run.suite, true).map_err(|m| invalid(0, "suite", m))?;
-    for (field, v) in [("phase", &run.phase), ("component", &run.component)] {
+    }
+}
+
+/// A run's suite, phase and component are names.
+pub(crate) fn check_run_names(
+    suite: &str,
+    phase: Option<&str>,
+    component: Option<&str>,
+) -> Result<()> {
+    use mhd_core::limits::check_name;
+    check_name(suite, true).map_err(|m| invalid(0, "suite", m))?;
+    for (field, v) in [("phase", phase), ("component", component)] {
         if let Some(v) = v {
             check_name(v, true).map_err(|m| invalid(0, field, m))?;
         }
     }
-    for (i, c) in run.cases.iter().enumerate() {
-        check_name(&c.name, false).map_err(|m| invalid(i, "name", m))?;
-        if let Some(v) = &c.classname {
-            check_name(v, false).map_err(|m| invalid(i, "classname", m))?;
-        }
-        if let Some(v) = &c.message {
-            check_text(v).map_err(|m| invalid(i, "message", m))?;
-        }
-        if let Some(t) = c.time {
-            check_duration(t, "seconds").map_err(|m| invalid(i, "time", m))?;
-        }
+    Ok(())
+}
+
+/// The case at `index` of its run: its name and class name are names, its message a text,
+/// its time seconds ≥ 0.
+pub(crate) fn check_case(index: usize, c: &TestCase) -> Result<()> {
+    use mhd_core::limits::{check_duration, check_name, check_text};
+    check_name(&c.name, false).map_err(|m| invalid(index, "name", m))?;
+    if let Some(v) = &c.classname {
+        check_name(v, false).map_err(|m| invalid(index, "classname", m))?;
+    }
+    if let Some(v) = &c.message {
+        check_text(v).map_err(|m| invalid(index, "message", m))?;
+    }
+    if let Some(t) = c.time {
+        check_duration(t, "seconds").map_err(|m| invalid(index, "time", m))?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@
 //! wait out its whole timeout beside a busy server), and a connection whose transaction
 //! failed is closed rather than handed to the next caller still inside it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
@@ -743,7 +743,7 @@ pub struct DatasetIds(pub(crate) HashMap<String, i64>);
 
 /// Stores operations inside one open transaction; see [`SqliteStore::writer`].
 pub struct OperationWriter {
-    tx: WriteTx,
+    pub(crate) tx: WriteTx,
     writes_failing: Arc<AtomicBool>,
     deltas: Deltas,
     /// Ids of the dataset names this writer has met.
@@ -1161,35 +1161,7 @@ impl Store for SqliteStore {
     }
 
     async fn import_operations(&self, ops: &[NewOperation]) -> Result<ImportOutcome> {
-        let mut w = self.writer().await?;
-        // Keys stored by an earlier import, then keys repeated within this one.
-        let mut present: HashSet<String> = HashSet::new();
-        for chunk in ops.chunks(500) {
-            let keys: Vec<String> = chunk.iter().filter_map(|o| o.import_key.clone()).collect();
-            if keys.is_empty() {
-                continue;
-            }
-            let sql = format!(
-                "SELECT import_key FROM operations WHERE import_key IN ({})",
-                vec!["?"; keys.len()].join(",")
-            );
-            let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
-            for k in keys {
-                q = q.bind(k);
-            }
-            present.extend(q.fetch_all(&mut *w.tx).await?);
-        }
-        let mut fresh = Vec::with_capacity(ops.len());
-        for op in ops {
-            match &op.import_key {
-                Some(k) if !present.insert(k.clone()) => {}
-                _ => fresh.push(op.clone()),
-            }
-        }
-        let skipped = (ops.len() - fresh.len()) as u64;
-        w.write(&fresh).await?;
-        let inserted = w.commit().await?;
-        Ok(ImportOutcome { inserted, skipped })
+        crate::import::import_operations(self, ops).await
     }
 
     async fn recent_operations(&self, f: &OperationFilter) -> Result<Vec<Operation>> {

@@ -35,6 +35,7 @@ on_both!(
     migration_counts_follow_rollbacks,
     cleanup_never_changes_how_far_the_migration_is,
     text_with_tabs_lines_and_backslashes_comes_back_as_stored,
+    imports_keep_a_narrow_key_and_still_skip_rows_imported_by_earlier_versions,
 );
 
 async fn open(dir: &tempfile::TempDir) -> SqliteStore {
@@ -200,6 +201,53 @@ async fn imports_skip_rows_already_imported<B: Backend>(b: &B) {
             .overall
             .total_operations,
         10
+    );
+}
+
+async fn imports_keep_a_narrow_key_and_still_skip_rows_imported_by_earlier_versions<B: Backend>(
+    b: &B,
+) {
+    let store = b.open().await;
+    let rows: Vec<_> = (0..10)
+        .map(|i| {
+            let mut o = op(i, "dataset_read", true, Some("d"));
+            o.import_key = Some(format!("mdm:{i}:2025-01-06 10:00:0{i}"));
+            o
+        })
+        .collect();
+    // Rows 0 to 3 as an earlier version stored them: the whole identity as the key.
+    store.insert_operations(&rows[..4]).await.unwrap();
+    let outcome = store.import_operations(&rows).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.skipped), (6, 4));
+    let again = store.import_operations(&rows).await.unwrap();
+    assert_eq!((again.inserted, again.skipped), (0, 10));
+    let stored = store
+        .recent_operations(&mhd_store::OperationFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = stored
+        .iter()
+        .filter_map(|o| o.op.import_key.clone())
+        .collect();
+    keys.sort();
+    let mut expected: Vec<String> = rows[..4]
+        .iter()
+        .filter_map(|o| o.import_key.clone())
+        .chain(
+            rows[4..]
+                .iter()
+                .map(|o| mhd_store::import::narrow_key(o.import_key.as_deref().unwrap())),
+        )
+        .collect();
+    expected.sort();
+    assert_eq!(keys, expected);
+    assert!(
+        keys.iter()
+            .filter(|k| !k.starts_with("mdm:"))
+            .all(|k| k.len() == 14)
     );
 }
 

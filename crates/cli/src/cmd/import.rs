@@ -10,9 +10,9 @@
 //!   reason` and skipped; the good rows are imported and the command exits with status 3
 //!   (partly stored; 2 when no row was imported). With `--strict` every row is checked first
 //!   and nothing is imported unless all convert.
-//! - Rows are read and written in pages of [`PAGE`] rows, each page its own transaction:
-//!   memory stays flat, and an import that fails part-way keeps what it wrote — running it
-//!   again finishes it, since imported rows are skipped.
+//! - Rows are read in pages of [`PAGE`] rows and written [`IMPORT_BATCH`] at a time, each
+//!   batch its own transaction: memory stays bounded, and an import that fails part-way keeps
+//!   what it wrote — running it again finishes it, since imported rows are skipped.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -24,8 +24,8 @@ use mhd_core::NewOperation;
 use mhd_core::format::terminal_safe;
 use mhd_core::limits::TimeLimits;
 use mhd_ingest::mdm::{import_key, metadata_to_json, parse_mdm_timestamp};
+use mhd_store::ImportOutcome;
 use mhd_store::mdm::{MdmError, MdmReader, MdmRow, PAGE};
-use mhd_store::{ImportOutcome, Store};
 use serde::Serialize;
 use time::UtcOffset;
 
@@ -34,6 +34,10 @@ use crate::ctx::{Ctx, usage};
 
 /// Rejections printed one by one before the rest are only counted.
 const SHOWN_REJECTIONS: usize = 50;
+/// Operations stored per transaction: as many as `mhd ingest operations` stores per chunk, so
+/// that an import costs what an ingest of the same rows does (each commit writes again the
+/// index pages its rows touched; smaller transactions made an import several times slower).
+const IMPORT_BATCH: usize = 65_536;
 
 /// Import MDM's monitoring database.
 #[derive(Debug, clap::Args)]
@@ -94,27 +98,26 @@ fn parse_utc_offset(s: &str) -> Result<UtcOffset, String> {
 /// `success` NULL counts as a success (the column's default is 1), any other non-zero value too
 /// (SQLite's and Python's truth); a blank `dataset_name` means none; `metadata` becomes a JSON
 /// object when it converts and is kept as a string otherwise.
-fn convert(row: &MdmRow, offset: UtcOffset, limits: TimeLimits) -> Result<NewOperation, String> {
+fn convert(row: MdmRow, offset: UtcOffset, limits: TimeLimits) -> Result<NewOperation, String> {
     let raw_time = row.timestamp.as_deref().ok_or("no timestamp (NULL)")?;
     let timestamp = parse_mdm_timestamp(raw_time, offset)?;
     limits
         .check(timestamp)
         .map_err(|e| format!("field `timestamp`: {e}"))?;
-    let metric_type = row.metric_type.clone().ok_or("no metric_type (NULL)")?;
-    let operation = row.operation.clone().ok_or("no operation (NULL)")?;
+    let import_key = import_key(row.id, raw_time);
     let op = NewOperation {
         timestamp,
-        metric_type,
-        operation,
-        dataset_name: row.dataset_name.clone().filter(|d| !d.trim().is_empty()),
+        metric_type: row.metric_type.ok_or("no metric_type (NULL)")?,
+        operation: row.operation.ok_or("no operation (NULL)")?,
+        dataset_name: row.dataset_name.filter(|d| !d.trim().is_empty()),
         component: None,
         system: None,
         duration_ms: row.duration_ms,
         success: row.success.is_none_or(|s| s != 0),
         row_count: row.row_count,
-        error_message: row.error_message.clone(),
+        error_message: row.error_message,
         metadata: metadata_to_json(row.metadata.as_deref()),
-        import_key: Some(import_key(row.id, raw_time)),
+        import_key: Some(import_key),
     };
     op.validate().map_err(|e| e.to_string())?;
     Ok(op)
@@ -194,10 +197,10 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             }
             bar.inc(page.len() as u64);
             for row in page {
-                if let Err((id, reason)) = row
-                    .map_err(|b| (b.id, b.reason))
-                    .and_then(|r| convert(&r, offset, limits).map(drop).map_err(|e| (r.id, e)))
-                {
+                if let Err((id, reason)) = row.map_err(|b| (b.id, b.reason)).and_then(|r| {
+                    let id = r.id;
+                    convert(r, offset, limits).map(drop).map_err(|e| (id, e))
+                }) {
                     rejections.add(id, &reason);
                 }
             }
@@ -225,36 +228,67 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 
     let store = open_store(ctx).await?;
     bar.set_message("importing");
-    let mut outcome = ImportOutcome::default();
-    let mut batch: Vec<NewOperation> = Vec::with_capacity(PAGE as usize);
-    loop {
-        let page = reader.next_page(PAGE).await.map_err(source_error)?;
-        if page.is_empty() {
-            break;
-        }
-        let rows = page.len() as u64;
-        batch.clear();
-        for row in page {
-            match row {
-                Ok(r) => match convert(&r, offset, limits) {
-                    Ok(op) => batch.push(op),
-                    Err(reason) => rejections.add(r.id, &reason),
-                },
-                Err(bad) => rejections.add(bad.id, &bad.reason),
+    // Reading and converting the next batch overlap with storing the one before (the two
+    // run on their own SQLite threads); the channel holds two batches at most.
+    let (tx, rx) = tokio::sync::mpsc::channel::<(Vec<NewOperation>, u64)>(2);
+    let read = async {
+        let mut batch: Vec<NewOperation> = Vec::with_capacity(IMPORT_BATCH);
+        let mut rows = 0;
+        loop {
+            let page = reader.next_page(PAGE).await.map_err(source_error)?;
+            let last = page.is_empty();
+            rows += page.len() as u64;
+            for row in page {
+                match row {
+                    Ok(r) => {
+                        let id = r.id;
+                        match convert(r, offset, limits) {
+                            Ok(op) => batch.push(op),
+                            Err(reason) => rejections.add(id, &reason),
+                        }
+                    }
+                    Err(bad) => rejections.add(bad.id, &bad.reason),
+                }
+            }
+            if batch.len() >= IMPORT_BATCH || (last && !batch.is_empty()) {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                // The receiver is gone only when storing failed: its error is the one to report.
+                if tx.send((full, rows)).await.is_err() {
+                    break;
+                }
+                rows = 0;
+            }
+            if last {
+                break;
             }
         }
-        let done = store.import_operations(&batch).await.with_context(|| {
-            format!(
-                "cannot write to the store {} ({} operations imported so far are kept: run the \
-                 import again to finish it)",
-                ctx.store_shown(),
-                outcome.inserted
-            )
-        })?;
-        outcome.inserted += done.inserted;
-        outcome.skipped += done.skipped;
-        bar.inc(rows);
-    }
+        drop(tx);
+        Ok::<_, anyhow::Error>(())
+    };
+    let (store_ref, bar_ref) = (&store, &bar);
+    let write = async move {
+        let mut rx = rx;
+        let mut outcome = ImportOutcome::default();
+        while let Some((batch, rows)) = rx.recv().await {
+            let done = store_ref
+                .import_owned(batch)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot write to the store {} ({} operations imported so far are kept:                          run the import again to finish it)",
+                        ctx.store_shown(),
+                        outcome.inserted
+                    )
+                })?;
+            outcome.inserted += done.inserted;
+            outcome.skipped += done.skipped;
+            bar_ref.inc(rows);
+        }
+        Ok::<_, anyhow::Error>(outcome)
+    };
+    let (read, written) = tokio::join!(read, write);
+    let outcome = written?;
+    read?;
     bar.finish_and_clear();
     reader.close().await;
     store.close().await;
@@ -315,7 +349,7 @@ mod tests {
 
     #[test]
     fn a_full_row_converts_with_its_key() {
-        let op = convert(&row(), offset!(+2), AT).unwrap();
+        let op = convert(row(), offset!(+2), AT).unwrap();
         assert_eq!(op.timestamp, datetime!(2025-01-06 12:03:12.5 UTC));
         assert_eq!(op.metric_type, "dataset_read");
         assert_eq!(op.operation, "read_csv");
@@ -346,7 +380,7 @@ mod tests {
             let mut r = row();
             r.success = *raw;
             assert_eq!(
-                convert(&r, UtcOffset::UTC, AT).unwrap().success,
+                convert(r.clone(), UtcOffset::UTC, AT).unwrap().success,
                 *want,
                 "{raw:?}"
             );
@@ -354,7 +388,7 @@ mod tests {
         let mut r = row();
         r.dataset_name = Some(" ".into());
         r.metadata = Some("{'when': datetime.datetime(2025, 1, 6, 0, 0)}".into());
-        let op = convert(&r, UtcOffset::UTC, AT).unwrap();
+        let op = convert(r.clone(), UtcOffset::UTC, AT).unwrap();
         assert_eq!(op.dataset_name, None);
         assert_eq!(
             op.metadata,
@@ -391,7 +425,7 @@ mod tests {
         for (break_it, want) in cases {
             let mut r = row();
             break_it(&mut r);
-            let err = convert(&r, UtcOffset::UTC, AT).unwrap_err();
+            let err = convert(r.clone(), UtcOffset::UTC, AT).unwrap_err();
             assert!(err.contains(want), "{err:?} should mention {want:?}");
         }
     }

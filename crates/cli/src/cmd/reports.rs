@@ -114,59 +114,72 @@ pub async fn junit(args: JunitArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 .map_err(|e| usage(format!("--run-at: {e}")))
         })
         .transpose()?;
-    // Every file is read before anything is stored: one bad report stores nothing.
-    let mut cases: Vec<TestCase> = Vec::new();
-    let mut time = 0.0;
-    let mut reported_at = None;
-    for path in &args.files {
-        let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| usage(format!("{name}: cannot read: {e}")))?;
-        let report = mhd_ingest::junit::parse(BufReader::new(file), &name)
-            .map_err(|e| usage(e.to_string()))?;
-        time += report.time.unwrap_or(0.0);
-        if run_at.is_none()
-            && let Some(t) = report.timestamp
-        {
-            limits.check(t).map_err(|e| {
-                usage(format!(
-                    "{}: the report's timestamp: {e} (or give --run-at)",
-                    terminal_safe(&name)
-                ))
-            })?;
-        }
-        reported_at = reported_at.or(report.timestamp);
-        cases.extend(report.cases);
-    }
-    let run = mhd_ingest::junit::JunitReport {
-        name: None,
-        time: Some(time),
-        timestamp: None,
-        cases,
-    }
-    .into_test_run(
-        args.suite,
-        args.phase,
-        args.component,
-        run_at.or(reported_at).unwrap_or(ctx.now),
-    );
+    // The cases go to the store in batches as they are read, all in one transaction: memory
+    // stays flat however large the reports, and one bad report stores nothing.
     let store = open_store(ctx).await?;
-    let sources: Vec<String> = args.files.iter().map(|p| p.display().to_string()).collect();
-    store
-        .insert_test_run(&run, Some(&sources.join(", ")))
+    let sources = args
+        .files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut writer = store
+        .test_run_writer(
+            &args.suite,
+            args.phase.as_deref(),
+            args.component.as_deref(),
+            Some(&sources),
+        )
         .await
-        .map_err(|e| invalid_input(e, &sources.join(", ")))?;
+        .map_err(|e| invalid_input(e, &sources))?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<TestCase>>(2);
+    let files = args.files.clone();
+    let reader = std::thread::spawn(move || read_reports(&files, tx));
+    let mut failed = None;
+    while let Some(batch) = rx.recv().await {
+        if let Err(e) = writer.add(&batch).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    // Dropping the receiver makes the reader stop at its next batch.
+    drop(rx);
+    let read = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reader of {sources} stopped unexpectedly"))?;
+    let (time, reported_at) = match (read, failed) {
+        (Err(e), _) => return Err(e),
+        (Ok(_), Some(e)) => return Err(invalid_input(e, &sources)),
+        (Ok(read), None) => read,
+    };
+    if run_at.is_none()
+        && let Some((name, t)) = &reported_at
+    {
+        limits.check(*t).map_err(|e| {
+            usage(format!(
+                "{}: the report's timestamp: {e} (or give --run-at)",
+                terminal_safe(name)
+            ))
+        })?;
+    }
+    let run_at = run_at.or(reported_at.map(|(_, t)| t)).unwrap_or(ctx.now);
+    let stored = writer
+        .finish(run_at, Some(time))
+        .await
+        .map_err(|e| invalid_input(e, &sources))?;
     store.close().await;
-    let t = run.totals();
+    let suite = args.suite;
+    let t = stored.totals;
     if args.json {
         print_json(&serde_json::json!({
-            "suite": run.suite,
-            "run_at": mhd_core::format::rfc3339(run.run_at),
-            "results": { "total": t.total, "passed": t.passed, "failed": t.failed, "errors": t.errors, "skipped": t.skipped, "duration": run.duration },
+            "suite": suite,
+            "run_at": mhd_core::format::rfc3339(run_at),
+            "results": { "total": t.total, "passed": t.passed, "failed": t.failed, "errors": t.errors, "skipped": t.skipped, "duration": stored.duration },
         }))?;
     } else {
         println!(
             "Stored a run of {}: {} tests, {} passed, {} failed, {} skipped ({} file{})",
-            terminal_safe(&run.suite),
+            terminal_safe(&suite),
             t.total,
             t.passed,
             t.failed,
@@ -176,6 +189,47 @@ pub async fn junit(args: JunitArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Test cases handed to the store at a time while reports are read.
+const CASES_PER_BATCH: usize = 4096;
+
+/// Reads every report in turn, sending its cases to `tx` in batches; returns the reports'
+/// total time and the first report's timestamp with the report's name. Stops early, with
+/// `Ok`, when the receiver is gone (storing failed: that error is the one to report).
+fn read_reports(
+    files: &[PathBuf],
+    tx: tokio::sync::mpsc::Sender<Vec<TestCase>>,
+) -> anyhow::Result<(f64, Option<(String, time::OffsetDateTime)>)> {
+    let mut time = 0.0;
+    let mut reported_at = None;
+    for path in files {
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| usage(format!("{name}: cannot read: {e}")))?;
+        let mut batch = Vec::with_capacity(CASES_PER_BATCH);
+        let mut open = true;
+        let report = mhd_ingest::junit::parse_each(BufReader::new(file), &name, |case| {
+            if !open {
+                return;
+            }
+            batch.push(case);
+            if batch.len() == CASES_PER_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(CASES_PER_BATCH));
+                open = tx.blocking_send(full).is_ok();
+            }
+        })
+        .map_err(|e| usage(e.to_string()))?;
+        if !open || (!batch.is_empty() && tx.blocking_send(batch).is_err()) {
+            return Ok((time, reported_at));
+        }
+        time += report.time.unwrap_or(0.0);
+        if reported_at.is_none()
+            && let Some(t) = report.timestamp
+        {
+            reported_at = Some((name, t));
+        }
+    }
+    Ok((time, reported_at))
 }
 
 /// Runs `mhd ingest bench`.

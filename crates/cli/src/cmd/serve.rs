@@ -190,6 +190,8 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     );
     let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
+    // The first requests find the views computed: `/ready` says ready once they are.
+    let _warming = state.warm_up();
     tracing::info!("serving on {shown}");
     match tls {
         Some(config) => {

@@ -1,15 +1,15 @@
 //! The API's writes. Each is all-or-nothing and durable before its `201`: the request is parsed
 //! and checked whole, then stored in one committed transaction, then answered.
 //!
-//! Operations from concurrent requests are coalesced by the [`Batcher`]: one task takes what is
-//! queued (up to [`BATCH_MAX_OPS`] operations, waiting at most [`BATCH_WAIT`] for more) and
-//! stores it in one transaction, answering each request after the commit. Should that
-//! transaction fail, each request's operations are retried in a transaction of their own, so
-//! one request never fails because of another.
+//! Operations from concurrent requests are coalesced by the [`Batcher`] (group commit): one task
+//! takes what is queued (up to [`BATCH_MAX_OPS`] operations) and stores it in one transaction,
+//! answering each request after the commit. It never waits for company: a lone write goes
+//! straight in, and the requests that arrive while a commit is in flight queue up and share the
+//! next one. Should that transaction fail, each request's operations are retried in a
+//! transaction of their own, so one request never fails because of another.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration as StdDuration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -31,8 +31,6 @@ use crate::state::{AppState, Change};
 
 /// The most operations one shared transaction takes.
 pub const BATCH_MAX_OPS: usize = 50_000;
-/// How long the batcher waits for more requests after the first one of a batch.
-pub const BATCH_WAIT: StdDuration = StdDuration::from_millis(5);
 /// Requests waiting for the batcher before new ones wait for room.
 const QUEUE: usize = 1024;
 /// Rejected records listed in a 400 answer (the message says how many there were in all).
@@ -69,19 +67,19 @@ impl Batcher {
     }
 }
 
-/// The batching loop: one transaction per batch of queued jobs.
+/// The batching loop: one transaction per batch of queued jobs. A batch is the first job and
+/// whatever queued behind it while the previous commit ran; nothing waits for more to come.
 async fn run(store: Database, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.recv().await {
         let mut total = first.ops.len();
         let mut jobs = vec![first];
-        let deadline = tokio::time::Instant::now() + BATCH_WAIT;
         while total < BATCH_MAX_OPS {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(job)) => {
+            match rx.try_recv() {
+                Ok(job) => {
                     total += job.ops.len();
                     jobs.push(job);
                 }
-                Ok(None) | Err(_) => break,
+                Err(_) => break,
             }
         }
         if jobs.len() == 1 {

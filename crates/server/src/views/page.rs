@@ -17,7 +17,7 @@ use super::{MAX_NAME_CHARS, Stamp, ViewError, clip, offset_label, stylesheet};
 use crate::routes;
 
 /// One page of the live server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PageKind {
     /// `/`: every view on one page.
     Overview,

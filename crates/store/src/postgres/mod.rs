@@ -25,7 +25,7 @@ mod outbox;
 mod records;
 mod sessions;
 
-pub use records::PgStaging;
+pub use records::{PgStaging, PgTestRunWriter};
 
 /// The migrations, each with the version it brings the schema to. A new database starts at
 /// version 13 in one step (what the SQLite store reaches through its first thirteen).

@@ -393,6 +393,44 @@ fn status_from(s: &str) -> TestStatus {
 }
 
 impl PgStore {
+    /// [`Store::import_operations`] taking the operations: keys kept narrow as on SQLite
+    /// ([`crate::import::narrow_key`]), rows whose key is stored already (narrow, or whole as
+    /// an earlier version kept it) skipped.
+    pub async fn import_owned(&self, mut ops: Vec<NewOperation>) -> Result<ImportOutcome> {
+        let mut w = self.writer().await?;
+        let whole: Vec<String> = ops.iter().filter_map(|o| o.import_key.clone()).collect();
+        for op in &mut ops {
+            op.import_key = op.import_key.as_deref().map(crate::import::narrow_key);
+        }
+        let narrow: Vec<String> = ops.iter().filter_map(|o| o.import_key.clone()).collect();
+        let mut present: HashSet<String> = HashSet::new();
+        for chunk in narrow.chunks(10_000) {
+            let found: Vec<String> =
+                sqlx::query_scalar("SELECT import_key FROM operations WHERE import_key = ANY($1)")
+                    .bind(chunk)
+                    .fetch_all(&mut *w.tx)
+                    .await?;
+            present.extend(found);
+        }
+        for chunk in whole.chunks(10_000) {
+            let found: Vec<String> =
+                sqlx::query_scalar("SELECT import_key FROM operations WHERE import_key = ANY($1)")
+                    .bind(chunk)
+                    .fetch_all(&mut *w.tx)
+                    .await?;
+            present.extend(found.iter().map(|k| crate::import::narrow_key(k)));
+        }
+        let before = ops.len();
+        ops.retain(|op| match &op.import_key {
+            Some(k) => present.insert(k.clone()),
+            None => true,
+        });
+        let skipped = (before - ops.len()) as u64;
+        w.write(&ops).await?;
+        let inserted = self.noted(w.commit().await)?;
+        Ok(ImportOutcome { inserted, skipped })
+    }
+
     /// A writer of operations in one transaction.
     pub(crate) async fn writer(&self) -> Result<PgWriter> {
         let tx = self.pool.begin().await?;
@@ -413,28 +451,7 @@ impl Store for PgStore {
     }
 
     async fn import_operations(&self, ops: &[NewOperation]) -> Result<ImportOutcome> {
-        let mut w = self.writer().await?;
-        let keys: Vec<String> = ops.iter().filter_map(|o| o.import_key.clone()).collect();
-        let mut present: HashSet<String> = HashSet::new();
-        for chunk in keys.chunks(10_000) {
-            let found: Vec<String> =
-                sqlx::query_scalar("SELECT import_key FROM operations WHERE import_key = ANY($1)")
-                    .bind(chunk)
-                    .fetch_all(&mut *w.tx)
-                    .await?;
-            present.extend(found);
-        }
-        let mut fresh = Vec::with_capacity(ops.len());
-        for op in ops {
-            match &op.import_key {
-                Some(k) if !present.insert(k.clone()) => {}
-                _ => fresh.push(op.clone()),
-            }
-        }
-        let skipped = (ops.len() - fresh.len()) as u64;
-        w.write(&fresh).await?;
-        let inserted = self.noted(w.commit().await)?;
-        Ok(ImportOutcome { inserted, skipped })
+        self.import_owned(ops.to_vec()).await
     }
 
     async fn recent_operations(&self, f: &OperationFilter) -> Result<Vec<Operation>> {
@@ -1368,6 +1385,130 @@ impl PgStaging {
         .await;
         crate::sqlite::note(&self.writes_failing, &outcome);
         outcome
+    }
+}
+
+/// A test run being written to PostgreSQL: the cases go in as they come, in one transaction
+/// that nobody sees before [`PgTestRunWriter::finish`] (dropped, it is rolled back).
+pub struct PgTestRunWriter {
+    store: PgStore,
+    tx: Transaction<'static, Postgres>,
+    id: i64,
+    totals: mhd_core::testrun::Totals,
+    case_seconds: f64,
+}
+
+impl PgStore {
+    /// Starts writing a run of `suite`; `source` names the reports it comes from.
+    pub async fn test_run_writer(
+        &self,
+        suite: &str,
+        phase: Option<&str>,
+        component: Option<&str>,
+        source: Option<&str>,
+    ) -> Result<PgTestRunWriter> {
+        crate::records::check_run_names(suite, phase, component)?;
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = self.noted(
+            sqlx::query_scalar(
+                "INSERT INTO test_runs (suite, phase, component, run_at_us, duration, total, \
+                 passed, failed, errors, skipped, source) \
+                 VALUES ($1, $2, $3, 0, 0, 0, 0, 0, 0, 0, $4) RETURNING id",
+            )
+            .bind(suite)
+            .bind(phase)
+            .bind(component)
+            .bind(source)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(Into::into),
+        )?;
+        Ok(PgTestRunWriter {
+            store: self.clone(),
+            tx,
+            id,
+            totals: mhd_core::testrun::Totals::default(),
+            case_seconds: 0.0,
+        })
+    }
+}
+
+impl PgTestRunWriter {
+    /// Writes the next cases of the run; a case out of the store's limits is refused with its
+    /// index in the whole run.
+    pub async fn add(&mut self, cases: &[TestCase]) -> Result<()> {
+        let first = self.totals.total;
+        for (i, c) in cases.iter().enumerate() {
+            crate::records::check_case(first as usize + i, c)?;
+        }
+        for chunk in cases.chunks(8192) {
+            let sql = format!(
+                "INSERT INTO test_cases (run_id, name, classname, status, time, message) \
+                 VALUES {}",
+                placeholders(chunk.len(), 6)
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for c in chunk {
+                q = q
+                    .bind(self.id)
+                    .bind(c.name.clone())
+                    .bind(c.classname.clone())
+                    .bind(status_name(c.status))
+                    .bind(c.time)
+                    .bind(c.message.clone());
+            }
+            let written = q.execute(&mut *self.tx).await.map(drop).map_err(Into::into);
+            self.store.noted(written)?;
+        }
+        let batch = mhd_core::testrun::Totals::of(cases);
+        self.totals.total += batch.total;
+        self.totals.passed += batch.passed;
+        self.totals.failed += batch.failed;
+        self.totals.errors += batch.errors;
+        self.totals.skipped += batch.skipped;
+        self.case_seconds += cases
+            .iter()
+            .filter_map(|c| c.time)
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .sum::<f64>();
+        Ok(())
+    }
+
+    /// Sets the run's time and totals and commits it (see the SQLite writer's).
+    pub async fn finish(
+        mut self,
+        run_at: OffsetDateTime,
+        report_time: Option<f64>,
+    ) -> Result<crate::testruns::StoredRun> {
+        let report = report_time
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .unwrap_or(0.0);
+        let duration = self.case_seconds.max(report);
+        let t = self.totals;
+        let updated = sqlx::query(
+            "UPDATE test_runs SET run_at_us = $1, duration = $2, total = $3, passed = $4, \
+             failed = $5, errors = $6, skipped = $7 WHERE id = $8",
+        )
+        .bind(to_us(run_at))
+        .bind(duration)
+        .bind(t.total as i64)
+        .bind(t.passed as i64)
+        .bind(t.failed as i64)
+        .bind(t.errors as i64)
+        .bind(t.skipped as i64)
+        .bind(self.id)
+        .execute(&mut *self.tx)
+        .await
+        .map(drop)
+        .map_err(Into::into);
+        self.store.noted(updated)?;
+        let committed = self.tx.commit().await.map_err(Into::into);
+        self.store.noted(committed)?;
+        Ok(crate::testruns::StoredRun {
+            id: self.id,
+            totals: t,
+            duration,
+        })
     }
 }
 
