@@ -12,6 +12,7 @@ pub mod mdm;
 mod migrate;
 pub mod outbox;
 mod records;
+pub mod retention;
 pub mod sessions;
 pub mod sqlite;
 

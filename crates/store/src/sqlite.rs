@@ -23,8 +23,8 @@ use mhd_core::stats::{
 use mhd_core::{NewOperation, Operation, System};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, SqlitePool};
 use time::OffsetDateTime;
@@ -269,6 +269,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(crate::busy_timeout())
             .foreign_keys(true)
+            // A new store hands the pages retention frees back to the file system (an existing
+            // one keeps its mode: see `crate::retention`).
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
             // A large transaction spills dirty pages once the cache is full: a command (one
             // connection, perhaps a bulk load) gets 64 MiB; a server's many connections 8 MiB
             // each, so that its memory stays small.
