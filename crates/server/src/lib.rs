@@ -29,6 +29,7 @@ pub mod notify;
 pub mod origin;
 pub mod pages;
 pub mod report;
+pub mod retention;
 pub mod rollback;
 pub mod routes;
 pub mod signin;

@@ -193,6 +193,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     .await
     .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
     let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
+    let retention = mhd_server::retention::start(&state);
     tracing::info!("serving on {shown}");
     match tls {
         Some(config) => {
@@ -217,6 +218,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     background.stop();
     pruning.abort();
+    retention.abort();
     // Refusals gathered and not yet written.
     state.security.refusals.flush(&state).await;
     store.close().await;
