@@ -763,12 +763,15 @@ impl SqliteStore {
                     );
                 }
             }
-            // The raw samples: all of the span's, or those the aggregates do not count yet.
+            // The raw samples: all of the span's through the index on (metric, time), or
+            // those the aggregates do not count yet, few and the newest, by their ids (the
+            // unary `+` keeps SQLite from reading every sample of the span through the index).
+            let plus = if table.is_some() { "+" } else { "" };
             let sql = format!(
                 "SELECT (timestamp_us - ?) / ? AS b, metric, COALESCE(component, '') AS component, \
                  COALESCE(labels, '') AS labels, MAX(unit) AS unit, MIN(value) AS lo, \
                  MAX(value) AS hi, SUM(value) AS total, COUNT(*) AS n FROM samples \
-                 WHERE id > ? AND metric IN ({placeholders}) AND timestamp_us >= ? \
+                 WHERE id > ? AND {plus}metric IN ({placeholders}) AND {plus}timestamp_us >= ? \
                  AND timestamp_us < ? GROUP BY metric, component, labels, b"
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -857,11 +860,12 @@ impl SqliteStore {
                         .merge(&agg);
                 }
             }
-            let rows = sqlx::query(
+            let plus = if table.is_some() { "+" } else { "" };
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT COALESCE(component, '') AS component, COALESCE(labels, '') AS labels, \
-                 value FROM samples WHERE id > ? AND metric = ? AND timestamp_us >= ? \
-                 AND timestamp_us < ?",
-            )
+                 value FROM samples WHERE id > ? AND {plus}metric = ? AND {plus}timestamp_us >= ? \
+                 AND timestamp_us < ?"
+            )))
             .bind(raw_after)
             .bind(metric)
             .bind(to_us(since))
