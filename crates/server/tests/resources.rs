@@ -385,22 +385,22 @@ async fn a_90_day_chart_still_shows_every_day_after_retention_pruned_the_raw_sam
         "/api/v1/resources/history?range=90d&metric=cpu_percent",
     )
     .await;
-    assert_eq!(v["resolution"], "hour");
-    assert_eq!(v["bucket_seconds"], 36 * 3600);
+    assert_eq!(v["resolution"], "day");
+    assert_eq!(v["bucket_seconds"], 2 * 86_400);
     let series = v["series"].as_array().unwrap();
     assert_eq!(series.len(), 1);
     let points = series[0]["points"].as_array().unwrap();
     assert_eq!(
         points.len(),
-        60,
+        46,
         "every bucket of the 90 days has its samples: {v}"
     );
     let counted: u64 = points.iter().map(|p| p["count"].as_u64().unwrap()).sum();
     assert_eq!(counted, 90 * 48);
-    // The first bucket holds the first day and a half: days 0 and 1, min 0, max 1.
+    // The first bucket starts at midnight before the span: its first day and a half.
     assert_eq!(points[0]["min"], 0.0);
     assert_eq!(points[0]["max"], 1.0);
-    assert_eq!(points[59]["max"], 89.0);
+    assert_eq!(points[45]["max"], 89.0);
 
     // The last 2 hours are read from the raw samples, which are still there.
     let recent = get_json(
@@ -421,7 +421,7 @@ async fn a_90_day_chart_still_shows_every_day_after_retention_pruned_the_raw_sam
     let (status, html) = get(&s.router, "/resources?range=90d").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        html.contains("CPU in use, the last 90 days. CPU: latest 88.67%, lowest 0.33%"),
+        html.contains("CPU in use, the last 90 days. CPU: latest 89%, lowest 0.33%"),
         "{html}"
     );
     assert!(html.contains("90 days ago"), "{html}");

@@ -1,8 +1,9 @@
 //! Retention benchmarks, each figure beside a plain baseline measured in the same run.
 //!
 //! - read: the resource charts over 90 days of retained samples for 50 series (10 metrics × 5
-//!   components) — the 1-hour aggregates, plus the last 30 minutes of raw samples not yet
-//!   rolled up (a pass runs every hour) — in 60 buckets, as `GET /api/v1/resources/history?
+//!   components) — the 1-day aggregates, plus the last 30 minutes of raw samples not yet
+//!   rolled up (a pass runs every hour) — in 45 buckets of 2 days (and the same from the
+//!   1-hour aggregates in 60 buckets of 36 hours), as `GET /api/v1/resources/history?
 //!   range=90d` and `/resources?range=90d` read them; beside the same read over 48 hours of raw
 //!   samples (every 15 s), and the 48 hours from the 1-minute aggregates as the page reads
 //!   them. p99 of 200 reads, 5 rounds.
@@ -75,8 +76,8 @@ fn raw(from: OffsetDateTime, to: OffsetDateTime) -> Vec<Sample> {
     out
 }
 
-/// A store as retention leaves it after 90 days of the 50 series: the 1-hour aggregates of
-/// the 88 days before the raw samples' 48 hours (written directly, as a pass would have), the
+/// A store as retention leaves it after 90 days of the 50 series: the 1-hour and 1-day
+/// aggregates of the 88 days before the raw samples' 48 hours (written directly, as a pass would have), the
 /// raw samples of the last 48 hours rolled up into both aggregates but the last 30 minutes.
 async fn retained(path: &Path, now: OffsetDateTime) -> SqliteStore {
     let store = SqliteStore::open(path, 4).await.unwrap();
@@ -102,6 +103,36 @@ async fn retained(path: &Path, now: OffsetDateTime) -> SqliteStore {
                 )
                 .bind(*metric)
                 .bind(hour)
+                .bind(*component)
+                .bind(lo)
+                .bind(hi)
+                .bind(sum)
+                .bind(sketch.encode())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            }
+        }
+    }
+    // The 1-day aggregates of the same days, as a pass would have made them from the hours.
+    for day in first_hour.div_euclid(24)..last_hour.div_euclid(24) {
+        for (m, metric) in METRICS.iter().enumerate() {
+            for (c, component) in COMPONENTS.iter().enumerate() {
+                let mut sketch = ValueSketch::default();
+                let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+                for k in 0..24 * 240 {
+                    let v = value(day * 24 * 240 + k, m * 5 + c);
+                    sketch.add(v);
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                    sum += v;
+                }
+                sqlx::query(
+                    "INSERT INTO sample_days (metric, day, component, labels, unit, min, max, \
+                     sum, count, sketch) VALUES (?, ?, ?, '', NULL, ?, ?, ?, 5760, ?)",
+                )
+                .bind(*metric)
+                .bind(day)
                 .bind(*component)
                 .bind(lo)
                 .bind(hi)
@@ -212,9 +243,10 @@ fn main() {
         println!(
             "resource charts, 50 series, 60 buckets: {hours} hourly aggregates, {raws} raw samples"
         );
-        let (mut long, mut base, mut mins) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut long, mut base, mut mins, mut hourly) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
-            let mut t = (Vec::new(), Vec::new(), Vec::new());
+            let mut t = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for _ in 0..200 {
                 let since = now - time::Duration::days(90);
                 let s = Instant::now();
@@ -223,19 +255,34 @@ fn main() {
                         &metrics,
                         since,
                         now,
-                        time::Duration::hours(36),
-                        Resolution::Hour,
+                        time::Duration::days(2),
+                        Resolution::Day,
                     )
                     .await
                     .unwrap();
                 t.0.push(s.elapsed());
-                // 60 buckets, and one more where the span's start is not on a bucket's.
+                // 45 buckets, and one more where the span's start is not on a bucket's.
                 assert!(
-                    (50 * 60..=50 * 61).contains(&b.len()),
+                    (50 * 45..=50 * 46).contains(&b.len()),
                     "every bucket of every series"
                 );
             }
             for _ in 0..20 {
+                let since = now - time::Duration::days(90);
+                let s = Instant::now();
+                std::hint::black_box(
+                    store
+                        .sample_buckets(
+                            &metrics,
+                            since,
+                            now,
+                            time::Duration::hours(36),
+                            Resolution::Hour,
+                        )
+                        .await
+                        .unwrap(),
+                );
+                t.3.push(s.elapsed());
                 let since = now - time::Duration::hours(48);
                 let s = Instant::now();
                 std::hint::black_box(
@@ -269,6 +316,7 @@ fn main() {
             long.push(ms(p99(t.0)));
             base.push(ms(p99(t.1)));
             mins.push(ms(p99(t.2)));
+            hourly.push(ms(p99(t.3)));
         }
         println!("  p99 in ms, min / median / max of {rounds} rounds");
         println!(

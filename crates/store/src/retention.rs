@@ -2,7 +2,7 @@
 //! ever changes how far the migration is.
 //!
 //! One pass ([`SqliteStore::run_retention`]) first rolls the raw samples not yet counted up
-//! into the 1-minute and 1-hour aggregates, then deletes what is past its retention, kind by
+//! into the 1-minute, 1-hour and 1-day aggregates, then deletes what is past its retention, kind by
 //! kind, in small transactions of at most [`BATCH`] rows with a pause between them, so that a
 //! write arriving meanwhile waits one batch at most. What the views read of the migration is
 //! never pruned: each dataset's state (`datasets`), the per-day migration counts
@@ -41,6 +41,8 @@ const VACUUM_STEP: i64 = 1_000;
 
 /// Microseconds in a minute.
 const MINUTE_US: i64 = 60_000_000;
+/// Microseconds in a day.
+const DAY_US: i64 = 86_400_000_000;
 
 /// Operation types kept whatever their age: they mark the timeline's milestones and phases.
 const KEPT_TYPES: [&str; 2] = [
@@ -91,6 +93,8 @@ pub struct RetentionReport {
     pub sample_minutes: u64,
     /// 1-hour aggregates deleted.
     pub sample_hours: u64,
+    /// 1-day aggregates deleted.
+    pub sample_days: u64,
     /// Operations deleted.
     pub operations: u64,
     /// Test runs deleted.
@@ -115,6 +119,7 @@ impl RetentionReport {
         self.samples
             + self.sample_minutes
             + self.sample_hours
+            + self.sample_days
             + self.operations
             + self.test_runs
             + self.test_cases
@@ -134,17 +139,22 @@ pub enum Resolution {
     Minute,
     /// The 1-hour aggregates.
     Hour,
+    /// The 1-day aggregates.
+    Day,
 }
 
 /// The longest span read from the raw samples.
 pub const RAW_SPAN: Duration = Duration::hours(6);
 /// The longest span read from the 1-minute aggregates; longer ones read the 1-hour ones.
 pub const MINUTE_SPAN: Duration = Duration::days(3);
+/// The longest span read from the 1-hour aggregates; longer ones read the 1-day ones.
+pub const HOUR_SPAN: Duration = Duration::days(14);
 
 impl Resolution {
     /// Where `[since, until)` is read from as of `now`, when raw samples are kept for
     /// `raw_kept`: the raw samples for a span of at most [`RAW_SPAN`] that they still cover,
-    /// the 1-minute aggregates for one of at most [`MINUTE_SPAN`], the 1-hour ones beyond.
+    /// the 1-minute aggregates for one of at most [`MINUTE_SPAN`], the 1-hour ones for one of
+    /// at most [`HOUR_SPAN`], the 1-day ones beyond.
     pub fn for_span(
         since: OffsetDateTime,
         until: OffsetDateTime,
@@ -156,8 +166,10 @@ impl Resolution {
             Resolution::Raw
         } else if span <= MINUTE_SPAN {
             Resolution::Minute
-        } else {
+        } else if span <= HOUR_SPAN {
             Resolution::Hour
+        } else {
+            Resolution::Day
         }
     }
 
@@ -167,6 +179,17 @@ impl Resolution {
             Resolution::Raw => 1,
             Resolution::Minute => MINUTE_US,
             Resolution::Hour => HOUR_US,
+            Resolution::Day => DAY_US,
+        }
+    }
+
+    /// The aggregates' table and its time column (`None` for the raw samples).
+    fn table(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Resolution::Raw => None,
+            Resolution::Minute => Some(("sample_minutes", "minute")),
+            Resolution::Hour => Some(("sample_hours", "hour")),
+            Resolution::Day => Some(("sample_days", "day")),
         }
     }
 }
@@ -311,9 +334,10 @@ impl SqliteStore {
             ..RetentionReport::default()
         };
         report.samples = self.prune_raw_samples(cut.samples).await?;
-        let (minutes, hours) = self.prune_sample_rollups(cut.sample_rollups).await?;
+        let [minutes, hours, days] = self.prune_sample_rollups(cut.sample_rollups).await?;
         report.sample_minutes = minutes;
         report.sample_hours = hours;
+        report.sample_days = days;
         report.operations = self.prune_operations(cut.operations).await?;
         let (runs, cases) = self.prune_test_runs(cut.test_runs).await?;
         report.test_runs = runs;
@@ -328,7 +352,7 @@ impl SqliteStore {
         Ok(report)
     }
 
-    /// Counts the raw samples not yet rolled up into the 1-minute and 1-hour aggregates, in
+    /// Counts the raw samples not yet rolled up into the 1-minute, 1-hour and 1-day aggregates, in
     /// batches, returning how many.
     pub async fn roll_up_samples(&self) -> Result<u64> {
         let mut total = 0u64;
@@ -374,8 +398,15 @@ impl SqliteStore {
                     .or_insert_with(Agg::new)
                     .merge(agg);
             }
+            let mut days: HashMap<(SeriesKey, i64), Agg> = HashMap::new();
+            for ((key, hour), agg) in &hours {
+                days.entry((key.clone(), (hour * HOUR_US).div_euclid(DAY_US)))
+                    .or_insert_with(Agg::new)
+                    .merge(agg);
+            }
             merge_into(&mut tx, "sample_minutes", "minute", &minutes).await?;
             merge_into(&mut tx, "sample_hours", "hour", &hours).await?;
+            merge_into(&mut tx, "sample_days", "day", &days).await?;
             sqlx::query("UPDATE retention_marks SET value = ? WHERE name = 'samples_rolled_up'")
                 .bind(last)
                 .execute(&mut *tx)
@@ -401,13 +432,14 @@ impl SqliteStore {
         .await
     }
 
-    /// Deletes the 1-minute and 1-hour aggregates that start before `before`, metric by
+    /// Deletes the 1-minute, 1-hour and 1-day aggregates that start before `before`, metric by
     /// metric, in batches.
-    async fn prune_sample_rollups(&self, before: OffsetDateTime) -> Result<(u64, u64)> {
-        let mut out = [0u64; 2];
+    async fn prune_sample_rollups(&self, before: OffsetDateTime) -> Result<[u64; 3]> {
+        let mut out = [0u64; 3];
         for (i, (table, unit, unit_us)) in [
             ("sample_minutes", "minute", MINUTE_US),
             ("sample_hours", "hour", HOUR_US),
+            ("sample_days", "day", DAY_US),
         ]
         .into_iter()
         .enumerate()
@@ -448,7 +480,7 @@ impl SqliteStore {
                 }
             }
         }
-        Ok((out[0], out[1]))
+        Ok(out)
     }
 
     /// Deletes the operations older than `before`, but for the types the timeline reads
@@ -719,10 +751,9 @@ impl SqliteStore {
                 entry.unit = unit_name;
             }
         };
-        let (table, column) = match resolution {
-            Resolution::Raw => (None, ""),
-            Resolution::Minute => (Some("sample_minutes"), "minute"),
-            Resolution::Hour => (Some("sample_hours"), "hour"),
+        let (table, column) = match resolution.table() {
+            Some((t, c)) => (Some(t), c),
+            None => (None, ""),
         };
         let mut conn = self.pool.acquire().await?;
         // One read transaction, so the aggregates and the mark agree.
@@ -818,10 +849,9 @@ impl SqliteStore {
         let outcome = async {
             let mut series: BTreeMap<SeriesKey, (Agg, Vec<f64>)> = BTreeMap::new();
             let mut raw_after = 0i64;
-            let (table, column) = match resolution {
-                Resolution::Raw => (None, ""),
-                Resolution::Minute => (Some("sample_minutes"), "minute"),
-                Resolution::Hour => (Some("sample_hours"), "hour"),
+            let (table, column) = match resolution.table() {
+                Some((t, c)) => (Some(t), c),
+                None => (None, ""),
             };
             if let Some(table) = table {
                 let unit = resolution.unit_us();

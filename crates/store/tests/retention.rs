@@ -408,7 +408,7 @@ async fn retention_over_120_days_keeps_every_migration_figure_and_bounds_the_sto
         3 * 90 * 24,
         "90 days of hours for 3 series"
     );
-    assert!(report.sample_minutes > 0 && report.sample_hours > 0);
+    assert!(report.sample_minutes > 0 && report.sample_hours > 0 && report.sample_days > 0);
     // Test runs: 60 days, and at least each suite's last 10.
     assert_eq!(report.test_runs, 2 * (DAYS as u64 - 60));
     assert_eq!(report.test_cases, 3 * report.test_runs);
@@ -474,20 +474,32 @@ async fn retention_over_120_days_keeps_every_migration_figure_and_bounds_the_sto
     same_figures(&raw_long, &hours_long);
     same_figures(&raw_short, &minutes_short);
 
-    // A 90-day chart still has every day.
+    // A 90-day chart still has every day: from the 1-day aggregates, and from the 1-hour
+    // ones alike.
     let since = NOW - Duration::days(90);
     let resolution = Resolution::for_span(since, NOW, NOW, settings().samples);
-    assert_eq!(resolution, Resolution::Hour);
-    let buckets = store
-        .sample_buckets(&metrics, since, NOW, Duration::days(1), resolution)
-        .await
-        .unwrap();
-    let cpu: Vec<_> = buckets
-        .iter()
-        .filter(|b| b.metric == "cpu_percent")
-        .collect();
-    assert_eq!(cpu.len(), 90, "one bucket a day");
-    assert!(cpu.iter().all(|b| b.count == 24 * 60 / SAMPLE_EVERY as u64));
+    assert_eq!(resolution, Resolution::Day);
+    let per_day = 24 * 60 / SAMPLE_EVERY as u64;
+    for resolution in [Resolution::Day, Resolution::Hour] {
+        let buckets = store
+            .sample_buckets(&metrics, since, NOW, Duration::days(1), resolution)
+            .await
+            .unwrap();
+        let cpu: Vec<_> = buckets
+            .iter()
+            .filter(|b| b.metric == "cpu_percent")
+            .collect();
+        if resolution == Resolution::Day {
+            // From the whole day `since` falls in to today's first half.
+            assert_eq!(cpu.len(), 91, "one bucket a day");
+            assert!(cpu[..90].iter().all(|b| b.count == per_day));
+            assert_eq!(cpu[90].count, per_day / 2);
+        } else {
+            // From `since` on the hour, a day each.
+            assert_eq!(cpu.len(), 90, "one bucket a day");
+            assert!(cpu.iter().all(|b| b.count == per_day));
+        }
+    }
 
     // A second pass has nothing left to do, and changes nothing.
     let again = store.run_retention(&settings(), NOW).await.unwrap();

@@ -88,6 +88,11 @@ pub fn describe(r: &RetentionReport, s: &RetentionSettings, ctx: &Ctx) -> String
             older(s.sample_rollups),
         ),
         (
+            "1-day sample aggregates",
+            r.sample_days,
+            older(s.sample_rollups),
+        ),
+        (
             "operations",
             r.operations,
             format!("{}; milestone marks kept", older(s.operations)),

@@ -805,7 +805,7 @@ pub struct ChatSettings {
 ///
 /// Pruning never changes how far the migration is: datasets keep their states, and the
 /// per-day migration counts and the rollups the views read are kept apart from the raw
-/// operations. Raw samples are rolled up into 1-minute and 1-hour aggregates (min, max, sum,
+/// operations. Raw samples are rolled up into 1-minute, 1-hour and 1-day aggregates (min, max, sum,
 /// count and a [`crate::sketch::ValueSketch`] for percentiles) before they are deleted. The
 /// audit log keeps its own, longer retention (`mhd serve --audit-retention`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -813,7 +813,7 @@ pub struct RetentionSettings {
     /// Raw samples (`samples`, default 48 h, at least [`RetentionSettings::MIN_SAMPLES`]).
     #[serde(with = "duration_text")]
     pub samples: Duration,
-    /// The samples' 1-minute and 1-hour aggregates (`sample_rollups`, default 90 days, at
+    /// The samples' 1-minute, 1-hour and 1-day aggregates (`sample_rollups`, default 90 days, at
     /// least [`RetentionSettings::MIN_SAMPLE_ROLLUPS`] and not shorter than `samples`).
     #[serde(with = "duration_text")]
     pub sample_rollups: Duration,

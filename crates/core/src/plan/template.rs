@@ -245,12 +245,12 @@ max_future = "1d"               # how far ahead of now a recorded time may be (l
 # How long the store keeps each kind of record; `mhd serve` prunes every hour, and
 # `mhd retention run` or `mhd stats cleanup` on demand. Pruning never changes how far the
 # migration is: dataset states, the per-day migration counts and the rollups the views read
-# stay. Raw samples are rolled up into 1-minute and 1-hour aggregates (min, max, sum, count and
-# a sketch whose p95 is within 10 %) before they go. The audit log keeps its own retention
+# stay. Raw samples are rolled up into 1-minute, 1-hour and 1-day aggregates (min, max, sum,
+# count and a sketch whose p95 is within 10 %) before they go. The audit log keeps its own retention
 # (`mhd serve --audit-retention`, 400 days).
 [retention]
 samples = "48h"                 # raw samples (at least 6h)
-sample_rollups = "90d"          # their 1-minute and 1-hour aggregates (at least 7d, and samples)
+sample_rollups = "90d"          # their aggregates per minute, hour and day (at least 7d, and samples)
 operations = "90d"              # operations (at least 30d); milestone marks are always kept
 test_runs = "180d"              # test runs and cases (at least 7d); each suite's last 10 stay
 resolved_alerts = "180d"        # resolved alerts with their history, from their resolution (at least 7d)

@@ -275,11 +275,11 @@ pub fn document() -> Value {
         "get",
         read(
             "Resource samples over a span",
-            "Each series of the asked metrics over the last `range`, in about 60 buckets of whole rows of what is read: the raw samples for a recent span of up to 6 hours, the 1-minute aggregates for up to 3 days, the 1-hour aggregates beyond (raw samples are kept 48 hours and the aggregates 90 days by default: the plan's [retention]). Each point has the bucket's start and its samples' min, max, mean and count.",
+            "Each series of the asked metrics over the last `range`, in about 60 buckets of whole rows of what is read: the raw samples for a recent span of up to 6 hours, the 1-minute aggregates for up to 3 days, the 1-hour ones up to 14 days, the 1-day ones beyond (raw samples are kept 48 hours and the aggregates 90 days by default: the plan's [retention]). Each point has the bucket's start and its samples' min, max, mean and count.",
             json!({ "type": "object", "required": ["since", "until", "resolution", "bucket_seconds", "series"], "properties": {
             "since": { "type": "string", "format": "date-time" },
             "until": { "type": "string", "format": "date-time" },
-            "resolution": { "type": "string", "enum": ["raw", "minute", "hour"] },
+            "resolution": { "type": "string", "enum": ["raw", "minute", "hour", "day"] },
             "bucket_seconds": { "type": "integer" },
             "series": { "type": "array", "items": { "type": "object", "required": ["metric", "points"], "properties": {
                 "metric": { "type": "string" },

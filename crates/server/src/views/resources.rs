@@ -186,7 +186,7 @@ pub fn parse_range(v: &str) -> Result<Duration, String> {
 
 /// Reads the last `span` of `metrics` as of `now` in [`CHART_BUCKETS`] buckets (whole rows of
 /// the table read): from the raw samples for a short recent span, else from the 1-minute
-/// aggregates up to a few days and the 1-hour ones beyond (see
+/// aggregates up to a few days, the 1-hour ones up to two weeks and the 1-day ones beyond (see
 /// [`mhd_store::retention::Resolution::for_span`]), so that a span reaching past the raw
 /// samples' retention still has its data. Returns where it read from, the bucket length and
 /// the buckets.
@@ -209,6 +209,7 @@ pub async fn history_buckets(
         Resolution::Raw => Duration::seconds(1),
         Resolution::Minute => Duration::minutes(1),
         Resolution::Hour => Duration::hours(1),
+        Resolution::Day => Duration::days(1),
     };
     // Whole rows per bucket, rounded up so that the span fits in the buckets.
     let per = (span.whole_seconds() / CHART_BUCKETS as i64).max(1);

@@ -1,5 +1,5 @@
--- Retention (the plan's [retention], DESIGN §8): raw samples are rolled up into 1-minute and
--- 1-hour aggregates before they are deleted, so that a chart over 90 days still has its data.
+-- Retention (the plan's [retention], DESIGN §8): raw samples are rolled up into 1-minute,
+-- 1-hour and 1-day aggregates before they are deleted, so that a chart over 90 days still has its data.
 
 -- Samples get an id that is never reused (not even after a VACUUM, which renumbers implicit
 -- rowids), so that "rolled up to id N" names exactly the samples already counted in the
@@ -49,6 +49,21 @@ CREATE TABLE sample_hours (
     count     INTEGER NOT NULL,
     sketch    BLOB    NOT NULL,
     PRIMARY KEY (metric, hour, component, labels)
+) WITHOUT ROWID;
+
+-- The same per UTC day (days since 1970-01-01): what a chart over months reads.
+CREATE TABLE sample_days (
+    metric    TEXT    NOT NULL,
+    day       INTEGER NOT NULL,
+    component TEXT    NOT NULL,
+    labels    TEXT    NOT NULL,
+    unit      TEXT,
+    min       REAL    NOT NULL,
+    max       REAL    NOT NULL,
+    sum       REAL    NOT NULL,
+    count     INTEGER NOT NULL,
+    sketch    BLOB    NOT NULL,
+    PRIMARY KEY (metric, day, component, labels)
 ) WITHOUT ROWID;
 
 -- Where retention stands: `samples_rolled_up` is the highest sample id counted in the
