@@ -240,9 +240,7 @@ fn main() {
             .fetch_one(store.pool())
             .await
             .unwrap();
-        println!(
-            "resource charts, 50 series: {hours} hourly aggregates, {raws} raw samples"
-        );
+        println!("resource charts, 50 series: {hours} hourly aggregates, {raws} raw samples");
         let (mut long, mut base, mut mins, mut hourly) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
