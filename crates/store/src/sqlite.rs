@@ -269,9 +269,6 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(crate::busy_timeout())
             .foreign_keys(true)
-            // A new store hands the pages retention frees back to the file system (an existing
-            // one keeps its mode: see `crate::retention`).
-            .auto_vacuum(SqliteAutoVacuum::Incremental)
             // A large transaction spills dirty pages once the cache is full: a command (one
             // connection, perhaps a bulk load) gets 64 MiB; a server's many connections 8 MiB
             // each, so that its memory stays small.
@@ -285,6 +282,14 @@ impl SqliteStore {
             )
             // Multi-row inserts keep a statement journal; in memory it costs no writes.
             .pragma("temp_store", "memory");
+        // A new store hands the pages retention frees back to the file system. The mode is set
+        // only where the file is made: on an existing store the pragma would wait for a writer
+        // (and could not change the mode anyway; see `crate::retention`).
+        let options = if path.exists() {
+            options
+        } else {
+            options.auto_vacuum(SqliteAutoVacuum::Incremental)
+        };
         // Switching a new file to WAL takes a lock that SQLite does not wait for: when several
         // processes create the store at once, the losers try again (for as long as a write
         // would wait for the lock).
