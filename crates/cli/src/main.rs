@@ -76,6 +76,9 @@ enum Command {
     Token(cmd::token::TokenCommand),
     /// The audit log: who did what, when and from where (--jsonl for a SIEM).
     Audit(cmd::audit::AuditArgs),
+    /// Keep the store bounded: prune what is past its retention (the plan's [retention]).
+    #[command(subcommand)]
+    Retention(cmd::retention::RetentionCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,6 +188,7 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::User(c) => cmd::user::run(c, ctx).await,
         Command::Token(c) => cmd::token::run(c, ctx).await,
         Command::Audit(args) => cmd::audit::run(args, ctx).await,
+        Command::Retention(c) => cmd::retention::run(c, ctx).await,
         Command::Stats(s) => match s {
             StatsCommand::Show(args) => cmd::stats::show(args, ctx).await,
             StatsCommand::Summary(args) => cmd::stats::summary(args, ctx).await,
@@ -236,6 +240,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::User(_) => "user",
         Command::Token(_) => "token",
         Command::Audit(_) => "audit",
+        Command::Retention(_) => "retention",
     }
 }
 

@@ -1905,3 +1905,114 @@ fn three_servers_on_one_postgresql_database_share_writes_and_hand_over_the_lead(
     drop((b, c));
     drop(db);
 }
+
+/// A home holding operations from 200 days ago to today, and a plan whose datasets they
+/// migrate.
+fn aged_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let at = |days: i64| {
+        (now - time::Duration::days(days))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let mut lines = Vec::new();
+    for d in 0..200 {
+        lines.push(format!(
+            r#"{{"timestamp":"{}","metric_type":"migration","operation":"migrate","dataset_name":"ds-{d}","duration_ms":50}}"#,
+            at(d)
+        ));
+        lines.push(format!(
+            r#"{{"timestamp":"{}","metric_type":"dataset_read","operation":"read","dataset_name":"ds-{d}","duration_ms":5}}"#,
+            at(d)
+        ));
+    }
+    mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .write_stdin(lines.join("\n"))
+        .assert()
+        .success();
+    let start = (now - time::Duration::days(210)).date();
+    std::fs::write(
+        home.path().join("migration.toml"),
+        format!(
+            "[migration]\nname = \"Aged\"\nstart = \"{start}\"\nweeks = 40\n\n[datasets]\ntotal = 300\n"
+        ),
+    )
+    .unwrap();
+    home
+}
+
+#[test]
+fn retention_run_prints_what_it_removed_per_kind_and_keeps_progress() {
+    let home = aged_home();
+    let migrated = |home: &Path| {
+        json(
+            mhd(home)
+                .args(["summary", "--json"])
+                .output()
+                .unwrap(),
+        )["key_metrics"]["datasets_migrated"]
+            .clone()
+    };
+    let before = migrated(home.path());
+    assert_eq!(before, 200);
+    let out = mhd(home.path())
+        .args(["retention", "run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // 200 days of two operations a day, 90 kept (days 0 to 89 and the 90th day's newer part).
+    let ops = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("operations "))
+        .unwrap_or_else(|| panic!("no operations line in {text}"));
+    assert!(ops.contains(" 220 ") || ops.contains(" 218 "), "{ops}");
+    assert!(
+        ops.contains("older than 90d; milestone marks kept"),
+        "{ops}"
+    );
+    for kind in ["raw samples", "test runs", "resolved alerts", "deliveries"] {
+        assert!(text.contains(kind), "{kind} missing from {text}");
+    }
+    assert!(text.contains("progress is unchanged"), "{text}");
+    assert_eq!(
+        migrated(home.path()),
+        before,
+        "retention never changes progress"
+    );
+    // Nothing left to remove: every kind says 0, in JSON too.
+    let v = json(
+        mhd(home.path())
+            .args(["retention", "run", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["removed"]["operations"], 0);
+    assert_eq!(v["removed"]["samples"], 0);
+    assert_eq!(v["retention"]["operations"], "90d");
+    assert_eq!(v["retention"]["samples"], "2d");
+}
+
+#[test]
+fn stats_cleanup_prunes_like_retention_and_keeps_migrated_counts() {
+    let home = aged_home();
+    let v = json(
+        mhd(home.path())
+            .args(["stats", "cleanup", "--days", "30", "--yes", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let deleted = v["deleted"].as_u64().unwrap();
+    assert!((338..=340).contains(&deleted), "{v}");
+    assert_eq!(v["removed"]["operations"], v["deleted"]);
+    assert!(v["removed"]["test_runs"].is_u64(), "{v}");
+    let s = json(
+        mhd(home.path())
+            .args(["summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(s["key_metrics"]["datasets_migrated"], 200);
+}

@@ -457,3 +457,42 @@ routing_key = "R0UTINGKEY"
     }
     assert!(!stderr.contains("hunter2") && !stderr.contains("R0UTINGKEY"));
 }
+
+#[test]
+fn check_refuses_a_retention_below_its_safe_minimum_naming_the_key() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let plan = home.path().join("migration.toml");
+    std::fs::write(
+        &plan,
+        r#"[migration]
+name = "M"
+start = "2025-01-06"
+weeks = 4
+
+[datasets]
+total = 10
+
+[retention]
+samples = "10m"
+operations = "90d"
+test_runs = "forever"
+"#,
+    )
+    .expect("write");
+    let shown = plan.display().to_string();
+    let assert = mhd(home.path()).arg("check").arg(&plan).assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!(
+            "{shown}:10:11: `samples` in [retention]: 10m is shorter than the safe minimum of 6h"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{shown}:12:13: `test_runs` in [retention]: \"forever\" is not a duration"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 mistakes"), "{stderr}");
+}

@@ -38,6 +38,8 @@ pub struct Plan {
     pub notify: Vec<Channel>,
     /// `[chat]`: the chat command endpoint.
     pub chat: ChatSettings,
+    /// `[retention]`: how long each kind of record is kept.
+    pub retention: RetentionSettings,
 }
 
 /// `[migration]`: what the migration is called and when it is planned.

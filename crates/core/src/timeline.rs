@@ -710,6 +710,7 @@ mod tests {
             alerts: Default::default(),
             notify: Vec::new(),
             chat: Default::default(),
+            retention: Default::default(),
         }
     }
 

@@ -99,6 +99,7 @@ pub fn need(method: &Method, route: Option<&str>) -> Access {
         | routes::API_TESTS
         | routes::API_PERFORMANCE
         | routes::API_RESOURCES
+        | routes::API_RESOURCES_HISTORY
         | routes::API_OPERATIONS
         | routes::API_NOTIFICATIONS
         | routes::API_REPORTS

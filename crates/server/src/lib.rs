@@ -30,6 +30,7 @@ pub mod origin;
 pub mod pagecache;
 pub mod pages;
 pub mod report;
+pub mod retention;
 pub mod rollback;
 pub mod routes;
 pub mod signin;

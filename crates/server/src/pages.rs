@@ -143,9 +143,25 @@ async fn performance(
     page(&state, PageKind::Performance, &who, &headers).await
 }
 
-/// `/resources`: resource utilization and the collectors' health.
-async fn resources(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let data = state.resources().await?;
+/// `/resources?range`: resource utilization and the collectors' health, the charts over the
+/// last hour or the `range` asked for (such as `7d` or `90d`, read from the aggregates
+/// retention keeps).
+async fn resources(
+    State(state): State<AppState>,
+    query: Result<
+        axum::extract::Query<crate::api::Params>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, ApiError> {
+    let pairs = crate::api::params(query, &["range"])?;
+    let data = match crate::api::param(&pairs, "range") {
+        None => state.resources().await?,
+        Some(v) => {
+            let span = crate::views::parse_range(v)
+                .map_err(|e| ApiError::bad_request(format!("parameter `range`: {e}")))?;
+            crate::views::ResourcesData::gather_span(&state, span).await?
+        }
+    };
     let html = crate::views::render_resources_page(
         &data,
         state.plan.as_ref(),

@@ -33,6 +33,8 @@ pub const API_BENCHMARKS: &str = "/api/v1/benchmarks";
 pub const API_SAMPLES: &str = "/api/v1/samples";
 /// Resource utilization.
 pub const API_RESOURCES: &str = "/api/v1/resources";
+/// Resource samples over a span, from the raw samples or the aggregates retention keeps.
+pub const API_RESOURCES_HISTORY: &str = "/api/v1/resources/history";
 /// A report of a range of days, as HTML or PDF.
 pub const API_REPORTS: &str = "/api/v1/reports/generate";
 /// The OpenAPI document.

@@ -358,3 +358,83 @@ pattern = "old_storage_api("
     assert!(!page.contains(HOSTILE), "a stored string is shown as text");
     assert!(page.contains(">3m ago<"), "the error's age is shown");
 }
+
+/// 90 days of CPU samples every 30 minutes, the value the day's number.
+fn ninety_days() -> Vec<Sample> {
+    (0..90 * 48)
+        .map(|i| {
+            let at = NOW - Duration::days(90) + Duration::minutes(30 * i + 15);
+            Sample::new(at, "cpu_percent", (i / 48) as f64)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_90_day_chart_still_shows_every_day_after_retention_pruned_the_raw_samples() {
+    let s = server().await;
+    s.store.insert_samples(&ninety_days()).await.unwrap();
+    let report = mhd_server::retention::run_once(&s.state).await.unwrap();
+    assert_eq!(report.samples_rolled_up, 90 * 48);
+    assert_eq!(
+        report.samples,
+        88 * 48,
+        "all but the last 48 h of raw samples are gone"
+    );
+
+    let v = get_json(
+        &s.router,
+        "/api/v1/resources/history?range=90d&metric=cpu_percent",
+    )
+    .await;
+    assert_eq!(v["resolution"], "day");
+    assert_eq!(v["bucket_seconds"], 2 * 86_400);
+    let series = v["series"].as_array().unwrap();
+    assert_eq!(series.len(), 1);
+    let points = series[0]["points"].as_array().unwrap();
+    assert_eq!(
+        points.len(),
+        46,
+        "every bucket of the 90 days has its samples: {v}"
+    );
+    let counted: u64 = points.iter().map(|p| p["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 90 * 48);
+    // The first bucket starts at midnight before the span: its first day and a half.
+    assert_eq!(points[0]["min"], 0.0);
+    assert_eq!(points[0]["max"], 1.0);
+    assert_eq!(points[45]["max"], 89.0);
+
+    // The last 2 hours are read from the raw samples, which are still there.
+    let recent = get_json(
+        &s.router,
+        "/api/v1/resources/history?range=2h&metric=cpu_percent",
+    )
+    .await;
+    assert_eq!(recent["resolution"], "raw");
+    let n: u64 = recent["series"][0]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(n, 4);
+
+    // The page over 90 days draws the chart from the aggregates.
+    let (status, html) = get(&s.router, "/resources?range=90d").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("CPU in use, the last 90 days. CPU: latest 89%, lowest 0.33%"),
+        "{html}"
+    );
+    assert!(html.contains("90 days ago"), "{html}");
+    assert!(!html.contains("CPU in use: no samples"), "{html}");
+
+    for bad in [
+        "/api/v1/resources/history?range=forever",
+        "/api/v1/resources/history?range=900d",
+        "/api/v1/resources/history?colour=red",
+        "/resources?range=0s",
+    ] {
+        let (status, body) = get(&s.router, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+}

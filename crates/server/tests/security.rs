@@ -56,6 +56,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/datasets", "read"),
     ("GET", "/api/v1/performance", "read"),
     ("GET", "/api/v1/resources", "read"),
+    ("GET", "/api/v1/resources/history", "read"),
     ("GET", "/api/v1/operations", "read"),
     ("POST", "/api/v1/operations", "write"),
     ("POST", "/api/v1/tests/junit", "write"),

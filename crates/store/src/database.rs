@@ -322,6 +322,45 @@ impl Database {
         })
     }
 
+    /// Runs one retention pass as of `now` (see [`crate::retention`]). PostgreSQL stores keep
+    /// everything for now: a pass there is refused, saying so.
+    pub async fn run_retention(
+        &self,
+        settings: &mhd_core::plan::RetentionSettings,
+        now: OffsetDateTime,
+    ) -> Result<crate::retention::RetentionReport> {
+        match self {
+            Database::Sqlite(s) => s.run_retention(settings, now).await,
+            Database::Postgres(_) => Err(StoreError::Unsupported(
+                "retention passes run on SQLite stores; a PostgreSQL store keeps every record \
+                 for now (prune it with the database's own tools if it must shrink)"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// Hands the pages freed by pruning back to the file system (SQLite; nothing to do on
+    /// PostgreSQL, whose autovacuum reuses them).
+    pub async fn vacuum_into_incremental(&self) -> Result<()> {
+        match self {
+            Database::Sqlite(s) => s.vacuum_into_incremental().await,
+            Database::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// The samples of `metrics` in `[since, until)` per series and bucket (see
+    /// [`crate::retention::Resolution`] for where they are read from).
+    pub async fn sample_buckets(
+        &self,
+        metrics: &[&str],
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        bucket: time::Duration,
+        resolution: crate::retention::Resolution,
+    ) -> Result<Vec<crate::retention::SampleBucket>> {
+        each!(self, s => s.sample_buckets(metrics, since, until, bucket, resolution).await)
+    }
+
     /// Ends a short-lived process's use of the store without the work of closing it (see the
     /// backend's documentation).
     pub fn release(self) {

@@ -15,6 +15,7 @@ mod migrate;
 pub mod outbox;
 pub mod postgres;
 mod records;
+pub mod retention;
 pub mod sessions;
 pub mod sqlite;
 pub mod testruns;
@@ -101,6 +102,9 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// Something this kind of store does not do (yet); the message says what and what to do.
+    #[error("{0}")]
+    Unsupported(String),
     /// Deciding which process leads (runs the background work) failed.
     #[error("cannot decide which server leads: {0}")]
     Lead(String),

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0011_audit_retention.sql"),
     include_str!("../migrations/sqlite/0012_dataset_states.sql"),
     include_str!("../migrations/sqlite/0013_ingested.sql"),
+    include_str!("../migrations/sqlite/0014_retention.sql"),
 ];
 
 /// The newest schema version this program knows.

@@ -23,8 +23,8 @@ use mhd_core::stats::{
 use mhd_core::{NewOperation, Operation, System};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 use sqlx::{AssertSqlSafe, Connection, Row, Sqlite, SqlitePool};
 use time::OffsetDateTime;
@@ -284,6 +284,14 @@ impl SqliteStore {
             )
             // Multi-row inserts keep a statement journal; in memory it costs no writes.
             .pragma("temp_store", "memory");
+        // A new store hands the pages retention frees back to the file system. The mode is set
+        // only where the file is made: on an existing store the pragma would wait for a writer
+        // (and could not change the mode anyway; see `crate::retention`).
+        let options = if path.exists() {
+            options
+        } else {
+            options.auto_vacuum(SqliteAutoVacuum::Incremental)
+        };
         // Switching a new file to WAL takes a lock that SQLite does not wait for: when several
         // processes create the store at once, the losers try again (for as long as a write
         // would wait for the lock).

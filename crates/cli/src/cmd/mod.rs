@@ -12,6 +12,7 @@ pub mod plan;
 pub mod record;
 pub mod report;
 pub mod reports;
+pub mod retention;
 pub mod serve;
 pub mod stats;
 pub mod token;

@@ -192,6 +192,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
     // The first requests find the views computed: `/ready` says ready once they are.
     let _warming = state.warm_up();
+    let retention = mhd_server::retention::start(&state);
     tracing::info!("serving on {shown}");
     match tls {
         Some(config) => {
@@ -216,6 +217,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     background.stop();
     pruning.abort();
+    retention.abort();
     // Refusals gathered and not yet written.
     state.security.refusals.flush(&state).await;
     store.close().await;

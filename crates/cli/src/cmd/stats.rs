@@ -53,7 +53,8 @@ pub struct DatasetArgs {
     pub json: bool,
 }
 
-/// Delete old operations.
+/// Delete old operations, and prune every other kind past its retention (the plan's
+/// [retention]) as `mhd retention run` does; dataset states and migration counts stay.
 #[derive(Debug, clap::Args)]
 pub struct CleanupArgs {
     /// Keep operations of this many days; delete older ones.
@@ -283,18 +284,7 @@ pub async fn cleanup(args: CleanupArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let store = open_store(ctx).await?;
     let n = store.count_before(cutoff).await?;
     let when = format::datetime(cutoff.to_offset(ctx.local_offset));
-    if n == 0 {
-        if args.json {
-            print_json(&serde_json::json!({ "deleted": 0, "before": format::rfc3339(cutoff) }))?;
-        } else {
-            println!(
-                "No operations older than {} days (before {when})",
-                args.days
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !args.yes {
+    if n > 0 && !args.yes {
         if !std::io::stdin().is_terminal() {
             return Err(usage(format!(
                 "{n} operations are older than {} days; not on a terminal to ask, so add --yes to delete them",
@@ -313,18 +303,31 @@ pub async fn cleanup(args: CleanupArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let deleted = store.delete_before(cutoff).await?;
+    // The same pass as `mhd retention run`, with the operations kept as long as asked.
+    let mut settings = crate::cmd::retention::settings(ctx)?;
+    settings.operations = time::Duration::days(i64::from(args.days));
+    let report = store.run_retention(&settings, ctx.now).await?;
     store.close().await;
+    let deleted = report.operations;
     if args.json {
-        print_json(&serde_json::json!({ "deleted": deleted, "before": format::rfc3339(cutoff) }))?;
+        print_json(&serde_json::json!({
+            "deleted": deleted,
+            "before": format::rfc3339(cutoff),
+            "removed": report,
+        }))?;
     } else {
-        println!(
-            "{}",
-            paint(
-                ctx.color,
-                Style::Green,
-                &format!("Deleted {deleted} operations older than {} days", args.days)
+        let line = if deleted == 0 {
+            format!(
+                "No operations older than {} days (before {when})",
+                args.days
             )
+        } else {
+            format!("Deleted {deleted} operations older than {} days", args.days)
+        };
+        println!("{}", paint(ctx.color, Style::Green, &line));
+        print!(
+            "{}",
+            crate::cmd::retention::describe(&report, &settings, ctx)
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -22,7 +22,8 @@ use crate::time_parse::parse_date;
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
-/// The top-level keys. `collectors`, `alerts`, `notify` and `chat` are read by [`settings`].
+/// The top-level keys. `collectors`, `alerts`, `notify`, `chat` and `retention` are read by
+/// [`settings`].
 const ROOT_KEYS: &[&str] = &[
     "migration",
     "datasets",
@@ -33,6 +34,7 @@ const ROOT_KEYS: &[&str] = &[
     "alerts",
     "notify",
     "chat",
+    "retention",
 ];
 const MIGRATION_KEYS: &[&str] = &["name", "start", "weeks"];
 const DATASETS_KEYS: &[&str] = &["total", "list"];
@@ -118,6 +120,7 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
         alerts: Some(alerts),
         notify: Some(notify),
         chat: Some(chat),
+        retention: Some(retention),
     } = settings
     else {
         r.error(0..0, "the plan is incomplete");
@@ -165,6 +168,7 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
         alerts,
         notify,
         chat,
+        retention,
     })
 }
 

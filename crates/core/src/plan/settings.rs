@@ -801,6 +801,74 @@ pub struct ChatSettings {
     pub signing_secret: Option<Secret>,
 }
 
+/// `[retention]`: how long each kind of record is kept before the store prunes it (DESIGN §8).
+///
+/// Pruning never changes how far the migration is: datasets keep their states, and the
+/// per-day migration counts and the rollups the views read are kept apart from the raw
+/// operations. Raw samples are rolled up into 1-minute, 1-hour and 1-day aggregates (min, max, sum,
+/// count and a [`crate::sketch::ValueSketch`] for percentiles) before they are deleted. The
+/// audit log keeps its own, longer retention (`mhd serve --audit-retention`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RetentionSettings {
+    /// Raw samples (`samples`, default 48 h, at least [`RetentionSettings::MIN_SAMPLES`]).
+    #[serde(with = "duration_text")]
+    pub samples: Duration,
+    /// The samples' 1-minute, 1-hour and 1-day aggregates (`sample_rollups`, default 90 days, at
+    /// least [`RetentionSettings::MIN_SAMPLE_ROLLUPS`] and not shorter than `samples`).
+    #[serde(with = "duration_text")]
+    pub sample_rollups: Duration,
+    /// Operations (`operations`, default 90 days, at least
+    /// [`RetentionSettings::MIN_OPERATIONS`]); `milestone` and `phase_complete` operations,
+    /// which mark the timeline, are kept whatever their age.
+    #[serde(with = "duration_text")]
+    pub operations: Duration,
+    /// Test runs with their cases (`test_runs`, default 180 days, at least
+    /// [`RetentionSettings::MIN_TEST_RUNS`]); each suite's latest runs, which its trend
+    /// shows, are kept whatever their age.
+    #[serde(with = "duration_text")]
+    pub test_runs: Duration,
+    /// Resolved alerts with their history, acknowledgements and deliveries, counted from
+    /// their resolution (`resolved_alerts`, default 180 days, at least
+    /// [`RetentionSettings::MIN_RESOLVED_ALERTS`]); open alerts are never pruned.
+    #[serde(with = "duration_text")]
+    pub resolved_alerts: Duration,
+    /// Notification deliveries that were sent or gave up (`deliveries`, default 30 days, at
+    /// least [`RetentionSettings::MIN_DELIVERIES`]), once their alert is resolved; pending
+    /// ones are never pruned.
+    #[serde(with = "duration_text")]
+    pub deliveries: Duration,
+}
+
+impl RetentionSettings {
+    /// The shortest `samples`: the resource charts and the alert windows read the last hours
+    /// of raw samples.
+    pub const MIN_SAMPLES: Duration = Duration::hours(6);
+    /// The shortest `sample_rollups`.
+    pub const MIN_SAMPLE_ROLLUPS: Duration = Duration::days(7);
+    /// The shortest `operations`: the forecast reads the last 28 days of throughput and the
+    /// component matrix its last week.
+    pub const MIN_OPERATIONS: Duration = Duration::days(30);
+    /// The shortest `test_runs`.
+    pub const MIN_TEST_RUNS: Duration = Duration::days(7);
+    /// The shortest `resolved_alerts`: a resolved alert stays in the history a week at least.
+    pub const MIN_RESOLVED_ALERTS: Duration = Duration::days(7);
+    /// The shortest `deliveries`.
+    pub const MIN_DELIVERIES: Duration = Duration::days(1);
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            samples: Duration::hours(48),
+            sample_rollups: Duration::days(90),
+            operations: Duration::days(90),
+            test_runs: Duration::days(180),
+            resolved_alerts: Duration::days(180),
+            deliveries: Duration::days(30),
+        }
+    }
+}
+
 /// Writes a duration as the plan does: `250ms`, `15s`, `5m`, `1h30m`, `2d`.
 pub fn duration_text(d: Duration) -> String {
     let ms = d.whole_milliseconds();

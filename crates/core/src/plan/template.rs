@@ -242,6 +242,20 @@ test_pass_critical = 0.85       # ... and under which it is failing
 regression_percent = 10         # how much slower the new system may be before it is a regression
 max_future = "1d"               # how far ahead of now a recorded time may be (later ones are refused)
 
+# How long the store keeps each kind of record; `mhd serve` prunes every hour, and
+# `mhd retention run` or `mhd stats cleanup` on demand. Pruning never changes how far the
+# migration is: dataset states, the per-day migration counts and the rollups the views read
+# stay. Raw samples are rolled up into 1-minute, 1-hour and 1-day aggregates (min, max, sum,
+# count and a sketch whose p95 is within 10 %) before they go. The audit log keeps its own retention
+# (`mhd serve --audit-retention`, 400 days).
+[retention]
+samples = "48h"                 # raw samples (at least 6h)
+sample_rollups = "90d"          # their aggregates per minute, hour and day (at least 7d, and samples)
+operations = "90d"              # operations (at least 30d); milestone marks are always kept
+test_runs = "180d"              # test runs and cases (at least 7d); each suite's last 10 stay
+resolved_alerts = "180d"        # resolved alerts with their history, from their resolution (at least 7d)
+deliveries = "30d"              # sent or failed notifications of resolved alerts (at least 1d)
+
 # The alert engine: rules are evaluated every `interval`, and the figures computed from
 # operations are taken over the last `window`. Without [[alerts.rules]] the built-in rules
 # apply (error rate, p95 duration, memory, connection pool, success rate, schedule, rollbacks,
@@ -405,6 +419,7 @@ mod tests {
         assert!(plan.collectors.is_empty());
         assert!(plan.notify.is_empty());
         assert_eq!(plan.chat.signing_secret, None);
+        assert_eq!(plan.retention, crate::plan::RetentionSettings::default());
     }
 
     /// The commented-out examples, uncommented: every line after `[alerts]` that is `# [...]`

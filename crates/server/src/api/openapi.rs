@@ -271,6 +271,45 @@ pub fn document() -> Value {
         ),
     );
     add(
+        routes::API_RESOURCES_HISTORY,
+        "get",
+        read(
+            "Resource samples over a span",
+            "Each series of the asked metrics over the last `range`, in about 60 buckets of whole rows of what is read: the raw samples for a recent span of up to 6 hours, the 1-minute aggregates for up to 3 days, the 1-hour ones up to 14 days, the 1-day ones beyond (raw samples are kept 48 hours and the aggregates 90 days by default: the plan's [retention]). Each point has the bucket's start and its samples' min, max, mean and count.",
+            json!({ "type": "object", "required": ["since", "until", "resolution", "bucket_seconds", "series"], "properties": {
+            "since": { "type": "string", "format": "date-time" },
+            "until": { "type": "string", "format": "date-time" },
+            "resolution": { "type": "string", "enum": ["raw", "minute", "hour", "day"] },
+            "bucket_seconds": { "type": "integer" },
+            "series": { "type": "array", "items": { "type": "object", "required": ["metric", "points"], "properties": {
+                "metric": { "type": "string" },
+                "component": { "type": "string", "nullable": true },
+                "labels": { "type": "object", "additionalProperties": { "type": "string" } },
+                "unit": { "type": "string", "nullable": true },
+                "points": { "type": "array", "items": { "type": "object", "required": ["start", "min", "max", "mean", "count"], "properties": {
+                    "start": { "type": "string", "format": "date-time" },
+                    "min": { "type": "number" },
+                    "max": { "type": "number" },
+                    "mean": { "type": "number" },
+                    "count": { "type": "integer" } } } } } } } } }),
+            json!([
+                query(
+                    "range",
+                    "The span back from now, such as 1h, 7d or 90d (1 minute to 400 days; default 1h).",
+                    json!({ "type": "string", "default": "1h" }),
+                    false
+                ),
+                query(
+                    "metric",
+                    "The metrics, comma-separated (at most 50; default the resource page's charted metrics).",
+                    json!({ "type": "string" }),
+                    false
+                )
+            ]),
+            false,
+        ),
+    );
+    add(
         routes::API_OPERATIONS,
         "get",
         read(

@@ -196,6 +196,81 @@ pub async fn resources(
     Ok(Json(mhd_core::sample::resource_metrics(&latest, now)).into_response())
 }
 
+/// The parameters of `GET /api/v1/resources/history`.
+pub const RESOURCES_HISTORY_PARAMS: &[&str] = &["range", "metric"];
+
+/// The most metrics one `GET /api/v1/resources/history` names.
+const MAX_HISTORY_METRICS: usize = 50;
+
+/// `GET /api/v1/resources/history?range&metric`: each series of the metrics over the last
+/// `range`, from the raw samples or the aggregates retention keeps
+/// ([`crate::views::history_buckets`]).
+pub async fn resources_history(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let pairs = params(query, RESOURCES_HISTORY_PARAMS)?;
+    let span = match param(&pairs, "range") {
+        None => crate::views::CHART_SPAN,
+        Some(v) => crate::views::parse_range(v)
+            .map_err(|e| ApiError::bad_request(format!("parameter `range`: {e}")))?,
+    };
+    let metrics: Vec<&str> = match param(&pairs, "metric") {
+        None => crate::views::CHART_METRICS.to_vec(),
+        Some(v) => v
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .collect(),
+    };
+    if metrics.is_empty()
+        || metrics.len() > MAX_HISTORY_METRICS
+        || metrics
+            .iter()
+            .any(|m| m.len() > 200 || m.chars().any(char::is_control))
+    {
+        return Err(ApiError::bad_request(format!(
+            "parameter `metric`: from 1 to {MAX_HISTORY_METRICS} metric names, comma-separated"
+        )));
+    }
+    let now = state.now();
+    let (resolution, bucket, buckets) =
+        crate::views::history_buckets(&state, &metrics, now, span).await?;
+    let mut series: Vec<serde_json::Value> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for b in buckets {
+        let key = format!("{}\u{1f}{:?}\u{1f}{:?}", b.metric, b.component, b.labels);
+        let i = *index.entry(key).or_insert_with(|| {
+            series.push(serde_json::json!({
+                "metric": b.metric,
+                "component": b.component,
+                "labels": b.labels,
+                "unit": b.unit,
+                "points": [],
+            }));
+            series.len() - 1
+        });
+        if let Some(points) = series[i]["points"].as_array_mut() {
+            points.push(serde_json::json!({
+                "start": mhd_core::format::rfc3339(b.start),
+                "min": b.min,
+                "max": b.max,
+                "mean": b.mean(),
+                "count": b.count,
+            }));
+        }
+    }
+    series.sort_by(|a, b| a["metric"].as_str().cmp(&b["metric"].as_str()));
+    Ok(Json(serde_json::json!({
+        "since": mhd_core::format::rfc3339(now - span),
+        "until": mhd_core::format::rfc3339(now),
+        "resolution": resolution,
+        "bucket_seconds": bucket.whole_seconds(),
+        "series": series,
+    }))
+    .into_response())
+}
+
 /// The parameters of `GET /api/v1/operations`.
 pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "failed"];
 

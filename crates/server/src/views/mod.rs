@@ -27,7 +27,9 @@ pub use datasets::{
     DatasetsQuery, HISTORY_ROWS as DATASET_HISTORY_ROWS, render_datasets_page, render_how_page,
 };
 pub use page::{PageKind, render_live_page, render_overview_page};
-pub use resources::{ResourcesData, render_resources_page};
+pub use resources::{
+    CHART_METRICS, CHART_SPAN, ResourcesData, history_buckets, parse_range, render_resources_page,
+};
 // The sections, for the reports (crate::report), which render them in their own document.
 pub(crate) use components::ComponentsSection;
 pub(crate) use perf::{PerfSection, verdict_badge};

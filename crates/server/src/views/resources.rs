@@ -59,7 +59,11 @@ pub struct ResourcesData {
     pub now: OffsetDateTime,
     /// The latest figures.
     pub metrics: ResourceMetrics,
-    /// The charted metrics' samples of the last [`CHART_SPAN`].
+    /// The span the charts cover, ending now: [`CHART_SPAN`] unless a range was asked for.
+    pub span: Duration,
+    /// The charted metrics' samples of the span: the raw samples of [`CHART_SPAN`], or for a
+    /// longer span one sample per series and bucket holding the bucket's mean, read from the
+    /// aggregates retention keeps ([`history_buckets`]).
     pub history: Vec<Sample>,
     /// The collectors' health, in the plan's order.
     pub collectors: Vec<CollectorHealth>,
@@ -76,16 +80,39 @@ pub const LOG_ERRORS_SHOWN: u32 = 20;
 impl ResourcesData {
     /// Reads the page's data from the server's store and collectors, as of now.
     pub async fn gather(state: &AppState) -> mhd_store::Result<ResourcesData> {
+        ResourcesData::gather_span(state, CHART_SPAN).await
+    }
+
+    /// [`ResourcesData::gather`] with charts over the last `span`.
+    pub async fn gather_span(state: &AppState, span: Duration) -> mhd_store::Result<ResourcesData> {
         let now = state.now();
         let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
-        let history = state
-            .store
-            .samples_between(
-                &CHART_METRICS,
-                now - CHART_SPAN,
-                now + Duration::microseconds(1),
-            )
-            .await?;
+        let history = if span == CHART_SPAN {
+            state
+                .store
+                .samples_between(
+                    &CHART_METRICS,
+                    now - CHART_SPAN,
+                    now + Duration::microseconds(1),
+                )
+                .await?
+        } else {
+            let (_, bucket, buckets): (_, Duration, _) =
+                history_buckets(state, &CHART_METRICS, now, span).await?;
+            let since = now - span;
+            buckets
+                .into_iter()
+                .map(|b: mhd_store::retention::SampleBucket| Sample {
+                    timestamp: (b.start + bucket / 2_i32)
+                        .clamp(since + Duration::microseconds(1), now),
+                    value: b.mean(),
+                    metric: b.metric,
+                    unit: b.unit,
+                    component: b.component,
+                    labels: b.labels,
+                })
+                .collect()
+        };
         let (mut burndowns, mut log_errors) = (Vec::new(), None);
         if let Some(plan) = &state.plan {
             for git in &plan.collectors.git {
@@ -108,6 +135,7 @@ impl ResourcesData {
         Ok(ResourcesData {
             now,
             metrics: sample::resource_metrics(&latest, now),
+            span,
             history,
             collectors: state.collectors.statuses(),
             burndowns,
@@ -139,6 +167,60 @@ impl ResourcesData {
             || figures.iter().any(Option::is_some)
             || !m.top_consumers.is_empty()
     }
+}
+
+/// The longest span a chart or `GET /api/v1/resources/history` covers.
+pub const MAX_SPAN: Duration = Duration::days(400);
+
+/// Reads a `range` parameter: a span such as `1h`, `7d` or `90d`, from a minute to
+/// [`MAX_SPAN`].
+pub fn parse_range(v: &str) -> Result<Duration, String> {
+    let span = mhd_core::time_parse::parse_duration(v)?;
+    if span < Duration::minutes(1) || span > MAX_SPAN {
+        return Err(format!(
+            "{v:?} is not a span from 1m to {}d",
+            MAX_SPAN.whole_days()
+        ));
+    }
+    Ok(span)
+}
+
+/// Reads the last `span` of `metrics` as of `now` in [`CHART_BUCKETS`] buckets (whole rows of
+/// the table read): from the raw samples for a short recent span, else from the 1-minute
+/// aggregates up to a few days, the 1-hour ones up to two weeks and the 1-day ones beyond (see
+/// [`mhd_store::retention::Resolution::for_span`]), so that a span reaching past the raw
+/// samples' retention still has its data. Returns where it read from, the bucket length and
+/// the buckets.
+pub async fn history_buckets(
+    state: &AppState,
+    metrics: &[&str],
+    now: OffsetDateTime,
+    span: Duration,
+) -> mhd_store::Result<(
+    mhd_store::retention::Resolution,
+    Duration,
+    Vec<mhd_store::retention::SampleBucket>,
+)> {
+    use mhd_store::retention::Resolution;
+    let since = now - span;
+    let until = now + Duration::microseconds(1);
+    let resolution =
+        Resolution::for_span(since, until, now, crate::retention::settings(state).samples);
+    let unit = match resolution {
+        Resolution::Raw => Duration::seconds(1),
+        Resolution::Minute => Duration::minutes(1),
+        Resolution::Hour => Duration::hours(1),
+        Resolution::Day => Duration::days(1),
+    };
+    // Whole rows per bucket, rounded up so that the span fits in the buckets.
+    let per = (span.whole_seconds() / CHART_BUCKETS as i64).max(1);
+    let rows = (per + unit.whole_seconds() - 1) / unit.whole_seconds();
+    let bucket = unit * rows.max(1) as i32;
+    let buckets = state
+        .store
+        .sample_buckets(metrics, since, until, bucket, resolution)
+        .await?;
+    Ok((resolution, bucket, buckets))
 }
 
 /// The resource page's empty state where no samples were given.
@@ -252,6 +334,8 @@ struct Scale<'a> {
     unit: &'a str,
     /// A fixed top (100 for percentages), else a round number above the largest value.
     max: Option<f64>,
+    /// The span the chart covers, ending now.
+    span: Duration,
 }
 
 /// Splits a series into the runs of points drawn as one line: consecutive known points,
@@ -272,7 +356,30 @@ fn runs(points: &[Option<f64>]) -> Vec<Vec<(usize, f64)>> {
     out
 }
 
-/// A line chart of the last hour: the first series as a filled area, the second as a dashed
+/// How long ago a point of the x axis is: in minutes up to two hours, in hours up to three
+/// days, else in days.
+fn ago(d: Duration) -> String {
+    if d <= Duration::hours(2) {
+        format!("{} min ago", d.whole_minutes())
+    } else if d <= Duration::days(3) {
+        format!("{} h ago", d.whole_hours())
+    } else {
+        format!("{} days ago", d.whole_days())
+    }
+}
+
+/// "the last hour", "the last 6 hours", "the last 90 days".
+fn span_words(d: Duration) -> String {
+    if d == Duration::hours(1) {
+        "the last hour".to_owned()
+    } else if d < Duration::days(2) {
+        format!("the last {} hours", d.whole_hours())
+    } else {
+        format!("the last {} days", d.whole_days())
+    }
+}
+
+/// A line chart of the span its scale says (the last hour unless a range is asked for): the first series as a filled area, the second as a dashed
 /// line, a y axis from 0 to a round top, the span's start, middle and end on the x axis, and a
 /// legend naming each series. Every string is escaped; nothing needs a script.
 fn line_chart(title: &str, series: &[Series<'_>], scale: &Scale<'_>) -> String {
@@ -289,8 +396,9 @@ fn line_chart(title: &str, series: &[Series<'_>], scale: &Scale<'_>) -> String {
         .collect();
     if known.is_empty() {
         return format!(
-            r#"<p class="note">{}: no samples in the last hour.</p>"#,
-            escape(title)
+            r#"<p class="note">{}: no samples in {}.</p>"#,
+            escape(title),
+            span_words(scale.span)
         );
     }
     let largest = known.iter().copied().fold(0.0_f64, f64::max);
@@ -325,7 +433,11 @@ fn line_chart(title: &str, series: &[Series<'_>], scale: &Scale<'_>) -> String {
             }
         })
         .collect();
-    let label = format!("{title}, the last hour. {}", summary.join("; "));
+    let label = format!(
+        "{title}, {}. {}",
+        span_words(scale.span),
+        summary.join("; ")
+    );
     let mut out = String::with_capacity(2048);
     let _ = write!(
         out,
@@ -361,9 +473,9 @@ fn line_chart(title: &str, series: &[Series<'_>], scale: &Scale<'_>) -> String {
         );
     }
     for (anchor, xx, text) in [
-        ("", LEFT, "60 min ago"),
-        ("c", LEFT + plot_w / 2.0, "30 min ago"),
-        ("e", W - RIGHT, "now"),
+        ("", LEFT, ago(scale.span)),
+        ("c", LEFT + plot_w / 2.0, ago(scale.span / 2_i32)),
+        ("e", W - RIGHT, "now".to_owned()),
     ] {
         let _ = write!(
             out,
@@ -443,7 +555,8 @@ fn line_chart(title: &str, series: &[Series<'_>], scale: &Scale<'_>) -> String {
 impl ResourcesSection {
     pub(crate) fn new(d: &ResourcesData, offset: UtcOffset) -> Self {
         let m = &d.metrics;
-        let since = d.now - CHART_SPAN;
+        let span = d.span;
+        let since = d.now - span;
         let until = d.now + Duration::microseconds(1);
         let hist = |metric: &str, divide: f64| -> Vec<Option<f64>> {
             sample::history(&d.history, metric, since, until, CHART_BUCKETS)
@@ -454,10 +567,12 @@ impl ResourcesSection {
         let percent = Scale {
             unit: "%",
             max: Some(100.0),
+            span,
         };
         let rate = Scale {
             unit: " MB/s",
             max: None,
+            span,
         };
         let area = |label, points| Series {
             label,
@@ -491,6 +606,7 @@ impl ResourcesSection {
                 &Scale {
                     unit: " GB",
                     max: None,
+                    span,
                 },
             )
         };
@@ -621,6 +737,7 @@ impl ResourcesSection {
                 &Scale {
                     unit: "",
                     max: None,
+                    span,
                 },
             ),
             queries_chart: line_chart(
@@ -629,6 +746,7 @@ impl ResourcesSection {
                 &Scale {
                     unit: "",
                     max: None,
+                    span,
                 },
             ),
             consumers: m
@@ -748,6 +866,7 @@ mod tests {
 
     #[test]
     fn charts_escape_their_labels_and_say_when_empty() {
+        let span = CHART_SPAN;
         let svg = line_chart(
             "Disk <b>",
             &[Series {
@@ -758,6 +877,7 @@ mod tests {
             &Scale {
                 unit: " MB/s",
                 max: None,
+                span,
             },
         );
         assert!(svg.starts_with("<svg"), "{svg}");
@@ -774,6 +894,7 @@ mod tests {
             &Scale {
                 unit: "%",
                 max: Some(100.0),
+                span,
             },
         );
         assert_eq!(

@@ -23,16 +23,23 @@ mod collect;
 mod history;
 mod outbox;
 mod records;
+mod retention;
 mod sessions;
 
 pub use records::{PgStaging, PgTestRunWriter};
 
 /// The migrations, each with the version it brings the schema to. A new database starts at
 /// version 13 in one step (what the SQLite store reaches through its first thirteen).
-const MIGRATIONS: &[(i64, &str)] = &[(
-    13,
-    include_str!("../../migrations/postgres/0013_schema.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        13,
+        include_str!("../../migrations/postgres/0013_schema.sql"),
+    ),
+    (
+        14,
+        include_str!("../../migrations/postgres/0014_retention.sql"),
+    ),
+];
 
 /// The advisory lock held while migrating (an arbitrary constant: "mhd" and a 1).
 const MIGRATION_LOCK: i64 = 0x6d68_6401;

@@ -15,8 +15,8 @@ use super::{Reader, Value, closest, quoted_list};
 use crate::plan::{
     AlertSettings, Channel, ChannelKind, ChatSettings, Collectors, Comparison, DatabaseCollector,
     GitCollector, GitPattern, HostCollector, KNOWN_METRICS, LogsCollector, PromQuery,
-    PrometheusCollector, RangeQuery, Rule, RuleKind, Schedule, Secret, SecretOrText,
-    TestReportsCollector,
+    PrometheusCollector, RangeQuery, RetentionSettings, Rule, RuleKind, Schedule, Secret,
+    SecretOrText, TestReportsCollector, duration_text,
 };
 use crate::summary::Severity;
 use crate::time_parse::parse_duration;
@@ -139,6 +139,15 @@ const EMAIL_TLS: &[&str] = &["starttls", "tls", "none"];
 /// Where PagerDuty's Events API v2 takes events.
 const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 
+const RETENTION_KEYS: &[&str] = &[
+    "samples",
+    "sample_rollups",
+    "operations",
+    "test_runs",
+    "resolved_alerts",
+    "deliveries",
+];
+
 const CHAT_KEYS: &[&str] = &[
     "signing_secret",
     "signing_secret_file",
@@ -163,6 +172,7 @@ pub(super) struct Settings {
     pub(super) alerts: Option<AlertSettings>,
     pub(super) notify: Option<Vec<Channel>>,
     pub(super) chat: Option<ChatSettings>,
+    pub(super) retention: Option<RetentionSettings>,
 }
 
 /// The collectors as read, with what rules may refer to even when a collector has mistakes.
@@ -195,17 +205,19 @@ fn did_you_mean(word: &str, options: &[&str]) -> String {
 }
 
 impl Reader<'_> {
-    /// Reads `[[collectors.*]]`, `[alerts]`, `[[notify]]` and `[chat]`.
+    /// Reads `[[collectors.*]]`, `[alerts]`, `[[notify]]`, `[chat]` and `[retention]`.
     pub(super) fn settings(&mut self, root: &DeTable<'_>, declared: &Declared<'_>) -> Settings {
         let collectors = self.collectors(root, declared);
         let alerts = self.alerts(root, declared, &collectors);
         let notify = self.notify(root, declared);
         let chat = self.chat(root);
+        let retention = self.retention(root);
         Settings {
             collectors: collectors.collectors,
             alerts,
             notify,
             chat,
+            retention,
         }
     }
 
@@ -1461,6 +1473,104 @@ impl Reader<'_> {
             ),
         );
         false
+    }
+
+    // ---- retention -------------------------------------------------------------------------
+
+    /// `[retention]`: every key a duration at least its kind's safe minimum.
+    fn retention(&mut self, root: &DeTable<'_>) -> Option<RetentionSettings> {
+        let Some(value) = root.get("retention") else {
+            return Some(RetentionSettings::default());
+        };
+        let table = self.table(value, "`retention`", "a table ([retention])")?;
+        let place = "in [retention]";
+        self.check_keys(table, place, RETENTION_KEYS);
+        let d = RetentionSettings::default();
+        let kept = |r: &mut Self, key: &str, default: Duration, min: Duration, why: &str| {
+            r.or_default(table, key, default, |r, v| {
+                let what = what(key, place);
+                let kept = r.duration(v, &what)?;
+                if kept < min {
+                    r.error(
+                        v.span(),
+                        format!(
+                            "{what}: {} is shorter than the safe minimum of {} ({why})",
+                            duration_text(kept),
+                            duration_text(min)
+                        ),
+                    );
+                    return None;
+                }
+                Some(kept)
+            })
+        };
+        let samples = kept(
+            self,
+            "samples",
+            d.samples,
+            RetentionSettings::MIN_SAMPLES,
+            "the resource charts and the alert windows read the last hours of raw samples",
+        );
+        let sample_rollups = kept(
+            self,
+            "sample_rollups",
+            d.sample_rollups,
+            RetentionSettings::MIN_SAMPLE_ROLLUPS,
+            "the resource charts reach a week back",
+        );
+        let operations = kept(
+            self,
+            "operations",
+            d.operations,
+            RetentionSettings::MIN_OPERATIONS,
+            "the forecast reads the last 28 days of throughput",
+        );
+        let test_runs = kept(
+            self,
+            "test_runs",
+            d.test_runs,
+            RetentionSettings::MIN_TEST_RUNS,
+            "a week of test history at least",
+        );
+        let resolved_alerts = kept(
+            self,
+            "resolved_alerts",
+            d.resolved_alerts,
+            RetentionSettings::MIN_RESOLVED_ALERTS,
+            "a resolved alert stays in the history a week at least",
+        );
+        let deliveries = kept(
+            self,
+            "deliveries",
+            d.deliveries,
+            RetentionSettings::MIN_DELIVERIES,
+            "a day of delivery history at least",
+        );
+        let (samples, sample_rollups) = (samples?, sample_rollups?);
+        if sample_rollups < samples {
+            let span = table
+                .get("sample_rollups")
+                .map_or(value.span(), |v| v.span());
+            self.error(
+                span,
+                format!(
+                    "{}: {} is shorter than `samples` ({}): the aggregates are made from the raw \
+                     samples and must outlive them",
+                    what("sample_rollups", place),
+                    duration_text(sample_rollups),
+                    duration_text(samples)
+                ),
+            );
+            return None;
+        }
+        Some(RetentionSettings {
+            samples,
+            sample_rollups,
+            operations: operations?,
+            test_runs: test_runs?,
+            resolved_alerts: resolved_alerts?,
+            deliveries: deliveries?,
+        })
     }
 
     // ---- chat ------------------------------------------------------------------------------

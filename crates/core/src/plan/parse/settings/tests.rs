@@ -1404,3 +1404,83 @@ signing_secret = "s"
         "{found:#?}"
     );
 }
+
+#[test]
+fn retention_defaults_apply_without_the_section_and_keys_are_read() {
+    assert_eq!(
+        plan("").retention,
+        crate::plan::RetentionSettings::default()
+    );
+    let r = plan("\n[retention]\nsamples = \"12h\"\noperations = \"60d\"\ndeliveries = \"2d\"\n")
+        .retention;
+    assert_eq!(r.samples, Duration::hours(12));
+    assert_eq!(r.operations, Duration::days(60));
+    assert_eq!(r.deliveries, Duration::days(2));
+    assert_eq!(r.sample_rollups, Duration::days(90));
+    assert_eq!(r.test_runs, Duration::days(180));
+    assert_eq!(r.resolved_alerts, Duration::days(180));
+}
+
+#[test]
+fn retention_shorter_than_the_safe_minimum_is_refused_naming_the_key() {
+    // (source, line, column, part of the message)
+    let cases = [
+        (
+            "\n[retention]\nsamples = \"1h\"\n",
+            20,
+            11,
+            "`samples` in [retention]: 1h is shorter than the safe minimum of 6h",
+        ),
+        (
+            "\n[retention]\noperations = \"7d\"\n",
+            20,
+            14,
+            "`operations` in [retention]: 7d is shorter than the safe minimum of 30d",
+        ),
+        (
+            "\n[retention]\ntest_runs = \"1d\"\n",
+            20,
+            13,
+            "`test_runs` in [retention]: 1d is shorter than the safe minimum of 7d",
+        ),
+        (
+            "\n[retention]\nresolved_alerts = \"0s\"\n",
+            20,
+            19,
+            "`resolved_alerts` in [retention]: 0ms is shorter than the safe minimum of 7d",
+        ),
+        (
+            "\n[retention]\ndeliveries = \"1h\"\n",
+            20,
+            14,
+            "`deliveries` in [retention]: 1h is shorter than the safe minimum of 1d",
+        ),
+        (
+            "\n[retention]\nsamples = \"30d\"\nsample_rollups = \"14d\"\n",
+            21,
+            18,
+            "`sample_rollups` in [retention]: 14d is shorter than `samples` (30d)",
+        ),
+        (
+            "\n[retention]\noperations = \"ninety days\"\n",
+            20,
+            14,
+            "`operations` in [retention]: \"ninety days\" is not a duration",
+        ),
+        (
+            "\n[retention]\noperations = 90\n",
+            20,
+            14,
+            "`operations` in [retention] must be a duration",
+        ),
+        (
+            "\n[retention]\nsample = \"48h\"\n",
+            20,
+            1,
+            "unknown key `sample` in [retention] (did you mean `samples`?)",
+        ),
+    ];
+    for (extra, line, column, message) in cases {
+        mistake(extra, line, column, message);
+    }
+}

@@ -1,0 +1,77 @@
+//! Retention in a running server: [`start`] runs the store's retention pass (the plan's
+//! `[retention]`, see [`mhd_store::retention`]) once shortly after start, then every
+//! [`RUN_EVERY`], as `mhd retention run` does on demand. The pass works in small batches, so
+//! the server's own writes go on meanwhile.
+
+use std::time::Duration;
+
+use mhd_core::plan::RetentionSettings;
+use mhd_store::retention::RetentionReport;
+use tokio::task::JoinHandle;
+
+use crate::AppState;
+
+/// How long after start the first pass runs: late enough not to slow the start.
+pub const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
+/// How often the pass runs after the first.
+pub const RUN_EVERY: Duration = Duration::from_secs(3600);
+
+/// The retention the server keeps: the plan's, else the defaults.
+pub fn settings(state: &AppState) -> RetentionSettings {
+    state
+        .plan
+        .as_ref()
+        .map_or_else(RetentionSettings::default, |p| p.retention)
+}
+
+/// Runs one pass now, logging what it removed.
+pub async fn run_once(state: &AppState) -> mhd_store::Result<RetentionReport> {
+    let report = state
+        .store
+        .run_retention(&settings(state), state.now())
+        .await?;
+    if report.deleted() > 0 || report.samples_rolled_up > 0 {
+        tracing::info!(
+            samples_rolled_up = report.samples_rolled_up,
+            samples = report.samples,
+            sample_minutes = report.sample_minutes,
+            sample_hours = report.sample_hours,
+            operations = report.operations,
+            test_runs = report.test_runs,
+            test_cases = report.test_cases,
+            alerts = report.alerts,
+            alert_events = report.alert_events,
+            deliveries = report.deliveries,
+            bytes_freed = report.bytes_freed,
+            "retention pass done"
+        );
+    }
+    Ok(report)
+}
+
+/// Runs a pass [`FIRST_RUN_AFTER`] from now, then every [`RUN_EVERY`], until the returned task
+/// is aborted.
+pub fn start(state: &AppState) -> JoinHandle<()> {
+    start_every(state, FIRST_RUN_AFTER, RUN_EVERY)
+}
+
+/// [`start`] with its delays given.
+pub fn start_every(state: &AppState, first: Duration, every: Duration) -> JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(first).await;
+        loop {
+            match run_once(&state).await {
+                Ok(_) => {}
+                Err(mhd_store::StoreError::Unsupported(why)) => {
+                    tracing::info!("no retention passes: {why}");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!("the retention pass failed, it runs again in an hour: {e}");
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
