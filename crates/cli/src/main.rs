@@ -79,6 +79,9 @@ enum Command {
     /// Keep the store bounded: prune what is past its retention (the plan's [retention]).
     #[command(subcommand)]
     Retention(cmd::retention::RetentionCommand),
+    /// Move a store: copy a SQLite store into a PostgreSQL database.
+    #[command(subcommand)]
+    Store(cmd::store::StoreCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,6 +192,7 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Token(c) => cmd::token::run(c, ctx).await,
         Command::Audit(args) => cmd::audit::run(args, ctx).await,
         Command::Retention(c) => cmd::retention::run(c, ctx).await,
+        Command::Store(c) => cmd::store::run(c, ctx).await,
         Command::Stats(s) => match s {
             StatsCommand::Show(args) => cmd::stats::show(args, ctx).await,
             StatsCommand::Summary(args) => cmd::stats::summary(args, ctx).await,
@@ -241,6 +245,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Token(_) => "token",
         Command::Audit(_) => "audit",
         Command::Retention(_) => "retention",
+        Command::Store(_) => "store",
     }
 }
 

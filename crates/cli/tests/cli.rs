@@ -2016,3 +2016,79 @@ fn stats_cleanup_prunes_like_retention_and_keeps_migrated_counts() {
     );
     assert_eq!(s["key_metrics"]["datasets_migrated"], 200);
 }
+
+#[test]
+fn a_sqlite_store_moves_to_postgresql_whole_and_copying_again_changes_nothing() {
+    let Some(db) = PgScratch::new("copy") else {
+        return;
+    };
+    let home = aged_home();
+    mhd(home.path())
+        .args(["user", "add", "ana", "--role", "admin"])
+        .write_stdin("correct horse battery staple\n")
+        .assert()
+        .success();
+    let before = json(
+        mhd(home.path())
+            .args(["summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let copied = json(
+        mhd(home.path())
+            .args(["store", "copy", "--to", &db.url, "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(copied["already_copied"], false, "{copied}");
+    assert_eq!(copied["tables"]["users"], 1, "{copied}");
+    assert!(copied["tables"]["operations"].as_u64().unwrap() > 0);
+    // The PostgreSQL store shows the same migration.
+    let after = json(
+        mhd(home.path())
+            .args(["--database-url", &db.url, "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(after["progress"], before["progress"], "{after}");
+    assert_eq!(after["key_metrics"], before["key_metrics"]);
+    // Again: nothing to do.
+    let again = json(
+        mhd(home.path())
+            .args(["store", "copy", "--to", &db.url, "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(again["already_copied"], true, "{again}");
+    // The source grew: the target is no longer its copy, and is kept unless asked.
+    mhd(home.path())
+        .args([
+            "record",
+            "-t",
+            "migration",
+            "-o",
+            "migrate",
+            "--dataset",
+            "late",
+        ])
+        .assert()
+        .success();
+    let refused = mhd(home.path())
+        .args(["store", "copy", "--to", &db.url])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("--replace"), "{err}");
+    let replaced = json(
+        mhd(home.path())
+            .args(["store", "copy", "--to", &db.url, "--replace", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(replaced["replaced"], true, "{replaced}");
+    assert_eq!(
+        replaced["tables"]["operations"].as_u64().unwrap(),
+        copied["tables"]["operations"].as_u64().unwrap() + 1
+    );
+}

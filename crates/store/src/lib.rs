@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod collect;
+pub mod copy;
 pub mod database;
 pub mod gather;
 pub mod history;

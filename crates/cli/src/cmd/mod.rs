@@ -15,6 +15,7 @@ pub mod reports;
 pub mod retention;
 pub mod serve;
 pub mod stats;
+pub mod store;
 pub mod token;
 pub mod user;
 pub mod views;
