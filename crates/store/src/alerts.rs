@@ -347,6 +347,79 @@ async fn upsert(tx: &mut crate::sqlite::WriteTx, a: &Alert) -> Result<()> {
     Ok(())
 }
 
+/// The latest verification of one dataset on one system (none, old or new), as each backend
+/// reads it.
+pub(crate) struct LatestVerification {
+    pub(crate) dataset: String,
+    pub(crate) system: Option<String>,
+    pub(crate) at: i64,
+    pub(crate) component: Option<String>,
+    pub(crate) success: bool,
+    pub(crate) rows: Option<i64>,
+    pub(crate) error: Option<String>,
+}
+
+/// The integrity problems standing among the latest verifications: a dataset whose latest
+/// verification failed, or whose old and new systems' latest row counts differ.
+pub(crate) fn standing_failures(latest: Vec<LatestVerification>) -> Vec<DatasetEvent> {
+    struct Latest {
+        at: i64,
+        component: Option<String>,
+        success: bool,
+        error: Option<String>,
+        old_rows: Option<i64>,
+        new_rows: Option<i64>,
+    }
+    let mut by_dataset: BTreeMap<String, Latest> = BTreeMap::new();
+    for v in latest {
+        let entry = by_dataset.entry(v.dataset).or_insert(Latest {
+            at: i64::MIN,
+            component: None,
+            success: true,
+            error: None,
+            old_rows: None,
+            new_rows: None,
+        });
+        match v.system.as_deref() {
+            Some("old") => entry.old_rows = v.rows,
+            Some("new") => entry.new_rows = v.rows,
+            _ => {}
+        }
+        if v.at >= entry.at {
+            entry.at = v.at;
+            entry.component = v.component;
+            entry.success = v.success;
+            entry.error = v.error;
+        }
+    }
+    let mut out = Vec::new();
+    for (dataset, l) in by_dataset {
+        let detail = if !l.success {
+            Some(
+                l.error
+                    .filter(|e| !e.trim().is_empty())
+                    .unwrap_or_else(|| "the verification failed".to_owned()),
+            )
+        } else {
+            match (l.old_rows, l.new_rows) {
+                (Some(old), Some(new)) if old != new => {
+                    Some(format!("old {old} rows, new {new} rows"))
+                }
+                _ => None,
+            }
+        };
+        if let Some(detail) = detail {
+            out.push(DatasetEvent {
+                at: from_us(l.at),
+                dataset,
+                component: l.component,
+                detail: Some(detail),
+            });
+        }
+    }
+    out
+}
+
 /// The questions about alerts, acknowledgements and silences, and their writes.
 pub trait AlertStore: Sync {
     /// Saves what an evaluation at `at` changed, in one transaction (see the module's rules).
@@ -718,65 +791,18 @@ impl AlertStore for SqliteStore {
         .bind(kind::VERIFICATION)
         .fetch_all(&self.pool)
         .await?;
-        struct Latest {
-            at: i64,
-            component: Option<String>,
-            success: bool,
-            error: Option<String>,
-            old_rows: Option<i64>,
-            new_rows: Option<i64>,
-        }
-        let mut by_dataset: BTreeMap<String, Latest> = BTreeMap::new();
+        let mut latest = Vec::with_capacity(rows.len());
         for r in &rows {
-            let name: String = r.try_get("dataset_name")?;
-            let at: i64 = r.try_get("at_us")?;
-            let system: Option<String> = r.try_get("system")?;
-            let rows_count: Option<i64> = r.try_get("row_count")?;
-            let entry = by_dataset.entry(name).or_insert(Latest {
-                at: i64::MIN,
-                component: None,
-                success: true,
-                error: None,
-                old_rows: None,
-                new_rows: None,
+            latest.push(LatestVerification {
+                dataset: r.try_get("dataset_name")?,
+                system: r.try_get("system")?,
+                at: r.try_get("at_us")?,
+                component: r.try_get("component")?,
+                success: r.try_get("success")?,
+                rows: r.try_get("row_count")?,
+                error: r.try_get("error_message")?,
             });
-            match system.as_deref() {
-                Some("old") => entry.old_rows = rows_count,
-                Some("new") => entry.new_rows = rows_count,
-                _ => {}
-            }
-            if at >= entry.at {
-                entry.at = at;
-                entry.component = r.try_get("component")?;
-                entry.success = r.try_get("success")?;
-                entry.error = r.try_get("error_message")?;
-            }
         }
-        let mut out = Vec::new();
-        for (dataset, l) in by_dataset {
-            let detail = if !l.success {
-                Some(
-                    l.error
-                        .filter(|e| !e.trim().is_empty())
-                        .unwrap_or_else(|| "the verification failed".to_owned()),
-                )
-            } else {
-                match (l.old_rows, l.new_rows) {
-                    (Some(old), Some(new)) if old != new => {
-                        Some(format!("old {old} rows, new {new} rows"))
-                    }
-                    _ => None,
-                }
-            };
-            if let Some(detail) = detail {
-                out.push(DatasetEvent {
-                    at: from_us(l.at),
-                    dataset,
-                    component: l.component,
-                    detail: Some(detail),
-                });
-            }
-        }
-        Ok(out)
+        Ok(standing_failures(latest))
     }
 }

@@ -384,9 +384,7 @@ pub(crate) async fn component_windows(
     until: OffsetDateTime,
 ) -> Result<Vec<ComponentWindow>> {
     let hour = |t: OffsetDateTime| to_us(t).div_euclid(crate::sqlite::HOUR_US);
-    /// component, system, count, failures, durations.
-    type Row = (String, String, i64, i64, Option<Vec<u8>>);
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<ComponentHour> = sqlx::query_as(
         "SELECT component, system, count, failures, durations FROM component_rollup \
          WHERE hour >= ? AND hour <= ?",
     )
@@ -394,33 +392,7 @@ pub(crate) async fn component_windows(
     .bind(hour(until - time::Duration::microseconds(1)))
     .fetch_all(pool)
     .await?;
-    let mut map: HashMap<(String, String), ComponentWindow> = HashMap::new();
-    for (component, system, count, failures, durations) in rows {
-        let w = map
-            .entry((component.clone(), system.clone()))
-            .or_insert_with(|| ComponentWindow {
-                component,
-                system: if system == "old" {
-                    System::Old
-                } else {
-                    System::New
-                },
-                operations: 0,
-                failures: 0,
-                durations: mhd_core::sketch::Histogram::default(),
-            });
-        w.operations += count as u64;
-        w.failures += failures as u64;
-        if let Some(h) = durations
-            .as_deref()
-            .and_then(mhd_core::sketch::Histogram::decode)
-        {
-            w.durations.merge(&h);
-        }
-    }
-    let mut out: Vec<ComponentWindow> = map.into_values().collect();
-    out.sort_by(|a, b| (&a.component, a.system.as_str()).cmp(&(&b.component, b.system.as_str())));
-    Ok(out)
+    Ok(windows_of(rows))
 }
 
 pub(crate) async fn operations_between(
@@ -749,4 +721,38 @@ pub(crate) async fn save_health_state(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// One hour's row of `component_rollup`: component, system, count, failures, durations.
+pub(crate) type ComponentHour = (String, String, i64, i64, Option<Vec<u8>>);
+
+/// The hours' rows added up per component and system, in (component, system) order.
+pub(crate) fn windows_of(rows: Vec<ComponentHour>) -> Vec<ComponentWindow> {
+    let mut map: HashMap<(String, String), ComponentWindow> = HashMap::new();
+    for (component, system, count, failures, durations) in rows {
+        let w = map
+            .entry((component.clone(), system.clone()))
+            .or_insert_with(|| ComponentWindow {
+                component,
+                system: if system == "old" {
+                    System::Old
+                } else {
+                    System::New
+                },
+                operations: 0,
+                failures: 0,
+                durations: mhd_core::sketch::Histogram::default(),
+            });
+        w.operations += count as u64;
+        w.failures += failures as u64;
+        if let Some(h) = durations
+            .as_deref()
+            .and_then(mhd_core::sketch::Histogram::decode)
+        {
+            w.durations.merge(&h);
+        }
+    }
+    let mut out: Vec<ComponentWindow> = map.into_values().collect();
+    out.sort_by(|a, b| (&a.component, a.system.as_str()).cmp(&(&b.component, b.system.as_str())));
+    out
 }

@@ -4,8 +4,6 @@
 //! silences may come from any replica: an acknowledgement locks its alert's row (`FOR UPDATE`)
 //! so that it never lands on an alert resolved meanwhile.
 
-use std::collections::BTreeMap;
-
 use mhd_core::alerts::{
     Acknowledgement, Alert, AlertEvent, AlertState, DatasetEvent, Impact, Silence, Transition,
 };
@@ -16,9 +14,9 @@ use time::OffsetDateTime;
 
 use super::PgStore;
 use crate::alerts::{
-    AlertEventRecord, AlertFilter, AlertStore, AlertStoreError, NewSilence, SELECT_ALERT,
-    SELECT_SILENCE, check_name, clean_comment, corrupt, event_name, names, parse_resolution,
-    parse_severity, parse_state, resolution_name,
+    AlertEventRecord, AlertFilter, AlertStore, AlertStoreError, LatestVerification, NewSilence,
+    SELECT_ALERT, SELECT_SILENCE, check_name, clean_comment, corrupt, event_name, names,
+    parse_resolution, parse_severity, parse_state, resolution_name, standing_failures,
 };
 use crate::sqlite::{from_us, to_us};
 use crate::{Result, StoreError};
@@ -484,66 +482,19 @@ impl AlertStore for PgStore {
         .bind(kind::VERIFICATION)
         .fetch_all(&self.pool)
         .await?;
-        struct Latest {
-            at: i64,
-            component: Option<String>,
-            success: bool,
-            error: Option<String>,
-            old_rows: Option<i64>,
-            new_rows: Option<i64>,
-        }
-        let mut by_dataset: BTreeMap<String, Latest> = BTreeMap::new();
+        let mut latest = Vec::with_capacity(rows.len());
         for r in &rows {
-            let name: String = r.try_get("dataset_name")?;
-            let at: i64 = r.try_get("at_us")?;
-            let system: Option<String> = r.try_get("system")?;
-            let rows_count: Option<i64> = r.try_get("row_count")?;
-            let entry = by_dataset.entry(name).or_insert(Latest {
-                at: i64::MIN,
-                component: None,
-                success: true,
-                error: None,
-                old_rows: None,
-                new_rows: None,
+            latest.push(LatestVerification {
+                dataset: r.try_get("dataset_name")?,
+                system: r.try_get("system")?,
+                at: r.try_get("at_us")?,
+                component: r.try_get("component")?,
+                success: r.try_get::<i64, _>("success")? != 0,
+                rows: r.try_get("row_count")?,
+                error: r.try_get("error_message")?,
             });
-            match system.as_deref() {
-                Some("old") => entry.old_rows = rows_count,
-                Some("new") => entry.new_rows = rows_count,
-                _ => {}
-            }
-            if at >= entry.at {
-                entry.at = at;
-                entry.component = r.try_get("component")?;
-                entry.success = r.try_get::<i64, _>("success")? != 0;
-                entry.error = r.try_get("error_message")?;
-            }
         }
-        let mut out = Vec::new();
-        for (dataset, l) in by_dataset {
-            let detail = if !l.success {
-                Some(
-                    l.error
-                        .filter(|e| !e.trim().is_empty())
-                        .unwrap_or_else(|| "the verification failed".to_owned()),
-                )
-            } else {
-                match (l.old_rows, l.new_rows) {
-                    (Some(old), Some(new)) if old != new => {
-                        Some(format!("old {old} rows, new {new} rows"))
-                    }
-                    _ => None,
-                }
-            };
-            if let Some(detail) = detail {
-                out.push(DatasetEvent {
-                    at: from_us(l.at),
-                    dataset,
-                    component: l.component,
-                    detail: Some(detail),
-                });
-            }
-        }
-        Ok(out)
+        Ok(standing_failures(latest))
     }
 }
 

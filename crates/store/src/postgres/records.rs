@@ -967,8 +967,7 @@ impl Store for PgStore {
         until: OffsetDateTime,
     ) -> Result<Vec<ComponentWindow>> {
         let hour = |t: OffsetDateTime| to_us(t).div_euclid(HOUR_US);
-        type Row = (String, String, i64, i64, Option<Vec<u8>>);
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<crate::records::ComponentHour> = sqlx::query_as(
             "SELECT component, system, count, failures, durations FROM component_rollup \
              WHERE hour >= $1 AND hour <= $2",
         )
@@ -976,35 +975,7 @@ impl Store for PgStore {
         .bind(hour(until - time::Duration::microseconds(1)))
         .fetch_all(&self.pool)
         .await?;
-        let mut map: HashMap<(String, String), ComponentWindow> = HashMap::new();
-        for (component, system, count, failures, durations) in rows {
-            let w = map
-                .entry((component.clone(), system.clone()))
-                .or_insert_with(|| ComponentWindow {
-                    component,
-                    system: if system == "old" {
-                        System::Old
-                    } else {
-                        System::New
-                    },
-                    operations: 0,
-                    failures: 0,
-                    durations: mhd_core::sketch::Histogram::default(),
-                });
-            w.operations += count as u64;
-            w.failures += failures as u64;
-            if let Some(h) = durations
-                .as_deref()
-                .and_then(mhd_core::sketch::Histogram::decode)
-            {
-                w.durations.merge(&h);
-            }
-        }
-        let mut out: Vec<ComponentWindow> = map.into_values().collect();
-        out.sort_by(|a, b| {
-            (&a.component, a.system.as_str()).cmp(&(&b.component, b.system.as_str()))
-        });
-        Ok(out)
+        Ok(crate::records::windows_of(rows))
     }
 
     async fn operations_between(
