@@ -634,11 +634,16 @@ struct Served {
 
 impl Served {
     fn start(home: &Path, extra: &[&str]) -> Served {
-        Served::start_with_files(home, extra, None)
+        Served::start_with(home, extra, None, &[])
     }
 
     /// With at most `files` open files (`ulimit -n`) when given.
     fn start_with_files(home: &Path, extra: &[&str], files: Option<u32>) -> Served {
+        Served::start_with(home, extra, files, &[])
+    }
+
+    /// With at most `files` open files (`ulimit -n`) when given, and the variables `env`.
+    fn start_with(home: &Path, extra: &[&str], files: Option<u32>, env: &[(&str, &str)]) -> Served {
         let mut command = match files {
             Some(n) => {
                 let mut c = std::process::Command::new("sh");
@@ -657,6 +662,7 @@ impl Served {
             .env_remove("MHD_HOME")
             .env_remove("MHD_PLAN")
             .env_remove("MALLOC_ARENA_MAX")
+            .envs(env.iter().copied())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -2091,4 +2097,532 @@ fn a_sqlite_store_moves_to_postgresql_whole_and_copying_again_changes_nothing() 
         replaced["tables"]["operations"].as_u64().unwrap(),
         copied["tables"]["operations"].as_u64().unwrap() + 1
     );
+}
+
+/// A webhook receiver on loopback that records what it accepts (refusing with a 503 while told
+/// to): each accepted notification as its idempotency key, event and alert.
+struct Hook {
+    addr: std::net::SocketAddr,
+    refusing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    accepted: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
+}
+
+impl Hook {
+    fn start() -> Hook {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let hook = Hook {
+            addr: listener.local_addr().unwrap(),
+            refusing: Default::default(),
+            refused: Default::default(),
+            accepted: Default::default(),
+        };
+        let (refusing, refused, accepted) = (
+            hook.refusing.clone(),
+            hook.refused.clone(),
+            hook.accepted.clone(),
+        );
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (refusing, refused, accepted) =
+                    (refusing.clone(), refused.clone(), accepted.clone());
+                std::thread::spawn(move || {
+                    use std::io::{BufRead as _, Read as _, Write as _};
+                    let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+                    let mut conn = conn;
+                    // One request after another on a kept-alive connection.
+                    loop {
+                        let (mut length, mut key) = (0usize, String::new());
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let header = line.trim_end();
+                            if header.is_empty() {
+                                break;
+                            }
+                            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+                            match name.to_ascii_lowercase().as_str() {
+                                "content-length" => length = value.trim().parse().unwrap(),
+                                "idempotency-key" => key = value.trim().to_owned(),
+                                _ => {}
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let status = if refusing.load(Ordering::SeqCst) {
+                            refused.fetch_add(1, Ordering::SeqCst);
+                            "503 Service Unavailable"
+                        } else {
+                            let v: Value = serde_json::from_slice(&body).unwrap();
+                            accepted.lock().unwrap().push((
+                                key,
+                                v["event"].as_str().unwrap_or_default().to_owned(),
+                                v["alert"].clone(),
+                            ));
+                            "200 OK"
+                        };
+                        if write!(conn, "HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        hook
+    }
+
+    /// The accepted firings of alerts on `component`.
+    fn fired_on(&self, component: &str) -> Vec<(String, String, Value)> {
+        self.accepted
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, event, alert)| {
+                event == "fired" && alert["component"].as_str() == Some(component)
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// POSTs failing operations on `component` to a served `mhd` (its error rate: 100 %).
+fn post_failures(addr: std::net::SocketAddr, component: &str) {
+    use std::io::{Read as _, Write as _};
+    let line = format!(
+        r#"{{"metric_type":"dataset_read","operation":"read","component":"{component}","success":false}}"#
+    );
+    let body = [line.as_str(); 5].join("\n");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST /api/v1/operations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+}
+
+/// Waits up to `limit` for `done`, saying `what` did not happen otherwise.
+fn wait_for(limit: std::time::Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "{what} within {limit:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn killing_the_leading_replica_loses_no_notification_and_sends_none_twice() {
+    use std::sync::atomic::Ordering;
+    let Some(db) = PgScratch::new("failover") else {
+        return;
+    };
+    let hook = Hook::start();
+    let home = tempfile::tempdir().unwrap();
+    let mut plan = String::from(
+        "[migration]\nname = \"Failover\"\nstart = \"2026-01-05\"\nweeks = 52\n\n\
+         [datasets]\ntotal = 10\n\n[alerts]\ninterval = \"1s\"\n",
+    );
+    for c in ["a", "b", "c"] {
+        plan.push_str(&format!(
+            "\n[[components]]\nid = \"{c}\"\nname = \"{c}\"\n\n\
+             [[alerts.rules]]\nname = \"errors_{c}\"\nkind = \"threshold\"\nmetric = \"error_rate\"\n\
+             op = \">\"\nthreshold = 0.05\nfor = \"0s\"\nseverity = \"warning\"\ncomponent = \"{c}\"\n"
+        ));
+    }
+    plan.push_str(&format!(
+        "\n[[notify]]\nname = \"ops\"\nkind = \"webhook\"\nurl = \"http://{}/hook\"\n\
+         min_severity = \"warning\"\n",
+        hook.addr
+    ));
+    std::fs::write(home.path().join("migration.toml"), plan).unwrap();
+    let url = ["--database-url", db.url.as_str()];
+    let mut a = Served::start(home.path(), &url);
+    let b = Served::start(home.path(), &url);
+    let c = Served::start(home.path(), &url);
+    assert!(leads(a.addr) && !leads(b.addr) && !leads(c.addr));
+    let long = std::time::Duration::from_secs(60);
+
+    // Written on a replica that does not lead; the leader's alert fires and is delivered.
+    post_failures(b.addr, "a");
+    wait_for(long, "the firing on a delivered", || {
+        !hook.fired_on("a").is_empty()
+    });
+    // The receiver is down: the firing on b is queued and retried.
+    hook.refusing.store(true, Ordering::SeqCst);
+    post_failures(c.addr, "b");
+    wait_for(long, "an attempt at the firing on b", || {
+        hook.refused.load(Ordering::SeqCst) > 0
+    });
+    // The leader dies (SIGKILL: nothing of it runs after) with that delivery pending.
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    let killed = std::time::Instant::now();
+    hook.refusing.store(false, Ordering::SeqCst);
+    // Another replica leads within seconds, and only one.
+    wait_for(std::time::Duration::from_secs(10), "a new leader", || {
+        let (lb, lc) = (leads(b.addr), leads(c.addr));
+        assert!(!(lb && lc), "two leaders");
+        lb || lc
+    });
+    let (leader, other) = if leads(b.addr) { (&b, &c) } else { (&c, &b) };
+    eprintln!("new leader after {:?}", killed.elapsed());
+    // It evaluates the alerts: a new firing, written on the replica that does not lead.
+    post_failures(other.addr, "c");
+    wait_for(long, "the firing on c delivered", || {
+        !hook.fired_on("c").is_empty()
+    });
+    wait_for(long, "the pending firing on b delivered", || {
+        !hook.fired_on("b").is_empty()
+    });
+    // A few seconds more in which a second copy would arrive.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    for component in ["a", "b", "c"] {
+        let fired = hook.fired_on(component);
+        assert_eq!(
+            fired.len(),
+            1,
+            "the firing on {component} is received exactly once: {fired:?}"
+        );
+        assert!(
+            fired[0].0.starts_with("mhd-delivery-"),
+            "with its idempotency key: {fired:?}"
+        );
+    }
+    let accepted = hook.accepted.lock().unwrap().clone();
+    let mut keys: Vec<&String> = accepted.iter().map(|(k, _, _)| k).collect();
+    keys.sort();
+    let all = keys.len();
+    keys.dedup();
+    assert_eq!(all, keys.len(), "nothing is received twice: {accepted:?}");
+    assert!(leads(leader.addr));
+    drop((b, c));
+    drop(db);
+}
+
+/// A PostgreSQL server of the test's own (Debian's `initdb` and `pg_ctl`, on a free loopback
+/// port, its files in a temporary folder), which the test may stop and start; `None` outside
+/// CI when PostgreSQL's programs are not installed.
+struct PrivatePg {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+    url: String,
+}
+
+impl PrivatePg {
+    fn new() -> Option<PrivatePg> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|d| d.flatten().map(|e| e.path().join("bin")).max())
+            .filter(|b| b.join("initdb").exists());
+        let Some(bin) = bin else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "the PostgreSQL restart test needs Debian's postgresql (initdb, pg_ctl)"
+            );
+            eprintln!("no initdb: skipped");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = PrivatePg {
+            url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            dir,
+            bin,
+            port,
+        };
+        // PostgreSQL refuses to run as root: as root, its files belong to `postgres`.
+        if pg.as_root() {
+            let chown = std::process::Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(pg.dir.path())
+                .status()
+                .unwrap();
+            assert!(chown.success());
+        }
+        let data = pg.dir.path().join("data");
+        pg.run(&[
+            pg.bin.join("initdb").to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ]);
+        pg.start();
+        Some(pg)
+    }
+
+    fn as_root(&self) -> bool {
+        let id = std::process::Command::new("id").arg("-u").output().unwrap();
+        String::from_utf8_lossy(&id.stdout).trim() == "0"
+    }
+
+    fn run(&self, args: &[&str]) {
+        let mut command = if self.as_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]);
+            c
+        } else {
+            std::process::Command::new(args[0])
+        };
+        let args = if self.as_root() { args } else { &args[1..] };
+        let out = command.args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let data = self.dir.path().join("data");
+        let ctl = self.bin.join("pg_ctl");
+        let mut all = vec![ctl.to_str().unwrap(), "-D", data.to_str().unwrap(), "-w"];
+        all.extend_from_slice(args);
+        self.run(&all);
+    }
+
+    fn start(&self) {
+        let log = self.dir.path().join("log");
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        self.pg_ctl(&["-l", log.to_str().unwrap(), "-o", &options, "start"]);
+    }
+
+    /// Stops it the way an operator restarting it does (`pg_ctl stop -m fast`: every
+    /// connection is ended).
+    fn stop(&self) {
+        self.pg_ctl(&["-m", "fast", "stop"]);
+    }
+
+    /// What `sql` answers, one row per line.
+    fn query(&self, sql: &str) -> String {
+        let out = std::process::Command::new("psql")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "postgres", "-d", "postgres", "-Atc", sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for PrivatePg {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        if data.join("postmaster.pid").exists() {
+            let ctl = self.bin.join("pg_ctl");
+            let args = [
+                ctl.to_str().unwrap(),
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "stop",
+            ];
+            let mut command = if self.as_root() {
+                let mut c = std::process::Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).args(args);
+                c
+            } else {
+                let mut c = std::process::Command::new(args[0]);
+                c.args(&args[1..]);
+                c
+            };
+            let _ = command.output();
+        }
+    }
+}
+
+/// POSTs one operation on `dataset` (a new connection, as a client retrying would make): the
+/// status and the body.
+fn post_one(addr: std::net::SocketAddr, dataset: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let body = format!(
+        r#"{{"metric_type":"dataset_read","operation":"read","dataset_name":"{dataset}","success":true}}"#
+    );
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        s,
+        "POST /api/v1/operations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status: {answer}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `/ready`'s status.
+fn ready_status(addr: std::net::SocketAddr) -> u16 {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn postgresql_restarted_under_load_loses_no_acknowledged_write_and_the_lead_comes_back() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(pg) = PrivatePg::new() else {
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path()).arg("init").assert().success();
+    // Writes wait up to 6 s for the database before they fail.
+    let served = Served::start_with(
+        home.path(),
+        &["--database-url", &pg.url],
+        None,
+        &[("MHD_BUSY_TIMEOUT", "6s")],
+    );
+    let addr = served.addr;
+    assert!(leads(addr));
+    // Two clients write one operation after another throughout.
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut outcomes = Vec::new();
+                let mut i = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let dataset = format!("w{w}-{i}");
+                    let started = std::time::Instant::now();
+                    let (status, body) = post_one(addr, &dataset);
+                    outcomes.push((dataset, status, body, started.elapsed()));
+                    i += 1;
+                }
+                outcomes
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    pg.stop();
+    // Gone: /ready says so (and does not hang).
+    wait_for(std::time::Duration::from_secs(6), "/ready false", || {
+        ready_status(addr) == 503
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    pg.start();
+    wait_for(
+        std::time::Duration::from_secs(10),
+        "/ready true again",
+        || ready_status(addr) == 200,
+    );
+    wait_for(
+        std::time::Duration::from_secs(10),
+        "the lead taken again",
+        || leads(addr),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    stop.store(true, Ordering::SeqCst);
+    let outcomes: Vec<_> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    // The outage was shorter than a write waits: every write was stored, the ones sent
+    // while the database was gone after waiting for it.
+    for (dataset, status, body, took) in &outcomes {
+        assert_eq!(*status, 201, "{dataset} after {took:?}: {body}");
+    }
+    let stored = pg.query(
+        "SELECT d.name FROM operations o JOIN dataset_ids d ON d.id = o.dataset_id ORDER BY 1",
+    );
+    let stored: std::collections::BTreeSet<&str> = stored.lines().collect();
+    for (dataset, ..) in &outcomes {
+        assert!(
+            stored.contains(dataset.as_str()),
+            "{dataset} was acknowledged but is not stored"
+        );
+    }
+    assert_eq!(stored.len(), outcomes.len(), "each write stored once");
+    let waited = outcomes.iter().map(|o| o.3).max().unwrap();
+    assert!(
+        waited > std::time::Duration::from_millis(500),
+        "some write waited out the outage ({waited:?}): the test did stop the database"
+    );
+
+    // A longer outage: a write fails after its wait, saying so, and stores nothing.
+    pg.stop();
+    let started = std::time::Instant::now();
+    let (status, body) = post_one(addr, "during-the-outage");
+    let took = started.elapsed();
+    pg.start();
+    if status != 503 {
+        let log = walk_logs(home.path());
+        panic!("{status} {body}\n{log}");
+    }
+    assert!(
+        body.contains("\"unavailable\"") && body.contains("nothing of this"),
+        "{body}"
+    );
+    assert!(
+        took >= std::time::Duration::from_secs(5) && took < std::time::Duration::from_secs(10),
+        "it waited about 6 s: {took:?}"
+    );
+    wait_for(
+        std::time::Duration::from_secs(10),
+        "/ready true again",
+        || ready_status(addr) == 200,
+    );
+    assert_eq!(
+        pg.query("SELECT count(*) FROM dataset_ids WHERE name = 'during-the-outage'")
+            .trim(),
+        "0"
+    );
+    assert_eq!(post_one(addr, "after").0, 201);
+}
+
+fn walk_logs(dir: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.push_str(&walk_logs(&p));
+        } else if p.to_string_lossy().ends_with(".log") {
+            out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+        }
+    }
+    out
 }

@@ -187,6 +187,11 @@ async fn health() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// How long `/ready` waits for the store: a database that has not answered by then (a
+/// PostgreSQL server restarting, say) makes the server not ready, rather than the probe timing
+/// out.
+const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `/ready`: the store answers and takes writes, and the plan is loaded (when one was given);
 /// after `mhd serve` starts, 503 "warming" until the views the first requests read are computed.
 ///
@@ -201,15 +206,23 @@ async fn ready(State(state): State<AppState>) -> Response {
         });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
-    let checked = match state.store.first_operation_at().await {
-        Ok(_) => state.store.check_writable(state.now()).await,
-        Err(e) => Err(e),
-    };
+    let checked = tokio::time::timeout(READY_WAIT, async {
+        state.store.first_operation_at().await?;
+        state.store.check_writable(state.now()).await
+    })
+    .await;
     let store = match checked {
-        Ok(()) => Ok(()),
-        Err(e) => {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
             state.metrics.store_errors.inc();
             Err(e.to_string())
+        }
+        Err(_) => {
+            state.metrics.store_errors.inc();
+            Err(format!(
+                "the store does not answer within {} s",
+                READY_WAIT.as_secs()
+            ))
         }
     };
     let body = serde_json::json!({

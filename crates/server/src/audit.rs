@@ -83,6 +83,9 @@ pub fn record_response<'a>(
     client: &'a Who,
     answer: &Result<Response, ApiError>,
 ) -> impl Future<Output = ()> + Send + 'a {
+    // The database did not answer the request: the entry would wait as long again for it,
+    // delaying the answer, and fail the same way.
+    let unreachable = matches!(answer, Err(e) if e.code == "unavailable");
     let refusal = match answer {
         Ok(r) => {
             let s = r.status();
@@ -90,7 +93,17 @@ pub fn record_response<'a>(
         }
         Err(e) => Some((e.status.as_u16(), Some(e.message.clone()))),
     };
-    record_refusal(state, action, resource, details, client, refusal)
+    async move {
+        if unreachable {
+            tracing::warn!(
+                action,
+                resource,
+                "audit entry not written: the database does not answer"
+            );
+            return;
+        }
+        record_refusal(state, action, resource, details, client, refusal).await;
+    }
 }
 
 /// Records as the caller: refused with `(status, message)` when given, else done.

@@ -29,6 +29,9 @@ pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot watch the store for other writers");
                     tokio::time::sleep(LEAD_CHECK).await;
+                    // What others wrote while the watch was broken (the database restarting,
+                    // say) was not heard of: look at everything again.
+                    state.notify(crate::state::Change::External);
                 }
             }
         }

@@ -90,6 +90,28 @@ impl ApiError {
         }
     }
 
+    /// 503 `unavailable` (answered with `Retry-After`): the database server did not answer
+    /// within the write's wait (it is restarting, failing over or gone). The message says
+    /// whether anything was stored; the URL it names has no password.
+    pub fn unavailable(e: &mhd_store::StoreError) -> ApiError {
+        tracing::warn!("the database does not answer: {e}");
+        let message = match e {
+            // A write that waited: its message names the database and what was stored.
+            mhd_store::StoreError::Unreachable { .. } => {
+                format!("{e}; send it again in {BUSY_RETRY_AFTER} s")
+            }
+            _ => format!(
+                "the database does not answer ({e}): nothing of this request was done; send it \
+                 again in {BUSY_RETRY_AFTER} s"
+            ),
+        };
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message,
+        }
+    }
+
     /// 500: the store failed. The cause is logged; the client hears only that it failed.
     pub fn internal(cause: &dyn std::fmt::Display) -> ApiError {
         tracing::error!("internal error: {cause}");
@@ -107,6 +129,7 @@ impl From<mhd_store::StoreError> for ApiError {
             mhd_store::StoreError::Invalid { .. } => ApiError::bad_request(e.to_string()),
             mhd_store::StoreError::Full => ApiError::storage_full(),
             mhd_store::StoreError::Busy(_) => ApiError::busy(&e),
+            _ if e.is_unavailable() => ApiError::unavailable(&e),
             other => ApiError::internal(&other),
         }
     }
@@ -114,7 +137,8 @@ impl From<mhd_store::StoreError> for ApiError {
 
 impl ApiError {
     /// The answer to a store failure met while deciding who asks or signing in: 503 `busy`
-    /// with `Retry-After` when the store is busy, 507 when its disk is full, else 500.
+    /// with `Retry-After` when the store is busy, 503 `unavailable` when the database does not
+    /// answer, 507 when its disk is full, else 500.
     pub fn from_auth(e: &mhd_store::auth::AuthError) -> ApiError {
         match e {
             mhd_store::auth::AuthError::Store(mhd_store::StoreError::Full) => {
@@ -123,6 +147,7 @@ impl ApiError {
             mhd_store::auth::AuthError::Store(s @ mhd_store::StoreError::Busy(_)) => {
                 ApiError::busy(s)
             }
+            mhd_store::auth::AuthError::Store(s) if s.is_unavailable() => ApiError::unavailable(s),
             other => ApiError::internal(other),
         }
     }
@@ -135,7 +160,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
         let mut response = (self.status, Json(body)).into_response();
-        if self.code == "busy" {
+        if matches!(self.code, "busy" | "unavailable") {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(BUSY_RETRY_AFTER),

@@ -125,7 +125,11 @@ async fn round<S: AuthStore + SessionStore + CollectorStore + Outbox>(
             )
             .await
             .unwrap();
-        let d = store.due_delivery("ops", now).await.unwrap().unwrap();
+        let d = store
+            .claim_delivery("ops", now, now + time::Duration::seconds(20))
+            .await
+            .unwrap()
+            .unwrap();
         store
             .record_attempt(d.id, 1, &Attempt::Sent { at: now })
             .await

@@ -496,8 +496,17 @@ impl Outbox for Database {
     ) -> Result<Vec<String>> {
         each!(self, s => s.enqueue_notification(notification, at).await)
     }
-    async fn due_delivery(&self, channel: &str, now: OffsetDateTime) -> Result<Option<Delivery>> {
-        each!(self, s => s.due_delivery(channel, now).await)
+    async fn claim_delivery(
+        &self,
+        channel: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<Delivery>> {
+        each!(self, s => s.claim_delivery(channel, now, until).await)
+    }
+
+    async fn release_claims(&self, at: OffsetDateTime) -> Result<u64> {
+        each!(self, s => s.release_claims(at).await)
     }
     async fn next_due_at(&self, channel: &str) -> Result<Option<OffsetDateTime>> {
         each!(self, s => s.next_due_at(channel).await)

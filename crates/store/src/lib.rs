@@ -123,6 +123,15 @@ pub enum StoreError {
     Db(sqlx::Error),
 }
 
+impl StoreError {
+    /// Whether the database did not answer — a PostgreSQL server stopped, restarting or
+    /// failing over, or not reached within the wait — so that the same request may well
+    /// succeed when sent again shortly.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unreachable { .. }) || postgres::connection_lost(self)
+    }
+}
+
 /// A database error in one line, in the words of the database that made it.
 fn describe(e: &sqlx::Error) -> String {
     match e {

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0012_dataset_states.sql"),
     include_str!("../migrations/sqlite/0013_ingested.sql"),
     include_str!("../migrations/sqlite/0014_retention.sql"),
+    include_str!("../migrations/sqlite/0015_delivery_claims.sql"),
 ];
 
 /// The newest schema version this program knows.

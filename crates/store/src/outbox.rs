@@ -203,12 +203,18 @@ pub trait Outbox: Sync {
         notification: &Notification<'_>,
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
-    /// The channel's oldest pending delivery due at `now` whose alert has no older pending
-    /// delivery on that channel (so an alert's "resolved" never overtakes its "fired").
-    fn due_delivery(
+    /// Claims the channel's oldest pending delivery due at `now` whose alert has no older
+    /// pending delivery on that channel (so an alert's "resolved" never overtakes its
+    /// "fired"): it is held until `until` (its next attempt is moved there), so that no other
+    /// worker — another replica that has just taken the lead while this one still sends —
+    /// takes it meanwhile. The attempt's outcome ([`Outbox::record_attempt`]) ends the hold;
+    /// if the process dies first, the delivery is due again at `until`, or sooner when the
+    /// next leader starts ([`Outbox::release_claims`]).
+    fn claim_delivery(
         &self,
         channel: &str,
         now: OffsetDateTime,
+        until: OffsetDateTime,
     ) -> impl Future<Output = Result<Option<Delivery>>> + Send;
     /// When the channel's next delivery is due (of those [`Outbox::due_delivery`] may return:
     /// not waiting behind an older one of the same alert), if it has any pending.
@@ -216,7 +222,13 @@ pub trait Outbox: Sync {
         &self,
         channel: &str,
     ) -> impl Future<Output = Result<Option<OffsetDateTime>>> + Send;
-    /// Records an attempt at a delivery (`attempts` is the count including this one).
+    /// Shortens every claim still held after `at` to end then, returning how many: what a
+    /// worker that has just started does, since the workers that claimed them (in a process
+    /// that died, or one that lost the lead and stops its workers within moments) will not
+    /// record their outcome. Retries scheduled later are kept.
+    fn release_claims(&self, at: OffsetDateTime) -> impl Future<Output = Result<u64>> + Send;
+    /// Records an attempt at a delivery (`attempts` is the count including this one), which
+    /// ends its claim.
     fn record_attempt(
         &self,
         id: i64,
@@ -322,17 +334,28 @@ impl Outbox for SqliteStore {
         Ok(queued)
     }
 
-    async fn due_delivery(&self, channel: &str, now: OffsetDateTime) -> Result<Option<Delivery>> {
+    async fn claim_delivery(
+        &self,
+        channel: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<Delivery>> {
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries d \
-             WHERE d.channel = ? AND d.state = 'pending' AND d.next_attempt_at_us <= ? \
-             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
-                 AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id) \
-             ORDER BY d.id LIMIT 1"
+            "UPDATE deliveries SET claimed_until_us = ?3 \
+             WHERE state = 'pending' AND next_attempt_at_us <= ?2 \
+             AND COALESCE(claimed_until_us, 0) <= ?2 AND id = (\
+                 SELECT d.id FROM deliveries d \
+                 WHERE d.channel = ?1 AND d.state = 'pending' AND d.next_attempt_at_us <= ?2 \
+                 AND COALESCE(d.claimed_until_us, 0) <= ?2 \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
+                     AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id) \
+                 ORDER BY d.id LIMIT 1) \
+             RETURNING {DELIVERY_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(channel)
             .bind(to_us(now))
+            .bind(to_us(until))
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(delivery).transpose()
@@ -340,7 +363,8 @@ impl Outbox for SqliteStore {
 
     async fn next_due_at(&self, channel: &str) -> Result<Option<OffsetDateTime>> {
         let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(d.next_attempt_at_us) FROM deliveries d \
+            "SELECT MIN(MAX(d.next_attempt_at_us, COALESCE(d.claimed_until_us, 0))) \
+             FROM deliveries d \
              WHERE d.channel = ? AND d.state = 'pending' \
              AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
                  AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id)",
@@ -351,16 +375,29 @@ impl Outbox for SqliteStore {
         Ok(at.map(from_us))
     }
 
+    async fn release_claims(&self, at: OffsetDateTime) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET claimed_until_us = ?1 \
+             WHERE state = 'pending' AND claimed_until_us > ?1",
+        )
+        .bind(to_us(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn record_attempt(&self, id: i64, attempts: u32, outcome: &Attempt) -> Result<()> {
         let query = match outcome {
             Attempt::Sent { at } => sqlx::query(
-                "UPDATE deliveries SET state = 'sent', attempts = ?, sent_at_us = ? WHERE id = ?",
+                "UPDATE deliveries SET state = 'sent', claimed_until_us = NULL, \
+                 attempts = ?, sent_at_us = ? WHERE id = ?",
             )
             .bind(i64::from(attempts))
             .bind(to_us(*at))
             .bind(id),
             Attempt::Retry { next_at, error } => sqlx::query(
-                "UPDATE deliveries SET attempts = ?, next_attempt_at_us = ?, last_error = ? \
+                "UPDATE deliveries SET claimed_until_us = NULL, \
+                 attempts = ?, next_attempt_at_us = ?, last_error = ? \
                  WHERE id = ?",
             )
             .bind(i64::from(attempts))
@@ -368,7 +405,8 @@ impl Outbox for SqliteStore {
             .bind(error.as_str())
             .bind(id),
             Attempt::Failed { error } => sqlx::query(
-                "UPDATE deliveries SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?",
+                "UPDATE deliveries SET state = 'failed', claimed_until_us = NULL, \
+                 attempts = ?, last_error = ? WHERE id = ?",
             )
             .bind(i64::from(attempts))
             .bind(error.as_str())

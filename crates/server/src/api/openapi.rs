@@ -46,7 +46,7 @@ fn write_errors(extra: &[(&str, &str)]) -> Value {
         "400": err("The body or a parameter is invalid; nothing was stored. The message says where."),
         "413": err("The body is over 16 MiB (`payload_too_large`)."),
         "500": err("The store failed; nothing was stored (the cause is logged)."),
-        "503": err("The store was busy with another writer for longer than a write waits (`busy`); nothing was stored. `Retry-After` says when to send it again."),
+        "503": err("The store was busy with another writer for longer than a write waits (`busy`), or the database did not answer within that wait (`unavailable`, a PostgreSQL server restarting, say); nothing was stored. `Retry-After` says when to send it again."),
         "507": err("The disk holding the store is full (`storage_full`); nothing was stored. `/ready` says when writes succeed again."),
     });
     for (code, d) in extra {

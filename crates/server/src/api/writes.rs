@@ -95,12 +95,16 @@ async fn run(store: Database, mut rx: mpsc::Receiver<Job>) {
                     let _ = job.reply.send(Ok(n));
                 }
             }
-            // A full disk or a busy store fails every request alike: each hears it now rather
-            // than after one more wait of its own.
-            Err(e @ (StoreError::Full | StoreError::Busy(_))) => {
+            // A full disk, a busy store or a database that does not answer fails every
+            // request alike: each hears it now rather than after one more wait of its own.
+            Err(e @ (StoreError::Full | StoreError::Busy(_) | StoreError::Unreachable { .. })) => {
                 for job in jobs {
                     let again = match &e {
                         StoreError::Busy(d) => StoreError::Busy(*d),
+                        StoreError::Unreachable { url, reason } => StoreError::Unreachable {
+                            url: url.clone(),
+                            reason: reason.clone(),
+                        },
                         _ => StoreError::Full,
                     };
                     let _ = job.reply.send(Err(again));

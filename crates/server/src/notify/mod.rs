@@ -8,9 +8,13 @@
 //!    only for firings at or above its `auto_severity`) and writes one row per channel to the
 //!    store's outbox in one transaction before it returns. Nothing is sent on the alert loop's
 //!    time; a restart loses nothing still pending.
-//! 2. One worker per channel, woken by each enqueue, takes the channel's due rows oldest first
+//! 2. One worker per channel, woken by each enqueue, claims the channel's due rows oldest first
 //!    (an alert's "resolved" never overtakes its "fired"), at most one message per
-//!    [`NotifierOptions::min_interval`], each attempt with a timeout.
+//!    [`NotifierOptions::min_interval`], each attempt with a timeout. Only the leading replica
+//!    runs workers, and a claimed row is held while it is sent, so two replicas never send the
+//!    same row. A leader killed after a receiver took a message but before the row was marked
+//!    sent leaves it to be sent again by the next leader: webhooks carry the row's
+//!    `Idempotency-Key`, so a receiver can drop that copy.
 //! 3. A 2xx marks the row sent. A 5xx, a 408, a 429 (waiting at least its `Retry-After`), a
 //!    timeout or a refused connection is tried again after an exponential backoff with jitter,
 //!    up to [`NotifierOptions::max_attempts`] attempts, then the row is marked failed; any other
@@ -479,6 +483,11 @@ pub struct SendContext<'a> {
     pub now: OffsetDateTime,
     /// The channel's name.
     pub channel: &'a str,
+    /// The outbox row being delivered (none for a message that is not queued, such as a
+    /// test): sent along where the channel has a place for it, so that a receiver can tell a
+    /// message sent again after a leader died between sending it and recording that it was
+    /// sent from a new one.
+    pub delivery: Option<i64>,
 }
 
 impl ChannelRuntime {
@@ -734,6 +743,7 @@ impl Notifier {
             store: &self.shared.store,
             now: (self.shared.clock)(),
             channel,
+            delivery: None,
         }
     }
 }
@@ -807,6 +817,19 @@ pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String
         tracing::warn!(
             deliveries = abandoned,
             "pending notifications of channels no longer in the plan were marked failed"
+        );
+    }
+    // Deliveries claimed by the workers of a leader that died are due again shortly, once a
+    // leader that only lost the lead has surely stopped its own (it looks every second).
+    let released = state
+        .store
+        .release_claims(state.now() + CLAIM_GRACE)
+        .await
+        .map_err(|e| format!("notifications: {e}"))?;
+    if released > 0 {
+        tracing::info!(
+            deliveries = released,
+            "notifications being sent when the previous leader stopped are sent again"
         );
     }
     let pending = state
@@ -919,6 +942,10 @@ fn build_channel(config: Channel, options: &NotifierOptions) -> Result<ChannelRu
 /// The longest a worker sleeps without looking at the outbox (a safety net: enqueues wake it).
 const IDLE_POLL: Duration = Duration::from_secs(30);
 
+/// How long the claims of a previous leader's workers are kept when a server starts leading:
+/// longer than a server that lost the lead takes to notice it and stop its workers.
+const CLAIM_GRACE: Duration = Duration::from_secs(4);
+
 /// One channel's delivery loop.
 async fn worker(shared: Arc<Shared>, index: usize) {
     let channel = &shared.channels[index];
@@ -926,7 +953,11 @@ async fn worker(shared: Arc<Shared>, index: usize) {
     let mut next_slot = tokio::time::Instant::now();
     loop {
         let now = (shared.clock)();
-        match shared.store.due_delivery(name, now).await {
+        // Held while this worker sends it: a replica that takes the lead meanwhile (this one
+        // lost it but has not noticed yet) does not send it too; if this process dies, it is
+        // due again when the hold ends.
+        let hold = shared.options.timeout * 2 + shared.options.min_interval;
+        match shared.store.claim_delivery(name, now, now + hold).await {
             Ok(Some(delivery)) => {
                 tokio::time::sleep_until(next_slot).await;
                 next_slot = tokio::time::Instant::now() + shared.options.min_interval;
@@ -983,6 +1014,7 @@ async fn attempt(shared: &Shared, channel: &ChannelRuntime, delivery: Delivery) 
         store: &shared.store,
         now: (shared.clock)(),
         channel: name,
+        delivery: Some(delivery.id),
     };
     let result = match serde_json::from_str::<serde_json::Value>(&delivery.payload) {
         Ok(alert) => channel.send(&ctx, delivery.event, &alert).await,

@@ -2,7 +2,8 @@
 //!
 //! The body is `{"version": 1, "event": "fired" | "resolved", "alert": <the alert as the API
 //! shows it>, "dashboard_url": "…"}`, with `Authorization: Bearer <token>` when the channel has
-//! a token. Any 2xx is success.
+//! a token, and `Idempotency-Key: mhd-delivery-<n>`, the same on every attempt at one
+//! notification (a receiver that has seen the key can drop the copy). Any 2xx is success.
 
 use mhd_store::outbox::DeliveryEvent;
 use serde_json::{Value, json};
@@ -42,8 +43,16 @@ impl Webhook {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token.expose());
         }
+        if let Some(id) = ctx.delivery {
+            request = request.header("Idempotency-Key", idempotency_key(id));
+        }
         send_http(request, ctx.options.timeout).await.map(drop)
     }
+}
+
+/// The key of one queued notification, the same on every attempt to send it.
+pub fn idempotency_key(delivery: i64) -> String {
+    format!("mhd-delivery-{delivery}")
 }
 
 /// The body sent for an event.

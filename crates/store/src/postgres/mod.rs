@@ -39,6 +39,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../../migrations/postgres/0014_retention.sql"),
     ),
+    (
+        15,
+        include_str!("../../migrations/postgres/0015_delivery_claims.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating (an arbitrary constant: "mhd" and a 1).
@@ -59,6 +63,8 @@ pub struct PgStore {
     /// Set when a write failed because the database's disk is full, cleared by the next write
     /// that commits: `/ready` reports the store unhealthy meanwhile.
     writes_failing: Arc<AtomicBool>,
+    /// The URL without its password, for messages.
+    shown: Arc<str>,
 }
 
 /// The SQLSTATE class of an error from PostgreSQL, if it is one.
@@ -78,6 +84,29 @@ pub(crate) fn classify(e: sqlx::Error) -> StoreError {
         Some("40001" | "40P01" | "55P03") => StoreError::Busy(crate::busy_timeout()),
         _ => StoreError::Db(e),
     }
+}
+
+/// Whether an error says the connection to the server was lost or cannot be made: the server
+/// stopped, is restarting or is failing over to a standby (SQLSTATE class 08, 57P01–57P03),
+/// or no connection came within the pool's wait.
+pub(crate) fn connection_lost(e: &StoreError) -> bool {
+    let StoreError::Db(e) = e else {
+        return false;
+    };
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(_) => sqlstate(e).is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_str(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
+/// Whether the server ended the session with a word (it is stopping, crashing or starting):
+/// it says so only between two commands, so a transaction open then was rolled back.
+fn ended_by_server(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(e)
+        if matches!(sqlstate(e).as_deref(), Some("57P01" | "57P02" | "57P03")))
 }
 
 /// An error of the database in one line: PostgreSQL's message and SQLSTATE.
@@ -139,6 +168,7 @@ impl PgStore {
             pool,
             options,
             writes_failing: Arc::new(AtomicBool::new(false)),
+            shown: Arc::from(shown),
         })
     }
 
@@ -149,6 +179,58 @@ impl PgStore {
             .await
             .map_err(classify)?;
         Ok(v.unwrap_or(0))
+    }
+
+    /// Runs a write whose transaction `prepare` begins and fills (everything but the commit),
+    /// then commits it. While the server is gone, `prepare` is tried again from the start —
+    /// what it did went with the lost connection — with pauses doubling from 50 ms to 1 s, up
+    /// to [`crate::busy_timeout`] (10 s unless `MHD_BUSY_TIMEOUT` says otherwise); then the
+    /// write fails saying the database does not answer, nothing of it stored. A commit that
+    /// the server answered by ending the connection (SQLSTATE 57P01–57P03: it was stopping
+    /// and ended the session before it read the commit, so the transaction was rolled back)
+    /// is tried again likewise; a connection lost without a word while committing leaves
+    /// unknown whether the write was stored, and the error says so.
+    pub(crate) async fn retrying<F>(&self, mut prepare: impl FnMut() -> F) -> Result<u64>
+    where
+        F: Future<Output = Result<records::PgWriter>>,
+    {
+        let waited = crate::busy_timeout();
+        let deadline = tokio::time::Instant::now() + waited;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let outcome = match prepare().await {
+                Ok(writer) => match writer.commit().await {
+                    Err(e) if connection_lost(&e) && !ended_by_server(&e) => {
+                        return Err(StoreError::Unreachable {
+                            url: self.shown.to_string(),
+                            reason: format!(
+                                "the connection was lost while the write committed ({e}): it \
+                                 may or may not be stored"
+                            ),
+                        });
+                    }
+                    outcome => outcome,
+                },
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Err(e) if connection_lost(&e) => {
+                    if tokio::time::Instant::now() + pause >= deadline {
+                        return Err(StoreError::Unreachable {
+                            url: self.shown.to_string(),
+                            reason: format!(
+                                "no answer for {} s ({e}); nothing of this write was stored, \
+                                 try again",
+                                waited.as_secs_f64()
+                            ),
+                        });
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                outcome => return self.noted(outcome),
+            }
+        }
     }
 
     /// A write's outcome, noting whether the disk refused it (see [`PgStore::writes_failing`]).

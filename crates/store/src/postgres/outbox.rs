@@ -91,17 +91,30 @@ impl Outbox for PgStore {
         Ok(queued)
     }
 
-    async fn due_delivery(&self, channel: &str, now: OffsetDateTime) -> Result<Option<Delivery>> {
+    async fn claim_delivery(
+        &self,
+        channel: &str,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Option<Delivery>> {
+        // The outer conditions are checked again after waiting for a row another claimer
+        // locked: of two replicas claiming at once, the second finds it held and gets none.
         let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries d \
-             WHERE d.channel = $1 AND d.state = 'pending' AND d.next_attempt_at_us <= $2 \
-             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
-                 AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id) \
-             ORDER BY d.id LIMIT 1"
+            "UPDATE deliveries SET claimed_until_us = $3 \
+             WHERE state = 'pending' AND next_attempt_at_us <= $2 \
+             AND COALESCE(claimed_until_us, 0) <= $2 AND id = (\
+                 SELECT d.id FROM deliveries d \
+                 WHERE d.channel = $1 AND d.state = 'pending' AND d.next_attempt_at_us <= $2 \
+                 AND COALESCE(d.claimed_until_us, 0) <= $2 \
+                 AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
+                     AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id) \
+                 ORDER BY d.id LIMIT 1) \
+             RETURNING {DELIVERY_COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(text(channel))
             .bind(to_us(now))
+            .bind(to_us(until))
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(delivery).transpose()
@@ -109,7 +122,8 @@ impl Outbox for PgStore {
 
     async fn next_due_at(&self, channel: &str) -> Result<Option<OffsetDateTime>> {
         let at: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(d.next_attempt_at_us) FROM deliveries d \
+            "SELECT MIN(GREATEST(d.next_attempt_at_us, COALESCE(d.claimed_until_us, 0))) \
+             FROM deliveries d \
              WHERE d.channel = $1 AND d.state = 'pending' \
              AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
                  AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id)",
@@ -120,17 +134,30 @@ impl Outbox for PgStore {
         Ok(at.map(from_us))
     }
 
+    async fn release_claims(&self, at: OffsetDateTime) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET claimed_until_us = $1 \
+             WHERE state = 'pending' AND claimed_until_us > $1",
+        )
+        .bind(to_us(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn record_attempt(&self, id: i64, attempts: u32, outcome: &Attempt) -> Result<()> {
         let query = match outcome {
             Attempt::Sent { at } => sqlx::query(
-                "UPDATE deliveries SET state = 'sent', attempts = $1, sent_at_us = $2 \
+                "UPDATE deliveries SET state = 'sent', claimed_until_us = NULL, \
+                 attempts = $1, sent_at_us = $2 \
                  WHERE id = $3",
             )
             .bind(i64::from(attempts))
             .bind(to_us(*at))
             .bind(id),
             Attempt::Retry { next_at, error } => sqlx::query(
-                "UPDATE deliveries SET attempts = $1, next_attempt_at_us = $2, last_error = $3 \
+                "UPDATE deliveries SET claimed_until_us = NULL, \
+                 attempts = $1, next_attempt_at_us = $2, last_error = $3 \
                  WHERE id = $4",
             )
             .bind(i64::from(attempts))
@@ -138,7 +165,8 @@ impl Outbox for PgStore {
             .bind(text(error))
             .bind(id),
             Attempt::Failed { error } => sqlx::query(
-                "UPDATE deliveries SET state = 'failed', attempts = $1, last_error = $2 \
+                "UPDATE deliveries SET state = 'failed', claimed_until_us = NULL, \
+                 attempts = $1, last_error = $2 \
                  WHERE id = $3",
             )
             .bind(i64::from(attempts))

@@ -185,9 +185,17 @@ impl PgWriter {
 
     /// Makes everything written durable and visible, with the rollups brought in step.
     pub(crate) async fn commit(mut self) -> Result<u64> {
-        apply(&self.deltas, &mut self.tx).await?;
+        self.settle().await?;
         self.tx.commit().await?;
         Ok(self.written)
+    }
+
+    /// Brings the rollups in step with what was written so far, inside the transaction: all
+    /// of [`PgWriter::commit`] but the commit itself, which alone may leave it unknown whether
+    /// the write was stored when the connection is lost.
+    pub(crate) async fn settle(&mut self) -> Result<()> {
+        let deltas = std::mem::take(&mut self.deltas);
+        apply(&deltas, &mut self.tx).await
     }
 
     /// Drops everything written.
@@ -445,9 +453,7 @@ impl PgStore {
 
 impl Store for PgStore {
     async fn insert_operations(&self, ops: &[NewOperation]) -> Result<u64> {
-        let mut w = self.writer().await?;
-        w.write(ops).await?;
-        self.noted(w.commit().await)
+        self.insert_operation_groups(&[ops]).await
     }
 
     async fn import_operations(&self, ops: &[NewOperation]) -> Result<ImportOutcome> {
@@ -1265,15 +1271,22 @@ impl PgStore {
     }
 
     /// Stores the operations of several requests in one transaction: all or none.
+    /// Stores the operations of several requests in one transaction. While the server is
+    /// gone (restarting, or failing over to a standby) the write waits and is tried again
+    /// from the start, up to [`crate::busy_timeout`]; see [`PgStore::retrying`].
     pub async fn insert_operation_groups(&self, groups: &[&[NewOperation]]) -> Result<u64> {
-        let mut w = self.writer().await?;
-        for ops in groups {
-            if let Err(e) = w.write(ops).await {
-                let _ = w.rollback().await;
-                return Err(e);
+        self.retrying(move || async move {
+            let mut w = self.writer().await?;
+            for ops in groups {
+                if let Err(e) = w.write(ops).await {
+                    let _ = w.rollback().await;
+                    return Err(e);
+                }
             }
-        }
-        self.noted(w.commit().await)
+            w.settle().await?;
+            Ok(w)
+        })
+        .await
     }
 
     /// Starts staging operations for an all-or-nothing ingest (see [`PgStaging`]).

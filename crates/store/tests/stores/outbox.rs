@@ -19,9 +19,15 @@ crate::on_both!(
     a_resolution_waits_for_its_firing_and_rows_come_oldest_first,
     deliveries_of_removed_channels_are_marked_failed,
     an_alert_has_at_most_one_jira_issue,
+    a_claimed_delivery_is_held_until_its_outcome_or_its_hold_ends,
+    a_retry_scheduled_later_outlives_a_release_of_claims,
+    two_stores_claiming_at_once_never_take_the_same_delivery,
 );
 
 const T0: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
+
+/// How long a claimed delivery is held in these tests.
+const HOLD: Duration = Duration::seconds(20);
 
 fn fired<'a>(alert_id: i64, channels: &'a [&'a str]) -> Notification<'a> {
     Notification {
@@ -64,6 +70,39 @@ async fn a_resolution_goes_only_where_the_firing_went<B: Both>(b: &B) {
     assert_eq!(queued, ["ops"]);
 }
 
+async fn a_retry_scheduled_later_outlives_a_release_of_claims<B: Both>(b: &B) {
+    let store = b.open().await;
+    store
+        .enqueue_notification(&fired(1, &["ops"]), T0)
+        .await
+        .unwrap();
+    let d = store
+        .claim_delivery("ops", T0, T0 + HOLD)
+        .await
+        .unwrap()
+        .unwrap();
+    let retry_at = T0 + Duration::minutes(5);
+    store
+        .record_attempt(
+            d.id,
+            1,
+            &Attempt::Retry {
+                next_at: retry_at,
+                error: "HTTP 503".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .release_claims(T0 + Duration::seconds(5))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.next_due_at("ops").await.unwrap(), Some(retry_at));
+}
+
 async fn a_resolution_waits_for_its_firing_and_rows_come_oldest_first<B: Both>(b: &B) {
     let store = b.open().await;
     store
@@ -79,7 +118,11 @@ async fn a_resolution_waits_for_its_firing_and_rows_come_oldest_first<B: Both>(b
         ..fired(1, &["ops"])
     };
     store.enqueue_notification(&resolved, T0).await.unwrap();
-    let first = store.due_delivery("ops", T0).await.unwrap().unwrap();
+    let first = store
+        .claim_delivery("ops", T0, T0 + HOLD)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((first.alert_id, first.event), (1, DeliveryEvent::Fired));
     // The firing of alert 1 waits for a retry: alert 2 goes ahead, the resolution of 1 not.
     let later = T0 + Duration::seconds(30);
@@ -94,15 +137,26 @@ async fn a_resolution_waits_for_its_firing_and_rows_come_oldest_first<B: Both>(b
         )
         .await
         .unwrap();
-    let next = store.due_delivery("ops", T0).await.unwrap().unwrap();
+    let next = store
+        .claim_delivery("ops", T0, T0 + HOLD)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((next.alert_id, next.event), (2, DeliveryEvent::Fired));
     store
         .record_attempt(next.id, 1, &Attempt::Sent { at: T0 })
         .await
         .unwrap();
-    assert_eq!(store.due_delivery("ops", T0).await.unwrap(), None);
+    assert_eq!(
+        store.claim_delivery("ops", T0, T0 + HOLD).await.unwrap(),
+        None
+    );
     assert_eq!(store.next_due_at("ops").await.unwrap(), Some(later));
-    let again = store.due_delivery("ops", later).await.unwrap().unwrap();
+    let again = store
+        .claim_delivery("ops", later, later + HOLD)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.id, first.id);
     assert_eq!(again.attempts, 1);
     store
@@ -115,7 +169,11 @@ async fn a_resolution_waits_for_its_firing_and_rows_come_oldest_first<B: Both>(b
         )
         .await
         .unwrap();
-    let resolution = store.due_delivery("ops", later).await.unwrap().unwrap();
+    let resolution = store
+        .claim_delivery("ops", later, later + HOLD)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(resolution.event, DeliveryEvent::Resolved);
 
     let listed = store
@@ -177,4 +235,105 @@ async fn an_alert_has_at_most_one_jira_issue<B: Both>(b: &B) {
     assert!(!store.record_jira_issue(&other).await.unwrap());
     assert_eq!(store.jira_issue(3).await.unwrap(), Some(issue));
     assert_eq!(store.jira_issue(4).await.unwrap(), None);
+}
+
+async fn a_claimed_delivery_is_held_until_its_outcome_or_its_hold_ends<B: Both>(b: &B) {
+    let store = b.open().await;
+    store
+        .enqueue_notification(&fired(1, &["ops"]), T0)
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_delivery("ops", T0, T0 + HOLD)
+        .await
+        .unwrap()
+        .unwrap();
+    // Held: a second worker (another replica just given the lead) does not get it.
+    assert_eq!(
+        store.claim_delivery("ops", T0, T0 + HOLD).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .claim_delivery("ops", T0 + Duration::seconds(19), T0 + HOLD)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.next_due_at("ops").await.unwrap(), Some(T0 + HOLD));
+    // The worker died before recording an outcome: due again when the hold ends, as it was.
+    let again = store
+        .claim_delivery("ops", T0 + HOLD, T0 + HOLD + HOLD)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id, again.attempts), (claimed.id, 0));
+    // Or sooner, when a new leader's workers start: they shorten the claims left behind.
+    let start = T0 + HOLD + Duration::seconds(1);
+    assert_eq!(
+        store
+            .release_claims(start + Duration::seconds(5))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .claim_delivery("ops", start, start + HOLD)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.next_due_at("ops").await.unwrap(),
+        Some(start + Duration::seconds(5))
+    );
+    let again = store
+        .claim_delivery("ops", start + Duration::seconds(5), start + HOLD)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.id, claimed.id);
+    // An outcome ends the hold: sent, it is never claimed again.
+    store
+        .record_attempt(again.id, 1, &Attempt::Sent { at: T0 + HOLD })
+        .await
+        .unwrap();
+    let much_later = T0 + Duration::days(1);
+    assert_eq!(
+        store
+            .claim_delivery("ops", much_later, much_later + HOLD)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn two_stores_claiming_at_once_never_take_the_same_delivery<B: Both>(b: &B) {
+    let first = b.open().await;
+    let second = b.open().await;
+    for alert in 1..=40 {
+        first
+            .enqueue_notification(&fired(alert, &["ops"]), T0)
+            .await
+            .unwrap();
+    }
+    async fn drain(store: &impl mhd_store::Outbox) -> Vec<i64> {
+        let mut ids = Vec::new();
+        while let Some(d) = store.claim_delivery("ops", T0, T0 + HOLD).await.unwrap() {
+            ids.push(d.id);
+        }
+        ids
+    }
+    let (a, b) = tokio::join!(drain(&first), drain(&second));
+    let mut all: Vec<i64> = a.iter().chain(&b).copied().collect();
+    all.sort_unstable();
+    let claimed = all.len();
+    all.dedup();
+    assert_eq!(
+        claimed,
+        all.len(),
+        "a delivery was claimed twice: {a:?} {b:?}"
+    );
+    assert_eq!(all.len(), 40, "every delivery claimed once");
 }
