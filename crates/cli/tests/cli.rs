@@ -1883,8 +1883,24 @@ fn three_servers_on_one_postgresql_database_share_writes_and_hand_over_the_lead(
             .unwrap()
     };
     assert_eq!(migrated(c.addr), 1, "what the command line stored");
-    // A write on A is on C's pages within a second.
+    // A write on A is pushed to a WebSocket client of C, and is on C's pages, within a second.
+    let mut ws = WsClient::connect(c.addr);
+    while ws
+        .next_text(std::time::Duration::from_millis(300))
+        .is_some()
+    {}
     post_migration(a.addr, "second");
+    let started = std::time::Instant::now();
+    loop {
+        let left = std::time::Duration::from_secs(1).saturating_sub(started.elapsed());
+        let text = ws
+            .next_text(left)
+            .unwrap_or_else(|| panic!("no push of A's write on C within a second"));
+        let v: Value = serde_json::from_str(&text).unwrap();
+        if v["type"] == "progress:update" && v["data"]["key_metrics"]["datasets_migrated"] == 2 {
+            break;
+        }
+    }
     let started = std::time::Instant::now();
     while migrated(c.addr) < 2 {
         assert!(
@@ -2625,4 +2641,71 @@ fn walk_logs(dir: &Path) -> String {
         }
     }
     out
+}
+
+/// A WebSocket client of a served `/ws/dashboard`: just enough of RFC 6455 for a test (the
+/// server's frames are unmasked; no extension is offered).
+struct WsClient {
+    reader: std::io::BufReader<std::net::TcpStream>,
+}
+
+impl WsClient {
+    fn connect(addr: std::net::SocketAddr) -> WsClient {
+        use std::io::{BufRead as _, Write as _};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "GET /ws/dashboard HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        let mut reader = std::io::BufReader::new(s);
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        assert!(status.starts_with("HTTP/1.1 101"), "{status}");
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+        }
+        WsClient { reader }
+    }
+
+    /// The next text message, if one comes within `wait`.
+    fn next_text(&mut self, wait: std::time::Duration) -> Option<String> {
+        use std::io::Read as _;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            let left = deadline.checked_duration_since(std::time::Instant::now())?;
+            self.reader
+                .get_ref()
+                .set_read_timeout(Some(left.max(std::time::Duration::from_millis(1))))
+                .unwrap();
+            let mut head = [0u8; 2];
+            if self.reader.read_exact(&mut head).is_err() {
+                return None;
+            }
+            // A frame begun is read whole, however long it takes.
+            self.reader.get_ref().set_read_timeout(None).unwrap();
+            let len = match head[1] & 0x7f {
+                126 => {
+                    let mut b = [0u8; 2];
+                    self.reader.read_exact(&mut b).unwrap();
+                    u64::from(u16::from_be_bytes(b))
+                }
+                127 => {
+                    let mut b = [0u8; 8];
+                    self.reader.read_exact(&mut b).unwrap();
+                    u64::from_be_bytes(b)
+                }
+                n => u64::from(n),
+            };
+            let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+            self.reader.read_exact(&mut payload).unwrap();
+            if head[0] & 0x0f == 1 {
+                return Some(String::from_utf8(payload).unwrap());
+            }
+        }
+    }
 }
