@@ -242,18 +242,26 @@ async fn copy_table(source: &SqliteStore, tx: &mut sqlx::PgConnection, table: &s
     // Rows per INSERT: PostgreSQL takes at most 65,535 parameters in one statement.
     let per_statement = (65_000 / cols.len()).max(1);
     let batch = per_statement as i64;
+    // Rows are read after the last one copied (by rowid), so each batch costs the same however
+    // far into the table it is; a table without a rowid (WITHOUT ROWID: small ones, keyed by
+    // their primary key) is read by position.
+    let mut last_rowid = i64::MIN;
     let mut offset = 0i64;
     loop {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {list} FROM {table} ORDER BY rowid LIMIT ? OFFSET ?"
+            "SELECT {list}, rowid FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?"
         )))
+        .bind(last_rowid)
         .bind(batch)
-        .bind(offset)
         .fetch_all(source.pool())
         .await;
-        // Tables without a rowid (WITHOUT ROWID) are read in their key's order.
         let rows = match rows {
-            Ok(rows) => rows,
+            Ok(rows) => {
+                if let Some(last) = rows.last() {
+                    last_rowid = last.try_get(cols.len())?;
+                }
+                rows
+            }
             Err(_) => {
                 sqlx::query(AssertSqlSafe(format!(
                     "SELECT {list} FROM {table} LIMIT ? OFFSET ?"
