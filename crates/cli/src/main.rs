@@ -82,6 +82,11 @@ enum Command {
     /// Move a store: copy a SQLite store into a PostgreSQL database.
     #[command(subcommand)]
     Store(cmd::store::StoreCommand),
+    /// Write a consistent copy of the store to FILE, while servers and commands keep writing.
+    Backup(cmd::store::BackupArgs),
+    /// Put a backup made by `mhd backup` in the store's place (refused while a server runs on it;
+    /// the store it replaces is kept beside it).
+    Restore(cmd::store::RestoreArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +198,8 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => cmd::audit::run(args, ctx).await,
         Command::Retention(c) => cmd::retention::run(c, ctx).await,
         Command::Store(c) => cmd::store::run(c, ctx).await,
+        Command::Backup(args) => cmd::store::backup(args, ctx).await,
+        Command::Restore(args) => cmd::store::restore(args, ctx).await,
         Command::Stats(s) => match s {
             StatsCommand::Show(args) => cmd::stats::show(args, ctx).await,
             StatsCommand::Summary(args) => cmd::stats::summary(args, ctx).await,
@@ -246,6 +253,8 @@ fn command_name(c: &Command) -> &'static str {
         Command::Audit(_) => "audit",
         Command::Retention(_) => "retention",
         Command::Store(_) => "store",
+        Command::Backup(_) => "backup",
+        Command::Restore(_) => "restore",
     }
 }
 

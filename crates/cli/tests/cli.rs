@@ -2709,3 +2709,115 @@ impl WsClient {
         }
     }
 }
+
+#[test]
+fn a_backup_made_while_a_server_writes_is_whole_and_restores_when_the_server_is_stopped() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path()).arg("init").assert().success();
+    let served = Served::start(home.path(), &[]);
+    let addr = served.addr;
+    // A client writes one operation after another throughout the backup.
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut stored = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                assert_eq!(post_one(addr, &format!("ds-{stored}")).0, 201);
+                stored += 1;
+            }
+            stored
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let file = home.path().join("backup.db");
+    let out = mhd(home.path())
+        .args(["backup", file.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    let written = writer.join().unwrap();
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let in_backup = info["operations"].as_u64().unwrap();
+    assert!(
+        in_backup > 0 && in_backup < written,
+        "the backup is the store of one moment during the writes: {in_backup} of {written}"
+    );
+    let check = std::process::Command::new("sqlite3")
+        .arg(&file)
+        .arg("PRAGMA integrity_check; SELECT COUNT(*) FROM operations;")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&check.stdout),
+        format!("ok\n{in_backup}\n")
+    );
+    // A backup never overwrites a file.
+    let again = mhd(home.path())
+        .args(["backup", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("exists already"),
+        "{}",
+        stderr(&again)
+    );
+
+    // Refused while the server runs on the store; nothing changes.
+    let refused = mhd(home.path())
+        .args(["restore", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("a server is running on this store"),
+        "{}",
+        stderr(&refused)
+    );
+    let total = |home: &Path| {
+        json(
+            mhd(home)
+                .args(["stats", "summary", "--json"])
+                .output()
+                .unwrap(),
+        )["overall"]["total_operations"]
+            .as_u64()
+            .unwrap()
+    };
+    drop(served);
+    assert_eq!(total(home.path()), written, "every acknowledged write");
+
+    // Not a store, or not a whole one: refused naming the file.
+    let junk = home.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all, just some bytes").unwrap();
+    let out = mhd(home.path())
+        .args(["restore", junk.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("junk.db"), "{}", stderr(&out));
+    assert_eq!(total(home.path()), written, "nothing changed");
+
+    // Stopped: the backup takes the store's place, the replaced store kept beside it.
+    let out = mhd(home.path())
+        .args(["restore", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("before-restore-"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(total(home.path()), in_backup);
+    let kept: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("before-restore-"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+}

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod collect;
 pub mod copy;
 pub mod database;
@@ -95,6 +96,14 @@ pub enum StoreError {
          run it again to store what is left"
     )]
     Concurrent,
+    /// A file given to a command (a backup, say) cannot be used as asked.
+    #[error("{path}: {reason}")]
+    File {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// A database URL that names no store this program can open.
     #[error("the database URL {url} cannot be used: {reason}")]
     Url {

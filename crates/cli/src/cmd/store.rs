@@ -1,6 +1,6 @@
 //! `mhd store copy`: a SQLite store copied whole into a PostgreSQL database, so that a user who
 //! started alone moves to a team's shared store with one command (see
-//! [`mhd_store::copy`]).
+//! [`mhd_store::copy`]); `mhd backup` and `mhd restore` (see [`mhd_store::backup`]).
 
 use std::process::ExitCode;
 
@@ -110,6 +110,93 @@ pub async fn run(command: StoreCommand, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         );
         for (table, n) in report.tables.iter().filter(|t| t.1 > 0) {
             println!("  {table:<22} {n:>10}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mhd backup`.
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    /// The file to write (it must not exist).
+    pub file: std::path::PathBuf,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `mhd restore`.
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// A backup made by `mhd backup`.
+    pub file: std::path::PathBuf,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A store error about the file or store the user named: exit 2 with the message; other
+/// failures as they are.
+fn named(flag: &str, e: StoreError) -> anyhow::Error {
+    match e {
+        StoreError::NewerSchema { .. }
+        | StoreError::Foreign { .. }
+        | StoreError::File { .. }
+        | StoreError::Unsupported(_) => usage(format!("{flag}: {e}")),
+        other => anyhow::Error::new(other).context(format!("{flag}: failed")),
+    }
+}
+
+/// Runs `mhd backup FILE`.
+pub async fn backup(args: BackupArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    if !ctx.store_exists() {
+        return Err(usage(format!(
+            "there is no store at {} to back up",
+            ctx.store_shown()
+        )));
+    }
+    let store = crate::cmd::record::open_store(ctx).await?;
+    let started = std::time::Instant::now();
+    let made = mhd_store::backup::backup(&store, &args.file).await;
+    store.close().await;
+    let info = made.map_err(|e| named("backup", e))?;
+    if args.json {
+        print_json(&info)?;
+    } else {
+        println!(
+            "backed up {} to {}: {} operations, {:.1} MB, in {:.1} s",
+            ctx.store_shown(),
+            info.path.display(),
+            info.operations,
+            info.bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `mhd restore FILE`.
+pub async fn restore(args: RestoreArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let Location::Sqlite(path) = &ctx.database else {
+        return Err(usage(format!("restore: {}", mhd_store::backup::PG_TOOLS)));
+    };
+    if ctx.database_in_home {
+        ctx.ensure_home()?;
+    }
+    let done = mhd_store::backup::restore(&args.file, path, ctx.now)
+        .await
+        .map_err(|e| named("restore", e))?;
+    if args.json {
+        print_json(&done)?;
+    } else {
+        println!(
+            "restored {} into {}: {} operations",
+            done.from.path.display(),
+            path.display(),
+            done.from.operations
+        );
+        if let Some(previous) = &done.previous {
+            println!("the store it replaced is kept as {}", previous.display());
         }
     }
     Ok(ExitCode::SUCCESS)
