@@ -30,6 +30,31 @@ pub struct GlobalArgs {
     /// [default: the home's mhd.db].
     #[arg(long, global = true, env = "MHD_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
+    /// How log lines are written: `text` (the home's log file's own lines) or `json` (one
+    /// object per line with time, level, target, message and fields, for a log collector).
+    #[arg(
+        long,
+        global = true,
+        env = "MHD_LOG_FORMAT",
+        value_name = "FORMAT",
+        value_enum
+    )]
+    pub log_format: Option<crate::logging::LogFormat>,
+    /// Which events are logged: a level (`error`, `warn`, `info`, `debug`, `trace`) or a filter
+    /// such as `info,mhd_store=debug` [default: info; request lines only for failed requests
+    /// when logging to the file].
+    #[arg(long, global = true, env = "MHD_LOG", value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Where log lines go: `file` (`<home>/logs/mhd.log`, rotated) or `stderr` [default:
+    /// stderr for `serve` and `demo` inside a container, else the file].
+    #[arg(
+        long,
+        global = true,
+        env = "MHD_LOG_TO",
+        value_name = "WHERE",
+        value_enum
+    )]
+    pub log_to: Option<crate::logging::LogTo>,
 }
 
 fn parse_span(s: &str) -> Result<Duration, String> {
@@ -67,6 +92,8 @@ pub struct Ctx {
     pub stdout_tty: bool,
     /// Whether to colour standard output.
     pub color: bool,
+    /// `--log-format`, `--log-level`, `--log-to` (or their variables), when given.
+    pub log: crate::logging::LogArgs,
 }
 
 impl Ctx {
@@ -101,6 +128,11 @@ impl Ctx {
             local_offset,
             stdout_tty,
             color,
+            log: crate::logging::LogArgs {
+                format: args.log_format,
+                filter: args.log_level,
+                to: args.log_to,
+            },
         })
     }
 

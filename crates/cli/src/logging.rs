@@ -1,4 +1,7 @@
-//! The program's own log: `<home>/logs/mhd.log`, written through `tracing`, rotated by size.
+//! The program's own log: `<home>/logs/mhd.log`, written through `tracing`, rotated by size —
+//! or standard error (`--log-to stderr`, the default of `serve` and `demo` in a container), in
+//! the text below or as JSON (`--log-format json`: one object per line with `time`, `level`,
+//! `target`, `message`, the event's `fields` and its `spans`, for a log collector).
 //!
 //! Lines have the shape of MDM's loguru lines, so `mhd stats logs` reads both with one parser
 //! (`mhd_ingest::logline`):
@@ -26,6 +29,7 @@ use time::OffsetDateTime;
 use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::{self, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::{FmtContext, FormattedFields, MakeWriter};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -43,49 +47,108 @@ pub const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// The environment variable holding a filter such as `debug` or `info,mhd_store=debug`.
 pub const FILTER_ENV: &str = "MHD_LOG";
 
-/// Installs the subscriber writing INFO and more severe events (or what `MHD_LOG` asks for) to
-/// `<home>/logs/mhd.log`. Costs microseconds: nothing is opened or created before the first line
-/// is written. An unreadable `MHD_LOG` falls back to INFO, silently, as nothing may reach the
-/// terminal; a second call does nothing.
-pub fn init(ctx: &Ctx, command_name: &str) {
-    let filter = std::env::var(FILTER_ENV)
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .and_then(|s| EnvFilter::try_new(s).ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
-    let subscriber = subscriber(
-        RotatingFile::new(ctx.log_dir(), MAX_FILE_BYTES),
-        command_name,
-        filter,
-    );
-    let _ = tracing::subscriber::set_global_default(subscriber);
+/// The log options of the command line (or their variables).
+#[derive(Debug, Default, Clone)]
+pub struct LogArgs {
+    /// `--log-format`.
+    pub format: Option<LogFormat>,
+    /// `--log-level`.
+    pub filter: Option<String>,
+    /// `--log-to`.
+    pub to: Option<LogTo>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `time | LEVEL | command[pid] target:line - message k=v`, as MDM's lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogTo {
+    /// The home's rotated `logs/mhd.log`.
+    File,
+    /// Standard error.
+    Stderr,
+}
+
+/// The filter when none is given: INFO and more severe; written to the file, the request lines
+/// only of failed requests (a single user's log stays small), on standard error every one (an
+/// operator's collector wants them).
+fn default_filter(to: LogTo) -> &'static str {
+    match to {
+        LogTo::File => "info,mhd::request=warn",
+        LogTo::Stderr => "info",
+    }
+}
+
+/// Whether this process runs in a container (Docker, Podman, or a Kubernetes pod).
+fn in_container() -> bool {
+    Path::new("/.dockerenv").exists()
+        || Path::new("/run/.containerenv").exists()
+        || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+}
+
+/// Installs the subscriber writing INFO and more severe events (or what `--log-level`/`MHD_LOG`
+/// asks for) where `--log-to` says, in the format `--log-format` says. Costs microseconds:
+/// nothing is opened or created before the first line is written. A filter that cannot be read
+/// is a usage error naming it; a second call does nothing.
+pub fn init(ctx: &Ctx, command_name: &str, serving: bool) -> anyhow::Result<()> {
+    let to = ctx.log.to.unwrap_or(if serving && in_container() {
+        LogTo::Stderr
+    } else {
+        LogTo::File
+    });
+    let filter = match ctx.log.filter.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(f) => EnvFilter::try_new(f).map_err(|e| {
+            crate::ctx::usage(format!(
+                "--log-level (or {FILTER_ENV}) {f:?}: not a level or filter such as info or \
+                 info,mhd_store=debug ({e})"
+            ))
+        })?,
+        None => EnvFilter::new(default_filter(to)),
+    };
+    let writer = match to {
+        LogTo::File => BoxMakeWriter::new(RotatingFile::new(ctx.log_dir(), MAX_FILE_BYTES)),
+        LogTo::Stderr => BoxMakeWriter::new(io::stderr),
+    };
+    let format = EventFormat {
+        json: ctx.log.format == Some(LogFormat::Json),
+        command: command_name.to_owned(),
+        pid: std::process::id(),
+    };
+    let _ = tracing::subscriber::set_global_default(subscriber(writer, format, filter));
+    Ok(())
 }
 
 /// The subscriber [`init`] installs, apart so tests can install it for a while only.
 fn subscriber(
-    file: RotatingFile,
-    command_name: &str,
+    writer: BoxMakeWriter,
+    format: EventFormat,
     filter: EnvFilter,
 ) -> impl Subscriber + Send + Sync + 'static {
     tracing_subscriber::fmt()
         // Nothing on the terminal, even when a line cannot be formatted or written.
         .log_internal_errors(false)
-        .with_writer(file)
-        .event_format(OwnFormat {
-            command: command_name.to_owned(),
-            pid: std::process::id(),
-        })
+        .with_writer(writer)
+        .event_format(format)
         .with_env_filter(filter)
         .finish()
 }
 
-/// Formats events as `time | LEVEL | command[pid] target:line - span{fields}: message k=v`.
-struct OwnFormat {
+/// Formats events as `time | LEVEL | command[pid] target:line - span{fields}: message k=v`, or
+/// as one JSON object.
+struct EventFormat {
+    json: bool,
     command: String,
     pid: u32,
 }
 
-impl<S, N> FormatEvent<S, N> for OwnFormat
+impl<S, N> FormatEvent<S, N> for EventFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
@@ -96,6 +159,9 @@ where
         mut writer: format::Writer<'_>,
         event: &Event<'_>,
     ) -> std::fmt::Result {
+        if self.json {
+            return self.format_json(ctx, writer, event);
+        }
         let meta = event.metadata();
         let level = match *meta.level() {
             tracing::Level::TRACE => Level::Trace,
@@ -131,6 +197,96 @@ where
         // Continuation lines are indented, so no message can pass for a header of its own.
         writer.write_str(&body.replace('\n', "\n  "))?;
         writer.write_char('\n')
+    }
+}
+
+impl EventFormat {
+    /// `{"time", "level", "target", "line", "command", "pid", "message", "fields", "spans"}`
+    /// on one line.
+    fn format_json<S, N>(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: format::Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+        N: for<'a> FormatFields<'a> + 'static,
+    {
+        let meta = event.metadata();
+        let mut fields = JsonFields::default();
+        event.record(&mut fields);
+        let spans: Vec<serde_json::Value> = ctx
+            .event_scope()
+            .into_iter()
+            .flat_map(|scope| scope.from_root())
+            .map(|span| {
+                let ext = span.extensions();
+                let text = ext
+                    .get::<FormattedFields<N>>()
+                    .map(|f| f.to_string())
+                    .unwrap_or_default();
+                serde_json::json!({ "name": span.name(), "fields": text })
+            })
+            .collect();
+        let time = OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let line = serde_json::json!({
+            "time": time,
+            "level": meta.level().as_str(),
+            "target": meta.target(),
+            "line": meta.line(),
+            "command": self.command,
+            "pid": self.pid,
+            "message": fields.message,
+            "fields": fields.fields,
+            "spans": spans,
+        });
+        writer.write_str(&line.to_string())?;
+        writer.write_char('\n')
+    }
+}
+
+/// An event's fields as JSON values, its message apart.
+#[derive(Default)]
+struct JsonFields {
+    message: String,
+    fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl tracing::field::Visit for JsonFields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.message = text;
+        } else {
+            self.fields.insert(field.name().to_owned(), text.into());
+        }
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            value.clone_into(&mut self.message);
+        } else {
+            self.fields.insert(field.name().to_owned(), value.into());
+        }
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.fields.insert(field.name().to_owned(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.fields.insert(field.name().to_owned(), value.into());
+    }
+
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.fields.insert(field.name().to_owned(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.fields.insert(field.name().to_owned(), value.into());
     }
 }
 
@@ -545,8 +701,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("logs");
         let sub = subscriber(
-            RotatingFile::new(dir.clone(), MAX_FILE_BYTES),
-            "record",
+            BoxMakeWriter::new(RotatingFile::new(dir.clone(), MAX_FILE_BYTES)),
+            EventFormat {
+                json: false,
+                command: "record".to_owned(),
+                pid: std::process::id(),
+            },
             EnvFilter::new("info"),
         );
         tracing::subscriber::with_default(sub, || {
@@ -580,6 +740,43 @@ mod tests {
         assert!((OffsetDateTime::now_utc() - t).abs() < time::Duration::minutes(1));
         assert_eq!(entries[1].level, Some(Level::Info));
         assert_eq!(entries[1].message, "import{file=\"mdm.db\"}: ünïcödé");
+    }
+
+    #[test]
+    fn events_are_written_as_json_one_object_per_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("logs");
+        let sub = subscriber(
+            BoxMakeWriter::new(RotatingFile::new(dir.clone(), MAX_FILE_BYTES)),
+            EventFormat {
+                json: true,
+                command: "serve".to_owned(),
+                pid: 7,
+            },
+            EnvFilter::new("info"),
+        );
+        tracing::subscriber::with_default(sub, || {
+            let span = tracing::info_span!("import", file = "mdm.db");
+            let _guard = span.enter();
+            tracing::warn!(rows = 3, ok = true, who = "a\"b", "two\nlines");
+        });
+        let text = fs::read_to_string(dir.join(LOG_FILE)).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(v["level"], "WARN");
+        assert_eq!(v["message"], "two\nlines");
+        assert_eq!(v["command"], "serve");
+        assert_eq!(v["pid"], 7);
+        assert_eq!(v["fields"]["rows"], 3);
+        assert_eq!(v["fields"]["ok"], true);
+        assert_eq!(v["fields"]["who"], "a\"b");
+        assert!(v["target"].as_str().unwrap().contains("logging"), "{v}");
+        assert_eq!(v["spans"][0]["name"], "import");
+        let t = v["time"].as_str().unwrap();
+        assert!(
+            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).is_ok(),
+            "{t}"
+        );
     }
 
     #[test]

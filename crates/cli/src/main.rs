@@ -154,7 +154,10 @@ fn main() -> ExitCode {
         Ok(ctx) => ctx,
         Err(e) => return report(&e),
     };
-    logging::init(&ctx, command_name(&cli.command));
+    let serving = matches!(cli.command, Command::Serve(_) | Command::Demo(_));
+    if let Err(e) = logging::init(&ctx, command_name(&cli.command), serving) {
+        return report(&e);
+    }
     // The server uses every core; a one-shot command starts faster on one thread.
     let mut runtime = if matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
         tokio::runtime::Builder::new_multi_thread()

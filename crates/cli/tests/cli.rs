@@ -2821,3 +2821,74 @@ fn a_backup_made_while_a_server_writes_is_whole_and_restores_when_the_server_is_
         .collect();
     assert_eq!(kept.len(), 1);
 }
+
+#[test]
+fn the_server_logs_each_request_as_json_with_its_route_status_and_request_id() {
+    use std::io::{Read as _, Write as _};
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path()).arg("init").assert().success();
+    let served = Served::start(
+        home.path(),
+        &[
+            "--log-format",
+            "json",
+            "--log-level",
+            "info",
+            "--log-to",
+            "file",
+        ],
+    );
+    let mut s = std::net::TcpStream::connect(served.addr).unwrap();
+    write!(
+        s,
+        "GET /api/v1/datasets?state=migrated HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: trace-42\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: trace-42"),
+        "the id is answered: {answer}"
+    );
+    let log = home.path().join("logs").join("mhd.log");
+    let mut found = None;
+    for _ in 0..50 {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        found = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .find(|v| v["fields"]["request_id"] == "trace-42");
+        if found.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let line = found.expect("a request line");
+    assert_eq!(line["target"], "mhd::request");
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["fields"]["method"], "GET");
+    assert_eq!(
+        line["fields"]["route"], "/api/v1/datasets",
+        "the pattern, not the path"
+    );
+    assert_eq!(line["fields"]["status"], 200);
+    assert!(line["fields"]["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(line["command"], "serve");
+    // A bad setting is named and nothing runs.
+    for (args, env, says) in [
+        (&["--log-format", "xml"][..], None, "--log-format"),
+        (&[][..], Some(("MHD_LOG_FORMAT", "xml")), "--log-format"),
+        (&["--log-level", "info,=["][..], None, "--log-level"),
+    ] {
+        let mut cmd = mhd(home.path());
+        cmd.args(args).args(["stats", "summary"]);
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}");
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+}

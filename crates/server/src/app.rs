@@ -113,16 +113,55 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The request's id: the client's `X-Request-Id` when it is a plain token (at most 64 letters,
+/// digits, `.`, `_` or `-`), else one made here, unique in this process and unlikely to meet
+/// another process's.
+fn request_id(headers: &axum::http::HeaderMap) -> HeaderValue {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    if let Some(given) = headers.get("x-request-id")
+        && let Ok(text) = given.to_str()
+        && !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return given.clone();
+    }
+    let prefix = *PREFIX.get_or_init(|| {
+        use std::hash::{BuildHasher as _, Hasher as _};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.finish() as u32
+    });
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::from_str(&format!("{prefix:08x}-{n:x}")).expect("hex digits")
+}
+
 /// Counts every request and its latency by route pattern (never the raw path, which would let
-/// a client grow the label set without bound).
+/// a client grow the label set without bound), logs it (target `mhd::request`: method, route
+/// pattern, status, latency and request id; a failed one as a warning) and answers with its
+/// `X-Request-Id`.
 async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().as_str().to_owned();
+    let id = request_id(request.headers());
     let started = Instant::now();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let request_id = id.to_str().unwrap_or_default();
+    if status >= 400 {
+        tracing::warn!(target: "mhd::request", method, route, status, latency_ms, request_id, "request");
+    } else {
+        tracing::info!(target: "mhd::request", method, route, status, latency_ms, request_id, "request");
+    }
+    response.headers_mut().insert("x-request-id", id);
     state
         .metrics
         .latency
@@ -136,7 +175,7 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         .get_or_create(&RequestLabels {
             route,
             method,
-            status: response.status().as_u16(),
+            status,
         })
         .inc();
     response
