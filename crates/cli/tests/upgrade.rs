@@ -584,12 +584,17 @@ fn a_read_only_store_of_the_previous_release_is_refused_and_left_unchanged() {
         eprintln!("nobody cannot run the test binary here ({stderr}): skipped");
         return;
     }
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(out.stdout.is_empty());
     assert!(
-        stderr.contains(&db.display().to_string()) && stderr.contains("readonly database"),
+        stderr.contains(&db.display().to_string()) && stderr.contains("may not write it"),
         "{stderr}"
     );
+    // Nothing was left beside it that would fail the next open once it is writable.
+    for suffix in ["-wal", "-shm"] {
+        let beside = home.path().join(format!("mhd.db{suffix}"));
+        assert!(!beside.exists(), "{} left behind", beside.display());
+    }
     assert_eq!(
         std::fs::read(&db).unwrap(),
         std::fs::read(fixture().join("mhd.db")).unwrap(),

@@ -262,6 +262,20 @@ impl SqliteStore {
     /// `max_connections` is 1 for a command, more for the server.
     pub async fn open(path: &Path, max_connections: u32) -> Result<SqliteStore> {
         let shown = path.display().to_string();
+        // A store this user may not write is refused before SQLite opens it: SQLite would leave
+        // its `-wal` and `-shm` files beside it, owned by this user and read-only, and every
+        // later open would fail on them even once the store is made writable.
+        if let Err(e) = std::fs::OpenOptions::new().write(true).open(path)
+            && e.kind() == std::io::ErrorKind::PermissionDenied
+        {
+            return Err(StoreError::File {
+                path: shown,
+                reason: "this user may not write it (permission denied); mhd writes its store \
+                         (to bring its schema up to date and to record what it is given): make \
+                         it writable, or work on a copy"
+                    .to_owned(),
+            });
+        }
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)

@@ -124,12 +124,14 @@ pub async fn open_store_with(ctx: &Ctx, connections: u32) -> anyhow::Result<Data
             e @ (StoreError::NewerSchema { .. }
             | StoreError::Foreign { .. }
             | StoreError::Url { .. }
+            | StoreError::File { .. }
             | StoreError::Unreachable { .. }),
         ) if ctx.database_in_home => Err(usage(e.to_string())),
         Err(
             e @ (StoreError::NewerSchema { .. }
             | StoreError::Foreign { .. }
             | StoreError::Url { .. }
+            | StoreError::File { .. }
             | StoreError::Unreachable { .. }),
         ) => Err(usage(format!("--database-url: {e}"))),
         Err(e) => {
