@@ -2674,39 +2674,45 @@ impl WsClient {
 
     /// The next text message, if one comes within `wait`.
     fn next_text(&mut self, wait: std::time::Duration) -> Option<String> {
-        use std::io::Read as _;
         let deadline = std::time::Instant::now() + wait;
         loop {
             let left = deadline.checked_duration_since(std::time::Instant::now())?;
-            self.reader
-                .get_ref()
-                .set_read_timeout(Some(left.max(std::time::Duration::from_millis(1))))
-                .unwrap();
-            let mut head = [0u8; 2];
-            if self.reader.read_exact(&mut head).is_err() {
-                return None;
-            }
-            // A frame begun is read whole, however long it takes.
-            self.reader.get_ref().set_read_timeout(None).unwrap();
-            let len = match head[1] & 0x7f {
-                126 => {
-                    let mut b = [0u8; 2];
-                    self.reader.read_exact(&mut b).unwrap();
-                    u64::from(u16::from_be_bytes(b))
-                }
-                127 => {
-                    let mut b = [0u8; 8];
-                    self.reader.read_exact(&mut b).unwrap();
-                    u64::from_be_bytes(b)
-                }
-                n => u64::from(n),
-            };
-            let mut payload = vec![0u8; usize::try_from(len).unwrap()];
-            self.reader.read_exact(&mut payload).unwrap();
-            if head[0] & 0x0f == 1 {
+            let (opcode, payload) = self.next_frame(left)?;
+            if opcode == 1 {
                 return Some(String::from_utf8(payload).unwrap());
             }
         }
+    }
+
+    /// The next frame (its opcode and payload), if one comes within `wait`.
+    fn next_frame(&mut self, wait: std::time::Duration) -> Option<(u8, Vec<u8>)> {
+        use std::io::Read as _;
+        self.reader
+            .get_ref()
+            .set_read_timeout(Some(wait.max(std::time::Duration::from_millis(1))))
+            .unwrap();
+        let mut head = [0u8; 2];
+        if self.reader.read_exact(&mut head).is_err() {
+            return None;
+        }
+        // A frame begun is read whole, however long it takes.
+        self.reader.get_ref().set_read_timeout(None).unwrap();
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut b = [0u8; 2];
+                self.reader.read_exact(&mut b).unwrap();
+                u64::from(u16::from_be_bytes(b))
+            }
+            127 => {
+                let mut b = [0u8; 8];
+                self.reader.read_exact(&mut b).unwrap();
+                u64::from_be_bytes(b)
+            }
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+        self.reader.read_exact(&mut payload).unwrap();
+        Some((head[0] & 0x0f, payload))
     }
 }
 
@@ -2890,5 +2896,84 @@ fn the_server_logs_each_request_as_json_with_its_route_status_and_request_id() {
         let out = cmd.output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}");
         assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn sigterm_under_load_answers_every_write_in_flight_closes_websockets_going_away_and_exits() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path()).arg("init").assert().success();
+    let mut served = Served::start(home.path(), &[]);
+    let addr = served.addr;
+    let mut ws = WsClient::connect(addr);
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                let mut i = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    let dataset = format!("w{w}-{i}");
+                    i += 1;
+                    // Once it stops, connections are refused or closed unanswered.
+                    let answer = std::panic::catch_unwind(|| post_one(addr, &dataset));
+                    match answer {
+                        Ok((201, _)) => acknowledged.push(dataset),
+                        Ok((status, body)) => panic!("{dataset}: {status} {body}"),
+                        Err(_) => break,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let signalled = std::time::Instant::now();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &served.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    // The WebSocket client is told the server goes away (1001).
+    let close = loop {
+        let (opcode, payload) = ws
+            .next_frame(std::time::Duration::from_secs(5))
+            .expect("a close frame within 5 s");
+        if opcode == 8 {
+            break payload;
+        }
+    };
+    assert_eq!(u16::from_be_bytes([close[0], close[1]]), 1001, "going away");
+    let status = loop {
+        if let Some(status) = served.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < std::time::Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    stop.store(true, Ordering::SeqCst);
+    let acknowledged: Vec<String> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(!acknowledged.is_empty());
+    let stored = std::process::Command::new("sqlite3")
+        .arg(home.path().join("mhd.db"))
+        .arg("SELECT name FROM dataset_ids")
+        .output()
+        .unwrap();
+    let stored = String::from_utf8_lossy(&stored.stdout).into_owned();
+    let stored: std::collections::BTreeSet<&str> = stored.lines().collect();
+    for dataset in &acknowledged {
+        assert!(
+            stored.contains(dataset.as_str()),
+            "{dataset} acknowledged, not stored"
+        );
     }
 }

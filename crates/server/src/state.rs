@@ -132,6 +132,8 @@ pub struct Inner {
     pub rollbacks: std::sync::Mutex<std::collections::HashSet<String>>,
     /// `--max-future`: how far ahead of now a written time may be, over the plan's setting.
     pub max_future: std::sync::OnceLock<time::Duration>,
+    /// Set to true when the server begins to stop (see [`AppState::begin_stopping`]).
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -180,7 +182,20 @@ impl AppState {
             plan_dir: std::sync::OnceLock::new(),
             rollbacks: std::sync::Mutex::default(),
             max_future: std::sync::OnceLock::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
         }))
+    }
+
+    /// Tells the live clients that the server stops: each WebSocket is closed with "going
+    /// away" (1001), so browsers reconnect to another replica or when it is back.
+    pub fn begin_stopping(&self) {
+        self.0.stopping.send_replace(true);
+    }
+
+    /// Resolves once the server begins to stop.
+    pub async fn stopped(&self) {
+        let mut rx = self.0.stopping.subscribe();
+        let _ = rx.wait_for(|stopping| *stopping).await;
     }
 
     /// The current time.

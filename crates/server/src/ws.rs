@@ -688,6 +688,13 @@ where
             _ = ping.tick() => {
                 send(sink, Message::Ping(Default::default()), limits).await?;
             }
+            () = state.stopped() => {
+                let close = Message::Close(Some(CloseFrame {
+                    code: close_code::AWAY,
+                    reason: Utf8Bytes::from_static("the server is stopping"),
+                }));
+                return send(sink, close, limits).await;
+            }
             () = sleep_until(last_heard + limits.idle_timeout) => return Ok(()),
         }
     }

@@ -201,7 +201,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 config,
                 state.clone(),
                 limits,
-                mhd_server::app::shutdown_signal(),
+                stop_on_signal(state.clone()),
             )
             .await?;
         }
@@ -210,10 +210,15 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 listener,
                 state.clone(),
                 limits,
-                mhd_server::app::shutdown_signal(),
+                stop_on_signal(state.clone()),
             )
             .await?;
         }
+    }
+    // The WebSocket clients were told (1001, going away); give their closes a moment to leave.
+    let left = std::time::Instant::now();
+    while state.metrics.websocket_clients.get() > 0 && left.elapsed() < CLOSE_GRACE {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     background.stop();
     pruning.abort();
@@ -223,4 +228,16 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     store.close().await;
     eprintln!("mhd: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long a stopping server waits for its WebSocket clients' closes to be sent.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Completes on SIGTERM or Ctrl-C, having told the live clients the server stops: new
+/// connections are then refused, requests in flight (writes among them) finish and are
+/// answered, and each WebSocket is closed with "going away".
+async fn stop_on_signal(state: mhd_server::AppState) {
+    mhd_server::app::shutdown_signal().await;
+    tracing::info!("stopping: finishing the requests in flight");
+    state.begin_stopping();
 }
