@@ -15,12 +15,12 @@ pub struct ServeArgs {
     pub bind: String,
     /// Listen on a non-loopback address although nobody has to sign in: everyone who can reach
     /// the address can read and write everything.
-    #[arg(long)]
+    #[arg(long, env = "MHD_INSECURE_NO_AUTH")]
     pub insecure_no_auth: bool,
     /// Runs behind a reverse proxy: believe its `X-Forwarded-Proto` (cookies are `Secure`
     /// when it says https) and `X-Forwarded-For` (the client's address in the audit log and
     /// the sign-in limits). Only when every request comes through that proxy.
-    #[arg(long)]
+    #[arg(long, env = "MHD_TRUST_PROXY")]
     pub trust_proxy: bool,
     /// Also answer requests that name this host (`name` or `name:port`; repeatable, or
     /// comma-separated in MHD_ALLOWED_HOSTS). `localhost` and IP addresses are always answered;

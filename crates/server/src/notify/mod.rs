@@ -777,8 +777,12 @@ pub fn prepare(state: &AppState, options: NotifierOptions) -> Result<(), String>
         .as_ref()
         .map(|s| read_secret("[chat]", "signing_secret", s))
         .transpose()?;
-    let http = crate::http::client(options.timeout)
-        .map_err(|e| format!("notifications: cannot build the HTTP client: {e}"))?;
+    let http = crate::http::client(options.timeout).map_err(|e| {
+        // reqwest's own words are "builder error": the cause (such as no CA certificates
+        // on the system) is in its source.
+        let cause = std::error::Error::source(&e).map_or_else(String::new, |s| format!(" ({s})"));
+        format!("notifications: cannot build the HTTP client: {e}{cause}")
+    })?;
     let shared = Arc::new(Shared {
         store: state.store.clone(),
         channels,
