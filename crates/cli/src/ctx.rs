@@ -26,8 +26,9 @@ pub struct GlobalArgs {
         value_parser = parse_span
     )]
     pub max_future: Option<Duration>,
-    /// Where the store is: a file path, `sqlite:PATH`, or `sqlite:///abs/path`
-    /// [default: the home's mhd.db].
+    /// Where the store is: a file path, `sqlite:PATH`, or `sqlite:///abs/path`, or
+    /// `postgres://…` [default: the URL in the file MHD_DATABASE_URL_FILE names, else
+    /// DATABASE_URL, else the home's mhd.db].
     #[arg(long, global = true, env = "MHD_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
     /// How log lines are written: `text` (the home's log file's own lines) or `json` (one
@@ -55,6 +56,32 @@ pub struct GlobalArgs {
         value_enum
     )]
     pub log_to: Option<crate::logging::LogTo>,
+}
+
+/// The database URL when neither `--database-url` nor `MHD_DATABASE_URL` gives it: read from
+/// the file `MHD_DATABASE_URL_FILE` names (a mounted secret; surrounding blanks dropped), else
+/// the specification's `DATABASE_URL`.
+fn database_url_from_elsewhere() -> anyhow::Result<Option<String>> {
+    if let Some(file) = std::env::var_os("MHD_DATABASE_URL_FILE").filter(|f| !f.is_empty()) {
+        let path = PathBuf::from(file);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            usage(format!(
+                "MHD_DATABASE_URL_FILE {}: cannot read the database URL from it: {e}",
+                path.display()
+            ))
+        })?;
+        let url = text.trim();
+        if url.is_empty() {
+            return Err(usage(format!(
+                "MHD_DATABASE_URL_FILE {}: the file is empty",
+                path.display()
+            )));
+        }
+        return Ok(Some(url.to_owned()));
+    }
+    Ok(std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty()))
 }
 
 fn parse_span(s: &str) -> Result<Duration, String> {
@@ -108,7 +135,11 @@ impl Ctx {
                 base.join(".mhd")
             }
         };
-        let (database, database_in_home) = match &args.database_url {
+        let database_url = match args.database_url {
+            Some(url) => Some(url),
+            None => database_url_from_elsewhere()?,
+        };
+        let (database, database_in_home) = match &database_url {
             Some(url) => (
                 mhd_store::Location::parse(url)
                     .map_err(|e| usage(format!("--database-url: {e}")))?,

@@ -15,6 +15,10 @@ fn mhd(home: &Path) -> Command {
         .env_remove("MHD_HOME")
         .env_remove("MHD_PLAN")
         .env_remove("MHD_DATABASE_URL")
+        .env_remove("MHD_DATABASE_URL_FILE")
+        .env_remove("DATABASE_URL")
+        .env_remove("RETENTION_DAYS")
+        .env_remove("MHD_RETENTION_DAYS")
         .env("NO_COLOR", "1");
     c
 }
@@ -2976,4 +2980,111 @@ fn sigterm_under_load_answers_every_write_in_flight_closes_websockets_going_away
             "{dataset} acknowledged, not stored"
         );
     }
+}
+
+#[test]
+fn settings_come_from_the_flag_then_the_variable_then_the_specifications_variable_then_the_plan() {
+    let home = aged_home();
+    let plan = home.path().join("migration.toml");
+    let mut text = std::fs::read_to_string(&plan).unwrap();
+    text.push_str("\n[retention]\noperations = \"120d\"\n");
+    std::fs::write(&plan, text).unwrap();
+    let kept = |flag: Option<&str>, env: &[(&str, &str)]| {
+        let mut c = mhd(home.path());
+        c.args(["retention", "run", "--json"]);
+        if let Some(days) = flag {
+            c.args(["--retention-days", days]);
+        }
+        c.envs(env.iter().copied());
+        json(c.output().unwrap())["retention"]["operations"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(kept(None, &[]), "120d", "the plan");
+    assert_eq!(
+        kept(None, &[("RETENTION_DAYS", "100")]),
+        "100d",
+        "the specification's variable"
+    );
+    assert_eq!(
+        kept(
+            None,
+            &[("RETENTION_DAYS", "100"), ("MHD_RETENTION_DAYS", "95")]
+        ),
+        "95d",
+        "MHD_ over the specification's"
+    );
+    assert_eq!(
+        kept(
+            Some("91"),
+            &[("RETENTION_DAYS", "100"), ("MHD_RETENTION_DAYS", "95")]
+        ),
+        "91d",
+        "the flag over both"
+    );
+    // A bad value is named with where it came from, and nothing is pruned.
+    for (flag, env, says) in [
+        (
+            None,
+            ("RETENTION_DAYS", "ninety"),
+            "RETENTION_DAYS \"ninety\"",
+        ),
+        (Some("7"), ("X", ""), "at least 30 days"),
+    ] {
+        let mut c = mhd(home.path());
+        c.args(["retention", "run"]).env(env.0, env.1);
+        if let Some(days) = flag {
+            c.args(["--retention-days", days]);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr(&out).contains(says), "{}", stderr(&out));
+    }
+    // The database URL: from a secret's file, else DATABASE_URL; a file that cannot be read is
+    // named.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let store = elsewhere.path().join("team.db");
+    let secret = elsewhere.path().join("url");
+    std::fs::write(&secret, format!("sqlite:{}\n", store.display())).unwrap();
+    mhd(home.path())
+        .env("MHD_DATABASE_URL_FILE", &secret)
+        .args([
+            "record",
+            "-t",
+            "migration",
+            "-o",
+            "migrate",
+            "--dataset",
+            "x",
+        ])
+        .assert()
+        .success();
+    assert!(store.exists(), "the store the secret names");
+    let out = mhd(home.path())
+        .env("MHD_DATABASE_URL_FILE", elsewhere.path().join("missing"))
+        .args(["stats", "summary"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("MHD_DATABASE_URL_FILE") && stderr(&out).contains("missing"),
+        "{}",
+        stderr(&out)
+    );
+    let spec_store = elsewhere.path().join("spec.db");
+    mhd(home.path())
+        .env("DATABASE_URL", format!("sqlite:{}", spec_store.display()))
+        .args([
+            "record",
+            "-t",
+            "migration",
+            "-o",
+            "migrate",
+            "--dataset",
+            "y",
+        ])
+        .assert()
+        .success();
+    assert!(spec_store.exists(), "the store DATABASE_URL names");
 }

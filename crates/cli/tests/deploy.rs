@@ -120,7 +120,10 @@ fn every_variable_flag_probe_and_plan_the_files_name_is_one_mhd_has() {
     };
     let serve_help = help(&["serve", "--help"]);
     let variables = variables_named();
-    assert!(variables.contains(&"MHD_DATABASE_URL".to_owned()), "{variables:?}");
+    assert!(
+        variables.contains(&"MHD_DATABASE_URL".to_owned()),
+        "{variables:?}"
+    );
     for name in &variables {
         assert!(
             serve_help.contains(&format!("[env: {name}")),
@@ -154,8 +157,11 @@ fn every_variable_flag_probe_and_plan_the_files_name_is_one_mhd_has() {
         loop {
             use std::io::{Read as _, Write as _};
             let mut s = std::net::TcpStream::connect(addr).unwrap();
-            write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                .unwrap();
+            write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
             let mut answer = String::new();
             s.read_to_string(&mut answer).unwrap();
             if answer.starts_with("HTTP/1.1 200") {

@@ -8,6 +8,7 @@ pub mod forecast;
 pub mod import;
 pub mod ingest;
 pub mod logs;
+pub mod overrides;
 pub mod plan;
 pub mod record;
 pub mod report;

@@ -32,17 +32,33 @@ pub struct RunArgs {
     /// while it copies it).
     #[arg(long)]
     pub vacuum: bool,
+    /// Keep operations this many days, over the plan's [retention] (at least 30). Also
+    /// RETENTION_DAYS.
+    #[arg(long, value_name = "DAYS", env = "MHD_RETENTION_DAYS")]
+    pub retention_days: Option<String>,
 }
 
 /// The plan's retention, or the defaults without a plan.
 pub fn settings(ctx: &Ctx) -> anyhow::Result<RetentionSettings> {
-    Ok(load_plan(&ctx.plan_path())?.map_or_else(RetentionSettings::default, |p| p.retention))
+    settings_with(ctx, &crate::cmd::overrides::PlanOverrides::default())
+}
+
+/// [`settings`] with what is given from outside the plan (`--retention-days`).
+pub fn settings_with(
+    ctx: &Ctx,
+    overrides: &crate::cmd::overrides::PlanOverrides,
+) -> anyhow::Result<RetentionSettings> {
+    overrides.retention(load_plan(&ctx.plan_path())?.as_ref())
 }
 
 /// Runs `mhd retention`.
 pub async fn run(command: RetentionCommand, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let RetentionCommand::Run(args) = command;
-    let settings = settings(ctx)?;
+    let overrides = crate::cmd::overrides::PlanOverrides {
+        retention_days: args.retention_days.clone(),
+        ..Default::default()
+    };
+    let settings = settings_with(ctx, &overrides)?;
     let store = open_store(ctx).await?;
     let report = store.run_retention(&settings, ctx.now).await?;
     if args.vacuum {

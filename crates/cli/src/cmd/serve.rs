@@ -57,6 +57,9 @@ pub struct ServeArgs {
     /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "FILE", requires = "tls_cert", env = "MHD_TLS_KEY")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// The plan's settings given from outside it.
+    #[command(flatten)]
+    pub overrides: crate::cmd::overrides::PlanOverrides,
 }
 
 /// Refuses an address other machines can reach while sign-in is not required (no user
@@ -126,7 +129,8 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let plan_path = ctx.plan_path();
-    let plan = load_plan(&plan_path)?;
+    let mut plan = load_plan(&plan_path)?;
+    args.overrides.apply(plan.as_mut())?;
     let plan_dir = plan_path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
