@@ -3088,3 +3088,92 @@ fn settings_come_from_the_flag_then_the_variable_then_the_specifications_variabl
         .success();
     assert!(spec_store.exists(), "the store DATABASE_URL names");
 }
+
+#[test]
+fn a_changed_plan_is_put_in_force_without_a_restart_and_a_bad_one_is_refused_saying_why() {
+    let home = tempfile::tempdir().unwrap();
+    let plan = home.path().join("migration.toml");
+    let write_plan = |name: &str, extra: &str| {
+        std::fs::write(
+            &plan,
+            format!(
+                "[migration]\nname = \"{name}\"\nstart = \"2026-01-05\"\nweeks = 52\n\n[datasets]\ntotal = 10\n\n[alerts]\ninterval = \"1s\"\n{extra}"
+            ),
+        )
+        .unwrap();
+    };
+    write_plan("First", "");
+    let served = Served::start(home.path(), &[]);
+    let addr = served.addr;
+    let mut ws = WsClient::connect(addr);
+    let ready = || served_json(addr, "/ready");
+    assert_eq!(ready()["plan"], "First");
+
+    // A good change: in force within a second, the WebSocket client still connected.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let rule = "\n[[alerts.rules]]\nname = \"errors\"\nkind = \"threshold\"\nmetric = \"error_rate\"\nop = \">\"\nthreshold = 0.05\nfor = \"0s\"\nseverity = \"warning\"\n";
+    write_plan("Second", rule);
+    let changed = std::time::Instant::now();
+    wait_for(
+        std::time::Duration::from_secs(2),
+        "the new plan in force",
+        || ready()["plan"] == "Second",
+    );
+    eprintln!(
+        "plan in force {:?} after the file changed",
+        changed.elapsed()
+    );
+    // Its alert rule is evaluated: failing operations fire it.
+    post_failures(addr, "any");
+    let fired = || served_text(addr, "/api/v1/alerts").contains("\"errors\"");
+    let started = std::time::Instant::now();
+    while !fired() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the new rule did not fire: {}\n{}",
+            served_text(addr, "/api/v1/alerts"),
+            walk_logs(home.path())
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    while let Some((opcode, _)) = ws.next_frame(std::time::Duration::from_millis(200)) {
+        assert_ne!(opcode, 8, "the WebSocket client was not closed");
+    }
+
+    // A bad change: refused, saying why, and the plan in force kept.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(&plan, "[migration]\nname = \"Broken\"\nweeks = \"many\"\n").unwrap();
+    wait_for(
+        std::time::Duration::from_secs(3),
+        "the refusal on /ready",
+        || ready()["plan_reload"]["status"] == "refused",
+    );
+    let r = ready();
+    assert_eq!(r["status"], "ready", "{r}");
+    assert_eq!(r["plan"], "Second", "the plan in force is kept: {r}");
+    let error = r["plan_reload"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("migration.toml") && error.contains("weeks"),
+        "{error}"
+    );
+    let metrics = served_text(addr, "/metrics");
+    assert!(
+        metrics.contains("mhd_plan_reload_failures_total 1"),
+        "{metrics}"
+    );
+
+    // SIGHUP puts the file in force again once it is good.
+    write_plan("Third", rule);
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &served.child.id().to_string()])
+        .status();
+    wait_for(
+        std::time::Duration::from_secs(3),
+        "the fixed plan in force",
+        || {
+            let r = ready();
+            r["plan"] == "Third" && r.get("plan_reload").is_none()
+        },
+    );
+    assert!(served_text(addr, "/metrics").contains("mhd_plan_reloads_total"));
+}

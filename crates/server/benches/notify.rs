@@ -139,7 +139,7 @@ async fn run(burst: i64, seconds: u64) {
     let tasks = notify::start_with(&state, options)
         .await
         .expect("the notifier starts");
-    let notifier = state.notifier.get().expect("the notifier runs");
+    let notifier = state.notifier().expect("the notifier runs");
     let transitions: Vec<Transition> = (1..=burst)
         .map(|i| Transition {
             alert: alert(i, now),

@@ -67,7 +67,7 @@ const MAX_ROLLBACKS: u32 = 10_000;
 /// Starts the alert loop: with a plan that has rules, one task evaluating them every
 /// `[alerts] interval`; without, nothing.
 pub fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
-    let Some(plan) = &state.plan else {
+    let Some(plan) = state.plan() else {
         return Ok(Vec::new());
     };
     if plan.alerts.rules.is_empty() {
@@ -84,6 +84,9 @@ pub fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
         })?;
     let state = state.clone();
     Ok(vec![tokio::spawn(async move {
+        // The engine is made again from the store and the plan in force: this server may
+        // have just taken the lead, or the plan (its rules) just changed.
+        *state.alert_engine.lock().await = None;
         let mut ticker = tokio::time::interval(period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -104,13 +107,13 @@ pub fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
 /// Evaluates the plan's rules once, now: gathers the facts, saves what changed, announces it
 /// and hands notifications to the channels. Returns the transitions, in the engine's order.
 pub async fn evaluate_once(state: &AppState) -> Result<Vec<Transition>, AlertingError> {
-    let Some(plan) = state.plan.as_ref() else {
+    let Some(plan) = state.plan() else {
         return Err(AlertingError::NoPlan);
     };
     // One evaluation at a time: two at once would give one id twice.
     let mut engine = state.alert_engine.lock().await;
     let started = Instant::now();
-    let result = evaluate(state, plan, &mut engine).await;
+    let result = evaluate(state, &plan, &mut engine).await;
     let m = &state.metrics;
     m.alert_evaluations.inc();
     m.alert_evaluation_duration
@@ -247,7 +250,7 @@ fn announce(state: &AppState, t: &Transition) {
 
 /// Hands a transition people must hear about to the notification channels, when they run.
 async fn hand_to_channels(state: &AppState, t: &Transition) {
-    let Some(notifier) = state.notifier.get() else {
+    let Some(notifier) = state.notifier() else {
         return;
     };
     match notifier.enqueue(t).await {

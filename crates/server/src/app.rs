@@ -241,7 +241,7 @@ async fn ready(State(state): State<AppState>) -> Response {
         let body = serde_json::json!({
             "status": "warming",
             "store": "computing the views before the first request",
-            "plan": state.plan.as_ref().map(|p| p.migration.name.clone()),
+            "plan": state.plan().as_deref().map(|p| p.migration.name.clone()),
         });
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
@@ -264,11 +264,20 @@ async fn ready(State(state): State<AppState>) -> Response {
             ))
         }
     };
-    let body = serde_json::json!({
+    let problem = state
+        .plan_problem
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let mut body = serde_json::json!({
         "status": if store.is_ok() { "ready" } else { "not_ready" },
         "store": store.as_ref().map_or_else(|e| e.as_str(), |()| "ok"),
-        "plan": state.plan.as_ref().map(|p| p.migration.name.clone()),
+        "plan": state.plan().as_deref().map(|p| p.migration.name.clone()),
     });
+    // A changed plan that was refused: the server runs on the one in force, and says why.
+    if let Some(problem) = problem {
+        body["plan_reload"] = serde_json::json!({ "status": "refused", "error": problem });
+    }
     let status = if store.is_ok() {
         StatusCode::OK
     } else {

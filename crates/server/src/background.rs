@@ -85,8 +85,25 @@ async fn lead(
     base: std::path::PathBuf,
     mut held: Option<(mhd_store::Lease, Leading)>,
 ) {
+    let mut generation = state.plan_generation.subscribe();
     loop {
-        tokio::time::sleep(LEAD_CHECK).await;
+        tokio::select! {
+            () = tokio::time::sleep(LEAD_CHECK) => {}
+            changed = generation.changed() => {
+                if changed.is_ok()
+                    && let Some((_, leading)) = held.as_mut()
+                {
+                    // A new plan: the leader's work restarts on its rules, collectors and
+                    // channels (the lead is kept).
+                    *leading = Leading(Vec::new());
+                    match start_leading(&state, &base).await {
+                        Ok(tasks) => *leading = Leading(tasks),
+                        Err(e) => tracing::error!(error = %e, "cannot restart the leader's work on the new plan"),
+                    }
+                }
+                continue;
+            }
+        }
         match held.as_mut() {
             Some((lease, _)) => {
                 if !lease.held().await {
@@ -115,9 +132,11 @@ async fn lead(
 }
 
 /// The running background tasks.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Background {
     tasks: Vec<JoinHandle<()>>,
+    /// How notifications are sent, kept for the channels of a reloaded plan.
+    options: crate::notify::NotifierOptions,
 }
 
 impl Background {
@@ -137,7 +156,7 @@ impl Background {
         if let Some(url) = public_url.filter(|u| !u.trim().is_empty()) {
             url.clone_into(&mut options.public_url);
         }
-        crate::notify::prepare(state, options)?;
+        crate::notify::prepare(state, options.clone())?;
         let mut tasks = vec![watch_store(state).await?];
         // Led at once when nobody else leads, so that a bad setting of a collector or a rule
         // stops the start; a server that does not lead now waits for its turn.
@@ -161,7 +180,36 @@ impl Background {
             }
         };
         tasks.push(tokio::spawn(lead(state.clone(), base.to_path_buf(), held)));
-        Ok(Background { tasks })
+        Ok(Background { tasks, options })
+    }
+
+    /// Puts a checked plan in force without a restart: its channels are made ready first (an
+    /// unreadable secret refuses it, naming it, and the plan in force stays), then it replaces
+    /// the plan — every view follows it, and the leader's alert rules, collectors and
+    /// notification workers restart on it. WebSocket clients stay connected.
+    pub fn reload(&self, state: &AppState, plan: mhd_core::plan::Plan) -> Result<(), String> {
+        crate::notify::prepare_for(state, Some(&plan), self.options.clone())?;
+        state.replace_plan(Some(plan));
+        *state
+            .plan_problem
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        state.metrics.plan_reloads.inc();
+        Ok(())
+    }
+
+    /// Records that a changed plan was refused, and why: logged, counted in `/metrics`, shown
+    /// by `/ready`; the plan in force stays.
+    pub fn refused(state: &AppState, why: &str) {
+        tracing::error!(
+            error = why,
+            "the changed plan was refused: the one in force is kept"
+        );
+        state.metrics.plan_reload_failures.inc();
+        *state
+            .plan_problem
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why.to_owned());
     }
 
     /// Stops every task.

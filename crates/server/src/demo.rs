@@ -607,8 +607,8 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
     let mut ticks: u64 = 0;
     // The host's own use, as the host collector reads it, unless the plan runs one already.
     let mut host = state
-        .plan
-        .as_ref()
+        .plan()
+        .as_deref()
         .is_none_or(|p| p.collectors.host.is_empty())
         .then(crate::collect::host::HostSampler::new);
     loop {

@@ -72,5 +72,5 @@ pub async fn metrics(
 /// listed ones count).
 pub async fn active_migrations(state: &AppState, _now: OffsetDateTime) -> mhd_store::Result<u64> {
     let stored = state.store.datasets(None).await?;
-    Ok(mhd_core::datasets::book(state.plan.as_ref(), &stored).in_flight())
+    Ok(mhd_core::datasets::book(state.plan().as_deref(), &stored).in_flight())
 }

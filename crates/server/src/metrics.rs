@@ -61,6 +61,10 @@ pub struct Metrics {
     /// `mhd_leader`: 1 while this server runs the background work (alerts, collectors,
     /// notifications) for its store, 0 while another one does.
     pub leader: Gauge,
+    /// `mhd_plan_reloads_total`: plans put in force without a restart.
+    pub plan_reloads: Counter,
+    /// `mhd_plan_reload_failures_total`: changed plans refused (the one in force kept).
+    pub plan_reload_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -126,8 +130,22 @@ impl Default for Metrics {
             "1 while this server runs the alert loop, the collectors and the notifications of its store; 0 while another server does",
             leader.clone(),
         );
+        let plan_reloads = Counter::default();
+        registry.register(
+            "plan_reloads",
+            "Plans put in force without a restart (SIGHUP, or the plan file changed)",
+            plan_reloads.clone(),
+        );
+        let plan_reload_failures = Counter::default();
+        registry.register(
+            "plan_reload_failures",
+            "Changed plans refused because they are not valid; the plan in force is kept",
+            plan_reload_failures.clone(),
+        );
         Metrics {
             leader,
+            plan_reloads,
+            plan_reload_failures,
             registry,
             collectors,
             notify,

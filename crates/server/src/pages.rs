@@ -93,7 +93,7 @@ async fn components(
 /// that asks to confirm; empty when no component has a rollback.
 fn rollback_section(state: &AppState) -> String {
     let rollbacks: Vec<String> = state
-        .plan
+        .plan()
         .iter()
         .flat_map(|p| p.components.iter())
         .filter(|c| c.rollback.is_some())
@@ -164,7 +164,7 @@ async fn resources(
     };
     let html = crate::views::render_resources_page(
         &data,
-        state.plan.as_ref(),
+        state.plan().as_deref(),
         state.local_offset,
         crate::assets::live_js_path(),
     )
@@ -201,15 +201,15 @@ async fn datasets(
         None => None,
     };
     let components: Vec<(String, String)> = state
-        .plan
+        .plan()
         .iter()
         .flat_map(|p| &p.components)
         .map(|c| (c.id.clone(), c.name.clone()))
         .collect();
     let week = model.summary.as_ref().map(|s| (s.week, s.weeks));
-    let migration = state
-        .plan
-        .as_ref()
+    let plan = state.plan();
+    let migration = plan
+        .as_deref()
         .zip(week)
         .map(|(p, (w, ws))| (p.migration.name.as_str(), w, ws));
     let html = crate::views::render_datasets_page(
@@ -234,9 +234,9 @@ async fn datasets(
 async fn how(State(state): State<AppState>) -> Result<Response, ApiError> {
     let model = state.model().await?;
     let week = model.summary.as_ref().map(|s| (s.week, s.weeks));
-    let migration = state
-        .plan
-        .as_ref()
+    let plan = state.plan();
+    let migration = plan
+        .as_deref()
         .zip(week)
         .map(|(p, (w, ws))| (p.migration.name.as_str(), w, ws));
     let html = crate::views::render_how_page(

@@ -19,8 +19,8 @@ pub const RUN_EVERY: Duration = Duration::from_secs(3600);
 /// The retention the server keeps: the plan's, else the defaults.
 pub fn settings(state: &AppState) -> RetentionSettings {
     state
-        .plan
-        .as_ref()
+        .plan()
+        .as_deref()
         .map_or_else(RetentionSettings::default, |p| p.retention)
 }
 

@@ -84,8 +84,14 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     /// The store.
     pub store: Database,
-    /// The plan, when there is one.
-    pub plan: Option<Plan>,
+    /// The plan, when there is one (read through [`AppState::plan`]; replaced whole when the
+    /// plan file is reloaded).
+    pub plan_now: std::sync::RwLock<Option<Arc<Plan>>>,
+    /// Bumped whenever the plan is replaced: the leader's work restarts on it.
+    pub plan_generation: tokio::sync::watch::Sender<u64>,
+    /// Why the last change of the plan file was refused, until a good one is put in force
+    /// (shown by `/ready`).
+    pub plan_problem: std::sync::RwLock<Option<String>>,
     /// The clock: the one place the server reads the time, so tests can set it.
     pub clock: fn() -> OffsetDateTime,
     /// The offset pages show local times in.
@@ -120,7 +126,7 @@ pub struct Inner {
     /// The collectors' health.
     pub collectors: crate::collect::Registry,
     /// The notification channels, once `serve` has started them.
-    pub notifier: std::sync::OnceLock<crate::notify::Notifier>,
+    pub notifier_now: std::sync::RwLock<Option<crate::notify::Notifier>>,
     /// The alert engine, made from the store at the first evaluation and kept between them
     /// (the lock also keeps evaluations one at a time).
     pub alert_engine: tokio::sync::Mutex<Option<mhd_core::alerts::Engine>>,
@@ -160,7 +166,9 @@ impl AppState {
         let (changes, _) = broadcast::channel(UPDATE_BUFFER);
         AppState(Arc::new(Inner {
             store,
-            plan,
+            plan_now: std::sync::RwLock::new(plan.map(Arc::new)),
+            plan_generation: tokio::sync::watch::Sender::new(0),
+            plan_problem: std::sync::RwLock::new(None),
             clock,
             local_offset,
             metrics: Metrics::default(),
@@ -176,7 +184,7 @@ impl AppState {
             pages: crate::pagecache::Pages::default(),
             warming: std::sync::atomic::AtomicBool::new(false),
             collectors: crate::collect::Registry::default(),
-            notifier: std::sync::OnceLock::new(),
+            notifier_now: std::sync::RwLock::new(None),
             alert_engine: tokio::sync::Mutex::new(None),
             security: crate::access::Security::default(),
             plan_dir: std::sync::OnceLock::new(),
@@ -196,6 +204,36 @@ impl AppState {
     pub async fn stopped(&self) {
         let mut rx = self.0.stopping.subscribe();
         let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+
+    /// The plan in force now, if any.
+    pub fn plan(&self) -> Option<Arc<Plan>> {
+        self.0
+            .plan_now
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts a new plan in force (one checked already): every view is computed again on it,
+    /// and the leader's work (alert rules, collectors) restarts on it.
+    pub fn replace_plan(&self, plan: Option<Plan>) {
+        *self
+            .0
+            .plan_now
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = plan.map(Arc::new);
+        self.0.plan_generation.send_modify(|g| *g += 1);
+        self.notify(Change::External);
+    }
+
+    /// The notification channels in force, once prepared.
+    pub fn notifier(&self) -> Option<crate::notify::Notifier> {
+        self.0
+            .notifier_now
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The current time.
@@ -232,7 +270,7 @@ impl AppState {
                 let started = Instant::now();
                 let model = mhd_store::gather::view_model(
                     &self.store,
-                    self.plan.as_ref(),
+                    self.plan().as_deref(),
                     self.now(),
                     false,
                     mhd_core::model::Options::default(),
@@ -258,7 +296,7 @@ impl AppState {
                 let model = self.model().await?;
                 let data = mhd_store::gather::dashboard_with_model(
                     &self.store,
-                    self.plan.as_ref(),
+                    self.plan().as_deref(),
                     self.now(),
                     &model,
                 )

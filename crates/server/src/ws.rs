@@ -704,7 +704,7 @@ where
 fn apply(state: &AppState, subscriptions: &mut BTreeSet<String>, msg: ClientMessage) -> Message {
     match msg {
         Subscribe { component } => {
-            if let Some(plan) = &state.plan
+            if let Some(plan) = state.plan().as_deref()
                 && plan.component(&component).is_none()
             {
                 return error_message(&format!("unknown component: {component}"));

@@ -315,7 +315,11 @@ async fn failing_operations_fire_an_alert_that_is_acknowledged_silenced_and_reso
     );
 
     // A server started again on the same store takes the alerts back: nothing fires twice.
-    let again = AppState::with_clock(s.state.store.clone(), s.state.plan.clone(), now);
+    let again = AppState::with_clock(
+        s.state.store.clone(),
+        s.state.plan().map(|p| (*p).clone()),
+        now,
+    );
     assert!(evaluate_once(&again).await.expect("evaluates").is_empty());
 
     // Acknowledging: refused for unknown ids and bad input, then accepted.

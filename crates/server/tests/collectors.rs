@@ -73,7 +73,7 @@ async fn state_in(dir: &Path, collectors: Collectors) -> AppState {
 
 /// The only collector of the state's plan, ready to run, paths taken from `base`.
 fn runner(state: &AppState, base: &Path) -> Runner {
-    let plan = state.plan.as_ref().expect("plan");
+    let plan = state.plan().expect("plan");
     let mut all = Collector::from_plan(&plan.collectors, base);
     assert_eq!(all.len(), 1);
     Runner::new(all.remove(0))

@@ -271,8 +271,8 @@ impl Running {
         }
     }
 
-    fn notifier(&self) -> &notify::Notifier {
-        self.state.notifier.get().expect("the notifier runs")
+    fn notifier(&self) -> notify::Notifier {
+        self.state.notifier().expect("the notifier runs")
     }
 
     async fn enqueue(&self, t: &Transition) -> usize {
@@ -1151,7 +1151,7 @@ async fn an_unreadable_secret_stops_the_start_naming_the_channel_and_the_file() 
             missing.display()
         )
     );
-    assert!(state.notifier.get().is_none());
+    assert!(state.notifier().is_none());
 
     let ch = channel(
         "mail",

@@ -193,6 +193,13 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             "no user: nobody signs in"
         }
     );
+    let background = std::sync::Arc::new(background);
+    let reloading = tokio::spawn(watch_plan(
+        state.clone(),
+        background.clone(),
+        plan_path.clone(),
+        args.overrides.clone(),
+    ));
     let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
     // The first requests find the views computed: `/ready` says ready once they are.
     let _warming = state.warm_up();
@@ -224,7 +231,10 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     while state.metrics.websocket_clients.get() > 0 && left.elapsed() < CLOSE_GRACE {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    background.stop();
+    reloading.abort();
+    if let Ok(background) = std::sync::Arc::try_unwrap(background) {
+        background.stop();
+    }
     pruning.abort();
     retention.abort();
     // Refusals gathered and not yet written.
@@ -244,4 +254,70 @@ async fn stop_on_signal(state: mhd_server::AppState) {
     mhd_server::app::shutdown_signal().await;
     tracing::info!("stopping: finishing the requests in flight");
     state.begin_stopping();
+}
+
+/// How often the plan file is looked at for a change.
+const PLAN_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The plan file's size and time of last change, to notice an edit.
+fn plan_stamp(path: &std::path::Path) -> Option<(u64, std::time::SystemTime)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+/// Reloads the plan on SIGHUP and when its file changes: the new one is checked (and the
+/// settings given from outside it applied) before it is put in force; a plan that fails is
+/// refused, saying why, and the one in force is kept.
+async fn watch_plan(
+    state: mhd_server::AppState,
+    background: std::sync::Arc<mhd_server::background::Background>,
+    path: std::path::PathBuf,
+    overrides: crate::cmd::overrides::PlanOverrides,
+) {
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut stamp = plan_stamp(&path);
+    loop {
+        #[cfg(unix)]
+        let signalled = async {
+            match hangup.as_mut() {
+                Some(h) => {
+                    h.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = std::future::pending::<()>();
+        let why = tokio::select! {
+            () = signalled => "SIGHUP",
+            () = tokio::time::sleep(PLAN_POLL) => {
+                let now = plan_stamp(&path);
+                if now == stamp {
+                    continue;
+                }
+                stamp = now;
+                "the plan file changed"
+            }
+        };
+        let started = std::time::Instant::now();
+        let loaded = crate::cmd::plan::load_plan(&path).and_then(|plan| {
+            let mut plan = plan.ok_or_else(|| {
+                anyhow::anyhow!("{} is gone; the plan in force is kept", path.display())
+            })?;
+            overrides.apply(Some(&mut plan))?;
+            Ok(plan)
+        });
+        match loaded
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|plan| background.reload(&state, plan))
+        {
+            Ok(()) => tracing::info!(
+                trigger = why,
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "the plan was reloaded: rules, collectors and channels follow it"
+            ),
+            Err(e) => mhd_server::background::Background::refused(&state, &e),
+        }
+    }
 }

@@ -307,7 +307,7 @@ pub async fn add_silence(state: &AppState, request: &SilenceRequest) -> Result<S
             "a silence names a `rule`, a `component` or both",
         ));
     }
-    if let Some(plan) = &state.plan {
+    if let Some(plan) = state.plan().as_deref() {
         if let Some(r) = rule
             && !plan.alerts.rules.iter().any(|x| x.name == r)
         {
@@ -544,7 +544,7 @@ pub async fn page_view(state: &AppState, notice: Option<Notice>) -> mhd_store::R
         })
         .await?;
     let silences = state.store.silences(now).await?;
-    let (rules, components) = match &state.plan {
+    let (rules, components) = match state.plan().as_deref() {
         Some(p) => (
             p.alerts.rules.iter().map(|r| r.name.clone()).collect(),
             p.components
@@ -555,7 +555,7 @@ pub async fn page_view(state: &AppState, notice: Option<Notice>) -> mhd_store::R
         None => (Vec::new(), Vec::new()),
     };
     let jira_channel = state
-        .plan
+        .plan()
         .iter()
         .flat_map(|p| &p.notify)
         .any(|c| matches!(c.kind, mhd_core::plan::ChannelKind::Jira { .. }));
@@ -576,7 +576,7 @@ pub async fn page_view(state: &AppState, notice: Option<Notice>) -> mhd_store::R
         rules,
         components,
         notice,
-        jira: jira_channel && state.notifier.get().is_some(),
+        jira: jira_channel && state.notifier().is_some(),
         jira_issues,
     })
 }
@@ -588,7 +588,8 @@ pub async fn page(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let view = page_view(state, notice).await?;
-    let migration = state.plan.as_ref().map(|p| {
+    let plan = state.plan();
+    let migration = plan.as_deref().map(|p| {
         let days = (view.now.date() - p.migration.start).whole_days();
         (
             p.migration.name.as_str(),

@@ -72,8 +72,8 @@ pub async fn deliveries(
         .map(|(channel, n)| (channel, json!(n)))
         .collect();
     let channels = state
-        .notifier
-        .get()
+        .notifier()
+        .as_ref()
         .map(crate::notify::Notifier::channels)
         .unwrap_or_default();
     Ok(Json(json!({
@@ -135,7 +135,7 @@ pub async fn create_jira_issue(
     state: &AppState,
     id: i64,
 ) -> Result<mhd_store::outbox::JiraIssue, ApiError> {
-    let Some(notifier) = state.notifier.get() else {
+    let Some(notifier) = state.notifier() else {
         return Err(crate::notify::chat::not_running());
     };
     let Some(alert) = state.store.alert(id).await? else {

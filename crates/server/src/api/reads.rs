@@ -20,8 +20,8 @@ pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
 
 /// The plan, or 409 `no_plan`.
-fn plan(state: &AppState) -> Result<&Plan, ApiError> {
-    state.plan.as_ref().ok_or_else(ApiError::no_plan)
+fn plan(state: &AppState) -> Result<std::sync::Arc<Plan>, ApiError> {
+    state.plan().ok_or_else(ApiError::no_plan)
 }
 
 /// Refuses any query parameter on a route that takes none.

@@ -46,7 +46,7 @@ pub async fn generate(
     };
     let body = report::generate(
         &state.store,
-        state.plan.as_ref(),
+        state.plan().as_deref(),
         range,
         format,
         state.now(),

@@ -114,7 +114,7 @@ async fn run_rollback(
     component: &str,
     reason: &str,
 ) -> Result<RollbackOutcome, ApiError> {
-    let plan = state.plan.as_ref().ok_or_else(ApiError::no_plan)?;
+    let plan = state.plan().ok_or_else(ApiError::no_plan)?;
     let Some(c) = plan.components.iter().find(|c| c.id == component) else {
         let known: Vec<&str> = plan.components.iter().map(|c| c.id.as_str()).collect();
         return Err(ApiError::bad_request(format!(
@@ -232,9 +232,9 @@ fn page_response(page: &RollbackPage, status: StatusCode) -> Response {
 
 /// The page of component `id`'s rollback, or 404 when it has none.
 fn rollback_page(state: &AppState, id: &str) -> Result<RollbackPage, ApiError> {
-    let c = state
-        .plan
-        .as_ref()
+    let plan = state.plan();
+    let c = plan
+        .as_deref()
         .and_then(|p| p.components.iter().find(|c| c.id == id))
         .ok_or_else(|| ApiError::not_found(format!("no component {id:?} in the plan")))?;
     let action = c

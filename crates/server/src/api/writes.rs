@@ -479,8 +479,8 @@ pub(crate) fn time_limits(state: &AppState) -> mhd_core::limits::TimeLimits {
         now: state.now(),
         max_future: state.max_future.get().copied().unwrap_or_else(|| {
             state
-                .plan
-                .as_ref()
+                .plan()
+                .as_deref()
                 .map_or(mhd_core::limits::DEFAULT_MAX_FUTURE, |p| {
                     p.thresholds.max_future
                 })
@@ -495,7 +495,7 @@ fn check_names(
     phase: Option<&str>,
     component: Option<&str>,
 ) -> Result<(), ApiError> {
-    let Some(plan) = &state.plan else {
+    let Some(plan) = state.plan() else {
         return Ok(());
     };
     if let Some(p) = phase

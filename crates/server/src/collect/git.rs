@@ -135,8 +135,8 @@ impl GitRunner {
             self.commits = Some(commits);
         }
         let since = state
-            .plan
-            .as_ref()
+            .plan()
+            .as_deref()
             .map(|p| p.migration.start.midnight().assume_utc());
         let walked = self.rev_list(since).await?;
         let patterns: Vec<(String, &GitPattern)> = self
@@ -445,9 +445,9 @@ pub struct BurndownSeries {
 /// The burndown of a git collector of the plan, per component (in name order): the sum of the
 /// component's patterns (those of the plan now) at each commit counted for all of them.
 pub async fn burndown(state: &AppState, collector: &str) -> mhd_store::Result<Vec<BurndownSeries>> {
-    let Some(config) = state
-        .plan
-        .as_ref()
+    let plan = state.plan();
+    let Some(config) = plan
+        .as_deref()
         .and_then(|p| p.collectors.git.iter().find(|g| g.name == collector))
     else {
         return Ok(Vec::new());

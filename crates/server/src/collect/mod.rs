@@ -390,7 +390,7 @@ pub(crate) fn std_duration(d: time::Duration) -> std::time::Duration {
 ///
 /// Refuses (naming the collector) a schedule whose interval or timeout is not above zero.
 pub fn start_in(state: &AppState, base: &Path) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
-    let Some(plan) = &state.plan else {
+    let Some(plan) = state.plan() else {
         return Ok(Vec::new());
     };
     let collectors = Collector::from_plan(&plan.collectors, base);

@@ -111,7 +111,7 @@ pub async fn command(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    let Some(notifier) = state.notifier.get() else {
+    let Some(notifier) = state.notifier() else {
         return Err(not_running());
     };
     let Some(secret) = notifier.chat_secret() else {
@@ -161,7 +161,7 @@ fn help(command: &str) -> String {
 
 /// The executive summary in a few lines.
 async fn status(state: &AppState, public_url: &str) -> String {
-    let Some(plan) = &state.plan else {
+    let Some(plan) = state.plan() else {
         return "The dashboard runs without a plan, so it has no summary.".to_owned();
     };
     let model = match state.model().await {

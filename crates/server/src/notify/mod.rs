@@ -765,7 +765,17 @@ pub async fn start_with(
 /// answer what needs a channel (a Jira issue on request); only the leading one delivers
 /// ([`run_workers`]).
 pub fn prepare(state: &AppState, options: NotifierOptions) -> Result<(), String> {
-    let (configs, chat) = match &state.plan {
+    prepare_for(state, state.plan().as_deref(), options)
+}
+
+/// [`prepare`] for the channels of `plan` (one about to be put in force); nothing changes when
+/// one of them cannot be made ready.
+pub fn prepare_for(
+    state: &AppState,
+    plan: Option<&mhd_core::plan::Plan>,
+    options: NotifierOptions,
+) -> Result<(), String> {
+    let (configs, chat) = match plan {
         Some(plan) => (plan.notify.clone(), plan.chat.signing_secret.clone()),
         None => (Vec::new(), None),
     };
@@ -793,17 +803,19 @@ pub fn prepare(state: &AppState, options: NotifierOptions) -> Result<(), String>
         sent: state.metrics.notify.attempts.clone(),
         pending: state.metrics.notify.pending.clone(),
     });
-    state
-        .notifier
-        .set(Notifier { shared })
-        .map_err(|_| "notifications: already started".to_owned())
+    // A reloaded plan's channels replace the previous ones.
+    *state
+        .notifier_now
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Notifier { shared });
+    Ok(())
 }
 
 /// Delivers: marks failed the deliveries of channels no longer in the plan, then spawns one
 /// worker per channel, which resume the deliveries a previous run (or a previous leader) left
 /// pending. Needs [`prepare`] first.
 pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
-    let Some(notifier) = state.notifier.get() else {
+    let Some(notifier) = state.notifier() else {
         return Err("notifications: not prepared".to_owned());
     };
     let shared = notifier.shared.clone();

@@ -114,7 +114,7 @@ impl ResourcesData {
                 .collect()
         };
         let (mut burndowns, mut log_errors) = (Vec::new(), None);
-        if let Some(plan) = &state.plan {
+        if let Some(plan) = state.plan().as_deref() {
             for git in &plan.collectors.git {
                 let series = crate::collect::git::burndown(state, &git.name).await?;
                 let label = format!("Code left to migrate, by component ({})", git.name);
