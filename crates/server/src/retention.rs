@@ -61,15 +61,8 @@ pub fn start_every(state: &AppState, first: Duration, every: Duration) -> JoinHa
     tokio::spawn(async move {
         tokio::time::sleep(first).await;
         loop {
-            match run_once(&state).await {
-                Ok(_) => {}
-                Err(mhd_store::StoreError::Unsupported(why)) => {
-                    tracing::info!("no retention passes: {why}");
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!("the retention pass failed, it runs again in an hour: {e}");
-                }
+            if let Err(e) = run_once(&state).await {
+                tracing::warn!("the retention pass failed, it runs again in an hour: {e}");
             }
             tokio::time::sleep(every).await;
         }

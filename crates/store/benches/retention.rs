@@ -22,7 +22,7 @@ use mhd_core::plan::RetentionSettings;
 use mhd_core::sample::Sample;
 use mhd_core::sketch::ValueSketch;
 use mhd_store::retention::Resolution;
-use mhd_store::{SqliteStore, Store};
+use mhd_store::{RetentionStore, SqliteStore, Store};
 use time::OffsetDateTime;
 
 const METRICS: [&str; 10] = [
