@@ -332,12 +332,13 @@ impl Database {
         each!(self, s => s.run_retention(settings, now).await)
     }
 
-    /// Hands the pages freed by pruning back to the file system (SQLite; nothing to do on
-    /// PostgreSQL, whose autovacuum reuses them).
-    pub async fn vacuum_into_incremental(&self) -> Result<()> {
+    /// Rewrites a SQLite store once so that it hands the pages freed by pruning back to the
+    /// file system from then on; whether it did (nothing to do on PostgreSQL, whose autovacuum
+    /// makes the space reusable).
+    pub async fn vacuum_into_incremental(&self) -> Result<bool> {
         match self {
-            Database::Sqlite(s) => s.vacuum_into_incremental().await,
-            Database::Postgres(_) => Ok(()),
+            Database::Sqlite(s) => s.vacuum_into_incremental().await.map(|()| true),
+            Database::Postgres(_) => Ok(false),
         }
     }
 
