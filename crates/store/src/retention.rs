@@ -399,6 +399,32 @@ pub(crate) trait ReadRow {
     fn bytes(&self, column: &str) -> Result<Vec<u8>>;
 }
 
+impl<R> ReadRow for R
+where
+    R: Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn int(&self, column: &str) -> Result<i64> {
+        Ok(self.try_get(column)?)
+    }
+    fn real(&self, column: &str) -> Result<f64> {
+        Ok(self.try_get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+    fn bytes(&self, column: &str) -> Result<Vec<u8>> {
+        Ok(self.try_get(column)?)
+    }
+}
+
 /// What the pass and the reads of samples ask of a backend: transactions, statements with
 /// bound values, rows, and the few steps that are its own.
 pub(crate) trait Backend: Sync {
@@ -859,46 +885,21 @@ async fn prune_operations<B: Backend>(b: &B, before: OffsetDateTime) -> Result<u
 /// suite's newest [`mhd_core::testview::TREND_RUNS`] runs (those its trend shows)
 /// whatever their age. Returns (runs, cases) deleted.
 async fn prune_test_runs<B: Backend>(b: &B, before: OffsetDateTime) -> Result<(u64, u64)> {
-    let (mut runs, mut cases) = (0u64, 0u64);
-    loop {
-        let mut tx = b.begin_pass_write().await?;
-        let ids = B::fetch(
-            &mut tx,
-            "SELECT id FROM test_runs t WHERE run_at_us < $1 AND ( \
-               SELECT COUNT(*) FROM test_runs n WHERE n.suite = t.suite \
-               AND (n.run_at_us > t.run_at_us OR (n.run_at_us = t.run_at_us AND n.id > t.id)) \
-             ) >= $2 ORDER BY run_at_us, id LIMIT $3",
-            &[
-                Bind::Int(to_us(before)),
-                Bind::Int(mhd_core::testview::TREND_RUNS as i64),
-                // Runs carry their cases: fewer runs per batch.
-                Bind::Int(BATCH / 20),
-            ],
-        )
-        .await?
-        .iter()
-        .map(|r| r.int("id"))
-        .collect::<Result<Vec<i64>>>()?;
-        if ids.is_empty() {
-            b.commit(tx).await?;
-            break;
-        }
-        let list = [Bind::Ids(&ids)];
-        cases += B::execute(
-            &mut tx,
-            &format!("DELETE FROM test_cases WHERE run_id {}", B::in_ids(1)),
-            &list,
-        )
-        .await?;
-        runs += B::execute(
-            &mut tx,
-            &format!("DELETE FROM test_runs WHERE id {}", B::in_ids(1)),
-            &list,
-        )
-        .await?;
-        b.commit(tx).await?;
-        tokio::time::sleep(PAUSE).await;
-    }
+    let [cases, runs] = delete_by_ids(
+        b,
+        "SELECT id FROM test_runs t WHERE run_at_us < $1 AND ( \
+           SELECT COUNT(*) FROM test_runs n WHERE n.suite = t.suite \
+           AND (n.run_at_us > t.run_at_us OR (n.run_at_us = t.run_at_us AND n.id > t.id)) \
+         ) >= $2 ORDER BY run_at_us, id LIMIT $3",
+        &[
+            Bind::Int(to_us(before)),
+            Bind::Int(mhd_core::testview::TREND_RUNS as i64),
+            // Runs carry their cases: fewer runs per batch.
+            Bind::Int(BATCH / 20),
+        ],
+        [("test_cases", "run_id"), ("test_runs", "id")],
+    )
+    .await?;
     Ok((runs, cases))
 }
 
@@ -909,45 +910,55 @@ async fn prune_resolved_alerts<B: Backend>(
     b: &B,
     before: OffsetDateTime,
 ) -> Result<(u64, u64, u64)> {
-    let (mut alerts, mut events, mut deliveries) = (0u64, 0u64, 0u64);
+    let [events, acks, deliveries, _, alerts] = delete_by_ids(
+        b,
+        "SELECT id FROM alerts WHERE state = 'resolved' AND resolved_at_us < $1 \
+         ORDER BY resolved_at_us, id LIMIT $2",
+        &[Bind::Int(to_us(before)), Bind::Int(BATCH / 10)],
+        [
+            ("alert_events", "alert_id"),
+            ("alert_acks", "alert_id"),
+            ("deliveries", "alert_id"),
+            ("jira_issues", "alert_id"),
+            ("alerts", "id"),
+        ],
+    )
+    .await?;
+    Ok((alerts, events + acks, deliveries))
+}
+
+/// Runs `select` (the ids of a batch, `binds` bound) and deletes, in its transaction, the rows
+/// of each `(table, column)` whose column holds one of them, in order, until it finds none.
+/// Returns the rows deleted per table.
+async fn delete_by_ids<B: Backend, const N: usize>(
+    b: &B,
+    select: &str,
+    binds: &[Bind<'_>],
+    tables: [(&str, &str); N],
+) -> Result<[u64; N]> {
+    let mut deleted = [0u64; N];
     loop {
         let mut tx = b.begin_pass_write().await?;
-        let ids = B::fetch(
-            &mut tx,
-            "SELECT id FROM alerts WHERE state = 'resolved' AND resolved_at_us < $1 \
-             ORDER BY resolved_at_us, id LIMIT $2",
-            &[Bind::Int(to_us(before)), Bind::Int(BATCH / 10)],
-        )
-        .await?
-        .iter()
-        .map(|r| r.int("id"))
-        .collect::<Result<Vec<i64>>>()?;
+        let ids = B::fetch(&mut tx, select, binds)
+            .await?
+            .iter()
+            .map(|r| r.int("id"))
+            .collect::<Result<Vec<i64>>>()?;
         if ids.is_empty() {
             b.commit(tx).await?;
-            break;
+            return Ok(deleted);
         }
-        let list = [Bind::Ids(&ids)];
-        let mut delete = async |table: &str| {
-            B::execute(
+        for (n, (table, column)) in deleted.iter_mut().zip(tables) {
+            *n += B::execute(
                 &mut tx,
-                &format!("DELETE FROM {table} WHERE alert_id {}", B::in_ids(1)),
-                &list,
+                &format!("DELETE FROM {table} WHERE {column} {}", B::in_ids(1)),
+                &[Bind::Ids(&ids)],
             )
-            .await
-        };
-        events += delete("alert_events").await? + delete("alert_acks").await?;
-        deliveries += delete("deliveries").await?;
-        delete("jira_issues").await?;
-        alerts += B::execute(
-            &mut tx,
-            &format!("DELETE FROM alerts WHERE id {}", B::in_ids(1)),
-            &list,
-        )
-        .await?;
+            .await?;
+        }
         b.commit(tx).await?;
         tokio::time::sleep(PAUSE).await;
     }
-    Ok((alerts, events, deliveries))
 }
 
 /// Deletes the deliveries made before `before` that were sent or gave up, of alerts that
@@ -1210,24 +1221,6 @@ fn sqlite_query(
         };
     }
     q
-}
-
-impl ReadRow for SqliteRow {
-    fn int(&self, column: &str) -> Result<i64> {
-        Ok(self.try_get(column)?)
-    }
-    fn real(&self, column: &str) -> Result<f64> {
-        Ok(self.try_get(column)?)
-    }
-    fn text(&self, column: &str) -> Result<String> {
-        Ok(self.try_get(column)?)
-    }
-    fn opt_text(&self, column: &str) -> Result<Option<String>> {
-        Ok(self.try_get(column)?)
-    }
-    fn bytes(&self, column: &str) -> Result<Vec<u8>> {
-        Ok(self.try_get(column)?)
-    }
 }
 
 impl Backend for SqliteStore {

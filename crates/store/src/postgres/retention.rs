@@ -8,11 +8,11 @@
 //! the aggregates and the mark of what they count agree.
 
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{PgConnection, Postgres, Row, Transaction};
+use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::PgStore;
 use crate::Result;
-use crate::retention::{Backend, Bind, ReadRow};
+use crate::retention::{Backend, Bind};
 
 /// The advisory lock each write transaction of a retention pass holds (an arbitrary constant:
 /// "mhd" and a 3).
@@ -32,24 +32,6 @@ fn pg_query(sql: &str, binds: &[Bind<'_>]) -> sqlx::query::Query<'static, Postgr
         };
     }
     q
-}
-
-impl ReadRow for PgRow {
-    fn int(&self, column: &str) -> Result<i64> {
-        Ok(self.try_get(column)?)
-    }
-    fn real(&self, column: &str) -> Result<f64> {
-        Ok(self.try_get(column)?)
-    }
-    fn text(&self, column: &str) -> Result<String> {
-        Ok(self.try_get(column)?)
-    }
-    fn opt_text(&self, column: &str) -> Result<Option<String>> {
-        Ok(self.try_get(column)?)
-    }
-    fn bytes(&self, column: &str) -> Result<Vec<u8>> {
-        Ok(self.try_get(column)?)
-    }
 }
 
 impl Backend for PgStore {

@@ -5,13 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use mhd_core::model::Options;
+use mhd_core::model::{Options, ViewModel};
 use mhd_core::plan::{Plan, RetentionSettings, parse};
 use mhd_core::sample::Sample;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
 use mhd_core::{NewOperation, System};
 use mhd_store::retention::{Resolution, RetentionReport, SampleStats};
-use mhd_store::{RetentionStore, gather};
+use mhd_store::{AlertStore, RetentionStore, Store, gather};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -267,6 +267,13 @@ async fn filled<B: Both>(b: &B) -> (B::S, Raw) {
     (store, raw)
 }
 
+/// What the views show of `store` as of [`NOW`], with the test's plan.
+async fn model<S: Store + AlertStore>(store: &S) -> ViewModel {
+    gather::view_model(store, Some(&plan()), NOW, false, Options::default())
+        .await
+        .unwrap()
+}
+
 fn us(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000) as i64
 }
@@ -403,11 +410,8 @@ async fn assert_bounded(raw: &Raw) {
 
 async fn retention_over_120_days_keeps_every_migration_figure_and_bounds_the_store<B: Both>(b: &B) {
     let (store, raw) = filled(b).await;
-    let plan = plan();
 
-    let model_before = gather::view_model(&store, Some(&plan), NOW, false, Options::default())
-        .await
-        .unwrap();
+    let model_before = model(&store).await;
     let counts_before = store.migration_counts().await.unwrap();
     let progress_before = store.dataset_progress().await.unwrap();
     let datasets_before = store.migrated_datasets().await.unwrap();
@@ -420,9 +424,7 @@ async fn retention_over_120_days_keeps_every_migration_figure_and_bounds_the_sto
     let report = store.run_retention(&settings(), NOW).await.unwrap();
 
     // Every figure the views show is the same.
-    let model_after = gather::view_model(&store, Some(&plan), NOW, false, Options::default())
-        .await
-        .unwrap();
+    let model_after = model(&store).await;
     assert_eq!(model_before.summary, model_after.summary);
     assert_eq!(model_before.timeline, model_after.timeline);
     assert_eq!(model_before.components, model_after.components);
@@ -502,9 +504,7 @@ async fn retention_over_120_days_keeps_every_migration_figure_and_bounds_the_sto
     let again = store.run_retention(&settings(), NOW).await.unwrap();
     assert_eq!(again.deleted(), 0, "{again:?}");
     assert_eq!(again.samples_rolled_up, 0, "{again:?}");
-    let model_again = gather::view_model(&store, Some(&plan), NOW, false, Options::default())
-        .await
-        .unwrap();
+    let model_again = model(&store).await;
     assert_eq!(model_before, model_again);
     same_figures(&raw_long, &stats(&store, LONG, Resolution::Hour).await);
     raw.close().await;
@@ -531,10 +531,7 @@ fn sum(a: &RetentionReport, b: &RetentionReport) -> RetentionReport {
 
 async fn two_passes_at_once_count_every_sample_once_and_delete_each_row_once<B: Both>(b: &B) {
     let (store, raw) = filled(b).await;
-    let plan = plan();
-    let model_before = gather::view_model(&store, Some(&plan), NOW, false, Options::default())
-        .await
-        .unwrap();
+    let model_before = model(&store).await;
     let raw_long = stats(&store, LONG, Resolution::Raw).await;
     let raw_short = stats(&store, SHORT, Resolution::Raw).await;
     let ops_before = raw.count("SELECT COUNT(*) FROM operations").await;
@@ -578,9 +575,7 @@ async fn two_passes_at_once_count_every_sample_once_and_delete_each_row_once<B: 
         // The days kept: 90 whole ones before today and today's first half.
         3 * (90 * 24 * 60 + 12 * 60) / SAMPLE_EVERY,
     );
-    let model_after = gather::view_model(&other, Some(&plan), NOW, false, Options::default())
-        .await
-        .unwrap();
+    let model_after = model(&other).await;
     assert_eq!(model_before, model_after);
     raw.close().await;
 }
