@@ -439,6 +439,10 @@ pub(crate) trait Backend: Sync {
 
     /// `column IN` the ids bound as parameter `$param` ([`Bind::Ids`]), as the backend says it.
     fn in_ids(param: usize) -> String;
+    /// Placeholders of `n` parameters, `$first` on, in a statement where every parameter
+    /// stands once and in order (SQLite looks a numbered one up by walking the list of them,
+    /// which a statement of thousands makes slow; it numbers a plain `?` by its place).
+    fn in_order(first: usize, n: usize) -> String;
     /// What comes before a column that a read of the raw samples not yet rolled up must not look
     /// up by its index (SQLite's planner would read the whole span through it otherwise).
     const NOT_BY_INDEX: &'static str;
@@ -652,7 +656,7 @@ fn coarser(
 }
 
 /// `$first, $first+1, …` for `n` values.
-fn params(first: usize, n: usize) -> String {
+pub(crate) fn params(first: usize, n: usize) -> String {
     (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -670,7 +674,7 @@ async fn merge_into<B: Backend>(
     let rows: Vec<((SeriesKey, i64), Agg)> = rows.into_iter().collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let keys = (0..chunk.len())
-            .map(|i| format!("({})", params(4 * i + 1, 4)))
+            .map(|i| format!("({})", B::in_order(4 * i + 1, 4)))
             .collect::<Vec<_>>()
             .join(", ");
         let mut binds = Vec::with_capacity(4 * chunk.len());
@@ -682,11 +686,14 @@ async fn merge_into<B: Backend>(
                 Bind::Text(&key.2),
             ]);
         }
+        // A join with the keys, which both backends look up through the primary key.
         let existing = B::fetch(
             conn,
             &format!(
-                "SELECT metric, {column} AS at, component, labels, unit, min, max, sum, count, \
-                 sketch FROM {table} WHERE (metric, {column}, component, labels) IN (VALUES {keys})"
+                "SELECT t.metric, t.{column} AS at, t.component, t.labels, t.unit, t.min, t.max, \
+                 t.sum, t.count, t.sketch FROM (VALUES {keys}) AS k JOIN {table} t \
+                 ON t.metric = k.column1 AND t.{column} = k.column2 \
+                 AND t.component = k.column3 AND t.labels = k.column4"
             ),
             &binds,
         )
@@ -717,7 +724,7 @@ async fn merge_into<B: Backend>(
             })
             .collect();
         let values = (0..chunk.len())
-            .map(|i| format!("({})", params(10 * i + 1, 10)))
+            .map(|i| format!("({})", B::in_order(10 * i + 1, 10)))
             .collect::<Vec<_>>()
             .join(", ");
         let mut binds = Vec::with_capacity(10 * chunk.len());
@@ -1231,6 +1238,9 @@ impl Backend for SqliteStore {
 
     fn in_ids(param: usize) -> String {
         format!("IN (SELECT value FROM json_each(${param}))")
+    }
+    fn in_order(_first: usize, n: usize) -> String {
+        vec!["?"; n].join(", ")
     }
     // The unary `+` keeps SQLite from reading every sample of the span through the index.
     const NOT_BY_INDEX: &'static str = "+";

@@ -43,6 +43,9 @@ impl Backend for PgStore {
     fn in_ids(param: usize) -> String {
         format!("= ANY(${param})")
     }
+    fn in_order(first: usize, n: usize) -> String {
+        crate::retention::params(first, n)
+    }
     // PostgreSQL's planner picks the ids' index by itself.
     const NOT_BY_INDEX: &'static str = "";
 
