@@ -17,7 +17,6 @@ use time::{Duration, OffsetDateTime};
 
 use crate::backends;
 use crate::both::{Both, Raw};
-use mhd_store::prelude::*;
 
 crate::on_both!(
     "rt";
