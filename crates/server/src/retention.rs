@@ -1,7 +1,9 @@
 //! Retention in a running server: [`start`] runs the store's retention pass (the plan's
 //! `[retention]`, see [`mhd_store::retention`]) once shortly after start, then every
 //! [`RUN_EVERY`], as `mhd retention run` does on demand. The pass works in small batches, so
-//! the server's own writes go on meanwhile.
+//! the server's own writes go on meanwhile. Every replica runs it, not only the leader: on a
+//! shared PostgreSQL store passes running at once take turns batch by batch, and what one has
+//! done the other finds done.
 
 use std::time::Duration;
 
@@ -36,6 +38,7 @@ pub async fn run_once(state: &AppState) -> mhd_store::Result<RetentionReport> {
             samples = report.samples,
             sample_minutes = report.sample_minutes,
             sample_hours = report.sample_hours,
+            sample_days = report.sample_days,
             operations = report.operations,
             test_runs = report.test_runs,
             test_cases = report.test_cases,
@@ -61,15 +64,8 @@ pub fn start_every(state: &AppState, first: Duration, every: Duration) -> JoinHa
     tokio::spawn(async move {
         tokio::time::sleep(first).await;
         loop {
-            match run_once(&state).await {
-                Ok(_) => {}
-                Err(mhd_store::StoreError::Unsupported(why)) => {
-                    tracing::info!("no retention passes: {why}");
-                    return;
-                }
-                Err(e) => {
-                    tracing::warn!("the retention pass failed, it runs again in an hour: {e}");
-                }
+            if let Err(e) = run_once(&state).await {
+                tracing::warn!("the retention pass failed, it runs again in an hour: {e}");
             }
             tokio::time::sleep(every).await;
         }

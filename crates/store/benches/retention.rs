@@ -12,6 +12,10 @@
 //!   same rows (one statement per table, in one transaction), each on a fresh copy of the same
 //!   store, 5 rounds.
 //!
+//! - the same pass on PostgreSQL over the same store, copied into a fresh database each round,
+//!   beside a plain `DELETE` of the same rows there (when a server answers at
+//!   `MHD_TEST_POSTGRES`, default the local test server).
+//!
 //! Run with `cargo bench -p mhd-store --bench retention` (`MHD_BENCH_ROUNDS` changes the rounds).
 
 use std::path::Path;
@@ -22,7 +26,7 @@ use mhd_core::plan::RetentionSettings;
 use mhd_core::sample::Sample;
 use mhd_core::sketch::ValueSketch;
 use mhd_store::retention::Resolution;
-use mhd_store::{SqliteStore, Store};
+use mhd_store::{RetentionStore, SqliteStore, Store};
 use time::OffsetDateTime;
 
 const METRICS: [&str; 10] = [
@@ -388,5 +392,88 @@ fn main() {
             "  baseline: plain DELETE in one transaction  {}",
             spread(plain)
         );
+        on_postgres(&source, now, rounds).await;
     });
+}
+
+/// The same pass on PostgreSQL, over the same store copied into a database of its own each
+/// round (`mhd store copy`, then `ANALYZE`), beside a plain `DELETE` of the same rows; skipped
+/// when no server answers at `MHD_TEST_POSTGRES` (default the local test server).
+async fn on_postgres(source: &Path, now: OffsetDateTime, rounds: usize) {
+    use sqlx::Connection as _;
+    let admin = std::env::var("MHD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
+        println!("  (no PostgreSQL at {admin}: the pass there is not measured)");
+        return;
+    };
+    let base = admin.rsplit_once('/').expect("a URL with a database").0;
+    let from = mhd_store::Database::open(&source.display().to_string(), 2)
+        .await
+        .unwrap();
+    let fresh = async |conn: &mut sqlx::PgConnection, name: &str| {
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        let url = format!("{base}/{name}");
+        let to = mhd_store::Database::open(&url, 2).await.unwrap();
+        mhd_store::copy::copy(&from, &to, false).await.unwrap();
+        let mut own = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql("ANALYZE").execute(&mut own).await.unwrap();
+        (to, own)
+    };
+    let settings = RetentionSettings::default();
+    let (mut pass, mut plain) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let name = format!("mhd_bench_retention_{}", std::process::id());
+        let (store, own) = fresh(&mut conn, &name).await;
+        let s = Instant::now();
+        let report = store.run_retention(&settings, now).await.unwrap();
+        pass.push(s.elapsed().as_secs_f64());
+        if round == 0 {
+            println!("  PostgreSQL removed: {report:?}");
+        }
+        store.close().await;
+        own.close().await.unwrap();
+        let (store, mut own) = fresh(&mut conn, &name).await;
+        let s = Instant::now();
+        let mut tx = own.begin().await.unwrap();
+        for (table, keep) in [
+            ("operations", settings.operations),
+            ("samples", settings.samples),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE timestamp_us < $1"
+            )))
+            .bind(us(now - keep))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        plain.push(s.elapsed().as_secs_f64());
+        store.close().await;
+        own.close().await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    println!("  PostgreSQL, seconds, min / median / max of {rounds} rounds");
+    println!(
+        "  mhd: retention pass (roll-up, batches)      {}",
+        spread(pass)
+    );
+    println!(
+        "  baseline: plain DELETE in one transaction  {}",
+        spread(plain)
+    );
 }

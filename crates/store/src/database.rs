@@ -28,6 +28,7 @@ use crate::history::*;
 #[allow(clippy::wildcard_imports)]
 use crate::outbox::*;
 use crate::postgres::{PgStaging, PgStore};
+use crate::retention::RetentionStore as _;
 #[allow(clippy::wildcard_imports)]
 use crate::sessions::*;
 use crate::sqlite::{Chunk, DatasetIds, OperationWriter, SqliteStore};
@@ -322,29 +323,22 @@ impl Database {
         })
     }
 
-    /// Runs one retention pass as of `now` (see [`crate::retention`]). PostgreSQL stores keep
-    /// everything for now: a pass there is refused, saying so.
+    /// Runs one retention pass as of `now` (see [`crate::retention`]).
     pub async fn run_retention(
         &self,
         settings: &mhd_core::plan::RetentionSettings,
         now: OffsetDateTime,
     ) -> Result<crate::retention::RetentionReport> {
-        match self {
-            Database::Sqlite(s) => s.run_retention(settings, now).await,
-            Database::Postgres(_) => Err(StoreError::Unsupported(
-                "retention passes run on SQLite stores; a PostgreSQL store keeps every record \
-                 for now (prune it with the database's own tools if it must shrink)"
-                    .to_owned(),
-            )),
-        }
+        each!(self, s => s.run_retention(settings, now).await)
     }
 
-    /// Hands the pages freed by pruning back to the file system (SQLite; nothing to do on
-    /// PostgreSQL, whose autovacuum reuses them).
-    pub async fn vacuum_into_incremental(&self) -> Result<()> {
+    /// Rewrites a SQLite store once so that it hands the pages freed by pruning back to the
+    /// file system from then on; whether it did (nothing to do on PostgreSQL, whose autovacuum
+    /// makes the space reusable).
+    pub async fn vacuum_into_incremental(&self) -> Result<bool> {
         match self {
-            Database::Sqlite(s) => s.vacuum_into_incremental().await,
-            Database::Postgres(_) => Ok(()),
+            Database::Sqlite(s) => s.vacuum_into_incremental().await.map(|()| true),
+            Database::Postgres(_) => Ok(false),
         }
     }
 
@@ -359,6 +353,18 @@ impl Database {
         resolution: crate::retention::Resolution,
     ) -> Result<Vec<crate::retention::SampleBucket>> {
         each!(self, s => s.sample_buckets(metrics, since, until, bucket, resolution).await)
+    }
+
+    /// Each series of `metric` over `[since, until)`: min, max, mean, count and p95 (see
+    /// [`crate::retention::RetentionStore::sample_stats`]).
+    pub async fn sample_stats(
+        &self,
+        metric: &str,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        resolution: crate::retention::Resolution,
+    ) -> Result<Vec<crate::retention::SampleStats>> {
+        each!(self, s => s.sample_stats(metric, since, until, resolution).await)
     }
 
     /// Ends a short-lived process's use of the store without the work of closing it (see the

@@ -39,6 +39,7 @@ pub use database::{Database, Location, Staging, TestRunWriter};
 pub use history::HistoryStore;
 pub use migrate::LATEST as SCHEMA_VERSION;
 pub use outbox::Outbox;
+pub use retention::RetentionStore;
 pub use sessions::SessionStore;
 pub use sqlite::{Chunk, DatasetIds, OperationWriter, SqliteStore, WriteTx};
 pub use watch::{ChangeWatcher, Changed, Lease};
@@ -372,6 +373,6 @@ pub trait Store: Sync {
 pub mod prelude {
     pub use crate::{
         AlertStore as _, AuditStore as _, AuthStore as _, CollectorStore as _, HistoryStore as _,
-        Outbox as _, SessionStore as _, Store as _,
+        Outbox as _, RetentionStore as _, SessionStore as _, Store as _,
     };
 }

@@ -1,33 +1,49 @@
 //! Retention (the plan's `[retention]`, DESIGN §8): the store stays bounded, and no clean-up
 //! ever changes how far the migration is.
 //!
-//! One pass ([`SqliteStore::run_retention`]) first rolls the raw samples not yet counted up
+//! One pass ([`RetentionStore::run_retention`]) first rolls the raw samples not yet counted up
 //! into the 1-minute, 1-hour and 1-day aggregates, then deletes what is past its retention, kind by
 //! kind, in small transactions of at most [`BATCH`] rows with a pause between them, so that a
 //! write arriving meanwhile waits one batch at most. What the views read of the migration is
 //! never pruned: each dataset's state (`datasets`), the per-day migration counts
 //! (`migration_days`), and the operations of type `milestone` and `phase_complete`, which mark
-//! the timeline. Last, `PRAGMA incremental_vacuum` hands the freed pages back to the file
-//! system when the store was made with `auto_vacuum = INCREMENTAL` (every store made since
-//! schema version 14); an older store keeps them on its free list, where later writes reuse
-//! them, so the file stops growing but does not shrink until [`SqliteStore::vacuum_into_incremental`]
-//! rewrites it once.
+//! the timeline.
 //!
-//! Samples are read back over a span through [`SqliteStore::sample_buckets`] and
-//! [`SqliteStore::sample_stats`], which take the aggregates where the span is long or past the
-//! raw samples' retention, and the raw samples not yet rolled up on top of them: the two are
-//! disjoint, so nothing is counted twice or missed.
+//! Both backends run the same pass, written once here: its order, its batches, the aggregates'
+//! arithmetic and the SQL (with `$n` parameters, which both read); each backend only opens its
+//! transactions, binds values and decodes rows ([`Backend`]). Where they differ:
+//!
+//! - SQLite last runs `PRAGMA incremental_vacuum`, handing the freed pages back to the file
+//!   system when the store was made with `auto_vacuum = INCREMENTAL` (every store made since
+//!   schema version 14); an older store keeps them on its free list, where later writes reuse
+//!   them, so the file stops growing but does not shrink until
+//!   [`SqliteStore::vacuum_into_incremental`] rewrites it once. PostgreSQL needs nothing of the
+//!   kind: autovacuum makes the deleted rows' space reusable.
+//! - On PostgreSQL several replicas (and `mhd retention run`) may run a pass at once: each of a
+//!   pass's transactions holds an advisory lock, so that two passes take turns batch by batch and
+//!   a sample is counted into the aggregates once. And since a sample's id is drawn before its
+//!   transaction commits, a later id may commit first: the roll-up only counts samples up to an
+//!   id every write of samples has finished with (see `PgStore`'s `sample_horizon`), so that
+//!   none is skipped.
+//!
+//! Samples are read back over a span through [`RetentionStore::sample_buckets`] and
+//! [`RetentionStore::sample_stats`], which take the aggregates where the span is long or past the
+//! raw samples' retention, and the raw samples not yet rolled up on top of them, in one
+//! snapshot: the two are disjoint, so nothing is counted twice or missed.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::DerefMut;
 
 use mhd_core::plan::RetentionSettings;
 use mhd_core::sketch::ValueSketch;
 use serde::Serialize;
-use sqlx::{Row, SqliteConnection};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, SqliteConnection};
 use time::{Duration, OffsetDateTime};
 
 use crate::Result;
-use crate::sqlite::{HOUR_US, SqliteStore, from_us, to_us};
+use crate::sqlite::{HOUR_US, SqliteStore, WriteTx, from_us, to_us};
 
 /// The most rows one retention transaction deletes or rolls up: a few milliseconds of work, so
 /// a write waits at most that long.
@@ -38,6 +54,9 @@ const PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Pages handed back to the file system per `incremental_vacuum` step.
 const VACUUM_STEP: i64 = 1_000;
+
+/// Aggregate rows read or written by one statement of the roll-up (10 values each written).
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// Microseconds in a minute.
 const MINUTE_US: i64 = 60_000_000;
@@ -107,9 +126,11 @@ pub struct RetentionReport {
     pub alert_events: u64,
     /// Notification deliveries deleted.
     pub deliveries: u64,
-    /// Bytes handed back to the file system by the incremental vacuum.
+    /// Bytes handed back to the file system by the incremental vacuum (SQLite; always 0 on
+    /// PostgreSQL, whose autovacuum makes the space of deleted rows reusable by itself).
     pub bytes_freed: u64,
-    /// Bytes freed inside the file but kept by it (a store made without incremental vacuum).
+    /// Bytes freed inside the file but kept by it (a SQLite store made without incremental
+    /// vacuum; always 0 on PostgreSQL).
     pub bytes_reusable: u64,
 }
 
@@ -183,13 +204,13 @@ impl Resolution {
         }
     }
 
-    /// The aggregates' table and its time column (`None` for the raw samples).
-    fn table(self) -> Option<(&'static str, &'static str)> {
+    /// The aggregates it reads (`None` for the raw samples).
+    fn level(self) -> Option<Level> {
         match self {
             Resolution::Raw => None,
-            Resolution::Minute => Some(("sample_minutes", "minute")),
-            Resolution::Hour => Some(("sample_hours", "hour")),
-            Resolution::Day => Some(("sample_days", "day")),
+            Resolution::Minute => Some(MINUTES),
+            Resolution::Hour => Some(HOURS),
+            Resolution::Day => Some(DAYS),
         }
     }
 }
@@ -251,6 +272,34 @@ pub struct SampleStats {
     pub p95: Option<f64>,
 }
 
+/// One level of the aggregates: its table, its time column (whole units since 1970-01-01 UTC)
+/// and the length of its unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Level {
+    table: &'static str,
+    column: &'static str,
+    unit_us: i64,
+}
+
+/// The 1-minute aggregates.
+const MINUTES: Level = Level {
+    table: "sample_minutes",
+    column: "minute",
+    unit_us: MINUTE_US,
+};
+/// The 1-hour aggregates.
+const HOURS: Level = Level {
+    table: "sample_hours",
+    column: "hour",
+    unit_us: HOUR_US,
+};
+/// The 1-day aggregates.
+const DAYS: Level = Level {
+    table: "sample_days",
+    column: "day",
+    unit_us: DAY_US,
+};
+
 /// A series' key in the aggregates: metric, component and labels ('' for none).
 type SeriesKey = (String, String, String);
 
@@ -298,6 +347,18 @@ impl Agg {
             self.unit.clone_from(&other.unit);
         }
     }
+
+    /// The row's figures (`unit` only where the query reads it).
+    fn read(r: &impl ReadRow, with_unit: bool) -> Result<Agg> {
+        Ok(Agg {
+            unit: if with_unit { r.opt_text("unit")? } else { None },
+            min: r.real("min")?,
+            max: r.real("max")?,
+            sum: r.real("sum")?,
+            count: r.int("count")?,
+            sketch: ValueSketch::decode(&r.bytes("sketch")?).unwrap_or_default(),
+        })
+    }
 }
 
 fn labels_of(text: &str) -> BTreeMap<String, String> {
@@ -312,357 +373,924 @@ fn component_of(text: String) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-/// Binds `values` to a statement as one JSON array, read back with `json_each`.
-fn json_ids(ids: &[i64]) -> String {
-    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+/// A value bound to a statement's `$n`.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind<'a> {
+    /// An integer.
+    Int(i64),
+    /// A real number.
+    Real(f64),
+    /// Text.
+    Text(&'a str),
+    /// Text or NULL.
+    OptText(Option<&'a str>),
+    /// Bytes.
+    Bytes(Vec<u8>),
+    /// Ids, read by the backend's [`Backend::in_ids`].
+    Ids(&'a [i64]),
 }
 
-impl SqliteStore {
+/// A row of either backend, read by column name.
+pub(crate) trait ReadRow {
+    fn int(&self, column: &str) -> Result<i64>;
+    fn real(&self, column: &str) -> Result<f64>;
+    fn text(&self, column: &str) -> Result<String>;
+    fn opt_text(&self, column: &str) -> Result<Option<String>>;
+    fn bytes(&self, column: &str) -> Result<Vec<u8>>;
+}
+
+impl<R> ReadRow for R
+where
+    R: Row,
+    for<'c> &'c str: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn int(&self, column: &str) -> Result<i64> {
+        Ok(self.try_get(column)?)
+    }
+    fn real(&self, column: &str) -> Result<f64> {
+        Ok(self.try_get(column)?)
+    }
+    fn text(&self, column: &str) -> Result<String> {
+        Ok(self.try_get(column)?)
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>> {
+        Ok(self.try_get(column)?)
+    }
+    fn bytes(&self, column: &str) -> Result<Vec<u8>> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+/// What the pass and the reads of samples ask of a backend: transactions, statements with
+/// bound values, rows, and the few steps that are its own.
+pub(crate) trait Backend: Sync {
+    /// A connection, on which statements run.
+    type Conn: Send;
+    /// A write transaction of the pass (see [`Backend::begin_pass_write`]).
+    type Write: DerefMut<Target = Self::Conn> + Send;
+    /// A read-only transaction seeing one snapshot.
+    type Read: DerefMut<Target = Self::Conn> + Send;
+    /// A row read back.
+    type Row: ReadRow + Send;
+
+    /// `column IN` the ids bound as parameter `$param` ([`Bind::Ids`]), as the backend says it.
+    fn in_ids(param: usize) -> String;
+    /// Placeholders of `n` parameters, `$first` on, in a statement where every parameter
+    /// stands once and in order (SQLite looks a numbered one up by walking the list of them,
+    /// which a statement of thousands makes slow; it numbers a plain `?` by its place).
+    fn in_order(first: usize, n: usize) -> String;
+    /// What comes before a column that a read of the raw samples not yet rolled up must not look
+    /// up by its index (SQLite's planner would read the whole span through it otherwise).
+    const NOT_BY_INDEX: &'static str;
+
+    /// Begins a write transaction of a retention pass: on PostgreSQL it holds the pass's
+    /// advisory lock, so that the transactions of passes run at once take turns.
+    fn begin_pass_write(&self) -> impl Future<Output = Result<Self::Write>> + Send;
+    /// Commits it.
+    fn commit(&self, tx: Self::Write) -> impl Future<Output = Result<()>> + Send;
+    /// Begins a read-only transaction that sees one snapshot throughout.
+    fn begin_read(&self) -> impl Future<Output = Result<Self::Read>> + Send;
+    /// Ends it.
+    fn end_read(&self, read: Self::Read) -> impl Future<Output = Result<()>> + Send;
+    /// Runs `sql` with `binds`, returning its rows.
+    fn fetch(
+        conn: &mut Self::Conn,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> impl Future<Output = Result<Vec<Self::Row>>> + Send;
+    /// Runs `sql` with `binds`, returning the rows it changed.
+    fn execute(
+        conn: &mut Self::Conn,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> impl Future<Output = Result<u64>> + Send;
+    /// The highest sample id such that every write of samples that drew an id up to it has
+    /// ended: the roll-up counts no sample past it, so that none with a lower id commits after
+    /// the mark passed it.
+    fn sample_horizon(&self) -> impl Future<Output = Result<i64>> + Send;
+    /// Hands the space freed by the pass back, if the backend does that: (bytes handed back to
+    /// the file system, bytes free inside the store for later writes).
+    fn hand_back_space(&self) -> impl Future<Output = Result<(u64, u64)>> + Send;
+}
+
+/// Retention on a store: one pass, the roll-up alone, and the samples read back over a span.
+pub trait RetentionStore: Sync {
     /// Runs one retention pass as of `now` (see the module's rules), returning what it did.
-    pub async fn run_retention(
+    fn run_retention(
         &self,
         settings: &RetentionSettings,
         now: OffsetDateTime,
-    ) -> Result<RetentionReport> {
-        self.run_retention_until(&Cutoffs::of(settings, now)).await
+    ) -> impl Future<Output = Result<RetentionReport>> + Send {
+        let cut = Cutoffs::of(settings, now);
+        async move { self.run_retention_until(&cut).await }
     }
 
-    /// [`SqliteStore::run_retention`] with each kind's cutoff given.
-    pub async fn run_retention_until(&self, cut: &Cutoffs) -> Result<RetentionReport> {
-        let mut report = RetentionReport {
-            samples_rolled_up: self.roll_up_samples().await?,
-            ..RetentionReport::default()
-        };
-        report.samples = self.prune_raw_samples(cut.samples).await?;
-        let [minutes, hours, days] = self.prune_sample_rollups(cut.sample_rollups).await?;
-        report.sample_minutes = minutes;
-        report.sample_hours = hours;
-        report.sample_days = days;
-        report.operations = self.prune_operations(cut.operations).await?;
-        let (runs, cases) = self.prune_test_runs(cut.test_runs).await?;
-        report.test_runs = runs;
-        report.test_cases = cases;
-        let (alerts, events, deliveries) = self.prune_resolved_alerts(cut.resolved_alerts).await?;
-        report.alerts = alerts;
-        report.alert_events = events;
-        report.deliveries = deliveries + self.prune_deliveries(cut.deliveries).await?;
-        let (freed, reusable) = self.vacuum_freed_pages().await?;
-        report.bytes_freed = freed;
-        report.bytes_reusable = reusable;
-        Ok(report)
+    /// [`RetentionStore::run_retention`] with each kind's cutoff given.
+    fn run_retention_until(
+        &self,
+        cut: &Cutoffs,
+    ) -> impl Future<Output = Result<RetentionReport>> + Send;
+
+    /// Counts the raw samples not yet rolled up into the 1-minute, 1-hour and 1-day aggregates,
+    /// in batches, returning how many.
+    fn roll_up_samples(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Every series of `metrics` over `[since, until)` in buckets of `bucket` (rounded to
+    /// whole rows of `resolution`, and `since` down to one), oldest first: from the raw samples,
+    /// or from the aggregates with the raw samples not yet rolled up added.
+    fn sample_buckets(
+        &self,
+        metrics: &[&str],
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        bucket: Duration,
+        resolution: Resolution,
+    ) -> impl Future<Output = Result<Vec<SampleBucket>>> + Send;
+
+    /// Each series of `metric` over `[since, until)`: min, max, mean, count and p95, from the
+    /// raw samples or from the aggregates of `resolution` with the raw samples not yet rolled
+    /// up added (see [`SampleStats::p95`] for its precision).
+    fn sample_stats(
+        &self,
+        metric: &str,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        resolution: Resolution,
+    ) -> impl Future<Output = Result<Vec<SampleStats>>> + Send;
+}
+
+impl<B: Backend> RetentionStore for B {
+    async fn run_retention_until(&self, cut: &Cutoffs) -> Result<RetentionReport> {
+        run_pass(self, cut).await
     }
 
-    /// Counts the raw samples not yet rolled up into the 1-minute, 1-hour and 1-day aggregates, in
-    /// batches, returning how many.
-    pub async fn roll_up_samples(&self) -> Result<u64> {
-        let mut total = 0u64;
-        loop {
-            let mut tx = self.begin_write().await?;
-            let done: i64 = sqlx::query_scalar(
-                "SELECT value FROM retention_marks WHERE name = 'samples_rolled_up'",
-            )
-            .fetch_one(&mut *tx)
-            .await?;
-            let rows = sqlx::query(
-                "SELECT id, timestamp_us, metric, value, unit, component, labels FROM samples \
-                 WHERE id > ? ORDER BY id LIMIT ?",
-            )
-            .bind(done)
-            .bind(BATCH)
-            .fetch_all(&mut *tx)
-            .await?;
-            let Some(last) = rows.last() else {
-                tx.rollback().await?;
-                return Ok(total);
-            };
-            let last: i64 = last.try_get("id")?;
-            let mut minutes: HashMap<(SeriesKey, i64), Agg> = HashMap::new();
-            for r in &rows {
-                let at: i64 = r.try_get("timestamp_us")?;
-                let key: SeriesKey = (
-                    r.try_get("metric")?,
-                    r.try_get::<Option<String>, _>("component")?
-                        .unwrap_or_default(),
-                    r.try_get::<Option<String>, _>("labels")?
-                        .unwrap_or_default(),
-                );
-                minutes
-                    .entry((key, at.div_euclid(MINUTE_US)))
-                    .or_insert_with(Agg::new)
-                    .add(r.try_get("value")?, r.try_get("unit")?);
-            }
-            let mut hours: HashMap<(SeriesKey, i64), Agg> = HashMap::new();
-            for ((key, minute), agg) in &minutes {
-                hours
-                    .entry((key.clone(), (minute * MINUTE_US).div_euclid(HOUR_US)))
-                    .or_insert_with(Agg::new)
-                    .merge(agg);
-            }
-            let mut days: HashMap<(SeriesKey, i64), Agg> = HashMap::new();
-            for ((key, hour), agg) in &hours {
-                days.entry((key.clone(), (hour * HOUR_US).div_euclid(DAY_US)))
-                    .or_insert_with(Agg::new)
-                    .merge(agg);
-            }
-            merge_into(&mut tx, "sample_minutes", "minute", &minutes).await?;
-            merge_into(&mut tx, "sample_hours", "hour", &hours).await?;
-            merge_into(&mut tx, "sample_days", "day", &days).await?;
-            sqlx::query("UPDATE retention_marks SET value = ? WHERE name = 'samples_rolled_up'")
-                .bind(last)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            total += rows.len() as u64;
-            if (rows.len() as i64) < BATCH {
-                return Ok(total);
-            }
-            tokio::time::sleep(PAUSE).await;
+    async fn roll_up_samples(&self) -> Result<u64> {
+        roll_up(self).await
+    }
+
+    async fn sample_buckets(
+        &self,
+        metrics: &[&str],
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        bucket: Duration,
+        resolution: Resolution,
+    ) -> Result<Vec<SampleBucket>> {
+        read_buckets(self, metrics, since, until, bucket, resolution).await
+    }
+
+    async fn sample_stats(
+        &self,
+        metric: &str,
+        since: OffsetDateTime,
+        until: OffsetDateTime,
+        resolution: Resolution,
+    ) -> Result<Vec<SampleStats>> {
+        read_stats(self, metric, since, until, resolution).await
+    }
+}
+
+/// One retention pass with the cutoffs `cut`.
+async fn run_pass<B: Backend>(b: &B, cut: &Cutoffs) -> Result<RetentionReport> {
+    let mut report = RetentionReport {
+        samples_rolled_up: roll_up(b).await?,
+        ..RetentionReport::default()
+    };
+    report.samples = prune_raw_samples(b, cut.samples).await?;
+    let [minutes, hours, days] = prune_sample_rollups(b, cut.sample_rollups).await?;
+    report.sample_minutes = minutes;
+    report.sample_hours = hours;
+    report.sample_days = days;
+    report.operations = prune_operations(b, cut.operations).await?;
+    let (runs, cases) = prune_test_runs(b, cut.test_runs).await?;
+    report.test_runs = runs;
+    report.test_cases = cases;
+    let (alerts, events, deliveries) = prune_resolved_alerts(b, cut.resolved_alerts).await?;
+    report.alerts = alerts;
+    report.alert_events = events;
+    report.deliveries = deliveries + prune_deliveries(b, cut.deliveries).await?;
+    let (freed, reusable) = b.hand_back_space().await?;
+    report.bytes_freed = freed;
+    report.bytes_reusable = reusable;
+    Ok(report)
+}
+
+/// The mark: the highest sample id counted in the aggregates (every sample up to it is, none
+/// after it).
+const ROLLED_UP_MARK: &str = "SELECT value FROM retention_marks WHERE name = 'samples_rolled_up'";
+
+/// Counts the raw samples not yet rolled up (up to the backend's horizon) into the aggregates,
+/// a batch per transaction, returning how many.
+async fn roll_up<B: Backend>(b: &B) -> Result<u64> {
+    let horizon = b.sample_horizon().await?;
+    let mut total = 0u64;
+    loop {
+        let counted = roll_up_batch(b, horizon).await?;
+        total += counted;
+        if (counted as i64) < BATCH {
+            return Ok(total);
         }
+        tokio::time::sleep(PAUSE).await;
     }
+}
 
-    /// Deletes the raw samples older than `before` that the aggregates count, in batches.
-    async fn prune_raw_samples(&self, before: OffsetDateTime) -> Result<u64> {
-        self.delete_in_batches(
-            "DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE timestamp_us < ?1 \
-             AND id <= (SELECT value FROM retention_marks WHERE name = 'samples_rolled_up') \
-             LIMIT ?2)",
-            to_us(before),
-            &[],
+/// Counts the next [`BATCH`] samples past the mark (and up to `horizon`) into the aggregates
+/// and moves the mark past them, in one transaction; returns how many it counted.
+async fn roll_up_batch<B: Backend>(b: &B, horizon: i64) -> Result<u64> {
+    let mut tx = b.begin_pass_write().await?;
+    let done = mark::<B>(&mut tx).await?;
+    let rows = B::fetch(
+        &mut tx,
+        "SELECT id, timestamp_us, metric, value, unit, COALESCE(component, '') AS component, \
+         COALESCE(labels, '') AS labels FROM samples WHERE id > $1 AND id <= $2 \
+         ORDER BY id LIMIT $3",
+        &[Bind::Int(done), Bind::Int(horizon), Bind::Int(BATCH)],
+    )
+    .await?;
+    let Some(last) = rows.last() else {
+        b.commit(tx).await?;
+        return Ok(0);
+    };
+    let last = last.int("id")?;
+    let mut minutes: HashMap<(SeriesKey, i64), Agg> = HashMap::new();
+    for r in &rows {
+        let at = r.int("timestamp_us")?;
+        let key: SeriesKey = (r.text("metric")?, r.text("component")?, r.text("labels")?);
+        minutes
+            .entry((key, at.div_euclid(MINUTE_US)))
+            .or_insert_with(Agg::new)
+            .add(r.real("value")?, r.opt_text("unit")?);
+    }
+    let hours = coarser(&minutes, MINUTES, HOURS);
+    let days = coarser(&hours, HOURS, DAYS);
+    merge_into::<B>(&mut tx, MINUTES, minutes).await?;
+    merge_into::<B>(&mut tx, HOURS, hours).await?;
+    merge_into::<B>(&mut tx, DAYS, days).await?;
+    B::execute(
+        &mut tx,
+        "UPDATE retention_marks SET value = $1 WHERE name = 'samples_rolled_up'",
+        &[Bind::Int(last)],
+    )
+    .await?;
+    b.commit(tx).await?;
+    Ok(rows.len() as u64)
+}
+
+/// The rows of `finer` (of level `from`) added up per row of level `to`.
+fn coarser(
+    finer: &HashMap<(SeriesKey, i64), Agg>,
+    from: Level,
+    to: Level,
+) -> HashMap<(SeriesKey, i64), Agg> {
+    let mut out: HashMap<(SeriesKey, i64), Agg> = HashMap::new();
+    for ((key, at), agg) in finer {
+        out.entry((key.clone(), (at * from.unit_us).div_euclid(to.unit_us)))
+            .or_insert_with(Agg::new)
+            .merge(agg);
+    }
+    out
+}
+
+/// `$first, $first+1, …` for `n` values.
+pub(crate) fn params(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Adds `rows` to the aggregates of `level`, merging each with the row already there, a few
+/// hundred rows a statement.
+async fn merge_into<B: Backend>(
+    conn: &mut B::Conn,
+    level: Level,
+    rows: HashMap<(SeriesKey, i64), Agg>,
+) -> Result<()> {
+    let Level { table, column, .. } = level;
+    let rows: Vec<((SeriesKey, i64), Agg)> = rows.into_iter().collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let keys = (0..chunk.len())
+            .map(|i| format!("({})", B::in_order(4 * i + 1, 4)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut binds = Vec::with_capacity(4 * chunk.len());
+        for ((key, at), _) in chunk {
+            binds.extend([
+                Bind::Text(&key.0),
+                Bind::Int(*at),
+                Bind::Text(&key.1),
+                Bind::Text(&key.2),
+            ]);
+        }
+        // A join with the keys, which both backends look up through the primary key.
+        let existing = B::fetch(
+            conn,
+            &format!(
+                "SELECT t.metric, t.{column} AS at, t.component, t.labels, t.unit, t.min, t.max, \
+                 t.sum, t.count, t.sketch FROM (VALUES {keys}) AS k JOIN {table} t \
+                 ON t.metric = k.column1 AND t.{column} = k.column2 \
+                 AND t.component = k.column3 AND t.labels = k.column4"
+            ),
+            &binds,
         )
-        .await
+        .await?;
+        let mut before: HashMap<(SeriesKey, i64), Agg> = HashMap::with_capacity(existing.len());
+        for r in &existing {
+            before.insert(
+                (
+                    (r.text("metric")?, r.text("component")?, r.text("labels")?),
+                    r.int("at")?,
+                ),
+                Agg::read(r, true)?,
+            );
+        }
+        let merged: Vec<Agg> = chunk
+            .iter()
+            .map(|(key, agg)| {
+                let mut merged = agg.clone();
+                if let Some(before) = before.get(key) {
+                    // The newer samples' unit wins over the one already there.
+                    let newer_unit = merged.unit.take();
+                    merged.merge(before);
+                    if newer_unit.is_some() {
+                        merged.unit = newer_unit;
+                    }
+                }
+                merged
+            })
+            .collect();
+        let values = (0..chunk.len())
+            .map(|i| format!("({})", B::in_order(10 * i + 1, 10)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut binds = Vec::with_capacity(10 * chunk.len());
+        for (((metric, component, labels), at), agg) in chunk.iter().map(|(k, _)| k).zip(&merged) {
+            binds.extend([
+                Bind::Text(metric),
+                Bind::Int(*at),
+                Bind::Text(component),
+                Bind::Text(labels),
+                Bind::OptText(agg.unit.as_deref()),
+                Bind::Real(agg.min),
+                Bind::Real(agg.max),
+                Bind::Real(agg.sum),
+                Bind::Int(agg.count),
+                Bind::Bytes(agg.sketch.encode()),
+            ]);
+        }
+        B::execute(
+            conn,
+            &format!(
+                "INSERT INTO {table} \
+                 (metric, {column}, component, labels, unit, min, max, sum, count, sketch) \
+                 VALUES {values} ON CONFLICT (metric, {column}, component, labels) DO UPDATE SET \
+                 unit = excluded.unit, min = excluded.min, max = excluded.max, \
+                 sum = excluded.sum, count = excluded.count, sketch = excluded.sketch"
+            ),
+            &binds,
+        )
+        .await?;
     }
+    Ok(())
+}
 
-    /// Deletes the 1-minute, 1-hour and 1-day aggregates that start before `before`, metric by
-    /// metric, in batches.
-    async fn prune_sample_rollups(&self, before: OffsetDateTime) -> Result<[u64; 3]> {
-        let mut out = [0u64; 3];
-        for (i, (table, unit, unit_us)) in [
-            ("sample_minutes", "minute", MINUTE_US),
-            ("sample_hours", "hour", HOUR_US),
-            ("sample_days", "day", DAY_US),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            // Metrics by skipping through the primary key: a few rows read per metric.
-            let metrics: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+/// Runs `sql` (a `DELETE` of at most `$2` rows older than `$1`, `extra` bound from `$3` on)
+/// until it deletes fewer than [`BATCH`], one transaction each, pausing between them. Returns
+/// the rows deleted.
+async fn delete_in_batches<B: Backend>(
+    b: &B,
+    sql: &str,
+    cut: i64,
+    extra: &[Bind<'_>],
+) -> Result<u64> {
+    let mut binds = vec![Bind::Int(cut), Bind::Int(BATCH)];
+    binds.extend_from_slice(extra);
+    let mut total = 0u64;
+    loop {
+        let mut tx = b.begin_pass_write().await?;
+        let n = B::execute(&mut tx, sql, &binds).await?;
+        b.commit(tx).await?;
+        total += n;
+        if (n as i64) < BATCH {
+            return Ok(total);
+        }
+        tokio::time::sleep(PAUSE).await;
+    }
+}
+
+/// Deletes the raw samples older than `before` that the aggregates count, in batches.
+async fn prune_raw_samples<B: Backend>(b: &B, before: OffsetDateTime) -> Result<u64> {
+    delete_in_batches(
+        b,
+        "DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE timestamp_us < $1 \
+         AND id <= (SELECT value FROM retention_marks WHERE name = 'samples_rolled_up') \
+         LIMIT $2)",
+        to_us(before),
+        &[],
+    )
+    .await
+}
+
+/// Deletes the 1-minute, 1-hour and 1-day aggregates that start before `before`, metric by
+/// metric, in batches.
+async fn prune_sample_rollups<B: Backend>(b: &B, before: OffsetDateTime) -> Result<[u64; 3]> {
+    let mut out = [0u64; 3];
+    for (
+        i,
+        Level {
+            table,
+            column,
+            unit_us,
+        },
+    ) in [MINUTES, HOURS, DAYS].into_iter().enumerate()
+    {
+        // Metrics by skipping through the primary key: a few rows read per metric.
+        let mut read = b.begin_read().await?;
+        let metrics = B::fetch(
+            &mut read,
+            &format!(
                 "WITH RECURSIVE m(metric) AS ( \
                    SELECT MIN(metric) FROM {table} \
                    UNION ALL \
                    SELECT (SELECT MIN(t.metric) FROM {table} t WHERE t.metric > m.metric) \
                    FROM m WHERE m.metric IS NOT NULL) \
                  SELECT metric FROM m WHERE metric IS NOT NULL"
-            )))
-            .fetch_all(&self.pool)
-            .await?;
-            // Rows that started before the cutoff are gone; one that straddles it stays.
-            let first_kept = to_us(before).div_euclid(unit_us);
-            for metric in metrics {
-                loop {
-                    let mut tx = self.begin_write().await?;
-                    let n = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DELETE FROM {table} WHERE (metric, {unit}, component, labels) IN ( \
-                           SELECT metric, {unit}, component, labels FROM {table} \
-                           WHERE metric = ?1 AND {unit} < ?2 LIMIT ?3)"
-                    )))
-                    .bind(&metric)
-                    .bind(first_kept)
-                    .bind(BATCH)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    tx.commit().await?;
-                    out[i] += n;
-                    if (n as i64) < BATCH {
-                        break;
-                    }
-                    tokio::time::sleep(PAUSE).await;
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Deletes the operations older than `before`, but for the types the timeline reads
-    /// ([`KEPT_TYPES`]), in batches; then brings the hourly operation counts of the hours it
-    /// touched in step with what is left, and drops the component windows of those hours.
-    /// Datasets keep their states and `migration_days` its history.
-    pub async fn prune_operations(&self, before: OffsetDateTime) -> Result<u64> {
-        let cut = to_us(before);
-        let deleted = self
-            .delete_in_batches(
-                "DELETE FROM operations WHERE id IN (SELECT id FROM operations \
-                 WHERE timestamp_us < ?1 AND metric_type NOT IN (?3, ?4) LIMIT ?2)",
-                cut,
-                &KEPT_TYPES,
-            )
-            .await?;
-        let cut_hour = cut.div_euclid(HOUR_US);
-        let mut tx = self.begin_write().await?;
-        // The hours up to the cutoff's own are counted again from the operations left in them
-        // (the kept types, and the cutoff hour's newer operations).
-        sqlx::query("DELETE FROM operation_rollup WHERE hour <= ?")
-            .bind(cut_hour)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO operation_rollup (hour, metric_type, count, success_count, \
-             success_duration_sum, success_duration_count) \
-             SELECT timestamp_us / ?1 - (timestamp_us % ?1 < 0), metric_type, COUNT(*), \
-             SUM(success), TOTAL(CASE WHEN success = 1 THEN duration_ms END), \
-             COUNT(CASE WHEN success = 1 THEN duration_ms END) \
-             FROM operations WHERE timestamp_us < ?2 GROUP BY 1, 2",
-        )
-        .bind(HOUR_US)
-        .bind((cut_hour + 1) * HOUR_US)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM component_rollup WHERE hour < ?")
-            .bind(cut_hour)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(deleted)
-    }
-
-    /// Deletes the test runs older than `before` with their cases, in batches, keeping each
-    /// suite's newest [`mhd_core::testview::TREND_RUNS`] runs (those its trend shows)
-    /// whatever their age. Returns (runs, cases) deleted.
-    async fn prune_test_runs(&self, before: OffsetDateTime) -> Result<(u64, u64)> {
-        let (mut runs, mut cases) = (0u64, 0u64);
-        loop {
-            let mut tx = self.begin_write().await?;
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT id FROM test_runs t WHERE run_at_us < ?1 AND ( \
-                   SELECT COUNT(*) FROM test_runs n WHERE n.suite = t.suite \
-                   AND (n.run_at_us > t.run_at_us OR (n.run_at_us = t.run_at_us AND n.id > t.id)) \
-                 ) >= ?2 ORDER BY run_at_us LIMIT ?3",
-            )
-            .bind(to_us(before))
-            .bind(mhd_core::testview::TREND_RUNS as i64)
-            // Runs carry their cases: fewer runs per batch.
-            .bind(BATCH / 20)
-            .fetch_all(&mut *tx)
-            .await?;
-            if ids.is_empty() {
-                tx.rollback().await?;
-                break;
-            }
-            let list = json_ids(&ids);
-            cases += sqlx::query(
-                "DELETE FROM test_cases WHERE run_id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(&list)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            runs +=
-                sqlx::query("DELETE FROM test_runs WHERE id IN (SELECT value FROM json_each(?))")
-                    .bind(&list)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            tx.commit().await?;
-            tokio::time::sleep(PAUSE).await;
-        }
-        Ok((runs, cases))
-    }
-
-    /// Deletes the alerts resolved before `before` with their events, acknowledgements,
-    /// deliveries and Jira links, in batches. Open alerts are never deleted. Returns (alerts,
-    /// events and acknowledgements, deliveries) deleted.
-    async fn prune_resolved_alerts(&self, before: OffsetDateTime) -> Result<(u64, u64, u64)> {
-        let (mut alerts, mut events, mut deliveries) = (0u64, 0u64, 0u64);
-        loop {
-            let mut tx = self.begin_write().await?;
-            let ids: Vec<i64> = sqlx::query_scalar(
-                "SELECT id FROM alerts WHERE state = 'resolved' AND resolved_at_us < ? \
-                 ORDER BY resolved_at_us LIMIT ?",
-            )
-            .bind(to_us(before))
-            .bind(BATCH / 10)
-            .fetch_all(&mut *tx)
-            .await?;
-            if ids.is_empty() {
-                tx.rollback().await?;
-                break;
-            }
-            let list = json_ids(&ids);
-            for table in ["alert_events", "alert_acks"] {
-                events += sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE alert_id IN (SELECT value FROM json_each(?))"
-                )))
-                .bind(&list)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            }
-            deliveries += sqlx::query(
-                "DELETE FROM deliveries WHERE alert_id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(&list)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            sqlx::query(
-                "DELETE FROM jira_issues WHERE alert_id IN (SELECT value FROM json_each(?))",
-            )
-            .bind(&list)
-            .execute(&mut *tx)
-            .await?;
-            alerts +=
-                sqlx::query("DELETE FROM alerts WHERE id IN (SELECT value FROM json_each(?))")
-                    .bind(&list)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            tx.commit().await?;
-            tokio::time::sleep(PAUSE).await;
-        }
-        Ok((alerts, events, deliveries))
-    }
-
-    /// Deletes the deliveries made before `before` that were sent or gave up, of alerts that
-    /// are resolved (or gone), in batches: a pending delivery, or one of an alert still open,
-    /// stays, so that whoever heard "firing" hears "resolved" and nothing is sent twice.
-    async fn prune_deliveries(&self, before: OffsetDateTime) -> Result<u64> {
-        self.delete_in_batches(
-            "DELETE FROM deliveries WHERE id IN (SELECT d.id FROM deliveries d \
-             WHERE d.state <> 'pending' AND d.created_at_us < ?1 AND NOT EXISTS ( \
-               SELECT 1 FROM alerts a WHERE a.id = d.alert_id AND a.state <> 'resolved') \
-             LIMIT ?2)",
-            to_us(before),
+            ),
             &[],
         )
-        .await
-    }
-
-    /// Runs `sql` (a `DELETE` of at most `?2` rows older than `?1`, `extra` bound from `?3`
-    /// on) until it deletes fewer than [`BATCH`], one transaction each, pausing between them.
-    /// Returns the rows deleted.
-    async fn delete_in_batches(
-        &self,
-        sql: &'static str,
-        cut: i64,
-        extra: &[&'static str],
-    ) -> Result<u64> {
-        let mut total = 0u64;
-        loop {
-            let mut tx = self.begin_write().await?;
-            let mut q = sqlx::query(sql).bind(cut).bind(BATCH);
-            for e in extra {
-                q = q.bind(*e);
-            }
-            let n = q.execute(&mut *tx).await?.rows_affected();
-            tx.commit().await?;
-            total += n;
-            if (n as i64) < BATCH {
-                return Ok(total);
-            }
-            tokio::time::sleep(PAUSE).await;
+        .await;
+        b.end_read(read).await?;
+        let metrics = metrics?
+            .iter()
+            .map(|r| r.text("metric"))
+            .collect::<Result<Vec<_>>>()?;
+        // Rows that started before the cutoff are gone; one that straddles it stays.
+        let first_kept = to_us(before).div_euclid(unit_us);
+        let sql = format!(
+            "DELETE FROM {table} WHERE (metric, {column}, component, labels) IN ( \
+               SELECT metric, {column}, component, labels FROM {table} \
+               WHERE metric = $3 AND {column} < $1 LIMIT $2)"
+        );
+        for metric in &metrics {
+            out[i] += delete_in_batches(b, &sql, first_kept, &[Bind::Text(metric)]).await?;
         }
     }
+    Ok(out)
+}
 
+/// Deletes the operations older than `before`, but for the types the timeline reads
+/// ([`KEPT_TYPES`]), in batches; then brings the hourly operation counts of the hours it
+/// touched in step with what is left, and drops the component windows of those hours.
+/// Datasets keep their states and `migration_days` its history.
+async fn prune_operations<B: Backend>(b: &B, before: OffsetDateTime) -> Result<u64> {
+    let cut = to_us(before);
+    let deleted = delete_in_batches(
+        b,
+        "DELETE FROM operations WHERE id IN (SELECT id FROM operations \
+         WHERE timestamp_us < $1 AND metric_type NOT IN ($3, $4) LIMIT $2)",
+        cut,
+        &KEPT_TYPES.map(Bind::Text),
+    )
+    .await?;
+    let cut_hour = cut.div_euclid(HOUR_US);
+    let mut tx = b.begin_pass_write().await?;
+    // The hours up to the cutoff's own are counted again from the operations left in them
+    // (the kept types, and the cutoff hour's newer operations).
+    B::execute(
+        &mut tx,
+        "DELETE FROM operation_rollup WHERE hour <= $1",
+        &[Bind::Int(cut_hour)],
+    )
+    .await?;
+    B::execute(
+        &mut tx,
+        "INSERT INTO operation_rollup (hour, metric_type, count, success_count, \
+         success_duration_sum, success_duration_count) \
+         SELECT (timestamp_us - ((timestamp_us % $1) + $1) % $1) / $1, metric_type, COUNT(*), \
+         CAST(SUM(success) AS BIGINT), \
+         COALESCE(SUM(CASE WHEN success = 1 THEN duration_ms END), 0.0), \
+         COUNT(CASE WHEN success = 1 THEN duration_ms END) \
+         FROM operations WHERE timestamp_us < $2 GROUP BY 1, 2",
+        &[Bind::Int(HOUR_US), Bind::Int((cut_hour + 1) * HOUR_US)],
+    )
+    .await?;
+    B::execute(
+        &mut tx,
+        "DELETE FROM component_rollup WHERE hour < $1",
+        &[Bind::Int(cut_hour)],
+    )
+    .await?;
+    b.commit(tx).await?;
+    Ok(deleted)
+}
+
+/// Deletes the test runs older than `before` with their cases, in batches, keeping each
+/// suite's newest [`mhd_core::testview::TREND_RUNS`] runs (those its trend shows)
+/// whatever their age. Returns (runs, cases) deleted.
+async fn prune_test_runs<B: Backend>(b: &B, before: OffsetDateTime) -> Result<(u64, u64)> {
+    let [cases, runs] = delete_by_ids(
+        b,
+        "SELECT id FROM test_runs t WHERE run_at_us < $1 AND ( \
+           SELECT COUNT(*) FROM test_runs n WHERE n.suite = t.suite \
+           AND (n.run_at_us > t.run_at_us OR (n.run_at_us = t.run_at_us AND n.id > t.id)) \
+         ) >= $2 ORDER BY run_at_us, id LIMIT $3",
+        &[
+            Bind::Int(to_us(before)),
+            Bind::Int(mhd_core::testview::TREND_RUNS as i64),
+            // Runs carry their cases: fewer runs per batch.
+            Bind::Int(BATCH / 20),
+        ],
+        [("test_cases", "run_id"), ("test_runs", "id")],
+    )
+    .await?;
+    Ok((runs, cases))
+}
+
+/// Deletes the alerts resolved before `before` with their events, acknowledgements,
+/// deliveries and Jira links, in batches. Open alerts are never deleted. Returns (alerts,
+/// events and acknowledgements, deliveries) deleted.
+async fn prune_resolved_alerts<B: Backend>(
+    b: &B,
+    before: OffsetDateTime,
+) -> Result<(u64, u64, u64)> {
+    let [events, acks, deliveries, _, alerts] = delete_by_ids(
+        b,
+        "SELECT id FROM alerts WHERE state = 'resolved' AND resolved_at_us < $1 \
+         ORDER BY resolved_at_us, id LIMIT $2",
+        &[Bind::Int(to_us(before)), Bind::Int(BATCH / 10)],
+        [
+            ("alert_events", "alert_id"),
+            ("alert_acks", "alert_id"),
+            ("deliveries", "alert_id"),
+            ("jira_issues", "alert_id"),
+            ("alerts", "id"),
+        ],
+    )
+    .await?;
+    Ok((alerts, events + acks, deliveries))
+}
+
+/// Runs `select` (the ids of a batch, `binds` bound) and deletes, in its transaction, the rows
+/// of each `(table, column)` whose column holds one of them, in order, until it finds none.
+/// Returns the rows deleted per table.
+async fn delete_by_ids<B: Backend, const N: usize>(
+    b: &B,
+    select: &str,
+    binds: &[Bind<'_>],
+    tables: [(&str, &str); N],
+) -> Result<[u64; N]> {
+    let mut deleted = [0u64; N];
+    loop {
+        let mut tx = b.begin_pass_write().await?;
+        let ids = B::fetch(&mut tx, select, binds)
+            .await?
+            .iter()
+            .map(|r| r.int("id"))
+            .collect::<Result<Vec<i64>>>()?;
+        if ids.is_empty() {
+            b.commit(tx).await?;
+            return Ok(deleted);
+        }
+        for (n, (table, column)) in deleted.iter_mut().zip(tables) {
+            *n += B::execute(
+                &mut tx,
+                &format!("DELETE FROM {table} WHERE {column} {}", B::in_ids(1)),
+                &[Bind::Ids(&ids)],
+            )
+            .await?;
+        }
+        b.commit(tx).await?;
+        tokio::time::sleep(PAUSE).await;
+    }
+}
+
+/// Deletes the deliveries made before `before` that were sent or gave up, of alerts that
+/// are resolved (or gone), in batches: a pending delivery, or one of an alert still open,
+/// stays, so that whoever heard "firing" hears "resolved" and nothing is sent twice.
+async fn prune_deliveries<B: Backend>(b: &B, before: OffsetDateTime) -> Result<u64> {
+    delete_in_batches(
+        b,
+        "DELETE FROM deliveries WHERE id IN (SELECT d.id FROM deliveries d \
+         WHERE d.state <> 'pending' AND d.created_at_us < $1 AND NOT EXISTS ( \
+           SELECT 1 FROM alerts a WHERE a.id = d.alert_id AND a.state <> 'resolved') \
+         LIMIT $2)",
+        to_us(before),
+        &[],
+    )
+    .await
+}
+
+/// The samples of a span per series and bucket, in one snapshot (see
+/// [`RetentionStore::sample_buckets`]).
+async fn read_buckets<B: Backend>(
+    b: &B,
+    metrics: &[&str],
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    bucket: Duration,
+    resolution: Resolution,
+) -> Result<Vec<SampleBucket>> {
+    if metrics.is_empty() || since >= until {
+        return Ok(Vec::new());
+    }
+    let unit = resolution.unit_us();
+    let start = to_us(since).div_euclid(unit) * unit;
+    let end = to_us(until);
+    let bucket_us = ((bucket.whole_microseconds() as i64).max(unit) / unit) * unit;
+    let in_metrics = params(6, metrics.len());
+    let metric_binds = metrics.iter().map(|m| Bind::Text(m));
+    let mut out: BTreeMap<(i64, SeriesKey), SampleBucket> = BTreeMap::new();
+    let mut add = |r: &B::Row| -> Result<()> {
+        let key: SeriesKey = (r.text("metric")?, r.text("component")?, r.text("labels")?);
+        let b = r.int("b")?;
+        let entry = out.entry((b, key.clone())).or_insert_with(|| SampleBucket {
+            start: from_us(start + b * bucket_us),
+            metric: key.0,
+            component: component_of(key.1),
+            labels: labels_of(&key.2),
+            unit: None,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: 0.0,
+            count: 0,
+        });
+        entry.min = entry.min.min(r.real("lo")?);
+        entry.max = entry.max.max(r.real("hi")?);
+        entry.sum += r.real("total")?;
+        entry.count += r.int("n")?.max(0) as u64;
+        if let Some(unit) = r.opt_text("unit")? {
+            entry.unit = Some(unit);
+        }
+        Ok(())
+    };
+    let mut read = b.begin_read().await?;
+    let outcome = async {
+        let mut raw_after = 0i64;
+        if let Some(Level { table, column, .. }) = resolution.level() {
+            raw_after = mark::<B>(&mut read).await?;
+            let mut binds = vec![
+                Bind::Int(unit),
+                Bind::Int(start),
+                Bind::Int(bucket_us),
+                Bind::Int(start / unit),
+                Bind::Int((end + unit - 1) / unit),
+            ];
+            binds.extend(metric_binds.clone());
+            let rows = B::fetch(
+                &mut read,
+                &format!(
+                    "SELECT ({column} * $1 - $2) / $3 AS b, metric, component, labels, \
+                     MAX(unit) AS unit, MIN(min) AS lo, MAX(max) AS hi, SUM(sum) AS total, \
+                     CAST(SUM(count) AS BIGINT) AS n FROM {table} \
+                     WHERE metric IN ({in_metrics}) AND {column} >= $4 AND {column} < $5 \
+                     GROUP BY 1, 2, 3, 4"
+                ),
+                &binds,
+            )
+            .await?;
+            rows.iter().try_for_each(&mut add)?;
+        }
+        // The raw samples: all of the span's through the index on (metric, time), or those
+        // the aggregates do not count yet, few and the newest, by their ids.
+        let plus = if resolution.level().is_some() {
+            B::NOT_BY_INDEX
+        } else {
+            ""
+        };
+        let mut binds = vec![
+            Bind::Int(start),
+            Bind::Int(bucket_us),
+            Bind::Int(raw_after),
+            Bind::Int(start),
+            Bind::Int(end),
+        ];
+        binds.extend(metric_binds);
+        let rows = B::fetch(
+            &mut read,
+            &format!(
+                "SELECT (timestamp_us - $1) / $2 AS b, metric, \
+                 COALESCE(component, '') AS component, COALESCE(labels, '') AS labels, \
+                 MAX(unit) AS unit, MIN(value) AS lo, MAX(value) AS hi, SUM(value) AS total, \
+                 COUNT(*) AS n FROM samples WHERE id > $3 AND {plus}metric IN ({in_metrics}) \
+                 AND {plus}timestamp_us >= $4 AND timestamp_us < $5 GROUP BY 1, 2, 3, 4"
+            ),
+            &binds,
+        )
+        .await?;
+        rows.iter().try_for_each(&mut add)
+    }
+    .await;
+    b.end_read(read).await?;
+    outcome?;
+    let mut buckets: Vec<SampleBucket> = out.into_values().collect();
+    buckets.sort_by(|a, b| {
+        (a.start, &a.metric, &a.component).cmp(&(b.start, &b.metric, &b.component))
+    });
+    Ok(buckets)
+}
+
+/// The roll-up's mark, read in `conn`'s transaction.
+async fn mark<B: Backend>(conn: &mut B::Conn) -> Result<i64> {
+    let rows = B::fetch(conn, ROLLED_UP_MARK, &[]).await?;
+    Ok(rows
+        .first()
+        .map(|r| r.int("value"))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// Each series of a metric over a span, in one snapshot (see
+/// [`RetentionStore::sample_stats`]).
+async fn read_stats<B: Backend>(
+    b: &B,
+    metric: &str,
+    since: OffsetDateTime,
+    until: OffsetDateTime,
+    resolution: Resolution,
+) -> Result<Vec<SampleStats>> {
+    let mut series: BTreeMap<SeriesKey, (Agg, Vec<f64>)> = BTreeMap::new();
+    let key = |r: &B::Row| -> Result<SeriesKey> {
+        Ok((metric.to_owned(), r.text("component")?, r.text("labels")?))
+    };
+    let mut read = b.begin_read().await?;
+    let outcome = async {
+        let mut raw_after = 0i64;
+        if let Some(Level {
+            table,
+            column,
+            unit_us,
+        }) = resolution.level()
+        {
+            raw_after = mark::<B>(&mut read).await?;
+            let rows = B::fetch(
+                &mut read,
+                &format!(
+                    "SELECT component, labels, min, max, sum, count, sketch FROM {table} \
+                     WHERE metric = $1 AND {column} >= $2 AND {column} < $3"
+                ),
+                &[
+                    Bind::Text(metric),
+                    Bind::Int(to_us(since).div_euclid(unit_us)),
+                    Bind::Int((to_us(until) + unit_us - 1).div_euclid(unit_us)),
+                ],
+            )
+            .await?;
+            for r in &rows {
+                let agg = Agg::read(r, false)?;
+                series
+                    .entry(key(r)?)
+                    .or_insert_with(|| (Agg::new(), Vec::new()))
+                    .0
+                    .merge(&agg);
+            }
+        }
+        let plus = if resolution.level().is_some() {
+            B::NOT_BY_INDEX
+        } else {
+            ""
+        };
+        let rows = B::fetch(
+            &mut read,
+            &format!(
+                "SELECT COALESCE(component, '') AS component, COALESCE(labels, '') AS labels, \
+                 value FROM samples WHERE id > $1 AND {plus}metric = $2 \
+                 AND {plus}timestamp_us >= $3 AND timestamp_us < $4"
+            ),
+            &[
+                Bind::Int(raw_after),
+                Bind::Text(metric),
+                Bind::Int(to_us(since)),
+                Bind::Int(to_us(until)),
+            ],
+        )
+        .await?;
+        for r in &rows {
+            let v = r.real("value")?;
+            let (agg, values) = series
+                .entry(key(r)?)
+                .or_insert_with(|| (Agg::new(), Vec::new()));
+            agg.add(v, None);
+            values.push(v);
+        }
+        Ok::<_, crate::StoreError>(())
+    }
+    .await;
+    b.end_read(read).await?;
+    outcome?;
+    let exact = resolution.level().is_none();
+    Ok(series
+        .into_iter()
+        .filter(|(_, (agg, _))| agg.count > 0)
+        .map(|((metric, component, labels), (agg, mut values))| {
+            let p95 = if exact {
+                values.sort_by(f64::total_cmp);
+                let rank = ((0.95 * values.len() as f64).ceil() as usize).clamp(1, values.len());
+                values.get(rank - 1).copied()
+            } else {
+                // The sketch's middle of a bucket, held within what was seen.
+                agg.sketch
+                    .percentile(95.0)
+                    .map(|p| p.clamp(agg.min, agg.max))
+            };
+            SampleStats {
+                metric,
+                component: component_of(component),
+                labels: labels_of(&labels),
+                min: agg.min,
+                max: agg.max,
+                mean: agg.sum / agg.count as f64,
+                count: agg.count as u64,
+                p95,
+            }
+        })
+        .collect())
+}
+
+/// `sql` with `binds` bound, for SQLite.
+fn sqlite_query(
+    sql: &str,
+    binds: &[Bind<'_>],
+) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()));
+    for b in binds {
+        q = match b {
+            Bind::Int(v) => q.bind(*v),
+            Bind::Real(v) => q.bind(*v),
+            Bind::Text(v) => q.bind((*v).to_owned()),
+            Bind::OptText(v) => q.bind(v.map(str::to_owned)),
+            Bind::Bytes(v) => q.bind(v.clone()),
+            // One JSON array, read back with `json_each`.
+            Bind::Ids(ids) => q.bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())),
+        };
+    }
+    q
+}
+
+impl Backend for SqliteStore {
+    type Conn = SqliteConnection;
+    type Write = WriteTx;
+    type Read = PoolConnection<Sqlite>;
+    type Row = SqliteRow;
+
+    fn in_ids(param: usize) -> String {
+        format!("IN (SELECT value FROM json_each(${param}))")
+    }
+    fn in_order(_first: usize, n: usize) -> String {
+        vec!["?"; n].join(", ")
+    }
+    // The unary `+` keeps SQLite from reading every sample of the span through the index.
+    const NOT_BY_INDEX: &'static str = "+";
+
+    async fn begin_pass_write(&self) -> Result<WriteTx> {
+        // One writer at a time: passes run at once take turns by themselves.
+        self.begin_write().await
+    }
+
+    async fn commit(&self, tx: WriteTx) -> Result<()> {
+        tx.commit().await
+    }
+
+    async fn begin_read(&self) -> Result<PoolConnection<Sqlite>> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("BEGIN").execute(&mut *conn).await?;
+        Ok(conn)
+    }
+
+    async fn end_read(&self, mut conn: PoolConnection<Sqlite>) -> Result<()> {
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    async fn fetch(
+        conn: &mut SqliteConnection,
+        sql: &str,
+        binds: &[Bind<'_>],
+    ) -> Result<Vec<SqliteRow>> {
+        Ok(sqlite_query(sql, binds).fetch_all(conn).await?)
+    }
+
+    async fn execute(conn: &mut SqliteConnection, sql: &str, binds: &[Bind<'_>]) -> Result<u64> {
+        Ok(sqlite_query(sql, binds)
+            .execute(conn)
+            .await?
+            .rows_affected())
+    }
+
+    async fn sample_horizon(&self) -> Result<i64> {
+        // Writes take turns and an id is drawn inside its write: ids commit in order.
+        Ok(i64::MAX)
+    }
+
+    async fn hand_back_space(&self) -> Result<(u64, u64)> {
+        self.vacuum_freed_pages().await
+    }
+}
+
+impl SqliteStore {
     /// Hands the free pages back to the file system, a step at a time, when the store was
     /// made with `auto_vacuum = INCREMENTAL`. Returns (bytes handed back, bytes left free
     /// inside the file).
@@ -710,243 +1338,6 @@ impl SqliteStore {
         sqlx::query("VACUUM").execute(&mut *conn).await?;
         Ok(())
     }
-
-    /// Every series of `metrics` over `[since, until)` in buckets of `bucket` (rounded to
-    /// whole rows of `resolution`, and `since` down to one), oldest first: from the raw samples,
-    /// or from the aggregates with the raw samples not yet rolled up added.
-    pub async fn sample_buckets(
-        &self,
-        metrics: &[&str],
-        since: OffsetDateTime,
-        until: OffsetDateTime,
-        bucket: Duration,
-        resolution: Resolution,
-    ) -> Result<Vec<SampleBucket>> {
-        if metrics.is_empty() || since >= until {
-            return Ok(Vec::new());
-        }
-        let unit = resolution.unit_us();
-        let start = to_us(since).div_euclid(unit) * unit;
-        let end = to_us(until);
-        let bucket_us = ((bucket.whole_microseconds() as i64).max(unit) / unit) * unit;
-        let placeholders = vec!["?"; metrics.len()].join(", ");
-        let mut out: BTreeMap<(i64, SeriesKey), SampleBucket> = BTreeMap::new();
-        let mut add = |b: i64, key: SeriesKey, unit_name: Option<String>, f: [f64; 3], n: i64| {
-            let entry = out.entry((b, key.clone())).or_insert_with(|| SampleBucket {
-                start: from_us(start + b * bucket_us),
-                metric: key.0.clone(),
-                component: component_of(key.1.clone()),
-                labels: labels_of(&key.2),
-                unit: None,
-                min: f64::INFINITY,
-                max: f64::NEG_INFINITY,
-                sum: 0.0,
-                count: 0,
-            });
-            entry.min = entry.min.min(f[0]);
-            entry.max = entry.max.max(f[1]);
-            entry.sum += f[2];
-            entry.count += n.max(0) as u64;
-            if unit_name.is_some() {
-                entry.unit = unit_name;
-            }
-        };
-        let (table, column) = match resolution.table() {
-            Some((t, c)) => (Some(t), c),
-            None => (None, ""),
-        };
-        let mut conn = self.pool.acquire().await?;
-        // One read transaction, so the aggregates and the mark agree.
-        sqlx::query("BEGIN").execute(&mut *conn).await?;
-        let outcome = async {
-            let mut raw_after = 0i64;
-            if let Some(table) = table {
-                raw_after = sqlx::query_scalar(
-                    "SELECT value FROM retention_marks WHERE name = 'samples_rolled_up'",
-                )
-                .fetch_one(&mut *conn)
-                .await?;
-                let sql = format!(
-                    "SELECT ({column} * ? - ?) / ? AS b, metric, component, labels, MAX(unit) AS unit, \
-                     MIN(min) AS lo, MAX(max) AS hi, SUM(sum) AS total, SUM(count) AS n \
-                     FROM {table} WHERE metric IN ({placeholders}) AND {column} >= ? AND {column} < ? \
-                     GROUP BY metric, component, labels, b"
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(unit)
-                    .bind(start)
-                    .bind(bucket_us);
-                for m in metrics {
-                    q = q.bind(*m);
-                }
-                let rows = q
-                    .bind(start / unit)
-                    .bind((end + unit - 1) / unit)
-                    .fetch_all(&mut *conn)
-                    .await?;
-                for r in &rows {
-                    add(
-                        r.try_get("b")?,
-                        (r.try_get("metric")?, r.try_get("component")?, r.try_get("labels")?),
-                        r.try_get("unit")?,
-                        [r.try_get("lo")?, r.try_get("hi")?, r.try_get("total")?],
-                        r.try_get("n")?,
-                    );
-                }
-            }
-            // The raw samples: all of the span's through the index on (metric, time), or
-            // those the aggregates do not count yet, few and the newest, by their ids (the
-            // unary `+` keeps SQLite from reading every sample of the span through the index).
-            let plus = if table.is_some() { "+" } else { "" };
-            let sql = format!(
-                "SELECT (timestamp_us - ?) / ? AS b, metric, COALESCE(component, '') AS component, \
-                 COALESCE(labels, '') AS labels, MAX(unit) AS unit, MIN(value) AS lo, \
-                 MAX(value) AS hi, SUM(value) AS total, COUNT(*) AS n FROM samples \
-                 WHERE id > ? AND {plus}metric IN ({placeholders}) AND {plus}timestamp_us >= ? \
-                 AND timestamp_us < ? GROUP BY metric, component, labels, b"
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(start)
-                .bind(bucket_us)
-                .bind(raw_after);
-            for m in metrics {
-                q = q.bind(*m);
-            }
-            let rows = q.bind(start).bind(end).fetch_all(&mut *conn).await?;
-            for r in &rows {
-                add(
-                    r.try_get("b")?,
-                    (r.try_get("metric")?, r.try_get("component")?, r.try_get("labels")?),
-                    r.try_get("unit")?,
-                    [r.try_get("lo")?, r.try_get("hi")?, r.try_get("total")?],
-                    r.try_get("n")?,
-                );
-            }
-            Ok::<_, crate::StoreError>(())
-        }
-        .await;
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        outcome?;
-        let mut buckets: Vec<SampleBucket> = out.into_values().collect();
-        buckets.sort_by(|a, b| {
-            (a.start, &a.metric, &a.component).cmp(&(b.start, &b.metric, &b.component))
-        });
-        Ok(buckets)
-    }
-
-    /// Each series of `metric` over `[since, until)`: min, max, mean, count and p95, from the
-    /// raw samples or from the aggregates of `resolution` with the raw samples not yet rolled
-    /// up added (see [`SampleStats::p95`] for its precision).
-    pub async fn sample_stats(
-        &self,
-        metric: &str,
-        since: OffsetDateTime,
-        until: OffsetDateTime,
-        resolution: Resolution,
-    ) -> Result<Vec<SampleStats>> {
-        let mut conn = self.pool.acquire().await?;
-        sqlx::query("BEGIN").execute(&mut *conn).await?;
-        let outcome = async {
-            let mut series: BTreeMap<SeriesKey, (Agg, Vec<f64>)> = BTreeMap::new();
-            let mut raw_after = 0i64;
-            let (table, column) = match resolution.table() {
-                Some((t, c)) => (Some(t), c),
-                None => (None, ""),
-            };
-            if let Some(table) = table {
-                let unit = resolution.unit_us();
-                raw_after = sqlx::query_scalar(
-                    "SELECT value FROM retention_marks WHERE name = 'samples_rolled_up'",
-                )
-                .fetch_one(&mut *conn)
-                .await?;
-                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT component, labels, min, max, sum, count, sketch FROM {table} \
-                     WHERE metric = ? AND {column} >= ? AND {column} < ?"
-                )))
-                .bind(metric)
-                .bind(to_us(since).div_euclid(unit))
-                .bind((to_us(until) + unit - 1).div_euclid(unit))
-                .fetch_all(&mut *conn)
-                .await?;
-                for r in &rows {
-                    let sketch: Vec<u8> = r.try_get("sketch")?;
-                    let agg = Agg {
-                        unit: None,
-                        min: r.try_get("min")?,
-                        max: r.try_get("max")?,
-                        sum: r.try_get("sum")?,
-                        count: r.try_get("count")?,
-                        sketch: ValueSketch::decode(&sketch).unwrap_or_default(),
-                    };
-                    series
-                        .entry((
-                            metric.to_owned(),
-                            r.try_get("component")?,
-                            r.try_get("labels")?,
-                        ))
-                        .or_insert_with(|| (Agg::new(), Vec::new()))
-                        .0
-                        .merge(&agg);
-                }
-            }
-            let plus = if table.is_some() { "+" } else { "" };
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT COALESCE(component, '') AS component, COALESCE(labels, '') AS labels, \
-                 value FROM samples WHERE id > ? AND {plus}metric = ? AND {plus}timestamp_us >= ? \
-                 AND timestamp_us < ?"
-            )))
-            .bind(raw_after)
-            .bind(metric)
-            .bind(to_us(since))
-            .bind(to_us(until))
-            .fetch_all(&mut *conn)
-            .await?;
-            for r in &rows {
-                let v: f64 = r.try_get("value")?;
-                let entry = series
-                    .entry((
-                        metric.to_owned(),
-                        r.try_get("component")?,
-                        r.try_get("labels")?,
-                    ))
-                    .or_insert_with(|| (Agg::new(), Vec::new()));
-                entry.0.add(v, None);
-                entry.1.push(v);
-            }
-            Ok::<_, crate::StoreError>((series, table.is_none()))
-        }
-        .await;
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        let (series, exact) = outcome?;
-        Ok(series
-            .into_iter()
-            .filter(|(_, (agg, _))| agg.count > 0)
-            .map(|((metric, component, labels), (agg, mut values))| {
-                let p95 = if exact {
-                    values.sort_by(f64::total_cmp);
-                    let rank =
-                        ((0.95 * values.len() as f64).ceil() as usize).clamp(1, values.len());
-                    values.get(rank - 1).copied()
-                } else {
-                    // The sketch's middle of a bucket, held within what was seen.
-                    agg.sketch
-                        .percentile(95.0)
-                        .map(|p| p.clamp(agg.min, agg.max))
-                };
-                SampleStats {
-                    metric,
-                    component: component_of(component),
-                    labels: labels_of(&labels),
-                    min: agg.min,
-                    max: agg.max,
-                    mean: agg.sum / agg.count as f64,
-                    count: agg.count as u64,
-                    p95,
-                }
-            })
-            .collect())
-    }
 }
 
 /// Pages on the store's free list.
@@ -954,61 +1345,4 @@ async fn free_pages(conn: &mut SqliteConnection) -> Result<i64> {
     Ok(sqlx::query_scalar("PRAGMA freelist_count")
         .fetch_one(conn)
         .await?)
-}
-
-/// Adds `rows` to the aggregates of `table` (whose time column is `column`), merging each with
-/// the row already there.
-async fn merge_into(
-    conn: &mut SqliteConnection,
-    table: &str,
-    column: &str,
-    rows: &HashMap<(SeriesKey, i64), Agg>,
-) -> Result<()> {
-    for (((metric, component, labels), at), agg) in rows {
-        let mut merged = agg.clone();
-        let existing = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT unit, min, max, sum, count, sketch FROM {table} \
-             WHERE metric = ? AND {column} = ? AND component = ? AND labels = ?"
-        )))
-        .bind(metric)
-        .bind(at)
-        .bind(component)
-        .bind(labels)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(r) = existing {
-            let sketch: Vec<u8> = r.try_get("sketch")?;
-            let before = Agg {
-                unit: r.try_get("unit")?,
-                min: r.try_get("min")?,
-                max: r.try_get("max")?,
-                sum: r.try_get("sum")?,
-                count: r.try_get("count")?,
-                sketch: ValueSketch::decode(&sketch).unwrap_or_default(),
-            };
-            let newer_unit = merged.unit.take();
-            merged.merge(&before);
-            if newer_unit.is_some() {
-                merged.unit = newer_unit;
-            }
-        }
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT OR REPLACE INTO {table} \
-             (metric, {column}, component, labels, unit, min, max, sum, count, sketch) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        )))
-        .bind(metric)
-        .bind(at)
-        .bind(component)
-        .bind(labels)
-        .bind(&merged.unit)
-        .bind(merged.min)
-        .bind(merged.max)
-        .bind(merged.sum)
-        .bind(merged.count)
-        .bind(merged.sketch.encode())
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
 }

@@ -1,5 +1,5 @@
-//! Users, tokens, sessions, the audit log, the collectors' memory, history and the notification
-//! outbox: the same tests on a SQLite file and on a PostgreSQL database of the test's own (see
+//! Users, tokens, sessions, the audit log, the collectors' memory, history, the notification
+//! outbox and retention: the same tests on a SQLite file and on a PostgreSQL database of the test's own (see
 //! `backends`; without a server the PostgreSQL half says so and passes, unless `CI` is set).
 
 mod backends;
@@ -17,5 +17,7 @@ mod collect;
 mod history;
 #[path = "stores/outbox.rs"]
 mod outbox;
+#[path = "stores/retention.rs"]
+mod retention;
 #[path = "stores/sessions.rs"]
 mod sessions;

@@ -61,9 +61,7 @@ pub async fn run(command: RetentionCommand, ctx: &Ctx) -> anyhow::Result<ExitCod
     let settings = settings_with(ctx, &overrides)?;
     let store = open_store(ctx).await?;
     let report = store.run_retention(&settings, ctx.now).await?;
-    if args.vacuum {
-        store.vacuum_into_incremental().await?;
-    }
+    let rewritten = args.vacuum && store.vacuum_into_incremental().await?;
     store.close().await;
     if args.json {
         print_json(&serde_json::json!({
@@ -73,8 +71,10 @@ pub async fn run(command: RetentionCommand, ctx: &Ctx) -> anyhow::Result<ExitCod
         }))?;
     } else {
         print!("{}", describe(&report, &settings, ctx));
-        if args.vacuum {
+        if rewritten {
             println!("The store was rewritten: it hands freed pages back from now on.");
+        } else if args.vacuum {
+            println!("Nothing to rewrite: PostgreSQL's autovacuum makes the freed space reusable.");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -261,3 +261,53 @@ async fn one_replica_leads_and_another_takes_over_when_it_is_gone() {
     b.close().await;
     db.drop_now().await;
 }
+
+#[tokio::test]
+async fn a_sample_committing_after_a_higher_id_is_still_rolled_up() {
+    use mhd_core::sample::Sample;
+    use mhd_store::{RetentionStore, Store};
+    use time::macros::datetime;
+
+    let Some(db) = Scratch::new("late_commit").await else {
+        return;
+    };
+    let store = PgStore::open(&db.url, &db.url, 4).await.expect("opens");
+    let at = datetime!(2025-03-01 12:00 UTC);
+    let at_us = at.unix_timestamp() * 1_000_000;
+    // A push that drew its sample's id and has not committed yet…
+    let mut slow = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "BEGIN; INSERT INTO samples (timestamp_us, metric, value) VALUES ({at_us}, 'cpu_percent', 10)"
+    )))
+    .execute(&mut slow)
+    .await
+    .unwrap();
+    // …and one that drew the next id and committed.
+    store
+        .insert_samples(&[Sample::new(at, "cpu_percent", 30.0)])
+        .await
+        .unwrap();
+    // The roll-up waits for the first push to end instead of moving its mark past it.
+    let roll_up = tokio::spawn({
+        let store = store.clone();
+        async move { store.roll_up_samples().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!roll_up.is_finished(), "the roll-up waits for the push");
+    sqlx::query("COMMIT").execute(&mut slow).await.unwrap();
+    assert_eq!(roll_up.await.unwrap().unwrap(), 2);
+    assert_eq!(store.roll_up_samples().await.unwrap(), 0);
+    let stats = store
+        .sample_stats(
+            "cpu_percent",
+            at - time::Duration::hours(1),
+            at + time::Duration::hours(1),
+            mhd_store::retention::Resolution::Minute,
+        )
+        .await
+        .unwrap();
+    assert_eq!((stats[0].count, stats[0].mean), (2, 20.0));
+    slow.close().await.unwrap();
+    store.close().await;
+    db.drop_now().await;
+}

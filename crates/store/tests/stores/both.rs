@@ -2,18 +2,35 @@
 //! connection to the test's database for what the store does not offer, and how each backend
 //! keeps a NUL character.
 
-use mhd_store::{AuditStore, AuthStore, CollectorStore, HistoryStore, Outbox, SessionStore, Store};
+use mhd_store::{
+    AuditStore, AuthStore, CollectorStore, HistoryStore, Outbox, RetentionStore, SessionStore,
+    Store,
+};
 
 use crate::backends::{self, Backend};
 
 /// Every storage trait these tests ask.
 pub trait All:
-    AuthStore + SessionStore + AuditStore + CollectorStore + HistoryStore + Outbox + Store
+    AuthStore
+    + SessionStore
+    + AuditStore
+    + CollectorStore
+    + HistoryStore
+    + Outbox
+    + RetentionStore
+    + Store
 {
 }
 
 impl<T> All for T where
-    T: AuthStore + SessionStore + AuditStore + CollectorStore + HistoryStore + Outbox + Store
+    T: AuthStore
+        + SessionStore
+        + AuditStore
+        + CollectorStore
+        + HistoryStore
+        + Outbox
+        + RetentionStore
+        + Store
 {
 }
 
@@ -21,12 +38,16 @@ impl<T> All for T where
 pub trait Both: Backend<S: All> {
     /// Whether text keeps a NUL character as given (SQLite); PostgreSQL keeps U+FFFD instead.
     const KEEPS_NUL: bool;
+    /// Whether a retention pass hands freed pages back to the file system (SQLite); PostgreSQL's
+    /// autovacuum makes the space reusable instead.
+    const HANDS_BACK_PAGES: bool;
     /// A connection of its own to the store's database.
     fn raw(&self) -> impl Future<Output = Raw>;
 }
 
 impl Both for backends::Sqlite {
     const KEEPS_NUL: bool = true;
+    const HANDS_BACK_PAGES: bool = true;
 
     async fn raw(&self) -> Raw {
         let options = sqlx::sqlite::SqliteConnectOptions::new()
@@ -44,6 +65,7 @@ impl Both for backends::Sqlite {
 
 impl Both for backends::Postgres {
     const KEEPS_NUL: bool = false;
+    const HANDS_BACK_PAGES: bool = false;
 
     async fn raw(&self) -> Raw {
         Raw::Postgres(
@@ -88,6 +110,17 @@ impl Raw {
                 .map(|d| d.rows_affected()),
         }
         .map_err(|e| e.to_string())
+    }
+
+    /// The integer one query answers (0 for none).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        let n: Option<i64> = match self {
+            Raw::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Raw::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("the query answers: {e}"));
+        n.unwrap_or(0)
     }
 
     /// Every cell of a table as text, to look for what must not be there.
