@@ -23,6 +23,7 @@ on_both!(
     latest_samples_keep_the_newest_of_each_series_since_a_time,
     a_batch_of_samples_with_a_bad_one_stores_nothing,
     many_samples_go_in_one_call_across_statement_chunks,
+    chunks_ingested_one_after_another_count_as_written_in_order,
 );
 
 fn case(name: &str, status: TestStatus) -> TestCase {
@@ -395,4 +396,72 @@ async fn many_samples_go_in_one_call_across_statement_chunks<B: Backend>(b: &B) 
             ("eth2".to_owned(), 9959.0)
         ]
     );
+}
+
+async fn chunks_ingested_one_after_another_count_as_written_in_order<B: Backend>(b: &B) {
+    let db = B::database(b.open().await);
+    let mk = |m: i64, component: &str, sys: System, d: f64| {
+        let mut o = NewOperation::new(T0 + Duration::minutes(m), "query_execution", "q");
+        o.dataset_name = Some("a".into());
+        o.component = Some(component.into());
+        o.system = Some(sys);
+        o.duration_ms = Some(d);
+        o
+    };
+    let chunk = |i: usize| mhd_store::Chunk {
+        key: format!("k{i}"),
+        prev: if i == 0 {
+            String::new()
+        } else {
+            format!("k{}", i - 1)
+        },
+        records: 2,
+    };
+    let second = [
+        mk(2, "storage", System::Old, 30.0),
+        mk(3, "config", System::New, 5.0),
+    ];
+    let mut ingest = db.chunk_ingest("ops.ndjson", T0, false);
+    ingest
+        .add(
+            &chunk(0),
+            &[
+                mk(0, "storage", System::Old, 10.0),
+                mk(1, "storage", System::Old, 20.0),
+            ],
+        )
+        .await
+        .unwrap();
+    ingest.add(&chunk(1), &second).await.unwrap();
+    ingest
+        .add(&chunk(2), &[mk(4, "features", System::New, 7.0)])
+        .await
+        .unwrap();
+    assert_eq!(ingest.finish().await.unwrap(), 5);
+    assert_eq!(ingest.stored(), 5);
+    // A chunk remembered already stores nothing again, unless asked to.
+    let mut again = db.chunk_ingest("ops.ndjson", T0, false);
+    again.add(&chunk(1), &second).await.unwrap();
+    assert_eq!(again.finish().await.unwrap(), 0);
+    assert_eq!(db.ingested_chunks().await.unwrap().len(), 3);
+
+    let w = db
+        .component_windows(T0, T0 + Duration::hours(1))
+        .await
+        .unwrap();
+    let storage_old = w
+        .iter()
+        .find(|w| w.component == "storage" && w.system == System::Old)
+        .unwrap();
+    // The hour's histogram holds the durations of both chunks that wrote it.
+    assert_eq!(
+        (storage_old.operations, storage_old.durations.total()),
+        (3, 3)
+    );
+    assert_eq!(w.iter().map(|w| w.operations).sum::<u64>(), 5);
+    // The dataset takes the component of the last chunk, as written in input order.
+    let p = db.dataset_progress().await.unwrap();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].component.as_deref(), Some("features"));
+    assert_eq!(p[0].seen, 1);
 }
