@@ -10,6 +10,7 @@
 #   OPS=200000 ROUNDS=7 bench/pg_ingest.sh
 #   PGURL=postgres://postgres@127.0.0.1:5432 bench/pg_ingest.sh   # the server (no database)
 #   MHD=path/to/mhd bench/pg_ingest.sh         # a given build instead of building this one
+#   BEFORE=path/to/earlier/mhd bench/pg_ingest.sh  # an earlier build's ingest in the same rounds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OPS=${OPS:-1000000}
@@ -23,7 +24,7 @@ fi
 work=$(mktemp -d)
 prefix=mhd_bench_ingest_$$
 cleanup() {
-  for db in "${prefix}_mhd" "${prefix}_copy"; do
+  for db in "${prefix}_mhd" "${prefix}_copy" "${prefix}_before"; do
     psql -q "$PGURL/postgres" -c "DROP DATABASE IF EXISTS $db" 2>/dev/null || true
   done
   rm -rf "$work"
@@ -68,10 +69,16 @@ seconds() {
   python3 -c "print(f'{$end - $start:.2f}')"
 }
 
-mhd_times=() copy_times=()
+mhd_times=() copy_times=() before_times=()
 for round in $(seq 1 "$ROUNDS"); do
   fresh "${prefix}_mhd"
   fresh "${prefix}_copy"
+  before=
+  if [[ -n ${BEFORE:-} ]]; then
+    fresh "${prefix}_before"
+    before=$(seconds "$BEFORE" --database-url "$PGURL/${prefix}_before" ingest operations "$work/ops.ndjson")
+    before_times+=("$before")
+  fi
   "$MHD" --database-url "$PGURL/${prefix}_copy" stats summary >/dev/null
   sync
   # Alternate which goes first, so neither always meets the other's checkpoint.
@@ -85,14 +92,17 @@ for round in $(seq 1 "$ROUNDS"); do
   stored=$(psql -qAt "$PGURL/${prefix}_mhd" -c "SELECT count(*) FROM operations")
   copied=$(psql -qAt "$PGURL/${prefix}_copy" -c "SELECT count(*) FROM operations")
   [[ $stored == "$OPS" && $copied == "$OPS" ]] || { echo "round $round: stored $stored, copied $copied of $OPS" >&2; exit 1; }
-  echo "round $round: mhd ingest ${m} s, psql \\copy ${c} s   (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "round $round: mhd ingest ${m} s, psql \\copy ${c} s${before:+, before: $before s}   (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   mhd_times+=("$m") copy_times+=("$c")
 done
 
-python3 - "$OPS" "${mhd_times[*]}" "${copy_times[*]}" <<'PY'
+python3 - "$OPS" "${mhd_times[*]}" "${copy_times[*]}" "${before_times[*]}" <<'PY'
 import statistics, sys
 n = int(sys.argv[1])
-for name, times in (("mhd ingest operations", sys.argv[2]), ("baseline: psql \\copy", sys.argv[3])):
+runs = [("mhd ingest operations", sys.argv[2]), ("baseline: psql \\copy", sys.argv[3])]
+if sys.argv[4]:
+    runs.append(("before: mhd ingest", sys.argv[4]))
+for name, times in runs:
     t = sorted(float(x) for x in times.split())
     med = statistics.median(t)
     print(f"{name:<24} min {t[0]:.2f} s  median {med:.2f} s  max {t[-1]:.2f} s"

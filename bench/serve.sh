@@ -22,8 +22,10 @@ PORT=${PORT:-18123}
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is needed (Debian: apt-get install $tool)" >&2; exit 2; }
 done
-cargo build --release -q -p mhd-cli
-MHD=${CARGO_TARGET_DIR:-$PWD/target}/release/mhd
+if [[ -z ${MHD:-} ]]; then # MHD=path/to/mhd serves with a given build instead of this one
+  cargo build --release -q -p mhd-cli
+  MHD=${CARGO_TARGET_DIR:-$PWD/target}/release/mhd
+fi
 work=$(mktemp -d)
 server= replica= db=
 cleanup() {
@@ -109,12 +111,14 @@ for path in /health /api/v1/health/summary; do
 done
 echo "mhd serve resident memory after the load: $(rss) (peak $(awk '/^VmHWM/ {printf "%.1f MB", $2 / 1024}' "/proc/$server/status"))"
 
-# 1,000 WebSocket clients on the same process: the live bench's (b) and (c) against it.
+# 1,000 WebSocket clients on the same process: the live bench's (b) and (c) against it
+# (LIVE=path/to/the/built/live/bench runs that binary instead of building it).
+if [[ -n ${LIVE:-} ]]; then live=("$LIVE" --bench); else live=(cargo bench -q -p mhd-server --bench live); fi
 echo "== ${CLIENTS:-1000} WebSocket clients: cargo bench -p mhd-server --bench live (MHD_BENCH_ADDR)"
 MHD_BENCH_ADDR=127.0.0.1:$PORT MHD_BENCH_PID=$server MHD_BENCH_CLIENTS=${CLIENTS:-1000} \
-  cargo bench -q -p mhd-server --bench live
+  "${live[@]}"
 if [[ -n $replica ]]; then
   echo "== the same, the POSTs sent to replica A (MHD_BENCH_WRITE_ADDR)"
   MHD_BENCH_ADDR=127.0.0.1:$PORT MHD_BENCH_WRITE_ADDR=127.0.0.1:$((PORT + 1)) MHD_BENCH_PID=$server \
-    MHD_BENCH_CLIENTS=${CLIENTS:-1000} cargo bench -q -p mhd-server --bench live
+    MHD_BENCH_CLIENTS=${CLIENTS:-1000} "${live[@]}"
 fi

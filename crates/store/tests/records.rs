@@ -24,6 +24,7 @@ on_both!(
     a_batch_of_samples_with_a_bad_one_stores_nothing,
     many_samples_go_in_one_call_across_statement_chunks,
     chunks_ingested_one_after_another_count_as_written_in_order,
+    a_small_batch_and_a_large_one_keep_every_field_alike,
 );
 
 fn case(name: &str, status: TestStatus) -> TestCase {
@@ -464,4 +465,44 @@ async fn chunks_ingested_one_after_another_count_as_written_in_order<B: Backend>
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!(p[0].component.as_deref(), Some("features"));
     assert_eq!(p[0].seen, 1);
+}
+
+async fn a_small_batch_and_a_large_one_keep_every_field_alike<B: Backend>(b: &B) {
+    let store = b.open().await;
+    let full = |m: i64, key: &str| {
+        let mut o = NewOperation::new(
+            T0 + Duration::minutes(m),
+            "migration",
+            "copy \\N back\\slash",
+        );
+        o.dataset_name = Some("ds \"quoted\" 'é'".into());
+        o.component = Some("storage".into());
+        o.system = Some(System::New);
+        o.duration_ms = Some(12.5);
+        o.success = false;
+        o.row_count = Some(3);
+        o.error_message = Some("boom\r\nagain".into());
+        o.metadata = Some(serde_json::json!({"a": [1, "two"], "b\t": null}));
+        o.import_key = Some(key.into());
+        o
+    };
+    let bare = |m: i64| NewOperation::new(T0 + Duration::minutes(m), "dataset_read", "read");
+    // A request's few operations go in one way, an ingest's many another.
+    let small = vec![full(0, "small"), bare(1)];
+    store.insert_operations(&small).await.unwrap();
+    let mut large: Vec<NewOperation> = (0..1500).map(|i| bare(10 + i)).collect();
+    large[7] = full(17, "large");
+    store.insert_operations(&large).await.unwrap();
+    let filter = mhd_store::OperationFilter {
+        limit: 2000,
+        ..Default::default()
+    };
+    let mut back = store.recent_operations(&filter).await.unwrap();
+    back.reverse();
+    assert_eq!(back.len(), 1502);
+    // Ids follow the order written.
+    assert!(back.windows(2).all(|p| p[0].id < p[1].id));
+    let back: Vec<NewOperation> = back.into_iter().map(|o| o.op).collect();
+    assert_eq!(&back[..2], &small[..]);
+    assert_eq!(&back[2..], &large[..]);
 }
