@@ -108,22 +108,24 @@ pub fn redact(url: &str) -> String {
 /// while the one before commits (see [`PgChunkIngest`]).
 pub enum ChunkIngest {
     /// One chunk after the other.
-    Sqlite {
-        /// The store.
-        store: SqliteStore,
-        /// Names the input in the chunks' remembrance.
-        source: String,
-        /// When the ingest runs.
-        at: OffsetDateTime,
-        /// Whether chunks remembered already are stored again.
-        again: bool,
-        /// The dataset ids of the chunks stored so far.
-        ids: DatasetIds,
-        /// Operations stored so far.
-        stored: u64,
-    },
+    Sqlite(Box<SqliteChunkIngest>),
     /// Two chunks in flight.
-    Postgres(PgChunkIngest),
+    Postgres(Box<PgChunkIngest>),
+}
+
+/// [`ChunkIngest`] on SQLite: each chunk stored by [`SqliteStore::insert_chunk`].
+pub struct SqliteChunkIngest {
+    store: SqliteStore,
+    /// Names the input in the chunks' remembrance.
+    source: String,
+    /// When the ingest runs.
+    at: OffsetDateTime,
+    /// Whether chunks remembered already are stored again.
+    again: bool,
+    /// The dataset ids of the chunks stored so far.
+    ids: DatasetIds,
+    /// Operations stored so far.
+    stored: u64,
 }
 
 impl ChunkIngest {
@@ -132,18 +134,12 @@ impl ChunkIngest {
     /// call or by [`ChunkIngest::finish`].
     pub async fn add(&mut self, chunk: &Chunk, ops: &[NewOperation]) -> Result<()> {
         match self {
-            ChunkIngest::Sqlite {
-                store,
-                source,
-                at,
-                again,
-                ids,
-                stored,
-            } => {
-                let n = store
-                    .insert_chunk(chunk, ops, source, *at, *again, ids)
+            ChunkIngest::Sqlite(s) => {
+                let n = s
+                    .store
+                    .insert_chunk(chunk, ops, &s.source, s.at, s.again, &mut s.ids)
                     .await?;
-                *stored += n.unwrap_or(0);
+                s.stored += n.unwrap_or(0);
                 Ok(())
             }
             ChunkIngest::Postgres(p) => p.add(chunk, ops).await,
@@ -153,7 +149,7 @@ impl ChunkIngest {
     /// Commits what is not committed yet; returns the operations stored by the whole ingest.
     pub async fn finish(&mut self) -> Result<u64> {
         match self {
-            ChunkIngest::Sqlite { stored, .. } => Ok(*stored),
+            ChunkIngest::Sqlite(s) => Ok(s.stored),
             ChunkIngest::Postgres(p) => p.finish().await,
         }
     }
@@ -161,7 +157,7 @@ impl ChunkIngest {
     /// Operations committed so far.
     pub fn stored(&self) -> u64 {
         match self {
-            ChunkIngest::Sqlite { stored, .. } => *stored,
+            ChunkIngest::Sqlite(s) => s.stored,
             ChunkIngest::Postgres(p) => p.stored(),
         }
     }
@@ -355,15 +351,17 @@ impl Database {
     /// PostgreSQL it uses two of the store's connections.
     pub fn chunk_ingest(&self, source: &str, at: OffsetDateTime, again: bool) -> ChunkIngest {
         match self {
-            Database::Sqlite(s) => ChunkIngest::Sqlite {
+            Database::Sqlite(s) => ChunkIngest::Sqlite(Box::new(SqliteChunkIngest {
                 store: s.clone(),
                 source: source.to_owned(),
                 at,
                 again,
                 ids: DatasetIds::default(),
                 stored: 0,
-            },
-            Database::Postgres(p) => ChunkIngest::Postgres(p.chunk_ingest(source, at, again)),
+            })),
+            Database::Postgres(p) => {
+                ChunkIngest::Postgres(Box::new(p.chunk_ingest(source, at, again)))
+            }
         }
     }
 
