@@ -20,6 +20,9 @@
 //! already running `mhd serve` instead (`bench/serve.sh` does so) and reads that process's memory.
 //! `MHD_BENCH_HOLD=SECONDS` keeps the clients connected that long after (c), so the server can
 //! be inspected (`/proc/PID/smaps`, `heaptrack -p PID`) while it holds them.
+//! `MHD_BENCH_WRITE_ADDR=127.0.0.1:PORT` sends the POSTs of (b) to another replica of the same
+//! PostgreSQL store than the one the clients listen to, so (b) times the change crossing
+//! replicas (`bench/serve.sh` with `DATABASE_URL` does so).
 
 use mhd_store::prelude::*;
 use std::net::SocketAddr;
@@ -61,7 +64,11 @@ fn main() {
             .expect("MHD_BENCH_ADDR: an address like 127.0.0.1:8000");
         let pid = std::env::var("MHD_BENCH_PID").expect("MHD_BENCH_PID: the server's process id");
         let status = format!("/proc/{pid}/status");
-        external(addr, &status, clients);
+        let write_addr = std::env::var("MHD_BENCH_WRITE_ADDR").map_or(addr, |a| {
+            a.parse()
+                .expect("MHD_BENCH_WRITE_ADDR: an address like 127.0.0.1:8001")
+        });
+        external(addr, write_addr, &status, clients);
         return;
     }
     let server_rt = tokio::runtime::Builder::new_multi_thread()
@@ -113,7 +120,7 @@ fn main() {
             println!("{path:<26} {run}");
         }
         println!("== (b) {clients} WebSocket clients, {POSTS} POSTs");
-        let ws = live_updates(addr, clients, rss_kib).await;
+        let ws = live_updates(addr, addr, clients, rss_kib).await;
         let rss_clients = rss_kib();
         println!("== (c) resident memory of this process (server, store and clients)");
         println!(
@@ -185,8 +192,9 @@ fn traffic(rng: &mut Rng, at: OffsetDateTime) -> NewOperation {
     o
 }
 
-/// (b) and (c) against a running server whose `/proc/PID/status` is `status`.
-fn external(addr: SocketAddr, status: &str, clients: usize) {
+/// (b) and (c) against a running server whose `/proc/PID/status` is `status`, the POSTs sent
+/// to `write_addr` (the same server, or another replica of its store).
+fn external(addr: SocketAddr, write_addr: SocketAddr, status: &str, clients: usize) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -194,8 +202,15 @@ fn external(addr: SocketAddr, status: &str, clients: usize) {
         .expect("the clients' runtime");
     rt.block_on(async {
         let before = proc_kib(status, "VmRSS:");
-        println!("== (b) {clients} WebSocket clients, {POSTS} POSTs, server at {addr}");
-        let ws = live_updates(addr, clients, || proc_kib(status, "VmRSS:")).await;
+        if write_addr == addr {
+            println!("== (b) {clients} WebSocket clients, {POSTS} POSTs, server at {addr}");
+        } else {
+            println!(
+                "== (b) {clients} WebSocket clients on the replica at {addr}, {POSTS} POSTs to \
+                 the replica at {write_addr}"
+            );
+        }
+        let ws = live_updates(addr, write_addr, clients, || proc_kib(status, "VmRSS:")).await;
         println!("== (c) resident memory of the server process");
         println!(
             "before the clients: {:.1} MB; with {clients} WebSocket clients after (b): {:.1} MB \
@@ -401,22 +416,24 @@ fn is_type(text: &str, kind: &str) -> bool {
         .any(|part| part.windows(needle.len()).any(|w| w == needle.as_bytes()))
 }
 
-/// (b): connects `clients` WebSocket clients, then times 20 POSTs' updates; returns the
-/// clients' tasks so they stay connected for (c). `rss` reads the resident memory (KiB) that
+/// (b): connects `clients` WebSocket clients to `addr`, then times the updates of 20 POSTs
+/// sent to `write_addr`; returns the clients' tasks so they stay connected for (c). `rss` reads the resident memory (KiB) that
 /// (c) reports, shown once the clients are connected and before the POSTs make the server
 /// render updates: the clients' own cost apart from the rendering's.
 async fn live_updates(
     addr: SocketAddr,
+    write_addr: SocketAddr,
     clients: usize,
     rss: impl Fn() -> u64,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let (tx, mut updates) = mpsc::unbounded_channel::<Instant>();
+    // Each update heard, with the client that heard it.
+    let (tx, mut updates) = mpsc::unbounded_channel::<(usize, Instant)>();
     let url = format!("ws://{addr}/ws/dashboard");
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
     let (ready_tx, mut ready) = mpsc::unbounded_channel::<usize>();
     let gate = Arc::new(tokio::sync::Semaphore::new(CONNECTING));
-    for _ in 0..clients {
+    for client in 0..clients {
         let (url, tx, ready_tx, gate) = (url.clone(), tx.clone(), ready_tx.clone(), gate.clone());
         tasks.push(tokio::spawn(async move {
             let permit = gate.acquire_owned().await.expect("the gate stays open");
@@ -434,7 +451,7 @@ async fn live_updates(
                 if let Message::Text(t) = msg
                     && is_type(t.as_str(), "metrics:update")
                 {
-                    let _ = tx.send(Instant::now());
+                    let _ = tx.send((client, Instant::now()));
                 }
             }
         }));
@@ -456,7 +473,7 @@ async fn live_updates(
         rss() as f64 / 1024.0
     );
 
-    let mut conn = Http::connect(addr).await;
+    let mut conn = Http::connect(write_addr).await;
     let mut posts = Vec::with_capacity(POSTS);
     let mut delays = Vec::with_capacity(POSTS * clients);
     let mut rng = Rng::new(7);
@@ -478,15 +495,25 @@ async fn live_updates(
              Content-Type: application/x-ndjson\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
+        // A server may push a write twice (on PostgreSQL it also hears its own write's
+        // notification): whatever came after the last round's first update is not this one's.
+        while updates.try_recv().is_ok() {}
         let sent = Instant::now();
         assert_eq!(conn.call(request.as_bytes()).await, 201, "POST {round}");
         let accepted = Instant::now();
         posts.push(accepted - sent);
-        for _ in 0..clients {
-            let at = tokio::time::timeout(Duration::from_secs(10), updates.recv())
+        // The first update each client hears after the POST was sent.
+        let mut heard = vec![false; clients];
+        let mut missing = clients;
+        while missing > 0 {
+            let (client, at) = tokio::time::timeout(Duration::from_secs(10), updates.recv())
                 .await
                 .expect("every client hears the update within 10 s")
                 .expect("the clients are running");
+            if at < sent || std::mem::replace(&mut heard[client], true) {
+                continue;
+            }
+            missing -= 1;
             delays.push(at.saturating_duration_since(accepted));
         }
     }

@@ -27,7 +27,7 @@ use crate::collect::*;
 use crate::history::*;
 #[allow(clippy::wildcard_imports)]
 use crate::outbox::*;
-use crate::postgres::{PgStaging, PgStore};
+use crate::postgres::{PgChunkIngest, PgStaging, PgStore};
 use crate::retention::RetentionStore as _;
 #[allow(clippy::wildcard_imports)]
 use crate::sessions::*;
@@ -102,6 +102,66 @@ pub fn redact(url: &str) -> String {
         return format!("{scheme}://{user}:***@{host}");
     }
     url.to_string()
+}
+
+/// An input's chunks stored one after another, each in a transaction of its own with its
+/// remembrance (see [`Database::insert_chunk`]); on PostgreSQL the next chunk is copied in
+/// while the one before commits (see [`PgChunkIngest`]).
+pub enum ChunkIngest {
+    /// One chunk after the other.
+    Sqlite(Box<SqliteChunkIngest>),
+    /// Two chunks in flight.
+    Postgres(Box<PgChunkIngest>),
+}
+
+/// [`ChunkIngest`] on SQLite: each chunk stored by [`SqliteStore::insert_chunk`].
+pub struct SqliteChunkIngest {
+    store: SqliteStore,
+    /// Names the input in the chunks' remembrance.
+    source: String,
+    /// When the ingest runs.
+    at: OffsetDateTime,
+    /// Whether chunks remembered already are stored again.
+    again: bool,
+    /// The dataset ids of the chunks stored so far.
+    ids: DatasetIds,
+    /// Operations stored so far.
+    stored: u64,
+}
+
+impl ChunkIngest {
+    /// Stores one chunk's valid operations and remembers the chunk (nothing when it is
+    /// remembered already and `again` is not set); on PostgreSQL it is committed by the next
+    /// call or by [`ChunkIngest::finish`].
+    pub async fn add(&mut self, chunk: &Chunk, ops: &[NewOperation]) -> Result<()> {
+        match self {
+            ChunkIngest::Sqlite(s) => {
+                let n = s
+                    .store
+                    .insert_chunk(chunk, ops, &s.source, s.at, s.again, &mut s.ids)
+                    .await?;
+                s.stored += n.unwrap_or(0);
+                Ok(())
+            }
+            ChunkIngest::Postgres(p) => p.add(chunk, ops).await,
+        }
+    }
+
+    /// Commits what is not committed yet; returns the operations stored by the whole ingest.
+    pub async fn finish(&mut self) -> Result<u64> {
+        match self {
+            ChunkIngest::Sqlite(s) => Ok(s.stored),
+            ChunkIngest::Postgres(p) => p.finish().await,
+        }
+    }
+
+    /// Operations committed so far.
+    pub fn stored(&self) -> u64 {
+        match self {
+            ChunkIngest::Sqlite(s) => s.stored,
+            ChunkIngest::Postgres(p) => p.stored(),
+        }
+    }
 }
 
 /// Operations set aside until all of an input has been read, then stored at once by
@@ -286,6 +346,24 @@ impl Database {
         ids: &mut DatasetIds,
     ) -> Result<Option<u64>> {
         each!(self, s => s.insert_chunk(chunk, ops, source, at, again, ids).await)
+    }
+
+    /// Starts storing the chunks of the input named `source` (see [`ChunkIngest`]). On
+    /// PostgreSQL it uses two of the store's connections.
+    pub fn chunk_ingest(&self, source: &str, at: OffsetDateTime, again: bool) -> ChunkIngest {
+        match self {
+            Database::Sqlite(s) => ChunkIngest::Sqlite(Box::new(SqliteChunkIngest {
+                store: s.clone(),
+                source: source.to_owned(),
+                at,
+                again,
+                ids: DatasetIds::default(),
+                stored: 0,
+            })),
+            Database::Postgres(p) => {
+                ChunkIngest::Postgres(Box::new(p.chunk_ingest(source, at, again)))
+            }
+        }
     }
 
     /// A staging area for a whole input published at once (`ingest --strict`).

@@ -35,7 +35,7 @@ pub use alerts::AlertStore;
 pub use audit::AuditStore;
 pub use auth::AuthStore;
 pub use collect::CollectorStore;
-pub use database::{Database, Location, Staging, TestRunWriter};
+pub use database::{ChunkIngest, Database, Location, SqliteChunkIngest, Staging, TestRunWriter};
 pub use history::HistoryStore;
 pub use migrate::LATEST as SCHEMA_VERSION;
 pub use outbox::Outbox;

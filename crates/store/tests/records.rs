@@ -23,6 +23,8 @@ on_both!(
     latest_samples_keep_the_newest_of_each_series_since_a_time,
     a_batch_of_samples_with_a_bad_one_stores_nothing,
     many_samples_go_in_one_call_across_statement_chunks,
+    chunks_ingested_one_after_another_count_as_written_in_order,
+    a_small_batch_and_a_large_one_keep_every_field_alike,
 );
 
 fn case(name: &str, status: TestStatus) -> TestCase {
@@ -395,4 +397,112 @@ async fn many_samples_go_in_one_call_across_statement_chunks<B: Backend>(b: &B) 
             ("eth2".to_owned(), 9959.0)
         ]
     );
+}
+
+async fn chunks_ingested_one_after_another_count_as_written_in_order<B: Backend>(b: &B) {
+    let db = B::database(b.open().await);
+    let mk = |m: i64, component: &str, sys: System, d: f64| {
+        let mut o = NewOperation::new(T0 + Duration::minutes(m), "query_execution", "q");
+        o.dataset_name = Some("a".into());
+        o.component = Some(component.into());
+        o.system = Some(sys);
+        o.duration_ms = Some(d);
+        o
+    };
+    let chunk = |i: usize| mhd_store::Chunk {
+        key: format!("k{i}"),
+        prev: if i == 0 {
+            String::new()
+        } else {
+            format!("k{}", i - 1)
+        },
+        records: 2,
+    };
+    let second = [
+        mk(2, "storage", System::Old, 30.0),
+        mk(3, "config", System::New, 5.0),
+    ];
+    let mut ingest = db.chunk_ingest("ops.ndjson", T0, false);
+    ingest
+        .add(
+            &chunk(0),
+            &[
+                mk(0, "storage", System::Old, 10.0),
+                mk(1, "storage", System::Old, 20.0),
+            ],
+        )
+        .await
+        .unwrap();
+    ingest.add(&chunk(1), &second).await.unwrap();
+    ingest
+        .add(&chunk(2), &[mk(4, "features", System::New, 7.0)])
+        .await
+        .unwrap();
+    assert_eq!(ingest.finish().await.unwrap(), 5);
+    assert_eq!(ingest.stored(), 5);
+    // A chunk remembered already stores nothing again, unless asked to.
+    let mut again = db.chunk_ingest("ops.ndjson", T0, false);
+    again.add(&chunk(1), &second).await.unwrap();
+    assert_eq!(again.finish().await.unwrap(), 0);
+    assert_eq!(db.ingested_chunks().await.unwrap().len(), 3);
+
+    let w = db
+        .component_windows(T0, T0 + Duration::hours(1))
+        .await
+        .unwrap();
+    let storage_old = w
+        .iter()
+        .find(|w| w.component == "storage" && w.system == System::Old)
+        .unwrap();
+    // The hour's histogram holds the durations of both chunks that wrote it.
+    assert_eq!(
+        (storage_old.operations, storage_old.durations.total()),
+        (3, 3)
+    );
+    assert_eq!(w.iter().map(|w| w.operations).sum::<u64>(), 5);
+    // The dataset takes the component of the last chunk, as written in input order.
+    let p = db.dataset_progress().await.unwrap();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].component.as_deref(), Some("features"));
+    assert_eq!(p[0].seen, 1);
+}
+
+async fn a_small_batch_and_a_large_one_keep_every_field_alike<B: Backend>(b: &B) {
+    let store = b.open().await;
+    let full = |m: i64, key: &str| {
+        let mut o = NewOperation::new(
+            T0 + Duration::minutes(m),
+            "migration",
+            "copy \\N back\\slash",
+        );
+        o.dataset_name = Some("ds \"quoted\" 'é'".into());
+        o.component = Some("storage".into());
+        o.system = Some(System::New);
+        o.duration_ms = Some(12.5);
+        o.success = false;
+        o.row_count = Some(3);
+        o.error_message = Some("boom\r\nagain".into());
+        o.metadata = Some(serde_json::json!({"a": [1, "two"], "b\t": null}));
+        o.import_key = Some(key.into());
+        o
+    };
+    let bare = |m: i64| NewOperation::new(T0 + Duration::minutes(m), "dataset_read", "read");
+    // A request's few operations go in one way, an ingest's many another.
+    let small = vec![full(0, "small"), bare(1)];
+    store.insert_operations(&small).await.unwrap();
+    let mut large: Vec<NewOperation> = (0..1500).map(|i| bare(10 + i)).collect();
+    large[7] = full(17, "large");
+    store.insert_operations(&large).await.unwrap();
+    let filter = mhd_store::OperationFilter {
+        limit: 2000,
+        ..Default::default()
+    };
+    let mut back = store.recent_operations(&filter).await.unwrap();
+    back.reverse();
+    assert_eq!(back.len(), 1502);
+    // Ids follow the order written.
+    assert!(back.windows(2).all(|p| p[0].id < p[1].id));
+    let back: Vec<NewOperation> = back.into_iter().map(|o| o.op).collect();
+    assert_eq!(&back[..2], &small[..]);
+    assert_eq!(&back[2..], &large[..]);
 }

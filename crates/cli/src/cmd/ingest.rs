@@ -18,10 +18,10 @@ use mhd_core::NewOperation;
 use mhd_core::format::terminal_safe;
 use mhd_ingest::chunks::{self, ChunkId, InputError, Piece};
 use mhd_ingest::operations::Rejected;
-use mhd_store::{Chunk, Database, DatasetIds};
+use mhd_store::{Chunk, Database};
 use serde::Serialize;
 
-use crate::cmd::record::open_store;
+use crate::cmd::record::open_store_with;
 use crate::ctx::{Ctx, usage};
 
 /// Rejections printed one by one before the rest are only counted.
@@ -116,7 +116,16 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
     let source = open_input(&args, &shown)?;
     let limits = ctx.time_limits_from_plan()?;
 
-    let store = open_store(ctx).await?;
+    // On PostgreSQL one chunk commits on one connection while the next is copied in on
+    // another; SQLite writes one transaction at a time (and gives one connection more cache).
+    if ctx.database_in_home {
+        ctx.ensure_home()?;
+    }
+    let connections = match ctx.database {
+        mhd_store::Location::Postgres(_) => 2,
+        mhd_store::Location::Sqlite(_) => 1,
+    };
+    let store = open_store_with(ctx, connections).await?;
     let known = if args.again {
         chunks::Known::new()
     } else {
@@ -154,30 +163,22 @@ pub async fn operations(args: IngestOperationsArgs, ctx: &Ctx) -> anyhow::Result
     if strict {
         return strict_ingest(&args, ctx, &store, &shown, rx, reader).await;
     }
-    let mut ids = DatasetIds::default();
-    let mut stored = 0;
+    let mut ingest = store.chunk_ingest(&name, ctx.now, args.again);
     let mut failed = None;
     let mut rx = rx;
     while let Some(c) = rx.recv().await {
-        match store
-            .insert_chunk(
-                &store_chunk(&c.id),
-                &c.ops,
-                &name,
-                ctx.now,
-                args.again,
-                &mut ids,
-            )
-            .await
-        {
-            Ok(n) => stored += n.unwrap_or(0),
-            Err(e) => {
-                failed = Some(e);
-                break;
-            }
+        if let Err(e) = ingest.add(&store_chunk(&c.id), &c.ops).await {
+            failed = Some(e);
+            break;
         }
         tokio::time::sleep(LET_OTHERS_IN).await;
     }
+    if failed.is_none()
+        && let Err(e) = ingest.finish().await
+    {
+        failed = Some(e);
+    }
+    let stored = ingest.stored();
     // Dropping the receiver stops the reader if storing failed.
     drop(rx);
     let found = join(reader, &shown)?;

@@ -26,7 +26,7 @@ mod records;
 mod retention;
 mod sessions;
 
-pub use records::{PgStaging, PgTestRunWriter};
+pub use records::{PgChunkIngest, PgStaging, PgTestRunWriter};
 
 /// The migrations, each with the version it brings the schema to. A new database starts at
 /// version 13 in one step (what the SQLite store reaches through its first thirteen).

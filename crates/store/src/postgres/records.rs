@@ -24,15 +24,20 @@ use time::{Date, OffsetDateTime};
 
 use super::PgStore;
 use crate::sqlite::{
-    COLUMNS, Chunk, DAY_US, DatasetIds, Deltas, HOUR_US, from_us, to_us, validate_all,
+    COLUMNS, Chunk, DAY_US, DatasetIds, Deltas, HOUR_US, HourCounts, from_us, to_us, validate_all,
 };
 use crate::{
     ComponentWindow, DatasetProgress, ImportOutcome, MigrationCounts, OperationFilter, Result,
     Store, StoreError,
 };
 
-/// Operations per COPY statement.
-const COPY_CHUNK: usize = 16_384;
+/// Batches of fewer operations go in with one INSERT: a COPY costs two more round trips, and
+/// its last small message waits for the server's delayed acknowledgement (about 40 ms, as
+/// the connection does not disable Nagle's algorithm), which a request would feel.
+const COPY_FROM_OPS: usize = 1000;
+
+/// Bytes of COPY rows sent at a time (about 1,500 operations).
+const COPY_PIECE_BYTES: usize = 256 * 1024;
 
 /// One field of a COPY row in text format: `\N` for nothing, else the text with backslash,
 /// tab, line feed and carriage return escaped (and NUL, which PostgreSQL's text refuses,
@@ -131,25 +136,100 @@ impl PgWriter {
     /// Validates and writes a batch; a batch with an invalid operation writes nothing.
     pub(crate) async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
         validate_all(ops)?;
+        if ops.is_empty() {
+            return Ok(());
+        }
         self.resolve_dataset_ids(ops).await?;
-        // COPY in PostgreSQL's text format: the fastest way in, in the same transaction.
-        let mut buf = Vec::with_capacity(ops.len().min(COPY_CHUNK) * 200);
-        for chunk in ops.chunks(COPY_CHUNK) {
-            buf.clear();
-            for op in chunk {
-                copy_row(&mut buf, op, &self.dataset_ids);
+        if ops.len() < COPY_FROM_OPS {
+            self.insert_rows(ops).await?;
+            for op in ops {
+                self.deltas.count(op);
             }
-            let mut copy = self
-                .tx
-                .copy_in_raw(&format!("COPY operations ({COLUMNS}) FROM STDIN"))
-                .await?;
-            copy.send(buf.as_slice()).await?;
-            copy.finish().await?;
+            self.written += ops.len() as u64;
+            return Ok(());
         }
+        // One COPY in PostgreSQL's text format, the fastest way in, in the same transaction;
+        // the rows go out in pieces as they are encoded, so the server works on one piece while
+        // the next is made. The rollups are counted on the way: should the COPY fail, the
+        // transaction is aborted and never commits them.
+        let mut copy = self
+            .tx
+            .copy_in_raw(&format!("COPY operations ({COLUMNS}) FROM STDIN"))
+            .await?;
+        let mut buf = Vec::with_capacity(COPY_PIECE_BYTES + 64 * 1024);
         for op in ops {
+            copy_row(&mut buf, op, &self.dataset_ids);
             self.deltas.count(op);
+            if buf.len() >= COPY_PIECE_BYTES {
+                copy.send(buf.as_slice()).await?;
+                buf.clear();
+            }
         }
+        if !buf.is_empty() {
+            copy.send(buf.as_slice()).await?;
+        }
+        copy.finish().await?;
         self.written += ops.len() as u64;
+        Ok(())
+    }
+
+    /// Writes a few operations with one INSERT, their columns as arrays, in their order.
+    async fn insert_rows(&mut self, ops: &[NewOperation]) -> Result<()> {
+        let text = |v: &str| super::text(v).into_owned();
+        let opt = |v: Option<&str>| v.map(text);
+        let ids = &self.dataset_ids;
+        sqlx::query(
+            "INSERT INTO operations (timestamp_us, metric_type, operation, dataset_name, \
+             component, system, duration_ms, success, row_count, error_message, metadata, \
+             import_key, dataset_id) \
+             SELECT t, ty, o, dn, c, s, d, ok, rc, e, m, k, di FROM unnest($1::bigint[], \
+             $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], \
+             $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[], $13::bigint[]) \
+             WITH ORDINALITY AS r(t, ty, o, dn, c, s, d, ok, rc, e, m, k, di, n) ORDER BY n",
+        )
+        .bind(ops.iter().map(|o| to_us(o.timestamp)).collect::<Vec<_>>())
+        .bind(ops.iter().map(|o| text(&o.metric_type)).collect::<Vec<_>>())
+        .bind(ops.iter().map(|o| text(&o.operation)).collect::<Vec<_>>())
+        .bind(
+            ops.iter()
+                .map(|o| opt(o.dataset_name.as_deref()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            ops.iter()
+                .map(|o| opt(o.component.as_deref()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            ops.iter()
+                .map(|o| o.system.map(System::as_str))
+                .collect::<Vec<_>>(),
+        )
+        .bind(ops.iter().map(|o| o.duration_ms).collect::<Vec<_>>())
+        .bind(ops.iter().map(|o| i64::from(o.success)).collect::<Vec<_>>())
+        .bind(ops.iter().map(|o| o.row_count).collect::<Vec<_>>())
+        .bind(
+            ops.iter()
+                .map(|o| opt(o.error_message.as_deref()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            ops.iter()
+                .map(|o| o.metadata.as_ref().map(|m| text(&m.to_string())))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            ops.iter()
+                .map(|o| opt(o.import_key.as_deref()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            ops.iter()
+                .map(|o| o.dataset_name.as_ref().and_then(|n| ids.get(n).copied()))
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
@@ -238,44 +318,8 @@ async fn apply(d: &Deltas, conn: &mut PgConnection) -> Result<()> {
     let mut components: Vec<_> = d.components.iter().collect();
     components
         .sort_by(|a, b| (a.0.0, &a.0.1, a.0.2.as_str()).cmp(&(b.0.0, &b.0.1, b.0.2.as_str())));
-    for ((hour, component, system), c) in components {
-        sqlx::query(
-            "INSERT INTO component_rollup (hour, component, system, count, failures) \
-             VALUES ($1, $2, $3, 0, 0) ON CONFLICT (hour, component, system) DO NOTHING",
-        )
-        .bind(hour)
-        .bind(component)
-        .bind(system.as_str())
-        .execute(&mut *conn)
-        .await?;
-        let stored: Option<Vec<u8>> = sqlx::query_scalar(
-            "SELECT durations FROM component_rollup \
-             WHERE hour = $1 AND component = $2 AND system = $3 FOR UPDATE",
-        )
-        .bind(hour)
-        .bind(component)
-        .bind(system.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-        let mut durations = c.durations.clone();
-        if let Some(h) = stored
-            .as_deref()
-            .and_then(mhd_core::sketch::Histogram::decode)
-        {
-            durations.merge(&h);
-        }
-        sqlx::query(
-            "UPDATE component_rollup SET count = count + $4, failures = failures + $5, \
-             durations = $6 WHERE hour = $1 AND component = $2 AND system = $3",
-        )
-        .bind(hour)
-        .bind(component)
-        .bind(system.as_str())
-        .bind(c.count)
-        .bind(c.failures)
-        .bind(durations.encode())
-        .execute(&mut *conn)
-        .await?;
+    for part in components.chunks(UPSERT_CHUNK) {
+        add_component_hours(conn, part).await?;
     }
     let mut days: Vec<_> = d.migration_days.iter().collect();
     days.sort_by(|a, b| a.0.cmp(b.0));
@@ -352,6 +396,77 @@ async fn apply(d: &Deltas, conn: &mut PgConnection) -> Result<()> {
         }
         q.execute(&mut *conn).await?;
     }
+    Ok(())
+}
+
+/// Adds a batch of (hour, component, system) counts to `component_rollup`, keys in order, in
+/// three statements whatever the batch's size: the rows missing are made (empty), every row of
+/// the batch is read and locked (`FOR UPDATE`, in key order, so two writers never wait for
+/// each other in a circle), and the counts and merged histograms are written back.
+async fn add_component_hours(
+    conn: &mut PgConnection,
+    part: &[(&(i64, String, System), &HourCounts)],
+) -> Result<()> {
+    let hours: Vec<i64> = part.iter().map(|(k, _)| k.0).collect();
+    let names: Vec<&str> = part.iter().map(|(k, _)| k.1.as_str()).collect();
+    let systems: Vec<&str> = part.iter().map(|(k, _)| k.2.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO component_rollup (hour, component, system, count, failures) \
+         SELECT h, c, s, 0, 0 FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(h, c, s) \
+         ORDER BY h, c COLLATE \"C\", s COLLATE \"C\" \
+         ON CONFLICT (hour, component, system) DO NOTHING",
+    )
+    .bind(&hours)
+    .bind(&names)
+    .bind(&systems)
+    .execute(&mut *conn)
+    .await?;
+    let stored: Vec<(i64, String, String, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT r.hour, r.component, r.system, r.durations FROM component_rollup r \
+         JOIN unnest($1::bigint[], $2::text[], $3::text[]) AS k(h, c, s) \
+         ON r.hour = k.h AND r.component = k.c AND r.system = k.s \
+         ORDER BY r.hour, r.component COLLATE \"C\", r.system COLLATE \"C\" FOR UPDATE OF r",
+    )
+    .bind(&hours)
+    .bind(&names)
+    .bind(&systems)
+    .fetch_all(&mut *conn)
+    .await?;
+    let stored: HashMap<(i64, String, String), Option<Vec<u8>>> = stored
+        .into_iter()
+        .map(|(h, c, s, d)| ((h, c, s), d))
+        .collect();
+    let mut counts = Vec::with_capacity(part.len());
+    let mut failures = Vec::with_capacity(part.len());
+    let mut durations = Vec::with_capacity(part.len());
+    for ((hour, component, system), c) in part {
+        let mut merged = c.durations.clone();
+        if let Some(h) = stored
+            .get(&(*hour, component.clone(), system.as_str().to_owned()))
+            .and_then(|d| d.as_deref())
+            .and_then(mhd_core::sketch::Histogram::decode)
+        {
+            merged.merge(&h);
+        }
+        counts.push(c.count);
+        failures.push(c.failures);
+        durations.push(merged.encode());
+    }
+    sqlx::query(
+        "UPDATE component_rollup r SET count = r.count + k.n, failures = r.failures + k.f, \
+         durations = k.d \
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], \
+         $6::bytea[]) AS k(h, c, s, n, f, d) \
+         WHERE r.hour = k.h AND r.component = k.c AND r.system = k.s",
+    )
+    .bind(&hours)
+    .bind(&names)
+    .bind(&systems)
+    .bind(&counts)
+    .bind(&failures)
+    .bind(&durations)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -1270,6 +1385,19 @@ impl PgStore {
         Ok(Some(n))
     }
 
+    /// Starts storing an input's chunks one after another (see [`PgChunkIngest`]).
+    pub fn chunk_ingest(&self, source: &str, at: OffsetDateTime, again: bool) -> PgChunkIngest {
+        PgChunkIngest {
+            store: self.clone(),
+            source: source.to_owned(),
+            at,
+            again,
+            pending: None,
+            ids: HashMap::new(),
+            stored: 0,
+        }
+    }
+
     /// Stores the operations of several requests in one transaction: all or none.
     /// Stores the operations of several requests in one transaction. While the server is
     /// gone (restarting, or failing over to a standby) the write waits and is tried again
@@ -1297,6 +1425,79 @@ impl PgStore {
             writes_failing: self.writes_failing.clone(),
             pool: self.pool.clone(),
         })
+    }
+}
+
+/// An input's chunks stored one after another, each with its remembrance in a transaction of
+/// its own, committed in input order. While one chunk's rollups are brought in step and it
+/// commits, the next chunk's operations are already copied in on a second connection, so the
+/// server does not wait between two chunks; a chunk counts as stored once its commit returned,
+/// and the next one's rollups are only added after that (the dataset states take each chunk's
+/// marks in input order, as on SQLite).
+pub struct PgChunkIngest {
+    store: PgStore,
+    source: String,
+    at: OffsetDateTime,
+    again: bool,
+    /// The chunk written and not committed yet.
+    pending: Option<PgWriter>,
+    /// Dataset ids as committed.
+    ids: HashMap<String, i64>,
+    /// Operations committed so far.
+    stored: u64,
+}
+
+impl PgChunkIngest {
+    /// Writes one chunk's valid operations and remembers the chunk (nothing when it is
+    /// remembered already and `again` is not set), while the chunk before it commits. When
+    /// that commit fails this chunk is dropped too; either way [`PgChunkIngest::stored`] says
+    /// what is stored.
+    pub async fn add(&mut self, chunk: &Chunk, ops: &[NewOperation]) -> Result<()> {
+        let pending = self.pending.take();
+        // The next chunk starts from the ids the pending one met; should that one not commit,
+        // neither does the next, so no id it uses is lost.
+        let ids = pending
+            .as_ref()
+            .map_or_else(|| self.ids.clone(), |w| w.dataset_ids.clone());
+        let (store, source, at, again) = (&self.store, self.source.as_str(), self.at, self.again);
+        let next = async {
+            let mut w = store.writer().await?;
+            w.dataset_ids = ids;
+            if !remember_chunk(&mut w.tx, chunk, ops.len() as u64, source, at).await? && !again {
+                w.rollback().await?;
+                return Ok(None);
+            }
+            w.write(ops).await?;
+            Ok(Some(w))
+        };
+        let commit = async {
+            let Some(w) = pending else {
+                return Ok(None);
+            };
+            let ids = w.dataset_ids.clone();
+            Ok(Some((w.commit().await?, ids)))
+        };
+        let (next, committed): (Result<Option<PgWriter>>, Result<Option<(u64, _)>>) =
+            tokio::join!(next, commit);
+        if let Some((n, ids)) = self.store.noted(committed)? {
+            self.stored += n;
+            self.ids = ids;
+        }
+        self.pending = self.store.noted(next)?;
+        Ok(())
+    }
+
+    /// Commits the last chunk; returns the operations stored by the whole ingest.
+    pub async fn finish(&mut self) -> Result<u64> {
+        if let Some(w) = self.pending.take() {
+            self.stored += self.store.noted(w.commit().await)?;
+        }
+        Ok(self.stored)
+    }
+
+    /// Operations committed so far.
+    pub fn stored(&self) -> u64 {
+        self.stored
     }
 }
 

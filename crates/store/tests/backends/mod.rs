@@ -10,13 +10,15 @@ pub mod scratch;
 
 use mhd_store::alerts::AlertStore;
 use mhd_store::postgres::PgStore;
-use mhd_store::{SqliteStore, Store};
+use mhd_store::{Database, SqliteStore, Store};
 
 /// Where a test's store lives: opened (and opened again) by the test.
 pub trait Backend {
     type S: AlertStore + Store;
     async fn open(&self) -> Self::S;
     async fn close(&self, store: Self::S);
+    /// The store as the commands see it.
+    fn database(store: Self::S) -> Database;
 }
 
 /// A SQLite file in a temporary folder.
@@ -32,6 +34,9 @@ impl Backend for Sqlite {
     async fn close(&self, store: SqliteStore) {
         store.close().await;
     }
+    fn database(store: SqliteStore) -> Database {
+        Database::Sqlite(store)
+    }
 }
 
 /// A PostgreSQL database of the test's own.
@@ -46,6 +51,9 @@ impl Backend for Postgres {
     }
     async fn close(&self, store: PgStore) {
         store.close().await;
+    }
+    fn database(store: PgStore) -> Database {
+        Database::Postgres(store)
     }
 }
 
