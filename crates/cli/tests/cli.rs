@@ -3177,3 +3177,25 @@ fn a_changed_plan_is_put_in_force_without_a_restart_and_a_bad_one_is_refused_say
     );
     assert!(served_text(addr, "/metrics").contains("mhd_plan_reloads_total"));
 }
+
+#[test]
+fn the_database_pool_is_sized_by_a_flag_or_variable_within_bounds() {
+    let home = tempfile::tempdir().unwrap();
+    for (args, env) in [
+        (&["serve", "--database-pool", "0"][..], None),
+        (&["serve"][..], Some(("MHD_DATABASE_POOL", "lots"))),
+    ] {
+        let mut c = mhd(home.path());
+        c.args(args);
+        if let Some((k, v)) = env {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains("--database-pool"), "{}", stderr(&out));
+    }
+    let served = Served::start(home.path(), &["--database-pool", "3"]);
+    wait_for(std::time::Duration::from_secs(10), "ready", || {
+        served_json(served.addr, "/ready")["status"] == "ready"
+    });
+}

@@ -16,7 +16,8 @@
 //!   beside a plain `DELETE` of the same rows there (when a server answers at
 //!   `MHD_TEST_POSTGRES`, default the local test server).
 //!
-//! Run with `cargo bench -p mhd-store --bench retention` (`MHD_BENCH_ROUNDS` changes the rounds).
+//! Run with `cargo bench -p mhd-store --bench retention` (`MHD_BENCH_ROUNDS` changes the rounds;
+//! `MHD_BENCH_ONLY=read` runs the reads alone).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -231,6 +232,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let only = std::env::var("MHD_BENCH_ONLY").ok();
+    let only = only.as_deref();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let now = now();
@@ -338,6 +341,9 @@ fn main() {
             spread(mins)
         );
         store.close().await;
+        if only == Some("read") {
+            return;
+        }
 
         // One pass over 120 days, beside a plain DELETE of the same rows.
         let source = dir.path().join("aged.db");

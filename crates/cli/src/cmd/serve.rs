@@ -57,6 +57,11 @@ pub struct ServeArgs {
     /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, value_name = "FILE", requires = "tls_cert", env = "MHD_TLS_KEY")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Connections to the database at most (a PostgreSQL server's connections are shared by
+    /// every replica: size it so that replicas × this stays under its `max_connections`).
+    #[arg(long, value_name = "N", env = "MHD_DATABASE_POOL", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool: u32,
     /// The plan's settings given from outside it.
     #[command(flatten)]
     pub overrides: crate::cmd::overrides::PlanOverrides,
@@ -143,7 +148,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         check_exposure(addr, args.insecure_no_auth, false)?;
     }
     ctx.ensure_home()?;
-    let store = crate::cmd::record::open_store_with(ctx, 8).await?;
+    let store = crate::cmd::record::open_store_with(ctx, args.database_pool).await?;
     let sign_in = store
         .any_user()
         .await
