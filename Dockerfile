@@ -39,7 +39,8 @@ LABEL org.opencontainers.image.title="mhd" \
 # The CA certificates, for notifications and collectors over HTTPS.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 RUN groupadd --system --gid 10001 mhd \
     && useradd --system --uid 10001 --gid mhd --home-dir /data --no-create-home --shell /usr/sbin/nologin mhd \
     && mkdir -p /data \
