@@ -1600,18 +1600,7 @@ fn a_long_ingest_beside_a_busy_server_lets_every_record_and_http_write_through()
 
 /// The body of a GET to a served `mhd` (the local user: no user in the store).
 fn served_text(addr: std::net::SocketAddr, path: &str) -> String {
-    use std::io::{Read as _, Write as _};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    text.split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default()
+    exchange(addr, "GET", path, "").1
 }
 
 /// [`served_text`] read as JSON.
@@ -1836,22 +1825,39 @@ impl Drop for PgScratch {
     }
 }
 
-/// POSTs one successful migration of `dataset` to a served `mhd`.
-fn post_migration(addr: std::net::SocketAddr, dataset: &str) {
+/// One HTTP/1.1 exchange with a served `mhd` on a new connection (as a client retrying would
+/// make one): the status and the body; an NDJSON body when `body` is given.
+fn exchange(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
     use std::io::{Read as _, Write as _};
-    let body = format!(
-        r#"{{"metric_type":"migration","operation":"migrate","dataset_name":"{dataset}","success":true}}"#
-    );
     let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
     write!(
         s,
-        "POST /api/v1/operations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut answer = String::new();
     s.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let status = answer
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status: {answer}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// POSTs one successful migration of `dataset` to a served `mhd`.
+fn post_migration(addr: std::net::SocketAddr, dataset: &str) {
+    let body = format!(
+        r#"{{"metric_type":"migration","operation":"migrate","dataset_name":"{dataset}","success":true}}"#
+    );
+    let (status, answer) = exchange(addr, "POST", "/api/v1/operations", &body);
+    assert_eq!(status, 201, "{answer}");
 }
 
 #[test]
@@ -2217,21 +2223,16 @@ impl Hook {
 
 /// POSTs failing operations on `component` to a served `mhd` (its error rate: 100 %).
 fn post_failures(addr: std::net::SocketAddr, component: &str) {
-    use std::io::{Read as _, Write as _};
     let line = format!(
         r#"{{"metric_type":"dataset_read","operation":"read","component":"{component}","success":false}}"#
     );
-    let body = [line.as_str(); 5].join("\n");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST /api/v1/operations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let (status, answer) = exchange(
+        addr,
+        "POST",
+        "/api/v1/operations",
+        &[line.as_str(); 5].join("\n"),
+    );
+    assert_eq!(status, 201, "{answer}");
 }
 
 /// Waits up to `limit` for `done`, saying `what` did not happen otherwise.
@@ -2478,47 +2479,17 @@ impl Drop for PrivatePg {
     }
 }
 
-/// POSTs one operation on `dataset` (a new connection, as a client retrying would make): the
-/// status and the body.
+/// POSTs one operation on `dataset`: the status and the body.
 fn post_one(addr: std::net::SocketAddr, dataset: &str) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
     let body = format!(
         r#"{{"metric_type":"dataset_read","operation":"read","dataset_name":"{dataset}","success":true}}"#
     );
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
-        .unwrap();
-    write!(
-        s,
-        "POST /api/v1/operations HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .get(9..12)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status: {answer}"));
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    exchange(addr, "POST", "/api/v1/operations", &body)
 }
 
 /// `/ready`'s status.
 fn ready_status(addr: std::net::SocketAddr) -> u16 {
-    use std::io::{Read as _, Write as _};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).unwrap();
-    answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+    exchange(addr, "GET", "/ready", "").0
 }
 
 #[test]
@@ -3047,19 +3018,22 @@ fn settings_come_from_the_flag_then_the_variable_then_the_specifications_variabl
     let store = elsewhere.path().join("team.db");
     let secret = elsewhere.path().join("url");
     std::fs::write(&secret, format!("sqlite:{}\n", store.display())).unwrap();
-    mhd(home.path())
-        .env("MHD_DATABASE_URL_FILE", &secret)
-        .args([
-            "record",
-            "-t",
-            "migration",
-            "-o",
-            "migrate",
-            "--dataset",
-            "x",
-        ])
-        .assert()
-        .success();
+    let record = |env: (&str, &std::ffi::OsStr)| {
+        mhd(home.path())
+            .env(env.0, env.1)
+            .args([
+                "record",
+                "-t",
+                "migration",
+                "-o",
+                "migrate",
+                "--dataset",
+                "x",
+            ])
+            .assert()
+            .success();
+    };
+    record(("MHD_DATABASE_URL_FILE", secret.as_os_str()));
     assert!(store.exists(), "the store the secret names");
     let out = mhd(home.path())
         .env("MHD_DATABASE_URL_FILE", elsewhere.path().join("missing"))
@@ -3073,19 +3047,8 @@ fn settings_come_from_the_flag_then_the_variable_then_the_specifications_variabl
         stderr(&out)
     );
     let spec_store = elsewhere.path().join("spec.db");
-    mhd(home.path())
-        .env("DATABASE_URL", format!("sqlite:{}", spec_store.display()))
-        .args([
-            "record",
-            "-t",
-            "migration",
-            "-o",
-            "migrate",
-            "--dataset",
-            "y",
-        ])
-        .assert()
-        .success();
+    let url = format!("sqlite:{}", spec_store.display());
+    record(("DATABASE_URL", std::ffi::OsStr::new(&url)));
     assert!(spec_store.exists(), "the store DATABASE_URL names");
 }
 

@@ -256,6 +256,25 @@ pub trait Outbox: Sync {
     fn record_jira_issue(&self, issue: &JiraIssue) -> impl Future<Output = Result<bool>> + Send;
 }
 
+/// Claims a channel's next due delivery (`$1` the channel, `$2` now, `$3` the end of the
+/// claim), returning it: the same statement on both backends (both read `$n`). The outer
+/// conditions are checked again on PostgreSQL after waiting for a row another claimer locked:
+/// of two replicas claiming at once, the second finds it held and gets none.
+pub(crate) fn claim_sql() -> String {
+    format!(
+        "UPDATE deliveries SET claimed_until_us = $3 \
+         WHERE state = 'pending' AND next_attempt_at_us <= $2 \
+         AND COALESCE(claimed_until_us, 0) <= $2 AND id = (\
+             SELECT d.id FROM deliveries d \
+             WHERE d.channel = $1 AND d.state = 'pending' AND d.next_attempt_at_us <= $2 \
+             AND COALESCE(d.claimed_until_us, 0) <= $2 \
+             AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
+                 AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id) \
+             ORDER BY d.id LIMIT 1) \
+         RETURNING {DELIVERY_COLUMNS}"
+    )
+}
+
 pub(crate) const DELIVERY_COLUMNS: &str =
     "id, channel, alert_id, event, payload, attempts, created_at_us";
 
@@ -340,18 +359,7 @@ impl Outbox for SqliteStore {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Option<Delivery>> {
-        let sql = format!(
-            "UPDATE deliveries SET claimed_until_us = ?3 \
-             WHERE state = 'pending' AND next_attempt_at_us <= ?2 \
-             AND COALESCE(claimed_until_us, 0) <= ?2 AND id = (\
-                 SELECT d.id FROM deliveries d \
-                 WHERE d.channel = ?1 AND d.state = 'pending' AND d.next_attempt_at_us <= ?2 \
-                 AND COALESCE(d.claimed_until_us, 0) <= ?2 \
-                 AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
-                     AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id) \
-                 ORDER BY d.id LIMIT 1) \
-             RETURNING {DELIVERY_COLUMNS}"
-        );
+        let sql = claim_sql();
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(channel)
             .bind(to_us(now))

@@ -97,20 +97,7 @@ impl Outbox for PgStore {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Option<Delivery>> {
-        // The outer conditions are checked again after waiting for a row another claimer
-        // locked: of two replicas claiming at once, the second finds it held and gets none.
-        let sql = format!(
-            "UPDATE deliveries SET claimed_until_us = $3 \
-             WHERE state = 'pending' AND next_attempt_at_us <= $2 \
-             AND COALESCE(claimed_until_us, 0) <= $2 AND id = (\
-                 SELECT d.id FROM deliveries d \
-                 WHERE d.channel = $1 AND d.state = 'pending' AND d.next_attempt_at_us <= $2 \
-                 AND COALESCE(d.claimed_until_us, 0) <= $2 \
-                 AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.alert_id = d.alert_id \
-                     AND e.channel = d.channel AND e.state = 'pending' AND e.id < d.id) \
-                 ORDER BY d.id LIMIT 1) \
-             RETURNING {DELIVERY_COLUMNS}"
-        );
+        let sql = crate::outbox::claim_sql();
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(text(channel))
             .bind(to_us(now))
