@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use super::{PgStore, text, text_opt};
 use crate::Result;
 use crate::outbox::{
-    Attempt, DELIVERY_COLUMNS, Delivery, DeliveryEvent, DeliveryFilter, DeliveryState,
-    DeliveryStatus, JiraIssue, Notification, Outbox,
+    Attempt, Delivery, DeliveryEvent, DeliveryFilter, DeliveryState, DeliveryStatus, JiraIssue,
+    Notification, Outbox,
 };
 use crate::sqlite::{from_us, to_us};
 
