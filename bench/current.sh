@@ -11,6 +11,9 @@
 #   MHD=/path/to/earlier/mhd bench/current.sh   # the same with another build
 #   OPS=100000 SECONDS_PER_RUN=5 bench/current.sh
 set -euo pipefail
+# The log file, as on a workstation: on a machine that is itself a container, `serve` would
+# otherwise log every request to standard error, which the earlier figures did not pay for.
+export MHD_LOG_TO=${MHD_LOG_TO:-file}
 cd "$(dirname "$0")/.."
 OPS=${OPS:-500000}
 RUN=${SECONDS_PER_RUN:-10}

@@ -18,6 +18,8 @@ ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 MHD = os.environ.get("MHD") or os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "mhd")
 PGURL = os.environ.get("PGURL", "postgres://postgres@127.0.0.1:5432")
 DB = "mhd_bench_failover"
+# The log file, as on a workstation (in a container `serve` would log to standard error).
+os.environ.setdefault("MHD_LOG_TO", "file")
 
 
 def psql(sql):
