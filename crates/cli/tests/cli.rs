@@ -666,6 +666,9 @@ impl Served {
             .env_remove("MHD_HOME")
             .env_remove("MHD_PLAN")
             .env_remove("MALLOC_ARENA_MAX")
+            // Logs in the home's file whether or not this machine is a container, where
+            // `serve` would write them to standard error, which is read here for its address.
+            .env("MHD_LOG_TO", "file")
             .envs(env.iter().copied())
             .stderr(std::process::Stdio::piped())
             .spawn()
