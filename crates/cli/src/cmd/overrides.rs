@@ -48,14 +48,19 @@ fn given(value: Option<&String>, flag: &'static str, spec: &'static str) -> Opti
 }
 
 impl PlanOverrides {
-    /// The retention of `plan` (the defaults without one) with `--retention-days` applied.
-    pub fn retention(&self, plan: Option<&Plan>) -> anyhow::Result<RetentionSettings> {
-        let mut settings = plan.map_or_else(RetentionSettings::default, |p| p.retention);
-        if let Some(days) = given(
+    /// `--retention-days`, else `RETENTION_DAYS`.
+    fn retention_days_given(&self) -> Option<Given> {
+        given(
             self.retention_days.as_ref(),
             "--retention-days (or MHD_RETENTION_DAYS)",
             "RETENTION_DAYS",
-        ) {
+        )
+    }
+
+    /// The retention of `plan` (the defaults without one) with `--retention-days` applied.
+    pub fn retention(&self, plan: Option<&Plan>) -> anyhow::Result<RetentionSettings> {
+        let mut settings = plan.map_or_else(RetentionSettings::default, |p| p.retention);
+        if let Some(days) = self.retention_days_given() {
             let n: i64 = days.value.trim().parse().map_err(|_| {
                 usage(format!(
                     "{} {:?}: not a whole number of days",
@@ -90,12 +95,7 @@ impl PlanOverrides {
             "PROMETHEUS_URL",
         );
         let Some(plan) = plan else {
-            let retention = given(
-                self.retention_days.as_ref(),
-                "--retention-days (or MHD_RETENTION_DAYS)",
-                "RETENTION_DAYS",
-            );
-            if let Some(g) = retention.or(interval).or(prometheus) {
+            if let Some(g) = self.retention_days_given().or(interval).or(prometheus) {
                 return Err(usage(format!(
                     "{} is given but there is no plan to apply it to: write one with `mhd init` \
                      or name it with --plan",
@@ -130,7 +130,7 @@ impl PlanOverrides {
             }
         }
         if let Some(g) = prometheus {
-            let url = reqwest_like_url(&g)?;
+            let url = http_address(&g)?;
             if plan.collectors.prometheus.is_empty() {
                 plan.collectors.prometheus.push(PrometheusCollector {
                     name: "prometheus".to_owned(),
@@ -150,7 +150,7 @@ impl PlanOverrides {
 }
 
 /// An `http://` or `https://` address with a host, or a usage error naming where it came from.
-fn reqwest_like_url(g: &Given) -> anyhow::Result<String> {
+fn http_address(g: &Given) -> anyhow::Result<String> {
     let v = g.value.trim();
     let rest = v
         .strip_prefix("http://")
