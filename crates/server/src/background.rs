@@ -10,8 +10,11 @@ use crate::AppState;
 /// Hears of every commit made to the store by other connections — `mhd record` or `mhd
 /// ingest` beside the server, or another replica on the same PostgreSQL database — and
 /// announces it, so the live pages show and push it within a second instead of when the
-/// caches' time to live runs out. (On SQLite the server's own writes are seen too and
-/// announced a second time: a view computed again for nothing, at most four times a second.)
+/// caches' time to live runs out. On PostgreSQL the notifications name the tables written, so
+/// each is announced as what it is ([`announced`]), and the server's own writes, which it
+/// announces itself, are passed over. (On SQLite the server's own writes are seen too and
+/// announced a second time, as a change of everything: a view computed again for nothing, at
+/// most four times a second.)
 pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
     let mut watcher = state
         .store
@@ -22,10 +25,11 @@ pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
     Ok(tokio::spawn(async move {
         loop {
             match watcher.next_change().await {
-                Ok(changed) if changed.samples_only() => {
-                    state.notify(crate::state::Change::Samples);
+                Ok(changed) => {
+                    for change in announced(&changed) {
+                        state.notify(change);
+                    }
                 }
-                Ok(_) => state.notify(crate::state::Change::External),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot watch the store for other writers");
                     tokio::time::sleep(LEAD_CHECK).await;
@@ -36,6 +40,30 @@ pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
             }
         }
     }))
+}
+
+/// What the writes of another process are announced as: what the tables written say where
+/// they are known and each says what changed, else a change of everything (the alerts'
+/// tables, whose pushes carry the alert, which the notification does not).
+pub fn announced(changed: &mhd_store::Changed) -> Vec<crate::state::Change> {
+    use crate::state::Change;
+    if changed.tables.is_empty() {
+        return vec![Change::External];
+    }
+    let mut out = Vec::new();
+    for table in &changed.tables {
+        out.push(match table.as_str() {
+            "samples" => Change::Samples,
+            "operations" => Change::Operations {
+                components: Vec::new(),
+            },
+            "test_runs" => Change::TestRun { component: None },
+            "benchmark_samples" => Change::Benchmarks,
+            "health_state" => Change::Health,
+            _ => return vec![Change::External],
+        });
+    }
+    out
 }
 
 /// How often a server that leads checks that it still does, and one that does not tries to.
@@ -217,5 +245,38 @@ impl Background {
         for task in self.tasks {
             task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::announced;
+    use crate::state::Change;
+    use mhd_store::Changed;
+
+    fn of(tables: &[&str]) -> Vec<Change> {
+        announced(&Changed {
+            tables: tables.iter().map(|t| t.to_string()).collect(),
+        })
+    }
+
+    #[test]
+    fn another_process_s_writes_are_announced_as_what_they_wrote() {
+        assert_eq!(of(&[]), [Change::External], "nothing known: everything");
+        assert_eq!(of(&["samples"]), [Change::Samples]);
+        assert_eq!(
+            of(&["operations", "samples"]),
+            [
+                Change::Operations {
+                    components: Vec::new()
+                },
+                Change::Samples
+            ]
+        );
+        assert_eq!(
+            of(&["benchmark_samples", "test_runs"]),
+            [Change::Benchmarks, Change::TestRun { component: None }]
+        );
+        assert_eq!(of(&["operations", "alerts"]), [Change::External]);
     }
 }

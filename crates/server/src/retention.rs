@@ -49,6 +49,14 @@ pub async fn run_once(state: &AppState) -> mhd_store::Result<RetentionReport> {
             "retention pass done"
         );
     }
+    // The store's change watcher passes over this server's own writes (on PostgreSQL): what
+    // the pass removed is announced here.
+    let samples = report.samples + report.sample_minutes + report.sample_hours + report.sample_days;
+    if report.deleted() > samples {
+        state.notify(crate::state::Change::External);
+    } else if samples > 0 {
+        state.notify(crate::state::Change::Samples);
+    }
     Ok(report)
 }
 

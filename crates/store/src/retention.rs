@@ -475,6 +475,8 @@ pub(crate) trait Backend: Sync {
     /// Hands the space freed by the pass back, if the backend does that: (bytes handed back to
     /// the file system, bytes free inside the store for later writes).
     fn hand_back_space(&self) -> impl Future<Output = Result<(u64, u64)>> + Send;
+    /// The aggregates' part of recent reads of samples ([`BucketCache`]).
+    fn bucket_cache(&self) -> &BucketCache;
 }
 
 /// Retention on a store: one pass, the roll-up alone, and the samples read back over a span.
@@ -839,6 +841,17 @@ async fn prune_sample_rollups<B: Backend>(b: &B, before: OffsetDateTime) -> Resu
             out[i] += delete_in_batches(b, &sql, first_kept, &[Bind::Text(metric)]).await?;
         }
     }
+    if out.iter().any(|&n| n > 0) {
+        // Reads that kept the aggregates' part of a chart read it again (see [`BucketCache`]).
+        let mut tx = b.begin_pass_write().await?;
+        B::execute(
+            &mut tx,
+            "UPDATE retention_marks SET value = value + 1 WHERE name = 'aggregates_pruned'",
+            &[],
+        )
+        .await?;
+        b.commit(tx).await?;
+    }
     Ok(out)
 }
 
@@ -984,6 +997,98 @@ async fn prune_deliveries<B: Backend>(b: &B, before: OffsetDateTime) -> Result<u
     .await
 }
 
+/// The buckets of a read of samples, by bucket index and series.
+type Buckets = BTreeMap<(i64, SeriesKey), SampleBucket>;
+
+/// Adds one row of grouped samples or aggregates (`b`, the series, `unit`, `lo`, `hi`,
+/// `total`, `n`) to its bucket, the buckets starting at `start` and `bucket_us` long.
+fn add_row(out: &mut Buckets, r: &impl ReadRow, start: i64, bucket_us: i64) -> Result<()> {
+    let key: SeriesKey = (r.text("metric")?, r.text("component")?, r.text("labels")?);
+    let b = r.int("b")?;
+    let entry = out.entry((b, key.clone())).or_insert_with(|| SampleBucket {
+        start: from_us(start + b * bucket_us),
+        metric: key.0,
+        component: component_of(key.1),
+        labels: labels_of(&key.2),
+        unit: None,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        sum: 0.0,
+        count: 0,
+    });
+    entry.min = entry.min.min(r.real("lo")?);
+    entry.max = entry.max.max(r.real("hi")?);
+    entry.sum += r.real("total")?;
+    entry.count += r.int("n")?.max(0) as u64;
+    if let Some(unit) = r.opt_text("unit")? {
+        entry.unit = Some(unit);
+    }
+    Ok(())
+}
+
+/// What the aggregates' part of a read of samples depends on: the read (table, metrics, first
+/// row, end, bucket length) and the state of the aggregates, which only a retention pass
+/// changes, and then always moves one of its two marks (the roll-up's, or the count of
+/// prunings of the aggregates).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BucketKey {
+    table: &'static str,
+    metrics: Vec<String>,
+    start: i64,
+    end_row: i64,
+    bucket_us: i64,
+    rolled_up: i64,
+    pruned: i64,
+}
+
+/// The aggregates' part of the latest reads of samples: a chart over 90 days reads 90 rows of
+/// aggregates per series, which change once per retention pass (hourly), while its page is
+/// read far more often. Each read still reads the raw samples not yet rolled up, so it sees
+/// every sample stored; the part kept here is keyed by the marks read in the read's own
+/// snapshot, so a pass run by this process, another one (`mhd retention run`) or another
+/// replica on the same database is seen by the next read.
+#[derive(Debug, Default)]
+pub struct BucketCache {
+    entries: std::sync::Mutex<Vec<(BucketKey, std::sync::Arc<Buckets>)>>,
+}
+
+/// The most reads whose aggregates' part is kept: the pages' ranges, each read for a few
+/// metric groups.
+const BUCKET_CACHE_ENTRIES: usize = 16;
+
+impl BucketCache {
+    fn get(&self, key: &BucketKey) -> Option<std::sync::Arc<Buckets>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let at = entries.iter().position(|(k, _)| k == key)?;
+        // The latest used last: the first is the one to drop.
+        let entry = entries.remove(at);
+        let found = entry.1.clone();
+        entries.push(entry);
+        Some(found)
+    }
+
+    fn put(&self, key: BucketKey, buckets: std::sync::Arc<Buckets>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // Marks only grow: what was read under older ones is never asked for again.
+        entries
+            .retain(|(k, _)| k != &key && k.rolled_up >= key.rolled_up && k.pruned >= key.pruned);
+        if entries.len() >= BUCKET_CACHE_ENTRIES {
+            entries.remove(0);
+        }
+        entries.push((key, buckets));
+    }
+
+    /// How many reads' parts are kept.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// The samples of a span per series and bucket, in one snapshot (see
 /// [`RetentionStore::sample_buckets`]).
 async fn read_buckets<B: Backend>(
@@ -1003,56 +1108,56 @@ async fn read_buckets<B: Backend>(
     let bucket_us = ((bucket.whole_microseconds() as i64).max(unit) / unit) * unit;
     let in_metrics = params(6, metrics.len());
     let metric_binds = metrics.iter().map(|m| Bind::Text(m));
-    let mut out: BTreeMap<(i64, SeriesKey), SampleBucket> = BTreeMap::new();
-    let mut add = |r: &B::Row| -> Result<()> {
-        let key: SeriesKey = (r.text("metric")?, r.text("component")?, r.text("labels")?);
-        let b = r.int("b")?;
-        let entry = out.entry((b, key.clone())).or_insert_with(|| SampleBucket {
-            start: from_us(start + b * bucket_us),
-            metric: key.0,
-            component: component_of(key.1),
-            labels: labels_of(&key.2),
-            unit: None,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-            sum: 0.0,
-            count: 0,
-        });
-        entry.min = entry.min.min(r.real("lo")?);
-        entry.max = entry.max.max(r.real("hi")?);
-        entry.sum += r.real("total")?;
-        entry.count += r.int("n")?.max(0) as u64;
-        if let Some(unit) = r.opt_text("unit")? {
-            entry.unit = Some(unit);
-        }
-        Ok(())
-    };
+    let mut out = Buckets::new();
     let mut read = b.begin_read().await?;
     let outcome = async {
         let mut raw_after = 0i64;
         if let Some(Level { table, column, .. }) = resolution.level() {
-            raw_after = mark::<B>(&mut read).await?;
-            let mut binds = vec![
-                Bind::Int(unit),
-                Bind::Int(start),
-                Bind::Int(bucket_us),
-                Bind::Int(start / unit),
-                Bind::Int((end + unit - 1) / unit),
-            ];
-            binds.extend(metric_binds.clone());
-            let rows = B::fetch(
-                &mut read,
-                &format!(
-                    "SELECT ({column} * $1 - $2) / $3 AS b, metric, component, labels, \
-                     MAX(unit) AS unit, MIN(min) AS lo, MAX(max) AS hi, SUM(sum) AS total, \
-                     CAST(SUM(count) AS BIGINT) AS n FROM {table} \
-                     WHERE metric IN ({in_metrics}) AND {column} >= $4 AND {column} < $5 \
-                     GROUP BY 1, 2, 3, 4"
-                ),
-                &binds,
-            )
-            .await?;
-            rows.iter().try_for_each(&mut add)?;
+            let (rolled_up, pruned) = marks::<B>(&mut read).await?;
+            raw_after = rolled_up;
+            let key = BucketKey {
+                table,
+                metrics: metrics.iter().map(|m| m.to_string()).collect(),
+                start,
+                end_row: (end + unit - 1) / unit,
+                bucket_us,
+                rolled_up,
+                pruned,
+            };
+            let cache = b.bucket_cache();
+            let part = match cache.get(&key) {
+                Some(part) => part,
+                None => {
+                    let mut binds = vec![
+                        Bind::Int(unit),
+                        Bind::Int(start),
+                        Bind::Int(bucket_us),
+                        Bind::Int(start / unit),
+                        Bind::Int(key.end_row),
+                    ];
+                    binds.extend(metric_binds.clone());
+                    let rows = B::fetch(
+                        &mut read,
+                        &format!(
+                            "SELECT ({column} * $1 - $2) / $3 AS b, metric, component, labels, \
+                             MAX(unit) AS unit, MIN(min) AS lo, MAX(max) AS hi, \
+                             SUM(sum) AS total, CAST(SUM(count) AS BIGINT) AS n FROM {table} \
+                             WHERE metric IN ({in_metrics}) AND {column} >= $4 \
+                             AND {column} < $5 GROUP BY 1, 2, 3, 4"
+                        ),
+                        &binds,
+                    )
+                    .await?;
+                    let mut part = Buckets::new();
+                    for r in &rows {
+                        add_row(&mut part, r, start, bucket_us)?;
+                    }
+                    let part = std::sync::Arc::new(part);
+                    cache.put(key, part.clone());
+                    part
+                }
+            };
+            out = (*part).clone();
         }
         // The raw samples: all of the span's through the index on (metric, time), or those
         // the aggregates do not count yet, few and the newest, by their ids.
@@ -1081,7 +1186,8 @@ async fn read_buckets<B: Backend>(
             &binds,
         )
         .await?;
-        rows.iter().try_for_each(&mut add)
+        rows.iter()
+            .try_for_each(|r| add_row(&mut out, r, start, bucket_us))
     }
     .await;
     b.end_read(read).await?;
@@ -1091,6 +1197,26 @@ async fn read_buckets<B: Backend>(
         (a.start, &a.metric, &a.component).cmp(&(b.start, &b.metric, &b.component))
     });
     Ok(buckets)
+}
+
+/// The two marks of the aggregates, read in `conn`'s transaction: the roll-up's, and how many
+/// passes pruned aggregates (0 before the first).
+async fn marks<B: Backend>(conn: &mut B::Conn) -> Result<(i64, i64)> {
+    let rows = B::fetch(
+        conn,
+        "SELECT name, value FROM retention_marks \
+         WHERE name IN ('samples_rolled_up', 'aggregates_pruned')",
+        &[],
+    )
+    .await?;
+    let (mut rolled_up, mut pruned) = (0, 0);
+    for r in &rows {
+        match r.text("name")?.as_str() {
+            "samples_rolled_up" => rolled_up = r.int("value")?,
+            _ => pruned = r.int("value")?,
+        }
+    }
+    Ok((rolled_up, pruned))
 }
 
 /// The roll-up's mark, read in `conn`'s transaction.
@@ -1287,6 +1413,10 @@ impl Backend for SqliteStore {
 
     async fn hand_back_space(&self) -> Result<(u64, u64)> {
         self.vacuum_freed_pages().await
+    }
+
+    fn bucket_cache(&self) -> &BucketCache {
+        &self.bucket_cache
     }
 }
 

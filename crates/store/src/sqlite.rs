@@ -91,6 +91,8 @@ pub struct SqliteStore {
     writes_failing: Arc<AtomicBool>,
     /// How the pool's connections are opened, for a watcher's connection of its own.
     options: SqliteConnectOptions,
+    /// The aggregates' part of recent reads of samples.
+    pub(crate) bucket_cache: Arc<crate::retention::BucketCache>,
 }
 
 /// Notices commits to the store made through other connections — other processes, such as
@@ -337,6 +339,7 @@ impl SqliteStore {
             pool,
             writes_failing: Arc::new(AtomicBool::new(false)),
             options,
+            bucket_cache: Arc::default(),
         })
     }
 

@@ -4,11 +4,14 @@
 //!
 //! On SQLite, commits of other processes are noticed by `PRAGMA data_version` (looked at every
 //! [`SQLITE_POLL`]), and the lead is an exclusive lock on a file beside the store. On
-//! PostgreSQL, every write notifies the channel `mhd_changes` (a statement trigger per table,
-//! the table's name as the payload) and the watcher listens; the lead is a session advisory
+//! PostgreSQL, every write notifies the channel `mhd_changes` (a statement trigger per table;
+//! the payload is the table's name and the writing handle's origin, which each connection sets
+//! as `mhd.origin` when it connects) and the watcher listens, passing over the notifications of
+//! its own handle, whose writes the server announces itself; the lead is a session advisory
 //! lock held on a connection of its own, which the server releases when that connection or
 //! its process dies.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
@@ -41,8 +44,9 @@ impl Changed {
 pub enum ChangeWatcher {
     /// A SQLite file's data version.
     Sqlite(DataVersion),
-    /// A PostgreSQL listener.
-    Postgres(Box<PgListener>),
+    /// A PostgreSQL listener, and the origin of the handle it watches for, whose own writes
+    /// it passes over.
+    Postgres(Box<PgListener>, Arc<str>),
 }
 
 impl ChangeWatcher {
@@ -55,21 +59,40 @@ impl ChangeWatcher {
                     return Ok(Changed::default());
                 }
             },
-            ChangeWatcher::Postgres(listener) => {
+            ChangeWatcher::Postgres(listener, own) => loop {
                 let Some(first) = listener.try_recv().await? else {
                     // The connection was lost (the listener connects again on the next call):
                     // whatever was written meanwhile is not known.
                     return Ok(Changed::default());
                 };
-                let mut tables = vec![first.payload().to_owned()];
+                let mut tables = Vec::new();
+                let mut note = |payload: &str| {
+                    if let Some(table) = written_by_another(payload, own) {
+                        tables.push(table.to_owned());
+                    }
+                };
+                note(first.payload());
                 while let Some(n) = listener.next_buffered() {
-                    tables.push(n.payload().to_owned());
+                    note(n.payload());
+                }
+                if tables.is_empty() {
+                    continue;
                 }
                 tables.sort();
                 tables.dedup();
-                Ok(Changed { tables })
-            }
+                return Ok(Changed { tables });
+            },
         }
+    }
+}
+
+/// The table a notification's `payload` names, unless the handle of origin `own` wrote it
+/// (a payload without an origin comes from a writer that does not name itself).
+fn written_by_another<'p>(payload: &'p str, own: &str) -> Option<&'p str> {
+    match payload.split_once(' ') {
+        Some((_, origin)) if origin == own => None,
+        Some((table, _)) => Some(table),
+        None => Some(payload),
     }
 }
 
@@ -95,5 +118,20 @@ impl Lease {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::written_by_another;
+
+    #[test]
+    fn a_handle_passes_over_its_own_writes_only() {
+        assert_eq!(written_by_another("operations 12-ab", "12-ab"), None);
+        assert_eq!(
+            written_by_another("operations 12-cd", "12-ab"),
+            Some("operations")
+        );
+        assert_eq!(written_by_another("samples", "12-ab"), Some("samples"));
     }
 }

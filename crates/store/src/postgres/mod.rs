@@ -43,6 +43,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         15,
         include_str!("../../migrations/postgres/0015_delivery_claims.sql"),
     ),
+    (
+        16,
+        include_str!("../../migrations/postgres/0016_change_origin.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating (an arbitrary constant: "mhd" and a 1).
@@ -65,6 +69,19 @@ pub struct PgStore {
     writes_failing: Arc<AtomicBool>,
     /// The URL without its password, for messages.
     shown: Arc<str>,
+    /// The aggregates' part of recent reads of samples.
+    pub(crate) bucket_cache: Arc<crate::retention::BucketCache>,
+    /// What this handle's connections name themselves in change notifications (see
+    /// [`crate::watch`]): the process id and a random number.
+    origin: Arc<str>,
+}
+
+/// A name for a store handle's writes, unlike any other handle's on the same database.
+fn new_origin() -> Arc<str> {
+    use std::hash::BuildHasher as _;
+    let random = std::collections::hash_map::RandomState::new()
+        .hash_one((std::process::id(), std::time::SystemTime::now()));
+    Arc::from(format!("{}-{random:016x}", std::process::id()))
 }
 
 /// The SQLSTATE class of an error from PostgreSQL, if it is one.
@@ -145,6 +162,9 @@ impl PgStore {
             url: shown.to_string(),
             reason: format!("it is not a PostgreSQL URL: {e}"),
         })?;
+        let origin = new_origin();
+        // Every connection of this handle says who it is: its writes' notifications carry it.
+        let options = options.options([("mhd.origin", &*origin)]);
         let unreachable = |e: sqlx::Error| StoreError::Unreachable {
             url: shown.to_string(),
             reason: describe(&e),
@@ -169,6 +189,8 @@ impl PgStore {
             options,
             writes_failing: Arc::new(AtomicBool::new(false)),
             shown: Arc::from(shown),
+            bucket_cache: Arc::default(),
+            origin,
         })
     }
 
@@ -253,7 +275,10 @@ impl PgStore {
             .connect_lazy_with(self.options.clone());
         let mut listener = PgListener::connect_with(&own).await?;
         listener.listen(crate::watch::CHANNEL).await?;
-        Ok(crate::ChangeWatcher::Postgres(Box::new(listener)))
+        Ok(crate::ChangeWatcher::Postgres(
+            Box::new(listener),
+            self.origin.clone(),
+        ))
     }
 
     /// Tries to become the one replica that runs the background work: `None` when another

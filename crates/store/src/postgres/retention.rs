@@ -115,4 +115,8 @@ impl Backend for PgStore {
         // Autovacuum makes the deleted rows' space reusable; nothing to hand back here.
         Ok((0, 0))
     }
+
+    fn bucket_cache(&self) -> &crate::retention::BucketCache {
+        &self.bucket_cache
+    }
 }

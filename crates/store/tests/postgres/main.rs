@@ -49,7 +49,7 @@ async fn replicas_starting_together_migrate_once() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(rows, 3, "each migration recorded once (13, 14, 15)");
+    assert_eq!(rows, 4, "each migration recorded once (13 to 16)");
     conn.close().await.unwrap();
     db.drop_now().await;
 }
@@ -96,7 +96,7 @@ async fn a_newer_schema_is_refused_and_left_untouched() {
         .fetch_all(&mut conn)
         .await
         .unwrap();
-    assert_eq!(versions, vec![13, 14, mhd_store::SCHEMA_VERSION, 999]);
+    assert_eq!(versions, vec![13, 14, 15, mhd_store::SCHEMA_VERSION, 999]);
     conn.close().await.unwrap();
     db.drop_now().await;
 }
@@ -212,6 +212,10 @@ async fn one_replica_hears_what_another_wrote() {
     let b = PgStore::open(&db.url, &db.url, 2).await.unwrap();
     let mut watcher = b.change_watcher().await.unwrap();
     let t0 = time::macros::datetime!(2025-01-06 9:00 UTC);
+    // Its own writes, which a server announces itself, are passed over.
+    b.insert_samples(&[mhd_core::sample::Sample::new(t0, "cpu_percent", 1.0)])
+        .await
+        .unwrap();
     a.insert_operations(&[NewOperation::new(t0, "migration", "migrate")])
         .await
         .unwrap();
@@ -219,11 +223,17 @@ async fn one_replica_hears_what_another_wrote() {
         .await
         .expect("heard within seconds")
         .unwrap();
-    assert!(
-        changed.tables.contains(&"operations".to_string()),
-        "{changed:?}"
-    );
+    assert_eq!(changed.tables, ["operations"], "{changed:?}");
     assert!(!changed.samples_only());
+    // And another's samples are heard as samples.
+    a.insert_samples(&[mhd_core::sample::Sample::new(t0, "cpu_percent", 2.0)])
+        .await
+        .unwrap();
+    let changed = tokio::time::timeout(std::time::Duration::from_secs(5), watcher.next_change())
+        .await
+        .expect("heard within seconds")
+        .unwrap();
+    assert!(changed.samples_only(), "{changed:?}");
     a.close().await;
     b.close().await;
     drop(watcher);

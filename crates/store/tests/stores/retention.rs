@@ -24,6 +24,7 @@ crate::on_both!(
     two_passes_at_once_count_every_sample_once_and_delete_each_row_once,
     samples_pushed_late_are_rolled_up_once_and_read_once,
     a_write_during_a_long_retention_run_completes_while_it_runs,
+    a_chart_read_again_sees_every_sample_and_every_pass_of_any_process,
 );
 
 const NOW: OffsetDateTime = datetime!(2025-06-01 12:00 UTC);
@@ -636,6 +637,82 @@ async fn samples_pushed_late_are_rolled_up_once_and_read_once<B: Both>(b: &B) {
             (3, 10.0, 50.0, 30.0)
         );
     }
+}
+
+/// A chart's 90 days read as the resources page reads them, over and over, by one process
+/// (which keeps the aggregates' part between passes) while another one writes samples, rolls
+/// them up and prunes the aggregates: every read equals the same read by a process that just
+/// opened the store.
+async fn a_chart_read_again_sees_every_sample_and_every_pass_of_any_process<B: Both>(b: &B) {
+    let reader = b.open().await;
+    let other = b.open().await;
+    let early: Vec<Sample> = samples()
+        .into_iter()
+        .filter(|s| s.timestamp < NOW - Duration::days(2))
+        .collect();
+    other.insert_samples(&early).await.unwrap();
+    other.roll_up_samples().await.unwrap();
+    let chart = async |store: &B::S| {
+        store
+            .sample_buckets(
+                &METRICS,
+                NOW - Duration::days(90),
+                NOW,
+                Duration::days(2),
+                Resolution::Day,
+            )
+            .await
+            .unwrap()
+    };
+    let fresh = async || {
+        let store = b.open().await;
+        let read = chart(&store).await;
+        b.close(store).await;
+        read
+    };
+    let count =
+        |read: &[mhd_store::retention::SampleBucket]| -> u64 { read.iter().map(|b| b.count).sum() };
+    let first = chart(&reader).await;
+    assert_eq!(chart(&reader).await, first, "read twice, nothing written");
+    assert_eq!(first, fresh().await);
+    let stored = count(&first);
+    // From the start of the day 90 days back to 2 days back.
+    assert_eq!(stored, 3 * (88 * 24 * 60 + 12 * 60) / SAMPLE_EVERY as u64);
+
+    // Samples written by the other process, not yet rolled up: read from the raw samples.
+    let recent: Vec<Sample> = samples()
+        .into_iter()
+        .filter(|s| s.timestamp >= NOW - Duration::days(2))
+        .collect();
+    other.insert_samples(&recent).await.unwrap();
+    let read = chart(&reader).await;
+    assert_eq!(count(&read), stored + recent.len() as u64);
+    assert_eq!(read, fresh().await);
+
+    // The other process rolls them up: still counted once.
+    assert_eq!(other.roll_up_samples().await.unwrap(), recent.len() as u64);
+    let read = chart(&reader).await;
+    assert_eq!(count(&read), stored + recent.len() as u64);
+    assert_eq!(read, fresh().await);
+
+    // And prunes the aggregates of the chart's first 30 days (and the raw samples before the
+    // last 2): the next read no longer counts them.
+    let cut = mhd_store::retention::Cutoffs {
+        sample_rollups: NOW - Duration::days(60),
+        samples: NOW - Duration::days(2),
+        ..mhd_store::retention::Cutoffs::of(&settings(), NOW)
+    };
+    let report = other.run_retention_until(&cut).await.unwrap();
+    assert!(report.sample_days > 0, "{report:?}");
+    let read = chart(&reader).await;
+    assert!(
+        count(&read) < stored,
+        "the pruned days are gone from the chart"
+    );
+    assert!(read.iter().all(|b| b.start >= NOW - Duration::days(61)));
+    assert_eq!(read, fresh().await);
+    b.close(other).await;
+    b.close(reader).await;
 }
 
 async fn a_write_during_a_long_retention_run_completes_while_it_runs<B: Both>(b: &B) {
