@@ -104,6 +104,7 @@ pub struct Outlook {
 }
 
 /// What one phase's end is made of, fixed for every future.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct PhaseWork {
     done: bool,
     /// Indexes of the components (into the input's) whose datasets it waits for; empty when
@@ -255,6 +256,7 @@ fn phase_ends(work: &[PhaseWork], order: &[usize], datasets: &[i64], end: &mut V
 }
 
 /// Each simulated future's ends, in days from today.
+#[derive(Debug, Clone)]
 struct Futures {
     overall: Vec<i64>,
     datasets: Vec<i64>,
@@ -324,68 +326,26 @@ pub fn outlook(input: &OutlookInput<'_>) -> Outlook {
     for t in &targets[1..] {
         seed = seed.rotate_left(7) ^ t.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
-    // Futures that never end cost the whole horizon each: once too many of them make the
-    // answer "too slow" anyway, stop. The futures are independent (each its own seed), so
-    // they are shared among the machine's cores and put back in order: the answer is the
-    // same however many cores there are.
-    let never_allowed = runs * (100 - MIN_FINISHED_PERCENT) / 100;
-    let never = std::sync::atomic::AtomicU64::new(0);
-    let simulate = |from: u64, to: u64| -> Option<Futures> {
-        let mut f = Futures::with_capacity((to - from) as usize, work.len());
-        let (mut run, mut done, mut totals, mut ends) =
-            (Run::default(), Vec::new(), Vec::new(), Vec::new());
-        for r in from..to {
-            run.reset(window.len(), run_seed(seed, r));
-            datasets_done(&series, &targets, &borrow, &mut run, &mut done, &mut totals);
-            phase_ends(&work, &order, &done, &mut ends);
-            let datasets = done.iter().copied().max().unwrap_or(0);
-            let end = ends.iter().copied().max().unwrap_or(0).max(datasets);
-            if end == NEVER
-                && never.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 > never_allowed
-            {
-                return None;
-            }
-            f.overall.push(end);
-            f.datasets.push(datasets);
-            for (p, e) in f.phases.iter_mut().zip(&ends) {
-                p.push(*e);
-            }
+    let key = Simulated {
+        seed,
+        runs,
+        days: window.len(),
+        series: series.clone(),
+        targets: targets.clone(),
+        borrow: borrow.clone(),
+        work: work.clone(),
+    };
+    let futures = match memo::get(&key) {
+        Some(futures) => futures,
+        None => {
+            let futures = std::sync::Arc::new(simulate_all(&key, &order));
+            memo::put(key, futures.clone());
+            futures
         }
-        Some(f)
     };
-    let parts = if runs >= 2_000 {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) as u64
-    } else {
-        1
+    let Some(all) = Option::clone(&futures) else {
+        return fail(NoForecast::TooSlow);
     };
-    let bounds: Vec<(u64, u64)> = (0..parts)
-        .map(|i| (runs * i / parts, runs * (i + 1) / parts))
-        .collect();
-    let results: Vec<Option<Futures>> = if parts == 1 {
-        vec![simulate(0, runs)]
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = bounds
-                .iter()
-                .map(|&(a, b)| scope.spawn(move || simulate(a, b)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
-    let mut all = Futures::with_capacity(runs as usize, work.len());
-    for part in results {
-        let Some(part) = part else {
-            return fail(NoForecast::TooSlow);
-        };
-        all.overall.extend(part.overall);
-        all.datasets.extend(part.datasets);
-        for (a, p) in all.phases.iter_mut().zip(part.phases) {
-            a.extend(p);
-        }
-    }
     let Futures {
         overall,
         datasets: all_datasets,
@@ -440,6 +400,143 @@ pub fn outlook(input: &OutlookInput<'_>) -> Outlook {
         datasets,
         pace,
     }
+}
+
+/// What the futures of an outlook are simulated from: two outlooks that agree on it have the
+/// same futures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Simulated {
+    seed: u64,
+    runs: u64,
+    /// Days of history replayed.
+    days: usize,
+    series: Vec<Vec<i64>>,
+    targets: Vec<u64>,
+    borrow: Vec<bool>,
+    work: Vec<PhaseWork>,
+}
+
+/// The futures of the latest outlooks. The views are computed again after every write, but
+/// most writes change nothing a forecast reads (a failed attempt, a validation, a test run),
+/// and yesterday's forecast, which "how it moved since yesterday" compares with, changes at
+/// most once a day: their futures, the bulk of the work, are simulated once.
+mod memo {
+    use std::sync::{Arc, Mutex};
+
+    use super::{Futures, Simulated};
+
+    /// The most outlooks kept: today's and yesterday's, of a plan or two.
+    const KEPT: usize = 4;
+
+    type Kept = Vec<(Simulated, Arc<Option<Futures>>)>;
+
+    static LATEST: Mutex<Kept> = Mutex::new(Vec::new());
+
+    pub(super) fn get(key: &Simulated) -> Option<Arc<Option<Futures>>> {
+        let mut kept = LATEST.lock().unwrap_or_else(|e| e.into_inner());
+        let at = kept.iter().position(|(k, _)| k == key)?;
+        let entry = kept.remove(at);
+        let found = entry.1.clone();
+        kept.push(entry);
+        Some(found)
+    }
+
+    /// Forgets every outlook kept.
+    pub(super) fn clear() {
+        LATEST.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    pub(super) fn put(key: Simulated, futures: Arc<Option<Futures>>) {
+        let mut kept = LATEST.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|(k, _)| k != &key);
+        if kept.len() >= KEPT {
+            kept.remove(0);
+        }
+        kept.push((key, futures));
+    }
+}
+
+/// Forgets the futures kept from earlier outlooks, so that the next one is simulated afresh
+/// (for tests that compare the two).
+#[doc(hidden)]
+pub fn forget_simulated_futures() {
+    memo::clear();
+}
+
+/// Simulates the futures of `sim` (`None` when too many never end: the answer is "too
+/// slow"), the phases ending in `order`.
+fn simulate_all(sim: &Simulated, order: &[usize]) -> Option<Futures> {
+    let Simulated {
+        seed,
+        runs,
+        days,
+        series,
+        targets,
+        borrow,
+        work,
+    } = sim;
+    let (seed, runs, days) = (*seed, *runs, *days);
+    // Futures that never end cost the whole horizon each: once too many of them make the
+    // answer "too slow" anyway, stop. The futures are independent (each its own seed), so
+    // they are shared among the machine's cores and put back in order: the answer is the
+    // same however many cores there are.
+    let never_allowed = runs * (100 - MIN_FINISHED_PERCENT) / 100;
+    let never = std::sync::atomic::AtomicU64::new(0);
+    let simulate = |from: u64, to: u64| -> Option<Futures> {
+        let mut f = Futures::with_capacity((to - from) as usize, work.len());
+        let (mut run, mut done, mut totals, mut ends) =
+            (Run::default(), Vec::new(), Vec::new(), Vec::new());
+        for r in from..to {
+            run.reset(days, run_seed(seed, r));
+            datasets_done(series, targets, borrow, &mut run, &mut done, &mut totals);
+            phase_ends(work, order, &done, &mut ends);
+            let datasets = done.iter().copied().max().unwrap_or(0);
+            let end = ends.iter().copied().max().unwrap_or(0).max(datasets);
+            if end == NEVER
+                && never.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1 > never_allowed
+            {
+                return None;
+            }
+            f.overall.push(end);
+            f.datasets.push(datasets);
+            for (p, e) in f.phases.iter_mut().zip(&ends) {
+                p.push(*e);
+            }
+        }
+        Some(f)
+    };
+    let parts = if runs >= 2_000 {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4)) as u64
+    } else {
+        1
+    };
+    let bounds: Vec<(u64, u64)> = (0..parts)
+        .map(|i| (runs * i / parts, runs * (i + 1) / parts))
+        .collect();
+    let results: Vec<Option<Futures>> = if parts == 1 {
+        vec![simulate(0, runs)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .iter()
+                .map(|&(a, b)| scope.spawn(move || simulate(a, b)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    let mut all = Futures::with_capacity(runs as usize, work.len());
+    for part in results {
+        let part = part?;
+        all.overall.extend(part.overall);
+        all.datasets.extend(part.datasets);
+        for (a, p) in all.phases.iter_mut().zip(part.phases) {
+            a.extend(p);
+        }
+    }
+    Some(all)
 }
 
 /// The phase that ends last in one future and the unfinished dependencies that held it up,

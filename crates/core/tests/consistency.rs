@@ -410,6 +410,25 @@ proptest! {
         }
     }
 
+    /// A view model computed again, after others were, is the one computed afresh: the
+    /// futures kept between computations (the forecast's bulk) are those of its own inputs.
+    #[test]
+    fn views_computed_again_are_the_views_computed_afresh(
+        a in migration(),
+        b in migration(),
+    ) {
+        let fresh = |m: &Migration| {
+            mhd_core::outlook::forget_simulated_futures();
+            format!("{:?}", model_of(m).1)
+        };
+        let (fresh_a, fresh_b) = (fresh(&a), fresh(&b));
+        for m in [&a, &b, &a, &b] {
+            let again = format!("{:?}", model_of(m).1);
+            let expected = if std::ptr::eq(m, &a) { &fresh_a } else { &fresh_b };
+            prop_assert_eq!(&again, expected);
+        }
+    }
+
     /// The forecast is never earlier than the timeline allows: P85 is on or after every
     /// unfinished phase's projected end, and no phase is projected to end before an unfinished
     /// phase it depends on.
