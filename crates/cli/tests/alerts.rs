@@ -220,3 +220,93 @@ async fn bad_input_exits_with_status_2_and_changes_nothing() {
     assert_eq!(listed["active"][0]["acknowledged"], Value::Null);
     assert_eq!(listed["silences"], Value::Array(vec![]));
 }
+
+/// `mhd alerts ack` is in `mhd audit` as an acknowledgement through the API is: actor the
+/// local user, client `cli`; a second one names the acknowledgement it replaced, on the
+/// terminal, in the audit log and in the alert's history; a refused one is recorded refused.
+#[tokio::test]
+async fn acknowledgements_made_here_are_in_the_audit_log_like_the_apis() {
+    let home = home().await;
+    let h = home.path();
+    mhd(h)
+        .args(["alerts", "ack", "1", "--comment", "on it"])
+        .assert()
+        .success()
+        .stdout("Acknowledged alert 1 as carol.\n");
+    let out = mhd(h)
+        .args(["alerts", "ack", "1", "--by", "dan"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("Acknowledged alert 1 as dan, replacing the acknowledgement by carol"),
+        "{text}"
+    );
+    refused(mhd(h).args(["alerts", "ack", "2"]));
+
+    let entries = json(mhd(h).args(["audit", "--json", "--action", "alert.acknowledge"]));
+    let entries = entries.as_array().expect("entries");
+    assert_eq!(entries.len(), 3, "{entries:#?}");
+    let seen: Vec<(&str, &str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap_or_default(),
+                e["resource"].as_str().unwrap_or_default(),
+                e["client"].as_str().unwrap_or_default(),
+                e["outcome"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("carol", "alert 2", "cli", "refused"),
+            ("carol", "alert 1", "cli", "ok"),
+            ("carol", "alert 1", "cli", "ok"),
+        ]
+    );
+    assert!(
+        entries[0]["details"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("already resolved")),
+        "{:#}",
+        entries[0]
+    );
+    assert_eq!(entries[1]["details"]["by"], "dan");
+    assert_eq!(entries[1]["details"]["replaced"]["by"], "carol");
+    assert_eq!(entries[2]["details"]["by"], "carol");
+    assert_eq!(entries[2]["details"]["comment"], "on it");
+    // The specification's names too; a command line has no address.
+    assert_eq!(entries[2]["user"], "carol");
+    assert_eq!(entries[2]["timestamp"], entries[2]["at"]);
+    assert_eq!(entries[2]["ip_address"], Value::Null);
+
+    let table = mhd(h).arg("audit").output().expect("runs");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("alert.acknowledge"), "{table}");
+
+    let store = mhd_store::Database::open_file(&h.join("mhd.db"), 1)
+        .await
+        .expect("store");
+    let events: Vec<String> = store
+        .alert_events(1)
+        .await
+        .expect("history")
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    store.close().await;
+    assert_eq!(events, ["fired", "acknowledged", "re-acknowledged"]);
+
+    // Silences made here are recorded too.
+    mhd(h)
+        .args(["alerts", "silence", "--component", "storage", "--for", "2h"])
+        .assert()
+        .success();
+    let added = json(mhd(h).args(["audit", "--json", "--action", "silence.add"]));
+    assert_eq!(added[0]["actor"], "carol");
+    assert_eq!(added[0]["client"], "cli");
+    assert_eq!(added[0]["details"]["component"], "storage");
+}

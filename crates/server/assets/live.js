@@ -370,7 +370,11 @@
     fetch(url, init)
       .then((r) => r.json().catch(() => ({})).then((j) => ({ ok: r.ok, j })))
       .then(({ ok, j }) => {
-        const text = ok ? done : (j && j.error && j.error.message) || "The request failed.";
+        let text = ok ? done : (j && j.error && j.error.message) || "The request failed.";
+        // A second acknowledgement says whose it replaced.
+        if (ok && j && j.replaced && typeof j.replaced.by === "string") {
+          text = "Alert " + j.alert_id + " acknowledged, replacing " + j.replaced.by + "'s acknowledgement.";
+        }
         announce(text);
         showNotice(form, text, !ok);
         if (ok) {

@@ -352,8 +352,11 @@ async fn failing_operations_fire_an_alert_that_is_acknowledged_silenced_and_reso
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{acked}");
-    assert_eq!(acked["acknowledged"]["by"], "ana");
-    assert_eq!(acked["acknowledged"]["comment"], "looking <now>");
+    assert_eq!(acked["status"], "acknowledged");
+    assert_eq!(acked["alert_id"], id);
+    assert_eq!(acked["alert"]["acknowledged"]["by"], "ana");
+    assert_eq!(acked["alert"]["acknowledged"]["comment"], "looking <now>");
+    assert_eq!(acked["replaced"], Value::Null);
     let updated = pushes(&mut everyone, "alert:updated", 1).await;
     assert_eq!(updated[0]["reason"], "acknowledged");
     let (status, one) = s.get(&format!("/api/v1/alerts/{id}")).await;
@@ -557,5 +560,133 @@ async fn without_a_plan_there_is_nothing_to_evaluate_and_the_lists_are_empty() {
             .expect("starts")
             .is_empty(),
         "no loop without a plan"
+    );
+}
+
+/// The specification's `POST /api/v1/alerts/acknowledge/{alert_id}?user=`: answered with
+/// `{status, alert_id}` beside the alert; a second acknowledgement says whose it replaced, and
+/// the history names it `re-acknowledged`; names that disagree are refused, changing nothing.
+#[tokio::test]
+async fn acknowledging_takes_the_specifications_user_and_a_second_one_says_what_it_replaced() {
+    let s = server().await;
+    s.operations(20, "storage", false).await;
+    let fired = evaluate_once(&s.state).await.expect("evaluates");
+    let id = fired
+        .iter()
+        .find(|t| t.alert.component.as_deref() == Some("storage"))
+        .expect("the storage alert fires")
+        .alert
+        .id;
+    let ack = format!("/api/v1/alerts/acknowledge/{id}");
+
+    // The specification's query parameter, which used to be refused as unknown.
+    let (status, first) = s
+        .post(&format!("{ack}?user=ana"), json!({ "comment": "on it" }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["status"], "acknowledged");
+    assert_eq!(first["alert_id"], id);
+    assert_eq!(first["alert"]["id"], id);
+    assert_eq!(first["alert"]["acknowledged"]["by"], "ana");
+    assert_eq!(first["replaced"], Value::Null, "nothing to replace");
+
+    // The body's `user`; the second acknowledgement replaces the first and says so.
+    let (status, second) = s
+        .post(&ack, json!({ "user": "bob", "comment": "taking over" }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["alert"]["acknowledged"]["by"], "bob");
+    assert_eq!(second["replaced"]["by"], "ana");
+    assert_eq!(second["replaced"]["comment"], "on it");
+    assert_eq!(
+        second["replaced"]["at"],
+        first["alert"]["acknowledged"]["at"]
+    );
+
+    // The history tells the second from the first, naming the one it replaced.
+    let (_, one) = s.get(&format!("/api/v1/alerts/{id}")).await;
+    let history = one["history"].as_array().expect("history");
+    let events: Vec<&str> = history.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(events, ["fired", "acknowledged", "re-acknowledged"]);
+    assert_eq!(history[2]["by"], "bob");
+    assert_eq!(history[2]["replaced"]["by"], "ana");
+    assert!(history[1].get("replaced").is_none(), "{:#}", history[1]);
+
+    // Two names that disagree are refused, and nothing changes.
+    for (query, body, field) in [
+        ("?user=carol", json!({ "by": "dave" }), "`by`"),
+        ("?user=carol", json!({ "user": "dave" }), "`user`"),
+        ("", json!({ "by": "carol", "user": "dave" }), "`user`"),
+        ("?user=ana%07", json!({}), "`user`"),
+        ("?who=carol", json!({}), "`who`"),
+    ] {
+        let (status, body) = s.post(&format!("{ack}{query}"), body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query} {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(field),
+            "{query}: {body}"
+        );
+    }
+    // The same name twice is one name.
+    let (status, third) = s
+        .post(&format!("{ack}?user=eve"), json!({ "by": "eve" }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{third}");
+    assert_eq!(third["replaced"]["by"], "bob");
+    let (_, one) = s.get(&format!("/api/v1/alerts/{id}")).await;
+    assert_eq!(one["history"].as_array().map(Vec::len), Some(4));
+
+    // Each acknowledgement is in the audit log, with what it replaced; the refusals too.
+    let (status, audit) = s.get("/api/v1/audit?action=alert.acknowledge").await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let entries = audit["entries"].as_array().expect("entries");
+    let done: Vec<&Value> = entries.iter().filter(|e| e["outcome"] == "ok").collect();
+    let by: Vec<&str> = done
+        .iter()
+        .filter_map(|e| e["details"]["by"].as_str())
+        .collect();
+    assert_eq!(by, ["eve", "bob", "ana"]);
+    assert_eq!(done[1]["details"]["replaced"]["by"], "ana");
+    assert!(done[2]["details"].get("replaced").is_none());
+    assert!(entries.iter().any(|e| e["outcome"] == "refused"));
+}
+
+/// `GET /api/v1/components/health` is the matrix as a list (worst first) by default and, with
+/// `shape=object`, the specification's object keyed by component; another shape is refused.
+#[tokio::test]
+async fn component_health_answers_the_specifications_object_when_asked() {
+    let s = server().await;
+    s.operations(20, "storage", false).await;
+    s.operations(20, "config", true).await;
+    let (status, list) = s.get("/api/v1/components/health").await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let rows = list.as_array().expect("a list by default");
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|c| c["component"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"storage") && ids.contains(&"config"),
+        "{ids:?}"
+    );
+    let (status, same) = s.get("/api/v1/components/health?shape=list").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(same, list);
+
+    let (status, keyed) = s.get("/api/v1/components/health?shape=object").await;
+    assert_eq!(status, StatusCode::OK, "{keyed}");
+    let keyed = keyed.as_object().expect("an object");
+    assert_eq!(keyed.len(), rows.len());
+    for row in rows {
+        let id = row["component"].as_str().unwrap();
+        assert_eq!(&keyed[id], row, "{id}: the same row under its id");
+    }
+
+    let (status, body) = s.get("/api/v1/components/health?shape=table").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`shape`") && message.contains("table"),
+        "{message}"
     );
 }

@@ -120,6 +120,14 @@ async fn changes_are_recorded_and_listed_newest_first() {
     for e in entries {
         let client = e["client"].as_str().expect("client address");
         assert!(client.starts_with("127.0.0.1:"), "{client}");
+        // The specification's AuditEntry fields, beside the log's own: the address without
+        // its port.
+        assert_eq!(e["ip_address"], "127.0.0.1", "{e:#}");
+        assert_eq!(e["timestamp"], e["at"]);
+        assert_eq!(e["user"], e["actor"]);
+        for field in ["action", "resource", "details"] {
+            assert!(e.get(field).is_some(), "{field}: {e:#}");
+        }
     }
 
     let (status, text) = s.get("/api/v1/audit?action=alert.acknowledge").await;

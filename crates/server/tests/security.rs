@@ -1680,3 +1680,79 @@ async fn api_answers_are_not_cached_and_plain_http_sets_no_hsts() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_ne!(r.headers()["cache-control"], "no-store", "{script}");
 }
+
+/// The specification's `user` of an acknowledgement cannot make a token or a signed-in user
+/// somebody else: the acknowledgement stands under the authenticated name, and a different
+/// stated name is kept beside it, in the answer and the audit entry.
+#[tokio::test]
+async fn an_acknowledgements_stated_user_never_replaces_the_authenticated_name() {
+    use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Severity, Transition};
+    use mhd_store::alerts::AlertStore as _;
+    let s = server(true).await;
+    let at = now();
+    let alert = Alert {
+        id: 5,
+        key: "high_error_rate/storage".into(),
+        rule: "high_error_rate".into(),
+        kind: "threshold".into(),
+        severity: Severity::Critical,
+        state: AlertState::Firing,
+        title: "Error rate above 5 % on storage".into(),
+        message: "error_rate 0.12 > 0.05".into(),
+        component: Some("storage".into()),
+        value: Some(0.12),
+        started_at: at,
+        fired_at: Some(at),
+        last_seen: at,
+        clear_since: None,
+        resolved_at: None,
+        resolution: None,
+        acknowledged: None,
+        impact: Impact::default(),
+        runbook: None,
+        suppressed_by: None,
+        notified: true,
+    };
+    let fired = Transition {
+        alert,
+        event: AlertEvent::Fired,
+        notify: true,
+    };
+    s.store
+        .save_transitions(&[fired], at)
+        .await
+        .expect("alert saved");
+
+    let r = s
+        .http
+        .post(s.url("/api/v1/alerts/acknowledge/5?user=someone%20else"))
+        .bearer_auth(&s.tokens[&Role::Operator])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::OK);
+    let answer: Value = r.json().await.expect("JSON");
+    assert_eq!(answer["status"], "acknowledged");
+    assert_eq!(answer["alert"]["acknowledged"]["by"], "token:t-operator");
+    assert_eq!(answer["stated_user"], "someone else");
+    // Its own name stated: nothing to keep beside it.
+    let r = s
+        .http
+        .post(s.url("/api/v1/alerts/acknowledge/5"))
+        .bearer_auth(&s.tokens[&Role::Operator])
+        .json(&json!({ "user": "token:t-operator" }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::OK);
+    let answer: Value = r.json().await.expect("JSON");
+    assert!(answer.get("stated_user").is_none(), "{answer}");
+    assert_eq!(answer["replaced"]["by"], "token:t-operator");
+
+    let entries = s.audit("alert.acknowledge").await;
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].actor, "token:t-operator");
+    assert_eq!(entries[1].details["by"], "token:t-operator");
+    assert_eq!(entries[1].details["stated_user"], "someone else");
+    assert!(entries[0].details.get("stated_user").is_none());
+}

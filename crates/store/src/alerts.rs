@@ -9,8 +9,10 @@
 //!   pending alert whose condition cleared before it fired (`cancelled`) was never announced:
 //!   its row is removed, its history keeps the event, and its id is never given again.
 //! - **Acknowledging** an alert that is pending or firing records who, when and why. A second
-//!   acknowledgement replaces the first (the latest word on the alert is the one shown); both
-//!   stay in the alert's history. Unknown and resolved alerts are refused, and nothing changes.
+//!   acknowledgement replaces the first (the latest word on the alert is the one shown) and
+//!   says so: the write answers the one it replaced, and the alert's history names it as a
+//!   `re-acknowledged` event with the earlier acknowledger ([`mark_reacknowledgements`]).
+//!   Unknown and resolved alerts are refused, and nothing changes.
 //! - **Silences** name a rule, a component or both, and last from `starts_at` until `until`,
 //!   or until removed; removal keeps the row, so the silence's record stays.
 //! - **History is append-only**: nothing in `alert_events` is ever changed or deleted.
@@ -87,7 +89,8 @@ pub struct AlertEventRecord {
     /// When it happened.
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
-    /// `pending`, `fired`, `resolved`, `cancelled` or `acknowledged`.
+    /// `pending`, `fired`, `resolved`, `cancelled`, `acknowledged`, or `re-acknowledged` for
+    /// an acknowledgement that replaced an earlier one.
     pub event: String,
     /// The alert's state after it.
     pub state: String,
@@ -103,6 +106,58 @@ pub struct AlertEventRecord {
     pub by: Option<String>,
     /// Their comment (acknowledgements only).
     pub comment: Option<String>,
+    /// The acknowledgement this one replaced (`re-acknowledged` events only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<Replaced>,
+}
+
+/// An earlier acknowledgement that a later one replaced: who made it, when, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replaced {
+    /// Who had acknowledged.
+    pub by: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Their comment.
+    pub comment: Option<String>,
+}
+
+/// What an acknowledgement did: the acknowledgement as stored, and the one it replaced, if the
+/// alert was acknowledged already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// The acknowledgement now standing.
+    pub acknowledgement: Acknowledgement,
+    /// The one it replaced.
+    pub replaced: Option<Replaced>,
+}
+
+/// The name of an acknowledgement event in the history as stored.
+const ACKNOWLEDGED: &str = "acknowledged";
+/// The name an acknowledgement event is given when it replaced an earlier one.
+pub const REACKNOWLEDGED: &str = "re-acknowledged";
+
+/// Names each acknowledgement of an alert's history (oldest first) that followed another one
+/// `re-acknowledged`, with the acknowledgement it replaced. The history is append-only and an
+/// alert's acknowledgement is always its latest, so the one replaced is the previous
+/// acknowledgement event: both backends read the same rows the same way.
+pub fn mark_reacknowledgements(history: &mut [AlertEventRecord]) {
+    let mut previous: Option<Replaced> = None;
+    for e in history.iter_mut() {
+        if e.event != ACKNOWLEDGED {
+            continue;
+        }
+        let this = Replaced {
+            by: e.by.clone().unwrap_or_default(),
+            at: e.at,
+            comment: e.comment.clone(),
+        };
+        if let Some(earlier) = previous.replace(this) {
+            e.event = REACKNOWLEDGED.to_owned();
+            e.replaced = Some(earlier);
+        }
+    }
 }
 
 /// A silence to add.
@@ -455,7 +510,7 @@ pub trait AlertStore: Sync {
         by: &str,
         comment: Option<&str>,
         at: OffsetDateTime,
-    ) -> impl Future<Output = Result<Acknowledgement, AlertStoreError>> + Send;
+    ) -> impl Future<Output = Result<Acknowledged, AlertStoreError>> + Send;
     /// The acknowledgements of the alerts that are pending or firing.
     fn acknowledgements(&self) -> impl Future<Output = Result<Vec<Acknowledgement>>> + Send;
     /// Adds a silence, returning it with its id.
@@ -475,7 +530,8 @@ pub trait AlertStore: Sync {
         id: i64,
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<Silence, AlertStoreError>> + Send;
-    /// An alert's history, oldest first.
+    /// An alert's history, oldest first, each acknowledgement that replaced another named
+    /// `re-acknowledged` ([`mark_reacknowledgements`]).
     fn alert_events(&self, id: i64) -> impl Future<Output = Result<Vec<AlertEventRecord>>> + Send;
     /// Data integrity problems still standing: datasets whose latest `verification` failed,
     /// or whose latest verifications of the old and the new system give different row counts.
@@ -602,7 +658,7 @@ impl AlertStore for SqliteStore {
         by: &str,
         comment: Option<&str>,
         at: OffsetDateTime,
-    ) -> Result<Acknowledgement, AlertStoreError> {
+    ) -> Result<Acknowledged, AlertStoreError> {
         check_name("by", by)?;
         let by = by.trim().to_owned();
         let comment = clean_comment(comment)?;
@@ -618,6 +674,11 @@ impl AlertStore for SqliteStore {
         if state == AlertState::Resolved.as_str() {
             return Err(AlertStoreError::Resolved(id));
         }
+        let earlier: Option<(String, i64, Option<String>)> =
+            sqlx::query_as("SELECT by, at_us, comment FROM alert_acks WHERE alert_id = ?")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         sqlx::query(
             "INSERT INTO alert_acks (alert_id, by, at_us, comment) VALUES (?, ?, ?, ?) \
              ON CONFLICT (alert_id) DO UPDATE SET by = excluded.by, at_us = excluded.at_us, \
@@ -644,11 +705,18 @@ impl AlertStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Acknowledgement {
-            alert_id: id,
-            by,
-            at,
-            comment,
+        Ok(Acknowledged {
+            acknowledgement: Acknowledgement {
+                alert_id: id,
+                by,
+                at,
+                comment,
+            },
+            replaced: earlier.map(|(by, at_us, comment)| Replaced {
+                by,
+                at: from_us(at_us),
+                comment,
+            }),
         })
     }
 
@@ -760,7 +828,8 @@ impl AlertStore for SqliteStore {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        let mut history = rows
+            .iter()
             .map(|r| {
                 Ok(AlertEventRecord {
                     id: r.try_get("id")?,
@@ -774,9 +843,12 @@ impl AlertStore for SqliteStore {
                     notify: r.try_get("notify")?,
                     by: r.try_get("by")?,
                     comment: r.try_get("comment")?,
+                    replaced: None,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        mark_reacknowledgements(&mut history);
+        Ok(history)
     }
 
     async fn integrity_failures(&self) -> Result<Vec<DatasetEvent>> {

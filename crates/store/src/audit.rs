@@ -4,6 +4,8 @@
 //! be changed through the store, and only [`prune_audit`](SqliteStore::prune_audit) removes
 //! old ones, once they are past the retention the user chose.
 
+use std::net::{IpAddr, SocketAddr};
+
 use serde::Serialize;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -66,12 +68,15 @@ pub struct NewEntry {
 }
 
 /// A recorded entry.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// In JSON it carries, beside its own fields, the specification's `AuditEntry` names:
+/// `timestamp` (= `at`), `user` (= `actor`) and `ip_address` (the address of `client` without
+/// its port, `null` for `cli` or an unknown client).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// Its id, increasing.
     pub id: i64,
     /// When.
-    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Who.
     pub actor: String,
@@ -85,6 +90,55 @@ pub struct Entry {
     pub client: Option<String>,
     /// Done or refused.
     pub outcome: Outcome,
+}
+
+impl Entry {
+    /// The address the change came from, without its port: `None` for `cli` and for an
+    /// unknown client.
+    pub fn ip_address(&self) -> Option<IpAddr> {
+        let client = self.client.as_deref()?;
+        client
+            .parse::<SocketAddr>()
+            .map(|a| a.ip())
+            .or_else(|_| client.parse::<IpAddr>())
+            .ok()
+    }
+}
+
+impl Serialize for Entry {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// The entry as JSON: its fields, then the specification's names for them.
+        #[derive(Serialize)]
+        struct Json<'a> {
+            id: i64,
+            #[serde(with = "time::serde::rfc3339")]
+            at: OffsetDateTime,
+            actor: &'a str,
+            action: &'a str,
+            resource: &'a str,
+            details: &'a serde_json::Value,
+            client: Option<&'a str>,
+            outcome: Outcome,
+            #[serde(with = "time::serde::rfc3339")]
+            timestamp: OffsetDateTime,
+            user: &'a str,
+            ip_address: Option<IpAddr>,
+        }
+        Json {
+            id: self.id,
+            at: self.at,
+            actor: &self.actor,
+            action: &self.action,
+            resource: &self.resource,
+            details: &self.details,
+            client: self.client.as_deref(),
+            outcome: self.outcome,
+            timestamp: self.at,
+            user: &self.actor,
+            ip_address: self.ip_address(),
+        }
+        .serialize(serializer)
+    }
 }
 
 /// Which entries to list.
@@ -177,5 +231,50 @@ impl AuditStore for SqliteStore {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(client: Option<&str>) -> Entry {
+        Entry {
+            id: 3,
+            at: time::macros::datetime!(2025-03-01 12:00 UTC),
+            actor: "ana".into(),
+            action: "alert.acknowledge".into(),
+            resource: "alert 7".into(),
+            details: serde_json::json!({ "comment": "on it" }),
+            client: client.map(str::to_owned),
+            outcome: Outcome::Ok,
+        }
+    }
+
+    #[test]
+    fn the_json_carries_the_specifications_names_beside_its_own() {
+        let json = serde_json::to_value(entry(Some("127.0.0.1:52114"))).unwrap();
+        assert_eq!(json["at"], "2025-03-01T12:00:00Z");
+        assert_eq!(json["timestamp"], json["at"]);
+        assert_eq!(json["actor"], "ana");
+        assert_eq!(json["user"], "ana");
+        assert_eq!(json["client"], "127.0.0.1:52114");
+        assert_eq!(json["ip_address"], "127.0.0.1");
+        assert_eq!(json["action"], "alert.acknowledge");
+        assert_eq!(json["resource"], "alert 7");
+        assert_eq!(json["details"]["comment"], "on it");
+        assert_eq!(json["outcome"], "ok");
+    }
+
+    #[test]
+    fn the_ip_address_is_the_clients_without_its_port() {
+        let ip = |c: Option<&str>| entry(c).ip_address().map(|ip| ip.to_string());
+        assert_eq!(ip(Some("[::1]:8080")).as_deref(), Some("::1"));
+        assert_eq!(ip(Some("10.0.0.7")).as_deref(), Some("10.0.0.7"));
+        assert_eq!(ip(Some("cli")), None);
+        assert_eq!(ip(None), None);
+        let json = serde_json::to_value(entry(Some("cli"))).unwrap();
+        assert_eq!(json["ip_address"], serde_json::Value::Null);
+        assert_eq!(json["client"], "cli");
     }
 }

@@ -809,7 +809,7 @@ impl AlertStore for Database {
         by: &str,
         comment: Option<&str>,
         at: OffsetDateTime,
-    ) -> Result<Acknowledgement, AlertStoreError> {
+    ) -> Result<Acknowledged, AlertStoreError> {
         each!(self, s => s.acknowledge(id, by, comment, at).await)
     }
     async fn acknowledgements(&self) -> Result<Vec<Acknowledgement>> {

@@ -8,7 +8,7 @@ use mhd_core::alerts::{
 };
 use mhd_core::{NewOperation, System};
 use mhd_store::Store;
-use mhd_store::alerts::{AlertFilter, AlertStore, AlertStoreError, NewSilence};
+use mhd_store::alerts::{AlertFilter, AlertStore, AlertStoreError, NewSilence, Replaced};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -265,16 +265,26 @@ async fn acknowledging_refuses_unknown_and_resolved_alerts_and_changes_nothing<B
     assert_eq!(store.alert_events(1).await.unwrap().len(), 1);
     assert_eq!(store.alert_events(2).await.unwrap().len(), 1);
 
-    // A first and a second acknowledgement: the second replaces the first, both are history.
+    // A first and a second acknowledgement: the second replaces the first and says so, both
+    // are history.
     let first = store
         .acknowledge(1, "ana", Some("on it"), T0 + Duration::minutes(1))
         .await
         .unwrap();
-    assert_eq!(first.comment.as_deref(), Some("on it"));
-    store
+    assert_eq!(first.acknowledgement.comment.as_deref(), Some("on it"));
+    assert_eq!(first.replaced, None, "nothing to replace");
+    let second = store
         .acknowledge(1, " bob ", Some("  "), T0 + Duration::minutes(2))
         .await
         .unwrap();
+    assert_eq!(
+        second.replaced,
+        Some(Replaced {
+            by: "ana".into(),
+            at: T0 + Duration::minutes(1),
+            comment: Some("on it".into()),
+        })
+    );
     let acks = store.acknowledgements().await.unwrap();
     assert_eq!(acks.len(), 1);
     assert_eq!(acks[0].by, "bob");
@@ -286,6 +296,10 @@ async fn acknowledging_refuses_unknown_and_resolved_alerts_and_changes_nothing<B
     let who: Vec<Option<&str>> = history.iter().map(|e| e.by.as_deref()).collect();
     assert_eq!(who, [None, Some("ana"), Some("bob")]);
     assert_eq!(history[1].comment.as_deref(), Some("on it"));
+    let events: Vec<&str> = history.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["fired", "acknowledged", "re-acknowledged"]);
+    assert_eq!(history[1].replaced, None);
+    assert_eq!(history[2].replaced, second.replaced);
 
     // Once resolved, the acknowledgement no longer goes to the engine but stays on the alert.
     let gone = resolved(live.clone(), T0 + Duration::minutes(5));

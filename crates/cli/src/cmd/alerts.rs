@@ -18,6 +18,7 @@ use mhd_store::alerts::{AlertFilter, AlertStore, AlertStoreError, NewSilence, pa
 use serde_json::json;
 use time::Duration;
 
+use crate::cmd::audit;
 use crate::cmd::plan::load_plan;
 use crate::cmd::record::open_store;
 use crate::ctx::{Ctx, usage};
@@ -288,19 +289,46 @@ fn silence_line(s: &Silence, ctx: &Ctx) -> String {
     terminal_safe(&line).into_owned()
 }
 
+/// Acknowledges an alert and records it in the audit log as the API does (actor: the local
+/// user, client `cli`), done or refused.
 async fn ack(args: AckArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let by = who(args.by);
     let store = open_store(ctx).await?;
-    let ack = store
+    let answer = store
         .acknowledge(args.id, &by, args.comment.as_deref(), ctx.now)
-        .await
-        .map_err(refusal)?;
+        .await;
+    let resource = format!("alert {}", args.id);
+    let mut details = json!({ "by": by.trim(), "comment": args.comment });
+    match &answer {
+        Ok(done) => {
+            if let Some(r) = &done.replaced {
+                details["replaced"] = json!(r);
+            }
+            audit::record(&store, ctx, "alert.acknowledge", &resource, details).await;
+        }
+        Err(e) if !matches!(e, AlertStoreError::Store(_)) => {
+            details["error"] = e.to_string().into();
+            audit::record_refused(&store, ctx, "alert.acknowledge", &resource, details).await;
+        }
+        Err(_) => {}
+    }
     store.release();
-    println!(
-        "Acknowledged alert {} as {}.",
-        ack.alert_id,
-        terminal_safe(&ack.by)
-    );
+    let done = answer.map_err(refusal)?;
+    let ack = &done.acknowledgement;
+    match &done.replaced {
+        Some(r) => println!(
+            "Acknowledged alert {} as {}, replacing the acknowledgement by {} {}.",
+            ack.alert_id,
+            terminal_safe(&ack.by),
+            terminal_safe(&r.by),
+            relative(ctx.now, r.at)
+        ),
+        None => println!(
+            "Acknowledged alert {} as {}.",
+            ack.alert_id,
+            terminal_safe(&ack.by)
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -357,6 +385,21 @@ async fn silence(args: SilenceArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         })
         .await
         .map_err(refusal)?;
+    let details = json!({
+        "rule": s.rule,
+        "component": s.component,
+        "duration": args.duration,
+        "by": s.by,
+        "comment": s.comment,
+    });
+    audit::record(
+        &store,
+        ctx,
+        "silence.add",
+        &format!("silence {}", s.id),
+        details,
+    )
+    .await;
     store.release();
     println!("Added silence {}", silence_line(&s, ctx));
     Ok(ExitCode::SUCCESS)
@@ -368,6 +411,8 @@ async fn unsilence(args: UnsilenceArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .remove_silence(args.id, ctx.now)
         .await
         .map_err(refusal)?;
+    let resource = format!("silence {}", args.id);
+    audit::record(&store, ctx, "silence.remove", &resource, json!({})).await;
     store.release();
     println!("Removed silence {}", silence_line(&s, ctx));
     Ok(ExitCode::SUCCESS)

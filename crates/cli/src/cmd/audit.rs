@@ -195,6 +195,30 @@ pub async fn record(
     resource: &str,
     details: serde_json::Value,
 ) {
+    record_outcome(store, ctx, action, resource, details, Outcome::Ok).await;
+}
+
+/// Records a change the command line asked for and the store refused (unknown or resolved
+/// alert, bad value), as the API records the refusals it answers; `details` says why.
+pub async fn record_refused(
+    store: &mhd_store::Database,
+    ctx: &Ctx,
+    action: &str,
+    resource: &str,
+    details: serde_json::Value,
+) {
+    record_outcome(store, ctx, action, resource, details, Outcome::Refused).await;
+}
+
+/// Appends one entry from the command line; a refusal of the store is a warning.
+async fn record_outcome(
+    store: &mhd_store::Database,
+    ctx: &Ctx,
+    action: &str,
+    resource: &str,
+    details: serde_json::Value,
+    outcome: Outcome,
+) {
     let entry = NewEntry {
         at: ctx.now,
         actor: actor(),
@@ -202,7 +226,7 @@ pub async fn record(
         resource: resource.to_owned(),
         details,
         client: Some("cli".to_owned()),
-        outcome: Outcome::Ok,
+        outcome,
     };
     if let Err(e) = store.record_audit(&entry).await {
         tracing::warn!("cannot record {action} in the audit log: {e}");

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use mhd_core::alerts::{Alert, AlertState, Silence};
 use mhd_store::alerts::{
-    AlertFilter, AlertStore, AlertStoreError, MAX_NAME_CHARS, NewSilence, parse_severity,
+    AlertFilter, AlertStore, AlertStoreError, MAX_NAME_CHARS, NewSilence, Replaced, parse_severity,
     parse_state,
 };
 use serde::Deserialize;
@@ -195,9 +195,34 @@ pub struct AckRequest {
     /// Who (default `anonymous` until people sign in).
     #[serde(default)]
     pub by: Option<String>,
+    /// Who, under the specification's name for it (`user`): the same as `by`; when both are
+    /// given they must agree.
+    #[serde(default)]
+    pub user: Option<String>,
     /// Why, or what is being done.
     #[serde(default)]
     pub comment: Option<String>,
+}
+
+impl AckRequest {
+    /// The name the request states (`by` or `user`, blank is none), or 400 when they differ.
+    fn stated(&self) -> Result<Option<&str>, ApiError> {
+        match (given(self.by.as_deref()), given(self.user.as_deref())) {
+            (Some(by), Some(user)) if by != user => Err(ApiError::bad_request(format!(
+                "fields `by` and `user` name two people ({by:?} and {user:?}); give one"
+            ))),
+            (by, user) => Ok(by.or(user)),
+        }
+    }
+}
+
+/// What an acknowledgement did: the alert as it is now, and the acknowledgement it replaced.
+#[derive(Debug, Clone)]
+pub struct AckOutcome {
+    /// The alert, acknowledged.
+    pub alert: Alert,
+    /// The earlier acknowledgement this one replaced, if the alert was acknowledged already.
+    pub replaced: Option<Replaced>,
 }
 
 /// The body of a new silence.
@@ -273,14 +298,15 @@ fn given(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// Acknowledges an alert and tells the live pages; returns the alert as it is now.
+/// Acknowledges an alert as the name the request states (`anonymous` without one) and tells
+/// the live pages; returns the alert as it is now and the acknowledgement it replaced.
 pub async fn acknowledge_alert(
     state: &AppState,
     id: i64,
     request: &AckRequest,
-) -> Result<Alert, ApiError> {
-    let by = given(request.by.as_deref()).unwrap_or(ANONYMOUS);
-    state
+) -> Result<AckOutcome, ApiError> {
+    let by = request.stated()?.unwrap_or(ANONYMOUS);
+    let done = state
         .store
         .acknowledge(id, by, request.comment.as_deref(), state.now())
         .await?;
@@ -292,9 +318,12 @@ pub async fn acknowledge_alert(
     announce(
         state,
         alert.component.clone(),
-        json!({ "reason": "acknowledged", "alert": alert }),
+        json!({ "reason": "acknowledged", "alert": alert, "replaced": done.replaced }),
     );
-    Ok(alert)
+    Ok(AckOutcome {
+        alert,
+        replaced: done.replaced,
+    })
 }
 
 /// Adds a silence from now on and tells the live pages. Refuses a rule or a component the plan
@@ -372,8 +401,18 @@ pub async fn remove_silence(state: &AppState, id: i64) -> Result<Silence, ApiErr
     Ok(silence)
 }
 
-/// `POST /api/v1/alerts/acknowledge/{alert_id}` with `{by?, comment?}` (or no body): 200 with
-/// the alert; 404 for an unknown alert, 409 `resolved` for a resolved one.
+/// The parameters of `POST /api/v1/alerts/acknowledge/{alert_id}`: the specification's
+/// `user`.
+pub const ACK_PARAMS: &[&str] = &["user"];
+
+/// `POST /api/v1/alerts/acknowledge/{alert_id}?user=` with `{by?, user?, comment?}` (or no
+/// body): 200 with `{status: "acknowledged", alert_id, alert, replaced}` (`replaced`: the
+/// acknowledgement this one replaced, or null); 404 for an unknown alert, 409 `resolved` for a
+/// resolved one, 400 when the names given disagree.
+///
+/// Whose name it is: with nobody signed in, the stated `user` (query or body) or `by`; a
+/// signed-in user or a token acknowledges under its own name, and a different stated name is
+/// kept beside it as `stated_user` (in the answer and the audit entry), never in its place.
 pub async fn acknowledge(
     State(state): State<AppState>,
     client: Who,
@@ -383,10 +422,29 @@ pub async fn acknowledge(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = alert_id(path)?;
-    params(query, &[])?;
-    let request: AckRequest = json_body(&headers, body)?;
-    let alert = audited_acknowledge(&state, client, id, &request).await?;
-    Ok(Json(alert).into_response())
+    let pairs = params(query, ACK_PARAMS)?;
+    let mut request: AckRequest = json_body(&headers, body)?;
+    if let Some(user) = param(&pairs, "user") {
+        if let Some(body_user) = given(request.user.as_deref())
+            && body_user != user.trim()
+        {
+            return Err(ApiError::bad_request(format!(
+                "parameter `user` ({user:?}) and field `user` ({body_user:?}) disagree; give one"
+            )));
+        }
+        request.user = Some(user.to_owned());
+    }
+    let (done, stated_user) = audited_acknowledge(&state, client, id, &request).await?;
+    let mut answer = json!({
+        "status": "acknowledged",
+        "alert_id": id,
+        "alert": done.alert,
+        "replaced": done.replaced,
+    });
+    if let Some(stated) = stated_user {
+        answer["stated_user"] = stated.into();
+    }
+    Ok(Json(answer).into_response())
 }
 
 /// `POST /api/v1/alerts/silences` with `{rule?, component?, duration, comment?, by?}`: 201
@@ -418,39 +476,51 @@ pub async fn unsilence(
     Ok(Json(silence).into_response())
 }
 
-/// Refuses a `by` the store would refuse even when a signed-in caller's name replaces it, so a
-/// request is valid or not whoever sends it.
-fn check_by(by: Option<&str>) -> Result<(), ApiError> {
+/// Refuses a name (`field`: `by` or `user`) the store would refuse even when a signed-in
+/// caller's name replaces it, so a request is valid or not whoever sends it.
+fn check_by(field: &str, by: Option<&str>) -> Result<(), ApiError> {
     let Some(by) = given(by) else {
         return Ok(());
     };
     if by.chars().count() > MAX_NAME_CHARS {
         return Err(ApiError::bad_request(format!(
-            "field `by`: longer than {MAX_NAME_CHARS} characters"
+            "field `{field}`: longer than {MAX_NAME_CHARS} characters"
         )));
     }
     if by.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "field `by`: must not contain control characters",
-        ));
+        return Err(ApiError::bad_request(format!(
+            "field `{field}`: must not contain control characters"
+        )));
     }
     Ok(())
 }
 
-/// Acknowledges alert `id` and records it in the audit log, done or refused.
+/// Acknowledges alert `id` and records it in the audit log, done or refused; returns what it
+/// did and the name the request stated when a signed-in caller's own name replaced it.
 async fn audited_acknowledge(
     state: &AppState,
     client: Who,
     id: i64,
     request: &AckRequest,
-) -> Result<Alert, ApiError> {
-    let checked = check_by(request.by.as_deref());
-    // A signed-in user or a token acknowledges under its own name, whatever the form says.
+) -> Result<(AckOutcome, Option<String>), ApiError> {
+    let checked = check_by("by", request.by.as_deref())
+        .and_then(|()| check_by("user", request.user.as_deref()))
+        .and_then(|()| request.stated().map(|s| s.map(str::to_owned)));
+    // A signed-in user or a token acknowledges under its own name, whatever the request says:
+    // a name it states otherwise is kept beside it, never in its place.
+    let mut stated_user = None;
     let signed;
     let request = match client.caller.signed_name() {
         Some(name) => {
+            stated_user = checked
+                .as_ref()
+                .ok()
+                .cloned()
+                .flatten()
+                .filter(|s| *s != name);
             signed = AckRequest {
                 by: Some(name),
+                user: None,
                 comment: request.comment.clone(),
             };
             &signed
@@ -458,10 +528,27 @@ async fn audited_acknowledge(
         None => request,
     };
     let answer = match checked {
-        Ok(()) => acknowledge_alert(state, id, request).await,
+        Ok(_) => acknowledge_alert(state, id, request).await,
         Err(e) => Err(e),
     };
-    let details = json!({ "by": request.by, "comment": request.comment });
+    // The name acknowledged under; a refused request's names as they came.
+    let by = match request.stated() {
+        Ok(stated) => json!(stated.unwrap_or(ANONYMOUS)),
+        Err(_) => json!(request.by),
+    };
+    let mut details = json!({ "by": by, "comment": request.comment });
+    if answer.is_err() && given(request.user.as_deref()).is_some() {
+        details["user"] = json!(request.user);
+    }
+    if let Some(stated) = &stated_user {
+        details["stated_user"] = stated.as_str().into();
+    }
+    if let Ok(AckOutcome {
+        replaced: Some(r), ..
+    }) = &answer
+    {
+        details["replaced"] = json!(r);
+    }
     let resource = format!("alert {id}");
     audit::record_result(
         state,
@@ -472,7 +559,7 @@ async fn audited_acknowledge(
         &answer,
     )
     .await;
-    answer
+    answer.map(|done| (done, stated_user))
 }
 
 /// Adds a silence and records it in the audit log, done or refused.
@@ -481,7 +568,7 @@ async fn audited_silence(
     client: Who,
     request: &SilenceRequest,
 ) -> Result<Silence, ApiError> {
-    let checked = check_by(request.by.as_deref());
+    let checked = check_by("by", request.by.as_deref());
     let signed;
     let request = match client.caller.signed_name() {
         Some(name) => {
@@ -754,18 +841,19 @@ mod tests {
 
     #[test]
     fn a_given_by_is_checked_whoever_sends_it() {
-        assert!(check_by(None).is_ok());
-        assert!(check_by(Some("  ")).is_ok(), "blank is the default");
-        assert!(check_by(Some(&"a".repeat(MAX_NAME_CHARS))).is_ok());
-        let e = check_by(Some(&"a".repeat(MAX_NAME_CHARS + 1))).unwrap_err();
+        assert!(check_by("by", None).is_ok());
+        assert!(check_by("by", Some("  ")).is_ok(), "blank is the default");
+        assert!(check_by("by", Some(&"a".repeat(MAX_NAME_CHARS))).is_ok());
+        let e = check_by("by", Some(&"a".repeat(MAX_NAME_CHARS + 1))).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert!(
             e.message.contains("field `by`: longer than 200"),
             "{}",
             e.message
         );
-        let e = check_by(Some("ana\u{7}")).unwrap_err();
+        let e = check_by("user", Some("ana\u{7}")).unwrap_err();
         assert!(e.message.contains("control characters"), "{}", e.message);
+        assert!(e.message.contains("field `user`"), "{}", e.message);
     }
 
     #[test]

@@ -90,9 +90,17 @@ pub fn document() -> Value {
         "get",
         read(
             "Component health matrix",
-            "Each plan component's old and new system over the last 7 days, migration, tests and performance, as `mhd components --json`.",
-            json!({ "type": "array", "items": { "$ref": "#/components/schemas/ComponentHealth" } }),
-            json!([]),
+            "Each plan component's old and new system over the last 7 days, migration, tests and performance, as `mhd components --json`: a list ordered worst first, or with `shape=object` the specification's object keyed by component id (each value the same row). The shape is a parameter of the one route rather than a second route because it is one resource in two shapes, and so the specification's own path answers the specification's shape.",
+            json!({ "oneOf": [
+                { "type": "array", "description": "`shape=list` (the default): worst first.", "items": { "$ref": "#/components/schemas/ComponentHealth" } },
+                { "type": "object", "description": "`shape=object`: keyed by component id.", "additionalProperties": { "$ref": "#/components/schemas/ComponentHealth" } },
+            ] }),
+            json!([query(
+                "shape",
+                "`list` (the default): an array ordered worst first; `object`: an object keyed by component id, as the specification's `components/health`.",
+                json!({ "type": "string", "enum": ["list", "object"], "default": "list" }),
+                false
+            )]),
             true,
         ),
     );
@@ -152,7 +160,7 @@ pub fn document() -> Value {
         "get",
         json!({
             "summary": "One alert",
-            "description": "The alert with its `history`, oldest first: its transitions (pending, fired, resolved, cancelled) and the acknowledgements made of it.",
+            "description": "The alert with its `history`, oldest first: its transitions (pending, fired, resolved, cancelled) and the acknowledgements made of it (`re-acknowledged` for one that replaced another, naming it).",
             "parameters": [alert_id.clone()],
             "responses": {
                 "200": ok("The alert.", json!({ "allOf": [ { "$ref": "#/components/schemas/Alert" }, { "type": "object", "required": ["history"], "properties": { "history": { "type": "array", "items": { "$ref": "#/components/schemas/AlertEvent" } } } } ] })),
@@ -167,12 +175,19 @@ pub fn document() -> Value {
         "post",
         json!({
             "summary": "Acknowledge an alert",
-            "description": "Records who acknowledged a pending or firing alert, when, and why. A second acknowledgement replaces the first (both stay in the history). The body may be empty; `by` (absent, null or blank) defaults to `anonymous`. The alert loop sees it at its next evaluation.",
-            "parameters": [alert_id],
+            "description": "Records who acknowledged a pending or firing alert, when, and why. The body may be empty. Who: with nobody signed in, the specification's `user` (query parameter or body field) or `by`, which must agree when both are given; absent, null or blank, `anonymous`. A signed-in user or a token always acknowledges under its own name, so that nobody can acknowledge as somebody else: a different stated name is kept beside it as `stated_user` (in the answer and in the audit entry), never in its place. A second acknowledgement replaces the first and says so: the answer's `replaced` names the earlier one, and the alert's history shows a `re-acknowledged` event. The alert loop sees it at its next evaluation.",
+            "parameters": [alert_id, query("user", "Who acknowledges (the specification's parameter); the same as the body's `user` or `by`.", json!({ "type": "string", "maxLength": 200 }), false)],
             "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "additionalProperties": false, "properties": {
-                "by": { "type": "string", "maxLength": 200, "nullable": true }, "comment": { "type": "string", "maxLength": 2000, "nullable": true } } } } } },
+                "by": { "type": "string", "maxLength": 200, "nullable": true },
+                "user": { "type": "string", "maxLength": 200, "nullable": true, "description": "The specification's name for `by`." },
+                "comment": { "type": "string", "maxLength": 2000, "nullable": true } } } } } },
             "responses": merge(json!({
-                "200": ok("Acknowledged: the alert as it is now.", json!({ "$ref": "#/components/schemas/Alert" })),
+                "200": ok("Acknowledged: the specification's `{status, alert_id}`, the alert as it is now, and the acknowledgement this one replaced (null for the first).", json!({ "type": "object", "required": ["status", "alert_id", "alert", "replaced"], "properties": {
+                    "status": { "type": "string", "enum": ["acknowledged"] },
+                    "alert_id": { "type": "integer" },
+                    "alert": { "$ref": "#/components/schemas/Alert" },
+                    "replaced": { "allOf": [{ "$ref": "#/components/schemas/ReplacedAcknowledgement" }], "nullable": true },
+                    "stated_user": { "type": "string", "description": "The name the request stated when a signed-in user or token acknowledged under its own instead." } } })),
                 "404": err("No alert has this id (`not_found`)."),
                 "409": err("The alert is already resolved (`resolved`)."),
             }), write_errors(&[("415", "Content-Type is not application/json.")])),
@@ -557,12 +572,15 @@ pub fn document() -> Value {
             "Audit log",
             "Who changed what, from where, newest first: writes of operations, samples, test results and benchmarks, acknowledgements, silences, Jira issues, users and tokens. The log is append-only. The actor is the signed-in user, `token:NAME`, `anonymous`, or `local` when nobody signs in; sign-ins, sign-outs and refused requests are recorded too.",
             json!({ "type": "object", "required": ["entries"], "properties": {
-                "entries": { "type": "array", "items": { "type": "object", "required": ["id", "at", "actor", "action", "resource", "details", "outcome"], "properties": {
+                "entries": { "type": "array", "items": { "type": "object", "required": ["id", "at", "actor", "action", "resource", "details", "outcome", "timestamp", "user", "ip_address"], "properties": {
                     "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" },
                     "actor": { "type": "string" }, "action": { "type": "string" }, "resource": { "type": "string" },
                     "details": { "type": "object", "additionalProperties": true },
-                    "client": { "type": "string", "nullable": true, "description": "The client's address, `cli`, or null when unknown." },
-                    "outcome": { "type": "string", "enum": ["ok", "refused"] } } } } } }),
+                    "client": { "type": "string", "nullable": true, "description": "The client's address with its port, `cli`, or null when unknown." },
+                    "outcome": { "type": "string", "enum": ["ok", "refused"] },
+                    "timestamp": { "type": "string", "format": "date-time", "description": "The specification's name for `at`." },
+                    "user": { "type": "string", "description": "The specification's name for `actor`." },
+                    "ip_address": { "type": "string", "nullable": true, "description": "The specification's field: the client's address without its port; null for `cli` or an unknown client." } } } } } }),
             json!([
                 query(
                     "since",
@@ -792,7 +810,9 @@ fn schemas() -> Value {
         "LiveMetrics": open("The live metrics (DESIGN §3.4).", &["generated_at", "window_seconds", "operations_per_second", "errors_per_minute", "mean_duration_ms", "p95_duration_ms", "active_migrations", "metrics"]),
         "TestsView": open("The test results view (DESIGN §3.5).", &["suites"]),
         "Alert": open("One alert (DESIGN §2): one firing of one rule for one key, with its state (pending, firing, resolved), severity, impact, acknowledgement and resolution; beside them the specification's Issue fields (description, detected_at, auto_resolved, resolution {resolved_at, resolved_by, resolution_type}, impact {affected_datasets, affected_users, estimated_downtime}).", &["id", "key", "rule", "kind", "severity", "state", "title", "message", "component", "started_at", "impact", "acknowledged", "notified", "description", "detected_at", "auto_resolved"]),
-        "AlertEvent": open("One entry of an alert's history.", &["id", "alert_id", "at", "event", "state", "severity", "message", "notify"]),
+        "AlertEvent": open("One entry of an alert's history: `event` is `pending`, `fired`, `resolved`, `cancelled`, `acknowledged`, or `re-acknowledged` for an acknowledgement that replaced an earlier one, which it names in `replaced` ({by, at, comment}).", &["id", "alert_id", "at", "event", "state", "severity", "message", "notify"]),
+        "ReplacedAcknowledgement": { "type": "object", "description": "An earlier acknowledgement that a later one replaced.", "required": ["by", "at", "comment"], "properties": {
+            "by": { "type": "string" }, "at": { "type": "string", "format": "date-time" }, "comment": { "type": "string", "nullable": true } } },
         "Silence": open("A silence: alerts of a rule and/or a component notify nobody from `starts_at` until `until`.", &["id", "rule", "component", "starts_at", "until", "by", "comment"]),
         "PerformanceComparison": open("Old against new for one operation (DESIGN §3.6).", &["operation", "old_system", "new_system", "regression"]),
     })

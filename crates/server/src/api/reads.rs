@@ -59,13 +59,39 @@ pub async fn timeline(
     Ok(Json(&model(&state, true).await?.timeline).into_response())
 }
 
-/// `GET /api/v1/components/health`: the component matrix (`mhd components --json`).
+/// The parameters of `GET /api/v1/components/health`.
+pub const COMPONENTS_PARAMS: &[&str] = &["shape"];
+
+/// `GET /api/v1/components/health?shape=list|object`: the component matrix (`mhd components
+/// --json`), a list worst first (`list`, the default), or the specification's object keyed by
+/// component id (`object`), each value the same row. One route with a parameter rather than a
+/// second route: it is one resource in two shapes, and the specification's path itself
+/// answers the specification's shape.
 pub async fn components(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
-    Ok(Json(&model(&state, true).await?.components).into_response())
+    let pairs = params(query, COMPONENTS_PARAMS)?;
+    let keyed = match param(&pairs, "shape") {
+        None | Some("list") => false,
+        Some("object") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "parameter `shape`: {other:?} is not one of list, object"
+            )));
+        }
+    };
+    let m = model(&state, true).await?;
+    if !keyed {
+        return Ok(Json(&m.components).into_response());
+    }
+    let by_id: serde_json::Map<String, serde_json::Value> = m
+        .components
+        .iter()
+        .map(|c| Ok((c.component.clone(), serde_json::to_value(c)?)))
+        .collect::<Result<_, serde_json::Error>>()
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(by_id).into_response())
 }
 
 /// `GET /api/v1/metrics/live`: the live metrics over the last

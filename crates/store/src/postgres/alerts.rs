@@ -14,9 +14,10 @@ use time::OffsetDateTime;
 
 use super::PgStore;
 use crate::alerts::{
-    AlertEventRecord, AlertFilter, AlertStore, AlertStoreError, LatestVerification, NewSilence,
-    SELECT_ALERT, SELECT_SILENCE, check_name, clean_comment, corrupt, event_name, names,
-    parse_resolution, parse_severity, parse_state, resolution_name, standing_failures,
+    Acknowledged, AlertEventRecord, AlertFilter, AlertStore, AlertStoreError, LatestVerification,
+    NewSilence, Replaced, SELECT_ALERT, SELECT_SILENCE, check_name, clean_comment, corrupt,
+    event_name, mark_reacknowledgements, names, parse_resolution, parse_severity, parse_state,
+    resolution_name, standing_failures,
 };
 use crate::sqlite::{from_us, to_us};
 use crate::{Result, StoreError};
@@ -283,7 +284,7 @@ impl AlertStore for PgStore {
         by: &str,
         comment: Option<&str>,
         at: OffsetDateTime,
-    ) -> Result<Acknowledgement, AlertStoreError> {
+    ) -> Result<Acknowledged, AlertStoreError> {
         check_name("by", by)?;
         let by = by.trim().to_owned();
         let comment = clean_comment(comment)?;
@@ -301,6 +302,12 @@ impl AlertStore for PgStore {
         if state == AlertState::Resolved.as_str() {
             return Err(AlertStoreError::Resolved(id));
         }
+        let earlier: Option<(String, i64, Option<String>)> =
+            sqlx::query_as("SELECT by, at_us, comment FROM alert_acks WHERE alert_id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
         sqlx::query(
             "INSERT INTO alert_acks (alert_id, by, at_us, comment) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (alert_id) DO UPDATE SET by = excluded.by, at_us = excluded.at_us, \
@@ -329,11 +336,18 @@ impl AlertStore for PgStore {
         .await
         .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(Acknowledgement {
-            alert_id: id,
-            by,
-            at,
-            comment,
+        Ok(Acknowledged {
+            acknowledgement: Acknowledgement {
+                alert_id: id,
+                by,
+                at,
+                comment,
+            },
+            replaced: earlier.map(|(by, at_us, comment)| Replaced {
+                by,
+                at: from_us(at_us),
+                comment,
+            }),
         })
     }
 
@@ -452,7 +466,8 @@ impl AlertStore for PgStore {
         .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        let mut history = rows
+            .iter()
             .map(|r| {
                 Ok(AlertEventRecord {
                     id: r.try_get("id")?,
@@ -466,9 +481,12 @@ impl AlertStore for PgStore {
                     notify: r.try_get::<i64, _>("notify")? != 0,
                     by: r.try_get("by")?,
                     comment: r.try_get("comment")?,
+                    replaced: None,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        mark_reacknowledgements(&mut history);
+        Ok(history)
     }
 
     async fn integrity_failures(&self) -> Result<Vec<DatasetEvent>> {
