@@ -56,6 +56,10 @@ pub struct GlobalArgs {
         value_enum
     )]
     pub log_to: Option<crate::logging::LogTo>,
+    /// Print tables whole, however wide, instead of fitting them to the terminal (`COLUMNS`,
+    /// else the terminal's width, else 80).
+    #[arg(long, global = true)]
+    pub wide: bool,
 }
 
 /// The database URL when neither `--database-url` nor `MHD_DATABASE_URL` gives it: read from
@@ -119,6 +123,8 @@ pub struct Ctx {
     pub stdout_tty: bool,
     /// Whether to colour standard output.
     pub color: bool,
+    /// The width tables are fitted to, or `None` under `--wide`.
+    pub width: Option<usize>,
     /// `--log-format`, `--log-level`, `--log-to` (or their variables), when given.
     pub log: crate::logging::LogArgs,
 }
@@ -159,6 +165,7 @@ impl Ctx {
             local_offset,
             stdout_tty,
             color,
+            width: (!args.wide).then(|| crate::out::output_width(stdout_tty)),
             log: crate::logging::LogArgs {
                 format: args.log_format,
                 filter: args.log_level,

@@ -22,7 +22,7 @@ use crate::cmd::audit;
 use crate::cmd::plan::load_plan;
 use crate::cmd::record::open_store;
 use crate::ctx::{Ctx, usage};
-use crate::out::{Align, Cell, Style, Table, paint, print_json};
+use crate::out::{Align, Cell, Style, Table, paint, print_json, wrap};
 
 /// Resolved alerts `--all` lists.
 const HISTORY_ROWS: u32 = 100;
@@ -190,7 +190,10 @@ async fn list(json: bool, state: Option<&str>, all: bool, ctx: &Ctx) -> anyhow::
         if active.is_empty() {
             println!("  No alert is pending or firing.");
         } else {
-            println!("{}", alert_table(&active, ctx, false).render(c));
+            println!(
+                "{}",
+                alert_table(&active, ctx.now, false).render(c, ctx.width)
+            );
         }
     }
     if with_history && wanted(AlertState::Resolved) {
@@ -206,7 +209,10 @@ async fn list(json: bool, state: Option<&str>, all: bool, ctx: &Ctx) -> anyhow::
         if resolved.is_empty() {
             println!("  No alert has resolved yet.");
         } else {
-            println!("{}", alert_table(&resolved, ctx, true).render(c));
+            println!(
+                "{}",
+                alert_table(&resolved, ctx.now, true).render(c, ctx.width)
+            );
         }
     }
     println!();
@@ -218,13 +224,15 @@ async fn list(json: bool, state: Option<&str>, all: bool, ctx: &Ctx) -> anyhow::
         println!("  None: every alert notifies its channels.");
     }
     for s in &silences {
-        println!("  {}", silence_line(s, ctx));
+        for line in wrap(&silence_line(s, ctx), ctx.width, "  ", "    ") {
+            println!("{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The alerts as a table: one row each, with what was seen and the acknowledgement beneath.
-fn alert_table(alerts: &[Alert], ctx: &Ctx, resolved: bool) -> Table {
+fn alert_table(alerts: &[Alert], now: time::OffsetDateTime, resolved: bool) -> Table {
     let mut t = Table::new(
         &[
             ("ID", Align::Right),
@@ -249,11 +257,11 @@ fn alert_table(alerts: &[Alert], ctx: &Ctx, resolved: bool) -> Table {
             Cell::from(a.state.as_str()),
             Cell::from(a.component.as_deref().unwrap_or("—")),
             Cell::from(&a.title),
-            Cell::from(when.map_or_else(|| "—".to_owned(), |t| relative(ctx.now, t))),
+            Cell::from(when.map_or_else(|| "—".to_owned(), |t| relative(now, t))),
         ]);
         t.note(Cell::new(&a.message, Style::Dim));
         if let Some(k) = &a.acknowledged {
-            let mut text = format!("acknowledged by {} {}", k.by, relative(ctx.now, k.at));
+            let mut text = format!("acknowledged by {} {}", k.by, relative(now, k.at));
             if let Some(c) = &k.comment {
                 text.push_str(": ");
                 text.push_str(c);
@@ -416,4 +424,64 @@ async fn unsilence(args: UnsilenceArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     store.release();
     println!("Removed silence {}", silence_line(&s, ctx));
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mhd_core::alerts::{Acknowledgement, Impact};
+    use time::macros::datetime;
+
+    fn alert(id: i64, component: &str, title: &str) -> Alert {
+        let now = datetime!(2025-02-28 12:00 UTC);
+        Alert {
+            id,
+            key: format!("high_error_rate/{component}"),
+            rule: "high_error_rate".into(),
+            kind: "threshold".into(),
+            severity: Severity::Critical,
+            state: AlertState::Firing,
+            title: title.into(),
+            message: "error_rate 0.12 > 0.05 over the last 15 minutes, on 1 234 operations of \
+                      the new system"
+                .into(),
+            component: Some(component.into()),
+            value: Some(0.12),
+            started_at: now - Duration::minutes(30),
+            fired_at: Some(now - Duration::minutes(20)),
+            last_seen: now,
+            clear_since: None,
+            resolved_at: None,
+            resolution: None,
+            acknowledged: (id == 2).then(|| Acknowledgement {
+                alert_id: id,
+                by: "carol".into(),
+                at: now - Duration::minutes(5),
+                comment: Some("looking at the tablespace quota of the archive partition".into()),
+            }),
+            impact: Impact::default(),
+            runbook: Some("https://wiki.example/runbooks/error-rate".into()),
+            suppressed_by: None,
+            notified: true,
+        }
+    }
+
+    #[test]
+    fn the_alert_table_fits_80_columns_with_long_and_unicode_names() {
+        let alerts = [
+            alert(
+                1,
+                "customer-ledger-reconciliation-archive-eu-west-partition-0042",
+                "Error rate above 5 % on customer-ledger-reconciliation-archive",
+            ),
+            alert(2, "Δεδομένα-数据", "Error rate above 5 % on Δεδομένα-数据"),
+        ];
+        let text =
+            alert_table(&alerts, datetime!(2025-02-28 12:00 UTC), false).render(false, Some(80));
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{line:?} in\n{text}");
+        }
+        assert!(text.contains("Δεδομένα-数据"), "{text}");
+        insta::assert_snapshot!(text);
+    }
 }

@@ -174,7 +174,7 @@ pub async fn run(args: AuditArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             Cell::from(e.client.as_deref().unwrap_or("-")),
         ]);
     }
-    println!("{}", t.render(ctx.color));
+    println!("{}", t.render(ctx.color, ctx.width));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -167,7 +167,7 @@ async fn backtest_cmd(args: BacktestArgs, ctx: &Ctx) -> anyhow::Result<ExitCode>
             Cell::new(format!("{:+.1} d", b.mean_error_days), Style::Plain),
         ]);
     }
-    print!("{}", t.render(c));
+    print!("{}", t.render(c, ctx.width));
     print_coverage(n, coverage, bias, abs);
     Ok(ExitCode::SUCCESS)
 }

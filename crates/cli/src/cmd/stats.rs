@@ -10,7 +10,7 @@ use mhd_store::{OperationFilter, Store};
 
 use crate::cmd::record::open_store;
 use crate::ctx::{Ctx, usage};
-use crate::out::{Align, Cell, Style, Table, paint, print_json};
+use crate::out::{Align, Cell, Style, Table, paint, print_json, wrap};
 
 /// Recent operations.
 #[derive(Debug, clap::Args)]
@@ -128,7 +128,7 @@ pub async fn show(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{}", paint(ctx.color, Style::Bold, "Recent Operations"));
-    print!("{}", t.render(ctx.color));
+    print!("{}", t.render(ctx.color, ctx.width));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -181,7 +181,7 @@ pub async fn summary(args: SummaryArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 ),
             ]);
         }
-        print!("{}", t.render(c));
+        print!("{}", t.render(c, ctx.width));
     }
     if s.dataset_stats.total_datasets > 0 {
         println!();
@@ -196,13 +196,18 @@ pub async fn summary(args: SummaryArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         println!();
         println!("{}", paint(c, Style::Red, "Recent Errors:"));
         for e in &s.recent_errors {
-            println!(
-                "  • {} - {}",
+            let line = format!(
+                "{} - {}",
                 format::relative(ctx.now, e.timestamp),
                 terminal_safe(&e.operation)
             );
+            for l in wrap(&line, ctx.width, "  • ", "    ") {
+                println!("{l}");
+            }
             if let Some(m) = &e.error_message {
-                println!("    {}", paint(c, Style::Dim, &terminal_safe(m)));
+                for l in wrap(&terminal_safe(m), ctx.width, "    ", "    ") {
+                    println!("{}", paint(c, Style::Dim, &l));
+                }
             }
         }
     }
@@ -269,7 +274,7 @@ pub async fn dataset(args: DatasetArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             format::relative(ctx.now, r.last_operation).into(),
         ]);
     }
-    print!("{}", t.render(ctx.color));
+    print!("{}", t.render(ctx.color, ctx.width));
     Ok(ExitCode::SUCCESS)
 }
 

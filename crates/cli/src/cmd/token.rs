@@ -160,7 +160,7 @@ async fn list(args: ListArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             Cell::from(when(tok.last_used_at, "never")),
         ]);
     }
-    println!("{}", t.render(ctx.color));
+    println!("{}", t.render(ctx.color, ctx.width));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -166,7 +166,7 @@ async fn list(args: ListArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             },
         ]);
     }
-    println!("{}", t.render(ctx.color));
+    println!("{}", t.render(ctx.color, ctx.width));
     Ok(ExitCode::SUCCESS)
 }
 

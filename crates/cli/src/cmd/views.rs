@@ -10,7 +10,7 @@ use mhd_core::perf::PerformanceMetric;
 use crate::cmd::plan::load_plan;
 use crate::cmd::record::open_store;
 use crate::ctx::{Ctx, usage};
-use crate::out::{Align, Cell, Style, Table, paint, print_json};
+use crate::out::{Align, Cell, Style, Table, cut, paint, print_json, trend, wrap};
 
 /// Any view's options.
 #[derive(Debug, clap::Args)]
@@ -122,7 +122,9 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
     };
     println!("Overall status: {}", paint(c, style, word));
     for r in &s.health_reasons {
-        println!("  {}", paint(c, Style::Dim, &terminal_safe(r)));
+        for line in wrap(&terminal_safe(r), ctx.width, "  ", "    ") {
+            println!("{}", paint(c, Style::Dim, &line));
+        }
     }
     let filled = (s.migration_progress / 100.0 * 30.0)
         .round()
@@ -175,7 +177,14 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
                     .map_or_else(|| id.clone(), |p| p.name.clone())
             })
             .collect();
-        println!("  held up by: {}", terminal_safe(&names.join(" → ")));
+        for line in wrap(
+            &terminal_safe(&names.join(" → ")),
+            ctx.width,
+            "  held up by: ",
+            "    ",
+        ) {
+            println!("{line}");
+        }
     }
     if let Some(c) = &s.forecast_change {
         let head = match (c.days_moved, c.previous_p85) {
@@ -188,10 +197,15 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
             ),
             _ => "no forecast yesterday".to_owned(),
         };
-        println!(
-            "  since yesterday: {head}: {}",
-            terminal_safe(&c.reasons.join("; "))
-        );
+        let first = format!("  since yesterday: {head}: ");
+        for line in wrap(
+            &terminal_safe(&c.reasons.join("; ")),
+            ctx.width,
+            &first,
+            "    ",
+        ) {
+            println!("{line}");
+        }
     }
     if !s.blockers.is_empty() {
         println!(
@@ -203,16 +217,44 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
             )
         );
         for b in &s.blockers {
-            println!("  • {}", terminal_safe(&b.title));
+            for line in wrap(&terminal_safe(&b.title), ctx.width, "  • ", "    ") {
+                println!("{line}");
+            }
         }
     }
     if !s.recommendations.is_empty() {
         println!("{}", paint(c, Style::Bold, "Recommendations:"));
         for r in &s.recommendations {
-            println!("  • {}", terminal_safe(r));
+            for line in wrap(&terminal_safe(r), ctx.width, "  • ", "    ") {
+                println!("{line}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The room the Gantt chart's phase names take (at most 16 characters and a space) and the
+/// room kept after the chart for each phase's status (`● 45%  ⚠ 3 days late`).
+const GANTT_LABEL: usize = 17;
+const GANTT_STATUS: usize = 16;
+
+/// Characters per week of the Gantt chart: three when the plan is short enough (26 weeks
+/// unfitted), else two or one, as the width allows with room for the statuses.
+fn week_width(weeks: u32, width: Option<usize>) -> usize {
+    let weeks = weeks.max(1) as usize;
+    match width {
+        None => {
+            if weeks <= 26 {
+                3
+            } else {
+                1
+            }
+        }
+        Some(w) => {
+            let room = w.saturating_sub(GANTT_LABEL + GANTT_STATUS);
+            (1..=3).rev().find(|k| weeks * k <= room).unwrap_or(1)
+        }
+    }
 }
 
 /// Runs `mhd timeline`: the phases and a week-by-week Gantt chart.
@@ -223,16 +265,19 @@ pub async fn timeline(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     let today = now.to_offset(time::UtcOffset::UTC).date();
-    let width = if plan.migration.weeks <= 26 { 3 } else { 1 };
     let gantt = mhd_core::timeline::gantt_text(
         &a.timeline,
         plan.migration.start,
         plan.migration.weeks,
         today,
-        width,
+        week_width(plan.migration.weeks, ctx.width),
     );
     for line in gantt.lines() {
-        println!("{}", terminal_safe(line));
+        let line = terminal_safe(line);
+        match ctx.width {
+            Some(w) => println!("{}", cut(&line, w)),
+            None => println!("{line}"),
+        }
     }
     println!();
     let mut t = Table::new(
@@ -276,7 +321,7 @@ pub async fn timeline(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode>
             ));
         }
     }
-    print!("{}", t.render(ctx.color));
+    print!("{}", t.render(ctx.color, ctx.width));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -385,7 +430,7 @@ pub async fn perf(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             t.note(Cell::new(format!("Mann-Whitney U: p = {p:.4}"), Style::Dim));
         }
     }
-    print!("{}", t.render(ctx.color));
+    print!("{}", t.render(ctx.color, ctx.width));
     let regressions = comparisons.iter().filter(|c| c.regression).count();
     if regressions > 0 {
         println!(
@@ -477,7 +522,7 @@ pub async fn components(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCod
             signed_percent(c.performance_metrics.delta_percent).into(),
         ]);
     }
-    print!("{}", t.render(ctx.color));
+    print!("{}", t.render(ctx.color, ctx.width));
     println!("✓ healthy  ⚠ degraded  ✗ failing  — no data");
     Ok(ExitCode::SUCCESS)
 }
@@ -516,7 +561,8 @@ pub async fn tests(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             ("Status", Align::Left),
         ],
         40,
-    );
+    )
+    .keep_whole("Trend");
     for s in &view.suites {
         let status = match s.status {
             SuiteStatus::Passing => Cell::new("✓ passing", Style::Green),
@@ -531,11 +577,11 @@ pub async fn tests(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 .into(),
             s.results.failed.to_string().into(),
             mhd_core::format::duration_ms(Some(s.results.duration * 1000.0)).into(),
-            spark(&s.trend).into(),
+            trend(&s.trend, "%").into(),
             status,
         ]);
     }
-    print!("{}", t.render(ctx.color));
+    print!("{}", t.render(ctx.color, ctx.width));
     let failing: Vec<_> = view
         .suites
         .iter()
@@ -552,23 +598,22 @@ pub async fn tests(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             )
         );
         for (s, f) in failing {
-            println!(
-                "  ✗ {} [{}] failing since {} ({} run{})",
+            let line = format!(
+                "{} [{}] failing since {} ({} run{})",
                 terminal_safe(&f.name),
                 terminal_safe(&s.name),
                 mhd_core::format::relative(ctx.now, f.first_failed),
                 f.attempts,
                 if f.attempts == 1 { "" } else { "s" }
             );
+            for l in wrap(&line, ctx.width, "  ✗ ", "    ") {
+                println!("{l}");
+            }
             if !f.error.is_empty() {
-                println!(
-                    "    {}",
-                    paint(
-                        ctx.color,
-                        Style::Dim,
-                        &terminal_safe(f.error.lines().next().unwrap_or_default())
-                    )
-                );
+                let error = terminal_safe(f.error.lines().next().unwrap_or_default());
+                for l in wrap(&error, ctx.width, "    ", "    ") {
+                    println!("{}", paint(ctx.color, Style::Dim, &l));
+                }
             }
         }
     }
@@ -588,26 +633,17 @@ pub async fn tests(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             )
         );
         for (s, f) in flaky {
-            println!(
-                "  ⚠ {} [{}] flipped {} times in the last {} runs",
+            let line = format!(
+                "{} [{}] flipped {} times in the last {} runs",
                 terminal_safe(&f.name),
                 terminal_safe(&s.name),
                 f.flips,
                 testview::TREND_RUNS
             );
+            for l in wrap(&line, ctx.width, "  ⚠ ", "    ") {
+                println!("{l}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A text sparkline of percentages: one block per value, a space for a run with no tests.
-fn spark(values: &[Option<f64>]) -> String {
-    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    values
-        .iter()
-        .map(|v| match v {
-            Some(p) => BLOCKS[((p.clamp(0.0, 100.0) / 100.0) * 7.0).round() as usize],
-            None => ' ',
-        })
-        .collect()
 }
