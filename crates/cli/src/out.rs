@@ -133,10 +133,11 @@ pub fn cut(s: &str, width: usize) -> String {
 
 /// `text` broken at spaces into lines of at most `width` characters each, the first starting
 /// with `first` and the others with `rest` (a hanging indent); a word longer than a line is
-/// split. Without a width (`--wide`) the text stays on one line.
+/// split. Text that fits, or any text without a width (`--wide`), stays on one line as it is.
 pub fn wrap(text: &str, width: Option<usize>, first: &str, rest: &str) -> Vec<String> {
-    let Some(width) = width else {
-        return vec![format!("{first}{text}")];
+    let whole = format!("{first}{text}");
+    let Some(width) = width.filter(|w| display_width(&whole) > *w) else {
+        return vec![whole];
     };
     let mut lines = Vec::new();
     let mut line = first.to_owned();
@@ -568,6 +569,11 @@ mod tests {
         assert!(long.iter().all(|l| display_width(l) <= 30), "{long:?}");
         assert_eq!(long.concat(), LONG);
         assert_eq!(wrap("a b", None, "> ", ""), ["> a b"]);
+        assert_eq!(
+            wrap("a  b", Some(4), "", ""),
+            ["a  b"],
+            "what fits is left as it is"
+        );
     }
 
     #[test]

@@ -3165,3 +3165,201 @@ fn the_database_pool_is_sized_by_a_flag_or_variable_within_bounds() {
         served_json(served.addr, "/ready")["status"] == "ready"
     });
 }
+
+/// A 60-character name, as long names come from real migrations.
+const LONG_NAME: &str = "customer-ledger-reconciliation-archive-eu-west-partition-0042";
+/// A name in two scripts, each character of several bytes.
+const UNICODE_NAME: &str = "Δεδομένα-数据";
+
+/// A JUnit report of nine tests, `failed` of them failing with a long message.
+fn nine_tests(failed: usize) -> String {
+    let mut xml = format!(
+        r#"<?xml version="1.0"?><testsuites><testsuite name="ledger" tests="9" failures="{failed}">"#
+    );
+    for i in 0..9 {
+        if i < failed {
+            xml.push_str(&format!(
+                r#"<testcase classname="{LONG_NAME}" name="reconciles partition {i} of the ledger against the archive" time="0.5"><failure message="expected the balances of the old and the new store to agree to the cent, found a difference of 0.01 EUR">trace</failure></testcase>"#
+            ));
+        } else {
+            xml.push_str(&format!(
+                r#"<testcase classname="{UNICODE_NAME}" name="case {i}" time="0.25"/>"#
+            ));
+        }
+    }
+    xml.push_str("</testsuite></testsuites>");
+    xml
+}
+
+/// The starting plan with a component and a phase of a 60-character name and others of a
+/// unicode name; operations, ten test runs (100 % six times, then 89 %) and benchmarks, all
+/// on those names.
+fn long_names_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path())
+        .args(["init", "--start", "2025-01-06"])
+        .assert()
+        .success();
+    let plan_path = home.path().join("migration.toml");
+    let plan = std::fs::read_to_string(&plan_path)
+        .unwrap()
+        .replace(r#"name = "Storage""#, &format!(r#"name = "{LONG_NAME}""#))
+        .replace(
+            r#"name = "Configuration""#,
+            &format!(r#"name = "{UNICODE_NAME}""#),
+        );
+    std::fs::write(&plan_path, plan).unwrap();
+    let mut lines = Vec::new();
+    for i in 0..60 {
+        let day = 14 + i / 3;
+        let (component, dataset) = if i % 2 == 0 {
+            ("storage", format!("{}{i:02}", &LONG_NAME[..58]))
+        } else {
+            ("config", format!("{UNICODE_NAME}-{i}"))
+        };
+        let ok = i % 13 != 5;
+        lines.push(format!(
+            r#"{{"timestamp":"2025-{:02}-{:02}T10:00:00Z","metric_type":"migration","operation":"migrate","dataset_name":"{dataset}","component":"{component}","system":"new","duration_ms":{},"success":{ok}{}}}"#,
+            if day < 31 { 1 } else { 2 },
+            if day < 31 { day + 1 } else { day - 30 },
+            1000 + i * 10,
+            if ok {
+                String::new()
+            } else {
+                r#","error_message":"the target partition refused the write: quota of the tablespace exceeded while copying the ledger archive""#.to_owned()
+            }
+        ));
+    }
+    mhd(home.path())
+        .args(["ingest", "operations", "-"])
+        .write_stdin(lines.join("\n"))
+        .assert()
+        .success();
+    for run in 0..10 {
+        let file = home.path().join(format!("run{run}.xml"));
+        std::fs::write(&file, nine_tests(if run < 6 { 0 } else { 1 })).unwrap();
+        mhd(home.path())
+            .args([
+                "ingest",
+                "junit",
+                "--suite",
+                LONG_NAME,
+                "--component",
+                "storage",
+            ])
+            .arg("--run-at")
+            .arg(format!("2025-02-{:02}T09:00:00Z", 10 + run))
+            .arg(&file)
+            .assert()
+            .success();
+    }
+    let mut csv = String::from("operation,system,value_ms\n");
+    for i in 0..8 {
+        let jitter = f64::from(i) * 3.5;
+        csv.push_str(&format!("{LONG_NAME},old,{}\n", 2300.0 + jitter));
+        csv.push_str(&format!("{LONG_NAME},new,{}\n", 2900.0 + jitter));
+        csv.push_str(&format!("{UNICODE_NAME},old,{}\n", 120.0 + jitter));
+        csv.push_str(&format!("{UNICODE_NAME},new,{}\n", 80.0 + jitter));
+    }
+    let bench = home.path().join("timings.csv");
+    std::fs::write(&bench, csv).unwrap();
+    mhd(home.path())
+        .args(["ingest", "bench", "--component", "storage"])
+        .arg(&bench)
+        .assert()
+        .success();
+    home
+}
+
+/// Runs `mhd ARGS` with `COLUMNS` set as given (`None`: unset); returns standard output.
+fn printed(home: &Path, columns: Option<&str>, args: &[&str]) -> String {
+    let mut c = mhd(home);
+    c.args(args);
+    match columns {
+        Some(v) => c.env("COLUMNS", v),
+        None => c.env_remove("COLUMNS"),
+    };
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The lines of `text` wider than `width` characters.
+fn too_wide(text: &str, width: usize) -> Vec<&str> {
+    text.lines().filter(|l| l.chars().count() > width).collect()
+}
+
+#[test]
+fn every_table_fits_80_columns_with_long_and_unicode_names() {
+    let home = long_names_home();
+    let at = ["--at", "2025-02-28"];
+    let unicode_dataset = format!("{UNICODE_NAME}-1");
+    let commands: Vec<(&str, Vec<&str>)> = vec![
+        ("summary", [&["summary"][..], &at].concat()),
+        ("timeline", [&["timeline"][..], &at].concat()),
+        ("components", [&["components"][..], &at].concat()),
+        ("perf", vec!["perf"]),
+        ("tests", vec!["tests"]),
+        ("stats_summary", vec!["stats", "summary"]),
+        ("stats_show", vec!["stats", "show"]),
+        ("stats_dataset", vec!["stats", "dataset", &unicode_dataset]),
+        ("alerts", vec!["alerts", "--all"]),
+    ];
+    for (name, args) in &commands {
+        let text = printed(home.path(), Some("80"), args);
+        assert!(
+            too_wide(&text, 80).is_empty(),
+            "{name}: lines over 80 columns:\n{}\n\nin:\n{text}",
+            too_wide(&text, 80).join("\n")
+        );
+        // Those that do not depend on the day the test runs are kept whole.
+        if !name.starts_with("stats") && *name != "alerts" {
+            let shown = if *name == "tests" {
+                // The failing tests say how long ago they began to fail.
+                text.split("\n\n").next().unwrap().to_owned()
+            } else {
+                text.clone()
+            };
+            insta::assert_snapshot!(format!("fitted_80_{name}"), shown);
+        }
+    }
+    let tests = printed(home.path(), Some("80"), &["tests"]);
+    assert!(tests.contains("██████▇▇▇▇ 100 → 89 %"), "{tests}");
+    assert!(
+        tests.contains(&LONG_NAME[..20]) && tests.contains('…'),
+        "a long suite name is cut, not dropped: {tests}"
+    );
+    let perf = printed(home.path(), Some("80"), &["perf"]);
+    assert!(perf.contains(UNICODE_NAME), "{perf}");
+}
+
+#[test]
+fn a_width_that_is_not_a_positive_number_is_80_and_wide_shows_every_column_whole() {
+    let home = long_names_home();
+    let at80 = printed(home.path(), Some("80"), &["perf"]);
+    for columns in [Some("0"), Some("abc"), None] {
+        assert_eq!(
+            printed(home.path(), columns, &["perf"]),
+            at80,
+            "COLUMNS={columns:?} off a terminal is 80 columns"
+        );
+    }
+    let narrow = printed(home.path(), Some("60"), &["perf"]);
+    assert!(too_wide(&narrow, 60).is_empty(), "{narrow}");
+    assert!(
+        narrow.contains("hidden: --wide shows them"),
+        "columns that cannot fit are dropped and said to be: {narrow}"
+    );
+    let wide = printed(home.path(), Some("60"), &["perf", "--wide"]);
+    assert!(!wide.contains("hidden"), "{wide}");
+    for header in ["Samples", "Verdict", "Std Dev"] {
+        assert!(wide.contains(header), "--wide shows {header}: {wide}");
+    }
+    assert!(wide.contains(LONG_NAME), "--wide cuts no name: {wide}");
+    assert!(!too_wide(&wide, 80).is_empty(), "--wide is not fitted");
+    // JSON is never fitted.
+    assert_eq!(
+        printed(home.path(), Some("20"), &["perf", "--json"]),
+        printed(home.path(), None, &["perf", "--json", "--wide"])
+    );
+}

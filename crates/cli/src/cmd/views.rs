@@ -145,15 +145,18 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
         k.rollback_count,
     );
     if let Some(h) = &k.performance_headline {
-        println!(
-            "Performance: {} (median Δ {})",
+        let text = format!(
+            "{} (median Δ {})",
             terminal_safe(h),
             signed_percent(k.performance_delta)
         );
+        for line in wrap(&text, ctx.width, "Performance: ", "  ") {
+            println!("{line}");
+        }
     }
-    match &s.estimated_completion {
-        Some(e) => println!(
-            "Est. completion: {} (P50 {}, P95 {}) — {} the planned {}",
+    let completion = match &s.estimated_completion {
+        Some(e) => format!(
+            "{} (P50 {}, P95 {}) — {} the planned {}",
             e.p85,
             e.p50,
             e.p95,
@@ -164,7 +167,10 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
             },
             e.planned_end
         ),
-        None => println!("Est. completion: — (no throughput to forecast from)"),
+        None => "— (no throughput to forecast from)".to_owned(),
+    };
+    for line in wrap(&completion, ctx.width, "Est. completion: ", "  ") {
+        println!("{line}");
     }
     if let Some(e) = &s.estimated_completion
         && !e.critical_path.is_empty()
@@ -275,6 +281,13 @@ pub async fn timeline(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode>
     for line in gantt.lines() {
         let line = terminal_safe(line);
         match ctx.width {
+            // The legend is words: wrapped; a chart row is cut, its status being in the
+            // table below too.
+            Some(_) if line.starts_with("Legend:") => {
+                for l in wrap(&line, ctx.width, "", "        ") {
+                    println!("{l}");
+                }
+            }
             Some(w) => println!("{}", cut(&line, w)),
             None => println!("{line}"),
         }
@@ -367,6 +380,8 @@ pub async fn perf(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             "Performance Comparison: Old vs New System"
         )
     );
+    // The verdict comes before the figures read less often, so that a narrow terminal drops
+    // those first.
     let mut t = Table::new(
         &[
             ("Operation", Align::Left),
@@ -374,35 +389,45 @@ pub async fn perf(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             ("P50", Align::Right),
             ("P95", Align::Right),
             ("P99", Align::Right),
+            ("Verdict", Align::Left),
             ("Mean", Align::Right),
             ("Std Dev", Align::Right),
             ("Samples", Align::Right),
-            ("Verdict", Align::Left),
         ],
         48,
-    );
-    let side = |m: &Option<PerformanceMetric>| -> Vec<Cell> {
-        match m {
-            Some(m) => vec![
-                ms(m.p50).into(),
-                ms(m.p95).into(),
-                ms(m.p99).into(),
-                ms(m.mean).into(),
-                ms(m.std_dev).into(),
-            ],
-            None => vec!["—".into(), "—".into(), "—".into(), "—".into(), "—".into()],
-        }
-    };
+    )
+    .keep_whole("Verdict");
+    let row =
+        |first: Cell, system: &str, m: &Option<PerformanceMetric>, verdict: Cell, n: usize| {
+            let figure = |f: fn(&PerformanceMetric) -> f64| -> Cell {
+                m.as_ref()
+                    .map_or_else(|| "—".to_owned(), |m| ms(f(m)))
+                    .into()
+            };
+            vec![
+                first,
+                system.into(),
+                figure(|m| m.p50),
+                figure(|m| m.p95),
+                figure(|m| m.p99),
+                verdict,
+                figure(|m| m.mean),
+                figure(|m| m.std_dev),
+                n.to_string().into(),
+            ]
+        };
     for c in comparisons {
         let name = match &c.component {
             Some(comp) => format!("{} ({comp})", c.operation),
             None => c.operation.clone(),
         };
-        let mut old = vec![Cell::new(&name, Style::Cyan), "old".into()];
-        old.extend(side(&c.old_system));
-        old.push(c.old_samples.to_string().into());
-        old.push("".into());
-        t.row(old);
+        t.row(row(
+            Cell::new(&name, Style::Cyan),
+            "old",
+            &c.old_system,
+            "".into(),
+            c.old_samples,
+        ));
         let verdict = if c.regression {
             Cell::new(
                 format!("✗ regression {}", signed_percent(c.delta_percent)),
@@ -421,11 +446,7 @@ pub async fn perf(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         } else {
             Cell::new("needs both systems", Style::Dim)
         };
-        let mut new = vec!["".into(), "new".into()];
-        new.extend(side(&c.new_system));
-        new.push(c.new_samples.to_string().into());
-        new.push(verdict);
-        t.row(new);
+        t.row(row("".into(), "new", &c.new_system, verdict, c.new_samples));
         if let Some(p) = c.p_value {
             t.note(Cell::new(format!("Mann-Whitney U: p = {p:.4}"), Style::Dim));
         }
@@ -443,9 +464,12 @@ pub async fn perf(args: ViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         );
     }
     if let Some(d) = p.performance_delta {
-        println!(
+        let text = format!(
             "Median change of p50 across operations: {d:+.1}% (negative: the new system is faster)"
         );
+        for line in wrap(&text, ctx.width, "", "  ") {
+            println!("{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
