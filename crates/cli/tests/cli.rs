@@ -3323,6 +3323,27 @@ fn every_table_fits_80_columns_with_long_and_unicode_names() {
             insta::assert_snapshot!(format!("fitted_80_{name}"), shown);
         }
     }
+    // The tables of users, tokens, the audit log and the forecast's backtest fit too.
+    let user = format!("{}@example.org", &LONG_NAME[..52]);
+    mhd(home.path())
+        .args(["user", "add", &user, "--role", "admin"])
+        .write_stdin("a long enough password\n")
+        .assert()
+        .success();
+    mhd(home.path())
+        .args(["token", "create", "--name", LONG_NAME, "--role", "viewer"])
+        .assert()
+        .success();
+    for args in [
+        &["user", "list"][..],
+        &["token", "list"],
+        &["audit"],
+        &["forecast", "backtest", "--runs", "50", "--days", "40"],
+    ] {
+        let text = printed(home.path(), Some("80"), args);
+        assert!(too_wide(&text, 80).is_empty(), "{args:?}:\n{text}");
+    }
+
     let tests = printed(home.path(), Some("80"), &["tests"]);
     assert!(tests.contains("██████▇▇▇▇ 100 → 89 %"), "{tests}");
     assert!(

@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cmd::plan::load_plan;
 use crate::cmd::record::open_store;
 use crate::ctx::Ctx;
-use crate::out::{Align, Cell, Style, Table, paint, print_json};
+use crate::out::{Align, Cell, Style, Table, paint, print_json, wrap};
 
 /// `mhd forecast …`.
 #[derive(Debug, clap::Subcommand)]
@@ -101,36 +101,35 @@ async fn backtest_cmd(args: BacktestArgs, ctx: &Ctx) -> anyhow::Result<ExitCode>
     }
     let c = ctx.color;
     println!("{}", paint(c, Style::Bold, "Forecast back-test"));
-    println!(
+    say(
         "A calibrated forecast covers what happened about 50 % of the time by its P50 date, 85 % \
-         by P85 and 95 % by P95; the error is P50 − the actual date (positive: pessimistic)."
+         by P85 and 95 % by P95; the error is P50 − the actual date (positive: pessimistic).",
+        ctx.width,
     );
     println!();
     match &own {
         Some(b) => {
-            println!(
-                "{}",
-                paint(
-                    c,
-                    Style::Bold,
-                    &format!(
-                        "This store: the day {} datasets were reached ({}), as of {} earlier days",
-                        b.target,
-                        b.reached.map_or_else(|| "—".to_owned(), |d| d.to_string()),
-                        b.days.len()
-                    )
-                )
+            let head = format!(
+                "This store: the day {} datasets were reached ({}), as of {} earlier days",
+                b.target,
+                b.reached.map_or_else(|| "—".to_owned(), |d| d.to_string()),
+                b.days.len()
             );
+            for line in wrap(&head, ctx.width, "", "") {
+                println!("{}", paint(c, Style::Bold, &line));
+            }
             print_coverage(
                 b.forecasts,
                 b.coverage,
                 b.mean_error_days,
                 b.mean_abs_error_days,
+                ctx.width,
             );
         }
-        None => println!(
+        None => say(
             "This store: nothing to test yet — the back-test needs a week of migrations before the \
-             day the count of migrated datasets reached its value of today."
+             day the count of migrated datasets reached its value of today.",
+            ctx.width,
         ),
     }
     println!();
@@ -168,17 +167,27 @@ async fn backtest_cmd(args: BacktestArgs, ctx: &Ctx) -> anyhow::Result<ExitCode>
         ]);
     }
     print!("{}", t.render(c, ctx.width));
-    print_coverage(n, coverage, bias, abs);
+    print_coverage(n, coverage, bias, abs, ctx.width);
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_coverage(n: usize, c: Coverage, bias: f64, abs: f64) {
-    println!(
-        "{n} forecasts: covered by P50 {}, P85 {}, P95 {}; error {bias:+.1} days on average, \
-         {abs:.1} days in absolute terms",
-        pct(c.p50),
-        pct(c.p85),
-        pct(c.p95)
+/// Prints prose wrapped at the output's width.
+fn say(text: &str, width: Option<usize>) {
+    for line in wrap(text, width, "", "") {
+        println!("{line}");
+    }
+}
+
+fn print_coverage(n: usize, c: Coverage, bias: f64, abs: f64, width: Option<usize>) {
+    say(
+        &format!(
+            "{n} forecasts: covered by P50 {}, P85 {}, P95 {}; error {bias:+.1} days on average, \
+             {abs:.1} days in absolute terms",
+            pct(c.p50),
+            pct(c.p85),
+            pct(c.p95)
+        ),
+        width,
     );
 }
 
