@@ -67,7 +67,8 @@ pub fn need(method: &Method, route: Option<&str>) -> Access {
         | routes::API_CHAT_COMMAND => Access::Public,
         routes::API_AUDIT | routes::API_ROLLBACK | routes::PAGE_ROLLBACK => Access::Admin,
         routes::API_OPERATIONS if !read => Access::Write,
-        routes::API_JUNIT | routes::API_BENCHMARKS | routes::API_SAMPLES => Access::Write,
+        routes::API_SAMPLES if !read => Access::Write,
+        routes::API_JUNIT | routes::API_BENCHMARKS => Access::Write,
         routes::API_ALERT_ACK
         | routes::API_ALERT_SILENCES
         | routes::API_ALERT_SILENCE
@@ -100,6 +101,7 @@ pub fn need(method: &Method, route: Option<&str>) -> Access {
         | routes::API_PERFORMANCE
         | routes::API_RESOURCES
         | routes::API_RESOURCES_HISTORY
+        | routes::API_SAMPLES
         | routes::API_OPERATIONS
         | routes::API_NOTIFICATIONS
         | routes::API_REPORTS

@@ -438,3 +438,128 @@ async fn a_90_day_chart_still_shows_every_day_after_retention_pruned_the_raw_sam
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
 }
+
+/// A server whose plan names two Prometheus queries, `prom_up` and `lag`.
+async fn server_with_queries() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
+        .await
+        .unwrap();
+    let text = format!(
+        "{}\n[[collectors.prometheus]]\nname = \"prod\"\nurl = \"http://127.0.0.1:9\"\n\
+         queries = {{ prom_up = \"up\", lag = \"max(replication_lag_seconds)\" }}\n",
+        mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06))
+    );
+    let plan = mhd_core::plan::parse(&text, "migration.toml").unwrap();
+    let state = AppState::with_clock(store.clone(), Some(plan), now);
+    Server {
+        _dir: dir,
+        store,
+        router: mhd_server::app(state.clone()),
+        state,
+    }
+}
+
+#[tokio::test]
+async fn every_named_query_and_pushed_series_gets_a_chart_and_reads_back() {
+    let s = server_with_queries().await;
+    seed(&s.store).await;
+    // `prom_up` as the collector stores it, one series per instance; a pushed series of a
+    // metric nobody charts; `lag` has no sample yet.
+    let mut samples = Vec::new();
+    for m in 1..=30 {
+        samples.push(labelled(m, "prom_up", 1.0, "instance", "a:9100"));
+        samples.push(labelled(
+            m,
+            "prom_up",
+            if m <= 10 { 0.0 } else { 1.0 },
+            "instance",
+            HOSTILE,
+        ));
+        let mut queue = sample(m, "queue_depth", 100.0 + m as f64);
+        queue.component = Some("storage".into());
+        queue.unit = Some("jobs".into());
+        samples.push(queue);
+    }
+    s.store.insert_samples(&samples).await.unwrap();
+
+    let (status, html) = get(&s.router, "/resources").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Other series"), "{html}");
+    assert!(html.contains("prom_up {instance=a:9100}"), "{html}");
+    assert!(html.contains("Prometheus query up"), "{html}");
+    assert!(html.contains("queue_depth · storage"), "{html}");
+    assert!(html.contains("101.00 jobs"), "the newest value: {html}");
+    // The named query without samples still has its panel, saying so.
+    assert!(html.contains(">lag<"), "{html}");
+    assert!(
+        html.contains("Prometheus query max(replication_lag_seconds)"),
+        "{html}"
+    );
+    assert!(
+        shows_escaped(&html) && !html.contains(HOSTILE),
+        "labels escaped"
+    );
+
+    // The same series through the API, over a span and step of the caller's choosing.
+    let v = get_json(
+        &s.router,
+        "/api/v1/samples?metric=prom_up&since=30m&until=2025-03-01T12:00:00Z&step=10m",
+    )
+    .await;
+    assert_eq!(v["resolution"], "raw");
+    assert_eq!(v["step_seconds"], 600);
+    let series = v["series"].as_array().unwrap();
+    assert_eq!(series.len(), 2, "{v}");
+    let down = series
+        .iter()
+        .find(|s| s["labels"]["instance"] == HOSTILE)
+        .unwrap();
+    let points = down["points"].as_array().unwrap();
+    assert_eq!(points.len(), 3, "{v}");
+    let counted: u64 = points.iter().map(|p| p["count"].as_u64().unwrap()).sum();
+    assert_eq!(counted, 30);
+    // The newest 10 minutes were down.
+    assert_eq!(points[2]["max"], 0.0, "{v}");
+    assert_eq!(points[0]["min"], 1.0, "{v}");
+
+    let storage = get_json(
+        &s.router,
+        "/api/v1/samples?metric=queue_depth,cpu_percent&component=storage",
+    )
+    .await;
+    let metrics: Vec<&str> = storage["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metric"].as_str().unwrap())
+        .collect();
+    assert_eq!(metrics, ["cpu_percent", "queue_depth"], "{storage}");
+    assert_eq!(storage["series"][1]["unit"], "jobs");
+    // What the page shows as figures is not charted again.
+    assert!(!html.contains("process_cpu_percent"), "{html}");
+
+    for (bad, names) in [
+        ("/api/v1/samples", "`metric`"),
+        (
+            "/api/v1/samples?metric=prom_up&since=2h&until=3h",
+            "`since`",
+        ),
+        (
+            "/api/v1/samples?metric=prom_up&since=yesterdayish",
+            "`since`",
+        ),
+        ("/api/v1/samples?metric=prom_up&until=soon", "`until`"),
+        ("/api/v1/samples?metric=prom_up&step=0s", "`step`"),
+        ("/api/v1/samples?metric=prom_up&since=6h&step=1s", "`step`"),
+        (
+            "/api/v1/samples?metric=prom_up&since=900d",
+            "`since` and `until`",
+        ),
+        ("/api/v1/samples?metric=prom_up&colour=red", "colour"),
+    ] {
+        let (status, body) = get(&s.router, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body.contains(names), "{bad}: {body}");
+    }
+}

@@ -62,6 +62,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/tests/junit", "write"),
     ("POST", "/api/v1/benchmarks", "write"),
     ("POST", "/api/v1/samples", "write"),
+    ("GET", "/api/v1/samples", "read"),
     ("GET", "/api/v1/notifications", "read"),
     ("POST", "/api/v1/alerts/{alert_id}/jira", "operate"),
     ("POST", "/api/v1/chat/command", "public"),
@@ -253,6 +254,7 @@ fn request(s: &Server, method: &str, path: &str) -> reqwest::RequestBuilder {
             .header("upgrade", "websocket")
             .header("sec-websocket-version", "13")
             .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("GET", "/api/v1/samples") => r.query(&[("metric", "cpu_percent")]),
         ("GET", "/api/v1/reports/generate") => {
             r.query(&[("start_date", "2025-03-01"), ("end_date", "2025-03-05")])
         }

@@ -448,7 +448,7 @@ fn main() {
             std::hint::black_box(model);
             let mut op = NewOperation::new(at, TYPES[i as usize % 5], "read");
             op.component = Some(COMPONENTS[i as usize % 4].into());
-            op.system = Some(System::Legacy);
+            op.system = Some(System::Old);
             op.success = i % 3 != 0;
             store.insert_operations(&[op]).await.unwrap();
             let t = Instant::now();

@@ -445,6 +445,12 @@ impl Database {
         each!(self, s => s.sample_stats(metric, since, until, resolution).await)
     }
 
+    /// The metrics with samples at or after `since` (see
+    /// [`crate::retention::RetentionStore::sample_metrics`]).
+    pub async fn sample_metrics(&self, since: OffsetDateTime) -> Result<Vec<String>> {
+        each!(self, s => s.sample_metrics(since).await)
+    }
+
     /// Ends a short-lived process's use of the store without the work of closing it (see the
     /// backend's documentation).
     pub fn release(self) {

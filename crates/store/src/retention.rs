@@ -195,7 +195,7 @@ impl Resolution {
     }
 
     /// The length of one of its rows, in microseconds (1 for raw samples).
-    pub(crate) fn unit_us(self) -> i64 {
+    pub fn unit_us(self) -> i64 {
         match self {
             Resolution::Raw => 1,
             Resolution::Minute => MINUTE_US,
@@ -513,6 +513,13 @@ pub trait RetentionStore: Sync {
         resolution: Resolution,
     ) -> impl Future<Output = Result<Vec<SampleBucket>>> + Send;
 
+    /// The metrics with samples at or after `since` (raw ones, or counted in the 1-day
+    /// aggregates), by name: every series a chart of the span can show.
+    fn sample_metrics(
+        &self,
+        since: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+
     /// Each series of `metric` over `[since, until)`: min, max, mean, count and p95, from the
     /// raw samples or from the aggregates of `resolution` with the raw samples not yet rolled
     /// up added (see [`SampleStats::p95`] for its precision).
@@ -553,6 +560,49 @@ impl<B: Backend> RetentionStore for B {
         resolution: Resolution,
     ) -> Result<Vec<SampleStats>> {
         read_stats(self, metric, since, until, resolution).await
+    }
+
+    async fn sample_metrics(&self, since: OffsetDateTime) -> Result<Vec<String>> {
+        let mut read = self.begin_read().await?;
+        let mut out = Vec::new();
+        let mut outcome = Ok(());
+        for (table, column, at) in [
+            ("samples", "timestamp_us", to_us(since)),
+            (DAYS.table, DAYS.column, to_us(since).div_euclid(DAY_US)),
+        ] {
+            // Metrics by skipping through the index that leads with them: a few rows read per
+            // metric, each kept if it has a row in the span.
+            let rows = B::fetch(
+                &mut read,
+                &format!(
+                    "WITH RECURSIVE m(metric) AS ( \
+                       SELECT MIN(metric) FROM {table} \
+                       UNION ALL \
+                       SELECT (SELECT MIN(t.metric) FROM {table} t WHERE t.metric > m.metric) \
+                       FROM m WHERE m.metric IS NOT NULL) \
+                     SELECT metric FROM m WHERE metric IS NOT NULL AND EXISTS ( \
+                       SELECT 1 FROM {table} t WHERE t.metric = m.metric AND t.{column} >= $1)"
+                ),
+                &[Bind::Int(at)],
+            )
+            .await;
+            match rows.and_then(|rows| {
+                rows.iter()
+                    .map(|r| r.text("metric"))
+                    .collect::<Result<Vec<_>>>()
+            }) {
+                Ok(metrics) => out.extend(metrics),
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        self.end_read(read).await?;
+        outcome?;
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 }
 

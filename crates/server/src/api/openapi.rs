@@ -325,6 +325,65 @@ pub fn document() -> Value {
         ),
     );
     add(
+        routes::API_SAMPLES,
+        "get",
+        read(
+            "Samples of any metric over a span",
+            "Every series of the asked metrics — pushed with `POST /api/v1/samples`, or written by a collector (a Prometheus query's name is its metric) — over `[since, until)` in buckets of `step`, each point with the bucket's start and its samples' min, max, mean and count. What is read depends on the span: the raw samples for a recent span of up to 6 hours, else the 1-minute aggregates for up to 3 days, the 1-hour ones up to 14 days, the 1-day ones beyond (`resolution`); `step` is rounded up to whole rows of it. A span of at most 400 days and at most 10,000 points a series.",
+            json!({ "type": "object", "required": ["metric", "since", "until", "resolution", "step_seconds", "series"], "properties": {
+            "metric": { "type": "array", "items": { "type": "string" } },
+            "component": { "type": "string", "nullable": true },
+            "since": { "type": "string", "format": "date-time" },
+            "until": { "type": "string", "format": "date-time" },
+            "resolution": { "type": "string", "enum": ["raw", "minute", "hour", "day"] },
+            "step_seconds": { "type": "integer" },
+            "series": { "type": "array", "items": { "type": "object", "required": ["metric", "points"], "properties": {
+                "metric": { "type": "string" },
+                "component": { "type": "string", "nullable": true },
+                "labels": { "type": "object", "additionalProperties": { "type": "string" } },
+                "unit": { "type": "string", "nullable": true },
+                "points": { "type": "array", "items": { "type": "object", "required": ["start", "min", "max", "mean", "count"], "properties": {
+                    "start": { "type": "string", "format": "date-time" },
+                    "min": { "type": "number" },
+                    "max": { "type": "number" },
+                    "mean": { "type": "number" },
+                    "count": { "type": "integer" } } } } } } } } }),
+            json!([
+                query(
+                    "metric",
+                    "The metrics, comma-separated (1 to 50).",
+                    json!({ "type": "string" }),
+                    true
+                ),
+                query(
+                    "component",
+                    "Only this component's series.",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "since",
+                    "The span's start: a time (RFC 3339 or a date) or a span back from now such as 30m or 7d (default: an hour before `until`).",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "until",
+                    "The span's end, written as `since` (default: now).",
+                    json!({ "type": "string" }),
+                    false
+                ),
+                query(
+                    "step",
+                    "The buckets' length, such as 15s, 5m or 1h (default: a sixtieth of the span).",
+                    json!({ "type": "string" }),
+                    false
+                )
+            ]),
+            false,
+        ),
+    );
+    add(
         routes::API_OPERATIONS,
         "get",
         read(

@@ -243,12 +243,29 @@ pub async fn resources_history(
     };
     let metrics: Vec<&str> = match param(&pairs, "metric") {
         None => crate::views::CHART_METRICS.to_vec(),
-        Some(v) => v
-            .split(',')
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-            .collect(),
+        given => metric_names(given)?,
     };
+    let now = state.now();
+    let (resolution, bucket, buckets) =
+        crate::views::history_buckets(&state, &metrics, now, span).await?;
+    Ok(Json(serde_json::json!({
+        "since": mhd_core::format::rfc3339(now - span),
+        "until": mhd_core::format::rfc3339(now),
+        "resolution": resolution,
+        "bucket_seconds": bucket.whole_seconds(),
+        "series": series_json(buckets),
+    }))
+    .into_response())
+}
+
+/// The metric names of a `metric` parameter (comma-separated), or 400.
+fn metric_names(v: Option<&str>) -> Result<Vec<&str>, ApiError> {
+    let metrics: Vec<&str> = v
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .collect();
     if metrics.is_empty()
         || metrics.len() > MAX_HISTORY_METRICS
         || metrics
@@ -259,9 +276,12 @@ pub async fn resources_history(
             "parameter `metric`: from 1 to {MAX_HISTORY_METRICS} metric names, comma-separated"
         )));
     }
-    let now = state.now();
-    let (resolution, bucket, buckets) =
-        crate::views::history_buckets(&state, &metrics, now, span).await?;
+    Ok(metrics)
+}
+
+/// Buckets as series: each series (metric, component, labels) with its unit and its points,
+/// by metric.
+fn series_json(buckets: Vec<mhd_store::retention::SampleBucket>) -> Vec<serde_json::Value> {
     let mut series: Vec<serde_json::Value> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for b in buckets {
@@ -287,12 +307,104 @@ pub async fn resources_history(
         }
     }
     series.sort_by(|a, b| a["metric"].as_str().cmp(&b["metric"].as_str()));
+    series
+}
+
+/// The parameters of `GET /api/v1/samples`.
+pub const SAMPLES_PARAMS: &[&str] = &["metric", "component", "since", "until", "step"];
+
+/// The most points of one series `GET /api/v1/samples` answers with.
+pub const MAX_POINTS: i64 = 10_000;
+
+/// `GET /api/v1/samples?metric&component&since&until&step`: every series of the metrics
+/// (pushed, or written by a collector: a Prometheus query's name is its metric) over
+/// `[since, until)` in buckets of `step`, each with min, max, mean and count. `since` and
+/// `until` are times (RFC 3339 or a date) or spans back from now (`30m`, `7d`); `until`
+/// defaults to now and `since` to an hour before `until`. `step` (`15s`, `5m`, `1h`) defaults
+/// to a sixtieth of the span; it is rounded up to whole rows of what the span is read from:
+/// the raw samples for a short recent span, else the 1-minute, 1-hour or 1-day aggregates
+/// retention keeps (`resolution` in the answer). `component` keeps that component's series.
+pub async fn samples(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    use mhd_store::retention::Resolution;
+    let pairs = params(query, SAMPLES_PARAMS)?;
+    let metrics = metric_names(param(&pairs, "metric"))?;
+    let now = state.now();
+    let instant = |name: &str| -> Result<Option<time::OffsetDateTime>, ApiError> {
+        param(&pairs, name)
+            .map(|v| {
+                mhd_core::time_parse::parse_since(v, now)
+                    .map_err(|e| ApiError::bad_request(format!("parameter `{name}`: {e}")))
+            })
+            .transpose()
+    };
+    let until = instant("until")?.unwrap_or(now);
+    let since = instant("since")?.unwrap_or(until - crate::views::CHART_SPAN);
+    if since >= until {
+        return Err(ApiError::bad_request(format!(
+            "parameter `since` ({}) is not before `until` ({})",
+            mhd_core::format::rfc3339(since),
+            mhd_core::format::rfc3339(until)
+        )));
+    }
+    let span = until - since;
+    if span > crate::views::MAX_SPAN {
+        return Err(ApiError::bad_request(format!(
+            "parameters `since` and `until`: a span of at most {} days",
+            crate::views::MAX_SPAN.whole_days()
+        )));
+    }
+    let step = param(&pairs, "step")
+        .map(|v| {
+            mhd_core::time_parse::parse_duration(v)
+                .ok()
+                .filter(|d| *d >= time::Duration::seconds(1))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "parameter `step`: {v:?} is not a span of at least 1s (`15s`, `5m`, `1h`)"
+                    ))
+                })
+        })
+        .transpose()?;
+    let resolution = Resolution::for_span(
+        since,
+        until,
+        now,
+        crate::retention::settings(&state).samples,
+    );
+    let unit = time::Duration::microseconds(resolution.unit_us().max(1_000_000));
+    let wanted = step.unwrap_or(span / crate::views::CHART_BUCKETS as u32);
+    let rows = ((wanted.whole_microseconds() + unit.whole_microseconds() - 1)
+        / unit.whole_microseconds())
+    .max(1);
+    let bucket = unit * rows as i32;
+    let points = span.whole_microseconds() / bucket.whole_microseconds();
+    if points > i128::from(MAX_POINTS) {
+        let least = span / MAX_POINTS as u32;
+        return Err(ApiError::bad_request(format!(
+            "parameter `step`: {} s makes {points} points over the span, more than \
+             {MAX_POINTS}; take at least {} s",
+            bucket.whole_seconds(),
+            least.whole_seconds() + 1
+        )));
+    }
+    let mut buckets = state
+        .store
+        .sample_buckets(&metrics, since, until, bucket, resolution)
+        .await?;
+    if let Some(component) = param(&pairs, "component") {
+        buckets.retain(|b| b.component.as_deref() == Some(component));
+    }
     Ok(Json(serde_json::json!({
-        "since": mhd_core::format::rfc3339(now - span),
-        "until": mhd_core::format::rfc3339(now),
+        "metric": metrics,
+        "component": param(&pairs, "component"),
+        "since": mhd_core::format::rfc3339(since),
+        "until": mhd_core::format::rfc3339(until),
         "resolution": resolution,
-        "bucket_seconds": bucket.whole_seconds(),
-        "series": series,
+        "step_seconds": bucket.whole_seconds(),
+        "series": series_json(buckets),
     }))
     .into_response())
 }

@@ -28,7 +28,8 @@ pub use datasets::{
 };
 pub use page::{PageKind, render_live_page, render_overview_page};
 pub use resources::{
-    CHART_METRICS, CHART_SPAN, ResourcesData, history_buckets, parse_range, render_resources_page,
+    CHART_BUCKETS, CHART_METRICS, CHART_SPAN, MAX_SPAN, ResourcesData, history_buckets,
+    parse_range, render_resources_page,
 };
 // The sections, for the reports (crate::report), which render them in their own document.
 pub(crate) use components::ComponentsSection;

@@ -72,7 +72,32 @@ pub struct ResourcesData {
     /// The newest errors the log collectors read, newest first (None without a logs
     /// collector).
     pub log_errors: Option<Vec<mhd_store::collect::LogErrorRecord>>,
+    /// The metrics charted besides [`CHART_METRICS`] (their samples are in `history`): the
+    /// plan's Prometheus queries and every other metric with samples in the span, by name,
+    /// at most [`MAX_OTHER_METRICS`].
+    pub others: Vec<String>,
+    /// The plan's Prometheus queries: (name, PromQL).
+    pub queries: Vec<(String, String)>,
 }
+
+/// The metrics the page shows as figures or in its tables without a chart of their own: not
+/// charted again among the other series (unless a Prometheus query of the plan is named so).
+pub const SHOWN_AS_FIGURES: [&str; 8] = [
+    "cpu_cores_used",
+    "memory_available_bytes",
+    "disk_used_bytes",
+    "disk_free_bytes",
+    "db_connections_idle",
+    "db_pool_size",
+    "process_cpu_percent",
+    "process_memory_bytes",
+];
+
+/// The most metrics charted besides the resource metrics.
+pub const MAX_OTHER_METRICS: usize = 24;
+
+/// The most charts of other series (one per series of those metrics).
+pub const MAX_OTHER_CHARTS: usize = 36;
 
 /// Recent log errors the page lists.
 pub const LOG_ERRORS_SHOWN: u32 = 20;
@@ -87,18 +112,37 @@ impl ResourcesData {
     pub async fn gather_span(state: &AppState, span: Duration) -> mhd_store::Result<ResourcesData> {
         let now = state.now();
         let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
+        let plan = state.plan();
+        let queries: Vec<(String, String)> = plan
+            .as_deref()
+            .map(|p| {
+                p.collectors
+                    .prometheus
+                    .iter()
+                    .flat_map(|c| c.queries.iter().map(|q| (q.name.clone(), q.query.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut others: Vec<String> = state.store.sample_metrics(now - span).await?;
+        others.retain(|m| !SHOWN_AS_FIGURES.contains(&m.as_str()));
+        others.extend(queries.iter().map(|(name, _)| name.clone()));
+        others.retain(|m| !CHART_METRICS.contains(&m.as_str()));
+        others.sort();
+        others.dedup();
+        others.truncate(MAX_OTHER_METRICS);
+        let metrics: Vec<&str> = CHART_METRICS
+            .iter()
+            .copied()
+            .chain(others.iter().map(String::as_str))
+            .collect();
         let history = if span == CHART_SPAN {
             state
                 .store
-                .samples_between(
-                    &CHART_METRICS,
-                    now - CHART_SPAN,
-                    now + Duration::microseconds(1),
-                )
+                .samples_between(&metrics, now - CHART_SPAN, now + Duration::microseconds(1))
                 .await?
         } else {
             let (_, bucket, buckets): (_, Duration, _) =
-                history_buckets(state, &CHART_METRICS, now, span).await?;
+                history_buckets(state, &metrics, now, span).await?;
             let since = now - span;
             buckets
                 .into_iter()
@@ -114,7 +158,7 @@ impl ResourcesData {
                 .collect()
         };
         let (mut burndowns, mut log_errors) = (Vec::new(), None);
-        if let Some(plan) = state.plan().as_deref() {
+        if let Some(plan) = plan.as_deref() {
             for git in &plan.collectors.git {
                 let series = crate::collect::git::burndown(state, &git.name).await?;
                 let label = format!("Code left to migrate, by component ({})", git.name);
@@ -140,6 +184,8 @@ impl ResourcesData {
             collectors: state.collectors.statuses(),
             burndowns,
             log_errors,
+            others,
+            queries,
         })
     }
 
@@ -295,6 +341,99 @@ pub(crate) struct ResourcesSection {
     collectors: Vec<CollectorRow>,
     burndowns: Vec<(String, String)>,
     log_errors: Option<Vec<LogErrorRow>>,
+    others: Vec<OtherChart>,
+    others_hidden: usize,
+}
+
+/// One series of a metric other than the resource metrics, with its chart.
+struct OtherChart {
+    title: String,
+    value: String,
+    note: String,
+    chart: String,
+}
+
+/// The charts of the other metrics' series (at most [`MAX_OTHER_CHARTS`]), and how many
+/// series did not fit.
+fn other_charts(d: &ResourcesData) -> (Vec<OtherChart>, usize) {
+    let since = d.now - d.span;
+    let until = d.now + Duration::microseconds(1);
+    let mut out = Vec::new();
+    let mut hidden = 0;
+    for metric in &d.others {
+        let mut series: std::collections::BTreeMap<String, Vec<Sample>> = Default::default();
+        for s in d.history.iter().filter(|s| &s.metric == metric) {
+            series
+                .entry(sample::series_key(s))
+                .or_default()
+                .push(s.clone());
+        }
+        let query = d.queries.iter().find(|(name, _)| name == metric);
+        let source = match query {
+            Some((_, promql)) => format!("Prometheus query {}", clip(promql, MAX_MESSAGE_CHARS)),
+            None => "samples pushed or collected".to_owned(),
+        };
+        if series.is_empty() {
+            if out.len() >= MAX_OTHER_CHARTS {
+                hidden += 1;
+                continue;
+            }
+            out.push(OtherChart {
+                title: clip(metric, MAX_NAME_CHARS),
+                value: DASH.to_owned(),
+                note: source,
+                chart: format!(
+                    r#"<p class="note">No samples in {}.</p>"#,
+                    span_words(d.span)
+                ),
+            });
+            continue;
+        }
+        for samples in series.values() {
+            if out.len() >= MAX_OTHER_CHARTS {
+                hidden += 1;
+                continue;
+            }
+            let first = &samples[0];
+            let mut title = metric.clone();
+            if let Some(c) = &first.component {
+                title.push_str(" · ");
+                title.push_str(c);
+            }
+            if !first.labels.is_empty() {
+                let labels: Vec<String> = first
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                title.push_str(&format!(" {{{}}}", labels.join(", ")));
+            }
+            let unit = samples.iter().rev().find_map(|s| s.unit.clone());
+            let shown_unit = unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default();
+            let points = sample::history(samples, metric, since, until, CHART_BUCKETS);
+            let latest = points.iter().rev().flatten().next().copied();
+            let title = clip(&title, MAX_NAME_CHARS);
+            out.push(OtherChart {
+                value: fig(latest, 2, &shown_unit),
+                note: source.clone(),
+                chart: line_chart(
+                    &title,
+                    &[Series {
+                        label: metric,
+                        points,
+                        area: true,
+                    }],
+                    &Scale {
+                        unit: &shown_unit,
+                        max: None,
+                        span: d.span,
+                    },
+                ),
+                title,
+            });
+        }
+    }
+    (out, hidden)
 }
 
 /// A figure with `decimals` decimals and its unit, or [`DASH`].
@@ -709,6 +848,7 @@ impl ResourcesSection {
                 connections: count(c.database.connections_active),
             })
             .collect();
+        let (others, others_hidden) = other_charts(d);
         ResourcesSection {
             as_of: Stamp::new(d.now, d.now, offset),
             has_samples: d.has_samples(),
@@ -782,6 +922,8 @@ impl ResourcesSection {
                     })
                     .collect()
             }),
+            others,
+            others_hidden,
         }
     }
 }
