@@ -525,7 +525,7 @@ async fn every_named_query_and_pushed_series_gets_a_chart_and_reads_back() {
 
     let storage = get_json(
         &s.router,
-        "/api/v1/samples?metric=queue_depth,cpu_percent&component=storage",
+        "/api/v1/samples?metric=queue_depth,cpu_percent&component=storage&until=now",
     )
     .await;
     let metrics: Vec<&str> = storage["series"]

@@ -363,7 +363,7 @@ pub fn document() -> Value {
                 ),
                 query(
                     "since",
-                    "The span's start: a time (RFC 3339 or a date) or a span back from now such as 30m or 7d (default: an hour before `until`).",
+                    "The span's start: a time (RFC 3339 or a date), a span back from now such as 30m or 7d, or `now` (default: an hour before `until`).",
                     json!({ "type": "string" }),
                     false
                 ),

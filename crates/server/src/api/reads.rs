@@ -319,7 +319,7 @@ pub const MAX_POINTS: i64 = 10_000;
 /// `GET /api/v1/samples?metric&component&since&until&step`: every series of the metrics
 /// (pushed, or written by a collector: a Prometheus query's name is its metric) over
 /// `[since, until)` in buckets of `step`, each with min, max, mean and count. `since` and
-/// `until` are times (RFC 3339 or a date) or spans back from now (`30m`, `7d`); `until`
+/// `until` are times (RFC 3339 or a date), spans back from now (`30m`, `7d`) or `now`; `until`
 /// defaults to now and `since` to an hour before `until`. `step` (`15s`, `5m`, `1h`) defaults
 /// to a sixtieth of the span; it is rounded up to whole rows of what the span is read from:
 /// the raw samples for a short recent span, else the 1-minute, 1-hour or 1-day aggregates
@@ -334,9 +334,10 @@ pub async fn samples(
     let now = state.now();
     let instant = |name: &str| -> Result<Option<time::OffsetDateTime>, ApiError> {
         param(&pairs, name)
-            .map(|v| {
-                mhd_core::time_parse::parse_since(v, now)
-                    .map_err(|e| ApiError::bad_request(format!("parameter `{name}`: {e}")))
+            .map(|v| match v.trim() {
+                "now" => Ok(now),
+                v => mhd_core::time_parse::parse_since(v, now)
+                    .map_err(|e| ApiError::bad_request(format!("parameter `{name}`: {e}"))),
             })
             .transpose()
     };
