@@ -253,7 +253,7 @@ async fn how(State(state): State<AppState>) -> Result<Response, ApiError> {
 /// saying so, with the site's navigation and a link to the overview.
 pub(crate) async fn not_found(State(state): State<AppState>, who: Who, uri: Uri) -> Response {
     let path = uri.path();
-    if path == routes::API || path.starts_with("/api/") {
+    if path == "/api" || path.starts_with("/api/") {
         return ApiError::not_found(format!(
             "nothing at {path}: {} lists the API's routes",
             routes::API_OPENAPI
