@@ -3281,7 +3281,6 @@ fn the_empty_pages_suggest_commands_that_run_as_given() {
     for (path, empty, filled) in [
         ("/performance", "No benchmarks recorded yet", r#"id="performance""#),
         ("/tests", "No test runs recorded yet", r#"id="tests""#),
-        ("/live", "No live figures", r#"id="live""#),
     ] {
         let (status, html) = http_get(served.addr, path);
         assert_eq!(status, 200, "{path}");
