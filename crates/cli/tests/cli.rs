@@ -3183,8 +3183,8 @@ fn demo_says_where_its_data_is_and_the_cli_reads_it_there() {
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     let stderr_pipe = child.stderr.take().unwrap();
     std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe))
-            .map_while(Result::ok)
+        for line in
+            std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe)).map_while(Result::ok)
         {
             let _ = tx.send(line);
         }
@@ -3197,7 +3197,10 @@ fn demo_says_where_its_data_is_and_the_cli_reads_it_there() {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         let Ok(line) = rx.recv_timeout(left) else {
             let _ = child.kill();
-            panic!("the demo did not say where its data is:\n{}", seen.join("\n"));
+            panic!(
+                "the demo did not say where its data is:\n{}",
+                seen.join("\n")
+            );
         };
         if let Some(f) = line.strip_prefix("mhd: the demo's data folder: ") {
             folder = Some(f.to_owned());
@@ -3210,11 +3213,18 @@ fn demo_says_where_its_data_is_and_the_cli_reads_it_there() {
         seen.push(line);
     }
     let folder = folder.expect("the data folder is named");
-    assert!(folder.starts_with(&scratch.path().display().to_string()), "{folder}");
-    assert!(seen.iter().any(|l| l.contains("open http://127.0.0.1:")), "{seen:?}");
+    assert!(
+        folder.starts_with(&scratch.path().display().to_string()),
+        "{folder}"
+    );
+    assert!(
+        seen.iter().any(|l| l.contains("open http://127.0.0.1:")),
+        "{seen:?}"
+    );
     // The log says it too (standard error here, as --log-to asks).
     assert!(
-        seen.iter().any(|l| l.contains("INFO") && l.contains("data folder")),
+        seen.iter()
+            .any(|l| l.contains("INFO") && l.contains("data folder")),
         "{seen:?}"
     );
     // Each command as printed, with the folder it names, reads the demo's data.
@@ -3235,7 +3245,10 @@ fn demo_says_where_its_data_is_and_the_cli_reads_it_there() {
             assert!(text.contains("\"datasets_total\": 412"), "{text}");
         } else {
             let v: Value = serde_json::from_str(&text).unwrap();
-            assert!(v["overall"]["total_operations"].as_u64().unwrap() > 1000, "{text}");
+            assert!(
+                v["overall"]["total_operations"].as_u64().unwrap() > 1000,
+                "{text}"
+            );
         }
     }
     let _ = std::process::Command::new("kill")
@@ -3260,7 +3273,10 @@ fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
     (status, body)
 }
 
@@ -3279,7 +3295,11 @@ fn the_empty_pages_suggest_commands_that_run_as_given() {
     .unwrap();
     let served = Served::start(home.path(), &[]);
     for (path, empty, filled) in [
-        ("/performance", "No benchmarks recorded yet", r#"id="performance""#),
+        (
+            "/performance",
+            "No benchmarks recorded yet",
+            r#"id="performance""#,
+        ),
         ("/tests", "No test runs recorded yet", r#"id="tests""#),
     ] {
         let (status, html) = http_get(served.addr, path);
@@ -3300,7 +3320,11 @@ fn the_empty_pages_suggest_commands_that_run_as_given() {
                 .env_remove("DATABASE_URL")
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{path}: `{line}` failed: {}", stderr(&out));
+            assert!(
+                out.status.success(),
+                "{path}: `{line}` failed: {}",
+                stderr(&out)
+            );
         }
         // The server sees another process's writes within its cache's lifetime.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
@@ -3311,7 +3335,10 @@ fn the_empty_pages_suggest_commands_that_run_as_given() {
             }
             std::thread::sleep(std::time::Duration::from_millis(200));
         };
-        assert!(!html.contains(empty), "{path} is still empty after `{suggested}`");
+        assert!(
+            !html.contains(empty),
+            "{path} is still empty after `{suggested}`"
+        );
         assert!(html.contains(filled), "{path}: {html}");
     }
 }
@@ -3319,7 +3346,10 @@ fn the_empty_pages_suggest_commands_that_run_as_given() {
 #[test]
 fn stats_summary_of_no_operations_says_so_instead_of_a_percentage_of_nothing() {
     let home = tempfile::tempdir().unwrap();
-    let out = mhd(home.path()).args(["stats", "summary"]).output().unwrap();
+    let out = mhd(home.path())
+        .args(["stats", "summary"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Total Operations: 0"), "{text}");
@@ -3345,7 +3375,10 @@ fn stats_summary_of_no_operations_says_so_instead_of_a_percentage_of_nothing() {
             .unwrap(),
     );
     assert_eq!(v["overall"]["success_rate"], 1.0);
-    let out = mhd(home.path()).args(["stats", "summary"]).output().unwrap();
+    let out = mhd(home.path())
+        .args(["stats", "summary"])
+        .output()
+        .unwrap();
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("Success Rate:     100.0%"),
         "{}",
@@ -3363,7 +3396,15 @@ fn summary_without_migration_attempts_gives_no_rate() {
     let out = mhd(home.path()).arg("summary").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Success rate: no migration attempts yet"), "{text}");
-    let v = json(mhd(home.path()).args(["summary", "--json"]).output().unwrap());
+    assert!(
+        text.contains("Success rate: no migration attempts yet"),
+        "{text}"
+    );
+    let v = json(
+        mhd(home.path())
+            .args(["summary", "--json"])
+            .output()
+            .unwrap(),
+    );
     assert!(v["key_metrics"]["success_rate"].is_null(), "{v}");
 }

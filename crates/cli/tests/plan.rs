@@ -521,8 +521,21 @@ fn init_flags_each_round_trip_through_check() {
     let home = tempfile::tempdir().expect("temp dir");
     let plan = home.path().join("migration.toml");
     mhd(home.path())
-        .args(["init", "--name", "Billing \"v2\" move", "--start", "2026-03-02"])
-        .args(["--weeks", "6", "--datasets", "30", "--components", "api,db,jobs"])
+        .args([
+            "init",
+            "--name",
+            "Billing \"v2\" move",
+            "--start",
+            "2026-03-02",
+        ])
+        .args([
+            "--weeks",
+            "6",
+            "--datasets",
+            "30",
+            "--components",
+            "api,db,jobs",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains(
@@ -548,16 +561,33 @@ fn init_flags_each_round_trip_through_check() {
         .collect();
     assert_eq!(
         phases,
-        ["tests", "migrate-api", "migrate-db", "migrate-jobs", "validation", "cleanup"]
+        [
+            "tests",
+            "migrate-api",
+            "migrate-db",
+            "migrate-jobs",
+            "validation",
+            "cleanup"
+        ]
     );
     assert_eq!(p["phases"][5]["end"], "2026-04-13");
 
     // One flag at a time keeps the rest of the specification's plan.
     for (flag, value, key, expected) in [
-        ("--name", "Move", "/migration/name", serde_json::json!("Move")),
+        (
+            "--name",
+            "Move",
+            "/migration/name",
+            serde_json::json!("Move"),
+        ),
         ("--weeks", "30", "/migration/weeks", serde_json::json!(30)),
         ("--datasets", "7", "/datasets/total", serde_json::json!(7)),
-        ("--start", "2026-01-05", "/migration/start", serde_json::json!("2026-01-05")),
+        (
+            "--start",
+            "2026-01-05",
+            "/migration/start",
+            serde_json::json!("2026-01-05"),
+        ),
     ] {
         mhd(home.path())
             .args(["init", "--force", flag, value])
@@ -579,7 +609,14 @@ fn init_datasets_file_lists_every_dataset_with_its_component_and_size() {
     )
     .expect("write");
     mhd(home.path())
-        .args(["init", "--components", "api,db", "--weeks", "4", "--datasets-file"])
+        .args([
+            "init",
+            "--components",
+            "api,db",
+            "--weeks",
+            "4",
+            "--datasets-file",
+        ])
         .arg(&csv)
         .assert()
         .success();
@@ -609,13 +646,28 @@ fn init_refuses_bad_flags_naming_them_and_writes_nothing() {
     let csv_shown = csv.display().to_string();
     let size_shown = bad_size.display().to_string();
     for (args, expected) in [
-        (vec!["--weeks", "0"], "--weeks: a migration lasts at least 1 week".to_owned()),
+        (
+            vec!["--weeks", "0"],
+            "--weeks: a migration lasts at least 1 week".to_owned(),
+        ),
         (vec!["--start", "2026-13-01"], "--start:".to_owned()),
-        (vec!["--datasets", "0"], "--datasets: a migration moves at least 1 dataset".to_owned()),
-        (vec!["--name", " "], "--name: give the migration a name".to_owned()),
+        (
+            vec!["--datasets", "0"],
+            "--datasets: a migration moves at least 1 dataset".to_owned(),
+        ),
+        (
+            vec!["--name", " "],
+            "--name: give the migration a name".to_owned(),
+        ),
         (vec!["--components", "api,,db"], "--components:".to_owned()),
-        (vec!["--components", "api,a b"], "--components: \"a b\" must be made of".to_owned()),
-        (vec!["--components", "api,api"], "--components: \"api\" is named twice".to_owned()),
+        (
+            vec!["--components", "api,a b"],
+            "--components: \"a b\" must be made of".to_owned(),
+        ),
+        (
+            vec!["--components", "api,api"],
+            "--components: \"api\" is named twice".to_owned(),
+        ),
         (
             vec!["--datasets-file", csv_shown.as_str()],
             format!(
@@ -624,13 +676,18 @@ fn init_refuses_bad_flags_naming_them_and_writes_nothing() {
         ),
         (
             vec!["--datasets-file", size_shown.as_str()],
-            format!("--datasets-file: {size_shown}:1: `size`: \"12k\" is not a whole number of rows"),
+            format!(
+                "--datasets-file: {size_shown}:1: `size`: \"12k\" is not a whole number of rows"
+            ),
         ),
         (
             vec!["--datasets-file", "/nonexistent/list.csv"],
             "--datasets-file: cannot read /nonexistent/list.csv".to_owned(),
         ),
-        (vec!["--datasets", "3", "--datasets-file", csv_shown.as_str()], "--datasets".to_owned()),
+        (
+            vec!["--datasets", "3", "--datasets-file", csv_shown.as_str()],
+            "--datasets".to_owned(),
+        ),
     ] {
         mhd(home.path())
             .arg("init")

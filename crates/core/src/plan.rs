@@ -13,9 +13,9 @@ mod template;
 use serde::Serialize;
 use time::{Date, Duration};
 
+pub use csv::{CsvError, datasets_from_csv};
 pub use parse::parse;
 pub use settings::*;
-pub use csv::{CsvError, datasets_from_csv};
 pub use template::{PlanTemplate, default_plan_toml};
 
 time::serde::format_description!(ymd, Date, "[year]-[month]-[day]");

@@ -880,8 +880,16 @@ mod tests {
     #[test]
     fn the_banner_says_what_the_demo_is_and_its_pace() {
         let text = banner_text(1.0);
-        assert!(text.starts_with("Demo: a simulated migration, in real time, at the pace of its own history"), "{text}");
-        assert!(text.contains("about 4320 operations and 3.5 migrations a day"), "{text}");
+        assert!(
+            text.starts_with(
+                "Demo: a simulated migration, in real time, at the pace of its own history"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("about 4320 operations and 3.5 migrations a day"),
+            "{text}"
+        );
         assert!(banner_text(10.0).contains("at 10× the pace of its own history"));
     }
 
@@ -962,10 +970,7 @@ mod tests {
         );
         let today = per_day[&at.date()];
         let busy = start + Duration::days(FIRST_BUSY_DAY);
-        let earlier: Vec<u64> = per_day
-            .range(busy..at.date())
-            .map(|(_, n)| *n)
-            .collect();
+        let earlier: Vec<u64> = per_day.range(busy..at.date()).map(|(_, n)| *n).collect();
         let (low, high) = (
             earlier.iter().copied().min().expect("days"),
             earlier.iter().copied().max().expect("days"),

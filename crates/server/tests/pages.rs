@@ -550,7 +550,12 @@ async fn the_datasets_page_lists_filters_and_shows_a_history() {
 #[tokio::test]
 async fn an_unknown_page_is_a_404_page_with_the_navigation_and_a_way_home() {
     let s = server(true, false).await;
-    for path in ["/nowhere", "/summary/extra", "/alerts/x/y/z", "/%3Cb%3Ebold"] {
+    for path in [
+        "/nowhere",
+        "/summary/extra",
+        "/alerts/x/y/z",
+        "/%3Cb%3Ebold",
+    ] {
         let (status, headers, html) = get(&s.router, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(
@@ -563,14 +568,23 @@ async fn an_unknown_page_is_a_404_page_with_the_navigation_and_a_way_home() {
             html.contains(r#"<nav class="site" aria-label="Pages">"#),
             "{path}"
         );
-        assert!(html.contains("<h2 id=\"not-found-h\">Page not found</h2>"), "{path}");
-        assert!(html.contains(r#"<a href="/">Go to the overview</a>"#), "{path}");
+        assert!(
+            html.contains("<h2 id=\"not-found-h\">Page not found</h2>"),
+            "{path}"
+        );
+        assert!(
+            html.contains(r#"<a href="/">Go to the overview</a>"#),
+            "{path}"
+        );
         assert!(html.contains("MDM refactoring"), "{path}");
         assert!(
             !html.contains(r#"aria-current="page""#),
             "{path}: no page is current"
         );
-        assert!(!html.contains("<!--mhd:"), "{path}: the visitor's parts are filled in");
+        assert!(
+            !html.contains("<!--mhd:"),
+            "{path}: the visitor's parts are filled in"
+        );
     }
     let (_, _, html) = get(&s.router, "/%3Cb%3Ebold").await;
     assert!(html.contains("<code>/%3Cb%3Ebold</code>"), "{html}");

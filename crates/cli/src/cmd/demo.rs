@@ -130,9 +130,9 @@ fn ready_lines(address: &str, home: &std::path::Path) -> [String; 4] {
 /// else in single quotes.
 fn shell_word(word: &str) -> String {
     if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '+' | ','))
+        && word.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '+' | ',')
+        })
     {
         word.to_owned()
     } else {
@@ -148,9 +148,15 @@ mod tests {
     fn ready_lines_name_the_folder_and_the_commands_for_it() {
         let lines = ready_lines("127.0.0.1:8000", std::path::Path::new("/tmp/mhd-demo-7"));
         assert_eq!(lines[1], "the demo's data folder: /tmp/mhd-demo-7");
-        assert_eq!(lines[2], "point the CLI at it: MHD_HOME=/tmp/mhd-demo-7 mhd summary");
+        assert_eq!(
+            lines[2],
+            "point the CLI at it: MHD_HOME=/tmp/mhd-demo-7 mhd summary"
+        );
         assert!(lines[3].ends_with("MHD_HOME=/tmp/mhd-demo-7 mhd stats summary"));
         let odd = ready_lines("127.0.0.1:8000", std::path::Path::new("/tmp/my demo's"));
-        assert_eq!(odd[2], "point the CLI at it: MHD_HOME='/tmp/my demo'\\''s' mhd summary");
+        assert_eq!(
+            odd[2],
+            "point the CLI at it: MHD_HOME='/tmp/my demo'\\''s' mhd summary"
+        );
     }
 }

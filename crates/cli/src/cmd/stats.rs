@@ -145,7 +145,9 @@ pub async fn summary(args: SummaryArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     println!("{}", paint(c, Style::Bold, "Overall Statistics"));
     println!("  Total Operations: {}", o.total_operations);
     let Some(rate) = o.success_rate else {
-        println!("  No operations yet: record one with `mhd record`, or load some with `mhd ingest operations`.");
+        println!(
+            "  No operations yet: record one with `mhd record`, or load some with `mhd ingest operations`."
+        );
         return Ok(ExitCode::SUCCESS);
     };
     println!("  Success Rate:     {}", format::percent(rate));

@@ -50,10 +50,7 @@ pub fn datasets_from_csv(text: &str, components: &[String]) -> Result<Vec<Datase
             return Err(CsvError {
                 line,
                 field: "line",
-                message: format!(
-                    "{} fields, at most 3 (name, component, size)",
-                    fields.len()
-                ),
+                message: format!("{} fields, at most 3 (name, component, size)", fields.len()),
             });
         }
         if std::mem::take(&mut first) && fields[0].eq_ignore_ascii_case("name") {
@@ -152,7 +149,12 @@ fn split(line: &str) -> Result<Vec<String>, String> {
                     }
                     Some('"') => break,
                     Some(c) => field.push(c),
-                    None => return Err(format!("a quote opened in field {} is not closed", fields.len() + 1)),
+                    None => {
+                        return Err(format!(
+                            "a quote opened in field {} is not closed",
+                            fields.len() + 1
+                        ));
+                    }
                 }
             }
             while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
@@ -222,18 +224,57 @@ mod tests {
     #[test]
     fn a_bad_line_names_its_line_and_field() {
         for (text, line, field, message) in [
-            ("sales,api\norders,billing\n", 2, "component", "\"billing\" is not a component of the plan (it has api, db; add it with --components)"),
-            ("sales,api,12k\n", 1, "size", "\"12k\" is not a whole number of rows"),
-            ("sales,api,-3\n", 1, "size", "\"-3\" is not a whole number of rows"),
+            (
+                "sales,api\norders,billing\n",
+                2,
+                "component",
+                "\"billing\" is not a component of the plan (it has api, db; add it with --components)",
+            ),
+            (
+                "sales,api,12k\n",
+                1,
+                "size",
+                "\"12k\" is not a whole number of rows",
+            ),
+            (
+                "sales,api,-3\n",
+                1,
+                "size",
+                "\"-3\" is not a whole number of rows",
+            ),
             ("name\nsales\n,api\n", 3, "name", "a dataset needs a name"),
-            ("sales\nsales\n", 2, "name", "dataset \"sales\" is already on line 1"),
-            ("a,b,1,2\n", 1, "line", "4 fields, at most 3 (name, component, size)"),
-            ("\"sales,api\n", 1, "line", "a quote opened in field 1 is not closed"),
-            ("name,size\n", 1, "component", "the header names \"size\" where `component` belongs (the header is name,component,size)"),
+            (
+                "sales\nsales\n",
+                2,
+                "name",
+                "dataset \"sales\" is already on line 1",
+            ),
+            (
+                "a,b,1,2\n",
+                1,
+                "line",
+                "4 fields, at most 3 (name, component, size)",
+            ),
+            (
+                "\"sales,api\n",
+                1,
+                "line",
+                "a quote opened in field 1 is not closed",
+            ),
+            (
+                "name,size\n",
+                1,
+                "component",
+                "the header names \"size\" where `component` belongs (the header is name,component,size)",
+            ),
             ("name\n\n", 2, "name", "the file names no dataset"),
         ] {
             let e = datasets_from_csv(text, &components()).expect_err(text);
-            assert_eq!((e.line, e.field, e.message.as_str()), (line, field, message), "{text:?}");
+            assert_eq!(
+                (e.line, e.field, e.message.as_str()),
+                (line, field, message),
+                "{text:?}"
+            );
         }
     }
 }

@@ -544,7 +544,10 @@ impl<'s> Reader<'s> {
         match u64::try_from(n) {
             Ok(n) => Some(n),
             Err(_) => {
-                self.error(value.span(), format!("{what} must be at least 0, found {n}"));
+                self.error(
+                    value.span(),
+                    format!("{what} must be at least 0, found {n}"),
+                );
                 None
             }
         }

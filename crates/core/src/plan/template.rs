@@ -274,7 +274,9 @@ impl PlanTemplate {
                 String::new(),
             )],
         }];
-        let n = i64::try_from(self.components.len()).unwrap_or(i64::MAX).max(1);
+        let n = i64::try_from(self.components.len())
+            .unwrap_or(i64::MAX)
+            .max(1);
         let days = validation_start - tests_end;
         let mut migrating = Vec::new();
         for (i, c) in (0i64..).zip(&self.components) {
@@ -332,7 +334,9 @@ impl PlanTemplate {
     /// How many of a count of datasets go to each component: an even share, the first
     /// components taking one more while some are left over.
     fn shares(&self) -> Vec<u32> {
-        let n = u32::try_from(self.components.len()).unwrap_or(u32::MAX).max(1);
+        let n = u32::try_from(self.components.len())
+            .unwrap_or(u32::MAX)
+            .max(1);
         let total = self.datasets_total();
         (0..n)
             .map(|i| total / n + u32::from(i < total % n))
@@ -407,7 +411,11 @@ weeks = {weeks}
                     "# Every dataset, with its component and its size in rows where known.\n",
                 );
                 for d in list {
-                    let _ = write!(out, "\n[[datasets.list]]\nname = {}\n", toml_string(&d.name));
+                    let _ = write!(
+                        out,
+                        "\n[[datasets.list]]\nname = {}\n",
+                        toml_string(&d.name)
+                    );
                     if let Some(c) = &d.component {
                         let _ = writeln!(out, "component = {}", toml_string(c));
                     }
@@ -851,7 +859,11 @@ mod tests {
         for p in &plan.phases {
             assert!(p.start < p.end, "{} is empty", p.id);
             for d in &p.depends_on {
-                assert!(plan.phase(d).expect("known").end <= p.start, "{} overlaps {d}", p.id);
+                assert!(
+                    plan.phase(d).expect("known").end <= p.start,
+                    "{} overlaps {d}",
+                    p.id
+                );
             }
         }
         let storage = plan.phase("storage").expect("storage phase");
@@ -875,7 +887,10 @@ mod tests {
                 let plan = parse(&text, "m.toml")
                     .unwrap_or_else(|e| panic!("{weeks} weeks, {n} components: {e:#?}\n{text}"));
                 let ids: Vec<&str> = plan.components.iter().map(|c| c.id.as_str()).collect();
-                assert_eq!(ids, components.iter().map(String::as_str).collect::<Vec<_>>());
+                assert_eq!(
+                    ids,
+                    components.iter().map(String::as_str).collect::<Vec<_>>()
+                );
                 assert_eq!(plan.components[0].name, "Part 0");
                 assert_eq!(plan.phases.len(), n + 3);
                 assert_eq!(plan.phases.last().map(|p| p.end), Some(plan.planned_end()));
@@ -918,6 +933,9 @@ mod tests {
         let api = plan.phase("migrate-api").expect("a phase for api");
         assert_eq!(api.components, ["api"]);
         let db = plan.phase("migrate-db").expect("a phase for db");
-        assert!(db.milestones[0].when.is_none(), "db has no dataset to finish");
+        assert!(
+            db.milestones[0].when.is_none(),
+            "db has no dataset to finish"
+        );
     }
 }
