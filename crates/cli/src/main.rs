@@ -31,7 +31,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write the specification's migration as a starting plan.
+    /// Write a starting plan: the specification's migration, or your own (--name, --start,
+    /// --weeks, --datasets or --datasets-file, --components).
     Init(cmd::plan::InitArgs),
     /// Validate a plan, pointing at the line and column of every mistake.
     Check(cmd::plan::CheckArgs),

@@ -3384,3 +3384,246 @@ fn a_width_that_is_not_a_positive_number_is_80_and_wide_shows_every_column_whole
         printed(home.path(), None, &["perf", "--json", "--wide"])
     );
 }
+
+#[test]
+fn demo_says_where_its_data_is_and_the_cli_reads_it_there() {
+    let scratch = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mhd"))
+        .arg("--home")
+        .arg(scratch.path().join("home"))
+        .args(["demo", "--bind", "127.0.0.1:0", "--log-to", "stderr"])
+        .env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .env("TMPDIR", scratch.path())
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let stderr_pipe = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in
+            std::io::BufRead::lines(std::io::BufReader::new(stderr_pipe)).map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut seen = Vec::new();
+    let mut folder = None;
+    let mut commands = Vec::new();
+    while commands.len() < 2 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            let _ = child.kill();
+            panic!(
+                "the demo did not say where its data is:\n{}",
+                seen.join("\n")
+            );
+        };
+        if let Some(f) = line.strip_prefix("mhd: the demo's data folder: ") {
+            folder = Some(f.to_owned());
+        }
+        if line.starts_with("mhd: ")
+            && let Some((_, command)) = line.split_once("MHD_HOME=")
+        {
+            commands.push(command.to_owned());
+        }
+        seen.push(line);
+    }
+    let folder = folder.expect("the data folder is named");
+    assert!(
+        folder.starts_with(&scratch.path().display().to_string()),
+        "{folder}"
+    );
+    assert!(
+        seen.iter().any(|l| l.contains("open http://127.0.0.1:")),
+        "{seen:?}"
+    );
+    // The log says it too (standard error here, as --log-to asks).
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("INFO") && l.contains("data folder")),
+        "{seen:?}"
+    );
+    // Each command as printed, with the folder it names, reads the demo's data.
+    for command in &commands {
+        let (home, rest) = command.split_once(' ').unwrap();
+        assert_eq!(home, folder);
+        let args: Vec<&str> = rest.split_whitespace().skip(1).collect();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_mhd"))
+            .args(&args)
+            .arg("--json")
+            .env("MHD_HOME", home)
+            .env_remove("MHD_PLAN")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{command}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        if args == ["summary"] {
+            assert!(text.contains("\"datasets_total\": 412"), "{text}");
+        } else {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert!(
+                v["overall"]["total_operations"].as_u64().unwrap() > 1000,
+                "{text}"
+            );
+        }
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// The body of `GET path` from the server at `addr`, with its status.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
+#[test]
+fn the_empty_pages_suggest_commands_that_run_as_given() {
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ingest/tests/fixtures");
+    let hyperfine = fixtures.join("bench/hyperfine-one.json");
+    std::fs::copy(&hyperfine, work.path().join("old.json")).unwrap();
+    std::fs::copy(&hyperfine, work.path().join("new.json")).unwrap();
+    std::fs::copy(
+        fixtures.join("junit/surefire.xml"),
+        work.path().join("report.xml"),
+    )
+    .unwrap();
+    let served = Served::start(home.path(), &[]);
+    for (path, empty, filled) in [
+        (
+            "/performance",
+            "No benchmarks recorded yet",
+            r#"id="performance""#,
+        ),
+        ("/tests", "No test runs recorded yet", r#"id="tests""#),
+    ] {
+        let (status, html) = http_get(served.addr, path);
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains(empty), "{path}: {html}");
+        let start = html.find("<pre><code>").expect("a suggested command") + "<pre><code>".len();
+        let end = html[start..].find("</code></pre>").unwrap() + start;
+        let suggested = &html[start..end];
+        for line in suggested.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(words.first(), Some(&"mhd"), "{path}: {line}");
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_mhd"))
+                .args(&words[1..])
+                .current_dir(work.path())
+                .env("MHD_HOME", home.path())
+                .env_remove("MHD_PLAN")
+                .env_remove("MHD_DATABASE_URL")
+                .env_remove("DATABASE_URL")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{path}: `{line}` failed: {}",
+                stderr(&out)
+            );
+        }
+        // The server sees another process's writes within its cache's lifetime.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let html = loop {
+            let (_, html) = http_get(served.addr, path);
+            if !html.contains(empty) || std::time::Instant::now() > deadline {
+                break html;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        };
+        assert!(
+            !html.contains(empty),
+            "{path} is still empty after `{suggested}`"
+        );
+        assert!(html.contains(filled), "{path}: {html}");
+    }
+}
+
+#[test]
+fn stats_summary_of_no_operations_says_so_instead_of_a_percentage_of_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let out = mhd(home.path())
+        .args(["stats", "summary"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Total Operations: 0"), "{text}");
+    assert!(text.contains("No operations yet"), "{text}");
+    assert!(!text.contains('%'), "{text}");
+    let v = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert!(v["overall"]["success_rate"].is_null(), "{v}");
+    assert_eq!(v["overall"]["total_operations"], 0);
+    // One operation later, the rate is a rate.
+    mhd(home.path())
+        .args(["record", "-t", "dataset_read", "-o", "read", "-d", "sales"])
+        .assert()
+        .success();
+    let v = json(
+        mhd(home.path())
+            .args(["stats", "summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(v["overall"]["success_rate"], 1.0);
+    let out = mhd(home.path())
+        .args(["stats", "summary"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Success Rate:     100.0%"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn summary_without_migration_attempts_gives_no_rate() {
+    let home = tempfile::tempdir().unwrap();
+    mhd(home.path())
+        .args(["init", "--start", "2025-01-06"])
+        .assert()
+        .success();
+    let out = mhd(home.path()).arg("summary").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Success rate: no migration attempts yet"),
+        "{text}"
+    );
+    let v = json(
+        mhd(home.path())
+            .args(["summary", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert!(v["key_metrics"]["success_rate"].is_null(), "{v}");
+}

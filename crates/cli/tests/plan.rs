@@ -496,3 +496,259 @@ test_runs = "forever"
     );
     assert!(stderr.contains("2 mistakes"), "{stderr}");
 }
+
+/// `mhd check --json` of `plan`, which must pass.
+fn checked(home: &Path, plan: &Path) -> serde_json::Value {
+    let out = mhd(home)
+        .arg("check")
+        .arg(plan)
+        .arg("--json")
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["ok"], true);
+    json["plan"].clone()
+}
+
+#[test]
+fn init_flags_each_round_trip_through_check() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let plan = home.path().join("migration.toml");
+    mhd(home.path())
+        .args([
+            "init",
+            "--name",
+            "Billing \"v2\" move",
+            "--start",
+            "2026-03-02",
+        ])
+        .args([
+            "--weeks",
+            "6",
+            "--datasets",
+            "30",
+            "--components",
+            "api,db,jobs",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Wrote the plan \"Billing \"v2\" move\" (6 phases, 6 weeks, 2026-03-02 → 2026-04-13)",
+        ));
+    let p = checked(home.path(), &plan);
+    assert_eq!(p["migration"]["name"], "Billing \"v2\" move");
+    assert_eq!(p["migration"]["start"], "2026-03-02");
+    assert_eq!(p["migration"]["weeks"], 6);
+    assert_eq!(p["datasets"]["total"], 30);
+    let ids: Vec<&str> = p["components"]
+        .as_array()
+        .expect("components")
+        .iter()
+        .map(|c| c["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["api", "db", "jobs"]);
+    let phases: Vec<&str> = p["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .map(|c| c["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "tests",
+            "migrate-api",
+            "migrate-db",
+            "migrate-jobs",
+            "validation",
+            "cleanup"
+        ]
+    );
+    assert_eq!(p["phases"][5]["end"], "2026-04-13");
+
+    // One flag at a time keeps the rest of the specification's plan.
+    for (flag, value, key, expected) in [
+        (
+            "--name",
+            "Move",
+            "/migration/name",
+            serde_json::json!("Move"),
+        ),
+        ("--weeks", "30", "/migration/weeks", serde_json::json!(30)),
+        ("--datasets", "7", "/datasets/total", serde_json::json!(7)),
+        (
+            "--start",
+            "2026-01-05",
+            "/migration/start",
+            serde_json::json!("2026-01-05"),
+        ),
+    ] {
+        mhd(home.path())
+            .args(["init", "--force", flag, value])
+            .assert()
+            .success();
+        let p = checked(home.path(), &plan);
+        assert_eq!(p.pointer(key), Some(&expected), "{flag} {value}");
+        assert_eq!(p["phases"].as_array().map(Vec::len), Some(8), "{flag}");
+    }
+}
+
+#[test]
+fn init_datasets_file_lists_every_dataset_with_its_component_and_size() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let csv = home.path().join("datasets.csv");
+    std::fs::write(
+        &csv,
+        "name,component,size\nsales,api,1200\n\"orders, 2024\",db\nusers\n",
+    )
+    .expect("write");
+    mhd(home.path())
+        .args([
+            "init",
+            "--components",
+            "api,db",
+            "--weeks",
+            "4",
+            "--datasets-file",
+        ])
+        .arg(&csv)
+        .assert()
+        .success();
+    let p = checked(home.path(), &home.path().join("migration.toml"));
+    assert_eq!(
+        p["datasets"]["list"],
+        serde_json::json!([
+            { "name": "sales", "component": "api", "size": 1200 },
+            { "name": "orders, 2024", "component": "db" },
+            { "name": "users" },
+        ])
+    );
+    mhd(home.path())
+        .arg("check")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("5 phases, 3 datasets"));
+}
+
+#[test]
+fn init_refuses_bad_flags_naming_them_and_writes_nothing() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let csv = home.path().join("datasets.csv");
+    std::fs::write(&csv, "sales,storage\norders,billing,10\n").expect("write");
+    let bad_size = home.path().join("sizes.csv");
+    std::fs::write(&bad_size, "sales,storage,12k\n").expect("write");
+    let csv_shown = csv.display().to_string();
+    let size_shown = bad_size.display().to_string();
+    for (args, expected) in [
+        (
+            vec!["--weeks", "0"],
+            "--weeks: a migration lasts at least 1 week".to_owned(),
+        ),
+        (vec!["--start", "2026-13-01"], "--start:".to_owned()),
+        (
+            vec!["--datasets", "0"],
+            "--datasets: a migration moves at least 1 dataset".to_owned(),
+        ),
+        (
+            vec!["--name", " "],
+            "--name: give the migration a name".to_owned(),
+        ),
+        (vec!["--components", "api,,db"], "--components:".to_owned()),
+        (
+            vec!["--components", "api,a b"],
+            "--components: \"a b\" must be made of".to_owned(),
+        ),
+        (
+            vec!["--components", "api,api"],
+            "--components: \"api\" is named twice".to_owned(),
+        ),
+        (
+            vec!["--datasets-file", csv_shown.as_str()],
+            format!(
+                "--datasets-file: {csv_shown}:2: `component`: \"billing\" is not a component of the plan"
+            ),
+        ),
+        (
+            vec!["--datasets-file", size_shown.as_str()],
+            format!(
+                "--datasets-file: {size_shown}:1: `size`: \"12k\" is not a whole number of rows"
+            ),
+        ),
+        (
+            vec!["--datasets-file", "/nonexistent/list.csv"],
+            "--datasets-file: cannot read /nonexistent/list.csv".to_owned(),
+        ),
+        (
+            vec!["--datasets", "3", "--datasets-file", csv_shown.as_str()],
+            "--datasets".to_owned(),
+        ),
+    ] {
+        mhd(home.path())
+            .arg("init")
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(expected.as_str()));
+        assert!(
+            !home.path().join("migration.toml").exists(),
+            "{args:?} wrote a plan"
+        );
+    }
+}
+
+#[test]
+fn global_options_work_after_the_subcommand() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let elsewhere = home.path().join("q3.toml");
+    // `--plan` after `init` and after `check`.
+    let mut init = Command::cargo_bin("mhd").expect("the mhd binary");
+    init.env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .args(["init", "--start", "2025-01-06", "--plan"])
+        .arg(&elsewhere)
+        .assert()
+        .success();
+    assert!(elsewhere.is_file());
+    let mut check = Command::cargo_bin("mhd").expect("the mhd binary");
+    check
+        .env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .args(["check", "--plan"])
+        .arg(&elsewhere)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok — \"MDM refactoring\""));
+    // `--home` after `summary` and after `stats summary`.
+    let mut init = Command::cargo_bin("mhd").expect("the mhd binary");
+    init.env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .args(["init", "--name", "Placed", "--home"])
+        .arg(home.path())
+        .assert()
+        .success();
+    let mut summary = Command::cargo_bin("mhd").expect("the mhd binary");
+    summary
+        .env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .env("NO_COLOR", "1")
+        .args(["summary", "--json", "--home"])
+        .arg(home.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"datasets_total\": 412"));
+    let mut stats = Command::cargo_bin("mhd").expect("the mhd binary");
+    stats
+        .env_remove("MHD_HOME")
+        .env_remove("MHD_PLAN")
+        .args(["stats", "summary", "--json", "--home"])
+        .arg(home.path())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"total_operations\": 0"));
+}

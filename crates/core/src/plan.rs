@@ -1,9 +1,11 @@
 //! The plan: the migration's definition, read from `migration.toml` (DESIGN §4 "The plan file").
 //!
 //! [`parse`] reads a plan and reports every mistake at once, each with its line and column;
-//! [`default_plan_toml`] writes the specification's 21-week migration as a starting plan.
+//! [`default_plan_toml`] writes the specification's 21-week migration as a starting plan, and
+//! [`PlanTemplate`] the user's own migration in the same shape.
 //! Both are pure: reading and writing the file is the caller's business.
 
+mod csv;
 mod parse;
 mod settings;
 mod template;
@@ -11,9 +13,10 @@ mod template;
 use serde::Serialize;
 use time::{Date, Duration};
 
+pub use csv::{CsvError, datasets_from_csv};
 pub use parse::parse;
 pub use settings::*;
-pub use template::default_plan_toml;
+pub use template::{PlanTemplate, default_plan_toml};
 
 time::serde::format_description!(ymd, Date, "[year]-[month]-[day]");
 
@@ -72,6 +75,9 @@ pub struct DatasetSpec {
     /// The id of the component it belongs to, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component: Option<String>,
+    /// Its size in rows, when the plan says it (informative: progress counts datasets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
 }
 
 /// One `[[components]]`: a part of the system that is migrated.

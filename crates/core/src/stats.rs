@@ -61,8 +61,9 @@ pub struct Overall {
     pub total_operations: u64,
     /// The successful ones.
     pub successful_operations: u64,
-    /// Successful / total, 0..=1 (0 when there are none). Not in MDM's output; shown by it.
-    pub success_rate: f64,
+    /// Successful / total, 0..=1; `None` (JSON `null`) while there are no operations, as a
+    /// percentage of nothing means nothing. Not in MDM's output; shown by it.
+    pub success_rate: Option<f64>,
     /// Mean duration of successful operations, in milliseconds.
     pub avg_duration_ms: Option<f64>,
     /// Time of the newest operation.
@@ -153,11 +154,7 @@ pub fn summarize(
         overall: Overall {
             total_operations: all.count,
             successful_operations: all.success_count,
-            success_rate: if all.count == 0 {
-                0.0
-            } else {
-                all.success_count as f64 / all.count as f64
-            },
+            success_rate: (all.count > 0).then(|| all.success_count as f64 / all.count as f64),
             avg_duration_ms: all.avg_duration_ms(),
             last_operation,
         },
@@ -248,7 +245,9 @@ mod tests {
     fn empty_store_summarises_to_zeros() {
         let s = summarize_operations(&[]);
         assert_eq!(s.overall.total_operations, 0);
-        assert_eq!(s.overall.success_rate, 0.0);
+        assert_eq!(s.overall.success_rate, None);
+        let json = serde_json::to_value(&s).expect("serializes");
+        assert!(json["overall"]["success_rate"].is_null(), "{json}");
         assert_eq!(s.overall.avg_duration_ms, None);
         assert_eq!(s.overall.last_operation, None);
         assert!(s.by_type.is_empty() && s.recent_errors.is_empty());
@@ -348,7 +347,8 @@ mod tests {
             prop_assert_eq!(total, rolled.overall.total_operations);
             let errors: u64 = rolled.by_type.iter().map(|t| t.error_count).sum();
             prop_assert_eq!(errors, rolled.overall.total_operations - rolled.overall.successful_operations);
-            prop_assert!((0.0..=1.0).contains(&rolled.overall.success_rate));
+            prop_assert_eq!(rolled.overall.success_rate.is_some(), rolled.overall.total_operations > 0);
+            prop_assert!(rolled.overall.success_rate.is_none_or(|r| (0.0..=1.0).contains(&r)));
         }
     }
 }

@@ -40,6 +40,7 @@ pub fn app(state: AppState) -> Router {
         .route(routes::HEALTH, get(health))
         .route(routes::READY, get(ready))
         .route(routes::METRICS, get(metrics))
+        .fallback(crate::pages::not_found)
         // Who may do what, for every route above (and the unmatched ones).
         .layer(middleware::from_fn_with_state(
             state.clone(),

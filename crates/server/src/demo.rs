@@ -1,10 +1,14 @@
 //! The simulated migration of `mhd demo`: the specification's 21-week, 412-dataset
 //! refactoring at week 8, with its history, and live traffic arriving while the dashboard is
-//! open — operations every second, migrations, a rollback now and then, test runs that
-//! sometimes fail, and an old-versus-new benchmark with one regression.
+//! open — everyday operations, migrations, a rollback now and then, test runs that sometimes
+//! fail, and an old-versus-new benchmark with one regression.
 //!
-//! Everything is drawn from a seeded generator, so a given seed tells the same story.
+//! The history and the live traffic keep one pace ([`TRAFFIC_PER_DAY`], [`MIGRATIONS_PER_DAY`],
+//! …), in real time: today is a day like the others, and the forecast moves as slowly as a
+//! real migration's. Everything is drawn from a seeded generator, so a given seed tells the
+//! same story.
 
+use std::sync::OnceLock;
 use std::time::Duration as StdDuration;
 
 use mhd_core::perf::BenchmarkSamples;
@@ -15,6 +19,59 @@ use mhd_store::{Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::state::{AppState, Change};
+
+/// Everyday operations a day once the migration is under way (one every 20 seconds), in the
+/// history and live alike.
+pub const TRAFFIC_PER_DAY: f64 = 4320.0;
+/// Days over which the everyday traffic grows to [`TRAFFIC_PER_DAY`], from the second week
+/// (as more of the new system is used).
+pub const RAMP_DAYS: i64 = 14;
+/// Migrations a day, from the second week: about 3.5 (3 or 4 in the history).
+pub const MIGRATIONS_PER_DAY: f64 = 3.5;
+/// Days between two rollbacks, on average.
+pub const DAYS_PER_ROLLBACK: f64 = 19.0;
+/// Test runs a day: one run of each of the five suites.
+pub const TEST_RUNS_PER_DAY: f64 = 5.0;
+/// The day of the migration (from 0) on which migrations and everyday traffic begin.
+const FIRST_BUSY_DAY: i64 = 7;
+
+/// The share of [`TRAFFIC_PER_DAY`] on day `day` of the migration.
+fn ramp(day: i64) -> f64 {
+    if day < FIRST_BUSY_DAY {
+        0.0
+    } else {
+        ((day - FIRST_BUSY_DAY + 1) as f64 / RAMP_DAYS as f64).min(1.0)
+    }
+}
+
+/// The banner of every page while `mhd demo` runs in this process ([`set_banner`]).
+static BANNER: OnceLock<String> = OnceLock::new();
+
+/// The demo's banner, shown under the navigation of every page, when this process runs the
+/// demo.
+pub fn banner() -> Option<&'static str> {
+    BANNER.get().map(String::as_str)
+}
+
+/// Sets the banner of every page of this process (once; later calls change nothing): what
+/// the demo is and at which pace its traffic runs.
+pub fn set_banner(options: &LiveOptions) {
+    let _ = BANNER.set(banner_text(options.speed));
+}
+
+/// The banner's words for a demo running at `speed`.
+fn banner_text(speed: f64) -> String {
+    let pace = if (speed - 1.0).abs() < 1e-9 {
+        "in real time, at the pace of its own history".to_owned()
+    } else {
+        format!("with its live traffic at {speed}× the pace of its own history")
+    };
+    format!(
+        "Demo: a simulated migration, {pace}: about {} operations and {} migrations a day. \
+         Its data is thrown away when the demo stops.",
+        TRAFFIC_PER_DAY as u64, MIGRATIONS_PER_DAY
+    )
+}
 
 /// The demo's components, as the specification's plan names them.
 pub const COMPONENTS: [&str; 4] = ["storage", "config", "features", "registration"];
@@ -233,6 +290,20 @@ pub async fn seed_history<S: Store>(
     seed: u64,
 ) -> Result<u64, StoreError> {
     let mut rng = Rng::new(seed);
+    let ops = history_operations(&mut rng, plan, now);
+    let stored = ops.len() as u64;
+    for chunk in ops.chunks(50_000) {
+        store.insert_operations(chunk).await?;
+    }
+    // Their own generator, so that they tell the same story whatever the history's length.
+    seed_tests_and_benchmarks(store, &mut Rng::new(seed.wrapping_add(2)), now).await?;
+    Ok(stored)
+}
+
+/// The operations of the migration's history up to `now`, oldest first: the datasets'
+/// registration, then from the second week migrations, rollbacks and everyday traffic at the
+/// demo's pace, today included.
+fn history_operations(rng: &mut Rng, plan: &Plan, now: OffsetDateTime) -> Vec<NewOperation> {
     let start = plan.migration.start.midnight().assume_utc();
     let days = (now - start).whole_days().max(1);
     let mut ops: Vec<NewOperation> = Vec::new();
@@ -253,19 +324,19 @@ pub async fn seed_history<S: Store>(
     }
     // Migrations: about 3 a day from the second week, with a few rollbacks.
     let mut next = 0u64;
-    for day in 7..days {
+    for day in FIRST_BUSY_DAY..=days {
         let per_day = 3 + rng.below(2);
         for _ in 0..per_day {
             if next >= 412 {
                 break;
             }
             let at = start + Duration::days(day) + Duration::minutes(480 + rng.below(600) as i64);
-            let attempt = migration(&mut rng, at, next);
+            let attempt = migration(rng, at, next);
             let failed = !attempt[1].success;
             ops.extend(attempt);
             if failed {
                 // Retried an hour later, and it works.
-                let mut retry = migration(&mut rng, at + Duration::hours(1), next);
+                let mut retry = migration(rng, at + Duration::hours(1), next);
                 retry[1].success = true;
                 retry[1].error_message = None;
                 ops.extend(retry);
@@ -298,17 +369,13 @@ pub async fn seed_history<S: Store>(
             rb.dataset_name = Some(format!("dataset_{n:03}"));
             ops.push(rb);
         }
-        // Everyday traffic, thinner in the past, a few hundred a day.
-        for _ in 0..300 {
+        // Everyday traffic, growing to its full pace over the first weeks.
+        for _ in 0..(TRAFFIC_PER_DAY * ramp(day)).round() as u64 {
             let at = start + Duration::days(day) + Duration::seconds(rng.below(86_400) as i64);
             if at < now {
-                ops.push(traffic(&mut rng, at, None));
+                ops.push(traffic(rng, at, None));
             }
         }
-    }
-    // The last hour, dense, so the live figures have something to compare against.
-    for s in (0..3600).step_by(2) {
-        ops.push(traffic(&mut rng, now - Duration::seconds(3600 - s), None));
     }
     // Milestones and finished phases of the first weeks.
     for (name, week, ty) in [
@@ -327,9 +394,15 @@ pub async fn seed_history<S: Store>(
     }
     ops.retain(|o| o.timestamp <= now);
     ops.sort_by_key(|o| o.timestamp);
-    let stored = ops.len() as u64;
-    store.insert_operations(&ops).await?;
+    ops
+}
 
+/// Stores ten days of test runs up to `now` and the old-against-new benchmarks.
+async fn seed_tests_and_benchmarks<S: Store>(
+    store: &S,
+    rng: &mut Rng,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
     // Ten days of test runs, pass rates drifting from then to now.
     for d in 0..10i64 {
         for (suite, component, now_rate, then_rate, flaky) in SUITES {
@@ -338,7 +411,7 @@ pub async fn seed_history<S: Store>(
             let at = now - Duration::days(9 - d) - Duration::hours(3);
             store
                 .insert_test_run(
-                    &test_run(&mut rng, suite, component, at, rate, flaky),
+                    &test_run(rng, suite, component, at, rate, flaky),
                     Some("demo"),
                 )
                 .await?;
@@ -357,20 +430,23 @@ pub async fn seed_history<S: Store>(
                 operation: operation.into(),
                 system,
                 component: Some(component.into()),
+                // Benchmarks repeat one operation under the same conditions: within 15 % of
+                // its median, so the regression and the gains stand out as they would.
                 values_ms: (0..40)
-                    .map(|_| (rng.duration_ms(median) * 100.0).round() / 100.0)
+                    .map(|_| (median * (0.85 + 0.3 * rng.unit()) * 100.0).round() / 100.0)
                     .collect(),
             });
         }
     }
     store.insert_benchmarks(&samples, Some("demo"), now).await?;
-    Ok(stored)
+    Ok(())
 }
 
-/// Ticks between the starts of two incidents.
-pub const INCIDENT_EVERY: u64 = 480;
-/// Ticks an incident lasts.
-pub const INCIDENT_TICKS: u64 = 90;
+/// Ticks between the starts of two incidents: an hour at the demo's own pace.
+pub const INCIDENT_EVERY: u64 = 3600;
+/// Ticks an incident lasts: a quarter of an hour, long enough for the few operations of that
+/// time to show it.
+pub const INCIDENT_TICKS: u64 = 900;
 /// The tick of the first incident: soon after the dashboard opens.
 pub const FIRST_INCIDENT: u64 = 20;
 
@@ -585,17 +661,105 @@ pub async fn receive_notifications(listener: tokio::net::TcpListener) {
 /// How the live traffic runs.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveOptions {
-    /// Time runs this many times faster than real time (1 = a second per second).
+    /// Ticks come this many times a second, each a second of the history's pace (1 = the
+    /// history's pace, in real time).
     pub speed: f64,
     /// The generator's seed.
     pub seed: u64,
 }
 
-/// Keeps the demo alive: every (1 / speed) seconds a handful of operations, now and then a
-/// migration or a rollback, every half minute a test run; each stored write notifies the live
-/// clients. Runs until the task is dropped.
+/// The live traffic at the history's pace: one tick stands for a second of the migration,
+/// and brings on average what a second of its history holds (so mostly nothing, now and then
+/// an operation, every few hours a migration).
+#[derive(Debug, Clone)]
+pub struct LiveTraffic {
+    rng: Rng,
+    next_dataset: u64,
+    ticks: u64,
+}
+
+/// What one tick of [`LiveTraffic`] brings.
+#[derive(Debug, Default)]
+pub struct Tick {
+    /// The operations to store.
+    pub operations: Vec<NewOperation>,
+    /// A test run to store, with the component its suite tests.
+    pub test_run: Option<(TestRun, &'static str)>,
+}
+
+impl LiveTraffic {
+    /// Live traffic drawn from `seed`, the next migration being of the dataset after the
+    /// `migrated` ones (and a few in flight).
+    pub fn new(seed: u64, migrated: u64) -> LiveTraffic {
+        LiveTraffic {
+            rng: Rng::new(seed.wrapping_add(1)),
+            next_dataset: migrated + 5,
+            ticks: 0,
+        }
+    }
+
+    /// The ticks so far.
+    pub fn ticks(&self) -> u64 {
+        self.ticks
+    }
+
+    /// How many events of `per_day` fall in one second: the whole part always, the rest by
+    /// chance.
+    fn count(&mut self, per_day: f64) -> u64 {
+        let expected = per_day / 86_400.0;
+        let whole = expected.floor();
+        whole as u64 + u64::from(self.rng.chance(expected - whole))
+    }
+
+    /// The next second of the migration, ending at `now`.
+    pub fn tick(&mut self, now: OffsetDateTime) -> Tick {
+        self.ticks += 1;
+        let incident = incident_at(self.ticks);
+        let mut tick = Tick::default();
+        for _ in 0..self.count(TRAFFIC_PER_DAY) {
+            tick.operations.push(traffic(&mut self.rng, now, incident));
+        }
+        for _ in 0..self.count(MIGRATIONS_PER_DAY) {
+            if self.next_dataset < 412 {
+                // It ends now: nothing live is stamped ahead of the clock.
+                let mut attempt = migration(&mut self.rng, now, self.next_dataset);
+                let took = attempt.last().map_or(Duration::ZERO, |o| o.timestamp - now);
+                for o in &mut attempt {
+                    o.timestamp -= took;
+                }
+                tick.operations.extend(attempt);
+                self.next_dataset += 1;
+            }
+        }
+        for _ in 0..self.count(1.0 / DAYS_PER_ROLLBACK) {
+            let n = self.rng.below(self.next_dataset.max(1));
+            let mut rb = op(
+                now,
+                "rollback",
+                "rollback",
+                COMPONENTS[(n % 4) as usize],
+                System::New,
+                self.rng.duration_ms(4000.0),
+                true,
+            );
+            rb.dataset_name = Some(format!("dataset_{n:03}"));
+            tick.operations.push(rb);
+        }
+        if self.count(TEST_RUNS_PER_DAY) > 0 {
+            let (suite, component, rate, _, flaky) =
+                SUITES[self.rng.below(SUITES.len() as u64) as usize];
+            tick.test_run = Some((
+                test_run(&mut self.rng, suite, component, now, rate, flaky),
+                component,
+            ));
+        }
+        tick
+    }
+}
+
+/// Keeps the demo alive: every (1 / speed) seconds one tick of [`LiveTraffic`]; each stored
+/// write notifies the live clients. Runs until the task is dropped.
 pub async fn run_live(state: AppState, options: LiveOptions) {
-    let mut rng = Rng::new(options.seed.wrapping_add(1));
     let tick = StdDuration::from_secs_f64(1.0 / options.speed.clamp(0.1, 100.0));
     let migrated = state
         .store
@@ -603,8 +767,7 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
         .await
         .map(|c| c.datasets_migrated)
         .unwrap_or(0);
-    let mut next_dataset = migrated + 5;
-    let mut ticks: u64 = 0;
+    let mut live = LiveTraffic::new(options.seed, migrated);
     // The host's own use, as the host collector reads it, unless the plan runs one already.
     let mut host = state
         .plan()
@@ -613,42 +776,27 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
         .then(crate::collect::host::HostSampler::new);
     loop {
         tokio::time::sleep(tick).await;
-        ticks += 1;
         let now = state.now();
-        let incident = incident_at(ticks);
+        let Tick {
+            operations: ops,
+            test_run,
+        } = live.tick(now);
+        let ticks = live.ticks();
         if ticks.is_multiple_of(10) {
             acknowledge_old_alerts(&state, now).await;
         }
-        let mut ops: Vec<NewOperation> = (0..(2 + rng.below(6)))
-            .map(|_| traffic(&mut rng, now, incident))
-            .collect();
-        if ticks.is_multiple_of(7) && next_dataset < 412 {
-            ops.extend(migration(&mut rng, now, next_dataset));
-            next_dataset += 1;
-        }
-        if ticks.is_multiple_of(97) {
-            let n = rng.below(next_dataset.max(1));
-            let mut rb = op(
-                now,
-                "rollback",
-                "rollback",
-                COMPONENTS[(n % 4) as usize],
-                System::New,
-                rng.duration_ms(4000.0),
-                true,
-            );
-            rb.dataset_name = Some(format!("dataset_{n:03}"));
-            ops.push(rb);
-        }
-        let mut components: Vec<String> = ops.iter().filter_map(|o| o.component.clone()).collect();
-        components.sort();
-        components.dedup();
-        match state.store.insert_operations(&ops).await {
-            Ok(n) => {
-                state.metrics.ingested_operations.inc_by(n);
-                state.notify(Change::Operations { components });
+        if !ops.is_empty() {
+            let mut components: Vec<String> =
+                ops.iter().filter_map(|o| o.component.clone()).collect();
+            components.sort();
+            components.dedup();
+            match state.store.insert_operations(&ops).await {
+                Ok(n) => {
+                    state.metrics.ingested_operations.inc_by(n);
+                    state.notify(Change::Operations { components });
+                }
+                Err(e) => tracing::warn!("demo: could not store operations: {e}"),
             }
-            Err(e) => tracing::warn!("demo: could not store operations: {e}"),
         }
         if ticks.is_multiple_of(5)
             && let Some(sampler) = &mut host
@@ -658,20 +806,16 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
         {
             state.notify(Change::Samples);
         }
-        if ticks.is_multiple_of(30) {
-            let (suite, component, rate, _, flaky) =
-                SUITES[rng.below(SUITES.len() as u64) as usize];
-            let run = test_run(&mut rng, suite, component, now, rate, flaky);
-            if state
+        if let Some((run, component)) = test_run
+            && state
                 .store
                 .insert_test_run(&run, Some("demo"))
                 .await
                 .is_ok()
-            {
-                state.notify(Change::TestRun {
-                    component: Some(component.into()),
-                });
-            }
+        {
+            state.notify(Change::TestRun {
+                component: Some(component.into()),
+            });
         }
     }
 }
@@ -734,5 +878,112 @@ mod tests {
         let mean = (0..10_000).map(|_| r.unit()).sum::<f64>() / 10_000.0;
         assert!((mean - 0.5).abs() < 0.02, "{mean}");
         assert!((0..1000).all(|_| r.below(10) < 10));
+    }
+
+    #[test]
+    fn the_banner_says_what_the_demo_is_and_its_pace() {
+        let text = banner_text(1.0);
+        assert!(
+            text.starts_with(
+                "Demo: a simulated migration, in real time, at the pace of its own history"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("about 4320 operations and 3.5 migrations a day"),
+            "{text}"
+        );
+        assert!(banner_text(10.0).contains("at 10× the pace of its own history"));
+    }
+
+    /// After the demo has run for hours (its clock and generator driven here second by
+    /// second), today holds no more operations than a day of its history, and the forecast
+    /// has moved by at most a day per hour.
+    #[tokio::test]
+    async fn live_traffic_keeps_the_pace_of_the_history() {
+        use std::collections::BTreeMap;
+        use time::macros::datetime;
+
+        let now = datetime!(2026-10-21 09:00 UTC);
+        let monday =
+            now.date() - Duration::days(i64::from(now.weekday().number_days_from_monday()));
+        let start = monday - Duration::weeks(7);
+        let plan = mhd_core::plan::parse(&mhd_core::plan::default_plan_toml(start), "m.toml")
+            .expect("the plan");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 4)
+            .await
+            .expect("store");
+        let mut per_day: BTreeMap<time::Date, u64> = BTreeMap::new();
+        let mut rng = Rng::new(8);
+        let history = history_operations(&mut rng, &plan, now);
+        for o in &history {
+            *per_day.entry(o.timestamp.date()).or_default() += 1;
+        }
+        for chunk in history.chunks(50_000) {
+            store.insert_operations(chunk).await.expect("history");
+        }
+        let p85 = |at: OffsetDateTime| {
+            let (store, plan) = (&store, &plan);
+            async move {
+                mhd_store::gather::view_model(
+                    store,
+                    Some(plan),
+                    at,
+                    false,
+                    mhd_core::model::Options::default(),
+                )
+                .await
+                .expect("the views")
+                .summary
+                .expect("a summary")
+                .estimated_completion
+                .expect("a forecast")
+                .p85
+            }
+        };
+        let migrated = store
+            .migration_counts()
+            .await
+            .expect("counts")
+            .datasets_migrated;
+        let mut live = LiveTraffic::new(8, migrated);
+        let first = p85(now).await;
+        let hours = 12;
+        let mut at = now;
+        let mut moves = Vec::new();
+        for hour in 1..=hours {
+            let mut ops = Vec::new();
+            for _ in 0..3600 {
+                at += Duration::seconds(1);
+                ops.extend(live.tick(at).operations);
+            }
+            for o in &ops {
+                *per_day.entry(o.timestamp.date()).or_default() += 1;
+            }
+            store.insert_operations(&ops).await.expect("live");
+            moves.push((hour, p85(at).await));
+        }
+        // Over the hours, no more than a day per simulated hour (the old pace finished every
+        // dataset within the first hour, moving the date by months).
+        let last = moves.last().map_or(first, |&(_, d)| d);
+        assert!(
+            (last - first).whole_days().abs() <= hours,
+            "the forecast moved from {first} by hour: {moves:?}"
+        );
+        let today = per_day[&at.date()];
+        let busy = start + Duration::days(FIRST_BUSY_DAY);
+        let earlier: Vec<u64> = per_day.range(busy..at.date()).map(|(_, n)| *n).collect();
+        let (low, high) = (
+            earlier.iter().copied().min().expect("days"),
+            earlier.iter().copied().max().expect("days"),
+        );
+        assert!(
+            (low..=high).contains(&today),
+            "today has {today} operations, the history's days {low} to {high}"
+        );
+        // Most of today came live, at the history's pace: 21 hours of a full day's traffic.
+        let full = TRAFFIC_PER_DAY as u64;
+        assert!(today > full * 3 / 4 && today < full + 200, "{today}");
     }
 }

@@ -5,7 +5,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::compression::CompressionLayer;
@@ -247,6 +247,33 @@ async fn how(State(state): State<AppState>) -> Result<Response, ApiError> {
     )
     .map_err(|e| ApiError::internal(&e))?;
     Ok(html_response(html))
+}
+
+/// Any path no route matches, 404: under `/api/` the API's JSON error; elsewhere a page
+/// saying so, with the site's navigation and a link to the overview.
+pub(crate) async fn not_found(State(state): State<AppState>, who: Who, uri: Uri) -> Response {
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") {
+        return ApiError::not_found(format!(
+            "nothing at {path}: {} lists the API's routes",
+            routes::API_OPENAPI
+        ))
+        .into_response();
+    }
+    let plan = state.plan();
+    match crate::views::render_not_found_page(
+        path,
+        plan.as_deref().map(|p| p.migration.name.as_str()),
+        state.now(),
+        state.local_offset,
+        crate::assets::live_js_path(),
+    ) {
+        Ok(html) => html_page(
+            StatusCode::NOT_FOUND,
+            crate::chrome::fill(&html, &who.caller),
+        ),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
 }
 
 /// A page as served: HTML, never cached (it is the data of the moment).

@@ -546,3 +546,64 @@ async fn the_datasets_page_lists_filters_and_shows_a_history() {
         assert!(how.contains(&format!(r#"id="{}""#, r.id)), "{}", r.id);
     }
 }
+
+#[tokio::test]
+async fn an_unknown_page_is_a_404_page_with_the_navigation_and_a_way_home() {
+    let s = server(true, false).await;
+    for path in [
+        "/nowhere",
+        "/summary/extra",
+        "/alerts/x/y/z",
+        "/%3Cb%3Ebold",
+    ] {
+        let (status, headers, html) = get(&s.router, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "text/html; charset=utf-8",
+            "{path}"
+        );
+        assert!(html.starts_with("<!DOCTYPE html>"), "{path}");
+        assert!(
+            html.contains(r#"<nav class="site" aria-label="Pages">"#),
+            "{path}"
+        );
+        assert!(
+            html.contains("<h2 id=\"not-found-h\">Page not found</h2>"),
+            "{path}"
+        );
+        assert!(
+            html.contains(r#"<a href="/">Go to the overview</a>"#),
+            "{path}"
+        );
+        assert!(html.contains("MDM refactoring"), "{path}");
+        assert!(
+            !html.contains(r#"aria-current="page""#),
+            "{path}: no page is current"
+        );
+        assert!(
+            !html.contains("<!--mhd:"),
+            "{path}: the visitor's parts are filled in"
+        );
+    }
+    let (_, _, html) = get(&s.router, "/%3Cb%3Ebold").await;
+    assert!(html.contains("<code>/%3Cb%3Ebold</code>"), "{html}");
+}
+
+#[tokio::test]
+async fn an_unknown_api_path_keeps_the_json_error() {
+    let s = server(true, false).await;
+    for path in ["/api/v1/nothing", "/api/v2/health/summary", "/api"] {
+        let (status, headers, body) = get(&s.router, path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{path}");
+        let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(json["error"]["code"], "not_found", "{path}");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(path) && m.contains("/api/v1/openapi.json")),
+            "{body}"
+        );
+    }
+}

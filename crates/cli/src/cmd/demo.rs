@@ -15,7 +15,8 @@ pub struct DemoArgs {
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1:8000")]
     pub bind: String,
-    /// How many times faster than real time the simulated migration runs.
+    /// How many times the pace of its history the live traffic runs: 1 is real time, each day
+    /// as busy as the days before it.
     #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
     /// The seed of the simulation: the same seed tells the same story.
@@ -86,18 +87,23 @@ async fn serve_demo(
     let background = mhd_server::background::Background::start(&state, home, shown, None)
         .await
         .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
-    let live = tokio::spawn(demo::run_live(
-        state.clone(),
-        LiveOptions {
-            speed: args.speed,
-            seed: args.seed,
-        },
-    ));
+    let options = LiveOptions {
+        speed: args.speed,
+        seed: args.seed,
+    };
+    demo::set_banner(&options);
+    let live = tokio::spawn(demo::run_live(state.clone(), options));
     eprintln!(
-        "mhd: {stored} operations of history; live traffic every {:.1} s",
-        1.0 / args.speed
+        "mhd: {stored} operations of history; live traffic at {}× its pace (about {} operations \
+         and {} migrations a day)",
+        args.speed,
+        demo::TRAFFIC_PER_DAY as u64,
+        demo::MIGRATIONS_PER_DAY
     );
-    eprintln!("mhd: open http://{shown}/ — Ctrl-C stops (the demo's data is thrown away)");
+    for line in ready_lines(&shown.to_string(), home) {
+        tracing::info!("{line}");
+        eprintln!("mhd: {line}");
+    }
     let served = mhd_server::serve(listener, state, mhd_server::app::shutdown_signal()).await;
     live.abort();
     background.stop();
@@ -105,4 +111,52 @@ async fn serve_demo(
     store.close().await;
     served?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the demo says once it is up: where to open it, where its data is, and how to point
+/// the CLI at that data.
+fn ready_lines(address: &str, home: &std::path::Path) -> [String; 4] {
+    let folder = home.display().to_string();
+    let quoted = shell_word(&folder);
+    [
+        format!("open http://{address}/ — Ctrl-C stops (the demo's data is thrown away)"),
+        format!("the demo's data folder: {folder}"),
+        format!("point the CLI at it: MHD_HOME={quoted} mhd summary"),
+        format!("                and: MHD_HOME={quoted} mhd stats summary"),
+    ]
+}
+
+/// `word` as one word of a POSIX shell: as it is when it holds nothing the shell reads,
+/// else in single quotes.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty()
+        && word.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-' | ':' | '+' | ',')
+        })
+    {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_lines_name_the_folder_and_the_commands_for_it() {
+        let lines = ready_lines("127.0.0.1:8000", std::path::Path::new("/tmp/mhd-demo-7"));
+        assert_eq!(lines[1], "the demo's data folder: /tmp/mhd-demo-7");
+        assert_eq!(
+            lines[2],
+            "point the CLI at it: MHD_HOME=/tmp/mhd-demo-7 mhd summary"
+        );
+        assert!(lines[3].ends_with("MHD_HOME=/tmp/mhd-demo-7 mhd stats summary"));
+        let odd = ready_lines("127.0.0.1:8000", std::path::Path::new("/tmp/my demo's"));
+        assert_eq!(
+            odd[2],
+            "point the CLI at it: MHD_HOME='/tmp/my demo'\\''s' mhd summary"
+        );
+    }
 }

@@ -7,19 +7,44 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use mhd_core::format::terminal_safe;
-use mhd_core::plan::{self, Plan, PlanError};
+use mhd_core::plan::{self, Plan, PlanError, PlanTemplate};
 use mhd_core::time_parse::parse_date;
 use time::{Date, Duration, UtcOffset};
 
 use crate::ctx::{Ctx, usage};
 use crate::out::{Style, paint};
 
-/// Write the specification's 21-week migration as a starting plan.
+/// Write a starting plan: the specification's 21-week migration, or with the flags below the
+/// user's own (each flag replaces one part of it; the phases follow the components).
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+The datasets file (--datasets-file) is CSV, one dataset per line: name[,component[,size]].
+A first line `name,component,size` is a header and is skipped. `component` is one of the
+plan's components (--components) or empty; `size` is the dataset's size in rows, a whole
+number, or empty. A field may be quoted (\"a, b\"). A bad line is an error naming the file,
+line and field, and nothing is written.
+
+With the specification's components the phases are its eight, fitted to --weeks; with
+other components: tests, one migration phase per component, validation and cleanup.")]
 pub struct InitArgs {
+    /// The migration's name [default: "MDM refactoring"].
+    #[arg(long)]
+    pub name: Option<String>,
     /// The migration's first day [default: the Monday of this week].
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub start: Option<String>,
+    /// The planned length in weeks [default: 21].
+    #[arg(long, value_name = "W")]
+    pub weeks: Option<u32>,
+    /// How many datasets the migration moves, shared out among the components [default: 412].
+    #[arg(long, value_name = "N", conflicts_with = "datasets_file")]
+    pub datasets: Option<u32>,
+    /// The datasets, one per line of a CSV file: name[,component[,size]] (see below).
+    #[arg(long, value_name = "CSV")]
+    pub datasets_file: Option<PathBuf>,
+    /// The components' ids, comma-separated [default: storage,config,features,registration].
+    #[arg(long, value_name = "a,b,c")]
+    pub components: Option<String>,
     /// Replace an existing plan.
     #[arg(long)]
     pub force: bool,
@@ -29,8 +54,10 @@ pub struct InitArgs {
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// The plan to check [default: --plan, else the home's migration.toml].
-    #[arg(value_name = "PLAN")]
-    pub plan: Option<PathBuf>,
+    // Its own id: one named `plan` would be the global `--plan`, which then could not follow
+    // the subcommand.
+    #[arg(value_name = "PLAN", id = "file")]
+    pub file: Option<PathBuf>,
     /// Print the plan (or its mistakes) as JSON.
     #[arg(long)]
     pub json: bool,
@@ -38,16 +65,16 @@ pub struct CheckArgs {
 
 /// Runs `mhd init`.
 pub async fn init(args: InitArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let start = match &args.start {
-        Some(s) => parse_date(s).map_err(|e| usage(format!("--start: {e}")))?,
-        None => monday_of(ctx.now.to_offset(UtcOffset::UTC).date()),
-    };
+    let template = init_template(&args, ctx)?;
     let path = ctx.plan_path();
-    let text = plan::default_plan_toml(start);
-    // The template always parses unless the start is so late that the plan ends past the
-    // calendar; parsing also gives the summary below.
-    let plan = plan::parse(&text, &path.display().to_string())
-        .map_err(|_| usage(format!("--start: {start} is too late for a 21-week plan")))?;
+    let text = template.to_toml();
+    // The flags are checked above, so the plan parses; parsing also gives the summary below.
+    let plan = plan::parse(&text, &path.display().to_string()).map_err(|errors| {
+        usage(format!(
+            "these flags make a plan with mistakes:\n{}",
+            describe(&errors, "the plan")
+        ))
+    })?;
     if !args.force && path.exists() {
         return Err(usage(format!(
             "{} already exists: use --force to replace it",
@@ -71,10 +98,106 @@ pub async fn init(args: InitArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The plan the flags of `mhd init` describe: the specification's, each flag replacing its
+/// part. A bad flag is a usage error naming it.
+fn init_template(args: &InitArgs, ctx: &Ctx) -> anyhow::Result<PlanTemplate> {
+    let start = match &args.start {
+        Some(s) => parse_date(s).map_err(|e| usage(format!("--start: {e}")))?,
+        None => monday_of(ctx.now.to_offset(UtcOffset::UTC).date()),
+    };
+    let mut template = PlanTemplate::specification(start);
+    if let Some(name) = &args.name {
+        if name.trim().is_empty() {
+            return Err(usage("--name: give the migration a name"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(usage(format!(
+                "--name: {:?} holds a control character",
+                terminal_safe(name)
+            )));
+        }
+        template.name.clone_from(name);
+    }
+    if let Some(weeks) = args.weeks {
+        if weeks == 0 {
+            return Err(usage("--weeks: a migration lasts at least 1 week"));
+        }
+        template.weeks = weeks;
+    }
+    if start
+        .checked_add(Duration::weeks(i64::from(template.weeks)))
+        .is_none()
+    {
+        return Err(usage(format!(
+            "--weeks: {} weeks from {start} end past the calendar",
+            template.weeks
+        )));
+    }
+    if let Some(list) = &args.components {
+        template.components = components_flag(list)?;
+    }
+    if let Some(n) = args.datasets {
+        if n == 0 {
+            return Err(usage("--datasets: a migration moves at least 1 dataset"));
+        }
+        template.datasets = plan::Datasets::Total(n);
+    }
+    if let Some(file) = &args.datasets_file {
+        let shown = terminal_safe(&file.display().to_string()).into_owned();
+        let text = std::fs::read(file)
+            .map_err(|e| usage(format!("--datasets-file: cannot read {shown}: {e}")))
+            .and_then(|b| {
+                String::from_utf8(b)
+                    .map_err(|_| usage(format!("--datasets-file: {shown} is not UTF-8 text")))
+            })?;
+        let list = plan::datasets_from_csv(&text, &template.components).map_err(|e| {
+            usage(format!(
+                "--datasets-file: {shown}:{}: `{}`: {}",
+                e.line,
+                e.field,
+                terminal_safe(&e.message)
+            ))
+        })?;
+        template.datasets = plan::Datasets::List(list);
+    }
+    Ok(template)
+}
+
+/// The ids of `--components a,b,c`: each made of letters, digits, `_`, `-` and `.`, none twice.
+fn components_flag(list: &str) -> anyhow::Result<Vec<String>> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in list.split(',').map(str::trim) {
+        if id.is_empty() {
+            return Err(usage(format!(
+                "--components: {:?} has an empty id; give ids separated by commas, such as \
+                 api,db,jobs",
+                terminal_safe(list)
+            )));
+        }
+        if !id
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return Err(usage(format!(
+                "--components: {:?} must be made of letters, digits, `_`, `-` and `.`",
+                terminal_safe(id)
+            )));
+        }
+        if ids.iter().any(|x| x == id) {
+            return Err(usage(format!(
+                "--components: {:?} is named twice",
+                terminal_safe(id)
+            )));
+        }
+        ids.push(id.to_owned());
+    }
+    Ok(ids)
+}
+
 /// Runs `mhd check`: exit status 0 when the plan is valid, 2 when it has mistakes or cannot be
 /// read.
 pub async fn check(args: CheckArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let path = args.plan.unwrap_or_else(|| ctx.plan_path());
+    let path = args.file.unwrap_or_else(|| ctx.plan_path());
     let shown = path.display().to_string();
     let Some(source) = read_plan(&path)? else {
         return Err(usage(format!(

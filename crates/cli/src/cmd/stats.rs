@@ -144,7 +144,13 @@ pub async fn summary(args: SummaryArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let o = &s.overall;
     println!("{}", paint(c, Style::Bold, "Overall Statistics"));
     println!("  Total Operations: {}", o.total_operations);
-    println!("  Success Rate:     {}", format::percent(o.success_rate));
+    let Some(rate) = o.success_rate else {
+        println!(
+            "  No operations yet: record one with `mhd record`, or load some with `mhd ingest operations`."
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    println!("  Success Rate:     {}", format::percent(rate));
     println!(
         "  Average Duration: {}",
         format::duration_ms(o.avg_duration_ms)

@@ -140,8 +140,10 @@ pub async fn summary(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> 
         "Migrated: {}/{}    Success rate: {}    Rollbacks: {}",
         k.datasets_migrated,
         k.datasets_total,
-        k.success_rate
-            .map_or_else(|| "—".to_owned(), mhd_core::format::percent),
+        k.success_rate.map_or_else(
+            || "no migration attempts yet".to_owned(),
+            mhd_core::format::percent
+        ),
         k.rollback_count,
     );
     if let Some(h) = &k.performance_headline {

@@ -38,7 +38,7 @@ const ROOT_KEYS: &[&str] = &[
 ];
 const MIGRATION_KEYS: &[&str] = &["name", "start", "weeks"];
 const DATASETS_KEYS: &[&str] = &["total", "list"];
-const DATASET_KEYS: &[&str] = &["name", "component"];
+const DATASET_KEYS: &[&str] = &["name", "component", "size"];
 const COMPONENT_KEYS: &[&str] = &["id", "name", "rollback", "datasets"];
 const ROLLBACK_KEYS: &[&str] = &[
     "command",
@@ -140,6 +140,7 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
                     Some(DatasetSpec {
                         name: d.name?.into_inner(),
                         component: d.component.map(Spanned::into_inner),
+                        size: d.size,
                     })
                 })
                 .collect(),
@@ -181,6 +182,7 @@ enum DatasetsIn {
 struct DatasetIn {
     name: Option<Spanned<String>>,
     component: Option<Spanned<String>>,
+    size: Option<u64>,
 }
 
 struct ComponentIn {
@@ -536,6 +538,21 @@ impl<'s> Reader<'s> {
         }
     }
 
+    /// A dataset's size: a whole number from 0 up.
+    fn size(&mut self, value: &Value<'_>, what: &str) -> Option<u64> {
+        let n = self.integer(value, what)?;
+        match u64::try_from(n) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.error(
+                    value.span(),
+                    format!("{what} must be at least 0, found {n}"),
+                );
+                None
+            }
+        }
+    }
+
     /// A whole number from `min` up.
     fn count(&mut self, value: &Value<'_>, what: &str, min: u32) -> Option<u32> {
         let n = self.integer(value, what)?;
@@ -666,6 +683,9 @@ impl<'s> Reader<'s> {
                             component: t.get("component").and_then(|v| {
                                 self.reference(v, "`component` in [[datasets.list]]")
                             }),
+                            size: t
+                                .get("size")
+                                .and_then(|v| self.size(v, "`size` in [[datasets.list]]")),
                         }
                     })
                     .collect();

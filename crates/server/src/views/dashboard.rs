@@ -228,11 +228,7 @@ impl Cards {
         let o = &s.overall;
         Cards {
             total: thousands(o.total_operations),
-            success_rate: if o.total_operations == 0 {
-                DASH.to_owned()
-            } else {
-                format::percent(o.success_rate)
-            },
+            success_rate: o.success_rate.map_or(DASH.to_owned(), format::percent),
             successful: thousands(o.successful_operations),
             avg_duration: duration_or_dash(o.avg_duration_ms),
             last: o.last_operation.map(|t| Stamp::new(t, now, offset)),
@@ -539,7 +535,7 @@ mod tests {
                 overall: Overall {
                     total_operations: 0,
                     successful_operations: 0,
-                    success_rate: 0.0,
+                    success_rate: None,
                     avg_duration_ms: None,
                     last_operation: None,
                 },
@@ -612,7 +608,7 @@ mod tests {
                 overall: Overall {
                     total_operations: 1234,
                     successful_operations: 1190,
-                    success_rate: 1190.0 / 1234.0,
+                    success_rate: Some(1190.0 / 1234.0),
                     avg_duration_ms: Some(345.6),
                     last_operation: Some(NOW - Duration::minutes(2)),
                 },

@@ -26,7 +26,7 @@ pub use dashboard::render_static_dashboard;
 pub use datasets::{
     DatasetsQuery, HISTORY_ROWS as DATASET_HISTORY_ROWS, render_datasets_page, render_how_page,
 };
-pub use page::{PageKind, render_live_page, render_overview_page};
+pub use page::{PageKind, render_live_page, render_not_found_page, render_overview_page};
 pub use resources::{
     CHART_BUCKETS, CHART_METRICS, CHART_SPAN, MAX_SPAN, ResourcesData, history_buckets,
     parse_range, render_resources_page,

@@ -103,6 +103,8 @@ impl PageKind {
 pub(crate) struct LiveChrome {
     pub(crate) script: String,
     pub(crate) pages: Vec<NavLink>,
+    /// The demo's banner under the navigation ([`crate::demo::banner`]), when there is one.
+    pub(crate) banner: Option<&'static str>,
 }
 
 pub(crate) struct NavLink {
@@ -113,6 +115,11 @@ pub(crate) struct NavLink {
 
 impl LiveChrome {
     pub(crate) fn new(current: PageKind, script_src: &str) -> Self {
+        Self::of(Some(current), script_src)
+    }
+
+    /// The chrome of a page that is none of the navigation's (`current` is `None`).
+    fn of(current: Option<PageKind>, script_src: &str) -> Self {
         LiveChrome {
             script: script_src.to_owned(),
             pages: PageKind::ALL
@@ -120,11 +127,47 @@ impl LiveChrome {
                 .map(|&p| NavLink {
                     href: p.path(),
                     label: p.label(),
-                    current: p == current,
+                    current: Some(p) == current,
                 })
                 .collect(),
+            banner: crate::demo::banner(),
         }
     }
+}
+
+/// Renders the page of a path nothing is at: the site navigation, what was asked for, and a
+/// link to the overview. `migration` is the plan's name, when there is a plan.
+pub fn render_not_found_page(
+    path: &str,
+    migration: Option<&str>,
+    now: time::OffsetDateTime,
+    offset: UtcOffset,
+    script_src: &str,
+) -> Result<String, ViewError> {
+    let heading = match migration {
+        Some(n) => format!("Migration Health — {}", clip(n, MAX_NAME_CHARS)),
+        None => "mhd — operations".to_owned(),
+    };
+    let section = format!(
+        "<section id=\"not-found\" aria-labelledby=\"not-found-h\">\
+         <h2 id=\"not-found-h\">Page not found</h2>\
+         <p>Nothing is at <code>{}</code>.</p>\
+         <p><a href=\"{}\">Go to the overview</a>, or pick a page above.</p></section>",
+        crate::charts::escape(&clip(path, 200)),
+        routes::OVERVIEW,
+    );
+    let page = SectionPage {
+        title: format!("Page not found · {heading}"),
+        heading,
+        css: stylesheet(),
+        generated: Stamp::new(now, now, offset),
+        week: None,
+        live: Some(LiveChrome::of(None, script_src)),
+        section: Some(section),
+        empty: None,
+        zone: offset_label(offset),
+    };
+    Ok(page.render()?)
 }
 
 /// Why a page has nothing to show, and how to fill it.
@@ -249,8 +292,8 @@ pub fn render_live_page(
                 None,
                 Some(Empty {
                     heading: "No test runs recorded yet",
-                    text: "Test results appear once a JUnit XML report is loaded:",
-                    commands: "mhd ingest junit report.xml",
+                    text: "Test results appear once a JUnit XML report is loaded, as one run of a suite:",
+                    commands: "mhd ingest junit report.xml --suite unit",
                 }),
             ),
         },
@@ -265,8 +308,8 @@ pub fn render_live_page(
                     None,
                     Some(Empty {
                         heading: "No benchmarks recorded yet",
-                        text: "The comparison appears once benchmarks of both systems are loaded:",
-                        commands: "mhd ingest bench results.json",
+                        text: "The comparison appears once benchmarks of both systems are loaded, such as hyperfine's --export-json files:",
+                        commands: "mhd ingest bench old.json --system old\nmhd ingest bench new.json --system new",
                     }),
                 ),
             }
