@@ -5,11 +5,11 @@
 //! On SQLite, commits of other processes are noticed by `PRAGMA data_version` (looked at every
 //! [`SQLITE_POLL`]), and the lead is an exclusive lock on a file beside the store. On
 //! PostgreSQL, every write notifies the channel `mhd_changes` (a statement trigger per table;
-//! the payload is the table's name and the writing handle's origin, which each connection sets
-//! as `mhd.origin` when it connects) and the watcher listens, passing over the notifications of
-//! its own handle, whose writes the server announces itself; the lead is a session advisory
-//! lock held on a connection of its own, which the server releases when that connection or
-//! its process dies.
+//! the payload is the table's name and the writing handle's origin, which each of its
+//! connections sets as `mhd.origin` when it connects) and the watcher listens, passing over
+//! the notifications of its own handle, whose writes the server announces itself; the lead is
+//! a session advisory lock held on a connection of its own, which the server releases when
+//! that connection or its process dies.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,6 @@
--- A change notification names the table and the store handle that wrote it (the connection's
--- `mhd.origin`, set by mhd when it connects), so that a server passes over its own writes,
--- which it announces itself.
+-- A change notification names the table and the store handle that wrote it (the session
+-- setting `mhd.origin`, which mhd sets on each connection of its pool), so that a server passes
+-- over its own writes, which it announces itself.
 CREATE OR REPLACE FUNCTION mhd_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('mhd_changes',

@@ -163,8 +163,6 @@ impl PgStore {
             reason: format!("it is not a PostgreSQL URL: {e}"),
         })?;
         let origin = new_origin();
-        // Every connection of this handle says who it is: its writes' notifications carry it.
-        let options = options.options([("mhd.origin", &*origin)]);
         let unreachable = |e: sqlx::Error| StoreError::Unreachable {
             url: shown.to_string(),
             reason: describe(&e),
@@ -178,9 +176,23 @@ impl PgStore {
             .map_err(unreachable)?;
         migrate(&mut conn, shown).await?;
         conn.close().await.ok();
+        let named = origin.clone();
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(crate::busy_timeout())
+            // Every connection of this handle says who it is, for the session (a setting
+            // rather than a startup option, which connection poolers may refuse): its writes'
+            // notifications carry it.
+            .after_connect(move |conn, _| {
+                let named = named.clone();
+                Box::pin(async move {
+                    sqlx::query("SELECT set_config('mhd.origin', $1, false)")
+                        .bind(&*named)
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            })
             .connect_with(options.clone())
             .await
             .map_err(unreachable)?;
