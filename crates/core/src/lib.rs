@@ -21,6 +21,7 @@ pub mod operation;
 pub mod outlook;
 pub mod perf;
 pub mod plan;
+pub mod recent;
 pub mod sample;
 pub mod sketch;
 pub mod stats;

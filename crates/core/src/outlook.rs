@@ -421,38 +421,25 @@ struct Simulated {
 /// and yesterday's forecast, which "how it moved since yesterday" compares with, changes at
 /// most once a day: their futures, the bulk of the work, are simulated once.
 mod memo {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
     use super::{Futures, Simulated};
+    use crate::recent::Recent;
 
-    /// The most outlooks kept: today's and yesterday's, of a plan or two.
-    const KEPT: usize = 4;
-
-    type Kept = Vec<(Simulated, Arc<Option<Futures>>)>;
-
-    static LATEST: Mutex<Kept> = Mutex::new(Vec::new());
+    /// Today's and yesterday's, of a plan or two.
+    static LATEST: Recent<Simulated, Arc<Option<Futures>>> = Recent::new(4);
 
     pub(super) fn get(key: &Simulated) -> Option<Arc<Option<Futures>>> {
-        let mut kept = LATEST.lock().unwrap_or_else(|e| e.into_inner());
-        let at = kept.iter().position(|(k, _)| k == key)?;
-        let entry = kept.remove(at);
-        let found = entry.1.clone();
-        kept.push(entry);
-        Some(found)
+        LATEST.get(key)
+    }
+
+    pub(super) fn put(key: Simulated, futures: Arc<Option<Futures>>) {
+        LATEST.put(key, futures, |_| false);
     }
 
     /// Forgets every outlook kept.
     pub(super) fn clear() {
-        LATEST.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-
-    pub(super) fn put(key: Simulated, futures: Arc<Option<Futures>>) {
-        let mut kept = LATEST.lock().unwrap_or_else(|e| e.into_inner());
-        kept.retain(|(k, _)| k != &key);
-        if kept.len() >= KEPT {
-            kept.remove(0);
-        }
-        kept.push((key, futures));
+        LATEST.clear();
     }
 }
 

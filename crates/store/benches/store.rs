@@ -424,32 +424,8 @@ fn main() {
         // migrated (today's forecast changes; yesterday's, which it is compared with, does
         // not), and after an everyday operation (no forecast changes). Each write lands a
         // second later, as the live server's clock would have it.
-        let mut migrated = Vec::new();
-        let mut everyday = Vec::new();
-        for i in 0..11 {
-            let at = now - time::Duration::seconds(30 - i);
-            let mut op = NewOperation::new(at, "migration", "migrate");
-            op.dataset_name = Some(format!("written{i}"));
-            op.component = Some(COMPONENTS[i as usize % 4].into());
-            op.system = Some(System::New);
-            op.success = true;
-            store.insert_operations(&[op]).await.unwrap();
-            let t = Instant::now();
-            let model = mhd_store::gather::view_model(
-                &store,
-                Some(&plan),
-                now,
-                false,
-                mhd_core::model::Options::default(),
-            )
-            .await
-            .unwrap();
-            migrated.push(t.elapsed());
-            std::hint::black_box(model);
-            let mut op = NewOperation::new(at, TYPES[i as usize % 5], "read");
-            op.component = Some(COMPONENTS[i as usize % 4].into());
-            op.system = Some(System::Old);
-            op.success = i % 3 != 0;
+        // Stores `op`, then times the view model computed right after.
+        let model_after = async |op: NewOperation| {
             store.insert_operations(&[op]).await.unwrap();
             let t = Instant::now();
             std::hint::black_box(
@@ -463,7 +439,23 @@ fn main() {
                 .await
                 .unwrap(),
             );
-            everyday.push(t.elapsed());
+            t.elapsed()
+        };
+        let (mut migrated, mut everyday) = (Vec::new(), Vec::new());
+        for i in 0..11 {
+            let at = now - time::Duration::seconds(30 - i);
+            let component = COMPONENTS[i as usize % 4];
+            let mut op = NewOperation::new(at, "migration", "migrate");
+            op.dataset_name = Some(format!("written{i}"));
+            op.component = Some(component.into());
+            op.system = Some(System::New);
+            op.success = true;
+            migrated.push(model_after(op).await);
+            let mut op = NewOperation::new(at, TYPES[i as usize % 5], "read");
+            op.component = Some(component.into());
+            op.system = Some(System::Old);
+            op.success = i % 3 != 0;
+            everyday.push(model_after(op).await);
         }
         println!("the first view model after a write (median of 11)");
         println!(

@@ -133,6 +133,34 @@ pub struct Acknowledged {
     pub replaced: Option<Replaced>,
 }
 
+/// An earlier acknowledgement as read back from `alert_acks`: who, when (µs), why.
+pub(crate) type StoredAck = (String, i64, Option<String>);
+
+impl Acknowledged {
+    /// The acknowledgement of alert `id` just stored, and the one it replaced as read before.
+    pub(crate) fn stored(
+        id: i64,
+        by: String,
+        at: OffsetDateTime,
+        comment: Option<String>,
+        earlier: Option<StoredAck>,
+    ) -> Acknowledged {
+        Acknowledged {
+            acknowledgement: Acknowledgement {
+                alert_id: id,
+                by,
+                at,
+                comment,
+            },
+            replaced: earlier.map(|(by, at_us, comment)| Replaced {
+                by,
+                at: from_us(at_us),
+                comment,
+            }),
+        }
+    }
+}
+
 /// The name of an acknowledgement event in the history as stored.
 const ACKNOWLEDGED: &str = "acknowledged";
 /// The name an acknowledgement event is given when it replaced an earlier one.
@@ -674,7 +702,7 @@ impl AlertStore for SqliteStore {
         if state == AlertState::Resolved.as_str() {
             return Err(AlertStoreError::Resolved(id));
         }
-        let earlier: Option<(String, i64, Option<String>)> =
+        let earlier: Option<StoredAck> =
             sqlx::query_as("SELECT by, at_us, comment FROM alert_acks WHERE alert_id = ?")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -705,19 +733,7 @@ impl AlertStore for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Acknowledged {
-            acknowledgement: Acknowledgement {
-                alert_id: id,
-                by,
-                at,
-                comment,
-            },
-            replaced: earlier.map(|(by, at_us, comment)| Replaced {
-                by,
-                at: from_us(at_us),
-                comment,
-            }),
-        })
+        Ok(Acknowledged::stored(id, by, at, comment, earlier))
     }
 
     async fn acknowledgements(&self) -> Result<Vec<Acknowledgement>> {

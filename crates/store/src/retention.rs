@@ -564,42 +564,18 @@ impl<B: Backend> RetentionStore for B {
 
     async fn sample_metrics(&self, since: OffsetDateTime) -> Result<Vec<String>> {
         let mut read = self.begin_read().await?;
-        let mut out = Vec::new();
-        let mut outcome = Ok(());
-        for (table, column, at) in [
-            ("samples", "timestamp_us", to_us(since)),
-            (DAYS.table, DAYS.column, to_us(since).div_euclid(DAY_US)),
-        ] {
-            // Metrics by skipping through the index that leads with them: a few rows read per
-            // metric, each kept if it has a row in the span.
-            let rows = B::fetch(
-                &mut read,
-                &format!(
-                    "WITH RECURSIVE m(metric) AS ( \
-                       SELECT MIN(metric) FROM {table} \
-                       UNION ALL \
-                       SELECT (SELECT MIN(t.metric) FROM {table} t WHERE t.metric > m.metric) \
-                       FROM m WHERE m.metric IS NOT NULL) \
-                     SELECT metric FROM m WHERE metric IS NOT NULL AND EXISTS ( \
-                       SELECT 1 FROM {table} t WHERE t.metric = m.metric AND t.{column} >= $1)"
-                ),
-                &[Bind::Int(at)],
-            )
-            .await;
-            match rows.and_then(|rows| {
-                rows.iter()
-                    .map(|r| r.text("metric"))
-                    .collect::<Result<Vec<_>>>()
-            }) {
-                Ok(metrics) => out.extend(metrics),
-                Err(e) => {
-                    outcome = Err(e);
-                    break;
-                }
-            }
+        let outcome: Result<Vec<String>> = async {
+            let mut out =
+                metrics_of::<B>(&mut read, "samples", Some(("timestamp_us", to_us(since)))).await?;
+            let first_day = to_us(since).div_euclid(DAY_US);
+            out.extend(
+                metrics_of::<B>(&mut read, DAYS.table, Some((DAYS.column, first_day))).await?,
+            );
+            Ok(out)
         }
+        .await;
         self.end_read(read).await?;
-        outcome?;
+        let mut out = outcome?;
         out.sort();
         out.dedup();
         Ok(out)
@@ -860,26 +836,10 @@ async fn prune_sample_rollups<B: Backend>(b: &B, before: OffsetDateTime) -> Resu
         },
     ) in [MINUTES, HOURS, DAYS].into_iter().enumerate()
     {
-        // Metrics by skipping through the primary key: a few rows read per metric.
         let mut read = b.begin_read().await?;
-        let metrics = B::fetch(
-            &mut read,
-            &format!(
-                "WITH RECURSIVE m(metric) AS ( \
-                   SELECT MIN(metric) FROM {table} \
-                   UNION ALL \
-                   SELECT (SELECT MIN(t.metric) FROM {table} t WHERE t.metric > m.metric) \
-                   FROM m WHERE m.metric IS NOT NULL) \
-                 SELECT metric FROM m WHERE metric IS NOT NULL"
-            ),
-            &[],
-        )
-        .await;
+        let metrics = metrics_of::<B>(&mut read, table, None).await;
         b.end_read(read).await?;
-        let metrics = metrics?
-            .iter()
-            .map(|r| r.text("metric"))
-            .collect::<Result<Vec<_>>>()?;
+        let metrics = metrics?;
         // Rows that started before the cutoff are gone; one that straddles it stays.
         let first_kept = to_us(before).div_euclid(unit_us);
         let sql = format!(
@@ -903,6 +863,42 @@ async fn prune_sample_rollups<B: Backend>(b: &B, before: OffsetDateTime) -> Resu
         b.commit(tx).await?;
     }
     Ok(out)
+}
+
+/// The metrics of `table` (one that leads an index with `metric`), by skipping through that
+/// index: a few rows read per metric. With `(column, at)`, only those with a row whose
+/// `column` is at least `at`.
+async fn metrics_of<B: Backend>(
+    conn: &mut B::Conn,
+    table: &str,
+    since: Option<(&str, i64)>,
+) -> Result<Vec<String>> {
+    let (filter, binds) = match since {
+        Some((column, at)) => (
+            format!(
+                " AND EXISTS (SELECT 1 FROM {table} t WHERE t.metric = m.metric \
+                 AND t.{column} >= $1)"
+            ),
+            vec![Bind::Int(at)],
+        ),
+        None => (String::new(), Vec::new()),
+    };
+    B::fetch(
+        conn,
+        &format!(
+            "WITH RECURSIVE m(metric) AS ( \
+               SELECT MIN(metric) FROM {table} \
+               UNION ALL \
+               SELECT (SELECT MIN(t.metric) FROM {table} t WHERE t.metric > m.metric) \
+               FROM m WHERE m.metric IS NOT NULL) \
+             SELECT metric FROM m WHERE metric IS NOT NULL{filter}"
+        ),
+        &binds,
+    )
+    .await?
+    .iter()
+    .map(|r| r.text("metric"))
+    .collect()
 }
 
 /// Deletes the operations older than `before`, but for the types the timeline reads
@@ -1097,45 +1093,27 @@ struct BucketKey {
 /// every sample stored; the part kept here is keyed by the marks read in the read's own
 /// snapshot, so a pass run by this process, another one (`mhd retention run`) or another
 /// replica on the same database is seen by the next read.
-#[derive(Debug, Default)]
-pub struct BucketCache {
-    entries: std::sync::Mutex<Vec<(BucketKey, std::sync::Arc<Buckets>)>>,
-}
+#[derive(Debug)]
+pub struct BucketCache(mhd_core::recent::Recent<BucketKey, std::sync::Arc<Buckets>>);
 
-/// The most reads whose aggregates' part is kept: the pages' ranges, each read for a few
-/// metric groups.
-const BUCKET_CACHE_ENTRIES: usize = 16;
+impl Default for BucketCache {
+    fn default() -> BucketCache {
+        // The pages' ranges, each read for a few metric groups.
+        BucketCache(mhd_core::recent::Recent::new(16))
+    }
+}
 
 impl BucketCache {
     fn get(&self, key: &BucketKey) -> Option<std::sync::Arc<Buckets>> {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let at = entries.iter().position(|(k, _)| k == key)?;
-        // The latest used last: the first is the one to drop.
-        let entry = entries.remove(at);
-        let found = entry.1.clone();
-        entries.push(entry);
-        Some(found)
+        self.0.get(key)
     }
 
     fn put(&self, key: BucketKey, buckets: std::sync::Arc<Buckets>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         // Marks only grow: what was read under older ones is never asked for again.
-        entries
-            .retain(|(k, _)| k != &key && k.rolled_up >= key.rolled_up && k.pruned >= key.pruned);
-        if entries.len() >= BUCKET_CACHE_ENTRIES {
-            entries.remove(0);
-        }
-        entries.push((key, buckets));
-    }
-
-    /// How many reads' parts are kept.
-    pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        let (rolled_up, pruned) = (key.rolled_up, key.pruned);
+        self.0.put(key, buckets, |k| {
+            k.rolled_up < rolled_up || k.pruned < pruned
+        });
     }
 }
 

@@ -40,6 +40,22 @@ fn read(summary: &str, description: &str, schema: Value, params: Value, plan: bo
     json!({ "summary": summary, "description": description, "parameters": params, "responses": responses })
 }
 
+/// The series of samples answered by the reads of samples: each with its points, a bucket
+/// each.
+fn sample_series() -> Value {
+    json!({ "type": "array", "items": { "type": "object", "required": ["metric", "points"], "properties": {
+        "metric": { "type": "string" },
+        "component": { "type": "string", "nullable": true },
+        "labels": { "type": "object", "additionalProperties": { "type": "string" } },
+        "unit": { "type": "string", "nullable": true },
+        "points": { "type": "array", "items": { "type": "object", "required": ["start", "min", "max", "mean", "count"], "properties": {
+            "start": { "type": "string", "format": "date-time" },
+            "min": { "type": "number" },
+            "max": { "type": "number" },
+            "mean": { "type": "number" },
+            "count": { "type": "integer" } } } } } } })
+}
+
 /// The responses every write shares.
 fn write_errors(extra: &[(&str, &str)]) -> Value {
     let mut r = json!({
@@ -296,17 +312,7 @@ pub fn document() -> Value {
             "until": { "type": "string", "format": "date-time" },
             "resolution": { "type": "string", "enum": ["raw", "minute", "hour", "day"] },
             "bucket_seconds": { "type": "integer" },
-            "series": { "type": "array", "items": { "type": "object", "required": ["metric", "points"], "properties": {
-                "metric": { "type": "string" },
-                "component": { "type": "string", "nullable": true },
-                "labels": { "type": "object", "additionalProperties": { "type": "string" } },
-                "unit": { "type": "string", "nullable": true },
-                "points": { "type": "array", "items": { "type": "object", "required": ["start", "min", "max", "mean", "count"], "properties": {
-                    "start": { "type": "string", "format": "date-time" },
-                    "min": { "type": "number" },
-                    "max": { "type": "number" },
-                    "mean": { "type": "number" },
-                    "count": { "type": "integer" } } } } } } } } }),
+            "series": sample_series() } }),
             json!([
                 query(
                     "range",
@@ -337,17 +343,7 @@ pub fn document() -> Value {
             "until": { "type": "string", "format": "date-time" },
             "resolution": { "type": "string", "enum": ["raw", "minute", "hour", "day"] },
             "step_seconds": { "type": "integer" },
-            "series": { "type": "array", "items": { "type": "object", "required": ["metric", "points"], "properties": {
-                "metric": { "type": "string" },
-                "component": { "type": "string", "nullable": true },
-                "labels": { "type": "object", "additionalProperties": { "type": "string" } },
-                "unit": { "type": "string", "nullable": true },
-                "points": { "type": "array", "items": { "type": "object", "required": ["start", "min", "max", "mean", "count"], "properties": {
-                    "start": { "type": "string", "format": "date-time" },
-                    "min": { "type": "number" },
-                    "max": { "type": "number" },
-                    "mean": { "type": "number" },
-                    "count": { "type": "integer" } } } } } } } } }),
+            "series": sample_series() } }),
             json!([
                 query(
                     "metric",

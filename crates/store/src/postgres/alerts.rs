@@ -15,9 +15,9 @@ use time::OffsetDateTime;
 use super::PgStore;
 use crate::alerts::{
     Acknowledged, AlertEventRecord, AlertFilter, AlertStore, AlertStoreError, LatestVerification,
-    NewSilence, Replaced, SELECT_ALERT, SELECT_SILENCE, check_name, clean_comment, corrupt,
-    event_name, mark_reacknowledgements, names, parse_resolution, parse_severity, parse_state,
-    resolution_name, standing_failures,
+    NewSilence, SELECT_ALERT, SELECT_SILENCE, check_name, clean_comment, corrupt, event_name,
+    mark_reacknowledgements, names, parse_resolution, parse_severity, parse_state, resolution_name,
+    standing_failures,
 };
 use crate::sqlite::{from_us, to_us};
 use crate::{Result, StoreError};
@@ -302,7 +302,7 @@ impl AlertStore for PgStore {
         if state == AlertState::Resolved.as_str() {
             return Err(AlertStoreError::Resolved(id));
         }
-        let earlier: Option<(String, i64, Option<String>)> =
+        let earlier: Option<crate::alerts::StoredAck> =
             sqlx::query_as("SELECT by, at_us, comment FROM alert_acks WHERE alert_id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -336,19 +336,7 @@ impl AlertStore for PgStore {
         .await
         .map_err(StoreError::from)?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(Acknowledged {
-            acknowledgement: Acknowledgement {
-                alert_id: id,
-                by,
-                at,
-                comment,
-            },
-            replaced: earlier.map(|(by, at_us, comment)| Replaced {
-                by,
-                at: from_us(at_us),
-                comment,
-            }),
-        })
+        Ok(Acknowledged::stored(id, by, at, comment, earlier))
     }
 
     async fn acknowledgements(&self) -> Result<Vec<Acknowledgement>> {
