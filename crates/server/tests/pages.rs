@@ -284,11 +284,14 @@ async fn the_overview_has_every_live_hook() {
     assert!(html.contains(r#"<span data-live="active_migrations">1</span>"#));
     let bar = html.find(r#"data-live="progress_bar""#).unwrap();
     assert!(html[bar..].contains(r#"role="progressbar""#));
+    // Each live figure has its chart, drawn by the server and read again by the script when
+    // pushes say the figures moved.
+    let live = &html[html.find(r#"<section id="live""#).unwrap()..];
+    let live = &live[..live.find("</section>").unwrap()];
+    assert!(live.contains("data-live-refresh"));
+    assert_eq!(live.matches(r#"<svg class="chart line""#).count(), 5);
     for key in HOOKS.iter().skip(8).take(4) {
-        assert!(
-            html.contains(&format!(r#"data-live-spark="{key}""#)),
-            "{key}"
-        );
+        assert!(live.contains(&format!(r#"data-live="{key}""#)), "{key}");
     }
     // Relative times are marked for the script to refresh.
     assert!(html.contains("data-relative"));
