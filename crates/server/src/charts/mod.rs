@@ -52,6 +52,9 @@ svg.chart{display:block;width:100%;height:auto;font-size:12px}\
 svg.chart[data-ro-x]{touch-action:pan-y;cursor:crosshair}\
 svg.chart[data-ro-x]:focus-visible{outline:2px solid var(--link,#1d5fd1);outline-offset:2px}\
 svg.pb{display:block;width:100%;height:.9rem}\
+.lcharts{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,20rem),1fr));gap:.5rem 1rem;margin-top:.75rem}\
+.lcharts figure{margin:0}\
+.lcharts figcaption{font-size:.875rem}\
 svg.chart.gantt{font-size:13px;min-width:50rem}\
 svg.gantt .lg{font-size:12px}\
 :root svg.gantt .zb{fill:var(--card,#f4f6f8)}\
