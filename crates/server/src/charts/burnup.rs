@@ -25,12 +25,12 @@ pub struct Burnup<'a> {
     pub fan: Option<(Date, Date, Date)>,
 }
 
-const W: f64 = 480.0;
-const H: f64 = 236.0;
+const W: f64 = 960.0;
+const H: f64 = 300.0;
 const LEFT: f64 = 44.0;
 const RIGHT: f64 = 10.0;
 const TOP: f64 = 40.0;
-const BOTTOM: f64 = 212.0;
+const BOTTOM: f64 = 276.0;
 
 /// Days from the Unix epoch's day to `d`, as Unix seconds of its midnight (UTC).
 fn secs(d: Date) -> i64 {
@@ -127,7 +127,7 @@ pub fn burnup(b: &Burnup<'_>) -> Rendered {
         );
     }
     // Dated ticks on day or week boundaries.
-    for (t, text) in axis::time_ticks(secs(first), secs(last), time::UtcOffset::UTC, 5) {
+    for (t, text) in axis::time_ticks(secs(first), secs(last), time::UtcOffset::UTC, 10) {
         let tx = LEFT + (t - secs(first)) as f64 / 86_400.0 / span * (W - LEFT - RIGHT);
         let _ = write!(
             out,
