@@ -650,9 +650,9 @@ async fn kept_test_runs_and_benchmarks_follow_their_own_writes() {
             "the run written is read at once: {tests}"
         );
     }
-    for (system, secs) in [("old", 0.2), ("new", 0.1)] {
-        let (_, perf) = get(&s.router, "/api/v1/performance").await;
-        assert_eq!(perf["comparisons"], json!([]), "nothing to compare yet");
+    let (_, perf) = get(&s.router, "/api/v1/performance").await;
+    assert_eq!(perf["comparisons"], json!([]));
+    for (system, secs, field) in [("old", 0.2, "old_samples"), ("new", 0.1, "new_samples")] {
         let times = json!({ "results": [ { "command": "load", "times": vec![secs; 6] } ] });
         let (status, body) = send(
             &s.router,
@@ -663,13 +663,14 @@ async fn kept_test_runs_and_benchmarks_follow_their_own_writes() {
         )
         .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (_, perf) = get(&s.router, "/api/v1/performance").await;
+        assert_eq!(
+            perf["comparisons"][0][field], 6,
+            "the batch written is read at once: {perf}"
+        );
     }
     let (_, perf) = get(&s.router, "/api/v1/performance").await;
-    assert_eq!(
-        perf["comparisons"].as_array().map_or(0, Vec::len),
-        1,
-        "{perf}"
-    );
+    assert_eq!(perf["comparisons"][0]["delta_percent"], -50.0, "{perf}");
 }
 
 #[tokio::test]
