@@ -511,7 +511,7 @@ fn simulate_all(sim: &Simulated, order: &[usize]) -> Option<Futures> {
             (Run::default(), Vec::new(), Default::default(), Vec::new());
         for r in from..to {
             run.reset(days, run_seed(seed, r));
-            datasets_done(&rows, borrow, &mut run, &mut done, &mut scratch);
+            datasets_done(rows, borrow, &mut run, &mut done, &mut scratch);
             phase_ends(work, order, &done, &mut ends);
             let datasets = done.iter().copied().max().unwrap_or(0);
             let end = ends.iter().copied().max().unwrap_or(0).max(datasets);
