@@ -59,8 +59,11 @@ pub struct ResourcesData {
     pub now: OffsetDateTime,
     /// The latest figures.
     pub metrics: ResourceMetrics,
-    /// The span the charts cover, ending now: [`CHART_SPAN`] unless a range was asked for.
+    /// The span the charts cover, ending at `end`: [`CHART_SPAN`] unless a range was asked
+    /// for.
     pub span: Duration,
+    /// Where the charts end: `now` unless a range ending earlier was asked for.
+    pub end: OffsetDateTime,
     /// The charted metrics' samples of the span: the raw samples of [`CHART_SPAN`], or for a
     /// longer span one sample per series and bucket holding the bucket's mean, read from the
     /// aggregates retention keeps ([`history_buckets`]).
@@ -111,6 +114,18 @@ impl ResourcesData {
     /// [`ResourcesData::gather`] with charts over the last `span`.
     pub async fn gather_span(state: &AppState, span: Duration) -> mhd_store::Result<ResourcesData> {
         let now = state.now();
+        ResourcesData::gather_between(state, now - span, now).await
+    }
+
+    /// [`ResourcesData::gather`] with charts over `[since, end]` (the latest figures are
+    /// still those of now).
+    pub async fn gather_between(
+        state: &AppState,
+        since: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> mhd_store::Result<ResourcesData> {
+        let now = state.now();
+        let span = end - since;
         let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
         let plan = state.plan();
         let queries: Vec<(String, String)> = plan
@@ -123,7 +138,7 @@ impl ResourcesData {
                     .collect()
             })
             .unwrap_or_default();
-        let mut others: Vec<String> = state.store.sample_metrics(now - span).await?;
+        let mut others: Vec<String> = state.store.sample_metrics(since).await?;
         others.retain(|m| !SHOWN_AS_FIGURES.contains(&m.as_str()));
         others.extend(queries.iter().map(|(name, _)| name.clone()));
         others.retain(|m| !CHART_METRICS.contains(&m.as_str()));
@@ -135,20 +150,19 @@ impl ResourcesData {
             .copied()
             .chain(others.iter().map(String::as_str))
             .collect();
-        let history = if span == CHART_SPAN {
+        let history = if span == CHART_SPAN && end == now {
             state
                 .store
                 .samples_between(&metrics, now - CHART_SPAN, now + Duration::microseconds(1))
                 .await?
         } else {
             let (_, bucket, buckets): (_, Duration, _) =
-                history_buckets(state, &metrics, now, span).await?;
-            let since = now - span;
+                history_between(state, &metrics, since, end, now).await?;
             buckets
                 .into_iter()
                 .map(|b: mhd_store::retention::SampleBucket| Sample {
                     timestamp: (b.start + bucket / 2_i32)
-                        .clamp(since + Duration::microseconds(1), now),
+                        .clamp(since + Duration::microseconds(1), end),
                     value: b.mean(),
                     metric: b.metric,
                     unit: b.unit,
@@ -180,6 +194,7 @@ impl ResourcesData {
             now,
             metrics: sample::resource_metrics(&latest, now),
             span,
+            end,
             history,
             collectors: state.collectors.statuses(),
             burndowns,
@@ -247,9 +262,24 @@ pub async fn history_buckets(
     Duration,
     Vec<mhd_store::retention::SampleBucket>,
 )> {
+    history_between(state, metrics, now - span, now, now).await
+}
+
+/// [`history_buckets`] over `[since, end]`, as of `now`.
+pub async fn history_between(
+    state: &AppState,
+    metrics: &[&str],
+    since: OffsetDateTime,
+    end: OffsetDateTime,
+    now: OffsetDateTime,
+) -> mhd_store::Result<(
+    mhd_store::retention::Resolution,
+    Duration,
+    Vec<mhd_store::retention::SampleBucket>,
+)> {
     use mhd_store::retention::Resolution;
-    let since = now - span;
-    let until = now + Duration::microseconds(1);
+    let span = end - since;
+    let until = end + Duration::microseconds(1);
     let resolution =
         Resolution::for_span(since, until, now, crate::retention::settings(state).samples);
     let unit = match resolution {
@@ -356,8 +386,8 @@ struct OtherChart {
 /// The charts of the other metrics' series (at most [`MAX_OTHER_CHARTS`]), and how many
 /// series did not fit.
 fn other_charts(d: &ResourcesData) -> (Vec<OtherChart>, usize) {
-    let since = d.now - d.span;
-    let until = d.now + Duration::microseconds(1);
+    let since = d.end - d.span;
+    let until = d.end + Duration::microseconds(1);
     let mut out = Vec::new();
     let mut hidden = 0;
     for metric in &d.others {
@@ -384,7 +414,7 @@ fn other_charts(d: &ResourcesData) -> (Vec<OtherChart>, usize) {
                 note: source,
                 chart: format!(
                     r#"<p class="note">No samples in {}.</p>"#,
-                    span_words(d.span)
+                    span_words(d.window())
                 ),
             });
             continue;
@@ -426,7 +456,7 @@ fn other_charts(d: &ResourcesData) -> (Vec<OtherChart>, usize) {
                     &Scale {
                         unit: &shown_unit,
                         max: None,
-                        span: d.span,
+                        span: d.window(),
                     },
                 ),
                 title,
@@ -473,8 +503,36 @@ struct Scale<'a> {
     unit: &'a str,
     /// A fixed top (100 for percentages), else a round number above the largest value.
     max: Option<f64>,
-    /// The span the chart covers, ending now.
+    /// The span the chart covers.
+    span: Window,
+}
+
+/// The span a chart covers and how long before now it ends.
+#[derive(Debug, Clone, Copy)]
+struct Window {
     span: Duration,
+    before_now: Duration,
+}
+
+impl Window {
+    /// The last `span`, ending now.
+    #[cfg(test)]
+    fn last(span: Duration) -> Window {
+        Window {
+            span,
+            before_now: Duration::ZERO,
+        }
+    }
+}
+
+impl ResourcesData {
+    /// The span the charts cover.
+    fn window(&self) -> Window {
+        Window {
+            span: self.span,
+            before_now: (self.now - self.end).max(Duration::ZERO),
+        }
+    }
 }
 
 /// Splits a series into the runs of points drawn as one line: consecutive known points,
@@ -507,8 +565,17 @@ fn ago(d: Duration) -> String {
     }
 }
 
-/// "the last hour", "the last 6 hours", "the last 90 days".
-fn span_words(d: Duration) -> String {
+/// "the last hour", "the last 6 hours", "the last 90 days", "the 7 days up to 3 days ago".
+fn span_words(w: Window) -> String {
+    let d = w.span;
+    if w.before_now > Duration::ZERO {
+        let length = if d < Duration::days(2) {
+            format!("{} hours", d.whole_hours().max(1))
+        } else {
+            format!("{} days", d.whole_days())
+        };
+        return format!("the {length} up to {}", ago(w.before_now));
+    }
     if d == Duration::hours(1) {
         "the last hour".to_owned()
     } else if d < Duration::days(2) {
@@ -612,9 +679,21 @@ fn line_chart(title: &str, series: &[Series<'_>], scale: &Scale<'_>) -> String {
         );
     }
     for (anchor, xx, text) in [
-        ("", LEFT, ago(scale.span)),
-        ("c", LEFT + plot_w / 2.0, ago(scale.span / 2_i32)),
-        ("e", W - RIGHT, "now".to_owned()),
+        ("", LEFT, ago(scale.span.span + scale.span.before_now)),
+        (
+            "c",
+            LEFT + plot_w / 2.0,
+            ago(scale.span.span / 2_i32 + scale.span.before_now),
+        ),
+        (
+            "e",
+            W - RIGHT,
+            if scale.span.before_now > Duration::ZERO {
+                ago(scale.span.before_now)
+            } else {
+                "now".to_owned()
+            },
+        ),
     ] {
         let _ = write!(
             out,
@@ -694,9 +773,9 @@ fn line_chart(title: &str, series: &[Series<'_>], scale: &Scale<'_>) -> String {
 impl ResourcesSection {
     pub(crate) fn new(d: &ResourcesData, offset: UtcOffset) -> Self {
         let m = &d.metrics;
-        let span = d.span;
-        let since = d.now - span;
-        let until = d.now + Duration::microseconds(1);
+        let span = d.window();
+        let since = d.end - d.span;
+        let until = d.end + Duration::microseconds(1);
         let hist = |metric: &str, divide: f64| -> Vec<Option<f64>> {
             sample::history(&d.history, metric, since, until, CHART_BUCKETS)
                 .into_iter()
@@ -967,6 +1046,7 @@ pub fn render_resources_page(
     plan: Option<&Plan>,
     offset: UtcOffset,
     script_src: &str,
+    bar: Option<&super::range::RangeBar>,
 ) -> Result<String, ViewError> {
     let section = ResourcesSection::new(data, offset).render()?;
     frame(
@@ -980,7 +1060,7 @@ pub fn render_resources_page(
         }),
         data.now,
         offset,
-        LiveChrome::new(PageKind::Resources, script_src),
+        LiveChrome::new(PageKind::Resources, script_src).with_range(bar),
         Some(section),
         None,
     )
@@ -1008,7 +1088,7 @@ mod tests {
 
     #[test]
     fn charts_escape_their_labels_and_say_when_empty() {
-        let span = CHART_SPAN;
+        let span = Window::last(CHART_SPAN);
         let svg = line_chart(
             "Disk <b>",
             &[Series {
