@@ -499,8 +499,8 @@ fn the_dashboard_file_is_self_contained_and_shows_hostile_names_as_text() {
     let html = std::fs::read_to_string(&out_file).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..60]);
     assert!(
-        !html.contains("<script"),
-        "no script at all, and the hostile name is escaped"
+        !html.contains("<script>alert") && html.matches("<script").count() == 1,
+        "no script but the charts' read-out, and the hostile name is escaped"
     );
     assert!(!html.contains("<img src=x"));
     assert!(
@@ -516,6 +516,8 @@ fn the_dashboard_file_is_self_contained_and_shows_hostile_names_as_text() {
             && html.contains(r#"data-live="datasets_total">412</span>"#),
         "migrated / total"
     );
+    // The charts name the SVG namespace, which loads nothing.
+    let html = html.replace("http://www.w3.org/2000/svg", "");
     for needle in ["http://", "https://", "src=\"//", "href=\"//"] {
         assert!(
             !html.contains(needle),

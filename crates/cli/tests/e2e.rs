@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::actions::{InputSource as _, KeyAction, KeyActions};
+use fantoccini::actions::{InputSource as _, KeyAction, KeyActions, MouseActions, PointerAction};
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -27,6 +27,9 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The Tab key's WebDriver code point.
 const TAB: char = '\u{E004}';
+
+/// The left arrow key's WebDriver code point.
+const ARROW_LEFT: char = '\u{E012}';
 
 /// The password of the test's user.
 const PASSWORD: &str = "an e2e password, long enough";
@@ -338,6 +341,86 @@ async fn keyboard_reaches_every_view_with_a_visible_focus() {
             missed.is_empty(),
             "{budget} presses of Tab did not reach {missed:?} (reached {reached:?})"
         );
+        env
+    })
+    .await;
+}
+
+/// Pointing at a chart shows a read-out of its values; so does focusing it with the keyboard,
+/// where the arrow keys move the read-out from one period to the next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_reads_out_its_values_on_hover_and_keys() {
+    with_env(|env| async move {
+        env.open("/").await;
+        let css = "svg.cols[data-ro-x]";
+        let chart = env
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|_| panic!("the overview has no {css} (operations over time)"));
+        env.js(&format!(
+            "document.querySelector('{css}').scrollIntoView({{block: 'center'}})"
+        ))
+        .await;
+        let readout = format!(
+            "const t = document.querySelector('{css} .ro text'); return t ? t.textContent : null"
+        );
+        env.client
+            .perform_actions(MouseActions::new("mouse".to_owned()).then(
+                PointerAction::MoveToElement {
+                    element: chart.clone(),
+                    duration: None,
+                    x: 60.0,
+                    y: 0.0,
+                },
+            ))
+            .await
+            .expect("move the pointer over the chart");
+        let hovered = env.js(&readout).await;
+        let text = hovered
+            .as_str()
+            .unwrap_or_else(|| panic!("no read-out on hover: {hovered}"));
+        assert!(
+            text.contains("operations: ") && text.chars().any(|c| c.is_ascii_digit()),
+            "the read-out names the series and a value: {text:?}"
+        );
+        // Away from the chart the read-out goes; with the keyboard it comes back.
+        env.js("document.activeElement && document.activeElement.blur()")
+            .await;
+        env.client
+            .perform_actions(
+                MouseActions::new("mouse".to_owned()).then(PointerAction::MoveTo {
+                    duration: None,
+                    x: 1.0,
+                    y: 1.0,
+                }),
+            )
+            .await
+            .expect("move the pointer away");
+        assert_eq!(
+            env.js(&readout).await,
+            Value::Null,
+            "the read-out stays after the pointer left"
+        );
+        env.js(&format!("document.querySelector('{css}').focus()"))
+            .await;
+        let index = format!("return document.querySelector('{css}').getAttribute('data-ro-index')");
+        let last = env.js(&index).await;
+        assert!(last.is_string(), "focus shows the latest period: {last}");
+        env.press(ARROW_LEFT).await;
+        let before = env.js(&index).await;
+        let (last, before): (usize, usize) = (
+            last.as_str().unwrap().parse().unwrap(),
+            before.as_str().unwrap().parse().unwrap(),
+        );
+        assert_eq!(before + 1, last, "the left arrow moves one period back");
+        let text = env.js(&readout).await;
+        assert!(
+            text.as_str()
+                .is_some_and(|t| t.chars().any(|c| c.is_ascii_digit())),
+            "the read-out after a key press: {text}"
+        );
+        env.assert_no_console_errors().await;
         env
     })
     .await;

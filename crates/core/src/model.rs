@@ -63,9 +63,9 @@ pub struct Snapshot {
     /// Each component's operations per system over [`COMPONENT_WINDOW`].
     pub windows: Vec<WindowOf>,
     /// The last runs of every suite, oldest first per suite.
-    pub test_runs: Vec<TestRun>,
+    pub test_runs: std::sync::Arc<Vec<TestRun>>,
     /// The latest benchmark batch of every operation, system and component.
-    pub benchmarks: Vec<BenchmarkSamples>,
+    pub benchmarks: std::sync::Arc<Vec<BenchmarkSamples>>,
     /// The alerts not resolved (pending and firing).
     pub alerts: Vec<Alert>,
     /// The overall status kept over time by the server that evaluates alerts.

@@ -186,37 +186,70 @@ fn order(work: &[PhaseWork]) -> Vec<usize> {
     out
 }
 
+/// The series of an outlook laid out for the simulation: day by day, each day's counts of
+/// the targets still counted side by side (`[day × targets]`), and the targets as totals to
+/// reach. A simulated day reads one short row instead of one value from each series.
+struct DayRows {
+    /// `rows[j * width + k]`: series `k`'s count on recorded day `j`.
+    rows: Vec<i64>,
+    width: usize,
+    /// The targets, beyond reach when they do not fit.
+    targets: Vec<i64>,
+}
+
+impl DayRows {
+    fn new(series: &[Vec<i64>], targets: &[u64]) -> DayRows {
+        let width = series.len();
+        let days = series.first().map_or(0, Vec::len);
+        let mut rows = vec![0; days * width];
+        for (k, s) in series.iter().enumerate() {
+            for (j, v) in s.iter().enumerate().take(days) {
+                rows[j * width + k] = *v;
+            }
+        }
+        DayRows {
+            rows,
+            width,
+            targets: targets
+                .iter()
+                .map(|&t| i64::try_from(t).unwrap_or(i64::MAX))
+                .collect(),
+        }
+    }
+}
+
 /// One future's days (from today) at which each dataset target is reached, into `done`:
-/// `[overall, components…]`, [`NEVER`] past the horizon. `totals` is scratch space.
+/// `[overall, components…]`, [`NEVER`] past the horizon. `totals` and `open` are scratch
+/// space.
 fn datasets_done(
-    series: &[Vec<i64>],
-    targets: &[u64],
+    days: &DayRows,
     borrow: &[bool],
     run: &mut Run,
     done: &mut Vec<i64>,
-    totals: &mut Vec<i128>,
+    scratch: &mut (Vec<i64>, Vec<usize>),
 ) {
+    let (totals, open) = scratch;
+    let targets = &days.targets;
     done.clear();
-    done.extend(targets.iter().map(|&t| if t == 0 { 0 } else { NEVER }));
-    let mut left = done
-        .iter()
-        .zip(borrow)
-        .filter(|(d, b)| **d == NEVER && !**b)
-        .count();
+    done.extend(targets.iter().map(|&t| if t <= 0 { 0 } else { NEVER }));
+    // The targets still counted: not reached, not borrowing the overall's day.
+    open.clear();
+    open.extend((0..targets.len()).filter(|&k| done[k] == NEVER && !borrow[k]));
     totals.clear();
     totals.resize(targets.len(), 0);
     let mut day = 0;
-    while left > 0 && day < HORIZON_DAYS {
+    while !open.is_empty() && day < HORIZON_DAYS {
         day += 1;
-        let j = run.next_day();
-        for k in 0..targets.len() {
-            if done[k] != NEVER || borrow[k] {
-                continue;
-            }
-            totals[k] += i128::from(series[k][j]);
-            if totals[k] >= i128::from(targets[k]) {
+        let row = &days.rows[run.next_day() * days.width..][..days.width];
+        let mut i = 0;
+        while i < open.len() {
+            let k = open[i];
+            totals[k] = totals[k].saturating_add(row[k]);
+            if totals[k] >= targets[k] {
                 done[k] = day;
-                left -= 1;
+                open.swap_remove(i);
+            } else {
+                i += 1;
             }
         }
     }
@@ -370,10 +403,11 @@ pub fn outlook(input: &OutlookInput<'_>) -> Outlook {
     let mut ranked: Vec<(i64, u64)> = overall.iter().copied().zip(0..).collect();
     ranked.sort_unstable();
     let p85_run = ranked[(rank(85, runs) - 1) as usize].1;
-    let (mut run, mut done, mut totals, mut ends) =
-        (Run::default(), Vec::new(), Vec::new(), Vec::new());
+    let (mut run, mut done, mut scratch, mut ends) =
+        (Run::default(), Vec::new(), Default::default(), Vec::new());
     run.reset(window.len(), run_seed(seed, p85_run));
-    datasets_done(&series, &targets, &borrow, &mut run, &mut done, &mut totals);
+    let days = DayRows::new(&series, &targets);
+    datasets_done(&days, &borrow, &mut run, &mut done, &mut scratch);
     phase_ends(&work, &order, &done, &mut ends);
     let critical_path = critical_path(input.phases, &work, &ends, done[0]);
 
@@ -463,6 +497,8 @@ fn simulate_all(sim: &Simulated, order: &[usize]) -> Option<Futures> {
         work,
     } = sim;
     let (seed, runs, days) = (*seed, *runs, *days);
+    let rows = DayRows::new(series, targets);
+    let rows = &rows;
     // Futures that never end cost the whole horizon each: once too many of them make the
     // answer "too slow" anyway, stop. The futures are independent (each its own seed), so
     // they are shared among the machine's cores and put back in order: the answer is the
@@ -471,11 +507,11 @@ fn simulate_all(sim: &Simulated, order: &[usize]) -> Option<Futures> {
     let never = std::sync::atomic::AtomicU64::new(0);
     let simulate = |from: u64, to: u64| -> Option<Futures> {
         let mut f = Futures::with_capacity((to - from) as usize, work.len());
-        let (mut run, mut done, mut totals, mut ends) =
-            (Run::default(), Vec::new(), Vec::new(), Vec::new());
+        let (mut run, mut done, mut scratch, mut ends) =
+            (Run::default(), Vec::new(), Default::default(), Vec::new());
         for r in from..to {
             run.reset(days, run_seed(seed, r));
-            datasets_done(series, targets, borrow, &mut run, &mut done, &mut totals);
+            datasets_done(&rows, borrow, &mut run, &mut done, &mut scratch);
             phase_ends(work, order, &done, &mut ends);
             let datasets = done.iter().copied().max().unwrap_or(0);
             let end = ends.iter().copied().max().unwrap_or(0).max(datasets);

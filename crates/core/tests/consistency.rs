@@ -300,7 +300,7 @@ fn migration() -> impl Strategy<Value = Migration> {
                             successes: 9,
                             rollbacks: 1,
                             windows,
-                            benchmarks,
+                            benchmarks: benchmarks.into(),
                             alerts,
                             ..Snapshot::default()
                         },

@@ -40,12 +40,6 @@
     if (hasB) return bytesText(b);
     return "no data";
   };
-  // A gauge keeps its value between readings: a bucket without a sample holds the one before.
-  const held = (points) => {
-    const first = points.find((v) => v != null && isFinite(v));
-    let last = first == null ? 0 : first;
-    return points.map((v) => (v != null && isFinite(v) ? (last = v) : last));
-  };
   const changeText = (c) => {
     if (c == null || !isFinite(c)) return "no previous window to compare";
     return (c >= 0 ? "+" : "") + c.toFixed(1) + "% vs the previous window";
@@ -154,31 +148,6 @@
     if (d.overall_health) applyHealth(d.overall_health);
   };
 
-  const SVG = "http://www.w3.org/2000/svg";
-  const applySpark = (holder, values) => {
-    const svg = holder.querySelector("svg");
-    if (!svg) return;
-    const vals = values.map((v) => (v == null || !isFinite(v) ? 0 : v));
-    let line = svg.querySelector("polyline");
-    if (vals.length === 0) {
-      if (line) line.remove();
-      return;
-    }
-    const lo = Math.min(...vals);
-    const hi = Math.max(...vals);
-    const y = (v) => (hi > lo ? 19 - ((v - lo) / (hi - lo)) * 18 : 10);
-    const pts =
-      vals.length === 1
-        ? [[0, y(vals[0])], [100, y(vals[0])]]
-        : vals.map((v, i) => [(i * 100) / (vals.length - 1), y(v)]);
-    if (!line) {
-      line = doc.createElementNS(SVG, "polyline");
-      line.setAttribute("class", "ln");
-      svg.appendChild(line);
-    }
-    line.setAttribute("points", pts.map(([a, b]) => num(a) + "," + num(b)).join(" "));
-  };
-
   const FIGURES = ["operations_per_second", "errors_per_minute", "mean_duration_ms", "p95_duration_ms"];
   const applyLive = (m) => {
     if (!m) return;
@@ -187,9 +156,6 @@
       if (!f) continue;
       setText(key, figureText(key, f.value));
       for (const el of all('[data-live-change="' + key + '"]')) el.textContent = changeText(f.change_percent);
-      if (Array.isArray(f.sparkline)) {
-        for (const el of all('[data-live-spark="' + key + '"]')) applySpark(el, f.sparkline);
-      }
     }
     const pct = m.memory_percent || null;
     const bytes = m.memory_bytes || null;
@@ -198,8 +164,6 @@
     for (const el of all('[data-live-change="memory"]')) {
       el.textContent = mem ? changeText(mem.change_percent) : "no memory samples in the last two windows";
     }
-    const memSpark = mem && Array.isArray(mem.sparkline) ? held(mem.sparkline) : [];
-    for (const el of all('[data-live-spark="memory"]')) applySpark(el, memSpark);
     if (typeof m.active_migrations === "number") setText("active_migrations", thousands(m.active_migrations));
     if (typeof m.operations === "number") setText("window_operations", thousands(m.operations));
     if (typeof m.errors === "number") setText("window_errors", thousands(m.errors));
@@ -228,10 +192,12 @@
   };
 
   // ---- sections read again from the server ----
-  // A section marked `data-live-refresh` (the resource page's, the charts and lists over time,
-  // the time range picker) shows figures the pushes do not carry: when a push says the data
-  // changed, the page's own HTML is fetched again (at most every 10 s), with the page's query
-  // string so that its time range is kept, and the section is replaced by its fresh copy. The new nodes come from this
+  // A section marked `data-live-refresh` (the resource page's, the live metrics with their
+  // charts, the charts and lists over time, the time range picker) shows what the pushes do
+  // not carry: when a push says the data changed, the page's own HTML is fetched again (at
+  // most every 10 s), with the page's query string so that its time range is kept, and the
+  // section is replaced by its fresh copy. So every chart is drawn by the server alone, by one
+  // set of geometry rules, and the pushed figures beside it update at once. The new nodes come from this
   // server's rendered page, parsed by DOMParser (which runs no script), never from pushed text.
   // A section holding the keyboard focus is left alone, so reading it is not interrupted.
   const REFRESH_MS = 10000;

@@ -8,8 +8,29 @@ use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// The pages' script: live updates, reconnection, preferences, notifications.
-pub const LIVE_JS: &str = include_str!("../assets/live.js");
+/// The charts' read-outs (pointer, touch and keyboard), driven by the charts' data attributes:
+/// part of [`LIVE_JS`], and inline in the static dashboard file.
+pub const CHARTS_JS: &str = include_str!("../assets/charts.js");
+/// [`CHARTS_JS`] as the static dashboard file inlines it: without its comment lines and
+/// indentation (the file is meant to stay small).
+pub fn charts_js_inline() -> &'static str {
+    static JS: OnceLock<String> = OnceLock::new();
+    JS.get_or_init(|| {
+        CHARTS_JS
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
+
+/// The pages' script: the charts' read-outs, live updates, reconnection, preferences,
+/// notifications.
+pub const LIVE_JS: &str = concat!(
+    include_str!("../assets/charts.js"),
+    include_str!("../assets/live.js")
+);
 /// The service worker: the last seen pages when offline.
 pub const SW_JS: &str = include_str!("../assets/sw.js");
 

@@ -108,6 +108,12 @@ pub struct Inner {
     pub views_version: AtomicU64,
     /// The view model (every figure of every view), computed once per version.
     pub views: Cache<ViewModel>,
+    /// Bumped by every announced test run, benchmarks and write of another process: the key
+    /// of [`Inner::records`].
+    pub records_version: AtomicU64,
+    /// The latest test runs and benchmarks the view model reads, read again only when they
+    /// may have changed (writes of operations, the bulk of the writes, leave them).
+    pub records: Cache<mhd_store::gather::Records>,
     /// What the dashboard pages show but the live figures, gathered once per version.
     pub dashboard: Cache<DashboardData>,
     /// The live figures of the overview and the live metrics page, once per version.
@@ -176,6 +182,8 @@ impl AppState {
             version: AtomicU64::new(0),
             views_version: AtomicU64::new(0),
             views: Cache::default(),
+            records_version: AtomicU64::new(0),
+            records: Cache::default(),
             dashboard: Cache::default(),
             page_live: Cache::default(),
             page_alerts: Cache::default(),
@@ -247,6 +255,12 @@ impl AppState {
         if change != Change::Samples {
             self.0.views_version.fetch_add(1, Ordering::SeqCst);
         }
+        if matches!(
+            change,
+            Change::TestRun { .. } | Change::Benchmarks | Change::External
+        ) {
+            self.0.records_version.fetch_add(1, Ordering::SeqCst);
+        }
         self.0.version.fetch_add(1, Ordering::SeqCst);
         let _ = self.0.changes.send(change);
     }
@@ -268,14 +282,23 @@ impl AppState {
         self.views
             .get_or_compute(version, || async {
                 let started = Instant::now();
-                let model = mhd_store::gather::view_model(
-                    &self.store,
-                    self.plan().as_deref(),
-                    self.now(),
-                    false,
-                    mhd_core::model::Options::default(),
-                )
-                .await;
+                let records = self
+                    .records
+                    .get_or_compute(self.0.records_version.load(Ordering::SeqCst), || {
+                        mhd_store::gather::records(&self.store)
+                    })
+                    .await?;
+                let now = self.now();
+                let model = mhd_store::gather::snapshot_with(&self.store, now, false, &records)
+                    .await
+                    .map(|snap| {
+                        mhd_core::model::build(
+                            self.plan().as_deref(),
+                            &snap,
+                            now,
+                            mhd_core::model::Options::default(),
+                        )
+                    });
                 tracing::debug!(
                     version,
                     ms = started.elapsed().as_secs_f64() * 1e3,

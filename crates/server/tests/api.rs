@@ -613,6 +613,65 @@ async fn junit_reports_are_stored_or_refused_with_their_place() {
     );
 }
 
+/// The view model keeps the latest test runs and benchmarks while only operations are
+/// written; a test run or a benchmark written is in the very next read.
+#[tokio::test]
+async fn kept_test_runs_and_benchmarks_follow_their_own_writes() {
+    let s = server(true).await;
+    let (_, tests) = get(&s.router, "/api/v1/tests").await;
+    assert_eq!(tests["suites"], json!([]));
+    let op = json!({ "timestamp": "2025-03-01T09:00:00Z", "metric_type": "dataset_read",
+        "operation": "read", "component": "storage", "success": true });
+    let (status, body) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/operations",
+        Some("application/json"),
+        op.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, tests) = get(&s.router, "/api/v1/tests").await;
+    assert_eq!(tests["suites"], json!([]), "kept across the operation");
+    for (suite, expected) in [("unit", 1), ("integration", 2)] {
+        let (status, body) = send(
+            &s.router,
+            Method::POST,
+            &format!("/api/v1/tests/junit?suite={suite}&run_at=2025-03-01T10:00:00Z"),
+            Some("application/xml"),
+            r#"<testsuite name="s" tests="1"><testcase classname="a" name="one"/></testsuite>"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (_, tests) = get(&s.router, "/api/v1/tests").await;
+        assert_eq!(
+            tests["suites"].as_array().map_or(0, Vec::len),
+            expected,
+            "the run written is read at once: {tests}"
+        );
+    }
+    for (system, secs) in [("old", 0.2), ("new", 0.1)] {
+        let (_, perf) = get(&s.router, "/api/v1/performance").await;
+        assert_eq!(perf["comparisons"], json!([]), "nothing to compare yet");
+        let times = json!({ "results": [ { "command": "load", "times": vec![secs; 6] } ] });
+        let (status, body) = send(
+            &s.router,
+            Method::POST,
+            &format!("/api/v1/benchmarks?system={system}&format=hyperfine"),
+            Some("application/json"),
+            times.to_string(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (_, perf) = get(&s.router, "/api/v1/performance").await;
+    assert_eq!(
+        perf["comparisons"].as_array().map_or(0, Vec::len),
+        1,
+        "{perf}"
+    );
+}
+
 #[tokio::test]
 async fn benchmarks_are_stored_and_compared() {
     let s = server(false).await;

@@ -251,7 +251,7 @@ async fn pages_load_the_hashed_script_which_is_served_immutable() {
 }
 
 #[tokio::test]
-async fn the_static_dashboard_file_stays_without_script() {
+async fn the_static_dashboard_file_has_only_the_charts_inline_script() {
     let dir = tempfile::tempdir().unwrap();
     let store = Database::open_file(&dir.path().join("mhd.db"), 4)
         .await
@@ -262,7 +262,13 @@ async fn the_static_dashboard_file_stays_without_script() {
         .await
         .unwrap();
     let html = mhd_server::views::render_static_dashboard(&data, time::UtcOffset::UTC).unwrap();
-    assert!(!html.contains("<script"));
+    // No live script, no script loaded from anywhere: only the charts' read-outs, inline.
+    assert_eq!(html.matches("<script").count(), 1);
+    assert!(html.contains(&format!(
+        "<script>{}</script>",
+        mhd_server::assets::charts_js_inline()
+    )));
+    assert!(!html.contains("<script src"));
     assert!(!html.contains("<button"));
     assert!(!html.contains(r#"class="site""#));
     // The same view code: the live page carries the same figures.
@@ -284,11 +290,14 @@ async fn the_overview_has_every_live_hook() {
     assert!(html.contains(r#"<span data-live="active_migrations">1</span>"#));
     let bar = html.find(r#"data-live="progress_bar""#).unwrap();
     assert!(html[bar..].contains(r#"role="progressbar""#));
+    // Each live figure has its chart, drawn by the server and read again by the script when
+    // pushes say the figures moved.
+    let live = &html[html.find(r#"<section id="live""#).unwrap()..];
+    let live = &live[..live.find("</section>").unwrap()];
+    assert!(live.contains("data-live-refresh"));
+    assert_eq!(live.matches(r#"<svg class="chart line""#).count(), 5);
     for key in HOOKS.iter().skip(8).take(4) {
-        assert!(
-            html.contains(&format!(r#"data-live-spark="{key}""#)),
-            "{key}"
-        );
+        assert!(live.contains(&format!(r#"data-live="{key}""#)), "{key}");
     }
     // Relative times are marked for the script to refresh.
     assert!(html.contains("data-relative"));

@@ -338,7 +338,7 @@ fn main() {
                 .unwrap();
         let now = end;
         check_not_empty(&store, &plan, now).await;
-        // MHD_BENCH_PROFILE_BUILD=N computes the figures N times over one snapshot and stops:
+        // MHD_BENCH_PROFILE_BUILD=N computes the figures N times from nothing over one snapshot and stops:
         // for a profiler.
         if let Some(n) = std::env::var("MHD_BENCH_PROFILE_BUILD")
             .ok()
@@ -347,7 +347,10 @@ fn main() {
             let snap = mhd_store::gather::snapshot(&store, now, false)
                 .await
                 .unwrap();
+            let t = Instant::now();
             for _ in 0..n {
+                // From nothing each time: the forecast's futures are simulated again.
+                mhd_core::outlook::forget_simulated_futures();
                 std::hint::black_box(mhd_core::model::build(
                     Some(&plan),
                     &snap,
@@ -355,6 +358,10 @@ fn main() {
                     mhd_core::model::Options::default(),
                 ));
             }
+            println!(
+                "the figures from nothing, {n} times: {:.2} ms each",
+                t.elapsed().as_secs_f64() * 1e3 / f64::from(n)
+            );
             return;
         }
         let mut summary = Vec::new();
@@ -420,26 +427,28 @@ fn main() {
             "  mhd dashboard data (every view)            {:>9.2} ms",
             median(dashboard).as_secs_f64() * 1e3
         );
-        // The first view model after a write, as a server computes it: after a dataset
+        // The first view model after a write, as a server computes it (`AppState::model`): after a dataset
         // migrated (today's forecast changes; yesterday's, which it is compared with, does
         // not), and after an everyday operation (no forecast changes). Each write lands a
         // second later, as the live server's clock would have it.
         // Stores `op`, then times the view model computed right after.
+        // As a server does, the test runs and benchmarks are kept while only operations are
+        // written (it reads them again when a test run or a benchmark is announced).
+        let records = mhd_store::gather::records(&store).await.unwrap();
         let model_after = async |op: NewOperation| {
             store.insert_operations(&[op]).await.unwrap();
             let t = Instant::now();
-            std::hint::black_box(
-                mhd_store::gather::view_model(
-                    &store,
-                    Some(&plan),
-                    now,
-                    false,
-                    mhd_core::model::Options::default(),
-                )
+            let snap = mhd_store::gather::snapshot_with(&store, now, false, &records)
                 .await
-                .unwrap(),
-            );
-            t.elapsed()
+                .unwrap();
+            let read = t.elapsed();
+            std::hint::black_box(mhd_core::model::build(
+                Some(&plan),
+                &snap,
+                now,
+                mhd_core::model::Options::default(),
+            ));
+            (t.elapsed(), read)
         };
         let (mut migrated, mut everyday) = (Vec::new(), Vec::new());
         for i in 0..11 {
@@ -457,15 +466,71 @@ fn main() {
             op.success = i % 3 != 0;
             everyday.push(model_after(op).await);
         }
+        // Where a snapshot read's time goes, part by part (median of 11 each).
+        let mut parts: Vec<(&str, Vec<Duration>)> = Vec::new();
+        for _ in 0..11 {
+            use mhd_store::alerts::AlertStore;
+            let mut timed = Vec::new();
+            let t = Instant::now();
+            std::hint::black_box(store.datasets(None).await.unwrap());
+            timed.push(("datasets", t.elapsed()));
+            let t = Instant::now();
+            std::hint::black_box(store.migration_days(None).await.unwrap());
+            timed.push(("migration days and counts", t.elapsed()));
+            let t = Instant::now();
+            for ty in [
+                mhd_core::timeline::MILESTONE,
+                mhd_core::timeline::PHASE_COMPLETE,
+            ] {
+                std::hint::black_box(store.first_success_by_name(ty).await.unwrap());
+            }
+            timed.push(("milestone and phase marks", t.elapsed()));
+            let t = Instant::now();
+            std::hint::black_box(
+                store
+                    .component_windows(now - mhd_store::gather::COMPONENT_WINDOW, now)
+                    .await
+                    .unwrap(),
+            );
+            timed.push(("component windows (7 days)", t.elapsed()));
+            let t = Instant::now();
+            std::hint::black_box(
+                store
+                    .recent_test_runs(mhd_core::testview::TREND_RUNS as u32)
+                    .await
+                    .unwrap(),
+            );
+            timed.push(("latest test runs", t.elapsed()));
+            let t = Instant::now();
+            std::hint::black_box(store.latest_benchmarks().await.unwrap());
+            timed.push(("latest benchmarks", t.elapsed()));
+            let t = Instant::now();
+            std::hint::black_box(store.open_alerts().await.unwrap());
+            std::hint::black_box(store.health_state().await.unwrap());
+            timed.push(("open alerts and health", t.elapsed()));
+            for (i, (name, d)) in timed.into_iter().enumerate() {
+                if parts.len() <= i {
+                    parts.push((name, Vec::new()));
+                }
+                parts[i].1.push(d);
+            }
+        }
+        println!("the snapshot read, part by part (median of 11)");
+        for (name, d) in parts {
+            println!("  {name:<42} {:>9.2} ms", median(d).as_secs_f64() * 1e3);
+        }
         println!("the first view model after a write (median of 11)");
-        println!(
-            "  after a dataset migrated                   {:>9.2} ms",
-            median(migrated).as_secs_f64() * 1e3
-        );
-        println!(
-            "  after an everyday operation                {:>9.2} ms",
-            median(everyday).as_secs_f64() * 1e3
-        );
+        for (name, times) in [
+            ("after a dataset migrated", migrated),
+            ("after an everyday operation", everyday),
+        ] {
+            let (total, read): (Vec<_>, Vec<_>) = times.into_iter().unzip();
+            println!(
+                "  {name:<42} {:>9.2} ms (the snapshot read {:.2} ms)",
+                median(total).as_secs_f64() * 1e3,
+                median(read).as_secs_f64() * 1e3
+            );
+        }
         store.close().await;
     });
 }

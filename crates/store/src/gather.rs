@@ -5,6 +5,10 @@ use mhd_core::dashboard::{DashboardData, MigrationProgress, MigrationViews};
 use mhd_core::model::{self, Options, Snapshot, ViewModel, WindowOf};
 use mhd_core::plan::Plan;
 use mhd_core::timeline::{self, Marks};
+use std::sync::Arc;
+
+use mhd_core::perf::BenchmarkSamples;
+use mhd_core::testrun::TestRun;
 use time::{Duration, OffsetDateTime};
 
 pub use mhd_core::model::COMPONENT_WINDOW;
@@ -92,6 +96,30 @@ pub async fn dashboard_with_model<S: Store>(
     })
 }
 
+/// What a snapshot reads that only writes of test runs and benchmarks change: the latest
+/// runs of every suite and the latest benchmarks. A server keeps it between writes of
+/// operations (the bulk of its writes), and reads it again when a test run, a benchmark or
+/// another process's write is announced ([`snapshot_with`]).
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    /// The last runs of every suite, oldest first per suite.
+    pub test_runs: Arc<Vec<TestRun>>,
+    /// The latest benchmark batch of every operation, system and component.
+    pub benchmarks: Arc<Vec<BenchmarkSamples>>,
+}
+
+/// Reads the [`Records`] a snapshot takes.
+pub async fn records<S: Store>(store: &S) -> Result<Records> {
+    let test_runs = store
+        .recent_test_runs(mhd_core::testview::TREND_RUNS as u32)
+        .await?;
+    let benchmarks = store.latest_benchmarks().await?;
+    Ok(Records {
+        test_runs: Arc::new(test_runs),
+        benchmarks: Arc::new(benchmarks),
+    })
+}
+
 /// Reads everything the views are computed from, as of `now`: as kept (`as_of` false), or as
 /// the operations before `now` alone tell it (for a view of a past moment; test runs and
 /// benchmarks are the latest stored up to then, and alerts, which say nothing of that moment,
@@ -100,6 +128,18 @@ pub async fn snapshot<S: Store + AlertStore>(
     store: &S,
     now: OffsetDateTime,
     as_of: bool,
+) -> Result<Snapshot> {
+    let records = records(store).await?;
+    snapshot_with(store, now, as_of, &records).await
+}
+
+/// [`snapshot`] with the test runs and benchmarks read already: `records` must be what
+/// [`records`] would read now.
+pub async fn snapshot_with<S: Store + AlertStore>(
+    store: &S,
+    now: OffsetDateTime,
+    as_of: bool,
+    records: &Records,
 ) -> Result<Snapshot> {
     let until = as_of.then_some(now);
     let datasets = store.datasets(until).await?;
@@ -127,11 +167,19 @@ pub async fn snapshot<S: Store + AlertStore>(
             durations: w.durations,
         })
         .collect();
-    let mut test_runs = store
-        .recent_test_runs(mhd_core::testview::TREND_RUNS as u32)
-        .await?;
-    test_runs.retain(|r| r.run_at <= now);
-    let benchmarks = store.latest_benchmarks().await?;
+    // Runs stamped after `now` are not seen yet; shared as read when there are none.
+    let test_runs = if records.test_runs.iter().all(|r| r.run_at <= now) {
+        Arc::clone(&records.test_runs)
+    } else {
+        Arc::new(
+            records
+                .test_runs
+                .iter()
+                .filter(|r| r.run_at <= now)
+                .cloned()
+                .collect(),
+        )
+    };
     let (alerts, health) = if as_of {
         (Vec::new(), None)
     } else {
@@ -146,7 +194,7 @@ pub async fn snapshot<S: Store + AlertStore>(
         marks,
         windows,
         test_runs,
-        benchmarks,
+        benchmarks: Arc::clone(&records.benchmarks),
         alerts,
         health,
     })

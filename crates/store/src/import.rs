@@ -112,8 +112,22 @@ impl SqliteStore {
             op.import_key = op.import_key.as_deref().map(narrow_key);
         }
         let keys: Vec<&str> = ops.iter().filter_map(|o| o.import_key.as_deref()).collect();
-        for chunk in keys.chunks(LOOKUP_CHUNK) {
-            present.extend(lookup(chunk).fetch_all(&mut *w.tx).await?);
+        // Rows come in id order and their keys sort as the ids do, so a batch imported for the
+        // first time has every key above the largest stored: one probe of the index's end
+        // then stands for the lookups of the whole batch.
+        let largest: Option<String> = sqlx::query_scalar(
+            "SELECT MAX(import_key) FROM operations WHERE import_key IS NOT NULL",
+        )
+        .fetch_one(&mut *w.tx)
+        .await?;
+        let all_new = match (&largest, keys.iter().min()) {
+            (_, None) | (None, _) => true,
+            (Some(largest), Some(least)) => *least > largest.as_str(),
+        };
+        if !all_new {
+            for chunk in keys.chunks(LOOKUP_CHUNK) {
+                present.extend(lookup(chunk).fetch_all(&mut *w.tx).await?);
+            }
         }
         let before = ops.len();
         ops.retain(|op| match &op.import_key {

@@ -23,7 +23,6 @@
 
 use mhd_store::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -36,7 +35,7 @@ use time::{Date, OffsetDateTime};
 
 use super::CollectError;
 use crate::AppState;
-use crate::charts::{escape, nice_ceiling, num, truncate};
+use crate::charts::{LineChart, LineStyle, Series, Size, Unit, line_chart, truncate};
 
 /// The metric of the matches left at each commit.
 pub const MATCHES_METRIC: &str = "code_matches_remaining";
@@ -492,111 +491,50 @@ pub fn burndown_of(
         .collect()
 }
 
-/// The burndown as an SVG line chart: one stepped line per component (told apart by a dash
-/// pattern as well as its label at the line's end), time across, matches left up, a y axis
-/// topped by a round maximum, first and last dates below. Styled by [`crate::charts::CSS`];
-/// every caller-supplied text is escaped.
+/// The burndown as a chart ([`crate::charts::line_chart`]): one stepped line per component
+/// (told apart by a dash pattern as well as by the legend), time across from the first counted
+/// commit to the last, matches left up, with its read-out and its table of figures.
 pub fn burndown_chart(series: &[BurndownSeries], aria_label: &str) -> String {
-    const W: f64 = 640.0;
-    const H: f64 = 240.0;
-    const LEFT: f64 = 48.0;
-    const RIGHT: f64 = 120.0;
-    const TOP: f64 = 12.0;
-    const BOTTOM: f64 = 28.0;
     const DASHES: [&str; 4] = ["", "6 3", "2 3", "8 3 2 3"];
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        r#"<svg class="chart burndown" role="img" aria-label="{}" viewBox="0 0 {} {}">"#,
-        escape(aria_label),
-        num(W),
-        num(H)
-    );
-    let points: Vec<&(OffsetDateTime, f64)> = series.iter().flat_map(|s| &s.points).collect();
-    let (Some(first), Some(last)) = (
-        points.iter().map(|p| p.0).min(),
-        points.iter().map(|p| p.0).max(),
-    ) else {
-        let _ = write!(
-            out,
-            r#"<text class="c m" x="{}" y="{}">No commits counted yet</text></svg>"#,
-            num(W / 2.0),
-            num(H / 2.0)
-        );
-        return out;
-    };
-    let max = nice_ceiling(points.iter().map(|p| p.1).fold(0.0, f64::max));
-    let span = (last - first).as_seconds_f64().max(1.0);
-    let x = |t: OffsetDateTime| LEFT + (t - first).as_seconds_f64() / span * (W - LEFT - RIGHT);
-    let y = |v: f64| TOP + (1.0 - v.max(0.0) / max) * (H - TOP - BOTTOM);
-    // Axes, the maximum and zero, the first and last dates.
-    let _ = write!(
-        out,
-        r#"<line class="ax" x1="{l}" y1="{b}" x2="{r}" y2="{b}"/><line class="ax" x1="{l}" y1="{t}" x2="{l}" y2="{b}"/><line class="gr" x1="{l}" y1="{t}" x2="{r}" y2="{t}"/><text class="e m" x="{lt}" y="{ty}">{max}</text><text class="e m" x="{lt}" y="{by}">0</text><text class="m" x="{l}" y="{dy}">{d0}</text><text class="e m" x="{r}" y="{dy}">{d1}</text>"#,
-        l = num(LEFT),
-        r = num(W - RIGHT),
-        t = num(TOP),
-        b = num(H - BOTTOM),
-        lt = num(LEFT - 6.0),
-        ty = num(TOP + 4.0),
-        by = num(H - BOTTOM),
-        dy = num(H - 8.0),
-        max = num(max),
-        d0 = day_text(first),
-        d1 = day_text(last),
-    );
-    for (i, s) in series.iter().enumerate() {
-        if s.points.is_empty() {
-            continue;
-        }
-        let mut path = String::new();
-        let mut prev_y = None;
-        for (t, v) in &s.points {
-            let (px, py) = (x(*t), y(*v));
-            match prev_y {
-                None => {
-                    let _ = write!(path, "M{} {}", num(px), num(py));
-                }
-                Some(last_y) => {
-                    let _ = write!(
-                        path,
-                        " L{} {} L{} {}",
-                        num(px),
-                        num(last_y),
-                        num(px),
-                        num(py)
-                    );
-                }
-            }
-            prev_y = Some(py);
-        }
-        let dash = DASHES[i % DASHES.len()];
-        let (lt, lv) = s.points[s.points.len() - 1];
-        let _ = write!(
-            out,
-            r#"<g><title>{title}</title><path class="ln" d="{path}"{dash}/><text x="{tx}" y="{ty}">{label}</text></g>"#,
-            title = escape(&format!(
-                "{}: {} left at {}",
-                s.component,
-                num(lv),
-                day_text(lt)
-            )),
-            dash = if dash.is_empty() {
-                String::new()
-            } else {
-                format!(r#" stroke-dasharray="{dash}""#)
+    let points: Vec<Vec<(i64, f64)>> = series
+        .iter()
+        .map(|s| {
+            s.points
+                .iter()
+                .map(|(t, v)| (t.unix_timestamp(), *v))
+                .collect()
+        })
+        .collect();
+    let first = points.iter().flatten().map(|p| p.0).min().unwrap_or(0);
+    let last = points.iter().flatten().map(|p| p.0).max().unwrap_or(0);
+    let lines: Vec<Series<'_>> = series
+        .iter()
+        .zip(&points)
+        .enumerate()
+        .map(|(i, (s, points))| Series {
+            name: &s.component,
+            points,
+            style: match DASHES[i % DASHES.len()] {
+                "" => LineStyle::Line,
+                d => LineStyle::Pattern(d),
             },
-            tx = num(x(lt) + 6.0),
-            ty = num(y(lv) + 4.0),
-            label = escape(&format!("{} {}", truncate(&s.component, 12), num(lv))),
-        );
-    }
-    out.push_str("</svg>");
-    out
-}
-
-fn day_text(t: OffsetDateTime) -> String {
-    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+            step: true,
+        })
+        .collect();
+    line_chart(&LineChart {
+        title: aria_label,
+        unit: Unit::Other("matches"),
+        // One commit alone still gets a day's width.
+        start: first.min(last - 86_400),
+        end: last,
+        offset: time::UtcOffset::UTC,
+        series: &lines,
+        top: None,
+        max_gap: i64::MAX,
+        size: Size::Wide,
+        empty_text: "No commits counted yet",
+    })
+    .html()
 }
 
 #[cfg(test)]
@@ -668,9 +606,10 @@ mod tests {
         let storage: Vec<f64> = series[1].points.iter().map(|p| p.1).collect();
         assert_eq!(storage, vec![19.0, 13.0, 7.0]);
         let svg = burndown_chart(&series, "Burndown <of> code");
-        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
+        assert!(svg.starts_with("<svg") && svg.contains("</svg><table class=\"sr-only\">"));
         assert!(svg.contains("Burndown &lt;of&gt; code"));
-        assert!(svg.contains("storage 7"));
+        assert!(svg.contains(r#"<g data-ro-name="storage" data-ro-v=""#));
+        assert!(svg.contains("|7 matches\""), "{svg}");
         assert!(!svg.contains("NaN"));
         let empty = burndown_chart(&[], "x");
         assert!(empty.contains("No commits counted yet"));

@@ -8,7 +8,7 @@ use mhd_core::live::{Figure, LiveMetrics};
 use time::UtcOffset;
 
 use super::{DASH, Stamp, signed_percent, thousands};
-use crate::charts;
+use crate::charts::{self, LineChart, LineStyle, Series, Size, Unit};
 
 /// The live metrics section of a page.
 #[derive(Template)]
@@ -28,7 +28,54 @@ struct FigureView {
     label: &'static str,
     value: String,
     change: String,
-    spark: String,
+    /// Its chart over the window, with axes and a read-out, drawn by the server; the page's
+    /// script reads the section again when pushes say the figures moved.
+    chart: String,
+}
+
+/// A live figure's chart over the window ending at `m.generated_at`: one point per bucket of
+/// the figure's sparkline, at the bucket's end.
+fn window_chart(
+    m: &LiveMetrics,
+    title: &str,
+    values: &[Option<f64>],
+    unit: Unit<'_>,
+    top: Option<f64>,
+    offset: UtcOffset,
+) -> String {
+    let end = m.generated_at.unix_timestamp();
+    let window = m.window_seconds.max(1.0);
+    let start = end - window.round() as i64;
+    let width = window / values.len().max(1) as f64;
+    let points: Vec<(i64, f64)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                start + ((i + 1) as f64 * width).round() as i64,
+                v.unwrap_or(f64::NAN),
+            )
+        })
+        .collect();
+    let series = [Series {
+        name: title,
+        points: &points,
+        style: LineStyle::Area,
+        step: false,
+    }];
+    charts::line_chart(&LineChart {
+        title,
+        unit,
+        start,
+        end,
+        offset,
+        series: &series,
+        top,
+        max_gap: window.ceil() as i64,
+        size: Size::Small,
+        empty_text: "No values in the window yet",
+    })
+    .html()
 }
 
 /// A live figure's value as shown; the page's script formats pushed values the same way.
@@ -46,13 +93,20 @@ pub(crate) fn figure_text(key: &str, v: Option<f64>) -> String {
 impl LiveSection {
     pub(crate) fn new(m: &LiveMetrics, offset: UtcOffset) -> Self {
         let figure = |key: &'static str, label: &'static str, f: &Figure| {
-            let values: Vec<f64> = f.sparkline.iter().map(|v| v.unwrap_or(0.0)).collect();
+            // A rate is zero in a bucket without operations; a duration is undefined there.
+            let (values, unit): (Vec<Option<f64>>, Unit<'_>) = match key {
+                "operations_per_second" | "errors_per_minute" => (
+                    f.sparkline.iter().map(|v| Some(v.unwrap_or(0.0))).collect(),
+                    Unit::Count,
+                ),
+                _ => (f.sparkline.clone(), Unit::Millis),
+            };
             FigureView {
                 key,
                 label,
                 value: figure_text(key, f.value),
                 change: change_text(f.change_percent),
-                spark: charts::sparkline(&values, &format!("{label}: trend over the window")),
+                chart: window_chart(m, label, &values, unit, None, offset),
             }
         };
         let minutes = (m.window_seconds / 60.0).round() as i64;
@@ -72,7 +126,7 @@ impl LiveSection {
                 figure("errors_per_minute", "Errors / min", &m.errors_per_minute),
                 figure("mean_duration_ms", "Mean duration", &m.mean_duration_ms),
                 figure("p95_duration_ms", "P95 duration", &m.p95_duration_ms),
-                memory_view(m),
+                memory_view(m, offset),
             ],
             active: thousands(m.active_migrations),
             operations: thousands(m.operations),
@@ -109,22 +163,28 @@ pub(crate) fn memory_text(percent: Option<f64>, bytes: Option<f64>) -> String {
 
 /// The memory card: its change and sparkline follow the share in use when sampled, else the
 /// bytes in use.
-fn memory_view(m: &LiveMetrics) -> FigureView {
+fn memory_view(m: &LiveMetrics, offset: UtcOffset) -> FigureView {
     let value = memory_text(
         m.memory_percent.as_ref().and_then(|f| f.value),
         m.memory_bytes.as_ref().and_then(|f| f.value),
     );
-    let (change, spark) = match m.memory_percent.as_ref().or(m.memory_bytes.as_ref()) {
+    let percent = m.memory_percent.is_some();
+    let (change, chart) = match m.memory_percent.as_ref().or(m.memory_bytes.as_ref()) {
         Some(f) => {
-            let values = held(&f.sparkline);
+            let values: Vec<Option<f64>> = held(&f.sparkline).into_iter().map(Some).collect();
+            let (unit, top) = if percent {
+                (Unit::Percent, Some(100.0))
+            } else {
+                (Unit::Bytes, None)
+            };
             (
                 change_text(f.change_percent),
-                charts::sparkline(&values, "Memory: trend over the window"),
+                window_chart(m, "Memory", &values, unit, top, offset),
             )
         }
         None => (
             "no memory samples in the last two windows".to_owned(),
-            charts::sparkline(&[], "Memory: no samples"),
+            window_chart(m, "Memory", &[], Unit::Percent, Some(100.0), offset),
         ),
     };
     FigureView {
@@ -132,7 +192,7 @@ fn memory_view(m: &LiveMetrics) -> FigureView {
         label: "Memory",
         value,
         change,
-        spark,
+        chart,
     }
 }
 

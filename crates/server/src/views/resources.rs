@@ -13,7 +13,6 @@
 //!   before its first run ends.
 
 use mhd_store::prelude::*;
-use std::fmt::Write as _;
 
 use askama::Template;
 use mhd_core::alerts::CollectorHealth;
@@ -24,7 +23,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::page::{Empty, LiveChrome, PageKind, frame};
 use super::{Badge, DASH, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Stamp, ViewError, clip, thousands};
-use crate::charts::{self, escape, num};
+use crate::charts::{self, LineChart, LineStyle, Series, Size, Unit};
 use crate::state::AppState;
 
 /// How far back a series' newest sample still counts as current (as `GET /api/v1/resources`).
@@ -48,9 +47,6 @@ pub const CHART_METRICS: [&str; 9] = [
     "db_connections_active",
     "db_queries_per_second",
 ];
-
-/// Bytes in an MB as shown (2^20).
-const MB: f64 = 1024.0 * 1024.0;
 
 /// Everything the resource page shows, read at one moment.
 #[derive(Debug, Clone)]
@@ -385,7 +381,7 @@ struct OtherChart {
 
 /// The charts of the other metrics' series (at most [`MAX_OTHER_CHARTS`]), and how many
 /// series did not fit.
-fn other_charts(d: &ResourcesData) -> (Vec<OtherChart>, usize) {
+fn other_charts(d: &ResourcesData, offset: UtcOffset) -> (Vec<OtherChart>, usize) {
     let since = d.end - d.span;
     let until = d.end + Duration::microseconds(1);
     let mut out = Vec::new();
@@ -414,7 +410,7 @@ fn other_charts(d: &ResourcesData) -> (Vec<OtherChart>, usize) {
                 note: source,
                 chart: format!(
                     r#"<p class="note">No samples in {}.</p>"#,
-                    span_words(d.window())
+                    span_words(d.span)
                 ),
             });
             continue;
@@ -448,16 +444,10 @@ fn other_charts(d: &ResourcesData) -> (Vec<OtherChart>, usize) {
                 note: source.clone(),
                 chart: line_chart(
                     &title,
-                    &[Series {
-                        label: metric,
-                        points,
-                        area: true,
-                    }],
-                    &Scale {
-                        unit: &shown_unit,
-                        max: None,
-                        span: d.window(),
-                    },
+                    &[(metric.as_str(), points, LineStyle::Area)],
+                    Unit::Other(unit.as_deref().unwrap_or("")),
+                    None,
+                    (d.end, d.span, offset),
                 ),
                 title,
             });
@@ -489,93 +479,8 @@ fn megabytes(mb: Option<f64>) -> String {
     }
 }
 
-/// One line of a chart.
-struct Series<'a> {
-    label: &'a str,
-    points: Vec<Option<f64>>,
-    /// Drawn as a filled area (the first series) or a dashed line (the second).
-    area: bool,
-}
-
-/// How a chart's values are read.
-struct Scale<'a> {
-    /// The unit after the axis' numbers: `%`, ` MB/s`, ``.
-    unit: &'a str,
-    /// A fixed top (100 for percentages), else a round number above the largest value.
-    max: Option<f64>,
-    /// The span the chart covers.
-    span: Window,
-}
-
-/// The span a chart covers and how long before now it ends.
-#[derive(Debug, Clone, Copy)]
-struct Window {
-    span: Duration,
-    before_now: Duration,
-}
-
-impl Window {
-    /// The last `span`, ending now.
-    #[cfg(test)]
-    fn last(span: Duration) -> Window {
-        Window {
-            span,
-            before_now: Duration::ZERO,
-        }
-    }
-}
-
-impl ResourcesData {
-    /// The span the charts cover.
-    fn window(&self) -> Window {
-        Window {
-            span: self.span,
-            before_now: (self.now - self.end).max(Duration::ZERO),
-        }
-    }
-}
-
-/// Splits a series into the runs of points drawn as one line: consecutive known points,
-/// joined across at most [`MAX_JOINED_GAP`] empty buckets.
-fn runs(points: &[Option<f64>]) -> Vec<Vec<(usize, f64)>> {
-    let mut out: Vec<Vec<(usize, f64)>> = Vec::new();
-    let mut last: Option<usize> = None;
-    for (i, p) in points.iter().enumerate() {
-        let Some(v) = p.filter(|v| v.is_finite()) else {
-            continue;
-        };
-        match (last, out.last_mut()) {
-            (Some(l), Some(run)) if i - l - 1 <= MAX_JOINED_GAP => run.push((i, v)),
-            _ => out.push(vec![(i, v)]),
-        }
-        last = Some(i);
-    }
-    out
-}
-
-/// How long ago a point of the x axis is: in minutes up to two hours, in hours up to three
-/// days, else in days.
-fn ago(d: Duration) -> String {
-    if d <= Duration::hours(2) {
-        format!("{} min ago", d.whole_minutes())
-    } else if d <= Duration::days(3) {
-        format!("{} h ago", d.whole_hours())
-    } else {
-        format!("{} days ago", d.whole_days())
-    }
-}
-
-/// "the last hour", "the last 6 hours", "the last 90 days", "the 7 days up to 3 days ago".
-fn span_words(w: Window) -> String {
-    let d = w.span;
-    if w.before_now > Duration::ZERO {
-        let length = if d < Duration::days(2) {
-            format!("{} hours", d.whole_hours().max(1))
-        } else {
-            format!("{} days", d.whole_days())
-        };
-        return format!("the {length} up to {}", ago(w.before_now));
-    }
+/// "the last hour", "the last 6 hours", "the last 90 days".
+fn span_words(d: Duration) -> String {
     if d == Duration::hours(1) {
         "the last hour".to_owned()
     } else if d < Duration::days(2) {
@@ -585,224 +490,73 @@ fn span_words(w: Window) -> String {
     }
 }
 
-/// A line chart of the span its scale says (the last hour unless a range is asked for): the first series as a filled area, the second as a dashed
-/// line, a y axis from 0 to a round top, the span's start, middle and end on the x axis, and a
-/// legend naming each series. Every string is escaped; nothing needs a script.
-fn line_chart(title: &str, series: &[Series<'_>], scale: &Scale<'_>) -> String {
-    const W: f64 = 320.0;
-    const H: f64 = 130.0;
-    const LEFT: f64 = 40.0;
-    const RIGHT: f64 = 8.0;
-    const TOP: f64 = 22.0;
-    const BOTTOM: f64 = 18.0;
-    let known: Vec<f64> = series
-        .iter()
-        .flat_map(|s| s.points.iter().flatten().copied())
-        .filter(|v| v.is_finite())
-        .collect();
-    if known.is_empty() {
-        return format!(
-            r#"<p class="note">{}: no samples in {}.</p>"#,
-            escape(title),
-            span_words(scale.span)
-        );
-    }
-    let largest = known.iter().copied().fold(0.0_f64, f64::max);
-    let top = scale
-        .max
-        .unwrap_or_else(|| charts::nice_ceiling(largest))
-        .max(f64::MIN_POSITIVE);
-    let plot_w = W - LEFT - RIGHT;
-    let plot_h = H - TOP - BOTTOM;
-    let n = series.first().map_or(1, |s| s.points.len()).max(1) as f64;
-    let x = |i: usize| LEFT + (i as f64 + 1.0) / n * plot_w;
-    let y = |v: f64| TOP + plot_h - (v.clamp(0.0, top) / top) * plot_h;
+/// One series of a resource chart: its name, its buckets ([`sample::history`]) and how it
+/// is drawn.
+type Buckets<'a> = (&'a str, Vec<Option<f64>>, LineStyle);
 
-    let summary: Vec<String> = series
+/// A chart of the span ending `now` drawn by [`charts::line_chart`]: each bucket's value at
+/// the bucket's end, a line joined across at most [`MAX_JOINED_GAP`] empty buckets, with its
+/// table of figures for screen readers.
+fn line_chart(
+    title: &str,
+    series: &[Buckets<'_>],
+    unit: Unit<'_>,
+    top: Option<f64>,
+    (now, span, offset): (OffsetDateTime, Duration, UtcOffset),
+) -> String {
+    let end = now.unix_timestamp();
+    let start = (now - span).unix_timestamp();
+    let width = span.whole_seconds() as f64 / CHART_BUCKETS as f64;
+    let points: Vec<Vec<(i64, f64)>> = series
         .iter()
-        .map(|s| {
-            let vals: Vec<f64> = s.points.iter().flatten().copied().collect();
-            match (
-                vals.last(),
-                vals.iter().copied().reduce(f64::min),
-                vals.iter().copied().reduce(f64::max),
-            ) {
-                (Some(l), Some(lo), Some(hi)) => format!(
-                    "{}: latest {}{u}, lowest {}{u}, highest {}{u}",
-                    s.label,
-                    num(*l),
-                    num(lo),
-                    num(hi),
-                    u = scale.unit
-                ),
-                _ => format!("{}: no samples", s.label),
-            }
+        .map(|(_, buckets, _)| {
+            buckets
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    v.map(|v| (start + ((i + 1) as f64 * width).round() as i64, v))
+                })
+                .collect()
         })
         .collect();
-    let label = format!(
-        "{title}, {}. {}",
-        span_words(scale.span),
-        summary.join("; ")
-    );
-    let mut out = String::with_capacity(2048);
-    let _ = write!(
-        out,
-        r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
-        escape(&label)
-    );
-    // Gridlines and the y axis' numbers: 0, half, top; a percentage carries its sign, other
-    // units are named once, at the legend's right.
-    let tick_unit = if scale.unit == "%" { "%" } else { "" };
-    if tick_unit.is_empty() && !scale.unit.trim().is_empty() {
-        let _ = write!(
-            out,
-            r#"<text class="m e" x="{}" y="14">{}</text>"#,
-            num(W - RIGHT),
-            escape(scale.unit.trim())
-        );
-    }
-    for frac in [0.0, 0.5, 1.0] {
-        let v = top * frac;
-        let yy = y(v);
-        let class = if frac == 0.0 { "ax" } else { "gr" };
-        let _ = write!(
-            out,
-            r#"<line class="{class}" x1="{}" y1="{}" x2="{}" y2="{}"/><text class="m e" x="{}" y="{}">{}{}</text>"#,
-            num(LEFT),
-            num(yy),
-            num(W - RIGHT),
-            num(yy),
-            num(LEFT - 4.0),
-            num(yy + 4.0),
-            num(v),
-            tick_unit
-        );
-    }
-    for (anchor, xx, text) in [
-        ("", LEFT, ago(scale.span.span + scale.span.before_now)),
-        (
-            "c",
-            LEFT + plot_w / 2.0,
-            ago(scale.span.span / 2_i32 + scale.span.before_now),
-        ),
-        (
-            "e",
-            W - RIGHT,
-            if scale.span.before_now > Duration::ZERO {
-                ago(scale.span.before_now)
-            } else {
-                "now".to_owned()
-            },
-        ),
-    ] {
-        let _ = write!(
-            out,
-            r#"<text class="m {anchor}" x="{}" y="{}">{text}</text>"#,
-            num(xx),
-            num(H - 4.0)
-        );
-    }
-    // The legend: a swatch and the series' name each.
-    let mut lx = LEFT;
-    for s in series {
-        let swatch = if s.area {
-            format!(
-                r#"<rect class="b" x="{}" y="6" width="14" height="8" fill-opacity=".35"/>"#,
-                num(lx)
-            )
-        } else {
-            format!(
-                r#"<line class="p" x1="{}" y1="10" x2="{}" y2="10" stroke-dasharray="4 3"/>"#,
-                num(lx),
-                num(lx + 14.0)
-            )
-        };
-        out.push_str(&swatch);
-        let _ = write!(
-            out,
-            r#"<text x="{}" y="14">{}</text>"#,
-            num(lx + 18.0),
-            escape(s.label)
-        );
-        lx += 18.0 + s.label.chars().count() as f64 * 7.0 + 14.0;
-    }
-    for s in series {
-        for run in runs(&s.points) {
-            let pts: Vec<String> = if run.len() == 1 {
-                // One point: a short flat stroke so it shows.
-                let (i, v) = run[0];
-                vec![
-                    format!("{},{}", num(x(i) - 3.0), num(y(v))),
-                    format!("{},{}", num(x(i)), num(y(v))),
-                ]
-            } else {
-                run.iter()
-                    .map(|&(i, v)| format!("{},{}", num(x(i)), num(y(v))))
-                    .collect()
-            };
-            let line = pts.join(" ");
-            if s.area {
-                let (first, last) = (run[0].0, run[run.len() - 1].0);
-                let x0 = if run.len() == 1 {
-                    x(first) - 3.0
-                } else {
-                    x(first)
-                };
-                let _ = write!(
-                    out,
-                    r#"<polygon class="b" fill-opacity=".18" points="{},{} {line} {},{}"/><polyline class="ln" points="{line}"><title>{}</title></polyline>"#,
-                    num(x0),
-                    num(y(0.0)),
-                    num(x(last)),
-                    num(y(0.0)),
-                    escape(s.label)
-                );
-            } else {
-                let _ = write!(
-                    out,
-                    r#"<polyline class="p" fill="none" stroke-dasharray="4 3" points="{line}"><title>{}</title></polyline>"#,
-                    escape(s.label)
-                );
-            }
-        }
-    }
-    out.push_str("</svg>");
-    out
+    let series: Vec<Series<'_>> = series
+        .iter()
+        .zip(&points)
+        .map(|((name, _, style), points)| Series {
+            name,
+            points,
+            style: *style,
+            step: false,
+        })
+        .collect();
+    let empty = format!("No samples in {}", span_words(span));
+    charts::line_chart(&LineChart {
+        title,
+        unit,
+        start,
+        end,
+        offset,
+        series: &series,
+        top,
+        max_gap: ((MAX_JOINED_GAP + 1) as f64 * width).ceil() as i64,
+        size: Size::Panel,
+        empty_text: &empty,
+    })
+    .html()
 }
 
 impl ResourcesSection {
     pub(crate) fn new(d: &ResourcesData, offset: UtcOffset) -> Self {
         let m = &d.metrics;
-        let span = d.window();
-        let since = d.end - d.span;
+        let span = d.span;
+        let since = d.end - span;
         let until = d.end + Duration::microseconds(1);
-        let hist = |metric: &str, divide: f64| -> Vec<Option<f64>> {
+        let hist = |metric: &str| -> Vec<Option<f64>> {
             sample::history(&d.history, metric, since, until, CHART_BUCKETS)
-                .into_iter()
-                .map(|v| v.map(|v| v / divide))
-                .collect()
         };
-        let percent = Scale {
-            unit: "%",
-            max: Some(100.0),
-            span,
-        };
-        let rate = Scale {
-            unit: " MB/s",
-            max: None,
-            span,
-        };
-        let area = |label, points| Series {
-            label,
-            points,
-            area: true,
-        };
-        let dashed = |label, points| Series {
-            label,
-            points,
-            area: false,
-        };
-
+        let at = (d.end, span, offset);
+        let area = LineStyle::Area;
+        let dashed = LineStyle::Dashed;
         let cpu_bar = m
             .cpu
             .usage_percent
@@ -814,18 +568,22 @@ impl ResourcesSection {
             .filter(|v| v.is_finite())
             .map(|p| charts::progress_bar(p, "Memory in use"));
         // Memory's chart: the share in use when sampled, else the bytes in use.
-        let mem_percent = hist("memory_percent", 1.0);
+        let mem_percent = hist("memory_percent");
         let mem_chart = if mem_percent.iter().any(Option::is_some) {
-            line_chart("Memory in use", &[area("in use", mem_percent)], &percent)
+            line_chart(
+                "Memory in use",
+                &[("in use", mem_percent, area)],
+                Unit::Percent,
+                Some(100.0),
+                at,
+            )
         } else {
             line_chart(
                 "Memory in use",
-                &[area("used", hist("memory_used_bytes", MB * 1024.0))],
-                &Scale {
-                    unit: " GB",
-                    max: None,
-                    span,
-                },
+                &[("used", hist("memory_used_bytes"), area)],
+                Unit::Bytes,
+                None,
+                at,
             )
         };
         let total = match (m.memory.used_gb, m.memory.available_gb) {
@@ -856,8 +614,10 @@ impl ResourcesSection {
                 bar: cpu_bar,
                 chart: line_chart(
                     "CPU in use",
-                    &[area("CPU", hist("cpu_percent", 1.0))],
-                    &percent,
+                    &[("CPU", hist("cpu_percent"), area)],
+                    Unit::Percent,
+                    Some(100.0),
+                    at,
                 ),
             },
             Panel {
@@ -881,10 +641,12 @@ impl ResourcesSection {
                 chart: line_chart(
                     "Disk I/O",
                     &[
-                        area("read", hist("disk_read_bytes_per_second", MB)),
-                        dashed("write", hist("disk_write_bytes_per_second", MB)),
+                        ("read", hist("disk_read_bytes_per_second"), area),
+                        ("write", hist("disk_write_bytes_per_second"), dashed),
                     ],
-                    &rate,
+                    Unit::BytesPerSecond,
+                    None,
+                    at,
                 ),
             },
             Panel {
@@ -900,10 +662,12 @@ impl ResourcesSection {
                 chart: line_chart(
                     "Network",
                     &[
-                        area("in", hist("network_in_bytes_per_second", MB)),
-                        dashed("out", hist("network_out_bytes_per_second", MB)),
+                        ("in", hist("network_in_bytes_per_second"), area),
+                        ("out", hist("network_out_bytes_per_second"), dashed),
                     ],
-                    &rate,
+                    Unit::BytesPerSecond,
+                    None,
+                    at,
                 ),
             },
         ];
@@ -927,7 +691,7 @@ impl ResourcesSection {
                 connections: count(c.database.connections_active),
             })
             .collect();
-        let (others, others_hidden) = other_charts(d);
+        let (others, others_hidden) = other_charts(d, offset);
         ResourcesSection {
             as_of: Stamp::new(d.now, d.now, offset),
             has_samples: d.has_samples(),
@@ -952,21 +716,17 @@ impl ResourcesSection {
             },
             db_chart: line_chart(
                 "Active connections",
-                &[area("active", hist("db_connections_active", 1.0))],
-                &Scale {
-                    unit: "",
-                    max: None,
-                    span,
-                },
+                &[("active", hist("db_connections_active"), area)],
+                Unit::Count,
+                None,
+                at,
             ),
             queries_chart: line_chart(
                 "Queries per second",
-                &[area("queries/s", hist("db_queries_per_second", 1.0))],
-                &Scale {
-                    unit: "",
-                    max: None,
-                    span,
-                },
+                &[("queries/s", hist("db_queries_per_second"), area)],
+                Unit::Count,
+                None,
+                at,
             ),
             consumers: m
                 .top_consumers
@@ -1071,57 +831,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn runs_join_short_gaps_and_break_long_ones() {
-        let mut pts = vec![None; 20];
+    fn charts_escape_their_labels_join_short_gaps_and_say_when_empty() {
+        let now = time::macros::datetime!(2025-03-03 12:00 UTC);
+        let mut pts = vec![None; CHART_BUCKETS];
         pts[0] = Some(1.0);
         pts[3] = Some(2.0); // 2 empty buckets: joined
-        pts[10] = Some(3.0); // 6 empty buckets: a new run
-        pts[11] = Some(f64::NAN); // not a value: skipped
+        pts[10] = Some(3.0 * 1_048_576.0); // 6 empty buckets: a new run
         pts[12] = Some(4.0);
-        let r = runs(&pts);
-        assert_eq!(
-            r,
-            vec![vec![(0, 1.0), (3, 2.0)], vec![(10, 3.0), (12, 4.0)]]
-        );
-        assert!(runs(&[None, None]).is_empty());
-    }
-
-    #[test]
-    fn charts_escape_their_labels_and_say_when_empty() {
-        let span = Window::last(CHART_SPAN);
-        let svg = line_chart(
+        let html = line_chart(
             "Disk <b>",
-            &[Series {
-                label: "read <i>",
-                points: vec![Some(1.0), None, Some(3.0)],
-                area: true,
-            }],
-            &Scale {
-                unit: " MB/s",
-                max: None,
-                span,
-            },
+            &[("read <i>", pts, LineStyle::Area)],
+            Unit::BytesPerSecond,
+            None,
+            (now, CHART_SPAN, UtcOffset::UTC),
         );
-        assert!(svg.starts_with("<svg"), "{svg}");
-        assert!(!svg.contains("<b>") && !svg.contains("<i>"), "{svg}");
-        assert!(svg.contains("read &lt;i&gt;: latest 3 MB/s, lowest 1 MB/s, highest 3 MB/s"));
-        assert!(svg.contains("<polygon"), "the first series is an area");
+        assert!(html.starts_with("<svg"), "{html}");
+        assert!(!html.contains("<b>") && !html.contains("<i>"), "{html}");
+        assert!(html.contains("read &lt;i&gt;: latest 4 B/s, lowest 1 B/s, highest 3 MB/s"));
+        assert_eq!(
+            html.matches(r#"<path class="a""#).count(),
+            2,
+            "two runs, each an area"
+        );
+        // The first bucket ends a minute into the hour: the line starts near the left edge.
+        assert!(
+            html.contains(r#"data-ro-t="11:01|11:04|11:11|11:13""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<table class="sr-only">"#));
         let none = line_chart(
             "CPU",
-            &[Series {
-                label: "CPU",
-                points: vec![None; 4],
-                area: true,
-            }],
-            &Scale {
-                unit: "%",
-                max: Some(100.0),
-                span,
-            },
+            &[("CPU", vec![None; 4], LineStyle::Area)],
+            Unit::Percent,
+            Some(100.0),
+            (now, CHART_SPAN, UtcOffset::UTC),
         );
-        assert_eq!(
-            none,
-            r#"<p class="note">CPU: no samples in the last hour.</p>"#
+        assert!(
+            none.contains(">No samples in the last hour</text>"),
+            "{none}"
         );
     }
 
