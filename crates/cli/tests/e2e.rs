@@ -103,6 +103,87 @@ async fn api_write_appears_on_the_open_page_without_reload() {
     .await;
 }
 
+/// Choosing "7 d" in the time range picker puts the range in the URL, narrows the operations
+/// chart to the last 7 days, and the range survives a live update: the sections read again
+/// after a write are those of the same range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_time_range_is_kept_in_the_url_and_through_live_updates() {
+    with_env(|env| async move {
+        env.open("/").await;
+        let rows = "return document.querySelectorAll('#over-time tbody tr').length";
+        let all_days = env.js(rows).await.as_u64().expect("the chart's table");
+        assert!(all_days > 8, "the history covers about 15 days: {all_days} rows");
+        let origin = env.js("return performance.timeOrigin").await;
+        env.client
+            .find(Locator::Css(r#"nav[aria-label="Time range"] a[href="/?range=7d"]"#))
+            .await
+            .expect("the picker offers 7 d")
+            .click()
+            .await
+            .expect("click 7 d");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !env.client.current_url().await.unwrap().as_str().ends_with("/?range=7d") {
+            assert!(Instant::now() < deadline, "the URL did not take the range");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let week = env.js(rows).await.as_u64().unwrap();
+        assert!(
+            (7..=8).contains(&week),
+            "7 days of daily periods (the first may be partial): {week} rows"
+        );
+        let said = env
+            .js("return document.querySelector('[data-range-span]').textContent")
+            .await;
+        assert!(
+            said.as_str().unwrap().contains("the last 7 days"),
+            "the page says its span: {said}"
+        );
+        let chosen = r#"return document.querySelector('nav[aria-label="Time range"] [aria-current]').textContent"#;
+        assert_eq!(env.js(chosen).await, json!("7 d"));
+        // The overview's links to other pages with time keep the range.
+        let link = env
+            .js(r#"return document.querySelector('nav.site a[href^="/tests"]').getAttribute('href')"#)
+            .await;
+        assert_eq!(link, json!("/tests?range=7d"));
+
+        // A write: the recent operations are read again, for the same range.
+        let reloaded = env.js("return performance.timeOrigin").await;
+        assert_ne!(reloaded, origin, "choosing a range is a plain link");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        env.post_operation(&json!({
+            "metric_type": "migration",
+            "operation": "migrate",
+            "dataset_name": "e2e-range-dataset",
+            "success": true,
+        }))
+        .await;
+        let shown = "return document.querySelector('#recent').textContent.includes('e2e-range-dataset')";
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while env.js(shown).await != json!(true) {
+            assert!(
+                Instant::now() < deadline,
+                "the new operation did not appear in the recent operations within 15 s"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(
+            env.js("return performance.timeOrigin").await,
+            reloaded,
+            "the page was not reloaded"
+        );
+        assert!(env.client.current_url().await.unwrap().as_str().ends_with("/?range=7d"));
+        let week_after = env.js(rows).await.as_u64().unwrap();
+        assert!(
+            (7..=8).contains(&week_after),
+            "the chart read again keeps the range: {week_after} rows"
+        );
+        assert_eq!(env.js(chosen).await, json!("7 d"));
+        env.assert_no_console_errors().await;
+        env
+    })
+    .await;
+}
+
 /// With a user, the browser signs in on the sign-in page, the page stays live over the
 /// WebSocket with the session's cookie, and signing out goes back to the sign-in page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

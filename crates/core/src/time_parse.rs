@@ -61,15 +61,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
+        // Checked, as the constructors of minutes and longer panic on overflow.
         let part = match unit {
-            "ms" => Duration::milliseconds(n),
-            "s" => Duration::seconds(n),
-            "m" => Duration::minutes(n),
-            "h" => Duration::hours(n),
-            "d" => Duration::days(n),
-            "w" => Duration::weeks(n),
+            "ms" => Some(Duration::milliseconds(n)),
+            "s" => Some(Duration::seconds(n)),
+            "m" => n.checked_mul(60).map(Duration::seconds),
+            "h" => n.checked_mul(3_600).map(Duration::seconds),
+            "d" => n.checked_mul(86_400).map(Duration::seconds),
+            "w" => n.checked_mul(604_800).map(Duration::seconds),
             _ => return Err(bad()),
-        };
+        }
+        .ok_or_else(bad)?;
         total = total.checked_add(part).ok_or_else(bad)?;
     }
     Ok(total)
@@ -91,6 +93,19 @@ pub fn parse_since(s: &str, now: OffsetDateTime) -> Result<OffsetDateTime, Strin
 mod tests {
     use super::*;
     use time::macros::{date, datetime};
+
+    #[test]
+    fn a_span_too_long_to_hold_is_an_error_not_a_panic() {
+        for s in [
+            "9999999999999999999w",
+            "999999999999999999d",
+            "106751991167301d",
+        ] {
+            assert!(parse_duration(s).is_err(), "{s}");
+        }
+        assert!(parse_since("106751991167300d", datetime!(2025-01-06 0:00 UTC)).is_err());
+        assert_eq!(parse_duration("2w").unwrap(), Duration::days(14));
+    }
 
     #[test]
     fn timestamps_and_dates() {

@@ -192,11 +192,12 @@
   };
 
   // ---- sections read again from the server ----
-  // A section marked `data-live-refresh` (the resource page's, and the live metrics with their
-  // charts) shows what the pushes do not carry: when a push says the data changed, the page's
-  // own HTML is fetched again (at most every 10 s) and the section is replaced by its fresh
-  // copy. So every chart is drawn by the server alone, by one set of geometry rules, and the
-  // pushed figures beside it update at once. The new nodes come from this
+  // A section marked `data-live-refresh` (the resource page's, the live metrics with their
+  // charts, the charts and lists over time, the time range picker) shows what the pushes do
+  // not carry: when a push says the data changed, the page's own HTML is fetched again (at
+  // most every 10 s), with the page's query string so that its time range is kept, and the
+  // section is replaced by its fresh copy. So every chart is drawn by the server alone, by one
+  // set of geometry rules, and the pushed figures beside it update at once. The new nodes come from this
   // server's rendered page, parsed by DOMParser (which runs no script), never from pushed text.
   // A section holding the keyboard focus is left alone, so reading it is not interrupted.
   const REFRESH_MS = 10000;
@@ -208,7 +209,7 @@
     refreshTimer = setTimeout(() => {
       refreshTimer = null;
       refreshedAt = Date.now();
-      fetch(location.pathname, { headers: { Accept: "text/html" }, cache: "no-store" })
+      fetch(location.pathname + location.search, { headers: { Accept: "text/html" }, cache: "no-store" })
         .then((r) => (r.ok ? r.text() : Promise.reject(new Error("HTTP " + r.status))))
         .then((html) => {
           const fresh = new DOMParser().parseFromString(html, "text/html");
@@ -259,7 +260,7 @@
         alertsWaiting = true;
         return;
       }
-      fetch(location.pathname, { headers: { Accept: "text/html" }, cache: "no-store" })
+      fetch(location.pathname + location.search, { headers: { Accept: "text/html" }, cache: "no-store" })
         .then((r) => (r.ok ? r.text() : Promise.reject(new Error("HTTP " + r.status))))
         .then((html) => {
           const fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-alerts-panel]");
@@ -383,24 +384,29 @@
     status.classList.toggle("off", !on);
   };
 
+  // A page showing a chosen time range (the picker carries `data-range-query`) takes its test
+  // results from the server's page for that range, never from the pushes, which are as of now.
+  const ranged = doc.querySelector("[data-range-query]") !== null;
   const handle = (msg) => {
     const d = msg.data;
     switch (msg.type) {
       case "initial_data":
         if (d.summary) applyProgress(d.summary);
         applyLive(d.live);
-        applyTests(d.tests);
+        if (!ranged) applyTests(d.tests);
         applyAlertCounts(d.alerts);
         break;
       case "progress:update":
         applyProgress(d);
+        refreshSections();
         break;
       case "metrics:update":
         applyLive(d);
         refreshSections();
         break;
       case "test:results":
-        applyTests(d);
+        if (!ranged) applyTests(d);
+        refreshSections();
         break;
       case "alert:new":
         announce("New " + alertWords(d) + ".");

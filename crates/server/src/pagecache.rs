@@ -93,7 +93,9 @@ impl Visitor {
     }
 }
 
-type Key = (PageKind, Visitor, Encoding);
+/// A page, its time range preset (`None`: none; only the picker's presets are kept, so the
+/// pages held stay few), who sees it and how it is sent.
+type Key = (PageKind, Option<&'static str>, Visitor, Encoding);
 
 /// The pages ready to send, one per page, shared visitor and encoding.
 #[derive(Default)]
@@ -107,13 +109,14 @@ impl Pages {
         Arc::clone(slots.entry(key).or_default())
     }
 
-    /// The page `kind` for `caller` as of data `version`, in the encoding the request's
+    /// The page `kind` over the time range preset `range` for `caller` as of data `version`, in the encoding the request's
     /// headers prefer: from memory when it was made for this version, else made by `render`
     /// (the page's HTML with the visitor's marks), filled in and compressed once. `None` when
     /// the caller's page cannot be shared: the caller renders it as before.
     pub async fn get<F, Fut>(
         &self,
         kind: PageKind,
+        range: Option<&'static str>,
         caller: &Caller,
         headers: &HeaderMap,
         version: u64,
@@ -126,7 +129,7 @@ impl Pages {
         let visitor = Visitor::of(caller)?;
         let encoding = Encoding::preferred(headers);
         let plain = self
-            .slot((kind, visitor, Encoding::Identity))
+            .slot((kind, range, visitor, Encoding::Identity))
             .get_or_compute(version, || async {
                 let html = render().await?;
                 Ok::<_, ApiError>(Bytes::from(crate::chrome::fill(&html, caller)))
@@ -140,7 +143,7 @@ impl Pages {
             plain
         } else {
             let compressed = self
-                .slot((kind, visitor, encoding))
+                .slot((kind, range, visitor, encoding))
                 .get_or_compute(version, || compress(Bytes::clone(&plain), encoding))
                 .await;
             match compressed {

@@ -15,6 +15,8 @@ use crate::error::ApiError;
 use crate::routes;
 use crate::state::AppState;
 use crate::views::PageKind;
+use crate::views::range::{PAGE_PARAMS, Picker, RangeBar, TimeRange};
+use axum::extract::rejection::QueryRejection;
 
 /// The page routes, the script and the service worker, compressed when the client accepts it.
 pub fn routes() -> Router<AppState> {
@@ -53,13 +55,18 @@ pub fn routes() -> Router<AppState> {
         .layer(CompressionLayer::new())
 }
 
-/// `/`: the overview, every view on one page.
+/// A page's query string, however it is written: the pages ignore what they do not know.
+type PageQuery = Result<axum::extract::Query<crate::api::Params>, QueryRejection>;
+
+/// `/?range|since&until`: the overview, every view on one page, its charts and lists over
+/// the time range asked for.
 async fn overview(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
+    query: PageQuery,
 ) -> Result<Response, ApiError> {
-    page(&state, PageKind::Overview, &who, &headers).await
+    ranged_page(&state, PageKind::Overview, &who, &headers, query).await
 }
 
 /// `/summary`: the executive summary.
@@ -125,13 +132,14 @@ async fn live(
     page(&state, PageKind::Live, &who, &headers).await
 }
 
-/// `/tests`: the test results.
+/// `/tests?range|since&until`: the test results of the runs in the time range asked for.
 async fn tests(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
+    query: PageQuery,
 ) -> Result<Response, ApiError> {
-    page(&state, PageKind::Tests, &who, &headers).await
+    ranged_page(&state, PageKind::Tests, &who, &headers, query).await
 }
 
 /// `/performance`: old versus new system.
@@ -143,36 +151,143 @@ async fn performance(
     page(&state, PageKind::Performance, &who, &headers).await
 }
 
-/// `/resources?range`: resource utilization and the collectors' health, the charts over the
-/// last hour or the `range` asked for (such as `7d` or `90d`, read from the aggregates
-/// retention keeps).
-async fn resources(
-    State(state): State<AppState>,
-    query: Result<
-        axum::extract::Query<crate::api::Params>,
-        axum::extract::rejection::QueryRejection,
-    >,
-) -> Result<Response, ApiError> {
-    let pairs = crate::api::params(query, &["range"])?;
-    let data = match crate::api::param(&pairs, "range") {
+/// `/resources?range|since&until`: resource utilization and the collectors' health, the
+/// charts over the last hour or the time range asked for (such as `range=7d` or `90d`, read
+/// from the aggregates retention keeps, or `since=…&until=…`, at most
+/// [`crate::views::MAX_SPAN`]).
+async fn resources(State(state): State<AppState>, query: PageQuery) -> Result<Response, ApiError> {
+    let now = state.now();
+    let (range, error) = match page_range(query, now, &[]) {
+        Ok((range, _)) => match range {
+            Some(r) => {
+                let end = r.until.unwrap_or(now).min(now);
+                let since = r.since.unwrap_or(end - crate::views::CHART_SPAN);
+                if end - since > crate::views::MAX_SPAN {
+                    let e = format!(
+                        "parameters `since` and `until`: a span of at most {} days",
+                        crate::views::MAX_SPAN.whole_days()
+                    );
+                    (None, Some(e))
+                } else if since >= end {
+                    let e = format!(
+                        "parameter `since`: {} is not before the charts' end {}",
+                        mhd_core::format::rfc3339(since),
+                        mhd_core::format::rfc3339(end)
+                    );
+                    (None, Some(e))
+                } else {
+                    (Some((r, since, end)), None)
+                }
+            }
+            None => (None, None),
+        },
+        Err(e) => (None, Some(e.message)),
+    };
+    let data = match &range {
         None => state.resources().await?,
-        Some(v) => {
-            let span = crate::views::parse_range(v)
-                .map_err(|e| ApiError::bad_request(format!("parameter `range`: {e}")))?;
-            crate::views::ResourcesData::gather_span(&state, span).await?
+        Some((_, since, end)) => {
+            crate::views::ResourcesData::gather_between(&state, *since, *end).await?
         }
     };
+    let bar = picker(
+        &state,
+        PageKind::Resources,
+        Vec::new(),
+        range.as_ref().map(|(r, _, _)| r),
+        error.as_deref(),
+    );
     let html = crate::views::render_resources_page(
         &data,
         state.plan().as_deref(),
         state.local_offset,
         crate::assets::live_js_path(),
+        Some(&bar),
     )
     .map_err(|e| ApiError::internal(&e))?;
-    Ok(html_response(html))
+    Ok(html_page(status_of(error.as_deref()), html))
 }
 
-/// `/datasets?state&component&name`: every dataset with its state, and one dataset's history.
+/// 400 for a page whose time range was refused (it shows the message and its default), else
+/// 200.
+fn status_of(error: Option<&str>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// A page's time range and its other parameters (those named in `others`; the rest are
+/// ignored), or the 400 that names what is wrong with them.
+pub(crate) fn page_range(
+    query: PageQuery,
+    now: time::OffsetDateTime,
+    others: &[&str],
+) -> Result<(Option<TimeRange>, crate::api::Params), ApiError> {
+    let axum::extract::Query(pairs) =
+        query.map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))?;
+    let pairs: crate::api::Params = pairs
+        .into_iter()
+        .filter(|(k, _)| PAGE_PARAMS.contains(&k.as_str()) || others.contains(&k.as_str()))
+        .collect();
+    let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(ApiError::bad_request(format!(
+            "parameter `{}`: given more than once",
+            w[0]
+        )));
+    }
+    let range = TimeRange::from_params(&pairs, now, true)?;
+    Ok((range, pairs))
+}
+
+/// The time range picker of page `kind`, saying what the page shows without a range and
+/// what it shows as of now whatever the range.
+pub(crate) fn picker(
+    state: &AppState,
+    kind: PageKind,
+    keep: Vec<(&str, &str)>,
+    range: Option<&TimeRange>,
+    error: Option<&str>,
+) -> RangeBar {
+    let (default_words, as_of_now) = match kind {
+        PageKind::Overview => (
+            "the operations since the first one (at most 90 days back) and each suite's last 10 runs",
+            "Status, progress, forecast, totals, components and alerts are as of now; the live \
+             figures cover the last 5 minutes.",
+        ),
+        PageKind::Tests => (
+            "each suite's last 10 runs",
+            "Each suite's figures come from its last 10 runs in the range.",
+        ),
+        PageKind::Resources => (
+            "the last hour",
+            "The headline figures are the latest samples, as of now.",
+        ),
+        PageKind::Alerts => (
+            "the newest resolved alerts",
+            "Active alerts and silences are as of now.",
+        ),
+        _ => (
+            "the dataset's newest operations",
+            "Dataset states and counts are as of now.",
+        ),
+    };
+    Picker {
+        path: kind.path(),
+        keep,
+        range,
+        default_words,
+        as_of_now,
+        error,
+        offset: state.local_offset,
+    }
+    .render()
+}
+
+/// `/datasets?state&component&name&range|since&until`: every dataset with its state, and one
+/// dataset's history over the time range asked for.
 async fn datasets(
     State(state): State<AppState>,
     query: Result<
@@ -180,7 +295,14 @@ async fn datasets(
         axum::extract::rejection::QueryRejection,
     >,
 ) -> Result<Response, ApiError> {
-    let pairs = crate::api::params(query, &["state", "component", "name"])?;
+    let pairs = crate::api::params(
+        query,
+        &["state", "component", "name", "range", "since", "until"],
+    )?;
+    let (range, error) = match TimeRange::from_params(&pairs, state.now(), true) {
+        Ok(r) => (r, None),
+        Err(e) => (None, Some(e.message)),
+    };
     let (wanted, component) = crate::api::reads::dataset_filter(&pairs, true)?;
     let name = crate::api::param(&pairs, "name")
         .filter(|n| !n.is_empty())
@@ -193,6 +315,8 @@ async fn datasets(
                 &mhd_store::OperationFilter {
                     limit: crate::views::DATASET_HISTORY_ROWS,
                     dataset: Some(n.clone()),
+                    since: range.as_ref().and_then(|r| r.since),
+                    until: range.as_ref().and_then(|r| r.until),
                     ..mhd_store::OperationFilter::default()
                 },
             )
@@ -212,6 +336,18 @@ async fn datasets(
         .as_deref()
         .zip(week)
         .map(|(p, (w, ws))| (p.migration.name.as_str(), w, ws));
+    let keep: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(k, v)| ["state", "component", "name"].contains(&k.as_str()) && !v.is_empty())
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let bar = picker(
+        &state,
+        PageKind::Datasets,
+        keep,
+        range.as_ref(),
+        error.as_deref(),
+    );
     let html = crate::views::render_datasets_page(
         &model.datasets,
         &components,
@@ -225,9 +361,10 @@ async fn datasets(
         state.now(),
         state.local_offset,
         crate::assets::live_js_path(),
+        Some(&bar),
     )
     .map_err(|e| ApiError::internal(&e))?;
-    Ok(html_response(html))
+    Ok(html_page(status_of(error.as_deref()), html))
 }
 
 /// `/how`: how every figure is made.
@@ -312,26 +449,83 @@ async fn page(
     who: &Who,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    cached_page(state, kind, who, headers, None).await
+}
+
+/// A page that follows a time range: without one, or with one of the picker's, from the
+/// page cache as [`page`] does; with another, rendered for the request (so the cache holds
+/// at most one copy per preset); with a bad one, its default with the message and status 400.
+async fn ranged_page(
+    state: &AppState,
+    kind: PageKind,
+    who: &Who,
+    headers: &HeaderMap,
+    query: PageQuery,
+) -> Result<Response, ApiError> {
+    match page_range(query, state.now(), &[]) {
+        Ok((None, _)) => cached_page(state, kind, who, headers, None).await,
+        Ok((Some(range), _)) if range.preset().is_some() => {
+            cached_page(state, kind, who, headers, Some(&range)).await
+        }
+        Ok((Some(range), _)) => {
+            let html = render_page(state, kind, Some(&range), None).await?;
+            Ok(html_page(StatusCode::OK, html))
+        }
+        Err(e) => {
+            let html = render_page(state, kind, None, Some(&e.message)).await?;
+            Ok(html_page(StatusCode::BAD_REQUEST, html))
+        }
+    }
+}
+
+/// [`page`] for `range` (none, or one of the picker's presets), cached per range.
+async fn cached_page(
+    state: &AppState,
+    kind: PageKind,
+    who: &Who,
+    headers: &HeaderMap,
+    range: Option<&TimeRange>,
+) -> Result<Response, ApiError> {
     // The live figures follow every write, samples included; the other pages only the rest.
     let version = if kind.needs_live_metrics() {
         state.data_version()
     } else {
         state.views_version()
     };
-    let render = || render_page(state, kind);
+    let preset = range.and_then(TimeRange::preset).map(|p| p.key);
+    // A preset range ends now: a copy is fresh for as long as the page without a range.
+    let fresh = range
+        .and_then(|r| r.preset())
+        .map(|p| TimeRange::last(p, state.now()));
+    let range = fresh.as_ref().or(range);
+    let render = || render_page(state, kind, range, None);
     match state
         .pages
-        .get(kind, &who.caller, headers, version, render)
+        .get(kind, preset, &who.caller, headers, version, render)
         .await
     {
         Some(answer) => answer,
-        None => Ok(html_response(render_page(state, kind).await?)),
+        None => Ok(html_response(render_page(state, kind, range, None).await?)),
     }
 }
 
-/// The HTML of one page, as of now, with the visitor's parts still marked.
-async fn render_page(state: &AppState, kind: PageKind) -> Result<String, ApiError> {
-    let data = state.dashboard().await?;
+/// The HTML of one page, as of now, with the visitor's parts still marked: its charts and
+/// lists over `range` when one is given and the page takes one; `error` is the message of a
+/// refused range, shown in the picker.
+async fn render_page(
+    state: &AppState,
+    kind: PageKind,
+    range: Option<&TimeRange>,
+    error: Option<&str>,
+) -> Result<String, ApiError> {
+    let range = range.filter(|_| kind.takes_range());
+    let data = match range {
+        Some(r) => std::sync::Arc::new(crate::views::range::dashboard_in(state, r).await?),
+        None => state.dashboard().await?,
+    };
+    let bar = kind
+        .takes_range()
+        .then(|| picker(state, kind, Vec::new(), range, error));
     let live = if kind.needs_live_metrics() {
         let slip = data
             .views
@@ -349,6 +543,7 @@ async fn render_page(state: &AppState, kind: PageKind) -> Result<String, ApiErro
             Some(state.firing_counts().await?),
             state.local_offset,
             crate::assets::live_js_path(),
+            bar.as_ref(),
         )
     } else {
         crate::views::render_live_page(
@@ -357,6 +552,7 @@ async fn render_page(state: &AppState, kind: PageKind) -> Result<String, ApiErro
             live.as_deref(),
             state.local_offset,
             crate::assets::live_js_path(),
+            bar.as_ref(),
         )
     }
     .map_err(|e| ApiError::internal(&e))?;

@@ -616,3 +616,47 @@ async fn an_unknown_api_path_keeps_the_json_error() {
         );
     }
 }
+
+/// Every page with charts or lists over time carries the time range picker, which works
+/// without a script (links and a GET form); the others do not.
+#[tokio::test]
+async fn the_pages_with_time_carry_the_range_picker() {
+    let s = server(true, true).await;
+    for (path, with) in [
+        ("/", true),
+        ("/tests", true),
+        ("/resources", true),
+        ("/alerts", true),
+        ("/datasets", true),
+        ("/summary", false),
+        ("/components", false),
+        ("/performance", false),
+        ("/how", false),
+    ] {
+        let (status, _, html) = get(&s.router, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(
+            html.contains(r#"<nav aria-label="Time range">"#),
+            with,
+            "{path}"
+        );
+        if with {
+            for preset in ["1h", "24h", "7d", "30d", "90d"] {
+                assert!(
+                    html.contains(&format!(r#"href="{path}?range={preset}""#)),
+                    "{path}: {preset}"
+                );
+            }
+            assert!(html.contains(&format!(r#"<form method="get" action="{path}""#)));
+        }
+    }
+    // The chosen range is kept by the links to the other pages with time.
+    let (_, _, html) = get(&s.router, "/tests?range=90d").await;
+    for other in ["/", "/resources", "/alerts", "/datasets"] {
+        assert!(
+            html.contains(&format!(r#"href="{other}?range=90d""#)),
+            "{other}"
+        );
+    }
+    assert!(html.contains(r#"href="/summary""#));
+}

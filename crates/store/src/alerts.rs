@@ -77,6 +77,10 @@ pub struct AlertFilter {
     pub component: Option<String>,
     /// At most this many (0: no limit).
     pub limit: u32,
+    /// Only alerts still open at or after this time (resolved then or later, or not yet).
+    pub since: Option<OffsetDateTime>,
+    /// Only alerts started before this time.
+    pub until: Option<OffsetDateTime>,
 }
 
 /// One entry of an alert's history.
@@ -635,6 +639,12 @@ impl AlertStore for SqliteStore {
         if f.component.is_some() {
             sql.push_str(" AND a.component = ?");
         }
+        if f.since.is_some() {
+            sql.push_str(" AND (a.resolved_at_us IS NULL OR a.resolved_at_us >= ?)");
+        }
+        if f.until.is_some() {
+            sql.push_str(" AND a.started_at_us < ?");
+        }
         sql.push_str(
             " ORDER BY a.state = 'resolved', \
              CASE WHEN a.state = 'resolved' THEN a.resolved_at_us ELSE a.started_at_us END DESC, \
@@ -652,6 +662,12 @@ impl AlertStore for SqliteStore {
         }
         if let Some(c) = &f.component {
             q = q.bind(c.clone());
+        }
+        if let Some(s) = f.since {
+            q = q.bind(to_us(s));
+        }
+        if let Some(u) = f.until {
+            q = q.bind(to_us(u));
         }
         if f.limit > 0 {
             q = q.bind(i64::from(f.limit));

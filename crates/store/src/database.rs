@@ -512,6 +512,14 @@ impl Store for Database {
     async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>> {
         each!(self, s => s.recent_test_runs(per_suite).await)
     }
+    async fn test_runs_between(
+        &self,
+        since: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+        per_suite: u32,
+    ) -> Result<Vec<TestRun>> {
+        each!(self, s => s.test_runs_between(since, until, per_suite).await)
+    }
     async fn insert_benchmarks(
         &self,
         samples: &[BenchmarkSamples],

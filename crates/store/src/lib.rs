@@ -200,6 +200,8 @@ pub struct OperationFilter {
     pub metric_type: Option<String>,
     /// Only at or after this time.
     pub since: Option<OffsetDateTime>,
+    /// Only before this time.
+    pub until: Option<OffsetDateTime>,
     /// Only failed ones.
     pub failed_only: bool,
 }
@@ -302,6 +304,14 @@ pub trait Store: Sync {
     /// The last `per_suite` runs of every suite, with their cases, oldest first per suite.
     fn recent_test_runs(&self, per_suite: u32)
     -> impl Future<Output = Result<Vec<TestRun>>> + Send;
+    /// The last `per_suite` runs of every suite run in `[since, until)` (an open end when
+    /// `None`), with their cases, oldest first per suite: the runs of a chosen time range.
+    fn test_runs_between(
+        &self,
+        since: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+        per_suite: u32,
+    ) -> impl Future<Output = Result<Vec<TestRun>>> + Send;
     /// Stores the samples of one benchmark file as one batch, returning how many values.
     fn insert_benchmarks(
         &self,

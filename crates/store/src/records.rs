@@ -143,7 +143,13 @@ pub(crate) fn check_case(index: usize, c: &TestCase) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn recent_test_runs(pool: &SqlitePool, per_suite: u32) -> Result<Vec<TestRun>> {
+pub(crate) async fn recent_test_runs(
+    pool: &SqlitePool,
+    per_suite: u32,
+    since: Option<OffsetDateTime>,
+    until: Option<OffsetDateTime>,
+) -> Result<Vec<TestRun>> {
+    let (since_us, until_us) = (since.map_or(i64::MIN, to_us), until.map_or(i64::MAX, to_us));
     // Each suite's newest runs by the (suite, run_at_us) index: a few rows per suite read,
     // however many runs are stored.
     let suites: Vec<String> =
@@ -154,9 +160,12 @@ pub(crate) async fn recent_test_runs(pool: &SqlitePool, per_suite: u32) -> Resul
     for suite in &suites {
         let mut newest = sqlx::query(
             "SELECT id, suite, phase, component, run_at_us, duration FROM test_runs \
-             WHERE suite = ? ORDER BY run_at_us DESC, id DESC LIMIT ?",
+             WHERE suite = ? AND run_at_us >= ? AND run_at_us < ? \
+             ORDER BY run_at_us DESC, id DESC LIMIT ?",
         )
         .bind(suite)
+        .bind(since_us)
+        .bind(until_us)
         .bind(i64::from(per_suite))
         .fetch_all(pool)
         .await?;

@@ -1200,6 +1200,9 @@ impl Store for SqliteStore {
         if f.since.is_some() {
             sql.push_str(" AND timestamp_us >= ?");
         }
+        if f.until.is_some() {
+            sql.push_str(" AND timestamp_us < ?");
+        }
         if f.failed_only {
             sql.push_str(" AND success = 0");
         }
@@ -1213,6 +1216,9 @@ impl Store for SqliteStore {
         }
         if let Some(s) = f.since {
             q = q.bind(to_us(s));
+        }
+        if let Some(u) = f.until {
+            q = q.bind(to_us(u));
         }
         q = q.bind(i64::from(f.limit));
         let rows = q.fetch_all(&self.pool).await?;
@@ -1425,7 +1431,16 @@ impl Store for SqliteStore {
     }
 
     async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>> {
-        crate::records::recent_test_runs(&self.pool, per_suite).await
+        crate::records::recent_test_runs(&self.pool, per_suite, None, None).await
+    }
+
+    async fn test_runs_between(
+        &self,
+        since: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+        per_suite: u32,
+    ) -> Result<Vec<TestRun>> {
+        crate::records::recent_test_runs(&self.pool, per_suite, since, until).await
     }
 
     async fn insert_benchmarks(

@@ -85,6 +85,7 @@ pub async fn show(args: ShowArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
             dataset: args.dataset,
             metric_type: args.metric_type,
             since,
+            until: None,
             failed_only: args.failed,
         })
         .await?;

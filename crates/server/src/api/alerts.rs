@@ -43,7 +43,7 @@ pub const ANONYMOUS: &str = "anonymous";
 const PAGE_RESOLVED: u32 = 50;
 
 /// The parameters of `GET /api/v1/alerts`.
-pub const LIST_PARAMS: &[&str] = &["state", "severity", "component", "limit"];
+pub const LIST_PARAMS: &[&str] = &["state", "severity", "component", "limit", "since", "until"];
 
 impl From<AlertStoreError> for ApiError {
     fn from(e: AlertStoreError) -> ApiError {
@@ -67,14 +67,17 @@ impl From<AlertStoreError> for ApiError {
     }
 }
 
-/// `GET /api/v1/alerts?state&severity&component&limit`: `{active, resolved, silences}`.
+/// `GET /api/v1/alerts?state&severity&component&limit&since&until`: `{active, resolved,
+/// silences}`.
 ///
 /// `active` holds the pending and firing alerts, firing first, the most severe first, then the
 /// newest; `resolved` the resolved ones by
 /// resolution, newest first, `silences` those in force now or later. `state` is `pending`,
 /// `firing`, `active` (both) or `resolved` and empties the other list; `severity` is `info`,
 /// `warning`, `error` or `critical`; `component` matches exactly; `limit` (1..=1000, default
-/// 100) applies to each list.
+/// 100) applies to each list. `since` and `until` (read as `GET /api/v1/samples` reads them)
+/// keep the alerts open at some time in `[since, until)`: started before `until` and not
+/// resolved before `since`.
 pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
@@ -117,6 +120,7 @@ pub async fn list(
             }
         },
     };
+    let range = crate::views::range::TimeRange::from_params(&pairs, state.now(), false)?;
     let wanted = |s: AlertState| states.as_ref().is_none_or(|list| list.contains(&s));
     let open: Vec<AlertState> = [AlertState::Pending, AlertState::Firing]
         .into_iter()
@@ -127,6 +131,8 @@ pub async fn list(
         severity,
         component: component.clone(),
         limit,
+        since: range.as_ref().and_then(|r| r.since),
+        until: range.as_ref().and_then(|r| r.until),
     };
     let mut active = if open.is_empty() {
         Vec::new()
@@ -617,8 +623,13 @@ async fn audited_unsilence(state: &AppState, client: Who, id: i64) -> Result<Sil
 
 // ---- the alerts page and its forms ----
 
-/// What the alerts page shows now, with the outcome of a form when it answers one.
-pub async fn page_view(state: &AppState, notice: Option<Notice>) -> mhd_store::Result<AlertsView> {
+/// What the alerts page shows now, with the outcome of a form when it answers one; the
+/// resolved alerts of `range` when one is given (those open at some time in it).
+pub async fn page_view(
+    state: &AppState,
+    notice: Option<Notice>,
+    range: Option<&crate::views::range::TimeRange>,
+) -> mhd_store::Result<AlertsView> {
     let now = state.now();
     let mut active = state.store.open_alerts().await?;
     mhd_core::model::sort_alerts(&mut active);
@@ -627,6 +638,8 @@ pub async fn page_view(state: &AppState, notice: Option<Notice>) -> mhd_store::R
         .alerts(&AlertFilter {
             states: vec![AlertState::Resolved],
             limit: PAGE_RESOLVED,
+            since: range.and_then(|r| r.since),
+            until: range.and_then(|r| r.until),
             ..AlertFilter::default()
         })
         .await?;
@@ -674,7 +687,26 @@ pub async fn page(
     notice: Option<Notice>,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let view = page_view(state, notice).await?;
+    ranged_page(state, notice, status, None, None).await
+}
+
+/// The alerts page with its resolved alerts over `range`, and the picker showing `error`
+/// when a range was refused.
+async fn ranged_page(
+    state: &AppState,
+    notice: Option<Notice>,
+    status: StatusCode,
+    range: Option<&crate::views::range::TimeRange>,
+    error: Option<&str>,
+) -> Result<Response, ApiError> {
+    let view = page_view(state, notice, range).await?;
+    let bar = crate::pages::picker(
+        state,
+        crate::views::PageKind::Alerts,
+        Vec::new(),
+        range,
+        error,
+    );
     let plan = state.plan();
     let migration = plan.as_deref().map(|p| {
         let days = (view.now.date() - p.migration.start).whole_days();
@@ -689,6 +721,7 @@ pub async fn page(
         migration,
         state.local_offset,
         crate::assets::live_js_path(),
+        Some(&bar),
     )
     .map_err(|e| ApiError::internal(&e))?;
     Ok((
@@ -750,9 +783,25 @@ async fn page_write(
     form_outcome(state, outcome).await
 }
 
-/// `GET /alerts`: the alerts page.
-pub async fn page_get(State(state): State<AppState>) -> Result<Response, ApiError> {
-    page(&state, None, StatusCode::OK).await
+/// `GET /alerts?range|since&until`: the alerts page, its resolved alerts over the time range
+/// asked for; a bad range shows the page with the message and status 400.
+pub async fn page_get(
+    State(state): State<AppState>,
+    query: Result<Query<Params>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    match crate::pages::page_range(query, state.now(), &[]) {
+        Ok((range, _)) => ranged_page(&state, None, StatusCode::OK, range.as_ref(), None).await,
+        Err(e) => {
+            ranged_page(
+                &state,
+                None,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&e.message),
+            )
+            .await
+        }
+    }
 }
 
 /// `POST /alerts/acknowledge/{alert_id}` (form): acknowledges, then back to the page.

@@ -17,6 +17,29 @@ fn query(name: &str, description: &str, schema: Value, required: bool) -> Value 
     json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema })
 }
 
+/// The `since` of a read over a time range, read as `GET /api/v1/samples` reads it;
+/// `default` says what is read without it.
+fn since_param(default: &str) -> Value {
+    query(
+        "since",
+        &format!(
+            "The range's start (inclusive): a time (RFC 3339 or YYYY-MM-DD), a span back from now such as 30m or 7d, or `now`. Not after `until` (400 naming `since`). Default: {default}."
+        ),
+        json!({ "type": "string", "minLength": 1 }),
+        false,
+    )
+}
+
+/// The `until` of a read over a time range, written as `since`.
+fn until_param(default: &str) -> Value {
+    query(
+        "until",
+        &format!("The range's end (exclusive), written as `since`. Default: {default}."),
+        json!({ "type": "string", "minLength": 1 }),
+        false,
+    )
+}
+
 /// A JSON response described by a schema.
 fn ok(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
@@ -166,6 +189,8 @@ pub fn document() -> Value {
                     json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
                     false
                 ),
+                since_param("no start; with it, only alerts not resolved before it"),
+                until_param("no end; with it, only alerts started before it"),
             ]),
             false,
         ),
@@ -245,9 +270,9 @@ pub fn document() -> Value {
         "get",
         read(
             "Test results",
-            "Per suite: latest results, pass rate, trend over the last 10 runs, failing and flaky tests, as `mhd tests --json`.",
+            "Per suite: latest results, pass rate, trend over the last 10 runs, failing and flaky tests, as `mhd tests --json`. With `since` or `until`, of each suite's last 10 runs in `[since, until)` alone (a suite without a run there is absent).",
             json!({ "$ref": "#/components/schemas/TestsView" }),
-            json!([]),
+            json!([since_param("no start"), until_param("no end"),]),
             false,
         ),
     );
@@ -306,7 +331,7 @@ pub fn document() -> Value {
         "get",
         read(
             "Resource samples over a span",
-            "Each series of the asked metrics over the last `range`, in about 60 buckets of whole rows of what is read: the raw samples for a recent span of up to 6 hours, the 1-minute aggregates for up to 3 days, the 1-hour ones up to 14 days, the 1-day ones beyond (raw samples are kept 48 hours and the aggregates 90 days by default: the plan's [retention]). Each point has the bucket's start and its samples' min, max, mean and count.",
+            "Each series of the asked metrics over the last `range` (or over `[since, until)`; `range` and `since`/`until` exclude each other), in about 60 buckets of whole rows of what is read: the raw samples for a recent span of up to 6 hours, the 1-minute aggregates for up to 3 days, the 1-hour ones up to 14 days, the 1-day ones beyond (raw samples are kept 48 hours and the aggregates 90 days by default: the plan's [retention]). Each point has the bucket's start and its samples' min, max, mean and count.",
             json!({ "type": "object", "required": ["since", "until", "resolution", "bucket_seconds", "series"], "properties": {
             "since": { "type": "string", "format": "date-time" },
             "until": { "type": "string", "format": "date-time" },
@@ -320,6 +345,8 @@ pub fn document() -> Value {
                     json!({ "type": "string", "default": "1h" }),
                     false
                 ),
+                since_param("an hour before `until`"),
+                until_param("now"),
                 query(
                     "metric",
                     "The metrics, comma-separated (at most 50; default the resource page's charted metrics).",
@@ -405,12 +432,8 @@ pub fn document() -> Value {
                     json!({ "type": "string", "minLength": 1 }),
                     false
                 ),
-                query(
-                    "since",
-                    "Only at or after: a span back from now (`30m`, `2h`, `7d`) or a time (RFC 3339 or YYYY-MM-DD).",
-                    json!({ "type": "string", "minLength": 1 }),
-                    false
-                ),
+                since_param("no start"),
+                until_param("no end"),
                 query(
                     "failed",
                     "Only failed operations.",

@@ -108,13 +108,24 @@ pub async fn live(
     Ok(Json(metrics).into_response())
 }
 
-/// `GET /api/v1/tests`: the test results view (`mhd tests --json`), with the plan's thresholds
-/// when there is a plan.
+/// The parameters of `GET /api/v1/tests`.
+pub const TESTS_PARAMS: &[&str] = &["since", "until"];
+
+/// `GET /api/v1/tests?since&until`: the test results view (`mhd tests --json`), with the
+/// plan's thresholds when there is a plan; with `since` or `until` (read as
+/// `GET /api/v1/samples` reads them), of each suite's last runs in `[since, until)` alone.
 pub async fn tests(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
+    let pairs = params(query, TESTS_PARAMS)?;
+    if let Some(range) = crate::views::range::TimeRange::from_params(&pairs, state.now(), false)? {
+        let view = crate::views::range::tests_in(&state, &range).await?;
+        return Ok(match view {
+            Some(t) => Json(t).into_response(),
+            None => Json(mhd_core::testview::tests_view(&[], &Default::default())).into_response(),
+        });
+    }
     let m = model(&state, false).await?;
     Ok(match &m.tests {
         Some(t) => Json(t).into_response(),
@@ -223,34 +234,44 @@ pub async fn resources(
 }
 
 /// The parameters of `GET /api/v1/resources/history`.
-pub const RESOURCES_HISTORY_PARAMS: &[&str] = &["range", "metric"];
+pub const RESOURCES_HISTORY_PARAMS: &[&str] = &["range", "metric", "since", "until"];
 
 /// The most metrics one `GET /api/v1/resources/history` names.
 const MAX_HISTORY_METRICS: usize = 50;
 
-/// `GET /api/v1/resources/history?range&metric`: each series of the metrics over the last
-/// `range`, from the raw samples or the aggregates retention keeps
+/// `GET /api/v1/resources/history?range|since&until&metric`: each series of the metrics over
+/// the last `range` (an hour by default), or over `[since, until)` (read as
+/// `GET /api/v1/samples` reads them; `until` defaults to now and `since` to an hour before
+/// it), from the raw samples or the aggregates retention keeps
 /// ([`crate::views::history_buckets`]).
 pub async fn resources_history(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let pairs = params(query, RESOURCES_HISTORY_PARAMS)?;
-    let span = match param(&pairs, "range") {
-        None => crate::views::CHART_SPAN,
-        Some(v) => crate::views::parse_range(v)
-            .map_err(|e| ApiError::bad_request(format!("parameter `range`: {e}")))?,
-    };
+    let now = state.now();
+    let range = crate::views::range::TimeRange::from_params(&pairs, now, false)?;
+    let until = range.as_ref().and_then(|r| r.until).unwrap_or(now);
+    let since = range
+        .as_ref()
+        .and_then(|r| r.since)
+        .unwrap_or(until - crate::views::CHART_SPAN);
+    crate::views::range::check_order(since, until)?;
+    if until - since > crate::views::MAX_SPAN {
+        return Err(ApiError::bad_request(format!(
+            "parameters `since` and `until`: a span of at most {} days",
+            crate::views::MAX_SPAN.whole_days()
+        )));
+    }
     let metrics: Vec<&str> = match param(&pairs, "metric") {
         None => crate::views::CHART_METRICS.to_vec(),
         given => metric_names(given)?,
     };
-    let now = state.now();
     let (resolution, bucket, buckets) =
-        crate::views::history_buckets(&state, &metrics, now, span).await?;
+        crate::views::history_between(&state, &metrics, since, until, now).await?;
     Ok(Json(serde_json::json!({
-        "since": mhd_core::format::rfc3339(now - span),
-        "until": mhd_core::format::rfc3339(now),
+        "since": mhd_core::format::rfc3339(since),
+        "until": mhd_core::format::rfc3339(until),
         "resolution": resolution,
         "bucket_seconds": bucket.whole_seconds(),
         "series": series_json(buckets),
@@ -332,24 +353,13 @@ pub async fn samples(
     let pairs = params(query, SAMPLES_PARAMS)?;
     let metrics = metric_names(param(&pairs, "metric"))?;
     let now = state.now();
-    let instant = |name: &str| -> Result<Option<time::OffsetDateTime>, ApiError> {
-        param(&pairs, name)
-            .map(|v| match v.trim() {
-                "now" => Ok(now),
-                v => mhd_core::time_parse::parse_since(v, now)
-                    .map_err(|e| ApiError::bad_request(format!("parameter `{name}`: {e}"))),
-            })
-            .transpose()
-    };
-    let until = instant("until")?.unwrap_or(now);
-    let since = instant("since")?.unwrap_or(until - crate::views::CHART_SPAN);
-    if since >= until {
-        return Err(ApiError::bad_request(format!(
-            "parameter `since` ({}) is not before `until` ({})",
-            mhd_core::format::rfc3339(since),
-            mhd_core::format::rfc3339(until)
-        )));
-    }
+    let range = crate::views::range::TimeRange::from_params(&pairs, now, false)?;
+    let until = range.as_ref().and_then(|r| r.until).unwrap_or(now);
+    let since = range
+        .as_ref()
+        .and_then(|r| r.since)
+        .unwrap_or(until - crate::views::CHART_SPAN);
+    crate::views::range::check_order(since, until)?;
     let span = until - since;
     if span > crate::views::MAX_SPAN {
         return Err(ApiError::bad_request(format!(
@@ -411,13 +421,15 @@ pub async fn samples(
 }
 
 /// The parameters of `GET /api/v1/operations`.
-pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "failed"];
+pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "until", "failed"];
 
-/// `GET /api/v1/operations?limit&dataset&type&since&failed`: recent operations, newest first.
+/// `GET /api/v1/operations?limit&dataset&type&since&until&failed`: recent operations, newest
+/// first.
 ///
 /// `limit` 1..=[`MAX_LIMIT`] (default [`DEFAULT_LIMIT`]); `dataset` and `type` match exactly;
-/// `since` is a span back from now (`30m`, `7d`) or a time (RFC 3339 or a date); `failed` is
-/// `true` or `false`.
+/// `since` and `until` keep the operations of `[since, until)`, each a span back from now
+/// (`30m`, `7d`), a time (RFC 3339 or a date) or `now`, as `GET /api/v1/samples` reads them;
+/// `failed` is `true` or `false`.
 pub async fn operations(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
@@ -434,12 +446,7 @@ pub async fn operations(
             }
         },
     };
-    let since = param(&pairs, "since")
-        .map(|v| {
-            mhd_core::time_parse::parse_since(v, state.now())
-                .map_err(|e| ApiError::bad_request(format!("parameter `since`: {e}")))
-        })
-        .transpose()?;
+    let range = crate::views::range::TimeRange::from_params(&pairs, state.now(), false)?;
     let failed_only = match param(&pairs, "failed") {
         None | Some("false") => false,
         Some("true") => true,
@@ -461,7 +468,8 @@ pub async fn operations(
         limit,
         dataset: text("dataset")?,
         metric_type: text("type")?,
-        since,
+        since: range.as_ref().and_then(|r| r.since),
+        until: range.as_ref().and_then(|r| r.until),
         failed_only,
     };
     let ops = state.store.recent_operations(&filter).await?;

@@ -315,6 +315,7 @@ pub fn render_alerts_page(
     migration: Option<(&str, i64, u32)>,
     offset: UtcOffset,
     script_src: &str,
+    bar: Option<&super::range::RangeBar>,
 ) -> Result<String, ViewError> {
     let section = AlertsSection::new(view, offset).render()?;
     frame(
@@ -322,7 +323,7 @@ pub fn render_alerts_page(
         migration,
         view.now,
         offset,
-        LiveChrome::new(PageKind::Alerts, script_src),
+        LiveChrome::new(PageKind::Alerts, script_src).with_range(bar),
         Some(section),
         None,
     )

@@ -102,6 +102,8 @@ struct HistoryRow {
 struct History {
     name: String,
     rows: Vec<HistoryRow>,
+    /// Whether the rows are those of a chosen time range.
+    ranged: bool,
 }
 
 #[derive(Template)]
@@ -138,6 +140,7 @@ pub fn render_datasets_page(
     now: OffsetDateTime,
     offset: UtcOffset,
     script_src: &str,
+    bar: Option<&super::range::RangeBar>,
 ) -> Result<String, ViewError> {
     let component = query.component.as_deref();
     let matching: Vec<_> = book.filter(query.state, component).collect();
@@ -207,6 +210,7 @@ pub fn render_datasets_page(
     let history = match (&query.name, history) {
         (Some(name), Some(ops)) => Some(History {
             name: clip(name, MAX_NAME_CHARS),
+            ranged: bar.is_some_and(|b| !b.query.is_empty()),
             rows: ops
                 .iter()
                 .map(|o| HistoryRow {
@@ -266,7 +270,7 @@ pub fn render_datasets_page(
         migration,
         now,
         offset,
-        LiveChrome::new(PageKind::Datasets, script_src),
+        LiveChrome::new(PageKind::Datasets, script_src).with_range(bar),
         Some(section.render()?),
         None,
     )

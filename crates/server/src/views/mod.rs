@@ -17,6 +17,7 @@ mod datasets;
 mod live;
 mod page;
 mod perf;
+pub(crate) mod range;
 mod resources;
 mod summary;
 mod testresults;
@@ -28,8 +29,8 @@ pub use datasets::{
 };
 pub use page::{PageKind, render_live_page, render_not_found_page, render_overview_page};
 pub use resources::{
-    CHART_BUCKETS, CHART_METRICS, CHART_SPAN, MAX_SPAN, ResourcesData, history_buckets,
-    parse_range, render_resources_page,
+    CHART_BUCKETS, CHART_METRICS, CHART_SPAN, MAX_SPAN, ResourcesData, history_between,
+    history_buckets, parse_range, render_resources_page,
 };
 // The sections, for the reports (crate::report), which render them in their own document.
 pub(crate) use components::ComponentsSection;

@@ -10,6 +10,7 @@ use super::components::ComponentsSection;
 use super::dashboard::DashboardPage;
 use super::live::LiveSection;
 use super::perf::PerfSection;
+use super::range::RangeBar;
 use super::summary::SummarySection;
 use super::testresults::TestsSection;
 use super::timeline::TimelineSection;
@@ -97,6 +98,19 @@ impl PageKind {
     pub const fn needs_live_metrics(self) -> bool {
         matches!(self, PageKind::Overview | PageKind::Live)
     }
+
+    /// Whether the page has charts or lists over time, so it shows the time range picker
+    /// ([`super::range`]) and follows the range in its URL.
+    pub const fn takes_range(self) -> bool {
+        matches!(
+            self,
+            PageKind::Overview
+                | PageKind::Tests
+                | PageKind::Resources
+                | PageKind::Alerts
+                | PageKind::Datasets
+        )
+    }
 }
 
 /// What a live page adds to the layout: its script and the site navigation.
@@ -105,10 +119,12 @@ pub(crate) struct LiveChrome {
     pub(crate) pages: Vec<NavLink>,
     /// The demo's banner under the navigation ([`crate::demo::banner`]), when there is one.
     pub(crate) banner: Option<&'static str>,
+    /// The header's toolbar: the time range picker ([`super::range`]) of a page with time.
+    pub(crate) toolbar: Option<String>,
 }
 
 pub(crate) struct NavLink {
-    pub(crate) href: &'static str,
+    pub(crate) href: String,
     pub(crate) label: &'static str,
     pub(crate) current: bool,
 }
@@ -125,13 +141,29 @@ impl LiveChrome {
             pages: PageKind::ALL
                 .iter()
                 .map(|&p| NavLink {
-                    href: p.path(),
+                    href: p.path().to_owned(),
                     label: p.label(),
                     current: Some(p) == current,
                 })
                 .collect(),
             banner: crate::demo::banner(),
+            toolbar: None,
         }
+    }
+
+    /// The chrome with the time range picker in its toolbar, and the range kept by the links
+    /// to the other pages that follow one.
+    pub(crate) fn with_range(mut self, bar: Option<&super::range::RangeBar>) -> Self {
+        let Some(bar) = bar else { return self };
+        self.toolbar = Some(bar.html.clone());
+        if !bar.query.is_empty() {
+            for (link, kind) in self.pages.iter_mut().zip(PageKind::ALL) {
+                if kind.takes_range() {
+                    link.href = format!("{}?{}", kind.path(), bar.query);
+                }
+            }
+        }
+        self
     }
 }
 
@@ -206,9 +238,10 @@ pub fn render_overview_page(
     alerts: Option<super::alerts::FiringCounts>,
     offset: UtcOffset,
     script_src: &str,
+    bar: Option<&RangeBar>,
 ) -> Result<String, ViewError> {
     let mut page = DashboardPage::new(data, offset, true);
-    page.live = Some(LiveChrome::new(PageKind::Overview, script_src));
+    page.live = Some(LiveChrome::new(PageKind::Overview, script_src).with_range(bar));
     page.live_section = live.map(|m| LiveSection::new(m, offset));
     page.alerts = alerts.map(super::alerts::AlertsOverview::new);
     Ok(page.render()?)
@@ -216,18 +249,20 @@ pub fn render_overview_page(
 
 /// Renders a page of the live server: the same sections as the static dashboard file, with the
 /// site navigation, the live controls and `<script src="{script_src}" defer>`. `live` is needed
-/// by the overview and the live metrics page; without it they omit the live figures.
+/// by the overview and the live metrics page; without it they omit the live figures. `bar` is
+/// the time range picker of a page that takes a range.
 pub fn render_live_page(
     kind: PageKind,
     data: &DashboardData,
     live: Option<&LiveMetrics>,
     offset: UtcOffset,
     script_src: &str,
+    bar: Option<&RangeBar>,
 ) -> Result<String, ViewError> {
     if kind == PageKind::Overview {
-        return render_overview_page(data, live, None, offset, script_src);
+        return render_overview_page(data, live, None, offset, script_src, bar);
     }
-    let chrome = LiveChrome::new(kind, script_src);
+    let chrome = LiveChrome::new(kind, script_src).with_range(bar);
     let now = data.generated_at;
     let views = data.views.as_ref();
     let (section, empty) = match kind {

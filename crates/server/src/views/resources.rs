@@ -55,8 +55,11 @@ pub struct ResourcesData {
     pub now: OffsetDateTime,
     /// The latest figures.
     pub metrics: ResourceMetrics,
-    /// The span the charts cover, ending now: [`CHART_SPAN`] unless a range was asked for.
+    /// The span the charts cover, ending at `end`: [`CHART_SPAN`] unless a range was asked
+    /// for.
     pub span: Duration,
+    /// Where the charts end: `now` unless a range ending earlier was asked for.
+    pub end: OffsetDateTime,
     /// The charted metrics' samples of the span: the raw samples of [`CHART_SPAN`], or for a
     /// longer span one sample per series and bucket holding the bucket's mean, read from the
     /// aggregates retention keeps ([`history_buckets`]).
@@ -107,6 +110,18 @@ impl ResourcesData {
     /// [`ResourcesData::gather`] with charts over the last `span`.
     pub async fn gather_span(state: &AppState, span: Duration) -> mhd_store::Result<ResourcesData> {
         let now = state.now();
+        ResourcesData::gather_between(state, now - span, now).await
+    }
+
+    /// [`ResourcesData::gather`] with charts over `[since, end]` (the latest figures are
+    /// still those of now).
+    pub async fn gather_between(
+        state: &AppState,
+        since: OffsetDateTime,
+        end: OffsetDateTime,
+    ) -> mhd_store::Result<ResourcesData> {
+        let now = state.now();
+        let span = end - since;
         let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
         let plan = state.plan();
         let queries: Vec<(String, String)> = plan
@@ -119,7 +134,7 @@ impl ResourcesData {
                     .collect()
             })
             .unwrap_or_default();
-        let mut others: Vec<String> = state.store.sample_metrics(now - span).await?;
+        let mut others: Vec<String> = state.store.sample_metrics(since).await?;
         others.retain(|m| !SHOWN_AS_FIGURES.contains(&m.as_str()));
         others.extend(queries.iter().map(|(name, _)| name.clone()));
         others.retain(|m| !CHART_METRICS.contains(&m.as_str()));
@@ -131,20 +146,19 @@ impl ResourcesData {
             .copied()
             .chain(others.iter().map(String::as_str))
             .collect();
-        let history = if span == CHART_SPAN {
+        let history = if span == CHART_SPAN && end == now {
             state
                 .store
                 .samples_between(&metrics, now - CHART_SPAN, now + Duration::microseconds(1))
                 .await?
         } else {
             let (_, bucket, buckets): (_, Duration, _) =
-                history_buckets(state, &metrics, now, span).await?;
-            let since = now - span;
+                history_between(state, &metrics, since, end, now).await?;
             buckets
                 .into_iter()
                 .map(|b: mhd_store::retention::SampleBucket| Sample {
                     timestamp: (b.start + bucket / 2_i32)
-                        .clamp(since + Duration::microseconds(1), now),
+                        .clamp(since + Duration::microseconds(1), end),
                     value: b.mean(),
                     metric: b.metric,
                     unit: b.unit,
@@ -176,6 +190,7 @@ impl ResourcesData {
             now,
             metrics: sample::resource_metrics(&latest, now),
             span,
+            end,
             history,
             collectors: state.collectors.statuses(),
             burndowns,
@@ -243,9 +258,24 @@ pub async fn history_buckets(
     Duration,
     Vec<mhd_store::retention::SampleBucket>,
 )> {
+    history_between(state, metrics, now - span, now, now).await
+}
+
+/// [`history_buckets`] over `[since, end]`, as of `now`.
+pub async fn history_between(
+    state: &AppState,
+    metrics: &[&str],
+    since: OffsetDateTime,
+    end: OffsetDateTime,
+    now: OffsetDateTime,
+) -> mhd_store::Result<(
+    mhd_store::retention::Resolution,
+    Duration,
+    Vec<mhd_store::retention::SampleBucket>,
+)> {
     use mhd_store::retention::Resolution;
-    let since = now - span;
-    let until = now + Duration::microseconds(1);
+    let span = end - since;
+    let until = end + Duration::microseconds(1);
     let resolution =
         Resolution::for_span(since, until, now, crate::retention::settings(state).samples);
     let unit = match resolution {
@@ -352,8 +382,8 @@ struct OtherChart {
 /// The charts of the other metrics' series (at most [`MAX_OTHER_CHARTS`]), and how many
 /// series did not fit.
 fn other_charts(d: &ResourcesData, offset: UtcOffset) -> (Vec<OtherChart>, usize) {
-    let since = d.now - d.span;
-    let until = d.now + Duration::microseconds(1);
+    let since = d.end - d.span;
+    let until = d.end + Duration::microseconds(1);
     let mut out = Vec::new();
     let mut hidden = 0;
     for metric in &d.others {
@@ -417,7 +447,7 @@ fn other_charts(d: &ResourcesData, offset: UtcOffset) -> (Vec<OtherChart>, usize
                     &[(metric.as_str(), points, LineStyle::Area)],
                     Unit::Other(unit.as_deref().unwrap_or("")),
                     None,
-                    (d.now, d.span, offset),
+                    (d.end, d.span, offset),
                 ),
                 title,
             });
@@ -519,12 +549,12 @@ impl ResourcesSection {
     pub(crate) fn new(d: &ResourcesData, offset: UtcOffset) -> Self {
         let m = &d.metrics;
         let span = d.span;
-        let since = d.now - span;
-        let until = d.now + Duration::microseconds(1);
+        let since = d.end - span;
+        let until = d.end + Duration::microseconds(1);
         let hist = |metric: &str| -> Vec<Option<f64>> {
             sample::history(&d.history, metric, since, until, CHART_BUCKETS)
         };
-        let at = (d.now, span, offset);
+        let at = (d.end, span, offset);
         let area = LineStyle::Area;
         let dashed = LineStyle::Dashed;
         let cpu_bar = m
@@ -776,6 +806,7 @@ pub fn render_resources_page(
     plan: Option<&Plan>,
     offset: UtcOffset,
     script_src: &str,
+    bar: Option<&super::range::RangeBar>,
 ) -> Result<String, ViewError> {
     let section = ResourcesSection::new(data, offset).render()?;
     frame(
@@ -789,7 +820,7 @@ pub fn render_resources_page(
         }),
         data.now,
         offset,
-        LiveChrome::new(PageKind::Resources, script_src),
+        LiveChrome::new(PageKind::Resources, script_src).with_range(bar),
         Some(section),
         None,
     )

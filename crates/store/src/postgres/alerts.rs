@@ -232,6 +232,12 @@ impl AlertStore for PgStore {
         if f.component.is_some() {
             sql.push_str(" AND a.component = ?");
         }
+        if f.since.is_some() {
+            sql.push_str(" AND (a.resolved_at_us IS NULL OR a.resolved_at_us >= ?)");
+        }
+        if f.until.is_some() {
+            sql.push_str(" AND a.started_at_us < ?");
+        }
         sql.push_str(
             " ORDER BY a.state = 'resolved', \
              CASE WHEN a.state = 'resolved' THEN a.resolved_at_us ELSE a.started_at_us END DESC, \
@@ -250,6 +256,12 @@ impl AlertStore for PgStore {
         }
         if let Some(c) = &f.component {
             q = q.bind(c.clone());
+        }
+        if let Some(s) = f.since {
+            q = q.bind(to_us(s));
+        }
+        if let Some(u) = f.until {
+            q = q.bind(to_us(u));
         }
         if f.limit > 0 {
             q = q.bind(i64::from(f.limit));

@@ -586,6 +586,9 @@ impl Store for PgStore {
         if f.since.is_some() {
             sql.push_str(" AND timestamp_us >= ?");
         }
+        if f.until.is_some() {
+            sql.push_str(" AND timestamp_us < ?");
+        }
         if f.failed_only {
             sql.push_str(" AND success = 0");
         }
@@ -599,6 +602,9 @@ impl Store for PgStore {
         }
         if let Some(s) = f.since {
             q = q.bind(to_us(s));
+        }
+        if let Some(u) = f.until {
+            q = q.bind(to_us(u));
         }
         q = q.bind(i64::from(f.limit));
         let rows = q.fetch_all(&self.pool).await?;
@@ -880,14 +886,27 @@ impl Store for PgStore {
     }
 
     async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>> {
+        self.test_runs_between(None, None, per_suite).await
+    }
+
+    async fn test_runs_between(
+        &self,
+        since: Option<OffsetDateTime>,
+        until: Option<OffsetDateTime>,
+        per_suite: u32,
+    ) -> Result<Vec<TestRun>> {
         let runs = sqlx::query(
             "SELECT r.id, r.suite, r.phase, r.component, r.run_at_us, r.duration \
-             FROM (SELECT DISTINCT suite FROM test_runs) s \
+             FROM (SELECT DISTINCT suite FROM test_runs \
+                   WHERE run_at_us >= $2 AND run_at_us < $3) s \
              CROSS JOIN LATERAL (SELECT * FROM test_runs t WHERE t.suite = s.suite \
+                                 AND t.run_at_us >= $2 AND t.run_at_us < $3 \
                                  ORDER BY run_at_us DESC, id DESC LIMIT $1) r \
              ORDER BY r.suite, r.run_at_us, r.id",
         )
         .bind(i64::from(per_suite))
+        .bind(since.map_or(i64::MIN, to_us))
+        .bind(until.map_or(i64::MAX, to_us))
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(runs.len());

@@ -16,6 +16,7 @@ crate::on_both!(
     samples_between_is_half_open_and_by_metric,
     errors_group_by_type_and_message_most_frequent_first,
     daily_activity_counts_each_utc_day,
+    runs_and_operations_of_a_time_range_keep_to_it,
 );
 
 const T0: OffsetDateTime = datetime!(2025-03-01 00:00 UTC);
@@ -126,4 +127,70 @@ async fn daily_activity_counts_each_utc_day<B: Both>(b: &B) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn runs_and_operations_of_a_time_range_keep_to_it<B: Both>(b: &B) {
+    use mhd_core::testrun::TestRun;
+    let s = b.open().await;
+    let at = |d: i64| T0 + time::Duration::days(d);
+    for (suite, day) in [("a", 0), ("a", 2), ("a", 4), ("b", 1), ("c", 5)] {
+        let run = TestRun {
+            suite: suite.into(),
+            phase: None,
+            component: None,
+            run_at: at(day),
+            duration: 1.0,
+            cases: Vec::new(),
+        };
+        s.insert_test_run(&run, None).await.unwrap();
+    }
+    let runs = |got: Vec<TestRun>| -> Vec<(String, OffsetDateTime)> {
+        got.into_iter().map(|r| (r.suite, r.run_at)).collect()
+    };
+    let got = s
+        .test_runs_between(Some(at(1)), Some(at(4)), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        runs(got),
+        [("a".to_owned(), at(2)), ("b".to_owned(), at(1))],
+        "the start included, the end excluded, suites without a run left out"
+    );
+    let got = s.test_runs_between(None, Some(at(5)), 1).await.unwrap();
+    assert_eq!(
+        runs(got),
+        [("a".to_owned(), at(4)), ("b".to_owned(), at(1))],
+        "each suite's newest in the range"
+    );
+    assert_eq!(
+        runs(s.recent_test_runs(1).await.unwrap()),
+        runs(s.test_runs_between(None, None, 1).await.unwrap())
+    );
+
+    s.insert_operations(&[
+        op(at(0), "migration", Some("first"), None),
+        op(at(2), "migration", Some("second"), None),
+        op(at(4), "migration", Some("third"), None),
+    ])
+    .await
+    .unwrap();
+    let names = |since: Option<OffsetDateTime>, until: Option<OffsetDateTime>| {
+        let s = &s;
+        async move {
+            s.recent_operations(&mhd_store::OperationFilter {
+                limit: 10,
+                since,
+                until,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.op.dataset_name.unwrap_or_default())
+            .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names(Some(at(1)), Some(at(4))).await, ["second"]);
+    assert_eq!(names(None, Some(at(2))).await, ["first"]);
+    assert_eq!(names(Some(at(2)), None).await, ["third", "second"]);
 }
