@@ -1639,10 +1639,13 @@ async fn the_deliveries_list_refuses_bad_parameters() {
 /// The attachment of a MIME message: its file name and its bytes (base64 decoded).
 fn attachment(data: &str) -> (String, Vec<u8>) {
     let at = data
-        .find("Content-Disposition: attachment; filename=\"")
+        .find("Content-Disposition: attachment;")
         .unwrap_or_else(|| panic!("no attachment in:\n{data}"));
-    let rest = &data[at + "Content-Disposition: attachment; filename=\"".len()..];
-    let name = rest[..rest.find('"').unwrap()].to_owned();
+    let rest = &data[at..];
+    // `filename="…"`, or folded as RFC 2231's `filename*0="…"`.
+    let quoted = &rest[rest.find("filename").unwrap()..];
+    let quoted = &quoted[quoted.find('"').unwrap() + 1..];
+    let name = quoted[..quoted.find('"').unwrap()].to_owned();
     let body_at = rest.find("\r\n\r\n").unwrap() + 4;
     let body = &rest[body_at..];
     let end = body.find("\r\n--").unwrap();
