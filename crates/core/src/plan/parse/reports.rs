@@ -119,7 +119,7 @@ impl Reader<'_> {
         }
         let before = self.errors.len();
         match known {
-            Some(known) if known.is_empty() => {
+            Some([]) => {
                 self.error(
                     v.span(),
                     format!("{what} names channels, but the plan has no [[notify]] channel"),
