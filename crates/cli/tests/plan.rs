@@ -752,3 +752,85 @@ fn global_options_work_after_the_subcommand() {
         .success()
         .stdout(predicate::str::contains("\"total_operations\": 0"));
 }
+
+#[test]
+fn check_refuses_a_bad_scheduled_report_naming_its_line_and_field() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let plan = home.path().join("migration.toml");
+    let base = r#"[migration]
+name = "M"
+start = "2025-01-06"
+weeks = 4
+
+[datasets]
+total = 10
+
+[[notify]]
+name = "team-hook"
+kind = "webhook"
+url = "http://127.0.0.1:9/hook"
+"#;
+    std::fs::write(
+        &plan,
+        format!(
+            r#"{base}
+[[reports]]
+every = "funday 08:00"
+format = "docx"
+last = "36h"
+channels = ["team-hok"]
+
+[[reports]]
+every = "day 07:30"
+channels = ["team-hook"]
+"#
+        ),
+    )
+    .expect("write");
+    let shown = plan.display().to_string();
+    let assert = mhd(home.path()).arg("check").assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let expected = [
+        format!(
+            "{shown}:15:9: `every` in [[reports]]: \"funday 08:00\": \"funday\" is not a day of the week"
+        ),
+        format!("{shown}:16:10: `format` in [[reports]] must be `pdf` or `html`, found \"docx\""),
+        format!("{shown}:17:8: `last` in [[reports]]: \"36h\" is not a whole number of days"),
+        format!(
+            "{shown}:18:13: `channels` in [[reports]] names `team-hok`, which is not a [[notify]] \
+             channel (did you mean `team-hook`?)"
+        ),
+        format!("4 mistakes in {shown}"),
+    ];
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "{stderr}");
+    for (line, want) in lines.iter().zip(&expected) {
+        assert!(
+            line.starts_with(want.as_str()),
+            "{line:?} should start with {want:?}"
+        );
+    }
+    // The same entries written right pass, and --json shows the schedule.
+    std::fs::write(
+        &plan,
+        format!(
+            r#"{base}
+[[reports]]
+every = "monday 08:00"
+format = "html"
+last = "14d"
+channels = ["team-hook"]
+"#
+        ),
+    )
+    .expect("write");
+    let out = mhd(home.path())
+        .args(["check", "--json"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout);
+    assert!(
+        text.contains("\"weekday\":\"monday\"") || text.contains("\"weekday\": \"monday\""),
+        "{text}"
+    );
+}

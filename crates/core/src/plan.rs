@@ -7,6 +7,7 @@
 
 mod csv;
 mod parse;
+mod reports;
 mod settings;
 mod template;
 
@@ -15,6 +16,7 @@ use time::{Date, Duration};
 
 pub use csv::{CsvError, datasets_from_csv};
 pub use parse::parse;
+pub use reports::{Every, ScheduledReport};
 pub use settings::*;
 pub use template::{PlanTemplate, default_plan_toml};
 
@@ -43,6 +45,9 @@ pub struct Plan {
     pub chat: ChatSettings,
     /// `[retention]`: how long each kind of record is kept.
     pub retention: RetentionSettings,
+    /// `[[reports]]`: reports made on a schedule and sent through the channels.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reports: Vec<ScheduledReport>,
 }
 
 /// `[migration]`: what the migration is called and when it is planned.

@@ -711,6 +711,7 @@ mod tests {
             notify: Vec::new(),
             chat: Default::default(),
             retention: Default::default(),
+            reports: Vec::new(),
         }
     }
 

@@ -105,6 +105,7 @@ pub fn need(method: &Method, route: Option<&str>) -> Access {
         | routes::API_OPERATIONS
         | routes::API_NOTIFICATIONS
         | routes::API_REPORTS
+        | routes::API_REPORT
             if read =>
         {
             Access::Read

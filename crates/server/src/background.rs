@@ -76,6 +76,7 @@ async fn start_leading(
     base: &std::path::Path,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let mut tasks = crate::notify::run_workers(state).await?;
+    tasks.push(crate::scheduled::start(state));
     let started = crate::collect::start_in(state, base).and_then(|mut collectors| {
         collectors.extend(crate::alerting::start(state)?);
         Ok(collectors)

@@ -33,6 +33,7 @@ pub mod report;
 pub mod retention;
 pub mod rollback;
 pub mod routes;
+pub mod scheduled;
 pub mod signin;
 pub mod state;
 pub mod tls;

@@ -37,6 +37,8 @@ pub const API_RESOURCES: &str = "/api/v1/resources";
 pub const API_RESOURCES_HISTORY: &str = "/api/v1/resources/history";
 /// A report of a range of days, as HTML or PDF.
 pub const API_REPORTS: &str = "/api/v1/reports/generate";
+/// A stored scheduled report (the document as it was sent).
+pub const API_REPORT: &str = "/api/v1/reports/{report_id}";
 /// The OpenAPI document.
 pub const API_OPENAPI: &str = "/api/v1/openapi.json";
 /// The overview page.

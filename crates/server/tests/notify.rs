@@ -1632,3 +1632,139 @@ async fn the_deliveries_list_refuses_bad_parameters() {
     }
     run.stop();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Scheduled reports through the outbox.
+
+/// The attachment of a MIME message: its file name and its bytes (base64 decoded).
+fn attachment(data: &str) -> (String, Vec<u8>) {
+    let at = data
+        .find("Content-Disposition: attachment;")
+        .unwrap_or_else(|| panic!("no attachment in:\n{data}"));
+    let rest = &data[at..];
+    // `filename="…"`, or folded as RFC 2231's `filename*0="…"`.
+    let quoted = &rest[rest.find("filename").unwrap()..];
+    let quoted = &quoted[quoted.find('"').unwrap() + 1..];
+    let name = quoted[..quoted.find('"').unwrap()].to_owned();
+    let body_at = rest.find("\r\n\r\n").unwrap() + 4;
+    let body = &rest[body_at..];
+    let end = body.find("\r\n--").unwrap();
+    let b64: String = body[..end].split_whitespace().collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("the attachment is base64");
+    (name, bytes)
+}
+
+#[tokio::test]
+async fn a_scheduled_report_is_mailed_attached_and_linked_to_slack_and_webhooks() {
+    use mhd_core::plan::{Every, ScheduledReport};
+    let smtp = SmtpReceiver::start(None).await;
+    let hook = Receiver::accepting().await;
+    let slack = Receiver::start(vec![], Reply::status(200).body("ok")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = plan(
+        vec![
+            email(format!("127.0.0.1:{}", smtp.port), "none", None),
+            webhook("hook", hook.url("/reports")),
+            channel(
+                "team-slack",
+                ChannelKind::Slack {
+                    url: SecretOrText::Text(slack.url("/services/T0/B0/X")),
+                },
+            ),
+        ],
+        None,
+    );
+    p.reports = vec![ScheduledReport {
+        every: Every::parse("day 00:00").unwrap(),
+        format: "pdf".into(),
+        last_days: 7,
+        channels: vec!["mail".into(), "hook".into(), "team-slack".into()],
+    }];
+    let run = run_with(open_store(&dir).await, p, fast())
+        .await
+        .expect("the notifier starts");
+    let made = mhd_server::scheduled::run_due(&run.state)
+        .await
+        .expect("the due report");
+    assert_eq!(made.len(), 1, "the latest due report, once");
+    let id = made[0].id;
+    // Made once: the next pass finds it stored.
+    assert!(
+        mhd_server::scheduled::run_due(&run.state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let today = OffsetDateTime::now_utc().date();
+    let file = format!("mhd-report-{}-{today}.pdf", today - time::Duration::days(6));
+
+    // E-mail: the document attached.
+    let mails = smtp.wait_for(1).await;
+    let data = &mails[0].data;
+    assert!(
+        data.contains(&format!(
+            "Subject: [MHD] Migration report, {} to {today}",
+            today - time::Duration::days(6)
+        )),
+        "{data}"
+    );
+    let (name, attached) = attachment(data);
+    assert_eq!(name, file);
+    assert!(attached.starts_with(b"%PDF-"), "a PDF is attached");
+
+    // Webhook and Slack: a link to GET /api/v1/reports/{id}.
+    let link = format!("http://mhd.test:8000/api/v1/reports/{id}");
+    let got = hook.wait_for(1).await;
+    let body = got[0].json();
+    assert_eq!(body["event"], "report");
+    assert_eq!(body["report"]["url"], link.as_str());
+    assert_eq!(body["report"]["file_name"], file.as_str());
+    let got = slack.wait_for(1).await;
+    let text = got[0].json()["text"].as_str().unwrap().to_owned();
+    assert!(
+        text.contains(&format!("<{link}|download the PDF>")),
+        "{text}"
+    );
+
+    // The link downloads the same bytes as the attachment.
+    let response = run
+        .router()
+        .oneshot(
+            Request::get(format!("/api/v1/reports/{id}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
+        .await
+        .unwrap();
+    assert_eq!(
+        bytes.to_vec(),
+        attached,
+        "the link and the attachment agree"
+    );
+    // An unknown or bad id.
+    for (path, status) in [
+        (format!("/api/v1/reports/{}", id + 1), StatusCode::NOT_FOUND),
+        ("/api/v1/reports/abc".to_owned(), StatusCode::BAD_REQUEST),
+    ] {
+        let response = run
+            .router()
+            .oneshot(Request::get(&path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{path}");
+    }
+    let deliveries = run.settled().await;
+    assert_eq!(
+        deliveries.iter().filter(|d| d["state"] == "sent").count(),
+        3,
+        "{deliveries:?}"
+    );
+    run.stop();
+}

@@ -8,11 +8,12 @@ use std::process::Command;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
+use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Severity, Transition};
 use mhd_core::perf::BenchmarkSamples;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
 use mhd_core::{NewOperation, System};
 use mhd_server::AppState;
-use mhd_store::{Database, Store};
+use mhd_store::{AlertStore, Database, Store};
 use serde_json::Value;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
@@ -20,6 +21,16 @@ use tower::ServiceExt;
 
 const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
 const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+/// Dataset names in Greek, Cyrillic, Chinese, Japanese, Korean and with an emoji.
+const NAMES: [&str; 5] = [
+    "Πελάτες",
+    "Заказы",
+    "客户数据",
+    "東京の在庫 서울",
+    "launch 🚀 data",
+];
+/// The person who acknowledged the alert.
+const PERSON: &str = "Σωκράτης Παπαδόπουλος";
 
 fn now() -> OffsetDateTime {
     NOW
@@ -80,7 +91,59 @@ async fn server(with_plan: bool) -> Server {
             i % 10 != 0,
         ));
     }
+    // Names in every script the report's fonts cover, each its own error group.
+    for (i, name) in NAMES.iter().enumerate() {
+        let mut o = op(
+            day(2) + Duration::minutes(i as i64),
+            "dataset_read",
+            name,
+            false,
+        );
+        o.error_message = Some(format!("checksum differs for {name}"));
+        ops.push(o);
+    }
     store.insert_operations(&ops).await.unwrap();
+    // A critical alert that fired two days ago, acknowledged by a person named in Greek after
+    // 95 minutes.
+    let fired_at = NOW - Duration::days(2);
+    let alert = Alert {
+        id: 7,
+        key: "high_error_rate/storage".into(),
+        rule: "high_error_rate".into(),
+        kind: "threshold".into(),
+        severity: Severity::Critical,
+        state: AlertState::Firing,
+        title: "Error rate above 5 % on storage".into(),
+        message: "error_rate 0.12 > 0.05".into(),
+        component: Some("storage".into()),
+        value: Some(0.12),
+        started_at: fired_at,
+        fired_at: Some(fired_at),
+        last_seen: NOW,
+        clear_since: None,
+        resolved_at: None,
+        resolution: None,
+        acknowledged: None,
+        impact: Impact::default(),
+        runbook: None,
+        suppressed_by: None,
+        notified: true,
+    };
+    store
+        .save_transitions(
+            &[Transition {
+                alert,
+                event: AlertEvent::Fired,
+                notify: true,
+            }],
+            fired_at,
+        )
+        .await
+        .unwrap();
+    store
+        .acknowledge(7, PERSON, None, fired_at + Duration::minutes(95))
+        .await
+        .unwrap();
     let case = |name: &str, status| TestCase {
         name: name.into(),
         classname: None,
@@ -195,13 +258,20 @@ async fn the_html_report_is_one_self_contained_document() {
     for part in [
         "Migration report — MDM refactoring, 2025-02-23 to 2025-03-01",
         "2025-02-23 to 2025-03-01 (7 days, UTC)",
-        r#"<section id="health""#,
+        r#"<section id="brief""#,
+        "Status: Critical",
+        "Progress against the plan",
+        "When it will finish",
+        "Top risks",
+        "What is needed",
         r#"<section id="progress""#,
         "Operations per day",
         r#"<section id="timeline""#,
         r#"<section id="components""#,
+        r#"<section id="alerts""#,
         r#"<section id="tests""#,
         r#"<section id="performance""#,
+        r#"<section id="resources""#,
         r#"<section id="top-errors""#,
     ] {
         let i = html[at..]
@@ -234,6 +304,16 @@ async fn the_html_report_is_one_self_contained_document() {
     assert!(shows_escaped(errors));
     assert!(!html.contains(HOSTILE), "a stored string became markup");
     assert!(html.contains("assertion failed"), "the failing test");
+    // The alert of the period with its time to acknowledge, and who did.
+    let alerts = &html[html.find(r#"<section id="alerts""#).unwrap()..];
+    assert!(alerts.contains("Error rate above 5 % on storage"));
+    assert!(
+        alerts.contains(&format!("1 h 35 min by {PERSON}")),
+        "{alerts}"
+    );
+    assert!(alerts.contains("still open"));
+    // Page 1 asks for an owner of nothing: the critical alert is acknowledged.
+    assert!(!html.contains("An owner for the critical alert"));
 }
 
 #[tokio::test]
@@ -250,8 +330,8 @@ async fn the_pdf_report_reads_back_with_pdftotext() {
         headers[header::CONTENT_DISPOSITION],
         r#"attachment; filename="mhd-report-2025-02-23-2025-03-01.pdf""#
     );
-    assert!(body.starts_with(b"%PDF-1.4\n"));
-    assert!(body.ends_with(b"%%EOF\n"));
+    assert!(body.starts_with(b"%PDF-"));
+    assert!(body.trim_ascii_end().ends_with(b"%%EOF"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.pdf");
     std::fs::write(&path, &body).unwrap();
@@ -286,18 +366,29 @@ async fn the_pdf_report_reads_back_with_pdftotext() {
     let text = raw.split_whitespace().collect::<Vec<_>>().join(" ");
     for want in [
         "Migration report — MDM refactoring, 2025-02-23 to 2025-03-01",
-        "Executive summary",
-        "Overall status:",
-        "Progress in the range",
+        "Status: Critical",
+        "Progress in the period",
         "Successful migrations",
         "Operations per day",
         "Timeline",
         "Component health matrix",
+        "Alerts of the period",
+        "Error rate above 5 % on storage",
         "Test results",
         "Performance comparison: old vs new system",
-        "Top errors of the range",
+        "Resources",
+        "Top errors of the period",
         "row count mismatch",
         "Page 1 of",
+        // Every name as written, and the person who acknowledged the alert.
+        "Πελάτες",
+        "Заказы",
+        "客户数据",
+        "東京の在庫 서울",
+        "launch 🚀 data",
+        // The person's name, in a table cell that may wrap between the two words.
+        "Σωκράτης",
+        "Παπαδόπουλος",
     ] {
         assert!(
             text.contains(want),
@@ -324,7 +415,7 @@ async fn a_report_without_a_plan_says_what_needs_one() {
     assert!(html.contains(r#"<section id="progress""#));
     let (status, _, pdf) = get(&s.router, WEEK).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(pdf.starts_with(b"%PDF-1.4"));
+    assert!(pdf.starts_with(b"%PDF-"));
 }
 
 #[tokio::test]
@@ -339,9 +430,9 @@ async fn an_earlier_range_is_told_as_of_its_end() {
     let html = String::from_utf8(body).unwrap();
     assert!(html.contains("as of 2025-02-24 23:59:59 UTC"));
     // By the end of the 24th: the two early datasets and "sales".
-    assert!(html.contains(r#"<span data-live="datasets_migrated">3</span>"#));
+    assert!(html.contains("3 of 412 datasets migrated"), "{html}");
     // The test run of the 28th came after the range.
-    assert!(html.contains("No test run up to the end of the range."));
+    assert!(html.contains("No test run up to the end of the period."));
 }
 
 #[tokio::test]
@@ -363,6 +454,11 @@ async fn bad_parameters_are_400_naming_the_parameter() {
             "?start_date=2025-02-01&start_date=2025-02-02&end_date=2025-03-01",
             "start_date",
         ),
+        ("?last=14x", "last"),
+        ("?last=36h", "last"),
+        ("?last=0d", "last"),
+        ("?last=400d", "last"),
+        ("?last=7d&start_date=2025-02-01", "last"),
     ];
     for (query, param) in cases {
         let uri = format!("/api/v1/reports/generate{query}");
@@ -540,4 +636,156 @@ proptest::proptest! {
             .unwrap()
             .block_on(renders_with_an_operation_at(at, with_plan));
     }
+}
+
+#[tokio::test]
+async fn last_is_the_days_up_to_today() {
+    let s = server(true).await;
+    let (status, headers, body) =
+        get(&s.router, "/api/v1/reports/generate?last=7d&format=html").await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        r#"attachment; filename="mhd-report-2025-02-23-2025-03-01.html""#,
+        "the seven days ending today (2025-03-01)"
+    );
+    let (_, headers, _) = get(&s.router, "/api/v1/reports/generate?last=2w").await;
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        r#"attachment; filename="mhd-report-2025-02-16-2025-03-01.pdf""#
+    );
+}
+
+/// The text of the PDF's pages `first` to `last`, words joined by single spaces.
+fn pdf_text(pdf: &[u8], first: u32, last: u32) -> Option<String> {
+    if !have("pdftotext") {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .args(["-f", &first.to_string(), "-l", &last.to_string()])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let raw = String::from_utf8(out.stdout).unwrap();
+    Some(raw.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+#[tokio::test]
+async fn page_one_tells_a_reader_the_status_the_date_the_risks_and_the_needs() {
+    let s = server(true).await;
+    let (status, _, pdf) = get(&s.router, WEEK).await;
+    assert_eq!(status, StatusCode::OK);
+    let Some(page) = pdf_text(&pdf, 1, 1) else {
+        return;
+    };
+    let mut at = 0;
+    for part in [
+        "Status: Critical",
+        // Why, in words.
+        "Error rate above 5 % on storage",
+        "datasets migrated",
+        "Progress against the plan",
+        // The burn-up chart's own labels, drawn as text from the pages' SVG.
+        "today 2025-03-01",
+        "When it will finish",
+        "Top risks",
+        "1.",
+        "What is needed",
+    ] {
+        let i = page[at..]
+            .find(part)
+            .unwrap_or_else(|| panic!("{part:?} missing or out of order on page 1:\n{page}"));
+        at += i;
+    }
+    // The completion sentence: a date with its confidence, or why there is none.
+    assert!(
+        page.contains("(85 % likely)") || page.contains("No completion date can be forecast"),
+        "{page}"
+    );
+    // The top risk is the critical alert, with how long it has fired.
+    let risks = &page[page.find("Top risks").unwrap()..page.find("What is needed").unwrap()];
+    assert!(
+        risks.contains("The critical alert “Error rate above 5 % on storage” has been firing"),
+        "{risks}"
+    );
+    assert!(risks.matches(". ").count() >= 1);
+    // Plain words: no rule expression on page 1.
+    assert!(!page.contains("> 0.05"), "{page}");
+    assert!(!page.contains("error_rate"), "{page}");
+    // The rest follows on later pages.
+    let rest = pdf_text(&pdf, 2, 99).unwrap();
+    for part in ["Progress in the period", "Timeline", "Alerts of the period"] {
+        assert!(rest.contains(part), "{part} after page 1");
+    }
+}
+
+#[tokio::test]
+async fn a_report_missed_while_no_server_ran_is_made_once_at_the_next_start() {
+    use mhd_core::plan::{Every, ScheduledReport};
+    use mhd_store::reports::NewReport;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Database::open_file(&dir.path().join("mhd.db"), 2)
+        .await
+        .unwrap();
+    let mut plan = mhd_core::plan::parse(
+        &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
+        "migration.toml",
+    )
+    .unwrap();
+    let entry = ScheduledReport {
+        every: Every::parse("monday 08:00").unwrap(),
+        format: "html".into(),
+        last_days: 7,
+        channels: Vec::new(),
+    };
+    plan.reports = vec![entry.clone()];
+    // The last report made was due four Mondays before NOW (Saturday 2025-03-01): three were
+    // missed while no server ran.
+    store
+        .insert_report(
+            &NewReport {
+                schedule: &entry.key(),
+                due_at: datetime!(2025-02-03 08:00 UTC),
+                start: date!(2025 - 01 - 28),
+                end: date!(2025 - 02 - 03),
+                format: "html",
+                body: b"<!DOCTYPE html>",
+            },
+            datetime!(2025-02-03 08:00 UTC),
+        )
+        .await
+        .unwrap();
+    let state = AppState::with_clock(store, Some(plan), now);
+    let made = mhd_server::scheduled::run_due(&state).await.unwrap();
+    assert_eq!(made.len(), 1, "one report, not one per missed week");
+    assert_eq!(made[0].range.start, date!(2025 - 02 - 18));
+    assert_eq!(
+        made[0].range.end,
+        date!(2025 - 02 - 24),
+        "the latest due Monday"
+    );
+    let stored = state
+        .store
+        .stored_report(made[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.due_at, datetime!(2025-02-24 08:00 UTC));
+    assert!(
+        String::from_utf8(stored.body)
+            .unwrap()
+            .contains("2025-02-18 to 2025-02-24")
+    );
+    assert!(
+        mhd_server::scheduled::run_due(&state)
+            .await
+            .unwrap()
+            .is_empty(),
+        "made once"
+    );
 }

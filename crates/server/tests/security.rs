@@ -67,6 +67,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/alerts/{alert_id}/jira", "operate"),
     ("POST", "/api/v1/chat/command", "public"),
     ("GET", "/api/v1/reports/generate", "read"),
+    ("GET", "/api/v1/reports/{report_id}", "read"),
     ("GET", "/api/v1/audit", "admin"),
     ("POST", "/api/v1/secure/rollback", "admin"),
     ("GET", "/", "read"),
@@ -244,6 +245,7 @@ fn refusals(entries: &[mhd_store::audit::Entry], reason: &str) -> u64 {
 fn request(s: &Server, method: &str, path: &str) -> reqwest::RequestBuilder {
     let path = path
         .replace("{alert_id}", "1")
+        .replace("{report_id}", "1")
         .replace("{id}", "1")
         .replace("{component}", "storage");
     let m = Method::from_bytes(method.as_bytes()).unwrap();

@@ -17,6 +17,7 @@ mod migrate;
 pub mod outbox;
 pub mod postgres;
 mod records;
+pub mod reports;
 pub mod retention;
 pub mod sessions;
 pub mod sqlite;

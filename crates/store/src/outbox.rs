@@ -23,6 +23,8 @@ pub enum DeliveryEvent {
     Fired,
     /// The alert resolved.
     Resolved,
+    /// A scheduled report was made (the delivery's `alert_id` is the report's id).
+    Report,
 }
 
 impl DeliveryEvent {
@@ -31,14 +33,15 @@ impl DeliveryEvent {
         match self {
             DeliveryEvent::Fired => "fired",
             DeliveryEvent::Resolved => "resolved",
+            DeliveryEvent::Report => "report",
         }
     }
 
     pub(crate) fn parse(s: &str) -> DeliveryEvent {
-        if s == "resolved" {
-            DeliveryEvent::Resolved
-        } else {
-            DeliveryEvent::Fired
+        match s {
+            "resolved" => DeliveryEvent::Resolved,
+            "report" => DeliveryEvent::Report,
+            _ => DeliveryEvent::Fired,
         }
     }
 }
@@ -312,14 +315,15 @@ impl Outbox for SqliteStore {
         let mut queued = Vec::new();
         for channel in n.channels {
             let inserted = match n.event {
-                DeliveryEvent::Fired => {
+                DeliveryEvent::Fired | DeliveryEvent::Report => {
                     sqlx::query(
                         "INSERT INTO deliveries (channel, alert_id, event, payload, \
-                         next_attempt_at_us, created_at_us) VALUES (?, ?, 'fired', ?, ?, ?) \
+                         next_attempt_at_us, created_at_us) VALUES (?, ?, ?, ?, ?, ?) \
                          ON CONFLICT (channel, alert_id, event) DO NOTHING",
                     )
                     .bind(*channel)
                     .bind(n.alert_id)
+                    .bind(n.event.as_str())
                     .bind(n.alert)
                     .bind(at_us)
                     .bind(at_us)

@@ -20,11 +20,14 @@ pub const DEFAULT_DAYS: i64 = 7;
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// The first day, YYYY-MM-DD (UTC) [default: six days before --to].
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", conflicts_with = "last")]
     pub from: Option<String>,
     /// The last day, YYYY-MM-DD (UTC) [default: today].
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", conflicts_with = "last")]
     pub to: Option<String>,
+    /// The last days up to today instead of --from/--to: 14d, 2w (whole days, UTC).
+    #[arg(long, value_name = "SPAN")]
+    pub last: Option<String>,
     /// html or pdf.
     #[arg(long, value_name = "FORMAT", default_value = "html")]
     pub format: String,
@@ -42,20 +45,28 @@ fn report_error(e: ReportError) -> anyhow::Error {
     }
 }
 
-/// Runs `mhd report`.
-pub async fn run(args: ReportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
-    let format = ReportFormat::parse("--format", &args.format).map_err(report_error)?;
-    let today = ctx.now.to_offset(time::UtcOffset::UTC).date();
+/// The range of `--from` and `--to`.
+fn range_of(args: &ReportArgs, today: time::Date) -> anyhow::Result<ReportRange> {
     let end = match &args.to {
         Some(v) => report::parse_date("--to", v).map_err(report_error)?,
         None => today,
     };
-    let range = match &args.from {
+    Ok(match &args.from {
         Some(v) => {
             let start = report::parse_date("--from", v).map_err(report_error)?;
             ReportRange::new(start, end, "--from", "--to").map_err(report_error)?
         }
         None => ReportRange::last_days(end, DEFAULT_DAYS),
+    })
+}
+
+/// Runs `mhd report`.
+pub async fn run(args: ReportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
+    let format = ReportFormat::parse("--format", &args.format).map_err(report_error)?;
+    let today = ctx.now.to_offset(time::UtcOffset::UTC).date();
+    let range = match &args.last {
+        Some(v) => ReportRange::parse_last("--last", v, today).map_err(report_error)?,
+        None => range_of(&args, today)?,
     };
     let plan = load_plan(&ctx.plan_path())?;
     let store = open_store(ctx).await?;

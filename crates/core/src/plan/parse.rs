@@ -4,6 +4,7 @@
 //! decoded with serde, so that one pass collects every unknown key, wrong type, bad date and
 //! broken reference instead of stopping at the first.
 
+mod reports;
 mod settings;
 
 use std::collections::{HashMap, HashSet};
@@ -35,6 +36,7 @@ const ROOT_KEYS: &[&str] = &[
     "notify",
     "chat",
     "retention",
+    "reports",
 ];
 const MIGRATION_KEYS: &[&str] = &["name", "start", "weeks"];
 const DATASETS_KEYS: &[&str] = &["total", "list"];
@@ -112,6 +114,8 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
         },
     );
 
+    let reports = r.reports(root, settings.notify.as_deref());
+
     if !r.errors.is_empty() {
         return Err(r.into_errors());
     }
@@ -170,6 +174,7 @@ pub fn parse(source: &str, file_name: &str) -> Result<Plan, Vec<PlanError>> {
         notify,
         chat,
         retention,
+        reports,
     })
 }
 

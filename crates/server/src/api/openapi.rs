@@ -533,16 +533,35 @@ pub fn document() -> Value {
         "get",
         json!({
             "summary": "Report of a range of days",
-            "description": "One document for the UTC days start_date to end_date (both included, at most 366 days): the executive summary, timeline and component matrix as of the end of the range (or now when the range reaches today), the progress in the range (datasets migrated, migrations, failed attempts, rollbacks, integrity issues, operations per day), the test results up to the end of the range, the performance comparison of the latest benchmarks and the range's most frequent errors. HTML is self-contained (no script, nothing loaded from elsewhere); PDF uses the standard fonts. Sent as an attachment named `mhd-report-<start>-<end>.<ext>`.",
+            "description": "One document for the UTC days start_date to end_date (both included, at most 366 days), or the `last` days up to today: page 1 in plain words (the status and why, the burn-up chart against the plan, the completion date with its confidence, the top three risks, what is needed), then the progress in the period (datasets migrated, migrations, failed attempts, rollbacks, integrity issues, operations per day), the timeline, the component matrix, the alerts of the period with their times to acknowledge and resolve, the test results up to the end of the period, the performance comparison of the latest benchmarks, the resources and the period's most frequent errors. The status, timeline and matrix are as of the end of the period (or now when it reaches today). HTML is self-contained (no script, nothing loaded from elsewhere); the PDF embeds its fonts (Latin, Greek, Cyrillic, Chinese, Japanese, Korean, emoji) and draws the pages' charts as vectors. Sent as an attachment named `mhd-report-<start>-<end>.<ext>`.",
             "parameters": [
-                query("start_date", "The first day (YYYY-MM-DD, UTC).", json!({ "type": "string", "format": "date" }), true),
-                query("end_date", "The last day (YYYY-MM-DD, UTC), not before start_date.", json!({ "type": "string", "format": "date" }), true),
+                query("start_date", "The first day (YYYY-MM-DD, UTC); required unless `last` is given.", json!({ "type": "string", "format": "date" }), false),
+                query("end_date", "The last day (YYYY-MM-DD, UTC), not before start_date; required unless `last` is given.", json!({ "type": "string", "format": "date" }), false),
+                query("last", "Instead of start_date and end_date: the days up to today (UTC), a whole number of days such as 14d or 2w, at most 366 days.", json!({ "type": "string", "minLength": 1 }), false),
                 query("format", "The document's format.", json!({ "type": "string", "enum": ["pdf", "html"], "default": "pdf" }), false),
             ],
             "responses": {
                 "200": { "description": "The report.", "headers": { "Content-Disposition": { "description": "attachment; filename=\"mhd-report-<start>-<end>.<ext>\"", "schema": { "type": "string" } } },
                     "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } }, "text/html": { "schema": { "type": "string" } } } },
-                "400": err("A parameter is missing or invalid (a bad date, the start after the end, a range over 366 days, an unknown format); the message names it."),
+                "400": err("A parameter is missing or invalid (a bad date, the start after the end, a range over 366 days, a `last` that is not whole days or is given with dates, an unknown format); the message names it."),
+                "500": err("The store failed (the cause is logged)."),
+            },
+        }),
+    );
+    add(
+        routes::API_REPORT,
+        "get",
+        json!({
+            "summary": "A scheduled report",
+            "description": "A report the server made on a schedule of the plan's [[reports]], the same bytes as it sent (the e-mail's attachment; chat and webhook messages link here). Reports are kept 90 days.",
+            "parameters": [
+                { "name": "report_id", "in": "path", "required": true, "description": "The report's id, as in the message that announced it.", "schema": { "type": "integer", "minimum": 1 } },
+            ],
+            "responses": {
+                "200": { "description": "The report.", "headers": { "Content-Disposition": { "description": "attachment; filename=\"mhd-report-<start>-<end>.<ext>\"", "schema": { "type": "string" } } },
+                    "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } }, "text/html": { "schema": { "type": "string" } } } },
+                "400": err("The id is not a positive number."),
+                "404": err("No report of that id (never made, or pruned)."),
                 "500": err("The store failed (the cause is logged)."),
             },
         }),

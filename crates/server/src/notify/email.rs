@@ -12,7 +12,7 @@
 use std::net::IpAddr;
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Mailboxes};
+use lettre::message::{Attachment, Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -215,6 +215,65 @@ impl Email {
     }
 }
 
+impl Email {
+    /// Sends a scheduled report as an attachment (the stored document, read again from the
+    /// store so every attempt sends the same bytes), with its link in the text.
+    pub async fn send_report(
+        &self,
+        ctx: &SendContext<'_>,
+        report: &super::ReportDoc,
+    ) -> Result<(), SendError> {
+        let stored = ctx
+            .store
+            .stored_report(report.id)
+            .await
+            .map_err(|e| SendError::transient(format!("the report could not be read: {e}")))?
+            .ok_or_else(|| {
+                SendError::permanent(format!("report {} is no longer stored", report.id))
+            })?;
+        let content_type = if report.format == "pdf" {
+            "application/pdf"
+        } else {
+            "text/html; charset=utf-8"
+        };
+        let attachment = Attachment::new(report.file_name.clone()).body(
+            stored.body,
+            ContentType::parse(content_type)
+                .map_err(|e| SendError::permanent(format!("content type: {e}")))?,
+        );
+        let text = format!(
+            "{}\n\nThe report is attached ({}). It can also be downloaded from\n{}\n",
+            report.title,
+            report.file_name,
+            report.url(&ctx.options.public_url)
+        );
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(truncate(&one_line(&format!("[MHD] {}", report.title)), 200));
+        for m in self.to.iter() {
+            builder = builder.to(m.clone());
+        }
+        let message = builder
+            .multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(text))
+                    .singlepart(attachment),
+            )
+            .map_err(|e| SendError::permanent(format!("the e-mail could not be built: {e}")))?;
+        match self.transport.send(message).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let text = error_text(&e);
+                if e.is_permanent() {
+                    Err(SendError::permanent(text))
+                } else {
+                    Err(SendError::transient(text))
+                }
+            }
+        }
+    }
+}
+
 /// An SMTP error with its causes, on one line.
 fn error_text(e: &lettre::transport::smtp::Error) -> String {
     let mut text = e.to_string();
@@ -233,7 +292,7 @@ fn error_text(e: &lettre::transport::smtp::Error) -> String {
 /// `[MHD] CRITICAL: <title>` or `[MHD] RESOLVED: <title>`, on one line.
 pub fn subject(event: DeliveryEvent, alert: &AlertDoc) -> String {
     let word = match event {
-        DeliveryEvent::Fired => alert.severity_word(),
+        DeliveryEvent::Fired | DeliveryEvent::Report => alert.severity_word(),
         DeliveryEvent::Resolved => "RESOLVED".to_owned(),
     };
     truncate(
@@ -246,7 +305,9 @@ pub fn subject(event: DeliveryEvent, alert: &AlertDoc) -> String {
 pub fn body(event: DeliveryEvent, alert: &AlertDoc, public_url: &str) -> String {
     let mut out = String::new();
     let headline = match event {
-        DeliveryEvent::Fired => format!("{}: {}", alert.severity_word(), alert.title.trim()),
+        DeliveryEvent::Fired | DeliveryEvent::Report => {
+            format!("{}: {}", alert.severity_word(), alert.title.trim())
+        }
         DeliveryEvent::Resolved => format!("RESOLVED: {}", alert.title.trim()),
     };
     out.push_str(&headline);

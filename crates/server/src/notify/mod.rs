@@ -304,6 +304,37 @@ impl AlertDoc {
     }
 }
 
+/// A scheduled report as the outbox carries it (the document itself stays in the store).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
+pub struct ReportDoc {
+    /// The stored report's id.
+    pub id: i64,
+    /// "Migration report, START to END".
+    pub title: String,
+    /// The first day (YYYY-MM-DD).
+    pub start: String,
+    /// The last day.
+    pub end: String,
+    /// `pdf` or `html`.
+    pub format: String,
+    /// The attachment's file name.
+    pub file_name: String,
+    /// When it was made.
+    #[serde(with = "time::serde::rfc3339")]
+    pub made_at: OffsetDateTime,
+}
+
+impl ReportDoc {
+    /// Where it is downloaded: `GET /api/v1/reports/{id}` at the dashboard's address.
+    pub fn url(&self, public_url: &str) -> String {
+        format!(
+            "{}/api/v1/reports/{}",
+            public_url.trim_end_matches('/'),
+            self.id
+        )
+    }
+}
+
 /// The dashboard link a message about `alert_id` carries: the alert on the alerts page.
 pub fn dashboard_url(public_url: &str, alert_id: i64) -> String {
     format!(
@@ -525,12 +556,33 @@ impl ChannelRuntime {
         out
     }
 
+    /// Whether the channel can carry a scheduled report (e-mail, Slack, webhook).
+    fn carries_reports(&self) -> bool {
+        matches!(
+            self.target,
+            Target::Webhook(_) | Target::Slack(_) | Target::Email(_)
+        )
+    }
+
     async fn send(
         &self,
         ctx: &SendContext<'_>,
         event: DeliveryEvent,
         alert: &serde_json::Value,
     ) -> Result<(), SendError> {
+        if event == DeliveryEvent::Report {
+            let report: ReportDoc = serde_json::from_value(alert.clone()).map_err(|e| {
+                SendError::permanent(format!("the stored report notice is unreadable: {e}"))
+            })?;
+            return match &self.target {
+                Target::Webhook(w) => w.send_report(ctx, &report).await,
+                Target::Slack(s) => s.send_report(ctx, &report).await,
+                Target::Email(m) => m.send_report(ctx, &report).await,
+                Target::Pagerduty(_) | Target::Jira(_) => Err(SendError::permanent(
+                    "this channel does not carry reports (only e-mail, Slack and webhooks do)",
+                )),
+            };
+        }
         match &self.target {
             Target::Webhook(w) => w.send(ctx, event, alert).await,
             Target::Slack(s) => s.send(ctx, event, alert).await,
@@ -670,6 +722,61 @@ impl Notifier {
             "notification queued"
         );
         Ok(queued.len())
+    }
+
+    /// Queues a scheduled report for `channels` (those of them that carry reports: e-mail,
+    /// Slack, webhooks), durably, before returning; returns the channels it was queued for.
+    pub async fn enqueue_report(
+        &self,
+        report: &ReportDoc,
+        channels: &[&str],
+    ) -> Result<Vec<String>, NotifyError> {
+        let chosen: Vec<&str> = self
+            .shared
+            .channels
+            .iter()
+            .filter(|c| channels.contains(&c.config.name.as_str()))
+            .filter(|c| {
+                let ok = c.carries_reports();
+                if !ok {
+                    tracing::warn!(channel = %c.config.name, "this channel does not carry reports: only e-mail, Slack and webhooks do");
+                }
+                ok
+            })
+            .map(|c| c.config.name.as_str())
+            .collect();
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let json = serde_json::to_string(report).map_err(|source| NotifyError::Encode {
+            alert_id: report.id,
+            source,
+        })?;
+        let queued = self
+            .shared
+            .store
+            .enqueue_notification(
+                &Notification {
+                    alert_id: report.id,
+                    event: DeliveryEvent::Report,
+                    alert: &json,
+                    channels: &chosen,
+                },
+                (self.shared.clock)(),
+            )
+            .await?;
+        for name in &queued {
+            if let Some(c) = self.shared.channels.iter().find(|c| &c.config.name == name) {
+                self.shared
+                    .pending
+                    .get_or_create(&ChannelLabels {
+                        channel: name.clone(),
+                    })
+                    .inc();
+                c.wake.notify_one();
+            }
+        }
+        Ok(queued)
     }
 
     /// The configured channels.

@@ -45,6 +45,28 @@ impl Slack {
                 .json(&message(event, &doc, &ctx.options.public_url));
         send_http(request, ctx.options.timeout).await.map(drop)
     }
+
+    /// Announces a scheduled report with a link to it.
+    pub async fn send_report(
+        &self,
+        ctx: &SendContext<'_>,
+        report: &super::ReportDoc,
+    ) -> Result<(), SendError> {
+        let url = report.url(&ctx.options.public_url);
+        let text = format!(
+            ":page_facing_up: {}: {}",
+            escape(&report.title),
+            link(
+                &url,
+                &format!("download the {}", report.format.to_uppercase())
+            )
+        );
+        let request = ctx.http.post(self.url.expose()).json(&json!({
+            "text": text,
+            "blocks": [{ "type": "section", "text": { "type": "mrkdwn", "text": text } }],
+        }));
+        send_http(request, ctx.options.timeout).await.map(drop)
+    }
 }
 
 /// Escapes a string for Slack's `mrkdwn`: `&`, `<` and `>` become entities.
@@ -85,7 +107,7 @@ fn emoji(event: DeliveryEvent, severity: &str) -> &'static str {
 /// The message for an event.
 pub fn message(event: DeliveryEvent, alert: &AlertDoc, public_url: &str) -> Value {
     let word = match event {
-        DeliveryEvent::Fired => alert.severity_word(),
+        DeliveryEvent::Fired | DeliveryEvent::Report => alert.severity_word(),
         DeliveryEvent::Resolved => "RESOLVED".to_owned(),
     };
     let title = alert.title.trim();

@@ -48,6 +48,30 @@ impl Webhook {
         }
         send_http(request, ctx.options.timeout).await.map(drop)
     }
+
+    /// Announces a scheduled report: `{"version": 1, "event": "report", "report": {…, "url":
+    /// "<where to download it>"}}`.
+    pub async fn send_report(
+        &self,
+        ctx: &SendContext<'_>,
+        report: &super::ReportDoc,
+    ) -> Result<(), SendError> {
+        let mut doc = serde_json::to_value(report)
+            .map_err(|e| SendError::permanent(format!("the report could not be encoded: {e}")))?;
+        doc["url"] = Value::String(report.url(&ctx.options.public_url));
+        let mut request = ctx.http.post(self.url.clone()).json(&json!({
+            "version": BODY_VERSION,
+            "event": DeliveryEvent::Report.as_str(),
+            "report": doc,
+        }));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        if let Some(id) = ctx.delivery {
+            request = request.header("Idempotency-Key", idempotency_key(id));
+        }
+        send_http(request, ctx.options.timeout).await.map(drop)
+    }
 }
 
 /// The key of one queued notification, the same on every attempt to send it.

@@ -7,15 +7,21 @@ use askama::Template;
 use time::UtcOffset;
 
 use super::{ReportData, error_message, title};
-use crate::charts::{self, Column, ColumnChartOptions};
+use mhd_core::summary::Health;
+
+use super::brief::Brief;
+use crate::charts;
 use crate::views::{
-    ComponentsSection, DASH, MAX_NAME_CHARS, PerfSection, Stamp, SummarySection, TestsSection,
-    TimelineSection, ViewError, clip, local_with_offset, offset_label, stylesheet, thousands,
+    ComponentsSection, DASH, MAX_NAME_CHARS, PerfSection, Stamp, TestsSection, TimelineSection,
+    ViewError, clip, local_with_offset, offset_label, stylesheet, thousands,
 };
 
 /// Extra rules of the report: a printable page.
 const REPORT_CSS: &str = "\
 .range{font-size:1.125rem;font-weight:600;margin:.25rem 0 0}\
+.callout{border-left:.3rem solid var(--muted);background:var(--card,#f4f6f8);padding:.5rem 1rem}\
+.callout.ok{border-color:var(--ok,#17672e)}.callout.warn{border-color:#9a6700}.callout.bad{border-color:var(--err,#b42318)}\
+.completion{font-size:1.05rem}\
 .missing{color:var(--muted);font-style:italic}\
 @media print{section{break-inside:auto}h2{break-after:avoid}}";
 
@@ -27,6 +33,15 @@ struct DayView {
     failed_migrations: String,
     rollbacks: String,
     failed_verifications: String,
+}
+
+struct AlertView {
+    title: String,
+    severity: &'static str,
+    component: String,
+    fired: String,
+    to_ack: String,
+    to_resolve: String,
 }
 
 struct ErrorView {
@@ -49,7 +64,11 @@ struct ReportPage {
     as_of: String,
     week: Option<String>,
     zone: String,
-    exec: Option<String>,
+    brief: Brief,
+    status_class: &'static str,
+    burnup: Option<String>,
+    alerts: Vec<AlertView>,
+    resources: Vec<(String, String, String, String, String, String)>,
     figures: Vec<(&'static str, String, &'static str)>,
     day_chart: String,
     days: Vec<DayView>,
@@ -66,30 +85,14 @@ pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Result<String, Vie
     let p = &data.progress;
     let views = data.views.as_ref();
     let now = data.as_of;
-    let day_chart = charts::column_chart(
-        &data
-            .days
-            .iter()
-            .map(|d| Column {
-                label: d.date.to_string(),
-                value: d.operations as f64,
-                part: d.failed as f64,
-                title: format!(
-                    "{}: {} operations, {} failed",
-                    d.date,
-                    thousands(d.operations),
-                    thousands(d.failed)
-                ),
-            })
-            .collect::<Vec<_>>(),
-        &ColumnChartOptions {
-            id: "days",
-            aria_label: "Operations per day over the range, failed ones hatched",
-            legend: ("Operations", "Failed"),
-            unit: "operations",
-            empty_text: "No operations in the range.",
-        },
-    );
+    let day_chart = super::day_chart(data);
+    let brief = super::brief::brief(data);
+    let status_class = match brief.health {
+        Some(Health::Healthy) => "ok",
+        Some(Health::AtRisk) => "warn",
+        Some(Health::Critical) => "bad",
+        None => "",
+    };
     let change = p.migrated_change();
     let page = ReportPage {
         title: title(data),
@@ -105,13 +108,60 @@ pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Result<String, Vie
         as_of: local_with_offset(data.as_of, offset),
         week: views.map(|v| crate::views::week_words(v.summary.week, v.summary.weeks)),
         zone: offset_label(offset),
-        exec: views
-            .map(|v| {
-                SummarySection::new(&v.summary, None, now, offset)
-                    .with_views(&v.summary, v.progress.as_ref(), false)
-                    .render()
+        status_class,
+        burnup: super::brief::burnup(data),
+        alerts: data
+            .alerts
+            .iter()
+            .map(|a| {
+                let fired = a.fired_at.unwrap_or(a.started_at);
+                AlertView {
+                    title: clip(&a.title, MAX_NAME_CHARS),
+                    severity: a.severity.as_str(),
+                    component: a
+                        .component
+                        .as_deref()
+                        .map_or(DASH.to_owned(), |c| clip(c, MAX_NAME_CHARS)),
+                    fired: local_with_offset(fired, offset),
+                    to_ack: a
+                        .acknowledged
+                        .as_ref()
+                        .and_then(|k| {
+                            super::brief::span_words(fired, k.at)
+                                .map(|t| format!("{t} by {}", clip(&k.by, MAX_NAME_CHARS)))
+                        })
+                        .unwrap_or_else(|| "not acknowledged".to_owned()),
+                    to_resolve: a
+                        .resolved_at
+                        .and_then(|r| super::brief::span_words(fired, r))
+                        .unwrap_or_else(|| "still open".to_owned()),
+                }
             })
-            .transpose()?,
+            .collect(),
+        resources: data
+            .resources
+            .iter()
+            .map(|r| {
+                let n = |v: f64| {
+                    if v.is_finite() {
+                        charts::num(v)
+                    } else {
+                        DASH.to_owned()
+                    }
+                };
+                (
+                    clip(&r.metric, MAX_NAME_CHARS),
+                    r.component
+                        .as_deref()
+                        .map_or(DASH.to_owned(), |c| clip(c, MAX_NAME_CHARS)),
+                    n(r.min),
+                    n(r.mean),
+                    r.p95.map_or(DASH.to_owned(), n),
+                    n(r.max),
+                )
+            })
+            .collect(),
+        brief,
         figures: vec![
             (
                 "Datasets migrated",

@@ -19,6 +19,7 @@
 //! - the top errors group the range's failed operations by type and message, the most
 //!   frequent first (at most [`TOP_ERRORS`]).
 
+pub mod brief;
 pub mod pdf;
 
 use mhd_core::dashboard::MigrationViews;
@@ -139,6 +140,26 @@ impl ReportRange {
         }
     }
 
+    /// The `value` last days ending on `today` (`14d`, `2w`, read by
+    /// [`mhd_core::time_parse::parse_duration`]): a whole number of days, at least one, at most
+    /// [`MAX_DAYS`]; an error names `param`.
+    pub fn parse_last(param: &str, value: &str, today: Date) -> Result<ReportRange, ReportError> {
+        let span = mhd_core::time_parse::parse_duration(value)
+            .map_err(|e| ReportError::BadInput(format!("{param}: {e}")))?;
+        let days = span.whole_days();
+        if span <= Duration::ZERO || span != Duration::days(days) {
+            return Err(ReportError::BadInput(format!(
+                "{param}: {value:?} is not a whole number of days: use d or w, such as 14d or 2w"
+            )));
+        }
+        if days > MAX_DAYS {
+            return Err(ReportError::BadInput(format!(
+                "{param}: {value:?} is {days} days; a report covers at most {MAX_DAYS}"
+            )));
+        }
+        Ok(ReportRange::last_days(today, days))
+    }
+
     /// How many days it covers.
     pub fn days(&self) -> u32 {
         ((self.end - self.start).whole_days() + 1).max(0) as u32
@@ -233,7 +254,17 @@ pub struct ReportData {
     pub performance_delta: Option<f64>,
     /// The range's most frequent errors.
     pub errors: Vec<ErrorGroup>,
+    /// The alerts open at some moment of the range (started before its end, not resolved
+    /// before its start), newest first.
+    pub alerts: Vec<mhd_core::alerts::Alert>,
+    /// Each resource series over the range (min, mean, p95, max), by metric.
+    pub resources: Vec<mhd_store::retention::SampleStats>,
 }
+
+/// Alerts a report lists at most.
+pub const MAX_ALERTS: usize = 50;
+/// Resource series a report lists at most.
+pub const MAX_RESOURCES: usize = 40;
 
 /// Reads what the report of `range` shows from the store (and the plan), as of `now`.
 pub async fn gather(
@@ -305,6 +336,26 @@ pub async fn gather(
     let performance = model.performance.comparisons.clone();
     let performance_delta = model.performance.performance_delta;
     let errors = store.errors_between(since, until, TOP_ERRORS).await?;
+    let mut alerts: Vec<mhd_core::alerts::Alert> = store
+        .alerts(&mhd_store::alerts::AlertFilter::default())
+        .await?
+        .into_iter()
+        .filter(|a| a.started_at < until && a.resolved_at.is_none_or(|r| r >= since))
+        .collect();
+    alerts.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+    alerts.truncate(MAX_ALERTS);
+    let resolution = mhd_store::retention::Resolution::for_span(since, until, now, Duration::ZERO);
+    let mut resources = Vec::new();
+    for metric in store.sample_metrics(since).await? {
+        if resources.len() >= MAX_RESOURCES {
+            break;
+        }
+        let stats = store
+            .sample_stats(&metric, since, until, resolution)
+            .await?;
+        resources.extend(stats.into_iter().filter(|s| s.count > 0));
+    }
+    resources.truncate(MAX_RESOURCES);
     Ok(ReportData {
         range,
         generated_at: now,
@@ -317,6 +368,8 @@ pub async fn gather(
         performance,
         performance_delta,
         errors,
+        alerts,
+        resources,
     })
 }
 
@@ -344,6 +397,36 @@ pub fn render_html(data: &ReportData, offset: UtcOffset) -> Result<String, ViewE
 /// The report as PDF.
 pub fn render_pdf(data: &ReportData, offset: UtcOffset) -> Vec<u8> {
     print::render(data, offset)
+}
+
+/// The operations per day over the range, failed ones hatched (the pages' column chart).
+fn day_chart(data: &ReportData) -> String {
+    use crate::charts::{Column, ColumnChartOptions, column_chart};
+    use crate::views::thousands;
+    column_chart(
+        &data
+            .days
+            .iter()
+            .map(|d| Column {
+                label: d.date.to_string(),
+                value: d.operations as f64,
+                part: d.failed as f64,
+                title: format!(
+                    "{}: {} operations, {} failed",
+                    d.date,
+                    thousands(d.operations),
+                    thousands(d.failed)
+                ),
+            })
+            .collect::<Vec<_>>(),
+        &ColumnChartOptions {
+            id: "days",
+            aria_label: "Operations per day over the period, failed ones hatched",
+            legend: ("Operations", "Failed"),
+            unit: "operations",
+            empty_text: "No operations in the period.",
+        },
+    )
 }
 
 /// An error group's message as shown, clipped; a blank one says none was recorded.

@@ -1,14 +1,33 @@
-//! A small PDF writer of our own, enough for a report: PDF 1.4, A4 pages, the standard
-//! Helvetica, Helvetica-Bold and Courier fonts (every PDF reader has them, so nothing is
-//! embedded) in WinAnsiEncoding; text lines that wrap, simple tables whose header repeats on
-//! each page, horizontal and vertical bars drawn with path operators; automatic page breaks and
-//! "Page N of M" footers; a cross-reference table with the byte offset of every object.
+//! The report's page writer: A4 pages laid out top to bottom (headings, wrapped paragraphs,
+//! bullets, figures, tables whose header repeats on each page, and the pages' own SVG charts),
+//! written as PDF by krilla.
 //!
-//! Strings are made safe for PDF where they are written: characters outside WinAnsi become `?`,
-//! control characters are removed, and `\`, `(` and `)` are escaped in string literals, so no
-//! stored string can end a string early or inject an operator.
+//! Text is set in fonts shipped with the server (`crates/server/fonts`, see its README): DejaVu
+//! Sans for Latin, Greek and Cyrillic, Noto Sans CJK for Chinese, Japanese and Korean, Noto
+//! Emoji for emoji. Each character takes the first of those fonts that has it, so a name in any
+//! of those scripts prints as written; krilla shapes the text, embeds only the glyphs used and
+//! maps them back to Unicode, so the text can be searched and copied (`pdftotext` reads it).
+//!
+//! Charts are the SVG the pages show ([`crate::charts`]), parsed by usvg with the same fonts and
+//! drawn by krilla-svg as vector paths and text, not as images. The charts' stylesheet gives
+//! their colours as CSS variables with a fallback; the print stylesheet keeps the fallbacks.
+//!
+//! Pages are recorded as lists of drawing operations and drawn when the document is finished,
+//! so every page's footer can say "Page N of M".
 
-use std::io::Write as _;
+use std::sync::{Arc, LazyLock};
+
+use krilla::Document;
+use krilla::color::rgb;
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::metadata::{DateTime, Metadata};
+use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::surface::Surface;
+use krilla::text::TextDirection;
+use krilla_svg::{SurfaceExt as _, SvgSettings};
+use skrifa::MetadataProvider as _;
 
 /// The page's width in points (A4).
 pub const PAGE_WIDTH: f64 = 595.28;
@@ -21,175 +40,303 @@ const FOOTER_Y: f64 = 28.0;
 /// The width text may take.
 pub const TEXT_WIDTH: f64 = PAGE_WIDTH - 2.0 * MARGIN;
 
-/// One of the three fonts.
+/// DejaVu Sans, subset (Latin, Greek, Cyrillic, punctuation, symbols).
+static REGULAR_DATA: &[u8] = include_bytes!("../../fonts/DejaVuSans-subset.ttf");
+/// DejaVu Sans Bold, the same characters.
+static BOLD_DATA: &[u8] = include_bytes!("../../fonts/DejaVuSans-Bold-subset.ttf");
+/// Noto Sans CJK SC, subset (the common Chinese, Japanese and Korean characters).
+static CJK_DATA: &[u8] = include_bytes!("../../fonts/NotoSansCJKsc-Regular-subset.otf");
+/// Noto Emoji (monochrome outlines).
+static EMOJI_DATA: &[u8] = include_bytes!("../../fonts/NotoEmoji-Regular-subset.ttf");
+
+/// The family name charts ask for first; the others are found by fallback.
+const CHART_FAMILY: &str = "DejaVu Sans";
+
+/// A shipped font: what krilla embeds and what measures and maps characters.
+struct Face {
+    font: krilla::text::Font,
+    data: &'static [u8],
+    units_per_em: f32,
+}
+
+impl Face {
+    fn new(data: &'static [u8]) -> Face {
+        let font = krilla::text::Font::new(data.into(), 0).expect("a shipped font parses");
+        let units_per_em = font.units_per_em();
+        Face {
+            font,
+            data,
+            units_per_em,
+        }
+    }
+
+    fn skrifa(&self) -> skrifa::FontRef<'static> {
+        skrifa::FontRef::new(self.data).expect("a shipped font parses")
+    }
+
+    /// Whether it has a glyph for `c`.
+    fn has(&self, c: char) -> bool {
+        self.skrifa()
+            .charmap()
+            .map(c)
+            .is_some_and(|g| g.to_u32() != 0)
+    }
+
+    /// The advance of `s` at `size` points (no kerning: a little generous for wrapping).
+    fn advance(&self, s: &str, size: f64) -> f64 {
+        let f = self.skrifa();
+        let charmap = f.charmap();
+        let metrics = f.glyph_metrics(
+            skrifa::instance::Size::unscaled(),
+            skrifa::instance::LocationRef::default(),
+        );
+        let units: f32 = s
+            .chars()
+            .map(|c| {
+                charmap
+                    .map(c)
+                    .and_then(|g| metrics.advance_width(g))
+                    .unwrap_or(0.0)
+            })
+            .sum();
+        f64::from(units / self.units_per_em) * size
+    }
+}
+
+/// The four shipped fonts, parsed once.
+struct Faces {
+    regular: Face,
+    bold: Face,
+    cjk: Face,
+    emoji: Face,
+}
+
+static FACES: LazyLock<Faces> = LazyLock::new(|| Faces {
+    regular: Face::new(REGULAR_DATA),
+    bold: Face::new(BOLD_DATA),
+    cjk: Face::new(CJK_DATA),
+    emoji: Face::new(EMOJI_DATA),
+});
+
+/// The options usvg parses the charts with: the shipped fonts, and the charts' stylesheet
+/// with each colour variable replaced by its fallback.
+static SVG_OPTIONS: LazyLock<usvg::Options<'static>> = LazyLock::new(|| {
+    let mut db = usvg::fontdb::Database::new();
+    for data in [REGULAR_DATA, BOLD_DATA, CJK_DATA, EMOJI_DATA] {
+        db.load_font_data(data.to_vec());
+    }
+    db.set_sans_serif_family(CHART_FAMILY);
+    usvg::Options {
+        font_family: CHART_FAMILY.to_owned(),
+        fontdb: Arc::new(db),
+        style_sheet: Some(print_css(crate::charts::CSS)),
+        ..usvg::Options::default()
+    }
+});
+
+/// A stylesheet made printable: `var(--name,fallback)` becomes its fallback (black when there
+/// is none), and `@media` blocks are dropped (print has no screen width or forced colours).
+pub fn print_css(css: &str) -> String {
+    let css = resolve_vars(css);
+    let mut out = String::with_capacity(css.len());
+    let mut rest = css.as_str();
+    while let Some(at) = rest.find("@media") {
+        out.push_str(&rest[..at]);
+        // Skip to the brace that closes the block.
+        let after = &rest[at..];
+        let mut depth = 0usize;
+        let mut end = after.len();
+        for (i, c) in after.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every `var(--name,fallback)` in `s` replaced by its fallback (`#000` when there is none).
+pub fn resolve_vars(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("var(") {
+        out.push_str(&rest[..at]);
+        let inner = &rest[at + 4..];
+        let Some(close) = inner.find(')') else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        let args = &inner[..close];
+        match args.split_once(',') {
+            Some((_, fallback)) => out.push_str(fallback.trim()),
+            None => out.push_str("#000"),
+        }
+        rest = &inner[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The weight of a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Font {
-    /// Helvetica.
+    /// DejaVu Sans.
     Regular,
-    /// Helvetica-Bold.
+    /// DejaVu Sans Bold.
     Bold,
-    /// Courier, for commands and identifiers.
-    Mono,
 }
 
-impl Font {
-    /// The font's name in the page resources.
-    fn resource(self) -> &'static str {
+/// Which shipped font draws a character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Regular,
+    Bold,
+    Cjk,
+    Emoji,
+}
+
+impl Slot {
+    fn face(self) -> &'static Face {
+        let f = &*FACES;
         match self {
-            Font::Regular => "F1",
-            Font::Bold => "F2",
-            Font::Mono => "F3",
+            Slot::Regular => &f.regular,
+            Slot::Bold => &f.bold,
+            Slot::Cjk => &f.cjk,
+            Slot::Emoji => &f.emoji,
         }
     }
 }
 
-/// Widths of Helvetica's WinAnsi characters 32–255 in thousandths of the font size (Adobe's
-/// published metrics of the standard fonts); 0 where the code has no character.
-const HELVETICA: [u16; 224] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
-    556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667,
-    611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
-    667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500,
-    222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
-    0, 556, 0, 222, 556, 333, 1000, 556, 556, 333, 1000, 667, 333, 1000, 0, 611, 0, 0, 222, 222,
-    333, 333, 350, 556, 1000, 333, 1000, 500, 333, 944, 0, 500, 667, 278, 333, 556, 556, 556, 556,
-    260, 556, 333, 737, 370, 556, 584, 333, 737, 333, 400, 584, 333, 333, 333, 578, 537, 278, 333,
-    333, 365, 556, 834, 834, 834, 611, 667, 667, 667, 667, 667, 667, 1000, 722, 667, 667, 667, 667,
-    278, 278, 278, 278, 722, 722, 778, 778, 778, 778, 778, 584, 778, 722, 722, 722, 722, 667, 667,
-    611, 556, 556, 556, 556, 556, 556, 889, 500, 556, 556, 556, 556, 278, 278, 278, 278, 556, 556,
-    556, 556, 556, 556, 556, 584, 611, 556, 556, 556, 556, 500, 556, 500,
-];
-
-/// Widths of Helvetica-Bold's WinAnsi characters 32–255, as [`HELVETICA`].
-const HELVETICA_BOLD: [u16; 224] = [
-    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556,
-    556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667,
-    611, 778, 722, 278, 556, 722, 611, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667,
-    667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556,
-    278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584,
-    0, 556, 0, 278, 556, 500, 1000, 556, 556, 333, 1000, 667, 333, 1000, 0, 611, 0, 0, 278, 278,
-    500, 500, 350, 556, 1000, 333, 1000, 556, 333, 944, 0, 500, 667, 278, 333, 556, 556, 556, 556,
-    280, 556, 333, 737, 370, 556, 584, 333, 737, 333, 400, 584, 333, 333, 333, 611, 556, 278, 333,
-    333, 365, 556, 834, 834, 834, 611, 722, 722, 722, 722, 722, 722, 1000, 722, 667, 667, 667, 667,
-    278, 278, 278, 278, 722, 722, 778, 778, 778, 778, 778, 584, 778, 722, 722, 722, 722, 667, 667,
-    611, 556, 556, 556, 556, 556, 556, 889, 556, 556, 556, 556, 556, 278, 278, 278, 278, 611, 611,
-    611, 611, 611, 611, 611, 584, 611, 611, 611, 611, 611, 556, 611, 556,
-];
-
-/// The WinAnsi code of a character, if it has one.
-fn win_ansi(c: char) -> Option<u8> {
-    let code = u32::from(c);
-    match code {
-        0x20..=0x7e | 0xa0..=0xff => Some(code as u8),
-        _ => Some(match c {
-            '€' => 0x80,
-            '‚' => 0x82,
-            'ƒ' => 0x83,
-            '„' => 0x84,
-            '…' => 0x85,
-            '†' => 0x86,
-            '‡' => 0x87,
-            'ˆ' => 0x88,
-            '‰' => 0x89,
-            'Š' => 0x8a,
-            '‹' => 0x8b,
-            'Œ' => 0x8c,
-            'Ž' => 0x8e,
-            '‘' => 0x91,
-            '’' => 0x92,
-            '“' => 0x93,
-            '”' => 0x94,
-            '•' => 0x95,
-            '–' => 0x96,
-            '—' => 0x97,
-            '˜' => 0x98,
-            '™' => 0x99,
-            'š' => 0x9a,
-            '›' => 0x9b,
-            'œ' => 0x9c,
-            'ž' => 0x9e,
-            'Ÿ' => 0x9f,
-            _ => return None,
-        }),
-    }
+/// Whether `c` joins the character before it (combining marks, variation selectors, the
+/// zero-width joiner, skin tones), so it stays in that character's font.
+fn joins(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F | 0x200C | 0x200D | 0x20D0..=0x20FF | 0xFE00..=0xFE0F
+        | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F)
 }
 
-/// `s` in WinAnsi: control characters removed, characters outside WinAnsi replaced by `?`.
-pub fn encode(s: &str) -> Vec<u8> {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .map(|c| win_ansi(c).unwrap_or(b'?'))
-        .collect()
+/// Whether `c` is an emoji best drawn by the emoji font even when the text font has it.
+fn emoji_first(c: char) -> bool {
+    matches!(c as u32, 0x1F000..=0x1FAFF)
 }
 
-/// A PDF string literal of WinAnsi bytes: `(` … `)` with `\`, `(` and `)` escaped.
-pub fn literal(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + 2);
-    out.push(b'(');
-    for &b in bytes {
-        if matches!(b, b'\\' | b'(' | b')') {
-            out.push(b'\\');
+/// `s` split into runs, each drawn by one font: the first of the weight's own font, the CJK
+/// font and the emoji font that has the character (the weight's font when none has it).
+fn runs(s: &str, font: Font) -> Vec<(Slot, String)> {
+    let base = match font {
+        Font::Regular => Slot::Regular,
+        Font::Bold => Slot::Bold,
+    };
+    let mut out: Vec<(Slot, String)> = Vec::new();
+    for c in s.chars() {
+        if c.is_control() {
+            continue;
         }
-        out.push(b);
+        let slot = match out.last() {
+            Some((slot, _)) if joins(c) => *slot,
+            _ => {
+                let order: [Slot; 3] = if emoji_first(c) {
+                    [Slot::Emoji, base, Slot::Cjk]
+                } else {
+                    [base, Slot::Cjk, Slot::Emoji]
+                };
+                order.into_iter().find(|s| s.face().has(c)).unwrap_or(base)
+            }
+        };
+        match out.last_mut() {
+            Some((last, text)) if *last == slot => text.push(c),
+            _ => out.push((slot, c.to_string())),
+        }
     }
-    out.push(b')');
     out
 }
 
 /// The width of `s` in `font` at `size` points.
 pub fn text_width(s: &str, font: Font, size: f64) -> f64 {
-    encoded_width(&encode(s), font, size)
-}
-
-fn encoded_width(bytes: &[u8], font: Font, size: f64) -> f64 {
-    let table = match font {
-        Font::Regular => &HELVETICA,
-        Font::Bold => &HELVETICA_BOLD,
-        Font::Mono => return bytes.len() as f64 * 0.6 * size,
-    };
-    let units: u32 = bytes
+    runs(s, font)
         .iter()
-        .map(|&b| {
-            u32::from(
-                table
-                    .get(usize::from(b).wrapping_sub(32))
-                    .copied()
-                    .unwrap_or(556),
-            )
-        })
-        .sum();
-    f64::from(units) / 1000.0 * size
+        .map(|(slot, t)| slot.face().advance(t, size))
+        .sum()
 }
 
-/// `s` cut into lines no wider than `width`: at spaces where possible, inside a word too long
-/// for a line otherwise. An empty text is one empty line.
+/// Where a line may break: after spaces, and between two CJK characters (which have no
+/// spaces between words).
+fn breakable_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+/// `s` wrapped into lines no wider than `width`; a word longer than a line is cut.
 pub fn wrap(s: &str, font: Font, size: f64, width: f64) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in s.split_whitespace() {
-        let candidate = if line.is_empty() {
-            word.to_owned()
-        } else {
-            format!("{line} {word}")
-        };
-        if text_width(&candidate, font, size) <= width {
-            line = candidate;
-            continue;
-        }
-        if !line.is_empty() {
-            lines.push(std::mem::take(&mut line));
-        }
-        // The word alone: cut it where it no longer fits.
-        let mut piece = String::new();
-        for c in word.chars() {
-            piece.push(c);
-            if text_width(&piece, font, size) > width && piece.chars().count() > 1 {
-                piece.pop();
-                lines.push(std::mem::take(&mut piece));
-                piece.push(c);
+    // Words: split at spaces; CJK characters are words of their own.
+    let mut words: Vec<String> = Vec::new();
+    for w in s.split_whitespace() {
+        let mut cur = String::new();
+        for c in w.chars() {
+            if breakable_cjk(c) {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+                words.push(format!("\u{0}{c}"));
+            } else {
+                cur.push(c);
             }
         }
-        line = piece;
+        if !cur.is_empty() {
+            words.push(cur);
+        }
+        words.push(" ".to_owned());
+    }
+    words.pop();
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut pending_space = false;
+    for w in words {
+        if w == " " {
+            pending_space = true;
+            continue;
+        }
+        // A CJK character is marked by a leading NUL: it joins the line without a space.
+        let word = w.strip_prefix('\u{0}').map_or(w.clone(), str::to_owned);
+        let sep = if pending_space && !line.is_empty() {
+            " "
+        } else {
+            ""
+        };
+        pending_space = false;
+        let candidate = format!("{line}{sep}{word}");
+        if text_width(&candidate, font, size) <= width || line.is_empty() {
+            line = candidate;
+        } else {
+            lines.push(std::mem::take(&mut line));
+            line = word;
+        }
+        // A single word wider than the line is cut into pieces that fit.
+        while text_width(&line, font, size) > width && line.chars().count() > 1 {
+            let mut piece = String::new();
+            for c in line.chars() {
+                piece.push(c);
+                if text_width(&piece, font, size) > width {
+                    piece.pop();
+                    break;
+                }
+            }
+            if piece.is_empty() {
+                break;
+            }
+            let tail = line[piece.len()..].to_owned();
+            lines.push(piece);
+            line = tail;
+        }
     }
     if !line.is_empty() || lines.is_empty() {
         lines.push(line);
@@ -197,7 +344,7 @@ pub fn wrap(s: &str, font: Font, size: f64, width: f64) -> Vec<String> {
     lines
 }
 
-/// `s` cut to fit `width`, ending in `...` when cut.
+/// `s` cut to fit `width`, ending in `…` when cut.
 pub fn fit(s: &str, font: Font, size: f64, width: f64) -> String {
     if text_width(s, font, size) <= width {
         return s.to_owned();
@@ -205,12 +352,12 @@ pub fn fit(s: &str, font: Font, size: f64, width: f64) -> String {
     let mut out = String::new();
     for c in s.chars() {
         out.push(c);
-        if text_width(&format!("{out}..."), font, size) > width {
+        if text_width(&format!("{out}…"), font, size) > width {
             out.pop();
             break;
         }
     }
-    format!("{}...", out.trim_end())
+    format!("{}…", out.trim_end())
 }
 
 /// How a table column's text sits.
@@ -233,79 +380,92 @@ pub struct Column<'a> {
     pub align: Align,
 }
 
-/// One bar of [`PdfWriter::bars`].
-#[derive(Debug, Clone)]
-pub struct Bar {
-    /// Its name, at the left.
-    pub label: String,
-    /// Its length, against the largest bar.
-    pub value: f64,
-    /// A part of it drawn in the second colour (failures), 0 for none.
-    pub part: f64,
-    /// The value as written at the right of the bar.
-    pub text: String,
+/// An RGB colour, each part 0–255.
+type Rgb = (u8, u8, u8);
+const BLACK: Rgb = (27, 31, 36);
+/// Gridlines and table rules.
+const GREY: Rgb = (191, 196, 204);
+/// The shade of a table's header and of a call-out.
+const LIGHT: Rgb = (237, 240, 242);
+/// Notes and footers.
+const MUTED: Rgb = (80, 87, 95);
+/// The status colours of the pages.
+pub const GREEN: Rgb = (23, 103, 46);
+/// At risk.
+pub const AMBER: Rgb = (154, 103, 0);
+/// Critical.
+pub const RED: Rgb = (180, 35, 24);
+
+/// One drawing operation, in points from the page's top left corner.
+enum Op {
+    Rect {
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+        colour: Rgb,
+    },
+    Line {
+        x1: f64,
+        y1: f64,
+        x2: f64,
+        y2: f64,
+        colour: Rgb,
+        width: f64,
+    },
+    /// Text with its baseline's left end at `(x, y)`.
+    Text {
+        x: f64,
+        y: f64,
+        font: Font,
+        size: f64,
+        colour: Rgb,
+        text: String,
+    },
+    /// A chart scaled to `w` × `h` with its top left corner at `(x, y)`.
+    Svg {
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+        tree: Box<usvg::Tree>,
+    },
 }
 
-/// An RGB colour, each part 0–1.
-type Rgb = (f64, f64, f64);
-/// The bars' colour (the pages' blue).
-const BLUE: Rgb = (0.114, 0.373, 0.820);
-/// The failures' colour (the pages' red).
-const RED: Rgb = (0.706, 0.137, 0.094);
-/// Gridlines and table rules.
-const GREY: Rgb = (0.75, 0.77, 0.80);
-/// The track of a progress bar and the shade of a table's header.
-const LIGHT: Rgb = (0.93, 0.94, 0.95);
-/// Notes and footers.
-const MUTED: Rgb = (0.31, 0.34, 0.37);
-
 /// A PDF document written top to bottom; pages break by themselves.
-#[derive(Debug)]
 pub struct PdfWriter {
     title: String,
-    created: String,
-    pages: Vec<Vec<u8>>,
-    page: Vec<u8>,
-    /// The top of the free space on the current page, in points from the bottom.
+    created: time::OffsetDateTime,
+    pages: Vec<Vec<Op>>,
+    page: Vec<Op>,
+    /// The top of the free space on the current page, in points from the page's top.
     y: f64,
 }
 
-/// A number as PDF writes it: two decimals at most, no exponent.
-fn n(v: f64) -> String {
-    let v = if v.is_finite() { v } else { 0.0 };
-    let s = format!("{v:.2}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" {
-        "0".to_owned()
-    } else {
-        s.to_owned()
+impl std::fmt::Debug for PdfWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PdfWriter")
+            .field("title", &self.title)
+            .field("pages", &(self.pages.len() + 1))
+            .finish()
     }
 }
 
 impl PdfWriter {
-    /// A new document named `title` (shown by readers), created at `created` (UTC).
+    /// A new document named `title` (shown by readers), created at `created`.
     pub fn new(title: &str, created: time::OffsetDateTime) -> PdfWriter {
-        let c = created.to_offset(time::UtcOffset::UTC);
         PdfWriter {
             title: title.to_owned(),
-            created: format!(
-                "D:{:04}{:02}{:02}{:02}{:02}{:02}Z",
-                c.year(),
-                u8::from(c.month()),
-                c.day(),
-                c.hour(),
-                c.minute(),
-                c.second()
-            ),
+            created,
             pages: Vec::new(),
             page: Vec::new(),
-            y: PAGE_HEIGHT - MARGIN,
+            y: MARGIN,
         }
     }
 
     /// How much room is left on the current page.
     fn room(&self) -> f64 {
-        self.y - MARGIN
+        PAGE_HEIGHT - MARGIN - self.y
     }
 
     /// Starts a new page when less than `height` points are left.
@@ -318,77 +478,66 @@ impl PdfWriter {
     /// Ends the current page and starts another.
     pub fn new_page(&mut self) {
         self.pages.push(std::mem::take(&mut self.page));
-        self.y = PAGE_HEIGHT - MARGIN;
+        self.y = MARGIN;
     }
 
     /// Leaves `height` points of space (never across a page break).
     pub fn space(&mut self, height: f64) {
-        self.y = (self.y - height).max(MARGIN);
+        self.y = (self.y + height).min(PAGE_HEIGHT - MARGIN);
     }
 
-    fn fill(&mut self, c: Rgb) {
-        let _ = writeln!(self.page, "{} {} {} rg", n(c.0), n(c.1), n(c.2));
-    }
-
-    fn stroke_colour(&mut self, c: Rgb) {
-        let _ = writeln!(self.page, "{} {} {} RG", n(c.0), n(c.1), n(c.2));
-    }
-
-    /// A filled rectangle; `(x, y)` is its lower left corner.
-    fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, c: Rgb) {
-        if w <= 0.0 || h <= 0.0 {
-            return;
+    fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, colour: Rgb) {
+        if w > 0.0 && h > 0.0 && w.is_finite() && h.is_finite() {
+            self.page.push(Op::Rect { x, y, w, h, colour });
         }
-        self.fill(c);
-        let _ = writeln!(self.page, "{} {} {} {} re f", n(x), n(y), n(w), n(h));
     }
 
-    /// A line from `(x1, y1)` to `(x2, y2)`.
-    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, c: Rgb, width: f64) {
-        self.stroke_colour(c);
-        let _ = writeln!(
-            self.page,
-            "{} w {} {} m {} {} l S",
-            n(width),
-            n(x1),
-            n(y1),
-            n(x2),
-            n(y2)
-        );
+    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, colour: Rgb, width: f64) {
+        self.page.push(Op::Line {
+            x1,
+            y1,
+            x2,
+            y2,
+            colour,
+            width,
+        });
     }
 
-    /// Text with its baseline's left end at `(x, y)`.
     fn text_at(&mut self, x: f64, y: f64, font: Font, size: f64, colour: Rgb, s: &str) {
-        let bytes = literal(&encode(s));
-        self.fill(colour);
-        let _ = write!(
-            self.page,
-            "BT /{} {} Tf {} {} Td ",
-            font.resource(),
-            n(size),
-            n(x),
-            n(y)
-        );
-        self.page.extend_from_slice(&bytes);
-        self.page.extend_from_slice(b" Tj ET\n");
+        if !s.trim().is_empty() {
+            self.page.push(Op::Text {
+                x,
+                y,
+                font,
+                size,
+                colour,
+                text: s.to_owned(),
+            });
+        }
     }
 
     /// A heading: `size` points, bold, kept on one page with room for a few lines after it.
     pub fn heading(&mut self, s: &str, size: f64) {
         self.need(size * 1.6 + 60.0);
-        if self.y < PAGE_HEIGHT - MARGIN {
+        if self.y > MARGIN {
             self.space(size * 0.6);
         }
         for l in wrap(s, Font::Bold, size, TEXT_WIDTH) {
-            self.y -= size * 1.2;
-            self.text_at(MARGIN, self.y, Font::Bold, size, (0.0, 0.0, 0.0), &l);
+            self.y += size * 1.2;
+            self.text_at(MARGIN, self.y, Font::Bold, size, BLACK, &l);
         }
         self.space(size * 0.4);
     }
 
     /// A paragraph wrapped to the text width.
     pub fn paragraph(&mut self, s: &str, font: Font, size: f64) {
-        self.lines(s, font, size, MARGIN, TEXT_WIDTH, (0.0, 0.0, 0.0));
+        self.lines(s, font, size, MARGIN, TEXT_WIDTH, BLACK);
+        self.space(size * 0.4);
+    }
+
+    /// A paragraph in a colour (a status line).
+    pub fn coloured(&mut self, s: &str, font: Font, size: f64, colour: Rgb) {
+        self.lines(s, font, size, MARGIN, TEXT_WIDTH, colour);
         self.space(size * 0.4);
     }
 
@@ -398,24 +547,21 @@ impl PdfWriter {
         self.space(4.0);
     }
 
-    /// A list item: a bullet, then the text wrapped beside it.
+    /// A list item: a bullet (or `marker`), then the text wrapped beside it.
     pub fn bullet(&mut self, s: &str, size: f64) {
-        let lines = wrap(s, Font::Regular, size, TEXT_WIDTH - 12.0);
-        self.need(size * 1.3);
+        self.item("•", s, size);
+    }
+
+    /// A list item with its own marker ("1.", "•").
+    pub fn item(&mut self, marker: &str, s: &str, size: f64) {
+        let lines = wrap(s, Font::Regular, size, TEXT_WIDTH - 14.0);
         for (i, l) in lines.iter().enumerate() {
             self.need(size * 1.3);
-            self.y -= size * 1.3;
+            self.y += size * 1.3;
             if i == 0 {
-                self.text_at(MARGIN, self.y, Font::Regular, size, (0.0, 0.0, 0.0), "•");
+                self.text_at(MARGIN, self.y, Font::Regular, size, BLACK, marker);
             }
-            self.text_at(
-                MARGIN + 12.0,
-                self.y,
-                Font::Regular,
-                size,
-                (0.0, 0.0, 0.0),
-                l,
-            );
+            self.text_at(MARGIN + 14.0, self.y, Font::Regular, size, BLACK, l);
         }
         self.space(2.0);
     }
@@ -423,7 +569,7 @@ impl PdfWriter {
     fn lines(&mut self, s: &str, font: Font, size: f64, x: f64, width: f64, colour: Rgb) {
         for l in wrap(s, font, size, width) {
             self.need(size * 1.3);
-            self.y -= size * 1.3;
+            self.y += size * 1.3;
             self.text_at(x, self.y, font, size, colour, &l);
         }
     }
@@ -437,50 +583,70 @@ impl PdfWriter {
             let top = self.y;
             for (i, (label, value)) in row.iter().enumerate() {
                 let x = MARGIN + i as f64 * w;
-                self.text_at(
-                    x,
-                    top - 9.0,
-                    Font::Regular,
-                    8.0,
-                    MUTED,
-                    &fit(label, Font::Regular, 8.0, w - 6.0),
-                );
-                self.text_at(
-                    x,
-                    top - 24.0,
-                    Font::Bold,
-                    13.0,
-                    (0.0, 0.0, 0.0),
-                    &fit(value, Font::Bold, 13.0, w - 6.0),
-                );
+                let label = fit(label, Font::Regular, 8.0, w - 6.0);
+                self.text_at(x, top + 9.0, Font::Regular, 8.0, MUTED, &label);
+                let value = fit(value, Font::Bold, 13.0, w - 6.0);
+                self.text_at(x, top + 24.0, Font::Bold, 13.0, BLACK, &value);
             }
-            self.y = top - 32.0;
+            self.y = top + 32.0;
         }
         self.space(4.0);
     }
 
-    /// A labelled progress bar for `percent` (0–100), the percentage written beside it.
-    pub fn progress(&mut self, label: &str, percent: f64) {
-        let p = if percent.is_finite() {
-            percent.clamp(0.0, 100.0)
-        } else {
-            0.0
+    /// A chart: the SVG `svg` scaled to the text width (or its own width in points when
+    /// narrower than `max_width`), on a new page when it does not fit. An SVG that does not
+    /// parse is replaced by a note saying so.
+    pub fn svg(&mut self, svg: &str, max_width: f64) {
+        let tree = match usvg::Tree::from_str(&resolve_vars(svg), &SVG_OPTIONS) {
+            Ok(t) => t,
+            Err(e) => {
+                self.note(&format!("(This chart could not be drawn: {e}.)"));
+                return;
+            }
         };
-        self.need(22.0);
-        self.y -= 10.0;
-        self.text_at(MARGIN, self.y, Font::Regular, 9.0, (0.0, 0.0, 0.0), label);
-        let x = MARGIN + 150.0;
-        let w = TEXT_WIDTH - 150.0 - 50.0;
-        self.rect(x, self.y - 1.0, w, 9.0, LIGHT);
-        self.rect(x, self.y - 1.0, w * p / 100.0, 9.0, BLUE);
-        self.text_at(
-            x + w + 6.0,
-            self.y,
-            Font::Bold,
-            9.0,
-            (0.0, 0.0, 0.0),
-            &format!("{p:.1}%"),
-        );
+        let size = tree.size();
+        let (sw, sh) = (f64::from(size.width()), f64::from(size.height()));
+        if sw <= 0.0 || sh <= 0.0 {
+            return;
+        }
+        let w = max_width.min(TEXT_WIDTH);
+        let h = w * sh / sw;
+        self.need(h + 4.0);
+        let y = self.y + 2.0;
+        self.page.push(Op::Svg {
+            x: MARGIN,
+            y,
+            w,
+            h,
+            tree: Box::new(tree),
+        });
+        self.y = y + h;
+        self.space(8.0);
+    }
+
+    /// A box shaded light with a coloured bar at its left, holding `lines` of text.
+    pub fn callout(&mut self, lines: &[(String, Font, f64)], colour: Rgb) {
+        let wrapped: Vec<(Vec<String>, Font, f64)> = lines
+            .iter()
+            .map(|(s, f, size)| (wrap(s, *f, *size, TEXT_WIDTH - 24.0), *f, *size))
+            .collect();
+        let height: f64 = wrapped
+            .iter()
+            .map(|(l, _, size)| l.len() as f64 * size * 1.3)
+            .sum::<f64>()
+            + 14.0;
+        self.need(height.min(PAGE_HEIGHT - 2.0 * MARGIN));
+        let top = self.y;
+        self.rect(MARGIN, top, TEXT_WIDTH, height, LIGHT);
+        self.rect(MARGIN, top, 4.0, height, colour);
+        let mut y = top + 6.0;
+        for (ls, font, size) in wrapped {
+            for l in ls {
+                y += size * 1.3;
+                self.text_at(MARGIN + 14.0, y - size * 0.25, font, size, BLACK, &l);
+            }
+        }
+        self.y = top + height;
         self.space(8.0);
     }
 
@@ -498,9 +664,9 @@ impl PdfWriter {
                 .map(|(c, width)| wrap(c.header, Font::Bold, SIZE, width - 2.0 * PAD))
                 .collect();
             let height = lines.iter().map(Vec::len).max().unwrap_or(1) as f64 * LINE + 2.0 * PAD;
-            w.rect(MARGIN, w.y - height, TEXT_WIDTH, height, LIGHT);
+            w.rect(MARGIN, w.y, TEXT_WIDTH, height, LIGHT);
             w.cells(columns, &widths, &lines, Font::Bold);
-            w.y -= height;
+            w.y += height;
         };
         self.need(60.0);
         header(self);
@@ -523,7 +689,7 @@ impl PdfWriter {
                 header(self);
             }
             self.cells(columns, &widths, &lines, Font::Regular);
-            self.y -= height;
+            self.y += height;
             self.line(MARGIN, self.y, MARGIN + TEXT_WIDTH, self.y, GREY, 0.5);
         }
         self.space(8.0);
@@ -538,343 +704,225 @@ impl PdfWriter {
         let top = self.y;
         for ((c, width), cell) in columns.iter().zip(widths).zip(lines) {
             for (i, l) in cell.iter().enumerate() {
-                let y = top - PAD - (i as f64 + 1.0) * LINE + 2.5;
+                let y = top + PAD + (i as f64 + 1.0) * LINE - 2.5;
                 let tx = match c.align {
                     Align::Left => x + PAD,
                     Align::Right => x + width - PAD - text_width(l, font, SIZE),
                 };
-                self.text_at(tx, y, font, SIZE, (0.0, 0.0, 0.0), l);
+                self.text_at(tx, y, font, SIZE, BLACK, l);
             }
             x += width;
         }
     }
 
-    /// Horizontal bars, one a row: the label, the bar (its part in the second colour) scaled
-    /// to `max` (the largest value when `None`), and its text.
-    pub fn bars(&mut self, bars: &[Bar], max: Option<f64>) {
-        const ROW: f64 = 14.0;
-        let label_w = 150.0;
-        let text_w = 90.0;
-        let bar_w = TEXT_WIDTH - label_w - text_w;
-        let max = max.unwrap_or_else(|| {
-            bars.iter()
-                .map(|b| b.value)
-                .filter(|v| v.is_finite())
-                .fold(0.0, f64::max)
-        });
-        for b in bars {
-            self.need(ROW);
-            self.y -= ROW;
-            let base = self.y + 2.0;
-            self.text_at(
-                MARGIN,
-                base + 1.0,
-                Font::Regular,
-                8.5,
-                (0.0, 0.0, 0.0),
-                &fit(&b.label, Font::Regular, 8.5, label_w - 6.0),
-            );
-            let scale = if max > 0.0 { bar_w / max } else { 0.0 };
-            let v = if b.value.is_finite() {
-                b.value.clamp(0.0, max)
-            } else {
-                0.0
-            };
-            let part = if b.part.is_finite() {
-                b.part.clamp(0.0, v)
-            } else {
-                0.0
-            };
-            self.rect(MARGIN + label_w, base, (v - part) * scale, 9.0, BLUE);
-            self.rect(
-                MARGIN + label_w + (v - part) * scale,
-                base,
-                part * scale,
-                9.0,
-                RED,
-            );
-            self.text_at(
-                MARGIN + label_w + v * scale + 4.0,
-                base + 1.0,
-                Font::Regular,
-                8.5,
-                (0.0, 0.0, 0.0),
-                &b.text,
-            );
-        }
-        self.space(8.0);
-    }
-
-    /// Vertical columns over time, `height` points tall: each column's part (failures) in the
-    /// second colour on top, a y axis to a round top, the first, middle and last labels under
-    /// the columns, and a legend naming both colours.
-    pub fn columns(&mut self, columns: &[Bar], legend: (&str, &str), height: f64) {
-        if columns.is_empty() {
-            return;
-        }
-        let total = height + 34.0;
-        self.need(total);
-        let top = self.y;
-        let bottom = top - height - 6.0;
-        let left = MARGIN + 40.0;
-        let width = TEXT_WIDTH - 40.0;
-        let max = columns
-            .iter()
-            .map(|c| c.value)
-            .filter(|v| v.is_finite())
-            .fold(0.0, f64::max);
-        let ceiling = crate::charts::nice_ceiling(max);
-        let step = width / columns.len() as f64;
-        let gap = if step > 4.0 { step * 0.2 } else { 0.0 };
-        // Axis, top gridline and their numbers.
-        self.line(left, bottom, left + width, bottom, MUTED, 0.5);
-        self.line(
-            left,
-            bottom + height,
-            left + width,
-            bottom + height,
-            GREY,
-            0.5,
-        );
-        self.text_at(MARGIN, bottom - 3.0, Font::Regular, 7.5, MUTED, "0");
-        self.text_at(
-            MARGIN,
-            bottom + height - 3.0,
-            Font::Regular,
-            7.5,
-            MUTED,
-            &crate::charts::num(ceiling),
-        );
-        for (i, c) in columns.iter().enumerate() {
-            let v = if c.value.is_finite() {
-                c.value.max(0.0)
-            } else {
-                0.0
-            };
-            let part = if c.part.is_finite() {
-                c.part.clamp(0.0, v)
-            } else {
-                0.0
-            };
-            let x = left + i as f64 * step + gap / 2.0;
-            let h = v / ceiling * height;
-            let ph = part / ceiling * height;
-            self.rect(x, bottom, step - gap, h - ph, BLUE);
-            self.rect(x, bottom + h - ph, step - gap, ph, RED);
-        }
-        let last = columns.len() - 1;
-        let mut labelled = vec![0, last / 2, last];
-        labelled.dedup();
-        for i in labelled {
-            let label = &columns[i].label;
-            let w = text_width(label, Font::Regular, 7.5);
-            let centre = left + (i as f64 + 0.5) * step;
-            let x = (centre - w / 2.0).clamp(left, left + width - w);
-            self.text_at(x, bottom - 10.0, Font::Regular, 7.5, MUTED, label);
-        }
-        let ly = bottom - 22.0;
-        self.rect(left, ly - 1.0, 8.0, 7.0, BLUE);
-        self.text_at(left + 11.0, ly, Font::Regular, 7.5, MUTED, legend.0);
-        let lx = left + 20.0 + text_width(legend.0, Font::Regular, 7.5);
-        self.rect(lx, ly - 1.0, 8.0, 7.0, RED);
-        self.text_at(lx + 11.0, ly, Font::Regular, 7.5, MUTED, legend.1);
-        self.y = ly - 10.0;
-    }
-
-    /// The whole document: every page with its footer (the title and "Page N of M"), the
-    /// fonts, the document information and the cross-reference table.
+    /// The whole document: every page with its footer (the title and "Page N of M") and the
+    /// document's information (title, creation date).
     pub fn finish(mut self) -> Vec<u8> {
         if !self.page.is_empty() || self.pages.is_empty() {
             self.pages.push(std::mem::take(&mut self.page));
         }
         let count = self.pages.len();
-        // Objects: 1 catalog, 2 page tree, 3–5 fonts, 6 information, then per page its page
-        // object and its content stream.
-        let mut objects: Vec<Vec<u8>> = Vec::with_capacity(6 + 2 * count);
-        let kids: Vec<String> = (0..count).map(|i| format!("{} 0 R", 7 + 2 * i)).collect();
-        objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
-        objects.push(
-            format!(
-                "<< /Type /Pages /Kids [{}] /Count {count} >>",
-                kids.join(" ")
-            )
-            .into_bytes(),
+        let footer_title = fit(&self.title, Font::Regular, 7.5, TEXT_WIDTH - 80.0);
+        let mut doc = Document::new();
+        let c = self.created.to_offset(time::UtcOffset::UTC);
+        doc.set_metadata(
+            Metadata::new()
+                .title(self.title.clone())
+                .creator("mhd".to_owned())
+                .creation_date(
+                    DateTime::new(u16::try_from(c.year().clamp(0, 9999)).unwrap_or(0))
+                        .month(u8::from(c.month()))
+                        .day(c.day())
+                        .hour(c.hour())
+                        .minute(c.minute())
+                        .second(c.second())
+                        .utc_offset_hour(0)
+                        .utc_offset_minute(0),
+                ),
         );
-        for name in ["Helvetica", "Helvetica-Bold", "Courier"] {
-            objects.push(
-                format!(
-                    "<< /Type /Font /Subtype /Type1 /BaseFont /{name} /Encoding /WinAnsiEncoding >>"
-                )
-                .into_bytes(),
-            );
+        for (i, mut ops) in self.pages.into_iter().enumerate() {
+            let label = format!("Page {} of {count}", i + 1);
+            let y = PAGE_HEIGHT - FOOTER_Y;
+            ops.push(Op::Text {
+                x: MARGIN,
+                y,
+                font: Font::Regular,
+                size: 7.5,
+                colour: MUTED,
+                text: footer_title.clone(),
+            });
+            ops.push(Op::Text {
+                x: PAGE_WIDTH - MARGIN - text_width(&label, Font::Regular, 7.5),
+                y,
+                font: Font::Regular,
+                size: 7.5,
+                colour: MUTED,
+                text: label,
+            });
+            let settings = PageSettings::from_wh(PAGE_WIDTH as f32, PAGE_HEIGHT as f32)
+                .expect("A4 is a valid page size");
+            let mut page = doc.start_page_with(settings);
+            let mut surface = page.surface();
+            for op in &ops {
+                draw(&mut surface, op);
+            }
+            surface.finish();
+            page.finish();
         }
-        // Document information strings are PDFDocEncoding: keep them to printable ASCII.
-        let ascii: String = self
-            .title
-            .chars()
-            .map(|c| match c {
-                '–' | '—' => '-',
-                c if c.is_ascii() && !c.is_ascii_control() => c,
-                _ => '?',
-            })
-            .collect();
-        let mut info = b"<< /Title ".to_vec();
-        info.extend(literal(ascii.as_bytes()));
-        info.extend(
-            format!(
-                " /Producer (mhd) /Creator (mhd report) /CreationDate ({}) >>",
-                self.created
-            )
-            .into_bytes(),
-        );
-        objects.push(info);
-        let title = self.title.clone();
-        let pages = std::mem::take(&mut self.pages);
-        for (i, content) in pages.into_iter().enumerate() {
-            self.page = content;
-            let footer = format!("Page {} of {count}", i + 1);
-            let fw = text_width(&footer, Font::Regular, 8.0);
-            self.line(
-                MARGIN,
-                FOOTER_Y + 10.0,
-                PAGE_WIDTH - MARGIN,
-                FOOTER_Y + 10.0,
-                GREY,
-                0.5,
-            );
-            let t = fit(&title, Font::Regular, 8.0, TEXT_WIDTH - fw - 20.0);
-            self.text_at(MARGIN, FOOTER_Y, Font::Regular, 8.0, MUTED, &t);
-            self.text_at(
-                PAGE_WIDTH - MARGIN - fw,
-                FOOTER_Y,
-                Font::Regular,
-                8.0,
-                MUTED,
-                &footer,
-            );
-            let stream = std::mem::take(&mut self.page);
-            objects.push(
-                format!(
-                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {} {}] /Resources << /Font << /F1 3 0 R /F2 4 0 R /F3 5 0 R >> >> /Contents {} 0 R >>",
-                    n(PAGE_WIDTH),
-                    n(PAGE_HEIGHT),
-                    8 + 2 * i
-                )
-                .into_bytes(),
-            );
-            let mut obj = format!("<< /Length {} >>\nstream\n", stream.len()).into_bytes();
-            obj.extend(stream);
-            obj.extend(b"\nendstream");
-            objects.push(obj);
+        doc.finish().unwrap_or_else(|e| {
+            // Every input is made safe above; a failure here is a bug, told in a minimal PDF
+            // rather than a panic of the server.
+            tracing::error!(error = ?e, "the PDF report could not be written");
+            Vec::new()
+        })
+    }
+}
+
+fn colour(c: Rgb) -> rgb::Color {
+    rgb::Color::new(c.0, c.1, c.2)
+}
+
+fn fill(c: Rgb) -> Fill {
+    Fill {
+        paint: colour(c).into(),
+        opacity: NormalizedF32::ONE,
+        rule: Default::default(),
+    }
+}
+
+fn draw(surface: &mut Surface<'_>, op: &Op) {
+    match op {
+        Op::Rect { x, y, w, h, colour } => {
+            let Some(r) = Rect::from_xywh(*x as f32, *y as f32, *w as f32, *h as f32) else {
+                return;
+            };
+            let mut pb = PathBuilder::new();
+            pb.push_rect(r);
+            if let Some(path) = pb.finish() {
+                surface.set_stroke(None);
+                surface.set_fill(Some(fill(*colour)));
+                surface.draw_path(&path);
+            }
         }
-        let mut out: Vec<u8> = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
-        let mut offsets = Vec::with_capacity(objects.len());
-        for (i, body) in objects.iter().enumerate() {
-            offsets.push(out.len());
-            out.extend(format!("{} 0 obj\n", i + 1).into_bytes());
-            out.extend(body);
-            out.extend(b"\nendobj\n");
+        Op::Line {
+            x1,
+            y1,
+            x2,
+            y2,
+            colour: c,
+            width,
+        } => {
+            let mut pb = PathBuilder::new();
+            pb.move_to(*x1 as f32, *y1 as f32);
+            pb.line_to(*x2 as f32, *y2 as f32);
+            if let Some(path) = pb.finish() {
+                surface.set_fill(None);
+                surface.set_stroke(Some(Stroke {
+                    paint: colour(*c).into(),
+                    width: *width as f32,
+                    ..Default::default()
+                }));
+                surface.draw_path(&path);
+            }
         }
-        let xref = out.len();
-        out.extend(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).into_bytes());
-        for o in offsets {
-            out.extend(format!("{o:010} 00000 n \n").into_bytes());
+        Op::Text {
+            x,
+            y,
+            font,
+            size,
+            colour: c,
+            text,
+        } => {
+            surface.set_stroke(None);
+            surface.set_fill(Some(fill(*c)));
+            let mut at = *x;
+            for (slot, run) in runs(text, *font) {
+                let face = slot.face();
+                surface.draw_text(
+                    Point::from_xy(at as f32, *y as f32),
+                    face.font.clone(),
+                    *size as f32,
+                    &run,
+                    false,
+                    TextDirection::Auto,
+                );
+                at += face.advance(&run, *size);
+            }
         }
-        out.extend(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R /Info 6 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-                objects.len() + 1
-            )
-            .into_bytes(),
-        );
-        out
+        Op::Svg { x, y, w, h, tree } => {
+            let Some(size) = Size::from_wh(*w as f32, *h as f32) else {
+                return;
+            };
+            surface.push_transform(&Transform::from_translate(*x as f32, *y as f32));
+            surface.draw_svg(tree, size, SvgSettings::default());
+            surface.pop();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
 
     #[test]
-    fn strings_are_escaped_and_encoded() {
-        assert_eq!(encode("a(b)\\c"), b"a(b)\\c");
-        assert_eq!(literal(&encode("a(b)\\c")), b"(a\\(b\\)\\\\c)");
-        assert_eq!(encode("café — 5 €"), b"caf\xe9 \x97 5 \x80");
-        assert_eq!(
-            encode("✓ ok\u{0}\n\t"),
-            b"? ok",
-            "control characters removed"
-        );
-        assert_eq!(encode("日本"), b"??");
-    }
-
-    #[test]
-    fn widths_follow_the_fonts() {
-        // "Hello" in Helvetica: H 722 e 556 l 222 l 222 o 556 = 2278.
-        assert!((text_width("Hello", Font::Regular, 10.0) - 22.78).abs() < 1e-9);
-        assert!(text_width("Hello", Font::Bold, 10.0) > text_width("Hello", Font::Regular, 10.0));
-        assert!((text_width("abc", Font::Mono, 10.0) - 18.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn wrapping_keeps_words_and_cuts_long_ones() {
-        let lines = wrap("one two three four", Font::Regular, 10.0, 50.0);
-        assert!(lines.len() > 1);
-        assert_eq!(lines.join(" "), "one two three four");
-        for l in &lines {
-            assert!(text_width(l, Font::Regular, 10.0) <= 50.0, "{l}");
-        }
-        let long = "x".repeat(100);
-        let cut = wrap(&long, Font::Regular, 10.0, 50.0);
-        assert_eq!(cut.concat(), long);
-        assert_eq!(wrap("", Font::Regular, 10.0, 50.0), vec![String::new()]);
-        assert_eq!(
-            fit("abcdefghijklmnop", Font::Regular, 10.0, 40.0)
-                .chars()
-                .last(),
-            Some('.')
-        );
-    }
-
-    #[test]
-    fn the_cross_reference_table_points_at_every_object() {
-        let mut w = PdfWriter::new("T (1)", datetime!(2025-03-01 12:00 UTC));
-        w.heading("Heading", 14.0);
-        for i in 0..200 {
-            w.paragraph(
-                &format!("line {i} with (parentheses) and a backslash \\"),
-                Font::Regular,
-                10.0,
-            );
-        }
-        let pdf = w.finish();
-        let text = String::from_utf8_lossy(&pdf);
-        assert!(text.starts_with("%PDF-1.4\n"));
-        assert!(text.ends_with("%%EOF\n"));
-        let startxref: usize = text
-            .rsplit("startxref\n")
-            .next()
-            .and_then(|t| t.lines().next())
-            .and_then(|l| l.parse().ok())
-            .unwrap();
-        assert!(pdf[startxref..].starts_with(b"xref\n"));
-        let xref = String::from_utf8_lossy(&pdf[startxref..]);
-        let entries: Vec<&str> = xref
-            .lines()
-            .skip(2)
-            .take_while(|l| !l.starts_with("trailer"))
-            .collect();
-        assert!(entries.len() > 8, "several pages: {}", entries.len());
-        for (i, e) in entries.iter().enumerate().skip(1) {
-            assert_eq!(e.len(), 19, "an entry is 20 bytes with its newline: {e:?}");
-            let offset: usize = e[..10].parse().unwrap();
+    fn every_script_finds_a_font() {
+        let r = runs("Σταθμός Москва 東京 서울 🚀 ok", Font::Regular);
+        let slots: Vec<Slot> = r.iter().map(|(s, _)| *s).collect();
+        assert!(slots.contains(&Slot::Regular));
+        assert!(slots.contains(&Slot::Cjk));
+        assert!(slots.contains(&Slot::Emoji));
+        for c in "Σταθμός Москва 東京 서울 🚀"
+            .chars()
+            .filter(|c| !c.is_whitespace())
+        {
             assert!(
-                pdf[offset..].starts_with(format!("{i} 0 obj\n").as_bytes()),
-                "object {i}"
+                [Slot::Regular, Slot::Cjk, Slot::Emoji]
+                    .iter()
+                    .any(|s| s.face().has(c)),
+                "no font has {c:?}"
             );
         }
-        assert!(text.contains("(Page 1 of "), "page numbers");
-        assert!(text.contains("/Title (T \\(1\\))"));
+    }
+
+    #[test]
+    fn wrapping_keeps_words_and_breaks_cjk() {
+        let lines = wrap("one two three four five six", Font::Regular, 10.0, 60.0);
+        assert!(lines.len() > 1);
+        assert!(
+            lines
+                .iter()
+                .all(|l| text_width(l, Font::Regular, 10.0) <= 60.0)
+        );
+        assert_eq!(lines.join(" "), "one two three four five six");
+        let cjk = wrap(
+            "数据迁移数据迁移数据迁移数据迁移",
+            Font::Regular,
+            10.0,
+            50.0,
+        );
+        assert!(cjk.len() > 1, "{cjk:?}");
+        assert_eq!(cjk.concat(), "数据迁移数据迁移数据迁移数据迁移");
+        let long = wrap(&"x".repeat(200), Font::Regular, 10.0, 50.0);
+        assert!(long.len() > 1);
+        assert!(
+            long.iter()
+                .all(|l| text_width(l, Font::Regular, 10.0) <= 50.0)
+        );
+    }
+
+    #[test]
+    fn css_variables_become_their_fallbacks() {
+        assert_eq!(
+            print_css("a{fill:var(--bar,#1d5fd1)}@media print{b{c:d}}e{stroke:var(--x)}"),
+            "a{fill:#1d5fd1}e{stroke:#000}"
+        );
+    }
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis() {
+        let s = fit("a rather long name of a dataset", Font::Regular, 10.0, 60.0);
+        assert!(s.ends_with('…'));
+        assert!(text_width(&s, Font::Regular, 10.0) <= 60.0);
+        assert_eq!(fit("short", Font::Regular, 10.0, 60.0), "short");
     }
 }

@@ -1,14 +1,15 @@
 //! The report as PDF, drawn with [`super::pdf`]: the same sections and figures as the HTML
-//! report, as text, tables and bars. States are told in words (the fonts have no symbols), so
-//! nothing depends on colour.
+//! report, as text, tables and the pages' own SVG charts. States are told in words, so nothing
+//! depends on colour.
 
 use mhd_core::components::{ComponentHealth, SystemHealth, VersionInfo};
-use mhd_core::summary::{BlockerKind, ExecutiveSummary, Health};
-use mhd_core::timeline::{MigrationPhase, MilestoneStatus, PhaseStatus};
-use time::{OffsetDateTime, UtcOffset};
+use mhd_core::dashboard::MigrationViews;
+use mhd_core::summary::Health;
+use mhd_core::timeline::{MilestoneStatus, PhaseStatus};
+use time::UtcOffset;
 
-use super::pdf::{Align, Bar, Column, Font, PdfWriter};
-use super::{ReportData, error_message, title};
+use super::pdf::{AMBER, Align, Column, Font, GREEN, PdfWriter, RED, TEXT_WIDTH};
+use super::{ReportData, brief, error_message, title};
 use crate::views::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clip, local_with_offset, thousands};
 
 /// Shown for a figure that does not exist (the fonts have the em dash).
@@ -70,136 +71,85 @@ fn name(s: &str) -> String {
     clip(s, MAX_NAME_CHARS)
 }
 
-/// Renders the report as PDF.
+/// Renders the report as PDF: page 1 in plain words (status and why, the burn-up chart,
+/// completion with its confidence, the top risks, what is needed), then the period's progress,
+/// the timeline, the components, the alerts, the tests, the performance, the resources and the
+/// top errors.
 pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Vec<u8> {
     let mut w = PdfWriter::new(&title(data), data.generated_at);
     w.heading(&title(data), 17.0);
-    w.paragraph(
-        &format!(
-            "{} to {} ({} day{}, UTC days)",
-            data.range.start,
-            data.range.end,
-            data.range.days(),
-            if data.range.days() == 1 { "" } else { "s" }
-        ),
-        Font::Bold,
-        11.0,
-    );
     w.note(&format!(
-        "Generated {}. The summary, the timeline and the components are as of {}.",
+        "{} to {} ({} day{}, UTC days). Generated {}; the status is as of {}.",
+        data.range.start,
+        data.range.end,
+        data.range.days(),
+        if data.range.days() == 1 { "" } else { "s" },
         local_with_offset(data.generated_at, offset),
         local_with_offset(data.as_of, offset)
     ));
-
-    match &data.views {
-        Some(v) => summary(&mut w, &v.summary, data.as_of),
-        None => {
-            section(&mut w, "Executive summary");
-            w.note("No migration plan: the executive summary, the timeline and the component matrix follow a plan (mhd init, then mhd check).");
-        }
-    }
+    first_page(&mut w, data);
+    w.new_page();
     progress(&mut w, data);
     if let Some(v) = &data.views {
         if !v.timeline.is_empty() {
-            timeline(&mut w, &v.timeline);
+            timeline(&mut w, v);
         }
         if !v.components.is_empty() {
             components(&mut w, &v.components);
         }
     }
+    alerts(&mut w, data, offset);
     tests(&mut w, data, offset);
     performance(&mut w, data);
+    resources(&mut w, data);
     errors(&mut w, data, offset);
     w.finish()
 }
 
-fn summary(w: &mut PdfWriter, s: &ExecutiveSummary, now: OffsetDateTime) {
-    section(w, "Executive summary");
-    let health = match s.overall_health {
-        Health::Healthy => "Healthy",
-        Health::AtRisk => "At risk",
-        Health::Critical => "Critical",
-    };
-    w.paragraph(
-        &format!(
-            "Overall status: {health} · {}",
-            crate::views::week_words(s.week, s.weeks)
-        ),
-        Font::Bold,
-        11.0,
-    );
-    for r in &s.health_reasons {
-        w.bullet(&clip(r, MAX_MESSAGE_CHARS), 9.5);
+/// The colour of a status.
+fn status_colour(h: Option<Health>) -> (u8, u8, u8) {
+    match h {
+        Some(Health::Healthy) => GREEN,
+        Some(Health::AtRisk) => AMBER,
+        Some(Health::Critical) => RED,
+        None => (80, 87, 95),
     }
-    w.space(6.0);
-    w.progress("Datasets migrated", s.migration_progress);
-    let k = &s.key_metrics;
-    let completion = s
-        .estimated_completion
-        .as_ref()
-        .map_or(DASH.to_owned(), |e| e.p85.to_string());
-    w.figures(&[
-        (
-            "Migrated",
-            format!(
-                "{} / {}",
-                thousands(k.datasets_migrated),
-                thousands(k.datasets_total)
-            ),
-        ),
-        ("Success rate", ratio(k.success_rate)),
-        ("Est. completion (P85)", completion),
-        ("Rollbacks", thousands(k.rollback_count)),
-        ("Performance delta (p50)", signed(k.performance_delta)),
-    ]);
-    if let Some(e) = &s.estimated_completion {
-        let slip = match e.slip_days {
-            d if d > 0 => format!("{d} days after"),
-            d if d < 0 => format!("{} days before", -d),
-            _ => "on".to_owned(),
-        };
-        w.note(&format!(
-            "Forecast: P50 {}, P85 {}, P95 {}: P85 is {slip} the planned end {}.",
-            e.p50, e.p85, e.p95, e.planned_end
-        ));
+}
+
+fn first_page(w: &mut PdfWriter, data: &ReportData) {
+    let b = brief::brief(data);
+    let mut lines = vec![(format!("Status: {}", b.status), Font::Bold, 14.0)];
+    for r in &b.why {
+        lines.push((r.clone(), Font::Regular, 9.5));
     }
-    if !s.blockers.is_empty() {
-        subheading(
-            w,
-            &format!(
-                "{} blocker{} require{} attention",
-                s.blockers.len(),
-                if s.blockers.len() == 1 { "" } else { "s" },
-                if s.blockers.len() == 1 { "s" } else { "" }
-            ),
-        );
-        for b in &s.blockers {
-            let what = match b.kind {
-                BlockerKind::Phase => "blocked phase",
-                BlockerKind::Alert => "critical alert",
-            };
-            let mut line = format!("{} ({what}", clip(&b.title, MAX_MESSAGE_CHARS));
-            if let Some(c) = &b.component {
-                line.push_str(&format!(", {}", name(c)));
-            }
-            if let Some(t) = b.since {
-                line.push_str(&format!(", since {}", mhd_core::format::relative(now, t)));
-            }
-            line.push(')');
-            w.bullet(&line, 9.5);
+    lines.push((b.position.clone(), Font::Regular, 9.5));
+    w.callout(&lines, status_colour(b.health));
+    section(w, "Progress against the plan");
+    match brief::burnup(data) {
+        Some(svg) => {
+            w.svg(&svg, TEXT_WIDTH * 0.92);
+            w.note("Migrated datasets by day (solid) against the plan's line (dashed), with the forecast's range from today: P50 to P95, P85 dashed.");
         }
+        None => w.note("No burn-up chart without a plan."),
     }
-    if !s.recommendations.is_empty() {
-        subheading(w, "Recommendations");
-        for r in &s.recommendations {
-            w.bullet(&clip(&r.replace('`', ""), MAX_MESSAGE_CHARS), 9.5);
-        }
+    section(w, "When it will finish");
+    w.paragraph(&b.completion, Font::Regular, 10.0);
+    section(w, "Top risks");
+    if b.risks.is_empty() {
+        w.paragraph("No risk stands out this period.", Font::Regular, 10.0);
+    }
+    for (i, r) in b.risks.iter().enumerate() {
+        w.item(&format!("{}.", i + 1), r, 10.0);
+    }
+    section(w, "What is needed");
+    for n in &b.needs {
+        w.bullet(n, 10.0);
     }
 }
 
 fn progress(w: &mut PdfWriter, data: &ReportData) {
     let p = &data.progress;
-    section(w, "Progress in the range");
+    section(w, "Progress in the period");
     w.figures(&[
         ("Datasets migrated", format!("{:+}", p.migrated_change())),
         ("Migrated at the end", thousands(p.migrated_after)),
@@ -210,22 +160,12 @@ fn progress(w: &mut PdfWriter, data: &ReportData) {
         ("Operations", thousands(p.operations)),
         ("Failed operations", thousands(p.failed_operations)),
     ]);
-    w.note("Datasets migrated is the change of the migrated count over the range: rollbacks count against it.");
+    w.note("Datasets migrated is the change of the migrated count over the period: rollbacks count against it.");
     subheading(w, "Operations per day");
     if p.operations == 0 {
-        w.note("No operations in the range.");
+        w.note("No operations in the period.");
     } else {
-        let cols: Vec<Bar> = data
-            .days
-            .iter()
-            .map(|d| Bar {
-                label: d.date.to_string(),
-                value: d.operations as f64,
-                part: d.failed as f64,
-                text: String::new(),
-            })
-            .collect();
-        w.columns(&cols, ("operations", "failed"), 110.0);
+        w.svg(&super::day_chart(data), TEXT_WIDTH * 0.92);
     }
     table(
         w,
@@ -262,20 +202,12 @@ fn phase_status(s: PhaseStatus) -> &'static str {
     }
 }
 
-fn timeline(w: &mut PdfWriter, phases: &[MigrationPhase]) {
+fn timeline(w: &mut PdfWriter, v: &MigrationViews) {
+    let phases = &v.timeline;
     section(w, "Timeline");
-    w.bars(
-        &phases
-            .iter()
-            .map(|p| Bar {
-                label: name(&p.name),
-                value: p.progress.clamp(0.0, 100.0),
-                part: 0.0,
-                text: format!("{:.0}% · {}", p.progress, phase_status(p.status)),
-            })
-            .collect::<Vec<_>>(),
-        Some(100.0),
-    );
+    if let Some(t) = crate::views::TimelineSection::new(&v.summary, phases) {
+        w.svg(t.chart(), TEXT_WIDTH);
+    }
     table(
         w,
         &[
@@ -509,9 +441,9 @@ fn performance(w: &mut PdfWriter, data: &ReportData) {
 }
 
 fn errors(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
-    section(w, "Top errors of the range");
+    section(w, "Top errors of the period");
     if data.errors.is_empty() {
-        w.note("No failed operations in the range.");
+        w.note("No failed operations in the period.");
         return;
     }
     for e in &data.errors {
@@ -532,6 +464,76 @@ fn errors(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
         ));
         w.need(40.0);
         w.paragraph(&head, Font::Bold, 9.5);
-        w.paragraph(&error_message(e), Font::Mono, 8.5);
+        w.paragraph(&error_message(e), Font::Regular, 8.5);
     }
+}
+
+fn alerts(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
+    section(w, "Alerts of the period");
+    if data.alerts.is_empty() {
+        w.note("No alert was open in the period.");
+        return;
+    }
+    table(
+        w,
+        &[
+            ("Alert", 0.24, Align::Left),
+            ("Severity", 0.1, Align::Left),
+            ("Component", 0.13, Align::Left),
+            ("Fired", 0.16, Align::Left),
+            ("To acknowledge", 0.22, Align::Left),
+            ("To resolve", 0.15, Align::Left),
+        ],
+        &data.alerts,
+        |a| {
+            let fired = a.fired_at.unwrap_or(a.started_at);
+            vec![
+                name(&a.title),
+                a.severity.as_str().to_owned(),
+                a.component.as_deref().map_or(DASH.to_owned(), name),
+                local_with_offset(fired, offset),
+                a.acknowledged
+                    .as_ref()
+                    .and_then(|k| {
+                        brief::span_words(fired, k.at).map(|t| format!("{t} by {}", name(&k.by)))
+                    })
+                    .unwrap_or_else(|| "not acknowledged".to_owned()),
+                a.resolved_at
+                    .and_then(|r| brief::span_words(fired, r))
+                    .unwrap_or_else(|| "still open".to_owned()),
+            ]
+        },
+    );
+    w.note("Times count from when the alert fired (or started, for one that never fired).");
+}
+
+fn resources(w: &mut PdfWriter, data: &ReportData) {
+    section(w, "Resources");
+    if data.resources.is_empty() {
+        w.note("No resource samples in the period (mhd collect, or samples pushed to the API).");
+        return;
+    }
+    let num = |v: f64| finite(Some(v), crate::charts::num);
+    table(
+        w,
+        &[
+            ("Metric", 0.3, Align::Left),
+            ("Component", 0.18, Align::Left),
+            ("Min", 0.13, Align::Right),
+            ("Mean", 0.13, Align::Right),
+            ("P95", 0.13, Align::Right),
+            ("Max", 0.13, Align::Right),
+        ],
+        &data.resources,
+        |r| {
+            vec![
+                name(&r.metric),
+                r.component.as_deref().map_or(DASH.to_owned(), name),
+                num(r.min),
+                num(r.mean),
+                r.p95.map_or(DASH.to_owned(), num),
+                num(r.max),
+            ]
+        },
+    );
 }

@@ -35,7 +35,7 @@ pub use resources::{
 // The sections, for the reports (crate::report), which render them in their own document.
 pub(crate) use components::ComponentsSection;
 pub(crate) use perf::{PerfSection, verdict_badge};
-pub(crate) use summary::{SummarySection, week_words};
+pub(crate) use summary::week_words;
 pub(crate) use testresults::TestsSection;
 pub(crate) use timeline::TimelineSection;
 

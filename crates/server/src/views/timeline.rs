@@ -151,6 +151,13 @@ impl TimelineSection {
     }
 }
 
+impl TimelineSection {
+    /// The Gantt chart's SVG, for the report.
+    pub(crate) fn chart(&self) -> &str {
+        &self.chart
+    }
+}
+
 /// What blocks a phase: its unfinished dependencies' names, then its alerts' titles.
 fn blockers(p: &MigrationPhase, name_of: &dyn Fn(&str) -> String) -> Vec<String> {
     p.blocked_by

@@ -47,6 +47,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/postgres/0016_change_origin.sql"),
     ),
+    (
+        17,
+        include_str!("../../migrations/postgres/0017_reports.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating (an arbitrary constant: "mhd" and a 1).

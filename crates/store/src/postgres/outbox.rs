@@ -54,16 +54,17 @@ impl Outbox for PgStore {
         let mut queued = Vec::new();
         for channel in n.channels {
             let inserted = match n.event {
-                DeliveryEvent::Fired => {
+                DeliveryEvent::Fired | DeliveryEvent::Report => {
                     sqlx::query(
                         "INSERT INTO deliveries (channel, alert_id, event, payload, \
-                         next_attempt_at_us, created_at_us) VALUES ($1, $2, 'fired', $3, $4, $4) \
+                         next_attempt_at_us, created_at_us) VALUES ($1, $2, $5, $3, $4, $4) \
                          ON CONFLICT (channel, alert_id, event) DO NOTHING",
                     )
                     .bind(text(channel))
                     .bind(n.alert_id)
                     .bind(text(n.alert))
                     .bind(at_us)
+                    .bind(n.event.as_str())
                     .execute(&mut *tx)
                     .await?
                 }

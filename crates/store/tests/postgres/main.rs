@@ -49,7 +49,7 @@ async fn replicas_starting_together_migrate_once() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(rows, 4, "each migration recorded once (13 to 16)");
+    assert_eq!(rows, 5, "each migration recorded once (13 to 17)");
     conn.close().await.unwrap();
     db.drop_now().await;
 }
@@ -96,7 +96,10 @@ async fn a_newer_schema_is_refused_and_left_untouched() {
         .fetch_all(&mut conn)
         .await
         .unwrap();
-    assert_eq!(versions, vec![13, 14, 15, mhd_store::SCHEMA_VERSION, 999]);
+    assert_eq!(
+        versions,
+        vec![13, 14, 15, 16, mhd_store::SCHEMA_VERSION, 999]
+    );
     conn.close().await.unwrap();
     db.drop_now().await;
 }
