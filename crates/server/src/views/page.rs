@@ -7,8 +7,8 @@ use mhd_core::live::LiveMetrics;
 use time::UtcOffset;
 
 use super::components::ComponentsSection;
-use super::dashboard::DashboardPage;
 use super::live::LiveSection;
+use super::overview::OverviewBoard;
 use super::perf::PerfSection;
 use super::summary::SummarySection;
 use super::testresults::TestsSection;
@@ -19,7 +19,7 @@ use crate::routes;
 /// One page of the live server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PageKind {
-    /// `/`: every view on one page.
+    /// `/`: the answers of every view in panels.
     Overview,
     /// `/summary`: the executive summary.
     Summary,
@@ -105,6 +105,10 @@ pub(crate) struct LiveChrome {
     pub(crate) pages: Vec<NavLink>,
     /// The demo's banner under the navigation ([`crate::demo::banner`]), when there is one.
     pub(crate) banner: Option<&'static str>,
+    /// Controls of the page's own (such as a time range), as HTML made by this crate with
+    /// every user-supplied string escaped: shown first in the header's toolbar, before the
+    /// live controls. Empty for none.
+    pub(crate) toolbar: String,
 }
 
 pub(crate) struct NavLink {
@@ -131,6 +135,7 @@ impl LiveChrome {
                 })
                 .collect(),
             banner: crate::demo::banner(),
+            toolbar: String::new(),
         }
     }
 }
@@ -198,8 +203,8 @@ const NO_PLAN: Empty = Empty {
     commands: "mhd init\nmhd check\nmhd serve",
 };
 
-/// Renders the overview: every view on one page, the live figures when `live` is given, and
-/// the count of firing alerts by severity when `alerts` is given.
+/// Renders the overview: the answers of every view in panels, each linking to its page; the
+/// live figures when `live` is given, and the firing alerts when `alerts` is given.
 pub fn render_overview_page(
     data: &DashboardData,
     live: Option<&LiveMetrics>,
@@ -207,11 +212,25 @@ pub fn render_overview_page(
     offset: UtcOffset,
     script_src: &str,
 ) -> Result<String, ViewError> {
-    let mut page = DashboardPage::new(data, offset, true);
-    page.live = Some(LiveChrome::new(PageKind::Overview, script_src));
-    page.live_section = live.map(|m| LiveSection::new(m, offset));
-    page.alerts = alerts.map(super::alerts::AlertsOverview::new);
-    Ok(page.render()?)
+    let mut board = OverviewBoard::new(data, offset, true);
+    board.live = live.map(|m| {
+        let mut s = LiveSection::new(m, offset);
+        s.more = Some(routes::PAGE_LIVE);
+        s
+    });
+    board.alerts =
+        alerts.map(|c| super::alerts::AlertsOverview::new(&c, data.generated_at, offset));
+    frame(
+        PageKind::Overview,
+        data.migration
+            .as_ref()
+            .map(|m| (m.name.as_str(), m.week, m.weeks)),
+        data.generated_at,
+        offset,
+        LiveChrome::new(PageKind::Overview, script_src),
+        Some(board.render()?),
+        None,
+    )
 }
 
 /// Renders a page of the live server: the same sections as the static dashboard file, with the
