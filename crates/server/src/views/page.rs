@@ -164,6 +164,7 @@ pub fn render_not_found_page(
     let page = SectionPage {
         title: format!("Page not found · {heading}"),
         heading,
+        name: migration.map(|n| clip(n, MAX_NAME_CHARS)),
         css: stylesheet(),
         generated: Stamp::new(now, now, offset),
         week: None,
@@ -188,6 +189,8 @@ pub(crate) struct Empty {
 struct SectionPage {
     title: String,
     heading: String,
+    /// The migration's name, which the heading ends with; a phone shows only it.
+    name: Option<String>,
     css: String,
     generated: Stamp,
     week: Option<String>,
@@ -374,6 +377,7 @@ pub(crate) fn frame(
     let page = SectionPage {
         title: format!("{} · {heading}", kind.label()),
         heading,
+        name: migration.map(|(n, _, _)| clip(n, MAX_NAME_CHARS)),
         css: stylesheet(),
         generated: Stamp::new(now, now, offset),
         week: migration.map(|(_, week, weeks)| super::summary::week_words(week, weeks)),
