@@ -259,34 +259,158 @@ async fn a_signed_in_user_sees_live_updates_and_signs_out() {
     .await;
 }
 
-/// No horizontal scrolling on a desktop, a tablet and a phone.
+/// The sizes every page is checked at: a desktop, a tablet and a phone.
+const SIZES: [(u32, u32); 3] = [(1920, 1080), (768, 1024), (375, 667)];
+
+/// Every page at a desktop, a tablet and a phone size: no serious or critical axe-core
+/// violation, nothing wider than the viewport (outside a scrolling frame), and on a phone a
+/// header of at most 15 % of the screen. One server and one browser for all of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn overview_fits_desktop_tablet_and_phone_widths() {
-    with_env(|env| async move {
-        for (width, height) in [(1920, 1080), (768, 1024), (375, 667)] {
-            env.client
-                .set_window_size(width, height)
-                .await
-                .expect("set the window size");
-            env.open("/").await;
-            let m = env
-                .js("return {scroll: document.documentElement.scrollWidth, inner: window.innerWidth}")
-                .await;
-            let (scroll, inner) = (m["scroll"].as_u64().unwrap(), m["inner"].as_u64().unwrap());
-            assert!(
-                inner <= u64::from(width),
-                "{width}×{height}: the viewport is {inner} px wide, so this width was not tested"
-            );
-            if scroll > inner {
-                let wide = env
-                    .js("return Array.from(document.querySelectorAll('body *'))\
-                         .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)\
-                         .slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') \
-                         + (e.className && typeof e.className === 'string' ? '.' + e.className : ''))")
-                    .await;
-                panic!("{width}×{height}: the page is {scroll} px wide in a {inner} px viewport; too wide: {wide}");
+async fn every_page_passes_axe_and_fits_desktop_tablet_and_phone() {
+    let Some(axe) = axe_source() else {
+        return;
+    };
+    with_env_for(Setup::rich(Duration::from_secs(300)), |env| async move {
+        let mut paths: Vec<&str> = mhd_server::views::PageKind::ALL
+            .iter()
+            .map(|p| p.path())
+            .collect();
+        paths.extend(["/datasets?name=ds3", "/no-such-page"]);
+        let mut problems = Vec::new();
+        for (width, height) in SIZES {
+            env.resize(width, height).await;
+            for path in &paths {
+                env.open(path).await;
+                let where_ = format!("{path} at {width}×{height}");
+                if let Some(wide) = env.overflow().await {
+                    problems.push(format!("{where_}: too wide: {wide}"));
+                }
+                for v in env.axe(&axe).await {
+                    problems.push(format!("{where_}: {v}"));
+                }
+                if width < 400 {
+                    let header = env
+                        .js("return document.querySelector('header.top').getBoundingClientRect().height")
+                        .await
+                        .as_f64()
+                        .unwrap();
+                    if header > f64::from(height) * 0.15 {
+                        problems.push(format!(
+                            "{where_}: the header is {header:.0} px tall, more than 15 % of the screen"
+                        ));
+                    }
+                }
             }
         }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        env
+    })
+    .await;
+}
+
+/// At 1920×1080 the overview answers without scrolling: status with its reasons, progress
+/// with the burn-up chart, the forecast, the worst components, the firing alerts and the
+/// regressions are all inside the first screen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_answers_above_the_fold_on_a_wall_screen() {
+    with_env_for(Setup::rich(TEST_TIMEOUT), |env| async move {
+        env.resize(1920, 1080).await;
+        env.open("/").await;
+        let answers = [
+            ("status", "#health [data-live=overall_health]"),
+            ("health reasons", "#health ul"),
+            ("progress", "#ov-progress [data-live=migration_progress]"),
+            ("burn-up chart", "#ov-progress svg.burn"),
+            ("forecast", "#ov-forecast [data-live=estimated_completion]"),
+            ("worst components", "#ov-components table"),
+            ("firing alerts", "#alerts"),
+            ("regressions", "#ov-regressions"),
+        ];
+        let viewport = env
+            .js("return [window.innerWidth, window.innerHeight]")
+            .await;
+        assert_eq!(viewport, json!([1920, 1080]), "the viewport's size");
+        for (what, selector) in answers {
+            let rect = env
+                .client
+                .execute(
+                    "const e = document.querySelector(arguments[0]); if (!e) return null;\
+                     const r = e.getBoundingClientRect();\
+                     return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height}",
+                    vec![json!(selector)],
+                )
+                .await
+                .unwrap();
+            assert!(!rect.is_null(), "the overview has no {what} ({selector})");
+            let f = |k: &str| rect[k].as_f64().unwrap();
+            assert!(f("height") > 0.0, "{what} ({selector}) is not shown: {rect}");
+            assert!(
+                f("top") >= 0.0 && f("bottom") <= 1080.0 && f("left") >= 0.0 && f("right") <= 1920.0,
+                "{what} ({selector}) is not inside the first screen of 1920×1080: {rect}"
+            );
+        }
+        // The regressions name the slower operation.
+        let text = env
+            .js("return document.querySelector('#ov-regressions').innerText")
+            .await;
+        assert!(text.as_str().is_some_and(|t| t.contains("export")), "{text}");
+        env
+    })
+    .await;
+}
+
+/// On a phone the wide tables scroll inside their own labelled frame with the first column
+/// kept in view, and the timeline's Gantt chart opens scrolled to today.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_tables_scroll_in_their_frame_and_the_gantt_chart_opens_at_today() {
+    with_env_for(Setup::rich(TEST_TIMEOUT), |env| async move {
+        env.resize(375, 667).await;
+        for (path, frame) in [
+            ("/components", "#components .tw"),
+            ("/tests", "#tests .tw"),
+        ] {
+            env.open(path).await;
+            let m = env
+                .client
+                .execute(
+                    "const f = document.querySelector(arguments[0]); if (!f) return null;\
+                     const first = f.querySelector('tbody tr > :first-child');\
+                     const before = first.getBoundingClientRect().left;\
+                     f.scrollLeft = f.scrollWidth;\
+                     const last = f.querySelector('tbody tr > :last-child').getBoundingClientRect();\
+                     const fr = f.getBoundingClientRect();\
+                     return {scrolls: f.scrollWidth > f.clientWidth, tabindex: f.getAttribute('tabindex'),\
+                       label: f.getAttribute('aria-label'), overflow: getComputedStyle(f).overflowX,\
+                       firstMoved: first.getBoundingClientRect().left - before,\
+                       lastInside: last.right <= fr.right + 1 && last.left >= fr.left - 1}",
+                    vec![json!(frame)],
+                )
+                .await
+                .unwrap();
+            assert!(!m.is_null(), "{path}: no {frame}");
+            assert_eq!(m["scrolls"], json!(true), "{path}: the table fits a phone?: {m}");
+            assert_eq!(m["tabindex"], json!("0"), "{path}: {m}");
+            assert!(m["label"].as_str().is_some_and(|l| !l.is_empty()), "{path}: {m}");
+            assert_eq!(m["overflow"], json!("auto"), "{path}: {m}");
+            assert!(
+                m["firstMoved"].as_f64().is_some_and(|d| d.abs() < 1.0),
+                "{path}: the first column scrolled away: {m}"
+            );
+            assert_eq!(m["lastInside"], json!(true), "{path}: the last column cannot be reached: {m}");
+        }
+        env.open("/timeline").await;
+        let m = env
+            .js("const f = document.querySelector('#timeline .tw[data-scroll-today]');\
+                 const t = f.querySelector('svg > path.td').getBoundingClientRect();\
+                 const r = f.getBoundingClientRect();\
+                 return {scrolled: f.scrollLeft, today: t.left, left: r.left, right: r.right}")
+            .await;
+        let f = |k: &str| m[k].as_f64().unwrap();
+        assert!(f("scrolled") > 0.0, "the Gantt chart was not scrolled: {m}");
+        assert!(
+            f("today") >= f("left") && f("today") <= f("right"),
+            "the today marker is not in view: {m}"
+        );
         env
     })
     .await;
@@ -511,6 +635,46 @@ where
     F: FnOnce(Env) -> Fut,
     Fut: std::future::Future<Output = Env>,
 {
+    with_env_for(
+        Setup {
+            users,
+            rich: false,
+            timeout: TEST_TIMEOUT,
+        },
+        body,
+    )
+    .await;
+}
+
+/// How a test's environment is made.
+struct Setup {
+    /// User `alice` and an ingest token: everyone signs in.
+    users: bool,
+    /// Test runs and benchmarks besides the operations (see [`add_tests_and_benchmarks`]).
+    rich: bool,
+    /// The longest the test may run.
+    timeout: Duration,
+}
+
+impl Setup {
+    /// Nobody signs in; operations, test runs and benchmarks; `timeout`.
+    fn rich(timeout: Duration) -> Setup {
+        Setup {
+            users: false,
+            rich: true,
+            timeout,
+        }
+    }
+}
+
+/// Runs one test: takes the browser lock, starts the environment of `setup`, runs `body`
+/// under its time limit, and ends the WebDriver session. Skips (or fails in CI) without a
+/// browser.
+async fn with_env_for<F, Fut>(setup: Setup, body: F)
+where
+    F: FnOnce(Env) -> Fut,
+    Fut: std::future::Future<Output = Env>,
+{
     let Some(browsers) = find_browsers() else {
         assert!(
             !in_ci(),
@@ -522,13 +686,43 @@ where
     };
     let _lock = BROWSER.lock().await;
     let run = async {
-        let env = Env::start(&browsers, users).await;
+        let env = Env::start(&browsers, setup.users, setup.rich).await;
         let env = body(env).await;
         env.finish().await;
     };
-    tokio::time::timeout(TEST_TIMEOUT, run)
+    tokio::time::timeout(setup.timeout, run)
         .await
-        .unwrap_or_else(|_| panic!("the test took more than {TEST_TIMEOUT:?}"));
+        .unwrap_or_else(|_| panic!("the test took more than {:?}", setup.timeout));
+}
+
+/// Where `.ci/run` installs axe-core from the npm registry (`MHD_AXE_JS` names another file).
+fn axe_path() -> PathBuf {
+    match std::env::var_os("MHD_AXE_JS") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".cache/mhd-axe/node_modules/axe-core/axe.min.js"),
+    }
+}
+
+/// axe-core's script, read from [`axe_path`]; `None` (with a notice) when it is missing,
+/// except in CI, where that fails the test.
+fn axe_source() -> Option<String> {
+    let path = axe_path();
+    match std::fs::read_to_string(&path) {
+        Ok(js) => Some(js),
+        Err(e) => {
+            assert!(
+                !in_ci(),
+                "e2e: cannot read axe-core at {} ({e}) and CI is set: `.ci/run` installs it",
+                path.display()
+            );
+            eprintln!(
+                "e2e: axe-core not found at {} ({e}), skipping; `.ci/run` installs it",
+                path.display()
+            );
+            None
+        }
+    }
 }
 
 /// Child processes, each the leader of its own process group; dropping this kills the groups
@@ -575,8 +769,11 @@ struct Env {
 }
 
 impl Env {
-    async fn start(browsers: &Browsers, users: bool) -> Env {
+    async fn start(browsers: &Browsers, users: bool, rich: bool) -> Env {
         let home = home_with_history();
+        if rich {
+            add_tests_and_benchmarks(home.path());
+        }
         let token = users.then(|| {
             let mut add = mhd(home.path())
                 .args(["user", "add", "alice", "--role", "operator"])
@@ -659,6 +856,71 @@ impl Env {
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Makes the viewport `width`×`height` CSS pixels, as DevTools' device emulation does (a
+    /// headless window cannot be made taller than its screen).
+    async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .issue_cmd(Cdp(json!({
+                "cmd": "Emulation.setDeviceMetricsOverride",
+                "params": {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false},
+            })))
+            .await
+            .expect("set the viewport's size");
+        let inner = self
+            .js("return [window.innerWidth, window.innerHeight]")
+            .await;
+        assert_eq!(inner, json!([width, height]), "the viewport after resizing");
+    }
+
+    /// What makes the open page wider than its viewport, or `None` when nothing does: the
+    /// document's width, and the elements whose right edge is past the viewport outside any
+    /// frame that scrolls sideways.
+    async fn overflow(&self) -> Option<String> {
+        let m = self
+            .js("const vw = document.documentElement.clientWidth;\
+                 const scrolls = (e) => { for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {\
+                   const o = getComputedStyle(p).overflowX; if (o === 'auto' || o === 'scroll') return true; } return false; };\
+                 const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')\
+                   + (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\\s+/).join('.') : '');\
+                 const wide = Array.from(document.querySelectorAll('body *')).filter((e) => {\
+                   const r = e.getBoundingClientRect(); return r.width > 0 && r.right > vw + 1 && !scrolls(e); })\
+                   .slice(0, 8).map((e) => name(e) + ' (right edge ' + Math.round(e.getBoundingClientRect().right) + ')');\
+                 return {scroll: document.documentElement.scrollWidth, inner: vw, wide: wide}")
+            .await;
+        let (scroll, inner) = (m["scroll"].as_u64().unwrap(), m["inner"].as_u64().unwrap());
+        let wide = m["wide"].as_array().unwrap();
+        (scroll > inner || !wide.is_empty()).then(|| {
+            format!(
+                "the document is {scroll} px wide in a {inner} px viewport; past the edge: {wide:?}"
+            )
+        })
+    }
+
+    /// Runs axe-core (`axe`, its script) on the open page and returns its serious and critical
+    /// violations, each as "id (impact): help; targets".
+    async fn axe(&self, axe: &str) -> Vec<String> {
+        if self.js("return typeof window.axe").await != "object" {
+            self.client
+                .execute(&format!("{axe}\n;return true"), Vec::new())
+                .await
+                .expect("load axe-core into the page");
+        }
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 window.axe.run(document, {resultTypes: ['violations']})\
+                   .then((r) => done(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')\
+                     .map((v) => v.id + ' (' + v.impact + '): ' + v.help + '; ' + v.nodes.slice(0, 4)\
+                       .map((n) => n.target.join(' ') + (n.failureSummary ? ' [' + n.failureSummary.replace(/\\s+/g, ' ') + ']' : '')).join(' | '))))\
+                   .catch((e) => done(['axe-core failed: ' + e]));",
+                Vec::new(),
+            )
+            .await
+            .expect("run axe-core");
+        serde_json::from_value(found).expect("axe-core's violations as strings")
     }
 
     async fn js(&self, script: &str) -> Value {
@@ -770,6 +1032,27 @@ impl WebDriverCompatibleCommand for BrowserLog {
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+/// chromedriver's command that runs a DevTools Protocol command: `{"cmd", "params"}`.
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
     }
 }
 
@@ -899,6 +1182,60 @@ fn home_with_history() -> tempfile::TempDir {
         String::from_utf8_lossy(&out.stderr)
     );
     home
+}
+
+/// Adds test runs (two suites, one with a failing test) and benchmarks of both systems (one
+/// operation slower on the new system) to `home`, so the tests and performance views fill.
+fn add_tests_and_benchmarks(home: &Path) {
+    let dir = home.join("fixtures");
+    std::fs::create_dir_all(&dir).unwrap();
+    let unit = dir.join("unit.xml");
+    std::fs::write(
+        &unit,
+        r#"<testsuite name="unit" tests="3" failures="1"><testcase classname="storage" name="writes_a_block" time="0.12"/><testcase classname="storage" name="reads_a_block_back_after_a_restart" time="0.3"><failure message="expected 4096 bytes, got 0">assertion failed</failure></testcase><testcase classname="api" name="lists_datasets" time="0.05"/></testsuite>"#,
+    )
+    .unwrap();
+    let integration = dir.join("integration.xml");
+    std::fs::write(
+        &integration,
+        r#"<testsuite name="integration" tests="2"><testcase classname="end_to_end" name="migrates_a_dataset_from_the_old_to_the_new_system" time="12.5"/><testcase classname="end_to_end" name="rolls_back" time="8.1"/></testsuite>"#,
+    )
+    .unwrap();
+    for (suite, file) in [
+        ("unit", &unit),
+        ("integration-against-the-staging-environment", &integration),
+    ] {
+        let out = mhd(home)
+            .args(["ingest", "junit", "--suite", suite])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mhd ingest junit: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let bench = dir.join("bench.csv");
+    let mut csv = String::from("operation,system,value_ms\n");
+    for i in 0..12 {
+        let jitter = f64::from(i) * 0.1;
+        csv.push_str(&format!("export,old,{}\n", 40.0 + jitter));
+        csv.push_str(&format!("export,new,{}\n", 55.0 + jitter));
+        csv.push_str(&format!("import,old,{}\n", 80.0 + jitter));
+        csv.push_str(&format!("import,new,{}\n", 60.0 + jitter));
+    }
+    std::fs::write(&bench, csv).unwrap();
+    let out = mhd(home)
+        .args(["ingest", "bench", "--component", "storage"])
+        .arg(&bench)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mhd ingest bench: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn mhd(home: &Path) -> Command {

@@ -555,8 +555,23 @@
     },
   };
 
+  // ---- scrolled charts ----
+  // A chart wider than its scrolling frame (the timeline's Gantt chart on a phone) opens
+  // scrolled so its "today" marker is in the middle, not at week 1. Only the frame scrolls,
+  // so nothing else on the page moves.
+  const showToday = () => {
+    for (const frame of all(".tw[data-scroll-today]")) {
+      if (frame.scrollWidth <= frame.clientWidth) continue;
+      const mark = frame.querySelector("svg > path.td");
+      if (!mark) continue;
+      const at = mark.getBoundingClientRect().left - frame.getBoundingClientRect().left;
+      frame.scrollLeft += at - frame.clientWidth / 2;
+    }
+  };
+
   // ---- start ----
 
+  showToday();
   applyPrefs();
   showNotifyState();
   doc.addEventListener("click", (ev) => {

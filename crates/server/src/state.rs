@@ -356,7 +356,7 @@ impl AppState {
                 Ok::<_, mhd_store::StoreError>(FiringCounts::of(&self.store.open_alerts().await?))
             })
             .await?;
-        Ok(*counts)
+        Ok(FiringCounts::clone(&counts))
     }
 
     /// Fills the caches the first requests read — the view model, the dashboard, the

@@ -329,8 +329,8 @@ pub fn render_alerts_page(
     )
 }
 
-/// Firing alerts by severity, for the overview.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Firing alerts by severity, and the worst of them, for the overview.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FiringCounts {
     /// Critical ones.
     pub critical: u64,
@@ -340,13 +340,45 @@ pub struct FiringCounts {
     pub warning: u64,
     /// Info ones.
     pub info: u64,
+    /// The first [`FIRING_LISTED`] firing alerts: worst first, then newest.
+    pub top: Vec<FiringAlert>,
+}
+
+/// Firing alerts the overview names; the rest are counted.
+pub const FIRING_LISTED: usize = 5;
+
+/// One firing alert as the overview names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FiringAlert {
+    /// Its id, for the link to it on the alerts page.
+    pub id: i64,
+    /// How bad it is.
+    pub severity: Severity,
+    /// What fires.
+    pub title: String,
+    /// Since when.
+    pub since: OffsetDateTime,
+}
+
+/// Worst first: the order of [`Severity`] from critical to info.
+fn severity_rank(s: Severity) -> u8 {
+    match s {
+        Severity::Critical => 0,
+        Severity::Error => 1,
+        Severity::Warning => 2,
+        Severity::Info => 3,
+    }
 }
 
 impl FiringCounts {
-    /// The counts of the firing alerts among `alerts`.
+    /// The counts of the firing alerts among `alerts`, and the worst of them.
     pub fn of(alerts: &[Alert]) -> FiringCounts {
         let mut c = FiringCounts::default();
-        for a in alerts.iter().filter(|a| a.state == AlertState::Firing) {
+        let mut firing: Vec<&Alert> = alerts
+            .iter()
+            .filter(|a| a.state == AlertState::Firing)
+            .collect();
+        for a in &firing {
             match a.severity {
                 Severity::Critical => c.critical += 1,
                 Severity::Error => c.error += 1,
@@ -354,7 +386,28 @@ impl FiringCounts {
                 Severity::Info => c.info += 1,
             }
         }
+        firing.sort_by(|a, b| {
+            severity_rank(a.severity)
+                .cmp(&severity_rank(b.severity))
+                .then_with(|| b.started_at.cmp(&a.started_at))
+                .then_with(|| b.id.cmp(&a.id))
+        });
+        c.top = firing
+            .into_iter()
+            .take(FIRING_LISTED)
+            .map(|a| FiringAlert {
+                id: a.id,
+                severity: a.severity,
+                title: clip(&a.title, MAX_MESSAGE_CHARS),
+                since: a.fired_at.unwrap_or(a.started_at),
+            })
+            .collect();
         c
+    }
+
+    /// How many fire in all.
+    pub fn total(&self) -> u64 {
+        self.critical + self.error + self.warning + self.info
     }
 }
 
@@ -364,16 +417,26 @@ struct CountItem {
     count: u64,
 }
 
-/// The overview's alerts section: how many fire, by severity, and a link to the page.
+struct FiringItem {
+    badge: Badge,
+    title: String,
+    href: String,
+    since: Stamp,
+}
+
+/// The overview's alerts panel: how many fire, by severity, the worst of them, and a link to
+/// the page. The page's script replaces it (`data-alerts-panel`) when an alert changes.
 #[derive(Template)]
 #[template(path = "alerts_overview.html", whitespace = "minimize")]
 pub(crate) struct AlertsOverview {
     items: Vec<CountItem>,
+    firing: Vec<FiringItem>,
+    more: u64,
     href: &'static str,
 }
 
 impl AlertsOverview {
-    pub(crate) fn new(c: FiringCounts) -> AlertsOverview {
+    pub(crate) fn new(c: &FiringCounts, now: OffsetDateTime, offset: UtcOffset) -> AlertsOverview {
         AlertsOverview {
             items: vec![
                 CountItem {
@@ -397,6 +460,17 @@ impl AlertsOverview {
                     count: c.info,
                 },
             ],
+            firing: c
+                .top
+                .iter()
+                .map(|a| FiringItem {
+                    badge: severity_badge(a.severity),
+                    title: a.title.clone(),
+                    href: format!("{}#alert-{}", routes::PAGE_ALERTS, a.id),
+                    since: Stamp::new(a.since, now, offset),
+                })
+                .collect(),
+            more: c.total().saturating_sub(c.top.len() as u64),
             href: routes::PAGE_ALERTS,
         }
     }
@@ -523,17 +597,23 @@ mod tests {
         let mut all = v.active.clone();
         all.push(alert(5, Severity::Critical, AlertState::Pending));
         let c = FiringCounts::of(&all);
-        assert_eq!(
-            c,
-            FiringCounts {
-                critical: 1,
-                warning: 1,
-                ..FiringCounts::default()
-            }
-        );
-        let html = AlertsOverview::new(c).render().unwrap();
+        assert_eq!((c.critical, c.error, c.warning, c.info), (1, 0, 1, 0));
+        // The worst first, the pending one not among them.
+        let named: Vec<(i64, Severity)> = c.top.iter().map(|a| (a.id, a.severity)).collect();
+        assert_eq!(named.len(), 2, "{named:?}");
+        assert_eq!(named[0].1, Severity::Critical, "{named:?}");
+        assert!(!named.iter().any(|(id, _)| *id == 5), "{named:?}");
+        let html = AlertsOverview::new(&c, NOW, time::UtcOffset::UTC)
+            .render()
+            .unwrap();
         assert!(html.contains(r#"data-live="alerts_critical">1<"#), "{html}");
         assert!(html.contains(r#"href="/alerts""#));
+        assert!(
+            html.contains(&format!(r#"href="/alerts#alert-{}""#, named[0].0)),
+            "{html}"
+        );
+        // A title is text, never markup.
+        assert!(!html.contains("<b>storage</b>"), "{html}");
     }
 
     #[test]

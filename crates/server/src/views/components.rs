@@ -14,42 +14,42 @@ use crate::charts;
 #[derive(Template)]
 #[template(path = "components.html", whitespace = "minimize")]
 pub(crate) struct ComponentsSection {
-    rows: Vec<ComponentRow>,
+    pub(crate) rows: Vec<ComponentRow>,
 }
 
-struct ComponentRow {
-    name: String,
+pub(crate) struct ComponentRow {
+    pub(crate) name: String,
     /// The id, when it reads differently from the name.
-    id: Option<String>,
-    old: HealthCell,
-    new: HealthCell,
-    migration: MigrationCell,
-    tests: String,
-    tests_note: String,
-    perf: String,
-    perf_note: &'static str,
-    perf_class: &'static str,
+    pub(crate) id: Option<String>,
+    pub(crate) old: HealthCell,
+    pub(crate) new: HealthCell,
+    pub(crate) migration: MigrationCell,
+    pub(crate) tests: String,
+    pub(crate) tests_note: String,
+    pub(crate) perf: String,
+    pub(crate) perf_note: &'static str,
+    pub(crate) perf_class: &'static str,
     /// Its place, worst first.
-    rank: usize,
+    pub(crate) rank: usize,
     /// What put it there.
-    why: Vec<String>,
+    pub(crate) why: Vec<String>,
     /// Its datasets, on the live site.
-    link: Option<String>,
+    pub(crate) link: Option<String>,
 }
 
 /// One system's health: symbol, word and success rate, with its error rate and p95 under
 /// them and every figure in the tooltip.
-struct HealthCell {
-    badge: Badge,
-    rate: String,
-    detail: String,
-    title: String,
+pub(crate) struct HealthCell {
+    pub(crate) badge: Badge,
+    pub(crate) rate: String,
+    pub(crate) detail: String,
+    pub(crate) title: String,
 }
 
-struct MigrationCell {
-    bar: Option<String>,
-    percent: String,
-    counts: String,
+pub(crate) struct MigrationCell {
+    pub(crate) bar: Option<String>,
+    pub(crate) percent: String,
+    pub(crate) counts: String,
 }
 
 /// A system's health as a badge: ✓ healthy, ⚠ degraded, ✗ failing, — no data.

@@ -11,7 +11,7 @@ use mhd_core::stats::{StatsSummary, TypeStats};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::components::ComponentsSection;
-use super::live::LiveSection;
+use super::overview::OverviewBoard;
 use super::page::LiveChrome;
 use super::perf::PerfSection;
 use super::summary::SummarySection;
@@ -41,12 +41,10 @@ pub fn render_static_dashboard(
 #[template(path = "dashboard.html", whitespace = "minimize")]
 pub(crate) struct DashboardPage {
     title: String,
-    /// On the live server: the script and the site navigation; `None` in the static file.
-    pub(crate) live: Option<LiveChrome>,
-    /// On the live server: the live metrics.
-    pub(crate) live_section: Option<LiveSection>,
-    /// On the live server: the count of firing alerts by severity.
-    pub(crate) alerts: Option<super::alerts::AlertsOverview>,
+    /// The layout's script and site navigation: none in the static file, which runs no script.
+    live: Option<LiveChrome>,
+    /// The overview's panels, above the full sections (when anything is recorded).
+    board: Option<OverviewBoard>,
     css: String,
     generated: Stamp,
     week: Option<String>,
@@ -82,14 +80,14 @@ struct MigrationView {
     rollbacks: String,
 }
 
-struct Cards {
-    total: String,
-    success_rate: String,
-    successful: String,
-    avg_duration: String,
-    last: Option<Stamp>,
-    datasets: String,
-    registered: String,
+pub(crate) struct Cards {
+    pub(crate) total: String,
+    pub(crate) success_rate: String,
+    pub(crate) successful: String,
+    pub(crate) avg_duration: String,
+    pub(crate) last: Option<Stamp>,
+    pub(crate) datasets: String,
+    pub(crate) registered: String,
 }
 
 struct TypeRow {
@@ -118,12 +116,12 @@ struct RecentRow {
     error: Option<String>,
 }
 
-struct ErrorItem {
-    at: Stamp,
-    metric_type: String,
-    operation: String,
-    dataset: Option<String>,
-    message: String,
+pub(crate) struct ErrorItem {
+    pub(crate) at: Stamp,
+    pub(crate) metric_type: String,
+    pub(crate) operation: String,
+    pub(crate) dataset: Option<String>,
+    pub(crate) message: String,
 }
 
 /// A duration, or [`DASH`] when there is none.
@@ -159,11 +157,11 @@ impl DashboardPage {
         let (time_chart, time_note, periods) =
             over_time(&data.over_time, data.bucket_seconds, offset);
         let views = data.views.as_ref();
+        let board = OverviewBoard::new(data, offset, site);
         DashboardPage {
             title,
             live: None,
-            live_section: None,
-            alerts: None,
+            board: (s.overall.total_operations > 0 || views.is_some()).then_some(board),
             css: stylesheet(),
             generated: Stamp::new(now, now, offset),
             week: data.migration.as_ref().map(week_text),
@@ -210,24 +208,32 @@ impl DashboardPage {
                 .iter()
                 .map(|o| RecentRow::new(&o.op, now, offset))
                 .collect(),
-            errors: s
-                .recent_errors
-                .iter()
-                .map(|e| ErrorItem {
-                    at: Stamp::new(e.timestamp, now, offset),
-                    metric_type: clip(&e.metric_type, MAX_NAME_CHARS),
-                    operation: clip(&e.operation, MAX_NAME_CHARS),
-                    dataset: e.dataset_name.as_deref().map(|d| clip(d, MAX_NAME_CHARS)),
-                    message: message(e.error_message.as_deref()),
-                })
-                .collect(),
+            errors: error_items(s, now, offset),
             charts_js: crate::assets::charts_js_inline(),
         }
     }
 }
 
+/// The recent failed operations of `s`, newest first, as shown.
+pub(crate) fn error_items(
+    s: &StatsSummary,
+    now: OffsetDateTime,
+    offset: UtcOffset,
+) -> Vec<ErrorItem> {
+    s.recent_errors
+        .iter()
+        .map(|e| ErrorItem {
+            at: Stamp::new(e.timestamp, now, offset),
+            metric_type: clip(&e.metric_type, MAX_NAME_CHARS),
+            operation: clip(&e.operation, MAX_NAME_CHARS),
+            dataset: e.dataset_name.as_deref().map(|d| clip(d, MAX_NAME_CHARS)),
+            message: message(e.error_message.as_deref()),
+        })
+        .collect()
+}
+
 impl Cards {
-    fn new(s: &StatsSummary, now: OffsetDateTime, offset: UtcOffset) -> Self {
+    pub(crate) fn new(s: &StatsSummary, now: OffsetDateTime, offset: UtcOffset) -> Self {
         let o = &s.overall;
         Cards {
             total: thousands(o.total_operations),
@@ -1177,7 +1183,9 @@ mod tests {
             ("milestone blocker", format!(" · blocked by {text}</small>")),
             (
                 "component",
-                format!("<th scope=\"row\">{img}{quotes}<small class=\"note\">{text}</small>"),
+                format!(
+                    "<span class=\"rk\">1.</span>{img}{quotes}<small class=\"note\">{text}</small>"
+                ),
             ),
             (
                 "suite",
@@ -1535,7 +1543,8 @@ mod tests {
             .skip(1)
             .filter_map(|s| s.split('"').next())
             .collect();
-        let sections = html.matches("<section ").count();
+        // The overview's panels at the top link to the sections instead.
+        let sections = html.matches("<section ").count() - html.matches(r#" class="panel"#).count();
         assert_eq!(links.len(), sections, "{links:?}");
         for id in links {
             assert!(html.contains(&format!("<section id=\"{id}\"")), "{id}");
@@ -1572,8 +1581,9 @@ mod tests {
     fn a_large_dashboard_stays_small() {
         let html = render(&large_data());
         // Each chart carries its own colours (so the report's renderer draws it as the page
-        // does) and its read-out's data, and the page the read-out's script (about 4 KB).
-        assert!(html.len() < 72_000, "{} bytes", html.len());
+        // does) and its read-out's data, the page the read-out's script (about 4 KB), and the
+        // overview's panels repeat the answers above the sections.
+        assert!(html.len() < 80_000, "{} bytes", html.len());
         assert!(!html.contains("NaN"));
         // 720 hourly buckets are summed into days.
         assert!(html.contains("Each column is 1 day (UTC days)."));

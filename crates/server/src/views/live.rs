@@ -14,6 +14,8 @@ use crate::charts::{self, LineChart, LineStyle, Series, Size, Unit};
 #[derive(Template)]
 #[template(path = "live.html", whitespace = "minimize")]
 pub(crate) struct LiveSection {
+    /// On the overview: the live page's path, for a link to it; the section is then a panel.
+    pub(crate) more: Option<&'static str>,
     window: String,
     as_of: Stamp,
     figures: Vec<FigureView>,
@@ -111,6 +113,7 @@ impl LiveSection {
         };
         let minutes = (m.window_seconds / 60.0).round() as i64;
         LiveSection {
+            more: None,
             window: if m.window_seconds >= 60.0 && m.window_seconds % 60.0 == 0.0 {
                 format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
             } else {

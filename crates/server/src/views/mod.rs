@@ -15,6 +15,7 @@ mod components;
 mod dashboard;
 mod datasets;
 mod live;
+mod overview;
 mod page;
 mod perf;
 pub(crate) mod range;

@@ -7,8 +7,8 @@ use mhd_core::live::LiveMetrics;
 use time::UtcOffset;
 
 use super::components::ComponentsSection;
-use super::dashboard::DashboardPage;
 use super::live::LiveSection;
+use super::overview::OverviewBoard;
 use super::perf::PerfSection;
 use super::range::RangeBar;
 use super::summary::SummarySection;
@@ -20,7 +20,7 @@ use crate::routes;
 /// One page of the live server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PageKind {
-    /// `/`: every view on one page.
+    /// `/`: the answers of every view in panels.
     Overview,
     /// `/summary`: the executive summary.
     Summary,
@@ -119,8 +119,10 @@ pub(crate) struct LiveChrome {
     pub(crate) pages: Vec<NavLink>,
     /// The demo's banner under the navigation ([`crate::demo::banner`]), when there is one.
     pub(crate) banner: Option<&'static str>,
-    /// The header's toolbar: the time range picker ([`super::range`]) of a page with time.
-    pub(crate) toolbar: Option<String>,
+    /// Controls of the page's own (such as a time range), as HTML made by this crate with
+    /// every user-supplied string escaped: shown first in the header's toolbar, before the
+    /// live controls. Empty for none.
+    pub(crate) toolbar: String,
 }
 
 pub(crate) struct NavLink {
@@ -147,7 +149,7 @@ impl LiveChrome {
                 })
                 .collect(),
             banner: crate::demo::banner(),
-            toolbar: None,
+            toolbar: String::new(),
         }
     }
 
@@ -155,7 +157,7 @@ impl LiveChrome {
     /// to the other pages that follow one.
     pub(crate) fn with_range(mut self, bar: Option<&super::range::RangeBar>) -> Self {
         let Some(bar) = bar else { return self };
-        self.toolbar = Some(bar.html.clone());
+        self.toolbar = bar.html.clone();
         if !bar.query.is_empty() {
             for (link, kind) in self.pages.iter_mut().zip(PageKind::ALL) {
                 if kind.takes_range() {
@@ -191,6 +193,7 @@ pub fn render_not_found_page(
     let page = SectionPage {
         title: format!("Page not found · {heading}"),
         heading,
+        name: migration.map(|n| clip(n, MAX_NAME_CHARS)),
         css: stylesheet(),
         generated: Stamp::new(now, now, offset),
         week: None,
@@ -215,6 +218,8 @@ pub(crate) struct Empty {
 struct SectionPage {
     title: String,
     heading: String,
+    /// The migration's name, which the heading ends with; a phone shows only it.
+    name: Option<String>,
     css: String,
     generated: Stamp,
     week: Option<String>,
@@ -230,8 +235,8 @@ const NO_PLAN: Empty = Empty {
     commands: "mhd init\nmhd check\nmhd serve",
 };
 
-/// Renders the overview: every view on one page, the live figures when `live` is given, and
-/// the count of firing alerts by severity when `alerts` is given.
+/// Renders the overview: the answers of every view in panels, each linking to its page; the
+/// live figures when `live` is given, and the firing alerts when `alerts` is given.
 pub fn render_overview_page(
     data: &DashboardData,
     live: Option<&LiveMetrics>,
@@ -240,11 +245,25 @@ pub fn render_overview_page(
     script_src: &str,
     bar: Option<&RangeBar>,
 ) -> Result<String, ViewError> {
-    let mut page = DashboardPage::new(data, offset, true);
-    page.live = Some(LiveChrome::new(PageKind::Overview, script_src).with_range(bar));
-    page.live_section = live.map(|m| LiveSection::new(m, offset));
-    page.alerts = alerts.map(super::alerts::AlertsOverview::new);
-    Ok(page.render()?)
+    let mut board = OverviewBoard::new(data, offset, true);
+    board.live = live.map(|m| {
+        let mut s = LiveSection::new(m, offset);
+        s.more = Some(routes::PAGE_LIVE);
+        s
+    });
+    board.alerts =
+        alerts.map(|c| super::alerts::AlertsOverview::new(&c, data.generated_at, offset));
+    frame(
+        PageKind::Overview,
+        data.migration
+            .as_ref()
+            .map(|m| (m.name.as_str(), m.week, m.weeks)),
+        data.generated_at,
+        offset,
+        LiveChrome::new(PageKind::Overview, script_src).with_range(bar),
+        Some(board.render()?),
+        None,
+    )
 }
 
 /// Renders a page of the live server: the same sections as the static dashboard file, with the
@@ -390,6 +409,7 @@ pub(crate) fn frame(
     let page = SectionPage {
         title: format!("{} · {heading}", kind.label()),
         heading,
+        name: migration.map(|(n, _, _)| clip(n, MAX_NAME_CHARS)),
         css: stylesheet(),
         generated: Stamp::new(now, now, offset),
         week: migration.map(|(_, week, weeks)| super::summary::week_words(week, weeks)),

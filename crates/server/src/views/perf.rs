@@ -15,24 +15,24 @@ use crate::charts::{self, Bar, BarChartOptions};
 #[derive(Template)]
 #[template(path = "performance.html", whitespace = "minimize")]
 pub(crate) struct PerfSection {
-    regressions: Option<String>,
-    median: Option<String>,
-    ops: Vec<OpView>,
+    pub(crate) regressions: Option<String>,
+    pub(crate) median: Option<String>,
+    pub(crate) ops: Vec<OpView>,
 }
 
-struct OpView {
-    name: String,
-    component: Option<String>,
-    old: [String; 5],
-    new: [String; 5],
-    delta: [String; 5],
-    old_n: String,
-    new_n: String,
-    all_n: String,
-    verdict: Badge,
-    verdict_text: String,
-    test_note: String,
-    chart: String,
+pub(crate) struct OpView {
+    pub(crate) name: String,
+    pub(crate) component: Option<String>,
+    pub(crate) old: [String; 5],
+    pub(crate) new: [String; 5],
+    pub(crate) delta: [String; 5],
+    pub(crate) old_n: String,
+    pub(crate) new_n: String,
+    pub(crate) all_n: String,
+    pub(crate) verdict: Badge,
+    pub(crate) verdict_text: String,
+    pub(crate) test_note: String,
+    pub(crate) chart: String,
 }
 
 fn ms(v: f64) -> String {

@@ -19,38 +19,38 @@ use crate::charts;
 #[derive(Template)]
 #[template(path = "summary.html", whitespace = "minimize")]
 pub(crate) struct SummarySection {
-    health: Badge,
-    reasons: Vec<String>,
-    week: String,
-    percent: String,
-    bar: String,
-    migrated: String,
-    total: String,
-    success_rate: String,
-    attempts: Option<String>,
-    completion: Completion,
-    rollbacks: String,
-    perf_delta: String,
-    perf_note: String,
-    perf_class: &'static str,
-    blockers: Vec<BlockerItem>,
-    recommendations: Vec<Vec<(bool, String)>>,
+    pub(crate) health: Badge,
+    pub(crate) reasons: Vec<String>,
+    pub(crate) week: String,
+    pub(crate) percent: String,
+    pub(crate) bar: String,
+    pub(crate) migrated: String,
+    pub(crate) total: String,
+    pub(crate) success_rate: String,
+    pub(crate) attempts: Option<String>,
+    pub(crate) completion: Completion,
+    pub(crate) rollbacks: String,
+    pub(crate) perf_delta: String,
+    pub(crate) perf_note: String,
+    pub(crate) perf_class: &'static str,
+    pub(crate) blockers: Vec<BlockerItem>,
+    pub(crate) recommendations: Vec<Vec<(bool, String)>>,
     /// Each card's explanation, by the summary field it explains.
-    why: std::collections::BTreeMap<&'static str, Why>,
+    pub(crate) why: std::collections::BTreeMap<&'static str, Why>,
     /// How the forecast moved since yesterday, in words.
-    moved: Option<String>,
+    pub(crate) moved: Option<String>,
     /// The burn-up chart, when the views carry the progress over time.
-    burnup: Option<String>,
+    pub(crate) burnup: Option<String>,
     /// What the fan and the chart mean, in words.
-    burnup_note: Option<String>,
+    pub(crate) burnup_note: Option<String>,
 }
 
 /// A figure's explanation, shown on demand: its rule with its inputs, a link to what is behind
 /// it (on the live site) and the rule's place on the page "How these numbers are made".
 pub(crate) struct Why {
-    text: String,
-    link: Option<String>,
-    rule: &'static str,
+    pub(crate) text: String,
+    pub(crate) link: Option<String>,
+    pub(crate) rule: &'static str,
 }
 
 impl Why {
@@ -64,7 +64,7 @@ impl Why {
 }
 
 /// The forecast card: the P85 date, its range and its slip; or why there is none.
-enum Completion {
+pub(crate) enum Completion {
     Date {
         p85: String,
         range: String,
@@ -78,11 +78,11 @@ enum Completion {
     },
 }
 
-struct BlockerItem {
-    title: String,
-    what: &'static str,
-    component: Option<String>,
-    since: Option<Stamp>,
+pub(crate) struct BlockerItem {
+    pub(crate) title: String,
+    pub(crate) what: &'static str,
+    pub(crate) component: Option<String>,
+    pub(crate) since: Option<Stamp>,
 }
 
 /// The health as a badge: ● healthy, ▲ at risk, ✗ critical.

@@ -19,27 +19,27 @@ const MAX_FAILURE_CHARS: usize = 300;
 #[derive(Template)]
 #[template(path = "tests.html", whitespace = "minimize")]
 pub(crate) struct TestsSection {
-    suites: Vec<SuiteRow>,
-    failing_total: String,
-    failing: Vec<FailingItem>,
-    failing_hidden: u64,
-    flaky: Vec<FlakyItem>,
+    pub(crate) suites: Vec<SuiteRow>,
+    pub(crate) failing_total: String,
+    pub(crate) failing: Vec<FailingItem>,
+    pub(crate) failing_hidden: u64,
+    pub(crate) flaky: Vec<FlakyItem>,
 }
 
-struct SuiteRow {
-    name: String,
-    note: String,
-    pass: String,
-    passed_of: String,
-    failed: String,
-    errors: Option<String>,
-    time: String,
-    trend: String,
-    status: Badge,
-    last_run: Stamp,
+pub(crate) struct SuiteRow {
+    pub(crate) name: String,
+    pub(crate) note: String,
+    pub(crate) pass: String,
+    pub(crate) passed_of: String,
+    pub(crate) failed: String,
+    pub(crate) errors: Option<String>,
+    pub(crate) time: String,
+    pub(crate) trend: String,
+    pub(crate) status: Badge,
+    pub(crate) last_run: Stamp,
 }
 
-struct FailingItem {
+pub(crate) struct FailingItem {
     suite: String,
     name: String,
     status: &'static str,
@@ -48,7 +48,7 @@ struct FailingItem {
     attempts: String,
 }
 
-struct FlakyItem {
+pub(crate) struct FlakyItem {
     suite: String,
     name: String,
     flips: u32,
