@@ -1599,7 +1599,9 @@ mod tests {
         d.over_time = large.over_time;
         d.recent = large.recent;
         let html = render(&d);
-        assert!(html.len() < 150_000, "{} bytes", html.len());
+        // The overview's panels repeat the answers above the sections, and each chart carries
+        // its own colours and read-out data.
+        assert!(html.len() < 160_000, "{} bytes", html.len());
         assert!(!html.contains("NaN") && !html.contains("inf%"));
         let v = d.views.as_ref().unwrap();
         assert_eq!(v.timeline.len(), 8);
