@@ -98,10 +98,10 @@ struct TypeRow {
     avg_duration: String,
 }
 
-struct PeriodRow {
-    period: String,
-    count: String,
-    errors: String,
+pub(crate) struct PeriodRow {
+    pub(crate) period: String,
+    pub(crate) count: String,
+    pub(crate) errors: String,
 }
 
 struct RecentRow {
@@ -444,7 +444,7 @@ fn span_words(seconds: i64) -> String {
 ///
 /// Periods shorter than a day are shown in local time; longer ones are made of UTC days, so they
 /// are labelled by their UTC dates (a local label could name the day before).
-fn over_time(
+pub(crate) fn over_time(
     buckets: &[Bucket],
     bucket_seconds: i64,
     offset: UtcOffset,

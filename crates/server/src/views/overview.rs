@@ -10,7 +10,7 @@ use time::UtcOffset;
 
 use super::alerts::AlertsOverview;
 use super::components::ComponentsSection;
-use super::dashboard::{Cards, ErrorItem, error_items};
+use super::dashboard::{Cards, ErrorItem, PeriodRow, error_items, over_time};
 use super::live::LiveSection;
 use super::perf::PerfSection;
 use super::summary::{Completion, SummarySection};
@@ -98,6 +98,9 @@ pub(crate) struct OverviewBoard {
     suites_hidden: usize,
     /// The operations' figures, when any is recorded.
     cards: Option<Cards>,
+    /// The live server's operations over time (the chart, its note and its table); the static
+    /// file has them in a section of their own below the panels.
+    over_time: Option<(String, String, Vec<PeriodRow>)>,
     errors: Vec<ErrorItem>,
     /// Nothing recorded and no plan: the panel says how to start.
     empty: bool,
@@ -190,6 +193,8 @@ impl OverviewBoard {
             tests,
             suites_hidden,
             cards: (s.overall.total_operations > 0).then(|| Cards::new(s, now, offset)),
+            over_time: (site && s.overall.total_operations > 0)
+                .then(|| over_time(&data.over_time, data.bucket_seconds, offset)),
             errors,
         }
     }
