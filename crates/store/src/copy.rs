@@ -1,8 +1,9 @@
 //! `mhd store copy`: everything a SQLite store holds — operations, their rollups and dataset
 //! states, samples and their aggregates, test runs, benchmarks, alerts with their history,
-//! deliveries, users, tokens, sessions, the audit log, the collectors' memory — copied into a
-//! PostgreSQL database, table by table and row by row, in one transaction: the counts are
-//! checked before it commits, so a failed copy leaves nothing behind.
+//! scheduled reports, deliveries, users, tokens, sessions, the audit log, the collectors'
+//! memory — copied into a PostgreSQL database, table by table and row by row, in one
+//! transaction: the counts are checked before it commits, so a failed copy leaves nothing
+//! behind.
 //!
 //! A target that already holds exactly as many rows of every table as the source is taken as
 //! copied before, and nothing is done, so the command is safe to run again. A target holding
@@ -38,6 +39,7 @@ const TABLES: &[&str] = &[
     "alert_events",
     "alert_acks",
     "alert_silences",
+    "reports",
     "deliveries",
     "jira_issues",
     "collector_log_errors",
