@@ -691,7 +691,7 @@ async fn page_one_tells_a_reader_the_status_the_date_the_risks_and_the_needs() {
         "datasets migrated",
         "Progress against the plan",
         // The burn-up chart's own labels, drawn as text from the pages' SVG.
-        "today 2025-03-01",
+        "forecast P50–P95",
         "When it will finish",
         "Top risks",
         "1.",

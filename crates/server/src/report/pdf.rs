@@ -597,6 +597,12 @@ impl PdfWriter {
     /// narrower than `max_width`), on a new page when it does not fit. An SVG that does not
     /// parse is replaced by a note saying so.
     pub fn svg(&mut self, svg: &str, max_width: f64) {
+        // A chart comes with what the page shows beside it (its table for screen readers):
+        // only the `<svg>` element is drawn.
+        let svg = match (svg.find("<svg"), svg.find("</svg>")) {
+            (Some(start), Some(end)) if start < end => &svg[start..end + "</svg>".len()],
+            _ => svg,
+        };
         let tree = match usvg::Tree::from_str(&resolve_vars(svg), &SVG_OPTIONS) {
             Ok(t) => t,
             Err(e) => {
