@@ -2065,6 +2065,32 @@ fn a_sqlite_store_moves_to_postgresql_whole_and_copying_again_changes_nothing() 
         .write_stdin("correct horse battery staple\n")
         .assert()
         .success();
+    // A scheduled report as the server stores it: a PDF's bytes, not text.
+    let body: Vec<u8> = b"%PDF-1.7\n\xff\x00\xfe report of the week\n%%EOF".to_vec();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let report_id = runtime.block_on(async {
+        let source = mhd_store::Database::open_file(&home.path().join("mhd.db"), 1)
+            .await
+            .unwrap();
+        let id = source
+            .insert_report(
+                &mhd_store::reports::NewReport {
+                    schedule: "weekly",
+                    due_at: now - time::Duration::days(1),
+                    start: (now - time::Duration::days(8)).date(),
+                    end: (now - time::Duration::days(1)).date(),
+                    format: "pdf",
+                    body: &body,
+                },
+                now,
+            )
+            .await
+            .unwrap()
+            .expect("a new report");
+        source.close().await;
+        id
+    });
     let before = json(
         mhd(home.path())
             .args(["summary", "--json"])
@@ -2089,6 +2115,23 @@ fn a_sqlite_store_moves_to_postgresql_whole_and_copying_again_changes_nothing() 
     );
     assert_eq!(after["progress"], before["progress"], "{after}");
     assert_eq!(after["key_metrics"], before["key_metrics"]);
+    // The stored report came along, byte for byte, under its id.
+    assert_eq!(copied["tables"]["reports"], 1, "{copied}");
+    let copied_report = runtime.block_on(async {
+        let target = mhd_store::Database::open(&db.url, 1).await.unwrap();
+        let r = target.stored_report(report_id).await.unwrap();
+        target.close().await;
+        r
+    });
+    let copied_report = copied_report.expect("the report is in the copy");
+    assert_eq!(copied_report.body, body);
+    assert_eq!(
+        (
+            copied_report.schedule.as_str(),
+            copied_report.format.as_str()
+        ),
+        ("weekly", "pdf")
+    );
     // Again: nothing to do.
     let again = json(
         mhd(home.path())

@@ -20,7 +20,8 @@
 //!   sample of it.
 //! - **`change_percent`** = (value − previous) / previous × 100; `null` when either is missing
 //!   or the previous value is 0 (no baseline to compare with).
-//! - **`sparkline`**: the current window cut into [`SPARKLINE_BUCKETS`] equal buckets, oldest
+//! - **`sparkline`**: the current window cut into equal buckets ([`SPARKLINE_BUCKETS`] unless
+//!   the caller asks for more, as a live page over a longer span does), oldest
 //!   first, each bucket (start, end] holding the figure's rule applied to its own operations
 //!   (rates per its own length); `null` for a bucket where the figure is undefined (no
 //!   durations, no memory sample). Memory takes each series' latest sample of each bucket.
@@ -95,6 +96,9 @@ pub struct LiveInput<'a> {
     pub workers: Option<f64>,
     /// Days the forecast slips past the planned end, when a forecast exists.
     pub schedule_delay_days: Option<f64>,
+    /// How many buckets the sparklines cut the current window into ([`SPARKLINE_BUCKETS`]
+    /// unless a longer window wants finer ones); at least 1.
+    pub buckets: usize,
 }
 
 impl<'a> LiveInput<'a> {
@@ -115,6 +119,7 @@ impl<'a> LiveInput<'a> {
             queue_depth: None,
             workers: None,
             schedule_delay_days: None,
+            buckets: SPARKLINE_BUCKETS,
         }
     }
 }
@@ -211,6 +216,7 @@ enum Slot {
 struct Windows {
     now: OffsetDateTime,
     window_ns: i128,
+    buckets: usize,
 }
 
 impl Windows {
@@ -226,7 +232,7 @@ impl Windows {
             // Offset from the window's start, in (0, window]; bucket k holds
             // (k·w/N, (k+1)·w/N].
             let offset = self.window_ns - before;
-            let n = SPARKLINE_BUCKETS as i128;
+            let n = self.buckets as i128;
             let k = (offset * n + self.window_ns - 1) / self.window_ns - 1;
             Some(Slot::Current(k.clamp(0, n - 1) as usize))
         } else if before < 2 * self.window_ns {
@@ -352,7 +358,7 @@ fn gauge_figure(
 ) -> Option<Figure> {
     let mut previous = Latest::new();
     let mut current = Latest::new();
-    let mut buckets = vec![Latest::new(); SPARKLINE_BUCKETS];
+    let mut buckets = vec![Latest::new(); windows.buckets];
     // A later sample of a series replaces an earlier one; a later one in the input wins a tie.
     fn keep<'a>(place: &mut Latest<'a>, s: &'a GaugeSample) {
         let slot = place.get(s.series.as_str());
@@ -389,11 +395,12 @@ pub fn live_metrics(input: &LiveInput<'_>) -> LiveMetrics {
     let windows = Windows {
         now: input.now,
         window_ns: input.window.whole_nanoseconds(),
+        buckets: input.buckets.max(1),
     };
     let seconds = input.window.as_seconds_f64().max(0.0);
-    let bucket_seconds = seconds / SPARKLINE_BUCKETS as f64;
+    let bucket_seconds = seconds / windows.buckets as f64;
 
-    let mut buckets = vec![Tally::default(); SPARKLINE_BUCKETS];
+    let mut buckets = vec![Tally::default(); windows.buckets];
     let mut previous = Tally::default();
     for op in input.operations {
         match windows.slot(op.timestamp) {
@@ -613,6 +620,38 @@ mod tests {
     }
 
     #[test]
+    fn a_longer_window_cut_into_more_buckets_keeps_each_operation_in_its_own() {
+        // One hour in 60 buckets of a minute: an operation 30 s ago is in the last bucket,
+        // one 59.5 minutes ago in the first, one 61 minutes ago in the previous window.
+        let ops = [
+            op(30.0, "migration", true, Some(10.0)),
+            op(3570.0, "migration", false, Some(30.0)),
+            op(3660.0, "migration", true, Some(20.0)),
+        ];
+        let m = live_metrics(&LiveInput {
+            buckets: 60,
+            ..LiveInput::new(NOW, Duration::hours(1), &ops)
+        });
+        assert_eq!(m.window_seconds, 3600.0);
+        assert_eq!((m.operations, m.errors), (2, 1));
+        let spark = &m.operations_per_second.sparkline;
+        assert_eq!(spark.len(), 60);
+        assert_eq!(spark[59], Some(1.0 / 60.0));
+        assert_eq!(spark[0], Some(1.0 / 60.0));
+        assert!(spark[1..59].iter().all(|v| *v == Some(0.0)));
+        assert_eq!(m.operations_per_second.previous, Some(1.0 / 3600.0));
+        // No bucket at all is read as one: the window is still counted whole.
+        let one = live_metrics(&LiveInput {
+            buckets: 0,
+            ..LiveInput::new(NOW, Duration::hours(1), &ops)
+        });
+        assert_eq!(
+            one.operations_per_second.sparkline,
+            vec![Some(2.0 / 3600.0)]
+        );
+    }
+
+    #[test]
     fn empty_windows() {
         let m = live_metrics(&input(&[]));
         assert_eq!(m.window_seconds, 300.0);
@@ -737,6 +776,7 @@ mod tests {
         let windows = Windows {
             now: NOW,
             window_ns: w.whole_nanoseconds(),
+            buckets: SPARKLINE_BUCKETS,
         };
         for c in cases {
             assert_eq!(windows.slot(NOW - c.before_now), c.want, "{}", c.name);
@@ -744,6 +784,7 @@ mod tests {
         let none = Windows {
             now: NOW,
             window_ns: 0,
+            buckets: SPARKLINE_BUCKETS,
         };
         assert_eq!(none.slot(NOW), None, "an empty window holds nothing");
     }

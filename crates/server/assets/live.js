@@ -61,7 +61,11 @@
 
   // ---- writing into the page ----
 
-  const all = (sel) => Array.from(doc.querySelectorAll(sel));
+  // A section marked `data-live-frozen` shows a span of the reader's choosing (the live page
+  // over the last day, say): the pushed figures, of the last five minutes, are not written into
+  // it; it is read again from the server instead (`data-live-refresh`).
+  const every = (sel) => Array.from(doc.querySelectorAll(sel));
+  const all = (sel) => every(sel).filter((el) => !el.closest("[data-live-frozen]"));
   const setText = (key, text) => {
     for (const el of all('[data-live="' + key + '"]')) {
       if (el.textContent !== text) el.textContent = text;
@@ -213,7 +217,7 @@
         .then((r) => (r.ok ? r.text() : Promise.reject(new Error("HTTP " + r.status))))
         .then((html) => {
           const fresh = new DOMParser().parseFromString(html, "text/html");
-          for (const el of all("[data-live-refresh][id]")) {
+          for (const el of every("[data-live-refresh][id]")) {
             const next = fresh.getElementById(el.id);
             if (!next || !next.hasAttribute("data-live-refresh") || el.contains(doc.activeElement)) continue;
             el.replaceWith(doc.importNode(next, true));

@@ -1,7 +1,9 @@
 //! The live metrics of the moment (DESIGN §3.4), read from the store the same way for the API,
 //! the WebSocket's pushes and the pages.
 
-use mhd_core::live::{DEFAULT_WINDOW, GaugeSample, LiveInput, LiveMetrics, LiveOperation};
+use mhd_core::live::{
+    DEFAULT_WINDOW, GaugeSample, LiveInput, LiveMetrics, LiveOperation, SPARKLINE_BUCKETS,
+};
 use mhd_store::Store;
 use mhd_store::prelude::*;
 use time::{Duration, OffsetDateTime};
@@ -27,11 +29,46 @@ pub async fn metrics(
     now: OffsetDateTime,
     schedule_delay_days: Option<f64>,
 ) -> mhd_store::Result<LiveMetrics> {
+    metrics_over(
+        state,
+        LiveSpan {
+            end: now,
+            window: DEFAULT_WINDOW,
+            buckets: SPARKLINE_BUCKETS,
+        },
+        schedule_delay_days,
+    )
+    .await
+}
+
+/// The window the live figures cover: `window` ending at `end`, its charts cut into `buckets`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveSpan {
+    /// The end of the current window (inclusive).
+    pub end: OffsetDateTime,
+    /// The current window's length; the previous window is as long, just before it.
+    pub window: Duration,
+    /// Buckets of the charts.
+    pub buckets: usize,
+}
+
+/// The live metrics of `span` against the window before it, by the rules of [`metrics`]; the
+/// datasets being migrated are those of now whatever the span.
+pub async fn metrics_over(
+    state: &AppState,
+    span: LiveSpan,
+    schedule_delay_days: Option<f64>,
+) -> mhd_store::Result<LiveMetrics> {
+    let LiveSpan {
+        end: now,
+        window,
+        buckets,
+    } = span;
     // The current window ends at `now` inclusive; the store's range is half-open.
     let until = now + Duration::microseconds(1);
     let operations: Vec<LiveOperation> = state
         .store
-        .operations_between(now - DEFAULT_WINDOW * 2, until)
+        .operations_between(now - window * 2, until)
         .await?
         .iter()
         .map(LiveOperation::from)
@@ -39,7 +76,7 @@ pub async fn metrics(
     let active = active_migrations(state, now).await?;
     let samples = state
         .store
-        .samples_between(&SAMPLE_METRICS, now - DEFAULT_WINDOW * 2, until)
+        .samples_between(&SAMPLE_METRICS, now - window * 2, until)
         .await?;
     let gauges = |metric: &str| -> Vec<GaugeSample> {
         samples
@@ -51,7 +88,7 @@ pub async fn metrics(
     let (memory_percent, memory_used_bytes) =
         (gauges("memory_percent"), gauges("memory_used_bytes"));
     let latest = |metric: &str| {
-        mhd_core::sample::history(&samples, metric, now - DEFAULT_WINDOW * 2, until, 1)
+        mhd_core::sample::history(&samples, metric, now - window * 2, until, 1)
             .first()
             .copied()
             .flatten()
@@ -63,7 +100,8 @@ pub async fn metrics(
         queue_depth: latest("queue_depth"),
         workers: latest("workers"),
         schedule_delay_days,
-        ..LiveInput::new(now, DEFAULT_WINDOW, &operations)
+        buckets,
+        ..LiveInput::new(now, window, &operations)
     }))
 }
 

@@ -123,13 +123,32 @@ fn rollback_section(state: &AppState) -> String {
     )
 }
 
-/// `/live`: the live metrics.
+/// `/live?range|since&until`: the live metrics, over the last five minutes or the span asked
+/// for (at most [`crate::views::range::MAX_LIVE_SPAN`]), each against the span before it.
 async fn live(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
+    query: PageQuery,
 ) -> Result<Response, ApiError> {
-    page(&state, PageKind::Live, &who, &headers).await
+    let checked = page_range(query, state.now(), &[]).and_then(|(range, _)| match range {
+        Some(r) => crate::views::range::live_span(&r, state.now()).map(|_| Some(r)),
+        None => Ok(None),
+    });
+    match checked {
+        Ok(None) => cached_page(&state, PageKind::Live, &who, &headers, None).await,
+        Ok(Some(range)) if range.preset().is_some() => {
+            cached_page(&state, PageKind::Live, &who, &headers, Some(&range)).await
+        }
+        Ok(Some(range)) => {
+            let html = render_page(&state, PageKind::Live, Some(&range), None).await?;
+            Ok(html_page(StatusCode::OK, html))
+        }
+        Err(e) => {
+            let html = render_page(&state, PageKind::Live, None, Some(&e.message)).await?;
+            Ok(html_page(StatusCode::BAD_REQUEST, html))
+        }
+    }
 }
 
 /// `/tests?range|since&until`: the test results of the runs in the time range asked for.
@@ -257,6 +276,11 @@ pub(crate) fn picker(
             "Status, progress, forecast, totals, components and alerts are as of now; the live \
              figures cover the last 5 minutes.",
         ),
+        PageKind::Live => (
+            "the last 5 minutes, updated as operations arrive",
+            "Each figure is compared with the span just before it; active migrations are as of \
+             now. A span other than the default is read again at most every 10 seconds.",
+        ),
         PageKind::Tests => (
             "each suite's last 10 runs",
             "Each suite's figures come from its last 10 runs in the range.",
@@ -282,6 +306,7 @@ pub(crate) fn picker(
         as_of_now,
         error,
         offset: state.local_offset,
+        max_span: (kind == PageKind::Live).then_some(crate::views::range::MAX_LIVE_SPAN),
     }
     .render()
 }
@@ -520,8 +545,11 @@ async fn render_page(
 ) -> Result<String, ApiError> {
     let range = range.filter(|_| kind.takes_range());
     let data = match range {
-        Some(r) => std::sync::Arc::new(crate::views::range::dashboard_in(state, r).await?),
-        None => state.dashboard().await?,
+        // The live page's range is its live figures' span alone.
+        Some(r) if kind != PageKind::Live => {
+            std::sync::Arc::new(crate::views::range::dashboard_in(state, r).await?)
+        }
+        _ => state.dashboard().await?,
     };
     let bar = kind
         .takes_range()
@@ -532,7 +560,15 @@ async fn render_page(
             .as_ref()
             .and_then(|v| v.summary.estimated_completion.as_ref())
             .map(|e| e.slip_days as f64);
-        Some(state.page_live(slip).await?)
+        match range.filter(|_| kind == PageKind::Live) {
+            Some(r) => {
+                let span = crate::views::range::live_span(r, state.now())?;
+                Some(std::sync::Arc::new(
+                    crate::live::metrics_over(state, span, slip).await?,
+                ))
+            }
+            None => Some(state.page_live(slip).await?),
+        }
     } else {
         None
     };

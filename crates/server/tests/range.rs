@@ -442,3 +442,116 @@ async fn a_bad_range_shows_the_page_with_the_message_and_status_400() {
     assert!(!html.contains("<script>x"));
     assert!(html.contains("&lt;script&gt;x"));
 }
+
+/// The live page and `GET /api/v1/metrics/live` cover the last five minutes, or the span asked
+/// for (at most 7 days) against the span before it: the operation 2 hours ago is in the last
+/// day's figures and not in the five minutes'. Over a chosen span the pushed figures leave the
+/// section alone (`data-live-frozen`); a span that ended is not read again.
+#[tokio::test]
+async fn the_live_figures_follow_the_range_up_to_a_week() {
+    let (_dir, app) = app().await;
+    let now = json(&app, "/api/v1/metrics/live").await;
+    assert_eq!(
+        (now["window_seconds"].as_f64(), now["operations"].as_u64()),
+        (Some(300.0), Some(0))
+    );
+    assert_eq!(
+        now["operations_per_second"]["sparkline"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    let day = json(&app, "/api/v1/metrics/live?since=1d").await;
+    assert_eq!(
+        (day["window_seconds"].as_f64(), day["operations"].as_u64()),
+        (Some(86_400.0), Some(1))
+    );
+    assert_eq!(
+        day["operations_per_second"]["sparkline"]
+            .as_array()
+            .unwrap()
+            .len(),
+        60
+    );
+    // The day before the last one holds nothing; the span 3 to 1 hours ago holds the operation.
+    assert_eq!(day["operations_per_second"]["previous"].as_f64(), Some(0.0));
+    let past = json(&app, "/api/v1/metrics/live?since=3h&until=1h").await;
+    assert_eq!(
+        (past["window_seconds"].as_f64(), past["operations"].as_u64()),
+        (Some(7_200.0), Some(1))
+    );
+    for (uri, named) in [
+        (
+            "/api/v1/metrics/live?since=8d",
+            "parameters `since` and `until`: the live figures cover at most 7 days",
+        ),
+        ("/api/v1/metrics/live?since=yesterday", "parameter `since`"),
+        (
+            "/api/v1/metrics/live?window=1h",
+            "parameter `window`: unknown",
+        ),
+    ] {
+        let (status, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert!(body.contains(named), "{uri}: {body}");
+    }
+
+    let (status, page) = get(&app, "/live").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Over the last 5 minutes, as of"), "{page}");
+    assert!(!page.contains("data-live-frozen"));
+    let (status, page) = get(&app, "/live?range=24h").await;
+    assert_eq!(status, StatusCode::OK);
+    let section = &page[page.find("<section id=\"live\"").expect("the live section")..];
+    let head = &section[..section.find('>').unwrap()];
+    assert!(
+        head.contains("data-live-refresh") && head.contains("data-live-frozen"),
+        "{head}"
+    );
+    assert!(
+        section.contains("Over the last 24 hours, as of"),
+        "{section}"
+    );
+    assert!(
+        section.contains("<span data-live=\"window_operations\">1</span> operations"),
+        "{section}"
+    );
+    assert!(page.contains("aria-current=\"true\">24 h</a>"));
+    // The picker offers no preset past a week here.
+    assert!(
+        page.contains(">7 d</a>") && !page.contains(">30 d</a>"),
+        "{page}"
+    );
+    let (status, page) = get(&app, "/live?since=3h&until=1h").await;
+    assert_eq!(status, StatusCode::OK);
+    let section = &page[page.find("<section id=\"live\"").unwrap()..];
+    let head = &section[..section.find('>').unwrap()];
+    assert!(
+        head.contains("data-live-frozen") && !head.contains("data-live-refresh"),
+        "{head}"
+    );
+    assert!(section.contains("Over the 2 hours up to"), "{section}");
+    // Too long a span: the page's default with the message, and 400.
+    let (status, page) = get(&app, "/live?range=30d").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.contains(
+            "Time range not shown: parameter `range`: the live figures cover at most 7 days"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("Over the last 5 minutes, as of"));
+}
+
+/// A range chosen on the overview travels to the pages whose charts follow it, but not to the
+/// live page, whose range is its figures' span of at most a week.
+#[tokio::test]
+async fn the_overview_range_is_not_carried_to_the_live_page() {
+    let (_dir, app) = app().await;
+    let (status, page) = get(&app, "/?range=30d").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("href=\"/tests?range=30d\""), "{page}");
+    assert!(page.contains("href=\"/live\""), "{page}");
+    assert!(!page.contains("href=\"/live?range=30d\""), "{page}");
+}

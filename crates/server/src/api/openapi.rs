@@ -148,9 +148,9 @@ pub fn document() -> Value {
         "get",
         read(
             "Live metrics",
-            "Operations per second, errors per minute, mean and p95 duration over the last 5 minutes against the 5 before, with sparklines, and the datasets being migrated. Memory (`memory_percent` and `memory_bytes`, from the `memory_percent` and `memory_used_bytes` samples), queue depth and workers (the `queue_depth` and `workers` samples) are null without samples.",
+            "Operations per second, errors per minute, mean and p95 duration over the last 5 minutes against the 5 before, with sparklines (10 points), and the datasets being migrated. With `since` and/or `until`, over that span instead (it ends at `until`, now at the latest; at most 7 days; sparklines of 60 points) against the span just before it. Memory (`memory_percent` and `memory_bytes`, from the `memory_percent` and `memory_used_bytes` samples), queue depth and workers (the `queue_depth` and `workers` samples) are null without samples.",
             json!({ "$ref": "#/components/schemas/LiveMetrics" }),
-            json!([]),
+            json!([since_param("5 minutes before the end"), until_param("now"),]),
             false,
         ),
     );

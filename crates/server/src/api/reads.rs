@@ -94,17 +94,28 @@ pub async fn components(
     Ok(Json(by_id).into_response())
 }
 
-/// `GET /api/v1/metrics/live`: the live metrics over the last
+/// The parameters of `GET /api/v1/metrics/live`.
+pub const LIVE_PARAMS: &[&str] = &["since", "until"];
+
+/// `GET /api/v1/metrics/live?since&until`: the live metrics over the last
 /// [`mhd_core::live::DEFAULT_WINDOW`] against the window before it, with the datasets being
 /// migrated, memory, queue depth and workers from the samples (see [`crate::live`]), as the
-/// WebSocket pushes them.
+/// WebSocket pushes them; with `since` or `until`, over that span (the live page's, see
+/// [`crate::views::range::live_span`]).
 pub async fn live(
     State(state): State<AppState>,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
+    let pairs = params(query, LIVE_PARAMS)?;
     let slip = state.views.latest().and_then(|v| v.slip_days());
-    let metrics = crate::live::metrics(&state, state.now(), slip).await?;
+    let now = state.now();
+    let metrics = match crate::views::range::TimeRange::from_params(&pairs, now, false)? {
+        Some(range) => {
+            let span = crate::views::range::live_span(&range, now)?;
+            crate::live::metrics_over(&state, span, slip).await?
+        }
+        None => crate::live::metrics(&state, now, slip).await?,
+    };
     Ok(Json(metrics).into_response())
 }
 

@@ -16,6 +16,11 @@ use crate::charts::{self, LineChart, LineStyle, Series, Size, Unit};
 pub(crate) struct LiveSection {
     /// On the overview: the live page's path, for a link to it; the section is then a panel.
     pub(crate) more: Option<&'static str>,
+    /// Whether the WebSocket's pushes keep the figures up to date (the last five minutes);
+    /// over another span the section is read again from the server instead.
+    pub(crate) pushed: bool,
+    /// Whether the span ended before now, so nothing in it changes any more.
+    pub(crate) ended: bool,
     window: String,
     as_of: Stamp,
     figures: Vec<FigureView>,
@@ -33,6 +38,27 @@ struct FigureView {
     /// Its chart over the window, with axes and a read-out, drawn by the server; the page's
     /// script reads the section again when pushes say the figures moved.
     chart: String,
+}
+
+/// A span in words, for "over the last …": "minute", "5 minutes", "hour", "36 hours", "7 days"
+/// (days from two on, so that a day reads "24 hours"); seconds when it is no whole number of
+/// minutes.
+pub(crate) fn span_words(seconds: f64) -> String {
+    let count = |n: i64, unit: &str| match n {
+        1 => unit.to_owned(),
+        n => format!("{n} {unit}s"),
+    };
+    if seconds < 60.0 || seconds % 60.0 != 0.0 {
+        return format!("{seconds:.0} seconds");
+    }
+    let s = seconds as i64;
+    if s % 86_400 == 0 && s >= 2 * 86_400 {
+        count(s / 86_400, "day")
+    } else if s % 3_600 == 0 {
+        count(s / 3_600, "hour")
+    } else {
+        count(s / 60, "minute")
+    }
 }
 
 /// A live figure's chart over the window ending at `m.generated_at`: one point per bucket of
@@ -111,14 +137,11 @@ impl LiveSection {
                 chart: window_chart(m, label, &values, unit, None, offset),
             }
         };
-        let minutes = (m.window_seconds / 60.0).round() as i64;
         LiveSection {
             more: None,
-            window: if m.window_seconds >= 60.0 && m.window_seconds % 60.0 == 0.0 {
-                format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
-            } else {
-                format!("{:.0} seconds", m.window_seconds)
-            },
+            pushed: true,
+            ended: false,
+            window: span_words(m.window_seconds),
             as_of: Stamp::new(m.generated_at, m.generated_at, offset),
             figures: vec![
                 figure(
@@ -221,5 +244,26 @@ pub(crate) fn change_text(c: Option<f64>) -> String {
     match c.filter(|c| c.is_finite()) {
         Some(_) => format!("{} vs the previous window", signed_percent(c)),
         None => "no previous window to compare".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::span_words;
+
+    #[test]
+    fn spans_read_in_their_largest_whole_unit() {
+        for (seconds, words) in [
+            (300.0, "5 minutes"),
+            (60.0, "minute"),
+            (3_600.0, "hour"),
+            (5_400.0, "90 minutes"),
+            (86_400.0, "24 hours"),
+            (129_600.0, "36 hours"),
+            (604_800.0, "7 days"),
+            (90.0, "90 seconds"),
+        ] {
+            assert_eq!(span_words(seconds), words, "{seconds}");
+        }
     }
 }

@@ -100,11 +100,13 @@ impl PageKind {
     }
 
     /// Whether the page has charts or lists over time, so it shows the time range picker
-    /// ([`super::range`]) and follows the range in its URL.
+    /// ([`super::range`]) and follows the range in its URL (on the live page, the span of its
+    /// figures).
     pub const fn takes_range(self) -> bool {
         matches!(
             self,
             PageKind::Overview
+                | PageKind::Live
                 | PageKind::Tests
                 | PageKind::Resources
                 | PageKind::Alerts
@@ -160,7 +162,9 @@ impl LiveChrome {
         self.toolbar = bar.html.clone();
         if !bar.query.is_empty() {
             for (link, kind) in self.pages.iter_mut().zip(PageKind::ALL) {
-                if kind.takes_range() {
+                // The live page's range is the span of its figures, at most a week: a link
+                // there starts from its own default.
+                if kind.takes_range() && *kind != PageKind::Live {
                     link.href = format!("{}?{}", kind.path(), bar.query);
                 }
             }
@@ -326,7 +330,14 @@ pub fn render_live_page(
             None => (None, Some(NO_PLAN)),
         },
         PageKind::Live => match live {
-            Some(m) => (Some(LiveSection::new(m, offset).render()?), None),
+            Some(m) => {
+                let mut s = LiveSection::new(m, offset);
+                // Over a span of the reader's choosing, the pushes (of the last five minutes)
+                // leave the figures alone; the section is read again while the span runs.
+                s.pushed = bar.is_none_or(|b| b.query.is_empty());
+                s.ended = !s.pushed && m.generated_at + time::Duration::minutes(1) < now;
+                (Some(s.render()?), None)
+            }
             None => (
                 None,
                 Some(Empty {

@@ -255,6 +255,8 @@ pub struct Picker<'a> {
     pub error: Option<&'a str>,
     /// The viewer's offset, for the times in words.
     pub offset: UtcOffset,
+    /// The longest preset offered (`None`: all of them).
+    pub max_span: Option<Duration>,
 }
 
 impl Picker<'_> {
@@ -286,7 +288,10 @@ impl Picker<'_> {
                 ""
             }
         );
-        for p in &PRESETS {
+        for p in PRESETS
+            .iter()
+            .filter(|p| self.max_span.is_none_or(|m| p.span <= m))
+        {
             let _ = write!(
                 html,
                 "<li><a href=\"{}\"{}>{}</a></li>",
@@ -347,6 +352,48 @@ impl Picker<'_> {
             query: self.range.map(TimeRange::query).unwrap_or_default(),
         }
     }
+}
+
+/// The longest span the live figures cover: they read every operation of the span and of the
+/// one before it, so longer spans are left to the overview's charts over time.
+pub const MAX_LIVE_SPAN: Duration = Duration::days(7);
+
+/// Buckets of the live charts over a chosen span (the last five minutes keep
+/// [`mhd_core::live::SPARKLINE_BUCKETS`]).
+pub const LIVE_SPAN_BUCKETS: usize = 60;
+
+/// The span of the live figures `range` asks for: it ends at `until` (now at the latest, so a
+/// range reaching into the future stops now) and starts at `since` (five minutes before its
+/// end when only `until` is given). 400 naming the parameter when the span is empty or longer
+/// than [`MAX_LIVE_SPAN`].
+pub fn live_span(
+    range: &TimeRange,
+    now: OffsetDateTime,
+) -> Result<crate::live::LiveSpan, ApiError> {
+    let end = range.until.unwrap_or(now).min(now);
+    let since = range.since.unwrap_or(end - mhd_core::live::DEFAULT_WINDOW);
+    let name = match range.chosen {
+        Chosen::Last(_) => "parameter `range`",
+        Chosen::Between { .. } => "parameters `since` and `until`",
+    };
+    if since >= end {
+        return Err(ApiError::bad_request(format!(
+            "{name}: the span ends at {} (now at the latest), not after its start {}",
+            mhd_core::format::rfc3339(end),
+            mhd_core::format::rfc3339(since)
+        )));
+    }
+    if end - since > MAX_LIVE_SPAN {
+        return Err(ApiError::bad_request(format!(
+            "{name}: the live figures cover at most {} days (the overview's charts go back further)",
+            MAX_LIVE_SPAN.whole_days()
+        )));
+    }
+    Ok(crate::live::LiveSpan {
+        end,
+        window: end - since,
+        buckets: LIVE_SPAN_BUCKETS,
+    })
 }
 
 /// The test results view of the runs in `range`: each suite's last
@@ -512,6 +559,7 @@ mod tests {
             as_of_now: "States are as of now.",
             error: None,
             offset: UtcOffset::UTC,
+            max_span: None,
         }
         .render();
         assert_eq!(bar.query, "range=30d");
@@ -539,6 +587,7 @@ mod tests {
             as_of_now: "Each suite's figures come from its runs in the range.",
             error: Some("parameter `since`: \"<x>\" is neither a span nor a time"),
             offset: UtcOffset::UTC,
+            max_span: Some(Duration::days(7)),
         }
         .render();
         assert!(bar.query.is_empty());
@@ -549,5 +598,38 @@ mod tests {
         assert!(bar.html.contains(
             "role=\"alert\">Time range not shown: parameter `since`: &quot;&lt;x&gt;&quot;"
         ));
+        // A page with a longest span offers no preset beyond it.
+        assert!(bar.html.contains(">7 d</a>") && !bar.html.contains(">30 d</a>"));
+    }
+
+    #[test]
+    fn the_live_span_ends_now_at_the_latest_and_is_at_most_a_week() {
+        let span = |given: &[(&str, &str)]| live_span(&read(given).unwrap().unwrap(), NOW);
+        let s = span(&[("range", "1h")]).unwrap();
+        assert_eq!((s.end, s.window), (NOW, Duration::hours(1)));
+        assert_eq!(s.buckets, LIVE_SPAN_BUCKETS);
+        let s = span(&[("since", "2025-03-01"), ("until", "2025-03-02")]).unwrap();
+        assert_eq!(s.window, Duration::days(1));
+        assert_eq!(s.end, time::macros::datetime!(2025-03-02 00:00 UTC));
+        // A range into the future stops now; only `until` gives five minutes up to it.
+        let s = span(&[("since", "1h"), ("until", "2030-01-01")]).unwrap();
+        assert_eq!((s.end, s.window), (NOW, Duration::hours(1)));
+        let s = span(&[("until", "2025-03-05")]).unwrap();
+        assert_eq!(s.window, Duration::minutes(5));
+        let e = span(&[("range", "30d")]).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("parameter `range`: the live figures cover at most 7 days"),
+            "{}",
+            e.message
+        );
+        let e = span(&[("since", "8d")]).unwrap_err();
+        assert!(
+            e.message.starts_with("parameters `since` and `until`"),
+            "{}",
+            e.message
+        );
+        let e = span(&[("since", "2030-01-01")]).unwrap_err();
+        assert!(e.message.contains("not after its start"), "{}", e.message);
     }
 }
