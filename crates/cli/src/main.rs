@@ -95,9 +95,9 @@ enum IngestCommand {
     /// Operations as NDJSON or a JSON array, from a file or `-` for standard input.
     Operations(cmd::ingest::IngestOperationsArgs),
     /// One run of a test suite from JUnit XML reports.
-    Junit(cmd::reports::JunitArgs),
+    Junit(cmd::ingest_results::JunitArgs),
     /// Benchmark timings: hyperfine JSON, a Criterion folder, or CSV.
-    Bench(cmd::reports::BenchArgs),
+    Bench(cmd::ingest_results::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,8 +182,8 @@ async fn run(command: Command, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         Command::Ingest(IngestCommand::Operations(args)) => {
             cmd::ingest::operations(args, ctx).await
         }
-        Command::Ingest(IngestCommand::Junit(args)) => cmd::reports::junit(args, ctx).await,
-        Command::Ingest(IngestCommand::Bench(args)) => cmd::reports::bench(args, ctx).await,
+        Command::Ingest(IngestCommand::Junit(args)) => cmd::ingest_results::junit(args, ctx).await,
+        Command::Ingest(IngestCommand::Bench(args)) => cmd::ingest_results::bench(args, ctx).await,
         Command::Perf(args) => cmd::views::perf(args, ctx).await,
         Command::Report(args) => cmd::report::run(args, ctx).await,
         Command::Forecast(c) => cmd::forecast::run(c, ctx).await,

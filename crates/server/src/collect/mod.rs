@@ -13,7 +13,7 @@
 //! [`mhd_store::Store::insert_samples`] and announced as [`Change::Samples`]; a sample that
 //! breaks a rule of [`Sample::validate`] (a NaN, a label too long) is left out and logged.
 //!
-//! The kinds: [`prometheus`], [`host`], [`database`], [`logs`], [`git`], [`reports`] (the
+//! The kinds: [`prometheus`], [`host`], [`database`], [`logs`], [`git`], [`junit_folder`] (the
 //! plan's `[[collectors.tests]]`).
 //!
 //! Errors shown in the health never hold a secret: a database's connection string, a URL's
@@ -22,9 +22,9 @@
 pub mod database;
 pub mod git;
 pub mod host;
+pub mod junit_folder;
 pub mod logs;
 pub mod prometheus;
-pub mod reports;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -92,7 +92,7 @@ pub enum CollectError {
     Git(#[from] git::GitError),
     /// Reports could not be read, or were refused.
     #[error(transparent)]
-    Reports(#[from] reports::ReportsError),
+    Reports(#[from] junit_folder::ReportsError),
     /// What the run found could not be stored.
     #[error("cannot store what it collected: {0}")]
     Store(#[from] mhd_store::StoreError),
@@ -114,7 +114,7 @@ pub enum Collector {
     /// `[[collectors.git]]`
     Git(git::GitRunner),
     /// `[[collectors.tests]]`
-    Reports(reports::ReportsRunner),
+    Reports(junit_folder::ReportsRunner),
 }
 
 impl Collector {
@@ -155,7 +155,7 @@ impl Collector {
             collectors
                 .tests
                 .iter()
-                .map(|c| Collector::Reports(reports::ReportsRunner::new(c.clone(), base))),
+                .map(|c| Collector::Reports(junit_folder::ReportsRunner::new(c.clone(), base))),
         );
         out
     }

@@ -191,27 +191,12 @@ impl Email {
         alert: &Value,
     ) -> Result<(), SendError> {
         let doc = AlertDoc::from_value(alert).map_err(SendError::permanent)?;
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .subject(subject(event, &doc))
-            .header(ContentType::TEXT_PLAIN);
-        for m in self.to.iter() {
-            builder = builder.to(m.clone());
-        }
-        let message = builder
+        let message = self
+            .message(subject(event, &doc))
+            .header(ContentType::TEXT_PLAIN)
             .body(body(event, &doc, &ctx.options.public_url))
             .map_err(|e| SendError::permanent(format!("the e-mail could not be built: {e}")))?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let text = error_text(&e);
-                if e.is_permanent() {
-                    Err(SendError::permanent(text))
-                } else {
-                    Err(SendError::transient(text))
-                }
-            }
-        }
+        self.deliver(message).await
     }
 }
 
@@ -247,19 +232,31 @@ impl Email {
             report.file_name,
             report.url(&ctx.options.public_url)
         );
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .subject(truncate(&one_line(&format!("[MHD] {}", report.title)), 200));
-        for m in self.to.iter() {
-            builder = builder.to(m.clone());
-        }
-        let message = builder
+        let message = self
+            .message(truncate(&one_line(&format!("[MHD] {}", report.title)), 200))
             .multipart(
                 MultiPart::mixed()
                     .singlepart(SinglePart::plain(text))
                     .singlepart(attachment),
             )
             .map_err(|e| SendError::permanent(format!("the e-mail could not be built: {e}")))?;
+        self.deliver(message).await
+    }
+}
+
+impl Email {
+    /// A message from the channel's sender to its recipients under `subject`.
+    fn message(&self, subject: String) -> lettre::message::MessageBuilder {
+        let mut builder = Message::builder().from(self.from.clone()).subject(subject);
+        for m in self.to.iter() {
+            builder = builder.to(m.clone());
+        }
+        builder
+    }
+
+    /// Sends `message`: an SMTP refusal that will not change (5xx) is permanent, the rest
+    /// transient.
+    async fn deliver(&self, message: Message) -> Result<(), SendError> {
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
             Err(e) => {

@@ -687,34 +687,7 @@ impl Notifier {
         if chosen.is_empty() {
             return Ok(0);
         }
-        let json = serde_json::to_string(alert).map_err(|source| NotifyError::Encode {
-            alert_id: alert.id,
-            source,
-        })?;
-        let queued = self
-            .shared
-            .store
-            .enqueue_notification(
-                &Notification {
-                    alert_id: alert.id,
-                    event,
-                    alert: &json,
-                    channels: &chosen,
-                },
-                (self.shared.clock)(),
-            )
-            .await?;
-        for name in &queued {
-            if let Some(c) = self.shared.channels.iter().find(|c| &c.config.name == name) {
-                self.shared
-                    .pending
-                    .get_or_create(&ChannelLabels {
-                        channel: name.clone(),
-                    })
-                    .inc();
-                c.wake.notify_one();
-            }
-        }
+        let queued = self.queue(alert.id, event, alert, &chosen).await?;
         tracing::debug!(
             alert_id = alert.id,
             event = event.as_str(),
@@ -748,8 +721,22 @@ impl Notifier {
         if chosen.is_empty() {
             return Ok(Vec::new());
         }
-        let json = serde_json::to_string(report).map_err(|source| NotifyError::Encode {
-            alert_id: report.id,
+        self.queue(report.id, DeliveryEvent::Report, report, &chosen)
+            .await
+    }
+
+    /// Stores one delivery of `doc` (an alert or a report notice, numbered `id`) per channel
+    /// of `chosen`, counts each as pending and wakes its worker; the channels it was queued
+    /// for (a channel that has it already is left out).
+    async fn queue(
+        &self,
+        id: i64,
+        event: DeliveryEvent,
+        doc: &impl serde::Serialize,
+        chosen: &[&str],
+    ) -> Result<Vec<String>, NotifyError> {
+        let json = serde_json::to_string(doc).map_err(|source| NotifyError::Encode {
+            alert_id: id,
             source,
         })?;
         let queued = self
@@ -757,10 +744,10 @@ impl Notifier {
             .store
             .enqueue_notification(
                 &Notification {
-                    alert_id: report.id,
-                    event: DeliveryEvent::Report,
+                    alert_id: id,
+                    event,
                     alert: &json,
-                    channels: &chosen,
+                    channels: chosen,
                 },
                 (self.shared.clock)(),
             )

@@ -5,7 +5,7 @@
 //!
 //! Two formats from the same [`ReportData`]: HTML, self-contained (inline style and SVG, no
 //! script, nothing loaded from anywhere) and rendered by the same section views as the pages;
-//! and PDF, written by [`pdf`].
+//! and PDF ([`pdf`]), laid out on pages by [`pdf_writer`].
 //!
 //! The rules of the figures, so a reader can tell where each comes from:
 //! - the range is whole UTC days, `start` to `end` inclusive, at most [`MAX_DAYS`] days;
@@ -20,7 +20,7 @@
 //!   frequent first (at most [`TOP_ERRORS`]).
 
 pub mod brief;
-pub mod pdf;
+pub mod pdf_writer;
 
 use mhd_core::dashboard::MigrationViews;
 use mhd_core::perf::PerformanceComparison;
@@ -385,7 +385,7 @@ pub async fn generate(
     let data = gather(store, plan, range, now).await?;
     Ok(match format {
         ReportFormat::Html => html::render(&data, offset)?.into_bytes(),
-        ReportFormat::Pdf => print::render(&data, offset),
+        ReportFormat::Pdf => pdf::render(&data, offset),
     })
 }
 
@@ -396,7 +396,7 @@ pub fn render_html(data: &ReportData, offset: UtcOffset) -> Result<String, ViewE
 
 /// The report as PDF.
 pub fn render_pdf(data: &ReportData, offset: UtcOffset) -> Vec<u8> {
-    print::render(data, offset)
+    pdf::render(data, offset)
 }
 
 /// The operations per day over the range, failed ones hatched (the pages' column chart).
@@ -458,4 +458,4 @@ fn title(data: &ReportData) -> String {
 }
 
 mod html;
-mod print;
+mod pdf;

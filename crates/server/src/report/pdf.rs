@@ -1,934 +1,539 @@
-//! The report's page writer: A4 pages laid out top to bottom (headings, wrapped paragraphs,
-//! bullets, figures, tables whose header repeats on each page, and the pages' own SVG charts),
-//! written as PDF by krilla.
-//!
-//! Text is set in fonts shipped with the server (`crates/server/fonts`, see its README): DejaVu
-//! Sans for Latin, Greek and Cyrillic, Noto Sans CJK for Chinese, Japanese and Korean, Noto
-//! Emoji for emoji. Each character takes the first of those fonts that has it, so a name in any
-//! of those scripts prints as written; krilla shapes the text, embeds only the glyphs used and
-//! maps them back to Unicode, so the text can be searched and copied (`pdftotext` reads it).
-//!
-//! Charts are the SVG the pages show ([`crate::charts`]), parsed by usvg with the same fonts and
-//! drawn by krilla-svg as vector paths and text, not as images. The charts' stylesheet gives
-//! their colours as CSS variables with a fallback; the print stylesheet keeps the fallbacks.
-//!
-//! Pages are recorded as lists of drawing operations and drawn when the document is finished,
-//! so every page's footer can say "Page N of M".
+//! The report as PDF, drawn with [`super::pdf_writer`]: the same sections and figures as the HTML
+//! report, as text, tables and the pages' own SVG charts. States are told in words, so nothing
+//! depends on colour.
 
-use std::sync::{Arc, LazyLock};
+use mhd_core::components::{ComponentHealth, SystemHealth, VersionInfo};
+use mhd_core::dashboard::MigrationViews;
+use mhd_core::summary::Health;
+use mhd_core::timeline::{MilestoneStatus, PhaseStatus};
+use time::UtcOffset;
 
-use krilla::Document;
-use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
-use krilla::metadata::{DateTime, Metadata};
-use krilla::num::NormalizedF32;
-use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
-use krilla::surface::Surface;
-use krilla::text::TextDirection;
-use krilla_svg::{SurfaceExt as _, SvgSettings};
-use skrifa::MetadataProvider as _;
+use super::pdf_writer::{AMBER, Align, Column, Font, GREEN, PdfWriter, RED, TEXT_WIDTH};
+use super::{ReportData, brief, error_message, title};
+use crate::views::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clip, local_with_offset, thousands};
 
-/// The page's width in points (A4).
-pub const PAGE_WIDTH: f64 = 595.28;
-/// The page's height in points (A4).
-pub const PAGE_HEIGHT: f64 = 841.89;
-/// The margin on every side, in points.
-pub const MARGIN: f64 = 50.0;
-/// Where the footer's baseline sits, in points from the bottom.
-const FOOTER_Y: f64 = 28.0;
-/// The width text may take.
-pub const TEXT_WIDTH: f64 = PAGE_WIDTH - 2.0 * MARGIN;
+/// Shown for a figure that does not exist (the fonts have the em dash).
+const DASH: &str = "—";
+/// Failing tests listed per report.
+const MAX_FAILING: usize = 20;
 
-/// DejaVu Sans, subset (Latin, Greek, Cyrillic, punctuation, symbols).
-static REGULAR_DATA: &[u8] = include_bytes!("../../fonts/DejaVuSans-subset.ttf");
-/// DejaVu Sans Bold, the same characters.
-static BOLD_DATA: &[u8] = include_bytes!("../../fonts/DejaVuSans-Bold-subset.ttf");
-/// Noto Sans CJK SC, subset (the common Chinese, Japanese and Korean characters).
-static CJK_DATA: &[u8] = include_bytes!("../../fonts/NotoSansCJKsc-Regular-subset.otf");
-/// Noto Emoji (monochrome outlines).
-static EMOJI_DATA: &[u8] = include_bytes!("../../fonts/NotoEmoji-Regular-subset.ttf");
-
-/// The family name charts ask for first; the others are found by fallback.
-const CHART_FAMILY: &str = "DejaVu Sans";
-
-/// A shipped font: what krilla embeds and what measures and maps characters.
-struct Face {
-    font: krilla::text::Font,
-    data: &'static [u8],
-    units_per_em: f32,
+/// A finite figure told by `text`, or [`DASH`].
+fn finite(v: Option<f64>, text: impl FnOnce(f64) -> String) -> String {
+    v.filter(|v| v.is_finite()).map_or(DASH.to_owned(), text)
 }
 
-impl Face {
-    fn new(data: &'static [u8]) -> Face {
-        let font = krilla::text::Font::new(data.into(), 0).expect("a shipped font parses");
-        let units_per_em = font.units_per_em();
-        Face {
-            font,
-            data,
-            units_per_em,
-        }
-    }
-
-    fn skrifa(&self) -> skrifa::FontRef<'static> {
-        skrifa::FontRef::new(self.data).expect("a shipped font parses")
-    }
-
-    /// Whether it has a glyph for `c`.
-    fn has(&self, c: char) -> bool {
-        self.skrifa()
-            .charmap()
-            .map(c)
-            .is_some_and(|g| g.to_u32() != 0)
-    }
-
-    /// The advance of `s` at `size` points (no kerning: a little generous for wrapping).
-    fn advance(&self, s: &str, size: f64) -> f64 {
-        let f = self.skrifa();
-        let charmap = f.charmap();
-        let metrics = f.glyph_metrics(
-            skrifa::instance::Size::unscaled(),
-            skrifa::instance::LocationRef::default(),
-        );
-        let units: f32 = s
-            .chars()
-            .map(|c| {
-                charmap
-                    .map(c)
-                    .and_then(|g| metrics.advance_width(g))
-                    .unwrap_or(0.0)
-            })
-            .sum();
-        f64::from(units / self.units_per_em) * size
-    }
+/// A ratio 0–1 as a percentage, or [`DASH`].
+fn ratio(v: Option<f64>) -> String {
+    finite(v, mhd_core::format::percent)
 }
 
-/// The four shipped fonts, parsed once.
-struct Faces {
-    regular: Face,
-    bold: Face,
-    cjk: Face,
-    emoji: Face,
+/// A signed percentage, or [`DASH`].
+fn signed(v: Option<f64>) -> String {
+    finite(v, |v| format!("{v:+.1}%"))
 }
 
-static FACES: LazyLock<Faces> = LazyLock::new(|| Faces {
-    regular: Face::new(REGULAR_DATA),
-    bold: Face::new(BOLD_DATA),
-    cjk: Face::new(CJK_DATA),
-    emoji: Face::new(EMOJI_DATA),
-});
-
-/// The options usvg parses the charts with: the shipped fonts, and the charts' stylesheet
-/// with each colour variable replaced by its fallback.
-static SVG_OPTIONS: LazyLock<usvg::Options<'static>> = LazyLock::new(|| {
-    let mut db = usvg::fontdb::Database::new();
-    for data in [REGULAR_DATA, BOLD_DATA, CJK_DATA, EMOJI_DATA] {
-        db.load_font_data(data.to_vec());
-    }
-    db.set_sans_serif_family(CHART_FAMILY);
-    usvg::Options {
-        font_family: CHART_FAMILY.to_owned(),
-        fontdb: Arc::new(db),
-        style_sheet: Some(print_css(crate::charts::CSS)),
-        ..usvg::Options::default()
-    }
-});
-
-/// A stylesheet made printable: `var(--name,fallback)` becomes its fallback (black when there
-/// is none), and `@media` blocks are dropped (print has no screen width or forced colours).
-pub fn print_css(css: &str) -> String {
-    let css = resolve_vars(css);
-    let mut out = String::with_capacity(css.len());
-    let mut rest = css.as_str();
-    while let Some(at) = rest.find("@media") {
-        out.push_str(&rest[..at]);
-        // Skip to the brace that closes the block.
-        let after = &rest[at..];
-        let mut depth = 0usize;
-        let mut end = after.len();
-        for (i, c) in after.char_indices() {
-            match c {
-                '{' => depth += 1,
-                '}' => {
-                    depth = depth.saturating_sub(1);
-                    if depth == 0 {
-                        end = i + 1;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    out
+/// Milliseconds as read, or [`DASH`].
+fn ms(v: Option<f64>) -> String {
+    finite(v, |v| mhd_core::format::duration_ms(Some(v)))
 }
 
-/// Every `var(--name,fallback)` in `s` replaced by its fallback (`#000` when there is none).
-pub fn resolve_vars(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(at) = rest.find("var(") {
-        out.push_str(&rest[..at]);
-        let inner = &rest[at + 4..];
-        let Some(close) = inner.find(')') else {
-            out.push_str(&rest[at..]);
-            return out;
-        };
-        let args = &inner[..close];
-        match args.split_once(',') {
-            Some((_, fallback)) => out.push_str(fallback.trim()),
-            None => out.push_str("#000"),
-        }
-        rest = &inner[close + 1..];
-    }
-    out.push_str(rest);
-    out
+/// A section's heading.
+fn section(w: &mut PdfWriter, heading: &str) {
+    w.heading(heading, 14.0);
 }
 
-/// The weight of a text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Font {
-    /// DejaVu Sans.
-    Regular,
-    /// DejaVu Sans Bold.
-    Bold,
+/// A bold line heading part of a section.
+fn subheading(w: &mut PdfWriter, text: &str) {
+    w.paragraph(text, Font::Bold, 10.0);
 }
 
-/// Which shipped font draws a character.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Slot {
-    Regular,
-    Bold,
-    Cjk,
-    Emoji,
-}
-
-impl Slot {
-    fn face(self) -> &'static Face {
-        let f = &*FACES;
-        match self {
-            Slot::Regular => &f.regular,
-            Slot::Bold => &f.bold,
-            Slot::Cjk => &f.cjk,
-            Slot::Emoji => &f.emoji,
-        }
-    }
-}
-
-/// Whether `c` joins the character before it (combining marks, variation selectors, the
-/// zero-width joiner, skin tones), so it stays in that character's font.
-fn joins(c: char) -> bool {
-    matches!(c as u32,
-        0x0300..=0x036F | 0x200C | 0x200D | 0x20D0..=0x20FF | 0xFE00..=0xFE0F
-        | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F)
-}
-
-/// Whether `c` is an emoji best drawn by the emoji font even when the text font has it.
-fn emoji_first(c: char) -> bool {
-    matches!(c as u32, 0x1F000..=0x1FAFF)
-}
-
-/// `s` split into runs, each drawn by one font: the first of the weight's own font, the CJK
-/// font and the emoji font that has the character (the weight's font when none has it).
-fn runs(s: &str, font: Font) -> Vec<(Slot, String)> {
-    let base = match font {
-        Font::Regular => Slot::Regular,
-        Font::Bold => Slot::Bold,
-    };
-    let mut out: Vec<(Slot, String)> = Vec::new();
-    for c in s.chars() {
-        if c.is_control() {
-            continue;
-        }
-        let slot = match out.last() {
-            Some((slot, _)) if joins(c) => *slot,
-            _ => {
-                let order: [Slot; 3] = if emoji_first(c) {
-                    [Slot::Emoji, base, Slot::Cjk]
-                } else {
-                    [base, Slot::Cjk, Slot::Emoji]
-                };
-                order.into_iter().find(|s| s.face().has(c)).unwrap_or(base)
-            }
-        };
-        match out.last_mut() {
-            Some((last, text)) if *last == slot => text.push(c),
-            _ => out.push((slot, c.to_string())),
-        }
-    }
-    out
-}
-
-/// The width of `s` in `font` at `size` points.
-pub fn text_width(s: &str, font: Font, size: f64) -> f64 {
-    runs(s, font)
+/// A table of one row per item, under columns given as (header, share of the width, alignment).
+fn table<T>(
+    w: &mut PdfWriter,
+    columns: &[(&str, f64, Align)],
+    items: &[T],
+    row: impl Fn(&T) -> Vec<String>,
+) {
+    let columns: Vec<Column<'_>> = columns
         .iter()
-        .map(|(slot, t)| slot.face().advance(t, size))
-        .sum()
+        .map(|&(header, share, align)| Column {
+            header,
+            share,
+            align,
+        })
+        .collect();
+    let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+    w.table(&columns, &rows);
 }
 
-/// Where a line may break: after spaces, and between two CJK characters (which have no
-/// spaces between words).
-fn breakable_cjk(c: char) -> bool {
-    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+/// A stored name as shown.
+fn name(s: &str) -> String {
+    clip(s, MAX_NAME_CHARS)
 }
 
-/// `s` wrapped into lines no wider than `width`; a word longer than a line is cut.
-pub fn wrap(s: &str, font: Font, size: f64, width: f64) -> Vec<String> {
-    // Words: split at spaces; CJK characters are words of their own.
-    let mut words: Vec<String> = Vec::new();
-    for w in s.split_whitespace() {
-        let mut cur = String::new();
-        for c in w.chars() {
-            if breakable_cjk(c) {
-                if !cur.is_empty() {
-                    words.push(std::mem::take(&mut cur));
-                }
-                words.push(format!("\u{0}{c}"));
-            } else {
-                cur.push(c);
-            }
+/// Renders the report as PDF: page 1 in plain words (status and why, the burn-up chart,
+/// completion with its confidence, the top risks, what is needed), then the period's progress,
+/// the timeline, the components, the alerts, the tests, the performance, the resources and the
+/// top errors.
+pub(super) fn render(data: &ReportData, offset: UtcOffset) -> Vec<u8> {
+    let mut w = PdfWriter::new(&title(data), data.generated_at);
+    w.heading(&title(data), 17.0);
+    w.note(&format!(
+        "{} to {} ({} day{}, UTC days). Generated {}; the status is as of {}.",
+        data.range.start,
+        data.range.end,
+        data.range.days(),
+        if data.range.days() == 1 { "" } else { "s" },
+        local_with_offset(data.generated_at, offset),
+        local_with_offset(data.as_of, offset)
+    ));
+    first_page(&mut w, data);
+    w.new_page();
+    progress(&mut w, data);
+    if let Some(v) = &data.views {
+        if !v.timeline.is_empty() {
+            timeline(&mut w, v);
         }
-        if !cur.is_empty() {
-            words.push(cur);
-        }
-        words.push(" ".to_owned());
-    }
-    words.pop();
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    let mut pending_space = false;
-    for w in words {
-        if w == " " {
-            pending_space = true;
-            continue;
-        }
-        // A CJK character is marked by a leading NUL: it joins the line without a space.
-        let word = w.strip_prefix('\u{0}').map_or(w.clone(), str::to_owned);
-        let sep = if pending_space && !line.is_empty() {
-            " "
-        } else {
-            ""
-        };
-        pending_space = false;
-        let candidate = format!("{line}{sep}{word}");
-        if text_width(&candidate, font, size) <= width || line.is_empty() {
-            line = candidate;
-        } else {
-            lines.push(std::mem::take(&mut line));
-            line = word;
-        }
-        // A single word wider than the line is cut into pieces that fit.
-        while text_width(&line, font, size) > width && line.chars().count() > 1 {
-            let mut piece = String::new();
-            for c in line.chars() {
-                piece.push(c);
-                if text_width(&piece, font, size) > width {
-                    piece.pop();
-                    break;
-                }
-            }
-            if piece.is_empty() {
-                break;
-            }
-            let tail = line[piece.len()..].to_owned();
-            lines.push(piece);
-            line = tail;
+        if !v.components.is_empty() {
+            components(&mut w, &v.components);
         }
     }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
+    alerts(&mut w, data, offset);
+    tests(&mut w, data, offset);
+    performance(&mut w, data);
+    resources(&mut w, data);
+    errors(&mut w, data, offset);
+    w.finish()
 }
 
-/// `s` cut to fit `width`, ending in `…` when cut.
-pub fn fit(s: &str, font: Font, size: f64, width: f64) -> String {
-    if text_width(s, font, size) <= width {
-        return s.to_owned();
-    }
-    let mut out = String::new();
-    for c in s.chars() {
-        out.push(c);
-        if text_width(&format!("{out}…"), font, size) > width {
-            out.pop();
-            break;
-        }
-    }
-    format!("{}…", out.trim_end())
-}
-
-/// How a table column's text sits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Align {
-    /// Against the left edge; long text wraps.
-    Left,
-    /// Against the right edge (numbers); long text is cut.
-    Right,
-}
-
-/// One column of [`PdfWriter::table`].
-#[derive(Debug, Clone, Copy)]
-pub struct Column<'a> {
-    /// The header's text.
-    pub header: &'a str,
-    /// Its share of the text width (the shares of a table add up to 1).
-    pub share: f64,
-    /// How its cells sit.
-    pub align: Align,
-}
-
-/// An RGB colour, each part 0–255.
-type Rgb = (u8, u8, u8);
-const BLACK: Rgb = (27, 31, 36);
-/// Gridlines and table rules.
-const GREY: Rgb = (191, 196, 204);
-/// The shade of a table's header and of a call-out.
-const LIGHT: Rgb = (237, 240, 242);
-/// Notes and footers.
-const MUTED: Rgb = (80, 87, 95);
-/// The status colours of the pages.
-pub const GREEN: Rgb = (23, 103, 46);
-/// At risk.
-pub const AMBER: Rgb = (154, 103, 0);
-/// Critical.
-pub const RED: Rgb = (180, 35, 24);
-
-/// One drawing operation, in points from the page's top left corner.
-enum Op {
-    Rect {
-        x: f64,
-        y: f64,
-        w: f64,
-        h: f64,
-        colour: Rgb,
-    },
-    Line {
-        x1: f64,
-        y1: f64,
-        x2: f64,
-        y2: f64,
-        colour: Rgb,
-        width: f64,
-    },
-    /// Text with its baseline's left end at `(x, y)`.
-    Text {
-        x: f64,
-        y: f64,
-        font: Font,
-        size: f64,
-        colour: Rgb,
-        text: String,
-    },
-    /// A chart scaled to `w` × `h` with its top left corner at `(x, y)`.
-    Svg {
-        x: f64,
-        y: f64,
-        w: f64,
-        h: f64,
-        tree: Box<usvg::Tree>,
-    },
-}
-
-/// A PDF document written top to bottom; pages break by themselves.
-pub struct PdfWriter {
-    title: String,
-    created: time::OffsetDateTime,
-    pages: Vec<Vec<Op>>,
-    page: Vec<Op>,
-    /// The top of the free space on the current page, in points from the page's top.
-    y: f64,
-}
-
-impl std::fmt::Debug for PdfWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PdfWriter")
-            .field("title", &self.title)
-            .field("pages", &(self.pages.len() + 1))
-            .finish()
+/// The colour of a status.
+fn status_colour(h: Option<Health>) -> (u8, u8, u8) {
+    match h {
+        Some(Health::Healthy) => GREEN,
+        Some(Health::AtRisk) => AMBER,
+        Some(Health::Critical) => RED,
+        None => (80, 87, 95),
     }
 }
 
-impl PdfWriter {
-    /// A new document named `title` (shown by readers), created at `created`.
-    pub fn new(title: &str, created: time::OffsetDateTime) -> PdfWriter {
-        PdfWriter {
-            title: title.to_owned(),
-            created,
-            pages: Vec::new(),
-            page: Vec::new(),
-            y: MARGIN,
+fn first_page(w: &mut PdfWriter, data: &ReportData) {
+    let b = brief::brief(data);
+    let mut lines = vec![(format!("Status: {}", b.status), Font::Bold, 14.0)];
+    for r in &b.why {
+        lines.push((r.clone(), Font::Regular, 9.5));
+    }
+    lines.push((b.position.clone(), Font::Regular, 9.5));
+    w.callout(&lines, status_colour(b.health));
+    section(w, "Progress against the plan");
+    match brief::burnup(data) {
+        Some(svg) => {
+            w.svg(&svg, TEXT_WIDTH * 0.92);
+            w.note("Migrated datasets by day (solid) against the plan's line (dashed), with the forecast's range from today: P50 to P95, P85 dashed.");
         }
+        None => w.note("No burn-up chart without a plan."),
     }
-
-    /// How much room is left on the current page.
-    fn room(&self) -> f64 {
-        PAGE_HEIGHT - MARGIN - self.y
+    section(w, "When it will finish");
+    w.paragraph(&b.completion, Font::Regular, 10.0);
+    section(w, "Top risks");
+    if b.risks.is_empty() {
+        w.paragraph("No risk stands out this period.", Font::Regular, 10.0);
     }
-
-    /// Starts a new page when less than `height` points are left.
-    pub fn need(&mut self, height: f64) {
-        if self.room() < height && !self.page.is_empty() {
-            self.new_page();
-        }
+    for (i, r) in b.risks.iter().enumerate() {
+        w.item(&format!("{}.", i + 1), r, 10.0);
     }
-
-    /// Ends the current page and starts another.
-    pub fn new_page(&mut self) {
-        self.pages.push(std::mem::take(&mut self.page));
-        self.y = MARGIN;
+    section(w, "What is needed");
+    for n in &b.needs {
+        w.bullet(n, 10.0);
     }
+}
 
-    /// Leaves `height` points of space (never across a page break).
-    pub fn space(&mut self, height: f64) {
-        self.y = (self.y + height).min(PAGE_HEIGHT - MARGIN);
+fn progress(w: &mut PdfWriter, data: &ReportData) {
+    let p = &data.progress;
+    section(w, "Progress in the period");
+    w.figures(&[
+        ("Datasets migrated", format!("{:+}", p.migrated_change())),
+        ("Migrated at the end", thousands(p.migrated_after)),
+        ("Successful migrations", thousands(p.migrations)),
+        ("Failed attempts", thousands(p.failed_migrations)),
+        ("Rollbacks", thousands(p.rollbacks)),
+        ("Integrity issues", thousands(p.failed_verifications)),
+        ("Operations", thousands(p.operations)),
+        ("Failed operations", thousands(p.failed_operations)),
+    ]);
+    w.note("Datasets migrated is the change of the migrated count over the period: rollbacks count against it.");
+    subheading(w, "Operations per day");
+    if p.operations == 0 {
+        w.note("No operations in the period.");
+    } else {
+        w.svg(&super::day_chart(data), TEXT_WIDTH * 0.92);
     }
+    table(
+        w,
+        &[
+            ("Day (UTC)", 0.19, Align::Left),
+            ("Operations", 0.14, Align::Right),
+            ("Failed", 0.11, Align::Right),
+            ("Migrations", 0.14, Align::Right),
+            ("Failed attempts", 0.14, Align::Right),
+            ("Rollbacks", 0.13, Align::Right),
+            ("Integrity issues", 0.15, Align::Right),
+        ],
+        &data.days,
+        |d| {
+            vec![
+                d.date.to_string(),
+                thousands(d.operations),
+                thousands(d.failed),
+                thousands(d.activity.migrations),
+                thousands(d.activity.failed_migrations),
+                thousands(d.activity.rollbacks),
+                thousands(d.activity.failed_verifications),
+            ]
+        },
+    );
+}
 
-    fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, colour: Rgb) {
-        if w > 0.0 && h > 0.0 && w.is_finite() && h.is_finite() {
-            self.page.push(Op::Rect { x, y, w, h, colour });
-        }
+fn phase_status(s: PhaseStatus) -> &'static str {
+    match s {
+        PhaseStatus::NotStarted => "not started",
+        PhaseStatus::InProgress => "in progress",
+        PhaseStatus::Completed => "completed",
+        PhaseStatus::Blocked => "BLOCKED",
     }
+}
 
-    fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, colour: Rgb, width: f64) {
-        self.page.push(Op::Line {
-            x1,
-            y1,
-            x2,
-            y2,
-            colour,
-            width,
-        });
+fn timeline(w: &mut PdfWriter, v: &MigrationViews) {
+    let phases = &v.timeline;
+    section(w, "Timeline");
+    if let Some(t) = crate::views::TimelineSection::new(&v.summary, phases) {
+        w.svg(t.chart(), TEXT_WIDTH);
     }
-
-    fn text_at(&mut self, x: f64, y: f64, font: Font, size: f64, colour: Rgb, s: &str) {
-        if !s.trim().is_empty() {
-            self.page.push(Op::Text {
-                x,
-                y,
-                font,
-                size,
-                colour,
-                text: s.to_owned(),
-            });
-        }
-    }
-
-    /// A heading: `size` points, bold, kept on one page with room for a few lines after it.
-    pub fn heading(&mut self, s: &str, size: f64) {
-        self.need(size * 1.6 + 60.0);
-        if self.y > MARGIN {
-            self.space(size * 0.6);
-        }
-        for l in wrap(s, Font::Bold, size, TEXT_WIDTH) {
-            self.y += size * 1.2;
-            self.text_at(MARGIN, self.y, Font::Bold, size, BLACK, &l);
-        }
-        self.space(size * 0.4);
-    }
-
-    /// A paragraph wrapped to the text width.
-    pub fn paragraph(&mut self, s: &str, font: Font, size: f64) {
-        self.lines(s, font, size, MARGIN, TEXT_WIDTH, BLACK);
-        self.space(size * 0.4);
-    }
-
-    /// A paragraph in a colour (a status line).
-    pub fn coloured(&mut self, s: &str, font: Font, size: f64, colour: Rgb) {
-        self.lines(s, font, size, MARGIN, TEXT_WIDTH, colour);
-        self.space(size * 0.4);
-    }
-
-    /// A paragraph in the muted colour.
-    pub fn note(&mut self, s: &str) {
-        self.lines(s, Font::Regular, 8.5, MARGIN, TEXT_WIDTH, MUTED);
-        self.space(4.0);
-    }
-
-    /// A list item: a bullet (or `marker`), then the text wrapped beside it.
-    pub fn bullet(&mut self, s: &str, size: f64) {
-        self.item("•", s, size);
-    }
-
-    /// A list item with its own marker ("1.", "•").
-    pub fn item(&mut self, marker: &str, s: &str, size: f64) {
-        let lines = wrap(s, Font::Regular, size, TEXT_WIDTH - 14.0);
-        for (i, l) in lines.iter().enumerate() {
-            self.need(size * 1.3);
-            self.y += size * 1.3;
-            if i == 0 {
-                self.text_at(MARGIN, self.y, Font::Regular, size, BLACK, marker);
-            }
-            self.text_at(MARGIN + 14.0, self.y, Font::Regular, size, BLACK, l);
-        }
-        self.space(2.0);
-    }
-
-    fn lines(&mut self, s: &str, font: Font, size: f64, x: f64, width: f64, colour: Rgb) {
-        for l in wrap(s, font, size, width) {
-            self.need(size * 1.3);
-            self.y += size * 1.3;
-            self.text_at(x, self.y, font, size, colour, &l);
-        }
-    }
-
-    /// Figures as label / value pairs, in rows of up to four.
-    pub fn figures(&mut self, pairs: &[(&str, String)]) {
-        const PER_ROW: usize = 4;
-        let w = TEXT_WIDTH / PER_ROW as f64;
-        for row in pairs.chunks(PER_ROW) {
-            self.need(34.0);
-            let top = self.y;
-            for (i, (label, value)) in row.iter().enumerate() {
-                let x = MARGIN + i as f64 * w;
-                let label = fit(label, Font::Regular, 8.0, w - 6.0);
-                self.text_at(x, top + 9.0, Font::Regular, 8.0, MUTED, &label);
-                let value = fit(value, Font::Bold, 13.0, w - 6.0);
-                self.text_at(x, top + 24.0, Font::Bold, 13.0, BLACK, &value);
-            }
-            self.y = top + 32.0;
-        }
-        self.space(4.0);
-    }
-
-    /// A chart: the SVG `svg` scaled to the text width (or its own width in points when
-    /// narrower than `max_width`), on a new page when it does not fit. An SVG that does not
-    /// parse is replaced by a note saying so.
-    pub fn svg(&mut self, svg: &str, max_width: f64) {
-        // A chart comes with what the page shows beside it (its table for screen readers):
-        // only the `<svg>` element is drawn.
-        let svg = match (svg.find("<svg"), svg.find("</svg>")) {
-            (Some(start), Some(end)) if start < end => &svg[start..end + "</svg>".len()],
-            _ => svg,
-        };
-        let tree = match usvg::Tree::from_str(&resolve_vars(svg), &SVG_OPTIONS) {
-            Ok(t) => t,
-            Err(e) => {
-                self.note(&format!("(This chart could not be drawn: {e}.)"));
-                return;
-            }
-        };
-        let size = tree.size();
-        let (sw, sh) = (f64::from(size.width()), f64::from(size.height()));
-        if sw <= 0.0 || sh <= 0.0 {
-            return;
-        }
-        let w = max_width.min(TEXT_WIDTH);
-        let h = w * sh / sw;
-        self.need(h + 4.0);
-        let y = self.y + 2.0;
-        self.page.push(Op::Svg {
-            x: MARGIN,
-            y,
-            w,
-            h,
-            tree: Box::new(tree),
-        });
-        self.y = y + h;
-        self.space(8.0);
-    }
-
-    /// A box shaded light with a coloured bar at its left, holding `lines` of text.
-    pub fn callout(&mut self, lines: &[(String, Font, f64)], colour: Rgb) {
-        let wrapped: Vec<(Vec<String>, Font, f64)> = lines
-            .iter()
-            .map(|(s, f, size)| (wrap(s, *f, *size, TEXT_WIDTH - 24.0), *f, *size))
-            .collect();
-        let height: f64 = wrapped
-            .iter()
-            .map(|(l, _, size)| l.len() as f64 * size * 1.3)
-            .sum::<f64>()
-            + 14.0;
-        self.need(height.min(PAGE_HEIGHT - 2.0 * MARGIN));
-        let top = self.y;
-        self.rect(MARGIN, top, TEXT_WIDTH, height, LIGHT);
-        self.rect(MARGIN, top, 4.0, height, colour);
-        let mut y = top + 6.0;
-        for (ls, font, size) in wrapped {
-            for l in ls {
-                y += size * 1.3;
-                self.text_at(MARGIN + 14.0, y - size * 0.25, font, size, BLACK, &l);
-            }
-        }
-        self.y = top + height;
-        self.space(8.0);
-    }
-
-    /// A table: a shaded header row repeated on each page, then the rows; a left-aligned cell
-    /// wraps, a right-aligned one is cut to its column.
-    pub fn table(&mut self, columns: &[Column<'_>], rows: &[Vec<String>]) {
-        const SIZE: f64 = 8.5;
-        const LINE: f64 = 11.0;
-        const PAD: f64 = 3.0;
-        let widths: Vec<f64> = columns.iter().map(|c| c.share * TEXT_WIDTH).collect();
-        let header = |w: &mut PdfWriter| {
-            let lines: Vec<Vec<String>> = columns
+    table(
+        w,
+        &[
+            ("Phase", 0.14, Align::Left),
+            ("Status", 0.11, Align::Left),
+            ("Progress", 0.09, Align::Right),
+            ("Start", 0.11, Align::Left),
+            ("End", 0.11, Align::Left),
+            ("Risk", 0.08, Align::Left),
+            ("Slip", 0.06, Align::Right),
+            ("Blocked by", 0.10, Align::Left),
+            ("Milestones", 0.20, Align::Left),
+        ],
+        phases,
+        |p| {
+            let milestones: Vec<String> = p
+                .milestones
                 .iter()
-                .zip(&widths)
-                .map(|(c, width)| wrap(c.header, Font::Bold, SIZE, width - 2.0 * PAD))
-                .collect();
-            let height = lines.iter().map(Vec::len).max().unwrap_or(1) as f64 * LINE + 2.0 * PAD;
-            w.rect(MARGIN, w.y, TEXT_WIDTH, height, LIGHT);
-            w.cells(columns, &widths, &lines, Font::Bold);
-            w.y += height;
-        };
-        self.need(60.0);
-        header(self);
-        for row in rows {
-            let lines: Vec<Vec<String>> = columns
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, width))| {
-                    let text = row.get(i).map_or("", String::as_str);
-                    match c.align {
-                        Align::Left => wrap(text, Font::Regular, SIZE, width - 2.0 * PAD),
-                        Align::Right => vec![fit(text, Font::Regular, SIZE, width - 2.0 * PAD)],
-                    }
+                .map(|m| {
+                    let status = match m.status {
+                        MilestoneStatus::Pending => "pending",
+                        MilestoneStatus::Completed => "done",
+                        MilestoneStatus::Missed => "MISSED",
+                    };
+                    format!("{} ({}, {status})", name(&m.name), m.date)
                 })
                 .collect();
-            let height = lines.iter().map(Vec::len).max().unwrap_or(1) as f64 * LINE + 2.0 * PAD;
-            if self.room() < height {
-                self.new_page();
-                header(self);
-            }
-            self.cells(columns, &widths, &lines, Font::Regular);
-            self.y += height;
-            self.line(MARGIN, self.y, MARGIN + TEXT_WIDTH, self.y, GREY, 0.5);
-        }
-        self.space(8.0);
-    }
+            vec![
+                name(&p.name),
+                phase_status(p.status).to_owned(),
+                format!("{:.0}%", p.progress),
+                p.start_date.to_string(),
+                p.end_date.to_string(),
+                p.risk_level.as_str().to_owned(),
+                p.slip_days.map_or(DASH.to_owned(), |d| format!("{d:+} d")),
+                if p.blocked_by.is_empty() {
+                    DASH.to_owned()
+                } else {
+                    p.blocked_by
+                        .iter()
+                        .map(|b| name(b))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                if milestones.is_empty() {
+                    DASH.to_owned()
+                } else {
+                    milestones.join("; ")
+                },
+            ]
+        },
+    );
+}
 
-    /// One row's cells, from the current `y` down.
-    fn cells(&mut self, columns: &[Column<'_>], widths: &[f64], lines: &[Vec<String>], font: Font) {
-        const SIZE: f64 = 8.5;
-        const LINE: f64 = 11.0;
-        const PAD: f64 = 3.0;
-        let mut x = MARGIN;
-        let top = self.y;
-        for ((c, width), cell) in columns.iter().zip(widths).zip(lines) {
-            for (i, l) in cell.iter().enumerate() {
-                let y = top + PAD + (i as f64 + 1.0) * LINE - 2.5;
-                let tx = match c.align {
-                    Align::Left => x + PAD,
-                    Align::Right => x + width - PAD - text_width(l, font, SIZE),
-                };
-                self.text_at(tx, y, font, SIZE, BLACK, l);
-            }
-            x += width;
-        }
+fn health_word(h: SystemHealth) -> &'static str {
+    match h {
+        SystemHealth::Healthy => "healthy",
+        SystemHealth::Degraded => "DEGRADED",
+        SystemHealth::Failing => "FAILING",
+        SystemHealth::NoData => "no data",
     }
+}
 
-    /// The whole document: every page with its footer (the title and "Page N of M") and the
-    /// document's information (title, creation date).
-    pub fn finish(mut self) -> Vec<u8> {
-        if !self.page.is_empty() || self.pages.is_empty() {
-            self.pages.push(std::mem::take(&mut self.page));
-        }
-        let count = self.pages.len();
-        let footer_title = fit(&self.title, Font::Regular, 7.5, TEXT_WIDTH - 80.0);
-        let mut doc = Document::new();
-        let c = self.created.to_offset(time::UtcOffset::UTC);
-        doc.set_metadata(
-            Metadata::new()
-                .title(self.title.clone())
-                .creator("mhd".to_owned())
-                .creation_date(
-                    DateTime::new(u16::try_from(c.year().clamp(0, 9999)).unwrap_or(0))
-                        .month(u8::from(c.month()))
-                        .day(c.day())
-                        .hour(c.hour())
-                        .minute(c.minute())
-                        .second(c.second())
-                        .utc_offset_hour(0)
-                        .utc_offset_minute(0),
+fn side(v: &VersionInfo) -> String {
+    match v.success_rate {
+        Some(r) => format!("{} {}", health_word(v.health), ratio(Some(r))),
+        None => health_word(v.health).to_owned(),
+    }
+}
+
+fn components(w: &mut PdfWriter, rows: &[ComponentHealth]) {
+    section(w, "Component health matrix");
+    table(
+        w,
+        &[
+            ("Component", 0.2, Align::Left),
+            ("Old system", 0.18, Align::Left),
+            ("New system", 0.18, Align::Left),
+            ("Migration", 0.18, Align::Left),
+            ("Tests", 0.13, Align::Right),
+            ("Perf delta", 0.13, Align::Right),
+        ],
+        rows,
+        |c| {
+            vec![
+                name(&c.name),
+                side(&c.old_version),
+                side(&c.new_version),
+                match (c.migration_status.percent, c.migration_status.total) {
+                    (Some(p), Some(t)) => format!(
+                        "{p:.0}% ({} / {})",
+                        thousands(c.migration_status.migrated),
+                        thousands(t)
+                    ),
+                    (_, None) => format!("{} / ?", thousands(c.migration_status.migrated)),
+                    _ => DASH.to_owned(),
+                },
+                match (c.tests_passed, c.tests_total) {
+                    (Some(p), Some(t)) => format!("{} / {}", thousands(p), thousands(t)),
+                    _ => DASH.to_owned(),
+                },
+                signed(c.performance_metrics.delta_percent),
+            ]
+        },
+    );
+    w.note("Health is the success rate of that system's operations over the 7 days before the report's moment; perf delta is the new system's change of p50 (negative is faster).");
+}
+
+fn tests(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
+    section(w, "Test results");
+    let Some(view) = data.tests.as_ref().filter(|t| !t.suites.is_empty()) else {
+        w.note("No test run up to the end of the range.");
+        return;
+    };
+    table(
+        w,
+        &[
+            ("Suite", 0.18, Align::Left),
+            ("Pass %", 0.09, Align::Right),
+            ("Passed", 0.11, Align::Right),
+            ("Failed", 0.08, Align::Right),
+            ("Skipped", 0.09, Align::Right),
+            ("Time", 0.1, Align::Right),
+            ("Status", 0.1, Align::Left),
+            ("Last run", 0.25, Align::Left),
+        ],
+        &view.suites,
+        |s| {
+            vec![
+                name(&s.name),
+                finite(s.pass_rate, |p| format!("{p:.1}%")),
+                format!(
+                    "{} / {}",
+                    thousands(s.results.passed),
+                    thousands(s.results.total - s.results.skipped.min(s.results.total))
                 ),
-        );
-        for (i, mut ops) in self.pages.into_iter().enumerate() {
-            let label = format!("Page {} of {count}", i + 1);
-            let y = PAGE_HEIGHT - FOOTER_Y;
-            ops.push(Op::Text {
-                x: MARGIN,
-                y,
-                font: Font::Regular,
-                size: 7.5,
-                colour: MUTED,
-                text: footer_title.clone(),
-            });
-            ops.push(Op::Text {
-                x: PAGE_WIDTH - MARGIN - text_width(&label, Font::Regular, 7.5),
-                y,
-                font: Font::Regular,
-                size: 7.5,
-                colour: MUTED,
-                text: label,
-            });
-            let settings = PageSettings::from_wh(PAGE_WIDTH as f32, PAGE_HEIGHT as f32)
-                .expect("A4 is a valid page size");
-            let mut page = doc.start_page_with(settings);
-            let mut surface = page.surface();
-            for op in &ops {
-                draw(&mut surface, op);
-            }
-            surface.finish();
-            page.finish();
-        }
-        doc.finish().unwrap_or_else(|e| {
-            // Every input is made safe above; a failure here is a bug, told in a minimal PDF
-            // rather than a panic of the server.
-            tracing::error!(error = ?e, "the PDF report could not be written");
-            Vec::new()
+                thousands(s.results.failed),
+                thousands(s.results.skipped),
+                crate::views::seconds_text(s.results.duration),
+                s.status.as_str().replace('_', " "),
+                local_with_offset(s.last_run, offset),
+            ]
+        },
+    );
+    w.note(&format!(
+        "Pass % is passed / (total - skipped) of each suite's latest run up to {}.",
+        local_with_offset(data.as_of, offset)
+    ));
+    let failing: Vec<String> = view
+        .suites
+        .iter()
+        .flat_map(|s| {
+            s.failing_tests.iter().map(move |f| {
+                format!(
+                    "{} · {} · {} since {} ({} runs): {}",
+                    name(&f.name),
+                    name(&s.name),
+                    f.status,
+                    local_with_offset(f.first_failed, offset),
+                    f.attempts,
+                    clip(&f.error, MAX_MESSAGE_CHARS)
+                )
+            })
         })
-    }
-}
-
-fn colour(c: Rgb) -> rgb::Color {
-    rgb::Color::new(c.0, c.1, c.2)
-}
-
-fn fill(c: Rgb) -> Fill {
-    Fill {
-        paint: colour(c).into(),
-        opacity: NormalizedF32::ONE,
-        rule: Default::default(),
-    }
-}
-
-fn draw(surface: &mut Surface<'_>, op: &Op) {
-    match op {
-        Op::Rect { x, y, w, h, colour } => {
-            let Some(r) = Rect::from_xywh(*x as f32, *y as f32, *w as f32, *h as f32) else {
-                return;
-            };
-            let mut pb = PathBuilder::new();
-            pb.push_rect(r);
-            if let Some(path) = pb.finish() {
-                surface.set_stroke(None);
-                surface.set_fill(Some(fill(*colour)));
-                surface.draw_path(&path);
-            }
+        .collect();
+    if !failing.is_empty() {
+        subheading(
+            w,
+            &format!("Failing tests ({})", thousands(view.failing_total)),
+        );
+        for f in failing.iter().take(MAX_FAILING) {
+            w.bullet(f, 9.0);
         }
-        Op::Line {
-            x1,
-            y1,
-            x2,
-            y2,
-            colour: c,
-            width,
-        } => {
-            let mut pb = PathBuilder::new();
-            pb.move_to(*x1 as f32, *y1 as f32);
-            pb.line_to(*x2 as f32, *y2 as f32);
-            if let Some(path) = pb.finish() {
-                surface.set_fill(None);
-                surface.set_stroke(Some(Stroke {
-                    paint: colour(*c).into(),
-                    width: *width as f32,
-                    ..Default::default()
-                }));
-                surface.draw_path(&path);
-            }
-        }
-        Op::Text {
-            x,
-            y,
-            font,
-            size,
-            colour: c,
-            text,
-        } => {
-            surface.set_stroke(None);
-            surface.set_fill(Some(fill(*c)));
-            let mut at = *x;
-            for (slot, run) in runs(text, *font) {
-                let face = slot.face();
-                surface.draw_text(
-                    Point::from_xy(at as f32, *y as f32),
-                    face.font.clone(),
-                    *size as f32,
-                    &run,
-                    false,
-                    TextDirection::Auto,
-                );
-                at += face.advance(&run, *size);
-            }
-        }
-        Op::Svg { x, y, w, h, tree } => {
-            let Some(size) = Size::from_wh(*w as f32, *h as f32) else {
-                return;
-            };
-            surface.push_transform(&Transform::from_translate(*x as f32, *y as f32));
-            surface.draw_svg(tree, size, SvgSettings::default());
-            surface.pop();
+        if failing.len() > MAX_FAILING {
+            w.note(&format!(
+                "{} more not listed here: mhd tests shows them all.",
+                failing.len() - MAX_FAILING
+            ));
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn performance(w: &mut PdfWriter, data: &ReportData) {
+    section(w, "Performance comparison: old vs new system");
+    if data.performance.is_empty() {
+        w.note("No benchmarks recorded.");
+        return;
+    }
+    let regressions = data.performance.iter().filter(|c| c.regression).count();
+    if regressions > 0 {
+        subheading(
+            w,
+            &format!(
+                "{regressions} operation{} slower than the old system beyond the threshold (regression).",
+                if regressions == 1 { " is" } else { "s are" }
+            ),
+        );
+    }
+    table(
+        w,
+        &[
+            ("Operation", 0.22, Align::Left),
+            ("Old p50", 0.1, Align::Right),
+            ("New p50", 0.1, Align::Right),
+            ("Old p95", 0.1, Align::Right),
+            ("New p95", 0.1, Align::Right),
+            ("Delta p50", 0.1, Align::Right),
+            ("Verdict", 0.16, Align::Left),
+            ("Samples", 0.12, Align::Right),
+        ],
+        &data.performance,
+        |c| {
+            let (o, n) = (c.old_system.as_ref(), c.new_system.as_ref());
+            vec![
+                name(&c.operation),
+                ms(o.map(|m| m.p50)),
+                ms(n.map(|m| m.p50)),
+                ms(o.map(|m| m.p95)),
+                ms(n.map(|m| m.p95)),
+                signed(c.delta_percent),
+                crate::views::verdict_badge(c).word.to_owned(),
+                thousands(c.sample_size as u64),
+            ]
+        },
+    );
+    if let Some(d) = data.performance_delta.filter(|d| d.is_finite()) {
+        w.note(&format!(
+            "Median change of p50 across operations: {d:+.1}% (negative: the new system is faster)."
+        ));
+    }
+}
 
-    #[test]
-    fn every_script_finds_a_font() {
-        let r = runs("Σταθμός Москва 東京 서울 🚀 ok", Font::Regular);
-        let slots: Vec<Slot> = r.iter().map(|(s, _)| *s).collect();
-        assert!(slots.contains(&Slot::Regular));
-        assert!(slots.contains(&Slot::Cjk));
-        assert!(slots.contains(&Slot::Emoji));
-        for c in "Σταθμός Москва 東京 서울 🚀"
-            .chars()
-            .filter(|c| !c.is_whitespace())
-        {
-            assert!(
-                [Slot::Regular, Slot::Cjk, Slot::Emoji]
-                    .iter()
-                    .any(|s| s.face().has(c)),
-                "no font has {c:?}"
-            );
+fn errors(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
+    section(w, "Top errors of the period");
+    if data.errors.is_empty() {
+        w.note("No failed operations in the period.");
+        return;
+    }
+    for e in &data.errors {
+        let mut head = format!(
+            "{} × {} · {} dataset{}",
+            thousands(e.count),
+            name(&e.metric_type),
+            thousands(e.datasets),
+            if e.datasets == 1 { "" } else { "s" }
+        );
+        if let Some(d) = &e.example_dataset {
+            head.push_str(&format!(" (such as {})", name(d)));
         }
+        head.push_str(&format!(
+            " · first {}, last {}",
+            local_with_offset(e.first, offset),
+            local_with_offset(e.last, offset)
+        ));
+        w.need(40.0);
+        w.paragraph(&head, Font::Bold, 9.5);
+        w.paragraph(&error_message(e), Font::Regular, 8.5);
     }
+}
 
-    #[test]
-    fn wrapping_keeps_words_and_breaks_cjk() {
-        let lines = wrap("one two three four five six", Font::Regular, 10.0, 60.0);
-        assert!(lines.len() > 1);
-        assert!(
-            lines
-                .iter()
-                .all(|l| text_width(l, Font::Regular, 10.0) <= 60.0)
-        );
-        assert_eq!(lines.join(" "), "one two three four five six");
-        let cjk = wrap(
-            "数据迁移数据迁移数据迁移数据迁移",
-            Font::Regular,
-            10.0,
-            50.0,
-        );
-        assert!(cjk.len() > 1, "{cjk:?}");
-        assert_eq!(cjk.concat(), "数据迁移数据迁移数据迁移数据迁移");
-        let long = wrap(&"x".repeat(200), Font::Regular, 10.0, 50.0);
-        assert!(long.len() > 1);
-        assert!(
-            long.iter()
-                .all(|l| text_width(l, Font::Regular, 10.0) <= 50.0)
-        );
+fn alerts(w: &mut PdfWriter, data: &ReportData, offset: UtcOffset) {
+    section(w, "Alerts of the period");
+    if data.alerts.is_empty() {
+        w.note("No alert was open in the period.");
+        return;
     }
+    table(
+        w,
+        &[
+            ("Alert", 0.24, Align::Left),
+            ("Severity", 0.1, Align::Left),
+            ("Component", 0.13, Align::Left),
+            ("Fired", 0.16, Align::Left),
+            ("To acknowledge", 0.22, Align::Left),
+            ("To resolve", 0.15, Align::Left),
+        ],
+        &data.alerts,
+        |a| {
+            let fired = a.fired_at.unwrap_or(a.started_at);
+            vec![
+                name(&a.title),
+                a.severity.as_str().to_owned(),
+                a.component.as_deref().map_or(DASH.to_owned(), name),
+                local_with_offset(fired, offset),
+                a.acknowledged
+                    .as_ref()
+                    .and_then(|k| {
+                        brief::span_words(fired, k.at).map(|t| format!("{t} by {}", name(&k.by)))
+                    })
+                    .unwrap_or_else(|| "not acknowledged".to_owned()),
+                a.resolved_at
+                    .and_then(|r| brief::span_words(fired, r))
+                    .unwrap_or_else(|| "still open".to_owned()),
+            ]
+        },
+    );
+    w.note("Times count from when the alert fired (or started, for one that never fired).");
+}
 
-    #[test]
-    fn css_variables_become_their_fallbacks() {
-        assert_eq!(
-            print_css("a{fill:var(--bar,#1d5fd1)}@media print{b{c:d}}e{stroke:var(--x)}"),
-            "a{fill:#1d5fd1}e{stroke:#000}"
-        );
+fn resources(w: &mut PdfWriter, data: &ReportData) {
+    section(w, "Resources");
+    if data.resources.is_empty() {
+        w.note("No resource samples in the period (mhd collect, or samples pushed to the API).");
+        return;
     }
-
-    #[test]
-    fn fit_cuts_with_an_ellipsis() {
-        let s = fit("a rather long name of a dataset", Font::Regular, 10.0, 60.0);
-        assert!(s.ends_with('…'));
-        assert!(text_width(&s, Font::Regular, 10.0) <= 60.0);
-        assert_eq!(fit("short", Font::Regular, 10.0, 60.0), "short");
-    }
+    let num = |v: f64| finite(Some(v), crate::charts::num);
+    table(
+        w,
+        &[
+            ("Metric", 0.3, Align::Left),
+            ("Component", 0.18, Align::Left),
+            ("Min", 0.13, Align::Right),
+            ("Mean", 0.13, Align::Right),
+            ("P95", 0.13, Align::Right),
+            ("Max", 0.13, Align::Right),
+        ],
+        &data.resources,
+        |r| {
+            vec![
+                name(&r.metric),
+                r.component.as_deref().map_or(DASH.to_owned(), name),
+                num(r.min),
+                num(r.mean),
+                r.p95.map_or(DASH.to_owned(), num),
+                num(r.max),
+            ]
+        },
+    );
 }
