@@ -25,6 +25,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
+mod common;
+
 // ---------------------------------------------------------------------------------------------
 // An HTTP receiver that records requests and answers from a script.
 
@@ -124,7 +126,7 @@ impl Receiver {
             let state = shared.clone();
             async move { answer(state, request).await }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = common::listener().await;
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -318,26 +320,24 @@ impl Running {
     }
 }
 
-async fn open_store(dir: &tempfile::TempDir) -> Database {
-    Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap()
-}
-
 async fn run_with(
     store: Database,
     plan: Plan,
     options: NotifierOptions,
 ) -> Result<Running, String> {
-    let state = AppState::new(store, Some(plan), time::UtcOffset::UTC);
+    let state = common::live_state(store, Some(plan));
     let tasks = notify::start_with(&state, options).await?;
     Ok(Running { state, tasks })
 }
 
 async fn run(dir: &tempfile::TempDir, channels: Vec<Channel>) -> Running {
-    run_with(open_store(dir).await, plan(channels, None), fast())
-        .await
-        .expect("the notifier starts")
+    run_with(
+        common::store_in(dir.path()).await,
+        plan(channels, None),
+        fast(),
+    )
+    .await
+    .expect("the notifier starts")
 }
 
 fn alert(id: i64, severity: Severity, component: Option<&str>) -> Alert {
@@ -819,10 +819,7 @@ async fn a_receiver_that_never_answers_fails_after_every_attempt_with_its_error_
     let dir = tempfile::tempdir().unwrap();
     let rx = Receiver::start(vec![], Reply::status(200).delay(Duration::from_secs(30))).await;
     // A port nobody listens on: connections are refused.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let closed = format!("127.0.0.1:{}", common::free_port());
     let run = run(
         &dir,
         vec![
@@ -901,7 +898,7 @@ async fn a_pending_delivery_survives_a_restart_and_is_delivered_once() {
         ..fast()
     };
     let first = run_with(
-        open_store(&dir).await,
+        common::store_in(dir.path()).await,
         plan(vec![webhook("ops", rx.url("/hook"))], None),
         options.clone(),
     )
@@ -918,7 +915,7 @@ async fn a_pending_delivery_survives_a_restart_and_is_delivered_once() {
 
     rx.set_otherwise(Reply::status(200));
     let second = run_with(
-        open_store(&dir).await,
+        common::store_in(dir.path()).await,
         plan(vec![webhook("ops", rx.url("/hook"))], None),
         options,
     )
@@ -1138,10 +1135,9 @@ async fn an_unreadable_secret_stops_the_start_naming_the_channel_and_the_file() 
             routing_key: Secret::File(missing.display().to_string()),
         },
     );
-    let state = AppState::new(
-        open_store(&dir).await,
+    let state = common::live_state(
+        common::store_in(dir.path()).await,
         Some(plan(vec![ch], None)),
-        time::UtcOffset::UTC,
     );
     let e = notify::start_with(&state, fast()).await.unwrap_err();
     assert_eq!(
@@ -1164,10 +1160,9 @@ async fn an_unreadable_secret_stops_the_start_naming_the_channel_and_the_file() 
             to: vec!["ops@example.org".into()],
         },
     );
-    let state = AppState::new(
-        open_store(&dir).await,
+    let state = common::live_state(
+        common::store_in(dir.path()).await,
         Some(plan(vec![ch], None)),
-        time::UtcOffset::UTC,
     );
     let e = notify::start_with(&state, fast()).await.unwrap_err();
     assert!(
@@ -1205,7 +1200,7 @@ impl Drop for SmtpReceiver {
 
 impl SmtpReceiver {
     async fn start(tls: Option<Arc<rustls::ServerConfig>>) -> SmtpReceiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = common::listener().await;
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
         let shared = mails.clone();
@@ -1384,7 +1379,7 @@ async fn email_goes_over_starttls_with_authentication() {
         ..fast()
     };
     let run = run_with(
-        open_store(&dir).await,
+        common::store_in(dir.path()).await,
         plan(
             vec![email(
                 format!("localhost:{}", smtp.port),
@@ -1538,9 +1533,13 @@ fn form(text: &str) -> String {
 async fn the_chat_command_answers_status_and_alerts_to_signed_requests_only() {
     let dir = tempfile::tempdir().unwrap();
     let secret = secret_file(&dir, "signing", SIGNING_SECRET);
-    let run = run_with(open_store(&dir).await, plan(vec![], Some(secret)), fast())
-        .await
-        .unwrap();
+    let run = run_with(
+        common::store_in(dir.path()).await,
+        plan(vec![], Some(secret)),
+        fast(),
+    )
+    .await
+    .unwrap();
     let mut firing = alert(31, Severity::Critical, Some("storage"));
     firing.title = "Rows <lost> & found".into();
     run.state
@@ -1682,7 +1681,7 @@ async fn a_scheduled_report_is_mailed_attached_and_linked_to_slack_and_webhooks(
         last_days: 7,
         channels: vec!["mail".into(), "hook".into(), "team-slack".into()],
     }];
-    let run = run_with(open_store(&dir).await, p, fast())
+    let run = run_with(common::store_in(dir.path()).await, p, fast())
         .await
         .expect("the notifier starts");
     let made = mhd_server::scheduled::run_due(&run.state)
