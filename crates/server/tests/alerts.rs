@@ -249,7 +249,7 @@ async fn failing_operations_fire_an_alert_that_is_acknowledged_silenced_and_reso
     );
 
     // A server started again on the same store takes the alerts back: nothing fires twice.
-    let again = AppState::with_clock(
+    let again = common::state_at(
         s.state.store.clone(),
         s.state.plan().map(|p| (*p).clone()),
         now,
@@ -480,11 +480,8 @@ async fn failing_operations_fire_an_alert_that_is_acknowledged_silenced_and_reso
 
 #[tokio::test]
 async fn without_a_plan_there_is_nothing_to_evaluate_and_the_lists_are_empty() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 2)
-        .await
-        .expect("store opens");
-    let state = AppState::with_clock(store, None, now);
+    let (_dir, store) = common::store().await;
+    let state = common::state_at(store, None, now);
     assert!(matches!(
         evaluate_once(&state).await,
         Err(mhd_server::alerting::AlertingError::NoPlan)

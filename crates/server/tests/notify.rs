@@ -23,9 +23,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::task::JoinHandle;
-use tower::ServiceExt;
 
 mod common;
+use common::http;
 
 // ---------------------------------------------------------------------------------------------
 // An HTTP receiver that records requests and answers from a script.
@@ -287,20 +287,9 @@ impl Running {
 
     /// `GET /api/v1/notifications` (with a query string), as text and JSON.
     async fn deliveries(&self, query: &str) -> (String, Value) {
-        let response = self
-            .router()
-            .oneshot(
-                Request::get(format!("/api/v1/notifications{query}"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
-            .await
-            .unwrap();
-        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let answer = http::get(&self.router(), &format!("/api/v1/notifications{query}")).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let text = answer.text();
         let json = serde_json::from_str(&text).unwrap();
         (text, json)
     }
@@ -660,15 +649,11 @@ async fn jira_makes_one_issue_per_alert_automatically_or_on_the_button() {
         let router = run.router();
         let uri = format!("/api/v1/alerts/{id}/jira");
         async move {
-            let response = router
-                .oneshot(Request::post(uri).body(Body::empty()).unwrap())
-                .await
-                .unwrap();
-            let status = response.status();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-                .await
-                .unwrap();
-            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+            let answer = http::call(&router, Request::post(uri).body(Body::empty()).unwrap()).await;
+            (
+                answer.status,
+                serde_json::from_slice::<Value>(&answer.body).unwrap(),
+            )
         }
     };
     // The critical alert has its issue: the button is refused and names it.
@@ -704,12 +689,8 @@ async fn jira_makes_one_issue_per_alert_automatically_or_on_the_button() {
     let page = |request: Request<Body>| {
         let router = run.router();
         async move {
-            let response = router.oneshot(request).await.unwrap();
-            let status = response.status();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-                .await
-                .unwrap();
-            (status, String::from_utf8(bytes.to_vec()).unwrap())
+            let answer = http::call(&router, request).await;
+            (answer.status, answer.text())
         }
     };
     let (status, html) = page(Request::get("/alerts").body(Body::empty()).unwrap()).await;
@@ -764,20 +745,15 @@ async fn the_jira_button_says_when_jira_refuses() {
         .save_transitions(&[fired(a)], OffsetDateTime::now_utc())
         .await
         .unwrap();
-    let response = run
-        .router()
-        .oneshot(
-            Request::post("/api/v1/alerts/8/jira")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    let answer = http::call(
+        &run.router(),
+        Request::post("/api/v1/alerts/8/jira")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
+    let body: Value = serde_json::from_slice(&answer.body).unwrap();
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
         message.starts_with("Jira did not create the issue: HTTP 400 Bad Request: "),
@@ -1511,16 +1487,8 @@ async fn chat(
     if let Some(s) = signature {
         request = request.header("x-slack-signature", s);
     }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    let answer = http::call(router, request.body(Body::from(body.to_owned())).unwrap()).await;
+    (answer.status, serde_json::from_slice(&answer.body).unwrap())
 }
 
 fn form(text: &str) -> String {
@@ -1618,16 +1586,8 @@ async fn the_deliveries_list_refuses_bad_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let run = run(&dir, vec![]).await;
     for query in ["?limit=0", "?state=lost", "?alert_id=x", "?colour=red"] {
-        let response = run
-            .router()
-            .oneshot(
-                Request::get(format!("/api/v1/notifications{query}"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let answer = http::get(&run.router(), &format!("/api/v1/notifications{query}")).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
     }
     run.stop();
 }
@@ -1728,36 +1688,17 @@ async fn a_scheduled_report_is_mailed_attached_and_linked_to_slack_and_webhooks(
     );
 
     // The link downloads the same bytes as the attachment.
-    let response = run
-        .router()
-        .oneshot(
-            Request::get(format!("/api/v1/reports/{id}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-type"], "application/pdf");
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
-        .await
-        .unwrap();
-    assert_eq!(
-        bytes.to_vec(),
-        attached,
-        "the link and the attachment agree"
-    );
+    let answer = http::get(&run.router(), &format!("/api/v1/reports/{id}")).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers["content-type"], "application/pdf");
+    assert_eq!(answer.body, attached, "the link and the attachment agree");
     // An unknown or bad id.
     for (path, status) in [
         (format!("/api/v1/reports/{}", id + 1), StatusCode::NOT_FOUND),
         ("/api/v1/reports/abc".to_owned(), StatusCode::BAD_REQUEST),
     ] {
-        let response = run
-            .router()
-            .oneshot(Request::get(&path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(response.status(), status, "{path}");
+        let answer = http::get(&run.router(), &path).await;
+        assert_eq!(answer.status, status, "{path}");
     }
     let deliveries = run.settled().await;
     assert_eq!(
