@@ -21,20 +21,17 @@
 //! and exits.
 
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
-use fantoccini::{Client, ClientBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
 use mhd_core::sample::Sample;
 use mhd_core::{NewOperation, System};
 use mhd_server::AppState;
 use mhd_server::demo::{COMPONENTS, Rng, seed_history};
 use mhd_store::{Database, Store};
-use serde_json::{Value, json};
+use mhd_testkit::fantoccini::Client;
+use mhd_testkit::{Browsers, Cdp, Children, Session};
+use serde_json::json;
 use time::{OffsetDateTime, UtcOffset};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -45,7 +42,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 fn main() {
-    let Some((chromium, chromedriver)) = find_browsers() else {
+    let Some(browsers) = Browsers::find() else {
         println!(
             "pageload: chromium and chromedriver not found (Debian: apt-get install -y chromium chromium-driver); nothing measured"
         );
@@ -84,21 +81,11 @@ fn main() {
         .build()
         .expect("the browser driver's runtime");
     let mut children = Children::default();
-    let port = free_port();
-    children.spawn(
-        Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
     let profile = tempfile::tempdir().expect("a browser profile folder");
     client_rt.block_on(async {
-        let client = connect(port, &chromium, profile.path()).await;
-        client
-            .set_window_size(1280, 900)
-            .await
-            .expect("set the window size");
+        let client = Session::default()
+            .open(&browsers, &mut children, profile.path())
+            .await;
         // Every load fetches everything, as on a first visit: nothing from the browser's cache,
         // and past the pages' service worker (whose own fetch would hide the compressed sizes
         // from the page's timings).
@@ -336,119 +323,4 @@ fn traffic(rng: &mut Rng, at: OffsetDateTime) -> NewOperation {
         o.error_message = Some("connection reset by peer".to_owned());
     }
     o
-}
-
-/// Chromium and chromedriver in /usr/bin or on PATH.
-fn find_browsers() -> Option<(PathBuf, PathBuf)> {
-    let find = |names: &[&str]| -> Option<PathBuf> {
-        let mut dirs = vec![PathBuf::from("/usr/bin")];
-        if let Some(path) = std::env::var_os("PATH") {
-            dirs.extend(std::env::split_paths(&path));
-        }
-        dirs.iter()
-            .flat_map(|d| names.iter().map(move |n| d.join(n)))
-            .find(|p| p.is_file())
-    };
-    Some((
-        find(&["chromium", "chromium-browser", "google-chrome"])?,
-        find(&["chromedriver"])?,
-    ))
-}
-
-/// Child processes, each the leader of its own process group; dropping this kills the groups
-/// (chromedriver's Chromium and its helpers with it).
-#[derive(Default)]
-struct Children(Vec<Child>);
-
-impl Children {
-    fn spawn(&mut self, cmd: &mut Command) {
-        let child = cmd
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-        self.0.push(child);
-    }
-}
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &group])
-                .stderr(Stdio::null())
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// A free TCP port on 127.0.0.1 for chromedriver.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A DevTools command through chromedriver (`goog/cdp/execute`).
-#[derive(Debug)]
-struct Cdp(Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(self.0.to_string()))
-    }
-}
-
-/// A WebDriver session on chromedriver at `port`, retried while the driver starts.
-async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
-    let caps: Capabilities = serde_json::from_value(json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        },
-    }))
-    .expect("the capabilities");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(c) => return c,
-            Err(e) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "no WebDriver session in 20 s: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
 }

@@ -7,15 +7,15 @@
 //! a guard kills every child process when a test ends, also when it panics.
 
 use std::io::{BufRead as _, BufReader};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fantoccini::actions::{InputSource as _, KeyAction, KeyActions, MouseActions, PointerAction};
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
+use mhd_testkit::fantoccini::actions::{
+    InputSource as _, KeyAction, KeyActions, MouseActions, PointerAction,
+};
+use mhd_testkit::fantoccini::{Client, Locator};
+use mhd_testkit::{BrowserLog, Browsers, Cdp, Children, Session, in_ci};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -594,34 +594,6 @@ async fn hostile_dataset_name_shows_as_text() {
 // ---------------------------------------------------------------------------------------------
 // The environment: a home, `mhd serve`, chromedriver, a WebDriver session
 
-/// Where the browser and its driver are.
-struct Browsers {
-    chromium: PathBuf,
-    chromedriver: PathBuf,
-}
-
-/// Finds `chromium` and `chromedriver` in /usr/bin or on PATH.
-fn find_browsers() -> Option<Browsers> {
-    let find = |names: &[&str]| -> Option<PathBuf> {
-        let mut dirs = vec![PathBuf::from("/usr/bin")];
-        if let Some(path) = std::env::var_os("PATH") {
-            dirs.extend(std::env::split_paths(&path));
-        }
-        dirs.iter()
-            .flat_map(|d| names.iter().map(move |n| d.join(n)))
-            .find(|p| p.is_file())
-    };
-    Some(Browsers {
-        chromium: find(&["chromium", "chromium-browser", "google-chrome"])?,
-        chromedriver: find(&["chromedriver"])?,
-    })
-}
-
-/// Whether we run in CI, where a missing browser is a failure rather than a skip.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
-
 /// Runs one test: takes the browser lock, starts the environment, runs `body` under a time
 /// limit, and ends the WebDriver session. Skips (or fails in CI) without a browser.
 async fn with_env<F, Fut>(body: F)
@@ -679,7 +651,7 @@ where
     F: FnOnce(Env) -> Fut,
     Fut: std::future::Future<Output = Env>,
 {
-    let Some(browsers) = find_browsers() else {
+    let Some(browsers) = Browsers::find() else {
         assert!(
             !in_ci(),
             "e2e: chromium/chromedriver not found and CI is set: install Debian's \
@@ -725,36 +697,6 @@ fn axe_source() -> Option<String> {
                 path.display()
             );
             None
-        }
-    }
-}
-
-/// Child processes, each the leader of its own process group; dropping this kills the groups
-/// (chromedriver's Chromium and its helpers with it) and reaps the leaders.
-#[derive(Default)]
-struct Children(Vec<Child>);
-
-impl Children {
-    fn spawn(&mut self, cmd: &mut Command) -> &mut Child {
-        let child = cmd
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-        self.0.push(child);
-        self.0.last_mut().unwrap()
-    }
-}
-
-impl Drop for Children {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &group])
-                .stderr(Stdio::null())
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
         }
     }
 }
@@ -816,20 +758,13 @@ impl Env {
         let addr = served_address(server.stderr.take().unwrap());
         let base = format!("http://{addr}");
 
-        let port = free_port();
-        children.spawn(
-            Command::new(&browsers.chromedriver)
-                .arg(format!("--port={port}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        );
         let profile = tempfile::tempdir().unwrap();
-        let client = connect(port, &browsers.chromium, profile.path()).await;
-        client
-            .set_window_size(1280, 900)
-            .await
-            .expect("set the window size");
+        let client = Session {
+            console_log: true,
+            ..Session::default()
+        }
+        .open(browsers, &mut children, profile.path())
+        .await;
         Env {
             client,
             base,
@@ -1018,87 +953,6 @@ impl Env {
     }
 }
 
-/// WebDriver's (non-standard, chromedriver-supported) "get log" command for the console.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
-    }
-}
-
-/// chromedriver's command that runs a DevTools Protocol command: `{"cmd", "params"}`.
-#[derive(Debug)]
-struct Cdp(Value);
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(self.0.to_string()))
-    }
-}
-
-/// Opens a WebDriver session on chromedriver at `port`, retrying while the driver starts.
-async fn connect(port: u16, chromium: &Path, profile: &Path) -> Client {
-    let caps: Capabilities = serde_json::from_value(json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        },
-        "goog:loggingPrefs": { "browser": "ALL" },
-    }))
-    .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match ClientBuilder::new(HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(client) => return client,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("cannot open a WebDriver session on {url}: {e}"),
-        }
-    }
-}
-
 /// Reads `mhd serve`'s stderr until it names its address, then keeps draining it in the
 /// background so the server never blocks on a full pipe.
 fn served_address(stderr: std::process::ChildStderr) -> String {
@@ -1125,14 +979,6 @@ fn served_address(stderr: std::process::ChildStderr) -> String {
             ),
         }
     }
-}
-
-/// A loopback port nobody listens on right now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
 }
 
 /// A home whose migration started on the Monday seven weeks ago (week 8, as in the demo),

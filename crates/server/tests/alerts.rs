@@ -5,18 +5,14 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use mhd_core::alerts::{AlertEvent, AlertState};
 use mhd_server::AppState;
 use mhd_server::alerting::evaluate_once;
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(10);
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -24,7 +20,9 @@ const HOSTILE_COMPONENT: &str = "<img src=x onerror=alert(1)>";
 const HOSTILE_DATASET: &str = "<script>alert('ds')</script>";
 
 mod common;
+use common::http::{Remote, error_code};
 use common::now;
+use common::ws::{Ws, next};
 
 const PLAN: &str = r#"
 [migration]
@@ -61,8 +59,7 @@ runbook = "https://wiki.example/runbooks/error-rate"
 struct Server {
     _dir: TempDir,
     state: AppState,
-    base: String,
-    http: Client,
+    remote: Remote,
 }
 
 async fn server() -> Server {
@@ -72,52 +69,19 @@ async fn server() -> Server {
     Server {
         _dir: dir,
         state,
-        base,
-        http: mhd_server::http::client(WAIT).expect("client"),
+        remote: Remote::new(base, WAIT),
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = Remote;
+
+    fn deref(&self) -> &Remote {
+        &self.remote
     }
 }
 
 impl Server {
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request");
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn page(&self, path: &str) -> (StatusCode, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request");
-        (r.status(), r.text().await.expect("body"))
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.expect("request");
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(reqwest::Method::POST, path, Some(body)).await
-    }
-
     /// Stores `n` operations of `component` through the API, failed or not.
     async fn operations(&self, n: usize, component: &str, ok: bool) {
         let ops: Vec<Value> = (0..n)
@@ -138,30 +102,10 @@ impl Server {
     }
 
     async fn ws(&self) -> Ws {
-        let url = format!("{}/ws/dashboard", self.base.replace("http://", "ws://"));
-        let mut ws = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("the WebSocket connects")
-            .0;
+        let mut ws = common::ws::connect(&common::ws::dashboard_url(&self.base)).await;
         let first = next(&mut ws).await;
         assert_eq!(first["type"], "initial_data");
         ws
-    }
-}
-
-/// The next text message as JSON (pings skipped).
-async fn next(ws: &mut Ws) -> Value {
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a message in time")
-            .expect("the connection is open")
-            .expect("a valid frame");
-        match msg {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("JSON"),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected frame {other:?}"),
-        }
     }
 }
 
@@ -197,16 +141,6 @@ fn components(alerts: &[Value]) -> Vec<Option<String>> {
         .collect();
     c.sort();
     c
-}
-
-fn error_code(body: &Value) -> &str {
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    body["error"]["code"].as_str().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -315,7 +249,7 @@ async fn failing_operations_fire_an_alert_that_is_acknowledged_silenced_and_reso
     );
 
     // A server started again on the same store takes the alerts back: nothing fires twice.
-    let again = AppState::with_clock(
+    let again = common::state_at(
         s.state.store.clone(),
         s.state.plan().map(|p| (*p).clone()),
         now,
@@ -546,11 +480,8 @@ async fn failing_operations_fire_an_alert_that_is_acknowledged_silenced_and_reso
 
 #[tokio::test]
 async fn without_a_plan_there_is_nothing_to_evaluate_and_the_lists_are_empty() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 2)
-        .await
-        .expect("store opens");
-    let state = AppState::with_clock(store, None, now);
+    let (_dir, store) = common::store().await;
+    let state = common::state_at(store, None, now);
     assert!(matches!(
         evaluate_once(&state).await,
         Err(mhd_server::alerting::AlertingError::NoPlan)

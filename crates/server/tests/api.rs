@@ -2,34 +2,19 @@
 //! requests through `tower::ServiceExt::oneshot`; and the whole server on a socket where the
 //! disk under the store matters (a small tmpfs filled and freed).
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
-use mhd_core::plan::Plan;
-use mhd_core::{NewOperation, System};
-use mhd_server::AppState;
+use axum::http::{Method, StatusCode};
+use common::http::{error_code, get_json, send};
+use common::{SATURDAY, op, saturday};
+use mhd_core::NewOperation;
 use mhd_server::api::{self, API_ROUTES};
 use mhd_store::{Database, Store};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use time::macros::{date, datetime};
-use tower::ServiceExt;
-
-mod common;
-
-const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
-
-fn now() -> OffsetDateTime {
-    NOW
-}
-
-fn plan() -> Plan {
-    mhd_core::plan::parse(
-        &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
-        "migration.toml",
-    )
-    .expect("the default plan parses")
-}
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
 
 /// A store in a temporary folder and the router over it.
 struct Server {
@@ -39,11 +24,12 @@ struct Server {
 }
 
 async fn server(with_plan: bool) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap();
-    let state = AppState::with_clock(store.clone(), with_plan.then(plan), now);
+    let (dir, store) = common::store().await;
+    let state = common::state_at(
+        store.clone(),
+        with_plan.then(common::default_plan),
+        saturday,
+    );
     let router = Router::new().merge(api::routes()).with_state(state);
     Server {
         _dir: dir,
@@ -52,80 +38,22 @@ async fn server(with_plan: bool) -> Server {
     }
 }
 
-fn op(minutes_ago: i64, metric_type: &str, dataset: &str, success: bool) -> NewOperation {
-    NewOperation {
-        timestamp: NOW - time::Duration::minutes(minutes_ago),
-        metric_type: metric_type.into(),
-        operation: "migrate".into(),
-        dataset_name: Some(dataset.into()),
-        component: Some("storage".into()),
-        system: Some(System::New),
-        duration_ms: Some(12.0),
-        success,
-        row_count: None,
-        error_message: (!success).then(|| "disk full".into()),
-        metadata: None,
-        import_key: None,
-    }
-}
-
 async fn seed(store: &Database) {
     store
         .insert_operations(&[
-            op(2, "migration", "sales", true),
-            op(3, "migration", "orders", false),
-            op(1, "migration_start", "stock", true),
-            op(60 * 24 * 3, "migration", "old", true),
+            op("sales").at(SATURDAY - Duration::minutes(2)).build(),
+            op("orders")
+                .at(SATURDAY - Duration::minutes(3))
+                .failed("disk full")
+                .build(),
+            op("stock")
+                .at(SATURDAY - Duration::minutes(1))
+                .kind("migration_start")
+                .build(),
+            op("old").at(SATURDAY - Duration::days(3)).build(),
         ])
         .await
         .unwrap();
-}
-
-/// Sends a request; returns the status and the body as JSON (`Null` for an empty body).
-async fn send(
-    router: &Router,
-    method: Method,
-    uri: &str,
-    content_type: Option<&str>,
-    body: impl Into<Body>,
-) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if let Some(ct) = content_type {
-        req = req.header(header::CONTENT_TYPE, ct);
-    }
-    let response = router
-        .clone()
-        .oneshot(req.body(body.into()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let value = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&bytes))
-        })
-    };
-    (status, value)
-}
-
-async fn get(router: &Router, uri: &str) -> (StatusCode, Value) {
-    send(router, Method::GET, uri, None, Body::empty()).await
-}
-
-/// The error body's code, asserting the API's error shape.
-fn error_code(body: &Value) -> &str {
-    let e = &body["error"];
-    assert!(
-        e["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{body}"
-    );
-    e["code"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no error code: {body}"))
 }
 
 #[tokio::test]
@@ -134,26 +62,26 @@ async fn plan_views_answer_with_the_documents_of_the_cli() {
     seed(&s.store).await;
     let expected = mhd_store::gather::view_model(
         &s.store,
-        Some(&plan()),
-        NOW,
+        Some(&common::default_plan()),
+        SATURDAY,
         false,
         mhd_core::model::Options::default(),
     )
     .await
     .unwrap();
 
-    let (status, summary) = get(&s.router, "/api/v1/health/summary").await;
+    let (status, summary) = get_json(&s.router, "/api/v1/health/summary").await;
     assert_eq!(status, StatusCode::OK, "{summary}");
     assert_eq!(summary, serde_json::to_value(&expected.summary).unwrap());
     assert_eq!(summary["key_metrics"]["datasets_migrated"], 2);
     assert!(summary["overall_health"].is_string());
 
-    let (status, timeline) = get(&s.router, "/api/v1/migration/timeline").await;
+    let (status, timeline) = get_json(&s.router, "/api/v1/migration/timeline").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(timeline, serde_json::to_value(&expected.timeline).unwrap());
     assert!(!timeline.as_array().unwrap().is_empty());
 
-    let (status, components) = get(&s.router, "/api/v1/components/health").await;
+    let (status, components) = get_json(&s.router, "/api/v1/components/health").await;
     assert_eq!(status, StatusCode::OK);
     // Through the same text as the response, so both floats are read the same way.
     let text = serde_json::to_string(&expected.components).unwrap();
@@ -178,7 +106,7 @@ async fn plan_views_without_a_plan_answer_409_no_plan() {
         "/api/v1/migration/timeline",
         "/api/v1/components/health",
     ] {
-        let (status, body) = get(&s.router, uri).await;
+        let (status, body) = get_json(&s.router, uri).await;
         assert_eq!(status, StatusCode::CONFLICT, "{uri}");
         assert_eq!(error_code(&body), "no_plan", "{uri}");
     }
@@ -188,7 +116,7 @@ async fn plan_views_without_a_plan_answer_409_no_plan() {
 async fn live_metrics_count_the_last_five_minutes() {
     let s = server(false).await;
     seed(&s.store).await;
-    let (status, live) = get(&s.router, "/api/v1/metrics/live").await;
+    let (status, live) = get_json(&s.router, "/api/v1/metrics/live").await;
     assert_eq!(status, StatusCode::OK, "{live}");
     assert_eq!(live["operations"], 3);
     assert_eq!(live["errors"], 1);
@@ -201,18 +129,18 @@ async fn live_metrics_count_the_last_five_minutes() {
 #[tokio::test]
 async fn alerts_tests_and_performance_have_their_shapes() {
     let s = server(false).await;
-    let (status, alerts) = get(&s.router, "/api/v1/alerts").await;
+    let (status, alerts) = get_json(&s.router, "/api/v1/alerts").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         alerts,
         json!({ "active": [], "resolved": [], "silences": [] })
     );
 
-    let (status, tests) = get(&s.router, "/api/v1/tests").await;
+    let (status, tests) = get_json(&s.router, "/api/v1/tests").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(tests["suites"], json!([]));
 
-    let (status, perf) = get(&s.router, "/api/v1/performance").await;
+    let (status, perf) = get_json(&s.router, "/api/v1/performance").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(perf["comparisons"], json!([]));
     assert_eq!(perf["performance_delta"], Value::Null);
@@ -226,21 +154,21 @@ async fn alerts_tests_and_performance_have_their_shapes() {
 async fn operations_are_listed_newest_first_with_filters() {
     let s = server(false).await;
     seed(&s.store).await;
-    let (status, all) = get(&s.router, "/api/v1/operations").await;
+    let (status, all) = get_json(&s.router, "/api/v1/operations").await;
     assert_eq!(status, StatusCode::OK);
     let all = all.as_array().unwrap().clone();
     assert_eq!(all.len(), 4);
     assert_eq!(all[0]["dataset_name"], "stock");
     assert!(all[0]["id"].is_i64());
 
-    let (_, one) = get(&s.router, "/api/v1/operations?limit=1").await;
+    let (_, one) = get_json(&s.router, "/api/v1/operations?limit=1").await;
     assert_eq!(one.as_array().unwrap().len(), 1);
-    let (_, failed) = get(&s.router, "/api/v1/operations?failed=true").await;
+    let (_, failed) = get_json(&s.router, "/api/v1/operations?failed=true").await;
     assert_eq!(failed.as_array().unwrap().len(), 1);
     assert_eq!(failed[0]["dataset_name"], "orders");
-    let (_, sales) = get(&s.router, "/api/v1/operations?dataset=sales&type=migration").await;
+    let (_, sales) = get_json(&s.router, "/api/v1/operations?dataset=sales&type=migration").await;
     assert_eq!(sales.as_array().unwrap().len(), 1);
-    let (_, recent) = get(&s.router, "/api/v1/operations?since=1h").await;
+    let (_, recent) = get_json(&s.router, "/api/v1/operations?since=1h").await;
     assert_eq!(recent.as_array().unwrap().len(), 3);
 }
 
@@ -257,7 +185,7 @@ async fn bad_query_parameters_are_400_naming_the_parameter() {
         ("/api/v1/operations?limit=1&limit=2", "`limit`"),
         ("/api/v1/tests?x=1", "`x`"),
     ] {
-        let (status, body) = get(&s.router, uri).await;
+        let (status, body) = get_json(&s.router, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
         assert_eq!(error_code(&body), "bad_request");
         let message = body["error"]["message"].as_str().unwrap();
@@ -269,14 +197,14 @@ async fn bad_query_parameters_are_400_naming_the_parameter() {
 async fn an_injection_looking_dataset_filter_matches_nothing() {
     let s = server(false).await;
     seed(&s.store).await;
-    let (status, body) = get(
+    let (status, body) = get_json(
         &s.router,
         "/api/v1/operations?dataset=x%27%20OR%20%271%27%3D%271%3B%20DROP%20TABLE%20operations%3B--",
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!([]));
-    let (_, all) = get(&s.router, "/api/v1/operations").await;
+    let (_, all) = get_json(&s.router, "/api/v1/operations").await;
     assert_eq!(all.as_array().unwrap().len(), 4);
 }
 
@@ -311,7 +239,7 @@ async fn posted_json_array_and_ndjson_are_stored_and_listed() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body, json!({ "stored": 2 }));
 
-    let (_, listed) = get(&s.router, "/api/v1/operations").await;
+    let (_, listed) = get_json(&s.router, "/api/v1/operations").await;
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 4);
     let verification = listed
@@ -348,7 +276,7 @@ async fn concurrent_posts_are_all_stored() {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["stored"], 2);
     }
-    let (_, listed) = get(&s.router, "/api/v1/operations?limit=1000").await;
+    let (_, listed) = get_json(&s.router, "/api/v1/operations?limit=1000").await;
     assert_eq!(listed.as_array().unwrap().len(), 40);
 }
 
@@ -357,7 +285,7 @@ async fn concurrent_posts_are_all_stored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_over_http_are_all_acknowledged_and_read_their_own_writes() {
     let (_dir, store) = common::store().await;
-    let base = common::serve(AppState::with_clock(store.clone(), None, now)).await;
+    let base = common::serve(common::state_at(store.clone(), None, saturday)).await;
     let client = mhd_server::http::client(std::time::Duration::from_secs(30)).unwrap();
     let mut tasks = Vec::new();
     for writer in 0..32 {
@@ -427,7 +355,7 @@ async fn a_write_and_the_summary_read_right_after_it_see_each_other() {
         )
         .await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
-        let (_, summary) = get(&s.router, "/api/v1/health/summary").await;
+        let (_, summary) = get_json(&s.router, "/api/v1/health/summary").await;
         assert_eq!(summary["key_metrics"]["datasets_migrated"], i, "{summary}");
     }
 }
@@ -438,20 +366,20 @@ async fn a_write_and_the_summary_read_right_after_it_see_each_other() {
 async fn ready_waits_until_the_views_are_computed() {
     let s = server(true).await;
     seed(&s.store).await;
-    let state = AppState::with_clock(s.store.clone(), Some(plan()), now);
+    let state = common::state_at(s.store.clone(), Some(common::default_plan()), saturday);
     let app = mhd_server::app(state.clone());
     // Whether anyone must sign in is asked of the store once, and then remembered: the
     // request to /ready below reaches its handler without waiting on the store.
-    let (status, _) = get(&app, "/health").await;
+    let (status, _) = get_json(&app, "/health").await;
     assert_eq!(status, StatusCode::OK);
     let warming = state.warm_up();
-    let (status, body) = get(&app, "/ready").await;
+    let (status, body) = get_json(&app, "/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "warming");
     warming.await.unwrap();
     assert!(state.views.latest().is_some() && state.dashboard.latest().is_some());
     assert!(state.initial_data.latest().is_some());
-    let (status, body) = get(&app, "/ready").await;
+    let (status, body) = get_json(&app, "/ready").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ready");
 }
@@ -481,7 +409,7 @@ async fn an_invalid_record_stores_nothing_and_names_every_rejected_one() {
     assert!(errors[0]["reason"].as_str().unwrap().contains("colour"));
     assert_eq!(errors[1]["index"], 2);
     assert!(errors[1]["reason"].as_str().unwrap().contains("operation"));
-    let (_, listed) = get(&s.router, "/api/v1/operations").await;
+    let (_, listed) = get_json(&s.router, "/api/v1/operations").await;
     assert_eq!(listed, json!([]));
 }
 
@@ -565,7 +493,7 @@ async fn junit_reports_are_stored_or_refused_with_their_place() {
     assert_eq!(body["results"]["failed"], 1);
     assert_eq!(body["results"]["skipped"], 1);
 
-    let (_, tests) = get(&s.router, "/api/v1/tests").await;
+    let (_, tests) = get_json(&s.router, "/api/v1/tests").await;
     assert_eq!(tests["suites"][0]["name"], "unit", "{tests}");
 
     let (status, body) = send(
@@ -618,7 +546,7 @@ async fn junit_reports_are_stored_or_refused_with_their_place() {
 #[tokio::test]
 async fn kept_test_runs_and_benchmarks_follow_their_own_writes() {
     let s = server(true).await;
-    let (_, tests) = get(&s.router, "/api/v1/tests").await;
+    let (_, tests) = get_json(&s.router, "/api/v1/tests").await;
     assert_eq!(tests["suites"], json!([]));
     let op = json!({ "timestamp": "2025-03-01T09:00:00Z", "metric_type": "dataset_read",
         "operation": "read", "component": "storage", "success": true });
@@ -631,7 +559,7 @@ async fn kept_test_runs_and_benchmarks_follow_their_own_writes() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (_, tests) = get(&s.router, "/api/v1/tests").await;
+    let (_, tests) = get_json(&s.router, "/api/v1/tests").await;
     assert_eq!(tests["suites"], json!([]), "kept across the operation");
     for (suite, expected) in [("unit", 1), ("integration", 2)] {
         let (status, body) = send(
@@ -643,14 +571,14 @@ async fn kept_test_runs_and_benchmarks_follow_their_own_writes() {
         )
         .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (_, tests) = get(&s.router, "/api/v1/tests").await;
+        let (_, tests) = get_json(&s.router, "/api/v1/tests").await;
         assert_eq!(
             tests["suites"].as_array().map_or(0, Vec::len),
             expected,
             "the run written is read at once: {tests}"
         );
     }
-    let (_, perf) = get(&s.router, "/api/v1/performance").await;
+    let (_, perf) = get_json(&s.router, "/api/v1/performance").await;
     assert_eq!(perf["comparisons"], json!([]));
     for (system, secs, field) in [("old", 0.2, "old_samples"), ("new", 0.1, "new_samples")] {
         let times = json!({ "results": [ { "command": "load", "times": vec![secs; 6] } ] });
@@ -663,13 +591,13 @@ async fn kept_test_runs_and_benchmarks_follow_their_own_writes() {
         )
         .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (_, perf) = get(&s.router, "/api/v1/performance").await;
+        let (_, perf) = get_json(&s.router, "/api/v1/performance").await;
         assert_eq!(
             perf["comparisons"][0][field], 6,
             "the batch written is read at once: {perf}"
         );
     }
-    let (_, perf) = get(&s.router, "/api/v1/performance").await;
+    let (_, perf) = get_json(&s.router, "/api/v1/performance").await;
     assert_eq!(perf["comparisons"][0]["delta_percent"], -50.0, "{perf}");
 }
 
@@ -711,7 +639,7 @@ async fn benchmarks_are_stored_and_compared() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["stored"], 2);
 
-    let (_, perf) = get(&s.router, "/api/v1/performance").await;
+    let (_, perf) = get_json(&s.router, "/api/v1/performance").await;
     let comparisons = perf["comparisons"].as_array().unwrap();
     assert_eq!(comparisons.len(), 2, "{perf}");
     let load = comparisons
@@ -749,7 +677,7 @@ async fn benchmarks_are_stored_and_compared() {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route_and_nothing_else() {
     let s = server(false).await;
-    let (status, doc) = get(&s.router, "/api/v1/openapi.json").await;
+    let (status, doc) = get_json(&s.router, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(doc, api::openapi::document());
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.0"));
@@ -806,15 +734,15 @@ async fn the_views_carry_the_fields_the_document_requires() {
             );
         }
     };
-    let (_, summary) = get(&s.router, "/api/v1/health/summary").await;
+    let (_, summary) = get_json(&s.router, "/api/v1/health/summary").await;
     check(&summary, "ExecutiveSummary");
-    let (_, timeline) = get(&s.router, "/api/v1/migration/timeline").await;
+    let (_, timeline) = get_json(&s.router, "/api/v1/migration/timeline").await;
     check(&timeline[0], "MigrationPhase");
-    let (_, components) = get(&s.router, "/api/v1/components/health").await;
+    let (_, components) = get_json(&s.router, "/api/v1/components/health").await;
     check(&components[0], "ComponentHealth");
-    let (_, live) = get(&s.router, "/api/v1/metrics/live").await;
+    let (_, live) = get_json(&s.router, "/api/v1/metrics/live").await;
     check(&live, "LiveMetrics");
-    let (_, tests) = get(&s.router, "/api/v1/tests").await;
+    let (_, tests) = get_json(&s.router, "/api/v1/tests").await;
     check(&tests, "TestsView");
 }
 
@@ -833,11 +761,11 @@ fn assert_no_figures(resources: &Value) {
 #[tokio::test]
 async fn resources_without_samples_have_every_figure_null() {
     let s = server(false).await;
-    let (status, body) = get(&s.router, "/api/v1/resources").await;
+    let (status, body) = get_json(&s.router, "/api/v1/resources").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["timestamp"], "2025-03-01T12:00:00Z");
     assert_no_figures(&body);
-    let (status, body) = get(&s.router, "/api/v1/resources?window=1h").await;
+    let (status, body) = get_json(&s.router, "/api/v1/resources?window=1h").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&body), "bad_request");
 }
@@ -881,7 +809,7 @@ async fn posted_samples_show_in_resources() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body, json!({ "stored": 2 }));
 
-    let (status, r) = get(&s.router, "/api/v1/resources").await;
+    let (status, r) = get_json(&s.router, "/api/v1/resources").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(r["cpu"]["usage_percent"], 78.0);
     assert!(r["cpu"]["cores_used"].is_null());
@@ -921,7 +849,7 @@ async fn samples_older_than_five_minutes_are_not_current() {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (_, r) = get(&s.router, "/api/v1/resources").await;
+    let (_, r) = get_json(&s.router, "/api/v1/resources").await;
     assert_no_figures(&r);
 }
 
@@ -949,12 +877,12 @@ async fn a_bad_sample_is_400_and_stores_nothing() {
     assert!(errors[1]["reason"].as_str().unwrap().contains("`value`"));
     assert!(
         s.store
-            .latest_samples(NOW - time::Duration::days(1))
+            .latest_samples(SATURDAY - Duration::days(1))
             .await
             .unwrap()
             .is_empty()
     );
-    let (_, r) = get(&s.router, "/api/v1/resources").await;
+    let (_, r) = get_json(&s.router, "/api/v1/resources").await;
     assert_no_figures(&r);
 
     // A wrong content type, a body that is no array, an empty body.
@@ -986,7 +914,7 @@ async fn a_bad_sample_is_400_and_stores_nothing() {
 async fn every_migrated_figure_leads_to_the_datasets_behind_it() {
     let s = server(true).await;
     seed(&s.store).await;
-    let (status, summary) = get(&s.router, "/api/v1/health/summary").await;
+    let (status, summary) = get_json(&s.router, "/api/v1/health/summary").await;
     assert_eq!(status, StatusCode::OK);
     let link = summary["explain"]["migration_progress"]["link"]
         .as_str()
@@ -994,7 +922,7 @@ async fn every_migrated_figure_leads_to_the_datasets_behind_it() {
     assert_eq!(link, "/datasets?state=migrated");
 
     // The API behind the link lists exactly the datasets the figure counts.
-    let (status, body) = get(&s.router, "/api/v1/datasets?state=migrated").await;
+    let (status, body) = get_json(&s.router, "/api/v1/datasets?state=migrated").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let names: Vec<&str> = body["datasets"]
         .as_array()
@@ -1015,7 +943,7 @@ async fn every_migrated_figure_leads_to_the_datasets_behind_it() {
     assert_eq!(body["counts"]["migrating"], 1);
 
     // Per component: storage's 103 from the plan.
-    let (_, storage) = get(&s.router, "/api/v1/datasets?component=storage").await;
+    let (_, storage) = get_json(&s.router, "/api/v1/datasets?component=storage").await;
     assert_eq!(storage["total"], 103);
     assert_eq!(storage["datasets"].as_array().unwrap().len(), 4);
     let stock = storage["datasets"]
@@ -1028,14 +956,14 @@ async fn every_migrated_figure_leads_to_the_datasets_behind_it() {
     assert_eq!(stock["in_flight"], true);
 
     // Bad input names the parameter and changes nothing.
-    let (status, body) = get(&s.router, "/api/v1/datasets?state=done").await;
+    let (status, body) = get_json(&s.router, "/api/v1/datasets?state=done").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
         message.contains("`state`") && message.contains("\"done\""),
         "{message}"
     );
-    let (status, _) = get(&s.router, "/api/v1/datasets?colour=red").await;
+    let (status, _) = get_json(&s.router, "/api/v1/datasets?colour=red").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -1044,7 +972,7 @@ static DEMO_SECONDS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64
 
 fn demo_now() -> OffsetDateTime {
     datetime!(2026-12-02 15:00 UTC)
-        + time::Duration::seconds(DEMO_SECONDS.load(std::sync::atomic::Ordering::SeqCst))
+        + Duration::seconds(DEMO_SECONDS.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 /// Every view of the demo's migration, read through the API, agrees with every other: the
@@ -1052,39 +980,31 @@ fn demo_now() -> OffsetDateTime {
 /// performance comparison, the datasets and the alerts is one story.
 #[tokio::test]
 async fn the_demos_views_agree_with_each_other() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap();
+    let (dir, store) = common::store().await;
     let now = demo_now();
-    let monday =
-        now.date() - time::Duration::days(i64::from(now.weekday().number_days_from_monday()));
-    let start = monday - time::Duration::weeks(7);
+    let monday = now.date() - Duration::days(i64::from(now.weekday().number_days_from_monday()));
+    let start = monday - Duration::weeks(7);
     let receiver: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
     let secret = dir.path().join("key");
     std::fs::write(&secret, "k\n").unwrap();
     let mut text = mhd_core::plan::default_plan_toml(start);
     text.push_str(&mhd_server::demo::demo_plan_additions(receiver, &secret));
-    let plan = mhd_core::plan::parse(&text, "migration.toml").expect("the demo plan");
+    let plan = common::plan(&text);
     mhd_server::demo::seed_history(&store, &plan, now, 8)
         .await
         .unwrap();
     // An incident on storage: the new system failing four times in five.
     let incident: Vec<NewOperation> = (0..200)
         .map(|i| {
-            let mut o = op(
-                0,
-                "storage_operation",
-                &format!("dataset_{:03}", i % 50),
-                i % 5 == 0,
-            );
-            o.timestamp = now - time::Duration::seconds(200 - i);
-            o.metric_type = "storage_operation".into();
-            o
+            op(&format!("dataset_{:03}", i % 50))
+                .at(now - Duration::seconds(200 - i))
+                .kind("storage_operation")
+                .failed_if(i % 5 != 0, "disk full")
+                .build()
         })
         .collect();
     store.insert_operations(&incident).await.unwrap();
-    let state = AppState::with_clock(store.clone(), Some(plan.clone()), demo_now);
+    let state = common::state_at(store.clone(), Some(plan.clone()), demo_now);
     // The demo's rules hold for 30 s before firing: three evaluations a little apart.
     for step in 0..3 {
         DEMO_SECONDS.store(step * 31, std::sync::atomic::Ordering::SeqCst);
@@ -1093,12 +1013,12 @@ async fn the_demos_views_agree_with_each_other() {
             .expect("evaluates");
     }
     let router = Router::new().merge(api::routes()).with_state(state);
-    let (_, summary) = get(&router, "/api/v1/health/summary").await;
-    let (_, timeline) = get(&router, "/api/v1/migration/timeline").await;
-    let (_, components) = get(&router, "/api/v1/components/health").await;
-    let (_, performance) = get(&router, "/api/v1/performance").await;
-    let (_, alerts) = get(&router, "/api/v1/alerts").await;
-    let (_, datasets) = get(&router, "/api/v1/datasets").await;
+    let (_, summary) = get_json(&router, "/api/v1/health/summary").await;
+    let (_, timeline) = get_json(&router, "/api/v1/migration/timeline").await;
+    let (_, components) = get_json(&router, "/api/v1/components/health").await;
+    let (_, performance) = get_json(&router, "/api/v1/performance").await;
+    let (_, alerts) = get_json(&router, "/api/v1/alerts").await;
+    let (_, datasets) = get_json(&router, "/api/v1/datasets").await;
 
     // Progress: one count everywhere, against the plan's totals.
     let migrated = summary["key_metrics"]["datasets_migrated"]
@@ -1285,10 +1205,8 @@ async fn a_full_disk_answers_507_and_writes_succeed_again_once_space_is_freed() 
     let Some(disk) = SmallDisk::mount("2m") else {
         return;
     };
-    let store = Database::open_file(&disk.path().join("mhd.db"), 4)
-        .await
-        .unwrap();
-    let base = common::serve(AppState::with_clock(store.clone(), None, now)).await;
+    let store = common::store_in(disk.path()).await;
+    let base = common::serve(common::state_at(store.clone(), None, saturday)).await;
     let client = mhd_server::http::client(std::time::Duration::from_secs(30)).unwrap();
     let post = |batch: usize| {
         client
@@ -1368,7 +1286,7 @@ async fn a_full_disk_answers_507_and_writes_succeed_again_once_space_is_freed() 
 
     // Every acknowledged operation is there, and nothing of the refused ones.
     let rows = store
-        .count_before(OffsetDateTime::now_utc() + time::Duration::days(3650))
+        .count_before(OffsetDateTime::now_utc() + Duration::days(3650))
         .await
         .unwrap();
     assert_eq!(rows as u64, acknowledged);
@@ -1458,6 +1376,6 @@ async fn writes_refuse_times_too_far_ahead_and_names_over_the_limit_naming_the_p
             .contains("field `operation`: is 15728640 bytes long; the limit is 4096"),
         "{v}"
     );
-    let (_, listed) = get(&s.router, "/api/v1/operations").await;
+    let (_, listed) = get_json(&s.router, "/api/v1/operations").await;
     assert_eq!(listed.as_array().unwrap().len(), 0, "nothing was stored");
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
@@ -12,6 +12,7 @@ const WAIT: Duration = Duration::from_secs(10);
 const HOSTILE: &str = "</script><script>alert(\"x\")</script>";
 
 mod common;
+use common::http::Remote;
 
 const PLAN: &str = r#"
 [migration]
@@ -27,67 +28,40 @@ id = "storage"
 name = "Storage"
 "#;
 
-struct Server {
-    _dir: TempDir,
-    base: String,
-    http: Client,
-}
-
-async fn server() -> Server {
+/// The server over a new store with [`PLAN`], and a client.
+async fn server() -> (TempDir, Remote) {
     let (dir, store) = common::store().await;
     let base = common::serve(common::state(store, PLAN)).await;
-    Server {
-        _dir: dir,
-        base,
-        http: mhd_server::http::client(WAIT).expect("client"),
-    }
-}
-
-impl Server {
-    async fn post(&self, path: &str, body: Value) -> StatusCode {
-        self.http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("request")
-            .status()
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request");
-        (r.status(), r.text().await.expect("body"))
-    }
+    (dir, Remote::new(base, WAIT))
 }
 
 #[tokio::test]
 async fn changes_are_recorded_and_listed_newest_first() {
-    let s = server().await;
+    let (_dir, s) = server().await;
     let ops = json!([
         {"metric_type":"migration","operation":"m","dataset_name":"a","component":"storage"},
         {"metric_type":"migration","operation":"m","dataset_name":"b","component":"storage"}
     ]);
-    assert_eq!(s.post("/api/v1/operations", ops).await, StatusCode::CREATED);
+    assert_eq!(
+        s.post("/api/v1/operations", ops).await.0,
+        StatusCode::CREATED
+    );
     assert_eq!(
         s.post(
             "/api/v1/alerts/acknowledge/9999",
             json!({"comment": "looking"})
         )
-        .await,
+        .await
+        .0,
         StatusCode::NOT_FOUND
     );
     let silence = json!({"component": "storage", "duration": "2h", "comment": HOSTILE});
     assert_eq!(
-        s.post("/api/v1/alerts/silences", silence).await,
+        s.post("/api/v1/alerts/silences", silence).await.0,
         StatusCode::CREATED
     );
 
-    let (status, text) = s.get("/api/v1/audit").await;
+    let (status, text) = s.page("/api/v1/audit").await;
     assert_eq!(status, StatusCode::OK, "{text}");
     // The hostile comment's quotes are escaped in the JSON text, so it cannot end the string.
     assert!(text.contains(r#"alert(\"x\")"#), "{text}");
@@ -130,27 +104,27 @@ async fn changes_are_recorded_and_listed_newest_first() {
         }
     }
 
-    let (status, text) = s.get("/api/v1/audit?action=alert.acknowledge").await;
+    let (status, text) = s.page("/api/v1/audit?action=alert.acknowledge").await;
     assert_eq!(status, StatusCode::OK);
     let doc: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(doc["entries"].as_array().map(Vec::len), Some(1));
-    let (_, text) = s.get("/api/v1/audit?limit=1").await;
+    let (_, text) = s.page("/api/v1/audit?limit=1").await;
     let doc: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(doc["entries"][0]["action"], "silence.add");
-    let (_, text) = s.get("/api/v1/audit?since=2025-03-06").await;
+    let (_, text) = s.page("/api/v1/audit?since=2025-03-06").await;
     let doc: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(doc["entries"].as_array().map(Vec::len), Some(0));
 }
 
 #[tokio::test]
 async fn refused_writes_are_recorded_and_bad_parameters_named() {
-    let s = server().await;
+    let (_dir, s) = server().await;
     let bad = json!([{"metric_type":"migration"}]);
     assert_eq!(
-        s.post("/api/v1/operations", bad).await,
+        s.post("/api/v1/operations", bad).await.0,
         StatusCode::BAD_REQUEST
     );
-    let (_, text) = s.get("/api/v1/audit?action=operations.write").await;
+    let (_, text) = s.page("/api/v1/audit?action=operations.write").await;
     let doc: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(doc["entries"][0]["outcome"], "refused", "{doc:#}");
     assert_eq!(doc["entries"][0]["details"]["status"], 400);
@@ -162,7 +136,7 @@ async fn refused_writes_are_recorded_and_bad_parameters_named() {
         ("action=", "action"),
         ("actor=me", "actor"),
     ] {
-        let (status, text) = s.get(&format!("/api/v1/audit?{query}")).await;
+        let (status, text) = s.page(&format!("/api/v1/audit?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {text}");
         assert!(text.contains(&format!("`{name}`")), "{query}: {text}");
     }

@@ -7,7 +7,7 @@
 //! notice and pass, except when the `CI` environment variable is set: there they fail.
 
 use mhd_store::prelude::*;
-use std::net::{SocketAddr, TcpListener as StdListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration as StdDuration, Instant};
@@ -19,28 +19,23 @@ use mhd_core::plan::{
 use mhd_core::sample::Sample;
 use mhd_server::AppState;
 use mhd_server::collect::{self, Collector, Runner};
-use mhd_store::{Database, Store};
-use time::macros::date;
-use time::{Duration, OffsetDateTime, UtcOffset};
+use mhd_store::Store;
+use time::{Duration, OffsetDateTime};
 
-/// Whether we run in CI, where a missing peer is a failure rather than a skip.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
+mod common;
 
 /// Skips (returns true) with a notice, or fails in CI.
 fn skip(what: &str) -> bool {
-    assert!(!in_ci(), "collectors: {what}, and CI is set (see .ci/run)");
+    assert!(
+        !common::in_ci(),
+        "collectors: {what}, and CI is set (see .ci/run)"
+    );
     eprintln!("collectors: {what}; skipping");
     true
 }
 
 fn plan(collectors: Collectors) -> Plan {
-    let mut plan = mhd_core::plan::parse(
-        &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
-        "migration.toml",
-    )
-    .expect("the default plan parses");
+    let mut plan = common::default_plan();
     plan.collectors = collectors;
     plan
 }
@@ -65,10 +60,7 @@ fn schedule(interval_ms: i64, timeout_ms: i64) -> Schedule {
 
 /// A store in `dir` and a state over it with `collectors` in its plan (real clock).
 async fn state_in(dir: &Path, collectors: Collectors) -> AppState {
-    let store = Database::open_file(&dir.join("mhd.db"), 4)
-        .await
-        .expect("store opens");
-    AppState::new(store, Some(plan(collectors)), UtcOffset::UTC)
+    common::live_state(common::store_in(dir).await, Some(plan(collectors)))
 }
 
 /// The only collector of the state's plan, ready to run, paths taken from `base`.
@@ -114,13 +106,6 @@ fn sub(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(&path).expect("folder");
     path
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// A child process killed and reaped when dropped.
@@ -169,20 +154,16 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     };
     let dir = tempfile::tempdir().expect("dir");
     // The mhd server Prometheus scrapes.
-    let served = Database::open_file(&dir.path().join("served.db"), 2)
-        .await
-        .expect("store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("listen");
+    let (_served_dir, served) = common::store().await;
+    let listener = common::listener().await;
     let mhd_addr: SocketAddr = listener.local_addr().expect("addr");
     let server = tokio::spawn(mhd_server::serve(
         listener,
-        AppState::new(served, None, UtcOffset::UTC),
+        common::live_state(served, None),
         std::future::pending(),
     ));
     // The Prometheus server.
-    let port = free_port();
+    let port = common::free_port();
     let config = dir.path().join("prometheus.yml");
     std::fs::write(
         &config,
@@ -295,7 +276,10 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     );
 
     // A server that is down (and an address with a password, never shown).
-    let closed = format!("http://admin:hunter2secret@127.0.0.1:{}", free_port());
+    let closed = format!(
+        "http://admin:hunter2secret@127.0.0.1:{}",
+        common::free_port()
+    );
     let state = state_in(
         &sub(dir.path(), "down"),
         prom("down", &closed, vec![instant("q", "up")]),
@@ -322,9 +306,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
 #[tokio::test]
 async fn prometheus_garbage_and_http_errors_are_named() {
     // A plain HTTP server answering garbage, then a 503 without a document.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("listen");
+    let listener = common::listener().await;
     let addr = listener.local_addr().expect("addr");
     let app = axum::Router::new()
         .route(
@@ -835,9 +817,7 @@ async fn test_reports_are_ingested_once_and_broken_ones_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_collector_times_out_while_another_keeps_its_schedule() {
     // A server that accepts connections and never answers.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("listen");
+    let listener = common::listener().await;
     let addr = listener.local_addr().expect("addr");
     let silent = tokio::spawn(async move {
         let mut held = Vec::new();

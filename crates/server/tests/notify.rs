@@ -23,7 +23,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::task::JoinHandle;
-use tower::ServiceExt;
+
+mod common;
+use common::http;
 
 // ---------------------------------------------------------------------------------------------
 // An HTTP receiver that records requests and answers from a script.
@@ -124,7 +126,7 @@ impl Receiver {
             let state = shared.clone();
             async move { answer(state, request).await }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = common::listener().await;
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -285,20 +287,9 @@ impl Running {
 
     /// `GET /api/v1/notifications` (with a query string), as text and JSON.
     async fn deliveries(&self, query: &str) -> (String, Value) {
-        let response = self
-            .router()
-            .oneshot(
-                Request::get(format!("/api/v1/notifications{query}"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
-            .await
-            .unwrap();
-        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let answer = http::get(&self.router(), &format!("/api/v1/notifications{query}")).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        let text = answer.text();
         let json = serde_json::from_str(&text).unwrap();
         (text, json)
     }
@@ -318,26 +309,24 @@ impl Running {
     }
 }
 
-async fn open_store(dir: &tempfile::TempDir) -> Database {
-    Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap()
-}
-
 async fn run_with(
     store: Database,
     plan: Plan,
     options: NotifierOptions,
 ) -> Result<Running, String> {
-    let state = AppState::new(store, Some(plan), time::UtcOffset::UTC);
+    let state = common::live_state(store, Some(plan));
     let tasks = notify::start_with(&state, options).await?;
     Ok(Running { state, tasks })
 }
 
 async fn run(dir: &tempfile::TempDir, channels: Vec<Channel>) -> Running {
-    run_with(open_store(dir).await, plan(channels, None), fast())
-        .await
-        .expect("the notifier starts")
+    run_with(
+        common::store_in(dir.path()).await,
+        plan(channels, None),
+        fast(),
+    )
+    .await
+    .expect("the notifier starts")
 }
 
 fn alert(id: i64, severity: Severity, component: Option<&str>) -> Alert {
@@ -660,15 +649,11 @@ async fn jira_makes_one_issue_per_alert_automatically_or_on_the_button() {
         let router = run.router();
         let uri = format!("/api/v1/alerts/{id}/jira");
         async move {
-            let response = router
-                .oneshot(Request::post(uri).body(Body::empty()).unwrap())
-                .await
-                .unwrap();
-            let status = response.status();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-                .await
-                .unwrap();
-            (status, serde_json::from_slice::<Value>(&bytes).unwrap())
+            let answer = http::call(&router, Request::post(uri).body(Body::empty()).unwrap()).await;
+            (
+                answer.status,
+                serde_json::from_slice::<Value>(&answer.body).unwrap(),
+            )
         }
     };
     // The critical alert has its issue: the button is refused and names it.
@@ -704,12 +689,8 @@ async fn jira_makes_one_issue_per_alert_automatically_or_on_the_button() {
     let page = |request: Request<Body>| {
         let router = run.router();
         async move {
-            let response = router.oneshot(request).await.unwrap();
-            let status = response.status();
-            let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
-                .await
-                .unwrap();
-            (status, String::from_utf8(bytes.to_vec()).unwrap())
+            let answer = http::call(&router, request).await;
+            (answer.status, answer.text())
         }
     };
     let (status, html) = page(Request::get("/alerts").body(Body::empty()).unwrap()).await;
@@ -764,20 +745,15 @@ async fn the_jira_button_says_when_jira_refuses() {
         .save_transitions(&[fired(a)], OffsetDateTime::now_utc())
         .await
         .unwrap();
-    let response = run
-        .router()
-        .oneshot(
-            Request::post("/api/v1/alerts/8/jira")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    let answer = http::call(
+        &run.router(),
+        Request::post("/api/v1/alerts/8/jira")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
+    let body: Value = serde_json::from_slice(&answer.body).unwrap();
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
         message.starts_with("Jira did not create the issue: HTTP 400 Bad Request: "),
@@ -819,10 +795,7 @@ async fn a_receiver_that_never_answers_fails_after_every_attempt_with_its_error_
     let dir = tempfile::tempdir().unwrap();
     let rx = Receiver::start(vec![], Reply::status(200).delay(Duration::from_secs(30))).await;
     // A port nobody listens on: connections are refused.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let closed = format!("127.0.0.1:{}", common::free_port());
     let run = run(
         &dir,
         vec![
@@ -901,7 +874,7 @@ async fn a_pending_delivery_survives_a_restart_and_is_delivered_once() {
         ..fast()
     };
     let first = run_with(
-        open_store(&dir).await,
+        common::store_in(dir.path()).await,
         plan(vec![webhook("ops", rx.url("/hook"))], None),
         options.clone(),
     )
@@ -918,7 +891,7 @@ async fn a_pending_delivery_survives_a_restart_and_is_delivered_once() {
 
     rx.set_otherwise(Reply::status(200));
     let second = run_with(
-        open_store(&dir).await,
+        common::store_in(dir.path()).await,
         plan(vec![webhook("ops", rx.url("/hook"))], None),
         options,
     )
@@ -1138,10 +1111,9 @@ async fn an_unreadable_secret_stops_the_start_naming_the_channel_and_the_file() 
             routing_key: Secret::File(missing.display().to_string()),
         },
     );
-    let state = AppState::new(
-        open_store(&dir).await,
+    let state = common::live_state(
+        common::store_in(dir.path()).await,
         Some(plan(vec![ch], None)),
-        time::UtcOffset::UTC,
     );
     let e = notify::start_with(&state, fast()).await.unwrap_err();
     assert_eq!(
@@ -1164,10 +1136,9 @@ async fn an_unreadable_secret_stops_the_start_naming_the_channel_and_the_file() 
             to: vec!["ops@example.org".into()],
         },
     );
-    let state = AppState::new(
-        open_store(&dir).await,
+    let state = common::live_state(
+        common::store_in(dir.path()).await,
         Some(plan(vec![ch], None)),
-        time::UtcOffset::UTC,
     );
     let e = notify::start_with(&state, fast()).await.unwrap_err();
     assert!(
@@ -1205,7 +1176,7 @@ impl Drop for SmtpReceiver {
 
 impl SmtpReceiver {
     async fn start(tls: Option<Arc<rustls::ServerConfig>>) -> SmtpReceiver {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = common::listener().await;
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
         let shared = mails.clone();
@@ -1384,7 +1355,7 @@ async fn email_goes_over_starttls_with_authentication() {
         ..fast()
     };
     let run = run_with(
-        open_store(&dir).await,
+        common::store_in(dir.path()).await,
         plan(
             vec![email(
                 format!("localhost:{}", smtp.port),
@@ -1516,16 +1487,8 @@ async fn chat(
     if let Some(s) = signature {
         request = request.header("x-slack-signature", s);
     }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::from(body.to_owned())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    let answer = http::call(router, request.body(Body::from(body.to_owned())).unwrap()).await;
+    (answer.status, serde_json::from_slice(&answer.body).unwrap())
 }
 
 fn form(text: &str) -> String {
@@ -1538,9 +1501,13 @@ fn form(text: &str) -> String {
 async fn the_chat_command_answers_status_and_alerts_to_signed_requests_only() {
     let dir = tempfile::tempdir().unwrap();
     let secret = secret_file(&dir, "signing", SIGNING_SECRET);
-    let run = run_with(open_store(&dir).await, plan(vec![], Some(secret)), fast())
-        .await
-        .unwrap();
+    let run = run_with(
+        common::store_in(dir.path()).await,
+        plan(vec![], Some(secret)),
+        fast(),
+    )
+    .await
+    .unwrap();
     let mut firing = alert(31, Severity::Critical, Some("storage"));
     firing.title = "Rows <lost> & found".into();
     run.state
@@ -1619,16 +1586,8 @@ async fn the_deliveries_list_refuses_bad_parameters() {
     let dir = tempfile::tempdir().unwrap();
     let run = run(&dir, vec![]).await;
     for query in ["?limit=0", "?state=lost", "?alert_id=x", "?colour=red"] {
-        let response = run
-            .router()
-            .oneshot(
-                Request::get(format!("/api/v1/notifications{query}"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let answer = http::get(&run.router(), &format!("/api/v1/notifications{query}")).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
     }
     run.stop();
 }
@@ -1682,7 +1641,7 @@ async fn a_scheduled_report_is_mailed_attached_and_linked_to_slack_and_webhooks(
         last_days: 7,
         channels: vec!["mail".into(), "hook".into(), "team-slack".into()],
     }];
-    let run = run_with(open_store(&dir).await, p, fast())
+    let run = run_with(common::store_in(dir.path()).await, p, fast())
         .await
         .expect("the notifier starts");
     let made = mhd_server::scheduled::run_due(&run.state)
@@ -1729,36 +1688,17 @@ async fn a_scheduled_report_is_mailed_attached_and_linked_to_slack_and_webhooks(
     );
 
     // The link downloads the same bytes as the attachment.
-    let response = run
-        .router()
-        .oneshot(
-            Request::get(format!("/api/v1/reports/{id}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["content-type"], "application/pdf");
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 26)
-        .await
-        .unwrap();
-    assert_eq!(
-        bytes.to_vec(),
-        attached,
-        "the link and the attachment agree"
-    );
+    let answer = http::get(&run.router(), &format!("/api/v1/reports/{id}")).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers["content-type"], "application/pdf");
+    assert_eq!(answer.body, attached, "the link and the attachment agree");
     // An unknown or bad id.
     for (path, status) in [
         (format!("/api/v1/reports/{}", id + 1), StatusCode::NOT_FOUND),
         ("/api/v1/reports/abc".to_owned(), StatusCode::BAD_REQUEST),
     ] {
-        let response = run
-            .router()
-            .oneshot(Request::get(&path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(response.status(), status, "{path}");
+        let answer = http::get(&run.router(), &path).await;
+        assert_eq!(answer.status, status, "{path}");
     }
     let deliveries = run.settled().await;
     assert_eq!(

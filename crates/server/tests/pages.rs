@@ -2,32 +2,17 @@
 //! SQLite store in a temporary folder, requests through `tower::ServiceExt::oneshot` on
 //! `mhd_server::app(state)`.
 
+mod common;
+
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
+use common::http::{get, get_page, get_with, post_json, send};
+use common::{App, SATURDAY, op, saturday};
+use mhd_core::System;
 use mhd_core::perf::BenchmarkSamples;
-use mhd_core::plan::Plan;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
-use mhd_core::{NewOperation, System};
-use mhd_server::AppState;
 use mhd_store::{Database, Store};
-use time::OffsetDateTime;
-use time::macros::{date, datetime};
-use tower::ServiceExt;
-
-const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
-
-fn now() -> OffsetDateTime {
-    NOW
-}
-
-fn plan() -> Plan {
-    mhd_core::plan::parse(
-        &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
-        "migration.toml",
-    )
-    .expect("the default plan parses")
-}
+use time::Duration;
 
 /// The pages and the section each one shows.
 const PAGES: [(&str, &str); 9] = [
@@ -59,51 +44,28 @@ const HOOKS: [&str; 13] = [
     "active_migrations",
 ];
 
-struct Server {
-    _dir: tempfile::TempDir,
-    router: Router,
-}
-
-fn op(minutes_ago: i64, metric_type: &str, dataset: &str, success: bool) -> NewOperation {
-    NewOperation {
-        timestamp: NOW - time::Duration::minutes(minutes_ago),
-        metric_type: metric_type.into(),
-        operation: "migrate".into(),
-        dataset_name: Some(dataset.into()),
-        component: Some("storage".into()),
-        system: Some(System::New),
-        duration_ms: Some(12.0),
-        success,
-        row_count: None,
-        error_message: (!success).then(|| "disk full".into()),
-        metadata: None,
-        import_key: None,
-    }
-}
-
 /// A server over a store with operations, a test run and benchmarks (`seeded`), and a plan.
-async fn server(with_plan: bool, seeded: bool) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap();
+async fn server(with_plan: bool, seeded: bool) -> App {
+    let (dir, store) = common::store().await;
     if seeded {
         seed(&store).await;
     }
-    let state = AppState::with_clock(store, with_plan.then(plan), now);
-    Server {
-        _dir: dir,
-        router: mhd_server::app(state),
-    }
+    App::over(dir, store, with_plan.then(common::default_plan), saturday)
 }
 
 async fn seed(store: &Database) {
     store
         .insert_operations(&[
-            op(2, "migration", "sales", true),
-            op(3, "migration", "orders", false),
-            op(1, "migration_start", "stock", true),
-            op(60 * 24 * 3, "migration", "old", true),
+            op("sales").at(SATURDAY - Duration::minutes(2)).build(),
+            op("orders")
+                .at(SATURDAY - Duration::minutes(3))
+                .failed("disk full")
+                .build(),
+            op("stock")
+                .at(SATURDAY - Duration::minutes(1))
+                .kind("migration_start")
+                .build(),
+            op("old").at(SATURDAY - Duration::days(3)).build(),
         ])
         .await
         .unwrap();
@@ -118,7 +80,7 @@ async fn seed(store: &Database) {
         suite: "unit".into(),
         phase: None,
         component: Some("storage".into()),
-        run_at: NOW - time::Duration::hours(1),
+        run_at: SATURDAY - Duration::hours(1),
         duration: 0.2,
         cases: vec![case("a", TestStatus::Passed), case("b", TestStatus::Failed)],
     };
@@ -133,25 +95,10 @@ async fn seed(store: &Database) {
         .insert_benchmarks(
             &[bench(System::Old, 200.0), bench(System::New, 100.0)],
             None,
-            NOW,
+            SATURDAY,
         )
         .await
         .unwrap();
-}
-
-/// GET `uri`: status, headers and body as text.
-async fn get(router: &Router, uri: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-    let res = router
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
-        .await
-        .unwrap();
-    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
 /// The script's path as the page names it.
@@ -168,7 +115,7 @@ fn script_src(html: &str) -> String {
 async fn every_page_is_html_with_the_navigation_and_its_section() {
     let s = server(true, true).await;
     for (path, section) in PAGES {
-        let (status, headers, html) = get(&s.router, path).await;
+        let (status, headers, html) = get_page(&s.router, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(
             headers[header::CONTENT_TYPE],
@@ -207,16 +154,16 @@ async fn every_page_is_html_with_the_navigation_and_its_section() {
 async fn pages_without_a_plan_say_how_to_get_one() {
     let s = server(false, false).await;
     for path in ["/summary", "/timeline", "/components"] {
-        let (status, _, html) = get(&s.router, path).await;
+        let (status, _, html) = get_page(&s.router, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(html.contains("No migration plan"), "{path}");
         assert!(html.contains("mhd init"), "{path}");
     }
-    let (_, _, html) = get(&s.router, "/tests").await;
+    let (_, _, html) = get_page(&s.router, "/tests").await;
     assert!(html.contains("No test runs recorded yet") && html.contains("mhd ingest junit"));
-    let (_, _, html) = get(&s.router, "/performance").await;
+    let (_, _, html) = get_page(&s.router, "/performance").await;
     assert!(html.contains("No benchmarks recorded yet") && html.contains("mhd ingest bench"));
-    let (status, _, html) = get(&s.router, "/").await;
+    let (status, _, html) = get_page(&s.router, "/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("No operations recorded yet"));
 }
@@ -224,7 +171,7 @@ async fn pages_without_a_plan_say_how_to_get_one() {
 #[tokio::test]
 async fn pages_load_the_hashed_script_which_is_served_immutable() {
     let s = server(true, true).await;
-    let (_, _, html) = get(&s.router, "/").await;
+    let (_, _, html) = get_page(&s.router, "/").await;
     let src = script_src(&html);
     assert_eq!(src, mhd_server::assets::live_js_path());
     assert!(html.contains(&format!(r#"<script src="{src}" defer></script>"#)));
@@ -233,7 +180,7 @@ async fn pages_load_the_hashed_script_which_is_served_immutable() {
     for handler in [" onclick=", " onload=", " onerror=", "javascript:"] {
         assert!(!html.contains(handler), "{handler}");
     }
-    let (status, headers, js) = get(&s.router, &src).await;
+    let (status, headers, js) = get_page(&s.router, &src).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         headers[header::CONTENT_TYPE],
@@ -246,19 +193,16 @@ async fn pages_load_the_hashed_script_which_is_served_immutable() {
     assert_eq!(js, mhd_server::assets::LIVE_JS);
     assert!(js.contains("/ws/dashboard"));
     // Another build's name is not this script.
-    let (status, _, _) = get(&s.router, "/assets/live.0000000000000000.js").await;
+    let (status, _, _) = get_page(&s.router, "/assets/live.0000000000000000.js").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn the_static_dashboard_file_has_only_the_charts_inline_script() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap();
+    let (_dir, store) = common::store().await;
     seed(&store).await;
-    let plan = plan();
-    let data = mhd_store::gather::dashboard(&store, Some(&plan), NOW)
+    let plan = common::default_plan();
+    let data = mhd_store::gather::dashboard(&store, Some(&plan), SATURDAY)
         .await
         .unwrap();
     let html = mhd_server::views::render_static_dashboard(&data, time::UtcOffset::UTC).unwrap();
@@ -278,7 +222,7 @@ async fn the_static_dashboard_file_has_only_the_charts_inline_script() {
 #[tokio::test]
 async fn the_overview_has_every_live_hook() {
     let s = server(true, true).await;
-    let (_, _, html) = get(&s.router, "/").await;
+    let (_, _, html) = get_page(&s.router, "/").await;
     for hook in HOOKS {
         assert!(
             html.contains(&format!(r#"data-live="{hook}""#)),
@@ -306,7 +250,7 @@ async fn the_overview_has_every_live_hook() {
 #[tokio::test]
 async fn the_service_worker_is_served_from_the_root() {
     let s = server(false, false).await;
-    let (status, headers, js) = get(&s.router, "/sw.js").await;
+    let (status, headers, js) = get_page(&s.router, "/sw.js").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         headers[header::CONTENT_TYPE],
@@ -321,41 +265,25 @@ async fn the_service_worker_is_served_from_the_root() {
 #[tokio::test]
 async fn pages_are_compressed_when_the_client_accepts_it() {
     let s = server(true, true).await;
-    let res = s
-        .router
-        .clone()
-        .oneshot(
-            Request::get(mhd_server::assets::live_js_path())
-                .header(header::ACCEPT_ENCODING, "gzip")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+    let res = get_with(
+        &s.router,
+        mhd_server::assets::live_js_path(),
+        &[(header::ACCEPT_ENCODING, "gzip")],
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers[header::CONTENT_ENCODING], "gzip");
 }
 
 /// GET `uri` accepting `encoding`: the `Content-Encoding` answered and the body decoded.
 async fn get_encoded(router: &Router, uri: &str, encoding: &str) -> (Option<String>, String) {
-    let res = router
-        .clone()
-        .oneshot(
-            Request::get(uri)
-                .header(header::ACCEPT_ENCODING, encoding)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{uri}");
+    let res = get_with(router, uri, &[(header::ACCEPT_ENCODING, encoding)]).await;
+    assert_eq!(res.status, StatusCode::OK, "{uri}");
     let answered = res
-        .headers()
+        .headers
         .get(header::CONTENT_ENCODING)
         .map(|v| v.to_str().unwrap().to_owned());
-    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
-        .await
-        .unwrap();
+    let bytes = res.body;
     let mut text = String::new();
     match answered.as_deref() {
         Some("gzip") => {
@@ -379,7 +307,7 @@ async fn get_encoded(router: &Router, uri: &str, encoding: &str) -> (Option<Stri
 async fn a_compressed_page_decodes_to_the_plain_page_and_follows_writes() {
     let s = server(true, true).await;
     for uri in ["/", "/summary", "/components", "/live"] {
-        let (_, _, plain) = get(&s.router, uri).await;
+        let (_, _, plain) = get_page(&s.router, uri).await;
         for (accept, expected) in [("gzip", "gzip"), ("gzip, deflate, br", "br")] {
             for round in 0..2 {
                 let (answered, decoded) = get_encoded(&s.router, uri, accept).await;
@@ -391,24 +319,19 @@ async fn a_compressed_page_decodes_to_the_plain_page_and_follows_writes() {
             }
         }
     }
-    let (_, _, before) = get(&s.router, "/").await;
+    let (_, _, before) = get_page(&s.router, "/").await;
     let (_, before_br) = get_encoded(&s.router, "/", "br").await;
-    let res = s
-        .router
-        .clone()
-        .oneshot(
-            Request::post("/api/v1/operations")
-                .header(header::CONTENT_TYPE, "application/x-ndjson")
-                .body(Body::from(
-                    "{\"timestamp\":\"2025-03-01T11:59:00Z\",\"metric_type\":\"migration\",\
-                     \"operation\":\"migrate\",\"dataset_name\":\"fresh\",\"success\":true}\n",
-                ))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let (_, _, after) = get(&s.router, "/").await;
+    let (status, _) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/operations",
+        Some("application/x-ndjson"),
+        "{\"timestamp\":\"2025-03-01T11:59:00Z\",\"metric_type\":\"migration\",\
+         \"operation\":\"migrate\",\"dataset_name\":\"fresh\",\"success\":true}\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, _, after) = get_page(&s.router, "/").await;
     let (_, after_br) = get_encoded(&s.router, "/", "br").await;
     let (_, after_gzip) = get_encoded(&s.router, "/", "gzip").await;
     assert_ne!(before, after, "the page did not change after a write");
@@ -434,26 +357,16 @@ async fn hostile_names_are_escaped_on_the_live_pages() {
         "duration_ms": 5.0,
         "timestamp": "2025-03-01T11:59:00Z",
     });
-    let res = s
-        .router
-        .clone()
-        .oneshot(
-            Request::post("/api/v1/operations")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert!(res.status().is_success(), "{}", res.status());
+    let (status, _) = post_json(&s.router, "/api/v1/operations", &body).await;
+    assert!(status.is_success(), "{status}");
     for (path, _) in PAGES {
-        let (status, _, html) = get(&s.router, path).await;
+        let (status, _, html) = get_page(&s.router, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(!html.contains("<script>alert"), "{path}");
         assert!(!html.contains("<img src=x"), "{path}");
         assert_eq!(html.matches("<script").count(), 1, "{path}");
     }
-    let (_, _, html) = get(&s.router, "/").await;
+    let (_, _, html) = get_page(&s.router, "/").await;
     assert!(
         html.contains("&#60;script&#62;alert(1)&#60;/script&#62;")
             || html.contains("&lt;script&gt;")
@@ -465,7 +378,7 @@ async fn no_page_loads_anything_from_another_host() {
     let s = server(true, true).await;
     let mut bodies: Vec<(String, String)> = Vec::new();
     for (path, _) in PAGES {
-        bodies.push((path.to_owned(), get(&s.router, path).await.2));
+        bodies.push((path.to_owned(), get_page(&s.router, path).await.2));
     }
     bodies.push(("live.js".into(), mhd_server::assets::LIVE_JS.to_owned()));
     bodies.push(("sw.js".into(), mhd_server::assets::SW_JS.to_owned()));
@@ -487,21 +400,10 @@ async fn no_page_loads_anything_from_another_host() {
 
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 2)
-        .await
-        .unwrap();
-    let app = mhd_server::app(mhd_server::AppState::new(store, None, time::UtcOffset::UTC));
+    let app = App::new(None, saturday).await;
     for path in ["/", "/health", "/api/v1/operations", "/nowhere"] {
-        let response = tower::ServiceExt::oneshot(
-            app.clone(),
-            axum::http::Request::get(path)
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-        let h = response.headers();
+        let response = get(&app.router, path).await;
+        let h = &response.headers;
         let csp = h
             .get("content-security-policy")
             .and_then(|v| v.to_str().ok())
@@ -525,7 +427,7 @@ async fn every_answer_carries_the_security_headers() {
 #[tokio::test]
 async fn the_datasets_page_lists_filters_and_shows_a_history() {
     let s = server(true, true).await;
-    let (status, _, html) = get(&s.router, "/datasets?state=migrated&component=storage").await;
+    let (status, _, html) = get_page(&s.router, "/datasets?state=migrated&component=storage").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("2 of the 103 datasets the plan counts for component Storage"),
@@ -541,16 +443,16 @@ async fn the_datasets_page_lists_filters_and_shows_a_history() {
         "{html}"
     );
     // One dataset's history: its operations, failed ones with their error.
-    let (status, _, html) = get(&s.router, "/datasets?name=orders").await;
+    let (status, _, html) = get_page(&s.router, "/datasets?name=orders").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("History of orders"));
     assert!(html.contains("disk full"));
     // A bad filter is refused, naming it.
-    let (status, _, body) = get(&s.router, "/datasets?state=done").await;
+    let (status, _, body) = get_page(&s.router, "/datasets?state=done").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("`state`"), "{body}");
     // The rules' page has every rule the explanations link to.
-    let (_, _, how) = get(&s.router, "/how").await;
+    let (_, _, how) = get_page(&s.router, "/how").await;
     for r in mhd_core::model::RULES {
         assert!(how.contains(&format!(r#"id="{}""#, r.id)), "{}", r.id);
     }
@@ -565,7 +467,7 @@ async fn an_unknown_page_is_a_404_page_with_the_navigation_and_a_way_home() {
         "/alerts/x/y/z",
         "/%3Cb%3Ebold",
     ] {
-        let (status, headers, html) = get(&s.router, path).await;
+        let (status, headers, html) = get_page(&s.router, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(
             headers[header::CONTENT_TYPE],
@@ -595,7 +497,7 @@ async fn an_unknown_page_is_a_404_page_with_the_navigation_and_a_way_home() {
             "{path}: the visitor's parts are filled in"
         );
     }
-    let (_, _, html) = get(&s.router, "/%3Cb%3Ebold").await;
+    let (_, _, html) = get_page(&s.router, "/%3Cb%3Ebold").await;
     assert!(html.contains("<code>/%3Cb%3Ebold</code>"), "{html}");
 }
 
@@ -603,7 +505,7 @@ async fn an_unknown_page_is_a_404_page_with_the_navigation_and_a_way_home() {
 async fn an_unknown_api_path_keeps_the_json_error() {
     let s = server(true, false).await;
     for path in ["/api/v1/nothing", "/api/v2/health/summary", "/api"] {
-        let (status, headers, body) = get(&s.router, path).await;
+        let (status, headers, body) = get_page(&s.router, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{path}");
         let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
@@ -633,7 +535,7 @@ async fn the_pages_with_time_carry_the_range_picker() {
         ("/performance", false),
         ("/how", false),
     ] {
-        let (status, _, html) = get(&s.router, path).await;
+        let (status, _, html) = get_page(&s.router, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(
             html.contains(r#"<nav aria-label="Time range">"#),
@@ -651,7 +553,7 @@ async fn the_pages_with_time_carry_the_range_picker() {
         }
     }
     // The chosen range is kept by the links to the other pages with time.
-    let (_, _, html) = get(&s.router, "/tests?range=90d").await;
+    let (_, _, html) = get_page(&s.router, "/tests?range=90d").await;
     for other in ["/", "/resources", "/alerts", "/datasets"] {
         assert!(
             html.contains(&format!(r#"href="{other}?range=90d""#)),

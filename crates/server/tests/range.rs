@@ -6,17 +6,16 @@
 mod common;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
+use common::http::{get_ok, get_text};
+use common::op;
 use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Resolution, Severity, Transition};
 use mhd_core::sample::Sample;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
-use mhd_core::{NewOperation, System};
 use mhd_store::Store;
 use mhd_store::alerts::AlertStore as _;
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
-use tower::ServiceExt;
 
 const PLAN: &str = r#"
 [migration]
@@ -34,23 +33,6 @@ name = "Storage"
 
 fn ago(d: Duration) -> OffsetDateTime {
     common::now() - d
-}
-
-fn op(at: OffsetDateTime, dataset: &str) -> NewOperation {
-    NewOperation {
-        timestamp: at,
-        metric_type: "migration".into(),
-        operation: "migrate".into(),
-        dataset_name: Some(dataset.into()),
-        component: Some("storage".into()),
-        system: Some(System::New),
-        duration_ms: Some(10.0),
-        success: true,
-        row_count: None,
-        error_message: None,
-        metadata: None,
-        import_key: None,
-    }
 }
 
 fn run(suite: &str, at: OffsetDateTime) -> TestRun {
@@ -107,8 +89,14 @@ async fn app() -> (tempfile::TempDir, Router) {
     let (dir, store) = common::store().await;
     store
         .insert_operations(&[
-            op(ago(Duration::hours(2)), "recent_ds"),
-            op(ago(Duration::days(20)), "old_ds"),
+            op("recent_ds")
+                .at(ago(Duration::hours(2)))
+                .duration(10.0)
+                .build(),
+            op("old_ds")
+                .at(ago(Duration::days(20)))
+                .duration(10.0)
+                .build(),
         ])
         .await
         .unwrap();
@@ -163,25 +151,6 @@ async fn app() -> (tempfile::TempDir, Router) {
     (dir, mhd_server::app(state))
 }
 
-async fn get(router: &Router, uri: &str) -> (StatusCode, String) {
-    let res = router
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
-}
-
-async fn json(router: &Router, uri: &str) -> Value {
-    let (status, body) = get(router, uri).await;
-    assert_eq!(status, StatusCode::OK, "{uri}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
-
 fn names(list: &Value, field: &str) -> Vec<String> {
     list.as_array()
         .unwrap_or_else(|| panic!("not a list: {list}"))
@@ -193,33 +162,33 @@ fn names(list: &Value, field: &str) -> Vec<String> {
 #[tokio::test]
 async fn operations_honour_since_and_until() {
     let (_dir, app) = app().await;
-    let all = json(&app, "/api/v1/operations").await;
+    let all = get_ok(&app, "/api/v1/operations").await;
     assert_eq!(names(&all, "dataset_name"), ["recent_ds", "old_ds"]);
-    let recent = json(&app, "/api/v1/operations?since=1d").await;
+    let recent = get_ok(&app, "/api/v1/operations?since=1d").await;
     assert_eq!(names(&recent, "dataset_name"), ["recent_ds"]);
-    let old = json(&app, "/api/v1/operations?until=1d").await;
+    let old = get_ok(&app, "/api/v1/operations?until=1d").await;
     assert_eq!(names(&old, "dataset_name"), ["old_ds"]);
-    let between = json(
+    let between = get_ok(
         &app,
         "/api/v1/operations?since=2025-02-10&until=2025-02-20T00:00:00Z",
     )
     .await;
     assert_eq!(names(&between, "dataset_name"), ["old_ds"]);
-    let none = json(&app, "/api/v1/operations?since=1h&until=now").await;
+    let none = get_ok(&app, "/api/v1/operations?since=1h&until=now").await;
     assert_eq!(names(&none, "dataset_name"), Vec::<String>::new());
 }
 
 #[tokio::test]
 async fn alerts_honour_since_and_until() {
     let (_dir, app) = app().await;
-    let all = json(&app, "/api/v1/alerts").await;
+    let all = get_ok(&app, "/api/v1/alerts").await;
     assert_eq!(names(&all["resolved"], "rule"), ["recent_rule", "old_rule"]);
-    let recent = json(&app, "/api/v1/alerts?since=1d").await;
+    let recent = get_ok(&app, "/api/v1/alerts?since=1d").await;
     assert_eq!(names(&recent["resolved"], "rule"), ["recent_rule"]);
-    let old = json(&app, "/api/v1/alerts?until=7d").await;
+    let old = get_ok(&app, "/api/v1/alerts?until=7d").await;
     assert_eq!(names(&old["resolved"], "rule"), ["old_rule"]);
     // Open at some time in the span: the old alert was open 20½ days ago.
-    let during = json(
+    let during = get_ok(
         &app,
         "/api/v1/alerts?since=2025-02-13T00:00:00Z&until=2025-02-13T06:00:00Z",
     )
@@ -230,22 +199,22 @@ async fn alerts_honour_since_and_until() {
 #[tokio::test]
 async fn tests_honour_since_and_until() {
     let (_dir, app) = app().await;
-    let all = json(&app, "/api/v1/tests").await;
+    let all = get_ok(&app, "/api/v1/tests").await;
     let mut suites = names(&all["suites"], "name");
     suites.sort();
     assert_eq!(suites, ["old_suite", "recent_suite"]);
-    let recent = json(&app, "/api/v1/tests?since=1d").await;
+    let recent = get_ok(&app, "/api/v1/tests?since=1d").await;
     assert_eq!(names(&recent["suites"], "name"), ["recent_suite"]);
-    let old = json(&app, "/api/v1/tests?until=7d").await;
+    let old = get_ok(&app, "/api/v1/tests?until=7d").await;
     assert_eq!(names(&old["suites"], "name"), ["old_suite"]);
-    let none = json(&app, "/api/v1/tests?since=1h").await;
+    let none = get_ok(&app, "/api/v1/tests?since=1h").await;
     assert_eq!(names(&none["suites"], "name"), Vec::<String>::new());
 }
 
 #[tokio::test]
 async fn resource_history_honours_since_and_until() {
     let (_dir, app) = app().await;
-    let doc = json(
+    let doc = get_ok(
         &app,
         "/api/v1/resources/history?metric=cpu_percent&since=3h&until=1h",
     )
@@ -255,7 +224,7 @@ async fn resource_history_honours_since_and_until() {
     let points = doc["series"][0]["points"].as_array().unwrap();
     let means: Vec<f64> = points.iter().filter_map(|p| p["mean"].as_f64()).collect();
     assert_eq!(means, [42.0], "only the sample inside the span: {doc}");
-    let last_hour = json(&app, "/api/v1/resources/history?metric=cpu_percent").await;
+    let last_hour = get_ok(&app, "/api/v1/resources/history?metric=cpu_percent").await;
     let means: Vec<f64> = last_hour["series"][0]["points"]
         .as_array()
         .unwrap()
@@ -286,7 +255,7 @@ async fn bad_ranges_are_400_naming_the_parameter_on_every_read() {
         for (query, named) in bad {
             let sep = if route.ends_with('&') { "" } else { "?" };
             let uri = format!("{route}{sep}{}", query.replace(' ', "%20"));
-            let (status, body) = get(&app, &uri).await;
+            let (status, body) = get_text(&app, &uri).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
             let v: Value = serde_json::from_str(&body).unwrap();
             assert_eq!(v["error"]["code"], "bad_request", "{uri}");
@@ -299,7 +268,7 @@ async fn bad_ranges_are_400_naming_the_parameter_on_every_read() {
 #[tokio::test]
 async fn the_openapi_document_describes_the_range_parameters() {
     let (_dir, app) = app().await;
-    let doc = json(&app, "/api/v1/openapi.json").await;
+    let doc = get_ok(&app, "/api/v1/openapi.json").await;
     for path in [
         "/api/v1/operations",
         "/api/v1/alerts",
@@ -331,7 +300,7 @@ const RANGED_PAGES: [(&str, &str, &str); 4] = [
 async fn pages_with_time_carry_the_picker_and_follow_the_range() {
     let (_dir, app) = app().await;
     for (path, inside, outside) in RANGED_PAGES {
-        let (status, html) = get(&app, path).await;
+        let (status, html) = get_text(&app, path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(html.contains(r#"<nav aria-label="Time range">"#), "{path}");
         assert!(
@@ -344,7 +313,7 @@ async fn pages_with_time_carry_the_picker_and_follow_the_range() {
             assert!(html.contains(outside), "{path} shows {outside} by default");
         }
         let sep = if path.contains('?') { '&' } else { '?' };
-        let (status, html) = get(&app, &format!("{path}{sep}range=24h")).await;
+        let (status, html) = get_text(&app, &format!("{path}{sep}range=24h")).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(html.contains(r#"aria-current="true">24 h</a>"#), "{path}");
         assert!(html.contains("the last 24 hours"), "{path}: says the span");
@@ -357,7 +326,7 @@ async fn pages_with_time_carry_the_picker_and_follow_the_range() {
         assert!(html.contains(r#"href="/tests?range=24h""#), "{path}");
         assert!(html.contains(r#"href="/performance""#), "{path}");
         // A custom span, kept in the form.
-        let (status, html) = get(
+        let (status, html) = get_text(
             &app,
             &format!("{path}{sep}since=2025-02-10&until=2025-02-20"),
         )
@@ -371,18 +340,18 @@ async fn pages_with_time_carry_the_picker_and_follow_the_range() {
         }
     }
     // The resource page: its charts over the range asked for.
-    let (status, html) = get(&app, "/resources?range=7d").await;
+    let (status, html) = get_text(&app, "/resources?range=7d").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"aria-current="true">7 d</a>"#));
     assert!(html.contains("the last 7 days"));
-    let (status, html) = get(&app, "/resources?since=3h&until=1h").await;
+    let (status, html) = get_text(&app, "/resources?since=3h&until=1h").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("from 2025-03-05 09:00:00 UTC to 2025-03-05 11:00:00 UTC"),
         "the page says its span"
     );
     // A page without time has no picker.
-    let (_, html) = get(&app, "/performance").await;
+    let (_, html) = get_text(&app, "/performance").await;
     assert!(!html.contains(r#"aria-label="Time range""#));
 }
 
@@ -393,17 +362,17 @@ async fn a_dataset_history_follows_the_range() {
         let from = &html[html.find(r#"id="history-h""#).unwrap()..];
         from[..from.find("</section>").unwrap()].to_owned()
     };
-    let (_, html) = get(&app, "/datasets?name=old_ds").await;
+    let (_, html) = get_text(&app, "/datasets?name=old_ds").await;
     assert!(
         history(&html).contains(r#"<time datetime="2025-02-13T12:00:00Z""#),
         "the old operation is listed"
     );
-    let (_, html) = get(&app, "/datasets?name=old_ds&range=7d").await;
+    let (_, html) = get_text(&app, "/datasets?name=old_ds&range=7d").await;
     let shown = history(&html);
     assert!(!shown.contains("2025-02-13"), "not in the last 7 days");
     assert!(shown.contains("No operation of this dataset is stored in the chosen time range."));
     assert!(html.contains(r#"href="/datasets?range=30d&amp;name=old_ds""#));
-    let (_, html) = get(
+    let (_, html) = get_text(
         &app,
         "/datasets?name=old_ds&since=2025-02-13&until=2025-02-14",
     )
@@ -422,7 +391,7 @@ async fn a_bad_range_shows_the_page_with_the_message_and_status_400() {
             ("range=7x", "parameter `range`"),
         ] {
             let uri = format!("{path}?{query}");
-            let (status, html) = get(&app, &uri).await;
+            let (status, html) = get_text(&app, &uri).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
             assert!(html.starts_with("<!DOCTYPE html>"), "{uri}: a page");
             assert!(
@@ -437,7 +406,7 @@ async fn a_bad_range_shows_the_page_with_the_message_and_status_400() {
         }
     }
     // What a user typed is shown escaped.
-    let (status, html) = get(&app, "/tests?since=%3Cscript%3Ex").await;
+    let (status, html) = get_text(&app, "/tests?since=%3Cscript%3Ex").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(!html.contains("<script>x"));
     assert!(html.contains("&lt;script&gt;x"));

@@ -5,22 +5,20 @@
 
 use std::process::Command;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::http::{StatusCode, header};
+use common::http::get_bytes;
+use common::{App, HOSTILE, SATURDAY, in_ci, saturday, shows_escaped};
+use mhd_core::System;
 use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Severity, Transition};
 use mhd_core::perf::BenchmarkSamples;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
-use mhd_core::{NewOperation, System};
-use mhd_server::AppState;
-use mhd_store::{AlertStore, Database, Store};
+use mhd_store::{AlertStore, Store};
 use serde_json::Value;
 use time::macros::{date, datetime};
 use time::{Duration, OffsetDateTime};
-use tower::ServiceExt;
 
-const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
-const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+mod common;
+
 /// Dataset names in Greek, Cyrillic, Chinese, Japanese, Korean and with an emoji.
 const NAMES: [&str; 5] = [
     "Πελάτες",
@@ -32,80 +30,70 @@ const NAMES: [&str; 5] = [
 /// The person who acknowledged the alert.
 const PERSON: &str = "Σωκράτης Παπαδόπουλος";
 
-fn now() -> OffsetDateTime {
-    NOW
+/// An operation of `kind` on `dataset` at `at` taking 20 ms, failed ("row count mismatch")
+/// when `failed` is true.
+fn op(at: OffsetDateTime, kind: &str, dataset: &str, failed: bool) -> common::ops::Op {
+    common::op(dataset)
+        .at(at)
+        .kind(kind)
+        .duration(20.0)
+        .failed_if(failed, "row count mismatch")
 }
 
-struct Server {
-    _dir: tempfile::TempDir,
-    router: Router,
-}
-
-fn op(at: OffsetDateTime, metric_type: &str, dataset: &str, success: bool) -> NewOperation {
-    let mut o = NewOperation::new(at, metric_type, "migrate");
-    o.dataset_name = Some(dataset.into());
-    o.component = Some("storage".into());
-    o.system = Some(System::New);
-    o.duration_ms = Some(20.0);
-    o.success = success;
-    if !success {
-        o.error_message = Some("row count mismatch".into());
-    }
-    o
-}
-
-/// A store with a week of activity before `NOW` (and some before the week), a test run and
+/// A store with a week of activity before `SATURDAY` (and some before the week), a test run and
 /// benchmarks, under the specification's plan.
-async fn server(with_plan: bool) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap();
-    let day = |d: i64| NOW - Duration::days(d);
+async fn server(with_plan: bool) -> App {
+    let (dir, store) = common::store().await;
+    let day = |d: i64| SATURDAY - Duration::days(d);
     let mut ops = vec![
         // Before the range: two datasets migrated.
-        op(day(20), "migration", "early-1", true),
-        op(day(20), "migration", "early-2", true),
+        op(day(20), "migration", "early-1", false).build(),
+        op(day(20), "migration", "early-2", false).build(),
         // In the range (2025-02-23 to 2025-03-01).
-        op(day(5), "migration", "sales", true),
-        op(day(4), "migration", "orders", false),
-        op(day(4) + Duration::hours(1), "migration", "orders", true),
-        op(day(3), "migration", "stock", true),
-        op(day(2), "rollback", "early-1", true),
-        op(day(1), "verification", "sales", false),
-        op(day(1), "migration", HOSTILE, false),
-    ];
-    let mut hostile = op(
-        day(1) + Duration::minutes(5),
-        "dataset_read",
-        HOSTILE,
-        false,
-    );
-    hostile.error_message = Some(HOSTILE.into());
-    ops.push(hostile);
-    for i in 0..30 {
-        ops.push(op(
-            day(i % 7) - Duration::minutes(i),
+        op(day(5), "migration", "sales", false).build(),
+        op(day(4), "migration", "orders", true).build(),
+        op(day(4) + Duration::hours(1), "migration", "orders", false).build(),
+        op(day(3), "migration", "stock", false).build(),
+        op(day(2), "rollback", "early-1", false).build(),
+        op(day(1), "verification", "sales", true).build(),
+        op(day(1), "migration", HOSTILE, true).build(),
+        op(
+            day(1) + Duration::minutes(5),
             "dataset_read",
-            "sales",
-            i % 10 != 0,
-        ));
+            HOSTILE,
+            false,
+        )
+        .failed(HOSTILE)
+        .build(),
+    ];
+    for i in 0..30 {
+        ops.push(
+            op(
+                day(i % 7) - Duration::minutes(i),
+                "dataset_read",
+                "sales",
+                i % 10 == 0,
+            )
+            .build(),
+        );
     }
     // Names in every script the report's fonts cover, each its own error group.
     for (i, name) in NAMES.iter().enumerate() {
-        let mut o = op(
-            day(2) + Duration::minutes(i as i64),
-            "dataset_read",
-            name,
-            false,
+        ops.push(
+            op(
+                day(2) + Duration::minutes(i as i64),
+                "dataset_read",
+                name,
+                false,
+            )
+            .failed(&format!("checksum differs for {name}"))
+            .build(),
         );
-        o.error_message = Some(format!("checksum differs for {name}"));
-        ops.push(o);
     }
     store.insert_operations(&ops).await.unwrap();
     // A critical alert that fired two days ago, acknowledged by a person named in Greek after
     // 95 minutes.
-    let fired_at = NOW - Duration::days(2);
+    let fired_at = SATURDAY - Duration::days(2);
     let alert = Alert {
         id: 7,
         key: "high_error_rate/storage".into(),
@@ -119,7 +107,7 @@ async fn server(with_plan: bool) -> Server {
         value: Some(0.12),
         started_at: fired_at,
         fired_at: Some(fired_at),
-        last_seen: NOW,
+        last_seen: SATURDAY,
         clear_since: None,
         resolved_at: None,
         resolution: None,
@@ -155,7 +143,7 @@ async fn server(with_plan: bool) -> Server {
         suite: "unit".into(),
         phase: None,
         component: Some("storage".into()),
-        run_at: NOW - Duration::hours(30),
+        run_at: SATURDAY - Duration::hours(30),
         duration: 0.2,
         cases: vec![case("a", TestStatus::Passed), case("b", TestStatus::Failed)],
     };
@@ -170,54 +158,14 @@ async fn server(with_plan: bool) -> Server {
         .insert_benchmarks(
             &[bench(System::Old, 200.0), bench(System::New, 100.0)],
             None,
-            NOW,
+            SATURDAY,
         )
         .await
         .unwrap();
-    let plan = with_plan.then(|| {
-        mhd_core::plan::parse(
-            &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
-            "migration.toml",
-        )
-        .unwrap()
-    });
-    let state = AppState::with_clock(store, plan, now);
-    Server {
-        _dir: dir,
-        router: mhd_server::app(state),
-    }
-}
-
-async fn get(router: &Router, uri: &str) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let res = router
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = axum::body::to_bytes(res.into_body(), 64 << 20)
-        .await
-        .unwrap();
-    (status, headers, bytes.to_vec())
+    App::over(dir, store, with_plan.then(common::default_plan), saturday)
 }
 
 const WEEK: &str = "/api/v1/reports/generate?start_date=2025-02-23&end_date=2025-03-01";
-
-/// The hostile name as HTML shows it, whichever entities the escaping chose.
-fn shows_escaped(html: &str) -> bool {
-    [
-        "&lt;img src=x onerror=alert(1)&gt;",
-        "&#60;img src=x onerror=alert(1)&#62;",
-    ]
-    .iter()
-    .any(|e| html.contains(e))
-}
-
-/// Whether CI runs these tests, where a missing tool is a failure rather than a skip.
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
 
 /// Whether `tool` can be run; a notice (or a failure in CI) when not.
 fn have(tool: &str) -> bool {
@@ -235,7 +183,7 @@ fn have(tool: &str) -> bool {
 #[tokio::test]
 async fn the_html_report_is_one_self_contained_document() {
     let s = server(true).await;
-    let (status, headers, body) = get(&s.router, &format!("{WEEK}&format=html")).await;
+    let (status, headers, body) = get_bytes(&s.router, &format!("{WEEK}&format=html")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
     assert_eq!(
@@ -319,7 +267,7 @@ async fn the_html_report_is_one_self_contained_document() {
 #[tokio::test]
 async fn the_pdf_report_reads_back_with_pdftotext() {
     let s = server(true).await;
-    let (status, headers, body) = get(&s.router, WEEK).await;
+    let (status, headers, body) = get_bytes(&s.router, WEEK).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     assert_eq!(
         headers[header::CONTENT_TYPE],
@@ -407,13 +355,13 @@ async fn the_pdf_report_reads_back_with_pdftotext() {
 #[tokio::test]
 async fn a_report_without_a_plan_says_what_needs_one() {
     let s = server(false).await;
-    let (status, _, body) = get(&s.router, &format!("{WEEK}&format=html")).await;
+    let (status, _, body) = get_bytes(&s.router, &format!("{WEEK}&format=html")).await;
     assert_eq!(status, StatusCode::OK);
     let html = String::from_utf8(body).unwrap();
     assert!(html.contains("Migration report, 2025-02-23 to 2025-03-01"));
     assert!(html.contains("No migration plan"));
     assert!(html.contains(r#"<section id="progress""#));
-    let (status, _, pdf) = get(&s.router, WEEK).await;
+    let (status, _, pdf) = get_bytes(&s.router, WEEK).await;
     assert_eq!(status, StatusCode::OK);
     assert!(pdf.starts_with(b"%PDF-"));
 }
@@ -421,7 +369,7 @@ async fn a_report_without_a_plan_says_what_needs_one() {
 #[tokio::test]
 async fn an_earlier_range_is_told_as_of_its_end() {
     let s = server(true).await;
-    let (status, _, body) = get(
+    let (status, _, body) = get_bytes(
         &s.router,
         "/api/v1/reports/generate?start_date=2025-02-01&end_date=2025-02-24&format=html",
     )
@@ -462,7 +410,7 @@ async fn bad_parameters_are_400_naming_the_parameter() {
     ];
     for (query, param) in cases {
         let uri = format!("/api/v1/reports/generate{query}");
-        let (status, headers, body) = get(&s.router, &uri).await;
+        let (status, headers, body) = get_bytes(&s.router, &uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
         assert!(
             headers[header::CONTENT_TYPE]
@@ -479,7 +427,7 @@ async fn bad_parameters_are_400_naming_the_parameter() {
         );
     }
     // 366 days is the longest range.
-    let (status, _, _) = get(
+    let (status, _, _) = get_bytes(
         &s.router,
         "/api/v1/reports/generate?start_date=2024-03-01&end_date=2025-03-01&format=html",
     )
@@ -501,16 +449,13 @@ const LAST_US: i64 = 253_402_300_799_999_999;
 /// plan's views through the API, and reports of the week up to `at` and of the week up to now.
 async fn renders_with_an_operation_at(at: OffsetDateTime, with_plan: bool) {
     use mhd_server::views::render_static_dashboard;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 2)
-        .await
-        .unwrap();
+    let (_dir, store) = common::store().await;
     store
         .insert_operations(&[
-            op(at, "migration", "sales", true),
-            op(at, "migration", "orders", false),
-            op(at, "rollback", "sales", true),
-            op(NOW, "migration", "stock", true),
+            op(at, "migration", "sales", false).build(),
+            op(at, "migration", "orders", true).build(),
+            op(at, "rollback", "sales", false).build(),
+            op(SATURDAY, "migration", "stock", false).build(),
         ])
         .await
         .unwrap();
@@ -542,14 +487,8 @@ async fn renders_with_an_operation_at(at: OffsetDateTime, with_plan: bool) {
         )
         .await
         .unwrap();
-    let plan = with_plan.then(|| {
-        mhd_core::plan::parse(
-            &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
-            "migration.toml",
-        )
-        .unwrap()
-    });
-    let data = mhd_store::gather::dashboard(&store, plan.as_ref(), NOW)
+    let plan = with_plan.then(common::default_plan);
+    let data = mhd_store::gather::dashboard(&store, plan.as_ref(), SATURDAY)
         .await
         .unwrap();
     assert_eq!(data.summary.overall.total_operations, 4);
@@ -557,7 +496,7 @@ async fn renders_with_an_operation_at(at: OffsetDateTime, with_plan: bool) {
         let html = render_static_dashboard(&data, offset).unwrap();
         assert!(html.contains("</html>"), "{at}: the file is whole");
     }
-    let router = mhd_server::app(AppState::with_clock(store, plan, now));
+    let router = mhd_server::app(common::state_at(store, plan, saturday));
     let mut uris = vec![
         "/".to_owned(),
         "/api/v1/health/summary".to_owned(),
@@ -579,7 +518,7 @@ async fn renders_with_an_operation_at(at: OffsetDateTime, with_plan: bool) {
         ));
     }
     for uri in uris {
-        let (status, _, body) = get(&router, &uri).await;
+        let (status, _, body) = get_bytes(&router, &uri).await;
         let plan_view =
             uri.contains("summary") || uri.contains("timeline") || uri.contains("components");
         let want = if plan_view && router_has_no_plan(&body) {
@@ -607,8 +546,8 @@ async fn the_views_and_reports_render_operations_at_the_edges_of_time() {
     let edges = [
         datetime!(1970-01-01 0:00 UTC),
         datetime!(1970-01-01 0:00:00.000_001 UTC),
-        NOW - Duration::microseconds(1),
-        NOW + Duration::days(1),
+        SATURDAY - Duration::microseconds(1),
+        SATURDAY + Duration::days(1),
         datetime!(9999-12-30 23:59:59 UTC),
         datetime!(9999-12-31 23:59:59 UTC),
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(LAST_US) * 1000).unwrap(),
@@ -642,14 +581,14 @@ proptest::proptest! {
 async fn last_is_the_days_up_to_today() {
     let s = server(true).await;
     let (status, headers, body) =
-        get(&s.router, "/api/v1/reports/generate?last=7d&format=html").await;
+        get_bytes(&s.router, "/api/v1/reports/generate?last=7d&format=html").await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     assert_eq!(
         headers[header::CONTENT_DISPOSITION],
         r#"attachment; filename="mhd-report-2025-02-23-2025-03-01.html""#,
         "the seven days ending today (2025-03-01)"
     );
-    let (_, headers, _) = get(&s.router, "/api/v1/reports/generate?last=2w").await;
+    let (_, headers, _) = get_bytes(&s.router, "/api/v1/reports/generate?last=2w").await;
     assert_eq!(
         headers[header::CONTENT_DISPOSITION],
         r#"attachment; filename="mhd-report-2025-02-16-2025-03-01.pdf""#
@@ -678,7 +617,7 @@ fn pdf_text(pdf: &[u8], first: u32, last: u32) -> Option<String> {
 #[tokio::test]
 async fn page_one_tells_a_reader_the_status_the_date_the_risks_and_the_needs() {
     let s = server(true).await;
-    let (status, _, pdf) = get(&s.router, WEEK).await;
+    let (status, _, pdf) = get_bytes(&s.router, WEEK).await;
     assert_eq!(status, StatusCode::OK);
     let Some(page) = pdf_text(&pdf, 1, 1) else {
         return;
@@ -728,15 +667,8 @@ async fn page_one_tells_a_reader_the_status_the_date_the_risks_and_the_needs() {
 async fn a_report_missed_while_no_server_ran_is_made_once_at_the_next_start() {
     use mhd_core::plan::{Every, ScheduledReport};
     use mhd_store::reports::NewReport;
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 2)
-        .await
-        .unwrap();
-    let mut plan = mhd_core::plan::parse(
-        &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
-        "migration.toml",
-    )
-    .unwrap();
+    let (_dir, store) = common::store().await;
+    let mut plan = common::default_plan();
     let entry = ScheduledReport {
         every: Every::parse("monday 08:00").unwrap(),
         format: "html".into(),
@@ -744,7 +676,7 @@ async fn a_report_missed_while_no_server_ran_is_made_once_at_the_next_start() {
         channels: Vec::new(),
     };
     plan.reports = vec![entry.clone()];
-    // The last report made was due four Mondays before NOW (Saturday 2025-03-01): three were
+    // The last report made was due four Mondays before now (Saturday 2025-03-01): three were
     // missed while no server ran.
     store
         .insert_report(
@@ -760,7 +692,7 @@ async fn a_report_missed_while_no_server_ran_is_made_once_at_the_next_start() {
         )
         .await
         .unwrap();
-    let state = AppState::with_clock(store, Some(plan), now);
+    let state = common::state_at(store, Some(plan), saturday);
     let made = mhd_server::scheduled::run_due(&state).await.unwrap();
     assert_eq!(made.len(), 1, "one report, not one per missed week");
     assert_eq!(made[0].range.start, date!(2025 - 02 - 18));

@@ -1,56 +1,29 @@
 //! The resource utilization page (`/resources`) and the live memory figure, over a real SQLite
 //! store in a temporary folder, driven through the whole router without a network.
 
+mod common;
+
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
+use common::http::{get_ok, get_text, post_json};
+use common::{App, ESCAPED, HOSTILE, SATURDAY, saturday, shows_escaped};
 use mhd_core::alerts::CollectorHealth;
 use mhd_core::sample::Sample;
-use mhd_server::AppState;
 use mhd_store::prelude::*;
 use mhd_store::{Database, Store};
 use serde_json::{Value, json};
-use time::macros::{date, datetime};
-use time::{Duration, OffsetDateTime};
-use tower::ServiceExt;
+use time::Duration;
 
-const NOW: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);
-const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 const GB: f64 = 1024.0 * 1024.0 * 1024.0;
 const MB: f64 = 1024.0 * 1024.0;
 
-fn now() -> OffsetDateTime {
-    NOW
-}
-
-struct Server {
-    _dir: tempfile::TempDir,
-    store: Database,
-    state: AppState,
-    router: Router,
-}
-
-async fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap();
-    let plan = mhd_core::plan::parse(
-        &mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06)),
-        "migration.toml",
-    )
-    .unwrap();
-    let state = AppState::with_clock(store.clone(), Some(plan), now);
-    Server {
-        _dir: dir,
-        store,
-        router: mhd_server::app(state.clone()),
-        state,
-    }
+/// The whole app over a new store, with the default plan.
+async fn server() -> App {
+    App::new(Some(common::default_plan()), saturday).await
 }
 
 fn sample(minutes_ago: i64, metric: &str, value: f64) -> Sample {
-    Sample::new(NOW - Duration::minutes(minutes_ago), metric, value)
+    Sample::new(SATURDAY - Duration::minutes(minutes_ago), metric, value)
 }
 
 fn labelled(minutes_ago: i64, metric: &str, value: f64, key: &str, label: &str) -> Sample {
@@ -59,7 +32,7 @@ fn labelled(minutes_ago: i64, metric: &str, value: f64, key: &str, label: &str) 
     s
 }
 
-/// An hour of host samples every minute, the latest at `NOW - 1 min`, and the database and
+/// An hour of host samples every minute, the latest at `SATURDAY - 1 min`, and the database and
 /// process figures of the last minute.
 async fn seed(store: &Database) {
     let mut samples = Vec::new();
@@ -96,54 +69,16 @@ async fn seed(store: &Database) {
     store.insert_samples(&samples).await.unwrap();
 }
 
-/// The hostile name as HTML shows it, whichever entities the escaping chose.
-const ESCAPED: [&str; 2] = [
-    "&lt;img src=x onerror=alert(1)&gt;",
-    "&#60;img src=x onerror=alert(1)&#62;",
-];
-
-fn shows_escaped(html: &str) -> bool {
-    ESCAPED.iter().any(|e| html.contains(e))
-}
-
-async fn get(router: &Router, uri: &str) -> (StatusCode, String) {
-    let res = router
-        .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let bytes = axum::body::to_bytes(res.into_body(), 16 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
-}
-
-async fn get_json(router: &Router, uri: &str) -> Value {
-    let (status, body) = get(router, uri).await;
-    assert_eq!(status, StatusCode::OK, "{uri}: {body}");
-    serde_json::from_str(&body).unwrap()
-}
-
 async fn post_samples(router: &Router, body: &Value) {
-    let res = router
-        .clone()
-        .oneshot(
-            Request::post("/api/v1/samples")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
+    let (status, answer) = post_json(router, "/api/v1/samples", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
 }
 
 #[tokio::test]
 async fn the_page_shows_the_latest_figures_and_an_hour_of_charts() {
     let s = server().await;
     seed(&s.store).await;
-    let (status, html) = get(&s.router, "/resources").await;
+    let (status, html) = get_text(&s.router, "/resources").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.starts_with("<!DOCTYPE html>"));
     // In the navigation of every page, marked current here.
@@ -152,7 +87,12 @@ async fn the_page_shows_the_latest_figures_and_an_hour_of_charts() {
             .count(),
         2
     );
-    assert!(get(&s.router, "/").await.1.contains(r#"href="/resources""#));
+    assert!(
+        get_text(&s.router, "/")
+            .await
+            .1
+            .contains(r#"href="/resources""#)
+    );
     assert!(html.contains(r#"<section id="resources""#));
     assert!(
         html.contains("data-live-refresh"),
@@ -196,7 +136,7 @@ async fn the_page_shows_the_latest_figures_and_an_hour_of_charts() {
 #[tokio::test]
 async fn without_samples_the_page_says_how_to_get_them() {
     let s = server().await;
-    let (status, html) = get(&s.router, "/resources").await;
+    let (status, html) = get_text(&s.router, "/resources").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("No samples yet"));
     assert!(html.contains("[[collectors.host]]"));
@@ -213,7 +153,7 @@ async fn samples_older_than_the_hour_are_not_drawn_nor_current() {
         .insert_samples(&[sample(90, "cpu_percent", 99.0)])
         .await
         .unwrap();
-    let html = get(&s.router, "/resources").await.1;
+    let html = get_text(&s.router, "/resources").await.1;
     assert!(
         html.contains("No samples yet"),
         "a 90-minute-old sample is not current"
@@ -228,9 +168,9 @@ async fn the_collectors_table_shows_each_ones_health() {
         name: name.into(),
         kind: "host".into(),
         up,
-        last_success: up.then_some(NOW - Duration::seconds(30)),
+        last_success: up.then_some(SATURDAY - Duration::seconds(30)),
         last_error: error.map(str::to_owned),
-        last_run: ran.then_some(NOW - Duration::seconds(30)),
+        last_run: ran.then_some(SATURDAY - Duration::seconds(30)),
         last_duration_ms: ran.then_some(12.5),
         runs: u64::from(ran),
         failures: u64::from(ran && !up),
@@ -246,7 +186,7 @@ async fn the_collectors_table_shows_each_ones_health() {
     s.state
         .collectors
         .update(health("late", false, false, None));
-    let html = get(&s.router, "/resources").await.1;
+    let html = get_text(&s.router, "/resources").await.1;
     let table = &html[html
         .find(r#"aria-label="Collectors, table""#)
         .expect("the table")..];
@@ -265,17 +205,17 @@ async fn the_collectors_table_shows_each_ones_health() {
 async fn the_live_metrics_carry_memory_from_samples() {
     let s = server().await;
     // Without samples: absent, and "no data" on the page, never 0.
-    let live = get_json(&s.router, "/api/v1/metrics/live").await;
+    let live = get_ok(&s.router, "/api/v1/metrics/live").await;
     assert_eq!(live["memory_percent"], Value::Null);
     assert_eq!(live["memory_bytes"], Value::Null);
-    let page = get(&s.router, "/live").await.1;
+    let page = get_text(&s.router, "/live").await.1;
     assert!(
         page.contains(r#"<span data-live="memory">no data</span>"#),
         "{page}"
     );
 
     let ts = |minutes: i64| {
-        (NOW - Duration::minutes(minutes))
+        (SATURDAY - Duration::minutes(minutes))
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap()
     };
@@ -290,7 +230,7 @@ async fn the_live_metrics_carry_memory_from_samples() {
         ]),
     )
     .await;
-    let live = get_json(&s.router, "/api/v1/metrics/live").await;
+    let live = get_ok(&s.router, "/api/v1/metrics/live").await;
     let mem = &live["memory_percent"];
     assert_eq!(mem["value"], json!(65.0), "two hosts averaged: {live}");
     assert_eq!(mem["previous"], json!(50.0));
@@ -299,7 +239,7 @@ async fn the_live_metrics_carry_memory_from_samples() {
     assert_eq!(mem["sparkline"].as_array().unwrap().len(), 10);
     assert_eq!(live["memory_bytes"]["value"], json!(4.0 * GB));
     assert_eq!(live["queue_depth"], json!(12.0));
-    let page = get(&s.router, "/live").await.1;
+    let page = get_text(&s.router, "/live").await.1;
     assert!(
         page.contains(r#"<span data-live="memory">65.0% · 4.0 GB</span>"#),
         "the memory card"
@@ -309,11 +249,8 @@ async fn the_live_metrics_carry_memory_from_samples() {
 
 #[tokio::test]
 async fn log_errors_and_the_code_burndown_are_shown_for_their_collectors() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap();
-    let mut text = mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06));
+    let (_dir, store) = common::store().await;
+    let mut text = common::default_plan_toml();
     text.push_str(
         r#"
 [[collectors.logs]]
@@ -328,12 +265,11 @@ component = "storage"
 pattern = "old_storage_api("
 "#,
     );
-    let plan = mhd_core::plan::parse(&text, "migration.toml").unwrap();
-    let state = AppState::with_clock(store.clone(), Some(plan), now);
+    let state = common::state_at(store.clone(), Some(common::plan(&text)), saturday);
     let router = mhd_server::app(state);
 
     // Before any error: the section says so.
-    let (status, page) = get(&router, "/resources").await;
+    let (status, page) = get_text(&router, "/resources").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Recent log errors"), "{page}");
     assert!(page.contains("No error in the followed log files"));
@@ -342,19 +278,19 @@ pattern = "old_storage_api("
     store
         .insert_log_errors(&[mhd_store::collect::LogErrorRecord {
             collector: "app".into(),
-            time: NOW - Duration::minutes(3),
+            time: SATURDAY - Duration::minutes(3),
             level: "ERROR".into(),
             message: format!("worker crashed: {HOSTILE}"),
             file: "app.log".into(),
         }])
         .await
         .unwrap();
-    let router = mhd_server::app(AppState::with_clock(
+    let router = mhd_server::app(common::state_at(
         store.clone(),
-        Some(mhd_core::plan::parse(&text, "migration.toml").unwrap()),
-        now,
+        Some(common::plan(&text)),
+        saturday,
     ));
-    let (_, page) = get(&router, "/resources").await;
+    let (_, page) = get_text(&router, "/resources").await;
     assert!(page.contains("worker crashed: &#60;img src=x onerror=alert(1)&#62;"));
     assert!(!page.contains(HOSTILE), "a stored string is shown as text");
     assert!(page.contains(">3m ago<"), "the error's age is shown");
@@ -364,7 +300,7 @@ pattern = "old_storage_api("
 fn ninety_days() -> Vec<Sample> {
     (0..90 * 48)
         .map(|i| {
-            let at = NOW - Duration::days(90) + Duration::minutes(30 * i + 15);
+            let at = SATURDAY - Duration::days(90) + Duration::minutes(30 * i + 15);
             Sample::new(at, "cpu_percent", (i / 48) as f64)
         })
         .collect()
@@ -382,7 +318,7 @@ async fn a_90_day_chart_still_shows_every_day_after_retention_pruned_the_raw_sam
         "all but the last 48 h of raw samples are gone"
     );
 
-    let v = get_json(
+    let v = get_ok(
         &s.router,
         "/api/v1/resources/history?range=90d&metric=cpu_percent",
     )
@@ -405,7 +341,7 @@ async fn a_90_day_chart_still_shows_every_day_after_retention_pruned_the_raw_sam
     assert_eq!(points[45]["max"], 89.0);
 
     // The last 2 hours are read from the raw samples, which are still there.
-    let recent = get_json(
+    let recent = get_ok(
         &s.router,
         "/api/v1/resources/history?range=2h&metric=cpu_percent",
     )
@@ -420,7 +356,7 @@ async fn a_90_day_chart_still_shows_every_day_after_retention_pruned_the_raw_sam
     assert_eq!(n, 4);
 
     // The page over 90 days draws the chart from the aggregates.
-    let (status, html) = get(&s.router, "/resources?range=90d").await;
+    let (status, html) = get_text(&s.router, "/resources?range=90d").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         html.contains("(90 days). CPU: latest 89%, lowest 0.33%"),
@@ -434,30 +370,19 @@ async fn a_90_day_chart_still_shows_every_day_after_retention_pruned_the_raw_sam
         "/api/v1/resources/history?colour=red",
         "/resources?range=0s",
     ] {
-        let (status, body) = get(&s.router, bad).await;
+        let (status, body) = get_text(&s.router, bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
     }
 }
 
 /// A server whose plan names two Prometheus queries, `prom_up` and `lag`.
-async fn server_with_queries() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .unwrap();
+async fn server_with_queries() -> App {
     let text = format!(
         "{}\n[[collectors.prometheus]]\nname = \"prod\"\nurl = \"http://127.0.0.1:9\"\n\
          queries = {{ prom_up = \"up\", lag = \"max(replication_lag_seconds)\" }}\n",
-        mhd_core::plan::default_plan_toml(date!(2025 - 01 - 06))
+        common::default_plan_toml()
     );
-    let plan = mhd_core::plan::parse(&text, "migration.toml").unwrap();
-    let state = AppState::with_clock(store.clone(), Some(plan), now);
-    Server {
-        _dir: dir,
-        store,
-        router: mhd_server::app(state.clone()),
-        state,
-    }
+    App::new(Some(common::plan(&text)), saturday).await
 }
 
 #[tokio::test]
@@ -483,7 +408,7 @@ async fn every_named_query_and_pushed_series_gets_a_chart_and_reads_back() {
     }
     s.store.insert_samples(&samples).await.unwrap();
 
-    let (status, html) = get(&s.router, "/resources").await;
+    let (status, html) = get_text(&s.router, "/resources").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("Other series"), "{html}");
     assert!(html.contains("prom_up {instance=a:9100}"), "{html}");
@@ -502,7 +427,7 @@ async fn every_named_query_and_pushed_series_gets_a_chart_and_reads_back() {
     );
 
     // The same series through the API, over a span and step of the caller's choosing.
-    let v = get_json(
+    let v = get_ok(
         &s.router,
         "/api/v1/samples?metric=prom_up&since=30m&until=2025-03-01T12:00:00Z&step=10m",
     )
@@ -523,7 +448,7 @@ async fn every_named_query_and_pushed_series_gets_a_chart_and_reads_back() {
     assert_eq!(points[2]["max"], 0.0, "{v}");
     assert_eq!(points[0]["min"], 1.0, "{v}");
 
-    let storage = get_json(
+    let storage = get_ok(
         &s.router,
         "/api/v1/samples?metric=queue_depth,cpu_percent&component=storage&until=now",
     )
@@ -558,7 +483,7 @@ async fn every_named_query_and_pushed_series_gets_a_chart_and_reads_back() {
         ),
         ("/api/v1/samples?metric=prom_up&colour=red", "colour"),
     ] {
-        let (status, body) = get(&s.router, bad).await;
+        let (status, body) = get_text(&s.router, bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert!(body.contains(names), "{bad}: {body}");
     }

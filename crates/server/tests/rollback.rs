@@ -12,10 +12,12 @@ use mhd_core::plan::{RollbackAction, RollbackVia, Secret};
 use mhd_server::rollback::{
     MAX_BODY, MAX_OUTPUT, RollbackOutcome, RollbackRequest, Via, history_operation, run,
 };
-use mhd_store::{Database, OperationFilter, Store};
+use mhd_store::{OperationFilter, Store};
 use serde_json::{Value, json};
 use time::Duration;
 use time::macros::datetime;
+
+mod common;
 
 const TOKEN: &str = "tok-9f8e7d6c5b4a";
 
@@ -267,13 +269,7 @@ async fn receiver(status: StatusCode, body: Option<String>, delay: StdDuration) 
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let addr = common::serve_router(app).await;
     (format!("http://{addr}/hooks/rollback"), seen)
 }
 
@@ -385,10 +381,7 @@ async fn a_webhook_echoing_the_token_does_not_get_it_into_the_outcome() {
 #[tokio::test]
 async fn an_unreachable_webhook_failed_saying_why() {
     let dir = PlanDir::new();
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.local_addr().expect("address").port()
-    };
+    let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}/hooks/rollback");
     let outcome = run(
         &webhook(&url, Some(token_file(&dir)), Duration::seconds(5)),
@@ -500,9 +493,7 @@ async fn a_rollback_is_recorded_in_the_component_history() {
         Some(json!("webhook"))
     );
 
-    let store = Database::open_file(&dir.path().join("mhd.db"), 2)
-        .await
-        .expect("store");
+    let store = common::store_in(dir.path()).await;
     assert_eq!(store.insert_operations(&[op, ok]).await.expect("stored"), 2);
     let stored = store
         .recent_operations(&OperationFilter {

@@ -18,6 +18,7 @@ const WAIT: Duration = Duration::from_secs(20);
 const PASSWORD: &str = "correct horse battery staple";
 
 mod common;
+use common::http::Remote;
 use common::now;
 
 const PLAN: &str = r#"
@@ -109,10 +110,17 @@ fn allowed(level: &str, role: Option<Role>) -> bool {
 struct Server {
     _dir: TempDir,
     state: AppState,
-    base: String,
-    http: Client,
+    remote: Remote,
     store: mhd_store::Database,
     tokens: HashMap<Role, String>,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Remote;
+
+    fn deref(&self) -> &Remote {
+        &self.remote
+    }
 }
 
 /// A server whose store has users `viewer`, `operator` and `admin` (with [`PASSWORD`]) and a
@@ -150,8 +158,7 @@ async fn server_set(plan: &str, with_users: bool, set: fn(&AppState)) -> Server 
     Server {
         _dir: dir,
         state,
-        base,
-        http: mhd_server::http::client(WAIT).expect("client"),
+        remote: Remote::new(base, WAIT),
         store,
         tokens,
     }
@@ -164,10 +171,6 @@ struct Session {
 }
 
 impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
     async fn sign_in(&self, name: &str, password: &str) -> reqwest::Response {
         self.http
             .post(self.url("/signin"))
@@ -969,14 +972,10 @@ async fn each_role_sees_only_the_actions_it_may_take() {
 }
 
 /// Opens the dashboard's WebSocket with `header: value` and reads its first message.
-async fn open_ws(
-    s: &Server,
-    header: &'static str,
-    value: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+async fn open_ws(s: &Server, header: &'static str, value: &str) -> common::ws::Ws {
     use futures_util::StreamExt as _;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-    let mut request = format!("{}/ws/dashboard", s.base.replace("http://", "ws://"))
+    let mut request = common::ws::dashboard_url(&s.base)
         .into_client_request()
         .unwrap();
     request.headers_mut().insert(header, value.parse().unwrap());
@@ -989,11 +988,7 @@ async fn open_ws(
 }
 
 /// Reads until the server ends the connection; how long that took.
-async fn until_closed(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> Duration {
+async fn until_closed(ws: &mut common::ws::Ws) -> Duration {
     use futures_util::StreamExt as _;
     let started = std::time::Instant::now();
     let wait = mhd_server::ws::CREDENTIAL_CHECK + Duration::from_secs(5);
@@ -1292,7 +1287,7 @@ async fn a_websocket_from_another_site_is_refused() {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let s = server(false).await;
     let port = s.base.rsplit(':').next().unwrap().to_owned();
-    let mut request = format!("{}/ws/dashboard", s.base.replace("http://", "ws://"))
+    let mut request = common::ws::dashboard_url(&s.base)
         .into_client_request()
         .unwrap();
     request
@@ -1443,7 +1438,7 @@ async fn idle_connections_time_out_and_the_cap_sheds_the_idlest() {
     use tokio::net::TcpStream;
     let (dir, store) = common::store().await;
     let state = common::state(store.clone(), PLAN);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = common::listener().await;
     let addr = listener.local_addr().unwrap();
     let limits = mhd_server::connections::ConnectionLimits {
         idle_timeout: Duration::from_secs(1),
@@ -1458,8 +1453,7 @@ async fn idle_connections_time_out_and_the_cap_sheds_the_idlest() {
     let s = Server {
         _dir: dir,
         state,
-        base: format!("http://{addr}"),
-        http: mhd_server::http::client(WAIT).unwrap(),
+        remote: Remote::new(format!("http://{addr}"), WAIT),
         store,
         tokens: HashMap::new(),
     };

@@ -10,18 +10,18 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use mhd_server::AppState;
 use mhd_server::tls::{self, HandshakeLimits, TlsError, TlsListener};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use reqwest::StatusCode;
 use rustls::pki_types::pem::PemObject;
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use time::OffsetDateTime;
-use time::macros::datetime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::oneshot;
+
+mod common;
+use common::now;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -38,10 +38,6 @@ total = 10
 id = "storage"
 name = "Storage"
 "#;
-
-fn now() -> OffsetDateTime {
-    datetime!(2025-03-05 12:00 UTC)
-}
 
 /// A test CA and a server certificate it signed for `localhost`, 127.0.0.1 and
 /// `dash.example.test`, written as PEM files.
@@ -127,13 +123,9 @@ struct Server {
 
 impl Server {
     async fn start(pki: &Pki) -> Server {
-        let store_dir = tempfile::tempdir().expect("tempdir");
-        let store = mhd_store::Database::open_file(&store_dir.path().join("mhd.db"), 4)
-            .await
-            .expect("store opens");
-        let plan = mhd_core::plan::parse(PLAN, "migration.toml").expect("the plan parses");
-        let state = AppState::with_clock(store, Some(plan), now);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (store_dir, store) = common::store().await;
+        let state = common::state(store, PLAN);
+        let listener = common::listener().await;
         let addr = listener.local_addr().expect("address");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(tls::serve_tls(listener, pki.config(), state, async {
@@ -289,7 +281,7 @@ async fn a_client_that_never_handshakes_does_not_hold_up_others() {
 #[tokio::test]
 async fn slow_handshakes_time_out_are_counted_and_bound_how_many_run() {
     let pki = Pki::new();
-    let tcp = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let tcp = common::listener().await;
     let addr = tcp.local_addr().expect("address");
     let limits = HandshakeLimits {
         timeout: Duration::from_millis(400),
@@ -449,19 +441,16 @@ fn a_combined_file_with_key_and_chain_loads() {
 #[tokio::test]
 async fn a_session_over_https_gets_a_secure_cookie() {
     let pki = Pki::new();
-    let store_dir = tempfile::tempdir().expect("tempdir");
-    let store = mhd_store::Database::open_file(&store_dir.path().join("mhd.db"), 4)
-        .await
-        .expect("store opens");
+    let (_store_dir, store) = common::store().await;
     let password = "correct horse battery staple";
     let hash = mhd_store::auth::PasswordHash::new(password).expect("hash");
     store
         .add_user("alice", mhd_core::auth::Role::Viewer, &hash, now())
         .await
         .expect("user");
-    let state = AppState::with_clock(store, None, now);
+    let state = common::state_at(store, None, now);
     state.security.set_https(true);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = common::listener().await;
     let addr = listener.local_addr().expect("address");
     tokio::spawn(tls::serve_tls(
         listener,
@@ -489,18 +478,12 @@ async fn a_session_over_https_gets_a_secure_cookie() {
 #[tokio::test]
 async fn https_answers_keep_browsers_to_https_and_api_answers_are_not_cached() {
     let pki = Pki::new();
-    let (_dir, store) = {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 4)
-            .await
-            .expect("store opens");
-        (dir, store)
-    };
-    let state = AppState::with_clock(store, None, now);
+    let (_dir, store) = common::store().await;
+    let state = common::state_at(store, None, now);
     let mut hosts = mhd_server::origin::AllowedHosts::default();
     hosts.add("https://dash.example.test/").expect("a host");
     state.security.set_allowed_hosts(hosts);
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = common::listener().await;
     let addr = listener.local_addr().expect("address");
     tokio::spawn(tls::serve_tls(
         listener,

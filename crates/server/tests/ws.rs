@@ -7,81 +7,43 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ws::Message as AxumMessage;
 use futures_util::{SinkExt, StreamExt};
-use mhd_core::operation::NewOperation;
-use mhd_core::plan::{default_plan_toml, parse};
 use mhd_server::AppState;
 use mhd_server::state::Change;
 use mhd_server::ws::{self, Frame, Limits};
-use mhd_store::{Database, Store};
+use mhd_store::Store;
 use serde_json::Value;
 use tempfile::TempDir;
-use time::OffsetDateTime;
-use time::macros::{date, datetime};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod common;
+use common::ws::{Ws, connect, next};
+use common::{now, op};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn now() -> OffsetDateTime {
-    datetime!(2025-03-05 12:00 UTC)
-}
-
 async fn state() -> (TempDir, AppState) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Database::open_file(&dir.path().join("mhd.db"), 4)
-        .await
-        .expect("store opens");
-    let plan = parse(&default_plan_toml(date!(2025 - 01 - 06)), "migration.toml")
-        .expect("the default plan parses");
-    (dir, AppState::with_clock(store, Some(plan), now))
+    let (dir, store) = common::store().await;
+    (
+        dir,
+        common::state_at(store, Some(common::default_plan()), now),
+    )
 }
 
 /// Serves the WebSocket route on a free port; returns its URL.
 async fn serve(state: AppState) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
     let app = Router::new().merge(ws::routes()).with_state(state);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("ws://{addr}/ws/dashboard")
+    format!("ws://{}/ws/dashboard", common::serve_router(app).await)
 }
 
-async fn connect(url: &str) -> Client {
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("the WebSocket connects")
-        .0
-}
-
-/// The next text message as JSON (pings skipped); panics on close or after [`WAIT`].
-async fn next(client: &mut Client) -> Value {
-    loop {
-        let msg = tokio::time::timeout(WAIT, client.next())
-            .await
-            .expect("a message in time")
-            .expect("the connection is open")
-            .expect("a valid frame");
-        match msg {
-            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("JSON"),
-            Message::Ping(_) | Message::Pong(_) => {}
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
-
-async fn send(client: &mut Client, text: &str) {
+async fn send(client: &mut Ws, text: &str) {
     client.send(Message::text(text)).await.expect("send");
 }
 
 async fn store_migration(state: &AppState) {
-    let mut op = NewOperation::new(now() - time::Duration::minutes(1), "migration", "migrate");
-    op.dataset_name = Some("sales".into());
-    op.component = Some("storage".into());
-    op.duration_ms = Some(12.0);
+    let op = op("sales")
+        .at(now() - time::Duration::minutes(1))
+        .system(None)
+        .build();
     state.store.insert_operations(&[op]).await.expect("insert");
 }
 
