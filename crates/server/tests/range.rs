@@ -419,7 +419,7 @@ async fn a_bad_range_shows_the_page_with_the_message_and_status_400() {
 #[tokio::test]
 async fn the_live_figures_follow_the_range_up_to_a_week() {
     let (_dir, app) = app().await;
-    let now = json(&app, "/api/v1/metrics/live").await;
+    let now = get_ok(&app, "/api/v1/metrics/live").await;
     assert_eq!(
         (now["window_seconds"].as_f64(), now["operations"].as_u64()),
         (Some(300.0), Some(0))
@@ -431,7 +431,7 @@ async fn the_live_figures_follow_the_range_up_to_a_week() {
             .len(),
         10
     );
-    let day = json(&app, "/api/v1/metrics/live?since=1d").await;
+    let day = get_ok(&app, "/api/v1/metrics/live?since=1d").await;
     assert_eq!(
         (day["window_seconds"].as_f64(), day["operations"].as_u64()),
         (Some(86_400.0), Some(1))
@@ -445,7 +445,7 @@ async fn the_live_figures_follow_the_range_up_to_a_week() {
     );
     // The day before the last one holds nothing; the span 3 to 1 hours ago holds the operation.
     assert_eq!(day["operations_per_second"]["previous"].as_f64(), Some(0.0));
-    let past = json(&app, "/api/v1/metrics/live?since=3h&until=1h").await;
+    let past = get_ok(&app, "/api/v1/metrics/live?since=3h&until=1h").await;
     assert_eq!(
         (past["window_seconds"].as_f64(), past["operations"].as_u64()),
         (Some(7_200.0), Some(1))
@@ -461,16 +461,16 @@ async fn the_live_figures_follow_the_range_up_to_a_week() {
             "parameter `window`: unknown",
         ),
     ] {
-        let (status, body) = get(&app, uri).await;
+        let (status, body) = get_text(&app, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
         assert!(body.contains(named), "{uri}: {body}");
     }
 
-    let (status, page) = get(&app, "/live").await;
+    let (status, page) = get_text(&app, "/live").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Over the last 5 minutes, as of"), "{page}");
     assert!(!page.contains("data-live-frozen"));
-    let (status, page) = get(&app, "/live?range=24h").await;
+    let (status, page) = get_text(&app, "/live?range=24h").await;
     assert_eq!(status, StatusCode::OK);
     let section = &page[page.find("<section id=\"live\"").expect("the live section")..];
     let head = &section[..section.find('>').unwrap()];
@@ -492,7 +492,7 @@ async fn the_live_figures_follow_the_range_up_to_a_week() {
         page.contains(">7 d</a>") && !page.contains(">30 d</a>"),
         "{page}"
     );
-    let (status, page) = get(&app, "/live?since=3h&until=1h").await;
+    let (status, page) = get_text(&app, "/live?since=3h&until=1h").await;
     assert_eq!(status, StatusCode::OK);
     let section = &page[page.find("<section id=\"live\"").unwrap()..];
     let head = &section[..section.find('>').unwrap()];
@@ -502,7 +502,7 @@ async fn the_live_figures_follow_the_range_up_to_a_week() {
     );
     assert!(section.contains("Over the 2 hours up to"), "{section}");
     // Too long a span: the page's default with the message, and 400.
-    let (status, page) = get(&app, "/live?range=30d").await;
+    let (status, page) = get_text(&app, "/live?range=30d").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
         page.contains(
@@ -518,7 +518,7 @@ async fn the_live_figures_follow_the_range_up_to_a_week() {
 #[tokio::test]
 async fn the_overview_range_is_not_carried_to_the_live_page() {
     let (_dir, app) = app().await;
-    let (status, page) = get(&app, "/?range=30d").await;
+    let (status, page) = get_text(&app, "/?range=30d").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("href=\"/tests?range=30d\""), "{page}");
     assert!(page.contains("href=\"/live\""), "{page}");
