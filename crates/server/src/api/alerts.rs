@@ -179,10 +179,9 @@ fn silence_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError
 pub async fn one(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: super::Query<super::NoParams>,
 ) -> Result<Response, ApiError> {
     let id = alert_id(path)?;
-    params(query, &[])?;
     let alert = state
         .store
         .alert(id)
@@ -195,18 +194,21 @@ pub async fn one(
 }
 
 /// The body of an acknowledgement.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckRequest {
     /// Who (default `anonymous` until people sign in).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub by: Option<String>,
     /// Who, under the specification's name for it (`user`): the same as `by`; when both are
     /// given they must agree.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub user: Option<String>,
     /// Why, or what is being done.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -232,7 +234,7 @@ pub struct AckOutcome {
 }
 
 /// The body of a new silence.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SilenceRequest {
     /// Only this rule of the plan.
@@ -243,12 +245,15 @@ pub struct SilenceRequest {
     pub component: Option<String>,
     /// How long, such as `2h` (at most 90 days).
     #[serde(default)]
+    #[schema(required = true, example = "2h")]
     pub duration: String,
     /// Why.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
     /// Who (default `anonymous`).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub by: Option<String>,
 }
 
@@ -407,9 +412,16 @@ pub async fn remove_silence(state: &AppState, id: i64) -> Result<Silence, ApiErr
     Ok(silence)
 }
 
-/// The parameters of `POST /api/v1/alerts/acknowledge/{alert_id}`: the specification's
-/// `user`.
-pub const ACK_PARAMS: &[&str] = &["user"];
+/// The parameters of `POST /api/v1/alerts/acknowledge/{alert_id}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AckParams {
+    /// Who acknowledges (the specification's parameter); the same as the body's `user` or
+    /// `by`.
+    #[param(max_length = 200)]
+    pub user: Option<String>,
+}
 
 /// `POST /api/v1/alerts/acknowledge/{alert_id}?user=` with `{by?, user?, comment?}` (or no
 /// body): 200 with `{status: "acknowledged", alert_id, alert, replaced}` (`replaced`: the
@@ -423,14 +435,13 @@ pub async fn acknowledge(
     State(state): State<AppState>,
     client: Who,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    super::Query(query): super::Query<AckParams>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = alert_id(path)?;
-    let pairs = params(query, ACK_PARAMS)?;
     let mut request: AckRequest = json_body(&headers, body)?;
-    if let Some(user) = param(&pairs, "user") {
+    if let Some(user) = query.user.as_deref() {
         if let Some(body_user) = given(request.user.as_deref())
             && body_user != user.trim()
         {
@@ -458,11 +469,10 @@ pub async fn acknowledge(
 pub async fn silence(
     State(state): State<AppState>,
     client: Who,
-    query: Result<Query<Params>, QueryRejection>,
+    _: super::Query<super::NoParams>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    params(query, &[])?;
     let request: SilenceRequest = json_body(&headers, body)?;
     let silence = audited_silence(&state, client, &request).await?;
     Ok((StatusCode::CREATED, Json(silence)).into_response())
@@ -474,10 +484,9 @@ pub async fn unsilence(
     State(state): State<AppState>,
     client: Who,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: super::Query<super::NoParams>,
 ) -> Result<Response, ApiError> {
     let id = silence_id(path)?;
-    params(query, &[])?;
     let silence = audited_unsilence(&state, client, id).await?;
     Ok(Json(silence).into_response())
 }

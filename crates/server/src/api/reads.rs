@@ -3,14 +3,16 @@
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Query as PairsQuery, State};
 use axum::response::{IntoResponse, Response};
 use mhd_core::plan::Plan;
 use mhd_store::{OperationFilter, Store};
+use serde::Deserialize;
 use serde_json::json;
 use time::Duration;
+use utoipa::IntoParams;
 
-use super::{Params, param, params};
+use super::{NoParams, Params, Query, param, params};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -22,11 +24,6 @@ pub const MAX_LIMIT: u32 = 1000;
 /// The plan, or 409 `no_plan`.
 fn plan(state: &AppState) -> Result<std::sync::Arc<Plan>, ApiError> {
     state.plan().ok_or_else(ApiError::no_plan)
-}
-
-/// Refuses any query parameter on a route that takes none.
-fn no_params(query: Result<Query<Params>, QueryRejection>) -> Result<(), ApiError> {
-    params(query, &[]).map(drop)
 }
 
 /// The view model as of now, shared through the state's cache; with `needs_plan`, 409
@@ -44,23 +41,38 @@ async fn model(
 /// `GET /api/v1/health/summary`: the executive summary (`mhd summary --json`).
 pub async fn summary(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
     Ok(Json(&model(&state, true).await?.summary).into_response())
 }
 
 /// `GET /api/v1/migration/timeline`: the phases (`mhd timeline --json`).
 pub async fn timeline(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
     Ok(Json(&model(&state, true).await?.timeline).into_response())
 }
 
 /// The parameters of `GET /api/v1/components/health`.
-pub const COMPONENTS_PARAMS: &[&str] = &["shape"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ComponentsParams {
+    /// The answer's shape: see `shape_schema`.
+    #[param(schema_with = shape_schema)]
+    pub shape: Option<String>,
+}
+
+/// The schema of `shape`, with its description.
+fn shape_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(
+        &["list", "object"],
+        Some("list"),
+        "`list` (the default): an array ordered worst first; `object`: an object keyed by \
+         component id, as the specification's `components/health`.",
+    )
+}
 
 /// `GET /api/v1/components/health?shape=list|object`: the component matrix (`mhd components
 /// --json`), a list worst first (`list`, the default), or the specification's object keyed by
@@ -69,10 +81,9 @@ pub const COMPONENTS_PARAMS: &[&str] = &["shape"];
 /// answers the specification's shape.
 pub async fn components(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<ComponentsParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, COMPONENTS_PARAMS)?;
-    let keyed = match param(&pairs, "shape") {
+    let keyed = match query.shape.as_deref() {
         None | Some("list") => false,
         Some("object") => true,
         Some(other) => {
@@ -98,11 +109,7 @@ pub async fn components(
 /// [`mhd_core::live::DEFAULT_WINDOW`] against the window before it, with the datasets being
 /// migrated, memory, queue depth and workers from the samples (see [`crate::live`]), as the
 /// WebSocket pushes them.
-pub async fn live(
-    State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    no_params(query)?;
+pub async fn live(State(state): State<AppState>, _: Query<NoParams>) -> Result<Response, ApiError> {
     let slip = state.views.latest().and_then(|v| v.slip_days());
     let metrics = crate::live::metrics(&state, state.now(), slip).await?;
     Ok(Json(metrics).into_response())
@@ -116,7 +123,7 @@ pub const TESTS_PARAMS: &[&str] = &["since", "until"];
 /// `GET /api/v1/samples` reads them), of each suite's last runs in `[since, until)` alone.
 pub async fn tests(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<PairsQuery<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let pairs = params(query, TESTS_PARAMS)?;
     if let Some(range) = crate::views::range::TimeRange::from_params(&pairs, state.now(), false)? {
@@ -136,9 +143,8 @@ pub async fn tests(
 /// `GET /api/v1/performance`: old against new per operation (`mhd perf --json`).
 pub async fn performance(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
     let m = model(&state, false).await?;
     let p = &m.performance;
     Ok(Json(json!({
@@ -192,7 +198,7 @@ pub(crate) fn dataset_filter(
 /// datasets, as every "migrated" figure does.
 pub async fn datasets(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<PairsQuery<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let pairs = params(query, DATASETS_PARAMS)?;
     let (wanted, component) = dataset_filter(&pairs, false)?;
@@ -225,9 +231,8 @@ pub const RESOURCES_LOOKBACK: Duration = Duration::minutes(5);
 /// and the rules are those of [`mhd_core::sample`].
 pub async fn resources(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
     let now = state.now();
     let latest = state.store.latest_samples(now - RESOURCES_LOOKBACK).await?;
     Ok(Json(mhd_core::sample::resource_metrics(&latest, now)).into_response())
@@ -246,7 +251,7 @@ const MAX_HISTORY_METRICS: usize = 50;
 /// ([`crate::views::history_buckets`]).
 pub async fn resources_history(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<PairsQuery<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let pairs = params(query, RESOURCES_HISTORY_PARAMS)?;
     let now = state.now();
@@ -347,7 +352,7 @@ pub const MAX_POINTS: i64 = 10_000;
 /// retention keeps (`resolution` in the answer). `component` keeps that component's series.
 pub async fn samples(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<PairsQuery<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     use mhd_store::retention::Resolution;
     let pairs = params(query, SAMPLES_PARAMS)?;
@@ -432,7 +437,7 @@ pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "u
 /// `failed` is `true` or `false`.
 pub async fn operations(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<PairsQuery<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let pairs = params(query, OPERATIONS_PARAMS)?;
     let limit = match param(&pairs, "limit") {
