@@ -522,7 +522,7 @@ pub(crate) fn tests_get() -> Value {
         "Test results",
         "Per suite: latest results, pass rate, trend over the last 10 runs, failing and flaky tests, as `mhd tests --json`. With `since` or `until`, of each suite's last 10 runs in `[since, until)` alone (a suite without a run there is absent).",
         json!({ "$ref": "#/components/schemas/TestsView" }),
-        json!([since_param("no start"), until_param("no end"),]),
+        params::<super::reads::TestsParams>(),
         false,
     )
 }
@@ -663,34 +663,7 @@ pub(crate) fn operations_get() -> Value {
         "Recent operations",
         "Stored operations, newest first.",
         json!({ "type": "array", "items": { "$ref": "#/components/schemas/Operation" } }),
-        json!([
-            query(
-                "limit",
-                "At most this many (1 to 1000, default 100).",
-                json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
-                false
-            ),
-            query(
-                "dataset",
-                "Only this dataset (exact match).",
-                json!({ "type": "string", "minLength": 1 }),
-                false
-            ),
-            query(
-                "type",
-                "Only this metric type (exact match), such as `migration`.",
-                json!({ "type": "string", "minLength": 1 }),
-                false
-            ),
-            since_param("no start"),
-            until_param("no end"),
-            query(
-                "failed",
-                "Only failed operations.",
-                json!({ "type": "boolean", "default": false }),
-                false
-            ),
-        ]),
+        params::<super::reads::OperationsParams>(),
         false,
     )
 }
@@ -784,12 +757,7 @@ pub(crate) fn reports_get() -> Value {
     json!({
         "summary": "Report of a range of days",
         "description": "One document for the UTC days start_date to end_date (both included, at most 366 days), or the `last` days up to today: page 1 in plain words (the status and why, the burn-up chart against the plan, the completion date with its confidence, the top three risks, what is needed), then the progress in the period (datasets migrated, migrations, failed attempts, rollbacks, integrity issues, operations per day), the timeline, the component matrix, the alerts of the period with their times to acknowledge and resolve, the test results up to the end of the period, the performance comparison of the latest benchmarks, the resources and the period's most frequent errors. The status, timeline and matrix are as of the end of the period (or now when it reaches today). HTML is self-contained (no script, nothing loaded from elsewhere); the PDF embeds its fonts (Latin, Greek, Cyrillic, Chinese, Japanese, Korean, emoji) and draws the pages' charts as vectors. Sent as an attachment named `mhd-report-<start>-<end>.<ext>`.",
-        "parameters": [
-            query("start_date", "The first day (YYYY-MM-DD, UTC); required unless `last` is given.", json!({ "type": "string", "format": "date" }), false),
-            query("end_date", "The last day (YYYY-MM-DD, UTC), not before start_date; required unless `last` is given.", json!({ "type": "string", "format": "date" }), false),
-            query("last", "Instead of start_date and end_date: the days up to today (UTC), a whole number of days such as 14d or 2w, at most 366 days.", json!({ "type": "string", "minLength": 1 }), false),
-            query("format", "The document's format.", json!({ "type": "string", "enum": ["pdf", "html"], "default": "pdf" }), false),
-        ],
+        "parameters": params::<super::reports::ReportParams>(),
         "responses": {
             "200": { "description": "The report.", "headers": { "Content-Disposition": { "description": "attachment; filename=\"mhd-report-<start>-<end>.<ext>\"", "schema": { "type": "string" } } },
                 "content": { "application/pdf": { "schema": { "type": "string", "format": "binary" } }, "text/html": { "schema": { "type": "string" } } } },

@@ -116,17 +116,34 @@ pub async fn live(State(state): State<AppState>, _: Query<NoParams>) -> Result<R
 }
 
 /// The parameters of `GET /api/v1/tests`.
-pub const TESTS_PARAMS: &[&str] = &["since", "until"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TestsParams {
+    /// The range's start (inclusive): a time (RFC 3339 or YYYY-MM-DD), a span back from now
+    /// such as 30m or 7d, or `now`. Not after `until` (400 naming `since`). Default: no start.
+    #[param(min_length = 1)]
+    pub since: Option<String>,
+    /// The range's end (exclusive), written as `since`. Default: no end.
+    #[param(min_length = 1)]
+    pub until: Option<String>,
+}
 
 /// `GET /api/v1/tests?since&until`: the test results view (`mhd tests --json`), with the
 /// plan's thresholds when there is a plan; with `since` or `until` (read as
 /// `GET /api/v1/samples` reads them), of each suite's last runs in `[since, until)` alone.
 pub async fn tests(
     State(state): State<AppState>,
-    query: Result<PairsQuery<Params>, QueryRejection>,
+    Query(query): Query<TestsParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, TESTS_PARAMS)?;
-    if let Some(range) = crate::views::range::TimeRange::from_params(&pairs, state.now(), false)? {
+    let range = crate::views::range::TimeRange::from_values(
+        None,
+        query.since.as_deref(),
+        query.until.as_deref(),
+        state.now(),
+        false,
+    )?;
+    if let Some(range) = range {
         let view = crate::views::range::tests_in(&state, &range).await?;
         return Ok(match view {
             Some(t) => Json(t).into_response(),
@@ -426,7 +443,31 @@ pub async fn samples(
 }
 
 /// The parameters of `GET /api/v1/operations`.
-pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "until", "failed"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OperationsParams {
+    /// At most this many (1 to 1000, default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<String>,
+    /// Only this dataset (exact match).
+    #[param(min_length = 1)]
+    pub dataset: Option<String>,
+    /// Only this metric type (exact match), such as `migration`.
+    #[serde(rename = "type")]
+    #[param(min_length = 1)]
+    pub metric_type: Option<String>,
+    /// The range's start (inclusive): a time (RFC 3339 or YYYY-MM-DD), a span back from now
+    /// such as 30m or 7d, or `now`. Not after `until` (400 naming `since`). Default: no start.
+    #[param(min_length = 1)]
+    pub since: Option<String>,
+    /// The range's end (exclusive), written as `since`. Default: no end.
+    #[param(min_length = 1)]
+    pub until: Option<String>,
+    /// Only failed operations.
+    #[param(value_type = Option<bool>, default = false)]
+    pub failed: Option<String>,
+}
 
 /// `GET /api/v1/operations?limit&dataset&type&since&until&failed`: recent operations, newest
 /// first.
@@ -437,10 +478,9 @@ pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "u
 /// `failed` is `true` or `false`.
 pub async fn operations(
     State(state): State<AppState>,
-    query: Result<PairsQuery<Params>, QueryRejection>,
+    Query(query): Query<OperationsParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, OPERATIONS_PARAMS)?;
-    let limit = match param(&pairs, "limit") {
+    let limit = match query.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(v) => match v.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
@@ -451,8 +491,14 @@ pub async fn operations(
             }
         },
     };
-    let range = crate::views::range::TimeRange::from_params(&pairs, state.now(), false)?;
-    let failed_only = match param(&pairs, "failed") {
+    let range = crate::views::range::TimeRange::from_values(
+        None,
+        query.since.as_deref(),
+        query.until.as_deref(),
+        state.now(),
+        false,
+    )?;
+    let failed_only = match query.failed.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
         Some(v) => {
@@ -461,8 +507,8 @@ pub async fn operations(
             )));
         }
     };
-    let text = |name: &str| -> Result<Option<String>, ApiError> {
-        match param(&pairs, name) {
+    let text = |name: &str, value: Option<&str>| -> Result<Option<String>, ApiError> {
+        match value {
             Some("") => Err(ApiError::bad_request(format!(
                 "parameter `{name}`: must not be empty"
             ))),
@@ -471,8 +517,8 @@ pub async fn operations(
     };
     let filter = OperationFilter {
         limit,
-        dataset: text("dataset")?,
-        metric_type: text("type")?,
+        dataset: text("dataset", query.dataset.as_deref())?,
+        metric_type: text("type", query.metric_type.as_deref())?,
         since: range.as_ref().and_then(|r| r.since),
         until: range.as_ref().and_then(|r| r.until),
         failed_only,
