@@ -17,29 +17,6 @@ fn query(name: &str, description: &str, schema: Value, required: bool) -> Value 
     json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema })
 }
 
-/// The `since` of a read over a time range, read as `GET /api/v1/samples` reads it;
-/// `default` says what is read without it.
-fn since_param(default: &str) -> Value {
-    query(
-        "since",
-        &format!(
-            "The range's start (inclusive): a time (RFC 3339 or YYYY-MM-DD), a span back from now such as 30m or 7d, or `now`. Not after `until` (400 naming `since`). Default: {default}."
-        ),
-        json!({ "type": "string", "minLength": 1 }),
-        false,
-    )
-}
-
-/// The `until` of a read over a time range, written as `since`.
-fn until_param(default: &str) -> Value {
-    query(
-        "until",
-        &format!("The range's end (exclusive), written as `since`. Default: {default}."),
-        json!({ "type": "string", "minLength": 1 }),
-        false,
-    )
-}
-
 /// A JSON response described by a schema.
 fn ok(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
@@ -421,34 +398,7 @@ pub(crate) fn alerts_get() -> Value {
             "active": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } },
             "resolved": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } },
             "silences": { "type": "array", "items": { "$ref": "#/components/schemas/Silence" } } } }),
-        json!([
-            query(
-                "state",
-                "Only alerts in this state; `active` is pending and firing. The other list is empty.",
-                json!({ "type": "string", "enum": ["pending", "firing", "active", "resolved"] }),
-                false
-            ),
-            query(
-                "severity",
-                "Only alerts of this severity.",
-                json!({ "type": "string", "enum": ["info", "warning", "error", "critical"] }),
-                false
-            ),
-            query(
-                "component",
-                "Only alerts of this component (exact match).",
-                json!({ "type": "string", "minLength": 1 }),
-                false
-            ),
-            query(
-                "limit",
-                "At most this many of each list (1 to 1000, default 100).",
-                json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }),
-                false
-            ),
-            since_param("no start; with it, only alerts not resolved before it"),
-            until_param("no end; with it, only alerts started before it"),
-        ]),
+        params::<super::alerts::ListParams>(),
         false,
     )
 }
@@ -588,22 +538,7 @@ pub(crate) fn resources_history_get() -> Value {
         "resolution": { "type": "string", "enum": ["raw", "minute", "hour", "day"] },
         "bucket_seconds": { "type": "integer" },
         "series": sample_series() } }),
-        json!([
-            query(
-                "range",
-                "The span back from now, such as 1h, 7d or 90d (1 minute to 400 days; default 1h).",
-                json!({ "type": "string", "default": "1h" }),
-                false
-            ),
-            since_param("an hour before `until`"),
-            until_param("now"),
-            query(
-                "metric",
-                "The metrics, comma-separated (at most 50; default the resource page's charted metrics).",
-                json!({ "type": "string" }),
-                false
-            )
-        ]),
+        params::<super::reads::ResourcesHistoryParams>(),
         false,
     )
 }
@@ -621,38 +556,7 @@ pub(crate) fn samples_get() -> Value {
         "resolution": { "type": "string", "enum": ["raw", "minute", "hour", "day"] },
         "step_seconds": { "type": "integer" },
         "series": sample_series() } }),
-        json!([
-            query(
-                "metric",
-                "The metrics, comma-separated (1 to 50).",
-                json!({ "type": "string" }),
-                true
-            ),
-            query(
-                "component",
-                "Only this component's series.",
-                json!({ "type": "string" }),
-                false
-            ),
-            query(
-                "since",
-                "The span's start: a time (RFC 3339 or a date), a span back from now such as 30m or 7d, or `now` (default: an hour before `until`).",
-                json!({ "type": "string" }),
-                false
-            ),
-            query(
-                "until",
-                "The span's end, written as `since` (default: now).",
-                json!({ "type": "string" }),
-                false
-            ),
-            query(
-                "step",
-                "The buckets' length, such as 15s, 5m or 1h (default: a sixtieth of the span).",
-                json!({ "type": "string" }),
-                false
-            )
-        ]),
+        params::<super::reads::SamplesParams>(),
         false,
     )
 }

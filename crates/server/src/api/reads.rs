@@ -256,7 +256,25 @@ pub async fn resources(
 }
 
 /// The parameters of `GET /api/v1/resources/history`.
-pub const RESOURCES_HISTORY_PARAMS: &[&str] = &["range", "metric", "since", "until"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ResourcesHistoryParams {
+    /// The span back from now, such as 1h, 7d or 90d (1 minute to 400 days; default 1h).
+    #[param(default = "1h")]
+    pub range: Option<String>,
+    /// The metrics, comma-separated (at most 50; default the resource page's charted
+    /// metrics).
+    pub metric: Option<String>,
+    /// The range's start (inclusive): a time (RFC 3339 or YYYY-MM-DD), a span back from now
+    /// such as 30m or 7d, or `now`. Not after `until` (400 naming `since`). Default: an hour
+    /// before `until`.
+    #[param(min_length = 1)]
+    pub since: Option<String>,
+    /// The range's end (exclusive), written as `since`. Default: now.
+    #[param(min_length = 1)]
+    pub until: Option<String>,
+}
 
 /// The most metrics one `GET /api/v1/resources/history` names.
 const MAX_HISTORY_METRICS: usize = 50;
@@ -268,11 +286,16 @@ const MAX_HISTORY_METRICS: usize = 50;
 /// ([`crate::views::history_buckets`]).
 pub async fn resources_history(
     State(state): State<AppState>,
-    query: Result<PairsQuery<Params>, QueryRejection>,
+    Query(query): Query<ResourcesHistoryParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, RESOURCES_HISTORY_PARAMS)?;
     let now = state.now();
-    let range = crate::views::range::TimeRange::from_params(&pairs, now, false)?;
+    let range = crate::views::range::TimeRange::from_values(
+        query.range.as_deref(),
+        query.since.as_deref(),
+        query.until.as_deref(),
+        now,
+        false,
+    )?;
     let until = range.as_ref().and_then(|r| r.until).unwrap_or(now);
     let since = range
         .as_ref()
@@ -285,7 +308,7 @@ pub async fn resources_history(
             crate::views::MAX_SPAN.whole_days()
         )));
     }
-    let metrics: Vec<&str> = match param(&pairs, "metric") {
+    let metrics: Vec<&str> = match query.metric.as_deref() {
         None => crate::views::CHART_METRICS.to_vec(),
         given => metric_names(given)?,
     };
@@ -354,7 +377,23 @@ fn series_json(buckets: Vec<mhd_store::retention::SampleBucket>) -> Vec<serde_js
 }
 
 /// The parameters of `GET /api/v1/samples`.
-pub const SAMPLES_PARAMS: &[&str] = &["metric", "component", "since", "until", "step"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SamplesParams {
+    /// The metrics, comma-separated (1 to 50).
+    #[param(required = true)]
+    pub metric: Option<String>,
+    /// Only this component's series.
+    pub component: Option<String>,
+    /// The span's start: a time (RFC 3339 or a date), a span back from now such as 30m or 7d,
+    /// or `now` (default: an hour before `until`).
+    pub since: Option<String>,
+    /// The span's end, written as `since` (default: now).
+    pub until: Option<String>,
+    /// The buckets' length, such as 15s, 5m or 1h (default: a sixtieth of the span).
+    pub step: Option<String>,
+}
 
 /// The most points of one series `GET /api/v1/samples` answers with.
 pub const MAX_POINTS: i64 = 10_000;
@@ -369,13 +408,18 @@ pub const MAX_POINTS: i64 = 10_000;
 /// retention keeps (`resolution` in the answer). `component` keeps that component's series.
 pub async fn samples(
     State(state): State<AppState>,
-    query: Result<PairsQuery<Params>, QueryRejection>,
+    Query(query): Query<SamplesParams>,
 ) -> Result<Response, ApiError> {
     use mhd_store::retention::Resolution;
-    let pairs = params(query, SAMPLES_PARAMS)?;
-    let metrics = metric_names(param(&pairs, "metric"))?;
+    let metrics = metric_names(query.metric.as_deref())?;
     let now = state.now();
-    let range = crate::views::range::TimeRange::from_params(&pairs, now, false)?;
+    let range = crate::views::range::TimeRange::from_values(
+        None,
+        query.since.as_deref(),
+        query.until.as_deref(),
+        now,
+        false,
+    )?;
     let until = range.as_ref().and_then(|r| r.until).unwrap_or(now);
     let since = range
         .as_ref()
@@ -389,7 +433,9 @@ pub async fn samples(
             crate::views::MAX_SPAN.whole_days()
         )));
     }
-    let step = param(&pairs, "step")
+    let step = query
+        .step
+        .as_deref()
         .map(|v| {
             mhd_core::time_parse::parse_duration(v)
                 .ok()
@@ -427,12 +473,12 @@ pub async fn samples(
         .store
         .sample_buckets(&metrics, since, until, bucket, resolution)
         .await?;
-    if let Some(component) = param(&pairs, "component") {
+    if let Some(component) = query.component.as_deref() {
         buckets.retain(|b| b.component.as_deref() == Some(component));
     }
     Ok(Json(serde_json::json!({
         "metric": metrics,
-        "component": param(&pairs, "component"),
+        "component": query.component.as_deref(),
         "since": mhd_core::format::rfc3339(since),
         "until": mhd_core::format::rfc3339(until),
         "resolution": resolution,
