@@ -12,11 +12,6 @@ pub async fn serve() -> impl IntoResponse {
     Json(document())
 }
 
-/// A query parameter.
-fn query(name: &str, description: &str, schema: Value, required: bool) -> Value {
-    json!({ "name": name, "in": "query", "required": required, "description": description, "schema": schema })
-}
-
 /// A JSON response described by a schema.
 fn ok(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": { "application/json": { "schema": schema } } })
@@ -592,12 +587,7 @@ pub(crate) fn junit_post() -> Value {
     json!({
         "summary": "Record a JUnit XML report",
         "description": "One JUnit XML report stored as one run of `suite`, as `mhd ingest junit`. Bad XML answers 400 with `body:LINE:COLUMN: message`.",
-        "parameters": [
-            query("suite", "The test suite's name.", json!({ "type": "string", "minLength": 1 }), true),
-            query("phase", "The plan phase the run belongs to.", json!({ "type": "string", "minLength": 1 }), false),
-            query("component", "The plan component the run belongs to.", json!({ "type": "string", "minLength": 1 }), false),
-            query("run_at", "When the run happened (RFC 3339 or YYYY-MM-DD); default the report's timestamp, else now.", json!({ "type": "string", "minLength": 1 }), false),
-        ],
+        "parameters": params::<super::writes::JunitParams>(),
         "requestBody": { "required": true, "content": {
             "application/xml": { "schema": { "type": "string" } }, "text/xml": { "schema": { "type": "string" } } } },
         "responses": merge(json!({
@@ -615,12 +605,7 @@ pub(crate) fn benchmarks_post() -> Value {
     json!({
         "summary": "Record benchmark results",
         "description": "A hyperfine `--export-json` file or a CSV file of `operation,system,value_ms`, stored as one batch, as `mhd ingest bench`.",
-        "parameters": [
-            query("system", "The system measured; required for hyperfine, refused for CSV (its rows say it).", json!({ "type": "string", "enum": ["old", "new"] }), false),
-            query("operation", "A name for the operation instead of hyperfine's command (one command only); refused for CSV.", json!({ "type": "string", "minLength": 1 }), false),
-            query("component", "The plan component of every sample.", json!({ "type": "string", "minLength": 1 }), false),
-            query("format", "The body's format; without it the content tells.", json!({ "type": "string", "enum": ["hyperfine", "csv"] }), false),
-        ],
+        "parameters": params::<super::writes::BenchmarkParams>(),
         "requestBody": { "required": true, "content": {
             "application/json": { "schema": any_object() }, "text/csv": { "schema": { "type": "string" } } } },
         "responses": merge(json!({
