@@ -266,7 +266,11 @@ pub(crate) async fn datasets(
         Ok(r) => (r, None),
         Err(e) => (None, Some(e.message)),
     };
-    let (wanted, component) = crate::api::reads::dataset_filter(&pairs, true)?;
+    let (wanted, component) = crate::api::reads::dataset_filter(
+        crate::api::param(&pairs, "state"),
+        crate::api::param(&pairs, "component"),
+        true,
+    )?;
     let name = crate::api::param(&pairs, "name")
         .filter(|n| !n.is_empty())
         .map(str::to_owned);

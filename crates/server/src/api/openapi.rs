@@ -488,10 +488,7 @@ pub(crate) fn datasets_get() -> Value {
                 "state": { "type": "string", "enum": ["pending", "migrating", "failed", "migrated", "verified", "rolled_back"] },
                 "in_flight": { "type": "boolean" },
                 "planned": { "type": "boolean" } } } } } }),
-        json!([
-            { "name": "state", "in": "query", "required": false, "description": "Only datasets in this state.", "schema": { "type": "string", "enum": ["pending", "migrating", "failed", "migrated", "verified", "rolled_back"] } },
-            { "name": "component", "in": "query", "required": false, "description": "Only datasets of this component.", "schema": { "type": "string" } }
-        ]),
+        params::<super::reads::DatasetsParams>(),
         false,
     )
 }

@@ -2,8 +2,7 @@
 //! computed from the store (and the plan) at the time of the request.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query as PairsQuery, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use mhd_core::plan::Plan;
 use mhd_store::{OperationFilter, Store};
@@ -12,7 +11,7 @@ use serde_json::json;
 use time::Duration;
 use utoipa::IntoParams;
 
-use super::{NoParams, Params, Query, param, params};
+use super::{NoParams, Query};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -174,26 +173,43 @@ pub async fn performance(
 }
 
 /// The parameters of `GET /api/v1/datasets`.
-pub const DATASETS_PARAMS: &[&str] = &["state", "component"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DatasetsParams {
+    /// The state: see `dataset_state_schema`.
+    #[param(schema_with = dataset_state_schema)]
+    pub state: Option<String>,
+    /// Only datasets of this component.
+    pub component: Option<String>,
+}
+
+/// The schema of `state`, with its description.
+fn dataset_state_schema() -> utoipa::openapi::Object {
+    use mhd_core::datasets::DatasetState;
+    let names: Vec<&str> = DatasetState::ALL.iter().map(|s| s.as_str()).collect();
+    super::openapi::string_enum(&names, None, "Only datasets in this state.")
+}
 
 /// A dataset filter's `state` and `component` from the query, or 400 naming what is wrong.
 /// An empty value means "any" where `empty_is_any` (a page's form sends one), else it is
 /// refused.
 pub(crate) fn dataset_filter(
-    pairs: &super::Params,
+    state: Option<&str>,
+    component: Option<&str>,
     empty_is_any: bool,
 ) -> Result<(Option<mhd_core::datasets::DatasetState>, Option<String>), ApiError> {
     use mhd_core::datasets::DatasetState;
     if !empty_is_any {
-        for name in ["state", "component"] {
-            if param(pairs, name) == Some("") {
+        for (name, value) in [("state", state), ("component", component)] {
+            if value == Some("") {
                 return Err(ApiError::bad_request(format!(
                     "parameter `{name}`: must not be empty"
                 )));
             }
         }
     }
-    let state = match param(pairs, "state") {
+    let state = match state {
         None | Some("") => None,
         Some(v) => Some(DatasetState::from_name(v).ok_or_else(|| {
             let names: Vec<&str> = DatasetState::ALL.iter().map(|s| s.as_str()).collect();
@@ -203,9 +219,7 @@ pub(crate) fn dataset_filter(
             ))
         })?),
     };
-    let component = param(pairs, "component")
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned);
+    let component = component.filter(|c| !c.is_empty()).map(str::to_owned);
     Ok((state, component))
 }
 
@@ -215,10 +229,10 @@ pub(crate) fn dataset_filter(
 /// datasets, as every "migrated" figure does.
 pub async fn datasets(
     State(state): State<AppState>,
-    query: Result<PairsQuery<Params>, QueryRejection>,
+    Query(query): Query<DatasetsParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, DATASETS_PARAMS)?;
-    let (wanted, component) = dataset_filter(&pairs, false)?;
+    let (wanted, component) =
+        dataset_filter(query.state.as_deref(), query.component.as_deref(), false)?;
     let m = model(&state, false).await?;
     let book = &m.datasets;
     let (counts, total) = match component.as_deref() {
