@@ -10,7 +10,6 @@ use axum::http::HeaderValue;
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::{Json, Router};
 use mhd_store::Store;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -30,16 +29,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
     frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
-/// Every route of the server.
+/// Every route of the server ([`routes::TABLE`]) with the layers every request passes.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .merge(crate::pages::routes())
-        .merge(crate::api::routes())
-        .merge(crate::ws::routes())
-        .merge(crate::signin::routes())
-        .route(routes::HEALTH, get(health))
-        .route(routes::READY, get(ready))
-        .route(routes::METRICS, get(metrics))
+    routes::router()
         .fallback(crate::pages::not_found)
         // Who may do what, for every route above (and the unmatched ones).
         .layer(middleware::from_fn_with_state(
@@ -223,7 +215,7 @@ async fn transport_headers(
 }
 
 /// `/health`: the process is alive.
-async fn health() -> impl IntoResponse {
+pub(crate) async fn health() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
@@ -237,7 +229,7 @@ const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 ///
 /// After a write failed because of the disk (full, say), each call tries one small write, so
 /// the store is reported unhealthy while writes fail and healthy again once they succeed.
-async fn ready(State(state): State<AppState>) -> Response {
+pub(crate) async fn ready(State(state): State<AppState>) -> Response {
     if state.is_warming() {
         let body = serde_json::json!({
             "status": "warming",
@@ -288,7 +280,7 @@ async fn ready(State(state): State<AppState>) -> Response {
 }
 
 /// `/metrics`: Prometheus text format.
-async fn metrics(State(state): State<AppState>) -> Response {
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(
             header::CONTENT_TYPE,

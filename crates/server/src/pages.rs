@@ -3,12 +3,9 @@
 //! top, each page loads the embedded script ([`crate::assets`]), which keeps the figures marked
 //! `data-live` up to date from the WebSocket.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use tower_http::compression::CompressionLayer;
 
 use crate::access::Who;
 use crate::error::ApiError;
@@ -18,49 +15,12 @@ use crate::views::PageKind;
 use crate::views::range::{PAGE_PARAMS, Picker, RangeBar, TimeRange};
 use axum::extract::rejection::QueryRejection;
 
-/// The page routes, the script and the service worker, compressed when the client accepts it.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(routes::OVERVIEW, get(overview))
-        .route(routes::PAGE_SUMMARY, get(summary))
-        .route(routes::PAGE_TIMELINE, get(timeline))
-        .route(routes::PAGE_COMPONENTS, get(components))
-        .route(routes::PAGE_LIVE, get(live))
-        .route(routes::PAGE_TESTS, get(tests))
-        .route(routes::PAGE_PERFORMANCE, get(performance))
-        .route(routes::PAGE_RESOURCES, get(resources))
-        .route(routes::PAGE_DATASETS, get(datasets))
-        .route(routes::PAGE_HOW, get(how))
-        .route(routes::PAGE_ALERTS, get(crate::api::alerts::page_get))
-        .route(
-            routes::PAGE_ALERT_ACK,
-            post(crate::api::alerts::page_acknowledge),
-        )
-        .route(routes::PAGE_ALERT_JIRA, post(crate::api::alerts::page_jira))
-        .route(
-            routes::PAGE_ALERT_SILENCES,
-            post(crate::api::alerts::page_silence),
-        )
-        .route(
-            routes::PAGE_ALERT_UNSILENCE,
-            post(crate::api::alerts::page_unsilence),
-        )
-        .route(
-            routes::PAGE_ROLLBACK,
-            get(crate::api::rollback::page_get).post(crate::api::rollback::page_post),
-        )
-        .route(routes::ASSETS, get(crate::assets::asset))
-        .route(routes::SERVICE_WORKER, get(crate::assets::service_worker))
-        .layer(axum::middleware::from_fn(crate::chrome::personalize))
-        .layer(CompressionLayer::new())
-}
-
 /// A page's query string, however it is written: the pages ignore what they do not know.
 type PageQuery = Result<axum::extract::Query<crate::api::Params>, QueryRejection>;
 
 /// `/?range|since&until`: the overview, every view on one page, its charts and lists over
 /// the time range asked for.
-async fn overview(
+pub(crate) async fn overview(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
@@ -70,7 +30,7 @@ async fn overview(
 }
 
 /// `/summary`: the executive summary.
-async fn summary(
+pub(crate) async fn summary(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
@@ -79,7 +39,7 @@ async fn summary(
 }
 
 /// `/timeline`: the phases.
-async fn timeline(
+pub(crate) async fn timeline(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
@@ -88,7 +48,7 @@ async fn timeline(
 }
 
 /// `/components`: the component health matrix, and for admins the components' rollbacks.
-async fn components(
+pub(crate) async fn components(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
@@ -125,7 +85,7 @@ fn rollback_section(state: &AppState) -> String {
 
 /// `/live?range|since&until`: the live metrics, over the last five minutes or the span asked
 /// for (at most [`crate::views::range::MAX_LIVE_SPAN`]), each against the span before it.
-async fn live(
+pub(crate) async fn live(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
@@ -152,7 +112,7 @@ async fn live(
 }
 
 /// `/tests?range|since&until`: the test results of the runs in the time range asked for.
-async fn tests(
+pub(crate) async fn tests(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
@@ -162,7 +122,7 @@ async fn tests(
 }
 
 /// `/performance`: old versus new system.
-async fn performance(
+pub(crate) async fn performance(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
@@ -174,7 +134,10 @@ async fn performance(
 /// charts over the last hour or the time range asked for (such as `range=7d` or `90d`, read
 /// from the aggregates retention keeps, or `since=…&until=…`, at most
 /// [`crate::views::MAX_SPAN`]).
-async fn resources(State(state): State<AppState>, query: PageQuery) -> Result<Response, ApiError> {
+pub(crate) async fn resources(
+    State(state): State<AppState>,
+    query: PageQuery,
+) -> Result<Response, ApiError> {
     let now = state.now();
     let (range, error) = match page_range(query, now, &[]) {
         Ok((range, _)) => match range {
@@ -313,7 +276,7 @@ pub(crate) fn picker(
 
 /// `/datasets?state&component&name&range|since&until`: every dataset with its state, and one
 /// dataset's history over the time range asked for.
-async fn datasets(
+pub(crate) async fn datasets(
     State(state): State<AppState>,
     query: Result<
         axum::extract::Query<crate::api::Params>,
@@ -328,7 +291,11 @@ async fn datasets(
         Ok(r) => (r, None),
         Err(e) => (None, Some(e.message)),
     };
-    let (wanted, component) = crate::api::reads::dataset_filter(&pairs, true)?;
+    let (wanted, component) = crate::api::reads::dataset_filter(
+        crate::api::param(&pairs, "state"),
+        crate::api::param(&pairs, "component"),
+        true,
+    )?;
     let name = crate::api::param(&pairs, "name")
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
@@ -393,7 +360,7 @@ async fn datasets(
 }
 
 /// `/how`: how every figure is made.
-async fn how(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(crate) async fn how(State(state): State<AppState>) -> Result<Response, ApiError> {
     let model = state.model().await?;
     let week = model.summary.as_ref().map(|s| (s.week, s.weeks));
     let plan = state.plan();

@@ -21,11 +21,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use axum::{Form, Json};
 use mhd_store::audit::Outcome;
 use mhd_store::auth::PasswordHash;
@@ -191,13 +189,6 @@ impl PasswordChecks {
     }
 }
 
-/// The sign-in page and sign-out (`GET /api/v1/auth/whoami` is among the API's routes).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(routes::SIGN_IN, get(sign_in_page).post(sign_in))
-        .route(routes::SIGN_OUT, axum::routing::post(sign_out))
-}
-
 #[derive(Template)]
 #[template(path = "signin.html", whitespace = "minimize")]
 struct SignInPage {
@@ -271,12 +262,12 @@ pub fn safe_next(next: Option<&str>) -> String {
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct NextQuery {
+pub(crate) struct NextQuery {
     next: Option<String>,
 }
 
 /// `GET /signin`: the form; who is signed in; or, with no user, that nobody needs to.
-async fn sign_in_page(
+pub(crate) async fn sign_in_page(
     who: Who,
     query: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
@@ -307,7 +298,7 @@ pub const NO_USERS: &str = "Nobody needs to sign in: no user has been added, so 
     to require signing in.";
 
 #[derive(Deserialize)]
-struct SignInForm {
+pub(crate) struct SignInForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -336,7 +327,7 @@ fn decoy_hash() -> &'static PasswordHash {
 }
 
 /// `POST /signin`: checks the name and password, starts a session, and goes on to `next`.
-async fn sign_in(
+pub(crate) async fn sign_in(
     State(state): State<AppState>,
     who: Who,
     headers: HeaderMap,
@@ -491,7 +482,11 @@ fn set_cookie(r: &mut Response, state: &AppState, headers: &HeaderMap, value: &s
 }
 
 /// `POST /signout`: ends the session (its cookie proves nothing afterwards) and clears it.
-async fn sign_out(State(state): State<AppState>, who: Who, headers: HeaderMap) -> Response {
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+) -> Response {
     if let Caller::User { name, session, .. } = &*who.caller {
         let ended = state.store.end_session(*session, state.now()).await;
         if let Err(e) = ended {

@@ -32,7 +32,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
@@ -134,20 +134,22 @@ impl Default for Limits {
     }
 }
 
-/// The route of the WebSocket; merge it into the app with `.merge(crate::ws::routes())`.
+/// The WebSocket's router (the dashboard's route alone).
+pub fn routes() -> Router<AppState> {
+    Router::new().route(routes::WS_DASHBOARD, dashboard())
+}
+
+/// The handler of the dashboard's WebSocket.
 ///
 /// Each call has its own hub, started by the first connection and running for the life of
 /// the process.
-pub fn routes() -> Router<AppState> {
+pub(crate) fn dashboard() -> MethodRouter<AppState> {
     let hub: Arc<OnceLock<broadcast::Sender<Frame>>> = Arc::new(OnceLock::new());
-    Router::new().route(
-        routes::WS_DASHBOARD,
-        get(
-            move |upgrade: WebSocketUpgrade, State(state): State<AppState>, who: Who| async move {
-                let frames = hub.get_or_init(|| spawn_hub(&state)).subscribe();
-                upgrade_response(upgrade, state, frames, who)
-            },
-        ),
+    get(
+        move |upgrade: WebSocketUpgrade, State(state): State<AppState>, who: Who| async move {
+            let frames = hub.get_or_init(|| spawn_hub(&state)).subscribe();
+            upgrade_response(upgrade, state, frames, who)
+        },
     )
 }
 

@@ -10,7 +10,10 @@ use axum::http::{Method, StatusCode};
 use common::http::{error_code, get_json, send};
 use common::{SATURDAY, op, saturday};
 use mhd_core::NewOperation;
-use mhd_server::api::{self, API_ROUTES};
+use mhd_core::auth::Access;
+use mhd_server::access;
+use mhd_server::api;
+use mhd_server::routes::{Kind, TABLE};
 use mhd_store::{Database, Store};
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -675,28 +678,47 @@ async fn benchmarks_are_stored_and_compared() {
 }
 
 #[tokio::test]
-async fn the_openapi_document_describes_every_route_and_nothing_else() {
+async fn every_route_of_the_table_has_a_role_and_each_api_route_a_documented_operation() {
     let s = server(false).await;
     let (status, doc) = get_json(&s.router, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(doc, api::openapi::document());
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.0"));
     let paths = doc["paths"].as_object().unwrap();
-    for (method, path) in API_ROUTES {
-        let op = &paths
-            .get(*path)
-            .unwrap_or_else(|| panic!("{path} is not described"))[method.to_lowercase()];
-        assert!(op.is_object(), "{method} {path} is not described");
-        assert!(
-            op["responses"].is_object(),
-            "{method} {path} has no responses"
+    let mut api_routes = 0;
+    for route in TABLE {
+        let (method, path) = (route.method.as_str(), route.path);
+        // The access layer enforces the entry's role.
+        assert_eq!(
+            access::need(&route.method, Some(path)),
+            route.access,
+            "{method} {path}"
         );
+        let described = paths.get(path).and_then(|p| p.get(method.to_lowercase()));
+        if !matches!(route.kind, Kind::Api(_)) {
+            assert!(described.is_none(), "{method} {path} is not an API route");
+            continue;
+        }
+        api_routes += 1;
+        let op = described.unwrap_or_else(|| panic!("{method} {path} is not described"));
+        let responses = op["responses"].as_object().unwrap();
+        assert!(
+            responses
+                .iter()
+                .any(|(code, r)| code.starts_with('2') && r["description"].is_string()),
+            "{method} {path} documents no successful response"
+        );
+        if route.access == Access::Public {
+            assert_eq!(op["security"], json!([]), "{method} {path}");
+        } else {
+            assert_eq!(op["x-mhd-access"], route.access.as_str(), "{method} {path}");
+            assert!(responses.contains_key("401") && responses.contains_key("403"));
+        }
     }
     let described: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(
-        described,
-        API_ROUTES.len(),
-        "the document describes routes the API lacks"
+        described, api_routes,
+        "the document describes routes the table lacks"
     );
     // Every `$ref` points at a schema that exists.
     let text = doc.to_string();
@@ -707,10 +729,10 @@ async fn the_openapi_document_describes_every_route_and_nothing_else() {
 }
 
 #[tokio::test]
-async fn every_listed_route_is_served() {
+async fn every_api_route_of_the_table_is_served() {
     let s = server(true).await;
-    for (method, path) in API_ROUTES {
-        let method = Method::from_bytes(method.as_bytes()).unwrap();
+    for route in TABLE.iter().filter(|r| matches!(r.kind, Kind::Api(_))) {
+        let (method, path) = (route.method.clone(), route.path);
         let (status, body) = send(&s.router, method.clone(), path, None, Body::empty()).await;
         assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}");
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");

@@ -23,7 +23,7 @@ use serde_json::json;
 use std::sync::Arc;
 use time::Duration;
 
-use super::{Params, body_error, media_type, param, params};
+use super::{Params, body_error, media_type};
 use crate::access::Who;
 use crate::audit;
 use crate::error::ApiError;
@@ -43,7 +43,50 @@ pub const ANONYMOUS: &str = "anonymous";
 const PAGE_RESOLVED: u32 = 50;
 
 /// The parameters of `GET /api/v1/alerts`.
-pub const LIST_PARAMS: &[&str] = &["state", "severity", "component", "limit", "since", "until"];
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// The state: see `state_schema`.
+    #[param(schema_with = state_schema)]
+    pub state: Option<String>,
+    /// The severity: see `severity_schema`.
+    #[param(schema_with = severity_schema)]
+    pub severity: Option<String>,
+    /// Only alerts of this component (exact match).
+    #[param(min_length = 1)]
+    pub component: Option<String>,
+    /// At most this many of each list (1 to 1000, default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<String>,
+    /// The range's start (inclusive): a time (RFC 3339 or YYYY-MM-DD), a span back from now
+    /// such as 30m or 7d, or `now`. Not after `until` (400 naming `since`). Default: no start;
+    /// with it, only alerts not resolved before it.
+    #[param(min_length = 1)]
+    pub since: Option<String>,
+    /// The range's end (exclusive), written as `since`. Default: no end; with it, only alerts
+    /// started before it.
+    #[param(min_length = 1)]
+    pub until: Option<String>,
+}
+
+/// The schema of `state`, with its description.
+fn state_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(
+        &["pending", "firing", "active", "resolved"],
+        None,
+        "Only alerts in this state; `active` is pending and firing. The other list is empty.",
+    )
+}
+
+/// The schema of `severity`, with its description.
+fn severity_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(
+        &["info", "warning", "error", "critical"],
+        None,
+        "Only alerts of this severity.",
+    )
+}
 
 impl From<AlertStoreError> for ApiError {
     fn from(e: AlertStoreError) -> ApiError {
@@ -80,10 +123,9 @@ impl From<AlertStoreError> for ApiError {
 /// resolved before `since`.
 pub async fn list(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    super::Query(query): super::Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, LIST_PARAMS)?;
-    let states = match param(&pairs, "state") {
+    let states = match query.state.as_deref() {
         None => None,
         Some("active") => Some(vec![AlertState::Pending, AlertState::Firing]),
         Some(v) => Some(vec![parse_state(v).ok_or_else(|| {
@@ -92,7 +134,9 @@ pub async fn list(
             ))
         })?]),
     };
-    let severity = param(&pairs, "severity")
+    let severity = query
+        .severity
+        .as_deref()
         .map(|v| {
             parse_severity(v).ok_or_else(|| {
                 ApiError::bad_request(format!(
@@ -101,7 +145,7 @@ pub async fn list(
             })
         })
         .transpose()?;
-    let component = match param(&pairs, "component") {
+    let component = match query.component.as_deref() {
         Some("") => {
             return Err(ApiError::bad_request(
                 "parameter `component`: must not be empty",
@@ -109,7 +153,7 @@ pub async fn list(
         }
         other => other.map(str::to_owned),
     };
-    let limit = match param(&pairs, "limit") {
+    let limit = match query.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(v) => match v.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
@@ -120,7 +164,13 @@ pub async fn list(
             }
         },
     };
-    let range = crate::views::range::TimeRange::from_params(&pairs, state.now(), false)?;
+    let range = crate::views::range::TimeRange::from_values(
+        None,
+        query.since.as_deref(),
+        query.until.as_deref(),
+        state.now(),
+        false,
+    )?;
     let wanted = |s: AlertState| states.as_ref().is_none_or(|list| list.contains(&s));
     let open: Vec<AlertState> = [AlertState::Pending, AlertState::Firing]
         .into_iter()
@@ -179,10 +229,9 @@ fn silence_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError
 pub async fn one(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: super::Query<super::NoParams>,
 ) -> Result<Response, ApiError> {
     let id = alert_id(path)?;
-    params(query, &[])?;
     let alert = state
         .store
         .alert(id)
@@ -195,18 +244,21 @@ pub async fn one(
 }
 
 /// The body of an acknowledgement.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AckRequest {
     /// Who (default `anonymous` until people sign in).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub by: Option<String>,
     /// Who, under the specification's name for it (`user`): the same as `by`; when both are
     /// given they must agree.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub user: Option<String>,
     /// Why, or what is being done.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -232,7 +284,7 @@ pub struct AckOutcome {
 }
 
 /// The body of a new silence.
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SilenceRequest {
     /// Only this rule of the plan.
@@ -243,12 +295,15 @@ pub struct SilenceRequest {
     pub component: Option<String>,
     /// How long, such as `2h` (at most 90 days).
     #[serde(default)]
+    #[schema(required = true, example = "2h")]
     pub duration: String,
     /// Why.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
     /// Who (default `anonymous`).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub by: Option<String>,
 }
 
@@ -407,9 +462,16 @@ pub async fn remove_silence(state: &AppState, id: i64) -> Result<Silence, ApiErr
     Ok(silence)
 }
 
-/// The parameters of `POST /api/v1/alerts/acknowledge/{alert_id}`: the specification's
-/// `user`.
-pub const ACK_PARAMS: &[&str] = &["user"];
+/// The parameters of `POST /api/v1/alerts/acknowledge/{alert_id}`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AckParams {
+    /// Who acknowledges (the specification's parameter); the same as the body's `user` or
+    /// `by`.
+    #[param(max_length = 200)]
+    pub user: Option<String>,
+}
 
 /// `POST /api/v1/alerts/acknowledge/{alert_id}?user=` with `{by?, user?, comment?}` (or no
 /// body): 200 with `{status: "acknowledged", alert_id, alert, replaced}` (`replaced`: the
@@ -423,14 +485,13 @@ pub async fn acknowledge(
     State(state): State<AppState>,
     client: Who,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    super::Query(query): super::Query<AckParams>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = alert_id(path)?;
-    let pairs = params(query, ACK_PARAMS)?;
     let mut request: AckRequest = json_body(&headers, body)?;
-    if let Some(user) = param(&pairs, "user") {
+    if let Some(user) = query.user.as_deref() {
         if let Some(body_user) = given(request.user.as_deref())
             && body_user != user.trim()
         {
@@ -458,11 +519,10 @@ pub async fn acknowledge(
 pub async fn silence(
     State(state): State<AppState>,
     client: Who,
-    query: Result<Query<Params>, QueryRejection>,
+    _: super::Query<super::NoParams>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    params(query, &[])?;
     let request: SilenceRequest = json_body(&headers, body)?;
     let silence = audited_silence(&state, client, &request).await?;
     Ok((StatusCode::CREATED, Json(silence)).into_response())
@@ -474,10 +534,9 @@ pub async fn unsilence(
     State(state): State<AppState>,
     client: Who,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: super::Query<super::NoParams>,
 ) -> Result<Response, ApiError> {
     let id = silence_id(path)?;
-    params(query, &[])?;
     let silence = audited_unsilence(&state, client, id).await?;
     Ok(Json(silence).into_response())
 }

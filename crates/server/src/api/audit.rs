@@ -1,18 +1,33 @@
 //! `GET /api/v1/audit`: the audit log, newest first.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use mhd_store::audit::AuditFilter;
 use mhd_store::prelude::*;
 use serde_json::json;
 
-use super::{Params, param, params};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::Query;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The parameters of `GET /api/v1/audit`.
-pub const AUDIT_PARAMS: &[&str] = &["since", "action", "limit"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// Only entries at or after this time (RFC 3339 or a date, UTC midnight).
+    #[param(min_length = 1)]
+    pub since: Option<String>,
+    /// Only this action, such as `operations.write` or `silence.add`.
+    #[param(min_length = 1)]
+    pub action: Option<String>,
+    /// At most this many entries (1 to 10000, default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000, default = 100)]
+    pub limit: Option<String>,
+}
 /// Entries answered without `limit`.
 pub const DEFAULT_LIMIT: u32 = 100;
 /// The largest `limit`.
@@ -22,16 +37,17 @@ pub const MAX_LIMIT: u32 = 10_000;
 /// parameter.
 pub async fn entries(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<AuditParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let pairs = params(query, AUDIT_PARAMS)?;
-    let since = param(&pairs, "since")
+    let since = query
+        .since
+        .as_deref()
         .map(|v| {
             mhd_core::time_parse::parse_timestamp(v)
                 .map_err(|e| ApiError::bad_request(format!("parameter `since`: {e}")))
         })
         .transpose()?;
-    let action = match param(&pairs, "action").map(str::trim) {
+    let action = match query.action.as_deref().map(str::trim) {
         None => None,
         Some("") => {
             return Err(ApiError::bad_request(
@@ -40,7 +56,7 @@ pub async fn entries(
         }
         Some(a) => Some(a.to_owned()),
     };
-    let limit = match param(&pairs, "limit") {
+    let limit = match query.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(v) => match v.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,

@@ -2,13 +2,13 @@
 //! as the CLI's `--json` — and the writes that feed them, described by the OpenAPI document at
 //! `/api/v1/openapi.json`.
 //!
-//! [`API_ROUTES`] lists every (method, path) of the API; [`routes()`] builds the router from that
-//! list and [`openapi::document`] must describe each of them (a test checks both ways).
+//! Each route of the API is an entry of [`crate::routes::TABLE`], which names its handler, the
+//! access it needs and its operation in the OpenAPI document ([`openapi::document`]).
 //!
 //! - [`reads`]: the views and the recent operations;
 //! - [`writes`]: operations (batched into shared transactions by [`writes::Batcher`]), JUnit
 //!   reports, benchmarks and samples, each durable before its `201`;
-//! - [`openapi`]: the hand-written OpenAPI 3.0 document.
+//! - [`openapi`]: the OpenAPI 3.0 document and each route's operation in it.
 //! - [`alerts`]: alerts, acknowledgements and silences (and the alerts page's forms).
 //! - [`notify`]: notification deliveries, Jira issues on request and the chat command endpoint.
 
@@ -25,121 +25,93 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::http::StatusCode;
-use axum::routing::{MethodRouter, delete, get, post};
 
 use crate::error::ApiError;
-use crate::routes;
 use crate::state::AppState;
 
 /// The largest request body a write accepts: 16 MiB. Larger bodies are answered 413.
 pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Every route of the API as (method, path): the router is built from this list and the
-/// OpenAPI document describes each entry.
-pub const API_ROUTES: &[(&str, &str)] = &[
-    ("GET", routes::API_SUMMARY),
-    ("GET", routes::API_TIMELINE),
-    ("GET", routes::API_COMPONENTS),
-    ("GET", routes::API_LIVE),
-    ("GET", routes::API_ALERTS),
-    ("GET", routes::API_ALERT),
-    ("POST", routes::API_ALERT_ACK),
-    ("POST", routes::API_ALERT_SILENCES),
-    ("DELETE", routes::API_ALERT_SILENCE),
-    ("GET", routes::API_TESTS),
-    ("GET", routes::API_DATASETS),
-    ("GET", routes::API_PERFORMANCE),
-    ("GET", routes::API_RESOURCES),
-    ("GET", routes::API_RESOURCES_HISTORY),
-    ("GET", routes::API_OPERATIONS),
-    ("POST", routes::API_OPERATIONS),
-    ("POST", routes::API_JUNIT),
-    ("POST", routes::API_BENCHMARKS),
-    ("POST", routes::API_SAMPLES),
-    ("GET", routes::API_SAMPLES),
-    ("GET", routes::API_OPENAPI),
-    ("GET", routes::API_NOTIFICATIONS),
-    ("POST", routes::API_ALERT_JIRA),
-    ("POST", routes::API_CHAT_COMMAND),
-    ("GET", routes::API_REPORTS),
-    ("GET", routes::API_REPORT),
-    ("GET", routes::API_AUDIT),
-    ("GET", routes::API_WHOAMI),
-    ("POST", routes::API_ROLLBACK),
-];
-
-/// The API's routes, to merge into the server's router (`app()`).
-///
-/// # Panics
-///
-/// When [`API_ROUTES`] names a route without a handler (a programming error a test catches).
+/// The API's routes (those of [`crate::routes::TABLE`] of kind [`crate::routes::Kind::Api`]),
+/// to merge into the server's router.
 pub fn routes() -> Router<AppState> {
-    let mut router = Router::new();
-    let mut paths: Vec<&str> = API_ROUTES.iter().map(|(_, p)| *p).collect();
-    paths.sort_unstable();
-    paths.dedup();
-    for path in paths {
-        let mut methods: MethodRouter<AppState> = MethodRouter::new();
-        for (method, p) in API_ROUTES {
-            if *p == path {
-                methods = methods.merge(handler(method, path));
-            }
-        }
-        router = router.route(path, methods);
-    }
-    router
+    crate::routes::group(|k| matches!(k, crate::routes::Kind::Api(_)))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::Extension(writes::Batcher::default()))
 }
 
-/// The handler of one entry of [`API_ROUTES`].
-fn handler(method: &str, path: &str) -> MethodRouter<AppState> {
-    match (method, path) {
-        ("GET", routes::API_SUMMARY) => get(reads::summary),
-        ("GET", routes::API_TIMELINE) => get(reads::timeline),
-        ("GET", routes::API_COMPONENTS) => get(reads::components),
-        ("GET", routes::API_LIVE) => get(reads::live),
-        ("GET", routes::API_ALERTS) => get(alerts::list),
-        ("GET", routes::API_ALERT) => get(alerts::one),
-        ("POST", routes::API_ALERT_ACK) => post(alerts::acknowledge),
-        ("POST", routes::API_ALERT_SILENCES) => post(alerts::silence),
-        ("DELETE", routes::API_ALERT_SILENCE) => delete(alerts::unsilence),
-        ("GET", routes::API_TESTS) => get(reads::tests),
-        ("GET", routes::API_DATASETS) => get(reads::datasets),
-        ("GET", routes::API_PERFORMANCE) => get(reads::performance),
-        ("GET", routes::API_RESOURCES) => get(reads::resources),
-        ("GET", routes::API_RESOURCES_HISTORY) => get(reads::resources_history),
-        ("GET", routes::API_OPERATIONS) => get(reads::operations),
-        ("POST", routes::API_OPERATIONS) => post(writes::operations),
-        ("POST", routes::API_JUNIT) => post(writes::junit),
-        ("POST", routes::API_BENCHMARKS) => post(writes::benchmarks),
-        ("POST", routes::API_SAMPLES) => post(writes::samples),
-        ("GET", routes::API_SAMPLES) => get(reads::samples),
-        ("GET", routes::API_OPENAPI) => get(openapi::serve),
-        ("GET", routes::API_REPORTS) => get(reports::generate),
-        ("GET", routes::API_REPORT) => get(reports::stored),
-        ("GET", routes::API_NOTIFICATIONS) => get(notify::deliveries),
-        ("POST", routes::API_ALERT_JIRA) => post(notify::jira_issue),
-        ("POST", routes::API_CHAT_COMMAND) => post(notify::chat_command),
-        ("GET", routes::API_AUDIT) => get(audit::entries),
-        ("GET", routes::API_WHOAMI) => get(crate::signin::whoami),
-        ("POST", routes::API_ROLLBACK) => post(rollback::rollback),
-        _ => panic!("API_ROUTES names {method} {path} but no handler serves it"),
+/// The query parameters of a route read into `T` (a struct of `Option<String>` fields, say,
+/// with `#[serde(deny_unknown_fields)]`), answering 400 in the API's shape as [`params`] does:
+/// a parameter `T` has no field for is unknown, naming those it has, and one given twice is
+/// refused. The values are left to the handler, whose messages name the parameter.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let unreadable = |e: serde_urlencoded::de::Error| {
+            ApiError::bad_request(format!(
+                "query string: Failed to deserialize query string: {e}"
+            ))
+        };
+        let pairs: Params = serde_urlencoded::from_str(query).map_err(unreadable)?;
+        check_names(&pairs, field_names::<T>())?;
+        serde_urlencoded::from_str(query)
+            .map(Query)
+            .map_err(unreadable)
     }
 }
 
-/// Query parameters as (name, value) pairs, refusing names outside `known` so that a typo is
-/// an error rather than a silently ignored filter.
-pub(crate) type Params = Vec<(String, String)>;
+/// The names of the fields `T` deserializes (a struct's, as serde names them), read from its
+/// `Deserialize` implementation so that no second list is kept beside the struct.
+fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    use serde::de::{self, Deserializer, Visitor};
 
-/// Reads the query string's parameters, or answers 400 naming what is wrong.
-pub(crate) fn params(
-    query: Result<axum::extract::Query<Params>, QueryRejection>,
-    known: &[&str],
-) -> Result<Params, ApiError> {
-    let axum::extract::Query(pairs) =
-        query.map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))?;
-    for (name, _) in &pairs {
+    /// A deserializer that only records the fields of the struct asked of it.
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Fields<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields read"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
+}
+
+/// Refuses a parameter not in `known`, or one given twice, naming it.
+fn check_names(pairs: &Params, known: &[&str]) -> Result<(), ApiError> {
+    for (name, _) in pairs {
         if !known.contains(&name.as_str()) {
             let known = if known.is_empty() {
                 "none".to_owned()
@@ -159,6 +131,26 @@ pub(crate) fn params(
             w[0]
         )));
     }
+    Ok(())
+}
+
+/// The parameters of a route that takes none.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+/// Query parameters as (name, value) pairs, refusing names outside `known` so that a typo is
+/// an error rather than a silently ignored filter.
+pub(crate) type Params = Vec<(String, String)>;
+
+/// Reads the query string's parameters, or answers 400 naming what is wrong.
+pub(crate) fn params(
+    query: Result<axum::extract::Query<Params>, QueryRejection>,
+    known: &[&str],
+) -> Result<Params, ApiError> {
+    let axum::extract::Query(pairs) =
+        query.map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))?;
+    check_names(&pairs, known)?;
     Ok(pairs)
 }
 

@@ -3,15 +3,16 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mhd_store::alerts::AlertStore;
 use mhd_store::outbox::{DeliveryFilter, DeliveryState, Outbox};
+use serde::Deserialize;
 use serde_json::json;
 
-use super::{Params, body_error, param, params};
+use super::body_error;
 use crate::error::ApiError;
 use crate::notify::JiraError;
 use crate::state::AppState;
@@ -21,15 +22,41 @@ pub const DEFAULT_LIMIT: u32 = 100;
 /// The most deliveries it lists.
 pub const MAX_LIMIT: u32 = 1000;
 
+/// The parameters of `GET /api/v1/notifications`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesParams {
+    /// At most this many deliveries (1 to 1000, default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<String>,
+    /// Only this channel.
+    pub channel: Option<String>,
+    /// The state: see `delivery_state_schema`.
+    #[param(schema_with = delivery_state_schema)]
+    pub state: Option<String>,
+    /// Only deliveries of this alert.
+    #[param(value_type = Option<i64>)]
+    pub alert_id: Option<String>,
+}
+
+/// The schema of `state`, with its description.
+fn delivery_state_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(
+        &["pending", "sent", "failed"],
+        None,
+        "Only deliveries in this state.",
+    )
+}
+
 /// `GET /api/v1/notifications`: the channels (their routing, never their addresses or secrets),
 /// the pending deliveries per channel, and the recent deliveries newest first with their state,
 /// attempts and last error (never their payload).
 pub async fn deliveries(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    super::Query(query): super::Query<DeliveriesParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, &["limit", "channel", "state", "alert_id"])?;
-    let limit = match param(&pairs, "limit") {
+    let limit = match query.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(v) => v
             .parse::<u32>()
@@ -41,7 +68,9 @@ pub async fn deliveries(
                 ))
             })?,
     };
-    let delivery_state = param(&pairs, "state")
+    let delivery_state = query
+        .state
+        .as_deref()
         .map(|v| {
             DeliveryState::parse(v).ok_or_else(|| {
                 ApiError::bad_request(format!(
@@ -50,7 +79,9 @@ pub async fn deliveries(
             })
         })
         .transpose()?;
-    let alert_id = param(&pairs, "alert_id")
+    let alert_id = query
+        .alert_id
+        .as_deref()
         .map(|v| {
             v.parse::<i64>().map_err(|_| {
                 ApiError::bad_request(format!("parameter `alert_id`: {v:?} is not a number"))
@@ -59,7 +90,7 @@ pub async fn deliveries(
         .transpose()?;
     let filter = DeliveryFilter {
         limit,
-        channel: param(&pairs, "channel").map(str::to_owned),
+        channel: query.channel,
         state: delivery_state,
         alert_id,
     };

@@ -2,15 +2,16 @@
 //! computed from the store (and the plan) at the time of the request.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use mhd_core::plan::Plan;
 use mhd_store::{OperationFilter, Store};
+use serde::Deserialize;
 use serde_json::json;
 use time::Duration;
+use utoipa::IntoParams;
 
-use super::{Params, param, params};
+use super::{NoParams, Query};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -22,11 +23,6 @@ pub const MAX_LIMIT: u32 = 1000;
 /// The plan, or 409 `no_plan`.
 fn plan(state: &AppState) -> Result<std::sync::Arc<Plan>, ApiError> {
     state.plan().ok_or_else(ApiError::no_plan)
-}
-
-/// Refuses any query parameter on a route that takes none.
-fn no_params(query: Result<Query<Params>, QueryRejection>) -> Result<(), ApiError> {
-    params(query, &[]).map(drop)
 }
 
 /// The view model as of now, shared through the state's cache; with `needs_plan`, 409
@@ -44,23 +40,38 @@ async fn model(
 /// `GET /api/v1/health/summary`: the executive summary (`mhd summary --json`).
 pub async fn summary(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
     Ok(Json(&model(&state, true).await?.summary).into_response())
 }
 
 /// `GET /api/v1/migration/timeline`: the phases (`mhd timeline --json`).
 pub async fn timeline(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
     Ok(Json(&model(&state, true).await?.timeline).into_response())
 }
 
 /// The parameters of `GET /api/v1/components/health`.
-pub const COMPONENTS_PARAMS: &[&str] = &["shape"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ComponentsParams {
+    /// The answer's shape: see `shape_schema`.
+    #[param(schema_with = shape_schema)]
+    pub shape: Option<String>,
+}
+
+/// The schema of `shape`, with its description.
+fn shape_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(
+        &["list", "object"],
+        Some("list"),
+        "`list` (the default): an array ordered worst first; `object`: an object keyed by \
+         component id, as the specification's `components/health`.",
+    )
+}
 
 /// `GET /api/v1/components/health?shape=list|object`: the component matrix (`mhd components
 /// --json`), a list worst first (`list`, the default), or the specification's object keyed by
@@ -69,10 +80,9 @@ pub const COMPONENTS_PARAMS: &[&str] = &["shape"];
 /// answers the specification's shape.
 pub async fn components(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<ComponentsParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, COMPONENTS_PARAMS)?;
-    let keyed = match param(&pairs, "shape") {
+    let keyed = match query.shape.as_deref() {
         None | Some("list") => false,
         Some("object") => true,
         Some(other) => {
@@ -95,7 +105,19 @@ pub async fn components(
 }
 
 /// The parameters of `GET /api/v1/metrics/live`.
-pub const LIVE_PARAMS: &[&str] = &["since", "until"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LiveParams {
+    /// The start of the live figures' span: a time (RFC 3339 or YYYY-MM-DD), a span back from
+    /// now such as 30m or 24h, or `now`. Default: 5 minutes before its end. At most 7 days
+    /// before its end (400 naming the parameters).
+    #[param(min_length = 1)]
+    pub since: Option<String>,
+    /// The end of the span, written as `since`; now at the latest. Default: now.
+    #[param(min_length = 1)]
+    pub until: Option<String>,
+}
 
 /// `GET /api/v1/metrics/live?since&until`: the live metrics over the last
 /// [`mhd_core::live::DEFAULT_WINDOW`] against the window before it, with the datasets being
@@ -104,12 +126,18 @@ pub const LIVE_PARAMS: &[&str] = &["since", "until"];
 /// [`crate::views::range::live_span`]).
 pub async fn live(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<LiveParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, LIVE_PARAMS)?;
     let slip = state.views.latest().and_then(|v| v.slip_days());
     let now = state.now();
-    let metrics = match crate::views::range::TimeRange::from_params(&pairs, now, false)? {
+    let range = crate::views::range::TimeRange::from_values(
+        None,
+        query.since.as_deref(),
+        query.until.as_deref(),
+        now,
+        false,
+    )?;
+    let metrics = match range {
         Some(range) => {
             let span = crate::views::range::live_span(&range, now)?;
             crate::live::metrics_over(&state, span, slip).await?
@@ -120,17 +148,34 @@ pub async fn live(
 }
 
 /// The parameters of `GET /api/v1/tests`.
-pub const TESTS_PARAMS: &[&str] = &["since", "until"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TestsParams {
+    /// The range's start (inclusive): a time (RFC 3339 or YYYY-MM-DD), a span back from now
+    /// such as 30m or 7d, or `now`. Not after `until` (400 naming `since`). Default: no start.
+    #[param(min_length = 1)]
+    pub since: Option<String>,
+    /// The range's end (exclusive), written as `since`. Default: no end.
+    #[param(min_length = 1)]
+    pub until: Option<String>,
+}
 
 /// `GET /api/v1/tests?since&until`: the test results view (`mhd tests --json`), with the
 /// plan's thresholds when there is a plan; with `since` or `until` (read as
 /// `GET /api/v1/samples` reads them), of each suite's last runs in `[since, until)` alone.
 pub async fn tests(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<TestsParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, TESTS_PARAMS)?;
-    if let Some(range) = crate::views::range::TimeRange::from_params(&pairs, state.now(), false)? {
+    let range = crate::views::range::TimeRange::from_values(
+        None,
+        query.since.as_deref(),
+        query.until.as_deref(),
+        state.now(),
+        false,
+    )?;
+    if let Some(range) = range {
         let view = crate::views::range::tests_in(&state, &range).await?;
         return Ok(match view {
             Some(t) => Json(t).into_response(),
@@ -147,9 +192,8 @@ pub async fn tests(
 /// `GET /api/v1/performance`: old against new per operation (`mhd perf --json`).
 pub async fn performance(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
     let m = model(&state, false).await?;
     let p = &m.performance;
     Ok(Json(json!({
@@ -162,26 +206,43 @@ pub async fn performance(
 }
 
 /// The parameters of `GET /api/v1/datasets`.
-pub const DATASETS_PARAMS: &[&str] = &["state", "component"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DatasetsParams {
+    /// The state: see `dataset_state_schema`.
+    #[param(schema_with = dataset_state_schema)]
+    pub state: Option<String>,
+    /// Only datasets of this component.
+    pub component: Option<String>,
+}
+
+/// The schema of `state`, with its description.
+fn dataset_state_schema() -> utoipa::openapi::Object {
+    use mhd_core::datasets::DatasetState;
+    let names: Vec<&str> = DatasetState::ALL.iter().map(|s| s.as_str()).collect();
+    super::openapi::string_enum(&names, None, "Only datasets in this state.")
+}
 
 /// A dataset filter's `state` and `component` from the query, or 400 naming what is wrong.
 /// An empty value means "any" where `empty_is_any` (a page's form sends one), else it is
 /// refused.
 pub(crate) fn dataset_filter(
-    pairs: &super::Params,
+    state: Option<&str>,
+    component: Option<&str>,
     empty_is_any: bool,
 ) -> Result<(Option<mhd_core::datasets::DatasetState>, Option<String>), ApiError> {
     use mhd_core::datasets::DatasetState;
     if !empty_is_any {
-        for name in ["state", "component"] {
-            if param(pairs, name) == Some("") {
+        for (name, value) in [("state", state), ("component", component)] {
+            if value == Some("") {
                 return Err(ApiError::bad_request(format!(
                     "parameter `{name}`: must not be empty"
                 )));
             }
         }
     }
-    let state = match param(pairs, "state") {
+    let state = match state {
         None | Some("") => None,
         Some(v) => Some(DatasetState::from_name(v).ok_or_else(|| {
             let names: Vec<&str> = DatasetState::ALL.iter().map(|s| s.as_str()).collect();
@@ -191,9 +252,7 @@ pub(crate) fn dataset_filter(
             ))
         })?),
     };
-    let component = param(pairs, "component")
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned);
+    let component = component.filter(|c| !c.is_empty()).map(str::to_owned);
     Ok((state, component))
 }
 
@@ -203,10 +262,10 @@ pub(crate) fn dataset_filter(
 /// datasets, as every "migrated" figure does.
 pub async fn datasets(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<DatasetsParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, DATASETS_PARAMS)?;
-    let (wanted, component) = dataset_filter(&pairs, false)?;
+    let (wanted, component) =
+        dataset_filter(query.state.as_deref(), query.component.as_deref(), false)?;
     let m = model(&state, false).await?;
     let book = &m.datasets;
     let (counts, total) = match component.as_deref() {
@@ -236,16 +295,33 @@ pub const RESOURCES_LOOKBACK: Duration = Duration::minutes(5);
 /// and the rules are those of [`mhd_core::sample`].
 pub async fn resources(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    no_params(query)?;
     let now = state.now();
     let latest = state.store.latest_samples(now - RESOURCES_LOOKBACK).await?;
     Ok(Json(mhd_core::sample::resource_metrics(&latest, now)).into_response())
 }
 
 /// The parameters of `GET /api/v1/resources/history`.
-pub const RESOURCES_HISTORY_PARAMS: &[&str] = &["range", "metric", "since", "until"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ResourcesHistoryParams {
+    /// The span back from now, such as 1h, 7d or 90d (1 minute to 400 days; default 1h).
+    #[param(default = "1h")]
+    pub range: Option<String>,
+    /// The metrics, comma-separated (at most 50; default the resource page's charted
+    /// metrics).
+    pub metric: Option<String>,
+    /// The range's start (inclusive): a time (RFC 3339 or YYYY-MM-DD), a span back from now
+    /// such as 30m or 7d, or `now`. Not after `until` (400 naming `since`). Default: an hour
+    /// before `until`.
+    #[param(min_length = 1)]
+    pub since: Option<String>,
+    /// The range's end (exclusive), written as `since`. Default: now.
+    #[param(min_length = 1)]
+    pub until: Option<String>,
+}
 
 /// The most metrics one `GET /api/v1/resources/history` names.
 const MAX_HISTORY_METRICS: usize = 50;
@@ -257,11 +333,16 @@ const MAX_HISTORY_METRICS: usize = 50;
 /// ([`crate::views::history_buckets`]).
 pub async fn resources_history(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<ResourcesHistoryParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, RESOURCES_HISTORY_PARAMS)?;
     let now = state.now();
-    let range = crate::views::range::TimeRange::from_params(&pairs, now, false)?;
+    let range = crate::views::range::TimeRange::from_values(
+        query.range.as_deref(),
+        query.since.as_deref(),
+        query.until.as_deref(),
+        now,
+        false,
+    )?;
     let until = range.as_ref().and_then(|r| r.until).unwrap_or(now);
     let since = range
         .as_ref()
@@ -274,7 +355,7 @@ pub async fn resources_history(
             crate::views::MAX_SPAN.whole_days()
         )));
     }
-    let metrics: Vec<&str> = match param(&pairs, "metric") {
+    let metrics: Vec<&str> = match query.metric.as_deref() {
         None => crate::views::CHART_METRICS.to_vec(),
         given => metric_names(given)?,
     };
@@ -343,7 +424,23 @@ fn series_json(buckets: Vec<mhd_store::retention::SampleBucket>) -> Vec<serde_js
 }
 
 /// The parameters of `GET /api/v1/samples`.
-pub const SAMPLES_PARAMS: &[&str] = &["metric", "component", "since", "until", "step"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SamplesParams {
+    /// The metrics, comma-separated (1 to 50).
+    #[param(required = true)]
+    pub metric: Option<String>,
+    /// Only this component's series.
+    pub component: Option<String>,
+    /// The span's start: a time (RFC 3339 or a date), a span back from now such as 30m or 7d,
+    /// or `now` (default: an hour before `until`).
+    pub since: Option<String>,
+    /// The span's end, written as `since` (default: now).
+    pub until: Option<String>,
+    /// The buckets' length, such as 15s, 5m or 1h (default: a sixtieth of the span).
+    pub step: Option<String>,
+}
 
 /// The most points of one series `GET /api/v1/samples` answers with.
 pub const MAX_POINTS: i64 = 10_000;
@@ -358,13 +455,18 @@ pub const MAX_POINTS: i64 = 10_000;
 /// retention keeps (`resolution` in the answer). `component` keeps that component's series.
 pub async fn samples(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<SamplesParams>,
 ) -> Result<Response, ApiError> {
     use mhd_store::retention::Resolution;
-    let pairs = params(query, SAMPLES_PARAMS)?;
-    let metrics = metric_names(param(&pairs, "metric"))?;
+    let metrics = metric_names(query.metric.as_deref())?;
     let now = state.now();
-    let range = crate::views::range::TimeRange::from_params(&pairs, now, false)?;
+    let range = crate::views::range::TimeRange::from_values(
+        None,
+        query.since.as_deref(),
+        query.until.as_deref(),
+        now,
+        false,
+    )?;
     let until = range.as_ref().and_then(|r| r.until).unwrap_or(now);
     let since = range
         .as_ref()
@@ -378,7 +480,9 @@ pub async fn samples(
             crate::views::MAX_SPAN.whole_days()
         )));
     }
-    let step = param(&pairs, "step")
+    let step = query
+        .step
+        .as_deref()
         .map(|v| {
             mhd_core::time_parse::parse_duration(v)
                 .ok()
@@ -416,12 +520,12 @@ pub async fn samples(
         .store
         .sample_buckets(&metrics, since, until, bucket, resolution)
         .await?;
-    if let Some(component) = param(&pairs, "component") {
+    if let Some(component) = query.component.as_deref() {
         buckets.retain(|b| b.component.as_deref() == Some(component));
     }
     Ok(Json(serde_json::json!({
         "metric": metrics,
-        "component": param(&pairs, "component"),
+        "component": query.component.as_deref(),
         "since": mhd_core::format::rfc3339(since),
         "until": mhd_core::format::rfc3339(until),
         "resolution": resolution,
@@ -432,7 +536,31 @@ pub async fn samples(
 }
 
 /// The parameters of `GET /api/v1/operations`.
-pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "until", "failed"];
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OperationsParams {
+    /// At most this many (1 to 1000, default 100).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, default = 100)]
+    pub limit: Option<String>,
+    /// Only this dataset (exact match).
+    #[param(min_length = 1)]
+    pub dataset: Option<String>,
+    /// Only this metric type (exact match), such as `migration`.
+    #[serde(rename = "type")]
+    #[param(min_length = 1)]
+    pub metric_type: Option<String>,
+    /// The range's start (inclusive): a time (RFC 3339 or YYYY-MM-DD), a span back from now
+    /// such as 30m or 7d, or `now`. Not after `until` (400 naming `since`). Default: no start.
+    #[param(min_length = 1)]
+    pub since: Option<String>,
+    /// The range's end (exclusive), written as `since`. Default: no end.
+    #[param(min_length = 1)]
+    pub until: Option<String>,
+    /// Only failed operations.
+    #[param(value_type = Option<bool>, default = false)]
+    pub failed: Option<String>,
+}
 
 /// `GET /api/v1/operations?limit&dataset&type&since&until&failed`: recent operations, newest
 /// first.
@@ -443,10 +571,9 @@ pub const OPERATIONS_PARAMS: &[&str] = &["limit", "dataset", "type", "since", "u
 /// `failed` is `true` or `false`.
 pub async fn operations(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<OperationsParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, OPERATIONS_PARAMS)?;
-    let limit = match param(&pairs, "limit") {
+    let limit = match query.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(v) => match v.parse::<u32>() {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
@@ -457,8 +584,14 @@ pub async fn operations(
             }
         },
     };
-    let range = crate::views::range::TimeRange::from_params(&pairs, state.now(), false)?;
-    let failed_only = match param(&pairs, "failed") {
+    let range = crate::views::range::TimeRange::from_values(
+        None,
+        query.since.as_deref(),
+        query.until.as_deref(),
+        state.now(),
+        false,
+    )?;
+    let failed_only = match query.failed.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
         Some(v) => {
@@ -467,8 +600,8 @@ pub async fn operations(
             )));
         }
     };
-    let text = |name: &str| -> Result<Option<String>, ApiError> {
-        match param(&pairs, name) {
+    let text = |name: &str, value: Option<&str>| -> Result<Option<String>, ApiError> {
+        match value {
             Some("") => Err(ApiError::bad_request(format!(
                 "parameter `{name}`: must not be empty"
             ))),
@@ -477,8 +610,8 @@ pub async fn operations(
     };
     let filter = OperationFilter {
         limit,
-        dataset: text("dataset")?,
-        metric_type: text("type")?,
+        dataset: text("dataset", query.dataset.as_deref())?,
+        metric_type: text("type", query.metric_type.as_deref())?,
         since: range.as_ref().and_then(|r| r.since),
         until: range.as_ref().and_then(|r| r.until),
         failed_only,

@@ -1,18 +1,42 @@
 //! `GET /api/v1/reports/generate?start_date&end_date|last&format=html|pdf`: the report of a
 //! range of days (see [`crate::report`]), sent as a file to save.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-use super::{Params, param, params};
+use serde::Deserialize;
+
+use super::Query;
 use crate::error::ApiError;
 use crate::report::{self, ReportError, ReportFormat, ReportRange};
 use crate::state::AppState;
 
 /// The parameters of the route.
-pub const REPORT_PARAMS: &[&str] = &["start_date", "end_date", "last", "format"];
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportParams {
+    /// The first day (YYYY-MM-DD, UTC); required unless `last` is given.
+    #[param(format = Date)]
+    pub start_date: Option<String>,
+    /// The last day (YYYY-MM-DD, UTC), not before start_date; required unless `last` is given.
+    #[param(format = Date)]
+    pub end_date: Option<String>,
+    /// Instead of start_date and end_date: the days up to today (UTC), a whole number of days
+    /// such as 14d or 2w, at most 366 days.
+    #[param(min_length = 1)]
+    pub last: Option<String>,
+    /// The document's format: see `format_schema`.
+    #[param(schema_with = format_schema)]
+    pub format: Option<String>,
+}
+
+/// The schema of `format`, with its description.
+fn format_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(&["pdf", "html"], Some("pdf"), "The document's format.")
+}
 
 /// `GET /api/v1/reports/generate`: `start_date` and `end_date` (`YYYY-MM-DD`, UTC days, both
 /// included, at most [`report::MAX_DAYS`] days), or `last` instead of both (`14d`, `2w`: the
@@ -21,26 +45,25 @@ pub const REPORT_PARAMS: &[&str] = &["start_date", "end_date", "last", "format"]
 /// `mhd-report-<start>-<end>.<ext>`; a missing or bad parameter is 400 naming it.
 pub async fn generate(
     State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
+    Query(query): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, REPORT_PARAMS)?;
     let bad = |e: ReportError| match e {
         ReportError::BadInput(m) => ApiError::bad_request(m),
         ReportError::Store(e) => ApiError::from(e),
         ReportError::View(e) => ApiError::internal(&e),
     };
-    let date = |name: &'static str| -> Result<time::Date, ApiError> {
+    let date = |name: &'static str, value: Option<&str>| -> Result<time::Date, ApiError> {
         let label = format!("parameter `{name}`");
-        match param(&pairs, name) {
+        match value {
             None => Err(ApiError::bad_request(format!(
                 "{label}: missing (a date, YYYY-MM-DD)"
             ))),
             Some(v) => report::parse_date(&label, v).map_err(bad),
         }
     };
-    let range = match param(&pairs, "last") {
+    let range = match query.last.as_deref() {
         Some(v) => {
-            if param(&pairs, "start_date").is_some() || param(&pairs, "end_date").is_some() {
+            if query.start_date.is_some() || query.end_date.is_some() {
                 return Err(ApiError::bad_request(
                     "parameter `last`: give either last or start_date and end_date, not both",
                 ));
@@ -49,12 +72,15 @@ pub async fn generate(
             ReportRange::parse_last("parameter `last`", v, today).map_err(bad)?
         }
         None => {
-            let (start, end) = (date("start_date")?, date("end_date")?);
+            let (start, end) = (
+                date("start_date", query.start_date.as_deref())?,
+                date("end_date", query.end_date.as_deref())?,
+            );
             ReportRange::new(start, end, "parameter `start_date`", "parameter `end_date`")
                 .map_err(bad)?
         }
     };
-    let format = match param(&pairs, "format") {
+    let format = match query.format.as_deref() {
         None => ReportFormat::Pdf,
         Some(v) => ReportFormat::parse("parameter `format`", v).map_err(bad)?,
     };
@@ -86,10 +112,9 @@ pub async fn generate(
 pub async fn stored(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-    query: Result<Query<Params>, QueryRejection>,
+    _: Query<super::NoParams>,
 ) -> Result<Response, ApiError> {
     let Path(text) = path.map_err(|e| ApiError::bad_request(format!("path: {}", e.body_text())))?;
-    params(query, &[])?;
     let id = text
         .parse::<i64>()
         .ok()

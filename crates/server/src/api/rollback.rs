@@ -20,15 +20,17 @@ use crate::state::{AppState, Change};
 pub const REASON_MAX: usize = 1000;
 
 /// The body of a rollback request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackBody {
     /// The plan component's id.
     #[serde(default)]
+    #[schema(required = true, min_length = 1)]
     pub component: String,
     /// Why (required; recorded in the history and the audit log, and given to the program in
     /// `MHD_ROLLBACK_REASON`).
     #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

@@ -13,8 +13,8 @@ use std::sync::{Arc, OnceLock};
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mhd_core::{NewOperation, System};
@@ -23,7 +23,7 @@ use mhd_store::{Database, Store, StoreError};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Params, body_error, media_type, param, params};
+use super::{body_error, media_type};
 use crate::access::Who;
 use crate::audit;
 use crate::error::ApiError;
@@ -141,7 +141,7 @@ pub async fn operations(
     axum::Extension(batcher): axum::Extension<Batcher>,
     client: Who,
     headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<super::Query<super::NoParams>, ApiError>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let mut details = json!({});
@@ -176,11 +176,11 @@ async fn store_operations(
     state: &AppState,
     batcher: &Batcher,
     headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<super::Query<super::NoParams>, ApiError>,
     body: Result<Bytes, BytesRejection>,
     details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
-    params(query, &[])?;
+    query?;
     let body = records_body(&headers, body, "operations")?;
     let text = utf8_text(&body)?;
     let ops = match operations::parse(text, time_limits(state)) {
@@ -242,7 +242,24 @@ fn rejected_answer(rejected: &[Rejected]) -> Response {
 }
 
 /// The parameters of `POST /api/v1/tests/junit`.
-pub const JUNIT_PARAMS: &[&str] = &["suite", "phase", "component", "run_at"];
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JunitParams {
+    /// The test suite's name.
+    #[param(required = true, min_length = 1)]
+    pub suite: Option<String>,
+    /// The plan phase the run belongs to.
+    #[param(min_length = 1)]
+    pub phase: Option<String>,
+    /// The plan component the run belongs to.
+    #[param(min_length = 1)]
+    pub component: Option<String>,
+    /// When the run happened (RFC 3339 or YYYY-MM-DD); default the report's timestamp, else
+    /// now.
+    #[param(min_length = 1)]
+    pub run_at: Option<String>,
+}
 
 /// `POST /api/v1/tests/junit?suite&phase&component&run_at`: one JUnit XML report (as
 /// `application/xml` or `text/xml`) stored as one run of `suite`, like `mhd ingest junit`.
@@ -253,7 +270,7 @@ pub async fn junit(
     State(state): State<AppState>,
     client: Who,
     headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<super::Query<JunitParams>, ApiError>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let mut details = json!({});
@@ -266,12 +283,12 @@ pub async fn junit(
 async fn store_junit(
     state: &AppState,
     headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<super::Query<JunitParams>, ApiError>,
     body: Result<Bytes, BytesRejection>,
     details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
-    let pairs = params(query, JUNIT_PARAMS)?;
-    let suite = match param(&pairs, "suite").map(str::trim) {
+    let super::Query(query) = query?;
+    let suite = match query.suite.as_deref().map(str::trim) {
         Some(s) if !s.is_empty() => s.to_owned(),
         _ => {
             return Err(ApiError::bad_request(
@@ -279,11 +296,13 @@ async fn store_junit(
             ));
         }
     };
-    let phase = param(&pairs, "phase").map(str::to_owned);
-    let component = param(&pairs, "component").map(str::to_owned);
+    let phase = query.phase;
+    let component = query.component;
     check_names(state, phase.as_deref(), component.as_deref())?;
     let limits = time_limits(state);
-    let run_at = param(&pairs, "run_at")
+    let run_at = query
+        .run_at
+        .as_deref()
         .map(|v| {
             mhd_core::time_parse::parse_timestamp(v)
                 .and_then(|t| limits.check(t).map(|()| t))
@@ -334,7 +353,42 @@ async fn store_junit(
 }
 
 /// The parameters of `POST /api/v1/benchmarks`.
-pub const BENCHMARK_PARAMS: &[&str] = &["system", "operation", "component", "format"];
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BenchmarkParams {
+    /// The system: see `system_schema`.
+    #[param(schema_with = system_schema)]
+    pub system: Option<String>,
+    /// A name for the operation instead of hyperfine's command (one command only); refused
+    /// for CSV.
+    #[param(min_length = 1)]
+    pub operation: Option<String>,
+    /// The plan component of every sample.
+    #[param(min_length = 1)]
+    pub component: Option<String>,
+    /// The format: see `format_schema`.
+    #[param(schema_with = format_schema)]
+    pub format: Option<String>,
+}
+
+/// The schema of `system`, with its description.
+fn system_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(
+        &["old", "new"],
+        None,
+        "The system measured; required for hyperfine, refused for CSV (its rows say it).",
+    )
+}
+
+/// The schema of `format`, with its description.
+fn format_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(
+        &["hyperfine", "csv"],
+        None,
+        "The body's format; without it the content tells.",
+    )
+}
 
 /// `POST /api/v1/benchmarks?system&operation&component&format`: a hyperfine `--export-json`
 /// file (`format=hyperfine`, needs `system`) or a CSV file of `operation,system,value_ms`
@@ -343,7 +397,7 @@ pub const BENCHMARK_PARAMS: &[&str] = &["system", "operation", "component", "for
 pub async fn benchmarks(
     State(state): State<AppState>,
     client: Who,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<super::Query<BenchmarkParams>, ApiError>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let mut details = json!({});
@@ -356,13 +410,13 @@ pub async fn benchmarks(
 /// [`benchmarks`] without its audit entry; sets `details` to the counts stored.
 async fn store_benchmarks(
     state: &AppState,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<super::Query<BenchmarkParams>, ApiError>,
     body: Result<Bytes, BytesRejection>,
     details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
     use mhd_ingest::bench::{self, Kind};
-    let pairs = params(query, BENCHMARK_PARAMS)?;
-    let system = match param(&pairs, "system") {
+    let super::Query(query) = query?;
+    let system = match query.system.as_deref() {
         None => None,
         Some("old") => Some(System::Old),
         Some("new") => Some(System::New),
@@ -372,15 +426,15 @@ async fn store_benchmarks(
             )));
         }
     };
-    let component = param(&pairs, "component").map(str::to_owned);
+    let component = query.component;
     check_names(state, None, component.as_deref())?;
     let options = bench::Options {
         system,
-        operation: param(&pairs, "operation").map(str::to_owned),
+        operation: query.operation,
         component,
     };
     let body = body.map_err(|e| body_error(&e))?;
-    let kind = match param(&pairs, "format") {
+    let kind = match query.format.as_deref() {
         Some("hyperfine") => Kind::Hyperfine,
         Some("csv") => Kind::Csv,
         None => bench::detect_content("body", &body)
@@ -429,7 +483,7 @@ pub async fn samples(
     State(state): State<AppState>,
     client: Who,
     headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<super::Query<super::NoParams>, ApiError>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let mut details = json!({});
@@ -450,11 +504,11 @@ pub async fn samples(
 async fn store_samples(
     state: &AppState,
     headers: HeaderMap,
-    query: Result<Query<Params>, QueryRejection>,
+    query: Result<super::Query<super::NoParams>, ApiError>,
     body: Result<Bytes, BytesRejection>,
     details: &mut serde_json::Value,
 ) -> Result<Response, ApiError> {
-    params(query, &[])?;
+    query?;
     let body = records_body(&headers, body, "samples")?;
     let text = utf8_text(&body)?;
     let samples = match mhd_ingest::samples::parse(text, time_limits(state)) {

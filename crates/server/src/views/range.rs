@@ -125,8 +125,25 @@ impl TimeRange {
         now: OffsetDateTime,
         form: bool,
     ) -> Result<Option<TimeRange>, ApiError> {
-        let given = |name: &str| param(pairs, name).filter(|v| !(form && v.trim().is_empty()));
-        let (range, since, until) = (given("range"), given("since"), given("until"));
+        Self::from_values(
+            param(pairs, "range"),
+            param(pairs, "since"),
+            param(pairs, "until"),
+            now,
+            form,
+        )
+    }
+
+    /// [`TimeRange::from_params`] from the values of `range`, `since` and `until` themselves.
+    pub fn from_values<'a>(
+        range: Option<&'a str>,
+        since: Option<&'a str>,
+        until: Option<&'a str>,
+        now: OffsetDateTime,
+        form: bool,
+    ) -> Result<Option<TimeRange>, ApiError> {
+        let given = |v: Option<&'a str>| v.filter(|v| !(form && v.trim().is_empty()));
+        let (range, since, until) = (given(range), given(since), given(until));
         if let Some(r) = range {
             if since.is_some() || until.is_some() {
                 return Err(ApiError::bad_request(
