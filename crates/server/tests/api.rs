@@ -43,18 +43,7 @@ async fn server(with_plan: bool) -> Server {
 
 async fn seed(store: &Database) {
     store
-        .insert_operations(&[
-            op("sales").at(SATURDAY - Duration::minutes(2)).build(),
-            op("orders")
-                .at(SATURDAY - Duration::minutes(3))
-                .failed("disk full")
-                .build(),
-            op("stock")
-                .at(SATURDAY - Duration::minutes(1))
-                .kind("migration_start")
-                .build(),
-            op("old").at(SATURDAY - Duration::days(3)).build(),
-        ])
+        .insert_operations(&common::ops::around_saturday())
         .await
         .unwrap();
 }

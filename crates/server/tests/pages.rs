@@ -7,7 +7,7 @@ mod common;
 use axum::Router;
 use axum::http::{Method, StatusCode, header};
 use common::http::{get, get_page, get_with, post_json, send};
-use common::{App, SATURDAY, op, saturday};
+use common::{App, SATURDAY, saturday};
 use mhd_core::System;
 use mhd_core::perf::BenchmarkSamples;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
@@ -55,18 +55,7 @@ async fn server(with_plan: bool, seeded: bool) -> App {
 
 async fn seed(store: &Database) {
     store
-        .insert_operations(&[
-            op("sales").at(SATURDAY - Duration::minutes(2)).build(),
-            op("orders")
-                .at(SATURDAY - Duration::minutes(3))
-                .failed("disk full")
-                .build(),
-            op("stock")
-                .at(SATURDAY - Duration::minutes(1))
-                .kind("migration_start")
-                .build(),
-            op("old").at(SATURDAY - Duration::days(3)).build(),
-        ])
+        .insert_operations(&common::ops::around_saturday())
         .await
         .unwrap();
     let case = |name: &str, status| TestCase {

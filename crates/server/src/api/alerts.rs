@@ -164,12 +164,10 @@ pub async fn list(
             }
         },
     };
-    let range = crate::views::range::TimeRange::from_values(
-        None,
+    let range = crate::views::range::TimeRange::of_api(
         query.since.as_deref(),
         query.until.as_deref(),
         state.now(),
-        false,
     )?;
     let wanted = |s: AlertState| states.as_ref().is_none_or(|list| list.contains(&s));
     let open: Vec<AlertState> = [AlertState::Pending, AlertState::Firing]

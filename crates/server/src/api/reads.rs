@@ -130,12 +130,10 @@ pub async fn live(
 ) -> Result<Response, ApiError> {
     let slip = state.views.latest().and_then(|v| v.slip_days());
     let now = state.now();
-    let range = crate::views::range::TimeRange::from_values(
-        None,
+    let range = crate::views::range::TimeRange::of_api(
         query.since.as_deref(),
         query.until.as_deref(),
         now,
-        false,
     )?;
     let metrics = match range {
         Some(range) => {
@@ -168,12 +166,10 @@ pub async fn tests(
     State(state): State<AppState>,
     Query(query): Query<TestsParams>,
 ) -> Result<Response, ApiError> {
-    let range = crate::views::range::TimeRange::from_values(
-        None,
+    let range = crate::views::range::TimeRange::of_api(
         query.since.as_deref(),
         query.until.as_deref(),
         state.now(),
-        false,
     )?;
     if let Some(range) = range {
         let view = crate::views::range::tests_in(&state, &range).await?;
@@ -460,12 +456,10 @@ pub async fn samples(
     use mhd_store::retention::Resolution;
     let metrics = metric_names(query.metric.as_deref())?;
     let now = state.now();
-    let range = crate::views::range::TimeRange::from_values(
-        None,
+    let range = crate::views::range::TimeRange::of_api(
         query.since.as_deref(),
         query.until.as_deref(),
         now,
-        false,
     )?;
     let until = range.as_ref().and_then(|r| r.until).unwrap_or(now);
     let since = range
@@ -584,12 +578,10 @@ pub async fn operations(
             }
         },
     };
-    let range = crate::views::range::TimeRange::from_values(
-        None,
+    let range = crate::views::range::TimeRange::of_api(
         query.since.as_deref(),
         query.until.as_deref(),
         state.now(),
-        false,
     )?;
     let failed_only = match query.failed.as_deref() {
         None | Some("false") => false,

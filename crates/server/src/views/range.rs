@@ -134,6 +134,16 @@ impl TimeRange {
         )
     }
 
+    /// The range of an API read's `since` and `until` (no `range`, and an empty value is a bad
+    /// time, not "not given"): [`TimeRange::from_values`] as the reads call it.
+    pub fn of_api(
+        since: Option<&str>,
+        until: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<TimeRange>, ApiError> {
+        Self::from_values(None, since, until, now, false)
+    }
+
     /// [`TimeRange::from_params`] from the values of `range`, `since` and `until` themselves.
     pub fn from_values<'a>(
         range: Option<&'a str>,

@@ -79,3 +79,23 @@ impl From<Op> for NewOperation {
         op.0
     }
 }
+
+/// The operations of a store seen at [`super::SATURDAY`]: `sales` migrated 2 minutes before,
+/// `orders` failed 3 minutes before ("disk full"), `stock` started 1 minute before (in flight),
+/// and `old` migrated 3 days before.
+pub fn around_saturday() -> Vec<NewOperation> {
+    use time::Duration;
+    let at = |d: Duration| super::SATURDAY - d;
+    vec![
+        op("sales").at(at(Duration::minutes(2))).build(),
+        op("orders")
+            .at(at(Duration::minutes(3)))
+            .failed("disk full")
+            .build(),
+        op("stock")
+            .at(at(Duration::minutes(1)))
+            .kind("migration_start")
+            .build(),
+        op("old").at(at(Duration::days(3))).build(),
+    ]
+}
