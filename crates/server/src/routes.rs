@@ -149,6 +149,23 @@ pub struct Route {
     pub handler: fn() -> MethodRouter<AppState>,
 }
 
+/// A route of `kind`.
+const fn route(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    kind: Kind,
+    handler: fn() -> MethodRouter<AppState>,
+) -> Route {
+    Route {
+        method,
+        path,
+        access,
+        kind,
+        handler,
+    }
+}
+
 /// A route of the API.
 const fn api(
     method: Method,
@@ -157,13 +174,7 @@ const fn api(
     handler: fn() -> MethodRouter<AppState>,
     operation: fn() -> Value,
 ) -> Route {
-    Route {
-        method,
-        path,
-        access,
-        kind: Kind::Api(operation),
-        handler,
-    }
+    route(method, path, access, Kind::Api(operation), handler)
 }
 
 /// A page, a page's form or an asset.
@@ -173,13 +184,7 @@ const fn page(
     access: Access,
     handler: fn() -> MethodRouter<AppState>,
 ) -> Route {
-    Route {
-        method,
-        path,
-        access,
-        kind: Kind::Page,
-        handler,
-    }
+    route(method, path, access, Kind::Page, handler)
 }
 
 /// Any other route.
@@ -189,13 +194,7 @@ const fn plain(
     access: Access,
     handler: fn() -> MethodRouter<AppState>,
 ) -> Route {
-    Route {
-        method,
-        path,
-        access,
-        kind: Kind::Plain,
-        handler,
-    }
+    route(method, path, access, Kind::Plain, handler)
 }
 
 const GET: Method = Method::GET;

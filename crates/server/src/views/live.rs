@@ -18,9 +18,9 @@ pub(crate) struct LiveSection {
     pub(crate) more: Option<&'static str>,
     /// Whether the WebSocket's pushes keep the figures up to date (the last five minutes);
     /// over another span the section is read again from the server instead.
-    pub(crate) pushed: bool,
+    pushed: bool,
     /// Whether the span ended before now, so nothing in it changes any more.
-    pub(crate) ended: bool,
+    ended: bool,
     window: String,
     as_of: Stamp,
     figures: Vec<FigureView>,
@@ -38,27 +38,6 @@ struct FigureView {
     /// Its chart over the window, with axes and a read-out, drawn by the server; the page's
     /// script reads the section again when pushes say the figures moved.
     chart: String,
-}
-
-/// A span in words, for "over the last …": "minute", "5 minutes", "hour", "36 hours", "7 days"
-/// (days from two on, so that a day reads "24 hours"); seconds when it is no whole number of
-/// minutes.
-pub(crate) fn span_words(seconds: f64) -> String {
-    let count = |n: i64, unit: &str| match n {
-        1 => unit.to_owned(),
-        n => format!("{n} {unit}s"),
-    };
-    if seconds < 60.0 || seconds % 60.0 != 0.0 {
-        return format!("{seconds:.0} seconds");
-    }
-    let s = seconds as i64;
-    if s % 86_400 == 0 && s >= 2 * 86_400 {
-        count(s / 86_400, "day")
-    } else if s % 3_600 == 0 {
-        count(s / 3_600, "hour")
-    } else {
-        count(s / 60, "minute")
-    }
 }
 
 /// A live figure's chart over the window ending at `m.generated_at`: one point per bucket of
@@ -119,6 +98,18 @@ pub(crate) fn figure_text(key: &str, v: Option<f64>) -> String {
 }
 
 impl LiveSection {
+    /// The section over a span of the reader's choosing (not the pushed last five minutes),
+    /// shown at `now`: the pushes leave it alone, and a span that ended before now says so
+    /// and is not read again.
+    pub(crate) fn over_chosen_span(mut self, m: &LiveMetrics, now: time::OffsetDateTime) -> Self {
+        self.pushed = false;
+        self.ended = m.generated_at + time::Duration::minutes(1) < now;
+        if self.ended {
+            self.window = format!("the {}", super::span_words(m.window_seconds));
+        }
+        self
+    }
+
     pub(crate) fn new(m: &LiveMetrics, offset: UtcOffset) -> Self {
         let figure = |key: &'static str, label: &'static str, f: &Figure| {
             // A rate is zero in a bucket without operations; a duration is undefined there.
@@ -141,7 +132,7 @@ impl LiveSection {
             more: None,
             pushed: true,
             ended: false,
-            window: span_words(m.window_seconds),
+            window: super::last_span_words(m.window_seconds),
             as_of: Stamp::new(m.generated_at, m.generated_at, offset),
             figures: vec![
                 figure(
@@ -244,26 +235,5 @@ pub(crate) fn change_text(c: Option<f64>) -> String {
     match c.filter(|c| c.is_finite()) {
         Some(_) => format!("{} vs the previous window", signed_percent(c)),
         None => "no previous window to compare".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::span_words;
-
-    #[test]
-    fn spans_read_in_their_largest_whole_unit() {
-        for (seconds, words) in [
-            (300.0, "5 minutes"),
-            (60.0, "minute"),
-            (3_600.0, "hour"),
-            (5_400.0, "90 minutes"),
-            (86_400.0, "24 hours"),
-            (129_600.0, "36 hours"),
-            (604_800.0, "7 days"),
-            (90.0, "90 seconds"),
-        ] {
-            assert_eq!(span_words(seconds), words, "{seconds}");
-        }
     }
 }

@@ -57,6 +57,31 @@ pub(crate) fn stylesheet() -> String {
     css
 }
 
+/// A span in words, in its largest whole unit: "5 minutes", "1 hour", "36 hours", "7 days"
+/// (days from two on, so a day reads "24 hours"); seconds when it is no whole number of
+/// minutes. The live figures' window and the resource charts' span are named by it.
+pub(crate) fn span_words(seconds: f64) -> String {
+    let count = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if seconds < 60.0 || seconds % 60.0 != 0.0 {
+        return format!("{seconds:.0} seconds");
+    }
+    let s = seconds as i64;
+    if s % 86_400 == 0 && s >= 2 * 86_400 {
+        count(s / 86_400, "day")
+    } else if s % 3_600 == 0 {
+        count(s / 3_600, "hour")
+    } else {
+        count(s / 60, "minute")
+    }
+}
+
+/// "the last hour", "the last 5 minutes", "the last 7 days": [`span_words`] after "the last",
+/// without a count of one.
+pub(crate) fn last_span_words(seconds: f64) -> String {
+    let words = span_words(seconds);
+    format!("the last {}", words.strip_prefix("1 ").unwrap_or(&words))
+}
+
 /// `1234567` → `"1,234,567"`.
 pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -204,6 +229,23 @@ pub(crate) fn code_spans(s: &str) -> Vec<(bool, String)> {
 mod tests {
     use super::*;
     use time::macros::{datetime, offset};
+
+    #[test]
+    fn spans_read_in_their_largest_whole_unit() {
+        for (seconds, words, last) in [
+            (300.0, "5 minutes", "the last 5 minutes"),
+            (60.0, "1 minute", "the last minute"),
+            (3_600.0, "1 hour", "the last hour"),
+            (5_400.0, "90 minutes", "the last 90 minutes"),
+            (86_400.0, "24 hours", "the last 24 hours"),
+            (129_600.0, "36 hours", "the last 36 hours"),
+            (604_800.0, "7 days", "the last 7 days"),
+            (90.0, "90 seconds", "the last 90 seconds"),
+        ] {
+            assert_eq!(span_words(seconds), words, "{seconds}");
+            assert_eq!(last_span_words(seconds), last, "{seconds}");
+        }
+    }
 
     #[test]
     fn thousands_are_grouped() {

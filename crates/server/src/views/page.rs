@@ -331,11 +331,11 @@ pub fn render_live_page(
         },
         PageKind::Live => match live {
             Some(m) => {
-                let mut s = LiveSection::new(m, offset);
-                // Over a span of the reader's choosing, the pushes (of the last five minutes)
-                // leave the figures alone; the section is read again while the span runs.
-                s.pushed = bar.is_none_or(|b| b.query.is_empty());
-                s.ended = !s.pushed && m.generated_at + time::Duration::minutes(1) < now;
+                let s = LiveSection::new(m, offset);
+                let s = match bar.filter(|b| !b.query.is_empty()) {
+                    Some(_) => s.over_chosen_span(m, now),
+                    None => s,
+                };
                 (Some(s.render()?), None)
             }
             None => (

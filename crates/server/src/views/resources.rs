@@ -481,13 +481,7 @@ fn megabytes(mb: Option<f64>) -> String {
 
 /// "the last hour", "the last 6 hours", "the last 90 days".
 fn span_words(d: Duration) -> String {
-    if d == Duration::hours(1) {
-        "the last hour".to_owned()
-    } else if d < Duration::days(2) {
-        format!("the last {} hours", d.whole_hours())
-    } else {
-        format!("the last {} days", d.whole_days())
-    }
+    super::last_span_words(d.as_seconds_f64())
 }
 
 /// One series of a resource chart: its name, its buckets ([`sample::history`]) and how it
