@@ -98,7 +98,7 @@ fn main() {
         }
         let mut paths: Vec<(String, &str)> = vec![("/sw.js".to_owned(), "baseline: static script")];
         paths.extend(
-            mhd_server::views::PageKind::ALL
+            mhd_web::views::PageKind::ALL
                 .iter()
                 .map(|p| (p.path().to_owned(), p.label())),
         );

@@ -273,7 +273,7 @@ async fn every_page_passes_axe_and_fits_desktop_tablet_and_phone() {
         return;
     };
     with_env_for(Setup::rich(Duration::from_secs(300)), |env| async move {
-        let mut paths: Vec<&str> = mhd_server::views::PageKind::ALL
+        let mut paths: Vec<&str> = mhd_web::views::PageKind::ALL
             .iter()
             .map(|p| p.path())
             .collect();

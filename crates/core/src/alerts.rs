@@ -265,6 +265,21 @@ pub struct CollectorHealth {
     pub metrics: Vec<String>,
 }
 
+/// One error entry read from a log file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogErrorRecord {
+    /// The logs collector that read it.
+    pub collector: String,
+    /// When it was written (the entry's own time, or when it was read when it has none).
+    pub time: OffsetDateTime,
+    /// Its level as written in logs: `ERROR` or `CRITICAL`.
+    pub level: String,
+    /// Its message.
+    pub message: String,
+    /// The file it was read from.
+    pub file: String,
+}
+
 /// Everything one evaluation looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {

@@ -186,6 +186,19 @@ pub fn burnup(history: &History, from: Date, now_count: u64) -> Vec<BurnupPoint>
     out
 }
 
+/// One UTC day's migration activity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayActivity {
+    /// Successful `migration` operations.
+    pub migrations: u64,
+    /// Failed `migration` operations.
+    pub failed_migrations: u64,
+    /// `rollback` operations.
+    pub rollbacks: u64,
+    /// Failed `verification` operations (integrity issues).
+    pub failed_verifications: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ pub mod outlook;
 pub mod perf;
 pub mod plan;
 pub mod recent;
+pub mod report;
 pub mod sample;
 pub mod sketch;
 pub mod stats;

@@ -478,6 +478,28 @@ fn top_consumers(latest: &[Sample]) -> Vec<Consumer> {
     out
 }
 
+/// One series' figures over a span: what the aggregates keep of its samples.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SampleStats {
+    /// The series' metric.
+    pub metric: String,
+    /// Its component, if any.
+    pub component: Option<String>,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// The smallest value.
+    pub min: f64,
+    /// The largest value.
+    pub max: f64,
+    /// The mean.
+    pub mean: f64,
+    /// How many values.
+    pub count: u64,
+    /// The 95th percentile by nearest rank: exact from raw samples, within 10 % from the
+    /// aggregates' sketches (see [`crate::sketch::ValueSketch`]).
+    pub p95: Option<f64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

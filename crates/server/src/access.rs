@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use mhd_core::auth::{Access, Role};
+use mhd_web::paths;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -389,7 +390,7 @@ fn is_websocket(request: &Request) -> bool {
 /// Whether the path is one of the machine-facing routes (API, WebSocket, metrics), answered in
 /// JSON; the others are pages, answered in HTML.
 fn machine_facing(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/ws/") || path == routes::METRICS
+    path.starts_with("/api/") || path.starts_with("/ws/") || path == paths::METRICS
 }
 
 /// The middleware that enforces [`need`] on every request. See the module's documentation.
@@ -436,7 +437,7 @@ async fn authorize_inner(
         .map(|h| h.chars().take(256).collect::<String>());
     // `/health` answers whatever host a probe names: it says nothing but "ok". A request that
     // names no host at all comes from no browser.
-    if route.as_deref() != Some(routes::HEALTH)
+    if route.as_deref() != Some(paths::HEALTH)
         && let Some(h) = &host
         && !HostPort::parse(h).is_some_and(|h| state.security.allows_host(&h))
     {
@@ -522,7 +523,7 @@ async fn authorize_inner(
             ),
         ));
     }
-    if changes_state(&method) && route.as_deref() != Some(routes::API_CHAT_COMMAND) {
+    if changes_state(&method) && route.as_deref() != Some(paths::API_CHAT_COMMAND) {
         if !origin::same_site(request.headers(), scheme, host.as_deref()) {
             let refusal = refuse("cross_site").await;
             return Err(answer(
@@ -569,8 +570,8 @@ async fn authorize_inner(
             };
             let to = format!(
                 "{}?next={}",
-                routes::SIGN_IN,
-                crate::signin::encode_component(&next_path)
+                paths::SIGN_IN,
+                mhd_web::url::encode_component(&next_path)
             );
             return Err(answer(refusal, Redirect::to(&to).into_response()));
         }
@@ -705,19 +706,16 @@ mod tests {
         for route in routes::TABLE {
             assert_eq!(need(&route.method, Some(route.path)), route.access);
         }
-        assert_eq!(need(&Method::HEAD, Some(routes::PAGE_ALERTS)), Access::Read);
+        assert_eq!(need(&Method::HEAD, Some(paths::PAGE_ALERTS)), Access::Read);
         assert_eq!(need(&Method::GET, Some("/some/new/route")), Access::Admin);
         assert_eq!(need(&Method::GET, None), Access::Public);
+        assert_eq!(need(&Method::POST, Some(paths::PAGE_ALERTS)), Access::Admin);
         assert_eq!(
-            need(&Method::POST, Some(routes::PAGE_ALERTS)),
-            Access::Admin
-        );
-        assert_eq!(
-            need(&Method::POST, Some(routes::API_OPERATIONS)),
+            need(&Method::POST, Some(paths::API_OPERATIONS)),
             Access::Write
         );
         assert_eq!(
-            need(&Method::GET, Some(routes::API_OPERATIONS)),
+            need(&Method::GET, Some(paths::API_OPERATIONS)),
             Access::Read
         );
     }

@@ -14,9 +14,9 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use mhd_core::auth::Access;
+use mhd_web::charts::escape;
 
 use crate::access::{Caller, Who};
-use crate::charts::escape;
 
 /// What every marker starts with.
 const MARK: &str = "<!--mhd:";

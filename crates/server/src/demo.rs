@@ -8,7 +8,6 @@
 //! real migration's. Everything is drawn from a seeded generator, so a given seed tells the
 //! same story.
 
-use std::sync::OnceLock;
 use std::time::Duration as StdDuration;
 
 use mhd_core::perf::BenchmarkSamples;
@@ -44,19 +43,10 @@ fn ramp(day: i64) -> f64 {
     }
 }
 
-/// The banner of every page while `mhd demo` runs in this process ([`set_banner`]).
-static BANNER: OnceLock<String> = OnceLock::new();
-
-/// The demo's banner, shown under the navigation of every page, when this process runs the
-/// demo.
-pub fn banner() -> Option<&'static str> {
-    BANNER.get().map(String::as_str)
-}
-
-/// Sets the banner of every page of this process (once; later calls change nothing): what
-/// the demo is and at which pace its traffic runs.
+/// Sets the banner of every page of this process ([`mhd_web::views::set_banner`]; once, later
+/// calls change nothing): what the demo is and at which pace its traffic runs.
 pub fn set_banner(options: &LiveOptions) {
-    let _ = BANNER.set(banner_text(options.speed));
+    mhd_web::views::set_banner(banner_text(options.speed));
 }
 
 /// The banner's words for a demo running at `speed`.

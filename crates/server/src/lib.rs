@@ -1,11 +1,12 @@
-//! The live server of the migration health dashboard and the views it shares with the
-//! self-contained dashboard file of `mhd stats dashboard`.
+//! The live server of the migration health dashboard: the API, the WebSocket and the pages,
+//! whose HTML is rendered by `mhd-web` from the figures of `mhd-core`.
 //!
 //! - [`app`](mod@app) builds the router (`app(state)`) and serves it with graceful shutdown;
-//! - [`state`] is what handlers share; [`routes`] holds every route string;
+//! - [`state`] is what handlers share; [`routes`] is the table of every route (the paths are
+//!   those of `mhd_web::paths`);
 //! - [`error`] is the API's error type; [`metrics`] the program's own Prometheus metrics;
-//! - [`views`] renders pages from the figures of `mhd-core` with askama templates;
-//! - [`charts`] draws the SVG charts those pages embed.
+//! - [`pages`] answers the pages, reading their data ([`range`], [`resources`]) and
+//!   rendering it with `mhd_web::views`.
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -16,7 +17,6 @@ pub mod assets;
 pub mod audit;
 pub mod background;
 pub mod cache;
-pub mod charts;
 pub mod chrome;
 pub mod collect;
 pub mod connections;
@@ -29,7 +29,8 @@ pub mod notify;
 pub mod origin;
 pub mod pagecache;
 pub mod pages;
-pub mod report;
+pub mod range;
+pub mod resources;
 pub mod retention;
 pub mod rollback;
 pub mod routes;
@@ -37,7 +38,6 @@ pub mod scheduled;
 pub mod signin;
 pub mod state;
 pub mod tls;
-pub mod views;
 pub mod ws;
 
 pub use app::{app, serve};

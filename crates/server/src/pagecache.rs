@@ -13,13 +13,13 @@ use std::sync::{Arc, Mutex};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mhd_web::views::PageKind;
 use tower::{Layer, ServiceExt};
 use tower_http::compression::CompressionLayer;
 
 use crate::access::Caller;
 use crate::cache::Cache;
 use crate::error::ApiError;
-use crate::views::PageKind;
 
 /// How a page is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -6,13 +6,13 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use mhd_web::paths;
+use mhd_web::views::PageKind;
+use mhd_web::views::range::{PAGE_PARAMS, Picker, RangeBar, TimeRange};
 
 use crate::access::Who;
 use crate::error::ApiError;
-use crate::routes;
 use crate::state::AppState;
-use crate::views::PageKind;
-use crate::views::range::{PAGE_PARAMS, Picker, RangeBar, TimeRange};
 use axum::extract::rejection::QueryRejection;
 
 /// A page's query string, however it is written: the pages ignore what they do not know.
@@ -67,8 +67,8 @@ fn rollback_section(state: &AppState) -> String {
         .map(|c| {
             format!(
                 "<li><a href=\"/components/{}/rollback\">Roll back {}…</a></li>",
-                crate::charts::escape(&c.id),
-                crate::charts::escape(&c.name)
+                mhd_web::charts::escape(&c.id),
+                mhd_web::charts::escape(&c.name)
             )
         })
         .collect();
@@ -84,7 +84,7 @@ fn rollback_section(state: &AppState) -> String {
 }
 
 /// `/live?range|since&until`: the live metrics, over the last five minutes or the span asked
-/// for (at most [`crate::views::range::MAX_LIVE_SPAN`]), each against the span before it.
+/// for (at most [`mhd_web::views::range::MAX_LIVE_SPAN`]), each against the span before it.
 pub(crate) async fn live(
     State(state): State<AppState>,
     who: Who,
@@ -92,7 +92,7 @@ pub(crate) async fn live(
     query: PageQuery,
 ) -> Result<Response, ApiError> {
     let checked = page_range(query, state.now(), &[]).and_then(|(range, _)| match range {
-        Some(r) => crate::views::range::live_span(&r, state.now()).map(|_| Some(r)),
+        Some(r) => crate::range::live_span(&r, state.now()).map(|_| Some(r)),
         None => Ok(None),
     });
     match checked {
@@ -133,7 +133,7 @@ pub(crate) async fn performance(
 /// `/resources?range|since&until`: resource utilization and the collectors' health, the
 /// charts over the last hour or the time range asked for (such as `range=7d` or `90d`, read
 /// from the aggregates retention keeps, or `since=…&until=…`, at most
-/// [`crate::views::MAX_SPAN`]).
+/// [`mhd_web::views::MAX_SPAN`]).
 pub(crate) async fn resources(
     State(state): State<AppState>,
     query: PageQuery,
@@ -143,11 +143,11 @@ pub(crate) async fn resources(
         Ok((range, _)) => match range {
             Some(r) => {
                 let end = r.until.unwrap_or(now).min(now);
-                let since = r.since.unwrap_or(end - crate::views::CHART_SPAN);
-                if end - since > crate::views::MAX_SPAN {
+                let since = r.since.unwrap_or(end - mhd_web::views::CHART_SPAN);
+                if end - since > mhd_web::views::MAX_SPAN {
                     let e = format!(
                         "parameters `since` and `until`: a span of at most {} days",
-                        crate::views::MAX_SPAN.whole_days()
+                        mhd_web::views::MAX_SPAN.whole_days()
                     );
                     (None, Some(e))
                 } else if since >= end {
@@ -167,9 +167,7 @@ pub(crate) async fn resources(
     };
     let data = match &range {
         None => state.resources().await?,
-        Some((_, since, end)) => {
-            crate::views::ResourcesData::gather_between(&state, *since, *end).await?
-        }
+        Some((_, since, end)) => crate::resources::gather_between(&state, *since, *end).await?,
     };
     let bar = picker(
         &state,
@@ -178,11 +176,11 @@ pub(crate) async fn resources(
         range.as_ref().map(|(r, _, _)| r),
         error.as_deref(),
     );
-    let html = crate::views::render_resources_page(
+    let html = mhd_web::views::render_resources_page(
         &data,
         state.plan().as_deref(),
         state.local_offset,
-        crate::assets::live_js_path(),
+        mhd_web::assets::live_js_path(),
         Some(&bar),
     )
     .map_err(|e| ApiError::internal(&e))?;
@@ -220,7 +218,7 @@ pub(crate) fn page_range(
             w[0]
         )));
     }
-    let range = TimeRange::from_params(&pairs, now, true)?;
+    let range = crate::range::from_params(&pairs, now, true)?;
     Ok((range, pairs))
 }
 
@@ -269,7 +267,7 @@ pub(crate) fn picker(
         as_of_now,
         error,
         offset: state.local_offset,
-        max_span: (kind == PageKind::Live).then_some(crate::views::range::MAX_LIVE_SPAN),
+        max_span: (kind == PageKind::Live).then_some(mhd_web::views::range::MAX_LIVE_SPAN),
     }
     .render()
 }
@@ -287,7 +285,7 @@ pub(crate) async fn datasets(
         query,
         &["state", "component", "name", "range", "since", "until"],
     )?;
-    let (range, error) = match TimeRange::from_params(&pairs, state.now(), true) {
+    let (range, error) = match crate::range::from_params(&pairs, state.now(), true) {
         Ok(r) => (r, None),
         Err(e) => (None, Some(e.message)),
     };
@@ -305,7 +303,7 @@ pub(crate) async fn datasets(
             mhd_store::Store::recent_operations(
                 &state.store,
                 &mhd_store::OperationFilter {
-                    limit: crate::views::DATASET_HISTORY_ROWS,
+                    limit: mhd_web::views::DATASET_HISTORY_ROWS,
                     dataset: Some(n.clone()),
                     since: range.as_ref().and_then(|r| r.since),
                     until: range.as_ref().and_then(|r| r.until),
@@ -340,10 +338,10 @@ pub(crate) async fn datasets(
         range.as_ref(),
         error.as_deref(),
     );
-    let html = crate::views::render_datasets_page(
+    let html = mhd_web::views::render_datasets_page(
         &model.datasets,
         &components,
-        &crate::views::DatasetsQuery {
+        &mhd_web::views::DatasetsQuery {
             state: wanted,
             component,
             name,
@@ -352,7 +350,7 @@ pub(crate) async fn datasets(
         migration,
         state.now(),
         state.local_offset,
-        crate::assets::live_js_path(),
+        mhd_web::assets::live_js_path(),
         Some(&bar),
     )
     .map_err(|e| ApiError::internal(&e))?;
@@ -368,11 +366,11 @@ pub(crate) async fn how(State(state): State<AppState>) -> Result<Response, ApiEr
         .as_deref()
         .zip(week)
         .map(|(p, (w, ws))| (p.migration.name.as_str(), w, ws));
-    let html = crate::views::render_how_page(
+    let html = mhd_web::views::render_how_page(
         migration,
         state.now(),
         state.local_offset,
-        crate::assets::live_js_path(),
+        mhd_web::assets::live_js_path(),
     )
     .map_err(|e| ApiError::internal(&e))?;
     Ok(html_response(html))
@@ -385,17 +383,17 @@ pub(crate) async fn not_found(State(state): State<AppState>, who: Who, uri: Uri)
     if path == "/api" || path.starts_with("/api/") {
         return ApiError::not_found(format!(
             "nothing at {path}: {} lists the API's routes",
-            routes::API_OPENAPI
+            paths::API_OPENAPI
         ))
         .into_response();
     }
     let plan = state.plan();
-    match crate::views::render_not_found_page(
+    match mhd_web::views::render_not_found_page(
         path,
         plan.as_deref().map(|p| p.migration.name.as_str()),
         state.now(),
         state.local_offset,
-        crate::assets::live_js_path(),
+        mhd_web::assets::live_js_path(),
     ) {
         Ok(html) => html_page(
             StatusCode::NOT_FOUND,
@@ -514,7 +512,7 @@ async fn render_page(
     let data = match range {
         // The live page's range is its live figures' span alone.
         Some(r) if kind != PageKind::Live => {
-            std::sync::Arc::new(crate::views::range::dashboard_in(state, r).await?)
+            std::sync::Arc::new(crate::range::dashboard_in(state, r).await?)
         }
         _ => state.dashboard().await?,
     };
@@ -529,7 +527,7 @@ async fn render_page(
             .map(|e| e.slip_days as f64);
         match range.filter(|_| kind == PageKind::Live) {
             Some(r) => {
-                let span = crate::views::range::live_span(r, state.now())?;
+                let span = crate::range::live_span(r, state.now())?;
                 Some(std::sync::Arc::new(
                     crate::live::metrics_over(state, span, slip).await?,
                 ))
@@ -540,21 +538,21 @@ async fn render_page(
         None
     };
     let html = if kind == PageKind::Overview {
-        crate::views::render_overview_page(
+        mhd_web::views::render_overview_page(
             &data,
             live.as_deref(),
             Some(state.firing_counts().await?),
             state.local_offset,
-            crate::assets::live_js_path(),
+            mhd_web::assets::live_js_path(),
             bar.as_ref(),
         )
     } else {
-        crate::views::render_live_page(
+        mhd_web::views::render_live_page(
             kind,
             &data,
             live.as_deref(),
             state.local_offset,
-            crate::assets::live_js_path(),
+            mhd_web::assets::live_js_path(),
             bar.as_ref(),
         )
     }

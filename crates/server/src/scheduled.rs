@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
 use crate::AppState;
-use crate::report::{self, ReportFormat, ReportRange};
+use mhd_core::report::{ReportFormat, ReportRange};
 
 /// How often the leader looks for due reports.
 pub const TICK: std::time::Duration = std::time::Duration::from_secs(30);
@@ -69,16 +69,11 @@ pub async fn run_due(state: &AppState) -> Result<Vec<Made>, String> {
         }
         let format = ReportFormat::parse("format", &entry.format).map_err(|e| e.to_string())?;
         let range = ReportRange::last_days(due.date(), i64::from(entry.last_days));
-        let body = report::generate(
-            &state.store,
-            Some(&*plan),
-            range,
-            format,
-            now,
-            state.local_offset,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let data = mhd_store::gather::report(&state.store, Some(&*plan), range, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        let body = mhd_web::report::render(&data, format, state.local_offset)
+            .map_err(|e| e.to_string())?;
         let stored = state
             .store
             .insert_report(

@@ -27,13 +27,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use mhd_store::audit::Outcome;
 use mhd_store::auth::PasswordHash;
+use mhd_web::paths;
+use mhd_web::views::signin::SignInPage;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Semaphore;
 
 use crate::access::{Caller, SESSION_COOKIE, Who, sign_in_required};
 use crate::error::ApiError;
-use crate::routes;
 use crate::state::AppState;
 
 /// Failed sign-ins for one user name within [`WINDOW`] before it is locked.
@@ -189,38 +190,9 @@ impl PasswordChecks {
     }
 }
 
-#[derive(Template)]
-#[template(path = "signin.html", whitespace = "minimize")]
-struct SignInPage {
-    heading: String,
-    css: String,
-    error: Option<String>,
-    notice: Option<String>,
-    signed_in: Option<(String, &'static str)>,
-    csrf: String,
-    form: bool,
-    next: String,
-    name: String,
-}
-
-impl SignInPage {
-    fn new(heading: &str) -> SignInPage {
-        SignInPage {
-            heading: heading.to_owned(),
-            css: crate::views::stylesheet(),
-            error: None,
-            notice: None,
-            signed_in: None,
-            csrf: String::new(),
-            form: false,
-            next: "/".to_owned(),
-            name: String::new(),
-        }
-    }
-
-    fn respond(&self, status: StatusCode) -> Response {
-        crate::pages::template_page(status, self)
-    }
+/// `page` with `status`.
+fn respond(page: &SignInPage, status: StatusCode) -> Response {
+    crate::pages::template_page(status, page)
 }
 
 /// A short page with a heading and a message (escaped), for refusals.
@@ -229,19 +201,6 @@ pub fn message_page(heading: &str, message: &str) -> String {
     page.error = Some(message.to_owned());
     page.render()
         .unwrap_or_else(|_| String::from("<!DOCTYPE html><title>Error</title>"))
-}
-
-/// Percent-encodes `s` for a query string's value.
-pub fn encode_component(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Where to go after signing in: a path of this site (`/…`, never `//host` or `/\host`, which
@@ -289,7 +248,7 @@ pub(crate) async fn sign_in_page(
             page.next = next;
         }
     }
-    page.respond(StatusCode::OK)
+    respond(&page, StatusCode::OK)
 }
 
 /// What the single-user mode says of itself.
@@ -335,21 +294,21 @@ pub(crate) async fn sign_in(
 ) -> Response {
     match sign_in_required(&state).await {
         Ok(true) => {}
-        Ok(false) => return Redirect::to(routes::OVERVIEW).into_response(),
+        Ok(false) => return Redirect::to(paths::OVERVIEW).into_response(),
         Err(e) => return e.into_response(),
     }
     let mut page = SignInPage::new("Sign in");
     page.form = true;
     let Ok(Form(form)) = form else {
         page.error = Some("the form could not be read: send a name and a password".to_owned());
-        return page.respond(StatusCode::BAD_REQUEST);
+        return respond(&page, StatusCode::BAD_REQUEST);
     };
     page.next = safe_next(form.next.as_deref());
     let name: String = form.name.trim().chars().take(64).collect();
     page.name.clone_from(&name);
     if name.is_empty() || form.password.is_empty() {
         page.error = Some("give your name and your password".to_owned());
-        return page.respond(StatusCode::BAD_REQUEST);
+        return respond(&page, StatusCode::BAD_REQUEST);
     }
     let now = state.now();
     let secs = now.unix_timestamp();
@@ -379,7 +338,7 @@ pub(crate) async fn sign_in(
              minute(s)",
             (wait + 59) / 60
         ));
-        return retry_after(page.respond(StatusCode::TOO_MANY_REQUESTS), wait);
+        return retry_after(respond(&page, StatusCode::TOO_MANY_REQUESTS), wait);
     }
     let found = match state.store.user_by_name(&name).await {
         Ok(f) => f,
@@ -408,7 +367,7 @@ pub(crate) async fn sign_in(
                 "the server is checking too many sign-ins at once: try again in a few seconds"
                     .to_owned(),
             );
-            return retry_after(page.respond(StatusCode::SERVICE_UNAVAILABLE), 2);
+            return retry_after(respond(&page, StatusCode::SERVICE_UNAVAILABLE), 2);
         }
     };
     let Some(user) = user.filter(|_| verified) else {
@@ -423,7 +382,7 @@ pub(crate) async fn sign_in(
         )
         .await;
         page.error = Some("the name or the password is wrong".to_owned());
-        return page.respond(StatusCode::UNAUTHORIZED);
+        return respond(&page, StatusCode::UNAUTHORIZED);
     };
     limits.give_back(&addr_key);
     limits.clear(&user_key);
@@ -503,7 +462,7 @@ pub(crate) async fn sign_out(
         )
         .await;
     }
-    let mut r = Redirect::to(routes::SIGN_IN).into_response();
+    let mut r = Redirect::to(paths::SIGN_IN).into_response();
     set_cookie(&mut r, &state, &headers, "", 0);
     r
 }

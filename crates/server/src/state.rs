@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use axum::extract::ws::Utf8Bytes;
 use mhd_core::model::ViewModel;
+use mhd_web::views::ResourcesData;
+use mhd_web::views::alerts::FiringCounts;
 
 use crate::cache::Cache;
-use crate::views::ResourcesData;
-use crate::views::alerts::FiringCounts;
 use mhd_core::dashboard::DashboardData;
 use mhd_core::live::LiveMetrics;
 
@@ -402,7 +402,7 @@ impl AppState {
     pub async fn resources(&self) -> mhd_store::Result<ResourcesData> {
         let cached = self
             .resources
-            .get_or_compute(self.data_version(), || ResourcesData::gather(self))
+            .get_or_compute(self.data_version(), || crate::resources::gather(self))
             .await?;
         Ok(ResourcesData {
             collectors: self.collectors.statuses(),

@@ -34,6 +34,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use mhd_web::paths;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -41,7 +42,6 @@ use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::access::{Caller, Who};
-use crate::routes;
 use crate::state::{AlertPush, AppState, Change};
 
 /// How long the hub gathers a burst of changes before rendering them once.
@@ -136,7 +136,7 @@ impl Default for Limits {
 
 /// The WebSocket's router (the dashboard's route alone).
 pub fn routes() -> Router<AppState> {
-    Router::new().route(routes::WS_DASHBOARD, dashboard())
+    Router::new().route(paths::WS_DASHBOARD, dashboard())
 }
 
 /// The handler of the dashboard's WebSocket.
@@ -848,7 +848,7 @@ mod tests {
         let addr = listener.local_addr().expect("the bound address");
         let app = routes().with_state(state);
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let url = format!("ws://{addr}{}", routes::WS_DASHBOARD);
+        let url = format!("ws://{addr}{}", paths::WS_DASHBOARD);
         let (mut ws, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("the WebSocket opens");

@@ -553,7 +553,7 @@ async fn git_collector_counts_a_pattern_disappearing_over_commits() {
         .expect("storage");
     let values: Vec<f64> = storage.points.iter().map(|p| p.1).collect();
     assert_eq!(values, vec![3.0, 2.0, 1.0, 0.0]);
-    let svg = collect::git::burndown_chart(&burndown, "Code left to migrate");
+    let svg = mhd_web::charts::burndown_chart(&burndown, "Code left to migrate");
     assert!(svg.contains("storage: latest 0 matches"), "{svg}");
     // Commit activity: one commit a day for each component, days that are over.
     let commits = all_samples(&state, "commits")

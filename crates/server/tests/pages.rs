@@ -162,7 +162,7 @@ async fn pages_load_the_hashed_script_which_is_served_immutable() {
     let s = server(true, true).await;
     let (_, _, html) = get_page(&s.router, "/").await;
     let src = script_src(&html);
-    assert_eq!(src, mhd_server::assets::live_js_path());
+    assert_eq!(src, mhd_web::assets::live_js_path());
     assert!(html.contains(&format!(r#"<script src="{src}" defer></script>"#)));
     // One script, no inline code, no inline handlers: `script-src 'self'` holds.
     assert_eq!(html.matches("<script").count(), 1);
@@ -179,7 +179,7 @@ async fn pages_load_the_hashed_script_which_is_served_immutable() {
         headers[header::CACHE_CONTROL],
         "public, max-age=31536000, immutable"
     );
-    assert_eq!(js, mhd_server::assets::LIVE_JS);
+    assert_eq!(js, mhd_web::assets::LIVE_JS);
     assert!(js.contains("/ws/dashboard"));
     // Another build's name is not this script.
     let (status, _, _) = get_page(&s.router, "/assets/live.0000000000000000.js").await;
@@ -194,12 +194,12 @@ async fn the_static_dashboard_file_has_only_the_charts_inline_script() {
     let data = mhd_store::gather::dashboard(&store, Some(&plan), SATURDAY)
         .await
         .unwrap();
-    let html = mhd_server::views::render_static_dashboard(&data, time::UtcOffset::UTC).unwrap();
+    let html = mhd_web::views::render_static_dashboard(&data, time::UtcOffset::UTC).unwrap();
     // No live script, no script loaded from anywhere: only the charts' read-outs, inline.
     assert_eq!(html.matches("<script").count(), 1);
     assert!(html.contains(&format!(
         "<script>{}</script>",
-        mhd_server::assets::charts_js_inline()
+        mhd_web::assets::charts_js_inline()
     )));
     assert!(!html.contains("<script src"));
     assert!(!html.contains("<button"));
@@ -248,7 +248,7 @@ async fn the_service_worker_is_served_from_the_root() {
     assert_eq!(headers["service-worker-allowed"], "/");
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
     assert!(js.contains(r#"startsWith("/api/")"#) && js.contains(r#"startsWith("/ws/")"#));
-    assert!(mhd_server::assets::LIVE_JS.contains(r#"register("/sw.js""#));
+    assert!(mhd_web::assets::LIVE_JS.contains(r#"register("/sw.js""#));
 }
 
 #[tokio::test]
@@ -256,7 +256,7 @@ async fn pages_are_compressed_when_the_client_accepts_it() {
     let s = server(true, true).await;
     let res = get_with(
         &s.router,
-        mhd_server::assets::live_js_path(),
+        mhd_web::assets::live_js_path(),
         &[(header::ACCEPT_ENCODING, "gzip")],
     )
     .await;
@@ -369,8 +369,8 @@ async fn no_page_loads_anything_from_another_host() {
     for (path, _) in PAGES {
         bodies.push((path.to_owned(), get_page(&s.router, path).await.2));
     }
-    bodies.push(("live.js".into(), mhd_server::assets::LIVE_JS.to_owned()));
-    bodies.push(("sw.js".into(), mhd_server::assets::SW_JS.to_owned()));
+    bodies.push(("live.js".into(), mhd_web::assets::LIVE_JS.to_owned()));
+    bodies.push(("sw.js".into(), mhd_web::assets::SW_JS.to_owned()));
     for (name, body) in bodies {
         // SVG's namespace is a name, not a resource.
         let body = body.replace("http://www.w3.org/2000/svg", "");

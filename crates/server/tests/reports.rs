@@ -448,7 +448,7 @@ const LAST_US: i64 = 253_402_300_799_999_999;
 /// dashboard's data and its static file in two far-apart time zones, the overview page, the
 /// plan's views through the API, and reports of the week up to `at` and of the week up to now.
 async fn renders_with_an_operation_at(at: OffsetDateTime, with_plan: bool) {
-    use mhd_server::views::render_static_dashboard;
+    use mhd_web::views::render_static_dashboard;
     let (_dir, store) = common::store().await;
     store
         .insert_operations(&[

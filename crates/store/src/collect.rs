@@ -4,6 +4,7 @@
 //!
 //! Every row belongs to one collector, named as in the plan.
 
+pub use mhd_core::alerts::LogErrorRecord;
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -12,21 +13,6 @@ use crate::sqlite::{SqliteStore, from_us, to_us};
 
 /// How many recent log errors are kept per collector; older ones are deleted as new ones come.
 pub const LOG_ERRORS_KEPT: i64 = 1000;
-
-/// One error entry read from a log file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogErrorRecord {
-    /// The logs collector that read it.
-    pub collector: String,
-    /// When it was written (the entry's own time, or when it was read when it has none).
-    pub time: OffsetDateTime,
-    /// Its level as written in logs: `ERROR` or `CRITICAL`.
-    pub level: String,
-    /// Its message.
-    pub message: String,
-    /// The file it was read from.
-    pub file: String,
-}
 
 /// One commit a git collector walked.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,9 +1,12 @@
-//! Gathering what a view shows from the store (and the plan), for the static dashboard file
-//! and, later, the live pages.
+//! Gathering what a view shows from the store (and the plan): the dashboard (the static
+//! dashboard file and the live pages) and the report of a range of days.
 
 use mhd_core::dashboard::{DashboardData, MigrationProgress, MigrationViews};
 use mhd_core::model::{self, Options, Snapshot, ViewModel, WindowOf};
 use mhd_core::plan::Plan;
+use mhd_core::report::{
+    DayRow, MAX_ALERTS, MAX_RESOURCES, RangeProgress, ReportData, ReportRange, TOP_ERRORS,
+};
 use mhd_core::timeline::{self, Marks};
 use std::sync::Arc;
 
@@ -14,6 +17,7 @@ use time::{Duration, OffsetDateTime};
 pub use mhd_core::model::COMPONENT_WINDOW;
 
 use crate::alerts::AlertStore;
+use crate::history::HistoryStore;
 use crate::{OperationFilter, Result, Store};
 
 /// How far back the dashboard's "operations over time" chart reaches.
@@ -210,4 +214,104 @@ pub async fn view_model<S: Store + AlertStore>(
 ) -> Result<ViewModel> {
     let snap = snapshot(store, now, as_of).await?;
     Ok(model::build(plan, &snap, now, options))
+}
+
+/// Reads what the report of `range` shows from the store (and the plan), as of `now`.
+pub async fn report(
+    store: &crate::Database,
+    plan: Option<&Plan>,
+    range: ReportRange,
+    now: OffsetDateTime,
+) -> Result<ReportData> {
+    let since = range.since();
+    let until = range.until();
+    // The last instant of the range, or now when the range reaches past it.
+    let current = until > now;
+    let as_of = if current {
+        now
+    } else {
+        until - Duration::microseconds(1)
+    };
+    let model = view_model(store, plan, as_of, !current, Options::default()).await?;
+    let views = MigrationViews::of(&model);
+    let before = store.migration_counts_until(since).await?;
+    let after = store
+        .migration_counts_until(as_of + Duration::microseconds(1))
+        .await?;
+    let activity = store.daily_activity(range.start, range.days()).await?;
+    let buckets = store
+        .operations_over_time(since, until - Duration::microseconds(1), 86_400)
+        .await?;
+    let days: Vec<DayRow> = activity
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let date = range.start + Duration::days(i as i64);
+            let b = buckets.iter().find(|b| b.start.date() == date);
+            DayRow {
+                date,
+                operations: b.map_or(0, |b| b.count),
+                failed: b.map_or(0, |b| b.errors),
+                activity: *a,
+            }
+        })
+        .collect();
+    // A current report's end is the summary's own count (it also holds what was stored
+    // while the report was read).
+    let migrated_after = match (&views, current) {
+        (Some(v), true) => v.summary.key_metrics.datasets_migrated,
+        _ => after.datasets_migrated,
+    };
+    let mut progress = RangeProgress {
+        migrated_before: before.datasets_migrated,
+        migrated_after,
+        ..RangeProgress::default()
+    };
+    for d in &days {
+        progress.migrations += d.activity.migrations;
+        progress.failed_migrations += d.activity.failed_migrations;
+        progress.rollbacks += d.activity.rollbacks;
+        progress.failed_verifications += d.activity.failed_verifications;
+        progress.operations += d.operations;
+        progress.failed_operations += d.failed;
+    }
+    let tests = model.tests.clone();
+    let performance = model.performance.comparisons.clone();
+    let performance_delta = model.performance.performance_delta;
+    let errors = store.errors_between(since, until, TOP_ERRORS).await?;
+    let mut alerts: Vec<mhd_core::alerts::Alert> = store
+        .alerts(&crate::alerts::AlertFilter::default())
+        .await?
+        .into_iter()
+        .filter(|a| a.started_at < until && a.resolved_at.is_none_or(|r| r >= since))
+        .collect();
+    alerts.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
+    alerts.truncate(MAX_ALERTS);
+    let resolution = crate::retention::Resolution::for_span(since, until, now, Duration::ZERO);
+    let mut resources = Vec::new();
+    for metric in store.sample_metrics(since).await? {
+        if resources.len() >= MAX_RESOURCES {
+            break;
+        }
+        let stats = store
+            .sample_stats(&metric, since, until, resolution)
+            .await?;
+        resources.extend(stats.into_iter().filter(|s| s.count > 0));
+    }
+    resources.truncate(MAX_RESOURCES);
+    Ok(ReportData {
+        range,
+        generated_at: now,
+        as_of,
+        plan_name: plan.map(|p| p.migration.name.clone()),
+        views,
+        progress,
+        days,
+        tests,
+        performance,
+        performance_delta,
+        errors,
+        alerts,
+        resources,
+    })
 }

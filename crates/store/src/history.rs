@@ -2,6 +2,8 @@
 //! reports ask: the samples of some metrics over a span, and the errors of a span grouped by
 //! message.
 
+pub use mhd_core::history::DayActivity;
+pub use mhd_core::report::ErrorGroup;
 use mhd_core::sample::Sample;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -12,38 +14,6 @@ use crate::sqlite::{SqliteStore, from_us, to_us};
 /// The most samples [`SqliteStore::samples_between`] returns; a span holding more keeps its
 /// newest.
 pub const MAX_SAMPLES: u32 = 200_000;
-
-/// Failed operations of a span that share a type and an error message.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ErrorGroup {
-    /// The operations' type.
-    pub metric_type: String,
-    /// The error message they share (`None`: none was recorded).
-    pub error_message: Option<String>,
-    /// How many failed operations of the span carry it.
-    pub count: u64,
-    /// The distinct datasets among them.
-    pub datasets: u64,
-    /// One dataset among them (the newest failure's), if any.
-    pub example_dataset: Option<String>,
-    /// The first of them.
-    pub first: OffsetDateTime,
-    /// The last of them.
-    pub last: OffsetDateTime,
-}
-
-/// One UTC day's migration activity.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DayActivity {
-    /// Successful `migration` operations.
-    pub migrations: u64,
-    /// Failed `migration` operations.
-    pub failed_migrations: u64,
-    /// `rollback` operations.
-    pub rollbacks: u64,
-    /// Failed `verification` operations (integrity issues).
-    pub failed_verifications: u64,
-}
 
 /// Microseconds in a day.
 pub(crate) const DAY_US: i64 = 86_400_000_000;

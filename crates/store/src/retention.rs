@@ -35,6 +35,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::DerefMut;
 
 use mhd_core::plan::RetentionSettings;
+pub use mhd_core::sample::SampleStats;
 use mhd_core::sketch::ValueSketch;
 use serde::Serialize;
 use sqlx::pool::PoolConnection;
@@ -248,28 +249,6 @@ impl SampleBucket {
             self.sum / self.count as f64
         }
     }
-}
-
-/// One series' figures over a span: what the aggregates keep of its samples.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SampleStats {
-    /// The series' metric.
-    pub metric: String,
-    /// Its component, if any.
-    pub component: Option<String>,
-    /// Its labels.
-    pub labels: BTreeMap<String, String>,
-    /// The smallest value.
-    pub min: f64,
-    /// The largest value.
-    pub max: f64,
-    /// The mean.
-    pub mean: f64,
-    /// How many values.
-    pub count: u64,
-    /// The 95th percentile by nearest rank: exact from raw samples, within 10 % from the
-    /// aggregates' sketches (see [`ValueSketch`]).
-    pub p95: Option<f64>,
 }
 
 /// One level of the aggregates: its table, its time column (whole units since 1970-01-01 UTC)

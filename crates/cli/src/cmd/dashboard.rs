@@ -30,7 +30,7 @@ pub async fn run(args: DashboardArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let store = open_store(ctx).await?;
     let data = mhd_store::gather::dashboard(&store, plan.as_ref(), ctx.now).await?;
     store.close().await;
-    let html = mhd_server::views::render_static_dashboard(&data, ctx.local_offset)?;
+    let html = mhd_web::views::render_static_dashboard(&data, ctx.local_offset)?;
     let path = args
         .output
         .unwrap_or_else(|| ctx.home.join("dashboard.html"));

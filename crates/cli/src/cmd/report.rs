@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use mhd_server::report::{self, ReportError, ReportFormat, ReportRange};
+use mhd_core::report::{self, BadInput, ReportFormat, ReportRange};
 
 use crate::cmd::plan::load_plan;
 use crate::cmd::record::open_store;
@@ -37,12 +37,9 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
 }
 
-/// A report's bad input as a usage error (exit status 2), anything else as a failure.
-fn report_error(e: ReportError) -> anyhow::Error {
-    match e {
-        ReportError::BadInput(m) => usage(m),
-        other => anyhow::Error::new(other),
-    }
+/// A report's bad input as a usage error (exit status 2).
+fn report_error(BadInput(m): BadInput) -> anyhow::Error {
+    usage(m)
 }
 
 /// The range of `--from` and `--to`.
@@ -70,17 +67,9 @@ pub async fn run(args: ReportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     };
     let plan = load_plan(&ctx.plan_path())?;
     let store = open_store(ctx).await?;
-    let result = report::generate(
-        &store,
-        plan.as_ref(),
-        range,
-        format,
-        ctx.now,
-        ctx.local_offset,
-    )
-    .await;
+    let data = mhd_store::gather::report(&store, plan.as_ref(), range, ctx.now).await;
     store.close().await;
-    let body = result.map_err(report_error)?;
+    let body = mhd_web::report::render(&data?, format, ctx.local_offset)?;
     let path = args
         .output
         .unwrap_or_else(|| PathBuf::from(range.file_name(format)));

@@ -18,6 +18,8 @@ use mhd_store::alerts::{
     AlertFilter, AlertStore, AlertStoreError, MAX_NAME_CHARS, NewSilence, Replaced, parse_severity,
     parse_state,
 };
+use mhd_web::paths;
+use mhd_web::views::alerts::{AlertsView, Notice};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -27,9 +29,7 @@ use super::{Params, body_error, media_type};
 use crate::access::Who;
 use crate::audit;
 use crate::error::ApiError;
-use crate::routes;
 use crate::state::{AlertPush, AppState, Change};
-use crate::views::alerts::{AlertsView, Notice};
 
 /// Alerts of each list `GET /api/v1/alerts` returns without `limit`.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -164,11 +164,7 @@ pub async fn list(
             }
         },
     };
-    let range = crate::views::range::TimeRange::of_api(
-        query.since.as_deref(),
-        query.until.as_deref(),
-        state.now(),
-    )?;
+    let range = crate::range::of_api(query.since.as_deref(), query.until.as_deref(), state.now())?;
     let wanted = |s: AlertState| states.as_ref().is_none_or(|list| list.contains(&s));
     let open: Vec<AlertState> = [AlertState::Pending, AlertState::Firing]
         .into_iter()
@@ -685,7 +681,7 @@ async fn audited_unsilence(state: &AppState, client: Who, id: i64) -> Result<Sil
 pub async fn page_view(
     state: &AppState,
     notice: Option<Notice>,
-    range: Option<&crate::views::range::TimeRange>,
+    range: Option<&mhd_web::views::range::TimeRange>,
 ) -> mhd_store::Result<AlertsView> {
     let now = state.now();
     let mut active = state.store.open_alerts().await?;
@@ -753,13 +749,13 @@ async fn ranged_page(
     state: &AppState,
     notice: Option<Notice>,
     status: StatusCode,
-    range: Option<&crate::views::range::TimeRange>,
+    range: Option<&mhd_web::views::range::TimeRange>,
     error: Option<&str>,
 ) -> Result<Response, ApiError> {
     let view = page_view(state, notice, range).await?;
     let bar = crate::pages::picker(
         state,
-        crate::views::PageKind::Alerts,
+        mhd_web::views::PageKind::Alerts,
         Vec::new(),
         range,
         error,
@@ -773,11 +769,11 @@ async fn ranged_page(
             p.migration.weeks,
         )
     });
-    let html = crate::views::alerts::render_alerts_page(
+    let html = mhd_web::views::alerts::render_alerts_page(
         &view,
         migration,
         state.local_offset,
-        crate::assets::live_js_path(),
+        mhd_web::assets::live_js_path(),
         Some(&bar),
     )
     .map_err(|e| ApiError::internal(&e))?;
@@ -798,7 +794,7 @@ async fn form_outcome(
     outcome: Result<String, ApiError>,
 ) -> Result<Response, ApiError> {
     match outcome {
-        Ok(anchor) => Ok(Redirect::to(&format!("{}{anchor}", routes::PAGE_ALERTS)).into_response()),
+        Ok(anchor) => Ok(Redirect::to(&format!("{}{anchor}", paths::PAGE_ALERTS)).into_response()),
         Err(e) if e.status.is_server_error() => Err(e),
         Err(e) => {
             let notice = Notice {

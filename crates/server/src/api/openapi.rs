@@ -337,7 +337,7 @@ fn schemas() -> Value {
     })
 }
 
-/// `GET {routes::API_SUMMARY}`.
+/// `GET {paths::API_SUMMARY}`.
 pub(crate) fn summary_get() -> Value {
     read(
         "Executive summary",
@@ -348,7 +348,7 @@ pub(crate) fn summary_get() -> Value {
     )
 }
 
-/// `GET {routes::API_TIMELINE}`.
+/// `GET {paths::API_TIMELINE}`.
 pub(crate) fn timeline_get() -> Value {
     read(
         "Migration timeline",
@@ -359,7 +359,7 @@ pub(crate) fn timeline_get() -> Value {
     )
 }
 
-/// `GET {routes::API_COMPONENTS}`.
+/// `GET {paths::API_COMPONENTS}`.
 pub(crate) fn components_get() -> Value {
     read(
         "Component health matrix",
@@ -373,7 +373,7 @@ pub(crate) fn components_get() -> Value {
     )
 }
 
-/// `GET {routes::API_LIVE}`.
+/// `GET {paths::API_LIVE}`.
 pub(crate) fn live_get() -> Value {
     read(
         "Live metrics",
@@ -384,7 +384,7 @@ pub(crate) fn live_get() -> Value {
     )
 }
 
-/// `GET {routes::API_ALERTS}`.
+/// `GET {paths::API_ALERTS}`.
 pub(crate) fn alerts_get() -> Value {
     read(
         "Alerts",
@@ -398,7 +398,7 @@ pub(crate) fn alerts_get() -> Value {
     )
 }
 
-/// `GET {routes::API_ALERT}`.
+/// `GET {paths::API_ALERT}`.
 pub(crate) fn alert_get() -> Value {
     json!({
         "summary": "One alert",
@@ -413,7 +413,7 @@ pub(crate) fn alert_get() -> Value {
     })
 }
 
-/// `POST {routes::API_ALERT_ACK}`.
+/// `POST {paths::API_ALERT_ACK}`.
 pub(crate) fn alert_ack_post() -> Value {
     json!({
         "summary": "Acknowledge an alert",
@@ -433,7 +433,7 @@ pub(crate) fn alert_ack_post() -> Value {
     })
 }
 
-/// `POST {routes::API_ALERT_SILENCES}`.
+/// `POST {paths::API_ALERT_SILENCES}`.
 pub(crate) fn alert_silences_post() -> Value {
     json!({
         "summary": "Silence a rule or a component",
@@ -445,7 +445,7 @@ pub(crate) fn alert_silences_post() -> Value {
     })
 }
 
-/// `DELETE {routes::API_ALERT_SILENCE}`.
+/// `DELETE {paths::API_ALERT_SILENCE}`.
 pub(crate) fn alert_silence_delete() -> Value {
     json!({
         "summary": "Remove a silence",
@@ -461,7 +461,7 @@ pub(crate) fn alert_silence_delete() -> Value {
     })
 }
 
-/// `GET {routes::API_TESTS}`.
+/// `GET {paths::API_TESTS}`.
 pub(crate) fn tests_get() -> Value {
     read(
         "Test results",
@@ -472,7 +472,7 @@ pub(crate) fn tests_get() -> Value {
     )
 }
 
-/// `GET {routes::API_DATASETS}`.
+/// `GET {paths::API_DATASETS}`.
 pub(crate) fn datasets_get() -> Value {
     read(
         "Datasets",
@@ -493,7 +493,7 @@ pub(crate) fn datasets_get() -> Value {
     )
 }
 
-/// `GET {routes::API_PERFORMANCE}`.
+/// `GET {paths::API_PERFORMANCE}`.
 pub(crate) fn performance_get() -> Value {
     read(
         "Performance comparison",
@@ -508,7 +508,7 @@ pub(crate) fn performance_get() -> Value {
     )
 }
 
-/// `GET {routes::API_RESOURCES}`.
+/// `GET {paths::API_RESOURCES}`.
 pub(crate) fn resources_get() -> Value {
     read(
         "Resource utilization",
@@ -519,7 +519,7 @@ pub(crate) fn resources_get() -> Value {
     )
 }
 
-/// `GET {routes::API_RESOURCES_HISTORY}`.
+/// `GET {paths::API_RESOURCES_HISTORY}`.
 pub(crate) fn resources_history_get() -> Value {
     read(
         "Resource samples over a span",
@@ -535,7 +535,7 @@ pub(crate) fn resources_history_get() -> Value {
     )
 }
 
-/// `GET {routes::API_SAMPLES}`.
+/// `GET {paths::API_SAMPLES}`.
 pub(crate) fn samples_get() -> Value {
     read(
         "Samples of any metric over a span",
@@ -553,7 +553,7 @@ pub(crate) fn samples_get() -> Value {
     )
 }
 
-/// `GET {routes::API_OPERATIONS}`.
+/// `GET {paths::API_OPERATIONS}`.
 pub(crate) fn operations_get() -> Value {
     read(
         "Recent operations",
@@ -564,7 +564,7 @@ pub(crate) fn operations_get() -> Value {
     )
 }
 
-/// `POST {routes::API_OPERATIONS}`.
+/// `POST {paths::API_OPERATIONS}`.
 pub(crate) fn operations_post() -> Value {
     json!({
         "summary": "Record operations",
@@ -579,7 +579,7 @@ pub(crate) fn operations_post() -> Value {
     })
 }
 
-/// `POST {routes::API_JUNIT}`.
+/// `POST {paths::API_JUNIT}`.
 pub(crate) fn junit_post() -> Value {
     json!({
         "summary": "Record a JUnit XML report",
@@ -597,7 +597,7 @@ pub(crate) fn junit_post() -> Value {
     })
 }
 
-/// `POST {routes::API_BENCHMARKS}`.
+/// `POST {paths::API_BENCHMARKS}`.
 pub(crate) fn benchmarks_post() -> Value {
     json!({
         "summary": "Record benchmark results",
@@ -615,7 +615,7 @@ pub(crate) fn benchmarks_post() -> Value {
     })
 }
 
-/// `POST {routes::API_SAMPLES}`.
+/// `POST {paths::API_SAMPLES}`.
 pub(crate) fn samples_post() -> Value {
     json!({
         "summary": "Record samples",
@@ -630,7 +630,7 @@ pub(crate) fn samples_post() -> Value {
     })
 }
 
-/// `GET {routes::API_OPENAPI}`.
+/// `GET {paths::API_OPENAPI}`.
 pub(crate) fn openapi_get() -> Value {
     json!({
         "summary": "This document",
@@ -638,7 +638,7 @@ pub(crate) fn openapi_get() -> Value {
     })
 }
 
-/// `GET {routes::API_REPORTS}`.
+/// `GET {paths::API_REPORTS}`.
 pub(crate) fn reports_get() -> Value {
     json!({
         "summary": "Report of a range of days",
@@ -653,7 +653,7 @@ pub(crate) fn reports_get() -> Value {
     })
 }
 
-/// `GET {routes::API_REPORT}`.
+/// `GET {paths::API_REPORT}`.
 pub(crate) fn report_get() -> Value {
     json!({
         "summary": "A scheduled report",
@@ -671,7 +671,7 @@ pub(crate) fn report_get() -> Value {
     })
 }
 
-/// `GET {routes::API_NOTIFICATIONS}`.
+/// `GET {paths::API_NOTIFICATIONS}`.
 pub(crate) fn notifications_get() -> Value {
     read(
         "Notification deliveries",
@@ -697,7 +697,7 @@ pub(crate) fn notifications_get() -> Value {
     )
 }
 
-/// `POST {routes::API_ALERT_JIRA}`.
+/// `POST {paths::API_ALERT_JIRA}`.
 pub(crate) fn alert_jira_post() -> Value {
     json!({
         "summary": "Make the alert's Jira issue",
@@ -718,7 +718,7 @@ pub(crate) fn alert_jira_post() -> Value {
     })
 }
 
-/// `POST {routes::API_CHAT_COMMAND}`.
+/// `POST {paths::API_CHAT_COMMAND}`.
 pub(crate) fn chat_command_post() -> Value {
     json!({
         "summary": "Chat command (Slack slash command)",
@@ -742,7 +742,7 @@ pub(crate) fn chat_command_post() -> Value {
     })
 }
 
-/// `GET {routes::API_AUDIT}`.
+/// `GET {paths::API_AUDIT}`.
 pub(crate) fn audit_get() -> Value {
     read(
         "Audit log",
@@ -762,7 +762,7 @@ pub(crate) fn audit_get() -> Value {
     )
 }
 
-/// `GET {routes::API_WHOAMI}`.
+/// `GET {paths::API_WHOAMI}`.
 pub(crate) fn whoami_get() -> Value {
     json!({
         "summary": "Who am I",
@@ -777,7 +777,7 @@ pub(crate) fn whoami_get() -> Value {
     })
 }
 
-/// `POST {routes::API_ROLLBACK}`.
+/// `POST {paths::API_ROLLBACK}`.
 pub(crate) fn rollback_post() -> Value {
     json!({
         "summary": "Roll back a component",

@@ -6,9 +6,9 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use mhd_core::plan::Plan;
 use mhd_store::{OperationFilter, Store};
+use mhd_web::views::LATEST_LOOKBACK;
 use serde::Deserialize;
 use serde_json::json;
-use time::Duration;
 use utoipa::IntoParams;
 
 use super::{NoParams, Query};
@@ -123,21 +123,17 @@ pub struct LiveParams {
 /// [`mhd_core::live::DEFAULT_WINDOW`] against the window before it, with the datasets being
 /// migrated, memory, queue depth and workers from the samples (see [`crate::live`]), as the
 /// WebSocket pushes them; with `since` or `until`, over that span (the live page's, see
-/// [`crate::views::range::live_span`]).
+/// [`crate::range::live_span`]).
 pub async fn live(
     State(state): State<AppState>,
     Query(query): Query<LiveParams>,
 ) -> Result<Response, ApiError> {
     let slip = state.views.latest().and_then(|v| v.slip_days());
     let now = state.now();
-    let range = crate::views::range::TimeRange::of_api(
-        query.since.as_deref(),
-        query.until.as_deref(),
-        now,
-    )?;
+    let range = crate::range::of_api(query.since.as_deref(), query.until.as_deref(), now)?;
     let metrics = match range {
         Some(range) => {
-            let span = crate::views::range::live_span(&range, now)?;
+            let span = crate::range::live_span(&range, now)?;
             crate::live::metrics_over(&state, span, slip).await?
         }
         None => crate::live::metrics(&state, now, slip).await?,
@@ -166,13 +162,9 @@ pub async fn tests(
     State(state): State<AppState>,
     Query(query): Query<TestsParams>,
 ) -> Result<Response, ApiError> {
-    let range = crate::views::range::TimeRange::of_api(
-        query.since.as_deref(),
-        query.until.as_deref(),
-        state.now(),
-    )?;
+    let range = crate::range::of_api(query.since.as_deref(), query.until.as_deref(), state.now())?;
     if let Some(range) = range {
-        let view = crate::views::range::tests_in(&state, &range).await?;
+        let view = crate::range::tests_in(&state, &range).await?;
         return Ok(match view {
             Some(t) => Json(t).into_response(),
             None => Json(mhd_core::testview::tests_view(&[], &Default::default())).into_response(),
@@ -282,19 +274,16 @@ pub async fn datasets(
     .into_response())
 }
 
-/// How far back `GET /api/v1/resources` looks for each series' newest sample: a series
-/// without a sample in this window is not current and its figure is absent.
-pub const RESOURCES_LOOKBACK: Duration = Duration::minutes(5);
-
 /// `GET /api/v1/resources`: resource utilization (the specification's `ResourceMetrics`) from
-/// the newest sample of each series over the last [`RESOURCES_LOOKBACK`]; the metric names
+/// the newest sample of each series over the last [`LATEST_LOOKBACK`] (a series without a
+/// sample in it is not current and its figure is absent); the metric names
 /// and the rules are those of [`mhd_core::sample`].
 pub async fn resources(
     State(state): State<AppState>,
     _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
     let now = state.now();
-    let latest = state.store.latest_samples(now - RESOURCES_LOOKBACK).await?;
+    let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
     Ok(Json(mhd_core::sample::resource_metrics(&latest, now)).into_response())
 }
 
@@ -326,13 +315,13 @@ const MAX_HISTORY_METRICS: usize = 50;
 /// the last `range` (an hour by default), or over `[since, until)` (read as
 /// `GET /api/v1/samples` reads them; `until` defaults to now and `since` to an hour before
 /// it), from the raw samples or the aggregates retention keeps
-/// ([`crate::views::history_buckets`]).
+/// ([`crate::resources::history_buckets`]).
 pub async fn resources_history(
     State(state): State<AppState>,
     Query(query): Query<ResourcesHistoryParams>,
 ) -> Result<Response, ApiError> {
     let now = state.now();
-    let range = crate::views::range::TimeRange::from_values(
+    let range = crate::range::from_values(
         query.range.as_deref(),
         query.since.as_deref(),
         query.until.as_deref(),
@@ -343,20 +332,20 @@ pub async fn resources_history(
     let since = range
         .as_ref()
         .and_then(|r| r.since)
-        .unwrap_or(until - crate::views::CHART_SPAN);
-    crate::views::range::check_order(since, until)?;
-    if until - since > crate::views::MAX_SPAN {
+        .unwrap_or(until - mhd_web::views::CHART_SPAN);
+    crate::range::check_order(since, until)?;
+    if until - since > mhd_web::views::MAX_SPAN {
         return Err(ApiError::bad_request(format!(
             "parameters `since` and `until`: a span of at most {} days",
-            crate::views::MAX_SPAN.whole_days()
+            mhd_web::views::MAX_SPAN.whole_days()
         )));
     }
     let metrics: Vec<&str> = match query.metric.as_deref() {
-        None => crate::views::CHART_METRICS.to_vec(),
+        None => mhd_web::views::CHART_METRICS.to_vec(),
         given => metric_names(given)?,
     };
     let (resolution, bucket, buckets) =
-        crate::views::history_between(&state, &metrics, since, until, now).await?;
+        crate::resources::history_between(&state, &metrics, since, until, now).await?;
     Ok(Json(serde_json::json!({
         "since": mhd_core::format::rfc3339(since),
         "until": mhd_core::format::rfc3339(until),
@@ -456,22 +445,18 @@ pub async fn samples(
     use mhd_store::retention::Resolution;
     let metrics = metric_names(query.metric.as_deref())?;
     let now = state.now();
-    let range = crate::views::range::TimeRange::of_api(
-        query.since.as_deref(),
-        query.until.as_deref(),
-        now,
-    )?;
+    let range = crate::range::of_api(query.since.as_deref(), query.until.as_deref(), now)?;
     let until = range.as_ref().and_then(|r| r.until).unwrap_or(now);
     let since = range
         .as_ref()
         .and_then(|r| r.since)
-        .unwrap_or(until - crate::views::CHART_SPAN);
-    crate::views::range::check_order(since, until)?;
+        .unwrap_or(until - mhd_web::views::CHART_SPAN);
+    crate::range::check_order(since, until)?;
     let span = until - since;
-    if span > crate::views::MAX_SPAN {
+    if span > mhd_web::views::MAX_SPAN {
         return Err(ApiError::bad_request(format!(
             "parameters `since` and `until`: a span of at most {} days",
-            crate::views::MAX_SPAN.whole_days()
+            mhd_web::views::MAX_SPAN.whole_days()
         )));
     }
     let step = query
@@ -495,7 +480,7 @@ pub async fn samples(
         crate::retention::settings(&state).samples,
     );
     let unit = time::Duration::microseconds(resolution.unit_us().max(1_000_000));
-    let wanted = step.unwrap_or(span / crate::views::CHART_BUCKETS as u32);
+    let wanted = step.unwrap_or(span / mhd_web::views::CHART_BUCKETS as u32);
     let rows = ((wanted.whole_microseconds() + unit.whole_microseconds() - 1)
         / unit.whole_microseconds())
     .max(1);
@@ -578,11 +563,7 @@ pub async fn operations(
             }
         },
     };
-    let range = crate::views::range::TimeRange::of_api(
-        query.since.as_deref(),
-        query.until.as_deref(),
-        state.now(),
-    )?;
+    let range = crate::range::of_api(query.since.as_deref(), query.until.as_deref(), state.now())?;
     let failed_only = match query.failed.as_deref() {
         None | Some("false") => false,
         Some("true") => true,

@@ -1,5 +1,5 @@
 //! `GET /api/v1/reports/generate?start_date&end_date|last&format=html|pdf`: the report of a
-//! range of days (see [`crate::report`]), sent as a file to save.
+//! range of days (see [`mhd_core::report`]), sent as a file to save.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::Query;
 use crate::error::ApiError;
-use crate::report::{self, ReportError, ReportFormat, ReportRange};
 use crate::state::AppState;
+use mhd_core::report::{self, BadInput, ReportFormat, ReportRange};
 
 /// The parameters of the route.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -47,11 +47,7 @@ pub async fn generate(
     State(state): State<AppState>,
     Query(query): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
-    let bad = |e: ReportError| match e {
-        ReportError::BadInput(m) => ApiError::bad_request(m),
-        ReportError::Store(e) => ApiError::from(e),
-        ReportError::View(e) => ApiError::internal(&e),
-    };
+    let bad = |BadInput(m)| ApiError::bad_request(m);
     let date = |name: &'static str, value: Option<&str>| -> Result<time::Date, ApiError> {
         let label = format!("parameter `{name}`");
         match value {
@@ -84,16 +80,10 @@ pub async fn generate(
         None => ReportFormat::Pdf,
         Some(v) => ReportFormat::parse("parameter `format`", v).map_err(bad)?,
     };
-    let body = report::generate(
-        &state.store,
-        state.plan().as_deref(),
-        range,
-        format,
-        state.now(),
-        state.local_offset,
-    )
-    .await
-    .map_err(bad)?;
+    let data = mhd_store::gather::report(&state.store, state.plan().as_deref(), range, state.now())
+        .await?;
+    let body = mhd_web::report::render(&data, format, state.local_offset)
+        .map_err(|e| ApiError::internal(&e))?;
     let disposition = format!("attachment; filename=\"{}\"", range.file_name(format));
     Ok((
         [

@@ -8,6 +8,7 @@ use axum::extract::rejection::{BytesRejection, FormRejection, PathRejection};
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use mhd_web::views::rollback::{RollbackPage, RollbackShown};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -216,16 +217,18 @@ impl Drop for Running<'_> {
     }
 }
 
-#[derive(askama::Template)]
-#[template(path = "rollback.html", whitespace = "minimize")]
-struct RollbackPage {
-    css: String,
-    component: String,
-    name: String,
-    what: String,
-    timeout: String,
-    error: Option<String>,
-    outcome: Option<RollbackOutcome>,
+/// What `outcome` did, as the page shows it.
+fn shown(outcome: RollbackOutcome) -> RollbackShown {
+    RollbackShown {
+        ok: outcome.ok,
+        duration_ms: outcome.duration_ms,
+        error: outcome.error,
+        exit_code: outcome.exit_code,
+        status: outcome.status,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        body: outcome.body,
+    }
 }
 
 fn page_response(page: &RollbackPage, status: StatusCode) -> Response {
@@ -251,15 +254,12 @@ fn rollback_page(state: &AppState, id: &str) -> Result<RollbackPage, ApiError> {
         }
         mhd_core::plan::RollbackVia::Webhook { url, .. } => format!("calls the webhook {url}"),
     };
-    Ok(RollbackPage {
-        css: crate::views::stylesheet(),
-        component: c.id.clone(),
-        name: c.name.clone(),
+    Ok(RollbackPage::new(
+        c.id.clone(),
+        c.name.clone(),
         what,
-        timeout: mhd_core::plan::duration_text(action.timeout),
-        error: None,
-        outcome: None,
-    })
+        mhd_core::plan::duration_text(action.timeout),
+    ))
 }
 
 /// `GET /components/{component}/rollback`: what the rollback does, and the form confirming it.
@@ -306,7 +306,7 @@ pub async fn page_post(
             } else {
                 StatusCode::BAD_GATEWAY
             };
-            page.outcome = Some(outcome);
+            page.outcome = Some(shown(outcome));
             page_response(&page, status)
         }
         Err(e) => {

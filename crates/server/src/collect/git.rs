@@ -15,7 +15,7 @@
 //! `commits` at the day's midnight (days without commits are not written).
 //!
 //! [`burndown`] gives, per component, the sum of its patterns' counts at each commit, and
-//! [`burndown_chart`] draws it as an SVG line chart.
+//! `mhd_web::charts::burndown_chart` draws it as an SVG line chart.
 //!
 //! `git` is run directly (never through a shell) with fixed arguments; the revision is passed
 //! after `--end-of-options` and paths after `--`, so nothing from the plan is read as an
@@ -31,11 +31,11 @@ use mhd_core::plan::{GitCollector, GitPattern};
 use mhd_core::sample::Sample;
 use mhd_store::Store;
 use mhd_store::collect::{GitCommitRecord, GitCountRecord};
+use mhd_web::charts::{BurndownSeries, truncate};
 use time::{Date, OffsetDateTime};
 
 use super::CollectError;
 use crate::AppState;
-use crate::charts::{LineChart, LineStyle, Series, Size, Unit, line_chart, truncate};
 
 /// The metric of the matches left at each commit.
 pub const MATCHES_METRIC: &str = "code_matches_remaining";
@@ -432,15 +432,6 @@ fn under(file: &str, dir: &str) -> bool {
         || file.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
 }
 
-/// One component's matches left, commit by commit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BurndownSeries {
-    /// The component.
-    pub component: String,
-    /// (commit time, matches left over all its patterns), oldest first.
-    pub points: Vec<(OffsetDateTime, f64)>,
-}
-
 /// The burndown of a git collector of the plan, per component (in name order): the sum of the
 /// component's patterns (those of the plan now) at each commit counted for all of them.
 pub async fn burndown(state: &AppState, collector: &str) -> mhd_store::Result<Vec<BurndownSeries>> {
@@ -489,52 +480,6 @@ pub fn burndown_of(
                 .collect(),
         })
         .collect()
-}
-
-/// The burndown as a chart ([`crate::charts::line_chart`]): one stepped line per component
-/// (told apart by a dash pattern as well as by the legend), time across from the first counted
-/// commit to the last, matches left up, with its read-out and its table of figures.
-pub fn burndown_chart(series: &[BurndownSeries], aria_label: &str) -> String {
-    const DASHES: [&str; 4] = ["", "6 3", "2 3", "8 3 2 3"];
-    let points: Vec<Vec<(i64, f64)>> = series
-        .iter()
-        .map(|s| {
-            s.points
-                .iter()
-                .map(|(t, v)| (t.unix_timestamp(), *v))
-                .collect()
-        })
-        .collect();
-    let first = points.iter().flatten().map(|p| p.0).min().unwrap_or(0);
-    let last = points.iter().flatten().map(|p| p.0).max().unwrap_or(0);
-    let lines: Vec<Series<'_>> = series
-        .iter()
-        .zip(&points)
-        .enumerate()
-        .map(|(i, (s, points))| Series {
-            name: &s.component,
-            points,
-            style: match DASHES[i % DASHES.len()] {
-                "" => LineStyle::Line,
-                d => LineStyle::Pattern(d),
-            },
-            step: true,
-        })
-        .collect();
-    line_chart(&LineChart {
-        title: aria_label,
-        unit: Unit::Other("matches"),
-        // One commit alone still gets a day's width.
-        start: first.min(last - 86_400),
-        end: last,
-        offset: time::UtcOffset::UTC,
-        series: &lines,
-        top: None,
-        max_gap: i64::MAX,
-        size: Size::Wide,
-        empty_text: "No commits counted yet",
-    })
-    .html()
 }
 
 #[cfg(test)]
@@ -605,13 +550,5 @@ mod tests {
         assert_eq!(series[0].component, "config");
         let storage: Vec<f64> = series[1].points.iter().map(|p| p.1).collect();
         assert_eq!(storage, vec![19.0, 13.0, 7.0]);
-        let svg = burndown_chart(&series, "Burndown <of> code");
-        assert!(svg.starts_with("<svg") && svg.contains("</svg><table class=\"sr-only\">"));
-        assert!(svg.contains("Burndown &lt;of&gt; code"));
-        assert!(svg.contains(r#"<g data-ro-name="storage" data-ro-v=""#));
-        assert!(svg.contains("|7 matches\""), "{svg}");
-        assert!(!svg.contains("NaN"));
-        let empty = burndown_chart(&[], "x");
-        assert!(empty.contains("No commits counted yet"));
     }
 }

@@ -340,7 +340,7 @@ pub fn dashboard_url(public_url: &str, alert_id: i64) -> String {
     format!(
         "{}{}#alert-{alert_id}",
         public_url.trim_end_matches('/'),
-        crate::routes::PAGE_ALERTS
+        mhd_web::paths::PAGE_ALERTS
     )
 }
 

@@ -14,7 +14,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 use super::page::{Empty, LiveChrome, PageKind, frame};
 use super::{Badge, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Stamp, ViewError, clip};
-use crate::routes;
+use crate::paths;
 
 /// What the alerts page says when rendered without its alerts.
 pub(crate) const NO_ALERTS: Empty = Empty {
@@ -210,7 +210,7 @@ impl AlertRow {
                 comment: k.comment.as_deref().map(|c| clip(c, MAX_MESSAGE_CHARS)),
             }),
             quiet,
-            ack_action: routes::PAGE_ALERT_ACK.replace("{alert_id}", &a.id.to_string()),
+            ack_action: paths::PAGE_ALERT_ACK.replace("{alert_id}", &a.id.to_string()),
             jira_issue: view.jira_issues.iter().find(|(id, _, _)| *id == a.id).map(
                 |(_, key, link)| {
                     (
@@ -221,7 +221,7 @@ impl AlertRow {
             ),
             jira_action: view
                 .jira
-                .then(|| routes::PAGE_ALERT_JIRA.replace("{alert_id}", &a.id.to_string())),
+                .then(|| paths::PAGE_ALERT_JIRA.replace("{alert_id}", &a.id.to_string())),
         }
     }
 }
@@ -268,7 +268,7 @@ impl SilenceRow {
             until: Stamp::new(s.until, now, offset),
             by: clip(&s.by, MAX_NAME_CHARS),
             comment: s.comment.as_deref().map(|c| clip(c, MAX_MESSAGE_CHARS)),
-            remove_action: routes::PAGE_ALERT_UNSILENCE.replace("{id}", &s.id.to_string()),
+            remove_action: paths::PAGE_ALERT_UNSILENCE.replace("{id}", &s.id.to_string()),
             starts: (s.starts_at > now).then(|| Stamp::new(s.starts_at, now, offset)),
         }
     }
@@ -302,8 +302,8 @@ impl AlertsSection {
                 .iter()
                 .map(|(id, name)| (clip(id, MAX_NAME_CHARS), clip(name, MAX_NAME_CHARS)))
                 .collect(),
-            silence_action: routes::PAGE_ALERT_SILENCES,
-            api_alerts: routes::API_ALERTS,
+            silence_action: paths::PAGE_ALERT_SILENCES,
+            api_alerts: paths::API_ALERTS,
         }
     }
 }
@@ -466,12 +466,12 @@ impl AlertsOverview {
                 .map(|a| FiringItem {
                     badge: severity_badge(a.severity),
                     title: a.title.clone(),
-                    href: format!("{}#alert-{}", routes::PAGE_ALERTS, a.id),
+                    href: format!("{}#alert-{}", paths::PAGE_ALERTS, a.id),
                     since: Stamp::new(a.since, now, offset),
                 })
                 .collect(),
             more: c.total().saturating_sub(c.top.len() as u64),
-            href: routes::PAGE_ALERTS,
+            href: paths::PAGE_ALERTS,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Small SVG charts drawn on the server: pure functions from numbers and labels to an SVG string.
+//! Every SVG chart of the pages and reports: pure functions from numbers and labels to an SVG
+//! string.
 //!
 //! Every chart:
 //! - scales with its container (`viewBox`, no fixed size) and needs no script;
@@ -16,11 +17,13 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 pub mod axis;
+pub mod burndown;
 pub mod burnup;
 pub mod gantt;
 pub mod line;
 
 pub use axis::Unit;
+pub use burndown::{BurndownSeries, burndown_chart};
 pub use burnup::{Burnup, burnup, burnup_chart};
 pub use gantt::{
     GANTT_LABEL_CHARS, GanttMilestone, GanttOptions, GanttRow, GanttStatus, MilestoneMark, gantt,

@@ -12,22 +12,19 @@
 //! - a collector is up when its last run succeeded, down when it failed, and "not run yet"
 //!   before its first run ends.
 
-use mhd_store::prelude::*;
-
 use askama::Template;
 use mhd_core::alerts::CollectorHealth;
 use mhd_core::plan::Plan;
 use mhd_core::sample::{self, ResourceMetrics, Sample};
-use mhd_store::Store;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::page::{Empty, LiveChrome, PageKind, frame};
 use super::{Badge, DASH, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Stamp, ViewError, clip, thousands};
 use crate::charts::{self, LineChart, LineStyle, Series, Size, Unit};
-use crate::state::AppState;
 
-/// How far back a series' newest sample still counts as current (as `GET /api/v1/resources`).
-pub const LATEST_LOOKBACK: Duration = crate::api::reads::RESOURCES_LOOKBACK;
+/// How far back a series' newest sample still counts as current, on the page and in
+/// `GET /api/v1/resources`: a series without a sample in this window has no figure.
+pub const LATEST_LOOKBACK: Duration = Duration::minutes(5);
 /// The span the charts cover.
 pub const CHART_SPAN: Duration = Duration::hours(1);
 /// Points of each chart: one a minute.
@@ -62,7 +59,7 @@ pub struct ResourcesData {
     pub end: OffsetDateTime,
     /// The charted metrics' samples of the span: the raw samples of [`CHART_SPAN`], or for a
     /// longer span one sample per series and bucket holding the bucket's mean, read from the
-    /// aggregates retention keeps ([`history_buckets`]).
+    /// aggregates retention keeps.
     pub history: Vec<Sample>,
     /// The collectors' health, in the plan's order.
     pub collectors: Vec<CollectorHealth>,
@@ -70,7 +67,7 @@ pub struct ResourcesData {
     pub burndowns: Vec<(String, String)>,
     /// The newest errors the log collectors read, newest first (None without a logs
     /// collector).
-    pub log_errors: Option<Vec<mhd_store::collect::LogErrorRecord>>,
+    pub log_errors: Option<Vec<mhd_core::alerts::LogErrorRecord>>,
     /// The metrics charted besides [`CHART_METRICS`] (their samples are in `history`): the
     /// plan's Prometheus queries and every other metric with samples in the span, by name,
     /// at most [`MAX_OTHER_METRICS`].
@@ -102,104 +99,6 @@ pub const MAX_OTHER_CHARTS: usize = 36;
 pub const LOG_ERRORS_SHOWN: u32 = 20;
 
 impl ResourcesData {
-    /// Reads the page's data from the server's store and collectors, as of now.
-    pub async fn gather(state: &AppState) -> mhd_store::Result<ResourcesData> {
-        ResourcesData::gather_span(state, CHART_SPAN).await
-    }
-
-    /// [`ResourcesData::gather`] with charts over the last `span`.
-    pub async fn gather_span(state: &AppState, span: Duration) -> mhd_store::Result<ResourcesData> {
-        let now = state.now();
-        ResourcesData::gather_between(state, now - span, now).await
-    }
-
-    /// [`ResourcesData::gather`] with charts over `[since, end]` (the latest figures are
-    /// still those of now).
-    pub async fn gather_between(
-        state: &AppState,
-        since: OffsetDateTime,
-        end: OffsetDateTime,
-    ) -> mhd_store::Result<ResourcesData> {
-        let now = state.now();
-        let span = end - since;
-        let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
-        let plan = state.plan();
-        let queries: Vec<(String, String)> = plan
-            .as_deref()
-            .map(|p| {
-                p.collectors
-                    .prometheus
-                    .iter()
-                    .flat_map(|c| c.queries.iter().map(|q| (q.name.clone(), q.query.clone())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut others: Vec<String> = state.store.sample_metrics(since).await?;
-        others.retain(|m| !SHOWN_AS_FIGURES.contains(&m.as_str()));
-        others.extend(queries.iter().map(|(name, _)| name.clone()));
-        others.retain(|m| !CHART_METRICS.contains(&m.as_str()));
-        others.sort();
-        others.dedup();
-        others.truncate(MAX_OTHER_METRICS);
-        let metrics: Vec<&str> = CHART_METRICS
-            .iter()
-            .copied()
-            .chain(others.iter().map(String::as_str))
-            .collect();
-        let history = if span == CHART_SPAN && end == now {
-            state
-                .store
-                .samples_between(&metrics, now - CHART_SPAN, now + Duration::microseconds(1))
-                .await?
-        } else {
-            let (_, bucket, buckets): (_, Duration, _) =
-                history_between(state, &metrics, since, end, now).await?;
-            buckets
-                .into_iter()
-                .map(|b: mhd_store::retention::SampleBucket| Sample {
-                    timestamp: (b.start + bucket / 2_i32)
-                        .clamp(since + Duration::microseconds(1), end),
-                    value: b.mean(),
-                    metric: b.metric,
-                    unit: b.unit,
-                    component: b.component,
-                    labels: b.labels,
-                })
-                .collect()
-        };
-        let (mut burndowns, mut log_errors) = (Vec::new(), None);
-        if let Some(plan) = plan.as_deref() {
-            for git in &plan.collectors.git {
-                let series = crate::collect::git::burndown(state, &git.name).await?;
-                let label = format!("Code left to migrate, by component ({})", git.name);
-                burndowns.push((
-                    git.name.clone(),
-                    crate::collect::git::burndown_chart(&series, &label),
-                ));
-            }
-            if !plan.collectors.logs.is_empty() {
-                log_errors = Some(
-                    state
-                        .store
-                        .recent_log_errors(None, LOG_ERRORS_SHOWN)
-                        .await?,
-                );
-            }
-        }
-        Ok(ResourcesData {
-            now,
-            metrics: sample::resource_metrics(&latest, now),
-            span,
-            end,
-            history,
-            collectors: state.collectors.statuses(),
-            burndowns,
-            log_errors,
-            others,
-            queries,
-        })
-    }
-
     /// Whether any sample is current or charted.
     fn has_samples(&self) -> bool {
         let m = &self.metrics;
@@ -240,59 +139,6 @@ pub fn parse_range(v: &str) -> Result<Duration, String> {
         ));
     }
     Ok(span)
-}
-
-/// Reads the last `span` of `metrics` as of `now` in [`CHART_BUCKETS`] buckets (whole rows of
-/// the table read): from the raw samples for a short recent span, else from the 1-minute
-/// aggregates up to a few days, the 1-hour ones up to two weeks and the 1-day ones beyond (see
-/// [`mhd_store::retention::Resolution::for_span`]), so that a span reaching past the raw
-/// samples' retention still has its data. Returns where it read from, the bucket length and
-/// the buckets.
-pub async fn history_buckets(
-    state: &AppState,
-    metrics: &[&str],
-    now: OffsetDateTime,
-    span: Duration,
-) -> mhd_store::Result<(
-    mhd_store::retention::Resolution,
-    Duration,
-    Vec<mhd_store::retention::SampleBucket>,
-)> {
-    history_between(state, metrics, now - span, now, now).await
-}
-
-/// [`history_buckets`] over `[since, end]`, as of `now`.
-pub async fn history_between(
-    state: &AppState,
-    metrics: &[&str],
-    since: OffsetDateTime,
-    end: OffsetDateTime,
-    now: OffsetDateTime,
-) -> mhd_store::Result<(
-    mhd_store::retention::Resolution,
-    Duration,
-    Vec<mhd_store::retention::SampleBucket>,
-)> {
-    use mhd_store::retention::Resolution;
-    let span = end - since;
-    let until = end + Duration::microseconds(1);
-    let resolution =
-        Resolution::for_span(since, until, now, crate::retention::settings(state).samples);
-    let unit = match resolution {
-        Resolution::Raw => Duration::seconds(1),
-        Resolution::Minute => Duration::minutes(1),
-        Resolution::Hour => Duration::hours(1),
-        Resolution::Day => Duration::days(1),
-    };
-    // Whole rows per bucket, rounded up so that the span fits in the buckets.
-    let per = (span.whole_seconds() / CHART_BUCKETS as i64).max(1);
-    let rows = (per + unit.whole_seconds() - 1) / unit.whole_seconds();
-    let bucket = unit * rows.max(1) as i32;
-    let buckets = state
-        .store
-        .sample_buckets(metrics, since, until, bucket, resolution)
-        .await?;
-    Ok((resolution, bucket, buckets))
 }
 
 /// The resource page's empty state where no samples were given.

@@ -15,7 +15,7 @@ use super::summary::SummarySection;
 use super::testresults::TestsSection;
 use super::timeline::TimelineSection;
 use super::{MAX_NAME_CHARS, Stamp, ViewError, clip, offset_label, stylesheet};
-use crate::routes;
+use crate::paths;
 
 /// One page of the live server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,17 +63,17 @@ impl PageKind {
     /// The page's path.
     pub const fn path(self) -> &'static str {
         match self {
-            PageKind::Overview => routes::OVERVIEW,
-            PageKind::Summary => routes::PAGE_SUMMARY,
-            PageKind::Timeline => routes::PAGE_TIMELINE,
-            PageKind::Components => routes::PAGE_COMPONENTS,
-            PageKind::Live => routes::PAGE_LIVE,
-            PageKind::Tests => routes::PAGE_TESTS,
-            PageKind::Performance => routes::PAGE_PERFORMANCE,
-            PageKind::Resources => routes::PAGE_RESOURCES,
-            PageKind::Alerts => routes::PAGE_ALERTS,
-            PageKind::Datasets => routes::PAGE_DATASETS,
-            PageKind::How => routes::PAGE_HOW,
+            PageKind::Overview => paths::OVERVIEW,
+            PageKind::Summary => paths::PAGE_SUMMARY,
+            PageKind::Timeline => paths::PAGE_TIMELINE,
+            PageKind::Components => paths::PAGE_COMPONENTS,
+            PageKind::Live => paths::PAGE_LIVE,
+            PageKind::Tests => paths::PAGE_TESTS,
+            PageKind::Performance => paths::PAGE_PERFORMANCE,
+            PageKind::Resources => paths::PAGE_RESOURCES,
+            PageKind::Alerts => paths::PAGE_ALERTS,
+            PageKind::Datasets => paths::PAGE_DATASETS,
+            PageKind::How => paths::PAGE_HOW,
         }
     }
 
@@ -119,7 +119,7 @@ impl PageKind {
 pub(crate) struct LiveChrome {
     pub(crate) script: String,
     pub(crate) pages: Vec<NavLink>,
-    /// The demo's banner under the navigation ([`crate::demo::banner`]), when there is one.
+    /// The demo's banner under the navigation ([`super::banner`]), when there is one.
     pub(crate) banner: Option<&'static str>,
     /// Controls of the page's own (such as a time range), as HTML made by this crate with
     /// every user-supplied string escaped: shown first in the header's toolbar, before the
@@ -150,7 +150,7 @@ impl LiveChrome {
                     current: Some(p) == current,
                 })
                 .collect(),
-            banner: crate::demo::banner(),
+            banner: super::banner(),
             toolbar: String::new(),
         }
     }
@@ -192,7 +192,7 @@ pub fn render_not_found_page(
          <p>Nothing is at <code>{}</code>.</p>\
          <p><a href=\"{}\">Go to the overview</a>, or pick a page above.</p></section>",
         crate::charts::escape(&clip(path, 200)),
-        routes::OVERVIEW,
+        paths::OVERVIEW,
     );
     let page = SectionPage {
         title: format!("Page not found · {heading}"),
@@ -252,7 +252,7 @@ pub fn render_overview_page(
     let mut board = OverviewBoard::new(data, offset, true);
     board.live = live.map(|m| {
         let mut s = LiveSection::new(m, offset);
-        s.more = Some(routes::PAGE_LIVE);
+        s.more = Some(paths::PAGE_LIVE);
         s
     });
     board.alerts =

@@ -1,17 +1,17 @@
 //! What drawing a chart costs: 90 days at one point a minute (129,600 points, the longest span
-//! and finest resolution a chart is asked for) drawn by `mhd_server::charts::line_chart` across
+//! and finest resolution a chart is asked for) drawn by `mhd_web::charts::line_chart` across
 //! the page — downsampled to two points a pixel column, with its read-out and its table —
 //! beside a same-run baseline that only writes the same points into a string as text (what any
 //! renderer must at least read). 30 runs each after 3 warm-ups; median and slowest, and the
 //! chart's size. The target: the chart in at most 20 ms.
 //!
-//! Run with `cargo bench -p mhd-server --bench charts` on a quiet machine.
+//! Run with `cargo bench -p mhd-web --bench charts` on a quiet machine.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use mhd_server::charts::{LineChart, LineStyle, Series, Size, Unit, line_chart};
+use mhd_web::charts::{LineChart, LineStyle, Series, Size, Unit, line_chart};
 use time::UtcOffset;
 
 const RUNS: usize = 30;

@@ -2,7 +2,7 @@
 //! bullets, figures, tables whose header repeats on each page, and the pages' own SVG charts),
 //! written as PDF by krilla.
 //!
-//! Text is set in fonts shipped with the server (`crates/server/fonts`, see its README): DejaVu
+//! Text is set in fonts shipped in the binary (`crates/web/fonts`, see its README): DejaVu
 //! Sans for Latin, Greek and Cyrillic, Noto Sans CJK for Chinese, Japanese and Korean, Noto
 //! Emoji for emoji. Each character takes the first of those fonts that has it, so a name in any
 //! of those scripts prints as written; krilla shapes the text, embeds only the glyphs used and

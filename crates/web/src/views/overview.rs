@@ -16,7 +16,7 @@ use super::perf::PerfSection;
 use super::summary::{Completion, SummarySection};
 use super::testresults::TestsSection;
 use super::{MAX_NAME_CHARS, clip, signed_percent};
-use crate::routes;
+use crate::paths;
 
 /// Health reasons the status panel lists; the executive summary has them all.
 const REASONS_SHOWN: usize = 3;
@@ -47,12 +47,12 @@ impl Links {
     fn of(site: bool) -> Links {
         if site {
             Links {
-                summary: routes::PAGE_SUMMARY,
-                datasets: Some(routes::PAGE_DATASETS),
+                summary: paths::PAGE_SUMMARY,
+                datasets: Some(paths::PAGE_DATASETS),
                 forecast: "/how#forecast",
-                components: routes::PAGE_COMPONENTS,
-                performance: routes::PAGE_PERFORMANCE,
-                tests: routes::PAGE_TESTS,
+                components: paths::PAGE_COMPONENTS,
+                performance: paths::PAGE_PERFORMANCE,
+                tests: paths::PAGE_TESTS,
                 errors: None,
             }
         } else {

@@ -5,7 +5,7 @@
 //! One module per view (executive summary, timeline, component matrix, test results,
 //! performance comparison), each a section template of its own, so live pages can reuse them.
 //!
-//! Templates live in `crates/server/templates/` and are compiled in by askama; every `{{ }}` is
+//! Templates live in `crates/web/templates/` and are compiled in by askama; every `{{ }}` is
 //! HTML-escaped. The only unescaped inserts are the stylesheet (a constant of this crate), SVG
 //! strings made by [`crate::charts`], which escapes every caller-supplied string itself, and the
 //! sections' own rendered templates, escaped by askama in turn.
@@ -18,8 +18,10 @@ mod live;
 mod overview;
 mod page;
 mod perf;
-pub(crate) mod range;
+pub mod range;
 mod resources;
+pub mod rollback;
+pub mod signin;
 mod summary;
 mod testresults;
 mod timeline;
@@ -30,8 +32,8 @@ pub use datasets::{
 };
 pub use page::{PageKind, render_live_page, render_not_found_page, render_overview_page};
 pub use resources::{
-    CHART_BUCKETS, CHART_METRICS, CHART_SPAN, MAX_SPAN, ResourcesData, history_between,
-    history_buckets, parse_range, render_resources_page,
+    CHART_BUCKETS, CHART_METRICS, CHART_SPAN, LATEST_LOOKBACK, LOG_ERRORS_SHOWN, MAX_OTHER_METRICS,
+    MAX_SPAN, ResourcesData, SHOWN_AS_FIGURES, parse_range, render_resources_page,
 };
 // The sections, for the reports (crate::report), which render them in their own document.
 pub(crate) use components::ComponentsSection;
@@ -39,6 +41,8 @@ pub(crate) use perf::{PerfSection, verdict_badge};
 pub(crate) use summary::week_words;
 pub(crate) use testresults::TestsSection;
 pub(crate) use timeline::TimelineSection;
+
+use std::sync::OnceLock;
 
 use time::{OffsetDateTime, UtcOffset};
 
@@ -50,8 +54,22 @@ pub enum ViewError {
     Template(#[from] askama::Error),
 }
 
+/// The banner of every page of this process ([`set_banner`]).
+static BANNER: OnceLock<String> = OnceLock::new();
+
+/// Sets the banner shown under the navigation of every page of this process (once; later
+/// calls change nothing): the demo says what it is with it.
+pub fn set_banner(text: String) {
+    let _ = BANNER.set(text);
+}
+
+/// The banner of every page, when one was set ([`set_banner`]).
+pub fn banner() -> Option<&'static str> {
+    BANNER.get().map(String::as_str)
+}
+
 /// The page's stylesheet: the layout's own rules followed by the charts' rules.
-pub(crate) fn stylesheet() -> String {
+pub fn stylesheet() -> String {
     let mut css = String::from(include_str!("../../templates/style.css").trim_end());
     css.push_str(crate::charts::CSS);
     css

@@ -6,20 +6,23 @@
 //! format is made 10 times after 2 warm-ups; the figures are the median and the slowest, in
 //! milliseconds, of:
 //!
-//! - gathering the data (`report::gather`: the store's reads, shared by both formats);
+//! - gathering the data (`mhd_store::gather::report`: the store's reads, shared by both
+//!   formats);
 //! - rendering the HTML from it (baseline);
 //! - rendering the PDF from it (layout, fonts subset and embedded, charts drawn from SVG);
-//! - the whole PDF report (`report::generate`: both together), the figure with a 1 s budget.
+//! - the whole PDF report (both together, as `mhd report` makes it), the figure with a 1 s
+//!   budget.
 //!
-//! Run with `cargo bench -p mhd-server --bench report`.
+//! Run with `cargo bench -p mhd-web --bench report`.
 
 use std::time::{Duration, Instant};
 
 use mhd_core::perf::BenchmarkSamples;
+use mhd_core::report::{ReportFormat, ReportRange};
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
 use mhd_core::{NewOperation, System};
-use mhd_server::report::{self, ReportFormat, ReportRange};
 use mhd_store::Store;
+use mhd_web::report;
 use time::{OffsetDateTime, UtcOffset};
 
 const RUNS: usize = 10;
@@ -115,7 +118,7 @@ fn main() {
         let mut size = (0, 0);
         for i in 0..RUNS + 2 {
             let t = Instant::now();
-            let data = report::gather(&store, Some(&plan), range, now)
+            let data = mhd_store::gather::report(&store, Some(&plan), range, now)
                 .await
                 .expect("gather");
             let g = t.elapsed();
@@ -126,16 +129,10 @@ fn main() {
             let p = report::render_pdf(&data, UtcOffset::UTC);
             let pd = t.elapsed();
             let t = Instant::now();
-            let w = report::generate(
-                &store,
-                Some(&plan),
-                range,
-                ReportFormat::Pdf,
-                now,
-                UtcOffset::UTC,
-            )
-            .await
-            .expect("report");
+            let whole_data = mhd_store::gather::report(&store, Some(&plan), range, now)
+                .await
+                .expect("gather");
+            let w = report::render(&whole_data, ReportFormat::Pdf, UtcOffset::UTC).expect("report");
             let wd = t.elapsed();
             size = (h.len(), w.len());
             assert!(p.starts_with(b"%PDF-"));

@@ -39,9 +39,9 @@ impl DatasetsQuery {
             pairs.push(format!("component={}", encode(c)));
         }
         if pairs.is_empty() {
-            crate::routes::PAGE_DATASETS.to_owned()
+            crate::paths::PAGE_DATASETS.to_owned()
         } else {
-            format!("{}?{}", crate::routes::PAGE_DATASETS, pairs.join("&"))
+            format!("{}?{}", crate::paths::PAGE_DATASETS, pairs.join("&"))
         }
     }
 }
@@ -191,7 +191,7 @@ pub fn render_datasets_page(
         .take(MAX_ROWS)
         .map(|r| Row {
             name: clip(&r.name, MAX_NAME_CHARS),
-            history: format!("{}?name={}", crate::routes::PAGE_DATASETS, encode(&r.name)),
+            history: format!("{}?name={}", crate::paths::PAGE_DATASETS, encode(&r.name)),
             planned: r.planned,
             component: r
                 .component
@@ -234,7 +234,7 @@ pub fn render_datasets_page(
         }),
         _ => None,
     };
-    let mut api_link = format!("{}/datasets", crate::routes::API);
+    let mut api_link = format!("{}/datasets", crate::paths::API);
     let filters = DatasetsQuery::href(query.state, component);
     if let Some((_, q)) = filters.split_once('?') {
         api_link.push('?');
