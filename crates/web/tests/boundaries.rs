@@ -19,17 +19,27 @@ fn workspace() -> PathBuf {
         .expect("the workspace's folder")
 }
 
-/// The names of the packages mhd-web depends on (normal and build dependencies, not dev),
-/// transitively, as `cargo metadata` resolves the workspace.
+/// The platform the tests run on, as cargo names it (`x86_64-unknown-linux-gnu`).
+fn host() -> String {
+    let out = Command::new(env!("CARGO"))
+        .arg("-vV")
+        .output()
+        .expect("cargo -vV runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("cargo names its host")
+        .to_owned()
+}
+
+/// The names of the packages `package` depends on (normal and build dependencies, not dev),
+/// transitively, as `cargo metadata` resolves the workspace for this platform (offline: the
+/// other platforms' packages need not be downloaded).
 fn dependency_closure(package: &str) -> BTreeSet<String> {
     let out = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host()])
+        .arg("--manifest-path")
         .arg(workspace().join("Cargo.toml"))
         .output()
         .expect("cargo metadata runs");
