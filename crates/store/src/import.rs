@@ -129,11 +129,16 @@ impl SqliteStore {
                 present.extend(lookup(chunk).fetch_all(&mut *w.tx).await?);
             }
         }
+        // Keys in strictly rising order (an MDM file read in id order) cannot repeat within
+        // the batch: with none stored either, every operation is new and none is looked at.
+        let rising = keys.windows(2).all(|w| w[0] < w[1]);
         let before = ops.len();
-        ops.retain(|op| match &op.import_key {
-            Some(k) => present.insert(k.clone()),
-            None => true,
-        });
+        if !(all_new && present.is_empty() && rising) {
+            ops.retain(|op| match &op.import_key {
+                Some(k) => present.insert(k.clone()),
+                None => true,
+            });
+        }
         let skipped = (before - ops.len()) as u64;
         w.write(&ops).await?;
         let inserted = w.commit().await?;

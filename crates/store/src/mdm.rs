@@ -253,13 +253,31 @@ impl MdmReader {
 
     /// The next rows in id order, at most `limit`; empty when all have been read.
     pub async fn next_page(&mut self, limit: u32) -> Result<Vec<Result<MdmRow, BadRow>>, MdmError> {
-        let page: Option<Vec<u8>> = sqlx::query_scalar(AssertSqlSafe(self.select.clone()))
+        self.next_page_during(limit, || ()).await.0
+    }
+
+    /// [`MdmReader::next_page`], running `meanwhile` on this thread while SQLite reads the page
+    /// on its own: the work on the page before (converting its rows) overlaps reading the next.
+    pub async fn next_page_during<T>(
+        &mut self,
+        limit: u32,
+        meanwhile: impl FnOnce() -> T,
+    ) -> (Result<Vec<Result<MdmRow, BadRow>>, MdmError>, T) {
+        let read = sqlx::query_scalar::<_, Option<Vec<u8>>>(AssertSqlSafe(self.select.clone()))
             .bind(self.after)
             .bind(self.max_id)
             .bind(i64::from(limit.max(1)))
-            .fetch_one(&mut self.conn)
-            .await
-            .map_err(|e| self.db(e))?;
+            .fetch_one(&mut self.conn);
+        // The query is handed to SQLite's thread at its first poll, before `meanwhile` runs.
+        let (page, done) = tokio::join!(read, async { meanwhile() });
+        (self.parse_page(page), done)
+    }
+
+    fn parse_page(
+        &mut self,
+        page: Result<Option<Vec<u8>>, sqlx::Error>,
+    ) -> Result<Vec<Result<MdmRow, BadRow>>, MdmError> {
+        let page = page.map_err(|e| self.db(e))?;
         let rows = literals(page.as_deref().unwrap_or_default())
             .map_err(|reason| self.db(sqlx::Error::Decode(reason.into())))?;
         let mut page = Vec::with_capacity(rows.len());
@@ -344,20 +362,21 @@ fn literal(page: &[u8], at: usize) -> Result<(Cell, usize), String> {
     let bad = || format!("the page holds no value at byte {at}");
     match page.get(at) {
         Some(b'\'') => {
+            // Copied a run at a time, up to each quote: a doubled one stands for itself.
             let mut text = Vec::new();
             let mut i = at + 1;
             loop {
-                match page.get(i) {
-                    Some(b'\'') if page.get(i + 1) == Some(&b'\'') => {
-                        text.push(b'\'');
-                        i += 2;
-                    }
-                    Some(b'\'') => break,
-                    Some(b) => {
-                        text.push(*b);
-                        i += 1;
-                    }
-                    None => return Err(format!("the text at byte {at} does not end")),
+                let run = page[i.min(page.len())..]
+                    .iter()
+                    .position(|b| *b == b'\'')
+                    .ok_or_else(|| format!("the text at byte {at} does not end"))?;
+                text.extend_from_slice(&page[i..i + run]);
+                i += run;
+                if page.get(i + 1) == Some(&b'\'') {
+                    text.push(b'\'');
+                    i += 2;
+                } else {
+                    break;
                 }
             }
             let cell = String::from_utf8(text).map_or(Cell::NotUtf8, Cell::Text);

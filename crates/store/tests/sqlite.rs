@@ -36,6 +36,7 @@ on_both!(
     cleanup_never_changes_how_far_the_migration_is,
     text_with_tabs_lines_and_backslashes_comes_back_as_stored,
     imports_keep_a_narrow_key_and_still_skip_rows_imported_by_earlier_versions,
+    a_row_repeated_within_one_import_is_stored_once,
 );
 
 async fn open(dir: &tempfile::TempDir) -> SqliteStore {
@@ -202,6 +203,24 @@ async fn imports_skip_rows_already_imported<B: Backend>(b: &B) {
             .total_operations,
         10
     );
+}
+
+async fn a_row_repeated_within_one_import_is_stored_once<B: Backend>(b: &B) {
+    let store = b.open().await;
+    // In rising order but for the repeat, into an empty store: the first import's shortcut
+    // (every key new and above the stored ones) must still notice it.
+    let rows: Vec<_> = [1, 2, 2, 3]
+        .iter()
+        .map(|i| {
+            let mut o = op(*i, "dataset_read", true, Some("d"));
+            o.import_key = Some(format!("mdm:{i}:2025-01-06 10:00:0{i}"));
+            o
+        })
+        .collect();
+    let outcome = store.import_operations(&rows).await.unwrap();
+    assert_eq!((outcome.inserted, outcome.skipped), (3, 1));
+    let summary = store.stats_summary().await.unwrap();
+    assert_eq!(summary.overall.total_operations, 3);
 }
 
 async fn imports_keep_a_narrow_key_and_still_skip_rows_imported_by_earlier_versions<B: Backend>(

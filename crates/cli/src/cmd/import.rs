@@ -18,7 +18,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use mhd_core::NewOperation;
 use mhd_core::format::terminal_safe;
@@ -133,13 +132,13 @@ fn source_error(e: MdmError) -> anyhow::Error {
 }
 
 /// Reports rejected rows on standard error, the first [`SHOWN_REJECTIONS`] one by one.
-struct Rejections<'a> {
-    name: &'a str,
-    bar: &'a ProgressBar,
+struct Rejections {
+    name: String,
+    bar: ProgressBar,
     count: u64,
 }
 
-impl Rejections<'_> {
+impl Rejections {
     fn add(&mut self, id: i64, reason: &str) {
         self.count += 1;
         if self.count <= SHOWN_REJECTIONS as u64 {
@@ -183,8 +182,8 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let total = reader.count().await.map_err(source_error)?;
     let bar = progress(total);
     let mut rejections = Rejections {
-        name: &name,
-        bar: &bar,
+        name: name.clone(),
+        bar: bar.clone(),
         count: 0,
     };
 
@@ -228,69 +227,91 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 
     let store = open_store(ctx).await?;
     bar.set_message("importing");
-    // Reading and converting the next batch overlap with storing the one before (the two
-    // run on their own SQLite threads); the channel holds two batches at most.
-    let (tx, rx) = tokio::sync::mpsc::channel::<(Vec<NewOperation>, u64)>(2);
-    let read = async {
-        let mut batch: Vec<NewOperation> = Vec::with_capacity(IMPORT_BATCH);
-        let mut rows = 0;
-        loop {
-            let page = reader.next_page(PAGE).await.map_err(source_error)?;
-            let last = page.is_empty();
-            rows += page.len() as u64;
-            for row in page {
-                match row {
-                    Ok(r) => {
-                        let id = r.id;
-                        match convert(r, offset, limits) {
-                            Ok(op) => batch.push(op),
-                            Err(reason) => rejections.add(id, &reason),
+    // Reading and converting run on their own thread, beside storing the batch before on
+    // this one (each side also has its SQLite thread); the channel holds two batches at most.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<NewOperation>, u64)>(2);
+    let reading = std::thread::spawn(move || {
+        let read = async {
+            let mut batch: Vec<NewOperation> = Vec::with_capacity(IMPORT_BATCH);
+            let mut rows = 0;
+            let mut page = reader.next_page(PAGE).await.map_err(source_error)?;
+            loop {
+                let last = page.is_empty();
+                rows += page.len() as u64;
+                let convert_page = || {
+                    for row in page {
+                        match row {
+                            Ok(r) => {
+                                let id = r.id;
+                                match convert(r, offset, limits) {
+                                    Ok(op) => batch.push(op),
+                                    Err(reason) => rejections.add(id, &reason),
+                                }
+                            }
+                            Err(bad) => rejections.add(bad.id, &bad.reason),
                         }
                     }
-                    Err(bad) => rejections.add(bad.id, &bad.reason),
+                };
+                // SQLite reads the next page while this one's rows are converted.
+                let next = if last {
+                    convert_page();
+                    None
+                } else {
+                    Some(reader.next_page_during(PAGE, convert_page).await.0)
+                };
+                if batch.len() >= IMPORT_BATCH || (last && !batch.is_empty()) {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                    // The receiver is gone only when storing failed: its error is the one to
+                    // report.
+                    if tx.send((full, rows)).await.is_err() {
+                        break;
+                    }
+                    rows = 0;
+                }
+                match next {
+                    Some(next) => page = next.map_err(source_error)?,
+                    None => break,
                 }
             }
-            if batch.len() >= IMPORT_BATCH || (last && !batch.is_empty()) {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
-                // The receiver is gone only when storing failed: its error is the one to report.
-                if tx.send((full, rows)).await.is_err() {
-                    break;
-                }
-                rows = 0;
+            drop(tx);
+            reader.close().await;
+            Ok::<_, anyhow::Error>(())
+        };
+        let outcome = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(read));
+        (outcome, rejections)
+    });
+    let mut outcome = ImportOutcome::default();
+    let mut written = Ok(());
+    while let Some((batch, rows)) = rx.recv().await {
+        match store.import_owned(batch).await {
+            Ok(done) => {
+                outcome.inserted += done.inserted;
+                outcome.skipped += done.skipped;
+                bar.inc(rows);
             }
-            if last {
+            Err(e) => {
+                written = Err(anyhow::Error::new(e).context(format!(
+                    "cannot write to the store {} ({} operations imported so far are kept: \
+                     run the import again to finish it)",
+                    ctx.store_shown(),
+                    outcome.inserted
+                )));
                 break;
             }
         }
-        drop(tx);
-        Ok::<_, anyhow::Error>(())
-    };
-    let (store_ref, bar_ref) = (&store, &bar);
-    let write = async move {
-        let mut rx = rx;
-        let mut outcome = ImportOutcome::default();
-        while let Some((batch, rows)) = rx.recv().await {
-            let done = store_ref
-                .import_owned(batch)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot write to the store {} ({} operations imported so far are kept:                          run the import again to finish it)",
-                        ctx.store_shown(),
-                        outcome.inserted
-                    )
-                })?;
-            outcome.inserted += done.inserted;
-            outcome.skipped += done.skipped;
-            bar_ref.inc(rows);
-        }
-        Ok::<_, anyhow::Error>(outcome)
-    };
-    let (read, written) = tokio::join!(read, write);
-    let outcome = written?;
+    }
+    // Closing the channel stops the reading thread at its next batch, if it is still going.
+    drop(rx);
+    let (read, rejections) = reading
+        .join()
+        .map_err(|_| anyhow::anyhow!("reading {name} failed unexpectedly"))?;
+    written?;
     read?;
     bar.finish_and_clear();
-    reader.close().await;
     store.close().await;
     rejections.finish();
 
