@@ -6,6 +6,7 @@
 //! ([`pdf`]), laid out on pages by [`pdf_writer`].
 
 pub mod brief;
+pub mod pdf_text;
 pub mod pdf_writer;
 
 use mhd_core::report::{ErrorGroup, ReportData, ReportFormat};

@@ -8,7 +8,8 @@ use mhd_core::summary::Health;
 use mhd_core::timeline::{MilestoneStatus, PhaseStatus};
 use time::UtcOffset;
 
-use super::pdf_writer::{AMBER, Align, Column, Font, GREEN, PdfWriter, RED, TEXT_WIDTH};
+use super::pdf_text::Font;
+use super::pdf_writer::{AMBER, Align, Column, GREEN, PdfWriter, RED, TEXT_WIDTH};
 use super::{ReportData, brief, error_message, title};
 use crate::views::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, clip, local_with_offset, thousands};
 
