@@ -22,6 +22,7 @@ pub use engine::{Engine, silenced};
 
 /// The state of an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertState {
     /// The condition holds but has not held for the rule's `for` yet; nobody is told.
@@ -46,6 +47,7 @@ impl AlertState {
 
 /// How an alert ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// An operator resolved it.
@@ -58,6 +60,7 @@ pub enum Resolution {
 
 /// What an alert affects (the specification's `impact`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Impact {
     /// The datasets behind it (rolled back, failing verification, migrating on the component).
     pub affected_datasets: Vec<String>,
@@ -69,6 +72,7 @@ pub struct Impact {
 
 /// An operator's acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Acknowledgement {
     /// The alert.
     pub alert_id: i64,
@@ -83,6 +87,7 @@ pub struct Acknowledgement {
 
 /// A silence: alerts of a rule and/or component are kept but nobody is notified until `until`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Silence {
     /// Its id in the store.
     pub id: i64,
@@ -170,6 +175,7 @@ pub struct Transition {
 
 /// What happened to an alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertEvent {
     /// The condition appeared (the alert is pending).
@@ -238,6 +244,7 @@ pub struct SuiteFact {
 
 /// A collector's health, as the dashboard, `/metrics` and the `collector_down` rule see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CollectorHealth {
     /// Its name in the plan.
     pub name: String,
@@ -317,6 +324,7 @@ pub struct Facts<'a> {
 /// An alert as the specification's `Issue` (DESIGN §3.3, §3.5): what the component matrix lists
 /// and the alert documents offer beside their own fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Issue {
     /// The alert's id.
     pub id: String,
@@ -343,6 +351,7 @@ pub struct Issue {
 
 /// How an issue ended (the specification's `Issue.resolution`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssueResolution {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
@@ -355,6 +364,7 @@ pub struct IssueResolution {
 
 /// What an issue affects (the specification's `Issue.impact`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssueImpact {
     /// The datasets behind it.
     pub affected_datasets: Vec<String>,
@@ -396,49 +406,78 @@ impl Issue {
     }
 }
 
+/// An alert's impact as it is sent: its own fields and the specification's.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AlertImpact))]
+struct ImpactJson<'a> {
+    affected_datasets: &'a [String],
+    components: &'a [String],
+    estimated_downtime_minutes: Option<f64>,
+    affected_users: u64,
+    estimated_downtime: f64,
+}
+/// An alert as it is sent (see [`Alert`]): its fields, and the specification's `Issue` fields
+/// beside them.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Alert))]
+struct AlertJson<'a> {
+    id: i64,
+    key: &'a str,
+    rule: &'a str,
+    kind: &'a str,
+    severity: Severity,
+    state: AlertState,
+    title: &'a str,
+    message: &'a str,
+    component: &'a Option<String>,
+    value: Option<f64>,
+    #[serde(with = "time::serde::rfc3339")]
+    started_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    fired_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    last_seen: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339::option")]
+    clear_since: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    resolved_at: Option<OffsetDateTime>,
+    resolution: Option<IssueResolution>,
+    acknowledged: &'a Option<Acknowledgement>,
+    impact: ImpactJson<'a>,
+    runbook: &'a Option<String>,
+    suppressed_by: &'a Option<String>,
+    notified: bool,
+    description: &'a str,
+    #[serde(with = "time::serde::rfc3339")]
+    detected_at: OffsetDateTime,
+    auto_resolved: bool,
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Alert {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <AlertJson<'static> as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Alert {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <AlertJson<'static> as utoipa::ToSchema>::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <AlertJson<'static> as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 impl Serialize for Alert {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct ImpactJson<'a> {
-            affected_datasets: &'a [String],
-            components: &'a [String],
-            estimated_downtime_minutes: Option<f64>,
-            affected_users: u64,
-            estimated_downtime: f64,
-        }
-        #[derive(Serialize)]
-        struct AlertJson<'a> {
-            id: i64,
-            key: &'a str,
-            rule: &'a str,
-            kind: &'a str,
-            severity: Severity,
-            state: AlertState,
-            title: &'a str,
-            message: &'a str,
-            component: &'a Option<String>,
-            value: Option<f64>,
-            #[serde(with = "time::serde::rfc3339")]
-            started_at: OffsetDateTime,
-            #[serde(with = "time::serde::rfc3339::option")]
-            fired_at: Option<OffsetDateTime>,
-            #[serde(with = "time::serde::rfc3339")]
-            last_seen: OffsetDateTime,
-            #[serde(with = "time::serde::rfc3339::option")]
-            clear_since: Option<OffsetDateTime>,
-            #[serde(with = "time::serde::rfc3339::option")]
-            resolved_at: Option<OffsetDateTime>,
-            resolution: Option<IssueResolution>,
-            acknowledged: &'a Option<Acknowledgement>,
-            impact: ImpactJson<'a>,
-            runbook: &'a Option<String>,
-            suppressed_by: &'a Option<String>,
-            notified: bool,
-            description: &'a str,
-            #[serde(with = "time::serde::rfc3339")]
-            detected_at: OffsetDateTime,
-            auto_resolved: bool,
-        }
         let issue = Issue::of(self);
         AlertJson {
             id: self.id,

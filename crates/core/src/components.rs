@@ -120,6 +120,7 @@ pub struct ComponentInput {
 
 /// The health of one system, or of a component (see the module's rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SystemHealth {
     /// The success rate is at least the plan's `success_rate_warning`.
@@ -174,6 +175,7 @@ impl SystemHealth {
 
 /// One system's figures (the specification's `VersionInfo.metrics`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionMetrics {
     /// Failures / operations, 0..=1; `null` without operations.
     pub error_rate: Option<f64>,
@@ -187,6 +189,7 @@ pub struct VersionMetrics {
 /// One system of a component (the specification's `VersionInfo`, plus the fields after
 /// `metrics`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionInfo {
     /// `old` or `new`.
     pub version: System,
@@ -204,6 +207,7 @@ pub struct VersionInfo {
 
 /// How far a component's datasets are migrated (the specification's `MigrationStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MigrationStatus {
     /// Datasets migrated (verified included).
     pub migrated: u64,
@@ -215,6 +219,7 @@ pub struct MigrationStatus {
 
 /// The component's benchmarks (the specification's `PerformanceMetrics`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PerformanceMetrics {
     /// The new system's change against the old in percent; negative means faster.
     pub delta_percent: Option<f64>,
@@ -225,6 +230,7 @@ pub struct PerformanceMetrics {
 /// One row of the component health matrix (the specification's `ComponentHealth`, plus the
 /// fields after `issues`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComponentHealth {
     /// The component's id.
     pub component: String,

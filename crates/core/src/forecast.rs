@@ -46,6 +46,7 @@ pub const MIN_FINISHED_PERCENT: u64 = 95;
 
 /// The forecast completion dates (DESIGN §3.1 `estimated_completion`), dates as `YYYY-MM-DD`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EstimatedCompletion {
     /// Half of the simulated futures finish by this date.
     #[serde(with = "ymd")]
@@ -73,6 +74,7 @@ pub struct EstimatedCompletion {
 
 /// Why no completion date can be forecast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NoForecast {
     /// No day of history: the migration has not run a full day yet.

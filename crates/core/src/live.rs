@@ -148,6 +148,7 @@ impl From<&crate::sample::Sample> for GaugeSample {
 
 /// One live figure with its previous value, change and sparkline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Figure {
     /// The figure over the current window; `null` when undefined.
     pub value: Option<f64>,
@@ -163,6 +164,7 @@ pub struct Figure {
 
 /// The live metrics view (DESIGN §3.4), with the named metrics for the alert engine.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LiveMetrics {
     /// When the figures were computed (the end of the current window).
     #[serde(with = "time::serde::rfc3339")]
@@ -476,6 +478,7 @@ pub fn live_metrics(input: &LiveInput<'_>) -> LiveMetrics {
 
 /// The kind of a [`MetricStream`] point, as the specification names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum StreamType {
     /// Throughput and migration activity.
@@ -490,6 +493,7 @@ pub enum StreamType {
 
 /// A warning and a critical level for a stream point.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamThreshold {
     /// The warning level.
     pub warning: f64,
@@ -500,6 +504,7 @@ pub struct StreamThreshold {
 /// One point of a live metric (the specification's `MetricStream`, plus `metric`), as sent
 /// in `metrics:update` messages.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MetricStream {
     /// When it was computed.
     #[serde(with = "time::serde::rfc3339")]

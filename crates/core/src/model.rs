@@ -75,6 +75,7 @@ pub struct Snapshot {
 /// A figure's explanation: its rule in words with its inputs, and where to see what is behind
 /// it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explained {
     /// The rule with its inputs.
     pub explain: String,

@@ -7,6 +7,7 @@ use crate::limits;
 
 /// Which side of the migration an operation ran on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum System {
     /// The system being migrated away from.

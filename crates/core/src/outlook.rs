@@ -44,6 +44,7 @@ const NEVER: i64 = i64::MAX;
 
 /// P50, P85 and P95 of a date over the simulated futures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Spread {
     /// Half of the futures end by this date.
     #[serde(with = "ymd")]

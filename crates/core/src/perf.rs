@@ -41,6 +41,7 @@ const EXACT_MAX_SMALLER_SIDE: usize = 8;
 /// Timing samples of one operation on one system (DESIGN §2 "Benchmark"): what the benchmark
 /// parsers and `POST /api/v1/benchmarks` produce.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BenchmarkSamples {
     /// The operation measured (a hyperfine command, a Criterion benchmark id, a CSV name).
@@ -57,6 +58,7 @@ pub struct BenchmarkSamples {
 /// The figures of one side of a comparison (the specification's `PerformanceMetric`), in
 /// milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PerformanceMetric {
     /// Median, nearest rank.
     pub p50: f64,
@@ -77,6 +79,7 @@ pub struct PerformanceMetric {
 /// The change of every statistic from old to new, in percent of the old value; `None` where
 /// the old value is 0.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeltaPercents {
     /// Change of the median.
     pub p50: Option<f64>,
@@ -97,6 +100,7 @@ pub struct DeltaPercents {
 /// One operation (and component) compared between the systems: the specification's
 /// `PerformanceComparison`, with the fields this product adds beside them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PerformanceComparison {
     /// The operation.
     pub operation: String,
@@ -129,6 +133,7 @@ pub struct PerformanceComparison {
 
 /// How a Mann-Whitney p-value was computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TestMethod {
     /// From the exact distribution of U (no ties, one side of at most 8 samples).
@@ -139,6 +144,7 @@ pub enum TestMethod {
 
 /// The outcome of a two-sided Mann-Whitney U test.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MannWhitney {
     /// U of the first sample (scipy's `statistic`).
     pub u: f64,
@@ -268,6 +274,7 @@ fn compare_one(
 /// The performance headline (DESIGN §3.1): what regressed, what improved and what shows no
 /// clear change, so a median never hides a regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PerformanceVerdict {
     /// The operations whose new system is slower (`regression`), worst first.
     pub slower: Vec<VerdictItem>,
@@ -284,6 +291,7 @@ pub struct PerformanceVerdict {
 
 /// One operation of a verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerdictItem {
     /// The operation, with its component when another operation has the same name.
     pub operation: String,

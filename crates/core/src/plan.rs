@@ -186,6 +186,7 @@ pub struct Phase {
 
 /// The declared risk of a phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Risk {
     /// Little can go wrong (the default).

@@ -68,6 +68,7 @@ const MB: f64 = 1024.0 * 1024.0;
 
 /// One point of one time series.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Sample {
     /// When the value was measured (UTC).
@@ -171,6 +172,7 @@ impl Sample {
 
 /// CPU figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cpu {
     /// Busy share of all cores, percent (`cpu_percent`).
     pub usage_percent: Option<f64>,
@@ -180,6 +182,7 @@ pub struct Cpu {
 
 /// Memory figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Memory {
     /// Used, GB (`memory_used_bytes`).
     pub used_gb: Option<f64>,
@@ -191,6 +194,7 @@ pub struct Memory {
 
 /// Disk figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Disk {
     /// Read rate, MB/s (`disk_read_bytes_per_second`).
     pub read_mb_s: Option<f64>,
@@ -204,6 +208,7 @@ pub struct Disk {
 
 /// Network figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Network {
     /// Received, MB/s (`network_in_bytes_per_second`).
     pub in_mb_s: Option<f64>,
@@ -213,6 +218,7 @@ pub struct Network {
 
 /// Database figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Database {
     /// Connections running a query (`db_connections_active`).
     pub connections_active: Option<f64>,
@@ -228,6 +234,7 @@ pub struct Database {
 
 /// One process among the top resource consumers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consumer {
     /// The process, from the samples' `process` label.
     pub name: String,
@@ -240,6 +247,7 @@ pub struct Consumer {
 /// The resource utilization view: the specification's `ResourceMetrics`, every figure absent
 /// when no sample gives it, plus the pool's size and usage and the top consumers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResourceMetrics {
     /// When the view was computed.
     #[serde(with = "time::serde::rfc3339")]
@@ -262,6 +270,7 @@ pub struct ResourceMetrics {
 
 /// The resource figures of one component, from the samples that name it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComponentResources {
     /// The component, as the samples name it.
     pub component: String,
@@ -480,6 +489,7 @@ fn top_consumers(latest: &[Sample]) -> Vec<Consumer> {
 
 /// One series' figures over a span: what the aggregates keep of its samples.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SampleStats {
     /// The series' metric.
     pub metric: String,

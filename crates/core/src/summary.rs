@@ -38,6 +38,7 @@ use crate::timeline::{MigrationPhase, MilestoneStatus, PhaseStatus, week_of};
 
 /// The migration's overall health, from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Health {
     /// No rule of `at_risk` or `critical` holds.
@@ -50,6 +51,7 @@ pub enum Health {
 
 /// How serious an alert is (DESIGN §2 "Alert").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// For information; does not change the health.
@@ -103,6 +105,7 @@ impl Severity {
 
 /// An alert firing now, as the summary needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FiringAlert {
     /// Its severity.
     pub severity: Severity,
@@ -117,6 +120,7 @@ pub struct FiringAlert {
 
 /// Migration counts from the store (the same fields as the store's `MigrationCounts`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MigrationCounts {
     /// Datasets whose latest successful migration is not followed by a rollback.
     pub datasets_migrated: u64,
@@ -130,6 +134,7 @@ pub struct MigrationCounts {
 
 /// One test suite's latest pass rate (passed / (total − skipped), 0..=1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuitePassRate {
     /// The suite's name.
     pub suite: String,
@@ -165,6 +170,7 @@ pub struct SummaryInput<'a> {
 
 /// What a blocker is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BlockerKind {
     /// A blocked phase.
@@ -175,6 +181,7 @@ pub enum BlockerKind {
 
 /// Something that holds the migration up.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Blocker {
     /// A blocked phase or a critical alert.
     pub kind: BlockerKind,
@@ -193,6 +200,7 @@ pub struct Blocker {
 /// How the forecast moved since yesterday: the P85 it gave at the end of yesterday, and what
 /// changed in its inputs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForecastChange {
     /// The P85 date as of the end of yesterday (`None` when it gave none).
     #[serde(with = "crate::forecast::ymd::option")]
@@ -205,6 +213,7 @@ pub struct ForecastChange {
 
 /// A computed status waiting to be shown ([`crate::health`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingHealth {
     /// The status.
     pub health: Health,
@@ -218,6 +227,7 @@ pub struct PendingHealth {
 
 /// The summary's key figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyMetrics {
     /// Migrated datasets, verified included.
     pub datasets_migrated: u64,
@@ -240,6 +250,7 @@ pub struct KeyMetrics {
 /// The executive summary (the specification's `ExecutiveSummary`, plus the fields after
 /// `recommendations`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecutiveSummary {
     /// Healthy, at risk or critical.
     pub overall_health: Health,

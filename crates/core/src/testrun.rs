@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 /// How one test case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TestStatus {
     /// Ran and passed (a case that passed only on a retry is still passed).

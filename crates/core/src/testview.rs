@@ -52,6 +52,7 @@ pub const FLAKY_MIN_FLIPS: u32 = 2;
 
 /// A suite's status, from its latest run's pass rate (see the module's rules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SuiteStatus {
     /// ✓ The pass rate is at least the plan's `test_pass_warning`.
@@ -88,6 +89,7 @@ impl SuiteStatus {
 
 /// The latest run's counts (the specification's `results`, plus `errors`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuiteResults {
     /// All cases.
     pub total: u64,
@@ -105,6 +107,7 @@ pub struct SuiteResults {
 
 /// A test failing in the latest run (the specification's `FailingTest`, plus `status`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FailingTest {
     /// `classname::name`, or `name` when the report gave no class.
     pub name: String,
@@ -124,6 +127,7 @@ pub struct FailingTest {
 /// A test that flipped between passed and failed at least [`FLAKY_MIN_FLIPS`] times in the
 /// last [`TREND_RUNS`] runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FlakyTest {
     /// `classname::name`, or `name` when the report gave no class.
     pub name: String,
@@ -136,6 +140,7 @@ pub struct FlakyTest {
 /// One suite of the test results view (the specification's `TestSuite`, plus the fields after
 /// `trend`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestSuite {
     /// The suite's name.
     pub name: String,
@@ -168,6 +173,7 @@ pub struct TestSuite {
 
 /// The whole test results view.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestsView {
     /// Every suite, by name.
     pub suites: Vec<TestSuite>,

@@ -67,6 +67,7 @@ const GANTT_NAME_WIDTH: usize = 16;
 
 /// Where a phase stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseStatus {
     /// Its start is ahead and nothing is done.
@@ -81,6 +82,7 @@ pub enum PhaseStatus {
 
 /// Where a milestone stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MilestoneStatus {
     /// Due today or later and not yet completed.
@@ -93,6 +95,7 @@ pub enum MilestoneStatus {
 
 /// A milestone on the timeline (the specification's `Milestone`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Milestone {
     /// What is reached.
     pub name: String,
@@ -112,6 +115,7 @@ pub struct Milestone {
 /// A phase on the timeline (the specification's `MigrationPhase`, plus the fields after
 /// `risk_level`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MigrationPhase {
     /// The plan's phase id.
     pub id: String,
@@ -157,6 +161,7 @@ pub struct MigrationPhase {
 
 /// Dataset progress of one component, as the store counts it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComponentProgress {
     /// The component id.
     pub component: String,
@@ -168,6 +173,7 @@ pub struct ComponentProgress {
 
 /// A blocker alert linked to a phase (for example a firing alert of a rule tied to the phase).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhaseAlert {
     /// The phase id.
     pub phase: String,

@@ -10,10 +10,12 @@ use axum::http::{Method, StatusCode};
 use common::http::{error_code, get_json, send};
 use common::{SATURDAY, op, saturday};
 use mhd_core::NewOperation;
+use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Resolution, Severity, Transition};
 use mhd_core::auth::Access;
 use mhd_server::access;
 use mhd_server::api;
 use mhd_server::routes::{Kind, TABLE};
+use mhd_store::alerts::AlertStore as _;
 use mhd_store::{Database, Store};
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -731,30 +733,202 @@ async fn every_api_route_of_the_table_is_served() {
     }
 }
 
+/// Where `value` departs from `schema` (resolved in `doc`): its path and what was expected, or
+/// nothing when it conforms. Checks what OpenAPI 3.0 schemas say of JSON: references, `allOf`,
+/// `oneOf`, `nullable`, types, `enum`, `minimum`, required and described properties, items and
+/// the values of maps.
+fn departure(doc: &Value, schema: &Value, value: &Value, at: &str) -> Option<String> {
+    if let Some(name) = schema["$ref"].as_str() {
+        let name = name.trim_start_matches("#/components/schemas/");
+        return departure(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    if value.is_null() && schema["nullable"] == true {
+        return None;
+    }
+    if let Some(all) = schema["allOf"].as_array() {
+        return all.iter().find_map(|s| departure(doc, s, value, at));
+    }
+    if let Some(one) = schema["oneOf"].as_array() {
+        let fits = one
+            .iter()
+            .filter(|s| departure(doc, s, value, at).is_none())
+            .count();
+        return (fits != 1).then(|| format!("{at}: fits {fits} of the oneOf schemas: {value}"));
+    }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        return Some(format!("{at}: {value} is none of {options:?}"));
+    }
+    let fits = match schema["type"].as_str() {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        _ => true,
+    };
+    if !fits {
+        return Some(format!("{at}: {value} is not of type {}", schema["type"]));
+    }
+    if let (Some(min), Some(n)) = (schema["minimum"].as_f64(), value.as_f64())
+        && n < min
+    {
+        return Some(format!("{at}: {n} is below the minimum {min}"));
+    }
+    if let Some(items) = value.as_array() {
+        return items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| departure(doc, &schema["items"], v, &format!("{at}[{i}]")));
+    }
+    let object = value.as_object()?;
+    for field in schema["required"].as_array().into_iter().flatten() {
+        let field = field.as_str().unwrap();
+        if !object.contains_key(field) {
+            return Some(format!("{at}: lacks the required `{field}`"));
+        }
+    }
+    object.iter().find_map(|(k, v)| {
+        let described = &schema["properties"][k];
+        let of_map = &schema["additionalProperties"];
+        let field = if described.is_object() {
+            described
+        } else if of_map.is_object() {
+            of_map
+        } else {
+            return None;
+        };
+        departure(doc, field, v, &format!("{at}.{k}"))
+    })
+}
+
 #[tokio::test]
-async fn the_views_carry_the_fields_the_document_requires() {
+async fn every_view_conforms_to_the_schema_its_types_derive() {
     let s = server(true).await;
     seed(&s.store).await;
-    let doc = api::openapi::document();
-    let schemas = &doc["components"]["schemas"];
-    let check = |value: &Value, schema: &str| {
-        for field in schemas[schema]["required"].as_array().unwrap() {
-            assert!(
-                value.get(field.as_str().unwrap()).is_some(),
-                "{schema} lacks {field}: {value}"
-            );
-        }
+    let fired = Alert {
+        id: 1,
+        key: "high_error_rate/storage".into(),
+        rule: "high_error_rate".into(),
+        kind: "threshold".into(),
+        severity: Severity::Critical,
+        state: AlertState::Firing,
+        title: "Error rate above 5 % on storage".into(),
+        message: "error_rate 0.12 > 0.05".into(),
+        component: Some("storage".into()),
+        value: Some(0.12),
+        started_at: SATURDAY - Duration::hours(2),
+        fired_at: Some(SATURDAY - Duration::hours(2)),
+        last_seen: SATURDAY,
+        clear_since: None,
+        resolved_at: None,
+        resolution: None,
+        acknowledged: None,
+        impact: Impact::default(),
+        runbook: None,
+        suppressed_by: None,
+        notified: true,
     };
-    let (_, summary) = get_json(&s.router, "/api/v1/health/summary").await;
-    check(&summary, "ExecutiveSummary");
-    let (_, timeline) = get_json(&s.router, "/api/v1/migration/timeline").await;
-    check(&timeline[0], "MigrationPhase");
-    let (_, components) = get_json(&s.router, "/api/v1/components/health").await;
-    check(&components[0], "ComponentHealth");
-    let (_, live) = get_json(&s.router, "/api/v1/metrics/live").await;
-    check(&live, "LiveMetrics");
-    let (_, tests) = get_json(&s.router, "/api/v1/tests").await;
-    check(&tests, "TestsView");
+    let mut resolved = fired.clone();
+    resolved.id = 2;
+    resolved.key = "rollbacks/*".into();
+    resolved.state = AlertState::Resolved;
+    resolved.resolved_at = Some(SATURDAY - Duration::hours(1));
+    resolved.resolution = Some(Resolution::Automatic);
+    for (alert, event) in [(fired, AlertEvent::Fired), (resolved, AlertEvent::Resolved)] {
+        s.store
+            .save_transitions(
+                &[Transition {
+                    alert,
+                    event,
+                    notify: true,
+                }],
+                SATURDAY,
+            )
+            .await
+            .unwrap();
+    }
+    let doc = api::openapi::document();
+    let (status, _) = send(
+        &s.router,
+        Method::POST,
+        "/api/v1/alerts/acknowledge/1",
+        Some("application/json"),
+        Body::from(r#"{"user": "kim", "comment": "on it"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let mut read = 0;
+    let gets = TABLE
+        .iter()
+        .filter(|r| r.method == Method::GET && matches!(r.kind, Kind::Api(_)))
+        .map(|r| r.path.replace("{alert_id}", "1"))
+        .chain([
+            "/api/v1/components/health?shape=object".to_owned(),
+            "/api/v1/samples?metric=cpu_percent".to_owned(),
+        ]);
+    for uri in gets {
+        let path = uri.split('?').next().unwrap();
+        let template = if path == "/api/v1/alerts/1" {
+            "/api/v1/alerts/{alert_id}"
+        } else {
+            path
+        };
+        let (status, body) = get_json(&s.router, &uri).await;
+        let documented = &doc["paths"][template]["get"]["responses"][status.as_str()];
+        let Some(schema) = documented["content"]["application/json"]["schema"].as_object() else {
+            continue;
+        };
+        // An error answers the error's schema; a view its own.
+        if let Some(why) = departure(&doc, &Value::Object(schema.clone()), &body, &uri) {
+            panic!("{status}: {why}");
+        }
+        read += usize::from(status.is_success());
+    }
+    assert!(read >= 12, "only {read} views were read");
+    // The views' schemas are closed descriptions, not open objects.
+    for name in [
+        "ExecutiveSummary",
+        "MigrationPhase",
+        "ComponentHealth",
+        "LiveMetrics",
+        "TestsView",
+        "Alert",
+        "AlertEvent",
+        "Silence",
+        "PerformanceComparison",
+    ] {
+        let schema = &doc["components"]["schemas"][name];
+        assert!(
+            schema["properties"]
+                .as_object()
+                .is_some_and(|p| p.len() >= 3),
+            "{name}"
+        );
+        assert_ne!(schema["additionalProperties"], true, "{name}");
+    }
+}
+
+#[test]
+fn a_departure_from_the_schema_is_found_and_named() {
+    let doc = api::openapi::document();
+    let alert = json!({ "$ref": "#/components/schemas/Alert" });
+    assert!(
+        departure(&doc, &alert, &json!({"id": 1}), "alert")
+            .is_some_and(|w| w.contains("lacks the required"))
+    );
+    let summary = json!({ "$ref": "#/components/schemas/ExecutiveSummary" });
+    let mut wrong = json!({});
+    for field in doc["components"]["schemas"]["ExecutiveSummary"]["required"]
+        .as_array()
+        .unwrap()
+    {
+        wrong[field.as_str().unwrap()] = json!(null);
+    }
+    assert!(departure(&doc, &summary, &wrong, "summary").is_some());
 }
 
 /// Asserts every figure of a resources document is null and the consumers are empty.

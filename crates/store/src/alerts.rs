@@ -85,6 +85,7 @@ pub struct AlertFilter {
 
 /// One entry of an alert's history.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AlertEvent))]
 pub struct AlertEventRecord {
     /// Its id, increasing with time.
     pub id: i64,
@@ -117,6 +118,7 @@ pub struct AlertEventRecord {
 
 /// An earlier acknowledgement that a later one replaced: who made it, when, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ReplacedAcknowledgement))]
 pub struct Replaced {
     /// Who had acknowledged.
     pub by: String,

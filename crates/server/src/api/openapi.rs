@@ -177,10 +177,21 @@ fn schema<T: utoipa::PartialSchema>() -> Value {
 }
 
 /// Rewrites OpenAPI 3.1's nullable types (`"type": ["string", "null"]`) as 3.0's
-/// (`"type": "string", "nullable": true`), everywhere in `schema`.
+/// (`"type": "string", "nullable": true`), and a nullable reference (`"oneOf": [{"type":
+/// "null"}, {"$ref": …}]`) as `"allOf": [{"$ref": …}], "nullable": true`, everywhere in
+/// `schema`.
 fn to_3_0(schema: &mut Value) {
     match schema {
         Value::Object(map) => {
+            if let Some(Value::Array(options)) = map.get("oneOf")
+                && options.len() == 2
+                && let Some(null) = options.iter().position(|o| o["type"] == "null")
+            {
+                let other = options[1 - null].clone();
+                map.remove("oneOf");
+                map.insert("allOf".to_owned(), Value::Array(vec![other]));
+                map.insert("nullable".to_owned(), Value::Bool(true));
+            }
             if let Some(Value::Array(types)) = map.get("type")
                 && types.len() == 2
                 && let Some(other) = types.iter().find(|t| *t != "null")
@@ -189,6 +200,8 @@ fn to_3_0(schema: &mut Value) {
                 map.insert("type".to_owned(), other);
                 map.insert("nullable".to_owned(), Value::Bool(true));
             }
+            // 3.0 has no `propertyNames`: a JSON object's names are strings anyway.
+            map.remove("propertyNames");
             map.values_mut().for_each(to_3_0);
         }
         Value::Array(items) => items.iter_mut().for_each(to_3_0),
@@ -266,10 +279,63 @@ fn figures(names: &[&str]) -> Value {
     json!({ "type": "object", "required": names, "properties": properties })
 }
 
-/// The schemas the paths refer to. The views' schemas name their main fields; each view may
-/// carry more fields beside them (see DESIGN §3).
+/// The schemas the paths refer to: the views' and the alerts' derived from the types the
+/// handlers send (with every type they refer to), the rest written here.
 fn schemas() -> Value {
-    let open = |description: &str, required: &[&str]| json!({ "type": "object", "description": description, "required": required, "additionalProperties": true });
+    let mut schemas = serde_json::Map::new();
+    derived::<mhd_core::summary::ExecutiveSummary>(&mut schemas);
+    derived::<mhd_core::timeline::MigrationPhase>(&mut schemas);
+    derived::<mhd_core::components::ComponentHealth>(&mut schemas);
+    derived::<mhd_core::live::LiveMetrics>(&mut schemas);
+    derived::<mhd_core::testview::TestsView>(&mut schemas);
+    derived::<mhd_core::alerts::Alert>(&mut schemas);
+    derived::<mhd_store::alerts::AlertEventRecord>(&mut schemas);
+    derived::<mhd_core::alerts::Silence>(&mut schemas);
+    derived::<mhd_core::perf::PerformanceComparison>(&mut schemas);
+    let Value::Object(written) = written_schemas() else {
+        unreachable!("the written schemas are an object")
+    };
+    schemas.extend(written);
+    Value::Object(schemas)
+}
+
+/// The schemas of `T` and of every type it refers to, as derived from the types, in OpenAPI
+/// 3.0's terms, added to `into` under their names.
+fn derived<T: utoipa::ToSchema>(into: &mut serde_json::Map<String, Value>) {
+    let mut found = vec![(T::name().into_owned(), T::schema())];
+    T::schemas(&mut found);
+    for (name, schema) in found {
+        let mut schema = serde_json::to_value(schema).unwrap_or_default();
+        to_3_0(&mut schema);
+        plain_descriptions(&mut schema);
+        // Two types of one name would be one schema: the second must be the first.
+        if let Some(before) = into.get(&name) {
+            debug_assert_eq!(
+                before, &schema,
+                "two types are named {name} in the document"
+            );
+        }
+        into.insert(name, schema);
+    }
+}
+
+/// The descriptions, taken from the types' documentation, without its links to the code:
+/// "[`week_of`]" reads "`week_of`".
+fn plain_descriptions(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::String(d)) = map.get_mut("description") {
+                *d = d.replace("[`", "`").replace("`]", "`");
+            }
+            map.values_mut().for_each(plain_descriptions);
+        }
+        Value::Array(items) => items.iter_mut().for_each(plain_descriptions),
+        _ => {}
+    }
+}
+
+/// The schemas written by hand: the error shape and the bodies the writes read.
+fn written_schemas() -> Value {
     json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": {
             "type": "object", "required": ["code", "message"], "properties": {
@@ -323,17 +389,6 @@ fn schemas() -> Value {
                 "disk": figures(&["read_mb_s", "write_mb_s", "used_gb", "free_gb"]),
                 "network": figures(&["in_mb_s", "out_mb_s"]),
                 "database": figures(&["connections_active", "connections_idle", "queries_per_sec", "pool_size", "pool_usage"]) } } } } },
-        "ExecutiveSummary": open("The executive summary (DESIGN §3.1).", &["overall_health", "migration_progress", "estimated_completion", "blockers", "key_metrics", "recommendations"]),
-        "MigrationPhase": open("One phase of the timeline (DESIGN §3.2).", &["id", "name", "status", "progress", "start_date", "end_date"]),
-        "ComponentHealth": open("One row of the component matrix (DESIGN §3.3).", &["name", "old_version", "new_version", "migration_status"]),
-        "LiveMetrics": open("The live metrics (DESIGN §3.4).", &["generated_at", "window_seconds", "operations_per_second", "errors_per_minute", "mean_duration_ms", "p95_duration_ms", "active_migrations", "metrics"]),
-        "TestsView": open("The test results view (DESIGN §3.5).", &["suites"]),
-        "Alert": open("One alert (DESIGN §2): one firing of one rule for one key, with its state (pending, firing, resolved), severity, impact, acknowledgement and resolution; beside them the specification's Issue fields (description, detected_at, auto_resolved, resolution {resolved_at, resolved_by, resolution_type}, impact {affected_datasets, affected_users, estimated_downtime}).", &["id", "key", "rule", "kind", "severity", "state", "title", "message", "component", "started_at", "impact", "acknowledged", "notified", "description", "detected_at", "auto_resolved"]),
-        "AlertEvent": open("One entry of an alert's history: `event` is `pending`, `fired`, `resolved`, `cancelled`, `acknowledged`, or `re-acknowledged` for an acknowledgement that replaced an earlier one, which it names in `replaced` ({by, at, comment}).", &["id", "alert_id", "at", "event", "state", "severity", "message", "notify"]),
-        "ReplacedAcknowledgement": { "type": "object", "description": "An earlier acknowledgement that a later one replaced.", "required": ["by", "at", "comment"], "properties": {
-            "by": { "type": "string" }, "at": { "type": "string", "format": "date-time" }, "comment": { "type": "string", "nullable": true } } },
-        "Silence": open("A silence: alerts of a rule and/or a component notify nobody from `starts_at` until `until`.", &["id", "rule", "component", "starts_at", "until", "by", "comment"]),
-        "PerformanceComparison": open("Old against new for one operation (DESIGN §3.6).", &["operation", "old_system", "new_system", "regression"]),
     })
 }
 
