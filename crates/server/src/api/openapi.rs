@@ -265,20 +265,6 @@ fn operation_fields(stored: bool) -> Value {
     fields
 }
 
-/// An object of nullable numbers, each required (null when unknown).
-fn figures(names: &[&str]) -> Value {
-    let properties: serde_json::Map<String, Value> = names
-        .iter()
-        .map(|n| {
-            (
-                (*n).to_owned(),
-                json!({ "type": "number", "nullable": true }),
-            )
-        })
-        .collect();
-    json!({ "type": "object", "required": names, "properties": properties })
-}
-
 /// The schemas the paths refer to: the views' and the alerts' derived from the types the
 /// handlers send (with every type they refer to), the rest written here.
 fn schemas() -> Value {
@@ -292,6 +278,7 @@ fn schemas() -> Value {
     derived::<mhd_store::alerts::AlertEventRecord>(&mut schemas);
     derived::<mhd_core::alerts::Silence>(&mut schemas);
     derived::<mhd_core::perf::PerformanceComparison>(&mut schemas);
+    derived::<mhd_core::sample::ResourceMetrics>(&mut schemas);
     let Value::Object(written) = written_schemas() else {
         unreachable!("the written schemas are an object")
     };
@@ -371,24 +358,6 @@ fn written_schemas() -> Value {
             "unit": { "type": "string", "minLength": 1, "maxLength": 200, "nullable": true },
             "component": { "type": "string", "minLength": 1, "maxLength": 200, "nullable": true },
             "labels": { "type": "object", "maxProperties": 32, "additionalProperties": { "type": "string", "maxLength": 200 }, "default": {} } } },
-        "ResourceMetrics": { "type": "object", "description": "Resource utilization (DESIGN §3.8); every figure is null without a sample.",
-            "required": ["timestamp", "cpu", "memory", "disk", "network", "database", "top_consumers", "components"], "properties": {
-            "timestamp": { "type": "string", "format": "date-time" },
-            "cpu": figures(&["usage_percent", "cores_used"]),
-            "memory": figures(&["used_gb", "available_gb", "percent"]),
-            "disk": figures(&["read_mb_s", "write_mb_s", "used_gb", "free_gb"]),
-            "network": figures(&["in_mb_s", "out_mb_s"]),
-            "database": figures(&["connections_active", "connections_idle", "queries_per_sec", "pool_size", "pool_usage"]),
-            "top_consumers": { "type": "array", "items": { "type": "object", "required": ["name", "cpu_percent", "memory_mb"], "properties": {
-                "name": { "type": "string" }, "cpu_percent": { "type": "number", "nullable": true },
-                "memory_mb": { "type": "number", "nullable": true } } } },
-            "components": { "type": "array", "items": { "type": "object", "required": ["component", "cpu", "memory", "disk", "network", "database"], "properties": {
-                "component": { "type": "string" },
-                "cpu": figures(&["usage_percent", "cores_used"]),
-                "memory": figures(&["used_gb", "available_gb", "percent"]),
-                "disk": figures(&["read_mb_s", "write_mb_s", "used_gb", "free_gb"]),
-                "network": figures(&["in_mb_s", "out_mb_s"]),
-                "database": figures(&["connections_active", "connections_idle", "queries_per_sec", "pool_size", "pool_usage"]) } } } } },
     })
 }
 
