@@ -195,7 +195,7 @@ impl Security {
 /// user added by `mhd user add` while the server runs closes it within a second.
 pub async fn sign_in_required(state: &AppState) -> Result<bool, ApiError> {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let security = &state.security;
+    let security = &state.security();
     // Monotonic milliseconds since the first check, plus one (0 means "never checked").
     let now_ms = i64::try_from(
         START
@@ -210,7 +210,7 @@ pub async fn sign_in_required(state: &AppState) -> Result<bool, ApiError> {
         return Ok(security.users.load(Ordering::Relaxed));
     }
     let any = state
-        .store
+        .store()
         .any_user()
         .await
         .map_err(|e| ApiError::from_auth(&e))?;
@@ -226,7 +226,7 @@ pub fn client_address(
     parts_headers: &HeaderMap,
     peer: Option<SocketAddr>,
 ) -> Option<SocketAddr> {
-    if state.security.trusts_proxy()
+    if state.security().trusts_proxy()
         && let Some(ip) = parts_headers
             .get_all("x-forwarded-for")
             .iter()
@@ -267,8 +267,8 @@ impl Who {
     pub async fn still_valid(&self, state: &AppState) -> bool {
         let now = state.now();
         let live = match &*self.caller {
-            Caller::User { session, .. } => state.store.session_live(*session, now).await,
-            Caller::Token { id, .. } => state.store.token_live(*id, now).await,
+            Caller::User { session, .. } => state.store().session_live(*session, now).await,
+            Caller::Token { id, .. } => state.store().token_live(*id, now).await,
             Caller::Local | Caller::Anonymous => Ok(true),
         };
         live.unwrap_or_else(|e| {
@@ -335,7 +335,7 @@ async fn identify(
             return Ok(Err(Refusal::BadScheme));
         };
         let token = state
-            .store
+            .store()
             .authenticate_token(secret, now)
             .await
             .map_err(|e| ApiError::from_auth(&e))?;
@@ -354,7 +354,7 @@ async fn identify(
     if let Some(secret) =
         cookie(headers, SESSION_COOKIE).filter(|s| !s.is_empty() && s.len() <= 256)
         && let Some(session) = state
-            .store
+            .store()
             .session(secret, now)
             .await
             .map_err(|e| ApiError::from_auth(&e))?
@@ -432,14 +432,14 @@ async fn authorize_inner(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| *a);
     let addr = client_address(state, request.headers(), peer);
-    let trust_proxy = state.security.trusts_proxy();
+    let trust_proxy = state.security().trusts_proxy();
     let host = origin::request_host(request.headers(), request.uri(), trust_proxy)
         .map(|h| h.chars().take(256).collect::<String>());
     // `/health` answers whatever host a probe names: it says nothing but "ok". A request that
     // names no host at all comes from no browser.
     if route.as_deref() != Some(paths::HEALTH)
         && let Some(h) = &host
-        && !HostPort::parse(h).is_some_and(|h| state.security.allows_host(&h))
+        && !HostPort::parse(h).is_some_and(|h| state.security().allows_host(&h))
     {
         let details = json!({ "method": method.as_str(), "path": shorten(&path),
             "host": h, "reason": "host" });
@@ -512,7 +512,7 @@ async fn authorize_inner(
         }
     };
     let mut request = request;
-    let scheme = origin::request_scheme(request.headers(), state.security.https(), trust_proxy);
+    let scheme = origin::request_scheme(request.headers(), state.security().https(), trust_proxy);
     if is_websocket(&request) && !origin::same_site(request.headers(), scheme, host.as_deref()) {
         let refusal = refuse("cross_site").await;
         return Err(answer(

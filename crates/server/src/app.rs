@@ -156,14 +156,14 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
     }
     response.headers_mut().insert("x-request-id", id);
     state
-        .metrics
+        .metrics()
         .latency
         .get_or_create(&RouteLabels {
             route: route.clone(),
         })
         .observe(started.elapsed().as_secs_f64());
     state
-        .metrics
+        .metrics()
         .requests
         .get_or_create(&RequestLabels {
             route,
@@ -188,11 +188,11 @@ async fn transport_headers(
     next: Next,
 ) -> Response {
     let api = request.uri().path().starts_with("/api/");
-    let hsts = state.security.secure_cookies(request.headers())
+    let hsts = state.security().secure_cookies(request.headers())
         && crate::origin::request_host(
             request.headers(),
             request.uri(),
-            state.security.trusts_proxy(),
+            state.security().trusts_proxy(),
         )
         .and_then(crate::origin::HostPort::parse)
         .is_some_and(|h| !h.is_loopback() && !h.is_address());
@@ -239,18 +239,18 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
     let checked = tokio::time::timeout(READY_WAIT, async {
-        state.store.first_operation_at().await?;
-        state.store.check_writable(state.now()).await
+        state.store().first_operation_at().await?;
+        state.store().check_writable(state.now()).await
     })
     .await;
     let store = match checked {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
-            state.metrics.store_errors.inc();
+            state.metrics().store_errors.inc();
             Err(e.to_string())
         }
         Err(_) => {
-            state.metrics.store_errors.inc();
+            state.metrics().store_errors.inc();
             Err(format!(
                 "the store does not answer within {} s",
                 READY_WAIT.as_secs()
@@ -258,7 +258,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
         }
     };
     let problem = state
-        .plan_problem
+        .plan_problem()
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
@@ -286,7 +286,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.encode(),
+        state.metrics().encode(),
     )
         .into_response()
 }

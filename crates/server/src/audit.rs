@@ -49,7 +49,7 @@ pub async fn record(
         client: client.map(|a| a.to_string()),
         outcome,
     };
-    if let Err(e) = state.store.record_audit(&entry).await {
+    if let Err(e) = state.store().record_audit(&entry).await {
         tracing::warn!(action, resource, "the audit log refused an entry: {e}");
     }
 }
@@ -278,7 +278,7 @@ async fn write_gathered(state: &AppState, key: RefusalKey, g: Gathered) {
         client: key.source.map(|ip| ip.to_string()),
         outcome: Outcome::Refused,
     };
-    if let Err(e) = state.store.record_audit(&entry).await {
+    if let Err(e) = state.store().record_audit(&entry).await {
         tracing::warn!(action = key.action, "the audit log refused an entry: {e}");
     }
 }
@@ -294,7 +294,7 @@ pub async fn refused(
     details: Value,
     client: Option<SocketAddr>,
 ) -> Refusal {
-    let refusals = &state.security.refusals;
+    let refusals = &state.security().refusals;
     let now = state.now();
     let key = RefusalKey {
         action: action.to_owned(),
@@ -389,7 +389,7 @@ pub async fn refused(
     if start_flusher {
         let state = state.clone();
         tokio::spawn(async move {
-            let refusals = &state.security.refusals;
+            let refusals = &state.security().refusals;
             loop {
                 let window = refusals.lock().window.unwrap_or(REFUSAL_WINDOW);
                 tokio::time::sleep(window / 4).await;
@@ -413,7 +413,7 @@ pub fn start_pruning(state: &AppState, retention: time::Duration) -> tokio::task
     tokio::spawn(async move {
         loop {
             let before = state.now() - retention;
-            match state.store.prune_audit(before).await {
+            match state.store().prune_audit(before).await {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(deleted = n, %before, "audit entries past their retention deleted")

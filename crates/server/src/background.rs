@@ -17,7 +17,7 @@ use crate::AppState;
 /// most four times a second.)
 pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
     let mut watcher = state
-        .store
+        .store()
         .change_watcher()
         .await
         .map_err(|e| format!("cannot watch the store for other writers: {e}"))?;
@@ -26,16 +26,14 @@ pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
         loop {
             match watcher.next_change().await {
                 Ok(changed) => {
-                    for change in announced(&changed) {
-                        state.notify(change);
-                    }
+                    state.recorder().heard(announced(&changed));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot watch the store for other writers");
                     tokio::time::sleep(LEAD_CHECK).await;
                     // What others wrote while the watch was broken (the database restarting,
                     // say) was not heard of: look at everything again.
-                    state.notify(crate::state::Change::External);
+                    state.recorder().external();
                 }
             }
         }
@@ -45,8 +43,8 @@ pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
 /// What the writes of another process are announced as: what the tables written say where
 /// they are known and each says what changed, else a change of everything (the alerts'
 /// tables, whose pushes carry the alert, which the notification does not).
-pub fn announced(changed: &mhd_store::Changed) -> Vec<crate::state::Change> {
-    use crate::state::Change;
+pub fn announced(changed: &mhd_store::Changed) -> Vec<crate::recorder::Change> {
+    use crate::recorder::Change;
     if changed.tables.is_empty() {
         return vec![Change::External];
     }
@@ -114,7 +112,7 @@ async fn lead(
     base: std::path::PathBuf,
     mut held: Option<(mhd_store::Lease, Leading)>,
 ) {
-    let mut generation = state.plan_generation.subscribe();
+    let mut generation = state.plan_generation().subscribe();
     loop {
         tokio::select! {
             () = tokio::time::sleep(LEAD_CHECK) => {}
@@ -139,16 +137,16 @@ async fn lead(
                     tracing::warn!("this server lost the lead: another one takes over");
                     // Dropping the leader's tasks stops them.
                     held = None;
-                    state.metrics.leader.set(0);
+                    state.metrics().leader.set(0);
                 }
             }
-            None => match state.store.try_lead().await {
+            None => match state.store().try_lead().await {
                 Ok(Some(lease)) => match start_leading(&state, &base).await {
                     Ok(tasks) => {
                         tracing::info!(
                             "this server leads: it runs the alerts, the collectors and the notifications"
                         );
-                        state.metrics.leader.set(1);
+                        state.metrics().leader.set(1);
                         held = Some((lease, Leading(tasks)));
                     }
                     Err(e) => tracing::error!(error = %e, "cannot start the leader's work"),
@@ -190,21 +188,21 @@ impl Background {
         // Led at once when nobody else leads, so that a bad setting of a collector or a rule
         // stops the start; a server that does not lead now waits for its turn.
         let held = match state
-            .store
+            .store()
             .try_lead()
             .await
             .map_err(|e| format!("cannot decide which server leads: {e}"))?
         {
             Some(lease) => {
                 let leading = start_leading(state, base).await?;
-                state.metrics.leader.set(1);
+                state.metrics().leader.set(1);
                 Some((lease, Leading(leading)))
             }
             None => {
                 tracing::info!(
                     "another server leads this store: this one serves pages and the API, and takes over if it stops"
                 );
-                state.metrics.leader.set(0);
+                state.metrics().leader.set(0);
                 None
             }
         };
@@ -220,10 +218,10 @@ impl Background {
         crate::notify::prepare_for(state, Some(&plan), self.options.clone())?;
         state.replace_plan(Some(plan));
         *state
-            .plan_problem
+            .plan_problem()
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        state.metrics.plan_reloads.inc();
+        state.metrics().plan_reloads.inc();
         Ok(())
     }
 
@@ -234,9 +232,9 @@ impl Background {
             error = why,
             "the changed plan was refused: the one in force is kept"
         );
-        state.metrics.plan_reload_failures.inc();
+        state.metrics().plan_reload_failures.inc();
         *state
-            .plan_problem
+            .plan_problem()
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why.to_owned());
     }
@@ -252,7 +250,7 @@ impl Background {
 #[cfg(test)]
 mod tests {
     use super::announced;
-    use crate::state::Change;
+    use crate::recorder::Change;
     use mhd_store::Changed;
 
     fn of(tables: &[&str]) -> Vec<Change> {

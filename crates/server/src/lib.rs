@@ -30,6 +30,7 @@ pub mod origin;
 pub mod pagecache;
 pub mod pages;
 pub mod range;
+pub mod recorder;
 pub mod resources;
 pub mod retention;
 pub mod rollback;

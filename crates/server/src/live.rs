@@ -67,7 +67,7 @@ pub async fn metrics_over(
     // The current window ends at `now` inclusive; the store's range is half-open.
     let until = now + Duration::microseconds(1);
     let operations: Vec<LiveOperation> = state
-        .store
+        .store()
         .operations_between(now - window * 2, until)
         .await?
         .iter()
@@ -75,7 +75,7 @@ pub async fn metrics_over(
         .collect();
     let active = active_migrations(state, now).await?;
     let samples = state
-        .store
+        .store()
         .samples_between(&SAMPLE_METRICS, now - window * 2, until)
         .await?;
     let gauges = |metric: &str| -> Vec<GaugeSample> {
@@ -109,6 +109,6 @@ pub async fn metrics_over(
 /// the same the view model and the alerts count (with a plan that lists its datasets, only
 /// listed ones count).
 pub async fn active_migrations(state: &AppState, _now: OffsetDateTime) -> mhd_store::Result<u64> {
-    let stored = state.store.datasets(None).await?;
+    let stored = state.store().datasets(None).await?;
     Ok(mhd_core::datasets::book(state.plan().as_deref(), &stored).in_flight())
 }

@@ -179,7 +179,7 @@ pub(crate) async fn resources(
     let html = mhd_web::views::render_resources_page(
         &data,
         state.plan().as_deref(),
-        state.local_offset,
+        state.local_offset(),
         mhd_web::assets::live_js_path(),
         Some(&bar),
     )
@@ -266,7 +266,7 @@ pub(crate) fn picker(
         default_words,
         as_of_now,
         error,
-        offset: state.local_offset,
+        offset: state.local_offset(),
         max_span: (kind == PageKind::Live).then_some(mhd_web::views::range::MAX_LIVE_SPAN),
     }
     .render()
@@ -301,7 +301,7 @@ pub(crate) async fn datasets(
     let history = match &name {
         Some(n) => Some(
             mhd_store::Store::recent_operations(
-                &state.store,
+                state.store(),
                 &mhd_store::OperationFilter {
                     limit: mhd_web::views::DATASET_HISTORY_ROWS,
                     dataset: Some(n.clone()),
@@ -349,7 +349,7 @@ pub(crate) async fn datasets(
         history.as_deref(),
         migration,
         state.now(),
-        state.local_offset,
+        state.local_offset(),
         mhd_web::assets::live_js_path(),
         Some(&bar),
     )
@@ -369,7 +369,7 @@ pub(crate) async fn how(State(state): State<AppState>) -> Result<Response, ApiEr
     let html = mhd_web::views::render_how_page(
         migration,
         state.now(),
-        state.local_offset,
+        state.local_offset(),
         mhd_web::assets::live_js_path(),
     )
     .map_err(|e| ApiError::internal(&e))?;
@@ -392,7 +392,7 @@ pub(crate) async fn not_found(State(state): State<AppState>, who: Who, uri: Uri)
         path,
         plan.as_deref().map(|p| p.migration.name.as_str()),
         state.now(),
-        state.local_offset,
+        state.local_offset(),
         mhd_web::assets::live_js_path(),
     ) {
         Ok(html) => html_page(
@@ -490,7 +490,7 @@ async fn cached_page(
     let range = fresh.as_ref().or(range);
     let render = || render_page(state, kind, range, None);
     match state
-        .pages
+        .pages()
         .get(kind, preset, &who.caller, headers, version, render)
         .await
     {
@@ -542,7 +542,7 @@ async fn render_page(
             &data,
             live.as_deref(),
             Some(state.firing_counts().await?),
-            state.local_offset,
+            state.local_offset(),
             mhd_web::assets::live_js_path(),
             bar.as_ref(),
         )
@@ -551,7 +551,7 @@ async fn render_page(
             kind,
             &data,
             live.as_deref(),
-            state.local_offset,
+            state.local_offset(),
             mhd_web::assets::live_js_path(),
             bar.as_ref(),
         )

@@ -32,7 +32,7 @@ pub async fn gather_between(
 ) -> mhd_store::Result<ResourcesData> {
     let now = state.now();
     let span = end - since;
-    let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
+    let latest = state.store().latest_samples(now - LATEST_LOOKBACK).await?;
     let plan = state.plan();
     let queries: Vec<(String, String)> = plan
         .as_deref()
@@ -44,7 +44,7 @@ pub async fn gather_between(
                 .collect()
         })
         .unwrap_or_default();
-    let mut others: Vec<String> = state.store.sample_metrics(since).await?;
+    let mut others: Vec<String> = state.store().sample_metrics(since).await?;
     others.retain(|m| !SHOWN_AS_FIGURES.contains(&m.as_str()));
     others.extend(queries.iter().map(|(name, _)| name.clone()));
     others.retain(|m| !CHART_METRICS.contains(&m.as_str()));
@@ -58,7 +58,7 @@ pub async fn gather_between(
         .collect();
     let history = if span == CHART_SPAN && end == now {
         state
-            .store
+            .store()
             .samples_between(&metrics, now - CHART_SPAN, now + Duration::microseconds(1))
             .await?
     } else {
@@ -89,7 +89,7 @@ pub async fn gather_between(
         if !plan.collectors.logs.is_empty() {
             log_errors = Some(
                 state
-                    .store
+                    .store()
                     .recent_log_errors(None, LOG_ERRORS_SHOWN)
                     .await?,
             );
@@ -101,7 +101,7 @@ pub async fn gather_between(
         span,
         end,
         history,
-        collectors: state.collectors.statuses(),
+        collectors: state.collectors().statuses(),
         burndowns,
         log_errors,
         others,
@@ -156,7 +156,7 @@ pub async fn history_between(
     let rows = (per + unit.whole_seconds() - 1) / unit.whole_seconds();
     let bucket = unit * rows.max(1) as i32;
     let buckets = state
-        .store
+        .store()
         .sample_buckets(metrics, since, until, bucket, resolution)
         .await?;
     Ok((resolution, bucket, buckets))

@@ -12,6 +12,7 @@ use mhd_store::retention::RetentionReport;
 use tokio::task::JoinHandle;
 
 use crate::AppState;
+use crate::recorder::Change;
 
 /// How long after start the first pass runs: late enough not to slow the start.
 pub const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
@@ -28,9 +29,14 @@ pub fn settings(state: &AppState) -> RetentionSettings {
 
 /// Runs one pass now, logging what it removed.
 pub async fn run_once(state: &AppState) -> mhd_store::Result<RetentionReport> {
+    // The store's change watcher passes over this server's own writes (on PostgreSQL): what
+    // the pass removed is announced by the recorder.
     let report = state
-        .store
-        .run_retention(&settings(state), state.now())
+        .recorder()
+        .commit_with(
+            state.store().run_retention(&settings(state), state.now()),
+            announced,
+        )
         .await?;
     if report.deleted() > 0 || report.samples_rolled_up > 0 {
         tracing::info!(
@@ -49,15 +55,20 @@ pub async fn run_once(state: &AppState) -> mhd_store::Result<RetentionReport> {
             "retention pass done"
         );
     }
-    // The store's change watcher passes over this server's own writes (on PostgreSQL): what
-    // the pass removed is announced here.
+    Ok(report)
+}
+
+/// What a retention pass is announced as: a change of everything when it removed more than
+/// samples, of samples when only those, nothing when it removed nothing.
+fn announced(report: &RetentionReport) -> Option<Change> {
     let samples = report.samples + report.sample_minutes + report.sample_hours + report.sample_days;
     if report.deleted() > samples {
-        state.notify(crate::state::Change::External);
+        Some(Change::External)
     } else if samples > 0 {
-        state.notify(crate::state::Change::Samples);
+        Some(Change::Samples)
+    } else {
+        None
     }
-    Ok(report)
 }
 
 /// Runs a pass [`FIRST_RUN_AFTER`] from now, then every [`RUN_EVERY`], until the returned task

@@ -318,7 +318,7 @@ pub(crate) async fn sign_in(
         who.addr
             .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
     );
-    let limits = &state.security.sign_in_limits;
+    let limits = &state.security().sign_in_limits;
     if let Err(wait) = limits.begin(
         &[(&user_key, USER_FAILURES), (&addr_key, ADDRESS_FAILURES)],
         secs,
@@ -340,7 +340,7 @@ pub(crate) async fn sign_in(
         ));
         return retry_after(respond(&page, StatusCode::TOO_MANY_REQUESTS), wait);
     }
-    let found = match state.store.user_by_name(&name).await {
+    let found = match state.store().user_by_name(&name).await {
         Ok(f) => f,
         Err(e) => {
             limits.give_back(&user_key);
@@ -353,7 +353,7 @@ pub(crate) async fn sign_in(
         _ => (None, decoy_hash().clone()),
     };
     let verified = match state
-        .security
+        .security()
         .password_checks
         .verify(hash, form.password)
         .await
@@ -388,7 +388,7 @@ pub(crate) async fn sign_in(
     limits.clear(&user_key);
     let client = who.addr.map(|a| a.to_string());
     let session = match state
-        .store
+        .store()
         .start_session(user.id, client.as_deref(), now)
         .await
     {
@@ -427,7 +427,7 @@ fn retry_after(mut r: Response, seconds: i64) -> Response {
 /// Sets the session cookie to `value` for `max_age` seconds (0: removes it), `Secure` when the
 /// request came over HTTPS.
 fn set_cookie(r: &mut Response, state: &AppState, headers: &HeaderMap, value: &str, max_age: i64) {
-    let secure = if state.security.secure_cookies(headers) {
+    let secure = if state.security().secure_cookies(headers) {
         "; Secure"
     } else {
         ""
@@ -447,7 +447,7 @@ pub(crate) async fn sign_out(
     headers: HeaderMap,
 ) -> Response {
     if let Caller::User { name, session, .. } = &*who.caller {
-        let ended = state.store.end_session(*session, state.now()).await;
+        let ended = state.store().end_session(*session, state.now()).await;
         if let Err(e) = ended {
             return ApiError::from_auth(&e).into_response();
         }

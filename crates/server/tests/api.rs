@@ -369,8 +369,8 @@ async fn ready_waits_until_the_views_are_computed() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "warming");
     warming.await.unwrap();
-    assert!(state.views.latest().is_some() && state.dashboard.latest().is_some());
-    assert!(state.initial_data.latest().is_some());
+    assert!(state.views().latest().is_some() && state.dashboard_cache().latest().is_some());
+    assert!(state.initial_data_cache().latest().is_some());
     let (status, body) = get_json(&app, "/ready").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ready");

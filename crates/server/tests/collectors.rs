@@ -73,7 +73,7 @@ fn runner(state: &AppState, base: &Path) -> Runner {
 
 async fn samples_of(state: &AppState, metric: &str) -> Vec<Sample> {
     let mut out: Vec<Sample> = state
-        .store
+        .store()
         .latest_samples(OffsetDateTime::UNIX_EPOCH)
         .await
         .expect("samples")
@@ -87,7 +87,7 @@ async fn samples_of(state: &AppState, metric: &str) -> Vec<Sample> {
 /// Every stored sample of `metric`.
 async fn all_samples(state: &AppState, metric: &str) -> Vec<mhd_core::sample::Sample> {
     state
-        .store
+        .store()
         .samples_between(
             &[metric],
             OffsetDateTime::UNIX_EPOCH,
@@ -249,7 +249,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     assert_eq!(distinct, stored_after, "no point of a range stored twice");
     assert!(stored_after > stored_before, "new points come in");
     assert_eq!(count_samples(&state, "nothing").await, 0);
-    let metrics = state.metrics.encode();
+    let metrics = state.metrics().encode();
     assert!(
         metrics.contains(r#"mhd_collector_up{collector="prod",kind="prometheus"} 1"#),
         "{metrics}"
@@ -271,7 +271,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     assert!(error.contains("broken_query"), "{error}");
     assert!(error.contains("bad_data"), "{error}");
     assert_eq!(
-        state.collectors.statuses()[0].last_error.as_deref(),
+        state.collectors().statuses()[0].last_error.as_deref(),
         Some(error.as_str())
     );
 
@@ -296,7 +296,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     );
     assert!(
         state
-            .metrics
+            .metrics()
             .encode()
             .contains(r#"mhd_collector_failures_total{collector="down",kind="prometheus"} 1"#)
     );
@@ -633,7 +633,7 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
     );
     assert!(
         state
-            .store
+            .store()
             .recent_log_errors(Some("app"), 10)
             .await
             .expect("read")
@@ -655,7 +655,7 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
         Some(3.0)
     );
     let recent = state
-        .store
+        .store()
         .recent_log_errors(Some("app"), 10)
         .await
         .expect("read");
@@ -685,7 +685,7 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
     .expect("new");
     assert!(app.run_once(&state).await.up);
     let recent = state
-        .store
+        .store()
         .recent_log_errors(Some("app"), 10)
         .await
         .expect("read");
@@ -705,7 +705,7 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
     );
     assert!(app.run_once(&state).await.up);
     let recent = state
-        .store
+        .store()
         .recent_log_errors(Some("app"), 10)
         .await
         .expect("read");
@@ -757,7 +757,7 @@ async fn test_reports_are_ingested_once_and_broken_ones_named() {
         ..Collectors::default()
     };
     let state = state_in(dir.path(), collectors).await;
-    let runs = || async { state.store.recent_test_runs(50).await.expect("runs") };
+    let runs = || async { state.store().recent_test_runs(50).await.expect("runs") };
     let mut ci = runner(&state, dir.path());
     assert!(ci.run_once(&state).await.up);
     assert!(
@@ -849,7 +849,7 @@ async fn a_hanging_collector_times_out_while_another_keeps_its_schedule() {
             .all(|r| r.status == "waiting" && r.last_success_relative == "never")
     );
     tokio::time::sleep(StdDuration::from_millis(2600)).await;
-    let statuses = state.collectors.statuses();
+    let statuses = state.collectors().statuses();
     let stuck = statuses.iter().find(|h| h.name == "stuck").expect("stuck");
     let steady = statuses
         .iter()
@@ -873,7 +873,7 @@ async fn a_hanging_collector_times_out_while_another_keeps_its_schedule() {
     let json = collect::collectors_json(&state);
     assert_eq!(json["collectors"][1]["status"], "up");
     assert_eq!(json["collectors"][1]["kind"], "logs");
-    let metrics = state.metrics.encode();
+    let metrics = state.metrics().encode();
     assert!(metrics.contains(r#"mhd_collector_up{collector="stuck",kind="prometheus"} 0"#));
     assert!(metrics.contains(r#"mhd_collector_up{collector="steady",kind="logs"} 1"#));
     assert!(

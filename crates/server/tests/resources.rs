@@ -178,13 +178,13 @@ async fn the_collectors_table_shows_each_ones_health() {
         metrics: vec!["cpu_percent".into()],
     };
     s.state
-        .collectors
+        .collectors()
         .update(health("this host", true, true, None));
     s.state
-        .collectors
+        .collectors()
         .update(health("prod db", false, true, Some(HOSTILE)));
     s.state
-        .collectors
+        .collectors()
         .update(health("late", false, false, None));
     let html = get_text(&s.router, "/resources").await.1;
     let table = &html[html

@@ -29,7 +29,8 @@ use super::{Params, body_error, media_type};
 use crate::access::Who;
 use crate::audit;
 use crate::error::ApiError;
-use crate::state::{AlertPush, AppState, Change};
+use crate::recorder::{AlertPush, Change};
+use crate::state::AppState;
 
 /// Alerts of each list `GET /api/v1/alerts` returns without `limit`.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -181,19 +182,19 @@ pub async fn list(
     let mut active = if open.is_empty() {
         Vec::new()
     } else {
-        state.store.alerts(&filter(open)).await?
+        state.store().alerts(&filter(open)).await?
     };
     // Firing before pending, the most severe first, then the newest.
     mhd_core::model::sort_alerts(&mut active);
     let resolved = if wanted(AlertState::Resolved) {
         state
-            .store
+            .store()
             .alerts(&filter(vec![AlertState::Resolved]))
             .await?
     } else {
         Vec::new()
     };
-    let silences = state.store.silences(state.now()).await?;
+    let silences = state.store().silences(state.now()).await?;
     Ok(
         Json(json!({ "active": active, "resolved": resolved, "silences": silences }))
             .into_response(),
@@ -227,11 +228,11 @@ pub async fn one(
 ) -> Result<Response, ApiError> {
     let id = alert_id(path)?;
     let alert = state
-        .store
+        .store()
         .alert(id)
         .await?
         .ok_or(AlertStoreError::NoSuchAlert(id))?;
-    let history = state.store.alert_events(id).await?;
+    let history = state.store().alert_events(id).await?;
     let mut doc = serde_json::to_value(&alert).map_err(|e| ApiError::internal(&e))?;
     doc["history"] = serde_json::to_value(&history).map_err(|e| ApiError::internal(&e))?;
     Ok(Json(doc).into_response())
@@ -326,13 +327,13 @@ pub(crate) fn json_body<T: for<'de> Deserialize<'de> + Default>(
     serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("body: {e}")))
 }
 
-/// Tells the live pages that an alert or a silence of `component` changed.
-fn announce(state: &AppState, component: Option<String>, data: serde_json::Value) {
-    state.notify(Change::Alert {
+/// What the live pages are told when an alert or a silence of `component` changed.
+fn updated(component: Option<String>, data: serde_json::Value) -> Change {
+    Change::Alert {
         push: AlertPush::Updated,
         component,
         data: Arc::new(data),
-    });
+    }
 }
 
 /// A request's field `what` names a rule or a component the plan does not have: 400 listing
@@ -361,20 +362,26 @@ pub async fn acknowledge_alert(
     request: &AckRequest,
 ) -> Result<AckOutcome, ApiError> {
     let by = request.stated()?.unwrap_or(ANONYMOUS);
-    let done = state
-        .store
-        .acknowledge(id, by, request.comment.as_deref(), state.now())
+    let store = state.store();
+    let acknowledged = async {
+        let done = store
+            .acknowledge(id, by, request.comment.as_deref(), state.now())
+            .await?;
+        let alert = store
+            .alert(id)
+            .await?
+            .ok_or(AlertStoreError::NoSuchAlert(id))?;
+        Ok::<_, ApiError>((done, alert))
+    };
+    let (done, alert) = state
+        .recorder()
+        .commit_with(acknowledged, |(done, alert)| {
+            Some(updated(
+                alert.component.clone(),
+                json!({ "reason": "acknowledged", "alert": alert, "replaced": done.replaced }),
+            ))
+        })
         .await?;
-    let alert = state
-        .store
-        .alert(id)
-        .await?
-        .ok_or(AlertStoreError::NoSuchAlert(id))?;
-    announce(
-        state,
-        alert.component.clone(),
-        json!({ "reason": "acknowledged", "alert": alert, "replaced": done.replaced }),
-    );
     Ok(AckOutcome {
         alert,
         replaced: done.replaced,
@@ -408,22 +415,23 @@ pub async fn add_silence(state: &AppState, request: &SilenceRequest) -> Result<S
     let duration = parse_silence_duration(&request.duration)
         .map_err(|e| ApiError::bad_request(format!("field `duration`: {e}")))?;
     let now = state.now();
+    let silence = NewSilence {
+        rule: rule.map(str::to_owned),
+        component: component.map(str::to_owned),
+        starts_at: now,
+        until: now + duration,
+        by: given(request.by.as_deref()).unwrap_or(ANONYMOUS).to_owned(),
+        comment: request.comment.clone(),
+    };
     let silence = state
-        .store
-        .add_silence(&NewSilence {
-            rule: rule.map(str::to_owned),
-            component: component.map(str::to_owned),
-            starts_at: now,
-            until: now + duration,
-            by: given(request.by.as_deref()).unwrap_or(ANONYMOUS).to_owned(),
-            comment: request.comment.clone(),
+        .recorder()
+        .commit_with(state.store().add_silence(&silence), |silence| {
+            Some(updated(
+                silence.component.clone(),
+                json!({ "reason": "silenced", "silence": silence }),
+            ))
         })
         .await?;
-    announce(
-        state,
-        silence.component.clone(),
-        json!({ "reason": "silenced", "silence": silence }),
-    );
     Ok(silence)
 }
 
@@ -447,12 +455,15 @@ pub fn parse_silence_duration(text: &str) -> Result<Duration, String> {
 
 /// Removes a silence and tells the live pages.
 pub async fn remove_silence(state: &AppState, id: i64) -> Result<Silence, ApiError> {
-    let silence = state.store.remove_silence(id, state.now()).await?;
-    announce(
-        state,
-        silence.component.clone(),
-        json!({ "reason": "unsilenced", "silence": silence }),
-    );
+    let silence = state
+        .recorder()
+        .commit_with(state.store().remove_silence(id, state.now()), |silence| {
+            Some(updated(
+                silence.component.clone(),
+                json!({ "reason": "unsilenced", "silence": silence }),
+            ))
+        })
+        .await?;
     Ok(silence)
 }
 
@@ -684,10 +695,10 @@ pub async fn page_view(
     range: Option<&mhd_web::views::range::TimeRange>,
 ) -> mhd_store::Result<AlertsView> {
     let now = state.now();
-    let mut active = state.store.open_alerts().await?;
+    let mut active = state.store().open_alerts().await?;
     mhd_core::model::sort_alerts(&mut active);
     let resolved = state
-        .store
+        .store()
         .alerts(&AlertFilter {
             states: vec![AlertState::Resolved],
             limit: PAGE_RESOLVED,
@@ -696,7 +707,7 @@ pub async fn page_view(
             ..AlertFilter::default()
         })
         .await?;
-    let silences = state.store.silences(now).await?;
+    let silences = state.store().silences(now).await?;
     let (rules, components) = match state.plan().as_deref() {
         Some(p) => (
             p.alerts.rules.iter().map(|r| r.name.clone()).collect(),
@@ -716,7 +727,7 @@ pub async fn page_view(
     if jira_channel {
         use mhd_store::outbox::Outbox as _;
         for a in &active {
-            if let Some(issue) = state.store.jira_issue(a.id).await? {
+            if let Some(issue) = state.store().jira_issue(a.id).await? {
                 jira_issues.push((a.id, issue.issue_key, issue.issue_url));
             }
         }
@@ -772,7 +783,7 @@ async fn ranged_page(
     let html = mhd_web::views::alerts::render_alerts_page(
         &view,
         migration,
-        state.local_offset,
+        state.local_offset(),
         mhd_web::assets::live_js_path(),
         Some(&bar),
     )

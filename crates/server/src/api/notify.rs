@@ -94,9 +94,9 @@ pub async fn deliveries(
         state: delivery_state,
         alert_id,
     };
-    let deliveries = state.store.recent_deliveries(&filter).await?;
+    let deliveries = state.store().recent_deliveries(&filter).await?;
     let pending: serde_json::Map<String, serde_json::Value> = state
-        .store
+        .store()
         .pending_deliveries()
         .await?
         .into_iter()
@@ -169,7 +169,7 @@ pub async fn create_jira_issue(
     let Some(notifier) = state.notifier() else {
         return Err(crate::notify::chat::not_running());
     };
-    let Some(alert) = state.store.alert(id).await? else {
+    let Some(alert) = state.store().alert(id).await? else {
         return Err(ApiError::not_found(format!("no alert has id {id}")));
     };
     let alert = serde_json::to_value(&alert).map_err(|e| ApiError::internal(&e))?;

@@ -128,7 +128,7 @@ pub async fn live(
     State(state): State<AppState>,
     Query(query): Query<LiveParams>,
 ) -> Result<Response, ApiError> {
-    let slip = state.views.latest().and_then(|v| v.slip_days());
+    let slip = state.views().latest().and_then(|v| v.slip_days());
     let now = state.now();
     let range = crate::range::of_api(query.since.as_deref(), query.until.as_deref(), now)?;
     let metrics = match range {
@@ -283,7 +283,7 @@ pub async fn resources(
     _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
     let now = state.now();
-    let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
+    let latest = state.store().latest_samples(now - LATEST_LOOKBACK).await?;
     Ok(Json(mhd_core::sample::resource_metrics(&latest, now)).into_response())
 }
 
@@ -496,7 +496,7 @@ pub async fn samples(
         )));
     }
     let mut buckets = state
-        .store
+        .store()
         .sample_buckets(&metrics, since, until, bucket, resolution)
         .await?;
     if let Some(component) = query.component.as_deref() {
@@ -589,6 +589,6 @@ pub async fn operations(
         until: range.as_ref().and_then(|r| r.until),
         failed_only,
     };
-    let ops = state.store.recent_operations(&filter).await?;
+    let ops = state.store().recent_operations(&filter).await?;
     Ok(Json(ops).into_response())
 }

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::access::Who;
 use crate::error::ApiError;
 use crate::rollback::{RollbackOutcome, RollbackRequest};
-use crate::state::{AppState, Change};
+use crate::state::AppState;
 
 /// The longest reason, in characters.
 pub const REASON_MAX: usize = 1000;
@@ -161,7 +161,7 @@ async fn run_rollback(
     let _running = Running::start(state, component)?;
     let actor = who.caller.actor();
     let dir = state
-        .plan_dir
+        .plan_dir()
         .get()
         .cloned()
         .unwrap_or_else(|| std::path::PathBuf::from("."));
@@ -174,10 +174,7 @@ async fn run_rollback(
     };
     let outcome = crate::rollback::run(action, &request).await;
     let op = crate::rollback::history_operation(&request, &outcome);
-    mhd_store::Store::insert_operations(&state.store, &[op]).await?;
-    state.notify(Change::Operations {
-        components: vec![component.to_owned()],
-    });
+    state.recorder().operations(&[op]).await?;
     Ok(outcome)
 }
 
@@ -190,7 +187,7 @@ struct Running<'a> {
 impl<'a> Running<'a> {
     fn start(state: &'a AppState, component: &str) -> Result<Running<'a>, ApiError> {
         let mut running = state
-            .rollbacks
+            .rollbacks()
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !running.insert(component.to_owned()) {
@@ -210,7 +207,7 @@ impl<'a> Running<'a> {
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         self.state
-            .rollbacks
+            .rollbacks()
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&self.component);

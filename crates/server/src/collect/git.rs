@@ -29,7 +29,6 @@ use std::process::Stdio;
 use mhd_core::limits::MAX_NAME_BYTES;
 use mhd_core::plan::{GitCollector, GitPattern};
 use mhd_core::sample::Sample;
-use mhd_store::Store;
 use mhd_store::collect::{GitCommitRecord, GitCountRecord};
 use mhd_web::charts::{BurndownSeries, truncate};
 use time::{Date, OffsetDateTime};
@@ -118,9 +117,9 @@ impl GitRunner {
     pub async fn run(&mut self, state: &AppState) -> Result<Vec<Sample>, CollectError> {
         let name = self.config.name.clone();
         if self.commits.is_none() {
-            let commits = state.store.git_commits(&name).await?;
+            let commits = state.store().git_commits(&name).await?;
             self.counted = state
-                .store
+                .store()
                 .git_counts(&name)
                 .await?
                 .into_iter()
@@ -189,17 +188,16 @@ impl GitRunner {
                     .unwrap_or_default(),
             });
             state
-                .store
+                .store()
                 .insert_git_commit(&name, &stored, &counts)
                 .await?;
             // Stored as it goes: samples of counted commits are written now, so a timeout
             // later in the run does not lose them.
             if !samples.is_empty() {
                 state
-                    .store
-                    .insert_samples(&std::mem::take(&mut samples))
+                    .recorder()
+                    .samples(&std::mem::take(&mut samples))
                     .await?;
-                state.notify(crate::state::Change::Samples);
             }
             for c in counts {
                 self.counted.insert((c.commit, c.pattern_key));
@@ -218,7 +216,7 @@ impl GitRunner {
         let name = &self.config.name;
         let today = state.now().date();
         let written: Option<Date> = state
-            .store
+            .store()
             .collector_value(name, DAYS_WRITTEN_KEY)
             .await?
             .and_then(|v| {
@@ -255,7 +253,7 @@ impl GitRunner {
                 yesterday.day()
             );
             state
-                .store
+                .store()
                 .set_collector_value(name, DAYS_WRITTEN_KEY, &text)
                 .await?;
         }
@@ -442,8 +440,8 @@ pub async fn burndown(state: &AppState, collector: &str) -> mhd_store::Result<Ve
     else {
         return Ok(Vec::new());
     };
-    let commits = state.store.git_commits(collector).await?;
-    let counts = state.store.git_counts(collector).await?;
+    let commits = state.store().git_commits(collector).await?;
+    let counts = state.store().git_counts(collector).await?;
     Ok(burndown_of(&config.patterns, &commits, &counts))
 }
 

@@ -23,13 +23,11 @@ use std::path::{Path, PathBuf};
 use mhd_core::plan::TestReportsCollector;
 use mhd_core::sample::Sample;
 use mhd_core::testrun::TestRun;
-use mhd_store::Store;
 use mhd_store::collect::SeenFileRecord;
 use time::OffsetDateTime;
 
 use super::CollectError;
 use crate::AppState;
-use crate::state::Change;
 
 /// Why reports could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +92,7 @@ impl ReportsRunner {
             .await
             .map_err(|e| CollectError::Task(e.to_string()))??;
         let seen: HashMap<String, SeenFileRecord> = state
-            .store
+            .store()
             .seen_files(&name)
             .await?
             .into_iter()
@@ -130,10 +128,7 @@ impl ReportsRunner {
             .map_err(|e| CollectError::Task(e.to_string()))?;
             let error = match read {
                 Read::Run(run) => {
-                    state.store.insert_test_run(&run, Some(&file.name)).await?;
-                    state.notify(Change::TestRun {
-                        component: run.component.clone(),
-                    });
+                    state.recorder().test_run(&run, Some(&file.name)).await?;
                     None
                 }
                 Read::Refused(e) => Some(e),
@@ -144,7 +139,7 @@ impl ReportsRunner {
                 }
             };
             state
-                .store
+                .store()
                 .record_seen_file(
                     &name,
                     &SeenFileRecord {
@@ -159,7 +154,7 @@ impl ReportsRunner {
         }
         // Refused files still in the folder unchanged keep the collector's error standing.
         let refused_now: HashMap<String, SeenFileRecord> = state
-            .store
+            .store()
             .seen_files(&name)
             .await?
             .into_iter()

@@ -377,7 +377,7 @@ impl LogsRunner {
         let errors: Vec<LogErrorRecord> = lines
             .iter()
             .filter_map(|(path, line)| {
-                let entry = classify(line, format, state.local_offset)?;
+                let entry = classify(line, format, state.local_offset())?;
                 (entry.level >= Level::Error).then(|| LogErrorRecord {
                     collector: self.config.name.clone(),
                     time: entry.time.unwrap_or(now),
@@ -387,7 +387,7 @@ impl LogsRunner {
                 })
             })
             .collect();
-        state.store.insert_log_errors(&errors).await?;
+        state.store().insert_log_errors(&errors).await?;
         self.recent.push_back((now, errors.len() as u64));
         while self
             .recent

@@ -10,7 +10,7 @@
 //! read) and in `/metrics` (`mhd_collector_up`, `mhd_collector_duration_seconds`,
 //! `mhd_collector_last_success_timestamp_seconds`, `mhd_collector_failures_total`, labelled
 //! with `collector` and `kind`). The samples a run produced are stored with
-//! [`mhd_store::Store::insert_samples`] and announced as [`Change::Samples`]; a sample that
+//! [`crate::recorder::Recorder::samples`], which announces them as [`crate::recorder::Change::Samples`]; a sample that
 //! breaks a rule of [`Sample::validate`] (a NaN, a label too long) is left out and logged.
 //!
 //! The kinds: [`prometheus`], [`host`], [`database`], [`logs`], [`git`], [`junit_folder`] (the
@@ -33,13 +33,11 @@ use std::time::Instant;
 use mhd_core::alerts::CollectorHealth;
 use mhd_core::plan::{Collectors, Schedule};
 use mhd_core::sample::Sample;
-use mhd_store::Store;
 use serde::Serialize;
 use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::metrics::CollectorLabels;
-use crate::state::Change;
 
 /// The health of every collector, as the dashboard, `/metrics` and the alert rules read it.
 #[derive(Debug, Default)]
@@ -303,7 +301,7 @@ impl Runner {
         let now = state.now();
         self.record(now, elapsed.as_secs_f64(), outcome.err());
         self.publish(state, elapsed.as_secs_f64());
-        state.collectors.update(self.health.clone());
+        state.collectors().update(self.health.clone());
         &self.health
     }
 
@@ -328,7 +326,7 @@ impl Runner {
     }
 
     fn publish(&self, state: &AppState, seconds: f64) {
-        let m = &state.metrics.collectors;
+        let m = &state.metrics().collectors;
         m.up.get_or_create(&self.labels)
             .set(i64::from(self.health.up));
         m.duration.get_or_create(&self.labels).observe(seconds);
@@ -373,8 +371,7 @@ async fn store_samples(
         );
     }
     if !valid.is_empty() {
-        state.store.insert_samples(&valid).await?;
-        state.notify(Change::Samples);
+        state.recorder().samples(&valid).await?;
     }
     Ok(())
 }
@@ -407,7 +404,7 @@ pub fn start_in(state: &AppState, base: &Path) -> Result<Vec<tokio::task::JoinHa
     let mut tasks = Vec::with_capacity(collectors.len());
     for collector in collectors {
         let runner = Runner::new(collector);
-        state.collectors.update(runner.health().clone());
+        state.collectors().update(runner.health().clone());
         tasks.push(tokio::spawn(run_forever(state.clone(), runner)));
     }
     Ok(tasks)
@@ -456,7 +453,7 @@ pub struct CollectorRow {
 pub fn collectors_table(state: &AppState) -> Vec<CollectorRow> {
     let now = state.now();
     state
-        .collectors
+        .collectors()
         .statuses()
         .into_iter()
         .map(|h| {

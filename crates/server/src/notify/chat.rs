@@ -242,7 +242,7 @@ async fn alerts(state: &AppState, public_url: &str) -> String {
         states: vec![AlertState::Firing],
         ..AlertFilter::default()
     };
-    let mut firing = match state.store.alerts(&filter).await {
+    let mut firing = match state.store().alerts(&filter).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!("chat alerts: {e}");

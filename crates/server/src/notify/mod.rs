@@ -888,18 +888,18 @@ pub fn prepare_for(
         format!("notifications: cannot build the HTTP client: {e}{cause}")
     })?;
     let shared = Arc::new(Shared {
-        store: state.store.clone(),
+        store: state.store().clone(),
         channels,
         options,
         http,
-        clock: state.clock,
+        clock: state.clock(),
         chat_secret,
-        sent: state.metrics.notify.attempts.clone(),
-        pending: state.metrics.notify.pending.clone(),
+        sent: state.metrics().notify.attempts.clone(),
+        pending: state.metrics().notify.pending.clone(),
     });
     // A reloaded plan's channels replace the previous ones.
     *state
-        .notifier_now
+        .notifier_slot()
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Notifier { shared });
     Ok(())
@@ -919,7 +919,7 @@ pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String
         .map(|c| c.config.name.as_str())
         .collect();
     let abandoned = state
-        .store
+        .store()
         .abandon_deliveries(&names, "the channel is no longer in the plan")
         .await
         .map_err(|e| format!("notifications: {e}"))?;
@@ -932,7 +932,7 @@ pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String
     // Deliveries claimed by the workers of a leader that died are due again shortly, once a
     // leader that only lost the lead has surely stopped its own (it looks every second).
     let released = state
-        .store
+        .store()
         .release_claims(state.now() + CLAIM_GRACE)
         .await
         .map_err(|e| format!("notifications: {e}"))?;
@@ -943,7 +943,7 @@ pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String
         );
     }
     let pending = state
-        .store
+        .store()
         .pending_deliveries()
         .await
         .map_err(|e| format!("notifications: {e}"))?;
