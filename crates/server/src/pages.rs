@@ -10,13 +10,13 @@ use mhd_web::paths;
 use mhd_web::views::PageKind;
 use mhd_web::views::range::{PAGE_PARAMS, Picker, RangeBar, TimeRange};
 
-use crate::access::Who;
 use crate::error::ApiError;
+use crate::security::Who;
 use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 
 /// A page's query string, however it is written: the pages ignore what they do not know.
-type PageQuery = Result<axum::extract::Query<crate::api::Params>, QueryRejection>;
+type PageQuery = Result<axum::extract::Query<crate::query::Params>, QueryRejection>;
 
 /// `/?range|since&until`: the overview, every view on one page, its charts and lists over
 /// the time range asked for.
@@ -203,10 +203,10 @@ pub(crate) fn page_range(
     query: PageQuery,
     now: time::OffsetDateTime,
     others: &[&str],
-) -> Result<(Option<TimeRange>, crate::api::Params), ApiError> {
+) -> Result<(Option<TimeRange>, crate::query::Params), ApiError> {
     let axum::extract::Query(pairs) =
         query.map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))?;
-    let pairs: crate::api::Params = pairs
+    let pairs: crate::query::Params = pairs
         .into_iter()
         .filter(|(k, _)| PAGE_PARAMS.contains(&k.as_str()) || others.contains(&k.as_str()))
         .collect();
@@ -277,11 +277,11 @@ pub(crate) fn picker(
 pub(crate) async fn datasets(
     State(state): State<AppState>,
     query: Result<
-        axum::extract::Query<crate::api::Params>,
+        axum::extract::Query<crate::query::Params>,
         axum::extract::rejection::QueryRejection,
     >,
 ) -> Result<Response, ApiError> {
-    let pairs = crate::api::params(
+    let pairs = crate::query::params(
         query,
         &["state", "component", "name", "range", "since", "until"],
     )?;
@@ -290,11 +290,11 @@ pub(crate) async fn datasets(
         Err(e) => (None, Some(e.message)),
     };
     let (wanted, component) = crate::api::reads::dataset_filter(
-        crate::api::param(&pairs, "state"),
-        crate::api::param(&pairs, "component"),
+        crate::query::param(&pairs, "state"),
+        crate::query::param(&pairs, "component"),
         true,
     )?;
-    let name = crate::api::param(&pairs, "name")
+    let name = crate::query::param(&pairs, "name")
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
     let model = state.model().await?;

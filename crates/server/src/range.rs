@@ -6,9 +6,9 @@
 use mhd_web::views::range::{Chosen, LIVE_SPAN_BUCKETS, MAX_LIVE_SPAN, PRESETS, TimeRange};
 use time::{Duration, OffsetDateTime};
 
-use crate::api::{Params, param};
 use crate::error::ApiError;
 use crate::live::LiveSpan;
+use crate::query::{Params, param};
 
 /// One end of a range: `now`, a span back from `now` or a time (the rules of
 /// `GET /api/v1/samples`), or 400 naming the parameter.

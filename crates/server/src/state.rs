@@ -82,7 +82,7 @@ struct Inner {
     /// (the lock also keeps evaluations one at a time).
     alert_engine: tokio::sync::Mutex<Option<mhd_core::alerts::Engine>>,
     /// Sign-in, cookies and the limits on failed sign-ins.
-    security: crate::access::Security,
+    security: crate::security::Security,
     /// The plan's folder: where rollback programs run (the working directory when unset).
     plan_dir: std::sync::OnceLock<std::path::PathBuf>,
     /// The components whose rollback is running now (one at a time per component).
@@ -110,7 +110,7 @@ impl AppState {
     }
 
     /// Sign-in, cookies and the limits on failed sign-ins.
-    pub fn security(&self) -> &crate::access::Security {
+    pub fn security(&self) -> &crate::security::Security {
         &self.0.security
     }
 
@@ -228,7 +228,7 @@ impl AppState {
             collectors: crate::collect::Registry::default(),
             notifier_now: std::sync::RwLock::new(None),
             alert_engine: tokio::sync::Mutex::new(None),
-            security: crate::access::Security::default(),
+            security: crate::security::Security::default(),
             plan_dir: std::sync::OnceLock::new(),
             rollbacks: std::sync::Mutex::default(),
             max_future: std::sync::OnceLock::new(),

@@ -41,8 +41,8 @@ use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::{Instant, sleep_until, timeout};
 
-use crate::access::{Caller, Who};
 use crate::recorder::{AlertPush, Change};
+use crate::security::{Caller, Who};
 use crate::state::AppState;
 
 /// How long the hub gathers a burst of changes before rendering them once.
@@ -196,7 +196,7 @@ async fn credential_ends(who: &Who, state: &AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        if !who.still_valid(state).await {
+        if !who.still_valid(state.store(), state.now()).await {
             return;
         }
     }

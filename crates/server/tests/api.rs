@@ -33,7 +33,9 @@ async fn server(with_plan: bool) -> Server {
         with_plan.then(common::default_plan),
         saturday,
     );
-    let router = Router::new().merge(api::routes()).with_state(state);
+    let router = Router::new()
+        .merge(mhd_server::routes::api_routes())
+        .with_state(state);
     Server {
         _dir: dir,
         store,
@@ -671,7 +673,7 @@ async fn every_route_of_the_table_has_a_role_and_each_api_route_a_documented_ope
     let s = server(false).await;
     let (status, doc) = get_json(&s.router, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(doc, api::openapi::document());
+    assert_eq!(doc, mhd_server::routes::openapi_document());
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.0"));
     let paths = doc["paths"].as_object().unwrap();
     let mut api_routes = 0;
@@ -735,7 +737,7 @@ async fn every_api_route_of_the_table_is_served() {
 async fn the_views_carry_the_fields_the_document_requires() {
     let s = server(true).await;
     seed(&s.store).await;
-    let doc = api::openapi::document();
+    let doc = mhd_server::routes::openapi_document();
     let schemas = &doc["components"]["schemas"];
     let check = |value: &Value, schema: &str| {
         for field in schemas[schema]["required"].as_array().unwrap() {
@@ -838,7 +840,7 @@ async fn posted_samples_show_in_resources() {
         json!([{ "name": "worker-3", "cpu_percent": 85.0, "memory_mb": null }])
     );
     // The document's required fields are there.
-    let doc = api::openapi::document();
+    let doc = mhd_server::routes::openapi_document();
     for field in doc["components"]["schemas"]["ResourceMetrics"]["required"]
         .as_array()
         .unwrap()
@@ -1023,7 +1025,9 @@ async fn the_demos_views_agree_with_each_other() {
             .await
             .expect("evaluates");
     }
-    let router = Router::new().merge(api::routes()).with_state(state);
+    let router = Router::new()
+        .merge(mhd_server::routes::api_routes())
+        .with_state(state);
     let (_, summary) = get_json(&router, "/api/v1/health/summary").await;
     let (_, timeline) = get_json(&router, "/api/v1/migration/timeline").await;
     let (_, components) = get_json(&router, "/api/v1/components/health").await;

@@ -26,10 +26,10 @@ use std::sync::Arc;
 use time::Duration;
 
 use super::{Params, body_error, media_type};
-use crate::access::Who;
 use crate::audit;
 use crate::error::ApiError;
 use crate::recorder::{AlertPush, Change};
+use crate::security::Who;
 use crate::state::AppState;
 
 /// Alerts of each list `GET /api/v1/alerts` returns without `limit`.

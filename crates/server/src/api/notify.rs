@@ -121,7 +121,7 @@ pub async fn deliveries(
 /// are not running.
 pub async fn jira_issue(
     State(state): State<AppState>,
-    client: crate::access::Who,
+    client: crate::security::Who,
     Path(alert_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = alert_id
@@ -146,7 +146,7 @@ pub async fn jira_issue(
 /// [`create_jira_issue`], recorded in the audit log, done or refused.
 pub async fn audited_jira_issue(
     state: &AppState,
-    client: crate::access::Who,
+    client: crate::security::Who,
     id: i64,
 ) -> Result<mhd_store::outbox::JiraIssue, ApiError> {
     let answer = create_jira_issue(state, id).await;

@@ -12,9 +12,9 @@ use mhd_web::views::rollback::{RollbackPage, RollbackShown};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access::Who;
 use crate::error::ApiError;
 use crate::rollback::{RollbackOutcome, RollbackRequest};
+use crate::security::Who;
 use crate::state::AppState;
 
 /// The longest reason, in characters.

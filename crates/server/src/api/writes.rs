@@ -23,10 +23,10 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{body_error, media_type};
-use crate::access::Who;
 use crate::audit;
 use crate::error::ApiError;
 use crate::recorder::{Change, Recorder};
+use crate::security::Who;
 use crate::state::AppState;
 
 /// The most operations one shared transaction takes.
