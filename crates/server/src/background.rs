@@ -3,6 +3,8 @@
 //! several servers share a store, only the one holding its lead ([`mhd_store::Lease`]) runs
 //! them; every server hears of the others' writes ([`watch_store`]).
 
+use std::time::Instant;
+
 use tokio::task::JoinHandle;
 
 use crate::AppState;
@@ -73,9 +75,9 @@ async fn start_leading(
     state: &AppState,
     base: &std::path::Path,
 ) -> Result<Vec<JoinHandle<()>>, String> {
-    let mut tasks = crate::notify::run_workers(state).await?;
+    let mut tasks = run_notifications(state).await?;
     tasks.push(crate::scheduled::start(state));
-    let started = crate::collect::start_in(state, base).and_then(|mut collectors| {
+    let started = crate::collect::start_in(&state.collecting(), base).and_then(|mut collectors| {
         collectors.extend(crate::alerting::start(state)?);
         Ok(collectors)
     });
@@ -183,7 +185,7 @@ impl Background {
         if let Some(url) = public_url.filter(|u| !u.trim().is_empty()) {
             url.clone_into(&mut options.public_url);
         }
-        crate::notify::prepare(state, options.clone())?;
+        prepare_notifications(state, state.plan().as_deref(), options.clone())?;
         let mut tasks = vec![watch_store(state).await?];
         // Led at once when nobody else leads, so that a bad setting of a collector or a rule
         // stops the start; a server that does not lead now waits for its turn.
@@ -215,7 +217,7 @@ impl Background {
     /// the plan — every view follows it, and the leader's alert rules, collectors and
     /// notification workers restart on it. WebSocket clients stay connected.
     pub fn reload(&self, state: &AppState, plan: mhd_core::plan::Plan) -> Result<(), String> {
-        crate::notify::prepare_for(state, Some(&plan), self.options.clone())?;
+        prepare_notifications(state, Some(&plan), self.options.clone())?;
         state.replace_plan(Some(plan));
         *state
             .plan_problem()
@@ -245,6 +247,76 @@ impl Background {
             task.abort();
         }
     }
+}
+
+/// Makes the channels of `plan` ready on this server ([`crate::notify::prepare`]) and puts
+/// them in force; nothing changes when one of them cannot be made ready.
+pub fn prepare_notifications(
+    state: &AppState,
+    plan: Option<&mhd_core::plan::Plan>,
+    options: crate::notify::NotifierOptions,
+) -> Result<(), String> {
+    let notifier = crate::notify::prepare(
+        state.store(),
+        state.clock(),
+        &state.metrics().notify,
+        plan,
+        options,
+    )?;
+    state.set_notifier(notifier);
+    Ok(())
+}
+
+/// Delivers through the channels in force ([`crate::notify::run_workers`]); needs
+/// [`prepare_notifications`] first.
+pub async fn run_notifications(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
+    let Some(notifier) = state.notifier() else {
+        return Err("notifications: not prepared".to_owned());
+    };
+    crate::notify::run_workers(&notifier).await
+}
+
+/// Starts delivery for the plan's channels: [`prepare_notifications`], then
+/// [`run_notifications`].
+pub async fn start_notifications(
+    state: &AppState,
+    options: crate::notify::NotifierOptions,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    prepare_notifications(state, state.plan().as_deref(), options)?;
+    run_notifications(state).await
+}
+
+/// Fills the caches the first requests read — the view model, the dashboard, the
+/// overview's live figures and alert counts, the WebSocket's `initial_data` — in the
+/// background, so that they find them ready; `/ready` answers "warming" (503) meanwhile.
+/// A failure is logged and ends the warming: requests then compute as they would have.
+pub fn warm_up(state: &AppState) -> JoinHandle<()> {
+    state.set_warming(true);
+    let state = state.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let warmed = async {
+            let data = state.dashboard().await?;
+            let slip = data
+                .views
+                .as_ref()
+                .and_then(|v| v.summary.estimated_completion.as_ref())
+                .map(|e| e.slip_days as f64);
+            state.page_live(slip).await?;
+            state.firing_counts().await?;
+            crate::ws::initial_data(&state).await?;
+            Ok::<_, mhd_store::StoreError>(())
+        }
+        .await;
+        match warmed {
+            Ok(()) => tracing::info!(
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "views computed before the first request"
+            ),
+            Err(e) => tracing::warn!("computing the views before the first request: {e}"),
+        }
+        state.set_warming(false);
+    })
 }
 
 #[cfg(test)]

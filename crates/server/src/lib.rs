@@ -29,6 +29,7 @@ pub mod notify;
 pub mod origin;
 pub mod pagecache;
 pub mod pages;
+pub mod plan;
 pub mod probes;
 pub mod query;
 pub mod range;

@@ -167,7 +167,13 @@ pub(crate) async fn resources(
     };
     let data = match &range {
         None => state.resources().await?,
-        Some((_, since, end)) => crate::resources::gather_between(&state, *since, *end).await?,
+        Some((_, since, end)) => {
+            let plan = state.plan();
+            let collectors = state.collectors().statuses();
+            let (store, now) = (state.store(), state.now());
+            crate::resources::gather_between(store, plan.as_deref(), collectors, now, *since, *end)
+                .await?
+        }
     };
     let bar = picker(
         &state,
@@ -529,7 +535,8 @@ async fn render_page(
             Some(r) => {
                 let span = crate::range::live_span(r, state.now())?;
                 Some(std::sync::Arc::new(
-                    crate::live::metrics_over(state, span, slip).await?,
+                    crate::live::metrics_over(state.store(), state.plan().as_deref(), span, slip)
+                        .await?,
                 ))
             }
             None => Some(state.page_live(slip).await?),

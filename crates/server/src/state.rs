@@ -19,6 +19,7 @@ use mhd_core::plan::Plan;
 use mhd_store::Database;
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::plan::PlanInForce;
 use crate::recorder::Recorder;
 
 use crate::metrics::Metrics;
@@ -40,11 +41,8 @@ impl FromRef<AppState> for Recorder {
 struct Inner {
     /// Writes to the store and announces them; reads go through its store.
     recorder: Recorder,
-    /// The plan, when there is one (read through [`AppState::plan`]; replaced whole when the
-    /// plan file is reloaded).
-    plan_now: std::sync::RwLock<Option<Arc<Plan>>>,
-    /// Bumped whenever the plan is replaced: the leader's work restarts on it.
-    plan_generation: tokio::sync::watch::Sender<u64>,
+    /// The plan in force, when there is one.
+    plan: PlanInForce,
     /// Why the last change of the plan file was refused, until a good one is put in force
     /// (shown by `/ready`).
     plan_problem: std::sync::RwLock<Option<String>>,
@@ -72,10 +70,10 @@ struct Inner {
     initial_data: Cache<Utf8Bytes>,
     /// The pages shared by every visitor, rendered and compressed once per version.
     pages: crate::pagecache::Pages,
-    /// Set while [`AppState::warm_up`] fills the caches: `/ready` waits for it.
+    /// Set while [`crate::background::warm_up`] fills the caches: `/ready` waits for it.
     warming: std::sync::atomic::AtomicBool,
     /// The collectors' health.
-    collectors: crate::collect::Registry,
+    collectors: Arc<crate::collect::Registry>,
     /// The notification channels, once `serve` has started them.
     notifier_now: std::sync::RwLock<Option<crate::notify::Notifier>>,
     /// The alert engine, made from the store at the first evaluation and kept between them
@@ -119,6 +117,18 @@ impl AppState {
         &self.0.collectors
     }
 
+    /// What the collectors need: the recorder, their registry and metrics, the plan, the clock.
+    pub fn collecting(&self) -> crate::collect::Context {
+        crate::collect::Context::new(
+            self.0.recorder.clone(),
+            Arc::clone(&self.0.collectors),
+            self.0.metrics.collectors.clone(),
+            self.0.plan.clone(),
+            self.0.clock,
+            self.0.local_offset,
+        )
+    }
+
     /// The offset pages show local times in.
     pub fn local_offset(&self) -> UtcOffset {
         self.0.local_offset
@@ -141,7 +151,7 @@ impl AppState {
 
     /// Bumped whenever the plan is replaced: the leader's work restarts on it.
     pub fn plan_generation(&self) -> &tokio::sync::watch::Sender<u64> {
-        &self.0.plan_generation
+        self.0.plan.generation()
     }
 
     /// Why the last change of the plan file was refused, until a good one is put in force.
@@ -149,9 +159,13 @@ impl AppState {
         &self.0.plan_problem
     }
 
-    /// The notification channels' slot, filled once `serve` has started them.
-    pub fn notifier_slot(&self) -> &std::sync::RwLock<Option<crate::notify::Notifier>> {
-        &self.0.notifier_now
+    /// Puts the notification channels in force (a reloaded plan's replace the previous ones).
+    pub fn set_notifier(&self, notifier: crate::notify::Notifier) {
+        *self
+            .0
+            .notifier_now
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(notifier);
     }
 
     /// The alert engine, kept between evaluations (the lock keeps them one at a time).
@@ -210,8 +224,7 @@ impl AppState {
     ) -> AppState {
         AppState(Arc::new(Inner {
             recorder: Recorder::new(store),
-            plan_now: std::sync::RwLock::new(plan.map(Arc::new)),
-            plan_generation: tokio::sync::watch::Sender::new(0),
+            plan: PlanInForce::new(plan),
             plan_problem: std::sync::RwLock::new(None),
             clock,
             local_offset,
@@ -225,7 +238,7 @@ impl AppState {
             initial_data: Cache::default(),
             pages: crate::pagecache::Pages::default(),
             warming: std::sync::atomic::AtomicBool::new(false),
-            collectors: crate::collect::Registry::default(),
+            collectors: Arc::default(),
             notifier_now: std::sync::RwLock::new(None),
             alert_engine: tokio::sync::Mutex::new(None),
             security: crate::security::Security::default(),
@@ -250,22 +263,18 @@ impl AppState {
 
     /// The plan in force now, if any.
     pub fn plan(&self) -> Option<Arc<Plan>> {
-        self.0
-            .plan_now
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.0.plan.get()
+    }
+
+    /// The plan in force, to read later (what runs on after this call reads it there).
+    pub fn plan_in_force(&self) -> &PlanInForce {
+        &self.0.plan
     }
 
     /// Puts a new plan in force (one checked already): every view is computed again on it,
     /// and the leader's work (alert rules, collectors) restarts on it.
     pub fn replace_plan(&self, plan: Option<Plan>) {
-        *self
-            .0
-            .plan_now
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = plan.map(Arc::new);
-        self.0.plan_generation.send_modify(|g| *g += 1);
+        self.0.plan.replace(plan);
         self.0.recorder.external();
     }
 
@@ -363,8 +372,15 @@ impl AppState {
     ) -> mhd_store::Result<Arc<LiveMetrics>> {
         self.0
             .page_live
-            .get_or_compute(self.data_version(), || {
-                crate::live::metrics(self, self.now(), schedule_delay_days)
+            .get_or_compute(self.data_version(), || async move {
+                let plan = self.plan();
+                crate::live::metrics(
+                    self.store(),
+                    plan.as_deref(),
+                    self.now(),
+                    schedule_delay_days,
+                )
+                .await
             })
             .await
     }
@@ -382,40 +398,7 @@ impl AppState {
         Ok(FiringCounts::clone(&counts))
     }
 
-    /// Fills the caches the first requests read — the view model, the dashboard, the
-    /// overview's live figures and alert counts, the WebSocket's `initial_data` — in the
-    /// background, so that they find them ready; `/ready` answers "warming" (503) meanwhile.
-    /// A failure is logged and ends the warming: requests then compute as they would have.
-    pub fn warm_up(&self) -> tokio::task::JoinHandle<()> {
-        self.0.warming.store(true, Ordering::SeqCst);
-        let state = self.clone();
-        tokio::spawn(async move {
-            let started = Instant::now();
-            let warmed = async {
-                let data = state.dashboard().await?;
-                let slip = data
-                    .views
-                    .as_ref()
-                    .and_then(|v| v.summary.estimated_completion.as_ref())
-                    .map(|e| e.slip_days as f64);
-                state.page_live(slip).await?;
-                state.firing_counts().await?;
-                crate::ws::initial_data(&state).await?;
-                Ok::<_, mhd_store::StoreError>(())
-            }
-            .await;
-            match warmed {
-                Ok(()) => tracing::info!(
-                    ms = started.elapsed().as_secs_f64() * 1e3,
-                    "views computed before the first request"
-                ),
-                Err(e) => tracing::warn!("computing the views before the first request: {e}"),
-            }
-            state.0.warming.store(false, Ordering::SeqCst);
-        })
-    }
-
-    /// Whether [`AppState::warm_up`] is still running.
+    /// Whether the caches are being filled ([`crate::background::warm_up`]).
     pub fn is_warming(&self) -> bool {
         self.0.warming.load(Ordering::SeqCst)
     }
@@ -426,7 +409,11 @@ impl AppState {
         let cached = self
             .0
             .resources
-            .get_or_compute(self.data_version(), || crate::resources::gather(self))
+            .get_or_compute(self.data_version(), || async {
+                let plan = self.plan();
+                crate::resources::gather(self.store(), plan.as_deref(), Vec::new(), self.now())
+                    .await
+            })
             .await?;
         Ok(ResourcesData {
             collectors: self.0.collectors.statuses(),

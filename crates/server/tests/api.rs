@@ -366,7 +366,7 @@ async fn ready_waits_until_the_views_are_computed() {
     // request to /ready below reaches its handler without waiting on the store.
     let (status, _) = get_json(&app, "/health").await;
     assert_eq!(status, StatusCode::OK);
-    let warming = state.warm_up();
+    let warming = mhd_server::background::warm_up(&state);
     let (status, body) = get_json(&app, "/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "warming");

@@ -315,7 +315,7 @@ async fn run_with(
     options: NotifierOptions,
 ) -> Result<Running, String> {
     let state = common::live_state(store, Some(plan));
-    let tasks = notify::start_with(&state, options).await?;
+    let tasks = mhd_server::background::start_notifications(&state, options).await?;
     Ok(Running { state, tasks })
 }
 
@@ -1115,7 +1115,9 @@ async fn an_unreadable_secret_stops_the_start_naming_the_channel_and_the_file() 
         common::store_in(dir.path()).await,
         Some(plan(vec![ch], None)),
     );
-    let e = notify::start_with(&state, fast()).await.unwrap_err();
+    let e = mhd_server::background::start_notifications(&state, fast())
+        .await
+        .unwrap_err();
     assert_eq!(
         e,
         format!(
@@ -1140,7 +1142,9 @@ async fn an_unreadable_secret_stops_the_start_naming_the_channel_and_the_file() 
         common::store_in(dir.path()).await,
         Some(plan(vec![ch], None)),
     );
-    let e = notify::start_with(&state, fast()).await.unwrap_err();
+    let e = mhd_server::background::start_notifications(&state, fast())
+        .await
+        .unwrap_err();
     assert!(
         e.starts_with("channel \"mail\": tls \"none\" sends mail and passwords in plain text"),
         "{e}"

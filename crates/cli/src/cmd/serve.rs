@@ -207,8 +207,12 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     ));
     let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
     // The first requests find the views computed: `/ready` says ready once they are.
-    let _warming = state.warm_up();
-    let retention = mhd_server::retention::start(&state);
+    let _warming = mhd_server::background::warm_up(&state);
+    let retention = mhd_server::retention::start(
+        state.recorder().clone(),
+        state.plan_in_force().clone(),
+        state.clock(),
+    );
     tracing::info!("serving on {shown}");
     match tls {
         Some(config) => {

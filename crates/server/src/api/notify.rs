@@ -196,7 +196,22 @@ pub async fn chat_command(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    use crate::notify::chat::{self, Asked};
     let body = body.map_err(|e| body_error(&e))?;
-    let answer = crate::notify::chat::command(&state, &headers, &body).await?;
-    Ok(Json(answer).into_response())
+    let notifier = state.notifier();
+    let asked = chat::check(notifier.as_ref(), state.now(), &headers, &body)?;
+    let public_url = notifier.as_ref().map_or("", |n| n.public_url());
+    let text = match asked {
+        Asked::Status => {
+            let plan = state.plan();
+            let model = match plan {
+                Some(_) => Some(state.model().await),
+                None => None,
+            };
+            chat::status(plan.as_deref(), model, public_url)
+        }
+        Asked::Alerts => chat::alerts(state.store(), public_url).await,
+        Asked::Help(command) => chat::help(&command),
+    };
+    Ok(Json(chat::answer(&text)).into_response())
 }

@@ -134,9 +134,9 @@ pub async fn live(
     let metrics = match range {
         Some(range) => {
             let span = crate::range::live_span(&range, now)?;
-            crate::live::metrics_over(&state, span, slip).await?
+            crate::live::metrics_over(state.store(), state.plan().as_deref(), span, slip).await?
         }
-        None => crate::live::metrics(&state, now, slip).await?,
+        None => crate::live::metrics(state.store(), state.plan().as_deref(), now, slip).await?,
     };
     Ok(Json(metrics).into_response())
 }
@@ -344,8 +344,15 @@ pub async fn resources_history(
         None => mhd_web::views::CHART_METRICS.to_vec(),
         given => metric_names(given)?,
     };
-    let (resolution, bucket, buckets) =
-        crate::resources::history_between(&state, &metrics, since, until, now).await?;
+    let (resolution, bucket, buckets) = crate::resources::history_between(
+        state.store(),
+        state.plan().as_deref(),
+        &metrics,
+        since,
+        until,
+        now,
+    )
+    .await?;
     Ok(Json(serde_json::json!({
         "since": mhd_core::format::rfc3339(since),
         "until": mhd_core::format::rfc3339(until),
@@ -477,7 +484,7 @@ pub async fn samples(
         since,
         until,
         now,
-        crate::retention::settings(&state).samples,
+        crate::retention::settings(state.plan().as_deref()).samples,
     );
     let unit = time::Duration::microseconds(resolution.unit_us().max(1_000_000));
     let wanted = step.unwrap_or(span / mhd_web::views::CHART_BUCKETS as u32);

@@ -27,7 +27,7 @@ use mhd_store::collect::SeenFileRecord;
 use time::OffsetDateTime;
 
 use super::CollectError;
-use crate::AppState;
+use super::Context;
 
 /// Why reports could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -85,13 +85,13 @@ impl ReportsRunner {
     }
 
     /// Polls the folder once, storing the new reports that are complete.
-    pub async fn run(&mut self, state: &AppState) -> Result<Vec<Sample>, CollectError> {
+    pub async fn run(&mut self, cx: &Context) -> Result<Vec<Sample>, CollectError> {
         let name = self.config.name.clone();
         let folder = self.folder.clone();
         let listed = tokio::task::spawn_blocking(move || list(&folder))
             .await
             .map_err(|e| CollectError::Task(e.to_string()))??;
-        let seen: HashMap<String, SeenFileRecord> = state
+        let seen: HashMap<String, SeenFileRecord> = cx
             .store()
             .seen_files(&name)
             .await?
@@ -128,7 +128,7 @@ impl ReportsRunner {
             .map_err(|e| CollectError::Task(e.to_string()))?;
             let error = match read {
                 Read::Run(run) => {
-                    state.recorder().test_run(&run, Some(&file.name)).await?;
+                    cx.recorder().test_run(&run, Some(&file.name)).await?;
                     None
                 }
                 Read::Refused(e) => Some(e),
@@ -138,8 +138,7 @@ impl ReportsRunner {
                     continue;
                 }
             };
-            state
-                .store()
+            cx.store()
                 .record_seen_file(
                     &name,
                     &SeenFileRecord {
@@ -148,12 +147,12 @@ impl ReportsRunner {
                         modified: file.modified,
                         error: error.clone(),
                     },
-                    state.now(),
+                    cx.now(),
                 )
                 .await?;
         }
         // Refused files still in the folder unchanged keep the collector's error standing.
-        let refused_now: HashMap<String, SeenFileRecord> = state
+        let refused_now: HashMap<String, SeenFileRecord> = cx
             .store()
             .seen_files(&name)
             .await?

@@ -49,8 +49,7 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::AppState;
-use crate::metrics::{ChannelLabels, NotificationLabels};
+use crate::metrics::{ChannelLabels, NotificationLabels, NotifyMetrics};
 
 /// How long one attempt may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -842,33 +841,18 @@ impl Notifier {
     }
 }
 
-/// Starts delivery for the plan's channels: reads every secret now (an unreadable one is an
-/// error naming the channel, the key and the file or variable), sets `state.notifier`, spawns
-/// one worker per channel, which resume the deliveries a previous run left pending.
-pub async fn start_with(
-    state: &AppState,
-    options: NotifierOptions,
-) -> Result<Vec<JoinHandle<()>>, String> {
-    prepare(state, options)?;
-    run_workers(state).await
-}
-
-/// Makes the plan's channels ready on this server — every secret read now (an unreadable one
-/// is an error naming the channel, the key and the file or variable) — and sets
-/// `state.notifier`, without delivering anything: every replica does this, so that each can
-/// answer what needs a channel (a Jira issue on request); only the leading one delivers
-/// ([`run_workers`]).
-pub fn prepare(state: &AppState, options: NotifierOptions) -> Result<(), String> {
-    prepare_for(state, state.plan().as_deref(), options)
-}
-
-/// [`prepare`] for the channels of `plan` (one about to be put in force); nothing changes when
-/// one of them cannot be made ready.
-pub fn prepare_for(
-    state: &AppState,
+/// Makes the channels of `plan` ready — every secret read now (an unreadable one is an error
+/// naming the channel, the key and the file or variable) — without delivering anything: every
+/// replica does this, so that each can answer what needs a channel (a Jira issue on request);
+/// only the leading one delivers ([`run_workers`]). The notifier writes to `store`, reads the
+/// time of `clock` and counts into `metrics`.
+pub fn prepare(
+    store: &Database,
+    clock: fn() -> OffsetDateTime,
+    metrics: &NotifyMetrics,
     plan: Option<&mhd_core::plan::Plan>,
     options: NotifierOptions,
-) -> Result<(), String> {
+) -> Result<Notifier, String> {
     let (configs, chat) = match plan {
         Some(plan) => (plan.notify.clone(), plan.chat.signing_secret.clone()),
         None => (Vec::new(), None),
@@ -888,38 +872,30 @@ pub fn prepare_for(
         format!("notifications: cannot build the HTTP client: {e}{cause}")
     })?;
     let shared = Arc::new(Shared {
-        store: state.store().clone(),
+        store: store.clone(),
         channels,
         options,
         http,
-        clock: state.clock(),
+        clock,
         chat_secret,
-        sent: state.metrics().notify.attempts.clone(),
-        pending: state.metrics().notify.pending.clone(),
+        sent: metrics.attempts.clone(),
+        pending: metrics.pending.clone(),
     });
-    // A reloaded plan's channels replace the previous ones.
-    *state
-        .notifier_slot()
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Notifier { shared });
-    Ok(())
+    Ok(Notifier { shared })
 }
 
 /// Delivers: marks failed the deliveries of channels no longer in the plan, then spawns one
 /// worker per channel, which resume the deliveries a previous run (or a previous leader) left
-/// pending. Needs [`prepare`] first.
-pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
-    let Some(notifier) = state.notifier() else {
-        return Err("notifications: not prepared".to_owned());
-    };
+/// pending.
+pub async fn run_workers(notifier: &Notifier) -> Result<Vec<JoinHandle<()>>, String> {
     let shared = notifier.shared.clone();
     let names: Vec<&str> = shared
         .channels
         .iter()
         .map(|c| c.config.name.as_str())
         .collect();
-    let abandoned = state
-        .store()
+    let abandoned = shared
+        .store
         .abandon_deliveries(&names, "the channel is no longer in the plan")
         .await
         .map_err(|e| format!("notifications: {e}"))?;
@@ -931,9 +907,9 @@ pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String
     }
     // Deliveries claimed by the workers of a leader that died are due again shortly, once a
     // leader that only lost the lead has surely stopped its own (it looks every second).
-    let released = state
-        .store()
-        .release_claims(state.now() + CLAIM_GRACE)
+    let released = shared
+        .store
+        .release_claims((shared.clock)() + CLAIM_GRACE)
         .await
         .map_err(|e| format!("notifications: {e}"))?;
     if released > 0 {
@@ -942,8 +918,8 @@ pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String
             "notifications being sent when the previous leader stopped are sent again"
         );
     }
-    let pending = state
-        .store()
+    let pending = shared
+        .store
         .pending_deliveries()
         .await
         .map_err(|e| format!("notifications: {e}"))?;
