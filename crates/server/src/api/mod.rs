@@ -9,8 +9,13 @@
 //! - [`writes`]: operations (batched into shared transactions by [`writes::Batcher`]), JUnit
 //!   reports, benchmarks and samples, each durable before its `201`;
 //! - [`openapi`]: the OpenAPI 3.0 document and each route's operation in it.
-//! - [`alerts`]: alerts, acknowledgements and silences (and the alerts page's forms).
-//! - [`notify`]: notification deliveries, Jira issues on request and the chat command endpoint.
+//! - [`alerts`]: alerts, acknowledgements and silences;
+//! - [`notify`]: notification deliveries, Jira issues on request and the chat command endpoint;
+//! - [`rollback`]: a component's configured rollback; [`audit`]: the audit log;
+//!   [`reports`]: date-range reports.
+//!
+//! Only JSON handlers live here: the pages' forms that make the same writes are with their
+//! pages ([`crate::pages::alerts`], [`crate::pages::rollback`]).
 
 pub mod alerts;
 pub mod audit;
@@ -26,7 +31,6 @@ use axum::http::StatusCode;
 
 use crate::error::ApiError;
 
-pub(crate) use crate::query::Params;
 pub use crate::query::{NoParams, Query};
 
 /// The largest request body a write accepts: 16 MiB. Larger bodies are answered 413.

@@ -2,6 +2,12 @@
 //! file, so every page works without JavaScript and shows the data as it was when served. On
 //! top, each page loads the embedded script ([`crate::assets`]), which keeps the figures marked
 //! `data-live` up to date from the WebSocket.
+//!
+//! The pages with forms have their own modules: [`alerts`] (acknowledge, silence, Jira) and
+//! [`rollback`] (a component's confirmed rollback).
+
+pub mod alerts;
+pub mod rollback;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
