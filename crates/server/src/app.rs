@@ -3,6 +3,7 @@
 //! requests finish, its connections held by [`crate::connections`].
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -15,8 +16,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::connections::ConnectionLimits;
-use crate::metrics::{RequestLabels, RouteLabels};
+use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::routes;
+use crate::security::Security;
 use crate::state::AppState;
 
 /// How long a request may take before it is answered 503.
@@ -136,7 +138,7 @@ fn request_id(headers: &axum::http::HeaderMap) -> HeaderValue {
 /// a client grow the label set without bound), logs it (target `mhd::request`: method, route
 /// pattern, status, latency and request id; a failed one as a warning) and answers with its
 /// `X-Request-Id`.
-async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -154,15 +156,13 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         tracing::info!(target: "mhd::request", method, route, status, latency_ms, request_id, "request");
     }
     response.headers_mut().insert("x-request-id", id);
-    state
-        .metrics()
+    metrics
         .latency
         .get_or_create(&RouteLabels {
             route: route.clone(),
         })
         .observe(started.elapsed().as_secs_f64());
-    state
-        .metrics()
+    metrics
         .requests
         .get_or_create(&RequestLabels {
             route,
@@ -182,19 +182,15 @@ pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 /// no-store` on the API's answers and every JSON answer that sets none, so that no cache
 /// keeps what a caller was allowed to read.
 async fn transport_headers(
-    State(state): State<AppState>,
+    State(security): State<Arc<Security>>,
     request: Request,
     next: Next,
 ) -> Response {
     let api = request.uri().path().starts_with("/api/");
-    let hsts = state.security().secure_cookies(request.headers())
-        && crate::origin::request_host(
-            request.headers(),
-            request.uri(),
-            state.security().trusts_proxy(),
-        )
-        .and_then(crate::origin::HostPort::parse)
-        .is_some_and(|h| !h.is_loopback() && !h.is_address());
+    let hsts = security.secure_cookies(request.headers())
+        && crate::origin::request_host(request.headers(), request.uri(), security.trusts_proxy())
+            .and_then(crate::origin::HostPort::parse)
+            .is_some_and(|h| !h.is_loopback() && !h.is_address());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let json = headers

@@ -1,12 +1,15 @@
 //! The probes and the program's own metrics: `/health` (the process is alive), `/ready` (the
 //! store answers and takes writes, the plan is loaded, the views are computed) and `/metrics`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mhd_store::Store;
 
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// `/health`: the process is alive.
@@ -75,13 +78,13 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
 }
 
 /// `/metrics`: Prometheus text format.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+pub(crate) async fn metrics(State(metrics): State<Arc<Metrics>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics().encode(),
+        metrics.encode(),
     )
         .into_response()
 }

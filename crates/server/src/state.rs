@@ -37,6 +37,18 @@ impl FromRef<AppState> for Recorder {
     }
 }
 
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Arc<Metrics> {
+        Arc::clone(&state.0.metrics)
+    }
+}
+
+impl FromRef<AppState> for Arc<crate::security::Security> {
+    fn from_ref(state: &AppState) -> Arc<crate::security::Security> {
+        Arc::clone(&state.0.security)
+    }
+}
+
 /// The parts of [`AppState`].
 struct Inner {
     /// Writes to the store and announces them; reads go through its store.
@@ -51,7 +63,7 @@ struct Inner {
     /// The offset pages show local times in.
     local_offset: UtcOffset,
     /// The program's own counters and histograms, served at `/metrics`.
-    metrics: Metrics,
+    metrics: Arc<Metrics>,
     /// The view model (every figure of every view), computed once per views version.
     views: Cache<ViewModel>,
     /// The latest test runs and benchmarks the view model reads, read again only when they
@@ -80,7 +92,7 @@ struct Inner {
     /// (the lock also keeps evaluations one at a time).
     alert_engine: tokio::sync::Mutex<Option<mhd_core::alerts::Engine>>,
     /// Sign-in, cookies and the limits on failed sign-ins.
-    security: crate::security::Security,
+    security: Arc<crate::security::Security>,
     /// The plan's folder: where rollback programs run (the working directory when unset).
     plan_dir: std::sync::OnceLock<std::path::PathBuf>,
     /// The components whose rollback is running now (one at a time per component).
@@ -228,7 +240,7 @@ impl AppState {
             plan_problem: std::sync::RwLock::new(None),
             clock,
             local_offset,
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
             views: Cache::default(),
             records: Cache::default(),
             dashboard: Cache::default(),
@@ -241,7 +253,7 @@ impl AppState {
             collectors: Arc::default(),
             notifier_now: std::sync::RwLock::new(None),
             alert_engine: tokio::sync::Mutex::new(None),
-            security: crate::security::Security::default(),
+            security: Arc::default(),
             plan_dir: std::sync::OnceLock::new(),
             rollbacks: std::sync::Mutex::default(),
             max_future: std::sync::OnceLock::new(),
