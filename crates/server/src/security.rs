@@ -217,7 +217,7 @@ pub fn client_address(
     peer
 }
 
-/// The caller and address of a request, as [`authorize`] found them; tests that drive the
+/// The caller and address of a request, as [`crate::access::authorize`] found them; tests that drive the
 /// router without the middleware get the local user.
 #[derive(Debug, Clone)]
 pub struct Who {

@@ -1,33 +1,31 @@
-//! What every handler shares: the store, the plan, the clock, the metrics and the channel of
-//! live updates.
+//! What every handler shares: the recorder (the store, written through it, and the live
+//! updates), the plan in force, the clock, the metrics, the security settings, the caches of
+//! what the pages show, and what the background work keeps (the collectors' health, the
+//! notification channels, the alert engine).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use axum::extract::FromRef;
 use axum::extract::ws::Utf8Bytes;
-use mhd_core::model::ViewModel;
-use mhd_web::views::ResourcesData;
-use mhd_web::views::alerts::FiringCounts;
-
-use crate::cache::Cache;
 use mhd_core::dashboard::DashboardData;
 use mhd_core::live::LiveMetrics;
-
-use axum::extract::FromRef;
+use mhd_core::model::ViewModel;
 use mhd_core::plan::Plan;
 use mhd_store::Database;
+use mhd_web::views::ResourcesData;
+use mhd_web::views::alerts::FiringCounts;
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::cache::Cache;
+use crate::metrics::Metrics;
 use crate::plan::PlanInForce;
 use crate::recorder::Recorder;
 
-use crate::metrics::Metrics;
-
-pub use crate::recorder::{AlertPush, Change, UPDATE_BUFFER};
-
 /// The server's shared state; cheap to clone. Handlers take it whole or one part of it
-/// (`State<Recorder>`, through [`FromRef`]); the other modules take the parts they need.
+/// through [`FromRef`] (`State<Recorder>`, `State<Arc<Metrics>>`…); the modules below it take
+/// the parts they need.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
