@@ -278,5 +278,5 @@ fn allowed_hosts(state: &AppState) {
     for h in ["a.example.com", "b.example.com:8443", "c.example.com"] {
         hosts.add(h).expect("a host");
     }
-    state.security.set_allowed_hosts(hosts);
+    state.security().set_allowed_hosts(hosts);
 }

@@ -19,7 +19,7 @@ use axum::Router;
 use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Severity, Transition};
 use mhd_core::plan::{Channel, ChannelKind};
 use mhd_server::AppState;
-use mhd_server::notify::{self, NotifierOptions};
+use mhd_server::notify::NotifierOptions;
 use mhd_store::Database;
 use mhd_store::outbox::{DeliveryFilter, DeliveryState, Outbox};
 use time::{OffsetDateTime, UtcOffset};
@@ -136,7 +136,7 @@ async fn run(burst: i64, seconds: u64) {
         ..NotifierOptions::default()
     };
     let rate = 1.0 / options.min_interval.as_secs_f64();
-    let tasks = notify::start_with(&state, options)
+    let tasks = mhd_server::background::start_notifications(&state, options)
         .await
         .expect("the notifier starts");
     let notifier = state.notifier().expect("the notifier runs");

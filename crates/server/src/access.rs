@@ -12,13 +12,11 @@
 //! `--insecure-no-auth`). A presented token is still checked.
 
 use mhd_store::prelude::*;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
-use axum::http::request::Parts;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -29,18 +27,13 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
-use crate::origin::{self, AllowedHosts, HostPort};
+use crate::origin::{self, HostPort};
 use crate::routes;
+use crate::security::{
+    CSRF_FIELD, CSRF_HEADER, Caller, SESSION_COOKIE, Who, client_address, cookie, sign_in_required,
+};
 use crate::state::AppState;
 
-/// The session cookie's name.
-pub const SESSION_COOKIE: &str = "mhd_session";
-/// The header scripts send the CSRF token in.
-pub const CSRF_HEADER: &str = "x-csrf-token";
-/// The form field pages send the CSRF token in.
-pub const CSRF_FIELD: &str = "csrf_token";
-/// How long the answer to "is there any user?" is reused before the store is asked again.
-const USERS_CHECK_MS: i64 = 1000;
 /// The largest form body read to find its CSRF token.
 const FORM_LIMIT: usize = 64 * 1024;
 /// The most bytes of all request headers together; more is answered 431.
@@ -57,262 +50,12 @@ pub fn need(method: &Method, route: Option<&str>) -> Access {
     routes::find(method, route).map_or(Access::Admin, |r| r.access)
 }
 
-/// Who made a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// Nobody signs in (no user exists): the one local user, who may do everything.
-    Local,
-    /// A signed-in user.
-    User {
-        /// The user's name.
-        name: String,
-        /// The user's current role.
-        role: Role,
-        /// The session's id (for sign-out).
-        session: i64,
-        /// The session's CSRF token, for the page's forms.
-        csrf: String,
-    },
-    /// An API token.
-    Token {
-        /// The token's id.
-        id: i64,
-        /// The token's name.
-        name: String,
-        /// Its role.
-        role: Role,
-    },
-    /// Nobody: sign-in is required and no credential came.
-    Anonymous,
-}
-
-impl Caller {
-    /// The role the caller acts with; `None` for nobody.
-    pub fn role(&self) -> Option<Role> {
-        match self {
-            Caller::Local => Some(Role::Admin),
-            Caller::User { role, .. } | Caller::Token { role, .. } => Some(*role),
-            Caller::Anonymous => None,
-        }
-    }
-
-    /// The name the audit log records: `local`, the user's name, `token:NAME` or `anonymous`.
-    pub fn actor(&self) -> String {
-        match self {
-            Caller::Local => crate::audit::LOCAL.to_owned(),
-            Caller::User { name, .. } => name.clone(),
-            Caller::Token { name, .. } => format!("token:{name}"),
-            Caller::Anonymous => "anonymous".to_owned(),
-        }
-    }
-
-    /// The name that acknowledges an alert or adds a silence: a user's or a token's own (never
-    /// what a form says), `None` for the local user, who may give one.
-    pub fn signed_name(&self) -> Option<String> {
-        match self {
-            Caller::User { .. } | Caller::Token { .. } => Some(self.actor()),
-            Caller::Local | Caller::Anonymous => None,
-        }
-    }
-
-    /// Whether the caller may do what `access` guards.
-    pub fn may(&self, access: Access) -> bool {
-        access == Access::Public || self.role().is_some_and(|r| access.allows(r))
-    }
-}
-
-/// The server's security settings and what they keep between requests.
-#[derive(Debug, Default)]
-pub struct Security {
-    /// Served over TLS: cookies are `Secure`.
-    https: AtomicBool,
-    /// Behind a reverse proxy whose `X-Forwarded-Proto` and `X-Forwarded-For` are believed.
-    trust_proxy: AtomicBool,
-    /// Whether a user existed at the last check.
-    users: AtomicBool,
-    /// When that was checked (monotonic ms; 0: never).
-    users_checked_ms: AtomicI64,
-    /// The host names answered besides `localhost` and IP addresses.
-    allowed_hosts: RwLock<AllowedHosts>,
-    /// Sign-in attempts, per user and per address.
-    pub sign_in_limits: crate::signin::Limiter,
-    /// Refused requests, gathered for the audit log and counted per address.
-    pub refusals: crate::audit::Refusals,
-    /// The password checks of sign-ins, a few at once.
-    pub password_checks: crate::signin::PasswordChecks,
-}
-
-impl Security {
-    /// Says that the server is served over TLS.
-    pub fn set_https(&self, on: bool) {
-        self.https.store(on, Ordering::Relaxed);
-    }
-
-    /// Says that the server runs behind a proxy whose forwarding headers are true.
-    pub fn set_trust_proxy(&self, on: bool) {
-        self.trust_proxy.store(on, Ordering::Relaxed);
-    }
-
-    /// Whether the proxy's headers are believed.
-    pub fn trusts_proxy(&self) -> bool {
-        self.trust_proxy.load(Ordering::Relaxed)
-    }
-
-    /// Whether the server is served over TLS.
-    pub fn https(&self) -> bool {
-        self.https.load(Ordering::Relaxed)
-    }
-
-    /// Sets the host names answered besides `localhost` and IP addresses.
-    pub fn set_allowed_hosts(&self, hosts: AllowedHosts) {
-        *self
-            .allowed_hosts
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = hosts;
-    }
-
-    /// Whether a request naming `host` is answered.
-    pub fn allows_host(&self, host: &HostPort) -> bool {
-        self.allowed_hosts
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .allows(host)
-    }
-
-    /// Whether cookies must be `Secure`: over TLS, or behind a trusted proxy that says the
-    /// request came over HTTPS.
-    pub fn secure_cookies(&self, headers: &HeaderMap) -> bool {
-        origin::request_scheme(headers, self.https(), self.trusts_proxy()) == "https"
-    }
-
-    /// Forgets the last answer to "is there any user?" (after a change made by this process).
-    pub fn forget_users(&self) {
-        self.users_checked_ms.store(0, Ordering::Relaxed);
-    }
-}
-
-/// Whether users must sign in: a user exists. Asked of the store at most once a second, so a
-/// user added by `mhd user add` while the server runs closes it within a second.
-pub async fn sign_in_required(state: &AppState) -> Result<bool, ApiError> {
-    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-    let security = &state.security;
-    // Monotonic milliseconds since the first check, plus one (0 means "never checked").
-    let now_ms = i64::try_from(
-        START
-            .get_or_init(std::time::Instant::now)
-            .elapsed()
-            .as_millis(),
-    )
-    .unwrap_or(i64::MAX - 1)
-        + 1;
-    let checked = security.users_checked_ms.load(Ordering::Relaxed);
-    if checked != 0 && (now_ms - checked).abs() < USERS_CHECK_MS {
-        return Ok(security.users.load(Ordering::Relaxed));
-    }
-    let any = state
-        .store
-        .any_user()
-        .await
-        .map_err(|e| ApiError::from_auth(&e))?;
-    security.users.store(any, Ordering::Relaxed);
-    security.users_checked_ms.store(now_ms, Ordering::Relaxed);
-    Ok(any)
-}
-
-/// The address a request came from: the peer, or with a trusted proxy the address the proxy
-/// puts last in `X-Forwarded-For`.
-pub fn client_address(
-    state: &AppState,
-    parts_headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-) -> Option<SocketAddr> {
-    if state.security.trusts_proxy()
-        && let Some(ip) = parts_headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-            .next_back()
-    {
-        return Some(SocketAddr::new(ip, 0));
-    }
-    peer
-}
-
-/// The caller and address of a request, as [`authorize`] found them; tests that drive the
-/// router without the middleware get the local user.
-#[derive(Debug, Clone)]
-pub struct Who {
-    /// Who.
-    pub caller: Arc<Caller>,
-    /// From where.
-    pub addr: Option<SocketAddr>,
-}
-
-impl Default for Who {
-    fn default() -> Who {
-        Who {
-            caller: Arc::new(Caller::Local),
-            addr: None,
-        }
-    }
-}
-
-impl Who {
-    /// Whether the credential the request came with still holds: its session not ended, idle
-    /// or expired, its token not revoked or expired (the local user's always does). For
-    /// connections that outlive their request, such as the WebSocket's. A store that cannot
-    /// answer keeps the connection (and the failure is logged).
-    pub async fn still_valid(&self, state: &AppState) -> bool {
-        let now = state.now();
-        let live = match &*self.caller {
-            Caller::User { session, .. } => state.store.session_live(*session, now).await,
-            Caller::Token { id, .. } => state.store.token_live(*id, now).await,
-            Caller::Local | Caller::Anonymous => Ok(true),
-        };
-        live.unwrap_or_else(|e| {
-            tracing::warn!("cannot check whether a connection's credential still holds: {e}");
-            true
-        })
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Who {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(who) = parts.extensions.get::<Who>() {
-            return Ok(who.clone());
-        }
-        Ok(Who {
-            caller: Arc::new(Caller::Local),
-            addr: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| *a),
-        })
-    }
-}
-
 /// Why a credential was not accepted.
 enum Refusal {
     /// The `Authorization` header is not `Bearer TOKEN`.
     BadScheme,
     /// The token is unknown, expired or revoked.
     BadToken,
-}
-
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim())
 }
 
 /// Finds the caller from the request's credentials. A session cookie that proves nothing is
@@ -335,7 +78,7 @@ async fn identify(
             return Ok(Err(Refusal::BadScheme));
         };
         let token = state
-            .store
+            .store()
             .authenticate_token(secret, now)
             .await
             .map_err(|e| ApiError::from_auth(&e))?;
@@ -354,7 +97,7 @@ async fn identify(
     if let Some(secret) =
         cookie(headers, SESSION_COOKIE).filter(|s| !s.is_empty() && s.len() <= 256)
         && let Some(session) = state
-            .store
+            .store()
             .session(secret, now)
             .await
             .map_err(|e| ApiError::from_auth(&e))?
@@ -431,15 +174,15 @@ async fn authorize_inner(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(a)| *a);
-    let addr = client_address(state, request.headers(), peer);
-    let trust_proxy = state.security.trusts_proxy();
+    let addr = client_address(state.security(), request.headers(), peer);
+    let trust_proxy = state.security().trusts_proxy();
     let host = origin::request_host(request.headers(), request.uri(), trust_proxy)
         .map(|h| h.chars().take(256).collect::<String>());
     // `/health` answers whatever host a probe names: it says nothing but "ok". A request that
     // names no host at all comes from no browser.
     if route.as_deref() != Some(paths::HEALTH)
         && let Some(h) = &host
-        && !HostPort::parse(h).is_some_and(|h| state.security.allows_host(&h))
+        && !HostPort::parse(h).is_some_and(|h| state.security().allows_host(&h))
     {
         let details = json!({ "method": method.as_str(), "path": shorten(&path),
             "host": h, "reason": "host" });
@@ -455,7 +198,7 @@ async fn authorize_inner(
         return Err(answer(refusal, misdirected(h)));
     }
     let now = state.now();
-    let required = sign_in_required(state)
+    let required = sign_in_required(state.security(), state.store())
         .await
         .map_err(IntoResponse::into_response)?;
     let caller = match identify(state, request.headers(), required, now)
@@ -512,7 +255,7 @@ async fn authorize_inner(
         }
     };
     let mut request = request;
-    let scheme = origin::request_scheme(request.headers(), state.security.https(), trust_proxy);
+    let scheme = origin::request_scheme(request.headers(), state.security().https(), trust_proxy);
     if is_websocket(&request) && !origin::same_site(request.headers(), scheme, host.as_deref()) {
         let refusal = refuse("cross_site").await;
         return Err(answer(

@@ -35,7 +35,8 @@ use mhd_store::{OperationFilter, Store};
 use time::{Duration, OffsetDateTime};
 use tokio::task::JoinHandle;
 
-use crate::state::{AlertPush, AppState, Change};
+use crate::recorder::{AlertPush, Change};
+use crate::state::AppState;
 
 /// Why an evaluation could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +87,7 @@ pub fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
     Ok(vec![tokio::spawn(async move {
         // The engine is made again from the store and the plan in force: this server may
         // have just taken the lead, or the plan (its rules) just changed.
-        *state.alert_engine.lock().await = None;
+        *state.alert_engine().lock().await = None;
         let mut ticker = tokio::time::interval(period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -96,7 +97,7 @@ pub fn start(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "alert evaluation failed"),
                 Err(e) => {
-                    state.metrics.alert_evaluation_failures.inc();
+                    state.metrics().alert_evaluation_failures.inc();
                     tracing::error!(error = %e, "alert evaluation stopped abnormally");
                 }
             }
@@ -111,10 +112,10 @@ pub async fn evaluate_once(state: &AppState) -> Result<Vec<Transition>, Alerting
         return Err(AlertingError::NoPlan);
     };
     // One evaluation at a time: two at once would give one id twice.
-    let mut engine = state.alert_engine.lock().await;
+    let mut engine = state.alert_engine().lock().await;
     let started = Instant::now();
     let result = evaluate(state, &plan, &mut engine).await;
-    let m = &state.metrics;
+    let m = &state.metrics();
     m.alert_evaluations.inc();
     m.alert_evaluation_duration
         .observe(started.elapsed().as_secs_f64());
@@ -138,14 +139,14 @@ async fn evaluate(
             // The first evaluation takes back the alerts left open by the last run.
             let mut engine = Engine::new(
                 plan.alerts.rules.clone(),
-                state.store.max_alert_id().await? + 1,
+                state.store().max_alert_id().await? + 1,
             )
             .with_component_names(
                 plan.components
                     .iter()
                     .map(|c| (c.id.clone(), c.name.clone())),
             );
-            engine.restore(state.store.open_alerts().await?);
+            engine.restore(state.store().open_alerts().await?);
             slot.insert(engine)
         }
     };
@@ -156,9 +157,15 @@ async fn evaluate(
     for t in transitions.iter().filter(|t| t.notify) {
         hand_to_channels(state, t).await;
     }
+    // Each transition is announced once the evaluation is saved.
     let saved = state
-        .store
-        .save_evaluation(&transitions, &engine.open(), now)
+        .recorder()
+        .commit_with(
+            state
+                .store()
+                .save_evaluation(&transitions, &engine.open(), now),
+            |()| transitions.iter().map(change_of).collect::<Vec<_>>(),
+        )
         .await;
     if let Err(e) = saved {
         // What the engine holds is no longer what the store holds: start again from the
@@ -180,7 +187,7 @@ async fn evaluate(
         Severity::Critical,
     ] {
         state
-            .metrics
+            .metrics()
             .alerts_firing
             .get_or_create(&crate::metrics::SeverityLabels {
                 severity: severity.as_str().to_owned(),
@@ -188,9 +195,6 @@ async fn evaluate(
             .set(firing.get(&severity).copied().unwrap_or(0));
     }
 
-    for t in &transitions {
-        announce(state, t);
-    }
     keep_health(state, plan, now).await?;
     Ok(transitions)
 }
@@ -206,7 +210,7 @@ async fn keep_health(
     let Some(summary) = &model.summary else {
         return Ok(());
     };
-    let previous = state.store.health_state().await?;
+    let previous = state.store().health_state().await?;
     let next = mhd_core::health::HealthState::step(
         previous.as_ref(),
         summary.figures_health,
@@ -216,16 +220,19 @@ async fn keep_health(
             better: plan.alerts.health_keep,
         },
     );
-    state.store.save_health_state(&next).await?;
     let was = previous.and_then(|p| p.current(now));
-    if was.map(|p| (p.shown, p.pending)) != Some((next.shown, next.pending)) {
-        state.notify(Change::Health);
-    }
+    let changed = was.map(|p| (p.shown, p.pending)) != Some((next.shown, next.pending));
+    state
+        .recorder()
+        .commit_with(state.store().save_health_state(&next), |()| {
+            changed.then_some(Change::Health)
+        })
+        .await?;
     Ok(())
 }
 
-/// Tells the live pages about a transition.
-fn announce(state: &AppState, t: &Transition) {
+/// What the live pages are told of a transition.
+fn change_of(t: &Transition) -> Change {
     let push = match t.event {
         AlertEvent::Fired => AlertPush::New,
         AlertEvent::Resolved => AlertPush::Resolved,
@@ -241,11 +248,11 @@ fn announce(state: &AppState, t: &Transition) {
         }),
         _ => serde_json::to_value(&t.alert).unwrap_or(serde_json::Value::Null),
     };
-    state.notify(Change::Alert {
+    Change::Alert {
         push,
         component: t.alert.component.clone(),
         data: Arc::new(data),
-    });
+    }
 }
 
 /// Hands a transition people must hear about to the notification channels, when they run.
@@ -336,7 +343,7 @@ pub async fn gather(
     plan: &Plan,
     now: OffsetDateTime,
 ) -> Result<Gathered, AlertingError> {
-    let store = &state.store;
+    let store = &state.store();
     let rules = &plan.alerts.rules;
     let window = plan.alerts.window;
     let has = |f: fn(&RuleKind) -> bool| rules.iter().any(|r| f(&r.kind));
@@ -450,7 +457,7 @@ pub async fn gather(
     if has(|k| matches!(k, RuleKind::TestPass { .. })) {
         g.suites = suite_facts(&store.recent_test_runs(2).await?);
     }
-    g.collectors = state.collectors.statuses();
+    g.collectors = state.collectors().statuses();
     g.acknowledgements = store.acknowledgements().await?;
     g.silences = store.silences(now).await?;
     Ok(g)

@@ -3,21 +3,22 @@
 //! requests finish, its connections held by [`crate::connections`].
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::{Json, Router};
-use mhd_store::Store;
+use axum::response::Response;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::connections::ConnectionLimits;
-use crate::metrics::{RequestLabels, RouteLabels};
+use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 use crate::routes;
+use crate::security::Security;
 use crate::state::AppState;
 
 /// How long a request may take before it is answered 503.
@@ -137,7 +138,7 @@ fn request_id(headers: &axum::http::HeaderMap) -> HeaderValue {
 /// a client grow the label set without bound), logs it (target `mhd::request`: method, route
 /// pattern, status, latency and request id; a failed one as a warning) and answers with its
 /// `X-Request-Id`.
-async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -155,15 +156,13 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         tracing::info!(target: "mhd::request", method, route, status, latency_ms, request_id, "request");
     }
     response.headers_mut().insert("x-request-id", id);
-    state
-        .metrics
+    metrics
         .latency
         .get_or_create(&RouteLabels {
             route: route.clone(),
         })
         .observe(started.elapsed().as_secs_f64());
-    state
-        .metrics
+    metrics
         .requests
         .get_or_create(&RequestLabels {
             route,
@@ -183,19 +182,15 @@ pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000";
 /// no-store` on the API's answers and every JSON answer that sets none, so that no cache
 /// keeps what a caller was allowed to read.
 async fn transport_headers(
-    State(state): State<AppState>,
+    State(security): State<Arc<Security>>,
     request: Request,
     next: Next,
 ) -> Response {
     let api = request.uri().path().starts_with("/api/");
-    let hsts = state.security.secure_cookies(request.headers())
-        && crate::origin::request_host(
-            request.headers(),
-            request.uri(),
-            state.security.trusts_proxy(),
-        )
-        .and_then(crate::origin::HostPort::parse)
-        .is_some_and(|h| !h.is_loopback() && !h.is_address());
+    let hsts = security.secure_cookies(request.headers())
+        && crate::origin::request_host(request.headers(), request.uri(), security.trusts_proxy())
+            .and_then(crate::origin::HostPort::parse)
+            .is_some_and(|h| !h.is_loopback() && !h.is_address());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let json = headers
@@ -212,81 +207,4 @@ async fn transport_headers(
         );
     }
     response
-}
-
-/// `/health`: the process is alive.
-pub(crate) async fn health() -> impl IntoResponse {
-    Json(serde_json::json!({ "status": "ok" }))
-}
-
-/// How long `/ready` waits for the store: a database that has not answered by then (a
-/// PostgreSQL server restarting, say) makes the server not ready, rather than the probe timing
-/// out.
-const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// `/ready`: the store answers and takes writes, and the plan is loaded (when one was given);
-/// after `mhd serve` starts, 503 "warming" until the views the first requests read are computed.
-///
-/// After a write failed because of the disk (full, say), each call tries one small write, so
-/// the store is reported unhealthy while writes fail and healthy again once they succeed.
-pub(crate) async fn ready(State(state): State<AppState>) -> Response {
-    if state.is_warming() {
-        let body = serde_json::json!({
-            "status": "warming",
-            "store": "computing the views before the first request",
-            "plan": state.plan().as_deref().map(|p| p.migration.name.clone()),
-        });
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-    }
-    let checked = tokio::time::timeout(READY_WAIT, async {
-        state.store.first_operation_at().await?;
-        state.store.check_writable(state.now()).await
-    })
-    .await;
-    let store = match checked {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => {
-            state.metrics.store_errors.inc();
-            Err(e.to_string())
-        }
-        Err(_) => {
-            state.metrics.store_errors.inc();
-            Err(format!(
-                "the store does not answer within {} s",
-                READY_WAIT.as_secs()
-            ))
-        }
-    };
-    let problem = state
-        .plan_problem
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
-    let mut body = serde_json::json!({
-        "status": if store.is_ok() { "ready" } else { "not_ready" },
-        "store": store.as_ref().map_or_else(|e| e.as_str(), |()| "ok"),
-        "plan": state.plan().as_deref().map(|p| p.migration.name.clone()),
-    });
-    // A changed plan that was refused: the server runs on the one in force, and says why.
-    if let Some(problem) = problem {
-        body["plan_reload"] = serde_json::json!({ "status": "refused", "error": problem });
-    }
-    let status = if store.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, Json(body)).into_response()
-}
-
-/// `/metrics`: Prometheus text format.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics.encode(),
-    )
-        .into_response()
 }

@@ -1,4 +1,4 @@
-//! Recording changes in the audit log (`mhd_store::audit`): who (the caller [`crate::access`]
+//! Recording changes in the audit log (`mhd_store::audit`): who (the caller [`crate::security`]
 //! found, [`LOCAL`] when nobody signs in), what, and from where. A failure to record is logged
 //! and never fails the request it describes.
 //!
@@ -13,22 +13,22 @@
 //! every [`PRUNE_EVERY`].
 
 use mhd_store::prelude::*;
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::response::Response;
 use mhd_store::audit::{NewEntry, Outcome};
 use serde_json::Value;
-use time::OffsetDateTime;
 
-use crate::access::Who;
 use crate::error::ApiError;
+use crate::security::Who;
 use crate::state::AppState;
 
-/// The actor of a request when nobody signs in.
-pub const LOCAL: &str = "local";
+use crate::security::{Gathered, MAX_FOLLOWED, RefusalKey, Refusals};
+pub use crate::security::{LOCAL, REFUSAL_WINDOW, REFUSALS_PER_WINDOW};
+
+/// How often the audit log is pruned.
+pub const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
 
 /// Appends one entry to the audit log; when the store refuses, logs a warning and carries on.
 pub async fn record(
@@ -49,7 +49,7 @@ pub async fn record(
         client: client.map(|a| a.to_string()),
         outcome,
     };
-    if let Err(e) = state.store.record_audit(&entry).await {
+    if let Err(e) = state.store().record_audit(&entry).await {
         tracing::warn!(action, resource, "the audit log refused an entry: {e}");
     }
 }
@@ -146,55 +146,6 @@ async fn record_refusal(
     .await;
 }
 
-/// How long repeated refusals are gathered into one entry, and the window of the per-address
-/// limit.
-pub const REFUSAL_WINDOW: Duration = Duration::from_secs(60);
-/// Refusals of one address in a window before its further refusals are answered 429.
-pub const REFUSALS_PER_WINDOW: u32 = 300;
-/// The most sources and addresses followed at once; past it, everything gathered is written.
-const MAX_FOLLOWED: usize = 10_000;
-/// How often the audit log is pruned.
-pub const PRUNE_EVERY: Duration = Duration::from_secs(6 * 3600);
-
-/// What one kind of refusal is gathered by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct RefusalKey {
-    action: String,
-    source: Option<IpAddr>,
-    actor: String,
-    reason: String,
-}
-
-/// Refusals gathered since the first one of a window (which was recorded at once).
-#[derive(Debug)]
-struct Gathered {
-    window_started: Instant,
-    /// Refusals after the first.
-    count: u64,
-    /// How many of them were answered 429.
-    limited: u64,
-    first_at: Option<OffsetDateTime>,
-    last_at: OffsetDateTime,
-    resource: String,
-    details: Value,
-}
-
-/// Refusals gathered per source, actor, action and reason, and counted per address.
-#[derive(Debug, Default)]
-pub struct Refusals {
-    inner: Mutex<RefusalState>,
-}
-
-#[derive(Debug, Default)]
-struct RefusalState {
-    gathered: HashMap<RefusalKey, Gathered>,
-    per_address: HashMap<IpAddr, (Instant, u32)>,
-    /// Whether a task writes the windows that end.
-    flushing: bool,
-    /// The window, when not [`REFUSAL_WINDOW`] (tests).
-    window: Option<Duration>,
-}
-
 /// What [`refused`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -204,18 +155,9 @@ pub enum Refusal {
     TooMany(u64),
 }
 
+/// Writing the refusals gathered (kept in [`crate::security::Security`], which is below the
+/// state and so cannot write them).
 impl Refusals {
-    /// Sets the window (default [`REFUSAL_WINDOW`]).
-    pub fn set_window(&self, window: Duration) {
-        self.lock().window = Some(window);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, RefusalState> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// Writes every gathered count now, whether its window has ended or not (as `mhd serve`
     /// does when it stops); the next refusal of each kind is then recorded at once again.
     pub async fn flush(&self, state: &AppState) {
@@ -278,7 +220,7 @@ async fn write_gathered(state: &AppState, key: RefusalKey, g: Gathered) {
         client: key.source.map(|ip| ip.to_string()),
         outcome: Outcome::Refused,
     };
-    if let Err(e) = state.store.record_audit(&entry).await {
+    if let Err(e) = state.store().record_audit(&entry).await {
         tracing::warn!(action = key.action, "the audit log refused an entry: {e}");
     }
 }
@@ -294,7 +236,7 @@ pub async fn refused(
     details: Value,
     client: Option<SocketAddr>,
 ) -> Refusal {
-    let refusals = &state.security.refusals;
+    let refusals = &state.security().refusals;
     let now = state.now();
     let key = RefusalKey {
         action: action.to_owned(),
@@ -389,7 +331,7 @@ pub async fn refused(
     if start_flusher {
         let state = state.clone();
         tokio::spawn(async move {
-            let refusals = &state.security.refusals;
+            let refusals = &state.security().refusals;
             loop {
                 let window = refusals.lock().window.unwrap_or(REFUSAL_WINDOW);
                 tokio::time::sleep(window / 4).await;
@@ -413,7 +355,7 @@ pub fn start_pruning(state: &AppState, retention: time::Duration) -> tokio::task
     tokio::spawn(async move {
         loop {
             let before = state.now() - retention;
-            match state.store.prune_audit(before).await {
+            match state.store().prune_audit(before).await {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(deleted = n, %before, "audit entries past their retention deleted")

@@ -3,6 +3,8 @@
 //! several servers share a store, only the one holding its lead ([`mhd_store::Lease`]) runs
 //! them; every server hears of the others' writes ([`watch_store`]).
 
+use std::time::Instant;
+
 use tokio::task::JoinHandle;
 
 use crate::AppState;
@@ -17,7 +19,7 @@ use crate::AppState;
 /// most four times a second.)
 pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
     let mut watcher = state
-        .store
+        .store()
         .change_watcher()
         .await
         .map_err(|e| format!("cannot watch the store for other writers: {e}"))?;
@@ -26,16 +28,14 @@ pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
         loop {
             match watcher.next_change().await {
                 Ok(changed) => {
-                    for change in announced(&changed) {
-                        state.notify(change);
-                    }
+                    state.recorder().heard(announced(&changed));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot watch the store for other writers");
                     tokio::time::sleep(LEAD_CHECK).await;
                     // What others wrote while the watch was broken (the database restarting,
                     // say) was not heard of: look at everything again.
-                    state.notify(crate::state::Change::External);
+                    state.recorder().external();
                 }
             }
         }
@@ -45,8 +45,8 @@ pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
 /// What the writes of another process are announced as: what the tables written say where
 /// they are known and each says what changed, else a change of everything (the alerts'
 /// tables, whose pushes carry the alert, which the notification does not).
-pub fn announced(changed: &mhd_store::Changed) -> Vec<crate::state::Change> {
-    use crate::state::Change;
+pub fn announced(changed: &mhd_store::Changed) -> Vec<crate::recorder::Change> {
+    use crate::recorder::Change;
     if changed.tables.is_empty() {
         return vec![Change::External];
     }
@@ -75,9 +75,9 @@ async fn start_leading(
     state: &AppState,
     base: &std::path::Path,
 ) -> Result<Vec<JoinHandle<()>>, String> {
-    let mut tasks = crate::notify::run_workers(state).await?;
+    let mut tasks = run_notifications(state).await?;
     tasks.push(crate::scheduled::start(state));
-    let started = crate::collect::start_in(state, base).and_then(|mut collectors| {
+    let started = crate::collect::start_in(&state.collecting(), base).and_then(|mut collectors| {
         collectors.extend(crate::alerting::start(state)?);
         Ok(collectors)
     });
@@ -114,7 +114,7 @@ async fn lead(
     base: std::path::PathBuf,
     mut held: Option<(mhd_store::Lease, Leading)>,
 ) {
-    let mut generation = state.plan_generation.subscribe();
+    let mut generation = state.plan_generation().subscribe();
     loop {
         tokio::select! {
             () = tokio::time::sleep(LEAD_CHECK) => {}
@@ -139,16 +139,16 @@ async fn lead(
                     tracing::warn!("this server lost the lead: another one takes over");
                     // Dropping the leader's tasks stops them.
                     held = None;
-                    state.metrics.leader.set(0);
+                    state.metrics().leader.set(0);
                 }
             }
-            None => match state.store.try_lead().await {
+            None => match state.store().try_lead().await {
                 Ok(Some(lease)) => match start_leading(&state, &base).await {
                     Ok(tasks) => {
                         tracing::info!(
                             "this server leads: it runs the alerts, the collectors and the notifications"
                         );
-                        state.metrics.leader.set(1);
+                        state.metrics().leader.set(1);
                         held = Some((lease, Leading(tasks)));
                     }
                     Err(e) => tracing::error!(error = %e, "cannot start the leader's work"),
@@ -185,26 +185,26 @@ impl Background {
         if let Some(url) = public_url.filter(|u| !u.trim().is_empty()) {
             url.clone_into(&mut options.public_url);
         }
-        crate::notify::prepare(state, options.clone())?;
+        prepare_notifications(state, state.plan().as_deref(), options.clone())?;
         let mut tasks = vec![watch_store(state).await?];
         // Led at once when nobody else leads, so that a bad setting of a collector or a rule
         // stops the start; a server that does not lead now waits for its turn.
         let held = match state
-            .store
+            .store()
             .try_lead()
             .await
             .map_err(|e| format!("cannot decide which server leads: {e}"))?
         {
             Some(lease) => {
                 let leading = start_leading(state, base).await?;
-                state.metrics.leader.set(1);
+                state.metrics().leader.set(1);
                 Some((lease, Leading(leading)))
             }
             None => {
                 tracing::info!(
                     "another server leads this store: this one serves pages and the API, and takes over if it stops"
                 );
-                state.metrics.leader.set(0);
+                state.metrics().leader.set(0);
                 None
             }
         };
@@ -217,13 +217,13 @@ impl Background {
     /// the plan — every view follows it, and the leader's alert rules, collectors and
     /// notification workers restart on it. WebSocket clients stay connected.
     pub fn reload(&self, state: &AppState, plan: mhd_core::plan::Plan) -> Result<(), String> {
-        crate::notify::prepare_for(state, Some(&plan), self.options.clone())?;
+        prepare_notifications(state, Some(&plan), self.options.clone())?;
         state.replace_plan(Some(plan));
         *state
-            .plan_problem
+            .plan_problem()
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        state.metrics.plan_reloads.inc();
+        state.metrics().plan_reloads.inc();
         Ok(())
     }
 
@@ -234,9 +234,9 @@ impl Background {
             error = why,
             "the changed plan was refused: the one in force is kept"
         );
-        state.metrics.plan_reload_failures.inc();
+        state.metrics().plan_reload_failures.inc();
         *state
-            .plan_problem
+            .plan_problem()
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(why.to_owned());
     }
@@ -249,10 +249,80 @@ impl Background {
     }
 }
 
+/// Makes the channels of `plan` ready on this server ([`crate::notify::prepare`]) and puts
+/// them in force; nothing changes when one of them cannot be made ready.
+pub fn prepare_notifications(
+    state: &AppState,
+    plan: Option<&mhd_core::plan::Plan>,
+    options: crate::notify::NotifierOptions,
+) -> Result<(), String> {
+    let notifier = crate::notify::prepare(
+        state.store(),
+        state.clock(),
+        &state.metrics().notify,
+        plan,
+        options,
+    )?;
+    state.set_notifier(notifier);
+    Ok(())
+}
+
+/// Delivers through the channels in force ([`crate::notify::run_workers`]); needs
+/// [`prepare_notifications`] first.
+pub async fn run_notifications(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
+    let Some(notifier) = state.notifier() else {
+        return Err("notifications: not prepared".to_owned());
+    };
+    crate::notify::run_workers(&notifier).await
+}
+
+/// Starts delivery for the plan's channels: [`prepare_notifications`], then
+/// [`run_notifications`].
+pub async fn start_notifications(
+    state: &AppState,
+    options: crate::notify::NotifierOptions,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    prepare_notifications(state, state.plan().as_deref(), options)?;
+    run_notifications(state).await
+}
+
+/// Fills the caches the first requests read — the view model, the dashboard, the
+/// overview's live figures and alert counts, the WebSocket's `initial_data` — in the
+/// background, so that they find them ready; `/ready` answers "warming" (503) meanwhile.
+/// A failure is logged and ends the warming: requests then compute as they would have.
+pub fn warm_up(state: &AppState) -> JoinHandle<()> {
+    state.set_warming(true);
+    let state = state.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let warmed = async {
+            let data = state.dashboard().await?;
+            let slip = data
+                .views
+                .as_ref()
+                .and_then(|v| v.summary.estimated_completion.as_ref())
+                .map(|e| e.slip_days as f64);
+            state.page_live(slip).await?;
+            state.firing_counts().await?;
+            crate::ws::initial_data(&state).await?;
+            Ok::<_, mhd_store::StoreError>(())
+        }
+        .await;
+        match warmed {
+            Ok(()) => tracing::info!(
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "views computed before the first request"
+            ),
+            Err(e) => tracing::warn!("computing the views before the first request: {e}"),
+        }
+        state.set_warming(false);
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::announced;
-    use crate::state::Change;
+    use crate::recorder::Change;
     use mhd_store::Changed;
 
     fn of(tables: &[&str]) -> Vec<Change> {

@@ -16,7 +16,7 @@ use axum::response::Response;
 use mhd_core::auth::Access;
 use mhd_web::charts::escape;
 
-use crate::access::{Caller, Who};
+use crate::security::{Caller, Who};
 
 /// What every marker starts with.
 const MARK: &str = "<!--mhd:";
@@ -88,7 +88,7 @@ pub fn fill(html: &str, caller: &Caller) -> String {
                 if let Some(t) = csrf {
                     out.push_str(&format!(
                         "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                        crate::access::CSRF_FIELD,
+                        crate::security::CSRF_FIELD,
                         escape(t)
                     ));
                 }
@@ -148,7 +148,7 @@ fn session_box(caller: &Caller) -> String {
              <button type=\"submit\">Sign out</button></form></div>",
             escape(name),
             role.as_str(),
-            crate::access::CSRF_FIELD,
+            crate::security::CSRF_FIELD,
             escape(csrf)
         ),
         Caller::Token { name, role, .. } => format!(

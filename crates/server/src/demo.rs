@@ -17,7 +17,8 @@ use mhd_core::{NewOperation, System};
 use mhd_store::{Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
-use crate::state::{AppState, Change};
+use crate::recorder::Change;
+use crate::state::AppState;
 
 /// Everyday operations a day once the migration is under way (one every 20 seconds), in the
 /// history and live alike.
@@ -457,7 +458,7 @@ pub const DEMO_OPERATOR: &str = "demo operator";
 async fn acknowledge_old_alerts(state: &AppState, now: OffsetDateTime) {
     use mhd_core::alerts::AlertState;
     use mhd_store::alerts::AlertStore as _;
-    let Ok(open) = state.store.open_alerts().await else {
+    let Ok(open) = state.store().open_alerts().await else {
         return;
     };
     for alert in open {
@@ -466,16 +467,14 @@ async fn acknowledge_old_alerts(state: &AppState, now: OffsetDateTime) {
             .is_some_and(|at| now - at > Duration::seconds(40));
         if alert.state == AlertState::Firing && alert.acknowledged.is_none() && old_enough {
             let comment = "Looking into it; the runbook is being followed.";
-            if state
-                .store
-                .acknowledge(alert.id, DEMO_OPERATOR, Some(comment), now)
-                .await
-                .is_ok()
-            {
-                state.notify(Change::Operations {
-                    components: Vec::new(),
-                });
-            }
+            let acknowledged =
+                state
+                    .store()
+                    .acknowledge(alert.id, DEMO_OPERATOR, Some(comment), now);
+            let changed = Change::Operations {
+                components: Vec::new(),
+            };
+            let _ = state.recorder().commit(changed, acknowledged).await;
         }
     }
 }
@@ -752,7 +751,7 @@ impl LiveTraffic {
 pub async fn run_live(state: AppState, options: LiveOptions) {
     let tick = StdDuration::from_secs_f64(1.0 / options.speed.clamp(0.1, 100.0));
     let migrated = state
-        .store
+        .store()
         .migration_counts()
         .await
         .map(|c| c.datasets_migrated)
@@ -776,14 +775,9 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
             acknowledge_old_alerts(&state, now).await;
         }
         if !ops.is_empty() {
-            let mut components: Vec<String> =
-                ops.iter().filter_map(|o| o.component.clone()).collect();
-            components.sort();
-            components.dedup();
-            match state.store.insert_operations(&ops).await {
+            match state.recorder().operations(&ops).await {
                 Ok(n) => {
-                    state.metrics.ingested_operations.inc_by(n);
-                    state.notify(Change::Operations { components });
+                    state.metrics().ingested_operations.inc_by(n);
                 }
                 Err(e) => tracing::warn!("demo: could not store operations: {e}"),
             }
@@ -792,20 +786,15 @@ pub async fn run_live(state: AppState, options: LiveOptions) {
             && let Some(sampler) = &mut host
             && let Ok(samples) = sampler.sample(now, 5, None)
             && !samples.is_empty()
-            && state.store.insert_samples(&samples).await.is_ok()
         {
-            state.notify(Change::Samples);
+            let _ = state.recorder().samples(&samples).await;
         }
-        if let Some((run, component)) = test_run
-            && state
-                .store
-                .insert_test_run(&run, Some("demo"))
-                .await
-                .is_ok()
-        {
-            state.notify(Change::TestRun {
+        if let Some((run, component)) = test_run {
+            let stored = state.store().insert_test_run(&run, Some("demo"));
+            let changed = Change::TestRun {
                 component: Some(component.into()),
-            });
+            };
+            let _ = state.recorder().commit(changed, stored).await;
         }
     }
 }

@@ -8,7 +8,8 @@ use mhd_store::Store;
 use mhd_store::prelude::*;
 use time::{Duration, OffsetDateTime};
 
-use crate::state::AppState;
+use mhd_core::plan::Plan;
+use mhd_store::Database;
 
 /// The sample metrics the live figures read: memory in percent and in bytes, the queue's depth
 /// and the workers.
@@ -25,12 +26,14 @@ pub const SAMPLE_METRICS: [&str; 4] = [
 /// depth and the workers are the latest samples of those names in them (several series added
 /// up), absent without one.
 pub async fn metrics(
-    state: &AppState,
+    store: &Database,
+    plan: Option<&Plan>,
     now: OffsetDateTime,
     schedule_delay_days: Option<f64>,
 ) -> mhd_store::Result<LiveMetrics> {
     metrics_over(
-        state,
+        store,
+        plan,
         LiveSpan {
             end: now,
             window: DEFAULT_WINDOW,
@@ -55,7 +58,8 @@ pub struct LiveSpan {
 /// The live metrics of `span` against the window before it, by the rules of [`metrics`]; the
 /// datasets being migrated are those of now whatever the span.
 pub async fn metrics_over(
-    state: &AppState,
+    store: &Database,
+    plan: Option<&Plan>,
     span: LiveSpan,
     schedule_delay_days: Option<f64>,
 ) -> mhd_store::Result<LiveMetrics> {
@@ -66,16 +70,14 @@ pub async fn metrics_over(
     } = span;
     // The current window ends at `now` inclusive; the store's range is half-open.
     let until = now + Duration::microseconds(1);
-    let operations: Vec<LiveOperation> = state
-        .store
+    let operations: Vec<LiveOperation> = store
         .operations_between(now - window * 2, until)
         .await?
         .iter()
         .map(LiveOperation::from)
         .collect();
-    let active = active_migrations(state, now).await?;
-    let samples = state
-        .store
+    let active = active_migrations(store, plan).await?;
+    let samples = store
         .samples_between(&SAMPLE_METRICS, now - window * 2, until)
         .await?;
     let gauges = |metric: &str| -> Vec<GaugeSample> {
@@ -108,7 +110,7 @@ pub async fn metrics_over(
 /// Datasets being migrated now: those in flight by the one rule of [`mhd_core::datasets`],
 /// the same the view model and the alerts count (with a plan that lists its datasets, only
 /// listed ones count).
-pub async fn active_migrations(state: &AppState, _now: OffsetDateTime) -> mhd_store::Result<u64> {
-    let stored = state.store.datasets(None).await?;
-    Ok(mhd_core::datasets::book(state.plan().as_deref(), &stored).in_flight())
+pub async fn active_migrations(store: &Database, plan: Option<&Plan>) -> mhd_store::Result<u64> {
+    let stored = store.datasets(None).await?;
+    Ok(mhd_core::datasets::book(plan, &stored).in_flight())
 }

@@ -181,7 +181,8 @@ pub struct CollectorLabels {
     pub kind: String,
 }
 
-/// The collectors' metrics.
+/// The collectors' metrics (a clone counts into the same ones).
+#[derive(Clone)]
 pub struct CollectorMetrics {
     /// `mhd_collector_up`: 1 when the last run succeeded, else 0.
     pub up: Family<CollectorLabels, Gauge>,

@@ -17,9 +17,9 @@ use mhd_web::views::PageKind;
 use tower::{Layer, ServiceExt};
 use tower_http::compression::CompressionLayer;
 
-use crate::access::Caller;
 use crate::cache::Cache;
 use crate::error::ApiError;
+use crate::security::Caller;
 
 /// How a page is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

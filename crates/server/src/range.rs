@@ -6,9 +6,9 @@
 use mhd_web::views::range::{Chosen, LIVE_SPAN_BUCKETS, MAX_LIVE_SPAN, PRESETS, TimeRange};
 use time::{Duration, OffsetDateTime};
 
-use crate::api::{Params, param};
 use crate::error::ApiError;
 use crate::live::LiveSpan;
+use crate::query::{Params, param};
 
 /// One end of a range: `now`, a span back from `now` or a time (the rules of
 /// `GET /api/v1/samples`), or 400 naming the parameter.
@@ -146,7 +146,7 @@ pub(crate) async fn tests_in(
 ) -> mhd_store::Result<Option<mhd_core::testview::TestsView>> {
     use mhd_store::Store as _;
     let runs = state
-        .store
+        .store()
         .test_runs_between(
             range.since,
             range.until,
@@ -173,7 +173,7 @@ pub(crate) async fn dashboard_in(
     let until = range.until.unwrap_or(now);
     let since = match range.since {
         Some(s) => s,
-        None => match state.store.first_operation_at().await? {
+        None => match state.store().first_operation_at().await? {
             Some(first) => first.max(until - mhd_store::gather::HISTORY),
             None => until,
         },
@@ -187,7 +187,7 @@ pub(crate) async fn dashboard_in(
         // The store's buckets hold their start; the last one holds `until` itself, which the
         // range leaves out: end just before it.
         state
-            .store
+            .store()
             .operations_over_time(
                 since,
                 until - Duration::microseconds(1),
@@ -198,7 +198,7 @@ pub(crate) async fn dashboard_in(
         Vec::new()
     };
     data.recent = state
-        .store
+        .store()
         .recent_operations(&mhd_store::OperationFilter {
             limit: mhd_store::gather::RECENT_ROWS,
             since: range.since,

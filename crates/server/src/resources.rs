@@ -11,31 +11,33 @@ use mhd_web::views::{
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::state::AppState;
+use mhd_core::alerts::CollectorHealth;
+use mhd_core::plan::Plan;
+use mhd_store::Database;
 
-/// Reads the page's data from the server's store and collectors, as of now.
-pub async fn gather(state: &AppState) -> mhd_store::Result<ResourcesData> {
-    gather_span(state, CHART_SPAN).await
+/// Reads the page's data as of `now` from the store, with the plan's collectors and their
+/// health (`collectors`).
+pub async fn gather(
+    store: &Database,
+    plan: Option<&Plan>,
+    collectors: Vec<CollectorHealth>,
+    now: OffsetDateTime,
+) -> mhd_store::Result<ResourcesData> {
+    gather_between(store, plan, collectors, now, now - CHART_SPAN, now).await
 }
 
-/// [`gather`] with charts over the last `span`.
-pub async fn gather_span(state: &AppState, span: Duration) -> mhd_store::Result<ResourcesData> {
-    let now = state.now();
-    gather_between(state, now - span, now).await
-}
-
-/// [`gather`] with charts over `[since, end]` (the latest figures are still those of now).
+/// [`gather`] with charts over `[since, end]` (the latest figures are still those of `now`).
 pub async fn gather_between(
-    state: &AppState,
+    store: &Database,
+    plan: Option<&Plan>,
+    collectors: Vec<CollectorHealth>,
+    now: OffsetDateTime,
     since: OffsetDateTime,
     end: OffsetDateTime,
 ) -> mhd_store::Result<ResourcesData> {
-    let now = state.now();
     let span = end - since;
-    let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
-    let plan = state.plan();
+    let latest = store.latest_samples(now - LATEST_LOOKBACK).await?;
     let queries: Vec<(String, String)> = plan
-        .as_deref()
         .map(|p| {
             p.collectors
                 .prometheus
@@ -44,7 +46,7 @@ pub async fn gather_between(
                 .collect()
         })
         .unwrap_or_default();
-    let mut others: Vec<String> = state.store.sample_metrics(since).await?;
+    let mut others: Vec<String> = store.sample_metrics(since).await?;
     others.retain(|m| !SHOWN_AS_FIGURES.contains(&m.as_str()));
     others.extend(queries.iter().map(|(name, _)| name.clone()));
     others.retain(|m| !CHART_METRICS.contains(&m.as_str()));
@@ -57,13 +59,12 @@ pub async fn gather_between(
         .chain(others.iter().map(String::as_str))
         .collect();
     let history = if span == CHART_SPAN && end == now {
-        state
-            .store
+        store
             .samples_between(&metrics, now - CHART_SPAN, now + Duration::microseconds(1))
             .await?
     } else {
         let (_, bucket, buckets): (_, Duration, _) =
-            history_between(state, &metrics, since, end, now).await?;
+            history_between(store, plan, &metrics, since, end, now).await?;
         buckets
             .into_iter()
             .map(|b: mhd_store::retention::SampleBucket| Sample {
@@ -77,9 +78,9 @@ pub async fn gather_between(
             .collect()
     };
     let (mut burndowns, mut log_errors) = (Vec::new(), None);
-    if let Some(plan) = plan.as_deref() {
+    if let Some(plan) = plan {
         for git in &plan.collectors.git {
-            let series = crate::collect::git::burndown(state, &git.name).await?;
+            let series = crate::collect::git::burndown(store, Some(plan), &git.name).await?;
             let label = format!("Code left to migrate, by component ({})", git.name);
             burndowns.push((
                 git.name.clone(),
@@ -87,12 +88,7 @@ pub async fn gather_between(
             ));
         }
         if !plan.collectors.logs.is_empty() {
-            log_errors = Some(
-                state
-                    .store
-                    .recent_log_errors(None, LOG_ERRORS_SHOWN)
-                    .await?,
-            );
+            log_errors = Some(store.recent_log_errors(None, LOG_ERRORS_SHOWN).await?);
         }
     }
     Ok(ResourcesData {
@@ -101,7 +97,7 @@ pub async fn gather_between(
         span,
         end,
         history,
-        collectors: state.collectors.statuses(),
+        collectors,
         burndowns,
         log_errors,
         others,
@@ -116,7 +112,8 @@ pub async fn gather_between(
 /// samples' retention still has its data. Returns where it read from, the bucket length and
 /// the buckets.
 pub async fn history_buckets(
-    state: &AppState,
+    store: &Database,
+    plan: Option<&Plan>,
     metrics: &[&str],
     now: OffsetDateTime,
     span: Duration,
@@ -125,12 +122,13 @@ pub async fn history_buckets(
     Duration,
     Vec<mhd_store::retention::SampleBucket>,
 )> {
-    history_between(state, metrics, now - span, now, now).await
+    history_between(store, plan, metrics, now - span, now, now).await
 }
 
 /// [`history_buckets`] over `[since, end]`, as of `now`.
 pub async fn history_between(
-    state: &AppState,
+    store: &Database,
+    plan: Option<&Plan>,
     metrics: &[&str],
     since: OffsetDateTime,
     end: OffsetDateTime,
@@ -144,7 +142,7 @@ pub async fn history_between(
     let span = end - since;
     let until = end + Duration::microseconds(1);
     let resolution =
-        Resolution::for_span(since, until, now, crate::retention::settings(state).samples);
+        Resolution::for_span(since, until, now, crate::retention::settings(plan).samples);
     let unit = match resolution {
         Resolution::Raw => Duration::seconds(1),
         Resolution::Minute => Duration::minutes(1),
@@ -155,8 +153,7 @@ pub async fn history_between(
     let per = (span.whole_seconds() / CHART_BUCKETS as i64).max(1);
     let rows = (per + unit.whole_seconds() - 1) / unit.whole_seconds();
     let bucket = unit * rows.max(1) as i32;
-    let buckets = state
-        .store
+    let buckets = store
         .sample_buckets(metrics, since, until, bucket, resolution)
         .await?;
     Ok((resolution, bucket, buckets))

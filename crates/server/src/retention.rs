@@ -7,11 +7,14 @@
 
 use std::time::Duration;
 
-use mhd_core::plan::RetentionSettings;
+use mhd_core::plan::{Plan, RetentionSettings};
 use mhd_store::retention::RetentionReport;
 use tokio::task::JoinHandle;
 
-use crate::AppState;
+use time::OffsetDateTime;
+
+use crate::plan::PlanInForce;
+use crate::recorder::{Change, Recorder};
 
 /// How long after start the first pass runs: late enough not to slow the start.
 pub const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
@@ -19,18 +22,23 @@ pub const FIRST_RUN_AFTER: Duration = Duration::from_secs(60);
 pub const RUN_EVERY: Duration = Duration::from_secs(3600);
 
 /// The retention the server keeps: the plan's, else the defaults.
-pub fn settings(state: &AppState) -> RetentionSettings {
-    state
-        .plan()
-        .as_deref()
-        .map_or_else(RetentionSettings::default, |p| p.retention)
+pub fn settings(plan: Option<&Plan>) -> RetentionSettings {
+    plan.map_or_else(RetentionSettings::default, |p| p.retention)
 }
 
-/// Runs one pass now, logging what it removed.
-pub async fn run_once(state: &AppState) -> mhd_store::Result<RetentionReport> {
-    let report = state
-        .store
-        .run_retention(&settings(state), state.now())
+/// Runs one pass as of `now` with `plan`'s retention, logging what it removed.
+pub async fn run_once(
+    recorder: &Recorder,
+    plan: Option<&Plan>,
+    now: OffsetDateTime,
+) -> mhd_store::Result<RetentionReport> {
+    // The store's change watcher passes over this server's own writes (on PostgreSQL): what
+    // the pass removed is announced by the recorder.
+    let report = recorder
+        .commit_with(
+            recorder.store().run_retention(&settings(plan), now),
+            announced,
+        )
         .await?;
     if report.deleted() > 0 || report.samples_rolled_up > 0 {
         tracing::info!(
@@ -49,30 +57,45 @@ pub async fn run_once(state: &AppState) -> mhd_store::Result<RetentionReport> {
             "retention pass done"
         );
     }
-    // The store's change watcher passes over this server's own writes (on PostgreSQL): what
-    // the pass removed is announced here.
+    Ok(report)
+}
+
+/// What a retention pass is announced as: a change of everything when it removed more than
+/// samples, of samples when only those, nothing when it removed nothing.
+fn announced(report: &RetentionReport) -> Option<Change> {
     let samples = report.samples + report.sample_minutes + report.sample_hours + report.sample_days;
     if report.deleted() > samples {
-        state.notify(crate::state::Change::External);
+        Some(Change::External)
     } else if samples > 0 {
-        state.notify(crate::state::Change::Samples);
+        Some(Change::Samples)
+    } else {
+        None
     }
-    Ok(report)
 }
 
 /// Runs a pass [`FIRST_RUN_AFTER`] from now, then every [`RUN_EVERY`], until the returned task
 /// is aborted.
-pub fn start(state: &AppState) -> JoinHandle<()> {
-    start_every(state, FIRST_RUN_AFTER, RUN_EVERY)
+/// Each pass reads the plan in force then and the time of `clock`.
+pub fn start(
+    recorder: Recorder,
+    plan: PlanInForce,
+    clock: fn() -> OffsetDateTime,
+) -> JoinHandle<()> {
+    start_every(recorder, plan, clock, FIRST_RUN_AFTER, RUN_EVERY)
 }
 
 /// [`start`] with its delays given.
-pub fn start_every(state: &AppState, first: Duration, every: Duration) -> JoinHandle<()> {
-    let state = state.clone();
+pub fn start_every(
+    recorder: Recorder,
+    plan: PlanInForce,
+    clock: fn() -> OffsetDateTime,
+    first: Duration,
+    every: Duration,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         tokio::time::sleep(first).await;
         loop {
-            if let Err(e) = run_once(&state).await {
+            if let Err(e) = run_once(&recorder, plan.get().as_deref(), clock()).await {
                 tracing::warn!("the retention pass failed, it runs again in an hour: {e}");
             }
             tokio::time::sleep(every).await;

@@ -1,16 +1,17 @@
 //! Every route of the server, in one place: in [`TABLE`], each (method, path) with its
 //! handler, the access it needs and, for the API, its OpenAPI operation; the paths are the
 //! constants of [`mhd_web::paths`], which the pages link to. The router ([`router`]), the
-//! access layer ([`crate::access::need`]) and the OpenAPI document
+//! access layer (`access::need`) and the OpenAPI document
 //! ([`crate::api::openapi::document`]) are all built from the table, so a route is added in
 //! one line and cannot lack a handler, a role or its documentation.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::routing::{MethodRouter, delete, get, post};
+use axum::{Json, Router};
 use mhd_core::auth::Access::{self, Admin, Operate, Public, Read, Write};
 use mhd_web::paths::*;
 use serde_json::Value;
@@ -101,9 +102,9 @@ const DELETE: Method = Method::DELETE;
 #[rustfmt::skip]
 pub static TABLE: &[Route] = &[
     // Probes, metrics and the WebSocket.
-    plain(GET, HEALTH, Public, || get(crate::app::health)),
-    plain(GET, READY, Public, || get(crate::app::ready)),
-    plain(GET, METRICS, Read, || get(crate::app::metrics)),
+    plain(GET, HEALTH, Public, || get(crate::probes::health)),
+    plain(GET, READY, Public, || get(crate::probes::ready)),
+    plain(GET, METRICS, Read, || get(crate::probes::metrics)),
     plain(GET, WS_DASHBOARD, Read, crate::ws::dashboard),
     // Signing in and out.
     plain(GET, SIGN_IN, Public, || get(crate::signin::sign_in_page)),
@@ -120,13 +121,13 @@ pub static TABLE: &[Route] = &[
     page(GET, PAGE_RESOURCES, Read, || get(crate::pages::resources)),
     page(GET, PAGE_DATASETS, Read, || get(crate::pages::datasets)),
     page(GET, PAGE_HOW, Read, || get(crate::pages::how)),
-    page(GET, PAGE_ALERTS, Read, || get(alerts::page_get)),
-    page(POST, PAGE_ALERT_ACK, Operate, || post(alerts::page_acknowledge)),
-    page(POST, PAGE_ALERT_JIRA, Operate, || post(alerts::page_jira)),
-    page(POST, PAGE_ALERT_SILENCES, Operate, || post(alerts::page_silence)),
-    page(POST, PAGE_ALERT_UNSILENCE, Operate, || post(alerts::page_unsilence)),
-    page(GET, PAGE_ROLLBACK, Admin, || get(rollback::page_get)),
-    page(POST, PAGE_ROLLBACK, Admin, || post(rollback::page_post)),
+    page(GET, PAGE_ALERTS, Read, || get(crate::pages::alerts::show)),
+    page(POST, PAGE_ALERT_ACK, Operate, || post(crate::pages::alerts::acknowledge)),
+    page(POST, PAGE_ALERT_JIRA, Operate, || post(crate::pages::alerts::jira)),
+    page(POST, PAGE_ALERT_SILENCES, Operate, || post(crate::pages::alerts::silence)),
+    page(POST, PAGE_ALERT_UNSILENCE, Operate, || post(crate::pages::alerts::unsilence)),
+    page(GET, PAGE_ROLLBACK, Admin, || get(crate::pages::rollback::show)),
+    page(POST, PAGE_ROLLBACK, Admin, || post(crate::pages::rollback::confirm)),
     page(GET, ASSETS, Public, || get(crate::assets::asset)),
     page(GET, SERVICE_WORKER, Public, || get(crate::assets::service_worker)),
     // The API.
@@ -150,7 +151,7 @@ pub static TABLE: &[Route] = &[
     api(POST, API_BENCHMARKS, Write, || post(writes::benchmarks), doc::benchmarks_post),
     api(GET, API_SAMPLES, Read, || get(reads::samples), doc::samples_get),
     api(POST, API_SAMPLES, Write, || post(writes::samples), doc::samples_post),
-    api(GET, API_OPENAPI, Public, || get(doc::serve), doc::openapi_get),
+    api(GET, API_OPENAPI, Public, || get(openapi), doc::openapi_get),
     api(GET, API_REPORTS, Read, || get(reports::generate), doc::reports_get),
     api(GET, API_REPORT, Read, || get(reports::stored), doc::report_get),
     api(GET, API_NOTIFICATIONS, Read, || get(notify::deliveries), doc::notifications_get),
@@ -163,7 +164,7 @@ pub static TABLE: &[Route] = &[
 ];
 
 /// The routes of [`TABLE`] of one kind, each path with all its methods.
-pub(crate) fn group(of: impl Fn(&Kind) -> bool) -> Router<AppState> {
+fn group(of: impl Fn(&Kind) -> bool) -> Router<AppState> {
     let mut paths: Vec<&str> = TABLE
         .iter()
         .filter(|r| of(&r.kind))
@@ -182,12 +183,33 @@ pub(crate) fn group(of: impl Fn(&Kind) -> bool) -> Router<AppState> {
     router
 }
 
+/// The OpenAPI document of every API route of [`TABLE`] ([`crate::api::openapi`]).
+pub fn openapi_document() -> Value {
+    doc::document(TABLE.iter().filter_map(|r| match r.kind {
+        Kind::Api(operation) => Some((&r.method, r.path, r.access, operation)),
+        Kind::Page | Kind::Plain => None,
+    }))
+}
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi() -> Json<Value> {
+    Json(openapi_document())
+}
+
+/// The API's routes (those of [`TABLE`] of kind [`Kind::Api`]) with the body limit of writes
+/// and the batcher of operations.
+pub fn api_routes() -> Router<AppState> {
+    group(|k| matches!(k, Kind::Api(_)))
+        .layer(DefaultBodyLimit::max(api::BODY_LIMIT))
+        .layer(axum::Extension(writes::Batcher::default()))
+}
+
 /// Every route of [`TABLE`], each kind with its layers.
 pub fn router() -> Router<AppState> {
     let pages = group(|k| matches!(k, Kind::Page))
         .layer(axum::middleware::from_fn(crate::chrome::personalize))
         .layer(CompressionLayer::new());
-    api::routes()
+    api_routes()
         .merge(pages)
         .merge(group(|k| matches!(k, Kind::Plain)))
 }

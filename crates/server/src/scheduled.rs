@@ -60,7 +60,7 @@ pub async fn run_due(state: &AppState) -> Result<Vec<Made>, String> {
         let key = entry.key();
         let due = entry.every.last_due(now);
         let last = state
-            .store
+            .store()
             .last_report_due(&key)
             .await
             .map_err(|e| e.to_string())?;
@@ -69,13 +69,13 @@ pub async fn run_due(state: &AppState) -> Result<Vec<Made>, String> {
         }
         let format = ReportFormat::parse("format", &entry.format).map_err(|e| e.to_string())?;
         let range = ReportRange::last_days(due.date(), i64::from(entry.last_days));
-        let data = mhd_store::gather::report(&state.store, Some(&*plan), range, now)
+        let data = mhd_store::gather::report(state.store(), Some(&*plan), range, now)
             .await
             .map_err(|e| e.to_string())?;
-        let body = mhd_web::report::render(&data, format, state.local_offset)
+        let body = mhd_web::report::render(&data, format, state.local_offset())
             .map_err(|e| e.to_string())?;
         let stored = state
-            .store
+            .store()
             .insert_report(
                 &NewReport {
                     schedule: &key,
@@ -98,7 +98,7 @@ pub async fn run_due(state: &AppState) -> Result<Vec<Made>, String> {
         });
     }
     state
-        .store
+        .store()
         .prune_reports(now - KEEP)
         .await
         .map_err(|e| e.to_string())?;

@@ -15,10 +15,7 @@
 //! queue, so it costs and takes what a wrong password does.
 
 use mhd_store::prelude::*;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::OnceLock;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -31,164 +28,14 @@ use mhd_web::paths;
 use mhd_web::views::signin::SignInPage;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::Semaphore;
 
-use crate::access::{Caller, SESSION_COOKIE, Who, sign_in_required};
 use crate::error::ApiError;
+pub use crate::security::{
+    ADDRESS_FAILURES, Busy, Limiter, PASSWORD_CHECKS, PASSWORD_QUEUE, PASSWORD_WAIT,
+    PasswordChecks, USER_FAILURES, WINDOW,
+};
+use crate::security::{Caller, SESSION_COOKIE, Who, sign_in_required};
 use crate::state::AppState;
-
-/// Failed sign-ins for one user name within [`WINDOW`] before it is locked.
-pub const USER_FAILURES: u32 = 5;
-/// Failed sign-ins from one address within [`WINDOW`] before it is locked out.
-pub const ADDRESS_FAILURES: u32 = 20;
-/// How long failures are counted, and how long a lock lasts at most.
-pub const WINDOW: time::Duration = time::Duration::minutes(15);
-/// The most keys the limiter keeps; past it, expired ones are dropped first.
-const LIMITER_KEYS: usize = 10_000;
-/// Password checks that run at once, at most.
-pub const PASSWORD_CHECKS: usize = 2;
-/// Sign-ins that wait for a password check, at most; more are answered 503.
-pub const PASSWORD_QUEUE: usize = 16;
-/// How long a sign-in waits for a password check before it is answered 503.
-pub const PASSWORD_WAIT: Duration = Duration::from_secs(5);
-
-/// Counts sign-in attempts per key (`user:NAME`, `addr:IP`) in fixed windows.
-#[derive(Debug, Default)]
-pub struct Limiter {
-    attempts: Mutex<HashMap<String, (u32, i64)>>,
-}
-
-impl Limiter {
-    /// Counts an attempt against every key of `keys` (each with its allowance) at `now` (unix
-    /// seconds), in one step, before the password is checked; or, when any key has used its
-    /// allowance in its window, counts nothing and gives the seconds until it may try again.
-    pub fn begin(&self, keys: &[(&str, u32)], now: i64) -> Result<(), i64> {
-        let window = WINDOW.whole_seconds();
-        let mut map = self
-            .attempts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let wait = keys
-            .iter()
-            .filter_map(|(key, max)| {
-                let &(count, start) = map.get(*key)?;
-                (count >= *max && now < start + window).then_some(start + window - now)
-            })
-            .max();
-        if let Some(wait) = wait {
-            return Err(wait);
-        }
-        for (key, _) in keys {
-            count(&mut map, key, now);
-        }
-        Ok(())
-    }
-
-    /// Gives back an attempt of `key` that was not a failure (a right password, or a password
-    /// that was never checked).
-    pub fn give_back(&self, key: &str) {
-        let mut map = self
-            .attempts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(entry) = map.get_mut(key) {
-            entry.0 = entry.0.saturating_sub(1);
-        }
-    }
-
-    /// Forgets the attempts of `key` (after a successful sign-in).
-    pub fn clear(&self, key: &str) {
-        self.attempts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(key);
-    }
-}
-
-/// Counts one attempt of `key` at `now` in `map`, starting a new window when the last one is
-/// over.
-fn count(map: &mut HashMap<String, (u32, i64)>, key: &str, now: i64) {
-    let window = WINDOW.whole_seconds();
-    if map.len() >= LIMITER_KEYS {
-        map.retain(|_, &mut (_, start)| now < start + window);
-    }
-    if map.len() >= LIMITER_KEYS && !map.contains_key(key) {
-        // Full of live keys: an attacker with that many addresses is still held back by the
-        // per-user count, which is kept first.
-        if !key.starts_with("user:") {
-            return;
-        }
-        if let Some(k) = map.keys().find(|k| k.starts_with("addr:")).cloned() {
-            map.remove(&k);
-        }
-    }
-    let entry = map.entry(key.to_owned()).or_insert((0, now));
-    if now >= entry.1 + window {
-        *entry = (0, now);
-    }
-    entry.0 += 1;
-}
-
-/// The password checks of sign-ins: at most a few at once, a bounded queue with a deadline.
-#[derive(Debug)]
-pub struct PasswordChecks {
-    running: Arc<Semaphore>,
-    waiting: AtomicUsize,
-    queue: usize,
-    wait: Duration,
-}
-
-impl Default for PasswordChecks {
-    fn default() -> PasswordChecks {
-        PasswordChecks::new(PASSWORD_CHECKS, PASSWORD_QUEUE, PASSWORD_WAIT)
-    }
-}
-
-/// The password checks are all busy and the queue is full, or the wait ran out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Busy;
-
-impl PasswordChecks {
-    /// At most `at_once` checks at once (at least one), `queue` more waiting up to `wait`.
-    pub fn new(at_once: usize, queue: usize, wait: Duration) -> PasswordChecks {
-        PasswordChecks {
-            running: Arc::new(Semaphore::new(at_once.max(1))),
-            waiting: AtomicUsize::new(0),
-            queue,
-            wait,
-        }
-    }
-
-    /// Whether `password` is the one of `hash`, checked on a blocking thread once a place is
-    /// free; [`Busy`] when none frees in time or too many wait already.
-    pub async fn verify(&self, hash: PasswordHash, password: String) -> Result<bool, Busy> {
-        let permit = match Arc::clone(&self.running).try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
-                    self.waiting.fetch_sub(1, Ordering::AcqRel);
-                    return Err(Busy);
-                }
-                let acquired =
-                    tokio::time::timeout(self.wait, Arc::clone(&self.running).acquire_owned())
-                        .await;
-                self.waiting.fetch_sub(1, Ordering::AcqRel);
-                match acquired {
-                    Ok(Ok(p)) => p,
-                    _ => return Err(Busy),
-                }
-            }
-        };
-        // The place is held until the check ends, even if the sign-in is abandoned meanwhile.
-        tokio::task::spawn_blocking(move || {
-            let ok = hash.verify(&password);
-            drop(permit);
-            ok
-        })
-        .await
-        .map_err(|_| Busy)
-    }
-}
 
 /// `page` with `status`.
 fn respond(page: &SignInPage, status: StatusCode) -> Response {
@@ -292,7 +139,7 @@ pub(crate) async fn sign_in(
     headers: HeaderMap,
     form: Result<Form<SignInForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    match sign_in_required(&state).await {
+    match sign_in_required(state.security(), state.store()).await {
         Ok(true) => {}
         Ok(false) => return Redirect::to(paths::OVERVIEW).into_response(),
         Err(e) => return e.into_response(),
@@ -318,7 +165,7 @@ pub(crate) async fn sign_in(
         who.addr
             .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
     );
-    let limits = &state.security.sign_in_limits;
+    let limits = &state.security().sign_in_limits;
     if let Err(wait) = limits.begin(
         &[(&user_key, USER_FAILURES), (&addr_key, ADDRESS_FAILURES)],
         secs,
@@ -340,7 +187,7 @@ pub(crate) async fn sign_in(
         ));
         return retry_after(respond(&page, StatusCode::TOO_MANY_REQUESTS), wait);
     }
-    let found = match state.store.user_by_name(&name).await {
+    let found = match state.store().user_by_name(&name).await {
         Ok(f) => f,
         Err(e) => {
             limits.give_back(&user_key);
@@ -353,7 +200,7 @@ pub(crate) async fn sign_in(
         _ => (None, decoy_hash().clone()),
     };
     let verified = match state
-        .security
+        .security()
         .password_checks
         .verify(hash, form.password)
         .await
@@ -388,7 +235,7 @@ pub(crate) async fn sign_in(
     limits.clear(&user_key);
     let client = who.addr.map(|a| a.to_string());
     let session = match state
-        .store
+        .store()
         .start_session(user.id, client.as_deref(), now)
         .await
     {
@@ -427,7 +274,7 @@ fn retry_after(mut r: Response, seconds: i64) -> Response {
 /// Sets the session cookie to `value` for `max_age` seconds (0: removes it), `Secure` when the
 /// request came over HTTPS.
 fn set_cookie(r: &mut Response, state: &AppState, headers: &HeaderMap, value: &str, max_age: i64) {
-    let secure = if state.security.secure_cookies(headers) {
+    let secure = if state.security().secure_cookies(headers) {
         "; Secure"
     } else {
         ""
@@ -447,7 +294,7 @@ pub(crate) async fn sign_out(
     headers: HeaderMap,
 ) -> Response {
     if let Caller::User { name, session, .. } = &*who.caller {
-        let ended = state.store.end_session(*session, state.now()).await;
+        let ended = state.store().end_session(*session, state.now()).await;
         if let Err(e) = ended {
             return ApiError::from_auth(&e).into_response();
         }
@@ -469,7 +316,7 @@ pub(crate) async fn sign_out(
 
 /// `GET /api/v1/auth/whoami`: who the server takes the caller for.
 pub async fn whoami(State(state): State<AppState>, who: Who) -> Response {
-    let required = match sign_in_required(&state).await {
+    let required = match sign_in_required(state.security(), state.store()).await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
@@ -505,60 +352,5 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");
         }
         assert_eq!(safe_next(None), "/");
-    }
-
-    #[test]
-    fn the_limiter_counts_before_the_check_and_forgets_after_the_window() {
-        let l = Limiter::default();
-        let keys = [("user:a", USER_FAILURES), ("addr:1", ADDRESS_FAILURES)];
-        for i in 0..USER_FAILURES {
-            assert_eq!(l.begin(&keys, 100 + i64::from(i)), Ok(()), "{i}");
-        }
-        let wait = l.begin(&keys, 110).unwrap_err();
-        assert_eq!(wait, WINDOW.whole_seconds() - 10);
-        assert_eq!(l.begin(&[("user:b", USER_FAILURES)], 110), Ok(()));
-        assert_eq!(l.begin(&keys, 100 + WINDOW.whole_seconds()), Ok(()));
-        l.clear("user:a");
-        assert_eq!(l.begin(&keys, 110), Ok(()));
-        // A refused attempt counts nothing; a given-back one makes room for another.
-        let l = Limiter::default();
-        for _ in 0..USER_FAILURES {
-            l.begin(&[("user:c", USER_FAILURES)], 100).unwrap();
-        }
-        assert!(
-            l.begin(&[("user:c", USER_FAILURES), ("addr:2", 1)], 100)
-                .is_err()
-        );
-        assert_eq!(
-            l.begin(&[("addr:2", 1)], 100),
-            Ok(()),
-            "addr:2 was not counted"
-        );
-        l.give_back("user:c");
-        assert_eq!(l.begin(&[("user:c", USER_FAILURES)], 100), Ok(()));
-    }
-
-    #[tokio::test]
-    async fn password_checks_run_a_few_at_once_and_refuse_beyond_the_queue() {
-        let hash = PasswordHash::new("a long enough password").unwrap();
-        let checks = Arc::new(PasswordChecks::new(1, 2, Duration::from_secs(30)));
-        let mut tasks = Vec::new();
-        for _ in 0..6 {
-            let (checks, hash) = (Arc::clone(&checks), hash.clone());
-            tasks.push(tokio::spawn(async move {
-                checks.verify(hash, "a long enough password".into()).await
-            }));
-        }
-        let mut results = Vec::new();
-        for t in tasks {
-            results.push(t.await.unwrap());
-        }
-        let done = results.iter().filter(|r| **r == Ok(true)).count();
-        let busy = results.iter().filter(|r| **r == Err(Busy)).count();
-        assert_eq!(
-            (done, busy),
-            (3, 3),
-            "one running and two waiting: {results:?}"
-        );
     }
 }

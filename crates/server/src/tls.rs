@@ -442,7 +442,7 @@ pub async fn serve_tls_with(
 ) -> io::Result<()> {
     let listener = TlsListener::new(listener, config, HandshakeLimits::default())?;
     // Cookies are `Secure` and answers carry `Strict-Transport-Security`.
-    state.security.set_https(true);
+    state.security().set_https(true);
     crate::connections::serve(listener, crate::app::app(state), limits, shutdown).await
 }
 

@@ -41,8 +41,9 @@ use serde_json::json;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::{Instant, sleep_until, timeout};
 
-use crate::access::{Caller, Who};
-use crate::state::{AlertPush, AppState, Change};
+use crate::recorder::{AlertPush, Change};
+use crate::security::{Caller, Who};
+use crate::state::AppState;
 
 /// How long the hub gathers a burst of changes before rendering them once.
 pub const DEBOUNCE: Duration = Duration::from_millis(50);
@@ -195,7 +196,7 @@ async fn credential_ends(who: &Who, state: &AppState) {
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        if !who.still_valid(state).await {
+        if !who.still_valid(state.store(), state.now()).await {
             return;
         }
     }
@@ -205,7 +206,7 @@ async fn credential_ends(who: &Who, state: &AppState) {
 /// to. The hub subscribes to the changes before returning, so none sent afterwards is missed.
 pub fn spawn_hub(state: &AppState) -> broadcast::Sender<Frame> {
     let (frames, _) = broadcast::channel(FRAME_BUFFER);
-    let changes = state.changes.subscribe();
+    let changes = state.recorder().subscribe();
     tokio::spawn(run_hub(state.clone(), changes, frames.clone()));
     frames
 }
@@ -374,7 +375,7 @@ async fn run_hub(
             let _ = frames.send(frame);
         };
         if let Err(e) = render_into(&state, &batch, send).await {
-            state.metrics.store_errors.inc();
+            state.metrics().store_errors.inc();
             tracing::warn!(error = %e, "cannot render the live update");
         }
     }
@@ -416,8 +417,8 @@ async fn render_into(
     if batch.operations || batch.samples {
         // The schedule delay comes from the views as last computed: not worth holding the
         // push for.
-        let slip = state.views.latest().and_then(|m| m.slip_days());
-        let live = crate::live::metrics(state, now, slip).await?;
+        let slip = state.views().latest().and_then(|m| m.slip_days());
+        let live = crate::live::metrics(state.store(), state.plan().as_deref(), now, slip).await?;
         send(Frame::new(
             "metrics:update",
             &live,
@@ -461,7 +462,7 @@ pub async fn initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
     // Boxed: the computation's future is large and only needed on a miss; inline, its space
     // would stay in every connection's task for the life of the connection.
     let text = state
-        .initial_data
+        .initial_data_cache()
         .get_or_compute(version, || Box::pin(compute_initial_data(state)))
         .await?;
     Ok(Utf8Bytes::clone(&text))
@@ -470,7 +471,8 @@ pub async fn initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
 async fn compute_initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> {
     let now = state.now();
     let m = state.model().await?;
-    let live = crate::live::metrics(state, now, m.slip_days()).await?;
+    let live =
+        crate::live::metrics(state.store(), state.plan().as_deref(), now, m.slip_days()).await?;
     let mut data = serde_json::Map::new();
     if let Some(s) = &m.summary {
         data.insert("summary".into(), to_value(s));
@@ -566,7 +568,7 @@ async fn send_initial<S: Sink<Message> + Unpin>(
     let msg = match initial_data(state).await {
         Ok(text) => Message::Text(text),
         Err(e) => {
-            state.metrics.store_errors.inc();
+            state.metrics().store_errors.inc();
             tracing::warn!(error = %e, "cannot read the dashboard's initial data");
             error_message("the dashboard data cannot be read now")
         }
@@ -606,7 +608,7 @@ pub async fn run_connection<S, R, E>(
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, E>> + Unpin,
 {
-    let _guard = ClientGuard::new(&state.metrics.websocket_clients);
+    let _guard = ClientGuard::new(&state.metrics().websocket_clients);
     let _ = serve_client(&state, &mut frames, &mut sink, &mut stream, &limits).await;
     let _ = timeout(limits.write_timeout, sink.close()).await;
 }

@@ -250,7 +250,7 @@ async fn failing_operations_fire_an_alert_that_is_acknowledged_silenced_and_reso
 
     // A server started again on the same store takes the alerts back: nothing fires twice.
     let again = common::state_at(
-        s.state.store.clone(),
+        s.state.store().clone(),
         s.state.plan().map(|p| (*p).clone()),
         now,
     );

@@ -35,7 +35,9 @@ async fn server(with_plan: bool) -> Server {
         with_plan.then(common::default_plan),
         saturday,
     );
-    let router = Router::new().merge(api::routes()).with_state(state);
+    let router = Router::new()
+        .merge(mhd_server::routes::api_routes())
+        .with_state(state);
     Server {
         _dir: dir,
         store,
@@ -366,13 +368,13 @@ async fn ready_waits_until_the_views_are_computed() {
     // request to /ready below reaches its handler without waiting on the store.
     let (status, _) = get_json(&app, "/health").await;
     assert_eq!(status, StatusCode::OK);
-    let warming = state.warm_up();
+    let warming = mhd_server::background::warm_up(&state);
     let (status, body) = get_json(&app, "/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "warming");
     warming.await.unwrap();
-    assert!(state.views.latest().is_some() && state.dashboard.latest().is_some());
-    assert!(state.initial_data.latest().is_some());
+    assert!(state.views().latest().is_some() && state.dashboard_cache().latest().is_some());
+    assert!(state.initial_data_cache().latest().is_some());
     let (status, body) = get_json(&app, "/ready").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ready");
@@ -673,7 +675,7 @@ async fn every_route_of_the_table_has_a_role_and_each_api_route_a_documented_ope
     let s = server(false).await;
     let (status, doc) = get_json(&s.router, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(doc, api::openapi::document());
+    assert_eq!(doc, mhd_server::routes::openapi_document());
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.0"));
     let paths = doc["paths"].as_object().unwrap();
     let mut api_routes = 0;
@@ -850,7 +852,7 @@ async fn every_view_conforms_to_the_schema_its_types_derive() {
             .await
             .unwrap();
     }
-    let doc = api::openapi::document();
+    let doc = mhd_server::routes::openapi_document();
     let (status, _) = send(
         &s.router,
         Method::POST,
@@ -915,7 +917,7 @@ async fn every_view_conforms_to_the_schema_its_types_derive() {
 
 #[test]
 fn a_departure_from_the_schema_is_found_and_named() {
-    let doc = api::openapi::document();
+    let doc = mhd_server::routes::openapi_document();
     let alert = json!({ "$ref": "#/components/schemas/Alert" });
     assert!(
         departure(&doc, &alert, &json!({"id": 1}), "alert")
@@ -1013,7 +1015,7 @@ async fn posted_samples_show_in_resources() {
         json!([{ "name": "worker-3", "cpu_percent": 85.0, "memory_mb": null }])
     );
     // The document's required fields are there.
-    let doc = api::openapi::document();
+    let doc = mhd_server::routes::openapi_document();
     for field in doc["components"]["schemas"]["ResourceMetrics"]["required"]
         .as_array()
         .unwrap()
@@ -1198,7 +1200,9 @@ async fn the_demos_views_agree_with_each_other() {
             .await
             .expect("evaluates");
     }
-    let router = Router::new().merge(api::routes()).with_state(state);
+    let router = Router::new()
+        .merge(mhd_server::routes::api_routes())
+        .with_state(state);
     let (_, summary) = get_json(&router, "/api/v1/health/summary").await;
     let (_, timeline) = get_json(&router, "/api/v1/migration/timeline").await;
     let (_, components) = get_json(&router, "/api/v1/components/health").await;

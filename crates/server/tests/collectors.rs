@@ -73,7 +73,7 @@ fn runner(state: &AppState, base: &Path) -> Runner {
 
 async fn samples_of(state: &AppState, metric: &str) -> Vec<Sample> {
     let mut out: Vec<Sample> = state
-        .store
+        .store()
         .latest_samples(OffsetDateTime::UNIX_EPOCH)
         .await
         .expect("samples")
@@ -87,7 +87,7 @@ async fn samples_of(state: &AppState, metric: &str) -> Vec<Sample> {
 /// Every stored sample of `metric`.
 async fn all_samples(state: &AppState, metric: &str) -> Vec<mhd_core::sample::Sample> {
     state
-        .store
+        .store()
         .samples_between(
             &[metric],
             OffsetDateTime::UNIX_EPOCH,
@@ -211,7 +211,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     // Until Prometheus has scraped mhd a few times.
     let deadline = Instant::now() + StdDuration::from_secs(18);
     loop {
-        let health = prod.run_once(&state).await.clone();
+        let health = prod.run_once(&state.collecting()).await.clone();
         let requests = samples_of(&state, "mhd_requests").await;
         let up = count_samples(&state, "mhd_up").await;
         if health.up && requests.last().is_some_and(|s| s.value >= 1.0) && up >= 3 {
@@ -238,7 +238,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     assert_eq!(up[0].value, 1.0);
     let stored_before = count_samples(&state, "mhd_up").await;
     tokio::time::sleep(StdDuration::from_millis(1100)).await;
-    prod.run_once(&state).await;
+    prod.run_once(&state.collecting()).await;
     let distinct = all_samples(&state, "mhd_up")
         .await
         .iter()
@@ -249,7 +249,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     assert_eq!(distinct, stored_after, "no point of a range stored twice");
     assert!(stored_after > stored_before, "new points come in");
     assert_eq!(count_samples(&state, "nothing").await, 0);
-    let metrics = state.metrics.encode();
+    let metrics = state.metrics().encode();
     assert!(
         metrics.contains(r#"mhd_collector_up{collector="prod",kind="prometheus"} 1"#),
         "{metrics}"
@@ -263,7 +263,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     )
     .await;
     let mut bad = runner(&state, dir.path());
-    let health = bad.run_once(&state).await.clone();
+    let health = bad.run_once(&state.collecting()).await.clone();
     assert!(!health.up);
     assert_eq!((health.runs, health.failures), (1, 1));
     let error = health.last_error.expect("an error");
@@ -271,7 +271,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     assert!(error.contains("broken_query"), "{error}");
     assert!(error.contains("bad_data"), "{error}");
     assert_eq!(
-        state.collectors.statuses()[0].last_error.as_deref(),
+        state.collectors().statuses()[0].last_error.as_deref(),
         Some(error.as_str())
     );
 
@@ -286,7 +286,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     )
     .await;
     let mut down = runner(&state, dir.path());
-    let health = down.run_once(&state).await.clone();
+    let health = down.run_once(&state.collecting()).await.clone();
     assert!(!health.up);
     let error = health.last_error.expect("an error");
     assert!(error.contains("cannot reach"), "{error}");
@@ -296,7 +296,7 @@ async fn prometheus_collector_reads_a_real_prometheus_scraping_mhd() {
     );
     assert!(
         state
-            .metrics
+            .metrics()
             .encode()
             .contains(r#"mhd_collector_failures_total{collector="down",kind="prometheus"} 1"#)
     );
@@ -335,7 +335,7 @@ async fn prometheus_garbage_and_http_errors_are_named() {
         )
         .await;
         let mut r = runner(&state, dir.path());
-        let health = r.run_once(&state).await.clone();
+        let health = r.run_once(&state.collecting()).await.clone();
         let error = health.last_error.expect("an error");
         assert!(
             error.contains(expected) && error.contains("\"rate\""),
@@ -384,7 +384,7 @@ async fn database_collector_reads_the_real_postgresql() {
     };
     let state = state_in(dir.path(), db("main", "dsn")).await;
     let mut main = runner(&state, dir.path());
-    let health = main.run_once(&state).await.clone();
+    let health = main.run_once(&state.collecting()).await.clone();
     assert!(health.up, "{health:?}");
     let value = |samples: &[Sample]| samples.last().map(|s| s.value);
     let active = value(&samples_of(&state, "db_connections_active").await).expect("active");
@@ -419,7 +419,7 @@ async fn database_collector_reads_the_real_postgresql() {
         .execute(&probe)
         .await;
     tokio::time::sleep(StdDuration::from_millis(300)).await;
-    assert!(main.run_once(&state).await.up);
+    assert!(main.run_once(&state.collecting()).await.up);
     let tps = value(&samples_of(&state, "db_transactions_per_second").await).expect("tps");
     assert!(tps > 0.0, "{tps}");
     assert!(value(&samples_of(&state, "db_queries_per_second").await).is_some());
@@ -433,7 +433,12 @@ async fn database_collector_reads_the_real_postgresql() {
     std::fs::write(dir.path().join("wrong-dsn"), &wrong).expect("secret");
     let state = state_in(&sub(dir.path(), "wrong"), db("wrong", "wrong-dsn")).await;
     let mut r = runner(&state, dir.path());
-    let error = r.run_once(&state).await.last_error.clone().expect("error");
+    let error = r
+        .run_once(&state.collecting())
+        .await
+        .last_error
+        .clone()
+        .expect("error");
     assert!(
         !error.contains(secret) && !error.contains(&wrong),
         "{error}"
@@ -442,7 +447,12 @@ async fn database_collector_reads_the_real_postgresql() {
     // A missing secret file is named.
     let state = state_in(&sub(dir.path(), "nofile"), db("nofile", "missing-dsn")).await;
     let mut r = runner(&state, dir.path());
-    let error = r.run_once(&state).await.last_error.clone().expect("error");
+    let error = r
+        .run_once(&state.collecting())
+        .await
+        .last_error
+        .clone()
+        .expect("error");
     assert!(error.contains("missing-dsn"), "{error}");
 }
 
@@ -520,7 +530,7 @@ async fn git_collector_counts_a_pattern_disappearing_over_commits() {
     };
     let state = state_in(dir.path(), collectors.clone()).await;
     let mut code = runner(&state, dir.path());
-    let health = code.run_once(&state).await.clone();
+    let health = code.run_once(&state.collecting()).await.clone();
     assert!(health.up, "{health:?}");
     let storage: Vec<f64> = samples_of(&state, "code_matches_remaining")
         .await
@@ -544,7 +554,7 @@ async fn git_collector_counts_a_pattern_disappearing_over_commits() {
         time::macros::datetime!(2025-02-03 10:00 UTC)
     );
     assert_eq!(first.labels["commit"].len(), 40);
-    let burndown = collect::git::burndown(&state, "code")
+    let burndown = collect::git::burndown(state.store(), state.plan().as_deref(), "code")
         .await
         .expect("burndown");
     let storage = burndown
@@ -566,7 +576,7 @@ async fn git_collector_counts_a_pattern_disappearing_over_commits() {
     // A restart counts nothing again; a new commit is counted alone.
     let before = count_samples(&state, "code_matches_remaining").await;
     let mut again = runner(&state, dir.path());
-    assert!(again.run_once(&state).await.up);
+    assert!(again.run_once(&state.collecting()).await.up);
     assert_eq!(
         count_samples(&state, "code_matches_remaining").await,
         before
@@ -577,7 +587,7 @@ async fn git_collector_counts_a_pattern_disappearing_over_commits() {
         "days written once"
     );
     commit_with(&repo, 0, "2025-02-07T10:00:00Z");
-    assert!(again.run_once(&state).await.up);
+    assert!(again.run_once(&state.collecting()).await.up);
     assert_eq!(
         count_samples(&state, "code_matches_remaining").await,
         before + 2
@@ -589,7 +599,12 @@ async fn git_collector_counts_a_pattern_disappearing_over_commits() {
     broken.git[0].rev = format!("--output={}", trap.display());
     let state = state_in(&sub(dir.path(), "broken"), broken).await;
     let mut r = runner(&state, dir.path());
-    let error = r.run_once(&state).await.last_error.clone().expect("error");
+    let error = r
+        .run_once(&state.collecting())
+        .await
+        .last_error
+        .clone()
+        .expect("error");
     assert!(
         error.contains("rev-list") && error.contains("repo"),
         "{error}"
@@ -626,14 +641,14 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
     let state = state_in(dir.path(), collectors).await;
     let mut app = runner(&state, dir.path());
     let per_minute = |samples: Vec<Sample>| samples.last().map(|s| s.value);
-    assert!(app.run_once(&state).await.up);
+    assert!(app.run_once(&state.collecting()).await.up);
     assert_eq!(
         per_minute(samples_of(&state, "log_errors_per_minute").await),
         Some(0.0)
     );
     assert!(
         state
-            .store
+            .store()
             .recent_log_errors(Some("app"), 10)
             .await
             .expect("read")
@@ -649,13 +664,13 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
          2025-01-06 10:01:03,000 ERROR [worker] timeout <script>\n\
          2025-01-06 10:01:04 | ERROR | db:4 - half a li",
     );
-    assert!(app.run_once(&state).await.up);
+    assert!(app.run_once(&state.collecting()).await.up);
     assert_eq!(
         per_minute(samples_of(&state, "log_errors_per_minute").await),
         Some(3.0)
     );
     let recent = state
-        .store
+        .store()
         .recent_log_errors(Some("app"), 10)
         .await
         .expect("read");
@@ -683,9 +698,9 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
         "2025-01-06 10:02:00 | ERROR | db:5 - after rotation\n",
     )
     .expect("new");
-    assert!(app.run_once(&state).await.up);
+    assert!(app.run_once(&state.collecting()).await.up);
     let recent = state
-        .store
+        .store()
         .recent_log_errors(Some("app"), 10)
         .await
         .expect("read");
@@ -703,9 +718,9 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
         &log,
         "{\"level\":\"error\",\"message\":\"after truncation\"}\n",
     );
-    assert!(app.run_once(&state).await.up);
+    assert!(app.run_once(&state.collecting()).await.up);
     let recent = state
-        .store
+        .store()
         .recent_log_errors(Some("app"), 10)
         .await
         .expect("read");
@@ -724,7 +739,7 @@ async fn logs_collector_counts_errors_across_rotation_and_truncation() {
     let state = state_in(&sub(dir.path(), "missing"), collectors).await;
     let mut missing = runner(&state, dir.path());
     let error = missing
-        .run_once(&state)
+        .run_once(&state.collecting())
         .await
         .last_error
         .clone()
@@ -757,36 +772,36 @@ async fn test_reports_are_ingested_once_and_broken_ones_named() {
         ..Collectors::default()
     };
     let state = state_in(dir.path(), collectors).await;
-    let runs = || async { state.store.recent_test_runs(50).await.expect("runs") };
+    let runs = || async { state.store().recent_test_runs(50).await.expect("runs") };
     let mut ci = runner(&state, dir.path());
-    assert!(ci.run_once(&state).await.up);
+    assert!(ci.run_once(&state.collecting()).await.up);
     assert!(
         runs().await.is_empty(),
         "a file is read once it stayed the same over two polls"
     );
-    assert!(ci.run_once(&state).await.up);
+    assert!(ci.run_once(&state.collecting()).await.up);
     let stored = runs().await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].suite, "unit");
     assert_eq!(stored[0].component.as_deref(), Some("storage"));
     assert_eq!(stored[0].cases.len(), 11);
-    assert!(ci.run_once(&state).await.up);
+    assert!(ci.run_once(&state.collecting()).await.up);
     assert_eq!(runs().await.len(), 1, "not read twice");
     // A restart: the store remembers.
     let mut restarted = runner(&state, dir.path());
-    restarted.run_once(&state).await;
-    restarted.run_once(&state).await;
+    restarted.run_once(&state.collecting()).await;
+    restarted.run_once(&state.collecting()).await;
     assert_eq!(runs().await.len(), 1, "not read again after a restart");
 
     // A file still being written waits until it stops changing.
     let full = std::fs::read(fixture("jest.xml")).expect("fixture");
     let growing = reports.join("e2e.xml");
     std::fs::write(&growing, &full[..full.len() / 2]).expect("write");
-    assert!(restarted.run_once(&state).await.up);
+    assert!(restarted.run_once(&state.collecting()).await.up);
     std::fs::write(&growing, &full).expect("write");
-    assert!(restarted.run_once(&state).await.up);
+    assert!(restarted.run_once(&state.collecting()).await.up);
     assert_eq!(runs().await.len(), 1, "changed since the last poll: waits");
-    assert!(restarted.run_once(&state).await.up);
+    assert!(restarted.run_once(&state.collecting()).await.up);
     let stored = runs().await;
     assert_eq!(stored.len(), 2);
     assert!(
@@ -797,19 +812,19 @@ async fn test_reports_are_ingested_once_and_broken_ones_named() {
 
     // A broken report: named in the error, stored nothing, not read again until it changes.
     std::fs::copy(fixture("truncated.xml"), reports.join("broken.xml")).expect("copy");
-    restarted.run_once(&state).await;
-    let health = restarted.run_once(&state).await.clone();
+    restarted.run_once(&state.collecting()).await;
+    let health = restarted.run_once(&state.collecting()).await.clone();
     assert!(!health.up);
     let error = health.last_error.expect("error");
     assert!(error.contains("broken.xml:"), "{error}");
     assert_eq!(runs().await.len(), 2);
-    let health = restarted.run_once(&state).await.clone();
+    let health = restarted.run_once(&state.collecting()).await.clone();
     assert!(!health.up, "the error stands while the file does");
     assert_eq!(runs().await.len(), 2);
     // Fixed: read, and the error clears.
     std::fs::copy(fixture("surefire.xml"), reports.join("broken.xml")).expect("copy");
-    restarted.run_once(&state).await;
-    let health = restarted.run_once(&state).await.clone();
+    restarted.run_once(&state.collecting()).await;
+    let health = restarted.run_once(&state.collecting()).await.clone();
     assert!(health.up, "{health:?}");
     assert_eq!(runs().await.len(), 3);
 }
@@ -839,9 +854,9 @@ async fn a_hanging_collector_times_out_while_another_keeps_its_schedule() {
         ..Collectors::default()
     };
     let state = state_in(dir.path(), collectors).await;
-    let tasks = collect::start_in(&state, dir.path()).expect("starts");
+    let tasks = collect::start_in(&state.collecting(), dir.path()).expect("starts");
     // Listed at once, before any run ends.
-    let table = collect::collectors_table(&state);
+    let table = collect::collectors_table(&state.collecting());
     assert_eq!(table.len(), 2);
     assert!(
         table
@@ -849,7 +864,7 @@ async fn a_hanging_collector_times_out_while_another_keeps_its_schedule() {
             .all(|r| r.status == "waiting" && r.last_success_relative == "never")
     );
     tokio::time::sleep(StdDuration::from_millis(2600)).await;
-    let statuses = state.collectors.statuses();
+    let statuses = state.collectors().statuses();
     let stuck = statuses.iter().find(|h| h.name == "stuck").expect("stuck");
     let steady = statuses
         .iter()
@@ -867,13 +882,13 @@ async fn a_hanging_collector_times_out_while_another_keeps_its_schedule() {
         steady.up && steady.runs >= 8,
         "kept its schedule: {steady:?}"
     );
-    let table = collect::collectors_table(&state);
+    let table = collect::collectors_table(&state.collecting());
     let row = table.iter().find(|r| r.name == "stuck").expect("row");
     assert_eq!((row.status, row.symbol), ("down", "✗"));
-    let json = collect::collectors_json(&state);
+    let json = collect::collectors_json(&state.collecting());
     assert_eq!(json["collectors"][1]["status"], "up");
     assert_eq!(json["collectors"][1]["kind"], "logs");
-    let metrics = state.metrics.encode();
+    let metrics = state.metrics().encode();
     assert!(metrics.contains(r#"mhd_collector_up{collector="stuck",kind="prometheus"} 0"#));
     assert!(metrics.contains(r#"mhd_collector_up{collector="steady",kind="logs"} 1"#));
     assert!(
@@ -893,6 +908,6 @@ async fn a_schedule_of_zero_is_refused_naming_the_collector() {
         ..Collectors::default()
     };
     let state = state_in(dir.path(), collectors).await;
-    let error = collect::start_in(&state, dir.path()).expect_err("refused");
+    let error = collect::start_in(&state.collecting(), dir.path()).expect_err("refused");
     assert!(error.contains("\"zero\""), "{error}");
 }

@@ -315,7 +315,7 @@ async fn run_with(
     options: NotifierOptions,
 ) -> Result<Running, String> {
     let state = common::live_state(store, Some(plan));
-    let tasks = notify::start_with(&state, options).await?;
+    let tasks = mhd_server::background::start_notifications(&state, options).await?;
     Ok(Running { state, tasks })
 }
 
@@ -438,7 +438,7 @@ async fn the_webhook_gets_the_alert_as_json_with_its_bearer_token() {
     assert_eq!(list[0]["attempts"], 1);
     assert_eq!(list[0]["event"], "fired");
     assert_eq!(list[0]["title"], "Error rate above 5 % on storage");
-    let metrics = run.state.metrics.encode();
+    let metrics = run.state.metrics().encode();
     assert!(
         metrics.contains("mhd_notifications_total{channel=\"ops\",outcome=\"sent\"} 1"),
         "{metrics}"
@@ -608,7 +608,7 @@ async fn jira_makes_one_issue_per_alert_automatically_or_on_the_button() {
     let critical = alert(5, Severity::Critical, Some("storage"));
     let warning = alert(6, Severity::Warning, Some("api"));
     run.state
-        .store
+        .store()
         .save_transitions(
             &[fired(critical.clone()), fired(warning.clone())],
             OffsetDateTime::now_utc(),
@@ -679,7 +679,7 @@ async fn jira_makes_one_issue_per_alert_automatically_or_on_the_button() {
 
     // The alerts page links each issue and offers the button where there is none.
     run.state
-        .store
+        .store()
         .save_transitions(
             &[fired(alert(7, Severity::Warning, None))],
             OffsetDateTime::now_utc(),
@@ -741,7 +741,7 @@ async fn the_jira_button_says_when_jira_refuses() {
     let run = run(&dir, vec![ch]).await;
     let a = alert(8, Severity::Warning, None);
     run.state
-        .store
+        .store()
         .save_transitions(&[fired(a)], OffsetDateTime::now_utc())
         .await
         .unwrap();
@@ -782,7 +782,7 @@ async fn a_receiver_failing_twice_gets_the_message_on_the_third_attempt() {
     assert_eq!(list[0]["attempts"], 3);
     assert_eq!(list[0]["last_error"], "HTTP 503 Service Unavailable: busy");
     assert_eq!(rx.received().len(), 3);
-    let metrics = run.state.metrics.encode();
+    let metrics = run.state.metrics().encode();
     assert!(
         metrics.contains("mhd_notifications_total{channel=\"ops\",outcome=\"retry\"} 2"),
         "{metrics}"
@@ -822,7 +822,7 @@ async fn a_receiver_that_never_answers_fails_after_every_attempt_with_its_error_
     assert_eq!(gone["attempts"], 3);
     let error = gone["last_error"].as_str().unwrap();
     assert!(error.starts_with("cannot connect"), "{error}");
-    let metrics = run.state.metrics.encode();
+    let metrics = run.state.metrics().encode();
     assert!(
         metrics.contains("mhd_notifications_total{channel=\"gone\",outcome=\"failed\"} 1"),
         "{metrics}"
@@ -884,7 +884,7 @@ async fn a_pending_delivery_survives_a_restart_and_is_delivered_once() {
         .enqueue(&fired(alert(11, Severity::Warning, None)))
         .await;
     rx.wait_for(1).await;
-    let store = first.state.store.clone();
+    let store = first.state.store().clone();
     first.stop();
     store.close().await;
     assert_eq!(rx.answered(), 0);
@@ -1079,7 +1079,7 @@ fn a_secret_never_shows_in_logs_errors_or_the_api() {
         let (text, _) = run.deliveries("?limit=10").await;
         assert!(!text.contains(SECRET), "{text}");
         assert!(!format!("{:?}", run.notifier()).contains(SECRET));
-        assert!(!run.state.metrics.encode().contains(SECRET));
+        assert!(!run.state.metrics().encode().contains(SECRET));
         // The receiver did get it: the secret is used, only never shown.
         let got = rx.received();
         let hook = got.iter().find(|r| r.path == "/hook").unwrap();
@@ -1115,7 +1115,9 @@ async fn an_unreadable_secret_stops_the_start_naming_the_channel_and_the_file() 
         common::store_in(dir.path()).await,
         Some(plan(vec![ch], None)),
     );
-    let e = notify::start_with(&state, fast()).await.unwrap_err();
+    let e = mhd_server::background::start_notifications(&state, fast())
+        .await
+        .unwrap_err();
     assert_eq!(
         e,
         format!(
@@ -1140,7 +1142,9 @@ async fn an_unreadable_secret_stops_the_start_naming_the_channel_and_the_file() 
         common::store_in(dir.path()).await,
         Some(plan(vec![ch], None)),
     );
-    let e = notify::start_with(&state, fast()).await.unwrap_err();
+    let e = mhd_server::background::start_notifications(&state, fast())
+        .await
+        .unwrap_err();
     assert!(
         e.starts_with("channel \"mail\": tls \"none\" sends mail and passwords in plain text"),
         "{e}"
@@ -1511,7 +1515,7 @@ async fn the_chat_command_answers_status_and_alerts_to_signed_requests_only() {
     let mut firing = alert(31, Severity::Critical, Some("storage"));
     firing.title = "Rows <lost> & found".into();
     run.state
-        .store
+        .store()
         .save_transitions(&[fired(firing)], OffsetDateTime::now_utc())
         .await
         .unwrap();

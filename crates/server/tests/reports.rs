@@ -702,7 +702,7 @@ async fn a_report_missed_while_no_server_ran_is_made_once_at_the_next_start() {
         "the latest due Monday"
     );
     let stored = state
-        .store
+        .store()
         .stored_report(made[0].id)
         .await
         .unwrap()

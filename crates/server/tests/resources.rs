@@ -178,13 +178,13 @@ async fn the_collectors_table_shows_each_ones_health() {
         metrics: vec!["cpu_percent".into()],
     };
     s.state
-        .collectors
+        .collectors()
         .update(health("this host", true, true, None));
     s.state
-        .collectors
+        .collectors()
         .update(health("prod db", false, true, Some(HOSTILE)));
     s.state
-        .collectors
+        .collectors()
         .update(health("late", false, false, None));
     let html = get_text(&s.router, "/resources").await.1;
     let table = &html[html
@@ -310,7 +310,13 @@ fn ninety_days() -> Vec<Sample> {
 async fn a_90_day_chart_still_shows_every_day_after_retention_pruned_the_raw_samples() {
     let s = server().await;
     s.store.insert_samples(&ninety_days()).await.unwrap();
-    let report = mhd_server::retention::run_once(&s.state).await.unwrap();
+    let report = mhd_server::retention::run_once(
+        s.state.recorder(),
+        s.state.plan().as_deref(),
+        s.state.now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.samples_rolled_up, 90 * 48);
     assert_eq!(
         report.samples,

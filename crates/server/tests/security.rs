@@ -222,7 +222,7 @@ impl Server {
     /// The audit log's entries of `action`, newest first, once the refusals gathered so far
     /// are written.
     async fn audit(&self, action: &str) -> Vec<mhd_store::audit::Entry> {
-        self.state.security.refusals.flush(&self.state).await;
+        self.state.security().refusals.flush(&self.state).await;
         self.store
             .audit_entries(&mhd_store::audit::AuditFilter {
                 since: None,
@@ -925,7 +925,7 @@ async fn an_admin_rolls_back_a_component_after_confirming() {
 async fn behind_a_trusted_proxy_its_headers_count_and_otherwise_they_do_not() {
     for trusted in [false, true] {
         let s = if trusted {
-            server_set(PLAN, true, |st| st.security.set_trust_proxy(true)).await
+            server_set(PLAN, true, |st| st.security().set_trust_proxy(true)).await
         } else {
             server(true).await
         };
@@ -1234,7 +1234,7 @@ async fn added_names_and_a_trusted_proxys_host_are_answered() {
     let s = server_set(PLAN, false, |st| {
         let mut hosts = mhd_server::origin::AllowedHosts::default();
         hosts.add("https://dash.example.com/").unwrap();
-        st.security.set_allowed_hosts(hosts);
+        st.security().set_allowed_hosts(hosts);
     })
     .await;
     let write = |host: &str, origin: &str| {
@@ -1262,8 +1262,8 @@ async fn added_names_and_a_trusted_proxys_host_are_answered() {
     let s = server_set(PLAN, false, |st| {
         let mut hosts = mhd_server::origin::AllowedHosts::default();
         hosts.add("dash.example.com").unwrap();
-        st.security.set_allowed_hosts(hosts);
-        st.security.set_trust_proxy(true);
+        st.security().set_allowed_hosts(hosts);
+        st.security().set_trust_proxy(true);
     })
     .await;
     let proxied = |forwarded_host: &str, origin: &str| {
@@ -1553,7 +1553,7 @@ fn store_bytes(s: &Server) -> u64 {
 async fn refused_requests_are_gathered_and_held_back() {
     // Windows of 3 s instead of a minute.
     let s = server_set(PLAN, true, |st| {
-        st.security.refusals.set_window(Duration::from_secs(3));
+        st.security().refusals.set_window(Duration::from_secs(3));
     })
     .await;
     let before = store_bytes(&s);

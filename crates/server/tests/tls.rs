@@ -449,7 +449,7 @@ async fn a_session_over_https_gets_a_secure_cookie() {
         .await
         .expect("user");
     let state = common::state_at(store, None, now);
-    state.security.set_https(true);
+    state.security().set_https(true);
     let listener = common::listener().await;
     let addr = listener.local_addr().expect("address");
     tokio::spawn(tls::serve_tls(
@@ -482,7 +482,7 @@ async fn https_answers_keep_browsers_to_https_and_api_answers_are_not_cached() {
     let state = common::state_at(store, None, now);
     let mut hosts = mhd_server::origin::AllowedHosts::default();
     hosts.add("https://dash.example.test/").expect("a host");
-    state.security.set_allowed_hosts(hosts);
+    state.security().set_allowed_hosts(hosts);
     let listener = common::listener().await;
     let addr = listener.local_addr().expect("address");
     tokio::spawn(tls::serve_tls(

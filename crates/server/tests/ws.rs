@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::ws::Message as AxumMessage;
 use futures_util::{SinkExt, StreamExt};
 use mhd_server::AppState;
-use mhd_server::state::Change;
+use mhd_server::recorder::Change;
 use mhd_server::ws::{self, Frame, Limits};
 use mhd_store::Store;
 use serde_json::Value;
@@ -44,17 +44,18 @@ async fn store_migration(state: &AppState) {
         .at(now() - time::Duration::minutes(1))
         .system(None)
         .build();
-    state.store.insert_operations(&[op]).await.expect("insert");
+    // Recorded: committed, then announced as operations of `storage`.
+    state.recorder().operations(&[op]).await.expect("insert");
 }
 
 /// Waits until the client gauge reads `n`.
 async fn gauge_reaches(state: &AppState, n: i64) {
     let deadline = tokio::time::Instant::now() + WAIT;
-    while state.metrics.websocket_clients.get() != n {
+    while state.metrics().websocket_clients.get() != n {
         assert!(
             tokio::time::Instant::now() < deadline,
             "gauge stuck at {} instead of {n}",
-            state.metrics.websocket_clients.get()
+            state.metrics().websocket_clients.get()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -87,9 +88,6 @@ async fn stored_operations_push_metrics_and_progress() {
     let mut client = connect(&url).await;
     assert_eq!(next(&mut client).await["type"], "initial_data");
     store_migration(&state).await;
-    state.notify(Change::Operations {
-        components: vec!["storage".into()],
-    });
     let (mut metrics, mut progress) = (None, None);
     while metrics.is_none() || progress.is_none() {
         let msg = next(&mut client).await;
@@ -122,9 +120,6 @@ async fn a_subscriber_to_another_component_does_not_get_component_pushes() {
     assert_eq!(ack["data"]["components"], serde_json::json!(["config"]));
 
     store_migration(&state).await;
-    state.notify(Change::Operations {
-        components: vec!["storage".into()],
-    });
     assert_eq!(next(&mut everyone).await["type"], "metrics:update");
     assert_eq!(next(&mut everyone).await["type"], "progress:update");
     // The storage-scoped metrics are skipped; the progress concerns everyone.
@@ -140,9 +135,7 @@ async fn a_subscriber_to_another_component_does_not_get_component_pushes() {
         next(&mut config).await["data"]["components"],
         serde_json::json!([])
     );
-    state.notify(Change::Operations {
-        components: vec!["storage".into()],
-    });
+    store_migration(&state).await;
     assert_eq!(next(&mut config).await["type"], "metrics:update");
 }
 
@@ -172,7 +165,7 @@ async fn garbage_gets_an_error_and_the_connection_stays() {
     }
     send(&mut client, r#"{"type":"subscribe","component":"storage"}"#).await;
     assert_eq!(next(&mut client).await["type"], "subscribed");
-    assert_eq!(state.metrics.websocket_clients.get(), 1);
+    assert_eq!(state.metrics().websocket_clients.get(), 1);
 }
 
 #[tokio::test]
@@ -257,13 +250,13 @@ async fn a_lagging_client_gets_resync_then_fresh_initial_data() {
     // What is left after the lag: the newest frames the channel kept.
     assert_eq!(data[3], 8);
     assert_eq!(data[4], 9);
-    assert_eq!(state.metrics.websocket_clients.get(), 1);
+    assert_eq!(state.metrics().websocket_clients.get(), 1);
     drop(in_tx);
     tokio::time::timeout(WAIT, conn)
         .await
         .expect("the connection ends when the client leaves")
         .expect("no panic");
-    assert_eq!(state.metrics.websocket_clients.get(), 0);
+    assert_eq!(state.metrics().websocket_clients.get(), 0);
 }
 
 #[tokio::test]
@@ -314,7 +307,7 @@ async fn a_client_that_keeps_lagging_is_closed() {
         .await
         .expect("ends")
         .expect("no panic");
-    assert_eq!(state.metrics.websocket_clients.get(), 0);
+    assert_eq!(state.metrics().websocket_clients.get(), 0);
 }
 
 #[tokio::test]
@@ -348,7 +341,7 @@ async fn a_silent_client_is_pinged_then_dropped() {
         pings += usize::from(matches!(msg, AxumMessage::Ping(_)));
     }
     assert!(pings >= 3, "{pings} pings");
-    assert_eq!(state.metrics.websocket_clients.get(), 0);
+    assert_eq!(state.metrics().websocket_clients.get(), 0);
 }
 
 #[tokio::test]
@@ -375,14 +368,7 @@ async fn a_stored_test_run_pushes_test_results_to_its_component() {
         duration: 0.2,
         cases: vec![case("a", TestStatus::Passed), case("b", TestStatus::Failed)],
     };
-    state
-        .store
-        .insert_test_run(&run, None)
-        .await
-        .expect("insert");
-    state.notify(Change::TestRun {
-        component: Some("storage".into()),
-    });
+    state.recorder().test_run(&run, None).await.expect("insert");
     let mut seen = Vec::new();
     let results = loop {
         let msg = next(&mut client).await;
@@ -407,16 +393,52 @@ async fn a_burst_of_changes_is_rendered_once() {
     let url = serve(state.clone()).await;
     let mut client = connect(&url).await;
     assert_eq!(next(&mut client).await["type"], "initial_data");
-    store_migration(&state).await;
-    for _ in 0..5 {
-        state.notify(Change::Operations {
-            components: vec!["storage".into()],
-        });
-    }
+    // Five writes heard at once, as the store's watcher hears another process's.
+    let op = op("sales").at(now() - time::Duration::minutes(1)).build();
+    state
+        .store()
+        .insert_operations(&[op])
+        .await
+        .expect("insert");
+    let written = Change::Operations {
+        components: vec!["storage".into()],
+    };
+    state.recorder().heard(vec![written; 5]);
     assert_eq!(next(&mut client).await["type"], "metrics:update");
     assert_eq!(next(&mut client).await["type"], "progress:update");
     // Well after the debounce: the next message is the answer to this, not another render.
     tokio::time::sleep(ws::DEBOUNCE * 4).await;
     send(&mut client, r#"{"type":"subscribe","component":"storage"}"#).await;
     assert_eq!(next(&mut client).await["type"], "subscribed");
+}
+
+#[tokio::test]
+async fn a_refused_write_is_not_announced_and_a_stored_one_is_read_at_once() {
+    let (_dir, state) = state().await;
+    let base = common::serve(state.clone()).await;
+    let remote = common::http::Remote::new(base.clone(), WAIT);
+    let mut client = connect(&common::ws::dashboard_url(&base)).await;
+    assert_eq!(next(&mut client).await["type"], "initial_data");
+
+    // Refused (an operation without its fields): nothing stored, nothing heard.
+    let (status, body) = remote
+        .post(
+            "/api/v1/operations",
+            serde_json::json!([{ "dataset_name": "sales" }]),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    let heard = tokio::time::timeout(ws::DEBOUNCE * 4, next(&mut client)).await;
+    assert!(heard.is_err(), "a refused write is announced: {heard:?}");
+
+    // Stored: announced, and read by the very next request.
+    let stored = op("sales").at(now() - time::Duration::minutes(1)).build();
+    let (status, body) = remote
+        .post("/api/v1/operations", serde_json::json!([stored]))
+        .await;
+    assert_eq!(status.as_u16(), 201, "{body}");
+    let (status, read) = remote.get("/api/v1/operations").await;
+    assert_eq!(status.as_u16(), 200, "{read}");
+    assert!(read.to_string().contains("\"sales\""), "{read}");
+    assert_eq!(next(&mut client).await["type"], "metrics:update");
 }

@@ -83,7 +83,7 @@ async fn serve_demo(
         .map_err(|e| usage(format!("--bind: cannot listen on {addr}: {e}")))?;
     let shown = listener.local_addr()?;
     let state = mhd_server::AppState::new(store.clone(), Some(plan), ctx.local_offset);
-    let _ = state.plan_dir.set(home.to_path_buf());
+    let _ = state.plan_dir().set(home.to_path_buf());
     let background = mhd_server::background::Background::start(&state, home, shown, None)
         .await
         .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;

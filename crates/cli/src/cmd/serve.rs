@@ -173,12 +173,12 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
         .map_err(|e| usage(format!("--bind: cannot listen on {addr}: {e}")))?;
     let shown = listener.local_addr()?;
     let state = mhd_server::AppState::new(store.clone(), plan, ctx.local_offset);
-    state.security.set_trust_proxy(args.trust_proxy);
-    state.security.set_https(tls.is_some());
-    state.security.set_allowed_hosts(allowed_hosts);
-    let _ = state.plan_dir.set(plan_dir.clone());
+    state.security().set_trust_proxy(args.trust_proxy);
+    state.security().set_https(tls.is_some());
+    state.security().set_allowed_hosts(allowed_hosts);
+    let _ = state.plan_dir().set(plan_dir.clone());
     if let Some(d) = ctx.max_future {
-        let _ = state.max_future.set(d);
+        let _ = state.max_future().set(d);
     }
     let background = mhd_server::background::Background::start(
         &state,
@@ -207,8 +207,12 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     ));
     let pruning = mhd_server::audit::start_pruning(&state, audit_retention);
     // The first requests find the views computed: `/ready` says ready once they are.
-    let _warming = state.warm_up();
-    let retention = mhd_server::retention::start(&state);
+    let _warming = mhd_server::background::warm_up(&state);
+    let retention = mhd_server::retention::start(
+        state.recorder().clone(),
+        state.plan_in_force().clone(),
+        state.clock(),
+    );
     tracing::info!("serving on {shown}");
     match tls {
         Some(config) => {
@@ -233,7 +237,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     }
     // The WebSocket clients were told (1001, going away); give their closes a moment to leave.
     let left = std::time::Instant::now();
-    while state.metrics.websocket_clients.get() > 0 && left.elapsed() < CLOSE_GRACE {
+    while state.metrics().websocket_clients.get() > 0 && left.elapsed() < CLOSE_GRACE {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     reloading.abort();
@@ -243,7 +247,7 @@ pub async fn run(args: ServeArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     pruning.abort();
     retention.abort();
     // Refusals gathered and not yet written.
-    state.security.refusals.flush(&state).await;
+    state.security().refusals.flush(&state).await;
     store.close().await;
     eprintln!("mhd: stopped");
     Ok(ExitCode::SUCCESS)

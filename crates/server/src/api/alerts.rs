@@ -1,7 +1,6 @@
-//! Alerts through the API and the alerts page (DESIGN §3.5, §4): the list with its silences,
-//! one alert with its history, acknowledgements and silences. The page's forms make the same
-//! writes as the API (one function each), then send the browser back to the page; a refused
-//! form shows the page again with the reason.
+//! Alerts through the API (DESIGN §3.5, §4): the list with its silences, one alert with its
+//! history, acknowledgements and silences. The alerts page's forms
+//! ([`crate::pages::alerts`]) make the same writes (one function each).
 //!
 //! Every write is stored before it is answered and announced to the live pages
 //! (`alert:updated`). The alert loop reads acknowledgements and silences from the store at its
@@ -9,27 +8,26 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FormRejection, PathRejection, QueryRejection};
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use mhd_core::alerts::{Alert, AlertState, Silence};
 use mhd_store::alerts::{
     AlertFilter, AlertStore, AlertStoreError, MAX_NAME_CHARS, NewSilence, Replaced, parse_severity,
     parse_state,
 };
-use mhd_web::paths;
-use mhd_web::views::alerts::{AlertsView, Notice};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 use time::Duration;
 
-use super::{Params, body_error, media_type};
-use crate::access::Who;
+use super::{body_error, media_type};
 use crate::audit;
 use crate::error::ApiError;
-use crate::state::{AlertPush, AppState, Change};
+use crate::recorder::{AlertPush, Change};
+use crate::security::Who;
+use crate::state::AppState;
 
 /// Alerts of each list `GET /api/v1/alerts` returns without `limit`.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -39,8 +37,6 @@ pub const MAX_LIMIT: u32 = 1000;
 pub const MAX_SILENCE: Duration = Duration::days(90);
 /// Who acknowledged or silenced, until people sign in.
 pub const ANONYMOUS: &str = "anonymous";
-/// Resolved alerts the page lists.
-const PAGE_RESOLVED: u32 = 50;
 
 /// The parameters of `GET /api/v1/alerts`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -181,19 +177,19 @@ pub async fn list(
     let mut active = if open.is_empty() {
         Vec::new()
     } else {
-        state.store.alerts(&filter(open)).await?
+        state.store().alerts(&filter(open)).await?
     };
     // Firing before pending, the most severe first, then the newest.
     mhd_core::model::sort_alerts(&mut active);
     let resolved = if wanted(AlertState::Resolved) {
         state
-            .store
+            .store()
             .alerts(&filter(vec![AlertState::Resolved]))
             .await?
     } else {
         Vec::new()
     };
-    let silences = state.store.silences(state.now()).await?;
+    let silences = state.store().silences(state.now()).await?;
     Ok(
         Json(json!({ "active": active, "resolved": resolved, "silences": silences }))
             .into_response(),
@@ -210,12 +206,12 @@ fn path_id(path: Result<Path<String>, PathRejection>, what: &str) -> Result<i64,
 }
 
 /// An alert id from the path, or 400 naming it.
-fn alert_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+pub(crate) fn alert_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     path_id(path, "an alert")
 }
 
 /// A silence id from the path, or 400 naming it.
-fn silence_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+pub(crate) fn silence_id(path: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
     path_id(path, "a silence")
 }
 
@@ -227,11 +223,11 @@ pub async fn one(
 ) -> Result<Response, ApiError> {
     let id = alert_id(path)?;
     let alert = state
-        .store
+        .store()
         .alert(id)
         .await?
         .ok_or(AlertStoreError::NoSuchAlert(id))?;
-    let history = state.store.alert_events(id).await?;
+    let history = state.store().alert_events(id).await?;
     let mut doc = serde_json::to_value(&alert).map_err(|e| ApiError::internal(&e))?;
     doc["history"] = serde_json::to_value(&history).map_err(|e| ApiError::internal(&e))?;
     Ok(Json(doc).into_response())
@@ -326,13 +322,13 @@ pub(crate) fn json_body<T: for<'de> Deserialize<'de> + Default>(
     serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("body: {e}")))
 }
 
-/// Tells the live pages that an alert or a silence of `component` changed.
-fn announce(state: &AppState, component: Option<String>, data: serde_json::Value) {
-    state.notify(Change::Alert {
+/// What the live pages are told when an alert or a silence of `component` changed.
+fn updated(component: Option<String>, data: serde_json::Value) -> Change {
+    Change::Alert {
         push: AlertPush::Updated,
         component,
         data: Arc::new(data),
-    });
+    }
 }
 
 /// A request's field `what` names a rule or a component the plan does not have: 400 listing
@@ -361,20 +357,26 @@ pub async fn acknowledge_alert(
     request: &AckRequest,
 ) -> Result<AckOutcome, ApiError> {
     let by = request.stated()?.unwrap_or(ANONYMOUS);
-    let done = state
-        .store
-        .acknowledge(id, by, request.comment.as_deref(), state.now())
+    let store = state.store();
+    let acknowledged = async {
+        let done = store
+            .acknowledge(id, by, request.comment.as_deref(), state.now())
+            .await?;
+        let alert = store
+            .alert(id)
+            .await?
+            .ok_or(AlertStoreError::NoSuchAlert(id))?;
+        Ok::<_, ApiError>((done, alert))
+    };
+    let (done, alert) = state
+        .recorder()
+        .commit_with(acknowledged, |(done, alert)| {
+            Some(updated(
+                alert.component.clone(),
+                json!({ "reason": "acknowledged", "alert": alert, "replaced": done.replaced }),
+            ))
+        })
         .await?;
-    let alert = state
-        .store
-        .alert(id)
-        .await?
-        .ok_or(AlertStoreError::NoSuchAlert(id))?;
-    announce(
-        state,
-        alert.component.clone(),
-        json!({ "reason": "acknowledged", "alert": alert, "replaced": done.replaced }),
-    );
     Ok(AckOutcome {
         alert,
         replaced: done.replaced,
@@ -408,22 +410,23 @@ pub async fn add_silence(state: &AppState, request: &SilenceRequest) -> Result<S
     let duration = parse_silence_duration(&request.duration)
         .map_err(|e| ApiError::bad_request(format!("field `duration`: {e}")))?;
     let now = state.now();
+    let silence = NewSilence {
+        rule: rule.map(str::to_owned),
+        component: component.map(str::to_owned),
+        starts_at: now,
+        until: now + duration,
+        by: given(request.by.as_deref()).unwrap_or(ANONYMOUS).to_owned(),
+        comment: request.comment.clone(),
+    };
     let silence = state
-        .store
-        .add_silence(&NewSilence {
-            rule: rule.map(str::to_owned),
-            component: component.map(str::to_owned),
-            starts_at: now,
-            until: now + duration,
-            by: given(request.by.as_deref()).unwrap_or(ANONYMOUS).to_owned(),
-            comment: request.comment.clone(),
+        .recorder()
+        .commit_with(state.store().add_silence(&silence), |silence| {
+            Some(updated(
+                silence.component.clone(),
+                json!({ "reason": "silenced", "silence": silence }),
+            ))
         })
         .await?;
-    announce(
-        state,
-        silence.component.clone(),
-        json!({ "reason": "silenced", "silence": silence }),
-    );
     Ok(silence)
 }
 
@@ -447,12 +450,15 @@ pub fn parse_silence_duration(text: &str) -> Result<Duration, String> {
 
 /// Removes a silence and tells the live pages.
 pub async fn remove_silence(state: &AppState, id: i64) -> Result<Silence, ApiError> {
-    let silence = state.store.remove_silence(id, state.now()).await?;
-    announce(
-        state,
-        silence.component.clone(),
-        json!({ "reason": "unsilenced", "silence": silence }),
-    );
+    let silence = state
+        .recorder()
+        .commit_with(state.store().remove_silence(id, state.now()), |silence| {
+            Some(updated(
+                silence.component.clone(),
+                json!({ "reason": "unsilenced", "silence": silence }),
+            ))
+        })
+        .await?;
     Ok(silence)
 }
 
@@ -556,7 +562,7 @@ fn check_by(field: &str, by: Option<&str>) -> Result<(), ApiError> {
 
 /// Acknowledges alert `id` and records it in the audit log, done or refused; returns what it
 /// did and the name the request stated when a signed-in caller's own name replaced it.
-async fn audited_acknowledge(
+pub(crate) async fn audited_acknowledge(
     state: &AppState,
     client: Who,
     id: i64,
@@ -622,7 +628,7 @@ async fn audited_acknowledge(
 }
 
 /// Adds a silence and records it in the audit log, done or refused.
-async fn audited_silence(
+pub(crate) async fn audited_silence(
     state: &AppState,
     client: Who,
     request: &SilenceRequest,
@@ -659,7 +665,11 @@ async fn audited_silence(
 }
 
 /// Removes silence `id` and records it in the audit log, done or refused.
-async fn audited_unsilence(state: &AppState, client: Who, id: i64) -> Result<Silence, ApiError> {
+pub(crate) async fn audited_unsilence(
+    state: &AppState,
+    client: Who,
+    id: i64,
+) -> Result<Silence, ApiError> {
     let answer = remove_silence(state, id).await;
     let resource = format!("silence {id}");
     audit::record_result(
@@ -672,247 +682,6 @@ async fn audited_unsilence(state: &AppState, client: Who, id: i64) -> Result<Sil
     )
     .await;
     answer
-}
-
-// ---- the alerts page and its forms ----
-
-/// What the alerts page shows now, with the outcome of a form when it answers one; the
-/// resolved alerts of `range` when one is given (those open at some time in it).
-pub async fn page_view(
-    state: &AppState,
-    notice: Option<Notice>,
-    range: Option<&mhd_web::views::range::TimeRange>,
-) -> mhd_store::Result<AlertsView> {
-    let now = state.now();
-    let mut active = state.store.open_alerts().await?;
-    mhd_core::model::sort_alerts(&mut active);
-    let resolved = state
-        .store
-        .alerts(&AlertFilter {
-            states: vec![AlertState::Resolved],
-            limit: PAGE_RESOLVED,
-            since: range.and_then(|r| r.since),
-            until: range.and_then(|r| r.until),
-            ..AlertFilter::default()
-        })
-        .await?;
-    let silences = state.store.silences(now).await?;
-    let (rules, components) = match state.plan().as_deref() {
-        Some(p) => (
-            p.alerts.rules.iter().map(|r| r.name.clone()).collect(),
-            p.components
-                .iter()
-                .map(|c| (c.id.clone(), c.name.clone()))
-                .collect(),
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
-    let jira_channel = state
-        .plan()
-        .iter()
-        .flat_map(|p| &p.notify)
-        .any(|c| matches!(c.kind, mhd_core::plan::ChannelKind::Jira { .. }));
-    let mut jira_issues = Vec::new();
-    if jira_channel {
-        use mhd_store::outbox::Outbox as _;
-        for a in &active {
-            if let Some(issue) = state.store.jira_issue(a.id).await? {
-                jira_issues.push((a.id, issue.issue_key, issue.issue_url));
-            }
-        }
-    }
-    Ok(AlertsView {
-        now,
-        active,
-        resolved,
-        silences,
-        rules,
-        components,
-        notice,
-        jira: jira_channel && state.notifier().is_some(),
-        jira_issues,
-    })
-}
-
-/// The alerts page as a response with `status`.
-pub async fn page(
-    state: &AppState,
-    notice: Option<Notice>,
-    status: StatusCode,
-) -> Result<Response, ApiError> {
-    ranged_page(state, notice, status, None, None).await
-}
-
-/// The alerts page with its resolved alerts over `range`, and the picker showing `error`
-/// when a range was refused.
-async fn ranged_page(
-    state: &AppState,
-    notice: Option<Notice>,
-    status: StatusCode,
-    range: Option<&mhd_web::views::range::TimeRange>,
-    error: Option<&str>,
-) -> Result<Response, ApiError> {
-    let view = page_view(state, notice, range).await?;
-    let bar = crate::pages::picker(
-        state,
-        mhd_web::views::PageKind::Alerts,
-        Vec::new(),
-        range,
-        error,
-    );
-    let plan = state.plan();
-    let migration = plan.as_deref().map(|p| {
-        let days = (view.now.date() - p.migration.start).whole_days();
-        (
-            p.migration.name.as_str(),
-            if days < 0 { 0 } else { days / 7 + 1 },
-            p.migration.weeks,
-        )
-    });
-    let html = mhd_web::views::alerts::render_alerts_page(
-        &view,
-        migration,
-        state.local_offset,
-        mhd_web::assets::live_js_path(),
-        Some(&bar),
-    )
-    .map_err(|e| ApiError::internal(&e))?;
-    Ok((
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        html,
-    )
-        .into_response())
-}
-
-/// The page again with a form's error, or a redirect back to it.
-async fn form_outcome(
-    state: &AppState,
-    outcome: Result<String, ApiError>,
-) -> Result<Response, ApiError> {
-    match outcome {
-        Ok(anchor) => Ok(Redirect::to(&format!("{}{anchor}", paths::PAGE_ALERTS)).into_response()),
-        Err(e) if e.status.is_server_error() => Err(e),
-        Err(e) => {
-            let notice = Notice {
-                error: true,
-                text: e.message,
-            };
-            page(state, Some(notice), e.status).await
-        }
-    }
-}
-
-/// A form that could not be read: 400 naming what is wrong.
-fn form_error(e: &FormRejection) -> ApiError {
-    ApiError::bad_request(format!("the form could not be read: {}", e.body_text()))
-}
-
-/// A page form's fields: those of the API's request `T`, other fields ignored (where the
-/// API's JSON body refuses them).
-#[derive(Debug, Default, Deserialize)]
-pub struct PageForm<T> {
-    /// The fields the request knows.
-    #[serde(flatten)]
-    pub fields: T,
-}
-
-/// The acknowledge form's fields.
-pub type AckForm = PageForm<AckRequest>;
-
-/// The silence form's fields (an empty rule or component: every one).
-pub type SilenceForm = PageForm<SilenceRequest>;
-
-/// A form's write, then back to the page, or the page again with the write's error. (A form
-/// from another site never gets here: `crate::access` refuses it.)
-async fn page_write(
-    state: &AppState,
-    write: impl Future<Output = Result<String, ApiError>>,
-) -> Result<Response, ApiError> {
-    let outcome = write.await;
-    form_outcome(state, outcome).await
-}
-
-/// `GET /alerts?range|since&until`: the alerts page, its resolved alerts over the time range
-/// asked for; a bad range shows the page with the message and status 400.
-pub async fn page_get(
-    State(state): State<AppState>,
-    query: Result<Query<Params>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    match crate::pages::page_range(query, state.now(), &[]) {
-        Ok((range, _)) => ranged_page(&state, None, StatusCode::OK, range.as_ref(), None).await,
-        Err(e) => {
-            ranged_page(
-                &state,
-                None,
-                StatusCode::BAD_REQUEST,
-                None,
-                Some(&e.message),
-            )
-            .await
-        }
-    }
-}
-
-/// `POST /alerts/acknowledge/{alert_id}` (form): acknowledges, then back to the page.
-pub async fn page_acknowledge(
-    State(state): State<AppState>,
-    client: Who,
-    path: Result<Path<String>, PathRejection>,
-    form: Result<Form<AckForm>, FormRejection>,
-) -> Result<Response, ApiError> {
-    page_write(&state, async {
-        let id = alert_id(path)?;
-        let Form(f) = form.map_err(|e| form_error(&e))?;
-        audited_acknowledge(&state, client, id, &f.fields).await?;
-        Ok(format!("#alert-{id}"))
-    })
-    .await
-}
-
-/// `POST /alerts/{alert_id}/jira` (form): makes the alert's Jira issue, then back to the page.
-pub async fn page_jira(
-    State(state): State<AppState>,
-    client: Who,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    page_write(&state, async {
-        let id = alert_id(path)?;
-        crate::api::notify::audited_jira_issue(&state, client, id).await?;
-        Ok(format!("#alert-{id}"))
-    })
-    .await
-}
-
-/// `POST /alerts/silences` (form): adds a silence, then back to the page.
-pub async fn page_silence(
-    State(state): State<AppState>,
-    client: Who,
-    form: Result<Form<SilenceForm>, FormRejection>,
-) -> Result<Response, ApiError> {
-    page_write(&state, async {
-        let Form(f) = form.map_err(|e| form_error(&e))?;
-        audited_silence(&state, client, &f.fields).await?;
-        Ok(String::new())
-    })
-    .await
-}
-
-/// `POST /alerts/silences/{id}/remove` (form): removes a silence, then back to the page.
-pub async fn page_unsilence(
-    State(state): State<AppState>,
-    client: Who,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    page_write(&state, async {
-        let id = silence_id(path)?;
-        audited_unsilence(&state, client, id).await?;
-        Ok(String::new())
-    })
-    .await
 }
 
 #[cfg(test)]
@@ -978,34 +747,5 @@ mod tests {
                 e.message
             );
         }
-    }
-
-    #[test]
-    fn page_forms_read_the_request_fields_and_ignore_others() {
-        let f: SilenceForm = serde_urlencoded::from_str(
-            "rule=&component=db&duration=2h&comment=moving&by=&submit=Silence",
-        )
-        .unwrap();
-        assert_eq!(f.fields.rule.as_deref(), Some(""));
-        assert_eq!(f.fields.component.as_deref(), Some("db"));
-        assert_eq!(f.fields.duration, "2h");
-        assert_eq!(f.fields.comment.as_deref(), Some("moving"));
-        assert_eq!(f.fields.by.as_deref(), Some(""));
-        let f: SilenceForm = serde_urlencoded::from_str("component=db").unwrap();
-        assert_eq!(
-            f.fields.duration, "",
-            "a missing duration is left to the check"
-        );
-        assert_eq!(f.fields.rule, None);
-        let f: AckForm = serde_urlencoded::from_str("comment=on+it&extra=1").unwrap();
-        assert_eq!(f.fields.comment.as_deref(), Some("on it"));
-        assert_eq!(f.fields.by, None);
-        let json: Result<SilenceRequest, _> =
-            serde_json::from_str(r#"{"component":"db","duration":"2h","submit":"x"}"#);
-        assert!(
-            json.unwrap_err()
-                .to_string()
-                .contains("unknown field `submit`")
-        );
     }
 }

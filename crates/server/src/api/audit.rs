@@ -68,7 +68,7 @@ pub async fn entries(
         },
     };
     let entries = state
-        .store
+        .store()
         .audit_entries(&AuditFilter {
             since,
             action,

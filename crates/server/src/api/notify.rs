@@ -94,9 +94,9 @@ pub async fn deliveries(
         state: delivery_state,
         alert_id,
     };
-    let deliveries = state.store.recent_deliveries(&filter).await?;
+    let deliveries = state.store().recent_deliveries(&filter).await?;
     let pending: serde_json::Map<String, serde_json::Value> = state
-        .store
+        .store()
         .pending_deliveries()
         .await?
         .into_iter()
@@ -121,7 +121,7 @@ pub async fn deliveries(
 /// are not running.
 pub async fn jira_issue(
     State(state): State<AppState>,
-    client: crate::access::Who,
+    client: crate::security::Who,
     Path(alert_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = alert_id
@@ -146,7 +146,7 @@ pub async fn jira_issue(
 /// [`create_jira_issue`], recorded in the audit log, done or refused.
 pub async fn audited_jira_issue(
     state: &AppState,
-    client: crate::access::Who,
+    client: crate::security::Who,
     id: i64,
 ) -> Result<mhd_store::outbox::JiraIssue, ApiError> {
     let answer = create_jira_issue(state, id).await;
@@ -169,7 +169,7 @@ pub async fn create_jira_issue(
     let Some(notifier) = state.notifier() else {
         return Err(crate::notify::chat::not_running());
     };
-    let Some(alert) = state.store.alert(id).await? else {
+    let Some(alert) = state.store().alert(id).await? else {
         return Err(ApiError::not_found(format!("no alert has id {id}")));
     };
     let alert = serde_json::to_value(&alert).map_err(|e| ApiError::internal(&e))?;
@@ -196,7 +196,22 @@ pub async fn chat_command(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    use crate::notify::chat::{self, Asked};
     let body = body.map_err(|e| body_error(&e))?;
-    let answer = crate::notify::chat::command(&state, &headers, &body).await?;
-    Ok(Json(answer).into_response())
+    let notifier = state.notifier();
+    let asked = chat::check(notifier.as_ref(), state.now(), &headers, &body)?;
+    let public_url = notifier.as_ref().map_or("", |n| n.public_url());
+    let text = match asked {
+        Asked::Status => {
+            let plan = state.plan();
+            let model = match plan {
+                Some(_) => Some(state.model().await),
+                None => None,
+            };
+            chat::status(plan.as_deref(), model, public_url)
+        }
+        Asked::Alerts => chat::alerts(state.store(), public_url).await,
+        Asked::Help(command) => chat::help(&command),
+    };
+    Ok(Json(chat::answer(&text)).into_response())
 }

@@ -1,16 +1,11 @@
 //! The OpenAPI 3.0 document of the API: the operation of each API route, which its entry of
-//! [`crate::routes::TABLE`] names, so that no route can be left out of it.
+//! [`crate::routes::TABLE`] names, so that no route can be left out of it (the route table
+//! hands its API routes to [`document`]).
 
-use axum::Json;
-use axum::response::IntoResponse;
+use axum::http::Method;
 use serde_json::{Value, json};
 
 use mhd_core::auth::Access;
-
-/// `GET /api/v1/openapi.json`.
-pub async fn serve() -> impl IntoResponse {
-    Json(document())
-}
 
 /// A JSON response described by a schema.
 fn ok(description: &str, schema: Value) -> Value {
@@ -66,20 +61,17 @@ fn write_errors(extra: &[(&str, &str)]) -> Value {
     r
 }
 
-/// The whole document: the operation of every API route of [`crate::routes::TABLE`], with
-/// what its access adds.
-pub fn document() -> Value {
+/// The whole document: the operation of every API route given as (method, path, access,
+/// the function giving its operation), with what its access adds.
+pub fn document<'a>(
+    routes: impl IntoIterator<Item = (&'a Method, &'a str, Access, fn() -> Value)>,
+) -> Value {
     let mut paths = serde_json::Map::new();
-    for route in crate::routes::TABLE {
-        let crate::routes::Kind::Api(operation) = route.kind else {
-            continue;
-        };
+    for (method, path, access, operation) in routes {
         let mut op = operation();
-        guard(&mut op, route.access);
-        let entry = paths
-            .entry(route.path.to_owned())
-            .or_insert_with(|| json!({}));
-        entry[route.method.as_str().to_ascii_lowercase()] = op;
+        guard(&mut op, access);
+        let entry = paths.entry(path.to_owned()).or_insert_with(|| json!({}));
+        entry[method.as_str().to_ascii_lowercase()] = op;
     }
     json!({
         "openapi": "3.0.3",
@@ -93,7 +85,7 @@ pub fn document() -> Value {
             "schemas": schemas(),
             "securitySchemes": {
                 "token": { "type": "http", "scheme": "bearer", "description": "An API token made by `mhd token create` (`mhd_…`)." },
-                "session": { "type": "apiKey", "in": "cookie", "name": crate::access::SESSION_COOKIE, "description": "The cookie of a signed-in browser; changes also need the session's CSRF token in `X-CSRF-Token`." },
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::security::SESSION_COOKIE, "description": "The cookie of a signed-in browser; changes also need the session's CSRF token in `X-CSRF-Token`." },
             },
         },
         "security": [ { "token": [] }, { "session": [] }, {} ],

@@ -128,15 +128,15 @@ pub async fn live(
     State(state): State<AppState>,
     Query(query): Query<LiveParams>,
 ) -> Result<Response, ApiError> {
-    let slip = state.views.latest().and_then(|v| v.slip_days());
+    let slip = state.views().latest().and_then(|v| v.slip_days());
     let now = state.now();
     let range = crate::range::of_api(query.since.as_deref(), query.until.as_deref(), now)?;
     let metrics = match range {
         Some(range) => {
             let span = crate::range::live_span(&range, now)?;
-            crate::live::metrics_over(&state, span, slip).await?
+            crate::live::metrics_over(state.store(), state.plan().as_deref(), span, slip).await?
         }
-        None => crate::live::metrics(&state, now, slip).await?,
+        None => crate::live::metrics(state.store(), state.plan().as_deref(), now, slip).await?,
     };
     Ok(Json(metrics).into_response())
 }
@@ -283,7 +283,7 @@ pub async fn resources(
     _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
     let now = state.now();
-    let latest = state.store.latest_samples(now - LATEST_LOOKBACK).await?;
+    let latest = state.store().latest_samples(now - LATEST_LOOKBACK).await?;
     Ok(Json(mhd_core::sample::resource_metrics(&latest, now)).into_response())
 }
 
@@ -344,8 +344,15 @@ pub async fn resources_history(
         None => mhd_web::views::CHART_METRICS.to_vec(),
         given => metric_names(given)?,
     };
-    let (resolution, bucket, buckets) =
-        crate::resources::history_between(&state, &metrics, since, until, now).await?;
+    let (resolution, bucket, buckets) = crate::resources::history_between(
+        state.store(),
+        state.plan().as_deref(),
+        &metrics,
+        since,
+        until,
+        now,
+    )
+    .await?;
     Ok(Json(serde_json::json!({
         "since": mhd_core::format::rfc3339(since),
         "until": mhd_core::format::rfc3339(until),
@@ -477,7 +484,7 @@ pub async fn samples(
         since,
         until,
         now,
-        crate::retention::settings(&state).samples,
+        crate::retention::settings(state.plan().as_deref()).samples,
     );
     let unit = time::Duration::microseconds(resolution.unit_us().max(1_000_000));
     let wanted = step.unwrap_or(span / mhd_web::views::CHART_BUCKETS as u32);
@@ -496,7 +503,7 @@ pub async fn samples(
         )));
     }
     let mut buckets = state
-        .store
+        .store()
         .sample_buckets(&metrics, since, until, bucket, resolution)
         .await?;
     if let Some(component) = query.component.as_deref() {
@@ -589,6 +596,6 @@ pub async fn operations(
         until: range.as_ref().and_then(|r| r.until),
         failed_only,
     };
-    let ops = state.store.recent_operations(&filter).await?;
+    let ops = state.store().recent_operations(&filter).await?;
     Ok(Json(ops).into_response())
 }

@@ -80,9 +80,10 @@ pub async fn generate(
         None => ReportFormat::Pdf,
         Some(v) => ReportFormat::parse("parameter `format`", v).map_err(bad)?,
     };
-    let data = mhd_store::gather::report(&state.store, state.plan().as_deref(), range, state.now())
-        .await?;
-    let body = mhd_web::report::render(&data, format, state.local_offset)
+    let data =
+        mhd_store::gather::report(state.store(), state.plan().as_deref(), range, state.now())
+            .await?;
+    let body = mhd_web::report::render(&data, format, state.local_offset())
         .map_err(|e| ApiError::internal(&e))?;
     let disposition = format!("attachment; filename=\"{}\"", range.file_name(format));
     Ok((
@@ -111,7 +112,7 @@ pub async fn stored(
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::bad_request(format!("path: {text:?} is not a report id")))?;
     let report =
-        state.store.stored_report(id).await?.ok_or_else(|| {
+        state.store().stored_report(id).await?.ok_or_else(|| {
             ApiError::not_found(format!("no report {id} (reports are kept 90 days)"))
         })?;
     let format =

@@ -1,21 +1,21 @@
-//! `POST /api/v1/secure/rollback` and the components page's confirmed rollback: runs what the
-//! plan configures for the component (`crate::rollback`), one at a time per component, records
-//! it in the component's history (a `rollback` operation) and in the audit log.
+//! `POST /api/v1/secure/rollback` (and the rollback page's confirmed form,
+//! [`crate::pages::rollback`]): runs what the plan configures for the component
+//! (`crate::rollback`), one at a time per component, records it in the component's history (a
+//! `rollback` operation) and in the audit log.
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, FormRejection, PathRejection};
-use axum::extract::{Form, Path, State};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mhd_web::views::rollback::{RollbackPage, RollbackShown};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::access::Who;
 use crate::error::ApiError;
 use crate::rollback::{RollbackOutcome, RollbackRequest};
-use crate::state::{AppState, Change};
+use crate::security::Who;
+use crate::state::AppState;
 
 /// The longest reason, in characters.
 pub const REASON_MAX: usize = 1000;
@@ -161,7 +161,7 @@ async fn run_rollback(
     let _running = Running::start(state, component)?;
     let actor = who.caller.actor();
     let dir = state
-        .plan_dir
+        .plan_dir()
         .get()
         .cloned()
         .unwrap_or_else(|| std::path::PathBuf::from("."));
@@ -174,10 +174,7 @@ async fn run_rollback(
     };
     let outcome = crate::rollback::run(action, &request).await;
     let op = crate::rollback::history_operation(&request, &outcome);
-    mhd_store::Store::insert_operations(&state.store, &[op]).await?;
-    state.notify(Change::Operations {
-        components: vec![component.to_owned()],
-    });
+    state.recorder().operations(&[op]).await?;
     Ok(outcome)
 }
 
@@ -190,7 +187,7 @@ struct Running<'a> {
 impl<'a> Running<'a> {
     fn start(state: &'a AppState, component: &str) -> Result<Running<'a>, ApiError> {
         let mut running = state
-            .rollbacks
+            .rollbacks()
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !running.insert(component.to_owned()) {
@@ -210,109 +207,9 @@ impl<'a> Running<'a> {
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         self.state
-            .rollbacks
+            .rollbacks()
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&self.component);
-    }
-}
-
-/// What `outcome` did, as the page shows it.
-fn shown(outcome: RollbackOutcome) -> RollbackShown {
-    RollbackShown {
-        ok: outcome.ok,
-        duration_ms: outcome.duration_ms,
-        error: outcome.error,
-        exit_code: outcome.exit_code,
-        status: outcome.status,
-        stdout: outcome.stdout,
-        stderr: outcome.stderr,
-        body: outcome.body,
-    }
-}
-
-fn page_response(page: &RollbackPage, status: StatusCode) -> Response {
-    crate::pages::template_page(status, page)
-}
-
-/// The page of component `id`'s rollback, or 404 when it has none.
-fn rollback_page(state: &AppState, id: &str) -> Result<RollbackPage, ApiError> {
-    let plan = state.plan();
-    let c = plan
-        .as_deref()
-        .and_then(|p| p.components.iter().find(|c| c.id == id))
-        .ok_or_else(|| ApiError::not_found(format!("no component {id:?} in the plan")))?;
-    let action = c
-        .rollback
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found(format!("the plan configures no rollback for {id}")))?;
-    let what = match &action.via {
-        mhd_core::plan::RollbackVia::Command { program, args } => {
-            let mut words = vec![program.clone()];
-            words.extend(args.iter().cloned());
-            format!("runs {}", words.join(" "))
-        }
-        mhd_core::plan::RollbackVia::Webhook { url, .. } => format!("calls the webhook {url}"),
-    };
-    Ok(RollbackPage::new(
-        c.id.clone(),
-        c.name.clone(),
-        what,
-        mhd_core::plan::duration_text(action.timeout),
-    ))
-}
-
-/// `GET /components/{component}/rollback`: what the rollback does, and the form confirming it.
-pub async fn page_get(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let Ok(Path(id)) = path else {
-        return ApiError::bad_request("component: not a component id").into_response();
-    };
-    match rollback_page(&state, &id) {
-        Ok(page) => page_response(&page, StatusCode::OK),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// The confirmation form.
-#[derive(Debug, Deserialize)]
-pub struct RollbackForm {
-    /// Why.
-    #[serde(default)]
-    reason: String,
-}
-
-/// `POST /components/{component}/rollback` (the confirmed form): runs it, shows what happened.
-pub async fn page_post(
-    State(state): State<AppState>,
-    who: Who,
-    path: Result<Path<String>, PathRejection>,
-    form: Result<Form<RollbackForm>, FormRejection>,
-) -> Response {
-    let Ok(Path(id)) = path else {
-        return ApiError::bad_request("component: not a component id").into_response();
-    };
-    let mut page = match rollback_page(&state, &id) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let reason = form.map(|Form(f)| f.reason).unwrap_or_default();
-    match audited_rollback(&state, &who, &id, &reason).await {
-        Ok(outcome) => {
-            let status = if outcome.ok {
-                StatusCode::OK
-            } else {
-                StatusCode::BAD_GATEWAY
-            };
-            page.outcome = Some(shown(outcome));
-            page_response(&page, status)
-        }
-        Err(e) => {
-            let status = e.status;
-            page.error = Some(e.message);
-            page_response(&page, status)
-        }
     }
 }

@@ -8,7 +8,6 @@
 //! next one. Should that transaction fail, each request's operations are retried in a
 //! transaction of their own, so one request never fails because of another.
 
-use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 use axum::Json;
@@ -24,10 +23,11 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{body_error, media_type};
-use crate::access::Who;
 use crate::audit;
 use crate::error::ApiError;
-use crate::state::{AppState, Change};
+use crate::recorder::{Change, Recorder};
+use crate::security::Who;
+use crate::state::AppState;
 
 /// The most operations one shared transaction takes.
 pub const BATCH_MAX_OPS: usize = 50_000;
@@ -48,8 +48,23 @@ struct Job {
 pub struct Batcher(Arc<OnceLock<mpsc::Sender<Job>>>);
 
 impl Batcher {
-    /// Stores `ops` in a transaction shared with other queued requests; returns once committed.
-    pub async fn store(&self, store: &Database, ops: Vec<NewOperation>) -> Result<u64, ApiError> {
+    /// Stores `ops` in a transaction shared with other queued requests and announces them
+    /// through `recorder`; returns once committed.
+    pub async fn store(
+        &self,
+        recorder: &Recorder,
+        ops: Vec<NewOperation>,
+    ) -> Result<u64, ApiError> {
+        let change = Change::Operations {
+            components: crate::recorder::components(&ops),
+        };
+        recorder
+            .commit(change, self.queue(recorder.store(), ops))
+            .await
+    }
+
+    /// Queues `ops` for the batching task; returns once committed.
+    async fn queue(&self, store: &Database, ops: Vec<NewOperation>) -> Result<u64, ApiError> {
         let sender = self.0.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(run(store.clone(), rx));
@@ -192,13 +207,10 @@ async fn store_operations(
             "the body holds no operations: send a JSON array or NDJSON lines of operations",
         ));
     }
-    let components: BTreeSet<String> = ops.iter().filter_map(|o| o.component.clone()).collect();
-    let stored = batcher.store(&state.store, ops).await?;
-    *details = json!({ "stored": stored, "components": components.len() });
-    state.metrics.ingested_operations.inc_by(stored);
-    state.notify(Change::Operations {
-        components: components.into_iter().collect(),
-    });
+    let components = crate::recorder::components(&ops).len();
+    let stored = batcher.store(state.recorder(), ops).await?;
+    *details = json!({ "stored": stored, "components": components });
+    state.metrics().ingested_operations.inc_by(stored);
     Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
 }
 
@@ -332,10 +344,7 @@ async fn store_junit(
     }
     let at = run_at.or(report.timestamp).unwrap_or_else(|| state.now());
     let run = report.into_test_run(suite, phase, component, at);
-    state.store.insert_test_run(&run, Some("api")).await?;
-    state.notify(Change::TestRun {
-        component: run.component.clone(),
-    });
+    state.recorder().test_run(&run, Some("api")).await?;
     let t = run.totals();
     *details = json!({ "suite": run.suite, "cases": t.total, "failed": t.failed });
     Ok((
@@ -456,10 +465,9 @@ async fn store_benchmarks(
     }
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let stored = state
-        .store
-        .insert_benchmarks(&samples, Some("api"), state.now())
+        .recorder()
+        .benchmarks(&samples, Some("api"), state.now())
         .await?;
-    state.notify(Change::Benchmarks);
     *details = json!({ "stored": stored, "benchmarks": samples.len() });
     let list: Vec<_> = samples
         .iter()
@@ -520,9 +528,8 @@ async fn store_samples(
             "the body holds no samples: send a JSON array or NDJSON lines of samples",
         ));
     }
-    let stored = state.store.insert_samples(&samples).await?;
+    let stored = state.recorder().samples(&samples).await?;
     *details = json!({ "stored": stored });
-    state.notify(Change::Samples);
     Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
 }
 
@@ -531,7 +538,7 @@ async fn store_samples(
 pub(crate) fn time_limits(state: &AppState) -> mhd_core::limits::TimeLimits {
     mhd_core::limits::TimeLimits {
         now: state.now(),
-        max_future: state.max_future.get().copied().unwrap_or_else(|| {
+        max_future: state.max_future().get().copied().unwrap_or_else(|| {
             state
                 .plan()
                 .as_deref()

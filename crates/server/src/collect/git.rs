@@ -27,15 +27,15 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use mhd_core::limits::MAX_NAME_BYTES;
-use mhd_core::plan::{GitCollector, GitPattern};
+use mhd_core::plan::{GitCollector, GitPattern, Plan};
 use mhd_core::sample::Sample;
-use mhd_store::Store;
+use mhd_store::Database;
 use mhd_store::collect::{GitCommitRecord, GitCountRecord};
 use mhd_web::charts::{BurndownSeries, truncate};
 use time::{Date, OffsetDateTime};
 
 use super::CollectError;
-use crate::AppState;
+use super::Context;
 
 /// The metric of the matches left at each commit.
 pub const MATCHES_METRIC: &str = "code_matches_remaining";
@@ -115,12 +115,12 @@ impl GitRunner {
 
     /// Walks the commits not counted yet, storing their counts as it goes (so a run cut short
     /// keeps what it did), and writes the commit activity of the days that are over.
-    pub async fn run(&mut self, state: &AppState) -> Result<Vec<Sample>, CollectError> {
+    pub async fn run(&mut self, cx: &Context) -> Result<Vec<Sample>, CollectError> {
         let name = self.config.name.clone();
         if self.commits.is_none() {
-            let commits = state.store.git_commits(&name).await?;
-            self.counted = state
-                .store
+            let commits = cx.store().git_commits(&name).await?;
+            self.counted = cx
+                .store()
                 .git_counts(&name)
                 .await?
                 .into_iter()
@@ -133,7 +133,7 @@ impl GitRunner {
                 .collect();
             self.commits = Some(commits);
         }
-        let since = state
+        let since = cx
             .plan()
             .as_deref()
             .map(|p| p.migration.start.midnight().assume_utc());
@@ -188,18 +188,13 @@ impl GitRunner {
                     .map(|k| k.components.clone())
                     .unwrap_or_default(),
             });
-            state
-                .store
+            cx.store()
                 .insert_git_commit(&name, &stored, &counts)
                 .await?;
             // Stored as it goes: samples of counted commits are written now, so a timeout
             // later in the run does not lose them.
             if !samples.is_empty() {
-                state
-                    .store
-                    .insert_samples(&std::mem::take(&mut samples))
-                    .await?;
-                state.notify(crate::state::Change::Samples);
+                cx.recorder().samples(&std::mem::take(&mut samples)).await?;
             }
             for c in counts {
                 self.counted.insert((c.commit, c.pattern_key));
@@ -209,16 +204,16 @@ impl GitRunner {
                 all.push(r);
             }
         }
-        samples.extend(self.activity(state).await?);
+        samples.extend(self.activity(cx).await?);
         Ok(samples)
     }
 
     /// The `commits` samples of the days that ended since the last ones written.
-    async fn activity(&self, state: &AppState) -> Result<Vec<Sample>, CollectError> {
+    async fn activity(&self, cx: &Context) -> Result<Vec<Sample>, CollectError> {
         let name = &self.config.name;
-        let today = state.now().date();
-        let written: Option<Date> = state
-            .store
+        let today = cx.now().date();
+        let written: Option<Date> = cx
+            .store()
             .collector_value(name, DAYS_WRITTEN_KEY)
             .await?
             .and_then(|v| {
@@ -254,8 +249,7 @@ impl GitRunner {
                 u8::from(yesterday.month()),
                 yesterday.day()
             );
-            state
-                .store
+            cx.store()
                 .set_collector_value(name, DAYS_WRITTEN_KEY, &text)
                 .await?;
         }
@@ -434,16 +428,17 @@ fn under(file: &str, dir: &str) -> bool {
 
 /// The burndown of a git collector of the plan, per component (in name order): the sum of the
 /// component's patterns (those of the plan now) at each commit counted for all of them.
-pub async fn burndown(state: &AppState, collector: &str) -> mhd_store::Result<Vec<BurndownSeries>> {
-    let plan = state.plan();
-    let Some(config) = plan
-        .as_deref()
-        .and_then(|p| p.collectors.git.iter().find(|g| g.name == collector))
+pub async fn burndown(
+    store: &Database,
+    plan: Option<&Plan>,
+    collector: &str,
+) -> mhd_store::Result<Vec<BurndownSeries>> {
+    let Some(config) = plan.and_then(|p| p.collectors.git.iter().find(|g| g.name == collector))
     else {
         return Ok(Vec::new());
     };
-    let commits = state.store.git_commits(collector).await?;
-    let counts = state.store.git_counts(collector).await?;
+    let commits = store.git_commits(collector).await?;
+    let counts = store.git_counts(collector).await?;
     Ok(burndown_of(&config.patterns, &commits, &counts))
 }
 

@@ -23,13 +23,11 @@ use std::path::{Path, PathBuf};
 use mhd_core::plan::TestReportsCollector;
 use mhd_core::sample::Sample;
 use mhd_core::testrun::TestRun;
-use mhd_store::Store;
 use mhd_store::collect::SeenFileRecord;
 use time::OffsetDateTime;
 
 use super::CollectError;
-use crate::AppState;
-use crate::state::Change;
+use super::Context;
 
 /// Why reports could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -87,14 +85,14 @@ impl ReportsRunner {
     }
 
     /// Polls the folder once, storing the new reports that are complete.
-    pub async fn run(&mut self, state: &AppState) -> Result<Vec<Sample>, CollectError> {
+    pub async fn run(&mut self, cx: &Context) -> Result<Vec<Sample>, CollectError> {
         let name = self.config.name.clone();
         let folder = self.folder.clone();
         let listed = tokio::task::spawn_blocking(move || list(&folder))
             .await
             .map_err(|e| CollectError::Task(e.to_string()))??;
-        let seen: HashMap<String, SeenFileRecord> = state
-            .store
+        let seen: HashMap<String, SeenFileRecord> = cx
+            .store()
             .seen_files(&name)
             .await?
             .into_iter()
@@ -130,10 +128,7 @@ impl ReportsRunner {
             .map_err(|e| CollectError::Task(e.to_string()))?;
             let error = match read {
                 Read::Run(run) => {
-                    state.store.insert_test_run(&run, Some(&file.name)).await?;
-                    state.notify(Change::TestRun {
-                        component: run.component.clone(),
-                    });
+                    cx.recorder().test_run(&run, Some(&file.name)).await?;
                     None
                 }
                 Read::Refused(e) => Some(e),
@@ -143,8 +138,7 @@ impl ReportsRunner {
                     continue;
                 }
             };
-            state
-                .store
+            cx.store()
                 .record_seen_file(
                     &name,
                     &SeenFileRecord {
@@ -153,13 +147,13 @@ impl ReportsRunner {
                         modified: file.modified,
                         error: error.clone(),
                     },
-                    state.now(),
+                    cx.now(),
                 )
                 .await?;
         }
         // Refused files still in the folder unchanged keep the collector's error standing.
-        let refused_now: HashMap<String, SeenFileRecord> = state
-            .store
+        let refused_now: HashMap<String, SeenFileRecord> = cx
+            .store()
             .seen_files(&name)
             .await?
             .into_iter()

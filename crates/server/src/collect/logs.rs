@@ -42,7 +42,7 @@ use mhd_store::collect::LogErrorRecord;
 use time::{OffsetDateTime, UtcOffset};
 
 use super::CollectError;
-use crate::AppState;
+use super::Context;
 
 /// The metric the logs collector writes.
 pub const METRIC: &str = "log_errors_per_minute";
@@ -362,7 +362,7 @@ impl LogsRunner {
 
     /// Reads what the files gained, stores their errors, and gives the errors-per-minute
     /// sample. Files that cannot be read fail the run after the others are read.
-    pub async fn run(&mut self, state: &AppState) -> Result<Vec<Sample>, CollectError> {
+    pub async fn run(&mut self, cx: &Context) -> Result<Vec<Sample>, CollectError> {
         let format = Format::parse(&self.config.format)?;
         let follower = Arc::clone(&self.follower);
         let (lines, unreadable) = tokio::task::spawn_blocking(move || {
@@ -373,11 +373,11 @@ impl LogsRunner {
         })
         .await
         .map_err(|e| CollectError::Task(e.to_string()))?;
-        let now = state.now();
+        let now = cx.now();
         let errors: Vec<LogErrorRecord> = lines
             .iter()
             .filter_map(|(path, line)| {
-                let entry = classify(line, format, state.local_offset)?;
+                let entry = classify(line, format, cx.local_offset())?;
                 (entry.level >= Level::Error).then(|| LogErrorRecord {
                     collector: self.config.name.clone(),
                     time: entry.time.unwrap_or(now),
@@ -387,7 +387,7 @@ impl LogsRunner {
                 })
             })
             .collect();
-        state.store.insert_log_errors(&errors).await?;
+        cx.store().insert_log_errors(&errors).await?;
         self.recent.push_back((now, errors.len() as u64));
         while self
             .recent

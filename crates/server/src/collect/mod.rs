@@ -10,7 +10,7 @@
 //! read) and in `/metrics` (`mhd_collector_up`, `mhd_collector_duration_seconds`,
 //! `mhd_collector_last_success_timestamp_seconds`, `mhd_collector_failures_total`, labelled
 //! with `collector` and `kind`). The samples a run produced are stored with
-//! [`mhd_store::Store::insert_samples`] and announced as [`Change::Samples`]; a sample that
+//! [`crate::recorder::Recorder::samples`], which announces them as [`crate::recorder::Change::Samples`]; a sample that
 //! breaks a rule of [`Sample::validate`] (a NaN, a label too long) is left out and logged.
 //!
 //! The kinds: [`prometheus`], [`host`], [`database`], [`logs`], [`git`], [`junit_folder`] (the
@@ -27,19 +27,19 @@ pub mod logs;
 pub mod prometheus;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use mhd_core::alerts::CollectorHealth;
-use mhd_core::plan::{Collectors, Schedule};
+use mhd_core::plan::{Collectors, Plan, Schedule};
 use mhd_core::sample::Sample;
-use mhd_store::Store;
+use mhd_store::Database;
 use serde::Serialize;
-use time::OffsetDateTime;
+use time::{OffsetDateTime, UtcOffset};
 
-use crate::AppState;
-use crate::metrics::CollectorLabels;
-use crate::state::Change;
+use crate::metrics::{CollectorLabels, CollectorMetrics};
+use crate::plan::PlanInForce;
+use crate::recorder::Recorder;
 
 /// The health of every collector, as the dashboard, `/metrics` and the alert rules read it.
 #[derive(Debug, Default)]
@@ -66,6 +66,75 @@ impl Registry {
             Some(slot) => *slot = health,
             None => all.push(health),
         }
+    }
+}
+
+/// What the collectors need of the server: the recorder their samples and test runs go
+/// through, the registry of their health, their metrics, the plan in force, the clock and the
+/// offset local log times are read in. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    recorder: Recorder,
+    registry: Arc<Registry>,
+    metrics: CollectorMetrics,
+    plan: PlanInForce,
+    clock: fn() -> OffsetDateTime,
+    local_offset: UtcOffset,
+}
+
+impl Context {
+    /// The collectors' context over these parts.
+    pub fn new(
+        recorder: Recorder,
+        registry: Arc<Registry>,
+        metrics: CollectorMetrics,
+        plan: PlanInForce,
+        clock: fn() -> OffsetDateTime,
+        local_offset: UtcOffset,
+    ) -> Context {
+        Context {
+            recorder,
+            registry,
+            metrics,
+            plan,
+            clock,
+            local_offset,
+        }
+    }
+
+    /// The current time.
+    pub fn now(&self) -> OffsetDateTime {
+        (self.clock)()
+    }
+
+    /// The store, to read from.
+    pub fn store(&self) -> &Database {
+        self.recorder.store()
+    }
+
+    /// Stores what the collectors produce and announces it.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// The collectors' health.
+    pub fn collectors(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The collectors' metrics.
+    pub fn metrics(&self) -> &CollectorMetrics {
+        &self.metrics
+    }
+
+    /// The plan in force now, if any.
+    pub fn plan(&self) -> Option<Arc<Plan>> {
+        self.plan.get()
+    }
+
+    /// The offset local times (of log lines) are read in.
+    pub fn local_offset(&self) -> UtcOffset {
+        self.local_offset
     }
 }
 
@@ -233,14 +302,14 @@ impl Collector {
 
     /// Runs once (without the timeout: [`Runner::run_once`] applies it), returning the samples
     /// to store.
-    pub async fn run(&mut self, state: &AppState) -> Result<Vec<Sample>, CollectError> {
+    pub async fn run(&mut self, cx: &Context) -> Result<Vec<Sample>, CollectError> {
         match self {
-            Collector::Prometheus(c) => Ok(c.run(state.now()).await?),
-            Collector::Host(c) => c.run(state.now()).await,
-            Collector::Database(c) => Ok(c.run(state.now()).await?),
-            Collector::Logs(c) => c.run(state).await,
-            Collector::Git(c) => c.run(state).await,
-            Collector::Reports(c) => c.run(state).await,
+            Collector::Prometheus(c) => Ok(c.run(cx.now()).await?),
+            Collector::Host(c) => c.run(cx.now()).await,
+            Collector::Database(c) => Ok(c.run(cx.now()).await?),
+            Collector::Logs(c) => c.run(cx).await,
+            Collector::Git(c) => c.run(cx).await,
+            Collector::Reports(c) => c.run(cx).await,
         }
     }
 }
@@ -286,24 +355,24 @@ impl Runner {
 
     /// Runs the collector once under its timeout, stores the samples it produced, and records
     /// the outcome in the registry and the metrics. Returns the new health.
-    pub async fn run_once(&mut self, state: &AppState) -> &CollectorHealth {
+    pub async fn run_once(&mut self, cx: &Context) -> &CollectorHealth {
         let timeout = std_duration(self.collector.schedule().timeout);
         let started = Instant::now();
-        let outcome = match tokio::time::timeout(timeout, self.collector.run(state)).await {
+        let outcome = match tokio::time::timeout(timeout, self.collector.run(cx)).await {
             Ok(result) => result,
             Err(_) => Err(CollectError::Timeout(mhd_core::plan::duration_text(
                 self.collector.schedule().timeout,
             ))),
         };
         let outcome = match outcome {
-            Ok(samples) => store_samples(state, &self.health.name, samples).await,
+            Ok(samples) => store_samples(cx, &self.health.name, samples).await,
             Err(e) => Err(e),
         };
         let elapsed = started.elapsed();
-        let now = state.now();
+        let now = cx.now();
         self.record(now, elapsed.as_secs_f64(), outcome.err());
-        self.publish(state, elapsed.as_secs_f64());
-        state.collectors.update(self.health.clone());
+        self.publish(cx, elapsed.as_secs_f64());
+        cx.collectors().update(self.health.clone());
         &self.health
     }
 
@@ -327,8 +396,8 @@ impl Runner {
         }
     }
 
-    fn publish(&self, state: &AppState, seconds: f64) {
-        let m = &state.metrics.collectors;
+    fn publish(&self, cx: &Context, seconds: f64) {
+        let m = cx.metrics();
         m.up.get_or_create(&self.labels)
             .set(i64::from(self.health.up));
         m.duration.get_or_create(&self.labels).observe(seconds);
@@ -347,7 +416,7 @@ impl Runner {
 
 /// Validates and stores a run's samples, then tells live clients.
 async fn store_samples(
-    state: &AppState,
+    cx: &Context,
     collector: &str,
     samples: Vec<Sample>,
 ) -> Result<(), CollectError> {
@@ -373,8 +442,7 @@ async fn store_samples(
         );
     }
     if !valid.is_empty() {
-        state.store.insert_samples(&valid).await?;
-        state.notify(Change::Samples);
+        cx.recorder().samples(&valid).await?;
     }
     Ok(())
 }
@@ -389,8 +457,8 @@ pub(crate) fn std_duration(d: time::Duration) -> std::time::Duration {
 /// folder. Every collector is listed in the registry at once, as not run yet.
 ///
 /// Refuses (naming the collector) a schedule whose interval or timeout is not above zero.
-pub fn start_in(state: &AppState, base: &Path) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
-    let Some(plan) = state.plan() else {
+pub fn start_in(cx: &Context, base: &Path) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
+    let Some(plan) = cx.plan() else {
         return Ok(Vec::new());
     };
     let collectors = Collector::from_plan(&plan.collectors, base);
@@ -407,20 +475,20 @@ pub fn start_in(state: &AppState, base: &Path) -> Result<Vec<tokio::task::JoinHa
     let mut tasks = Vec::with_capacity(collectors.len());
     for collector in collectors {
         let runner = Runner::new(collector);
-        state.collectors.update(runner.health().clone());
-        tasks.push(tokio::spawn(run_forever(state.clone(), runner)));
+        cx.collectors().update(runner.health().clone());
+        tasks.push(tokio::spawn(run_forever(cx.clone(), runner)));
     }
     Ok(tasks)
 }
 
 /// Runs a collector on its interval until the task is aborted; missed ticks are skipped.
-async fn run_forever(state: AppState, mut runner: Runner) {
+async fn run_forever(cx: Context, mut runner: Runner) {
     let interval = std_duration(runner.collector.schedule().interval);
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         ticker.tick().await;
-        runner.run_once(&state).await;
+        runner.run_once(&cx).await;
     }
 }
 
@@ -453,10 +521,9 @@ pub struct CollectorRow {
 
 /// The "Collectors" table of the resource view: every collector of the plan with its status,
 /// last success, last error and last run's duration, in the plan's order.
-pub fn collectors_table(state: &AppState) -> Vec<CollectorRow> {
-    let now = state.now();
-    state
-        .collectors
+pub fn collectors_table(cx: &Context) -> Vec<CollectorRow> {
+    let now = cx.now();
+    cx.collectors()
         .statuses()
         .into_iter()
         .map(|h| {
@@ -488,8 +555,8 @@ pub fn collectors_table(state: &AppState) -> Vec<CollectorRow> {
 }
 
 /// [`collectors_table`] as JSON: `{"collectors": [rows]}`.
-pub fn collectors_json(state: &AppState) -> serde_json::Value {
-    serde_json::json!({ "collectors": collectors_table(state) })
+pub fn collectors_json(cx: &Context) -> serde_json::Value {
+    serde_json::json!({ "collectors": collectors_table(cx) })
 }
 
 /// Resolves a path of the plan against `base` when it is relative.

@@ -22,7 +22,11 @@ use time::OffsetDateTime;
 
 use super::SecretValue;
 use super::slack::{escape, link};
-use crate::AppState;
+use mhd_core::model::ViewModel;
+use mhd_core::plan::Plan;
+use mhd_store::Database;
+
+use super::Notifier;
 use crate::error::ApiError;
 
 /// How far a request's timestamp may be from now, in seconds.
@@ -105,13 +109,26 @@ pub fn not_running() -> ApiError {
     }
 }
 
-/// Answers one request: checks it, reads its `text` and answers it.
-pub async fn command(
-    state: &AppState,
+/// What a request asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asked {
+    /// `status`: the executive summary ([`status`]).
+    Status,
+    /// `alerts`: the firing alerts ([`alerts`]).
+    Alerts,
+    /// Anything else: the help of the command named ([`help`]).
+    Help(String),
+}
+
+/// Checks one request sent at `now` (the channels' signing secret, the timestamp) and reads
+/// what its `text` asks.
+pub fn check(
+    notifier: Option<&Notifier>,
+    now: OffsetDateTime,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Value, ApiError> {
-    let Some(notifier) = state.notifier() else {
+) -> Result<Asked, ApiError> {
+    let Some(notifier) = notifier else {
         return Err(not_running());
     };
     let Some(secret) = notifier.chat_secret() else {
@@ -120,7 +137,7 @@ pub async fn command(
              (signing_secret_file or signing_secret_env)",
         ));
     };
-    if let Err(why) = verify(secret, headers, body, state.now()) {
+    if let Err(why) = verify(secret, headers, body, now) {
         tracing::warn!("chat command refused: {why}");
         return Err(ApiError {
             status: StatusCode::UNAUTHORIZED,
@@ -135,19 +152,20 @@ pub async fn command(
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
     };
-    let command = field("command");
-    let text = field("text").trim().to_lowercase();
-    let public_url = notifier.public_url();
-    let answer = match text.as_str() {
-        "status" => status(state, public_url).await,
-        "alerts" => alerts(state, public_url).await,
-        _ => help(command),
-    };
-    Ok(json!({ "response_type": "ephemeral", "text": answer }))
+    Ok(match field("text").trim().to_lowercase().as_str() {
+        "status" => Asked::Status,
+        "alerts" => Asked::Alerts,
+        _ => Asked::Help(field("command").to_owned()),
+    })
+}
+
+/// The answer to a request: `text`, seen only by who asked.
+pub fn answer(text: &str) -> Value {
+    json!({ "response_type": "ephemeral", "text": text })
 }
 
 /// The help text.
-fn help(command: &str) -> String {
+pub fn help(command: &str) -> String {
     let command = if command.trim().is_empty() {
         "/mhd".to_owned()
     } else {
@@ -159,12 +177,16 @@ fn help(command: &str) -> String {
     )
 }
 
-/// The executive summary in a few lines.
-async fn status(state: &AppState, public_url: &str) -> String {
-    let Some(plan) = state.plan() else {
+/// The executive summary in a few lines, from the view model (`None` without a plan).
+pub fn status(
+    plan: Option<&Plan>,
+    model: Option<mhd_store::Result<std::sync::Arc<ViewModel>>>,
+    public_url: &str,
+) -> String {
+    let (Some(plan), Some(model)) = (plan, model) else {
         return "The dashboard runs without a plan, so it has no summary.".to_owned();
     };
-    let model = match state.model().await {
+    let model = match model {
         Ok(m) => m,
         Err(e) => {
             tracing::error!("chat status: {e}");
@@ -237,12 +259,12 @@ async fn status(state: &AppState, public_url: &str) -> String {
 }
 
 /// The firing alerts, worst first.
-async fn alerts(state: &AppState, public_url: &str) -> String {
+pub async fn alerts(store: &Database, public_url: &str) -> String {
     let filter = AlertFilter {
         states: vec![AlertState::Firing],
         ..AlertFilter::default()
     };
-    let mut firing = match state.store.alerts(&filter).await {
+    let mut firing = match store.alerts(&filter).await {
         Ok(a) => a,
         Err(e) => {
             tracing::error!("chat alerts: {e}");

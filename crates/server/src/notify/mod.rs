@@ -26,9 +26,12 @@
 //! any error text a channel answers with.
 
 pub mod chat;
+mod deliver;
+mod docs;
 pub mod email;
 pub mod jira;
 pub mod pagerduty;
+mod send;
 pub mod slack;
 pub mod webhook;
 
@@ -49,8 +52,11 @@ use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::AppState;
-use crate::metrics::{ChannelLabels, NotificationLabels};
+use crate::metrics::{ChannelLabels, NotificationLabels, NotifyMetrics};
+
+pub use deliver::run_workers;
+pub use docs::{AlertDoc, ImpactDoc, ReportDoc, dashboard_url, home_url, one_line, truncate};
+pub use send::{SendError, parse_retry_after, send_http};
 
 /// How long one attempt may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -208,275 +214,6 @@ fn io_reason(e: &std::io::Error) -> String {
         Some(i) => text[..i].to_owned(),
         None => text,
     }
-}
-
-/// The alert as a channel formats it: the fields of `mhd_core::alerts::Alert` read back from
-/// the JSON stored in the outbox.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct AlertDoc {
-    /// Its id.
-    pub id: i64,
-    /// The deduplication key (rule and what it concerns).
-    pub key: String,
-    /// The rule's name.
-    pub rule: String,
-    /// The rule's kind.
-    pub kind: String,
-    /// `info`, `warning`, `error` or `critical`.
-    pub severity: String,
-    /// A short title.
-    pub title: String,
-    /// What was seen.
-    pub message: String,
-    /// The component, if any.
-    pub component: Option<String>,
-    /// The metric's value, if any.
-    pub value: Option<f64>,
-    /// When the condition was first seen (RFC 3339).
-    pub started_at: String,
-    /// When it fired (RFC 3339).
-    pub fired_at: Option<String>,
-    /// When it resolved (RFC 3339).
-    pub resolved_at: Option<String>,
-    /// What it affects.
-    pub impact: ImpactDoc,
-    /// The runbook link.
-    pub runbook: Option<String>,
-}
-
-/// The alert's impact, as stored.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct ImpactDoc {
-    /// Datasets behind it.
-    pub affected_datasets: Vec<String>,
-    /// Components it concerns.
-    pub components: Vec<String>,
-    /// Estimated minutes of downtime.
-    pub estimated_downtime_minutes: Option<f64>,
-}
-
-impl AlertDoc {
-    /// Reads the alert from its JSON.
-    pub fn from_value(value: &serde_json::Value) -> Result<AlertDoc, String> {
-        AlertDoc::deserialize(value).map_err(|e| format!("the stored alert is unreadable: {e}"))
-    }
-
-    /// The severity in capitals (`CRITICAL`), as subjects and headers show it.
-    pub fn severity_word(&self) -> String {
-        self.severity.to_ascii_uppercase()
-    }
-
-    /// The impact in one line, or `None` when nothing is known.
-    pub fn impact_line(&self) -> Option<String> {
-        let mut parts = Vec::new();
-        let datasets = &self.impact.affected_datasets;
-        if !datasets.is_empty() {
-            let shown: Vec<&str> = datasets.iter().take(10).map(String::as_str).collect();
-            let more = datasets.len().saturating_sub(shown.len());
-            let tail = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            };
-            parts.push(format!(
-                "{} dataset{}: {}{tail}",
-                datasets.len(),
-                if datasets.len() == 1 { "" } else { "s" },
-                shown.join(", ")
-            ));
-        }
-        if !self.impact.components.is_empty() {
-            parts.push(format!("components: {}", self.impact.components.join(", ")));
-        }
-        if let Some(minutes) = self.impact.estimated_downtime_minutes {
-            parts.push(format!("estimated downtime {minutes:.0} min"));
-        }
-        (!parts.is_empty()).then(|| parts.join("; "))
-    }
-
-    /// The runbook link when it is a web address (anything else is not made a link).
-    pub fn runbook_url(&self) -> Option<&str> {
-        self.runbook
-            .as_deref()
-            .filter(|r| r.starts_with("https://") || r.starts_with("http://"))
-    }
-}
-
-/// A scheduled report as the outbox carries it (the document itself stays in the store).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
-pub struct ReportDoc {
-    /// The stored report's id.
-    pub id: i64,
-    /// "Migration report, START to END".
-    pub title: String,
-    /// The first day (YYYY-MM-DD).
-    pub start: String,
-    /// The last day.
-    pub end: String,
-    /// `pdf` or `html`.
-    pub format: String,
-    /// The attachment's file name.
-    pub file_name: String,
-    /// When it was made.
-    #[serde(with = "time::serde::rfc3339")]
-    pub made_at: OffsetDateTime,
-}
-
-impl ReportDoc {
-    /// Where it is downloaded: `GET /api/v1/reports/{id}` at the dashboard's address.
-    pub fn url(&self, public_url: &str) -> String {
-        format!(
-            "{}/api/v1/reports/{}",
-            public_url.trim_end_matches('/'),
-            self.id
-        )
-    }
-}
-
-/// The dashboard link a message about `alert_id` carries: the alert on the alerts page.
-pub fn dashboard_url(public_url: &str, alert_id: i64) -> String {
-    format!(
-        "{}{}#alert-{alert_id}",
-        public_url.trim_end_matches('/'),
-        mhd_web::paths::PAGE_ALERTS
-    )
-}
-
-/// The dashboard's overview page.
-pub fn home_url(public_url: &str) -> String {
-    format!("{}/", public_url.trim_end_matches('/'))
-}
-
-/// `s` cut to at most `max` characters, with "…" at the end when cut.
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// `s` on one line: control characters (line breaks included) become spaces.
-pub fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-/// Why an attempt failed, and whether to try again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendError {
-    /// What went wrong, for the log and `last_error` (secrets are cut out before either).
-    pub message: String,
-    /// Whether another attempt may succeed.
-    pub retry: bool,
-    /// The least wait the receiver asked for (`Retry-After`).
-    pub retry_after: Option<Duration>,
-}
-
-impl SendError {
-    /// A failure another attempt may cure.
-    pub fn transient(message: impl Into<String>) -> SendError {
-        SendError {
-            message: message.into(),
-            retry: true,
-            retry_after: None,
-        }
-    }
-
-    /// A failure another attempt will not cure.
-    pub fn permanent(message: impl Into<String>) -> SendError {
-        SendError {
-            message: message.into(),
-            retry: false,
-            retry_after: None,
-        }
-    }
-
-    /// A request that got no answer: timed out, refused, or broken off. The address is left
-    /// out (Slack's is a secret).
-    pub fn from_reqwest(e: reqwest::Error, timeout: Duration) -> SendError {
-        let e = e.without_url();
-        if e.is_timeout() {
-            return SendError::transient(format!("no answer within {}", seconds(timeout)));
-        }
-        let mut text = if e.is_connect() {
-            "cannot connect".to_owned()
-        } else {
-            "the request failed".to_owned()
-        };
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            let part = s.to_string();
-            if !text.ends_with(&part) {
-                text.push_str(": ");
-                text.push_str(&part);
-            }
-            source = s.source();
-        }
-        SendError::transient(text)
-    }
-}
-
-/// A duration as people read it: `10 s`, `250 ms`.
-fn seconds(d: Duration) -> String {
-    if d.as_millis().is_multiple_of(1000) {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{} ms", d.as_millis())
-    }
-}
-
-/// Sends a request and sorts its answer: any 2xx is returned; 408, 429 and 5xx may be tried
-/// again (after `Retry-After` when given); any other status fails for good. The error names
-/// the status and the start of the answer's body.
-pub async fn send_http(
-    request: reqwest::RequestBuilder,
-    timeout: Duration,
-) -> Result<reqwest::Response, SendError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| SendError::from_reqwest(e, timeout))?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after);
-    let body = response.text().await.unwrap_or_default();
-    let body = one_line(body.trim());
-    let mut message = format!("HTTP {status}");
-    if status.is_redirection() {
-        message.push_str(" (redirects are not followed: check the channel's url)");
-    }
-    if !body.is_empty() {
-        message.push_str(": ");
-        message.push_str(&truncate(&body, 200));
-    }
-    let retry = matches!(status.as_u16(), 408 | 429) || status.is_server_error();
-    Err(SendError {
-        message,
-        retry,
-        retry_after: retry_after.map(|d| d.min(MAX_RETRY_AFTER)),
-    })
-}
-
-/// Reads `Retry-After`: seconds, or an HTTP date (the wait until then).
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
-    let wait = at - OffsetDateTime::now_utc();
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
 /// A configured channel, ready to send.
@@ -842,33 +579,18 @@ impl Notifier {
     }
 }
 
-/// Starts delivery for the plan's channels: reads every secret now (an unreadable one is an
-/// error naming the channel, the key and the file or variable), sets `state.notifier`, spawns
-/// one worker per channel, which resume the deliveries a previous run left pending.
-pub async fn start_with(
-    state: &AppState,
-    options: NotifierOptions,
-) -> Result<Vec<JoinHandle<()>>, String> {
-    prepare(state, options)?;
-    run_workers(state).await
-}
-
-/// Makes the plan's channels ready on this server — every secret read now (an unreadable one
-/// is an error naming the channel, the key and the file or variable) — and sets
-/// `state.notifier`, without delivering anything: every replica does this, so that each can
-/// answer what needs a channel (a Jira issue on request); only the leading one delivers
-/// ([`run_workers`]).
-pub fn prepare(state: &AppState, options: NotifierOptions) -> Result<(), String> {
-    prepare_for(state, state.plan().as_deref(), options)
-}
-
-/// [`prepare`] for the channels of `plan` (one about to be put in force); nothing changes when
-/// one of them cannot be made ready.
-pub fn prepare_for(
-    state: &AppState,
+/// Makes the channels of `plan` ready — every secret read now (an unreadable one is an error
+/// naming the channel, the key and the file or variable) — without delivering anything: every
+/// replica does this, so that each can answer what needs a channel (a Jira issue on request);
+/// only the leading one delivers ([`run_workers`]). The notifier writes to `store`, reads the
+/// time of `clock` and counts into `metrics`.
+pub fn prepare(
+    store: &Database,
+    clock: fn() -> OffsetDateTime,
+    metrics: &NotifyMetrics,
     plan: Option<&mhd_core::plan::Plan>,
     options: NotifierOptions,
-) -> Result<(), String> {
+) -> Result<Notifier, String> {
     let (configs, chat) = match plan {
         Some(plan) => (plan.notify.clone(), plan.chat.signing_secret.clone()),
         None => (Vec::new(), None),
@@ -888,87 +610,16 @@ pub fn prepare_for(
         format!("notifications: cannot build the HTTP client: {e}{cause}")
     })?;
     let shared = Arc::new(Shared {
-        store: state.store.clone(),
+        store: store.clone(),
         channels,
         options,
         http,
-        clock: state.clock,
+        clock,
         chat_secret,
-        sent: state.metrics.notify.attempts.clone(),
-        pending: state.metrics.notify.pending.clone(),
+        sent: metrics.attempts.clone(),
+        pending: metrics.pending.clone(),
     });
-    // A reloaded plan's channels replace the previous ones.
-    *state
-        .notifier_now
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Notifier { shared });
-    Ok(())
-}
-
-/// Delivers: marks failed the deliveries of channels no longer in the plan, then spawns one
-/// worker per channel, which resume the deliveries a previous run (or a previous leader) left
-/// pending. Needs [`prepare`] first.
-pub async fn run_workers(state: &AppState) -> Result<Vec<JoinHandle<()>>, String> {
-    let Some(notifier) = state.notifier() else {
-        return Err("notifications: not prepared".to_owned());
-    };
-    let shared = notifier.shared.clone();
-    let names: Vec<&str> = shared
-        .channels
-        .iter()
-        .map(|c| c.config.name.as_str())
-        .collect();
-    let abandoned = state
-        .store
-        .abandon_deliveries(&names, "the channel is no longer in the plan")
-        .await
-        .map_err(|e| format!("notifications: {e}"))?;
-    if abandoned > 0 {
-        tracing::warn!(
-            deliveries = abandoned,
-            "pending notifications of channels no longer in the plan were marked failed"
-        );
-    }
-    // Deliveries claimed by the workers of a leader that died are due again shortly, once a
-    // leader that only lost the lead has surely stopped its own (it looks every second).
-    let released = state
-        .store
-        .release_claims(state.now() + CLAIM_GRACE)
-        .await
-        .map_err(|e| format!("notifications: {e}"))?;
-    if released > 0 {
-        tracing::info!(
-            deliveries = released,
-            "notifications being sent when the previous leader stopped are sent again"
-        );
-    }
-    let pending = state
-        .store
-        .pending_deliveries()
-        .await
-        .map_err(|e| format!("notifications: {e}"))?;
-    for c in &shared.channels {
-        let n = pending
-            .iter()
-            .find(|(name, _)| *name == c.config.name)
-            .map_or(0, |(_, n)| *n);
-        shared
-            .pending
-            .get_or_create(&ChannelLabels {
-                channel: c.config.name.clone(),
-            })
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
-        if n > 0 {
-            tracing::info!(
-                channel = c.config.name.as_str(),
-                pending = n,
-                "resuming pending notifications"
-            );
-        }
-    }
-    Ok((0..shared.channels.len())
-        .map(|i| tokio::spawn(worker(shared.clone(), i)))
-        .collect())
+    Ok(Notifier { shared })
 }
 
 /// Reads a channel's secrets and checks its settings.
@@ -1047,156 +698,6 @@ fn build_channel(config: Channel, options: &NotifierOptions) -> Result<ChannelRu
         wake: Notify::new(),
         secrets,
     })
-}
-
-/// The longest a worker sleeps without looking at the outbox (a safety net: enqueues wake it).
-const IDLE_POLL: Duration = Duration::from_secs(30);
-
-/// How long the claims of a previous leader's workers are kept when a server starts leading:
-/// longer than a server that lost the lead takes to notice it and stop its workers.
-const CLAIM_GRACE: Duration = Duration::from_secs(4);
-
-/// One channel's delivery loop.
-async fn worker(shared: Arc<Shared>, index: usize) {
-    let channel = &shared.channels[index];
-    let name = channel.config.name.as_str();
-    let mut next_slot = tokio::time::Instant::now();
-    loop {
-        let now = (shared.clock)();
-        // Held while this worker sends it: a replica that takes the lead meanwhile (this one
-        // lost it but has not noticed yet) does not send it too; if this process dies, it is
-        // due again when the hold ends.
-        let hold = shared.options.timeout * 2 + shared.options.min_interval;
-        match shared.store.claim_delivery(name, now, now + hold).await {
-            Ok(Some(delivery)) => {
-                tokio::time::sleep_until(next_slot).await;
-                next_slot = tokio::time::Instant::now() + shared.options.min_interval;
-                attempt(&shared, channel, delivery).await;
-                refresh_pending(&shared, name).await;
-            }
-            Ok(None) => {
-                let wait = match shared.store.next_due_at(name).await {
-                    Ok(Some(at)) => Duration::try_from(at - (shared.clock)())
-                        .unwrap_or(Duration::ZERO)
-                        .clamp(Duration::from_millis(5), IDLE_POLL),
-                    Ok(None) => IDLE_POLL,
-                    Err(e) => {
-                        tracing::error!(channel = name, "notification outbox: {e}");
-                        Duration::from_secs(1)
-                    }
-                };
-                tokio::select! {
-                    () = channel.wake.notified() => {}
-                    () = tokio::time::sleep(wait) => {}
-                }
-            }
-            Err(e) => {
-                tracing::error!(channel = name, "notification outbox: {e}");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
-/// Sets the channel's pending gauge from the store.
-async fn refresh_pending(shared: &Shared, name: &str) {
-    if let Ok(pending) = shared.store.pending_deliveries().await {
-        let n = pending
-            .iter()
-            .find(|(c, _)| c == name)
-            .map_or(0, |(_, n)| *n);
-        shared
-            .pending
-            .get_or_create(&ChannelLabels {
-                channel: name.to_owned(),
-            })
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
-    }
-}
-
-/// Makes one attempt at a delivery and records its outcome.
-async fn attempt(shared: &Shared, channel: &ChannelRuntime, delivery: Delivery) {
-    let name = channel.config.name.as_str();
-    let number = delivery.attempts.saturating_add(1);
-    let ctx = SendContext {
-        http: &shared.http,
-        options: &shared.options,
-        store: &shared.store,
-        now: (shared.clock)(),
-        channel: name,
-        delivery: Some(delivery.id),
-    };
-    let result = match serde_json::from_str::<serde_json::Value>(&delivery.payload) {
-        Ok(alert) => channel.send(&ctx, delivery.event, &alert).await,
-        Err(e) => Err(SendError::permanent(format!(
-            "the stored alert is unreadable: {e}"
-        ))),
-    };
-    let now = (shared.clock)();
-    let (outcome, label) = match result {
-        Ok(()) => (Attempt::Sent { at: now }, "sent"),
-        Err(e) => {
-            let error = channel.redact(&e.message);
-            if e.retry && number < shared.options.max_attempts {
-                let wait = shared
-                    .options
-                    .backoff(number)
-                    .max(e.retry_after.unwrap_or(Duration::ZERO));
-                let next_at = now + wait;
-                (Attempt::Retry { next_at, error }, "retry")
-            } else {
-                (Attempt::Failed { error }, "failed")
-            }
-        }
-    };
-    match &outcome {
-        Attempt::Sent { .. } => tracing::info!(
-            channel = name,
-            alert_id = delivery.alert_id,
-            event = delivery.event.as_str(),
-            attempt = number,
-            outcome = label,
-            "notification sent"
-        ),
-        Attempt::Retry { next_at, error } => tracing::warn!(
-            channel = name,
-            alert_id = delivery.alert_id,
-            event = delivery.event.as_str(),
-            attempt = number,
-            outcome = label,
-            error = error.as_str(),
-            retry_in_ms = i64::try_from((*next_at - now).whole_milliseconds()).unwrap_or(0),
-            "notification not delivered; will try again"
-        ),
-        Attempt::Failed { error } => tracing::error!(
-            channel = name,
-            alert_id = delivery.alert_id,
-            event = delivery.event.as_str(),
-            attempt = number,
-            outcome = label,
-            error = error.as_str(),
-            "notification failed; giving up"
-        ),
-    }
-    shared
-        .sent
-        .get_or_create(&NotificationLabels {
-            channel: name.to_owned(),
-            outcome: label.to_owned(),
-        })
-        .inc();
-    if let Err(e) = shared
-        .store
-        .record_attempt(delivery.id, number, &outcome)
-        .await
-    {
-        tracing::error!(
-            channel = name,
-            alert_id = delivery.alert_id,
-            "notification outbox: the attempt could not be recorded: {e}"
-        );
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,12 @@
 //! file, so every page works without JavaScript and shows the data as it was when served. On
 //! top, each page loads the embedded script ([`crate::assets`]), which keeps the figures marked
 //! `data-live` up to date from the WebSocket.
+//!
+//! The pages with forms have their own modules: [`alerts`] (acknowledge, silence, Jira) and
+//! [`rollback`] (a component's confirmed rollback).
+
+pub mod alerts;
+pub mod rollback;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
@@ -10,13 +16,13 @@ use mhd_web::paths;
 use mhd_web::views::PageKind;
 use mhd_web::views::range::{PAGE_PARAMS, Picker, RangeBar, TimeRange};
 
-use crate::access::Who;
 use crate::error::ApiError;
+use crate::security::Who;
 use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
 
 /// A page's query string, however it is written: the pages ignore what they do not know.
-type PageQuery = Result<axum::extract::Query<crate::api::Params>, QueryRejection>;
+type PageQuery = Result<axum::extract::Query<crate::query::Params>, QueryRejection>;
 
 /// `/?range|since&until`: the overview, every view on one page, its charts and lists over
 /// the time range asked for.
@@ -167,7 +173,13 @@ pub(crate) async fn resources(
     };
     let data = match &range {
         None => state.resources().await?,
-        Some((_, since, end)) => crate::resources::gather_between(&state, *since, *end).await?,
+        Some((_, since, end)) => {
+            let plan = state.plan();
+            let collectors = state.collectors().statuses();
+            let (store, now) = (state.store(), state.now());
+            crate::resources::gather_between(store, plan.as_deref(), collectors, now, *since, *end)
+                .await?
+        }
     };
     let bar = picker(
         &state,
@@ -179,7 +191,7 @@ pub(crate) async fn resources(
     let html = mhd_web::views::render_resources_page(
         &data,
         state.plan().as_deref(),
-        state.local_offset,
+        state.local_offset(),
         mhd_web::assets::live_js_path(),
         Some(&bar),
     )
@@ -203,10 +215,10 @@ pub(crate) fn page_range(
     query: PageQuery,
     now: time::OffsetDateTime,
     others: &[&str],
-) -> Result<(Option<TimeRange>, crate::api::Params), ApiError> {
+) -> Result<(Option<TimeRange>, crate::query::Params), ApiError> {
     let axum::extract::Query(pairs) =
         query.map_err(|e| ApiError::bad_request(format!("query string: {}", e.body_text())))?;
-    let pairs: crate::api::Params = pairs
+    let pairs: crate::query::Params = pairs
         .into_iter()
         .filter(|(k, _)| PAGE_PARAMS.contains(&k.as_str()) || others.contains(&k.as_str()))
         .collect();
@@ -266,7 +278,7 @@ pub(crate) fn picker(
         default_words,
         as_of_now,
         error,
-        offset: state.local_offset,
+        offset: state.local_offset(),
         max_span: (kind == PageKind::Live).then_some(mhd_web::views::range::MAX_LIVE_SPAN),
     }
     .render()
@@ -277,11 +289,11 @@ pub(crate) fn picker(
 pub(crate) async fn datasets(
     State(state): State<AppState>,
     query: Result<
-        axum::extract::Query<crate::api::Params>,
+        axum::extract::Query<crate::query::Params>,
         axum::extract::rejection::QueryRejection,
     >,
 ) -> Result<Response, ApiError> {
-    let pairs = crate::api::params(
+    let pairs = crate::query::params(
         query,
         &["state", "component", "name", "range", "since", "until"],
     )?;
@@ -290,18 +302,18 @@ pub(crate) async fn datasets(
         Err(e) => (None, Some(e.message)),
     };
     let (wanted, component) = crate::api::reads::dataset_filter(
-        crate::api::param(&pairs, "state"),
-        crate::api::param(&pairs, "component"),
+        crate::query::param(&pairs, "state"),
+        crate::query::param(&pairs, "component"),
         true,
     )?;
-    let name = crate::api::param(&pairs, "name")
+    let name = crate::query::param(&pairs, "name")
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
     let model = state.model().await?;
     let history = match &name {
         Some(n) => Some(
             mhd_store::Store::recent_operations(
-                &state.store,
+                state.store(),
                 &mhd_store::OperationFilter {
                     limit: mhd_web::views::DATASET_HISTORY_ROWS,
                     dataset: Some(n.clone()),
@@ -349,7 +361,7 @@ pub(crate) async fn datasets(
         history.as_deref(),
         migration,
         state.now(),
-        state.local_offset,
+        state.local_offset(),
         mhd_web::assets::live_js_path(),
         Some(&bar),
     )
@@ -369,7 +381,7 @@ pub(crate) async fn how(State(state): State<AppState>) -> Result<Response, ApiEr
     let html = mhd_web::views::render_how_page(
         migration,
         state.now(),
-        state.local_offset,
+        state.local_offset(),
         mhd_web::assets::live_js_path(),
     )
     .map_err(|e| ApiError::internal(&e))?;
@@ -392,7 +404,7 @@ pub(crate) async fn not_found(State(state): State<AppState>, who: Who, uri: Uri)
         path,
         plan.as_deref().map(|p| p.migration.name.as_str()),
         state.now(),
-        state.local_offset,
+        state.local_offset(),
         mhd_web::assets::live_js_path(),
     ) {
         Ok(html) => html_page(
@@ -490,7 +502,7 @@ async fn cached_page(
     let range = fresh.as_ref().or(range);
     let render = || render_page(state, kind, range, None);
     match state
-        .pages
+        .pages()
         .get(kind, preset, &who.caller, headers, version, render)
         .await
     {
@@ -529,7 +541,8 @@ async fn render_page(
             Some(r) => {
                 let span = crate::range::live_span(r, state.now())?;
                 Some(std::sync::Arc::new(
-                    crate::live::metrics_over(state, span, slip).await?,
+                    crate::live::metrics_over(state.store(), state.plan().as_deref(), span, slip)
+                        .await?,
                 ))
             }
             None => Some(state.page_live(slip).await?),
@@ -542,7 +555,7 @@ async fn render_page(
             &data,
             live.as_deref(),
             Some(state.firing_counts().await?),
-            state.local_offset,
+            state.local_offset(),
             mhd_web::assets::live_js_path(),
             bar.as_ref(),
         )
@@ -551,7 +564,7 @@ async fn render_page(
             kind,
             &data,
             live.as_deref(),
-            state.local_offset,
+            state.local_offset(),
             mhd_web::assets::live_js_path(),
             bar.as_ref(),
         )
