@@ -334,8 +334,10 @@ enum Cell {
 /// line feed: `NULL`, an integer, a real (always with a `.` or an exponent), `'text'` (a `'`
 /// doubled inside) or `X'hex'`. An error says where the page is not such.
 fn literals(page: &[u8]) -> Result<Vec<Vec<Cell>>, String> {
-    let mut rows = Vec::new();
-    let mut row = Vec::with_capacity(REQUIRED.len() + OPTIONAL.len());
+    const COLUMNS: usize = REQUIRED.len() + OPTIONAL.len();
+    // A row a line: sized once, as is each row.
+    let mut rows = Vec::with_capacity(memchr::memchr_iter(b'\n', page).count() + 1);
+    let mut row = Vec::with_capacity(COLUMNS);
     let mut i = 0;
     while i < page.len() {
         let (cell, next) = literal(page, i)?;
@@ -343,7 +345,7 @@ fn literals(page: &[u8]) -> Result<Vec<Vec<Cell>>, String> {
         match page.get(next) {
             Some(b',') => i = next + 1,
             Some(b'\n') | None => {
-                rows.push(std::mem::take(&mut row));
+                rows.push(std::mem::replace(&mut row, Vec::with_capacity(COLUMNS)));
                 i = next + 1;
             }
             Some(other) => {
