@@ -78,7 +78,7 @@ async fn start_leading(
     let mut tasks = run_notifications(state).await?;
     tasks.push(crate::scheduled::start(state));
     let started = crate::collect::start_in(&state.collecting(), base).and_then(|mut collectors| {
-        collectors.extend(crate::alerting::start(state)?);
+        collectors.extend(crate::alert_loop::start(state)?);
         Ok(collectors)
     });
     match started {

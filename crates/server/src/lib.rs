@@ -10,7 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
-pub mod alerting;
+pub mod alert_loop;
 pub mod api;
 pub mod app;
 pub mod assets;

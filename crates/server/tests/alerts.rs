@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::SinkExt;
 use mhd_core::alerts::{AlertEvent, AlertState};
 use mhd_server::AppState;
-use mhd_server::alerting::evaluate_once;
+use mhd_server::alert_loop::evaluate_once;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -484,10 +484,10 @@ async fn without_a_plan_there_is_nothing_to_evaluate_and_the_lists_are_empty() {
     let state = common::state_at(store, None, now);
     assert!(matches!(
         evaluate_once(&state).await,
-        Err(mhd_server::alerting::AlertingError::NoPlan)
+        Err(mhd_server::alert_loop::AlertingError::NoPlan)
     ));
     assert!(
-        mhd_server::alerting::start(&state)
+        mhd_server::alert_loop::start(&state)
             .expect("starts")
             .is_empty(),
         "no loop without a plan"

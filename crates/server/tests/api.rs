@@ -1196,7 +1196,7 @@ async fn the_demos_views_agree_with_each_other() {
     // The demo's rules hold for 30 s before firing: three evaluations a little apart.
     for step in 0..3 {
         DEMO_SECONDS.store(step * 31, std::sync::atomic::Ordering::SeqCst);
-        mhd_server::alerting::evaluate_once(&state)
+        mhd_server::alert_loop::evaluate_once(&state)
             .await
             .expect("evaluates");
     }
