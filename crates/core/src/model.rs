@@ -90,6 +90,7 @@ fn explained(explain: String, link: Option<String>) -> Explained {
 
 /// The old-versus-new comparison (DESIGN §3.7) with its headline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PerformanceView {
     /// Per operation (and component).
     pub comparisons: Vec<PerformanceComparison>,

@@ -853,7 +853,7 @@ async fn every_view_conforms_to_the_schema_its_types_derive() {
             .unwrap();
     }
     let doc = mhd_server::routes::openapi_document();
-    let (status, _) = send(
+    let (status, acknowledged) = send(
         &s.router,
         Method::POST,
         "/api/v1/alerts/acknowledge/1",
@@ -862,6 +862,16 @@ async fn every_view_conforms_to_the_schema_its_types_derive() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+    let answer = &doc["paths"]["/api/v1/alerts/acknowledge/{alert_id}"]["post"]["responses"]["200"]
+        ["content"]["application/json"]["schema"];
+    assert!(
+        answer.is_object(),
+        "the acknowledgement's answer is documented"
+    );
+    if let Some(why) = departure(&doc, answer, &acknowledged, "acknowledge") {
+        panic!("{why}");
+    }
+    assert_eq!(acknowledged["status"], "acknowledged");
 
     let mut read = 0;
     let gets = TABLE

@@ -17,7 +17,7 @@ use mhd_store::alerts::{
     AlertFilter, AlertStore, AlertStoreError, MAX_NAME_CHARS, NewSilence, Replaced, parse_severity,
     parse_state,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::Arc;
 use time::Duration;
@@ -190,10 +190,12 @@ pub async fn list(
         Vec::new()
     };
     let silences = state.store().silences(state.now()).await?;
-    Ok(
-        Json(json!({ "active": active, "resolved": resolved, "silences": silences }))
-            .into_response(),
-    )
+    Ok(Json(AlertsList {
+        active,
+        resolved,
+        silences,
+    })
+    .into_response())
 }
 
 /// The id of `what` (an alert or a silence) from the path, or 400 naming it.
@@ -262,6 +264,35 @@ impl AckRequest {
             (by, user) => Ok(by.or(user)),
         }
     }
+}
+
+/// The answer of `GET /api/v1/alerts`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlertsList {
+    /// Pending and firing alerts: firing before pending, the most severe first, then the newest.
+    pub active: Vec<Alert>,
+    /// Resolved alerts, the latest resolution first (when asked for).
+    pub resolved: Vec<Alert>,
+    /// The silences in force now or later.
+    pub silences: Vec<Silence>,
+}
+
+/// That an acknowledgement was made: the answer of `POST /api/v1/alerts/acknowledge/{id}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Acknowledged {
+    /// `acknowledged` (the specification's field).
+    #[schema(pattern = "^acknowledged$")]
+    pub status: &'static str,
+    /// The alert's id (the specification's field).
+    pub alert_id: i64,
+    /// The alert as it is now.
+    pub alert: Alert,
+    /// The acknowledgement this one replaced; null for the first.
+    pub replaced: Option<Replaced>,
+    /// The name the request stated when a signed-in user or a token acknowledged under its own
+    /// instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stated_user: Option<String>,
 }
 
 /// What an acknowledgement did: the alert as it is now, and the acknowledgement it replaced.
@@ -502,16 +533,14 @@ pub async fn acknowledge(
         request.user = Some(user.to_owned());
     }
     let (done, stated_user) = audited_acknowledge(&state, client, id, &request).await?;
-    let mut answer = json!({
-        "status": "acknowledged",
-        "alert_id": id,
-        "alert": done.alert,
-        "replaced": done.replaced,
-    });
-    if let Some(stated) = stated_user {
-        answer["stated_user"] = stated.into();
-    }
-    Ok(Json(answer).into_response())
+    Ok(Json(Acknowledged {
+        status: "acknowledged",
+        alert_id: id,
+        alert: done.alert,
+        replaced: done.replaced,
+        stated_user,
+    })
+    .into_response())
 }
 
 /// `POST /api/v1/alerts/silences` with `{rule?, component?, duration, comment?, by?}`: 201

@@ -271,11 +271,19 @@ fn schemas() -> Value {
     derived::<mhd_core::alerts::Silence>(&mut schemas);
     derived::<mhd_core::perf::PerformanceComparison>(&mut schemas);
     derived::<mhd_core::sample::ResourceMetrics>(&mut schemas);
+    derived::<mhd_core::model::PerformanceView>(&mut schemas);
+    derived::<super::alerts::AlertsList>(&mut schemas);
+    derived::<super::alerts::Acknowledged>(&mut schemas);
     let Value::Object(written) = written_schemas() else {
         unreachable!("the written schemas are an object")
     };
     schemas.extend(written);
     Value::Object(schemas)
+}
+
+/// A reference to the schema of `T` (which [`schemas`] derives).
+fn reference<T: utoipa::ToSchema>() -> Value {
+    json!({ "$ref": format!("#/components/schemas/{}", T::name()) })
 }
 
 /// The schemas of `T` and of every type it refers to, as derived from the types, in OpenAPI
@@ -405,10 +413,7 @@ pub(crate) fn alerts_get() -> Value {
     read(
         "Alerts",
         "Pending and firing alerts newest first (`active`), resolved ones by resolution newest first (`resolved`), and the silences in force now or later, as `mhd alerts --json`.",
-        json!({ "type": "object", "required": ["active", "resolved", "silences"], "properties": {
-            "active": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } },
-            "resolved": { "type": "array", "items": { "$ref": "#/components/schemas/Alert" } },
-            "silences": { "type": "array", "items": { "$ref": "#/components/schemas/Silence" } } } }),
+        reference::<super::alerts::AlertsList>(),
         params::<super::alerts::ListParams>(),
         false,
     )
@@ -437,12 +442,7 @@ pub(crate) fn alert_ack_post() -> Value {
         "parameters": with(alert_id(), params::<super::alerts::AckParams>()),
         "requestBody": { "required": false, "content": { "application/json": { "schema": schema::<super::alerts::AckRequest>() } } },
         "responses": merge(json!({
-            "200": ok("Acknowledged: the specification's `{status, alert_id}`, the alert as it is now, and the acknowledgement this one replaced (null for the first).", json!({ "type": "object", "required": ["status", "alert_id", "alert", "replaced"], "properties": {
-                "status": { "type": "string", "enum": ["acknowledged"] },
-                "alert_id": { "type": "integer" },
-                "alert": { "$ref": "#/components/schemas/Alert" },
-                "replaced": { "allOf": [{ "$ref": "#/components/schemas/ReplacedAcknowledgement" }], "nullable": true },
-                "stated_user": { "type": "string", "description": "The name the request stated when a signed-in user or token acknowledged under its own instead." } } })),
+            "200": ok("Acknowledged: the specification's `{status, alert_id}`, the alert as it is now, and the acknowledgement this one replaced (null for the first).", reference::<super::alerts::Acknowledged>()),
             "404": err("No alert has this id (`not_found`)."),
             "409": err("The alert is already resolved (`resolved`)."),
         }), write_errors(&[("415", "Content-Type is not application/json.")])),
@@ -514,11 +514,7 @@ pub(crate) fn performance_get() -> Value {
     read(
         "Performance comparison",
         "Old against new per operation from the latest benchmarks, as `mhd perf --json`.",
-        json!({ "type": "object", "required": ["comparisons", "regression_percent"], "properties": {
-        "comparisons": { "type": "array", "items": { "$ref": "#/components/schemas/PerformanceComparison" } },
-        "performance_delta": { "type": "number", "nullable": true, "description": "Median change of p50 across operations, percent (negative: the new system is faster)." },
-        "regression_percent": { "type": "number", "description": "The threshold above which a slowdown is a regression." },
-        "verdict": { "type": "object", "additionalProperties": true, "description": "What regressed, what improved and what shows no clear change: `slower` and `faster` ({operation, delta_percent}), `unclear`, the `headline` in words and the rule in `explain`." } } }),
+        reference::<mhd_core::model::PerformanceView>(),
         json!([]),
         false,
     )

@@ -183,14 +183,7 @@ pub async fn performance(
     _: Query<NoParams>,
 ) -> Result<Response, ApiError> {
     let m = model(&state, false).await?;
-    let p = &m.performance;
-    Ok(Json(json!({
-        "comparisons": p.comparisons,
-        "performance_delta": p.performance_delta,
-        "regression_percent": p.regression_percent,
-        "verdict": p.verdict,
-    }))
-    .into_response())
+    Ok(Json(&m.performance).into_response())
 }
 
 /// The parameters of `GET /api/v1/datasets`.
