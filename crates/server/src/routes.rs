@@ -17,7 +17,9 @@ use mhd_web::paths::*;
 use serde_json::Value;
 use tower_http::compression::CompressionLayer;
 
-use crate::api::{self, alerts, audit, notify, openapi as doc, reads, reports, rollback, writes};
+use crate::api::{
+    self, alerts, audit, notify, operations as doc, reads, reports, rollback, writes,
+};
 use crate::state::AppState;
 
 /// What a route serves, which decides the layers it is served with.
@@ -185,7 +187,7 @@ fn group(of: impl Fn(&Kind) -> bool) -> Router<AppState> {
 
 /// The OpenAPI document of every API route of [`TABLE`] ([`crate::api::openapi`]).
 pub fn openapi_document() -> Value {
-    doc::document(TABLE.iter().filter_map(|r| match r.kind {
+    api::openapi::document(TABLE.iter().filter_map(|r| match r.kind {
         Kind::Api(operation) => Some((&r.method, r.path, r.access, operation)),
         Kind::Page | Kind::Plain => None,
     }))

@@ -21,6 +21,7 @@ pub mod alerts;
 pub mod audit;
 pub mod notify;
 pub mod openapi;
+pub mod operations;
 pub mod reads;
 pub mod reports;
 pub mod rollback;
