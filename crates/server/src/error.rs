@@ -156,9 +156,40 @@ impl ApiError {
 /// The seconds a client is told to wait (`Retry-After`) when the store was busy.
 pub const BUSY_RETRY_AFTER: u64 = 2;
 
+/// The body of every error answer (the OpenAPI document's `Error`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a code for programs, a message for people.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code: bad_request, unauthorized (no or a bad credential, or a
+    /// chat command without a valid signature), forbidden (a role that may not, a change from
+    /// another site or without its CSRF token), not_found, no_rollback, in_progress,
+    /// rollback_failed, conflict (the alert has its Jira issue already), no_plan,
+    /// payload_too_large, unsupported_media_type, resolved (the alert is already resolved),
+    /// removed (the silence was removed already), bad_gateway (Jira refused), unavailable
+    /// (notifications are not running, or the database did not answer), busy (the store was
+    /// busy with another writer), storage_full, headers_too_large, misdirected_request,
+    /// too_many_refusals,
+    /// internal.
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        };
         let mut response = (self.status, Json(body)).into_response();
         if matches!(self.code, "busy" | "unavailable") {
             response.headers_mut().insert(

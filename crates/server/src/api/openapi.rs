@@ -281,6 +281,7 @@ fn schemas() -> Value {
     derived::<mhd_core::model::PerformanceView>(&mut schemas);
     derived::<super::alerts::AlertsList>(&mut schemas);
     derived::<super::alerts::Acknowledged>(&mut schemas);
+    derived::<crate::error::ErrorBody>(&mut schemas);
     let Value::Object(written) = written_schemas() else {
         unreachable!("the written schemas are an object")
     };
@@ -328,13 +329,10 @@ fn plain_descriptions(schema: &mut Value) {
     }
 }
 
-/// The schemas written by hand: the error shape and the bodies the writes read.
+/// The schemas written by hand: the bodies the writes read, the rollback's outcome and the
+/// records a write refused.
 fn written_schemas() -> Value {
     json!({
-        "Error": { "type": "object", "required": ["error"], "properties": { "error": {
-            "type": "object", "required": ["code", "message"], "properties": {
-                "code": { "type": "string", "description": "Stable machine-readable code: bad_request, unauthorized (no or a bad credential, or a chat command without a valid signature), forbidden (a role that may not, a change from another site or without its CSRF token), not_found, no_rollback, in_progress, rollback_failed, conflict (the alert has its Jira issue already), no_plan, payload_too_large, unsupported_media_type, resolved (the alert is already resolved), removed (the silence was removed already), bad_gateway (Jira refused), unavailable (notifications are not running), internal." },
-                "message": { "type": "string", "description": "What went wrong, for people." } } } } },
         "RollbackOutcome": { "type": "object", "required": ["ok", "via", "timed_out", "duration_ms"], "properties": {
             "ok": { "type": "boolean" },
             "via": { "type": "string", "enum": ["command", "webhook"] },
