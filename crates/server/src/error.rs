@@ -175,8 +175,7 @@ pub struct ErrorDetail {
     /// removed (the silence was removed already), bad_gateway (Jira refused), unavailable
     /// (notifications are not running, or the database did not answer), busy (the store was
     /// busy with another writer), storage_full, headers_too_large, misdirected_request,
-    /// too_many_refusals,
-    /// internal.
+    /// too_many_refusals, internal.
     pub code: &'static str,
     /// What went wrong, for people.
     pub message: String,
