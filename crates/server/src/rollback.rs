@@ -54,7 +54,7 @@ pub struct RollbackRequest<'a> {
 }
 
 /// How a rollback was carried out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Via {
     /// A program was run.
@@ -75,7 +75,7 @@ impl Via {
 
 /// What a rollback did. Every field is always present; those that do not apply are `null`
 /// (or `false`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RollbackOutcome {
     /// Whether it succeeded: the program exited with 0, or the webhook answered 2xx.
     pub ok: bool,

@@ -282,6 +282,7 @@ fn schemas() -> Value {
     derived::<super::alerts::AlertsList>(&mut schemas);
     derived::<super::alerts::Acknowledged>(&mut schemas);
     derived::<crate::error::ErrorBody>(&mut schemas);
+    derived::<crate::rollback::RollbackOutcome>(&mut schemas);
     let Value::Object(written) = written_schemas() else {
         unreachable!("the written schemas are an object")
     };
@@ -333,20 +334,6 @@ fn plain_descriptions(schema: &mut Value) {
 /// records a write refused.
 fn written_schemas() -> Value {
     json!({
-        "RollbackOutcome": { "type": "object", "required": ["ok", "via", "timed_out", "duration_ms"], "properties": {
-            "ok": { "type": "boolean" },
-            "via": { "type": "string", "enum": ["command", "webhook"] },
-            "exit_code": { "type": "integer", "nullable": true },
-            "status": { "type": "integer", "nullable": true, "description": "The webhook's HTTP status." },
-            "stdout": { "type": "string", "nullable": true, "description": "At most 64 KiB of the program's output." },
-            "stdout_truncated": { "type": "boolean" },
-            "stderr": { "type": "string", "nullable": true },
-            "stderr_truncated": { "type": "boolean" },
-            "body": { "type": "string", "nullable": true, "description": "At most 4 KiB of the webhook's answer." },
-            "body_truncated": { "type": "boolean" },
-            "timed_out": { "type": "boolean" },
-            "duration_ms": { "type": "integer" },
-            "error": { "type": "string", "nullable": true } } },
         "RejectedRecords": { "type": "object", "required": ["error"], "properties": {
             "error": { "$ref": "#/components/schemas/Error/properties/error" },
             "errors": { "type": "array", "description": "Each rejected record (the first 1000); absent when the body as a whole is refused (not UTF-8, or holding no record).", "items": { "type": "object", "properties": {
