@@ -10,7 +10,6 @@ use axum::http::{Method, StatusCode};
 use common::http::{error_code, get_json, send};
 use common::{SATURDAY, op, saturday};
 use mhd_core::NewOperation;
-use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Resolution, Severity, Transition};
 use mhd_core::auth::Access;
 use mhd_server::access;
 use mhd_server::api;
@@ -810,45 +809,14 @@ fn departure(doc: &Value, schema: &Value, value: &Value, at: &str) -> Option<Str
 async fn every_view_conforms_to_the_schema_its_types_derive() {
     let s = server(true).await;
     seed(&s.store).await;
-    let fired = Alert {
-        id: 1,
-        key: "high_error_rate/storage".into(),
-        rule: "high_error_rate".into(),
-        kind: "threshold".into(),
-        severity: Severity::Critical,
-        state: AlertState::Firing,
-        title: "Error rate above 5 % on storage".into(),
-        message: "error_rate 0.12 > 0.05".into(),
-        component: Some("storage".into()),
-        value: Some(0.12),
-        started_at: SATURDAY - Duration::hours(2),
-        fired_at: Some(SATURDAY - Duration::hours(2)),
-        last_seen: SATURDAY,
-        clear_since: None,
-        resolved_at: None,
-        resolution: None,
-        acknowledged: None,
-        impact: Impact::default(),
-        runbook: None,
-        suppressed_by: None,
-        notified: true,
-    };
+    let fired = common::alerts::firing(1, SATURDAY - Duration::hours(2), SATURDAY);
     let mut resolved = fired.clone();
     resolved.id = 2;
     resolved.key = "rollbacks/*".into();
-    resolved.state = AlertState::Resolved;
-    resolved.resolved_at = Some(SATURDAY - Duration::hours(1));
-    resolved.resolution = Some(Resolution::Automatic);
-    for (alert, event) in [(fired, AlertEvent::Fired), (resolved, AlertEvent::Resolved)] {
+    let resolved = common::alerts::resolved(resolved, SATURDAY - Duration::hours(1));
+    for alert in [fired, resolved] {
         s.store
-            .save_transitions(
-                &[Transition {
-                    alert,
-                    event,
-                    notify: true,
-                }],
-                SATURDAY,
-            )
+            .save_transitions(&[common::alerts::stored(alert)], SATURDAY)
             .await
             .unwrap();
     }

@@ -9,7 +9,6 @@ use axum::http::{StatusCode, header};
 use common::http::get_bytes;
 use common::{App, HOSTILE, SATURDAY, in_ci, saturday, shows_escaped};
 use mhd_core::System;
-use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Severity, Transition};
 use mhd_core::perf::BenchmarkSamples;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
 use mhd_store::{AlertStore, Store};
@@ -94,38 +93,9 @@ async fn server(with_plan: bool) -> App {
     // A critical alert that fired two days ago, acknowledged by a person named in Greek after
     // 95 minutes.
     let fired_at = SATURDAY - Duration::days(2);
-    let alert = Alert {
-        id: 7,
-        key: "high_error_rate/storage".into(),
-        rule: "high_error_rate".into(),
-        kind: "threshold".into(),
-        severity: Severity::Critical,
-        state: AlertState::Firing,
-        title: "Error rate above 5 % on storage".into(),
-        message: "error_rate 0.12 > 0.05".into(),
-        component: Some("storage".into()),
-        value: Some(0.12),
-        started_at: fired_at,
-        fired_at: Some(fired_at),
-        last_seen: SATURDAY,
-        clear_since: None,
-        resolved_at: None,
-        resolution: None,
-        acknowledged: None,
-        impact: Impact::default(),
-        runbook: None,
-        suppressed_by: None,
-        notified: true,
-    };
+    let alert = common::alerts::firing(7, fired_at, SATURDAY);
     store
-        .save_transitions(
-            &[Transition {
-                alert,
-                event: AlertEvent::Fired,
-                notify: true,
-            }],
-            fired_at,
-        )
+        .save_transitions(&[common::alerts::stored(alert)], fired_at)
         .await
         .unwrap();
     store

@@ -1691,40 +1691,12 @@ async fn api_answers_are_not_cached_and_plain_http_sets_no_hsts() {
 /// stated name is kept beside it, in the answer and the audit entry.
 #[tokio::test]
 async fn an_acknowledgements_stated_user_never_replaces_the_authenticated_name() {
-    use mhd_core::alerts::{Alert, AlertEvent, AlertState, Impact, Severity, Transition};
     use mhd_store::alerts::AlertStore as _;
     let s = server(true).await;
     let at = now();
-    let alert = Alert {
-        id: 5,
-        key: "high_error_rate/storage".into(),
-        rule: "high_error_rate".into(),
-        kind: "threshold".into(),
-        severity: Severity::Critical,
-        state: AlertState::Firing,
-        title: "Error rate above 5 % on storage".into(),
-        message: "error_rate 0.12 > 0.05".into(),
-        component: Some("storage".into()),
-        value: Some(0.12),
-        started_at: at,
-        fired_at: Some(at),
-        last_seen: at,
-        clear_since: None,
-        resolved_at: None,
-        resolution: None,
-        acknowledged: None,
-        impact: Impact::default(),
-        runbook: None,
-        suppressed_by: None,
-        notified: true,
-    };
-    let fired = Transition {
-        alert,
-        event: AlertEvent::Fired,
-        notify: true,
-    };
+    let alert = common::alerts::firing(5, at, at);
     s.store
-        .save_transitions(&[fired], at)
+        .save_transitions(&[common::alerts::stored(alert)], at)
         .await
         .expect("alert saved");
 

@@ -1,10 +1,12 @@
 //! The one harness of the server's integration tests: the clock they run at, a store in a
 //! temporary folder, a state over it with a plan, the server on a free port of 127.0.0.1,
-//! request helpers ([`http`]), an operation builder ([`ops`]) and WebSocket helpers ([`ws`]).
+//! request helpers ([`http`]), an operation builder ([`ops`]), alerts ([`alerts`]) and WebSocket
+//! helpers ([`ws`]).
 //! Every test binary includes it with `mod common;` and uses the parts it needs.
 // Each test binary uses a part of the harness: the rest is unused there.
 #![allow(dead_code, unused_imports)]
 
+pub mod alerts;
 pub mod http;
 pub mod ops;
 pub mod ws;
