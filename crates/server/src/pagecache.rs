@@ -154,7 +154,10 @@ pub struct Pages {
     rendered: AtomicU64,
 }
 
-fn slot<K: std::hash::Hash + Eq, T>(map: &Mutex<HashMap<K, Arc<Cache<T>>>>, key: K) -> Arc<Cache<T>> {
+fn slot<K: std::hash::Hash + Eq, T>(
+    map: &Mutex<HashMap<K, Arc<Cache<T>>>>,
+    key: K,
+) -> Arc<Cache<T>> {
     let mut slots = map.lock().unwrap_or_else(|e| e.into_inner());
     Arc::clone(slots.entry(key).or_default())
 }

@@ -13,8 +13,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use mhd_web::paths;
-use mhd_web::views::{Page, PageKind, RollbackLink, Viewer};
 use mhd_web::views::range::{PAGE_PARAMS, Picker, RangeBar, TimeRange};
+use mhd_web::views::{Page, PageKind, RollbackLink, Viewer};
 
 use crate::error::ApiError;
 use crate::security::Who;
@@ -495,7 +495,8 @@ async fn cached_page(
         .and_then(|r| r.preset())
         .map(|p| TimeRange::last(p, state.now()));
     let range = fresh.as_ref().or(range);
-    let render = |viewer: Viewer| async move { render_page(state, kind, range, None, &viewer).await };
+    let render =
+        |viewer: Viewer| async move { render_page(state, kind, range, None, &viewer).await };
     match state
         .pages()
         .get(kind, preset, &who.caller, headers, version, render)

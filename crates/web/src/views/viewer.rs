@@ -241,9 +241,8 @@ impl Page {
     pub fn fill(&self, name: &str, csrf: &str) -> String {
         let name = escaped(name);
         let csrf = escaped(csrf);
-        let mut out = String::with_capacity(
-            self.html.len() + self.open.len() * name.len().max(csrf.len()),
-        );
+        let mut out =
+            String::with_capacity(self.html.len() + self.open.len() * name.len().max(csrf.len()));
         let mut from = 0;
         for &(at, slot) in &self.open {
             out.push_str(&self.html[from..at]);
@@ -292,7 +291,10 @@ mod tests {
             assert_eq!(shared.fill(name, csrf), own, "{name}");
         }
         let own = page(&Viewer::user("<b>al</b>", "operator", (true, false), "tok")).into_html();
-        assert!(own.contains("<meta name=\"csrf-token\" content=\"tok\">"), "{own}");
+        assert!(
+            own.contains("<meta name=\"csrf-token\" content=\"tok\">"),
+            "{own}"
+        );
         assert!(
             own.contains("Signed in as <strong>&#60;b&#62;al&#60;/b&#62;</strong> (operator)"),
             "{own}"
