@@ -435,9 +435,10 @@ pub(crate) fn template_page(status: StatusCode, page: &impl askama::Template) ->
 }
 
 /// One page, as of now: its data from the caches of the state (gathered again only after a
-/// write, or when older than [`crate::cache::TTL`]), so a page costs its rendering. A page the
-/// same for every visitor like `who` is rendered and compressed once per data version and
-/// served from memory ([`crate::pagecache`]).
+/// write, or when older than [`crate::cache::TTL`]), so a page costs its rendering. The page
+/// is rendered once per data version for `who`'s variant (local, anonymous, or the role of a
+/// session) and served from memory ([`crate::pagecache`]): compressed once for those without
+/// a session, with a session's own name and token joined in for it.
 async fn page(
     state: &AppState,
     kind: PageKind,
