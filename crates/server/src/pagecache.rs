@@ -144,20 +144,21 @@ impl Variant {
 /// pages held stay few) and the variant of its personal parts.
 type PageKey = (PageKind, Option<&'static str>, Variant);
 
+/// Pages kept per key, each the copy of the data version it was made for.
+type Slots<K, T> = Mutex<HashMap<K, Arc<Cache<T>>>>;
+
 /// The pages ready to send: one render per page, preset and variant, and for the variants
 /// without a session one compressed copy per encoding.
 #[derive(Default)]
 pub struct Pages {
-    renders: Mutex<HashMap<PageKey, Arc<Cache<Page>>>>,
-    sent: Mutex<HashMap<(PageKey, Encoding), Arc<Cache<Bytes>>>>,
+    renders: Slots<PageKey, Page>,
+    sent: Slots<(PageKey, Encoding), Bytes>,
     /// How many pages were rendered for this cache.
     rendered: AtomicU64,
 }
 
-fn slot<K: std::hash::Hash + Eq, T>(
-    map: &Mutex<HashMap<K, Arc<Cache<T>>>>,
-    key: K,
-) -> Arc<Cache<T>> {
+/// The slot of `key`, made empty the first time.
+fn slot<K: std::hash::Hash + Eq, T>(map: &Slots<K, T>, key: K) -> Arc<Cache<T>> {
     let mut slots = map.lock().unwrap_or_else(|e| e.into_inner());
     Arc::clone(slots.entry(key).or_default())
 }
