@@ -17,7 +17,6 @@ pub mod assets;
 pub mod audit;
 pub mod background;
 pub mod cache;
-pub mod chrome;
 pub mod collect;
 pub mod connections;
 pub mod demo;

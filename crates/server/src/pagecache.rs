@@ -1,19 +1,27 @@
-//! Pages kept ready to send: each page is rendered, filled in for its visitor and compressed
-//! once per data version and encoding, then served from memory to every request that wants the
-//! same bytes, instead of being compressed again for each of them.
+//! Pages kept ready to send: each page is rendered per data version for each variant of its
+//! personal parts (what [`mhd_web::views::Viewer`] shows apart from the session: the local
+//! user, anonymous visitors, and the viewer, operator and admin roles), so every request of the
+//! same variant shares it.
 //!
-//! Only the visitors whose parts of a page are the same for everyone share a copy: the local
-//! user (nobody signs in) and anonymous visitors. A signed-in user's page carries the session's
-//! own CSRF token, so it is rendered and compressed per request as before.
+//! - Local and anonymous visitors carry nothing per session: their page is also compressed
+//!   once per encoding and served from memory as it is.
+//! - A signed-in session's page carries its own name and CSRF token. The page is rendered once
+//!   per role with those two left open ([`mhd_web::views::Viewer::shared`], which records where
+//!   they go), and each request joins its session's name and token in at those places
+//!   ([`mhd_web::views::Page::fill`]: one copy of the page, no rendering, no scanning); the
+//!   response is then compressed by the pages' compression layer, as every signed-in page was.
+//! - An API token's page (rare: tokens are for the API) is rendered for the request.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mhd_web::views::PageKind;
+use mhd_core::auth::{Access, Role};
+use mhd_web::views::{Page, PageKind, Viewer};
 use tower::{Layer, ServiceExt};
 use tower_http::compression::CompressionLayer;
 
@@ -76,43 +84,96 @@ impl Encoding {
     }
 }
 
-/// The visitors who see the same page, whose copies can be shared.
+/// What a page's personal parts depend on apart from the session: the variants of a page
+/// that are rendered once and shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Visitor {
+pub enum Variant {
+    /// Nobody signs in: the local user.
     Local,
+    /// Sign-in is required and nobody is signed in.
     Anonymous,
+    /// A signed-in viewer.
+    Viewer,
+    /// A signed-in operator.
+    Operator,
+    /// A signed-in admin.
+    Admin,
 }
 
-impl Visitor {
-    fn of(caller: &Caller) -> Option<Visitor> {
+impl Variant {
+    /// The variant `caller` sees; `None` for an API token, whose page is rendered for it.
+    pub fn of(caller: &Caller) -> Option<Variant> {
         match caller {
-            Caller::Local => Some(Visitor::Local),
-            Caller::Anonymous => Some(Visitor::Anonymous),
-            Caller::User { .. } | Caller::Token { .. } => None,
+            Caller::Local => Some(Variant::Local),
+            Caller::Anonymous => Some(Variant::Anonymous),
+            Caller::User { role, .. } => match role {
+                Role::Viewer => Some(Variant::Viewer),
+                Role::Operator => Some(Variant::Operator),
+                Role::Admin => Some(Variant::Admin),
+                Role::Ingest => None,
+            },
+            Caller::Token { .. } => None,
+        }
+    }
+
+    /// The role of a signed-in variant.
+    fn role(self) -> Option<Role> {
+        match self {
+            Variant::Local | Variant::Anonymous => None,
+            Variant::Viewer => Some(Role::Viewer),
+            Variant::Operator => Some(Role::Operator),
+            Variant::Admin => Some(Role::Admin),
+        }
+    }
+
+    /// The viewer the variant's shared page is rendered for: a signed-in role's with the
+    /// session's name and token left open.
+    fn viewer(self) -> Viewer {
+        match self.role() {
+            None if self == Variant::Local => Viewer::local(),
+            None => Viewer::anonymous(),
+            Some(role) => Viewer::shared(
+                role.as_str(),
+                (Access::Operate.allows(role), Access::Admin.allows(role)),
+            ),
         }
     }
 }
 
 /// A page, its time range preset (`None`: none; only the picker's presets are kept, so the
-/// pages held stay few), who sees it and how it is sent.
-type Key = (PageKind, Option<&'static str>, Visitor, Encoding);
+/// pages held stay few) and the variant of its personal parts.
+type PageKey = (PageKind, Option<&'static str>, Variant);
 
-/// The pages ready to send, one per page, shared visitor and encoding.
+/// Pages kept per key, each the copy of the data version it was made for.
+type Slots<K, T> = Mutex<HashMap<K, Arc<Cache<T>>>>;
+
+/// The pages ready to send: one render per page, preset and variant, and for the variants
+/// without a session one compressed copy per encoding.
 #[derive(Default)]
 pub struct Pages {
-    slots: Mutex<HashMap<Key, Arc<Cache<Bytes>>>>,
+    renders: Slots<PageKey, Page>,
+    sent: Slots<(PageKey, Encoding), Bytes>,
+    /// How many pages were rendered for this cache.
+    rendered: AtomicU64,
+}
+
+/// The slot of `key`, made empty the first time.
+fn slot<K: std::hash::Hash + Eq, T>(map: &Slots<K, T>, key: K) -> Arc<Cache<T>> {
+    let mut slots = map.lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(slots.entry(key).or_default())
 }
 
 impl Pages {
-    fn slot(&self, key: Key) -> Arc<Cache<Bytes>> {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        Arc::clone(slots.entry(key).or_default())
+    /// How many pages were rendered to be kept here (each a miss of the cache).
+    pub fn rendered(&self) -> u64 {
+        self.rendered.load(Ordering::Relaxed)
     }
 
-    /// The page `kind` over the time range preset `range` for `caller` as of data `version`, in the encoding the request's
-    /// headers prefer: from memory when it was made for this version, else made by `render`
-    /// (the page's HTML with the visitor's marks), filled in and compressed once. `None` when
-    /// the caller's page cannot be shared: the caller renders it as before.
+    /// The page `kind` over the time range preset `range` for `caller` as of data `version`:
+    /// its variant's render from memory when it was made for this version, else made by
+    /// `render` (the page as the viewer given sees it). Without a session, in the encoding
+    /// the request's headers prefer, compressed once; for a session, its name and CSRF token
+    /// joined in. `None` for an API token: the caller renders the page for it.
     pub async fn get<F, Fut>(
         &self,
         kind: PageKind,
@@ -123,16 +184,29 @@ impl Pages {
         render: F,
     ) -> Option<Result<Response, ApiError>>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<String, ApiError>>,
+        F: FnOnce(Viewer) -> Fut,
+        Fut: Future<Output = Result<Page, ApiError>>,
     {
-        let visitor = Visitor::of(caller)?;
+        let variant = Variant::of(caller)?;
+        let key = (kind, range, variant);
+        let page = slot(&self.renders, key)
+            .get_or_compute(version, || {
+                self.rendered.fetch_add(1, Ordering::Relaxed);
+                render(variant.viewer())
+            })
+            .await;
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        if let Caller::User { name, csrf, .. } = caller {
+            let html = page.fill(name, csrf);
+            return Some(Ok(response(Bytes::from(html), Encoding::Identity)));
+        }
         let encoding = Encoding::preferred(headers);
-        let plain = self
-            .slot((kind, range, visitor, Encoding::Identity))
+        let plain = slot(&self.sent, (key, Encoding::Identity))
             .get_or_compute(version, || async {
-                let html = render().await?;
-                Ok::<_, ApiError>(Bytes::from(crate::chrome::fill(&html, caller)))
+                Ok::<_, ApiError>(Bytes::from(Page::clone(&page).into_html()))
             })
             .await;
         let plain = match plain {
@@ -142,8 +216,7 @@ impl Pages {
         let body = if encoding == Encoding::Identity {
             plain
         } else {
-            let compressed = self
-                .slot((kind, range, visitor, encoding))
+            let compressed = slot(&self.sent, (key, encoding))
                 .get_or_compute(version, || compress(Bytes::clone(&plain), encoding))
                 .await;
             match compressed {

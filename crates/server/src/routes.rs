@@ -208,9 +208,7 @@ pub fn api_routes() -> Router<AppState> {
 
 /// Every route of [`TABLE`], each kind with its layers.
 pub fn router() -> Router<AppState> {
-    let pages = group(|k| matches!(k, Kind::Page))
-        .layer(axum::middleware::from_fn(crate::chrome::personalize))
-        .layer(CompressionLayer::new());
+    let pages = group(|k| matches!(k, Kind::Page)).layer(CompressionLayer::new());
     api_routes()
         .merge(pages)
         .merge(group(|k| matches!(k, Kind::Plain)))

@@ -98,6 +98,20 @@ impl Caller {
     pub fn may(&self, access: Access) -> bool {
         access == Access::Public || self.role().is_some_and(|r| access.allows(r))
     }
+
+    /// The caller as the pages' templates see it: who, what they may do, the CSRF token.
+    pub fn viewer(&self) -> mhd_web::views::Viewer {
+        use mhd_web::views::Viewer;
+        let can = (self.may(Access::Operate), self.may(Access::Admin));
+        match self {
+            Caller::Local => Viewer::local(),
+            Caller::Anonymous => Viewer::anonymous(),
+            Caller::User {
+                name, role, csrf, ..
+            } => Viewer::user(name, role.as_str(), can, csrf),
+            Caller::Token { name, role, .. } => Viewer::token(name, role.as_str(), can),
+        }
+    }
 }
 
 /// The server's security settings and what they keep between requests.

@@ -1733,3 +1733,218 @@ async fn an_acknowledgements_stated_user_never_replaces_the_authenticated_name()
     assert_eq!(entries[1].details["stated_user"], "someone else");
     assert!(entries[0].details.get("stated_user").is_none());
 }
+
+/// What each variant of a page's personal parts sees on the alerts and components pages:
+/// the silence form to operators, admins and the local user (with a name field only for the
+/// local user, whom nobody signs in), the rollback links to admins and the local user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_variant_sees_exactly_its_actions_on_the_alerts_and_components_pages() {
+    let plan = PLAN.replace(
+        "name = \"Storage\"\n",
+        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
+    );
+    let s = server_with(&plan, true).await;
+    // (role, may silence, may roll back)
+    for (role, operate, admin) in [
+        ("viewer", false, false),
+        ("operator", true, false),
+        ("admin", true, true),
+    ] {
+        let session = s.session(role).await;
+        let alerts = s
+            .get_cookie("/alerts", &session.cookie)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(alerts.contains("Add a silence"), operate, "{role}");
+        assert_eq!(
+            alerts.contains("action=\"/alerts/silences\""),
+            operate,
+            "{role}"
+        );
+        assert!(
+            !alerts.contains("name=\"by\""),
+            "{role} acts under their own name"
+        );
+        assert!(
+            alerts.contains(&format!("Signed in as <strong>{role}</strong> ({role})")),
+            "{role}"
+        );
+        let components = s
+            .get_cookie("/components", &session.cookie)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            components.contains("href=\"/components/storage/rollback\""),
+            admin,
+            "{role}"
+        );
+        assert_eq!(components.contains("id=\"rollback\""), admin, "{role}");
+        for html in [&alerts, &components] {
+            assert!(
+                html.contains(&format!(
+                    "<meta name=\"csrf-token\" content=\"{}\">",
+                    session.csrf
+                )),
+                "{role}"
+            );
+        }
+    }
+    // Nobody signed in where sign-in is required: the pages are refused; the page of a path
+    // nothing is at has no session strip and no token.
+    let nobody = s.http.get(s.url("/nothing-here")).send().await.unwrap();
+    let html = nobody.text().await.unwrap();
+    assert!(html.contains("Page not found"), "{html}");
+    assert!(
+        !html.contains("class=\"who\"") && !html.contains("csrf"),
+        "{html}"
+    );
+    let refused = s.http.get(s.url("/alerts")).send().await.unwrap();
+    assert!(!refused.text().await.unwrap().contains("Add a silence"));
+
+    // Nobody signs in: the local user may do everything, and names who acts.
+    let local = server_with(&plan, false).await;
+    let alerts = local
+        .http
+        .get(local.url("/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(alerts.contains("Add a silence") && alerts.contains("name=\"by\""));
+    assert!(alerts.contains("data-single-user") && !alerts.contains("csrf"));
+    let components = local
+        .http
+        .get(local.url("/components"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(components.contains("href=\"/components/storage/rollback\""));
+}
+
+/// Two sessions of one role share the role's render of a page, each with its own name and
+/// CSRF token joined in: the second is not rendered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_of_one_role_share_its_render_with_their_own_name_and_token() {
+    let s = server(true).await;
+    let hash = PasswordHash::new(PASSWORD).expect("hash");
+    s.store
+        .add_user("second", Role::Operator, &hash, now())
+        .await
+        .expect("user");
+    let first = s.session("operator").await;
+    let second = s.session("second").await;
+    assert_ne!(first.csrf, second.csrf);
+    let html = s
+        .get_cookie("/summary", &first.cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rendered = s.state.pages().rendered();
+    let other = s
+        .get_cookie("/summary", &second.cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        s.state.pages().rendered(),
+        rendered,
+        "the second session's page is the role's render"
+    );
+    for (html, name, own, theirs) in [
+        (&html, "operator", &first.csrf, &second.csrf),
+        (&other, "second", &second.csrf, &first.csrf),
+    ] {
+        assert!(html.contains(&format!("Signed in as <strong>{name}</strong> (operator)")));
+        assert!(html.contains(&format!("<meta name=\"csrf-token\" content=\"{own}\">")));
+        assert!(html.contains(&format!("name=\"csrf_token\" value=\"{own}\"")));
+        assert!(
+            !html.contains(theirs.as_str()),
+            "{name} sees only their own token"
+        );
+    }
+    // Compressed for a client that asks, as every signed-in page was.
+    let gzip = s
+        .http
+        .get(s.url("/summary"))
+        .header("cookie", &second.cookie)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gzip.headers()["content-encoding"], "gzip");
+    assert_eq!(s.state.pages().rendered(), rendered);
+    // Another role has its own render.
+    let viewer = s.session("viewer").await;
+    let before = s.state.pages().rendered();
+    let html = s
+        .get_cookie("/summary", &viewer.cookie)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Signed in as <strong>viewer</strong> (viewer)"));
+    assert_eq!(s.state.pages().rendered(), before + 1);
+}
+
+/// No page carries a marker of the old after-the-fact filling: every personal part is
+/// rendered by the templates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_page_carries_a_marker() {
+    let plan = PLAN.replace(
+        "name = \"Storage\"\n",
+        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
+    );
+    let s = server_with(&plan, true).await;
+    let local = server_with(&plan, false).await;
+    let admin = s.session("admin").await;
+    let pages = TABLE
+        .iter()
+        .filter(|(m, p, _)| *m == "GET" && !p.starts_with("/api") && *p != "/ws/dashboard")
+        .map(|(_, p, _)| p.replace("{component}", "storage"))
+        .chain(["/nothing-here".to_owned(), "/live?range=1h".to_owned()]);
+    for path in pages {
+        let bodies = [
+            s.get_cookie(&path, &admin.cookie)
+                .await
+                .text()
+                .await
+                .unwrap(),
+            s.get_bearer(&path, &s.tokens[&Role::Admin])
+                .await
+                .text()
+                .await
+                .unwrap(),
+            s.http
+                .get(s.url(&path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+            local
+                .http
+                .get(local.url(&path))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        ];
+        for body in bodies {
+            assert!(!body.contains("<!--mhd:"), "{path}: {body}");
+        }
+    }
+}

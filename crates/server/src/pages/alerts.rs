@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use mhd_core::alerts::AlertState;
 use mhd_store::alerts::{AlertFilter, AlertStore};
 use mhd_web::paths;
+use mhd_web::views::Viewer;
 use mhd_web::views::alerts::{AlertsView, Notice};
 use serde::Deserialize;
 
@@ -85,16 +86,18 @@ pub async fn view(
 /// The alerts page as a response with `status`.
 pub async fn page(
     state: &AppState,
+    viewer: &Viewer,
     notice: Option<Notice>,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    ranged_page(state, notice, status, None, None).await
+    ranged_page(state, viewer, notice, status, None, None).await
 }
 
 /// The alerts page with its resolved alerts over `range`, and the picker showing `error`
 /// when a range was refused.
 async fn ranged_page(
     state: &AppState,
+    viewer: &Viewer,
     notice: Option<Notice>,
     status: StatusCode,
     range: Option<&mhd_web::views::range::TimeRange>,
@@ -123,6 +126,7 @@ async fn ranged_page(
         state.local_offset(),
         mhd_web::assets::live_js_path(),
         Some(&bar),
+        viewer,
     )
     .map_err(|e| ApiError::internal(&e))?;
     Ok((
@@ -139,6 +143,7 @@ async fn ranged_page(
 /// The page again with a form's error, or a redirect back to it.
 async fn form_outcome(
     state: &AppState,
+    viewer: &Viewer,
     outcome: Result<String, ApiError>,
 ) -> Result<Response, ApiError> {
     match outcome {
@@ -149,7 +154,7 @@ async fn form_outcome(
                 error: true,
                 text: e.message,
             };
-            page(state, Some(notice), e.status).await
+            page(state, viewer, Some(notice), e.status).await
         }
     }
 }
@@ -178,23 +183,29 @@ pub type SilenceForm = PageForm<SilenceRequest>;
 /// from another site never gets here: `crate::access` refuses it.)
 async fn page_write(
     state: &AppState,
+    viewer: &Viewer,
     write: impl Future<Output = Result<String, ApiError>>,
 ) -> Result<Response, ApiError> {
     let outcome = write.await;
-    form_outcome(state, outcome).await
+    form_outcome(state, viewer, outcome).await
 }
 
 /// `GET /alerts?range|since&until`: the alerts page, its resolved alerts over the time range
 /// asked for; a bad range shows the page with the message and status 400.
 pub async fn show(
     State(state): State<AppState>,
+    who: Who,
     query: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let viewer = who.caller.viewer();
     match super::page_range(query, state.now(), &[]) {
-        Ok((range, _)) => ranged_page(&state, None, StatusCode::OK, range.as_ref(), None).await,
+        Ok((range, _)) => {
+            ranged_page(&state, &viewer, None, StatusCode::OK, range.as_ref(), None).await
+        }
         Err(e) => {
             ranged_page(
                 &state,
+                &viewer,
                 None,
                 StatusCode::BAD_REQUEST,
                 None,
@@ -212,7 +223,8 @@ pub async fn acknowledge(
     path: Result<Path<String>, PathRejection>,
     form: Result<Form<AckForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    page_write(&state, async {
+    let viewer = client.caller.viewer();
+    page_write(&state, &viewer, async {
         let id = alert_id(path)?;
         let Form(f) = form.map_err(|e| form_error(&e))?;
         audited_acknowledge(&state, client, id, &f.fields).await?;
@@ -227,7 +239,8 @@ pub async fn jira(
     client: Who,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    page_write(&state, async {
+    let viewer = client.caller.viewer();
+    page_write(&state, &viewer, async {
         let id = alert_id(path)?;
         crate::api::notify::audited_jira_issue(&state, client, id).await?;
         Ok(format!("#alert-{id}"))
@@ -241,7 +254,8 @@ pub async fn silence(
     client: Who,
     form: Result<Form<SilenceForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    page_write(&state, async {
+    let viewer = client.caller.viewer();
+    page_write(&state, &viewer, async {
         let Form(f) = form.map_err(|e| form_error(&e))?;
         audited_silence(&state, client, &f.fields).await?;
         Ok(String::new())
@@ -255,7 +269,8 @@ pub async fn unsilence(
     client: Who,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    page_write(&state, async {
+    let viewer = client.caller.viewer();
+    page_write(&state, &viewer, async {
         let id = silence_id(path)?;
         audited_unsilence(&state, client, id).await?;
         Ok(String::new())

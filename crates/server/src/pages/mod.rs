@@ -13,8 +13,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use mhd_web::paths;
-use mhd_web::views::PageKind;
 use mhd_web::views::range::{PAGE_PARAMS, Picker, RangeBar, TimeRange};
+use mhd_web::views::{Page, PageKind, RollbackLink, Viewer};
 
 use crate::error::ApiError;
 use crate::security::Who;
@@ -62,31 +62,19 @@ pub(crate) async fn components(
     page(&state, PageKind::Components, &who, &headers).await
 }
 
-/// The components' rollback links, shown to admins only ([`crate::chrome`]), each to a page
-/// that asks to confirm; empty when no component has a rollback.
-fn rollback_section(state: &AppState) -> String {
-    let rollbacks: Vec<String> = state
+/// The components whose rollback the plan configures: the components page links each to a
+/// page that asks to confirm, for those who may run it.
+fn rollbacks(state: &AppState) -> Vec<RollbackLink> {
+    state
         .plan()
         .iter()
         .flat_map(|p| p.components.iter())
         .filter(|c| c.rollback.is_some())
-        .map(|c| {
-            format!(
-                "<li><a href=\"/components/{}/rollback\">Roll back {}…</a></li>",
-                mhd_web::charts::escape(&c.id),
-                mhd_web::charts::escape(&c.name)
-            )
+        .map(|c| RollbackLink {
+            id: c.id.clone(),
+            name: c.name.clone(),
         })
-        .collect();
-    if rollbacks.is_empty() {
-        return String::new();
-    }
-    format!(
-        "<!--mhd:need admin--><section id=\"rollback\" aria-labelledby=\"rollback-h\">\
-         <h2 id=\"rollback-h\">Rollback</h2><p class=\"note\">Runs what the plan configures \
-         for the component, after you confirm.</p><ul>{}</ul></section><!--mhd:end-->",
-        rollbacks.concat()
-    )
+        .collect()
 }
 
 /// `/live?range|since&until`: the live metrics, over the last five minutes or the span asked
@@ -107,12 +95,14 @@ pub(crate) async fn live(
             cached_page(&state, PageKind::Live, &who, &headers, Some(&range)).await
         }
         Ok(Some(range)) => {
-            let html = render_page(&state, PageKind::Live, Some(&range), None).await?;
-            Ok(html_page(StatusCode::OK, html))
+            let viewer = who.caller.viewer();
+            let html = render_page(&state, PageKind::Live, Some(&range), None, &viewer).await?;
+            Ok(html_page(StatusCode::OK, html.into_html()))
         }
         Err(e) => {
-            let html = render_page(&state, PageKind::Live, None, Some(&e.message)).await?;
-            Ok(html_page(StatusCode::BAD_REQUEST, html))
+            let viewer = who.caller.viewer();
+            let html = render_page(&state, PageKind::Live, None, Some(&e.message), &viewer).await?;
+            Ok(html_page(StatusCode::BAD_REQUEST, html.into_html()))
         }
     }
 }
@@ -142,6 +132,7 @@ pub(crate) async fn performance(
 /// [`mhd_web::views::MAX_SPAN`]).
 pub(crate) async fn resources(
     State(state): State<AppState>,
+    who: Who,
     query: PageQuery,
 ) -> Result<Response, ApiError> {
     let now = state.now();
@@ -194,6 +185,7 @@ pub(crate) async fn resources(
         state.local_offset(),
         mhd_web::assets::live_js_path(),
         Some(&bar),
+        &who.caller.viewer(),
     )
     .map_err(|e| ApiError::internal(&e))?;
     Ok(html_page(status_of(error.as_deref()), html))
@@ -288,6 +280,7 @@ pub(crate) fn picker(
 /// dataset's history over the time range asked for.
 pub(crate) async fn datasets(
     State(state): State<AppState>,
+    who: Who,
     query: Result<
         axum::extract::Query<crate::query::Params>,
         axum::extract::rejection::QueryRejection,
@@ -364,13 +357,14 @@ pub(crate) async fn datasets(
         state.local_offset(),
         mhd_web::assets::live_js_path(),
         Some(&bar),
+        &who.caller.viewer(),
     )
     .map_err(|e| ApiError::internal(&e))?;
     Ok(html_page(status_of(error.as_deref()), html))
 }
 
 /// `/how`: how every figure is made.
-pub(crate) async fn how(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub(crate) async fn how(State(state): State<AppState>, who: Who) -> Result<Response, ApiError> {
     let model = state.model().await?;
     let week = model.summary.as_ref().map(|s| (s.week, s.weeks));
     let plan = state.plan();
@@ -383,6 +377,7 @@ pub(crate) async fn how(State(state): State<AppState>) -> Result<Response, ApiEr
         state.now(),
         state.local_offset(),
         mhd_web::assets::live_js_path(),
+        &who.caller.viewer(),
     )
     .map_err(|e| ApiError::internal(&e))?;
     Ok(html_response(html))
@@ -406,11 +401,9 @@ pub(crate) async fn not_found(State(state): State<AppState>, who: Who, uri: Uri)
         state.now(),
         state.local_offset(),
         mhd_web::assets::live_js_path(),
+        &who.caller.viewer(),
     ) {
-        Ok(html) => html_page(
-            StatusCode::NOT_FOUND,
-            crate::chrome::fill(&html, &who.caller),
-        ),
+        Ok(html) => html_page(StatusCode::NOT_FOUND, html),
         Err(e) => ApiError::internal(&e).into_response(),
     }
 }
@@ -442,9 +435,10 @@ pub(crate) fn template_page(status: StatusCode, page: &impl askama::Template) ->
 }
 
 /// One page, as of now: its data from the caches of the state (gathered again only after a
-/// write, or when older than [`crate::cache::TTL`]), so a page costs its rendering. A page the
-/// same for every visitor like `who` is rendered and compressed once per data version and
-/// served from memory ([`crate::pagecache`]).
+/// write, or when older than [`crate::cache::TTL`]), so a page costs its rendering. The page
+/// is rendered once per data version for `who`'s variant (local, anonymous, or the role of a
+/// session) and served from memory ([`crate::pagecache`]): compressed once for those without
+/// a session, with a session's own name and token joined in for it.
 async fn page(
     state: &AppState,
     kind: PageKind,
@@ -470,12 +464,14 @@ async fn ranged_page(
             cached_page(state, kind, who, headers, Some(&range)).await
         }
         Ok((Some(range), _)) => {
-            let html = render_page(state, kind, Some(&range), None).await?;
-            Ok(html_page(StatusCode::OK, html))
+            let viewer = who.caller.viewer();
+            let html = render_page(state, kind, Some(&range), None, &viewer).await?;
+            Ok(html_page(StatusCode::OK, html.into_html()))
         }
         Err(e) => {
-            let html = render_page(state, kind, None, Some(&e.message)).await?;
-            Ok(html_page(StatusCode::BAD_REQUEST, html))
+            let viewer = who.caller.viewer();
+            let html = render_page(state, kind, None, Some(&e.message), &viewer).await?;
+            Ok(html_page(StatusCode::BAD_REQUEST, html.into_html()))
         }
     }
 }
@@ -500,26 +496,31 @@ async fn cached_page(
         .and_then(|r| r.preset())
         .map(|p| TimeRange::last(p, state.now()));
     let range = fresh.as_ref().or(range);
-    let render = || render_page(state, kind, range, None);
+    let render =
+        |viewer: Viewer| async move { render_page(state, kind, range, None, &viewer).await };
     match state
         .pages()
         .get(kind, preset, &who.caller, headers, version, render)
         .await
     {
         Some(answer) => answer,
-        None => Ok(html_response(render_page(state, kind, range, None).await?)),
+        None => {
+            let page = render_page(state, kind, range, None, &who.caller.viewer()).await?;
+            Ok(html_response(page.into_html()))
+        }
     }
 }
 
-/// The HTML of one page, as of now, with the visitor's parts still marked: its charts and
-/// lists over `range` when one is given and the page takes one; `error` is the message of a
-/// refused range, shown in the picker.
+/// One page, as of now, as `viewer` sees it: its charts and lists over `range` when one is
+/// given and the page takes one; `error` is the message of a refused range, shown in the
+/// picker.
 async fn render_page(
     state: &AppState,
     kind: PageKind,
     range: Option<&TimeRange>,
     error: Option<&str>,
-) -> Result<String, ApiError> {
+    viewer: &Viewer,
+) -> Result<Page, ApiError> {
     let range = range.filter(|_| kind.takes_range());
     let data = match range {
         // The live page's range is its live figures' span alone.
@@ -550,7 +551,7 @@ async fn render_page(
     } else {
         None
     };
-    let html = if kind == PageKind::Overview {
+    if kind == PageKind::Overview {
         mhd_web::views::render_overview_page(
             &data,
             live.as_deref(),
@@ -558,8 +559,14 @@ async fn render_page(
             state.local_offset(),
             mhd_web::assets::live_js_path(),
             bar.as_ref(),
+            viewer,
         )
     } else {
+        let rollbacks = if kind == PageKind::Components {
+            rollbacks(state)
+        } else {
+            Vec::new()
+        };
         mhd_web::views::render_live_page(
             kind,
             &data,
@@ -567,14 +574,9 @@ async fn render_page(
             state.local_offset(),
             mhd_web::assets::live_js_path(),
             bar.as_ref(),
+            viewer,
+            &rollbacks,
         )
     }
-    .map_err(|e| ApiError::internal(&e))?;
-    if kind == PageKind::Components {
-        let section = rollback_section(state);
-        if !section.is_empty() {
-            return Ok(html.replacen("</main>", &format!("{section}</main>"), 1));
-        }
-    }
-    Ok(html)
+    .map_err(|e| ApiError::internal(&e))
 }

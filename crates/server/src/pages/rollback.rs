@@ -34,7 +34,7 @@ fn page_response(page: &RollbackPage, status: StatusCode) -> Response {
 }
 
 /// The page of component `id`'s rollback, or 404 when it has none.
-fn rollback_page(state: &AppState, id: &str) -> Result<RollbackPage, ApiError> {
+fn rollback_page(state: &AppState, who: &Who, id: &str) -> Result<RollbackPage, ApiError> {
     let plan = state.plan();
     let c = plan
         .as_deref()
@@ -57,18 +57,20 @@ fn rollback_page(state: &AppState, id: &str) -> Result<RollbackPage, ApiError> {
         c.name.clone(),
         what,
         mhd_core::plan::duration_text(action.timeout),
+        who.caller.viewer(),
     ))
 }
 
 /// `GET /components/{component}/rollback`: what the rollback does, and the form confirming it.
 pub async fn show(
     State(state): State<AppState>,
+    who: Who,
     path: Result<Path<String>, PathRejection>,
 ) -> Response {
     let Ok(Path(id)) = path else {
         return ApiError::bad_request("component: not a component id").into_response();
     };
-    match rollback_page(&state, &id) {
+    match rollback_page(&state, &who, &id) {
         Ok(page) => page_response(&page, StatusCode::OK),
         Err(e) => e.into_response(),
     }
@@ -92,7 +94,7 @@ pub async fn confirm(
     let Ok(Path(id)) = path else {
         return ApiError::bad_request("component: not a component id").into_response();
     };
-    let mut page = match rollback_page(&state, &id) {
+    let mut page = match rollback_page(&state, &who, &id) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };

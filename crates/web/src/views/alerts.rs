@@ -13,6 +13,7 @@ use mhd_core::alerts::{Alert, AlertState, Resolution, Severity, Silence};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::page::{Empty, LiveChrome, PageKind, frame};
+use super::viewer::{Page, Viewer};
 use super::{Badge, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Stamp, ViewError, clip};
 use crate::paths;
 
@@ -129,6 +130,8 @@ struct SilenceRow {
 #[derive(Template)]
 #[template(path = "alerts.html", whitespace = "minimize")]
 pub(crate) struct AlertsSection {
+    /// Who looks: the forms are shown to those who may use them, with the session's token.
+    viewer: Viewer,
     notice: Option<Notice>,
     active: Vec<AlertRow>,
     resolved: Vec<ResolvedRow>,
@@ -275,8 +278,9 @@ impl SilenceRow {
 }
 
 impl AlertsSection {
-    pub(crate) fn new(view: &AlertsView, offset: UtcOffset) -> AlertsSection {
+    pub(crate) fn new(view: &AlertsView, offset: UtcOffset, viewer: &Viewer) -> AlertsSection {
         AlertsSection {
+            viewer: viewer.clone(),
             notice: view.notice.clone().map(|n| Notice {
                 error: n.error,
                 text: clip(&n.text, MAX_MESSAGE_CHARS),
@@ -309,24 +313,27 @@ impl AlertsSection {
 }
 
 /// Renders the alerts page: the alerts panel in the live layout. `migration` is the plan's
-/// (name, week, weeks), when there is a plan.
+/// (name, week, weeks), when there is a plan; its forms are shown to `viewer` when they may
+/// use them.
 pub fn render_alerts_page(
     view: &AlertsView,
     migration: Option<(&str, i64, u32)>,
     offset: UtcOffset,
     script_src: &str,
     bar: Option<&super::range::RangeBar>,
+    viewer: &Viewer,
 ) -> Result<String, ViewError> {
-    let section = AlertsSection::new(view, offset).render()?;
+    let section = AlertsSection::new(view, offset, viewer).render()?;
     frame(
         PageKind::Alerts,
         migration,
         view.now,
         offset,
-        LiveChrome::new(PageKind::Alerts, script_src).with_range(bar),
+        LiveChrome::new(PageKind::Alerts, script_src, viewer).with_range(bar),
         Some(section),
         None,
     )
+    .map(Page::into_html)
 }
 
 /// Firing alerts by severity, and the worst of them, for the overview.
@@ -546,7 +553,7 @@ mod tests {
 
     #[test]
     fn jira_issues_are_shown_by_key_and_the_button_only_where_there_is_none() {
-        let html = AlertsSection::new(&view(), UtcOffset::UTC)
+        let html = AlertsSection::new(&view(), UtcOffset::UTC, &Viewer::local())
             .render()
             .unwrap();
         assert!(html.contains("Create a Jira issue for #1"), "{html}");
@@ -560,7 +567,7 @@ mod tests {
 
     #[test]
     fn the_panel_shows_each_alert_with_words_beside_colours_and_escapes_what_it_is_given() {
-        let html = AlertsSection::new(&view(), UtcOffset::UTC)
+        let html = AlertsSection::new(&view(), UtcOffset::UTC, &Viewer::local())
             .render()
             .unwrap();
         assert!(html.contains("◆</span> critical"), "{html}");

@@ -15,6 +15,19 @@ use crate::charts;
 #[template(path = "components.html", whitespace = "minimize")]
 pub(crate) struct ComponentsSection {
     pub(crate) rows: Vec<ComponentRow>,
+    /// The components whose rollback the plan configures, linked to their rollback pages.
+    pub(crate) rollbacks: Vec<RollbackLink>,
+    /// Whether the viewer may run a rollback, so sees those links.
+    pub(crate) can_roll_back: bool,
+}
+
+/// A component with a configured rollback, for the components page's rollback section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackLink {
+    /// The component's id (its rollback page's path).
+    pub id: String,
+    /// The component's name.
+    pub name: String,
 }
 
 pub(crate) struct ComponentRow {
@@ -77,6 +90,8 @@ impl ComponentsSection {
                     row
                 })
                 .collect(),
+            rollbacks: Vec::new(),
+            can_roll_back: false,
         })
     }
 }

@@ -10,6 +10,7 @@ use mhd_core::model::{RULES, Rule};
 use time::{OffsetDateTime, UtcOffset};
 
 use super::page::{LiveChrome, PageKind, frame};
+use super::viewer::{Page, Viewer};
 use super::{Badge, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Stamp, ViewError, clip, thousands};
 
 /// Most datasets listed on the page; the rest are counted (the API lists them all).
@@ -128,7 +129,7 @@ struct HowSection {
     rules: &'static [Rule],
 }
 
-/// Renders `/datasets`. `components` are the plan's (id, name); `history` the operations of
+/// Renders `/datasets` as `viewer` sees it. `components` are the plan's (id, name); `history` the operations of
 /// the dataset the query names, newest first.
 #[allow(clippy::too_many_arguments)]
 pub fn render_datasets_page(
@@ -141,6 +142,7 @@ pub fn render_datasets_page(
     offset: UtcOffset,
     script_src: &str,
     bar: Option<&super::range::RangeBar>,
+    viewer: &Viewer,
 ) -> Result<String, ViewError> {
     let component = query.component.as_deref();
     let matching: Vec<_> = book.filter(query.state, component).collect();
@@ -270,10 +272,11 @@ pub fn render_datasets_page(
         migration,
         now,
         offset,
-        LiveChrome::new(PageKind::Datasets, script_src).with_range(bar),
+        LiveChrome::new(PageKind::Datasets, script_src, viewer).with_range(bar),
         Some(section.render()?),
         None,
     )
+    .map(Page::into_html)
 }
 
 /// Renders `/how`: every figure's rule.
@@ -282,14 +285,16 @@ pub fn render_how_page(
     now: OffsetDateTime,
     offset: UtcOffset,
     script_src: &str,
+    viewer: &Viewer,
 ) -> Result<String, ViewError> {
     frame(
         PageKind::How,
         migration,
         now,
         offset,
-        LiveChrome::new(PageKind::How, script_src),
+        LiveChrome::new(PageKind::How, script_src, viewer),
         Some(HowSection { rules: RULES }.render()?),
         None,
     )
+    .map(Page::into_html)
 }

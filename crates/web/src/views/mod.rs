@@ -25,7 +25,9 @@ pub mod signin;
 mod summary;
 mod testresults;
 mod timeline;
+pub mod viewer;
 
+pub use components::RollbackLink;
 pub use dashboard::render_static_dashboard;
 pub use datasets::{
     DatasetsQuery, HISTORY_ROWS as DATASET_HISTORY_ROWS, render_datasets_page, render_how_page,
@@ -35,6 +37,7 @@ pub use resources::{
     CHART_BUCKETS, CHART_METRICS, CHART_SPAN, LATEST_LOOKBACK, LOG_ERRORS_SHOWN, MAX_OTHER_METRICS,
     MAX_SPAN, ResourcesData, SHOWN_AS_FIGURES, parse_range, render_resources_page,
 };
+pub use viewer::{Looker, Page, Viewer};
 // The sections, for the reports (crate::report), which render them in their own document.
 pub(crate) use components::ComponentsSection;
 pub(crate) use perf::{PerfSection, verdict_badge};

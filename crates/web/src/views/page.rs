@@ -14,6 +14,7 @@ use super::range::RangeBar;
 use super::summary::SummarySection;
 use super::testresults::TestsSection;
 use super::timeline::TimelineSection;
+use super::viewer::{Page, Viewer};
 use super::{MAX_NAME_CHARS, Stamp, ViewError, clip, offset_label, stylesheet};
 use crate::paths;
 
@@ -115,8 +116,10 @@ impl PageKind {
     }
 }
 
-/// What a live page adds to the layout: its script and the site navigation.
+/// What a live page adds to the layout: its script, the site navigation and who looks.
 pub(crate) struct LiveChrome {
+    /// Who looks: the session strip and the CSRF token of the head.
+    pub(crate) viewer: Viewer,
     pub(crate) script: String,
     pub(crate) pages: Vec<NavLink>,
     /// The demo's banner under the navigation ([`super::banner`]), when there is one.
@@ -134,13 +137,14 @@ pub(crate) struct NavLink {
 }
 
 impl LiveChrome {
-    pub(crate) fn new(current: PageKind, script_src: &str) -> Self {
-        Self::of(Some(current), script_src)
+    pub(crate) fn new(current: PageKind, script_src: &str, viewer: &Viewer) -> Self {
+        Self::of(Some(current), script_src, viewer)
     }
 
     /// The chrome of a page that is none of the navigation's (`current` is `None`).
-    fn of(current: Option<PageKind>, script_src: &str) -> Self {
+    fn of(current: Option<PageKind>, script_src: &str, viewer: &Viewer) -> Self {
         LiveChrome {
+            viewer: viewer.clone(),
             script: script_src.to_owned(),
             pages: PageKind::ALL
                 .iter()
@@ -181,6 +185,7 @@ pub fn render_not_found_page(
     now: time::OffsetDateTime,
     offset: UtcOffset,
     script_src: &str,
+    viewer: &Viewer,
 ) -> Result<String, ViewError> {
     let heading = match migration {
         Some(n) => format!("Migration Health — {}", clip(n, MAX_NAME_CHARS)),
@@ -201,7 +206,7 @@ pub fn render_not_found_page(
         css: stylesheet(),
         generated: Stamp::new(now, now, offset),
         week: None,
-        live: Some(LiveChrome::of(None, script_src)),
+        live: Some(LiveChrome::of(None, script_src, viewer)),
         section: Some(section),
         empty: None,
         zone: offset_label(offset),
@@ -240,7 +245,8 @@ const NO_PLAN: Empty = Empty {
 };
 
 /// Renders the overview: the answers of every view in panels, each linking to its page; the
-/// live figures when `live` is given, and the firing alerts when `alerts` is given.
+/// live figures when `live` is given, and the firing alerts when `alerts` is given; as
+/// `viewer` sees it.
 pub fn render_overview_page(
     data: &DashboardData,
     live: Option<&LiveMetrics>,
@@ -248,7 +254,8 @@ pub fn render_overview_page(
     offset: UtcOffset,
     script_src: &str,
     bar: Option<&RangeBar>,
-) -> Result<String, ViewError> {
+    viewer: &Viewer,
+) -> Result<Page, ViewError> {
     let mut board = OverviewBoard::new(data, offset, true);
     board.live = live.map(|m| {
         let mut s = LiveSection::new(m, offset);
@@ -264,7 +271,7 @@ pub fn render_overview_page(
             .map(|m| (m.name.as_str(), m.week, m.weeks)),
         data.generated_at,
         offset,
-        LiveChrome::new(PageKind::Overview, script_src).with_range(bar),
+        LiveChrome::new(PageKind::Overview, script_src, viewer).with_range(bar),
         Some(board.render()?),
         None,
     )
@@ -273,7 +280,10 @@ pub fn render_overview_page(
 /// Renders a page of the live server: the same sections as the static dashboard file, with the
 /// site navigation, the live controls and `<script src="{script_src}" defer>`. `live` is needed
 /// by the overview and the live metrics page; without it they omit the live figures. `bar` is
-/// the time range picker of a page that takes a range.
+/// the time range picker of a page that takes a range. The page is as `viewer` sees it;
+/// `rollbacks` are the components whose rollback the plan configures, which the components
+/// page links to for those who may run one.
+#[allow(clippy::too_many_arguments)]
 pub fn render_live_page(
     kind: PageKind,
     data: &DashboardData,
@@ -281,11 +291,13 @@ pub fn render_live_page(
     offset: UtcOffset,
     script_src: &str,
     bar: Option<&RangeBar>,
-) -> Result<String, ViewError> {
+    viewer: &Viewer,
+    rollbacks: &[super::RollbackLink],
+) -> Result<Page, ViewError> {
     if kind == PageKind::Overview {
-        return render_overview_page(data, live, None, offset, script_src, bar);
+        return render_overview_page(data, live, None, offset, script_src, bar, viewer);
     }
-    let chrome = LiveChrome::new(kind, script_src).with_range(bar);
+    let chrome = LiveChrome::new(kind, script_src, viewer).with_range(bar);
     let now = data.generated_at;
     let views = data.views.as_ref();
     let (section, empty) = match kind {
@@ -317,7 +329,11 @@ pub fn render_live_page(
         },
         PageKind::Components => match views {
             Some(v) => match ComponentsSection::new(&v.components, true) {
-                Some(s) => (Some(s.render()?), None),
+                Some(mut s) => {
+                    s.rollbacks = rollbacks.to_vec();
+                    s.can_roll_back = viewer.can_admin;
+                    (Some(s.render()?), None)
+                }
                 None => (
                     None,
                     Some(Empty {
@@ -412,11 +428,12 @@ pub(crate) fn frame(
     chrome: LiveChrome,
     section: Option<String>,
     empty: Option<Empty>,
-) -> Result<String, ViewError> {
+) -> Result<Page, ViewError> {
     let heading = match migration {
         Some((n, _, _)) => format!("Migration Health — {}", clip(n, MAX_NAME_CHARS)),
         None => "mhd — operations".to_owned(),
     };
+    let viewer = &chrome.viewer.clone();
     let page = SectionPage {
         title: format!("{} · {heading}", kind.label()),
         heading,
@@ -429,5 +446,5 @@ pub(crate) fn frame(
         empty,
         zone: offset_label(offset),
     };
-    Ok(page.render()?)
+    Page::render(&page, viewer)
 }

@@ -19,6 +19,7 @@ use mhd_core::sample::{self, ResourceMetrics, Sample};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use super::page::{Empty, LiveChrome, PageKind, frame};
+use super::viewer::{Page, Viewer};
 use super::{Badge, DASH, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, Stamp, ViewError, clip, thousands};
 use crate::charts::{self, LineChart, LineStyle, Series, Size, Unit};
 
@@ -647,6 +648,7 @@ pub fn render_resources_page(
     offset: UtcOffset,
     script_src: &str,
     bar: Option<&super::range::RangeBar>,
+    viewer: &Viewer,
 ) -> Result<String, ViewError> {
     let section = ResourcesSection::new(data, offset).render()?;
     frame(
@@ -660,10 +662,11 @@ pub fn render_resources_page(
         }),
         data.now,
         offset,
-        LiveChrome::new(PageKind::Resources, script_src).with_range(bar),
+        LiveChrome::new(PageKind::Resources, script_src, viewer).with_range(bar),
         Some(section),
         None,
     )
+    .map(Page::into_html)
 }
 
 #[cfg(test)]

@@ -41,11 +41,20 @@ pub struct RollbackPage {
     pub error: Option<String>,
     /// What it did, once run.
     pub outcome: Option<RollbackShown>,
+    /// Who looks: the session strip, and the token of the form.
+    pub viewer: super::Viewer,
 }
 
 impl RollbackPage {
-    /// The page of component `component` (`name`) whose rollback does `what` within `timeout`.
-    pub fn new(component: String, name: String, what: String, timeout: String) -> RollbackPage {
+    /// The page of component `component` (`name`) whose rollback does `what` within `timeout`,
+    /// as `viewer` sees it.
+    pub fn new(
+        component: String,
+        name: String,
+        what: String,
+        timeout: String,
+        viewer: super::Viewer,
+    ) -> RollbackPage {
         RollbackPage {
             css: super::stylesheet(),
             component,
@@ -54,6 +63,7 @@ impl RollbackPage {
             timeout,
             error: None,
             outcome: None,
+            viewer,
         }
     }
 }
