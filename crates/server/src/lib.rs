@@ -22,7 +22,7 @@ pub mod connections;
 pub mod demo;
 pub mod error;
 pub mod http;
-pub mod live;
+pub mod live_metrics;
 pub mod metrics;
 pub mod notify;
 pub mod origin;

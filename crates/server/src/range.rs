@@ -7,7 +7,7 @@ use mhd_web::views::range::{Chosen, LIVE_SPAN_BUCKETS, MAX_LIVE_SPAN, PRESETS, T
 use time::{Duration, OffsetDateTime};
 
 use crate::error::ApiError;
-use crate::live::LiveSpan;
+use crate::live_metrics::LiveSpan;
 use crate::query::{Params, param};
 
 /// One end of a range: `now`, a span back from `now` or a time (the rules of

@@ -384,7 +384,7 @@ impl AppState {
             .page_live
             .get_or_compute(self.data_version(), || async move {
                 let plan = self.plan();
-                crate::live::metrics(
+                crate::live_metrics::metrics(
                     self.store(),
                     plan.as_deref(),
                     self.now(),

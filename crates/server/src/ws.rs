@@ -418,7 +418,8 @@ async fn render_into(
         // The schedule delay comes from the views as last computed: not worth holding the
         // push for.
         let slip = state.views().latest().and_then(|m| m.slip_days());
-        let live = crate::live::metrics(state.store(), state.plan().as_deref(), now, slip).await?;
+        let live =
+            crate::live_metrics::metrics(state.store(), state.plan().as_deref(), now, slip).await?;
         send(Frame::new(
             "metrics:update",
             &live,
@@ -472,7 +473,8 @@ async fn compute_initial_data(state: &AppState) -> mhd_store::Result<Utf8Bytes> 
     let now = state.now();
     let m = state.model().await?;
     let live =
-        crate::live::metrics(state.store(), state.plan().as_deref(), now, m.slip_days()).await?;
+        crate::live_metrics::metrics(state.store(), state.plan().as_deref(), now, m.slip_days())
+            .await?;
     let mut data = serde_json::Map::new();
     if let Some(s) = &m.summary {
         data.insert("summary".into(), to_value(s));

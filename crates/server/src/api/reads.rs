@@ -121,7 +121,7 @@ pub struct LiveParams {
 
 /// `GET /api/v1/metrics/live?since&until`: the live metrics over the last
 /// [`mhd_core::live::DEFAULT_WINDOW`] against the window before it, with the datasets being
-/// migrated, memory, queue depth and workers from the samples (see [`crate::live`]), as the
+/// migrated, memory, queue depth and workers from the samples (see [`crate::live_metrics`]), as the
 /// WebSocket pushes them; with `since` or `until`, over that span (the live page's, see
 /// [`crate::range::live_span`]).
 pub async fn live(
@@ -134,9 +134,12 @@ pub async fn live(
     let metrics = match range {
         Some(range) => {
             let span = crate::range::live_span(&range, now)?;
-            crate::live::metrics_over(state.store(), state.plan().as_deref(), span, slip).await?
+            crate::live_metrics::metrics_over(state.store(), state.plan().as_deref(), span, slip)
+                .await?
         }
-        None => crate::live::metrics(state.store(), state.plan().as_deref(), now, slip).await?,
+        None => {
+            crate::live_metrics::metrics(state.store(), state.plan().as_deref(), now, slip).await?
+        }
     };
     Ok(Json(metrics).into_response())
 }

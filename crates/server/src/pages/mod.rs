@@ -542,8 +542,13 @@ async fn render_page(
             Some(r) => {
                 let span = crate::range::live_span(r, state.now())?;
                 Some(std::sync::Arc::new(
-                    crate::live::metrics_over(state.store(), state.plan().as_deref(), span, slip)
-                        .await?,
+                    crate::live_metrics::metrics_over(
+                        state.store(),
+                        state.plan().as_deref(),
+                        span,
+                        slip,
+                    )
+                    .await?,
                 ))
             }
             None => Some(state.page_live(slip).await?),
