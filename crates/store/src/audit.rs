@@ -22,6 +22,7 @@ pub const DEFAULT_RETENTION: time::Duration = time::Duration::days(400);
 
 /// Whether the change was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     /// Done.
@@ -105,26 +106,65 @@ impl Entry {
     }
 }
 
+/// An audit entry as it is sent: its fields, then the specification's names for them.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AuditEntry))]
+struct EntryJson<'a> {
+    /// Its id, increasing.
+    id: i64,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+    /// Who: the signed-in user, `token:NAME`, `anonymous`, or `local` when nobody signs in.
+    actor: &'a str,
+    /// What.
+    action: &'a str,
+    /// On what.
+    resource: &'a str,
+    /// Anything more.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    details: &'a serde_json::Value,
+    /// The client's address with its port, `cli`, or null when unknown.
+    client: Option<&'a str>,
+    /// Done or refused.
+    outcome: Outcome,
+    /// The specification's name for `at`.
+    #[serde(with = "time::serde::rfc3339")]
+    timestamp: OffsetDateTime,
+    /// The specification's name for `actor`.
+    user: &'a str,
+    /// The specification's field: the client's address without its port; null for `cli` or an
+    /// unknown client.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    ip_address: Option<IpAddr>,
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Entry {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <EntryJson<'static> as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Entry {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <EntryJson<'static> as utoipa::ToSchema>::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <EntryJson<'static> as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 impl Serialize for Entry {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        /// The entry as JSON: its fields, then the specification's names for them.
-        #[derive(Serialize)]
-        struct Json<'a> {
-            id: i64,
-            #[serde(with = "time::serde::rfc3339")]
-            at: OffsetDateTime,
-            actor: &'a str,
-            action: &'a str,
-            resource: &'a str,
-            details: &'a serde_json::Value,
-            client: Option<&'a str>,
-            outcome: Outcome,
-            #[serde(with = "time::serde::rfc3339")]
-            timestamp: OffsetDateTime,
-            user: &'a str,
-            ip_address: Option<IpAddr>,
-        }
-        Json {
+        EntryJson {
             id: self.id,
             at: self.at,
             actor: &self.actor,

@@ -4,9 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use mhd_store::audit::AuditFilter;
 use mhd_store::prelude::*;
-use serde_json::json;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 
 use super::Query;
@@ -14,6 +13,13 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The parameters of `GET /api/v1/audit`.
+/// The answer of `GET /api/v1/audit`: the entries, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditLog {
+    /// The entries, newest first.
+    pub entries: Vec<mhd_store::audit::Entry>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -38,7 +44,7 @@ pub const MAX_LIMIT: u32 = 10_000;
 pub async fn entries(
     State(state): State<AppState>,
     Query(query): Query<AuditParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<AuditLog>, ApiError> {
     let since = query
         .since
         .as_deref()
@@ -75,5 +81,5 @@ pub async fn entries(
             limit,
         })
         .await?;
-    Ok(Json(json!({ "entries": entries })))
+    Ok(Json(AuditLog { entries }))
 }

@@ -283,6 +283,7 @@ fn schemas() -> Value {
     derived::<super::alerts::Acknowledged>(&mut schemas);
     derived::<crate::error::ErrorBody>(&mut schemas);
     derived::<crate::rollback::RollbackOutcome>(&mut schemas);
+    derived::<super::audit::AuditLog>(&mut schemas);
     let Value::Object(written) = written_schemas() else {
         unreachable!("the written schemas are an object")
     };

@@ -408,16 +408,7 @@ pub(crate) fn audit_get() -> Value {
     read(
         "Audit log",
         "Who changed what, from where, newest first: writes of operations, samples, test results and benchmarks, acknowledgements, silences, Jira issues, users and tokens. The log is append-only. The actor is the signed-in user, `token:NAME`, `anonymous`, or `local` when nobody signs in; sign-ins, sign-outs and refused requests are recorded too.",
-        json!({ "type": "object", "required": ["entries"], "properties": {
-            "entries": { "type": "array", "items": { "type": "object", "required": ["id", "at", "actor", "action", "resource", "details", "outcome", "timestamp", "user", "ip_address"], "properties": {
-                "id": { "type": "integer" }, "at": { "type": "string", "format": "date-time" },
-                "actor": { "type": "string" }, "action": { "type": "string" }, "resource": { "type": "string" },
-                "details": { "type": "object", "additionalProperties": true },
-                "client": { "type": "string", "nullable": true, "description": "The client's address with its port, `cli`, or null when unknown." },
-                "outcome": { "type": "string", "enum": ["ok", "refused"] },
-                "timestamp": { "type": "string", "format": "date-time", "description": "The specification's name for `at`." },
-                "user": { "type": "string", "description": "The specification's name for `actor`." },
-                "ip_address": { "type": "string", "nullable": true, "description": "The specification's field: the client's address without its port; null for `cli` or an unknown client." } } } } } }),
+        reference::<super::audit::AuditLog>(),
         params::<super::audit::AuditParams>(),
         false,
     )
