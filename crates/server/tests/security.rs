@@ -191,7 +191,7 @@ impl Server {
             .unwrap()
             .to_owned();
         let cookie = set.split(';').next().unwrap().to_owned();
-        let page = self.get_cookie("/", &cookie).await.text().await.unwrap();
+        let page = self.page_as("/", &cookie).await;
         let csrf = page
             .split("<meta name=\"csrf-token\" content=\"")
             .nth(1)
@@ -199,6 +199,12 @@ impl Server {
             .expect("the page carries the session's CSRF token")
             .to_owned();
         Session { cookie, csrf }
+    }
+
+    /// The page at `path` as the session of `cookie` sees it.
+    async fn page_as(&self, path: &str, cookie: &str) -> String {
+        let page = self.get_cookie(path, cookie).await;
+        page.text().await.expect("the page")
     }
 
     async fn get_cookie(&self, path: &str, cookie: &str) -> reqwest::Response {
@@ -895,11 +901,8 @@ async fn an_admin_rolls_back_a_component_after_confirming() {
     let html = page(&viewer_s.cookie).await.unwrap().text().await.unwrap();
     assert!(!html.contains("/rollback"));
     let confirm = s
-        .get_cookie("/components/storage/rollback", &admin_s.cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+        .page_as("/components/storage/rollback", &admin_s.cookie)
+        .await;
     assert!(
         confirm.contains("runs /bin/echo rolled back") && confirm.contains("Roll back Storage now")
     );
@@ -954,7 +957,7 @@ async fn each_role_sees_only_the_actions_it_may_take() {
     let s = server(true).await;
     let page = |cookie: String| {
         let s = &s;
-        async move { s.get_cookie("/alerts", &cookie).await.text().await.unwrap() }
+        async move { s.page_as("/alerts", &cookie).await }
     };
     let viewer = page(s.session("viewer").await.cookie).await;
     assert!(viewer.contains("Signed in as <strong>viewer</strong> (viewer)"));
@@ -1751,12 +1754,7 @@ async fn each_variant_sees_exactly_its_actions_on_the_alerts_and_components_page
         ("admin", true, true),
     ] {
         let session = s.session(role).await;
-        let alerts = s
-            .get_cookie("/alerts", &session.cookie)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let alerts = s.page_as("/alerts", &session.cookie).await;
         assert_eq!(alerts.contains("Add a silence"), operate, "{role}");
         assert_eq!(
             alerts.contains("action=\"/alerts/silences\""),
@@ -1771,12 +1769,7 @@ async fn each_variant_sees_exactly_its_actions_on_the_alerts_and_components_page
             alerts.contains(&format!("Signed in as <strong>{role}</strong> ({role})")),
             "{role}"
         );
-        let components = s
-            .get_cookie("/components", &session.cookie)
-            .await
-            .text()
-            .await
-            .unwrap();
+        let components = s.page_as("/components", &session.cookie).await;
         assert_eq!(
             components.contains("href=\"/components/storage/rollback\""),
             admin,
@@ -1807,26 +1800,10 @@ async fn each_variant_sees_exactly_its_actions_on_the_alerts_and_components_page
 
     // Nobody signs in: the local user may do everything, and names who acts.
     let local = server_with(&plan, false).await;
-    let alerts = local
-        .http
-        .get(local.url("/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let alerts = local.page("/alerts").await.1;
     assert!(alerts.contains("Add a silence") && alerts.contains("name=\"by\""));
     assert!(alerts.contains("data-single-user") && !alerts.contains("csrf"));
-    let components = local
-        .http
-        .get(local.url("/components"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let components = local.page("/components").await.1;
     assert!(components.contains("href=\"/components/storage/rollback\""));
 }
 
@@ -1843,19 +1820,9 @@ async fn sessions_of_one_role_share_its_render_with_their_own_name_and_token() {
     let first = s.session("operator").await;
     let second = s.session("second").await;
     assert_ne!(first.csrf, second.csrf);
-    let html = s
-        .get_cookie("/summary", &first.cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = s.page_as("/summary", &first.cookie).await;
     let rendered = s.state.pages().rendered();
-    let other = s
-        .get_cookie("/summary", &second.cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let other = s.page_as("/summary", &second.cookie).await;
     assert_eq!(
         s.state.pages().rendered(),
         rendered,
@@ -1887,12 +1854,7 @@ async fn sessions_of_one_role_share_its_render_with_their_own_name_and_token() {
     // Another role has its own render.
     let viewer = s.session("viewer").await;
     let before = s.state.pages().rendered();
-    let html = s
-        .get_cookie("/summary", &viewer.cookie)
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = s.page_as("/summary", &viewer.cookie).await;
     assert!(html.contains("Signed in as <strong>viewer</strong> (viewer)"));
     assert_eq!(s.state.pages().rendered(), before + 1);
 }
