@@ -243,20 +243,12 @@ mod tests {
     use time::macros::datetime;
 
     fn op(component: &str) -> NewOperation {
-        NewOperation {
-            timestamp: datetime!(2025-03-10 12:00 UTC),
-            metric_type: "migration".into(),
-            operation: "migrate".into(),
-            dataset_name: Some("sales".into()),
-            component: Some(component.into()),
-            system: Some(System::New),
-            duration_ms: Some(12.0),
-            success: true,
-            row_count: None,
-            error_message: None,
-            metadata: None,
-            import_key: None,
-        }
+        let mut o = NewOperation::new(datetime!(2025-03-10 12:00 UTC), "migration", "migrate");
+        o.dataset_name = Some("sales".into());
+        o.component = Some(component.into());
+        o.system = Some(System::New);
+        o.duration_ms = Some(12.0);
+        o
     }
 
     #[tokio::test]

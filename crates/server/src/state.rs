@@ -444,20 +444,12 @@ mod tests {
     }
 
     fn op(dataset: &str) -> NewOperation {
-        NewOperation {
-            timestamp: now() - time::Duration::minutes(5),
-            metric_type: "migration".into(),
-            operation: "migrate".into(),
-            dataset_name: Some(dataset.into()),
-            component: Some("storage".into()),
-            system: Some(System::New),
-            duration_ms: Some(12.0),
-            success: true,
-            row_count: None,
-            error_message: None,
-            metadata: None,
-            import_key: None,
-        }
+        let mut o = NewOperation::new(now() - time::Duration::minutes(5), "migration", "migrate");
+        o.dataset_name = Some(dataset.into());
+        o.component = Some("storage".into());
+        o.system = Some(System::New);
+        o.duration_ms = Some(12.0);
+        o
     }
 
     #[tokio::test]
