@@ -129,6 +129,14 @@ async fn server(with_users: bool) -> Server {
     server_with(PLAN, with_users).await
 }
 
+/// [`PLAN`] with a rollback for the storage component (a program that succeeds).
+fn plan_with_rollback() -> String {
+    PLAN.replace(
+        "name = \"Storage\"\n",
+        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
+    )
+}
+
 async fn server_with(plan: &str, with_users: bool) -> Server {
     server_set(plan, with_users, |_| {}).await
 }
@@ -828,10 +836,7 @@ async fn injection_traversal_and_oversized_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_rolls_back_a_component_after_confirming() {
-    let plan = PLAN.replace(
-        "name = \"Storage\"\n",
-        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
-    );
+    let plan = plan_with_rollback();
     let s = server_with(&plan, true).await;
     let call = |token: &str, body: Value| {
         s.http
@@ -1085,10 +1090,7 @@ fn rebound(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_pointed_at_loopback_is_refused_in_single_user_mode() {
-    let plan = PLAN.replace(
-        "name = \"Storage\"\n",
-        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
-    );
+    let plan = plan_with_rollback();
     let s = server_with(&plan, false).await;
     let attacker = (
         "attacker.example:PORT",
@@ -1742,10 +1744,7 @@ async fn an_acknowledgements_stated_user_never_replaces_the_authenticated_name()
 /// local user, whom nobody signs in), the rollback links to admins and the local user.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_variant_sees_exactly_its_actions_on_the_alerts_and_components_pages() {
-    let plan = PLAN.replace(
-        "name = \"Storage\"\n",
-        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
-    );
+    let plan = plan_with_rollback();
     let s = server_with(&plan, true).await;
     // (role, may silence, may roll back)
     for (role, operate, admin) in [
@@ -1863,10 +1862,7 @@ async fn sessions_of_one_role_share_its_render_with_their_own_name_and_token() {
 /// rendered by the templates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_page_carries_a_marker() {
-    let plan = PLAN.replace(
-        "name = \"Storage\"\n",
-        "name = \"Storage\"\nrollback = { command = [\"/bin/echo\", \"rolled\", \"back\"], timeout = \"10s\" }\n",
-    );
+    let plan = plan_with_rollback();
     let s = server_with(&plan, true).await;
     let local = server_with(&plan, false).await;
     let admin = s.session("admin").await;

@@ -85,26 +85,7 @@ pub(crate) async fn live(
     headers: HeaderMap,
     query: PageQuery,
 ) -> Result<Response, ApiError> {
-    let checked = page_range(query, state.now(), &[]).and_then(|(range, _)| match range {
-        Some(r) => crate::range::live_span(&r, state.now()).map(|_| Some(r)),
-        None => Ok(None),
-    });
-    match checked {
-        Ok(None) => cached_page(&state, PageKind::Live, &who, &headers, None).await,
-        Ok(Some(range)) if range.preset().is_some() => {
-            cached_page(&state, PageKind::Live, &who, &headers, Some(&range)).await
-        }
-        Ok(Some(range)) => {
-            let viewer = who.caller.viewer();
-            let html = render_page(&state, PageKind::Live, Some(&range), None, &viewer).await?;
-            Ok(html_page(StatusCode::OK, html.into_html()))
-        }
-        Err(e) => {
-            let viewer = who.caller.viewer();
-            let html = render_page(&state, PageKind::Live, None, Some(&e.message), &viewer).await?;
-            Ok(html_page(StatusCode::BAD_REQUEST, html.into_html()))
-        }
-    }
+    ranged_page(&state, PageKind::Live, &who, &headers, query).await
 }
 
 /// `/tests?range|since&until`: the test results of the runs in the time range asked for.
@@ -458,12 +439,19 @@ async fn ranged_page(
     headers: &HeaderMap,
     query: PageQuery,
 ) -> Result<Response, ApiError> {
-    match page_range(query, state.now(), &[]) {
-        Ok((None, _)) => cached_page(state, kind, who, headers, None).await,
-        Ok((Some(range), _)) if range.preset().is_some() => {
+    let checked = page_range(query, state.now(), &[]).and_then(|(range, _)| match range {
+        // The live page's range is its figures' span, which has a longest.
+        Some(r) if kind == PageKind::Live => {
+            crate::range::live_span(&r, state.now()).map(|_| Some(r))
+        }
+        other => Ok(other),
+    });
+    match checked {
+        Ok(None) => cached_page(state, kind, who, headers, None).await,
+        Ok(Some(range)) if range.preset().is_some() => {
             cached_page(state, kind, who, headers, Some(&range)).await
         }
-        Ok((Some(range), _)) => {
+        Ok(Some(range)) => {
             let viewer = who.caller.viewer();
             let html = render_page(state, kind, Some(&range), None, &viewer).await?;
             Ok(html_page(StatusCode::OK, html.into_html()))
