@@ -374,12 +374,14 @@ impl Database {
         })
     }
 
-    /// [`Store::import_operations`] taking the operations, so that none is copied on its way
-    /// in (an import hands over a million of them).
-    pub async fn import_owned(&self, ops: Vec<NewOperation>) -> Result<ImportOutcome> {
+    /// [`Store::import_operations`] on a batch the caller keeps: none is copied on its way in
+    /// (an import hands over a million of them), and what is left in `ops` afterwards (the
+    /// operations stored, their keys narrowed) is the caller's to drop or reuse, so that an
+    /// import frees each batch on the thread that made it.
+    pub async fn import_batch(&self, ops: &mut Vec<NewOperation>) -> Result<ImportOutcome> {
         match self {
-            Database::Sqlite(s) => s.import_owned(ops).await,
-            Database::Postgres(s) => s.import_owned(ops).await,
+            Database::Sqlite(s) => s.import_batch(ops).await,
+            Database::Postgres(s) => s.import_batch(ops).await,
         }
     }
 

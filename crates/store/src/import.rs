@@ -81,13 +81,12 @@ pub(crate) async fn import_operations(
     store: &SqliteStore,
     ops: &[NewOperation],
 ) -> Result<ImportOutcome> {
-    store.import_owned(ops.to_vec()).await
+    store.import_batch(&mut ops.to_vec()).await
 }
 
 impl SqliteStore {
-    /// [`crate::Store::import_operations`] taking the operations, so that none is copied on
-    /// its way in (an import hands over a million of them).
-    pub async fn import_owned(&self, mut ops: Vec<NewOperation>) -> Result<ImportOutcome> {
+    /// [`crate::Database::import_batch`] on SQLite.
+    pub async fn import_batch(&self, ops: &mut Vec<NewOperation>) -> Result<ImportOutcome> {
         let mut w = self.writer().await?;
         // A bulk load checkpoints the write-ahead log every 40 MB rather than every 4 MB, as
         // an ingest does (each batch would otherwise copy its pages into the store, and sync).
@@ -108,7 +107,7 @@ impl SqliteStore {
                 present.extend(found.iter().map(|k| narrow_key(k)));
             }
         }
-        for op in &mut ops {
+        for op in ops.iter_mut() {
             op.import_key = op.import_key.as_deref().map(narrow_key);
         }
         let keys: Vec<&str> = ops.iter().filter_map(|o| o.import_key.as_deref()).collect();
@@ -140,7 +139,7 @@ impl SqliteStore {
             });
         }
         let skipped = (before - ops.len()) as u64;
-        w.write(&ops).await?;
+        w.write(ops).await?;
         let inserted = w.commit().await?;
         Ok(ImportOutcome { inserted, skipped })
     }

@@ -516,13 +516,13 @@ fn status_from(s: &str) -> TestStatus {
 }
 
 impl PgStore {
-    /// [`Store::import_operations`] taking the operations: keys kept narrow as on SQLite
+    /// [`crate::Database::import_batch`] on PostgreSQL: keys kept narrow as on SQLite
     /// ([`crate::import::narrow_key`]), rows whose key is stored already (narrow, or whole as
     /// an earlier version kept it) skipped.
-    pub async fn import_owned(&self, mut ops: Vec<NewOperation>) -> Result<ImportOutcome> {
+    pub async fn import_batch(&self, ops: &mut Vec<NewOperation>) -> Result<ImportOutcome> {
         let mut w = self.writer().await?;
         let whole: Vec<String> = ops.iter().filter_map(|o| o.import_key.clone()).collect();
-        for op in &mut ops {
+        for op in ops.iter_mut() {
             op.import_key = op.import_key.as_deref().map(crate::import::narrow_key);
         }
         let narrow: Vec<String> = ops.iter().filter_map(|o| o.import_key.clone()).collect();
@@ -549,7 +549,7 @@ impl PgStore {
             None => true,
         });
         let skipped = (before - ops.len()) as u64;
-        w.write(&ops).await?;
+        w.write(ops).await?;
         let inserted = self.noted(w.commit().await)?;
         Ok(ImportOutcome { inserted, skipped })
     }
@@ -572,7 +572,7 @@ impl Store for PgStore {
     }
 
     async fn import_operations(&self, ops: &[NewOperation]) -> Result<ImportOutcome> {
-        self.import_owned(ops.to_vec()).await
+        self.import_batch(&mut ops.to_vec()).await
     }
 
     async fn recent_operations(&self, f: &OperationFilter) -> Result<Vec<Operation>> {
