@@ -29,6 +29,7 @@ use crate::plan::{Datasets, Plan};
 
 /// Where a dataset stands (DESIGN §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DatasetState {
     /// Nothing done yet.
@@ -167,6 +168,7 @@ pub struct StoredDataset {
 
 /// One dataset on the datasets page and in `GET /api/v1/datasets`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DatasetRow {
     /// Its name.
     pub name: String,
@@ -196,6 +198,7 @@ pub struct DatasetRow {
 
 /// Datasets per state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateCounts {
     /// Not yet touched (the plan's datasets not seen included, where the total is known).
     pub pending: u64,

@@ -153,6 +153,7 @@ impl RetentionReport {
 
 /// Which table a span of samples is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SampleResolution))]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// The raw samples.

@@ -60,3 +60,9 @@ fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
                 .to_ascii_lowercase()
         })
 }
+
+/// Serializes a time as RFC 3339 in UTC (`…Z`), as every answer writes its times
+/// (`#[serde(serialize_with = "utc")]`; the schema reads the field's type, a date-time).
+fn utc<S: serde::Serializer>(t: &time::OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&mhd_core::format::rfc3339(*t))
+}

@@ -4,11 +4,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use mhd_core::datasets::{DatasetRow, StateCounts};
 use mhd_core::plan::Plan;
+use mhd_store::retention::Resolution;
 use mhd_store::{OperationFilter, Store};
 use mhd_web::views::LATEST_LOOKBACK;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
 use utoipa::IntoParams;
 
 use super::{NoParams, Query};
@@ -259,15 +262,32 @@ pub async fn datasets(
         },
         None => (book.states, book.total),
     };
-    let rows: Vec<_> = book.filter(wanted, component.as_deref()).collect();
-    Ok(Json(json!({
-        "total": total,
-        "counts": counts,
-        "migrated": counts.migrated_total(),
-        "unplanned": book.unplanned,
-        "datasets": rows,
-    }))
+    let datasets: Vec<_> = book.filter(wanted, component.as_deref()).collect();
+    Ok(Json(DatasetsList {
+        total,
+        counts,
+        migrated: counts.migrated_total(),
+        unplanned: book.unplanned,
+        datasets,
+    })
     .into_response())
+}
+
+/// The answer of `GET /api/v1/datasets`: the datasets asked for, with the counts of the
+/// datasets that count.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DatasetsList<'a> {
+    /// The plan's number of datasets (of the component asked for); null when the plan does
+    /// not give one.
+    pub total: Option<u64>,
+    /// The datasets that count, per state (the plan's datasets not seen yet are pending).
+    pub counts: StateCounts,
+    /// The datasets that count and are migrated, verified ones included.
+    pub migrated: u64,
+    /// Datasets seen that the plan does not list (counted nowhere).
+    pub unplanned: u64,
+    /// The datasets, by name.
+    pub datasets: Vec<&'a DatasetRow>,
 }
 
 /// `GET /api/v1/resources`: resource utilization (the specification's `ResourceMetrics`) from
@@ -349,14 +369,63 @@ pub async fn resources_history(
         now,
     )
     .await?;
-    Ok(Json(serde_json::json!({
-        "since": mhd_core::format::rfc3339(since),
-        "until": mhd_core::format::rfc3339(until),
-        "resolution": resolution,
-        "bucket_seconds": bucket.whole_seconds(),
-        "series": series_json(buckets),
-    }))
+    Ok(Json(ResourceHistory {
+        since,
+        until,
+        resolution,
+        bucket_seconds: bucket.whole_seconds(),
+        series: series_of(buckets),
+    })
     .into_response())
+}
+
+/// The answer of `GET /api/v1/resources/history`: each series of the metrics over the span.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ResourceHistory {
+    /// The span's start.
+    #[serde(serialize_with = "super::utc")]
+    pub since: OffsetDateTime,
+    /// The span's end.
+    #[serde(serialize_with = "super::utc")]
+    pub until: OffsetDateTime,
+    /// What was read: the raw samples or the 1-minute, 1-hour or 1-day aggregates.
+    pub resolution: Resolution,
+    /// The length of a bucket, in seconds.
+    pub bucket_seconds: i64,
+    /// The series, by metric.
+    pub series: Vec<SampleSeries>,
+}
+
+/// One series of samples (a metric, its component and labels) over a span, a point per
+/// bucket.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SampleSeries {
+    /// The metric.
+    pub metric: String,
+    /// The component its samples name, if any.
+    pub component: Option<String>,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// The unit of its samples, if given.
+    pub unit: Option<String>,
+    /// A point per bucket that holds samples, oldest first.
+    pub points: Vec<SamplePoint>,
+}
+
+/// The samples of one series in one bucket.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SamplePoint {
+    /// The bucket's start.
+    #[serde(serialize_with = "super::utc")]
+    pub start: OffsetDateTime,
+    /// The smallest value.
+    pub min: f64,
+    /// The largest value.
+    pub max: f64,
+    /// The mean of the values.
+    pub mean: f64,
+    /// How many values.
+    pub count: u64,
 }
 
 /// The metric names of a `metric` parameter (comma-separated), or 400.
@@ -382,32 +451,31 @@ fn metric_names(v: Option<&str>) -> Result<Vec<&str>, ApiError> {
 
 /// Buckets as series: each series (metric, component, labels) with its unit and its points,
 /// by metric.
-fn series_json(buckets: Vec<mhd_store::retention::SampleBucket>) -> Vec<serde_json::Value> {
-    let mut series: Vec<serde_json::Value> = Vec::new();
+fn series_of(buckets: Vec<mhd_store::retention::SampleBucket>) -> Vec<SampleSeries> {
+    let mut series: Vec<SampleSeries> = Vec::new();
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for b in buckets {
         let key = format!("{}\u{1f}{:?}\u{1f}{:?}", b.metric, b.component, b.labels);
+        let point = SamplePoint {
+            start: b.start,
+            min: b.min,
+            max: b.max,
+            mean: b.mean(),
+            count: b.count,
+        };
         let i = *index.entry(key).or_insert_with(|| {
-            series.push(serde_json::json!({
-                "metric": b.metric,
-                "component": b.component,
-                "labels": b.labels,
-                "unit": b.unit,
-                "points": [],
-            }));
+            series.push(SampleSeries {
+                metric: b.metric,
+                component: b.component,
+                labels: b.labels,
+                unit: b.unit,
+                points: Vec::new(),
+            });
             series.len() - 1
         });
-        if let Some(points) = series[i]["points"].as_array_mut() {
-            points.push(serde_json::json!({
-                "start": mhd_core::format::rfc3339(b.start),
-                "min": b.min,
-                "max": b.max,
-                "mean": b.mean(),
-                "count": b.count,
-            }));
-        }
+        series[i].points.push(point);
     }
-    series.sort_by(|a, b| a["metric"].as_str().cmp(&b["metric"].as_str()));
+    series.sort_by(|a, b| a.metric.cmp(&b.metric));
     series
 }
 
@@ -445,7 +513,6 @@ pub async fn samples(
     State(state): State<AppState>,
     Query(query): Query<SamplesParams>,
 ) -> Result<Response, ApiError> {
-    use mhd_store::retention::Resolution;
     let metrics = metric_names(query.metric.as_deref())?;
     let now = state.now();
     let range = crate::range::of_api(query.since.as_deref(), query.until.as_deref(), now)?;
@@ -505,16 +572,37 @@ pub async fn samples(
     if let Some(component) = query.component.as_deref() {
         buckets.retain(|b| b.component.as_deref() == Some(component));
     }
-    Ok(Json(serde_json::json!({
-        "metric": metrics,
-        "component": query.component.as_deref(),
-        "since": mhd_core::format::rfc3339(since),
-        "until": mhd_core::format::rfc3339(until),
-        "resolution": resolution,
-        "step_seconds": bucket.whole_seconds(),
-        "series": series_json(buckets),
-    }))
+    Ok(Json(SamplesSpan {
+        metric: metrics,
+        component: query.component.as_deref(),
+        since,
+        until,
+        resolution,
+        step_seconds: bucket.whole_seconds(),
+        series: series_of(buckets),
+    })
     .into_response())
+}
+
+/// The answer of `GET /api/v1/samples`: every series of the metrics asked for over the span.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SamplesSpan<'a> {
+    /// The metrics asked for.
+    pub metric: Vec<&'a str>,
+    /// The component asked for; null for every series.
+    pub component: Option<&'a str>,
+    /// The span's start.
+    #[serde(serialize_with = "super::utc")]
+    pub since: OffsetDateTime,
+    /// The span's end.
+    #[serde(serialize_with = "super::utc")]
+    pub until: OffsetDateTime,
+    /// What was read: the raw samples or the 1-minute, 1-hour or 1-day aggregates.
+    pub resolution: Resolution,
+    /// The length of a bucket (`step` rounded up to whole rows of what was read), in seconds.
+    pub step_seconds: i64,
+    /// The series, by metric.
+    pub series: Vec<SampleSeries>,
 }
 
 /// The parameters of `GET /api/v1/operations`.
