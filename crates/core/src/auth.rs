@@ -27,6 +27,7 @@ pub const EXPIRY_MAX: Duration = Duration::days(3650);
 /// but not write. The order is therefore partial: `Role::Ingest >= Role::Viewer` is false, and so
 /// is `Role::Viewer >= Role::Ingest`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads every view.

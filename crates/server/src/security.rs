@@ -510,6 +510,34 @@ impl Refusals {
     }
 }
 
+/// The answer of `GET /api/v1/auth/whoami`: who the server takes the caller for.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WhoAmI {
+    /// What the caller is.
+    pub kind: CallerKind,
+    /// The user's or the token's name, or the actor written in the audit log.
+    pub name: String,
+    /// The caller's role; null for nobody signed in while sign-in is required.
+    #[schema(required = true)]
+    pub role: Option<mhd_core::auth::Role>,
+    /// Whether a user exists, so that everyone must sign in or send a token.
+    pub sign_in_required: bool,
+}
+
+/// What a caller is.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CallerKind {
+    /// Nobody signs in on this server: the local user.
+    Local,
+    /// A signed-in user.
+    User,
+    /// An API token.
+    Token,
+    /// Nobody, while sign-in is required.
+    Anonymous,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,7 @@ pub use crate::security::{
     ADDRESS_FAILURES, Busy, Limiter, PASSWORD_CHECKS, PASSWORD_QUEUE, PASSWORD_WAIT,
     PasswordChecks, USER_FAILURES, WINDOW,
 };
-use crate::security::{Caller, SESSION_COOKIE, Who, sign_in_required};
+use crate::security::{Caller, CallerKind, SESSION_COOKIE, Who, WhoAmI, sign_in_required};
 use crate::state::AppState;
 
 /// `page` with `status`.
@@ -321,17 +321,20 @@ pub async fn whoami(State(state): State<AppState>, who: Who) -> Response {
         Err(e) => return e.into_response(),
     };
     let kind = match &*who.caller {
-        Caller::Local => "local",
-        Caller::User { .. } => "user",
-        Caller::Token { .. } => "token",
-        Caller::Anonymous => "anonymous",
+        Caller::Local => CallerKind::Local,
+        Caller::User { .. } => CallerKind::User,
+        Caller::Token { .. } => CallerKind::Token,
+        Caller::Anonymous => CallerKind::Anonymous,
     };
-    Json(json!({
-        "kind": kind,
-        "name": who.caller.signed_name().unwrap_or_else(|| who.caller.actor()),
-        "role": who.caller.role().map(mhd_core::auth::Role::as_str),
-        "sign_in_required": required,
-    }))
+    Json(WhoAmI {
+        kind,
+        name: who
+            .caller
+            .signed_name()
+            .unwrap_or_else(|| who.caller.actor()),
+        role: who.caller.role(),
+        sign_in_required: required,
+    })
     .into_response()
 }
 

@@ -17,6 +17,7 @@ use crate::{Result, SqliteStore};
 
 /// What happened to the alert a delivery announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryEvent {
     /// The alert started firing.
@@ -48,6 +49,7 @@ impl DeliveryEvent {
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     /// Waiting for its first or next attempt.
@@ -114,6 +116,7 @@ pub struct Delivery {
 
 /// A delivery as the API lists it: its state and history, never its payload.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Delivery))]
 pub struct DeliveryStatus {
     /// Its id.
     pub id: i64,

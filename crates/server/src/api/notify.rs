@@ -8,13 +8,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use mhd_store::alerts::AlertStore;
-use mhd_store::outbox::{DeliveryFilter, DeliveryState, Outbox};
-use serde::Deserialize;
+use mhd_store::outbox::{DeliveryFilter, DeliveryState, DeliveryStatus, Outbox};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 use super::body_error;
 use crate::error::ApiError;
-use crate::notify::JiraError;
+use crate::notify::{ChannelInfo, JiraError};
 use crate::state::AppState;
 
 /// Deliveries `GET /api/v1/notifications` lists without `limit`.
@@ -95,24 +96,50 @@ pub async fn deliveries(
         alert_id,
     };
     let deliveries = state.store().recent_deliveries(&filter).await?;
-    let pending: serde_json::Map<String, serde_json::Value> = state
+    let pending = state
         .store()
         .pending_deliveries()
         .await?
         .into_iter()
-        .map(|(channel, n)| (channel, json!(n)))
         .collect();
     let channels = state
         .notifier()
         .as_ref()
         .map(crate::notify::Notifier::channels)
         .unwrap_or_default();
-    Ok(Json(json!({
-        "channels": channels,
-        "pending": pending,
-        "deliveries": deliveries,
-    }))
+    Ok(Json(Notifications {
+        channels,
+        pending,
+        deliveries,
+    })
     .into_response())
+}
+
+/// The answer of `GET /api/v1/notifications`: the channels, the pending deliveries per
+/// channel and the recent deliveries.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Notifications {
+    /// The plan's channels: their routing, never their addresses or secrets.
+    pub channels: Vec<ChannelInfo>,
+    /// Pending deliveries per channel name.
+    pub pending: BTreeMap<String, u64>,
+    /// The recent deliveries, newest first; never their payload.
+    pub deliveries: Vec<DeliveryStatus>,
+}
+
+/// The answer of `POST /api/v1/alerts/{alert_id}/jira`: the issue made.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JiraIssueMade {
+    /// The alert's id.
+    pub alert_id: i64,
+    /// The issue's key, such as `OPS-7`.
+    pub issue_key: String,
+    /// Jira's id of the issue.
+    pub issue_id: Option<String>,
+    /// The issue's page.
+    pub url: Option<String>,
+    /// The channel that made it.
+    pub channel: String,
 }
 
 /// `POST /api/v1/alerts/{alert_id}/jira`: makes the alert's Jira issue now, through the first
@@ -132,13 +159,13 @@ pub async fn jira_issue(
     let issue = audited_jira_issue(&state, client, id).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "alert_id": issue.alert_id,
-            "issue_key": issue.issue_key,
-            "issue_id": issue.issue_id,
-            "url": issue.issue_url,
-            "channel": issue.channel,
-        })),
+        Json(JiraIssueMade {
+            alert_id: issue.alert_id,
+            issue_key: issue.issue_key,
+            issue_id: issue.issue_id,
+            url: issue.issue_url,
+            channel: issue.channel,
+        }),
     )
         .into_response())
 }

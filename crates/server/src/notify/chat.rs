@@ -17,7 +17,6 @@ use axum::http::{HeaderMap, StatusCode};
 use mhd_core::alerts::{AlertState, Severity};
 use mhd_core::summary::Health;
 use mhd_store::alerts::{AlertFilter, AlertStore};
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::SecretValue;
@@ -160,8 +159,21 @@ pub fn check(
 }
 
 /// The answer to a request: `text`, seen only by who asked.
-pub fn answer(text: &str) -> Value {
-    json!({ "response_type": "ephemeral", "text": text })
+pub fn answer(text: &str) -> ChatAnswer<'_> {
+    ChatAnswer {
+        response_type: "ephemeral",
+        text,
+    }
+}
+
+/// The answer of `POST /api/v1/chat/command`, shown only to the person who asked.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ChatAnswer<'a> {
+    /// `ephemeral`: only the person who asked sees it.
+    #[schema(pattern = "^ephemeral$")]
+    pub response_type: &'static str,
+    /// The answer in Slack mrkdwn.
+    pub text: &'a str,
 }
 
 /// The help text.

@@ -364,11 +364,13 @@ impl fmt::Debug for Notifier {
 }
 
 /// A channel as the API shows it: its routing, never its address or secrets.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = NotificationChannel)]
 pub struct ChannelInfo {
     /// Its name.
     pub name: String,
     /// `webhook`, `slack`, `pagerduty`, `email` or `jira`.
+    #[schema(schema_with = channel_kind_schema)]
     pub kind: &'static str,
     /// The least severity it is sent.
     pub min_severity: Severity,
@@ -376,6 +378,15 @@ pub struct ChannelInfo {
     pub components: Vec<String>,
     /// Whether resolutions are sent.
     pub send_resolved: bool,
+}
+
+/// The schema of a channel's `kind`.
+fn channel_kind_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(["webhook", "slack", "pagerduty", "email", "jira"]))
+        .description(Some("What the channel sends to."))
+        .build()
 }
 
 /// Why a Jira issue could not be made on request.
