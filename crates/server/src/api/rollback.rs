@@ -9,10 +9,10 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorDetail};
 use crate::rollback::{RollbackOutcome, RollbackRequest};
 use crate::security::Who;
 use crate::state::AppState;
@@ -53,9 +53,29 @@ pub async fn rollback(
     Ok(outcome_response(&request.component, outcome))
 }
 
+/// The answer of a rollback that ran and succeeded.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RolledBack<'a> {
+    /// The component rolled back.
+    pub component: &'a str,
+    /// How the rollback went.
+    pub outcome: RollbackOutcome,
+}
+
+/// The answer of a rollback that ran and failed (502 `rollback_failed`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RollbackFailed<'a> {
+    /// `rollback_failed`, and why.
+    pub error: ErrorDetail,
+    /// The component whose rollback failed.
+    pub component: &'a str,
+    /// How the rollback went.
+    pub outcome: RollbackOutcome,
+}
+
 fn outcome_response(component: &str, outcome: RollbackOutcome) -> Response {
     if outcome.ok {
-        Json(json!({ "component": component, "outcome": outcome })).into_response()
+        Json(RolledBack { component, outcome }).into_response()
     } else {
         let message = format!(
             "the rollback of {component} failed: {}",
@@ -63,11 +83,14 @@ fn outcome_response(component: &str, outcome: RollbackOutcome) -> Response {
         );
         (
             StatusCode::BAD_GATEWAY,
-            Json(json!({
-                "error": { "code": "rollback_failed", "message": message },
-                "component": component,
-                "outcome": outcome,
-            })),
+            Json(RollbackFailed {
+                error: ErrorDetail {
+                    code: "rollback_failed",
+                    message,
+                },
+                component,
+                outcome,
+            }),
         )
             .into_response()
     }

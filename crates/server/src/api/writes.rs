@@ -19,12 +19,13 @@ use axum::response::{IntoResponse, Response};
 use mhd_core::{NewOperation, System};
 use mhd_ingest::operations::{self, Rejected};
 use mhd_store::{Database, Store, StoreError};
+use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{body_error, media_type};
 use crate::audit;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorDetail};
 use crate::recorder::{Change, Recorder};
 use crate::security::Who;
 use crate::state::AppState;
@@ -211,7 +212,14 @@ async fn store_operations(
     let stored = batcher.store(state.recorder(), ops).await?;
     *details = json!({ "stored": stored, "components": components });
     state.metrics().ingested_operations.inc_by(stored);
-    Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
+    Ok((StatusCode::CREATED, Json(Stored { stored })).into_response())
+}
+
+/// The answer of an accepted write of operations or samples.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Stored {
+    /// How many records were stored.
+    pub stored: u64,
 }
 
 /// The body as text, or 400 naming the line where it stops being UTF-8.
@@ -223,6 +231,29 @@ fn utf8_text(body: &[u8]) -> Result<&str, ApiError> {
             .count();
         ApiError::bad_request(format!("line {line}: the body is not UTF-8 text"))
     })
+}
+
+/// The answer of a write of records that refused some: the error, and each record refused.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RejectedRecords {
+    /// What went wrong: `bad_request`, and a message naming the first records refused.
+    pub error: ErrorDetail,
+    /// Each rejected record (the first 1000); absent when the body as a whole is refused
+    /// (not UTF-8, or holding no record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub errors: Option<Vec<RejectedRecord>>,
+}
+
+/// One record a write refused, and why.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RejectedRecord {
+    /// 1-based line where the record starts.
+    pub line: usize,
+    /// 0-based element index in a JSON array; null in NDJSON.
+    pub index: Option<usize>,
+    /// Why it was refused, naming the field when one field is at fault.
+    pub reason: String,
 }
 
 /// 400 with every rejected record: `{"error": {...}, "errors": [{line, index, reason}]}`.
@@ -241,15 +272,22 @@ fn rejected_answer(rejected: &[Rejected]) -> Response {
     if n > 3 {
         message.push_str(&format!("; … and {} more (see `errors`)", n - 3));
     }
-    let errors: Vec<_> = rejected
+    let errors = rejected
         .iter()
         .take(MAX_LISTED)
-        .map(|r| json!({ "line": r.line, "index": r.index, "reason": r.reason }))
+        .map(|r| RejectedRecord {
+            line: r.line,
+            index: r.index,
+            reason: r.reason.clone(),
+        })
         .collect();
-    let body = json!({
-        "error": { "code": "bad_request", "message": message },
-        "errors": errors,
-    });
+    let body = RejectedRecords {
+        error: ErrorDetail {
+            code: "bad_request",
+            message,
+        },
+        errors: Some(errors),
+    };
     (StatusCode::BAD_REQUEST, Json(body)).into_response()
 }
 
@@ -349,16 +387,49 @@ async fn store_junit(
     *details = json!({ "suite": run.suite, "cases": t.total, "failed": t.failed });
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "suite": run.suite,
-            "run_at": mhd_core::format::rfc3339(run.run_at),
-            "results": {
-                "total": t.total, "passed": t.passed, "failed": t.failed,
-                "errors": t.errors, "skipped": t.skipped, "duration": run.duration,
+        Json(JunitStored {
+            results: JunitResults {
+                total: t.total,
+                passed: t.passed,
+                failed: t.failed,
+                errors: t.errors,
+                skipped: t.skipped,
+                duration: run.duration,
             },
-        })),
+            suite: run.suite,
+            run_at: run.run_at,
+        }),
     )
         .into_response())
+}
+
+/// The answer of `POST /api/v1/tests/junit`: the run stored, with its totals.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JunitStored {
+    /// The test suite's name.
+    pub suite: String,
+    /// When the run happened.
+    #[serde(serialize_with = "super::utc")]
+    pub run_at: time::OffsetDateTime,
+    /// The run's cases by status, and its duration.
+    pub results: JunitResults,
+}
+
+/// The cases of a stored JUnit run by status, and how long it took.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JunitResults {
+    /// All cases.
+    pub total: u64,
+    /// Cases that passed.
+    pub passed: u64,
+    /// Cases that failed or errored.
+    pub failed: u64,
+    /// Cases that errored, alone (also counted in `failed`).
+    pub errors: u64,
+    /// Cases that were skipped.
+    pub skipped: u64,
+    /// The run's duration in seconds.
+    pub duration: f64,
 }
 
 /// The parameters of `POST /api/v1/benchmarks`.
@@ -469,15 +540,42 @@ async fn store_benchmarks(
         .benchmarks(&samples, Some("api"), state.now())
         .await?;
     *details = json!({ "stored": stored, "benchmarks": samples.len() });
-    let list: Vec<_> = samples
+    let benchmarks = samples
         .iter()
-        .map(|s| json!({ "operation": s.operation, "system": s.system, "component": s.component, "samples": s.values_ms.len() }))
+        .map(|s| StoredBenchmark {
+            operation: &s.operation,
+            system: s.system,
+            component: s.component.as_deref(),
+            samples: s.values_ms.len(),
+        })
         .collect();
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "stored": stored, "benchmarks": list })),
+        Json(BenchmarksStored { stored, benchmarks }),
     )
         .into_response())
+}
+
+/// The answer of `POST /api/v1/benchmarks`: the timings stored, per benchmark.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BenchmarksStored<'a> {
+    /// Timings stored.
+    pub stored: u64,
+    /// Each benchmark of the body.
+    pub benchmarks: Vec<StoredBenchmark<'a>>,
+}
+
+/// One benchmark stored: an operation on one system.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StoredBenchmark<'a> {
+    /// The operation measured.
+    pub operation: &'a str,
+    /// The system it ran on.
+    pub system: System,
+    /// The component it belongs to, if given.
+    pub component: Option<&'a str>,
+    /// How many timings it has.
+    pub samples: usize,
 }
 
 /// `POST /api/v1/samples`: a JSON array of samples, or NDJSON (one per line).
@@ -530,7 +628,7 @@ async fn store_samples(
     }
     let stored = state.recorder().samples(&samples).await?;
     *details = json!({ "stored": stored });
-    Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
+    Ok((StatusCode::CREATED, Json(Stored { stored })).into_response())
 }
 
 /// When the request is received, and how far past then a time in it may lie: `--max-future`,
