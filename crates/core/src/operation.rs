@@ -100,13 +100,112 @@ fn yes() -> bool {
 }
 
 /// A stored operation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
     /// The store's id.
     pub id: i64,
     /// Everything else, as recorded.
-    #[serde(flatten)]
     pub op: NewOperation,
+}
+
+/// A stored operation as it is sent: its id, then the fields it was recorded with.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Operation))]
+struct OperationJson<'a> {
+    /// The store's id.
+    id: i64,
+    /// When the operation happened (UTC); always set (a record sent without one took the time
+    /// it was received).
+    #[serde(with = "time::serde::rfc3339")]
+    timestamp: OffsetDateTime,
+    /// What kind of operation: `migration`, `rollback`, `dataset_register`, ….
+    metric_type: &'a str,
+    /// The operation's name.
+    operation: &'a str,
+    /// The dataset it concerns, if any.
+    dataset_name: Option<&'a str>,
+    /// The component it concerns, if any.
+    component: Option<&'a str>,
+    /// Old or new system, if known.
+    system: Option<System>,
+    /// How long it took, in milliseconds.
+    duration_ms: Option<f64>,
+    /// Whether it succeeded.
+    success: bool,
+    /// Rows it processed.
+    row_count: Option<i64>,
+    /// Why it failed.
+    error_message: Option<&'a str>,
+    /// Free-form details: an object as it was recorded, or text for an imported operation
+    /// whose details were not JSON.
+    #[cfg_attr(feature = "openapi", schema(schema_with = metadata_schema))]
+    metadata: Option<&'a serde_json::Value>,
+}
+
+/// The schema of a stored operation's `metadata`: free-form, an object or (imported) text.
+#[cfg(feature = "openapi")]
+fn metadata_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type,
+    };
+    let one_of = OneOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .additional_properties(Some(AdditionalProperties::FreeForm(true))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "Free-form details: an object as it was recorded, or text for an imported \
+             operation whose details were not JSON; null when none.",
+        ))
+        .build();
+    Schema::OneOf(one_of)
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Operation {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <OperationJson<'static> as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Operation {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <OperationJson<'static> as utoipa::ToSchema>::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <OperationJson<'static> as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+impl Serialize for Operation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let op = &self.op;
+        OperationJson {
+            id: self.id,
+            timestamp: op.timestamp,
+            metric_type: &op.metric_type,
+            operation: &op.operation,
+            dataset_name: op.dataset_name.as_deref(),
+            component: op.component.as_deref(),
+            system: op.system,
+            duration_ms: op.duration_ms,
+            success: op.success,
+            row_count: op.row_count,
+            error_message: op.error_message.as_deref(),
+            metadata: op.metadata.as_ref(),
+        }
+        .serialize(serializer)
+    }
 }
 
 /// A field of an operation that is not acceptable, with the field's name.
