@@ -10,32 +10,81 @@ use serde::Deserialize;
 
 use crate::records::{self, describe};
 
-/// One operation as written in the input: like [`NewOperation`], with the time optional
-/// (it defaults to the moment of ingestion).
+/// One operation to record (`POST /api/v1/operations`, `mhd ingest operations`): what is
+/// stored, with its time optional. Unknown fields are refused.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = NewOperation))]
 #[serde(deny_unknown_fields)]
-struct OperationInput {
-    /// RFC 3339, read by [`mhd_core::time_parse::parse_timestamp`] for its messages.
+pub struct OperationInput {
+    // Read as text by `mhd_core::time_parse::parse_timestamp`, for its messages.
+    /// When it happened (RFC 3339). Default (absent or null): the time of the request.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     timestamp: Option<String>,
+    /// What kind of operation: `migration`, `rollback`, `dataset_register`, ….
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     metric_type: String,
+    /// The operation's name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     operation: String,
+    /// The dataset it concerns, if any.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     dataset_name: Option<String>,
+    /// The component it concerns, if any.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     component: Option<String>,
+    /// Old or new system, if known.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = system_schema))]
     system: Option<System>,
+    /// How long it took, in milliseconds.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     duration_ms: Option<f64>,
+    /// Whether it succeeded.
     #[serde(default = "yes")]
+    #[cfg_attr(feature = "openapi", schema(default = true))]
     success: bool,
+    /// Rows it processed.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     row_count: Option<i64>,
+    /// Why it failed.
     #[serde(default)]
     error_message: Option<String>,
+    /// Free-form details, a JSON object of any shape.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(schema_with = metadata_schema))]
     metadata: Option<serde_json::Value>,
+}
+
+/// The schema of `system`: old, new, or null (null among the values, so that 3.0's
+/// validators take it).
+#[cfg(feature = "openapi")]
+fn system_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some([
+            serde_json::Value::from(System::Old.as_str()),
+            System::New.as_str().into(),
+            serde_json::Value::Null,
+        ]))
+        .description(Some("Old or new system, if known."))
+        .build()
+}
+
+/// The schema of `metadata`: free-form, any JSON object (or null).
+#[cfg(feature = "openapi")]
+fn metadata_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
+        .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+        .description(Some("Free-form details, a JSON object of any shape."))
+        .build()
 }
 
 fn yes() -> bool {

@@ -13,21 +13,35 @@ use serde::Deserialize;
 use crate::records::{self, describe};
 pub use crate::records::{Rejected, looks_like_array};
 
-/// One sample as written in the input: like [`Sample`], with the time optional (it defaults to
-/// the moment of ingestion).
+/// One sample to record (`POST /api/v1/samples`): a point of a time series, with its time
+/// optional. Unknown fields are refused.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Sample))]
 #[serde(deny_unknown_fields)]
-struct SampleInput {
-    /// RFC 3339, read by [`mhd_core::time_parse::parse_timestamp`] for its messages.
+pub struct SampleInput {
+    // Read as text by `mhd_core::time_parse::parse_timestamp`, for its messages.
+    /// When it was measured (RFC 3339). Default (absent or null): the time of the request.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     timestamp: Option<String>,
+    // The limits are `mhd_core::sample::MAX_NAME_LEN` and `MAX_LABELS`.
+    /// The metric's name: letters, digits, `_`, `.` and `:`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_.:]{1,200}$"))]
     metric: String,
+    /// The value, a finite number.
     value: f64,
+    /// The unit of the value, such as `%` or `bytes`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     unit: Option<String>,
+    /// The plan component it belongs to, if any.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     component: Option<String>,
+    /// Labels telling the series apart, such as `{"process": "worker-3"}`: at most 32, each
+    /// value at most 200 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(default = json!({})))]
     labels: BTreeMap<String, String>,
 }
 
