@@ -37,22 +37,6 @@ pub(super) fn read(
     json!({ "summary": summary, "description": description, "parameters": params, "responses": responses })
 }
 
-/// The series of samples answered by the reads of samples: each with its points, a bucket
-/// each.
-pub(super) fn sample_series() -> Value {
-    json!({ "type": "array", "items": { "type": "object", "required": ["metric", "points"], "properties": {
-        "metric": { "type": "string" },
-        "component": { "type": "string", "nullable": true },
-        "labels": { "type": "object", "additionalProperties": { "type": "string" } },
-        "unit": { "type": "string", "nullable": true },
-        "points": { "type": "array", "items": { "type": "object", "required": ["start", "min", "max", "mean", "count"], "properties": {
-            "start": { "type": "string", "format": "date-time" },
-            "min": { "type": "number" },
-            "max": { "type": "number" },
-            "mean": { "type": "number" },
-            "count": { "type": "integer" } } } } } } })
-}
-
 /// The responses every write shares.
 pub(super) fn write_errors(extra: &[(&str, &str)]) -> Value {
     let mut r = json!({
@@ -176,19 +160,22 @@ pub(super) fn schema<T: utoipa::PartialSchema>() -> Value {
 }
 
 /// Rewrites OpenAPI 3.1's nullable types (`"type": ["string", "null"]`) as 3.0's
-/// (`"type": "string", "nullable": true`), and a nullable reference (`"oneOf": [{"type":
-/// "null"}, {"$ref": …}]`) as `"allOf": [{"$ref": …}], "nullable": true`, everywhere in
+/// (`"type": "string", "nullable": true`), a nullable reference (`"oneOf": [{"type":
+/// "null"}, {"$ref": …}]`) as `"allOf": [{"$ref": …}], "nullable": true`, and any other
+/// `oneOf` holding `{"type": "null"}` as the `oneOf` of the rest, nullable, everywhere in
 /// `schema`.
 fn to_3_0(schema: &mut Value) {
     match schema {
         Value::Object(map) => {
-            if let Some(Value::Array(options)) = map.get("oneOf")
-                && options.len() == 2
+            if let Some(Value::Array(options)) = map.get_mut("oneOf")
                 && let Some(null) = options.iter().position(|o| o["type"] == "null")
             {
-                let other = options[1 - null].clone();
-                map.remove("oneOf");
-                map.insert("allOf".to_owned(), Value::Array(vec![other]));
+                options.remove(null);
+                if options.len() == 1 {
+                    let other = options.remove(0);
+                    map.remove("oneOf");
+                    map.insert("allOf".to_owned(), Value::Array(vec![other]));
+                }
                 map.insert("nullable".to_owned(), Value::Bool(true));
             }
             if let Some(Value::Array(types)) = map.get("type")
@@ -229,11 +216,6 @@ pub(crate) fn string_enum(
         .build()
 }
 
-/// A JSON object of any shape.
-pub(super) fn any_object() -> Value {
-    json!({ "type": "object", "additionalProperties": true })
-}
-
 /// The `alert_id` path parameter.
 pub(super) fn alert_id() -> Value {
     json!({ "name": "alert_id", "in": "path", "required": true, "description": "The alert's id.", "schema": id_schema() })
@@ -244,28 +226,8 @@ pub(super) fn id_schema() -> Value {
     json!({ "type": "integer", "format": "int64", "minimum": 1, "maximum": i64::MAX })
 }
 
-/// The properties of an operation: as sent (`stored` false) or as stored, with its `id`, a
-/// time always set, and `metadata` that an imported operation may hold as text.
-fn operation_fields(stored: bool) -> Value {
-    let mut fields = json!({
-        "timestamp": { "type": "string", "format": "date-time", "nullable": true, "description": "Default (absent or null): the time of the request." },
-        "metric_type": { "type": "string", "minLength": 1 }, "operation": { "type": "string", "minLength": 1 },
-        "dataset_name": { "type": "string", "minLength": 1, "nullable": true }, "component": { "type": "string", "minLength": 1, "nullable": true },
-        "system": { "type": "string", "enum": ["old", "new", null], "nullable": true },
-        "duration_ms": { "type": "number", "minimum": 0, "nullable": true }, "success": { "type": "boolean", "default": true },
-        "row_count": { "type": "integer", "minimum": 0, "nullable": true }, "error_message": { "type": "string", "nullable": true },
-        "metadata": { "type": "object", "additionalProperties": true, "nullable": true },
-    });
-    if stored {
-        fields["id"] = json!({ "type": "integer" });
-        fields["timestamp"] = json!({ "type": "string", "format": "date-time" });
-        fields["metadata"] = json!({ "nullable": true, "description": "An object, or text for an imported operation." });
-    }
-    fields
-}
-
-/// The schemas the paths refer to: the views' and the alerts' derived from the types the
-/// handlers send (with every type they refer to), the rest written here.
+/// The schemas the paths refer to, derived from the types the handlers send and read (with
+/// every type they refer to).
 fn schemas() -> Value {
     let mut schemas = serde_json::Map::new();
     derived::<mhd_core::summary::ExecutiveSummary>(&mut schemas);
@@ -279,16 +241,45 @@ fn schemas() -> Value {
     derived::<mhd_core::perf::PerformanceComparison>(&mut schemas);
     derived::<mhd_core::sample::ResourceMetrics>(&mut schemas);
     derived::<mhd_core::model::PerformanceView>(&mut schemas);
+    derived::<mhd_core::Operation>(&mut schemas);
     derived::<super::alerts::AlertsList>(&mut schemas);
     derived::<super::alerts::Acknowledged>(&mut schemas);
     derived::<crate::error::ErrorBody>(&mut schemas);
     derived::<crate::rollback::RollbackOutcome>(&mut schemas);
+    derived::<super::rollback::RolledBack>(&mut schemas);
+    derived::<super::rollback::RollbackFailed>(&mut schemas);
     derived::<super::audit::AuditLog>(&mut schemas);
-    let Value::Object(written) = written_schemas() else {
-        unreachable!("the written schemas are an object")
-    };
-    schemas.extend(written);
+    derived::<super::reads::DatasetsList>(&mut schemas);
+    derived::<super::reads::SamplesSpan>(&mut schemas);
+    derived::<super::reads::ResourceHistory>(&mut schemas);
+    derived::<super::notify::Notifications>(&mut schemas);
+    derived::<super::notify::JiraIssueMade>(&mut schemas);
+    derived::<crate::notify::chat::ChatAnswer>(&mut schemas);
+    derived::<crate::security::WhoAmI>(&mut schemas);
+    derived::<super::writes::Stored>(&mut schemas);
+    derived::<super::writes::RejectedRecords>(&mut schemas);
+    derived::<super::writes::JunitStored>(&mut schemas);
+    derived::<super::writes::BenchmarksStored>(&mut schemas);
+    derived::<mhd_ingest::operations::OperationInput>(&mut schemas);
+    derived::<mhd_ingest::samples::SampleInput>(&mut schemas);
+    bound_labels(&mut schemas);
     Value::Object(schemas)
+}
+
+/// Bounds the labels of a `Sample`: at most [`mhd_core::sample::MAX_LABELS`], each value at
+/// most [`mhd_core::sample::MAX_NAME_LEN`] characters. The derive cannot say either of a
+/// field (`maxProperties` is a struct's, and a map's values take no attributes), so the
+/// derived schema of `labels` gets them here.
+fn bound_labels(schemas: &mut serde_json::Map<String, Value>) {
+    let labels = schemas
+        .get_mut("Sample")
+        .and_then(|s| s.pointer_mut("/properties/labels"));
+    debug_assert!(labels.is_some(), "the Sample schema has labels");
+    if let Some(labels) = labels {
+        labels["maxProperties"] = json!(mhd_core::sample::MAX_LABELS);
+        labels["additionalProperties"] =
+            json!({ "type": "string", "maxLength": mhd_core::sample::MAX_NAME_LEN });
+    }
 }
 
 /// A reference to the schema of `T` (which [`schemas`] derives).
@@ -329,27 +320,4 @@ fn plain_descriptions(schema: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(plain_descriptions),
         _ => {}
     }
-}
-
-/// The schemas written by hand: the bodies the writes read, the rollback's outcome and the
-/// records a write refused.
-fn written_schemas() -> Value {
-    json!({
-        "RejectedRecords": { "type": "object", "required": ["error"], "properties": {
-            "error": { "$ref": "#/components/schemas/Error/properties/error" },
-            "errors": { "type": "array", "description": "Each rejected record (the first 1000); absent when the body as a whole is refused (not UTF-8, or holding no record).", "items": { "type": "object", "properties": {
-                "line": { "type": "integer", "description": "1-based line where the record starts." },
-                "index": { "type": "integer", "nullable": true, "description": "0-based element index in a JSON array." },
-                "reason": { "type": "string" } } } } } },
-        "NewOperation": { "type": "object", "additionalProperties": false, "required": ["metric_type", "operation"], "properties": operation_fields(false) },
-        "Operation": { "type": "object", "description": "A stored operation: the fields of NewOperation with its id and time.",
-            "required": ["id", "timestamp", "metric_type", "operation", "success"], "properties": operation_fields(true) },
-        "Sample": { "type": "object", "additionalProperties": false, "required": ["metric", "value"], "properties": {
-            "timestamp": { "type": "string", "format": "date-time", "nullable": true, "description": "Default (absent or null): the time of the request." },
-            "metric": { "type": "string", "pattern": "^[A-Za-z0-9_.:]{1,200}$" },
-            "value": { "type": "number", "description": "A finite number." },
-            "unit": { "type": "string", "minLength": 1, "maxLength": 200, "nullable": true },
-            "component": { "type": "string", "minLength": 1, "maxLength": 200, "nullable": true },
-            "labels": { "type": "object", "maxProperties": 32, "additionalProperties": { "type": "string", "maxLength": 200 }, "default": {} } } },
-    })
 }

@@ -6,8 +6,7 @@
 use serde_json::{Value, json};
 
 use super::openapi::{
-    alert_id, any_object, err, id_schema, merge, ok, params, read, reference, sample_series,
-    schema, with, write_errors,
+    alert_id, err, id_schema, merge, ok, params, read, reference, schema, with, write_errors,
 };
 
 /// `GET {paths::API_SUMMARY}`.
@@ -142,17 +141,7 @@ pub(crate) fn datasets_get() -> Value {
     read(
         "Datasets",
         "Every dataset by name with its state (pending, migrating, failed, migrated, verified, rolled_back), component, whether a migration of it is under way, its last operation and marks; `counts` per state of the datasets that count (the plan's datasets not seen yet are pending), `total` the plan's (null when the plan does not give one for the component). `state=migrated` includes verified datasets, as every migrated figure does.",
-        json!({ "type": "object", "required": ["counts", "datasets", "migrated"], "properties": {
-            "total": { "type": "integer", "nullable": true },
-            "counts": { "type": "object", "additionalProperties": { "type": "integer" } },
-            "migrated": { "type": "integer" },
-            "unplanned": { "type": "integer" },
-            "datasets": { "type": "array", "items": { "type": "object", "required": ["name", "state", "planned", "in_flight"], "additionalProperties": true, "properties": {
-                "name": { "type": "string" },
-                "component": { "type": "string", "nullable": true },
-                "state": { "type": "string", "enum": ["pending", "migrating", "failed", "migrated", "verified", "rolled_back"] },
-                "in_flight": { "type": "boolean" },
-                "planned": { "type": "boolean" } } } } } }),
+        reference::<super::reads::DatasetsList>(),
         params::<super::reads::DatasetsParams>(),
         false,
     )
@@ -185,12 +174,7 @@ pub(crate) fn resources_history_get() -> Value {
     read(
         "Resource samples over a span",
         "Each series of the asked metrics over the last `range` (or over `[since, until)`; `range` and `since`/`until` exclude each other), in about 60 buckets of whole rows of what is read: the raw samples for a recent span of up to 6 hours, the 1-minute aggregates for up to 3 days, the 1-hour ones up to 14 days, the 1-day ones beyond (raw samples are kept 48 hours and the aggregates 90 days by default: the plan's [retention]). Each point has the bucket's start and its samples' min, max, mean and count.",
-        json!({ "type": "object", "required": ["since", "until", "resolution", "bucket_seconds", "series"], "properties": {
-        "since": { "type": "string", "format": "date-time" },
-        "until": { "type": "string", "format": "date-time" },
-        "resolution": { "type": "string", "enum": ["raw", "minute", "hour", "day"] },
-        "bucket_seconds": { "type": "integer" },
-        "series": sample_series() } }),
+        reference::<super::reads::ResourceHistory>(),
         params::<super::reads::ResourcesHistoryParams>(),
         false,
     )
@@ -201,14 +185,7 @@ pub(crate) fn samples_get() -> Value {
     read(
         "Samples of any metric over a span",
         "Every series of the asked metrics — pushed with `POST /api/v1/samples`, or written by a collector (a Prometheus query's name is its metric) — over `[since, until)` in buckets of `step`, each point with the bucket's start and its samples' min, max, mean and count. What is read depends on the span: the raw samples for a recent span of up to 6 hours, else the 1-minute aggregates for up to 3 days, the 1-hour ones up to 14 days, the 1-day ones beyond (`resolution`); `step` is rounded up to whole rows of it. A span of at most 400 days and at most 10,000 points a series.",
-        json!({ "type": "object", "required": ["metric", "since", "until", "resolution", "step_seconds", "series"], "properties": {
-        "metric": { "type": "array", "items": { "type": "string" } },
-        "component": { "type": "string", "nullable": true },
-        "since": { "type": "string", "format": "date-time" },
-        "until": { "type": "string", "format": "date-time" },
-        "resolution": { "type": "string", "enum": ["raw", "minute", "hour", "day"] },
-        "step_seconds": { "type": "integer" },
-        "series": sample_series() } }),
+        reference::<super::reads::SamplesSpan>(),
         params::<super::reads::SamplesParams>(),
         false,
     )
@@ -219,7 +196,7 @@ pub(crate) fn operations_get() -> Value {
     read(
         "Recent operations",
         "Stored operations, newest first.",
-        json!({ "type": "array", "items": { "$ref": "#/components/schemas/Operation" } }),
+        json!({ "type": "array", "items": reference::<mhd_core::Operation>() }),
         params::<super::reads::OperationsParams>(),
         false,
     )
@@ -231,11 +208,11 @@ pub(crate) fn operations_post() -> Value {
         "summary": "Record operations",
         "description": "A JSON array of operations, or NDJSON (one operation per line). A body starting with `[` is an array, anything else NDJSON, under either content type. All or nothing: any invalid record (unknown field, missing field, bad value) answers 400 with every rejected record in `errors` and stores nothing. Accepted operations are committed before the 201. A missing `timestamp` is the time of the request.",
         "requestBody": { "required": true, "content": {
-            "application/json": { "schema": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/NewOperation" } } },
-            "application/x-ndjson": { "schema": { "$ref": "#/components/schemas/NewOperation" } } } },
+            "application/json": { "schema": { "type": "array", "minItems": 1, "items": reference::<mhd_ingest::operations::OperationInput>() } },
+            "application/x-ndjson": { "schema": reference::<mhd_ingest::operations::OperationInput>() } } },
         "responses": merge(json!({
-            "201": ok("Stored.", json!({ "type": "object", "required": ["stored"], "properties": { "stored": { "type": "integer", "description": "Operations stored." } } })),
-            "400": { "description": "Invalid records; nothing stored.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RejectedRecords" } } } },
+            "201": ok("Stored: how many operations.", reference::<super::writes::Stored>()),
+            "400": { "description": "Invalid records; nothing stored.", "content": { "application/json": { "schema": reference::<super::writes::RejectedRecords>() } } },
         }), write_errors(&[("415", "Content-Type is neither application/json nor application/x-ndjson.")])),
     })
 }
@@ -249,11 +226,7 @@ pub(crate) fn junit_post() -> Value {
         "requestBody": { "required": true, "content": {
             "application/xml": { "schema": { "type": "string" } }, "text/xml": { "schema": { "type": "string" } } } },
         "responses": merge(json!({
-            "201": ok("Stored.", json!({ "type": "object", "required": ["suite", "run_at", "results"], "properties": {
-                "suite": { "type": "string" }, "run_at": { "type": "string", "format": "date-time" },
-                "results": { "type": "object", "properties": {
-                    "total": { "type": "integer" }, "passed": { "type": "integer" }, "failed": { "type": "integer" },
-                    "errors": { "type": "integer" }, "skipped": { "type": "integer" }, "duration": { "type": "number" } } } } })),
+            "201": ok("Stored: the run and its totals.", reference::<super::writes::JunitStored>()),
         }), write_errors(&[("415", "Content-Type is neither application/xml nor text/xml.")])),
     })
 }
@@ -265,15 +238,20 @@ pub(crate) fn benchmarks_post() -> Value {
         "description": "A hyperfine `--export-json` file or a CSV file of `operation,system,value_ms`, stored as one batch, as `mhd ingest bench`.",
         "parameters": params::<super::writes::BenchmarkParams>(),
         "requestBody": { "required": true, "content": {
-            "application/json": { "schema": any_object() }, "text/csv": { "schema": { "type": "string" } } } },
+            "application/json": { "schema": hyperfine_export() }, "text/csv": { "schema": { "type": "string" } } } },
         "responses": merge(json!({
-            "201": ok("Stored.", json!({ "type": "object", "required": ["stored", "benchmarks"], "properties": {
-                "stored": { "type": "integer", "description": "Timings stored." },
-                "benchmarks": { "type": "array", "items": { "type": "object", "properties": {
-                    "operation": { "type": "string" }, "system": { "type": "string", "enum": ["old", "new"] },
-                    "component": { "type": "string", "nullable": true }, "samples": { "type": "integer" } } } } } })),
+            "201": ok("Stored: the timings, per benchmark.", reference::<super::writes::BenchmarksStored>()),
         }), write_errors(&[])),
     })
+}
+
+/// What the benchmarks' write reads of a hyperfine `--export-json` file (hyperfine's format,
+/// not the API's: the other fields hyperfine writes are ignored).
+fn hyperfine_export() -> Value {
+    json!({ "type": "object", "required": ["results"], "description": "A hyperfine `--export-json` file: each of its `results` is a command and its times.", "properties": {
+        "results": { "type": "array", "minItems": 1, "items": { "type": "object", "required": ["command", "times"], "properties": {
+            "command": { "type": "string", "description": "The command measured (its operation, unless `operation` names it)." },
+            "times": { "type": "array", "items": { "type": "number", "minimum": 0 }, "description": "Each run's time in seconds." } } } } } })
 }
 
 /// `POST {paths::API_SAMPLES}`.
@@ -282,11 +260,11 @@ pub(crate) fn samples_post() -> Value {
         "summary": "Record samples",
         "description": "Points of time series, as a JSON array or NDJSON (one sample per line). A body starting with `[` is an array, anything else NDJSON, under either content type. All or nothing: any invalid record answers 400 with every rejected record in `errors` and stores nothing. Accepted samples are committed before the 201. A missing `timestamp` is the time of the request.",
         "requestBody": { "required": true, "content": {
-            "application/json": { "schema": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/Sample" } } },
-            "application/x-ndjson": { "schema": { "$ref": "#/components/schemas/Sample" } } } },
+            "application/json": { "schema": { "type": "array", "minItems": 1, "items": reference::<mhd_ingest::samples::SampleInput>() } },
+            "application/x-ndjson": { "schema": reference::<mhd_ingest::samples::SampleInput>() } } },
         "responses": merge(json!({
-            "201": ok("Stored.", json!({ "type": "object", "required": ["stored"], "properties": { "stored": { "type": "integer", "description": "Samples stored." } } })),
-            "400": { "description": "Invalid records; nothing stored.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RejectedRecords" } } } },
+            "201": ok("Stored: how many samples.", reference::<super::writes::Stored>()),
+            "400": { "description": "Invalid records; nothing stored.", "content": { "application/json": { "schema": reference::<super::writes::RejectedRecords>() } } },
         }), write_errors(&[("415", "Content-Type is neither application/json nor application/x-ndjson.")])),
     })
 }
@@ -295,7 +273,12 @@ pub(crate) fn samples_post() -> Value {
 pub(crate) fn openapi_get() -> Value {
     json!({
         "summary": "This document",
-        "responses": { "200": ok("The OpenAPI 3.0 document.", any_object()) },
+        "responses": { "200": ok("The OpenAPI 3.0 document.", json!({ "type": "object", "required": ["openapi", "info", "paths", "components"], "properties": {
+            "openapi": { "type": "string", "description": "The version of OpenAPI: 3.0.3." },
+            "info": { "type": "object", "description": "The API's title, version and description." },
+            "paths": { "type": "object", "description": "Each route's operations." },
+            "components": { "type": "object", "description": "The schemas and the ways to sign in." },
+            "security": { "type": "array", "items": { "type": "object" } } } })) },
     })
 }
 
@@ -337,22 +320,7 @@ pub(crate) fn notifications_get() -> Value {
     read(
         "Notification deliveries",
         "The plan's notification channels (name, kind and routing; never addresses or secrets), the pending deliveries per channel, and the recent deliveries newest first: channel, alert, event, state (pending, sent, failed), attempts, when the next attempt is due, the last error. Payloads are never shown.",
-        json!({ "type": "object", "required": ["channels", "pending", "deliveries"], "properties": {
-            "channels": { "type": "array", "items": { "type": "object", "required": ["name", "kind", "min_severity", "components", "send_resolved"], "properties": {
-                "name": { "type": "string" }, "kind": { "type": "string", "enum": ["webhook", "slack", "pagerduty", "email", "jira"] },
-                "min_severity": { "type": "string", "enum": ["info", "warning", "error", "critical"] },
-                "components": { "type": "array", "items": { "type": "string" } }, "send_resolved": { "type": "boolean" } } } },
-            "pending": { "type": "object", "description": "Pending deliveries per channel name.", "additionalProperties": { "type": "integer" } },
-            "deliveries": { "type": "array", "items": { "type": "object", "required": ["id", "channel", "alert_id", "event", "state", "attempts", "created_at"], "properties": {
-                "id": { "type": "integer" }, "channel": { "type": "string" }, "alert_id": { "type": "integer" },
-                "title": { "type": "string", "nullable": true }, "severity": { "type": "string", "nullable": true },
-                "event": { "type": "string", "enum": ["fired", "resolved"] },
-                "state": { "type": "string", "enum": ["pending", "sent", "failed"] },
-                "attempts": { "type": "integer" },
-                "next_attempt_at": { "type": "string", "format": "date-time", "nullable": true },
-                "last_error": { "type": "string", "nullable": true },
-                "created_at": { "type": "string", "format": "date-time" },
-                "sent_at": { "type": "string", "format": "date-time", "nullable": true } } } } } }),
+        reference::<super::notify::Notifications>(),
         params::<super::notify::DeliveriesParams>(),
         false,
     )
@@ -365,10 +333,7 @@ pub(crate) fn alert_jira_post() -> Value {
         "description": "Creates a Jira issue from the alert now, through the plan's first Jira channel. An alert has at most one issue: a second request answers 409 (`conflict`) naming it. No body.",
         "parameters": [ { "name": "alert_id", "in": "path", "required": true, "description": "The alert's id.", "schema": id_schema() } ],
         "responses": {
-            "201": ok("The issue was created.", json!({ "type": "object", "required": ["alert_id", "issue_key"], "properties": {
-                "alert_id": { "type": "integer" }, "issue_key": { "type": "string", "description": "Such as `OPS-7`." },
-                "issue_id": { "type": "string", "nullable": true }, "url": { "type": "string", "nullable": true, "description": "The issue's page." },
-                "channel": { "type": "string" } } })),
+            "201": ok("The issue was created.", reference::<super::notify::JiraIssueMade>()),
             "400": err("`alert_id` is not a positive whole number."),
             "404": err("No alert has this id, or no Jira channel is configured (`not_found`)."),
             "409": err("The alert has a Jira issue already (`conflict`); the message names it."),
@@ -392,8 +357,7 @@ pub(crate) fn chat_command_post() -> Value {
             "command": { "type": "string", "description": "The slash command, such as `/mhd`." },
             "text": { "type": "string", "description": "`status`, `alerts`, or anything else for the help." } } } } } },
         "responses": {
-            "200": ok("The answer, shown only to the person who asked.", json!({ "type": "object", "required": ["response_type", "text"], "properties": {
-                "response_type": { "type": "string", "enum": ["ephemeral"] }, "text": { "type": "string", "description": "Slack mrkdwn." } } })),
+            "200": ok("The answer, shown only to the person who asked.", reference::<crate::notify::chat::ChatAnswer>()),
             "400": err("The body is not a form."),
             "401": err("The timestamp is missing or more than 5 minutes from now, or the signature is missing or does not match (`unauthorized`)."),
             "404": err("The endpoint is off: the plan's `[chat]` has no signing secret (`not_found`)."),
@@ -420,11 +384,7 @@ pub(crate) fn whoami_get() -> Value {
         "summary": "Who am I",
         "description": "Who the server takes the caller for: the local user when nobody signs in, a signed-in user, a token, or nobody.",
         "responses": {
-            "200": ok("The caller.", json!({ "type": "object", "required": ["kind", "name", "role", "sign_in_required"], "properties": {
-                "kind": { "type": "string", "enum": ["local", "user", "token", "anonymous"] },
-                "name": { "type": "string" },
-                "role": { "type": "string", "nullable": true, "enum": ["viewer", "operator", "admin", "ingest", null] },
-                "sign_in_required": { "type": "boolean", "description": "Whether a user exists, so that everyone must sign in or send a token." } } })),
+            "200": ok("The caller.", reference::<crate::security::WhoAmI>()),
         },
     })
 }
@@ -436,12 +396,12 @@ pub(crate) fn rollback_post() -> Value {
         "description": "Runs the rollback the plan configures for the component (`rollback` in its `[[components]]` entry): a program with fixed arguments, never a shell, stopped at its timeout, or a webhook. One at a time per component. Recorded as a `rollback` operation of the component and in the audit log.",
         "requestBody": { "required": true, "content": { "application/json": { "schema": schema::<super::rollback::RollbackBody>() } } },
         "responses": {
-            "200": ok("The rollback succeeded.", json!({ "type": "object", "required": ["component", "outcome"], "properties": { "component": { "type": "string" }, "outcome": { "$ref": "#/components/schemas/RollbackOutcome" } } })),
+            "200": ok("The rollback succeeded.", reference::<super::rollback::RolledBack>()),
             "400": err("No such component, no reason, or a malformed body (`bad_request`)."),
             "409": err("The server has no plan (`no_plan`), the plan configures no rollback for the component (`no_rollback`), or one is running (`in_progress`)."),
             "413": err("The body is over the limit (`payload_too_large`)."),
             "415": err("A body that is not JSON (`unsupported_media_type`)."),
-            "502": { "description": "The rollback ran and failed (`rollback_failed`); the outcome says how.", "content": { "application/json": { "schema": { "type": "object", "required": ["error", "outcome"], "properties": { "error": { "$ref": "#/components/schemas/Error/properties/error" }, "component": { "type": "string" }, "outcome": { "$ref": "#/components/schemas/RollbackOutcome" } } } } } },
+            "502": ok("The rollback ran and failed (`rollback_failed`); the outcome says how.", reference::<super::rollback::RollbackFailed>()),
         },
     })
 }
