@@ -8,6 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::http::{error_code, get_json, send};
+use common::schema::{answer_departure, departure};
 use common::{SATURDAY, op, saturday};
 use mhd_core::NewOperation;
 use mhd_core::auth::Access;
@@ -734,77 +735,6 @@ async fn every_api_route_of_the_table_is_served() {
     }
 }
 
-/// Where `value` departs from `schema` (resolved in `doc`): its path and what was expected, or
-/// nothing when it conforms. Checks what OpenAPI 3.0 schemas say of JSON: references, `allOf`,
-/// `oneOf`, `nullable`, types, `enum`, `minimum`, required and described properties, items and
-/// the values of maps.
-fn departure(doc: &Value, schema: &Value, value: &Value, at: &str) -> Option<String> {
-    if let Some(name) = schema["$ref"].as_str() {
-        let name = name.trim_start_matches("#/components/schemas/");
-        return departure(doc, &doc["components"]["schemas"][name], value, at);
-    }
-    if value.is_null() && schema["nullable"] == true {
-        return None;
-    }
-    if let Some(all) = schema["allOf"].as_array() {
-        return all.iter().find_map(|s| departure(doc, s, value, at));
-    }
-    if let Some(one) = schema["oneOf"].as_array() {
-        let fits = one
-            .iter()
-            .filter(|s| departure(doc, s, value, at).is_none())
-            .count();
-        return (fits != 1).then(|| format!("{at}: fits {fits} of the oneOf schemas: {value}"));
-    }
-    if let Some(options) = schema["enum"].as_array()
-        && !options.contains(value)
-    {
-        return Some(format!("{at}: {value} is none of {options:?}"));
-    }
-    let fits = match schema["type"].as_str() {
-        Some("object") => value.is_object(),
-        Some("array") => value.is_array(),
-        Some("string") => value.is_string(),
-        Some("integer") => value.is_i64() || value.is_u64(),
-        Some("number") => value.is_number(),
-        Some("boolean") => value.is_boolean(),
-        _ => true,
-    };
-    if !fits {
-        return Some(format!("{at}: {value} is not of type {}", schema["type"]));
-    }
-    if let (Some(min), Some(n)) = (schema["minimum"].as_f64(), value.as_f64())
-        && n < min
-    {
-        return Some(format!("{at}: {n} is below the minimum {min}"));
-    }
-    if let Some(items) = value.as_array() {
-        return items
-            .iter()
-            .enumerate()
-            .find_map(|(i, v)| departure(doc, &schema["items"], v, &format!("{at}[{i}]")));
-    }
-    let object = value.as_object()?;
-    for field in schema["required"].as_array().into_iter().flatten() {
-        let field = field.as_str().unwrap();
-        if !object.contains_key(field) {
-            return Some(format!("{at}: lacks the required `{field}`"));
-        }
-    }
-    object.iter().find_map(|(k, v)| {
-        let described = &schema["properties"][k];
-        let of_map = &schema["additionalProperties"];
-        let field = if described.is_object() {
-            described
-        } else if of_map.is_object() {
-            of_map
-        } else {
-            return None;
-        };
-        departure(doc, field, v, &format!("{at}.{k}"))
-    })
-}
-
 #[tokio::test]
 async fn every_view_conforms_to_the_schema_its_types_derive() {
     let s = server(true).await;
@@ -882,6 +812,17 @@ async fn every_view_conforms_to_the_schema_its_types_derive() {
         "PerformanceComparison",
         "ResourceMetrics",
         "AuditEntry",
+        "Operation",
+        "DatasetsList",
+        "DatasetRow",
+        "SamplesSpan",
+        "ResourceHistory",
+        "SampleSeries",
+        "SamplePoint",
+        "WhoAmI",
+        "Notifications",
+        "Delivery",
+        "NotificationChannel",
     ] {
         let schema = &doc["components"]["schemas"][name];
         assert!(
@@ -892,6 +833,253 @@ async fn every_view_conforms_to_the_schema_its_types_derive() {
         );
         assert_ne!(schema["additionalProperties"], true, "{name}");
     }
+}
+
+/// `body` sent with `method` to `uri` (`template` in the document) as `content_type`: the
+/// answer, checked against what the document says the route answers with its status.
+async fn conforming(
+    s: &Server,
+    doc: &Value,
+    (method, uri, template): (Method, &str, &str),
+    content_type: &str,
+    body: impl Into<Body>,
+) -> (StatusCode, Value) {
+    let (status, answer) = send(&s.router, method.clone(), uri, Some(content_type), body).await;
+    if let Some(why) = answer_departure(doc, method.as_str(), template, status.as_u16(), &answer) {
+        panic!("{uri}: {why}\n{answer}");
+    }
+    (status, answer)
+}
+
+#[tokio::test]
+async fn every_write_and_what_it_feeds_conforms_to_the_schema_its_types_derive() {
+    let s = server(true).await;
+    seed(&s.store).await;
+    let doc = mhd_server::routes::openapi_document();
+    let post = |uri: &'static str| (Method::POST, uri, uri.split('?').next().unwrap());
+
+    // Operations: good ones are stored; bad ones are each named; a body of none is refused.
+    let good = json!([
+        { "metric_type": "migration", "operation": "migrate", "dataset_name": "sales",
+          "component": "storage", "system": "new", "duration_ms": 12.5, "success": false,
+          "row_count": 10, "error_message": "disk full", "metadata": { "batch": 3 } },
+        { "timestamp": null, "metric_type": "migration_start", "operation": "start", "system": null },
+    ]);
+    for record in good.as_array().unwrap() {
+        let new_operation = json!({ "$ref": "#/components/schemas/NewOperation" });
+        assert_eq!(departure(&doc, &new_operation, record, "record"), None);
+    }
+    let (status, stored) = conforming(
+        &s,
+        &doc,
+        post("/api/v1/operations"),
+        "application/json",
+        good.to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, &stored),
+        (StatusCode::CREATED, &json!({ "stored": 2 }))
+    );
+    let bad =
+        "{\"metric_type\": \"x\", \"operation\": \"y\", \"colour\": 1}\n{\"operation\": \"y\"}\n";
+    let (status, rejected) = conforming(
+        &s,
+        &doc,
+        post("/api/v1/operations"),
+        "application/x-ndjson",
+        bad,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(rejected["errors"][0]["line"], 1, "{rejected}");
+    assert_eq!(rejected["errors"][1]["index"], Value::Null, "{rejected}");
+    let new_operation = json!({ "$ref": "#/components/schemas/NewOperation" });
+    for line in bad.lines() {
+        let record: Value = serde_json::from_str(line).unwrap();
+        assert!(
+            departure(&doc, &new_operation, &record, "record").is_some(),
+            "the document refuses {record} too"
+        );
+    }
+    let (status, refused) = conforming(
+        &s,
+        &doc,
+        post("/api/v1/operations"),
+        "application/json",
+        "[]",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(refused.get("errors").is_none(), "{refused}");
+
+    // Samples, then the reads of samples over them.
+    let samples = json!([
+        { "timestamp": "2025-03-01T11:59:00Z", "metric": "cpu_percent", "value": 42.5,
+          "unit": "%", "component": "storage", "labels": { "host": "a" } },
+        { "timestamp": null, "metric": "cpu_percent", "value": 40 },
+    ]);
+    let (status, stored) = conforming(
+        &s,
+        &doc,
+        post("/api/v1/samples"),
+        "application/json",
+        samples.to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, &stored),
+        (StatusCode::CREATED, &json!({ "stored": 2 }))
+    );
+    let (status, rejected) = conforming(
+        &s,
+        &doc,
+        post("/api/v1/samples"),
+        "application/json",
+        r#"[{"metric": "cpu %", "value": 1}]"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(rejected["errors"][0]["index"], 0, "{rejected}");
+
+    // A JUnit report and benchmarks, as hyperfine and CSV.
+    let xml = r#"<testsuite name="unit" tests="2" time="1.5"><testcase classname="a" name="one"/><testcase classname="a" name="two"><failure message="boom"/></testcase></testsuite>"#;
+    let (status, run) = conforming(
+        &s,
+        &doc,
+        post("/api/v1/tests/junit?suite=unit&run_at=2025-03-01T10:00:00%2B01:00"),
+        "application/xml",
+        xml,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    assert_eq!(
+        run["run_at"], "2025-03-01T09:00:00Z",
+        "times are sent in UTC"
+    );
+    assert_eq!(run["results"]["failed"], 1);
+    let hyperfine = json!({ "results": [ { "command": "load", "times": [0.1, 0.2] } ] });
+    let hyperfine_schema = &doc["paths"]["/api/v1/benchmarks"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(
+        departure(&doc, hyperfine_schema, &hyperfine, "hyperfine"),
+        None
+    );
+    let (status, benchmarks) = conforming(
+        &s,
+        &doc,
+        post("/api/v1/benchmarks?system=old&component=storage"),
+        "application/json",
+        hyperfine.to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{benchmarks}");
+    assert_eq!(benchmarks["benchmarks"][0]["samples"], 2);
+    assert_eq!(benchmarks["benchmarks"][0]["component"], "storage");
+    let (status, benchmarks) = conforming(
+        &s,
+        &doc,
+        post("/api/v1/benchmarks?format=csv"),
+        "text/csv",
+        "operation,system,value_ms\nsave,old,10\nsave,new,12\n",
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{benchmarks}");
+    assert_eq!(benchmarks["benchmarks"].as_array().map(Vec::len), Some(2));
+
+    // What the writes feed: each read answers its documented schema, with something in it.
+    for (uri, filled) in [
+        (
+            "/api/v1/samples?metric=cpu_percent&since=1h",
+            "/series/0/points/0/mean",
+        ),
+        (
+            "/api/v1/samples?metric=cpu_percent&component=storage&since=1h&step=1m",
+            "/series/0/labels/host",
+        ),
+        (
+            "/api/v1/resources/history?metric=cpu_percent,memory_percent",
+            "/series/0/points/0/count",
+        ),
+        ("/api/v1/datasets", "/datasets/0/name"),
+        ("/api/v1/datasets?state=failed", "/counts/failed"),
+        ("/api/v1/operations?limit=5", "/0/timestamp"),
+        ("/api/v1/auth/whoami", "/role"),
+        ("/api/v1/notifications", "/pending"),
+    ] {
+        let (status, body) = get_json(&s.router, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        let template = uri.split('?').next().unwrap();
+        if let Some(why) = answer_departure(&doc, "GET", template, 200, &body) {
+            panic!("{why}\n{body}");
+        }
+        assert!(
+            body.pointer(filled).is_some_and(|v| !v.is_null()),
+            "{uri}: {filled} is empty in {body}"
+        );
+    }
+    let (_, operations) = get_json(&s.router, "/api/v1/operations?type=migration").await;
+    let recorded = operations
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["error_message"] == "disk full")
+        .expect("the operation recorded");
+    assert_eq!(recorded["metadata"], json!({ "batch": 3 }));
+    assert_eq!(recorded["timestamp"], "2025-03-01T12:00:00Z");
+}
+
+/// Where an open object (`"additionalProperties": true`) is in `value`, by path.
+fn open_objects(value: &Value, at: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if map.get("additionalProperties") == Some(&Value::Bool(true)) {
+                found.push(at.to_owned());
+            }
+            for (k, v) in map {
+                open_objects(v, &format!("{at}/{k}"), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                open_objects(v, &format!("{at}/{i}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn no_schema_is_open_but_the_free_form_metadata_of_operations() {
+    let doc = mhd_server::routes::openapi_document();
+    let mut found = Vec::new();
+    open_objects(&doc, "", &mut found);
+    // An operation's metadata is free-form by design: whatever the recorder sends.
+    assert_eq!(
+        found,
+        [
+            "/components/schemas/NewOperation/properties/metadata",
+            "/components/schemas/Operation/properties/metadata/oneOf/0",
+        ],
+        "only an operation's metadata is an open object"
+    );
+    let sample = &doc["components"]["schemas"]["Sample"];
+    assert_eq!(sample["additionalProperties"], false, "{sample}");
+    assert_eq!(
+        doc["components"]["schemas"]["NewOperation"]["additionalProperties"],
+        false
+    );
+    assert_eq!(
+        sample["properties"]["labels"]["maxProperties"], 32,
+        "{sample}"
+    );
+    assert_eq!(
+        sample["properties"]["labels"]["additionalProperties"]["maxLength"],
+        200
+    );
+    let system = &doc["components"]["schemas"]["NewOperation"]["properties"]["system"];
+    assert_eq!(system["enum"], json!(["old", "new", null]), "{system}");
+    assert_eq!(system["nullable"], true, "{system}");
 }
 
 #[test]
@@ -911,6 +1099,16 @@ fn a_departure_from_the_schema_is_found_and_named() {
         wrong[field.as_str().unwrap()] = json!(null);
     }
     assert!(departure(&doc, &summary, &wrong, "summary").is_some());
+    // A field the schema does not describe is a departure too.
+    let whoami = json!({ "$ref": "#/components/schemas/WhoAmI" });
+    let mut me =
+        json!({ "kind": "local", "name": "local", "role": "admin", "sign_in_required": false });
+    assert_eq!(departure(&doc, &whoami, &me, "whoami"), None);
+    me["colour"] = json!("blue");
+    assert!(
+        departure(&doc, &whoami, &me, "whoami").is_some_and(|w| w.contains("`colour`")),
+        "an undescribed field departs"
+    );
 }
 
 /// Asserts every figure of a resources document is null and the consumers are empty.

@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod http;
 pub mod ops;
+pub mod schema;
 pub mod ws;
 
 use std::path::Path;
