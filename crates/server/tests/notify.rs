@@ -27,6 +27,15 @@ use tokio::task::JoinHandle;
 mod common;
 use common::http;
 
+/// Asserts the answer `body` of `method` on `template` with `status` is what the OpenAPI
+/// document says that route answers.
+fn conforms(method: &str, template: &str, status: u16, body: &Value) {
+    let doc = mhd_server::routes::openapi_document();
+    if let Some(why) = common::schema::answer_departure(&doc, method, template, status, body) {
+        panic!("{why}\n{body}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // An HTTP receiver that records requests and answers from a script.
 
@@ -285,12 +294,14 @@ impl Running {
         mhd_server::app(self.state.clone())
     }
 
-    /// `GET /api/v1/notifications` (with a query string), as text and JSON.
+    /// `GET /api/v1/notifications` (with a query string), as text and JSON, checked against
+    /// the schema the document gives it.
     async fn deliveries(&self, query: &str) -> (String, Value) {
         let answer = http::get(&self.router(), &format!("/api/v1/notifications{query}")).await;
         assert_eq!(answer.status, StatusCode::OK);
         let text = answer.text();
         let json = serde_json::from_str(&text).unwrap();
+        conforms("GET", "/api/v1/notifications", 200, &json);
         (text, json)
     }
 
@@ -650,10 +661,10 @@ async fn jira_makes_one_issue_per_alert_automatically_or_on_the_button() {
         let uri = format!("/api/v1/alerts/{id}/jira");
         async move {
             let answer = http::call(&router, Request::post(uri).body(Body::empty()).unwrap()).await;
-            (
-                answer.status,
-                serde_json::from_slice::<Value>(&answer.body).unwrap(),
-            )
+            let body = serde_json::from_slice::<Value>(&answer.body).unwrap();
+            let status = answer.status.as_u16();
+            conforms("POST", "/api/v1/alerts/{alert_id}/jira", status, &body);
+            (answer.status, body)
         }
     };
     // The critical alert has its issue: the button is refused and names it.
@@ -1492,7 +1503,14 @@ async fn chat(
         request = request.header("x-slack-signature", s);
     }
     let answer = http::call(router, request.body(Body::from(body.to_owned())).unwrap()).await;
-    (answer.status, serde_json::from_slice(&answer.body).unwrap())
+    let json = serde_json::from_slice(&answer.body).unwrap();
+    conforms(
+        "POST",
+        "/api/v1/chat/command",
+        answer.status.as_u16(),
+        &json,
+    );
+    (answer.status, json)
 }
 
 fn form(text: &str) -> String {

@@ -879,6 +879,11 @@ async fn an_admin_rolls_back_a_component_after_confirming() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["outcome"]["ok"], true);
     assert_eq!(body["outcome"]["stdout"], "rolled back\n");
+    let doc = mhd_server::routes::openapi_document();
+    let rollback = "/api/v1/secure/rollback";
+    if let Some(why) = common::schema::answer_departure(&doc, "POST", rollback, 200, &body) {
+        panic!("{why}\n{body}");
+    }
     let ops: Value = s
         .get_bearer("/api/v1/operations?type=rollback", &admin)
         .await
