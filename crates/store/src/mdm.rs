@@ -290,18 +290,19 @@ impl MdmReader {
         page: Result<Option<Vec<u8>>, sqlx::Error>,
     ) -> Result<Vec<Result<MdmRow, BadRow>>, MdmError> {
         let page = page.map_err(|e| self.db(e))?;
-        let rows = literals(page.as_deref().unwrap_or_default())
-            .map_err(|reason| self.db(sqlx::Error::Decode(reason.into())))?;
-        let mut page = Vec::with_capacity(rows.len());
-        for row in rows {
+        let bytes = page.as_deref().unwrap_or_default();
+        // A row a line: sized once.
+        let mut rows = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+        for row in literals(bytes) {
+            let row = row.map_err(|reason| self.db(sqlx::Error::Decode(reason.into())))?;
             let Some(Cell::Int(id)) = row.first() else {
                 return Err(self.db(sqlx::Error::Decode("a row without its id".into())));
             };
             let id = *id;
             self.after = id;
-            page.push(read_row(row, id).map_err(|reason| BadRow { id, reason }));
+            rows.push(read_row(row, id).map_err(|reason| BadRow { id, reason }));
         }
-        Ok(page)
+        Ok(rows)
     }
 
     /// Starts again from the first row (of the same snapshot).
@@ -351,47 +352,69 @@ type Row = [Cell; COLUMNS];
 /// The rows of a page as SQLite's `quote` writes them, columns separated by `,`, rows by a
 /// line feed: `NULL`, an integer, a real (always with a `.` or an exponent), `'text'` (a `'`
 /// doubled inside) or `X'hex'`. An error says where the page is not such.
-fn literals(page: &[u8]) -> Result<Vec<Row>, String> {
-    // A row a line: sized once; a row's cells are in place, not allocated.
-    let mut rows = Vec::with_capacity(memchr::memchr_iter(b'\n', page).count() + 1);
-    let mut row: Row = std::array::from_fn(|_| Cell::Null);
-    let mut column = 0;
-    let mut start = 0;
-    let mut i = 0;
-    while i < page.len() {
-        let (cell, next) = literal(page, i)?;
-        let Some(slot) = row.get_mut(column) else {
-            return Err(format!(
-                "the row at byte {start} holds more than {COLUMNS} values"
-            ));
+fn literals(page: &[u8]) -> Literals<'_> {
+    Literals { page, at: 0 }
+}
+
+/// The rows of a page one at a time, each read when asked for (see [`literals`]); after an
+/// error, none.
+struct Literals<'a> {
+    page: &'a [u8],
+    /// Where the next row starts.
+    at: usize,
+}
+
+impl Iterator for Literals<'_> {
+    type Item = Result<Row, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (page, start) = (self.page, self.at);
+        if start >= page.len() {
+            return None;
+        }
+        let row = Self::row(page, start);
+        self.at = match &row {
+            Ok((_, next)) => *next,
+            Err(_) => page.len(),
         };
-        *slot = cell;
-        column += 1;
-        match page.get(next) {
-            Some(b',') => i = next + 1,
-            Some(b'\n') | None => {
-                if column != COLUMNS {
+        Some(row.map(|(row, _)| row))
+    }
+}
+
+impl Literals<'_> {
+    /// The row starting at `start`, and where the next one starts.
+    fn row(page: &[u8], start: usize) -> Result<(Row, usize), String> {
+        let mut row: Row = std::array::from_fn(|_| Cell::Null);
+        let mut column = 0;
+        let mut i = start;
+        loop {
+            let (cell, next) = literal(page, i)?;
+            let Some(slot) = row.get_mut(column) else {
+                return Err(format!(
+                    "the row at byte {start} holds more than {COLUMNS} values"
+                ));
+            };
+            *slot = cell;
+            column += 1;
+            match page.get(next) {
+                Some(b',') => i = next + 1,
+                Some(b'\n') | None => {
+                    if column != COLUMNS {
+                        return Err(format!(
+                            "the row at byte {start} holds {column} values, not {COLUMNS}"
+                        ));
+                    }
+                    return Ok((row, next + 1));
+                }
+                Some(other) => {
                     return Err(format!(
-                        "the row at byte {start} holds {column} values, not {COLUMNS}"
+                        "the page holds {:?} at byte {next}, not a separator",
+                        char::from(*other)
                     ));
                 }
-                rows.push(std::mem::replace(
-                    &mut row,
-                    std::array::from_fn(|_| Cell::Null),
-                ));
-                column = 0;
-                i = next + 1;
-                start = i;
-            }
-            Some(other) => {
-                return Err(format!(
-                    "the page holds {:?} at byte {next}, not a separator",
-                    char::from(*other)
-                ));
             }
         }
     }
-    Ok(rows)
 }
 
 /// The literal starting at `at`, and where it ends.
@@ -637,12 +660,13 @@ mod tests {
 
     #[test]
     fn a_page_that_is_not_literals_is_refused_saying_where() {
-        assert_eq!(literals(b"").unwrap(), Vec::<Row>::new());
+        let all = |page: &[u8]| literals(page).collect::<Result<Vec<Row>, String>>();
+        assert_eq!(all(b"").unwrap(), Vec::<Row>::new());
         let row = |cells: &[Cell]| -> Row {
             std::array::from_fn(|i| cells.get(i).cloned().unwrap_or(Cell::Null))
         };
         assert_eq!(
-            literals(b"1,-2.5,'a''b',X'00ff',NULL,6,7,8,9,10\n2,NULL,3,4,5,6,7,8,9,10").unwrap(),
+            all(b"1,-2.5,'a''b',X'00ff',NULL,6,7,8,9,10\n2,NULL,3,4,5,6,7,8,9,10").unwrap(),
             vec![
                 row(&[
                     Cell::Int(1),
@@ -684,7 +708,7 @@ mod tests {
                 "the row at byte 0 holds more than 10 values",
             ),
         ] {
-            let e = literals(page).unwrap_err();
+            let e = all(page).unwrap_err();
             assert!(e.contains(says), "{page:?}: {e}");
         }
     }
