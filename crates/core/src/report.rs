@@ -3,7 +3,7 @@
 //! migrated, rollbacks, failures, operations per day), the timeline, the component matrix, the
 //! test results, the performance comparison and the range's most frequent errors.
 //!
-//! [`ReportData`] is everything a report shows: the store reads it (`mhd_store::gather::report`)
+//! [`ReportData`] is everything a report shows: the store reads it (`mhd_store::view_data::report`)
 //! and the web crate renders it as HTML or PDF (`mhd_web::report`).
 //!
 //! The rules of the figures, so a reader can tell where each comes from:

@@ -174,7 +174,7 @@ pub(crate) async fn dashboard_in(
     let since = match range.since {
         Some(s) => s,
         None => match state.store().first_operation_at().await? {
-            Some(first) => first.max(until - mhd_store::gather::HISTORY),
+            Some(first) => first.max(until - mhd_store::view_data::HISTORY),
             None => until,
         },
     };
@@ -200,7 +200,7 @@ pub(crate) async fn dashboard_in(
     data.recent = state
         .store()
         .recent_operations(&mhd_store::OperationFilter {
-            limit: mhd_store::gather::RECENT_ROWS,
+            limit: mhd_store::view_data::RECENT_ROWS,
             since: range.since,
             until: range.until,
             ..mhd_store::OperationFilter::default()

@@ -69,7 +69,7 @@ pub async fn run_due(state: &AppState) -> Result<Vec<Made>, String> {
         }
         let format = ReportFormat::parse("format", &entry.format).map_err(|e| e.to_string())?;
         let range = ReportRange::last_days(due.date(), i64::from(entry.last_days));
-        let data = mhd_store::gather::report(state.store(), Some(&*plan), range, now)
+        let data = mhd_store::view_data::report(state.store(), Some(&*plan), range, now)
             .await
             .map_err(|e| e.to_string())?;
         let body = mhd_web::report::render(&data, format, state.local_offset())

@@ -66,7 +66,7 @@ struct Inner {
     views: Cache<ViewModel>,
     /// The latest test runs and benchmarks the view model reads, read again only when they
     /// may have changed (writes of operations, the bulk of the writes, leave them).
-    records: Cache<mhd_store::gather::Records>,
+    records: Cache<mhd_store::view_data::Records>,
     /// What the dashboard pages show but the live figures, gathered once per version.
     dashboard: Cache<DashboardData>,
     /// The live figures of the overview and the live metrics page, once per version.
@@ -324,11 +324,11 @@ impl AppState {
                     .0
                     .records
                     .get_or_compute(self.0.recorder.records_version(), || {
-                        mhd_store::gather::records(self.store())
+                        mhd_store::view_data::records(self.store())
                     })
                     .await?;
                 let now = self.now();
-                let model = mhd_store::gather::snapshot_with(self.store(), now, false, &records)
+                let model = mhd_store::view_data::snapshot_with(self.store(), now, false, &records)
                     .await
                     .map(|snap| {
                         mhd_core::model::build(
@@ -357,7 +357,7 @@ impl AppState {
             .get_or_compute(version, || async {
                 let started = Instant::now();
                 let model = self.model().await?;
-                let data = mhd_store::gather::dashboard_with_model(
+                let data = mhd_store::view_data::dashboard_with_model(
                     self.store(),
                     self.plan().as_deref(),
                     self.now(),

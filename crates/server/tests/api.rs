@@ -56,7 +56,7 @@ async fn seed(store: &Database) {
 async fn plan_views_answer_with_the_documents_of_the_cli() {
     let s = server(true).await;
     seed(&s.store).await;
-    let expected = mhd_store::gather::view_model(
+    let expected = mhd_store::view_data::view_model(
         &s.store,
         Some(&common::default_plan()),
         SATURDAY,

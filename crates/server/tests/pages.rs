@@ -191,7 +191,7 @@ async fn the_static_dashboard_file_has_only_the_charts_inline_script() {
     let (_dir, store) = common::store().await;
     seed(&store).await;
     let plan = common::default_plan();
-    let data = mhd_store::gather::dashboard(&store, Some(&plan), SATURDAY)
+    let data = mhd_store::view_data::dashboard(&store, Some(&plan), SATURDAY)
         .await
         .unwrap();
     let html = mhd_web::views::render_static_dashboard(&data, time::UtcOffset::UTC).unwrap();

@@ -458,7 +458,7 @@ async fn renders_with_an_operation_at(at: OffsetDateTime, with_plan: bool) {
         .await
         .unwrap();
     let plan = with_plan.then(common::default_plan);
-    let data = mhd_store::gather::dashboard(&store, plan.as_ref(), SATURDAY)
+    let data = mhd_store::view_data::dashboard(&store, plan.as_ref(), SATURDAY)
         .await
         .unwrap();
     assert_eq!(data.summary.overall.total_operations, 4);

@@ -111,7 +111,7 @@ fn operations(n: usize, end: OffsetDateTime) -> Vec<NewOperation> {
 /// days) must have operations of both systems for every component, the summary a forecast
 /// from its last 28 days, and the test view runs.
 async fn check_not_empty(store: &SqliteStore, plan: &mhd_core::plan::Plan, now: OffsetDateTime) {
-    let model = mhd_store::gather::view_model(
+    let model = mhd_store::view_data::view_model(
         store,
         Some(plan),
         now,
@@ -344,7 +344,7 @@ fn main() {
             .ok()
             .and_then(|v| v.parse::<u32>().ok())
         {
-            let snap = mhd_store::gather::snapshot(&store, now, false)
+            let snap = mhd_store::view_data::snapshot(&store, now, false)
                 .await
                 .unwrap();
             let t = Instant::now();
@@ -374,7 +374,7 @@ fn main() {
         for _ in 0..11 {
             forget();
             let t = Instant::now();
-            let snap = mhd_store::gather::snapshot(&store, now, false)
+            let snap = mhd_store::view_data::snapshot(&store, now, false)
                 .await
                 .unwrap();
             read.push(t.elapsed());
@@ -389,7 +389,7 @@ fn main() {
             forget();
             let t = Instant::now();
             std::hint::black_box(
-                mhd_store::gather::view_model(
+                mhd_store::view_data::view_model(
                     &store,
                     Some(&plan),
                     now,
@@ -403,7 +403,7 @@ fn main() {
             forget();
             let t = Instant::now();
             std::hint::black_box(
-                mhd_store::gather::dashboard(&store, Some(&plan), now)
+                mhd_store::view_data::dashboard(&store, Some(&plan), now)
                     .await
                     .unwrap(),
             );
@@ -434,11 +434,11 @@ fn main() {
         // Stores `op`, then times the view model computed right after.
         // As a server does, the test runs and benchmarks are kept while only operations are
         // written (it reads them again when a test run or a benchmark is announced).
-        let records = mhd_store::gather::records(&store).await.unwrap();
+        let records = mhd_store::view_data::records(&store).await.unwrap();
         let model_after = async |op: NewOperation| {
             store.insert_operations(&[op]).await.unwrap();
             let t = Instant::now();
-            let snap = mhd_store::gather::snapshot_with(&store, now, false, &records)
+            let snap = mhd_store::view_data::snapshot_with(&store, now, false, &records)
                 .await
                 .unwrap();
             let read = t.elapsed();
@@ -488,7 +488,7 @@ fn main() {
             let t = Instant::now();
             std::hint::black_box(
                 store
-                    .component_windows(now - mhd_store::gather::COMPONENT_WINDOW, now)
+                    .component_windows(now - mhd_store::view_data::COMPONENT_WINDOW, now)
                     .await
                     .unwrap(),
             );

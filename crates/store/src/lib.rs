@@ -9,7 +9,6 @@ pub mod backup;
 pub mod collect;
 pub mod copy;
 pub mod database;
-pub mod gather;
 pub mod history;
 pub mod import;
 pub mod mdm;
@@ -22,6 +21,7 @@ pub mod retention;
 pub mod sessions;
 pub mod sqlite;
 pub mod testruns;
+pub mod view_data;
 mod watch;
 
 use mhd_core::dashboard::Bucket;

@@ -1,5 +1,5 @@
-//! Gathering what a view shows from the store (and the plan): the dashboard (the static
-//! dashboard file and the live pages) and the report of a range of days.
+//! The data of each view, read from the store (and the plan): the view model, the dashboard
+//! (the static dashboard file and the live pages) and the report of a range of days.
 
 use mhd_core::dashboard::{DashboardData, MigrationProgress, MigrationViews};
 use mhd_core::model::{self, Options, Snapshot, ViewModel, WindowOf};

@@ -6,7 +6,7 @@
 //! format is made 10 times after 2 warm-ups; the figures are the median and the slowest, in
 //! milliseconds, of:
 //!
-//! - gathering the data (`mhd_store::gather::report`: the store's reads, shared by both
+//! - gathering the data (`mhd_store::view_data::report`: the store's reads, shared by both
 //!   formats);
 //! - rendering the HTML from it (baseline);
 //! - rendering the PDF from it (layout, fonts subset and embedded, charts drawn from SVG);
@@ -118,7 +118,7 @@ fn main() {
         let mut size = (0, 0);
         for i in 0..RUNS + 2 {
             let t = Instant::now();
-            let data = mhd_store::gather::report(&store, Some(&plan), range, now)
+            let data = mhd_store::view_data::report(&store, Some(&plan), range, now)
                 .await
                 .expect("gather");
             let g = t.elapsed();
@@ -129,7 +129,7 @@ fn main() {
             let p = report::render_pdf(&data, UtcOffset::UTC);
             let pd = t.elapsed();
             let t = Instant::now();
-            let whole_data = mhd_store::gather::report(&store, Some(&plan), range, now)
+            let whole_data = mhd_store::view_data::report(&store, Some(&plan), range, now)
                 .await
                 .expect("gather");
             let w = report::render(&whole_data, ReportFormat::Pdf, UtcOffset::UTC).expect("report");

@@ -28,7 +28,7 @@ pub struct DashboardArgs {
 pub async fn run(args: DashboardArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&ctx.plan_path())?;
     let store = open_store(ctx).await?;
-    let data = mhd_store::gather::dashboard(&store, plan.as_ref(), ctx.now).await?;
+    let data = mhd_store::view_data::dashboard(&store, plan.as_ref(), ctx.now).await?;
     store.close().await;
     let html = mhd_web::views::render_static_dashboard(&data, ctx.local_offset)?;
     let path = args

@@ -44,7 +44,7 @@ pub async fn run(command: ForecastCommand, ctx: &Ctx) -> anyhow::Result<ExitCode
 async fn backtest_cmd(args: BacktestArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     let plan = load_plan(&ctx.plan_path())?;
     let store = open_store(ctx).await?;
-    let model = mhd_store::gather::view_model(
+    let model = mhd_store::view_data::view_model(
         &store,
         plan.as_ref(),
         ctx.now,

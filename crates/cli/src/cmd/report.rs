@@ -67,7 +67,7 @@ pub async fn run(args: ReportArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     };
     let plan = load_plan(&ctx.plan_path())?;
     let store = open_store(ctx).await?;
-    let data = mhd_store::gather::report(&store, plan.as_ref(), range, ctx.now).await;
+    let data = mhd_store::view_data::report(&store, plan.as_ref(), range, ctx.now).await;
     store.close().await;
     let body = mhd_web::report::render(&data?, format, ctx.local_offset)?;
     let path = args

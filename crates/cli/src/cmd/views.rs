@@ -67,7 +67,7 @@ async fn analysis(
     let plan = require_plan(ctx)?;
     let (now, as_of) = view_time(args.at.as_deref(), ctx)?;
     let store = open_store(ctx).await?;
-    let model = mhd_store::gather::view_model(
+    let model = mhd_store::view_data::view_model(
         &store,
         Some(&plan),
         now,
@@ -87,7 +87,7 @@ type PlanViews = mhd_core::dashboard::MigrationViews;
 async fn model_now(ctx: &Ctx) -> anyhow::Result<mhd_core::model::ViewModel> {
     let plan = load_plan(&ctx.plan_path())?;
     let store = open_store(ctx).await?;
-    let model = mhd_store::gather::view_model(
+    let model = mhd_store::view_data::view_model(
         &store,
         plan.as_ref(),
         ctx.now,
@@ -514,7 +514,7 @@ pub async fn components(args: PlanViewArgs, ctx: &Ctx) -> anyhow::Result<ExitCod
             Style::Bold,
             &format!(
                 "Component Health Matrix (operations of the last {} days)",
-                mhd_store::gather::COMPONENT_WINDOW.whole_days()
+                mhd_store::view_data::COMPONENT_WINDOW.whole_days()
             )
         )
     );

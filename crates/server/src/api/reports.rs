@@ -81,7 +81,7 @@ pub async fn generate(
         Some(v) => ReportFormat::parse("parameter `format`", v).map_err(bad)?,
     };
     let data =
-        mhd_store::gather::report(state.store(), state.plan().as_deref(), range, state.now())
+        mhd_store::view_data::report(state.store(), state.plan().as_deref(), range, state.now())
             .await?;
     let body = mhd_web::report::render(&data, format, state.local_offset())
         .map_err(|e| ApiError::internal(&e))?;

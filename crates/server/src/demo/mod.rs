@@ -740,7 +740,7 @@ mod tests {
         let p85 = |at: OffsetDateTime| {
             let (store, plan) = (&store, &plan);
             async move {
-                mhd_store::gather::view_model(
+                mhd_store::view_data::view_model(
                     store,
                     Some(plan),
                     at,

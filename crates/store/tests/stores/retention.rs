@@ -11,7 +11,7 @@ use mhd_core::sample::Sample;
 use mhd_core::testrun::{TestCase, TestRun, TestStatus};
 use mhd_core::{NewOperation, System};
 use mhd_store::retention::{Resolution, RetentionReport, SampleStats};
-use mhd_store::{AlertStore, RetentionStore, Store, gather};
+use mhd_store::{AlertStore, RetentionStore, Store, view_data};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -269,7 +269,7 @@ async fn filled<B: Both>(b: &B) -> (B::S, Raw) {
 
 /// What the views show of `store` as of [`NOW`], with the test's plan.
 async fn model<S: Store + AlertStore>(store: &S) -> ViewModel {
-    gather::view_model(store, Some(&plan()), NOW, false, Options::default())
+    view_data::view_model(store, Some(&plan()), NOW, false, Options::default())
         .await
         .unwrap()
 }
