@@ -25,6 +25,7 @@ use crate::auth::*;
 use crate::collect::*;
 #[allow(clippy::wildcard_imports)]
 use crate::history::*;
+use crate::import::ImportBatch;
 #[allow(clippy::wildcard_imports)]
 use crate::outbox::*;
 use crate::postgres::{PgChunkIngest, PgStaging, PgStore};
@@ -374,14 +375,17 @@ impl Database {
         })
     }
 
-    /// [`Store::import_operations`] on a batch the caller keeps: none is copied on its way in
-    /// (an import hands over a million of them), and what is left in `ops` afterwards (the
-    /// operations stored, their keys narrowed) is the caller's to drop or reuse, so that an
-    /// import frees each batch on the thread that made it.
-    pub async fn import_batch(&self, ops: &mut Vec<NewOperation>) -> Result<ImportOutcome> {
+    /// [`Store::import_operations`] of a batch made ready beforehand ([`ImportBatch::prepare`],
+    /// which an import runs beside the store's work on the batch before). The operations come
+    /// back with the outcome (those left are the ones stored, their keys narrowed), for the
+    /// caller to drop or reuse: an import frees each batch on the thread that made it.
+    pub async fn import_batch(
+        &self,
+        batch: ImportBatch,
+    ) -> (Result<ImportOutcome>, Vec<NewOperation>) {
         match self {
-            Database::Sqlite(s) => s.import_batch(ops).await,
-            Database::Postgres(s) => s.import_batch(ops).await,
+            Database::Sqlite(s) => s.import_batch(batch).await,
+            Database::Postgres(s) => s.import_batch(batch).await,
         }
     }
 

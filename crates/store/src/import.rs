@@ -18,6 +18,7 @@ use mhd_core::NewOperation;
 use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
+use crate::sqlite::{Deltas, validate_all};
 use crate::{ImportOutcome, Result, SqliteStore};
 
 /// Keys looked up by one statement.
@@ -81,12 +82,92 @@ pub(crate) async fn import_operations(
     store: &SqliteStore,
     ops: &[NewOperation],
 ) -> Result<ImportOutcome> {
-    store.import_batch(&mut ops.to_vec()).await
+    store
+        .import_batch(ImportBatch::prepare(ops.to_vec())?)
+        .await
+        .0
+}
+
+/// A batch of imported operations made ready to store, so that the work of making it ready can
+/// run beside the store's (an import prepares the next batch on its reading thread while this
+/// one is written): every operation checked, the identities narrowed ([`narrow_key`]) with
+/// the whole ones kept aside (an earlier version stored those), the rollups' share counted,
+/// and whether the keys rise (then none repeats within the batch).
+pub struct ImportBatch {
+    pub(crate) ops: Vec<NewOperation>,
+    /// The whole identities, in the order of the operations that have one.
+    pub(crate) whole: Vec<String>,
+    /// What all of `ops` add to the rollups (counted again for the ones kept when some are
+    /// skipped).
+    pub(crate) deltas: Deltas,
+    /// Whether the narrowed keys rise strictly, operation by operation.
+    pub(crate) rising: bool,
+}
+
+impl ImportBatch {
+    /// Checks and prepares `ops`; the first that is not valid is named by its index.
+    pub fn prepare(mut ops: Vec<NewOperation>) -> Result<ImportBatch> {
+        validate_all(&ops)?;
+        let mut whole = Vec::with_capacity(ops.len());
+        let mut deltas = Deltas::default();
+        let mut rising = true;
+        let mut last: Option<usize> = None;
+        for i in 0..ops.len() {
+            deltas.count(&ops[i]);
+            let Some(key) = ops[i].import_key.as_mut() else {
+                continue;
+            };
+            let narrow = narrow_key(key);
+            whole.push(std::mem::replace(key, narrow));
+            if let Some(l) = last {
+                rising &= ops[l].import_key < ops[i].import_key;
+            }
+            last = Some(i);
+        }
+        Ok(ImportBatch {
+            ops,
+            whole,
+            deltas,
+            rising,
+        })
+    }
+
+    /// The operations (their keys narrowed), for the caller to reuse once the batch is
+    /// stored: by then those left are the ones stored.
+    pub fn into_operations(self) -> Vec<NewOperation> {
+        self.ops
+    }
+
+    /// Keeps the operations whose key is not in `present` (nor met before in the batch),
+    /// counting the rollups again for those kept; how many were skipped.
+    pub(crate) fn skip_present(&mut self, mut present: HashSet<String>) -> u64 {
+        let before = self.ops.len();
+        self.ops.retain(|op| match &op.import_key {
+            Some(k) => present.insert(k.clone()),
+            None => true,
+        });
+        let skipped = (before - self.ops.len()) as u64;
+        if skipped > 0 {
+            self.deltas = Deltas::default();
+            for op in &self.ops {
+                self.deltas.count(op);
+            }
+        }
+        skipped
+    }
 }
 
 impl SqliteStore {
     /// [`crate::Database::import_batch`] on SQLite.
-    pub async fn import_batch(&self, ops: &mut Vec<NewOperation>) -> Result<ImportOutcome> {
+    pub async fn import_batch(
+        &self,
+        mut batch: ImportBatch,
+    ) -> (Result<ImportOutcome>, Vec<NewOperation>) {
+        let outcome = self.import_prepared(&mut batch).await;
+        (outcome, batch.into_operations())
+    }
+
+    async fn import_prepared(&self, batch: &mut ImportBatch) -> Result<ImportOutcome> {
         let mut w = self.writer().await?;
         // A bulk load checkpoints the write-ahead log every 40 MB rather than every 4 MB, as
         // an ingest does (each batch would otherwise copy its pages into the store, and sync).
@@ -101,16 +182,17 @@ impl SqliteStore {
         .await?;
         let mut present: HashSet<String> = HashSet::new();
         if whole.is_some() {
-            let keys: Vec<&str> = ops.iter().filter_map(|o| o.import_key.as_deref()).collect();
+            let keys: Vec<&str> = batch.whole.iter().map(String::as_str).collect();
             for chunk in keys.chunks(LOOKUP_CHUNK) {
                 let found = lookup(chunk).fetch_all(&mut *w.tx).await?;
                 present.extend(found.iter().map(|k| narrow_key(k)));
             }
         }
-        for op in ops.iter_mut() {
-            op.import_key = op.import_key.as_deref().map(narrow_key);
-        }
-        let keys: Vec<&str> = ops.iter().filter_map(|o| o.import_key.as_deref()).collect();
+        let keys: Vec<&str> = batch
+            .ops
+            .iter()
+            .filter_map(|o| o.import_key.as_deref())
+            .collect();
         // Rows come in id order and their keys sort as the ids do, so a batch imported for the
         // first time has every key above the largest stored: one probe of the index's end
         // then stands for the lookups of the whole batch.
@@ -130,16 +212,13 @@ impl SqliteStore {
         }
         // Keys in strictly rising order (an MDM file read in id order) cannot repeat within
         // the batch: with none stored either, every operation is new and none is looked at.
-        let rising = keys.windows(2).all(|w| w[0] < w[1]);
-        let before = ops.len();
-        if !(all_new && present.is_empty() && rising) {
-            ops.retain(|op| match &op.import_key {
-                Some(k) => present.insert(k.clone()),
-                None => true,
-            });
-        }
-        let skipped = (before - ops.len()) as u64;
-        w.write(ops).await?;
+        let skipped = if all_new && present.is_empty() && batch.rising {
+            0
+        } else {
+            batch.skip_present(present)
+        };
+        w.write_counted(&batch.ops, std::mem::take(&mut batch.deltas))
+            .await?;
         let inserted = w.commit().await?;
         Ok(ImportOutcome { inserted, skipped })
     }

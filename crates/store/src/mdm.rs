@@ -229,9 +229,8 @@ impl MdmReader {
             })
             .collect();
         let cells = cells.join(" || ',' || ");
-        let select = format!(
-            "SELECT CAST(group_concat({cells}, char(10) ORDER BY id) AS BLOB) FROM ({select})"
-        );
+        let select =
+            format!("SELECT CAST(group_concat({cells}, char(10)) AS BLOB) FROM ({select})");
         let max_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM metrics")
             .fetch_one(&mut conn)
             .await
@@ -299,7 +298,7 @@ impl MdmReader {
                 return Err(self.db(sqlx::Error::Decode("a row without its id".into())));
             };
             let id = *id;
-            self.after = id;
+            self.after = self.after.max(id);
             rows.push(read_row(row, id).map_err(|reason| BadRow { id, reason }));
         }
         Ok(rows)

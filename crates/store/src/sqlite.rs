@@ -779,7 +779,21 @@ pub struct OperationWriter {
 impl OperationWriter {
     /// Validates and writes a batch; a batch with an invalid operation writes nothing.
     pub async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
-        let outcome = self.write_batch(ops).await;
+        self.write_noted(ops, None).await
+    }
+
+    /// [`OperationWriter::write`] of operations already checked, with what they add to the
+    /// rollups already counted (an import's batch, made ready beside the store's work).
+    pub(crate) async fn write_counted(
+        &mut self,
+        ops: &[NewOperation],
+        deltas: Deltas,
+    ) -> Result<()> {
+        self.write_noted(ops, Some(deltas)).await
+    }
+
+    async fn write_noted(&mut self, ops: &[NewOperation], counted: Option<Deltas>) -> Result<()> {
+        let outcome = self.write_batch(ops, counted).await;
         if let Err(e) = &outcome
             && e.is_storage_fault()
         {
@@ -788,8 +802,10 @@ impl OperationWriter {
         outcome
     }
 
-    async fn write_batch(&mut self, ops: &[NewOperation]) -> Result<()> {
-        validate_all(ops)?;
+    async fn write_batch(&mut self, ops: &[NewOperation], counted: Option<Deltas>) -> Result<()> {
+        if counted.is_none() {
+            validate_all(ops)?;
+        }
         self.resolve_dataset_ids(ops).await?;
         // Build the next statement while the store's thread runs the current one.
         let (tx, ids) = (&mut self.tx, &self.dataset_ids);
@@ -801,8 +817,14 @@ impl OperationWriter {
             done?;
             next = following;
         }
-        for op in ops {
-            self.deltas.count(op);
+        match counted {
+            // Nothing counted before: the batch's count is the writer's.
+            Some(deltas) if self.written == 0 => self.deltas = deltas,
+            _ => {
+                for op in ops {
+                    self.deltas.count(op);
+                }
+            }
         }
         self.written += ops.len() as u64;
         Ok(())

@@ -24,6 +24,7 @@ use mhd_core::format::terminal_safe;
 use mhd_core::limits::{self, TimeLimits};
 use mhd_ingest::mdm::{import_key, metadata_to_json, parse_mdm_timestamp};
 use mhd_store::ImportOutcome;
+use mhd_store::import::ImportBatch;
 use mhd_store::mdm::{MdmError, MdmReader, MdmRow, PAGE};
 use serde::Serialize;
 use time::UtcOffset;
@@ -227,12 +228,12 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
 
     let store = open_store(ctx).await?;
     bar.set_message("importing");
-    // Reading and converting run on their own thread, beside storing the batch before on
-    // this one (each side also has its SQLite thread); the channel holds two batches at most.
-    // Stored batches go back to be emptied and filled again: their operations are freed on
-    // the thread that made them, which keeps the allocator from passing memory between
-    // threads (a tenth of the import's time when this thread freed them).
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<(Vec<NewOperation>, u64)>(2);
+    // Reading, converting and making each batch ready to store (`ImportBatch::prepare`) run
+    // on their own thread, beside storing the batch before on this one (each side also has
+    // its SQLite thread); the channel holds two batches at most. Stored batches go back to be
+    // emptied and filled again: their operations are freed on the thread that made them,
+    // which keeps the allocator from passing memory between threads.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(ImportBatch, u64)>(2);
     let (give_back, given_back) = std::sync::mpsc::channel::<Vec<NewOperation>>();
     let reading = std::thread::spawn(move || {
         let empty_batch = || match given_back.try_recv() {
@@ -272,6 +273,8 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 };
                 if batch.len() >= IMPORT_BATCH || (last && !batch.is_empty()) {
                     let full = std::mem::replace(&mut batch, empty_batch());
+                    // Every operation was checked as it was converted.
+                    let full = ImportBatch::prepare(full)?;
                     // The receiver is gone only when storing failed: its error is the one to
                     // report.
                     if tx.send((full, rows)).await.is_err() {
@@ -297,14 +300,15 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
     });
     let mut outcome = ImportOutcome::default();
     let mut written = Ok(());
-    while let Some((mut batch, rows)) = rx.recv().await {
-        match store.import_batch(&mut batch).await {
+    while let Some((batch, rows)) = rx.recv().await {
+        let (done, ops) = store.import_batch(batch).await;
+        // Gone only once reading has ended: the batch is then freed here.
+        let _ = give_back.send(ops);
+        match done {
             Ok(done) => {
                 outcome.inserted += done.inserted;
                 outcome.skipped += done.skipped;
                 bar.inc(rows);
-                // Gone only once reading has ended: the batch is then freed here.
-                let _ = give_back.send(batch);
             }
             Err(e) => {
                 written = Err(anyhow::Error::new(e).context(format!(

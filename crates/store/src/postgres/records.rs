@@ -23,6 +23,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Postgres, Row as _, Transaction};
 use time::{Date, OffsetDateTime};
 
 use super::PgStore;
+use crate::import::ImportBatch;
 use crate::sqlite::{
     COLUMNS, Chunk, DAY_US, DatasetIds, Deltas, HOUR_US, HourCounts, from_us, to_us, validate_all,
 };
@@ -519,13 +520,21 @@ impl PgStore {
     /// [`crate::Database::import_batch`] on PostgreSQL: keys kept narrow as on SQLite
     /// ([`crate::import::narrow_key`]), rows whose key is stored already (narrow, or whole as
     /// an earlier version kept it) skipped.
-    pub async fn import_batch(&self, ops: &mut Vec<NewOperation>) -> Result<ImportOutcome> {
+    pub async fn import_batch(
+        &self,
+        mut batch: ImportBatch,
+    ) -> (Result<ImportOutcome>, Vec<NewOperation>) {
+        let outcome = self.import_prepared(&mut batch).await;
+        (outcome, batch.into_operations())
+    }
+
+    async fn import_prepared(&self, batch: &mut ImportBatch) -> Result<ImportOutcome> {
         let mut w = self.writer().await?;
-        let whole: Vec<String> = ops.iter().filter_map(|o| o.import_key.clone()).collect();
-        for op in ops.iter_mut() {
-            op.import_key = op.import_key.as_deref().map(crate::import::narrow_key);
-        }
-        let narrow: Vec<String> = ops.iter().filter_map(|o| o.import_key.clone()).collect();
+        let narrow: Vec<&str> = batch
+            .ops
+            .iter()
+            .filter_map(|o| o.import_key.as_deref())
+            .collect();
         let mut present: HashSet<String> = HashSet::new();
         for chunk in narrow.chunks(10_000) {
             let found: Vec<String> =
@@ -535,7 +544,7 @@ impl PgStore {
                     .await?;
             present.extend(found);
         }
-        for chunk in whole.chunks(10_000) {
+        for chunk in batch.whole.chunks(10_000) {
             let found: Vec<String> =
                 sqlx::query_scalar("SELECT import_key FROM operations WHERE import_key = ANY($1)")
                     .bind(chunk)
@@ -543,13 +552,8 @@ impl PgStore {
                     .await?;
             present.extend(found.iter().map(|k| crate::import::narrow_key(k)));
         }
-        let before = ops.len();
-        ops.retain(|op| match &op.import_key {
-            Some(k) => present.insert(k.clone()),
-            None => true,
-        });
-        let skipped = (before - ops.len()) as u64;
-        w.write(ops).await?;
+        let skipped = batch.skip_present(present);
+        w.write(&batch.ops).await?;
         let inserted = self.noted(w.commit().await)?;
         Ok(ImportOutcome { inserted, skipped })
     }
@@ -572,7 +576,9 @@ impl Store for PgStore {
     }
 
     async fn import_operations(&self, ops: &[NewOperation]) -> Result<ImportOutcome> {
-        self.import_batch(&mut ops.to_vec()).await
+        self.import_batch(ImportBatch::prepare(ops.to_vec())?)
+            .await
+            .0
     }
 
     async fn recent_operations(&self, f: &OperationFilter) -> Result<Vec<Operation>> {
