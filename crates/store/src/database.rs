@@ -381,12 +381,13 @@ impl Database {
     /// caller to drop or reuse: an import frees each batch on the thread that made it.
     pub async fn import_batch(
         &self,
-        batch: ImportBatch,
+        mut batch: ImportBatch,
     ) -> (Result<ImportOutcome>, Vec<NewOperation>) {
-        match self {
-            Database::Sqlite(s) => s.import_batch(batch).await,
-            Database::Postgres(s) => s.import_batch(batch).await,
-        }
+        let outcome = match self {
+            Database::Sqlite(s) => s.import_prepared(&mut batch).await,
+            Database::Postgres(s) => s.import_prepared(&mut batch).await,
+        };
+        (outcome, batch.into_operations())
     }
 
     /// Starts writing a test run whose cases come in batches (see [`TestRunWriter`]).

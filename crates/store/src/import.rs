@@ -83,9 +83,8 @@ pub(crate) async fn import_operations(
     ops: &[NewOperation],
 ) -> Result<ImportOutcome> {
     store
-        .import_batch(ImportBatch::prepare(ops.to_vec())?)
+        .import_prepared(&mut ImportBatch::prepare(ops.to_vec())?)
         .await
-        .0
 }
 
 /// A batch of imported operations made ready to store, so that the work of making it ready can
@@ -159,15 +158,7 @@ impl ImportBatch {
 
 impl SqliteStore {
     /// [`crate::Database::import_batch`] on SQLite.
-    pub async fn import_batch(
-        &self,
-        mut batch: ImportBatch,
-    ) -> (Result<ImportOutcome>, Vec<NewOperation>) {
-        let outcome = self.import_prepared(&mut batch).await;
-        (outcome, batch.into_operations())
-    }
-
-    async fn import_prepared(&self, batch: &mut ImportBatch) -> Result<ImportOutcome> {
+    pub(crate) async fn import_prepared(&self, batch: &mut ImportBatch) -> Result<ImportOutcome> {
         let mut w = self.writer().await?;
         // A bulk load checkpoints the write-ahead log every 40 MB rather than every 4 MB, as
         // an ingest does (each batch would otherwise copy its pages into the store, and sync).

@@ -520,15 +520,7 @@ impl PgStore {
     /// [`crate::Database::import_batch`] on PostgreSQL: keys kept narrow as on SQLite
     /// ([`crate::import::narrow_key`]), rows whose key is stored already (narrow, or whole as
     /// an earlier version kept it) skipped.
-    pub async fn import_batch(
-        &self,
-        mut batch: ImportBatch,
-    ) -> (Result<ImportOutcome>, Vec<NewOperation>) {
-        let outcome = self.import_prepared(&mut batch).await;
-        (outcome, batch.into_operations())
-    }
-
-    async fn import_prepared(&self, batch: &mut ImportBatch) -> Result<ImportOutcome> {
+    pub(crate) async fn import_prepared(&self, batch: &mut ImportBatch) -> Result<ImportOutcome> {
         let mut w = self.writer().await?;
         let narrow: Vec<&str> = batch
             .ops
@@ -576,9 +568,8 @@ impl Store for PgStore {
     }
 
     async fn import_operations(&self, ops: &[NewOperation]) -> Result<ImportOutcome> {
-        self.import_batch(ImportBatch::prepare(ops.to_vec())?)
+        self.import_prepared(&mut ImportBatch::prepare(ops.to_vec())?)
             .await
-            .0
     }
 
     async fn recent_operations(&self, f: &OperationFilter) -> Result<Vec<Operation>> {
