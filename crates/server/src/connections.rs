@@ -96,18 +96,7 @@ impl Accept for TcpListener {
     type Io = TcpStream;
 
     async fn accept(&mut self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = TcpListener::accept(self).await?;
-        no_delay(&stream);
-        Ok((stream, peer))
-    }
-}
-
-/// Sends each write at once: an answer or a WebSocket message is written whole, so waiting
-/// to gather more (Nagle's algorithm) only holds a small message back until the peer
-/// acknowledges the one before, which a client may delay by 40 ms.
-pub(crate) fn no_delay(stream: &TcpStream) {
-    if let Err(e) = stream.set_nodelay(true) {
-        tracing::debug!(error = %e, "cannot turn off Nagle's algorithm on a connection");
+        TcpListener::accept(self).await
     }
 }
 

@@ -328,30 +328,22 @@ impl AppState {
                     })
                     .await?;
                 let now = self.now();
-                let snap =
-                    mhd_store::view_data::snapshot_with(self.store(), now, false, &records).await?;
-                // The figures (the forecast's simulations among them) take tens of
-                // milliseconds of CPU: on a thread of their own, so that the runtime's workers
-                // keep serving meanwhile (the live update a write just pushed to every
-                // WebSocket client, first of all).
-                let plan = self.plan();
-                let model = tokio::task::spawn_blocking(move || {
-                    mhd_core::model::build(
-                        plan.as_deref(),
-                        &snap,
-                        now,
-                        mhd_core::model::Options::default(),
-                    )
-                })
-                .await
-                // Only a panic of the figures' code ends it otherwise: passed on, as inline.
-                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+                let model = mhd_store::view_data::snapshot_with(self.store(), now, false, &records)
+                    .await
+                    .map(|snap| {
+                        mhd_core::model::build(
+                            self.plan().as_deref(),
+                            &snap,
+                            now,
+                            mhd_core::model::Options::default(),
+                        )
+                    });
                 tracing::debug!(
                     version,
                     ms = started.elapsed().as_secs_f64() * 1e3,
                     "view model computed"
                 );
-                Ok(model)
+                model
             })
             .await
     }

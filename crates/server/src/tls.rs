@@ -348,7 +348,6 @@ async fn accept_loop(
             Some(_) = handshakes.join_next(), if !handshakes.is_empty() => {}
             accepted = listener.accept(), if handshakes.len() < max_in_flight => match accepted {
                 Ok((stream, peer)) => {
-                    crate::connections::no_delay(&stream);
                     handshakes.spawn(handshake(
                         acceptor.clone(),
                         stream,
