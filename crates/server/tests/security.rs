@@ -1888,23 +1888,8 @@ async fn no_page_carries_a_marker() {
                 .text()
                 .await
                 .unwrap(),
-            s.http
-                .get(s.url(&path))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-            local
-                .http
-                .get(local.url(&path))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
+            s.page(&path).await.1,
+            local.page(&path).await.1,
         ];
         for body in bodies {
             assert!(!body.contains("<!--mhd:"), "{path}: {body}");

@@ -273,7 +273,8 @@ pub async fn mdm(args: MdmArgs, ctx: &Ctx) -> anyhow::Result<ExitCode> {
                 };
                 if batch.len() >= IMPORT_BATCH || (last && !batch.is_empty()) {
                     let full = std::mem::replace(&mut batch, empty_batch());
-                    // Every operation was checked as it was converted.
+                    // Checked as a whole again (each was checked as it was converted, to
+                    // be rejected alone), so that the store need not check it.
                     let full = ImportBatch::prepare(full)?;
                     // The receiver is gone only when storing failed: its error is the one to
                     // report.

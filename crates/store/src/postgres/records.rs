@@ -136,15 +136,42 @@ pub(crate) struct PgWriter {
 impl PgWriter {
     /// Validates and writes a batch; a batch with an invalid operation writes nothing.
     pub(crate) async fn write(&mut self, ops: &[NewOperation]) -> Result<()> {
-        validate_all(ops)?;
+        self.write_batch(ops, None).await
+    }
+
+    /// [`PgWriter::write`] of operations already checked, with what they add to the rollups
+    /// already counted (an import's batch, made ready beside the store's work).
+    pub(crate) async fn write_counted(
+        &mut self,
+        ops: &[NewOperation],
+        deltas: Deltas,
+    ) -> Result<()> {
+        self.write_batch(ops, Some(deltas)).await
+    }
+
+    async fn write_batch(&mut self, ops: &[NewOperation], counted: Option<Deltas>) -> Result<()> {
+        // Nothing counted before: the batch's count is the writer's, and nothing is counted
+        // again below.
+        let count = match counted {
+            Some(deltas) if self.written == 0 => {
+                self.deltas = deltas;
+                false
+            }
+            _ => {
+                validate_all(ops)?;
+                true
+            }
+        };
         if ops.is_empty() {
             return Ok(());
         }
         self.resolve_dataset_ids(ops).await?;
         if ops.len() < COPY_FROM_OPS {
             self.insert_rows(ops).await?;
-            for op in ops {
-                self.deltas.count(op);
+            if count {
+                for op in ops {
+                    self.deltas.count(op);
+                }
             }
             self.written += ops.len() as u64;
             return Ok(());
@@ -160,7 +187,9 @@ impl PgWriter {
         let mut buf = Vec::with_capacity(COPY_PIECE_BYTES + 64 * 1024);
         for op in ops {
             copy_row(&mut buf, op, &self.dataset_ids);
-            self.deltas.count(op);
+            if count {
+                self.deltas.count(op);
+            }
             if buf.len() >= COPY_PIECE_BYTES {
                 copy.send(buf.as_slice()).await?;
                 buf.clear();
@@ -545,7 +574,8 @@ impl PgStore {
             present.extend(found.iter().map(|k| crate::import::narrow_key(k)));
         }
         let skipped = batch.skip_present(present);
-        w.write(&batch.ops).await?;
+        w.write_counted(&batch.ops, std::mem::take(&mut batch.deltas))
+            .await?;
         let inserted = self.noted(w.commit().await)?;
         Ok(ImportOutcome { inserted, skipped })
     }
