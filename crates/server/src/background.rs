@@ -9,14 +9,13 @@ use tokio::task::JoinHandle;
 
 use crate::AppState;
 
-/// Hears of every commit made to the store by other connections — `mhd record` or `mhd
-/// ingest` beside the server, or another replica on the same PostgreSQL database — and
-/// announces it, so the live pages show and push it within a second instead of when the
-/// caches' time to live runs out. On PostgreSQL the notifications name the tables written, so
-/// each is announced as what it is ([`announced`]), and the server's own writes, which it
-/// announces itself, are passed over. (On SQLite the server's own writes are seen too and
-/// announced a second time, as a change of everything: a view computed again for nothing, at
-/// most four times a second.)
+/// Hears of every commit made to the store by other writers — `mhd record` or `mhd ingest`
+/// beside the server, or another replica on the same store — and announces it, so the live
+/// pages show and push it within a second instead of when the caches' time to live runs out.
+/// The server's own writes, which its recorder announces as it commits them, are passed over
+/// on both backends: announced again, each would make every view be computed again for
+/// nothing. On PostgreSQL the notifications name the tables written, so each is announced as
+/// what it is ([`announced`]); on SQLite, which does not say, as a change of everything.
 pub async fn watch_store(state: &AppState) -> Result<JoinHandle<()>, String> {
     let mut watcher = state
         .store()

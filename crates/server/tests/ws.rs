@@ -442,3 +442,42 @@ async fn a_refused_write_is_not_announced_and_a_stored_one_is_read_at_once() {
     assert!(read.to_string().contains("\"sales\""), "{read}");
     assert_eq!(next(&mut client).await["type"], "metrics:update");
 }
+
+/// The server's own write is announced once, by its recorder as it commits. The store's
+/// watcher passes it over: announced again, as a change of everything, it made every view be
+/// computed again and pushed for nothing, and a write arriving meanwhile waited for that
+/// (a write's update reached clients ~45 ms late). Another process's write is still heard.
+#[tokio::test]
+async fn the_servers_own_write_is_announced_once_and_another_processs_is_heard() {
+    let (dir, state) = state().await;
+    let watching = mhd_server::background::watch_store(&state)
+        .await
+        .expect("watch the store");
+    let mut changes = state.recorder().subscribe();
+    store_migration(&state).await;
+    // Three of the watcher's looks at the file (one every 250 ms).
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let mut heard = Vec::new();
+    while let Ok(change) = changes.try_recv() {
+        heard.push(change);
+    }
+    assert!(
+        matches!(heard.as_slice(), [Change::Operations { .. }]),
+        "one announcement of the write: {heard:?}"
+    );
+
+    let other = mhd_store::Database::open_file(&dir.path().join("mhd.db"), 1)
+        .await
+        .expect("open the store beside the server");
+    other
+        .insert_operations(&[op("hr").at(now()).build()])
+        .await
+        .expect("write");
+    let change = tokio::time::timeout(Duration::from_secs(2), changes.recv())
+        .await
+        .expect("heard within two seconds")
+        .expect("a change");
+    assert_eq!(change, Change::External);
+    other.close().await;
+    watching.abort();
+}

@@ -582,7 +582,7 @@ impl AlertStore for SqliteStore {
         if transitions.is_empty() && open.is_empty() {
             return Ok(());
         }
-        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         for t in transitions {
             let a = &t.alert;
             if t.event == AlertEvent::Cancelled {
@@ -708,7 +708,7 @@ impl AlertStore for SqliteStore {
         check_name("by", by)?;
         let by = by.trim().to_owned();
         let comment = clean_comment(comment)?;
-        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let row: Option<(String, String, String, Option<f64>)> =
             sqlx::query_as("SELECT state, severity, title, value FROM alerts WHERE id = ?")
                 .bind(id)
@@ -792,6 +792,7 @@ impl AlertStore for SqliteStore {
             ));
         }
         let comment = clean_comment(s.comment.as_deref())?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO alert_silences (rule, component, starts_at_us, until_us, by, comment) \
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -802,8 +803,9 @@ impl AlertStore for SqliteStore {
         .bind(to_us(s.until))
         .bind(s.by.trim())
         .bind(&comment)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(Silence {
             id,
             rule: s.rule.clone(),
@@ -830,7 +832,7 @@ impl AlertStore for SqliteStore {
         id: i64,
         at: OffsetDateTime,
     ) -> Result<Silence, AlertStoreError> {
-        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let row = sqlx::query(
             "SELECT id, rule, component, starts_at_us, until_us, by, comment, removed_at_us \
              FROM alert_silences WHERE id = ?",

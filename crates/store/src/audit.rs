@@ -209,6 +209,7 @@ pub trait AuditStore: Sync {
 impl AuditStore for SqliteStore {
     /// Appends one entry to the audit log, returning its id.
     async fn record_audit(&self, entry: &NewEntry) -> Result<i64> {
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let id = sqlx::query(
             "INSERT INTO audit (at_us, actor, action, resource, details, client, outcome) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -220,18 +221,18 @@ impl AuditStore for SqliteStore {
         .bind(entry.details.to_string())
         .bind(entry.client.as_deref())
         .bind(entry.outcome.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?
         .try_get::<i64, _>(0)?;
+        tx.commit().await?;
         Ok(id)
     }
 
     /// Deletes the entries recorded before `before`, returning how many. Entries younger than
     /// [`MIN_RETENTION`] are never deleted: the store refuses, and nothing is.
     async fn prune_audit(&self, before: OffsetDateTime) -> Result<u64> {
-        let deleted = sqlx::query("DELETE FROM audit WHERE at_us < ?")
-            .bind(to_us(before))
-            .execute(&self.pool)
+        let deleted = self
+            .write_one(sqlx::query("DELETE FROM audit WHERE at_us < ?").bind(to_us(before)))
             .await?
             .rows_affected();
         Ok(deleted)

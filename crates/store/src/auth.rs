@@ -401,6 +401,7 @@ impl AuthStore for SqliteStore {
     ) -> AuthResult<UserRecord> {
         validate_name("user", name)?;
         user_role(role)?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let row = sqlx::query(
             "INSERT INTO users (name, role, password_hash, created_at_us) VALUES (?, ?, ?, ?) \
              RETURNING id, name, role, created_at_us, disabled",
@@ -409,7 +410,7 @@ impl AuthStore for SqliteStore {
         .bind(role.as_str())
         .bind(password.as_phc())
         .bind(to_us(now))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -418,6 +419,7 @@ impl AuthStore for SqliteStore {
                 e.into()
             }
         })?;
+        tx.commit().await?;
         user_row(&row)
     }
 
@@ -452,7 +454,7 @@ impl AuthStore for SqliteStore {
     /// in.
     async fn set_role(&self, name: &str, role: Role) -> AuthResult<UserRecord> {
         user_role(role)?;
-        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let user = user_in(&mut tx, name).await?;
         if user.role == Role::Admin && role != Role::Admin && !user.disabled {
             refuse_last_admin(&mut tx, &user).await?;
@@ -468,7 +470,7 @@ impl AuthStore for SqliteStore {
 
     /// Removes a user; refuses to remove the last admin who may sign in.
     async fn remove_user(&self, name: &str) -> AuthResult<UserRecord> {
-        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let user = user_in(&mut tx, name).await?;
         if user.role == Role::Admin && !user.disabled {
             refuse_last_admin(&mut tx, &user).await?;
@@ -483,10 +485,12 @@ impl AuthStore for SqliteStore {
 
     /// Replaces a user's password hash.
     async fn set_password_hash(&self, name: &str, password: &PasswordHash) -> AuthResult<()> {
-        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
-            .bind(password.as_phc())
-            .bind(name)
-            .execute(&self.pool)
+        let done = self
+            .write_one(
+                sqlx::query("UPDATE users SET password_hash = ? WHERE name = ?")
+                    .bind(password.as_phc())
+                    .bind(name),
+            )
             .await?;
         if done.rows_affected() == 0 {
             return Err(AuthError::NoUser(name.to_owned()));
@@ -505,6 +509,7 @@ impl AuthStore for SqliteStore {
     ) -> AuthResult<NewToken> {
         validate_name("token", name)?;
         let secret = TokenSecret::generate()?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO api_tokens (name, role, secret_sha256, created_at_us, expires_at_us) \
              VALUES (?, ?, ?, ?, ?) RETURNING {TOKEN_COLUMNS}"
@@ -514,7 +519,7 @@ impl AuthStore for SqliteStore {
         .bind(secret.hash())
         .bind(to_us(now))
         .bind(expires_at.map(to_us))
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| {
             if is_unique_violation(&e) {
@@ -523,6 +528,7 @@ impl AuthStore for SqliteStore {
                 e.into()
             }
         })?;
+        tx.commit().await?;
         Ok(NewToken {
             record: token_row(&row)?,
             secret,
@@ -542,7 +548,7 @@ impl AuthStore for SqliteStore {
     /// Revokes a token named by its id (digits) or, when no token has that id, by its name
     /// among those not revoked.
     async fn revoke_token(&self, id_or_name: &str, now: OffsetDateTime) -> AuthResult<TokenRecord> {
-        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let by_id = match id_or_name.trim().parse::<i64>() {
             Ok(id) => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -629,11 +635,12 @@ impl AuthStore for SqliteStore {
         {
             return Ok(Some(token));
         }
-        sqlx::query("UPDATE api_tokens SET last_used_at_us = ? WHERE id = ?")
-            .bind(to_us(now))
-            .bind(token.id)
-            .execute(&self.pool)
-            .await?;
+        self.write_one(
+            sqlx::query("UPDATE api_tokens SET last_used_at_us = ? WHERE id = ?")
+                .bind(to_us(now))
+                .bind(token.id),
+        )
+        .await?;
         Ok(Some(TokenRecord {
             last_used_at: Some(now),
             ..token

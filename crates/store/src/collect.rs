@@ -119,7 +119,7 @@ impl CollectorStore for SqliteStore {
         if errors.is_empty() {
             return Ok(0);
         }
-        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let mut collectors: Vec<&str> = Vec::new();
         for e in errors {
             sqlx::query(
@@ -191,7 +191,7 @@ impl CollectorStore for SqliteStore {
         counts: &[GitCountRecord],
     ) -> Result<()> {
         let components = serde_json::to_string(&commit.components).unwrap_or_else(|_| "[]".into());
-        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         sqlx::query(
             "INSERT INTO collector_git_commits (collector, commit_sha, committed_at_us, components) \
              VALUES (?, ?, ?, ?) ON CONFLICT (collector, commit_sha) DO UPDATE SET \
@@ -293,7 +293,7 @@ impl CollectorStore for SqliteStore {
         file: &SeenFileRecord,
         at: OffsetDateTime,
     ) -> Result<()> {
-        sqlx::query(
+        let upsert = sqlx::query(
             "INSERT INTO collector_files (collector, name, size, modified_us, error, recorded_at_us) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (collector, name) DO UPDATE SET \
              size = excluded.size, modified_us = excluded.modified_us, error = excluded.error, \
@@ -304,9 +304,8 @@ impl CollectorStore for SqliteStore {
         .bind(file.size)
         .bind(to_us(file.modified))
         .bind(file.error.as_deref())
-        .bind(to_us(at))
-        .execute(&self.pool)
-        .await?;
+        .bind(to_us(at));
+        self.write_one(upsert).await?;
         Ok(())
     }
 
@@ -323,14 +322,15 @@ impl CollectorStore for SqliteStore {
 
     /// Keeps `value` under `key` for a collector, replacing the previous one.
     async fn set_collector_value(&self, collector: &str, key: &str, value: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO collector_state (collector, key, value) VALUES (?, ?, ?) \
+        self.write_one(
+            sqlx::query(
+                "INSERT INTO collector_state (collector, key, value) VALUES (?, ?, ?) \
              ON CONFLICT (collector, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(collector)
+            .bind(key)
+            .bind(value),
         )
-        .bind(collector)
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0015_delivery_claims.sql"),
     include_str!("../migrations/sqlite/0016_aggregate_marks.sql"),
     include_str!("../migrations/sqlite/0017_reports.sql"),
+    include_str!("../migrations/sqlite/0018_write_marks.sql"),
 ];
 
 /// The newest schema version this program knows.

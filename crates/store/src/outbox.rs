@@ -314,7 +314,7 @@ impl Outbox for SqliteStore {
         at: OffsetDateTime,
     ) -> Result<Vec<String>> {
         let at_us = to_us(at);
-        let mut tx = crate::sqlite::WriteTx::begin(&self.pool).await?;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let mut queued = Vec::new();
         for channel in n.channels {
             let inserted = match n.event {
@@ -367,12 +367,14 @@ impl Outbox for SqliteStore {
         until: OffsetDateTime,
     ) -> Result<Option<Delivery>> {
         let sql = claim_sql();
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(channel)
             .bind(to_us(now))
             .bind(to_us(until))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?;
+        tx.commit().await?;
         row.as_ref().map(delivery).transpose()
     }
 
@@ -391,13 +393,15 @@ impl Outbox for SqliteStore {
     }
 
     async fn release_claims(&self, at: OffsetDateTime) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE deliveries SET claimed_until_us = ?1 \
+        let done = self
+            .write_one(
+                sqlx::query(
+                    "UPDATE deliveries SET claimed_until_us = ?1 \
              WHERE state = 'pending' AND claimed_until_us > ?1",
-        )
-        .bind(to_us(at))
-        .execute(&self.pool)
-        .await?;
+                )
+                .bind(to_us(at)),
+            )
+            .await?;
         Ok(done.rows_affected())
     }
 
@@ -427,19 +431,19 @@ impl Outbox for SqliteStore {
             .bind(error.as_str())
             .bind(id),
         };
-        query.execute(&self.pool).await?;
+        self.write_one(query).await?;
         Ok(())
     }
 
     async fn abandon_deliveries(&self, channels: &[&str], error: &str) -> Result<u64> {
         let kept = serde_json::to_string(channels).unwrap_or_else(|_| "[]".to_owned());
-        let done = sqlx::query(
+        let done = self.write_one(sqlx::query(
             "UPDATE deliveries SET state = 'failed', last_error = ? WHERE state = 'pending' \
              AND channel NOT IN (SELECT value FROM json_each(?))",
         )
         .bind(error)
         .bind(kept)
-        .execute(&self.pool)
+        )
         .await?;
         Ok(done.rows_affected())
     }
@@ -513,18 +517,20 @@ impl Outbox for SqliteStore {
     }
 
     async fn record_jira_issue(&self, issue: &JiraIssue) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO jira_issues (alert_id, channel, issue_key, issue_id, issue_url, \
+        let done = self
+            .write_one(
+                sqlx::query(
+                    "INSERT INTO jira_issues (alert_id, channel, issue_key, issue_id, issue_url, \
              created_at_us) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING",
-        )
-        .bind(issue.alert_id)
-        .bind(issue.channel.as_str())
-        .bind(issue.issue_key.as_str())
-        .bind(issue.issue_id.as_deref())
-        .bind(issue.issue_url.as_deref())
-        .bind(to_us(issue.created_at))
-        .execute(&self.pool)
-        .await?;
+                )
+                .bind(issue.alert_id)
+                .bind(issue.channel.as_str())
+                .bind(issue.issue_key.as_str())
+                .bind(issue.issue_id.as_deref())
+                .bind(issue.issue_url.as_deref())
+                .bind(to_us(issue.created_at)),
+            )
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 }

@@ -35,13 +35,13 @@ fn status_from(s: &str) -> TestStatus {
 }
 
 pub(crate) async fn insert_test_run(
-    pool: &SqlitePool,
+    store: &crate::sqlite::SqliteStore,
     run: &TestRun,
     source: Option<&str>,
 ) -> Result<i64> {
     check_test_run(run)?;
     let t = run.totals();
-    let mut tx = WriteTx::begin(pool).await?;
+    let mut tx = WriteTx::begin(store).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO test_runs (suite, phase, component, run_at_us, duration, total, passed, \
          failed, errors, skipped, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -214,13 +214,13 @@ pub(crate) async fn recent_test_runs(
 }
 
 pub(crate) async fn insert_benchmarks(
-    pool: &SqlitePool,
+    store: &crate::sqlite::SqliteStore,
     samples: &[BenchmarkSamples],
     source: Option<&str>,
     at: OffsetDateTime,
 ) -> Result<u64> {
     check_benchmarks(samples)?;
-    let mut tx = WriteTx::begin(pool).await?;
+    let mut tx = WriteTx::begin(store).await?;
     let batch: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(batch), 0) + 1 FROM benchmark_samples")
             .fetch_one(&mut *tx)
@@ -482,7 +482,10 @@ pub(crate) fn labels_text(labels: &BTreeMap<String, String>) -> Option<String> {
     (!labels.is_empty()).then(|| serde_json::to_string(labels).unwrap_or_default())
 }
 
-pub(crate) async fn insert_samples(pool: &SqlitePool, samples: &[Sample]) -> Result<u64> {
+pub(crate) async fn insert_samples(
+    store: &crate::sqlite::SqliteStore,
+    samples: &[Sample],
+) -> Result<u64> {
     for (index, s) in samples.iter().enumerate() {
         s.validate()
             .map_err(|source| StoreError::Invalid { index, source })?;
@@ -490,7 +493,7 @@ pub(crate) async fn insert_samples(pool: &SqlitePool, samples: &[Sample]) -> Res
     if samples.is_empty() {
         return Ok(0);
     }
-    let mut tx = WriteTx::begin(pool).await?;
+    let mut tx = WriteTx::begin(store).await?;
     for chunk in samples.chunks(SAMPLE_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO samples (timestamp_us, metric, value, unit, component, labels) VALUES ",
@@ -713,10 +716,10 @@ pub(crate) fn health_from_row(
 }
 
 pub(crate) async fn save_health_state(
-    pool: &SqlitePool,
+    store: &crate::sqlite::SqliteStore,
     s: &mhd_core::health::HealthState,
 ) -> Result<()> {
-    sqlx::query(
+    store.write_one(sqlx::query(
         "INSERT INTO health_state (id, shown, since_us, pending, pending_since_us, updated_us) \
          VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET shown = excluded.shown, \
          since_us = excluded.since_us, pending = excluded.pending, \
@@ -726,8 +729,7 @@ pub(crate) async fn save_health_state(
     .bind(to_us(s.since))
     .bind(s.pending.map(|p| p.0.as_str()))
     .bind(s.pending.map(|p| to_us(p.1)))
-    .bind(to_us(s.updated_at))
-    .execute(pool)
+    .bind(to_us(s.updated_at)))
     .await?;
     Ok(())
 }

@@ -135,6 +135,7 @@ impl SessionStore for SqliteStore {
         let secret = random_text()?;
         let csrf_token = random_text()?;
         let end = now + LIFETIME;
+        let mut tx = crate::sqlite::WriteTx::begin(self).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sessions (secret_sha256, user_id, csrf_token, created_at_us, \
              last_seen_at_us, expires_at_us, client) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -146,8 +147,9 @@ impl SessionStore for SqliteStore {
         .bind(to_us(now))
         .bind(to_us(end))
         .bind(client)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(NewSession {
             id,
             secret,
@@ -194,11 +196,12 @@ impl SessionStore for SqliteStore {
             )))
         })?;
         if now - last_seen >= TOUCH_EVERY {
-            sqlx::query("UPDATE sessions SET last_seen_at_us = ? WHERE id = ?")
-                .bind(to_us(now))
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+            self.write_one(
+                sqlx::query("UPDATE sessions SET last_seen_at_us = ? WHERE id = ?")
+                    .bind(to_us(now))
+                    .bind(id),
+            )
+            .await?;
         }
         Ok(Some(SessionRecord {
             id,
@@ -246,25 +249,30 @@ impl SessionStore for SqliteStore {
     /// Ends session `id` (sign-out): its cookie proves nothing afterwards. `false` when it had
     /// ended already.
     async fn end_session(&self, id: i64, now: OffsetDateTime) -> AuthResult<bool> {
-        let done =
-            sqlx::query("UPDATE sessions SET ended_at_us = ? WHERE id = ? AND ended_at_us IS NULL")
+        let done = self
+            .write_one(
+                sqlx::query(
+                    "UPDATE sessions SET ended_at_us = ? WHERE id = ? AND ended_at_us IS NULL",
+                )
                 .bind(to_us(now))
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+                .bind(id),
+            )
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
     /// Ends every session of the user named `name` (a new password, a changed role); how many.
     async fn end_sessions_of(&self, name: &str, now: OffsetDateTime) -> AuthResult<u64> {
-        let done = sqlx::query(
-            "UPDATE sessions SET ended_at_us = ? WHERE ended_at_us IS NULL \
+        let done = self
+            .write_one(
+                sqlx::query(
+                    "UPDATE sessions SET ended_at_us = ? WHERE ended_at_us IS NULL \
              AND user_id IN (SELECT id FROM users WHERE name = ?)",
-        )
-        .bind(to_us(now))
-        .bind(name)
-        .execute(&self.pool)
-        .await?;
+                )
+                .bind(to_us(now))
+                .bind(name),
+            )
+            .await?;
         Ok(done.rows_affected())
     }
 

@@ -93,27 +93,75 @@ pub struct SqliteStore {
     options: SqliteConnectOptions,
     /// The aggregates' part of recent reads of samples.
     pub(crate) bucket_cache: Arc<crate::retention::BucketCache>,
+    /// The origin this handle's writes are counted under in `write_marks`: [`SHARED_ORIGIN`]
+    /// until the handle watches the store ([`SqliteStore::change_watcher`]), then one of its
+    /// own, so that its watcher can pass its own writes over.
+    origin: Arc<OnceLock<Arc<str>>>,
 }
 
-/// Notices commits to the store made through other connections — other processes, such as
-/// `mhd record` beside a running server, or this process's other handles — by SQLite's
-/// `PRAGMA data_version` on a connection of its own.
+/// The origin of the writes of every handle that does not watch the store (commands such as
+/// `mhd record` or `mhd ingest`): a watcher needs to tell only its own writes from all others.
+pub const SHARED_ORIGIN: &str = "shared";
+
+/// How long the marks of a watching handle are kept after its last write; older ones are
+/// removed when a watcher starts.
+const MARKS_KEPT_US: i64 = 7 * 24 * HOUR_US;
+
+/// Notices commits to the store made by other writers — other processes, such as `mhd
+/// record` beside a running server, or this process's other handles — and not those of the
+/// handle it watches for, which that handle's owner announces itself.
+///
+/// SQLite's `PRAGMA data_version`, read on a connection of its own, says that some other
+/// connection committed, not which. So every write transaction also counts itself in
+/// `write_marks` under its handle's origin, and the watcher compares the counts: a commit is
+/// another writer's when their counts moved, or when the file changed while the watched
+/// handle's own count did not (a writer that does not count itself, such as an older version
+/// of this program or the `sqlite3` shell). Both are read in one read transaction, so they
+/// describe the same commits.
 pub struct DataVersion {
     conn: SqliteConnection,
-    last: i64,
+    origin: Arc<str>,
+    seen: Marks,
+}
+
+/// What a watcher saw at its last look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Marks {
+    version: i64,
+    own: i64,
+    others: i64,
 }
 
 impl DataVersion {
-    /// Whether anything was committed through another connection since the last call (or
-    /// since the watcher was made).
+    /// Whether another writer committed since the last call (or since the watcher was made).
     pub async fn changed(&mut self) -> Result<bool> {
-        let v: i64 = sqlx::query_scalar("PRAGMA data_version")
-            .fetch_one(&mut self.conn)
-            .await?;
-        let changed = v != self.last;
-        self.last = v;
-        Ok(changed)
+        let now = look(&mut self.conn, &self.origin).await?;
+        let before = std::mem::replace(&mut self.seen, now);
+        Ok(now.version != before.version && (now.others != before.others || now.own == before.own))
     }
+}
+
+/// The file's data version and the write counts of `origin` and of every other origin, as of
+/// one read transaction.
+async fn look(conn: &mut SqliteConnection, origin: &str) -> Result<Marks> {
+    let mut tx = conn.begin().await?;
+    let version: i64 = sqlx::query_scalar("PRAGMA data_version")
+        .fetch_one(&mut *tx)
+        .await?;
+    let (own, others): (i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(writes) FILTER (WHERE origin = ?1), 0), \
+                coalesce(sum(writes) FILTER (WHERE origin <> ?1), 0) \
+         FROM write_marks",
+    )
+    .bind(origin)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Marks {
+        version,
+        own,
+        others,
+    })
 }
 
 impl StoreError {
@@ -136,21 +184,34 @@ impl StoreError {
 /// it. Dropped without [`WriteTx::commit`] or [`WriteTx::rollback`], or after either failed,
 /// it closes its connection, which rolls back whatever SQLite still holds of the transaction;
 /// the pool opens a new connection in its place.
+///
+/// Committing counts the transaction in `write_marks` under the handle's origin (see
+/// [`DataVersion`]).
 pub struct WriteTx {
     /// Always there but after [`WriteTx::commit_keeping`], which takes it out.
     conn: Option<PoolConnection<Sqlite>>,
     open: bool,
+    /// The origin of the handle writing.
+    origin: Arc<str>,
+    /// The connection's `total_changes()` when the transaction began: a transaction that
+    /// changed no row commits nothing and is not counted.
+    changes_before: i64,
 }
 
 impl WriteTx {
-    /// Begins a write transaction, waiting up to [`crate::busy_timeout`] for other writers.
-    pub async fn begin(pool: &SqlitePool) -> Result<WriteTx> {
-        let conn = pool.acquire().await?;
-        WriteTx::begin_on(conn).await
+    /// Begins a write transaction of `store`, waiting up to [`crate::busy_timeout`] for other
+    /// writers.
+    pub async fn begin(store: &SqliteStore) -> Result<WriteTx> {
+        let conn = store.pool.acquire().await?;
+        WriteTx::begin_on(store.origin(), conn).await
     }
 
-    /// [`WriteTx::begin`] on a connection the caller holds already.
-    pub(crate) async fn begin_on(mut conn: PoolConnection<Sqlite>) -> Result<WriteTx> {
+    /// [`WriteTx::begin`] on a connection the caller holds already, of a handle whose writes
+    /// are counted under `origin`.
+    pub(crate) async fn begin_on(
+        origin: Arc<str>,
+        mut conn: PoolConnection<Sqlite>,
+    ) -> Result<WriteTx> {
         let deadline = tokio::time::Instant::now() + crate::busy_timeout();
         // No waiting inside SQLite while trying: the loop below tries again every millisecond.
         sqlx::query("PRAGMA busy_timeout = 0")
@@ -159,6 +220,8 @@ impl WriteTx {
         let mut tx = WriteTx {
             conn: Some(conn),
             open: false,
+            origin,
+            changes_before: 0,
         };
         loop {
             match sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await {
@@ -182,23 +245,42 @@ impl WriteTx {
         // Inside the transaction (and for whoever uses the connection next) SQLite waits as
         // usual: for a checkpoint or a recovery, which are short.
         restore_busy_timeout(&mut tx).await?;
+        tx.changes_before = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(&mut *tx)
+            .await?;
         Ok(tx)
     }
 
     /// Makes the transaction's writes durable and visible.
     pub async fn commit(mut self) -> Result<()> {
-        sqlx::query("COMMIT").execute(&mut *self).await?;
-        self.open = false;
-        Ok(())
+        self.mark_and_commit().await
     }
 
     /// [`WriteTx::commit`], handing the connection back to the caller.
     pub(crate) async fn commit_keeping(mut self) -> Result<PoolConnection<Sqlite>> {
-        sqlx::query("COMMIT").execute(&mut *self).await?;
-        self.open = false;
+        self.mark_and_commit().await?;
         self.conn
             .take()
             .ok_or(StoreError::Db(sqlx::Error::PoolClosed))
+    }
+
+    /// Counts the transaction under its handle's origin when it changed anything, then
+    /// commits both.
+    async fn mark_and_commit(&mut self) -> Result<()> {
+        let origin = Arc::clone(&self.origin);
+        sqlx::query(
+            "INSERT INTO write_marks (origin, writes, at_us) \
+             SELECT ?1, 1, ?2 WHERE total_changes() > ?3 \
+             ON CONFLICT (origin) DO UPDATE SET writes = writes + 1, at_us = excluded.at_us",
+        )
+        .bind(&*origin)
+        .bind(to_us(OffsetDateTime::now_utc()))
+        .bind(self.changes_before)
+        .execute(&mut **self)
+        .await?;
+        sqlx::query("COMMIT").execute(&mut **self).await?;
+        self.open = false;
+        Ok(())
     }
 
     /// Drops the transaction's writes.
@@ -340,17 +422,52 @@ impl SqliteStore {
             writes_failing: Arc::new(AtomicBool::new(false)),
             options,
             bucket_cache: Arc::default(),
+            origin: Arc::default(),
         })
     }
 
-    /// A watcher of commits made through other connections ([`DataVersion`]).
+    /// Runs one write statement in a transaction of its own, counted like every write (see
+    /// [`WriteTx`]).
+    pub(crate) async fn write_one(
+        &self,
+        statement: sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<sqlx::sqlite::SqliteQueryResult> {
+        let mut tx = WriteTx::begin(self).await?;
+        let done = statement.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// The origin this handle's writes are counted under.
+    pub(crate) fn origin(&self) -> Arc<str> {
+        match self.origin.get() {
+            Some(own) => Arc::clone(own),
+            None => Arc::from(SHARED_ORIGIN),
+        }
+    }
+
+    /// A watcher of commits made by other writers ([`DataVersion`]). From now on this
+    /// handle's writes (and its clones') are counted under an origin of its own; the marks of
+    /// watching handles that have not written for a week are removed.
     pub async fn change_watcher(&self) -> Result<DataVersion> {
         use sqlx::ConnectOptions as _;
+        static HANDLES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let origin = Arc::clone(self.origin.get_or_init(|| {
+            let now = OffsetDateTime::now_utc();
+            let n = HANDLES.fetch_add(1, Ordering::Relaxed);
+            Arc::from(format!("{}-{}-{n}", std::process::id(), to_us(now)))
+        }));
+        // Best effort: a store that takes no writes now (a full disk) is watched all the same.
+        let _ = self
+            .write_one(
+                sqlx::query("DELETE FROM write_marks WHERE origin <> ? AND at_us < ?")
+                    .bind(SHARED_ORIGIN)
+                    .bind(to_us(OffsetDateTime::now_utc()) - MARKS_KEPT_US),
+            )
+            .await;
         let mut conn = self.options.connect().await?;
-        let last: i64 = sqlx::query_scalar("PRAGMA data_version")
-            .fetch_one(&mut conn)
-            .await?;
-        Ok(DataVersion { conn, last })
+        let seen = look(&mut conn, &origin).await?;
+        Ok(DataVersion { conn, origin, seen })
     }
 
     /// Tries to become the one process that runs the background work on this store (alerts,
@@ -380,7 +497,7 @@ impl SqliteStore {
 
     /// Begins a write transaction (see [`WriteTx`]).
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        let tx = WriteTx::begin(&self.pool).await;
+        let tx = WriteTx::begin(self).await;
         self.noted(tx)
     }
 
@@ -405,7 +522,7 @@ impl SqliteStore {
             return Ok(());
         }
         let outcome = async {
-            let mut tx = WriteTx::begin(&self.pool).await?;
+            let mut tx = WriteTx::begin(self).await?;
             sqlx::query(
                 "INSERT INTO collector_state (collector, key, value) VALUES ('mhd', 'write_check', ?) \
                  ON CONFLICT (collector, key) DO UPDATE SET value = excluded.value",
@@ -998,6 +1115,7 @@ impl SqliteStore {
             chunks: Vec::new(),
             staged: 0,
             writes_failing: self.writes_failing.clone(),
+            origin: self.origin(),
         })
     }
 }
@@ -1013,6 +1131,8 @@ pub struct Staging {
     chunks: Vec<(Chunk, u64)>,
     staged: u64,
     writes_failing: Arc<AtomicBool>,
+    /// The origin of the handle staging, which the publishing transaction is counted under.
+    origin: Arc<str>,
 }
 
 impl Staging {
@@ -1052,7 +1172,7 @@ impl Staging {
             return Ok(0);
         };
         sqlx::query("COMMIT").execute(&mut *conn).await?;
-        let mut tx = WriteTx::begin_on(conn).await?;
+        let mut tx = WriteTx::begin_on(Arc::clone(&self.origin), conn).await?;
         sqlx::query(
             "INSERT INTO dataset_ids (name) SELECT DISTINCT dataset_name \
              FROM temp.staged_operations WHERE dataset_name IS NOT NULL \
@@ -1449,7 +1569,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_test_run(&self, run: &TestRun, source: Option<&str>) -> Result<i64> {
-        self.noted(crate::records::insert_test_run(&self.pool, run, source).await)
+        self.noted(crate::records::insert_test_run(self, run, source).await)
     }
 
     async fn recent_test_runs(&self, per_suite: u32) -> Result<Vec<TestRun>> {
@@ -1471,7 +1591,7 @@ impl Store for SqliteStore {
         source: Option<&str>,
         at: OffsetDateTime,
     ) -> Result<u64> {
-        self.noted(crate::records::insert_benchmarks(&self.pool, samples, source, at).await)
+        self.noted(crate::records::insert_benchmarks(self, samples, source, at).await)
     }
 
     async fn latest_benchmarks(&self) -> Result<Vec<BenchmarkSamples>> {
@@ -1514,7 +1634,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_samples(&self, samples: &[Sample]) -> Result<u64> {
-        self.noted(crate::records::insert_samples(&self.pool, samples).await)
+        self.noted(crate::records::insert_samples(self, samples).await)
     }
 
     async fn latest_samples(&self, since: OffsetDateTime) -> Result<Vec<Sample>> {
@@ -1540,6 +1660,6 @@ impl Store for SqliteStore {
     }
 
     async fn save_health_state(&self, state: &mhd_core::health::HealthState) -> Result<()> {
-        crate::records::save_health_state(&self.pool, state).await
+        crate::records::save_health_state(self, state).await
     }
 }

@@ -49,7 +49,7 @@ impl SqliteStore {
         source: Option<&str>,
     ) -> Result<TestRunWriter> {
         check_run_names(suite, phase, component)?;
-        let mut tx = WriteTx::begin(&self.pool).await?;
+        let mut tx = WriteTx::begin(self).await?;
         // The transaction's pages spill to the write-ahead log past a few MiB instead of
         // filling a command's large cache, so memory does not grow with the report.
         let cache_size: i64 = sqlx::query_scalar("PRAGMA cache_size")

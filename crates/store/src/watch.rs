@@ -2,8 +2,10 @@
 //! of what the others wrote ([`ChangeWatcher`]), and which of them runs the background work —
 //! alert evaluation, collectors, notifications — so that it runs exactly once ([`Lease`]).
 //!
-//! On SQLite, commits of other processes are noticed by `PRAGMA data_version` (looked at every
-//! [`SQLITE_POLL`]), and the lead is an exclusive lock on a file beside the store. On
+//! On SQLite, commits of other writers are noticed by `PRAGMA data_version` (looked at every
+//! [`SQLITE_POLL`]) and told from the watching handle's own by the count each write
+//! transaction keeps in `write_marks` under its handle's origin (see
+//! [`crate::sqlite::DataVersion`]); the lead is an exclusive lock on a file beside the store. On
 //! PostgreSQL, every write notifies the channel `mhd_changes` (a statement trigger per table;
 //! the payload is the table's name and the writing handle's origin, which each of its
 //! connections sets as `mhd.origin` when it connects) and the watcher listens, passing over
@@ -50,7 +52,8 @@ pub enum ChangeWatcher {
 }
 
 impl ChangeWatcher {
-    /// Waits for the next commit of another connection (several close together come as one).
+    /// Waits for the next commit of another writer (several close together come as one); the
+    /// watched handle's own commits are passed over on both backends.
     pub async fn next_change(&mut self) -> Result<Changed> {
         match self {
             ChangeWatcher::Sqlite(v) => loop {

@@ -668,3 +668,111 @@ async fn text_with_tabs_lines_and_backslashes_comes_back_as_stored<B: Backend>(b
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].op, o, "every field as stored");
 }
+
+/// A server hears of what other writers commit to its SQLite store — another process's
+/// handle, or a writer that does not count its writes — and passes over its own, which it has
+/// announced already; a write that changes nothing is nothing to hear of.
+#[tokio::test]
+async fn a_watcher_hears_other_writers_and_passes_over_its_own_handle() {
+    use mhd_store::{CollectorStore, Outbox};
+    let dir = tempfile::tempdir().unwrap();
+    let server = open(&dir).await;
+    let other = open(&dir).await;
+    let mut watcher = server.change_watcher().await.unwrap();
+    assert!(!watcher.changed().await.unwrap(), "nothing written yet");
+
+    // The server's own writes, through the handle and its clones, of every kind: operations,
+    // samples, and a single statement.
+    server
+        .insert_operations(&[op(0, "migration", true, Some("a"))])
+        .await
+        .unwrap();
+    server
+        .clone()
+        .insert_samples(&[mhd_core::sample::Sample::new(T0, "cpu_percent", 1.0)])
+        .await
+        .unwrap();
+    server
+        .set_collector_value("files", "cursor", "1")
+        .await
+        .unwrap();
+    assert!(
+        !watcher.changed().await.unwrap(),
+        "the server's own writes are passed over"
+    );
+
+    // Another handle's write is heard, once.
+    other
+        .insert_operations(&[op(1, "migration", true, Some("b"))])
+        .await
+        .unwrap();
+    assert!(
+        watcher.changed().await.unwrap(),
+        "another writer's operation is heard"
+    );
+    assert!(!watcher.changed().await.unwrap(), "and heard once");
+
+    // Both writing between two looks: the other's write is not hidden by the server's.
+    server
+        .insert_operations(&[op(2, "migration", true, Some("c"))])
+        .await
+        .unwrap();
+    other
+        .set_collector_value("files", "cursor", "2")
+        .await
+        .unwrap();
+    server
+        .insert_operations(&[op(3, "migration", true, Some("d"))])
+        .await
+        .unwrap();
+    assert!(
+        watcher.changed().await.unwrap(),
+        "another's write among the server's is heard"
+    );
+
+    // A write transaction that changes nothing (claiming a delivery when none is due) commits
+    // nothing to hear of.
+    let claimed = other
+        .claim_delivery("mail", T0, T0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(claimed.is_none());
+    assert!(
+        !watcher.changed().await.unwrap(),
+        "a write of nothing is not heard"
+    );
+
+    // A writer that does not count its writes (an older version, the sqlite3 shell) is heard
+    // while the server itself writes nothing.
+    let mut raw = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+        "sqlite:{}",
+        dir.path().join("mhd.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE collector_state SET value = '3' WHERE collector = 'files'")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert!(
+        watcher.changed().await.unwrap(),
+        "an uncounted write is heard"
+    );
+    assert!(!watcher.changed().await.unwrap());
+
+    // The marks of watching handles gone for more than a week are removed when one starts.
+    sqlx::query("INSERT INTO write_marks (origin, writes, at_us) VALUES ('gone', 5, 0)")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    let _second = other.change_watcher().await.unwrap();
+    let origins: Vec<String> = sqlx::query_scalar("SELECT origin FROM write_marks ORDER BY origin")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    assert!(!origins.iter().any(|o| o == "gone"), "{origins:?}");
+    assert!(origins.iter().any(|o| o == "shared"), "{origins:?}");
+    drop(raw);
+    server.close().await;
+    other.close().await;
+}

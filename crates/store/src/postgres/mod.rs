@@ -51,6 +51,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         17,
         include_str!("../../migrations/postgres/0017_reports.sql"),
     ),
+    (
+        18,
+        include_str!("../../migrations/postgres/0018_write_marks.sql"),
+    ),
 ];
 
 /// The advisory lock held while migrating (an arbitrary constant: "mhd" and a 1).

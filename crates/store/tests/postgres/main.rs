@@ -49,7 +49,7 @@ async fn replicas_starting_together_migrate_once() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(rows, 5, "each migration recorded once (13 to 17)");
+    assert_eq!(rows, 6, "each migration recorded once (13 to 18)");
     conn.close().await.unwrap();
     db.drop_now().await;
 }
@@ -98,7 +98,7 @@ async fn a_newer_schema_is_refused_and_left_untouched() {
         .unwrap();
     assert_eq!(
         versions,
-        vec![13, 14, 15, 16, mhd_store::SCHEMA_VERSION, 999]
+        vec![13, 14, 15, 16, 17, mhd_store::SCHEMA_VERSION, 999]
     );
     conn.close().await.unwrap();
     db.drop_now().await;
