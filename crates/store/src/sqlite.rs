@@ -223,31 +223,44 @@ impl WriteTx {
             origin,
             changes_before: 0,
         };
+        // Once the lock is taken SQLite waits as usual inside the transaction (and for whoever
+        // uses the connection next): for a checkpoint or a recovery, which are short. The
+        // connection's count of changed rows is taken at the start, to tell at the end whether
+        // the transaction changed anything. One round trip for the three.
+        let begin = format!(
+            "BEGIN IMMEDIATE; PRAGMA busy_timeout = {}; SELECT total_changes()",
+            crate::busy_timeout().as_millis()
+        );
         loop {
-            match sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await {
-                Ok(_) => {
+            match sqlx::query(AssertSqlSafe(begin.as_str()))
+                .fetch_all(&mut *tx)
+                .await
+            {
+                Ok(rows) => {
                     tx.open = true;
+                    tx.changes_before = match rows.last() {
+                        Some(row) => row.try_get(0)?,
+                        None => 0,
+                    };
                     break;
                 }
-                Err(e)
-                    if matches!(primary_code(&e), Some(SQLITE_BUSY | SQLITE_LOCKED))
-                        && tokio::time::Instant::now() < deadline =>
-                {
+                // Only taking the lock waits for other writers: the transaction did not begin.
+                Err(e) if matches!(primary_code(&e), Some(SQLITE_BUSY | SQLITE_LOCKED)) => {
+                    if tokio::time::Instant::now() >= deadline {
+                        // The connection goes back to the pool as it came.
+                        restore_busy_timeout(&mut tx).await?;
+                        return Err(e.into());
+                    }
                     tokio::time::sleep(WRITE_RETRY).await;
                 }
                 Err(e) => {
-                    // The connection goes back to the pool as it came.
-                    restore_busy_timeout(&mut tx).await?;
+                    // Whether the transaction began is not known: the connection is closed
+                    // when the transaction is dropped, never handed on inside one.
+                    tx.open = true;
                     return Err(e.into());
                 }
             }
         }
-        // Inside the transaction (and for whoever uses the connection next) SQLite waits as
-        // usual: for a checkpoint or a recovery, which are short.
-        restore_busy_timeout(&mut tx).await?;
-        tx.changes_before = sqlx::query_scalar("SELECT total_changes()")
-            .fetch_one(&mut *tx)
-            .await?;
         Ok(tx)
     }
 
@@ -268,17 +281,18 @@ impl WriteTx {
     /// commits both.
     async fn mark_and_commit(&mut self) -> Result<()> {
         let origin = Arc::clone(&self.origin);
+        // One round trip for both.
         sqlx::query(
             "INSERT INTO write_marks (origin, writes, at_us) \
              SELECT ?1, 1, ?2 WHERE total_changes() > ?3 \
-             ON CONFLICT (origin) DO UPDATE SET writes = writes + 1, at_us = excluded.at_us",
+             ON CONFLICT (origin) DO UPDATE SET writes = writes + 1, at_us = excluded.at_us; \
+             COMMIT",
         )
         .bind(&*origin)
         .bind(to_us(OffsetDateTime::now_utc()))
         .bind(self.changes_before)
         .execute(&mut **self)
         .await?;
-        sqlx::query("COMMIT").execute(&mut **self).await?;
         self.open = false;
         Ok(())
     }
