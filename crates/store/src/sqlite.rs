@@ -101,7 +101,7 @@ pub struct SqliteStore {
 
 /// The origin of the writes of every handle that does not watch the store (commands such as
 /// `mhd record` or `mhd ingest`): a watcher needs to tell only its own writes from all others.
-pub const SHARED_ORIGIN: &str = "shared";
+pub(crate) const SHARED_ORIGIN: &str = "shared";
 
 /// How long the marks of a watching handle are kept after its last write; older ones are
 /// removed when a watcher starts.
@@ -125,7 +125,7 @@ pub struct DataVersion {
 }
 
 /// What a watcher saw at its last look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct Marks {
     version: i64,
     own: i64,
@@ -135,19 +135,24 @@ struct Marks {
 impl DataVersion {
     /// Whether another writer committed since the last call (or since the watcher was made).
     pub async fn changed(&mut self) -> Result<bool> {
-        let now = look(&mut self.conn, &self.origin).await?;
+        let now = look(&mut self.conn, &self.origin, Some(self.seen)).await?;
         let before = std::mem::replace(&mut self.seen, now);
         Ok(now.version != before.version && (now.others != before.others || now.own == before.own))
     }
 }
 
 /// The file's data version and the write counts of `origin` and of every other origin, as of
-/// one read transaction.
-async fn look(conn: &mut SqliteConnection, origin: &str) -> Result<Marks> {
+/// one read transaction. The counts are read only when the version moved since `seen`:
+/// without a commit they cannot have.
+async fn look(conn: &mut SqliteConnection, origin: &str, seen: Option<Marks>) -> Result<Marks> {
     let mut tx = conn.begin().await?;
     let version: i64 = sqlx::query_scalar("PRAGMA data_version")
         .fetch_one(&mut *tx)
         .await?;
+    if let Some(seen) = seen.filter(|m| m.version == version) {
+        tx.commit().await?;
+        return Ok(seen);
+    }
     let (own, others): (i64, i64) = sqlx::query_as(
         "SELECT coalesce(sum(writes) FILTER (WHERE origin = ?1), 0), \
                 coalesce(sum(writes) FILTER (WHERE origin <> ?1), 0) \
@@ -480,7 +485,7 @@ impl SqliteStore {
             )
             .await;
         let mut conn = self.options.connect().await?;
-        let seen = look(&mut conn, &origin).await?;
+        let seen = look(&mut conn, &origin, None).await?;
         Ok(DataVersion { conn, origin, seen })
     }
 
